@@ -1,0 +1,1 @@
+"""Shared foundations: settings, database access, auth, metrics and shared schemas."""

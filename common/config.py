@@ -1,0 +1,109 @@
+"""The one typed settings object. Built when needed (``get_settings()``), never at import."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that may only appear in development and tests. Production refuses them.
+DEVELOPMENT_JWT_SECRET = "chainsight-development-secret-not-for-production-use"  # noqa: S105 (refused in production)
+PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "not-for-production", "example")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+
+    # Database. Unset in development: the local stack starts an embedded PostgreSQL.
+    database_url: str | None = None
+    database_pool_min_size: int = Field(default=2, ge=0)
+    database_pool_max_size: int = Field(default=10, ge=1)
+    database_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    embedded_postgres_dir: Path = Path(".chainsight/pgdata")
+
+    # Supabase auth. HS256 uses the legacy JWT secret; ES256/RS256 keys come from the JWKS URL.
+    supabase_url: str | None = None
+    supabase_jwt_secret: SecretStr | None = None
+    supabase_jwks_url: str | None = None
+    jwt_audience: str = "authenticated"
+    jwt_issuer: str | None = None
+    jwt_leeway_s: int = Field(default=0, ge=0, le=300)
+    jwks_cache_ttl_s: float = Field(default=600.0, gt=0)
+    jwks_min_refetch_interval_s: float = Field(default=30.0, ge=0)
+
+    # Serve.
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    serve_max_ongoing_requests: int = Field(default=64, ge=1)
+    serve_min_replicas: int = Field(default=1, ge=0)
+    serve_max_replicas: int = Field(default=4, ge=1)
+    serve_access_log: bool = False
+    serve_high_throughput: bool = True
+    ray_address: str | None = None
+    ray_dashboard_port: int = 8265
+
+    @property
+    def jwks_url(self) -> str | None:
+        if self.supabase_jwks_url:
+            return self.supabase_jwks_url
+        if self.supabase_url:
+            return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
+        return None
+
+    @property
+    def expected_issuer(self) -> str | None:
+        if self.jwt_issuer:
+            return self.jwt_issuer
+        if self.supabase_url:
+            return self.supabase_url.rstrip("/") + "/auth/v1"
+        return None
+
+    @property
+    def jwt_secret(self) -> str | None:
+        if self.supabase_jwt_secret is not None:
+            return self.supabase_jwt_secret.get_secret_value()
+        if self.environment is not Environment.PRODUCTION:
+            return DEVELOPMENT_JWT_SECRET
+        return None
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.environment is not Environment.PRODUCTION:
+            return self
+        problems: list[str] = []
+        if not self.database_url:
+            problems.append("DATABASE_URL must be set")
+        secret = self.supabase_jwt_secret.get_secret_value() if self.supabase_jwt_secret else None
+        if secret is None and self.jwks_url is None:
+            problems.append("set SUPABASE_JWT_SECRET or SUPABASE_URL/SUPABASE_JWKS_URL so tokens can be verified")
+        if secret is not None and (len(secret) < 32 or _is_placeholder(secret)):
+            problems.append("SUPABASE_JWT_SECRET is a placeholder or shorter than 32 characters")
+        if self.database_url and _is_placeholder(self.database_url):
+            problems.append("DATABASE_URL is a placeholder")
+        if problems:
+            raise ValueError("refusing to start in production: " + "; ".join(problems))
+        if self.database_pool_min_size > self.database_pool_max_size:
+            raise ValueError("DATABASE_POOL_MIN_SIZE exceeds DATABASE_POOL_MAX_SIZE")
+        return self
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings for this process, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,143 @@
+"""The process's asyncpg pool and the per-request tenant transaction.
+
+Every request runs in one transaction that first calls ``app.enter_request`` (see the foundation
+migration): it stores the verified JWT claims, resolves the caller's membership and drops to the
+``authenticated`` role, so row-level security decides what the rest of the transaction can see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+from uuid import UUID
+
+import asyncpg
+from pgvector.asyncpg import register_vector
+
+from common.config import Settings
+from common.errors import InvalidInputError, PermissionDeniedError
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+_MAX_ATTEMPTS = 4
+
+
+class MemberRole(StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    VIEWER = "viewer"
+
+    @property
+    def can_write(self) -> bool:
+        return self in (MemberRole.ADMIN, MemberRole.PLANNER)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantTransaction:
+    """An open transaction scoped to one tenant under row-level security."""
+
+    conn: asyncpg.Connection
+    tenant_id: UUID
+    user_id: UUID
+    role: MemberRole
+
+    def require_write(self) -> None:
+        if not self.role.can_write:
+            raise PermissionDeniedError(
+                f"role {self.role.value!r} is read-only; this change needs the planner or admin role"
+            )
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    try:
+        await register_vector(conn)
+    except ValueError:
+        # Before the first migration the extension may not exist yet; vectors are unused until then.
+        logger.warning("pgvector type not found; vector columns will not be decoded on this connection")
+
+
+async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
+    url = dsn or settings.database_url
+    if not url:
+        raise RuntimeError("DATABASE_URL is not set (the local stack sets it after starting PostgreSQL)")
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=settings.database_pool_min_size,
+        max_size=settings.database_pool_max_size,
+        init=_init_connection,
+        server_settings={
+            "application_name": "chainsight",
+            "statement_timeout": str(settings.database_statement_timeout_ms),
+        },
+    )
+    assert pool is not None
+    return pool
+
+
+class Database:
+    """Opens tenant-scoped transactions on the process's pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @asynccontextmanager
+    async def tenant_transaction(
+        self, claims: Mapping[str, Any], requested_tenant: UUID | None
+    ) -> AsyncIterator[TenantTransaction]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT tenant_id, role FROM app.enter_request($1::jsonb, $2::uuid)",
+                dict(claims),
+                requested_tenant,
+            )
+            yield TenantTransaction(
+                conn=conn,
+                tenant_id=_single_membership(rows, requested_tenant),
+                user_id=UUID(str(claims["sub"])),
+                role=MemberRole(rows[0]["role"]),
+            )
+
+    async def run(
+        self,
+        claims: Mapping[str, Any],
+        requested_tenant: UUID | None,
+        operation: Callable[[TenantTransaction], Awaitable[T]],
+    ) -> T:
+        """Run ``operation`` in a tenant transaction, retrying on deadlock or serialization failure."""
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            try:
+                async with self.tenant_transaction(claims, requested_tenant) as tx:
+                    return await operation(tx)
+            except _RETRYABLE:
+                if attempt == _MAX_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.01 * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def ping(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+
+def _single_membership(rows: list[asyncpg.Record], requested_tenant: UUID | None) -> UUID:
+    if not rows:
+        if requested_tenant is not None:
+            raise PermissionDeniedError(f"you are not a member of tenant {requested_tenant}")
+        raise PermissionDeniedError("your account is not a member of any tenant")
+    if len(rows) > 1:
+        raise InvalidInputError(
+            "you belong to several tenants: choose one with the X-Tenant-Id header",
+            code="tenant_required",
+            details={"tenants": [str(r["tenant_id"]) for r in rows]},
+        )
+    tenant_id: UUID = rows[0]["tenant_id"]
+    return tenant_id

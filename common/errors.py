@@ -1,0 +1,42 @@
+"""Domain errors. Domain code raises these; the HTTP layer maps each class to one status code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """Base class: a machine-readable code, a human message and optional structured details."""
+
+    code = "domain_error"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+
+
+class InsufficientStockError(ConflictError):
+    code = "insufficient_stock"
+
+
+class InvalidInputError(DomainError):
+    code = "invalid_input"
+
+
+class PermissionDeniedError(DomainError):
+    code = "forbidden"
+
+
+class IdempotencyMismatchError(DomainError):
+    code = "idempotency_key_reused"

@@ -1,0 +1,93 @@
+"""A small versioned-SQL migration runner.
+
+Migrations are ``NNNN_name.sql`` files applied in order, each in its own transaction, recorded with a
+checksum. A PostgreSQL advisory lock serialises runners, so two processes starting together never
+apply the same file twice; an edited, already-applied file is refused rather than silently skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import asyncpg
+
+# Any fixed 64-bit value works; it only has to be the same in every runner.
+MIGRATION_LOCK_KEY = 0x43484149_4E534947  # "CHAINSIG"
+_FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(directory: Path | None = None) -> list[Migration]:
+    folder = directory or Path(str(resources.files("common") / "migrations"))
+    found: list[Migration] = []
+    for path in sorted(folder.iterdir()):
+        match = _FILENAME.match(path.name)
+        if match is None:
+            if path.suffix == ".sql":
+                raise MigrationError(f"migration file {path.name!r} does not match NNNN_name.sql")
+            continue
+        found.append(Migration(int(match.group(1)), match.group(2), path.read_text()))
+    versions = [m.version for m in found]
+    if len(versions) != len(set(versions)):
+        raise MigrationError(f"duplicate migration versions in {folder}")
+    return found
+
+
+async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) -> list[int]:
+    """Apply pending migrations; returns the versions applied by this call."""
+    pending = migrations if migrations is not None else load_migrations()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        try:
+            await conn.execute(
+                """CREATE TABLE IF NOT EXISTS public.schema_migrations (
+                       version integer PRIMARY KEY,
+                       name text NOT NULL,
+                       checksum text NOT NULL,
+                       applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            rows = await conn.fetch("SELECT version, checksum FROM public.schema_migrations")
+            applied = {row["version"]: row["checksum"] for row in rows}
+            done: list[int] = []
+            for migration in pending:
+                recorded = applied.get(migration.version)
+                if recorded is not None:
+                    if recorded != migration.checksum:
+                        raise MigrationError(
+                            f"migration {migration.version:04d}_{migration.name} changed after it was "
+                            "applied; add a new migration instead of editing an applied one"
+                        )
+                    continue
+                async with conn.transaction():
+                    await conn.execute(migration.sql)
+                    await conn.execute(
+                        "INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                        migration.version,
+                        migration.name,
+                        migration.checksum,
+                    )
+                done.append(migration.version)
+            return done
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    finally:
+        await conn.close()

@@ -1,0 +1,80 @@
+"""The FastAPI application: /api/v1 routes, health probes and /metrics.
+
+``create_api`` builds the app without touching the network; its lifespan opens the database pool and
+the token verifier when the server starts (in a Serve replica or under plain uvicorn alike).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from common.auth import TokenVerifier
+from common.config import Settings
+from common.database import Database, create_pool
+from common.metrics import HttpMetrics, MetricsMiddleware
+from deployments.api.deps import Services
+from deployments.api.errors import error_body, install_error_handlers
+from deployments.api.routes import me, reservations, stock
+from deployments.api.routes.catalog import catalog_routers
+
+API_PREFIX = "/api/v1"
+
+
+def create_api(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """Build the app. Pass ``services`` to reuse collaborators; otherwise the lifespan creates them."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        pool = await create_pool(settings)
+        verifier = TokenVerifier(settings)
+        app.state.services = Services(database=Database(pool), verifier=verifier)
+        try:
+            yield
+        finally:
+            await verifier.aclose()
+            await pool.close()
+
+    app = FastAPI(
+        title="Chainsight",
+        version="0.1.0",
+        description="Supply-chain intelligence: inventory, forecasting, risk and a copilot.",
+        lifespan=lifespan,
+    )
+    metrics = HttpMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_error_handlers(app)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    for router in catalog_routers():
+        v1.include_router(router)
+    v1.include_router(stock.router)
+    v1.include_router(reservations.router)
+    v1.include_router(me.router)
+    app.include_router(v1)
+
+    @app.get("/healthz", tags=["operations"], summary="Liveness: the process serves requests")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            await request.app.state.services.database.ping()
+        except (OSError, TimeoutError) as exc:
+            return JSONResponse(error_body("database_unavailable", str(exc)), status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this process")
+    async def metrics_endpoint() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    return app

@@ -1,0 +1,75 @@
+"""What routes receive: the authenticated caller and a way to run work in the caller's tenant."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, TypeVar
+from uuid import UUID
+
+from fastapi import Depends, Header, Request
+
+from common.auth import AuthenticationError, TokenVerifier, VerifiedClaims
+from common.database import Database, TenantTransaction
+from common.errors import InvalidInputError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Collaborators shared by all requests of one process; built by the app's lifespan."""
+
+    database: Database
+    verifier: TokenVerifier
+
+
+@dataclass(frozen=True)
+class Caller:
+    claims: VerifiedClaims
+    requested_tenant: UUID | None
+    services: Services
+
+    async def run(self, operation: Callable[[TenantTransaction], Awaitable[T]], *, write: bool = False) -> T:
+        """Run ``operation`` in one transaction scoped to the caller's tenant under row-level security."""
+
+        async def guarded(tx: TenantTransaction) -> T:
+            if write:
+                tx.require_write()
+            return await operation(tx)
+
+        return await self.services.database.run(self.claims.raw, self.requested_tenant, guarded)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+async def get_caller(
+    request: Request,
+    authorization: Annotated[str | None, Header(description="Bearer <Supabase access token>")] = None,
+    x_tenant_id: Annotated[
+        str | None, Header(description="Tenant to act on; required only for members of several tenants")
+    ] = None,
+) -> Caller:
+    if not authorization:
+        raise AuthenticationError("missing_token", "send an Authorization: Bearer <access token> header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("malformed_authorization", "the Authorization header must be 'Bearer <token>'")
+    services = get_services(request)
+    claims = await services.verifier.verify(token.strip())
+    return Caller(claims, _tenant_from(x_tenant_id, claims), services)
+
+
+def _tenant_from(header: str | None, claims: VerifiedClaims) -> UUID | None:
+    if header is None:
+        return claims.tenant_hint
+    try:
+        return UUID(header)
+    except ValueError as exc:
+        raise InvalidInputError(f"X-Tenant-Id must be a UUID, got {header!r}", code="invalid_tenant_id") from exc
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]

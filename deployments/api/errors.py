@@ -1,0 +1,100 @@
+"""One JSON error shape for every failure: ``{"code", "message", "details"}``, never a 200."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from common.auth import AuthenticationError
+from common.errors import (
+    ConflictError,
+    DomainError,
+    IdempotencyMismatchError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+
+logger = logging.getLogger(__name__)
+
+_STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (PermissionDeniedError, 403),
+    (IdempotencyMismatchError, 422),
+    (InvalidInputError, 400),
+]
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details}
+
+
+def status_for(error: DomainError) -> int:
+    for error_type, status in _STATUS_BY_ERROR:
+        if isinstance(error, error_type):
+            return status
+    return 400
+
+
+async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status_for(exc))
+
+
+async def _authentication_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AuthenticationError)
+    return JSONResponse(
+        error_body(exc.code, exc.message),
+        status_code=401,
+        headers={"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc.code}"'},
+    )
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"location": list(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
+    if any(d["type"] == "json_invalid" for d in details):
+        return JSONResponse(
+            error_body("malformed_json", "the request body is not valid JSON", details), status_code=400
+        )
+    first = details[0] if details else {"location": [], "message": "invalid request"}
+    where = ".".join(str(part) for part in first["location"])
+    message = f"{where}: {first['message']}" if where else str(first["message"])
+    return JSONResponse(error_body("validation_error", message, details), status_code=422)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = {401: "unauthenticated", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return JSONResponse(
+        error_body(code, str(exc.detail)), status_code=exc.status_code, headers=getattr(exc, "headers", None)
+    )
+
+
+async def _data_error(_: Request, exc: Exception) -> JSONResponse:
+    # Values that pass schema validation but not the column type (e.g. numeric overflow).
+    return JSONResponse(error_body("invalid_value", f"the database refused a value: {exc}"), status_code=422)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(error_body("internal_error", "an unexpected error occurred"), status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(AuthenticationError, _authentication_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(asyncpg.DataError, _data_error)
+    app.add_exception_handler(Exception, _unexpected)

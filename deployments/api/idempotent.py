@@ -1,0 +1,46 @@
+"""Run a stock-changing POST at most once per Idempotency-Key."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from common.database import TenantTransaction
+from deployments.api.deps import Caller
+from inventory import idempotency
+from inventory.idempotency import StoredResponse
+
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+async def run_idempotent(
+    request: Request,
+    caller: Caller,
+    key: str | None,
+    payload: BaseModel | None,
+    operation: Callable[[TenantTransaction], Awaitable[BaseModel]],
+    *,
+    status_code: int,
+) -> JSONResponse:
+    request_fingerprint = idempotency.fingerprint(
+        request.method, request.url.path, payload.model_dump(mode="json") if payload is not None else None
+    )
+
+    async def op(tx: TenantTransaction) -> tuple[StoredResponse, bool]:
+        if key is not None:
+            stored = await idempotency.claim(tx.conn, tx.tenant_id, key, request_fingerprint)
+            if stored is not None:
+                return stored, True
+        result = await operation(tx)
+        response = StoredResponse(status_code, result.model_dump(mode="json"))
+        if key is not None:
+            await idempotency.store(tx.conn, tx.tenant_id, key, response)
+        return response, False
+
+    response, replayed = await caller.run(op, write=True)
+    headers: dict[str, Any] = {REPLAY_HEADER: "true"} if replayed else {}
+    return JSONResponse(response.body, status_code=response.status_code, headers=headers)

@@ -1,0 +1,74 @@
+"""Reservations: hold, release and fulfil stock."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import JSONResponse
+
+from common.database import TenantTransaction
+from deployments.api.deps import CallerDep
+from deployments.api.idempotent import run_idempotent
+from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SortParam, list_query
+from deployments.api.routes.stock import IdempotencyKey
+from inventory import reservations
+from inventory.listing import Page
+from inventory.schemas import Reservation, ReservationCreate
+
+router = APIRouter(prefix="/reservations", tags=["reservations"])
+
+
+@router.post("", status_code=201, response_model=Reservation, summary="Reserve available stock")
+async def create_reservation(
+    request: Request,
+    reservation: Annotated[ReservationCreate, Body()],
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> Reservation:
+        row = await reservations.create_reservation(tx.conn, tx.tenant_id, tx.user_id, reservation)
+        return Reservation.model_validate(row)
+
+    return await run_idempotent(request, caller, idempotency_key, reservation, op, status_code=201)
+
+
+@router.get("", response_model=PageOut, summary="List reservations")
+async def list_reservations(
+    request: Request,
+    caller: CallerDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    sort: SortParam = None,
+) -> PageOut:
+    """Filters: product_id, warehouse_id, status. Sortable by created_at (default -created_at)."""
+    query = list_query(reservations.RESERVATIONS, request, limit, cursor, sort, None)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await reservations.list_reservations(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[Reservation.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{reservation_id}", response_model=Reservation, summary="Get a reservation")
+async def get_reservation(reservation_id: UUID, caller: CallerDep) -> Reservation:
+    async def op(tx: TenantTransaction) -> dict:
+        return await reservations.get_reservation(tx.conn, reservation_id)
+
+    return Reservation.model_validate(await caller.run(op))
+
+
+@router.post("/{reservation_id}/release", response_model=Reservation, summary="Release the held stock")
+async def release_reservation(reservation_id: UUID, caller: CallerDep) -> Reservation:
+    async def op(tx: TenantTransaction) -> dict:
+        return await reservations.release_reservation(tx.conn, reservation_id)
+
+    return Reservation.model_validate(await caller.run(op, write=True))
+
+
+@router.post("/{reservation_id}/fulfil", response_model=Reservation, summary="Issue the held stock")
+async def fulfil_reservation(reservation_id: UUID, caller: CallerDep) -> Reservation:
+    async def op(tx: TenantTransaction) -> dict:
+        return await reservations.fulfil_reservation(tx.conn, tx.tenant_id, tx.user_id, reservation_id)
+
+    return Reservation.model_validate(await caller.run(op, write=True))

@@ -1,0 +1,94 @@
+"""Stock levels and the movement ledger."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.responses import JSONResponse
+
+from common.database import TenantTransaction
+from deployments.api.deps import CallerDep
+from deployments.api.idempotent import run_idempotent
+from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SortParam, list_query
+from inventory import stock
+from inventory.listing import Page
+from inventory.schemas import MovementCreate, MovementResult, StockLevel, StockMovement
+
+router = APIRouter(tags=["stock"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retry-safe key: the same key and body are applied once and the first response replayed",
+    ),
+]
+
+
+@router.get("/stock-levels", summary="List stock levels", response_model=PageOut)
+async def list_stock_levels(
+    request: Request,
+    caller: CallerDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    sort: SortParam = None,
+) -> PageOut:
+    """Filters: product_id, warehouse_id, available_below. Sortable by updated_at, available, on_hand."""
+    query = list_query(stock.LEVELS, request, limit, cursor, sort, None)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await stock.list_levels(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[StockLevel.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/stock-levels/{product_id}/{warehouse_id}", response_model=StockLevel, summary="Stock of one product")
+async def get_stock_level(product_id: UUID, warehouse_id: UUID, caller: CallerDep) -> StockLevel:
+    async def op(tx: TenantTransaction) -> dict:
+        return await stock.get_level(tx.conn, product_id, warehouse_id)
+
+    return StockLevel.model_validate(await caller.run(op))
+
+
+@router.post(
+    "/stock-movements",
+    status_code=201,
+    response_model=MovementResult,
+    summary="Record a receipt, issue, transfer or adjustment",
+)
+async def create_stock_movement(
+    request: Request,
+    movement: Annotated[MovementCreate, Body()],
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> MovementResult:
+        rows, levels = await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, movement)
+        return MovementResult(
+            movements=[StockMovement.model_validate(r) for r in rows],
+            levels=[StockLevel.model_validate(level) for level in levels],
+        )
+
+    return await run_idempotent(request, caller, idempotency_key, movement, op, status_code=201)
+
+
+@router.get("/stock-movements", summary="List ledger entries", response_model=PageOut)
+async def list_stock_movements(
+    request: Request,
+    caller: CallerDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    sort: SortParam = None,
+) -> PageOut:
+    """Filters: product_id, warehouse_id, movement_type, transfer_id, reservation_id, occurred_from,
+    occurred_to (ISO 8601). Sortable by created_at, occurred_at (default -created_at)."""
+    query = list_query(stock.MOVEMENTS, request, limit, cursor, sort, None)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await stock.list_movements(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[StockMovement.model_validate(i) for i in page.items], next_cursor=page.next_cursor)

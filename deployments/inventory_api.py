@@ -1,0 +1,24 @@
+"""The ``InventoryAPI`` Serve deployment: hosts the FastAPI app (the HTTP ingress of the application).
+
+Plain CRUD stays inside this replica: a DeploymentHandle hop costs far more than the database work
+(see ../shared/NOTES.md), so handles are kept for model work (forecast, risk, copilot).
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from ray import serve
+
+from common.config import get_settings
+from deployments.api.app import create_api
+
+
+@serve.deployment(name="InventoryAPI")
+@serve.ingress()
+class InventoryAPI:
+    def __init__(self) -> None:
+        # Settings come from the replica's environment (Kubernetes Secrets in production).
+        self._settings = get_settings()
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_api(self._settings)

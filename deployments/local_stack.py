@@ -1,0 +1,77 @@
+"""Bring up the pieces of a local stack one by one: database, schema, demo data, Ray, Serve."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+import asyncpg
+import ray
+from ray import serve
+
+from common.config import Settings
+from common.embedded_postgres import CleanupMode, start_embedded_postgres
+from common.migrate import apply_migrations
+from deployments.app_builder import AppArgs, build_app
+from inventory.demo import seed_demo
+
+APP_NAME = "chainsight"
+
+
+def ensure_database(settings: Settings, *, cleanup: CleanupMode = "stop") -> str:
+    """DATABASE_URL if set; otherwise start the embedded PostgreSQL and export its URL to child processes."""
+    if settings.database_url:
+        return settings.database_url
+    url = start_embedded_postgres(settings.embedded_postgres_dir, cleanup=cleanup)
+    os.environ["DATABASE_URL"] = url  # Ray workers and Serve replicas inherit it
+    return url
+
+
+def migrate(url: str) -> list[int]:
+    return asyncio.run(apply_migrations(url))
+
+
+def seed(url: str, days: int = 365) -> bool:
+    async def run() -> bool:
+        conn = await asyncpg.connect(url)
+        try:
+            return await seed_demo(conn, days=days)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    api_url: str
+    docs_url: str
+    dashboard_url: str | None
+
+
+def start_ray(settings: Settings, *, num_cpus: int | None = None, include_dashboard: bool = True) -> str | None:
+    """Start a local Ray cluster (or join RAY_ADDRESS); returns the dashboard URL if there is one."""
+    if settings.serve_high_throughput:
+        # Read by the Serve proxy and controller when they start, so set before Ray starts them.
+        os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
+        os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+    if settings.ray_address:
+        context = ray.init(address=settings.ray_address)
+    else:
+        context = ray.init(
+            address="local",
+            num_cpus=num_cpus,
+            include_dashboard=include_dashboard,
+            dashboard_host="127.0.0.1",
+            dashboard_port=settings.ray_dashboard_port,
+        )
+    url = getattr(context, "dashboard_url", None)
+    return f"http://{url}" if url else None
+
+
+def start_serve(settings: Settings, args: AppArgs | None = None) -> RunningStack:
+    serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
+    serve.run(build_app(args or AppArgs()), name=APP_NAME, route_prefix="/")
+    base = f"http://{settings.http_host}:{settings.http_port}"
+    return RunningStack(api_url=f"{base}/api/v1", docs_url=f"{base}/docs", dashboard_url=None)

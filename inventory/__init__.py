@@ -1,0 +1,1 @@
+"""Inventory domain logic over PostgreSQL: catalogue, stock ledger, stock levels, reservations."""

@@ -1,0 +1,138 @@
+"""Create, read, update, delete and list for the catalogue tables: products, suppliers, warehouses.
+
+The three differ only in their columns and natural key, so one ``CatalogEntity`` describes each and the
+functions below serve all three. Tenant scoping is enforced by row-level security; the explicit
+``tenant_id`` on inserts is what the policies check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel
+
+from common.errors import ConflictError, NotFoundError
+from inventory.listing import Listing, ListQuery, Page
+
+
+@dataclass(frozen=True)
+class CatalogEntity:
+    label: str  # "product"
+    natural_key: str  # the per-tenant unique code: "sku" or "code"
+    listing: Listing
+
+    @property
+    def table(self) -> str:
+        return self.listing.table
+
+
+_COMMON = ("id", "active", "created_at", "updated_at")
+
+PRODUCTS = CatalogEntity(
+    label="product",
+    natural_key="sku",
+    listing=Listing(
+        table="app.products",
+        columns=("sku", "name", "description", "category", "unit_of_measure", "unit_cost", *_COMMON),
+        sortable={"sku": str, "name": str, "created_at": datetime, "updated_at": datetime},
+        default_sort="sku",
+        equality_filters={"category": "text", "active": "boolean", "unit_of_measure": "text"},
+        search_columns=("sku", "name"),
+    ),
+)
+SUPPLIERS = CatalogEntity(
+    label="supplier",
+    natural_key="code",
+    listing=Listing(
+        table="app.suppliers",
+        columns=("code", "name", "country", "email", "lead_time_days", *_COMMON),
+        sortable={"code": str, "name": str, "created_at": datetime},
+        default_sort="code",
+        equality_filters={"country": "text", "active": "boolean"},
+        search_columns=("code", "name"),
+    ),
+)
+WAREHOUSES = CatalogEntity(
+    label="warehouse",
+    natural_key="code",
+    listing=Listing(
+        table="app.warehouses",
+        columns=("code", "name", "country", "city", *_COMMON),
+        sortable={"code": str, "name": str, "created_at": datetime},
+        default_sort="code",
+        equality_filters={"country": "text", "active": "boolean"},
+        search_columns=("code", "name", "city"),
+    ),
+)
+
+
+async def create(conn: asyncpg.Connection, entity: CatalogEntity, tenant_id: UUID, data: BaseModel) -> dict:
+    values = data.model_dump()
+    names = list(values)
+    placeholders = ", ".join(f"${i}" for i in range(2, len(names) + 2))
+    sql = (
+        f"INSERT INTO {entity.table} (tenant_id, {', '.join(names)}) VALUES ($1, {placeholders}) "
+        f"RETURNING {', '.join(entity.listing.columns)}"
+    )
+    try:
+        row = await conn.fetchrow(sql, tenant_id, *values.values())
+    except asyncpg.UniqueViolationError as exc:
+        raise _duplicate(entity, values) from exc
+    assert row is not None
+    return dict(row)
+
+
+async def get(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID) -> dict:
+    row = await conn.fetchrow(
+        f"SELECT {', '.join(entity.listing.columns)} FROM {entity.table} WHERE id = $1", entity_id
+    )
+    if row is None:
+        raise NotFoundError(f"{entity.label} {entity_id} not found")
+    return dict(row)
+
+
+async def update(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID, changes: BaseModel) -> dict:
+    values: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
+    sql = (
+        f"UPDATE {entity.table} SET {assignments}, updated_at = now() WHERE id = $1 "
+        f"RETURNING {', '.join(entity.listing.columns)}"
+    )
+    try:
+        row = await conn.fetchrow(sql, entity_id, *values.values())
+    except asyncpg.UniqueViolationError as exc:
+        raise _duplicate(entity, values) from exc
+    if row is None:
+        raise NotFoundError(f"{entity.label} {entity_id} not found")
+    return dict(row)
+
+
+async def delete(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID) -> None:
+    try:
+        status = await conn.execute(f"DELETE FROM {entity.table} WHERE id = $1", entity_id)
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise ConflictError(
+            f"{entity.label} {entity_id} has stock history and cannot be deleted; set active to false instead",
+            code="in_use",
+        ) from exc
+    if status == "DELETE 0":
+        raise NotFoundError(f"{entity.label} {entity_id} not found")
+
+
+async def list_page(conn: asyncpg.Connection, entity: CatalogEntity, query: ListQuery) -> Page:
+    sql, params = entity.listing.build(query)
+    rows = await conn.fetch(sql, *params)
+    return entity.listing.page(rows, query)
+
+
+def _duplicate(entity: CatalogEntity, values: dict[str, Any]) -> ConflictError:
+    key = values.get(entity.natural_key)
+    return ConflictError(
+        f"a {entity.label} with {entity.natural_key} {key!r} already exists",
+        code="duplicate",
+        details={"field": entity.natural_key, "value": key},
+    )

@@ -1,0 +1,146 @@
+"""Keyset (cursor) pagination with whitelisted sorting and filtering.
+
+Cursors are opaque to clients: base64url JSON holding the sort key, direction and the last row's sort
+value and id. A cursor is only valid with the sort it was issued for.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from common.errors import InvalidInputError
+
+SortValueType = type[str] | type[datetime] | type[Decimal] | type[int]
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What a caller asked for; validated against a ``Listing`` before any SQL is built."""
+
+    limit: int
+    sort: str | None = None
+    cursor: str | None = None
+    filters: Mapping[str, Any] = field(default_factory=dict)
+    search: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """How one table may be listed. Column names here are trusted identifiers, never user input."""
+
+    table: str
+    columns: Sequence[str]
+    sortable: Mapping[str, SortValueType]
+    default_sort: str
+    equality_filters: Mapping[str, str] = field(default_factory=dict)  # name -> SQL type
+    range_filters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (column, op)
+    search_columns: Sequence[str] = ()
+
+    def build(self, query: ListQuery, first_param: int = 1, extra_where: Sequence[str] = ()) -> tuple[str, list]:
+        """SQL and parameters for one page (fetching ``limit + 1`` rows to detect a next page)."""
+        column, descending = self._parse_sort(query.sort)
+        params: list[Any] = []
+        where = list(extra_where)
+
+        def param(value: Any) -> str:
+            params.append(value)
+            return f"${first_param + len(params) - 1}"
+
+        for name, value in query.filters.items():
+            if value is None:
+                continue
+            if name in self.equality_filters:
+                where.append(f"{name} = {param(value)}::{self.equality_filters[name]}")
+            elif name in self.range_filters:
+                target, op = self.range_filters[name]
+                where.append(f"{target} {op} {param(value)}")
+            else:
+                raise InvalidInputError(f"unknown filter {name!r}")
+        if query.search:
+            pattern = param("%" + _escape_like(query.search) + "%")
+            where.append("(" + " OR ".join(f"{c} ILIKE {pattern}" for c in self.search_columns) + ")")
+        if query.cursor:
+            value, last_id = self._decode_cursor(query.cursor, column, descending)
+            op = "<" if descending else ">"
+            where.append(f"({column}, id) {op} ({param(value)}, {param(last_id)}::uuid)")
+        direction = "DESC" if descending else "ASC"
+        sql = f"SELECT {', '.join(self.columns)} FROM {self.table}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {column} {direction}, id {direction} LIMIT {param(query.limit + 1)}"
+        return sql, params
+
+    def page(self, rows: Sequence[Mapping[str, Any]], query: ListQuery) -> Page:
+        items = [dict(r) for r in rows[: query.limit]]
+        if len(rows) <= query.limit:
+            return Page(items, None)
+        column, descending = self._parse_sort(query.sort)
+        last = items[-1]
+        return Page(items, encode_cursor(column, descending, last[column], last["id"]))
+
+    def _parse_sort(self, sort: str | None) -> tuple[str, bool]:
+        raw = sort or self.default_sort
+        descending = raw.startswith("-")
+        column = raw.lstrip("-")
+        if column not in self.sortable:
+            allowed = ", ".join(sorted(self.sortable))
+            raise InvalidInputError(f"cannot sort by {column!r}; sortable fields: {allowed}", code="invalid_sort")
+        return column, descending
+
+    def _decode_cursor(self, cursor: str, column: str, descending: bool) -> tuple[Any, UUID]:
+        try:
+            padded = cursor + "=" * (-len(cursor) % 4)
+            data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+            if not isinstance(data, dict) or data.get("k") != column or data.get("d") != descending:
+                raise ValueError("cursor was issued for another sort order")
+            value = _parse_value(self.sortable[column], data["v"])
+            return value, UUID(data["id"])
+        except (ValueError, KeyError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
+            raise InvalidInputError(
+                "invalid cursor: pass back the next_cursor of the previous page unchanged, with the same sort",
+                code="invalid_cursor",
+                details={"reason": str(exc)},
+            ) from exc
+
+
+def encode_cursor(column: str, descending: bool, value: Any, last_id: UUID) -> str:
+    if isinstance(value, datetime):
+        serialised: Any = value.isoformat()
+    elif isinstance(value, Decimal):
+        serialised = str(value)
+    else:
+        serialised = value
+    raw = json.dumps({"k": column, "d": descending, "v": serialised, "id": str(last_id)}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _parse_value(kind: SortValueType, raw: Any) -> Any:
+    if kind is datetime:
+        return datetime.fromisoformat(raw)
+    if kind is Decimal:
+        return Decimal(str(raw))
+    if kind is int:
+        if not isinstance(raw, int):
+            raise ValueError("cursor value is not an integer")
+        return raw
+    if not isinstance(raw, str):
+        raise ValueError("cursor value is not a string")
+    return raw
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -1,0 +1,127 @@
+"""Reservations: hold available stock for an order without moving it.
+
+Creating one is a single conditional UPDATE (``available >= quantity``); under READ COMMITTED a
+concurrent reservation re-checks the condition against the committed row, so stock is never promised
+twice. Releasing returns the hold; fulfilling turns it into an issue on the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import ConflictError, InsufficientStockError, NotFoundError
+from inventory.listing import Listing, ListQuery, Page
+from inventory.schemas import ReservationCreate, ReservationStatus
+from inventory.stock import get_level
+
+RESERVATION_COLUMNS = (
+    "id, product_id, warehouse_id, quantity, status, reference, expires_at, created_by, created_at, updated_at"
+)
+
+RESERVATIONS = Listing(
+    table="app.reservations",
+    columns=tuple(c.strip() for c in RESERVATION_COLUMNS.split(",")),
+    sortable={"created_at": datetime},
+    default_sort="-created_at",
+    equality_filters={"product_id": "uuid", "warehouse_id": "uuid", "status": "text"},
+)
+
+
+async def create_reservation(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, request: ReservationCreate
+) -> dict:
+    held = await conn.fetchval(
+        """UPDATE app.stock_levels SET reserved = reserved + $3, updated_at = now()
+           WHERE product_id = $1 AND warehouse_id = $2 AND available >= $3
+           RETURNING reserved""",
+        request.product_id,
+        request.warehouse_id,
+        request.quantity,
+    )
+    if held is None:
+        level = await get_level(conn, request.product_id, request.warehouse_id)
+        raise InsufficientStockError(
+            f"only {level['available']:f} of product {request.product_id} available in warehouse "
+            f"{request.warehouse_id}; cannot reserve {request.quantity:f}",
+            details={"available": float(level["available"]), "requested": float(request.quantity)},
+        )
+    row = await conn.fetchrow(
+        f"""INSERT INTO app.reservations
+                (tenant_id, product_id, warehouse_id, quantity, reference, expires_at, created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {RESERVATION_COLUMNS}""",
+        tenant_id,
+        request.product_id,
+        request.warehouse_id,
+        request.quantity,
+        request.reference,
+        request.expires_at,
+        user_id,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def get_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {RESERVATION_COLUMNS} FROM app.reservations WHERE id = $1", reservation_id)
+    if row is None:
+        raise NotFoundError(f"reservation {reservation_id} not found")
+    return dict(row)
+
+
+async def release_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:
+    reservation = await _close(conn, reservation_id, ReservationStatus.RELEASED)
+    await _return_hold(conn, reservation)
+    return reservation
+
+
+async def fulfil_reservation(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, reservation_id: UUID) -> dict:
+    reservation = await _close(conn, reservation_id, ReservationStatus.FULFILLED)
+    # Release the hold first: the issue below must not count against the stock it was holding.
+    await _return_hold(conn, reservation)
+    await conn.execute(
+        """INSERT INTO app.stock_movements
+               (tenant_id, product_id, warehouse_id, movement_type, quantity, reservation_id, reference, created_by)
+           VALUES ($1, $2, $3, 'issue', $4, $5, $6, $7)""",
+        tenant_id,
+        reservation["product_id"],
+        reservation["warehouse_id"],
+        -reservation["quantity"],
+        reservation_id,
+        reservation["reference"],
+        user_id,
+    )
+    return reservation
+
+
+async def list_reservations(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = RESERVATIONS.build(query)
+    return RESERVATIONS.page(await conn.fetch(sql, *params), query)
+
+
+async def _close(conn: asyncpg.Connection, reservation_id: UUID, status: ReservationStatus) -> dict:
+    row = await conn.fetchrow(
+        f"""UPDATE app.reservations SET status = $2, updated_at = now()
+            WHERE id = $1 AND status = 'active' RETURNING {RESERVATION_COLUMNS}""",
+        reservation_id,
+        status.value,
+    )
+    if row is None:
+        current = await get_reservation(conn, reservation_id)
+        raise ConflictError(
+            f"reservation {reservation_id} is {current['status']}; only an active reservation can be {status.value}",
+            code="invalid_state",
+        )
+    return dict(row)
+
+
+async def _return_hold(conn: asyncpg.Connection, reservation: dict) -> None:
+    await conn.execute(
+        """UPDATE app.stock_levels SET reserved = reserved - $3, updated_at = now()
+           WHERE product_id = $1 AND warehouse_id = $2""",
+        reservation["product_id"],
+        reservation["warehouse_id"],
+        reservation["quantity"],
+    )

@@ -1,0 +1,250 @@
+"""Request and response models for the inventory domain. Unknown fields are refused everywhere."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+# Quantities are exact decimals in the database; JSON clients get numbers.
+Quantity = Annotated[
+    Decimal,
+    Field(max_digits=18, decimal_places=4),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+PositiveQuantity = Annotated[Quantity, Field(gt=0)]
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=4),
+    PlainSerializer(float, return_type=float, when_used="json"),
+]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+UnitOfMeasure = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]
+Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Reference = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class UpdateModel(StrictModel):
+    @model_validator(mode="after")
+    def _not_empty(self) -> UpdateModel:
+        if not self.model_fields_set:
+            raise ValueError("an update must change at least one field")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None and name in _NON_NULLABLE:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+_NON_NULLABLE = {"sku", "name", "code", "unit_of_measure", "active"}
+
+
+# Catalogue -----------------------------------------------------------------------------------------
+
+
+class ProductCreate(StrictModel):
+    sku: Code
+    name: Name
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit_of_measure: UnitOfMeasure = "each"
+    unit_cost: Money | None = None
+    active: bool = True
+
+
+class ProductUpdate(UpdateModel):
+    sku: Code | None = None
+    name: Name | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit_of_measure: UnitOfMeasure | None = None
+    unit_cost: Money | None = None
+    active: bool | None = None
+
+
+class Product(ProductCreate):
+    model_config = ConfigDict(extra="ignore")
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class SupplierCreate(StrictModel):
+    code: Code
+    name: Name
+    country: CountryCode | None = None
+    email: Email | None = None
+    lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    active: bool = True
+
+
+class SupplierUpdate(UpdateModel):
+    code: Code | None = None
+    name: Name | None = None
+    country: CountryCode | None = None
+    email: Email | None = None
+    lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    active: bool | None = None
+
+
+class Supplier(SupplierCreate):
+    model_config = ConfigDict(extra="ignore")
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class WarehouseCreate(StrictModel):
+    code: Code
+    name: Name
+    country: CountryCode | None = None
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    active: bool = True
+
+
+class WarehouseUpdate(UpdateModel):
+    code: Code | None = None
+    name: Name | None = None
+    country: CountryCode | None = None
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    active: bool | None = None
+
+
+class Warehouse(WarehouseCreate):
+    model_config = ConfigDict(extra="ignore")
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+# Stock ---------------------------------------------------------------------------------------------
+
+
+class MovementType(StrEnum):
+    RECEIPT = "receipt"
+    ISSUE = "issue"
+    TRANSFER = "transfer"
+    ADJUSTMENT = "adjustment"
+
+
+class _MovementBase(StrictModel):
+    product_id: UUID
+    reference: Reference | None = None
+    occurred_at: datetime | None = Field(
+        default=None, description="When it happened physically; defaults to now. Must carry a timezone."
+    )
+
+    @model_validator(mode="after")
+    def _aware(self) -> _MovementBase:
+        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at must include a timezone offset, e.g. 2026-01-31T09:00:00Z")
+        return self
+
+
+class ReceiptCreate(_MovementBase):
+    type: Literal[MovementType.RECEIPT]
+    warehouse_id: UUID
+    quantity: PositiveQuantity
+
+
+class IssueCreate(_MovementBase):
+    type: Literal[MovementType.ISSUE]
+    warehouse_id: UUID
+    quantity: PositiveQuantity
+
+
+class TransferCreate(_MovementBase):
+    type: Literal[MovementType.TRANSFER]
+    from_warehouse_id: UUID
+    to_warehouse_id: UUID
+    quantity: PositiveQuantity
+
+    @model_validator(mode="after")
+    def _distinct(self) -> TransferCreate:
+        if self.from_warehouse_id == self.to_warehouse_id:
+            raise ValueError("from_warehouse_id and to_warehouse_id must differ")
+        return self
+
+
+class AdjustmentCreate(_MovementBase):
+    type: Literal[MovementType.ADJUSTMENT]
+    warehouse_id: UUID
+    quantity: Quantity = Field(description="Signed change: positive adds stock, negative removes it")
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+    @model_validator(mode="after")
+    def _non_zero(self) -> AdjustmentCreate:
+        if self.quantity == 0:
+            raise ValueError("an adjustment quantity must not be zero")
+        return self
+
+
+MovementCreate = Annotated[ReceiptCreate | IssueCreate | TransferCreate | AdjustmentCreate, Field(discriminator="type")]
+
+
+class StockMovement(BaseModel):
+    id: UUID
+    product_id: UUID
+    warehouse_id: UUID
+    movement_type: str
+    quantity: Quantity
+    transfer_id: UUID | None
+    reservation_id: UUID | None
+    reference: str | None
+    reason: str | None
+    created_by: UUID | None
+    occurred_at: datetime
+    created_at: datetime
+
+
+class MovementResult(BaseModel):
+    movements: list[StockMovement]
+    levels: list[StockLevel]
+
+
+class StockLevel(BaseModel):
+    product_id: UUID
+    warehouse_id: UUID
+    on_hand: Quantity
+    reserved: Quantity
+    available: Quantity
+    updated_at: datetime
+
+
+class ReservationStatus(StrEnum):
+    ACTIVE = "active"
+    RELEASED = "released"
+    FULFILLED = "fulfilled"
+
+
+class ReservationCreate(StrictModel):
+    product_id: UUID
+    warehouse_id: UUID
+    quantity: PositiveQuantity
+    reference: Reference | None = None
+    expires_at: datetime | None = None
+
+
+class Reservation(BaseModel):
+    id: UUID
+    product_id: UUID
+    warehouse_id: UUID
+    quantity: Quantity
+    status: ReservationStatus
+    reference: str | None
+    expires_at: datetime | None
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+MovementResult.model_rebuild()

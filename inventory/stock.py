@@ -1,0 +1,188 @@
+"""Stock movements (the ledger) and stock levels.
+
+``on_hand`` is maintained by a trigger on the ledger and guarded by CHECK constraints, so the database
+itself refuses a movement that would take stock below zero or below what is reserved. This module turns
+those refusals into domain errors with the figures a planner needs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import asyncpg
+
+from common.errors import InsufficientStockError, NotFoundError
+from inventory.listing import Listing, ListQuery, Page
+from inventory.schemas import (
+    AdjustmentCreate,
+    IssueCreate,
+    MovementCreate,
+    ReceiptCreate,
+    TransferCreate,
+)
+
+MOVEMENT_COLUMNS = (
+    "id, product_id, warehouse_id, movement_type, quantity, transfer_id, reservation_id, reference, "
+    "reason, created_by, occurred_at, created_at"
+)
+LEVEL_COLUMNS = "product_id, warehouse_id, on_hand, reserved, available, updated_at"
+
+MOVEMENTS = Listing(
+    table="app.stock_movements",
+    columns=tuple(c.strip() for c in MOVEMENT_COLUMNS.split(",")),
+    sortable={"created_at": datetime, "occurred_at": datetime},
+    default_sort="-created_at",
+    equality_filters={
+        "product_id": "uuid",
+        "warehouse_id": "uuid",
+        "movement_type": "text",
+        "transfer_id": "uuid",
+        "reservation_id": "uuid",
+    },
+    range_filters={"occurred_from": ("occurred_at", ">="), "occurred_to": ("occurred_at", "<")},
+)
+
+LEVELS = Listing(
+    table="app.stock_levels",
+    columns=("id", *(c.strip() for c in LEVEL_COLUMNS.split(","))),
+    sortable={"updated_at": datetime, "available": Decimal, "on_hand": Decimal},
+    default_sort="updated_at",
+    equality_filters={"product_id": "uuid", "warehouse_id": "uuid"},
+    range_filters={"available_below": ("available", "<")},
+)
+
+
+async def record_movement(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, movement: MovementCreate
+) -> tuple[list[dict], list[dict]]:
+    """Write one movement (two for a transfer); returns the ledger rows and the resulting levels."""
+    legs = _legs(movement)
+    # A fixed lock order (by warehouse) keeps two opposite transfers from deadlocking.
+    legs.sort(key=lambda leg: str(leg[0]))
+    transfer_id = uuid4() if isinstance(movement, TransferCreate) else None
+    reason = movement.reason if isinstance(movement, AdjustmentCreate) else None
+    rows: list[dict] = []
+    for warehouse_id, movement_type, quantity in legs:
+        if quantity < 0:
+            await _lock_available(conn, movement.product_id, warehouse_id, -quantity)
+        try:
+            row = await conn.fetchrow(
+                f"""INSERT INTO app.stock_movements
+                        (tenant_id, product_id, warehouse_id, movement_type, quantity, transfer_id,
+                         reference, reason, created_by, occurred_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
+                    RETURNING {MOVEMENT_COLUMNS}""",
+                tenant_id,
+                movement.product_id,
+                warehouse_id,
+                movement_type,
+                quantity,
+                transfer_id,
+                movement.reference,
+                reason,
+                user_id,
+                movement.occurred_at,
+            )
+        except asyncpg.CheckViolationError as exc:
+            # Backstop only: _lock_available has already checked under a row lock.
+            raise InsufficientStockError(
+                f"not enough available stock of product {movement.product_id} in warehouse {warehouse_id}"
+            ) from exc
+        except asyncpg.ForeignKeyViolationError as exc:
+            raise _unknown_reference(exc, movement.product_id, warehouse_id) from exc
+        assert row is not None
+        rows.append(dict(row))
+    rows.sort(key=lambda r: r["quantity"])  # the outgoing leg of a transfer first
+    levels = [await get_level(conn, movement.product_id, warehouse_id) for warehouse_id, _, _ in legs]
+    return rows, levels
+
+
+def _legs(movement: MovementCreate) -> list[tuple[UUID, str, Decimal]]:
+    if isinstance(movement, ReceiptCreate):
+        return [(movement.warehouse_id, "receipt", movement.quantity)]
+    if isinstance(movement, IssueCreate):
+        return [(movement.warehouse_id, "issue", -movement.quantity)]
+    if isinstance(movement, TransferCreate):
+        return [
+            (movement.from_warehouse_id, "transfer_out", -movement.quantity),
+            (movement.to_warehouse_id, "transfer_in", movement.quantity),
+        ]
+    return [(movement.warehouse_id, "adjustment", movement.quantity)]
+
+
+async def get_level(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> dict:
+    row = await conn.fetchrow(
+        f"SELECT {LEVEL_COLUMNS} FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2",
+        product_id,
+        warehouse_id,
+    )
+    if row is not None:
+        return dict(row)
+    # No movement yet: report zero stock for a known product and warehouse, 404 otherwise.
+    known = await conn.fetchrow(
+        "SELECT (SELECT count(*) FROM app.products WHERE id = $1) AS p, "
+        "(SELECT count(*) FROM app.warehouses WHERE id = $2) AS w",
+        product_id,
+        warehouse_id,
+    )
+    assert known is not None
+    if not known["p"]:
+        raise NotFoundError(f"product {product_id} not found")
+    if not known["w"]:
+        raise NotFoundError(f"warehouse {warehouse_id} not found")
+    zero = Decimal(0)
+    return {
+        "product_id": product_id,
+        "warehouse_id": warehouse_id,
+        "on_hand": zero,
+        "reserved": zero,
+        "available": zero,
+        "updated_at": await conn.fetchval("SELECT now()"),
+    }
+
+
+async def list_levels(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = LEVELS.build(query)
+    rows = await conn.fetch(sql, *params)
+    page = LEVELS.page(rows, query)
+    for item in page.items:
+        item.pop("id", None)
+    return page
+
+
+async def list_movements(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = MOVEMENTS.build(query)
+    return MOVEMENTS.page(await conn.fetch(sql, *params), query)
+
+
+async def _lock_available(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID, requested: Decimal) -> None:
+    """Lock the stock level row and refuse to take more than is available (on hand minus reserved)."""
+    row = await conn.fetchrow(
+        "SELECT on_hand, reserved, available FROM app.stock_levels "
+        "WHERE product_id = $1 AND warehouse_id = $2 FOR UPDATE",
+        product_id,
+        warehouse_id,
+    )
+    level = dict(row) if row is not None else await get_level(conn, product_id, warehouse_id)
+    if level["available"] < requested:
+        raise InsufficientStockError(
+            f"only {level['available']:f} of product {product_id} available in warehouse {warehouse_id} "
+            f"({level['on_hand']:f} on hand, {level['reserved']:f} reserved); cannot remove {requested:f}",
+            details={
+                "product_id": str(product_id),
+                "warehouse_id": str(warehouse_id),
+                "on_hand": float(level["on_hand"]),
+                "reserved": float(level["reserved"]),
+                "available": float(level["available"]),
+                "requested": float(requested),
+            },
+        )
+
+
+def _unknown_reference(exc: asyncpg.ForeignKeyViolationError, product_id: UUID, warehouse_id: UUID) -> NotFoundError:
+    constraint = exc.constraint_name or ""
+    if "product" in constraint:
+        return NotFoundError(f"product {product_id} not found", code="unknown_product")
+    return NotFoundError(f"warehouse {warehouse_id} not found", code="unknown_warehouse")
