@@ -64,7 +64,12 @@ class MetricsMiddleware:
 
 
 def _route_template(scope: dict[str, Any]) -> str:
-    # The matched route's template keeps label cardinality bounded (no ids in labels).
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The request path with path parameters put back as ``{name}``: bounded label cardinality.
+
+    Rebuilt from the path because, with nested routers, the matched route only knows its own suffix.
+    """
+    if scope.get("route") is None:
+        return "unmatched"
+    by_value = {str(value): name for name, value in scope.get("path_params", {}).items()}
+    segments = scope.get("path", "").split("/")
+    return "/".join(f"{{{by_value[s]}}}" if s in by_value else s for s in segments)

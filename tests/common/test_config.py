@@ -1,0 +1,54 @@
+"""Settings: safe defaults in development, refusal to start unsafe in production."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from common.config import DEVELOPMENT_JWT_SECRET, Settings
+
+STRONG_SECRET = "k3Jq9vXc2mB7nP4sT8wY1zA6dF0gH5jL"
+
+
+def make(**fields: object) -> Settings:
+    return Settings(_env_file=None, **fields)  # type: ignore[call-arg]
+
+
+def test_development_uses_the_development_secret_when_none_is_set():
+    assert make(environment="development").jwt_secret == DEVELOPMENT_JWT_SECRET
+
+
+def test_production_without_database_url_refuses_to_start():
+    with pytest.raises(ValidationError, match="DATABASE_URL must be set"):
+        make(environment="production", supabase_jwt_secret=STRONG_SECRET)
+
+
+def test_production_with_placeholder_secret_refuses_to_start():
+    with pytest.raises(ValidationError, match="placeholder"):
+        make(environment="production", database_url="postgresql://db/app", supabase_jwt_secret="changeme" * 5)
+
+
+def test_production_with_short_secret_refuses_to_start():
+    with pytest.raises(ValidationError, match="shorter than 32"):
+        make(environment="production", database_url="postgresql://db/app", supabase_jwt_secret="short")
+
+
+def test_production_without_any_way_to_verify_tokens_refuses_to_start():
+    with pytest.raises(ValidationError, match="tokens can be verified"):
+        make(environment="production", database_url="postgresql://db/app")
+
+
+def test_production_never_falls_back_to_the_development_secret():
+    settings = make(environment="production", database_url="postgresql://db/app", supabase_url="https://x.supabase.co")
+    assert settings.jwt_secret is None
+
+
+def test_supabase_url_gives_the_jwks_url_and_issuer():
+    settings = make(supabase_url="https://abc.supabase.co/")
+    assert settings.jwks_url == "https://abc.supabase.co/auth/v1/.well-known/jwks.json"
+    assert settings.expected_issuer == "https://abc.supabase.co/auth/v1"
+
+
+def test_settings_read_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SERVE_MAX_ONGOING_REQUESTS", "17")
+    assert make().serve_max_ongoing_requests == 17

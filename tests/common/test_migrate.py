@@ -1,0 +1,70 @@
+"""The migration runner: ordered, recorded, safe under concurrency, strict about edited history."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from common.migrate import Migration, MigrationError, apply_migrations, load_migrations
+
+
+@pytest.fixture
+async def scratch_database(database_url: str) -> AsyncIterator[str]:
+    """An empty database on the same server, dropped afterwards."""
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(database_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    scratch_url = database_url.replace("/postgres?", f"/{name}?")
+    try:
+        yield scratch_url
+    finally:
+        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def counting_migrations() -> list[Migration]:
+    return [
+        Migration(1, "create", "CREATE TABLE counter (n integer NOT NULL)"),
+        # Not idempotent on purpose: applying it twice would leave two rows.
+        Migration(2, "insert", "INSERT INTO counter VALUES (1)"),
+    ]
+
+
+async def test_shipped_migrations_are_numbered_and_parse():
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == sorted({m.version for m in migrations})
+    assert migrations[0].version == 1
+
+
+async def test_concurrent_runners_apply_each_migration_once(scratch_database):
+    results = await asyncio.gather(*(apply_migrations(scratch_database, counting_migrations()) for _ in range(5)))
+    assert sorted(v for applied in results for v in applied) == [1, 2]
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM counter") == 1
+    finally:
+        await conn.close()
+
+
+async def test_rerun_applies_nothing(scratch_database):
+    await apply_migrations(scratch_database, counting_migrations())
+    assert await apply_migrations(scratch_database, counting_migrations()) == []
+
+
+async def test_an_edited_applied_migration_is_refused(scratch_database):
+    await apply_migrations(scratch_database, counting_migrations())
+    edited = [counting_migrations()[0], Migration(2, "insert", "INSERT INTO counter VALUES (2)")]
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        await apply_migrations(scratch_database, edited)
+
+
+async def test_a_failing_migration_leaves_no_trace_and_can_be_fixed(scratch_database):
+    broken = [*counting_migrations(), Migration(3, "broken", "ALTER TABLE missing ADD COLUMN x int")]
+    with pytest.raises(asyncpg.UndefinedTableError):
+        await apply_migrations(scratch_database, broken)
+    fixed = [*counting_migrations(), Migration(3, "fixed", "ALTER TABLE counter ADD COLUMN x int")]
+    assert await apply_migrations(scratch_database, fixed) == [3]

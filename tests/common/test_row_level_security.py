@@ -1,0 +1,127 @@
+"""Tenant isolation enforced by PostgreSQL itself: queries here have no tenant filter at all."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from common.database import Database, TenantTransaction
+
+TENANT_TABLES = [
+    "products",
+    "suppliers",
+    "warehouses",
+    "stock_levels",
+    "stock_movements",
+    "reservations",
+    "idempotency_keys",
+    "members",
+    "tenants",
+]
+
+
+async def rows_visible(database: Database, claims: dict, table: str) -> list[asyncpg.Record]:
+    async def op(tx: TenantTransaction):
+        return await tx.conn.fetch(f"SELECT * FROM app.{table}")
+
+    return await database.run(claims, None, op)
+
+
+@pytest.mark.parametrize("table", TENANT_TABLES)
+async def test_unfiltered_select_returns_only_the_callers_tenant(database, make_tenant, owner_pool, table):
+    mine = await make_tenant(stock={0: Decimal(3)})
+    theirs = await make_tenant(stock={0: Decimal(4)})
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S1', 'a'), ($2, 'S1', 'b')",
+            mine.id,
+            theirs.id,
+        )
+    rows = await rows_visible(database, mine.claims(), table)
+    tenant_column = "id" if table == "tenants" else "tenant_id"
+    assert {r[tenant_column] for r in rows} <= {mine.id}
+    if table not in {"reservations", "idempotency_keys"}:
+        assert rows, f"expected the caller's own {table} rows to be visible"
+
+
+async def test_request_role_without_claims_sees_nothing(database_url, make_tenant):
+    await make_tenant(stock={0: Decimal(1)})
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute("SET LOCAL ROLE authenticated")
+            assert await conn.fetchval("SELECT count(*) FROM app.products") == 0
+            assert await conn.fetchval("SELECT count(*) FROM app.stock_levels") == 0
+    finally:
+        await conn.close()
+
+
+async def test_a_forged_tenant_setting_does_not_grant_access_without_membership(database_url, make_tenant):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            # Claims of a member of `mine`, with the tenant switched to `theirs` behind the API's back.
+            await conn.execute(
+                "SELECT set_config('request.jwt.claims', $1, true), set_config('app.tenant_id', $2, true)",
+                json.dumps(mine.claims()),
+                str(theirs.id),
+            )
+            await conn.execute("SET LOCAL ROLE authenticated")
+            assert await conn.fetchval("SELECT count(*) FROM app.products") == 0
+    finally:
+        await conn.close()
+
+
+async def test_insert_into_another_tenant_is_refused(database, make_tenant):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+
+    async def op(tx: TenantTransaction):
+        await tx.conn.execute(
+            "INSERT INTO app.products (tenant_id, sku, name) VALUES ($1, 'X-1', 'smuggled')", theirs.id
+        )
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        await database.run(mine.claims(), None, op)
+
+
+async def test_viewer_cannot_write_even_bypassing_the_api(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx: TenantTransaction):
+        await tx.conn.execute("INSERT INTO app.products (tenant_id, sku, name) VALUES ($1, 'V-1', 'v')", tenant.id)
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await database.run(tenant.claims(tenant.viewer), None, op)
+
+
+async def test_update_of_another_tenants_row_changes_nothing(database, make_tenant, owner_pool):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+
+    async def op(tx: TenantTransaction):
+        return await tx.conn.execute("UPDATE app.products SET name = 'hijacked' WHERE id = $1", theirs.products[0])
+
+    assert await database.run(mine.claims(), None, op) == "UPDATE 0"
+    async with owner_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT name FROM app.products WHERE id = $1", theirs.products[0]) == "Product 0"
+
+
+async def test_non_member_gets_permission_denied_before_any_query(database, make_tenant):
+    import uuid
+
+    from common.errors import PermissionDeniedError
+
+    await make_tenant()
+    stranger = {"sub": str(uuid.uuid4()), "role": "authenticated"}
+
+    async def op(tx: TenantTransaction):
+        raise AssertionError("must not run")
+
+    with pytest.raises(PermissionDeniedError):
+        await database.run(stranger, None, op)

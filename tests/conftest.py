@@ -1,0 +1,137 @@
+"""Session-wide real services: one PostgreSQL (embedded, with pgvector) and helpers to make tenants.
+
+Ray and Serve start in tests/deployments/conftest.py, only for the tests that need them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from common.config import Settings
+from common.database import Database, create_pool
+from common.dev_tokens import issue_hs256_token
+from common.embedded_postgres import start_embedded_postgres
+from common.migrate import apply_migrations
+
+TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database: CHAINSIGHT_TEST_DATABASE_URL if given, else a fresh embedded server."""
+    url = os.environ.get("CHAINSIGHT_TEST_DATABASE_URL")
+    if not url:
+        url = start_embedded_postgres(Path(tmp_path_factory.mktemp("pg")) / "data", cleanup="delete")
+    asyncio.run(apply_migrations(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        supabase_jwt_secret=TEST_JWT_SECRET,
+        database_pool_max_size=20,
+    )
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    pool = await create_pool(settings)
+    yield Database(pool)
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+async def owner_pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """Connections as the owning role: used only to arrange test data, never to check isolation."""
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    assert pool is not None
+    yield pool
+    await pool.close()
+
+
+@dataclass
+class TenantFixture:
+    """A tenant with one member per role, two warehouses and two products, made fresh per test."""
+
+    id: uuid.UUID
+    admin: uuid.UUID
+    planner: uuid.UUID
+    viewer: uuid.UUID
+    warehouses: list[uuid.UUID]
+    products: list[uuid.UUID]
+    secret: str = TEST_JWT_SECRET
+    extra: dict = field(default_factory=dict)
+
+    def token(self, user: uuid.UUID | None = None, **kwargs: object) -> str:
+        return issue_hs256_token(self.secret, user or self.planner, **kwargs)  # type: ignore[arg-type]
+
+    def headers(self, user: uuid.UUID | None = None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
+    def admin_headers(self) -> dict[str, str]:
+        return self.headers(self.admin)
+
+    def claims(self, user: uuid.UUID | None = None) -> dict[str, object]:
+        return {"sub": str(user or self.planner), "role": "authenticated", "aud": "authenticated"}
+
+
+TenantFactory = Callable[..., Awaitable[TenantFixture]]
+
+
+@pytest.fixture(scope="session")
+def make_tenant(owner_pool: asyncpg.Pool) -> TenantFactory:
+    async def make(stock: dict[int, Decimal] | None = None) -> TenantFixture:
+        """``stock`` maps a product index to an opening receipt in the first warehouse."""
+        suffix = uuid.uuid4().hex[:10]
+        tenant = TenantFixture(
+            id=uuid.uuid4(),
+            admin=uuid.uuid4(),
+            planner=uuid.uuid4(),
+            viewer=uuid.uuid4(),
+            warehouses=[uuid.uuid4(), uuid.uuid4()],
+            products=[uuid.uuid4(), uuid.uuid4()],
+        )
+        async with owner_pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "INSERT INTO app.tenants (id, name, slug) VALUES ($1, $2, $3)", tenant.id, f"T {suffix}", f"t-{suffix}"
+            )
+            await conn.executemany(
+                "INSERT INTO app.members (tenant_id, user_id, role) VALUES ($1, $2, $3)",
+                [
+                    (tenant.id, tenant.admin, "admin"),
+                    (tenant.id, tenant.planner, "planner"),
+                    (tenant.id, tenant.viewer, "viewer"),
+                ],
+            )
+            await conn.executemany(
+                "INSERT INTO app.warehouses (id, tenant_id, code, name) VALUES ($1, $2, $3, $4)",
+                [(w, tenant.id, f"WH-{i}", f"Warehouse {i}") for i, w in enumerate(tenant.warehouses)],
+            )
+            await conn.executemany(
+                "INSERT INTO app.products (id, tenant_id, sku, name) VALUES ($1, $2, $3, $4)",
+                [(p, tenant.id, f"SKU-{i}", f"Product {i}") for i, p in enumerate(tenant.products)],
+            )
+            for index, quantity in (stock or {}).items():
+                await conn.execute(
+                    "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+                    "VALUES ($1, $2, $3, 'receipt', $4)",
+                    tenant.id,
+                    tenant.products[index],
+                    tenant.warehouses[0],
+                    quantity,
+                )
+        return tenant
+
+    return make

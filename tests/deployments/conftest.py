@@ -1,0 +1,51 @@
+"""A real local Ray cluster with the Serve application on a free port, once per test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+import ray
+from ray import serve
+
+from common.config import Settings
+from deployments.app_builder import AppArgs
+from deployments.local_stack import start_ray, start_serve
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def serve_url(settings: Settings) -> Iterator[str]:
+    # Replicas read their settings from the environment they inherit from this process.
+    os.environ.update(
+        {
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": str(settings.database_url),
+            "SUPABASE_JWT_SECRET": str(settings.jwt_secret),
+            "HTTP_PORT": str(free_port()),
+        }
+    )
+    served = Settings(_env_file=None)  # type: ignore[call-arg]
+    start_ray(served, num_cpus=4, include_dashboard=False)
+    try:
+        start_serve(served, AppArgs(min_replicas=1, max_replicas=1))
+        yield f"http://{served.http_host}:{served.http_port}"
+    finally:
+        serve.shutdown()
+        ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def http(serve_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=serve_url, timeout=30.0, limits=limits) as client:
+        yield client

@@ -1,0 +1,161 @@
+"""Stock movements and levels through the real tenant transaction (row-level security on)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+from pydantic import TypeAdapter
+
+from common.database import Database, TenantTransaction
+from common.errors import InsufficientStockError, NotFoundError
+from inventory import stock
+from inventory.schemas import MovementCreate
+
+MOVEMENT = TypeAdapter(MovementCreate)
+
+
+def movement(**fields: object) -> MovementCreate:
+    return MOVEMENT.validate_python(fields)
+
+
+async def record(database: Database, tenant, body: dict) -> tuple[list[dict], list[dict]]:
+    async def op(tx: TenantTransaction):
+        return await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, movement(**body))
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def level(database: Database, tenant, product_index: int = 0, warehouse_index: int = 0) -> dict:
+    async def op(tx: TenantTransaction):
+        return await stock.get_level(tx.conn, tenant.products[product_index], tenant.warehouses[warehouse_index])
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def test_receipt_raises_on_hand_and_writes_one_ledger_row(database, make_tenant):
+    tenant = await make_tenant()
+    rows, levels = await record(
+        database,
+        tenant,
+        {"type": "receipt", "product_id": tenant.products[0], "warehouse_id": tenant.warehouses[0], "quantity": "12.5"},
+    )
+    assert [r["quantity"] for r in rows] == [Decimal("12.5")]
+    assert levels[0]["on_hand"] == Decimal("12.5")
+    assert levels[0]["available"] == Decimal("12.5")
+
+
+async def test_issue_beyond_available_is_refused_with_the_figures(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    with pytest.raises(InsufficientStockError) as caught:
+        await record(
+            database,
+            tenant,
+            {"type": "issue", "product_id": tenant.products[0], "warehouse_id": tenant.warehouses[0], "quantity": 6},
+        )
+    assert caught.value.details["available"] == 5.0
+    assert (await level(database, tenant))["on_hand"] == Decimal(5)
+
+
+async def test_transfer_moves_stock_between_warehouses_atomically(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    rows, _ = await record(
+        database,
+        tenant,
+        {
+            "type": "transfer",
+            "product_id": tenant.products[0],
+            "from_warehouse_id": tenant.warehouses[0],
+            "to_warehouse_id": tenant.warehouses[1],
+            "quantity": 4,
+        },
+    )
+    assert {r["movement_type"] for r in rows} == {"transfer_out", "transfer_in"}
+    assert len({r["transfer_id"] for r in rows}) == 1
+    assert (await level(database, tenant, 0, 0))["on_hand"] == Decimal(6)
+    assert (await level(database, tenant, 0, 1))["on_hand"] == Decimal(4)
+
+
+async def test_transfer_without_enough_stock_moves_nothing(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(3)})
+    with pytest.raises(InsufficientStockError):
+        await record(
+            database,
+            tenant,
+            {
+                "type": "transfer",
+                "product_id": tenant.products[0],
+                "from_warehouse_id": tenant.warehouses[0],
+                "to_warehouse_id": tenant.warehouses[1],
+                "quantity": 4,
+            },
+        )
+    assert (await level(database, tenant, 0, 1))["on_hand"] == 0
+
+
+async def test_negative_adjustment_cannot_take_stock_below_zero(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(2)})
+    with pytest.raises(InsufficientStockError):
+        await record(
+            database,
+            tenant,
+            {
+                "type": "adjustment",
+                "product_id": tenant.products[0],
+                "warehouse_id": tenant.warehouses[0],
+                "quantity": -3,
+                "reason": "cycle count",
+            },
+        )
+
+
+async def test_movement_for_unknown_product_is_not_found(database, make_tenant):
+    tenant = await make_tenant()
+    other = await make_tenant()
+    with pytest.raises(NotFoundError):
+        await record(
+            database,
+            tenant,
+            {"type": "receipt", "product_id": other.products[0], "warehouse_id": tenant.warehouses[0], "quantity": 1},
+        )
+
+
+async def test_concurrent_receipts_and_issues_keep_ledger_sum_equal_to_on_hand(database, make_tenant, owner_pool):
+    tenant = await make_tenant(stock={0: Decimal(20)})
+    target = {"product_id": tenant.products[0], "warehouse_id": tenant.warehouses[0]}
+
+    async def attempt(kind: str, quantity: int) -> bool:
+        try:
+            await record(database, tenant, {"type": kind, **target, "quantity": quantity})
+        except InsufficientStockError:
+            return False
+        return True
+
+    jobs = [attempt("issue", 3) for _ in range(20)] + [attempt("receipt", 2) for _ in range(20)]
+    results = await asyncio.gather(*jobs)
+    assert any(results[:20]) and all(results[20:])
+    async with owner_pool.acquire() as conn:
+        ledger = await conn.fetchval(
+            "SELECT sum(quantity) FROM app.stock_movements WHERE product_id = $1 AND warehouse_id = $2",
+            tenant.products[0],
+            tenant.warehouses[0],
+        )
+        on_hand = await conn.fetchval(
+            "SELECT on_hand FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2",
+            tenant.products[0],
+            tenant.warehouses[0],
+        )
+    issued = sum(results[:20])
+    assert ledger == on_hand == Decimal(20 + 40 - 3 * issued)
+    assert on_hand >= 0
+
+
+async def test_ledger_rows_cannot_be_updated_or_deleted(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(1)})
+
+    async def rewrite(tx: TenantTransaction):
+        return await tx.conn.execute("UPDATE app.stock_movements SET quantity = 100")
+
+    with pytest.raises(Exception, match="permission denied|append-only"):
+        await database.run(tenant.claims(), None, rewrite)

@@ -1,0 +1,1 @@
+"""Forecasting models: statistical, intermittent-demand, gradient-boosted and neural."""

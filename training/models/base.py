@@ -1,0 +1,38 @@
+"""The one interface every forecaster implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Self
+
+import pandas as pd
+
+from training.errors import ForecastInputError
+
+POINT_COLUMN = "yhat"
+
+
+class Forecaster(ABC):
+    """Fits on a long frame ``unique_id, ds, y`` and forecasts every series it was fitted on.
+
+    ``predict`` returns ``unique_id, ds, yhat`` plus one ``q<level>`` column per requested
+    quantile (see ``training.validation.quantile_column``), non-decreasing in the level.
+    """
+
+    #: Short identifier used in selection tables and benchmark output.
+    name: str = "forecaster"
+    #: Fewest observations a series needs for this model to fit it.
+    min_length: int = 1
+
+    @abstractmethod
+    def fit(self, df: pd.DataFrame, freq: str) -> Self:
+        """Learn from the history ``df`` sampled at pandas frequency ``freq``."""
+
+    @abstractmethod
+    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        """Forecast ``horizon`` steps past the end of each fitted series."""
+
+    def _require_fitted(self, fitted: object) -> None:
+        if fitted is None:
+            raise ForecastInputError(f"{self.name}: call fit() before predict()")
