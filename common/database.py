@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from uuid import UUID
 
 import asyncpg
@@ -100,7 +100,8 @@ class Database:
                 requested_tenant,
             )
             yield TenantTransaction(
-                conn=conn,
+                # The pool hands out a proxy that behaves as a Connection for everything we call.
+                conn=cast(asyncpg.Connection, conn),
                 tenant_id=_single_membership(rows, requested_tenant),
                 user_id=UUID(str(claims["sub"])),
                 role=MemberRole(rows[0]["role"]),

@@ -7,7 +7,6 @@ metrics agent additionally exports Serve's built-in per-deployment metrics on th
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -63,7 +62,7 @@ class MetricsMiddleware:
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 
 
-def _route_template(scope: dict[str, Any]) -> str:
+def _route_template(scope: Scope) -> str:
     """The request path with path parameters put back as ``{name}``: bounded label cardinality.
 
     Rebuilt from the path because, with nested routers, the matched route only knows its own suffix.

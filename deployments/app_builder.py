@@ -6,10 +6,10 @@ its typed arguments keep the YAML and the code from drifting apart silently.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from ray.serve import Application
+from ray.serve import Application, Deployment
 from ray.serve.config import AutoscalingConfig
 
 from deployments.inventory_api import InventoryAPI
@@ -35,7 +35,7 @@ class AppArgs(BaseModel):
 
 def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
     parsed = args if isinstance(args, AppArgs) else AppArgs.model_validate(args or {})
-    inventory = InventoryAPI.options(
+    inventory = cast(Deployment, InventoryAPI).options(
         max_ongoing_requests=parsed.max_ongoing_requests,
         autoscaling_config=AutoscalingConfig(
             min_replicas=parsed.min_replicas,
@@ -49,7 +49,7 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
 
 def serve_deployment_names() -> list[str]:
     """Names of the deployments this application creates (checked against the KubeRay manifests)."""
-    return [InventoryAPI.name]
+    return [cast(Deployment, InventoryAPI).name]
 
 
 __all__ = ["AppArgs", "build_app", "serve_deployment_names"]

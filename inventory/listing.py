@@ -84,7 +84,7 @@ class Listing:
         sql += f" ORDER BY {column} {direction}, id {direction} LIMIT {param(query.limit + 1)}"
         return sql, params
 
-    def page(self, rows: Sequence[Mapping[str, Any]], query: ListQuery) -> Page:
+    def page(self, rows: Sequence[Any], query: ListQuery) -> Page:
         items = [dict(r) for r in rows[: query.limit]]
         if len(rows) <= query.limit:
             return Page(items, None)
