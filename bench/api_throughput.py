@@ -1,0 +1,227 @@
+"""Inventory API throughput: Ray Serve against the same FastAPI app under plain uvicorn, one run.
+
+Measures requests/s, p50 and p99 for a database-backed read (the stock level of one product) and a
+write (a receipt on the stock ledger), first under plain uvicorn (1 worker), then through Serve
+(the shipped configuration), against the same PostgreSQL. Load comes from wrk (Debian package `wrk`)
+on loopback, bounded in time. Prints a table, then one JSON line with the headline figures.
+
+    python bench/api_throughput.py [--database-url URL | --data-dir DIR] [--duration 15] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from common.config import Settings  # noqa: E402
+from common.dev_tokens import issue_hs256_token  # noqa: E402
+from deployments.app_builder import AppArgs  # noqa: E402
+from deployments.local_stack import ensure_database, migrate, seed, start_ray, start_serve  # noqa: E402
+from inventory.demo import DEMO_PLANNER_ID, DEMO_TENANT_ID, demo_id  # noqa: E402
+
+BENCH_SECRET = "bench-secret-for-chainsight-throughput-0123456789"
+PRODUCT = demo_id("product:FST-M6-20")
+WAREHOUSE = demo_id("warehouse:BER-01")
+
+UVICORN_APP = """
+from common.config import get_settings
+from deployments.api.app import create_api
+app = create_api(get_settings())
+"""
+
+WRK_POST = """
+wrk.method = "POST"
+wrk.body = '{"type":"receipt","product_id":"%s","warehouse_id":"%s","quantity":1,"reference":"bench"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer %s"
+"""
+
+
+@dataclass
+class Result:
+    server: str
+    endpoint: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    requests: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_ready(url: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not become ready in {timeout_s}s")
+
+
+def run_wrk(
+    url: str, token: str, args: argparse.Namespace, script: Path | None
+) -> tuple[float, float, float, int, int]:
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-H",
+        f"Authorization: Bearer {token}",
+    ]
+    if script is not None:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return rps, _percentile(output, "50%"), _percentile(output, "99%"), errors, total
+
+
+def _percentile(output: str, label: str) -> float:
+    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)\b", output)
+    if match is None:
+        return float("nan")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def measure(server: str, base: str, token: str, args: argparse.Namespace, post_script: Path) -> list[Result]:
+    read_url = f"{base}/api/v1/stock-levels/{PRODUCT}/{WAREHOUSE}"
+    results = []
+    for endpoint, url, script in (
+        ("read: stock level", read_url, None),
+        ("write: receipt", f"{base}/api/v1/stock-movements", post_script),
+    ):
+        # A short warm-up so connection pools and JIT-ish caches are filled before measuring.
+        subprocess.run(
+            [
+                "wrk",
+                "-t1",
+                "-c4",
+                "-d2s",
+                "-H",
+                f"Authorization: Bearer {token}",
+                *(["-s", str(script)] if script else []),
+                url,
+            ],
+            capture_output=True,
+            check=True,
+        )
+        rps, p50, p99, errors, total = run_wrk(url, token, args, script)
+        results.append(Result(server, endpoint, rps, p50, p99, errors, total))
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", help="PostgreSQL to use (default: an embedded server in --data-dir)")
+    parser.add_argument("--data-dir", type=Path, default=REPO / ".chainsight" / "bench-pgdata")
+    parser.add_argument("--duration", type=int, default=15, help="seconds of load per measurement")
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is required: apt-get install wrk")
+
+    os.environ.update({"ENVIRONMENT": "development", "SUPABASE_JWT_SECRET": BENCH_SECRET})
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    settings = Settings(_env_file=None, embedded_postgres_dir=args.data_dir)  # type: ignore[call-arg]
+    url = ensure_database(settings)
+    migrate(url)
+    seed(url, days=120)
+    token = issue_hs256_token(BENCH_SECRET, DEMO_PLANNER_ID, tenant_id=DEMO_TENANT_ID, expires_in_s=3600)
+    post_script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    post_script.write_text(WRK_POST % (PRODUCT, WAREHOUSE, token))
+
+    # Plain uvicorn first, before Ray starts, so Ray's background processes cannot slow it down.
+    app_dir = Path(tempfile.mkdtemp())
+    (app_dir / "bench_uvicorn_app.py").write_text(UVICORN_APP)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{app_dir}:{REPO}", "DATABASE_URL": url}
+    uvicorn = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench_uvicorn_app:app",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(f"{base}/readyz")
+        results = measure("uvicorn (1 worker)", base, token, args, post_script)
+    finally:
+        uvicorn.terminate()
+        uvicorn.wait(timeout=30)
+
+    os.environ["HTTP_PORT"] = str(free_port())
+    served = Settings(_env_file=None)  # type: ignore[call-arg]
+    start_ray(served, include_dashboard=False)
+    start_serve(served, AppArgs(min_replicas=1, max_replicas=1))
+    base = f"http://{served.http_host}:{served.http_port}"
+    wait_ready(f"{base}/readyz")
+    mode = "HAProxy high-throughput" if served.serve_high_throughput else "default proxy"
+    results += measure(f"Ray Serve ({mode})", base, token, args, post_script)
+
+    print(f"\n{'server':34} {'endpoint':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for r in results:
+        print(f"{r.server:34} {r.endpoint:20} {r.requests_per_s:9.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d}")
+    plain_read, plain_write, serve_read, serve_write = results
+    headline = {
+        "bench": "api_throughput",
+        "connections": args.connections,
+        "duration_s": args.duration,
+        "serve_read_rps": round(serve_read.requests_per_s, 1),
+        "uvicorn_read_rps": round(plain_read.requests_per_s, 1),
+        "read_ratio": round(serve_read.requests_per_s / plain_read.requests_per_s, 3),
+        "serve_write_rps": round(serve_write.requests_per_s, 1),
+        "uvicorn_write_rps": round(plain_write.requests_per_s, 1),
+        "write_ratio": round(serve_write.requests_per_s / plain_write.requests_per_s, 3),
+        "serve_read_p99_ms": round(serve_read.p99_ms, 1),
+        "uvicorn_read_p99_ms": round(plain_read.p99_ms, 1),
+        "errors": sum(r.errors for r in results),
+        "results": [asdict(r) for r in results],
+    }
+    print(json.dumps(headline))
+
+
+if __name__ == "__main__":
+    main()
