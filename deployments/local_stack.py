@@ -70,8 +70,17 @@ def start_ray(settings: Settings, *, num_cpus: int | None = None, include_dashbo
     return f"http://{url}" if url else None
 
 
+def app_args_from(settings: Settings) -> AppArgs:
+    return AppArgs(
+        max_ongoing_requests=settings.serve_max_ongoing_requests,
+        min_replicas=settings.serve_min_replicas,
+        max_replicas=settings.serve_max_replicas,
+        access_log=settings.serve_access_log,
+    )
+
+
 def start_serve(settings: Settings, args: AppArgs | None = None) -> RunningStack:
     serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
-    serve.run(build_app(args or AppArgs()), name=APP_NAME, route_prefix="/")
+    serve.run(build_app(args or app_args_from(settings)), name=APP_NAME, route_prefix="/")
     base = f"http://{settings.http_host}:{settings.http_port}"
     return RunningStack(api_url=f"{base}/api/v1", docs_url=f"{base}/docs", dashboard_url=None)
