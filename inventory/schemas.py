@@ -213,7 +213,11 @@ class MovementResult(BaseModel):
 
 class StockLevel(BaseModel):
     product_id: UUID
+    sku: str
+    product_name: str
+    unit_of_measure: str
     warehouse_id: UUID
+    warehouse_code: str
     on_hand: Quantity
     reserved: Quantity
     available: Quantity

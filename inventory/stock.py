@@ -27,7 +27,10 @@ MOVEMENT_COLUMNS = (
     "id, product_id, warehouse_id, movement_type, quantity, transfer_id, reservation_id, reference, "
     "reason, created_by, occurred_at, created_at"
 )
-LEVEL_COLUMNS = "product_id, warehouse_id, on_hand, reserved, available, updated_at"
+LEVEL_COLUMNS = (
+    "product_id, sku, product_name, unit_of_measure, warehouse_id, warehouse_code, on_hand, reserved, available, "
+    "updated_at"
+)
 
 MOVEMENTS = Listing(
     table="app.stock_movements",
@@ -45,11 +48,11 @@ MOVEMENTS = Listing(
 )
 
 LEVELS = Listing(
-    table="app.stock_levels",
+    table="app.stock_level_details",
     columns=("id", *(c.strip() for c in LEVEL_COLUMNS.split(","))),
     sortable={"updated_at": datetime, "available": Decimal, "on_hand": Decimal},
     default_sort="updated_at",
-    equality_filters={"product_id": "uuid", "warehouse_id": "uuid"},
+    equality_filters={"product_id": "uuid", "warehouse_id": "uuid", "sku": "text", "warehouse_code": "text"},
     range_filters={"available_below": ("available", "<")},
 )
 
@@ -114,28 +117,27 @@ def _legs(movement: MovementCreate) -> list[tuple[UUID, str, Decimal]]:
 
 async def get_level(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> dict:
     row = await conn.fetchrow(
-        f"SELECT {LEVEL_COLUMNS} FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2",
+        f"SELECT {LEVEL_COLUMNS} FROM app.stock_level_details WHERE product_id = $1 AND warehouse_id = $2",
         product_id,
         warehouse_id,
     )
     if row is not None:
         return dict(row)
-    # No movement yet: report zero stock for a known product and warehouse, 404 otherwise.
-    known = await conn.fetchrow(
-        "SELECT (SELECT count(*) FROM app.products WHERE id = $1) AS p, "
-        "(SELECT count(*) FROM app.warehouses WHERE id = $2) AS w",
-        product_id,
-        warehouse_id,
+    # No movement yet: zero stock for a known product and warehouse, 404 otherwise.
+    product = await conn.fetchrow(
+        "SELECT sku, name AS product_name, unit_of_measure FROM app.products WHERE id = $1", product_id
     )
-    assert known is not None
-    if not known["p"]:
-        raise NotFoundError(f"product {product_id} not found")
-    if not known["w"]:
-        raise NotFoundError(f"warehouse {warehouse_id} not found")
+    if product is None:
+        raise NotFoundError(f"product {product_id} not found", code="unknown_product")
+    warehouse_code = await conn.fetchval("SELECT code FROM app.warehouses WHERE id = $1", warehouse_id)
+    if warehouse_code is None:
+        raise NotFoundError(f"warehouse {warehouse_id} not found", code="unknown_warehouse")
     zero = Decimal(0)
     return {
+        **dict(product),
         "product_id": product_id,
         "warehouse_id": warehouse_id,
+        "warehouse_code": warehouse_code,
         "on_hand": zero,
         "reserved": zero,
         "available": zero,
