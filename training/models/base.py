@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Self
 
+import numpy as np
 import pandas as pd
 
 from training.errors import ForecastInputError
@@ -36,3 +37,13 @@ class Forecaster(ABC):
     def _require_fitted(self, fitted: object) -> None:
         if fitted is None:
             raise ForecastInputError(f"{self.name}: call fit() before predict()")
+
+
+def monotone_quantiles(forecast: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFrame:
+    """``forecast`` with its quantile columns sorted row-wise, so no two levels ever cross."""
+    from training.validation import quantile_column
+
+    columns = [quantile_column(q) for q in sorted(quantiles)]
+    if columns:
+        forecast[columns] = np.sort(forecast[columns].to_numpy(dtype=float), axis=1)
+    return forecast

@@ -1,0 +1,102 @@
+"""Local statistical models (one fit per series) run through Nixtla's statsforecast."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Self
+
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import AutoARIMA, AutoETS, AutoTheta, Naive, SeasonalNaive
+
+from training.errors import ForecastInputError
+from training.frequency import season_length
+from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
+from training.validation import quantile_column, validate_history, validate_horizon, validate_quantiles
+
+# Each factory builds the statsforecast model for a season length.
+_MODELS: dict[str, Callable[[int], Any]] = {
+    "naive": lambda _: Naive(),
+    "seasonal_naive": lambda m: SeasonalNaive(season_length=m),
+    "auto_ets": lambda m: AutoETS(season_length=m),
+    "auto_theta": lambda m: AutoTheta(season_length=m),
+    "auto_arima": lambda m: AutoARIMA(season_length=m),
+}
+STATISTICAL_MODELS = tuple(_MODELS)
+
+
+class StatisticalForecaster(Forecaster):
+    """Naive, seasonal naive, AutoETS, AutoTheta or AutoARIMA, fitted per series.
+
+    Prediction intervals at level ``|2q - 1|`` give quantile ``q``: the models' intervals are
+    symmetric around the point forecast, which is therefore the median. ``max_history`` keeps
+    only the most recent observations of each series, which bounds the cost of long histories.
+    """
+
+    def __init__(self, model: str, *, max_history: int | None = None, n_jobs: int = 1) -> None:
+        if model not in _MODELS:
+            raise ForecastInputError(f"unknown statistical model {model!r}; choose one of {STATISTICAL_MODELS}")
+        self.name = model
+        self.max_history = max_history
+        self.n_jobs = n_jobs
+        self._history: pd.DataFrame | None = None
+        self._freq = ""
+
+    @property
+    def min_length(self) -> int:  # type: ignore[override]
+        # Seasonal naive needs one full season; the others fall back to non-seasonal fits.
+        return {"naive": 1, "seasonal_naive": self._season}.get(self.name, 3)
+
+    @property
+    def _season(self) -> int:
+        return season_length(self._freq) if self._freq else 1
+
+    def fit(self, df: pd.DataFrame, freq: str) -> Self:
+        self._freq = freq
+        history = validate_history(df, freq, min_length=self.min_length)
+        if self.max_history is not None:
+            history = history.groupby("unique_id", sort=False).tail(self.max_history)
+        # statsforecast fits and forecasts in one pass; keeping the history defers the fit to
+        # predict(), where the horizon and interval levels are known.
+        self._history = history
+        return self
+
+    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+        self._require_fitted(self._history)
+        assert self._history is not None
+        return run_statsforecast(
+            _MODELS[self.name](self._season), self._history, self._freq, horizon, quantiles, self.n_jobs
+        )
+
+
+def run_statsforecast(
+    model: Any,
+    history: pd.DataFrame,
+    freq: str,
+    horizon: int,
+    quantiles: Sequence[float] | None,
+    n_jobs: int = 1,
+) -> pd.DataFrame:
+    """Forecast ``history`` with one statsforecast model, intervals mapped to quantile columns."""
+    horizon = validate_horizon(horizon)
+    levels = validate_quantiles(quantiles)
+    interval = {q: _interval_column(q) for q in levels if q != 0.5}
+    level_args = sorted({level for _, level in interval.values()})
+    engine = StatsForecast(models=[model], freq=freq, n_jobs=n_jobs)
+    # statsforecast accepts fractional levels although its annotation says list[int].
+    raw = engine.forecast(df=history, h=horizon, level=level_args or None)  # type: ignore[arg-type]
+    alias = str(model)
+    out = raw[["unique_id", "ds"]].copy()
+    out[POINT_COLUMN] = raw[alias].to_numpy(dtype=float)
+    for q in levels:
+        if q == 0.5:
+            out[quantile_column(q)] = out[POINT_COLUMN]
+        else:
+            side, level = interval[q]
+            out[quantile_column(q)] = raw[f"{alias}-{side}-{level}"].to_numpy(dtype=float)
+    return monotone_quantiles(out.reset_index(drop=True), levels)
+
+
+def _interval_column(q: float) -> tuple[str, int | float]:
+    level = round(abs(2 * q - 1) * 100, 6)
+    return ("lo" if q < 0.5 else "hi"), (int(level) if level.is_integer() else level)
