@@ -1,0 +1,69 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from training import metrics
+from training.models.base import POINT_COLUMN
+from training.models.gradient_boosted import GradientBoostedForecaster
+from training.models.intermittent import IntermittentForecaster
+from training.models.statistical import StatisticalForecaster
+
+QUANTILES = [0.1, 0.5, 0.9]
+MODELS = {
+    "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
+    "auto_ets": lambda: StatisticalForecaster("auto_ets"),
+    "auto_theta": lambda: StatisticalForecaster("auto_theta"),
+    "auto_arima": lambda: StatisticalForecaster("auto_arima", max_history=48),
+    "croston_sba": lambda: IntermittentForecaster("croston_sba"),
+    "tsb": lambda: IntermittentForecaster("tsb"),
+    "xgboost": lambda: GradientBoostedForecaster(n_estimators=60),
+}
+
+
+def holdout_mase(model, df, split, horizon=12):
+    train, test = split(df, horizon)
+    forecast = model.fit(train, "MS").predict(horizon).merge(test, on=["unique_id", "ds"])
+    scores = []
+    for uid, window in forecast.groupby("unique_id"):
+        insample = train.loc[train["unique_id"] == uid, "y"].to_numpy()
+        scores.append(metrics.mase(window["y"].to_numpy(), window[POINT_COLUMN].to_numpy(), insample, 12))
+    return float(np.mean(scores))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_forecast_has_one_row_per_series_and_step_with_monotone_quantiles(seasonal, name):
+    forecast = MODELS[name]().fit(seasonal, "MS").predict(6, QUANTILES)
+    assert list(forecast.columns) == ["unique_id", "ds", "yhat", "q0.1", "q0.5", "q0.9"]
+    assert forecast.groupby("unique_id").size().to_dict() == {f"seasonal{i}": 6 for i in range(3)}
+    assert forecast["ds"].min() == seasonal["ds"].max() + pd.DateOffset(months=1)
+    values = forecast[["q0.1", "q0.5", "q0.9"]].to_numpy()
+    assert np.all(np.diff(values, axis=1) >= 0)
+    assert np.isfinite(forecast["yhat"]).all()
+
+
+@pytest.mark.parametrize("name", ["auto_ets", "xgboost"])
+def test_trend_aware_models_beat_seasonal_naive_on_a_trending_seasonal_holdout(seasonal, split, name):
+    ours = holdout_mase(MODELS[name](), seasonal, split)
+    assert ours < holdout_mase(MODELS["seasonal_naive"](), seasonal, split)
+
+
+def test_statistical_intervals_are_centred_on_the_point_forecast(seasonal):
+    forecast = StatisticalForecaster("auto_ets").fit(seasonal, "MS").predict(4, QUANTILES)
+    assert np.allclose(forecast["q0.5"], forecast["yhat"])
+    assert np.allclose(forecast["yhat"] - forecast["q0.1"], forecast["q0.9"] - forecast["yhat"])
+
+
+def test_intermittent_forecasts_are_non_negative_demand_rates(sparse):
+    forecast = IntermittentForecaster("tsb").fit(sparse, "MS").predict(5, QUANTILES)
+    assert (forecast[["yhat", "q0.1", "q0.5", "q0.9"]] >= 0).all().all()
+    rate = sparse.groupby("unique_id")["y"].mean()
+    # A flat rate in the neighbourhood of the long-run mean demand per period.
+    assert np.allclose(forecast.groupby("unique_id")["yhat"].first(), rate, rtol=0.8)
+
+
+def test_xgboost_quantile_band_covers_most_of_the_holdout(seasonal, split):
+    train, test = split(seasonal, 6)
+    forecast = GradientBoostedForecaster(n_estimators=80).fit(train, "MS").predict(6, [0.05, 0.95])
+    merged = forecast.merge(test, on=["unique_id", "ds"])
+    inside = (merged["y"] >= merged["q0.05"]) & (merged["y"] <= merged["q0.95"])
+    assert inside.mean() >= 0.6
