@@ -7,6 +7,8 @@ metrics agent additionally exports Serve's built-in per-deployment metrics on th
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,9 +16,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+class RequestObserver(Protocol):
+    """Anything else that wants each request's outcome (e.g. Ray's metrics agent in a Serve replica)."""
+
+    def observe(self, method: str, route: str, status: str, seconds: float) -> None: ...
+
+
 class HttpMetrics:
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, observers: Sequence[RequestObserver] = ()) -> None:
         self.registry = registry or CollectorRegistry()
+        self.observers = tuple(observers)
         self.requests = Counter(
             "chainsight_http_requests_total",
             "HTTP requests by method, route template and status code.",
@@ -30,6 +39,12 @@ class HttpMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+
+    def observe(self, method: str, route: str, status: str, seconds: float) -> None:
+        self.requests.labels(method, route, status).inc()
+        self.latency.labels(method, route).observe(seconds)
+        for observer in self.observers:
+            observer.observe(method, route, status, seconds)
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
@@ -56,10 +71,9 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_with_status)
         finally:
-            route = _route_template(scope)
-            method = scope.get("method", "GET")
-            self.metrics.requests.labels(method, route, str(status)).inc()
-            self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
+            self.metrics.observe(
+                scope.get("method", "GET"), _route_template(scope), str(status), time.perf_counter() - started
+            )
 
 
 def _route_template(scope: Scope) -> str:

@@ -11,6 +11,7 @@ from ray import serve
 
 from common.config import get_settings
 from deployments.api.app import create_api
+from deployments.ray_request_metrics import RayRequestMetrics
 
 
 @serve.deployment(name="InventoryAPI")
@@ -21,4 +22,4 @@ class InventoryAPI:
         self._settings = get_settings()
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self._settings)
+        return create_api(self._settings, request_observers=[RayRequestMetrics("InventoryAPI")])

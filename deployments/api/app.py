@@ -6,7 +6,7 @@ the token verifier when the server starts (in a Serve replica or under plain uvi
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from common.auth import TokenVerifier
 from common.config import Settings
 from common.database import Database, create_pool
-from common.metrics import HttpMetrics, MetricsMiddleware
+from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from deployments.api.deps import Services
 from deployments.api.errors import error_body, install_error_handlers
 from deployments.api.routes import me, reservations, stock
@@ -24,8 +24,16 @@ from deployments.api.routes.catalog import catalog_routers
 API_PREFIX = "/api/v1"
 
 
-def create_api(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """Build the app. Pass ``services`` to reuse collaborators; otherwise the lifespan creates them."""
+def create_api(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    request_observers: Sequence[RequestObserver] = (),
+) -> FastAPI:
+    """Build the app. Pass ``services`` to reuse collaborators; otherwise the lifespan creates them.
+
+    ``request_observers`` receive every request's outcome besides this process's /metrics registry.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +56,7 @@ def create_api(settings: Settings, *, services: Services | None = None) -> FastA
         description="Supply-chain intelligence: inventory, forecasting, risk and a copilot.",
         lifespan=lifespan,
     )
-    metrics = HttpMetrics()
+    metrics = HttpMetrics(observers=request_observers)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
 
