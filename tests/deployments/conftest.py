@@ -14,6 +14,7 @@ from ray import serve
 from common.config import Settings
 from deployments.app_builder import AppArgs
 from deployments.local_stack import start_ray, start_serve
+from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 
 
 def free_port() -> int:
@@ -24,13 +25,28 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def serve_url(settings: Settings) -> Iterator[str]:
+def signing_keys() -> dict[str, SigningKey]:
+    return {"ES256": make_ec_key("serve-ec"), "RS256": make_rsa_key("serve-rsa")}
+
+
+@pytest.fixture(scope="session")
+def jwks_server(signing_keys: dict[str, SigningKey]) -> Iterator[JWKSServer]:
+    """A real JWKS endpoint on loopback that the Serve replicas fetch ES256/RS256 keys from."""
+    server = JWKSServer()
+    server.keys = [key.jwk() for key in signing_keys.values()]
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
     # Replicas read their settings from the environment they inherit from this process.
     os.environ.update(
         {
             "ENVIRONMENT": "test",
             "DATABASE_URL": str(settings.database_url),
             "SUPABASE_JWT_SECRET": str(settings.jwt_secret),
+            "SUPABASE_JWKS_URL": jwks_server.url,
             "HTTP_PORT": str(free_port()),
         }
     )

@@ -404,6 +404,52 @@ async def test_invalid_tokens_get_401(http, make_tenant, settings, case):
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+@pytest.mark.parametrize("alg", ["ES256", "RS256"])
+async def test_asymmetric_tokens_verified_with_jwks_keys_are_accepted(http, make_tenant, signing_keys, alg):
+    tenant = await make_tenant()
+    now = int(time.time())
+    token = signing_keys[alg].sign({"sub": str(tenant.planner), "aud": "authenticated", "exp": now + 300})
+    response = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json()["tenant_id"] == str(tenant.id)
+
+
+async def test_hs256_token_signed_with_the_public_key_is_rejected(http, make_tenant, signing_keys):
+    tenant = await make_tenant()
+    claims = {"sub": str(tenant.planner), "aud": "authenticated", "exp": int(time.time()) + 300}
+    # Algorithm confusion: the attacker knows the public key and uses it as an HMAC secret.
+    public_pem = signing_keys["RS256"].public_pem()
+    header = {"alg": "HS256", "typ": "JWT", "kid": "serve-rsa"}
+    token = _hmac_token(header, claims, public_pem)
+    response = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+
+
+async def test_token_with_unknown_kid_is_rejected(http, make_tenant):
+    from tests.common.jwks_server import make_ec_key
+
+    tenant = await make_tenant()
+    stranger = make_ec_key("not-published")
+    token = stranger.sign({"sub": str(tenant.planner), "aud": "authenticated", "exp": int(time.time()) + 300})
+    response = await http.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.json()["code"] == "unknown_key"
+
+
+def _hmac_token(header: dict, claims: dict, secret: bytes) -> str:
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    signature = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
 async def test_valid_token_of_a_non_member_gets_403(http, settings):
     token = issue_hs256_token(str(settings.jwt_secret), uuid.uuid4())
     response = await http.get("/api/v1/products", headers={"Authorization": f"Bearer {token}"})
