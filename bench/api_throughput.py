@@ -2,7 +2,8 @@
 
 Measures requests/s, p50 and p99 for a database-backed read (the stock level of one product) and a
 write (a receipt on the stock ledger), first under plain uvicorn (1 worker), then through Serve
-(the shipped configuration), against the same PostgreSQL. Load comes from wrk (Debian package `wrk`)
+(the shipped configuration: HAProxy high-throughput mode), then through Serve with its default proxy,
+against the same PostgreSQL. Load comes from wrk (Debian package `wrk`)
 on loopback, bounded in time. Prints a table, then one JSON line with the headline figures.
 
     python bench/api_throughput.py [--database-url URL | --data-dir DIR] [--duration 15] [--connections 32]
@@ -24,6 +25,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+import ray
+from ray import serve
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -150,6 +153,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO / ".chainsight" / "bench-pgdata")
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--no-compare-proxies",
+        dest="compare_proxies",
+        action="store_false",
+        help="skip the extra measurement with Serve's default proxy",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
@@ -192,19 +201,29 @@ def main() -> None:
         uvicorn.terminate()
         uvicorn.wait(timeout=30)
 
-    os.environ["HTTP_PORT"] = str(free_port())
-    served = Settings(_env_file=None)  # type: ignore[call-arg]
-    start_ray(served, include_dashboard=False)
-    start_serve(served, AppArgs(min_replicas=1, max_replicas=1))
-    base = f"http://{served.http_host}:{served.http_port}"
-    wait_ready(f"{base}/readyz")
-    mode = "HAProxy high-throughput" if served.serve_high_throughput else "default proxy"
-    results += measure(f"Ray Serve ({mode})", base, token, args, post_script)
+    # Serve in the shipped configuration (HAProxy high-throughput proxy), then, for comparison, with
+    # Serve's default proxy. The proxy mode is read when Ray starts, so each gets its own cluster.
+    for high_throughput in (True, False) if args.compare_proxies else (True,):
+        os.environ["HTTP_PORT"] = str(free_port())
+        os.environ["SERVE_HIGH_THROUGHPUT"] = str(high_throughput).lower()
+        for name in ("RAY_SERVE_ENABLE_HA_PROXY", "RAY_SERVE_THROUGHPUT_OPTIMIZED"):
+            os.environ.pop(name, None)
+        served = Settings(_env_file=None)  # type: ignore[call-arg]
+        start_ray(served, include_dashboard=False)
+        try:
+            start_serve(served, AppArgs(min_replicas=1, max_replicas=1))
+            base = f"http://{served.http_host}:{served.http_port}"
+            wait_ready(f"{base}/readyz")
+            mode = "HAProxy high-throughput" if high_throughput else "default proxy"
+            results += measure(f"Ray Serve ({mode})", base, token, args, post_script)
+        finally:
+            serve.shutdown()
+            ray.shutdown()
 
     print(f"\n{'server':34} {'endpoint':20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for r in results:
         print(f"{r.server:34} {r.endpoint:20} {r.requests_per_s:9.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d}")
-    plain_read, plain_write, serve_read, serve_write = results
+    plain_read, plain_write, serve_read, serve_write = results[:4]
     headline = {
         "bench": "api_throughput",
         "connections": args.connections,
@@ -217,6 +236,7 @@ def main() -> None:
         "write_ratio": round(serve_write.requests_per_s / plain_write.requests_per_s, 3),
         "serve_read_p99_ms": round(serve_read.p99_ms, 1),
         "uvicorn_read_p99_ms": round(plain_read.p99_ms, 1),
+        "serve_default_proxy_read_rps": round(results[4].requests_per_s, 1) if len(results) > 4 else None,
         "errors": sum(r.errors for r in results),
         "results": [asdict(r) for r in results],
     }
