@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     ray_address: str | None = None
     ray_dashboard_port: int = 8265
 
+    # Purchasing and logistics.
+    purchase_over_receipt_tolerance_pct: float = Field(default=0.0, ge=0, le=100)
+    carrier_webhook_secret: SecretStr | None = None
+    carrier_webhook_max_skew_s: int = Field(default=300, ge=1, le=86_400)
+
     @property
     def jwks_url(self) -> str | None:
         if self.supabase_jwks_url:

@@ -45,7 +45,7 @@ class UpdateModel(StrictModel):
         return self
 
 
-_NON_NULLABLE = {"sku", "name", "code", "unit_of_measure", "active"}
+_NON_NULLABLE = {"sku", "name", "code", "unit_of_measure", "active", "lot_tracked"}
 
 
 # Catalogue -----------------------------------------------------------------------------------------
@@ -58,6 +58,7 @@ class ProductCreate(StrictModel):
     category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     unit_of_measure: UnitOfMeasure = "each"
     unit_cost: Money | None = None
+    lot_tracked: bool = Field(default=False, description="Receipts must name a lot/batch (and may carry expiry)")
     active: bool = True
 
 
@@ -68,6 +69,7 @@ class ProductUpdate(UpdateModel):
     category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     unit_of_measure: UnitOfMeasure | None = None
     unit_cost: Money | None = None
+    lot_tracked: bool | None = None
     active: bool | None = None
 
 

@@ -20,6 +20,7 @@ from deployments.api.deps import Services
 from deployments.api.errors import error_body, install_error_handlers
 from deployments.api.routes import me, reservations, stock
 from deployments.api.routes.catalog import catalog_routers
+from deployments.api.routes.logistics import logistics_routers
 
 API_PREFIX = "/api/v1"
 
@@ -59,6 +60,7 @@ def create_api(
     metrics = HttpMetrics(observers=request_observers)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
+    app.state.settings = settings
 
     v1 = APIRouter(prefix=API_PREFIX)
     for router in catalog_routers():
@@ -66,6 +68,8 @@ def create_api(
     v1.include_router(stock.router)
     v1.include_router(reservations.router)
     v1.include_router(me.router)
+    for router in logistics_routers():
+        v1.include_router(router)
     app.include_router(v1)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process serves requests")

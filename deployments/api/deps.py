@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Request
 
 from common.auth import AuthenticationError, TokenVerifier, VerifiedClaims
+from common.config import Settings
 from common.database import Database, TenantTransaction
 from common.errors import InvalidInputError
 
@@ -73,3 +74,12 @@ def _tenant_from(header: str | None, claims: VerifiedClaims) -> UUID | None:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings ``create_api`` was built with (not re-read from the environment)."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]

@@ -1,0 +1,9 @@
+"""The purchasing and logistics routers, included in /api/v1 by ``create_api``."""
+
+from fastapi import APIRouter
+
+from deployments.api.routes import purchase_orders
+
+
+def logistics_routers() -> list[APIRouter]:
+    return [purchase_orders.router, purchase_orders.units_router]

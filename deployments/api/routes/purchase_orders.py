@@ -1,0 +1,181 @@
+"""Purchase orders, their life cycle and receipts; units of measure and per-product conversions."""
+
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Path, Request
+from fastapi.responses import JSONResponse
+
+from common.database import TenantTransaction
+from deployments.api.deps import CallerDep, SettingsDep
+from deployments.api.idempotent import run_idempotent
+from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
+from deployments.api.routes.stock import IdempotencyKey
+from inventory import purchasing, uom
+from inventory.listing import Page
+from inventory.purchasing_schemas import (
+    PurchaseOrder,
+    PurchaseOrderCreate,
+    PurchaseOrderLineCreate,
+    PurchaseOrderSummary,
+    PurchaseOrderUpdate,
+    PurchaseReceipt,
+    PurchaseReceiptCreate,
+    PurchaseReceiptResult,
+    UnitOfMeasureOut,
+    UomConversion,
+    UomConversionSet,
+)
+
+router = APIRouter(prefix="/purchase-orders", tags=["purchase orders"])
+units_router = APIRouter(tags=["units of measure"])
+UnitParam = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+@router.post("", status_code=201, response_model=PurchaseOrder, summary="Create a draft purchase order")
+async def create_purchase_order(
+    payload: Annotated[PurchaseOrderCreate, Body()], caller: CallerDep, settings: SettingsDep
+) -> PurchaseOrder:
+    tolerance = Decimal(str(settings.purchase_over_receipt_tolerance_pct))
+
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.create_order(
+            tx.conn, tx.tenant_id, tx.user_id, payload, default_tolerance_pct=tolerance
+        )
+
+    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+
+
+@router.get("", response_model=PageOut, summary="List purchase orders")
+async def list_purchase_orders(
+    request: Request,
+    caller: CallerDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    sort: SortParam = None,
+    q: SearchParam = None,
+) -> PageOut:
+    """Filters: status, supplier_id, warehouse_id, currency, origin; q searches number, supplier code, notes.
+    Sortable by created_at (default -created_at), updated_at, number."""
+    query = list_query(purchasing.ORDERS, request, limit, cursor, sort, q)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await purchasing.list_orders(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[PurchaseOrderSummary.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{order_id}", response_model=PurchaseOrder, summary="A purchase order with its lines and backorder")
+async def get_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.get_order(tx.conn, order_id)
+
+    return PurchaseOrder.model_validate(await caller.run(op))
+
+
+@router.patch("/{order_id}", response_model=PurchaseOrder, summary="Change a draft's header")
+async def update_purchase_order(
+    order_id: UUID, changes: Annotated[PurchaseOrderUpdate, Body()], caller: CallerDep
+) -> PurchaseOrder:
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.update_order(tx.conn, order_id, changes)
+
+    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+
+
+@router.post("/{order_id}/lines", status_code=201, response_model=PurchaseOrder, summary="Add a line to a draft")
+async def add_purchase_order_line(
+    order_id: UUID, line: Annotated[PurchaseOrderLineCreate, Body()], caller: CallerDep
+) -> PurchaseOrder:
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.add_line(tx.conn, tx.tenant_id, order_id, line)
+
+    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+
+
+@router.delete("/{order_id}/lines/{line_id}", response_model=PurchaseOrder, summary="Remove a line from a draft")
+async def remove_purchase_order_line(order_id: UUID, line_id: UUID, caller: CallerDep) -> PurchaseOrder:
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.remove_line(tx.conn, order_id, line_id)
+
+    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+
+
+@router.post("/{order_id}/issue", response_model=PurchaseOrder, summary="Send a draft to the supplier")
+async def issue_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.issue_order(tx.conn, tx.tenant_id, order_id)
+
+    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+
+
+@router.post("/{order_id}/cancel", response_model=PurchaseOrder, summary="Cancel an order nothing was received on")
+async def cancel_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
+    async def op(tx: TenantTransaction) -> dict:
+        return await purchasing.cancel_order(tx.conn, tx.tenant_id, order_id)
+
+    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+
+
+@router.post(
+    "/{order_id}/receipts",
+    status_code=201,
+    response_model=PurchaseReceiptResult,
+    summary="Receive goods (partial or full, with lots); writes the stock ledger in the same transaction",
+)
+async def receive_purchase_order(
+    request: Request,
+    order_id: UUID,
+    receipt: Annotated[PurchaseReceiptCreate, Body()],
+    caller: CallerDep,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> PurchaseReceiptResult:
+        received, order = await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order_id, receipt)
+        return PurchaseReceiptResult(
+            receipt=PurchaseReceipt.model_validate(received), purchase_order=PurchaseOrder.model_validate(order)
+        )
+
+    return await run_idempotent(request, caller, idempotency_key, receipt, op, status_code=201)
+
+
+@router.get("/{order_id}/receipts", response_model=list[PurchaseReceipt], summary="Receipts of an order")
+async def list_purchase_receipts(order_id: UUID, caller: CallerDep) -> list[PurchaseReceipt]:
+    async def op(tx: TenantTransaction) -> list[dict]:
+        return await purchasing.list_receipts(tx.conn, order_id)
+
+    return [PurchaseReceipt.model_validate(r) for r in await caller.run(op)]
+
+
+@units_router.get("/units-of-measure", response_model=list[UnitOfMeasureOut], summary="Shared units by category")
+async def list_units(caller: CallerDep) -> list[UnitOfMeasureOut]:
+    async def op(tx: TenantTransaction) -> list[dict]:
+        return await uom.list_units(tx.conn)
+
+    return [UnitOfMeasureOut.model_validate(u) for u in await caller.run(op)]
+
+
+@units_router.get(
+    "/products/{product_id}/uom-conversions", response_model=list[UomConversion], summary="A product's own units"
+)
+async def list_uom_conversions(product_id: UUID, caller: CallerDep) -> list[UomConversion]:
+    async def op(tx: TenantTransaction) -> list[dict]:
+        return await uom.list_conversions(tx.conn, product_id)
+
+    return [UomConversion.model_validate(c) for c in await caller.run(op)]
+
+
+@units_router.put(
+    "/products/{product_id}/uom-conversions/{unit}",
+    response_model=UomConversion,
+    summary="Set how many product units one `unit` holds (e.g. a box of 50)",
+)
+async def set_uom_conversion(
+    product_id: UUID, unit: UnitParam, body: Annotated[UomConversionSet, Body()], caller: CallerDep
+) -> UomConversion:
+    async def op(tx: TenantTransaction) -> dict:
+        return await uom.set_conversion(tx.conn, tx.tenant_id, product_id, unit, body.factor)
+
+    return UomConversion.model_validate(await caller.run(op, write=True))

@@ -1,0 +1,439 @@
+"""Purchase orders: the draft -> issued -> partially received -> received life cycle, and receiving.
+
+A receipt runs in the caller's one transaction: it locks the order (so concurrent receipts on one order
+queue up and each sees what the previous one received), checks every line against the ordered quantity
+plus the order's over-receipt tolerance, writes one ledger movement per line (the ledger trigger moves
+``stock_levels``), records lots, and moves the order on. Any refusal rolls everything back.
+
+The states follow Odoo's purchase flow: an order can be cancelled until something is received; after
+that, what is still missing is a backorder that stays open until received or written off
+(``close_backorder``, Odoo's "No backorder").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import ConflictError, InvalidInputError, NotFoundError
+from inventory import events
+from inventory.listing import Listing, ListQuery, Page
+from inventory.purchasing_schemas import (
+    PurchaseOrderCreate,
+    PurchaseOrderLineCreate,
+    PurchaseOrderStatus,
+    PurchaseOrderUpdate,
+    PurchaseReceiptCreate,
+)
+from inventory.uom import conversion_factor
+
+QUANTUM = Decimal("0.0001")
+
+SUMMARY_COLUMNS = (
+    "id, number, status, supplier_id, supplier_code, warehouse_id, warehouse_code, currency, expected_date, "
+    "incoterm, over_receipt_tolerance_pct, origin, notes, line_count, total_amount, created_by, issued_at, "
+    "received_at, cancelled_at, created_at, updated_at"
+)
+
+ORDERS = Listing(
+    table="app.purchase_order_summaries",
+    columns=tuple(c.strip() for c in SUMMARY_COLUMNS.split(",")),
+    sortable={"created_at": datetime, "number": str, "updated_at": datetime},
+    default_sort="-created_at",
+    equality_filters={
+        "status": "text",
+        "supplier_id": "uuid",
+        "warehouse_id": "uuid",
+        "currency": "text",
+        "origin": "text",
+    },
+    search_columns=("number", "supplier_code", "notes"),
+)
+
+# Which status each action may start from.
+_CAN_EDIT = {PurchaseOrderStatus.DRAFT}
+_CAN_ISSUE = {PurchaseOrderStatus.DRAFT}
+_CAN_CANCEL = {PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ISSUED}
+_CAN_RECEIVE = {PurchaseOrderStatus.ISSUED, PurchaseOrderStatus.PARTIALLY_RECEIVED}
+
+
+def to_base(quantity: Decimal, factor: Decimal) -> Decimal:
+    """A quantity in the ordered unit, in the product's unit, at the ledger's precision."""
+    return (quantity * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+async def create_order(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    user_id: UUID,
+    data: PurchaseOrderCreate,
+    *,
+    default_tolerance_pct: Decimal,
+    origin: str | None = None,
+) -> dict:
+    tolerance = data.over_receipt_tolerance_pct
+    try:
+        order_id = await conn.fetchval(
+            """INSERT INTO app.purchase_orders
+                   (tenant_id, supplier_id, warehouse_id, currency, expected_date, incoterm,
+                    over_receipt_tolerance_pct, notes, origin, created_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id""",
+            tenant_id,
+            data.supplier_id,
+            data.warehouse_id,
+            data.currency,
+            data.expected_date,
+            data.incoterm,
+            default_tolerance_pct if tolerance is None else tolerance,
+            data.notes,
+            origin,
+            user_id,
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise _unknown_reference(exc, data.supplier_id, data.warehouse_id) from exc
+    for line in data.lines:
+        await _insert_line(conn, tenant_id, order_id, line)
+    return await get_order(conn, order_id)
+
+
+async def get_order(conn: asyncpg.Connection, order_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {SUMMARY_COLUMNS} FROM app.purchase_order_summaries WHERE id = $1", order_id)
+    if row is None:
+        raise NotFoundError(f"purchase order {order_id} not found")
+    lines = await conn.fetch(
+        """SELECT l.id, l.line_no, l.product_id, p.sku, l.quantity, l.uom, l.uom_factor, l.quantity_base,
+                  p.unit_of_measure AS product_uom, l.unit_price, l.quantity * l.unit_price AS amount,
+                  l.received_base, l.cancelled_base,
+                  greatest(l.quantity_base - l.received_base - l.cancelled_base, 0) AS backorder_base
+           FROM app.purchase_order_lines l
+           JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+           WHERE l.purchase_order_id = $1
+           ORDER BY l.line_no""",
+        order_id,
+    )
+    return {**dict(row), "lines": [dict(line) for line in lines]}
+
+
+async def list_orders(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = ORDERS.build(query)
+    return ORDERS.page(await conn.fetch(sql, *params), query)
+
+
+async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: PurchaseOrderUpdate) -> dict:
+    await _lock(conn, order_id, _CAN_EDIT, "edited")
+    values: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
+    try:
+        await conn.execute(
+            f"UPDATE app.purchase_orders SET {assignments}, updated_at = now() WHERE id = $1",
+            order_id,
+            *values.values(),
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise _unknown_reference(exc, values.get("supplier_id"), values.get("warehouse_id")) from exc
+    return await get_order(conn, order_id)
+
+
+async def add_line(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate) -> dict:
+    await _lock(conn, order_id, _CAN_EDIT, "edited")
+    await _insert_line(conn, tenant_id, order_id, line)
+    await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order_id)
+    return await get_order(conn, order_id)
+
+
+async def remove_line(conn: asyncpg.Connection, order_id: UUID, line_id: UUID) -> dict:
+    await _lock(conn, order_id, _CAN_EDIT, "edited")
+    status = await conn.execute(
+        "DELETE FROM app.purchase_order_lines WHERE id = $1 AND purchase_order_id = $2", line_id, order_id
+    )
+    if status == "DELETE 0":
+        raise NotFoundError(f"line {line_id} is not on purchase order {order_id}", code="unknown_line")
+    await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order_id)
+    return await get_order(conn, order_id)
+
+
+async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
+    current = await _lock(conn, order_id, _CAN_ISSUE, "issued")
+    if not await conn.fetchval("SELECT count(*) FROM app.purchase_order_lines WHERE purchase_order_id = $1", order_id):
+        raise ConflictError(
+            f"purchase order {current['number']} has no lines; add lines before issuing it", code="empty_order"
+        )
+    await _set_status(conn, tenant_id, current, PurchaseOrderStatus.ISSUED, "issued_at")
+    return await get_order(conn, order_id)
+
+
+async def cancel_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
+    current = await _lock(conn, order_id, _CAN_CANCEL, "cancelled")
+    await _set_status(conn, tenant_id, current, PurchaseOrderStatus.CANCELLED, "cancelled_at")
+    return await get_order(conn, order_id)
+
+
+async def receive(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, order_id: UUID, receipt: PurchaseReceiptCreate
+) -> tuple[dict, dict]:
+    """Receive some or all of an issued order; returns (the receipt, the order afterwards)."""
+    order = await _lock(conn, order_id, _CAN_RECEIVE, "received")
+    lines = {
+        row["id"]: dict(row)
+        for row in await conn.fetch(
+            """SELECT l.id, l.product_id, l.quantity_base, l.uom_factor, l.received_base, p.lot_tracked, p.sku
+               FROM app.purchase_order_lines l
+               JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+               WHERE l.purchase_order_id = $1 ORDER BY l.id FOR UPDATE OF l""",
+            order_id,
+        )
+    }
+    incoming = _check_receipt(order, lines, receipt)
+    received_at = receipt.received_at or await conn.fetchval("SELECT now()")
+    receipt_id = await conn.fetchval(
+        """INSERT INTO app.purchase_receipts
+               (tenant_id, purchase_order_id, reference, backorder_closed, received_at, created_by)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+        tenant_id,
+        order_id,
+        receipt.reference,
+        receipt.close_backorder,
+        received_at,
+        user_id,
+    )
+    reference = f"{order['number']}" + (f" / {receipt.reference}" if receipt.reference else "")
+    for item in receipt.lines:
+        line = lines[item.line_id]
+        quantity_base = to_base(item.quantity, line["uom_factor"])
+        lot_id = await _lot(conn, tenant_id, line, item.lot_number, item.expiry_date)
+        movement_id = await conn.fetchval(
+            """INSERT INTO app.stock_movements
+                   (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, created_by,
+                    occurred_at, lot_id)
+               VALUES ($1, $2, $3, 'receipt', $4, $5, $6, $7, $8) RETURNING id""",
+            tenant_id,
+            line["product_id"],
+            order["warehouse_id"],
+            quantity_base,
+            reference,
+            user_id,
+            received_at,
+            lot_id,
+        )
+        await conn.execute(
+            """INSERT INTO app.purchase_receipt_lines
+                   (tenant_id, receipt_id, purchase_order_line_id, quantity, quantity_base, lot_id, movement_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            tenant_id,
+            receipt_id,
+            item.line_id,
+            item.quantity,
+            quantity_base,
+            lot_id,
+            movement_id,
+        )
+    for line_id, quantity_base in incoming.items():
+        await conn.execute(
+            "UPDATE app.purchase_order_lines SET received_base = received_base + $2, updated_at = now() WHERE id = $1",
+            line_id,
+            quantity_base,
+        )
+    if receipt.close_backorder:
+        await conn.execute(
+            """UPDATE app.purchase_order_lines
+               SET cancelled_base = greatest(quantity_base - received_base, 0), updated_at = now()
+               WHERE purchase_order_id = $1""",
+            order_id,
+        )
+    outstanding = await conn.fetchval(
+        """SELECT count(*) FROM app.purchase_order_lines
+           WHERE purchase_order_id = $1 AND received_base + cancelled_base < quantity_base""",
+        order_id,
+    )
+    if outstanding:
+        await _set_status(conn, tenant_id, order, PurchaseOrderStatus.PARTIALLY_RECEIVED, None)
+    else:
+        await _set_status(conn, tenant_id, order, PurchaseOrderStatus.RECEIVED, "received_at")
+    return await get_receipt(conn, receipt_id), await get_order(conn, order_id)
+
+
+async def get_receipt(conn: asyncpg.Connection, receipt_id: UUID) -> dict:
+    header = await conn.fetchrow(
+        """SELECT id, purchase_order_id, reference, backorder_closed, received_at, created_by
+           FROM app.purchase_receipts WHERE id = $1""",
+        receipt_id,
+    )
+    if header is None:
+        raise NotFoundError(f"receipt {receipt_id} not found")
+    lines = await conn.fetch(
+        """SELECT r.id, r.purchase_order_line_id, l.product_id, r.quantity, r.quantity_base, r.lot_id,
+                  s.lot_number, s.expiry_date, r.movement_id
+           FROM app.purchase_receipt_lines r
+           JOIN app.purchase_order_lines l ON l.tenant_id = r.tenant_id AND l.id = r.purchase_order_line_id
+           JOIN app.stock_movements m ON m.id = r.movement_id
+           LEFT JOIN app.stock_lots s ON s.tenant_id = r.tenant_id AND s.id = r.lot_id
+           WHERE r.receipt_id = $1 ORDER BY m.seq""",
+        receipt_id,
+    )
+    return {**dict(header), "lines": [dict(line) for line in lines]}
+
+
+async def list_receipts(conn: asyncpg.Connection, order_id: UUID) -> list[dict]:
+    await get_order(conn, order_id)  # 404 for an unknown (or another tenant's) order
+    ids = await conn.fetch(
+        "SELECT id FROM app.purchase_receipts WHERE purchase_order_id = $1 ORDER BY received_at, id", order_id
+    )
+    return [await get_receipt(conn, row["id"]) for row in ids]
+
+
+def _check_receipt(order: dict, lines: dict[UUID, dict], receipt: PurchaseReceiptCreate) -> dict[UUID, Decimal]:
+    """Validate a receipt against the locked lines; returns the quantity arriving per line (product unit)."""
+    incoming: dict[UUID, Decimal] = {}
+    for index, item in enumerate(receipt.lines):
+        line = lines.get(item.line_id)
+        if line is None:
+            raise NotFoundError(
+                f"lines[{index}]: line {item.line_id} is not on purchase order {order['number']}", code="unknown_line"
+            )
+        base = to_base(item.quantity, line["uom_factor"])
+        if base <= 0:
+            raise InvalidInputError(
+                f"lines[{index}]: {item.quantity:f} is below the ledger's precision once converted", code="too_small"
+            )
+        if line["lot_tracked"] and item.lot_number is None:
+            raise InvalidInputError(
+                f"lines[{index}]: product {line['sku']} is lot-tracked; give a lot_number", code="lot_required"
+            )
+        if not line["lot_tracked"] and item.lot_number is not None:
+            raise InvalidInputError(
+                f"lines[{index}]: product {line['sku']} is not lot-tracked; omit lot_number and expiry_date",
+                code="lot_not_tracked",
+            )
+        incoming[item.line_id] = incoming.get(item.line_id, Decimal(0)) + base
+    tolerance = order["over_receipt_tolerance_pct"]
+    for line_id, quantity in incoming.items():
+        line = lines[line_id]
+        allowed = (line["quantity_base"] * (1 + tolerance / 100)).quantize(QUANTUM)
+        if line["received_base"] + quantity > allowed:
+            raise ConflictError(
+                f"receiving {quantity:f} more of {line['sku']} would exceed the ordered {line['quantity_base']:f} "
+                f"plus the {tolerance:f}% tolerance ({allowed:f}); {line['received_base']:f} already received",
+                code="over_receipt",
+                details={
+                    "line_id": str(line_id),
+                    "ordered": float(line["quantity_base"]),
+                    "received": float(line["received_base"]),
+                    "requested": float(quantity),
+                    "allowed": float(allowed),
+                },
+            )
+    return incoming
+
+
+async def _lot(
+    conn: asyncpg.Connection, tenant_id: UUID, line: dict, lot_number: str | None, expiry: Any
+) -> UUID | None:
+    if lot_number is None:
+        return None
+    row = await conn.fetchrow(
+        """INSERT INTO app.stock_lots (tenant_id, product_id, lot_number, expiry_date) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, product_id, lot_number) DO NOTHING RETURNING id, expiry_date""",
+        tenant_id,
+        line["product_id"],
+        lot_number,
+        expiry,
+    )
+    if row is None:
+        row = await conn.fetchrow(
+            "SELECT id, expiry_date FROM app.stock_lots WHERE product_id = $1 AND lot_number = $2",
+            line["product_id"],
+            lot_number,
+        )
+        assert row is not None
+        if expiry is not None and row["expiry_date"] != expiry:
+            raise ConflictError(
+                f"lot {lot_number} of {line['sku']} is already recorded with expiry {row['expiry_date']}, not {expiry}",
+                code="lot_expiry_mismatch",
+            )
+    lot_id: UUID = row["id"]
+    return lot_id
+
+
+async def _insert_line(
+    conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate
+) -> None:
+    uom, factor, _ = await conversion_factor(conn, line.product_id, line.uom)
+    quantity_base = to_base(line.quantity, factor)
+    if quantity_base <= 0:
+        raise InvalidInputError(
+            f"{line.quantity:f} {uom} is below the ledger's precision once converted", code="too_small"
+        )
+    price = line.unit_price
+    if price is None:
+        unit_cost = await conn.fetchval("SELECT unit_cost FROM app.products WHERE id = $1", line.product_id)
+        if unit_cost is None:
+            raise InvalidInputError(
+                f"product {line.product_id} has no unit cost: give unit_price for this line", code="unit_price_required"
+            )
+        price = (unit_cost * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    await conn.execute(
+        """INSERT INTO app.purchase_order_lines
+               (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, uom_factor, quantity_base, unit_price)
+           VALUES ($1, $2,
+                   (SELECT coalesce(max(line_no), 0) + 1 FROM app.purchase_order_lines WHERE purchase_order_id = $2),
+                   $3, $4, $5, $6, $7, $8)""",
+        tenant_id,
+        order_id,
+        line.product_id,
+        line.quantity,
+        uom,
+        factor,
+        quantity_base,
+        price,
+    )
+
+
+async def _lock(conn: asyncpg.Connection, order_id: UUID, allowed: set[PurchaseOrderStatus], action: str) -> dict:
+    row = await conn.fetchrow(
+        """SELECT id, number, status, warehouse_id, over_receipt_tolerance_pct
+           FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
+        order_id,
+    )
+    if row is None:
+        raise NotFoundError(f"purchase order {order_id} not found")
+    status = PurchaseOrderStatus(row["status"])
+    if status not in allowed:
+        permitted = ", ".join(sorted(s.value for s in allowed))
+        raise ConflictError(
+            f"purchase order {row['number']} is {status.value}; it can be {action} only when {permitted}",
+            code="invalid_state",
+            details={"status": status.value, "allowed_from": sorted(s.value for s in allowed)},
+        )
+    return dict(row)
+
+
+async def _set_status(
+    conn: asyncpg.Connection, tenant_id: UUID, order: dict, status: PurchaseOrderStatus, stamp: str | None
+) -> None:
+    if order["status"] == status.value:
+        await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order["id"])
+        return
+    stamp_sql = f", {stamp} = now()" if stamp else ""
+    await conn.execute(
+        f"UPDATE app.purchase_orders SET status = $2, updated_at = now(){stamp_sql} WHERE id = $1",
+        order["id"],
+        status.value,
+    )
+    await events.publish(
+        conn,
+        tenant_id,
+        events.PURCHASE_ORDER_STATUS,
+        {"purchase_order_id": order["id"], "number": order["number"], "from": order["status"], "to": status.value},
+    )
+
+
+def _unknown_reference(
+    exc: asyncpg.ForeignKeyViolationError, supplier_id: UUID | None, warehouse_id: UUID | None
+) -> NotFoundError:
+    if "supplier" in (exc.constraint_name or ""):
+        return NotFoundError(f"supplier {supplier_id} not found", code="unknown_supplier")
+    return NotFoundError(f"warehouse {warehouse_id} not found", code="unknown_warehouse")

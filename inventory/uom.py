@@ -1,0 +1,88 @@
+"""Units of measure: how many of a product's own unit one unit ordered in holds.
+
+Resolution order, as in ERPNext: the product's own unit (factor 1); a conversion recorded for that
+product (a box of 50); otherwise two shared units of the same category (dozen -> each, g -> kg, like
+Odoo's UoM categories). Anything else is refused: a unit is never guessed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import InvalidInputError, NotFoundError
+
+
+async def conversion_factor(conn: asyncpg.Connection, product_id: UUID, uom: str | None) -> tuple[str, Decimal, str]:
+    """Returns (unit, product units per unit, the product's unit); 404 for an unknown product."""
+    row = await conn.fetchrow(
+        """SELECT p.unit_of_measure,
+                  c.factor AS product_factor,
+                  mine.ratio AS uom_ratio, mine.category AS uom_category,
+                  base.ratio AS base_ratio, base.category AS base_category
+           FROM app.products p
+           LEFT JOIN app.product_uom_conversions c ON c.product_id = p.id AND c.uom = $2
+           LEFT JOIN app.units_of_measure mine ON mine.code = $2
+           LEFT JOIN app.units_of_measure base ON base.code = p.unit_of_measure
+           WHERE p.id = $1""",
+        product_id,
+        uom,
+    )
+    if row is None:
+        raise NotFoundError(f"product {product_id} not found", code="unknown_product")
+    base: str = row["unit_of_measure"]
+    if uom is None or uom == base:
+        return base, Decimal(1), base
+    if row["product_factor"] is not None:
+        return uom, row["product_factor"], base
+    if row["uom_ratio"] is None:
+        raise InvalidInputError(
+            f"unknown unit of measure {uom!r} for product {product_id}: use its unit {base!r}, a shared unit of "
+            "the same category, or record a conversion for the product first",
+            code="unknown_uom",
+            details={"uom": uom, "product_uom": base},
+        )
+    if row["base_ratio"] is None or row["uom_category"] != row["base_category"]:
+        raise InvalidInputError(
+            f"cannot convert {uom!r} to the product's unit {base!r}: they measure different things",
+            code="incompatible_uom",
+            details={"uom": uom, "product_uom": base},
+        )
+    return uom, row["uom_ratio"] / row["base_ratio"], base
+
+
+async def list_units(conn: asyncpg.Connection) -> list[dict]:
+    rows = await conn.fetch("SELECT code, category, ratio, name FROM app.units_of_measure ORDER BY category, ratio")
+    return [dict(r) for r in rows]
+
+
+async def set_conversion(
+    conn: asyncpg.Connection, tenant_id: UUID, product_id: UUID, uom: str, factor: Decimal
+) -> dict:
+    base = await conn.fetchval("SELECT unit_of_measure FROM app.products WHERE id = $1", product_id)
+    if base is None:
+        raise NotFoundError(f"product {product_id} not found", code="unknown_product")
+    if uom == base:
+        raise InvalidInputError(f"{uom!r} is the product's own unit: its factor is always 1", code="invalid_uom")
+    row = await conn.fetchrow(
+        """INSERT INTO app.product_uom_conversions (tenant_id, product_id, uom, factor) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, product_id, uom) DO UPDATE SET factor = EXCLUDED.factor, updated_at = now()
+           RETURNING product_id, uom, factor, updated_at""",
+        tenant_id,
+        product_id,
+        uom,
+        factor,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def list_conversions(conn: asyncpg.Connection, product_id: UUID) -> list[dict]:
+    rows = await conn.fetch(
+        "SELECT product_id, uom, factor, updated_at FROM app.product_uom_conversions "
+        "WHERE product_id = $1 ORDER BY uom",
+        product_id,
+    )
+    return [dict(r) for r in rows]
