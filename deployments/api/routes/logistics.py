@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from deployments.api.routes import purchase_orders
+from deployments.api.routes import purchase_orders, reorder
 
 
 def logistics_routers() -> list[APIRouter]:
-    return [purchase_orders.router, purchase_orders.units_router]
+    return [purchase_orders.router, purchase_orders.units_router, reorder.router]

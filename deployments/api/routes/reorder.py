@@ -1,0 +1,123 @@
+"""Reorder rules and the purchase proposals computed from them."""
+
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from common.database import TenantTransaction
+from deployments.api.deps import CallerDep, SettingsDep
+from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SortParam, list_query
+from inventory import reorder
+from inventory.listing import Page
+from inventory.purchasing_schemas import (
+    Currency,
+    PurchaseOrder,
+    ReorderOrdersCreated,
+    ReorderProposal,
+    ReorderProposals,
+    ReorderRule,
+    ReorderRuleCreate,
+    ReorderRuleUpdate,
+)
+from inventory.schemas import StrictModel
+
+router = APIRouter(tags=["reorder"])
+
+
+class ReorderOrderRequest(StrictModel):
+    currency: Currency = "EUR"
+    product_id: UUID | None = None
+    warehouse_id: UUID | None = None
+    supplier_id: UUID | None = None
+
+
+@router.post("/reorder-rules", status_code=201, response_model=ReorderRule, summary="Create a reorder rule")
+async def create_rule(payload: Annotated[ReorderRuleCreate, Body()], caller: CallerDep) -> ReorderRule:
+    async def op(tx: TenantTransaction) -> dict:
+        return await reorder.create_rule(tx.conn, tx.tenant_id, payload)
+
+    return ReorderRule.model_validate(await caller.run(op, write=True))
+
+
+@router.get("/reorder-rules", response_model=PageOut, summary="List reorder rules")
+async def list_rules(
+    request: Request, caller: CallerDep, limit: LimitParam = 50, cursor: CursorParam = None, sort: SortParam = None
+) -> PageOut:
+    """Filters: product_id, warehouse_id, supplier_id, active. Sortable by created_at, updated_at."""
+    query = list_query(reorder.RULES, request, limit, cursor, sort, None)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await reorder.list_rules(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[ReorderRule.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/reorder-rules/{rule_id}", response_model=ReorderRule, summary="Get a reorder rule")
+async def get_rule(rule_id: UUID, caller: CallerDep) -> ReorderRule:
+    async def op(tx: TenantTransaction) -> dict:
+        return await reorder.get_rule(tx.conn, rule_id)
+
+    return ReorderRule.model_validate(await caller.run(op))
+
+
+@router.patch("/reorder-rules/{rule_id}", response_model=ReorderRule, summary="Change a reorder rule")
+async def update_rule(rule_id: UUID, changes: Annotated[ReorderRuleUpdate, Body()], caller: CallerDep) -> ReorderRule:
+    async def op(tx: TenantTransaction) -> dict:
+        return await reorder.update_rule(tx.conn, rule_id, changes)
+
+    return ReorderRule.model_validate(await caller.run(op, write=True))
+
+
+@router.delete("/reorder-rules/{rule_id}", status_code=204, summary="Delete a reorder rule")
+async def delete_rule(rule_id: UUID, caller: CallerDep) -> Response:
+    async def op(tx: TenantTransaction) -> None:
+        await reorder.delete_rule(tx.conn, rule_id)
+
+    await caller.run(op, write=True)
+    return Response(status_code=204)
+
+
+@router.get("/reorder-proposals", response_model=ReorderProposals, summary="What the rules would order now")
+async def get_proposals(
+    caller: CallerDep,
+    product_id: Annotated[UUID | None, Query()] = None,
+    warehouse_id: Annotated[UUID | None, Query()] = None,
+    supplier_id: Annotated[UUID | None, Query()] = None,
+) -> ReorderProposals:
+    """Projected = on hand + incoming (open purchase orders, drafts included) - reserved; a rule fires when
+    projected < min and proposes max(min, max) - projected rounded up to the order multiple."""
+    filters = _filters(product_id, warehouse_id, supplier_id)
+
+    async def op(tx: TenantTransaction) -> list[dict]:
+        return await reorder.proposals(tx.conn, filters)
+
+    return ReorderProposals(proposals=[ReorderProposal.model_validate(p) for p in await caller.run(op)])
+
+
+@router.post(
+    "/reorder-proposals/purchase-orders",
+    status_code=201,
+    response_model=ReorderOrdersCreated,
+    summary="Create draft purchase orders from the current proposals (one per supplier and warehouse)",
+)
+async def order_proposals(
+    payload: Annotated[ReorderOrderRequest, Body()], caller: CallerDep, settings: SettingsDep
+) -> ReorderOrdersCreated:
+    filters = _filters(payload.product_id, payload.warehouse_id, payload.supplier_id)
+    tolerance = Decimal(str(settings.purchase_over_receipt_tolerance_pct))
+
+    async def op(tx: TenantTransaction) -> list[dict]:
+        return await reorder.order_proposals(
+            tx.conn, tx.tenant_id, tx.user_id, filters, currency=payload.currency, default_tolerance_pct=tolerance
+        )
+
+    orders = await caller.run(op, write=True)
+    return ReorderOrdersCreated(purchase_orders=[PurchaseOrder.model_validate(o) for o in orders])
+
+
+def _filters(product_id: UUID | None, warehouse_id: UUID | None, supplier_id: UUID | None) -> dict[str, UUID]:
+    given = {"product_id": product_id, "warehouse_id": warehouse_id, "supplier_id": supplier_id}
+    return {name: value for name, value in given.items() if value is not None}

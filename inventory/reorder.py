@@ -1,0 +1,201 @@
+"""Reorder rules and the purchase proposals they produce (Odoo's min/max orderpoints, ERPNext's reorder levels).
+
+Projected stock = on hand + incoming - reserved, where incoming is what open purchase orders still
+bring to the rule's warehouse (drafts included, as Odoo counts RFQs "in progress", so running the
+proposals twice never orders twice). A rule fires when projected < min and orders
+max(min, max) - projected, rounded up to the order multiple.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import ConflictError, NotFoundError
+from inventory import purchasing
+from inventory.listing import Listing, ListQuery, Page
+from inventory.purchasing_schemas import (
+    PurchaseOrderCreate,
+    PurchaseOrderLineCreate,
+    ReorderRuleCreate,
+    ReorderRuleUpdate,
+)
+
+RULE_COLUMNS = (
+    "id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, order_multiple, lead_time_days, "
+    "active, created_at, updated_at"
+)
+
+RULES = Listing(
+    table="app.reorder_rules",
+    columns=tuple(c.strip() for c in RULE_COLUMNS.split(",")),
+    sortable={"created_at": datetime, "updated_at": datetime},
+    default_sort="created_at",
+    equality_filters={"product_id": "uuid", "warehouse_id": "uuid", "supplier_id": "uuid", "active": "boolean"},
+)
+
+PROPOSAL_FILTERS = ("product_id", "warehouse_id", "supplier_id")
+
+
+def proposed_quantity(
+    min_quantity: Decimal, max_quantity: Decimal, order_multiple: Decimal, projected: Decimal
+) -> Decimal:
+    """What to order for one rule: 0 unless projected < min; else max(min, max) - projected, rounded up."""
+    if projected >= min_quantity:
+        return Decimal(0)
+    quantity = max(min_quantity, max_quantity) - projected
+    if order_multiple > 0:
+        quantity = (quantity / order_multiple).to_integral_value(rounding=ROUND_CEILING) * order_multiple
+    return quantity
+
+
+async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRuleCreate) -> dict:
+    values = data.model_dump()
+    names = list(values)
+    placeholders = ", ".join(f"${i}" for i in range(2, len(names) + 2))
+    try:
+        row = await conn.fetchrow(
+            f"INSERT INTO app.reorder_rules (tenant_id, {', '.join(names)}) VALUES ($1, {placeholders}) "
+            f"RETURNING {RULE_COLUMNS}",
+            tenant_id,
+            *values.values(),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise ConflictError(
+            f"product {data.product_id} already has a reorder rule in warehouse {data.warehouse_id}",
+            code="duplicate",
+        ) from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise _unknown(exc, values) from exc
+    assert row is not None
+    return dict(row)
+
+
+async def get_rule(conn: asyncpg.Connection, rule_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {RULE_COLUMNS} FROM app.reorder_rules WHERE id = $1", rule_id)
+    if row is None:
+        raise NotFoundError(f"reorder rule {rule_id} not found")
+    return dict(row)
+
+
+async def update_rule(conn: asyncpg.Connection, rule_id: UUID, changes: ReorderRuleUpdate) -> dict:
+    values: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
+    try:
+        row = await conn.fetchrow(
+            f"UPDATE app.reorder_rules SET {assignments}, updated_at = now() WHERE id = $1 RETURNING {RULE_COLUMNS}",
+            rule_id,
+            *values.values(),
+        )
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise _unknown(exc, values) from exc
+    if row is None:
+        raise NotFoundError(f"reorder rule {rule_id} not found")
+    return dict(row)
+
+
+async def delete_rule(conn: asyncpg.Connection, rule_id: UUID) -> None:
+    if await conn.execute("DELETE FROM app.reorder_rules WHERE id = $1", rule_id) == "DELETE 0":
+        raise NotFoundError(f"reorder rule {rule_id} not found")
+
+
+async def list_rules(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = RULES.build(query)
+    return RULES.page(await conn.fetch(sql, *params), query)
+
+
+async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date | None = None) -> list[dict]:
+    """One proposal per active rule whose projected stock is below its minimum."""
+    where = ["r.active"]
+    params: list[Any] = []
+    for name in PROPOSAL_FILTERS:
+        if filters.get(name) is not None:
+            params.append(filters[name])
+            where.append(f"r.{name} = ${len(params)}")
+    rows = await conn.fetch(
+        f"""WITH incoming AS (
+                SELECT l.product_id, po.warehouse_id,
+                       sum(greatest(l.quantity_base - l.received_base - l.cancelled_base, 0)) AS quantity
+                FROM app.purchase_order_lines l
+                JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
+                WHERE po.status IN ('draft', 'issued', 'partially_received')
+                GROUP BY l.product_id, po.warehouse_id)
+            SELECT r.id AS rule_id, r.product_id, p.sku, p.unit_cost AS unit_price, r.warehouse_id,
+                   w.code AS warehouse_code, r.supplier_id, s.code AS supplier_code,
+                   coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
+                   coalesce(i.quantity, 0) AS incoming, r.min_quantity, r.max_quantity, r.order_multiple,
+                   coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days
+            FROM app.reorder_rules r
+            JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
+            JOIN app.warehouses w ON w.tenant_id = r.tenant_id AND w.id = r.warehouse_id
+            JOIN app.suppliers s ON s.tenant_id = r.tenant_id AND s.id = r.supplier_id
+            LEFT JOIN app.stock_levels lv ON lv.product_id = r.product_id AND lv.warehouse_id = r.warehouse_id
+            LEFT JOIN incoming i ON i.product_id = r.product_id AND i.warehouse_id = r.warehouse_id
+            WHERE {" AND ".join(where)}
+            ORDER BY s.code, w.code, p.sku""",
+        *params,
+    )
+    start = today or await conn.fetchval("SELECT current_date")
+    found = []
+    for row in rows:
+        item = dict(row)
+        item["projected"] = item["on_hand"] + item["incoming"] - item["reserved"]
+        item["quantity"] = proposed_quantity(
+            item["min_quantity"], item["max_quantity"], item["order_multiple"], item["projected"]
+        )
+        if item["quantity"] > 0:
+            item["expected_date"] = start + timedelta(days=item["lead_time_days"])
+            found.append(item)
+    return found
+
+
+async def order_proposals(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    user_id: UUID,
+    filters: dict[str, UUID],
+    *,
+    currency: str,
+    default_tolerance_pct: Decimal,
+) -> list[dict]:
+    """Turn the current proposals into draft purchase orders, one per supplier and warehouse."""
+    # One proposal run per tenant at a time: the second sees the first's drafts as incoming.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reorder:' || $1::text, 0))", str(tenant_id))
+    groups: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)
+    for proposal in await proposals(conn, filters):
+        groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
+    created = []
+    for (supplier_id, warehouse_id), items in groups.items():
+        order = PurchaseOrderCreate(
+            supplier_id=supplier_id,
+            warehouse_id=warehouse_id,
+            currency=currency,
+            expected_date=max(item["expected_date"] for item in items),
+            lines=[
+                PurchaseOrderLineCreate(
+                    product_id=item["product_id"],
+                    quantity=item["quantity"],
+                    unit_price=item["unit_price"] or Decimal(0),
+                )
+                for item in items
+            ],
+        )
+        created.append(
+            await purchasing.create_order(
+                conn, tenant_id, user_id, order, default_tolerance_pct=default_tolerance_pct, origin="reorder"
+            )
+        )
+    return created
+
+
+def _unknown(exc: asyncpg.ForeignKeyViolationError, values: dict[str, Any]) -> NotFoundError:
+    constraint = exc.constraint_name or ""
+    for name in ("product", "warehouse", "supplier"):
+        if name in constraint:
+            return NotFoundError(f"{name} {values.get(name + '_id')} not found", code=f"unknown_{name}")
+    return NotFoundError(str(exc), code="unknown_reference")

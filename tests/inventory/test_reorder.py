@@ -1,0 +1,140 @@
+"""Reorder rules against a hand-computed table (Odoo/ERPNext min-max semantics) and real projected stock."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from common.database import TenantTransaction
+from common.errors import ConflictError, NotFoundError
+from inventory import purchasing, reorder
+from inventory.purchasing_schemas import PurchaseOrderCreate, ReorderRuleCreate
+
+D = Decimal
+
+# (min, max, multiple, projected) -> quantity to order, worked out by hand:
+#   fires only when projected < min; orders max(min, max) - projected, rounded UP to the multiple.
+CASES = [
+    ("above min", "10", "50", "1", "12", "0"),
+    ("exactly at min does not fire", "10", "50", "1", "10", "0"),
+    ("one below min", "10", "50", "1", "9", "41"),
+    ("rounded up to a dozen", "10", "50", "12", "9", "48"),  # 41 -> 4 x 12
+    ("multiple 0 means no rounding", "10", "50", "0", "9", "41"),
+    ("max below min orders up to min", "20", "5", "1", "3", "17"),
+    ("min = max = 0 covers a shortfall", "0", "0", "1", "-4", "4"),
+    ("negative projected, multiple 25", "10", "50", "25", "-5", "75"),  # 55 -> 3 x 25
+    ("fractional multiple", "10", "50", "0.5", "9.3", "41.0"),  # 40.7 -> 82 x 0.5
+    ("empty shelf, pack of 6", "5", "40", "6", "0", "42"),  # 40 -> 7 x 6
+]
+
+
+@pytest.mark.parametrize(
+    ("minimum", "maximum", "multiple", "projected", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_proposed_quantity_matches_the_hand_computed_table(minimum, maximum, multiple, projected, expected):
+    assert reorder.proposed_quantity(D(minimum), D(maximum), D(multiple), D(projected)) == D(expected)
+
+
+async def arrange(owner_pool, tenant) -> uuid.UUID:
+    supplier = uuid.uuid4()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.suppliers (id, tenant_id, code, name, lead_time_days) VALUES ($1, $2, 'SUP-R', 'R', 9)",
+            supplier,
+            tenant.id,
+        )
+        await conn.execute("UPDATE app.products SET unit_cost = 2 WHERE tenant_id = $1", tenant.id)
+    return supplier
+
+
+async def add_rule(database, tenant, supplier, product: int, warehouse: int, lo, hi, multiple) -> dict:
+    body = ReorderRuleCreate(
+        product_id=tenant.products[product],
+        warehouse_id=tenant.warehouses[warehouse],
+        supplier_id=supplier,
+        min_quantity=D(lo),
+        max_quantity=D(hi),
+        order_multiple=D(multiple),
+    )
+
+    async def op(tx: TenantTransaction):
+        return await reorder.create_rule(tx.conn, tx.tenant_id, body)
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def test_proposals_use_on_hand_plus_incoming_minus_reserved(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: D(30)})
+    supplier = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.stock_levels SET reserved = 8 WHERE product_id = $1 AND warehouse_id = $2",
+            tenant.products[0],
+            tenant.warehouses[0],
+        )
+    draft = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": supplier,
+            "warehouse_id": tenant.warehouses[0],
+            "lines": [{"product_id": tenant.products[0], "quantity": 5}],
+        }
+    )
+
+    async def open_draft(tx: TenantTransaction):
+        await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, draft, default_tolerance_pct=D(0))
+
+    await database.run(tenant.claims(), None, open_draft)
+    await add_rule(database, tenant, supplier, 0, 0, 30, 100, 10)  # projected 30 + 5 - 8 = 27 -> 73 -> 80
+    await add_rule(database, tenant, supplier, 1, 0, 5, 0, 1)  # nothing anywhere: projected 0 -> 5
+    await add_rule(database, tenant, supplier, 0, 1, 0, 10, 1)  # projected 0 is not below min 0
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.proposals(tx.conn, {})
+
+    found = await database.run(tenant.claims(), None, propose)
+    assert [(p["sku"], p["projected"], p["quantity"], p["lead_time_days"]) for p in found] == [
+        ("SKU-0", D(27), D(80), 9),
+        ("SKU-1", D(0), D(5), 9),
+    ]
+
+
+async def test_ordering_proposals_creates_one_draft_per_supplier_and_warehouse_and_is_not_repeated(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    await add_rule(database, tenant, supplier, 1, 0, 10, 40, 1)
+
+    async def order(tx: TenantTransaction):
+        return await reorder.order_proposals(
+            tx.conn, tx.tenant_id, tx.user_id, {}, currency="EUR", default_tolerance_pct=D(0)
+        )
+
+    created = await database.run(tenant.claims(), None, order)
+    assert len(created) == 1
+    assert (created[0]["status"], created[0]["origin"]) == ("draft", "reorder")
+    assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in created[0]["lines"]] == [
+        ("SKU-0", D(20), D(2)),
+        ("SKU-1", D(40), D(2)),
+    ]
+    assert await database.run(tenant.claims(), None, order) == []
+
+
+async def test_a_second_rule_for_the_same_product_and_warehouse_is_a_conflict(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 1, 2, 1)
+    with pytest.raises(ConflictError):
+        await add_rule(database, tenant, supplier, 0, 0, 3, 4, 1)
+
+
+async def test_a_rule_naming_another_tenants_supplier_is_refused(database, owner_pool, make_tenant):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+    their_supplier = await arrange(owner_pool, theirs)
+    with pytest.raises(NotFoundError) as refused:
+        await add_rule(database, mine, their_supplier, 0, 0, 1, 2, 1)
+    assert refused.value.code == "unknown_supplier"
