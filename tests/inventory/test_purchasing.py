@@ -14,7 +14,6 @@ from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import purchasing, stock
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
-    PurchaseOrderLineCreate,
     PurchaseReceiptCreate,
 )
 
