@@ -40,3 +40,21 @@ class PermissionDeniedError(DomainError):
 
 class IdempotencyMismatchError(DomainError):
     code = "idempotency_key_reused"
+
+
+class UnsupportedMediaError(InvalidInputError):
+    code = "unsupported_media_type"
+
+
+class PayloadTooLargeError(InvalidInputError):
+    code = "payload_too_large"
+
+
+class RateLimitedError(DomainError):
+    code = "rate_limited"
+
+
+class ServiceUnavailableError(DomainError):
+    """A model deployment this request needs is not part of the running application."""
+
+    code = "service_unavailable"

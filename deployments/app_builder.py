@@ -13,6 +13,7 @@ from ray.serve import Application, Deployment
 from ray.serve.config import AutoscalingConfig
 
 from deployments.inventory_api import InventoryAPI
+from deployments.llm_server import LLMArgs, build_llm_server
 
 
 class AppArgs(BaseModel):
@@ -25,11 +26,16 @@ class AppArgs(BaseModel):
     max_replicas: int = Field(default=4, ge=1)
     target_ongoing_requests: int = Field(default=32, ge=1)
     access_log: bool = False
+    # The copilot (CopilotService + the vLLM LLMServer). Off, the API serves everything else without a model.
+    copilot: bool = False
+    llm: LLMArgs | None = None
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> AppArgs:
         if self.min_replicas > self.max_replicas:
             raise ValueError("min_replicas exceeds max_replicas")
+        if self.copilot and self.llm is None:
+            raise ValueError("copilot needs llm (model_source, device, ...)")
         return self
 
 
@@ -44,7 +50,15 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         ),
         logging_config={"enable_access_log": parsed.access_log},
     )
-    return inventory.bind()
+    # Model deployments join the ingress as keyword arguments of InventoryAPI (DeploymentHandles there).
+    model_deployments: dict[str, Application] = {}
+    if parsed.copilot and parsed.llm is not None:
+        from deployments.copilot_service import CopilotService
+
+        llm = build_llm_server(parsed.llm)
+        model_deployments["llm"] = llm
+        model_deployments["copilot"] = cast(Deployment, CopilotService).bind(llm=llm, model_id=parsed.llm.model_id)
+    return inventory.bind(**model_deployments)
 
 
 def serve_deployment_names() -> list[str]:

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from ray import serve
+from ray.serve.handle import DeploymentHandle
 
 from common.config import get_settings
 from deployments.api.app import create_api
+from deployments.api.deps import ModelHandles
 from deployments.ray_request_metrics import RayRequestMetrics
 
 
 @serve.deployment(name="InventoryAPI")
 @serve.ingress()
 class InventoryAPI:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        forecast: DeploymentHandle | None = None,
+        risk: DeploymentHandle | None = None,
+        copilot: DeploymentHandle | None = None,
+        llm: DeploymentHandle | None = None,
+    ) -> None:
         # Settings come from the replica's environment (Kubernetes Secrets in production).
         self._settings = get_settings()
+        self._handles = ModelHandles(forecast=forecast, risk=risk, copilot=copilot, llm=llm)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self._settings, request_observers=[RayRequestMetrics("InventoryAPI")])
+        return create_api(
+            self._settings, request_observers=[RayRequestMetrics("InventoryAPI")], model_handles=self._handles
+        )

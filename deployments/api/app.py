@@ -16,9 +16,9 @@ from common.auth import TokenVerifier
 from common.config import Settings
 from common.database import Database, create_pool
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
-from deployments.api.deps import Services
+from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import error_body, install_error_handlers
-from deployments.api.routes import me, reservations, stock
+from deployments.api.routes import copilot, me, reservations, stock
 from deployments.api.routes.catalog import catalog_routers
 from deployments.api.routes.logistics import logistics_routers
 
@@ -30,6 +30,7 @@ def create_api(
     *,
     services: Services | None = None,
     request_observers: Sequence[RequestObserver] = (),
+    model_handles: ModelHandles | None = None,
 ) -> FastAPI:
     """Build the app. Pass ``services`` to reuse collaborators; otherwise the lifespan creates them.
 
@@ -51,12 +52,14 @@ def create_api(
             await verifier.aclose()
             await pool.close()
 
+    handles = model_handles or ModelHandles()
     app = FastAPI(
         title="Chainsight",
         version="0.1.0",
         description="Supply-chain intelligence: inventory, forecasting, risk and a copilot.",
         lifespan=lifespan,
     )
+    app.state.model_handles = handles
     metrics = HttpMetrics(observers=request_observers)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
@@ -68,6 +71,8 @@ def create_api(
     v1.include_router(stock.router)
     v1.include_router(reservations.router)
     v1.include_router(me.router)
+    v1.include_router(copilot.router)
+    v1.include_router(copilot.llm_router)
     for router in logistics_routers():
         v1.include_router(router)
     app.include_router(v1)

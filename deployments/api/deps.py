@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, Request
@@ -12,7 +12,7 @@ from fastapi import Depends, Header, Request
 from common.auth import AuthenticationError, TokenVerifier, VerifiedClaims
 from common.config import Settings
 from common.database import Database, TenantTransaction
-from common.errors import InvalidInputError
+from common.errors import InvalidInputError, ServiceUnavailableError
 
 T = TypeVar("T")
 
@@ -23,6 +23,33 @@ class Services:
 
     database: Database
     verifier: TokenVerifier
+
+
+@dataclass(frozen=True)
+class ModelHandles:
+    """DeploymentHandles to the model deployments composed into the app; None where one is not deployed.
+
+    Typed ``Any`` so this module stays importable without Ray; each is a ``ray.serve.handle.DeploymentHandle``.
+    """
+
+    forecast: Any = None
+    risk: Any = None
+    copilot: Any = None
+    llm: Any = None  # the LLMServer (vLLM) deployment, for the OpenAI-compatible route
+
+    def require(self, name: str) -> Any:
+        handle = getattr(self, name)
+        if handle is None:
+            raise ServiceUnavailableError(f"the {name} service is not deployed in this application")
+        return handle
+
+
+def get_model_handles(request: Request) -> ModelHandles:
+    handles: ModelHandles = request.app.state.model_handles
+    return handles
+
+
+ModelHandlesDep = Annotated[ModelHandles, Depends(get_model_handles)]
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,11 @@ from common.errors import (
     IdempotencyMismatchError,
     InvalidInputError,
     NotFoundError,
+    PayloadTooLargeError,
     PermissionDeniedError,
+    ServiceUnavailableError,
+    RateLimitedError,
+    UnsupportedMediaError,
 )
 
 logger = logging.getLogger(__name__)
@@ -27,7 +31,11 @@ _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (NotFoundError, 404),
     (ConflictError, 409),
     (PermissionDeniedError, 403),
+    (ServiceUnavailableError, 503),
     (IdempotencyMismatchError, 422),
+    (UnsupportedMediaError, 415),
+    (PayloadTooLargeError, 413),
+    (RateLimitedError, 429),
     (InvalidInputError, 400),
 ]
 
