@@ -2,8 +2,14 @@
 
 from fastapi import APIRouter
 
-from deployments.api.routes import purchase_orders, reorder
+from deployments.api.routes import purchase_orders, reorder, shipments
 
 
 def logistics_routers() -> list[APIRouter]:
-    return [purchase_orders.router, purchase_orders.units_router, reorder.router]
+    return [
+        purchase_orders.router,
+        purchase_orders.units_router,
+        reorder.router,
+        shipments.router,
+        shipments.webhook_router,
+    ]

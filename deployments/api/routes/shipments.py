@@ -1,0 +1,137 @@
+"""Shipments, their tracking timeline, and the signed carrier webhook."""
+
+import time
+from typing import Annotated, cast
+from uuid import UUID
+
+import asyncpg
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from common.database import TenantTransaction
+from deployments.api.deps import CallerDep, SettingsDep, get_services
+from deployments.api.errors import error_body
+from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
+from inventory import shipments
+from inventory.listing import Page
+from inventory.shipment_schemas import (
+    CarrierWebhookEvent,
+    Shipment,
+    ShipmentCreate,
+    ShipmentSummary,
+    TrackingEvent,
+    TrackingEventCreate,
+)
+
+router = APIRouter(prefix="/shipments", tags=["shipments"])
+webhook_router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+class WebhookResult(BaseModel):
+    shipment_id: UUID
+    status: str
+    recorded: bool
+
+
+@router.post("", status_code=201, response_model=Shipment, summary="Create an inbound or outbound shipment")
+async def create_shipment(payload: Annotated[ShipmentCreate, Body()], caller: CallerDep) -> Shipment:
+    async def op(tx: TenantTransaction) -> dict:
+        return await shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, payload)
+
+    return Shipment.model_validate(await caller.run(op, write=True))
+
+
+@router.get("", response_model=PageOut, summary="List shipments")
+async def list_shipments(
+    request: Request,
+    caller: CallerDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    sort: SortParam = None,
+    q: SearchParam = None,
+) -> PageOut:
+    """Filters: direction, status, warehouse_id, carrier, tracking_number, purchase_order_id; q searches
+    number, tracking number, order reference. Sortable by created_at (default -created_at), updated_at, number."""
+    query = list_query(shipments.SHIPMENTS, request, limit, cursor, sort, q)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await shipments.list_shipments(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[ShipmentSummary.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/{shipment_id}", response_model=Shipment, summary="A shipment with its lines and timeline")
+async def get_shipment(shipment_id: UUID, caller: CallerDep) -> Shipment:
+    async def op(tx: TenantTransaction) -> dict:
+        return await shipments.get_shipment(tx.conn, shipment_id)
+
+    return Shipment.model_validate(await caller.run(op))
+
+
+@router.get("/{shipment_id}/events", response_model=list[TrackingEvent], summary="The tracking timeline, oldest first")
+async def get_timeline(shipment_id: UUID, caller: CallerDep) -> list[TrackingEvent]:
+    async def op(tx: TenantTransaction) -> list[dict]:
+        await shipments.get_shipment(tx.conn, shipment_id)
+        return await shipments.timeline(tx.conn, shipment_id)
+
+    return [TrackingEvent.model_validate(e) for e in await caller.run(op)]
+
+
+@router.post("/{shipment_id}/events", status_code=201, response_model=Shipment, summary="Append a tracking event")
+async def add_event(shipment_id: UUID, event: Annotated[TrackingEventCreate, Body()], caller: CallerDep) -> Shipment:
+    async def op(tx: TenantTransaction) -> dict:
+        shipment, _ = await shipments.record_event(tx.conn, tx.tenant_id, tx.user_id, shipment_id, event, source="api")
+        return shipment
+
+    return Shipment.model_validate(await caller.run(op, write=True))
+
+
+@webhook_router.post(
+    "/carrier-events",
+    response_model=WebhookResult,
+    summary="Carrier tracking webhook (HMAC-SHA256 signed, no bearer token)",
+    responses={401: {"description": "missing, stale or wrong signature"}, 503: {"description": "no secret set"}},
+)
+async def carrier_webhook(
+    request: Request,
+    settings: SettingsDep,
+    x_chainsight_timestamp: Annotated[str | None, Header(description="Unix seconds when signed")] = None,
+    x_chainsight_signature: Annotated[
+        str | None, Header(description="sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>")
+    ] = None,
+) -> JSONResponse:
+    if settings.carrier_webhook_secret is None:
+        return JSONResponse(
+            error_body("webhook_disabled", "CARRIER_WEBHOOK_SECRET is not configured on this server"), status_code=503
+        )
+    body = await request.body()
+    problem = shipments.signature_problem(
+        settings.carrier_webhook_secret.get_secret_value(),
+        x_chainsight_timestamp,
+        x_chainsight_signature,
+        body,
+        now=time.time(),
+        max_skew_s=settings.carrier_webhook_max_skew_s,
+    )
+    if problem is not None:
+        return JSONResponse(error_body("invalid_signature", problem), status_code=401)
+    try:
+        event = CarrierWebhookEvent.model_validate_json(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+    database = get_services(request).database
+    async with database.pool.acquire() as conn:
+        await shipments.ensure_integration_member(cast(asyncpg.Connection, conn), event.tenant_id)
+
+    async def op(tx: TenantTransaction) -> WebhookResult:
+        shipment_id = await shipments.find_by_tracking(tx.conn, event.carrier, event.tracking_number)
+        shipment, recorded = await shipments.record_event(
+            tx.conn, tx.tenant_id, tx.user_id, shipment_id, event, source="webhook"
+        )
+        return WebhookResult(shipment_id=shipment_id, status=shipment["status"], recorded=recorded)
+
+    result = await database.run(shipments.integration_claims(), event.tenant_id, op)
+    return JSONResponse(result.model_dump(mode="json"))

@@ -1,0 +1,119 @@
+"""Request and response models for shipments and their tracking events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, Field, model_validator
+
+from inventory.schemas import PositiveQuantity, Quantity, StrictModel
+
+Carrier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")]
+TrackingNumber = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
+
+
+class ShipmentDirection(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class TrackingEventType(StrEnum):
+    CREATED = "created"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    DELAYED = "delayed"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+
+
+class ShipmentLineCreate(StrictModel):
+    product_id: UUID
+    quantity: PositiveQuantity
+
+
+class ShipmentCreate(StrictModel):
+    direction: ShipmentDirection
+    warehouse_id: UUID = Field(description="Ships from (outbound) or to (inbound)")
+    carrier: Carrier
+    tracking_number: TrackingNumber
+    purchase_order_id: UUID | None = Field(default=None, description="Inbound only: the order it brings")
+    order_reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The customer or sales order it serves"
+    )
+    expected_delivery: date | None = None
+    lines: Annotated[list[ShipmentLineCreate], Field(max_length=500)] = []
+
+    @model_validator(mode="after")
+    def _inbound_order(self) -> ShipmentCreate:
+        if self.purchase_order_id is not None and self.direction is not ShipmentDirection.INBOUND:
+            raise ValueError("purchase_order_id is for inbound shipments only")
+        return self
+
+
+class TrackingEventCreate(StrictModel):
+    type: TrackingEventType
+    occurred_at: datetime | None = Field(default=None, description="When it happened; defaults to now")
+    location: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    event_id: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The carrier's id for the event: a repeat is recorded once"
+    )
+
+    @model_validator(mode="after")
+    def _aware(self) -> TrackingEventCreate:
+        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
+            raise ValueError("occurred_at must include a timezone offset")
+        if self.type is TrackingEventType.CREATED:
+            raise ValueError("'created' is recorded when the shipment is created")
+        return self
+
+
+class CarrierWebhookEvent(TrackingEventCreate):
+    tenant_id: UUID
+    carrier: Carrier
+    tracking_number: TrackingNumber
+
+
+class ShipmentLine(BaseModel):
+    id: UUID
+    product_id: UUID
+    quantity: Quantity
+    movement_id: UUID | None
+
+
+class TrackingEvent(BaseModel):
+    id: UUID
+    shipment_id: UUID
+    event_type: TrackingEventType
+    occurred_at: datetime
+    location: str | None
+    description: str | None
+    external_id: str | None
+    source: str
+    created_at: datetime
+
+
+class ShipmentSummary(BaseModel):
+    id: UUID
+    number: str
+    direction: ShipmentDirection
+    status: TrackingEventType
+    warehouse_id: UUID
+    purchase_order_id: UUID | None
+    order_reference: str | None
+    carrier: str
+    tracking_number: str
+    expected_delivery: date | None
+    delivered_at: datetime | None
+    stock_issued_at: datetime | None
+    created_by: UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class Shipment(ShipmentSummary):
+    lines: list[ShipmentLine]
+    events: list[TrackingEvent]

@@ -1,0 +1,265 @@
+"""Shipments and their tracking timelines; the carrier webhook's signature check.
+
+Status follows the timeline: the event that happened last (by ``occurred_at``, then arrival) sets it,
+so a carrier's late-arriving "in transit" never overrides a newer "delayed". "delivered" is final:
+events after it are refused. When an outbound shipment is delivered its lines are issued from the
+warehouse through the ledger, once, in the same transaction as the event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from uuid import UUID, uuid5
+
+import asyncpg
+
+from common.errors import ConflictError, InvalidInputError, NotFoundError
+from inventory import events, stock
+from inventory.listing import Listing, ListQuery, Page
+from inventory.schemas import IssueCreate, MovementType
+from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, TrackingEventCreate
+
+SHIPMENT_COLUMNS = (
+    "id, number, direction, status, warehouse_id, purchase_order_id, order_reference, carrier, tracking_number, "
+    "expected_delivery, delivered_at, stock_issued_at, created_by, created_at, updated_at"
+)
+EVENT_COLUMNS = "id, shipment_id, event_type, occurred_at, location, description, external_id, source, created_at"
+
+SHIPMENTS = Listing(
+    table="app.shipments",
+    columns=tuple(c.strip() for c in SHIPMENT_COLUMNS.split(",")),
+    sortable={"created_at": datetime, "updated_at": datetime, "number": str},
+    default_sort="-created_at",
+    equality_filters={
+        "direction": "text",
+        "status": "text",
+        "warehouse_id": "uuid",
+        "carrier": "text",
+        "tracking_number": "text",
+        "purchase_order_id": "uuid",
+    },
+    search_columns=("number", "tracking_number", "order_reference"),
+)
+
+# The identity the carrier webhook acts as inside a tenant: a planner-level member no token is issued for.
+INTEGRATION_USER_ID = uuid5(UUID("6f1c2b1e-9c51-4c0e-8f5e-2f7f3e1d0a11"), "integration:carrier-webhook")
+INTEGRATION_EMAIL = "carrier-webhook@integrations.chainsight"
+SIGNATURE_PREFIX = "sha256="
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature a carrier sends: HMAC-SHA256 over ``<timestamp>.<raw body>``, hex, prefixed."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return SIGNATURE_PREFIX + digest
+
+
+def signature_problem(
+    secret: str, timestamp: str | None, signature: str | None, body: bytes, *, now: float, max_skew_s: int
+) -> str | None:
+    """Why a webhook call must be refused, or None when its signature is valid and fresh."""
+    if not timestamp or not signature:
+        return "send X-Chainsight-Timestamp and X-Chainsight-Signature headers"
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return "X-Chainsight-Timestamp must be Unix seconds"
+    if abs(now - sent) > max_skew_s:
+        return f"the timestamp is more than {max_skew_s} s away from the server's clock (a replay?)"
+    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+        return "the signature does not match the body"
+    return None
+
+
+async def ensure_integration_member(owner_conn: asyncpg.Connection, tenant_id: UUID) -> None:
+    """Make the webhook's identity a planner of ``tenant_id`` (on a service connection, not a request's)."""
+    inserted = await owner_conn.fetchval(
+        """INSERT INTO app.members (tenant_id, user_id, email, role)
+           SELECT id, $2, $3, 'planner' FROM app.tenants WHERE id = $1
+           ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = 'planner'
+           RETURNING true""",
+        tenant_id,
+        INTEGRATION_USER_ID,
+        INTEGRATION_EMAIL,
+    )
+    if not inserted:
+        raise NotFoundError(f"tenant {tenant_id} not found", code="unknown_tenant")
+
+
+def integration_claims() -> dict[str, str]:
+    return {"sub": str(INTEGRATION_USER_ID), "role": "authenticated", "email": INTEGRATION_EMAIL}
+
+
+async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, data: ShipmentCreate) -> dict:
+    if data.direction is ShipmentDirection.OUTBOUND and not data.lines:
+        raise InvalidInputError("an outbound shipment needs at least one line to issue on delivery", code="no_lines")
+    try:
+        shipment_id = await conn.fetchval(
+            """INSERT INTO app.shipments
+                   (tenant_id, direction, warehouse_id, purchase_order_id, order_reference, carrier,
+                    tracking_number, expected_delivery, created_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
+            tenant_id,
+            data.direction.value,
+            data.warehouse_id,
+            data.purchase_order_id,
+            data.order_reference,
+            data.carrier,
+            data.tracking_number,
+            data.expected_delivery,
+            user_id,
+        )
+        await conn.executemany(
+            "INSERT INTO app.shipment_lines (tenant_id, shipment_id, product_id, quantity) VALUES ($1, $2, $3, $4)",
+            [(tenant_id, shipment_id, line.product_id, line.quantity) for line in data.lines],
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise ConflictError(
+            f"carrier {data.carrier} tracking number {data.tracking_number} is already on a shipment",
+            code="duplicate",
+        ) from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        constraint = exc.constraint_name or ""
+        for name in ("purchase_order", "warehouse", "product"):
+            if name in constraint:
+                raise NotFoundError(
+                    f"unknown {name.replace('_', ' ')} on the shipment", code=f"unknown_{name}"
+                ) from exc
+        raise
+    await conn.execute(
+        """INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, source, created_by)
+           VALUES ($1, $2, 'created', now(), 'system', $3)""",
+        tenant_id,
+        shipment_id,
+        user_id,
+    )
+    return await get_shipment(conn, shipment_id)
+
+
+async def get_shipment(conn: asyncpg.Connection, shipment_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {SHIPMENT_COLUMNS} FROM app.shipments WHERE id = $1", shipment_id)
+    if row is None:
+        raise NotFoundError(f"shipment {shipment_id} not found")
+    lines = await conn.fetch(
+        "SELECT id, product_id, quantity, movement_id FROM app.shipment_lines WHERE shipment_id = $1 ORDER BY id",
+        shipment_id,
+    )
+    return {**dict(row), "lines": [dict(line) for line in lines], "events": await timeline(conn, shipment_id)}
+
+
+async def timeline(conn: asyncpg.Connection, shipment_id: UUID) -> list[dict]:
+    rows = await conn.fetch(
+        f"SELECT {EVENT_COLUMNS} FROM app.shipment_events WHERE shipment_id = $1 ORDER BY occurred_at, seq",
+        shipment_id,
+    )
+    return [dict(r) for r in rows]
+
+
+async def list_shipments(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = SHIPMENTS.build(query)
+    return SHIPMENTS.page(await conn.fetch(sql, *params), query)
+
+
+async def find_by_tracking(conn: asyncpg.Connection, carrier: str, tracking_number: str) -> UUID:
+    shipment_id = await conn.fetchval(
+        "SELECT id FROM app.shipments WHERE carrier = $1 AND tracking_number = $2", carrier, tracking_number
+    )
+    if shipment_id is None:
+        raise NotFoundError(f"no shipment with carrier {carrier} tracking number {tracking_number}")
+    found: UUID = shipment_id
+    return found
+
+
+async def record_event(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    user_id: UUID,
+    shipment_id: UUID,
+    event: TrackingEventCreate,
+    *,
+    source: str,
+) -> tuple[dict, bool]:
+    """Append a tracking event; returns (the shipment afterwards, whether the event was new)."""
+    shipment = await conn.fetchrow(
+        "SELECT id, number, direction, status, warehouse_id FROM app.shipments WHERE id = $1 FOR UPDATE", shipment_id
+    )
+    if shipment is None:
+        raise NotFoundError(f"shipment {shipment_id} not found")
+    if event.event_id is not None:
+        seen = await conn.fetchval(
+            "SELECT 1 FROM app.shipment_events WHERE shipment_id = $1 AND external_id = $2", shipment_id, event.event_id
+        )
+        if seen:
+            return await get_shipment(conn, shipment_id), False
+    if shipment["status"] == "delivered":
+        raise ConflictError(
+            f"shipment {shipment['number']} is delivered; its timeline is closed", code="shipment_delivered"
+        )
+    occurred_at = event.occurred_at or await conn.fetchval("SELECT now()")
+    await conn.execute(
+        """INSERT INTO app.shipment_events
+               (tenant_id, shipment_id, event_type, occurred_at, location, description, external_id, source,
+                created_by)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+        tenant_id,
+        shipment_id,
+        event.type.value,
+        occurred_at,
+        event.location,
+        event.description,
+        event.event_id,
+        source,
+        user_id,
+    )
+    if event.type.value == "delivered":
+        status = "delivered"
+    else:
+        # The newest carrier event; "created" is only the baseline.
+        status = await conn.fetchval(
+            "SELECT event_type FROM app.shipment_events WHERE shipment_id = $1 "
+            "ORDER BY event_type <> 'created' DESC, occurred_at DESC, seq DESC LIMIT 1",
+            shipment_id,
+        )
+    await conn.execute(
+        """UPDATE app.shipments SET status = $2, updated_at = now(),
+                  delivered_at = CASE WHEN $2 = 'delivered' THEN $3 ELSE delivered_at END
+           WHERE id = $1""",
+        shipment_id,
+        status,
+        occurred_at,
+    )
+    if status == "delivered" and shipment["direction"] == "outbound":
+        await _issue_stock(conn, tenant_id, user_id, dict(shipment))
+    await events.publish(
+        conn,
+        tenant_id,
+        events.SHIPMENT_EVENT,
+        {
+            "shipment_id": shipment_id,
+            "number": shipment["number"],
+            "event_type": event.type.value,
+            "status": status,
+            "occurred_at": occurred_at,
+        },
+    )
+    return await get_shipment(conn, shipment_id), True
+
+
+async def _issue_stock(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, shipment: dict) -> None:
+    lines = await conn.fetch(
+        "SELECT id, product_id, quantity FROM app.shipment_lines WHERE shipment_id = $1 AND movement_id IS NULL "
+        "ORDER BY product_id, id",
+        shipment["id"],
+    )
+    for line in lines:
+        issue = IssueCreate(
+            type=MovementType.ISSUE,
+            product_id=line["product_id"],
+            warehouse_id=shipment["warehouse_id"],
+            quantity=line["quantity"],
+            reference=f"shipment {shipment['number']}",
+        )
+        rows, _ = await stock.record_movement(conn, tenant_id, user_id, issue)
+        await conn.execute("UPDATE app.shipment_lines SET movement_id = $2 WHERE id = $1", line["id"], rows[0]["id"])
+    await conn.execute("UPDATE app.shipments SET stock_issued_at = now() WHERE id = $1", shipment["id"])

@@ -1,0 +1,141 @@
+"""Shipments: tracking timelines, delivery issuing stock, and the webhook signature check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from common.database import TenantTransaction
+from common.errors import ConflictError, InsufficientStockError, InvalidInputError
+from inventory import shipments, stock
+from inventory.shipment_schemas import ShipmentCreate, TrackingEventCreate
+
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+async def new_shipment(database, tenant, direction="outbound", quantity=4, tracking="TRK-1") -> dict:
+    body = ShipmentCreate.model_validate(
+        {
+            "direction": direction,
+            "warehouse_id": tenant.warehouses[0],
+            "carrier": "DHL",
+            "tracking_number": tracking,
+            "order_reference": "SO-1001",
+            "lines": [{"product_id": tenant.products[0], "quantity": quantity}] if quantity else [],
+        }
+    )
+
+    async def op(tx: TenantTransaction):
+        return await shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, body)
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def track(database, tenant, shipment, kind, at=None, event_id=None):
+    event = TrackingEventCreate.model_validate({"type": kind, "occurred_at": at, "event_id": event_id})
+
+    async def op(tx: TenantTransaction):
+        return await shipments.record_event(tx.conn, tx.tenant_id, tx.user_id, shipment["id"], event, source="api")
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def on_hand(database, tenant) -> Decimal:
+    async def op(tx: TenantTransaction):
+        return (await stock.get_level(tx.conn, tenant.products[0], tenant.warehouses[0]))["on_hand"]
+
+    result: Decimal = await database.run(tenant.claims(), None, op)
+    return result
+
+
+async def test_the_timeline_is_ordered_by_when_events_happened_not_when_they_arrived(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await new_shipment(database, tenant)
+    await track(database, tenant, shipment, "in_transit", T0 + timedelta(hours=5))
+    after, _ = await track(database, tenant, shipment, "picked_up", T0 + timedelta(hours=1))  # arrives late
+    kinds = [e["event_type"] for e in after["events"] if e["event_type"] != "created"]
+    assert kinds == ["picked_up", "in_transit"]
+    assert after["status"] == "in_transit"  # the late, older event does not roll the status back
+    later, _ = await track(database, tenant, shipment, "delayed", T0 + timedelta(hours=9))
+    assert later["status"] == "delayed"
+
+
+async def test_delivering_an_outbound_shipment_issues_its_lines_once(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await new_shipment(database, tenant, quantity=4)
+    delivered, recorded = await track(database, tenant, shipment, "delivered", T0, event_id="dhl-9")
+    assert recorded and delivered["status"] == "delivered"
+    assert delivered["stock_issued_at"] is not None and delivered["lines"][0]["movement_id"] is not None
+    assert await on_hand(database, tenant) == 6
+    replay, recorded_again = await track(database, tenant, shipment, "delivered", T0, event_id="dhl-9")
+    assert not recorded_again and replay["status"] == "delivered"
+    assert await on_hand(database, tenant) == 6
+
+
+async def test_events_after_delivery_are_refused(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await new_shipment(database, tenant)
+    await track(database, tenant, shipment, "delivered", T0)
+    with pytest.raises(ConflictError) as refused:
+        await track(database, tenant, shipment, "exception", T0 + timedelta(hours=1))
+    assert refused.value.code == "shipment_delivered"
+
+
+async def test_delivery_without_enough_stock_is_refused_and_records_nothing(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(2)})
+    shipment = await new_shipment(database, tenant, quantity=5)
+    with pytest.raises(InsufficientStockError):
+        await track(database, tenant, shipment, "delivered", T0)
+    assert await on_hand(database, tenant) == 2
+
+    async def op(tx: TenantTransaction):
+        return await shipments.get_shipment(tx.conn, shipment["id"])
+
+    current = await database.run(tenant.claims(), None, op)
+    assert (current["status"], len(current["events"])) == ("created", 1)
+
+
+async def test_an_inbound_delivery_does_not_touch_stock(database, make_tenant):
+    tenant = await make_tenant()
+    shipment = await new_shipment(database, tenant, direction="inbound", quantity=0)
+    delivered, _ = await track(database, tenant, shipment, "delivered", T0)
+    assert delivered["stock_issued_at"] is None
+    assert await on_hand(database, tenant) == 0
+
+
+async def test_an_outbound_shipment_without_lines_is_refused(database, make_tenant):
+    tenant = await make_tenant()
+    with pytest.raises(InvalidInputError):
+        await new_shipment(database, tenant, quantity=0)
+
+
+async def test_a_tracking_number_is_used_once_per_carrier(database, make_tenant):
+    tenant = await make_tenant()
+    await new_shipment(database, tenant, direction="inbound", quantity=0, tracking="DUP-1")
+    with pytest.raises(ConflictError):
+        await new_shipment(database, tenant, direction="inbound", quantity=0, tracking="DUP-1")
+
+
+def test_a_correct_fresh_signature_is_accepted():
+    body = b'{"a":1}'
+    signature = shipments.sign("s3cret", "1700000000", body)
+    assert shipments.signature_problem("s3cret", "1700000000", signature, body, now=1700000010, max_skew_s=300) is None
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "signature", "body", "reason"),
+    [
+        ("1700000000", None, b"{}", "send"),
+        ("soon", "sha256=00", b"{}", "Unix seconds"),
+        ("1699990000", "good", b"{}", "away from"),
+        ("1700000000", "good", b'{"tampered":1}', "does not match"),
+        ("1700000000", "sha256=" + "0" * 64, b"{}", "does not match"),
+    ],
+    ids=["missing", "not-a-number", "stale", "tampered-body", "wrong-secret"],
+)
+def test_bad_signatures_are_refused_with_a_reason(timestamp, signature, body, reason):
+    good = shipments.sign("s3cret", timestamp, b"{}") if signature == "good" else signature
+    problem = shipments.signature_problem("s3cret", timestamp, good, body, now=1700000000, max_skew_s=300)
+    assert problem is not None and reason in problem
