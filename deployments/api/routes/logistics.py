@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from deployments.api.routes import purchase_orders, reorder, shipments
+from deployments.api.routes import members, purchase_orders, reorder, shipments
 
 
 def logistics_routers() -> list[APIRouter]:
@@ -12,4 +12,7 @@ def logistics_routers() -> list[APIRouter]:
         reorder.router,
         shipments.router,
         shipments.webhook_router,
+        members.router,
+        members.members_router,
+        members.notifications_router,
     ]

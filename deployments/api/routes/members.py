@@ -1,0 +1,87 @@
+"""The caller's profile and preferences, member management for admins, and notifications."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Request
+
+from common.database import TenantTransaction
+from common.errors import PermissionDeniedError
+from deployments.api.deps import CallerDep
+from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
+from inventory import members, notifications
+from inventory.listing import Page
+from inventory.member_schemas import MarkedRead, Member, Notification, Profile, ProfileUpdate, RoleChange
+
+router = APIRouter(tags=["me"])
+members_router = APIRouter(prefix="/members", tags=["members"])
+notifications_router = APIRouter(prefix="/notifications", tags=["notifications"])
+
+
+@router.patch("/me", response_model=Profile, summary="Change your profile and preferences")
+async def update_me(changes: Annotated[ProfileUpdate, Body()], caller: CallerDep) -> Profile:
+    """Every member may change their own profile (viewers too); `notifications` is merged field by field."""
+
+    async def op(tx: TenantTransaction) -> dict:
+        return await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, changes)
+
+    return Profile.model_validate(await caller.run(op))
+
+
+@members_router.get("", response_model=PageOut, summary="Members of your tenant (admins)")
+async def list_members(
+    request: Request,
+    caller: CallerDep,
+    limit: LimitParam = 50,
+    cursor: CursorParam = None,
+    sort: SortParam = None,
+    q: SearchParam = None,
+) -> PageOut:
+    """Filters: role; q searches email and display name. Sortable by created_at."""
+    query = list_query(members.MEMBERS, request, limit, cursor, sort, q)
+
+    async def op(tx: TenantTransaction) -> Page:
+        if tx.role.value != "admin":
+            raise PermissionDeniedError("only an admin can list the tenant's members")
+        return await members.list_members(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[Member.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@members_router.patch("/{user_id}", response_model=Member, summary="Change a member's role (admins)")
+async def change_role(user_id: UUID, change: Annotated[RoleChange, Body()], caller: CallerDep) -> Member:
+    async def op(tx: TenantTransaction) -> dict:
+        return await members.change_role(tx.conn, tx.role.value, user_id, change.role)
+
+    return Member.model_validate(await caller.run(op))
+
+
+@notifications_router.get("", response_model=PageOut, summary="Your notifications, newest first")
+async def list_notifications(
+    request: Request, caller: CallerDep, limit: LimitParam = 50, cursor: CursorParam = None, sort: SortParam = None
+) -> PageOut:
+    """Filters: kind, read (true/false). Sortable by created_at (default -created_at)."""
+    query = list_query(notifications.NOTIFICATIONS, request, limit, cursor, sort, None)
+
+    async def op(tx: TenantTransaction) -> Page:
+        return await notifications.list_notifications(tx.conn, query)
+
+    page = await caller.run(op)
+    return PageOut(items=[Notification.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+
+@notifications_router.post("/read-all", response_model=MarkedRead, summary="Mark all your notifications read")
+async def mark_all_read(caller: CallerDep) -> MarkedRead:
+    async def op(tx: TenantTransaction) -> int:
+        return await notifications.mark_all_read(tx.conn, tx.tenant_id, tx.user_id)
+
+    return MarkedRead(marked=await caller.run(op))
+
+
+@notifications_router.post("/{notification_id}/read", response_model=Notification, summary="Mark one read")
+async def mark_read(notification_id: UUID, caller: CallerDep) -> Notification:
+    async def op(tx: TenantTransaction) -> dict:
+        return await notifications.mark_read(tx.conn, tx.tenant_id, tx.user_id, notification_id)
+
+    return Notification.model_validate(await caller.run(op))

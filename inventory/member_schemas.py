@@ -1,0 +1,99 @@
+"""Profiles, preferences and member management."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from inventory.schemas import StrictModel
+
+
+def _known_timezone(name: str) -> str:
+    if name not in available_timezones():
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin")
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+    return name
+
+
+Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", description="BCP 47, e.g. en or de-DE")]
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)]
+Units = Literal["metric", "imperial"]
+Role = Literal["admin", "planner", "viewer"]
+
+
+class NotificationSettings(BaseModel):
+    in_app: bool = True
+    email: bool = False
+    low_stock: bool = True
+    purchase_orders: bool = True
+    shipments: bool = True
+
+
+class NotificationSettingsUpdate(StrictModel):
+    in_app: bool | None = None
+    email: bool | None = None
+    low_stock: bool | None = None
+    purchase_orders: bool | None = None
+    shipments: bool | None = None
+
+
+class Profile(BaseModel):
+    display_name: str | None
+    locale: str
+    timezone: str
+    units: Units
+    default_warehouse_id: UUID | None
+    notifications: NotificationSettings
+    updated_at: datetime | None
+
+
+class ProfileUpdate(StrictModel):
+    display_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    locale: Locale | None = None
+    timezone: TimeZone | None = None
+    units: Units | None = None
+    default_warehouse_id: UUID | None = None
+    notifications: NotificationSettingsUpdate | None = None
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> ProfileUpdate:
+        if not self.model_fields_set:
+            raise ValueError("an update must change at least one field")
+        for name in ("locale", "timezone", "units", "notifications"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class Member(BaseModel):
+    user_id: UUID
+    email: str | None
+    role: Role
+    display_name: str | None
+    created_at: datetime
+
+
+class RoleChange(StrictModel):
+    role: Role
+
+
+class Notification(BaseModel):
+    id: UUID
+    kind: str
+    title: str
+    data: dict
+    personal: bool
+    read: bool
+    read_at: datetime | None
+    created_at: datetime
+
+
+class MarkedRead(BaseModel):
+    marked: int

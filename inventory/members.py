@@ -1,0 +1,107 @@
+"""Member profiles and preferences, the tenant's member list, and role changes by admins."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import ConflictError, NotFoundError, PermissionDeniedError
+from inventory.listing import Listing, ListQuery, Page
+from inventory.member_schemas import NotificationSettings, ProfileUpdate
+
+PROFILE_COLUMNS = "display_name, locale, timezone, units, default_warehouse_id, notifications, updated_at"
+
+MEMBERS = Listing(
+    table="app.member_directory",
+    columns=("id", "user_id", "email", "role", "display_name", "created_at"),
+    sortable={"created_at": datetime},
+    default_sort="created_at",
+    equality_filters={"role": "text"},
+    search_columns=("email", "display_name"),
+)
+
+
+async def get_profile(conn: asyncpg.Connection, user_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {PROFILE_COLUMNS} FROM app.member_profiles WHERE user_id = $1", user_id)
+    if row is None:
+        return {
+            "display_name": None,
+            "locale": "en",
+            "timezone": "UTC",
+            "units": "metric",
+            "default_warehouse_id": None,
+            "notifications": NotificationSettings().model_dump(),
+            "updated_at": None,
+        }
+    profile = dict(row)
+    profile["notifications"] = NotificationSettings.model_validate(profile["notifications"]).model_dump()
+    return profile
+
+
+async def update_profile(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, changes: ProfileUpdate) -> dict:
+    current = await get_profile(conn, user_id)
+    values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"notifications"})
+    merged = {**current, **values}
+    if changes.notifications is not None:
+        merged["notifications"] = {
+            **current["notifications"],
+            **changes.notifications.model_dump(exclude_unset=True),
+        }
+    if merged["default_warehouse_id"] is not None and not await conn.fetchval(
+        "SELECT 1 FROM app.warehouses WHERE id = $1", merged["default_warehouse_id"]
+    ):
+        raise NotFoundError(f"warehouse {merged['default_warehouse_id']} not found", code="unknown_warehouse")
+    await conn.execute(
+        """INSERT INTO app.member_profiles
+               (tenant_id, user_id, display_name, locale, timezone, units, default_warehouse_id, notifications)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+               display_name = EXCLUDED.display_name, locale = EXCLUDED.locale, timezone = EXCLUDED.timezone,
+               units = EXCLUDED.units, default_warehouse_id = EXCLUDED.default_warehouse_id,
+               notifications = EXCLUDED.notifications, updated_at = now()""",
+        tenant_id,
+        user_id,
+        merged["display_name"],
+        merged["locale"],
+        merged["timezone"],
+        merged["units"],
+        merged["default_warehouse_id"],
+        json.loads(json.dumps(merged["notifications"])),
+    )
+    return await get_profile(conn, user_id)
+
+
+async def list_members(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = MEMBERS.build(query)
+    return MEMBERS.page(await conn.fetch(sql, *params), query)
+
+
+async def change_role(conn: asyncpg.Connection, caller_role: str, user_id: UUID, role: str) -> dict:
+    """Admins only; the tenant always keeps at least one admin."""
+    if caller_role != "admin":
+        raise PermissionDeniedError("only an admin can change members' roles")
+    current = await conn.fetchrow("SELECT role FROM app.member_directory WHERE user_id = $1", user_id)
+    if current is None:
+        raise NotFoundError(f"member {user_id} not found in this tenant")
+    if current["role"] == "admin" and role != "admin":
+        # Lock the tenant's admins so two admins cannot demote each other at the same time.
+        admins = await conn.fetch(
+            "SELECT user_id FROM app.members WHERE tenant_id = (SELECT app.current_tenant_id()) AND role = 'admin' "
+            "FOR UPDATE"
+        )
+        if len(admins) <= 1:
+            raise ConflictError("the tenant must keep at least one admin", code="last_admin")
+    await conn.execute(
+        "UPDATE app.members SET role = $2 WHERE tenant_id = (SELECT app.current_tenant_id()) AND user_id = $1",
+        user_id,
+        role,
+    )
+    row = await conn.fetchrow(
+        f"SELECT {', '.join(MEMBERS.columns)} FROM app.member_directory WHERE user_id = $1", user_id
+    )
+    assert row is not None
+    return dict(row)

@@ -1,0 +1,120 @@
+"""Profiles, member roles and notifications under row-level security."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from common.database import TenantTransaction
+from common.errors import ConflictError, NotFoundError, PermissionDeniedError
+from inventory import members, notifications, stock
+from inventory.listing import ListQuery
+from inventory.member_schemas import ProfileUpdate
+from inventory.schemas import IssueCreate
+
+
+async def test_a_profile_update_merges_notification_settings_and_is_private(database, make_tenant):
+    tenant = await make_tenant()
+    first = ProfileUpdate.model_validate({"display_name": "Vic", "units": "imperial", "notifications": {"email": True}})
+    second = ProfileUpdate.model_validate({"notifications": {"low_stock": False}, "timezone": "Europe/Berlin"})
+
+    async def op(tx: TenantTransaction):
+        await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, first)
+        return await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, second)
+
+    profile = await database.run(tenant.claims(tenant.viewer), None, op)  # viewers edit their own profile
+    assert (profile["display_name"], profile["units"], profile["timezone"]) == ("Vic", "imperial", "Europe/Berlin")
+    assert (profile["notifications"]["email"], profile["notifications"]["low_stock"]) == (True, False)
+
+    async def peek(tx: TenantTransaction):
+        return await tx.conn.fetch("SELECT user_id FROM app.member_profiles")
+
+    assert await database.run(tenant.claims(tenant.planner), None, peek) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"timezone": "Mars/Olympus"}, {"locale": "english"}, {"units": "furlongs"}, {"locale": None}],
+    ids=["empty", "timezone", "locale", "units", "null-locale"],
+)
+def test_invalid_profile_updates_are_refused(body):
+    with pytest.raises(ValidationError):
+        ProfileUpdate.model_validate(body)
+
+
+async def test_a_default_warehouse_of_another_tenant_is_unknown(database, make_tenant):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+    change = ProfileUpdate.model_validate({"default_warehouse_id": theirs.warehouses[0]})
+
+    async def op(tx: TenantTransaction):
+        return await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, change)
+
+    with pytest.raises(NotFoundError):
+        await database.run(mine.claims(), None, op)
+
+
+async def test_admins_change_roles_but_never_remove_the_last_admin(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def promote(tx: TenantTransaction):
+        return await members.change_role(tx.conn, tx.role.value, tenant.viewer, "planner")
+
+    assert (await database.run(tenant.claims(tenant.admin), None, promote))["role"] == "planner"
+
+    async def demote_self(tx: TenantTransaction):
+        return await members.change_role(tx.conn, tx.role.value, tenant.admin, "viewer")
+
+    with pytest.raises(ConflictError):
+        await database.run(tenant.claims(tenant.admin), None, demote_self)
+    with pytest.raises(PermissionDeniedError):
+        await database.run(tenant.claims(tenant.planner), None, promote)
+
+
+async def test_the_member_list_shows_only_the_callers_tenant(database, make_tenant):
+    tenant = await make_tenant()
+    await make_tenant()
+
+    async def op(tx: TenantTransaction):
+        return await members.list_members(tx.conn, ListQuery(limit=50))
+
+    page = await database.run(tenant.claims(tenant.admin), None, op)
+    assert {m["user_id"] for m in page.items} == {tenant.admin, tenant.planner, tenant.viewer}
+
+
+async def test_falling_below_a_rule_minimum_raises_one_low_stock_notification(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        await conn.execute(
+            "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, "
+            "max_quantity) VALUES ($1, $2, $3, $4, 5, 20)",
+            tenant.id,
+            tenant.products[0],
+            tenant.warehouses[0],
+            supplier,
+        )
+
+    async def issue(tx: TenantTransaction):
+        body = IssueCreate(type="issue", product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=3)
+        await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, body)
+
+    for _ in range(3):  # 10 -> 7 -> 4 (crosses below 5) -> 1 (already below)
+        await database.run(tenant.claims(), None, issue)
+
+    async def unread(tx: TenantTransaction):
+        return await notifications.list_notifications(tx.conn, ListQuery(limit=10, filters={"read": False}))
+
+    page = await database.run(tenant.claims(tenant.viewer), None, unread)
+    assert [n["kind"] for n in page.items] == ["low_stock"]
+
+    async def read_all(tx: TenantTransaction):
+        return await notifications.mark_all_read(tx.conn, tx.tenant_id, tx.user_id)
+
+    assert await database.run(tenant.claims(tenant.viewer), None, read_all) == 1
+    assert (await database.run(tenant.claims(tenant.viewer), None, unread)).items == []
+    assert len((await database.run(tenant.claims(tenant.planner), None, unread)).items) == 1  # read state is per member
