@@ -1,0 +1,172 @@
+"""Inventory maths against hand-computed textbook cases, and the simulation check."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.errors import ForecastInputError
+from training.optimisation import (
+    Costs,
+    DemandRate,
+    LeadTime,
+    demand_during,
+    demand_rate_from_forecast,
+    economic_order_quantity,
+    fill_rate,
+    normal_loss,
+    plan_policy,
+    safety_factor_for_fill_rate,
+    service_factor,
+    simulate_service_level,
+)
+
+
+def test_service_factor_is_the_standard_normal_quantile():
+    assert service_factor(0.95) == pytest.approx(1.6449, abs=1e-4)
+    assert service_factor(0.99) == pytest.approx(2.3263, abs=1e-4)
+    assert service_factor(0.5) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_safety_stock_and_reorder_point_with_fixed_lead_time():
+    # d = 50/day, sd 10, L = 9 days: sigma_LT = 10 * sqrt(9) = 30; SS = 1.645 * 30 = 49.35; ROP = 450 + SS.
+    policy = plan_policy(DemandRate(50, 10), LeadTime(9), 0.95)
+    assert policy.lead_time_demand == 450
+    assert policy.lead_time_demand_sd == pytest.approx(30.0)
+    assert policy.safety_stock == pytest.approx(49.35, abs=0.01)
+    assert policy.reorder_point == pytest.approx(499.35, abs=0.01)
+
+
+def test_lead_time_variability_enters_as_demand_squared_times_lead_time_variance():
+    # sqrt(L*sd_d^2 + d^2*sd_L^2) = sqrt(9*100 + 2500*4) = sqrt(10900) = 104.40; SS = 1.645 * 104.40 = 171.73.
+    mean, sd = demand_during(9, DemandRate(50, 10), lead_time_sd=2)
+    assert (mean, sd) == (450, pytest.approx(104.403, abs=1e-3))
+    policy = plan_policy(DemandRate(50, 10), LeadTime(9, 2), 0.95)
+    assert policy.safety_stock == pytest.approx(171.73, abs=0.01)
+    assert policy.reorder_point == pytest.approx(621.73, abs=0.01)
+
+
+def test_order_up_to_level_protects_review_period_plus_lead_time():
+    # (R, S): d = 10, sd 3, R = 7, L = 3: mean 100, sd 3*sqrt(10) = 9.487, z(0.98) = 2.054, S = 119.48.
+    policy = plan_policy(DemandRate(10, 3), LeadTime(3), 0.98, review_periods=7)
+    assert policy.protection_demand == 100
+    assert policy.protection_demand_sd == pytest.approx(9.487, abs=1e-3)
+    assert policy.safety_stock == pytest.approx(19.48, abs=0.01)
+    assert policy.order_up_to == pytest.approx(119.48, abs=0.01)
+    # The reorder point covers the lead time only, with the same safety stock.
+    assert policy.reorder_point == pytest.approx(30 + 19.48, abs=0.01)
+
+
+def test_eoq_matches_the_harris_wilson_textbook_case():
+    # D = 1000 units/year, K = 10 per order, h = 0.50 per unit-year: Q* = sqrt(2*1000*10/0.5) = 200.
+    assert economic_order_quantity(1000, Costs(ordering=10, holding_per_period=0.5)) == pytest.approx(200.0)
+    # The same in weekly units: demand and holding cost per week give the same quantity.
+    weekly = economic_order_quantity(1000 / 52, Costs(ordering=10, holding_per_period=0.5 / 52))
+    assert weekly == pytest.approx(200.0)
+
+
+def test_policy_with_costs_orders_the_eoq_but_never_below_the_minimum():
+    costs = Costs(ordering=10, holding_per_period=0.5)
+    assert plan_policy(DemandRate(1000, 0), LeadTime(0), 0.9, costs=costs).order_quantity == pytest.approx(200.0)
+    assert plan_policy(DemandRate(1000, 0), LeadTime(0), 0.9, costs=costs, min_order_quantity=500).order_quantity == 500
+
+
+def test_normal_loss_function_matches_table_values():
+    # Silver, Pyke and Thomas, table of G(k).
+    assert normal_loss(0.0) == pytest.approx(0.3989, abs=1e-4)
+    assert normal_loss(1.0) == pytest.approx(0.0833, abs=1e-4)
+    assert normal_loss(2.0) == pytest.approx(0.0085, abs=1e-4)
+
+
+def test_safety_factor_for_a_fill_rate_solves_the_loss_equation():
+    # beta = 0.99, Q = 200, sigma = 50: G(k) = 0.01 * 200 / 50 = 0.04, k = 1.36 (table: G(1.36) = 0.0400).
+    k = safety_factor_for_fill_rate(0.99, 200, 50)
+    assert k == pytest.approx(1.36, abs=0.005)
+    assert fill_rate(200, 50, k) == pytest.approx(0.99, abs=1e-9)
+
+
+def test_all_zero_demand_needs_no_stock():
+    policy = plan_policy(DemandRate(0, 0), LeadTime(5, 1), 0.95)
+    assert (policy.safety_stock, policy.reorder_point, policy.order_up_to) == (0, 0, 0)
+    assert policy.expected_fill_rate is None
+
+
+@pytest.mark.parametrize("level", [0.3, 1.0, float("nan")])
+def test_service_levels_outside_half_to_almost_one_are_refused(level):
+    with pytest.raises(ForecastInputError, match="service level"):
+        plan_policy(DemandRate(1, 1), LeadTime(1), level)
+
+
+def test_negative_or_infinite_inputs_are_refused():
+    with pytest.raises(ForecastInputError, match="mean demand"):
+        DemandRate(-1, 1)
+    with pytest.raises(ForecastInputError, match="lead time standard deviation"):
+        LeadTime(3, math.inf)
+    with pytest.raises(ForecastInputError, match="holding cost"):
+        Costs(ordering=1, holding_per_period=0)
+
+
+@pytest.mark.parametrize("lead_time", [LeadTime(9), LeadTime(9, 2)], ids=["fixed-lead-time", "variable-lead-time"])
+@pytest.mark.parametrize("target", [0.9, 0.95, 0.99])
+def test_simulated_service_level_meets_the_target_under_the_normal_model(lead_time, target):
+    demand = DemandRate(50, 10)
+    policy = plan_policy(demand, lead_time, target)
+    result = simulate_service_level(policy.reorder_point, demand, lead_time, target, distribution="normal")
+    assert result.meets_target
+    assert abs(result.cycle_service_level - target) < 4 * result.standard_error
+
+
+def test_simulation_reveals_the_shortfall_of_the_normal_approximation_under_skew():
+    # Skewed (gamma) lead times and demand: the textbook reorder point falls short, and the simulated
+    # quantile reorder point is the one that meets the target.
+    demand, lead_time = DemandRate(50, 10), LeadTime(9, 3)
+    policy = plan_policy(demand, lead_time, 0.95)
+    skewed = simulate_service_level(policy.reorder_point, demand, lead_time, 0.95, distribution="gamma")
+    assert not skewed.meets_target
+    assert skewed.simulated_reorder_point > policy.reorder_point
+    fixed = simulate_service_level(skewed.simulated_reorder_point, demand, lead_time, 0.95, seed=1)
+    assert fixed.meets_target
+
+
+def test_simulated_fill_rate_agrees_with_the_loss_function():
+    demand, lead_time = DemandRate(50, 10), LeadTime(9)
+    policy = plan_policy(demand, lead_time, 0.95)
+    result = simulate_service_level(
+        policy.reorder_point, demand, lead_time, 0.95, distribution="normal", order_quantity=100, cycles=50_000
+    )
+    assert result.fill_rate == pytest.approx(fill_rate(100, 30, service_factor(0.95)), abs=0.002)
+
+
+def test_observed_lead_times_are_bootstrapped():
+    demand = DemandRate(10, 0)
+    # Lead times of 2 or 4 periods, half each: demand 20 or 40, so a reorder point of 30 serves half the cycles.
+    result = simulate_service_level(30, demand, LeadTime(3, 1), 0.95, lead_time_samples=[2, 4], cycles=10_000)
+    assert result.cycle_service_level == pytest.approx(0.5, abs=0.03)
+
+
+def test_demand_rate_from_forecast_reads_the_one_step_error_from_the_quantiles():
+    forecast = pd.DataFrame(
+        {
+            "unique_id": "a",
+            "ds": pd.date_range("2024-01-01", periods=4, freq="W"),
+            "yhat": [10.0, 12.0, 14.0, 100.0],
+            # 1.2816 * 2 = 2.563 sd wide on the first step: sd = 5.
+            "q0.1": [10 - 1.28155 * 5, 0, 0, 0],
+            "q0.9": [10 + 1.28155 * 5, 99, 99, 99],
+        }
+    )
+    rate, source = demand_rate_from_forecast(forecast, periods=2.5)
+    assert rate.mean == pytest.approx(12.0)  # mean of the first three steps
+    assert rate.sd == pytest.approx(5.0, abs=1e-3)
+    assert "0.1-0.9" in source
+    rate, source = demand_rate_from_forecast(forecast, periods=1, residual_sd=2.0)
+    assert (rate.mean, rate.sd, source) == (10.0, 2.0, "residual standard deviation")
+
+
+def test_demand_rate_from_a_forecast_without_intervals_needs_a_residual_sd():
+    forecast = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=3), "yhat": np.ones(3)})
+    with pytest.raises(ForecastInputError, match="residual_sd"):
+        demand_rate_from_forecast(forecast, periods=2)
+    with pytest.raises(ForecastInputError, match="covers 3 periods"):
+        demand_rate_from_forecast(forecast, periods=5, residual_sd=1.0)

@@ -1,0 +1,365 @@
+"""Inventory optimisation: safety stock, reorder point, order-up-to level and EOQ from a forecast.
+
+Textbook inventory theory (Silver, Pyke and Thomas, *Inventory and Production Management in Supply
+Chains*, ch. 6-7; Axsäter, *Inventory Control*), with demand per period taken from a forecast and
+lead times from supplier history:
+
+- lead-time demand has mean ``d*L`` and standard deviation ``sqrt(L*sd_d^2 + d^2*sd_L^2)`` (independent
+  per-period demand errors, lead time independent of demand);
+- a cycle service level ``a`` (probability of no stockout in a replenishment cycle) needs safety
+  stock ``z_a*sd`` with ``z_a`` the standard normal quantile;
+- continuous review ``(s, Q)``: reorder point ``s = d*L + SS`` and order quantity EOQ
+  ``sqrt(2*D*K / h)``; periodic review ``(R, S)``: order-up-to level ``S = d*(R+L) + SS`` with the
+  protection interval ``R + L`` in place of ``L``;
+- the fill rate (share of demand served from stock) follows from the normal loss function
+  ``G(k)``: ``1 - sd*G(k)/Q``.
+
+``simulate_service_level`` checks a policy by Monte Carlo instead of trusting the normal
+approximation: it draws lead times (from a distribution or from observed lead times) and demand per
+period (gamma, so never negative), and counts the cycles whose lead-time demand exceeds the
+reorder point. Plain numpy/scipy: no Ray, no database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from training.errors import ForecastInputError
+from training.models.base import POINT_COLUMN
+from training.validation import quantile_column
+
+# Cycle service levels a planner may ask for: below 0.5 the safety stock is negative, and at 1 it is
+# infinite under any unbounded demand distribution.
+MIN_SERVICE_LEVEL = 0.5
+MAX_SERVICE_LEVEL = 0.9999
+
+
+@dataclass(frozen=True)
+class DemandRate:
+    """Demand per period: its mean and the standard deviation of one period's forecast error."""
+
+    mean: float
+    sd: float
+
+    def __post_init__(self) -> None:
+        _require_finite_non_negative("mean demand per period", self.mean)
+        _require_finite_non_negative("demand standard deviation", self.sd)
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    """Replenishment lead time in periods of the demand's frequency: mean and standard deviation."""
+
+    mean: float
+    sd: float = 0.0
+
+    def __post_init__(self) -> None:
+        _require_finite_non_negative("mean lead time", self.mean)
+        _require_finite_non_negative("lead time standard deviation", self.sd)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Cost of placing one order and of holding one unit for one period (same currency)."""
+
+    ordering: float
+    holding_per_period: float
+
+    def __post_init__(self) -> None:
+        _require_finite_non_negative("ordering cost", self.ordering)
+        if not (math.isfinite(self.holding_per_period) and self.holding_per_period > 0):
+            raise ForecastInputError(f"holding cost per period must be positive, got {self.holding_per_period}")
+
+
+@dataclass(frozen=True)
+class InventoryPolicy:
+    """Stock targets for one product at one location, all quantities in the demand's unit."""
+
+    service_level: float
+    z: float
+    demand_per_period: float
+    demand_sd_per_period: float
+    lead_time_periods: float
+    lead_time_sd_periods: float
+    review_periods: float
+    protection_periods: float
+    lead_time_demand: float
+    lead_time_demand_sd: float
+    protection_demand: float
+    protection_demand_sd: float
+    safety_stock: float
+    reorder_point: float
+    order_up_to: float
+    order_quantity: float
+    eoq: float | None
+    expected_fill_rate: float | None
+
+    def as_dict(self) -> dict[str, float | None]:
+        return asdict(self)
+
+
+def validate_service_level(service_level: float) -> float:
+    if not (isinstance(service_level, int | float) and MIN_SERVICE_LEVEL <= service_level <= MAX_SERVICE_LEVEL):
+        raise ForecastInputError(
+            f"service level must be between {MIN_SERVICE_LEVEL} and {MAX_SERVICE_LEVEL}, got {service_level!r}"
+        )
+    return float(service_level)
+
+
+def service_factor(service_level: float) -> float:
+    """``z``: the standard normal quantile of the cycle service level."""
+    return float(stats.norm.ppf(validate_service_level(service_level)))
+
+
+def demand_during(periods: float, demand: DemandRate, lead_time_sd: float = 0.0) -> tuple[float, float]:
+    """Mean and standard deviation of demand over ``periods`` whose length varies with sd ``lead_time_sd``.
+
+    ``sqrt(periods*sd_d^2 + d^2*sd_L^2)``: the variance of a random sum of independent per-period demands.
+    """
+    _require_finite_non_negative("periods", periods)
+    mean = demand.mean * periods
+    sd = math.sqrt(periods * demand.sd**2 + demand.mean**2 * lead_time_sd**2)
+    return mean, sd
+
+
+def safety_stock(service_level: float, demand_sd: float) -> float:
+    """``z_a * sd`` for the cycle service level ``a``."""
+    return service_factor(service_level) * demand_sd
+
+
+def economic_order_quantity(demand_per_period: float, costs: Costs) -> float:
+    """Harris-Wilson EOQ ``sqrt(2*D*K / h)`` with demand and holding cost over the same period."""
+    _require_finite_non_negative("demand per period", demand_per_period)
+    return math.sqrt(2.0 * demand_per_period * costs.ordering / costs.holding_per_period)
+
+
+def normal_loss(k: float) -> float:
+    """Standard normal loss function ``G(k) = φ(k) - k*(1 - Φ(k))``: expected shortfall beyond ``k``."""
+    return float(stats.norm.pdf(k) - k * stats.norm.sf(k))
+
+
+def fill_rate(order_quantity: float, demand_sd: float, k: float) -> float:
+    """Expected fill rate of an ``(s, Q)`` policy with safety factor ``k``: ``1 - sd*G(k)/Q``."""
+    if order_quantity <= 0:
+        raise ForecastInputError(f"order quantity must be positive, got {order_quantity}")
+    return max(0.0, 1.0 - demand_sd * normal_loss(k) / order_quantity)
+
+
+def safety_factor_for_fill_rate(target: float, order_quantity: float, demand_sd: float) -> float:
+    """The smallest ``k`` whose expected fill rate reaches ``target`` (solves ``sd*G(k) = (1-b)*Q``).
+
+    May be negative when the order quantity alone covers most of the demand variability.
+    """
+    if not 0.0 < target < 1.0:
+        raise ForecastInputError(f"fill rate target must lie strictly between 0 and 1, got {target}")
+    if order_quantity <= 0:
+        raise ForecastInputError(f"order quantity must be positive, got {order_quantity}")
+    if demand_sd == 0:
+        return 0.0
+    shortfall = (1.0 - target) * order_quantity / demand_sd
+    # G is strictly decreasing from +inf to 0: bracket and solve.
+    low, high = -10.0, 10.0
+    if normal_loss(low) <= shortfall:
+        return low
+    from scipy.optimize import brentq
+
+    return float(brentq(lambda k: normal_loss(k) - shortfall, low, high, xtol=1e-10))
+
+
+def plan_policy(
+    demand: DemandRate,
+    lead_time: LeadTime,
+    service_level: float,
+    *,
+    review_periods: float = 0.0,
+    costs: Costs | None = None,
+    min_order_quantity: float = 0.0,
+) -> InventoryPolicy:
+    """Safety stock, reorder point, order-up-to level and order quantity for a cycle service level.
+
+    ``review_periods`` is ``R`` of a periodic ``(R, S)`` review (0: continuous review). Safety stock
+    protects the interval ``R + L``; the reorder point covers the lead time only (what a continuous
+    review needs), the order-up-to level the whole protection interval. The order quantity is the EOQ
+    when costs are given (at least ``min_order_quantity``), otherwise the demand over ``R`` (at least
+    one period's).
+    """
+    _require_finite_non_negative("review periods", review_periods)
+    z = service_factor(service_level)
+    lt_mean, lt_sd = demand_during(lead_time.mean, demand, lead_time.sd)
+    protection = lead_time.mean + review_periods
+    pr_mean, pr_sd = demand_during(protection, demand, lead_time.sd)
+    ss = z * pr_sd
+    eoq = economic_order_quantity(demand.mean, costs) if costs is not None else None
+    quantity = max(eoq if eoq is not None else demand.mean * max(review_periods, 1.0), min_order_quantity)
+    # The safety factor the reorder point gives over the lead time alone (continuous review).
+    lt_k = ss / lt_sd if lt_sd > 0 else z
+    return InventoryPolicy(
+        service_level=float(service_level),
+        z=z,
+        demand_per_period=demand.mean,
+        demand_sd_per_period=demand.sd,
+        lead_time_periods=lead_time.mean,
+        lead_time_sd_periods=lead_time.sd,
+        review_periods=float(review_periods),
+        protection_periods=protection,
+        lead_time_demand=lt_mean,
+        lead_time_demand_sd=lt_sd,
+        protection_demand=pr_mean,
+        protection_demand_sd=pr_sd,
+        safety_stock=ss,
+        reorder_point=lt_mean + ss,
+        order_up_to=pr_mean + ss,
+        order_quantity=quantity,
+        eoq=eoq,
+        expected_fill_rate=fill_rate(quantity, lt_sd, lt_k) if quantity > 0 and lt_sd > 0 else None,
+    )
+
+
+def demand_rate_from_forecast(
+    forecast: pd.DataFrame, periods: float, residual_sd: float | None = None
+) -> tuple[DemandRate, str]:
+    """Demand per period over the next ``periods`` of one series' forecast, and how its sd was obtained.
+
+    The mean is the average point forecast over the first ``ceil(periods)`` steps (so trend and
+    season in the lead time are respected). The per-period standard deviation is ``residual_sd``
+    (e.g. the backtest's one-step error) when given, otherwise it is read from the widest symmetric
+    pair of quantiles of the first step, the one-step-ahead error distribution:
+    ``(q_hi - q_lo) / (z_hi - z_lo)``.
+    """
+    if forecast.empty:
+        raise ForecastInputError("the forecast is empty")
+    steps = max(1, math.ceil(periods))
+    head = forecast.sort_values("ds").head(steps)
+    if len(head) < steps:
+        raise ForecastInputError(f"the forecast covers {len(head)} periods; the protection interval needs {steps}")
+    mean = max(float(head[POINT_COLUMN].clip(lower=0).mean()), 0.0)
+    if residual_sd is not None:
+        return DemandRate(mean=mean, sd=float(residual_sd)), "residual standard deviation"
+    levels = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q") and _is_level(c[1:]))
+    pairs = [(lo, hi) for lo in levels for hi in levels if lo < 0.5 < hi]
+    if not pairs:
+        raise ForecastInputError("the forecast has no quantiles below and above the median; pass residual_sd")
+    lo, hi = max(pairs, key=lambda pair: pair[1] - pair[0])
+    first = head.iloc[0]
+    width = float(first[quantile_column(hi)] - first[quantile_column(lo)])
+    sd = max(width, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))
+    return DemandRate(mean=mean, sd=sd), f"one-step quantiles {lo:g}-{hi:g}"
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    """Monte Carlo outcome of a reorder point: the cycle service level it achieves, and the one that would."""
+
+    distribution: str
+    cycles: int
+    cycle_service_level: float
+    standard_error: float
+    target: float
+    meets_target: bool
+    #: The target quantile of the simulated lead-time demand: the reorder point that meets the target
+    #: under the simulated distributions (above the normal-theory one when demand or lead time is skewed).
+    simulated_reorder_point: float
+    mean_shortage_per_cycle: float
+    fill_rate: float | None
+
+    def as_dict(self) -> dict[str, float | int | bool | str | None]:
+        return asdict(self)
+
+
+SIMULATION_DISTRIBUTIONS = ("normal", "gamma")
+
+
+def simulate_service_level(
+    reorder_point: float,
+    demand: DemandRate,
+    lead_time: LeadTime,
+    target: float,
+    *,
+    distribution: str = "gamma",
+    lead_time_samples: Sequence[float] | None = None,
+    order_quantity: float | None = None,
+    cycles: int = 20_000,
+    seed: int = 0,
+) -> SimulationResult:
+    """The share of replenishment cycles in which demand over the lead time stays within ``reorder_point``.
+
+    Each cycle draws a lead time, bootstrapped from ``lead_time_samples`` when given, then the demand
+    during it:
+
+    - ``normal``: the model behind the formulas. Lead time normal (truncated at 0), demand given the
+      lead time ``L`` normal with mean ``d*L`` and variance ``L*sd_d^2``: checks the arithmetic.
+    - ``gamma``: what stock actually meets. Lead time gamma with the same mean and sd, and demand
+      summed period by period (whole periods, then the fraction of the last), each period gamma with
+      the demand's mean and sd: never negative and right-skewed, so the normal approximation can
+      fall short of the target, and ``simulated_reorder_point`` says by how much.
+
+    The target counts as met when the simulated level is no more than three standard errors below
+    it. With ``order_quantity``, the fill rate is ``1 - mean shortage per cycle / Q``.
+    """
+    target = validate_service_level(target)
+    if distribution not in SIMULATION_DISTRIBUTIONS:
+        raise ForecastInputError(f"distribution must be one of {SIMULATION_DISTRIBUTIONS}, got {distribution!r}")
+    if cycles < 100:
+        raise ForecastInputError(f"simulate at least 100 cycles, got {cycles}")
+    rng = np.random.default_rng(seed)
+    if lead_time_samples is not None and len(lead_time_samples) > 0:
+        observed = np.asarray(lead_time_samples, dtype=float)
+        if not np.all(np.isfinite(observed)) or np.any(observed < 0):
+            raise ForecastInputError("lead time samples must be finite and non-negative")
+        lead_times = rng.choice(observed, size=cycles, replace=True)
+    elif distribution == "normal":
+        lead_times = np.maximum(rng.normal(lead_time.mean, lead_time.sd, cycles), 0.0)
+    else:
+        lead_times = _gamma(rng, lead_time.mean, lead_time.sd, cycles)
+    if distribution == "normal":
+        lead_time_demand = rng.normal(demand.mean * lead_times, demand.sd * np.sqrt(lead_times))
+    else:
+        whole = np.floor(lead_times).astype(int)
+        longest = int(whole.max()) + 1
+        per_period = _gamma(rng, demand.mean, demand.sd, (cycles, longest))
+        within = np.arange(longest)[None, :] < whole[:, None]
+        last = (lead_times - whole) * _gamma(rng, demand.mean, demand.sd, cycles)
+        lead_time_demand = (per_period * within).sum(axis=1) + last
+    shortage = np.maximum(lead_time_demand - reorder_point, 0.0)
+    level = float(np.mean(shortage <= 0))
+    error = math.sqrt(max(level * (1 - level), 1e-12) / cycles)
+    fill = None
+    if order_quantity is not None and order_quantity > 0:
+        fill = max(0.0, 1.0 - float(shortage.mean()) / order_quantity)
+    return SimulationResult(
+        distribution=distribution,
+        cycles=cycles,
+        cycle_service_level=level,
+        standard_error=error,
+        target=target,
+        meets_target=level >= target - 3 * error,
+        simulated_reorder_point=float(np.quantile(lead_time_demand, target)),
+        mean_shortage_per_cycle=float(shortage.mean()),
+        fill_rate=fill,
+    )
+
+
+def _gamma(rng: np.random.Generator, mean: float, sd: float, size: int | tuple[int, int]) -> np.ndarray:
+    """Gamma draws with the given mean and sd; the constant ``mean`` when either is 0."""
+    if mean <= 0 or sd <= 0:
+        return np.full(size, max(mean, 0.0))
+    shape = (mean / sd) ** 2
+    return rng.gamma(shape, mean / shape, size)
+
+
+def _require_finite_non_negative(what: str, value: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+        raise ForecastInputError(f"{what} must be a finite non-negative number, got {value!r}")
+
+
+def _is_level(text: str) -> bool:
+    try:
+        return 0.0 < float(text) < 1.0
+    except ValueError:
+        return False
