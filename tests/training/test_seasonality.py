@@ -1,0 +1,76 @@
+"""Seasonal analysis on synthetic series whose season, trend and peaks are known."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.errors import ForecastInputError
+from training.seasonality import analyse_seasonality
+
+
+def weekly_series(years: int = 3, amplitude: float = 30.0, slope: float = 0.3, noise: float = 5.0, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(52 * years)
+    y = 100 + amplitude * np.sin(2 * np.pi * t / 52) + slope * t + rng.normal(0, noise, len(t))
+    return pd.DataFrame({"ds": pd.date_range("2021-01-03", periods=len(t), freq="W"), "y": y})
+
+
+def test_yearly_season_of_weekly_demand_is_detected_and_strong():
+    analysis = analyse_seasonality(weekly_series(), "W")
+    assert analysis.detected_periods == [52]
+    assert analysis.decomposed_period == 52
+    assert analysis.seasonal_strength > 0.9
+    assert analysis.trend_strength > 0.6
+
+
+def test_stl_components_add_up_to_the_observed_series():
+    analysis = analyse_seasonality(weekly_series(), "W")
+    parts = analysis.components
+    assert list(parts.columns) == ["ds", "observed", "trend", "seasonal", "resid"]
+    assert np.allclose(parts["trend"] + parts["seasonal"] + parts["resid"], parts["observed"])
+    assert len(parts) == 156
+
+
+def test_peak_weeks_are_where_the_season_peaks_despite_the_trend():
+    # sin(2*pi*t/52) peaks 13 weeks after the first Sunday of 2021: ISO week 13-15.
+    analysis = analyse_seasonality(weekly_series(slope=1.0), "W")
+    assert set(analysis.peak_weeks[:3]) <= {12, 13, 14, 15, 16}
+
+
+def test_weekday_pattern_of_daily_demand_is_a_seven_day_period():
+    rng = np.random.default_rng(1)
+    ds = pd.date_range("2024-01-01", periods=120, freq="D")
+    y = 50 + 20 * (ds.dayofweek < 5) + rng.normal(0, 3, len(ds))
+    analysis = analyse_seasonality(pd.DataFrame({"ds": ds, "y": y}), "D")
+    assert analysis.detected_periods == [7]
+    profile = analysis.seasonal_profile
+    # 2024-01-01 is a Monday: positions 5 and 6 are the weekend, the lowest seasonal effects.
+    assert set(sorted(profile, key=profile.get)[:2]) == {5, 6}
+
+
+def test_white_noise_has_no_detected_period_and_weak_strength():
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=200, freq="D"), "y": rng.normal(50, 5, 200)})
+    analysis = analyse_seasonality(frame, "D")
+    assert analysis.detected_periods == []
+    assert analysis.seasonal_strength < 0.5
+    assert any("no significant seasonality" in note for note in analysis.notes)
+
+
+def test_all_zero_demand_reports_no_season_instead_of_failing():
+    frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=60, freq="D"), "y": 0.0})
+    analysis = analyse_seasonality(frame, "D")
+    assert (analysis.detected_periods, analysis.seasonal_strength, analysis.peak_weeks) == ([], 0.0, [])
+    assert analysis.components.empty
+
+
+def test_too_short_series_says_which_periods_could_not_be_assessed():
+    frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=10, freq="D"), "y": np.arange(10.0)})
+    analysis = analyse_seasonality(frame, "D")
+    assert analysis.decomposed_period is None and analysis.seasonal_strength is None
+    assert any("period 7 not assessed" in note for note in analysis.notes)
+
+
+def test_empty_history_is_refused():
+    with pytest.raises(ForecastInputError, match="non-empty"):
+        analyse_seasonality(pd.DataFrame({"ds": [], "y": []}), "D")

@@ -1,0 +1,99 @@
+"""Supplier lead times and on-time probability from purchase-order history, with few and many receipts."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.errors import ForecastInputError
+from training.supply import estimate_lead_time, lead_time_cdf, predict_open_orders
+
+START = datetime(2025, 1, 1, 9, tzinfo=UTC)
+
+
+def history(lead_times_days, promised_days=None):
+    issued = [START + timedelta(days=7 * i) for i in range(len(lead_times_days))]
+    promised = promised_days if promised_days is not None else [None] * len(lead_times_days)
+    return pd.DataFrame(
+        {
+            "issued_at": issued,
+            "expected_date": [
+                (i + timedelta(days=p)).date() if p is not None else None for i, p in zip(issued, promised, strict=True)
+            ],
+            "first_received_at": [i + timedelta(days=d) for i, d in zip(issued, lead_times_days, strict=True)],
+        }
+    )
+
+
+def test_lead_time_distribution_from_a_long_history():
+    rng = np.random.default_rng(0)
+    days = rng.gamma(25, 0.4, 200)  # mean 10, sd 2
+    estimate = estimate_lead_time(history(days, [12] * 200), nominal_days=30)
+    assert estimate.basis == "history"
+    assert estimate.mean_days == pytest.approx(10, abs=0.4)
+    assert estimate.sd_days == pytest.approx(2, abs=0.3)
+    assert estimate.quantiles_days["p10"] < estimate.quantiles_days["p50"] < estimate.quantiles_days["p90"]
+    # P(lead time <= 12 days and a bit, since the order is due by the end of the expected day)
+    assert estimate.on_time_probability == pytest.approx(np.mean(days <= 12.6), abs=0.05)
+
+
+def test_on_time_probability_uses_laplace_rule_with_few_receipts():
+    estimate = estimate_lead_time(history([5, 6], [7, 7]), nominal_days=5)
+    assert estimate.on_time_orders == 2
+    assert estimate.on_time_probability == pytest.approx(0.75)  # (2 + 1) / (2 + 2)
+    low, high = estimate.on_time_interval
+    assert low < 0.75 < high
+
+
+def test_few_receipts_are_shrunk_towards_the_nominal_lead_time():
+    estimate = estimate_lead_time(history([20]), nominal_days=10, prior_weight=3)
+    assert estimate.basis == "blended with nominal"
+    assert estimate.mean_days == pytest.approx((20 + 3 * 10) / 4)
+    assert estimate.sd_days == pytest.approx(0.25 * estimate.mean_days)
+
+
+def test_no_receipts_fall_back_to_the_nominal_lead_time_and_say_so():
+    estimate = estimate_lead_time(history([]), nominal_days=14)
+    assert (estimate.basis, estimate.mean_days, estimate.receipts) == ("nominal", 14, 0)
+    assert estimate.on_time_probability is None
+    assert any("nominal" in note for note in estimate.notes)
+
+
+def test_no_receipts_and_no_nominal_lead_time_estimate_nothing():
+    estimate = estimate_lead_time(history([]))
+    assert (estimate.basis, estimate.mean_days, estimate.quantiles_days) == ("none", None, {})
+
+
+def test_late_orders_report_their_mean_delay():
+    estimate = estimate_lead_time(history([10, 12, 14], [10, 10, 10]))
+    assert estimate.on_time_orders == 1
+    assert estimate.mean_delay_days == pytest.approx(3.0)
+
+
+def test_missing_columns_are_refused():
+    with pytest.raises(ForecastInputError, match="first_received_at"):
+        estimate_lead_time(pd.DataFrame({"issued_at": [], "expected_date": []}))
+
+
+def test_open_orders_get_arrival_dates_and_a_conditional_on_time_probability():
+    estimate = estimate_lead_time(history(np.full(20, 10.0) + np.tile([-2, 2], 10)), nominal_days=10)
+    now = START + timedelta(days=400)
+    orders = pd.DataFrame(
+        {
+            "purchase_order_id": ["a", "b", "c"],
+            "issued_at": [now - timedelta(days=1), now - timedelta(days=1), now - timedelta(days=30)],
+            "expected_date": [(now + timedelta(days=30)).date(), (now + timedelta(days=1)).date(), date(2020, 1, 1)],
+        }
+    )
+    generous, tight, overdue = predict_open_orders(orders, estimate, now=now)
+    assert generous.on_time_probability > 0.99
+    assert tight.on_time_probability < 0.01
+    assert overdue.already_late and overdue.on_time_probability == 0.0
+    assert generous.predicted_arrival["p10"] <= generous.predicted_arrival["p50"] <= generous.predicted_arrival["p90"]
+    # An order already 30 days out is predicted to arrive no earlier than today.
+    assert overdue.predicted_arrival["p10"] >= now.date()
+
+
+def test_gamma_cdf_of_a_fixed_lead_time_is_a_step():
+    assert lead_time_cdf(5, 0, 4.9) == 0.0 and lead_time_cdf(5, 0, 5) == 1.0

@@ -1,0 +1,136 @@
+"""Seasonal analysis of one demand series: detected periods, strength of season and trend, STL, peaks.
+
+Strengths follow Wang, Smith and Hyndman (2006), as in Hyndman and Athanasopoulos, *Forecasting:
+Principles and Practice* (3rd ed., section 4.3): with an STL decomposition ``y = T + S + R``,
+seasonal strength is ``max(0, 1 - Var(R) / Var(S + R))`` and trend strength
+``max(0, 1 - Var(R) / Var(T + R))``; above about 0.6 a component is clearly present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from statsmodels.tsa.seasonal import MSTL, STL
+from statsmodels.tsa.stattools import acf
+
+from training.errors import ForecastInputError
+from training.frequency import parse_frequency, seasonalities
+
+# Periods must be seen at least twice to be estimated at all.
+MIN_CYCLES = 2
+
+
+@dataclass(frozen=True)
+class SeasonalAnalysis:
+    """What ``analyse_seasonality`` found. Components are empty when the series is too short."""
+
+    observations: int
+    candidate_periods: list[int]
+    detected_periods: list[int]
+    autocorrelation: dict[int, float]
+    decomposed_period: int | None
+    seasonal_strength: float | None
+    trend_strength: float | None
+    components: pd.DataFrame  # ds, observed, trend, seasonal, resid
+    seasonal_profile: dict[int, float]  # position in the main cycle -> mean seasonal effect
+    peak_weeks: list[int]  # ISO weeks of the year, highest demand first
+    notes: list[str] = field(default_factory=list)
+
+
+def analyse_seasonality(
+    history: pd.DataFrame, freq: str, *, extra_periods: tuple[int, ...] = (), top_weeks: int = 5
+) -> SeasonalAnalysis:
+    """Analyse one series ``ds, y`` on a regular ``freq`` grid (gaps filled beforehand).
+
+    Candidate periods are those the frequency suggests (``training.frequency.seasonalities``) plus
+    ``extra_periods``, kept when the series spans at least two cycles. A period is *detected* when
+    its autocorrelation is a local peak and exceeds the 95% white-noise band ``1.96/sqrt(n)``. STL
+    (robust) runs on the strongest detected period, MSTL when several are detected; without a
+    detected period the decomposition still runs on the main candidate so the strengths say how weak
+    the season is. Peak weeks rank ISO weeks by their mean STL seasonal effect (needs a year of
+    history).
+    """
+    if history.empty or not {"ds", "y"} <= set(history.columns):
+        raise ForecastInputError("seasonal analysis needs a non-empty frame with columns ds and y")
+    parse_frequency(freq)
+    frame = history.sort_values("ds")
+    y = frame["y"].to_numpy(dtype=float)
+    ds = pd.DatetimeIndex(pd.to_datetime(frame["ds"]))
+    n = len(y)
+    notes: list[str] = []
+    candidates = sorted({p for p in (*seasonalities(freq), *extra_periods) if p > 1})
+    usable = [p for p in candidates if n >= MIN_CYCLES * p + 1]
+    for p in candidates:
+        if p not in usable:
+            notes.append(f"period {p} not assessed: {n} observations, needs {MIN_CYCLES * p + 1}")
+    empty = pd.DataFrame(columns=["ds", "observed", "trend", "seasonal", "resid"])
+    if np.all(y == y[0]):
+        notes.append("constant series (e.g. no demand at all): no season or trend to find")
+        return SeasonalAnalysis(n, candidates, [], {}, None, 0.0, 0.0, empty, {}, [], notes)
+    correlations = _autocorrelations(y, usable)
+    band = 1.96 / np.sqrt(n)
+    detected = [p for p in usable if correlations[p] > band and _is_local_peak(y, p)]
+    detected.sort(key=lambda p: correlations[p], reverse=True)
+    main = detected[0] if detected else (usable[0] if usable else None)
+    if main is None:
+        notes.append("too short for any seasonal period: no decomposition")
+        return SeasonalAnalysis(n, candidates, [], correlations, None, None, None, empty, {}, [], notes)
+    if not detected:
+        notes.append(f"no significant seasonality; decomposed on period {main} to measure its (weak) strength")
+    series = pd.Series(y, index=pd.RangeIndex(n))
+    if len(detected) > 1:
+        periods = sorted(detected)
+        result = MSTL(series, periods=periods, stl_kwargs={"robust": True}).fit()
+        seasonal = np.asarray(result.seasonal).reshape(n, -1).sum(axis=1)
+    else:
+        result = STL(series, period=main, robust=True).fit()
+        seasonal = np.asarray(result.seasonal)
+    trend, resid = np.asarray(result.trend), np.asarray(result.resid)
+    components = pd.DataFrame({"ds": ds, "observed": y, "trend": trend, "seasonal": seasonal, "resid": resid})
+    profile = pd.Series(seasonal).groupby(np.arange(n) % main).mean()
+    return SeasonalAnalysis(
+        observations=n,
+        candidate_periods=candidates,
+        detected_periods=detected,
+        autocorrelation=correlations,
+        decomposed_period=main,
+        seasonal_strength=_strength(resid, seasonal + resid),
+        trend_strength=_strength(resid, trend + resid),
+        components=components,
+        seasonal_profile={int(k): float(v) for k, v in profile.items()},
+        peak_weeks=_peak_weeks(ds, seasonal, float(np.mean(y)), top_weeks, notes),
+        notes=notes,
+    )
+
+
+def _autocorrelations(y: np.ndarray, periods: list[int]) -> dict[int, float]:
+    if not periods:
+        return {}
+    values = acf(y, nlags=max(periods), fft=True)
+    return {p: float(values[p]) for p in periods}
+
+
+def _is_local_peak(y: np.ndarray, period: int) -> bool:
+    """The autocorrelation at ``period`` beats its neighbours (a smooth trend's ACF only decays)."""
+    values = acf(y, nlags=period + 1, fft=True)
+    return bool(values[period] >= values[period - 1] and values[period] >= values[period + 1])
+
+
+def _strength(resid: np.ndarray, component_plus_resid: np.ndarray) -> float:
+    total = float(np.var(component_plus_resid))
+    if total <= 0:
+        return 0.0
+    return float(max(0.0, 1.0 - np.var(resid) / total))
+
+
+def _peak_weeks(ds: pd.DatetimeIndex, seasonal: np.ndarray, mean: float, top: int, notes: list[str]) -> list[int]:
+    """ISO weeks with the highest mean seasonal effect (STL: free of trend and noise)."""
+    if len(ds) < 2 or (ds[-1] - ds[0]) < pd.Timedelta(days=364):
+        notes.append("peak weeks need at least a year of history")
+        return []
+    if mean <= 0:
+        return []
+    weeks = pd.Series(seasonal, index=ds.isocalendar().week.to_numpy()).groupby(level=0).mean()
+    return [int(w) for w in weeks.sort_values(ascending=False).head(top).index]
