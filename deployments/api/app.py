@@ -49,6 +49,9 @@ def create_api(
         try:
             yield
         finally:
+            hub = getattr(app.state, "event_hub", None)  # started by the first /events WebSocket
+            if hub is not None:
+                await hub.close()
             await verifier.aclose()
             await pool.close()
 

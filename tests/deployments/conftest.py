@@ -16,6 +16,9 @@ from deployments.local_stack import start_ray, start_serve
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 
 
+CARRIER_WEBHOOK_SECRET = "test-carrier-webhook-secret-0123456789"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -47,6 +50,7 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
             "SUPABASE_JWT_SECRET": str(settings.jwt_secret),
             "SUPABASE_JWKS_URL": jwks_server.url,
             "HTTP_PORT": str(free_port()),
+            "CARRIER_WEBHOOK_SECRET": CARRIER_WEBHOOK_SECRET,
         }
     )
     served = Settings(_env_file=None)  # type: ignore[call-arg]

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from deployments.api.routes import members, purchase_orders, reorder, shipments
+from deployments.api.routes import exports, live, members, purchase_orders, reorder, shipments
 
 
 def logistics_routers() -> list[APIRouter]:
@@ -15,4 +15,6 @@ def logistics_routers() -> list[APIRouter]:
         members.router,
         members.members_router,
         members.notifications_router,
+        live.router,
+        exports.router,
     ]

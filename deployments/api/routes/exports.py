@@ -1,0 +1,59 @@
+"""``GET /exports/{dataset}.{format}``: CSV, xlsx or PDF of a list endpoint's data, with its filters."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import StreamingResponse
+
+from deployments.api.deps import CallerDep
+from deployments.api.listing_params import SearchParam, SortParam, list_query
+from inventory.exports import build
+from inventory.exports.datasets import DATASETS, ExportFormat, resolve
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+_NAMES = ", ".join(f"{d}.{f.value}" for d in DATASETS for f in ExportFormat)
+
+
+@router.get(
+    "/{name}",
+    summary="Export products, stock levels, stock movements, purchase orders or shipments",
+    response_class=StreamingResponse,
+    responses={200: {"content": {m: {} for m in build.MEDIA_TYPES.values()}}},
+)
+async def export(
+    request: Request,
+    caller: CallerDep,
+    name: Annotated[str, Path(max_length=64, description=f"One of: {_NAMES}")],
+    sort: SortParam = None,
+    q: SearchParam = None,
+) -> StreamingResponse:
+    """Takes the same filters, `sort` and `q` as the matching list endpoint, without paging. CSV and xlsx
+    stream from a server-side cursor (memory stays flat at any size); a PDF holds up to 2,000 rows."""
+    dataset, fmt = resolve(name)
+    query = list_query(dataset.listing, request, 1, None, sort, q)
+    # The transaction stays open while the body streams and closes when the last byte is sent.
+    stack = AsyncExitStack()
+    tx = await stack.enter_async_context(
+        caller.services.database.tenant_transaction(caller.claims.raw, caller.requested_tenant)
+    )
+    try:
+        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(UTC))
+    except BaseException:
+        await stack.aclose()
+        raise
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in prepared.chunks:
+                yield chunk
+        finally:
+            await stack.aclose()
+
+    return StreamingResponse(
+        body(),
+        media_type=prepared.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{prepared.filename}"'},
+    )

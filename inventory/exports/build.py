@@ -1,0 +1,83 @@
+"""Prepare an export inside the caller's open transaction: everything that can be refused (filters,
+sort, size) is checked before the first byte is sent, so a bad request is a 4xx, never a broken 200."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from common.errors import InvalidInputError
+from inventory.exports.datasets import Dataset, ExportFormat, export_sql, stream_rows
+from inventory.exports.writers import PDF_MAX_ROWS, csv_chunks, pdf_report, xlsx_chunks
+from inventory.listing import ListQuery
+
+MEDIA_TYPES = {
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ExportFormat.PDF: "application/pdf",
+}
+
+
+@dataclass(frozen=True)
+class PreparedExport:
+    chunks: AsyncIterator[bytes]
+    media_type: str
+    filename: str
+
+
+async def prepare(
+    conn: asyncpg.Connection, dataset: Dataset, fmt: ExportFormat, query: ListQuery, now: datetime
+) -> PreparedExport:
+    export_sql(dataset, query)  # refuses unknown filters and sorts now, not mid-stream
+    filename = f"{dataset.name}-{now:%Y%m%d-%H%M%S}.{fmt.value}"
+    if fmt is ExportFormat.CSV:
+        chunks = csv_chunks(dataset.columns, stream_rows(conn, dataset, query))
+    elif fmt is ExportFormat.XLSX:
+        chunks = xlsx_chunks(dataset.title, dataset.columns, stream_rows(conn, dataset, query))
+    else:
+        chunks = _single(await _pdf(conn, dataset, query, now))
+    return PreparedExport(chunks, MEDIA_TYPES[fmt], filename)
+
+
+async def _pdf(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery, now: datetime) -> bytes:
+    rows: list[tuple] = []
+    async for batch in stream_rows(conn, dataset, query):
+        rows.extend(batch)
+        if len(rows) > PDF_MAX_ROWS:
+            raise InvalidInputError(
+                f"a PDF holds at most {PDF_MAX_ROWS} rows and this export has more: narrow the filters or "
+                "export CSV or xlsx",
+                code="export_too_large",
+            )
+    tenant = await conn.fetchval("SELECT name FROM app.tenants") or "?"
+    picks = [dataset.columns.index(c) for c in dataset.pdf_columns]
+    chart = await _stock_value_chart(conn, dataset, rows) if dataset.name == "stock-levels" else None
+    title = f"{dataset.title} report"
+    return pdf_report(title, tenant, now, dataset.pdf_columns, [tuple(r[i] for i in picks) for r in rows], chart)
+
+
+async def _stock_value_chart(
+    conn: asyncpg.Connection, dataset: Dataset, rows: list[tuple]
+) -> tuple[str, list[tuple[str, float]]]:
+    """Stock value (on hand x unit cost) by warehouse, over exactly the exported rows."""
+    product_at = dataset.columns.index("product_id")
+    warehouse_at = dataset.columns.index("warehouse_code")
+    on_hand_at = dataset.columns.index("on_hand")
+    costs = {
+        r["id"]: r["unit_cost"] or 0
+        for r in await conn.fetch(
+            "SELECT id, unit_cost FROM app.products WHERE id = ANY($1::uuid[])", list({r[product_at] for r in rows})
+        )
+    }
+    value: dict[str, float] = defaultdict(float)
+    for row in rows:
+        value[row[warehouse_at]] += float(row[on_hand_at] * costs.get(row[product_at], 0))
+    return "Stock value by warehouse", sorted(value.items())
+
+
+async def _single(body: bytes) -> AsyncIterator[bytes]:
+    yield body

@@ -1,0 +1,146 @@
+"""CSV, Excel and PDF writers over batches of rows.
+
+CSV is produced chunk by chunk. Excel uses xlsxwriter's constant-memory mode: rows go to a temporary
+file as they arrive (one row in memory at a time) and the finished workbook is streamed from disk.
+Numbers stay numbers, dates and timestamps become Excel dates (timestamps in UTC). A PDF holds at most
+``PDF_MAX_ROWS`` rows (a report, not a data dump); the stock report adds a bar chart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import xlsxwriter
+from fpdf import FPDF
+
+PDF_MAX_ROWS = 2000
+FILE_CHUNK = 64 * 1024
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
+    return str(value)
+
+
+async def csv_chunks(header: Sequence[str], batches: AsyncIterator[list[tuple]]) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    async for batch in batches:
+        writer.writerows([_text(v) for v in row] for row in batch)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    if buffer.tell():  # the header alone, when no row matched
+        yield buffer.getvalue().encode()
+
+
+async def xlsx_chunks(title: str, header: Sequence[str], batches: AsyncIterator[list[tuple]]) -> AsyncIterator[bytes]:
+    handle, path = tempfile.mkstemp(suffix=".xlsx")
+    os.close(handle)
+    try:
+        workbook = xlsxwriter.Workbook(path, {"constant_memory": True, "tmpdir": tempfile.gettempdir()})
+        sheet = workbook.add_worksheet(title[:31])
+        bold = workbook.add_format({"bold": True})
+        stamp = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_row(0, 0, list(header), bold)
+        sheet.freeze_panes(1, 0)
+        row_index = 1
+
+        def write(batch: list[tuple], first: int) -> None:
+            for offset, row in enumerate(batch):
+                for col, value in enumerate(row):
+                    _cell(sheet, first + offset, col, value, stamp, day)
+
+        async for batch in batches:
+            await asyncio.to_thread(write, batch, row_index)
+            row_index += len(batch)
+        await asyncio.to_thread(workbook.close)
+        with open(path, "rb") as finished:  # noqa: ASYNC230 (local temp file, read in 64 KiB steps)
+            while chunk := finished.read(FILE_CHUNK):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool):
+        sheet.write_boolean(row, col, value)
+    elif isinstance(value, Decimal | int | float):
+        sheet.write_number(row, col, float(value))
+    elif isinstance(value, datetime):
+        sheet.write_datetime(row, col, value.astimezone(UTC).replace(tzinfo=None), stamp)
+    elif isinstance(value, date):
+        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
+    elif isinstance(value, UUID):
+        sheet.write_string(row, col, str(value))
+    else:
+        sheet.write_string(row, col, str(value))
+
+
+def _latin1(text: str) -> str:
+    # The PDF core fonts cover Latin-1; anything else prints as '?' rather than failing the export.
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def pdf_report(
+    title: str,
+    tenant: str,
+    generated: datetime,
+    header: Sequence[str],
+    rows: Sequence[tuple],
+    chart: tuple[str, list[tuple[str, float]]] | None = None,
+) -> bytes:
+    pdf = FPDF(orientation="landscape", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.cell(0, 10, _latin1(title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 10)
+    pdf.cell(0, 6, _latin1(f"Tenant: {tenant}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Generated: {generated.astimezone(UTC):%Y-%m-%d %H:%M} UTC", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, f"Rows: {len(rows)}", new_x="LMARGIN", new_y="NEXT")
+    if chart is not None:
+        _bar_chart(pdf, *chart)
+    pdf.ln(4)
+    pdf.set_font("Helvetica", "", 8)
+    with pdf.table(first_row_as_headings=True, line_height=5) as table:
+        table.row([_latin1(h) for h in header])
+        for row in rows:
+            table.row([_latin1(_text(v)) for v in row])
+    return bytes(pdf.output())
+
+
+def _bar_chart(pdf: FPDF, caption: str, bars: list[tuple[str, float]]) -> None:
+    """A horizontal bar chart drawn with PDF primitives (no plotting library in the API process)."""
+    pdf.ln(3)
+    pdf.set_font("Helvetica", "B", 11)
+    pdf.cell(0, 7, _latin1(caption), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    largest = max((value for _, value in bars), default=0.0) or 1.0
+    width = 160.0
+    for label, value in bars:
+        y = pdf.get_y()
+        pdf.set_x(pdf.l_margin)
+        pdf.cell(35, 6, _latin1(label))
+        pdf.set_fill_color(46, 117, 182)
+        pdf.rect(pdf.l_margin + 36, y + 1, max(width * value / largest, 0.5), 4, style="F")
+        pdf.set_xy(pdf.l_margin + 38 + width, y)
+        pdf.cell(40, 6, f"{value:,.2f}", new_x="LMARGIN", new_y="NEXT")
