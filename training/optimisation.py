@@ -32,7 +32,7 @@ from scipy import stats
 
 from training.errors import ForecastInputError
 from training.models.base import POINT_COLUMN
-from training.validation import quantile_column
+from training.validation import quantile_column, quantile_levels
 
 # Cycle service levels a planner may ask for: below 0.5 the safety stock is negative, and at 1 it is
 # infinite under any unbounded demand distribution.
@@ -241,7 +241,7 @@ def demand_rate_from_forecast(
     mean = max(float(head[POINT_COLUMN].clip(lower=0).mean()), 0.0)
     if residual_sd is not None:
         return DemandRate(mean=mean, sd=float(residual_sd)), "residual standard deviation"
-    levels = sorted(float(c[1:]) for c in forecast.columns if c.startswith("q") and _is_level(c[1:]))
+    levels = quantile_levels(list(forecast.columns))
     pairs = [(lo, hi) for lo in levels for hi in levels if lo < 0.5 < hi]
     if not pairs:
         raise ForecastInputError("the forecast has no quantiles below and above the median; pass residual_sd")
@@ -356,10 +356,3 @@ def _gamma(rng: np.random.Generator, mean: float, sd: float, size: int | tuple[i
 def _require_finite_non_negative(what: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
         raise ForecastInputError(f"{what} must be a finite non-negative number, got {value!r}")
-
-
-def _is_level(text: str) -> bool:
-    try:
-        return 0.0 < float(text) < 1.0
-    except ValueError:
-        return False

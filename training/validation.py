@@ -93,6 +93,21 @@ def quantile_column(q: float) -> str:
     return f"q{q:g}"
 
 
+def quantile_levels(columns: Sequence[object]) -> list[float]:
+    """The quantile levels present among ``columns`` (the ``q<level>`` ones), sorted."""
+    levels = []
+    for column in columns:
+        text = str(column)
+        if text.startswith("q"):
+            try:
+                level = float(text[1:])
+            except ValueError:
+                continue
+            if 0.0 < level < 1.0:
+                levels.append(level)
+    return sorted(levels)
+
+
 def _as_datetime(ds: pd.Series) -> pd.Series:
     try:
         converted = pd.to_datetime(ds)

@@ -1,0 +1,138 @@
+"""Demand history from the stock ledger and supplier order history, against the real schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+from common.database import TenantTransaction
+from training.history import demand_history, series_id, supplier_history
+
+AS_OF = datetime(2025, 3, 12, 15, 30, tzinfo=UTC)  # a Wednesday
+
+
+async def post(conn, tenant, product, warehouse, kind, quantity, when, **extra):
+    await conn.execute(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, occurred_at, "
+        "transfer_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        tenant.id,
+        product,
+        warehouse,
+        kind,
+        Decimal(quantity),
+        when,
+        extra.get("transfer_id"),
+        extra.get("reason"),
+    )
+
+
+@pytest.fixture
+async def ledger(make_tenant, owner_pool):
+    """Product 0 at warehouse 0: stocked 10 days before AS_OF, issues on some days, plus non-demand moves."""
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    day = AS_OF.replace(hour=10, minute=0) - timedelta(days=10)
+    async with owner_pool.acquire() as conn:
+        await post(conn, tenant, p, w, "receipt", 1000, day)
+        await post(conn, tenant, p, w, "issue", -5, day + timedelta(days=1))
+        await post(conn, tenant, p, w, "issue", -3, day + timedelta(days=1, hours=2))
+        await post(conn, tenant, p, w, "issue", -7, day + timedelta(days=4))
+        await post(conn, tenant, p, w, "adjustment", -2, day + timedelta(days=5), reason="damaged")
+        transfer = uuid.uuid4()
+        await post(conn, tenant, p, w, "transfer_out", -50, day + timedelta(days=6), transfer_id=transfer)
+        await post(
+            conn, tenant, p, tenant.warehouses[1], "transfer_in", 50, day + timedelta(days=6), transfer_id=transfer
+        )
+        # Today's issue is in a partial period: never part of the history.
+        await post(conn, tenant, p, w, "issue", -100, AS_OF - timedelta(hours=1))
+    return tenant
+
+
+async def as_planner(database, tenant, operation):
+    async def op(tx: TenantTransaction):
+        return await operation(tx.conn)
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def test_daily_demand_is_issues_only_zero_filled_up_to_yesterday(database, ledger):
+    p, w = ledger.products[0], ledger.warehouses[0]
+    history = await as_planner(database, ledger, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
+    series = history[history["unique_id"] == series_id(p, w)]
+    assert series["ds"].min() == pd.Timestamp("2025-03-02")  # the day of the first movement
+    assert series["ds"].max() == pd.Timestamp("2025-03-11")  # yesterday: today is incomplete
+    assert series["y"].tolist() == [0, 8, 0, 0, 7, 0, 0, 0, 0, 0]
+
+
+async def test_a_location_with_stock_but_no_issues_has_zero_demand(database, ledger):
+    p, other = ledger.products[0], ledger.warehouses[1]
+    history = await as_planner(database, ledger, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
+    series = history[history["unique_id"] == series_id(p, other)]
+    assert len(series) == 4 and (series["y"] == 0).all()
+
+
+async def test_weekly_demand_is_labelled_by_the_sunday_ending_each_week(database, ledger):
+    p, w = ledger.products[0], ledger.warehouses[0]
+    history = await as_planner(
+        database, ledger, lambda c: demand_history(c, freq="W", as_of=AS_OF, product_id=p, warehouse_id=w)
+    )
+    assert history["ds"].tolist() == [pd.Timestamp("2025-03-02"), pd.Timestamp("2025-03-09")]
+    assert history["y"].tolist() == [0, 15]
+
+
+async def test_another_tenants_ledger_is_invisible(database, ledger, make_tenant):
+    stranger = await make_tenant()
+    history = await as_planner(database, stranger, lambda c: demand_history(c, freq="D", as_of=AS_OF))
+    assert history.empty
+    assert list(history.columns) == ["unique_id", "product_id", "warehouse_id", "ds", "y"]
+
+
+async def test_unknown_frequency_is_refused(database, ledger):
+    from training.errors import ForecastInputError
+
+    with pytest.raises(ForecastInputError, match="'D' or 'W'"):
+        await as_planner(database, ledger, lambda c: demand_history(c, freq="h", as_of=AS_OF))
+
+
+async def test_supplier_history_pairs_orders_with_their_first_receipt(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, lead_time_days) VALUES ($1, 'S', 'S', 9) RETURNING id",
+            tenant.id,
+        )
+        issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+        orders = []
+        for status in ("received", "issued", "cancelled"):
+            orders.append(
+                await conn.fetchval(
+                    "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, expected_date, "
+                    "status, issued_at) VALUES ($1, $2, $3, 'EUR', $4, 'draft', $5) RETURNING id",
+                    tenant.id,
+                    supplier,
+                    tenant.warehouses[0],
+                    date(2025, 1, 15),
+                    issued,
+                )
+            )
+            if status != "draft":
+                await conn.execute("UPDATE app.purchase_orders SET status = 'issued' WHERE id = $1", orders[-1])
+            if status in ("received", "cancelled"):
+                await conn.execute("UPDATE app.purchase_orders SET status = $2 WHERE id = $1", orders[-1], status)
+        for days in (8, 12):  # a partial receipt, then the rest
+            await conn.execute(
+                "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3)",
+                tenant.id,
+                orders[0],
+                issued + timedelta(days=days),
+            )
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+    assert found.nominal_lead_time_days == 9
+    assert found.received["purchase_order_id"].tolist() == [orders[0]]
+    assert found.received["first_received_at"].iloc[0] == issued + timedelta(days=8)
+    assert found.open_orders["purchase_order_id"].tolist() == [orders[1]]
+    assert await as_planner(database, tenant, lambda c: supplier_history(c, uuid.uuid4())) is None

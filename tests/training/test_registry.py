@@ -1,0 +1,186 @@
+"""The model registry and forecast store: idempotent runs and writes, promotion rules, tenant isolation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from common.database import TenantTransaction
+from training.errors import ForecastInputError
+from training.registry import (
+    champion,
+    count_forecasts,
+    finish_run,
+    promote_if_better,
+    start_run,
+    stored_forecast,
+    write_forecasts,
+)
+
+END = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+async def in_tenant(database, tenant, operation):
+    async def op(tx: TenantTransaction):
+        return await operation(tx)
+
+    return await database.run(tenant.claims(), None, op)
+
+
+def forecast_frame(tenant, horizon=3, level=10.0):
+    rows = []
+    for p in tenant.products:
+        for w in tenant.warehouses:
+            for step in range(horizon):
+                rows.append(
+                    {
+                        "product_id": p,
+                        "warehouse_id": w,
+                        "ds": pd.Timestamp("2025-03-01") + pd.Timedelta(days=step),
+                        "yhat": level + step,
+                        "q0.1": level + step - 2,
+                        "q0.9": level + step + 2,
+                        "model": "auto_ets",
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+async def new_run(tx, key, mase, end=END):
+    run = await start_run(
+        tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key=key, freq="D", horizon=3,
+        params={"candidates": ["auto_ets"]}, training_start=end - timedelta(days=90), training_end=end,
+    )  # fmt: skip
+    return await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase}, series_count=4)
+
+
+async def test_a_rerun_with_the_same_key_reuses_the_run_and_version(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        first = await new_run(tx, "2025-03-01", 1.0)
+        again = await new_run(tx, "2025-03-01", 0.9)
+        other = await new_run(tx, "2025-03-02", 0.8)
+        return first, again, other
+
+    first, again, other = await in_tenant(database, tenant, op)
+    assert (again.id, again.version) == (first.id, 1)
+    assert again.metrics == {"mase": 0.9}
+    assert other.version == 2
+
+
+async def test_rewriting_a_runs_forecasts_replaces_rows_instead_of_adding(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        run = await new_run(tx, "k", 1.0)
+        await write_forecasts(tx.conn, tx.tenant_id, run.id, forecast_frame(tenant))
+        before = await count_forecasts(tx.conn, tx.tenant_id, run.id)
+        await write_forecasts(tx.conn, tx.tenant_id, run.id, forecast_frame(tenant, level=20.0))
+        after = await count_forecasts(tx.conn, tx.tenant_id, run.id)
+        series = await stored_forecast(tx.conn, tx.tenant_id, run.id, tenant.products[0], tenant.warehouses[0])
+        return before, after, series
+
+    before, after, series = await in_tenant(database, tenant, op)
+    assert before == after == 2 * 2 * 3
+    assert series["yhat"].tolist() == [20.0, 21.0, 22.0]
+    assert series["q0.1"].tolist() == [18.0, 19.0, 20.0]
+    assert list(series.columns) == ["ds", "yhat", "model", "q0.1", "q0.9"]
+
+
+async def test_first_finished_run_becomes_champion(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        run = await new_run(tx, "a", 1.2)
+        decision = await promote_if_better(tx.conn, tx.tenant_id, run.id)
+        return run, decision, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    run, decision, current = await in_tenant(database, tenant, op)
+    assert decision.promoted and decision.reason == "no champion yet"
+    assert current.id == run.id and current.promotion_note == "no champion yet"
+
+
+async def test_a_worse_backtest_does_not_replace_the_champion_and_a_better_one_does(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        best = await new_run(tx, "a", 0.8)
+        await promote_if_better(tx.conn, tx.tenant_id, best.id)
+        worse = await new_run(tx, "b", 0.9)
+        refused = await promote_if_better(tx.conn, tx.tenant_id, worse.id)
+        still = await champion(tx.conn, tx.tenant_id, "demand-D")
+        better = await new_run(tx, "c", 0.7)
+        accepted = await promote_if_better(tx.conn, tx.tenant_id, better.id)
+        statuses = await tx.conn.fetch("SELECT run_key, status FROM app.forecast_runs ORDER BY run_key")
+        return refused, still, accepted, {r["run_key"]: r["status"] for r in statuses}
+
+    refused, still, accepted, statuses = await in_tenant(database, tenant, op)
+    assert not refused.promoted and "does not beat" in refused.reason
+    assert still.run_key == "a"
+    assert accepted.promoted and "beats champion v1" in accepted.reason
+    assert statuses == {"a": "retired", "b": "candidate", "c": "champion"}
+
+
+async def test_a_stale_champion_gives_way_even_to_a_worse_backtest(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        old = await new_run(tx, "old", 0.5, end=END - timedelta(days=60))
+        await promote_if_better(tx.conn, tx.tenant_id, old.id)
+        fresh = await new_run(tx, "fresh", 0.9)
+        return await promote_if_better(tx.conn, tx.tenant_id, fresh.id, max_champion_age=timedelta(days=14))
+
+    decision = await in_tenant(database, tenant, op)
+    assert decision.promoted and "older than" in decision.reason
+
+
+async def test_promotion_refuses_an_unknown_metric(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        run = await new_run(tx, "a", 1.0)
+        await promote_if_better(tx.conn, tx.tenant_id, run.id, metric="r2")
+
+    with pytest.raises(ForecastInputError, match="promotion metric"):
+        await in_tenant(database, tenant, op)
+
+
+async def test_runs_and_forecasts_of_another_tenant_are_invisible_and_unwritable(database, make_tenant):
+    mine, theirs = await make_tenant(), await make_tenant()
+
+    async def write(tx):
+        run = await new_run(tx, "a", 1.0)
+        await write_forecasts(tx.conn, tx.tenant_id, run.id, forecast_frame(mine))
+        return run
+
+    run = await in_tenant(database, mine, write)
+
+    async def look(tx):
+        runs = await tx.conn.fetchval("SELECT count(*) FROM app.forecast_runs")
+        rows = await tx.conn.fetchval("SELECT count(*) FROM app.demand_forecasts")
+        return runs, rows
+
+    assert await in_tenant(database, theirs, look) == (0, 0)
+
+    async def overwrite(tx):
+        # Row-level security refuses a row for another tenant even when named explicitly.
+        await write_forecasts(tx.conn, mine.id, run.id, forecast_frame(mine))
+
+    import asyncpg
+
+    with pytest.raises(asyncpg.PostgresError):
+        await in_tenant(database, theirs, overwrite)
+
+
+async def test_viewers_cannot_register_runs(database, make_tenant):
+    tenant = await make_tenant()
+    import asyncpg
+
+    async def op(tx):
+        await new_run(tx, "a", 1.0)
+
+    with pytest.raises(asyncpg.PostgresError):
+        await database.run(tenant.claims(tenant.viewer), None, op)

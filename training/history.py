@@ -1,0 +1,199 @@
+"""Demand and supply history from the database, as frames the models take.
+
+Plain async functions over an asyncpg connection. Under a request's transaction row-level security
+limits them to the caller's tenant; a batch job connecting as the owner passes ``tenant_id``.
+
+Demand is what left stock to customers: ``issue`` movements of the ledger (transfers and adjustments
+are not demand). Each series is one product at one warehouse (``unique_id = product/warehouse``),
+summed per day or per week (weeks end on Sunday, pandas' ``W``), zero-filled from the first movement
+of any kind at that location (a product stocked but never issued has demand zero, not no history)
+up to the last *complete* period before ``as_of``: a partial current period would read as a drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+import pandas as pd
+
+from training.errors import ForecastInputError
+
+# Ledger frequencies: pandas alias -> (SQL date_trunc unit, days added to label the period like pandas).
+LEDGER_FREQUENCIES = {"D": ("day", 0), "W": ("week", 6)}
+SERIES_COLUMNS = ["unique_id", "product_id", "warehouse_id", "ds", "y"]
+
+
+def series_id(product_id: UUID | str, warehouse_id: UUID | str) -> str:
+    return f"{product_id}/{warehouse_id}"
+
+
+def period_start(as_of: datetime, freq: str) -> pd.Timestamp:
+    """Start of the period (day, or week from Monday) that contains ``as_of``: the first excluded one."""
+    day = pd.Timestamp(as_of).tz_convert("UTC").normalize().tz_localize(None)
+    return day - pd.Timedelta(days=day.dayofweek) if freq == "W" else day
+
+
+async def demand_history(
+    conn: asyncpg.Connection,
+    *,
+    freq: str = "D",
+    as_of: datetime | None = None,
+    lookback_days: int = 3 * 365,
+    product_id: UUID | None = None,
+    warehouse_id: UUID | None = None,
+    tenant_id: UUID | None = None,
+    active_only: bool = True,
+) -> pd.DataFrame:
+    """Issues per product x warehouse per period, zero-filled: ``unique_id, product_id, warehouse_id, ds, y``.
+
+    ``ds`` is naive UTC: the day, or the Sunday that ends the week. Only active products and
+    warehouses unless ``active_only`` is False. Empty (with the columns) when nothing matches.
+    """
+    if freq not in LEDGER_FREQUENCIES:
+        raise ForecastInputError(f"ledger demand is aggregated per 'D' or 'W', got {freq!r}")
+    unit, label_days = LEDGER_FREQUENCIES[freq]
+    end = period_start(as_of or datetime.now(UTC), freq)
+    start = period_start((end - pd.Timedelta(days=lookback_days)).tz_localize(UTC).to_pydatetime(), freq)
+    rows = await conn.fetch(
+        """
+        WITH scope AS (
+            SELECT m.product_id, m.warehouse_id, min(m.occurred_at) AS first_at
+            FROM app.stock_movements m
+            JOIN app.products p ON p.tenant_id = m.tenant_id AND p.id = m.product_id
+            JOIN app.warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
+            WHERE ($1::uuid IS NULL OR m.tenant_id = $1)
+              AND ($2::uuid IS NULL OR m.product_id = $2)
+              AND ($3::uuid IS NULL OR m.warehouse_id = $3)
+              AND (NOT $4::boolean OR (p.active AND w.active))
+              AND m.occurred_at < $6
+            GROUP BY m.product_id, m.warehouse_id
+        )
+        SELECT s.product_id, s.warehouse_id,
+               date_trunc($7, s.first_at AT TIME ZONE 'UTC') AS first_period,
+               date_trunc($7, m.occurred_at AT TIME ZONE 'UTC') AS period,
+               coalesce(sum(-m.quantity), 0)::double precision AS y
+        FROM scope s
+        LEFT JOIN app.stock_movements m
+               ON ($1::uuid IS NULL OR m.tenant_id = $1)
+              AND m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id
+              AND m.movement_type = 'issue' AND m.occurred_at >= $5 AND m.occurred_at < $6
+        GROUP BY s.product_id, s.warehouse_id, first_period, period
+        ORDER BY s.product_id, s.warehouse_id, period
+        """,
+        tenant_id,
+        product_id,
+        warehouse_id,
+        active_only,
+        start.tz_localize(UTC).to_pydatetime(),
+        end.tz_localize(UTC).to_pydatetime(),
+        unit,
+    )
+    return _zero_filled(rows, freq, start, end, label_days)
+
+
+def _zero_filled(
+    rows: list[asyncpg.Record], freq: str, start: pd.Timestamp, end: pd.Timestamp, label_days: int
+) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SERIES_COLUMNS}).astype({"y": float})
+    raw = pd.DataFrame([dict(r) for r in rows])
+    step = pd.Timedelta(days=7 if freq == "W" else 1)
+    frames = []
+    for (product, warehouse), group in raw.groupby(["product_id", "warehouse_id"], sort=True):
+        first = max(pd.Timestamp(group["first_period"].iloc[0]), start)
+        grid = pd.date_range(first, end - step, freq=step)
+        if len(grid) == 0:
+            continue
+        observed = group.dropna(subset=["period"]).set_index("period")["y"]
+        observed.index = pd.DatetimeIndex(observed.index)
+        values = observed.reindex(grid, fill_value=0.0).to_numpy(dtype=float)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "unique_id": series_id(product, warehouse),
+                    "product_id": product,
+                    "warehouse_id": warehouse,
+                    "ds": grid + pd.Timedelta(days=label_days),
+                    "y": np.maximum(values, 0.0),
+                }
+            )
+        )
+    if not frames:
+        return _zero_filled([], freq, start, end, label_days)
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass(frozen=True)
+class SupplierHistory:
+    supplier_id: UUID
+    nominal_lead_time_days: float | None
+    received: pd.DataFrame  # purchase_order_id, issued_at, expected_date, first_received_at
+    open_orders: pd.DataFrame  # purchase_order_id, issued_at, expected_date
+
+
+async def supplier_history(
+    conn: asyncpg.Connection, supplier_id: UUID, *, lookback_days: int = 730, now: datetime | None = None
+) -> SupplierHistory | None:
+    """The supplier's issued purchase orders with their first receipt; None when the supplier is unknown."""
+    nominal = await conn.fetchrow("SELECT lead_time_days FROM app.suppliers WHERE id = $1", supplier_id)
+    if nominal is None:
+        return None
+    since = (now or datetime.now(UTC)) - timedelta(days=lookback_days)
+    rows = await conn.fetch(
+        """
+        SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
+               min(r.received_at) AS first_received_at
+        FROM app.purchase_orders po
+        LEFT JOIN app.purchase_receipts r ON r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
+        WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
+          AND po.status <> 'cancelled'
+        GROUP BY po.id
+        ORDER BY po.issued_at
+        """,
+        supplier_id,
+        since,
+    )
+    frame = pd.DataFrame(
+        [dict(r) for r in rows],
+        columns=["purchase_order_id", "issued_at", "expected_date", "status", "first_received_at"],
+    )
+    received = frame[frame["first_received_at"].notna()].drop(columns="status").reset_index(drop=True)
+    open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued"])]
+    lead = nominal["lead_time_days"]
+    return SupplierHistory(
+        supplier_id=supplier_id,
+        nominal_lead_time_days=float(lead) if lead is not None else None,
+        received=received,
+        open_orders=open_orders[["purchase_order_id", "issued_at", "expected_date"]].reset_index(drop=True),
+    )
+
+
+async def product_supplier_lead_time(
+    conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID
+) -> tuple[UUID | None, float | None]:
+    """The supplier replenishing a product at a warehouse (its reorder rule, else its latest PO) and
+    the rule's lead time in days when the rule sets one."""
+    rule = await conn.fetchrow(
+        "SELECT supplier_id, lead_time_days FROM app.reorder_rules "
+        "WHERE product_id = $1 AND warehouse_id = $2 AND active",
+        product_id,
+        warehouse_id,
+    )
+    if rule is not None:
+        lead = rule["lead_time_days"]
+        return rule["supplier_id"], float(lead) if lead is not None else None
+    supplier = await conn.fetchval(
+        """
+        SELECT po.supplier_id FROM app.purchase_orders po
+        JOIN app.purchase_order_lines l ON l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
+        WHERE l.product_id = $1 AND po.warehouse_id = $2 AND po.status <> 'cancelled'
+        ORDER BY po.created_at DESC LIMIT 1
+        """,
+        product_id,
+        warehouse_id,
+    )
+    return supplier, None

@@ -1,0 +1,370 @@
+"""The model registry and the forecast store (tables of migration 0020), over an asyncpg connection.
+
+A *run* records what was trained and how well it backtested: model type, version, parameters,
+training window, metrics and artifact location. Each registered model (``model_name``, e.g.
+``demand-D``) has at most one champion, which serving reads; ``promote_if_better`` hands the title
+over only when the candidate's backtest metric beats the champion's (or the champion has gone
+stale). Runs are keyed by ``run_key``: rerunning a job with the same key reuses its run and version,
+and ``write_forecasts`` replaces that run's rows for the series it writes, so reruns never
+duplicate. Every tenant-owned query names ``tenant_id``: harmless under row-level security and
+required for batch jobs that connect as the owner.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+import pandas as pd
+
+from training.errors import ForecastInputError
+from training.validation import quantile_column, quantile_levels
+
+RUN_COLUMNS = (
+    "id, model_name, model_type, version, run_key, freq, horizon, params, training_start, training_end, "
+    "series_count, metrics, artifact_uri, status, promotion_note, created_at, finished_at, promoted_at"
+)
+# Lower is better for these; promotion refuses any other metric.
+PROMOTION_METRICS = ("mase", "smape", "rmse", "pinball")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: UUID
+    model_name: str
+    model_type: str
+    version: int
+    run_key: str
+    freq: str
+    horizon: int
+    params: dict[str, Any]
+    training_start: datetime | None
+    training_end: datetime | None
+    series_count: int
+    metrics: dict[str, Any]
+    artifact_uri: str | None
+    status: str
+    promotion_note: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    promoted_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> RunRecord:
+        return cls(**dict(row))
+
+
+@dataclass(frozen=True)
+class PromotionDecision:
+    promoted: bool
+    reason: str
+    candidate: float | None
+    champion: float | None
+    previous_champion_id: UUID | None
+
+
+async def start_run(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    *,
+    model_name: str,
+    model_type: str,
+    run_key: str,
+    freq: str,
+    horizon: int,
+    params: Mapping[str, Any] | None = None,
+    training_start: datetime | None = None,
+    training_end: datetime | None = None,
+    artifact_uri: str | None = None,
+) -> RunRecord:
+    """Register a run, or find the one with the same ``run_key`` again (same id and version)."""
+    async with conn.transaction():
+        # Serialise version numbering per registered model (the unique keys would catch a race; this
+        # avoids the retry).
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant_id}/{model_name}")
+        row = await conn.fetchrow(
+            f"""
+            INSERT INTO app.forecast_runs (tenant_id, model_name, model_type, version, run_key, freq, horizon, params,
+                                           training_start, training_end, artifact_uri)
+            VALUES ($1, $2, $3,
+                    (SELECT coalesce(max(version), 0) + 1 FROM app.forecast_runs
+                     WHERE tenant_id = $1 AND model_name = $2),
+                    $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (tenant_id, model_name, run_key) DO UPDATE
+            SET model_type = EXCLUDED.model_type, freq = EXCLUDED.freq, horizon = EXCLUDED.horizon,
+                params = EXCLUDED.params, training_start = EXCLUDED.training_start,
+                training_end = EXCLUDED.training_end,
+                artifact_uri = coalesce(EXCLUDED.artifact_uri, app.forecast_runs.artifact_uri),
+                -- a champion being refreshed stays champion; anything else is running again
+                status = CASE WHEN app.forecast_runs.status = 'champion' THEN 'champion' ELSE 'running' END
+            RETURNING {RUN_COLUMNS}
+            """,
+            tenant_id,
+            model_name,
+            model_type,
+            run_key,
+            freq,
+            horizon,
+            _json(params or {}),
+            training_start,
+            training_end,
+            artifact_uri,
+        )
+    assert row is not None
+    return RunRecord.from_row(row)
+
+
+async def finish_run(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    run_id: UUID,
+    *,
+    metrics: Mapping[str, Any],
+    series_count: int,
+    failed: bool = False,
+    artifact_uri: str | None = None,
+) -> RunRecord:
+    """Record the run's backtest metrics; it becomes a candidate (or stays champion), or failed."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE app.forecast_runs
+        SET metrics = $3, series_count = $4, finished_at = now(),
+            artifact_uri = coalesce($6, artifact_uri),
+            status = CASE WHEN $5 THEN 'failed' WHEN status = 'champion' THEN 'champion' ELSE 'candidate' END
+        WHERE tenant_id = $1 AND id = $2
+        RETURNING {RUN_COLUMNS}
+        """,
+        tenant_id,
+        run_id,
+        _json(metrics),
+        series_count,
+        failed,
+        artifact_uri,
+    )
+    if row is None:
+        raise ForecastInputError(f"no forecast run {run_id}")
+    return RunRecord.from_row(row)
+
+
+async def promote_if_better(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    run_id: UUID,
+    *,
+    metric: str = "mase",
+    max_champion_age: timedelta | None = timedelta(days=14),
+) -> PromotionDecision:
+    """Make ``run_id`` the champion of its model if its backtest ``metric`` is lower than the champion's.
+
+    Also promotes when there is no champion, when the champion has no value for the metric, or when
+    the champion's training data ends more than ``max_champion_age`` before the candidate's (a lucky
+    old backtest must not block fresher forecasts forever). The decision and its reason are stored
+    on the candidate (``promotion_note``).
+    """
+    if metric not in PROMOTION_METRICS:
+        raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
+    async with conn.transaction():
+        candidate = await conn.fetchrow(
+            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            tenant_id,
+            run_id,
+        )
+        if candidate is None:
+            raise ForecastInputError(f"no forecast run {run_id}")
+        run = RunRecord.from_row(candidate)
+        if run.status == "champion":
+            return PromotionDecision(False, "already the champion", _metric(run, metric), None, run.id)
+        if run.status != "candidate":
+            return PromotionDecision(False, f"run is {run.status}, not a finished candidate", None, None, None)
+        current = await conn.fetchrow(
+            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs "
+            "WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion' FOR UPDATE",
+            tenant_id,
+            run.model_name,
+        )
+        champion = RunRecord.from_row(current) if current is not None else None
+        ours = _metric(run, metric)
+        theirs = _metric(champion, metric) if champion is not None else None
+        if ours is None:
+            promoted, reason = False, f"candidate has no backtest {metric}"
+        elif champion is None:
+            promoted, reason = True, "no champion yet"
+        elif theirs is None:
+            promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
+        elif _stale(champion, run, max_champion_age):
+            promoted, reason = True, f"champion v{champion.version} trained on data older than {max_champion_age}"
+        elif ours < theirs:
+            promoted, reason = True, f"{metric} {ours:.4f} beats champion v{champion.version}'s {theirs:.4f}"
+        else:
+            promoted, reason = False, f"{metric} {ours:.4f} does not beat champion v{champion.version}'s {theirs:.4f}"
+        if promoted and champion is not None:
+            await conn.execute(
+                "UPDATE app.forecast_runs SET status = 'retired' WHERE tenant_id = $1 AND id = $2",
+                tenant_id,
+                champion.id,
+            )
+        await conn.execute(
+            "UPDATE app.forecast_runs SET status = CASE WHEN $3 THEN 'champion' ELSE status END, "
+            "promoted_at = CASE WHEN $3 THEN now() ELSE promoted_at END, promotion_note = $4 "
+            "WHERE tenant_id = $1 AND id = $2",
+            tenant_id,
+            run.id,
+            promoted,
+            reason,
+        )
+    return PromotionDecision(promoted, reason, ours, theirs, champion.id if champion else None)
+
+
+async def champion(conn: asyncpg.Connection, tenant_id: UUID, model_name: str) -> RunRecord | None:
+    row = await conn.fetchrow(
+        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion'",
+        tenant_id,
+        model_name,
+    )
+    return RunRecord.from_row(row) if row is not None else None
+
+
+async def list_runs(conn: asyncpg.Connection, tenant_id: UUID, model_name: str, limit: int = 20) -> list[RunRecord]:
+    rows = await conn.fetch(
+        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
+        "ORDER BY version DESC LIMIT $3",
+        tenant_id,
+        model_name,
+        limit,
+    )
+    return [RunRecord.from_row(r) for r in rows]
+
+
+async def write_forecasts(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, forecasts: pd.DataFrame) -> int:
+    """Replace the run's forecasts for every (product, warehouse) in ``forecasts``; returns rows written.
+
+    ``forecasts`` has ``product_id, warehouse_id, ds, yhat, model`` and any ``q<level>`` columns.
+    Delete and insert run in one transaction (a savepoint inside the caller's), so readers see the
+    old rows or the new ones, and a rerun leaves exactly one row per series and date.
+    """
+    required = {"product_id", "warehouse_id", "ds", "yhat", "model"}
+    missing = required - set(forecasts.columns)
+    if missing:
+        raise ForecastInputError(f"forecasts are missing column(s) {sorted(missing)}")
+    levels = quantile_levels(list(forecasts.columns))
+    products = [UUID(str(p)) for p in forecasts["product_id"]]
+    warehouses = [UUID(str(w)) for w in forecasts["warehouse_id"]]
+    ds = [_utc(t) for t in pd.to_datetime(forecasts["ds"])]
+    yhat = forecasts["yhat"].to_numpy(dtype=float)
+    if not np.all(np.isfinite(yhat)):
+        raise ForecastInputError("forecasts contain missing or infinite point values")
+    quantiles = [
+        json.dumps({f"{q:g}": float(v) for q, v in zip(levels, values, strict=True)})
+        for values in forecasts[[quantile_column(q) for q in levels]].to_numpy(dtype=float).tolist()
+    ]
+    series = sorted({(p, w) for p, w in zip(products, warehouses, strict=True)})
+    async with conn.transaction():
+        await conn.execute(
+            """
+            DELETE FROM app.demand_forecasts f
+            USING unnest($3::uuid[], $4::uuid[]) AS s(product_id, warehouse_id)
+            WHERE f.tenant_id = $1 AND f.run_id = $2
+              AND f.product_id = s.product_id AND f.warehouse_id = s.warehouse_id
+            """,
+            tenant_id,
+            run_id,
+            [p for p, _ in series],
+            [w for _, w in series],
+        )
+        await conn.execute(
+            """
+            INSERT INTO app.demand_forecasts (tenant_id, run_id, product_id, warehouse_id, ds, yhat, quantiles, model)
+            SELECT $1, $2, p, w, ds, yhat, q::jsonb, model
+            FROM unnest($3::uuid[], $4::uuid[], $5::timestamptz[], $6::float8[], $7::text[], $8::text[])
+                 AS t(p, w, ds, yhat, q, model)
+            """,
+            tenant_id,
+            run_id,
+            products,
+            warehouses,
+            ds,
+            yhat.tolist(),
+            quantiles,
+            [str(m) for m in forecasts["model"]],
+        )
+    return len(forecasts)
+
+
+async def stored_forecast(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    run_id: UUID,
+    product_id: UUID,
+    warehouse_id: UUID,
+) -> pd.DataFrame:
+    """One series of a run as a forecast frame: ``ds, yhat, model`` and ``q<level>`` columns."""
+    rows = await conn.fetch(
+        "SELECT ds, yhat, quantiles, model FROM app.demand_forecasts "
+        "WHERE tenant_id = $1 AND run_id = $2 AND product_id = $3 AND warehouse_id = $4 ORDER BY ds",
+        tenant_id,
+        run_id,
+        product_id,
+        warehouse_id,
+    )
+    frame = pd.DataFrame(
+        {
+            "ds": [r["ds"].astimezone(UTC).replace(tzinfo=None) for r in rows],
+            "yhat": [float(r["yhat"]) for r in rows],
+            "model": [r["model"] for r in rows],
+        }
+    )
+    levels = sorted({float(k) for r in rows for k in r["quantiles"]})
+    for q in levels:
+        frame[quantile_column(q)] = [float(r["quantiles"].get(f"{q:g}", math.nan)) for r in rows]
+    return frame
+
+
+async def count_forecasts(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID) -> int:
+    count: int = await conn.fetchval(
+        "SELECT count(*) FROM app.demand_forecasts WHERE tenant_id = $1 AND run_id = $2", tenant_id, run_id
+    )
+    return count
+
+
+def _metric(run: RunRecord | None, metric: str) -> float | None:
+    if run is None:
+        return None
+    value = run.metrics.get(metric)
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _stale(champion: RunRecord, candidate: RunRecord, max_age: timedelta | None) -> bool:
+    if max_age is None or champion.training_end is None or candidate.training_end is None:
+        return False
+    return candidate.training_end - champion.training_end > max_age
+
+
+def _utc(value: pd.Timestamp) -> datetime:
+    stamp = value.tz_localize(UTC) if value.tzinfo is None else value.tz_convert(UTC)
+    result: datetime = stamp.to_pydatetime()
+    return result
+
+
+def _json(value: Any) -> Any:
+    """A JSON-safe copy for the jsonb codec: numpy scalars become numbers, NaN and infinities null."""
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime | pd.Timestamp):
+        return value.isoformat()
+    return value
