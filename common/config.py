@@ -5,12 +5,14 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that may only appear in development and tests. Production refuses them.
 DEVELOPMENT_JWT_SECRET = "chainsight-development-secret-not-for-production-use"  # noqa: S105 (refused in production)
+DEVELOPMENT_INTEGRATIONS_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="  # noqa: S105 (a Fernet key; not in production)
 PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "not-for-production", "example")
 
 
@@ -53,10 +55,32 @@ class Settings(BaseSettings):
     ray_address: str | None = None
     ray_dashboard_port: int = 8265
 
+    # Copilot. The LLM is a local safetensors folder or a Hugging Face id; unset, the packaged SmolLM2 GGUF is
+    # converted once into copilot_model_dir. The embedding model is a folder or name; unset, the packaged one.
+    copilot_enabled: bool = True
+    copilot_llm_model: str | None = None
+    copilot_model_dir: Path = Path(".chainsight/models/smollm2-135m-instruct")
+    copilot_llm_device: Literal["cpu", "gpu"] = "cpu"
+    copilot_llm_tensor_parallel_size: int = Field(default=1, ge=1)
+    copilot_llm_max_model_len: int = Field(default=2048, ge=256)
+    copilot_embedding_model: str | None = None
+    copilot_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    copilot_max_question_chars: int = Field(default=2000, ge=1)
+    copilot_questions_per_minute: int = Field(default=20, ge=1)
+    copilot_answer_tokens: int = Field(default=256, ge=1)
+
     # Purchasing and logistics.
     purchase_over_receipt_tolerance_pct: float = Field(default=0.0, ge=0, le=100)
     carrier_webhook_secret: SecretStr | None = None
     carrier_webhook_max_skew_s: int = Field(default=300, ge=1, le=86_400)
+
+    # ERP integrations. Credentials are encrypted with these Fernet keys (comma-separated; the first encrypts).
+    integrations_encryption_key: SecretStr | None = None
+    integrations_http_timeout_s: float = Field(default=30.0, gt=0)
+    integrations_max_attempts: int = Field(default=5, ge=1, le=20)
+    integrations_backoff_s: float = Field(default=0.5, ge=0)
+    integrations_max_retry_delay_s: float = Field(default=60.0, ge=0)
+    integrations_page_size: int = Field(default=500, ge=1, le=5000)
 
     @property
     def jwks_url(self) -> str | None:
@@ -80,6 +104,14 @@ class Settings(BaseSettings):
             return self.supabase_jwt_secret.get_secret_value()
         if self.environment is not Environment.PRODUCTION:
             return DEVELOPMENT_JWT_SECRET
+        return None
+
+    @property
+    def integrations_key(self) -> str | None:
+        if self.integrations_encryption_key is not None:
+            return self.integrations_encryption_key.get_secret_value()
+        if self.environment is not Environment.PRODUCTION:
+            return DEVELOPMENT_INTEGRATIONS_KEY
         return None
 
     @model_validator(mode="after")

@@ -66,6 +66,14 @@ def token(
     typer.echo(_dev_token(user, hours))
 
 
+@app.command("copilot-model")
+def copilot_model() -> None:
+    """Convert the packaged SmolLM2 GGUF into the safetensors folder vLLM loads (once; `up` does it too)."""
+    from copilot.model_files import ensure_smollm2_folder
+
+    typer.echo(ensure_smollm2_folder(get_settings().copilot_model_dir))
+
+
 @app.command()
 def serve() -> None:
     """Deploy the Serve application to a Ray cluster (RAY_ADDRESS, or a new local one) and wait."""

@@ -14,6 +14,7 @@ from common.config import Settings
 from common.embedded_postgres import CleanupMode, start_embedded_postgres
 from common.migrate import apply_migrations
 from deployments.app_builder import AppArgs, build_app
+from deployments.llm_server import llm_args_from
 from inventory.demo import seed_demo
 
 APP_NAME = "chainsight"
@@ -59,6 +60,10 @@ def start_ray(settings: Settings, *, num_cpus: int | None = None, include_dashbo
     if settings.ray_address:
         context = ray.init(address=settings.ray_address)
     else:
+        if num_cpus is None and settings.copilot_enabled:
+            # Logical CPUs: the vLLM replica and its engine worker each claim one, and the ingress and the
+            # copilot service must still schedule on a 2-core machine (they mostly wait on I/O).
+            num_cpus = max(4, os.cpu_count() or 1)
         context = ray.init(
             address="local",
             num_cpus=num_cpus,
@@ -76,6 +81,8 @@ def app_args_from(settings: Settings) -> AppArgs:
         min_replicas=settings.serve_min_replicas,
         max_replicas=settings.serve_max_replicas,
         access_log=settings.serve_access_log,
+        copilot=settings.copilot_enabled,
+        llm=llm_args_from(settings) if settings.copilot_enabled else None,
     )
 
 

@@ -12,9 +12,9 @@ import ray
 
 from common.config import Settings
 from deployments.app_builder import AppArgs
+from deployments.llm_server import llm_args_from
 from deployments.local_stack import start_ray, start_serve
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
-
 
 CARRIER_WEBHOOK_SECRET = "test-carrier-webhook-secret-0123456789"
 
@@ -51,12 +51,15 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
             "SUPABASE_JWKS_URL": jwks_server.url,
             "HTTP_PORT": str(free_port()),
             "CARRIER_WEBHOOK_SECRET": CARRIER_WEBHOOK_SECRET,
+            # Short answers keep the CPU model's generations (and fuzzed requests) to a few seconds.
+            "COPILOT_ANSWER_TOKENS": "48",
         }
     )
     served = Settings(_env_file=None)  # type: ignore[call-arg]
     start_ray(served, num_cpus=4, include_dashboard=False)
     try:
-        start_serve(served, AppArgs(min_replicas=1, max_replicas=1))
+        # The copilot runs for real: vLLM on CPU with SmolLM2 (converted once into .chainsight/models).
+        start_serve(served, AppArgs(min_replicas=1, max_replicas=1, copilot=True, llm=llm_args_from(served)))
         yield f"http://{served.http_host}:{served.http_port}"
     finally:
         # ray.shutdown stops the replicas with the cluster; serve.shutdown first would only add a 30 s

@@ -1,0 +1,151 @@
+"""The copilot's use cases: ingest a document, answer a question (streamed), over plain collaborators.
+
+``Copilot`` knows nothing of Ray or HTTP: it gets a ``Database`` (tenant transactions under row-level
+security), an ``Embedder`` and an ``LLM`` that streams text. The Serve deployment supplies an LLM that
+calls the vLLM deployment through a handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+from uuid import UUID
+
+from common.database import Database, TenantTransaction
+from common.errors import InvalidInputError
+from copilot import conversations, documents, retrieval
+from copilot.embeddings import Embedder
+from copilot.prompting import appendix, build_prompt
+from copilot.retrieval import Passage
+from copilot.tools import ToolResult, run_tools
+
+
+class LLM(Protocol):
+    def stream_chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> AsyncIterator[str]:
+        """Text deltas of the assistant's reply."""
+        ...
+
+
+@dataclass(frozen=True)
+class CopilotLimits:
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_question_chars: int = 2000
+    questions_per_minute: int = 20
+    context_tokens: int = 2048
+    answer_tokens: int = 256
+    passages: int = 5
+
+
+class Copilot:
+    def __init__(self, database: Database, embedder: Embedder, llm: LLM, limits: CopilotLimits) -> None:
+        self.database = database
+        self.embedder = embedder
+        self.llm = llm
+        self.limits = limits
+
+    async def ingest(
+        self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes
+    ) -> dict[str, Any]:
+        """Parse, embed and store a document (replacing one of the same name) in one transaction."""
+
+        async def check_writer(tx: TenantTransaction) -> None:
+            tx.require_write()
+
+        # Refuse a viewer before spending CPU on embeddings.
+        await self.database.run(claims, requested_tenant, check_writer)
+        prepared = await asyncio.to_thread(
+            documents.prepare, filename, data, self.embedder, max_bytes=self.limits.max_upload_bytes
+        )
+
+        async def op(tx: TenantTransaction) -> dict[str, Any]:
+            tx.require_write()
+            return await documents.store(tx.conn, tx.tenant_id, tx.user_id, prepared)
+
+        return await self.database.run(claims, requested_tenant, op)
+
+    async def search(
+        self, claims: Mapping[str, Any], requested_tenant: UUID | None, query: str, limit: int = 5
+    ) -> list[Passage]:
+        embedding = await asyncio.to_thread(self.embedder.embed_one, query)
+
+        async def op(tx: TenantTransaction) -> list[Passage]:
+            return await retrieval.search(tx.conn, query, embedding, limit=limit)
+
+        return await self.database.run(claims, requested_tenant, op)
+
+    async def ask(
+        self,
+        claims: Mapping[str, Any],
+        requested_tenant: UUID | None,
+        question: str,
+        conversation_id: UUID | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Events: ``start`` (conversation, sources, tool calls), ``token`` (text), ``done`` (stored message).
+
+        Validation, the rate limit and the conversation check happen before the first event, so a bad
+        request fails before any streaming starts.
+        """
+        question = question.strip()
+        if not question:
+            raise InvalidInputError("the question is empty", code="empty_question")
+        if len(question) > self.limits.max_question_chars:
+            raise InvalidInputError(
+                f"the question is {len(question)} characters; the limit is {self.limits.max_question_chars}",
+                code="question_too_long",
+                details={"length": len(question), "max_length": self.limits.max_question_chars},
+            )
+        embedding = await asyncio.to_thread(self.embedder.embed_one, question)
+
+        async def gather(
+            tx: TenantTransaction,
+        ) -> tuple[UUID, UUID, list[dict[str, Any]], list[Passage], list[ToolResult]]:
+            await conversations.check_rate_limit(tx.conn, self.limits.questions_per_minute)
+            if conversation_id is None:
+                conversation = await conversations.start(tx.conn, tx.tenant_id, question[:80])
+                history: list[dict[str, Any]] = []
+            else:
+                conversation = await conversations.get(tx.conn, conversation_id)
+                history = await conversations.messages(tx.conn, conversation_id, limit=8)
+            await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "user", question)
+            passages = await retrieval.search(tx.conn, question, embedding, limit=self.limits.passages)
+            tools = await run_tools(tx.conn, question)
+            return conversation["id"], tx.tenant_id, history, passages, tools
+
+        # The transaction commits before generation: no connection is held while the model writes.
+        conv_id, tenant_id, history, passages, tool_results = await self.database.run(claims, requested_tenant, gather)
+        prompt = build_prompt(
+            question,
+            passages,
+            tool_results,
+            history,
+            context_tokens=self.limits.context_tokens,
+            answer_tokens=self.limits.answer_tokens,
+        )
+        tool_calls = [r.as_call() for r in tool_results]
+        yield {"event": "start", "conversation_id": str(conv_id), "sources": prompt.sources, "tool_calls": tool_calls}
+        parts: list[str] = []
+        async for delta in self.llm.stream_chat(prompt.messages, max_tokens=self.limits.answer_tokens):
+            parts.append(delta)
+            yield {"event": "token", "text": delta}
+        tail = appendix(tool_results, prompt)
+        if tail:
+            parts.append(tail)
+            yield {"event": "token", "text": tail}
+        answer = "".join(parts).strip()
+
+        async def save(tx: TenantTransaction) -> dict[str, Any]:
+            return await conversations.add_message(
+                tx.conn, tenant_id, conv_id, "assistant", answer, sources=prompt.sources, tool_calls=tool_calls
+            )
+
+        message = await self.database.run(claims, requested_tenant, save)
+        yield {
+            "event": "done",
+            "conversation_id": str(conv_id),
+            "message_id": str(message["id"]),
+            "answer": answer,
+            "sources": prompt.sources,
+            "tool_calls": tool_calls,
+        }

@@ -1,0 +1,117 @@
+"""Conversations and messages, private to the user who started them (row-level security), and feedback."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import NotFoundError, RateLimitedError
+
+CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
+MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
+
+
+async def check_rate_limit(conn: asyncpg.Connection, per_minute: int) -> None:
+    """Refuse a question when the caller asked ``per_minute`` in the last minute (counted in the database,
+    so the limit holds across replicas)."""
+    recent = await conn.fetchval(
+        "SELECT count(*) FROM app.copilot_messages WHERE role = 'user' AND created_at > now() - interval '1 minute'"
+    )
+    if recent >= per_minute:
+        raise RateLimitedError(
+            f"rate limit: at most {per_minute} questions per minute; try again shortly",
+            details={"limit_per_minute": per_minute},
+        )
+
+
+async def start(conn: asyncpg.Connection, tenant_id: UUID, title: str) -> dict:
+    row = await conn.fetchrow(
+        f"INSERT INTO app.copilot_conversations (tenant_id, title) VALUES ($1, $2) RETURNING {CONVERSATION_COLUMNS}",
+        tenant_id,
+        (" ".join(title.split()) or "Conversation")[:200],
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def get(conn: asyncpg.Connection, conversation_id: UUID) -> dict:
+    """A conversation of the caller; another user's (or tenant's) is indistinguishable from a missing one."""
+    row = await conn.fetchrow(
+        f"SELECT {CONVERSATION_COLUMNS} FROM app.copilot_conversations WHERE id = $1", conversation_id
+    )
+    if row is None:
+        raise NotFoundError(f"conversation {conversation_id} not found", code="unknown_conversation")
+    return dict(row)
+
+
+async def list_conversations(conn: asyncpg.Connection, limit: int = 50) -> list[dict]:
+    rows = await conn.fetch(
+        f"SELECT {CONVERSATION_COLUMNS} FROM app.copilot_conversations ORDER BY updated_at DESC, id LIMIT $1", limit
+    )
+    return [dict(r) for r in rows]
+
+
+async def messages(conn: asyncpg.Connection, conversation_id: UUID, limit: int = 200) -> list[dict]:
+    rows = await conn.fetch(
+        f"""SELECT {MESSAGE_COLUMNS} FROM (
+                SELECT {MESSAGE_COLUMNS} FROM app.copilot_messages WHERE conversation_id = $1
+                ORDER BY created_at DESC, id DESC LIMIT $2) recent
+            ORDER BY created_at, id""",
+        conversation_id,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def add_message(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    conversation_id: UUID,
+    role: str,
+    content: str,
+    *,
+    sources: list[dict[str, Any]] | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+) -> dict:
+    row = await conn.fetchrow(
+        f"""INSERT INTO app.copilot_messages (tenant_id, conversation_id, role, content, sources, tool_calls)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING {MESSAGE_COLUMNS}""",
+        tenant_id,
+        conversation_id,
+        role,
+        content,
+        sources or [],
+        tool_calls or [],
+    )
+    await conn.execute("UPDATE app.copilot_conversations SET updated_at = now() WHERE id = $1", conversation_id)
+    assert row is not None
+    return dict(row)
+
+
+async def delete(conn: asyncpg.Connection, conversation_id: UUID) -> None:
+    deleted = await conn.fetchval("DELETE FROM app.copilot_conversations WHERE id = $1 RETURNING id", conversation_id)
+    if deleted is None:
+        raise NotFoundError(f"conversation {conversation_id} not found", code="unknown_conversation")
+
+
+async def give_feedback(
+    conn: asyncpg.Connection, tenant_id: UUID, message_id: UUID, rating: int, comment: str | None
+) -> dict:
+    """Thumbs up (1) or down (-1) on one of the caller's assistant messages; giving it again replaces it."""
+    role = await conn.fetchval("SELECT role FROM app.copilot_messages WHERE id = $1", message_id)
+    if role != "assistant":
+        raise NotFoundError(f"assistant message {message_id} not found", code="unknown_message")
+    row = await conn.fetchrow(
+        """INSERT INTO app.copilot_feedback (tenant_id, message_id, rating, comment) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, message_id, user_id)
+           DO UPDATE SET rating = EXCLUDED.rating, comment = EXCLUDED.comment, created_at = now()
+           RETURNING message_id, rating, comment, created_at""",
+        tenant_id,
+        message_id,
+        rating,
+        comment,
+    )
+    assert row is not None
+    return dict(row)

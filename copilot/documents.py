@@ -1,0 +1,98 @@
+"""Tenant documents: ingest (extract, chunk, embed, store atomically), list, delete.
+
+Embedding happens before the transaction; the document row and all its chunks are then written in the
+caller's one transaction, so a failure leaves nothing half-stored. Re-uploading a filename replaces it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+
+from common.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from copilot.chunking import Chunk, chunk_sections
+from copilot.embeddings import Embedder
+from copilot.extraction import content_type_for, extract
+
+DOCUMENT_COLUMNS = "id, filename, content_type, size_bytes, sha256, chunk_count, uploaded_by, created_at"
+MAX_FILENAME_CHARS = 255
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A parsed, chunked and embedded file, ready to store."""
+
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    chunks: list[Chunk]
+    embeddings: list[np.ndarray]
+
+
+def prepare(filename: str, data: bytes, embedder: Embedder, *, max_bytes: int) -> PreparedDocument:
+    """Validate and parse a file; raises a domain error (4xx) for anything the caller sent wrong."""
+    filename = filename.strip().replace("\\", "/").rsplit("/", 1)[-1]
+    if not filename or len(filename) > MAX_FILENAME_CHARS:
+        raise InvalidInputError(f"a filename of 1 to {MAX_FILENAME_CHARS} characters is required", code="bad_filename")
+    content_type = content_type_for(filename)
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(
+            f"{filename!r} is {len(data)} bytes; the limit is {max_bytes}",
+            details={"size_bytes": len(data), "max_bytes": max_bytes},
+        )
+    chunks = chunk_sections(extract(filename, data))
+    embeddings = embedder.embed([c.content for c in chunks])
+    return PreparedDocument(filename, content_type, len(data), hashlib.sha256(data).hexdigest(), chunks, embeddings)
+
+
+async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, document: PreparedDocument) -> dict:
+    """Replace any document of the same name and insert this one with its chunks (one transaction)."""
+    replaced = await conn.fetchval(
+        "DELETE FROM app.copilot_documents WHERE filename = $1 RETURNING id", document.filename
+    )
+    row = await conn.fetchrow(
+        f"""INSERT INTO app.copilot_documents
+                (tenant_id, filename, content_type, size_bytes, sha256, chunk_count, uploaded_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {DOCUMENT_COLUMNS}""",
+        tenant_id,
+        document.filename,
+        document.content_type,
+        document.size_bytes,
+        document.sha256,
+        len(document.chunks),
+        user_id,
+    )
+    assert row is not None
+    await conn.executemany(
+        """INSERT INTO app.copilot_chunks (tenant_id, document_id, ordinal, section, page, content, embedding)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+        [
+            (tenant_id, row["id"], c.ordinal, c.section, c.page, c.content, e)
+            for c, e in zip(document.chunks, document.embeddings, strict=True)
+        ],
+    )
+    return {**dict(row), "replaced_document_id": replaced}
+
+
+async def list_documents(conn: asyncpg.Connection) -> list[dict]:
+    rows = await conn.fetch(f"SELECT {DOCUMENT_COLUMNS} FROM app.copilot_documents ORDER BY filename")
+    return [dict(r) for r in rows]
+
+
+async def get_document(conn: asyncpg.Connection, document_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {DOCUMENT_COLUMNS} FROM app.copilot_documents WHERE id = $1", document_id)
+    if row is None:
+        raise NotFoundError(f"document {document_id} not found", code="unknown_document")
+    return dict(row)
+
+
+async def delete_document(conn: asyncpg.Connection, document_id: UUID) -> None:
+    """Delete a document; its chunks go with it (ON DELETE CASCADE)."""
+    deleted = await conn.fetchval("DELETE FROM app.copilot_documents WHERE id = $1 RETURNING id", document_id)
+    if deleted is None:
+        raise NotFoundError(f"document {document_id} not found", code="unknown_document")

@@ -1,0 +1,145 @@
+"""Text out of uploaded files, kept in sections (headings) and pages so citations can point at them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from common.errors import InvalidInputError, UnsupportedMediaError
+
+# Extension -> canonical content type. The extension decides; browsers send unreliable content types.
+SUPPORTED_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".csv": "text/csv",
+}
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_CSV_ROWS_PER_SECTION = 20
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text under one heading (and on one page, for PDFs)."""
+
+    text: str
+    heading: str | None = None
+    page: int | None = None
+
+
+def content_type_for(filename: str) -> str:
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in SUPPORTED_TYPES:
+        raise UnsupportedMediaError(
+            f"unsupported file type {suffix or '(no extension)'!r} for {filename!r}; "
+            f"supported: {', '.join(sorted(SUPPORTED_TYPES))}",
+            code="unsupported_file_type",
+        )
+    return SUPPORTED_TYPES[suffix]
+
+
+def extract(filename: str, data: bytes) -> list[Section]:
+    """Sections of text in reading order; refuses empty, corrupt and unsupported files."""
+    content_type = content_type_for(filename)
+    if not data:
+        raise InvalidInputError(f"{filename!r} is empty", code="empty_file")
+    if content_type == "application/pdf":
+        sections = _pdf(filename, data)
+    elif content_type.endswith("wordprocessingml.document"):
+        sections = _docx(filename, data)
+    else:
+        text = _decode(filename, data)
+        sections = _csv(filename, text) if content_type == "text/csv" else _markdown(text)
+    sections = [s for s in sections if s.text.strip()]
+    if not sections:
+        raise InvalidInputError(f"{filename!r} contains no extractable text", code="empty_file")
+    return sections
+
+
+def _decode(filename: str, data: bytes) -> str:
+    if b"\x00" in data[:4096]:
+        raise InvalidInputError(f"{filename!r} is binary, not text", code="corrupt_file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{filename!r} is not valid UTF-8 text: {exc.reason}", code="corrupt_file") from exc
+
+
+def _markdown(text: str) -> list[Section]:
+    sections: list[Section] = []
+    heading: str | None = None
+    lines: list[str] = []
+    for line in text.splitlines():
+        match = _MARKDOWN_HEADING.match(line)
+        if match:
+            sections.append(Section("\n".join(lines).strip(), heading))
+            heading, lines = match.group(2), []
+        else:
+            lines.append(line)
+    sections.append(Section("\n".join(lines).strip(), heading))
+    return sections
+
+
+def _csv(filename: str, text: str) -> list[Section]:
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise InvalidInputError(f"{filename!r} is not valid CSV: {exc}", code="corrupt_file") from exc
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        return []
+    header, body = rows[0], rows[1:] or [rows[0]]
+    sections = []
+    # Each row becomes "column: value" pairs so a chunk stays readable without its header.
+    for start in range(0, len(body), _CSV_ROWS_PER_SECTION):
+        block = body[start : start + _CSV_ROWS_PER_SECTION]
+        lines = ["; ".join(f"{h}: {v}" for h, v in zip(header, row, strict=False)) for row in block]
+        sections.append(Section("\n".join(lines), f"rows {start + 1}-{start + len(block)}"))
+    return sections
+
+
+def _pdf(filename: str, data: bytes) -> list[Section]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise InvalidInputError(f"{filename!r} is not a readable PDF: {exc}", code="corrupt_file") from exc
+    return [
+        Section(section.text, section.heading, number)
+        for number, text in enumerate(pages, start=1)
+        for section in _markdown(text)
+    ]
+
+
+def _docx(filename: str, data: bytes) -> list[Section]:
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InvalidInputError(f"{filename!r} is not a readable DOCX file: {exc}", code="corrupt_file") from exc
+    sections: list[Section] = []
+    heading: str | None = None
+    lines: list[str] = []
+    for paragraph in document.paragraphs:
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        if style.lower().startswith(("heading", "title")) and paragraph.text.strip():
+            sections.append(Section("\n".join(lines).strip(), heading))
+            heading, lines = paragraph.text.strip(), []
+        else:
+            lines.append(paragraph.text)
+    sections.append(Section("\n".join(lines).strip(), heading))
+    for table in document.tables:
+        rows = ["; ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+        sections.append(Section("\n".join(rows), heading))
+    return sections

@@ -1,0 +1,91 @@
+"""The ``CopilotService`` Serve deployment: embeddings, retrieval, tools and prompting next to the model.
+
+It holds the embedding model and a database pool, and calls the ``LLMServer`` deployment (vLLM) through a
+DeploymentHandle. The ingress forwards the caller's verified claims; every query runs under them, so
+row-level security applies here exactly as in the ingress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, cast
+from uuid import UUID
+
+from ray import serve
+from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
+
+from common.config import get_settings
+from common.database import Database, create_pool
+from copilot.assistant import Copilot, CopilotLimits
+from copilot.embeddings import Embedder
+
+
+class HandleLLM:
+    """Streams chat deltas from the LLMServer deployment (OpenAI chat completion chunks)."""
+
+    def __init__(self, handle: DeploymentHandle, model_id: str) -> None:
+        self._handle = handle.options(stream=True)
+        self._model_id = model_id
+
+    async def stream_chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> AsyncIterator[str]:
+        from ray.serve.llm.openai_api_models import ChatCompletionRequest
+
+        request = ChatCompletionRequest(
+            model=self._model_id, messages=messages, max_tokens=max_tokens, temperature=0.2, stream=True
+        )
+        responses = cast(DeploymentResponseGenerator, self._handle.chat.remote(request))
+        async for batch in responses:
+            for item in batch if isinstance(batch, list) else [batch]:
+                for delta in _deltas(item):
+                    yield delta
+
+
+def _deltas(item: Any) -> list[str]:
+    if not isinstance(item, str):
+        error = getattr(item, "error", None)
+        raise RuntimeError(f"the LLM refused the request: {getattr(error, 'message', item)}")
+    found = []
+    for line in item.splitlines():
+        if not line.startswith("data: ") or line == "data: [DONE]":
+            continue
+        chunk = json.loads(line.removeprefix("data: "))
+        if "error" in chunk:
+            raise RuntimeError(f"the LLM failed: {chunk['error']}")
+        for choice in chunk.get("choices", []):
+            text = (choice.get("delta") or {}).get("content")
+            if text:
+                found.append(text)
+    return found
+
+
+@serve.deployment(name="CopilotService", max_ongoing_requests=32)
+class CopilotService:
+    async def __init__(self, llm: DeploymentHandle, model_id: str) -> None:  # type: ignore[misc]  # Serve awaits it
+        settings = get_settings()
+        self._pool = await create_pool(settings)
+        embedder = await asyncio.to_thread(Embedder, settings.copilot_embedding_model)
+        limits = CopilotLimits(
+            max_upload_bytes=settings.copilot_max_upload_bytes,
+            max_question_chars=settings.copilot_max_question_chars,
+            questions_per_minute=settings.copilot_questions_per_minute,
+            context_tokens=settings.copilot_llm_max_model_len,
+            answer_tokens=settings.copilot_answer_tokens,
+        )
+        self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits)
+
+    async def ingest(
+        self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes
+    ) -> dict[str, Any]:
+        return await self._copilot.ingest(claims, requested_tenant, filename, data)
+
+    async def ask(
+        self, claims: Mapping[str, Any], requested_tenant: UUID | None, question: str, conversation_id: UUID | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        async for event in self._copilot.ask(claims, requested_tenant, question, conversation_id):
+            yield event
+
+    async def check_health(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import pytest
+
+from common.errors import NotFoundError, RateLimitedError
+from copilot import conversations
+from tests.copilot.conftest import as_user
+
+
+async def start_with_answer(database, tenant, user=None):
+    async def op(tx):
+        conversation = await conversations.start(tx.conn, tx.tenant_id, "Stock question")
+        await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "user", "How much?")
+        answer = await conversations.add_message(
+            tx.conn, tx.tenant_id, conversation["id"], "assistant", "42", sources=[{"number": 1}]
+        )
+        return conversation, answer
+
+    return await as_user(database, tenant, user)(op)
+
+
+async def test_a_conversation_keeps_its_messages_in_order(database, make_tenant):
+    tenant = await make_tenant()
+    conversation, _ = await start_with_answer(database, tenant)
+    history = await as_user(database, tenant)(lambda tx: conversations.messages(tx.conn, conversation["id"]))
+    assert [(m["role"], m["content"]) for m in history] == [("user", "How much?"), ("assistant", "42")]
+    assert history[1]["sources"] == [{"number": 1}]
+
+
+async def test_another_users_conversation_is_not_found_even_in_the_same_tenant(database, make_tenant):
+    tenant = await make_tenant()
+    conversation, answer = await start_with_answer(database, tenant, tenant.planner)
+    colleague = as_user(database, tenant, tenant.admin)
+    with pytest.raises(NotFoundError):
+        await colleague(lambda tx: conversations.get(tx.conn, conversation["id"]))
+    assert await colleague(lambda tx: conversations.list_conversations(tx.conn)) == []
+    assert await colleague(lambda tx: conversations.messages(tx.conn, conversation["id"])) == []
+    with pytest.raises(NotFoundError):
+        await colleague(lambda tx: conversations.give_feedback(tx.conn, tx.tenant_id, answer["id"], 1, None))
+
+
+async def test_feedback_is_stored_once_per_user_and_can_be_changed(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    _, answer = await start_with_answer(database, tenant)
+    run = as_user(database, tenant)
+    await run(lambda tx: conversations.give_feedback(tx.conn, tx.tenant_id, answer["id"], 1, None))
+    await run(lambda tx: conversations.give_feedback(tx.conn, tx.tenant_id, answer["id"], -1, "wrong figure"))
+    rows = await owner_pool.fetch(
+        "SELECT rating, comment FROM app.copilot_feedback WHERE message_id = $1", answer["id"]
+    )
+    assert [(r["rating"], r["comment"]) for r in rows] == [(-1, "wrong figure")]
+
+
+async def test_feedback_on_a_question_rather_than_an_answer_is_refused(database, make_tenant):
+    tenant = await make_tenant()
+    conversation, _ = await start_with_answer(database, tenant)
+    run = as_user(database, tenant)
+    (question, _) = await run(lambda tx: conversations.messages(tx.conn, conversation["id"]))
+    with pytest.raises(NotFoundError, match="assistant message"):
+        await run(lambda tx: conversations.give_feedback(tx.conn, tx.tenant_id, question["id"], 1, None))
+
+
+async def test_the_rate_limit_counts_only_the_callers_recent_questions(database, make_tenant):
+    tenant = await make_tenant()
+    await start_with_answer(database, tenant, tenant.planner)
+    await start_with_answer(database, tenant, tenant.planner)
+    with pytest.raises(RateLimitedError, match="at most 2 questions per minute"):
+        await as_user(database, tenant, tenant.planner)(lambda tx: conversations.check_rate_limit(tx.conn, 2))
+    # A colleague's quota is separate.
+    await as_user(database, tenant, tenant.admin)(lambda tx: conversations.check_rate_limit(tx.conn, 2))

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import io
+
+import docx
+import pytest
+
+from common.errors import InvalidInputError, UnsupportedMediaError
+from copilot.chunking import chunk_sections
+from copilot.extraction import Section, extract
+
+
+def minimal_pdf(pages: list[str]) -> bytes:
+    """A valid PDF with one line of Helvetica text per page, built by hand (no PDF writer needed)."""
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    kids = []
+    for text in pages:
+        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+        content_number = len(objects) + 2
+        page_number = len(objects) + 1
+        kids.append(f"{page_number} 0 R")
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {content_number} 0 R "
+            f"/Resources << /Font << /F1 << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> >> >> >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>".encode()
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(f"trailer << /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def docx_bytes() -> bytes:
+    document = docx.Document()
+    document.add_heading("Penalties", level=1)
+    document.add_paragraph("Late delivery costs the supplier 2% of the order value per week.")
+    document.add_heading("Payment", level=1)
+    document.add_paragraph("Invoices are paid 60 days after receipt.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_markdown_is_split_at_headings():
+    sections = extract("contract.md", b"# Scope\nBolts.\n## Penalties\nTwo percent per week.\n")
+    assert [(s.heading, s.text) for s in sections] == [("Scope", "Bolts."), ("Penalties", "Two percent per week.")]
+
+
+def test_pdf_text_keeps_its_page_numbers():
+    sections = extract("terms.pdf", minimal_pdf(["Delivery within 10 days", "Penalty of 3 percent"]))
+    assert [(s.page, s.text) for s in sections] == [(1, "Delivery within 10 days"), (2, "Penalty of 3 percent")]
+
+
+def test_docx_paragraphs_are_grouped_under_their_headings():
+    sections = extract("acme.docx", docx_bytes())
+    by_heading = {s.heading: s.text for s in sections}
+    assert "2% of the order value" in by_heading["Penalties"]
+    assert "60 days" in by_heading["Payment"]
+
+
+def test_csv_rows_keep_their_column_names():
+    (section,) = extract("suppliers.csv", b"supplier,lead time\nAcme,12\nGlobex,30\n")
+    assert section.text == "supplier: Acme; lead time: 12\nsupplier: Globex; lead time: 30"
+
+
+@pytest.mark.parametrize("filename", ["photo.png", "archive.zip", "noextension"])
+def test_unsupported_file_types_are_refused(filename):
+    with pytest.raises(UnsupportedMediaError, match="unsupported file type"):
+        extract(filename, b"data")
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "code"),
+    [
+        ("empty.txt", b"", "empty_file"),
+        ("blank.md", b"  \n\n ", "empty_file"),
+        ("broken.pdf", b"%PDF-1.4 this is not a pdf", "corrupt_file"),
+        ("broken.docx", b"PK\x03\x04 not a zip", "corrupt_file"),
+        ("binary.txt", b"\x00\x01\x02binary", "corrupt_file"),
+        ("latin1.txt", "café".encode("latin-1"), "corrupt_file"),
+    ],
+)
+def test_empty_and_corrupt_files_are_refused_with_a_precise_code(filename, data, code):
+    with pytest.raises(InvalidInputError) as raised:
+        extract(filename, data)
+    assert raised.value.code == code
+
+
+def test_chunks_never_cross_a_section_or_a_page():
+    sections = [Section("alpha " * 400, "A", 1), Section("beta " * 50, "B", 2)]
+    chunks = chunk_sections(sections, max_chars=500)
+    assert all(len(c.content) <= 500 + len("A\n") for c in chunks)
+    assert {(c.section, c.page) for c in chunks} == {("A", 1), ("B", 2)}
+    assert all(("beta" in c.content) == (c.section == "B") for c in chunks)
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))

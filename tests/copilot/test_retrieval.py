@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+
+from bench.copilot_corpus import make_corpus
+from copilot import retrieval
+from copilot.retrieval import SearchMode
+from tests.copilot.conftest import as_user
+
+
+@pytest.fixture(scope="module")
+async def corpus_tenant(make_tenant, upload):
+    tenant = await make_tenant()
+    corpus = make_corpus(8)
+    for filename, text in corpus.documents:
+        await upload(tenant, filename, text)
+    return tenant, corpus
+
+
+async def recall_at_5(database, embedder, tenant, questions, mode: SearchMode) -> float:
+    hits = 0
+    for q in questions:
+        embedding = embedder.embed_one(q.text)
+        passages = await as_user(database, tenant)(
+            lambda tx, q=q, e=embedding: retrieval.search(tx.conn, q.text, e, limit=5, mode=mode)
+        )
+        hits += any(p.filename == q.filename and p.section == q.section for p in passages)
+    return hits / len(questions)
+
+
+async def test_hybrid_search_finds_the_labelled_section_for_most_questions(database, embedder, corpus_tenant):
+    tenant, corpus = corpus_tenant
+    assert await recall_at_5(database, embedder, tenant, corpus.questions, SearchMode.HYBRID) >= 0.85
+
+
+async def test_hybrid_search_beats_vector_search_when_every_document_looks_alike(database, embedder, corpus_tenant):
+    tenant, corpus = corpus_tenant
+    hybrid = await recall_at_5(database, embedder, tenant, corpus.questions, SearchMode.HYBRID)
+    vector = await recall_at_5(database, embedder, tenant, corpus.questions, SearchMode.VECTOR)
+    assert hybrid >= vector
+
+
+async def test_passages_carry_their_citation(database, embedder, corpus_tenant):
+    tenant, _ = corpus_tenant
+    question = "What is the lead time for orders from Cobalt Circuits?"
+    (best, *_) = await as_user(database, tenant)(
+        lambda tx: retrieval.search(tx.conn, question, embedder.embed_one(question), limit=3)
+    )
+    assert best.citation() == "cobalt-circuits-supply-agreement.md, section 'Delivery and lead time'"
+
+
+async def test_search_never_returns_another_tenants_chunks(database, embedder, make_tenant, upload, corpus_tenant):
+    _, corpus = corpus_tenant
+    outsider = await make_tenant()
+    await upload(outsider, "own.md", "# Notes\nOur own warehouse opens at 7am.\n")
+    question = corpus.questions[0].text
+    for mode in SearchMode:
+        passages = await as_user(database, outsider)(
+            lambda tx, m=mode: retrieval.search(tx.conn, question, embedder.embed_one(question), limit=5, mode=m)
+        )
+        assert {p.filename for p in passages} <= {"own.md"}
+
+
+def test_reciprocal_rank_fusion_rewards_agreement_between_rankings():
+    a, b, c = "a", "b", "c"
+    scores = retrieval.reciprocal_rank_fusion([[a, b], [b, c]])  # type: ignore[list-item]
+    assert max(scores, key=scores.__getitem__) == b
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("What is the lead-time?", "is | lead <-> time | the | what"),
+        ("'); DROP TABLE x; --", "drop | table"),
+        ("?!", None),
+    ],
+)
+def test_text_queries_are_built_from_words_only(query, expected):
+    assert retrieval.text_query(query) == expected
