@@ -21,11 +21,20 @@ import asyncpg
 from pgvector.asyncpg import register_vector
 
 from common.config import Settings
-from common.errors import InvalidInputError, PermissionDeniedError
+from common.errors import DatabaseUnavailableError, InvalidInputError, PermissionDeniedError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+# The server went away under the connection (restart, failover, network): the pool's other idle
+# connections are most likely dead too.
+CONNECTION_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    ConnectionError,
+)
 _MAX_ATTEMPTS = 4
 
 
@@ -113,15 +122,29 @@ class Database:
         requested_tenant: UUID | None,
         operation: Callable[[TenantTransaction], Awaitable[T]],
     ) -> T:
-        """Run ``operation`` in a tenant transaction, retrying on deadlock or serialization failure."""
+        """Run ``operation`` in a tenant transaction.
+
+        Retried on deadlock or serialization failure, and on a lost connection only when it was lost
+        before ``operation`` started (so nothing can have been written); a connection lost later is
+        raised, since the commit may or may not have happened (clients retry with an Idempotency-Key).
+        """
         for attempt in range(1, _MAX_ATTEMPTS + 1):
+            started = False
             try:
                 async with self.tenant_transaction(claims, requested_tenant) as tx:
+                    started = True
                     return await operation(tx)
             except _RETRYABLE:
                 if attempt == _MAX_ATTEMPTS:
                     raise
                 await asyncio.sleep(0.01 * 2**attempt)
+            except (*CONNECTION_LOST, OSError) as exc:
+                if started and not isinstance(exc, CONNECTION_LOST):
+                    raise  # an OSError of the operation itself, not of the database connection
+                await self.pool.expire_connections()
+                if started or attempt == _MAX_ATTEMPTS:
+                    raise DatabaseUnavailableError("the database is unavailable; retry shortly") from exc
+                await asyncio.sleep(0.2 * attempt)
         raise AssertionError("unreachable")
 
     async def ping(self) -> None:

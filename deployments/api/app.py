@@ -17,8 +17,8 @@ from common.config import Settings
 from common.database import Database, create_pool
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from deployments.api.deps import ModelHandles, Services
-from deployments.api.errors import error_body, install_error_handlers
-from deployments.api.routes import copilot, me, reservations, stock
+from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
+from deployments.api.routes import copilot, me, reservations, risk, stock
 from deployments.api.routes.catalog import catalog_routers
 from deployments.api.routes.logistics import logistics_routers
 
@@ -76,6 +76,7 @@ def create_api(
     v1.include_router(me.router)
     v1.include_router(copilot.router)
     v1.include_router(copilot.llm_router)
+    v1.include_router(risk.router)
     for router in logistics_routers():
         v1.include_router(router)
     app.include_router(v1)
@@ -88,7 +89,7 @@ def create_api(
     async def readyz(request: Request) -> JSONResponse:
         try:
             await request.app.state.services.database.ping()
-        except (OSError, TimeoutError) as exc:
+        except (*DATABASE_UNAVAILABLE, TimeoutError) as exc:
             return JSONResponse(error_body("database_unavailable", str(exc)), status_code=503)
         return JSONResponse({"status": "ready"})
 

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.auth import AuthenticationError
+from common.database import CONNECTION_LOST
 from common.errors import (
     ConflictError,
     DomainError,
@@ -20,8 +21,8 @@ from common.errors import (
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
-    ServiceUnavailableError,
     RateLimitedError,
+    ServiceUnavailableError,
     UnsupportedMediaError,
 )
 
@@ -53,7 +54,9 @@ def status_for(error: DomainError) -> int:
 
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status_for(exc))
+    status = status_for(exc)
+    headers = {"Retry-After": "1"} if status == 503 else None
+    return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 
 
 async def _authentication_error(_: Request, exc: Exception) -> JSONResponse:
@@ -94,6 +97,20 @@ async def _data_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("invalid_value", f"the database refused a value: {exc}"), status_code=422)
 
 
+# The database restarting, failing over or refusing connections: the request may be retried (with
+# the same Idempotency-Key for writes, so a write that did commit is not applied twice).
+DATABASE_UNAVAILABLE = CONNECTION_LOST
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return JSONResponse(
+        error_body("database_unavailable", "the database is unavailable; retry shortly"),
+        status_code=503,
+        headers={"Retry-After": "1"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(error_body("internal_error", "an unexpected error occurred"), status_code=500)
@@ -105,4 +122,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(asyncpg.DataError, _data_error)
+    for error_type in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(error_type, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
