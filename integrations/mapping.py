@@ -1,0 +1,73 @@
+"""Per-tenant, per-connector field mapping: ERP units, warehouse codes and currencies to Chainsight's.
+
+Stored as the connector's ``mapping`` JSON, e.g.::
+
+    {"units": {"Units": "each", "PC": "each", "KGM": "kg", "Dozens": "dozen"},
+     "warehouses": {"1010": "MAIN", "WH": "MAIN"},
+     "currencies": {"1": "EUR"},
+     "default_currency": "EUR",
+     "default_warehouse": "MAIN"}
+
+A unit maps through ``units`` or, failing that, when its lower-case name is already a Chainsight unit
+code; anything else is a ``MappingError`` and the record goes to the dead letter list. Warehouse codes
+not listed keep their ERP code; currencies not listed must already be ISO 4217 codes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from integrations.errors import MappingError
+
+_ISO_CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+class FieldMapping(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    units: dict[str, str] = Field(default_factory=dict)
+    warehouses: dict[str, str] = Field(default_factory=dict)
+    currencies: dict[str, str] = Field(default_factory=dict)
+    default_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    default_warehouse: str | None = Field(default=None, min_length=1, max_length=64)
+
+    def unit(self, erp_unit: str, known_units: Collection[str]) -> str:
+        mapped = self.units.get(erp_unit)
+        if mapped is None and erp_unit.lower() in known_units:
+            mapped = erp_unit.lower()
+        if mapped is None or mapped not in known_units:
+            raise MappingError(
+                f"unit {erp_unit!r} has no Chainsight equivalent: add it to the connector's mapping.units "
+                f"(known units: {', '.join(sorted(known_units))})"
+            )
+        return mapped
+
+    def erp_unit(self, unit: str) -> str:
+        """The ERP's name for a Chainsight unit (the first mapping entry that targets it, else the code)."""
+        return next((erp for erp, mine in self.units.items() if mine == unit), unit)
+
+    def warehouse(self, erp_code: str | None) -> str:
+        if erp_code:
+            return self.warehouses.get(erp_code, erp_code)
+        if self.default_warehouse:
+            return self.default_warehouse
+        raise MappingError("the record names no warehouse and the mapping has no default_warehouse")
+
+    def erp_warehouse(self, code: str) -> str:
+        return next((erp for erp, mine in self.warehouses.items() if mine == code), code)
+
+    def currency(self, erp_currency: str | None) -> str:
+        if not erp_currency:
+            if self.default_currency:
+                return self.default_currency
+            raise MappingError("the record has no currency and the mapping has no default_currency")
+        mapped = self.currencies.get(erp_currency, erp_currency)
+        if not _ISO_CURRENCY.match(mapped):
+            raise MappingError(f"currency {erp_currency!r} is not an ISO 4217 code: add it to mapping.currencies")
+        return mapped
+
+    def erp_currency(self, currency: str) -> str:
+        return next((erp for erp, mine in self.currencies.items() if mine == currency), currency)

@@ -1,0 +1,305 @@
+"""Odoo through its external JSON-RPC API (``POST /jsonrpc``), authenticated with a user's API key.
+
+``common.authenticate(db, login, api_key, {})`` gives the uid; every read is ``object.execute_kw(db, uid,
+api_key, model, 'search_read', [domain], {fields, order, offset, limit})``. Incremental reads filter on
+``write_date >= cursor`` ordered by ``write_date, id``; the cursor after each page is the page's last
+``write_date`` (re-reading the boundary second is harmless: unchanged records cost no write). Stock is a
+snapshot of internal ``stock.quant`` summed per product and warehouse.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+from integrations.connector import Connector
+from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+
+_ids = itertools.count(1)
+
+
+def _m2o_id(value: Any) -> str | None:
+    return str(value[0]) if isinstance(value, list) and value else None
+
+
+def _m2o_name(value: Any) -> str | None:
+    return str(value[1]) if isinstance(value, list) and len(value) > 1 else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None  # Odoo sends false for empty fields
+
+
+class OdooConnector(Connector):
+    kind = "odoo"
+    vendor = "Odoo"
+    entities = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
+
+    _uid: int | None = None
+
+    async def _rpc(self, service: str, method: str, args: list[Any], *, idempotent: bool = True) -> Any:
+        body: dict[str, Any] = {
+            "jsonrpc": "2.0",
+            "method": "call",
+            "params": {"service": service, "method": method, "args": args},
+            "id": next(_ids),
+        }
+        response = await self.http.request("POST", "/jsonrpc", json=body, idempotent=idempotent)
+        if response.status_code != 200:
+            raise ConnectorProtocolError(f"Odoo answered HTTP {response.status_code} on /jsonrpc")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise ConnectorProtocolError("Odoo answered /jsonrpc with something that is not JSON") from exc
+        if "error" in payload:
+            data = payload["error"].get("data") or {}
+            name, message = data.get("name", ""), data.get("message") or payload["error"].get("message")
+            if name.endswith(("AccessDenied", "AccessError")):
+                raise ConnectorAuthError(f"Odoo refused the API key: {message}")
+            raise ConnectorProtocolError(f"Odoo error {name}: {message}")
+        return payload.get("result")
+
+    async def _login(self) -> tuple[str, int, str]:
+        database, key = str(self.option("database")), self.credential("api_key")
+        if self._uid is None:
+            uid = await self._rpc("common", "authenticate", [database, self.credential("username"), key, {}])
+            if not uid:
+                raise ConnectorAuthError(
+                    f"Odoo refused the login of {self.credential('username')!r} on database {database!r}"
+                )
+            self._uid = int(uid)
+        return database, self._uid, key
+
+    async def execute_kw(
+        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], *, idempotent: bool = True
+    ) -> Any:
+        database, uid, key = await self._login()
+        return await self._rpc(
+            "object", "execute_kw", [database, uid, key, model, method, args, kwargs], idempotent=idempotent
+        )
+
+    async def _changed(
+        self, model: str, domain: list[Any], fields: list[str], cursor: dict[str, Any] | None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        since = (cursor or {}).get("write_date")
+        full = [*domain, ("write_date", ">=", since)] if since else list(domain)
+        offset = 0
+        while True:
+            rows = await self.execute_kw(
+                model,
+                "search_read",
+                [full],
+                {
+                    "fields": [*fields, "write_date"],
+                    "order": "write_date asc, id asc",
+                    "offset": offset,
+                    "limit": self.config.page_size,
+                },
+            )
+            if not rows:
+                return
+            yield rows
+            if len(rows) < self.config.page_size:
+                return
+            offset += len(rows)
+
+    async def pull(self, entity: Entity, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
+        if entity == Entity.STOCK:
+            async for page in self._stock():
+                yield page
+            return
+        reader = {
+            Entity.WAREHOUSES: self._warehouses,
+            Entity.SUPPLIERS: self._suppliers,
+            Entity.PRODUCTS: self._products,
+            Entity.PURCHASE_ORDERS: self._orders,
+        }[entity]
+        async for page in reader(cursor):
+            yield page
+
+    @staticmethod
+    def _page(records: list[SourceRecord], rows: list[dict[str, Any]]) -> Page:
+        return Page(records, {"write_date": rows[-1]["write_date"]})
+
+    async def _warehouses(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
+        async for rows in self._changed("stock.warehouse", [], ["code", "name"], cursor):
+            records = [
+                SourceRecord(str(r["id"]), {"code": _text(r["code"]), "name": _text(r["name"])}, r) for r in rows
+            ]
+            yield self._page(records, rows)
+
+    async def _suppliers(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
+        domain = [("supplier_rank", ">", 0), ("active", "in", [True, False])]
+        fields = ["ref", "name", "email", "country_code", "active"]
+        async for rows in self._changed("res.partner", domain, fields, cursor):
+            records = [
+                SourceRecord(
+                    str(r["id"]),
+                    {
+                        "code": _text(r["ref"]),
+                        "name": _text(r["name"]),
+                        "email": _text(r["email"]),
+                        "country": _text(r["country_code"]),
+                        "active": r["active"],
+                    },
+                    r,
+                )
+                for r in rows
+            ]
+            yield self._page(records, rows)
+
+    async def _products(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
+        fields = ["default_code", "name", "uom_id", "standard_price", "active"]
+        async for rows in self._changed("product.product", [("active", "in", [True, False])], fields, cursor):
+            records = [
+                SourceRecord(
+                    str(r["id"]),
+                    {
+                        "sku": _text(r["default_code"]),
+                        "name": _text(r["name"]),
+                        "uom": _m2o_name(r["uom_id"]),
+                        "unit_cost": r["standard_price"] if r["standard_price"] is not False else None,
+                        "active": r["active"],
+                    },
+                    r,
+                )
+                for r in rows
+            ]
+            yield self._page(records, rows)
+
+    async def _stock(self) -> AsyncIterator[Page]:
+        totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        raw: dict[tuple[str, str], list[int]] = defaultdict(list)
+        offset = 0
+        while True:
+            rows = await self.execute_kw(
+                "stock.quant",
+                "search_read",
+                [[("location_id.usage", "=", "internal")]],
+                {
+                    "fields": ["product_id", "warehouse_id", "quantity"],
+                    "order": "id asc",
+                    "offset": offset,
+                    "limit": self.config.page_size,
+                },
+            )
+            for r in rows:
+                key = (_m2o_id(r["product_id"]) or "", _m2o_id(r["warehouse_id"]) or "")
+                totals[key] += Decimal(str(r["quantity"]))
+                raw[key].append(r["id"])
+            if len(rows) < self.config.page_size:
+                break
+            offset += len(rows)
+        records = [
+            SourceRecord(
+                f"{product}@{warehouse}",
+                {"product_external_id": product, "warehouse_external_id": warehouse or None, "quantity": quantity},
+                {"quant_ids": raw[(product, warehouse)], "quantity": str(quantity)},
+            )
+            for (product, warehouse), quantity in sorted(totals.items())
+        ]
+        for start in range(0, len(records), self.config.page_size):
+            yield Page(records[start : start + self.config.page_size])
+
+    async def _orders(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
+        fields = ["name", "partner_id", "currency_id", "date_planned", "state", "picking_type_id"]
+        warehouses: dict[int, str | None] = {}
+        async for rows in self._changed("purchase.order", [], fields, cursor):
+            lines = await self.execute_kw(
+                "purchase.order.line",
+                "search_read",
+                [[("order_id", "in", [r["id"] for r in rows])]],
+                {
+                    "fields": [
+                        "order_id",
+                        "sequence",
+                        "product_id",
+                        "product_qty",
+                        "product_uom",
+                        "price_unit",
+                        "qty_received",
+                    ],
+                    "order": "order_id asc, sequence asc, id asc",
+                },
+            )
+            types = {r["picking_type_id"][0] for r in rows if r["picking_type_id"]} - set(warehouses)
+            if types:
+                for t in await self.execute_kw(
+                    "stock.picking.type", "search_read", [[("id", "in", sorted(types))]], {"fields": ["warehouse_id"]}
+                ):
+                    warehouses[t["id"]] = _m2o_id(t["warehouse_id"])
+            by_order: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for line in lines:
+                by_order[line["order_id"][0]].append(line)
+            records = [self._order(r, by_order[r["id"]], warehouses) for r in rows]
+            yield self._page(records, rows)
+
+    def _order(self, r: dict[str, Any], lines: list[dict[str, Any]], warehouses: dict[int, str | None]) -> SourceRecord:
+        picking = r["picking_type_id"][0] if r["picking_type_id"] else None
+        items = [
+            {
+                "line_no": i,
+                "product_external_id": _m2o_id(line["product_id"]),
+                "quantity": line["product_qty"],
+                "uom": _m2o_name(line["product_uom"]),
+                "unit_price": line["price_unit"],
+                "received_quantity": line["qty_received"] or 0,
+            }
+            for i, line in enumerate(lines, start=1)
+        ]
+        fields = {
+            "number": _text(r["name"]),
+            "supplier_external_id": _m2o_id(r["partner_id"]),
+            "warehouse_external_id": warehouses.get(picking) if picking else None,
+            "currency": _m2o_name(r["currency_id"]),
+            "expected_date": (_text(r["date_planned"]) or "")[:10] or None,
+            "status": _status(r["state"], lines),
+            "lines": items,
+        }
+        return SourceRecord(str(r["id"]), fields, {**r, "order_line": lines})
+
+    async def push_purchase_order(self, order: PushOrder) -> str:
+        values: dict[str, Any] = {
+            "partner_id": int(order.supplier_external_id),
+            "origin": f"Chainsight {order.number}",
+            "order_line": [
+                [
+                    0,
+                    0,
+                    {
+                        "product_id": int(line.product_external_id),
+                        "name": line.sku,
+                        "sequence": line.line_no * 10,
+                        "product_qty": float(line.quantity),
+                        "price_unit": float(line.unit_price),
+                    },
+                ]
+                for line in order.lines
+            ],
+        }
+        if order.expected_date:
+            values["date_planned"] = f"{order.expected_date.isoformat()} 00:00:00"
+        created = await self.execute_kw("purchase.order", "create", [values], {}, idempotent=False)
+        if not isinstance(created, int):
+            raise ConnectorProtocolError(f"Odoo's purchase.order create returned {created!r}, not an id")
+        return str(created)
+
+
+def _status(state: Any, lines: list[dict[str, Any]]) -> str | None:
+    if state in ("draft", "sent", "to approve"):
+        return PurchaseOrderStatus.DRAFT.value
+    if state == "cancel":
+        return PurchaseOrderStatus.CANCELLED.value
+    if state in ("purchase", "done"):
+        received = [Decimal(str(x["qty_received"] or 0)) for x in lines]
+        ordered = [Decimal(str(x["product_qty"] or 0)) for x in lines]
+        if lines and all(r >= o for r, o in zip(received, ordered, strict=True)):
+            return PurchaseOrderStatus.RECEIVED.value
+        if any(r > 0 for r in received):
+            return PurchaseOrderStatus.PARTIALLY_RECEIVED.value
+        return PurchaseOrderStatus.ISSUED.value
+    return None

@@ -1,0 +1,143 @@
+"""The vendor-neutral shapes connectors produce and consume.
+
+A connector turns each vendor row into a ``SourceRecord``: its external id, the raw row (kept for the dead
+letter list) and ``fields`` named as below but still in the ERP's vocabulary (its unit names, warehouse
+codes, currency codes). The sync engine validates ``fields`` against these models, maps the vocabulary
+with the tenant's ``FieldMapping`` and upserts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Entity(StrEnum):
+    WAREHOUSES = "warehouses"
+    SUPPLIERS = "suppliers"
+    PRODUCTS = "products"
+    STOCK = "stock"
+    PURCHASE_ORDERS = "purchase_orders"
+
+
+# Sync order: what a record refers to is synced before it.
+ENTITY_ORDER = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    external_id: str
+    fields: dict[str, Any]
+    raw: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Records read in one vendor call, and the cursor to store once they are committed (None: keep)."""
+
+    records: list[SourceRecord]
+    cursor: dict[str, Any] | None = None
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+    external_id: str = Field(min_length=1, max_length=200)
+
+
+class WarehouseRecord(_Record):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    city: str | None = None
+
+
+class SupplierRecord(_Record):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    email: str | None = None
+    active: bool = True
+
+
+class ProductRecord(_Record):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    uom: str = Field(min_length=1, max_length=64)
+    unit_cost: Decimal | None = Field(default=None, ge=0)
+    active: bool = True
+
+
+class StockRecord(_Record):
+    """On hand for one product in one warehouse, in the product's own unit."""
+
+    product_external_id: str = Field(min_length=1)
+    warehouse_external_id: str | None = None
+    warehouse_code: str | None = None
+    quantity: Decimal = Field(ge=0)
+
+
+class PurchaseOrderStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    PARTIALLY_RECEIVED = "partially_received"
+    RECEIVED = "received"
+    CANCELLED = "cancelled"
+
+
+class PurchaseOrderLineRecord(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    line_no: int = Field(gt=0)
+    product_external_id: str = Field(min_length=1)
+    quantity: Decimal = Field(gt=0)
+    uom: str = Field(min_length=1)
+    unit_price: Decimal = Field(ge=0)
+    received_quantity: Decimal = Field(default=Decimal(0), ge=0)
+
+
+class PurchaseOrderRecord(_Record):
+    number: str = Field(min_length=1, max_length=64)
+    supplier_external_id: str = Field(min_length=1)
+    warehouse_external_id: str | None = None
+    warehouse_code: str | None = None
+    currency: str | None = None
+    expected_date: date | None = None
+    status: PurchaseOrderStatus
+    lines: list[PurchaseOrderLineRecord] = Field(min_length=1)
+
+
+RECORD_MODELS: dict[Entity, type[_Record]] = {
+    Entity.WAREHOUSES: WarehouseRecord,
+    Entity.SUPPLIERS: SupplierRecord,
+    Entity.PRODUCTS: ProductRecord,
+    Entity.STOCK: StockRecord,
+    Entity.PURCHASE_ORDERS: PurchaseOrderRecord,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PushLine:
+    line_no: int
+    product_external_id: str
+    sku: str
+    quantity: Decimal  # in the product's unit
+    uom: str  # the ERP's name for the product's unit
+    unit_price: Decimal  # per product unit
+
+
+@dataclass(frozen=True, slots=True)
+class PushOrder:
+    """A Chainsight purchase order in the ERP's vocabulary, ready to create there."""
+
+    number: str
+    supplier_external_id: str
+    supplier_code: str
+    warehouse_external_id: str | None
+    warehouse_code: str
+    currency: str
+    expected_date: date | None
+    lines: list[PushLine] = field(default_factory=list)

@@ -1,0 +1,118 @@
+"""What the integrations API accepts and returns. Credentials go in, never out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from integrations.connector import REQUIRED_CREDENTIALS, REQUIRED_OPTIONS
+from integrations.mapping import FieldMapping
+from integrations.records import Entity
+
+ConnectorKind = Literal["odoo", "sap", "dynamics", "netsuite"]
+OptionValue = str | int | bool
+_URL = r"^https?://[^\s]{1,490}$"
+
+
+def _check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
+    missing = [c for c in REQUIRED_CREDENTIALS[kind] if not (credentials or {}).get(c)]
+    if kind == "sap" and credentials is not None:
+        basic = credentials.get("username") and credentials.get("password")
+        oauth = credentials.get("client_id") and credentials.get("client_secret")
+        if not (basic or oauth):
+            missing.append("username+password or client_id+client_secret")
+    if credentials is not None and missing:
+        raise ValueError(f"{kind} connectors need credentials: {', '.join(missing)}")
+    absent = [o for o in REQUIRED_OPTIONS[kind] if options is not None and o not in options]
+    if absent:
+        raise ValueError(f"{kind} connectors need options: {', '.join(absent)}")
+
+
+class ConnectorCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="unique per tenant, e.g. 'odoo-main'")
+    kind: ConnectorKind
+    base_url: str = Field(pattern=_URL)
+    options: dict[str, OptionValue] = Field(default_factory=dict, max_length=50)
+    credentials: dict[str, str] = Field(min_length=1, max_length=20, description="stored encrypted, never returned")
+    mapping: FieldMapping = Field(default_factory=FieldMapping)
+    entities: list[Entity] | None = Field(default=None, description="what to sync; default: all the kind supports")
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _required(self) -> ConnectorCreate:
+        _check_kind(self.kind, self.credentials, self.options)
+        return self
+
+
+class ConnectorUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(default=None, pattern=_URL)
+    options: dict[str, OptionValue] | None = Field(default=None, max_length=50)
+    credentials: dict[str, str] | None = Field(default=None, min_length=1, max_length=20)
+    mapping: FieldMapping | None = None
+    entities: list[Entity] | None = None
+    enabled: bool | None = None
+
+
+class Connector(BaseModel):
+    id: UUID
+    name: str
+    kind: ConnectorKind
+    base_url: str
+    options: dict[str, Any]
+    mapping: FieldMapping
+    entities: list[Entity]
+    enabled: bool
+    acting_user_id: UUID = Field(description="the member whose rights sync jobs use")
+    created_at: datetime
+    updated_at: datetime
+
+
+class SyncState(BaseModel):
+    entity: Entity
+    cursor: dict[str, Any] | None
+    updated_at: datetime
+
+
+class SyncRun(BaseModel):
+    id: UUID
+    connector_id: UUID
+    status: Literal["queued", "running", "succeeded", "completed_with_errors", "failed"]
+    trigger: Literal["api", "cli", "schedule"]
+    requested_by: UUID | None
+    counts: dict[str, dict[str, int]]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ConnectorStatus(Connector):
+    state: list[SyncState]
+    last_run: SyncRun | None
+    open_dead_letters: int
+
+
+class DeadLetter(BaseModel):
+    id: UUID
+    entity: Entity
+    external_id: str
+    run_id: UUID | None
+    error: str
+    payload: Any
+    attempts: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    resolved_at: datetime | None
+
+
+class PushResult(BaseModel):
+    purchase_order_id: UUID
+    connector_id: UUID
+    external_id: str = Field(description="the order's id in the ERP")

@@ -1,0 +1,234 @@
+"""Connector configurations, runs, dead letters and cursors: SQL over a tenant transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.database import MemberRole, TenantTransaction
+from common.errors import ConflictError, NotFoundError, PermissionDeniedError
+from integrations.connector import connector_class
+from integrations.crypto import CredentialCipher
+from integrations.records import Entity
+from integrations.schemas import ConnectorCreate, ConnectorUpdate
+
+CONNECTOR_COLUMNS = (
+    "id, name, kind, base_url, options, mapping, entities, enabled, acting_user_id, created_at, updated_at"
+)
+RUN_COLUMNS = "id, connector_id, status, trigger, requested_by, counts, error, created_at, started_at, finished_at"
+DEAD_LETTER_COLUMNS = (
+    "id, entity, external_id, run_id, error, payload, attempts, first_seen_at, last_seen_at, resolved_at"
+)
+# A run whose job stopped sending heartbeats this long ago no longer blocks a new one.
+ABANDONED_AFTER = "15 minutes"
+
+
+def require_admin(tx: TenantTransaction) -> None:
+    if tx.role is not MemberRole.ADMIN:
+        raise PermissionDeniedError("configuring ERP connectors needs the admin role")
+
+
+async def create_connector(tx: TenantTransaction, data: ConnectorCreate, cipher: CredentialCipher) -> dict:
+    require_admin(tx)
+    supported = connector_class(data.kind).entities
+    entities = [e for e in (data.entities or supported) if e in supported]
+    try:
+        row = await tx.conn.fetchrow(
+            f"""INSERT INTO app.integration_connectors
+                    (tenant_id, name, kind, base_url, options, credentials, mapping, entities, acting_user_id,
+                     enabled, created_by)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9) RETURNING {CONNECTOR_COLUMNS}""",
+            tx.tenant_id,
+            data.name,
+            data.kind,
+            data.base_url,
+            data.options,
+            cipher.encrypt(data.credentials),
+            data.mapping.model_dump(),
+            [e.value for e in entities],
+            tx.user_id,
+            data.enabled,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise ConflictError(f"a connector named {data.name!r} already exists", code="connector_exists") from exc
+    assert row is not None
+    return dict(row)
+
+
+async def update_connector(
+    tx: TenantTransaction, connector_id: UUID, changes: ConnectorUpdate, cipher: CredentialCipher
+) -> dict:
+    require_admin(tx)
+    current = await get_connector(tx.conn, connector_id)
+    values: dict[str, Any] = {}
+    for name in ("base_url", "options", "enabled"):
+        if getattr(changes, name) is not None:
+            values[name] = getattr(changes, name)
+    if changes.mapping is not None:
+        values["mapping"] = changes.mapping.model_dump()
+    if changes.credentials is not None:
+        values["credentials"] = cipher.encrypt(changes.credentials)
+    if changes.entities is not None:
+        supported = connector_class(current["kind"]).entities
+        values["entities"] = [e.value for e in changes.entities if e in supported]
+    # Whoever changes the configuration is who the jobs act as from now on.
+    values["acting_user_id"] = tx.user_id
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(values, start=2))
+    row = await tx.conn.fetchrow(
+        f"""UPDATE app.integration_connectors SET {assignments}, updated_at = now() WHERE id = $1
+            RETURNING {CONNECTOR_COLUMNS}""",
+        connector_id,
+        *values.values(),
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def delete_connector(tx: TenantTransaction, connector_id: UUID) -> None:
+    require_admin(tx)
+    status = await tx.conn.execute("DELETE FROM app.integration_connectors WHERE id = $1", connector_id)
+    if status == "DELETE 0":
+        raise NotFoundError(f"connector {connector_id} not found", code="unknown_connector")
+
+
+async def get_connector(conn: asyncpg.Connection, connector_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {CONNECTOR_COLUMNS} FROM app.integration_connectors WHERE id = $1", connector_id)
+    if row is None:
+        raise NotFoundError(f"connector {connector_id} not found", code="unknown_connector")
+    return dict(row)
+
+
+async def connector_credentials(conn: asyncpg.Connection, connector_id: UUID, cipher: CredentialCipher) -> dict:
+    token = await conn.fetchval("SELECT credentials FROM app.integration_connectors WHERE id = $1", connector_id)
+    if token is None:
+        raise NotFoundError(f"connector {connector_id} not found", code="unknown_connector")
+    return cipher.decrypt(token)
+
+
+async def list_connectors(conn: asyncpg.Connection) -> list[dict]:
+    rows = await conn.fetch(f"SELECT {CONNECTOR_COLUMNS} FROM app.integration_connectors ORDER BY name")
+    return [dict(r) for r in rows]
+
+
+async def connector_status(conn: asyncpg.Connection, connector_id: UUID) -> dict:
+    connector = await get_connector(conn, connector_id)
+    state = await conn.fetch(
+        "SELECT entity, cursor, updated_at FROM app.integration_sync_state WHERE connector_id = $1 ORDER BY entity",
+        connector_id,
+    )
+    last = await conn.fetchrow(
+        f"""SELECT {RUN_COLUMNS} FROM app.integration_sync_runs WHERE connector_id = $1
+            ORDER BY created_at DESC, id DESC LIMIT 1""",
+        connector_id,
+    )
+    open_letters = await conn.fetchval(
+        "SELECT count(*) FROM app.integration_dead_letters WHERE connector_id = $1 AND resolved_at IS NULL",
+        connector_id,
+    )
+    return {
+        **connector,
+        "state": [dict(r) for r in state],
+        "last_run": dict(last) if last else None,
+        "open_dead_letters": open_letters,
+    }
+
+
+async def sync_cursors(conn: asyncpg.Connection, connector_id: UUID) -> dict[Entity, dict | None]:
+    rows = await conn.fetch(
+        "SELECT entity, cursor FROM app.integration_sync_state WHERE connector_id = $1", connector_id
+    )
+    return {Entity(r["entity"]): r["cursor"] for r in rows}
+
+
+async def create_run(
+    tx: TenantTransaction, connector_id: UUID, trigger: str, *, status: str, requested_by: UUID | None
+) -> dict:
+    await tx.conn.execute(
+        f"""UPDATE app.integration_sync_runs
+            SET status = 'failed', finished_at = now(), error = 'abandoned: the sync job stopped reporting'
+            WHERE connector_id = $1 AND status IN ('queued', 'running')
+              AND coalesce(heartbeat_at, started_at, created_at) < now() - interval '{ABANDONED_AFTER}'""",
+        connector_id,
+    )
+    try:
+        async with tx.conn.transaction():
+            row = await tx.conn.fetchrow(
+                f"""INSERT INTO app.integration_sync_runs
+                        (tenant_id, connector_id, status, trigger, requested_by, started_at, heartbeat_at)
+                    VALUES ($1, $2, $3, $4, $5, CASE WHEN $3 = 'running' THEN now() END,
+                            CASE WHEN $3 = 'running' THEN now() END)
+                    RETURNING {RUN_COLUMNS}""",
+                tx.tenant_id,
+                connector_id,
+                status,
+                trigger,
+                requested_by,
+            )
+    except asyncpg.UniqueViolationError as exc:
+        raise ConflictError(
+            "a sync of this connector is already queued or running; wait for it to finish",
+            code="sync_in_progress",
+        ) from exc
+    assert row is not None
+    return dict(row)
+
+
+async def start_queued_run(conn: asyncpg.Connection, run_id: UUID) -> None:
+    status = await conn.execute(
+        """UPDATE app.integration_sync_runs SET status = 'running', started_at = now(), heartbeat_at = now()
+           WHERE id = $1 AND status = 'queued'""",
+        run_id,
+    )
+    if status == "UPDATE 0":
+        raise ConflictError(f"sync run {run_id} is not queued (already started, finished or unknown)")
+
+
+async def finish_run(
+    conn: asyncpg.Connection, run_id: UUID, status: str, counts: dict[str, dict[str, int]], error: str | None
+) -> dict:
+    row = await conn.fetchrow(
+        f"""UPDATE app.integration_sync_runs
+            SET status = $2, counts = $3, error = $4, finished_at = now(), heartbeat_at = now()
+            WHERE id = $1 RETURNING {RUN_COLUMNS}""",
+        run_id,
+        status,
+        counts,
+        error,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def get_run(conn: asyncpg.Connection, run_id: UUID) -> dict:
+    row = await conn.fetchrow(f"SELECT {RUN_COLUMNS} FROM app.integration_sync_runs WHERE id = $1", run_id)
+    if row is None:
+        raise NotFoundError(f"sync run {run_id} not found", code="unknown_run")
+    return dict(row)
+
+
+async def list_runs(conn: asyncpg.Connection, connector_id: UUID, limit: int) -> list[dict]:
+    await get_connector(conn, connector_id)
+    rows = await conn.fetch(
+        f"""SELECT {RUN_COLUMNS} FROM app.integration_sync_runs WHERE connector_id = $1
+            ORDER BY created_at DESC, id DESC LIMIT $2""",
+        connector_id,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def list_dead_letters(
+    conn: asyncpg.Connection, connector_id: UUID, *, include_resolved: bool, limit: int
+) -> list[dict]:
+    await get_connector(conn, connector_id)
+    rows = await conn.fetch(
+        f"""SELECT {DEAD_LETTER_COLUMNS} FROM app.integration_dead_letters
+            WHERE connector_id = $1 AND ($2 OR resolved_at IS NULL)
+            ORDER BY last_seen_at DESC, id LIMIT $3""",
+        connector_id,
+        include_resolved,
+        limit,
+    )
+    return [dict(r) for r in rows]

@@ -1,0 +1,338 @@
+"""The sync engine: one run of one connector for one tenant, and pushing purchase orders to the ERP.
+
+A run acts with the membership of the connector's acting user (the admin who configured it), through
+``Database.run`` like any request, so row-level security confines it to that tenant. Each page of records
+is committed in one transaction together with the cursor that covers it: a run that fails half way keeps
+everything committed, and the next run resumes from the last committed cursor. Records that fail
+validation or mapping go to the dead letter list; only connector failures (credentials, unreachable ERP,
+throttling past the retry budget, protocol errors) fail the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.config import Settings
+from common.database import Database, TenantTransaction
+from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from integrations import store
+from integrations.apply import Counts, SyncScope, apply_page, remember
+from integrations.connector import Connector, ConnectorConfig, connector_class
+from integrations.crypto import CredentialCipher, cipher_from_key
+from integrations.errors import ConnectorError
+from integrations.http import RetryPolicy
+from integrations.mapping import FieldMapping
+from integrations.records import ENTITY_ORDER, Entity, PushLine, PushOrder
+from inventory import events
+
+logger = logging.getLogger(__name__)
+
+SYNC_FINISHED = "integration.sync_finished"
+SYNC_FAILED = "integration.sync_failed"
+
+ConnectorFactory = Callable[[str, ConnectorConfig], Connector]
+
+
+def build_connector(kind: str, config: ConnectorConfig) -> Connector:
+    return connector_class(kind)(config)
+
+
+@dataclass(frozen=True)
+class SyncDeps:
+    database: Database
+    cipher: CredentialCipher
+    retry: RetryPolicy
+    page_size: int
+    connector_factory: ConnectorFactory = build_connector
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database: Database) -> SyncDeps:
+        return cls(
+            database=database,
+            cipher=cipher_from_key(settings.integrations_key),
+            retry=RetryPolicy(
+                max_attempts=settings.integrations_max_attempts,
+                backoff_s=settings.integrations_backoff_s,
+                max_delay_s=settings.integrations_max_retry_delay_s,
+                timeout_s=settings.integrations_http_timeout_s,
+            ),
+            page_size=settings.integrations_page_size,
+        )
+
+
+async def acting_claims(database: Database, tenant_id: UUID, connector_id: UUID) -> dict[str, Any]:
+    """The claims a background job for this connector runs with: those of its acting member."""
+    async with database.pool.acquire() as conn:
+        actor = await conn.fetchval("SELECT app.integration_actor($1, $2)", tenant_id, connector_id)
+    if actor is None:
+        raise NotFoundError(f"connector {connector_id} not found in tenant {tenant_id}", code="unknown_connector")
+    return {"sub": str(actor), "role": "authenticated", "aud": "authenticated"}
+
+
+async def queue_run(tx: TenantTransaction, connector_id: UUID, trigger: str) -> dict:
+    """Record a queued run for a job to pick up (the API does this before submitting the Ray task)."""
+    tx.require_write()
+    connector = await store.get_connector(tx.conn, connector_id)
+    if not connector["enabled"]:
+        raise ConflictError(f"connector {connector['name']!r} is disabled", code="connector_disabled")
+    return await store.create_run(tx, connector_id, trigger, status="queued", requested_by=tx.user_id)
+
+
+async def fail_queued_run(deps: SyncDeps, tenant_id: UUID, connector_id: UUID, run_id: UUID, error: str) -> None:
+    claims = await acting_claims(deps.database, tenant_id, connector_id)
+
+    async def op(tx: TenantTransaction) -> None:
+        await store.finish_run(tx.conn, run_id, "failed", {}, error)
+
+    await deps.database.run(claims, tenant_id, op)
+
+
+@dataclass
+class _Setup:
+    run: dict
+    connector: dict
+    credentials: dict
+    cursors: dict[Entity, dict | None]
+    units: frozenset[str]
+
+
+async def run_sync(
+    deps: SyncDeps, tenant_id: UUID, connector_id: UUID, *, run_id: UUID | None = None, trigger: str = "cli"
+) -> dict:
+    """Run one sync to the end (or to its first connector failure); returns the finished run."""
+    claims = await acting_claims(deps.database, tenant_id, connector_id)
+
+    async def start(tx: TenantTransaction) -> _Setup:
+        tx.require_write()
+        connector = await store.get_connector(tx.conn, connector_id)
+        if run_id is None:
+            if not connector["enabled"]:
+                raise ConflictError(f"connector {connector['name']!r} is disabled", code="connector_disabled")
+            run = await store.create_run(tx, connector_id, trigger, status="running", requested_by=None)
+        else:
+            await store.start_queued_run(tx.conn, run_id)
+            run = await store.get_run(tx.conn, run_id)
+        units = await tx.conn.fetch("SELECT code FROM app.units_of_measure")
+        return _Setup(
+            run=run,
+            connector=connector,
+            credentials=await store.connector_credentials(tx.conn, connector_id, deps.cipher),
+            cursors=await store.sync_cursors(tx.conn, connector_id),
+            units=frozenset(r["code"] for r in units),
+        )
+
+    setup = await deps.database.run(claims, tenant_id, start)
+    the_run_id: UUID = setup.run["id"]
+    scope = SyncScope(
+        tenant_id=tenant_id,
+        connector_id=connector_id,
+        connector_name=setup.connector["name"],
+        run_id=the_run_id,
+        mapping=FieldMapping.model_validate(setup.connector["mapping"]),
+        units=setup.units,
+    )
+    totals: dict[str, Counts] = {}
+    error: str | None = None
+    connector: Connector | None = None
+    try:
+        connector = deps.connector_factory(
+            setup.connector["kind"],
+            ConnectorConfig(
+                base_url=setup.connector["base_url"],
+                credentials=setup.credentials,
+                options=setup.connector["options"],
+                page_size=deps.page_size,
+                retry=deps.retry,
+            ),
+        )
+        wanted = set(setup.connector["entities"])
+        for entity in ENTITY_ORDER:
+            if entity not in connector.entities or entity.value not in wanted:
+                continue
+            counts = totals.setdefault(entity.value, Counts())
+            async for page in connector.pull(entity, setup.cursors.get(entity)):
+                counts.add(await deps.database.run(claims, tenant_id, _page_operation(scope, entity, page)))
+    except ConnectorError as exc:
+        error = str(exc)
+    except DomainError as exc:
+        error = exc.message
+    except (OSError, asyncpg.PostgresError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+    finally:
+        if connector is not None:
+            await connector.aclose()
+    if error is not None:
+        logger.warning("ERP sync %s of connector %s failed: %s", the_run_id, connector_id, error)
+    dead = sum(c.dead_lettered for c in totals.values())
+    status = "failed" if error else ("completed_with_errors" if dead else "succeeded")
+
+    async def finish(tx: TenantTransaction) -> dict:
+        run = await store.finish_run(tx.conn, the_run_id, status, {k: v.as_dict() for k, v in totals.items()}, error)
+        await _announce(tx, setup.connector, run)
+        return run
+
+    result: dict = await deps.database.run(claims, tenant_id, finish)
+    return result
+
+
+def _page_operation(scope: SyncScope, entity: Entity, page: Any) -> Callable[[TenantTransaction], Any]:
+    async def op(tx: TenantTransaction) -> Counts:
+        return await apply_page(tx.conn, scope, entity, page)
+
+    return op
+
+
+async def _announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
+    data = {
+        "connector_id": str(connector["id"]),
+        "connector": connector["name"],
+        "run_id": str(run["id"]),
+        "status": run["status"],
+        "counts": run["counts"],
+        "error": run["error"],
+    }
+    await events.publish(tx.conn, tx.tenant_id, SYNC_FAILED if run["status"] == "failed" else SYNC_FINISHED, data)
+    if run["status"] == "succeeded":
+        return
+    title = (
+        f"ERP sync of {connector['name']} failed: {run['error']}"
+        if run["status"] == "failed"
+        else f"ERP sync of {connector['name']} finished; some records were dead-lettered"
+    )
+    await tx.conn.execute(
+        "INSERT INTO app.notifications (tenant_id, kind, title, data) VALUES ($1, 'integration_sync', $2, $3)",
+        tx.tenant_id,
+        title[:300],
+        data,
+    )
+
+
+# --- push ---------------------------------------------------------------------------------------------------
+
+
+async def push_purchase_order(
+    deps: SyncDeps, claims: dict[str, Any], requested_tenant: UUID | None, connector_id: UUID, order_id: UUID
+) -> dict:
+    """Create a Chainsight purchase order in the ERP and remember the ERP's id for it.
+
+    The ERP call happens between two transactions: nothing is held open while the ERP answers.
+    """
+
+    async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
+        tx.require_write()
+        connector = await store.get_connector(tx.conn, connector_id)
+        credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)
+        mapping = FieldMapping.model_validate(connector["mapping"])
+        scope = SyncScope(tx.tenant_id, connector_id, connector["name"], order_id, mapping, frozenset())
+        existing = await tx.conn.fetchval(
+            """SELECT external_id FROM app.integration_external_ids
+               WHERE connector_id = $1 AND entity = 'purchase_orders' AND local_id = $2""",
+            connector_id,
+            order_id,
+        )
+        if existing is not None:
+            raise ConflictError(
+                f"purchase order {order_id} is already in {connector['name']} as {existing!r}", code="already_pushed"
+            )
+        order = await _order_to_push(tx.conn, scope, order_id)
+        return connector, credentials, order
+
+    connector_row, credentials, order = await deps.database.run(claims, requested_tenant, prepare)
+    connector = deps.connector_factory(
+        connector_row["kind"],
+        ConnectorConfig(
+            base_url=connector_row["base_url"],
+            credentials=credentials,
+            options=connector_row["options"],
+            page_size=deps.page_size,
+            retry=deps.retry,
+        ),
+    )
+    try:
+        external_id = await connector.push_purchase_order(order)
+    finally:
+        await connector.aclose()
+
+    async def record(tx: TenantTransaction) -> dict:
+        scope = SyncScope(tx.tenant_id, connector_id, connector_row["name"], order_id, FieldMapping(), frozenset())
+        await remember(tx.conn, scope, Entity.PURCHASE_ORDERS, external_id, order_id, None)
+        return {"purchase_order_id": order_id, "connector_id": connector_id, "external_id": external_id}
+
+    result: dict = await deps.database.run(claims, requested_tenant, record)
+    return result
+
+
+async def _external(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, local: UUID) -> str | None:
+    value: str | None = await conn.fetchval(
+        """SELECT external_id FROM app.integration_external_ids
+           WHERE connector_id = $1 AND entity = $2 AND local_id = $3 ORDER BY synced_at DESC LIMIT 1""",
+        scope.connector_id,
+        entity.value,
+        local,
+    )
+    return value
+
+
+async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: UUID) -> PushOrder:
+    order = await conn.fetchrow(
+        """SELECT po.number, po.status, po.currency, po.expected_date, po.supplier_id, s.code AS supplier_code,
+                  po.warehouse_id, w.code AS warehouse_code
+           FROM app.purchase_orders po
+           JOIN app.suppliers s ON s.id = po.supplier_id
+           JOIN app.warehouses w ON w.id = po.warehouse_id
+           WHERE po.id = $1""",
+        order_id,
+    )
+    if order is None:
+        raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
+    if order["status"] not in ("draft", "issued"):
+        raise ConflictError(f"purchase order {order['number']} is {order['status']}; only open orders can be pushed")
+    supplier = await _external(conn, scope, Entity.SUPPLIERS, order["supplier_id"])
+    if supplier is None:
+        raise InvalidInputError(
+            f"supplier {order['supplier_code']} was not synced from {scope.connector_name}: the ERP cannot know it",
+            code="supplier_not_in_erp",
+        )
+    lines = []
+    for row in await conn.fetch(
+        """SELECT l.line_no, l.product_id, p.sku, p.unit_of_measure, l.quantity_base, l.quantity, l.unit_price
+           FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
+           WHERE l.purchase_order_id = $1 ORDER BY l.line_no""",
+        order_id,
+    ):
+        product = await _external(conn, scope, Entity.PRODUCTS, row["product_id"])
+        if product is None:
+            raise InvalidInputError(
+                f"product {row['sku']} was not synced from {scope.connector_name}: the ERP cannot know it",
+                code="product_not_in_erp",
+            )
+        # The ERP gets the quantity in the product's own unit, and the price per that unit.
+        price = (row["unit_price"] * row["quantity"] / row["quantity_base"]).quantize(row["unit_price"])
+        lines.append(
+            PushLine(
+                line_no=row["line_no"],
+                product_external_id=product,
+                sku=row["sku"],
+                quantity=row["quantity_base"],
+                uom=scope.mapping.erp_unit(row["unit_of_measure"]),
+                unit_price=price,
+            )
+        )
+    if not lines:
+        raise ConflictError(f"purchase order {order['number']} has no lines", code="empty_order")
+    return PushOrder(
+        number=order["number"],
+        supplier_external_id=supplier,
+        supplier_code=order["supplier_code"],
+        warehouse_external_id=await _external(conn, scope, Entity.WAREHOUSES, order["warehouse_id"]),
+        warehouse_code=scope.mapping.erp_warehouse(order["warehouse_code"]),
+        currency=scope.mapping.erp_currency(order["currency"]),
+        expected_date=order["expected_date"],
+        lines=lines,
+    )

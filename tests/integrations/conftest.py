@@ -1,0 +1,99 @@
+"""Helpers for ERP sync tests: fast retry settings, connector set-up and a snapshot of what a tenant holds."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+
+from common.database import Database, TenantTransaction
+from integrations import store
+from integrations.crypto import cipher_from_key
+from integrations.http import RetryPolicy
+from integrations.schemas import ConnectorCreate
+from integrations.sync import SyncDeps
+
+TEST_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
+
+
+@pytest.fixture(scope="session")
+def sync_deps(database: Database) -> SyncDeps:
+    return SyncDeps(
+        database=database,
+        cipher=cipher_from_key(TEST_KEY),
+        retry=RetryPolicy(max_attempts=3, backoff_s=0.01, max_delay_s=2.0, timeout_s=5.0),
+        page_size=4,
+    )
+
+
+async def configure(sync_deps: SyncDeps, tenant: Any, **fields: Any) -> uuid.UUID:
+    """Configure a connector as the tenant's admin; returns its id."""
+    data = ConnectorCreate.model_validate({"name": "erp", **fields})
+
+    async def op(tx: TenantTransaction) -> dict:
+        return await store.create_connector(tx, data, sync_deps.cipher)
+
+    row = await sync_deps.database.run(tenant.claims(tenant.admin), None, op)
+    connector_id: uuid.UUID = row["id"]
+    return connector_id
+
+
+async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, Any]:
+    """Everything a sync writes for a tenant, in a comparable form (no generated ids or timestamps)."""
+    async with owner_pool.acquire() as conn:
+        products = await conn.fetch(
+            "SELECT sku, name, unit_of_measure, unit_cost, active FROM app.products WHERE tenant_id = $1 ORDER BY sku",
+            tenant_id,
+        )
+        suppliers = await conn.fetch(
+            "SELECT code, name, country, email, active FROM app.suppliers WHERE tenant_id = $1 ORDER BY code",
+            tenant_id,
+        )
+        warehouses = await conn.fetch(
+            "SELECT code, name FROM app.warehouses WHERE tenant_id = $1 ORDER BY code", tenant_id
+        )
+        levels = await conn.fetch(
+            """SELECT p.sku, w.code, l.on_hand FROM app.stock_levels l
+               JOIN app.products p ON p.id = l.product_id JOIN app.warehouses w ON w.id = l.warehouse_id
+               WHERE l.tenant_id = $1 ORDER BY 1, 2""",
+            tenant_id,
+        )
+        orders = await conn.fetch(
+            """SELECT po.number, s.code AS supplier, w.code AS warehouse, po.currency, po.status, po.expected_date,
+                      (SELECT json_agg(json_build_array(l.line_no, p.sku, l.quantity, l.uom, l.unit_price,
+                                                        l.received_base) ORDER BY l.line_no)
+                       FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
+                       WHERE l.purchase_order_id = po.id)::text AS lines
+               FROM app.purchase_orders po JOIN app.suppliers s ON s.id = po.supplier_id
+               JOIN app.warehouses w ON w.id = po.warehouse_id
+               WHERE po.tenant_id = $1 ORDER BY po.number""",
+            tenant_id,
+        )
+        ledger = await conn.fetchval("SELECT count(*) FROM app.stock_movements WHERE tenant_id = $1", tenant_id)
+        maps = await conn.fetchval("SELECT count(*) FROM app.integration_external_ids WHERE tenant_id = $1", tenant_id)
+        dead = await conn.fetch(
+            """SELECT entity, external_id FROM app.integration_dead_letters
+               WHERE tenant_id = $1 AND resolved_at IS NULL ORDER BY 1, 2""",
+            tenant_id,
+        )
+    return {
+        "products": [tuple(r) for r in products],
+        "suppliers": [tuple(r) for r in suppliers],
+        "warehouses": [tuple(r) for r in warehouses],
+        "levels": [tuple(r) for r in levels],
+        "orders": [tuple(r) for r in orders],
+        "ledger": ledger,
+        "maps": maps,
+        "dead_letters": [tuple(r) for r in dead],
+    }
+
+
+async def bare_tenant(owner_pool: asyncpg.Pool, make_tenant: Any) -> Any:
+    """A tenant from make_tenant with its sample products and warehouses removed (an empty company)."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("DELETE FROM app.products WHERE tenant_id = $1", tenant.id)
+        await conn.execute("DELETE FROM app.warehouses WHERE tenant_id = $1", tenant.id)
+    return tenant

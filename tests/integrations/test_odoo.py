@@ -1,0 +1,213 @@
+"""Odoo over JSON-RPC against a fake Odoo on loopback: full, incremental, rerun, failures, push."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from common.database import TenantTransaction
+from integrations.sync import push_purchase_order, run_sync
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderCreate
+from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.fakes.odoo import FakeOdoo, populate
+
+MAPPING = {"units": {"Units": "each"}, "default_currency": "EUR"}
+
+
+@pytest.fixture
+def odoo() -> Iterator[FakeOdoo]:
+    with FakeOdoo() as fake:
+        populate(fake)
+        yield fake
+
+
+async def odoo_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo, api_key: str = "odoo-key", **extra):
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await configure(
+        sync_deps,
+        tenant,
+        kind="odoo",
+        base_url=extra.pop("base_url", fake.url),
+        options={"database": "prod"},
+        credentials={"username": "sync@example.com", "api_key": api_key},
+        mapping=MAPPING,
+        **extra,
+    )
+    return tenant, connector
+
+
+async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    assert run["counts"]["products"] == {"created": 3, "updated": 0, "unchanged": 0, "dead_lettered": 2}
+    state = await snapshot(owner_pool, tenant.id)
+    assert state["warehouses"] == [("WH", "Main warehouse"), ("WH2", "Overflow")]
+    assert [s[0] for s in state["suppliers"]] == ["V000", "V001", "V002"]
+    assert state["products"] == [
+        ("SKU-000002", "Product 2", "each", Decimal("1.5000"), True),
+        ("SKU-000003", "Product 3", "kg", Decimal("1.7500"), True),
+        ("SKU-000004", "Product 4", "each", Decimal("2.0000"), True),
+    ]
+    # Quants in internal locations only, summed per product and warehouse, posted as ledger adjustments.
+    assert state["levels"] == [
+        ("SKU-000002", "WH", Decimal("20.0000")),
+        ("SKU-000002", "WH2", Decimal("21.0000")),
+        ("SKU-000003", "WH", Decimal("30.0000")),
+        ("SKU-000003", "WH2", Decimal("31.0000")),
+        ("SKU-000004", "WH", Decimal("40.0000")),
+        ("SKU-000004", "WH2", Decimal("41.0000")),
+    ]
+    assert state["ledger"] == 6
+    assert [(o[0], o[1], o[2], o[3], o[4]) for o in state["orders"]] == [
+        ("P00001", "V000", "WH", "EUR", "draft"),
+        ("P00002", "V001", "WH2", "EUR", "issued"),
+        ("P00003", "V002", "WH", "EUR", "cancelled"),
+    ]
+    dead = {d[1]: d for d in state["dead_letters"]}
+    assert len(dead) == 2
+    async with owner_pool.acquire() as conn:
+        errors = await conn.fetch(
+            "SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 ORDER BY external_id", tenant.id
+        )
+    messages = " | ".join(r["error"] for r in errors)
+    assert "sku" in messages and "'Crate' has no Chainsight equivalent" in messages
+
+
+async def test_rerun_changes_nothing(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    before = await snapshot(owner_pool, tenant.id)
+    async with owner_pool.acquire() as conn:
+        stamps = await conn.fetchval("SELECT max(updated_at) FROM app.products WHERE tenant_id = $1", tenant.id)
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert all(c["created"] == c["updated"] == 0 for c in rerun["counts"].values()), rerun["counts"]
+    assert await snapshot(owner_pool, tenant.id) == before
+    async with owner_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT max(updated_at) FROM app.products WHERE tenant_id = $1", tenant.id) == stamps
+
+
+async def test_incremental_sync_reads_from_the_cursor_and_applies_only_changes(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    products = sorted(odoo.models["product.product"])
+    odoo.put("product.product", {"name": "Product 2 (new label)"}, products[2])
+    odoo.put("product.product", {"default_code": "SKU-000000"}, products[0])  # fixes the malformed one
+    order = min(odoo.models["purchase.order"], key=lambda i: odoo.models["purchase.order"][i]["name"])
+    odoo.put("purchase.order", {"state": "purchase"}, order)
+    quant = next(q for q in odoo.models["stock.quant"].values() if q["product_id"][0] == products[3])
+    odoo.put("stock.quant", {"quantity": quant["quantity"] + 5}, quant["id"])
+    odoo.requests.clear()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    # The bulk import gave all products one write_date, the cursor itself: they are re-read, not rewritten.
+    assert run["counts"]["products"] == {"created": 1, "updated": 1, "unchanged": 2, "dead_lettered": 1}
+    assert run["counts"]["purchase_orders"]["updated"] == 1
+    assert run["counts"]["stock"] == {"created": 0, "updated": 1, "unchanged": 5, "dead_lettered": 0}
+    state = await snapshot(owner_pool, tenant.id)
+    assert ("SKU-000002", "Product 2 (new label)", "each", Decimal("1.5000"), True) in state["products"]
+    assert ("SKU-000000", "Product 0", "kg", Decimal("1.0000"), True) in state["products"]
+    assert ("SKU-000003", "WH", Decimal("35.0000")) in state["levels"]
+    assert state["orders"][0][4] == "issued"
+    assert [d for d in state["dead_letters"] if d[0] == "products"] == [("products", str(products[1]))]
+
+
+async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    clean, clean_connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, clean.id, clean_connector)
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    odoo.drop_after(4)  # authenticate, warehouses, suppliers, first page of products; then the ERP goes away
+    failed = await run_sync(sync_deps, tenant.id, connector)
+    assert failed["status"] == "failed" and "connection lost" in failed["error"], failed
+    partial = await snapshot(owner_pool, tenant.id)
+    assert partial["warehouses"] and partial["orders"] == []
+    async with owner_pool.acquire() as conn:
+        cursor = await conn.fetchval(
+            "SELECT cursor FROM app.integration_sync_state WHERE connector_id = $1 AND entity = 'products'", connector
+        )
+    assert cursor is not None  # the first page of products was committed with its cursor
+    odoo.heal()
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["status"] == "completed_with_errors"
+    assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, clean.id)
+
+
+async def test_throttled_calls_are_retried_after_the_retry_after_delay(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    odoo.throttle(1, retry_after=1)
+    started = time.monotonic()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert time.monotonic() - started >= 1.0
+    assert run["status"] == "completed_with_errors" and run["error"] is None
+
+
+async def test_throttling_past_the_retry_budget_fails_the_run_without_losing_data(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    odoo.throttle(3, retry_after=0)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "HTTP 429" in run["error"]
+    assert (await snapshot(owner_pool, tenant.id))["products"] == []
+
+
+async def test_wrong_api_key_fails_the_run_with_a_clear_error(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, api_key="wrong")
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed"
+    assert "Odoo refused the login" in run["error"]
+    assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
+
+
+async def test_unreachable_erp_fails_the_run(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, base_url="http://127.0.0.1:9")
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "cannot connect" in run["error"]
+
+
+async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+
+    async def create(tx: TenantTransaction) -> dict:
+        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = 'V001'")
+        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'WH'")
+        bolts = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'SKU-000002'")
+        steel = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'SKU-000003'")
+        body = PurchaseOrderCreate.model_validate(
+            {
+                "supplier_id": supplier,
+                "warehouse_id": warehouse,
+                "currency": "EUR",
+                "expected_date": "2026-03-02",
+                "lines": [
+                    {"product_id": bolts, "quantity": 2, "uom": "dozen", "unit_price": "12"},
+                    {"product_id": steel, "quantity": "500", "uom": "g", "unit_price": "0.004"},
+                ],
+            }
+        )
+        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+
+    order = await sync_deps.database.run(tenant.claims(), None, create)
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
+    assert created["partner_id"][1] == "Supplier 1" and created["origin"] == f"Chainsight {order['number']}"
+    assert created["date_planned"] == date(2026, 3, 2).isoformat() + " 00:00:00"
+    lines = sorted(created["lines"], key=lambda x: x["sequence"])
+    assert [(x["name"], x["product_qty"], x["price_unit"]) for x in lines] == [
+        ("SKU-000002", 24.0, 1.0),  # 2 dozen at 12 -> 24 each at 1
+        ("SKU-000003", 0.5, 4.0),  # 500 g at 0.004 -> 0.5 kg at 4
+    ]
+    # The next sync recognises the order as the one pushed, rather than importing a copy.
+    await run_sync(sync_deps, tenant.id, connector)
+    async with owner_pool.acquire() as conn:
+        numbers = await conn.fetch("SELECT number FROM app.purchase_orders WHERE tenant_id = $1", tenant.id)
+    assert sorted(r["number"] for r in numbers) == sorted(["P00001", "P00002", "P00003", order["number"]])
