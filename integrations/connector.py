@@ -75,7 +75,7 @@ def connector_class(kind: str) -> type[Connector]:
 # What each kind needs, for validating configurations before anything is stored.
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "odoo": ("username", "api_key"),
-    "sap": (),  # basic (username + password) or OAuth2 client credentials (client_id + client_secret)
+    "sap": ("username", "password"),  # a communication user (basic authentication)
     "dynamics": ("client_id", "client_secret"),
     "netsuite": ("client_id", "certificate_id", "private_key"),
 }

@@ -19,11 +19,6 @@ _URL = r"^https?://[^\s]{1,490}$"
 
 def _check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
     missing = [c for c in REQUIRED_CREDENTIALS[kind] if not (credentials or {}).get(c)]
-    if kind == "sap" and credentials is not None:
-        basic = credentials.get("username") and credentials.get("password")
-        oauth = credentials.get("client_id") and credentials.get("client_secret")
-        if not (basic or oauth):
-            missing.append("username+password or client_id+client_secret")
     if credentials is not None and missing:
         raise ValueError(f"{kind} connectors need credentials: {', '.join(missing)}")
     absent = [o for o in REQUIRED_OPTIONS[kind] if options is not None and o not in options]

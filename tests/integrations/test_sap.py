@@ -1,0 +1,160 @@
+"""SAP S/4HANA over OData v2 against a fake Gateway on loopback: full, incremental, rerun, failures, push."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from common.database import TenantTransaction
+from integrations.sync import push_purchase_order, run_sync
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderCreate
+from tests.integrations.conftest import configure, snapshot
+from tests.integrations.fakes.sap import FakeSap, populate
+
+MAPPING = {"units": {"PC": "each", "KGM": "kg"}, "warehouses": {"1010": "WH-0", "1020": "WH-1"}}
+
+
+@pytest.fixture
+def sap() -> Iterator[FakeSap]:
+    with FakeSap() as fake:
+        populate(fake)
+        yield fake
+
+
+async def sap_tenant(sync_deps, owner_pool, make_tenant, fake: FakeSap, password: str = "sap-secret"):  # noqa: S107
+    tenant = await make_tenant()  # plants map onto its warehouses WH-0 and WH-1
+    async with owner_pool.acquire() as conn:
+        await conn.execute("DELETE FROM app.products WHERE tenant_id = $1", tenant.id)
+    connector = await configure(
+        sync_deps,
+        tenant,
+        kind="sap",
+        base_url=fake.url,
+        credentials={"username": "COMM_USER", "password": password},
+        mapping=MAPPING,
+    )
+    return tenant, connector
+
+
+async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_pool, make_tenant, sap):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    state = await snapshot(owner_pool, tenant.id)
+    assert [s[:3] for s in state["suppliers"]] == [
+        ("100000", "Vendor 0", "DE"),
+        ("100001", "Vendor 1", "DE"),
+        ("100002", "Vendor 2", "DE"),
+    ]  # the customer partner is not read
+    assert [p[:3] for p in state["products"]] == [
+        ("MAT000002", "Material 2", "kg"),
+        ("MAT000003", "Material 3", "each"),
+        ("MAT000004", "Material 4", "kg"),
+    ]
+    # Two storage locations summed per plant.
+    assert state["levels"][:2] == [("MAT000002", "WH-0", Decimal("2.0000")), ("MAT000002", "WH-1", Decimal("2.0000"))]
+    assert len(state["levels"]) == 6
+    assert [(o[0], o[1], o[2], o[4]) for o in state["orders"]] == [
+        ("4500000000", "100000", "WH-0", "draft"),
+        ("4500000001", "100001", "WH-1", "issued"),
+        ("4500000002", "100002", "WH-0", "cancelled"),
+    ]
+    # Net price 25.00 per 10 units -> 2.5 per unit.
+    assert '"MAT000002", 3.0000, "kg", 2.5000' in state["orders"][0][6]
+    assert {d[0] for d in state["dead_letters"]} == {"products"} and len(state["dead_letters"]) == 2
+
+
+async def test_rerun_changes_nothing_and_incremental_sync_applies_changes(sync_deps, owner_pool, make_tenant, sap):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    before = await snapshot(owner_pool, tenant.id)
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert all(c["created"] == c["updated"] == 0 for c in rerun["counts"].values()), rerun["counts"]
+    assert await snapshot(owner_pool, tenant.id) == before
+
+    sap.put("A_Product", "MAT000003", {"to_Description": [{"Language": "EN", "ProductDescription": "Renamed"}]})
+    order = sap.sets["A_PurchaseOrder"]["4500000001"]
+    sap.put(
+        "A_PurchaseOrder",
+        "4500000001",
+        {
+            "to_PurchaseOrderItem": [
+                {**order["to_PurchaseOrderItem"][0], "IsCompletelyDelivered": True},
+                order["to_PurchaseOrderItem"][1],
+            ]
+        },
+    )
+    sap.requests.clear()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["products"]["updated"] == 1 and run["counts"]["products"]["created"] == 0
+    # The order at the cursor is re-read (the boundary is inclusive) and left alone.
+    assert run["counts"]["purchase_orders"] == {"created": 0, "updated": 1, "unchanged": 1, "dead_lettered": 0}
+    state = await snapshot(owner_pool, tenant.id)
+    assert state["products"][1][:2] == ("MAT000003", "Renamed")
+    assert state["orders"][1][4] == "partially_received"
+
+
+async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    clean, clean_connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, clean.id, clean_connector)
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    sap.drop_after(2)  # suppliers, then the first page of products
+    failed = await run_sync(sync_deps, tenant.id, connector)
+    assert failed["status"] == "failed" and "connection lost" in failed["error"]
+    sap.heal()
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, clean.id)
+
+
+async def test_wrong_password_fails_the_run_with_a_clear_error(sync_deps, owner_pool, make_tenant, sap):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap, password="nope")
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "HTTP 401" in run["error"]
+
+
+async def test_pushed_purchase_order_appears_in_sap_with_its_items_after_a_csrf_refetch(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+
+    async def create(tx: TenantTransaction) -> dict:
+        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = '100001'")
+        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'WH-1'")
+        product = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'MAT000003'")
+        body = PurchaseOrderCreate.model_validate(
+            {
+                "supplier_id": supplier,
+                "warehouse_id": warehouse,
+                "currency": "EUR",
+                "lines": [{"product_id": product, "quantity": 2, "uom": "dozen", "unit_price": "6"}],
+            }
+        )
+        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+
+    order = await sync_deps.database.run(tenant.claims(), None, create)
+    sap.session_timeout_on_next_post = True
+    sap.requests.clear()
+    first = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    created = sap.sets["A_PurchaseOrder"][first["external_id"]]
+    assert created["Supplier"] == "100001" and created["DocumentCurrency"] == "EUR"
+    assert [
+        (
+            i["PurchaseOrderItem"],
+            i["Material"],
+            i["Plant"],
+            i["OrderQuantity"],
+            i["PurchaseOrderQuantityUnit"],
+            i["NetPriceAmount"],
+        )
+        for i in created["to_PurchaseOrderItem"]
+    ] == [("10", "MAT000003", "1020", "24.0000", "PC", "0.5000")]
+    fetches = [r for r in sap.requests if r == ("GET", "/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV/")]
+    assert len(fetches) == 2  # the first token was refused with 403 + x-csrf-token: Required, then refetched
+    with pytest.raises(Exception, match="already in erp"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
