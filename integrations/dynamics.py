@@ -1,0 +1,221 @@
+"""Microsoft Dynamics 365 Business Central through its API v2.0 (OData v4), with OAuth 2.0 client credentials.
+
+A token comes from the Microsoft identity platform's token endpoint (``grant_type=client_credentials``,
+``scope=https://api.businesscentral.dynamics.com/.default``) and is renewed before ``expires_in`` runs out
+or when the API answers 401 (an expired or revoked token), once per call. Reads use
+``companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <cursor>``, ``$orderby``, the
+``Prefer: odata.maxpagesize`` header and ``@odata.nextLink`` paging; the cursor after a page is its last
+``lastModifiedDateTime``. Items carry total ``inventory``: stock is a snapshot put in the mapping's
+``default_warehouse``. Purchase orders are created by deep insert with ``purchaseOrderLines``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from integrations.connector import Connector
+from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+
+DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+
+
+class DynamicsConnector(Connector):
+    kind = "dynamics"
+    vendor = "Dynamics 365 Business Central"
+    entities = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
+
+    _token: str | None = None
+    _expires: float = 0.0
+
+    async def _access_token(self, *, renew: bool = False) -> str:
+        if self._token is None or renew or time.monotonic() > self._expires - 60:
+            response = await self.http.request(
+                "POST",
+                str(self.option("token_url")),
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.credential("client_id"),
+                    "client_secret": self.credential("client_secret"),
+                    "scope": str(self.option("scope", DEFAULT_SCOPE)),
+                },
+                idempotent=True,
+            )
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if response.status_code != 200 or "access_token" not in body:
+                raise ConnectorAuthError(
+                    f"Microsoft identity platform refused the client credentials (HTTP {response.status_code}): "
+                    f"{body.get('error', '')} {body.get('error_description', '')}".strip()
+                )
+            self._token = str(body["access_token"])
+            self._expires = time.monotonic() + float(body.get("expires_in", 3599))
+        return self._token
+
+    def _company(self, path: str) -> str:
+        return f"companies({self.option('company_id')})/{path}"
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        idempotent = method == "GET"
+        for attempt in (1, 2):
+            headers = {
+                **kwargs.pop("headers", {}),
+                "Authorization": f"Bearer {await self._access_token(renew=attempt == 2)}",
+            }
+            response = await self.http.request(method, url, headers=headers, idempotent=idempotent, **kwargs)
+            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
+            if response.status_code != 401 or attempt == 2:
+                break
+        if response.status_code >= 400:
+            try:
+                error = response.json()["error"]
+                message = f"{error.get('code')}: {error.get('message')}"
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:200]
+            if response.status_code in (401, 403):
+                raise ConnectorAuthError(f"Business Central refused the token (HTTP {response.status_code}): {message}")
+            raise ConnectorProtocolError(f"Business Central answered HTTP {response.status_code}: {message}")
+        return response
+
+    async def _changed(
+        self, path: str, cursor: dict[str, Any] | None, expand: str | None = None
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        params = {"$orderby": "lastModifiedDateTime,id"}
+        since = (cursor or {}).get("lastModifiedDateTime")
+        if since:
+            params["$filter"] = f"lastModifiedDateTime ge {since}"
+        if expand:
+            params["$expand"] = expand
+        url: str | None = self._company(path)
+        first = True
+        while url:
+            response = await self._call(
+                "GET",
+                url,
+                params=params if first else None,
+                headers={"Prefer": f"odata.maxpagesize={self.config.page_size}", "Accept": "application/json"},
+            )
+            first = False
+            body = response.json()
+            rows = body.get("value") or []
+            if rows:
+                yield rows
+            url = body.get("@odata.nextLink")
+
+    @staticmethod
+    def _cursor(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"lastModifiedDateTime": rows[-1].get("lastModifiedDateTime")}
+
+    async def pull(self, entity: Entity, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
+        if entity == Entity.STOCK:
+            async for rows in self._changed("items", None):
+                records = [
+                    SourceRecord(
+                        str(r.get("id")),
+                        {"product_external_id": str(r.get("id")), "quantity": r.get("inventory")},
+                        {"id": r.get("id"), "number": r.get("number"), "inventory": r.get("inventory")},
+                    )
+                    for r in rows
+                ]
+                yield Page(records)
+            return
+        path, parse, expand = {
+            Entity.WAREHOUSES: ("locations", _location, None),
+            Entity.SUPPLIERS: ("vendors", _vendor, None),
+            Entity.PRODUCTS: ("items", _item, None),
+            Entity.PURCHASE_ORDERS: ("purchaseOrders", _order, "purchaseOrderLines"),
+        }[entity]
+        async for rows in self._changed(path, cursor, expand):
+            yield Page([SourceRecord(str(r.get("id") or ""), parse(r), r) for r in rows], self._cursor(rows))
+
+    async def push_purchase_order(self, order: PushOrder) -> str:
+        body: dict[str, Any] = {
+            "vendorId": order.supplier_external_id,
+            "currencyCode": order.currency,
+            "purchaseOrderLines": [
+                {
+                    "sequence": line.line_no * 10000,
+                    "lineType": "Item",
+                    "itemId": line.product_external_id,
+                    "quantity": float(line.quantity),
+                    "unitOfMeasureCode": line.uom,
+                    "directUnitCost": float(line.unit_price),
+                    **({"locationId": order.warehouse_external_id} if order.warehouse_external_id else {}),
+                }
+                for line in order.lines
+            ],
+        }
+        if order.expected_date:
+            body["requestedReceiptDate"] = order.expected_date.isoformat()
+        response = await self._call("POST", self._company("purchaseOrders"), json=body)
+        created = response.json().get("id")
+        if not created:
+            raise ConnectorProtocolError("Business Central created the purchase order but returned no id")
+        return str(created)
+
+
+def _location(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": r.get("code"),
+        "name": r.get("displayName"),
+        "country": r.get("country") or None,
+        "city": r.get("city") or None,
+    }
+
+
+def _vendor(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": r.get("number"),
+        "name": r.get("displayName"),
+        "country": r.get("country") or None,
+        "email": r.get("email") or None,
+        "active": r.get("blocked", "") in ("", " "),
+    }
+
+
+def _item(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sku": r.get("number"),
+        "name": r.get("displayName"),
+        "uom": r.get("baseUnitOfMeasureCode"),
+        "unit_cost": r.get("unitCost"),
+        "active": not r.get("blocked", False),
+    }
+
+
+def _order(r: dict[str, Any]) -> dict[str, Any]:
+    lines = [x for x in (r.get("purchaseOrderLines") or []) if x.get("lineType") == "Item"]
+    received = [float(x.get("receivedQuantity") or 0) for x in lines]
+    if r.get("status") != "Open":
+        status = PurchaseOrderStatus.DRAFT.value
+    elif lines and all(got >= float(x.get("quantity") or 0) for got, x in zip(received, lines, strict=True)):
+        status = PurchaseOrderStatus.RECEIVED.value
+    elif any(received):
+        status = PurchaseOrderStatus.PARTIALLY_RECEIVED.value
+    else:
+        status = PurchaseOrderStatus.ISSUED.value
+    return {
+        "number": r.get("number"),
+        "supplier_external_id": r.get("vendorId"),
+        "warehouse_external_id": next((x.get("locationId") for x in lines if x.get("locationId")), None),
+        "currency": r.get("currencyCode") or None,  # empty: the company's local currency
+        "expected_date": r.get("requestedReceiptDate") or None,
+        "status": status,
+        "lines": [
+            {
+                "line_no": int(x.get("sequence") or 0) // 10000,
+                "product_external_id": x.get("itemId"),
+                "quantity": x.get("quantity"),
+                "uom": x.get("unitOfMeasureCode"),
+                "unit_price": x.get("directUnitCost"),
+                "received_quantity": x.get("receivedQuantity") or 0,
+            }
+            for x in lines
+        ],
+    }

@@ -1,0 +1,202 @@
+"""A fake Business Central API v2.0 (OData v4) behind a fake Microsoft identity platform token endpoint.
+
+Implemented: ``POST /{tenant}/oauth2/v2.0/token`` with ``grant_type=client_credentials`` (``invalid_client``
+error body otherwise) issuing bearer tokens with ``expires_in``; ``expire_tokens()`` revokes them all so the
+API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tokens; collection GETs on
+``/api/v2.0/companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <iso>``, ``$orderby``,
+``$expand=purchaseOrderLines``, ``Prefer: odata.maxpagesize`` (echoed in ``Preference-Applied``) and
+``@odata.nextLink`` with ``$skiptoken``; POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
+insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from tests.integrations.fakes.base import FakeServer, Request, Response
+
+_COLLECTION = re.compile(r"^/api/v2\.0/companies\(([0-9a-f-]+)\)/(\w+)$")
+
+
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, {"error": {"code": code, "message": message}}, headers or {})
+
+
+class FakeDynamics(FakeServer):
+    vendor = "dynamics"
+
+    def __init__(self, client_id: str = "app-id", client_secret: str = "app-secret") -> None:  # noqa: S107
+        super().__init__()
+        self.client = (client_id, client_secret)
+        self.company_id = str(uuid.uuid4())
+        self.tokens: set[str] = set()
+        self.tables: dict[str, dict[str, dict[str, Any]]] = {
+            "locations": {},
+            "vendors": {},
+            "items": {},
+            "purchaseOrders": {},
+        }
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.url}/contoso.onmicrosoft.com/oauth2/v2.0/token"
+
+    def put(self, table: str, values: dict[str, Any], record_id: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            record_id = record_id or str(uuid.uuid4())
+            record = self.tables[table].setdefault(record_id, {"id": record_id})
+            record.update(values)
+            record["lastModifiedDateTime"] = self.clock.tick().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            return record
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens.clear()
+
+    def throttled(self, retry_after: int) -> Response:
+        return _error(
+            429, "Application_TooManyRequests", "Too many requests; try again later.", {"Retry-After": str(retry_after)}
+        )
+
+    def handle(self, request: Request) -> Response:
+        if request.path.endswith("/oauth2/v2.0/token"):
+            form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+            if (
+                form.get("grant_type") != "client_credentials"
+                or (form.get("client_id"), form.get("client_secret")) != self.client
+            ):
+                return Response(
+                    401,
+                    {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
+                )
+            token = secrets.token_urlsafe(24)
+            with self.lock:
+                self.tokens.add(token)
+            return Response(
+                200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+            )
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            return _error(
+                401,
+                "Authentication_InvalidCredentials",
+                "The server has rejected the client credentials.",
+                {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        match = _COLLECTION.match(request.path)
+        if match is None or match.group(1) != self.company_id or match.group(2) not in self.tables:
+            return _error(404, "BadRequest_NotFound", f"The request URI is not valid: {request.path}")
+        table = match.group(2)
+        if request.method == "POST":
+            return self._create(table, request.json())
+        return self._query(table, request)
+
+    def _query(self, table: str, request: Request) -> Response:
+        with self.lock:
+            rows = [dict(r) for r in self.tables[table].values()]
+        flt = request.query.get("$filter")
+        if flt:
+            m = re.fullmatch(r"lastModifiedDateTime ge (\S+)", flt)
+            if m is None:
+                return _error(400, "BadRequest", f"Could not parse the filter: {flt}")
+            since = datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+            rows = [
+                r for r in rows if datetime.fromisoformat(r["lastModifiedDateTime"].replace("Z", "+00:00")) >= since
+            ]
+        for field in reversed(request.query.get("$orderby", "id").split(",")):
+            rows.sort(key=lambda r, f=field.strip(): r.get(f))
+        prefer = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("prefer", ""))
+        size = int(prefer.group(1)) if prefer else 20000
+        skip = int(request.query.get("$skiptoken", "0"))
+        page = rows[skip : skip + size]
+        if request.query.get("$expand") != "purchaseOrderLines":
+            for r in page:
+                r.pop("purchaseOrderLines", None)
+        body: dict[str, Any] = {
+            "@odata.context": f"{self.url}/api/v2.0/$metadata#companies({self.company_id})/{table}",
+            "value": page,
+        }
+        if skip + size < len(rows):
+            query = {k: v for k, v in request.query.items() if k != "$skiptoken"}
+            body["@odata.nextLink"] = f"{self.url}{request.path}?{urlencode({**query, '$skiptoken': skip + size})}"
+        headers = {"Preference-Applied": f"odata.maxpagesize={size}"} if prefer else {}
+        return Response(200, body, headers)
+
+    def _create(self, table: str, body: dict[str, Any]) -> Response:
+        if table != "purchaseOrders":
+            return _error(405, "BadRequest_MethodNotAllowed", "'POST' requests are not allowed here.")
+        if body.get("vendorId") not in self.tables["vendors"]:
+            return _error(400, "BadRequest_ResourceNotFound", "The vendor does not exist.")
+        lines = [
+            {"id": str(uuid.uuid4()), "receivedQuantity": 0, **line} for line in body.pop("purchaseOrderLines", [])
+        ]
+        number = f"106{len(self.tables['purchaseOrders']) + 1:03d}"
+        record = self.put("purchaseOrders", {**body, "number": number, "status": "Draft", "purchaseOrderLines": lines})
+        return Response(201, record)
+
+
+def populate(fake: FakeDynamics, *, items: int = 5, orders: int = 2) -> None:
+    main = fake.put("locations", {"code": "MAIN", "displayName": "Main", "country": "US", "city": "Chicago"})
+    vendors = [
+        fake.put(
+            "vendors",
+            {
+                "number": f"{20000 + 10000 * i}",
+                "displayName": f"Vendor {i}",
+                "country": "US",
+                "email": f"v{i}@example.com",
+                "blocked": " ",
+            },
+        )
+        for i in range(2)
+    ]
+    made = []
+    for i in range(items):
+        uom = "PCS" if i % 2 else "KG"
+        number: Any = f"{1000 + i}"
+        if items >= 5 and i == 0:
+            number = ""  # an item without a number: dead-lettered
+        made.append(
+            fake.put(
+                "items",
+                {
+                    "number": number,
+                    "displayName": f"Item {i}",
+                    "baseUnitOfMeasureCode": uom,
+                    "unitCost": 3.5,
+                    "blocked": False,
+                    "inventory": float(10 * i),
+                },
+            )
+        )
+    good = made[1:] if items >= 5 else made
+    for i in range(orders):
+        fake.put(
+            "purchaseOrders",
+            {
+                "number": f"106{i + 900}",
+                "vendorId": vendors[i % 2]["id"],
+                "currencyCode": "",
+                "requestedReceiptDate": "2026-02-10",
+                "status": "Open" if i % 2 else "Draft",
+                "purchaseOrderLines": [
+                    {
+                        "id": str(uuid.uuid4()),
+                        "sequence": 10000 * (j + 1),
+                        "lineType": "Item",
+                        "itemId": good[(i + j) % len(good)]["id"],
+                        "quantity": 4.0,
+                        "unitOfMeasureCode": good[(i + j) % len(good)]["baseUnitOfMeasureCode"],
+                        "directUnitCost": 3.5,
+                        "receivedQuantity": 0,
+                        "locationId": main["id"],
+                    }
+                    for j in range(2)
+                ],
+            },
+        )

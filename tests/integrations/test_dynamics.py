@@ -1,0 +1,118 @@
+"""Dynamics 365 Business Central over OData v4 with OAuth2 client credentials, against a fake on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+
+from common.database import TenantTransaction
+from integrations.sync import push_purchase_order, run_sync
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderCreate
+from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.fakes.dynamics import FakeDynamics, populate
+
+MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
+
+
+@pytest.fixture
+def bc() -> Iterator[FakeDynamics]:
+    with FakeDynamics() as fake:
+        populate(fake)
+        yield fake
+
+
+async def bc_tenant(sync_deps, owner_pool, make_tenant, fake: FakeDynamics, secret: str = "app-secret"):  # noqa: S107
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await configure(
+        sync_deps,
+        tenant,
+        kind="dynamics",
+        base_url=fake.url + "/api/v2.0/",
+        options={"token_url": fake.token_url, "company_id": fake.company_id},
+        credentials={"client_id": "app-id", "client_secret": secret},
+        mapping=MAPPING,
+    )
+    return tenant, connector
+
+
+async def test_initial_then_incremental_sync_and_rerun(sync_deps, owner_pool, make_tenant, bc):
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    state = await snapshot(owner_pool, tenant.id)
+    assert state["warehouses"] == [("MAIN", "Main")]
+    assert [p[:3] for p in state["products"]] == [
+        ("1001", "Item 1", "each"),
+        ("1002", "Item 2", "kg"),
+        ("1003", "Item 3", "each"),
+        ("1004", "Item 4", "kg"),
+    ]
+    assert state["levels"] == [(f"100{i}", "MAIN", Decimal(10 * i).quantize(Decimal("0.0001"))) for i in range(1, 5)]
+    assert [(o[0], o[3], o[4]) for o in state["orders"]] == [("106900", "USD", "draft"), ("106901", "USD", "issued")]
+    # The item without a number is dead-lettered, and so is its stock (it refers to an item not synced).
+    broken = next(iter(bc.tables["items"]))
+    assert state["dead_letters"] == [("products", broken), ("stock", broken)]
+    assert await snapshot(owner_pool, tenant.id) == state
+
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert all(c["created"] == c["updated"] == 0 for c in rerun["counts"].values()), rerun["counts"]
+    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    lines = [{**line, "receivedQuantity": 4.0} for line in order["purchaseOrderLines"]]
+    bc.put("purchaseOrders", {"purchaseOrderLines": lines}, order["id"])
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["updated"] == 1
+    assert (await snapshot(owner_pool, tenant.id))["orders"][1][4] == "received"
+
+
+async def test_expired_token_is_renewed_once_and_the_sync_goes_on(sync_deps, owner_pool, make_tenant, bc):
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    bc.drop_after(3)
+    assert (await run_sync(sync_deps, tenant.id, connector))["status"] == "failed"
+    bc.heal()
+    bc.expire_tokens()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors" and run["error"] is None
+    assert bc.count("POST", "/contoso.onmicrosoft.com/oauth2/v2.0/token") >= 2
+    assert len((await snapshot(owner_pool, tenant.id))["orders"]) == 2
+
+
+async def test_wrong_client_secret_fails_the_run_with_the_identity_platform_error(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc, secret="wrong")
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "invalid_client" in run["error"]
+
+
+async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(sync_deps, owner_pool, make_tenant, bc):
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+
+    async def create(tx: TenantTransaction) -> dict:
+        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = '30000'")
+        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'MAIN'")
+        product = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = '1002'")
+        body = PurchaseOrderCreate.model_validate(
+            {
+                "supplier_id": supplier,
+                "warehouse_id": warehouse,
+                "currency": "USD",
+                "lines": [{"product_id": product, "quantity": 7, "unit_price": "2.25"}],
+            }
+        )
+        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+
+    order = await sync_deps.database.run(tenant.claims(), None, create)
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    created = bc.tables["purchaseOrders"][pushed["external_id"]]
+    vendor = next(v for v in bc.tables["vendors"].values() if v["number"] == "30000")
+    item = next(i for i in bc.tables["items"].values() if i["number"] == "1002")
+    location = next(iter(bc.tables["locations"]))
+    assert created["vendorId"] == vendor["id"] and created["currencyCode"] == "USD"
+    assert [
+        (x["sequence"], x["itemId"], x["quantity"], x["unitOfMeasureCode"], x["directUnitCost"], x["locationId"])
+        for x in created["purchaseOrderLines"]
+    ] == [(10000, item["id"], 7.0, "kg", 2.25, location)]
