@@ -119,6 +119,30 @@ def up(
     _wait_forever()
 
 
+@app.command()
+def sync(
+    tenant: Annotated[UUID, typer.Option(help="tenant id")],
+    connector: Annotated[UUID, typer.Option(help="ERP connector id")],
+    on_ray: Annotated[bool, typer.Option("--on-ray", help="run as a Ray task on RAY_ADDRESS's cluster")] = False,
+) -> None:
+    """Sync one ERP connector of one tenant now (acting as the connector's acting member); prints the run."""
+    import asyncio
+    import json
+
+    from deployments.integrations_job import run_sync_job, sync_task
+
+    if on_ray:
+        import ray
+
+        ray.init(address=get_settings().ray_address or "auto")
+        run = ray.get(sync_task().remote(str(tenant), str(connector), None, "cli"))
+    else:
+        run = asyncio.run(run_sync_job(str(tenant), str(connector)))
+    typer.echo(json.dumps(run, default=str))
+    if run["status"] == "failed":
+        raise typer.Exit(1)
+
+
 def _dev_token(user: str, hours: int) -> str:
     from common.dev_tokens import issue_hs256_token
 

@@ -19,6 +19,7 @@ from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
 from deployments.api.routes import copilot, me, reservations, risk, stock
+from deployments.api.routes import integrations as integrations_routes
 from deployments.api.routes.catalog import catalog_routers
 from deployments.api.routes.logistics import logistics_routers
 
@@ -77,6 +78,7 @@ def create_api(
     v1.include_router(copilot.router)
     v1.include_router(copilot.llm_router)
     v1.include_router(risk.router)
+    v1.include_router(integrations_routes.router)
     for router in logistics_routers():
         v1.include_router(router)
     app.include_router(v1)

@@ -1,0 +1,125 @@
+"""The sync engine's guarantees across connectors: tenant isolation, credentials at rest, one run at a time."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import pytest
+
+from common.database import TenantTransaction
+from common.errors import ConflictError, NotFoundError
+from integrations import store
+from integrations.apply import SyncScope, apply_page, status_path
+from integrations.mapping import FieldMapping
+from integrations.records import Entity, Page, PurchaseOrderStatus, SourceRecord
+from integrations.sync import acting_claims, queue_run, run_sync
+from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.fakes.odoo import FakeOdoo, populate
+
+
+async def odoo_connector(sync_deps, tenant, fake, api_key="odoo-key"):
+    return await configure(
+        sync_deps,
+        tenant,
+        kind="odoo",
+        base_url=fake.url,
+        options={"database": "prod"},
+        credentials={"username": "sync@example.com", "api_key": api_key},
+        mapping={"units": {"Units": "each"}, "default_currency": "EUR"},
+    )
+
+
+async def test_a_sync_for_one_tenant_never_writes_into_another(sync_deps, owner_pool, make_tenant):
+    mine = await bare_tenant(owner_pool, make_tenant)
+    theirs = await bare_tenant(owner_pool, make_tenant)
+    with FakeOdoo() as fake:
+        populate(fake)
+        connector = await odoo_connector(sync_deps, mine, fake)
+        await run_sync(sync_deps, mine.id, connector)
+    assert (await snapshot(owner_pool, mine.id))["products"]
+    untouched = await snapshot(owner_pool, theirs.id)
+    assert untouched["products"] == untouched["orders"] == untouched["levels"] == [] and untouched["maps"] == 0
+
+    # Even a scope forged to name the other tenant cannot write there: row-level security refuses the row.
+    forged = SyncScope(theirs.id, connector, "erp", uuid.uuid4(), FieldMapping(), frozenset({"each"}))
+    page = Page([SourceRecord("x", {"sku": "FORGED", "name": "Forged", "uom": "each"})])
+
+    async def op(tx: TenantTransaction):
+        return await apply_page(tx.conn, forged, Entity.PRODUCTS, page)
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await sync_deps.database.run(mine.claims(mine.admin), None, op)
+    assert (await snapshot(owner_pool, theirs.id))["products"] == []
+
+
+async def test_a_job_cannot_act_for_a_tenant_with_another_tenants_connector(sync_deps, owner_pool, make_tenant):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+    with FakeOdoo() as fake:
+        connector = await odoo_connector(sync_deps, mine, fake)
+    with pytest.raises(NotFoundError):
+        await acting_claims(sync_deps.database, theirs.id, connector)
+    with pytest.raises(NotFoundError):
+        await run_sync(sync_deps, theirs.id, connector)
+
+
+async def test_credentials_are_encrypted_at_rest_and_never_listed(sync_deps, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo(), api_key="very-secret-api-key")
+    async with owner_pool.acquire() as conn:
+        stored = bytes(
+            await conn.fetchval("SELECT credentials FROM app.integration_connectors WHERE id = $1", connector)
+        )
+    assert b"very-secret-api-key" not in stored
+    assert sync_deps.cipher.decrypt(stored)["api_key"] == "very-secret-api-key"
+
+    async def op(tx: TenantTransaction):
+        return await store.list_connectors(tx.conn), await store.connector_status(tx.conn, connector)
+
+    listed, status = await sync_deps.database.run(tenant.claims(tenant.viewer), None, op)
+    assert "credentials" not in listed[0] and "credentials" not in status
+    assert "very-secret-api-key" not in repr(listed) + repr(status)
+
+
+async def test_only_admins_configure_connectors(sync_deps, make_tenant):
+    tenant = await make_tenant()
+    planner = type(tenant)(**{**tenant.__dict__, "admin": tenant.planner})
+    with pytest.raises(Exception, match="admin role"):
+        await odoo_connector(sync_deps, planner, FakeOdoo())
+
+
+async def test_a_second_sync_is_refused_while_one_is_queued(sync_deps, make_tenant):
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo())
+
+    async def queue(tx: TenantTransaction):
+        return await queue_run(tx, connector, "api")
+
+    await sync_deps.database.run(tenant.claims(), None, queue)
+    with pytest.raises(ConflictError, match="already queued or running"):
+        await sync_deps.database.run(tenant.claims(), None, queue)
+
+
+async def test_a_failed_sync_is_announced_as_a_notification(sync_deps, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    with FakeOdoo() as fake:
+        connector = await odoo_connector(sync_deps, tenant, fake, api_key="wrong")
+        run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed"
+    async with owner_pool.acquire() as conn:
+        title = await conn.fetchval(
+            "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+    assert "failed" in title and "Odoo refused the login" in title
+
+
+def test_erp_status_changes_follow_the_purchase_order_life_cycle():
+    assert status_path("draft", PurchaseOrderStatus.RECEIVED) == [
+        PurchaseOrderStatus.ISSUED,
+        PurchaseOrderStatus.RECEIVED,
+    ]
+    assert status_path("issued", PurchaseOrderStatus.PARTIALLY_RECEIVED) == [PurchaseOrderStatus.PARTIALLY_RECEIVED]
+    assert status_path("issued", PurchaseOrderStatus.CANCELLED) == [PurchaseOrderStatus.CANCELLED]
+    with pytest.raises(ValueError, match="back to draft"):
+        status_path("issued", PurchaseOrderStatus.DRAFT)
