@@ -535,3 +535,27 @@ async def test_metrics_count_requests_by_route_template(http, make_tenant):
 async def test_openapi_schema_lists_the_inventory_routes(http):
     schema = (await http.get("/openapi.json")).json()
     assert {"/api/v1/products", "/api/v1/stock-movements", "/api/v1/reservations"} <= set(schema["paths"])
+
+
+async def test_request_id_from_the_client_is_echoed(http, make_tenant):
+    tenant = await make_tenant()
+    response = await http.get("/api/v1/me", headers={**tenant.headers(), "X-Request-Id": "trace-abc-123"})
+    assert response.headers["x-request-id"] == "trace-abc-123"
+
+
+async def test_a_request_id_is_generated_when_the_client_sends_none(http):
+    response = await http.get("/healthz")
+    assert response.headers.get("x-request-id")
+
+
+async def test_retried_fulfilment_with_the_same_key_issues_stock_once(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(6)})
+    body = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0]), "quantity": 4}
+    held = (await http.post("/api/v1/reservations", json=body, headers=tenant.headers())).json()
+    headers = {**tenant.headers(), "Idempotency-Key": f"fulfil-{held['id']}"}
+    first = await http.post(f"/api/v1/reservations/{held['id']}/fulfil", headers=headers)
+    again = await http.post(f"/api/v1/reservations/{held['id']}/fulfil", headers=headers)
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    level = await http.get(f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=headers)
+    assert level.json()["on_hand"] == 2.0

@@ -59,16 +59,21 @@ async def get_reservation(reservation_id: UUID, caller: CallerDep) -> Reservatio
 
 
 @router.post("/{reservation_id}/release", response_model=Reservation, summary="Release the held stock")
-async def release_reservation(reservation_id: UUID, caller: CallerDep) -> Reservation:
-    async def op(tx: TenantTransaction) -> dict:
-        return await reservations.release_reservation(tx.conn, reservation_id)
+async def release_reservation(
+    request: Request, reservation_id: UUID, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> Reservation:
+        return Reservation.model_validate(await reservations.release_reservation(tx.conn, reservation_id))
 
-    return Reservation.model_validate(await caller.run(op, write=True))
+    return await run_idempotent(request, caller, idempotency_key, None, op, status_code=200)
 
 
 @router.post("/{reservation_id}/fulfil", response_model=Reservation, summary="Issue the held stock")
-async def fulfil_reservation(reservation_id: UUID, caller: CallerDep) -> Reservation:
-    async def op(tx: TenantTransaction) -> dict:
-        return await reservations.fulfil_reservation(tx.conn, tx.tenant_id, tx.user_id, reservation_id)
+async def fulfil_reservation(
+    request: Request, reservation_id: UUID, caller: CallerDep, idempotency_key: IdempotencyKey = None
+) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> Reservation:
+        row = await reservations.fulfil_reservation(tx.conn, tx.tenant_id, tx.user_id, reservation_id)
+        return Reservation.model_validate(row)
 
-    return Reservation.model_validate(await caller.run(op, write=True))
+    return await run_idempotent(request, caller, idempotency_key, None, op, status_code=200)
