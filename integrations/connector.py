@@ -62,7 +62,6 @@ _MODULES = {
     "odoo": ("integrations.odoo", "OdooConnector"),
     "sap": ("integrations.sap", "SapConnector"),
     "dynamics": ("integrations.dynamics", "DynamicsConnector"),
-    "netsuite": ("integrations.netsuite", "NetSuiteConnector"),
 }
 
 
@@ -77,11 +76,9 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "odoo": ("username", "api_key"),
     "sap": ("username", "password"),  # a communication user (basic authentication)
     "dynamics": ("client_id", "client_secret"),
-    "netsuite": ("client_id", "certificate_id", "private_key"),
 }
 REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "odoo": ("database",),
     "sap": (),
     "dynamics": ("token_url", "company_id"),
-    "netsuite": (),
 }

@@ -12,7 +12,8 @@ from integrations.connector import REQUIRED_CREDENTIALS, REQUIRED_OPTIONS
 from integrations.mapping import FieldMapping
 from integrations.records import Entity
 
-ConnectorKind = Literal["odoo", "sap", "dynamics", "netsuite"]
+# NetSuite (SuiteTalk REST + SuiteQL) is not implemented yet; the database already accepts the kind.
+ConnectorKind = Literal["odoo", "sap", "dynamics"]
 OptionValue = str | int | bool
 _URL = r"^https?://[^\s]{1,490}$"
 
