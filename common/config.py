@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     carrier_webhook_secret: SecretStr | None = None
     carrier_webhook_max_skew_s: int = Field(default=300, ge=1, le=86_400)
 
+    # Supplier risk. Largest delivery-history CSV one upload may carry.
+    risk_import_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1)
+
     # ERP integrations. Credentials are encrypted with these Fernet keys (comma-separated; the first encrypts).
     integrations_encryption_key: SecretStr | None = None
     integrations_http_timeout_s: float = Field(default=30.0, gt=0)

@@ -96,7 +96,6 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
 def serve_deployment_names() -> list[str]:
     """Names of the deployments this application creates (checked against the KubeRay manifests)."""
     from deployments.forecast_service import ForecastService
-
     from deployments.risk_service import RiskService
 
     return [

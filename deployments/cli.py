@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -102,6 +103,9 @@ def up(
         typer.echo("demo data loaded" if seed(url) else "demo data already present")
     dashboard = start_ray(settings)
     stack = start_serve(settings)
+    if seed_demo:
+        # Train each tenant's disruption model (Ray Train) if due, score open orders, raise first alerts.
+        _risk_scan(tenant=None, today=None, retrain=False, train=True, workers=2, quiet=True)
     typer.echo("")
     typer.echo("Chainsight is running.")
     typer.echo(f"  API:            {stack.api_url}")
@@ -114,9 +118,116 @@ def up(
         typer.echo("Demo tenant 'Northwind Components'; a planner token valid for 12 hours:")
         typer.echo(f"  export TOKEN={planner}")
         typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {stack.api_url}/stock-levels?limit=5')
+        typer.echo(f'  curl -H "Authorization: Bearer $TOKEN" {stack.api_url}/ai/risk/suppliers')
         typer.echo("Other demo users: `chainsight token admin|viewer|globex-admin`.")
     typer.echo("Press Ctrl-C to stop.")
     _wait_forever()
+
+
+risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
+app.add_typer(risk_app, name="risk")
+TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: the only one, or the demo tenant)")]
+
+
+@risk_app.command("scan")
+def risk_scan(
+    tenant: TenantOption = None,
+    today: Annotated[str | None, typer.Option(help="scan as of YYYY-MM-DD (default today)")] = None,
+    retrain: Annotated[bool, typer.Option(help="train even if the current model is recent")] = False,
+    train: Annotated[bool, typer.Option("--train/--no-train", help="train models that are due (Ray Train)")] = True,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Ray Train workers")] = 2,
+) -> None:
+    """The early-warning job: train due models, score open orders, raise alerts on threshold crossings."""
+    _risk_scan(tenant=tenant, today=today, retrain=retrain, train=train, workers=workers, quiet=False)
+
+
+def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: bool, workers: int, quiet: bool) -> None:
+    import json
+
+    from risk.early_warning import execute
+
+    argv = [f"--workers={workers}"]
+    argv += [f"--tenant={_uuid(tenant)}"] if tenant else []
+    argv += [f"--today={_day(today)}"] if today else []
+    argv += ["--retrain"] if retrain else []
+    argv += [] if train else ["--no-train"]
+    if not quiet:
+        typer.echo(json.dumps(execute(argv), default=str, indent=2))
+        return
+    typer.echo("risk: training disruption models (Ray Train) and scanning open orders ...")
+    try:
+        for outcome in execute(argv):
+            scan = outcome["scan"]
+            typer.echo(f"  tenant {outcome['tenant_id']}: {scan['lines_scored']} open lines scored, "
+                       f"model v{scan['model']['version']}, alerts {scan['alerts_raised']}")  # fmt: skip
+    except Exception as exc:  # the API still serves without a trained model (baseline predictions)
+        typer.echo(f"  risk scan failed ({exc}); predictions fall back to suppliers' late rates")
+
+
+@risk_app.command("backtest")
+def risk_backtest(
+    cutoff: Annotated[str, typer.Option(help="train on orders before YYYY-MM-DD, evaluate on the rest")],
+    tenant: TenantOption = None,
+    ray_train: Annotated[bool, typer.Option("--ray/--local", help="fit with Ray Train (2 workers) or in process")] = (
+        True
+    ),
+) -> None:
+    """ROC AUC, PR AUC, Brier score and calibration error of the disruption model on orders after the cutoff."""
+    import asyncio
+    import json
+
+    from risk.commands import run_backtest
+
+    fitter = None
+    if ray_train:
+        import ray
+
+        from risk.training import ray_fitter
+
+        ray.init(address=get_settings().ray_address)
+        fitter = ray_fitter(workers=2)
+    result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
+    typer.echo(json.dumps(result, default=str, indent=2))
+
+
+@risk_app.command("import")
+def risk_import(
+    file: Annotated[str, typer.Option("--file", help="CSV of delivery history (see risk/history_import.py)")],
+    tenant: TenantOption = None,
+    mapping: Annotated[str | None, typer.Option(help="column=header,... for other exports")] = None,
+    date_format: Annotated[str, typer.Option(help="strptime format of the dates")] = "%Y-%m-%d",
+    create_suppliers: Annotated[bool, typer.Option(help="create suppliers the file names")] = False,
+    dry_run: Annotated[bool, typer.Option(help="validate and report only")] = False,
+) -> None:
+    """Import delivery history; prints the report with every rejected row and why."""
+    import asyncio
+    import json
+    from pathlib import Path
+
+    from common.errors import DomainError
+    from risk.commands import run_import
+    from risk.history_import import ImportOptions, parse_mapping
+
+    try:
+        options = ImportOptions(parse_mapping(mapping), date_format, create_suppliers, dry_run)
+        report = asyncio.run(run_import(Path(file), _uuid(tenant) if tenant else None, options))
+    except (DomainError, OSError) as exc:
+        raise typer.BadParameter(getattr(exc, "message", str(exc))) from exc
+    typer.echo(json.dumps(report, default=str, indent=2))
+
+
+def _uuid(text: str) -> UUID:
+    try:
+        return UUID(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a UUID") from exc
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 @app.command()

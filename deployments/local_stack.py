@@ -16,6 +16,7 @@ from common.migrate import apply_migrations
 from deployments.app_builder import AppArgs, build_app
 from deployments.llm_server import llm_args_from
 from inventory.demo import seed_demo
+from risk.demo import seed_risk_demo
 
 APP_NAME = "chainsight"
 
@@ -37,7 +38,9 @@ def seed(url: str, days: int = 365) -> bool:
     async def run() -> bool:
         conn = await asyncpg.connect(url)
         try:
-            return await seed_demo(conn, days=days)
+            loaded = await seed_demo(conn, days=days)
+            # Risk data also joins a demo tenant loaded before risk existed (skipped once present).
+            return await seed_risk_demo(conn) or loaded
         finally:
             await conn.close()
 
@@ -64,6 +67,12 @@ def start_ray(settings: Settings, *, num_cpus: int | None = None, include_dashbo
             # Logical CPUs: the vLLM replica and its engine worker each claim one, and the ingress and the
             # copilot service must still schedule on a 2-core machine (they mostly wait on I/O).
             num_cpus = max(4, os.cpu_count() or 1)
+            # The RiskService replica and the two Ray Train workers of the risk model (`chainsight up`,
+            # `chainsight risk scan`) need room too, or training waits forever for a free CPU.
+            num_cpus += 4
+        if num_cpus is None:
+            # Logical CPUs, for the same reason: the ingress, RiskService and two Ray Train workers.
+            num_cpus = max(6, os.cpu_count() or 1)
         context = ray.init(
             address="local",
             num_cpus=num_cpus,

@@ -56,7 +56,8 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
         }
     )
     served = Settings(_env_file=None)  # type: ignore[call-arg]
-    start_ray(served, num_cpus=4, include_dashboard=False)
+    # Logical CPUs: 4 for the ingress and the copilot, 1 for RiskService, 2 for the risk tests' Ray Train workers.
+    start_ray(served, num_cpus=8, include_dashboard=False)
     try:
         # The copilot runs for real: vLLM on CPU with SmolLM2 (converted once into .chainsight/models).
         start_serve(served, AppArgs(min_replicas=1, max_replicas=1, copilot=True, llm=llm_args_from(served)))

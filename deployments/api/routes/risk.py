@@ -1,0 +1,169 @@
+"""/ai/risk: supplier assessments and ranking, open-order disruption predictions, compliance, market risk,
+per-tenant weights and history import.
+
+Scoring, prediction and import run in the ``RiskService`` deployment (through its handle); weights and the
+model's metadata are plain SQL and stay in this replica.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.database import TenantTransaction
+from common.errors import DomainError, InvalidInputError, PayloadTooLargeError
+from deployments.api.deps import CallerDep, ModelHandlesDep
+from risk import repository
+from risk.history_import import ImportOptions, parse_mapping
+
+router = APIRouter(prefix="/ai/risk", tags=["risk"])
+
+Band = Literal["low", "medium", "high"]
+
+
+class Weights(BaseModel):
+    """Shares of the overall score; each 0-1, summing to 1 (within 0.001)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    financial: float = Field(ge=0, le=1)
+    operational: float = Field(ge=0, le=1)
+    geographical: float = Field(ge=0, le=1)
+    compliance: float = Field(ge=0, le=1)
+
+
+class WeightsOut(BaseModel):
+    weights: Weights
+    is_default: bool
+    updated_at: datetime | None
+    updated_by: UUID | None
+
+
+@router.get("/suppliers", summary="Suppliers ranked by overall risk (highest first)")
+async def rank_suppliers(
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    band: Annotated[Band | None, Query(description="only suppliers in this band")] = None,
+) -> dict[str, Any]:
+    risk = handles.require("risk")
+    return await _unwrap(risk.rank_suppliers.remote(caller.claims.raw, caller.requested_tenant, limit, band))
+
+
+@router.get("/suppliers/{supplier_id}", summary="One supplier's risk assessment with its top factors")
+async def assess_supplier(supplier_id: UUID, caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
+    """Components and overall score are 0 (no risk) to 100; ``confidence`` is low for suppliers with little or
+    no delivery history (their operational score is then the population prior, not an error)."""
+    risk = handles.require("risk")
+    return await _unwrap(risk.assess_supplier.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
+
+
+@router.get("/suppliers/{supplier_id}/compliance", summary="A supplier's certifications, audits and status")
+async def supplier_compliance(supplier_id: UUID, caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
+    risk = handles.require("risk")
+    return await _unwrap(risk.supplier_compliance.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
+
+
+@router.get("/compliance", summary="The tenant's compliance report")
+async def compliance_report(
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    window_days: Annotated[int, Query(ge=1, le=365, description="warn about expiries this far ahead")] = 60,
+) -> dict[str, Any]:
+    risk = handles.require("risk")
+    return await _unwrap(risk.compliance_report.remote(caller.claims.raw, caller.requested_tenant, window_days))
+
+
+@router.get("/purchase-orders", summary="Open purchase orders by probability of arriving late, with explanations")
+async def order_predictions(
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Each order's probability is its most at-risk open line's (calibrated); each line lists the features that
+    moved its prediction most (xgboost SHAP contributions, log-odds). Without a trained model the supplier's
+    historical late rate is used and ``model.method`` says so."""
+    risk = handles.require("risk")
+    return await _unwrap(
+        risk.order_predictions.remote(caller.claims.raw, caller.requested_tenant, min_probability, limit)
+    )
+
+
+@router.get("/market", summary="Price volatility, trend and shocks per product; flags on unusual new prices")
+async def market_risk(
+    caller: CallerDep, handles: ModelHandlesDep, product_id: Annotated[UUID | None, Query()] = None
+) -> dict[str, Any]:
+    risk = handles.require("risk")
+    return await _unwrap(risk.market_risk.remote(caller.claims.raw, caller.requested_tenant, product_id))
+
+
+@router.get("/weights", response_model=WeightsOut, summary="The tenant's score weights (defaults until set)")
+async def get_weights(caller: CallerDep) -> dict[str, Any]:
+    async def op(tx: TenantTransaction) -> dict[str, Any]:
+        return await repository.get_weights(tx.conn)
+
+    return await caller.run(op)
+
+
+@router.put("/weights", response_model=WeightsOut, summary="Set the tenant's score weights")
+async def put_weights(weights: Annotated[Weights, Body()], caller: CallerDep) -> dict[str, Any]:
+    async def op(tx: TenantTransaction) -> dict[str, Any]:
+        return await repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, weights.model_dump())
+
+    return await caller.run(op, write=True)
+
+
+@router.get("/model", summary="The current disruption model's version and held-out metrics")
+async def current_model(caller: CallerDep) -> dict[str, Any]:
+    async def op(tx: TenantTransaction) -> dict[str, Any]:
+        stored = await repository.current_model(tx.conn, tx.tenant_id)
+        if stored is None:
+            return {"model_name": repository.MODEL_NAME, "version": None, "metrics": None, "trained_at": None}
+        return {"model_name": repository.MODEL_NAME, "version": stored.version, "metrics": stored.metrics,
+                "trained_at": stored.trained_at}  # fmt: skip
+
+    return await caller.run(op)
+
+
+@router.post("/history/import", summary="Import delivery history from CSV; reports each rejected row")
+async def import_history(
+    request: Request,
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    file: Annotated[UploadFile, File(description="CSV with the documented columns (see risk/history_import.py)")],
+    mapping: Annotated[
+        str | None, Form(description="rename headers: column=header,column=header", max_length=2000)
+    ] = None,
+    date_format: Annotated[str, Form(max_length=32, description="strptime format of the dates")] = "%Y-%m-%d",
+    create_suppliers: Annotated[bool, Form(description="create suppliers the file names but we lack")] = False,
+    dry_run: Annotated[bool, Form(description="validate and report without importing")] = False,
+) -> dict[str, Any]:
+    """Columns: supplier, order_date, promised_date, quantity, value (required); country, product, category,
+    shipment_mode, delivered_date, quantity_received, quantity_rejected, reference (optional)."""
+    risk = handles.require("risk")
+    if "%" not in date_format:
+        raise InvalidInputError(f"date_format {date_format!r} has no strptime directive", code="invalid_date_format")
+    limit = request.app.state.settings.risk_import_max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLargeError(f"the file exceeds the import limit of {limit} bytes", details={"max_bytes": limit})
+    options = ImportOptions(parse_mapping(mapping), date_format, create_suppliers, dry_run)
+    return await _unwrap(risk.import_history.remote(caller.claims.raw, caller.requested_tenant, data, options))
+
+
+async def _unwrap(awaitable: Any) -> Any:
+    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
+    try:
+        return await awaitable
+    except DomainError:
+        raise
+    except Exception as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, DomainError):
+            raise cause from None
+        raise

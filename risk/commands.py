@@ -1,0 +1,65 @@
+"""Operator commands behind ``chainsight risk backtest`` and ``chainsight risk import``.
+
+Like the early-warning job they act as a tenant's first admin through row-level-security transactions
+(default tenant: the only one, or the demo tenant when several exist).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+import asyncpg
+
+from common.config import get_settings
+from common.database import Database, TenantTransaction, create_pool
+from common.errors import InvalidInputError
+from risk import repository
+from risk.early_warning import JobIdentity, tenant_identities
+from risk.history_import import ImportOptions, import_history
+from risk.pipeline import Fitter, backtest
+
+
+async def _identity(owner: asyncpg.Connection, tenant: UUID | None) -> JobIdentity:
+    found = await tenant_identities(owner, tenant)
+    if tenant is None and len(found) > 1:
+        from inventory.demo import DEMO_TENANT_ID
+
+        found = [f for f in found if f.tenant_id == DEMO_TENANT_ID] or found[:0]
+    if len(found) != 1:
+        raise InvalidInputError("name the tenant (--tenant UUID): none or several match", code="tenant_required")
+    return found[0]
+
+
+async def run_backtest(cutoff: date, tenant: UUID | None, fitter: Fitter | None) -> dict[str, Any]:
+    pool = await create_pool(get_settings())
+    try:
+        async with pool.acquire() as owner:
+            who = await _identity(cast(asyncpg.Connection, owner), tenant)
+
+        async def load(tx: TenantTransaction) -> Any:
+            return await repository.load_delivery_history(tx.conn, cutoff - timedelta(days=3 * 365))
+
+        history = await Database(pool).run(who.claims, who.tenant_id, load)
+    finally:
+        await pool.close()
+    result = await asyncio.to_thread(backtest, history, cutoff, fitter=fitter)
+    return {"tenant_id": str(who.tenant_id), **result}
+
+
+async def run_import(path: Path, tenant: UUID | None, options: ImportOptions) -> dict[str, Any]:
+    data = await asyncio.to_thread(path.read_bytes)
+    pool = await create_pool(get_settings())
+    try:
+        async with pool.acquire() as owner:
+            who = await _identity(cast(asyncpg.Connection, owner), tenant)
+
+        async def load(tx: TenantTransaction) -> dict[str, Any]:
+            return await import_history(tx.conn, tx.tenant_id, data, options)
+
+        return {"tenant_id": str(who.tenant_id), **await Database(pool).run(who.claims, who.tenant_id, load)}
+    finally:
+        await pool.close()

@@ -1,0 +1,158 @@
+"""The early-warning job: (re)train each tenant's disruption model when due, score open orders, raise alerts.
+
+Run on a schedule as a Ray job (``python -m risk.early_warning``; the RayCronJob's entrypoint) or by hand
+(``chainsight risk scan``). For each tenant it acts as the tenant's first admin, through the same
+row-level-security transactions as a request, so it can neither read nor write another tenant's rows.
+Training reads the history in one transaction, fits outside any transaction (Ray Train), and stores the
+model in another; scoring replaces the tenant's stored predictions. A rerun adds no duplicate rows and,
+thanks to the alert state, no repeated alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+from uuid import UUID
+
+import asyncpg
+import pandas as pd
+
+from common.config import get_settings
+from common.database import Database, TenantTransaction, create_pool
+from common.errors import InvalidInputError
+from risk import repository
+from risk.pipeline import Fitter, train_disruption_model
+from risk.service import ModelStore, scan
+
+logger = logging.getLogger(__name__)
+RETRAIN_AFTER = timedelta(days=7)
+TRAINING_HISTORY_DAYS = 3 * 365
+
+
+@dataclass(frozen=True)
+class JobIdentity:
+    tenant_id: UUID
+    user_id: UUID
+
+    @property
+    def claims(self) -> dict[str, str]:
+        return {"sub": str(self.user_id), "role": "authenticated", "aud": "authenticated"}
+
+
+async def tenant_identities(owner: asyncpg.Connection, tenant: UUID | None = None) -> list[JobIdentity]:
+    """One acting admin per tenant (the earliest), read as the owner role: the only query that is."""
+    rows = await owner.fetch(
+        "SELECT DISTINCT ON (tenant_id) tenant_id, user_id FROM app.members "
+        "WHERE role = 'admin' AND ($1::uuid IS NULL OR tenant_id = $1::uuid) ORDER BY tenant_id, created_at, user_id",
+        tenant,
+    )
+    return [JobIdentity(r["tenant_id"], r["user_id"]) for r in rows]
+
+
+async def train_tenant(
+    database: Database, who: JobIdentity, fitter: Fitter, today: date, *, force: bool = False
+) -> dict[str, Any]:
+    async def due(tx: TenantTransaction) -> Any:
+        current = await repository.current_model(tx.conn, tx.tenant_id)
+        fresh = current is not None and current.trained_at > datetime.now(UTC) - RETRAIN_AFTER
+        if fresh and not force:
+            return None
+        return await repository.load_delivery_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS))
+
+    history = await database.run(who.claims, who.tenant_id, due)
+    if history is None:
+        return {"trained": False, "reason": "current model is recent"}
+    try:
+        model = await asyncio.to_thread(train_disruption_model, history, fitter=fitter)
+    except InvalidInputError as exc:
+        return {"trained": False, "reason": exc.message}
+
+    async def save(tx: TenantTransaction) -> dict[str, Any]:
+        return await repository.save_model(
+            tx.conn,
+            tx.tenant_id,
+            model.to_bytes(),
+            model.metrics,
+            run_key=f"{today.isoformat()}{'-forced' if force else ''}",
+            training_start=_utc(history["order_date"].min()),
+            training_end=_utc(history["order_date"].max()),
+        )
+
+    saved = await database.run(who.claims, who.tenant_id, save)
+    return {"trained": True, **saved, "metrics": model.metrics}
+
+
+def _utc(value: Any) -> datetime | None:
+    return None if pd.isna(value) else pd.Timestamp(value).tz_localize(UTC).to_pydatetime()
+
+
+async def run(
+    database: Database,
+    owner: asyncpg.Connection,
+    fitter: Fitter | None,
+    *,
+    tenant: UUID | None = None,
+    today: date | None = None,
+    retrain: bool = False,
+) -> list[dict[str, Any]]:
+    """Train (when ``fitter`` is given and a model is due) and scan every tenant, or only ``tenant``."""
+    day = today or date.today()
+    store = ModelStore()
+    results = []
+    for who in await tenant_identities(owner, tenant):
+        outcome: dict[str, Any] = {"tenant_id": str(who.tenant_id)}
+        if fitter is not None:
+            outcome["training"] = await train_tenant(database, who, fitter, day, force=retrain)
+
+        async def scan_tenant(tx: TenantTransaction) -> dict[str, Any]:
+            return await scan(tx, store, day)
+
+        outcome["scan"] = await database.run(who.claims, who.tenant_id, scan_tenant)
+        results.append(outcome)
+    return results
+
+
+async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
+    import ray
+
+    from risk.training import ray_fitter
+
+    settings = get_settings()
+    if not ray.is_initialized():
+        ray.init(address=settings.ray_address)
+    pool = await create_pool(settings)
+    try:
+        async with pool.acquire() as owner:
+            return await run(
+                Database(pool),
+                cast(asyncpg.Connection, owner),
+                None if args.no_train else ray_fitter(workers=args.workers),
+                tenant=args.tenant,
+                today=args.today,
+                retrain=args.retrain,
+            )
+    finally:
+        await pool.close()
+
+
+def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--tenant", type=UUID, help="only this tenant")
+    parser.add_argument("--today", type=date.fromisoformat, help="scan as of this date (YYYY-MM-DD)")
+    parser.add_argument("--retrain", action="store_true", help="train even if the current model is recent")
+    parser.add_argument("--no-train", action="store_true", help="only score with the current models")
+    parser.add_argument("--workers", type=int, default=2, help="Ray Train workers")
+    return asyncio.run(_main(parser.parse_args(argv)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    print(json.dumps(execute(argv), default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""Import delivery history from CSV, validated row by row.
+
+Columns (header names; ``mapping`` renames another export's headers onto these):
+
+| column | required | meaning |
+|---|---|---|
+| supplier | yes | supplier code (created when ``create_suppliers`` is set, otherwise the row is rejected) |
+| country | no | ISO 3166 alpha-2 origin country; defaults to the supplier's |
+| product | no | product SKU; unknown SKUs reject the row |
+| category | no | product category (used when no product is given) |
+| shipment_mode | no | road, rail, sea or air (default road) |
+| order_date, promised_date | yes | dates (``date_format``, default ISO ``YYYY-MM-DD``) |
+| delivered_date | no | blank while the line is still open |
+| quantity | yes | ordered quantity, > 0 |
+| value | yes | line value, >= 0 (the unit price value / quantity also feeds price history when a product is given) |
+| quantity_received, quantity_rejected | no | received (default: all, once delivered) and rejected quantities |
+| reference | no | the source system's order/line reference (part of the row's identity) |
+
+A row's identity (supplier, product, category, dates ordered and promised, quantity, value, reference) makes
+re-imports idempotent: the same row again only updates its delivery outcome. Valid rows are imported and
+invalid ones reported; a file that cannot be read at all, or lacks a required column, changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import InvalidInputError
+
+COLUMNS = (
+    "supplier",
+    "country",
+    "product",
+    "category",
+    "shipment_mode",
+    "order_date",
+    "promised_date",
+    "delivered_date",
+    "quantity",
+    "value",
+    "quantity_received",
+    "quantity_rejected",
+    "reference",
+)
+REQUIRED = ("supplier", "order_date", "promised_date", "quantity", "value")
+MODES = ("road", "rail", "sea", "air")
+MAX_ROWS = 500_000
+MAX_REPORTED_REJECTIONS = 1_000
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mapping: dict[str, str] | None = None
+    date_format: str = "%Y-%m-%d"
+    create_suppliers: bool = False
+    dry_run: bool = False
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """``ours=theirs,ours=theirs`` (the CLI's and the form field's syntax)."""
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        ours, sep, theirs = part.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise InvalidInputError(
+                f"mapping entry {part!r} is not column=header", code="invalid_mapping", details={"entry": part}
+            )
+        mapping[ours.strip()] = theirs.strip()
+    return mapping
+
+
+def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
+    """Decode and rename columns; refuses (changing nothing) files that are unreadable or lack a column."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"the file is not UTF-8 text: {exc}", code="invalid_csv") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    headers = [h.strip() for h in reader.fieldnames or []]
+    if not headers:
+        raise InvalidInputError("the file is empty or has no header row", code="invalid_csv")
+    mapping = options.mapping or {}
+    unknown = sorted(set(mapping) - set(COLUMNS))
+    if unknown:
+        raise InvalidInputError(
+            f"mapping names unknown columns: {', '.join(unknown)}",
+            code="invalid_mapping",
+            details={"unknown": unknown, "columns": list(COLUMNS)},
+        )
+    source_of = {column: mapping.get(column, column) for column in COLUMNS}
+    missing_headers = sorted(h for c, h in source_of.items() if c in mapping and h not in headers)
+    missing = sorted(c for c in REQUIRED if source_of[c] not in headers)
+    if missing_headers or missing:
+        raise InvalidInputError(
+            "the file lacks required columns: " + ", ".join(missing or missing_headers),
+            code="missing_columns",
+            details={"missing": missing, "mapped_headers_not_found": missing_headers, "headers": headers},
+        )
+    rows: list[dict[str, str]] = []
+    try:
+        for raw in reader:
+            if len(rows) >= MAX_ROWS:
+                raise InvalidInputError(f"the file has more than {MAX_ROWS} rows; split it", code="too_many_rows")
+            cleaned = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
+            rows.append({c: cleaned.get(h, "") for c, h in source_of.items()})
+    except csv.Error as exc:
+        raise InvalidInputError(f"the CSV is malformed: {exc}", code="invalid_csv") from exc
+    return rows
+
+
+@dataclass
+class ValidRow:
+    line: int
+    supplier: str
+    country: str | None
+    product: str | None
+    category: str | None
+    mode: str
+    order_date: date
+    promised_date: date
+    delivered_date: date | None
+    quantity: Decimal
+    value: Decimal
+    received: Decimal | None
+    rejected: Decimal
+    reference: str | None
+
+    @property
+    def key(self) -> str:
+        identity = "|".join(
+            str(x)
+            for x in (
+                self.supplier,
+                self.product,
+                self.category,
+                self.order_date,
+                self.promised_date,
+                self.quantity,
+                self.value,
+                self.reference,
+            )
+        )
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def validate_row(line: int, row: dict[str, str], date_format: str) -> tuple[ValidRow | None, list[str]]:
+    errors: list[str] = []
+
+    def parse_date(column: str, required: bool) -> date | None:
+        text = row[column]
+        if not text:
+            if required:
+                errors.append(f"{column} is required")
+            return None
+        try:
+            return datetime.strptime(text, date_format).date()
+        except ValueError:
+            errors.append(f"{column} {text!r} is not a date in the format {date_format}")
+            return None
+
+    def parse_number(column: str, required: bool, positive: bool = False) -> Decimal | None:
+        text = row[column]
+        if not text:
+            if required:
+                errors.append(f"{column} is required")
+            return None
+        try:
+            number = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            errors.append(f"{column} {text!r} is not a number")
+            return None
+        if not number.is_finite() or number < 0 or (positive and number == 0):
+            errors.append(f"{column} must be {'greater than 0' if positive else 'at least 0'}, got {text}")
+            return None
+        if abs(number) >= Decimal("1e14"):
+            errors.append(f"{column} {text} is too large")
+            return None
+        return number
+
+    supplier = row["supplier"]
+    if not supplier:
+        errors.append("supplier is required")
+    elif len(supplier) > 64:
+        errors.append("supplier code is longer than 64 characters")
+    country = row["country"].upper() or None
+    if country is not None and not _COUNTRY.match(country):
+        errors.append(f"country {row['country']!r} is not an ISO 3166 alpha-2 code")
+    mode = (row["shipment_mode"] or "road").lower()
+    if mode not in MODES:
+        errors.append(f"shipment_mode {row['shipment_mode']!r} is not one of {', '.join(MODES)}")
+    ordered = parse_date("order_date", True)
+    promised = parse_date("promised_date", True)
+    delivered = parse_date("delivered_date", False)
+    if ordered and promised and promised < ordered:
+        errors.append(f"promised_date {promised} is before order_date {ordered}")
+    if ordered and delivered and delivered < ordered:
+        errors.append(f"delivered_date {delivered} is before order_date {ordered}")
+    quantity = parse_number("quantity", True, positive=True)
+    value = parse_number("value", True)
+    received = parse_number("quantity_received", False)
+    rejected = parse_number("quantity_rejected", False) or Decimal(0)
+    if received is not None and delivered is None:
+        errors.append("quantity_received is given but delivered_date is blank")
+    if received is not None and rejected > received:
+        errors.append("quantity_rejected exceeds quantity_received")
+    if len(row["category"]) > 100 or len(row["reference"]) > 200:
+        errors.append("category (100) or reference (200 characters) is too long")
+    if errors:
+        return None, errors
+    assert ordered and promised and quantity is not None and value is not None
+    return (
+        ValidRow(
+            line,
+            supplier,
+            country,
+            row["product"] or None,
+            row["category"] or None,
+            mode,
+            ordered,
+            promised,
+            delivered,
+            quantity,
+            value,
+            received,
+            rejected,
+            row["reference"] or None,
+        ),
+        [],
+    )
+
+
+async def import_history(
+    conn: asyncpg.Connection, tenant_id: UUID, data: bytes, options: ImportOptions
+) -> dict[str, Any]:
+    """Validate every row, import the valid ones (unless ``dry_run``), and report the rejected ones."""
+    rows = read_rows(data, options)
+    suppliers = {r["code"]: r["id"] for r in await conn.fetch("SELECT id, code FROM app.suppliers")}
+    products = {r["sku"]: r["id"] for r in await conn.fetch("SELECT id, sku FROM app.products")}
+    rejections: list[dict[str, Any]] = []
+    valid: list[ValidRow] = []
+    new_suppliers: dict[str, str | None] = {}
+    for index, row in enumerate(rows, start=2):  # line 1 is the header
+        parsed, errors = validate_row(index, row, options.date_format)
+        if parsed is not None:
+            if parsed.supplier not in suppliers:
+                if options.create_suppliers:
+                    new_suppliers.setdefault(parsed.supplier, parsed.country)
+                else:
+                    errors.append(f"unknown supplier {parsed.supplier!r} (set create_suppliers to create it)")
+            if parsed.product is not None and parsed.product not in products:
+                errors.append(f"unknown product SKU {parsed.product!r}")
+        if errors:
+            rejections.append({"line": index, "errors": errors, "row": row})
+        else:
+            assert parsed is not None
+            valid.append(parsed)
+    keys = [r.key for r in valid]
+    duplicates_in_file = len(keys) - len(set(keys))
+    report: dict[str, Any] = {
+        "rows": len(rows),
+        "valid": len(valid),
+        "rejected": len(rejections),
+        "duplicates_in_file": duplicates_in_file,
+        "inserted": 0,
+        "updated": 0,
+        "created_suppliers": sorted(new_suppliers),
+        "dry_run": options.dry_run,
+        "rejections": rejections[:MAX_REPORTED_REJECTIONS],
+        "rejections_truncated": len(rejections) > MAX_REPORTED_REJECTIONS,
+    }
+    if options.dry_run or not valid:
+        return report
+    for code, country in new_suppliers.items():
+        suppliers[code] = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, $2, $2, $3) RETURNING id",
+            tenant_id,
+            code,
+            country,
+        )
+    unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins
+    inserted = 0
+    for chunk in _chunks(list(unique.values()), 2_000):
+        results = await conn.fetch(
+            """
+            INSERT INTO app.supplier_deliveries (tenant_id, supplier_id, product_id, category, origin_country,
+                shipment_mode, order_date, promised_date, delivered_date, quantity, quantity_received,
+                quantity_rejected, value, reference, import_key)
+            SELECT $1, x.supplier_id, x.product_id, x.category, x.origin_country, x.shipment_mode, x.order_date,
+                   x.promised_date, x.delivered_date, x.quantity, x.quantity_received, x.quantity_rejected,
+                   x.value, x.reference, x.import_key
+            FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::date[], $8::date[],
+                        $9::date[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::text[],
+                        $15::text[])
+                 AS x(supplier_id, product_id, category, origin_country, shipment_mode, order_date, promised_date,
+                      delivered_date, quantity, quantity_received, quantity_rejected, value, reference, import_key)
+            ON CONFLICT (tenant_id, import_key) DO UPDATE
+                SET delivered_date = EXCLUDED.delivered_date, quantity_received = EXCLUDED.quantity_received,
+                    quantity_rejected = EXCLUDED.quantity_rejected, shipment_mode = EXCLUDED.shipment_mode,
+                    origin_country = EXCLUDED.origin_country
+            RETURNING (xmax = 0) AS inserted
+            """,
+            tenant_id,
+            [suppliers[r.supplier] for r in chunk],
+            [products.get(r.product) if r.product else None for r in chunk],
+            [r.category for r in chunk],
+            [r.country for r in chunk],
+            [r.mode for r in chunk],
+            [r.order_date for r in chunk],
+            [r.promised_date for r in chunk],
+            [r.delivered_date for r in chunk],
+            [r.quantity for r in chunk],
+            [r.received for r in chunk],
+            [r.rejected for r in chunk],
+            [r.value for r in chunk],
+            [r.reference for r in chunk],
+            [r.key for r in chunk],
+        )
+        inserted += sum(1 for x in results if x["inserted"])
+        priced = [r for r in chunk if r.product is not None and 0 < _unit_price(r) < Decimal("1e10")]
+        await conn.execute(
+            """
+            INSERT INTO app.supplier_price_history (tenant_id, supplier_id, product_id, observed_on, unit_price,
+                import_key)
+            SELECT $1, x.supplier_id, x.product_id, x.observed_on, x.unit_price, x.import_key
+            FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::numeric[], $6::text[])
+                 AS x(supplier_id, product_id, observed_on, unit_price, import_key)
+            ON CONFLICT (tenant_id, import_key) DO NOTHING
+            """,
+            tenant_id,
+            [suppliers[r.supplier] for r in priced],
+            [products[r.product] for r in priced if r.product is not None],
+            [r.order_date for r in priced],
+            [_unit_price(r) for r in priced],
+            [r.key for r in priced],
+        )
+    report["inserted"] = inserted
+    report["updated"] = len(unique) - inserted
+    return report
+
+
+def _unit_price(row: ValidRow) -> Decimal:
+    return round(row.value / row.quantity, 4)
+
+
+def _chunks(items: list[ValidRow], size: int) -> list[list[ValidRow]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

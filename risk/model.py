@@ -1,0 +1,226 @@
+"""The disruption classifier: gradient-boosted trees, calibrated on held-out rows, with explanations.
+
+Training the booster is a function of a feature frame so that Ray Train workers (``risk.training``) and a
+plain process fit the same model. ``DisruptionModel`` bundles the booster, the calibration map and the
+expected delay per late line; it serialises to bytes for the model registry.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import xgboost as xgb
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+
+from risk.features import FEATURE_LABELS, FEATURES
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "objective": "binary:logistic",
+    "eval_metric": "logloss",
+    "tree_method": "hist",
+    "max_depth": 4,
+    "eta": 0.08,
+    "subsample": 0.9,
+    "colsample_bytree": 0.9,
+    "min_child_weight": 5,
+    "nthread": 1,
+}
+DEFAULT_ROUNDS = 150
+Calibration = Literal["isotonic", "platt"]
+# Isotonic regression needs enough held-out rows to estimate a monotone map without overfitting.
+ISOTONIC_MIN_ROWS = 1_000
+
+
+def fit_booster(
+    features: pd.DataFrame, labels: np.ndarray, *, rounds: int = DEFAULT_ROUNDS, params: dict[str, Any] | None = None
+) -> xgb.Booster:
+    """Fit in this process (the single-worker path; Ray Train workers call xgboost the same way)."""
+    train = xgb.DMatrix(features[FEATURES], label=labels, feature_names=FEATURES)
+    return xgb.train({**DEFAULT_PARAMS, **(params or {})}, train, num_boost_round=rounds)
+
+
+def raw_margin(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
+    matrix = xgb.DMatrix(features[FEATURES], feature_names=FEATURES)
+    margin: np.ndarray = booster.predict(matrix, output_margin=True)
+    return margin
+
+
+@dataclass
+class Calibrator:
+    """Maps the booster's raw probability to a calibrated one: isotonic (a monotone step map) or Platt."""
+
+    method: Calibration
+    x: list[float] = field(default_factory=list)  # isotonic thresholds
+    y: list[float] = field(default_factory=list)
+    a: float = 1.0  # Platt: sigmoid(a * margin + b)
+    b: float = 0.0
+
+    @classmethod
+    def fit(cls, margin: np.ndarray, labels: np.ndarray, method: Calibration | None = None) -> Calibrator:
+        chosen: Calibration = method or ("isotonic" if len(labels) >= ISOTONIC_MIN_ROWS else "platt")
+        if chosen == "isotonic":
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+            iso.fit(_sigmoid(margin), labels)
+            return cls("isotonic", x=iso.X_thresholds_.tolist(), y=iso.y_thresholds_.tolist())
+        platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), labels)
+        return cls("platt", a=float(platt.coef_[0, 0]), b=float(platt.intercept_[0]))
+
+    def apply(self, margin: np.ndarray) -> np.ndarray:
+        if self.method == "isotonic":
+            # Keep probabilities off exactly 0 and 1: a calibrated "never" or "certainly" is not credible.
+            return np.clip(np.interp(_sigmoid(margin), self.x, self.y), 0.001, 0.999)
+        return _sigmoid(self.a * margin + self.b)
+
+
+@dataclass
+class DisruptionModel:
+    booster: xgb.Booster
+    calibrator: Calibrator
+    mean_delay_if_late: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        return self.calibrator.apply(raw_margin(self.booster, features))
+
+    def expected_delay(self, probability: np.ndarray, features: pd.DataFrame) -> np.ndarray:
+        """Expected delay in days: P(late) times the delay of a late line (the supplier's when known)."""
+        supplier_delay = features["supplier_mean_delay"].to_numpy(dtype=float)
+        late_rate = np.maximum(features["supplier_late_rate"].to_numpy(dtype=float), 0.02)
+        if_late = np.where(np.isfinite(supplier_delay), supplier_delay / late_rate, self.mean_delay_if_late)
+        return probability * np.clip(if_late, 0.5, 90)
+
+    def explain(self, features: pd.DataFrame, top: int = 5) -> list[list[dict[str, Any]]]:
+        """The ``top`` feature contributions of each row (log-odds of the uncalibrated booster, SHAP values)."""
+        matrix = xgb.DMatrix(features[FEATURES], feature_names=FEATURES)
+        contributions = self.booster.predict(matrix, pred_contribs=True)[:, :-1]
+        explained = []
+        values = features[FEATURES].to_numpy(dtype=float)
+        for contribution, value in zip(contributions, values, strict=True):
+            order = np.argsort(-np.abs(contribution))[:top]
+            explained.append(
+                [
+                    {
+                        "feature": FEATURES[i],
+                        "label": FEATURE_LABELS[FEATURES[i]],
+                        "value": None if not np.isfinite(value[i]) else round(float(value[i]), 4),
+                        "contribution": round(float(contribution[i]), 4),
+                        "direction": "raises" if contribution[i] > 0 else "lowers",
+                    }
+                    for i in order
+                    if abs(contribution[i]) > 1e-6
+                ]
+            )
+        return explained
+
+    def to_bytes(self) -> bytes:
+        payload = {
+            "booster": base64.b64encode(bytes(self.booster.save_raw("json"))).decode(),
+            "calibrator": self.calibrator.__dict__,
+            "mean_delay_if_late": self.mean_delay_if_late,
+            "metrics": self.metrics,
+            "features": FEATURES,
+        }
+        return json.dumps(payload).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> DisruptionModel:
+        payload = json.loads(data)
+        if payload.get("features") != FEATURES:
+            raise ValueError("the stored model was trained on another feature set; retrain it")
+        booster = xgb.Booster()
+        booster.load_model(bytearray(base64.b64decode(payload["booster"])))
+        return cls(booster, Calibrator(**payload["calibrator"]), payload["mean_delay_if_late"], payload["metrics"])
+
+
+def calibrate(
+    booster: xgb.Booster,
+    calibration_features: pd.DataFrame,
+    calibration_labels: np.ndarray,
+    calibration_delay: np.ndarray,
+    method: Calibration | None = None,
+) -> DisruptionModel:
+    calibrator = Calibrator.fit(raw_margin(booster, calibration_features), calibration_labels, method)
+    late = calibration_delay[calibration_labels > 0]
+    mean_delay = float(late.mean()) if len(late) else 3.0
+    return DisruptionModel(booster, calibrator, mean_delay)
+
+
+def classification_metrics(labels: np.ndarray, probability: np.ndarray, bins: int = 10) -> dict[str, float | None]:
+    """ROC AUC, PR AUC (average precision), Brier score and expected calibration error (equal-width bins)."""
+    labels = np.asarray(labels, dtype=float)
+    probability = np.clip(np.asarray(probability, dtype=float), 0, 1)
+    both = len(np.unique(labels)) == 2
+    return {
+        "rows": len(labels),
+        "positive_rate": round(float(labels.mean()), 4) if len(labels) else 0.0,
+        # None (not NaN, which JSON cannot carry) when only one class occurs.
+        "roc_auc": round(float(roc_auc_score(labels, probability)), 4) if both else None,
+        "pr_auc": round(float(average_precision_score(labels, probability)), 4) if both else None,
+        "brier": round(float(brier_score_loss(labels, probability)), 4),
+        "ece": round(expected_calibration_error(labels, probability, bins), 4),
+    }
+
+
+def expected_calibration_error(labels: np.ndarray, probability: np.ndarray, bins: int = 10) -> float:
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            error += mask.mean() * abs(probability[mask].mean() - labels[mask].mean())
+    return float(error)
+
+
+def reliability_table(labels: np.ndarray, probability: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """Per probability bin: rows, mean predicted, observed rate (for the reliability check)."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(probability, edges[1:-1]), 0, bins - 1)
+    table = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            table.append(
+                {
+                    "bin": b,
+                    "rows": int(mask.sum()),
+                    "predicted": float(probability[mask].mean()),
+                    "observed": float(labels[mask].mean()),
+                }
+            )
+    return table
+
+
+class LogisticBaseline:
+    """Logistic regression on the same features (standardised, missing values imputed): a baseline."""
+
+    def __init__(self) -> None:
+        from sklearn.impute import SimpleImputer
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.pipeline = make_pipeline(
+            SimpleImputer(strategy="median"), StandardScaler(), LogisticRegression(max_iter=500)
+        )
+
+    def fit(self, features: pd.DataFrame, labels: np.ndarray) -> LogisticBaseline:
+        self.pipeline.fit(features[FEATURES].replace([np.inf, -np.inf], np.nan), labels)
+        return self
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        probability: np.ndarray = self.pipeline.predict_proba(features[FEATURES].replace([np.inf, -np.inf], np.nan))[
+            :, 1
+        ]
+        return probability
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return result

@@ -1,0 +1,308 @@
+"""SQL for the risk domain. Every function takes a connection already scoped to one tenant (row-level
+security decides what it sees); none filters by tenant itself."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pandas as pd
+
+from common.errors import NotFoundError
+from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
+from training import registry
+
+HISTORY_DAYS = 730  # operational statistics look back two years
+SPEND_DAYS = 365
+MODEL_NAME = "risk-disruption"  # in the model registry shared with forecasting (app.forecast_runs)
+
+
+async def load_delivery_history(conn: asyncpg.Connection, since: date | None = None) -> pd.DataFrame:
+    """Imported and purchase-order deliveries in the ``risk.features`` convention (plus ids and category)."""
+    rows = await conn.fetch(
+        """
+        SELECT h.id, h.source, h.supplier_id::text AS supplier_id, h.product_id, h.category, h.shipment_mode,
+               h.order_date, h.promised_date, h.delivered_date, h.quantity::float8 AS quantity,
+               h.value::float8 AS value, h.quantity_received::float8 AS quantity_received,
+               h.quantity_rejected::float8 AS quantity_rejected, c.overall::float8 AS country_risk,
+               rp.distance_km::float8 AS distance_km, h.purchase_order_id
+        FROM app.risk_delivery_history h
+        LEFT JOIN app.country_risk c ON c.country = h.origin_country
+        LEFT JOIN app.supplier_risk_profiles rp ON rp.supplier_id = h.supplier_id
+        WHERE $1::date IS NULL OR h.order_date >= $1::date
+        """,
+        since,
+    )
+    return _frame(rows)
+
+
+async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFrame:
+    """Lines of issued or partially received orders with quantity still to come, as of ``today``."""
+    rows = await conn.fetch(
+        """
+        SELECT l.id AS line_id, po.id AS purchase_order_id, po.number, s.code AS supplier_code,
+               po.supplier_id::text AS supplier_id, l.product_id, p.sku, l.line_no,
+               coalesce(rp.default_shipment_mode, 'road') AS shipment_mode,
+               coalesce(po.issued_at, po.created_at)::date AS order_date,
+               greatest(po.expected_date, coalesce(po.issued_at, po.created_at)::date) AS promised_date,
+               NULL::date AS delivered_date, l.quantity_base::float8 AS quantity,
+               (l.quantity * l.unit_price)::float8 AS value, c.overall::float8 AS country_risk,
+               rp.distance_km::float8 AS distance_km
+        FROM app.purchase_order_lines l
+        JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
+        JOIN app.suppliers s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id
+        JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
+        LEFT JOIN app.supplier_risk_profiles rp ON rp.tenant_id = po.tenant_id AND rp.supplier_id = po.supplier_id
+        LEFT JOIN app.country_risk c ON c.country = s.country
+        WHERE po.status IN ('issued', 'partially_received') AND po.expected_date IS NOT NULL
+          AND l.received_base + l.cancelled_base < l.quantity_base
+        ORDER BY po.expected_date, po.number, l.line_no
+        """
+    )
+    frame = _frame(rows)
+    frame["as_of"] = pd.Timestamp(today)
+    return frame
+
+
+def _frame(rows: list[asyncpg.Record]) -> pd.DataFrame:
+    frame = pd.DataFrame([dict(r) for r in rows])
+    if frame.empty:
+        frame = pd.DataFrame(
+            columns=["supplier_id", "order_date", "promised_date", "delivered_date", "quantity", "value",
+                     "shipment_mode", "country_risk", "distance_km"]
+        )  # fmt: skip
+    for column in ("order_date", "promised_date", "delivered_date"):
+        frame[column] = pd.to_datetime(frame[column])
+    for column in ("quantity", "value", "country_risk", "distance_km"):
+        frame[column] = pd.to_numeric(frame[column]).astype(float)
+    return frame
+
+
+async def get_supplier(conn: asyncpg.Connection, supplier_id: UUID) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT id, code, name, country, active FROM app.suppliers WHERE id = $1", supplier_id)
+    if row is None:
+        raise NotFoundError(f"supplier {supplier_id} does not exist", code="unknown_supplier")
+    return row
+
+
+async def supplier_facts(
+    conn: asyncpg.Connection, today: date, supplier_id: UUID | None = None
+) -> dict[UUID, tuple[asyncpg.Record, SupplierFacts]]:
+    """Facts for one supplier or every active one, in a fixed number of queries."""
+    suppliers = await conn.fetch(
+        """
+        SELECT s.id, s.code, s.name, s.country, s.active, rp.credit_rating, rp.days_payable,
+               rp.revenue_trend_pct::float8 AS revenue_trend_pct, rp.distance_km::float8 AS distance_km,
+               rp.default_shipment_mode, rp.region, rp.categories, c.overall::float8 AS country_risk
+        FROM app.suppliers s
+        LEFT JOIN app.supplier_risk_profiles rp ON rp.tenant_id = s.tenant_id AND rp.supplier_id = s.id
+        LEFT JOIN app.country_risk c ON c.country = s.country
+        WHERE ($1::uuid IS NULL AND s.active) OR s.id = $1::uuid
+        ORDER BY s.code
+        """,
+        supplier_id,
+    )
+    stats = {
+        r["supplier_id"]: r
+        for r in await conn.fetch(
+            """
+            SELECT supplier_id,
+                   count(*) FILTER (WHERE delivered_date IS NOT NULL) AS deliveries,
+                   count(*) FILTER (WHERE delivered_date <= promised_date) AS on_time,
+                   avg(delivered_date - order_date)::float8 AS lead_mean,
+                   stddev_samp(delivered_date - order_date)::float8 AS lead_std,
+                   coalesce(sum(quantity) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS ordered,
+                   coalesce(sum(quantity_received) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS received,
+                   coalesce(sum(quantity_rejected) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS rejected
+            FROM app.risk_delivery_history
+            WHERE order_date >= $1 AND ($2::uuid IS NULL OR supplier_id = $2::uuid)
+            GROUP BY supplier_id
+            """,
+            today - timedelta(days=HISTORY_DAYS),
+            supplier_id,
+        )
+    }
+    spend = {
+        r["supplier_id"]: r
+        for r in await conn.fetch(
+            """
+            WITH recent AS (
+                SELECT supplier_id, product_id, coalesce(value, 0) AS value
+                FROM app.risk_delivery_history WHERE order_date >= $1
+            ), sources AS (
+                SELECT product_id, count(DISTINCT supplier_id) AS suppliers
+                FROM recent WHERE product_id IS NOT NULL GROUP BY product_id
+            )
+            SELECT r.supplier_id,
+                   (sum(r.value) / nullif((SELECT sum(value) FROM recent), 0))::float8 AS spend_share,
+                   (count(DISTINCT r.product_id) FILTER (WHERE s.suppliers = 1)::float8
+                    / nullif(count(DISTINCT r.product_id), 0))::float8 AS single_sourced_share
+            FROM recent r LEFT JOIN sources s ON s.product_id = r.product_id
+            GROUP BY r.supplier_id
+            """,
+            today - timedelta(days=SPEND_DAYS),
+        )
+    }
+    certifications: dict[UUID, list[Certification]] = {}
+    for r in await conn.fetch("SELECT supplier_id, standard, expires_on FROM app.supplier_certifications"):
+        certifications.setdefault(r["supplier_id"], []).append(Certification(r["standard"], r["expires_on"]))
+    audits: dict[UUID, list[Audit]] = {}
+    for r in await conn.fetch(
+        "SELECT supplier_id, audited_on, score::float8 AS score, outcome, next_due FROM app.supplier_audits"
+    ):
+        audits.setdefault(r["supplier_id"], []).append(Audit(r["audited_on"], r["score"], r["outcome"], r["next_due"]))
+
+    found: dict[UUID, tuple[asyncpg.Record, SupplierFacts]] = {}
+    for s in suppliers:
+        st = stats.get(s["id"])
+        sp = spend.get(s["id"])
+        found[s["id"]] = (
+            s,
+            SupplierFacts(
+                credit_rating=s["credit_rating"],
+                days_payable=s["days_payable"],
+                revenue_trend_pct=s["revenue_trend_pct"],
+                country=s["country"],
+                country_risk=s["country_risk"],
+                distance_km=s["distance_km"],
+                shipment_mode=s["default_shipment_mode"],
+                spend_share=sp["spend_share"] if sp else None,
+                single_sourced_share=sp["single_sourced_share"] if sp else None,
+                deliveries=DeliveryStats(
+                    deliveries=st["deliveries"],
+                    on_time=st["on_time"],
+                    lead_mean=st["lead_mean"],
+                    lead_std=st["lead_std"],
+                    ordered=st["ordered"],
+                    received=st["received"],
+                    rejected=st["rejected"],
+                )
+                if st
+                else DeliveryStats(),
+                certifications=tuple(certifications.get(s["id"], ())),
+                audits=tuple(audits.get(s["id"], ())),
+            ),
+        )
+    return found
+
+
+async def get_weights(conn: asyncpg.Connection) -> dict[str, Any]:
+    row = await conn.fetchrow(
+        "SELECT financial::float8, operational::float8, geographical::float8, compliance::float8, updated_at, "
+        "updated_by FROM app.risk_weights"
+    )
+    if row is None:
+        return {"weights": dict(DEFAULT_WEIGHTS), "is_default": True, "updated_at": None, "updated_by": None}
+    weights = {k: row[k] for k in DEFAULT_WEIGHTS}
+    return {"weights": weights, "is_default": False, "updated_at": row["updated_at"], "updated_by": row["updated_by"]}
+
+
+async def put_weights(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, weights: dict[str, float]
+) -> dict[str, Any]:
+    checked = validate_weights(weights)
+    await conn.execute(
+        """
+        INSERT INTO app.risk_weights (tenant_id, financial, operational, geographical, compliance, updated_by)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (tenant_id) DO UPDATE SET financial = $2, operational = $3, geographical = $4,
+            compliance = $5, updated_by = $6, updated_at = now()
+        """,
+        tenant_id,
+        *(checked[k] for k in DEFAULT_WEIGHTS),
+        user_id,
+    )
+    return await get_weights(conn)
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    run_id: UUID
+    version: int
+    metrics: dict[str, Any]
+    trained_at: Any
+
+
+async def save_model(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    artifact: bytes,
+    metrics: dict[str, Any],
+    *,
+    run_key: str,
+    training_start: Any = None,
+    training_end: Any = None,
+) -> dict[str, Any]:
+    """Register a run in the shared model registry, store its bytes, and promote it if it beats the champion.
+
+    The promotion metric is ``rmse`` of the calibrated probabilities on the held-out calibration rows (the
+    square root of their Brier score): lower is better, as the registry expects. The same ``run_key``
+    (the training day) reuses its run, so a rerun replaces rather than adds.
+    """
+    run = await registry.start_run(
+        conn,
+        tenant_id,
+        model_name=MODEL_NAME,
+        model_type="xgboost-calibrated",
+        run_key=run_key,
+        freq="D",
+        horizon=1,
+        params={"calibration": metrics.get("calibration_method")},
+        training_start=training_start,
+        training_end=training_end,
+        artifact_uri=None,
+    )
+    await conn.execute(
+        "INSERT INTO app.risk_model_artifacts (tenant_id, run_id, artifact) VALUES ($1, $2, $3) "
+        "ON CONFLICT (tenant_id, run_id) DO UPDATE SET artifact = EXCLUDED.artifact, created_at = now()",
+        tenant_id,
+        run.id,
+        artifact,
+    )
+    held_out = metrics.get("calibration", {})
+    await registry.finish_run(
+        conn,
+        tenant_id,
+        run.id,
+        metrics={**metrics, "rmse": math.sqrt(held_out["brier"]) if "brier" in held_out else None},
+        series_count=int(metrics.get("training_rows", 0)),
+        artifact_uri=f"postgres:app.risk_model_artifacts/{run.id}",
+    )
+    decision = await registry.promote_if_better(conn, tenant_id, run.id, metric="rmse")
+    return {"run_id": run.id, "version": run.version, "promoted": decision.promoted, "reason": decision.reason}
+
+
+async def current_model(conn: asyncpg.Connection, tenant_id: UUID) -> StoredModel | None:
+    """The registry's champion for disruption models, if any."""
+    run = await registry.champion(conn, tenant_id, MODEL_NAME)
+    if run is None:
+        return None
+    return StoredModel(run.id, run.version, run.metrics, run.finished_at)
+
+
+async def load_model_artifact(conn: asyncpg.Connection, run_id: UUID) -> bytes:
+    artifact: bytes | None = await conn.fetchval(
+        "SELECT artifact FROM app.risk_model_artifacts WHERE run_id = $1", run_id
+    )
+    if artifact is None:
+        raise NotFoundError(f"no stored artifact for model run {run_id}", code="unknown_model")
+    return artifact
+
+
+async def price_history(conn: asyncpg.Connection, product_id: UUID | None = None) -> pd.DataFrame:
+    rows = await conn.fetch(
+        """
+        SELECT h.supplier_id, h.product_id, p.sku, h.category, h.observed_on, h.unit_price::float8 AS unit_price,
+               h.currency, h.source, h.purchase_order_line_id
+        FROM app.risk_price_history h
+        LEFT JOIN app.products p ON p.id = h.product_id
+        WHERE h.product_id IS NOT NULL AND ($1::uuid IS NULL OR h.product_id = $1::uuid)
+        ORDER BY h.product_id, h.observed_on
+        """,
+        product_id,
+    )
+    return pd.DataFrame([dict(r) for r in rows])

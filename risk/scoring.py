@@ -1,0 +1,243 @@
+"""Supplier risk: four components (financial, operational, geographical, compliance), each 0-100 where
+0 is no risk and 100 the highest, combined with per-tenant weights into one score, with the factors that
+contributed most.
+
+Every factor is a transparent rule on one observed value. Operational rates are shrunk towards a neutral
+prior with a pseudo-count, so a supplier with two deliveries is not judged on them alone; a supplier with
+no history gets the prior, and the assessment says its confidence is low.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from common.errors import InvalidInputError
+
+COMPONENTS = ("financial", "operational", "geographical", "compliance")
+DEFAULT_WEIGHTS = {"financial": 0.25, "operational": 0.35, "geographical": 0.2, "compliance": 0.2}
+WEIGHT_SUM_TOLERANCE = 0.001
+
+CREDIT_RISK = {"AAA": 2, "AA": 5, "A": 10, "BBB": 20, "BB": 40, "B": 60, "CCC": 80, "CC": 90, "C": 95, "D": 100}
+UNKNOWN = 50.0  # the score of a factor with no data: neither good nor bad
+
+# Neutral operational priors and their weight in deliveries (see the module docstring).
+PRIOR_DELIVERIES = 5.0
+PRIOR_ON_TIME = 0.85
+PRIOR_LEAD_CV = 0.2
+PRIOR_FILL = 0.97
+PRIOR_DEFECT = 0.01
+EXPIRY_WARNING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """Completed deliveries of one supplier."""
+
+    deliveries: int = 0
+    on_time: int = 0
+    lead_mean: float | None = None
+    lead_std: float | None = None
+    ordered: float = 0.0
+    received: float = 0.0
+    rejected: float = 0.0
+
+
+@dataclass(frozen=True)
+class Certification:
+    standard: str
+    expires_on: date
+
+
+@dataclass(frozen=True)
+class Audit:
+    audited_on: date
+    score: float
+    outcome: str
+    next_due: date | None = None
+
+
+@dataclass(frozen=True)
+class SupplierFacts:
+    credit_rating: str | None = None
+    days_payable: int | None = None
+    revenue_trend_pct: float | None = None
+    country: str | None = None
+    country_risk: float | None = None
+    distance_km: float | None = None
+    shipment_mode: str | None = None
+    spend_share: float | None = None  # of the tenant's purchase spend, 0-1
+    single_sourced_share: float | None = None  # of the supplier's products with no other supplier, 0-1
+    deliveries: DeliveryStats = field(default_factory=DeliveryStats)
+    certifications: tuple[Certification, ...] = ()
+    audits: tuple[Audit, ...] = ()
+
+
+@dataclass(frozen=True)
+class Factor:
+    component: str
+    name: str
+    value: Any
+    score: float
+    weight: float  # within its component
+    note: str = ""
+
+
+def validate_weights(weights: dict[str, float]) -> dict[str, float]:
+    """Weights must name the four components, each in [0, 1], summing to 1 (within 0.001)."""
+    unknown = sorted(set(weights) - set(COMPONENTS))
+    missing = sorted(set(COMPONENTS) - set(weights))
+    if unknown or missing:
+        raise InvalidInputError(
+            f"weights must name exactly {', '.join(COMPONENTS)}",
+            code="invalid_weights",
+            details={"unknown": unknown, "missing": missing},
+        )
+    out_of_range = {k: v for k, v in weights.items() if not 0 <= v <= 1}
+    if out_of_range:
+        raise InvalidInputError(
+            "each weight must be between 0 and 1", code="invalid_weights", details={"out_of_range": out_of_range}
+        )
+    total = sum(weights.values())
+    if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+        raise InvalidInputError(
+            f"weights must sum to 1 (got {total:.4f}); they are shares of the overall score",
+            code="invalid_weights",
+            details={"sum": round(total, 6)},
+        )
+    return {k: float(weights[k]) for k in COMPONENTS}
+
+
+def financial_factors(facts: SupplierFacts) -> list[Factor]:
+    rating = facts.credit_rating
+    return [
+        Factor("financial", "credit_rating", rating, float(CREDIT_RISK[rating]) if rating else UNKNOWN, 0.6,
+               "" if rating else "no credit rating on file"),
+        Factor("financial", "days_payable", facts.days_payable,
+               _scale(facts.days_payable, 45, 120) if facts.days_payable is not None else UNKNOWN, 0.2,
+               "" if facts.days_payable is not None else "no days-payable figure"),
+        Factor("financial", "revenue_trend_pct", facts.revenue_trend_pct,
+               _scale(-facts.revenue_trend_pct, 0, 33) if facts.revenue_trend_pct is not None else UNKNOWN, 0.2,
+               "" if facts.revenue_trend_pct is not None else "no revenue trend"),
+    ]  # fmt: skip
+
+
+def operational_factors(stats: DeliveryStats) -> list[Factor]:
+    n, k = stats.deliveries, PRIOR_DELIVERIES
+    on_time = (stats.on_time + k * PRIOR_ON_TIME) / (n + k)
+    cv = stats.lead_std / max(stats.lead_mean, 1.0) if stats.lead_std is not None and stats.lead_mean else None
+    lead_cv = ((cv * n if cv is not None else PRIOR_LEAD_CV * n) + k * PRIOR_LEAD_CV) / (n + k)
+    fill_raw = stats.received / stats.ordered if stats.ordered > 0 else PRIOR_FILL
+    fill = (min(fill_raw, 1.0) * n + k * PRIOR_FILL) / (n + k)
+    defect_raw = stats.rejected / stats.received if stats.received > 0 else PRIOR_DEFECT
+    defect = (defect_raw * n + k * PRIOR_DEFECT) / (n + k)
+    note = "" if n else "no delivery history: population prior"
+    return [
+        Factor("operational", "on_time_rate", round(on_time, 4), (1 - on_time) * 100, 0.4, note),
+        Factor("operational", "lead_time_cv", round(lead_cv, 4), _scale(lead_cv, 0, 0.5), 0.2, note),
+        Factor("operational", "fill_rate", round(fill, 4), _scale(1 - fill, 0, 0.25), 0.2, note),
+        Factor("operational", "defect_rate", round(defect, 4), _scale(defect, 0, 0.05), 0.2, note),
+    ]
+
+
+def geographical_factors(facts: SupplierFacts) -> list[Factor]:
+    route = None
+    if facts.distance_km is not None:
+        modifier = {"sea": 10.0, "air": -10.0}.get(facts.shipment_mode or "", 0.0)
+        route = min(max(facts.distance_km / 120 + modifier, 0.0), 100.0)
+    return [
+        Factor("geographical", "country_risk", facts.country,
+               facts.country_risk if facts.country_risk is not None else UNKNOWN, 0.5,
+               "" if facts.country_risk is not None else "country unknown or not in the reference table"),
+        Factor("geographical", "distance_km", facts.distance_km, route if route is not None else UNKNOWN, 0.2,
+               "" if route is not None else "no distance on file"),
+        Factor("geographical", "spend_share", None if facts.spend_share is None else round(facts.spend_share, 4),
+               _scale(facts.spend_share, 0, 0.4) if facts.spend_share is not None else 0.0, 0.15),
+        Factor("geographical", "single_sourced_share",
+               None if facts.single_sourced_share is None else round(facts.single_sourced_share, 4),
+               (facts.single_sourced_share or 0.0) * 100, 0.15),
+    ]  # fmt: skip
+
+
+def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:
+    if not facts.certifications:
+        certification = Factor("compliance", "certifications", "none on file", 60.0, 0.5, "no certification on file")
+    else:
+        expired = [c.standard for c in facts.certifications if c.expires_on < today]
+        expiring = [c.standard for c in facts.certifications if 0 <= (c.expires_on - today).days <= EXPIRY_WARNING_DAYS]
+        if expired:
+            certification = Factor("compliance", "certifications", f"expired: {', '.join(sorted(expired))}", 100.0, 0.5)
+        elif expiring:
+            certification = Factor("compliance", "certifications", f"expiring: {', '.join(sorted(expiring))}", 50, 0.5)
+        else:
+            certification = Factor("compliance", "certifications", "all valid", 0.0, 0.5)
+    if not facts.audits:
+        audit = Factor("compliance", "latest_audit", None, UNKNOWN, 0.5, "no audit on file")
+    else:
+        latest = max(facts.audits, key=lambda a: a.audited_on)
+        base = {"fail": 100.0, "conditional": max(50.0, 100 - latest.score)}.get(latest.outcome, 100 - latest.score)
+        overdue = latest.next_due is not None and latest.next_due < today
+        audit = Factor(
+            "compliance",
+            "latest_audit",
+            {"outcome": latest.outcome, "score": latest.score, "audited_on": latest.audited_on.isoformat()},
+            min(100.0, base + (30.0 if overdue else 0.0)),
+            0.5,
+            "next audit overdue" if overdue else "",
+        )
+    return [certification, audit]
+
+
+def assess(facts: SupplierFacts, weights: dict[str, float], today: date, top: int = 5) -> dict[str, Any]:
+    """Component scores, the weighted overall score, its band, confidence and top contributing factors."""
+    factors = [
+        *financial_factors(facts),
+        *operational_factors(facts.deliveries),
+        *geographical_factors(facts),
+        *compliance_factors(facts, today),
+    ]
+    components = {}
+    for component in COMPONENTS:
+        mine = [f for f in factors if f.component == component]
+        components[component] = round(sum(f.score * f.weight for f in mine) / sum(f.weight for f in mine), 2)
+    overall = round(sum(components[c] * weights[c] for c in COMPONENTS), 2)
+    contributions = sorted(
+        (
+            {
+                "component": f.component,
+                "factor": f.name,
+                "value": f.value,
+                "factor_score": round(f.score, 2),
+                "contribution": round(f.score * f.weight * weights[f.component], 2),
+                **({"note": f.note} if f.note else {}),
+            }
+            for f in factors
+        ),
+        key=lambda item: -item["contribution"],
+    )
+    unknown = [f"{f.component}.{f.name}" for f in factors if (f.note and f.score == UNKNOWN) or "prior" in f.note]
+    return {
+        "overall": overall,
+        "band": "high" if overall >= 60 else "medium" if overall >= 30 else "low",
+        "components": components,
+        "weights": weights,
+        "confidence": confidence(facts.deliveries.deliveries, len(unknown)),
+        "deliveries": facts.deliveries.deliveries,
+        "missing_data": sorted(set(unknown)),
+        "top_factors": contributions[:top],
+    }
+
+
+def confidence(deliveries: int, missing: int) -> str:
+    """From the amount of delivery history; one level lower when four or more factors had no data."""
+    levels = ("low", "medium", "high")
+    level = 0 if deliveries < 10 else 1 if deliveries < 30 else 2
+    return levels[max(level - (1 if missing >= 4 else 0), 0)]
+
+
+def _scale(value: float | None, low: float, high: float) -> float:
+    """0 at ``low``, 100 at ``high``, linear between, clipped."""
+    if value is None:
+        return UNKNOWN
+    return float(min(max((value - low) / (high - low) * 100, 0.0), 100.0))

@@ -1,0 +1,246 @@
+"""Risk operations over one tenant transaction: what the Serve deployment and the early-warning job call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+from uuid import UUID
+
+import numpy as np
+import pandas as pd
+
+from common.database import TenantTransaction
+from risk import alerts, compliance, market, repository
+from risk.features import build_features
+from risk.model import DisruptionModel
+from risk.repository import MODEL_NAME
+from risk.scoring import assess
+
+
+class ModelStore:
+    """Current disruption model per tenant, loaded from the registry once per version."""
+
+    def __init__(self) -> None:
+        # Keyed by version and finish time: a rerun of the same day's run keeps its version, not its bytes.
+        self._cache: dict[UUID, tuple[tuple[int, Any], DisruptionModel]] = {}
+
+    async def current(self, tx: TenantTransaction) -> tuple[int, DisruptionModel] | None:
+        stored = await repository.current_model(tx.conn, tx.tenant_id)
+        if stored is None:
+            return None
+        key = (stored.version, stored.trained_at)
+        cached = self._cache.get(tx.tenant_id)
+        if cached is None or cached[0] != key:
+            artifact = await repository.load_model_artifact(tx.conn, stored.run_id)
+            cached = (key, DisruptionModel.from_bytes(artifact))
+            self._cache[tx.tenant_id] = cached
+        return stored.version, cached[1]
+
+
+def _supplier(row: Any) -> dict[str, Any]:
+    return {"id": row["id"], "code": row["code"], "name": row["name"], "country": row["country"]}
+
+
+async def assess_supplier(tx: TenantTransaction, supplier_id: UUID, today: date) -> dict[str, Any]:
+    await repository.get_supplier(tx.conn, supplier_id)
+    weights = (await repository.get_weights(tx.conn))["weights"]
+    row, facts = (await repository.supplier_facts(tx.conn, today, supplier_id))[supplier_id]
+    status = await compliance.compliance_status(tx.conn, supplier_id, today)
+    return {
+        "supplier": _supplier(row),
+        "as_of": today,
+        **assess(facts, weights, today),
+        "compliance_status": status["status"],
+    }
+
+
+async def rank_suppliers(tx: TenantTransaction, today: date, *, limit: int, band: str | None = None) -> dict[str, Any]:
+    weights = (await repository.get_weights(tx.conn))["weights"]
+    ranked = []
+    for row, facts in (await repository.supplier_facts(tx.conn, today)).values():
+        assessment = assess(facts, weights, today, top=3)
+        if band is None or assessment["band"] == band:
+            ranked.append({"supplier": _supplier(row), **assessment})
+    ranked.sort(key=lambda item: (-item["overall"], item["supplier"]["code"]))
+    return {"as_of": today, "weights": weights, "total": len(ranked), "suppliers": ranked[:limit]}
+
+
+@dataclass(frozen=True)
+class LinePrediction:
+    line: dict[str, Any]
+    probability: float
+    expected_delay_days: float
+    explanation: list[dict[str, Any]]
+
+
+async def predict_open_lines(
+    tx: TenantTransaction, store: ModelStore, today: date
+) -> tuple[dict[str, Any], list[LinePrediction]]:
+    """A late probability for every open purchase-order line, with the features that drove it."""
+    lines = await repository.open_order_lines(tx.conn, today)
+    current = await store.current(tx)
+    if lines.empty:
+        return _model_info(current), []
+    history = await repository.load_delivery_history(tx.conn, today - timedelta(days=3 * 365))
+    features = build_features(pd.concat([history, lines], ignore_index=True), lines.reset_index(drop=True))
+    if current is not None:
+        model = current[1]
+        probability = model.predict(features)
+        delay = model.expected_delay(probability, features)
+        explanations = model.explain(features)
+    else:
+        # No model trained yet: the supplier's shrunk historical late rate (the benchmark's first baseline).
+        probability = features["supplier_late_rate"].to_numpy()
+        delay = probability * np.clip(
+            features["supplier_mean_delay"].to_numpy() / np.maximum(probability, 0.02), 0.5, 90
+        )
+        explanations = [
+            [{"feature": "supplier_late_rate", "label": "supplier's late-delivery rate so far",
+              "value": round(float(p), 4), "contribution": None, "direction": "raises"}]
+            for p in probability
+        ]  # fmt: skip
+    predictions = [
+        LinePrediction(record, float(p), float(d), e)
+        for record, p, d, e in zip(lines.to_dict("records"), probability, delay, explanations, strict=True)
+    ]
+    return _model_info(current), predictions
+
+
+def _model_info(current: tuple[int, DisruptionModel] | None) -> dict[str, Any]:
+    if current is None:
+        return {"model_name": MODEL_NAME, "version": None, "method": "supplier_history_baseline"}
+    version, model = current
+    return {
+        "model_name": MODEL_NAME,
+        "version": version,
+        "method": "xgboost_calibrated",
+        "calibration": model.calibrator.method,
+        "metrics": model.metrics,
+    }
+
+
+async def order_predictions(
+    tx: TenantTransaction, store: ModelStore, today: date, *, min_probability: float, limit: int
+) -> dict[str, Any]:
+    """Open purchase orders by their most at-risk line, highest first."""
+    model, predictions = await predict_open_lines(tx, store, today)
+    orders: dict[Any, dict[str, Any]] = {}
+    for p in predictions:
+        line = p.line
+        order = orders.setdefault(
+            line["purchase_order_id"],
+            {
+                "purchase_order_id": line["purchase_order_id"],
+                "number": line["number"],
+                "supplier_id": line["supplier_id"],
+                "supplier_code": line["supplier_code"],
+                "expected_date": line["promised_date"].date(),
+                "late_probability": 0.0,
+                "expected_delay_days": 0.0,
+                "lines": [],
+            },
+        )
+        order["lines"].append(
+            {
+                "line_id": line["line_id"],
+                "line_no": line["line_no"],
+                "sku": line["sku"],
+                "late_probability": round(p.probability, 4),
+                "expected_delay_days": round(p.expected_delay_days, 2),
+                "explanation": p.explanation,
+            }
+        )
+        order["late_probability"] = max(order["late_probability"], round(p.probability, 4))
+        order["expected_delay_days"] = max(order["expected_delay_days"], round(p.expected_delay_days, 2))
+    ranked = sorted(
+        (o for o in orders.values() if o["late_probability"] >= min_probability),
+        key=lambda o: (-o["late_probability"], o["number"]),
+    )
+    return {"as_of": today, "model": model, "total": len(ranked), "orders": ranked[:limit]}
+
+
+async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[str, Any]:
+    """Price statistics per product, and flags on lines of draft or open orders priced unusually high."""
+    prices = await repository.price_history(tx.conn, product_id)
+    products = []
+    flags = []
+    if not prices.empty:
+        open_lines = await tx.conn.fetch(
+            """
+            SELECT l.id, po.number, po.status, l.product_id, (l.unit_price / l.uom_factor)::float8 AS unit_price
+            FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+            WHERE po.status IN ('draft', 'issued', 'partially_received')
+            """
+        )
+        for pid, series in prices.groupby("product_id", sort=False):
+            stats = market.price_statistics(series)
+            products.append({"product_id": pid, "sku": series["sku"].iloc[0], **stats})
+            for line in (r for r in open_lines if r["product_id"] == pid):
+                before = series[series["purchase_order_line_id"] != line["id"]]
+                flag = market.flag_price(before, line["unit_price"])
+                if flag is not None:
+                    flags.append({"line_id": line["id"], "number": line["number"], "status": line["status"],
+                                  "product_id": pid, "unit_price": line["unit_price"], **flag})  # fmt: skip
+    products.sort(key=lambda p: (not p["shock"], -(p["volatility"] or 0)))
+    return {"products": products, "price_flags": flags}
+
+
+@dataclass(frozen=True)
+class ScanThresholds:
+    late_probability: alerts.Threshold = field(default_factory=lambda: alerts.Threshold(0.6, 0.45))
+    supplier_score: alerts.Threshold = field(default_factory=lambda: alerts.Threshold(60.0, 50.0))
+    # Urgency of an expiry: 1 when expired, 0 at the warning window's start.
+    certification_urgency: alerts.Threshold = field(default_factory=lambda: alerts.Threshold(0.0, -0.01))
+    expiry_window_days: int = 60
+
+
+async def scan(
+    tx: TenantTransaction, store: ModelStore, today: date, thresholds: ScanThresholds | None = None
+) -> dict[str, Any]:
+    """Score open orders, store the predictions, and raise alerts on crossings (the early-warning job)."""
+    limits = thresholds or ScanThresholds()
+    model, predictions = await predict_open_lines(tx, store, today)
+    await tx.conn.execute("DELETE FROM app.risk_predictions")
+    if predictions:
+        await tx.conn.executemany(
+            "INSERT INTO app.risk_predictions (tenant_id, purchase_order_line_id, purchase_order_id, "
+            "late_probability, expected_delay_days, model_version, contributions) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (tx.tenant_id, p.line["line_id"], p.line["purchase_order_id"], p.probability,
+                 p.expected_delay_days, model["version"], p.explanation)
+                for p in predictions
+            ],
+        )  # fmt: skip
+    raised: dict[str, int] = {"late_delivery": 0, "supplier_score": 0, "certification_expiry": 0}
+    for p in predictions:
+        line = p.line
+        raised["late_delivery"] += await alerts.observe(
+            tx.conn, tx.tenant_id, "late_delivery", line["line_id"], p.probability, limits.late_probability,
+            title=f"{line['number']} line {line['line_no']} ({line['sku']}) is likely to arrive late "
+                  f"({p.probability:.0%}, about {p.expected_delay_days:.1f} days)",
+            data={"purchase_order_id": str(line["purchase_order_id"]), "number": line["number"],
+                  "late_probability": round(p.probability, 4), "expected_delay_days": round(p.expected_delay_days, 2)},
+        )  # fmt: skip
+    ranking = await rank_suppliers(tx, today, limit=10_000)
+    for item in ranking["suppliers"]:
+        supplier = item["supplier"]
+        raised["supplier_score"] += await alerts.observe(
+            tx.conn, tx.tenant_id, "supplier_score", supplier["id"], item["overall"], limits.supplier_score,
+            title=f"Supplier {supplier['code']} risk score is {item['overall']:.0f} ({item['band']})",
+            data={"supplier_id": str(supplier["id"]), "overall": item["overall"], "components": item["components"]},
+        )  # fmt: skip
+    certificates = await tx.conn.fetch(
+        "SELECT c.id, c.standard, c.expires_on, s.code FROM app.supplier_certifications c "
+        "JOIN app.suppliers s ON s.id = c.supplier_id"
+    )
+    for c in certificates:
+        days_left = (c["expires_on"] - today).days
+        urgency = 1 - days_left / limits.expiry_window_days
+        raised["certification_expiry"] += await alerts.observe(
+            tx.conn, tx.tenant_id, "certification_expiry", c["id"], urgency, limits.certification_urgency,
+            title=f"{c['code']}: {c['standard']} " + (f"expired on {c['expires_on']}" if days_left < 0
+                                                      else f"expires in {days_left} days ({c['expires_on']})"),
+            data={"certification_id": str(c["id"]), "expires_on": c["expires_on"].isoformat(), "days_left": days_left},
+        )  # fmt: skip
+    return {"as_of": today, "model": model, "lines_scored": len(predictions), "alerts_raised": raised}

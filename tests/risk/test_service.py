@@ -1,0 +1,173 @@
+"""Risk operations against the real database, under row-level security."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from common.errors import InvalidInputError, NotFoundError
+from risk import repository, service
+from risk.pipeline import train_disruption_model
+from risk.synthetic import generate_history
+from tests.risk.conftest import TODAY
+
+
+async def test_an_always_late_supplier_scores_worse_operationally_than_an_always_punctual_one(world):
+    late = await world.supplier("LATE")
+    punctual = await world.supplier("PUNCTUAL")
+    await world.deliveries(late, 40, delay_days=6)
+    await world.deliveries(punctual, 40, delay_days=0)
+    late_score = await world.run(lambda tx: service.assess_supplier(tx, late, TODAY))
+    punctual_score = await world.run(lambda tx: service.assess_supplier(tx, punctual, TODAY))
+    assert late_score["components"]["operational"] > punctual_score["components"]["operational"] + 20
+    assert late_score["overall"] > punctual_score["overall"]
+    assert late_score["confidence"] != "low"
+    factors = {f["factor"] for f in late_score["top_factors"]}
+    assert "on_time_rate" in factors
+
+
+async def test_a_supplier_without_history_gets_a_low_confidence_score_not_an_error(world):
+    newcomer = await world.supplier("NEW")
+    assessment = await world.run(lambda tx: service.assess_supplier(tx, newcomer, TODAY))
+    assert assessment["confidence"] == "low"
+    assert assessment["deliveries"] == 0
+    assert 0 <= assessment["overall"] <= 100
+    assert "operational.on_time_rate" in assessment["missing_data"]
+
+
+async def test_an_unknown_supplier_is_not_found(world):
+    with pytest.raises(NotFoundError):
+        await world.run(lambda tx: service.assess_supplier(tx, uuid.uuid4(), TODAY))
+
+
+async def test_another_tenants_supplier_is_not_found(world, other_world):
+    theirs = await other_world.supplier("THEIRS")
+    with pytest.raises(NotFoundError):
+        await world.run(lambda tx: service.assess_supplier(tx, theirs, TODAY))
+
+
+async def test_ranking_lists_the_riskiest_supplier_first(world):
+    risky = await world.supplier("RISKY", "PK", credit_rating="CCC", days_payable=150)
+    steady = await world.supplier("STEADY", "DE", credit_rating="AAA", days_payable=30)
+    await world.deliveries(risky, 30, delay_days=9, rejected=Decimal(5))
+    await world.deliveries(steady, 30, delay_days=0)
+    ranking = await world.run(lambda tx: service.rank_suppliers(tx, TODAY, limit=10))
+    assert [s["supplier"]["code"] for s in ranking["suppliers"]] == ["RISKY", "STEADY"]
+    assert ranking["suppliers"][0]["band"] == "high"
+
+
+async def test_weights_change_the_overall_score_and_are_validated(world):
+    supplier = await world.supplier("W", credit_rating="D")
+    before = await world.run(lambda tx: service.assess_supplier(tx, supplier, TODAY))
+    weights = {"financial": 1.0, "operational": 0.0, "geographical": 0.0, "compliance": 0.0}
+    await world.run(lambda tx: repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, weights))
+    after = await world.run(lambda tx: service.assess_supplier(tx, supplier, TODAY))
+    assert after["overall"] == after["components"]["financial"] > before["overall"]
+    with pytest.raises(InvalidInputError, match="sum to 1"):
+        bad = {"financial": 0.5, "operational": 0.5, "geographical": 0.5, "compliance": 0.0}
+        await world.run(lambda tx: repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, bad))
+    stored = await world.run(lambda tx: repository.get_weights(tx.conn))
+    assert stored["weights"] == weights
+
+
+async def test_a_viewer_cannot_write_weights_even_with_raw_sql(world):
+    async def write(tx):
+        await tx.conn.execute(
+            "INSERT INTO app.risk_weights (tenant_id, financial, operational, geographical, compliance) "
+            "VALUES ($1, 0.25, 0.25, 0.25, 0.25)",
+            tx.tenant_id,
+        )
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
+        await world.run(write, user=world.tenant.viewer)
+
+
+async def test_open_orders_get_baseline_probabilities_without_a_model(world):
+    late = await world.supplier("LATE")
+    punctual = await world.supplier("PUNCTUAL")
+    await world.deliveries(late, 40, delay_days=6)
+    await world.deliveries(punctual, 40, delay_days=0)
+    await world.open_order(late, issued=TODAY - timedelta(days=3), expected=TODAY + timedelta(days=7))
+    await world.open_order(punctual, issued=TODAY - timedelta(days=3), expected=TODAY + timedelta(days=7))
+    result = await world.run(
+        lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
+    )
+    assert result["model"]["method"] == "supplier_history_baseline"
+    assert [o["supplier_code"] for o in result["orders"]] == ["LATE", "PUNCTUAL"]
+    assert result["orders"][0]["late_probability"] > 0.6 > result["orders"][1]["late_probability"]
+
+
+async def _train_and_store(world, suppliers):
+    """A model trained on generated history whose supplier ids are this tenant's suppliers."""
+    history = generate_history(lines=3000, suppliers=len(suppliers), seed=3)
+    history["supplier_id"] = history["supplier_id"].map({f"SUP-{i}": str(s) for i, s in enumerate(suppliers)})
+    model = train_disruption_model(history)
+    return await world.run(
+        lambda tx: repository.save_model(tx.conn, tx.tenant_id, model.to_bytes(), model.metrics, run_key="t1")
+    )
+
+
+async def test_a_stored_model_is_the_registry_champion_and_explains_each_line(world):
+    late = await world.supplier("LATE")
+    await world.deliveries(late, 30, delay_days=6)
+    await world.open_order(late, issued=TODAY - timedelta(days=3), expected=TODAY + timedelta(days=7))
+    saved = await _train_and_store(world, [late, uuid.uuid4()])
+    assert saved["promoted"] and saved["version"] == 1
+    result = await world.run(
+        lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
+    )
+    assert result["model"]["method"] == "xgboost_calibrated" and result["model"]["version"] == 1
+    (line,) = result["orders"][0]["lines"]
+    assert 0 < line["late_probability"] < 1
+    assert line["explanation"] and {"feature", "value", "contribution"} <= set(line["explanation"][0])
+
+
+async def test_scanning_twice_raises_each_alert_once_and_keeps_one_prediction_per_line(world):
+    late = await world.supplier("LATE", credit_rating="D", days_payable=200)
+    await world.deliveries(late, 40, delay_days=8, rejected=Decimal(10))
+    await world.certification(late, "ISO 9001", TODAY + timedelta(days=10))
+    await world.open_order(late, issued=TODAY - timedelta(days=2), expected=TODAY + timedelta(days=5))
+    store = service.ModelStore()
+    first = await world.run(lambda tx: service.scan(tx, store, TODAY), user=world.tenant.admin)
+    second = await world.run(lambda tx: service.scan(tx, store, TODAY), user=world.tenant.admin)
+    assert first["alerts_raised"] == {"late_delivery": 1, "supplier_score": 1, "certification_expiry": 1}
+    assert second["alerts_raised"] == {"late_delivery": 0, "supplier_score": 0, "certification_expiry": 0}
+    async with world.pool.acquire() as conn:
+        kinds = await conn.fetch(
+            "SELECT kind, count(*) FROM app.notifications WHERE tenant_id = $1 GROUP BY kind ORDER BY kind",
+            world.tenant.id,
+        )
+        predictions = await conn.fetchval(
+            "SELECT count(*) FROM app.risk_predictions WHERE tenant_id = $1", world.tenant.id
+        )
+    assert [(k["kind"], k["count"]) for k in kinds] == [
+        ("risk.certification_expiry", 1),
+        ("risk.late_delivery", 1),
+        ("risk.supplier_score", 1),
+    ]
+    assert predictions == 1
+
+
+async def test_market_risk_flags_a_draft_priced_far_above_history(world):
+    supplier = await world.supplier("P")
+    async with world.pool.acquire() as conn:
+        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99]):
+            await conn.execute(
+                "INSERT INTO app.supplier_price_history (tenant_id, supplier_id, product_id, observed_on, unit_price, "
+                "import_key) VALUES ($1, $2, $3, $4, $5, $6)",
+                world.tenant.id,
+                supplier,
+                world.tenant.products[0],
+                TODAY - timedelta(days=300 - 30 * i),
+                Decimal(str(price)),
+                f"k{i}",
+            )
+    await world.open_order(supplier, issued=TODAY, expected=TODAY + timedelta(days=5), unit_price=Decimal("2.6"))
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    (flag,) = result["price_flags"]
+    assert flag["change_pct"] == pytest.approx(30, abs=1)
+    assert result["products"][0]["observations"] == 7
