@@ -17,6 +17,8 @@ from decimal import Decimal
 import asyncpg
 import numpy as np
 
+from inventory.demo_logistics import seed_logistics
+
 _NAMESPACE = uuid.UUID("6f1c2b1e-9c51-4c0e-8f5e-2f7f3e1d0a11")
 
 
@@ -148,6 +150,7 @@ async def seed_demo(conn: asyncpg.Connection, *, days: int = 365, seed: int = 7,
             ],
             records=records,
         )
+        await seed_logistics(conn, DEMO_TENANT_ID, DEMO_PLANNER_ID, demo_id, end)
     return True
 
 

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from common.database import Database, TenantTransaction
+from tests.common.logistics_rows import LOGISTICS_TABLES, add_logistics_rows
 
 TENANT_TABLES = [
     "products",
@@ -32,6 +33,7 @@ TENANT_TABLES = [
     "integration_sync_runs",
     "integration_dead_letters",
     "integration_external_ids",
+    *LOGISTICS_TABLES,
 ]
 
 
@@ -52,6 +54,9 @@ async def test_unfiltered_select_returns_only_the_callers_tenant(database, make_
             mine.id,
             theirs.id,
         )
+        if table in LOGISTICS_TABLES:
+            for tenant in (mine, theirs):
+                await add_logistics_rows(conn, tenant)
     rows = await rows_visible(database, mine.claims(), table)
     tenant_column = "id" if table == "tenants" else "tenant_id"
     assert {r[tenant_column] for r in rows} <= {mine.id}
