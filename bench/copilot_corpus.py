@@ -88,15 +88,36 @@ def make_corpus(documents: int = 20, *, seed: int = 7) -> Corpus:
                 "notice. Open purchase orders remain binding until delivered."
             ),
         }
+        prefix = "".join(word[0] for word in name.split()).upper()
+        parts = [f"{prefix}-{rng.randint(1000, 9999)}" for _ in range(3)]
+        sections["Covered parts"] = f"This agreement covers part numbers {', '.join(parts)}."
         body = [f"# Supply agreement: {name}", "", f"Agreement between Northwind Components and {name}.", ""]
         for heading, text in sections.items():
             body += [f"## {heading}", "", text, ""]
         docs.append((filename, "\n".join(body)))
         questions += [
-            Question(f"What does {name} pay when a delivery is late?", filename, "Late delivery penalties"),
-            Question(f"How many days do we have to pay {name} invoices?", filename, "Payment terms"),
-            Question(f"What is the lead time for orders from {name}?", filename, "Delivery and lead time"),
-            Question(f"Can we reject a lot from {name} with too many defects?", filename, "Quality and inspection"),
-            Question(f"How much notice is needed to end the contract with {name}?", filename, "Termination"),
+            Question(f"What happens if {name} ships late?", filename, "Late delivery penalties"),
+            Question(f"How long is the payment window for {name}?", filename, "Payment terms"),
+            Question(
+                f"How many days until goods from {name} arrive after we order?", filename, "Delivery and lead time"
+            ),
+            Question(
+                f"Can we send back a batch from {name} with too many faulty pieces?", filename, "Quality and inspection"
+            ),
+            Question(f"How do we get out of the deal with {name}?", filename, "Termination"),
+            Question(f"Which supplier agreement covers part {parts[rng.randrange(3)]}?", filename, "Covered parts"),
         ]
+    # Distractors: meeting notes that name suppliers and talk about the same topics, with no contract terms.
+    for month in ["January", "February", "March", "April", "May"]:
+        named = rng.sample(SUPPLIERS[:documents], k=min(4, documents))
+        lines = [f"# Supplier review, {month}", ""]
+        for other in named:
+            lines += [
+                f"## {other}",
+                "",
+                f"{other} was discussed: late deliveries, invoices, lead times, defects and the contract "
+                "renewal were reviewed with the category manager. No change to the agreement was decided.",
+                "",
+            ]
+        docs.append((f"supplier-review-{month.lower()}.md", "\n".join(lines)))
     return Corpus(docs, questions)

@@ -16,6 +16,11 @@ import asyncpg
 import numpy as np
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very first ranks
+# PostgreSQL's ts_rank has no inverse document frequency, so words every chunk shares ("supplier",
+# "agreement") rank as well as rare ones: its list counts for less in the fusion (tuned with
+# bench/retrieval_quality.py). It still decides where vectors are weak: part numbers, codes, names.
+TEXT_WEIGHT = 0.5
+TEXT_NORMALIZATION = 1  # ts_rank_cd divides by 1 + log(length): long chunks stop winning on sheer word count
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{1,}")
 
 
@@ -69,10 +74,13 @@ async def search(
     if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
         if query_embedding is None:
             raise ValueError("vector search needs the query embedding")
-        ranked.append(await _vector_ranking(conn, query_embedding, candidates, exact=exact))
+        ranked.append(await vector_ranking(conn, query_embedding, candidates, exact=exact))
     if mode in (SearchMode.HYBRID, SearchMode.TEXT):
         ranked.append(await _text_ranking(conn, query, candidates))
-    scores = reciprocal_rank_fusion(ranked)
+    weights = [1.0] * len(ranked)
+    if mode is SearchMode.HYBRID:
+        weights[-1] = TEXT_WEIGHT
+    scores = reciprocal_rank_fusion(ranked, weights)
     best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:limit]
     if not best:
         return []
@@ -98,15 +106,17 @@ async def search(
     ]
 
 
-def reciprocal_rank_fusion(rankings: list[list[UUID]], k: int = RRF_K) -> dict[UUID, float]:
+def reciprocal_rank_fusion(
+    rankings: list[list[UUID]], weights: list[float] | None = None, k: int = RRF_K
+) -> dict[UUID, float]:
     scores: dict[UUID, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, chunk_id in enumerate(ranking, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (k + rank)
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
     return scores
 
 
-async def _vector_ranking(
+async def vector_ranking(
     conn: asyncpg.Connection, embedding: np.ndarray, candidates: int, *, exact: bool
 ) -> list[UUID]:
     if exact:
@@ -138,8 +148,9 @@ async def _text_ranking(conn: asyncpg.Connection, query: str, candidates: int) -
         return []
     rows = await conn.fetch(
         """SELECT id FROM app.copilot_chunks, to_tsquery('english', $1) q
-           WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) DESC, id LIMIT $2""",
+           WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q, $3) DESC, id LIMIT $2""",
         tsquery,
         candidates,
+        TEXT_NORMALIZATION,
     )
     return [r["id"] for r in rows]

@@ -51,7 +51,7 @@ def llm_config(args: LLMArgs) -> Any:
         # CUDA graphs do not exist on CPU; eager mode starts in ~17 s instead of ~90 s of torch.compile.
         engine_kwargs["enforce_eager"] = True
         engine_kwargs["kv_cache_memory_bytes"] = args.cpu_kv_cache_bytes
-        env.update(_cpu_engine_environment(args.cpu_threads_bind))
+        env.update(cpu_engine_environment(args.cpu_threads_bind))
         accelerator: dict[str, Any] = {"accelerator_config": {"kind": "cpu"}}
     else:
         engine_kwargs["tensor_parallel_size"] = args.tensor_parallel_size
@@ -69,7 +69,7 @@ def llm_config(args: LLMArgs) -> Any:
     )
 
 
-def _cpu_engine_environment(threads_bind: str) -> dict[str, str]:
+def cpu_engine_environment(threads_bind: str) -> dict[str, str]:
     env = {"VLLM_CPU_NUM_OF_RESERVED_CPU": "0"}
     if threads_bind:
         env["VLLM_CPU_OMP_THREADS_BIND"] = threads_bind

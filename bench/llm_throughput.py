@@ -1,0 +1,128 @@
+"""LLM tokens/s through Ray Serve (LLMServer via a DeploymentHandle, streamed) vs the bare vLLM engine.
+
+Both run in this one process run, on the same model and engine arguments (``deployments.llm_server``),
+one after the other so they never share the cores: first vLLM's ``LLM`` directly, then the same engine
+inside Serve's ``LLMServer``. Each measures one stream alone and a batch of concurrent requests, with
+``ignore_eos`` so every request generates exactly ``--max-tokens`` tokens.
+
+    .venv/bin/python bench/llm_throughput.py [--model-dir DIR] [--requests 8] [--max-tokens 128]
+
+(Run it under ``flock /tmp/chainsight-ray.lock`` on a shared machine: it starts Ray.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from copilot.model_files import ensure_smollm2_folder, offline_environment  # noqa: E402
+from deployments.llm_server import LLM_MODEL_ID, LLMArgs, cpu_engine_environment, llm_config  # noqa: E402
+
+PROMPT = "Write a short paragraph about keeping safety stock in a warehouse."
+
+
+def bare_engine(args: argparse.Namespace, model: str) -> dict[str, float]:
+    from vllm import LLM, SamplingParams
+
+    engine_kwargs = llm_config(LLMArgs(model_source=model)).engine_kwargs
+    llm = LLM(model=model, **engine_kwargs)
+    params = SamplingParams(max_tokens=args.max_tokens, ignore_eos=True, temperature=0.0)
+    conversation = [{"role": "user", "content": PROMPT}]
+    llm.chat([conversation], params, use_tqdm=False)  # warm-up
+    figures = {}
+    for label, batch in (("single", 1), ("batch", args.requests)):
+        started = time.perf_counter()
+        outputs = llm.chat([conversation] * batch, params, use_tqdm=False)
+        elapsed = time.perf_counter() - started
+        figures[label] = sum(len(o.outputs[0].token_ids) for o in outputs) / elapsed
+    del llm
+    return figures
+
+
+async def _stream(handle: Any, max_tokens: int) -> int:
+    from ray.serve.llm.openai_api_models import ChatCompletionRequest
+
+    request = ChatCompletionRequest(
+        model=LLM_MODEL_ID,
+        messages=[{"role": "user", "content": PROMPT}],
+        max_tokens=max_tokens,
+        temperature=0.0,
+        stream=True,
+        ignore_eos=True,
+        stream_options={"include_usage": True},
+    )
+    tokens = 0
+    async for batch in handle.options(stream=True).chat.remote(request):
+        for item in batch if isinstance(batch, list) else [batch]:
+            for line in item.splitlines():
+                if line.startswith("data: {"):
+                    usage = json.loads(line[6:]).get("usage")
+                    if usage:
+                        tokens = usage["completion_tokens"]
+    return tokens
+
+
+def through_serve(args: argparse.Namespace, model: str) -> dict[str, float]:
+    import ray
+    from ray import serve
+    from ray.serve.llm import build_llm_deployment
+
+    ray.init(num_cpus=4, include_dashboard=False)
+    try:
+        handle = serve.run(
+            build_llm_deployment(llm_config(LLMArgs(model_source=model))), name="llm-bench", route_prefix=None
+        )
+
+        async def measure() -> dict[str, float]:
+            await _stream(handle, 8)  # warm-up
+            figures = {}
+            for label, batch in (("single", 1), ("batch", args.requests)):
+                started = time.perf_counter()
+                counts = await asyncio.gather(*(_stream(handle, args.max_tokens) for _ in range(batch)))
+                figures[label] = sum(counts) / (time.perf_counter() - started)
+            return figures
+
+        return asyncio.run(measure())
+    finally:
+        ray.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model-dir", type=Path, default=REPO / ".chainsight" / "models" / "smollm2-135m-instruct")
+    parser.add_argument("--requests", type=int, default=8, help="concurrent requests in the batch measurement")
+    parser.add_argument("--max-tokens", type=int, default=128)
+    args = parser.parse_args()
+    env = {**offline_environment(), **cpu_engine_environment("")}
+    if os.environ.get("LD_PRELOAD") != env.get("LD_PRELOAD"):
+        # The OpenMP runtime must be preloaded before the process starts: re-exec with the engine's environment.
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **env})  # noqa: S606 (ourselves)
+    model = str(ensure_smollm2_folder(args.model_dir))
+    bare = bare_engine(args, model)
+    served = through_serve(args, model)
+    summary = {
+        "bench": "llm_throughput",
+        "model": Path(model).name,
+        "max_tokens": args.max_tokens,
+        "requests": args.requests,
+        **{f"bare_{k}_tokens_per_s": round(v, 1) for k, v in bare.items()},
+        **{f"serve_{k}_tokens_per_s": round(v, 1) for k, v in served.items()},
+        **{f"serve_overhead_{k}_pct": round(100 * (1 - served[k] / bare[k]), 1) for k in bare},
+    }
+    print(f"{'':<8} {'bare vLLM':>10} {'via Serve':>10} {'overhead':>9}")
+    for k in bare:
+        print(f"{k:<8} {bare[k]:>10.1f} {served[k]:>10.1f} {summary[f'serve_overhead_{k}_pct']:>8.1f}%  tokens/s")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
