@@ -175,7 +175,7 @@ async def bench(url: str, odoo_url: str, sap_url: str, page_size: int) -> dict[s
             {
                 "options": {"database": "prod"},
                 "credentials": {"username": "sync@example.com", "api_key": "odoo-key"},
-                "mapping": {"units": {"Units": "each"}},
+                "mapping": {"units": {"Units": "each"}, "default_warehouse": "WH"},
                 "entities": ["warehouses", "suppliers", "products", "purchase_orders"],
             },
         ),
