@@ -1,0 +1,221 @@
+"""Purchasing, shipments, the carrier webhook, exports, /me and the events WebSocket through Serve's port."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import time
+import uuid
+from decimal import Decimal
+
+import websockets
+
+from inventory.shipments import sign
+from tests.deployments.conftest import CARRIER_WEBHOOK_SECRET
+
+
+async def supplier(http, tenant) -> str:
+    created = await http.post("/api/v1/suppliers", json={"code": "SUP-API", "name": "S"}, headers=tenant.headers())
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def draft(http, tenant, quantity=10) -> dict:
+    body = {
+        "supplier_id": await supplier(http, tenant),
+        "warehouse_id": str(tenant.warehouses[0]),
+        "currency": "EUR",
+        "incoterm": "DAP",
+        "lines": [{"product_id": str(tenant.products[0]), "quantity": quantity, "unit_price": 1.5}],
+    }
+    created = await http.post("/api/v1/purchase-orders", json=body, headers=tenant.headers())
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+async def test_purchase_order_life_cycle_with_a_partial_receipt_and_backorder(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    order = await draft(http, tenant)
+    assert (order["status"], order["total_amount"]) == ("draft", 15.0)
+    issued = await http.post(f"/api/v1/purchase-orders/{order['id']}/issue", headers=headers)
+    assert issued.json()["status"] == "issued"
+    line_id = order["lines"][0]["id"]
+    receipt = {"lines": [{"line_id": line_id, "quantity": 4}], "reference": "GRN-1"}
+    keyed = {**headers, "Idempotency-Key": f"grn-{uuid.uuid4()}"}
+    first = await http.post(f"/api/v1/purchase-orders/{order['id']}/receipts", json=receipt, headers=keyed)
+    replay = await http.post(f"/api/v1/purchase-orders/{order['id']}/receipts", json=receipt, headers=keyed)
+    assert first.status_code == 201, first.text
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    after = first.json()["purchase_order"]
+    assert (after["status"], after["lines"][0]["backorder_base"]) == ("partially_received", 6.0)
+    level = await http.get(f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=headers)
+    assert level.json()["on_hand"] == 4.0
+    cancel = await http.post(f"/api/v1/purchase-orders/{order['id']}/cancel", headers=headers)
+    assert (cancel.status_code, cancel.json()["code"]) == (409, "invalid_state")
+    rest = {"lines": [{"line_id": line_id, "quantity": 6}]}
+    done = await http.post(f"/api/v1/purchase-orders/{order['id']}/receipts", json=rest, headers=headers)
+    assert done.json()["purchase_order"]["status"] == "received"
+    listed = await http.get("/api/v1/purchase-orders", params={"status": "received"}, headers=headers)
+    assert [o["number"] for o in listed.json()["items"]] == [order["number"]]
+
+
+async def test_bad_purchasing_requests_get_precise_4xx_and_change_nothing(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    order = await draft(http, tenant)
+    line = {"product_id": str(tenant.products[0]), "quantity": 1}
+    path = f"/api/v1/purchase-orders/{order['id']}"
+    cases = [
+        ("post", f"{path}/lines", {**line, "quantity": 0}, 422, "validation_error"),
+        ("post", f"{path}/lines", {**line, "quantity": -2}, 422, "validation_error"),
+        ("post", f"{path}/lines", {**line, "uom": "crate"}, 400, "unknown_uom"),
+        ("post", f"{path}/lines", {**line, "uom": "kg"}, 400, "incompatible_uom"),
+        (
+            "post",
+            f"{path}/receipts",
+            {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}]},
+            409,
+            "invalid_state",
+        ),
+        ("patch", path, {"incoterm": "XYZ"}, 422, "validation_error"),
+        ("get", "/api/v1/exports/stock-movements.docx", None, 400, "unknown_format"),
+        ("get", "/api/v1/exports/stock-movements.csv?colour=red", None, 400, "unknown_parameter"),
+    ]
+    for method, url, body, status, code in cases:
+        response = await http.request(method, url, json=body, headers=headers)
+        assert (response.status_code, response.json()["code"]) == (status, code), (url, body, response.text)
+    viewer = await http.post(f"{path}/issue", headers=tenant.headers(tenant.viewer))
+    assert viewer.status_code == 403
+    assert (await http.post(f"{path}/cancel", headers=headers)).json()["status"] == "cancelled"
+    on_cancelled = await http.post(
+        f"{path}/receipts", json={"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}]}, headers=headers
+    )
+    assert (on_cancelled.status_code, on_cancelled.json()["code"]) == (409, "invalid_state")
+    current = (await http.get(path, headers=headers)).json()
+    assert (len(current["lines"]), current["lines"][0]["received_base"]) == (1, 0.0)
+
+
+def signed(body: dict, secret: str = CARRIER_WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, dict]:
+    raw = json.dumps(body).encode()
+    stamp = str(at or int(time.time()))
+    return raw, {
+        "X-Chainsight-Timestamp": stamp,
+        "X-Chainsight-Signature": sign(secret, stamp, raw),
+        "Content-Type": "application/json",
+    }
+
+
+async def test_carrier_webhook_checks_the_signature_and_builds_the_timeline(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await http.post(
+        "/api/v1/shipments",
+        json={
+            "direction": "outbound",
+            "warehouse_id": str(tenant.warehouses[0]),
+            "carrier": "UPS",
+            "tracking_number": "1Z999",
+            "lines": [{"product_id": str(tenant.products[0]), "quantity": 3}],
+        },
+        headers=tenant.headers(),
+    )
+    assert shipment.status_code == 201, shipment.text
+    event = {"tenant_id": str(tenant.id), "carrier": "UPS", "tracking_number": "1Z999"}
+    raw, headers = signed({**event, "type": "delivered", "event_id": "e2", "occurred_at": "2026-04-02T10:00:00Z"})
+    forged = {**headers, "X-Chainsight-Signature": sign("wrong-secret", headers["X-Chainsight-Timestamp"], raw)}
+    refused = await http.post("/api/v1/webhooks/carrier-events", content=raw, headers=forged)
+    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_signature")
+    stale_raw, stale = signed({**event, "type": "in_transit"}, at=int(time.time()) - 3600)
+    assert (await http.post("/api/v1/webhooks/carrier-events", content=stale_raw, headers=stale)).status_code == 401
+    transit_raw, transit = signed(
+        {**event, "type": "in_transit", "event_id": "e1", "occurred_at": "2026-04-01T08:00:00Z"}
+    )
+    assert (await http.post("/api/v1/webhooks/carrier-events", content=transit_raw, headers=transit)).status_code == 200
+    delivered = await http.post("/api/v1/webhooks/carrier-events", content=raw, headers=headers)
+    again = await http.post("/api/v1/webhooks/carrier-events", content=raw, headers=signed(json.loads(raw))[1])
+    assert delivered.json()["status"] == "delivered" and again.json()["recorded"] is False
+    timeline = await http.get(f"/api/v1/shipments/{shipment.json()['id']}/events", headers=tenant.headers())
+    carrier_events = [e["event_type"] for e in timeline.json() if e["source"] == "webhook"]
+    assert carrier_events == ["in_transit", "delivered"]  # ordered by when they happened
+    level = await http.get(
+        f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=tenant.headers()
+    )
+    assert level.json()["on_hand"] == 7.0
+
+
+async def test_csv_export_streams_through_serve_with_the_list_filters(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(5), 1: Decimal(2)})
+    response = await http.get(
+        "/api/v1/exports/stock-levels.csv", params={"product_id": str(tenant.products[1])}, headers=tenant.headers()
+    )
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["sku"], r["on_hand"]) for r in rows] == [("SKU-1", "2")]
+
+
+async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers(tenant.viewer)
+    changed = await http.patch(
+        "/api/v1/me",
+        json={
+            "display_name": "Vic",
+            "default_warehouse_id": str(tenant.warehouses[1]),
+            "notifications": {"email": True},
+        },
+        headers=headers,
+    )
+    assert changed.status_code == 200, changed.text
+    me = (await http.get("/api/v1/me", headers=headers)).json()
+    assert (me["role"], me["profile"]["display_name"], me["profile"]["notifications"]["email"]) == (
+        "viewer",
+        "Vic",
+        True,
+    )
+    bad = await http.patch("/api/v1/me", json={"timezone": "Mars/Olympus"}, headers=headers)
+    assert bad.status_code == 422
+
+
+async def test_the_events_websocket_delivers_own_tenant_events_within_a_second_and_never_others(
+    http, serve_url, make_tenant
+):
+    mine = await make_tenant()
+    theirs = await make_tenant()
+    url = serve_url.replace("http://", "ws://") + "/api/v1/events"
+    async with websockets.connect(url) as socket:
+        await socket.send(json.dumps({"type": "auth", "token": mine.token()}))
+        assert json.loads(await asyncio.wait_for(socket.recv(), 5))["type"] == "ready"
+
+        async def receipt(tenant) -> None:
+            body = {
+                "type": "receipt",
+                "product_id": str(tenant.products[0]),
+                "warehouse_id": str(tenant.warehouses[0]),
+                "quantity": 1,
+            }
+            assert (await http.post("/api/v1/stock-movements", json=body, headers=tenant.headers())).status_code == 201
+
+        await receipt(theirs)
+        started = time.monotonic()
+        await receipt(mine)
+        message = json.loads(await asyncio.wait_for(socket.recv(), 1.0))
+        assert time.monotonic() - started < 1.0
+        assert (message["type"], message["tenant_id"]) == ("stock.changed", str(mine.id))
+        await receipt(theirs)
+        try:
+            leaked = await asyncio.wait_for(socket.recv(), 0.5)
+        except TimeoutError:
+            leaked = None
+        assert leaked is None
+
+
+async def test_the_events_websocket_refuses_a_bad_token(serve_url):
+    url = serve_url.replace("http://", "ws://") + "/api/v1/events"
+    async with websockets.connect(url) as socket:
+        await socket.send(json.dumps({"type": "auth", "token": "not-a-jwt"}))
+        error = json.loads(await asyncio.wait_for(socket.recv(), 5))
+        assert error["type"] == "error"
+        await asyncio.wait_for(socket.wait_closed(), 5)
+        assert socket.close_code == 4401
