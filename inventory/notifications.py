@@ -50,4 +50,3 @@ async def mark_all_read(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID
         user_id,
     )
     return int(marked.split()[-1])
-
