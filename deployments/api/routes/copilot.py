@@ -262,9 +262,9 @@ async def _unwrap(awaitable: Any) -> Any:
     """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
     try:
         return await awaitable
-    except DomainError:
-        raise
     except Exception as exc:
+        # Ray raises a RayTaskError that also subclasses the original class but carries the class's
+        # default code; the original exception, with its code and details, is its ``cause``.
         cause = _domain_cause(exc)
         if cause is not None:
             raise cause from None
