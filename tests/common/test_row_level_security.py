@@ -10,6 +10,7 @@ import pytest
 
 from common.database import Database, TenantTransaction
 from tests.common.logistics_rows import LOGISTICS_TABLES, add_logistics_rows
+from tests.common.risk_rows import RISK_TABLES, add_risk_rows
 
 TENANT_TABLES = [
     "products",
@@ -34,6 +35,7 @@ TENANT_TABLES = [
     "integration_dead_letters",
     "integration_external_ids",
     *LOGISTICS_TABLES,
+    *RISK_TABLES,
 ]
 
 
@@ -57,6 +59,9 @@ async def test_unfiltered_select_returns_only_the_callers_tenant(database, make_
         if table in LOGISTICS_TABLES:
             for tenant in (mine, theirs):
                 await add_logistics_rows(conn, tenant)
+        if table in RISK_TABLES:
+            for tenant in (mine, theirs):
+                await add_risk_rows(conn, tenant)
     rows = await rows_visible(database, mine.claims(), table)
     tenant_column = "id" if table == "tenants" else "tenant_id"
     assert {r[tenant_column] for r in rows} <= {mine.id}

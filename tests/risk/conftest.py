@@ -64,9 +64,22 @@ class RiskWorld:
             ordered = start + timedelta(days=i * 3)
             promised = ordered + timedelta(days=lead_days)
             key = hashlib.sha256(f"{supplier_id}|{ordered}|{i}|{delay_days}".encode()).hexdigest()
-            rows.append((self.tenant.id, supplier_id, product_id, mode, ordered, promised,
-                         promised + timedelta(days=delay_days), Decimal(100), Decimal(100) * received_share,
-                         rejected, Decimal(1000), key))  # fmt: skip
+            rows.append(
+                (
+                    self.tenant.id,
+                    supplier_id,
+                    product_id,
+                    mode,
+                    ordered,
+                    promised,
+                    promised + timedelta(days=delay_days),
+                    Decimal(100),
+                    Decimal(100) * received_share,
+                    rejected,
+                    Decimal(1000),
+                    key,
+                )
+            )
         async with self.pool.acquire() as conn:
             await conn.executemany(
                 "INSERT INTO app.supplier_deliveries (tenant_id, supplier_id, product_id, shipment_mode, order_date, "

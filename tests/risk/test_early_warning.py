@@ -1,0 +1,80 @@
+"""The early-warning job end to end: Ray Train fits the model, the registry promotes it, the scan uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+import ray
+
+from risk.early_warning import run
+from risk.synthetic import generate_history
+from risk.training import ray_fitter
+from tests.risk.conftest import TODAY
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    """The session's cluster when the Serve tests started one; otherwise a small one for this module."""
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=3, include_dashboard=False)
+    yield
+    if started:
+        ray.shutdown()
+
+
+async def load_generated_history(world, suppliers: list) -> None:
+    history = generate_history(lines=1200, suppliers=len(suppliers), start=TODAY - timedelta(days=560), days=500)
+    rows = [
+        (
+            world.tenant.id,
+            suppliers[int(r.supplier_id.split("-")[1])],
+            r.shipment_mode,
+            r.order_date.date(),
+            r.promised_date.date(),
+            r.delivered_date.date(),
+            Decimal(str(r.quantity)),
+            Decimal(str(r.value)),
+            f"g{i}",
+        )
+        for i, r in enumerate(history.itertuples())
+    ]
+    async with world.pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO app.supplier_deliveries (tenant_id, supplier_id, shipment_mode, order_date, promised_date, "
+            "delivered_date, quantity, value, import_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            rows,
+        )
+
+
+async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_reruns_cleanly(
+    world, owner_pool, ray_cluster
+):
+    suppliers = [await world.supplier(f"S{i}", "CN" if i % 2 else "DE") for i in range(6)]
+    await load_generated_history(world, suppliers)
+    await world.open_order(suppliers[1], issued=TODAY - timedelta(days=2), expected=TODAY + timedelta(days=4))
+    fitter = ray_fitter(workers=2, rounds=40)
+    async with owner_pool.acquire() as owner:
+        (first,) = await run(world.database, owner, fitter, tenant=world.tenant.id, today=TODAY)
+        (second,) = await run(world.database, owner, fitter, tenant=world.tenant.id, today=TODAY)
+    assert first["training"]["trained"] and first["training"]["promoted"]
+    assert first["training"]["metrics"]["calibration"]["roc_auc"] > 0.6
+    assert first["scan"]["model"]["method"] == "xgboost_calibrated"
+    assert first["scan"]["lines_scored"] == 1
+    assert second["training"] == {"trained": False, "reason": "current model is recent"}
+    assert sum(second["scan"]["alerts_raised"].values()) == 0
+    async with owner_pool.acquire() as conn:
+        runs = await conn.fetch(
+            "SELECT version, status FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = 'risk-disruption'",
+            world.tenant.id,
+        )
+        predictions = await conn.fetchval(
+            "SELECT count(*) FROM app.risk_predictions WHERE tenant_id = $1", world.tenant.id
+        )
+    assert [(r["version"], r["status"]) for r in runs] == [(1, "champion")]
+    assert predictions == 1

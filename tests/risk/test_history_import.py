@@ -1,0 +1,106 @@
+"""CSV history import: row-by-row validation, a rejection report, idempotent re-imports, column mapping."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.errors import InvalidInputError
+from risk.history_import import ImportOptions, import_history, parse_mapping
+
+HEADER = "supplier,country,product,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
+GOOD = [
+    "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,2025-02-05,100,250.00",
+    "ACME,CN,SKU-1,sea,2025-01-09,2025-02-08,,50,125.00",
+]
+BAD = [
+    "ACME,CN,SKU-0,boat,2025-01-02,2025-02-01,2025-02-05,100,250",  # unknown mode
+    "ACME,CN,SKU-0,sea,2025-13-02,2025-02-01,,100,250",  # malformed date
+    "ACME,CN,SKU-0,sea,2025-03-02,2025-02-01,,100,250",  # promised before ordered
+    "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,-5,250",  # negative quantity
+    "ACME,CN,NOPE,sea,2025-01-02,2025-02-01,,5,250",  # unknown SKU
+    "GHOST,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,250",  # unknown supplier
+]
+
+
+def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
+    return (header + "\n".join(rows) + "\n").encode()
+
+
+async def run_import(world, data: bytes, **options):
+    return await world.run(lambda tx: import_history(tx.conn, tx.tenant_id, data, ImportOptions(**options)))
+
+
+async def count(world, table: str) -> int:
+    async with world.pool.acquire() as conn:
+        return await conn.fetchval(f"SELECT count(*) FROM app.{table} WHERE tenant_id = $1", world.tenant.id)
+
+
+async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
+    await world.supplier("ACME", "CN")
+    report = await run_import(world, csv_bytes(*GOOD, *BAD))
+    assert (report["rows"], report["inserted"], report["rejected"]) == (8, 2, 6)
+    reasons = {r["line"]: " ".join(r["errors"]) for r in report["rejections"]}
+    assert "shipment_mode 'boat'" in reasons[4]
+    assert "is not a date" in reasons[5]
+    assert "before order_date" in reasons[6]
+    assert "greater than 0" in reasons[7]
+    assert "unknown product SKU 'NOPE'" in reasons[8]
+    assert "unknown supplier 'GHOST'" in reasons[9]
+    assert await count(world, "supplier_deliveries") == 2
+    assert await count(world, "supplier_price_history") == 2
+
+
+async def test_importing_the_same_file_twice_adds_nothing_and_updates_outcomes(world):
+    await world.supplier("ACME", "CN")
+    await run_import(world, csv_bytes(*GOOD))
+    delivered_later = GOOD[1].replace(",,50", ",2025-02-10,50")
+    report = await run_import(world, csv_bytes(GOOD[0], delivered_later))
+    assert (report["inserted"], report["updated"]) == (0, 2)
+    assert await count(world, "supplier_deliveries") == 2
+    async with world.pool.acquire() as conn:
+        open_lines = await conn.fetchval(
+            "SELECT count(*) FROM app.supplier_deliveries WHERE tenant_id = $1 AND delivered_date IS NULL",
+            world.tenant.id,
+        )
+    assert open_lines == 0
+
+
+async def test_a_mapping_renames_another_exports_headers_and_suppliers_can_be_created(world):
+    header = "Vendor,Ordered,Due,Received,Qty,Amount\n"
+    data = csv_bytes("NEWCO,02/01/2025,20/01/2025,25/01/2025,10,99.5", header=header)
+    mapping = parse_mapping(
+        "supplier=Vendor,order_date=Ordered,promised_date=Due,delivered_date=Received,quantity=Qty,value=Amount"
+    )
+    report = await run_import(world, data, mapping=mapping, date_format="%d/%m/%Y", create_suppliers=True)
+    assert report["inserted"] == 1 and report["created_suppliers"] == ["NEWCO"]
+
+
+async def test_a_dry_run_validates_without_writing(world):
+    await world.supplier("ACME", "CN")
+    report = await run_import(world, csv_bytes(*GOOD, BAD[0]), dry_run=True)
+    assert (report["valid"], report["rejected"], report["inserted"]) == (2, 1, 0)
+    assert await count(world, "supplier_deliveries") == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "options", "code"),
+    [
+        (b"", {}, "invalid_csv"),
+        (b"\xff\xfe\x00garbage", {}, "invalid_csv"),
+        (b"supplier,quantity\nACME,1\n", {}, "missing_columns"),
+        (csv_bytes(*GOOD), {"mapping": {"colour": "x"}}, "invalid_mapping"),
+        (csv_bytes(*GOOD), {"mapping": {"supplier": "Vendor"}}, "missing_columns"),
+    ],
+    ids=["empty", "not-utf8", "missing-required", "unknown-mapped-column", "mapped-header-absent"],
+)
+async def test_an_unreadable_file_is_refused_and_changes_nothing(world, data, options, code):
+    await world.supplier("ACME", "CN")
+    with pytest.raises(InvalidInputError) as caught:
+        await run_import(world, data, **options)
+    assert caught.value.code == code
+    assert await count(world, "supplier_deliveries") == 0
+
+
+def test_a_malformed_mapping_is_refused():
+    with pytest.raises(InvalidInputError, match="column=header"):
+        parse_mapping("supplier")

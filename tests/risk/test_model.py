@@ -1,0 +1,108 @@
+"""The disruption classifier on generated history with a known signal: real xgboost fits, small data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+
+from common.errors import InvalidInputError
+from risk.features import FEATURES, build_features
+from risk.model import DisruptionModel, LogisticBaseline, classification_metrics, raw_margin, reliability_table
+from risk.pipeline import backtest, labelled_rows, train_disruption_model
+from risk.synthetic import generate_history
+
+# Reliability tolerance: every probability bin holding at least 150 held-out rows must predict within 0.08 of
+# the observed rate, and the expected calibration error (10 equal-width bins) must stay below 0.05.
+BIN_TOLERANCE = 0.08
+ECE_TOLERANCE = 0.05
+
+
+@pytest.fixture(scope="module")
+def history() -> pd.DataFrame:
+    return generate_history(lines=8000, suppliers=40, days=900, seed=5)
+
+
+@pytest.fixture(scope="module")
+def split(history: pd.DataFrame):
+    rows = labelled_rows(history)
+    cut = int(len(rows.late) * 0.75)
+    model = train_disruption_model(history[history["order_date"] < rows.order_date[cut]])
+    return rows, cut, model
+
+
+def test_the_classifier_recovers_the_known_signal_on_held_out_orders(split):
+    rows, cut, model = split
+    probability = model.predict(rows.features.iloc[cut:])
+    metrics = classification_metrics(rows.late[cut:], probability)
+    baseline = classification_metrics(rows.late[cut:], rows.supplier_late_rate[cut:])
+    assert metrics["roc_auc"] > 0.7
+    assert metrics["roc_auc"] > baseline["roc_auc"]
+
+
+def test_calibrated_probabilities_match_observed_rates_within_tolerance(split):
+    rows, cut, model = split
+    probability = model.predict(rows.features.iloc[cut:])
+    assert classification_metrics(rows.late[cut:], probability)["ece"] < ECE_TOLERANCE
+    for row in reliability_table(rows.late[cut:], probability):
+        if row["rows"] >= 150:
+            assert abs(row["predicted"] - row["observed"]) < BIN_TOLERANCE, row
+
+
+def test_logistic_baseline_is_fitted_on_the_same_features(split):
+    rows, cut, _ = split
+    baseline = LogisticBaseline().fit(rows.features.iloc[:cut], rows.late[:cut])
+    assert classification_metrics(rows.late[cut:], baseline.predict(rows.features.iloc[cut:]))["roc_auc"] > 0.6
+
+
+def test_contributions_add_up_to_the_booster_margin(split):
+    rows, _, model = split
+    sample = rows.features.iloc[:20]
+    contributions = model.booster.predict(
+        xgb.DMatrix(sample[FEATURES], feature_names=FEATURES), pred_contribs=True
+    ).sum(axis=1)
+    assert np.allclose(contributions, raw_margin(model.booster, sample), atol=1e-4)
+    explained = model.explain(sample, top=3)
+    assert all(1 <= len(e) <= 3 for e in explained)
+    assert all(abs(e[0]["contribution"]) >= abs(e[-1]["contribution"]) for e in explained)
+
+
+def test_a_model_survives_the_round_trip_through_the_registry_bytes(split):
+    rows, _, model = split
+    again = DisruptionModel.from_bytes(model.to_bytes())
+    assert np.allclose(again.predict(rows.features.iloc[:50]), model.predict(rows.features.iloc[:50]))
+
+
+def test_supplier_features_only_use_deliveries_completed_before_the_order():
+    history = pd.DataFrame(
+        {
+            "supplier_id": ["A", "A", "A"],
+            "order_date": pd.to_datetime(["2025-01-01", "2025-01-05", "2025-03-01"]),
+            "promised_date": pd.to_datetime(["2025-01-10", "2025-01-15", "2025-03-10"]),
+            "delivered_date": pd.to_datetime(["2025-02-20", "2025-01-15", "2025-03-10"]),
+            "quantity": [1.0, 1.0, 1.0],
+            "value": [10.0, 10.0, 10.0],
+            "shipment_mode": ["road"] * 3,
+            "country_risk": [10.0] * 3,
+            "distance_km": [100.0] * 3,
+        }
+    )
+    features = build_features(history)
+    # The first order sees nothing; the second was placed before any delivery; the third sees both.
+    assert list(np.expm1(features["supplier_history_log"]).round()) == [0, 0, 2]
+    assert features["supplier_late_rate"].iloc[2] > features["supplier_late_rate"].iloc[0]
+
+
+def test_backtest_reports_metrics_on_orders_after_the_cutoff(history):
+    result = backtest(history, date(2025, 3, 1))
+    assert result["model"]["rows"] > 900
+    assert {"roc_auc", "pr_auc", "brier", "ece"} <= set(result["model"])
+    assert result["model"]["roc_auc"] > 0.65
+
+
+def test_backtest_without_history_before_the_cutoff_is_refused(history):
+    with pytest.raises(InvalidInputError, match="too little history"):
+        backtest(history, date(2023, 1, 5))
