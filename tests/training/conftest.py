@@ -69,3 +69,16 @@ def make_sparse():
 @pytest.fixture(scope="session")
 def split():
     return split_last
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """The session's cluster when the Serve tests started one; otherwise a small one for this module."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False)
+    yield
+    if started:
+        ray.shutdown()

@@ -70,6 +70,20 @@ class GradientBoostedForecaster(Forecaster):
         self.spec, self._history, self._freq = spec, history, freq
         return self
 
+    def attach(self, booster: xgb.Booster, df: pd.DataFrame, freq: str) -> Self:
+        """Use a point booster trained elsewhere (e.g. by Ray Train's XGBoostTrainer) on this history.
+
+        The booster must come from ``design_matrix`` with this model's ``spec``; quantile boosters are
+        still trained here on first request.
+        """
+        history = validate_history(df, freq, min_length=self.min_length)
+        spec = self.spec or FeatureSpec.for_frequency(freq)
+        features, target = design_matrix(history, spec, self.max_rows_per_series)
+        self._train = xgb.DMatrix(features, label=target, feature_names=spec.names)
+        self._point, self._quantile_boosters = booster, {}
+        self.spec, self._history, self._freq = spec, history, freq
+        return self
+
     def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
         self._require_fitted(self._point)
         assert self._history is not None and self._point is not None and self.spec is not None

@@ -1,0 +1,103 @@
+"""Live accuracy of stored forecasts against the ledger, and drift flags."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.database import TenantTransaction
+from training.drift import accuracy_report, matured_forecasts
+from training.history import demand_history, series_id
+from training.registry import finish_run, start_run, write_forecasts
+
+DAYS = pd.date_range("2025-01-01", periods=28, freq="D")
+
+
+def frames(forecast_level: float, backtest_mase: float = 0.8, actual: float = 10.0):
+    rng = np.random.default_rng(0)
+    actuals = pd.DataFrame({"unique_id": "a", "ds": DAYS, "y": actual + rng.normal(0, 1, len(DAYS))})
+    forecasts = pd.DataFrame(
+        {
+            "run_id": "r1",
+            "version": 1,
+            "model_name": "demand-D",
+            "backtest_mase": backtest_mase,
+            "unique_id": "a",
+            "ds": DAYS[-14:],
+            "yhat": forecast_level,
+        }
+    )
+    return forecasts, actuals
+
+
+def test_accurate_forecasts_do_not_drift():
+    (run,) = accuracy_report(*frames(10.0), "D")
+    assert run.points == 14 and run.series == 1
+    assert abs(run.bias) < 0.05
+    assert not run.drift and run.reasons == []
+
+
+def test_systematic_over_forecast_is_flagged_as_bias_drift():
+    (run,) = accuracy_report(*frames(15.0), "D")
+    assert run.bias == pytest.approx(0.5, abs=0.05)
+    assert run.drift
+    assert any("over actual demand" in r for r in run.reasons)
+    assert any("exceeds 1.5 x backtest MASE" in r for r in run.reasons)
+
+
+def test_too_few_matured_points_are_reported_but_never_flagged():
+    forecasts, actuals = frames(30.0)
+    (run,) = accuracy_report(forecasts.head(3), actuals, "D", min_points=7)
+    assert run.points == 3 and not run.drift
+
+
+def test_nothing_matured_gives_an_empty_report():
+    forecasts, actuals = frames(10.0)
+    assert accuracy_report(forecasts.iloc[:0], actuals, "D") == []
+
+
+async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    as_of = datetime(2025, 2, 1, 12, tzinfo=UTC)
+    start = as_of - timedelta(days=40)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'receipt', 10000, $4)",
+            tenant.id, p, w, start - timedelta(hours=1),
+        )  # fmt: skip
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'issue', $4, $5)",
+            [(tenant.id, p, w, Decimal(-10), start + timedelta(days=d, hours=3)) for d in range(40)],
+        )
+    # A run made 10 days ago forecasting 20/day (double the truth) for 14 days: 10 of them have matured.
+    stored = pd.DataFrame(
+        {
+            "product_id": p,
+            "warehouse_id": w,
+            "ds": pd.date_range("2025-01-22", periods=14, freq="D"),
+            "yhat": 20.0,
+            "model": "auto_ets",
+        }
+    )
+
+    async def op(tx: TenantTransaction):
+        run = await start_run(
+            tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key="k", freq="D", horizon=14
+        )
+        await write_forecasts(tx.conn, tx.tenant_id, run.id, stored)
+        await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": 0.5}, series_count=1)
+        forecasts = await matured_forecasts(tx.conn, tx.tenant_id, "demand-D", "D", as_of=as_of)
+        actuals = await demand_history(tx.conn, freq="D", as_of=as_of)
+        return forecasts, actuals
+
+    forecasts, actuals = await database.run(tenant.claims(), None, op)
+    assert len(forecasts) == 10 and set(forecasts["unique_id"]) == {series_id(p, w)}
+    (run,) = accuracy_report(forecasts, actuals, "D")
+    assert run.bias == pytest.approx(1.0) and run.drift

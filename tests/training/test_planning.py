@@ -1,0 +1,73 @@
+"""The service's forecasting entry points: selection, documented fallbacks, interval coverage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.errors import ForecastInputError
+from training.planning import forecast_demand, forecast_panel, inventory_report
+
+
+def noisy_weekday_panel(n_series: int, length: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range("2024-01-01", periods=length, freq="D")
+    frames = [
+        pd.DataFrame({"unique_id": f"s{i}", "ds": ds, "y": 50 + 15 * (ds.dayofweek < 5) + rng.normal(0, 5, length)})
+        for i in range(n_series)
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_eighty_percent_intervals_cover_about_eighty_percent_of_held_out_demand():
+    panel = noisy_weekday_panel(n_series=30, length=154)
+    from_end = panel.groupby("unique_id").cumcount(ascending=False)
+    train, test = panel[from_end >= 14], panel[from_end < 14]
+    forecast = forecast_panel(train, "D", 14, [0.1, 0.9]).forecast.merge(test, on=["unique_id", "ds"])
+    coverage = float(((forecast["y"] >= forecast["q0.1"]) & (forecast["y"] <= forecast["q0.9"])).mean())
+    assert 0.7 <= coverage <= 0.92, coverage
+
+
+def test_series_with_negative_values_are_not_clipped_at_zero():
+    panel = noisy_weekday_panel(n_series=1, length=60).assign(y=lambda f: f["y"] - 200)
+    forecast = forecast_panel(panel, "D", 7, [0.5]).forecast
+    assert (forecast["yhat"] < 0).all()
+
+
+def test_demand_forecasts_are_never_negative():
+    panel = noisy_weekday_panel(n_series=1, length=60).assign(y=lambda f: np.maximum(f["y"] - 60, 0))
+    forecast = forecast_panel(panel, "D", 7, [0.05, 0.5]).forecast
+    assert (forecast[["yhat", "q0.05", "q0.5"]] >= 0).all().all()
+
+
+def test_forecast_response_names_the_model_and_the_backtest_table():
+    history = noisy_weekday_panel(n_series=1, length=120)[["ds", "y"]]
+    body = forecast_demand(history, "D", 7, [0.1, 0.5, 0.9])
+    assert body["model"] in {"auto_ets", "auto_theta", "seasonal_naive", "ensemble"}
+    assert {c["model"] for c in body["candidates"]} == {"auto_ets", "auto_theta", "seasonal_naive"}
+    assert body["backtest_mase"] is not None and len(body["points"]) == 7
+
+
+def test_no_history_needs_a_start_date():
+    empty = pd.DataFrame({"ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)})
+    with pytest.raises(ForecastInputError, match="start date"):
+        forecast_demand(empty, "D", 3)
+    body = forecast_demand(empty, "D", 3, start=datetime(2025, 1, 6))
+    assert body["model"] == "zero" and body["points"][0]["ds"] == "2025-01-06T00:00:00"
+
+
+def test_weekly_inventory_report_converts_lead_time_days_to_periods():
+    history = noisy_weekday_panel(n_series=1, length=7 * 60)[["ds", "y"]]
+    weekly = history.set_index("ds").resample("W")["y"].sum().reset_index()
+    report = inventory_report(
+        weekly, "W", lead_time_days=14, lead_time_sd_days=0, lead_time_samples_days=None, service_level=0.9,
+        review_period_days=7, on_hand=100,
+    )  # fmt: skip
+    policy = report["policy"]
+    assert (policy["lead_time_periods"], policy["review_periods"], report["period_days"]) == (2.0, 1.0, 7.0)
+    assert policy["order_up_to"] == pytest.approx(policy["protection_demand"] + policy["safety_stock"])
+    assert report["order_now"] == pytest.approx(max(policy["order_up_to"], report["recommended_reorder_point"]
+                                                    + report["demand_per_period"]) - 100)  # fmt: skip

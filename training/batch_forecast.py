@@ -1,0 +1,221 @@
+"""Nightly batch forecasts: every active product x warehouse of every tenant, in parallel over Ray.
+
+    ray job submit -- python -m training.batch_forecast --freq D --horizon 28
+    chainsight forecast-batch --freq W --horizon 13
+
+Per tenant: demand history from the ledger (``training.history``), series partitioned over Ray
+tasks running the service's model selection (``training.distributed``), forecasts written as each
+chunk finishes, then the run's backtest metrics recorded and the run promoted to champion only if it
+beats the current one. The run is keyed by the as-of date, frequency and horizon: rerunning the same
+night reuses the run and replaces its rows, so the row count stays the same. Progress goes to the
+log (the Ray job's output) chunk by chunk; a JSON summary line ends the run.
+
+The driver connects as the database owner (like migrations): it works across tenants and names the
+tenant in every statement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+import pandas as pd
+
+from training import history as ledger
+from training import registry
+from training.distributed import forecast_on_ray
+from training.planning import DEFAULT_QUANTILES, MAX_HORIZON, Profile
+
+logger = logging.getLogger("training.batch_forecast")
+
+
+@dataclass
+class TenantSummary:
+    tenant_id: str
+    series: int = 0
+    rows: int = 0
+    run_id: str | None = None
+    version: int | None = None
+    promoted: bool = False
+    promotion: str = ""
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+async def forecast_tenant(
+    pool: asyncpg.Pool,
+    tenant_id: UUID,
+    *,
+    freq: str,
+    horizon: int,
+    quantiles: Sequence[float],
+    as_of: datetime,
+    profile: Profile = "full",
+    chunks: int | None = None,
+) -> TenantSummary:
+    """Forecast every active series of one tenant and register the run (Ray must be initialised)."""
+    summary = TenantSummary(str(tenant_id))
+    async with pool.acquire() as proxy:
+        # One connection for the tenant's whole run (the pool hands out a proxy that behaves as one).
+        conn = cast(asyncpg.Connection, proxy)
+        history = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id)
+        if history.empty:
+            logger.info("tenant %s: no active series", tenant_id)
+            return summary
+        ids = history.drop_duplicates("unique_id").set_index("unique_id")[["product_id", "warehouse_id"]]
+        boundary = ledger.period_start(as_of, freq).tz_localize(UTC).to_pydatetime()
+        run = await registry.start_run(
+            conn,
+            tenant_id,
+            model_name=f"demand-{freq}",
+            model_type="auto",
+            run_key=f"batch/{boundary:%Y-%m-%d}/{freq}/h{horizon}",
+            freq=freq,
+            horizon=horizon,
+            params={"profile": profile, "quantiles": list(quantiles), "selection_metric": "mase"},
+            training_start=pd.Timestamp(history["ds"].min()).tz_localize(UTC).to_pydatetime(),
+            training_end=boundary,
+        )
+        summary.run_id, summary.version = str(run.id), run.version
+        started = time.monotonic()
+
+        def progress(done: int, total: int, series_done: int, series_total: int) -> None:
+            logger.info(
+                "tenant %s: %d/%d chunks, %d/%d series (%.0f s)",
+                tenant_id, done, total, series_done, series_total, time.monotonic() - started,
+            )  # fmt: skip
+
+        selections = []
+        for chunk in forecast_on_ray(
+            history, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=progress
+        ):
+            frame = chunk.forecast.join(ids, on="unique_id")
+            summary.rows += await registry.write_forecasts(conn, tenant_id, run.id, frame)
+            selections.append(chunk.selection)
+        selection = pd.concat(selections, ignore_index=True)
+        summary.series = len(selection)
+        summary.metrics = run_metrics(selection)
+        await registry.finish_run(conn, tenant_id, run.id, metrics=summary.metrics, series_count=summary.series)
+        decision = await registry.promote_if_better(conn, tenant_id, run.id, metric="mase")
+    summary.promoted, summary.promotion = decision.promoted, decision.reason
+    logger.info("tenant %s: run v%d, %d rows; %s", tenant_id, run.version, summary.rows, decision.reason)
+    return summary
+
+
+def run_metrics(selection: pd.DataFrame) -> dict[str, Any]:
+    """The run's backtest summary: mean MASE over backtested series, and how many fell back."""
+    errors = selection["error"].to_numpy(dtype=float)
+    finite = errors[np.isfinite(errors)]
+    mix = selection["model"].value_counts().to_dict()
+    return {
+        "mase": float(finite.mean()) if len(finite) else None,
+        "median_mase": float(np.median(finite)) if len(finite) else None,
+        "backtested_series": len(finite),
+        "fallback_series": int(selection["note"].astype(str).str.startswith("fallback").sum()),
+        "models": {str(k): int(v) for k, v in mix.items()},
+    }
+
+
+async def run_batch(
+    database_url: str,
+    *,
+    freq: str = "D",
+    horizon: int = 28,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    as_of: datetime | None = None,
+    tenant_ids: Sequence[UUID] | None = None,
+    profile: Profile = "full",
+    chunks: int | None = None,
+) -> list[TenantSummary]:
+    from common.config import Settings
+    from common.database import create_pool
+
+    if not 1 <= horizon <= MAX_HORIZON.get(freq, 0):
+        raise SystemExit(f"horizon must be between 1 and {MAX_HORIZON.get(freq)} for freq {freq!r}")
+    moment = as_of or datetime.now(UTC)
+    settings = Settings(_env_file=None, database_url=database_url, database_pool_min_size=1, database_pool_max_size=2)
+    pool = await create_pool(settings)
+    try:
+        if tenant_ids is None:
+            async with pool.acquire() as conn:
+                tenant_ids = [r["id"] for r in await conn.fetch("SELECT id FROM app.tenants ORDER BY created_at, id")]
+        summaries = []
+        for tenant_id in tenant_ids:
+            summaries.append(
+                await forecast_tenant(
+                    pool,
+                    tenant_id,
+                    freq=freq,
+                    horizon=horizon,
+                    quantiles=quantiles,
+                    as_of=moment,
+                    profile=profile,
+                    chunks=chunks,
+                )
+            )
+        return summaries
+    finally:
+        await pool.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m training.batch_forecast", description=__doc__.split("\n")[0])
+    parser.add_argument("--freq", choices=sorted(MAX_HORIZON), default="D")
+    parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--quantiles", default=",".join(f"{q:g}" for q in DEFAULT_QUANTILES))
+    parser.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="ISO date; default now")
+    parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
+    parser.add_argument("--profile", choices=["fast", "full"], default="full")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    summaries = run_with_ray(
+        freq=args.freq,
+        horizon=args.horizon,
+        quantiles=[float(q) for q in args.quantiles.split(",")],
+        as_of=args.as_of.replace(tzinfo=args.as_of.tzinfo or UTC) if args.as_of else None,
+        tenant_ids=args.tenant,
+        profile=args.profile,
+    )
+    print(json.dumps({"batch_forecast": [asdict(s) for s in summaries]}, default=_plain))
+
+
+def run_with_ray(database_url: str | None = None, **kwargs: Any) -> list[TenantSummary]:
+    """Join the cluster (``ray job submit`` sets RAY_ADDRESS; otherwise a local one) and run the batch."""
+    import ray
+
+    from common.config import get_settings
+
+    settings = get_settings()
+    url = database_url or settings.database_url
+    if not url:
+        raise SystemExit("DATABASE_URL is not set")
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=settings.ray_address, include_dashboard=False)
+    try:
+        return asyncio.run(run_batch(url, **kwargs))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
+
+if __name__ == "__main__":
+    main()

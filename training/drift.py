@@ -1,0 +1,128 @@
+"""Forecast accuracy as actuals arrive, and drift flags: stored forecasts against the ledger's demand.
+
+For each registered run, every stored forecast whose date has passed is compared with the demand
+that actually left stock. Per run: MASE (absolute error scaled per series by the in-sample mean
+absolute seasonal difference of its actuals, as in the backtest), relative bias
+``sum(forecast - actual) / sum(actual)`` (positive: forecasts run high) and the number of points.
+
+A run *drifts* when its live MASE exceeds its own backtest MASE by more than ``mase_tolerance``
+(x 1.5 by default: the future was much harder than the past it was selected on) or its relative
+bias leaves ``±bias_tolerance`` (a systematic over- or under-forecast that safety stock would not
+absorb). Runs with fewer than ``min_points`` matured points are reported but never flagged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import numpy as np
+import pandas as pd
+
+from training.frequency import season_length
+from training.history import period_start, series_id
+from training.metrics import mase_scale
+
+
+@dataclass(frozen=True)
+class RunAccuracy:
+    run_id: str
+    version: int
+    model_name: str
+    points: int
+    series: int
+    mase: float | None
+    backtest_mase: float | None
+    bias: float | None
+    drift: bool
+    reasons: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def accuracy_report(
+    forecasts: pd.DataFrame,
+    actuals: pd.DataFrame,
+    freq: str,
+    *,
+    mase_tolerance: float = 1.5,
+    bias_tolerance: float = 0.2,
+    min_points: int = 7,
+) -> list[RunAccuracy]:
+    """One row per run of ``forecasts`` (``run_id, version, model_name, backtest_mase, unique_id, ds, yhat``)
+    scored against ``actuals`` (``unique_id, ds, y``, zero-filled demand)."""
+    if forecasts.empty or actuals.empty:
+        return []
+    season = season_length(freq)
+    scales = {
+        uid: mase_scale(group.sort_values("ds")["y"].to_numpy(dtype=float), season)
+        for uid, group in actuals.groupby("unique_id")
+    }
+    merged = forecasts.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
+    out = []
+    for (run_id, version, model_name), run in merged.groupby(["run_id", "version", "model_name"], sort=False):
+        errors = (run["yhat"] - run["y"]).abs() / run["unique_id"].map(scales)
+        per_series = errors.groupby(run["unique_id"]).mean()
+        mase = float(per_series.mean()) if len(per_series) else None
+        total = float(run["y"].sum())
+        bias = float((run["yhat"] - run["y"]).sum() / total) if total > 0 else None
+        backtest = run["backtest_mase"].iloc[0]
+        backtest = float(backtest) if backtest is not None and np.isfinite(backtest) else None
+        reasons = []
+        if len(run) >= min_points:
+            if mase is not None and backtest is not None and mase > backtest * mase_tolerance:
+                reasons.append(f"live MASE {mase:.2f} exceeds {mase_tolerance:g} x backtest MASE {backtest:.2f}")
+            if bias is not None and abs(bias) > bias_tolerance:
+                side = "over" if bias > 0 else "under"
+                reasons.append(f"forecasts run {abs(bias):.0%} {side} actual demand (tolerance {bias_tolerance:.0%})")
+        out.append(
+            RunAccuracy(
+                run_id=str(run_id),
+                version=int(version),
+                model_name=str(model_name),
+                points=len(run),
+                series=int(run["unique_id"].nunique()),
+                mase=mase,
+                backtest_mase=backtest,
+                bias=bias,
+                drift=bool(reasons),
+                reasons=reasons,
+            )
+        )
+    return sorted(out, key=lambda r: r.version, reverse=True)
+
+
+async def matured_forecasts(
+    conn: asyncpg.Connection, tenant_id: UUID, model_name: str, freq: str, *, as_of: datetime, runs: int = 10
+) -> pd.DataFrame:
+    """Stored forecasts of the last ``runs`` runs whose dates have passed (the period is complete)."""
+    boundary = period_start(as_of, freq)
+    rows = await conn.fetch(
+        """
+        WITH recent AS (
+            SELECT id, version, model_name, metrics FROM app.forecast_runs
+            WHERE tenant_id = $1 AND model_name = $2 AND status IN ('candidate', 'champion', 'retired')
+            ORDER BY version DESC LIMIT $4
+        )
+        SELECT r.id AS run_id, r.version, r.model_name, (r.metrics ->> 'mase')::double precision AS backtest_mase,
+               f.product_id, f.warehouse_id, (f.ds AT TIME ZONE 'UTC') AS ds, f.yhat
+        FROM recent r
+        JOIN app.demand_forecasts f ON f.tenant_id = $1 AND f.run_id = r.id
+        WHERE f.ds < $3
+        """,
+        tenant_id,
+        model_name,
+        boundary.tz_localize("UTC").to_pydatetime(),
+        runs,
+    )
+    columns = ["run_id", "version", "model_name", "backtest_mase", "unique_id", "ds", "yhat"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame([dict(r) for r in rows])
+    frame["unique_id"] = [series_id(p, w) for p, w in zip(frame["product_id"], frame["warehouse_id"], strict=True)]
+    frame["ds"] = pd.to_datetime(frame["ds"])
+    return frame[columns]

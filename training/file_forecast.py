@@ -1,0 +1,102 @@
+"""Forecast a planner's own file: ``chainsight forecast --input history.csv --horizon H --freq W``.
+
+The file is a long table ``unique_id, ds, y`` (CSV or Parquet) at any pandas frequency from hourly
+to yearly. Series are forecast on Ray with the same model selection as the service and the batch
+job (``training.planning``), partitioned over tasks; the output has ``unique_id, ds, yhat``, one
+``q<level>`` column per quantile and the ``model`` chosen for each series.
+
+Missing timestamps inside a series are filled according to ``fill`` (``zero``: demand not recorded
+is no demand, the default; ``ffill``: carry the last value, for levels such as prices; ``none``:
+refuse the file and name the first gap).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from training.distributed import forecast_on_ray
+from training.errors import ForecastInputError
+from training.frequency import parse_frequency
+from training.planning import Profile
+from training.validation import REQUIRED_COLUMNS, fill_gaps, quantile_column, validate_history
+
+Fill = Literal["zero", "ffill", "none"]
+
+
+@dataclass(frozen=True)
+class FileForecast:
+    forecast: pd.DataFrame
+    selection: pd.DataFrame
+    filled_gaps: int
+
+
+def read_history(path: Path) -> pd.DataFrame:
+    """The ``unique_id, ds, y`` columns of a CSV or Parquet file (other columns are ignored)."""
+    if not path.exists():
+        raise ForecastInputError(f"no such file: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            frame = pd.read_parquet(path)
+        elif suffix in {".csv", ".txt"}:
+            frame = pd.read_csv(path)
+        else:
+            raise ForecastInputError(f"{path.name}: give a .csv or .parquet file")
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ForecastInputError(f"{path.name} cannot be read: {exc}") from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ForecastInputError(f"{path.name} lacks column(s) {missing}; expected {list(REQUIRED_COLUMNS)}")
+    return frame[list(REQUIRED_COLUMNS)]
+
+
+def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.DataFrame, int]:
+    """A regular-grid history and the number of timestamps that were filled."""
+    parse_frequency(freq)
+    frame = frame.assign(unique_id=frame["unique_id"].astype(str), ds=pd.to_datetime(frame["ds"], errors="coerce"))
+    if frame["ds"].isna().any():
+        raise ForecastInputError(f"column 'ds' has {int(frame['ds'].isna().sum())} unreadable timestamp(s)")
+    if fill == "none":
+        return validate_history(frame, freq), 0
+    filled = fill_gaps(frame, freq, value=0.0 if fill == "zero" else float("nan"))
+    if fill == "ffill":
+        filled["y"] = filled.groupby("unique_id")["y"].ffill()
+    added = len(filled) - len(frame.drop_duplicates(["unique_id", "ds"]))
+    return validate_history(filled, freq), added
+
+
+def forecast_file(
+    frame: pd.DataFrame,
+    freq: str,
+    horizon: int,
+    quantiles: Sequence[float],
+    *,
+    fill: Fill = "zero",
+    profile: Profile = "full",
+    chunks: int | None = None,
+    on_progress: Callable[[int, int, int, int], None] | None = None,
+) -> FileForecast:
+    """Forecast every series of ``frame`` on Ray (which must be initialised)."""
+    history, added = prepare(frame, freq, fill)
+    forecasts, selections = [], []
+    for chunk in forecast_on_ray(
+        history, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=on_progress
+    ):
+        forecasts.append(chunk.forecast)
+        selections.append(chunk.selection)
+    columns = ["unique_id", "ds", "yhat", *(quantile_column(q) for q in sorted(quantiles)), "model"]
+    forecast = pd.concat(forecasts, ignore_index=True)[columns].sort_values(["unique_id", "ds"], ignore_index=True)
+    selection = pd.concat(selections, ignore_index=True).sort_values("unique_id", ignore_index=True)
+    return FileForecast(forecast, selection, added)
+
+
+def write_output(forecast: pd.DataFrame, path: Path) -> None:
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        forecast.to_parquet(path, index=False)
+    else:
+        forecast.to_csv(path, index=False)

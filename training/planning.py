@@ -1,0 +1,350 @@
+"""What the forecast service computes for a planner, as plain functions over frames.
+
+One entry point per question: a demand forecast with intervals (``forecast_demand``), seasonal
+analysis (``seasonal_report``), supplier lead times (``supply_report``) and stock targets
+(``inventory_report``). Each returns JSON-ready dicts and says which model answered and why,
+including every documented fallback:
+
+- no demand history, or only zeros: a zero forecast (model ``zero``), intervals collapse to zero;
+- a series too short to backtest: ``naive`` (or Croston SBA when intermittent), per
+  ``training.selection.AutoForecaster``;
+- otherwise the candidate with the lowest rolling-origin backtest MASE, or an inverse-error ensemble
+  when that backtests better.
+
+The same ``auto_forecaster`` factory serves the API (``fast`` profile: statistical candidates
+only, about two seconds for a year of daily data) and the batch job and CLI (``full``: adds the
+global xgboost model, which learns across series).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from training.errors import ForecastInputError
+from training.frequency import default_horizon
+from training.models.base import POINT_COLUMN
+from training.models.gradient_boosted import GradientBoostedForecaster
+from training.models.statistical import StatisticalForecaster
+from training.optimisation import (
+    Costs,
+    LeadTime,
+    demand_rate_from_forecast,
+    plan_policy,
+    simulate_service_level,
+)
+from training.seasonality import analyse_seasonality
+from training.selection import INTERMITTENT_CANDIDATES, AutoForecaster, ModelFactory
+from training.supply import LeadTimeEstimate, estimate_lead_time, predict_open_orders
+from training.validation import quantile_column, validate_quantiles
+
+Profile = Literal["fast", "full"]
+DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
+# The longest horizon each ledger frequency accepts: about a year ahead.
+MAX_HORIZON = {"D": 366, "W": 104}
+# Days in one period of each ledger frequency (lead times are kept in days).
+PERIOD_DAYS = {"D": 1.0, "W": 7.0}
+
+FAST_CANDIDATES: dict[str, ModelFactory] = {
+    "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
+    "auto_ets": lambda: StatisticalForecaster("auto_ets"),
+    "auto_theta": lambda: StatisticalForecaster("auto_theta"),
+}
+FULL_CANDIDATES: dict[str, ModelFactory] = {
+    **FAST_CANDIDATES,
+    "xgboost": lambda: GradientBoostedForecaster(n_estimators=200, max_rows_per_series=730),
+}
+
+
+def auto_forecaster(freq: str, horizon: int, profile: Profile = "fast") -> AutoForecaster:
+    """The selection the service, the batch job and the CLI share.
+
+    Backtest windows are the frequency's usual horizon (14 days, 13 weeks, 48 hours ...) or the
+    requested one if shorter, so that a year of history can still be backtested for a long horizon.
+    """
+    candidates = FAST_CANDIDATES if profile == "fast" else FULL_CANDIDATES
+    backtest = min(horizon, default_horizon(freq))
+    return AutoForecaster(candidates, INTERMITTENT_CANDIDATES, horizon=backtest, n_windows=2, metric="mase")
+
+
+@dataclass
+class ForecastOutcome:
+    """One or more series' forecasts with the model chosen for each and the reason."""
+
+    forecast: pd.DataFrame  # unique_id, ds, yhat, q..., model
+    selection: pd.DataFrame  # unique_id, model, error, note
+    candidates: pd.DataFrame | None  # unique_id, model, mase ... (backtest scores)
+    notes: list[str] = field(default_factory=list)
+
+
+def forecast_panel(
+    history: pd.DataFrame,
+    freq: str,
+    horizon: int,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    profile: Profile = "fast",
+) -> ForecastOutcome:
+    """Forecast every series of ``history`` (``unique_id, ds, y``), all-zero ones without fitting."""
+    levels = validate_quantiles(quantiles)
+    if horizon <= 0:
+        raise ForecastInputError(f"horizon must be a positive integer, got {horizon}")
+    frame = history[["unique_id", "ds", "y"]]
+    zero_ids = frame.groupby("unique_id")["y"].apply(lambda y: bool(np.all(y.to_numpy() == 0)))
+    zero = frame[frame["unique_id"].isin(zero_ids[zero_ids].index)]
+    rest = frame[~frame["unique_id"].isin(zero_ids[zero_ids].index)]
+    forecasts, selections, scores = [], [], None
+    if not zero.empty:
+        forecasts.append(zero_forecast(zero, freq, horizon, levels))
+        lengths = zero.groupby("unique_id").size()
+        selections.append(
+            pd.DataFrame(
+                {
+                    "unique_id": lengths.index,
+                    "model": "zero",
+                    "error": np.nan,
+                    "note": [f"fallback: no demand in {n} periods, forecasting zero" for n in lengths],
+                }
+            )
+        )
+    if not rest.empty:
+        model = auto_forecaster(freq, horizon, profile).fit(rest, freq)
+        assert model.selection_ is not None and model.weights_ is not None
+        predicted = model.predict(horizon, levels)
+        # A series that never went negative (demand) is not forecast negative: clip point and quantiles.
+        non_negative = rest.groupby("unique_id")["y"].min() >= 0
+        rows = predicted["unique_id"].map(non_negative).fillna(False).to_numpy(dtype=bool)
+        value_columns = [POINT_COLUMN, *(quantile_column(q) for q in levels)]
+        predicted.loc[rows, value_columns] = predicted.loc[rows, value_columns].clip(lower=0.0)
+        chosen = model.selection_.set_index("unique_id")["model"]
+        forecasts.append(predicted.assign(model=predicted["unique_id"].map(chosen)))
+        selections.append(model.selection_)
+        scores = model.backtest_scores_
+    return ForecastOutcome(
+        forecast=pd.concat(forecasts, ignore_index=True),
+        selection=pd.concat(selections, ignore_index=True),
+        candidates=scores,
+    )
+
+
+def zero_forecast(history: pd.DataFrame, freq: str, horizon: int, levels: Sequence[float]) -> pd.DataFrame:
+    from training.validation import future_dates
+
+    out = future_dates(history, horizon, freq)
+    out[POINT_COLUMN] = 0.0
+    for q in levels:
+        out[quantile_column(q)] = 0.0
+    return out.assign(model="zero")
+
+
+def forecast_demand(
+    history: pd.DataFrame,
+    freq: str,
+    horizon: int,
+    quantiles: Sequence[float] = DEFAULT_QUANTILES,
+    *,
+    start: datetime | None = None,
+) -> dict[str, Any]:
+    """One series' forecast (``ds, y`` history) as a response: points, model, reason, backtest table.
+
+    With no history at all, the forecast starts at ``start`` (the first period after the history
+    window) and is zero.
+    """
+    levels = validate_quantiles(quantiles)
+    if history.empty:
+        if start is None:
+            raise ForecastInputError("no history and no start date to forecast from")
+        seed = pd.DataFrame({"unique_id": ["series"], "ds": [pd.Timestamp(start) - _step(freq)], "y": [0.0]})
+        frame = zero_forecast(seed, freq, horizon, levels)
+        return _response(frame, levels, "zero", "fallback: no demand history at this location, forecasting zero", 0)
+    series = history.assign(unique_id="series")[["unique_id", "ds", "y"]]
+    outcome = forecast_panel(series, freq, horizon, levels, profile="fast")
+    row = outcome.selection.iloc[0]
+    table = None
+    if outcome.candidates is not None:
+        table = [
+            {"model": str(r["model"]), "mase": _num(r["mase"]), "smape": _num(r["smape"]), "bias": _num(r["bias"])}
+            for _, r in outcome.candidates.sort_values("mase").iterrows()
+        ]
+    reason = str(row["note"])
+    if reason == "best single":
+        reason = f"lowest backtest MASE ({_num(row['error']):.3f}) among the candidates"
+    elif str(row["model"]) == "ensemble":
+        reason = f"{reason}: the weighted ensemble backtests better than any single model"
+    return _response(outcome.forecast, levels, str(row["model"]), reason, len(history), table, _num(row["error"]))
+
+
+def _response(
+    frame: pd.DataFrame,
+    levels: Sequence[float],
+    model: str,
+    reason: str,
+    length: int,
+    candidates: list[dict[str, Any]] | None = None,
+    error: float | None = None,
+) -> dict[str, Any]:
+    points = [
+        {
+            "ds": pd.Timestamp(r["ds"]).isoformat(),
+            "yhat": float(r[POINT_COLUMN]),
+            "quantiles": {f"{q:g}": float(r[quantile_column(q)]) for q in levels},
+        }
+        for _, r in frame.sort_values("ds").iterrows()
+    ]
+    return {
+        "model": model,
+        "reason": reason,
+        "history_length": length,
+        "backtest_mase": error,
+        "candidates": candidates or [],
+        "points": points,
+    }
+
+
+def seasonal_report(history: pd.DataFrame, freq: str) -> dict[str, Any]:
+    """``analyse_seasonality`` as a response; components as parallel lists."""
+    if history.empty:
+        raise ForecastInputError("no demand history at this location to analyse")
+    analysis = analyse_seasonality(history[["ds", "y"]], freq)
+    parts = analysis.components
+    return {
+        "observations": analysis.observations,
+        "candidate_periods": analysis.candidate_periods,
+        "detected_periods": analysis.detected_periods,
+        "autocorrelation": {str(k): v for k, v in analysis.autocorrelation.items()},
+        "decomposed_period": analysis.decomposed_period,
+        "seasonal_strength": analysis.seasonal_strength,
+        "trend_strength": analysis.trend_strength,
+        "seasonal_profile": {str(k): v for k, v in analysis.seasonal_profile.items()},
+        "peak_weeks": analysis.peak_weeks,
+        "components": {
+            "ds": [pd.Timestamp(t).isoformat() for t in parts["ds"]],
+            **{c: [float(v) for v in parts[c]] for c in ("observed", "trend", "seasonal", "resid")},
+        },
+        "notes": analysis.notes,
+    }
+
+
+def supply_report(
+    received: pd.DataFrame, open_orders: pd.DataFrame, nominal_days: float | None, now: datetime
+) -> dict[str, Any]:
+    estimate = estimate_lead_time(received, nominal_days=nominal_days)
+    predictions = predict_open_orders(open_orders, estimate, now=now)
+    return {
+        "lead_time": _estimate_dict(estimate),
+        "open_orders": [
+            {
+                "purchase_order_id": p.purchase_order_id,
+                "issued_at": p.issued_at.isoformat(),
+                "expected_date": p.expected_date.isoformat() if p.expected_date else None,
+                "predicted_arrival": {k: v.isoformat() for k, v in p.predicted_arrival.items()},
+                "on_time_probability": p.on_time_probability,
+                "already_late": p.already_late,
+            }
+            for p in predictions
+        ],
+    }
+
+
+def _estimate_dict(estimate: LeadTimeEstimate) -> dict[str, Any]:
+    data = estimate.as_dict()
+    data["on_time_interval"] = list(estimate.on_time_interval) if estimate.on_time_interval else None
+    return data
+
+
+def inventory_report(
+    history: pd.DataFrame,
+    freq: str,
+    *,
+    lead_time_days: float,
+    lead_time_sd_days: float,
+    lead_time_samples_days: Sequence[float] | None,
+    service_level: float,
+    review_period_days: float = 0.0,
+    ordering_cost: float | None = None,
+    holding_cost_per_unit_year: float | None = None,
+    min_order_quantity: float = 0.0,
+    on_hand: float = 0.0,
+    reserved: float = 0.0,
+    on_order: float = 0.0,
+    start: datetime | None = None,
+) -> dict[str, Any]:
+    """Stock targets from the demand forecast and the lead time, checked by simulation.
+
+    Demand per period is the forecast's mean over the protection interval (lead time + review
+    period) and its one-step uncertainty from the 10%/90% quantiles. The simulation (gamma demand
+    and lead time, or the observed lead times bootstrapped) checks the cycle service level; when the
+    normal approximation falls short, ``recommended_reorder_point`` is the simulated one. The current
+    inventory position (on hand - reserved + on order) says whether to order now and how much.
+    """
+    period = PERIOD_DAYS[freq]
+    lead = LeadTime(mean=lead_time_days / period, sd=lead_time_sd_days / period)
+    review = review_period_days / period
+    horizon = max(2, math.ceil(lead.mean + review + 3 * lead.sd) + 1)
+    forecast = forecast_demand(history, freq, horizon, DEFAULT_QUANTILES, start=start)
+    frame = pd.DataFrame(
+        {
+            "ds": [p["ds"] for p in forecast["points"]],
+            POINT_COLUMN: [p["yhat"] for p in forecast["points"]],
+            **{quantile_column(q): [p["quantiles"][f"{q:g}"] for p in forecast["points"]] for q in DEFAULT_QUANTILES},
+        }
+    )
+    demand, sd_source = demand_rate_from_forecast(frame, lead.mean + review)
+    costs = None
+    if ordering_cost is not None and holding_cost_per_unit_year is not None:
+        costs = Costs(ordering=ordering_cost, holding_per_period=holding_cost_per_unit_year * period / 365.0)
+    policy = plan_policy(
+        demand, lead, service_level, review_periods=review, costs=costs, min_order_quantity=min_order_quantity
+    )
+    samples = [d / period for d in lead_time_samples_days] if lead_time_samples_days else None
+    simulation = simulate_service_level(
+        policy.reorder_point,
+        demand,
+        lead,
+        service_level,
+        lead_time_samples=samples,
+        order_quantity=policy.order_quantity if policy.order_quantity > 0 else None,
+    )
+    recommended = policy.reorder_point if simulation.meets_target else simulation.simulated_reorder_point
+    position = on_hand - reserved + on_order
+    if review > 0:
+        target = max(policy.order_up_to, recommended + demand.mean * review)
+        order_now = max(target - position, 0.0)
+    else:
+        order_now = policy.order_quantity if position <= recommended else 0.0
+        if order_now > 0 and position + order_now <= recommended:
+            # One EOQ does not lift the position above the reorder point: order enough to.
+            order_now = recommended - position + policy.order_quantity
+    return {
+        "forecast_model": forecast["model"],
+        "forecast_reason": forecast["reason"],
+        "demand_per_period": demand.mean,
+        "demand_sd_per_period": demand.sd,
+        "demand_sd_source": sd_source,
+        "period_days": period,
+        "policy": policy.as_dict(),
+        "simulation": simulation.as_dict(),
+        "recommended_reorder_point": recommended,
+        "recommendation_basis": "normal approximation (simulation confirms the service level)"
+        if simulation.meets_target
+        else "simulated lead-time demand quantile (the normal approximation falls short under skew)",
+        "inventory_position": position,
+        "order_now": order_now,
+    }
+
+
+def _step(freq: str) -> pd.Timedelta:
+    return pd.Timedelta(days=PERIOD_DAYS[freq])
+
+
+def _num(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
