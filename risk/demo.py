@@ -62,7 +62,7 @@ async def seed_risk_demo(conn: asyncpg.Connection, *, seed: int = 11, today: dat
             ],
         )
         certifications = [
-            (code, "ISO 9001", day + timedelta(days=int(rng.integers(200, 700))))
+            (code, "ISO 9001", day + timedelta(days=25 if code == "SUP-SMURFIT" else int(rng.integers(200, 700))))
             for code in _PROFILES
             if code != "SUP-ARROW"
         ]
@@ -124,7 +124,7 @@ async def seed_risk_demo(conn: asyncpg.Connection, *, seed: int = 11, today: dat
             columns=["tenant_id", "supplier_id", "product_id", "observed_on", "unit_price", "import_key"],
             records=prices,
         )
-        await _open_orders(conn, rng, day)
+        await _open_orders(conn, rng, day, {r[2]: r[4] for r in prices})
     return True
 
 
@@ -144,9 +144,11 @@ def _history(
             ordered = start + timedelta(days=7 * week + int(rng.integers(0, 5)))
             if ordered >= day - timedelta(days=lead + 3):
                 break
-            promised = ordered + timedelta(days=int(lead))
+            # Promised lead times vary around the usual; tight promises are kept less often.
+            tightness = float(rng.uniform(0.6, 1.3))
+            promised = ordered + timedelta(days=max(2, round(lead * tightness)))
             season = 0.12 if promised.month in (11, 12, 1) else 0.0
-            late = rng.random() < min(late_rate + season, 0.9)
+            late = rng.random() < min(max(late_rate + season + 0.6 * (1 - tightness), 0.01), 0.95)
             delay = int(np.ceil(rng.gamma(2.0, 2.5 if mode != "sea" else 4.0))) if late else -int(rng.integers(0, 2))
             delivered = max(promised + timedelta(days=delay), ordered)
             quantity = max(1.0, round(product.daily_demand * 14 * float(rng.uniform(0.6, 1.4)), 0))
@@ -189,7 +191,9 @@ def _history(
     return deliveries, prices
 
 
-async def _open_orders(conn: asyncpg.Connection, rng: np.random.Generator, day: date) -> None:
+async def _open_orders(
+    conn: asyncpg.Connection, rng: np.random.Generator, day: date, last_price: dict[object, object]
+) -> None:
     """Ten issued orders still to arrive, and one draft priced well above the recent history."""
     warehouse = demo_id("warehouse:BER-01")
     by_supplier: dict[str, list[DemoProduct]] = {}
@@ -232,7 +236,7 @@ async def _open_orders(conn: asyncpg.Connection, rng: np.random.Generator, day: 
                 demo_id(f"product:{product.sku}"),
                 quantity,
                 product.unit_of_measure,
-                Decimal(str(product.unit_cost)),
+                last_price[demo_id(f"product:{product.sku}")],
             )
     draft = await conn.fetchval(
         "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, expected_date, origin) "
