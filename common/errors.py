@@ -17,6 +17,11 @@ class DomainError(Exception):
             self.code = code
         self.details = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the code and details when the error is pickled across a DeploymentHandle (Exception's own
+        # reduce would rebuild it from the message alone, with the class's default code).
+        return (type(self), (self.message,), self.__dict__)
+
 
 class NotFoundError(DomainError):
     code = "not_found"
