@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
@@ -184,7 +185,9 @@ def risk_backtest(
 
         from risk.training import ray_fitter
 
-        ray.init(address=get_settings().ray_address)
+        address = get_settings().ray_address
+        # RAY_ADDRESS joins a running cluster; otherwise a small local one with room for the two workers.
+        ray.init(address=address) if address else ray.init(address="local", num_cpus=3, include_dashboard=False)
         fitter = ray_fitter(workers=2)
     result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
     typer.echo(json.dumps(result, default=str, indent=2))
@@ -252,6 +255,70 @@ def sync(
     typer.echo(json.dumps(run, default=str))
     if run["status"] == "failed":
         raise typer.Exit(1)
+
+
+@app.command()
+def forecast(
+    input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet, long format: unique_id, ds, y")],
+    horizon: Annotated[int, typer.Option(min=1, max=100_000, help="steps ahead")],
+    output: Annotated[Path, typer.Option(help="forecasts.csv or .parquet: unique_id, ds, yhat, q<level>..., model")],
+    freq: Annotated[str, typer.Option(help="pandas frequency of the file: h, D, W, MS, QS, YS ...")] = "D",
+    quantiles: Annotated[str, typer.Option(help="comma-separated levels; empty for points only")] = "0.1,0.5,0.9",
+    fill: Annotated[str, typer.Option(help="missing timestamps: zero (no demand), ffill, or none (refuse)")] = "zero",
+    profile: Annotated[str, typer.Option(help="candidates: full (adds the global xgboost) or fast")] = "full",
+) -> None:
+    """Forecast your own file on Ray with the service's model selection, without loading it into the database."""
+    import ray
+
+    from training.errors import ForecastInputError
+    from training.file_forecast import forecast_file, read_history, write_output
+
+    if fill not in ("zero", "ffill", "none") or profile not in ("fast", "full"):
+        raise typer.BadParameter("--fill is zero, ffill or none; --profile is fast or full")
+    try:
+        levels = [float(q) for q in quantiles.split(",") if q.strip()]
+        history = read_history(input_path)
+    except (ValueError, ForecastInputError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=get_settings().ray_address, include_dashboard=False, log_to_driver=False)
+    try:
+        result = forecast_file(
+            history, freq, horizon, levels, fill=fill, profile=profile,  # type: ignore[arg-type]
+            on_progress=lambda done, total, s, n: typer.echo(f"  {done}/{total} tasks, {s}/{n} series", err=True),
+        )  # fmt: skip
+    except ForecastInputError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    finally:
+        if started:
+            ray.shutdown()
+    write_output(result.forecast, output)
+    mix = ", ".join(f"{m} {n}" for m, n in result.selection["model"].value_counts().items())
+    typer.echo(f"{len(result.selection)} series, {len(result.forecast)} rows -> {output} (models: {mix})")
+    if result.filled_gaps:
+        typer.echo(f"{result.filled_gaps} missing timestamp(s) filled with --fill {fill}", err=True)
+
+
+@app.command("forecast-batch")
+def forecast_batch(
+    freq: Annotated[str, typer.Option(help="D or W")] = "D",
+    horizon: Annotated[int, typer.Option(min=1, max=366)] = 28,
+    tenant: Annotated[list[UUID] | None, typer.Option(help="only these tenants (repeatable)")] = None,
+    profile: Annotated[str, typer.Option(help="full (adds the global xgboost) or fast")] = "full",
+) -> None:
+    """The nightly batch: forecast every active product x warehouse over Ray, write idempotently, promote."""
+    import json
+    from dataclasses import asdict
+
+    from deployments.local_stack import ensure_database
+    from training.batch_forecast import run_with_ray
+
+    if freq not in ("D", "W") or profile not in ("fast", "full"):
+        raise typer.BadParameter("--freq is D or W; --profile is fast or full")
+    url = ensure_database(get_settings(), cleanup=None)
+    summaries = run_with_ray(url, freq=freq, horizon=horizon, tenant_ids=tenant, profile=profile)
+    typer.echo(json.dumps([asdict(s) for s in summaries], default=str, indent=2))
 
 
 def _dev_token(user: str, hours: int) -> str:

@@ -18,7 +18,7 @@ from common.database import Database, create_pool
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
-from deployments.api.routes import copilot, me, reservations, risk, stock
+from deployments.api.routes import copilot, forecast, me, reservations, risk, stock
 from deployments.api.routes import integrations as integrations_routes
 from deployments.api.routes.catalog import catalog_routers
 from deployments.api.routes.logistics import logistics_routers
@@ -75,6 +75,7 @@ def create_api(
     v1.include_router(stock.router)
     v1.include_router(reservations.router)
     v1.include_router(me.router)
+    v1.include_router(forecast.router)
     v1.include_router(copilot.router)
     v1.include_router(copilot.llm_router)
     v1.include_router(risk.router)

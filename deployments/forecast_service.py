@@ -1,0 +1,69 @@
+"""The ``ForecastService`` Serve deployment: model work for ``/ai/forecast``, next to nothing else.
+
+The ingress reads demand and order history under the caller's row-level security and sends plain
+frames here; this replica fits and simulates (``training.planning``) and returns JSON-ready dicts.
+It holds no database connection and no tenant state, so any replica can answer any tenant. Fits run
+in a worker thread so that the replica keeps answering health checks while it computes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from ray import serve
+
+
+@serve.deployment(name="ForecastService", max_ongoing_requests=8)
+class ForecastService:
+    def __init__(self) -> None:
+        # Imported here, not at module level: the app builder imports this module in the Serve controller,
+        # which must not load the modelling stack (statsforecast, xgboost, statsmodels).
+        from ray.util.metrics import Gauge
+
+        from training import drift, planning
+
+        self._planning, self._drift = planning, drift
+        # Exported by Ray's metrics agent on every node (as ray_chainsight_forecast_*): Prometheus sees the
+        # latest accuracy of each tenant's forecasts whichever replica computed it.
+        tags = ("tenant", "model_name")
+        self._live_mase = Gauge("chainsight_forecast_live_mase", "MASE of matured forecasts, latest run", tags)
+        self._live_bias = Gauge("chainsight_forecast_live_bias", "Relative bias of matured forecasts, latest run", tags)
+        self._drift_flag = Gauge("chainsight_forecast_drift", "1 when the latest run's forecasts drift, else 0", tags)
+
+    async def forecast(
+        self,
+        history: pd.DataFrame,
+        freq: str,
+        horizon: int,
+        quantiles: Sequence[float],
+        start: datetime | None = None,
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._planning.forecast_demand, history, freq, horizon, quantiles, start=start)
+
+    async def seasonality(self, history: pd.DataFrame, freq: str) -> dict[str, Any]:
+        return await asyncio.to_thread(self._planning.seasonal_report, history, freq)
+
+    async def supply(
+        self, received: pd.DataFrame, open_orders: pd.DataFrame, nominal_days: float | None, now: datetime
+    ) -> dict[str, Any]:
+        return await asyncio.to_thread(self._planning.supply_report, received, open_orders, nominal_days, now)
+
+    async def accuracy(
+        self, forecasts: pd.DataFrame, actuals: pd.DataFrame, freq: str, tenant_id: str, model_name: str
+    ) -> list[dict[str, Any]]:
+        runs = await asyncio.to_thread(self._drift.accuracy_report, forecasts, actuals, freq)
+        if runs:
+            latest, tags = runs[0], {"tenant": tenant_id, "model_name": model_name}
+            if latest.mase is not None:
+                self._live_mase.set(latest.mase, tags=tags)
+            if latest.bias is not None:
+                self._live_bias.set(latest.bias, tags=tags)
+            self._drift_flag.set(1.0 if latest.drift else 0.0, tags=tags)
+        return [run.as_dict() for run in runs]
+
+    async def inventory(self, history: pd.DataFrame, freq: str, options: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.to_thread(lambda: self._planning.inventory_report(history, freq, **options))
