@@ -124,7 +124,11 @@ async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
 
     settings = get_settings()
     if not ray.is_initialized():
-        ray.init(address=settings.ray_address)
+        # RAY_ADDRESS joins a running cluster; otherwise a small local one, with room for the Train workers.
+        if settings.ray_address:
+            ray.init(address=settings.ray_address)
+        else:
+            ray.init(address="local", num_cpus=args.workers + 1, include_dashboard=False)
     pool = await create_pool(settings)
     try:
         async with pool.acquire() as owner:
