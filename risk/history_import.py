@@ -188,8 +188,14 @@ def validate_row(line: int, row: dict[str, str], date_format: str) -> tuple[Vali
         if abs(number) >= Decimal("1e14"):
             errors.append(f"{column} {text} is too large")
             return None
+        # Stored with 4 decimals: a positive amount that rounds to zero would not be positive any more.
+        if positive and round(number, 4) == 0:
+            errors.append(f"{column} {text} is below the 0.0001 resolution")
+            return None
         return number
 
+    if any("\x00" in value for value in row.values()):
+        return None, ["the row contains a NUL character"]
     supplier = row["supplier"]
     if not supplier:
         errors.append("supplier is required")

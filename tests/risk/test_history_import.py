@@ -19,6 +19,8 @@ BAD = [
     "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,-5,250",  # negative quantity
     "ACME,CN,NOPE,sea,2025-01-02,2025-02-01,,5,250",  # unknown SKU
     "GHOST,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,250",  # unknown supplier
+    "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,0.00001,250",  # rounds to zero in storage
+    "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,1e400",  # too large
 ]
 
 
@@ -38,7 +40,7 @@ async def count(world, table: str) -> int:
 async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
     await world.supplier("ACME", "CN")
     report = await run_import(world, csv_bytes(*GOOD, *BAD))
-    assert (report["rows"], report["inserted"], report["rejected"]) == (8, 2, 6)
+    assert (report["rows"], report["inserted"], report["rejected"]) == (10, 2, 8)
     reasons = {r["line"]: " ".join(r["errors"]) for r in report["rejections"]}
     assert "shipment_mode 'boat'" in reasons[4]
     assert "is not a date" in reasons[5]
@@ -46,6 +48,8 @@ async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
     assert "greater than 0" in reasons[7]
     assert "unknown product SKU 'NOPE'" in reasons[8]
     assert "unknown supplier 'GHOST'" in reasons[9]
+    assert "resolution" in reasons[10]
+    assert "too large" in reasons[11]
     assert await count(world, "supplier_deliveries") == 2
     assert await count(world, "supplier_price_history") == 2
 
