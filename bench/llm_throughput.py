@@ -2,8 +2,9 @@
 
 Both run in this one process run, on the same model and engine arguments (``deployments.llm_server``),
 one after the other so they never share the cores: first vLLM's ``LLM`` directly, then the same engine
-inside Serve's ``LLMServer``. Each measures one stream alone and a batch of concurrent requests, with
-``ignore_eos`` so every request generates exactly ``--max-tokens`` tokens.
+inside Serve's ``LLMServer``. Each measures one request alone and a batch of concurrent requests, with
+``ignore_eos`` so every request generates exactly ``--max-tokens`` tokens; through Serve both streamed
+(an OpenAI chunk per token, as the copilot uses it) and unstreamed.
 
     .venv/bin/python bench/llm_throughput.py [--model-dir DIR] [--requests 8] [--max-tokens 128]
 
@@ -48,7 +49,7 @@ def bare_engine(args: argparse.Namespace, model: str) -> dict[str, float]:
     return figures
 
 
-async def _stream(handle: Any, max_tokens: int) -> int:
+async def _request(handle: Any, max_tokens: int, stream: bool) -> int:
     from ray.serve.llm.openai_api_models import ChatCompletionRequest
 
     request = ChatCompletionRequest(
@@ -56,12 +57,14 @@ async def _stream(handle: Any, max_tokens: int) -> int:
         messages=[{"role": "user", "content": PROMPT}],
         max_tokens=max_tokens,
         temperature=0.0,
-        stream=True,
+        stream=stream,
         ignore_eos=True,
-        stream_options={"include_usage": True},
+        stream_options={"include_usage": True} if stream else None,
     )
     tokens = 0
     async for batch in handle.options(stream=True).chat.remote(request):
+        if not stream:
+            return int(batch.usage.completion_tokens)
         for item in batch if isinstance(batch, list) else [batch]:
             for line in item.splitlines():
                 if line.startswith("data: {"):
@@ -83,12 +86,14 @@ def through_serve(args: argparse.Namespace, model: str) -> dict[str, float]:
         )
 
         async def measure() -> dict[str, float]:
-            await _stream(handle, 8)  # warm-up
+            await _request(handle, 8, True)  # warm-up
             figures = {}
-            for label, batch in (("single", 1), ("batch", args.requests)):
-                started = time.perf_counter()
-                counts = await asyncio.gather(*(_stream(handle, args.max_tokens) for _ in range(batch)))
-                figures[label] = sum(counts) / (time.perf_counter() - started)
+            for stream in (True, False):
+                for label, batch in (("single", 1), ("batch", args.requests)):
+                    started = time.perf_counter()
+                    counts = await asyncio.gather(*(_request(handle, args.max_tokens, stream) for _ in range(batch)))
+                    key = label if stream else f"{label}_unstreamed"
+                    figures[key] = sum(counts) / (time.perf_counter() - started)
             return figures
 
         return asyncio.run(measure())
@@ -116,11 +121,15 @@ def main() -> None:
         "requests": args.requests,
         **{f"bare_{k}_tokens_per_s": round(v, 1) for k, v in bare.items()},
         **{f"serve_{k}_tokens_per_s": round(v, 1) for k, v in served.items()},
-        **{f"serve_overhead_{k}_pct": round(100 * (1 - served[k] / bare[k]), 1) for k in bare},
+        **{
+            f"serve_overhead_{k}_pct": round(100 * (1 - v / bare[k.removesuffix("_unstreamed")]), 1)
+            for k, v in served.items()
+        },
     }
-    print(f"{'':<8} {'bare vLLM':>10} {'via Serve':>10} {'overhead':>9}")
-    for k in bare:
-        print(f"{k:<8} {bare[k]:>10.1f} {served[k]:>10.1f} {summary[f'serve_overhead_{k}_pct']:>8.1f}%  tokens/s")
+    print(f"{'':<20} {'bare vLLM':>10} {'via Serve':>10} {'overhead':>9}")
+    for k, v in served.items():
+        base = bare[k.removesuffix("_unstreamed")]
+        print(f"{k:<20} {base:>10.1f} {v:>10.1f} {summary[f'serve_overhead_{k}_pct']:>8.1f}%  tokens/s")
     print(json.dumps(summary))
 
 
