@@ -115,8 +115,9 @@ def _zero_filled(
             pd.DataFrame(
                 {
                     "unique_id": series_id(product, warehouse),
-                    "product_id": product,
-                    "warehouse_id": warehouse,
+                    # Plain uuid.UUID (not asyncpg's own type): frames travel to Ray tasks and deployments.
+                    "product_id": UUID(str(product)),
+                    "warehouse_id": UUID(str(warehouse)),
                     "ds": grid + pd.Timedelta(days=label_days),
                     "y": np.maximum(values, 0.0),
                 }
@@ -161,6 +162,7 @@ async def supplier_history(
         [dict(r) for r in rows],
         columns=["purchase_order_id", "issued_at", "expected_date", "status", "first_received_at"],
     )
+    frame["purchase_order_id"] = frame["purchase_order_id"].astype(str)
     received = frame[frame["first_received_at"].notna()].drop(columns="status").reset_index(drop=True)
     open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued"])]
     lead = nominal["lead_time_days"]

@@ -132,7 +132,7 @@ async def test_supplier_history_pairs_orders_with_their_first_receipt(database, 
             )
     found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
     assert found.nominal_lead_time_days == 9
-    assert found.received["purchase_order_id"].tolist() == [orders[0]]
+    assert found.received["purchase_order_id"].tolist() == [str(orders[0])]
     assert found.received["first_received_at"].iloc[0] == issued + timedelta(days=8)
-    assert found.open_orders["purchase_order_id"].tolist() == [orders[1]]
+    assert found.open_orders["purchase_order_id"].tolist() == [str(orders[1])]
     assert await as_planner(database, tenant, lambda c: supplier_history(c, uuid.uuid4())) is None

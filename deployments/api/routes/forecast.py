@@ -180,6 +180,7 @@ async def demand_forecast(
 
     history, stored = await caller.run(read)
     if stored is not None:
+        stored.history_length = len(history)
         return stored
     result = await _call(
         handles.require("forecast").forecast.remote(
