@@ -1,0 +1,78 @@
+"""ERP connectors through Serve: admin-only configuration, secrets never returned, a sync as a Ray task."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integrations.fakes.odoo import FakeOdoo, populate
+
+pytestmark = pytest.mark.serve
+
+
+def odoo_body(url: str, **extra: object) -> dict:
+    return {
+        "name": "odoo-main",
+        "kind": "odoo",
+        "base_url": url,
+        "options": {"database": "prod"},
+        "credentials": {"username": "sync@example.com", "api_key": "odoo-key"},
+        "mapping": {"units": {"Units": "each"}, "default_currency": "EUR"},
+        **extra,
+    }
+
+
+async def test_sync_triggered_through_the_api_runs_as_a_ray_task(http, make_tenant):
+    tenant = await make_tenant()
+    with FakeOdoo() as fake:
+        populate(fake)
+        created = await http.post(
+            "/api/v1/integrations/connectors", json=odoo_body(fake.url), headers=tenant.admin_headers()
+        )
+        assert created.status_code == 201, created.text
+        assert "credentials" not in created.json() and "odoo-key" not in created.text
+        connector = created.json()["id"]
+        started = await http.post(f"/api/v1/integrations/connectors/{connector}/sync", headers=tenant.headers())
+        assert started.status_code == 202, started.text
+        run = started.json()
+        for _ in range(120):
+            run = (await http.get(f"/api/v1/integrations/runs/{run['id']}", headers=tenant.headers())).json()
+            if run["status"] not in ("queued", "running"):
+                break
+            await asyncio.sleep(0.5)
+    assert run["status"] == "completed_with_errors", run
+    assert run["counts"]["products"]["created"] == 3
+    status = (await http.get(f"/api/v1/integrations/connectors/{connector}", headers=tenant.headers())).json()
+    assert status["open_dead_letters"] == 2 and status["last_run"]["id"] == run["id"]
+    letters = await http.get(f"/api/v1/integrations/connectors/{connector}/dead-letters", headers=tenant.headers())
+    assert {d["entity"] for d in letters.json()} == {"products"}
+
+
+@pytest.mark.parametrize(
+    ("who", "body", "status", "code"),
+    [
+        ("planner", odoo_body("http://127.0.0.1:1"), 403, "forbidden"),
+        ("admin", odoo_body("http://127.0.0.1:1", kind="netsuite"), 422, "validation_error"),
+        ("admin", odoo_body("http://127.0.0.1:1", credentials={"username": "x"}), 422, "validation_error"),
+        ("admin", odoo_body("ftp://nowhere"), 422, "validation_error"),
+        ("admin", odoo_body("http://127.0.0.1:1", mapping={"units": {"Units": 3}}), 422, "validation_error"),
+        ("admin", odoo_body("http://127.0.0.1:1", options={}), 422, "validation_error"),
+    ],
+)
+async def test_malformed_or_unauthorised_configuration_is_a_4xx(http, make_tenant, who, body, status, code):
+    tenant = await make_tenant()
+    headers = tenant.admin_headers() if who == "admin" else tenant.headers()
+    response = await http.post("/api/v1/integrations/connectors", json=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+async def test_unknown_connector_and_run_are_404(http, make_tenant):
+    tenant = await make_tenant()
+    missing = "00000000-0000-0000-0000-000000000000"
+    for path in (f"connectors/{missing}", f"runs/{missing}", f"connectors/{missing}/dead-letters"):
+        response = await http.get(f"/api/v1/integrations/{path}", headers=tenant.headers())
+        assert response.status_code == 404, (path, response.text)
+    response = await http.post(f"/api/v1/integrations/connectors/{missing}/sync", headers=tenant.headers())
+    assert response.status_code == 404
