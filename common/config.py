@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that may only appear in development and tests. Production refuses them.
 DEVELOPMENT_JWT_SECRET = "chainsight-development-secret-not-for-production-use"  # noqa: S105 (refused in production)
-DEVELOPMENT_INTEGRATIONS_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="  # noqa: S105 (a Fernet key; not in production)
+DEVELOPMENT_INTEGRATIONS_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "not-for-production", "example")
 
 

@@ -87,9 +87,7 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
     if parsed.forecast:
         from deployments.forecast_service import ForecastService
 
-        model_deployments["forecast"] = (
-            cast(Deployment, ForecastService).options(logging_config=logging_config).bind()
-        )
+        model_deployments["forecast"] = cast(Deployment, ForecastService).options(logging_config=logging_config).bind()
     return inventory.bind(**model_deployments)
 
 
