@@ -299,3 +299,40 @@ async def test_inventory_policy_refuses_an_impossible_service_level(http, planne
 async def test_forecast_routes_need_a_token(http, planner_tenant):
     response = await http.get(f"{BASE}/runs")
     assert response.status_code == 401
+
+
+async def test_accuracy_scores_matured_stored_forecasts_and_flags_drift(http, make_tenant, owner_pool, database):
+    t = await make_tenant()
+    demand = np.full(30, 10.0)
+    await post_daily_issues(owner_pool, t, t.products[0], t.warehouses[0], demand)
+    today = period_start(datetime.now(UTC), "D")
+    # A run from ten days ago that forecast twice the demand that then happened.
+    stored = pd.DataFrame(
+        {
+            "product_id": t.products[0],
+            "warehouse_id": t.warehouses[0],
+            "ds": pd.date_range(today - pd.Timedelta(days=10), periods=14, freq="D"),
+            "yhat": 20.0,
+            "model": "auto_ets",
+        }
+    )
+
+    async def arrange(tx):
+        run = await start_run(
+            tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key="old", freq="D", horizon=14
+        )
+        await write_forecasts(tx.conn, tx.tenant_id, run.id, stored)
+        await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": 0.5}, series_count=1)
+
+    await database.run(t.claims(), None, arrange)
+    body = (await http.get(f"{BASE}/accuracy", headers=t.headers())).json()
+    assert body["drift"] is True
+    (run,) = body["runs"]
+    assert run["points"] == 10 and run["bias"] == pytest.approx(1.0)
+    assert any("over actual demand" in reason for reason in run["reasons"])
+    empty = await make_tenant()
+    assert (await http.get(f"{BASE}/accuracy", headers=empty.headers())).json() == {
+        "model_name": "demand-D",
+        "drift": False,
+        "runs": [],
+    }
