@@ -54,6 +54,7 @@ COPY --chown=ray:users deployments /home/ray/src/deployments
 COPY --chown=ray:users training /home/ray/src/training
 COPY --chown=ray:users copilot /home/ray/src/copilot
 COPY --chown=ray:users risk /home/ray/src/risk
+COPY --chown=ray:users integrations /home/ray/src/integrations
 WORKDIR /home/ray/src
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/wheels .
 
