@@ -50,6 +50,10 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
             "SUPABASE_JWT_SECRET": str(settings.jwt_secret),
             "SUPABASE_JWKS_URL": jwks_server.url,
             "HTTP_PORT": str(free_port()),
+            # HAProxy's metrics and stats listeners have fixed default ports; free ones let this
+            # session run beside another local stack on the same machine.
+            "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
+            "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
             "CARRIER_WEBHOOK_SECRET": CARRIER_WEBHOOK_SECRET,
             # Short answers keep the CPU model's generations (and fuzzed requests) to a few seconds.
             "COPILOT_ANSWER_TOKENS": "48",
