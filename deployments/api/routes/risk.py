@@ -157,11 +157,13 @@ async def import_history(
 
 
 async def _unwrap(awaitable: Any) -> Any:
-    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
+    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx).
+
+    Ray raises a ``RayTaskError`` subclass of the original error's class that lacks its instance attributes
+    (the code, the details): the original is its ``cause``.
+    """
     try:
         return await awaitable
-    except DomainError:
-        raise
     except Exception as exc:
         cause = getattr(exc, "cause", None)
         if isinstance(cause, DomainError):
