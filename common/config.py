@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     jwks_cache_ttl_s: float = Field(default=600.0, gt=0)
     jwks_min_refetch_interval_s: float = Field(default=30.0, ge=0)
 
+    # Error reporting: Sentry is initialised only when a DSN is set.
+    sentry_dsn: SecretStr | None = None
+    sentry_traces_sample_rate: float = Field(default=0.0, ge=0, le=1)
+
     # Serve.
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)

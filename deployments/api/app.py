@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from common.auth import TokenVerifier
 from common.config import Settings
 from common.database import Database, create_pool
+from common.error_reporting import init_error_reporting
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
@@ -40,6 +41,7 @@ def create_api(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        init_error_reporting(settings)
         if services is not None:
             app.state.services = services
             yield

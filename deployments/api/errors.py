@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.auth import AuthenticationError
 from common.database import CONNECTION_LOST
+from common.error_reporting import report_error
 from common.errors import (
     ConflictError,
     DomainError,
@@ -113,6 +114,7 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    report_error(exc)
     return JSONResponse(error_body("internal_error", "an unexpected error occurred"), status_code=500)
 
 
