@@ -1,10 +1,11 @@
 """LLM tokens/s through Ray Serve (LLMServer via a DeploymentHandle, streamed) vs the bare vLLM engine.
 
-Both run in this one process run, on the same model and engine arguments (``deployments.llm_server``),
-one after the other so they never share the cores: first vLLM's ``LLM`` directly, then the same engine
-inside Serve's ``LLMServer``. Each measures one request alone and a batch of concurrent requests, with
-``ignore_eos`` so every request generates exactly ``--max-tokens`` tokens; through Serve both streamed
-(an OpenAI chunk per token, as the copilot uses it) and unstreamed.
+Both run in this one process, on the same model and engine arguments (``deployments.llm_server``): vLLM's
+``LLM`` directly and the same engine inside Serve's ``LLMServer``, both loaded, measured in alternating
+rounds (medians), so neither ever generates while the other does and a load spike from another process
+hits both. Each measures one request alone and a batch of concurrent requests, with ``ignore_eos`` so
+every request generates exactly ``--max-tokens`` tokens; through Serve both streamed (an OpenAI chunk per
+token, as the copilot uses it) and unstreamed.
 
     .venv/bin/python bench/llm_throughput.py [--model-dir DIR] [--requests 8] [--max-tokens 128]
 
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,22 +33,21 @@ from deployments.llm_server import LLM_MODEL_ID, LLMArgs, cpu_engine_environment
 PROMPT = "Write a short paragraph about keeping safety stock in a warehouse."
 
 
-def bare_engine(args: argparse.Namespace, model: str) -> dict[str, float]:
-    from vllm import LLM, SamplingParams
+class BareEngine:
+    """vLLM's offline ``LLM`` in this process, with the engine arguments the deployment uses."""
 
-    engine_kwargs = llm_config(LLMArgs(model_source=model)).engine_kwargs
-    llm = LLM(model=model, **engine_kwargs)
-    params = SamplingParams(max_tokens=args.max_tokens, ignore_eos=True, temperature=0.0)
-    conversation = [{"role": "user", "content": PROMPT}]
-    llm.chat([conversation], params, use_tqdm=False)  # warm-up
-    figures = {}
-    for label, batch in (("single", 1), ("batch", args.requests)):
+    def __init__(self, model: str, max_tokens: int) -> None:
+        from vllm import LLM, SamplingParams
+
+        self.llm = LLM(model=model, **llm_config(LLMArgs(model_source=model)).engine_kwargs)
+        self.params = SamplingParams(max_tokens=max_tokens, ignore_eos=True, temperature=0.0)
+        self.conversation = [{"role": "user", "content": PROMPT}]
+        self.measure(1)  # warm-up
+
+    def measure(self, batch: int) -> float:
         started = time.perf_counter()
-        outputs = llm.chat([conversation] * batch, params, use_tqdm=False)
-        elapsed = time.perf_counter() - started
-        figures[label] = sum(len(o.outputs[0].token_ids) for o in outputs) / elapsed
-    del llm
-    return figures
+        outputs = self.llm.chat([self.conversation] * batch, self.params, use_tqdm=False)
+        return sum(len(o.outputs[0].token_ids) for o in outputs) / (time.perf_counter() - started)
 
 
 async def _request(handle: Any, max_tokens: int, stream: bool) -> int:
@@ -74,29 +75,41 @@ async def _request(handle: Any, max_tokens: int, stream: bool) -> int:
     return tokens
 
 
-def through_serve(args: argparse.Namespace, model: str) -> dict[str, float]:
+def measure_alternately(args: argparse.Namespace, model: str) -> tuple[dict[str, float], dict[str, float]]:
+    """Both engines loaded at once and measured in alternating rounds (medians), so a load spike from
+    another process on a shared machine hits both sides instead of one."""
     import ray
     from ray import serve
     from ray.serve.llm import build_llm_deployment
 
+    bare_engine = BareEngine(model, args.max_tokens)
     ray.init(num_cpus=4, include_dashboard=False)
     try:
-        handle = serve.run(
-            build_llm_deployment(llm_config(LLMArgs(model_source=model))), name="llm-bench", route_prefix=None
-        )
+        app = build_llm_deployment(llm_config(LLMArgs(model_source=model)))
+        handle = serve.run(app, name="llm-bench", route_prefix=None)
 
-        async def measure() -> dict[str, float]:
-            await _request(handle, 8, True)  # warm-up
-            figures = {}
-            for stream in (True, False):
+        async def serve_round(stream: bool, batch: int) -> float:
+            started = time.perf_counter()
+            counts = await asyncio.gather(*(_request(handle, args.max_tokens, stream) for _ in range(batch)))
+            return sum(counts) / (time.perf_counter() - started)
+
+        bare: dict[str, list[float]] = {"single": [], "batch": []}
+        served: dict[str, list[float]] = {k: [] for k in ("single", "batch", "single_unstreamed", "batch_unstreamed")}
+
+        async def rounds() -> None:
+            await serve_round(True, 1)  # warm-up
+            for _ in range(args.rounds):
                 for label, batch in (("single", 1), ("batch", args.requests)):
-                    started = time.perf_counter()
-                    counts = await asyncio.gather(*(_request(handle, args.max_tokens, stream) for _ in range(batch)))
-                    key = label if stream else f"{label}_unstreamed"
-                    figures[key] = sum(counts) / (time.perf_counter() - started)
-            return figures
+                    # The blocking call is fine: nothing is in flight on the Serve side meanwhile.
+                    bare[label].append(bare_engine.measure(batch))
+                    served[label].append(await serve_round(True, batch))
+                    served[f"{label}_unstreamed"].append(await serve_round(False, batch))
 
-        return asyncio.run(measure())
+        asyncio.run(rounds())
+        return (
+            {k: statistics.median(v) for k, v in bare.items()},
+            {k: statistics.median(v) for k, v in served.items()},
+        )
     finally:
         ray.shutdown()
 
@@ -106,14 +119,14 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=REPO / ".chainsight" / "models" / "smollm2-135m-instruct")
     parser.add_argument("--requests", type=int, default=8, help="concurrent requests in the batch measurement")
     parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are reported")
     args = parser.parse_args()
     env = {**offline_environment(), **cpu_engine_environment("")}
     if os.environ.get("LD_PRELOAD") != env.get("LD_PRELOAD"):
         # The OpenMP runtime must be preloaded before the process starts: re-exec with the engine's environment.
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **env})  # noqa: S606 (ourselves)
     model = str(ensure_smollm2_folder(args.model_dir))
-    bare = bare_engine(args, model)
-    served = through_serve(args, model)
+    bare, served = measure_alternately(args, model)
     summary = {
         "bench": "llm_throughput",
         "model": Path(model).name,
