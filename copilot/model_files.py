@@ -58,11 +58,15 @@ def ensure_smollm2_folder(folder: Path) -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None  # type: ignore[assignment]
-    staging = folder.with_name(folder.name + ".partial")
+    # A private staging folder per process: two test sessions converting at once never mix files.
+    staging = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging, safe_serialization=True)
     tokenizer.save_pretrained(staging)
+    (staging / _COMPLETE_MARKER).write_text(SMOLLM2_GGUF + "\n")
+    if is_converted(folder):  # another process finished first
+        shutil.rmtree(staging, ignore_errors=True)
+        return folder
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
-    (folder / _COMPLETE_MARKER).write_text(SMOLLM2_GGUF + "\n")
     return folder
