@@ -74,7 +74,7 @@ def train_neural(
     ``fail_at_epoch`` injects a failure in every worker at the end of that epoch on the first attempt
     only (after its checkpoint was reported): the run must then resume from that checkpoint.
     """
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
     from ray.train.torch import TorchTrainer
 
     validate_history(history, freq)
@@ -103,7 +103,10 @@ def train_neural(
             failure_config=FailureConfig(max_failures=max_failures),
         ),
     )
-    result = trainer.fit()
+    try:
+        result = trainer.fit()
+    except TrainingFailedError as exc:
+        raise RuntimeError(f"Ray Train run {name} failed after {max_failures} restart(s): {exc}") from exc
     if result.error is not None or result.checkpoint is None:
         raise RuntimeError(f"Ray Train run {name} failed: {result.error}")
     markers = Path(config["marker_dir"])
@@ -160,7 +163,8 @@ def _neural_loop(config: dict[str, Any]) -> None:
             marker_dir = Path(config["marker_dir"])
             marker_dir.mkdir(parents=True, exist_ok=True)
             (marker_dir / f"resumed-{epoch}").write_text(str(epoch))
-        trainer.fit(network, loader, ckpt_path=str(state))
+        # Our own checkpoint, holding pytorch-forecasting's normalisers: not a plain weights file.
+        trainer.fit(network, loader, ckpt_path=str(state), weights_only=False)
 
 
 def _torch_load(path: Path) -> dict[str, Any]:

@@ -142,7 +142,9 @@ class NeuralForecaster(Forecaster):
     def from_checkpoint(cls, path: str, kind: Kind, history: pd.DataFrame, freq: str, **kwargs: Any) -> Self:
         from pytorch_forecasting import DeepAR, RecurrentNetwork
 
-        network = (DeepAR if kind == "deepar" else RecurrentNetwork).load_from_checkpoint(path, map_location="cpu")
+        network = (DeepAR if kind == "deepar" else RecurrentNetwork).load_from_checkpoint(
+            path, map_location="cpu", weights_only=False
+        )
         model = cls(kind, **kwargs)
         return model.attach(network, history, freq)
 

@@ -1,0 +1,126 @@
+"""Panels forecast over Ray tasks: the batch job (idempotent writes, promotion) and the file command."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from deployments.cli import app as cli
+from tests.training.conftest import intermittent_panel, seasonal_panel
+from training.batch_forecast import run_batch
+from training.distributed import forecast_on_ray, partition
+
+pytestmark = pytest.mark.slow
+AS_OF = datetime(2025, 6, 4, 8, tzinfo=UTC)
+
+
+def test_partition_keeps_series_whole_and_is_stable():
+    panel = pd.concat([seasonal_panel(n_series=5), intermittent_panel(n_series=3)], ignore_index=True)
+    parts = partition(panel, 3)
+    assert len(parts) == 3
+    assert sum(len(p) for p in parts) == len(panel)
+    ids = [set(p["unique_id"]) for p in parts]
+    assert all(a.isdisjoint(b) for i, a in enumerate(ids) for b in ids[i + 1 :])
+    assert [set(p["unique_id"]) for p in partition(panel.sample(frac=1, random_state=1), 3)] == ids
+
+
+def test_forecast_on_ray_returns_every_series_and_reports_progress(ray_cluster):
+    panel = pd.concat([seasonal_panel(n_series=3), intermittent_panel(n_series=2)], ignore_index=True)
+    progress = []
+    results = list(
+        forecast_on_ray(panel, "MS", 6, [0.1, 0.9], profile="fast", chunks=3, on_progress=lambda *a: progress.append(a))
+    )
+    forecast = pd.concat([r.forecast for r in results])
+    assert forecast.groupby("unique_id").size().to_dict() == {uid: 6 for uid in panel["unique_id"].unique()}
+    chunks = len(partition(panel, 3))
+    assert progress[-1] == (chunks, chunks, 5, 5)
+    assert [p[0] for p in progress] == list(range(1, chunks + 1))
+    models = pd.concat([r.selection for r in results]).set_index("unique_id")["model"]
+    assert set(models[["sparse0", "sparse1"]]) <= {"croston_sba", "tsb", "ensemble"}
+
+
+async def stock_history(owner_pool, tenant, days=70):
+    """Daily issues for both products at warehouse 0 and product 0 at warehouse 1, ending before AS_OF."""
+    rng = np.random.default_rng(3)
+    start = AS_OF - timedelta(days=days)
+    rows = []
+    for product, warehouse in ((0, 0), (1, 0), (0, 1)):
+        p, w = tenant.products[product], tenant.warehouses[warehouse]
+        rows.append((tenant.id, p, w, "receipt", Decimal(100_000), start - timedelta(hours=2)))
+        for day in range(days):
+            quantity = int(rng.poisson(20 + 10 * ((day % 7) < 5)))
+            if quantity:
+                rows.append((tenant.id, p, w, "issue", Decimal(-quantity), start + timedelta(days=day)))
+    async with owner_pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            rows,
+        )
+
+
+async def test_batch_rerun_replaces_its_forecasts_and_leaves_the_same_row_count(
+    ray_cluster, make_tenant, owner_pool, database_url
+):
+    tenant = await make_tenant()
+    await stock_history(owner_pool, tenant)
+    kwargs = {"freq": "D", "horizon": 7, "as_of": AS_OF, "tenant_ids": [tenant.id], "profile": "fast", "chunks": 2}
+    (first,) = await run_batch(database_url, **kwargs)
+    (second,) = await run_batch(database_url, **kwargs)
+    async with owner_pool.acquire() as conn:
+        rows = await conn.fetchval("SELECT count(*) FROM app.demand_forecasts WHERE tenant_id = $1", tenant.id)
+        runs = await conn.fetch("SELECT version, status FROM app.forecast_runs WHERE tenant_id = $1", tenant.id)
+    # Product 1 at warehouse 1 never moved: no series. The other three get 7 days each, once.
+    assert first.series == second.series == 3
+    assert first.rows == second.rows == rows == 3 * 7
+    assert (second.run_id, second.version) == (first.run_id, 1)
+    assert [(r["version"], r["status"]) for r in runs] == [(1, "champion")]
+    assert first.promoted and first.promotion == "no champion yet"
+    assert first.metrics["mase"] > 0 and first.metrics["backtested_series"] == 3
+
+
+async def test_a_later_batch_is_promoted_only_when_its_backtest_is_better(
+    ray_cluster, make_tenant, owner_pool, database_url
+):
+    tenant = await make_tenant()
+    await stock_history(owner_pool, tenant, days=90)
+    kwargs = {"freq": "D", "horizon": 7, "tenant_ids": [tenant.id], "profile": "fast"}
+    (first,) = await run_batch(database_url, as_of=AS_OF - timedelta(days=1), **kwargs)
+    (second,) = await run_batch(database_url, as_of=AS_OF, **kwargs)
+    assert second.version == 2
+    better = second.metrics["mase"] < first.metrics["mase"]
+    assert second.promoted == better
+    assert ("beats" if better else "does not beat") in second.promotion
+
+
+def test_forecast_command_writes_every_series_with_quantiles_and_models(ray_cluster, tmp_path):
+    panel = pd.concat([seasonal_panel(n_series=2), intermittent_panel(n_series=1)], ignore_index=True)
+    panel = panel.drop(index=[5, 6])  # two missing months in seasonal0, filled with zero demand
+    source, target = tmp_path / "history.parquet", tmp_path / "forecasts.csv"
+    panel.to_parquet(source)
+    result = CliRunner().invoke(
+        cli,
+        ["forecast", "--input", str(source), "--horizon", "4", "--freq", "MS", "--output", str(target),
+         "--quantiles", "0.1,0.5,0.9", "--profile", "fast"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(target)
+    assert list(out.columns) == ["unique_id", "ds", "yhat", "q0.1", "q0.5", "q0.9", "model"]
+    assert out.groupby("unique_id").size().to_dict() == {"seasonal0": 4, "seasonal1": 4, "sparse0": 4}
+    assert "3 series, 12 rows" in result.output
+    assert "2 missing timestamp(s) filled" in result.output
+
+
+def test_forecast_command_refuses_a_file_without_the_long_format_columns(tmp_path):
+    source = tmp_path / "wide.csv"
+    pd.DataFrame({"id": ["a"], "date": ["2024-01-01"], "value": [1.0]}).to_csv(source, index=False)
+    result = CliRunner().invoke(
+        cli, ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 2
+    assert "lacks column(s)" in result.output

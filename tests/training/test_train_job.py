@@ -1,0 +1,54 @@
+"""Ray Train: the global DeepAR with TorchTrainer (2 workers, DDP on CPU, resume after a failure) and the
+global xgboost with XGBoostTrainer. Tiny panels and two epochs keep them to seconds of training each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.training.conftest import seasonal_panel
+from training.train_job import holdout_scores, load_neural, split_holdout, train_neural, train_xgboost
+
+pytestmark = pytest.mark.slow
+
+
+def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_failure(ray_cluster, tmp_path):
+    panel = seasonal_panel(n_series=6, length=90, freq="D", season=7)
+    result = train_neural(
+        panel, "D", kind="deepar", horizon=7, context=14, epochs=2, workers=2,
+        storage_path=str(tmp_path), name="deepar-resume", max_failures=1, fail_at_epoch=0,
+    )  # fmt: skip
+    # The first attempt failed after epoch 0's checkpoint; the second resumed there and ran epoch 1 only.
+    assert result.attempts == 2
+    assert result.resumed_from_epoch == 0
+    assert result.metrics["epoch"] == 1
+    assert sorted(p.name for p in (tmp_path / "deepar-resume-markers").glob("failed-rank*")) == [
+        "failed-rank0",
+        "failed-rank1",
+    ]
+    model = load_neural(result, panel, "D", kind="deepar", horizon=7, context=14)
+    forecast = model.predict(7, [0.1, 0.5, 0.9])
+    assert len(forecast) == 6 * 7
+    assert np.isfinite(forecast[["yhat", "q0.1", "q0.9"]].to_numpy()).all()
+    assert (forecast["q0.1"] <= forecast["q0.9"]).all()
+
+
+def test_without_a_failure_budget_the_injected_failure_fails_the_run(ray_cluster, tmp_path):
+    panel = seasonal_panel(n_series=4, length=60, freq="D", season=7)
+    with pytest.raises(RuntimeError, match="failed"):
+        train_neural(
+            panel, "D", kind="lstm", horizon=7, context=14, epochs=1, workers=2,
+            storage_path=str(tmp_path), name="lstm-no-retry", max_failures=0, fail_at_epoch=0,
+        )  # fmt: skip
+
+
+def test_xgboost_trainer_fits_the_global_model_that_beats_seasonal_naive(ray_cluster, tmp_path):
+    panel = seasonal_panel(n_series=4, length=72, freq="MS", season=12)
+    train, test = split_holdout(panel, 12)
+    model = train_xgboost(train, "MS", workers=2, rounds=60, storage_path=str(tmp_path))
+    forecast = model.predict(12, [0.1, 0.9])
+    ours = holdout_scores(forecast, train, test, "MS")
+    last_season = train.groupby("unique_id").tail(12).assign(ds=test["ds"].to_numpy(), yhat=lambda f: f["y"])
+    naive = holdout_scores(last_season[["unique_id", "ds", "yhat"]], train, test, "MS")
+    assert ours["mase"] < naive["mase"]
+    assert (forecast["q0.1"] <= forecast["q0.9"]).all()
