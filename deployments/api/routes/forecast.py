@@ -462,7 +462,9 @@ async def _call(response: Any) -> dict[str, Any]:
     try:
         result: dict[str, Any] = await response
     except ForecastInputError as exc:
-        raise InvalidInputError(str(exc), code="unforecastable") from exc
+        # Through a handle this is Ray's dual-class error: its message is the cause's plus a traceback.
+        cause = getattr(exc, "cause", exc)
+        raise InvalidInputError(str(cause), code="unforecastable") from exc
     return result
 
 
