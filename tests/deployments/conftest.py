@@ -61,7 +61,9 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
     )
     served = Settings(_env_file=None)  # type: ignore[call-arg]
     # Logical CPUs: 4 for the ingress and the copilot, 1 for RiskService, 2 for the risk tests' Ray Train workers.
-    start_ray(served, num_cpus=8, include_dashboard=False)
+    # Logical CPUs only gate scheduling: room for every model deployment plus the Ray Train workers that
+    # later tests (training, risk) start on this same cluster.
+    start_ray(served, num_cpus=16, include_dashboard=False)
     try:
         # The copilot runs for real: vLLM on CPU with SmolLM2 (converted once into .chainsight/models).
         start_serve(served, AppArgs(min_replicas=1, max_replicas=1, copilot=True, llm=llm_args_from(served)))
