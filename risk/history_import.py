@@ -88,8 +88,12 @@ def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"the file is not UTF-8 text: {exc}", code="invalid_csv") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    headers = [h.strip() for h in reader.fieldnames or []]
+    # newline="" semantics: let the csv module see raw line ends (a bare CR inside a field is data).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        headers = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise InvalidInputError(f"the CSV header row is malformed: {exc}", code="invalid_csv") from exc
     if not headers:
         raise InvalidInputError("the file is empty or has no header row", code="invalid_csv")
     mapping = options.mapping or {}

@@ -65,7 +65,9 @@ def test_generated_requests_never_get_a_server_error(serve_url, fuzz_token, tmp_
         timeout=540,
         check=False,
     )
-    summary = result.stdout[-4000:]
+    # Keep the failing operations and their reproduction commands, which come before the summary.
+    failures_at = result.stdout.find("FAILURES")
+    summary = result.stdout[failures_at : failures_at + 12000] if failures_at >= 0 else result.stdout[-4000:]
     assert result.returncode == 0, summary
     counts = re.search(r"(\d+) generated, (\d+) passed", result.stdout)
     assert counts is not None, summary
