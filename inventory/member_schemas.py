@@ -43,6 +43,14 @@ class NotificationSettingsUpdate(StrictModel):
     purchase_orders: bool | None = None
     shipments: bool | None = None
 
+    @model_validator(mode="after")
+    def _no_nulls(self) -> NotificationSettingsUpdate:
+        # Omit a setting to keep it; null would store a value no reader accepts.
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"notifications.{name} must be true or false, not null")
+        return self
+
 
 class Profile(BaseModel):
     display_name: str | None
