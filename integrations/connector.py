@@ -62,6 +62,7 @@ _MODULES = {
     "odoo": ("integrations.odoo", "OdooConnector"),
     "sap": ("integrations.sap", "SapConnector"),
     "dynamics": ("integrations.dynamics", "DynamicsConnector"),
+    "netsuite": ("integrations.netsuite", "NetSuiteConnector"),
 }
 
 
@@ -76,9 +77,12 @@ REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "odoo": ("username", "api_key"),
     "sap": ("username", "password"),  # a communication user (basic authentication)
     "dynamics": ("client_id", "client_secret"),
+    # OAuth 2.0 client credentials (M2M): the integration's client id, and the certificate mapped to it
+    "netsuite": ("client_id", "certificate_id", "private_key"),
 }
 REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "odoo": ("database",),
     "sap": (),
     "dynamics": ("token_url", "company_id"),
+    "netsuite": (),
 }
