@@ -12,8 +12,7 @@ from integrations.connector import REQUIRED_CREDENTIALS, REQUIRED_OPTIONS
 from integrations.mapping import FieldMapping
 from integrations.records import Entity
 
-# NetSuite (SuiteTalk REST + SuiteQL) is not implemented yet; the database already accepts the kind.
-ConnectorKind = Literal["odoo", "sap", "dynamics"]
+ConnectorKind = Literal["odoo", "sap", "dynamics", "netsuite"]
 OptionValue = str | int | bool
 _URL = r"^https?://[^\s]{1,490}$"
 
@@ -25,6 +24,10 @@ def _check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str
     absent = [o for o in REQUIRED_OPTIONS[kind] if options is not None and o not in options]
     if absent:
         raise ValueError(f"{kind} connectors need options: {', '.join(absent)}")
+    if kind == "netsuite" and credentials is not None:
+        from integrations.netsuite import load_signing_key
+
+        load_signing_key(credentials["private_key"])  # ValueError: not a usable PEM private key
 
 
 class ConnectorCreate(BaseModel):

@@ -6,6 +6,7 @@ import asyncio
 
 import pytest
 
+from tests.integrations.fakes.netsuite import rsa_key, signing_key_pem
 from tests.integrations.fakes.odoo import FakeOdoo, populate
 
 pytestmark = pytest.mark.serve
@@ -53,7 +54,17 @@ async def test_sync_triggered_through_the_api_runs_as_a_ray_task(http, make_tena
     ("who", "body", "status", "code"),
     [
         ("planner", odoo_body("http://127.0.0.1:1"), 403, "forbidden"),
-        ("admin", odoo_body("http://127.0.0.1:1", kind="netsuite"), 422, "validation_error"),
+        ("admin", odoo_body("http://127.0.0.1:1", kind="netsuite"), 422, "validation_error"),  # no certificate
+        (
+            "admin",
+            odoo_body(
+                "http://127.0.0.1:1",
+                kind="netsuite",
+                credentials={"client_id": "c", "certificate_id": "k", "private_key": "not a PEM key"},
+            ),
+            422,
+            "validation_error",
+        ),
         ("admin", odoo_body("http://127.0.0.1:1", credentials={"username": "x"}), 422, "validation_error"),
         ("admin", odoo_body("ftp://nowhere"), 422, "validation_error"),
         ("admin", odoo_body("http://127.0.0.1:1", mapping={"units": {"Units": 3}}), 422, "validation_error"),
@@ -66,6 +77,24 @@ async def test_malformed_or_unauthorised_configuration_is_a_4xx(http, make_tenan
     response = await http.post("/api/v1/integrations/connectors", json=body, headers=headers)
     assert response.status_code == status, response.text
     assert response.json()["code"] == code
+
+
+async def test_a_netsuite_connector_is_configured_and_its_private_key_never_returned(http, make_tenant):
+    tenant = await make_tenant()
+    pem = signing_key_pem(rsa_key())
+    body = odoo_body(
+        "https://123456.suitetalk.api.netsuite.com",
+        name="netsuite-main",
+        kind="netsuite",
+        options={},
+        credentials={"client_id": "ns-client", "certificate_id": "cert-1", "private_key": pem},
+        mapping={"units": {"Each": "each"}},
+    )
+    created = await http.post("/api/v1/integrations/connectors", json=body, headers=tenant.admin_headers())
+    assert created.status_code == 201, created.text
+    assert created.json()["kind"] == "netsuite" and "PRIVATE KEY" not in created.text
+    listed = await http.get("/api/v1/integrations/connectors", headers=tenant.headers())
+    assert [c["kind"] for c in listed.json()] == ["netsuite"] and "PRIVATE KEY" not in listed.text
 
 
 async def test_unknown_connector_and_run_are_404(http, make_tenant):

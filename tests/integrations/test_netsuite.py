@@ -1,0 +1,304 @@
+"""NetSuite over SuiteTalk REST (SuiteQL + record API) with OAuth 2.0 M2M, against a fake account on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from common.database import TenantTransaction
+from integrations.connector import ConnectorConfig
+from integrations.errors import ConnectorProtocolError
+from integrations.http import RetryPolicy
+from integrations.netsuite import NetSuiteConnector
+from integrations.records import Entity
+from integrations.schemas import ConnectorCreate
+from integrations.sync import push_purchase_order, run_sync
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderCreate
+from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
+
+MAPPING = {"units": {"Each": "each", "Kilogram": "kg"}}
+Q = Decimal("0.0001")
+
+
+@pytest.fixture(scope="module")
+def key() -> Any:
+    return rsa_key()
+
+
+@pytest.fixture
+def ns(key: Any) -> Iterator[FakeNetSuite]:
+    with FakeNetSuite(public_key=key.public_key()) as fake:
+        populate(fake)
+        yield fake
+
+
+def credentials(key: Any) -> dict[str, str]:
+    return {"client_id": "ns-client", "certificate_id": "cert-1", "private_key": signing_key_pem(key)}
+
+
+async def ns_tenant(sync_deps, owner_pool, make_tenant, fake: FakeNetSuite, key: Any, **extra: Any):
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await configure(
+        sync_deps,
+        tenant,
+        kind="netsuite",
+        base_url=extra.pop("base_url", fake.url),
+        credentials=credentials(key),
+        mapping=MAPPING,
+        **extra,
+    )
+    return tenant, connector
+
+
+def connector_for(fake: FakeNetSuite, key: Any) -> NetSuiteConnector:
+    retry = RetryPolicy(max_attempts=3, backoff_s=0.01, max_delay_s=2.0, timeout_s=5.0)
+    return NetSuiteConnector(ConnectorConfig(fake.url, credentials(key), page_size=4, retry=retry))
+
+
+async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    assert run["counts"]["products"] == {"created": 4, "updated": 0, "unchanged": 0, "dead_lettered": 2}
+    state = await snapshot(owner_pool, tenant.id)
+    assert state["warehouses"] == [("AUS", "Austin DC"), ("RNO", "Reno DC")]
+    assert state["suppliers"] == [(f"VEND-{i}", f"Vendor {i}", None, f"v{i}@example.com", True) for i in range(3)]
+    assert state["products"] == [
+        ("ITEM-002", "Item 2", "each", Decimal("4.5000"), True),
+        ("ITEM-003", "Item 3", "kg", Decimal("5.5000"), True),
+        ("ITEM-004", "Item 4", "each", Decimal("6.5000"), True),
+        ("ITEM-005", "Item 5", "kg", Decimal("7.5000"), True),
+    ]
+    # Two bins per location, summed per item and location; one ledger adjustment per level.
+    assert state["levels"] == [
+        (f"ITEM-00{i}", code, Decimal(qty).quantize(Q)) for i in range(2, 6) for code, qty in (("AUS", 10), ("RNO", 20))
+    ]
+    assert state["ledger"] == 8
+    assert [(o[0], o[1], o[2], o[3], o[4], o[5]) for o in state["orders"]] == [
+        ("PO900", "VEND-0", "AUS", "USD", "draft", date(2026, 2, 10)),
+        ("PO901", "VEND-1", "RNO", "USD", "issued", date(2026, 2, 11)),
+        ("PO902", "VEND-2", "AUS", "USD", "cancelled", date(2026, 2, 12)),
+    ]
+    assert '[1, "ITEM-002", 4.0000, "each", 3.2500' in state["orders"][0][6]  # the tax line is not an item line
+    assert state["orders"][0][6].count("ITEM-") == 2
+    blank, crate = (str(i["id"]) for i in ns.made["items"][:2])
+    locations = [str(location["id"]) for location in ns.made["locations"]]
+    assert state["dead_letters"] == [
+        ("products", blank),
+        ("products", crate),
+        *sorted(("stock", f"{item}@{loc}") for item in (blank, crate) for loc in locations),
+    ]
+    async with owner_pool.acquire() as conn:
+        errors = await conn.fetch(
+            """SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 AND entity = 'products'
+               ORDER BY external_id""",
+            tenant.id,
+        )
+    assert "sku" in errors[0]["error"] and "'Crate' has no Chainsight equivalent" in errors[1]["error"]
+    # Reads were SuiteQL pages of 4 following the keyset, not offsets: the items shared one lastmodifieddate.
+    items = [q for q in ns.queries if "FROM item i" in q]
+    assert len(items) == 2 and "i.lastmodifieddate = TO_TIMESTAMP('2026-01-05 08:00:06'" in items[1]
+
+
+async def test_rerun_changes_nothing(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    before = await snapshot(owner_pool, tenant.id)
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert all(c["created"] == c["updated"] == 0 for c in rerun["counts"].values()), rerun["counts"]
+    assert await snapshot(owner_pool, tenant.id) == before
+
+
+async def test_incremental_sync_reads_from_the_cursor_and_applies_only_changes(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    blank, _crate, item2, *_ = ns.made["items"]
+    ns.put("item", {"displayname": "Item 2 (new label)"}, item2["id"])
+    ns.put("item", {"itemid": "ITEM-000"}, blank["id"])  # fixes the malformed one
+    ns.put("transaction", {"status": "B"}, ns.order("PO900")["id"])  # approved: pending receipt
+    ns.queries.clear()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["products"] == {"created": 1, "updated": 1, "unchanged": 0, "dead_lettered": 0}
+    assert run["counts"]["purchase_orders"] == {"created": 0, "updated": 1, "unchanged": 0, "dead_lettered": 0}
+    assert (
+        run["counts"]["suppliers"]
+        == run["counts"]["warehouses"]
+        == {
+            "created": 0,
+            "updated": 0,
+            "unchanged": 0,
+            "dead_lettered": 0,
+        }
+    )
+    state = await snapshot(owner_pool, tenant.id)
+    assert ("ITEM-002", "Item 2 (new label)", "each", Decimal("4.5000"), True) in state["products"]
+    assert ("ITEM-000", "Item 0", "each", Decimal("2.5000"), True) in state["products"]
+    assert state["orders"][0][4] == "issued"
+    # The fixed item's stock now applies too; only the crate item is still dead-lettered.
+    assert {d[1].split("@")[0] for d in state["dead_letters"]} == {str(_crate["id"])}
+    assert all("TO_TIMESTAMP" in q for q in ns.queries if "FROM item i" in q)
+
+
+async def test_an_item_receipt_updates_its_order_even_when_the_order_record_is_unchanged(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = ns.order("PO901")
+    ns.receive(order["id"], {1: Decimal(4)})
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["updated"] == 1, run["counts"]
+    assert (await snapshot(owner_pool, tenant.id))["orders"][1][4] == "partially_received"
+    ns.receive(order["id"], {2: Decimal(5)})
+    await run_sync(sync_deps, tenant.id, connector)
+    received = (await snapshot(owner_pool, tenant.id))["orders"][1]
+    assert received[4] == "received" and '"kg", 3.2500, 4.0000]' in received[6]
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["counts"]["purchase_orders"]["updated"] == 0
+
+
+async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    clean, clean_connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, clean.id, clean_connector)
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    ns.drop_after(4)  # token, locations, vendors, first page of items; then NetSuite goes away
+    failed = await run_sync(sync_deps, tenant.id, connector)
+    assert failed["status"] == "failed" and "connection lost" in failed["error"], failed
+    partial = await snapshot(owner_pool, tenant.id)
+    assert len(partial["products"]) == 2 and partial["orders"] == []
+    async with owner_pool.acquire() as conn:
+        cursor = await conn.fetchval(
+            "SELECT cursor FROM app.integration_sync_state WHERE connector_id = $1 AND entity = 'products'", connector
+        )
+    assert json.loads(cursor) == {"lastmodified": "2026-01-05 08:00:06", "id": str(ns.made["items"][3]["id"])}
+    ns.heal()
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["status"] == "completed_with_errors"
+    assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, clean.id)
+
+
+async def test_throttled_calls_are_retried_after_the_retry_after_delay(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    ns.throttle(1, retry_after=1)
+    started = time.monotonic()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert time.monotonic() - started >= 1.0
+    assert run["status"] == "completed_with_errors" and run["error"] is None
+
+
+async def test_throttling_past_the_retry_budget_fails_the_run_without_losing_data(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    ns.throttle(3, retry_after=0)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "HTTP 429" in run["error"]
+    assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
+
+
+async def test_an_expired_token_is_renewed_once_on_401(ns, key):
+    connector = connector_for(ns, key)
+    try:
+        assert [p async for p in connector.pull(Entity.WAREHOUSES, None)]
+        ns.expire_tokens()
+        assert [p async for p in connector.pull(Entity.SUPPLIERS, None)]
+    finally:
+        await connector.aclose()
+    assert ns.count("POST", TOKEN_PATH) == 2
+
+
+async def test_a_key_netsuite_does_not_know_fails_the_run_with_invalid_grant(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, rsa_key())
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed"
+    assert "NetSuite refused the client credentials (HTTP 400): invalid_grant" in run["error"]
+    assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
+
+
+async def test_unreachable_netsuite_fails_the_run(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key, base_url="http://127.0.0.1:9")
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "cannot connect" in run["error"]
+
+
+async def test_a_refused_query_is_reported_with_netsuites_error_code_and_detail(ns, key):
+    connector = connector_for(ns, key)
+    try:
+        with pytest.raises(ConnectorProtocolError, match=r"HTTP 400.*INVALID_PARAMETER: Invalid search query.*'bogus'"):
+            await connector.suiteql("SELECT i.bogus FROM item i ORDER BY i.id")
+    finally:
+        await connector.aclose()
+
+
+async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+
+    async def create(tx: TenantTransaction) -> dict:
+        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = 'VEND-1'")
+        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'RNO'")
+        bolts = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'ITEM-002'")
+        steel = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'ITEM-003'")
+        body = PurchaseOrderCreate.model_validate(
+            {
+                "supplier_id": supplier,
+                "warehouse_id": warehouse,
+                "currency": "EUR",
+                "expected_date": "2026-03-02",
+                "lines": [
+                    {"product_id": bolts, "quantity": 2, "uom": "dozen", "unit_price": "12"},
+                    {"product_id": steel, "quantity": "500", "uom": "g", "unit_price": "0.004"},
+                ],
+            }
+        )
+        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+
+    order = await sync_deps.database.run(tenant.claims(), None, create)
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    created = next(t for t in ns.tables["transaction"] if str(t["id"]) == pushed["external_id"])
+    vendor, reno = ns.made["vendors"][1], ns.made["locations"][1]
+    assert (created["type"], created["entity"], created["currency"], created["externalid"]) == (
+        "PurchOrd",
+        vendor["id"],
+        2,  # EUR, looked up by its symbol
+        order["number"],
+    )
+    assert created["duedate"].date() == date(2026, 3, 2)
+    items = {i["id"]: i["itemid"] for i in ns.made["items"]}
+    assert [
+        (x["linesequencenumber"], items[x["item"]], x["quantity"], x["rate"], x["location"])
+        for x in ns.lines(created["id"])
+    ] == [
+        (1, "ITEM-002", Decimal("24"), Decimal("1"), reno["id"]),  # 2 dozen at 12 -> 24 each at 1
+        (2, "ITEM-003", Decimal("0.5"), Decimal("4"), reno["id"]),  # 500 g at 0.004 -> 0.5 kg at 4
+    ]
+    # The next sync recognises the order as the one pushed, rather than importing a copy.
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["created"] == 0
+    async with owner_pool.acquire() as conn:
+        numbers = await conn.fetch("SELECT number FROM app.purchase_orders WHERE tenant_id = $1", tenant.id)
+    assert sorted(r["number"] for r in numbers) == sorted(["PO900", "PO901", "PO902", order["number"]])
+
+
+def test_netsuite_configuration_needs_a_usable_certificate_key(key):
+    body = {"name": "ns", "kind": "netsuite", "base_url": "https://123456.suitetalk.api.netsuite.com"}
+    assert ConnectorCreate.model_validate({**body, "credentials": credentials(key)}).kind == "netsuite"
+    with pytest.raises(ValidationError, match="certificate_id"):
+        ConnectorCreate.model_validate({**body, "credentials": {"client_id": "x", "private_key": "y"}})
+    with pytest.raises(ValidationError, match="not an unencrypted PEM private key"):
+        ConnectorCreate.model_validate({**body, "credentials": {**credentials(key), "private_key": "-----BEGIN nope"}})
