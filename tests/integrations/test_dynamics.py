@@ -79,6 +79,21 @@ async def test_expired_token_is_renewed_once_and_the_sync_goes_on(sync_deps, own
     assert len((await snapshot(owner_pool, tenant.id))["orders"]) == 2
 
 
+async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(sync_deps, owner_pool, make_tenant, bc):
+    clean, clean_connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, clean.id, clean_connector)
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    bc.drop_after(4)  # token, locations, vendors, the first page of items; then Business Central goes away
+    failed = await run_sync(sync_deps, tenant.id, connector)
+    assert failed["status"] == "failed" and "connection lost" in failed["error"], failed
+    partial = await snapshot(owner_pool, tenant.id)
+    assert len(partial["products"]) == 3 and partial["orders"] == []  # a page of 4 items, one dead-lettered
+    bc.heal()
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["status"] == "completed_with_errors", rerun
+    assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, clean.id)
+
+
 async def test_wrong_client_secret_fails_the_run_with_the_identity_platform_error(
     sync_deps, owner_pool, make_tenant, bc
 ):
