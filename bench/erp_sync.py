@@ -1,6 +1,7 @@
-"""Initial ERP sync throughput: products and purchase orders from the fake Odoo and the fake SAP Gateway.
+"""Initial ERP sync throughput: products and purchase orders from the fake Odoo, SAP Gateway and NetSuite.
 
     python bench/erp_sync.py [--database-url URL | --data-dir DIR] [--products 50000] [--orders 10000]
+                             [--erps odoo,sap,netsuite]
 
 The fake ERPs (tests/integrations/fakes) run in a child process, so the figures are the sync's alone:
 records/s (products + suppliers + warehouses + purchase orders, each order with two lines) and the peak
@@ -23,6 +24,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.config import Settings
@@ -34,9 +37,77 @@ from integrations.schemas import ConnectorCreate
 from integrations.sync import SyncDeps, run_sync
 
 
-def serve_fakes(products: int, orders: int, page_size: int, urls: Any, stop: Any) -> None:
+def serve_netsuite(products: int, orders: int, public_pem: bytes) -> str:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    from tests.integrations.fakes.netsuite import FakeNetSuite
+
+    ns = FakeNetSuite(public_key=load_pem_public_key(public_pem)).start()
+    ns.add("unitstypeuom", {"internalid": 1, "unitname": "Each"})
+    ns.add("currency", {"id": 1, "symbol": "USD", "name": "US Dollar"})
+    location = ns.put("location", {"name": "1010", "fullname": "Plant 1010", "isinactive": False})
+    vendors = ns.put_many(
+        "vendor", [{"entityid": f"V{i:04d}", "companyname": f"S{i}", "isinactive": False} for i in range(50)]
+    )
+    items = ns.put_many(
+        "item",
+        [
+            {
+                "itemid": f"NS-{i:06d}",
+                "displayname": f"Item {i}",
+                "itemtype": "InvtPart",
+                "stockunit": 1,
+                "cost": Decimal("2.5"),
+                "isinactive": False,
+            }
+            for i in range(products)
+        ],
+    )
+    made = ns.put_many(
+        "transaction",
+        [
+            {
+                "type": "PurchOrd",
+                "tranid": f"PO{i:06d}",
+                "entity": vendors[i % 50]["id"],
+                "status": "B",
+                "currency": 1,
+            }
+            for i in range(orders)
+        ],
+    )
+    for i, order in enumerate(made):
+        for j in (1, 2):
+            ns.add(
+                "transactionline",
+                {
+                    "id": j,
+                    "transaction": order["id"],
+                    "linesequencenumber": j,
+                    "mainline": "F",
+                    "item": items[(i * 2 + j) % products]["id"],
+                    "itemtype": "InvtPart",
+                    "quantity": Decimal(4),
+                    "rate": Decimal("1.5"),
+                    "units": 1,
+                    "location": location["id"],
+                    "quantityshiprecv": Decimal(0),
+                    "isclosed": False,
+                },
+            )
+    return ns.url
+
+
+def serve_fakes(
+    products: int, orders: int, page_size: int, urls: Any, stop: Any, public_pem: bytes, erps: list[str]
+) -> None:
     from tests.integrations.fakes.odoo import FakeOdoo
     from tests.integrations.fakes.sap import FakeSap
+
+    # Only the ERPs benched get data (an empty fake costs nothing).
+    netsuite_size = (products, orders) if "netsuite" in erps else (0, 0)
+    sap_size = (products, orders) if "sap" in erps else (0, 0)
+    products, orders = (products, orders) if "odoo" in erps else (0, 0)
 
     odoo, sap = FakeOdoo().start(), FakeSap(page_size=page_size).start()
     odoo.put("stock.warehouse", {"code": "WH", "name": "Main"})
@@ -108,7 +179,7 @@ def serve_fakes(products: int, orders: int, page_size: int, urls: Any, stop: Any
                 "to_BusinessPartnerAddress": [{"Country": "DE"}],
             },
         )
-    for i in range(products):
+    for i in range(sap_size[0]):
         material = f"MAT{i:06d}"
         sap.put(
             "A_Product",
@@ -120,7 +191,7 @@ def serve_fakes(products: int, orders: int, page_size: int, urls: Any, stop: Any
                 "to_Description": [{"Language": "EN", "ProductDescription": f"Material {i}"}],
             },
         )
-    for i in range(orders):
+    for i in range(sap_size[1]):
         number = f"45{i:08d}"
         sap.put(
             "A_PurchaseOrder",
@@ -133,7 +204,7 @@ def serve_fakes(products: int, orders: int, page_size: int, urls: Any, stop: Any
                 "to_PurchaseOrderItem": [
                     {
                         "PurchaseOrderItem": str(10 * j),
-                        "Material": f"MAT{(i * 2 + j) % products:06d}",
+                        "Material": f"MAT{(i * 2 + j) % sap_size[0]:06d}",
                         "Plant": "1010",
                         "OrderQuantity": Decimal(4),
                         "PurchaseOrderQuantityUnit": "PC",
@@ -146,11 +217,13 @@ def serve_fakes(products: int, orders: int, page_size: int, urls: Any, stop: Any
                 ],
             },
         )
-    urls.put((odoo.url, sap.url))
+    urls.put((odoo.url, sap.url, serve_netsuite(*netsuite_size, public_pem)))
     stop.wait()
 
 
-async def bench(url: str, odoo_url: str, sap_url: str, page_size: int) -> dict[str, Any]:
+async def bench(
+    url: str, fake_urls: dict[str, str], page_size: int, erps: list[str], private_pem: str
+) -> dict[str, Any]:
     await apply_migrations(url)
     settings = Settings(environment="test", database_url=url, database_pool_max_size=4)
     pool = await create_pool(settings)
@@ -168,10 +241,9 @@ async def bench(url: str, odoo_url: str, sap_url: str, page_size: int) -> dict[s
     deps = SyncDeps(database, deps.cipher, RetryPolicy(timeout_s=120), page_size)
     claims = {"sub": str(admin), "role": "authenticated", "aud": "authenticated"}
     results: dict[str, Any] = {}
-    for kind, base_url, fields in (
+    for kind, fields in (
         (
             "odoo",
-            odoo_url,
             {
                 "options": {"database": "prod"},
                 "credentials": {"username": "sync@example.com", "api_key": "odoo-key"},
@@ -181,14 +253,24 @@ async def bench(url: str, odoo_url: str, sap_url: str, page_size: int) -> dict[s
         ),
         (
             "sap",
-            sap_url,
             {
                 "credentials": {"username": "COMM_USER", "password": "sap-secret"},
                 "mapping": {"units": {"PC": "each"}},
                 "entities": ["suppliers", "products", "purchase_orders"],
             },
         ),
+        (
+            "netsuite",
+            {
+                "credentials": {"client_id": "ns-client", "certificate_id": "cert-1", "private_key": private_pem},
+                "mapping": {"units": {"Each": "each"}},
+                "entities": ["warehouses", "suppliers", "products", "purchase_orders"],
+            },
+        ),
     ):
+        if kind not in erps:
+            continue
+        base_url = fake_urls[kind]
         data = ConnectorCreate.model_validate({"name": kind, "kind": kind, "base_url": base_url, **fields})
 
         async def create(tx: TenantTransaction, data: ConnectorCreate = data) -> dict:
@@ -223,7 +305,9 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=50_000)
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--erps", default="odoo,sap,netsuite", help="comma-separated: odoo, sap, netsuite")
     args = parser.parse_args()
+    erps = [e.strip() for e in args.erps.split(",") if e.strip()]
 
     url = args.database_url
     if url is None:
@@ -232,17 +316,25 @@ def main() -> None:
         data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="chainsight-erp-bench-", dir="/tmp")) / "pg"
         url = start_embedded_postgres(data_dir, cleanup="delete" if args.data_dir is None else "stop")
 
+    from tests.integrations.fakes.netsuite import rsa_key, signing_key_pem
+
+    key = rsa_key()  # the certificate NetSuite's fake verifies the client assertions with
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     context = multiprocessing.get_context("fork")
     urls, stop = context.Queue(), context.Event()
     fakes = context.Process(
-        target=serve_fakes, args=(args.products, args.orders, args.page_size, urls, stop), daemon=True
+        target=serve_fakes,
+        args=(args.products, args.orders, args.page_size, urls, stop, public_pem, erps),
+        daemon=True,
     )
     started = time.perf_counter()
     fakes.start()
-    odoo_url, sap_url = urls.get(timeout=600)
+    fake_urls = dict(zip(("odoo", "sap", "netsuite"), urls.get(timeout=900), strict=True))
     print(f"fake ERPs ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     try:
-        results = asyncio.run(bench(url, odoo_url, sap_url, args.page_size))
+        results = asyncio.run(bench(url, fake_urls, args.page_size, erps, signing_key_pem(key)))
     finally:
         stop.set()
         fakes.join(timeout=10)
@@ -256,8 +348,7 @@ def main() -> None:
                 "products": args.products,
                 "orders": args.orders,
                 "page_size": args.page_size,
-                "odoo_records_per_s": results["odoo"]["records_per_s"],
-                "sap_records_per_s": results["sap"]["records_per_s"],
+                **{f"{kind}_records_per_s": run["records_per_s"] for kind, run in results.items()},
                 "records": total,
                 "seconds": round(seconds, 1),
                 "records_per_s": round(total / seconds),
