@@ -110,7 +110,7 @@ class Copilot:
                 history = await conversations.messages(tx.conn, conversation_id, limit=8)
             await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "user", question)
             passages = await retrieval.search(tx.conn, question, embedding, limit=self.limits.passages)
-            tools = await run_tools(tx.conn, question)
+            tools = await run_tools(tx, question)
             return conversation["id"], tx.tenant_id, history, passages, tools
 
         # The transaction commits before generation: no connection is held while the model writes.

@@ -1,22 +1,43 @@
-"""Action suggestions: what a planner should do now, each with the figures that justify it.
+"""Action suggestions: what a planner should do now, each with its reason and the figures behind it.
 
-Sources are plain async functions over the caller's tenant connection; forecast- and risk-based sources
-plug in by appending to ``SUGGESTION_SOURCES`` (``register_source``).
+Sources are plain async functions over the caller's tenant transaction (row-level security applies):
+reorder rules and recent demand ("reorder these products"), open purchase orders that are overdue or will
+land after the projected stock-out ("expedite these POs"), and suppliers whose risk score is high or rising
+("review this supplier"). More plug in with ``register_source``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
-import asyncpg
-
-from inventory import reorder
+from common.database import TenantTransaction
+from inventory import purchasing, reorder
+from risk import repository as risk_repository
+from risk import service as risk_service
+from training import registry
 
 DEMAND_WINDOW_DAYS = 28
 COVER_TARGET_DAYS = 14
+# Open orders looked at for expediting (the most overdue first).
+EXPEDITE_SCAN_LIMIT = 200
+# A supplier is worth a review at the early-warning alert threshold (the "high" band), or when its score
+# rose this many points since the last scan.
+REVIEW_SCORE = risk_service.ScanThresholds().supplier_score.raise_at
+RISING_POINTS = 5.0
+# Days each stored forecast point covers, per frequency the batch job writes.
+FORECAST_STEP_DAYS = {"D": 1, "W": 7}
+
+# Average units issued per day over the last DEMAND_WINDOW_DAYS, per product and warehouse.
+_RECENT_DEMAND = """
+    SELECT product_id, warehouse_id, -sum(quantity) / $1::int AS per_day
+    FROM app.stock_movements
+    WHERE movement_type = 'issue' AND occurred_at >= now() - make_interval(days => $1::int)
+    GROUP BY product_id, warehouse_id"""
 
 
 @dataclass(frozen=True)
@@ -29,15 +50,17 @@ class Suggestion:
     warehouse_id: str | None = None
     supplier_id: str | None = None
     quantity: str | None = None
+    purchase_order_id: str | None = None
+    figures: dict[str, Any] = field(default_factory=dict)  # the numbers in the reason, machine-readable
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-SuggestionSource = Callable[[asyncpg.Connection], Awaitable[list[Suggestion]]]
+SuggestionSource = Callable[[TenantTransaction], Awaitable[list[Suggestion]]]
 
 
-async def from_reorder_rules(conn: asyncpg.Connection) -> list[Suggestion]:
+async def from_reorder_rules(tx: TenantTransaction) -> list[Suggestion]:
     """Active reorder rules whose projected stock (on hand + incoming - reserved) is below the minimum."""
     return [
         Suggestion(
@@ -53,19 +76,17 @@ async def from_reorder_rules(conn: asyncpg.Connection) -> list[Suggestion]:
             warehouse_id=str(p["warehouse_id"]),
             supplier_id=str(p["supplier_id"]),
             quantity=_fmt(p["quantity"]),
+            figures={name: _fmt(p[name]) for name in ("projected", "on_hand", "incoming", "reserved", "min_quantity")}
+            | {"lead_time_days": p["lead_time_days"]},
         )
-        for p in await reorder.proposals(conn, {})
+        for p in await reorder.proposals(tx.conn, {})
     ]
 
 
-async def from_recent_demand(conn: asyncpg.Connection) -> list[Suggestion]:
+async def from_recent_demand(tx: TenantTransaction) -> list[Suggestion]:
     """Stock whose available quantity covers fewer than 14 days of the last 28 days' average issues."""
-    rows = await conn.fetch(
-        """WITH demand AS (
-               SELECT product_id, warehouse_id, -sum(quantity) / $1::int AS per_day
-               FROM app.stock_movements
-               WHERE movement_type = 'issue' AND occurred_at >= now() - make_interval(days => $1::int)
-               GROUP BY product_id, warehouse_id)
+    rows = await tx.conn.fetch(
+        f"""WITH demand AS ({_RECENT_DEMAND})
            SELECT l.product_id, l.sku, l.product_name, l.warehouse_id, l.warehouse_code, l.available, d.per_day
            FROM app.stock_level_details l
            JOIN demand d ON d.product_id = l.product_id AND d.warehouse_id = l.warehouse_id
@@ -92,28 +113,227 @@ async def from_recent_demand(conn: asyncpg.Connection) -> list[Suggestion]:
                 product_id=str(r["product_id"]),
                 warehouse_id=str(r["warehouse_id"]),
                 quantity=_fmt(quantity),
+                figures={"available": _fmt(r["available"]), "cover_days": f"{cover:.1f}", "per_day": f"{per_day:.2f}"},
             )
         )
     return found
 
 
-SUGGESTION_SOURCES: list[SuggestionSource] = [from_reorder_rules, from_recent_demand]
+@dataclass(frozen=True)
+class StockOut:
+    """When a product runs out at a warehouse if nothing arrives, and what that projection rests on."""
+
+    on: date
+    available: Decimal
+    per_day: float
+    basis: str
+
+
+async def projected_stock_outs(
+    tx: TenantTransaction, pairs: set[tuple[UUID, UUID]], today: date
+) -> dict[tuple[UUID, UUID], StockOut]:
+    """Available stock (on hand - reserved) drawn down by the champion's stored daily or weekly forecast,
+    or else by the last 28 days' average issues; pairs with no demand are left out."""
+    if not pairs:
+        return {}
+    products, warehouses = [p for p, _ in pairs], [w for _, w in pairs]
+    levels = await tx.conn.fetch(
+        """SELECT s.product_id, s.warehouse_id, coalesce(l.on_hand - l.reserved, 0) AS available
+           FROM unnest($1::uuid[], $2::uuid[]) AS s(product_id, warehouse_id)
+           LEFT JOIN app.stock_levels l ON l.product_id = s.product_id AND l.warehouse_id = s.warehouse_id""",
+        products,
+        warehouses,
+    )
+    available = {(r["product_id"], r["warehouse_id"]): r["available"] for r in levels}
+    found: dict[tuple[UUID, UUID], StockOut] = {}
+    for freq, step in FORECAST_STEP_DAYS.items():
+        run = await registry.champion(tx.conn, tx.tenant_id, f"demand-{freq}")
+        if run is None:
+            continue
+        points = await tx.conn.fetch(
+            """SELECT f.product_id, f.warehouse_id, (f.ds AT TIME ZONE 'UTC')::date AS day, f.yhat
+               FROM app.demand_forecasts f
+               JOIN unnest($2::uuid[], $3::uuid[]) AS s(product_id, warehouse_id)
+                 ON s.product_id = f.product_id AND s.warehouse_id = f.warehouse_id
+               WHERE f.run_id = $1 AND (f.ds AT TIME ZONE 'UTC')::date >= $4::date
+               ORDER BY f.product_id, f.warehouse_id, f.ds""",
+            run.id,
+            products,
+            warehouses,
+            today,
+        )
+        series: dict[tuple[UUID, UUID], list[tuple[date, float]]] = {}
+        for p in points:
+            series.setdefault((p["product_id"], p["warehouse_id"]), []).append((p["day"], float(p["yhat"])))
+        for key, forecast in series.items():
+            if key in found:
+                continue
+            day = _run_out(available[key], forecast, step, today)
+            if day is not None:
+                per_day = sum(y for _, y in forecast) / (len(forecast) * step)
+                found[key] = StockOut(day, available[key], per_day, f"stored forecast v{run.version} ({freq})")
+    rows = await tx.conn.fetch(_RECENT_DEMAND, DEMAND_WINDOW_DAYS)
+    for r in rows:
+        key = (r["product_id"], r["warehouse_id"])
+        if key in pairs and key not in found and r["per_day"] > 0:
+            left = max(available[key], Decimal(0))
+            found[key] = StockOut(
+                today + timedelta(days=int(left / r["per_day"])),
+                available[key],
+                float(r["per_day"]),
+                f"average issues over the last {DEMAND_WINDOW_DAYS} days",
+            )
+    return found
+
+
+def _run_out(available: Decimal, forecast: list[tuple[date, float]], step: int, today: date) -> date | None:
+    """The day cumulative forecast demand (each point covering ``step`` days up to its date, spread evenly)
+    reaches ``available``; None if it never does within the forecast."""
+    if available <= 0:
+        return today
+    left = float(available)
+    for day, demand in forecast:
+        begin = max(day - timedelta(days=step - 1), today)
+        days = (day - begin).days + 1
+        # Only the part of a period from today on still draws stock down.
+        remaining = demand * days / step
+        if remaining >= left and remaining > 0:
+            return begin + timedelta(days=int(left / (remaining / days)))
+        left -= remaining
+    return None
+
+
+async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
+    """Open orders past their expected date, or expected after a product they bring runs out."""
+    today: date = await tx.conn.fetchval("SELECT current_date")
+    orders = await purchasing.open_orders(tx.conn, today, limit=EXPEDITE_SCAN_LIMIT)
+    pairs = {(line["product_id"], o["warehouse_id"]) for o in orders for line in o["outstanding"]}
+    stock_outs = await projected_stock_outs(tx, pairs, today)
+    found = []
+    for order in orders:
+        if order["expected_date"] is None or not order["outstanding"]:
+            continue
+        short = sorted(
+            (
+                (stock_outs[(line["product_id"], order["warehouse_id"])], line)
+                for line in order["outstanding"]
+                if (line["product_id"], order["warehouse_id"]) in stock_outs
+            ),
+            key=lambda pair: (pair[0].on, pair[1]["sku"]),
+        )
+        first = short[0] if short else None
+        late = order["days_late"] > 0
+        if not late and (first is None or first[0].on >= order["expected_date"]):
+            continue
+        reasons = []
+        if late:
+            reasons.append(f"expected {order['expected_date']}, now {order['days_late']} days late")
+        else:
+            reasons.append(f"expected {order['expected_date']}")
+        figures: dict[str, Any] = {
+            "number": order["number"],
+            "expected_date": order["expected_date"].isoformat(),
+            "days_late": order["days_late"],
+        }
+        if first is not None and first[0].on < order["expected_date"]:
+            out, line = first
+            reasons.append(
+                f"{line['sku']} at {order['warehouse_code']} runs out around {out.on} "
+                f"({(order['expected_date'] - out.on).days} days before it lands): available {_fmt(out.available)}, "
+                f"demand {out.per_day:.2f}/day from the {out.basis}"
+            )
+            figures |= {
+                "sku": line["sku"],
+                "stockout_date": out.on.isoformat(),
+                "available": _fmt(out.available),
+                "per_day": f"{out.per_day:.2f}",
+                "basis": out.basis,
+            }
+        found.append(
+            Suggestion(
+                action="expedite",
+                title=f"Expedite {order['number']} from {order['supplier_code']} to {order['warehouse_code']}",
+                reason="; ".join(reasons),
+                source="open_purchase_orders",
+                product_id=str(first[1]["product_id"]) if first else None,
+                warehouse_id=str(order["warehouse_id"]),
+                supplier_id=str(order["supplier_id"]),
+                purchase_order_id=str(order["id"]),
+                figures=figures,
+            )
+        )
+    return found
+
+
+async def review_suppliers(tx: TenantTransaction) -> list[Suggestion]:
+    """Suppliers whose risk score is at the alert threshold or rose since the early-warning job's last scan."""
+    today: date = await tx.conn.fetchval("SELECT current_date")
+    ranking = await risk_service.rank_suppliers(tx, today, limit=EXPEDITE_SCAN_LIMIT)
+    scanned = await risk_repository.scanned_supplier_scores(tx.conn)
+    found = []
+    for item in ranking["suppliers"]:
+        supplier, score = item["supplier"], item["overall"]
+        last = scanned.get(supplier["id"])
+        last_value: float | None = last["last_value"] if last is not None else None
+        change = score - last_value if last_value is not None else None
+        rising = change is not None and change >= RISING_POINTS
+        if score < REVIEW_SCORE and not rising:
+            continue
+        reasons = [f"risk score {score:g}/100 ({item['band']})"]
+        if score >= REVIEW_SCORE:
+            reasons[0] += f", at or above the review threshold {REVIEW_SCORE:g}"
+        if change is not None:
+            reasons.append(f"{'up' if change >= 0 else 'down'} {abs(change):.1f} since the last scan ({last_value:g})")
+        drivers = [f for f in item["top_factors"] if f["contribution"] > 0][:3]
+        if drivers:
+            reasons.append(
+                "top drivers: " + ", ".join(f"{f['component']} {f['factor']} (+{f['contribution']:g})" for f in drivers)
+            )
+        found.append(
+            Suggestion(
+                action="review_supplier",
+                title=f"Review supplier {supplier['code']} ({supplier['name']})",
+                reason="; ".join(reasons),
+                source="supplier_risk",
+                supplier_id=str(supplier["id"]),
+                figures={
+                    "overall": score,
+                    "band": item["band"],
+                    "components": item["components"],
+                    "last_scan": last_value,
+                    "change": round(change, 2) if change is not None else None,
+                    "top_drivers": [
+                        {"factor": f"{f['component']}.{f['factor']}", "contribution": f["contribution"]}
+                        for f in drivers
+                    ],
+                },
+            )
+        )
+    return found
+
+
+SUGGESTION_SOURCES: list[SuggestionSource] = [
+    from_reorder_rules,
+    from_recent_demand,
+    expedite_purchase_orders,
+    review_suppliers,
+]
 
 
 def register_source(source: SuggestionSource) -> SuggestionSource:
-    """Add a source (e.g. forecast shortfalls, supplier risk); usable as a decorator."""
+    """Add a source; usable as a decorator."""
     if source not in SUGGESTION_SOURCES:
         SUGGESTION_SOURCES.append(source)
     return source
 
 
-async def suggest(conn: asyncpg.Connection, *, limit: int = 20) -> list[Suggestion]:
+async def suggest(tx: TenantTransaction, *, limit: int = 20) -> list[Suggestion]:
     """All sources' suggestions; a product and warehouse suggested by a rule is not repeated by demand."""
-    seen: set[tuple[str, str | None, str | None]] = set()
+    seen: set[tuple[str, str | None, str | None, str | None]] = set()
     found: list[Suggestion] = []
     for source in SUGGESTION_SOURCES:
-        for s in await source(conn):
-            key = (s.action, s.product_id, s.warehouse_id)
+        for s in await source(tx):
+            key = (s.action, s.product_id, s.warehouse_id, s.purchase_order_id)
             if s.product_id is not None and key in seen:
                 continue
             seen.add(key)

@@ -1,9 +1,12 @@
-"""Live-data tools: the copilot answers stock/reservation/movement/order questions by calling the domain
-functions under the caller's tenant transaction, never by letting the model write SQL.
+"""Live-data tools: the copilot answers questions about stock, reservations, movements, purchase orders,
+shipments, forecasts, supplier risk and suggested actions by calling the domain functions under the caller's
+tenant transaction (row-level security applies), never by letting the model write SQL.
 
-The small CPU model cannot be trusted to call functions, so tools are chosen by code (keywords and the
-products a question names); each result carries the figures, formatted once, which go into the answer
-verbatim. New tools (forecasts, risk, shipments) plug in with ``register_tool``.
+The small CPU model cannot be trusted to call functions, so tools are chosen by code, deterministically: a
+tool runs when the question has one of its intent words, or names an entity of a kind it answers for
+(``copilot.mentions``: products, suppliers, purchase-order and shipment numbers); the entities named become
+its filters. Each result carries its figures, formatted once, which go into the answer verbatim. More tools
+plug in with ``register_tool``.
 """
 
 from __future__ import annotations
@@ -11,24 +14,46 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+import pandas as pd
 
+from common.database import TenantTransaction
+from copilot.mentions import Mentions, find_mentions
 from copilot.suggestions import suggest
-from inventory import reservations, stock
+from inventory import purchasing, reservations, shipments, stock
 from inventory.listing import ListQuery
+from risk import repository as risk_repository
+from risk import service as risk_service
+from training import registry
+from training.history import period_start
 
 MAX_ROWS = 10
+RISKIEST = 5
 
 
 @dataclass(frozen=True)
 class ToolContext:
-    conn: asyncpg.Connection
+    tx: TenantTransaction
     question: str
-    products: list[dict[str, Any]]  # products of the caller's tenant that the question names
+    mentions: Mentions
+    today: date
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        return self.tx.conn
+
+    @property
+    def products(self) -> list[dict[str, Any]]:
+        """Products of the caller's tenant that the question names."""
+        return self.mentions.products
+
+    def asks(self, words: tuple[str, ...]) -> bool:
+        return matches(self.question, words)
 
 
 @dataclass(frozen=True)
@@ -46,16 +71,23 @@ class ToolResult:
 class Tool:
     name: str
     description: str
+    # Intent words, matched as whole words (a trailing "s" allowed); a trailing "*" matches any ending.
     keywords: tuple[str, ...]
     run: Callable[[ToolContext], Awaitable[ToolResult | None]]
-    # Also run when the question names a product, even without a keyword.
-    on_product_mention: bool = False
+    # Also run when the question names one of these kinds: product, supplier, purchase_order, shipment.
+    mentions: frozenset[str] = frozenset()
 
     def wanted(self, context: ToolContext) -> bool:
-        lowered = context.question.lower()
-        if any(re.search(rf"\b{re.escape(k)}", lowered) for k in self.keywords):
+        return context.asks(self.keywords) or bool(self.mentions & context.mentions.kinds())
+
+
+def matches(question: str, words: tuple[str, ...]) -> bool:
+    lowered = question.lower()
+    for word in words:
+        pattern = rf"\b{re.escape(word[:-1])}" if word.endswith("*") else rf"\b{re.escape(word)}s?\b"
+        if re.search(pattern, lowered):
             return True
-        return self.on_product_mention and bool(context.products)
+    return False
 
 
 TOOLS: dict[str, Tool] = {}
@@ -66,8 +98,10 @@ def register_tool(tool: Tool) -> Tool:
     return tool
 
 
-async def run_tools(conn: asyncpg.Connection, question: str) -> list[ToolResult]:
-    context = ToolContext(conn, question, await mentioned_products(conn, question))
+async def run_tools(tx: TenantTransaction, question: str) -> list[ToolResult]:
+    """The results of every tool the question calls for, in registration order."""
+    today: date = await tx.conn.fetchval("SELECT current_date")
+    context = ToolContext(tx, question, await find_mentions(tx.conn, question), today)
     results = []
     for tool in TOOLS.values():
         if tool.wanted(context):
@@ -75,18 +109,6 @@ async def run_tools(conn: asyncpg.Connection, question: str) -> list[ToolResult]
             if result is not None:
                 results.append(result)
     return results
-
-
-async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
-    """Products (visible to the caller) whose SKU or name appears in the question."""
-    rows = await conn.fetch(
-        """SELECT id, sku, name FROM app.products
-           WHERE active AND (strpos(lower($1), lower(sku)) > 0 OR strpos(lower($1), lower(name)) > 0)
-           ORDER BY length(name) DESC LIMIT $2""",
-        question,
-        MAX_ROWS,
-    )
-    return [dict(r) for r in rows]
 
 
 def fmt(value: Any) -> str:
@@ -146,8 +168,228 @@ async def _movements(context: ToolContext) -> ToolResult:
     return ToolResult("recent_movements", arguments, lines or ["no stock movements"], page.items)
 
 
+async def _purchase_orders(context: ToolContext) -> ToolResult:
+    """Open purchase orders (or the ones named), filtered by the suppliers or products named; "late" or
+    "overdue" keeps only those past their expected date. Stored early warnings are added when present."""
+    m = context.mentions
+    late_only = context.asks(LATE_WORDS) and not m.purchase_orders
+    orders = await purchasing.open_orders(
+        context.conn,
+        context.today,
+        order_ids=[o["id"] for o in m.purchase_orders],
+        supplier_ids=[] if m.purchase_orders else [s["id"] for s in m.suppliers],
+        product_ids=[] if m.purchase_orders or m.suppliers else [p["id"] for p in m.products],
+        late_only=late_only,
+        limit=MAX_ROWS,
+    )
+    warnings = await risk_repository.stored_order_warnings(context.conn, [o["id"] for o in orders])
+    arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat()}
+    if m.purchase_orders:
+        arguments["numbers"] = [o["number"] for o in m.purchase_orders]
+    elif m.suppliers:
+        arguments["suppliers"] = [s["code"] for s in m.suppliers]
+    elif m.products:
+        arguments["products"] = [p["sku"] for p in m.products]
+    lines = [_order_line(o, warnings.get(o["id"])) for o in orders]
+    empty = "no late purchase orders" if late_only else "no open purchase orders"
+    return ToolResult("purchase_orders", arguments, lines or [empty], orders)
+
+
+def _order_line(order: dict[str, Any], warning: asyncpg.Record | None) -> str:
+    if order["expected_date"] is None:
+        due = "no expected date"
+    elif order["days_late"] > 0:
+        due = f"expected {order['expected_date']}, {order['days_late']} days late"
+    else:
+        due = f"expected {order['expected_date']}"
+    coming = "; ".join(
+        f"{fmt(line['quantity'])} {line['unit_of_measure']} of {line['sku']}" for line in order["outstanding"]
+    )
+    text = (
+        f"{order['number']} from {order['supplier_code']} ({order['supplier_name']}) to {order['warehouse_code']}: "
+        f"{order['status']}, {due}; "
+        + (f"outstanding {coming}" if coming else "nothing outstanding")
+        + f"; total {fmt(order['total_amount'])} {order['currency']}"
+    )
+    if warning is not None and order["status"] in ("issued", "partially_received"):
+        text += (
+            f"; early warning: {warning['late_probability']:.0%} likely late "
+            f"(about {warning['expected_delay_days']:.1f} days)"
+        )
+    return text
+
+
+async def _shipments(context: ToolContext) -> ToolResult:
+    """Shipments not yet delivered (or the ones named), filtered by the orders or products named; "delayed"
+    or "late" keeps only delayed or overdue ones."""
+    m = context.mentions
+    delayed_only = context.asks(LATE_WORDS) and not m.shipments
+    found = await shipments.open_shipments(
+        context.conn,
+        context.today,
+        shipment_ids=[s["id"] for s in m.shipments],
+        purchase_order_ids=[] if m.shipments else [o["id"] for o in m.purchase_orders],
+        product_ids=[] if m.shipments or m.purchase_orders else [p["id"] for p in m.products],
+        delayed_only=delayed_only,
+        limit=MAX_ROWS,
+    )
+    arguments: dict[str, Any] = {"delayed_only": delayed_only, "as_of": context.today.isoformat()}
+    if m.shipments:
+        arguments["numbers"] = [s["number"] for s in m.shipments]
+    elif m.purchase_orders:
+        arguments["purchase_orders"] = [o["number"] for o in m.purchase_orders]
+    elif m.products:
+        arguments["products"] = [p["sku"] for p in m.products]
+    lines = [_shipment_line(s) for s in found]
+    empty = "no delayed shipments" if delayed_only else "no shipments under way"
+    return ToolResult("shipments", arguments, lines or [empty], found)
+
+
+def _shipment_line(s: dict[str, Any]) -> str:
+    text = f"{s['number']} {s['direction']}"
+    if s["purchase_order_number"]:
+        text += f" for {s['purchase_order_number']}"
+    text += f" {'to' if s['direction'] == 'inbound' else 'from'} {s['warehouse_code']}"
+    text += f" via {s['carrier']} {s['tracking_number']}: {s['status']}"
+    if s["expected_delivery"] is not None:
+        text += f", expected {s['expected_delivery']}"
+        if s["days_overdue"] > 0:
+            text += f" ({s['days_overdue']} days overdue)"
+    if s["last_event"] is not None:
+        text += f"; last event {s['last_event']} on {s['last_event_at']:%Y-%m-%d}"
+        if s["last_location"]:
+            text += f" at {s['last_location']}"
+        if s["last_description"]:
+            text += f": {s['last_description']}"
+    return text
+
+
+# Forecast frequencies the batch job stores, and how many points make the "next period" quoted.
+NEXT_PERIOD = {"D": (7, "next 7 days"), "W": (1, "next week")}
+
+
+async def _forecast(context: ToolContext) -> ToolResult:
+    """The champion run's stored forecast for the products named (else the largest series): the next
+    period's total with its interval. Read from the database; nothing is fitted here."""
+    prefer = ("W", "D") if context.asks(("week*", "weekly")) else ("D", "W")
+    run = None
+    for freq in prefer:
+        run = await registry.champion(context.conn, context.tx.tenant_id, f"demand-{freq}")
+        if run is not None:
+            break
+    if run is None or run.freq not in NEXT_PERIOD:
+        return ToolResult(
+            "demand_forecast", {}, ["no stored demand forecast yet (the batch forecast job has not produced one)"]
+        )
+    steps, label = NEXT_PERIOD[run.freq]
+    start = period_start(pd.Timestamp(context.today).tz_localize("UTC").to_pydatetime(), run.freq)
+    start_ts = start.tz_localize("UTC").to_pydatetime()
+    if context.products:
+        series = await context.conn.fetch(
+            """SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code
+               FROM app.demand_forecasts f
+               JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+               WHERE f.run_id = $1 AND f.product_id = ANY($2::uuid[])
+               ORDER BY p.sku, w.code LIMIT $3""",
+            run.id,
+            [p["id"] for p in context.products],
+            MAX_ROWS,
+        )
+        arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
+    else:
+        series = await context.conn.fetch(
+            """SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code
+               FROM app.demand_forecasts f
+               JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+               WHERE f.run_id = $1 AND f.ds >= $2
+               GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code
+               ORDER BY sum(f.yhat) DESC, p.sku LIMIT $3""",
+            run.id,
+            start_ts,
+            RISKIEST,
+        )
+        arguments = {"largest": RISKIEST}
+    arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
+    lines = []
+    data = []
+    for row in series:
+        frame = await registry.stored_forecast(
+            context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
+        )
+        upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
+        where = f"{row['sku']} ({row['name']}) at {row['warehouse_code']}"
+        if upcoming.empty:
+            lines.append(f"{where}: the stored forecast ends before {context.today} (stale)")
+            continue
+        levels = sorted(float(c[1:]) for c in upcoming.columns if c.startswith("q"))
+        total = float(upcoming["yhat"].sum())
+        text = f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: {total:.1f} units forecast"
+        item: dict[str, Any] = {
+            "product_id": row["product_id"],
+            "warehouse_id": row["warehouse_id"],
+            "total": round(total, 1),
+        }
+        if len(levels) >= 2:
+            low, high = (float(upcoming[f"q{q:g}"].sum()) for q in (levels[0], levels[-1]))
+            text += f" (interval {low:.1f} to {high:.1f}, sum of P{levels[0] * 100:g} and P{levels[-1] * 100:g})"
+            item |= {"low": round(low, 1), "high": round(high, 1)}
+        trained = f"{run.training_end:%Y-%m-%d}" if run.training_end else "unknown"
+        text += f"; model {upcoming['model'].iloc[0]}, champion run v{run.version} trained on data up to {trained}"
+        lines.append(text)
+        data.append(item)
+    for product in context.products:
+        if all(r["product_id"] != product["id"] for r in series):
+            lines.append(f"{product['sku']} ({product['name']}): no stored forecast in champion run v{run.version}")
+    return ToolResult("demand_forecast", arguments, lines or ["the stored forecast has no series"], data)
+
+
+async def _supplier_risk(context: ToolContext) -> ToolResult:
+    """Risk assessments of the suppliers named (else the riskiest), with their top drivers and the trend
+    against the early-warning job's last scan."""
+    if context.mentions.suppliers:
+        assessed = [
+            await risk_service.assess_supplier(context.tx, s["id"], context.today) for s in context.mentions.suppliers
+        ]
+        arguments: dict[str, Any] = {"suppliers": [s["code"] for s in context.mentions.suppliers]}
+    else:
+        ranking = await risk_service.rank_suppliers(context.tx, context.today, limit=RISKIEST)
+        assessed = ranking["suppliers"]
+        arguments = {"riskiest": RISKIEST}
+    arguments["as_of"] = context.today.isoformat()
+    scanned = await risk_repository.scanned_supplier_scores(context.conn)
+    lines = [_risk_line(a, scanned.get(a["supplier"]["id"])) for a in assessed]
+    return ToolResult("supplier_risk", arguments, lines or ["no active suppliers"], assessed)
+
+
+def _risk_line(assessment: dict[str, Any], scanned: asyncpg.Record | None) -> str:
+    supplier = assessment["supplier"]
+    components = ", ".join(f"{name} {score:g}" for name, score in assessment["components"].items())
+    drivers = "; ".join(
+        f"{f['component']} {f['factor']} {_value(f['value'])} (+{f['contribution']:g})"
+        for f in assessment["top_factors"][:3]
+        if f["contribution"] > 0
+    )
+    text = (
+        f"{supplier['code']} ({supplier['name']}): risk score {assessment['overall']:g}/100, {assessment['band']} "
+        f"(confidence {assessment['confidence']}); components {components}"
+    )
+    if drivers:
+        text += f"; top drivers: {drivers}"
+    if scanned is not None:
+        change = assessment["overall"] - scanned["last_value"]
+        trend = "rising" if change > 0 else "falling" if change < 0 else "unchanged"
+        text += f"; last scan {scanned['last_value']:g} ({trend}, {change:+.1f})"
+    return text
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "unknown" if value is None else str(value)
+
+
 async def _suggestions(context: ToolContext) -> ToolResult:
-    found = await suggest(context.conn, limit=MAX_ROWS)
+    found = await suggest(context.tx, limit=MAX_ROWS)
     lines = [f"{s.title}: {s.reason}" for s in found]
     return ToolResult(
         "action_suggestions", {"limit": MAX_ROWS}, lines or ["nothing to act on now"], [s.as_dict() for s in found]
@@ -161,29 +403,100 @@ async def _skus(conn: asyncpg.Connection, product_ids: set[UUID]) -> dict[UUID, 
     return {r["id"]: r["sku"] for r in rows}
 
 
+LATE_WORDS = ("late", "overdue", "delay*", "behind", "past due", "stuck")
+
 register_tool(
     Tool(
         "stock_levels",
         "On hand, reserved and available stock per product and warehouse",
         ("stock", "inventory", "on hand", "available", "how many", "how much", "level"),
         _stock_levels,
-        on_product_mention=True,
+        mentions=frozenset({"product"}),
     )
 )
-register_tool(Tool("active_reservations", "Active stock reservations", ("reserv", "hold", "allocated"), _reservations))
+register_tool(Tool("active_reservations", "Active stock reservations", ("reserv*", "hold", "allocated"), _reservations))
 register_tool(
     Tool(
         "recent_movements",
         "The latest receipts, issues, transfers and adjustments from the ledger",
-        ("movement", "receipt", "received", "issued", "transfer", "adjustment", "history", "ledger"),
+        ("movement", "receipt", "received", "issued", "transfer*", "adjustment", "history", "ledger"),
         _movements,
     )
 )
 register_tool(
     Tool(
+        "purchase_orders",
+        "Open or late purchase orders, by supplier, product or number, with what is still to come",
+        ("purchase order", "po", "order", "open order", "backorder", "late", "overdue", "past due", "outstanding"),
+        _purchase_orders,
+        mentions=frozenset({"purchase_order"}),
+    )
+)
+register_tool(
+    Tool(
+        "shipments",
+        "Shipments in transit or delayed, with their latest tracking event",
+        (
+            "shipment",
+            "shipping",
+            "shipped",
+            "in transit",
+            "transit",
+            "delay*",
+            "carrier",
+            "tracking",
+            "deliver*",
+            "arriv*",
+            "eta",
+        ),
+        _shipments,
+        mentions=frozenset({"shipment"}),
+    )
+)
+register_tool(
+    Tool(
+        "demand_forecast",
+        "The stored demand forecast (champion run): next period's total with its interval",
+        (
+            "forecast*",
+            "demand",
+            "predict*",
+            "projected",
+            "projection",
+            "will we sell",
+            "sales",
+            "next week",
+            "next month",
+        ),
+        _forecast,
+    )
+)
+register_tool(
+    Tool(
+        "supplier_risk",
+        "Supplier risk scores with their top drivers, for the suppliers named or the riskiest",
+        ("risk*", "reliab*", "unreliable", "disruption", "compliance", "certif*", "audit*", "riskiest"),
+        _supplier_risk,
+        mentions=frozenset({"supplier"}),
+    )
+)
+register_tool(
+    Tool(
         "action_suggestions",
-        "Reorder suggestions from reorder rules and recent demand",
-        ("reorder", "suggest", "recommend", "should i", "order more", "running low", "run out", "expedite"),
+        "Suggested actions: reorder products, expedite purchase orders, review suppliers",
+        (
+            "reorder*",
+            "suggest*",
+            "recommend*",
+            "should i",
+            "order more",
+            "running low",
+            "run out",
+            "expedite*",
+            "action",
+            "to do",
+            "review",
+        ),
         _suggestions,
     )
 )

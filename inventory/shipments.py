@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from uuid import UUID, uuid5
 
 import asyncpg
@@ -159,6 +160,55 @@ async def timeline(conn: asyncpg.Connection, shipment_id: UUID) -> list[dict]:
 async def list_shipments(conn: asyncpg.Connection, query: ListQuery) -> Page:
     sql, params = SHIPMENTS.build(query)
     return SHIPMENTS.page(await conn.fetch(sql, *params), query)
+
+
+async def open_shipments(
+    conn: asyncpg.Connection,
+    today: date,
+    *,
+    shipment_ids: Sequence[UUID] = (),
+    purchase_order_ids: Sequence[UUID] = (),
+    product_ids: Sequence[UUID] = (),
+    delayed_only: bool = False,
+    limit: int = 20,
+) -> list[dict]:
+    """Shipments not yet delivered (or the ``shipment_ids`` named, in any status), delayed ones first.
+
+    A shipment is delayed when its carrier reported a delay or an exception, or its expected delivery
+    date has passed (``days_overdue`` as of ``today``). Each carries its latest tracking event and the
+    number of the purchase order it brings in.
+    """
+    rows = await conn.fetch(
+        f"""SELECT {", ".join(f"s.{c.strip()}" for c in SHIPMENT_COLUMNS.split(","))},
+                   w.code AS warehouse_code, po.number AS purchase_order_number,
+                   CASE WHEN s.status <> 'delivered' AND s.expected_delivery < $1::date
+                        THEN $1::date - s.expected_delivery ELSE 0 END AS days_overdue,
+                   s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
+                                                OR s.expected_delivery < $1::date) AS delayed,
+                   e.event_type AS last_event, e.occurred_at AS last_event_at, e.location AS last_location,
+                   e.description AS last_description
+            FROM app.shipments s
+            JOIN app.warehouses w ON w.tenant_id = s.tenant_id AND w.id = s.warehouse_id
+            LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
+            LEFT JOIN LATERAL (
+                SELECT event_type, occurred_at, location, description FROM app.shipment_events
+                WHERE shipment_id = s.id ORDER BY occurred_at DESC, seq DESC LIMIT 1) e ON true
+            WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN s.id = ANY($2::uuid[]) ELSE s.status <> 'delivered' END)
+              AND (cardinality($3::uuid[]) = 0 OR s.purchase_order_id = ANY($3::uuid[]))
+              AND (cardinality($4::uuid[]) = 0 OR EXISTS (
+                      SELECT 1 FROM app.shipment_lines l WHERE l.shipment_id = s.id AND l.product_id = ANY($4::uuid[])))
+              AND (NOT $5::boolean OR (s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
+                                                                   OR s.expected_delivery < $1::date)))
+            ORDER BY delayed DESC, days_overdue DESC, s.expected_delivery NULLS LAST, s.number
+            LIMIT $6""",
+        today,
+        list(shipment_ids),
+        list(purchase_order_ids),
+        list(product_ids),
+        delayed_only,
+        limit,
+    )
+    return [dict(r) for r in rows]
 
 
 async def find_by_tracking(conn: asyncpg.Connection, carrier: str, tracking_number: str) -> UUID:

@@ -207,7 +207,7 @@ async def give_feedback(message_id: UUID, body: FeedbackRequest, caller: CallerD
 @router.get("/suggestions", summary="Recommended actions, each with its reason")
 async def list_suggestions(caller: CallerDep) -> dict[str, list[dict[str, Any]]]:
     async def op(tx: TenantTransaction) -> list[suggestions.Suggestion]:
-        return await suggestions.suggest(tx.conn)
+        return await suggestions.suggest(tx)
 
     return {"items": [s.as_dict() for s in await caller.run(op)]}
 

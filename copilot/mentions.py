@@ -1,0 +1,120 @@
+"""What a question names: products, suppliers, purchase orders and shipments of the caller's tenant.
+
+Matching is deterministic and runs under row-level security: a name is mentioned when it appears as a whole
+word (case-insensitive), so ``SKU-1`` is not found in ``SKU-10``. Products match by SKU or name; suppliers by
+code, name, or name without its legal form ("Acme Fasteners" for "Acme Fasteners Ltd"); purchase orders and
+shipments by number ("PO-000123", also written "PO 123" or "po#123") or, for shipments, tracking number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+MAX_MENTIONS = 10
+MAX_TOKENS = 200
+
+_TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_./-]*[A-Za-z0-9])?")
+_NUMBERED = {"PO": re.compile(r"\bPO[\s#-]*(\d{1,9})\b", re.IGNORECASE),
+             "SH": re.compile(r"\bSH[\s#-]*(\d{1,9})\b", re.IGNORECASE)}  # fmt: skip
+_LEGAL_FORM = re.compile(
+    r"[\s,]+(?:ltd|limited|inc|llc|gmbh|ag|sa|s\.a|bv|b\.v|nv|plc|co|corp|corporation|company|srl|spa|oy|ab|kg)\.?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Mentions:
+    products: list[dict[str, Any]] = field(default_factory=list)
+    suppliers: list[dict[str, Any]] = field(default_factory=list)
+    purchase_orders: list[dict[str, Any]] = field(default_factory=list)
+    shipments: list[dict[str, Any]] = field(default_factory=list)
+
+    def kinds(self) -> set[str]:
+        """``product``, ``supplier``, ``purchase_order``, ``shipment``: the kinds named at least once."""
+        present = {
+            "product": self.products,
+            "supplier": self.suppliers,
+            "purchase_order": self.purchase_orders,
+            "shipment": self.shipments,
+        }
+        return {kind for kind, found in present.items() if found}
+
+
+async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
+    numbers = candidate_numbers(question)
+    return Mentions(
+        products=await mentioned_products(conn, question),
+        suppliers=await mentioned_suppliers(conn, question),
+        purchase_orders=await _by_number(
+            conn, "SELECT id, number FROM app.purchase_orders WHERE number = ANY($1::text[])", numbers
+        ),
+        shipments=await _by_number(
+            conn,
+            "SELECT id, number, tracking_number FROM app.shipments "
+            "WHERE number = ANY($1::text[]) OR tracking_number = ANY($1::text[])",
+            numbers,
+        ),
+    )
+
+
+def names_in(text: str, names: Iterable[str | None]) -> bool:
+    """Whether any of ``names`` appears in ``text`` as a whole word or phrase: case-insensitive, except that
+    names of up to 3 characters (codes like "AB") must match exactly, so the word "a" is not supplier "A"."""
+    for name in names:
+        if not name:
+            continue
+        flags = 0 if len(name) <= 3 else re.IGNORECASE
+        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags) is not None:
+            return True
+    return False
+
+
+def candidate_numbers(question: str) -> list[str]:
+    """Tokens that may be document numbers, as written and upper-cased, plus "PO 12" -> "PO-000012"."""
+    tokens = _TOKEN.findall(question)[:MAX_TOKENS]
+    found = dict.fromkeys([*tokens, *(t.upper() for t in tokens)])
+    for prefix, pattern in _NUMBERED.items():
+        for digits in pattern.findall(question):
+            found[f"{prefix}-{int(digits):06d}"] = None
+    return list(found)
+
+
+def without_legal_form(name: str) -> str:
+    return _LEGAL_FORM.sub("", name).strip()
+
+
+async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
+    """Products (visible to the caller) whose SKU or name the question names."""
+    rows = await conn.fetch(
+        """SELECT id, sku, name FROM app.products
+           WHERE active AND (strpos(lower($1), lower(sku)) > 0 OR strpos(lower($1), lower(name)) > 0)
+           ORDER BY length(name) DESC, sku LIMIT 50""",
+        question,
+    )
+    return [dict(r) for r in rows if names_in(question, (r["sku"], r["name"]))][:MAX_MENTIONS]
+
+
+async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
+    """Active suppliers whose code, name or name without its legal form the question names."""
+    # The name's first word is in the question whenever the name (with or without legal form) is.
+    rows = await conn.fetch(
+        """SELECT id, code, name FROM app.suppliers
+           WHERE active AND (strpos(lower($1), lower(code)) > 0
+                             OR strpos(lower($1), lower(split_part(name, ' ', 1))) > 0)
+           ORDER BY length(name) DESC, code LIMIT 50""",
+        question,
+    )
+    return [dict(r) for r in rows if names_in(question, (r["code"], r["name"], without_legal_form(r["name"])))][
+        :MAX_MENTIONS
+    ]
+
+
+async def _by_number(conn: asyncpg.Connection, sql: str, numbers: list[str]) -> list[dict[str, Any]]:
+    if not numbers:
+        return []
+    return [dict(r) for r in await conn.fetch(sql, numbers)][:MAX_MENTIONS]

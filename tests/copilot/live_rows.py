@@ -1,0 +1,185 @@
+"""Rows the live-data tools and suggestion sources read, arranged as the owner role (tiny, per test)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+
+async def add_supplier(conn: asyncpg.Connection, tenant: Any, code: str, name: str) -> UUID:
+    supplier: UUID = await conn.fetchval(
+        "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, $2, $3) RETURNING id", tenant.id, code, name
+    )
+    return supplier
+
+
+async def add_order(
+    conn: asyncpg.Connection,
+    tenant: Any,
+    supplier: UUID,
+    expected: date | None,
+    lines: list[tuple[int, int, int]],
+    *,
+    status: str = "issued",
+    warehouse: int = 0,
+) -> tuple[UUID, str]:
+    """A purchase order in ``status`` with ``lines`` of (product index, quantity, unit price)."""
+    order = await conn.fetchrow(
+        "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, expected_date, status, "
+        "issued_at) VALUES ($1, $2, $3, 'EUR', $4, $5, CASE WHEN $5 = 'draft' THEN NULL ELSE now() END) "
+        "RETURNING id, number",
+        tenant.id,
+        supplier,
+        tenant.warehouses[warehouse],
+        expected,
+        status,
+    )
+    assert order is not None
+    for line_no, (product, quantity, price) in enumerate(lines, start=1):
+        await conn.execute(
+            "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, "
+            "uom_factor, quantity_base, unit_price) VALUES ($1, $2, $3, $4, $5, 'each', 1, $5, $6)",
+            tenant.id,
+            order["id"],
+            line_no,
+            tenant.products[product],
+            quantity,
+            price,
+        )
+    return order["id"], order["number"]
+
+
+async def add_warning(conn: asyncpg.Connection, tenant: Any, order: UUID, probability: float, delay: float) -> None:
+    """The early-warning job's stored prediction for every line of ``order``."""
+    await conn.execute(
+        "INSERT INTO app.risk_predictions (tenant_id, purchase_order_line_id, purchase_order_id, late_probability, "
+        "expected_delay_days) SELECT tenant_id, id, purchase_order_id, $2, $3 FROM app.purchase_order_lines "
+        "WHERE purchase_order_id = $1",
+        order,
+        probability,
+        delay,
+    )
+
+
+async def add_shipment(
+    conn: asyncpg.Connection,
+    tenant: Any,
+    tracking: str,
+    status: str,
+    expected: date | None,
+    *,
+    order: UUID | None = None,
+    events: Sequence[tuple[str, datetime, str | None, str | None]] = (),
+) -> tuple[UUID, str]:
+    shipment = await conn.fetchrow(
+        "INSERT INTO app.shipments (tenant_id, direction, status, warehouse_id, purchase_order_id, carrier, "
+        "tracking_number, expected_delivery) VALUES ($1, 'inbound', $2, $3, $4, 'DHL', $5, $6) RETURNING id, number",
+        tenant.id,
+        status,
+        tenant.warehouses[0],
+        order,
+        tracking,
+        expected,
+    )
+    assert shipment is not None
+    for event_type, occurred_at, location, description in events:
+        await conn.execute(
+            "INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, location, description, "
+            "source) VALUES ($1, $2, $3, $4, $5, $6, 'webhook')",
+            tenant.id,
+            shipment["id"],
+            event_type,
+            occurred_at,
+            location,
+            description,
+        )
+    return shipment["id"], shipment["number"]
+
+
+async def add_forecast(
+    conn: asyncpg.Connection,
+    tenant: Any,
+    product: int,
+    start: date,
+    values: list[float],
+    *,
+    freq: str = "D",
+    spread: float = 0.2,
+    version: int = 1,
+) -> UUID:
+    """A champion ``demand-<freq>`` run with one series: ``values`` from ``start``, P10/P90 at +/- spread."""
+    step = 7 if freq == "W" else 1
+    run: UUID = await conn.fetchval(
+        "INSERT INTO app.forecast_runs (tenant_id, model_name, model_type, version, run_key, freq, horizon, status, "
+        "training_end, metrics) VALUES ($1, $2, 'auto', $3, $4, $5, $6, 'champion', $7, '{\"mase\": 0.8}') "
+        "RETURNING id",
+        tenant.id,
+        f"demand-{freq}",
+        version,
+        f"test/{version}",
+        freq,
+        len(values),
+        datetime.combine(start, datetime.min.time(), UTC),
+    )
+    await conn.executemany(
+        "INSERT INTO app.demand_forecasts (tenant_id, run_id, product_id, warehouse_id, ds, yhat, quantiles, model) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, 'auto_ets')",
+        [
+            (
+                tenant.id,
+                run,
+                tenant.products[product],
+                tenant.warehouses[0],
+                datetime.combine(start + timedelta(days=i * step), datetime.min.time(), UTC),
+                value,
+                json.dumps({"0.1": value * (1 - spread), "0.5": value, "0.9": value * (1 + spread)}),
+            )
+            for i, value in enumerate(values)
+        ],
+    )
+    return run
+
+
+async def make_risky(conn: asyncpg.Connection, tenant: Any, supplier: UUID, today: date) -> None:
+    """A weak credit profile, an expired certificate and a failed audit; scores weighted on those."""
+    await conn.execute(
+        "INSERT INTO app.supplier_risk_profiles (tenant_id, supplier_id, credit_rating, days_payable, "
+        "revenue_trend_pct) VALUES ($1, $2, 'CCC', 150, -40)",
+        tenant.id,
+        supplier,
+    )
+    await conn.execute(
+        "INSERT INTO app.supplier_certifications (tenant_id, supplier_id, standard, expires_on) "
+        "VALUES ($1, $2, 'ISO 9001', $3)",
+        tenant.id,
+        supplier,
+        today - timedelta(days=30),
+    )
+    await conn.execute(
+        "INSERT INTO app.supplier_audits (tenant_id, supplier_id, audited_on, score, outcome) "
+        "VALUES ($1, $2, $3, 30, 'fail')",
+        tenant.id,
+        supplier,
+        today - timedelta(days=100),
+    )
+    await conn.execute(
+        "INSERT INTO app.risk_weights (tenant_id, financial, operational, geographical, compliance) "
+        "VALUES ($1, 0.5, 0, 0, 0.5) ON CONFLICT DO NOTHING",
+        tenant.id,
+    )
+
+
+async def add_scanned_score(conn: asyncpg.Connection, tenant: Any, supplier: UUID, score: float) -> None:
+    """The supplier's score as the early-warning job's last scan stored it."""
+    await conn.execute(
+        "INSERT INTO app.risk_alert_state (tenant_id, kind, subject_id, active, last_value) "
+        "VALUES ($1, 'supplier_score', $2, false, $3)",
+        tenant.id,
+        supplier,
+        score,
+    )

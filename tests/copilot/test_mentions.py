@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from datetime import date
+
+from copilot.mentions import candidate_numbers, find_mentions, names_in, without_legal_form
+from copilot.tools import matches
+from tests.copilot.conftest import as_user
+from tests.copilot.live_rows import add_order, add_shipment, add_supplier
+
+
+def test_a_name_matches_only_as_a_whole_word():
+    assert names_in("stock of SKU-1?", ["SKU-1"])
+    assert not names_in("stock of SKU-10", ["SKU-1"])
+    assert not names_in("a late order", ["A"])  # short codes match exactly, so the word "a" is not supplier A
+    assert names_in("orders from A", ["A"])
+
+
+def test_a_supplier_name_matches_without_its_legal_form():
+    assert without_legal_form("Acme Fasteners Ltd.") == "Acme Fasteners"
+    assert without_legal_form("Globex, Inc") == "Globex"
+    assert without_legal_form("Cooperative") == "Cooperative"
+
+
+def test_po_and_shipment_numbers_are_recognised_as_people_write_them():
+    numbers = candidate_numbers("Is po 42 late? And PO#7, SH-000009 and 1Z999AA1?")
+    assert {"PO-000042", "PO-000007", "SH-000009", "1Z999AA1"} <= set(numbers)
+
+
+def test_intent_words_match_whole_words_unless_marked_as_prefixes():
+    assert matches("Which POs are open?", ("po",))
+    assert not matches("What is our returns policy?", ("po",))
+    assert matches("Any delayed deliveries?", ("delay*",))
+    assert not matches("a relayed message", ("delay*",))
+
+
+async def test_a_question_names_suppliers_orders_and_shipments_of_the_callers_tenant_only(
+    database, make_tenant, owner_pool
+):
+    mine, theirs = await make_tenant(), await make_tenant()
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, mine, "ACME", "Acme Fasteners Ltd")
+        _, number = await add_order(conn, mine, acme, date(2030, 1, 1), [(0, 1, 1)])
+        _, shipment = await add_shipment(conn, mine, "TRACK-77", "in_transit", None)
+        globex = await add_supplier(conn, theirs, "GLOBEX", "Globex")
+        _, foreign = await add_order(conn, theirs, globex, date(2030, 1, 1), [(0, 1, 1)])
+    question = f"Is {number} from Acme Fasteners on TRACK-77? And {foreign} from Globex, or SKU-1?"
+    found = await as_user(database, mine)(lambda tx: find_mentions(tx.conn, question))
+    assert [s["code"] for s in found.suppliers] == ["ACME"]
+    assert [o["number"] for o in found.purchase_orders] == [number]
+    assert [s["number"] for s in found.shipments] == [shipment]
+    assert [p["sku"] for p in found.products] == ["SKU-1"]
+    assert found.kinds() == {"product", "supplier", "purchase_order", "shipment"}
