@@ -75,10 +75,14 @@ def connector_class(kind: str) -> type[Connector]:
 # What each kind needs, for validating configurations before anything is stored.
 REQUIRED_CREDENTIALS: dict[str, tuple[str, ...]] = {
     "odoo": ("username", "api_key"),
-    "sap": ("username", "password"),  # a communication user (basic authentication)
+    "sap": ("username", "password"),  # a communication user (basic authentication), or OAuth 2.0 below
     "dynamics": ("client_id", "client_secret"),
     # OAuth 2.0 client credentials (M2M): the integration's client id, and the certificate mapped to it
     "netsuite": ("client_id", "certificate_id", "private_key"),
+}
+# Kinds that accept another set of credentials instead of the required one.
+ALTERNATIVE_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "sap": ("client_id", "client_secret"),  # OAuth 2.0 client credentials (communication arrangement)
 }
 REQUIRED_OPTIONS: dict[str, tuple[str, ...]] = {
     "odoo": ("database",),

@@ -1,4 +1,10 @@
-"""SAP S/4HANA through its OData v2 APIs, with a communication user (basic authentication).
+"""SAP S/4HANA through its OData v2 APIs, with a communication user (basic authentication) or OAuth 2.0.
+
+Credentials ``username``/``password`` authenticate every call with basic authentication; ``client_id``/
+``client_secret`` instead use OAuth 2.0 client credentials (a communication arrangement's OAuth client):
+``POST`` to the token endpoint (option ``token_url``, default S/4HANA's own ``/sap/bc/sec/oauth2/token``)
+with ``grant_type=client_credentials`` (optional ``scope``) and the client authenticated with basic
+authentication; the bearer token is kept until a minute before ``expires_in`` and renewed once on a 401.
 
 Reads: ``API_PRODUCT_SRV/A_Product`` (with ``to_Description``), ``API_BUSINESS_PARTNER/A_BusinessPartner``
 (partners that are suppliers, with ``to_BusinessPartnerAddress``), ``API_MATERIAL_STOCK_SRV/
@@ -13,6 +19,7 @@ page is its last change marker. Writes (a purchase order, by deep insert) first 
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
@@ -32,6 +39,7 @@ PARTNERS = f"{ROOT}/API_BUSINESS_PARTNER/A_BusinessPartner"
 STOCK = f"{ROOT}/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod"
 PO_SERVICE = f"{ROOT}/API_PURCHASEORDER_PROCESS_SRV"
 ORDERS = f"{PO_SERVICE}/A_PurchaseOrder"
+OAUTH_TOKEN_PATH = "/sap/bc/sec/oauth2/token"  # noqa: S105 (a path, not a secret)
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -53,13 +61,58 @@ class SapConnector(Connector):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
-        self._auth = httpx.BasicAuth(self.credential("username"), self.credential("password"))
+        self._oauth = bool(config.credentials.get("client_id"))
+        self._auth = (
+            httpx.BasicAuth(self.credential("client_id"), self.credential("client_secret"))
+            if self._oauth
+            else httpx.BasicAuth(self.credential("username"), self.credential("password"))
+        )
         self._csrf: str | None = None
+        self._token: str | None = None
+        self._expires = 0.0
+
+    async def _access_token(self, *, renew: bool = False) -> str:
+        if self._token is None or renew or time.monotonic() > self._expires - 60:
+            form = {"grant_type": "client_credentials"}
+            if self.option("scope"):
+                form["scope"] = str(self.option("scope"))
+            response = await self.http.request(
+                "POST",
+                str(self.option("token_url") or OAUTH_TOKEN_PATH),
+                data=form,
+                auth=self._auth,
+                headers={"Accept": "application/json"},
+                idempotent=True,
+            )
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
+                reason = f"{body.get('error', '')} {body.get('error_description', '')}".strip() if body else ""
+                raise ConnectorAuthError(
+                    f"SAP's OAuth 2.0 server refused the client credentials (HTTP {response.status_code}): "
+                    f"{reason or response.text[:200]}"
+                )
+            self._token = str(body["access_token"])
+            self._expires = time.monotonic() + float(body.get("expires_in") or 3600)
+        return self._token
+
+    async def _send(self, method: str, url: str, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
+        """A call with the communication user's basic authentication, or a bearer token renewed once on 401."""
+        if not self._oauth:
+            return await self.http.request(method, url, auth=self._auth, headers=headers, **kwargs)
+        for attempt in (1, 2):
+            token = await self._access_token(renew=attempt == 2)
+            response = await self.http.request(
+                method, url, headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs
+            )
+            if response.status_code != 401:
+                break
+        return response
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
-        response = await self.http.request(
-            "GET", url, params=params, auth=self._auth, headers={"Accept": "application/json"}
-        )
+        response = await self._send("GET", url, {"Accept": "application/json"}, params=params)
         self._raise_for(response)
         try:
             payload: dict[str, Any] = response.json()["d"]
@@ -67,8 +120,7 @@ class SapConnector(Connector):
             raise ConnectorProtocolError(f"SAP answered {url} without an OData v2 'd' object") from exc
         return payload
 
-    @staticmethod
-    def _raise_for(response: httpx.Response) -> None:
+    def _raise_for(self, response: httpx.Response) -> None:
         if response.status_code < 400:
             return
         try:
@@ -76,7 +128,8 @@ class SapConnector(Connector):
         except (ValueError, KeyError, TypeError):
             message = response.text[:200]
         if response.status_code == 401:
-            raise ConnectorAuthError(f"SAP refused the communication user's credentials (HTTP 401): {message}")
+            who = "the OAuth 2.0 access token" if self._oauth else "the communication user's credentials"
+            raise ConnectorAuthError(f"SAP refused {who} (HTTP 401): {message}")
         if response.status_code == 403:
             raise ConnectorAuthError(f"SAP refused access (HTTP 403): {message}")
         raise ConnectorProtocolError(f"SAP answered HTTP {response.status_code}: {message}")
@@ -201,9 +254,7 @@ class SapConnector(Connector):
             yield Page(records[start : start + self.config.page_size])
 
     async def _fetch_csrf(self) -> str:
-        response = await self.http.request(
-            "GET", f"{PO_SERVICE}/", auth=self._auth, headers={"x-csrf-token": "Fetch", "Accept": "application/json"}
-        )
+        response = await self._send("GET", f"{PO_SERVICE}/", {"x-csrf-token": "Fetch", "Accept": "application/json"})
         self._raise_for(response)
         token = response.headers.get("x-csrf-token")
         if not token:
@@ -237,13 +288,8 @@ class SapConnector(Connector):
         for attempt in (1, 2):
             if self._csrf is None:
                 self._csrf = await self._fetch_csrf()
-            response = await self.http.request(
-                "POST",
-                ORDERS,
-                json=body,
-                auth=self._auth,
-                headers={"x-csrf-token": self._csrf, "Accept": "application/json"},
-                idempotent=False,
+            response = await self._send(
+                "POST", ORDERS, {"x-csrf-token": self._csrf, "Accept": "application/json"}, json=body, idempotent=False
             )
             if response.status_code == 403 and response.headers.get("x-csrf-token", "").lower() == "required":
                 self._csrf = None  # expired with the session: fetch a new one, once

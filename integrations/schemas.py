@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from integrations.connector import REQUIRED_CREDENTIALS, REQUIRED_OPTIONS
+from integrations.connector import ALTERNATIVE_CREDENTIALS, REQUIRED_CREDENTIALS, REQUIRED_OPTIONS
 from integrations.mapping import FieldMapping
 from integrations.records import Entity
 
@@ -19,8 +19,12 @@ _URL = r"^https?://[^\s]{1,490}$"
 
 def _check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
     missing = [c for c in REQUIRED_CREDENTIALS[kind] if not (credentials or {}).get(c)]
+    alternative = ALTERNATIVE_CREDENTIALS.get(kind)
+    if alternative and all((credentials or {}).get(c) for c in alternative):
+        missing = []
     if credentials is not None and missing:
-        raise ValueError(f"{kind} connectors need credentials: {', '.join(missing)}")
+        instead = f" (or {', '.join(alternative)})" if alternative else ""
+        raise ValueError(f"{kind} connectors need credentials: {', '.join(missing)}{instead}")
     absent = [o for o in REQUIRED_OPTIONS[kind] if options is not None and o not in options]
     if absent:
         raise ValueError(f"{kind} connectors need options: {', '.join(absent)}")

@@ -8,6 +8,10 @@ from decimal import Decimal
 import pytest
 
 from common.database import TenantTransaction
+from integrations.connector import ConnectorConfig
+from integrations.http import RetryPolicy
+from integrations.records import Entity
+from integrations.sap import SapConnector
 from integrations.sync import push_purchase_order, run_sync
 from inventory import purchasing
 from inventory.purchasing_schemas import PurchaseOrderCreate
@@ -24,7 +28,14 @@ def sap() -> Iterator[FakeSap]:
         yield fake
 
 
-async def sap_tenant(sync_deps, owner_pool, make_tenant, fake: FakeSap, password: str = "sap-secret"):  # noqa: S107
+async def sap_tenant(
+    sync_deps,
+    owner_pool,
+    make_tenant,
+    fake: FakeSap,
+    password: str = "sap-secret",  # noqa: S107
+    credentials: dict[str, str] | None = None,
+):
     tenant = await make_tenant()  # plants map onto its warehouses WH-0 and WH-1
     async with owner_pool.acquire() as conn:
         await conn.execute("DELETE FROM app.products WHERE tenant_id = $1", tenant.id)
@@ -33,7 +44,7 @@ async def sap_tenant(sync_deps, owner_pool, make_tenant, fake: FakeSap, password
         tenant,
         kind="sap",
         base_url=fake.url,
-        credentials={"username": "COMM_USER", "password": password},
+        credentials=credentials or {"username": "COMM_USER", "password": password},
         mapping=MAPPING,
     )
     return tenant, connector
@@ -115,6 +126,41 @@ async def test_wrong_password_fails_the_run_with_a_clear_error(sync_deps, owner_
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap, password="nope")
     run = await run_sync(sync_deps, tenant.id, connector)
     assert run["status"] == "failed" and "HTTP 401" in run["error"]
+
+
+OAUTH = {"client_id": "sap-client", "client_secret": "sap-client-secret"}
+
+
+async def test_oauth_client_credentials_sync_the_same_records_as_basic_authentication(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    basic, basic_connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, basic.id, basic_connector)
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap, credentials=OAUTH)
+    sap.requests.clear()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    assert sap.count("POST", "/sap/bc/sec/oauth2/token") == 1  # one token for the whole run
+    assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, basic.id)
+
+
+async def test_an_expired_oauth_token_is_renewed_once_on_401(sap):
+    retry = RetryPolicy(max_attempts=2, backoff_s=0.01, timeout_s=5.0)
+    connector = SapConnector(ConnectorConfig(sap.url, OAUTH, page_size=4, retry=retry))
+    try:
+        assert [p async for p in connector.pull(Entity.SUPPLIERS, None)]
+        sap.expire_tokens()
+        assert [p async for p in connector.pull(Entity.PRODUCTS, None)]
+    finally:
+        await connector.aclose()
+    assert sap.count("POST", "/sap/bc/sec/oauth2/token") == 2
+
+
+async def test_a_wrong_oauth_client_secret_fails_the_run_with_invalid_client(sync_deps, owner_pool, make_tenant, sap):
+    credentials = {**OAUTH, "client_secret": "nope"}
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap, credentials=credentials)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "refused the client credentials (HTTP 401): invalid_client" in run["error"]
 
 
 async def test_pushed_purchase_order_appears_in_sap_with_its_items_after_a_csrf_refetch(

@@ -6,8 +6,11 @@ Server [...]"`` otherwise), ``$format=json`` responses wrapped in ``{"d": {"resu
 string, ``datetime'...'`` and ``datetimeoffset'...'`` literals), ``$orderby``, ``$expand`` of the
 navigation properties used, server-driven paging with ``__next`` and an opaque ``$skiptoken``, the CSRF
 handshake (``x-csrf-token: Fetch`` -> token + session cookie; ``403`` + ``x-csrf-token: Required`` when
-missing or stale) and deep insert of ``A_PurchaseOrder`` with ``to_PurchaseOrderItem``. Errors use the
-Gateway's ``{"error": {"code", "message": {"lang", "value"}}}`` body.
+missing or stale), OAuth 2.0 client credentials (``POST /sap/bc/sec/oauth2/token`` with the client in a
+basic authentication header and ``grant_type=client_credentials``: ``{"access_token", "token_type": "Bearer",
+"expires_in", "scope"}``, 401 ``invalid_client`` otherwise; an unknown or revoked bearer token is 401 with
+``WWW-Authenticate: Bearer error="invalid_token"``) and deep insert of ``A_PurchaseOrder`` with
+``to_PurchaseOrderItem``. Errors use the Gateway's ``{"error": {"code", "message": {"lang", "value"}}}`` body.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from integrations.odata import v2_date
 from tests.integrations.fakes.base import FakeServer, Request, Response
@@ -46,6 +49,8 @@ class FakeSap(FakeServer):
         self.page_size = page_size
         self.sets: dict[str, dict[str, dict[str, Any]]] = {name: {} for name, _ in SETS.values()}
         self.csrf_tokens: set[str] = set()
+        self.oauth_clients: dict[str, str] = {"sap-client": "sap-client-secret"}
+        self.bearer_tokens: set[str] = set()
         self.session_timeout_on_next_post = False
         self._po_number = 4500000000
 
@@ -62,6 +67,10 @@ class FakeSap(FakeServer):
                 record["LastChangeDateTime"] = now
             return record
 
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.bearer_tokens.clear()
+
     def expire_csrf(self) -> None:
         with self.lock:
             self.csrf_tokens.clear()
@@ -71,9 +80,37 @@ class FakeSap(FakeServer):
     def throttled(self, retry_after: int) -> Response:
         return _error(429, "API_RATE_LIMIT", "Rate limit quota violation", {"Retry-After": str(retry_after)})
 
+    def _token(self, request: Request) -> Response:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        try:
+            scheme, encoded = request.headers.get("authorization", "").split(" ", 1)
+            client, secret = base64.b64decode(encoded).decode().split(":", 1)
+        except ValueError:
+            client, secret, scheme = "", "", ""
+        if scheme != "Basic" or self.oauth_clients.get(client) != secret:
+            return Response(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
+        if form.get("grant_type") != "client_credentials":
+            return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            self.bearer_tokens.add(token)
+        return Response(
+            200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": form.get("scope", "")}
+        )
+
     def handle(self, request: Request) -> Response:
+        if request.path == "/sap/bc/sec/oauth2/token" and request.method == "POST":
+            return self._token(request)
         expected = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
-        if request.headers.get("authorization") != expected:
+        authorization = request.headers.get("authorization", "")
+        if authorization.startswith("Bearer "):
+            if authorization[7:] not in self.bearer_tokens:
+                return Response(
+                    401,
+                    "<html><body>Logon failed</body></html>",
+                    {"WWW-Authenticate": 'Bearer error="invalid_token"', "Content-Type": "text/html"},
+                )
+        elif authorization != expected:
             return Response(
                 401,
                 "<html><body>Logon failed</body></html>",
