@@ -5,6 +5,12 @@ api_key, model, 'search_read', [domain], {fields, order, offset, limit})``. Incr
 ``write_date >= cursor`` ordered by ``write_date, id``; the cursor after each page is the page's last
 ``write_date`` (re-reading the boundary second is harmless: unchanged records cost no write). Stock is a
 snapshot of internal ``stock.quant`` summed per product and warehouse.
+
+With option ``protocol: "json2"`` (Odoo 19+, where JSON-RPC is deprecated) the same calls go to the
+external JSON-2 API instead: ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>``,
+``X-Odoo-Database`` and the method's parameters by name (``domain``, ``fields``, ``order``, ``offset``,
+``limit``; ``vals_list`` for ``create``). The answer is the method's return value itself; errors are 4xx/5xx
+with ``{"name", "message", "arguments", "context", "debug"}``. No ``authenticate`` round trip is needed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
+# JSON-2 takes parameters by name: the names of the positional arguments this connector passes.
+_JSON2_PARAMETERS = {"search_read": ("domain",), "create": ("vals_list",)}
 
 
 def _m2o_id(value: Any) -> str | None:
@@ -74,9 +82,38 @@ class OdooConnector(Connector):
             self._uid = int(uid)
         return database, self._uid, key
 
+    async def _json2(
+        self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], *, idempotent: bool
+    ) -> Any:
+        body: dict[str, Any] = {**dict(zip(_JSON2_PARAMETERS.get(method, ()), args, strict=False)), **kwargs}
+        if method == "create" and isinstance(body.get("vals_list"), dict):
+            body["vals_list"] = [body["vals_list"]]
+        headers = {
+            "Authorization": f"bearer {self.credential('api_key')}",
+            "X-Odoo-Database": str(self.option("database")),
+            "User-Agent": "Chainsight",
+        }
+        url = f"/json/2/{model}/{method}"
+        response = await self.http.request("POST", url, json=body, headers=headers, idempotent=idempotent)
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise ConnectorProtocolError(f"Odoo answered {url} with something that is not JSON") from exc
+        if response.status_code >= 400:
+            error = payload if isinstance(payload, dict) else {"message": payload}
+            name, message = str(error.get("name") or ""), error.get("message")
+            if response.status_code in (401, 403) or name.endswith(("AccessDenied", "AccessError", "Unauthorized")):
+                raise ConnectorAuthError(f"Odoo refused the API key (HTTP {response.status_code}): {message}")
+            raise ConnectorProtocolError(f"Odoo error {name or response.status_code}: {message}")
+        if method == "create" and isinstance(payload, list) and len(payload) == 1:
+            return payload[0]  # create takes a list of values and returns a list of ids
+        return payload
+
     async def execute_kw(
         self, model: str, method: str, args: list[Any], kwargs: dict[str, Any], *, idempotent: bool = True
     ) -> Any:
+        if self.option("protocol", "jsonrpc") == "json2":
+            return await self._json2(model, method, args, kwargs, idempotent=idempotent)
         database, uid, key = await self._login()
         return await self._rpc(
             "object", "execute_kw", [database, uid, key, model, method, args, kwargs], idempotent=idempotent

@@ -33,7 +33,7 @@ async def odoo_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo, api_ke
         tenant,
         kind="odoo",
         base_url=extra.pop("base_url", fake.url),
-        options={"database": "prod"},
+        options=extra.pop("options", {"database": "prod"}),
         credentials={"username": "sync@example.com", "api_key": api_key},
         mapping=MAPPING,
         **extra,
@@ -211,3 +211,42 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
     async with owner_pool.acquire() as conn:
         numbers = await conn.fetch("SELECT number FROM app.purchase_orders WHERE tenant_id = $1", tenant.id)
     assert sorted(r["number"] for r in numbers) == sorted(["P00001", "P00002", "P00003", order["number"]])
+
+
+JSON2 = {"database": "prod", "protocol": "json2"}
+
+
+async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, owner_pool, make_tenant, odoo):
+    rpc, rpc_connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, rpc.id, rpc_connector)
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, options=JSON2)
+    odoo.requests.clear()
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    assert odoo.count("POST", "/jsonrpc") == 0 and odoo.count("POST", "/json/2/product.product/search_read") == 2
+    assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, rpc.id)
+
+    async def create(tx: TenantTransaction) -> dict:
+        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = 'V001'")
+        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'WH'")
+        bolts = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'SKU-000002'")
+        body = PurchaseOrderCreate.model_validate(
+            {
+                "supplier_id": supplier,
+                "warehouse_id": warehouse,
+                "currency": "EUR",
+                "lines": [{"product_id": bolts, "quantity": 3, "unit_price": "2"}],
+            }
+        )
+        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+
+    order = await sync_deps.database.run(tenant.claims(), None, create)
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
+    assert [(x["name"], x["product_qty"], x["price_unit"]) for x in created["lines"]] == [("SKU-000002", 3.0, 2.0)]
+
+
+async def test_a_wrong_json2_api_key_fails_the_run_with_odoos_error(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, api_key="wrong", options=JSON2)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and run["error"] == "Odoo refused the API key (HTTP 401): Invalid apikey"

@@ -1,4 +1,4 @@
-"""A fake Odoo (17/18) speaking the external JSON-RPC API on /jsonrpc.
+"""A fake Odoo (17/18/19) speaking the external JSON-RPC API on /jsonrpc and the JSON-2 API on /json/2.
 
 Implemented: ``common.authenticate`` (login + API key -> uid, or false), ``object.execute_kw`` with
 ``search_read`` (Polish-notation domains with '&', '|', '!', dotted many2one paths, operators = != > >= <
@@ -7,6 +7,13 @@ vals)`` commands for purchase order lines). Records carry ``write_date`` as Odoo
 ("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id, display_name]`` or ``false``. Errors are
 JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``, ``ValueError`` for unknown
 fields), as Odoo answers; throttling is HTTP 429 with Retry-After, as Odoo.sh's proxy answers.
+
+JSON-2 (Odoo 19): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>`` (401
+``werkzeug.exceptions.Unauthorized`` "Invalid apikey" otherwise), optional ``X-Odoo-Database``, and the
+parameters by name (``search_read``: ``domain``, ``fields``, ``order``, ``offset``, ``limit``;
+``create``: ``vals_list`` -> a list of ids; ``context`` accepted). The body of a success is the return
+value; an error is a 4xx with ``{"name", "message", "arguments", "context", "debug"}`` (403 for access
+errors, 422 for the rest, 422 with a JSON string for an unexpected parameter).
 """
 
 from __future__ import annotations
@@ -80,6 +87,8 @@ class FakeOdoo(FakeServer):
     # --- protocol ---------------------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.path.startswith("/json/2/"):
+            return self._json2(request)
         if request.method != "POST" or request.path != "/jsonrpc":
             return Response(404, "<html><title>404: Not Found</title></html>", {"Content-Type": "text/html"})
         call = request.json()
@@ -90,6 +99,28 @@ class FakeOdoo(FakeServer):
         except _OdooError as exc:
             return Response(200, {"jsonrpc": "2.0", "id": call_id, "error": exc.body()})
         return Response(200, {"jsonrpc": "2.0", "id": call_id, "result": result})
+
+    def _json2(self, request: Request) -> Response:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        database = request.headers.get("x-odoo-database", self.database)
+        if scheme.lower() != "bearer" or database != self.database or not any(k == key for _, k in self.users.values()):
+            return Response(401, _OdooError("werkzeug.exceptions.Unauthorized", "Invalid apikey").json2(401))
+        model, _, method = request.path[len("/json/2/") :].partition("/")
+        body = request.json() or {}
+        allowed = {"search_read": {"domain", "fields", "order", "offset", "limit"}, "create": {"vals_list"}}
+        unexpected = set(body) - allowed.get(method, set()) - {"context", "ids"}
+        if unexpected:
+            return Response(422, f"got an unexpected keyword argument {sorted(unexpected)[0]!r}")
+        try:
+            if method == "create":
+                return Response(
+                    200, [self._execute(model, "create", [vals], {}) for vals in body.get("vals_list") or []]
+                )
+            kwargs = {k: v for k, v in body.items() if k not in ("domain", "context", "ids")}
+            return Response(200, self._execute(model, method, [body.get("domain", [])], kwargs))
+        except _OdooError as exc:
+            status = 403 if exc.name.endswith(("AccessDenied", "AccessError")) else 422
+            return Response(status, exc.json2(status))
 
     def _call(self, service: str | None, method: str | None, args: list[Any]) -> Any:
         if service == "common" and method in ("authenticate", "login"):
@@ -196,6 +227,15 @@ class _OdooError(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
         self.name, self.message = name, message
+
+    def json2(self, status: int) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "message": self.message,
+            "arguments": [self.message, status],
+            "context": {},
+            "debug": f"Traceback (most recent call last):\n...\n{self.name}: {self.message}\n",
+        }
 
     def body(self) -> dict[str, Any]:
         return {
