@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     copilot_max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
     copilot_max_question_chars: int = Field(default=2000, ge=1)
     copilot_questions_per_minute: int = Field(default=20, ge=1)
+    copilot_llm_requests_per_minute: int = Field(default=20, ge=1)
     copilot_answer_tokens: int = Field(default=256, ge=1)
 
     # Purchasing and logistics.

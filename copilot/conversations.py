@@ -16,13 +16,36 @@ MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, crea
 async def check_rate_limit(conn: asyncpg.Connection, per_minute: int) -> None:
     """Refuse a question when the caller asked ``per_minute`` in the last minute (counted in the database,
     so the limit holds across replicas)."""
-    recent = await conn.fetchval(
-        "SELECT count(*) FROM app.copilot_messages WHERE role = 'user' AND created_at > now() - interval '1 minute'"
+    row = await conn.fetchrow(
+        f"SELECT {_WINDOW} FROM app.copilot_messages WHERE role = 'user' AND created_at > now() - interval '1 minute'"
     )
-    if recent >= per_minute:
+    _refuse_over(row, per_minute, "questions")
+
+
+async def admit_llm_request(conn: asyncpg.Connection, tenant_id: UUID, per_minute: int) -> None:
+    """Count one call of the OpenAI-compatible route for the caller, refusing it when they made
+    ``per_minute`` in the last minute; calls older than the window are pruned."""
+    # Concurrent calls of one user queue here, so two cannot both take the last slot.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('copilot-llm:' || app.current_user_id(), 0))")
+    await conn.execute("DELETE FROM app.copilot_llm_requests WHERE created_at <= now() - interval '1 minute'")
+    row = await conn.fetchrow(f"SELECT {_WINDOW} FROM app.copilot_llm_requests")
+    _refuse_over(row, per_minute, "model calls")
+    await conn.execute("INSERT INTO app.copilot_llm_requests (tenant_id) VALUES ($1)", tenant_id)
+
+
+# How many requests the window holds and when the oldest leaves it (seconds, rounded up, at least 1).
+_WINDOW = (
+    "count(*) AS used, "
+    "greatest(1, ceil(extract(epoch FROM min(created_at) + interval '1 minute' - now())))::int AS retry_after_s"
+)
+
+
+def _refuse_over(row: asyncpg.Record | None, per_minute: int, what: str) -> None:
+    assert row is not None
+    if row["used"] >= per_minute:
         raise RateLimitedError(
-            f"rate limit: at most {per_minute} questions per minute; try again shortly",
-            details={"limit_per_minute": per_minute},
+            f"rate limit: at most {per_minute} {what} per minute; try again in {row['retry_after_s']} s",
+            details={"limit_per_minute": per_minute, "retry_after_s": row["retry_after_s"]},
         )
 
 

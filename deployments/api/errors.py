@@ -57,6 +57,10 @@ async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = status_for(exc)
     headers = {"Retry-After": "1"} if status == 503 else None
+    if status == 429:
+        # Rate limits say when a slot frees up; without that, the longest window (a minute).
+        retry = exc.details.get("retry_after_s") if isinstance(exc.details, dict) else None
+        headers = {"Retry-After": str(retry or 60)}
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 
 

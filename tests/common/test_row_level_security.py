@@ -29,6 +29,7 @@ TENANT_TABLES = [
     "copilot_conversations",
     "copilot_messages",
     "copilot_feedback",
+    "copilot_llm_requests",
     "integration_connectors",
     "integration_sync_state",
     "integration_sync_runs",

@@ -8,8 +8,15 @@ import pytest
 from copilot import conversations
 from tests.copilot.conftest import as_user
 
-TABLES = ["copilot_documents", "copilot_chunks", "copilot_conversations", "copilot_messages", "copilot_feedback"]
-PRIVATE = {"copilot_conversations", "copilot_messages", "copilot_feedback"}
+TABLES = [
+    "copilot_documents",
+    "copilot_chunks",
+    "copilot_conversations",
+    "copilot_messages",
+    "copilot_feedback",
+    "copilot_llm_requests",
+]
+PRIVATE = {"copilot_conversations", "copilot_messages", "copilot_feedback", "copilot_llm_requests"}
 
 
 async def arrange(database, tenant, upload, user) -> None:
@@ -19,6 +26,7 @@ async def arrange(database, tenant, upload, user) -> None:
         conversation = await conversations.start(tx.conn, tx.tenant_id, "Dock hours")
         answer = await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "assistant", "Noon.")
         await conversations.give_feedback(tx.conn, tx.tenant_id, answer["id"], 1, None)
+        await conversations.admit_llm_request(tx.conn, tx.tenant_id, 5)
 
     await as_user(database, tenant, user)(op)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from tests.copilot.live_rows import add_order, add_supplier, make_risky
 from tests.copilot.test_extraction import minimal_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.serve]
@@ -247,3 +249,82 @@ async def test_the_openai_compatible_route_refuses_oversized_answers_and_anonymo
     assert too_long.status_code == 400 and too_long.json()["code"] == "invalid_max_tokens"
     anonymous = await http.post("/api/v1/ai/llm/chat/completions", json={**body, "max_tokens": 8})
     assert anonymous.status_code == 401
+
+
+async def test_a_purchase_order_and_risk_question_quotes_the_tools_figures_verbatim(http, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    day = await owner_pool.fetchval("SELECT current_date")
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
+        await make_risky(conn, tenant, acme, day)
+        _, number = await add_order(conn, tenant, acme, day - timedelta(days=4), [(0, 40, 2)])
+    response = await http.post(
+        f"{COPILOT}/ask",
+        json={
+            "question": "Which purchase orders from Acme Fasteners are late, and how risky is Acme?",
+            "stream": False,
+        },
+        headers=tenant.headers(),
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    done = response.json()
+    calls = {c["tool"]: c for c in done["tool_calls"]}
+    assert {"purchase_orders", "supplier_risk"} <= set(calls)
+    late = calls["purchase_orders"]["result"]
+    assert late == [
+        f"{number} from ACME (Acme Fasteners Ltd) to WH-0: issued, expected {day - timedelta(days=4)}, 4 days late; "
+        "outstanding 40 each of SKU-0; total 80 EUR"
+    ]
+    assert late[0] in done["answer"]
+    (risk,) = calls["supplier_risk"]["result"]
+    assert risk.startswith("ACME (Acme Fasteners Ltd): risk score 94/100, high") and risk in done["answer"]
+    suggested = (await http.get(f"{COPILOT}/suggestions", headers=tenant.headers())).json()["items"]
+    assert {s["action"] for s in suggested} == {"expedite", "review_supplier"}
+
+
+async def test_a_question_over_the_rate_limit_is_a_429_with_retry_after_across_the_handle(
+    http, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        conversation = await conn.fetchval(
+            "INSERT INTO app.copilot_conversations (tenant_id, user_id, title) VALUES ($1, $2, 'busy') RETURNING id",
+            tenant.id,
+            tenant.planner,
+        )
+        await conn.execute(
+            "INSERT INTO app.copilot_messages (tenant_id, conversation_id, user_id, role, content) "
+            "SELECT $1, $2, $3, 'user', 'q' FROM generate_series(1, 20)",
+            tenant.id,
+            conversation,
+            tenant.planner,
+        )
+    response = await http.post(f"{COPILOT}/ask", json={"question": "hi"}, headers=tenant.headers())
+    assert (response.status_code, response.json()["code"]) == (429, "rate_limited"), response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+
+
+async def test_the_openai_compatible_route_is_rate_limited_per_user(http, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await owner_pool.execute(
+        "INSERT INTO app.copilot_llm_requests (tenant_id, user_id) SELECT $1, $2 FROM generate_series(1, 20)",
+        tenant.id,
+        tenant.planner,
+    )
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+    refused = await http.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers())
+    assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited"), refused.text
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    colleague = await http.post(
+        "/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers(tenant.admin), timeout=60
+    )
+    assert colleague.status_code == 200, colleague.text
+
+
+async def test_a_streamed_prompt_longer_than_the_context_is_an_openai_error_not_a_broken_stream(http, make_tenant):
+    tenant = await make_tenant()
+    body = {"messages": [{"role": "user", "content": "stock " * 5000}], "max_tokens": 4, "stream": True}
+    response = await http.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers(), timeout=60)
+    assert response.status_code == 400, response.text
+    assert "error" in response.json()

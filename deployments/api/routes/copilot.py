@@ -217,7 +217,8 @@ async def chat_completions(
     request: Request, body: Annotated[dict[str, Any], Body()], caller: CallerDep, handles: ModelHandlesDep
 ) -> Response:
     """Any member may call the model directly (it sees no tenant data unless the caller sends it); answers
-    are capped at COPILOT_ANSWER_TOKENS tokens so one request cannot hold the engine for minutes."""
+    are capped at COPILOT_ANSWER_TOKENS tokens so one request cannot hold the engine for minutes, and each
+    user may make COPILOT_LLM_REQUESTS_PER_MINUTE calls a minute (429 with Retry-After beyond)."""
     from pydantic import ValidationError
     from ray.serve.llm.openai_api_models import ChatCompletionRequest
 
@@ -236,16 +237,31 @@ async def chat_completions(
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
         raise InvalidInputError(f"{where}: {first['msg']}", code="validation_error") from None
+    per_minute = request.app.state.settings.copilot_llm_requests_per_minute
+
+    async def admit(tx: TenantTransaction) -> None:
+        await conversations.admit_llm_request(tx.conn, tx.tenant_id, per_minute)
+
+    await caller.run(admit)
     responses = llm.options(stream=True).chat.remote(completion)
-    first_item = await responses.__anext__()
+    first_item = await _unwrap(responses.__anext__())
+    first_items = first_item if isinstance(first_item, list) else [first_item]
+    # The engine refuses some requests (e.g. a prompt longer than its context) with an error object, not
+    # chunks: that is an OpenAI error body with its status, streamed or not.
+    refusal = next((item for item in first_items if getattr(item, "error", None) is not None), None)
+    if refusal is not None:
+        return _openai_json(refusal)
     if not completion.stream:
         return _openai_json(first_item)
 
     async def chunks() -> AsyncIterator[str]:
-        for item in first_item if isinstance(first_item, list) else [first_item]:
+        for item in first_items:
             yield item
         async for batch in responses:
             for item in batch if isinstance(batch, list) else [batch]:
+                if getattr(item, "error", None) is not None:  # the status line is gone: an error event
+                    yield f"data: {json.dumps(item.model_dump())}\n\ndata: [DONE]\n\n"
+                    return
                 yield item
 
     return StreamingResponse(chunks(), media_type="text/event-stream")
