@@ -188,6 +188,7 @@ class FakeNetSuite(FakeServer):
         self.tokens: set[str] = set()
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMA}
         self.queries: list[str] = []
+        self.made: dict[str, Any] = {}  # what populate() created, by role
         self._ids = 100
 
     @property
@@ -670,7 +671,8 @@ def populate(fake: FakeNetSuite, *, items: int = 6, orders: int = 3) -> dict[str
             "rate": Decimal("0.5"),
         },
     )
-    return {"locations": locations, "vendors": vendors, "items": made, "orders": order_rows}
+    fake.made = {"locations": locations, "vendors": vendors, "items": made, "orders": order_rows}
+    return fake.made
 
 
 def signing_key_pem(private_key: Any) -> str:
