@@ -23,8 +23,9 @@ from training import registry
 
 DEMAND_WINDOW_DAYS = 28
 COVER_TARGET_DAYS = 14
-# Open orders looked at for expediting (the most overdue first).
+# Open orders looked at for expediting (the most overdue first), and suppliers for review (riskiest first).
 EXPEDITE_SCAN_LIMIT = 200
+REVIEW_SCAN_LIMIT = 200
 # A supplier is worth a review at the early-warning alert threshold (the "high" band), or when its score
 # rose this many points since the last scan.
 REVIEW_SCORE = risk_service.ScanThresholds().supplier_score.raise_at
@@ -268,7 +269,7 @@ async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
 async def review_suppliers(tx: TenantTransaction) -> list[Suggestion]:
     """Suppliers whose risk score is at the alert threshold or rose since the early-warning job's last scan."""
     today: date = await tx.conn.fetchval("SELECT current_date")
-    ranking = await risk_service.rank_suppliers(tx, today, limit=EXPEDITE_SCAN_LIMIT)
+    ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT)
     scanned = await risk_repository.scanned_supplier_scores(tx.conn)
     found = []
     for item in ranking["suppliers"]:
