@@ -103,7 +103,9 @@ def ours(train: pd.DataFrame, horizon: int, freq: str, max_history: int) -> tupl
         "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
         "auto_ets": lambda: StatisticalForecaster("auto_ets", max_history=max_history),
         "auto_theta": lambda: StatisticalForecaster("auto_theta", max_history=max_history),
-        "xgboost": lambda: GradientBoostedForecaster(n_estimators=200, max_rows_per_series=max_history, n_jobs=2),
+        "xgboost": lambda: GradientBoostedForecaster(
+            n_estimators=600, max_rows_per_series=2 * max_history, calendar=False, n_jobs=2
+        ),
     }
     model = AutoForecaster(regular, horizon=horizon, n_windows=2).fit(train, freq)
     forecast = model.predict(horizon).sort_values(["unique_id", "ds"])

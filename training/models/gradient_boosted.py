@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 
-from training.features import FeatureSpec, calendar_features, design_matrix, series_scale, window_features
+from training.features import SCALINGS, FeatureSpec, calendar_features, design_matrix, window_features
 from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
 from training.validation import (
     future_dates,
@@ -21,12 +21,18 @@ from training.validation import (
 
 
 class GradientBoostedForecaster(Forecaster):
-    """One xgboost model for all series; multi-step forecasts feed predictions back as lags.
+    """xgboost models shared by all series; multi-step forecasts feed predictions back as lags.
 
-    The point model minimises squared error on normalised targets. Quantiles come from a second
-    booster with xgboost's ``reg:quantileerror`` objective, trained on first request for the
-    requested levels and run on the same recursive path, so its spread reflects one-step
-    uncertainty and widens only as far as the features do.
+    One member is trained per row scaling in ``scalings`` (see ``training.features``) and the
+    forecast is the per-step median of the members, each run on its own recursive path: the
+    level-scaled member is accurate in relative terms, the seasonal-difference one on smooth,
+    low-noise series, and the median keeps the better of them where they disagree. Each point
+    member minimises squared error on normalised targets. Quantiles come from a second booster
+    per member with xgboost's ``reg:quantileerror`` objective, trained on first request for the
+    requested levels and run on the member's recursive path, so their spread reflects one-step
+    uncertainty and widens only as far as the features do. Series with no negative history are
+    never forecast below zero. ``calendar=False`` leaves out calendar features, for data whose
+    timestamps carry no meaning (e.g. M4's).
     """
 
     name = "xgboost"
@@ -40,9 +46,14 @@ class GradientBoostedForecaster(Forecaster):
         max_depth: int = 6,
         max_rows_per_series: int | None = None,
         spec: FeatureSpec | None = None,
+        scalings: Sequence[str] = SCALINGS,
+        calendar: bool = True,
         n_jobs: int = 1,
         seed: int = 0,
     ) -> None:
+        unknown = set(scalings) - set(SCALINGS)
+        if not scalings or unknown:
+            raise ValueError(f"scalings must be a non-empty subset of {SCALINGS}, got {tuple(scalings)}")
         self.n_estimators = n_estimators
         self.params: dict[str, Any] = {
             "eta": learning_rate,
@@ -53,73 +64,100 @@ class GradientBoostedForecaster(Forecaster):
             "seed": seed,
         }
         self.max_rows_per_series = max_rows_per_series
+        self.calendar = calendar
         self.spec = spec
+        # A given spec fixes the scaling (e.g. one trained by Ray Train); otherwise bag all of them.
+        self.scalings = (spec.scaling,) if spec is not None else tuple(scalings)
         self._history: pd.DataFrame | None = None
-        self._train: xgb.DMatrix | None = None
-        self._point: xgb.Booster | None = None
-        self._quantile_boosters: dict[tuple[float, ...], xgb.Booster] = {}
+        self._members: list[_Member] = []
         self._freq = ""
 
     def fit(self, df: pd.DataFrame, freq: str) -> Self:
         history = validate_history(df, freq, min_length=self.min_length)
-        spec = self.spec or FeatureSpec.for_frequency(freq)
-        features, target = design_matrix(history, spec, self.max_rows_per_series)
-        self._train = xgb.DMatrix(features, label=target, feature_names=spec.names)
-        self._point = self._boost({"objective": "reg:squarederror"})
-        self._quantile_boosters = {}
-        self.spec, self._history, self._freq = spec, history, freq
+        base = self.spec or FeatureSpec.for_frequency(freq, calendar=self.calendar)
+        self._members = []
+        for scaling in self.scalings:
+            member = _Member(base.with_scaling(scaling), history, self.max_rows_per_series)
+            member.point = member.boost(self.params, {"objective": "reg:squarederror"}, self.n_estimators)
+            self._members.append(member)
+        self._history, self._freq = history, freq
         return self
 
     def attach(self, booster: xgb.Booster, df: pd.DataFrame, freq: str) -> Self:
         """Use a point booster trained elsewhere (e.g. by Ray Train's XGBoostTrainer) on this history.
 
-        The booster must come from ``design_matrix`` with this model's ``spec``; quantile boosters are
-        still trained here on first request.
+        The booster must come from ``design_matrix`` with this model's ``spec`` (one scaling);
+        quantile boosters are still trained here on first request.
         """
         history = validate_history(df, freq, min_length=self.min_length)
-        spec = self.spec or FeatureSpec.for_frequency(freq)
-        features, target = design_matrix(history, spec, self.max_rows_per_series)
-        self._train = xgb.DMatrix(features, label=target, feature_names=spec.names)
-        self._point, self._quantile_boosters = booster, {}
-        self.spec, self._history, self._freq = spec, history, freq
+        spec = self.spec or FeatureSpec.for_frequency(freq, self.scalings[0], calendar=self.calendar)
+        member = _Member(spec, history, self.max_rows_per_series)
+        member.point = booster
+        self._members, self._history, self._freq = [member], history, freq
         return self
 
     def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
-        self._require_fitted(self._point)
-        assert self._history is not None and self._point is not None and self.spec is not None
+        self._require_fitted(self._history)
+        assert self._history is not None
         horizon = validate_horizon(horizon)
         levels = validate_quantiles(quantiles)
-        quantile_model = self._quantile_booster(tuple(levels)) if levels else None
-        spec = self.spec
         groups = [g.to_numpy(dtype=float) for _, g in self._history.groupby("unique_id", sort=True)["y"]]
-        scale = np.array([series_scale(y) for y in groups])
-        context = np.full((len(groups), spec.context), np.nan)
-        for row, y in enumerate(groups):
-            tail = y[-spec.context :]
-            context[row, spec.context - len(tail) :] = tail
         out = future_dates(self._history, horizon, self._freq)
         dates = out["ds"].to_numpy().reshape(len(groups), horizon)
-        point = np.empty((len(groups), horizon))
-        spread = np.empty((len(groups), horizon, len(levels)))
-        for step in range(horizon):
-            feats, level = window_features(context, spec, scale)
-            matrix = xgb.DMatrix(np.hstack([feats, calendar_features(dates[:, step])]), feature_names=spec.names)
-            point[:, step] = level + self._point.predict(matrix) * scale
-            if quantile_model is not None:
-                z = quantile_model.predict(matrix).reshape(len(groups), len(levels))
-                spread[:, step, :] = level[:, None] + z * scale[:, None]
-            context = np.hstack([context[:, 1:], point[:, step : step + 1]])
+        paths = []
+        for member in self._members:
+            quantile_model = member.quantile_booster(tuple(levels), self.params, self.n_estimators) if levels else None
+            paths.append(member.recurse(groups, dates, quantile_model, len(levels)))
+        point = np.median(np.stack([p for p, _ in paths]), axis=0)
+        spread = np.median(np.stack([s for _, s in paths]), axis=0)
+        # Series that never went negative (demand, counts) are not forecast below zero.
+        floor = np.where([y.min() >= 0 for y in groups], 0.0, -np.inf)[:, None]
+        point = np.maximum(point, floor)
+        spread = np.maximum(spread, floor[:, :, None])
         out[POINT_COLUMN] = point.ravel()
         for i, q in enumerate(levels):
             out[quantile_column(q)] = spread[:, :, i].ravel()
         return monotone_quantiles(out, levels)
 
-    def _quantile_booster(self, levels: tuple[float, ...]) -> xgb.Booster:
-        if levels not in self._quantile_boosters:
-            objective = {"objective": "reg:quantileerror", "quantile_alpha": np.array(levels)}
-            self._quantile_boosters[levels] = self._boost(objective)
-        return self._quantile_boosters[levels]
 
-    def _boost(self, objective: dict[str, Any]) -> xgb.Booster:
-        assert self._train is not None
-        return xgb.train({**self.params, **objective}, self._train, num_boost_round=self.n_estimators)
+class _Member:
+    """One booster (and its quantile boosters) for one row scaling."""
+
+    def __init__(self, spec: FeatureSpec, history: pd.DataFrame, max_rows_per_series: int | None) -> None:
+        features, target = design_matrix(history, spec, max_rows_per_series)
+        self.spec = spec
+        self.train = xgb.DMatrix(features, label=target, feature_names=spec.names)
+        self.point: xgb.Booster | None = None
+        self.quantiles: dict[tuple[float, ...], xgb.Booster] = {}
+
+    def boost(self, params: dict[str, Any], objective: dict[str, Any], rounds: int) -> xgb.Booster:
+        return xgb.train({**params, **objective}, self.train, num_boost_round=rounds)
+
+    def quantile_booster(self, levels: tuple[float, ...], params: dict[str, Any], rounds: int) -> xgb.Booster:
+        if levels not in self.quantiles:
+            objective = {"objective": "reg:quantileerror", "quantile_alpha": np.array(levels)}
+            self.quantiles[levels] = self.boost(params, objective, rounds)
+        return self.quantiles[levels]
+
+    def recurse(
+        self, groups: list[np.ndarray], dates: np.ndarray, quantile_model: xgb.Booster | None, n_levels: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Point path ``(series, horizon)`` and quantiles ``(series, horizon, levels)``."""
+        assert self.point is not None
+        spec, horizon = self.spec, dates.shape[1]
+        context = np.full((len(groups), spec.context), np.nan)
+        for row, y in enumerate(groups):
+            tail = y[-spec.context :]
+            context[row, spec.context - len(tail) :] = tail
+        point = np.empty((len(groups), horizon))
+        spread = np.empty((len(groups), horizon, n_levels))
+        for step in range(horizon):
+            feats, level, scale = window_features(context, spec)
+            calendar = calendar_features(dates[:, step], spec.calendar)
+            matrix = xgb.DMatrix(np.hstack([feats, calendar]), feature_names=spec.names)
+            point[:, step] = level + self.point.predict(matrix) * scale
+            if quantile_model is not None:
+                z = quantile_model.predict(matrix).reshape(len(groups), n_levels)
+                spread[:, step, :] = level[:, None] + z * scale[:, None]
+            context = np.hstack([context[:, 1:], point[:, step : step + 1]])
+        return point, spread
