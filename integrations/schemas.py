@@ -15,6 +15,9 @@ from integrations.records import Entity
 ConnectorKind = Literal["odoo", "sap", "dynamics", "netsuite"]
 OptionValue = str | int | bool
 _URL = r"^https?://[^\s]{1,490}$"
+# Bounds of a connector's sync schedule, as the database's CHECK has them (migration 0060).
+MIN_SYNC_INTERVAL = 5
+MAX_SYNC_INTERVAL = 7 * 24 * 60
 
 
 def _check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
@@ -45,6 +48,12 @@ class ConnectorCreate(BaseModel):
     mapping: FieldMapping = Field(default_factory=FieldMapping)
     entities: list[Entity] | None = Field(default=None, description="what to sync; default: all the kind supports")
     enabled: bool = True
+    sync_interval_minutes: int | None = Field(
+        default=None,
+        ge=MIN_SYNC_INTERVAL,
+        le=MAX_SYNC_INTERVAL,
+        description="minutes between scheduled syncs (5 to 10080, one week); null: manual syncs only",
+    )
 
     @model_validator(mode="after")
     def _required(self) -> ConnectorCreate:
@@ -61,6 +70,13 @@ class ConnectorUpdate(BaseModel):
     mapping: FieldMapping | None = None
     entities: list[Entity] | None = None
     enabled: bool | None = None
+    # Unlike the other fields, an explicit null here means "clear the schedule"; leaving it out keeps it.
+    sync_interval_minutes: int | None = Field(
+        default=None,
+        ge=MIN_SYNC_INTERVAL,
+        le=MAX_SYNC_INTERVAL,
+        description="minutes between scheduled syncs (5 to 10080, one week); null: manual syncs only",
+    )
 
 
 class Connector(BaseModel):
@@ -72,6 +88,7 @@ class Connector(BaseModel):
     mapping: FieldMapping
     entities: list[Entity]
     enabled: bool
+    sync_interval_minutes: int | None = Field(description="minutes between scheduled syncs; null: manual only")
     acting_user_id: UUID = Field(description="the member whose rights sync jobs use")
     created_at: datetime
     updated_at: datetime
@@ -100,6 +117,9 @@ class ConnectorStatus(Connector):
     state: list[SyncState]
     last_run: SyncRun | None
     open_dead_letters: int
+    next_sync_at: datetime | None = Field(
+        description="when the scheduler next starts a sync (it checks every few minutes); null: manual only"
+    )
 
 
 class DeadLetter(BaseModel):

@@ -15,7 +15,8 @@ from integrations.records import Entity
 from integrations.schemas import ConnectorCreate, ConnectorUpdate
 
 CONNECTOR_COLUMNS = (
-    "id, name, kind, base_url, options, mapping, entities, enabled, acting_user_id, created_at, updated_at"
+    "id, name, kind, base_url, options, mapping, entities, enabled, sync_interval_minutes, acting_user_id, "
+    "created_at, updated_at"
 )
 RUN_COLUMNS = "id, connector_id, status, trigger, requested_by, counts, error, created_at, started_at, finished_at"
 DEAD_LETTER_COLUMNS = (
@@ -38,8 +39,8 @@ async def create_connector(tx: TenantTransaction, data: ConnectorCreate, cipher:
         row = await tx.conn.fetchrow(
             f"""INSERT INTO app.integration_connectors
                     (tenant_id, name, kind, base_url, options, credentials, mapping, entities, acting_user_id,
-                     enabled, created_by)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9) RETURNING {CONNECTOR_COLUMNS}""",
+                     enabled, created_by, sync_interval_minutes)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11) RETURNING {CONNECTOR_COLUMNS}""",
             tx.tenant_id,
             data.name,
             data.kind,
@@ -50,6 +51,7 @@ async def create_connector(tx: TenantTransaction, data: ConnectorCreate, cipher:
             [e.value for e in entities],
             tx.user_id,
             data.enabled,
+            data.sync_interval_minutes,
         )
     except asyncpg.UniqueViolationError as exc:
         raise ConflictError(f"a connector named {data.name!r} already exists", code="connector_exists") from exc
@@ -66,6 +68,8 @@ async def update_connector(
     for name in ("base_url", "options", "enabled"):
         if getattr(changes, name) is not None:
             values[name] = getattr(changes, name)
+    if "sync_interval_minutes" in changes.model_fields_set:  # null clears the schedule
+        values["sync_interval_minutes"] = changes.sync_interval_minutes
     if changes.mapping is not None:
         values["mapping"] = changes.mapping.model_dump()
     if changes.credentials is not None:
@@ -127,11 +131,21 @@ async def connector_status(conn: asyncpg.Connection, connector_id: UUID) -> dict
         "SELECT count(*) FROM app.integration_dead_letters WHERE connector_id = $1 AND resolved_at IS NULL",
         connector_id,
     )
+    next_sync_at = None
+    if connector["enabled"] and connector["sync_interval_minutes"] is not None:
+        # As app.claim_due_integration_syncs decides: the interval counts from the latest run's start.
+        next_sync_at = await conn.fetchval(
+            """SELECT coalesce(max(coalesce(started_at, created_at)) + make_interval(mins => $2), now())
+               FROM app.integration_sync_runs WHERE connector_id = $1""",
+            connector_id,
+            connector["sync_interval_minutes"],
+        )
     return {
         **connector,
         "state": [dict(r) for r in state],
         "last_run": dict(last) if last else None,
         "open_dead_letters": open_letters,
+        "next_sync_at": next_sync_at,
     }
 
 
