@@ -93,7 +93,7 @@ def up(
     seed_demo: Annotated[bool, typer.Option("--seed/--no-seed", help="load the demo data")] = True,
 ) -> None:
     """Everything, locally: database, migrations, demo data, Ray, the Serve application."""
-    from deployments.local_stack import ensure_database, migrate, seed, start_ray, start_serve
+    from deployments.local_stack import ensure_database, migrate, seed, start_ray, start_serve, start_sync_scheduler
 
     settings = get_settings()
     url = ensure_database(settings)
@@ -104,6 +104,8 @@ def up(
         typer.echo("demo data loaded" if seed(url) else "demo data already present")
     dashboard = start_ray(settings)
     stack = start_serve(settings)
+    # Scheduled ERP syncs (connectors with sync_interval_minutes), checked in a background thread.
+    scheduler = start_sync_scheduler(settings, url)
     if seed_demo:
         # Train each tenant's disruption model (Ray Train) if due, score open orders, raise first alerts.
         _risk_scan(tenant=None, today=None, retrain=False, train=True, workers=2, quiet=True)
@@ -113,6 +115,7 @@ def up(
     typer.echo(f"  OpenAPI docs:   {stack.docs_url}")
     typer.echo(f"  Ray dashboard:  {dashboard or 'not started'}")
     typer.echo(f"  Metrics:        {stack.api_url.removesuffix('/api/v1')}/metrics")
+    typer.echo(f"  ERP schedules:  due connectors synced, checked every {scheduler.every_s:.0f} s")
     if settings.environment is not Environment.PRODUCTION and seed_demo:
         planner = _dev_token("planner", 12)
         typer.echo("")
@@ -123,6 +126,7 @@ def up(
         typer.echo("Other demo users: `chainsight token admin|viewer|globex-admin`.")
     typer.echo("Press Ctrl-C to stop.")
     _wait_forever()
+    scheduler.stop()
 
 
 risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
@@ -257,6 +261,23 @@ def sync(
         raise typer.Exit(1)
 
 
+@app.command("sync-due")
+def sync_due(
+    tenant: Annotated[UUID | None, typer.Option(help="only this tenant's connectors")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="claim at most this many connectors")] = 100,
+) -> None:
+    """Sync every ERP connector whose schedule is due, as Ray tasks (RAY_ADDRESS's cluster or a local one)."""
+    import json
+
+    import ray
+
+    from deployments.integrations_job import run_due_syncs
+
+    settings = get_settings()
+    ray.init(address=settings.ray_address, include_dashboard=False)
+    typer.echo(json.dumps(run_due_syncs(settings, tenant_id=tenant, limit=limit)))
+
+
 @app.command()
 def forecast(
     input_path: Annotated[Path, typer.Option("--input", help="CSV or Parquet, long format: unique_id, ds, y")],
@@ -266,6 +287,12 @@ def forecast(
     quantiles: Annotated[str, typer.Option(help="comma-separated levels; empty for points only")] = "0.1,0.5,0.9",
     fill: Annotated[str, typer.Option(help="missing timestamps: zero (no demand), ffill, or none (refuse)")] = "zero",
     profile: Annotated[str, typer.Option(help="candidates: full (adds the global xgboost) or fast")] = "full",
+    covariates: Annotated[
+        str, typer.Option(help="comma-separated columns of --input known in advance (price, promo ...)")
+    ] = "",
+    future: Annotated[
+        Path | None, typer.Option(help="CSV or Parquet: unique_id, ds and the --covariates over the horizon")
+    ] = None,
 ) -> None:
     """Forecast your own file on Ray with the service's model selection, without loading it into the database."""
     import ray
@@ -277,7 +304,11 @@ def forecast(
         raise typer.BadParameter("--fill is zero, ffill or none; --profile is fast or full")
     try:
         levels = [float(q) for q in quantiles.split(",") if q.strip()]
-        history = read_history(input_path)
+        names = [c.strip() for c in covariates.split(",") if c.strip()]
+        if names and future is None:
+            raise ForecastInputError(f"--covariates {','.join(names)} need --future with their values")
+        history = read_history(input_path, names)
+        known = read_history(future, names, target=False) if future is not None else None
     except (ValueError, ForecastInputError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     started = not ray.is_initialized()
@@ -285,7 +316,7 @@ def forecast(
         ray.init(address=get_settings().ray_address, include_dashboard=False, log_to_driver=False)
     try:
         result = forecast_file(
-            history, freq, horizon, levels, fill=fill, profile=profile,  # type: ignore[arg-type]
+            history, freq, horizon, levels, fill=fill, profile=profile, future=known,  # type: ignore[arg-type]
             on_progress=lambda done, total, s, n: typer.echo(f"  {done}/{total} tasks, {s}/{n} series", err=True),
         )  # fmt: skip
     except ForecastInputError as exc:

@@ -11,7 +11,13 @@ from training import metrics
 from training.errors import ForecastInputError
 from training.frequency import season_length
 from training.models.base import POINT_COLUMN, Forecaster
-from training.validation import quantile_column, validate_history, validate_horizon, validate_quantiles
+from training.validation import (
+    covariate_columns,
+    quantile_column,
+    validate_history,
+    validate_horizon,
+    validate_quantiles,
+)
 
 METRICS = ("mase", "smape", "rmse", "bias", "pinball")
 
@@ -28,13 +34,15 @@ def cross_validation(
     """Forecasts from ``n_windows`` origins, the last one ``horizon`` steps before each series ends.
 
     Origins are ``step`` (default ``horizon``) steps apart and counted from the end of each
-    series. Returns ``unique_id, ds, cutoff, y, yhat`` and the quantile columns.
+    series. Returns ``unique_id, ds, cutoff, y, yhat`` and the quantile columns. Covariate
+    columns of ``df`` go to the model, their held-out values as the known future.
     """
     horizon = validate_horizon(horizon)
     step = horizon if step is None else validate_horizon(step)
     if n_windows < 1:
         raise ForecastInputError(f"n_windows must be at least 1, got {n_windows}")
-    history = validate_history(df, freq)
+    covariates = covariate_columns(df)
+    history = validate_history(df, freq, covariates=covariates)
     from_end = history.groupby("unique_id", sort=False).cumcount(ascending=False)
     needed = horizon + (n_windows - 1) * step
     lengths = history.groupby("unique_id", sort=True).size()
@@ -49,9 +57,14 @@ def cross_validation(
         held_out = horizon + (n_windows - 1 - window) * step
         train = history[from_end >= held_out]
         test = history[(from_end < held_out) & (from_end >= held_out - horizon)]
-        forecast = make_model().fit(train, freq).predict(horizon, quantiles)
+        future = test[["unique_id", "ds", *covariates]] if covariates else None
+        forecast = make_model().fit(train, freq).predict(horizon, quantiles, future)
         cutoffs = train.groupby("unique_id", sort=False)["ds"].max().rename("cutoff")
-        merged = test.merge(forecast, on=["unique_id", "ds"], how="left").join(cutoffs, on="unique_id")
+        merged = (
+            test[["unique_id", "ds", "y"]]
+            .merge(forecast, on=["unique_id", "ds"], how="left")
+            .join(cutoffs, on="unique_id")
+        )
         frames.append(merged)
     return pd.concat(frames, ignore_index=True)
 

@@ -96,8 +96,10 @@ async def forecast_tenant(
             )  # fmt: skip
 
         selections = []
+        # Only unique_id, ds, y: any further column would be read as a covariate.
+        series = history[["unique_id", "ds", "y"]]
         for chunk in forecast_on_ray(
-            history, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=progress
+            series, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=progress
         ):
             frame = chunk.forecast.join(ids, on="unique_id")
             summary.rows += await registry.write_forecasts(conn, tenant_id, run.id, frame)

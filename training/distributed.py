@@ -37,10 +37,23 @@ def partition(history: pd.DataFrame, chunks: int) -> list[pd.DataFrame]:
     return [part for _, part in history.groupby(keys, sort=True)]
 
 
+def _share(future: pd.DataFrame | None, part: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows of ``future`` that belong to the series of ``part``."""
+    if future is None:
+        return None
+    return future[future["unique_id"].astype(str).isin(part["unique_id"].astype(str).unique())]
+
+
 def _forecast_chunk(
-    index: int, chunk: pd.DataFrame, freq: str, horizon: int, quantiles: Sequence[float], profile: Profile
+    index: int,
+    chunk: pd.DataFrame,
+    freq: str,
+    horizon: int,
+    quantiles: Sequence[float],
+    profile: Profile,
+    future: pd.DataFrame | None = None,
 ) -> ChunkResult:
-    outcome = forecast_panel(chunk, freq, horizon, quantiles, profile)
+    outcome = forecast_panel(chunk, freq, horizon, quantiles, profile, future=future)
     return ChunkResult(index, outcome.forecast, outcome.selection, int(chunk["unique_id"].nunique()))
 
 
@@ -53,8 +66,12 @@ def forecast_on_ray(
     profile: Profile = "full",
     chunks: int | None = None,
     on_progress: Callable[[int, int, int, int], None] | None = None,
+    future: pd.DataFrame | None = None,
 ) -> Iterator[ChunkResult]:
     """Yield each chunk's forecasts as soon as its task finishes (Ray must be initialised).
+
+    Covariate columns of ``history`` travel with their series; ``future`` (their values over the
+    horizon) is split the same way.
 
     ``chunks`` defaults to twice the cluster's CPUs so that stragglers do not leave CPUs idle.
     ``on_progress(done_chunks, total_chunks, done_series, total_series)`` follows every chunk.
@@ -64,7 +81,10 @@ def forecast_on_ray(
     parts = partition(history, chunks)
     total_series = int(history["unique_id"].nunique())
     task = ray.remote(num_cpus=1, max_retries=2)(_forecast_chunk)
-    pending = {task.remote(i, part, freq, horizon, list(quantiles), profile): i for i, part in enumerate(parts)}
+    pending = {
+        task.remote(i, part, freq, horizon, list(quantiles), profile, _share(future, part)): i
+        for i, part in enumerate(parts)
+    }
     done_chunks = done_series = 0
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)

@@ -160,12 +160,16 @@ def calendar_features(ds: pd.DatetimeIndex | pd.Series, names: tuple[str, ...] =
 
 
 def design_matrix(
-    history: pd.DataFrame, spec: FeatureSpec, max_rows_per_series: int | None = None
+    history: pd.DataFrame,
+    spec: FeatureSpec,
+    max_rows_per_series: int | None = None,
+    covariates: tuple[str, ...] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features and normalised targets for every time with at least one past value.
 
     ``history`` must be validated (sorted by ``unique_id, ds``). ``max_rows_per_series`` keeps
-    the most recent rows of each series, which bounds training cost on long histories.
+    the most recent rows of each series, which bounds training cost on long histories. The
+    ``covariates`` columns' values at the target time follow the calendar columns, unscaled.
     """
     blocks_x, blocks_z = [], []
     for _, group in history.groupby("unique_id", sort=True):
@@ -180,6 +184,7 @@ def design_matrix(
         windows = windows[first:]
         feats, level, scale = window_features(windows[:, :-1], spec)
         calendar = calendar_features(group["ds"].iloc[1 + first :], spec.calendar)
-        blocks_x.append(np.hstack([feats, calendar]))
+        exogenous = group[list(covariates)].to_numpy(dtype=float)[1 + first :]
+        blocks_x.append(np.hstack([feats, calendar, exogenous]))
         blocks_z.append((windows[:, -1] - level) / scale)
     return np.vstack(blocks_x), np.concatenate(blocks_z)

@@ -23,7 +23,15 @@ from training.distributed import forecast_on_ray
 from training.errors import ForecastInputError
 from training.frequency import parse_frequency
 from training.planning import Profile
-from training.validation import REQUIRED_COLUMNS, fill_gaps, quantile_column, validate_history
+from training.validation import (
+    REQUIRED_COLUMNS,
+    covariate_columns,
+    fill_gaps,
+    quantile_column,
+    validate_future,
+    validate_history,
+    validate_horizon,
+)
 
 Fill = Literal["zero", "ffill", "none"]
 
@@ -35,8 +43,9 @@ class FileForecast:
     filled_gaps: int
 
 
-def read_history(path: Path) -> pd.DataFrame:
-    """The ``unique_id, ds, y`` columns of a CSV or Parquet file (other columns are ignored)."""
+def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = True) -> pd.DataFrame:
+    """``unique_id, ds, y`` and the named ``covariates`` of a CSV or Parquet file (other columns
+    are ignored). With ``target=False`` (a file of future covariate values) ``y`` is not read."""
     if not path.exists():
         raise ForecastInputError(f"no such file: {path}")
     suffix = path.suffix.lower()
@@ -49,10 +58,11 @@ def read_history(path: Path) -> pd.DataFrame:
             raise ForecastInputError(f"{path.name}: give a .csv or .parquet file")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise ForecastInputError(f"{path.name} cannot be read: {exc}") from exc
-    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    columns = [*(REQUIRED_COLUMNS if target else ("unique_id", "ds")), *covariates]
+    missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ForecastInputError(f"{path.name} lacks column(s) {missing}; expected {list(REQUIRED_COLUMNS)}")
-    return frame[list(REQUIRED_COLUMNS)]
+        raise ForecastInputError(f"{path.name} lacks column(s) {missing}; expected {columns}")
+    return frame[columns]
 
 
 def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.DataFrame, int]:
@@ -61,13 +71,14 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     frame = frame.assign(unique_id=frame["unique_id"].astype(str), ds=pd.to_datetime(frame["ds"], errors="coerce"))
     if frame["ds"].isna().any():
         raise ForecastInputError(f"column 'ds' has {int(frame['ds'].isna().sum())} unreadable timestamp(s)")
+    covariates = covariate_columns(frame)
     if fill == "none":
-        return validate_history(frame, freq), 0
+        return validate_history(frame, freq, covariates=covariates), 0
     filled = fill_gaps(frame, freq, value=0.0 if fill == "zero" else float("nan"))
     if fill == "ffill":
         filled["y"] = filled.groupby("unique_id")["y"].ffill()
     added = len(filled) - len(frame.drop_duplicates(["unique_id", "ds"]))
-    return validate_history(filled, freq), added
+    return validate_history(filled, freq, covariates=covariates), added
 
 
 def forecast_file(
@@ -80,12 +91,21 @@ def forecast_file(
     profile: Profile = "full",
     chunks: int | None = None,
     on_progress: Callable[[int, int, int, int], None] | None = None,
+    future: pd.DataFrame | None = None,
 ) -> FileForecast:
-    """Forecast every series of ``frame`` on Ray (which must be initialised)."""
+    """Forecast every series of ``frame`` on Ray (which must be initialised).
+
+    Columns of ``frame`` beyond ``unique_id, ds, y`` are covariates; ``future`` then gives their
+    values over the horizon.
+    """
     history, added = prepare(frame, freq, fill)
+    # Refuse a future that misses a step here, before any Ray task starts.
+    covariates = covariate_columns(history)
+    if covariates or future is not None:
+        future = validate_future(future, history, validate_horizon(horizon), freq, covariates)
     forecasts, selections = [], []
     for chunk in forecast_on_ray(
-        history, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=on_progress
+        history, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=on_progress, future=future
     ):
         forecasts.append(chunk.forecast)
         selections.append(chunk.selection)

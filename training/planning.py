@@ -89,12 +89,18 @@ def forecast_panel(
     horizon: int,
     quantiles: Sequence[float] = DEFAULT_QUANTILES,
     profile: Profile = "fast",
+    *,
+    future: pd.DataFrame | None = None,
 ) -> ForecastOutcome:
-    """Forecast every series of ``history`` (``unique_id, ds, y``), all-zero ones without fitting."""
+    """Forecast every series of ``history`` (``unique_id, ds, y``), all-zero ones without fitting.
+
+    Further columns of ``history`` are covariates; ``future`` must then hold their values over the
+    horizon (``unique_id, ds`` and the same columns).
+    """
     levels = validate_quantiles(quantiles)
     if horizon <= 0:
         raise ForecastInputError(f"horizon must be a positive integer, got {horizon}")
-    frame = history[["unique_id", "ds", "y"]]
+    frame = history
     zero_ids = frame.groupby("unique_id")["y"].apply(lambda y: bool(np.all(y.to_numpy() == 0)))
     zero = frame[frame["unique_id"].isin(zero_ids[zero_ids].index)]
     rest = frame[~frame["unique_id"].isin(zero_ids[zero_ids].index)]
@@ -115,7 +121,7 @@ def forecast_panel(
     if not rest.empty:
         model = auto_forecaster(freq, horizon, profile).fit(rest, freq)
         assert model.selection_ is not None and model.weights_ is not None
-        predicted = model.predict(horizon, levels)
+        predicted = model.predict(horizon, levels, future)
         # A series that never went negative (demand) is not forecast negative: clip point and quantiles.
         non_negative = rest.groupby("unique_id")["y"].min() >= 0
         rows = predicted["unique_id"].map(non_negative).fillna(False).to_numpy(dtype=bool)

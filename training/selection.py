@@ -16,7 +16,7 @@ from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.intermittent import IntermittentForecaster, is_intermittent
 from training.models.statistical import StatisticalForecaster
-from training.validation import quantile_column, validate_history, validate_quantiles
+from training.validation import covariate_columns, quantile_column, validate_history, validate_quantiles
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ class AutoForecaster(Forecaster):
         self._models: dict[str, Forecaster] = {}
 
     def fit(self, df: pd.DataFrame, freq: str) -> Self:
-        history = validate_history(df, freq)
+        self.covariates = covariate_columns(df)
+        history = validate_history(df, freq, covariates=self.covariates)
         horizon = self.horizon or default_horizon(freq)
         needed = horizon * self.n_windows + 2
         by_series = history.groupby("unique_id", sort=True)["y"]
@@ -114,11 +115,13 @@ class AutoForecaster(Forecaster):
             self._models[str(model)] = factories[str(model)]().fit(subset, freq)
         return self
 
-    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+    def predict(
+        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         self._require_fitted(self.weights_)
         assert self.weights_ is not None
         levels = validate_quantiles(quantiles)
-        frames = [model.predict(horizon, levels).assign(model=name) for name, model in self._models.items()]
+        frames = [model.predict(horizon, levels, future).assign(model=name) for name, model in self._models.items()]
         return _combine(pd.concat(frames, ignore_index=True), self.weights_, levels)
 
     def _select(

@@ -13,11 +13,17 @@ from training.frequency import parse_frequency
 REQUIRED_COLUMNS = ("unique_id", "ds", "y")
 
 
-def validate_history(df: pd.DataFrame, freq: str, min_length: int = 1) -> pd.DataFrame:
+def covariate_columns(df: pd.DataFrame) -> tuple[str, ...]:
+    """The columns of a long frame beyond ``unique_id, ds, y``: exogenous regressors (price, promotion...)."""
+    return tuple(str(c) for c in df.columns if c not in REQUIRED_COLUMNS)
+
+
+def validate_history(df: pd.DataFrame, freq: str, min_length: int = 1, covariates: Sequence[str] = ()) -> pd.DataFrame:
     """A clean copy of ``df`` (sorted, ``ds`` datetime, ``y`` float) or a ForecastInputError.
 
     Every series must sit on the regular ``freq`` grid with no missing timestamps and hold at
     least ``min_length`` observations; use ``fill_gaps`` first when demand is recorded sparsely.
+    The ``covariates`` columns are kept (numeric, no missing values); other columns are dropped.
     """
     if not isinstance(df, pd.DataFrame):
         raise ForecastInputError(f"history must be a pandas DataFrame, got {type(df).__name__}")
@@ -27,10 +33,15 @@ def validate_history(df: pd.DataFrame, freq: str, min_length: int = 1) -> pd.Dat
     if df.empty:
         raise ForecastInputError("history is empty")
     offset = parse_frequency(freq)
-    out = df[list(REQUIRED_COLUMNS)].copy()
+    absent = [c for c in covariates if c not in df.columns]
+    if absent:
+        raise ForecastInputError(f"history lacks covariate column(s) {absent}")
+    out = df[[*REQUIRED_COLUMNS, *covariates]].copy()
     out["unique_id"] = out["unique_id"].astype(str)
     out["ds"] = _as_datetime(out["ds"])
     out["y"] = _as_float(out["y"])
+    for column in covariates:
+        out[column] = _as_float(out[column], column)
     duplicated = out.duplicated(["unique_id", "ds"])
     if duplicated.any():
         first = out.loc[duplicated].iloc[0]
@@ -60,14 +71,18 @@ def fill_gaps(df: pd.DataFrame, freq: str, value: float = 0.0) -> pd.DataFrame:
     """``df`` with every missing timestamp of each series added, ``y`` set to ``value``.
 
     Demand histories usually omit periods without sales: zero is the right fill for them.
+    Covariate columns are carried forward from the last known period (backward at the start).
     """
     offset = parse_frequency(freq)
+    covariates = list(covariate_columns(df))
     frames = []
     for uid, group in df.groupby("unique_id", sort=True):
         grid = pd.date_range(group["ds"].min(), group["ds"].max(), freq=offset)
-        filled = group.set_index("ds")[["y"]].reindex(grid).fillna(value)
+        filled = group.set_index("ds")[["y", *covariates]].reindex(grid)
+        filled["y"] = filled["y"].fillna(value)
+        filled[covariates] = filled[covariates].ffill().bfill()
         frames.append(filled.rename_axis("ds").reset_index().assign(unique_id=uid))
-    return pd.concat(frames, ignore_index=True)[list(REQUIRED_COLUMNS)]
+    return pd.concat(frames, ignore_index=True)[[*REQUIRED_COLUMNS, *covariates]]
 
 
 def validate_horizon(horizon: int) -> int:
@@ -118,13 +133,52 @@ def _as_datetime(ds: pd.Series) -> pd.Series:
     return converted
 
 
-def _as_float(y: pd.Series) -> pd.Series:
+def _as_float(y: pd.Series, name: str = "y") -> pd.Series:
     if not (pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)):
-        raise ForecastInputError(f"column 'y' must be numeric, got dtype {y.dtype}")
+        raise ForecastInputError(f"column {name!r} must be numeric, got dtype {y.dtype}")
     values = y.astype(float)
     if not np.isfinite(values).all():
-        raise ForecastInputError(f"column 'y' has {int((~np.isfinite(values)).sum())} missing or infinite value(s)")
+        raise ForecastInputError(
+            f"column {name!r} has {int((~np.isfinite(values)).sum())} missing or infinite value(s)"
+        )
     return values
+
+
+def validate_future(
+    future: pd.DataFrame | None, history: pd.DataFrame, horizon: int, freq: str, covariates: Sequence[str]
+) -> pd.DataFrame:
+    """The covariates' known future values, one row per series and step in ``future_dates`` order.
+
+    A model fitted with covariates needs their values over the whole horizon: a missing
+    frame, column, series, step or value is a ForecastInputError naming it.
+    """
+    steps = future_dates(history, horizon, freq)
+    if not covariates:
+        return steps
+    if future is None:
+        raise ForecastInputError(
+            f"the model was fitted with covariates {list(covariates)}: pass their future values "
+            f"(unique_id, ds, {', '.join(covariates)}) for the {horizon} forecast steps"
+        )
+    missing = [c for c in ("unique_id", "ds", *covariates) if c not in future.columns]
+    if missing:
+        raise ForecastInputError(f"future covariates lack column(s) {missing}")
+    given = future[["unique_id", "ds", *covariates]].assign(
+        unique_id=future["unique_id"].astype(str), ds=_as_datetime(future["ds"])
+    )
+    if given.duplicated(["unique_id", "ds"]).any():
+        raise ForecastInputError("future covariates have duplicate (unique_id, ds) rows")
+    merged = steps.merge(given, on=["unique_id", "ds"], how="left", validate="one_to_one")
+    gaps = merged[merged[list(covariates)].isna().any(axis=1)]
+    if not gaps.empty:
+        first = gaps.iloc[0]
+        raise ForecastInputError(
+            f"future covariates miss {len(gaps)} of {len(merged)} forecast step(s), "
+            f"e.g. unique_id={first['unique_id']!r} ds={first['ds']}"
+        )
+    for column in covariates:
+        merged[column] = _as_float(merged[column], column)
+    return merged
 
 
 def future_dates(history: pd.DataFrame, horizon: int, freq: str) -> pd.DataFrame:

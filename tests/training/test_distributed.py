@@ -124,3 +124,54 @@ def test_forecast_command_refuses_a_file_without_the_long_format_columns(tmp_pat
     )
     assert result.exit_code == 2
     assert "lacks column(s)" in result.output
+
+
+def _promoted_files(tmp_path, horizon: int = 14):
+    from tests.training.test_covariates import promoted_panel
+
+    panel = promoted_panel(n_series=2, length=120)
+    from_end = panel.groupby("unique_id").cumcount(ascending=False)
+    history, future = panel[from_end >= horizon], panel[from_end < horizon]
+    source, known = tmp_path / "history.csv", tmp_path / "future.csv"
+    history.to_csv(source, index=False)
+    future.drop(columns="y").to_csv(known, index=False)
+    return source, known, future
+
+
+def test_forecast_command_uses_covariates_with_their_future_values(ray_cluster, tmp_path):
+    source, known, future = _promoted_files(tmp_path)
+    target = tmp_path / "forecasts.csv"
+    result = CliRunner().invoke(
+        cli,
+        ["forecast", "--input", str(source), "--horizon", "14", "--freq", "D", "--output", str(target),
+         "--covariates", "promo", "--future", str(known)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    out = pd.read_csv(target, parse_dates=["ds"]).merge(future, on=["unique_id", "ds"])
+    assert len(out) == 28
+    # Promotion days lift demand by half; the forecast must follow the known promotions.
+    lift = out.groupby("promo")["yhat"].mean()
+    assert lift[1.0] > 1.2 * lift[0.0]
+
+
+def test_forecast_command_refuses_covariates_without_future_values(tmp_path):
+    source, _, _ = _promoted_files(tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["forecast", "--input", str(source), "--horizon", "14", "--freq", "D", "--output", str(tmp_path / "o.csv"),
+         "--covariates", "promo"],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "need --future" in result.output
+
+
+def test_forecast_command_refuses_a_future_file_that_misses_steps(ray_cluster, tmp_path):
+    source, known, future = _promoted_files(tmp_path)
+    future.drop(columns="y").iloc[:-3].to_csv(known, index=False)
+    result = CliRunner().invoke(
+        cli,
+        ["forecast", "--input", str(source), "--horizon", "14", "--freq", "D", "--output", str(tmp_path / "o.csv"),
+         "--covariates", "promo", "--future", str(known)],
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "miss 3 of 28 forecast step(s)" in result.output

@@ -17,6 +17,9 @@ POINT_COLUMN = "yhat"
 class Forecaster(ABC):
     """Fits on a long frame ``unique_id, ds, y`` and forecasts every series it was fitted on.
 
+    Extra columns of the frame are covariates (known-in-advance regressors such as price or a
+    promotion flag). Models that can use them (the global xgboost) do; the others ignore them.
+
     ``predict`` returns ``unique_id, ds, yhat`` plus one ``q<level>`` column per requested
     quantile (see ``training.validation.quantile_column``), non-decreasing in the level.
     """
@@ -25,14 +28,22 @@ class Forecaster(ABC):
     name: str = "forecaster"
     #: Fewest observations a series needs for this model to fit it.
     min_length: int = 1
+    #: Covariate columns the fitted model uses; their future values must be passed to ``predict``.
+    covariates: tuple[str, ...] = ()
 
     @abstractmethod
     def fit(self, df: pd.DataFrame, freq: str) -> Self:
         """Learn from the history ``df`` sampled at pandas frequency ``freq``."""
 
     @abstractmethod
-    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
-        """Forecast ``horizon`` steps past the end of each fitted series."""
+    def predict(
+        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
+        """Forecast ``horizon`` steps past the end of each fitted series.
+
+        ``future`` holds ``unique_id, ds`` and the covariates' values over the horizon; models
+        that use no covariates ignore it.
+        """
 
     def _require_fitted(self, fitted: object) -> None:
         if fitted is None:

@@ -12,8 +12,9 @@ import xgboost as xgb
 from training.features import SCALINGS, FeatureSpec, calendar_features, design_matrix, window_features
 from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
 from training.validation import (
-    future_dates,
+    covariate_columns,
     quantile_column,
+    validate_future,
     validate_history,
     validate_horizon,
     validate_quantiles,
@@ -32,7 +33,9 @@ class GradientBoostedForecaster(Forecaster):
     requested levels and run on the member's recursive path, so their spread reflects one-step
     uncertainty and widens only as far as the features do. Series with no negative history are
     never forecast below zero. ``calendar=False`` leaves out calendar features, for data whose
-    timestamps carry no meaning (e.g. M4's).
+    timestamps carry no meaning (e.g. M4's). Every column of the history beyond ``unique_id, ds,
+    y`` is a covariate whose value at the target time is a feature; ``predict`` then needs their
+    future values.
     """
 
     name = "xgboost"
@@ -73,11 +76,12 @@ class GradientBoostedForecaster(Forecaster):
         self._freq = ""
 
     def fit(self, df: pd.DataFrame, freq: str) -> Self:
-        history = validate_history(df, freq, min_length=self.min_length)
+        self.covariates = covariate_columns(df)
+        history = validate_history(df, freq, min_length=self.min_length, covariates=self.covariates)
         base = self.spec or FeatureSpec.for_frequency(freq, calendar=self.calendar)
         self._members = []
         for scaling in self.scalings:
-            member = _Member(base.with_scaling(scaling), history, self.max_rows_per_series)
+            member = _Member(base.with_scaling(scaling), history, self.max_rows_per_series, self.covariates)
             member.point = member.boost(self.params, {"objective": "reg:squarederror"}, self.n_estimators)
             self._members.append(member)
         self._history, self._freq = history, freq
@@ -89,25 +93,30 @@ class GradientBoostedForecaster(Forecaster):
         The booster must come from ``design_matrix`` with this model's ``spec`` (one scaling);
         quantile boosters are still trained here on first request.
         """
-        history = validate_history(df, freq, min_length=self.min_length)
+        self.covariates = covariate_columns(df)
+        history = validate_history(df, freq, min_length=self.min_length, covariates=self.covariates)
         spec = self.spec or FeatureSpec.for_frequency(freq, self.scalings[0], calendar=self.calendar)
-        member = _Member(spec, history, self.max_rows_per_series)
+        member = _Member(spec, history, self.max_rows_per_series, self.covariates)
         member.point = booster
         self._members, self._history, self._freq = [member], history, freq
         return self
 
-    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+    def predict(
+        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         self._require_fitted(self._history)
         assert self._history is not None
         horizon = validate_horizon(horizon)
         levels = validate_quantiles(quantiles)
         groups = [g.to_numpy(dtype=float) for _, g in self._history.groupby("unique_id", sort=True)["y"]]
-        out = future_dates(self._history, horizon, self._freq)
+        steps = validate_future(future, self._history, horizon, self._freq, self.covariates)
+        out = steps[["unique_id", "ds"]].copy()
         dates = out["ds"].to_numpy().reshape(len(groups), horizon)
+        exogenous = steps[list(self.covariates)].to_numpy(dtype=float).reshape(len(groups), horizon, -1)
         paths = []
         for member in self._members:
             quantile_model = member.quantile_booster(tuple(levels), self.params, self.n_estimators) if levels else None
-            paths.append(member.recurse(groups, dates, quantile_model, len(levels)))
+            paths.append(member.recurse(groups, dates, exogenous, quantile_model, len(levels)))
         point = np.median(np.stack([p for p, _ in paths]), axis=0)
         spread = np.median(np.stack([s for _, s in paths]), axis=0)
         # Series that never went negative (demand, counts) are not forecast below zero.
@@ -123,10 +132,14 @@ class GradientBoostedForecaster(Forecaster):
 class _Member:
     """One booster (and its quantile boosters) for one row scaling."""
 
-    def __init__(self, spec: FeatureSpec, history: pd.DataFrame, max_rows_per_series: int | None) -> None:
-        features, target = design_matrix(history, spec, max_rows_per_series)
+    def __init__(
+        self, spec: FeatureSpec, history: pd.DataFrame, max_rows_per_series: int | None, covariates: tuple[str, ...]
+    ) -> None:
+        features, target = design_matrix(history, spec, max_rows_per_series, covariates)
         self.spec = spec
-        self.train = xgb.DMatrix(features, label=target, feature_names=spec.names)
+        # Covariate names may hold characters xgboost refuses in feature names.
+        self.names = [*spec.names, *(f"covariate{i}" for i in range(len(covariates)))]
+        self.train = xgb.DMatrix(features, label=target, feature_names=self.names)
         self.point: xgb.Booster | None = None
         self.quantiles: dict[tuple[float, ...], xgb.Booster] = {}
 
@@ -140,9 +153,17 @@ class _Member:
         return self.quantiles[levels]
 
     def recurse(
-        self, groups: list[np.ndarray], dates: np.ndarray, quantile_model: xgb.Booster | None, n_levels: int
+        self,
+        groups: list[np.ndarray],
+        dates: np.ndarray,
+        exogenous: np.ndarray,
+        quantile_model: xgb.Booster | None,
+        n_levels: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Point path ``(series, horizon)`` and quantiles ``(series, horizon, levels)``."""
+        """Point path ``(series, horizon)`` and quantiles ``(series, horizon, levels)``.
+
+        ``exogenous`` holds the covariates' future values, ``(series, horizon, covariates)``.
+        """
         assert self.point is not None
         spec, horizon = self.spec, dates.shape[1]
         context = np.full((len(groups), spec.context), np.nan)
@@ -154,7 +175,7 @@ class _Member:
         for step in range(horizon):
             feats, level, scale = window_features(context, spec)
             calendar = calendar_features(dates[:, step], spec.calendar)
-            matrix = xgb.DMatrix(np.hstack([feats, calendar]), feature_names=spec.names)
+            matrix = xgb.DMatrix(np.hstack([feats, calendar, exogenous[:, step, :]]), feature_names=self.names)
             point[:, step] = level + self.point.predict(matrix) * scale
             if quantile_model is not None:
                 z = quantile_model.predict(matrix).reshape(len(groups), n_levels)

@@ -53,7 +53,9 @@ class IntermittentForecaster(Forecaster):
         self._freq = freq
         return self
 
-    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+    def predict(
+        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         self._require_fitted(self._history)
         assert self._history is not None
         levels = validate_quantiles(quantiles)

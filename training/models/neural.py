@@ -148,7 +148,9 @@ class NeuralForecaster(Forecaster):
         model = cls(kind, **kwargs)
         return model.attach(network, history, freq)
 
-    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+    def predict(
+        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         self._require_fitted(self.network)
         assert self._history is not None
         horizon = validate_horizon(horizon)

@@ -61,7 +61,9 @@ class StatisticalForecaster(Forecaster):
         self._history = history
         return self
 
-    def predict(self, horizon: int, quantiles: Sequence[float] | None = None) -> pd.DataFrame:
+    def predict(
+        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         self._require_fitted(self._history)
         assert self._history is not None
         return run_statsforecast(
