@@ -14,6 +14,7 @@ from common.config import Settings
 from common.embedded_postgres import CleanupMode, start_embedded_postgres
 from common.migrate import apply_migrations
 from deployments.app_builder import AppArgs, build_app
+from deployments.integrations_job import DueSyncLoop
 from deployments.llm_server import llm_args_from
 from inventory.demo import seed_demo
 from risk.demo import seed_risk_demo
@@ -93,6 +94,11 @@ def app_args_from(settings: Settings) -> AppArgs:
         copilot=settings.copilot_enabled,
         llm=llm_args_from(settings) if settings.copilot_enabled else None,
     )
+
+
+def start_sync_scheduler(settings: Settings, database_url: str, every_s: float = 60.0) -> DueSyncLoop:
+    """Sync due ERP connectors every ``every_s`` seconds in a daemon thread (needs Ray started); ``.stop()`` it."""
+    return DueSyncLoop(settings.model_copy(update={"database_url": database_url}), every_s).start()
 
 
 def start_serve(settings: Settings, args: AppArgs | None = None) -> RunningStack:

@@ -88,11 +88,41 @@ def test_strict_validation_refuses_a_misspelt_field(
 
 
 @pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
-def test_each_target_runs_the_rayservice_and_the_nightly_batch(
+def test_each_target_runs_the_rayservice_the_nightly_batch_and_the_erp_due_syncs(
     target: str, rendered: dict[str, list[Manifest]]
 ) -> None:
     kinds = sorted((m["kind"], m["metadata"]["name"]) for m in ray_manifests(rendered[target]))
-    assert kinds == [("RayCronJob", "chainsight-nightly-batch"), ("RayService", "chainsight")]
+    assert kinds == [
+        ("RayCronJob", "chainsight-integrations-due-sync"),
+        ("RayCronJob", "chainsight-nightly-batch"),
+        ("RayService", "chainsight"),
+    ]
+
+
+def erp_due_sync(manifests: list[Manifest]) -> Manifest:
+    (cron,) = [m for m in manifests if m["metadata"]["name"] == "chainsight-integrations-due-sync"]
+    return cron
+
+
+def test_erp_due_sync_runs_the_due_sync_job_every_quarter_hour(rendered: dict[str, list[Manifest]]) -> None:
+    cron = erp_due_sync(rendered["base"])
+    assert cron["spec"]["schedule"] == "*/15 * * * *"
+    python, flag, module, *options = cron["spec"]["jobTemplate"]["entrypoint"].split()
+    assert (python, flag) == ("python", "-m")
+    source = (REPO / (module.replace(".", "/") + ".py")).read_text()
+    assert all(f'"{option}"' in source for option in options) and options == ["--due"]
+    assert 'if __name__ == "__main__":' in source
+
+
+def test_erp_due_sync_reads_the_credentials_key_from_the_app_secret(rendered: dict[str, list[Manifest]]) -> None:
+    for group, container in ray_containers(erp_due_sync(rendered["base"])):
+        key = env_of(container)["INTEGRATIONS_ENCRYPTION_KEY"]["valueFrom"]["secretKeyRef"]
+        assert (key["name"], key["key"]) == ("chainsight-secrets", "INTEGRATIONS_ENCRYPTION_KEY"), group
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_only_development_suspends_the_erp_due_syncs(target: str, rendered: dict[str, list[Manifest]]) -> None:
+    assert erp_due_sync(rendered[target])["spec"].get("suspend", False) is (target == "overlays/dev")
 
 
 def test_on_demand_jobs_get_a_new_name_at_each_submission(rendered: dict[str, list[Manifest]]) -> None:
