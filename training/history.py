@@ -8,12 +8,19 @@ are not demand). Each series is one product at one warehouse (``unique_id = prod
 summed per day or per week (weeks end on Sunday, pandas' ``W``), zero-filled from the first movement
 of any kind at that location (a product stocked but never issued has demand zero, not no history)
 up to the last *complete* period before ``as_of``: a partial current period would read as a drop.
+
+Sales are not demand when the shelf is empty: a period that ends with no stock on hand at the
+location (from the ledger's running balance) is censored, its sales a lower bound. By default such
+periods are imputed: their value becomes the larger of the observed sales and the mean of the
+same seasonal position (weekday for daily data, any week for weekly data) over the last in-stock
+periods, so forecasts do not learn that stock-outs are slack demand.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 from uuid import UUID
 
 import asyncpg
@@ -25,6 +32,10 @@ from training.errors import ForecastInputError
 # Ledger frequencies: pandas alias -> (SQL date_trunc unit, days added to label the period like pandas).
 LEDGER_FREQUENCIES = {"D": ("day", 0), "W": ("week", 6)}
 SERIES_COLUMNS = ["unique_id", "product_id", "warehouse_id", "ds", "y"]
+Stockouts = Literal["impute", "keep"]
+# Imputation looks back over this many in-stock periods of the same seasonal position.
+IMPUTE_LOOKBACK = 4
+SEASON_STEPS = {"D": 7, "W": 1}
 
 
 def series_id(product_id: UUID | str, warehouse_id: UUID | str) -> str:
@@ -47,11 +58,14 @@ async def demand_history(
     warehouse_id: UUID | None = None,
     tenant_id: UUID | None = None,
     active_only: bool = True,
+    stockouts: Stockouts = "impute",
 ) -> pd.DataFrame:
     """Issues per product x warehouse per period, zero-filled: ``unique_id, product_id, warehouse_id, ds, y``.
 
     ``ds`` is naive UTC: the day, or the Sunday that ends the week. Only active products and
     warehouses unless ``active_only`` is False. Empty (with the columns) when nothing matches.
+    ``stockouts="impute"`` replaces censored periods (no stock left at their end) as the module
+    describes; ``"keep"`` returns the observed issues.
     """
     if freq not in LEDGER_FREQUENCIES:
         raise ForecastInputError(f"ledger demand is aggregated per 'D' or 'W', got {freq!r}")
@@ -92,7 +106,69 @@ async def demand_history(
         end.tz_localize(UTC).to_pydatetime(),
         unit,
     )
-    return _zero_filled(rows, freq, start, end, label_days)
+    history = _zero_filled(rows, freq, start, end, label_days)
+    if stockouts == "keep" or history.empty:
+        return history
+    locations = history.drop_duplicates("unique_id")
+    balances = await conn.fetch(
+        """
+        SELECT m.product_id, m.warehouse_id,
+               CASE WHEN m.occurred_at < $5 THEN NULL ELSE date_trunc($7, m.occurred_at AT TIME ZONE 'UTC') END
+                   AS period,
+               sum(m.quantity)::double precision AS net
+        FROM app.stock_movements m
+        WHERE ($1::uuid IS NULL OR m.tenant_id = $1)
+          AND ($2::uuid IS NULL OR m.product_id = $2)
+          AND ($3::uuid IS NULL OR m.warehouse_id = $3)
+          AND m.occurred_at < $6
+          AND (m.product_id, m.warehouse_id) IN (SELECT * FROM unnest($4::uuid[], $8::uuid[]))
+        GROUP BY 1, 2, 3
+        """,
+        tenant_id,
+        product_id,
+        warehouse_id,
+        locations["product_id"].tolist(),
+        start.tz_localize(UTC).to_pydatetime(),
+        end.tz_localize(UTC).to_pydatetime(),
+        unit,
+        locations["warehouse_id"].tolist(),
+    )
+    return impute_stockouts(history, balances, freq, label_days)
+
+
+def impute_stockouts(history: pd.DataFrame, balances: list[asyncpg.Record], freq: str, label_days: int) -> pd.DataFrame:
+    """``history`` with censored periods imputed from the closing balance of each period.
+
+    ``balances`` holds net ledger quantities per ``product_id, warehouse_id, period`` (``period``
+    NULL for everything before the history starts).
+    """
+    if not balances:
+        return history
+    net = pd.DataFrame([dict(r) for r in balances])
+    net["key"] = [series_id(p, w) for p, w in zip(net["product_id"], net["warehouse_id"], strict=True)]
+    season = SEASON_STEPS[freq]
+    out = []
+    for uid, series in history.groupby("unique_id", sort=False):
+        moves = net[net["key"] == uid]
+        opening = float(moves.loc[moves["period"].isna(), "net"].sum())
+        changes = moves.dropna(subset=["period"])
+        by_period = pd.Series(
+            changes["net"].to_numpy(dtype=float),
+            index=pd.DatetimeIndex(changes["period"]) + pd.Timedelta(days=label_days),
+        )
+        closing = opening + by_period.reindex(series["ds"], fill_value=0.0).cumsum().to_numpy()
+        out.append(series.assign(y=_imputed(series["y"].to_numpy(dtype=float), closing <= 0, season)))
+    return pd.concat(out, ignore_index=True)
+
+
+def _imputed(y: np.ndarray, censored: np.ndarray, season: int) -> np.ndarray:
+    """Censored values raised to the mean of the last in-stock values at the same seasonal position."""
+    result = y.copy()
+    for t in np.flatnonzero(censored):
+        earlier = [s for s in range(t - season, -1, -season) if not censored[s]][:IMPUTE_LOOKBACK]
+        if earlier:
+            result[t] = max(y[t], float(np.mean(y[earlier])))
+    return result
 
 
 def _zero_filled(

@@ -136,3 +136,36 @@ async def test_supplier_history_pairs_orders_with_their_first_receipt(database, 
     assert found.received["first_received_at"].iloc[0] == issued + timedelta(days=8)
     assert found.open_orders["purchase_order_id"].tolist() == [str(orders[1])]
     assert await as_planner(database, tenant, lambda c: supplier_history(c, uuid.uuid4())) is None
+
+
+@pytest.fixture
+async def stocked_out(make_tenant, owner_pool):
+    """10 units a day for three weeks, then empty shelves for four days, then restocked."""
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    first = (AS_OF - timedelta(days=28)).replace(hour=8, minute=0)
+    async with owner_pool.acquire() as conn:
+        await post(conn, tenant, p, w, "receipt", 210, first)
+        for day in range(21):
+            await post(conn, tenant, p, w, "issue", -10, first + timedelta(days=day, hours=2))
+        # Days 21-24: no stock, no sales. Restocked on day 25.
+        await post(conn, tenant, p, w, "receipt", 100, first + timedelta(days=25))
+        for day in range(25, 28):
+            await post(conn, tenant, p, w, "issue", -10, first + timedelta(days=day, hours=2))
+    return tenant
+
+
+async def test_stocked_out_days_are_imputed_from_in_stock_days(database, stocked_out):
+    p = stocked_out.products[0]
+    history = await as_planner(database, stocked_out, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
+    assert len(history) == 28
+    # The last sale day emptied the shelf: its 10 units stand; the four empty days read as 10 too.
+    assert history["y"].tolist() == [10.0] * 28
+
+
+async def test_observed_sales_are_kept_on_request(database, stocked_out):
+    p = stocked_out.products[0]
+    history = await as_planner(
+        database, stocked_out, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p, stockouts="keep")
+    )
+    assert history["y"].tolist() == [10.0] * 21 + [0.0] * 4 + [10.0] * 3
