@@ -105,3 +105,51 @@ async def test_unknown_connector_and_run_are_404(http, make_tenant):
         assert response.status_code == 404, (path, response.text)
     response = await http.post(f"/api/v1/integrations/connectors/{missing}/sync", headers=tenant.headers())
     assert response.status_code == 404
+
+
+async def test_a_sync_schedule_is_set_kept_changed_and_cleared_through_the_api(http, make_tenant):
+    tenant = await make_tenant()
+    created = await http.post(
+        "/api/v1/integrations/connectors",
+        json=odoo_body("http://127.0.0.1:1", sync_interval_minutes=60),
+        headers=tenant.admin_headers(),
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["sync_interval_minutes"] == 60
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}"
+    status = (await http.get(path, headers=tenant.headers())).json()
+    assert status["sync_interval_minutes"] == 60 and status["next_sync_at"] is not None  # never ran: due now
+
+    async def patch(body: dict) -> dict:
+        response = await http.patch(path, json=body, headers=tenant.admin_headers())
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert (await patch({"enabled": True}))["sync_interval_minutes"] == 60  # left out: kept
+    assert (await patch({"sync_interval_minutes": 1440}))["sync_interval_minutes"] == 1440
+    assert (await patch({"sync_interval_minutes": None}))["sync_interval_minutes"] is None  # null: manual only
+    status = (await http.get(path, headers=tenant.headers())).json()
+    assert status["sync_interval_minutes"] is None and status["next_sync_at"] is None
+
+
+@pytest.mark.parametrize("interval", [0, 4, 10081, -60, 2.5, "hourly"])
+async def test_a_sync_interval_outside_5_minutes_to_a_week_is_a_422_and_changes_nothing(http, make_tenant, interval):
+    tenant = await make_tenant()
+    refused = await http.post(
+        "/api/v1/integrations/connectors",
+        json=odoo_body("http://127.0.0.1:1", sync_interval_minutes=interval),
+        headers=tenant.admin_headers(),
+    )
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "validation_error" and "sync_interval_minutes" in refused.text
+    created = await http.post(
+        "/api/v1/integrations/connectors",
+        json=odoo_body("http://127.0.0.1:1", sync_interval_minutes=30),
+        headers=tenant.admin_headers(),
+    )
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}"
+    response = await http.patch(path, json={"sync_interval_minutes": interval}, headers=tenant.admin_headers())
+    assert response.status_code == 422, response.text
+    assert (await http.get(path, headers=tenant.headers())).json()["sync_interval_minutes"] == 30
+    listed = await http.get("/api/v1/integrations/connectors", headers=tenant.headers())
+    assert [c["name"] for c in listed.json()] == ["odoo-main"]
