@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     copilot_questions_per_minute: int = Field(default=20, ge=1)
     copilot_llm_requests_per_minute: int = Field(default=20, ge=1)
     copilot_answer_tokens: int = Field(default=256, ge=1)
+    # Hybrid retrieval's weighted reciprocal rank fusion (bench/retrieval_quality.py tunes them).
+    copilot_rrf_k: int = Field(default=60, ge=1)
+    copilot_rrf_vector_weight: float = Field(default=1.0, ge=0)
+    copilot_rrf_text_weight: float = Field(default=1.0, ge=0)
 
     # Purchasing and logistics.
     purchase_over_receipt_tolerance_pct: float = Field(default=0.0, ge=0, le=100)

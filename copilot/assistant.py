@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -18,7 +18,7 @@ from common.errors import InvalidInputError
 from copilot import conversations, documents, retrieval
 from copilot.embeddings import Embedder
 from copilot.prompting import appendix, build_prompt
-from copilot.retrieval import Passage
+from copilot.retrieval import Fusion, Passage
 from copilot.tools import ToolResult, run_tools
 
 
@@ -36,6 +36,7 @@ class CopilotLimits:
     context_tokens: int = 2048
     answer_tokens: int = 256
     passages: int = 5
+    fusion: Fusion = field(default_factory=Fusion)
 
 
 class Copilot:
@@ -71,7 +72,7 @@ class Copilot:
         embedding = await asyncio.to_thread(self.embedder.embed_one, query)
 
         async def op(tx: TenantTransaction) -> list[Passage]:
-            return await retrieval.search(tx.conn, query, embedding, limit=limit)
+            return await retrieval.search(tx.conn, query, embedding, limit=limit, fusion=self.limits.fusion)
 
         return await self.database.run(claims, requested_tenant, op)
 
@@ -109,7 +110,9 @@ class Copilot:
                 conversation = await conversations.get(tx.conn, conversation_id)
                 history = await conversations.messages(tx.conn, conversation_id, limit=8)
             await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "user", question)
-            passages = await retrieval.search(tx.conn, question, embedding, limit=self.limits.passages)
+            passages = await retrieval.search(
+                tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
+            )
             tools = await run_tools(tx, question)
             return conversation["id"], tx.tenant_id, history, passages, tools
 

@@ -6,6 +6,7 @@ filter here that security depends on.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -16,18 +17,35 @@ import asyncpg
 import numpy as np
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very first ranks
-# PostgreSQL's ts_rank has no inverse document frequency, so words every chunk shares ("supplier",
-# "agreement") rank as well as rare ones: its list counts for less in the fusion (tuned with
-# bench/retrieval_quality.py). It still decides where vectors are weak: part numbers, codes, names.
-TEXT_WEIGHT = 0.5
 TEXT_NORMALIZATION = 1  # ts_rank_cd divides by 1 + log(length): long chunks stop winning on sheer word count
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-]{1,}")
+# A word in more than this share of the tenant's chunks carries no evidence ("supplier" in a folder of
+# supplier agreements): full-text ranking leaves it out, like a stop word.
+TEXT_MAX_DOC_FREQUENCY = 0.5
+# Words, codes and numbers as people type them: "BRG-40904", "14.3.2", "PO/2026/17".
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[\-./][A-Za-z0-9]+)*")
 
 
 class SearchMode(StrEnum):
     HYBRID = "hybrid"
     VECTOR = "vector"
     TEXT = "text"
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """Weighted reciprocal rank fusion: a chunk scores ``weight / (k + rank)`` in each list it is in."""
+
+    k: int = RRF_K
+    vector_weight: float = 1.0
+    text_weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Rankings:
+    """Candidates from each retriever, best first: vector ids, and full-text ids with their scores."""
+
+    vector: list[UUID]
+    text: list[tuple[UUID, float]]
 
 
 @dataclass(frozen=True)
@@ -68,19 +86,11 @@ async def search(
     mode: SearchMode = SearchMode.HYBRID,
     candidates: int = 40,
     exact: bool = False,
+    fusion: Fusion = Fusion(),
 ) -> list[Passage]:
     """The ``limit`` best passages for ``query``. ``exact`` bypasses the HNSW index (for benchmarks)."""
-    ranked: list[list[UUID]] = []
-    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
-        if query_embedding is None:
-            raise ValueError("vector search needs the query embedding")
-        ranked.append(await vector_ranking(conn, query_embedding, candidates, exact=exact))
-    if mode in (SearchMode.HYBRID, SearchMode.TEXT):
-        ranked.append(await _text_ranking(conn, query, candidates))
-    weights = [1.0] * len(ranked)
-    if mode is SearchMode.HYBRID:
-        weights[-1] = TEXT_WEIGHT
-    scores = reciprocal_rank_fusion(ranked, weights)
+    found = await rankings(conn, query, query_embedding, mode=mode, candidates=candidates, exact=exact)
+    scores = fuse(found, fusion)
     best = sorted(scores, key=lambda chunk_id: -scores[chunk_id])[:limit]
     if not best:
         return []
@@ -106,14 +116,60 @@ async def search(
     ]
 
 
+async def rankings(
+    conn: asyncpg.Connection,
+    query: str,
+    query_embedding: np.ndarray | None,
+    *,
+    mode: SearchMode = SearchMode.HYBRID,
+    candidates: int = 40,
+    exact: bool = False,
+) -> Rankings:
+    """Each retriever's candidates for ``mode`` (the other list stays empty)."""
+    vector: list[UUID] = []
+    text: list[tuple[UUID, float]] = []
+    if mode in (SearchMode.HYBRID, SearchMode.VECTOR):
+        if query_embedding is None:
+            raise ValueError("vector search needs the query embedding")
+        vector = await vector_ranking(conn, query_embedding, candidates, exact=exact)
+    if mode in (SearchMode.HYBRID, SearchMode.TEXT):
+        text = await text_ranking(conn, query, candidates)
+    return Rankings(vector, text)
+
+
+def fuse(found: Rankings, fusion: Fusion = Fusion()) -> dict[UUID, float]:
+    """Weighted RRF of both lists. Full-text ties share their rank: chunks that match the same words
+    equally (every section naming the supplier asked about) get the same boost, so the vector order
+    between them stands instead of an arbitrary one. A list that found nothing adds nothing."""
+    vector = [(chunk_id, rank) for rank, chunk_id in enumerate(found.vector, start=1)]
+    return fuse_ranks([vector, tied_ranks(found.text)], [fusion.vector_weight, fusion.text_weight], fusion.k)
+
+
+def tied_ranks(scored: list[tuple[UUID, float]]) -> list[tuple[UUID, int]]:
+    """Competition ranks ("1224") of ids already sorted by descending score."""
+    ranked: list[tuple[UUID, int]] = []
+    previous: float | None = None
+    rank = 0
+    for position, (chunk_id, score) in enumerate(scored, start=1):
+        if previous is None or not math.isclose(score, previous, rel_tol=1e-9):
+            rank, previous = position, score
+        ranked.append((chunk_id, rank))
+    return ranked
+
+
+def fuse_ranks(ranked: list[list[tuple[UUID, int]]], weights: list[float], k: int = RRF_K) -> dict[UUID, float]:
+    scores: dict[UUID, float] = {}
+    for ranking, weight in zip(ranked, weights, strict=True):
+        for chunk_id, rank in ranking:
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
+    return scores
+
+
 def reciprocal_rank_fusion(
     rankings: list[list[UUID]], weights: list[float] | None = None, k: int = RRF_K
 ) -> dict[UUID, float]:
-    scores: dict[UUID, float] = {}
-    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
-        for rank, chunk_id in enumerate(ranking, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (k + rank)
-    return scores
+    positions = [[(chunk_id, rank) for rank, chunk_id in enumerate(ranking, start=1)] for ranking in rankings]
+    return fuse_ranks(positions, weights or [1.0] * len(rankings), k)
 
 
 async def vector_ranking(
@@ -135,22 +191,44 @@ async def vector_ranking(
     return [r["id"] for r in rows]
 
 
-def text_query(query: str) -> str | None:
-    """An OR of the query's words for ``to_tsquery`` (questions rarely contain every word of the answer)."""
-    words = {w.lower().replace("-", " ") for w in _WORD.findall(query)}
-    terms = [" <-> ".join(part for part in w.split()) for w in sorted(words)]
-    return " | ".join(t for t in terms if t) or None
+def text_terms(query: str) -> list[str]:
+    """The query's distinct words (two characters or more), lower-cased: each becomes a ``phraseto_tsquery``
+    with the parser that built the chunks' vectors, so a code splits the same way in both ("BRG-40904" is
+    'brg' followed by '-40904' to PostgreSQL)."""
+    return sorted({w.lower() for w in _WORD.findall(query) if len(w) >= 2})
 
 
-async def _text_ranking(conn: asyncpg.Connection, query: str, candidates: int) -> list[UUID]:
-    tsquery = text_query(query)
-    if tsquery is None:
+# BM25's term weighting without its term-frequency part: a chunk scores the sum of the inverse document
+# frequencies (within the tenant, under row-level security) of the query words it contains, so a part
+# number or a supplier's name outweighs "agreement" or "late", which PostgreSQL's ts_rank cannot do (it
+# has no IDF). Stop words give empty queries and drop out; words in most chunks are left out. ts_rank_cd
+# only orders chunks with the same score (for text-only search; fusion gives them one shared rank).
+_TEXT_SQL = """
+WITH total AS (SELECT count(*)::float8 AS n FROM app.copilot_chunks),
+terms AS (
+    SELECT q, (SELECT count(*) FROM app.copilot_chunks c WHERE c.tsv @@ q)::float8 AS df
+    FROM (SELECT DISTINCT phraseto_tsquery('english', w) AS q FROM unnest($1::text[]) AS w) AS words
+    WHERE numnode(q) > 0
+),
+weighted AS (
+    SELECT q, ln(1 + (n - df + 0.5) / (df + 0.5)) AS idf
+    FROM terms, total
+    WHERE df > 0 AND df <= greatest($3 * n, 1)
+)
+SELECT c.id, sum(w.idf)::float8 AS score
+FROM app.copilot_chunks c JOIN weighted w ON c.tsv @@ w.q
+GROUP BY c.id, c.tsv
+ORDER BY score DESC,
+    ts_rank_cd(c.tsv, (SELECT string_agg('(' || q::text || ')', ' | ')::tsquery FROM weighted), $4) DESC,
+    c.id
+LIMIT $2
+"""
+
+
+async def text_ranking(conn: asyncpg.Connection, query: str, candidates: int) -> list[tuple[UUID, float]]:
+    """Chunks containing any of the query's meaningful words, by summed IDF of the words they contain."""
+    terms = text_terms(query)
+    if not terms:
         return []
-    rows = await conn.fetch(
-        """SELECT id FROM app.copilot_chunks, to_tsquery('english', $1) q
-           WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q, $3) DESC, id LIMIT $2""",
-        tsquery,
-        candidates,
-        TEXT_NORMALIZATION,
-    )
-    return [r["id"] for r in rows]
+    rows = await conn.fetch(_TEXT_SQL, terms, candidates, TEXT_MAX_DOC_FREQUENCY, TEXT_NORMALIZATION)
+    return [(r["id"], r["score"]) for r in rows]

@@ -20,6 +20,7 @@ from common.config import get_settings
 from common.database import Database, create_pool
 from copilot.assistant import Copilot, CopilotLimits
 from copilot.embeddings import Embedder
+from copilot.retrieval import Fusion
 
 
 class HandleLLM:
@@ -72,6 +73,11 @@ class CopilotService:
             questions_per_minute=settings.copilot_questions_per_minute,
             context_tokens=settings.copilot_llm_max_model_len,
             answer_tokens=settings.copilot_answer_tokens,
+            fusion=Fusion(
+                k=settings.copilot_rrf_k,
+                vector_weight=settings.copilot_rrf_vector_weight,
+                text_weight=settings.copilot_rrf_text_weight,
+            ),
         )
         self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits)
 

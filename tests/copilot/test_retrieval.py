@@ -69,10 +69,49 @@ def test_reciprocal_rank_fusion_rewards_agreement_between_rankings():
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("What is the lead-time?", "is | lead <-> time | the | what"),
-        ("'); DROP TABLE x; --", "drop | table"),
-        ("?!", None),
+        ("What is the lead-time?", ["is", "lead-time", "the", "what"]),
+        ("Clause 14.3.2 for BRG-40904?", ["14.3.2", "brg-40904", "clause", "for"]),
+        ("'); DROP TABLE x; --", ["drop", "table"]),
+        ("?!", []),
     ],
 )
 def test_text_queries_are_built_from_words_only(query, expected):
-    assert retrieval.text_query(query) == expected
+    assert retrieval.text_terms(query) == expected
+
+
+def _price_list() -> str:
+    """Twelve look-alike sections of bearing prices: only the SKU tells the rows apart."""
+    lines = ["# Bearing price list 2026", ""]
+    for section in range(12):
+        lines += [f"## Ball bearings, sheet {section + 1}", ""]
+        for row in range(6):
+            sku = f"BRG-4{section:02d}{row:02d}"
+            lines.append(f"- {sku}: deep groove ball bearing, unit price {3 + section + row / 10:.2f} EUR.")
+        lines.append("")
+    return "\n".join(lines)
+
+
+async def test_hybrid_search_ranks_first_the_chunk_with_a_rare_code_vector_search_ranks_lower(
+    database, embedder, make_tenant, upload
+):
+    tenant = await make_tenant()
+    await upload(tenant, "bearing-prices.md", _price_list())
+    question = "What is the unit price of BRG-40904?"
+    embedding = embedder.embed_one(question)
+    found = {}
+    for mode in (SearchMode.VECTOR, SearchMode.HYBRID):
+        passages = await as_user(database, tenant)(
+            lambda tx, m=mode: retrieval.search(tx.conn, question, embedding, limit=3, mode=m)
+        )
+        found[mode] = [p.section for p in passages]
+    assert found[SearchMode.VECTOR][0] != "Ball bearings, sheet 10"
+    assert found[SearchMode.HYBRID][0] == "Ball bearings, sheet 10"
+
+
+def test_full_text_ties_share_a_rank_so_the_vector_order_decides_between_them():
+    b, c = "b", "c"
+    # c comes first in the text list only by its id: both matched the same words.
+    found = retrieval.Rankings(vector=[b, c], text=[(c, 2.0), (b, 2.0)])  # type: ignore[list-item]
+    scores = retrieval.fuse(found, retrieval.Fusion(k=60, vector_weight=1.0, text_weight=2.0))
+    assert scores[b] > scores[c]
+    assert retrieval.tied_ranks([(c, 2.0), (b, 2.0), ("a", 1.0)]) == [(c, 1), (b, 1), ("a", 3)]  # type: ignore[list-item]
