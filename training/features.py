@@ -164,13 +164,20 @@ def design_matrix(
     spec: FeatureSpec,
     max_rows_per_series: int | None = None,
     covariates: tuple[str, ...] = (),
+    steps_ahead: int | None = None,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features and normalised targets for every time with at least one past value.
 
     ``history`` must be validated (sorted by ``unique_id, ds``). ``max_rows_per_series`` keeps
     the most recent rows of each series, which bounds training cost on long histories. The
     ``covariates`` columns' values at the target time follow the calendar columns, unscaled.
+
+    With ``steps_ahead`` = H each row's target lies k steps past its context instead of one, k
+    drawn uniformly from 1..H (as far as the series reaches) and appended as the last column:
+    the rows of a direct model of the k-step-ahead distribution.
     """
+    rng = np.random.default_rng(seed)
     blocks_x, blocks_z = [], []
     for _, group in history.groupby("unique_id", sort=True):
         y = group["y"].to_numpy(dtype=float)
@@ -183,8 +190,15 @@ def design_matrix(
             first = max(first, len(windows) - max_rows_per_series)
         windows = windows[first:]
         feats, level, scale = window_features(windows[:, :-1], spec)
-        calendar = calendar_features(group["ds"].iloc[1 + first :], spec.calendar)
-        exogenous = group[list(covariates)].to_numpy(dtype=float)[1 + first :]
-        blocks_x.append(np.hstack([feats, calendar, exogenous]))
-        blocks_z.append((windows[:, -1] - level) / scale)
+        target = 1 + first + np.arange(len(windows))  # index in y of each row's target
+        extra: list[np.ndarray] = []
+        if steps_ahead is not None:
+            reach = np.minimum(steps_ahead, len(y) - target)  # the furthest step each row can see
+            k = 1 + np.floor(rng.random(len(windows)) * reach).astype(int)
+            target = target + k - 1
+            extra.append(k[:, None].astype(float))
+        calendar = calendar_features(group["ds"].to_numpy()[target], spec.calendar)
+        exogenous = group[list(covariates)].to_numpy(dtype=float)[target]
+        blocks_x.append(np.hstack([feats, calendar, exogenous, *extra]))
+        blocks_z.append((y[target] - level) / scale)
     return np.vstack(blocks_x), np.concatenate(blocks_z)

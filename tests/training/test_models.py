@@ -67,3 +67,29 @@ def test_xgboost_quantile_band_covers_most_of_the_holdout(seasonal, split):
     merged = forecast.merge(test, on=["unique_id", "ds"])
     inside = (merged["y"] >= merged["q0.05"]) & (merged["y"] <= merged["q0.95"])
     assert inside.mean() >= 0.6
+
+
+def test_xgboost_intervals_widen_with_the_horizon_and_cover_random_walks():
+    rng = np.random.default_rng(3)
+    length, horizon = 200, 14
+    walks = [
+        pd.DataFrame(
+            {
+                "unique_id": f"walk{i}",
+                "ds": pd.date_range("2024-01-01", periods=length + horizon, freq="D"),
+                "y": 500 + np.cumsum(rng.normal(0, 5, length + horizon)),
+            }
+        )
+        for i in range(30)
+    ]
+    panel = pd.concat(walks, ignore_index=True)
+    from_end = panel.groupby("unique_id").cumcount(ascending=False)
+    train, test = panel[from_end >= horizon], panel[from_end < horizon]
+    forecast = GradientBoostedForecaster(n_estimators=100).fit(train, "D").predict(horizon, [0.1, 0.9])
+    merged = forecast.merge(test, on=["unique_id", "ds"])
+    merged["step"] = merged.groupby("unique_id").cumcount() + 1
+    width = (merged["q0.9"] - merged["q0.1"]).groupby(merged["step"]).median()
+    # A random walk's spread grows like the square root of the horizon: sqrt(14) is about 3.7.
+    assert width[horizon] > 2 * width[1]
+    inside = (merged["y"] >= merged["q0.1"]) & (merged["y"] <= merged["q0.9"])
+    assert 0.65 <= inside.mean() <= 0.95

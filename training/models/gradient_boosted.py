@@ -28,10 +28,13 @@ class GradientBoostedForecaster(Forecaster):
     forecast is the per-step median of the members, each run on its own recursive path: the
     level-scaled member is accurate in relative terms, the seasonal-difference one on smooth,
     low-noise series, and the median keeps the better of them where they disagree. Each point
-    member minimises squared error on normalised targets. Quantiles come from a second booster
-    per member with xgboost's ``reg:quantileerror`` objective, trained on first request for the
-    requested levels and run on the member's recursive path, so their spread reflects one-step
-    uncertainty and widens only as far as the features do. Series with no negative history are
+    member minimises squared error on normalised targets.
+
+    Quantiles come from a direct model of the k-step-ahead distribution per member: a booster
+    with xgboost's ``reg:quantileerror`` objective trained (on first request for the levels and
+    horizon) on rows whose target lies k = 1..horizon steps past the context, k being a feature.
+    Its spread around its own median at each step is added to the point path, so intervals widen
+    with the horizon as far as the history shows errors grow. Series with no negative history are
     never forecast below zero. ``calendar=False`` leaves out calendar features, for data whose
     timestamps carry no meaning (e.g. M4's). Every column of the history beyond ``unique_id, ds,
     y`` is a covariate whose value at the target time is a feature; ``predict`` then needs their
@@ -113,12 +116,15 @@ class GradientBoostedForecaster(Forecaster):
         out = steps[["unique_id", "ds"]].copy()
         dates = out["ds"].to_numpy().reshape(len(groups), horizon)
         exogenous = steps[list(self.covariates)].to_numpy(dtype=float).reshape(len(groups), horizon, -1)
-        paths = []
+        points, spreads = [], []
         for member in self._members:
-            quantile_model = member.quantile_booster(tuple(levels), self.params, self.n_estimators) if levels else None
-            paths.append(member.recurse(groups, dates, exogenous, quantile_model, len(levels)))
-        point = np.median(np.stack([p for p, _ in paths]), axis=0)
-        spread = np.median(np.stack([s for _, s in paths]), axis=0)
+            point = member.recurse(groups, dates, exogenous)
+            points.append(point)
+            if levels:
+                offsets = member.quantile_offsets(groups, dates, exogenous, levels, self.params, self.n_estimators)
+                spreads.append(point[:, :, None] + offsets)
+        point = np.median(np.stack(points), axis=0)
+        spread = np.median(np.stack(spreads), axis=0) if levels else np.empty((len(groups), horizon, 0))
         # Series that never went negative (demand, counts) are not forecast below zero.
         floor = np.where([y.min() >= 0 for y in groups], 0.0, -np.inf)[:, None]
         point = np.maximum(point, floor)
@@ -130,55 +136,83 @@ class GradientBoostedForecaster(Forecaster):
 
 
 class _Member:
-    """One booster (and its quantile boosters) for one row scaling."""
+    """One point booster (and its direct quantile boosters) for one row scaling."""
 
     def __init__(
         self, spec: FeatureSpec, history: pd.DataFrame, max_rows_per_series: int | None, covariates: tuple[str, ...]
     ) -> None:
         features, target = design_matrix(history, spec, max_rows_per_series, covariates)
-        self.spec = spec
+        self.spec, self.history, self.covariates = spec, history, covariates
+        self.max_rows_per_series = max_rows_per_series
         # Covariate names may hold characters xgboost refuses in feature names.
         self.names = [*spec.names, *(f"covariate{i}" for i in range(len(covariates)))]
         self.train = xgb.DMatrix(features, label=target, feature_names=self.names)
         self.point: xgb.Booster | None = None
-        self.quantiles: dict[tuple[float, ...], xgb.Booster] = {}
+        self.quantiles: dict[tuple[tuple[float, ...], int], xgb.Booster] = {}
 
     def boost(self, params: dict[str, Any], objective: dict[str, Any], rounds: int) -> xgb.Booster:
         return xgb.train({**params, **objective}, self.train, num_boost_round=rounds)
 
-    def quantile_booster(self, levels: tuple[float, ...], params: dict[str, Any], rounds: int) -> xgb.Booster:
-        if levels not in self.quantiles:
-            objective = {"objective": "reg:quantileerror", "quantile_alpha": np.array(levels)}
-            self.quantiles[levels] = self.boost(params, objective, rounds)
-        return self.quantiles[levels]
+    def _context(self, groups: list[np.ndarray]) -> np.ndarray:
+        context = np.full((len(groups), self.spec.context), np.nan)
+        for row, y in enumerate(groups):
+            tail = y[-self.spec.context :]
+            context[row, self.spec.context - len(tail) :] = tail
+        return context
 
-    def recurse(
-        self,
-        groups: list[np.ndarray],
-        dates: np.ndarray,
-        exogenous: np.ndarray,
-        quantile_model: xgb.Booster | None,
-        n_levels: int,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Point path ``(series, horizon)`` and quantiles ``(series, horizon, levels)``.
-
-        ``exogenous`` holds the covariates' future values, ``(series, horizon, covariates)``.
-        """
+    def recurse(self, groups: list[np.ndarray], dates: np.ndarray, exogenous: np.ndarray) -> np.ndarray:
+        """Point path ``(series, horizon)``; ``exogenous`` is ``(series, horizon, covariates)``."""
         assert self.point is not None
         spec, horizon = self.spec, dates.shape[1]
-        context = np.full((len(groups), spec.context), np.nan)
-        for row, y in enumerate(groups):
-            tail = y[-spec.context :]
-            context[row, spec.context - len(tail) :] = tail
+        context = self._context(groups)
         point = np.empty((len(groups), horizon))
-        spread = np.empty((len(groups), horizon, n_levels))
         for step in range(horizon):
             feats, level, scale = window_features(context, spec)
             calendar = calendar_features(dates[:, step], spec.calendar)
             matrix = xgb.DMatrix(np.hstack([feats, calendar, exogenous[:, step, :]]), feature_names=self.names)
             point[:, step] = level + self.point.predict(matrix) * scale
-            if quantile_model is not None:
-                z = quantile_model.predict(matrix).reshape(len(groups), n_levels)
-                spread[:, step, :] = level[:, None] + z * scale[:, None]
             context = np.hstack([context[:, 1:], point[:, step : step + 1]])
-        return point, spread
+        return point
+
+    def quantile_offsets(
+        self,
+        groups: list[np.ndarray],
+        dates: np.ndarray,
+        exogenous: np.ndarray,
+        levels: list[float],
+        params: dict[str, Any],
+        rounds: int,
+    ) -> np.ndarray:
+        """Per series, step and level, the k-step quantile's distance from the k-step median."""
+        horizon = dates.shape[1]
+        alphas = tuple(sorted({*levels, 0.5}))
+        booster = self._direct_booster(alphas, horizon, params, rounds)
+        feats, _, scale = window_features(self._context(groups), self.spec)
+        rows = [
+            np.hstack(
+                [
+                    feats,
+                    calendar_features(dates[:, k], self.spec.calendar),
+                    exogenous[:, k, :],
+                    np.full((len(groups), 1), k + 1.0),
+                ]
+            )
+            for k in range(horizon)
+        ]
+        matrix = xgb.DMatrix(np.vstack(rows), feature_names=[*self.names, "steps_ahead"])
+        z = booster.predict(matrix).reshape(horizon, len(groups), len(alphas)).transpose(1, 0, 2)
+        centred = z[:, :, [alphas.index(q) for q in levels]] - z[:, :, [alphas.index(0.5)]]
+        return centred * scale[:, None, None]
+
+    def _direct_booster(
+        self, alphas: tuple[float, ...], horizon: int, params: dict[str, Any], rounds: int
+    ) -> xgb.Booster:
+        key = (alphas, horizon)
+        if key not in self.quantiles:
+            features, target = design_matrix(
+                self.history, self.spec, self.max_rows_per_series, self.covariates, steps_ahead=horizon
+            )
+            train = xgb.DMatrix(features, label=target, feature_names=[*self.names, "steps_ahead"])
+            objective = {"objective": "reg:quantileerror", "quantile_alpha": np.array(alphas)}
+            self.quantiles[key] = xgb.train({**params, **objective}, train, num_boost_round=rounds)
+        return self.quantiles[key]
