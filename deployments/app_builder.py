@@ -91,16 +91,23 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
     return inventory.bind(**model_deployments)
 
 
-def serve_deployment_names() -> list[str]:
-    """Names of the deployments this application creates (checked against the KubeRay manifests)."""
+def serve_deployment_names(args: AppArgs | None = None) -> list[str]:
+    """Names of the deployments this application creates (checked against the KubeRay manifests); with
+    ``args`` that enable the copilot, its CopilotService and ``LLMServer:<model_id>`` too."""
     from deployments.forecast_service import ForecastService
     from deployments.risk_service import RiskService
 
-    return [
+    names = [
         cast(Deployment, InventoryAPI).name,
         cast(Deployment, RiskService).name,
         cast(Deployment, ForecastService).name,
     ]
+    if args is not None and args.copilot and args.llm is not None:
+        from deployments.copilot_service import CopilotService
+        from deployments.llm_server import llm_deployment_name
+
+        names += [cast(Deployment, CopilotService).name, llm_deployment_name(args.llm)]
+    return names
 
 
 __all__ = ["AppArgs", "build_app", "serve_deployment_names"]

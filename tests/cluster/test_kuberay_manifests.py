@@ -207,6 +207,52 @@ def test_inventory_api_overrides_repeat_the_builder_args(target: str, rendered: 
     )
 
 
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_configured_deployments_are_ones_the_builder_creates_from_these_args(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    from deployments.app_builder import AppArgs, serve_deployment_names
+
+    app = chainsight_app(rendered[target])
+    args = AppArgs.model_validate(app["args"])  # the llm block validates as LLMArgs too
+    created = set(serve_deployment_names(args))
+    assert {d["name"] for d in app["deployments"]} <= created
+    assert ({"CopilotService", "LLMServer:copilot-llm"} <= created) is args.copilot
+
+
+def gpu_group(manifests: list[Manifest]) -> Manifest:
+    (group,) = [g for g in ray_cluster_spec(rayservice(manifests))["workerGroupSpecs"] if g["groupName"] == "gpu"]
+    return group
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_the_copilot_is_served_exactly_where_gpu_pods_can_start(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    # An LLM replica that can never be placed would keep the whole application from becoming healthy.
+    copilot = chainsight_app(rendered[target])["args"].get("copilot", False)
+    assert copilot is (gpu_group(rendered[target])["maxReplicas"] > 0)
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_the_llm_runs_on_gpus_with_tensor_parallelism_one_gpu_pod_holds(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    from deployments.llm_server import LLMArgs
+
+    args = chainsight_app(rendered[target])["args"]
+    if not args.get("copilot", False):
+        assert "llm" not in args
+        return
+    llm = LLMArgs.model_validate(args["llm"])
+    group = gpu_group(rendered[target])
+    (container,) = group["template"]["spec"]["containers"]
+    gpus_per_pod = int(container["resources"]["limits"]["nvidia.com/gpu"])
+    assert llm.device == "gpu"
+    assert 1 <= llm.tensor_parallel_size <= gpus_per_pod
+    assert llm.num_replicas <= group["maxReplicas"] * (gpus_per_pod // llm.tensor_parallel_size)
+
+
 def test_overlays_change_only_numbers_in_the_serve_config(rendered: dict[str, list[Manifest]]) -> None:
     def shape(value: Any) -> Any:
         if isinstance(value, dict):
@@ -215,8 +261,25 @@ def test_overlays_change_only_numbers_in_the_serve_config(rendered: dict[str, li
             return [shape(v) for v in value]
         return "<number>" if isinstance(value, int | float) and not isinstance(value, bool) else value
 
+    def without_copilot(config: dict[str, Any]) -> dict[str, Any]:
+        apps = [
+            {
+                **app,
+                "args": {k: v for k, v in app["args"].items() if k not in ("copilot", "llm")},
+                "deployments": [d for d in app["deployments"] if d["name"] != "CopilotService"],
+            }
+            for app in config["applications"]
+        ]
+        return {**config, "applications": apps}
+
     base = shape(serve_config(rendered["base"]))
-    assert all(shape(serve_config(rendered[overlay])) == base for overlay in OVERLAYS)
+    for overlay in OVERLAYS:
+        config = serve_config(rendered[overlay])
+        # An overlay without GPU pods leaves the copilot out (and says so); nothing else may differ.
+        if chainsight_app(rendered[overlay])["args"].get("copilot") is False:
+            assert shape(without_copilot(config)) == without_copilot(base), overlay
+        else:
+            assert shape(config) == base, overlay
 
 
 @pytest.mark.parametrize("target", ALL_TARGETS)
