@@ -34,9 +34,9 @@ from deployments.llm_server import LLM_MODEL_ID, LLMArgs, cpu_engine_environment
 PROMPT = "Write a short paragraph about keeping safety stock in a warehouse."
 
 
-def engine_args(model: str, threads_bind: str) -> LLMArgs:
+def engine_args(model: str, threads_bind: str, stream_batching_ms: float | None = None) -> LLMArgs:
     """The same engine arguments for both sides, OpenMP threads bound to the same cores."""
-    return LLMArgs(model_source=model, cpu_threads_bind=threads_bind)
+    return LLMArgs(model_source=model, cpu_threads_bind=threads_bind, stream_batching_interval_ms=stream_batching_ms)
 
 
 class BareEngine:
@@ -93,7 +93,7 @@ def measure_alternately(
     bare_engine = BareEngine(model, args.max_tokens, args.threads_bind)
     ray.init(num_cpus=4, include_dashboard=False)
     try:
-        app = build_llm_deployment(llm_config(engine_args(model, args.threads_bind)))
+        app = build_llm_deployment(llm_config(engine_args(model, args.threads_bind, args.stream_batching_ms)))
         handle = serve.run(app, name="llm-bench", route_prefix=None)
 
         async def serve_round(stream: bool, batch: int) -> float:
@@ -152,6 +152,12 @@ def main() -> None:
         help="cores both engines' OpenMP threads bind to (VLLM_CPU_OMP_THREADS_BIND). Left to vLLM, the bare "
         "engine takes every core while the Serve replica, a 1-CPU Ray actor, takes one: not the same engine",
     )
+    parser.add_argument(
+        "--stream-batching-ms",
+        type=float,
+        default=None,
+        help="LLMArgs.stream_batching_interval_ms for the Serve side (Ray Serve LLM's default: 50 ms)",
+    )
     args = parser.parse_args()
     env = {**offline_environment(), **cpu_engine_environment(args.threads_bind)}
     if os.environ.get("LD_PRELOAD") != env.get("LD_PRELOAD"):
@@ -166,6 +172,7 @@ def main() -> None:
         "requests": args.requests,
         "rounds": args.rounds,
         "threads_bind": args.threads_bind,
+        "stream_batching_ms": args.stream_batching_ms,
         **{f"bare_{k}_tokens_per_s": round(v, 1) for k, v in bare.items()},
         **{f"serve_{k}_tokens_per_s": round(v, 1) for k, v in served.items()},
         **{

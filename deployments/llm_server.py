@@ -39,6 +39,8 @@ class LLMArgs(BaseModel):
     engine_kwargs: dict[str, Any] = Field(default_factory=dict)
     num_replicas: int = Field(default=1, ge=1)
     max_ongoing_requests: int = Field(default=32, ge=1)
+    # Streamed tokens are sent in batches this often; longer means fewer messages through Serve per token.
+    stream_batching_interval_ms: float | None = Field(default=None, gt=0, le=1000)
 
 
 def llm_config(args: LLMArgs) -> Any:
@@ -57,6 +59,9 @@ def llm_config(args: LLMArgs) -> Any:
         engine_kwargs["tensor_parallel_size"] = args.tensor_parallel_size
         accelerator = {"accelerator_type": args.accelerator_type} if args.accelerator_type else {}
     engine_kwargs.update(args.engine_kwargs)
+    experimental = {}
+    if args.stream_batching_interval_ms is not None:
+        experimental["stream_batching_interval_ms"] = args.stream_batching_interval_ms
     return LLMConfig(
         model_loading_config={"model_id": args.model_id, "model_source": args.model_source},
         engine_kwargs=engine_kwargs,
@@ -65,6 +70,7 @@ def llm_config(args: LLMArgs) -> Any:
             "max_ongoing_requests": args.max_ongoing_requests,
         },
         runtime_env={"env_vars": env},
+        experimental_configs=experimental,
         **accelerator,
     )
 
