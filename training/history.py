@@ -148,8 +148,11 @@ def impute_stockouts(history: pd.DataFrame, balances: list[asyncpg.Record], freq
     net["key"] = [series_id(p, w) for p, w in zip(net["product_id"], net["warehouse_id"], strict=True)]
     season = SEASON_STEPS[freq]
     out = []
+    # One pass over the balances, not one scan of them per series.
+    moves_by_series = dict(tuple(net.groupby("key", sort=False)))
+    empty = net.iloc[0:0]
     for uid, series in history.groupby("unique_id", sort=False):
-        moves = net[net["key"] == uid]
+        moves = moves_by_series.get(uid, empty)
         opening = float(moves.loc[moves["period"].isna(), "net"].sum())
         changes = moves.dropna(subset=["period"])
         by_period = pd.Series(
