@@ -1,0 +1,1 @@
+"""Reports people read: PDF (and xlsx) documents with charts over forecasts and supplier risk."""
