@@ -7,13 +7,17 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Literal
 
 import asyncpg
 
 from common.errors import InvalidInputError
 from inventory.exports.datasets import Dataset, ExportFormat, export_sql, stream_rows
+from inventory.exports.labels import describe_filter, header, id_filter_tables, pdf_columns
 from inventory.exports.writers import PDF_MAX_ROWS, csv_chunks, pdf_report, xlsx_chunks
 from inventory.listing import ListQuery
+
+Labels = Literal["keys", "human"]
 
 MEDIA_TYPES = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
@@ -30,14 +34,20 @@ class PreparedExport:
 
 
 async def prepare(
-    conn: asyncpg.Connection, dataset: Dataset, fmt: ExportFormat, query: ListQuery, now: datetime
+    conn: asyncpg.Connection,
+    dataset: Dataset,
+    fmt: ExportFormat,
+    query: ListQuery,
+    now: datetime,
+    labels: Labels = "keys",
 ) -> PreparedExport:
+    """``labels="human"`` writes CSV and xlsx headings as the PDF shows them ('On hand', not 'on_hand')."""
     export_sql(dataset, query)  # refuses unknown filters and sorts now, not mid-stream
     filename = f"{dataset.name}-{now:%Y%m%d-%H%M%S}.{fmt.value}"
     if fmt is ExportFormat.CSV:
-        chunks = csv_chunks(dataset.columns, stream_rows(conn, dataset, query))
+        chunks = csv_chunks(header(dataset.columns, labels), stream_rows(conn, dataset, query))
     elif fmt is ExportFormat.XLSX:
-        chunks = xlsx_chunks(dataset.title, dataset.columns, stream_rows(conn, dataset, query))
+        chunks = xlsx_chunks(dataset.title, header(dataset.columns, labels), stream_rows(conn, dataset, query))
     else:
         chunks = _single(await _pdf(conn, dataset, query, now))
     return PreparedExport(chunks, MEDIA_TYPES[fmt], filename)
@@ -54,10 +64,41 @@ async def _pdf(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery, now
                 code="export_too_large",
             )
     tenant = await conn.fetchval("SELECT name FROM app.tenants") or "?"
-    picks = [dataset.columns.index(c) for c in dataset.pdf_columns]
+    records = await _with_product_units(conn, [dict(zip(dataset.columns, r, strict=True)) for r in rows])
     chart = await _stock_value_chart(conn, dataset, rows) if dataset.name == "stock-levels" else None
     title = f"{dataset.title} report"
-    return pdf_report(title, tenant, now, dataset.pdf_columns, [tuple(r[i] for i in picks) for r in rows], chart)
+    filter_text = describe_filter(query, await _filter_names(conn, query))
+    return pdf_report(title, tenant, now, filter_text, pdf_columns(dataset.pdf_columns), records, chart)
+
+
+async def _with_product_units(conn: asyncpg.Connection, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows that name a product but not its SKU or unit (stock movements) get both, so quantities carry units."""
+    if not records or "product_id" not in records[0] or "unit_of_measure" in records[0]:
+        return records
+    products = {
+        r["id"]: r
+        for r in await conn.fetch(
+            "SELECT id, sku, unit_of_measure FROM app.products WHERE id = ANY($1::uuid[])",
+            list({r["product_id"] for r in records}),
+        )
+    }
+    for record in records:
+        product = products.get(record["product_id"])
+        record.setdefault("sku", product["sku"] if product else None)
+        record["unit_of_measure"] = product["unit_of_measure"] if product else None
+    return records
+
+
+async def _filter_names(conn: asyncpg.Connection, query: ListQuery) -> dict[str, str]:
+    """The codes of the products, warehouses and suppliers a filter names by id (visible to the caller)."""
+    names: dict[str, str] = {}
+    for key, (table, column) in id_filter_tables().items():
+        if key in query.filters:
+            # table and column come from a fixed map, never from the request
+            shown = await conn.fetchval(f"SELECT {column} FROM app.{table} WHERE id = $1", query.filters[key])
+            if shown is not None:
+                names[str(query.filters[key])] = str(shown)
+    return names
 
 
 async def _stock_value_chart(

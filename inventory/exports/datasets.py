@@ -77,7 +77,7 @@ DATASETS = {
                 "occurred_at",
                 "created_at",
             ),
-            ("occurred_at", "movement_type", "quantity", "reference"),
+            ("occurred_at", "sku", "movement_type", "quantity", "reference"),  # sku and unit looked up for PDF
         ),
         Dataset(
             "purchase-orders",

@@ -3,7 +3,8 @@
 CSV is produced chunk by chunk. Excel uses xlsxwriter's constant-memory mode: rows go to a temporary
 file as they arrive (one row in memory at a time) and the finished workbook is streamed from disk.
 Numbers stay numbers, dates and timestamps become Excel dates (timestamps in UTC). A PDF holds at most
-``PDF_MAX_ROWS`` rows (a report, not a data dump); the stock report adds a bar chart.
+``PDF_MAX_ROWS`` rows (a report, not a data dump) in a readable table with human column labels; the stock
+report adds a bar chart.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import xlsxwriter
-from fpdf import FPDF
+
+from inventory.exports.pdf_document import ACCENT, FONT, ReportDocument
+from inventory.exports.pdf_tables import Column, draw_table
 
 PDF_MAX_ROWS = 2000
 FILE_CHUNK = 64 * 1024
@@ -95,52 +98,37 @@ def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any) -> N
         sheet.write_string(row, col, str(value))
 
 
-def _latin1(text: str) -> str:
-    # The PDF core fonts cover Latin-1; anything else prints as '?' rather than failing the export.
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def pdf_report(
     title: str,
     tenant: str,
     generated: datetime,
-    header: Sequence[str],
-    rows: Sequence[tuple],
+    filter_text: str,
+    columns: Sequence[Column],
+    rows: Sequence[Mapping[str, Any]],
     chart: tuple[str, list[tuple[str, float]]] | None = None,
 ) -> bytes:
-    pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=12)
+    """A dataset as a readable table (see ``pdf_tables``), with the stock report's bar chart on top."""
+    pdf = ReportDocument(title, tenant, generated, filter_text)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _latin1(title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    pdf.cell(0, 6, _latin1(f"Tenant: {tenant}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, f"Generated: {generated.astimezone(UTC):%Y-%m-%d %H:%M} UTC", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, f"Rows: {len(rows)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.title_block([("Rows", f"{len(rows):,}")])
     if chart is not None:
         _bar_chart(pdf, *chart)
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "", 8)
-    with pdf.table(first_row_as_headings=True, line_height=5) as table:
-        table.row([_latin1(h) for h in header])
-        for row in rows:
-            table.row([_latin1(_text(v)) for v in row])
-    return bytes(pdf.output())
+        pdf.ln(3)
+    draw_table(pdf, columns, rows)
+    return pdf.finish()
 
 
-def _bar_chart(pdf: FPDF, caption: str, bars: list[tuple[str, float]]) -> None:
-    """A horizontal bar chart drawn with PDF primitives (no plotting library in the API process)."""
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 7, _latin1(caption), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 9)
+def _bar_chart(pdf: ReportDocument, caption: str, bars: list[tuple[str, float]]) -> None:
+    """A horizontal bar chart drawn with PDF primitives: a handful of bars needs no plotting library."""
+    pdf.heading(caption, 11)
+    pdf.set_font(FONT, "", 9)
     largest = max((value for _, value in bars), default=0.0) or 1.0
     width = 160.0
+    pdf.set_fill_color(*ACCENT)
     for label, value in bars:
         y = pdf.get_y()
         pdf.set_x(pdf.l_margin)
-        pdf.cell(35, 6, _latin1(label))
-        pdf.set_fill_color(46, 117, 182)
+        pdf.cell(35, 6, label)
         pdf.rect(pdf.l_margin + 36, y + 1, max(width * value / largest, 0.5), 4, style="F")
         pdf.set_xy(pdf.l_margin + 38 + width, y)
         pdf.cell(40, 6, f"{value:,.2f}", new_x="LMARGIN", new_y="NEXT")
