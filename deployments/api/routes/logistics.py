@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from deployments.api.routes import exports, live, members, purchase_orders, reorder, shipments
+from deployments.api.routes import exports, live, members, purchase_orders, reorder, reports, shipments
 
 
 def logistics_routers() -> list[APIRouter]:
@@ -16,5 +16,6 @@ def logistics_routers() -> list[APIRouter]:
         members.members_router,
         members.notifications_router,
         live.router,
+        reports.router,  # before exports: its /exports/{name} would take /exports/forecast.pdf
         exports.router,
     ]

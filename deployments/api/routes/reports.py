@@ -1,0 +1,165 @@
+"""``GET /exports/forecast.pdf`` and ``GET /exports/supplier-risk.{pdf,xlsx}``: reports with charts.
+
+Mounted before the dataset exports' ``/exports/{name}``. The forecast report asks the forecast routes
+themselves for each series (``demand_forecast`` with the 2.5/10/50/90/97.5% quantiles, and
+``inventory_policy``), so every figure it prints is what those endpoints answer; it only adds the
+selection of series, the stock-out ranking and the layout. The supplier risk report reads the same
+ranking and compliance functions as ``/ai/risk`` in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+import pandas as pd
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from common.database import TenantTransaction
+from common.errors import InvalidInputError
+from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.routes import forecast as forecast_routes
+from reports.forecast import QUANTILES_PARAM, SeriesForecast, render_forecast_report
+from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select_series
+from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
+from reports.supplier_risk_data import SupplierRiskData, gather
+from training.planning import MAX_HORIZON
+
+router = APIRouter(prefix="/exports", tags=["exports"])
+
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/forecast.pdf",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}}},
+    summary="Demand forecast report: stock-out summary, then per series a chart with 80%/95% intervals",
+)
+async def forecast_report(
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    product_id: Annotated[list[UUID] | None, Query(max_length=MAX_SERIES)] = None,
+    warehouse_id: Annotated[list[UUID] | None, Query(max_length=50)] = None,
+    category: Annotated[str | None, Query(max_length=100)] = None,
+    freq: Literal["D", "W"] = "D",
+    horizon: Annotated[int, Query(ge=1, description="periods ahead (up to 366 daily, 104 weekly)")] = 28,
+    service_level: Annotated[float, Query(ge=0.5, le=0.9999)] = 0.95,
+) -> Response:
+    """Series: the stocked product x warehouse pairs matching ``product_id`` (repeatable), ``warehouse_id``
+    (repeatable) and ``category``, at most 12 (400 ``report_too_large`` beyond). Each series costs two model
+    fits: expect seconds per series."""
+    if horizon > MAX_HORIZON[freq]:
+        raise InvalidInputError(
+            f"horizon must be between 1 and {MAX_HORIZON[freq]} periods for freq {freq!r}, got {horizon}",
+            code="horizon_out_of_range",
+        )
+    now = datetime.now(UTC)
+
+    async def read(tx: TenantTransaction) -> tuple[str, list[SeriesRef], list[pd.DataFrame]]:
+        refs = await select_series(tx.conn, product_id or [], warehouse_id or [], category)
+        histories = [await recent_demand(tx.conn, ref, freq, now) for ref in refs]
+        return await _tenant_name(tx), refs, histories
+
+    tenant, refs, histories = await caller.run(read)
+    items = []
+    for ref, history in zip(refs, histories, strict=True):
+        demand = await forecast_routes.demand_forecast(
+            caller, handles, ref.product_id, ref.warehouse_id, horizon, freq, QUANTILES_PARAM, False
+        )
+        policy, note = None, None
+        try:
+            answer = await forecast_routes.inventory_policy(
+                forecast_routes.InventoryPolicyRequest(
+                    product_id=ref.product_id, warehouse_id=ref.warehouse_id, freq=freq, service_level=service_level
+                ),
+                caller,
+                handles,
+            )
+            policy = answer.model_dump(mode="json")
+        except InvalidInputError as exc:  # no lead time known, or history the models cannot use: said in the report
+            note = f"not computed: {exc.message}"
+        items.append(SeriesForecast(ref, history, demand.model_dump(mode="json"), policy, note))
+    filter_text = _forecast_filter(refs, product_id, warehouse_id, category, freq)
+    body = await asyncio.to_thread(
+        render_forecast_report, tenant, now, filter_text, freq, horizon, service_level, items
+    )
+    return _attachment(body, PDF, f"forecast-{now:%Y%m%d-%H%M%S}.pdf")
+
+
+@router.get(
+    "/supplier-risk.pdf",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}}},
+    summary="Supplier risk report: ranking with component breakdown, drivers, late-delivery trend, certificates",
+)
+async def supplier_risk_pdf(
+    caller: CallerDep,
+    band: Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")] = None,
+    window_days: Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")] = 60,
+) -> Response:
+    now = datetime.now(UTC)
+    tenant, data = await _risk_data(caller, band, window_days)
+    body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, _risk_filter(band, window_days), data)
+    return _attachment(body, PDF, f"supplier-risk-{now:%Y%m%d-%H%M%S}.pdf")
+
+
+@router.get(
+    "/supplier-risk.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}}},
+    summary="The supplier risk report's data as a workbook: ranking, drivers, late deliveries, certifications",
+)
+async def supplier_risk_xlsx(
+    caller: CallerDep,
+    band: Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")] = None,
+    window_days: Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")] = 60,
+) -> Response:
+    now = datetime.now(UTC)
+    _, data = await _risk_data(caller, band, window_days)
+    body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
+    return _attachment(body, XLSX, f"supplier-risk-{now:%Y%m%d-%H%M%S}.xlsx")
+
+
+async def _risk_data(caller: CallerDep, band: str | None, window_days: int) -> tuple[str, SupplierRiskData]:
+    async def read(tx: TenantTransaction) -> tuple[str, SupplierRiskData]:
+        # date.today(), as the RiskService uses for /ai/risk: the same day, the same scores.
+        return await _tenant_name(tx), await gather(tx, date.today(), band, window_days)
+
+    return await caller.run(read)
+
+
+async def _tenant_name(tx: TenantTransaction) -> str:
+    return str(await tx.conn.fetchval("SELECT name FROM app.tenants WHERE id = $1", tx.tenant_id) or "?")
+
+
+def _forecast_filter(
+    refs: list[SeriesRef],
+    product_ids: list[UUID] | None,
+    warehouse_ids: list[UUID] | None,
+    category: str | None,
+    freq: str,
+) -> str:
+    skus = {r.product_id: r.sku for r in refs}
+    codes = {r.warehouse_id: r.warehouse_code for r in refs}
+    parts = []
+    if product_ids:
+        parts.append("Product = " + ", ".join(skus.get(p, str(p)) for p in product_ids))
+    if warehouse_ids:
+        parts.append("Warehouse = " + ", ".join(codes.get(w, str(w)) for w in warehouse_ids))
+    if category:
+        parts.append(f"Category = {category}")
+    parts.append("daily" if freq == "D" else "weekly")
+    return "; ".join(parts) if len(parts) > 1 else f"all stocked series; {parts[0]}"
+
+
+def _risk_filter(band: str | None, window_days: int) -> str:
+    return f"{'Band = ' + band if band else 'all active suppliers'}; certificates expiring within {window_days} days"
+
+
+def _attachment(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,203 @@
+"""The supplier risk report as PDF (ranking with a stacked bar of the components, top drivers in words, the
+late-delivery trend, expiring certifications) and as xlsx with the same data, one sheet per section."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import xlsxwriter
+
+from inventory.exports.pdf_document import ReportDocument
+from inventory.exports.pdf_tables import Column, draw_table
+from reports.charts import late_trend_chart, stacked_scores_chart
+from reports.supplier_risk_data import (
+    SupplierRiskData,
+    certification_rows,
+    driver_text,
+    late_rates,
+    trend_months,
+    weighted_components,
+)
+
+TITLE = "Supplier risk report"
+CHART_SUPPLIERS = 25  # bars in the ranking chart; the table lists every supplier
+TREND_LINES = 5  # the highest-risk suppliers with deliveries, plus all suppliers together
+COMPONENTS = ("financial", "operational", "geographical", "compliance")
+
+
+def ranking_rows(data: SupplierRiskData) -> list[dict[str, Any]]:
+    rows = []
+    for rank, item in enumerate(data.ranking["suppliers"], start=1):
+        supplier = item["supplier"]
+        rows.append(
+            {
+                "rank": rank,
+                "code": supplier["code"],
+                "name": supplier["name"],
+                "country": supplier["country"],
+                "overall": item["overall"],
+                "band": item["band"],
+                **{c: item["components"][c] for c in COMPONENTS},
+                "confidence": item["confidence"],
+                "deliveries": item["deliveries"],
+                "drivers": "; ".join(driver_text(f) for f in item["top_factors"]),
+            }
+        )
+    return rows
+
+
+_RANKING = [
+    Column("rank", "#", "number", width=0.35),
+    Column("code", "Code", width=1.15),
+    Column("name", "Supplier", width=2.3),
+    Column("country", "Country", width=0.8),
+    Column("overall", "Overall", "number", decimals=1, width=0.75),
+    Column("band", "Band", width=0.7),
+    *(Column(c, c.capitalize(), "number", decimals=1, width=1.15) for c in COMPONENTS),
+    Column("confidence", "Confidence", width=1.05),
+    Column("deliveries", "Deliveries", "number", width=0.85),
+]
+_DRIVERS = [
+    Column("rank", "#", "number", width=0.3),
+    Column("code", "Code", width=1.2),
+    Column("name", "Supplier", width=1.9),
+    Column("drivers", "Top drivers (component, points added to the overall score)", width=7.0),
+]
+_CERTIFICATIONS = [
+    Column("code", "Code", width=1.1),
+    Column("name", "Supplier", width=2.4),
+    Column("standard", "Standard", width=1.3),
+    Column("reference", "Reference", width=1.6),
+    Column("expires_on", "Expires", width=1.0),
+    Column("days_left", "Days left", "number", width=0.8),
+    Column("state", "State", width=0.8),
+]
+
+
+def render_supplier_risk_pdf(tenant: str, generated: datetime, filter_text: str, data: SupplierRiskData) -> bytes:
+    rows = ranking_rows(data)
+    weights = data.ranking["weights"]
+    pdf = ReportDocument(TITLE, tenant, generated, filter_text)
+    pdf.add_page()
+    pdf.title_block(
+        [
+            ("As of", data.as_of.isoformat()),
+            ("Suppliers", f"{len(rows)} ranked by overall risk (0 = none, 100 = highest; high ≥ 60, medium ≥ 30)"),
+            ("Weights", " · ".join(f"{c} {float(weights[c]):.0%}" for c in COMPONENTS)),
+        ]
+    )
+    pdf.heading("Suppliers ranked by risk")
+    shown = data.ranking["suppliers"][:CHART_SUPPLIERS]
+    if shown:
+        bars = [(f"{i['supplier']['code']}  {i['supplier']['name']}", weighted_components(i)) for i in shown]
+        height_in = max(1.6, 0.3 * len(bars) + 0.9)
+        width = pdf.usable_width()
+        pdf.png(
+            stacked_scores_chart(bars, width_in=10.0, height_in=height_in), width=width, height=width * height_in / 10
+        )
+    draw_table(pdf, _RANKING, rows)
+    pdf.heading("What drives each score")
+    draw_table(pdf, _DRIVERS, rows)
+    _trend_section(pdf, data)
+    pdf.heading(f"Certifications expired or expiring within {data.compliance['window_days']} days")
+    certificates = certification_rows(data)
+    if certificates:
+        draw_table(pdf, _CERTIFICATIONS, certificates)
+    else:
+        pdf.paragraph("None.", muted=True)
+    return pdf.finish()
+
+
+def _trend_lines(data: SupplierRiskData) -> dict[str, list[float | None]]:
+    months = trend_months(data.as_of)
+    lines = {"All suppliers": late_rates(data.trend, months)}
+    delivering = set(data.trend["supplier_id"].astype(str))
+    for item in data.ranking["suppliers"]:
+        if len(lines) > TREND_LINES:
+            break
+        if str(item["supplier"]["id"]) in delivering:
+            lines[item["supplier"]["code"]] = late_rates(data.trend, months, str(item["supplier"]["id"]))
+    return lines
+
+
+def _trend_section(pdf: ReportDocument, data: SupplierRiskData) -> None:
+    pdf.add_page()
+    pdf.heading("Late deliveries over the last 12 months")
+    pdf.paragraph(
+        "Share of delivered orders that arrived after their promised date, by the month they were due: all "
+        f"suppliers together and the {TREND_LINES} highest-risk suppliers with deliveries in the period.",
+        muted=True,
+    )
+    if data.trend.empty:
+        pdf.paragraph("No deliveries were due in the last 12 months.", muted=True)
+        return
+    months = trend_months(data.as_of)
+    width = pdf.usable_width()
+    chart = late_trend_chart([m.to_pydatetime() for m in months], _trend_lines(data), width_in=10.0, height_in=3.2)
+    pdf.png(chart, width=width, height=width * 0.32)
+
+
+def render_supplier_risk_xlsx(data: SupplierRiskData) -> bytes:
+    """The report's data, one sheet per section, numbers as numbers."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF"})
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    share = book.add_format({"num_format": "0.0%"})
+    rows = ranking_rows(data)
+    weighted = {i["supplier"]["code"]: weighted_components(i) for i in data.ranking["suppliers"]}
+    ranking = [
+        [r["rank"], r["code"], r["name"], r["country"], r["overall"], r["band"], *(r[c] for c in COMPONENTS),
+         *(weighted[r["code"]][c] for c in COMPONENTS), r["confidence"], r["deliveries"], r["drivers"]]
+        for r in rows
+    ]  # fmt: skip
+    _sheet(book, "Ranking", bold, ["Rank", "Code", "Supplier", "Country", "Overall", "Band",
+           *(c.capitalize() for c in COMPONENTS), *(f"{c.capitalize()} (weighted)" for c in COMPONENTS),
+           "Confidence", "Deliveries", "Top drivers"], ranking)  # fmt: skip
+    drivers = [
+        [item["supplier"]["code"], f["component"], f["factor"], str(f["value"]), f["factor_score"], f["contribution"],
+         driver_text(f)]
+        for item in data.ranking["suppliers"]
+        for f in item["top_factors"]
+    ]  # fmt: skip
+    _sheet(book, "Drivers", bold, ["Code", "Component", "Factor", "Value", "Factor score", "Points added",
+           "In words"], drivers)  # fmt: skip
+    codes = {str(i["supplier"]["id"]): i["supplier"]["code"] for i in data.ranking["suppliers"]}
+    trend = [
+        [codes.get(str(r.supplier_id), str(r.supplier_id)), r.month.to_pydatetime(), int(r.deliveries), int(r.late),
+         r.late / r.deliveries if r.deliveries else None]
+        for r in data.trend.itertuples()
+    ]  # fmt: skip
+    _sheet(book, "Late deliveries", bold, ["Code", "Month", "Deliveries", "Late", "Late share"], trend,
+           {1: day, 4: share})  # fmt: skip
+    certificates = [
+        [c["code"], c["name"], c["standard"], c["reference"], c["expires_on"], c["days_left"], c["state"]]
+        for c in certification_rows(data)
+    ]
+    _sheet(book, "Certifications", bold, ["Code", "Supplier", "Standard", "Reference", "Expires", "Days left",
+           "State"], certificates, {4: day})  # fmt: skip
+    book.close()
+    return buffer.getvalue()
+
+
+def _sheet(
+    book: Any, name: str, bold: Any, header: Sequence[str], rows: Sequence[Sequence[Any]], formats: Any = None
+) -> None:
+    sheet = book.add_worksheet(name)
+    sheet.write_row(0, 0, list(header), bold)
+    sheet.freeze_panes(1, 0)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            fmt = (formats or {}).get(c)
+            if value is None:
+                continue
+            if hasattr(value, "year") and fmt is not None:
+                sheet.write_datetime(r, c, datetime(value.year, value.month, value.day), fmt)
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                sheet.write_number(r, c, value, fmt) if fmt is not None else sheet.write_number(r, c, value)
+            else:
+                sheet.write_string(r, c, str(value))  # text stays text ('=...' is never a formula)
+    sheet.set_column(0, len(header) - 1, 14)

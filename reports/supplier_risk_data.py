@@ -1,0 +1,141 @@
+"""What the supplier risk report shows, read in one tenant transaction: the ranking and compliance report the
+risk API answers (``/ai/risk/suppliers``, ``/ai/risk/compliance``, same functions, same day), the monthly
+late-delivery trend, and each top factor put into words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import pandas as pd
+
+from common.database import TenantTransaction
+from risk import compliance, service
+from risk.scoring import EXPIRY_WARNING_DAYS
+
+TREND_MONTHS = 12
+RANK_LIMIT = 500  # the ranking API's largest page: every supplier of any real tenant
+
+
+@dataclass(frozen=True)
+class SupplierRiskData:
+    as_of: date
+    ranking: dict[str, Any]  # risk.service.rank_suppliers
+    compliance: dict[str, Any]  # risk.compliance.tenant_report
+    trend: pd.DataFrame  # supplier_id, month, deliveries, late
+
+
+async def gather(
+    tx: TenantTransaction, today: date, band: str | None = None, window_days: int = EXPIRY_WARNING_DAYS
+) -> SupplierRiskData:
+    ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band)
+    report = await compliance.tenant_report(tx.conn, today, window_days)
+    return SupplierRiskData(today, ranking, report, await late_delivery_trend(tx.conn, today))
+
+
+async def late_delivery_trend(conn: asyncpg.Connection, today: date, months: int = TREND_MONTHS) -> pd.DataFrame:
+    """Delivered orders per supplier and month they were due, and how many arrived after the promised date
+    (the same rule as the on-time rate in the score)."""
+    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    rows = await conn.fetch(
+        """
+        SELECT supplier_id, date_trunc('month', promised_date)::date AS month, count(*) AS deliveries,
+               count(*) FILTER (WHERE delivered_date > promised_date) AS late
+        FROM app.risk_delivery_history
+        WHERE delivered_date IS NOT NULL AND promised_date >= $1 AND promised_date <= $2
+        GROUP BY 1, 2
+        ORDER BY 2, 1
+        """,
+        first,
+        today,
+    )
+    frame = pd.DataFrame([dict(r) for r in rows], columns=["supplier_id", "month", "deliveries", "late"])
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame
+
+
+def trend_months(today: date, months: int = TREND_MONTHS) -> list[pd.Timestamp]:
+    return list(pd.date_range(end=pd.Timestamp(today.replace(day=1)), periods=months, freq="MS"))
+
+
+def late_rates(trend: pd.DataFrame, months: list[pd.Timestamp], supplier_id: Any = None) -> list[float | None]:
+    """Late share per month for one supplier (or all when None); None for a month without deliveries."""
+    rows = trend if supplier_id is None else trend[trend["supplier_id"] == supplier_id]
+    by_month = rows.groupby("month")[["deliveries", "late"]].sum()
+    rates: list[float | None] = []
+    for month in months:
+        if month in by_month.index and by_month.loc[month, "deliveries"] > 0:
+            rates.append(float(by_month.loc[month, "late"]) / float(by_month.loc[month, "deliveries"]))
+        else:
+            rates.append(None)
+    return rates
+
+
+def driver_text(factor: dict[str, Any]) -> str:
+    """One top factor of ``risk.scoring.assess`` as a phrase: 'on time 62% of deliveries (operational, +9.1)'."""
+    value: Any = factor.get("value")
+    score, name = float(factor["factor_score"]), factor["factor"]
+    if name == "credit_rating":
+        text = f"credit rating {value}" if value else "no credit rating on file"
+    elif name == "days_payable":
+        text = f"pays its own suppliers after {value} days" if value is not None else "no days-payable figure"
+    elif name == "revenue_trend_pct":
+        text = f"revenue trend {float(value):+.1f}%" if value is not None else "no revenue trend on file"
+    elif name == "on_time_rate":
+        text = f"on time for {float(value):.0%} of deliveries"
+    elif name == "lead_time_cv":
+        text = f"lead times vary by {float(value):.0%} (coefficient of variation)"
+    elif name == "fill_rate":
+        text = f"delivers {float(value):.1%} of the quantity ordered"
+    elif name == "defect_rate":
+        text = f"{float(value):.2%} of received quantity rejected"
+    elif name == "country_risk":
+        text = f"country risk {value}: {score:.0f}/100" if value else "country unknown"
+    elif name == "distance_km":
+        text = f"{float(value):,.0f} km from our warehouses" if value is not None else "no distance on file"
+    elif name == "spend_share":
+        text = f"{float(value or 0):.0%} of our purchase spend"
+    elif name == "single_sourced_share":
+        text = f"sole source of {float(value or 0):.0%} of its products"
+    elif name == "certifications":
+        text = f"certifications: {value}"
+    elif name == "latest_audit":
+        text = (
+            f"latest audit {value['outcome']} (score {float(value['score']):g}, {value['audited_on']})"
+            if isinstance(value, dict)
+            else "no audit on file"
+        )
+    else:
+        text = f"{name.replace('_', ' ')} {value}"
+    note = factor.get("note")
+    if note and note not in text:
+        text += f" [{note}]"
+    return f"{text} ({factor['component']}, +{float(factor['contribution']):.1f})"
+
+
+def weighted_components(assessment: dict[str, Any]) -> dict[str, float]:
+    """Each component's share of the overall score (score x weight): the parts sum to the overall score."""
+    weights = assessment["weights"]
+    return {c: float(v) * float(weights[c]) for c, v in assessment["components"].items()}
+
+
+def certification_rows(data: SupplierRiskData) -> list[dict[str, Any]]:
+    """Expired and soon-expiring certifications, soonest first, with the supplier's name."""
+    rows = []
+    for supplier in data.compliance["suppliers"]:
+        for cert in supplier["certifications"]:
+            if cert["state"] in {"expired", "expiring"}:
+                rows.append(
+                    {
+                        "code": supplier["code"],
+                        "name": supplier["name"],
+                        "standard": cert["standard"],
+                        "reference": cert.get("reference"),
+                        "expires_on": cert["expires_on"],
+                        "days_left": cert["days_to_expiry"],
+                        "state": cert["state"],
+                    }
+                )
+    return sorted(rows, key=lambda r: (r["expires_on"], r["code"]))
