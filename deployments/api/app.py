@@ -6,6 +6,7 @@ the token verifier when the server starts (in a Serve replica or under plain uvi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,8 @@ from common.config import Settings
 from common.database import Database, create_pool
 from common.error_reporting import init_error_reporting
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
+from common.migrate import load_migrations, missing_versions
+from deployments.api.cors import install_cors
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
 from deployments.api.routes import copilot, forecast, me, reservations, risk, stock
@@ -25,6 +28,8 @@ from deployments.api.routes.catalog import catalog_routers
 from deployments.api.routes.logistics import logistics_routers
 
 API_PREFIX = "/api/v1"
+# Below the readiness probe's timeoutSeconds (cluster/base/rayservice.yaml), so the probe gets an answer.
+READINESS_TIMEOUT_S = 3.0
 
 
 def create_api(
@@ -70,6 +75,7 @@ def create_api(
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_error_handlers(app)
     app.state.settings = settings
+    install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
 
     v1 = APIRouter(prefix=API_PREFIX)
     for router in catalog_routers():
@@ -90,13 +96,23 @@ def create_api(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers")
+    expected_migrations = [m.version for m in load_migrations()]
+
+    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers and its schema is current")
     async def readyz(request: Request) -> JSONResponse:
+        pool = request.app.state.services.database.pool
         try:
-            await request.app.state.services.database.ping()
-        except (*DATABASE_UNAVAILABLE, TimeoutError) as exc:
-            return JSONResponse(error_body("database_unavailable", str(exc)), status_code=503)
-        return JSONResponse({"status": "ready"})
+            async with asyncio.timeout(READINESS_TIMEOUT_S), pool.acquire() as conn:
+                missing = await missing_versions(conn, expected_migrations)
+        except (*DATABASE_UNAVAILABLE, OSError, TimeoutError) as exc:
+            # Connections to a server that went away are dead: drop them so the next probe connects afresh.
+            await pool.expire_connections()
+            reason = str(exc) or type(exc).__name__
+            return JSONResponse(error_body("database_unavailable", reason), status_code=503, headers=_RETRY)
+        if missing:
+            message = f"the database lacks migrations {missing}; run `chainsight migrate`"
+            return JSONResponse(error_body("migrations_pending", message, {"missing": missing}), 503, headers=_RETRY)
+        return JSONResponse({"status": "ready", "schema_version": max(expected_migrations, default=0)})
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this process")
     async def metrics_endpoint() -> Response:
@@ -104,3 +120,6 @@ def create_api(
         return Response(body, media_type=content_type)
 
     return app
+
+
+_RETRY = {"Retry-After": "5"}

@@ -1,7 +1,7 @@
 """Helpers for the checks on cluster/ and the Dockerfile: a small kustomize, strict CRD schemas.
 
-The overlays are rendered here without kustomize: they use only `resources`, `namespace`, `images`
-and RFC 6902 `patches`, which this module implements (and refuses anything else). Where kubectl
+The overlays are rendered here without kustomize: they use only `resources`, `components`, `namespace`,
+`images` and RFC 6902 `patches`, which this module implements (and refuses anything else). Where kubectl
 or kustomize is installed, test_kuberay_manifests.py checks that both renderings agree.
 """
 
@@ -22,19 +22,25 @@ RAY_KINDS = ("RayService", "RayJob", "RayCronJob")
 
 Manifest = dict[str, Any]
 
-_SUPPORTED_KUSTOMIZE_KEYS = {"apiVersion", "kind", "resources", "namespace", "images", "patches"}
+_SUPPORTED_KUSTOMIZE_KEYS = {"apiVersion", "kind", "resources", "components", "namespace", "images", "patches"}
 
 
-def render(directory: Path) -> list[Manifest]:
-    """The manifests `kubectl kustomize directory` prints, for the subset of kustomize the repo uses."""
+def render(directory: Path, manifests: list[Manifest] | None = None) -> list[Manifest]:
+    """The manifests `kubectl kustomize directory` prints, for the subset of kustomize the repo uses.
+
+    A Component (``kind: Component``) is rendered onto ``manifests``, the resources of the kustomization that
+    lists it: its resources join them and its patches apply to all of them, as kustomize does.
+    """
     spec = yaml.safe_load((directory / "kustomization.yaml").read_text())
     unsupported = set(spec) - _SUPPORTED_KUSTOMIZE_KEYS
     if unsupported:
         raise ValueError(f"{directory}: kustomization keys {sorted(unsupported)} are not rendered by tests/cluster")
-    manifests: list[Manifest] = []
+    manifests = manifests if manifests is not None else []
     for entry in spec.get("resources", []):
         path = directory / entry
         manifests += render(path) if path.is_dir() else load_manifests(path)
+    for component in spec.get("components", []):
+        render(directory / component, manifests)
     for patch in spec.get("patches", []):
         operations = yaml.safe_load((directory / patch["path"]).read_text())
         target = patch["target"]

@@ -1,4 +1,10 @@
-"""Fixtures for tests/cluster: the KubeRay CRDs (required, never skipped), rendered manifests, monitoring files."""
+"""Fixtures for tests/cluster: upstream schemas (KubeRay and Gateway API CRDs, the Compose specification),
+rendered manifests, monitoring files.
+
+The schemas are not part of the repository: each is found through an environment variable, defaulting to the
+workspace's ../shared copy. With CI=true they are required; elsewhere a missing one skips the tests that need
+it, with a message saying how to get it.
+"""
 
 from __future__ import annotations
 
@@ -23,33 +29,84 @@ from tests.cluster.cluster_support import (
 )
 
 
+def upstream_schemas(variable: str, default: Path, pattern: str, how_to_get: str) -> Path:
+    """The directory (or file) ``variable`` names, else ``default``; fails under CI=true when missing, else skips."""
+    configured = os.environ.get(variable)
+    location = Path(configured) if configured else default
+    found = location.is_file() if pattern == "" else location.is_dir() and any(location.glob(pattern))
+    if not found:
+        message = f"{location} not found: set {variable} to {how_to_get}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    return location
+
+
 @pytest.fixture(scope="session")
 def kuberay_crds() -> Path:
-    configured = os.environ.get("CHAINSIGHT_KUBERAY_CRDS")
-    directory = Path(configured) if configured else REPO.parent / "shared" / "kuberay-crds"
-    if not directory.is_dir() or not any(directory.glob("ray.io_*.yaml")):
-        pytest.fail(
-            f"KubeRay CRDs not found in {directory}: set CHAINSIGHT_KUBERAY_CRDS to the directory holding "
-            "ray.io_rayservices.yaml, ray.io_rayjobs.yaml and ray.io_raycronjobs.yaml",
-            pytrace=False,
-        )
-    return directory
+    return upstream_schemas(
+        "CHAINSIGHT_KUBERAY_CRDS",
+        REPO.parent / "shared" / "kuberay-crds",
+        "ray.io_*.yaml",
+        "a directory holding ray.io_rayservices.yaml, ray.io_rayjobs.yaml and ray.io_raycronjobs.yaml "
+        "(ray-operator/config/crd/bases in github.com/ray-project/kuberay at the operator's release)",
+    )
 
 
 @pytest.fixture(scope="session")
-def crd_validators(kuberay_crds: Path) -> dict[tuple[str, str], Draft202012Validator]:
-    """A strict validator per (apiVersion, kind) served by the CRDs."""
+def gateway_api_crds() -> Path:
+    return upstream_schemas(
+        "CHAINSIGHT_GATEWAY_API_CRDS",
+        REPO.parent / "shared" / "gateway-api-crds",
+        "*.yaml",
+        "a directory holding the Gateway API CRDs (config/crd/standard in github.com/kubernetes-sigs/gateway-api, "
+        "or a release's standard-install.yaml)",
+    )
+
+
+@pytest.fixture(scope="session")
+def compose_spec() -> Path:
+    return upstream_schemas(
+        "CHAINSIGHT_COMPOSE_SPEC",
+        REPO.parent / "shared" / "compose-spec" / "compose-spec.json",
+        "",
+        "a copy of schema/compose-spec.json from github.com/compose-spec/compose-spec",
+    )
+
+
+def crd_validators_in(directory: Path) -> dict[tuple[str, str], Draft202012Validator]:
+    """A strict validator per (apiVersion, kind) served by the CRDs in ``directory``."""
     validators = {}
-    for path in sorted(kuberay_crds.glob("ray.io_*.yaml")):
-        # libyaml's loader: the four CRDs are 75,000 lines (about 20 s with the pure-Python one).
-        crd = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 (safe loader)
+    # libyaml's loader: the KubeRay CRDs are 75,000 lines (about 20 s with the pure-Python one).
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    texts = [path.read_text() for path in sorted(directory.glob("*.yaml"))]
+    documents = [doc for text in texts for doc in yaml.load_all(text, loader)]  # a safe loader either way
+    for crd in documents:
+        if not crd or crd.get("kind") != "CustomResourceDefinition":
+            continue
         group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
         for version in crd["spec"]["versions"]:
             schema = strict(version["schema"]["openAPIV3Schema"])
             validators[(f"{group}/{version['name']}", kind)] = Draft202012Validator(schema)
+    return validators
+
+
+@pytest.fixture(scope="session")
+def crd_validators(kuberay_crds: Path) -> dict[tuple[str, str], Draft202012Validator]:
+    """A strict validator per (apiVersion, kind) served by the KubeRay CRDs."""
+    validators = crd_validators_in(kuberay_crds)
     missing = {kind for kind in RAY_KINDS if not any(k == kind for _, k in validators)}
     if missing:
         pytest.fail(f"{kuberay_crds} has no CRD for {sorted(missing)}", pytrace=False)
+    return validators
+
+
+@pytest.fixture(scope="session")
+def gateway_validators(gateway_api_crds: Path) -> dict[tuple[str, str], Draft202012Validator]:
+    validators = crd_validators_in(gateway_api_crds)
+    missing = {"Gateway", "HTTPRoute"} - {kind for _, kind in validators}
+    if missing:
+        pytest.fail(f"{gateway_api_crds} has no CRD for {sorted(missing)}", pytrace=False)
     return validators
 
 

@@ -97,10 +97,11 @@ def test_no_version_in_the_dockerfile_contradicts_pyproject() -> None:
     assert not contradictions
 
 
-def test_dependencies_are_installed_from_pyproject_alone_before_any_code_is_copied() -> None:
+def test_dependencies_are_installed_from_pyproject_and_the_lock_before_any_code_is_copied() -> None:
     deps = stage("deps")
-    assert copy_sources(deps) == ["pyproject.toml"]
-    assert any("pip install" in run for run in deps.arguments("RUN"))
+    assert copy_sources(deps) == ["pyproject.toml", "requirements.lock"]
+    installs = [run for run in deps.arguments("RUN") if "pip install" in run]
+    assert installs and all("-c requirements.lock" in run or "-c /tmp/constraints.txt" in run for run in installs)
     # The shipped image builds on that cached layer.
     assert parse_dockerfile()[1][-1].base == "deps"
 

@@ -16,11 +16,12 @@ import time
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from common.auth import AuthenticationError
 from common.database import TenantTransaction
 from common.errors import DomainError
+from deployments.api.cors import require_allowed_origin
 from deployments.api.deps import Services
 from deployments.api.event_hub import EventHub
 
@@ -37,7 +38,7 @@ def event_hub(websocket: WebSocket) -> EventHub:
     return hub
 
 
-@router.websocket("/events")
+@router.websocket("/events", dependencies=[Depends(require_allowed_origin)])
 async def events(websocket: WebSocket) -> None:
     await websocket.accept()
     services: Services = websocket.app.state.services
