@@ -27,10 +27,12 @@ def list_query(
     cursor: str | None,
     sort: str | None,
     q: str | None,
+    options: frozenset[str] = frozenset(),
 ) -> ListQuery:
+    """``options``: the route's own query parameters besides the paging ones (not filters)."""
     filters: dict[str, Any] = {}
     for name, raw in request.query_params.items():
-        if name in _PAGING:
+        if name in _PAGING or name in options:
             continue
         if name in listing.equality_filters:
             filters[name] = _coerce(name, raw, listing.equality_filters[name])

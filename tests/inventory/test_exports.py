@@ -104,3 +104,77 @@ async def test_an_unknown_filter_is_refused_before_any_byte_is_written(database,
     tenant = await make_tenant()
     with pytest.raises(InvalidInputError):
         await export(database, tenant, "stock-movements.csv", {"colour": "red"})
+
+
+async def test_pdf_tables_have_human_labels_units_separators_page_numbers_and_the_filter(
+    database, owner_pool, make_tenant
+):
+    tenant = await stocked_tenant(make_tenant, owner_pool)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET unit_of_measure = 'kg' WHERE id = $1", tenant.products[0])
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+            "VALUES ($1, $2, $3, 'receipt', 12345.5)",
+            tenant.id,
+            tenant.products[1],
+            tenant.warehouses[1],
+        )
+    pdf = await export(database, tenant, "stock-levels.pdf", {"warehouse_id": tenant.warehouses[1]})
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "On hand" in text and "Available" in text and "on_hand" not in text
+    assert "Filter: Warehouse = WH-1" in text
+    assert "12,345.5 each" in text  # thousands separator and the product's unit
+    assert "4 kg" in text
+    assert "Page 1 of 1" in text
+    assert "WH-0" not in text.replace("Stock value by warehouse", "")  # the filter held
+
+
+async def test_a_long_pdf_repeats_the_heading_row_and_numbers_its_pages(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+            "VALUES ($1, $2, $3, 'receipt', $4)",
+            [(tenant.id, tenant.products[i % 2], tenant.warehouses[0], Decimal(i + 1)) for i in range(90)],
+        )
+    pages = PdfReader(io.BytesIO(await export(database, tenant, "stock-movements.pdf"))).pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, start=1):
+        text = page.extract_text()
+        assert "Occurred" in text and "Quantity" in text, f"no heading row on page {number}"
+        assert f"Page {number} of {len(pages)}" in text
+    assert "SKU-1" in pages[0].extract_text()  # movements show the product's SKU, looked up for the PDF
+
+
+async def test_non_latin1_names_print_in_pdf_exports(database, owner_pool, make_tenant):
+    tenant = await stocked_tenant(make_tenant, owner_pool)
+    name = "Śruba łączna - Łódź Müller Ωmega"
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET name = $2 WHERE id = $1", tenant.products[0], name)
+    text = PdfReader(io.BytesIO(await export(database, tenant, "stock-levels.pdf"))).pages[0].extract_text()
+    assert name in text
+
+
+async def test_csv_and_xlsx_take_human_labels_on_request(database, owner_pool, make_tenant):
+    tenant = await stocked_tenant(make_tenant, owner_pool)
+    dataset, fmt = resolve("stock-levels.csv")
+    async with database.tenant_transaction(tenant.claims(), None) as tx:
+        prepared = await build.prepare(tx.conn, dataset, fmt, ListQuery(limit=1), NOW, labels="human")
+        body = b"".join([chunk async for chunk in prepared.chunks]).decode()
+    assert (
+        body.splitlines()[0] == "Product ID,SKU,Product,Unit,Warehouse ID,Warehouse,On hand,Reserved,Available,Updated"
+    )
+    dataset, fmt = resolve("stock-levels.xlsx")
+    async with database.tenant_transaction(tenant.claims(), None) as tx:
+        prepared = await build.prepare(tx.conn, dataset, fmt, ListQuery(limit=1), NOW, labels="human")
+        book = b"".join([chunk async for chunk in prepared.chunks])
+    header = next(openpyxl.load_workbook(io.BytesIO(book), read_only=True).active.iter_rows(values_only=True))
+    assert header[6] == "On hand"
+
+
+def test_every_exported_column_has_a_human_label():
+    from inventory.exports.datasets import DATASETS
+    from inventory.exports.labels import LABELS
+
+    missing = {c for d in DATASETS.values() for c in (*d.columns, *d.pdf_columns) if c not in LABELS}
+    assert not missing

@@ -5,12 +5,13 @@ from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from deployments.api.deps import CallerDep
 from deployments.api.listing_params import SearchParam, SortParam, list_query
 from inventory.exports import build
+from inventory.exports.build import Labels
 from inventory.exports.datasets import DATASETS, ExportFormat, resolve
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -29,18 +30,21 @@ async def export(
     name: Annotated[str, Path(max_length=64, description=f"One of: {_NAMES}")],
     sort: SortParam = None,
     q: SearchParam = None,
+    labels: Annotated[
+        Labels, Query(description="CSV/xlsx headings: field names (keys) or the PDF's labels (human)")
+    ] = "keys",
 ) -> StreamingResponse:
     """Takes the same filters, `sort` and `q` as the matching list endpoint, without paging. CSV and xlsx
     stream from a server-side cursor (memory stays flat at any size); a PDF holds up to 2,000 rows."""
     dataset, fmt = resolve(name)
-    query = list_query(dataset.listing, request, 1, None, sort, q)
+    query = list_query(dataset.listing, request, 1, None, sort, q, options=frozenset({"labels"}))
     # The transaction stays open while the body streams and closes when the last byte is sent.
     stack = AsyncExitStack()
     tx = await stack.enter_async_context(
         caller.services.database.tenant_transaction(caller.claims.raw, caller.requested_tenant)
     )
     try:
-        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(UTC))
+        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(UTC), labels)
     except BaseException:
         await stack.aclose()
         raise

@@ -1,0 +1,36 @@
+"""Charts render to PNG without pyplot, so no global matplotlib state is touched."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+from reports.charts import forecast_chart, late_trend_chart, stacked_scores_chart
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_chart_is_a_png():
+    start = datetime(2026, 1, 1)
+    history = [(start + timedelta(days=i), float(i % 7)) for i in range(30)]
+    band = [
+        {"ds": start + timedelta(days=30 + i), "yhat": 3.0, "lo80": 2.0, "hi80": 4.0, "lo95": 1.0, "hi95": 5.0}
+        for i in range(7)
+    ]
+    months = [datetime(2026, m, 1) for m in range(1, 7)]
+    charts = [
+        forecast_chart(history, band, "kg"),
+        stacked_scores_chart([("SUP-Ł Zakład Łódź", {"financial": 10.0, "operational": 20.0})]),
+        late_trend_chart(months, {"All suppliers": [0.1, None, 0.2, 0.3, 0.1, 0.0]}),
+    ]
+    assert all(chart.startswith(PNG) and len(chart) > 5_000 for chart in charts)
+
+
+def test_importing_and_drawing_charts_leaves_pyplot_unloaded():
+    code = (
+        "import sys; from reports.charts import stacked_scores_chart; stacked_scores_chart([('a', {'financial': 1})]);"
+        "print('matplotlib.pyplot' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

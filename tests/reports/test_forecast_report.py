@@ -1,0 +1,152 @@
+"""GET /exports/forecast.pdf through the app's routes (in-process model work, see conftest), read back with
+pypdf and compared with what /ai/forecast/demand and /ai/forecast/inventory-policy answer for the same data."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from pypdf import PdfReader
+
+from inventory.exports.pdf_tables import format_number
+from reports.forecast import QUANTILES_PARAM
+from reports.forecast_series import MAX_SERIES
+
+NAME = "Śruba łączna M6 - Łódź"
+HORIZON = 14
+
+
+async def daily_demand(owner_pool, tenant, product, warehouse, days=150, seed=0):
+    """A stock receipt, then one issue a day (weekday pattern) ending yesterday."""
+    rng = np.random.default_rng(seed)
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    start = today - timedelta(days=days)
+    demand = [
+        max(round(30 + 20 * ((start + timedelta(days=i)).weekday() < 5) + rng.normal(0, 3)), 0) for i in range(days)
+    ]
+    rows = [(tenant.id, product, warehouse, "receipt", Decimal(sum(demand) + 400), start - timedelta(hours=1))]
+    rows += [
+        (tenant.id, product, warehouse, "issue", Decimal(-q), start + timedelta(days=i))
+        for i, q in enumerate(demand)
+        if q
+    ]
+    async with owner_pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            rows,
+        )
+
+
+@pytest.fixture(scope="module")
+async def planned_tenant(make_tenant, owner_pool):
+    """Product 0 at warehouse 0: five months of demand, a non-Latin-1 name and a reorder rule with a lead time."""
+    tenant = await make_tenant()
+    product, warehouse = tenant.products[0], tenant.warehouses[0]
+    await daily_demand(owner_pool, tenant, product, warehouse)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET name = $2, unit_of_measure = 'kg' WHERE id = $1", product, NAME)
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, lead_time_days) VALUES ($1, 'SUP-1', 'Zakład', 6) "
+            "RETURNING id",
+            tenant.id,
+        )
+        await conn.execute(
+            "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, "
+            "max_quantity, lead_time_days) VALUES ($1, $2, $3, $4, 100, 400, 6)",
+            tenant.id,
+            product,
+            warehouse,
+            supplier,
+        )
+    return tenant
+
+
+def pdf_text(body: bytes) -> tuple[list[str], PdfReader]:
+    reader = PdfReader(io.BytesIO(body))
+    return [page.extract_text() for page in reader.pages], reader
+
+
+async def test_the_forecast_report_prints_the_apis_figures_with_a_chart(api, planned_tenant):
+    t = planned_tenant
+    series = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0])}
+    response = await api.get("/api/v1/exports/forecast.pdf", params={**series, "horizon": HORIZON}, headers=t.headers())
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    pages, reader = pdf_text(response.content)
+    demand = (
+        await api.get(
+            "/api/v1/ai/forecast/demand",
+            params={**series, "horizon": HORIZON, "quantiles": QUANTILES_PARAM},
+            headers=t.headers(),
+        )
+    ).json()
+    policy = (await api.post("/api/v1/ai/forecast/inventory-policy", json=series, headers=t.headers())).json()
+
+    assert len(pages) == 2  # the summary, then one page for the one series
+    assert "Demand forecast report" in pages[0] and "Largest expected stock-outs" in pages[0]
+    assert f"SKU-0 · {NAME} · WH-0" in pages[1]  # non-Latin-1 text round-trips
+    assert reader.pages[1].images, "the series page has no chart image"
+    figures = pages[1]
+    total = sum(p["yhat"] for p in demand["points"])
+    assert f"{format_number(total, 1)} kg" in figures
+    assert f"MASE {demand['backtest_mase']:.3f}" in figures
+    assert demand["model"] in figures
+    assert f"{format_number(policy['policy']['safety_stock'], 1)} kg" in figures
+    assert f"{format_number(policy['recommended_reorder_point'], 1)} kg" in figures
+    assert f"{format_number(policy['inventory_position'], 1)} kg" in figures
+    assert "Page 2 of 2" in pages[1]
+    # The summary's shortfall follows from the same figures.
+    shortfall = max(total - policy["inventory_position"], 0.0)
+    assert f"{format_number(shortfall, 1)} kg" in pages[0]
+
+
+async def test_a_series_without_a_lead_time_is_reported_without_stock_targets(api, planned_tenant, owner_pool):
+    t = planned_tenant
+    await daily_demand(owner_pool, t, t.products[1], t.warehouses[1], days=60, seed=1)
+    response = await api.get(
+        "/api/v1/exports/forecast.pdf",
+        params={"warehouse_id": str(t.warehouses[1]), "horizon": 7},
+        headers=t.headers(),
+    )
+    assert response.status_code == 200, response.text
+    pages, reader = pdf_text(response.content)
+    assert len(pages) == 2 and reader.pages[1].images
+    assert "Product 1" in pages[1]
+    assert "not computed: no lead time known" in pages[1]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "code"),
+    [
+        ({"product_id": "00000000-0000-0000-0000-000000000001"}, 404, "unknown_product"),
+        ({"category": "nothing-here"}, 404, "no_matching_series"),
+        ({"freq": "W", "horizon": 500}, 400, "horizon_out_of_range"),
+    ],
+)
+async def test_bad_forecast_report_requests_are_refused_precisely(api, planned_tenant, params, status, code):
+    response = await api.get("/api/v1/exports/forecast.pdf", params=params, headers=planned_tenant.headers())
+    assert response.status_code == status, response.text
+    assert response.json()["code"] == code
+
+
+async def test_more_series_than_a_report_holds_is_a_400(api, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        for i in range(MAX_SERIES + 1):
+            product = await conn.fetchval(
+                "INSERT INTO app.products (tenant_id, sku, name) VALUES ($1, $2, $2) RETURNING id", tenant.id, f"X-{i}"
+            )
+            await conn.execute(
+                "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+                "VALUES ($1, $2, $3, 'receipt', 1)",
+                tenant.id,
+                product,
+                tenant.warehouses[0],
+            )
+    response = await api.get("/api/v1/exports/forecast.pdf", headers=tenant.headers())
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "report_too_large"

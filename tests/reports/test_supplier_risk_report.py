@@ -1,0 +1,121 @@
+"""The supplier risk report (PDF and xlsx) against the ranking and compliance functions /ai/risk answers with,
+on a real database: same scores, same order, drivers in words, the late-delivery trend, expiring certificates."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import openpyxl
+import pytest
+from pypdf import PdfReader
+
+from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
+from reports.supplier_risk_data import gather
+from risk import service
+
+LATE_NAME = "Zakład Łódź Sp. z o.o."
+
+
+async def deliveries(conn, tenant_id, supplier_id, count, delay_days, today):
+    rows = []
+    for i in range(count):
+        ordered = today - timedelta(days=300 - i * 9)
+        promised = ordered + timedelta(days=10)
+        key = hashlib.sha256(f"{supplier_id}|{i}".encode()).hexdigest()
+        rows.append((tenant_id, supplier_id, ordered, promised, promised + timedelta(days=delay_days), key))
+    await conn.executemany(
+        "INSERT INTO app.supplier_deliveries (tenant_id, supplier_id, shipment_mode, order_date, promised_date, "
+        "delivered_date, quantity, quantity_received, quantity_rejected, value, import_key) "
+        "VALUES ($1, $2, 'road', $3, $4, $5, 100, 100, 0, 1000, $6)",
+        rows,
+    )
+
+
+@pytest.fixture(scope="module")
+async def risk_tenant(make_tenant, owner_pool):
+    tenant = await make_tenant()
+    today = date.today()
+    async with owner_pool.acquire() as conn:
+        late = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, 'SUP-LDZ', $2, 'PL') RETURNING id",
+            tenant.id,
+            LATE_NAME,
+        )
+        punctual = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, 'SUP-OK', 'Punktlich GmbH', 'DE') "
+            "RETURNING id",
+            tenant.id,
+        )
+        await deliveries(conn, tenant.id, late, 30, delay_days=6, today=today)
+        await deliveries(conn, tenant.id, punctual, 30, delay_days=0, today=today)
+        await conn.execute(
+            "INSERT INTO app.supplier_certifications (tenant_id, supplier_id, standard, reference, expires_on) "
+            "VALUES ($1, $2, 'ISO 9001', 'Q-Łódź-1', $3)",
+            tenant.id,
+            late,
+            today + timedelta(days=20),
+        )
+    tenant.extra.update(late=late, punctual=punctual, today=today)
+    return tenant
+
+
+async def report_data(database, tenant):
+    async def read(tx):
+        return await gather(tx, tenant.extra["today"]), await service.rank_suppliers(
+            tx, tenant.extra["today"], limit=50
+        )
+
+    return await database.run(tenant.claims(), tenant.id, read)
+
+
+async def test_the_risk_pdf_ranks_suppliers_as_the_api_does_with_charts_and_words(database, risk_tenant):
+    data, api_ranking = await report_data(database, risk_tenant)
+    body = render_supplier_risk_pdf("Tenant Ł", datetime.now(UTC), "all active suppliers", data)
+    reader = PdfReader(io.BytesIO(body))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert len(reader.pages) >= 2
+    assert sum(len(page.images) for page in reader.pages) >= 2  # the stacked bars and the trend
+    ranked = api_ranking["suppliers"]
+    assert [s["supplier"]["code"] for s in ranked] == ["SUP-LDZ", "SUP-OK"]
+    for item in ranked:
+        assert f"{item['overall']:.1f}" in text
+        for component, score in item["components"].items():
+            assert f"{score:.1f}" in text, component
+    assert LATE_NAME in text  # non-Latin-1 names round-trip
+    assert "on time for" in text and "of deliveries (operational" in text  # drivers in words
+    assert "Late deliveries over the last 12 months" in text
+    assert "ISO 9001" in text and "Q-Łódź-1" in text and "expiring" in text
+
+
+async def test_the_risk_workbook_holds_the_same_scores_and_the_late_delivery_counts(database, risk_tenant):
+    data, api_ranking = await report_data(database, risk_tenant)
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(data)), read_only=True)
+    assert book.sheetnames == ["Ranking", "Drivers", "Late deliveries", "Certifications"]
+    header, *rows = list(book["Ranking"].iter_rows(values_only=True))
+    assert [(r[1], r[4]) for r in rows] == [(s["supplier"]["code"], s["overall"]) for s in api_ranking["suppliers"]]
+    assert rows[0][2] == LATE_NAME
+    weighted = [header.index(f"{c} (weighted)") for c in ("Financial", "Operational", "Geographical", "Compliance")]
+    assert sum(rows[0][i] for i in weighted) == pytest.approx(rows[0][4], abs=0.02)
+    _, *late = list(book["Late deliveries"].iter_rows(values_only=True))
+    totals = {
+        code: (sum(r[2] for r in late if r[0] == code), sum(r[3] for r in late if r[0] == code))
+        for code in ("SUP-LDZ", "SUP-OK")
+    }
+    # All 30 deliveries of each were due within the last 290 days: inside the 12-month window.
+    assert totals == {"SUP-LDZ": (30, 30), "SUP-OK": (30, 0)}
+    _, *certificates = list(book["Certifications"].iter_rows(values_only=True))
+    assert [(c[0], c[2], c[5], c[6]) for c in certificates] == [("SUP-LDZ", "ISO 9001", 20, "expiring")]
+
+
+async def test_the_risk_report_routes_answer_pdf_and_xlsx_and_refuse_a_bad_band(api, risk_tenant):
+    headers = risk_tenant.headers()
+    pdf = await api.get("/api/v1/exports/supplier-risk.pdf", headers=headers)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert LATE_NAME in PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    xlsx = await api.get("/api/v1/exports/supplier-risk.xlsx", params={"band": "low"}, headers=headers)
+    assert xlsx.status_code == 200 and "spreadsheetml" in xlsx.headers["content-type"]
+    assert (
+        await api.get("/api/v1/exports/supplier-risk.pdf", params={"band": "severe"}, headers=headers)
+    ).status_code == 422
