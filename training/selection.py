@@ -1,4 +1,4 @@
-"""Automatic model choice per series by rolling-origin backtest, with an inverse-error ensemble."""
+"""Automatic forecasting per panel: a robust combination of candidates, a single model only on strong evidence."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from training.backtest import cross_validation, score
+from training.backtest import cross_validation
+from training.combination import Rule, Windows, choose_pool, combine, series_scores, strong_winners
+from training.combination import windows_from_backtest as _windows
 from training.errors import ForecastInputError
 from training.frequency import default_horizon
 from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
@@ -22,18 +24,22 @@ logger = logging.getLogger(__name__)
 
 ModelFactory = Callable[[], Forecaster]
 ENSEMBLE = "ensemble"
+# Benchmarks that compete as single models but never join the default combination.
+BASELINES = frozenset({"naive", "seasonal_naive"})
 
 REGULAR_CANDIDATES: Mapping[str, ModelFactory] = {
-    "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
     "auto_ets": lambda: StatisticalForecaster("auto_ets"),
-    "auto_theta": lambda: StatisticalForecaster("auto_theta"),
+    "dynamic_theta": lambda: StatisticalForecaster("dynamic_theta"),
+    "auto_ces": lambda: StatisticalForecaster("auto_ces"),
+    "arima": lambda: StatisticalForecaster("arima"),
+    "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
     "xgboost": GradientBoostedForecaster,
 }
 INTERMITTENT_CANDIDATES: Mapping[str, ModelFactory] = {
     "croston_sba": lambda: IntermittentForecaster("croston_sba"),
     "tsb": lambda: IntermittentForecaster("tsb"),
 }
-# Used for series too short to backtest: no parameters to estimate, nothing to overfit.
+# For series too short for anything else: no parameters to estimate, nothing to overfit.
 FALLBACKS: Mapping[str, ModelFactory] = {
     "naive": lambda: StatisticalForecaster("naive"),
     "croston_sba": INTERMITTENT_CANDIDATES["croston_sba"],
@@ -41,16 +47,26 @@ FALLBACKS: Mapping[str, ModelFactory] = {
 
 
 class AutoForecaster(Forecaster):
-    """Per series, the candidate with the lowest backtest error, or a weighted ensemble.
+    """Per panel, the combination of candidates that backtests best; per series, a single model
+    only where it beat that combination by a clear margin in every backtest window.
 
-    Intermittent series (average inter-demand interval above 1.32) compete among the
-    intermittent candidates, the others among the regular ones. The ensemble averages the
-    ``top_k`` candidates of a series (point and quantiles) with weights proportional to
-    1 / backtest error and replaces the best single model only when its own backtest error is
-    lower. Series too short for ``n_windows`` windows of ``horizon`` steps get a fallback.
+    Intermittent series (average inter-demand interval above 1.32) are served by the intermittent
+    candidates, the others by the regular ones. Each group is backtested over ``n_windows``
+    rolling origins of ``horizon`` steps. The group's pool (see ``training.combination.choose_pool``)
+    starts as ``pool`` (by default every candidate that is neither a baseline nor a global model),
+    combined by ``rule``,
+    and changes only when the panel has ``min_series_for_pool`` series and another pool scores
+    ``pool_gain`` better. A series then keeps the pool's combination unless its best candidate beat
+    it by ``margin`` (relative ``metric``) in every window. Global models (``is_global``, the xgboost)
+    compete only on series of ``global_min_length`` steps or more, and only when
+    ``global_min_series`` such series exist: a model learned across series needs a panel to learn
+    from. Series too short to backtest take the group's pool (learned on the series that could be
+    backtested) when they have ``min_combination_length`` observations, a naive (or Croston)
+    fallback below that.
 
-    After ``fit``, ``selection_`` has one row per series (``model``, backtest ``error``,
-    ``note``) and ``weights_`` the ``unique_id, model, weight`` rows that ``predict`` combines.
+    After ``fit``, ``selection_`` has one row per series (``model``: a candidate or ``ensemble``,
+    its backtest ``error``, a ``note`` saying why), ``weights_`` the ``unique_id, model, weight``
+    rows ``predict`` combines, and ``backtest_scores_`` every candidate's backtest metrics.
     """
 
     name = "auto"
@@ -64,16 +80,32 @@ class AutoForecaster(Forecaster):
         horizon: int | None = None,
         n_windows: int = 2,
         metric: str = "mase",
-        top_k: int = 3,
+        rule: Rule = "median",
+        pool: Sequence[str] | None = None,
+        margin: float = 0.2,
+        min_series_for_pool: int = 30,
+        pool_gain: float = 0.01,
+        global_min_series: int = 20,
+        global_min_length: int = 200,
+        min_combination_length: int = 8,
     ) -> None:
         if metric not in {"mase", "smape", "rmse"}:
             raise ForecastInputError(f"selection metric must be 'mase', 'smape' or 'rmse', got {metric!r}")
+        if rule not in {"median", "mean"}:
+            raise ForecastInputError(f"combination rule must be 'median' or 'mean', got {rule!r}")
         self.regular = dict(regular or REGULAR_CANDIDATES)
         self.intermittent = dict(intermittent or INTERMITTENT_CANDIDATES)
         self.horizon = horizon
         self.n_windows = n_windows
         self.metric = metric
-        self.top_k = top_k
+        self.rule: Rule = rule
+        self.pool = tuple(pool) if pool is not None else None
+        self.margin = margin
+        self.min_series_for_pool = min_series_for_pool
+        self.pool_gain = pool_gain
+        self.global_min_series = global_min_series
+        self.global_min_length = global_min_length
+        self.min_combination_length = min_combination_length
         self.selection_: pd.DataFrame | None = None
         self.weights_: pd.DataFrame | None = None
         self.backtest_scores_: pd.DataFrame | None = None
@@ -83,36 +115,33 @@ class AutoForecaster(Forecaster):
         self.covariates = covariate_columns(df)
         history = validate_history(df, freq, covariates=self.covariates)
         horizon = self.horizon or default_horizon(freq)
-        needed = horizon * self.n_windows + 2
         by_series = history.groupby("unique_id", sort=True)["y"]
         lengths = by_series.size()
         sparse = by_series.apply(lambda y: is_intermittent(y.to_numpy()))
-        choices, weights, scores = [], [], []
-        for group, candidates, fallback in (
-            (~sparse, self.regular, "naive"),
-            (sparse, self.intermittent, "croston_sba"),
-        ):
-            uids = group[group].index
-            long_enough = uids[lengths[uids] >= needed]
-            short = uids[lengths[uids] < needed]
-            for uid in short:
-                note = f"fallback: {lengths[uid]} observations, backtest needs {needed}"
-                choices.append({"unique_id": uid, "model": fallback, "error": np.nan, "note": note})
-                weights.append({"unique_id": uid, "model": fallback, "weight": 1.0})
-            if len(long_enough):
-                subset = history[history["unique_id"].isin(long_enough)]
-                chosen, chosen_weights, table = self._select(subset, freq, horizon, candidates)
-                choices.extend(chosen)
-                weights.extend(chosen_weights)
-                scores.append(table)
+        global_names = {name for name, factory in self.regular.items() if factory().is_global}
+        long_ids = lengths.index[~sparse & (lengths >= self.global_min_length)]
+        with_global = len(long_ids) >= self.global_min_series and bool(global_names)
+        groups = [
+            (lengths.index[sparse], self.intermittent, "croston_sba"),
+            (long_ids if with_global else lengths.index[:0], self.regular, "naive"),
+            (
+                lengths.index[~sparse].difference(long_ids if with_global else lengths.index[:0]),
+                {n: f for n, f in self.regular.items() if n not in global_names},
+                "naive",
+            ),
+        ]
+        choices: list[dict[str, object]] = []
+        weights: list[dict[str, object]] = []
+        scores = []
+        for uids, candidates, fallback in groups:
+            if len(uids):
+                table = self._fit_group(history, freq, horizon, lengths[uids], candidates, fallback, choices, weights)
+                if table is not None:
+                    scores.append(table)
         self.selection_ = pd.DataFrame(choices).sort_values("unique_id", ignore_index=True)
         self.weights_ = pd.DataFrame(weights).sort_values(["unique_id", "model"], ignore_index=True)
-        self.backtest_scores_ = pd.concat(scores) if scores else None
-        factories = {**FALLBACKS, **self.intermittent, **self.regular}
-        self._models = {}
-        for model, rows in self.weights_.groupby("model", sort=True):
-            subset = history[history["unique_id"].isin(rows["unique_id"])]
-            self._models[str(model)] = factories[str(model)]().fit(subset, freq)
+        self.backtest_scores_ = pd.concat(scores, ignore_index=True) if scores else None
+        self._fit_members(history, freq)
         return self
 
     def predict(
@@ -122,11 +151,74 @@ class AutoForecaster(Forecaster):
         assert self.weights_ is not None
         levels = validate_quantiles(quantiles)
         frames = [model.predict(horizon, levels, future).assign(model=name) for name, model in self._models.items()]
-        return _combine(pd.concat(frames, ignore_index=True), self.weights_, levels)
+        return combine_forecasts(pd.concat(frames, ignore_index=True), self.weights_, levels, self.rule)
 
-    def _select(
+    def _fit_group(
+        self,
+        history: pd.DataFrame,
+        freq: str,
+        horizon: int,
+        lengths: pd.Series,
+        candidates: Mapping[str, ModelFactory],
+        fallback: str,
+        choices: list[dict[str, object]],
+        weights: list[dict[str, object]],
+    ) -> pd.DataFrame | None:
+        """Decide the members of every series of one group; returns the candidates' backtest scores."""
+        needed = horizon * self.n_windows + 2
+        default = tuple(n for n in candidates if n not in BASELINES and not candidates[n]().is_global)
+        if self.pool is not None:
+            default = tuple(n for n in self.pool if n in candidates)
+        default = default or tuple(candidates)
+        testable = lengths.index[lengths >= needed]
+        pool, winners, table, windows = default, {}, None, None
+        if len(testable):
+            subset = history[history["unique_id"].isin(testable)]
+            windows = self._backtest(subset, freq, horizon, candidates)
+            available = tuple(windows.forecasts)
+            pool = choose_pool(
+                windows,
+                available,
+                default,
+                self.rule,
+                min_series=self.min_series_for_pool,
+                min_gain=self.pool_gain,
+            )
+            winners = strong_winners(
+                windows, pool, self.rule, metric=self.metric, margin=self.margin, min_windows=self.n_windows
+            )
+            table = pd.concat(
+                {m: series_scores(windows, f) for m, f in windows.forecasts.items()}, names=["model", "unique_id"]
+            ).reset_index()
+        pooled = None
+        if windows is not None:
+            pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], self.rule))[self.metric]
+        members = ", ".join(pool)
+        for uid, length in lengths.items():
+            if str(uid) in winners:
+                model, error = winners[str(uid)]
+                note = f"single: {model} beat the {self.rule} of {members} by {self.margin:.0%} in every window"
+                choices.append({"unique_id": uid, "model": model, "error": error, "note": note})
+                weights.append({"unique_id": uid, "model": model, "weight": 1.0})
+            elif length >= needed or length >= self.min_combination_length:
+                error = float(pooled[uid]) if pooled is not None and uid in pooled.index else np.nan
+                note = f"{self.rule} of {members}"
+                if length < needed:
+                    note += f" (not backtested: {length} observations, backtest needs {needed})"
+                single = len(pool) == 1
+                choices.append(
+                    {"unique_id": uid, "model": pool[0] if single else ENSEMBLE, "error": error, "note": note}
+                )
+                weights.extend({"unique_id": uid, "model": m, "weight": 1.0 / len(pool)} for m in pool)
+            else:
+                note = f"fallback: {length} observations, a combination needs {self.min_combination_length}"
+                choices.append({"unique_id": uid, "model": fallback, "error": np.nan, "note": note})
+                weights.append({"unique_id": uid, "model": fallback, "weight": 1.0})
+        return table
+
+    def _backtest(
         self, history: pd.DataFrame, freq: str, horizon: int, candidates: Mapping[str, ModelFactory]
-    ) -> tuple[list[dict[str, object]], list[dict[str, object]], pd.DataFrame]:
+    ) -> Windows:
         forecasts = []
         for name, factory in candidates.items():
             try:
@@ -138,42 +230,27 @@ class AutoForecaster(Forecaster):
             forecasts.append(cv.assign(model=name))
         if not forecasts:
             raise ForecastInputError(f"no candidate model could be backtested: {sorted(candidates)}")
-        cv_all = pd.concat(forecasts, ignore_index=True)
-        table = pd.concat(
-            {name: score(group, history, freq) for name, group in cv_all.groupby("model", sort=True)},
-            names=["model", "unique_id"],
-        ).reset_index()
-        table = table[np.isfinite(table[self.metric])]
-        choices, weights = [], []
-        for uid, ranked in table.sort_values(self.metric).groupby("unique_id", sort=True):
-            top = ranked.head(self.top_k)
-            best_model, best_error = str(top["model"].iloc[0]), float(top[self.metric].iloc[0])
-            ensemble = _inverse_error_weights(top["model"].tolist(), top[self.metric].to_numpy())
-            ensemble_error = np.inf
-            if len(ensemble) > 1:
-                blended = _combine(cv_all[cv_all["unique_id"] == uid], ensemble.assign(unique_id=uid), [])
-                ensemble_error = float(score(blended, history, freq)[self.metric].iloc[0])
-            if ensemble_error < best_error:
-                note = "ensemble of " + ", ".join(f"{m} {w:.2f}" for m, w in ensemble.itertuples(index=False))
-                choices.append({"unique_id": uid, "model": ENSEMBLE, "error": ensemble_error, "note": note})
-                weights.extend(ensemble.assign(unique_id=uid).to_dict("records"))
-            else:
-                choices.append({"unique_id": uid, "model": best_model, "error": best_error, "note": "best single"})
-                weights.append({"unique_id": uid, "model": best_model, "weight": 1.0})
-        return choices, weights, table
+        return _windows(pd.concat(forecasts, ignore_index=True), history, freq)
+
+    def _fit_members(self, history: pd.DataFrame, freq: str) -> None:
+        assert self.weights_ is not None
+        factories = {**FALLBACKS, **self.intermittent, **self.regular}
+        self._models = {}
+        for model, rows in self.weights_.groupby("model", sort=True):
+            subset = history[history["unique_id"].isin(rows["unique_id"])]
+            self._models[str(model)] = factories[str(model)]().fit(subset, freq)
 
 
-def _inverse_error_weights(models: list[str], errors: np.ndarray) -> pd.DataFrame:
-    """Weights proportional to 1 / error, summing to 1; a zero-error model takes all the weight."""
-    raw = (errors <= 0).astype(float) if np.any(errors <= 0) else 1.0 / errors
-    return pd.DataFrame({"model": models, "weight": raw / raw.sum()})
-
-
-def _combine(forecasts: pd.DataFrame, weights: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
-    """Weighted sum per ``unique_id, ds`` of the models' point and quantile columns."""
+def combine_forecasts(
+    forecasts: pd.DataFrame, weights: pd.DataFrame, levels: Sequence[float], rule: Rule = "mean"
+) -> pd.DataFrame:
+    """Per ``unique_id, ds``, the median or weighted mean of the members' point and quantile columns."""
     value_columns = [POINT_COLUMN, *(quantile_column(q) for q in levels)]
     keys = ["unique_id", "ds", *(c for c in ("cutoff", "y") if c in forecasts.columns)]
     merged = forecasts.merge(weights, on=["unique_id", "model"], how="inner")
-    weighted = merged[value_columns].mul(merged["weight"], axis=0)
-    combined = pd.concat([merged[keys], weighted], axis=1).groupby(keys, sort=True, as_index=False).sum()
+    if rule == "median":
+        combined = merged.groupby(keys, sort=True, as_index=False)[value_columns].median()
+    else:
+        weighted = merged[value_columns].mul(merged["weight"], axis=0)
+        combined = pd.concat([merged[keys], weighted], axis=1).groupby(keys, sort=True, as_index=False).sum()
     return monotone_quantiles(combined, levels)

@@ -10,18 +10,21 @@ from training.selection import ENSEMBLE, AutoForecaster
 REGULAR = {
     "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
     "auto_ets": lambda: StatisticalForecaster("auto_ets"),
-    "auto_theta": lambda: StatisticalForecaster("auto_theta"),
+    "dynamic_theta": lambda: StatisticalForecaster("dynamic_theta"),
     "xgboost": lambda: GradientBoostedForecaster(n_estimators=60),
 }
 
 
+def monthly(uid: str, y: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": uid, "ds": pd.date_range("2015-01-01", periods=len(y), freq="MS"), "y": y})
+
+
 @pytest.fixture(scope="module")
 def fitted(make_seasonal, make_sparse, split):
-    """One selection over seasonal, intermittent and too-short series, last 12 months held out."""
-    short = pd.DataFrame(
-        {"unique_id": "newcomer", "ds": pd.date_range("2023-01-01", periods=22, freq="MS"), "y": np.arange(22.0)}
-    )
-    panel = pd.concat([make_seasonal(), make_sparse(), short], ignore_index=True)
+    """One selection over seasonal, intermittent, short and very short series, last 12 months held out."""
+    short = monthly("newcomer", np.arange(22.0))
+    tiny = monthly("tiny", np.arange(18.0))
+    panel = pd.concat([make_seasonal(), make_sparse(), short, tiny], ignore_index=True)
     train, test = split(panel, 12)
     return AutoForecaster(REGULAR, horizon=12, n_windows=2).fit(train, "MS"), train, test
 
@@ -43,17 +46,31 @@ def test_selected_forecast_beats_naive_on_the_seasonal_holdout(fitted):
     assert ours_error < naive_error
 
 
-def test_intermittent_series_get_croston_or_tsb(fitted):
+def test_intermittent_series_are_served_by_croston_or_tsb_only(fitted):
     model, _, _ = fitted
-    chosen = model.weights_.set_index("unique_id").loc[["sparse0", "sparse1"], "model"]
-    assert set(chosen) <= {"croston_sba", "tsb"}
+    members = model.weights_.set_index("unique_id").loc[["sparse0", "sparse1"], "model"]
+    assert set(members) <= {"croston_sba", "tsb"}
 
 
-def test_series_too_short_to_backtest_fall_back_to_naive_and_say_so(fitted):
+def test_global_model_stays_out_of_a_panel_of_short_series(fitted):
+    model, _, _ = fitted
+    assert "xgboost" not in set(model.weights_["model"])
+    assert "xgboost" not in set(model.backtest_scores_["model"])
+
+
+def test_series_too_short_to_backtest_take_the_panels_combination_and_say_so(fitted):
     model, _, _ = fitted
     row = model.selection_.set_index("unique_id").loc["newcomer"]
+    assert row["model"] == ENSEMBLE
+    assert row["note"] == "median of auto_ets, dynamic_theta (not backtested: 10 observations, backtest needs 26)"
+    assert set(model.weights_.loc[model.weights_["unique_id"] == "newcomer", "model"]) == {"auto_ets", "dynamic_theta"}
+
+
+def test_series_too_short_for_a_combination_fall_back_to_naive(fitted):
+    model, _, _ = fitted
+    row = model.selection_.set_index("unique_id").loc["tiny"]
     assert row["model"] == "naive"
-    assert row["note"] == "fallback: 10 observations, backtest needs 26"
+    assert row["note"] == "fallback: 6 observations, a combination needs 8"
 
 
 def test_weights_of_each_series_sum_to_one(fitted):
@@ -61,12 +78,40 @@ def test_weights_of_each_series_sum_to_one(fitted):
     assert np.allclose(model.weights_.groupby("unique_id")["weight"].sum(), 1.0)
 
 
-def test_ensemble_is_chosen_only_when_its_backtest_error_beats_the_best_single_model(fitted):
-    model, _, _ = fitted
-    scores = model.backtest_scores_.pivot(index="unique_id", columns="model", values="mase")
-    for row in model.selection_.dropna(subset=["error"]).itertuples():
-        best_single = scores.loc[row.unique_id].min()
-        if row.model == ENSEMBLE:
-            assert row.error < best_single
-        else:
-            assert row.error == pytest.approx(best_single)
+def test_a_series_where_one_model_is_known_best_gets_that_model():
+    # A spiky yearly pattern repeated exactly: seasonal naive is right to the noise, naive is far off,
+    # so their median (the combination) is far off too.
+    rng = np.random.default_rng(3)
+    pattern = np.array([10, 10, 80, 10, 10, 10, 40, 10, 10, 10, 10, 120], dtype=float)
+    y = np.tile(pattern, 6) + rng.normal(0, 0.5, 72)
+    candidates = {
+        "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
+        "naive": lambda: StatisticalForecaster("naive"),
+    }
+    model = AutoForecaster(candidates, horizon=12, n_windows=2, pool=("seasonal_naive", "naive"))
+    model.fit(monthly("spiky", y), "MS")
+    row = model.selection_.iloc[0]
+    assert row["model"] == "seasonal_naive"
+    assert row["note"].startswith("single: seasonal_naive beat the median of seasonal_naive, naive")
+
+
+def test_short_noisy_series_fall_back_to_the_combination():
+    rng = np.random.default_rng(7)
+    panel = pd.concat([monthly(f"noise{i}", 50 + rng.normal(0, 10, 30)) for i in range(6)], ignore_index=True)
+    candidates = {name: REGULAR[name] for name in ("seasonal_naive", "auto_ets", "dynamic_theta")}
+    model = AutoForecaster(candidates, horizon=6, n_windows=2).fit(panel, "MS")
+    assert set(model.selection_["model"]) == {ENSEMBLE}
+    assert set(model.weights_["model"]) == {"auto_ets", "dynamic_theta"}
+
+
+def test_a_model_that_wins_only_one_window_does_not_replace_the_combination():
+    # Flat, then a level shift inside the last backtest window only: naive wins one window, not both.
+    y = np.r_[np.full(40, 100.0), np.full(8, 100.0), np.full(4, 100.0), np.full(4, 160.0)]
+    y = y + np.random.default_rng(0).normal(0, 1, len(y))
+    candidates = {
+        "naive": lambda: StatisticalForecaster("naive"),
+        "auto_ets": lambda: StatisticalForecaster("auto_ets"),
+        "dynamic_theta": lambda: StatisticalForecaster("dynamic_theta"),
+    }
+    model = AutoForecaster(candidates, horizon=8, n_windows=2).fit(monthly("shift", y), "MS")
+    assert model.selection_.iloc[0]["model"] == ENSEMBLE

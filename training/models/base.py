@@ -30,6 +30,8 @@ class Forecaster(ABC):
     min_length: int = 1
     #: Covariate columns the fitted model uses; their future values must be passed to ``predict``.
     covariates: tuple[str, ...] = ()
+    #: True for models learned across series (they need a panel of long series to learn from).
+    is_global: bool = False
 
     @abstractmethod
     def fit(self, df: pd.DataFrame, freq: str) -> Self:

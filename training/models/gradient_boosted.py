@@ -43,6 +43,7 @@ class GradientBoostedForecaster(Forecaster):
 
     name = "xgboost"
     min_length = 2
+    is_global = True
 
     def __init__(
         self,

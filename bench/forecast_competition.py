@@ -1,0 +1,265 @@
+"""Forecasting competition bench: Chainsight's selection against statsforecast on M1 and M4 subsets.
+
+Runs, in one process on the same cores, the selection the API, the batch job and ``chainsight
+forecast`` use (``training.planning.auto_forecaster``, profile ``full`` or ``fast``) and Nixtla's
+statsforecast AutoETS, AutoTheta, AutoARIMA and AutoCES with their defaults, plus the mean of
+AutoETS, AutoTheta and AutoARIMA. Scores the M4 way: mean sMAPE, mean MASE (seasonal lag 24 for
+Hourly, 1 for Weekly and Yearly, 4 Quarterly, 12 Monthly), OWA relative to Naive2 on the same
+series. Prints the model mix, the wall time of each method and the ratio of Chainsight's time to
+the four statsforecast models', and ends with one JSON line.
+
+``--validation`` scores on the last horizon of each training series, the models fitted on the rest:
+the mode for tuning. Without it the test files are scored, which must happen once, at the end.
+
+    .venv/bin/python bench/forecast_competition.py --dataset m1 --subset quarterly --validation
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from statsforecast import StatsForecast
+from statsforecast.models import AutoARIMA, AutoCES, AutoETS, AutoTheta, Naive
+
+from training.metrics import mase, smape
+from training.planning import auto_forecaster
+
+DATA = Path(__file__).resolve().parents[1] / "../shared/data"
+# subset -> (horizon, pandas frequency, seasonal lag of the MASE and of Naive2, period the models use)
+SETTINGS = {
+    ("m1", "yearly"): (6, "YS", 1, 1),
+    ("m1", "quarterly"): (8, "QS", 4, 4),
+    ("m1", "monthly"): (18, "MS", 12, 12),
+    ("m4", "hourly"): (48, "h", 24, 24),
+    ("m4", "weekly"): (13, "W", 1, 52),
+}
+PEERS: dict[str, Callable[[int], Any]] = {
+    "AutoETS": lambda m: AutoETS(season_length=m),
+    "AutoTheta": lambda m: AutoTheta(season_length=m),
+    "AutoARIMA": lambda m: AutoARIMA(season_length=m),
+    "AutoCES": lambda m: AutoCES(season_length=m),
+}
+MEAN_OF = ("AutoETS", "AutoTheta", "AutoARIMA")
+OURS = "Chainsight"
+
+
+def load(
+    data_dir: Path, dataset: str, subset: str, max_series: int | None, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and test long frames ``unique_id, ds, y``, sorted; M4's wide files get synthetic dates."""
+    freq = SETTINGS[dataset, subset][1]
+    if dataset == "m1":
+        train = pd.read_csv(data_dir / f"m1_{subset}_train.csv", parse_dates=["ds"])
+        test = pd.read_csv(data_dir / f"m1_{subset}_test.csv", parse_dates=["ds"])
+    else:
+        train, test = _m4_long(data_dir, subset.capitalize(), freq)
+    ids = np.sort(train["unique_id"].unique())
+    if max_series is not None and max_series < len(ids):
+        ids = np.sort(np.random.default_rng(seed).choice(ids, size=max_series, replace=False))
+    keep = [
+        frame[frame["unique_id"].isin(ids)].sort_values(["unique_id", "ds"], ignore_index=True)
+        for frame in (train, test)
+    ]
+    return keep[0], keep[1]
+
+
+def _m4_long(data_dir: Path, name: str, freq: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    train_wide = pd.read_csv(data_dir / f"{name}-train.csv", index_col=0)
+    test_wide = pd.read_csv(data_dir / f"{name}-test.csv", index_col=0)
+    train, test = [], []
+    for uid in train_wide.index:
+        y = train_wide.loc[uid].dropna().to_numpy(dtype=float)
+        future = test_wide.loc[uid].dropna().to_numpy(dtype=float)
+        ds = pd.date_range("2000-01-03", periods=len(y) + len(future), freq=freq)
+        train.append(pd.DataFrame({"unique_id": uid, "ds": ds[: len(y)], "y": y}))
+        test.append(pd.DataFrame({"unique_id": uid, "ds": ds[len(y) :], "y": future}))
+    return pd.concat(train, ignore_index=True), pd.concat(test, ignore_index=True)
+
+
+def validation_split(train: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The training files cut ``horizon`` steps before each series ends: (fit part, validation window)."""
+    from_end = train.groupby("unique_id", sort=False).cumcount(ascending=False)
+    return train[from_end >= horizon].reset_index(drop=True), train[from_end < horizon].reset_index(drop=True)
+
+
+def naive2(train: pd.DataFrame, horizon: int, period: int) -> np.ndarray:
+    """M4's Naive2: naive on data seasonally adjusted by classical multiplicative decomposition
+    when the M4 autocorrelation test finds seasonality at ``period``."""
+    out = []
+    for _, group in train.groupby("unique_id", sort=True):
+        y = group["y"].to_numpy()
+        seasonal = np.ones(period)
+        if period > 1 and len(y) >= 3 * period and _seasonality_test(y, period):
+            seasonal = _seasonal_indices(y, period)
+        index = seasonal[(len(y) + np.arange(horizon)) % period]
+        out.append(y[-1] / seasonal[(len(y) - 1) % period] * index)
+    return np.concatenate(out)
+
+
+def _acf(y: np.ndarray, k: int) -> float:
+    m = y.mean()
+    return float(np.sum((y[k:] - m) * (y[:-k] - m)) / np.sum((y - m) ** 2))
+
+
+def _seasonality_test(y: np.ndarray, period: int) -> bool:
+    # As in the M4 organisers' Python code, including its unsquared first term.
+    s = _acf(y, 1) + sum(_acf(y, i) ** 2 for i in range(2, period))
+    return abs(_acf(y, period)) > 1.645 * np.sqrt((1 + 2 * s) / len(y))
+
+
+def _seasonal_indices(y: np.ndarray, period: int) -> np.ndarray:
+    """Seasonal factors by position ``t % period`` of a classical multiplicative decomposition."""
+    weights = np.r_[0.5, np.ones(period - 1), 0.5] / period if period % 2 == 0 else np.ones(period) / period
+    trend = np.full(len(y), np.nan)
+    half = len(weights) // 2
+    trend[half : len(y) - half] = np.convolve(y, weights, mode="valid")
+    factors = np.array([np.nanmean((y / trend)[i::period]) for i in range(period)])
+    return factors / factors.mean()
+
+
+def peer(name: str, train: pd.DataFrame, horizon: int, freq: str, period: int, n_jobs: int) -> np.ndarray:
+    """One statsforecast model on the full history with its defaults."""
+    model = PEERS[name](period)
+    # Naive where the model cannot fit a series (AutoETS refuses fewer than 7 points), as in ours.
+    engine = StatsForecast(models=[model], freq=freq, n_jobs=n_jobs, fallback_model=Naive())
+    forecast = engine.forecast(df=train, h=horizon)
+    return forecast.sort_values(["unique_id", "ds"])[str(model)].to_numpy(dtype=float)
+
+
+def ours(
+    train: pd.DataFrame, horizon: int, freq: str, profile: str, overrides: dict[str, Any]
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """The shared selection (``training.planning.auto_forecaster``), with tuning overrides if any."""
+    model = auto_forecaster(freq, horizon, profile)  # type: ignore[arg-type]
+    for name, value in overrides.items():
+        setattr(model, name, value)
+    model.fit(train, freq)
+    forecast = model.predict(horizon).sort_values(["unique_id", "ds"])
+    assert model.selection_ is not None and model.weights_ is not None
+    return forecast["yhat"].to_numpy(dtype=float), model.selection_, model.weights_
+
+
+def evaluate(train: pd.DataFrame, test: pd.DataFrame, forecast: np.ndarray, lag: int) -> tuple[float, float]:
+    scored = test.assign(f=forecast)
+    histories = {uid: g["y"].to_numpy() for uid, g in train.groupby("unique_id")}
+    s, m = [], []
+    for uid, g in scored.groupby("unique_id", sort=True):
+        y, f = g["y"].to_numpy(), g["f"].to_numpy()
+        s.append(smape(y, f))
+        m.append(mase(y, f, histories[uid], lag))
+    return float(np.mean(s)), float(np.mean(m))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", choices=["m1", "m4"], required=True)
+    parser.add_argument("--subset", choices=["yearly", "quarterly", "monthly", "weekly", "hourly"], required=True)
+    parser.add_argument("--data-dir", type=Path, default=None, help="default ../shared/data/<dataset>")
+    parser.add_argument("--max-series", type=int, default=None, help="random sample of series, for speed")
+    parser.add_argument("--validation", action="store_true", help="score the last horizon of the train files")
+    parser.add_argument("--profile", choices=["full", "fast"], default="full")
+    parser.add_argument("--peers", default=",".join(PEERS), help="statsforecast models to run, comma-separated")
+    parser.add_argument("--n-jobs", type=int, default=1, help="statsforecast processes for the peers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--margin", type=float, default=None, help="tuning: override the selection margin")
+    parser.add_argument("--rule", choices=["median", "mean"], default=None, help="tuning: override the rule")
+    args = parser.parse_args()
+    if (args.dataset, args.subset) not in SETTINGS:
+        parser.error(f"{args.dataset} has no {args.subset} subset here; choose from {sorted(SETTINGS)}")
+    horizon, freq, lag, period = SETTINGS[args.dataset, args.subset]
+    train, test = load(args.data_dir or DATA / args.dataset, args.dataset, args.subset, args.max_series, args.seed)
+    if args.validation:
+        train, test = validation_split(train, horizon)
+    results: dict[str, tuple[float, float, float]] = {}
+    forecasts: dict[str, np.ndarray] = {}
+
+    def record(name: str, run: Callable[[], np.ndarray]) -> None:
+        start = time.perf_counter()
+        forecasts[name] = run()
+        results[name] = (*evaluate(train, test, forecasts[name], lag), time.perf_counter() - start)
+
+    record("Naive2", lambda: naive2(train, horizon, lag))
+    peers = [p for p in args.peers.split(",") if p]
+    for name in peers:
+        record(name, lambda name=name: peer(name, train, horizon, freq, period, args.n_jobs))
+    if all(p in forecasts for p in MEAN_OF):
+        record("mean(ETS, Theta, ARIMA)", lambda: np.mean([forecasts[p] for p in MEAN_OF], axis=0))
+    if all(p in forecasts for p in MEAN_OF[:2]):
+        record("mean(ETS, Theta)", lambda: np.mean([forecasts[p] for p in MEAN_OF[:2]], axis=0))
+    start = time.perf_counter()
+    overrides = {k: v for k, v in (("margin", args.margin), ("rule", args.rule)) if v is not None}
+    forecast, selection, weights = ours(train, horizon, freq, args.profile, overrides)
+    results[OURS] = (*evaluate(train, test, forecast, lag), time.perf_counter() - start)
+    report(args, results, selection, weights, peers, train["unique_id"].nunique(), horizon)
+
+
+def report(
+    args: argparse.Namespace,
+    results: dict[str, tuple[float, float, float]],
+    selection: pd.DataFrame,
+    weights: pd.DataFrame,
+    peers: list[str],
+    n_series: int,
+    horizon: int,
+) -> None:
+    base_smape, base_mase, _ = results["Naive2"]
+
+    def owa(s: float, m: float) -> float:
+        return (s / base_smape + m / base_mase) / 2
+
+    split = "validation (last horizon of train)" if args.validation else "test"
+    print(f"{args.dataset.upper()} {args.subset}: {n_series} series, horizon {horizon}, scored on {split}")
+    print(f"{'method':<28}{'sMAPE':>9}{'MASE':>9}{'OWA':>8}{'wall s':>9}")
+    for name, (s, m, wall) in results.items():
+        print(f"{name:<28}{s:>9.3f}{m:>9.3f}{owa(s, m):>8.3f}{wall:>9.1f}")
+    # The issue's yardstick: the best of AutoETS, AutoTheta, AutoARIMA and their means, per metric.
+    rivals = {n: r for n, r in results.items() if n not in {OURS, "Naive2", "AutoCES"}}
+    best_smape = min(rivals.items(), key=lambda kv: kv[1][0])
+    best_mase = min(rivals.items(), key=lambda kv: kv[1][1])
+    ours_s, ours_m, ours_wall = results[OURS]
+    peer_time = sum(results[p][2] for p in peers)
+    print(f"best peer sMAPE {best_smape[1][0]:.3f} ({best_smape[0]}), MASE {best_mase[1][1]:.3f} ({best_mase[0]})")
+    gain_s, gain_m = 100 * (ours_s / best_smape[1][0] - 1), 100 * (ours_m / best_mase[1][1] - 1)
+    print(f"Chainsight vs best peer: sMAPE {gain_s:+.2f}%, MASE {gain_m:+.2f}%")
+    ratio = ours_wall / peer_time
+    print(f"time: Chainsight {ours_wall:.1f} s, statsforecast {'+'.join(peers)} {peer_time:.1f} s, ratio {ratio:.2f}")
+    mix = selection["model"].value_counts().to_dict()
+    members = weights["model"].value_counts().to_dict()
+    print("chosen per series:", mix)
+    print("members used (series per model):", members)
+    print(
+        json.dumps(
+            {
+                "dataset": args.dataset,
+                "subset": args.subset,
+                "split": "validation" if args.validation else "test",
+                "profile": args.profile,
+                "overrides": {k: v for k, v in (("margin", args.margin), ("rule", args.rule)) if v is not None},
+                "series": n_series,
+                "smape": round(ours_s, 3),
+                "mase": round(ours_m, 3),
+                "owa": round(owa(ours_s, ours_m), 3),
+                "best_peer_smape": round(best_smape[1][0], 3),
+                "best_peer_smape_by": best_smape[0],
+                "best_peer_mase": round(best_mase[1][1], 3),
+                "best_peer_mase_by": best_mase[0],
+                "beats_best_peer": bool(ours_s < best_smape[1][0] and ours_m < best_mase[1][1]),
+                "wall_s": round(ours_wall, 1),
+                "peers_wall_s": round(peer_time, 1),
+                "time_ratio": round(ratio, 2),
+                "peers": {n: [round(r[0], 3), round(r[1], 3)] for n, r in results.items() if n != OURS},
+                "mix": mix,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
