@@ -24,6 +24,7 @@ from training.metrics import mase_scale
 from training.models.base import POINT_COLUMN
 
 Rule = Literal["median", "mean"]
+RULES: tuple[Rule, ...] = ("median", "mean")
 WINDOW_METRICS = ("mase", "smape", "rmse", "bias")
 
 
@@ -93,8 +94,8 @@ def choose_pool(
     *,
     min_series: int,
     min_gain: float,
-) -> tuple[str, ...]:
-    """The candidate subset whose combination backtests best over the panel, else ``default``.
+) -> tuple[tuple[str, ...], Rule]:
+    """The candidate subset and rule whose combination backtests best over the panel, else ``default``.
 
     The score of a pool is its mean sMAPE plus mean MASE over all windows, each relative to the
     default pool's (the OWA idea, with the default as the yardstick). A pool replaces the default
@@ -103,16 +104,18 @@ def choose_pool(
     """
     default = tuple(m for m in default if m in windows.forecasts) or tuple(candidates)
     if windows.n_series < min_series:
-        return default
+        return default, rule
     reference = _panel_errors(windows, default, rule)
-    best, best_score = default, 2.0 * (1.0 - min_gain)
+    best, best_rule, best_score = default, rule, 2.0 * (1.0 - min_gain)
     for size in range(1, len(candidates) + 1):
         for pool in combinations(candidates, size):
-            smape, mase = _panel_errors(windows, pool, rule)
-            pool_score = smape / reference[0] + mase / reference[1]
-            if pool_score < best_score:
-                best, best_score = pool, pool_score
-    return best
+            # Median and mean coincide for one or two members.
+            for pool_rule in RULES if size > 2 else (rule,):
+                smape, mase = _panel_errors(windows, pool, pool_rule)
+                pool_score = smape / reference[0] + mase / reference[1]
+                if pool_score < best_score:
+                    best, best_rule, best_score = pool, pool_rule, pool_score
+    return best, best_rule
 
 
 def strong_winners(

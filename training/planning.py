@@ -6,7 +6,7 @@ analysis (``seasonal_report``), supplier lead times (``supply_report``) and stoc
 including every documented fallback:
 
 - no demand history, or only zeros: a zero forecast (model ``zero``), intervals collapse to zero;
-- a series too short for a combination (fewer than 8 observations): ``naive`` (or Croston SBA
+- a series too short for a combination (fewer than 3 observations): ``naive`` (or Croston SBA
   when intermittent), per ``training.selection.AutoForecaster``;
 - otherwise the equal-weight combination (``ensemble``) of the statistical candidates the panel's
   rolling-origin backtest favours, or a single candidate where it beat that combination by 20% in
@@ -58,6 +58,7 @@ MAX_HISTORY = 520
 FAST_CANDIDATES: dict[str, ModelFactory] = {
     "auto_ets": lambda: StatisticalForecaster("auto_ets", max_history=MAX_HISTORY),
     "auto_theta": lambda: StatisticalForecaster("auto_theta", max_history=MAX_HISTORY),
+    "dynamic_theta": lambda: StatisticalForecaster("dynamic_theta", max_history=MAX_HISTORY),
     "auto_ces": lambda: StatisticalForecaster("auto_ces", max_history=MAX_HISTORY),
     "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
 }
@@ -76,7 +77,7 @@ def auto_forecaster(freq: str, horizon: int, profile: Profile = "fast") -> AutoF
     candidates = FAST_CANDIDATES if profile == "fast" else FULL_CANDIDATES
     backtest = min(horizon, default_horizon(freq))
     return AutoForecaster(
-        candidates, INTERMITTENT_CANDIDATES, horizon=backtest, n_windows=2, metric="mase", rule="mean", margin=0.2
+        candidates, INTERMITTENT_CANDIDATES, horizon=backtest, n_windows=2, metric="mase", rule="median", margin=0.2
     )
 
 

@@ -66,7 +66,7 @@ class AutoForecaster(Forecaster):
 
     After ``fit``, ``selection_`` has one row per series (``model``: a candidate or ``ensemble``,
     its backtest ``error``, a ``note`` saying why), ``weights_`` the ``unique_id, model, weight``
-    rows ``predict`` combines, and ``backtest_scores_`` every candidate's backtest metrics.
+    rows ``predict`` combines (with each series' ``rule``), and ``backtest_scores_`` every candidate's backtest metrics.
     """
 
     name = "auto"
@@ -87,7 +87,7 @@ class AutoForecaster(Forecaster):
         pool_gain: float = 0.01,
         global_min_series: int = 20,
         global_min_length: int = 200,
-        min_combination_length: int = 8,
+        min_combination_length: int = 3,
     ) -> None:
         if metric not in {"mase", "smape", "rmse"}:
             raise ForecastInputError(f"selection metric must be 'mase', 'smape' or 'rmse', got {metric!r}")
@@ -151,7 +151,7 @@ class AutoForecaster(Forecaster):
         assert self.weights_ is not None
         levels = validate_quantiles(quantiles)
         frames = [model.predict(horizon, levels, future).assign(model=name) for name, model in self._models.items()]
-        return combine_forecasts(pd.concat(frames, ignore_index=True), self.weights_, levels, self.rule)
+        return combine_forecasts(pd.concat(frames, ignore_index=True), self.weights_, levels)
 
     def _fit_group(
         self,
@@ -171,12 +171,12 @@ class AutoForecaster(Forecaster):
             default = tuple(n for n in self.pool if n in candidates)
         default = default or tuple(candidates)
         testable = lengths.index[lengths >= needed]
-        pool, winners, table, windows = default, {}, None, None
+        pool, rule, winners, table, windows = default, self.rule, {}, None, None
         if len(testable):
             subset = history[history["unique_id"].isin(testable)]
             windows = self._backtest(subset, freq, horizon, candidates)
             available = tuple(windows.forecasts)
-            pool = choose_pool(
+            pool, rule = choose_pool(
                 windows,
                 available,
                 default,
@@ -185,35 +185,37 @@ class AutoForecaster(Forecaster):
                 min_gain=self.pool_gain,
             )
             winners = strong_winners(
-                windows, pool, self.rule, metric=self.metric, margin=self.margin, min_windows=self.n_windows
+                windows, pool, rule, metric=self.metric, margin=self.margin, min_windows=self.n_windows
             )
             table = pd.concat(
                 {m: series_scores(windows, f) for m, f in windows.forecasts.items()}, names=["model", "unique_id"]
             ).reset_index()
         pooled = None
         if windows is not None:
-            pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], self.rule))[self.metric]
+            pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], rule))[self.metric]
         members = ", ".join(pool)
+        if len(pool) < 3:
+            rule = "mean"  # the same thing for one or two members, and the simpler name
         for uid, length in lengths.items():
             if str(uid) in winners:
                 model, error = winners[str(uid)]
-                note = f"single: {model} beat the {self.rule} of {members} by {self.margin:.0%} in every window"
+                note = f"single: {model} beat the {rule} of {members} by {self.margin:.0%} in every window"
                 choices.append({"unique_id": uid, "model": model, "error": error, "note": note})
-                weights.append({"unique_id": uid, "model": model, "weight": 1.0})
+                weights.append({"unique_id": uid, "model": model, "weight": 1.0, "rule": "mean"})
             elif length >= needed or length >= self.min_combination_length:
                 error = float(pooled[uid]) if pooled is not None and uid in pooled.index else np.nan
-                note = f"{self.rule} of {members}"
+                note = f"{rule} of {members}"
                 if length < needed:
                     note += f" (not backtested: {length} observations, backtest needs {needed})"
                 single = len(pool) == 1
                 choices.append(
                     {"unique_id": uid, "model": pool[0] if single else ENSEMBLE, "error": error, "note": note}
                 )
-                weights.extend({"unique_id": uid, "model": m, "weight": 1.0 / len(pool)} for m in pool)
+                weights.extend({"unique_id": uid, "model": m, "weight": 1.0 / len(pool), "rule": rule} for m in pool)
             else:
                 note = f"fallback: {length} observations, a combination needs {self.min_combination_length}"
                 choices.append({"unique_id": uid, "model": fallback, "error": np.nan, "note": note})
-                weights.append({"unique_id": uid, "model": fallback, "weight": 1.0})
+                weights.append({"unique_id": uid, "model": fallback, "weight": 1.0, "rule": "mean"})
         return table
 
     def _backtest(
@@ -241,16 +243,16 @@ class AutoForecaster(Forecaster):
             self._models[str(model)] = factories[str(model)]().fit(subset, freq)
 
 
-def combine_forecasts(
-    forecasts: pd.DataFrame, weights: pd.DataFrame, levels: Sequence[float], rule: Rule = "mean"
-) -> pd.DataFrame:
-    """Per ``unique_id, ds``, the median or weighted mean of the members' point and quantile columns."""
+def combine_forecasts(forecasts: pd.DataFrame, weights: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
+    """Per ``unique_id, ds``, the weighted mean of the members' point and quantile columns, or their
+    median for series whose ``weights`` rows say ``rule`` median."""
     value_columns = [POINT_COLUMN, *(quantile_column(q) for q in levels)]
     keys = ["unique_id", "ds", *(c for c in ("cutoff", "y") if c in forecasts.columns)]
     merged = forecasts.merge(weights, on=["unique_id", "model"], how="inner")
-    if rule == "median":
-        combined = merged.groupby(keys, sort=True, as_index=False)[value_columns].median()
-    else:
-        weighted = merged[value_columns].mul(merged["weight"], axis=0)
-        combined = pd.concat([merged[keys], weighted], axis=1).groupby(keys, sort=True, as_index=False).sum()
+    by_median = merged["rule"] == "median" if "rule" in merged.columns else np.zeros(len(merged), dtype=bool)
+    parts = [merged[by_median].groupby(keys, sort=True, as_index=False)[value_columns].median()]
+    averaged = merged[~by_median]
+    weighted = averaged[value_columns].mul(averaged["weight"], axis=0)
+    parts.append(pd.concat([averaged[keys], weighted], axis=1).groupby(keys, sort=True, as_index=False).sum())
+    combined = pd.concat([p for p in parts if not p.empty], ignore_index=True).sort_values(keys, ignore_index=True)
     return monotone_quantiles(combined, levels)

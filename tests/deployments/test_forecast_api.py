@@ -59,7 +59,7 @@ async def test_demand_forecast_is_fitted_with_monotone_non_negative_intervals(ht
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "fitted"
-    assert body["model"] in {"auto_ets", "auto_theta", "auto_ces", "seasonal_naive", "ensemble"}
+    assert body["model"] in {"auto_ets", "auto_theta", "dynamic_theta", "auto_ces", "seasonal_naive", "ensemble"}
     assert body["reason"] and body["candidates"]
     assert body["history_length"] == 200
     points = body["points"]

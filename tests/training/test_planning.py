@@ -46,8 +46,9 @@ def test_demand_forecasts_are_never_negative():
 def test_forecast_response_names_the_model_and_the_backtest_table():
     history = noisy_weekday_panel(n_series=1, length=120)[["ds", "y"]]
     body = forecast_demand(history, "D", 7, [0.1, 0.5, 0.9])
-    assert body["model"] in {"auto_ets", "auto_theta", "auto_ces", "seasonal_naive", "ensemble"}
-    assert {c["model"] for c in body["candidates"]} == {"auto_ets", "auto_theta", "auto_ces", "seasonal_naive"}
+    assert body["model"] in {"auto_ets", "auto_theta", "dynamic_theta", "auto_ces", "seasonal_naive", "ensemble"}
+    names = {"auto_ets", "auto_theta", "dynamic_theta", "auto_ces", "seasonal_naive"}
+    assert {c["model"] for c in body["candidates"]} == names
     assert body["backtest_mase"] is not None and len(body["points"]) == 7
 
 
