@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     database_pool_min_size: int = Field(default=2, ge=0)
     database_pool_max_size: int = Field(default=10, ge=1)
     database_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    # API requests wait this long for a pooled connection, then get 503 with Retry-After.
+    database_acquire_timeout_s: float = Field(default=5.0, gt=0)
+    # The server ends a transaction idle this long (a stalled export download holding its connection); 0 disables.
+    database_idle_in_transaction_timeout_ms: int = Field(default=60_000, ge=0)
     embedded_postgres_dir: Path = Path(".chainsight/pgdata")
 
     # Supabase auth. HS256 uses the legacy JWT secret; ES256/RS256 keys come from the JWKS URL.
@@ -60,6 +64,10 @@ class Settings(BaseSettings):
     serve_max_replicas: int = Field(default=4, ge=1)
     serve_access_log: bool = False
     serve_high_throughput: bool = True
+    # Largest request body any route reads (upload routes add their own limits, for authenticated callers only).
+    api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Exports one user may stream at once (each holds a database connection while the client downloads).
+    exports_per_user: int = Field(default=2, ge=1)
     ray_address: str | None = None
     # The local Ray dashboard's interface: loopback, except in a container whose published port must reach it.
     ray_dashboard_host: str = "127.0.0.1"

@@ -21,7 +21,7 @@ import asyncpg
 from pgvector.asyncpg import register_vector
 
 from common.config import Settings
-from common.errors import DatabaseUnavailableError, InvalidInputError, PermissionDeniedError
+from common.errors import DatabaseUnavailableError, InvalidInputError, PermissionDeniedError, PoolExhaustedError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,6 +86,8 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
         server_settings={
             "application_name": "chainsight",
             "statement_timeout": str(settings.database_statement_timeout_ms),
+            # A transaction left open by a stalled client (a slow download) is ended by the server.
+            "idle_in_transaction_session_timeout": str(settings.database_idle_in_transaction_timeout_ms),
         },
     )
     assert pool is not None
@@ -95,14 +97,31 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
 class Database:
     """Opens tenant-scoped transactions on the process's pool."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, acquire_timeout_s: float | None = None) -> None:
+        """``acquire_timeout_s``: how long a request waits for a pooled connection before it is refused
+        (None waits as long as it takes, for jobs that have nobody to answer)."""
         self.pool = pool
+        self.acquire_timeout_s = acquire_timeout_s
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        try:
+            conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
+        except TimeoutError as exc:
+            raise PoolExhaustedError(
+                f"every database connection is busy (waited {self.acquire_timeout_s} s); retry shortly",
+                details={"retry_after_s": 1},
+            ) from exc
+        try:
+            yield cast(asyncpg.Connection, conn)
+        finally:
+            await self.pool.release(conn)
 
     @asynccontextmanager
     async def tenant_transaction(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None
     ) -> AsyncIterator[TenantTransaction]:
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT tenant_id, role FROM app.enter_request($1::jsonb, $2::uuid)",
                 dict(claims),

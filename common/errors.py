@@ -65,6 +65,12 @@ class ServiceUnavailableError(DomainError):
     code = "service_unavailable"
 
 
+class PoolExhaustedError(ServiceUnavailableError):
+    """Every pooled database connection stayed busy for the acquire timeout."""
+
+    code = "database_busy"
+
+
 class DatabaseUnavailableError(ServiceUnavailableError):
     """The database went away (restart, failover); the request may be retried, writes with their key."""
 

@@ -15,7 +15,11 @@ MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, crea
 
 async def check_rate_limit(conn: asyncpg.Connection, per_minute: int) -> None:
     """Refuse a question when the caller asked ``per_minute`` in the last minute (counted in the database,
-    so the limit holds across replicas)."""
+    so the limit holds across replicas). Concurrent questions of one user queue on a lock until the
+    transaction that stores the question commits, so two cannot both take the last slot."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('copilot-questions:' || app.current_user_id(), 0))"
+    )
     row = await conn.fetchrow(
         f"SELECT {_WINDOW} FROM app.copilot_messages WHERE role = 'user' AND created_at > now() - interval '1 minute'"
     )

@@ -9,7 +9,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from common.errors import InvalidInputError, UnsupportedMediaError
+from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 
 # Extension -> canonical content type. The extension decides; browsers send unreliable content types.
 SUPPORTED_TYPES = {
@@ -22,6 +22,12 @@ SUPPORTED_TYPES = {
 }
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _CSV_ROWS_PER_SECTION = 20
+# Compressed formats can inflate a small upload into gigabytes (a "zip bomb"): bounds on what extraction
+# may unpack. A 10 MB upload of real documents stays far inside them.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+MAX_ARCHIVE_PARTS = 2000
+MAX_PDF_PAGES = 2000
+MAX_EXTRACTED_CHARS = 20_000_000
 
 
 @dataclass(frozen=True)
@@ -106,11 +112,21 @@ def _csv(filename: str, text: str) -> list[Section]:
 
 def _pdf(filename: str, data: bytes) -> list[Section]:
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import LimitReachedError, PdfReadError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise _too_large(filename, f"has {len(reader.pages)} pages, over the limit of {MAX_PDF_PAGES}")
+        pages: list[str] = []
+        extracted = 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            extracted += len(pages[-1])
+            if extracted > MAX_EXTRACTED_CHARS:
+                raise _too_large(filename, f"holds more than {MAX_EXTRACTED_CHARS} characters of text")
+    except LimitReachedError as exc:  # pypdf's own bound on one decompressed stream
+        raise _too_large(filename, f"has a stream that inflates past pypdf's limit ({exc})") from exc
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable PDF: {exc}", code="corrupt_file") from exc
     return [
@@ -124,6 +140,7 @@ def _docx(filename: str, data: bytes) -> list[Section]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    _check_archive(filename, data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -143,3 +160,25 @@ def _docx(filename: str, data: bytes) -> list[Section]:
         rows = ["; ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
         sections.append(Section("\n".join(rows), heading))
     return sections
+
+
+def _check_archive(filename: str, data: bytes) -> None:
+    """Refuse a zip whose parts would unpack past the bounds, before anything is inflated.
+
+    The declared sizes are enough: zipfile never yields more than a part's declared size (and fails its CRC
+    check when the data would say otherwise).
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise InvalidInputError(f"{filename!r} is not a readable DOCX file: {exc}", code="corrupt_file") from exc
+    if len(parts) > MAX_ARCHIVE_PARTS:
+        raise _too_large(filename, f"has {len(parts)} parts, over the limit of {MAX_ARCHIVE_PARTS}")
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise _too_large(filename, f"unpacks to {unpacked} bytes, over the limit of {MAX_UNPACKED_BYTES}")
+
+
+def _too_large(filename: str, problem: str) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"{filename!r} {problem}", code="document_too_large")

@@ -39,12 +39,25 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# A spreadsheet opening a CSV evaluates a cell that starts with one of these as a formula (OWASP "CSV
+# injection"): a text value that does is written with a leading single quote, which spreadsheets show as text.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: Any) -> str:
+    text = _text(value)
+    # Only text can carry a formula: numbers (negative quantities included) stay numbers.
+    if isinstance(value, str) and text.startswith(FORMULA_TRIGGERS):
+        return "'" + text
+    return text
+
+
 async def csv_chunks(header: Sequence[str], batches: AsyncIterator[list[tuple]]) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     async for batch in batches:
-        writer.writerows([_text(v) for v in row] for row in batch)
+        writer.writerows([_csv_text(v) for v in row] for row in batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -95,6 +108,7 @@ def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any) -> N
     elif isinstance(value, UUID):
         sheet.write_string(row, col, str(value))
     else:
+        # Always a string cell, never write(): xlsxwriter's write() would store '=...' text as a live formula.
         sheet.write_string(row, col, str(value))
 
 

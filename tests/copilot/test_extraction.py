@@ -5,9 +5,10 @@ import io
 import docx
 import pytest
 
-from common.errors import InvalidInputError, UnsupportedMediaError
+from bench.abuse_client import docx_bomb, docx_with_parts
+from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from copilot.chunking import chunk_sections
-from copilot.extraction import Section, extract
+from copilot.extraction import MAX_PDF_PAGES, Section, extract
 
 
 def minimal_pdf(pages: list[str]) -> bytes:
@@ -102,3 +103,18 @@ def test_chunks_never_cross_a_section_or_a_page():
     assert {(c.section, c.page) for c in chunks} == {("A", 1), ("B", 2)}
     assert all(("beta" in c.content) == (c.section == "B") for c in chunks)
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+
+
+def test_docx_that_inflates_past_the_bound_is_refused_before_parsing():
+    with pytest.raises(PayloadTooLargeError, match="unpacks to"):
+        extract("bomb.docx", docx_bomb(200 * 1024 * 1024))
+
+
+def test_docx_with_thousands_of_parts_is_refused():
+    with pytest.raises(PayloadTooLargeError, match="5000 parts"):
+        extract("parts.docx", docx_with_parts(5000))
+
+
+def test_pdf_with_more_pages_than_the_bound_is_refused():
+    with pytest.raises(PayloadTooLargeError, match="pages"):
+        extract("long.pdf", minimal_pdf(["x"] * (MAX_PDF_PAGES + 1)))

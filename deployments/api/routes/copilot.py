@@ -20,6 +20,7 @@ from common.database import TenantTransaction
 from common.errors import DomainError, InvalidInputError, PayloadTooLargeError
 from copilot import conversations, documents, suggestions
 from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.llm_bounds import check_chat_bounds
 
 router = APIRouter(prefix="/ai/copilot", tags=["copilot"])
 llm_router = APIRouter(prefix="/ai/llm", tags=["copilot"])
@@ -229,6 +230,7 @@ async def chat_completions(
     asked = body.get("max_completion_tokens") or body.get("max_tokens") or cap
     if not isinstance(asked, int) or isinstance(asked, bool) or not 1 <= asked <= cap:
         raise InvalidInputError(f"max_tokens must be an integer from 1 to {cap}", code="invalid_max_tokens")
+    check_chat_bounds(body, max_prompt_chars=request.app.state.settings.copilot_llm_max_prompt_chars)
     try:
         completion = ChatCompletionRequest.model_validate(
             {**body, "max_tokens": asked, "max_completion_tokens": None, "model": LLM_MODEL_ID}

@@ -13,6 +13,7 @@ from deployments.api.listing_params import SearchParam, SortParam, list_query
 from inventory.exports import build
 from inventory.exports.build import Labels
 from inventory.exports.datasets import DATASETS, ExportFormat, resolve
+from inventory.exports.slots import claim_export_slot
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 _NAMES = ", ".join(f"{d}.{f.value}" for d in DATASETS for f in ExportFormat)
@@ -44,6 +45,7 @@ async def export(
         caller.services.database.tenant_transaction(caller.claims.raw, caller.requested_tenant)
     )
     try:
+        await claim_export_slot(tx.conn, tx.user_id, request.app.state.settings.exports_per_user)
         prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(UTC), labels)
     except BaseException:
         await stack.aclose()

@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from common.database import TenantTransaction
-from common.errors import InvalidInputError, NotFoundError
+from common.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from inventory.schemas import StrictModel
 from training import history as ledger
@@ -171,6 +171,8 @@ async def demand_forecast(
     now = datetime.now(UTC)
 
     async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, DemandForecast | None]:
+        if refresh and not tx.role.can_write:  # a forced refit costs model time: not every viewer's to spend
+            raise PermissionDeniedError("refresh=true refits the forecast and needs the planner or admin role")
         await _require_location(tx, product_id, warehouse_id)
         history = await ledger.demand_history(
             tx.conn, freq=freq, as_of=now, product_id=product_id, warehouse_id=warehouse_id, active_only=False

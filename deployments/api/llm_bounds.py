@@ -1,0 +1,64 @@
+"""Bounds on an OpenAI-compatible chat request before it reaches the engine.
+
+Each of these multiplies the engine time one call can take: ``n``/``best_of`` generate several answers,
+long stop lists are checked at every token, and the prompt is prefilled in full. ``max_tokens`` is
+bounded by the route itself (COPILOT_ANSWER_TOKENS).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from common.errors import InvalidInputError, PayloadTooLargeError
+
+MAX_CHOICES = 2
+MAX_STOP_SEQUENCES = 4
+MAX_STOP_CHARS = 64
+MAX_STOP_TOKEN_IDS = 16
+MAX_MESSAGES = 64
+
+
+def check_chat_bounds(body: dict[str, Any], *, max_prompt_chars: int) -> None:
+    """Raise a 4xx for a request that would cost more than one bounded answer."""
+    for field in ("n", "best_of"):
+        value = body.get(field)
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_CHOICES
+        ):
+            raise InvalidInputError(f"{field} must be an integer from 1 to {MAX_CHOICES}", code=f"invalid_{field}")
+    stop = body.get("stop")
+    stops = [stop] if isinstance(stop, str) else stop
+    if stops is not None and (
+        not isinstance(stops, list)
+        or len(stops) > MAX_STOP_SEQUENCES
+        or not all(isinstance(s, str) and len(s) <= MAX_STOP_CHARS for s in stops)
+    ):
+        raise InvalidInputError(
+            f"stop must be a string or a list of at most {MAX_STOP_SEQUENCES} strings of at most {MAX_STOP_CHARS} "
+            "characters",
+            code="invalid_stop",
+        )
+    token_ids = body.get("stop_token_ids")
+    if token_ids is not None and (not isinstance(token_ids, list) or len(token_ids) > MAX_STOP_TOKEN_IDS):
+        raise InvalidInputError(
+            f"stop_token_ids must be a list of at most {MAX_STOP_TOKEN_IDS} ids", code="invalid_stop_token_ids"
+        )
+    messages = body.get("messages")
+    if isinstance(messages, list):
+        if len(messages) > MAX_MESSAGES:
+            raise InvalidInputError(f"at most {MAX_MESSAGES} messages per request", code="too_many_messages")
+        length = sum(_content_chars(m.get("content")) for m in messages if isinstance(m, dict))
+        if length > max_prompt_chars:
+            raise PayloadTooLargeError(
+                f"the messages hold {length} characters; the limit is {max_prompt_chars}",
+                code="prompt_too_long",
+                details={"length": length, "max_length": max_prompt_chars},
+            )
+
+
+def _content_chars(content: Any) -> int:
+    if isinstance(content, str):
+        return len(content)
+    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
+        return sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
+    return 0
