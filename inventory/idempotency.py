@@ -10,12 +10,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from common.errors import IdempotencyMismatchError
+
+# How long a key replays its response (Stripe keeps keys 24 hours too).
+KEY_TTL = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -29,20 +33,32 @@ def fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def claim(conn: asyncpg.Connection, tenant_id: UUID, key: str, request_fingerprint: str) -> StoredResponse | None:
-    """Claim ``key`` for this transaction, or return the response already stored under it."""
+async def claim(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, key: str, request_fingerprint: str
+) -> StoredResponse | None:
+    """Claim the user's ``key`` for this transaction, or return the response already stored under it.
+
+    A key older than ``KEY_TTL`` is claimed afresh, as if unused (keys are for retries, not for ever).
+    """
     claimed = await conn.fetchval(
-        """INSERT INTO app.idempotency_keys (tenant_id, key, fingerprint) VALUES ($1, $2, $3)
-           ON CONFLICT (tenant_id, key) DO NOTHING RETURNING true""",
+        """INSERT INTO app.idempotency_keys (tenant_id, user_id, key, fingerprint) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, user_id, key) DO UPDATE
+               SET fingerprint = EXCLUDED.fingerprint, status_code = NULL, response = NULL, created_at = now()
+               WHERE app.idempotency_keys.created_at <= now() - $5::interval
+           RETURNING true""",
         tenant_id,
+        user_id,
         key,
         request_fingerprint,
+        KEY_TTL,
     )
     if claimed:
         return None
     row = await conn.fetchrow(
-        "SELECT fingerprint, status_code, response FROM app.idempotency_keys WHERE tenant_id = $1 AND key = $2",
+        "SELECT fingerprint, status_code, response FROM app.idempotency_keys "
+        "WHERE tenant_id = $1 AND user_id = $2 AND key = $3",
         tenant_id,
+        user_id,
         key,
     )
     assert row is not None
@@ -53,11 +69,23 @@ async def claim(conn: asyncpg.Connection, tenant_id: UUID, key: str, request_fin
     return StoredResponse(row["status_code"], row["response"])
 
 
-async def store(conn: asyncpg.Connection, tenant_id: UUID, key: str, response: StoredResponse) -> None:
+async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, key: str, response: StoredResponse) -> None:
     await conn.execute(
-        "UPDATE app.idempotency_keys SET status_code = $3, response = $4 WHERE tenant_id = $1 AND key = $2",
+        "UPDATE app.idempotency_keys SET status_code = $4, response = $5 "
+        "WHERE tenant_id = $1 AND user_id = $2 AND key = $3",
         tenant_id,
+        user_id,
         key,
         response.status_code,
         response.body,
     )
+
+
+async def purge_expired(conn: asyncpg.Connection) -> int:
+    """Delete the keys older than ``KEY_TTL`` (of every tenant on a service connection)."""
+    deleted = await conn.fetchval(
+        "WITH gone AS (DELETE FROM app.idempotency_keys WHERE created_at <= now() - $1::interval RETURNING 1) "
+        "SELECT count(*) FROM gone",
+        KEY_TTL,
+    )
+    return int(deleted)

@@ -33,6 +33,8 @@ RESERVATIONS = Listing(
 async def create_reservation(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, request: ReservationCreate
 ) -> dict:
+    # Expired holds on this level give their stock back first, so they cannot block the new one.
+    await release_expired(conn, request.product_id, request.warehouse_id)
     held = await conn.fetchval(
         """UPDATE app.stock_levels SET reserved = reserved + $3, updated_at = now()
            WHERE product_id = $1 AND warehouse_id = $2 AND available >= $3
@@ -96,6 +98,15 @@ async def fulfil_reservation(conn: asyncpg.Connection, tenant_id: UUID, user_id:
     return reservation
 
 
+async def release_expired(
+    conn: asyncpg.Connection, product_id: UUID | None = None, warehouse_id: UUID | None = None
+) -> int:
+    """Release the active holds past their ``expires_at`` (of one level, or all this connection can see):
+    each is marked expired and its quantity leaves ``reserved``. Returns how many were released."""
+    released: int = await conn.fetchval("SELECT app.release_expired_reservations($1, $2)", product_id, warehouse_id)
+    return released
+
+
 async def list_reservations(conn: asyncpg.Connection, query: ListQuery) -> Page:
     sql, params = RESERVATIONS.build(query)
     return RESERVATIONS.page(await conn.fetch(sql, *params), query)
@@ -104,12 +115,19 @@ async def list_reservations(conn: asyncpg.Connection, query: ListQuery) -> Page:
 async def _close(conn: asyncpg.Connection, reservation_id: UUID, status: ReservationStatus) -> dict:
     row = await conn.fetchrow(
         f"""UPDATE app.reservations SET status = $2, updated_at = now()
-            WHERE id = $1 AND status = 'active' RETURNING {RESERVATION_COLUMNS}""",
+            WHERE id = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > now())
+            RETURNING {RESERVATION_COLUMNS}""",
         reservation_id,
         status.value,
     )
     if row is None:
         current = await get_reservation(conn, reservation_id)
+        if current["status"] == ReservationStatus.ACTIVE:  # past its expiry: reads no longer count the hold
+            raise ConflictError(
+                f"reservation {reservation_id} expired at {current['expires_at']:%Y-%m-%d %H:%M:%S %Z}; "
+                f"it can no longer be {status.value}",
+                code="reservation_expired",
+            )
         raise ConflictError(
             f"reservation {reservation_id} is {current['status']}; only an active reservation can be {status.value}",
             code="invalid_state",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
 
 # Quantities are exact decimals in the database; JSON clients get numbers.
 Quantity = Annotated[
@@ -230,6 +230,7 @@ class ReservationStatus(StrEnum):
     ACTIVE = "active"
     RELEASED = "released"
     FULFILLED = "fulfilled"
+    EXPIRED = "expired"
 
 
 class ReservationCreate(StrictModel):
@@ -238,6 +239,16 @@ class ReservationCreate(StrictModel):
     quantity: PositiveQuantity
     reference: Reference | None = None
     expires_at: datetime | None = None
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_the_future(cls, value: datetime | None) -> datetime | None:
+        # A hold that has already expired would block stock it can never be used for.
+        if value is not None:
+            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+            if aware <= datetime.now(UTC):
+                raise ValueError("expires_at must be in the future")
+        return value
 
 
 class Reservation(BaseModel):

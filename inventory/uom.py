@@ -80,6 +80,9 @@ async def set_conversion(
 
 
 async def list_conversions(conn: asyncpg.Connection, product_id: UUID) -> list[dict]:
+    # Another tenant's product is invisible here: the same 404 as a missing one, not an empty list.
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM app.products WHERE id = $1)", product_id):
+        raise NotFoundError(f"product {product_id} not found", code="unknown_product")
     rows = await conn.fetch(
         "SELECT product_id, uom, factor, updated_at FROM app.product_uom_conversions "
         "WHERE product_id = $1 ORDER BY uom",

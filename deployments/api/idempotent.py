@@ -32,13 +32,13 @@ async def run_idempotent(
 
     async def op(tx: TenantTransaction) -> tuple[StoredResponse, bool]:
         if key is not None:
-            stored = await idempotency.claim(tx.conn, tx.tenant_id, key, request_fingerprint)
+            stored = await idempotency.claim(tx.conn, tx.tenant_id, tx.user_id, key, request_fingerprint)
             if stored is not None:
                 return stored, True
         result = await operation(tx)
         response = StoredResponse(status_code, result.model_dump(mode="json"))
         if key is not None:
-            await idempotency.store(tx.conn, tx.tenant_id, key, response)
+            await idempotency.store(tx.conn, tx.tenant_id, tx.user_id, key, response)
         return response, False
 
     response, replayed = await caller.run(op, write=True)

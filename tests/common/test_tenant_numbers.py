@@ -1,0 +1,45 @@
+"""Purchase order and shipment numbers count per tenant, through row-level security as a request would."""
+
+from __future__ import annotations
+
+from common.database import TenantTransaction
+
+
+async def new_order(database, tenant, supplier) -> str:
+    async def op(tx: TenantTransaction) -> str:
+        return await tx.conn.fetchval(
+            "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency)"
+            " VALUES ($1, $2, $3, 'EUR') RETURNING number",
+            tx.tenant_id,
+            supplier,
+            tenant.warehouses[0],
+        )
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def new_shipment(database, tenant, tracking: str) -> str:
+    async def op(tx: TenantTransaction) -> str:
+        return await tx.conn.fetchval(
+            "INSERT INTO app.shipments (tenant_id, direction, warehouse_id, carrier, tracking_number)"
+            " VALUES ($1, 'outbound', $2, 'DHL', $3) RETURNING number",
+            tx.tenant_id,
+            tenant.warehouses[0],
+            tracking,
+        )
+
+    return await database.run(tenant.claims(), None, op)
+
+
+async def test_each_tenant_numbers_its_orders_and_shipments_from_one(database, make_tenant, owner_pool):
+    first, second = await make_tenant(), await make_tenant()
+    suppliers = {}
+    for tenant in (first, second):
+        suppliers[tenant.id] = await owner_pool.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+    numbers = [await new_order(database, first, suppliers[first.id]) for _ in range(3)]
+    assert numbers == ["PO-000001", "PO-000002", "PO-000003"]
+    assert await new_order(database, second, suppliers[second.id]) == "PO-000001"  # nothing of the first's volume
+    assert [await new_shipment(database, second, f"T{i}") for i in range(2)] == ["SH-000001", "SH-000002"]
+    assert await new_shipment(database, first, "T0") == "SH-000001"
