@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     # The local Ray dashboard's interface: loopback, except in a container whose published port must reach it.
     ray_dashboard_host: str = "127.0.0.1"
     ray_dashboard_port: int = 8265
+    # Ray Train (training.compute): workers, and CPUs/GPUs each asks for. GPUs > 0 turns on Lightning's GPU
+    # accelerator and xgboost's device="cuda"; the default trains on CPU.
+    train_workers: int = Field(default=2, ge=1)
+    train_cpus_per_worker: float = Field(default=1.0, gt=0)
+    train_gpus_per_worker: float = Field(default=0.0, ge=0)
 
     # CORS for browser frontends on other origins (HTTP, SSE and the /events WebSocket alike). Unset, development
     # and test allow DEVELOPMENT_CORS_ORIGINS and production allows none. Comma-separated or a JSON list.

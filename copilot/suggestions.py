@@ -148,7 +148,7 @@ async def projected_stock_outs(
     available = {(r["product_id"], r["warehouse_id"]): r["available"] for r in levels}
     found: dict[tuple[UUID, UUID], StockOut] = {}
     for freq, step in FORECAST_STEP_DAYS.items():
-        run = await registry.champion(tx.conn, tx.tenant_id, f"demand-{freq}")
+        run = await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
         if run is None:
             continue
         points = await tx.conn.fetch(

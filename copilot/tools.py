@@ -274,7 +274,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
     prefer = ("W", "D") if context.asks(("week*", "weekly")) else ("D", "W")
     run = None
     for freq in prefer:
-        run = await registry.champion(context.conn, context.tx.tenant_id, f"demand-{freq}")
+        run = await registry.champion(context.conn, context.tx.tenant_id, registry.champion_key(freq))
         if run is not None:
             break
     if run is None or run.freq not in NEXT_PERIOD:

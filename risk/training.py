@@ -17,21 +17,33 @@ import xgboost as xgb
 from risk.features import FEATURES
 from risk.model import DEFAULT_PARAMS, DEFAULT_ROUNDS
 from risk.pipeline import Fitter
+from training.compute import TrainCompute
 
 
-def ray_fitter(*, workers: int = 2, rounds: int = DEFAULT_ROUNDS, params: dict[str, Any] | None = None) -> Fitter:
-    """A ``Fitter`` that trains on ``workers`` Ray Train workers (Ray must be initialised by the caller)."""
+def ray_fitter(
+    *,
+    workers: int = 2,
+    rounds: int = DEFAULT_ROUNDS,
+    params: dict[str, Any] | None = None,
+    compute: TrainCompute | None = None,
+) -> Fitter:
+    """A ``Fitter`` that trains on Ray Train workers (Ray must be initialised by the caller): ``compute`` when
+    given (GPU workers train with ``device="cuda"``), otherwise ``workers`` CPU workers."""
+    compute = compute or TrainCompute(workers=workers)
 
     def fit(features: pd.DataFrame, labels: np.ndarray) -> xgb.Booster:
         import ray.data
-        from ray.train import RunConfig, ScalingConfig
+        from ray.train import RunConfig
         from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
 
         frame = features[FEATURES].assign(label=labels.astype(float))
         trainer = XGBoostTrainer(
             _train_loop,
-            train_loop_config={"params": {**DEFAULT_PARAMS, **(params or {})}, "rounds": rounds},
-            scaling_config=ScalingConfig(num_workers=workers, use_gpu=False, resources_per_worker={"CPU": 1}),
+            train_loop_config={
+                "params": {**DEFAULT_PARAMS, **(params or {}), "device": compute.xgboost_device},
+                "rounds": rounds,
+            },
+            scaling_config=compute.scaling_config(),
             run_config=RunConfig(name="risk-disruption", storage_path=tempfile.mkdtemp(prefix="chainsight-risk-")),
             datasets={"train": ray.data.from_pandas(frame)},
         )

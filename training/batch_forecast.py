@@ -77,9 +77,9 @@ async def forecast_tenant(
         run = await registry.start_run(
             conn,
             tenant_id,
-            model_name=f"demand-{freq}",
+            model_name=registry.champion_key(freq),
             model_type="auto",
-            run_key=f"batch/{boundary:%Y-%m-%d}/{freq}/h{horizon}",
+            run_key=registry.batch_run_key(boundary, freq, horizon),
             freq=freq,
             horizon=horizon,
             params={"profile": profile, "quantiles": list(quantiles), "selection_metric": "mase"},

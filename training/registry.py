@@ -35,6 +35,25 @@ RUN_COLUMNS = (
 PROMOTION_METRICS = ("mase", "smape", "rmse", "pinball")
 
 
+def champion_key(freq: str) -> str:
+    """The registered model whose champion serves ``freq`` demand forecasts (``demand-D``).
+
+    Every producer competes for it: the nightly statistical batch (``model_type`` "auto") and the Ray
+    Train job's global models ("deepar", "lstm", "xgboost").
+    """
+    return f"demand-{freq}"
+
+
+def batch_run_key(training_end: datetime, freq: str, horizon: int) -> str:
+    """The nightly batch's run of one night: a rerun reuses it."""
+    return f"batch/{training_end:%Y-%m-%d}/{freq}/h{horizon}"
+
+
+def trained_run_key(kind: str, training_end: datetime, horizon: int) -> str:
+    """The Ray Train job's run of one model kind on data up to ``training_end``: a rerun reuses it."""
+    return f"train/{kind}/{training_end:%Y-%m-%d}/h{horizon}"
+
+
 @dataclass(frozen=True)
 class RunRecord:
     id: UUID
@@ -204,22 +223,60 @@ async def promote_if_better(
             promoted, reason = True, f"{metric} {ours:.4f} beats champion v{champion.version}'s {theirs:.4f}"
         else:
             promoted, reason = False, f"{metric} {ours:.4f} does not beat champion v{champion.version}'s {theirs:.4f}"
-        if promoted and champion is not None:
-            await conn.execute(
-                "UPDATE app.forecast_runs SET status = 'retired' WHERE tenant_id = $1 AND id = $2",
-                tenant_id,
-                champion.id,
-            )
-        await conn.execute(
-            "UPDATE app.forecast_runs SET status = CASE WHEN $3 THEN 'champion' ELSE status END, "
-            "promoted_at = CASE WHEN $3 THEN now() ELSE promoted_at END, promotion_note = $4 "
-            "WHERE tenant_id = $1 AND id = $2",
-            tenant_id,
-            run.id,
-            promoted,
-            reason,
-        )
+        await _decide(conn, tenant_id, run.id, champion.id if champion else None, promoted, reason)
     return PromotionDecision(promoted, reason, ours, theirs, champion.id if champion else None)
+
+
+async def promote_over_baseline(
+    conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, *, ours: float, baseline: float, windows: str
+) -> PromotionDecision:
+    """Make ``run_id`` the champion when its error ``ours`` beats ``baseline``, the champion's method scored on
+    the same windows (described by ``windows``); otherwise it stays a candidate. The reason is stored."""
+    async with conn.transaction():
+        candidate = await conn.fetchrow(
+            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            tenant_id,
+            run_id,
+        )
+        if candidate is None:
+            raise ForecastInputError(f"no forecast run {run_id}")
+        run = RunRecord.from_row(candidate)
+        if run.status not in ("candidate", "champion"):
+            return PromotionDecision(False, f"run is {run.status}, not a finished candidate", None, None, None)
+        current = await conn.fetchval(
+            "SELECT id FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion' "
+            "AND id <> $3 FOR UPDATE",
+            tenant_id,
+            run.model_name,
+            run.id,
+        )
+        promoted = math.isfinite(ours) and ours < baseline
+        verb = "beats" if promoted else "does not beat"
+        reason = f"mase {ours:.4f} {verb} the statistical selection's {baseline:.4f} on {windows}"
+        if run.status == "champion":
+            promoted, reason = False, "already the champion"
+        else:
+            await _decide(conn, tenant_id, run.id, current if promoted else None, promoted, reason)
+    return PromotionDecision(promoted, reason, ours, baseline, current)
+
+
+async def _decide(
+    conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, retire: UUID | None, promoted: bool, reason: str
+) -> None:
+    """Record a promotion decision on ``run_id``; a promotion retires the champion ``retire``."""
+    if promoted and retire is not None:
+        await conn.execute(
+            "UPDATE app.forecast_runs SET status = 'retired' WHERE tenant_id = $1 AND id = $2", tenant_id, retire
+        )
+    await conn.execute(
+        "UPDATE app.forecast_runs SET status = CASE WHEN $3 THEN 'champion' ELSE status END, "
+        "promoted_at = CASE WHEN $3 THEN now() ELSE promoted_at END, promotion_note = $4 "
+        "WHERE tenant_id = $1 AND id = $2",
+        tenant_id,
+        run_id,
+        promoted,
+        reason,
+    )
 
 
 async def champion(conn: asyncpg.Connection, tenant_id: UUID, model_name: str) -> RunRecord | None:

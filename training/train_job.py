@@ -1,19 +1,18 @@
-"""Train the global forecasting models with Ray Train and register them: ``python -m training.train_job``.
+"""Train the global forecasting models with Ray Train and enter them for the champion title.
 
-    ray job submit -- python -m training.train_job --freq D --horizon 14 --workers 2 --epochs 5
+    ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
+        python -m training.train_job --freq D --horizon 14 --models deepar,xgboost --epochs 5
 
-- DeepAR or LSTM (pytorch-forecasting) with ``TorchTrainer``: every worker builds the same dataset,
-  Lightning runs DDP on CPU (``RayDDPStrategy``), ``RayTrainReportCallback`` saves and reports a
-  checkpoint at the end of each epoch, and ``FailureConfig(max_failures=...)`` restarts the worker
-  group after a failure, which resumes from the latest checkpoint (``ray.train.get_checkpoint()``
-  -> Lightning ``ckpt_path``) instead of starting over.
-- The gradient-boosted global model with ``XGBoostTrainer``: the lag/rolling/calendar design matrix
-  of ``training.features`` is sharded over workers, which train one booster through xgboost's
-  collective; it reports once, at the end (each report costs about 2 s here).
+Per tenant: the demand history's last ``horizon`` steps of every series are held out; the Ray Train
+model (``training.ray_fits``) and the champion's own method, the statistical selection of the
+nightly batch (``training.planning.auto_forecaster``), are both fitted on the rest and scored on
+those same windows. The trained model is registered as a run of ``registry.champion_key(freq)`` with
+its parameters, compute, holdout metrics and checkpoint, its forecasts from the full history are
+stored under the run, and it becomes the champion only if its MASE beats the statistical
+selection's; serving (``/ai/forecast/demand``) then answers from it and names it.
 
-Each model is evaluated on the last ``horizon`` steps of every series (trained without them), and
-recorded in the model registry with its parameters, training window, metrics and artifact (the Ray
-Train checkpoint directory); it is promoted only if it beats its champion.
+Compute (workers, CPUs and GPUs per worker) comes from settings or ``--workers``/``--gpus-per-worker``:
+CPU by default, Lightning's GPU accelerator and xgboost's ``device="cuda"`` when GPUs are asked for.
 """
 
 from __future__ import annotations
@@ -25,9 +24,8 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -35,220 +33,15 @@ import numpy as np
 import pandas as pd
 
 from training import metrics as accuracy
-from training.features import FeatureSpec, design_matrix
+from training import registry
+from training.compute import TrainCompute
 from training.frequency import season_length
-from training.models.gradient_boosted import GradientBoostedForecaster
-from training.models.neural import Kind, NeuralForecaster
-from training.validation import validate_history
+from training.models.neural import Kind
+from training.planning import DEFAULT_QUANTILES, auto_forecaster
+from training.ray_fits import fit_booster, load_neural, train_neural
 
 logger = logging.getLogger("training.train_job")
-CHECKPOINT_FILE = "checkpoint.ckpt"  # what ray.train.lightning.RayTrainReportCallback writes
-
-
-@dataclass(frozen=True)
-class NeuralTrainResult:
-    checkpoint_dir: str
-    metrics: dict[str, Any]
-    attempts: int
-    resumed_from_epoch: int | None
-
-
-def train_neural(
-    history: pd.DataFrame,
-    freq: str,
-    *,
-    kind: Kind = "deepar",
-    horizon: int = 14,
-    context: int | None = None,
-    epochs: int = 2,
-    workers: int = 2,
-    hidden_size: int = 16,
-    batch_size: int = 64,
-    storage_path: str | None = None,
-    name: str = "demand-neural",
-    max_failures: int = 1,
-    fail_at_epoch: int | None = None,
-) -> NeuralTrainResult:
-    """Fit DeepAR/LSTM over ``workers`` Ray Train workers (Ray must be initialised by the caller).
-
-    ``fail_at_epoch`` injects a failure in every worker at the end of that epoch on the first attempt
-    only (after its checkpoint was reported): the run must then resume from that checkpoint.
-    """
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig, TrainingFailedError
-    from ray.train.torch import TorchTrainer
-
-    validate_history(history, freq)
-    storage = storage_path or tempfile.mkdtemp(prefix="chainsight-train-")
-    config = {
-        "history": history[["unique_id", "ds", "y"]],
-        "freq": freq,
-        "kind": kind,
-        "horizon": horizon,
-        "context": context or 4 * horizon,
-        "epochs": epochs,
-        "hidden_size": hidden_size,
-        "batch_size": batch_size,
-        "fail_at_epoch": fail_at_epoch,
-        # Failure markers live beside the checkpoints, where every worker of every attempt can see them.
-        "marker_dir": str(Path(storage) / f"{name}-markers"),
-    }
-    trainer = TorchTrainer(
-        _neural_loop,
-        train_loop_config=config,
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=False, resources_per_worker={"CPU": 1}),
-        run_config=RunConfig(
-            name=name,
-            storage_path=storage,
-            checkpoint_config=CheckpointConfig(num_to_keep=2),
-            failure_config=FailureConfig(max_failures=max_failures),
-        ),
-    )
-    try:
-        result = trainer.fit()
-    except TrainingFailedError as exc:
-        raise RuntimeError(f"Ray Train run {name} failed after {max_failures} restart(s): {exc}") from exc
-    if result.error is not None or result.checkpoint is None:
-        raise RuntimeError(f"Ray Train run {name} failed: {result.error}")
-    markers = Path(config["marker_dir"])
-    resumed = sorted(markers.glob("resumed-*")) if markers.exists() else []
-    return NeuralTrainResult(
-        checkpoint_dir=result.checkpoint.path,
-        metrics=dict(result.metrics or {}),
-        attempts=1 + (1 if resumed else 0),
-        resumed_from_epoch=int(resumed[0].read_text()) if resumed else None,
-    )
-
-
-def _neural_loop(config: dict[str, Any]) -> None:
-    """Per worker: same dataset and network everywhere, DDP through Lightning, resume when restarted."""
-    import lightning.pytorch as pl
-    import ray.train
-    from ray.train.lightning import RayDDPStrategy, RayLightningEnvironment, RayTrainReportCallback, prepare_trainer
-
-    from training.models.neural import build_dataset, build_network, quiet_lightning, to_indexed
-
-    quiet_lightning()
-    pl.seed_everything(0, workers=True, verbose=False)
-    history = validate_history(config["history"], config["freq"])
-    dataset = build_dataset(to_indexed(history), config["horizon"], config["context"])
-    network = build_network(config["kind"], dataset, config["hidden_size"])
-    rank = ray.train.get_context().get_world_rank()
-    callbacks: list[pl.Callback] = [RayTrainReportCallback()]
-    if config["fail_at_epoch"] is not None:
-        callbacks.append(_FailOnce(config["fail_at_epoch"], Path(config["marker_dir"]), rank))
-    trainer = prepare_trainer(
-        pl.Trainer(
-            max_epochs=config["epochs"],
-            accelerator="cpu",
-            devices="auto",
-            strategy=RayDDPStrategy(find_unused_parameters=False),
-            plugins=[RayLightningEnvironment()],
-            callbacks=callbacks,
-            gradient_clip_val=0.1,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            enable_checkpointing=False,
-            logger=False,
-        )
-    )
-    loader = dataset.to_dataloader(train=True, batch_size=config["batch_size"], num_workers=0)
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is None:
-        trainer.fit(network, loader)
-        return
-    with checkpoint.as_directory() as directory:
-        state = Path(directory) / CHECKPOINT_FILE
-        if rank == 0:
-            epoch = int(_torch_load(state)["epoch"])
-            marker_dir = Path(config["marker_dir"])
-            marker_dir.mkdir(parents=True, exist_ok=True)
-            (marker_dir / f"resumed-{epoch}").write_text(str(epoch))
-        # Our own checkpoint, holding pytorch-forecasting's normalisers: not a plain weights file.
-        trainer.fit(network, loader, ckpt_path=str(state), weights_only=False)
-
-
-def _torch_load(path: Path) -> dict[str, Any]:
-    import torch
-
-    state: dict[str, Any] = torch.load(path, map_location="cpu", weights_only=False)
-    return state
-
-
-class _FailOnce:
-    """A Lightning callback raising at the end of ``epoch`` the first time a worker gets there."""
-
-    def __new__(cls, epoch: int, marker_dir: Path, rank: int) -> Any:
-        import lightning.pytorch as pl
-
-        class FailOnce(pl.Callback):
-            def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
-                marker = marker_dir / f"failed-rank{rank}"
-                if trainer.current_epoch == epoch and not marker.exists():
-                    marker_dir.mkdir(parents=True, exist_ok=True)
-                    marker.write_text("injected")
-                    raise RuntimeError(f"injected failure of worker {rank} after epoch {epoch}")
-
-        return FailOnce()
-
-
-def load_neural(result: NeuralTrainResult, history: pd.DataFrame, freq: str, *, kind: Kind, horizon: int,
-                context: int | None = None) -> NeuralForecaster:  # fmt: skip
-    """The trained network as a Forecaster for ``history``."""
-    path = str(Path(result.checkpoint_dir) / CHECKPOINT_FILE)
-    return NeuralForecaster.from_checkpoint(path, kind, history, freq, horizon=horizon, context=context)
-
-
-def train_xgboost(
-    history: pd.DataFrame,
-    freq: str,
-    *,
-    workers: int = 2,
-    rounds: int = 200,
-    learning_rate: float = 0.05,
-    max_depth: int = 6,
-    storage_path: str | None = None,
-) -> GradientBoostedForecaster:
-    """Fit the global gradient-boosted model with ``XGBoostTrainer`` over ``workers`` data shards."""
-    import ray.data
-    from ray.train import RunConfig, ScalingConfig
-    from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
-
-    clean = validate_history(history, freq, min_length=GradientBoostedForecaster.min_length)
-    spec = FeatureSpec.for_frequency(freq)
-    features, target = design_matrix(clean, spec)
-    frame = pd.DataFrame(features, columns=spec.names).assign(label=target)
-    model = GradientBoostedForecaster(n_estimators=rounds, learning_rate=learning_rate, max_depth=max_depth, spec=spec)
-    trainer = XGBoostTrainer(
-        _xgboost_loop,
-        train_loop_config={"params": {**model.params, "objective": "reg:squarederror"}, "rounds": rounds},
-        scaling_config=ScalingConfig(num_workers=workers, use_gpu=False, resources_per_worker={"CPU": 1}),
-        run_config=RunConfig(name="demand-xgboost", storage_path=storage_path or tempfile.mkdtemp(prefix="cs-xgb-")),
-        datasets={"train": ray.data.from_pandas(frame)},
-    )
-    result = trainer.fit()
-    if result.checkpoint is None:
-        raise RuntimeError(f"Ray Train returned no checkpoint: {result.error}")
-    return model.attach(RayTrainReportCallback.get_model(result.checkpoint), clean, freq)
-
-
-def _xgboost_loop(config: dict[str, Any]) -> None:
-    import ray.train
-    import xgboost as xgb
-    from ray.train.xgboost import RayTrainReportCallback
-
-    class ReportAtEnd(RayTrainReportCallback):
-        def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
-            return False
-
-    shard = ray.train.get_dataset_shard("train").materialize().to_pandas()
-    names = [c for c in shard.columns if c != "label"]
-    train = xgb.DMatrix(shard[names], label=shard["label"], feature_names=names)
-    xgb.train(
-        config["params"],
-        train,
-        num_boost_round=config["rounds"],
-        callbacks=[ReportAtEnd(frequency=0, checkpoint_at_end=True)],
-    )
+KINDS = ("deepar", "lstm", "xgboost")
 
 
 def holdout_scores(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, freq: str) -> dict[str, float]:
@@ -273,23 +66,57 @@ def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd
     return history[from_end >= horizon], history[from_end < horizon]
 
 
+def statistical_holdout(train: pd.DataFrame, freq: str, horizon: int, profile: str = "fast") -> pd.DataFrame:
+    """The champion's method (the batch's statistical selection) fitted on ``train``: its ``horizon`` forecast."""
+    return auto_forecaster(freq, horizon, cast(Any, profile)).fit(train, freq).predict(horizon)
+
+
+def fit_kind(
+    kind: str,
+    train: pd.DataFrame,
+    history: pd.DataFrame,
+    freq: str,
+    *,
+    horizon: int,
+    epochs: int,
+    compute: TrainCompute,
+    storage_path: str,
+) -> tuple[Any, Any, str, str]:
+    """Fit ``kind`` on ``train`` with Ray Train; returns the model on ``train`` (to score), the same trained
+    model on the full ``history`` (to forecast from), the artifact location and the accelerator used."""
+    if kind == "xgboost":
+        fit = fit_booster(train, freq, compute=compute, storage_path=storage_path)
+        return fit.forecaster(train), fit.forecaster(history), fit.checkpoint_dir, compute.xgboost_device
+    if kind not in KINDS:
+        raise SystemExit(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
+    neural = cast(Kind, kind)
+    result = train_neural(
+        train, freq, kind=neural, horizon=horizon, epochs=epochs, compute=compute,
+        storage_path=storage_path, name=f"{registry.champion_key(freq)}-{kind}",
+    )  # fmt: skip
+    model = load_neural(result, train, freq, kind=neural, horizon=horizon)
+    serving = load_neural(result, history, freq, kind=neural, horizon=horizon)
+    return model, serving, result.checkpoint_dir, result.accelerator
+
+
 async def train_and_register(
     database_url: str,
     tenant_id: UUID,
     *,
     freq: str,
     horizon: int,
-    workers: int,
+    compute: TrainCompute,
     epochs: int,
     kinds: Sequence[str],
     as_of: datetime,
     storage_path: str,
+    profile: str = "fast",
 ) -> list[dict[str, Any]]:
-    """Train each model kind on the tenant's demand history, evaluate, register and maybe promote."""
+    """Train each model kind on the tenant's demand history, score it against the statistical selection on the
+    same held-out windows, register it with its forecasts and promote it if it wins."""
     from common.config import Settings
     from common.database import create_pool
     from training import history as ledger
-    from training import registry
 
     settings = Settings(_env_file=None, database_url=database_url, database_pool_min_size=1, database_pool_max_size=2)
     pool = await create_pool(settings)
@@ -301,34 +128,37 @@ async def train_and_register(
             panel = panel[panel.groupby("unique_id")["y"].transform("size") >= 8 * horizon]
             if panel.empty:
                 return [{"tenant_id": str(tenant_id), "skipped": "no series long enough"}]
+            ids = panel.drop_duplicates("unique_id").set_index("unique_id")[["product_id", "warehouse_id"]]
             history = panel[["unique_id", "ds", "y"]]
             train, test = split_holdout(history, horizon)
+            series = int(history["unique_id"].nunique())
+            windows = f"the last {horizon} steps of {series} series"
+            baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
             boundary = ledger.period_start(as_of, freq).tz_localize(UTC).to_pydatetime()
             for kind in kinds:
                 run = await registry.start_run(
-                    conn, tenant_id, model_name=f"demand-{freq}-{kind}", model_type=kind,
-                    run_key=f"train/{boundary:%Y-%m-%d}/h{horizon}", freq=freq, horizon=horizon,
-                    params={"workers": workers, "epochs": epochs}, training_end=boundary,
+                    conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,
+                    run_key=registry.trained_run_key(kind, boundary, horizon), freq=freq, horizon=horizon,
+                    params={**asdict(compute), "epochs": epochs, "trainer": "ray.train"}, training_end=boundary,
                     training_start=pd.Timestamp(history["ds"].min()).tz_localize(UTC).to_pydatetime(),
                 )  # fmt: skip
-                if kind == "xgboost":
-                    model: Any = train_xgboost(train, freq, workers=workers, storage_path=storage_path)
-                    artifact = storage_path
-                else:
-                    result = train_neural(
-                        train, freq, kind=cast(Kind, kind), horizon=horizon, epochs=epochs, workers=workers,
-                        storage_path=storage_path, name=f"demand-{kind}",
-                    )  # fmt: skip
-                    model = load_neural(result, train, freq, kind=cast(Kind, kind), horizon=horizon)
-                    artifact = result.checkpoint_dir
-                scores = holdout_scores(model.predict(horizon), train, test, freq)
-                await registry.finish_run(
-                    conn, tenant_id, run.id, metrics=scores, series_count=history["unique_id"].nunique(),
-                    artifact_uri=artifact,
+                model, serving, artifact, device = fit_kind(
+                    kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
+                    storage_path=storage_path,
                 )  # fmt: skip
-                decision = await registry.promote_if_better(conn, tenant_id, run.id)
-                outcome = {"tenant_id": str(tenant_id), "model": kind, "version": run.version, "artifact": artifact}
-                outcomes.append({**outcome, **scores, "promoted": decision.promoted, "reason": decision.reason})
+                scores = holdout_scores(model.predict(horizon), train, test, freq)
+                forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
+                await registry.write_forecasts(conn, tenant_id, run.id, forecast)
+                metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
+                await registry.finish_run(
+                    conn, tenant_id, run.id, metrics=metrics, series_count=series, artifact_uri=artifact
+                )
+                decision = await registry.promote_over_baseline(
+                    conn, tenant_id, run.id, ours=scores["mase"], baseline=baseline["mase"], windows=windows
+                )
+                outcome = {"tenant_id": str(tenant_id), "model": kind, "run_id": str(run.id), "version": run.version}
+                outcomes.append({**outcome, **metrics, "artifact": artifact, "promoted": decision.promoted,
+                                 "reason": decision.reason})  # fmt: skip
                 logger.info("tenant %s %s v%d: %s; %s", tenant_id, kind, run.version, scores, decision.reason)
     finally:
         await pool.close()
@@ -343,17 +173,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m training.train_job", description=__doc__.split("\n")[0])
     parser.add_argument("--freq", choices=["D", "W"], default="D")
     parser.add_argument("--horizon", type=int, default=14)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="Ray Train workers (default: TRAIN_WORKERS)")
+    parser.add_argument("--cpus-per-worker", type=float, default=None, help="default: TRAIN_CPUS_PER_WORKER")
+    parser.add_argument(
+        "--gpus-per-worker", type=float, default=None, help="> 0 trains on GPU (default: TRAIN_GPUS_PER_WORKER, 0)"
+    )
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--models", default="deepar,xgboost", help="comma-separated: deepar, lstm, xgboost")
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
     parser.add_argument("--storage-path", default=os.environ.get("CHAINSIGHT_TRAIN_STORAGE") or None,
-                        help="where checkpoints go: a URI or a volume every worker mounts")  # fmt: skip
+                        help="where checkpoints go: a URI or a volume every worker and replica mounts")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set")
+    compute = TrainCompute.from_settings(
+        settings, workers=args.workers, cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker
+    )
     storage = args.storage_path or tempfile.mkdtemp(prefix="chainsight-train-")
     ray.init(address=settings.ray_address, include_dashboard=False)
     try:
@@ -366,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     tenant,
                     freq=args.freq,
                     horizon=args.horizon,
-                    workers=args.workers,
+                    compute=compute,
                     epochs=args.epochs,
                     kinds=args.models.split(","),
                     as_of=datetime.now(UTC),

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from tests.training.conftest import seasonal_panel
-from training.train_job import holdout_scores, load_neural, split_holdout, train_neural, train_xgboost
+from training.compute import TrainCompute
+from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
+from training.train_job import holdout_scores, split_holdout
 
 pytestmark = pytest.mark.slow
 
@@ -15,13 +17,15 @@ pytestmark = pytest.mark.slow
 def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_failure(ray_cluster, tmp_path):
     panel = seasonal_panel(n_series=6, length=90, freq="D", season=7)
     result = train_neural(
-        panel, "D", kind="deepar", horizon=7, context=14, epochs=2, workers=2,
+        panel, "D", kind="deepar", horizon=7, context=14, epochs=2, compute=TrainCompute(workers=2),
         storage_path=str(tmp_path), name="deepar-resume", max_failures=1, fail_at_epoch=0,
     )  # fmt: skip
     # The first attempt failed after epoch 0's checkpoint; the second resumed there and ran epoch 1 only.
     assert result.attempts == 2
     assert result.resumed_from_epoch == 0
     assert result.metrics["epoch"] == 1
+    # CPU by default: the workers' Lightning resolved the configured accelerator to its CPU one.
+    assert result.accelerator == "CPUAccelerator"
     assert sorted(p.name for p in (tmp_path / "deepar-resume-markers").glob("failed-rank*")) == [
         "failed-rank0",
         "failed-rank1",
@@ -37,7 +41,7 @@ def test_without_a_failure_budget_the_injected_failure_fails_the_run(ray_cluster
     panel = seasonal_panel(n_series=4, length=60, freq="D", season=7)
     with pytest.raises(RuntimeError, match="failed"):
         train_neural(
-            panel, "D", kind="lstm", horizon=7, context=14, epochs=1, workers=2,
+            panel, "D", kind="lstm", horizon=7, context=14, epochs=1, compute=TrainCompute(workers=2),
             storage_path=str(tmp_path), name="lstm-no-retry", max_failures=0, fail_at_epoch=0,
         )  # fmt: skip
 
@@ -45,10 +49,29 @@ def test_without_a_failure_budget_the_injected_failure_fails_the_run(ray_cluster
 def test_xgboost_trainer_fits_the_global_model_that_beats_seasonal_naive(ray_cluster, tmp_path):
     panel = seasonal_panel(n_series=4, length=72, freq="MS", season=12)
     train, test = split_holdout(panel, 12)
-    model = train_xgboost(train, "MS", workers=2, rounds=60, storage_path=str(tmp_path))
+    model = train_xgboost(train, "MS", compute=TrainCompute(workers=2), rounds=60, storage_path=str(tmp_path))
     forecast = model.predict(12, [0.1, 0.9])
     ours = holdout_scores(forecast, train, test, "MS")
     last_season = train.groupby("unique_id").tail(12).assign(ds=test["ds"].to_numpy(), yhat=lambda f: f["y"])
     naive = holdout_scores(last_season[["unique_id", "ds", "yhat"]], train, test, "MS")
     assert ours["mase"] < naive["mase"]
     assert (forecast["q0.1"] <= forecast["q0.9"]).all()
+
+
+def test_gpu_compute_requests_gpus_per_worker_and_selects_lightning_gpu_and_xgboost_cuda(tmp_path):
+    panel = seasonal_panel(n_series=2, length=60, freq="D", season=7)
+    compute = TrainCompute(workers=3, cpus_per_worker=2, gpus_per_worker=1)
+    job = neural_trainer(panel, "D", kind="lstm", horizon=7, compute=compute, storage_path=str(tmp_path))
+    scaling = job.trainer.scaling_config
+    assert (scaling.num_workers, scaling.use_gpu) == (3, True)
+    assert scaling.resources_per_worker == {"CPU": 2, "GPU": 1}
+    assert job.config["accelerator"] == "gpu"
+    assert xgboost_params({"eta": 0.1}, compute)["device"] == "cuda"
+
+
+def test_default_compute_trains_on_cpu_workers_without_gpus(tmp_path):
+    panel = seasonal_panel(n_series=2, length=60, freq="D", season=7)
+    job = neural_trainer(panel, "D", kind="deepar", horizon=7, storage_path=str(tmp_path))
+    assert (job.trainer.scaling_config.use_gpu, job.trainer.scaling_config.resources_per_worker) == (False, {"CPU": 1})
+    assert job.config["accelerator"] == "cpu"
+    assert xgboost_params({}, TrainCompute())["device"] == "cpu"

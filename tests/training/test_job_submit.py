@@ -1,0 +1,101 @@
+"""`ray job submit` against a local cluster started the way `chainsight up` starts it (``start_ray``, dashboard
+on, token authentication on), from a shell whose venv is activated while the cluster's was not: the printed
+command runs the nightly batch, which writes forecasts, and a rerun replaces them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from deployments.job_env import submit_command
+from tests.deployments.conftest import free_port
+from tests.training.ledger_rows import post_daily_demand
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = str(Path(sys.executable).parent)
+SYSTEM_PATH = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != VENV_BIN)
+HOLD_CLUSTER = """
+import sys
+from common.config import Settings
+from deployments.local_stack import start_ray
+print(start_ray(Settings(), num_cpus=4), flush=True)
+sys.stdin.read()  # until the test closes stdin; Ray stops with this process
+"""
+
+
+@pytest.fixture(scope="module")
+def job_cluster(settings) -> Iterator[str]:
+    """A cluster started by ``.venv/bin/python`` with the venv NOT on PATH (like ``.venv/bin/chainsight up``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    env.update(
+        PATH=SYSTEM_PATH,
+        DATABASE_URL=str(settings.database_url),
+        ENVIRONMENT="test",
+        COPILOT_ENABLED="false",
+        RAY_DASHBOARD_PORT=str(free_port()),
+    )
+    env.pop("VIRTUAL_ENV", None)
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD_CLUSTER], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stdin is not None
+    url = process.stdout.readline().strip()
+    try:
+        assert url.startswith("http://"), f"no dashboard URL from the cluster process: {url!r}"
+        yield url
+    finally:
+        process.stdin.close()
+        process.wait(timeout=120)
+
+
+def submit(command: str) -> dict:
+    """Run ``command`` in a shell with the venv activated (its bin first on PATH); the job's JSON summary."""
+    env = {**os.environ, "PATH": os.pathsep.join([VENV_BIN, SYSTEM_PATH]), "VIRTUAL_ENV": str(Path(VENV_BIN).parent)}
+    env.pop("RAY_AUTH_MODE", None)  # the command itself must say how to authenticate
+    env.pop("DATABASE_URL", None)  # the job must get it from the cluster's environment
+    done = subprocess.run(["/bin/bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=540)
+    lines = [line for line in done.stdout.splitlines() if line.startswith('{"batch_forecast"')]
+    output = f"{done.stdout[-4000:]}\n{done.stderr[-2000:]}"
+    assert done.returncode == 0 and lines, f"job failed ({done.returncode}):\n{output}"
+    return json.loads(lines[-1])["batch_forecast"][0]
+
+
+async def test_the_printed_submit_command_runs_the_batch_on_the_cluster_and_a_rerun_replaces_its_rows(
+    job_cluster, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    rng = np.random.default_rng(3)
+    weekday = np.arange(120) % 7 < 5
+    await post_daily_demand(
+        owner_pool,
+        tenant.id,
+        [(p, tenant.warehouses[0], np.round(20 + 10 * weekday + rng.normal(0, 2, 120))) for p in tenant.products],
+    )
+    entrypoint = ["python", "-m", "training.batch_forecast", "--freq", "D", "--horizon", "7", "--profile", "fast",
+                  "--tenant", str(tenant.id)]  # fmt: skip
+    command = submit_command(job_cluster, entrypoint)
+    assert command.startswith(f"RAY_AUTH_MODE=token ray job submit --address {job_cluster} --working-dir . -- python ")
+
+    first = await asyncio.to_thread(submit, command)
+    assert (first["series"], first["rows"]) == (2, 14)
+    second = await asyncio.to_thread(submit, command)
+    assert (second["run_id"], second["rows"]) == (first["run_id"], 14)
+    async with owner_pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT count(*) FROM app.demand_forecasts WHERE tenant_id = $1 AND run_id = $2",
+            tenant.id,
+            uuid.UUID(first["run_id"]),
+        )
+    assert stored == 14
