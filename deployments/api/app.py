@@ -19,7 +19,6 @@ from common.database import Database, create_pool
 from common.error_reporting import init_error_reporting
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from common.migrate import load_migrations, missing_versions
-from deployments.api.body_limit import install_body_limits
 from deployments.api.cors import install_cors
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
@@ -54,9 +53,7 @@ def create_api(
             return
         pool = await create_pool(settings)
         verifier = TokenVerifier(settings)
-        app.state.services = Services(
-            database=Database(pool, acquire_timeout_s=settings.database_acquire_timeout_s), verifier=verifier
-        )
+        app.state.services = Services(database=Database(pool), verifier=verifier)
         try:
             yield
         finally:
@@ -76,7 +73,6 @@ def create_api(
     app.state.model_handles = handles
     metrics = HttpMetrics(observers=request_observers)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    install_body_limits(app, settings, API_PREFIX)  # outside the routes: refused before authentication reads a byte
     install_error_handlers(app)
     app.state.settings = settings
     install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
@@ -102,7 +98,12 @@ def create_api(
 
     expected_migrations = [m.version for m in load_migrations()]
 
-    @app.get("/readyz", tags=["operations"], summary="Readiness: the database answers and its schema is current")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Readiness: the database answers and its schema is current",
+        responses={503: {"description": "database_unavailable, or migrations_pending with the missing versions"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         pool = request.app.state.services.database.pool
         try:
