@@ -19,6 +19,7 @@ from common.database import Database, create_pool
 from common.error_reporting import init_error_reporting
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
 from common.migrate import load_migrations, missing_versions
+from deployments.api.body_limit import install_body_limits
 from deployments.api.cors import install_cors
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
@@ -53,7 +54,9 @@ def create_api(
             return
         pool = await create_pool(settings)
         verifier = TokenVerifier(settings)
-        app.state.services = Services(database=Database(pool), verifier=verifier)
+        app.state.services = Services(
+            database=Database(pool, acquire_timeout_s=settings.database_acquire_timeout_s), verifier=verifier
+        )
         try:
             yield
         finally:
@@ -73,6 +76,7 @@ def create_api(
     app.state.model_handles = handles
     metrics = HttpMetrics(observers=request_observers)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    install_body_limits(app, settings, API_PREFIX)  # outside the routes: refused before authentication reads a byte
     install_error_handlers(app)
     app.state.settings = settings
     install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
