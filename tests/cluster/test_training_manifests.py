@@ -1,0 +1,54 @@
+"""Ray Train on Kubernetes: the training RayJob's GPU worker group, its compute settings, and the route by
+which jobs submitted to the RayService reach the database (its workers carry the application secret)."""
+
+from __future__ import annotations
+
+import pytest
+
+from common.config import Settings
+from tests.cluster.cluster_support import KUSTOMIZE_TARGETS, Manifest, env_of, ray_cluster_spec
+from training.compute import TrainCompute
+
+
+def training_job(rendered: dict[str, list[Manifest]]) -> Manifest:
+    (job,) = [m for m in rendered["jobs"] if m["kind"] == "RayJob"]
+    return job
+
+
+def groups(manifest: Manifest) -> dict[str, Manifest]:
+    return {g["groupName"]: g for g in ray_cluster_spec(manifest)["workerGroupSpecs"]}
+
+
+def test_the_training_job_has_a_gpu_group_that_starts_at_zero_and_tolerates_gpu_taints(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    gpu = groups(training_job(rendered))["gpu"]
+    assert (gpu["replicas"], gpu["minReplicas"]) == (0, 0) and gpu["maxReplicas"] >= 1
+    spec = gpu["template"]["spec"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+    (container,) = spec["containers"]
+    assert container["image"].startswith("chainsight-gpu:")
+    assert container["resources"]["requests"]["nvidia.com/gpu"] == container["resources"]["limits"]["nvidia.com/gpu"]
+    assert env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "chainsight-secrets"
+
+
+def test_the_training_job_compute_settings_are_settings_fields_and_default_to_cpu(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    head = ray_cluster_spec(training_job(rendered))["headGroupSpec"]["template"]["spec"]["containers"][0]
+    compute_env = {name: var["value"] for name, var in env_of(head).items() if name.startswith("TRAIN_")}
+    assert set(compute_env) == {"TRAIN_WORKERS", "TRAIN_CPUS_PER_WORKER", "TRAIN_GPUS_PER_WORKER"}
+    settings = Settings(_env_file=None, **{name.lower(): value for name, value in compute_env.items()})
+    assert TrainCompute.from_settings(settings).use_gpu is False
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_jobs_submitted_to_the_rayservice_run_their_driver_on_workers_that_carry_the_database_url(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    # The head offers no CPU, so `ray job submit --entrypoint-num-cpus 1` places the driver on a worker.
+    (service,) = [m for m in rendered[target] if m["kind"] == "RayService"]
+    assert ray_cluster_spec(service)["headGroupSpec"]["rayStartParams"]["num-cpus"] == "0"
+    for group in groups(service).values():
+        for container in group["template"]["spec"]["containers"]:
+            assert env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "chainsight-secrets"
