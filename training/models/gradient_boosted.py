@@ -57,6 +57,7 @@ class GradientBoostedForecaster(Forecaster):
         calendar: bool = True,
         n_jobs: int = 1,
         seed: int = 0,
+        device: str = "cpu",
     ) -> None:
         unknown = set(scalings) - set(SCALINGS)
         if not scalings or unknown:
@@ -69,6 +70,8 @@ class GradientBoostedForecaster(Forecaster):
             "colsample_bytree": 0.8,
             "nthread": n_jobs,
             "seed": seed,
+            # "cuda" needs xgboost's CUDA build (the GPU image); xgboost-cpu accepts only "cpu".
+            "device": device,
         }
         self.max_rows_per_series = max_rows_per_series
         self.calendar = calendar

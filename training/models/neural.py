@@ -90,6 +90,7 @@ class NeuralForecaster(Forecaster):
         learning_rate: float = 0.01,
         n_samples: int = 200,
         seed: int = 0,
+        accelerator: str = "cpu",
     ) -> None:
         if kind not in KINDS:
             raise ForecastInputError(f"unknown neural model {kind!r}; choose one of {KINDS}")
@@ -103,6 +104,8 @@ class NeuralForecaster(Forecaster):
         self.learning_rate = learning_rate
         self.n_samples = n_samples
         self.seed = seed
+        # Lightning's accelerator for fit ("gpu" with training.compute.TrainCompute.use_gpu).
+        self.accelerator = accelerator
         self.network: Any = None
         self._history: pd.DataFrame | None = None
         self._freq = ""
@@ -122,7 +125,7 @@ class NeuralForecaster(Forecaster):
         network = build_network(self.kind, dataset, self.hidden_size, self.learning_rate)
         trainer = pl.Trainer(
             max_epochs=self.epochs,
-            accelerator="cpu",
+            accelerator=self.accelerator,
             gradient_clip_val=0.1,
             enable_progress_bar=False,
             enable_model_summary=False,
