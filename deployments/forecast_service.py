@@ -22,17 +22,13 @@ class ForecastService:
     def __init__(self) -> None:
         # Imported here, not at module level: the app builder imports this module in the Serve controller,
         # which must not load the modelling stack (statsforecast, xgboost, statsmodels).
-        from ray.util.metrics import Gauge
-
         from training import drift, planning
+        from training.ray_metrics import DriftGauges
 
         self._planning, self._drift = planning, drift
         # Exported by Ray's metrics agent on every node (as ray_chainsight_forecast_*): Prometheus sees the
         # latest accuracy of each tenant's forecasts whichever replica computed it.
-        tags = ("tenant", "model_name")
-        self._live_mase = Gauge("chainsight_forecast_live_mase", "MASE of matured forecasts, latest run", tags)
-        self._live_bias = Gauge("chainsight_forecast_live_bias", "Relative bias of matured forecasts, latest run", tags)
-        self._drift_flag = Gauge("chainsight_forecast_drift", "1 when the latest run's forecasts drift, else 0", tags)
+        self._gauges = DriftGauges()
 
     async def forecast(
         self,
@@ -57,12 +53,7 @@ class ForecastService:
     ) -> list[dict[str, Any]]:
         runs = await asyncio.to_thread(self._drift.accuracy_report, forecasts, actuals, freq)
         if runs:
-            latest, tags = runs[0], {"tenant": tenant_id, "model_name": model_name}
-            if latest.mase is not None:
-                self._live_mase.set(latest.mase, tags=tags)
-            if latest.bias is not None:
-                self._live_bias.set(latest.bias, tags=tags)
-            self._drift_flag.set(1.0 if latest.drift else 0.0, tags=tags)
+            self._gauges.record(tenant_id, model_name, runs[0])
         return [run.as_dict() for run in runs]
 
     async def inventory(self, history: pd.DataFrame, freq: str, options: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,11 @@ beats the current one. The run is keyed by the as-of date, frequency and horizon
 night reuses the run and replaces its rows, so the row count stays the same. Progress goes to the
 log (the Ray job's output) chunk by chunk; a JSON summary line ends the run.
 
+Before forecasting, the matured forecasts of the tenant's earlier runs are scored against the demand
+that happened (``training.drift``): live MASE, relative bias and a drift flag go into the summary and
+are exported as Ray metrics (``chainsight_forecast_live_mase``, ``_live_bias``, ``_drift``), which the
+``ChainsightForecastDrift`` alert and the Grafana dashboard read.
+
 The driver connects as the database owner (like migrations): it works across tenants and names the
 tenant in every statement.
 """
@@ -32,10 +37,11 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
+from training import drift, registry
 from training import history as ledger
-from training import registry
 from training.distributed import forecast_on_ray
 from training.planning import DEFAULT_QUANTILES, MAX_HORIZON, Profile
+from training.ray_metrics import DriftGauges
 
 logger = logging.getLogger("training.batch_forecast")
 
@@ -50,6 +56,8 @@ class TenantSummary:
     promoted: bool = False
     promotion: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Live accuracy of the newest run with matured forecasts (training.drift), before tonight's run.
+    accuracy: dict[str, Any] | None = None
 
 
 async def forecast_tenant(
@@ -62,12 +70,21 @@ async def forecast_tenant(
     as_of: datetime,
     profile: Profile = "full",
     chunks: int | None = None,
+    gauges: DriftGauges | None = None,
 ) -> TenantSummary:
-    """Forecast every active series of one tenant and register the run (Ray must be initialised)."""
+    """Score the matured forecasts of earlier runs (``gauges`` exports the result), then forecast every active
+    series of one tenant and register the run (Ray must be initialised)."""
     summary = TenantSummary(str(tenant_id))
     async with pool.acquire() as proxy:
         # One connection for the tenant's whole run (the pool hands out a proxy that behaves as one).
         conn = cast(asyncpg.Connection, proxy)
+        scored = await drift.score_latest_runs(conn, tenant_id, registry.champion_key(freq), freq, as_of=as_of)
+        if scored:
+            summary.accuracy = scored[0].as_dict()
+            if gauges is not None:
+                gauges.record(str(tenant_id), registry.champion_key(freq), scored[0])
+            if scored[0].drift:
+                logger.warning("tenant %s: forecasts drift: %s", tenant_id, "; ".join(scored[0].reasons))
         history = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id)
         if history.empty:
             logger.info("tenant %s: no active series", tenant_id)
@@ -138,6 +155,7 @@ async def run_batch(
     tenant_ids: Sequence[UUID] | None = None,
     profile: Profile = "full",
     chunks: int | None = None,
+    gauges: DriftGauges | None = None,
 ) -> list[TenantSummary]:
     from common.config import Settings
     from common.database import create_pool
@@ -163,6 +181,7 @@ async def run_batch(
                     as_of=moment,
                     profile=profile,
                     chunks=chunks,
+                    gauges=gauges,
                 )
             )
         return summaries
@@ -178,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="ISO date; default now")
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
     parser.add_argument("--profile", choices=["fast", "full"], default="full")
+    parser.add_argument("--metrics-linger-s", type=float, default=0.0,
+                        help="keep the job alive this long after exporting accuracy metrics, so Prometheus scrapes "
+                        "them from a cluster that ends with the job")  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     summaries = run_with_ray(
@@ -187,12 +209,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         as_of=args.as_of.replace(tzinfo=args.as_of.tzinfo or UTC) if args.as_of else None,
         tenant_ids=args.tenant,
         profile=args.profile,
+        metrics_linger_s=args.metrics_linger_s,
     )
     print(json.dumps({"batch_forecast": [asdict(s) for s in summaries]}, default=_plain))
 
 
-def run_with_ray(database_url: str | None = None, **kwargs: Any) -> list[TenantSummary]:
-    """Join the cluster (``ray job submit`` sets RAY_ADDRESS; otherwise a local one) and run the batch."""
+def run_with_ray(database_url: str | None = None, metrics_linger_s: float = 0.0, **kwargs: Any) -> list[TenantSummary]:
+    """Join the cluster (``ray job submit`` sets RAY_ADDRESS; otherwise a local one) and run the batch; accuracy
+    gauges are exported from this driver and held ``metrics_linger_s`` before Ray is left."""
     import ray
 
     from common.config import get_settings
@@ -205,7 +229,10 @@ def run_with_ray(database_url: str | None = None, **kwargs: Any) -> list[TenantS
     if started:
         ray.init(address=settings.ray_address, include_dashboard=False)
     try:
-        return asyncio.run(run_batch(url, **kwargs))
+        summaries = asyncio.run(run_batch(url, gauges=DriftGauges(), **kwargs))
+        if metrics_linger_s > 0 and any(s.accuracy for s in summaries):
+            time.sleep(metrics_linger_s)
+        return summaries
     finally:
         if started:
             ray.shutdown()

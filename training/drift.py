@@ -126,3 +126,20 @@ async def matured_forecasts(
     frame["unique_id"] = [series_id(p, w) for p, w in zip(frame["product_id"], frame["warehouse_id"], strict=True)]
     frame["ds"] = pd.to_datetime(frame["ds"])
     return frame[columns]
+
+
+async def score_latest_runs(
+    conn: asyncpg.Connection, tenant_id: UUID, model_name: str, freq: str, *, as_of: datetime, runs: int = 10
+) -> list[RunAccuracy]:
+    """``accuracy_report`` of the last ``runs`` runs' matured forecasts against the tenant's demand, newest first."""
+    from training.history import demand_history
+
+    forecasts = await matured_forecasts(conn, tenant_id, model_name, freq, as_of=as_of, runs=runs)
+    if forecasts.empty:
+        return []
+    # The actuals of every matured date, plus a year before the first for the MASE scale.
+    days = (as_of.replace(tzinfo=None) - forecasts["ds"].min()).days + 400
+    actuals = await demand_history(
+        conn, freq=freq, as_of=as_of, lookback_days=days, tenant_id=tenant_id, active_only=False
+    )
+    return accuracy_report(forecasts, actuals[["unique_id", "ds", "y"]], freq)

@@ -19,6 +19,7 @@ EXPECTED_ALERTS = {
     "ChainsightServeDeploymentErrors",
     "ChainsightServeReplicaRestarts",
     "ChainsightRayPodRestarts",
+    "ChainsightForecastDrift",
 }
 # Series suffixes Prometheus exposes for counters and histograms.
 SUFFIXES = ("_total", "_bucket", "_sum", "_count")
@@ -48,9 +49,10 @@ def family(series: str) -> str:
 
 
 def chainsight_metrics_in_code() -> set[str]:
-    """Families of the prometheus_client metrics constructed under common/ (Counter names lose `_total`)."""
+    """Families of the prometheus_client and Ray metrics constructed under common/ and training/ (Counter names
+    lose `_total`)."""
     names = set()
-    for path in (REPO / "common").rglob("*.py"):
+    for path in [*(REPO / "common").rglob("*.py"), *(REPO / "training").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from common.database import TenantTransaction
-from training.drift import accuracy_report, matured_forecasts
+from training.drift import accuracy_report, matured_forecasts, score_latest_runs
 from training.history import demand_history, series_id
-from training.registry import finish_run, start_run, write_forecasts
+from training.registry import champion_key, finish_run, start_run, write_forecasts
 
 DAYS = pd.date_range("2025-01-01", periods=28, freq="D")
 
@@ -101,3 +101,6 @@ async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, m
     assert len(forecasts) == 10 and set(forecasts["unique_id"]) == {series_id(p, w)}
     (run,) = accuracy_report(forecasts, actuals, "D")
     assert run.bias == pytest.approx(1.0) and run.drift
+    # The nightly batch's path (owner connection, tenant named) scores the same run the same way.
+    async with owner_pool.acquire() as conn:
+        assert await score_latest_runs(conn, tenant.id, champion_key("D"), "D", as_of=as_of) == [run]

@@ -14,6 +14,7 @@ from training.registry import (
     count_forecasts,
     finish_run,
     promote_if_better,
+    promote_over_baseline,
     start_run,
     stored_forecast,
     write_forecasts,
@@ -184,3 +185,23 @@ async def test_viewers_cannot_register_runs(database, make_tenant):
 
     with pytest.raises(asyncpg.PostgresError):
         await database.run(tenant.claims(tenant.viewer), None, op)
+
+
+async def test_a_trained_run_takes_the_champion_title_only_when_it_beats_the_baseline_on_the_same_windows(
+    database, make_tenant
+):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        nightly = await new_run(tx, "batch", 0.9)
+        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
+        loser = await new_run(tx, "train/lstm", 0.95)
+        lost = await promote_over_baseline(tx.conn, tx.tenant_id, loser.id, ours=0.95, baseline=0.8, windows="w")
+        winner = await new_run(tx, "train/deepar", 0.5)
+        won = await promote_over_baseline(tx.conn, tx.tenant_id, winner.id, ours=0.5, baseline=0.8, windows="w")
+        return nightly, winner, lost, won, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    nightly, winner, lost, won, current = await in_tenant(database, tenant, op)
+    assert not lost.promoted and "0.9500 does not beat the statistical selection's 0.8000 on w" in lost.reason
+    assert won.promoted and won.previous_champion_id == nightly.id
+    assert current is not None and current.id == winner.id and current.promotion_note == won.reason

@@ -1,0 +1,31 @@
+"""Forecast accuracy as Ray metrics: exported by Ray's metrics agent on the node of whichever process sets them.
+
+Prometheus scrapes them from every Chainsight pod (cluster/monitoring/podmonitor.yaml renames
+``ray_chainsight_*`` to ``chainsight_*``): from the ForecastService replicas when a user asks for
+``/ai/forecast/accuracy``, and from the nightly batch's cluster while its job runs.
+"""
+
+from __future__ import annotations
+
+from training.drift import RunAccuracy
+
+TAGS = ("tenant", "model_name")
+
+
+class DriftGauges:
+    """The latest scored run's live MASE, relative bias and drift flag per tenant and registered model."""
+
+    def __init__(self) -> None:
+        from ray.util.metrics import Gauge
+
+        self.live_mase = Gauge("chainsight_forecast_live_mase", "MASE of matured forecasts, latest run", TAGS)
+        self.live_bias = Gauge("chainsight_forecast_live_bias", "Relative bias of matured forecasts, latest run", TAGS)
+        self.drift = Gauge("chainsight_forecast_drift", "1 when the latest run's forecasts drift, else 0", TAGS)
+
+    def record(self, tenant: str, model_name: str, latest: RunAccuracy) -> None:
+        tags = {"tenant": tenant, "model_name": model_name}
+        if latest.mase is not None:
+            self.live_mase.set(latest.mase, tags=tags)
+        if latest.bias is not None:
+            self.live_bias.set(latest.bias, tags=tags)
+        self.drift.set(1.0 if latest.drift else 0.0, tags=tags)
