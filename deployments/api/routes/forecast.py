@@ -332,7 +332,7 @@ async def accuracy(
     runs: Annotated[int, Query(ge=1, le=50, description="latest runs to score")] = 10,
 ) -> AccuracyReport:
     now = datetime.now(UTC)
-    model_name = f"demand-{freq}"
+    model_name = registry.champion_key(freq)
 
     async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, pd.DataFrame, UUID]:
         from training.drift import matured_forecasts
@@ -357,7 +357,7 @@ async def accuracy(
 @router.get("/runs", response_model=list[RunInfo], summary="The model registry: recent runs of a forecast model")
 async def runs(caller: CallerDep, freq: Freq = "D", limit: Annotated[int, Query(ge=1, le=100)] = 20) -> list[RunInfo]:
     async def read(tx: TenantTransaction) -> list[registry.RunRecord]:
-        return await registry.list_runs(tx.conn, tx.tenant_id, f"demand-{freq}", limit)
+        return await registry.list_runs(tx.conn, tx.tenant_id, registry.champion_key(freq), limit)
 
     return [_run_info(r) for r in await caller.run(read)]
 
@@ -410,7 +410,7 @@ async def _stored(
     now: datetime,
 ) -> DemandForecast | None:
     """The champion run's forecast of this series when it is fresh, long enough and has the quantiles."""
-    run = await registry.champion(tx.conn, tx.tenant_id, f"demand-{freq}")
+    run = await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
     boundary = ledger.period_start(now, freq).tz_localize(UTC)
     if run is None or run.training_end is None or run.training_end < boundary or run.horizon < horizon:
         return None
