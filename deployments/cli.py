@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 from uuid import UUID
 
 import typer
@@ -91,31 +92,72 @@ def serve() -> None:
 @app.command()
 def up(
     seed_demo: Annotated[bool, typer.Option("--seed/--no-seed", help="load the demo data")] = True,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="stream Ray, Serve and vLLM output here")] = False,
 ) -> None:
-    """Everything, locally: database, migrations, demo data, Ray, the Serve application."""
-    from deployments.local_stack import ensure_database, migrate, seed, start_ray, start_serve, start_sync_scheduler
+    """Everything, locally: database, migrations, demo data, Ray, the Serve application.
+
+    Shows one line per step; the components' own output goes to .chainsight/logs/ (or here with --verbose)."""
+    from deployments.job_env import submit_command
+    from deployments.local_stack import (
+        app_args_from,
+        ensure_database,
+        migrate,
+        ray_logs_dir,
+        seed,
+        start_ray,
+        start_serve,
+        start_sync_scheduler,
+    )
+    from deployments.startup_display import link_log, startup_output
 
     settings = get_settings()
-    url = ensure_database(settings)
-    typer.echo(f"PostgreSQL ready ({'DATABASE_URL' if settings.database_url else 'embedded, pgvector'})")
-    applied = migrate(url)
-    typer.echo(f"migrations applied: {applied or 'none pending'}")
-    if seed_demo:
-        typer.echo("demo data loaded" if seed(url) else "demo data already present")
-    dashboard = start_ray(settings)
-    stack = start_serve(settings)
-    # Scheduled ERP syncs (connectors with sync_interval_minutes), checked in a background thread.
-    scheduler = start_sync_scheduler(settings, url)
-    if seed_demo:
-        # Train each tenant's disruption model (Ray Train) if due, score open orders, raise first alerts.
-        _risk_scan(tenant=None, today=None, retrain=False, train=True, workers=2, quiet=True)
+    log_dir = Path(".chainsight/logs")
+    try:
+        with startup_output(log_dir, verbose=verbose) as display:
+            with display.step("PostgreSQL") as step:
+                url = ensure_database(settings)
+                step.detail = "DATABASE_URL" if settings.database_url else "embedded, pgvector"
+                # ensure_database exported the embedded server's URL: code that reads the settings later in this
+                # process (the risk scan) must see it, not the copy cached before.
+                get_settings.cache_clear()
+            if not settings.database_url:
+                link_log(log_dir, "postgres.log", settings.embedded_postgres_dir / "log")
+            with display.step("migrations") as step:
+                applied = migrate(url)
+                step.detail = f"applied {applied}" if applied else "up to date"
+            if seed_demo:
+                with display.step("demo data") as step:
+                    step.detail = "loaded" if seed(url) else "already present"
+            with display.step("LLM weights" if settings.copilot_enabled else "application settings") as step:
+                args = app_args_from(settings)  # converts the packaged SmolLM2 once when no model is configured
+                step.detail = args.llm.model_source if args.llm else "copilot off"
+            with display.step("Ray") as step:
+                dashboard = start_ray(settings, log_to_driver=verbose)
+                logs = ray_logs_dir()
+                step.detail = f"logs in {link_log(log_dir, 'ray', logs)}" if logs else "joined RAY_ADDRESS"
+            with display.step("Serve application") as step:
+                stack = start_serve(settings, args, on_deployment=lambda name, s: display.done(f"  {name}", "", s))
+                step.detail = "healthy"
+            # Scheduled ERP syncs (connectors with sync_interval_minutes), checked in a background thread.
+            scheduler = start_sync_scheduler(settings, url)
+            if seed_demo:
+                with display.step("risk models and scan") as step:
+                    step.detail, step.warning = _first_risk_scan()
+            display.console.print(f"  started in {display.total_s():.0f} s")
+    except Exception as exc:
+        # The step's line already said what failed and where the full output is.
+        raise typer.Exit(1) from exc
     typer.echo("")
     typer.echo("Chainsight is running.")
     typer.echo(f"  API:            {stack.api_url}")
     typer.echo(f"  OpenAPI docs:   {stack.docs_url}")
     typer.echo(f"  Ray dashboard:  {dashboard or 'not started'}")
+    if dashboard:
+        typer.echo(f"  Batch job:      {submit_command(dashboard)}")
     typer.echo(f"  Metrics:        {stack.api_url.removesuffix('/api/v1')}/metrics")
     typer.echo(f"  ERP schedules:  due connectors synced, checked every {scheduler.every_s:.0f} s")
+    if not verbose:
+        typer.echo(f"  Logs:           {log_dir}/ (up.log, ray/, postgres.log; `chainsight up --verbose` streams them)")
     if settings.environment is not Environment.PRODUCTION and seed_demo:
         planner = _dev_token("planner", 12)
         typer.echo("")
@@ -129,8 +171,38 @@ def up(
     scheduler.stop()
 
 
+def _first_risk_scan() -> tuple[str, str | None]:
+    """Train each tenant's disruption model (Ray Train) if due, score open orders, raise the first alerts; the
+    summary, or a warning: the API still serves without a trained model (baseline predictions)."""
+    from risk.early_warning import execute
+
+    try:
+        outcomes = execute(["--workers=2"])
+    except Exception as exc:
+        logging.getLogger(__name__).exception("risk scan failed")
+        return "", f"failed ({type(exc).__name__}); predictions fall back to suppliers' late rates"
+    scored = sum(o["scan"]["lines_scored"] for o in outcomes)
+    alerts = sum(o["scan"]["alerts_raised"] for o in outcomes)
+    return f"{len(outcomes)} tenants, {scored} open lines scored, {alerts} alerts", None
+
+
 risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
 app.add_typer(risk_app, name="risk")
+
+
+def _database() -> str:
+    """DATABASE_URL, or the embedded PostgreSQL started (and left running) as `chainsight db-url` does."""
+    from deployments.local_stack import ensure_database
+
+    url = ensure_database(get_settings(), cleanup=None)
+    get_settings.cache_clear()  # ensure_database exported the URL; later reads of the settings must see it
+    return url
+
+
+@risk_app.callback()
+def _risk_database() -> None:
+    _database()
+
 TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: the only one, or the demo tenant)")]
 
 
@@ -143,10 +215,10 @@ def risk_scan(
     workers: Annotated[int, typer.Option(min=1, max=64, help="Ray Train workers")] = 2,
 ) -> None:
     """The early-warning job: train due models, score open orders, raise alerts on threshold crossings."""
-    _risk_scan(tenant=tenant, today=today, retrain=retrain, train=train, workers=workers, quiet=False)
+    _risk_scan(tenant=tenant, today=today, retrain=retrain, train=train, workers=workers)
 
 
-def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: bool, workers: int, quiet: bool) -> None:
+def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: bool, workers: int) -> None:
     import json
 
     from risk.early_warning import execute
@@ -156,17 +228,7 @@ def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: b
     argv += [f"--today={_day(today)}"] if today else []
     argv += ["--retrain"] if retrain else []
     argv += [] if train else ["--no-train"]
-    if not quiet:
-        typer.echo(json.dumps(execute(argv), default=str, indent=2))
-        return
-    typer.echo("risk: training disruption models (Ray Train) and scanning open orders ...")
-    try:
-        for outcome in execute(argv):
-            scan = outcome["scan"]
-            typer.echo(f"  tenant {outcome['tenant_id']}: {scan['lines_scored']} open lines scored, "
-                       f"model v{scan['model']['version']}, alerts {scan['alerts_raised']}")  # fmt: skip
-    except Exception as exc:  # the API still serves without a trained model (baseline predictions)
-        typer.echo(f"  risk scan failed ({exc}); predictions fall back to suppliers' late rates")
+    typer.echo(json.dumps(execute(argv), default=str, indent=2))
 
 
 @risk_app.command("backtest")
@@ -181,6 +243,7 @@ def risk_backtest(
     import asyncio
     import json
 
+    from common.errors import DomainError
     from risk.commands import run_backtest
 
     fitter = None
@@ -193,7 +256,10 @@ def risk_backtest(
         # RAY_ADDRESS joins a running cluster; otherwise a small local one with room for the two workers.
         ray.init(address=address) if address else ray.init(address="local", num_cpus=3, include_dashboard=False)
         fitter = ray_fitter(workers=2)
-    result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
+    try:
+        result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
+    except DomainError as exc:
+        _fail(exc)
     typer.echo(json.dumps(result, default=str, indent=2))
 
 
@@ -202,7 +268,8 @@ def risk_import(
     file: Annotated[str, typer.Option("--file", help="CSV of delivery history (see risk/history_import.py)")],
     tenant: TenantOption = None,
     mapping: Annotated[str | None, typer.Option(help="column=header,... for other exports")] = None,
-    date_format: Annotated[str, typer.Option(help="strptime format of the dates")] = "%Y-%m-%d",
+    date_format: Annotated[str | None, typer.Option(help="strptime format of the dates (default: detected)")] = None,
+    mode_map: Annotated[str | None, typer.Option(help="the export's mode names: 'Boat=sea,Lorry=road'")] = None,
     create_suppliers: Annotated[bool, typer.Option(help="create suppliers the file names")] = False,
     dry_run: Annotated[bool, typer.Option(help="validate and report only")] = False,
 ) -> None:
@@ -213,14 +280,22 @@ def risk_import(
 
     from common.errors import DomainError
     from risk.commands import run_import
-    from risk.history_import import ImportOptions, parse_mapping
+    from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
 
     try:
-        options = ImportOptions(parse_mapping(mapping), date_format, create_suppliers, dry_run)
+        options = ImportOptions(
+            parse_mapping(mapping), date_format, create_suppliers, dry_run, parse_mode_mapping(mode_map)
+        )
         report = asyncio.run(run_import(Path(file), _uuid(tenant) if tenant else None, options))
     except (DomainError, OSError) as exc:
-        raise typer.BadParameter(getattr(exc, "message", str(exc))) from exc
+        _fail(exc)
     typer.echo(json.dumps(report, default=str, indent=2))
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """A user's mistake: one line on stderr and exit status 2, no traceback."""
+    typer.echo(f"error: {getattr(exc, 'message', None) or exc}", err=True)
+    raise typer.Exit(2) from exc
 
 
 def _uuid(text: str) -> UUID:
@@ -249,6 +324,7 @@ def sync(
 
     from deployments.integrations_job import run_sync_job, sync_task
 
+    _database()
     if on_ray:
         import ray
 
@@ -273,6 +349,7 @@ def sync_due(
 
     from deployments.integrations_job import run_due_syncs
 
+    _database()
     settings = get_settings()
     ray.init(address=settings.ray_address, include_dashboard=False)
     typer.echo(json.dumps(run_due_syncs(settings, tenant_id=tenant, limit=limit)))

@@ -1,10 +1,16 @@
 """Disruption features for purchase-order lines, computed point in time from delivery history.
 
 One data convention: a delivery frame has one row per purchase-order line with the columns in
-``DELIVERY_COLUMNS`` (dates as ``datetime64``; ``delivered_date`` is NaT while the line is open). A target row
-is described by the same columns plus ``as_of``: supplier statistics use only deliveries completed strictly
-before ``as_of`` (a training row's order date, or today when scoring an open order), so training never
-sees the future and the features of an open order are what is known now.
+``DELIVERY_COLUMNS`` (dates as ``datetime64``; ``delivered_date`` is NaT while the line is open; ``category``
+and ``shipment_mode`` may be blank). A target row is described by the same columns plus ``as_of``: its
+features use only what was known strictly before ``as_of`` (a training row's order date, or today when
+scoring an open order), so training never sees the future.
+
+A past line's outcome becomes known on the day it is delivered on time, or on the day after its promised
+date when it was not delivered by then (it is late from that day, delivered or not). The features are rates
+and counts that carry over between companies: late rates of the supplier, the supplier on this shipment
+mode, the category and the mode, each shrunk towards the level above it (empirical Bayes with pseudo-counts)
+and each also time-decayed, so that a supplier without history is described by its category and mode.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import pandas as pd
 
 DELIVERY_COLUMNS = [
     "supplier_id",
+    "category",
     "order_date",
     "promised_date",
     "delivered_date",
@@ -25,19 +32,29 @@ DELIVERY_COLUMNS = [
 ]
 SHIPMENT_MODES = ("road", "rail", "sea", "air")
 
-# Shrinkage towards the population rates: a supplier with few deliveries is described mostly by the
-# population, one with hundreds by itself (empirical Bayes with a pseudo-count).
-PRIOR_STRENGTH = 10.0
+PRIOR_STRENGTH = 10.0  # pseudo-deliveries of the prior in a supplier's all-time rate (the baseline)
+RECENT_STRENGTH = 5.0  # pseudo-deliveries of the prior in the time-decayed rates
+HALF_LIFE_DAYS = 180.0  # weight of a past outcome halves every this many days in the recent rates
+DEFAULT_LATE_RATE = 0.1  # the prior of everything before any outcome is known
+_DAY = np.timedelta64(1, "D")
 
 FEATURES = [
     "supplier_late_rate",
-    "supplier_mean_delay",
-    "supplier_lead_cv",
+    "supplier_recent_late_rate",
+    "supplier_mode_recent_late_rate",
+    "category_recent_late_rate",
+    "mode_recent_late_rate",
+    "overall_recent_late_rate",
+    "supplier_trend",
     "supplier_history_log",
+    "supplier_overdue_open_log",
+    "years_since_last_late",
+    "supplier_mean_delay",
     "lead_time_days",
-    "lead_time_tightness",
+    "lead_time_ratio",
+    "quantity_log",
     "order_value_log",
-    "order_size_ratio",
+    "unit_price_log",
     "country_risk",
     "distance_km",
     "month_sin",
@@ -45,15 +62,25 @@ FEATURES = [
     *[f"mode_{m}" for m in SHIPMENT_MODES],
 ]
 
+RATE_FEATURES = frozenset(f for f in FEATURES if f.endswith("late_rate"))
+
 FEATURE_LABELS = {
     "supplier_late_rate": "supplier's late-delivery rate so far",
-    "supplier_mean_delay": "supplier's mean delay (days) so far",
-    "supplier_lead_cv": "variability of the supplier's lead times",
+    "supplier_recent_late_rate": "supplier's recent late-delivery rate",
+    "supplier_mode_recent_late_rate": "supplier's recent late rate on this shipment mode",
+    "category_recent_late_rate": "recent late rate of the product category",
+    "mode_recent_late_rate": "recent late rate of the shipment mode",
+    "overall_recent_late_rate": "recent late rate of all suppliers",
+    "supplier_trend": "supplier's recent late rate against its long-run rate",
     "supplier_history_log": "amount of delivery history (log of deliveries)",
+    "supplier_overdue_open_log": "supplier's lines past their promised date and still open (log)",
+    "years_since_last_late": "years since the supplier's last late delivery",
+    "supplier_mean_delay": "supplier's mean delay (days) so far",
     "lead_time_days": "promised lead time (days)",
-    "lead_time_tightness": "promised lead time against the supplier's usual",
+    "lead_time_ratio": "promised lead time against the supplier's usual",
+    "quantity_log": "order line quantity (log)",
     "order_value_log": "order line value (log)",
-    "order_size_ratio": "order value against the supplier's median",
+    "unit_price_log": "unit price (log)",
     "country_risk": "origin country risk index",
     "distance_km": "distance from supplier (km)",
     "month_sin": "season (month of the promised date)",
@@ -73,71 +100,146 @@ def delivery_outcomes(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _days(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Dates as float days since the epoch (NaT as NaN)."""
+    stamps = np.asarray(values, dtype="datetime64[ns]")
+    days = (stamps - np.datetime64("1970-01-01", "ns")) / _DAY
+    return np.where(np.isnat(stamps), np.nan, days)
+
+
+def _past_sums(
+    event_key: np.ndarray,
+    event_time: np.ndarray,
+    values: dict[str, np.ndarray],
+    target_key: np.ndarray,
+    target_time: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """For each target, the sums of ``values`` over the events of its key that happened strictly before it."""
+    sums = {name: np.zeros(len(target_key)) for name in values}
+    keep = np.isfinite(event_time)
+    events = pd.DataFrame({"key": event_key[keep], "t": event_time[keep]})
+    targets = pd.Series(np.arange(len(target_key))).groupby(pd.Series(target_key)).indices
+    for key, index in events.groupby("key", sort=False).indices.items():
+        at = targets.get(key)
+        if at is None:
+            continue
+        order = index[np.argsort(events["t"].to_numpy()[index], kind="stable")]
+        cut = np.searchsorted(events["t"].to_numpy()[order], target_time[at], side="left")
+        kept = np.flatnonzero(keep)[order]
+        for name, source in values.items():
+            sums[name][at] = np.concatenate([[0.0], np.cumsum(source[kept])])[cut]
+    return sums
+
+
+def _shrunk(late: np.ndarray, n: np.ndarray, prior: np.ndarray | float, strength: float) -> np.ndarray:
+    return (late + strength * prior) / (n + strength)
+
+
 def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -> pd.DataFrame:
     """Feature matrix (columns ``FEATURES``) for ``targets`` (default: every history row as of its order date)."""
     if targets is None:
         targets = history.assign(as_of=history["order_date"])
-    outcomes = delivery_outcomes(history)
-    done = history[history["delivered_date"].notna()].assign(
-        late=outcomes["late"], delay=outcomes["delay"], lead=outcomes["lead"]
+    as_of = _days(targets["as_of"])
+    origin = float(np.nanmin(as_of)) if len(as_of) else 0.0
+
+    # Outcome events: an on-time line on its delivery day, a late (or overdue) one the day after its promise.
+    promised = _days(history["promised_date"])
+    delivered = _days(history["delivered_date"])
+    late = ~(delivered <= promised)  # open lines (NaN) count as late once their promise has passed
+    known = np.where(late, promised + 1, delivered)
+    delay = np.where(late, np.nan_to_num(delivered - promised, nan=0.0), 0.0)
+    # exp(t / tau) relative to the first target day keeps the decayed sums in floating-point range.
+    decay = np.exp(np.clip((known - origin) * np.log(2) / HALF_LIFE_DAYS, -700, 700))
+    late_f = late.astype(float)
+    outcome_values = {
+        "n": np.ones(len(history)),
+        "late": late_f,
+        "delay": delay,
+        "wn": decay,
+        "wlate": late_f * decay,
+    }
+    back = np.exp(-np.clip((as_of - origin) * np.log(2) / HALF_LIFE_DAYS, -700, 700))
+
+    def keys(frame: pd.DataFrame, *columns: str) -> np.ndarray:
+        # A missing column (open order lines carry no category) is one unknown value.
+        parts = [
+            frame[c].astype("string").fillna("?") if c in frame else pd.Series("?", index=frame.index, dtype="string")
+            for c in columns
+        ]
+        joined = parts[0] if len(parts) == 1 else parts[0].str.cat(parts[1:], sep="\x1f")
+        return joined.to_numpy(dtype=object)
+
+    def stats(*columns: str) -> dict[str, np.ndarray]:
+        event_key = keys(history, *columns) if columns else np.zeros(len(history), dtype=object)
+        target_key = keys(targets, *columns) if columns else np.zeros(len(targets), dtype=object)
+        found = _past_sums(event_key, known, outcome_values, target_key, as_of)
+        found["wn"] *= back
+        found["wlate"] *= back
+        return found
+
+    overall, by_mode = stats(), stats("shipment_mode")
+    by_category, by_category_mode = stats("category"), stats("category", "shipment_mode")
+    by_supplier, by_supplier_mode = stats("supplier_id"), stats("supplier_id", "shipment_mode")
+
+    overall_rate = _shrunk(overall["late"], overall["n"], DEFAULT_LATE_RATE, RECENT_STRENGTH)
+    overall_recent = _shrunk(overall["wlate"], overall["wn"], overall_rate, RECENT_STRENGTH)
+    mode_recent = _shrunk(by_mode["wlate"], by_mode["wn"], overall_recent, RECENT_STRENGTH)
+    category_recent = _shrunk(by_category["wlate"], by_category["wn"], overall_recent, RECENT_STRENGTH)
+    category_mode_recent = _shrunk(
+        by_category_mode["wlate"], by_category_mode["wn"], (mode_recent + category_recent) / 2, RECENT_STRENGTH
     )
-    population_late = float(done["late"].mean()) if len(done) else 0.2
-    population_delay = float(done["delay"].mean()) if len(done) else 1.0
-    population_lead = float(done["lead"].median()) if len(done) else 14.0
-    population_cv = float(_cv(done["lead"])) if len(done) > 1 else 0.3
+    supplier_rate = _shrunk(by_supplier["late"], by_supplier["n"], overall_rate, PRIOR_STRENGTH)
+    supplier_recent = _shrunk(by_supplier["wlate"], by_supplier["wn"], category_mode_recent, RECENT_STRENGTH)
+    supplier_mode_recent = _shrunk(by_supplier_mode["wlate"], by_supplier_mode["wn"], supplier_recent, RECENT_STRENGTH)
+    overall_delay = _shrunk(overall["delay"], overall["n"], 1.0, RECENT_STRENGTH)
+    supplier_delay = _shrunk(by_supplier["delay"], by_supplier["n"], overall_delay, PRIOR_STRENGTH)
+    last_late = _last_late_day(history, known, late, targets, as_of)
+    years_since_late = np.where(np.isfinite(last_late), (as_of - last_late) / 365.25, 10.0).clip(0, 10)
 
-    n = np.zeros(len(targets))
-    late_sum = np.zeros(len(targets))
-    delay_sum = np.zeros(len(targets))
-    lead_sum = np.zeros(len(targets))
-    lead_sq = np.zeros(len(targets))
-    positions = {key: i for i, key in enumerate(targets.index)}
-    as_of = targets["as_of"].to_numpy(dtype="datetime64[ns]")
-    for supplier, rows in targets.groupby("supplier_id", sort=False).groups.items():
-        past = done[done["supplier_id"] == supplier].sort_values("delivered_date")
-        if past.empty:
-            continue
-        at = np.array([positions[k] for k in rows])
-        cut = np.searchsorted(past["delivered_date"].to_numpy(dtype="datetime64[ns]"), as_of[at], side="left")
-        for source, target in (
-            (np.ones(len(past)), n),
-            (past["late"].to_numpy(), late_sum),
-            (past["delay"].to_numpy(), delay_sum),
-            (past["lead"].to_numpy(), lead_sum),
-            (past["lead"].to_numpy() ** 2, lead_sq),
-        ):
-            cumulative = np.concatenate([[0.0], np.cumsum(source)])
-            target[at] = cumulative[cut]
+    # Lines already past their promise and still undelivered (as of the target day): open trouble.
+    delivered_late = np.where(late & np.isfinite(delivered), delivered, np.nan)
+    supplier_events, supplier_targets = keys(history, "supplier_id"), keys(targets, "supplier_id")
+    came_in = _past_sums(supplier_events, delivered_late, {"n": late_f}, supplier_targets, as_of)
+    overdue = by_supplier["late"] - came_in["n"]
 
-    k = PRIOR_STRENGTH
-    late_rate = (late_sum + k * population_late) / (n + k)
-    mean_delay = (delay_sum + k * population_delay) / (n + k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_lead = np.where(n > 0, lead_sum / np.maximum(n, 1), np.nan)
-        variance = np.where(n > 1, (lead_sq - n * mean_lead**2) / np.maximum(n - 1, 1), np.nan)
-        cv = np.sqrt(np.clip(variance, 0, None)) / np.maximum(mean_lead, 1.0)
-    lead_cv = np.where(n > 1, (n * np.nan_to_num(cv) + k * population_cv) / (n + k), population_cv)
-    usual_lead = np.where(n > 0, (lead_sum + k * population_lead) / (n + k), population_lead)
-
-    promised_lead = (targets["promised_date"] - targets["order_date"]).dt.days.to_numpy(dtype=float)
+    # The supplier's usual promised lead time: order facts, known from the day each order was placed.
+    promised_lead_past = promised - _days(history["order_date"])
+    lead_sums = _past_sums(
+        keys(history, "supplier_id"),
+        _days(history["order_date"]),
+        {"n": np.isfinite(promised_lead_past).astype(float), "lead": np.nan_to_num(promised_lead_past)},
+        keys(targets, "supplier_id"),
+        as_of,
+    )
+    lead = (_days(targets["promised_date"]) - _days(targets["order_date"])).astype(float)
+    usual_lead = np.where(lead_sums["n"] > 0, lead_sums["lead"] / np.maximum(lead_sums["n"], 1), np.nan)
+    quantity = targets["quantity"].astype(float).to_numpy()
     value = targets["value"].astype(float).to_numpy()
-    supplier_median = history.groupby("supplier_id")["value"].median()
-    median_value = targets["supplier_id"].map(supplier_median).astype(float).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        unit_price = np.where(quantity > 0, value / quantity, np.nan)
     month = targets["promised_date"].dt.month.to_numpy(dtype=float)
-    modes = targets["shipment_mode"].fillna("road").to_numpy()
+    modes = targets["shipment_mode"].to_numpy(dtype=object)
 
     features = pd.DataFrame(
         {
-            "supplier_late_rate": late_rate,
-            "supplier_mean_delay": mean_delay,
-            "supplier_lead_cv": lead_cv,
-            "supplier_history_log": np.log1p(n),
-            "lead_time_days": promised_lead,
-            "lead_time_tightness": promised_lead / np.maximum(usual_lead, 1.0),
-            "order_value_log": np.log1p(np.nan_to_num(value, nan=0.0)),
-            "order_size_ratio": value / np.where(np.nan_to_num(median_value) > 0, median_value, np.nan),
-            "country_risk": targets["country_risk"].astype(float).to_numpy(),
-            "distance_km": targets["distance_km"].astype(float).to_numpy(),
+            "supplier_late_rate": supplier_rate,
+            "supplier_recent_late_rate": supplier_recent,
+            "supplier_mode_recent_late_rate": supplier_mode_recent,
+            "category_recent_late_rate": category_recent,
+            "mode_recent_late_rate": mode_recent,
+            "overall_recent_late_rate": overall_recent,
+            "supplier_trend": supplier_recent - supplier_rate,
+            "supplier_history_log": np.log1p(by_supplier["n"]),
+            "supplier_overdue_open_log": np.log1p(np.clip(overdue, 0, None)),
+            "years_since_last_late": years_since_late,
+            "supplier_mean_delay": supplier_delay,
+            "lead_time_days": lead,
+            "lead_time_ratio": lead / np.maximum(np.where(np.isfinite(usual_lead), usual_lead, lead), 1.0),
+            "quantity_log": np.log1p(np.clip(np.nan_to_num(quantity), 0, None)),
+            "order_value_log": np.log1p(np.clip(np.nan_to_num(value), 0, None)),
+            "unit_price_log": np.log1p(np.clip(unit_price, 0, None)),
+            "country_risk": _optional(targets, "country_risk"),
+            "distance_km": _optional(targets, "distance_km"),
             "month_sin": np.sin(2 * np.pi * month / 12),
             "month_cos": np.cos(2 * np.pi * month / 12),
             **{f"mode_{m}": (modes == m).astype(float) for m in SHIPMENT_MODES},
@@ -147,6 +249,25 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     return features[FEATURES]
 
 
-def _cv(values: pd.Series) -> float:
-    mean = float(values.mean())
-    return float(values.std(ddof=1)) / max(mean, 1.0)
+def _optional(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return frame[column].astype(float).to_numpy()
+
+
+def _last_late_day(
+    history: pd.DataFrame, known: np.ndarray, late: np.ndarray, targets: pd.DataFrame, as_of: np.ndarray
+) -> np.ndarray:
+    """The day the supplier's most recent late outcome became known before each target (NaN if none)."""
+    result = np.full(len(targets), np.nan)
+    late_events = pd.DataFrame({"supplier": history["supplier_id"].to_numpy()[late], "t": known[late]}).dropna()
+    by_supplier = {k: np.sort(g["t"].to_numpy()) for k, g in late_events.groupby("supplier", sort=False)}
+    supplier = targets["supplier_id"].to_numpy()
+    for key, index in pd.Series(np.arange(len(targets))).groupby(supplier).indices.items():
+        times = by_supplier.get(key)
+        if times is None:
+            continue
+        cut = np.searchsorted(times, as_of[index], side="left")
+        found = cut > 0
+        result[index[found]] = times[cut[found] - 1]
+    return result

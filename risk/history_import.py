@@ -4,17 +4,22 @@ Columns (header names; ``mapping`` renames another export's headers onto these):
 
 | column | required | meaning |
 |---|---|---|
-| supplier | yes | supplier code (created when ``create_suppliers`` is set, otherwise the row is rejected) |
-| country | no | ISO 3166 alpha-2 origin country; defaults to the supplier's |
+| supplier | yes* | supplier code, or its name (a value over 64 characters is a name) |
+| supplier_code, supplier_name | yes* | code and name separately (*one of the three supplier columns) |
+| country | no | origin country: ISO 3166 alpha-2 or alpha-3 code or English name; defaults to the supplier's |
 | product | no | product SKU; unknown SKUs reject the row |
 | category | no | product category (used when no product is given) |
-| shipment_mode | no | road, rail, sea or air (default road) |
-| order_date, promised_date | yes | dates (``date_format``, default ISO ``YYYY-MM-DD``) |
+| shipment_mode | no | road, rail, sea, air or a synonym (``MODE_SYNONYMS``, ``mode_mapping``); blank: unknown |
+| order_date, promised_date | yes | dates (``date_format``, or the first of ``DATE_FORMATS`` that reads them all) |
 | delivered_date | no | blank while the line is still open |
 | quantity | yes | ordered quantity, > 0 |
 | value | yes | line value, >= 0 (the unit price value / quantity also feeds price history when a product is given) |
 | quantity_received, quantity_rejected | no | received (default: all, once delivered) and rejected quantities |
 | reference | no | the source system's order/line reference (part of the row's identity) |
+
+A code is derived from the name when absent (``derived_code``); suppliers are matched by code, then by name,
+and created when ``create_suppliers`` is set (otherwise the row is rejected). Mode synonyms cover what
+exports say (truck, ocean, air charter, courier, parcel ...).
 
 A row's identity (supplier, product, category, dates ordered and promised, quantity, value, reference) makes
 re-imports idempotent: the same row again only updates its delivery outcome. Valid rows are imported and
@@ -39,6 +44,8 @@ from common.errors import InvalidInputError
 
 COLUMNS = (
     "supplier",
+    "supplier_code",
+    "supplier_name",
     "country",
     "product",
     "category",
@@ -52,19 +59,111 @@ COLUMNS = (
     "quantity_rejected",
     "reference",
 )
-REQUIRED = ("supplier", "order_date", "promised_date", "quantity", "value")
+REQUIRED = ("order_date", "promised_date", "quantity", "value")
+SUPPLIER_COLUMNS = ("supplier", "supplier_code", "supplier_name")
 MODES = ("road", "rail", "sea", "air")
+# What exports call the four modes (lower case, spaces and hyphens as one space).
+MODE_SYNONYMS = {
+    **{m: m for m in MODES},
+    **dict.fromkeys(("truck", "lorry", "ground", "land", "courier", "parcel", "express", "van", "ltl", "ftl"), "road"),
+    **dict.fromkeys(("train", "railway", "intermodal rail"), "rail"),
+    **dict.fromkeys(("ocean", "sea freight", "ocean freight", "vessel", "ship", "maritime", "fcl", "lcl"), "sea"),
+    **dict.fromkeys(("air freight", "air charter", "airfreight", "plane", "aircraft", "air express"), "air"),
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%b-%Y", "%d-%b-%y", "%b %d, %Y",
+                "%d %B %Y", "%Y%m%d")  # fmt: skip
 MAX_ROWS = 500_000
 MAX_REPORTED_REJECTIONS = 1_000
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+SUPPLIER_CODE_MAX = 64
 
 
 @dataclass(frozen=True)
 class ImportOptions:
     mapping: dict[str, str] | None = None
-    date_format: str = "%Y-%m-%d"
+    date_format: str | None = None  # None: detected from the order dates
     create_suppliers: bool = False
     dry_run: bool = False
+    mode_mapping: dict[str, str] | None = None  # the export's own mode names onto road/rail/sea/air
+
+
+def parse_mode_mapping(text: str | None) -> dict[str, str] | None:
+    """``theirs=ours,...`` (e.g. ``Air Charter=air,Boat=sea``); every target must be one of ``MODES``."""
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        theirs, sep, ours = part.partition("=")
+        if not sep or not theirs.strip() or ours.strip().lower() not in MODES:
+            raise InvalidInputError(
+                f"mode mapping entry {part!r} is not name=mode with mode one of {', '.join(MODES)}",
+                code="invalid_mapping",
+                details={"entry": part},
+            )
+        mapping[_mode_key(theirs)] = ours.strip().lower()
+    return mapping
+
+
+def _mode_key(text: str) -> str:
+    return " ".join(re.split(r"[\s_-]+", text.strip().lower())).strip()
+
+
+def normalise_mode(text: str, extra: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(mode or None when blank, error)."""
+    if not text.strip():
+        return None, None
+    key = _mode_key(text)
+    mode = (extra or {}).get(key) or MODE_SYNONYMS.get(key)
+    if mode is None:
+        return None, (
+            f"shipment_mode {text!r} is not road, rail, sea, air or a known synonym (add it with a mode mapping, "
+            "e.g. 'Boat=sea')"
+        )
+    return mode, None
+
+
+def normalise_country(text: str) -> tuple[str | None, str | None]:
+    """ISO 3166 alpha-2 code from an alpha-2 or alpha-3 code or a country name (pycountry's table)."""
+    import pycountry
+
+    if not text.strip():
+        return None, None
+    try:
+        found = pycountry.countries.lookup(text.strip())
+    except LookupError:
+        return None, f"country {text!r} is not an ISO 3166 code or a country name"
+    return str(found.alpha_2), None
+
+
+def derived_code(name: str) -> str:
+    """A supplier code from a name: the name itself when it fits, else a prefix plus a short hash (stable)."""
+    if len(name) <= SUPPLIER_CODE_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: SUPPLIER_CODE_MAX - 9].rstrip()}~{digest}"
+
+
+def detect_date_format(values: list[str]) -> str:
+    """The one of ``DATE_FORMATS`` that reads the most non-blank values (the first on a tie), so that a few
+    malformed dates are reported row by row instead of refusing the file; refuses when none reads any."""
+    sample = [v for v in values if v][:2_000]
+    best, best_count = None, 0
+    for fmt in DATE_FORMATS:
+        count = 0
+        for value in sample:
+            try:
+                datetime.strptime(value, fmt)
+                count += 1
+            except ValueError:
+                pass
+        if count > best_count:
+            best, best_count = fmt, count
+    if best is not None:
+        return best
+    raise InvalidInputError(
+        "could not detect the date format of order_date (tried " + ", ".join(DATE_FORMATS) + "); give date_format",
+        code="invalid_date_format",
+        details={"examples": sample[:3]},
+    )
 
 
 def parse_mapping(text: str | None) -> dict[str, str] | None:
@@ -107,6 +206,8 @@ def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
     source_of = {column: mapping.get(column, column) for column in COLUMNS}
     missing_headers = sorted(h for c, h in source_of.items() if c in mapping and h not in headers)
     missing = sorted(c for c in REQUIRED if source_of[c] not in headers)
+    if not any(source_of[c] in headers for c in SUPPLIER_COLUMNS):
+        missing.append("supplier (or supplier_code / supplier_name)")
     if missing_headers or missing:
         raise InvalidInputError(
             "the file lacks required columns: " + ", ".join(missing or missing_headers),
@@ -128,11 +229,12 @@ def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
 @dataclass
 class ValidRow:
     line: int
-    supplier: str
+    supplier: str  # the code
+    supplier_name: str
     country: str | None
     product: str | None
     category: str | None
-    mode: str
+    mode: str | None
     order_date: date
     promised_date: date
     delivered_date: date | None
@@ -160,7 +262,9 @@ class ValidRow:
         return hashlib.sha256(identity.encode()).hexdigest()
 
 
-def validate_row(line: int, row: dict[str, str], date_format: str) -> tuple[ValidRow | None, list[str]]:
+def validate_row(
+    line: int, row: dict[str, str], date_format: str, mode_mapping: dict[str, str] | None = None
+) -> tuple[ValidRow | None, list[str]]:
     errors: list[str] = []
 
     def parse_date(column: str, required: bool) -> date | None:
@@ -200,17 +304,18 @@ def validate_row(line: int, row: dict[str, str], date_format: str) -> tuple[Vali
 
     if any("\x00" in value for value in row.values()):
         return None, ["the row contains a NUL character"]
-    supplier = row["supplier"]
+    given = row["supplier"]
+    name = row["supplier_name"] or given
+    supplier = row["supplier_code"] or (given if given and len(given) <= SUPPLIER_CODE_MAX else derived_code(name))
     if not supplier:
-        errors.append("supplier is required")
-    elif len(supplier) > 64:
-        errors.append("supplier code is longer than 64 characters")
-    country = row["country"].upper() or None
-    if country is not None and not _COUNTRY.match(country):
-        errors.append(f"country {row['country']!r} is not an ISO 3166 alpha-2 code")
-    mode = (row["shipment_mode"] or "road").lower()
-    if mode not in MODES:
-        errors.append(f"shipment_mode {row['shipment_mode']!r} is not one of {', '.join(MODES)}")
+        errors.append("supplier is required (supplier, supplier_code or supplier_name)")
+    elif len(supplier) > SUPPLIER_CODE_MAX:
+        errors.append(f"supplier_code is longer than {SUPPLIER_CODE_MAX} characters")
+    elif len(name or supplier) > 200:
+        errors.append("supplier_name is longer than 200 characters")
+    country, country_error = normalise_country(row["country"])
+    mode, mode_error = normalise_mode(row["shipment_mode"], mode_mapping)
+    errors += [e for e in (country_error, mode_error) if e]
     ordered = parse_date("order_date", True)
     promised = parse_date("promised_date", True)
     delivered = parse_date("delivered_date", False)
@@ -235,6 +340,7 @@ def validate_row(line: int, row: dict[str, str], date_format: str) -> tuple[Vali
         ValidRow(
             line,
             supplier,
+            name or supplier,
             country,
             row["product"] or None,
             row["category"] or None,
@@ -257,17 +363,22 @@ async def import_history(
 ) -> dict[str, Any]:
     """Validate every row, import the valid ones (unless ``dry_run``), and report the rejected ones."""
     rows = read_rows(data, options)
-    suppliers = {r["code"]: r["id"] for r in await conn.fetch("SELECT id, code FROM app.suppliers")}
+    date_format = options.date_format or detect_date_format([r["order_date"] for r in rows])
+    known = await conn.fetch("SELECT id, code, name FROM app.suppliers")
+    suppliers = {r["code"]: r["id"] for r in known}
+    by_name = {r["name"]: r["code"] for r in known}
     products = {r["sku"]: r["id"] for r in await conn.fetch("SELECT id, sku FROM app.products")}
     rejections: list[dict[str, Any]] = []
     valid: list[ValidRow] = []
-    new_suppliers: dict[str, str | None] = {}
+    new_suppliers: dict[str, tuple[str, str | None]] = {}
     for index, row in enumerate(rows, start=2):  # line 1 is the header
-        parsed, errors = validate_row(index, row, options.date_format)
+        parsed, errors = validate_row(index, row, date_format, options.mode_mapping)
         if parsed is not None:
+            if parsed.supplier not in suppliers and not row["supplier_code"] and parsed.supplier_name in by_name:
+                parsed.supplier = by_name[parsed.supplier_name]  # an existing supplier, named instead of coded
             if parsed.supplier not in suppliers:
                 if options.create_suppliers:
-                    new_suppliers.setdefault(parsed.supplier, parsed.country)
+                    new_suppliers.setdefault(parsed.supplier, (parsed.supplier_name, parsed.country))
                 else:
                     errors.append(f"unknown supplier {parsed.supplier!r} (set create_suppliers to create it)")
             if parsed.product is not None and parsed.product not in products:
@@ -288,16 +399,18 @@ async def import_history(
         "updated": 0,
         "created_suppliers": sorted(new_suppliers),
         "dry_run": options.dry_run,
+        "date_format": date_format,
         "rejections": rejections[:MAX_REPORTED_REJECTIONS],
         "rejections_truncated": len(rejections) > MAX_REPORTED_REJECTIONS,
     }
     if options.dry_run or not valid:
         return report
-    for code, country in new_suppliers.items():
+    for code, (name, country) in new_suppliers.items():
         suppliers[code] = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, $2, $2, $3) RETURNING id",
+            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, $2, $3, $4) RETURNING id",
             tenant_id,
             code,
+            name,
             country,
         )
     unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins

@@ -19,21 +19,27 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from risk.features import FEATURE_LABELS, FEATURES
+from risk.features import FEATURE_LABELS, FEATURES, RATE_FEATURES
 
+# Shallow, shrunk trees; late rates may only raise the probability (a monotone constraint), so a short
+# noisy history cannot teach the booster that a supplier's lateness makes it punctual.
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary:logistic",
     "eval_metric": "logloss",
     "tree_method": "hist",
-    "max_depth": 4,
-    "eta": 0.08,
-    "subsample": 0.9,
-    "colsample_bytree": 0.9,
+    "max_depth": 3,
+    "eta": 0.05,
+    "subsample": 0.8,
+    "colsample_bytree": 0.8,
     "min_child_weight": 5,
+    "lambda": 5.0,
+    "monotone_constraints": "(" + ",".join("1" if f in RATE_FEATURES else "0" for f in FEATURES) + ")",
     "nthread": 1,
 }
-DEFAULT_ROUNDS = 150
-Calibration = Literal["isotonic", "platt"]
+DEFAULT_ROUNDS = 200
+BASELINE_SCORER = "supplier_late_rate_baseline"
+MODEL_SCORER = "xgboost_calibrated"
+Calibration = Literal["isotonic", "platt", "identity"]
 # Isotonic regression needs enough held-out rows to estimate a monotone map without overfitting.
 ISOTONIC_MIN_ROWS = 1_000
 
@@ -65,6 +71,8 @@ class Calibrator:
     @classmethod
     def fit(cls, margin: np.ndarray, labels: np.ndarray, method: Calibration | None = None) -> Calibrator:
         chosen: Calibration = method or ("isotonic" if len(labels) >= ISOTONIC_MIN_ROWS else "platt")
+        if chosen == "identity":
+            return cls("identity")
         if chosen == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
             iso.fit(_sigmoid(margin), labels)
@@ -73,6 +81,8 @@ class Calibrator:
         return cls("platt", a=float(platt.coef_[0, 0]), b=float(platt.intercept_[0]))
 
     def apply(self, margin: np.ndarray) -> np.ndarray:
+        if self.method == "identity":  # the booster's own log-loss probabilities
+            return _sigmoid(margin)
         if self.method == "isotonic":
             # Keep probabilities off exactly 0 and 1: a calibrated "never" or "certainly" is not credible.
             return np.clip(np.interp(_sigmoid(margin), self.x, self.y), 0.001, 0.999)
@@ -81,12 +91,22 @@ class Calibrator:
 
 @dataclass
 class DisruptionModel:
+    """The booster and its calibration, and which scorer serves: the booster only when it beat the
+    supplier-late-rate baseline on the training run's holdout (``scorer``, ``reason``)."""
+
     booster: xgb.Booster
     calibrator: Calibrator
     mean_delay_if_late: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    scorer: str = MODEL_SCORER
+    reason: str = ""
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
+        if self.scorer == BASELINE_SCORER:
+            return baseline_probability(features)
+        return self.predict_candidate(features)
+
+    def predict_candidate(self, features: pd.DataFrame) -> np.ndarray:
         return self.calibrator.apply(raw_margin(self.booster, features))
 
     def expected_delay(self, probability: np.ndarray, features: pd.DataFrame) -> np.ndarray:
@@ -98,6 +118,8 @@ class DisruptionModel:
 
     def explain(self, features: pd.DataFrame, top: int = 5) -> list[list[dict[str, Any]]]:
         """The ``top`` feature contributions of each row (log-odds of the uncalibrated booster, SHAP values)."""
+        if self.scorer == BASELINE_SCORER:
+            return baseline_explanations(features)
         matrix = xgb.DMatrix(features[FEATURES], feature_names=FEATURES)
         contributions = self.booster.predict(matrix, pred_contribs=True)[:, :-1]
         explained = []
@@ -126,6 +148,8 @@ class DisruptionModel:
             "mean_delay_if_late": self.mean_delay_if_late,
             "metrics": self.metrics,
             "features": FEATURES,
+            "scorer": self.scorer,
+            "reason": self.reason,
         }
         return json.dumps(payload).encode()
 
@@ -136,7 +160,27 @@ class DisruptionModel:
             raise ValueError("the stored model was trained on another feature set; retrain it")
         booster = xgb.Booster()
         booster.load_model(bytearray(base64.b64decode(payload["booster"])))
-        return cls(booster, Calibrator(**payload["calibrator"]), payload["mean_delay_if_late"], payload["metrics"])
+        return cls(
+            booster,
+            Calibrator(**payload["calibrator"]),
+            payload["mean_delay_if_late"],
+            payload["metrics"],
+            payload.get("scorer", MODEL_SCORER),
+            payload.get("reason", ""),
+        )
+
+
+def baseline_probability(features: pd.DataFrame) -> np.ndarray:
+    """The supplier's shrunk historical late rate: the baseline every model must beat."""
+    return features["supplier_late_rate"].to_numpy(dtype=float)
+
+
+def baseline_explanations(features: pd.DataFrame) -> list[list[dict[str, Any]]]:
+    return [
+        [{"feature": "supplier_late_rate", "label": FEATURE_LABELS["supplier_late_rate"], "value": round(float(p), 4),
+          "contribution": None, "direction": "raises"}]
+        for p in baseline_probability(features)
+    ]  # fmt: skip
 
 
 def calibrate(

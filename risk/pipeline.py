@@ -1,9 +1,9 @@
 """From delivery history to a calibrated, evaluated disruption model.
 
 Rows are split by order date, never at random: the booster learns from the oldest lines, the calibration
-map from the next ones, and evaluation (when asked for) uses only lines ordered after both, as a buyer
-would use the model. The booster is fitted by a ``Fitter``: in process (``risk.model.fit_booster``) or
-on Ray Train workers (``risk.training.ray_fitter``).
+map from the next ones, and the decision between the booster and the supplier-late-rate baseline uses only
+lines ordered after both, as a buyer would use the model. The booster is fitted by a ``Fitter``: in process
+(``risk.model.fit_booster``) or on Ray Train workers (``risk.training.ray_fitter``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,17 @@ import xgboost as xgb
 
 from common.errors import InvalidInputError
 from risk.features import build_features, delivery_outcomes
-from risk.model import Calibration, DisruptionModel, calibrate, classification_metrics, fit_booster
+from risk.model import (
+    BASELINE_SCORER,
+    MODEL_SCORER,
+    Calibration,
+    Calibrator,
+    DisruptionModel,
+    calibrate,
+    classification_metrics,
+    fit_booster,
+    raw_margin,
+)
 
 Fitter = Callable[[pd.DataFrame, np.ndarray], xgb.Booster]
 MIN_TRAINING_ROWS = 60
@@ -53,12 +63,77 @@ def train_disruption_model(
     history: pd.DataFrame,
     *,
     fitter: Fitter | None = None,
-    calibration_share: float = 0.2,
+    calibration_share: float = 0.0,
+    holdout_share: float = 0.2,
+    final_calibration_share: float = 0.0,
     calibration: Calibration | None = None,
 ) -> DisruptionModel:
-    """Fit on the older lines, calibrate on the most recent ``calibration_share`` of them."""
+    """Decide between the booster and the supplier-late-rate baseline, then fit what will serve.
+
+    The decision: fit on the oldest lines, calibrate on the next ``calibration_share``, and score the booster
+    and the baseline on the most recent ``holdout_share`` (rows used for neither). The booster serves only if
+    it beats the baseline there on both ROC AUC and Brier score. Either way the booster is then refitted with
+    the same settings on all lines (calibrated on the most recent ones), so that it learns from the latest
+    deliveries; the model records which scorer serves and why.
+    """
     rows = labelled_rows(history)
-    return _fit_and_calibrate(rows, np.ones(len(rows.late), dtype=bool), fitter, calibration_share, calibration)
+    everything = np.ones(len(rows.late), dtype=bool)
+    _require_history(rows, everything)
+    index = np.arange(len(rows.late))
+    decide_on = index < int(len(index) * (1 - holdout_share))
+    holdout = ~decide_on
+    trial = _fit_and_calibrate(rows, decide_on, fitter, calibration_share, calibration)
+    candidate = classification_metrics(rows.late[holdout], trial.predict_candidate(rows.features[holdout]))
+    baseline = classification_metrics(rows.late[holdout], rows.supplier_late_rate[holdout])
+    wins, reason = beats_baseline(candidate, baseline)
+    model = _fit_and_calibrate(rows, everything, fitter, final_calibration_share, calibration)
+    if final_calibration_share == 0 and calibration is None:
+        model.calibrator = out_of_time_calibration(trial, rows.features[holdout], rows.late[holdout])
+        model.metrics["calibration_method"] = model.calibrator.method
+    model.scorer = MODEL_SCORER if wins else BASELINE_SCORER
+    model.reason = reason
+    model.metrics |= {
+        "scorer": model.scorer,
+        "reason": reason,
+        "holdout": {"rows": int(holdout.sum()), "candidate": candidate, "baseline": baseline},
+    }
+    return model
+
+
+def out_of_time_calibration(trial: DisruptionModel, features: pd.DataFrame, late: np.ndarray) -> Calibrator:
+    """A Platt map learned from the trial booster's margins on the holdout (predictions of lines it never saw,
+    ordered after its training lines), for the booster refitted on everything; the identity when the map
+    would be flat or reversed (then it says nothing trustworthy)."""
+    if len(np.unique(late)) < 2:
+        return Calibrator("identity")
+    platt = Calibrator.fit(raw_margin(trial.booster, features), late, "platt")
+    return platt if platt.a > 0 else Calibrator("identity")
+
+
+def beats_baseline(candidate: dict[str, Any], baseline: dict[str, Any]) -> tuple[bool, str]:
+    """Whether the candidate beats the baseline on ROC AUC and Brier score, and the sentence saying so."""
+    auc, base_auc = candidate["roc_auc"], baseline["roc_auc"]
+    figures = (
+        f"holdout ROC AUC {_figure(auc)} vs baseline {_figure(base_auc)}, "
+        f"Brier {candidate['brier']:.4f} vs {baseline['brier']:.4f}"
+    )
+    if auc is None or base_auc is None:
+        return False, f"the holdout has one class only, so the model cannot be shown to beat the baseline ({figures})"
+    if auc > base_auc and candidate["brier"] < baseline["brier"]:
+        return True, f"the model beats the supplier-late-rate baseline: {figures}"
+    return False, f"the model does not beat the supplier-late-rate baseline, which serves instead: {figures}"
+
+
+def _figure(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _require_history(rows: LabelledRows, mask: np.ndarray) -> None:
+    if mask.sum() < MIN_TRAINING_ROWS:
+        raise InvalidInputError(
+            f"{int(mask.sum())} completed deliveries is too little history to train on (at least {MIN_TRAINING_ROWS})",
+            code="insufficient_history",
+        )
 
 
 def _fit_and_calibrate(
@@ -69,13 +144,11 @@ def _fit_and_calibrate(
     calibration: Calibration | None,
 ) -> DisruptionModel:
     index = np.flatnonzero(mask)
-    if len(index) < MIN_TRAINING_ROWS:
-        raise InvalidInputError(
-            f"{len(index)} completed deliveries is too little history to train on (at least {MIN_TRAINING_ROWS})",
-            code="insufficient_history",
-        )
+    _require_history(rows, mask)
     cut = int(len(index) * (1 - calibration_share))
     fit_at, calibrate_at = index[:cut], index[cut:]
+    if calibration_share == 0:  # no rows of its own: the booster's probabilities, judged on the fit rows
+        calibration, calibrate_at = "identity", fit_at
     if len(np.unique(rows.late[fit_at])) < 2 or len(np.unique(rows.late[calibrate_at])) < 2:
         raise InvalidInputError(
             "the history needs both late and on-time deliveries in its training and calibration periods",
@@ -89,7 +162,9 @@ def _fit_and_calibrate(
         "training_rows": len(fit_at),
         "calibration_rows": len(calibrate_at),
         "calibration_method": model.calibrator.method,
-        "calibration": classification_metrics(rows.late[calibrate_at], model.predict(rows.features.iloc[calibrate_at])),
+        "calibration": classification_metrics(
+            rows.late[calibrate_at], model.predict_candidate(rows.features.iloc[calibrate_at])
+        ),
     }
     return model
 
@@ -101,19 +176,26 @@ def backtest(
     fitter: Fitter | None = None,
     calibration: Calibration | None = None,
 ) -> dict[str, Any]:
-    """Train on lines ordered before ``cutoff``; evaluate on lines ordered on or after it."""
+    """Train (decision included) on lines ordered before ``cutoff``; evaluate on lines ordered on or after it.
+
+    Reports the served scorer, the booster (whether served or not) and the baseline on the same rows.
+    """
     rows = labelled_rows(history)
     before = (rows.order_date < pd.Timestamp(cutoff)).to_numpy()
     after = ~before
     if after.sum() == 0:
         raise InvalidInputError(f"no completed deliveries were ordered on or after {cutoff}", code="empty_test_period")
-    model = _fit_and_calibrate(rows, before, fitter, 0.2, calibration)
-    probability = model.predict(rows.features[after])
+    model = train_disruption_model(history[history["order_date"] < pd.Timestamp(cutoff)], fitter=fitter,
+                                   calibration=calibration)  # fmt: skip
+    test = rows.features[after]
     return {
         "cutoff": cutoff.isoformat(),
         "training_rows": model.metrics["training_rows"],
         "calibration_rows": model.metrics["calibration_rows"],
         "calibration_method": model.calibrator.method,
-        "model": classification_metrics(rows.late[after], probability),
+        "served": model.scorer,
+        "reason": model.reason,
+        "model": classification_metrics(rows.late[after], model.predict(test)),
+        "candidate": classification_metrics(rows.late[after], model.predict_candidate(test)),
         "baseline_supplier_late_rate": classification_metrics(rows.late[after], rows.supplier_late_rate[after]),
     }

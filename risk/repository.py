@@ -14,6 +14,7 @@ import pandas as pd
 
 from common.errors import NotFoundError
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
+from risk.model import MODEL_SCORER
 from training import registry
 
 HISTORY_DAYS = 730  # operational statistics look back two years
@@ -239,9 +240,10 @@ async def save_model(
 ) -> dict[str, Any]:
     """Register a run in the shared model registry, store its bytes, and promote it if it beats the champion.
 
-    The promotion metric is ``rmse`` of the calibrated probabilities on the held-out calibration rows (the
-    square root of their Brier score): lower is better, as the registry expects. The same ``run_key``
-    (the training day) reuses its run, so a rerun replaces rather than adds.
+    The promotion metric is ``rmse`` of the serving scorer's probabilities (the booster's, or the baseline's
+    when the booster did not beat it) on the training run's time-split holdout (the square root of their Brier
+    score): lower is better, as the registry expects. The same ``run_key`` (the training day) reuses its run,
+    so a rerun replaces rather than adds.
     """
     run = await registry.start_run(
         conn,
@@ -251,7 +253,7 @@ async def save_model(
         run_key=run_key,
         freq="D",
         horizon=1,
-        params={"calibration": metrics.get("calibration_method")},
+        params={"calibration": metrics.get("calibration_method"), "scorer": metrics.get("scorer")},
         training_start=training_start,
         training_end=training_end,
         artifact_uri=None,
@@ -263,7 +265,8 @@ async def save_model(
         run.id,
         artifact,
     )
-    held_out = metrics.get("calibration", {})
+    holdout = metrics.get("holdout", {})
+    held_out = holdout.get("candidate" if metrics.get("scorer") == MODEL_SCORER else "baseline", {})
     await registry.finish_run(
         conn,
         tenant_id,

@@ -13,7 +13,7 @@ import pandas as pd
 from common.database import TenantTransaction
 from risk import alerts, compliance, market, repository
 from risk.features import build_features
-from risk.model import DisruptionModel
+from risk.model import BASELINE_SCORER, DisruptionModel, baseline_explanations, baseline_probability
 from risk.repository import MODEL_NAME
 from risk.scoring import assess
 
@@ -90,16 +90,12 @@ async def predict_open_lines(
         delay = model.expected_delay(probability, features)
         explanations = model.explain(features)
     else:
-        # No model trained yet: the supplier's shrunk historical late rate (the benchmark's first baseline).
-        probability = features["supplier_late_rate"].to_numpy()
+        # No model trained yet: the supplier's shrunk historical late rate (the baseline every model must beat).
+        probability = baseline_probability(features)
         delay = probability * np.clip(
             features["supplier_mean_delay"].to_numpy() / np.maximum(probability, 0.02), 0.5, 90
         )
-        explanations = [
-            [{"feature": "supplier_late_rate", "label": "supplier's late-delivery rate so far",
-              "value": round(float(p), 4), "contribution": None, "direction": "raises"}]
-            for p in probability
-        ]  # fmt: skip
+        explanations = baseline_explanations(features)
     predictions = [
         LinePrediction(record, float(p), float(d), e)
         for record, p, d, e in zip(lines.to_dict("records"), probability, delay, explanations, strict=True)
@@ -108,13 +104,22 @@ async def predict_open_lines(
 
 
 def _model_info(current: tuple[int, DisruptionModel] | None) -> dict[str, Any]:
+    """Which scorer scores the orders (``scorer``) and why (``reason``), with the registry's version."""
     if current is None:
-        return {"model_name": MODEL_NAME, "version": None, "method": "supplier_history_baseline"}
+        return {
+            "model_name": MODEL_NAME,
+            "version": None,
+            "method": BASELINE_SCORER,
+            "scorer": BASELINE_SCORER,
+            "reason": "no disruption model has been trained for this tenant yet",
+        }
     version, model = current
     return {
         "model_name": MODEL_NAME,
         "version": version,
-        "method": "xgboost_calibrated",
+        "method": model.scorer,
+        "scorer": model.scorer,
+        "reason": model.reason or "trained before baseline-aware promotion; no holdout comparison recorded",
         "calibration": model.calibrator.method,
         "metrics": model.metrics,
     }
@@ -136,6 +141,7 @@ async def order_predictions(
                 "supplier_id": line["supplier_id"],
                 "supplier_code": line["supplier_code"],
                 "expected_date": line["promised_date"].date(),
+                "scored_by": model["scorer"],
                 "late_probability": 0.0,
                 "expected_delay_days": 0.0,
                 "lines": [],

@@ -96,7 +96,7 @@ async def test_open_orders_get_baseline_probabilities_without_a_model(world):
     result = await world.run(
         lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
     )
-    assert result["model"]["method"] == "supplier_history_baseline"
+    assert result["model"]["scorer"] == "supplier_late_rate_baseline" and "no disruption model" in result["model"]["reason"]
     assert [o["supplier_code"] for o in result["orders"]] == ["LATE", "PUNCTUAL"]
     assert result["orders"][0]["late_probability"] > 0.6 > result["orders"][1]["late_probability"]
 

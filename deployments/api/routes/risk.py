@@ -18,7 +18,7 @@ from common.database import TenantTransaction
 from common.errors import DomainError, InvalidInputError, PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from risk import repository
-from risk.history_import import ImportOptions, parse_mapping
+from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
 
 router = APIRouter(prefix="/ai/risk", tags=["risk"])
 
@@ -139,20 +139,28 @@ async def import_history(
     mapping: Annotated[
         str | None, Form(description="rename headers: column=header,column=header", max_length=2000)
     ] = None,
-    date_format: Annotated[str, Form(max_length=32, description="strptime format of the dates")] = "%Y-%m-%d",
+    date_format: Annotated[
+        str | None, Form(max_length=32, description="strptime format of the dates (default: detected)")
+    ] = None,
+    mode_mapping: Annotated[
+        str | None, Form(description="the export's shipment modes: name=mode,... (e.g. Boat=sea)", max_length=2000)
+    ] = None,
     create_suppliers: Annotated[bool, Form(description="create suppliers the file names but we lack")] = False,
     dry_run: Annotated[bool, Form(description="validate and report without importing")] = False,
 ) -> dict[str, Any]:
-    """Columns: supplier, order_date, promised_date, quantity, value (required); country, product, category,
-    shipment_mode, delivered_date, quantity_received, quantity_rejected, reference (optional)."""
+    """Columns: supplier (or supplier_code / supplier_name), order_date, promised_date, quantity, value (required);
+    country (ISO code or name), product, category, shipment_mode (synonyms such as truck, ocean, air charter are
+    understood), delivered_date, quantity_received, quantity_rejected, reference (optional)."""
     risk = handles.require("risk")
-    if "%" not in date_format:
+    if date_format is not None and "%" not in date_format:
         raise InvalidInputError(f"date_format {date_format!r} has no strptime directive", code="invalid_date_format")
     limit = request.app.state.settings.risk_import_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLargeError(f"the file exceeds the import limit of {limit} bytes", details={"max_bytes": limit})
-    options = ImportOptions(parse_mapping(mapping), date_format, create_suppliers, dry_run)
+    options = ImportOptions(
+        parse_mapping(mapping), date_format or None, create_suppliers, dry_run, parse_mode_mapping(mode_mapping)
+    )
     return await _unwrap(risk.import_history.remote(caller.claims.raw, caller.requested_tenant, data, options))
 
 
