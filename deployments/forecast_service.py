@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from ray import serve
+
+if TYPE_CHECKING:
+    from training.serving import TrainedRun
 
 
 @serve.deployment(name="ForecastService", max_ongoing_requests=8)
@@ -24,8 +27,11 @@ class ForecastService:
         # which must not load the modelling stack (statsforecast, xgboost, statsmodels).
         from training import drift, planning
         from training.ray_metrics import DriftGauges
+        from training.serving import TrainedModels
 
         self._planning, self._drift = planning, drift
+        # Ray Train champions' checkpoints: each loaded once per replica, the next one when the champion changes.
+        self._trained = TrainedModels()
         # Exported by Ray's metrics agent on every node (as ray_chainsight_forecast_*): Prometheus sees the
         # latest accuracy of each tenant's forecasts whichever replica computed it.
         self._gauges = DriftGauges()
@@ -39,6 +45,12 @@ class ForecastService:
         start: datetime | None = None,
     ) -> dict[str, Any]:
         return await asyncio.to_thread(self._planning.forecast_demand, history, freq, horizon, quantiles, start=start)
+
+    async def trained(
+        self, run: TrainedRun, history: pd.DataFrame, horizon: int, quantiles: Sequence[float]
+    ) -> dict[str, Any] | None:
+        """The series forecast by a Ray Train champion; None when that model cannot answer for it."""
+        return await asyncio.to_thread(self._trained.forecast, run, history, horizon, quantiles)
 
     async def seasonality(self, history: pd.DataFrame, freq: str) -> dict[str, Any]:
         return await asyncio.to_thread(self._planning.seasonal_report, history, freq)

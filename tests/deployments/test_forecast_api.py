@@ -10,8 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.training.ledger_rows import add_products, post_daily_demand
+from training.compute import TrainCompute
 from training.history import period_start
 from training.registry import finish_run, promote_if_better, start_run, write_forecasts
+from training.train_job import train_and_register
 
 pytestmark = [pytest.mark.serve]
 
@@ -336,3 +339,46 @@ async def test_accuracy_scores_matured_stored_forecasts_and_flags_drift(http, ma
         "drift": False,
         "runs": [],
     }
+
+
+def shared_pulse_demand(series: int, days: int = 150, seed: int = 0) -> list[np.ndarray]:
+    """Every series peaks once every 10 days (each at its own phase and scale): a pattern the statistical
+    selection (weekly seasonality at most) cannot express and a global network learns from all series."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(series):
+        peak = (np.arange(days) + rng.integers(0, 10)) % 10 == 9
+        out.append(np.maximum(np.round((5 + 3 * i) * np.where(peak, 9.0, 1.0) + rng.normal(0, 0.5, days)), 0))
+    return out
+
+
+@pytest.mark.slow
+async def test_a_ray_train_deepar_that_beats_the_statistical_selection_is_promoted_and_served_by_name(
+    http, make_tenant, owner_pool, settings, tmp_path
+):
+    t = await make_tenant()
+    products = [*t.products, *await add_products(owner_pool, t.id, 10)]
+    demand = shared_pulse_demand(len(products))
+    await post_daily_demand(owner_pool, t.id, [(p, t.warehouses[0], d) for p, d in zip(products, demand, strict=True)])
+
+    (outcome,) = await train_and_register(
+        str(settings.database_url), t.id, freq="D", horizon=7, compute=TrainCompute(workers=2), epochs=3,
+        kinds=["deepar"], as_of=datetime.now(UTC), storage_path=str(tmp_path),
+    )  # fmt: skip
+    assert outcome["mase"] < outcome["statistical_mase"], outcome
+    assert outcome["promoted"] and "beats the statistical selection" in outcome["reason"]
+
+    params = {"product_id": str(products[3]), "warehouse_id": str(t.warehouses[0]), "horizon": 7}
+    response = await http.get(f"{BASE}/demand", params=params, headers=t.headers())
+    body = response.json()
+    assert response.status_code == 200, body
+    assert (body["source"], body["model"]) == ("stored", "deepar")
+    assert body["run"]["id"] == outcome["run_id"] and body["run"]["model_type"] == "deepar"
+    assert body["run"]["status"] == "champion" and f"champion run v{outcome['version']} (deepar" in body["reason"]
+    assert len(body["points"]) == 7
+    # Asked to forecast now, the ForecastService applies the champion's checkpoint to the latest history.
+    refreshed = await http.get(f"{BASE}/demand", params={**params, "refresh": "true"}, headers=t.headers())
+    body = refreshed.json()
+    assert refreshed.status_code == 200, body
+    assert (body["source"], body["model"], body["run"]["id"]) == ("trained", "deepar", outcome["run_id"])
+    assert "forecast now from its checkpoint" in body["reason"] and len(body["points"]) == 7

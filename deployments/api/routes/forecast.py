@@ -26,6 +26,7 @@ from training import history as ledger
 from training import registry
 from training.errors import ForecastInputError
 from training.planning import MAX_HORIZON
+from training.serving import TRAINED_KINDS, TrainedRun
 
 router = APIRouter(prefix="/ai/forecast", tags=["forecast"])
 
@@ -64,7 +65,10 @@ class DemandForecast(BaseModel):
     warehouse_id: UUID
     freq: Freq
     horizon: int
-    source: Literal["fitted", "stored"] = Field(description="fitted on request, or the champion batch run's")
+    source: Literal["fitted", "stored", "trained"] = Field(
+        description="fitted on request, the champion run's stored forecast, or the Ray Train champion's checkpoint "
+        "applied to the latest history"
+    )
     model: str = Field(description="the model that produced the forecast: auto_ets, ensemble, croston_sba, zero ...")
     reason: str = Field(description="why this model: backtest result or the documented fallback")
     history_length: int
@@ -170,7 +174,7 @@ async def demand_forecast(
     levels = _parse_quantiles(quantiles)
     now = datetime.now(UTC)
 
-    async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, DemandForecast | None]:
+    async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, DemandForecast | None, registry.RunRecord | None]:
         if refresh and not tx.role.can_write:  # a forced refit costs model time: not every viewer's to spend
             raise PermissionDeniedError("refresh=true refits the forecast and needs the planner or admin role")
         await _require_location(tx, product_id, warehouse_id)
@@ -178,12 +182,24 @@ async def demand_forecast(
             tx.conn, freq=freq, as_of=now, product_id=product_id, warehouse_id=warehouse_id, active_only=False
         )
         stored = None if refresh else await _stored(tx, product_id, warehouse_id, freq, horizon, levels, now)
-        return history, stored
+        champion = None if stored else await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
+        return history, stored, champion
 
-    history, stored = await caller.run(read)
+    history, stored, champion = await caller.run(read)
     if stored is not None:
         stored.history_length = len(history)
         return stored
+    if champion is not None and champion.model_type in TRAINED_KINDS and champion.artifact_uri and not history.empty:
+        trained = await _call(
+            handles.require("forecast").trained.remote(
+                _trained_run(champion), history[["unique_id", "ds", "y"]], horizon, levels
+            )
+        )
+        if trained is not None:
+            return DemandForecast(
+                product_id=product_id, warehouse_id=warehouse_id, freq=freq, horizon=horizon, source="trained",
+                run=_run_info(champion), **trained,
+            )  # fmt: skip
     result = await _call(
         handles.require("forecast").forecast.remote(
             history[["ds", "y"]], freq, horizon, levels, start=_first_future(now, freq)
@@ -444,6 +460,14 @@ async def _stored(
             for _, row in frame.iterrows()
         ],
     )
+
+
+def _trained_run(run: registry.RunRecord) -> TrainedRun:
+    mase = run.metrics.get("mase")
+    return TrainedRun(
+        run_id=str(run.id), version=run.version, kind=run.model_type, artifact_uri=str(run.artifact_uri),
+        freq=run.freq, horizon=run.horizon, holdout_mase=None if mase is None else float(mase),
+    )  # fmt: skip
 
 
 def _run_info(run: registry.RunRecord) -> RunInfo:

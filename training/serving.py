@@ -1,0 +1,110 @@
+"""Forecasts from a Ray Train champion's checkpoint, for serving (no Ray, no HTTP here).
+
+``TrainedModels`` keeps the loaded checkpoints of the champions a process has served, keyed by run:
+each is read from storage once per process (a Serve replica) and reused for every request; when a new
+run becomes champion its id is new, so the next request loads it and the least recently used one is
+dropped. A series the network never saw (a product added since training) gets ``None``: the caller
+fits the statistical selection instead.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from training.models.base import POINT_COLUMN
+from training.validation import quantile_column
+
+TRAINED_KINDS = ("deepar", "lstm", "xgboost")
+LIGHTNING_CHECKPOINT = "checkpoint.ckpt"  # written by ray.train.lightning.RayTrainReportCallback
+XGBOOST_CHECKPOINT = "model.ubj"  # written by ray.train.xgboost.RayTrainReportCallback
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    run_id: str
+    version: int
+    kind: str
+    artifact_uri: str
+    freq: str
+    horizon: int
+    holdout_mase: float | None
+
+
+def load_checkpoint(run: TrainedRun) -> Any:
+    """The trained network (DeepAR/LSTM) or point booster (xgboost) of ``run``, on CPU."""
+    if run.kind == "xgboost":
+        import xgboost as xgb
+
+        booster = xgb.Booster()
+        booster.load_model(str(Path(run.artifact_uri) / XGBOOST_CHECKPOINT))
+        return booster
+    from pytorch_forecasting import DeepAR, RecurrentNetwork
+
+    network_class = DeepAR if run.kind == "deepar" else RecurrentNetwork
+    path = str(Path(run.artifact_uri) / LIGHTNING_CHECKPOINT)
+    return network_class.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+
+
+class TrainedModels:
+    def __init__(self, loader: Callable[[TrainedRun], Any] = load_checkpoint, capacity: int = 8) -> None:
+        self._loader, self._capacity = loader, capacity
+        self._loaded: OrderedDict[str, Any] = OrderedDict()
+        self.loads = 0
+
+    def model(self, run: TrainedRun) -> Any:
+        if run.run_id in self._loaded:
+            self._loaded.move_to_end(run.run_id)
+        else:
+            self._loaded[run.run_id] = self._loader(run)
+            self.loads += 1
+            while len(self._loaded) > self._capacity:
+                self._loaded.popitem(last=False)
+        return self._loaded[run.run_id]
+
+    def forecast(
+        self, run: TrainedRun, history: pd.DataFrame, horizon: int, quantiles: Sequence[float]
+    ) -> dict[str, Any] | None:
+        """``history`` (``unique_id, ds, y``, one series) forecast by ``run``'s model; None if it cannot."""
+        if horizon > run.horizon:
+            return None
+        trained = self.model(run)
+        if run.kind == "xgboost":
+            from training.features import FeatureSpec
+            from training.models.gradient_boosted import GradientBoostedForecaster
+
+            spec = FeatureSpec.for_frequency(run.freq)
+            forecaster: Any = GradientBoostedForecaster(spec=spec).attach(trained, history, run.freq)
+        else:
+            from training.models.neural import Kind, NeuralForecaster
+
+            encoder = trained.dataset_parameters["categorical_encoders"].get("__group_id__unique_id")
+            if encoder is not None and not set(history["unique_id"]) <= set(encoder.classes_):
+                return None  # trained without this series: its normaliser and identity are unknown
+            kind: Kind = "deepar" if run.kind == "deepar" else "lstm"
+            forecaster = NeuralForecaster(kind, horizon=run.horizon).attach(trained, history, run.freq)
+        frame = forecaster.predict(horizon, list(quantiles))
+        mase = "n/a" if run.holdout_mase is None else f"{run.holdout_mase:.3f}"
+        return {
+            "model": run.kind,
+            "reason": (
+                f"Ray Train champion run v{run.version} ({run.kind}, holdout MASE {mase}), "
+                "forecast now from its checkpoint on the latest history"
+            ),
+            "history_length": len(history),
+            "backtest_mase": run.holdout_mase,
+            "candidates": [],
+            "points": [
+                {
+                    "ds": pd.Timestamp(r["ds"]).isoformat(),
+                    "yhat": max(float(r[POINT_COLUMN]), 0.0),
+                    "quantiles": {f"{q:g}": max(float(r[quantile_column(q)]), 0.0) for q in quantiles},
+                }
+                for _, r in frame.sort_values("ds").iterrows()
+            ],
+        }
