@@ -11,8 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import socket
+import threading
+import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,38 +29,60 @@ class RawResponse:
     sent_bytes: int
 
 
-class _Collector(asyncio.Protocol):
-    """Keeps every byte the server sends, whatever happens to the sending side (a 413 is usually followed by
-    a reset while the client is still writing; asyncio's streams would turn that into a read error)."""
+def _parse(received: bytes) -> tuple[int, bytes] | None:
+    """The status and body once a whole response has arrived."""
+    head, separator, body = received.partition(b"\r\n\r\n")
+    if not separator:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    length = next((int(v) for n, _, v in (h.partition(":") for h in lines[1:]) if n.lower() == "content-length"), 0)
+    return (int(lines[0].split()[1]), body[:length]) if len(body) >= length else None
 
-    def __init__(self) -> None:
-        self.received = bytearray()
-        self.closed = asyncio.get_running_loop().create_future()
-        self.writable = asyncio.Event()
-        self.writable.set()
 
-    def data_received(self, data: bytes) -> None:
-        self.received += data
+def _exchange(host: str, port: int, frames: Iterable[bytes], timeout_s: float) -> tuple[bytes, int]:
+    """Send on one thread while another reads: a server that answers early and resets the connection must not
+    lose its answer (asyncio's transports stop reading when a write fails, dropping it)."""
+    sock = socket.create_connection((host, port), timeout=timeout_s)
+    sock.settimeout(0.5)
+    received = bytearray()
+    answered = threading.Event()
+    deadline = time.monotonic() + timeout_s
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.writable.set()
-        if not self.closed.done():
-            self.closed.set_result(None)
+    def read() -> None:
+        try:
+            while time.monotonic() < deadline and _parse(bytes(received)) is None:
+                try:
+                    data = sock.recv(65536)
+                except TimeoutError:
+                    continue
+                if not data:
+                    break
+                received.extend(data)
+        except OSError:
+            pass
+        finally:
+            answered.set()
 
-    def pause_writing(self) -> None:
-        self.writable.clear()
-
-    def resume_writing(self) -> None:
-        self.writable.set()
-
-    def response(self) -> tuple[int, bytes] | None:
-        """The status and body once a whole response has arrived."""
-        head, separator, body = bytes(self.received).partition(b"\r\n\r\n")
-        if not separator:
-            return None
-        lines = head.decode("latin-1").split("\r\n")
-        length = next((int(v) for n, _, v in (h.partition(":") for h in lines[1:]) if n.lower() == "content-length"), 0)
-        return (int(lines[0].split()[1]), body[:length]) if len(body) >= length else None
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    sent = 0
+    try:
+        for index, frame in enumerate(frames):
+            view = memoryview(frame)
+            while view and not answered.is_set():
+                try:
+                    view = view[sock.send(view) :]
+                except TimeoutError:
+                    continue
+            if answered.is_set():
+                break
+            sent += len(frame) if index else 0  # the first frame is the request head
+    except OSError:  # reset after the server answered and closed: the reader still has the answer
+        pass
+    answered.wait(max(0.0, deadline - time.monotonic()))
+    sock.close()
+    reader.join(1.0)
+    return bytes(received), sent
 
 
 async def raw_request(
@@ -73,30 +98,23 @@ async def raw_request(
     """Send ``chunks`` as the body, with ``content_length`` declared or, when None, chunked transfer encoding;
     stops sending once the answer has come back."""
     parts = urlsplit(base_url)
-    loop = asyncio.get_running_loop()
-    transport, collector = await loop.create_connection(_Collector, parts.hostname, parts.port or 80)
-    head = [f"{method} {path} HTTP/1.1", f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
-    head.append(f"Content-Length: {content_length}" if content_length is not None else "Transfer-Encoding: chunked")
-    sent = 0
-    try:
-        async with asyncio.timeout(timeout_s):
-            transport.write(("\r\n".join(head) + "\r\n\r\n").encode())
-            for chunk in chunks:
-                await collector.writable.wait()
-                if transport.is_closing() or collector.response() is not None:
-                    break
-                transport.write(chunk if content_length is not None else b"%x\r\n%b\r\n" % (len(chunk), chunk))
-                sent += len(chunk)
-            else:
-                if content_length is None and not transport.is_closing():
-                    transport.write(b"0\r\n\r\n")
-            while (answer := collector.response()) is None and not collector.closed.done():
-                await asyncio.wait([collector.closed], timeout=0.05)
-    finally:
-        transport.close()
-    answer = collector.response()
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {parts.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
+    lines.append(f"Content-Length: {content_length}" if content_length is not None else "Transfer-Encoding: chunked")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+    def frames() -> Iterator[bytes]:
+        yield head
+        for chunk in chunks:
+            yield chunk if content_length is not None else b"%x\r\n%b\r\n" % (len(chunk), chunk)
+        if content_length is None:
+            yield b"0\r\n\r\n"
+
+    received, sent = await asyncio.to_thread(
+        _exchange, parts.hostname or "127.0.0.1", parts.port or 80, frames(), timeout_s
+    )
+    answer = _parse(received)
     if answer is None:
-        raise ConnectionError(f"no complete response after sending {sent} bytes")
+        raise ConnectionError(f"no complete response after sending {sent} body bytes")
     return RawResponse(answer[0], answer[1], sent)
 
 

@@ -4,7 +4,9 @@ events and alerts as they commit.
 Protocol: connect, then send ``{"type": "auth", "token": "<access token>", "tenant_id": "<optional>"}``
 within 10 s (a token in the first message stays out of URLs and access logs). The server answers
 ``{"type": "ready", "tenant_id": ...}`` and then one JSON message per event. Bad or missing auth closes
-with 4401, a non-member with 4403; the socket closes with 4401 when the token expires.
+with 4401, a non-member with 4403; the socket closes with 4401 when the token expires, with 4403 when the
+caller stops being a member (re-checked every ``MEMBERSHIP_RECHECK_S``), and with 4429 when the caller
+already holds ``CONNECTIONS_PER_USER`` sockets on this replica.
 """
 
 from __future__ import annotations
@@ -20,13 +22,15 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from common.auth import AuthenticationError
 from common.database import TenantTransaction
-from common.errors import DomainError
+from common.errors import DomainError, PermissionDeniedError
 from deployments.api.cors import require_allowed_origin
 from deployments.api.deps import Services
 from deployments.api.event_hub import EventHub
 
 router = APIRouter(tags=["real-time"])
 AUTH_TIMEOUT_S = 10.0
+MEMBERSHIP_RECHECK_S = 30.0
+CONNECTIONS_PER_USER = 5
 
 
 def event_hub(websocket: WebSocket) -> EventHub:
@@ -43,11 +47,9 @@ async def events(websocket: WebSocket) -> None:
     await websocket.accept()
     services: Services = websocket.app.state.services
     try:
-        message = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S))
-        if not isinstance(message, dict) or message.get("type") != "auth" or not message.get("token"):
-            raise AuthenticationError("auth_required", 'send {"type": "auth", "token": "..."} first')
-        claims = await services.verifier.verify(str(message["token"]))
-        requested = UUID(message["tenant_id"]) if message.get("tenant_id") else claims.tenant_hint
+        token, tenant_text = _auth_frame(await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_S))
+        claims = await services.verifier.verify(token)
+        requested = UUID(tenant_text) if tenant_text else claims.tenant_hint
     except (TimeoutError, ValueError, AuthenticationError, WebSocketDisconnect) as exc:
         code = exc.code if isinstance(exc, AuthenticationError) else "auth_required"
         with contextlib.suppress(Exception):
@@ -65,17 +67,67 @@ async def events(websocket: WebSocket) -> None:
         await websocket.close(4403)
         return
     expires_in = float(claims.raw.get("exp", time.time() + 3600)) - time.time()
-    async with event_hub(websocket).subscribe(tenant_id) as queue:
-        await websocket.send_json({"type": "ready", "tenant_id": str(tenant_id)})
-        forward = asyncio.create_task(_forward(websocket, queue))
-        listen = asyncio.create_task(_drain(websocket))
-        done, pending = await asyncio.wait({forward, listen}, timeout=max(expires_in, 0), return_when="FIRST_COMPLETED")
-        for task in pending:
-            task.cancel()
-        if not done:
-            with contextlib.suppress(Exception):
-                await websocket.send_json({"type": "error", "code": "token_expired", "message": "reconnect"})
-                await websocket.close(4401)
+    open_sockets = _open_sockets(websocket)
+    user = str(claims.raw.get("sub"))
+    if open_sockets.get(user, 0) >= CONNECTIONS_PER_USER:
+        await websocket.send_json(
+            {"type": "error", "code": "too_many_connections", "message": f"at most {CONNECTIONS_PER_USER} per user"}
+        )
+        await websocket.close(4429)
+        return
+    open_sockets[user] = open_sockets.get(user, 0) + 1
+    try:
+        async with event_hub(websocket).subscribe(tenant_id) as queue:
+            await websocket.send_json({"type": "ready", "tenant_id": str(tenant_id)})
+            forward = asyncio.create_task(_forward(websocket, queue))
+            listen = asyncio.create_task(_drain(websocket))
+            member = asyncio.create_task(_while_member(services, claims.raw, requested, membership))
+            done, pending = await asyncio.wait(
+                {forward, listen, member}, timeout=max(expires_in, 0), return_when="FIRST_COMPLETED"
+            )
+            for task in pending:
+                task.cancel()
+            if not done or member in done:
+                code, close = ("token_expired", 4401) if not done else ("membership_revoked", 4403)
+                with contextlib.suppress(Exception):
+                    await websocket.send_json({"type": "error", "code": code, "message": "reconnect"})
+                    await websocket.close(close)
+    finally:
+        open_sockets[user] -= 1
+
+
+def _open_sockets(websocket: WebSocket) -> dict[str, int]:
+    """This replica's open event sockets per user."""
+    state = websocket.app.state
+    counts: dict[str, int] | None = getattr(state, "event_sockets", None)
+    if counts is None:
+        counts = state.event_sockets = {}
+    return counts
+
+
+def _auth_frame(message: Any) -> tuple[str, str | None]:
+    """The token and tenant of the first frame; any other shape (binary, not JSON, wrong types) is refused."""
+    if message.get("type") == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    try:
+        frame = json.loads(message.get("text") or "")
+    except ValueError:
+        frame = None
+    token = frame.get("token") if isinstance(frame, dict) and frame.get("type") == "auth" else None
+    tenant = frame.get("tenant_id") if isinstance(frame, dict) else None
+    if not isinstance(token, str) or not token or not (tenant is None or isinstance(tenant, str)):
+        raise AuthenticationError("auth_required", 'send {"type": "auth", "token": "...", "tenant_id": "..."} first')
+    return token, tenant
+
+
+async def _while_member(services: Services, claims: Any, requested: UUID | None, membership: Any) -> None:
+    """Returns once the caller is no longer a member of the tenant (removed after connecting)."""
+    while True:
+        await asyncio.sleep(MEMBERSHIP_RECHECK_S)
+        try:
+            await services.database.run(claims, requested, membership)
+        except PermissionDeniedError:  # not a database outage: that is no reason to drop the socket
+            return
 
 
 async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:

@@ -1,0 +1,81 @@
+"""The events WebSocket against hostile clients: in-process app (Starlette's test client) over the real database.
+
+These run without Serve: the socket's rules live in the route, and the Serve session is paid by other files.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from deployments.api.app import create_api
+from deployments.api.routes import live
+
+
+@pytest.fixture
+def client(settings):
+    with TestClient(create_api(settings)) as test_client:
+        yield test_client
+
+
+def auth(tenant, user=None) -> str:
+    return json.dumps({"type": "auth", "token": tenant.token(user)})
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        b"\x00\x01binary",
+        "not json",
+        '{"type": "auth", "token": 5}',
+        '{"type": "auth", "token": "x", "tenant_id": 7}',
+        "[]",
+    ],
+    ids=["binary", "not-json", "token-not-a-string", "tenant-not-a-string", "not-an-object"],
+)
+def test_a_malformed_auth_frame_closes_cleanly_with_4401(client, frame):
+    with client.websocket_connect("/api/v1/events") as socket:
+        socket.send_bytes(frame) if isinstance(frame, bytes) else socket.send_text(frame)
+        assert socket.receive_json()["code"] in ("auth_required", "invalid_token", "malformed_token", "decode_error")
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 4401
+
+
+async def test_a_user_may_hold_only_a_few_sockets(client, make_tenant):
+    tenant = await make_tenant()
+    sockets = [client.websocket_connect("/api/v1/events") for _ in range(live.CONNECTIONS_PER_USER + 1)]
+    opened = []
+    try:
+        for socket in sockets[:-1]:
+            opened.append(socket.__enter__())
+            opened[-1].send_text(auth(tenant))
+            assert opened[-1].receive_json()["type"] == "ready"
+        extra = sockets[-1].__enter__()
+        opened.append(extra)
+        extra.send_text(auth(tenant))
+        assert extra.receive_json()["code"] == "too_many_connections"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            extra.receive_json()
+        assert closed.value.code == 4429
+    finally:
+        for socket in sockets[: len(opened)]:
+            socket.__exit__(None, None, None)
+
+
+async def test_a_member_removed_after_connecting_is_disconnected(client, make_tenant, owner_pool, monkeypatch):
+    monkeypatch.setattr(live, "MEMBERSHIP_RECHECK_S", 0.3)
+    tenant = await make_tenant()
+    with client.websocket_connect("/api/v1/events") as socket:
+        socket.send_text(auth(tenant, tenant.viewer))
+        assert socket.receive_json()["type"] == "ready"
+        await owner_pool.execute(
+            "DELETE FROM app.members WHERE tenant_id = $1 AND user_id = $2", tenant.id, tenant.viewer
+        )
+        assert socket.receive_json()["code"] == "membership_revoked"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 4403
