@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import ray
@@ -15,7 +19,6 @@ from common.embedded_postgres import CleanupMode, start_embedded_postgres
 from common.migrate import apply_migrations
 from deployments.app_builder import AppArgs, build_app
 from deployments.integrations_job import DueSyncLoop
-from deployments.job_env import put_interpreter_first
 from deployments.llm_server import llm_args_from
 from inventory.demo import seed_demo
 from risk.demo import seed_risk_demo
@@ -56,14 +59,19 @@ class RunningStack:
     dashboard_url: str | None
 
 
-def start_ray(settings: Settings, *, num_cpus: int | None = None, include_dashboard: bool = True) -> str | None:
-    """Start a local Ray cluster (or join RAY_ADDRESS); returns the dashboard URL if there is one."""
+def start_ray(
+    settings: Settings, *, num_cpus: int | None = None, include_dashboard: bool = True, log_to_driver: bool = True
+) -> str | None:
+    """Start a local Ray cluster (or join RAY_ADDRESS); returns the dashboard URL if there is one.
+
+    ``log_to_driver=False`` keeps the workers' and replicas' output (vLLM's included) in Ray's log files
+    instead of this process's terminal (`chainsight up` without --verbose)."""
     if settings.serve_high_throughput:
         # Read by the Serve proxy and controller when they start, so set before Ray starts them.
         os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
         os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
     if settings.ray_address:
-        context = ray.init(address=settings.ray_address)
+        context = ray.init(address=settings.ray_address, log_to_driver=log_to_driver)
     else:
         if num_cpus is None and settings.copilot_enabled:
             # Logical CPUs: the vLLM replica and its engine worker each claim one, and the ingress and the
@@ -75,14 +83,13 @@ def start_ray(settings: Settings, *, num_cpus: int | None = None, include_dashbo
         if num_cpus is None:
             # Logical CPUs, for the same reason: the ingress, RiskService and two Ray Train workers.
             num_cpus = max(6, os.cpu_count() or 1)
-        # Job drivers, workers and replicas inherit this environment: `python` in them is the project's.
-        put_interpreter_first()
         context = ray.init(
             address="local",
             num_cpus=num_cpus,
             include_dashboard=include_dashboard,
-            dashboard_host="127.0.0.1",
+            dashboard_host=settings.ray_dashboard_host,
             dashboard_port=settings.ray_dashboard_port,
+            log_to_driver=log_to_driver,
         )
     url = getattr(context, "dashboard_url", None)
     return f"http://{url}" if url else None
@@ -104,8 +111,42 @@ def start_sync_scheduler(settings: Settings, database_url: str, every_s: float =
     return DueSyncLoop(settings.model_copy(update={"database_url": database_url}), every_s).start()
 
 
-def start_serve(settings: Settings, args: AppArgs | None = None) -> RunningStack:
+def ray_logs_dir() -> Path | None:
+    """The local Ray session's log folder (raylet, GCS, workers, Serve replicas, vLLM), where Ray keeps it."""
+    logs = Path(os.environ.get("RAY_TMPDIR", "/tmp/ray")) / "session_latest" / "logs"  # noqa: S108 (Ray's own default)
+    return logs.resolve() if logs.exists() else None
+
+
+def start_serve(
+    settings: Settings,
+    args: AppArgs | None = None,
+    on_deployment: Callable[[str, float], None] | None = None,
+) -> RunningStack:
+    """Deploy the application and wait until it is healthy; ``on_deployment(name, seconds)`` is called as
+    each deployment becomes healthy (seconds since the deploy started)."""
     serve.start(http_options={"host": settings.http_host, "port": settings.http_port})
-    serve.run(build_app(args or app_args_from(settings)), name=APP_NAME, route_prefix="/")
+    application = build_app(args or app_args_from(settings))
+    if on_deployment is None:
+        serve.run(application, name=APP_NAME, route_prefix="/")
+    else:
+        _run_reporting_deployments(application, on_deployment)
     base = f"http://{settings.http_host}:{settings.http_port}"
     return RunningStack(api_url=f"{base}/api/v1", docs_url=f"{base}/docs", dashboard_url=None)
+
+
+def _run_reporting_deployments(application: serve.Application, on_deployment: Callable[[str, float], None]) -> None:
+    started = time.monotonic()
+    reported: set[str] = set()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        deploying = pool.submit(serve.run, application, name=APP_NAME, route_prefix="/")
+        while True:
+            finished = deploying.done()
+            app_status = serve.status().applications.get(APP_NAME)
+            for name, deployment in (app_status.deployments if app_status else {}).items():
+                if name not in reported and deployment.status == "HEALTHY":
+                    reported.add(name)
+                    on_deployment(name, time.monotonic() - started)
+            if finished:
+                deploying.result()  # raises what serve.run raised
+                return
+            time.sleep(0.5)
