@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.errors import InvalidInputError
-from risk.history_import import ImportOptions, import_history, parse_mapping
+from risk.history_import import ImportOptions, derived_code, import_history, parse_mapping, parse_mode_mapping
 
 HEADER = "supplier,country,product,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
 GOOD = [
@@ -117,3 +117,69 @@ def test_a_header_row_with_stray_carriage_returns_is_refused_as_invalid_input():
     # Found by schemathesis through Serve: csv.Error used to escape as a 500.
     with pytest.raises(InvalidInputError):
         read_rows(b'supplier\rx,"a\nb', ImportOptions())
+
+
+async def test_a_real_export_with_long_names_country_names_mode_synonyms_and_day_first_dates_imports(world):
+    long_name = "Aurobindo Pharma Limited, Unit VII (Special Economic Zone), Mahaboob Nagar District, Telangana"
+    header = "supplier,country,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
+    data = csv_bytes(
+        f'"{long_name}",India,Air Charter,25/01/2025,20/02/2025,21/02/2025,10,99.5',
+        f'"{long_name}",IND,Truck,26/01/2025,21/02/2025,,10,99.5',
+        "Ocean Co,Germany,OCEAN,27/01/2025,22/03/2025,,10,99.5",
+        "Parcel Co,FR,courier,28/01/2025,22/03/2025,,10,99.5",
+        "Unknown Mode Co,FR,,28/01/2025,22/03/2025,,10,99.5",
+        header=header,
+    )
+    report = await run_import(world, data, create_suppliers=True)
+    assert (report["inserted"], report["rejected"], report["date_format"]) == (5, 0, "%d/%m/%Y")
+    async with world.pool.acquire() as conn:
+        suppliers = await conn.fetch(
+            "SELECT code, name, country FROM app.suppliers WHERE tenant_id = $1", world.tenant.id
+        )
+        modes = await conn.fetch(
+            "SELECT d.shipment_mode, d.origin_country FROM app.supplier_deliveries d WHERE d.tenant_id = $1 "
+            "ORDER BY d.order_date",
+            world.tenant.id,
+        )
+    derived = next(s for s in suppliers if s["name"] == long_name)
+    assert len(derived["code"]) <= 64 and derived["country"] == "IN"
+    assert [(m["shipment_mode"], m["origin_country"]) for m in modes] == [
+        ("air", "IN"), ("road", "IN"), ("sea", "DE"), ("road", "FR"), (None, "FR")
+    ]  # fmt: skip
+
+
+async def test_separate_code_and_name_columns_match_an_existing_supplier_by_code_or_by_name(world):
+    await world.supplier("ACME", "CN")  # its name is its code
+    header = "supplier_code,supplier_name,order_date,promised_date,quantity,value\n"
+    report = await run_import(
+        world,
+        csv_bytes(
+            "ACME,Acme Corporation,2025-01-02,2025-02-01,5,10", ",ACME,2025-01-03,2025-02-01,5,10", header=header
+        ),
+    )
+    assert (report["inserted"], report["created_suppliers"]) == (2, [])
+
+
+async def test_unknown_modes_and_countries_say_why_and_a_mode_mapping_adds_names(world):
+    await world.supplier("ACME", "CN")
+    header = "supplier,country,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
+    rows = ("ACME,Atlantis,sea,2025-01-02,2025-02-01,,5,10", "ACME,CN,Boat,2025-01-02,2025-02-01,,5,10",
+            "ACME,CN,sea,2025-03-02,2025-04-01,2025-02-01,5,10")  # fmt: skip
+    report = await run_import(world, csv_bytes(*rows, header=header))
+    reasons = {r["line"]: " ".join(r["errors"]) for r in report["rejections"]}
+    assert "country 'Atlantis' is not an ISO 3166 code or a country name" in reasons[2]
+    assert "shipment_mode 'Boat'" in reasons[3] and "mode mapping" in reasons[3]
+    assert "delivered_date 2025-02-01 is before order_date 2025-03-02" in reasons[4]
+    mapped = await run_import(world, csv_bytes(rows[1], header=header), mode_mapping=parse_mode_mapping("boat=sea"))
+    assert mapped["inserted"] == 1
+
+
+def test_a_mode_mapping_onto_an_unknown_mode_is_refused():
+    with pytest.raises(InvalidInputError, match="name=mode"):
+        parse_mode_mapping("Boat=submarine")
+
+
+def test_a_derived_supplier_code_is_stable_and_distinct_for_names_sharing_a_prefix():
+    a, b = "X" * 70 + " one", "X" * 70 + " two"
+    assert derived_code(a) == derived_code(a) != derived_code(b)
+    assert len(derived_code(a)) <= 64 and derived_code("Short") == "Short"

@@ -106,3 +106,26 @@ def test_backtest_reports_metrics_on_orders_after_the_cutoff(history):
 def test_backtest_without_history_before_the_cutoff_is_refused(history):
     with pytest.raises(InvalidInputError, match="too little history"):
         backtest(history, date(2023, 1, 5))
+
+
+def test_features_of_a_line_ignore_outcomes_not_yet_known_on_its_order_date():
+    day = pd.Timestamp("2025-01-01")
+    past = {"supplier_id": "S", "category": "A", "shipment_mode": "air", "quantity": 1.0, "value": 1.0}
+    d = pd.Timedelta
+    history = pd.DataFrame([
+        {**past, "order_date": day, "promised_date": day + d(days=10), "delivered_date": day + d(days=9)},
+        # promised after the target's order date: its outcome (late or not) is unknown then
+        {**past, "order_date": day, "promised_date": day + d(days=40), "delivered_date": day + d(days=60)},
+        {**past, "order_date": day + pd.Timedelta(days=30), "promised_date": day + pd.Timedelta(days=50),
+         "delivered_date": pd.NaT},
+    ])  # fmt: skip
+    on_time = history.copy()
+    on_time.loc[1, "delivered_date"] = day + pd.Timedelta(days=39)
+    target = history.iloc[[2]].assign(as_of=history["order_date"].iloc[[2]])
+    assert build_features(history, target).equals(build_features(on_time, target))
+    # ... but an overdue line counts as late from the day after its promise, delivered or not
+    later = target.assign(as_of=day + pd.Timedelta(days=45))
+    assert (
+        build_features(history, later)["supplier_recent_late_rate"].iloc[0]
+        > (build_features(on_time, later)["supplier_recent_late_rate"].iloc[0])
+    )

@@ -96,15 +96,18 @@ async def test_open_orders_get_baseline_probabilities_without_a_model(world):
     result = await world.run(
         lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
     )
-    assert result["model"]["scorer"] == "supplier_late_rate_baseline" and "no disruption model" in result["model"]["reason"]
+    assert result["model"]["scorer"] == "supplier_late_rate_baseline"
+    assert "no disruption model" in result["model"]["reason"]
     assert [o["supplier_code"] for o in result["orders"]] == ["LATE", "PUNCTUAL"]
     assert result["orders"][0]["late_probability"] > 0.6 > result["orders"][1]["late_probability"]
 
 
 async def _train_and_store(world, suppliers):
     """A model trained on generated history whose supplier ids are this tenant's suppliers."""
-    history = generate_history(lines=3000, suppliers=len(suppliers), seed=3)
-    history["supplier_id"] = history["supplier_id"].map({f"SUP-{i}": str(s) for i, s in enumerate(suppliers)})
+    # Enough suppliers and lines for the booster to beat the supplier-late-rate baseline on its holdout.
+    history = generate_history(lines=6000, suppliers=40, days=900, seed=2)
+    ours = {f"SUP-{i}": str(s) for i, s in enumerate(suppliers)}
+    history["supplier_id"] = history["supplier_id"].map(lambda code: ours.get(code, code))
     model = train_disruption_model(history)
     return await world.run(
         lambda tx: repository.save_model(tx.conn, tx.tenant_id, model.to_bytes(), model.metrics, run_key="t1")
@@ -121,6 +124,8 @@ async def test_a_stored_model_is_the_registry_champion_and_explains_each_line(wo
         lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
     )
     assert result["model"]["method"] == "xgboost_calibrated" and result["model"]["version"] == 1
+    assert "beats the supplier-late-rate baseline" in result["model"]["reason"]
+    assert result["orders"][0]["scored_by"] == "xgboost_calibrated"
     (line,) = result["orders"][0]["lines"]
     assert 0 < line["late_probability"] < 1
     assert line["explanation"] and {"feature", "value", "contribution"} <= set(line["explanation"][0])
