@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     integrations_backoff_s: float = Field(default=0.5, ge=0)
     integrations_max_retry_delay_s: float = Field(default=60.0, ge=0)
     integrations_page_size: int = Field(default=500, ge=1, le=5000)
+    # Networks connectors may call besides public addresses (CIDRs, JSON list), e.g. an on-premises ERP at
+    # ["10.20.0.0/16"]. Loopback, private, link-local and metadata addresses are refused unless listed here.
+    integrations_allowed_networks: list[str] = Field(default_factory=list)
 
     @field_validator("cors_allowed_origins", mode="before")
     @classmethod

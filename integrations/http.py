@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from integrations.address_guard import GuardedTransport
 from integrations.errors import ConnectorUnavailableError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -27,6 +28,9 @@ class RetryPolicy:
     backoff_s: float = 0.5
     max_delay_s: float = 60.0
     timeout_s: float = 30.0
+    # Networks connectors may call besides public addresses. None: no address guard (direct library use and
+    # tests of a connector alone); the sync engine always sets it from INTEGRATIONS_ALLOWED_NETWORKS.
+    allowed_networks: tuple[str, ...] | None = None
 
 
 def retry_after_seconds(response: httpx.Response) -> float | None:
@@ -52,6 +56,8 @@ class HttpClient:
     def __init__(self, vendor: str, base_url: str, policy: RetryPolicy, **client_kwargs: Any) -> None:
         self.vendor = vendor
         self.policy = policy
+        if policy.allowed_networks is not None and "transport" not in client_kwargs:
+            client_kwargs["transport"] = GuardedTransport(policy.allowed_networks)
         self.client = httpx.AsyncClient(base_url=base_url, timeout=policy.timeout_s, **client_kwargs)
 
     async def aclose(self) -> None:

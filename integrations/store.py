@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from common.database import MemberRole, TenantTransaction
-from common.errors import ConflictError, NotFoundError, PermissionDeniedError
+from common.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from integrations.connector import connector_class
 from integrations.crypto import CredentialCipher
 from integrations.records import Entity
@@ -64,6 +64,7 @@ async def update_connector(
 ) -> dict:
     require_admin(tx)
     current = await get_connector(tx.conn, connector_id)
+    _require_credentials_for_new_hosts(current, changes)
     values: dict[str, Any] = {}
     for name in ("base_url", "options", "enabled"):
         if getattr(changes, name) is not None:
@@ -88,6 +89,27 @@ async def update_connector(
     )
     assert row is not None
     return dict(row)
+
+
+# The addresses stored credentials are sent to: a change must come with the credentials again, or an admin
+# could redirect the tenant's ERP secrets to a host of their choosing without ever knowing them.
+_HOST_OPTIONS = ("token_url",)
+
+
+def _require_credentials_for_new_hosts(current: dict, changes: ConnectorUpdate) -> None:
+    if changes.credentials is not None:
+        return
+    moved = []
+    if changes.base_url is not None and changes.base_url != current["base_url"]:
+        moved.append("base_url")
+    if changes.options is not None:
+        moved += [o for o in _HOST_OPTIONS if changes.options.get(o) != current["options"].get(o)]
+    if moved:
+        raise InvalidInputError(
+            f"changing {', '.join(moved)} sends the credentials to a new address: send the credentials again",
+            code="credentials_required",
+            details={"changed": moved},
+        )
 
 
 async def delete_connector(tx: TenantTransaction, connector_id: UUID) -> None:

@@ -61,6 +61,7 @@ class SyncDeps:
                 backoff_s=settings.integrations_backoff_s,
                 max_delay_s=settings.integrations_max_retry_delay_s,
                 timeout_s=settings.integrations_http_timeout_s,
+                allowed_networks=tuple(settings.integrations_allowed_networks),
             ),
             page_size=settings.integrations_page_size,
         )

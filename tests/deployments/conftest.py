@@ -55,6 +55,8 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
             "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
             "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
             "CARRIER_WEBHOOK_SECRET": CARRIER_WEBHOOK_SECRET,
+            # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
+            "INTEGRATIONS_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
             # Short answers keep the CPU model's generations (and fuzzed requests) to a few seconds.
             "COPILOT_ANSWER_TOKENS": "48",
         }

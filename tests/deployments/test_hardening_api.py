@@ -183,7 +183,7 @@ async def _many_movements(owner_pool, tenant, rows: int) -> None:
             schema_name="app",
             columns=["tenant_id", "product_id", "warehouse_id", "movement_type", "quantity", "reference"],
             records=[
-                (tenant.id, products[i % 100], tenant.warehouses[0], "receipt", 1, f"bulk receipt {i:08d} " + "r" * 200)
+                (tenant.id, products[i % 100], tenant.warehouses[0], "receipt", 1, f"bulk receipt {i:08d} " + "r" * 600)
                 for i in range(rows)
             ],
         )
@@ -191,7 +191,7 @@ async def _many_movements(owner_pool, tenant, rows: int) -> None:
 
 async def test_ten_slow_exports_by_one_viewer_do_not_stop_other_users(serve_url, http, make_tenant, owner_pool):
     tenant, other = await make_tenant(), await make_tenant()
-    await _many_movements(owner_pool, tenant, 40_000)  # ~13 MB of CSV: more than the socket buffers hold
+    await _many_movements(owner_pool, tenant, 15_000)  # ~10 MB of CSV: more than the socket buffers hold
     viewer = tenant.headers(tenant.viewer)
     async with httpx.AsyncClient(base_url=serve_url, timeout=30.0) as slow, contextlib.AsyncExitStack() as stack:
         # Ten downloads started and never read: each holds its transaction until the client reads on.
@@ -325,3 +325,40 @@ async def test_one_members_idempotency_key_never_replays_for_another_member(http
         f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=tenant.headers()
     )
     assert level.json()["on_hand"] == 5.0
+
+
+ODOO = {
+    "name": "odoo-ssrf",
+    "kind": "odoo",
+    "options": {"database": "prod"},
+    "credentials": {"username": "sync@example.com", "api_key": "odoo-key"},
+    "mapping": {"units": {"Units": "each"}, "default_currency": "EUR"},
+}
+
+
+async def test_a_connector_aimed_at_the_metadata_address_fails_its_sync_without_calling_it(http, make_tenant):
+    tenant = await make_tenant()
+    body = {**ODOO, "base_url": "http://169.254.169.254/latest"}
+    created = await http.post("/api/v1/integrations/connectors", json=body, headers=tenant.admin_headers())
+    assert created.status_code == 201, created.text
+    connector = created.json()["id"]
+    run = (await http.post(f"/api/v1/integrations/connectors/{connector}/sync", headers=tenant.headers())).json()
+    for _ in range(120):
+        run = (await http.get(f"/api/v1/integrations/runs/{run['id']}", headers=tenant.headers())).json()
+        if run["status"] not in ("queued", "running"):
+            break
+        await asyncio.sleep(0.5)
+    assert run["status"] == "failed", run
+    assert "169.254.169.254 is not a public address" in str(run), run
+
+
+async def test_moving_a_connector_needs_its_credentials_again(http, make_tenant):
+    tenant = await make_tenant()
+    body = {**ODOO, "base_url": "https://erp.example.com"}
+    created = await http.post("/api/v1/integrations/connectors", json=body, headers=tenant.admin_headers())
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}"
+    moved = await http.patch(path, json={"base_url": "https://attacker.example.net"}, headers=tenant.admin_headers())
+    assert moved.status_code == 400, moved.text
+    assert moved.json()["code"] == "credentials_required"
+    with_secrets = {"base_url": "https://erp2.example.com", "credentials": body["credentials"]}
+    assert (await http.patch(path, json=with_secrets, headers=tenant.admin_headers())).status_code == 200
