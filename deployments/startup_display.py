@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 logger = logging.getLogger(__name__)
+_ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass
@@ -65,7 +67,8 @@ class StartupDisplay:
 
     def failure(self, exc: BaseException) -> str:
         where = f"; full output in {self.log_path}" if self.log_path else ""
-        return f"{type(exc).__name__}: {exc}".splitlines()[0][:200] + where
+        message = _ANSI_COLOUR.sub("", f"{type(exc).__name__}: {exc}")  # Ray colours its task errors
+        return message.splitlines()[0][:200] + where
 
     def total_s(self) -> float:
         return time.monotonic() - self.started

@@ -30,7 +30,7 @@ STARTUP = textwrap.dedent(
             step.warning = "failed; baseline predictions"
         try:
             with display.step("Serve application"):
-                raise RuntimeError("replica crashed")
+                raise RuntimeError("\\x1b[36mray::Replica\\x1b[39m replica crashed")
         except RuntimeError:
             pass
     print("Chainsight is running.")
@@ -54,7 +54,8 @@ def test_quiet_start_shows_one_line_per_step_and_keeps_component_output_in_the_l
     assert any(line.lstrip().startswith("!") and "baseline predictions" in line for line in lines)
     (failed,) = [line for line in lines if "Serve application" in line]
     assert failed.lstrip().startswith("✗")
-    assert "RuntimeError: replica crashed" in failed and str(tmp_path / "logs" / "up.log") in failed
+    assert "RuntimeError: ray::Replica replica crashed" in failed and str(tmp_path / "logs" / "up.log") in failed
+    assert "\x1b" not in failed  # colour codes of Ray's task errors stripped
     assert lines[-1] == "Chainsight is running."  # stdout is the terminal again for the final block
     assert "noise" not in result.stdout + result.stderr and "late ray warning" not in result.stderr
     log = (tmp_path / "logs" / "up.log").read_text()
