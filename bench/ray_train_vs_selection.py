@@ -18,6 +18,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,9 @@ def main() -> None:
     train, test = split_holdout(panel[["unique_id", "ds", "y"]], args.horizon)
     started = time.perf_counter()
     baseline = holdout_scores(statistical_holdout(train, "D", args.horizon), train, test, "D")
-    results = {"statistical_selection": {**baseline, "seconds": time.perf_counter() - started}}
+    results: dict[str, dict[str, Any]] = {
+        "statistical_selection": {**baseline, "seconds": time.perf_counter() - started}
+    }
     ray.init(num_cpus=max(2, args.workers), include_dashboard=False, log_to_driver=False)
     try:
         for kind in args.models.split(","):
