@@ -198,8 +198,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             await other.create(conn, 10)
         finally:
             await conn.close()
-    baseline = sum(replica_rss_bytes().values())
-    peak = baseline
+    # Per replica process present at the start (other stacks on a shared machine may start replicas meanwhile).
+    baseline = replica_rss_bytes()
+    peak = dict(baseline)
     results: list[dict[str, Any]] = []
     print(f"setup {time.perf_counter() - setup_started:.1f} s", flush=True)
     async with httpx.AsyncClient(base_url=args.url, timeout=60.0) as http:
@@ -210,20 +211,22 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             except Exception as exc:  # a dropped connection is a finding, not a crash of the bench
                 refused, detail = False, f"error {exc!r}"
             elapsed = time.perf_counter() - started
-            peak = max(peak, sum(replica_rss_bytes().values()))
+            for pid, rss in replica_rss_bytes().items():
+                if pid in peak:
+                    peak[pid] = max(peak[pid], rss)
             # The copilot or the LLM not being part of this application: nothing to attack there.
             unavailable = detail.startswith("503 service_unavailable")
             server_error = not unavailable and re.search(r"\b5\d\d\b", detail) is not None
             verdict = "UNAVAILABLE" if unavailable else "REFUSED" if refused else "NOT REFUSED"
             results.append({"attack": name, "verdict": verdict, "server_error": server_error, "detail": detail})
             print(f"{verdict:12} {name}: {detail} ({elapsed:.1f} s)", flush=True)
-    growth_mb = (peak - baseline) / MIB if baseline else None
+    growth_mb = max((peak[pid] - baseline[pid]) / MIB for pid in baseline) if baseline else None
     return {
         "attacks": len(results),
         "refused_as_expected": sum(r["verdict"] == "REFUSED" for r in results),
         "unavailable": sum(r["verdict"] == "UNAVAILABLE" for r in results),
         "server_errors": sum(r["server_error"] for r in results),
-        "replica_rss_baseline_mb": round(baseline / MIB, 1) if baseline else None,
+        "replica_rss_baseline_mb": round(max(baseline.values()) / MIB, 1) if baseline else None,
         "replica_rss_growth_mb": round(growth_mb, 1) if growth_mb is not None else None,
         "memory_bound_held": growth_mb is None or growth_mb < RSS_BOUND_MB,
         "not_refused": [r["attack"] for r in results if r["verdict"] == "NOT REFUSED"],
