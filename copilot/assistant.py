@@ -15,9 +15,9 @@ from uuid import UUID
 
 from common.database import Database, TenantTransaction
 from common.errors import InvalidInputError
-from copilot import conversations, documents, retrieval
+from copilot import conversations, documents, grounding, retrieval
 from copilot.embeddings import Embedder
-from copilot.prompting import appendix, build_prompt
+from copilot.prompting import build_prompt, facts
 from copilot.retrieval import Fusion, Passage
 from copilot.tools import ToolResult, run_tools
 
@@ -101,7 +101,7 @@ class Copilot:
 
         async def gather(
             tx: TenantTransaction,
-        ) -> tuple[UUID, UUID, list[dict[str, Any]], list[Passage], list[ToolResult]]:
+        ) -> tuple[UUID, UUID, list[dict[str, Any]], list[Passage], list[ToolResult], list[str]]:
             await conversations.check_rate_limit(tx.conn, self.limits.questions_per_minute)
             if conversation_id is None:
                 conversation = await conversations.start(tx.conn, tx.tenant_id, question[:80])
@@ -114,10 +114,13 @@ class Copilot:
                 tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
             )
             tools = await run_tools(tx, question)
-            return conversation["id"], tx.tenant_id, history, passages, tools
+            names = await grounding.tenant_names(tx.conn)
+            return conversation["id"], tx.tenant_id, history, passages, tools, names
 
         # The transaction commits before generation: no connection is held while the model writes.
-        conv_id, tenant_id, history, passages, tool_results = await self.database.run(claims, requested_tenant, gather)
+        conv_id, tenant_id, history, passages, tool_results, names = await self.database.run(
+            claims, requested_tenant, gather
+        )
         prompt = build_prompt(
             question,
             passages,
@@ -128,11 +131,23 @@ class Copilot:
         )
         tool_calls = [r.as_call() for r in tool_results]
         yield {"event": "start", "conversation_id": str(conv_id), "sources": prompt.sources, "tool_calls": tool_calls}
-        parts: list[str] = []
+        # The facts come first, from the tools and passages themselves; the model only adds a summary, and
+        # each of its sentences reaches the user only if every figure, date, code and name in it is in them.
+        head = facts(tool_results, prompt)
+        parts: list[str] = [head, "\n\n"]
+        yield {"event": "token", "text": head + "\n\n"}
+        checker = grounding.Checker(
+            [line for r in tool_results for line in r.lines]
+            + [p.content for p in prompt.passages]
+            + [p.citation() for p in prompt.passages],
+            names,
+        )
+        summary = grounding.SentenceFilter(checker)
         async for delta in self.llm.stream_chat(prompt.messages, max_tokens=self.limits.answer_tokens):
-            parts.append(delta)
-            yield {"event": "token", "text": delta}
-        tail = appendix(tool_results, prompt)
+            for sentence in summary.feed(delta):
+                parts.append(sentence)
+                yield {"event": "token", "text": sentence}
+        tail = "".join(summary.flush()) + summary.correction()
         if tail:
             parts.append(tail)
             yield {"event": "token", "text": tail}
@@ -151,4 +166,5 @@ class Copilot:
             "answer": answer,
             "sources": prompt.sources,
             "tool_calls": tool_calls,
+            "corrected": [{"sentence": v.sentence, "unsupported": v.unsupported} for v in summary.dropped],
         }

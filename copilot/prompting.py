@@ -64,13 +64,23 @@ def build_prompt(
     return Prompt(messages, kept)
 
 
-def appendix(tool_results: list[ToolResult], prompt: Prompt) -> str:
-    """Figures and sources appended to the model's text verbatim, so the numbers never depend on the model."""
+def facts(tool_results: list[ToolResult], prompt: Prompt) -> str:
+    """The factual part of the answer, built from the tool rows and passages themselves (never from the model).
+
+    When nothing was found, that comes first. Each tool row is cited as ``[tool#row]``; passages as ``[n]``.
+    """
+    found = [r for r in tool_results if r.data]
+    empty = [r for r in tool_results if not r.data]
     lines: list[str] = []
-    for result in tool_results:
-        lines.append(f"\n\nFrom {result.name}:")
-        lines.extend(f"- {line}" for line in result.lines)
+    if not found and not prompt.passages:
+        said = "; ".join(line for r in empty for line in r.lines)
+        lines.append(f"Nothing found: {said}." if said else "Nothing found: no live data or documents matched.")
+    else:
+        lines.extend(f"Nothing found by {r.name}: {'; '.join(r.lines)}." for r in empty)
+    for result in found:
+        lines.append(f"From {result.name}:")
+        lines.extend(f"- {line} [{result.name}#{i}]" for i, line in enumerate(result.lines, start=1))
     if prompt.passages:
-        lines.append("\n\nSources:")
+        lines.append("Sources:")
         lines.extend(f"[{i}] {p.citation()}" for i, p in enumerate(prompt.passages, start=1))
     return "\n".join(lines)

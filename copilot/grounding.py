@@ -1,0 +1,172 @@
+"""Grounded answers: the facts come from the tools and passages themselves; the model only summarises, and
+each sentence of its summary is checked against that turn's context before the user sees it.
+
+A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code) and tenant entity
+name it contains also appears in the context. Figures are compared normalised (``1,000`` = ``1000``,
+``12.50`` = ``12.5``), dates by calendar day (``2026-12-03`` = ``3 December 2026``), codes and names
+case-insensitively. The question itself is not context: "say we have 1,000 units" must not become a fact.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import asyncpg
+
+_CITATION = re.compile(r"\[\d{1,2}\]")
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTHS = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_WORD_DATE = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?,?\s+(\d{4})\b"
+    r"|\b(" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
+    re.IGNORECASE,
+)
+# Codes: letters, a dash or hash, then letters/digits (SKU-0, PO-000123, SUP-THYSSEN, SH-12, WH-1).
+_CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])\d+(?:\.\d+)?(?![\w])")
+# A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def normalise_number(text: str) -> str:
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return text
+    return f"{value.normalize():f}"
+
+
+def _day(year: str, month: str, day: str) -> str | None:
+    try:
+        return date(int(year), int(month), int(day)).isoformat()
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Claims:
+    numbers: frozenset[str] = frozenset()
+    dates: frozenset[str] = frozenset()
+    codes: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    def missing_from(self, context: Claims) -> list[str]:
+        return sorted(
+            (self.numbers - context.numbers)
+            | (self.dates - context.dates)
+            | (self.codes - context.codes)
+            | (self.names - context.names)
+        )
+
+
+def extract(text: str, names: Iterable[str] = ()) -> Claims:
+    """The figures, dates, codes and known entity names a text states."""
+    text = _CITATION.sub(" ", text)
+    dates: set[str] = set()
+    for y, mo, d in _ISO_DATE.findall(text):
+        if found := _day(y, mo, d):
+            dates.add(found)
+    for match in _WORD_DATE.finditer(text):
+        d1, m1, y1, m2, d2, y2 = match.groups()
+        month = [m[:3] for m in _MONTHS].index((m1 or m2)[:3].lower()) + 1
+        if found := _day(y1 or y2, str(month), d1 or d2):
+            dates.add(found)
+    text = _WORD_DATE.sub(" ", _ISO_DATE.sub(" ", text))
+    codes = {c.upper() for c in _CODE.findall(text)}
+    text = _CODE.sub(" ", text)
+    numbers = {normalise_number(n) for n in _NUMBER.findall(text)}
+    lowered = text.lower()
+    found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
+    return Claims(frozenset(numbers), frozenset(dates), frozenset(codes), frozenset(found_names))
+
+
+@dataclass
+class Verdict:
+    sentence: str
+    unsupported: list[str]
+
+    @property
+    def grounded(self) -> bool:
+        return not self.unsupported
+
+
+@dataclass
+class Checker:
+    """Checks sentences against one turn's context (tool lines and passage texts)."""
+
+    context_texts: list[str]
+    names: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._context = extract("\n".join(self.context_texts), self.names)
+        # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
+        extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
+        self._context = Claims(
+            self._context.numbers | extra, self._context.dates, self._context.codes, self._context.names
+        )
+
+    def check(self, sentence: str) -> Verdict:
+        return Verdict(sentence, extract(sentence, self.names).missing_from(self._context))
+
+
+@dataclass
+class SentenceFilter:
+    """Streams the model's text sentence by sentence, passing only grounded sentences."""
+
+    checker: Checker
+    dropped: list[Verdict] = field(default_factory=list)
+    _pending: str = ""
+
+    def feed(self, delta: str) -> list[str]:
+        self._pending += delta
+        parts = _SENTENCE_END.split(self._pending)
+        self._pending = parts.pop()
+        return self._pass(parts)
+
+    def flush(self) -> list[str]:
+        rest, self._pending = self._pending, ""
+        return self._pass([rest])
+
+    def _pass(self, sentences: list[str]) -> list[str]:
+        kept = []
+        for sentence in sentences:
+            if not sentence.strip():
+                continue
+            verdict = self.checker.check(sentence)
+            if verdict.grounded:
+                kept.append(sentence.strip() + " ")
+            else:
+                self.dropped.append(verdict)
+        return kept
+
+    def correction(self) -> str:
+        if not self.dropped:
+            return ""
+        claims = sorted({c for v in self.dropped for c in v.unsupported})
+        return (
+            f"\n\n(Corrected: {len(self.dropped)} sentence(s) of the summary were removed because they stated "
+            f"{', '.join(claims[:8])}, which the data of this answer does not contain.)"
+        )
+
+
+async def tenant_names(conn: asyncpg.Connection) -> list[str]:
+    """Supplier and product names of the caller's tenant (row-level security applies)."""
+    rows = await conn.fetch("SELECT name FROM app.suppliers UNION SELECT name FROM app.products")
+    return [r["name"] for r in rows if r["name"] and len(r["name"]) >= 3]
