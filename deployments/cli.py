@@ -175,11 +175,11 @@ def _first_risk_scan() -> tuple[str, str | None]:
 
     try:
         outcomes = execute(["--workers=2"])
+        scored = sum(o["scan"]["lines_scored"] for o in outcomes)
+        alerts = sum(sum(o["scan"]["alerts_raised"].values()) for o in outcomes)  # counts per alert kind
     except Exception as exc:
         logging.getLogger(__name__).exception("risk scan failed")
         return "", f"failed ({type(exc).__name__}); predictions fall back to suppliers' late rates"
-    scored = sum(o["scan"]["lines_scored"] for o in outcomes)
-    alerts = sum(o["scan"]["alerts_raised"] for o in outcomes)
     return f"{len(outcomes)} tenants, {scored} open lines scored, {alerts} alerts", None
 
 
