@@ -165,7 +165,8 @@ class AutoForecaster(Forecaster):
         weights: list[dict[str, object]],
     ) -> pd.DataFrame | None:
         """Decide the members of every series of one group; returns the candidates' backtest scores."""
-        needed = horizon * self.n_windows + 2
+        # The first backtest window must leave every candidate enough history to fit.
+        needed = horizon * self.n_windows + max(3, self.min_combination_length)
         default = tuple(n for n in candidates if n not in BASELINES and not candidates[n]().is_global)
         if self.pool is not None:
             default = tuple(n for n in self.pool if n in candidates)

@@ -62,7 +62,7 @@ def test_series_too_short_to_backtest_take_the_panels_combination_and_say_so(fit
     model, _, _ = fitted
     row = model.selection_.set_index("unique_id").loc["newcomer"]
     assert row["model"] == ENSEMBLE
-    assert row["note"] == "mean of auto_ets, dynamic_theta (not backtested: 10 observations, backtest needs 26)"
+    assert row["note"] == "mean of auto_ets, dynamic_theta (not backtested: 10 observations, backtest needs 27)"
     assert set(model.weights_.loc[model.weights_["unique_id"] == "newcomer", "model"]) == {"auto_ets", "dynamic_theta"}
 
 
