@@ -19,6 +19,7 @@ from copilot import conversations, documents, grounding, retrieval
 from copilot.embeddings import Embedder
 from copilot.prompting import build_prompt, facts
 from copilot.retrieval import Fusion, Passage
+from copilot.tool_choice import ToolChooser
 from copilot.tools import ToolResult, run_tools
 
 
@@ -40,11 +41,19 @@ class CopilotLimits:
 
 
 class Copilot:
-    def __init__(self, database: Database, embedder: Embedder, llm: LLM, limits: CopilotLimits) -> None:
+    def __init__(
+        self,
+        database: Database,
+        embedder: Embedder,
+        llm: LLM,
+        limits: CopilotLimits,
+        chooser: ToolChooser | None = None,
+    ) -> None:
         self.database = database
         self.embedder = embedder
         self.llm = llm
         self.limits = limits
+        self.chooser = chooser  # None: tools are chosen by their intent words
 
     async def ingest(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes
@@ -98,6 +107,7 @@ class Copilot:
                 details={"length": len(question), "max_length": self.limits.max_question_chars},
             )
         embedding = await asyncio.to_thread(self.embedder.embed_one, question)
+        chosen = self.chooser.choose(question, embedding) if self.chooser else None
 
         async def gather(
             tx: TenantTransaction,
@@ -113,7 +123,7 @@ class Copilot:
             passages = await retrieval.search(
                 tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
             )
-            tools = await run_tools(tx, question)
+            tools = await run_tools(tx, question, chosen)
             names = await grounding.tenant_names(tx.conn)
             return conversation["id"], tx.tenant_id, history, passages, tools, names
 

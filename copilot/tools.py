@@ -77,8 +77,10 @@ class Tool:
     # Also run when the question names one of these kinds: product, supplier, purchase_order, shipment.
     mentions: frozenset[str] = frozenset()
 
-    def wanted(self, context: ToolContext) -> bool:
-        return context.asks(self.keywords) or bool(self.mentions & context.mentions.kinds())
+    def wanted(self, context: ToolContext, chosen: set[str] | None = None) -> bool:
+        """Chosen by the classifier (``copilot.tool_choice``) or, without one, by intent words; or named."""
+        asked = self.name in chosen if chosen is not None else context.asks(self.keywords)
+        return asked or bool(self.mentions & context.mentions.kinds())
 
 
 def matches(question: str, words: tuple[str, ...]) -> bool:
@@ -98,13 +100,13 @@ def register_tool(tool: Tool) -> Tool:
     return tool
 
 
-async def run_tools(tx: TenantTransaction, question: str) -> list[ToolResult]:
+async def run_tools(tx: TenantTransaction, question: str, chosen: set[str] | None = None) -> list[ToolResult]:
     """The results of every tool the question calls for, in registration order."""
     today: date = await tx.conn.fetchval("SELECT current_date")
     context = ToolContext(tx, question, await find_mentions(tx.conn, question), today)
     results = []
     for tool in TOOLS.values():
-        if tool.wanted(context):
+        if tool.wanted(context, chosen):
             result = await tool.run(context)
             if result is not None:
                 results.append(result)

@@ -21,6 +21,9 @@ from common.database import Database, create_pool
 from copilot.assistant import Copilot, CopilotLimits
 from copilot.embeddings import Embedder
 from copilot.retrieval import Fusion
+from copilot.tool_choice import fit_chooser
+from copilot.tool_questions import TRAIN
+from copilot.tools import TOOLS
 
 
 class HandleLLM:
@@ -79,7 +82,9 @@ class CopilotService:
                 text_weight=settings.copilot_rrf_text_weight,
             ),
         )
-        self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits)
+        # Fitted here from the packaged question set (seconds): the same embedder reads questions at run time.
+        chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS))
+        self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser)
 
     async def ingest(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes
