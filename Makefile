@@ -73,5 +73,11 @@ test: lint typecheck pytest
 bench: install
 	$(BIN)/python bench/api_throughput.py
 
+# One page of each PDF report as a PNG under docs/reports (shown in README), from the demo data through the
+# API's routes in one process (embedded PostgreSQL, no Ray). Needs pdftoppm: apt-get install poppler-utils.
+.PHONY: report-previews
+report-previews: install
+	$(BIN)/python -m deployments.report_previews --out docs/reports
+
 clean:
 	rm -rf $(VENV) .chainsight .pytest_cache .mypy_cache .ruff_cache

@@ -105,7 +105,8 @@ def stacked_scores_chart(
     axes.set_xlim(0, max([100.0, *(v + 8 for v in left)]))
     axes.set_xlabel("Overall risk score (0 = none, 100 = highest), split by weighted component", fontsize=8.5)
     axes.tick_params(labelsize=8)
-    axes.legend(loc="lower right", fontsize=7.5, ncols=4, frameon=False)
+    # Above the bars, so that no bar (up to 100) ever runs under it.
+    axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=7.5, ncols=4, frameon=False)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
     axes.grid(axis="x", color="#e3e7ec", linewidth=0.6)

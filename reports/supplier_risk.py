@@ -51,18 +51,18 @@ def ranking_rows(data: SupplierRiskData) -> list[dict[str, Any]]:
 
 _RANKING = [
     Column("rank", "#", "number", width=0.35),
-    Column("code", "Code", width=1.15),
-    Column("name", "Supplier", width=2.3),
-    Column("country", "Country", width=0.8),
-    Column("overall", "Overall", "number", decimals=1, width=0.75),
-    Column("band", "Band", width=0.7),
-    *(Column(c, c.capitalize(), "number", decimals=1, width=1.15) for c in COMPONENTS),
-    Column("confidence", "Confidence", width=1.05),
-    Column("deliveries", "Deliveries", "number", width=0.85),
+    Column("code", "Code", width=1.35),
+    Column("name", "Supplier", width=1.9),
+    Column("country", "Country", width=0.9),
+    Column("overall", "Overall", "number", decimals=1, width=0.8),
+    Column("band", "Band", width=0.85),
+    *(Column(c, c.capitalize(), "number", decimals=1, width=1.45 if c == "geographical" else 1.15) for c in COMPONENTS),
+    Column("confidence", "Confidence", width=1.2),
+    Column("deliveries", "Deliveries", "number", width=1.0),
 ]
 _DRIVERS = [
     Column("rank", "#", "number", width=0.3),
-    Column("code", "Code", width=1.2),
+    Column("code", "Code", width=1.3),
     Column("name", "Supplier", width=1.9),
     Column("drivers", "Top drivers (component, points added to the overall score)", width=7.0),
 ]
