@@ -7,7 +7,7 @@ import signal
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 from uuid import UUID
 
 import typer
@@ -97,6 +97,7 @@ def up(
     """Everything, locally: database, migrations, demo data, Ray, the Serve application.
 
     Shows one line per step; the components' own output goes to .chainsight/logs/ (or here with --verbose)."""
+    from deployments.job_env import submit_command
     from deployments.local_stack import (
         app_args_from,
         ensure_database,
@@ -151,6 +152,8 @@ def up(
     typer.echo(f"  API:            {stack.api_url}")
     typer.echo(f"  OpenAPI docs:   {stack.docs_url}")
     typer.echo(f"  Ray dashboard:  {dashboard or 'not started'}")
+    if dashboard:
+        typer.echo(f"  Batch job:      {submit_command(dashboard)}")
     typer.echo(f"  Metrics:        {stack.api_url.removesuffix('/api/v1')}/metrics")
     typer.echo(f"  ERP schedules:  due connectors synced, checked every {scheduler.every_s:.0f} s")
     if not verbose:
@@ -185,6 +188,22 @@ def _first_risk_scan() -> tuple[str, str | None]:
 
 risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
 app.add_typer(risk_app, name="risk")
+
+
+def _database() -> str:
+    """DATABASE_URL, or the embedded PostgreSQL started (and left running) as `chainsight db-url` does."""
+    from deployments.local_stack import ensure_database
+
+    url = ensure_database(get_settings(), cleanup=None)
+    get_settings.cache_clear()  # ensure_database exported the URL; later reads of the settings must see it
+    return url
+
+
+@risk_app.callback()
+def _risk_database() -> None:
+    _database()
+
+
 TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: the only one, or the demo tenant)")]
 
 
@@ -225,6 +244,7 @@ def risk_backtest(
     import asyncio
     import json
 
+    from common.errors import DomainError
     from risk.commands import run_backtest
 
     fitter = None
@@ -237,7 +257,10 @@ def risk_backtest(
         # RAY_ADDRESS joins a running cluster; otherwise a small local one with room for the two workers.
         ray.init(address=address) if address else ray.init(address="local", num_cpus=3, include_dashboard=False)
         fitter = ray_fitter(workers=2)
-    result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
+    try:
+        result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
+    except DomainError as exc:
+        _fail(exc)
     typer.echo(json.dumps(result, default=str, indent=2))
 
 
@@ -246,7 +269,8 @@ def risk_import(
     file: Annotated[str, typer.Option("--file", help="CSV of delivery history (see risk/history_import.py)")],
     tenant: TenantOption = None,
     mapping: Annotated[str | None, typer.Option(help="column=header,... for other exports")] = None,
-    date_format: Annotated[str, typer.Option(help="strptime format of the dates")] = "%Y-%m-%d",
+    date_format: Annotated[str | None, typer.Option(help="strptime format of the dates (default: detected)")] = None,
+    mode_map: Annotated[str | None, typer.Option(help="the export's mode names: 'Boat=sea,Lorry=road'")] = None,
     create_suppliers: Annotated[bool, typer.Option(help="create suppliers the file names")] = False,
     dry_run: Annotated[bool, typer.Option(help="validate and report only")] = False,
 ) -> None:
@@ -257,14 +281,22 @@ def risk_import(
 
     from common.errors import DomainError
     from risk.commands import run_import
-    from risk.history_import import ImportOptions, parse_mapping
+    from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
 
     try:
-        options = ImportOptions(parse_mapping(mapping), date_format, create_suppliers, dry_run)
+        options = ImportOptions(
+            parse_mapping(mapping), date_format, create_suppliers, dry_run, parse_mode_mapping(mode_map)
+        )
         report = asyncio.run(run_import(Path(file), _uuid(tenant) if tenant else None, options))
     except (DomainError, OSError) as exc:
-        raise typer.BadParameter(getattr(exc, "message", str(exc))) from exc
+        _fail(exc)
     typer.echo(json.dumps(report, default=str, indent=2))
+
+
+def _fail(exc: Exception) -> NoReturn:
+    """A user's mistake: one line on stderr and exit status 2, no traceback."""
+    typer.echo(f"error: {getattr(exc, 'message', None) or exc}", err=True)
+    raise typer.Exit(2) from exc
 
 
 def _uuid(text: str) -> UUID:
@@ -293,6 +325,7 @@ def sync(
 
     from deployments.integrations_job import run_sync_job, sync_task
 
+    _database()
     if on_ray:
         import ray
 
@@ -317,6 +350,7 @@ def sync_due(
 
     from deployments.integrations_job import run_due_syncs
 
+    _database()
     settings = get_settings()
     ray.init(address=settings.ray_address, include_dashboard=False)
     typer.echo(json.dumps(run_due_syncs(settings, tenant_id=tenant, limit=limit)))

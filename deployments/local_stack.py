@@ -19,6 +19,7 @@ from common.embedded_postgres import CleanupMode, start_embedded_postgres
 from common.migrate import apply_migrations
 from deployments.app_builder import AppArgs, build_app
 from deployments.integrations_job import DueSyncLoop
+from deployments.job_env import put_interpreter_first
 from deployments.llm_server import llm_args_from
 from inventory.demo import seed_demo
 from risk.demo import seed_risk_demo
@@ -83,6 +84,8 @@ def start_ray(
         if num_cpus is None:
             # Logical CPUs, for the same reason: the ingress, RiskService and two Ray Train workers.
             num_cpus = max(6, os.cpu_count() or 1)
+        # Job drivers, workers and replicas inherit this environment: `python` in them is the project's.
+        put_interpreter_first()
         context = ray.init(
             address="local",
             num_cpus=num_cpus,

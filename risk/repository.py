@@ -13,8 +13,8 @@ import asyncpg
 import pandas as pd
 
 from common.errors import NotFoundError
-from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from risk.model import MODEL_SCORER
+from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from training import registry
 
 HISTORY_DAYS = 730  # operational statistics look back two years
