@@ -196,6 +196,11 @@ class Settings(BaseSettings):
         secret = self.supabase_jwt_secret.get_secret_value() if self.supabase_jwt_secret else None
         if secret is None and self.jwks_url is None:
             problems.append("set SUPABASE_JWT_SECRET or SUPABASE_URL/SUPABASE_JWKS_URL so tokens can be verified")
+        if self.expected_issuer is None:
+            problems.append(
+                "set SUPABASE_URL (or JWT_ISSUER) so every token's issuer is checked; without it a token from any "
+                "issuer sharing the key would be accepted"
+            )
         if secret is not None and (len(secret) < 32 or _is_placeholder(secret)):
             problems.append("SUPABASE_JWT_SECRET is a placeholder or shorter than 32 characters")
         if self.database_url and _is_placeholder(self.database_url):

@@ -248,6 +248,7 @@ async def test_hs256_token_is_rejected_when_no_secret_is_configured(
         environment="production",
         database_url="postgresql://chainsight:s3cret@db.internal:5432/chainsight",
         supabase_jwt_secret=None,
+        jwt_issuer="https://project.supabase.co/auth/v1",
     )
     assert settings.jwt_secret is None
     verifier = TokenVerifier(settings)

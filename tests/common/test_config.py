@@ -38,6 +38,21 @@ def test_production_without_any_way_to_verify_tokens_refuses_to_start():
         make(environment="production", database_url="postgresql://db/app")
 
 
+def test_production_without_a_jwt_issuer_refuses_to_start():
+    with pytest.raises(ValidationError, match="SUPABASE_URL \\(or JWT_ISSUER\\)"):
+        make(environment="production", database_url="postgresql://db/app", supabase_jwt_secret=STRONG_SECRET)
+
+
+def test_production_accepts_an_explicit_jwt_issuer_without_supabase_url():
+    settings = make(
+        environment="production",
+        database_url="postgresql://db/app",
+        supabase_jwt_secret=STRONG_SECRET,
+        jwt_issuer="https://auth.example.io/auth/v1",
+    )
+    assert settings.expected_issuer == "https://auth.example.io/auth/v1"
+
+
 def test_production_never_falls_back_to_the_development_secret():
     settings = make(environment="production", database_url="postgresql://db/app", supabase_url="https://x.supabase.co")
     assert settings.jwt_secret is None
