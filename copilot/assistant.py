@@ -37,6 +37,7 @@ class CopilotLimits:
     context_tokens: int = 2048
     answer_tokens: int = 256
     passages: int = 5
+    history_turns: int = 4
     fusion: Fusion = field(default_factory=Fusion)
 
 
@@ -138,6 +139,7 @@ class Copilot:
             history,
             context_tokens=self.limits.context_tokens,
             answer_tokens=self.limits.answer_tokens,
+            history_turns=self.limits.history_turns,
         )
         tool_calls = [r.as_call() for r in tool_results]
         yield {"event": "start", "conversation_id": str(conv_id), "sources": prompt.sources, "tool_calls": tool_calls}

@@ -37,6 +37,7 @@ def build_prompt(
     *,
     context_tokens: int,
     answer_tokens: int,
+    history_turns: int = 4,
 ) -> Prompt:
     budget = (context_tokens - answer_tokens) * CHARS_PER_TOKEN - len(SYSTEM_PROMPT) - len(question) - 200
     parts: list[str] = []
@@ -54,7 +55,7 @@ def build_prompt(
         kept.append(passage)
         budget -= len(block)
     messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-    for turn in history[-4:]:
+    for turn in history[-history_turns:] if history_turns else []:
         text = str(turn["content"])[:600]
         if len(text) <= budget:
             messages.append({"role": str(turn["role"]), "content": text})

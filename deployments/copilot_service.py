@@ -16,7 +16,7 @@ from uuid import UUID
 from ray import serve
 from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
-from common.config import get_settings
+from common.config import Settings, get_settings
 from common.database import Database, create_pool
 from copilot.assistant import Copilot, CopilotLimits
 from copilot.embeddings import Embedder
@@ -64,24 +64,43 @@ def _deltas(item: Any) -> list[str]:
     return found
 
 
+# Per device when unset: (prompt tokens, summary tokens, passages, earlier turns); None: the model's window
+# or COPILOT_ANSWER_TOKENS. CPU figures keep an answer within 20 s on 2 cores (bench/copilot_faithfulness.py).
+DEVICE_BUDGETS: dict[str, tuple[int | None, int | None, int, int]] = {
+    "cpu": (1024, 96, 3, 2),
+    "gpu": (None, None, 5, 4),
+}
+
+
+def copilot_limits(settings: Settings) -> CopilotLimits:
+    """The answer budgets: explicit settings win, otherwise the device's defaults (``DEVICE_BUDGETS``)."""
+    prompt, summary, passages, turns = DEVICE_BUDGETS[settings.copilot_llm_device]
+    window = settings.copilot_llm_max_model_len
+    summary = min(settings.copilot_summary_tokens or summary or window, settings.copilot_answer_tokens)
+    prompt = min(settings.copilot_prompt_tokens or prompt or window, window - summary)
+    return CopilotLimits(
+        max_upload_bytes=settings.copilot_max_upload_bytes,
+        max_question_chars=settings.copilot_max_question_chars,
+        questions_per_minute=settings.copilot_questions_per_minute,
+        context_tokens=prompt + summary,
+        answer_tokens=summary,
+        passages=passages if settings.copilot_passages is None else settings.copilot_passages,
+        history_turns=turns if settings.copilot_history_turns is None else settings.copilot_history_turns,
+        fusion=Fusion(
+            k=settings.copilot_rrf_k,
+            vector_weight=settings.copilot_rrf_vector_weight,
+            text_weight=settings.copilot_rrf_text_weight,
+        ),
+    )
+
+
 @serve.deployment(name="CopilotService", max_ongoing_requests=32)
 class CopilotService:
     async def __init__(self, llm: DeploymentHandle, model_id: str) -> None:  # type: ignore[misc]  # Serve awaits it
         settings = get_settings()
         self._pool = await create_pool(settings)
         embedder = await asyncio.to_thread(Embedder, settings.copilot_embedding_model)
-        limits = CopilotLimits(
-            max_upload_bytes=settings.copilot_max_upload_bytes,
-            max_question_chars=settings.copilot_max_question_chars,
-            questions_per_minute=settings.copilot_questions_per_minute,
-            context_tokens=settings.copilot_llm_max_model_len,
-            answer_tokens=settings.copilot_answer_tokens,
-            fusion=Fusion(
-                k=settings.copilot_rrf_k,
-                vector_weight=settings.copilot_rrf_vector_weight,
-                text_weight=settings.copilot_rrf_text_weight,
-            ),
-        )
+        limits = copilot_limits(settings)
         # Fitted here from the packaged question set (seconds): the same embedder reads questions at run time.
         chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS))
         self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from deployments.llm_server import LLM_MODEL_ID
 from tests.copilot.live_rows import add_order, add_supplier, make_risky
 from tests.copilot.test_extraction import minimal_pdf
 
@@ -227,7 +228,12 @@ async def test_suggestions_list_reorders_with_their_reason(http, make_tenant, ow
 
 async def test_the_openai_compatible_route_streams_chat_completion_chunks(http, make_tenant):
     tenant = await make_tenant()
-    body = {"model": "any", "messages": [{"role": "user", "content": "Say hello"}], "max_tokens": 16, "stream": True}
+    body = {
+        "model": LLM_MODEL_ID,
+        "messages": [{"role": "user", "content": "Say hello"}],
+        "max_tokens": 16,
+        "stream": True,
+    }
     chunks = []
     async with http.stream("POST", "/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers()) as response:
         assert response.status_code == 200

@@ -1,4 +1,5 @@
-"""/ai/copilot: documents, questions answered over SSE, conversations, feedback and suggestions.
+"""/ai/copilot: documents, questions answered over SSE, conversations, feedback and suggestions (the
+OpenAI-compatible /ai/llm routes live in ``llm.py``; ``llm_router`` is re-exported here).
 
 Document parsing, embeddings and generation run in the ``CopilotService`` deployment (through its handle);
 listing, deleting, conversations, feedback and suggestions are plain SQL and stay in this replica.
@@ -17,13 +18,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.database import TenantTransaction
-from common.errors import DomainError, InvalidInputError, PayloadTooLargeError
+from common.errors import PayloadTooLargeError
 from copilot import conversations, documents, suggestions
 from deployments.api.deps import CallerDep, ModelHandlesDep
-from deployments.api.llm_bounds import check_chat_bounds
+from deployments.api.routes.llm import domain_cause, unwrap
+from deployments.api.routes.llm import router as llm_router  # noqa: F401  (app.py mounts it from here)
 
 router = APIRouter(prefix="/ai/copilot", tags=["copilot"])
-llm_router = APIRouter(prefix="/ai/llm", tags=["copilot"])
 
 
 class Document(BaseModel):
@@ -96,7 +97,7 @@ async def upload_document(
         raise PayloadTooLargeError(
             f"{file.filename!r} exceeds the upload limit of {limit} bytes", details={"max_bytes": limit}
         )
-    result = await _unwrap(copilot.ingest.remote(caller.claims.raw, caller.requested_tenant, file.filename or "", data))
+    result = await unwrap(copilot.ingest.remote(caller.claims.raw, caller.requested_tenant, file.filename or "", data))
     return Document.model_validate(result)
 
 
@@ -139,7 +140,7 @@ async def ask(body: Annotated[AskRequest, Body()], caller: CallerDep, handles: M
     )
     # The first event comes after validation, the rate limit and the conversation check: failures there
     # are still plain 4xx JSON responses.
-    first = await _unwrap(events.__anext__())
+    first = await unwrap(events.__anext__())
     if not body.stream:
         last = first
         async for event in events:
@@ -158,7 +159,7 @@ async def _server_sent_events(first: dict[str, Any], rest: Any) -> AsyncIterator
         async for event in rest:
             yield _sse(event)
     except Exception as exc:  # the status line is gone: report the failure in the stream
-        cause = _domain_cause(exc)
+        cause = domain_cause(exc)
         code, message = (
             (cause.code, cause.message) if cause else ("internal_error", "the answer could not be completed")
         )
@@ -211,84 +212,3 @@ async def list_suggestions(caller: CallerDep) -> dict[str, list[dict[str, Any]]]
         return await suggestions.suggest(tx)
 
     return {"items": [s.as_dict() for s in await caller.run(op)]}
-
-
-@llm_router.post("/chat/completions", summary="OpenAI-compatible chat completions on the self-hosted model")
-async def chat_completions(
-    request: Request, body: Annotated[dict[str, Any], Body()], caller: CallerDep, handles: ModelHandlesDep
-) -> Response:
-    """Any member may call the model directly (it sees no tenant data unless the caller sends it); answers
-    are capped at COPILOT_ANSWER_TOKENS tokens so one request cannot hold the engine for minutes, and each
-    user may make COPILOT_LLM_REQUESTS_PER_MINUTE calls a minute (429 with Retry-After beyond)."""
-    from pydantic import ValidationError
-    from ray.serve.llm.openai_api_models import ChatCompletionRequest
-
-    from deployments.llm_server import LLM_MODEL_ID
-
-    llm = handles.require("llm")
-    cap = request.app.state.settings.copilot_answer_tokens
-    asked = body.get("max_completion_tokens") or body.get("max_tokens") or cap
-    if not isinstance(asked, int) or isinstance(asked, bool) or not 1 <= asked <= cap:
-        raise InvalidInputError(f"max_tokens must be an integer from 1 to {cap}", code="invalid_max_tokens")
-    check_chat_bounds(body, max_prompt_chars=request.app.state.settings.copilot_llm_max_prompt_chars)
-    try:
-        completion = ChatCompletionRequest.model_validate(
-            {**body, "max_tokens": asked, "max_completion_tokens": None, "model": LLM_MODEL_ID}
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise InvalidInputError(f"{where}: {first['msg']}", code="validation_error") from None
-    per_minute = request.app.state.settings.copilot_llm_requests_per_minute
-
-    async def admit(tx: TenantTransaction) -> None:
-        await conversations.admit_llm_request(tx.conn, tx.tenant_id, per_minute)
-
-    await caller.run(admit)
-    responses = llm.options(stream=True).chat.remote(completion)
-    first_item = await _unwrap(responses.__anext__())
-    first_items = first_item if isinstance(first_item, list) else [first_item]
-    # The engine refuses some requests (e.g. a prompt longer than its context) with an error object, not
-    # chunks: that is an OpenAI error body with its status, streamed or not.
-    refusal = next((item for item in first_items if getattr(item, "error", None) is not None), None)
-    if refusal is not None:
-        return _openai_json(refusal)
-    if not completion.stream:
-        return _openai_json(first_item)
-
-    async def chunks() -> AsyncIterator[str]:
-        for item in first_items:
-            yield item
-        async for batch in responses:
-            for item in batch if isinstance(batch, list) else [batch]:
-                if getattr(item, "error", None) is not None:  # the status line is gone: an error event
-                    yield f"data: {json.dumps(item.model_dump())}\n\ndata: [DONE]\n\n"
-                    return
-                yield item
-
-    return StreamingResponse(chunks(), media_type="text/event-stream")
-
-
-def _openai_json(result: Any) -> JSONResponse:
-    error = getattr(result, "error", None)
-    if error is not None:
-        return JSONResponse(result.model_dump(), status_code=int(getattr(error, "code", 400) or 400))
-    return JSONResponse(result.model_dump())
-
-
-async def _unwrap(awaitable: Any) -> Any:
-    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
-    try:
-        return await awaitable
-    except Exception as exc:
-        # Ray raises a RayTaskError that also subclasses the original class but carries the class's
-        # default code; the original exception, with its code and details, is its ``cause``.
-        cause = _domain_cause(exc)
-        if cause is not None:
-            raise cause from None
-        raise
-
-
-def _domain_cause(exc: BaseException) -> DomainError | None:
-    cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, DomainError) else None

@@ -1,0 +1,154 @@
+"""/ai/llm: the self-hosted model behind an OpenAI-compatible API (models and chat completions).
+
+Clients such as the official ``openai`` package, LangChain, LiteLLM or Open WebUI list the models first, then
+call chat completions with one of them; an unknown model name is refused with OpenAI's error body (404
+``model_not_found``). Every route needs a member's token, like the rest of the API.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel
+
+from common.database import TenantTransaction
+from common.errors import DomainError, InvalidInputError
+from copilot import conversations
+from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.llm_bounds import check_chat_bounds
+from deployments.llm_server import LLM_MODEL_ID
+
+router = APIRouter(prefix="/ai/llm", tags=["copilot"])
+OWNER = "chainsight"
+
+
+class Model(BaseModel):
+    """OpenAI's model object."""
+
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = OWNER
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[Model]
+
+
+def model_not_found(name: object) -> JSONResponse:
+    """OpenAI's answer to a model it does not serve: 404 with ``error.code = model_not_found``."""
+    return JSONResponse(
+        {
+            "error": {
+                "message": f"The model {name!r} does not exist; this server serves {LLM_MODEL_ID!r}.",
+                "type": "invalid_request_error",
+                "param": "model",
+                "code": "model_not_found",
+            }
+        },
+        status_code=404,
+    )
+
+
+@router.get("/models", response_model=ModelList, summary="The models served (OpenAI-compatible)")
+async def list_models(caller: CallerDep, handles: ModelHandlesDep) -> ModelList:
+    handles.require("llm")
+    return ModelList(data=[Model(id=LLM_MODEL_ID)])
+
+
+@router.get(
+    "/models/{model_id}",
+    response_model=Model,
+    summary="One served model (OpenAI-compatible); 404 model_not_found otherwise",
+    responses={404: {"description": "OpenAI error body, code model_not_found"}},
+)
+async def get_model(model_id: str, caller: CallerDep, handles: ModelHandlesDep) -> Model | JSONResponse:
+    handles.require("llm")
+    return Model(id=LLM_MODEL_ID) if model_id == LLM_MODEL_ID else model_not_found(model_id)
+
+
+@router.post("/chat/completions", summary="OpenAI-compatible chat completions on the self-hosted model")
+async def chat_completions(
+    request: Request, body: Annotated[dict[str, Any], Body()], caller: CallerDep, handles: ModelHandlesDep
+) -> Response:
+    """Any member may call the model directly (it sees no tenant data unless the caller sends it); answers
+    are capped at COPILOT_ANSWER_TOKENS tokens so one request cannot hold the engine for minutes, and each
+    user may make COPILOT_LLM_REQUESTS_PER_MINUTE calls a minute (429 with Retry-After beyond). ``model``
+    may be left out; any name but the served one is a 404 ``model_not_found`` in OpenAI's error shape."""
+    from pydantic import ValidationError
+    from ray.serve.llm.openai_api_models import ChatCompletionRequest
+
+    llm = handles.require("llm")
+    if body.get("model") not in (None, LLM_MODEL_ID):
+        return model_not_found(body["model"])
+    cap = request.app.state.settings.copilot_answer_tokens
+    asked = body.get("max_completion_tokens") or body.get("max_tokens") or cap
+    if not isinstance(asked, int) or isinstance(asked, bool) or not 1 <= asked <= cap:
+        raise InvalidInputError(f"max_tokens must be an integer from 1 to {cap}", code="invalid_max_tokens")
+    check_chat_bounds(body, max_prompt_chars=request.app.state.settings.copilot_llm_max_prompt_chars)
+    try:
+        completion = ChatCompletionRequest.model_validate(
+            {**body, "max_tokens": asked, "max_completion_tokens": None, "model": LLM_MODEL_ID}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise InvalidInputError(f"{where}: {first['msg']}", code="validation_error") from None
+    per_minute = request.app.state.settings.copilot_llm_requests_per_minute
+
+    async def admit(tx: TenantTransaction) -> None:
+        await conversations.admit_llm_request(tx.conn, tx.tenant_id, per_minute)
+
+    await caller.run(admit)
+    responses = llm.options(stream=True).chat.remote(completion)
+    first_item = await unwrap(responses.__anext__())
+    first_items = first_item if isinstance(first_item, list) else [first_item]
+    # The engine refuses some requests (e.g. a prompt longer than its context) with an error object, not
+    # chunks: that is an OpenAI error body with its status, streamed or not.
+    refusal = next((item for item in first_items if getattr(item, "error", None) is not None), None)
+    if refusal is not None:
+        return _openai_json(refusal)
+    if not completion.stream:
+        return _openai_json(first_item)
+
+    async def chunks() -> AsyncIterator[str]:
+        for item in first_items:
+            yield item
+        async for batch in responses:
+            for item in batch if isinstance(batch, list) else [batch]:
+                if getattr(item, "error", None) is not None:  # the status line is gone: an error event
+                    yield f"data: {json.dumps(item.model_dump())}\n\ndata: [DONE]\n\n"
+                    return
+                yield item
+
+    return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
+def _openai_json(result: Any) -> JSONResponse:
+    error = getattr(result, "error", None)
+    if error is not None:
+        return JSONResponse(result.model_dump(), status_code=int(getattr(error, "code", 400) or 400))
+    return JSONResponse(result.model_dump())
+
+
+async def unwrap(awaitable: Any) -> Any:
+    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        # Ray raises a RayTaskError that also subclasses the original class but carries the class's
+        # default code; the original exception, with its code and details, is its ``cause``.
+        cause = domain_cause(exc)
+        if cause is not None:
+            raise cause from None
+        raise
+
+
+def domain_cause(exc: BaseException) -> DomainError | None:
+    cause = getattr(exc, "cause", None)
+    return cause if isinstance(cause, DomainError) else None
