@@ -30,11 +30,11 @@ from integrations.records import (
     Page,
     ProductRecord,
     PurchaseOrderRecord,
-    PurchaseOrderStatus,
     StockRecord,
     SupplierRecord,
     WarehouseRecord,
 )
+from inventory import purchasing_status as lifecycle
 from inventory.purchasing import to_base
 from inventory.uom import conversion_factor
 
@@ -356,34 +356,6 @@ async def _apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMo
 
 # --- purchase orders ----------------------------------------------------------------------------------------
 
-_FORWARD = (
-    PurchaseOrderStatus.DRAFT,
-    PurchaseOrderStatus.ISSUED,
-    PurchaseOrderStatus.PARTIALLY_RECEIVED,
-    PurchaseOrderStatus.RECEIVED,
-)
-_STAMPS = {
-    PurchaseOrderStatus.ISSUED: "issued_at",
-    PurchaseOrderStatus.RECEIVED: "received_at",
-    PurchaseOrderStatus.CANCELLED: "cancelled_at",
-}
-
-
-def status_path(current: str, target: PurchaseOrderStatus) -> list[PurchaseOrderStatus]:
-    """The transitions Chainsight's purchase order life cycle allows from ``current`` to ``target``."""
-    now = PurchaseOrderStatus(current)
-    if now == target:
-        return []
-    if target == PurchaseOrderStatus.CANCELLED and now in (PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ISSUED):
-        return [target]
-    if now != PurchaseOrderStatus.CANCELLED and target != PurchaseOrderStatus.CANCELLED:
-        start, end = _FORWARD.index(now), _FORWARD.index(target)
-        if end > start:
-            path = [_FORWARD[i] for i in range(start + 1, end + 1)]
-            # partially_received is only a stop on the way when the ERP says so.
-            return [s for s in path if s != PurchaseOrderStatus.PARTIALLY_RECEIVED or s == target]
-    raise RecordRejected(f"the ERP moved the order from {now.value} back to {target.value}, which Chainsight cannot")
-
 
 async def _apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
     assert isinstance(model, PurchaseOrderRecord)
@@ -421,14 +393,18 @@ async def _apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, mode
         return "unchanged"
     order = None
     if known is not None:
-        order = await conn.fetchrow("SELECT id, status FROM app.purchase_orders WHERE id = $1 FOR UPDATE", known[0])
+        order = await conn.fetchrow(
+            "SELECT id, number, status FROM app.purchase_orders WHERE id = $1 FOR UPDATE", known[0]
+        )
     if order is None:
-        stamp = _STAMPS.get(model.status)
+        # A new order, not a change: like one created through the API it announces nothing, whatever status
+        # the ERP already has it in (an initial sync of years of orders would otherwise flood every listener).
+        stamps = lifecycle.stamps_on_arrival(model.status)
         order_id = await conn.fetchval(
             f"""INSERT INTO app.purchase_orders
                     (tenant_id, number, supplier_id, warehouse_id, currency, expected_date, status, origin
-                     {", " + stamp if stamp else ""})
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8 {", now()" if stamp else ""}) RETURNING id""",
+                     {"".join(", " + column for column in stamps)})
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8{", now()" * len(stamps)}) RETURNING id""",
             scope.tenant_id,
             *header.values(),
             model.status.value,
@@ -445,13 +421,8 @@ async def _apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, mode
             order_id,
             *changes.values(),
         )
-        for step in status_path(order["status"], model.status):
-            stamp = _STAMPS.get(step)
-            await conn.execute(
-                f"UPDATE app.purchase_orders SET status = $2{', ' + stamp + ' = now()' if stamp else ''} WHERE id = $1",
-                order_id,
-                step.value,
-            )
+        # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered.
+        await lifecycle.advance(conn, scope.tenant_id, dict(order), model.status, source=scope.origin)
         outcome = "updated"
     await conn.executemany(
         """INSERT INTO app.purchase_order_lines

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from inventory.purchasing_schemas import PurchaseOrderStatus
+
 
 class Entity(StrEnum):
     WAREHOUSES = "warehouses"
@@ -79,14 +81,6 @@ class StockRecord(_Record):
     warehouse_external_id: str | None = None
     warehouse_code: str | None = None
     quantity: Decimal = Field(ge=0)
-
-
-class PurchaseOrderStatus(StrEnum):
-    DRAFT = "draft"
-    ISSUED = "issued"
-    PARTIALLY_RECEIVED = "partially_received"
-    RECEIVED = "received"
-    CANCELLED = "cancelled"
 
 
 class PurchaseOrderLineRecord(BaseModel):

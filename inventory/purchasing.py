@@ -21,7 +21,6 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory import events
 from inventory.listing import Listing, ListQuery, Page
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
@@ -30,6 +29,7 @@ from inventory.purchasing_schemas import (
     PurchaseOrderUpdate,
     PurchaseReceiptCreate,
 )
+from inventory.purchasing_status import InvalidStateError, advance, allowed_from
 from inventory.uom import conversion_factor
 
 QUANTUM = Decimal("0.0001")
@@ -55,11 +55,11 @@ ORDERS = Listing(
     search_columns=("number", "supplier_code", "notes"),
 )
 
-# Which status each action may start from.
-_CAN_EDIT = {PurchaseOrderStatus.DRAFT}
-_CAN_ISSUE = {PurchaseOrderStatus.DRAFT}
-_CAN_CANCEL = {PurchaseOrderStatus.DRAFT, PurchaseOrderStatus.ISSUED}
-_CAN_RECEIVE = {PurchaseOrderStatus.ISSUED, PurchaseOrderStatus.PARTIALLY_RECEIVED}
+# Which status each action may start from (the status changes from the life cycle in purchasing_status).
+_CAN_EDIT = frozenset({PurchaseOrderStatus.DRAFT})
+_CAN_ISSUE = allowed_from(PurchaseOrderStatus.ISSUED)
+_CAN_CANCEL = allowed_from(PurchaseOrderStatus.CANCELLED)
+_CAN_RECEIVE = allowed_from(PurchaseOrderStatus.RECEIVED)
 
 
 def to_base(quantity: Decimal, factor: Decimal) -> Decimal:
@@ -163,13 +163,13 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
         raise ConflictError(
             f"purchase order {current['number']} has no lines; add lines before issuing it", code="empty_order"
         )
-    await _set_status(conn, tenant_id, current, PurchaseOrderStatus.ISSUED, "issued_at")
+    await advance(conn, tenant_id, current, PurchaseOrderStatus.ISSUED)
     return await get_order(conn, order_id)
 
 
 async def cancel_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
     current = await _lock(conn, order_id, _CAN_CANCEL, "cancelled")
-    await _set_status(conn, tenant_id, current, PurchaseOrderStatus.CANCELLED, "cancelled_at")
+    await advance(conn, tenant_id, current, PurchaseOrderStatus.CANCELLED)
     return await get_order(conn, order_id)
 
 
@@ -251,9 +251,9 @@ async def receive(
         order_id,
     )
     if outstanding:
-        await _set_status(conn, tenant_id, order, PurchaseOrderStatus.PARTIALLY_RECEIVED, None)
+        await advance(conn, tenant_id, order, PurchaseOrderStatus.PARTIALLY_RECEIVED)
     else:
-        await _set_status(conn, tenant_id, order, PurchaseOrderStatus.RECEIVED, "received_at")
+        await advance(conn, tenant_id, order, PurchaseOrderStatus.RECEIVED)
     return await get_receipt(conn, receipt_id), await get_order(conn, order_id)
 
 
@@ -445,7 +445,7 @@ async def _insert_line(
     )
 
 
-async def _lock(conn: asyncpg.Connection, order_id: UUID, allowed: set[PurchaseOrderStatus], action: str) -> dict:
+async def _lock(conn: asyncpg.Connection, order_id: UUID, allowed: frozenset[PurchaseOrderStatus], action: str) -> dict:
     row = await conn.fetchrow(
         """SELECT id, number, status, warehouse_id, over_receipt_tolerance_pct
            FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
@@ -456,32 +456,11 @@ async def _lock(conn: asyncpg.Connection, order_id: UUID, allowed: set[PurchaseO
     status = PurchaseOrderStatus(row["status"])
     if status not in allowed:
         permitted = ", ".join(sorted(s.value for s in allowed))
-        raise ConflictError(
+        raise InvalidStateError(
             f"purchase order {row['number']} is {status.value}; it can be {action} only when {permitted}",
-            code="invalid_state",
             details={"status": status.value, "allowed_from": sorted(s.value for s in allowed)},
         )
     return dict(row)
-
-
-async def _set_status(
-    conn: asyncpg.Connection, tenant_id: UUID, order: dict, status: PurchaseOrderStatus, stamp: str | None
-) -> None:
-    if order["status"] == status.value:
-        await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order["id"])
-        return
-    stamp_sql = f", {stamp} = now()" if stamp else ""
-    await conn.execute(
-        f"UPDATE app.purchase_orders SET status = $2, updated_at = now(){stamp_sql} WHERE id = $1",
-        order["id"],
-        status.value,
-    )
-    await events.publish(
-        conn,
-        tenant_id,
-        events.PURCHASE_ORDER_STATUS,
-        {"purchase_order_id": order["id"], "number": order["number"], "from": order["status"], "to": status.value},
-    )
 
 
 def _unknown_reference(

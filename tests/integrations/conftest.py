@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -14,6 +18,7 @@ from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
 from integrations.schemas import ConnectorCreate
 from integrations.sync import SyncDeps
+from inventory import events
 
 TEST_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 
@@ -38,6 +43,26 @@ async def configure(sync_deps: SyncDeps, tenant: Any, **fields: Any) -> uuid.UUI
     row = await sync_deps.database.run(tenant.claims(tenant.admin), None, op)
     connector_id: uuid.UUID = row["id"]
     return connector_id
+
+
+ODOO_MAPPING = {"units": {"Units": "each"}, "default_currency": "EUR"}
+
+
+async def odoo_connector(
+    sync_deps: SyncDeps, tenant: Any, url: str, name: str = "erp", *, api_key: str = "odoo-key", **fields: Any
+) -> uuid.UUID:
+    """An Odoo connector for the fake Odoo at ``url`` (database ``prod``, its sample units and currency)."""
+    return await configure(
+        sync_deps,
+        tenant,
+        name=name,
+        kind="odoo",
+        base_url=url,
+        options={"database": "prod"},
+        credentials={"username": "sync@example.com", "api_key": api_key},
+        mapping=ODOO_MAPPING,
+        **fields,
+    )
 
 
 async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, Any]:
@@ -97,3 +122,30 @@ async def bare_tenant(owner_pool: asyncpg.Pool, make_tenant: Any) -> Any:
         await conn.execute("DELETE FROM app.products WHERE tenant_id = $1", tenant.id)
         await conn.execute("DELETE FROM app.warehouses WHERE tenant_id = $1", tenant.id)
     return tenant
+
+
+SENTINEL = "test.sentinel"
+
+
+@asynccontextmanager
+async def tap(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> AsyncIterator[list[dict[str, Any]]]:
+    """The tenant's events published while the block runs, in commit order (read up to a sentinel event
+    committed after the block, so nothing delivered late is missed)."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    seen: list[dict[str, Any]] = []
+
+    def collect(*args: object) -> None:
+        message = json.loads(str(args[3]))
+        if message["tenant_id"] == str(tenant_id):
+            queue.put_nowait(message)
+
+    async with owner_pool.acquire() as listener:
+        await listener.add_listener(events.CHANNEL, collect)
+        try:
+            yield seen
+            async with owner_pool.acquire() as conn:
+                await events.publish(conn, tenant_id, SENTINEL, {})
+            while (message := await asyncio.wait_for(queue.get(), timeout=10))["type"] != SENTINEL:
+                seen.append(message)
+        finally:
+            await listener.remove_listener(events.CHANNEL, collect)

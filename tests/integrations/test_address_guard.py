@@ -11,9 +11,8 @@ import pytest
 from integrations.address_guard import ForbiddenAddressError, GuardedTransport
 from integrations.http import HttpClient, RetryPolicy
 from integrations.sync import run_sync
-from tests.integrations.conftest import bare_tenant
+from tests.integrations.conftest import bare_tenant, odoo_connector
 from tests.integrations.fakes.odoo import FakeOdoo, populate
-from tests.integrations.test_sync import odoo_connector
 
 
 @pytest.mark.parametrize(
@@ -50,7 +49,7 @@ async def test_a_sync_aimed_at_loopback_fails_with_the_reason_and_writes_nothing
     guarded = dataclasses.replace(sync_deps, retry=dataclasses.replace(sync_deps.retry, allowed_networks=()))
     with FakeOdoo() as fake:
         populate(fake)
-        connector = await odoo_connector(guarded, tenant, fake)
+        connector = await odoo_connector(guarded, tenant, fake.url)
         result = await run_sync(guarded, tenant.id, connector)
     assert result["status"] == "failed"
     assert "127.0.0.1: 127.0.0.1 is not a public address" in json.dumps(result, default=str)

@@ -10,24 +10,8 @@ import pytest
 from common.database import TenantTransaction
 from integrations.schedule import claim_due_syncs
 from integrations.sync import queue_run, run_sync
-from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
 from tests.integrations.fakes.odoo import FakeOdoo, populate
-
-MAPPING = {"units": {"Units": "each"}, "default_currency": "EUR"}
-
-
-async def odoo_connector(sync_deps, tenant, url: str, name: str = "erp", **extra):
-    return await configure(
-        sync_deps,
-        tenant,
-        name=name,
-        kind="odoo",
-        base_url=url,
-        options={"database": "prod"},
-        credentials={"username": "sync@example.com", "api_key": "odoo-key"},
-        mapping=MAPPING,
-        **extra,
-    )
 
 
 async def claim(owner_pool: asyncpg.Pool, tenant_id):

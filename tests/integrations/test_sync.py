@@ -10,24 +10,12 @@ import pytest
 from common.database import TenantTransaction
 from common.errors import ConflictError, NotFoundError
 from integrations import store
-from integrations.apply import SyncScope, apply_page, status_path
+from integrations.apply import SyncScope, apply_page
 from integrations.mapping import FieldMapping
-from integrations.records import Entity, Page, PurchaseOrderStatus, SourceRecord
+from integrations.records import Entity, Page, SourceRecord
 from integrations.sync import acting_claims, queue_run, run_sync
-from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
 from tests.integrations.fakes.odoo import FakeOdoo, populate
-
-
-async def odoo_connector(sync_deps, tenant, fake, api_key="odoo-key"):
-    return await configure(
-        sync_deps,
-        tenant,
-        kind="odoo",
-        base_url=fake.url,
-        options={"database": "prod"},
-        credentials={"username": "sync@example.com", "api_key": api_key},
-        mapping={"units": {"Units": "each"}, "default_currency": "EUR"},
-    )
 
 
 async def test_a_sync_for_one_tenant_never_writes_into_another(sync_deps, owner_pool, make_tenant):
@@ -35,7 +23,7 @@ async def test_a_sync_for_one_tenant_never_writes_into_another(sync_deps, owner_
     theirs = await bare_tenant(owner_pool, make_tenant)
     with FakeOdoo() as fake:
         populate(fake)
-        connector = await odoo_connector(sync_deps, mine, fake)
+        connector = await odoo_connector(sync_deps, mine, fake.url)
         await run_sync(sync_deps, mine.id, connector)
     assert (await snapshot(owner_pool, mine.id))["products"]
     untouched = await snapshot(owner_pool, theirs.id)
@@ -57,7 +45,7 @@ async def test_a_job_cannot_act_for_a_tenant_with_another_tenants_connector(sync
     mine = await make_tenant()
     theirs = await make_tenant()
     with FakeOdoo() as fake:
-        connector = await odoo_connector(sync_deps, mine, fake)
+        connector = await odoo_connector(sync_deps, mine, fake.url)
     with pytest.raises(NotFoundError):
         await acting_claims(sync_deps.database, theirs.id, connector)
     with pytest.raises(NotFoundError):
@@ -66,7 +54,7 @@ async def test_a_job_cannot_act_for_a_tenant_with_another_tenants_connector(sync
 
 async def test_credentials_are_encrypted_at_rest_and_never_listed(sync_deps, owner_pool, make_tenant):
     tenant = await make_tenant()
-    connector = await odoo_connector(sync_deps, tenant, FakeOdoo(), api_key="very-secret-api-key")
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url, api_key="very-secret-api-key")
     async with owner_pool.acquire() as conn:
         stored = bytes(
             await conn.fetchval("SELECT credentials FROM app.integration_connectors WHERE id = $1", connector)
@@ -86,12 +74,12 @@ async def test_only_admins_configure_connectors(sync_deps, make_tenant):
     tenant = await make_tenant()
     planner = type(tenant)(**{**tenant.__dict__, "admin": tenant.planner})
     with pytest.raises(Exception, match="admin role"):
-        await odoo_connector(sync_deps, planner, FakeOdoo())
+        await odoo_connector(sync_deps, planner, FakeOdoo().url)
 
 
 async def test_a_second_sync_is_refused_while_one_is_queued(sync_deps, make_tenant):
     tenant = await make_tenant()
-    connector = await odoo_connector(sync_deps, tenant, FakeOdoo())
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
 
     async def queue(tx: TenantTransaction):
         return await queue_run(tx, connector, "api")
@@ -104,7 +92,7 @@ async def test_a_second_sync_is_refused_while_one_is_queued(sync_deps, make_tena
 async def test_a_failed_sync_is_announced_as_a_notification(sync_deps, owner_pool, make_tenant):
     tenant = await make_tenant()
     with FakeOdoo() as fake:
-        connector = await odoo_connector(sync_deps, tenant, fake, api_key="wrong")
+        connector = await odoo_connector(sync_deps, tenant, fake.url, api_key="wrong")
         run = await run_sync(sync_deps, tenant.id, connector)
     assert run["status"] == "failed"
     async with owner_pool.acquire() as conn:
@@ -112,14 +100,3 @@ async def test_a_failed_sync_is_announced_as_a_notification(sync_deps, owner_poo
             "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
         )
     assert "failed" in title and "Odoo refused the login" in title
-
-
-def test_erp_status_changes_follow_the_purchase_order_life_cycle():
-    assert status_path("draft", PurchaseOrderStatus.RECEIVED) == [
-        PurchaseOrderStatus.ISSUED,
-        PurchaseOrderStatus.RECEIVED,
-    ]
-    assert status_path("issued", PurchaseOrderStatus.PARTIALLY_RECEIVED) == [PurchaseOrderStatus.PARTIALLY_RECEIVED]
-    assert status_path("issued", PurchaseOrderStatus.CANCELLED) == [PurchaseOrderStatus.CANCELLED]
-    with pytest.raises(ValueError, match="back to draft"):
-        status_path("issued", PurchaseOrderStatus.DRAFT)

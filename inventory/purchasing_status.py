@@ -1,0 +1,123 @@
+"""The purchase order life cycle in one place: which status may follow which, what each one stamps, and the
+event each change publishes.
+
+Every status change goes through ``advance``, whether a user acts through the API (``inventory.purchasing``)
+or an ERP reports the order moved (``integrations.apply``), so both publish the same
+``purchase_order.status_changed`` events. The database trigger ``app.check_purchase_order_transition``
+enforces the same table as a backstop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import ConflictError
+from inventory import events
+from inventory.purchasing_schemas import PurchaseOrderStatus
+
+Status = PurchaseOrderStatus
+
+# What each status may move to in one step (the trigger in 0010_purchasing.sql says the same).
+NEXT: dict[Status, tuple[Status, ...]] = {
+    Status.DRAFT: (Status.ISSUED, Status.CANCELLED),
+    Status.ISSUED: (Status.PARTIALLY_RECEIVED, Status.RECEIVED, Status.CANCELLED),
+    Status.PARTIALLY_RECEIVED: (Status.RECEIVED,),
+    Status.RECEIVED: (),
+    Status.CANCELLED: (),
+}
+
+# The timestamp column a status sets when an order reaches it.
+STAMPS: dict[Status, str] = {
+    Status.ISSUED: "issued_at",
+    Status.RECEIVED: "received_at",
+    Status.CANCELLED: "cancelled_at",
+}
+
+
+class InvalidStateError(ConflictError):
+    """The order's status does not allow what was asked (the life cycle has no way there, or no edits)."""
+
+    code = "invalid_state"
+
+
+def allowed_from(target: Status) -> frozenset[Status]:
+    """The statuses an order may be in to move to ``target`` in one step."""
+    return frozenset(status for status, following in NEXT.items() if target in following)
+
+
+def path(current: Status | str, target: Status, *, number: str = "the order") -> list[Status]:
+    """The fewest steps from ``current`` to ``target`` (empty when already there).
+
+    An ERP may report a jump (draft straight to received); the steps in between are the ones Chainsight's
+    own actions would have taken. ``partially_received`` is never a stop on the way: it is only reached
+    when it is the target.
+    """
+    start = Status(current)
+    if start == target:
+        return []
+    routes: dict[Status, list[Status]] = {start: []}
+    frontier = [start]
+    while frontier:
+        reached = []
+        for status in frontier:
+            for following in NEXT[status]:
+                if following not in routes:
+                    routes[following] = [*routes[status], following]
+                    reached.append(following)
+        if target in routes:
+            return routes[target]
+        frontier = reached
+    raise InvalidStateError(
+        f"purchase order {number} is {start.value} and cannot become {target.value}",
+        details={"status": start.value, "requested": target.value},
+    )
+
+
+def stamps_on_arrival(target: Status) -> list[str]:
+    """The timestamp columns an order first recorded already in ``target`` carries: those of every step
+    from draft (a received order was also issued)."""
+    return [STAMPS[step] for step in path(Status.DRAFT, target) if step in STAMPS]
+
+
+async def advance(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    order: Mapping[str, Any],
+    target: Status,
+    *,
+    source: str = "api",
+) -> list[Status]:
+    """Move a locked order (a row with ``id``, ``number`` and ``status``) to ``target`` step by step: each
+    step sets the status and its timestamp and publishes ``purchase_order.status_changed`` (delivered when
+    the caller's transaction commits). ``source`` says who moved it: ``api`` or ``erp:<connector>``.
+    Returns the steps taken; none when the order is already in ``target`` (only ``updated_at`` moves)."""
+    steps = path(order["status"], target, number=order["number"])
+    if not steps:
+        await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order["id"])
+        return steps
+    previous = Status(order["status"])
+    for step in steps:
+        stamp = f", {STAMPS[step]} = now()" if step in STAMPS else ""
+        await conn.execute(
+            f"UPDATE app.purchase_orders SET status = $2, updated_at = now(){stamp} WHERE id = $1",
+            order["id"],
+            step.value,
+        )
+        await events.publish(
+            conn,
+            tenant_id,
+            events.PURCHASE_ORDER_STATUS,
+            {
+                "purchase_order_id": order["id"],
+                "number": order["number"],
+                "from": previous.value,
+                "to": step.value,
+                "source": source,
+            },
+        )
+        previous = step
+    return steps

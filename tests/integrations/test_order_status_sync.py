@@ -1,0 +1,121 @@
+"""Purchase order status changes an ERP reports go through the same life cycle as the API's actions: the
+same path, timestamps and ``purchase_order.status_changed`` events; a move the life cycle forbids is
+dead-lettered and leaves the order as it was."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from integrations.sync import run_sync
+from inventory import events
+from tests.integrations.conftest import bare_tenant, odoo_connector, tap
+from tests.integrations.fakes.odoo import FakeOdoo, populate
+
+
+async def synced_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo):
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await odoo_connector(sync_deps, tenant, fake.url)
+    await run_sync(sync_deps, tenant.id, connector)
+    return tenant, connector
+
+
+def odoo_order(fake: FakeOdoo, number: str) -> int:
+    return next(i for i, row in fake.models["purchase.order"].items() if row["name"] == number)
+
+
+async def order_row(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID, number: str) -> asyncpg.Record:
+    async with owner_pool.acquire() as conn:
+        row = await conn.fetchrow(
+            """SELECT id, status, issued_at, received_at, cancelled_at FROM app.purchase_orders
+               WHERE tenant_id = $1 AND number = $2""",
+            tenant_id,
+            number,
+        )
+    assert row is not None
+    return row
+
+
+async def test_an_order_the_erp_issues_publishes_the_status_event_and_is_stamped(sync_deps, owner_pool, make_tenant):
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+        odoo.put("purchase.order", {"state": "purchase"}, odoo_order(odoo, "P00001"))  # draft in Odoo until now
+        async with tap(owner_pool, tenant.id) as published:
+            await run_sync(sync_deps, tenant.id, connector)
+    order = await order_row(owner_pool, tenant.id, "P00001")
+    assert order["status"] == "issued" and order["issued_at"] is not None
+    changes = [e for e in published if e["type"] == events.PURCHASE_ORDER_STATUS]
+    assert [e["data"] for e in changes] == [
+        {
+            "purchase_order_id": str(order["id"]),
+            "number": "P00001",
+            "from": "draft",
+            "to": "issued",
+            "source": "erp:erp",
+        }
+    ]
+
+
+async def test_an_erp_jump_from_draft_to_received_takes_the_steps_a_user_would(sync_deps, owner_pool, make_tenant):
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+        order_id = odoo_order(odoo, "P00001")
+        for line_id, line in list(odoo.models["purchase.order.line"].items()):
+            if line["order_id"][0] == order_id:
+                odoo.put("purchase.order.line", {"qty_received": line["product_qty"]}, line_id)
+        odoo.put("purchase.order", {"state": "done"}, order_id)
+        async with tap(owner_pool, tenant.id) as published:
+            await run_sync(sync_deps, tenant.id, connector)
+    order = await order_row(owner_pool, tenant.id, "P00001")
+    assert order["status"] == "received" and order["issued_at"] and order["received_at"]
+    steps = [(e["data"]["from"], e["data"]["to"]) for e in published if e["type"] == events.PURCHASE_ORDER_STATUS]
+    assert steps == [("draft", "issued"), ("issued", "received")]
+
+
+async def test_an_erp_move_the_life_cycle_forbids_is_dead_lettered_and_changes_nothing(
+    sync_deps, owner_pool, make_tenant
+):
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+        before = await order_row(owner_pool, tenant.id, "P00003")
+        # P00003 was cancelled; the ERP now reports it confirmed, and changes its planned date too.
+        odoo.put(
+            "purchase.order", {"state": "purchase", "date_planned": "2026-03-01 10:00:00"}, odoo_order(odoo, "P00003")
+        )
+        async with tap(owner_pool, tenant.id) as published:
+            run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors"
+    assert run["counts"]["purchase_orders"]["dead_lettered"] == 1
+    async with owner_pool.acquire() as conn:
+        error = await conn.fetchval(
+            """SELECT error FROM app.integration_dead_letters
+               WHERE tenant_id = $1 AND entity = 'purchase_orders' AND resolved_at IS NULL""",
+            tenant.id,
+        )
+        expected_date = await conn.fetchval("SELECT expected_date FROM app.purchase_orders WHERE id = $1", before["id"])
+    assert error == "purchase order P00003 is cancelled and cannot become issued"
+    assert await order_row(owner_pool, tenant.id, "P00003") == before
+    assert str(expected_date) == "2026-02-01"  # the whole record was refused, not just its status
+    assert [e for e in published if e["type"] == events.PURCHASE_ORDER_STATUS] == []
+
+
+async def test_an_order_first_seen_already_received_carries_every_stamp_and_announces_nothing(
+    sync_deps, owner_pool, make_tenant
+):
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        order_id = odoo_order(odoo, "P00002")  # confirmed in Odoo; received in full before the first sync
+        for line_id, line in list(odoo.models["purchase.order.line"].items()):
+            if line["order_id"][0] == order_id:
+                odoo.put("purchase.order.line", {"qty_received": line["product_qty"]}, line_id)
+        tenant = await bare_tenant(owner_pool, make_tenant)
+        connector = await odoo_connector(sync_deps, tenant, odoo.url)
+        async with tap(owner_pool, tenant.id) as published:
+            await run_sync(sync_deps, tenant.id, connector)
+    order = await order_row(owner_pool, tenant.id, "P00002")
+    assert order["status"] == "received" and order["issued_at"] and order["received_at"]
+    assert [e for e in published if e["type"] == events.PURCHASE_ORDER_STATUS] == []
