@@ -116,7 +116,8 @@ class Settings(BaseSettings):
 
     # Purchasing and logistics.
     purchase_over_receipt_tolerance_pct: float = Field(default=0.0, ge=0, le=100)
-    carrier_webhook_secret: SecretStr | None = None
+    # Carrier webhooks are signed with per-tenant keys (/carrier-webhook-keys): a signature older than this is
+    # refused, and each event_id is recorded once per tenant.
     carrier_webhook_max_skew_s: int = Field(default=300, ge=1, le=86_400)
 
     # Supplier risk. Largest delivery-history CSV one upload may carry.

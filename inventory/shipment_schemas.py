@@ -72,9 +72,31 @@ class TrackingEventCreate(StrictModel):
 
 
 class CarrierWebhookEvent(TrackingEventCreate):
-    tenant_id: UUID
+    """The webhook's body. The tenant comes from the signing key (``X-Chainsight-Key-Id``), never from here."""
+
     carrier: Carrier
     tracking_number: TrackingNumber
+    event_id: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="The carrier's id for the event, unique within the tenant: a repeat is recorded once"
+    )
+
+
+class CarrierWebhookKeyCreate(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="Which carrier or system uses it")
+
+
+class CarrierWebhookKey(BaseModel):
+    id: UUID = Field(description="The key id carriers send as X-Chainsight-Key-Id")
+    name: str
+    created_by: UUID | None
+    created_at: datetime
+    rotated_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class CarrierWebhookKeySecret(CarrierWebhookKey):
+    secret: str = Field(description="Shown once: give it to the carrier to sign with; it cannot be read again")
 
 
 class ShipmentLine(BaseModel):

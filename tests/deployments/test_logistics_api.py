@@ -1,4 +1,4 @@
-"""Purchasing, shipments, the carrier webhook, exports, /me and the events WebSocket through Serve's port."""
+"""Purchasing, shipments, exports, /me and the events WebSocket through Serve's port."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import uuid
 from decimal import Decimal
 
 import websockets
-
-from inventory.shipments import sign
-from tests.deployments.conftest import CARRIER_WEBHOOK_SECRET
 
 
 async def supplier(http, tenant) -> str:
@@ -96,53 +93,6 @@ async def test_bad_purchasing_requests_get_precise_4xx_and_change_nothing(http, 
     assert (on_cancelled.status_code, on_cancelled.json()["code"]) == (409, "invalid_state")
     current = (await http.get(path, headers=headers)).json()
     assert (len(current["lines"]), current["lines"][0]["received_base"]) == (1, 0.0)
-
-
-def signed(body: dict, secret: str = CARRIER_WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, dict]:
-    raw = json.dumps(body).encode()
-    stamp = str(at or int(time.time()))
-    return raw, {
-        "X-Chainsight-Timestamp": stamp,
-        "X-Chainsight-Signature": sign(secret, stamp, raw),
-        "Content-Type": "application/json",
-    }
-
-
-async def test_carrier_webhook_checks_the_signature_and_builds_the_timeline(http, make_tenant):
-    tenant = await make_tenant(stock={0: Decimal(10)})
-    shipment = await http.post(
-        "/api/v1/shipments",
-        json={
-            "direction": "outbound",
-            "warehouse_id": str(tenant.warehouses[0]),
-            "carrier": "UPS",
-            "tracking_number": "1Z999",
-            "lines": [{"product_id": str(tenant.products[0]), "quantity": 3}],
-        },
-        headers=tenant.headers(),
-    )
-    assert shipment.status_code == 201, shipment.text
-    event = {"tenant_id": str(tenant.id), "carrier": "UPS", "tracking_number": "1Z999"}
-    raw, headers = signed({**event, "type": "delivered", "event_id": "e2", "occurred_at": "2026-04-02T10:00:00Z"})
-    forged = {**headers, "X-Chainsight-Signature": sign("wrong-secret", headers["X-Chainsight-Timestamp"], raw)}
-    refused = await http.post("/api/v1/webhooks/carrier-events", content=raw, headers=forged)
-    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_signature")
-    stale_raw, stale = signed({**event, "type": "in_transit"}, at=int(time.time()) - 3600)
-    assert (await http.post("/api/v1/webhooks/carrier-events", content=stale_raw, headers=stale)).status_code == 401
-    transit_raw, transit = signed(
-        {**event, "type": "in_transit", "event_id": "e1", "occurred_at": "2026-04-01T08:00:00Z"}
-    )
-    assert (await http.post("/api/v1/webhooks/carrier-events", content=transit_raw, headers=transit)).status_code == 200
-    delivered = await http.post("/api/v1/webhooks/carrier-events", content=raw, headers=headers)
-    again = await http.post("/api/v1/webhooks/carrier-events", content=raw, headers=signed(json.loads(raw))[1])
-    assert delivered.json()["status"] == "delivered" and again.json()["recorded"] is False
-    timeline = await http.get(f"/api/v1/shipments/{shipment.json()['id']}/events", headers=tenant.headers())
-    carrier_events = [e["event_type"] for e in timeline.json() if e["source"] == "webhook"]
-    assert carrier_events == ["in_transit", "delivered"]  # ordered by when they happened
-    level = await http.get(
-        f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=tenant.headers()
-    )
-    assert level.json()["on_hand"] == 7.0
 
 
 async def test_csv_export_streams_through_serve_with_the_list_filters(http, make_tenant):

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from deployments.api.routes import exports, live, members, purchase_orders, reorder, reports, shipments
+from deployments.api.routes import carrier_keys, exports, live, members, purchase_orders, reorder, reports, shipments
 
 
 def logistics_routers() -> list[APIRouter]:
@@ -12,6 +12,7 @@ def logistics_routers() -> list[APIRouter]:
         reorder.router,
         shipments.router,
         shipments.webhook_router,
+        carrier_keys.router,
         members.router,
         members.members_router,
         members.notifications_router,

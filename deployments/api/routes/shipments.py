@@ -14,7 +14,8 @@ from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep, get_services
 from deployments.api.errors import error_body
 from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
-from inventory import shipments
+from integrations.crypto import cipher_from_key
+from inventory import shipments, webhook_keys
 from inventory.listing import Page
 from inventory.shipment_schemas import (
     CarrierWebhookEvent,
@@ -92,46 +93,73 @@ async def add_event(shipment_id: UUID, event: Annotated[TrackingEventCreate, Bod
 @webhook_router.post(
     "/carrier-events",
     response_model=WebhookResult,
-    summary="Carrier tracking webhook (HMAC-SHA256 signed, no bearer token)",
-    responses={401: {"description": "missing, stale or wrong signature"}, 503: {"description": "no secret set"}},
+    summary="Carrier tracking webhook (HMAC-SHA256 with the tenant's key, no bearer token)",
+    responses={
+        401: {"description": "missing, unknown or revoked key id, or a stale or wrong signature"},
+        409: {"description": "event_id already used for a different event"},
+    },
 )
 async def carrier_webhook(
     request: Request,
     settings: SettingsDep,
+    x_chainsight_key_id: Annotated[str | None, Header(description="The tenant's webhook key id")] = None,
     x_chainsight_timestamp: Annotated[str | None, Header(description="Unix seconds when signed")] = None,
     x_chainsight_signature: Annotated[
-        str | None, Header(description="sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'>")
+        str | None, Header(description="sha256=<hex HMAC-SHA256 of '<timestamp>.<raw body>'> with the key's secret")
     ] = None,
 ) -> JSONResponse:
-    if settings.carrier_webhook_secret is None:
-        return JSONResponse(
-            error_body("webhook_disabled", "CARRIER_WEBHOOK_SECRET is not configured on this server"), status_code=503
-        )
+    """The tenant is the signing key's; a repeated ``event_id`` (a carrier retry, or a captured request replayed
+    inside the skew window) answers 200 with ``recorded: false`` and changes nothing."""
     body = await request.body()
-    problem = shipments.signature_problem(
-        settings.carrier_webhook_secret.get_secret_value(),
-        x_chainsight_timestamp,
-        x_chainsight_signature,
-        body,
-        now=time.time(),
-        max_skew_s=settings.carrier_webhook_max_skew_s,
-    )
-    if problem is not None:
-        return JSONResponse(error_body("invalid_signature", problem), status_code=401)
+    key_id = _uuid_or_none(x_chainsight_key_id)
+    if key_id is None:
+        return _refused("send X-Chainsight-Key-Id with your webhook key's id")
+    cipher = cipher_from_key(settings.integrations_key)
+    database = get_services(request).database
+    async with database.pool.acquire() as pooled:
+        conn = cast(asyncpg.Connection, pooled)
+        found = await webhook_keys.active_key(conn, key_id, cipher)
+        if found is None:
+            return _refused("unknown or revoked webhook key id")
+        tenant_id, secret = found
+        problem = shipments.signature_problem(
+            secret,
+            x_chainsight_timestamp,
+            x_chainsight_signature,
+            body,
+            now=time.time(),
+            max_skew_s=settings.carrier_webhook_max_skew_s,
+        )
+        if problem is not None:
+            return _refused(problem)
+        await webhook_keys.mark_used(conn, key_id)
+        await shipments.ensure_integration_member(conn, tenant_id)
     try:
         event = CarrierWebhookEvent.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
-    database = get_services(request).database
-    async with database.pool.acquire() as conn:
-        await shipments.ensure_integration_member(cast(asyncpg.Connection, conn), event.tenant_id)
+    digest = webhook_keys.body_digest(body)
 
     async def op(tx: TenantTransaction) -> WebhookResult:
         shipment_id = await shipments.find_by_tracking(tx.conn, event.carrier, event.tracking_number)
+        if not await webhook_keys.claim_event(tx, event.event_id, key_id, digest, shipment_id):
+            current = await shipments.get_shipment(tx.conn, shipment_id)
+            return WebhookResult(shipment_id=shipment_id, status=current["status"], recorded=False)
         shipment, recorded = await shipments.record_event(
             tx.conn, tx.tenant_id, tx.user_id, shipment_id, event, source="webhook"
         )
         return WebhookResult(shipment_id=shipment_id, status=shipment["status"], recorded=recorded)
 
-    result = await database.run(shipments.integration_claims(), event.tenant_id, op)
+    result = await database.run(shipments.integration_claims(), tenant_id, op)
     return JSONResponse(result.model_dump(mode="json"))
+
+
+def _uuid_or_none(value: str | None) -> UUID | None:
+    try:
+        return UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _refused(reason: str) -> JSONResponse:
+    return JSONResponse(error_body("invalid_signature", reason), status_code=401)

@@ -1,0 +1,183 @@
+"""The carrier webhook through Serve's port: per-tenant keys (admins manage them), the tenant taken from the
+signing key, and a captured request that cannot be replayed."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from decimal import Decimal
+
+from inventory.shipments import sign
+
+WEBHOOK = "/api/v1/webhooks/carrier-events"
+KEYS = "/api/v1/carrier-webhook-keys"
+
+
+async def new_key(http, tenant, name: str = "UPS") -> dict:
+    created = await http.post(KEYS, json={"name": name}, headers=tenant.admin_headers())
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+def signed(body: dict, key: dict, *, secret: str | None = None, at: int | None = None) -> tuple[bytes, dict]:
+    raw = json.dumps(body).encode()
+    stamp = str(at or int(time.time()))
+    return raw, {
+        "X-Chainsight-Key-Id": key["id"],
+        "X-Chainsight-Timestamp": stamp,
+        "X-Chainsight-Signature": sign(secret or key["secret"], stamp, raw),
+        "Content-Type": "application/json",
+    }
+
+
+async def outbound(http, tenant, tracking: str) -> str:
+    created = await http.post(
+        "/api/v1/shipments",
+        json={
+            "direction": "outbound",
+            "warehouse_id": str(tenant.warehouses[0]),
+            "carrier": "UPS",
+            "tracking_number": tracking,
+            "lines": [{"product_id": str(tenant.products[0]), "quantity": 3}],
+        },
+        headers=tenant.headers(),
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def inbound(http, tenant, tracking: str) -> str:
+    """An inbound shipment: carrier events on it touch no stock."""
+    created = await http.post(
+        "/api/v1/shipments",
+        json={
+            "direction": "inbound",
+            "warehouse_id": str(tenant.warehouses[0]),
+            "carrier": "UPS",
+            "tracking_number": tracking,
+        },
+        headers=tenant.headers(),
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def carrier_events(http, tenant, shipment_id: str) -> list[str]:
+    timeline = await http.get(f"/api/v1/shipments/{shipment_id}/events", headers=tenant.headers())
+    return [e["event_type"] for e in timeline.json() if e["source"] == "webhook"]
+
+
+def event(tracking: str, kind: str, event_id: str, at: str) -> dict:
+    return {"carrier": "UPS", "tracking_number": tracking, "type": kind, "event_id": event_id, "occurred_at": at}
+
+
+async def test_events_signed_with_the_tenants_key_build_the_timeline_and_issue_stock(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    key = await new_key(http, tenant)
+    shipment_id = await outbound(http, tenant, "1Z999")
+    for body in (
+        event("1Z999", "delivered", "e2", "2026-04-02T10:00:00Z"),
+        event("1Z999", "in_transit", "e1", "2026-04-01T08:00:00Z"),  # arrives late; the timeline orders it
+    ):
+        raw, headers = signed(body, key)
+        answer = await http.post(WEBHOOK, content=raw, headers=headers)
+        assert (answer.status_code, answer.json()["recorded"]) == (200, True), answer.text
+    assert await carrier_events(http, tenant, shipment_id) == ["in_transit", "delivered"]
+    level = await http.get(
+        f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=tenant.headers()
+    )
+    assert level.json()["on_hand"] == 7.0
+    listed = (await http.get(KEYS, headers=tenant.admin_headers())).json()
+    assert [k["id"] for k in listed] == [key["id"]] and listed[0]["last_used_at"] is not None
+    assert "secret" not in listed[0]
+
+
+async def test_a_missing_unknown_or_wrong_key_or_signature_is_refused_with_401(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    key = await new_key(http, tenant)
+    shipment_id = await outbound(http, tenant, "1ZBAD")
+    raw, good = signed(event("1ZBAD", "delayed", "b1", "2026-04-01T08:00:00Z"), key)
+    stale_raw, stale = signed(event("1ZBAD", "delayed", "b2", "2026-04-01T08:00:00Z"), key, at=int(time.time()) - 3600)
+    no_key = {k: v for k, v in good.items() if k != "X-Chainsight-Key-Id"}
+    cases = [
+        (raw, no_key),
+        (raw, {**good, "X-Chainsight-Key-Id": "not-a-uuid"}),
+        (raw, {**good, "X-Chainsight-Key-Id": str(uuid.uuid4())}),
+        (raw, signed(json.loads(raw), key, secret="cwk_wrong-secret")[1]),
+        (stale_raw, stale),
+    ]
+    for body, headers in cases:
+        refused = await http.post(WEBHOOK, content=body, headers=headers)
+        assert (refused.status_code, refused.json()["code"]) == (401, "invalid_signature"), headers
+    assert await carrier_events(http, tenant, shipment_id) == []
+
+
+async def test_a_body_naming_a_tenant_is_refused_since_the_key_decides_the_tenant(http, make_tenant):
+    tenant = await make_tenant()
+    key = await new_key(http, tenant)
+    raw, headers = signed({**event("1ZOLD", "delayed", "o1", "2026-04-01T08:00:00Z"), "tenant_id": str(tenant.id)}, key)
+    assert (await http.post(WEBHOOK, content=raw, headers=headers)).status_code == 422
+
+
+async def test_a_replayed_request_is_answered_200_unrecorded_and_changes_nothing(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    key = await new_key(http, tenant)
+    shipment_id = await outbound(http, tenant, "1ZREP")
+    raw, headers = signed(event("1ZREP", "delivered", "r1", "2026-04-02T10:00:00Z"), key)
+    first = await http.post(WEBHOOK, content=raw, headers=headers)
+    replay = await http.post(WEBHOOK, content=raw, headers=headers)  # the captured request, inside the skew window
+    assert (first.json()["recorded"], replay.status_code, replay.json()["recorded"]) == (True, 200, False)
+    assert await carrier_events(http, tenant, shipment_id) == ["delivered"]
+    level = await http.get(
+        f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=tenant.headers()
+    )
+    assert level.json()["on_hand"] == 7.0  # issued once
+    reused_raw, reused = signed(event("1ZREP", "delayed", "r1", "2026-04-03T10:00:00Z"), key)
+    conflict = await http.post(WEBHOOK, content=reused_raw, headers=reused)
+    assert (conflict.status_code, conflict.json()["code"]) == (409, "event_id_reused")
+
+
+async def test_a_rotated_secret_and_a_revoked_key_no_longer_verify(http, make_tenant):
+    tenant = await make_tenant()
+    key = await new_key(http, tenant)
+    shipment_id = await inbound(http, tenant, "1ZROT")
+    rotated = await http.post(f"{KEYS}/{key['id']}/rotate", headers=tenant.admin_headers())
+    assert rotated.status_code == 200 and rotated.json()["secret"] != key["secret"]
+    old_raw, old = signed(event("1ZROT", "in_transit", "k1", "2026-04-01T08:00:00Z"), key)
+    assert (await http.post(WEBHOOK, content=old_raw, headers=old)).status_code == 401
+    new_raw, new = signed(event("1ZROT", "in_transit", "k1", "2026-04-01T08:00:00Z"), rotated.json())
+    assert (await http.post(WEBHOOK, content=new_raw, headers=new)).status_code == 200
+    assert (await http.delete(f"{KEYS}/{key['id']}", headers=tenant.admin_headers())).status_code == 204
+    late_raw, late = signed(event("1ZROT", "delayed", "k2", "2026-04-02T08:00:00Z"), rotated.json())
+    revoked = await http.post(WEBHOOK, content=late_raw, headers=late)
+    assert (revoked.status_code, revoked.json()["code"]) == (401, "invalid_signature")
+    assert await carrier_events(http, tenant, shipment_id) == ["in_transit"]
+    again = await http.post(f"{KEYS}/{key['id']}/rotate", headers=tenant.admin_headers())
+    assert (again.status_code, again.json()["code"]) == (409, "key_revoked")
+
+
+async def test_a_tenants_key_cannot_post_events_for_another_tenants_shipment(http, make_tenant):
+    ours, theirs = await make_tenant(), await make_tenant()
+    key = await new_key(http, ours)
+    their_shipment = await inbound(http, theirs, "1ZTHEIRS")
+    raw, headers = signed(event("1ZTHEIRS", "delayed", "x1", "2026-04-01T08:00:00Z"), key)
+    refused = await http.post(WEBHOOK, content=raw, headers=headers)
+    assert refused.status_code == 404, refused.text
+    assert await carrier_events(http, theirs, their_shipment) == []
+
+
+async def test_only_admins_manage_webhook_keys(http, make_tenant):
+    tenant = await make_tenant()
+    key = await new_key(http, tenant)
+    for user in (tenant.planner, tenant.viewer):
+        headers = tenant.headers(user)
+        answers = [
+            await http.post(KEYS, json={"name": "mine"}, headers=headers),
+            await http.get(KEYS, headers=headers),
+            await http.post(f"{KEYS}/{key['id']}/rotate", headers=headers),
+            await http.delete(f"{KEYS}/{key['id']}", headers=headers),
+        ]
+        assert [a.status_code for a in answers] == [403, 403, 403, 403], [a.text for a in answers]
+    listed = (await http.get(KEYS, headers=tenant.admin_headers())).json()
+    assert [(k["id"], k["revoked_at"], k["rotated_at"]) for k in listed] == [(key["id"], None, None)]
