@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 from typing import Literal
 
 import numpy as np
@@ -86,36 +85,54 @@ def window_errors(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray) -
     return {name: np.where(missing, np.inf, values) for name, values in errors.items()}
 
 
+def candidate_pools(members: Sequence[str], extra: Sequence[str] = ()) -> list[tuple[tuple[str, ...], Rule]]:
+    """The few fixed pools a panel chooses from: all ``members``, each leave-one-out subset, both by
+    median and by mean, and the mean of the first two members (AutoETS and Theta, the classic pair).
+
+    ``extra`` members (a global model) join as one more pool each: all members plus that one, by
+    median. Kept small on purpose: a search over every subset fits the backtest's noise.
+    """
+    members = tuple(members)
+    pools: list[tuple[tuple[str, ...], Rule]] = []
+    subsets = [members, *(tuple(m for m in members if m != out) for out in members)] if len(members) > 2 else [members]
+    for subset in subsets:
+        for rule in RULES if len(subset) > 2 else ("mean",):
+            pools.append((subset, rule))
+    if len(members) > 2:
+        pools.append((members[:2], "mean"))
+    pools.extend(((*members, name), "median") for name in extra)
+    return list(dict.fromkeys(pools))
+
+
 def choose_pool(
     windows: Windows,
-    candidates: Sequence[str],
-    default: Sequence[str],
-    rule: Rule,
+    pools: Sequence[tuple[tuple[str, ...], Rule]],
     *,
     min_series: int,
     min_gain: float,
 ) -> tuple[tuple[str, ...], Rule]:
-    """The candidate subset and rule whose combination backtests best over the panel, else ``default``.
+    """The pool whose combination backtests best over the panel; the first of ``pools`` unless another wins.
 
     The score of a pool is its mean sMAPE plus mean MASE over all windows, each relative to the
-    default pool's (the OWA idea, with the default as the yardstick). A pool replaces the default
-    only when the panel has ``min_series`` series and the pool's score is ``min_gain`` lower: with
-    few series the choice among 2^k pools would be fitted to noise.
+    first pool's (the OWA idea, with the default as the yardstick). Another pool replaces the first
+    only when the panel has ``min_series`` series and its score is ``min_gain`` lower: with few
+    series the choice would be fitted to noise. Pools with a member that did not backtest are skipped.
     """
-    default = tuple(m for m in default if m in windows.forecasts) or tuple(candidates)
+    usable = [(p, r) for p, r in pools if all(m in windows.forecasts for m in p)]
+    if not usable:
+        available = tuple(windows.forecasts)
+        return available, "median" if len(available) > 2 else "mean"
+    default = usable[0]
     if windows.n_series < min_series:
-        return default, rule
-    reference = _panel_errors(windows, default, rule)
-    best, best_rule, best_score = default, rule, 2.0 * (1.0 - min_gain)
-    for size in range(1, len(candidates) + 1):
-        for pool in combinations(candidates, size):
-            # Median and mean coincide for one or two members.
-            for pool_rule in RULES if size > 2 else (rule,):
-                smape, mase = _panel_errors(windows, pool, pool_rule)
-                pool_score = smape / reference[0] + mase / reference[1]
-                if pool_score < best_score:
-                    best, best_rule, best_score = pool, pool_rule, pool_score
-    return best, best_rule
+        return default
+    reference = _panel_errors(windows, *default)
+    best, best_score = default, 2.0 * (1.0 - min_gain)
+    for pool, rule in usable[1:]:
+        smape, mase = _panel_errors(windows, pool, rule)
+        score = smape / reference[0] + mase / reference[1]
+        if score < best_score:
+            best, best_score = (pool, rule), score
+    return best
 
 
 def strong_winners(

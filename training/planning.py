@@ -6,15 +6,18 @@ analysis (``seasonal_report``), supplier lead times (``supply_report``) and stoc
 including every documented fallback:
 
 - no demand history, or only zeros: a zero forecast (model ``zero``), intervals collapse to zero;
-- a series too short for a combination (fewer than 3 observations): ``naive`` (or Croston SBA
-  when intermittent), per ``training.selection.AutoForecaster``;
-- otherwise the equal-weight combination (``ensemble``) of the statistical candidates the panel's
-  rolling-origin backtest favours, or a single candidate where it beat that combination by 20% in
-  every backtest window.
+- a series too short for a combination (fewer than 7 observations, AutoETS's own minimum): ``naive``
+  (or Croston SBA when intermittent), per ``training.selection.AutoForecaster``;
+- otherwise the equal-weight combination (``ensemble``) of the statistical candidates, by default their
+  median; the panel's rolling-origin backtest may choose one of a few fixed alternatives (mean, one
+  member left out, the mean of AutoETS and Theta), and a single candidate serves a series only where
+  it beat that combination by 20% in every backtest window.
 
-The same ``auto_forecaster`` factory serves the API (``fast`` profile: statistical candidates
-only) and the batch job and CLI (``full``: adds the global xgboost, which joins on panels of long
-series where it backtests better).
+The same ``auto_forecaster`` factory serves the API (``fast`` profile) and the batch job and CLI
+(``full``). ``fast`` combines AutoETS, dynamic Theta and AutoCES on two backtest windows; ``full``
+adds the budgeted AutoARIMA, a third window and the global xgboost (which joins only on panels of
+20+ series of 200+ steps). What ``fast`` gives up is measured by ``bench/forecast_competition.py
+--profile both``.
 """
 
 from __future__ import annotations
@@ -57,27 +60,39 @@ PERIOD_DAYS = {"D": 1.0, "W": 7.0}
 MAX_HISTORY = 520
 FAST_CANDIDATES: dict[str, ModelFactory] = {
     "auto_ets": lambda: StatisticalForecaster("auto_ets", max_history=MAX_HISTORY),
-    "auto_theta": lambda: StatisticalForecaster("auto_theta", max_history=MAX_HISTORY),
     "dynamic_theta": lambda: StatisticalForecaster("dynamic_theta", max_history=MAX_HISTORY),
     "auto_ces": lambda: StatisticalForecaster("auto_ces", max_history=MAX_HISTORY),
     "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
 }
 FULL_CANDIDATES: dict[str, ModelFactory] = {
-    **FAST_CANDIDATES,
+    "auto_ets": FAST_CANDIDATES["auto_ets"],
+    "dynamic_theta": FAST_CANDIDATES["dynamic_theta"],
+    "auto_ces": FAST_CANDIDATES["auto_ces"],
+    "arima": lambda: StatisticalForecaster("arima", max_history=MAX_HISTORY),
+    "seasonal_naive": FAST_CANDIDATES["seasonal_naive"],
     "xgboost": lambda: GradientBoostedForecaster(n_estimators=200, max_rows_per_series=730),
 }
+# Backtest windows per profile: more origins are more evidence, and cost one more fit each.
+WINDOWS = {"fast": 2, "full": 3}
 
 
 def auto_forecaster(freq: str, horizon: int, profile: Profile = "fast") -> AutoForecaster:
     """The selection the service, the batch job and the CLI share.
 
     Backtest windows are the frequency's usual horizon (14 days, 13 weeks, 48 hours ...) or the
-    requested one if shorter, so that a year of history can still be backtested for a long horizon.
+    requested one if shorter, so that a year of history can still be backtested for a long horizon;
+    origins are half a window apart.
     """
     candidates = FAST_CANDIDATES if profile == "fast" else FULL_CANDIDATES
     backtest = min(horizon, default_horizon(freq))
     return AutoForecaster(
-        candidates, INTERMITTENT_CANDIDATES, horizon=backtest, n_windows=2, metric="mase", rule="median", margin=0.2
+        candidates,
+        INTERMITTENT_CANDIDATES,
+        horizon=backtest,
+        n_windows=WINDOWS[profile],
+        metric="mase",
+        rule="median",
+        margin=0.2,
     )
 
 

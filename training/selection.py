@@ -9,8 +9,15 @@ from typing import Self
 import numpy as np
 import pandas as pd
 
-from training.backtest import cross_validation
-from training.combination import Rule, Windows, choose_pool, combine, series_scores, strong_winners
+from training.combination import (
+    Rule,
+    Windows,
+    candidate_pools,
+    choose_pool,
+    combine,
+    series_scores,
+    strong_winners,
+)
 from training.combination import windows_from_backtest as _windows
 from training.errors import ForecastInputError
 from training.frequency import default_horizon
@@ -78,7 +85,8 @@ class AutoForecaster(Forecaster):
         intermittent: Mapping[str, ModelFactory] | None = None,
         *,
         horizon: int | None = None,
-        n_windows: int = 2,
+        n_windows: int = 3,
+        step: int | None = None,
         metric: str = "mase",
         rule: Rule = "median",
         pool: Sequence[str] | None = None,
@@ -87,7 +95,8 @@ class AutoForecaster(Forecaster):
         pool_gain: float = 0.01,
         global_min_series: int = 20,
         global_min_length: int = 200,
-        min_combination_length: int = 3,
+        min_combination_length: int = 7,
+        max_backtest_series: int | None = None,
     ) -> None:
         if metric not in {"mase", "smape", "rmse"}:
             raise ForecastInputError(f"selection metric must be 'mase', 'smape' or 'rmse', got {metric!r}")
@@ -97,6 +106,7 @@ class AutoForecaster(Forecaster):
         self.intermittent = dict(intermittent or INTERMITTENT_CANDIDATES)
         self.horizon = horizon
         self.n_windows = n_windows
+        self.step = step
         self.metric = metric
         self.rule: Rule = rule
         self.pool = tuple(pool) if pool is not None else None
@@ -106,6 +116,7 @@ class AutoForecaster(Forecaster):
         self.global_min_series = global_min_series
         self.global_min_length = global_min_length
         self.min_combination_length = min_combination_length
+        self.max_backtest_series = max_backtest_series
         self.selection_: pd.DataFrame | None = None
         self.weights_: pd.DataFrame | None = None
         self.backtest_scores_: pd.DataFrame | None = None
@@ -165,47 +176,46 @@ class AutoForecaster(Forecaster):
         weights: list[dict[str, object]],
     ) -> pd.DataFrame | None:
         """Decide the members of every series of one group; returns the candidates' backtest scores."""
-        # The first backtest window must leave every candidate enough history to fit.
-        needed = horizon * self.n_windows + max(3, self.min_combination_length)
-        default = tuple(n for n in candidates if n not in BASELINES and not candidates[n]().is_global)
+        # A series joins a backtest window when the window leaves it enough history to fit.
+        min_fit = max(3, self.min_combination_length)
+        needed = horizon + min_fit
+        global_names = [n for n in candidates if candidates[n]().is_global]
+        members = tuple(n for n in candidates if n not in BASELINES and n not in global_names)
         if self.pool is not None:
-            default = tuple(n for n in self.pool if n in candidates)
-        default = default or tuple(candidates)
+            members = tuple(n for n in self.pool if n in candidates)
+        members = members or tuple(candidates)
+        pools = candidate_pools(members, global_names)
+        default = (members, self.rule if len(members) > 2 else "mean")
+        pools = [default, *(p for p in pools if p != default)]
         testable = lengths.index[lengths >= needed]
-        pool, rule, winners, table, windows = default, self.rule, {}, None, None
+        if self.max_backtest_series is not None and len(testable) > self.max_backtest_series:
+            # The pool is a panel-level choice: a sample of the panel carries its evidence.
+            rng = np.random.default_rng(0)
+            testable = pd.Index(np.sort(rng.choice(testable.to_numpy(), self.max_backtest_series, replace=False)))
+        (pool, rule), winners, table, pooled = default, {}, None, None
         if len(testable):
             subset = history[history["unique_id"].isin(testable)]
-            windows = self._backtest(subset, freq, horizon, candidates)
-            available = tuple(windows.forecasts)
-            pool, rule = choose_pool(
-                windows,
-                available,
-                default,
-                self.rule,
-                min_series=self.min_series_for_pool,
-                min_gain=self.pool_gain,
-            )
+            windows = self._backtest(subset, lengths[testable], freq, horizon, min_fit, candidates)
+            pool, rule = choose_pool(windows, pools, min_series=self.min_series_for_pool, min_gain=self.pool_gain)
             winners = strong_winners(
                 windows, pool, rule, metric=self.metric, margin=self.margin, min_windows=self.n_windows
             )
             table = pd.concat(
                 {m: series_scores(windows, f) for m, f in windows.forecasts.items()}, names=["model", "unique_id"]
             ).reset_index()
-        pooled = None
-        if windows is not None:
             pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], rule))[self.metric]
-        members = ", ".join(pool)
+        names = ", ".join(pool)
         if len(pool) < 3:
             rule = "mean"  # the same thing for one or two members, and the simpler name
         for uid, length in lengths.items():
             if str(uid) in winners:
                 model, error = winners[str(uid)]
-                note = f"single: {model} beat the {rule} of {members} by {self.margin:.0%} in every window"
+                note = f"single: {model} beat the {rule} of {names} by {self.margin:.0%} in every window"
                 choices.append({"unique_id": uid, "model": model, "error": error, "note": note})
                 weights.append({"unique_id": uid, "model": model, "weight": 1.0, "rule": "mean"})
-            elif length >= needed or length >= self.min_combination_length:
+            elif length >= self.min_combination_length:
                 error = float(pooled[uid]) if pooled is not None and uid in pooled.index else np.nan
-                note = f"{rule} of {members}"
+                note = f"{rule} of {names}"
                 if length < needed:
                     note += f" (not backtested: {length} observations, backtest needs {needed})"
                 single = len(pool) == 1
@@ -220,20 +230,47 @@ class AutoForecaster(Forecaster):
         return table
 
     def _backtest(
-        self, history: pd.DataFrame, freq: str, horizon: int, candidates: Mapping[str, ModelFactory]
+        self,
+        history: pd.DataFrame,
+        lengths: pd.Series,
+        freq: str,
+        horizon: int,
+        min_fit: int,
+        candidates: Mapping[str, ModelFactory],
     ) -> Windows:
-        forecasts = []
-        for name, factory in candidates.items():
-            try:
-                cv = cross_validation(factory, history, freq, horizon, self.n_windows)
-            except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-                # A candidate that cannot fit this panel simply does not compete.
-                logger.warning("candidate %s skipped in backtest: %s", name, exc)
-                continue
-            forecasts.append(cv.assign(model=name))
-        if not forecasts:
+        """Rolling origins ``step`` apart from each series' end; a series joins every window that
+        leaves it ``min_fit`` observations, so long series give more windows than short ones."""
+        step = self.step or max(1, horizon // 2)
+        from_end = history.groupby("unique_id", sort=False).cumcount(ascending=False)
+        parts: dict[str, list[pd.DataFrame]] = {name: [] for name in candidates}
+        failed: set[str] = set()
+        for window in range(self.n_windows):
+            held_out = horizon + window * step
+            ids = lengths.index[lengths >= held_out + min_fit]
+            if not len(ids):
+                break
+            inside = history["unique_id"].isin(ids)
+            train = history[inside & (from_end >= held_out)]
+            test = history[inside & (from_end < held_out) & (from_end >= held_out - horizon)]
+            future = test[["unique_id", "ds", *self.covariates]] if self.covariates else None
+            cutoffs = train.groupby("unique_id", sort=False)["ds"].max().rename("cutoff")
+            actual = test[["unique_id", "ds", "y"]].join(cutoffs, on="unique_id")
+            for name, factory in candidates.items():
+                if name in failed:
+                    continue
+                try:
+                    forecast = factory().fit(train, freq).predict(horizon, None, future)
+                except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+                    # A candidate that cannot fit this panel simply does not compete.
+                    logger.warning("candidate %s skipped in backtest: %s", name, exc)
+                    failed.add(name)
+                    continue
+                merged = actual.merge(forecast[["unique_id", "ds", POINT_COLUMN]], on=["unique_id", "ds"], how="left")
+                parts[name].append(merged.assign(model=name))
+        frames = [frame for name, frames in parts.items() if name not in failed for frame in frames]
+        if not frames:
             raise ForecastInputError(f"no candidate model could be backtested: {sorted(candidates)}")
-        return _windows(pd.concat(forecasts, ignore_index=True), history, freq)
+        return _windows(pd.concat(frames, ignore_index=True), history, freq)
 
     def _fit_members(self, history: pd.DataFrame, freq: str) -> None:
         assert self.weights_ is not None

@@ -62,7 +62,7 @@ def test_series_too_short_to_backtest_take_the_panels_combination_and_say_so(fit
     model, _, _ = fitted
     row = model.selection_.set_index("unique_id").loc["newcomer"]
     assert row["model"] == ENSEMBLE
-    assert row["note"] == "mean of auto_ets, dynamic_theta (not backtested: 10 observations, backtest needs 27)"
+    assert row["note"] == "mean of auto_ets, dynamic_theta (not backtested: 10 observations, backtest needs 19)"
     assert set(model.weights_.loc[model.weights_["unique_id"] == "newcomer", "model"]) == {"auto_ets", "dynamic_theta"}
 
 
@@ -70,7 +70,7 @@ def test_series_too_short_for_a_combination_fall_back_to_naive(fitted):
     model, _, _ = fitted
     row = model.selection_.set_index("unique_id").loc["tiny"]
     assert row["model"] == "naive"
-    assert row["note"] == "fallback: 2 observations, a combination needs 3"
+    assert row["note"] == "fallback: 2 observations, a combination needs 7"
 
 
 def test_weights_of_each_series_sum_to_one(fitted):

@@ -1,0 +1,45 @@
+"""Panel-level choice among a few fixed combination pools, on hand-made backtest windows."""
+
+import numpy as np
+import pandas as pd
+
+from training.combination import Windows, candidate_pools, choose_pool, strong_winners
+
+MEMBERS = ("auto_ets", "theta", "ces", "arima")
+
+
+def windows(n_series: int, errors: dict[str, float], n_windows: int = 3, seed: int = 0) -> Windows:
+    """Actuals of 100 and forecasts off by each model's typical error (a random sign per window)."""
+    rng = np.random.default_rng(seed)
+    rows = n_series * n_windows
+    keys = pd.DataFrame({"unique_id": np.repeat([f"s{i}" for i in range(n_series)], n_windows), "cutoff": 0})
+    keys["cutoff"] = np.tile(np.arange(n_windows), n_series)
+    actual = np.full((rows, 4), 100.0)
+    forecasts = {m: actual + e * rng.choice([-1.0, 1.0], size=(rows, 1)) for m, e in errors.items()}
+    return Windows(keys, actual, np.ones(rows), forecasts)
+
+
+def test_the_pools_are_few_and_fixed_median_of_all_first():
+    pools = candidate_pools(MEMBERS, extra=("xgboost",))
+    assert pools[0] == (MEMBERS, "median")
+    # all four and the four leave-one-out subsets by median and mean, the ETS-Theta pair, + xgboost
+    assert len(pools) == 12
+    assert (("auto_ets", "theta"), "mean") in pools
+    assert ((*MEMBERS, "xgboost"), "median") in pools
+
+
+def test_a_panel_where_one_member_is_far_off_drops_it():
+    panel = windows(40, {"auto_ets": 2.0, "theta": 2.0, "ces": 2.0, "arima": 30.0})
+    pool, _ = choose_pool(panel, candidate_pools(MEMBERS), min_series=30, min_gain=0.01)
+    assert "arima" not in pool
+
+
+def test_a_small_panel_keeps_the_default_pool_whatever_the_backtest_says():
+    panel = windows(10, {"auto_ets": 2.0, "theta": 2.0, "ces": 2.0, "arima": 30.0})
+    assert choose_pool(panel, candidate_pools(MEMBERS), min_series=30, min_gain=0.01) == (MEMBERS, "median")
+
+
+def test_a_series_with_fewer_windows_than_required_stays_in_the_combination():
+    panel = windows(1, {"auto_ets": 20.0, "theta": 20.0, "ces": 20.0, "arima": 0.0}, n_windows=2)
+    assert strong_winners(panel, MEMBERS, "median", metric="mase", margin=0.2, min_windows=3) == {}
+    assert strong_winners(panel, MEMBERS, "median", metric="mase", margin=0.2, min_windows=2) == {"s0": ("arima", 0.0)}
