@@ -5,11 +5,16 @@ themselves for each series (``demand_forecast`` with the 2.5/10/50/90/97.5% quan
 ``inventory_policy``), so every figure it prints is what those endpoints answer; it only adds the
 selection of series, the stock-out ranking and the layout. The supplier risk report reads the same
 ranking and compliance functions as ``/ai/risk`` in one transaction.
+
+A report takes one of the caller's export slots (``EXPORTS_PER_USER``, shared with the dataset exports) for
+as long as it is built: beyond them the caller gets 429 ``too_many_exports``.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 from uuid import UUID
@@ -20,8 +25,9 @@ from fastapi.responses import Response
 
 from common.database import TenantTransaction
 from common.errors import InvalidInputError
-from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.deps import CallerDep, ModelHandlesDep, SettingsDep
 from deployments.api.routes import forecast as forecast_routes
+from inventory.exports.slots import claim_export_slot
 from reports.forecast import QUANTILES_PARAM, SeriesForecast, render_forecast_report
 from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select_series
 from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
@@ -43,6 +49,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 async def forecast_report(
     caller: CallerDep,
     handles: ModelHandlesDep,
+    settings: SettingsDep,
     product_id: Annotated[list[UUID] | None, Query(max_length=MAX_SERIES)] = None,
     warehouse_id: Annotated[list[UUID] | None, Query(max_length=50)] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
@@ -59,35 +66,18 @@ async def forecast_report(
             code="horizon_out_of_range",
         )
     now = datetime.now(UTC)
-
-    async def read(tx: TenantTransaction) -> tuple[str, list[SeriesRef], list[pd.DataFrame]]:
-        refs = await select_series(tx.conn, product_id or [], warehouse_id or [], category)
-        histories = [await recent_demand(tx.conn, ref, freq, now) for ref in refs]
-        return await _tenant_name(tx), refs, histories
-
-    tenant, refs, histories = await caller.run(read)
-    items = []
-    for ref, history in zip(refs, histories, strict=True):
-        demand = await forecast_routes.demand_forecast(
-            caller, handles, ref.product_id, ref.warehouse_id, horizon, freq, QUANTILES_PARAM, False
+    async with _export_slot(caller, settings) as slot:
+        refs = await select_series(slot.conn, product_id or [], warehouse_id or [], category)
+        histories = [await recent_demand(slot.conn, ref, freq, now) for ref in refs]
+        tenant = await _tenant_name(slot)
+        items = []
+        for ref, history in zip(refs, histories, strict=True):
+            items.append(await _series_forecast(caller, handles, ref, history, horizon, freq, service_level))
+            await _keep_alive(slot)
+        filter_text = _forecast_filter(refs, product_id, warehouse_id, category, freq)
+        body = await asyncio.to_thread(
+            render_forecast_report, tenant, now, filter_text, freq, horizon, service_level, items
         )
-        policy, note = None, None
-        try:
-            answer = await forecast_routes.inventory_policy(
-                forecast_routes.InventoryPolicyRequest(
-                    product_id=ref.product_id, warehouse_id=ref.warehouse_id, freq=freq, service_level=service_level
-                ),
-                caller,
-                handles,
-            )
-            policy = answer.model_dump(mode="json")
-        except InvalidInputError as exc:  # no lead time known, or history the models cannot use: said in the report
-            note = f"not computed: {exc.message}"
-        items.append(SeriesForecast(ref, history, demand.model_dump(mode="json"), policy, note))
-    filter_text = _forecast_filter(refs, product_id, warehouse_id, category, freq)
-    body = await asyncio.to_thread(
-        render_forecast_report, tenant, now, filter_text, freq, horizon, service_level, items
-    )
     return _attachment(body, PDF, f"forecast-{now:%Y%m%d-%H%M%S}.pdf")
 
 
@@ -99,12 +89,14 @@ async def forecast_report(
 )
 async def supplier_risk_pdf(
     caller: CallerDep,
+    settings: SettingsDep,
     band: Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")] = None,
     window_days: Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")] = 60,
 ) -> Response:
     now = datetime.now(UTC)
-    tenant, data = await _risk_data(caller, band, window_days)
-    body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, _risk_filter(band, window_days), data)
+    async with _export_slot(caller, settings) as slot:
+        tenant, data = await _risk_data(slot, band, window_days)
+        body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, _risk_filter(band, window_days), data)
     return _attachment(body, PDF, f"supplier-risk-{now:%Y%m%d-%H%M%S}.pdf")
 
 
@@ -116,21 +108,61 @@ async def supplier_risk_pdf(
 )
 async def supplier_risk_xlsx(
     caller: CallerDep,
+    settings: SettingsDep,
     band: Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")] = None,
     window_days: Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")] = 60,
 ) -> Response:
     now = datetime.now(UTC)
-    _, data = await _risk_data(caller, band, window_days)
-    body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
+    async with _export_slot(caller, settings) as slot:
+        _, data = await _risk_data(slot, band, window_days)
+        body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
     return _attachment(body, XLSX, f"supplier-risk-{now:%Y%m%d-%H%M%S}.xlsx")
 
 
-async def _risk_data(caller: CallerDep, band: str | None, window_days: int) -> tuple[str, SupplierRiskData]:
-    async def read(tx: TenantTransaction) -> tuple[str, SupplierRiskData]:
-        # date.today(), as the RiskService uses for /ai/risk: the same day, the same scores.
-        return await _tenant_name(tx), await gather(tx, date.today(), band, window_days)
+async def _risk_data(tx: TenantTransaction, band: str | None, window_days: int) -> tuple[str, SupplierRiskData]:
+    # date.today(), as the RiskService uses for /ai/risk: the same day, the same scores.
+    return await _tenant_name(tx), await gather(tx, date.today(), band, window_days)
 
-    return await caller.run(read)
+
+@asynccontextmanager
+async def _export_slot(caller: CallerDep, settings: SettingsDep) -> AsyncIterator[TenantTransaction]:
+    """A read transaction holding one of the caller's export slots until the report is built."""
+    async with caller.services.database.tenant_transaction(caller.claims.raw, caller.requested_tenant) as tx:
+        await claim_export_slot(tx.conn, tx.user_id, settings.exports_per_user)
+        yield tx
+
+
+async def _keep_alive(tx: TenantTransaction) -> None:
+    """The slot's transaction waits while the models fit; a statement per series keeps the server's idle
+    in-transaction timeout (which would end it and free the slot) from counting the whole report."""
+    await tx.conn.execute("SELECT 1")
+
+
+async def _series_forecast(
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    ref: SeriesRef,
+    history: pd.DataFrame,
+    horizon: int,
+    freq: Literal["D", "W"],
+    service_level: float,
+) -> SeriesForecast:
+    demand = await forecast_routes.demand_forecast(
+        caller, handles, ref.product_id, ref.warehouse_id, horizon, freq, QUANTILES_PARAM, False
+    )
+    policy, note = None, None
+    try:
+        answer = await forecast_routes.inventory_policy(
+            forecast_routes.InventoryPolicyRequest(
+                product_id=ref.product_id, warehouse_id=ref.warehouse_id, freq=freq, service_level=service_level
+            ),
+            caller,
+            handles,
+        )
+        policy = answer.model_dump(mode="json")
+    except InvalidInputError as exc:  # no lead time known, or history the models cannot use: said in the report
+        note = f"not computed: {exc.message}"
+    return SeriesForecast(ref, history, demand.model_dump(mode="json"), policy, note)
 
 
 async def _tenant_name(tx: TenantTransaction) -> str:
