@@ -11,14 +11,14 @@ or when the API answers 401 (an expired or revoked token), once per call. Reads 
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
-from integrations.connector import Connector
+from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.oauth import ClientCredentials
 from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
@@ -29,49 +29,25 @@ class DynamicsConnector(Connector):
     vendor = "Dynamics 365 Business Central"
     entities = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
 
-    _token: str | None = None
-    _expires: float = 0.0
-
-    async def _access_token(self, *, renew: bool = False) -> str:
-        if self._token is None or renew or time.monotonic() > self._expires - 60:
-            response = await self.http.request(
-                "POST",
-                str(self.option("token_url")),
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self.credential("client_id"),
-                    "client_secret": self.credential("client_secret"),
-                    "scope": str(self.option("scope", DEFAULT_SCOPE)),
-                },
-                idempotent=True,
-            )
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            if response.status_code != 200 or "access_token" not in body:
-                raise ConnectorAuthError(
-                    f"Microsoft identity platform refused the client credentials (HTTP {response.status_code}): "
-                    f"{body.get('error', '')} {body.get('error_description', '')}".strip()
-                )
-            self._token = str(body["access_token"])
-            self._expires = time.monotonic() + float(body.get("expires_in", 3599))
-        return self._token
+    def __init__(self, config: ConnectorConfig) -> None:
+        super().__init__(config)
+        self.oauth = ClientCredentials(
+            self.http,
+            str(self.option("token_url")),
+            lambda: {
+                "grant_type": "client_credentials",
+                "client_id": self.credential("client_id"),
+                "client_secret": self.credential("client_secret"),
+                "scope": str(self.option("scope", DEFAULT_SCOPE)),
+            },
+            issuer="Microsoft identity platform",
+        )
 
     def _company(self, path: str) -> str:
         return f"companies({self.option('company_id')})/{path}"
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        idempotent = method == "GET"
-        for attempt in (1, 2):
-            headers = {
-                **kwargs.pop("headers", {}),
-                "Authorization": f"Bearer {await self._access_token(renew=attempt == 2)}",
-            }
-            response = await self.http.request(method, url, headers=headers, idempotent=idempotent, **kwargs)
-            kwargs["headers"] = {k: v for k, v in headers.items() if k != "Authorization"}
-            if response.status_code != 401 or attempt == 2:
-                break
+        response = await self.oauth.send(method, url, idempotent=method == "GET", **kwargs)
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]

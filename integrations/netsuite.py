@@ -51,6 +51,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.oauth import ClientCredentials
 from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"  # noqa: S105 (a path, not a secret)
@@ -122,8 +123,13 @@ class NetSuiteConnector(Connector):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
-        self._token: str | None = None
-        self._expires = 0.0
+        self.oauth = ClientCredentials(
+            self.http,
+            self.token_url,
+            self._token_form,
+            issuer="NetSuite",
+            hint=" (check the client id, the certificate id and that the certificate is mapped to the integration)",
+        )
         self._limit = max(1, min(config.page_size, MAX_LIMIT))
         self._currencies: dict[str, str] = {}
 
@@ -149,48 +155,21 @@ class NetSuiteConnector(Connector):
         }
         return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": self.credential("certificate_id")})
 
-    async def _access_token(self, *, renew: bool = False) -> str:
-        if self._token is None or renew or time.monotonic() > self._expires - 60:
-            try:
-                assertion = self.client_assertion()
-            except ValueError as exc:
-                raise ConnectorAuthError(f"NetSuite: cannot sign the client assertion: {exc}") from exc
-            response = await self.http.request(
-                "POST",
-                self.token_url,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_assertion_type": ASSERTION_TYPE,
-                    "client_assertion": assertion,
-                },
-                idempotent=True,
-            )
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-                error = body.get("error", "") if isinstance(body, dict) else ""
-                reason = error or response.text[:200]
-                raise ConnectorAuthError(
-                    f"NetSuite refused the client credentials (HTTP {response.status_code}): {reason}"
-                    " (check the client id, the certificate id and that the certificate is mapped to the integration)"
-                )
-            self._token = str(body["access_token"])
-            self._expires = time.monotonic() + float(body.get("expires_in") or 3600)
-        return self._token
+    def _token_form(self) -> dict[str, str]:
+        try:
+            assertion = self.client_assertion()
+        except ValueError as exc:
+            raise ConnectorAuthError(f"NetSuite: cannot sign the client assertion: {exc}") from exc
+        return {
+            "grant_type": "client_credentials",
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": assertion,
+        }
 
     async def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         # SuiteQL is a POST that only reads: safe to retry after a dropped connection. Record writes are not.
         idempotent = kwargs.pop("idempotent", method == "GET")
-        headers = dict(kwargs.pop("headers", {}))
-        for attempt in (1, 2):
-            token = await self._access_token(renew=attempt == 2)
-            response = await self.http.request(
-                method, url, headers={**headers, "Authorization": f"Bearer {token}"}, idempotent=idempotent, **kwargs
-            )
-            if response.status_code != 401:
-                break
+        response = await self.oauth.send(method, url, idempotent=idempotent, **kwargs)
         if response.status_code >= 400:
             message = error_message(response)
             if response.status_code in (401, 403):

@@ -19,7 +19,6 @@ page is its last change marker. Writes (a purchase order, by deep insert) first 
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from decimal import Decimal, InvalidOperation
@@ -30,6 +29,7 @@ import httpx
 
 from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.oauth import ClientCredentials
 from integrations.odata import parse_v2_date
 from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
@@ -61,55 +61,25 @@ class SapConnector(Connector):
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
-        self._oauth = bool(config.credentials.get("client_id"))
-        self._auth = (
-            httpx.BasicAuth(self.credential("client_id"), self.credential("client_secret"))
-            if self._oauth
-            else httpx.BasicAuth(self.credential("username"), self.credential("password"))
-        )
-        self._csrf: str | None = None
-        self._token: str | None = None
-        self._expires = 0.0
-
-    async def _access_token(self, *, renew: bool = False) -> str:
-        if self._token is None or renew or time.monotonic() > self._expires - 60:
-            form = {"grant_type": "client_credentials"}
-            if self.option("scope"):
-                form["scope"] = str(self.option("scope"))
-            response = await self.http.request(
-                "POST",
+        self.oauth: ClientCredentials | None = None
+        if config.credentials.get("client_id"):
+            scope = self.option("scope")
+            self.oauth = ClientCredentials(
+                self.http,
                 str(self.option("token_url") or OAUTH_TOKEN_PATH),
-                data=form,
-                auth=self._auth,
-                headers={"Accept": "application/json"},
-                idempotent=True,
+                lambda: {"grant_type": "client_credentials", **({"scope": str(scope)} if scope else {})},
+                issuer="SAP's OAuth 2.0 server",
+                auth=httpx.BasicAuth(self.credential("client_id"), self.credential("client_secret")),
             )
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-                reason = f"{body.get('error', '')} {body.get('error_description', '')}".strip() if body else ""
-                raise ConnectorAuthError(
-                    f"SAP's OAuth 2.0 server refused the client credentials (HTTP {response.status_code}): "
-                    f"{reason or response.text[:200]}"
-                )
-            self._token = str(body["access_token"])
-            self._expires = time.monotonic() + float(body.get("expires_in") or 3600)
-        return self._token
+        else:
+            self._auth = httpx.BasicAuth(self.credential("username"), self.credential("password"))
+        self._csrf: str | None = None
 
     async def _send(self, method: str, url: str, headers: dict[str, str], **kwargs: Any) -> httpx.Response:
         """A call with the communication user's basic authentication, or a bearer token renewed once on 401."""
-        if not self._oauth:
+        if self.oauth is None:
             return await self.http.request(method, url, auth=self._auth, headers=headers, **kwargs)
-        for attempt in (1, 2):
-            token = await self._access_token(renew=attempt == 2)
-            response = await self.http.request(
-                method, url, headers={**headers, "Authorization": f"Bearer {token}"}, **kwargs
-            )
-            if response.status_code != 401:
-                break
-        return response
+        return await self.oauth.send(method, url, headers=headers, **kwargs)
 
     async def _get(self, url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         response = await self._send("GET", url, {"Accept": "application/json"}, params=params)
@@ -128,7 +98,7 @@ class SapConnector(Connector):
         except (ValueError, KeyError, TypeError):
             message = response.text[:200]
         if response.status_code == 401:
-            who = "the OAuth 2.0 access token" if self._oauth else "the communication user's credentials"
+            who = "the OAuth 2.0 access token" if self.oauth is not None else "the communication user's credentials"
             raise ConnectorAuthError(f"SAP refused {who} (HTTP 401): {message}")
         if response.status_code == 403:
             raise ConnectorAuthError(f"SAP refused access (HTTP 403): {message}")

@@ -2,7 +2,9 @@
 
 Faults: ``throttle(n, retry_after)`` answers the next n requests with the vendor's 429 and a Retry-After
 header; ``drop_after(n)`` lets n more requests through, then closes every connection without a response
-(a mid-sync connection drop, an ERP gone down) until ``heal()``.
+(a mid-sync connection drop, an ERP gone down) until ``heal()``; ``answer_next(path, response)`` answers
+the next request to one path with a given response (a proxy's page, a server that misbehaves).
+``token_lifetime_s`` is the ``expires_in`` the fakes that issue OAuth tokens announce.
 """
 
 from __future__ import annotations
@@ -68,6 +70,8 @@ class FakeServer:
         self.requests: list[tuple[str, str]] = []
         self._throttle: deque[int] = deque()
         self._drop_after: int | None = None
+        self._answers: dict[str, deque[Response]] = {}
+        self.token_lifetime_s = 3600
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -139,10 +143,15 @@ class FakeServer:
         with self.lock:
             self._drop_after = requests
 
+    def answer_next(self, path: str, response: Response, times: int = 1) -> None:
+        with self.lock:
+            self._answers.setdefault(path, deque()).extend([response] * times)
+
     def heal(self) -> None:
         with self.lock:
             self._drop_after = None
             self._throttle.clear()
+            self._answers.clear()
 
     def count(self, method: str, path_prefix: str = "") -> int:
         with self.lock:
@@ -158,6 +167,8 @@ class FakeServer:
             if self._throttle:
                 retry_after = self._throttle.popleft()
                 return self.throttled(retry_after)
+            if self._answers.get(request.path):
+                return self._answers[request.path].popleft()
         try:
             return self.handle(request)
         except Exception as exc:  # a bug in the fake must show up as a 500, like a real server

@@ -78,7 +78,13 @@ class FakeDynamics(FakeServer):
             with self.lock:
                 self.tokens.add(token)
             return Response(
-                200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token}
+                200,
+                {
+                    "token_type": "Bearer",
+                    "expires_in": self.token_lifetime_s,
+                    "ext_expires_in": self.token_lifetime_s,
+                    "access_token": token,
+                },
             )
         auth = request.headers.get("authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:

@@ -328,7 +328,7 @@ class FakeNetSuite(FakeServer):
         token = "eyJ" + secrets.token_urlsafe(32)
         with self.lock:
             self.tokens.add(token)
-        return Response(200, {"access_token": token, "expires_in": "3600", "token_type": "bearer"})
+        return Response(200, {"access_token": token, "expires_in": str(self.token_lifetime_s), "token_type": "bearer"})
 
     # --- SuiteQL ----------------------------------------------------------------------------------------------
 

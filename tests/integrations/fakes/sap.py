@@ -95,7 +95,13 @@ class FakeSap(FakeServer):
         with self.lock:
             self.bearer_tokens.add(token)
         return Response(
-            200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600, "scope": form.get("scope", "")}
+            200,
+            {
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.token_lifetime_s,
+                "scope": form.get("scope", ""),
+            },
         )
 
     def handle(self, request: Request) -> Response:
