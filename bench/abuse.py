@@ -29,6 +29,7 @@ import httpx
 from bench.abuse_client import docx_bomb, raw_request, repeated, replica_rss_bytes
 from common.config import DEVELOPMENT_JWT_SECRET
 from common.dev_tokens import issue_hs256_token
+from inventory.shipments import sign
 
 MIB = 1024 * 1024
 RSS_BOUND_MB = 48
@@ -37,7 +38,7 @@ FORMULA_NAME = '=HYPERLINK("http://attacker.example","click")'
 
 class Tenant:
     def __init__(self, secret: str) -> None:
-        self.id, self.planner, self.viewer = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+        self.id, self.planner, self.viewer, self.admin = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
         self.product, self.warehouse = uuid.uuid4(), uuid.uuid4()
         self.secret = secret
 
@@ -50,7 +51,7 @@ class Tenant:
             await conn.execute("INSERT INTO app.tenants (id, name, slug) VALUES ($1, $2, $2)", self.id, slug)
             await conn.executemany(
                 "INSERT INTO app.members (tenant_id, user_id, role) VALUES ($1, $2, $3)",
-                [(self.id, self.planner, "planner"), (self.id, self.viewer, "viewer")],
+                [(self.id, self.planner, "planner"), (self.id, self.viewer, "viewer"), (self.id, self.admin, "admin")],
             )
             await conn.execute(
                 "INSERT INTO app.warehouses (id, tenant_id, code, name) VALUES ($1, $2, 'WH', 'WH')",
@@ -82,6 +83,22 @@ class Tenant:
 
 
 Outcome = tuple[bool, str]  # refused as expected, what happened
+WEBHOOK = "/api/v1/webhooks/carrier-events"
+
+
+def signed_event(key_id: str, secret: str, tracking: str, event_id: str) -> tuple[bytes, dict[str, str]]:
+    raw = json.dumps(
+        {"carrier": "UPS", "tracking_number": tracking, "type": "in_transit", "event_id": event_id}
+    ).encode()
+    stamp = str(int(time.time()))
+    return raw, {
+        "Content-Type": "application/json",
+        "X-Chainsight-Key-Id": key_id,
+        "X-Chainsight-Timestamp": stamp,
+        "X-Chainsight-Signature": sign(secret, stamp, raw),
+    }
+
+
 Attack = Callable[[], Awaitable[Outcome]]
 
 
@@ -110,7 +127,13 @@ def attacks(url: str, http: httpx.AsyncClient, tenant: Tenant | None, other: Ten
         )
         return r.status == 401, f"{r.status} after {r.sent_bytes} bytes sent"
 
+    async def unknown_webhook_key() -> Outcome:
+        raw, headers = signed_event(str(uuid.uuid4()), "cwk_guessed", "ATTACK-1", "a1")
+        r = await http.post(WEBHOOK, content=raw, headers=headers)
+        return r.status_code == 401, f"{r.status_code} {r.json().get('code')}"
+
     found: dict[str, Attack] = {
+        "carrier webhook signed with a guessed key": unknown_webhook_key,
         "anonymous 64 MiB JSON body (Content-Length)": declared_64_mib,
         "4 anonymous 64 MiB chunked bodies at once": chunked_64_mib_x4,
         "anonymous 64 MiB upload": anonymous_upload,
@@ -170,8 +193,31 @@ def attacks(url: str, http: httpx.AsyncClient, tenant: Tenant | None, other: Ten
         r = await http.get(f"/api/v1/products/{other.product}/uom-conversions", headers=t.headers())
         return r.status_code == 404, str(r.status_code)
 
+    async def webhook_replay() -> Outcome:
+        key = (
+            await http.post("/api/v1/carrier-webhook-keys", json={"name": "abuse"}, headers=t.headers(t.admin))
+        ).json()
+        shipment = {
+            "direction": "inbound",
+            "warehouse_id": str(t.warehouse),
+            "carrier": "UPS",
+            "tracking_number": "AB1",
+        }
+        shipment_id = (await http.post("/api/v1/shipments", json=shipment, headers=t.headers())).json()["id"]
+        raw, headers = signed_event(key["id"], key["secret"], "AB1", "replayed-1")
+        first = await http.post(WEBHOOK, content=raw, headers=headers)
+        replay = await http.post(WEBHOOK, content=raw, headers=headers)
+        timeline = (await http.get(f"/api/v1/shipments/{shipment_id}/events", headers=t.headers())).json()
+        recorded = sum(e["source"] == "webhook" for e in timeline)
+        fine = first.status_code == 200 and replay.status_code == 200 and not replay.json()["recorded"]
+        return (
+            fine and recorded == 1,
+            f"{first.status_code}, replay {replay.status_code} {replay.text[:60]}; {recorded} recorded",
+        )
+
     hello = [{"role": "user", "content": "hi"}]
     found |= {
+        "captured carrier webhook replayed inside the skew window": webhook_replay,
         "DOCX that inflates to 200 MB": docx_bomb_upload,
         "OpenAI route with n=50": lambda: llm({"messages": hello, "n": 50}, 400),
         "OpenAI route with 100 stop strings": lambda: llm({"messages": hello, "stop": ["x"] * 100}, 400),
