@@ -1,4 +1,4 @@
-"""Shipments: tracking timelines, delivery issuing stock, and the webhook signature check."""
+"""Shipments: tracking timelines, delivery issuing stock, the webhook signature check, webhook keys and event ids."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import pytest
 
+from common.config import DEVELOPMENT_INTEGRATIONS_KEY
 from common.database import TenantTransaction
 from common.errors import ConflictError, InsufficientStockError, InvalidInputError
-from inventory import shipments, stock
+from integrations.crypto import cipher_from_key
+from inventory import shipments, stock, webhook_keys
 from inventory.shipment_schemas import ShipmentCreate, TrackingEventCreate
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -139,3 +141,47 @@ def test_bad_signatures_are_refused_with_a_reason(timestamp, signature, body, re
     good = shipments.sign("s3cret", timestamp, b"{}") if signature == "good" else signature
     problem = shipments.signature_problem("s3cret", timestamp, good, body, now=1700000000, max_skew_s=300)
     assert problem is not None and reason in problem
+
+
+async def test_webhook_keys_are_stored_encrypted_and_hidden_from_planners_by_row_level_security(
+    database, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    cipher = cipher_from_key(DEVELOPMENT_INTEGRATIONS_KEY)
+
+    async def create(tx: TenantTransaction):
+        return await webhook_keys.create_key(tx, "DHL", cipher)
+
+    key = await database.run(tenant.claims(tenant.admin), None, create)
+
+    async def count(tx: TenantTransaction):
+        return await tx.conn.fetchval("SELECT count(*) FROM app.carrier_webhook_keys")
+
+    assert await database.run(tenant.claims(tenant.planner), None, count) == 0
+    async with owner_pool.acquire() as conn:
+        stored = bytes(await conn.fetchval("SELECT secret FROM app.carrier_webhook_keys WHERE id = $1", key["id"]))
+        assert key["secret"].encode() not in stored
+        assert await webhook_keys.active_key(conn, key["id"], cipher) == (tenant.id, key["secret"])
+
+
+async def test_an_event_id_is_claimed_once_per_tenant_and_refused_for_a_different_body(database, make_tenant):
+    ours, theirs = await make_tenant(), await make_tenant()
+    cipher = cipher_from_key(DEVELOPMENT_INTEGRATIONS_KEY)
+    claims, shipment_ids = [], []
+    for tenant in (ours, ours, theirs):
+        shipment = await new_shipment(database, tenant, direction="inbound", quantity=0, tracking=f"C-{len(claims)}")
+        shipment_ids.append(shipment["id"])
+
+        async def claim(tx: TenantTransaction, shipment_id=shipment["id"]):
+            key = await webhook_keys.create_key(tx, "DHL", cipher)
+            return await webhook_keys.claim_event(tx, "evt-1", key["id"], "digest-a", shipment_id)
+
+        claims.append(await database.run(tenant.claims(tenant.admin), None, claim))
+    assert claims == [True, False, True]  # a repeat in our tenant; their tenant has its own event ids
+
+    async def reuse(tx: TenantTransaction):
+        key = await webhook_keys.create_key(tx, "DHL", cipher)
+        return await webhook_keys.claim_event(tx, "evt-1", key["id"], "digest-b", shipment_ids[0])
+
+    with pytest.raises(ConflictError, match="different event"):
+        await database.run(ours.claims(ours.admin), None, reuse)
