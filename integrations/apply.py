@@ -35,7 +35,7 @@ from integrations.records import (
     WarehouseRecord,
 )
 from inventory import purchasing_status as lifecycle
-from inventory.purchasing import to_base
+from inventory.purchasing_receipts import to_base
 from inventory.uom import conversion_factor
 
 

@@ -1,13 +1,10 @@
-"""Purchase orders: the draft -> issued -> partially received -> received life cycle, and receiving.
+"""Purchase orders: drafts and their lines, issuing, cancelling and receiving (the status life cycle is in
+``purchasing_status``, the checks a receipt passes in ``purchasing_receipts``).
 
 A receipt runs in the caller's one transaction: it locks the order (so concurrent receipts on one order
 queue up and each sees what the previous one received), checks every line against the ordered quantity
 plus the order's over-receipt tolerance, writes one ledger movement per line (the ledger trigger moves
 ``stock_levels``), records lots, and moves the order on. Any refusal rolls everything back.
-
-The states follow Odoo's purchase flow: an order can be cancelled until something is received; after
-that, what is still missing is a backorder that stays open until received or written off
-(``close_backorder``, Odoo's "No backorder").
 """
 
 from __future__ import annotations
@@ -22,6 +19,7 @@ import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
+from inventory.purchasing_receipts import QUANTUM, check_receipt, get_receipt, receipt_lot, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseOrderLineCreate,
@@ -29,10 +27,8 @@ from inventory.purchasing_schemas import (
     PurchaseOrderUpdate,
     PurchaseReceiptCreate,
 )
-from inventory.purchasing_status import InvalidStateError, advance, allowed_from
+from inventory.purchasing_status import advance, allowed_from, lock_order
 from inventory.uom import conversion_factor
-
-QUANTUM = Decimal("0.0001")
 
 SUMMARY_COLUMNS = (
     "id, number, status, supplier_id, supplier_code, warehouse_id, warehouse_code, currency, expected_date, "
@@ -60,11 +56,6 @@ _CAN_EDIT = frozenset({PurchaseOrderStatus.DRAFT})
 _CAN_ISSUE = allowed_from(PurchaseOrderStatus.ISSUED)
 _CAN_CANCEL = allowed_from(PurchaseOrderStatus.CANCELLED)
 _CAN_RECEIVE = allowed_from(PurchaseOrderStatus.RECEIVED)
-
-
-def to_base(quantity: Decimal, factor: Decimal) -> Decimal:
-    """A quantity in the ordered unit, in the product's unit, at the ledger's precision."""
-    return (quantity * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
 async def create_order(
@@ -125,7 +116,7 @@ async def list_orders(conn: asyncpg.Connection, query: ListQuery) -> Page:
 
 
 async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: PurchaseOrderUpdate) -> dict:
-    await _lock(conn, order_id, _CAN_EDIT, "edited")
+    await lock_order(conn, order_id, _CAN_EDIT, "edited")
     values: dict[str, Any] = changes.model_dump(exclude_unset=True)
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
     try:
@@ -140,14 +131,14 @@ async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: Purcha
 
 
 async def add_line(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate) -> dict:
-    await _lock(conn, order_id, _CAN_EDIT, "edited")
+    await lock_order(conn, order_id, _CAN_EDIT, "edited")
     await _insert_line(conn, tenant_id, order_id, line)
     await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order_id)
     return await get_order(conn, order_id)
 
 
 async def remove_line(conn: asyncpg.Connection, order_id: UUID, line_id: UUID) -> dict:
-    await _lock(conn, order_id, _CAN_EDIT, "edited")
+    await lock_order(conn, order_id, _CAN_EDIT, "edited")
     status = await conn.execute(
         "DELETE FROM app.purchase_order_lines WHERE id = $1 AND purchase_order_id = $2", line_id, order_id
     )
@@ -158,7 +149,7 @@ async def remove_line(conn: asyncpg.Connection, order_id: UUID, line_id: UUID) -
 
 
 async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
-    current = await _lock(conn, order_id, _CAN_ISSUE, "issued")
+    current = await lock_order(conn, order_id, _CAN_ISSUE, "issued")
     if not await conn.fetchval("SELECT count(*) FROM app.purchase_order_lines WHERE purchase_order_id = $1", order_id):
         raise ConflictError(
             f"purchase order {current['number']} has no lines; add lines before issuing it", code="empty_order"
@@ -168,7 +159,7 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
 
 
 async def cancel_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
-    current = await _lock(conn, order_id, _CAN_CANCEL, "cancelled")
+    current = await lock_order(conn, order_id, _CAN_CANCEL, "cancelled")
     await advance(conn, tenant_id, current, PurchaseOrderStatus.CANCELLED)
     return await get_order(conn, order_id)
 
@@ -177,7 +168,7 @@ async def receive(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, order_id: UUID, receipt: PurchaseReceiptCreate
 ) -> tuple[dict, dict]:
     """Receive some or all of an issued order; returns (the receipt, the order afterwards)."""
-    order = await _lock(conn, order_id, _CAN_RECEIVE, "received")
+    order = await lock_order(conn, order_id, _CAN_RECEIVE, "received")
     lines = {
         row["id"]: dict(row)
         for row in await conn.fetch(
@@ -188,7 +179,7 @@ async def receive(
             order_id,
         )
     }
-    incoming = _check_receipt(order, lines, receipt)
+    incoming = check_receipt(order, lines, receipt)
     received_at = receipt.received_at or await conn.fetchval("SELECT now()")
     receipt_id = await conn.fetchval(
         """INSERT INTO app.purchase_receipts
@@ -205,7 +196,7 @@ async def receive(
     for item in receipt.lines:
         line = lines[item.line_id]
         quantity_base = to_base(item.quantity, line["uom_factor"])
-        lot_id = await _lot(conn, tenant_id, line, item.lot_number, item.expiry_date)
+        lot_id = await receipt_lot(conn, tenant_id, line, item.lot_number, item.expiry_date)
         movement_id = await conn.fetchval(
             """INSERT INTO app.stock_movements
                    (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, created_by,
@@ -250,32 +241,9 @@ async def receive(
            WHERE purchase_order_id = $1 AND received_base + cancelled_base < quantity_base""",
         order_id,
     )
-    if outstanding:
-        await advance(conn, tenant_id, order, PurchaseOrderStatus.PARTIALLY_RECEIVED)
-    else:
-        await advance(conn, tenant_id, order, PurchaseOrderStatus.RECEIVED)
+    done = PurchaseOrderStatus.PARTIALLY_RECEIVED if outstanding else PurchaseOrderStatus.RECEIVED
+    await advance(conn, tenant_id, order, done)
     return await get_receipt(conn, receipt_id), await get_order(conn, order_id)
-
-
-async def get_receipt(conn: asyncpg.Connection, receipt_id: UUID) -> dict:
-    header = await conn.fetchrow(
-        """SELECT id, purchase_order_id, reference, backorder_closed, received_at, created_by
-           FROM app.purchase_receipts WHERE id = $1""",
-        receipt_id,
-    )
-    if header is None:
-        raise NotFoundError(f"receipt {receipt_id} not found")
-    lines = await conn.fetch(
-        """SELECT r.id, r.purchase_order_line_id, l.product_id, r.quantity, r.quantity_base, r.lot_id,
-                  s.lot_number, s.expiry_date, r.movement_id
-           FROM app.purchase_receipt_lines r
-           JOIN app.purchase_order_lines l ON l.tenant_id = r.tenant_id AND l.id = r.purchase_order_line_id
-           JOIN app.stock_movements m ON m.id = r.movement_id
-           LEFT JOIN app.stock_lots s ON s.tenant_id = r.tenant_id AND s.id = r.lot_id
-           WHERE r.receipt_id = $1 ORDER BY m.seq""",
-        receipt_id,
-    )
-    return {**dict(header), "lines": [dict(line) for line in lines]}
 
 
 async def list_receipts(conn: asyncpg.Connection, order_id: UUID) -> list[dict]:
@@ -338,79 +306,6 @@ async def open_orders(
     return orders
 
 
-def _check_receipt(order: dict, lines: dict[UUID, dict], receipt: PurchaseReceiptCreate) -> dict[UUID, Decimal]:
-    """Validate a receipt against the locked lines; returns the quantity arriving per line (product unit)."""
-    incoming: dict[UUID, Decimal] = {}
-    for index, item in enumerate(receipt.lines):
-        line = lines.get(item.line_id)
-        if line is None:
-            raise NotFoundError(
-                f"lines[{index}]: line {item.line_id} is not on purchase order {order['number']}", code="unknown_line"
-            )
-        base = to_base(item.quantity, line["uom_factor"])
-        if base <= 0:
-            raise InvalidInputError(
-                f"lines[{index}]: {item.quantity:f} is below the ledger's precision once converted", code="too_small"
-            )
-        if line["lot_tracked"] and item.lot_number is None:
-            raise InvalidInputError(
-                f"lines[{index}]: product {line['sku']} is lot-tracked; give a lot_number", code="lot_required"
-            )
-        if not line["lot_tracked"] and item.lot_number is not None:
-            raise InvalidInputError(
-                f"lines[{index}]: product {line['sku']} is not lot-tracked; omit lot_number and expiry_date",
-                code="lot_not_tracked",
-            )
-        incoming[item.line_id] = incoming.get(item.line_id, Decimal(0)) + base
-    tolerance = order["over_receipt_tolerance_pct"]
-    for line_id, quantity in incoming.items():
-        line = lines[line_id]
-        allowed = (line["quantity_base"] * (1 + tolerance / 100)).quantize(QUANTUM)
-        if line["received_base"] + quantity > allowed:
-            raise ConflictError(
-                f"receiving {quantity:f} more of {line['sku']} would exceed the ordered {line['quantity_base']:f} "
-                f"plus the {tolerance:f}% tolerance ({allowed:f}); {line['received_base']:f} already received",
-                code="over_receipt",
-                details={
-                    "line_id": str(line_id),
-                    "ordered": float(line["quantity_base"]),
-                    "received": float(line["received_base"]),
-                    "requested": float(quantity),
-                    "allowed": float(allowed),
-                },
-            )
-    return incoming
-
-
-async def _lot(
-    conn: asyncpg.Connection, tenant_id: UUID, line: dict, lot_number: str | None, expiry: Any
-) -> UUID | None:
-    if lot_number is None:
-        return None
-    row = await conn.fetchrow(
-        """INSERT INTO app.stock_lots (tenant_id, product_id, lot_number, expiry_date) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (tenant_id, product_id, lot_number) DO NOTHING RETURNING id, expiry_date""",
-        tenant_id,
-        line["product_id"],
-        lot_number,
-        expiry,
-    )
-    if row is None:
-        row = await conn.fetchrow(
-            "SELECT id, expiry_date FROM app.stock_lots WHERE product_id = $1 AND lot_number = $2",
-            line["product_id"],
-            lot_number,
-        )
-        assert row is not None
-        if expiry is not None and row["expiry_date"] != expiry:
-            raise ConflictError(
-                f"lot {lot_number} of {line['sku']} is already recorded with expiry {row['expiry_date']}, not {expiry}",
-                code="lot_expiry_mismatch",
-            )
-    lot_id: UUID = row["id"]
-    return lot_id
-
-
 async def _insert_line(
     conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate
 ) -> None:
@@ -443,24 +338,6 @@ async def _insert_line(
         quantity_base,
         price,
     )
-
-
-async def _lock(conn: asyncpg.Connection, order_id: UUID, allowed: frozenset[PurchaseOrderStatus], action: str) -> dict:
-    row = await conn.fetchrow(
-        """SELECT id, number, status, warehouse_id, over_receipt_tolerance_pct
-           FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
-        order_id,
-    )
-    if row is None:
-        raise NotFoundError(f"purchase order {order_id} not found")
-    status = PurchaseOrderStatus(row["status"])
-    if status not in allowed:
-        permitted = ", ".join(sorted(s.value for s in allowed))
-        raise InvalidStateError(
-            f"purchase order {row['number']} is {status.value}; it can be {action} only when {permitted}",
-            details={"status": status.value, "allowed_from": sorted(s.value for s in allowed)},
-        )
-    return dict(row)
 
 
 def _unknown_reference(

@@ -5,6 +5,10 @@ Every status change goes through ``advance``, whether a user acts through the AP
 or an ERP reports the order moved (``integrations.apply``), so both publish the same
 ``purchase_order.status_changed`` events. The database trigger ``app.check_purchase_order_transition``
 enforces the same table as a backstop.
+
+The states follow Odoo's purchase flow: an order can be cancelled until something is received; after
+that, what is still missing is a backorder that stays open until received or written off
+(``close_backorder``, Odoo's "No backorder").
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError
+from common.errors import ConflictError, NotFoundError
 from inventory import events
 from inventory.purchasing_schemas import PurchaseOrderStatus
 
@@ -81,6 +85,28 @@ def stamps_on_arrival(target: Status) -> list[str]:
     """The timestamp columns an order first recorded already in ``target`` carries: those of every step
     from draft (a received order was also issued)."""
     return [STAMPS[step] for step in path(Status.DRAFT, target) if step in STAMPS]
+
+
+async def lock_order(
+    conn: asyncpg.Connection, order_id: UUID, allowed: frozenset[PurchaseOrderStatus], action: str
+) -> dict:
+    """Lock the order for the rest of the transaction and check its status allows ``action``; returns
+    the row (``id``, ``number``, ``status``, ``warehouse_id``, ``over_receipt_tolerance_pct``)."""
+    row = await conn.fetchrow(
+        """SELECT id, number, status, warehouse_id, over_receipt_tolerance_pct
+           FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
+        order_id,
+    )
+    if row is None:
+        raise NotFoundError(f"purchase order {order_id} not found")
+    status = Status(row["status"])
+    if status not in allowed:
+        permitted = ", ".join(sorted(s.value for s in allowed))
+        raise InvalidStateError(
+            f"purchase order {row['number']} is {status.value}; it can be {action} only when {permitted}",
+            details={"status": status.value, "allowed_from": sorted(s.value for s in allowed)},
+        )
+    return dict(row)
 
 
 async def advance(

@@ -1,0 +1,117 @@
+"""Receiving purchase orders: quantities in the product's unit at the ledger's precision, a receipt checked
+against the locked lines (tolerance, lots), the lot a received line goes into, and reading receipts back.
+
+``inventory.purchasing.receive`` writes the receipt with these in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import ConflictError, InvalidInputError, NotFoundError
+from inventory.purchasing_schemas import PurchaseReceiptCreate
+
+QUANTUM = Decimal("0.0001")
+
+
+def to_base(quantity: Decimal, factor: Decimal) -> Decimal:
+    """A quantity in the ordered unit, in the product's unit, at the ledger's precision."""
+    return (quantity * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def check_receipt(order: dict, lines: dict[UUID, dict], receipt: PurchaseReceiptCreate) -> dict[UUID, Decimal]:
+    """Validate a receipt against the locked lines; returns the quantity arriving per line (product unit)."""
+    incoming: dict[UUID, Decimal] = {}
+    for index, item in enumerate(receipt.lines):
+        line = lines.get(item.line_id)
+        if line is None:
+            raise NotFoundError(
+                f"lines[{index}]: line {item.line_id} is not on purchase order {order['number']}", code="unknown_line"
+            )
+        base = to_base(item.quantity, line["uom_factor"])
+        if base <= 0:
+            raise InvalidInputError(
+                f"lines[{index}]: {item.quantity:f} is below the ledger's precision once converted", code="too_small"
+            )
+        if line["lot_tracked"] and item.lot_number is None:
+            raise InvalidInputError(
+                f"lines[{index}]: product {line['sku']} is lot-tracked; give a lot_number", code="lot_required"
+            )
+        if not line["lot_tracked"] and item.lot_number is not None:
+            raise InvalidInputError(
+                f"lines[{index}]: product {line['sku']} is not lot-tracked; omit lot_number and expiry_date",
+                code="lot_not_tracked",
+            )
+        incoming[item.line_id] = incoming.get(item.line_id, Decimal(0)) + base
+    tolerance = order["over_receipt_tolerance_pct"]
+    for line_id, quantity in incoming.items():
+        line = lines[line_id]
+        allowed = (line["quantity_base"] * (1 + tolerance / 100)).quantize(QUANTUM)
+        if line["received_base"] + quantity > allowed:
+            raise ConflictError(
+                f"receiving {quantity:f} more of {line['sku']} would exceed the ordered {line['quantity_base']:f} "
+                f"plus the {tolerance:f}% tolerance ({allowed:f}); {line['received_base']:f} already received",
+                code="over_receipt",
+                details={
+                    "line_id": str(line_id),
+                    "ordered": float(line["quantity_base"]),
+                    "received": float(line["received_base"]),
+                    "requested": float(quantity),
+                    "allowed": float(allowed),
+                },
+            )
+    return incoming
+
+
+async def receipt_lot(
+    conn: asyncpg.Connection, tenant_id: UUID, line: dict, lot_number: str | None, expiry: Any
+) -> UUID | None:
+    if lot_number is None:
+        return None
+    row = await conn.fetchrow(
+        """INSERT INTO app.stock_lots (tenant_id, product_id, lot_number, expiry_date) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (tenant_id, product_id, lot_number) DO NOTHING RETURNING id, expiry_date""",
+        tenant_id,
+        line["product_id"],
+        lot_number,
+        expiry,
+    )
+    if row is None:
+        row = await conn.fetchrow(
+            "SELECT id, expiry_date FROM app.stock_lots WHERE product_id = $1 AND lot_number = $2",
+            line["product_id"],
+            lot_number,
+        )
+        assert row is not None
+        if expiry is not None and row["expiry_date"] != expiry:
+            raise ConflictError(
+                f"lot {lot_number} of {line['sku']} is already recorded with expiry {row['expiry_date']}, not {expiry}",
+                code="lot_expiry_mismatch",
+            )
+    lot_id: UUID = row["id"]
+    return lot_id
+
+
+async def get_receipt(conn: asyncpg.Connection, receipt_id: UUID) -> dict:
+    header = await conn.fetchrow(
+        """SELECT id, purchase_order_id, reference, backorder_closed, received_at, created_by
+           FROM app.purchase_receipts WHERE id = $1""",
+        receipt_id,
+    )
+    if header is None:
+        raise NotFoundError(f"receipt {receipt_id} not found")
+    lines = await conn.fetch(
+        """SELECT r.id, r.purchase_order_line_id, l.product_id, r.quantity, r.quantity_base, r.lot_id,
+                  s.lot_number, s.expiry_date, r.movement_id
+           FROM app.purchase_receipt_lines r
+           JOIN app.purchase_order_lines l ON l.tenant_id = r.tenant_id AND l.id = r.purchase_order_line_id
+           JOIN app.stock_movements m ON m.id = r.movement_id
+           LEFT JOIN app.stock_lots s ON s.tenant_id = r.tenant_id AND s.id = r.lot_id
+           WHERE r.receipt_id = $1 ORDER BY m.seq""",
+        receipt_id,
+    )
+    return {**dict(header), "lines": [dict(line) for line in lines]}
