@@ -22,10 +22,11 @@ from common.config import Settings
 from common.database import Database, TenantTransaction
 from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from integrations import store
-from integrations.apply import Counts, SyncScope, apply_page, remember
+from integrations.apply import Counts, apply_page
 from integrations.connector import Connector, ConnectorConfig, connector_class
 from integrations.crypto import CredentialCipher, cipher_from_key
 from integrations.errors import ConnectorError
+from integrations.external_ids import SyncScope, remember
 from integrations.http import RetryPolicy
 from integrations.mapping import FieldMapping
 from integrations.records import ENTITY_ORDER, Entity, PushLine, PushOrder

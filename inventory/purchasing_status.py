@@ -2,7 +2,7 @@
 event each change publishes.
 
 Every status change goes through ``advance``, whether a user acts through the API (``inventory.purchasing``)
-or an ERP reports the order moved (``integrations.apply``), so both publish the same
+or an ERP reports the order moved (``integrations.apply_orders``), so both publish the same
 ``purchase_order.status_changed`` events. The database trigger ``app.check_purchase_order_transition``
 enforces the same table as a backstop.
 

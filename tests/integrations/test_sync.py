@@ -10,7 +10,8 @@ import pytest
 from common.database import TenantTransaction
 from common.errors import ConflictError, NotFoundError
 from integrations import store
-from integrations.apply import SyncScope, apply_page
+from integrations.apply import apply_page
+from integrations.external_ids import SyncScope
 from integrations.mapping import FieldMapping
 from integrations.records import Entity, Page, SourceRecord
 from integrations.sync import acting_claims, queue_run, run_sync

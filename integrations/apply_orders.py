@@ -1,0 +1,137 @@
+"""Applying ERP stock levels and purchase orders (see ``integrations.apply`` for the page around them).
+
+Stock is brought to the ERP's figure by one ledger adjustment per level, so the ledger stays the only writer
+of ``on_hand``. Purchase orders are upserted with their lines; their status moves through the same life cycle
+as a user's actions (``inventory.purchasing_status``).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from pydantic import BaseModel
+
+from integrations.external_ids import RecordRejected, SyncScope, fingerprint, remember, require, warehouse
+from integrations.records import Entity, PurchaseOrderRecord, StockRecord
+from inventory import purchasing_status as lifecycle
+from inventory.purchasing_receipts import to_base
+from inventory.uom import conversion_factor
+
+
+async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
+    assert isinstance(model, StockRecord)
+    product_id = await require(conn, scope, Entity.PRODUCTS, model.product_external_id)
+    warehouse_id = await warehouse(conn, scope, model.warehouse_external_id, model.warehouse_code)
+    on_hand: Decimal | None = await conn.fetchval(
+        "SELECT on_hand FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2 FOR UPDATE",
+        product_id,
+        warehouse_id,
+    )
+    change = model.quantity - (on_hand or Decimal(0))
+    if change == 0:
+        return "unchanged"
+    try:
+        await conn.execute(
+            """INSERT INTO app.stock_movements
+                   (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, reason)
+               VALUES ($1, $2, $3, 'adjustment', $4, $5, 'ERP stock sync')""",
+            scope.tenant_id,
+            product_id,
+            warehouse_id,
+            change,
+            f"{scope.origin}:{model.external_id}"[:200],
+        )
+    except asyncpg.CheckViolationError as exc:
+        raise RecordRejected(
+            f"the ERP's on hand ({model.quantity:f}) is below what Chainsight has reserved for this level"
+        ) from exc
+    return "created" if on_hand is None else "updated"
+
+
+async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
+    assert isinstance(model, PurchaseOrderRecord)
+    supplier_id = await require(conn, scope, Entity.SUPPLIERS, model.supplier_external_id)
+    warehouse_id = await warehouse(conn, scope, model.warehouse_external_id, model.warehouse_code)
+    currency = scope.mapping.currency(model.currency)
+    lines = []
+    for line in sorted(model.lines, key=lambda x: x.line_no):
+        product_id = await require(conn, scope, Entity.PRODUCTS, line.product_external_id)
+        unit = scope.mapping.unit(line.uom, scope.units)
+        unit, factor, _ = await conversion_factor(conn, product_id, unit)
+        lines.append(
+            {
+                "line_no": line.line_no,
+                "product_id": product_id,
+                "quantity": line.quantity,
+                "uom": unit,
+                "uom_factor": factor,
+                "quantity_base": to_base(line.quantity, factor),
+                "unit_price": line.unit_price,
+                "received_base": to_base(line.received_quantity, factor),
+            }
+        )
+    if len({line["line_no"] for line in lines}) != len(lines):
+        raise RecordRejected("two lines share one line number")
+    header = {
+        "number": model.number,
+        "supplier_id": supplier_id,
+        "warehouse_id": warehouse_id,
+        "currency": currency,
+        "expected_date": model.expected_date,
+    }
+    digest = fingerprint({**header, "status": model.status.value, "lines": lines})
+    if known is not None and known[1] == digest:
+        return "unchanged"
+    order = None
+    if known is not None:
+        order = await conn.fetchrow(
+            "SELECT id, number, status FROM app.purchase_orders WHERE id = $1 FOR UPDATE", known[0]
+        )
+    if order is None:
+        # A new order, not a change: like one created through the API it announces nothing, whatever status
+        # the ERP already has it in (an initial sync of years of orders would otherwise flood every listener).
+        stamps = lifecycle.stamps_on_arrival(model.status)
+        order_id = await conn.fetchval(
+            f"""INSERT INTO app.purchase_orders
+                    (tenant_id, number, supplier_id, warehouse_id, currency, expected_date, status, origin
+                     {"".join(", " + column for column in stamps)})
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8{", now()" * len(stamps)}) RETURNING id""",
+            scope.tenant_id,
+            *header.values(),
+            model.status.value,
+            scope.origin,
+        )
+        outcome = "created"
+    else:
+        order_id = order["id"]
+        # The number stays: an order pushed from Chainsight keeps its own number once the ERP reports it back.
+        changes = {k: v for k, v in header.items() if k != "number"}
+        assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(changes, start=2))
+        await conn.execute(
+            f"UPDATE app.purchase_orders SET {assignments}, updated_at = now() WHERE id = $1",
+            order_id,
+            *changes.values(),
+        )
+        # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered.
+        await lifecycle.advance(conn, scope.tenant_id, dict(order), model.status, source=scope.origin)
+        outcome = "updated"
+    await conn.executemany(
+        """INSERT INTO app.purchase_order_lines
+               (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, uom_factor, quantity_base, unit_price,
+                received_base)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (purchase_order_id, line_no) DO UPDATE
+           SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
+               uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
+               unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base, updated_at = now()""",
+        [(scope.tenant_id, order_id, *line.values()) for line in lines],
+    )
+    await conn.execute(
+        "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND NOT (line_no = ANY($2::int[]))",
+        order_id,
+        [line["line_no"] for line in lines],
+    )
+    await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
+    return outcome
