@@ -60,6 +60,17 @@ def signature_problem(
     secret: str, timestamp: str | None, signature: str | None, body: bytes, *, now: float, max_skew_s: int
 ) -> str | None:
     """Why a webhook call must be refused, or None when its signature is valid and fresh."""
+    problem = freshness_problem(timestamp, signature, now=now, max_skew_s=max_skew_s)
+    if problem is not None:
+        return problem
+    if not hmac.compare_digest(sign(secret, str(timestamp), body), str(signature)):
+        return "the signature does not match the body"
+    return None
+
+
+def freshness_problem(timestamp: str | None, signature: str | None, *, now: float, max_skew_s: int) -> str | None:
+    """The checks that need no key: both headers present and the timestamp within the skew (run before the
+    key is looked up, so junk costs no database work)."""
     if not timestamp or not signature:
         return "send X-Chainsight-Timestamp and X-Chainsight-Signature headers"
     try:
@@ -68,8 +79,6 @@ def signature_problem(
         return "X-Chainsight-Timestamp must be Unix seconds"
     if abs(now - sent) > max_skew_s:
         return f"the timestamp is more than {max_skew_s} s away from the server's clock (a replay?)"
-    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
-        return "the signature does not match the body"
     return None
 
 

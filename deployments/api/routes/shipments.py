@@ -114,6 +114,10 @@ async def carrier_webhook(
     key_id = _uuid_or_none(x_chainsight_key_id)
     if key_id is None:
         return _refused("send X-Chainsight-Key-Id with your webhook key's id")
+    now, skew = time.time(), settings.carrier_webhook_max_skew_s
+    stale = shipments.freshness_problem(x_chainsight_timestamp, x_chainsight_signature, now=now, max_skew_s=skew)
+    if stale is not None:
+        return _refused(stale)
     cipher = cipher_from_key(settings.integrations_key)
     database = get_services(request).database
     async with database.pool.acquire() as pooled:
@@ -127,8 +131,8 @@ async def carrier_webhook(
             x_chainsight_timestamp,
             x_chainsight_signature,
             body,
-            now=time.time(),
-            max_skew_s=settings.carrier_webhook_max_skew_s,
+            now=now,
+            max_skew_s=skew,
         )
         if problem is not None:
             return _refused(problem)
