@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -18,7 +19,8 @@ from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
 from integrations.schemas import ConnectorCreate
 from integrations.sync import SyncDeps
-from inventory import events
+from inventory import events, purchasing
+from inventory.purchasing_schemas import PurchaseOrderCreate
 
 TEST_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 
@@ -63,6 +65,42 @@ async def odoo_connector(
         mapping=ODOO_MAPPING,
         **fields,
     )
+
+
+async def draft_order(
+    sync_deps: SyncDeps,
+    tenant: Any,
+    supplier: str,
+    warehouse: str,
+    lines: list[tuple[str, Any, str | None, str]],
+    currency: str = "EUR",
+    **header: Any,
+) -> dict:
+    """A draft purchase order made in Chainsight from synced records: the supplier and warehouse by code,
+    each line as (SKU, quantity, unit or None for the product's own, unit price)."""
+
+    async def create(tx: TenantTransaction) -> dict:
+        async def id_of(table: str, column: str, value: str) -> uuid.UUID:
+            found: uuid.UUID = await tx.conn.fetchval(f"SELECT id FROM app.{table} WHERE {column} = $1", value)
+            return found
+
+        items = []
+        for sku, quantity, uom, price in lines:
+            item = {"product_id": await id_of("products", "sku", sku), "quantity": quantity, "unit_price": price}
+            items.append(item if uom is None else {**item, "uom": uom})
+        body = PurchaseOrderCreate.model_validate(
+            {
+                "supplier_id": await id_of("suppliers", "code", supplier),
+                "warehouse_id": await id_of("warehouses", "code", warehouse),
+                "currency": currency,
+                "lines": items,
+                **header,
+            }
+        )
+        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+
+    order: dict = await sync_deps.database.run(tenant.claims(), None, create)
+    return order
 
 
 async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, Any]:

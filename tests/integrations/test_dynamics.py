@@ -7,11 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from common.database import TenantTransaction
 from integrations.sync import push_purchase_order, run_sync
-from inventory import purchasing
-from inventory.purchasing_schemas import PurchaseOrderCreate
-from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
 from tests.integrations.fakes.dynamics import FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
@@ -106,21 +103,7 @@ async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await run_sync(sync_deps, tenant.id, connector)
 
-    async def create(tx: TenantTransaction) -> dict:
-        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = '30000'")
-        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'MAIN'")
-        product = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = '1002'")
-        body = PurchaseOrderCreate.model_validate(
-            {
-                "supplier_id": supplier,
-                "warehouse_id": warehouse,
-                "currency": "USD",
-                "lines": [{"product_id": product, "quantity": 7, "unit_price": "2.25"}],
-            }
-        )
-        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
-
-    order = await sync_deps.database.run(tenant.claims(), None, create)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     created = bc.tables["purchaseOrders"][pushed["external_id"]]
     vendor = next(v for v in bc.tables["vendors"].values() if v["number"] == "30000")

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from common.database import TenantTransaction
 from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorProtocolError
 from integrations.http import RetryPolicy
@@ -20,9 +19,7 @@ from integrations.netsuite import NetSuiteConnector
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
 from integrations.sync import push_purchase_order, run_sync
-from inventory import purchasing
-from inventory.purchasing_schemas import PurchaseOrderCreate
-from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
 from tests.integrations.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
 
 MAPPING = {"units": {"Each": "each", "Kilogram": "kg"}}
@@ -249,26 +246,14 @@ async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_dep
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
     await run_sync(sync_deps, tenant.id, connector)
 
-    async def create(tx: TenantTransaction) -> dict:
-        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = 'VEND-1'")
-        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'RNO'")
-        bolts = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'ITEM-002'")
-        steel = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'ITEM-003'")
-        body = PurchaseOrderCreate.model_validate(
-            {
-                "supplier_id": supplier,
-                "warehouse_id": warehouse,
-                "currency": "EUR",
-                "expected_date": "2026-03-02",
-                "lines": [
-                    {"product_id": bolts, "quantity": 2, "uom": "dozen", "unit_price": "12"},
-                    {"product_id": steel, "quantity": "500", "uom": "g", "unit_price": "0.004"},
-                ],
-            }
-        )
-        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
-
-    order = await sync_deps.database.run(tenant.claims(), None, create)
+    order = await draft_order(
+        sync_deps,
+        tenant,
+        "VEND-1",
+        "RNO",
+        [("ITEM-002", 2, "dozen", "12"), ("ITEM-003", "500", "g", "0.004")],
+        expected_date="2026-03-02",
+    )
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     created = next(t for t in ns.tables["transaction"] if str(t["id"]) == pushed["external_id"])
     vendor, reno = ns.made["vendors"][1], ns.made["locations"][1]

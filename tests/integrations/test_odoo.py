@@ -9,11 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from common.database import TenantTransaction
 from integrations.sync import push_purchase_order, run_sync
-from inventory import purchasing
-from inventory.purchasing_schemas import PurchaseOrderCreate
-from tests.integrations.conftest import bare_tenant, configure, snapshot
+from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
 from tests.integrations.fakes.odoo import FakeOdoo, populate
 
 MAPPING = {"units": {"Units": "each"}, "default_currency": "EUR"}
@@ -177,26 +174,14 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
     await run_sync(sync_deps, tenant.id, connector)
 
-    async def create(tx: TenantTransaction) -> dict:
-        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = 'V001'")
-        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'WH'")
-        bolts = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'SKU-000002'")
-        steel = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'SKU-000003'")
-        body = PurchaseOrderCreate.model_validate(
-            {
-                "supplier_id": supplier,
-                "warehouse_id": warehouse,
-                "currency": "EUR",
-                "expected_date": "2026-03-02",
-                "lines": [
-                    {"product_id": bolts, "quantity": 2, "uom": "dozen", "unit_price": "12"},
-                    {"product_id": steel, "quantity": "500", "uom": "g", "unit_price": "0.004"},
-                ],
-            }
-        )
-        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
-
-    order = await sync_deps.database.run(tenant.claims(), None, create)
+    order = await draft_order(
+        sync_deps,
+        tenant,
+        "V001",
+        "WH",
+        [("SKU-000002", 2, "dozen", "12"), ("SKU-000003", "500", "g", "0.004")],
+        expected_date="2026-03-02",
+    )
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
     assert created["partner_id"][1] == "Supplier 1" and created["origin"] == f"Chainsight {order['number']}"
@@ -226,21 +211,7 @@ async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, ow
     assert odoo.count("POST", "/jsonrpc") == 0 and odoo.count("POST", "/json/2/product.product/search_read") == 2
     assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, rpc.id)
 
-    async def create(tx: TenantTransaction) -> dict:
-        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = 'V001'")
-        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'WH'")
-        bolts = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'SKU-000002'")
-        body = PurchaseOrderCreate.model_validate(
-            {
-                "supplier_id": supplier,
-                "warehouse_id": warehouse,
-                "currency": "EUR",
-                "lines": [{"product_id": bolts, "quantity": 3, "unit_price": "2"}],
-            }
-        )
-        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
-
-    order = await sync_deps.database.run(tenant.claims(), None, create)
+    order = await draft_order(sync_deps, tenant, "V001", "WH", [("SKU-000002", 3, None, "2")])
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
     assert [(x["name"], x["product_qty"], x["price_unit"]) for x in created["lines"]] == [("SKU-000002", 3.0, 2.0)]

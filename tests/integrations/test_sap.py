@@ -7,15 +7,12 @@ from decimal import Decimal
 
 import pytest
 
-from common.database import TenantTransaction
 from integrations.connector import ConnectorConfig
 from integrations.http import RetryPolicy
 from integrations.records import Entity
 from integrations.sap import SapConnector
 from integrations.sync import push_purchase_order, run_sync
-from inventory import purchasing
-from inventory.purchasing_schemas import PurchaseOrderCreate
-from tests.integrations.conftest import configure, snapshot
+from tests.integrations.conftest import configure, draft_order, snapshot
 from tests.integrations.fakes.sap import FakeSap, populate
 
 MAPPING = {"units": {"PC": "each", "KGM": "kg"}, "warehouses": {"1010": "WH-0", "1020": "WH-1"}}
@@ -169,21 +166,7 @@ async def test_pushed_purchase_order_appears_in_sap_with_its_items_after_a_csrf_
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
     await run_sync(sync_deps, tenant.id, connector)
 
-    async def create(tx: TenantTransaction) -> dict:
-        supplier = await tx.conn.fetchval("SELECT id FROM app.suppliers WHERE code = '100001'")
-        warehouse = await tx.conn.fetchval("SELECT id FROM app.warehouses WHERE code = 'WH-1'")
-        product = await tx.conn.fetchval("SELECT id FROM app.products WHERE sku = 'MAT000003'")
-        body = PurchaseOrderCreate.model_validate(
-            {
-                "supplier_id": supplier,
-                "warehouse_id": warehouse,
-                "currency": "EUR",
-                "lines": [{"product_id": product, "quantity": 2, "uom": "dozen", "unit_price": "6"}],
-            }
-        )
-        return await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
-
-    order = await sync_deps.database.run(tenant.claims(), None, create)
+    order = await draft_order(sync_deps, tenant, "100001", "WH-1", [("MAT000003", 2, "dozen", "6")])
     sap.session_timeout_on_next_post = True
     sap.requests.clear()
     first = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
