@@ -35,6 +35,8 @@ SHIPMENT_MODES = ("road", "rail", "sea", "air")
 PRIOR_STRENGTH = 10.0  # pseudo-deliveries of the prior in a supplier's all-time rate (the baseline)
 RECENT_STRENGTH = 5.0  # pseudo-deliveries of the prior in the time-decayed rates
 HALF_LIFE_DAYS = 180.0  # weight of a past outcome halves every this many days in the recent rates
+# The fast rates follow a drifting base rate within weeks: the booster's starting point (``risk.model``).
+FAST_HALF_LIFE_DAYS = 30.0
 DEFAULT_LATE_RATE = 0.1  # the prior of everything before any outcome is known
 _DAY = np.timedelta64(1, "D")
 
@@ -45,6 +47,8 @@ FEATURES = [
     "category_recent_late_rate",
     "mode_recent_late_rate",
     "overall_recent_late_rate",
+    "supplier_mode_fast_late_rate",
+    "overall_fast_late_rate",
     "supplier_trend",
     "supplier_history_log",
     "supplier_overdue_open_log",
@@ -71,6 +75,8 @@ FEATURE_LABELS = {
     "category_recent_late_rate": "recent late rate of the product category",
     "mode_recent_late_rate": "recent late rate of the shipment mode",
     "overall_recent_late_rate": "recent late rate of all suppliers",
+    "supplier_mode_fast_late_rate": "supplier's late rate on this shipment mode in the last weeks",
+    "overall_fast_late_rate": "late rate of all suppliers in the last weeks",
     "supplier_trend": "supplier's recent late rate against its long-run rate",
     "supplier_history_log": "amount of delivery history (log of deliveries)",
     "supplier_overdue_open_log": "supplier's lines past their promised date and still open (log)",
@@ -148,8 +154,7 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     late = ~(delivered <= promised)  # open lines (NaN) count as late once their promise has passed
     known = np.where(late, promised + 1, delivered)
     delay = np.where(late, np.nan_to_num(delivered - promised, nan=0.0), 0.0)
-    # exp(t / tau) relative to the first target day keeps the decayed sums in floating-point range.
-    decay = np.exp(np.clip((known - origin) * np.log(2) / HALF_LIFE_DAYS, -700, 700))
+    decay, fast = _growth(known, origin, HALF_LIFE_DAYS), _growth(known, origin, FAST_HALF_LIFE_DAYS)
     late_f = late.astype(float)
     outcome_values = {
         "n": np.ones(len(history)),
@@ -157,8 +162,10 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
         "delay": delay,
         "wn": decay,
         "wlate": late_f * decay,
+        "fn": fast,
+        "flate": late_f * fast,
     }
-    back = np.exp(-np.clip((as_of - origin) * np.log(2) / HALF_LIFE_DAYS, -700, 700))
+    back, fast_back = 1 / _growth(as_of, origin, HALF_LIFE_DAYS), 1 / _growth(as_of, origin, FAST_HALF_LIFE_DAYS)
 
     def keys(frame: pd.DataFrame, *columns: str) -> np.ndarray:
         # A missing column (open order lines carry no category) is one unknown value.
@@ -175,6 +182,8 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
         found = _past_sums(event_key, known, outcome_values, target_key, as_of)
         found["wn"] *= back
         found["wlate"] *= back
+        found["fn"] *= fast_back
+        found["flate"] *= fast_back
         return found
 
     overall, by_mode = stats(), stats("shipment_mode")
@@ -191,6 +200,11 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     supplier_rate = _shrunk(by_supplier["late"], by_supplier["n"], overall_rate, PRIOR_STRENGTH)
     supplier_recent = _shrunk(by_supplier["wlate"], by_supplier["wn"], category_mode_recent, RECENT_STRENGTH)
     supplier_mode_recent = _shrunk(by_supplier_mode["wlate"], by_supplier_mode["wn"], supplier_recent, RECENT_STRENGTH)
+    overall_fast = _shrunk(overall["flate"], overall["fn"], overall_recent, RECENT_STRENGTH)
+    # Without recent outcomes a supplier keeps its slower rate, moved by the drift of the overall rate.
+    drifted = np.clip(supplier_recent + overall_fast - overall_recent, 0.001, 0.999)
+    supplier_fast = _shrunk(by_supplier["flate"], by_supplier["fn"], drifted, RECENT_STRENGTH)
+    supplier_mode_fast = _shrunk(by_supplier_mode["flate"], by_supplier_mode["fn"], supplier_fast, RECENT_STRENGTH)
     overall_delay = _shrunk(overall["delay"], overall["n"], 1.0, RECENT_STRENGTH)
     supplier_delay = _shrunk(by_supplier["delay"], by_supplier["n"], overall_delay, PRIOR_STRENGTH)
     last_late = _last_late_day(history, known, late, targets, as_of)
@@ -228,6 +242,8 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
             "category_recent_late_rate": category_recent,
             "mode_recent_late_rate": mode_recent,
             "overall_recent_late_rate": overall_recent,
+            "supplier_mode_fast_late_rate": supplier_mode_fast,
+            "overall_fast_late_rate": overall_fast,
             "supplier_trend": supplier_recent - supplier_rate,
             "supplier_history_log": np.log1p(by_supplier["n"]),
             "supplier_overdue_open_log": np.log1p(np.clip(overdue, 0, None)),
@@ -247,6 +263,11 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
         index=targets.index,
     )
     return features[FEATURES]
+
+
+def _growth(days: np.ndarray, origin: float, half_life: float) -> np.ndarray:
+    """exp(t / tau) relative to the first target day (keeps the decayed sums in floating-point range)."""
+    return np.exp(np.clip((days - origin) * np.log(2) / half_life, -700, 700))
 
 
 def _optional(frame: pd.DataFrame, column: str) -> np.ndarray:

@@ -1,5 +1,10 @@
 """The disruption classifier: gradient-boosted trees, calibrated on held-out rows, with explanations.
 
+The booster starts every line from the log-odds of its supplier's late rate on that shipment mode in the last
+weeks (``OFFSET_FEATURE``, a base margin) and learns corrections to it. The starting point follows a drifting
+base rate as outcomes come in (real late rates move several-fold between years), so the trees describe relative
+risk, which carries over between periods, rather than a level that held when they were fitted.
+
 Training the booster is a function of a feature frame so that Ray Train workers (``risk.training``) and a
 plain process fit the same model. ``DisruptionModel`` bundles the booster, the calibration map and the
 expected delay per late line; it serialises to bytes for the model registry.
@@ -40,6 +45,7 @@ DEFAULT_ROUNDS = 200
 BASELINE_SCORER = "supplier_late_rate_baseline"
 MODEL_SCORER = "xgboost_calibrated"
 Calibration = Literal["isotonic", "platt", "identity"]
+OFFSET_FEATURE = "supplier_mode_fast_late_rate"
 # Isotonic regression needs enough held-out rows to estimate a monotone map without overfitting.
 ISOTONIC_MIN_ROWS = 1_000
 
@@ -48,13 +54,24 @@ def fit_booster(
     features: pd.DataFrame, labels: np.ndarray, *, rounds: int = DEFAULT_ROUNDS, params: dict[str, Any] | None = None
 ) -> xgb.Booster:
     """Fit in this process (the single-worker path; Ray Train workers call xgboost the same way)."""
-    train = xgb.DMatrix(features[FEATURES], label=labels, feature_names=FEATURES)
+    train = feature_matrix(features, labels)
     return xgb.train({**DEFAULT_PARAMS, **(params or {})}, train, num_boost_round=rounds)
 
 
+def offset_margin(features: pd.DataFrame) -> np.ndarray:
+    """The booster's starting log-odds: the supplier's recent late rate on the line's shipment mode."""
+    rate = np.clip(np.nan_to_num(features[OFFSET_FEATURE].to_numpy(dtype=float), nan=0.1), 0.001, 0.999)
+    result: np.ndarray = np.log(rate / (1 - rate))
+    return result
+
+
+def feature_matrix(features: pd.DataFrame, labels: np.ndarray | None = None) -> xgb.DMatrix:
+    """The booster's input: ``FEATURES`` with ``offset_margin`` as the base margin."""
+    return xgb.DMatrix(features[FEATURES], label=labels, feature_names=FEATURES, base_margin=offset_margin(features))
+
+
 def raw_margin(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
-    matrix = xgb.DMatrix(features[FEATURES], feature_names=FEATURES)
-    margin: np.ndarray = booster.predict(matrix, output_margin=True)
+    margin: np.ndarray = booster.predict(feature_matrix(features), output_margin=True)
     return margin
 
 
@@ -117,11 +134,13 @@ class DisruptionModel:
         return probability * np.clip(if_late, 0.5, 90)
 
     def explain(self, features: pd.DataFrame, top: int = 5) -> list[list[dict[str, Any]]]:
-        """The ``top`` feature contributions of each row (log-odds of the uncalibrated booster, SHAP values)."""
+        """The ``top`` feature contributions of each row (log-odds of the uncalibrated booster, SHAP values; the
+        starting point counts for ``OFFSET_FEATURE`` by how far it lies from all suppliers' recent rate)."""
         if self.scorer == BASELINE_SCORER:
             return baseline_explanations(features)
-        matrix = xgb.DMatrix(features[FEATURES], feature_names=FEATURES)
-        contributions = self.booster.predict(matrix, pred_contribs=True)[:, :-1]
+        contributions = self.booster.predict(feature_matrix(features), pred_contribs=True)[:, :-1]
+        overall = features[["overall_fast_late_rate"]].rename(columns={"overall_fast_late_rate": OFFSET_FEATURE})
+        contributions[:, FEATURES.index(OFFSET_FEATURE)] += offset_margin(features) - offset_margin(overall)
         explained = []
         values = features[FEATURES].to_numpy(dtype=float)
         for contribution, value in zip(contributions, values, strict=True):

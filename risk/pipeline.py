@@ -1,13 +1,14 @@
 """From delivery history to a calibrated, evaluated disruption model.
 
-Rows are split by order date, never at random: the booster learns from the oldest lines, the calibration
-map from the next ones, and the decision between the booster and the supplier-late-rate baseline uses only
-lines ordered after both, as a buyer would use the model. The booster is fitted by a ``Fitter``: in process
+Rows are split by order date, never at random: the decision between the booster and the supplier-late-rate
+baseline is made on validation windows of the newest lines, each scored by a booster fitted only on lines
+ordered before it, as a buyer would use the model. The booster is fitted by a ``Fitter``: in process
 (``risk.model.fit_booster``) or on Ray Train workers (``risk.training.ray_fitter``).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from sklearn.metrics import log_loss
 
 from common.errors import InvalidInputError
 from risk.features import build_features, delivery_outcomes
@@ -33,6 +35,9 @@ from risk.model import (
 
 Fitter = Callable[[pd.DataFrame, np.ndarray], xgb.Booster]
 MIN_TRAINING_ROWS = 60
+DECISION_SHARE = 0.3  # newest share of the lines on which the booster and the baseline are compared
+DECISION_WINDOWS = 3  # consecutive validation windows in that share, each scored by a booster fitted before it
+MIN_DECISION_LATE = 20  # late lines the windows must hold before a win over the baseline counts
 
 
 @dataclass(frozen=True)
@@ -64,50 +69,81 @@ def train_disruption_model(
     *,
     fitter: Fitter | None = None,
     calibration_share: float = 0.0,
-    holdout_share: float = 0.2,
+    decision_share: float = DECISION_SHARE,
+    decision_windows: int = DECISION_WINDOWS,
     final_calibration_share: float = 0.0,
     calibration: Calibration | None = None,
 ) -> DisruptionModel:
     """Decide between the booster and the supplier-late-rate baseline, then fit what will serve.
 
-    The decision: fit on the oldest lines, calibrate on the next ``calibration_share``, and score the booster
-    and the baseline on the most recent ``holdout_share`` (rows used for neither). The booster serves only if
-    it beats the baseline there on both ROC AUC and Brier score. Either way the booster is then refitted with
-    the same settings on all lines (calibrated on the most recent ones), so that it learns from the latest
-    deliveries; the model records which scorer serves and why.
+    The decision is rolling-origin: the newest ``decision_share`` of lines is cut into ``decision_windows``
+    consecutive windows; for each, a booster is fitted on every older line (calibrated on their newest
+    ``calibration_share``) and scores the window. The booster serves only if, over the windows' lines pooled,
+    it beats the baseline on both ROC AUC and Brier score, with at least ``MIN_DECISION_LATE`` late lines
+    among them. Either way the booster is then refitted with the same settings on all lines, so that it learns
+    from the latest deliveries; the model records which scorer serves and why.
     """
     rows = labelled_rows(history)
     everything = np.ones(len(rows.late), dtype=bool)
     _require_history(rows, everything)
     index = np.arange(len(rows.late))
-    decide_on = index < int(len(index) * (1 - holdout_share))
-    holdout = ~decide_on
-    trial = _fit_and_calibrate(rows, decide_on, fitter, calibration_share, calibration)
-    candidate = classification_metrics(rows.late[holdout], trial.predict_candidate(rows.features[holdout]))
-    baseline = classification_metrics(rows.late[holdout], rows.supplier_late_rate[holdout])
-    wins, reason = beats_baseline(candidate, baseline)
+    bounds = np.linspace(int(len(index) * (1 - decision_share)), len(index), decision_windows + 1).astype(int)
+    windows: list[dict[str, Any]] = []
+    margins, labels, candidate_p, baseline_p = [], [], [], []
+    for lo, hi in itertools.pairwise(bounds):
+        before, window = index < lo, (index >= lo) & (index < hi)
+        if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
+            windows.append({"rows": int(window.sum()), "skipped": "too little history before it"})
+            continue
+        trial = _fit_and_calibrate(rows, before, fitter, calibration_share, calibration)
+        margins.append(raw_margin(trial.booster, rows.features[window]))
+        labels.append(rows.late[window])
+        candidate_p.append(trial.predict_candidate(rows.features[window]))
+        baseline_p.append(rows.supplier_late_rate[window])
+        windows.append({"rows": int(window.sum()), "late": int(labels[-1].sum())})
+    pooled = np.concatenate(labels) if labels else np.array([])
+    candidate = classification_metrics(pooled, np.concatenate(candidate_p) if labels else pooled)
+    baseline = classification_metrics(pooled, np.concatenate(baseline_p) if labels else pooled)
+    if pooled.sum() < MIN_DECISION_LATE:
+        wins, reason = (
+            False,
+            (
+                f"only {int(pooled.sum())} late deliveries in the validation windows (at least {MIN_DECISION_LATE} "
+                "are needed to show that the model beats the supplier-late-rate baseline), which serves instead"
+            ),
+        )
+    else:
+        wins, reason = beats_baseline(candidate, baseline)
     model = _fit_and_calibrate(rows, everything, fitter, final_calibration_share, calibration)
     if final_calibration_share == 0 and calibration is None:
-        model.calibrator = out_of_time_calibration(trial, rows.features[holdout], rows.late[holdout])
+        model.calibrator = out_of_time_calibration(margins, labels)
         model.metrics["calibration_method"] = model.calibrator.method
     model.scorer = MODEL_SCORER if wins else BASELINE_SCORER
     model.reason = reason
     model.metrics |= {
         "scorer": model.scorer,
         "reason": reason,
-        "holdout": {"rows": int(holdout.sum()), "candidate": candidate, "baseline": baseline},
+        "holdout": {"rows": len(pooled), "candidate": candidate, "baseline": baseline, "windows": windows},
     }
     return model
 
 
-def out_of_time_calibration(trial: DisruptionModel, features: pd.DataFrame, late: np.ndarray) -> Calibrator:
-    """A Platt map learned from the trial booster's margins on the holdout (predictions of lines it never saw,
-    ordered after its training lines), for the booster refitted on everything; the identity when the map
-    would be flat or reversed (then it says nothing trustworthy)."""
-    if len(np.unique(late)) < 2:
+def out_of_time_calibration(margins: list[np.ndarray], labels: list[np.ndarray]) -> Calibrator:
+    """A Platt map for the booster refitted on everything, learned from the trial boosters' margins on the
+    validation windows (lines each never saw, ordered after its training lines), but only where it earns its
+    place: fitted on all windows but the newest, it must score the newest window better (log loss) than the
+    booster's own probabilities, and it must not be flat or reversed. Otherwise the identity: with a drifting
+    base rate a map learned on older windows can be worse than none."""
+    if len(labels) < 2 or any(len(np.unique(y)) < 2 for y in (np.concatenate(labels[:-1]), labels[-1])):
         return Calibrator("identity")
-    platt = Calibrator.fit(raw_margin(trial.booster, features), late, "platt")
-    return platt if platt.a > 0 else Calibrator("identity")
+    older = Calibrator.fit(np.concatenate(margins[:-1]), np.concatenate(labels[:-1]), "platt")
+    newest, identity = labels[-1], Calibrator("identity")
+    if older.a <= 0 or log_loss(newest, older.apply(margins[-1]), labels=[0, 1]) >= log_loss(
+        newest, identity.apply(margins[-1]), labels=[0, 1]
+    ):
+        return identity
+    platt = Calibrator.fit(np.concatenate(margins), np.concatenate(labels), "platt")
+    return platt if platt.a > 0 else identity
 
 
 def beats_baseline(candidate: dict[str, Any], baseline: dict[str, Any]) -> tuple[bool, str]:

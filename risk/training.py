@@ -1,8 +1,8 @@
 """Fit the disruption booster with Ray Train's ``XGBoostTrainer`` (data-parallel over ``workers``).
 
 A thin wrapper: each worker builds a DMatrix from its shard and calls ``xgboost.train`` exactly as
-``risk.model.fit_booster`` does; Ray Train connects the workers' collective. Reports happen once, at the
-end (each ``ray.train.report`` costs about 2 s here; see shared/NOTES.md).
+``risk.model.fit_booster`` does (the same base margin); Ray Train connects the workers' collective. Reports happen
+once, at the end (each ``ray.train.report`` costs about 2 s here; see shared/NOTES.md).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pandas as pd
 import xgboost as xgb
 
 from risk.features import FEATURES
-from risk.model import DEFAULT_PARAMS, DEFAULT_ROUNDS
+from risk.model import DEFAULT_PARAMS, DEFAULT_ROUNDS, offset_margin
 from risk.pipeline import Fitter
 from training.compute import TrainCompute
 
@@ -36,7 +36,7 @@ def ray_fitter(
         from ray.train import RunConfig
         from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
 
-        frame = features[FEATURES].assign(label=labels.astype(float))
+        frame = features[FEATURES].assign(label=labels.astype(float), offset=offset_margin(features))
         trainer = XGBoostTrainer(
             _train_loop,
             train_loop_config={
@@ -67,7 +67,7 @@ def _train_loop(config: dict[str, Any]) -> None:
             return False
 
     shard = ray.train.get_dataset_shard("train").materialize().to_pandas()
-    train = xgb.DMatrix(shard[FEATURES], label=shard["label"], feature_names=FEATURES)
+    train = xgb.DMatrix(shard[FEATURES], label=shard["label"], feature_names=FEATURES, base_margin=shard["offset"])
     xgb.train(
         config["params"],
         train,

@@ -7,11 +7,17 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
-import xgboost as xgb
 
 from common.errors import InvalidInputError
-from risk.features import FEATURES, build_features
-from risk.model import DisruptionModel, LogisticBaseline, classification_metrics, raw_margin, reliability_table
+from risk.features import build_features
+from risk.model import (
+    DisruptionModel,
+    LogisticBaseline,
+    classification_metrics,
+    feature_matrix,
+    raw_margin,
+    reliability_table,
+)
 from risk.pipeline import backtest, labelled_rows, train_disruption_model
 from risk.synthetic import generate_history
 
@@ -61,9 +67,7 @@ def test_logistic_baseline_is_fitted_on_the_same_features(split):
 def test_contributions_add_up_to_the_booster_margin(split):
     rows, _, model = split
     sample = rows.features.iloc[:20]
-    contributions = model.booster.predict(
-        xgb.DMatrix(sample[FEATURES], feature_names=FEATURES), pred_contribs=True
-    ).sum(axis=1)
+    contributions = model.booster.predict(feature_matrix(sample), pred_contribs=True).sum(axis=1)
     assert np.allclose(contributions, raw_margin(model.booster, sample), atol=1e-4)
     explained = model.explain(sample, top=3)
     assert all(1 <= len(e) <= 3 for e in explained)
