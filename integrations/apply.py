@@ -20,8 +20,8 @@ from pydantic import BaseModel, ValidationError
 
 from common.errors import DomainError
 from integrations.apply_orders import apply_purchase_order, apply_stock
-from integrations.errors import MappingError
-from integrations.external_ids import RecordRejected, SyncScope, fingerprint, remember
+from integrations.errors import RecordRejected
+from integrations.external_ids import SyncScope, fingerprint, remember
 from integrations.records import (
     RECORD_MODELS,
     Entity,
@@ -70,9 +70,8 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
             await _dead_letter(conn, scope, entity, record.external_id, _validation_message(exc), record.raw)
             counts.dead_lettered += 1
             continue
-        except (MappingError, RecordRejected, DomainError) as exc:
-            message = exc.message if isinstance(exc, DomainError) else str(exc)
-            await _dead_letter(conn, scope, entity, record.external_id, message, record.raw)
+        except DomainError as exc:  # unmapped values, references not synced, moves the life cycle forbids
+            await _dead_letter(conn, scope, entity, record.external_id, exc.message, record.raw)
             counts.dead_lettered += 1
             continue
         except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:

@@ -13,7 +13,8 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
-from integrations.external_ids import RecordRejected, SyncScope, fingerprint, remember, require, warehouse
+from integrations.errors import RecordRejected
+from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
 from inventory.purchasing_receipts import to_base

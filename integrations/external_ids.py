@@ -12,13 +12,9 @@ from uuid import UUID
 
 import asyncpg
 
-from integrations.errors import MappingError
+from integrations.errors import MappingError, RecordRejected
 from integrations.mapping import FieldMapping
 from integrations.records import Entity
-
-
-class RecordRejected(ValueError):
-    """The record is well formed but cannot be applied (refers to something not synced, illegal change)."""
 
 
 @dataclass

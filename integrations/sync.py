@@ -25,7 +25,6 @@ from integrations import store
 from integrations.apply import Counts, apply_page
 from integrations.connector import Connector, ConnectorConfig, connector_class
 from integrations.crypto import CredentialCipher, cipher_from_key
-from integrations.errors import ConnectorError
 from integrations.external_ids import SyncScope, remember
 from integrations.http import RetryPolicy
 from integrations.mapping import FieldMapping
@@ -160,9 +159,7 @@ async def run_sync(
             counts = totals.setdefault(entity.value, Counts())
             async for page in connector.pull(entity, setup.cursors.get(entity)):
                 counts.add(await deps.database.run(claims, tenant_id, _page_operation(scope, entity, page)))
-    except ConnectorError as exc:
-        error = str(exc)
-    except DomainError as exc:
+    except DomainError as exc:  # the ERP's failures (ConnectorError) included
         error = exc.message
     except (OSError, asyncpg.PostgresError) as exc:
         error = f"{type(exc).__name__}: {exc}"
