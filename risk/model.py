@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from scipy.optimize import minimize_scalar
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
@@ -44,7 +45,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 DEFAULT_ROUNDS = 200
 BASELINE_SCORER = "supplier_late_rate_baseline"
 MODEL_SCORER = "xgboost_calibrated"
-Calibration = Literal["isotonic", "platt", "identity"]
+Calibration = Literal["isotonic", "platt", "shrink", "identity"]
 OFFSET_FEATURE = "supplier_mode_fast_late_rate"
 # Isotonic regression needs enough held-out rows to estimate a monotone map without overfitting.
 ISOTONIC_MIN_ROWS = 1_000
@@ -65,6 +66,13 @@ def offset_margin(features: pd.DataFrame) -> np.ndarray:
     return result
 
 
+def reference_margin(features: pd.DataFrame) -> np.ndarray:
+    """The log-odds of all suppliers' late rate in the last weeks (the level the shrink calibration keeps)."""
+    return offset_margin(
+        features[["overall_fast_late_rate"]].rename(columns={"overall_fast_late_rate": OFFSET_FEATURE})
+    )
+
+
 def feature_matrix(features: pd.DataFrame, labels: np.ndarray | None = None) -> xgb.DMatrix:
     """The booster's input: ``FEATURES`` with ``offset_margin`` as the base margin."""
     return xgb.DMatrix(features[FEATURES], label=labels, feature_names=FEATURES, base_margin=offset_margin(features))
@@ -77,7 +85,10 @@ def raw_margin(booster: xgb.Booster, features: pd.DataFrame) -> np.ndarray:
 
 @dataclass
 class Calibrator:
-    """Maps the booster's raw probability to a calibrated one: isotonic (a monotone step map) or Platt."""
+    """Maps the booster's raw probability to a calibrated one: isotonic (a monotone step map), Platt, or shrink:
+    ``sigmoid(ref + a * (margin - ref))`` with ``ref`` the log-odds of all suppliers' late rate in the last weeks,
+    which scales how far a line may stray from the current level without moving the level itself (a drifting
+    base rate stays followed)."""
 
     method: Calibration
     x: list[float] = field(default_factory=list)  # isotonic thresholds
@@ -86,10 +97,25 @@ class Calibrator:
     b: float = 0.0
 
     @classmethod
-    def fit(cls, margin: np.ndarray, labels: np.ndarray, method: Calibration | None = None) -> Calibrator:
+    def fit(
+        cls,
+        margin: np.ndarray,
+        labels: np.ndarray,
+        method: Calibration | None = None,
+        reference: np.ndarray | None = None,
+    ) -> Calibrator:
         chosen: Calibration = method or ("isotonic" if len(labels) >= ISOTONIC_MIN_ROWS else "platt")
         if chosen == "identity":
             return cls("identity")
+        if chosen == "shrink":
+            ref = _required(reference)
+
+            def loss(a: float) -> float:
+                p = np.clip(_sigmoid(ref + a * (margin - ref)), 1e-6, 1 - 1e-6)
+                return float(-np.mean(labels * np.log(p) + (1 - labels) * np.log(1 - p)))
+
+            found = minimize_scalar(loss, bounds=(0.0, 2.0), method="bounded")
+            return cls("shrink", a=float(found.x))
         if chosen == "isotonic":
             iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
             iso.fit(_sigmoid(margin), labels)
@@ -97,7 +123,10 @@ class Calibrator:
         platt = LogisticRegression(C=1e6).fit(margin.reshape(-1, 1), labels)
         return cls("platt", a=float(platt.coef_[0, 0]), b=float(platt.intercept_[0]))
 
-    def apply(self, margin: np.ndarray) -> np.ndarray:
+    def apply(self, margin: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+        if self.method == "shrink":
+            ref = _required(reference)
+            return _sigmoid(ref + self.a * (margin - ref))
         if self.method == "identity":  # the booster's own log-loss probabilities
             return _sigmoid(margin)
         if self.method == "isotonic":
@@ -124,7 +153,7 @@ class DisruptionModel:
         return self.predict_candidate(features)
 
     def predict_candidate(self, features: pd.DataFrame) -> np.ndarray:
-        return self.calibrator.apply(raw_margin(self.booster, features))
+        return self.calibrator.apply(raw_margin(self.booster, features), reference_margin(features))
 
     def expected_delay(self, probability: np.ndarray, features: pd.DataFrame) -> np.ndarray:
         """Expected delay in days: P(late) times the delay of a late line (the supplier's when known)."""
@@ -139,8 +168,7 @@ class DisruptionModel:
         if self.scorer == BASELINE_SCORER:
             return baseline_explanations(features)
         contributions = self.booster.predict(feature_matrix(features), pred_contribs=True)[:, :-1]
-        overall = features[["overall_fast_late_rate"]].rename(columns={"overall_fast_late_rate": OFFSET_FEATURE})
-        contributions[:, FEATURES.index(OFFSET_FEATURE)] += offset_margin(features) - offset_margin(overall)
+        contributions[:, FEATURES.index(OFFSET_FEATURE)] += offset_margin(features) - reference_margin(features)
         explained = []
         values = features[FEATURES].to_numpy(dtype=float)
         for contribution, value in zip(contributions, values, strict=True):
@@ -209,7 +237,8 @@ def calibrate(
     calibration_delay: np.ndarray,
     method: Calibration | None = None,
 ) -> DisruptionModel:
-    calibrator = Calibrator.fit(raw_margin(booster, calibration_features), calibration_labels, method)
+    margin, reference = raw_margin(booster, calibration_features), reference_margin(calibration_features)
+    calibrator = Calibrator.fit(margin, calibration_labels, method, reference)
     late = calibration_delay[calibration_labels > 0]
     mean_delay = float(late.mean()) if len(late) else 3.0
     return DisruptionModel(booster, calibrator, mean_delay)
@@ -282,6 +311,12 @@ class LogisticBaseline:
             :, 1
         ]
         return probability
+
+
+def _required(reference: np.ndarray | None) -> np.ndarray:
+    if reference is None:
+        raise ValueError("the shrink calibration needs the reference log-odds of each line")
+    return reference
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -31,6 +31,7 @@ from risk.model import (
     classification_metrics,
     fit_booster,
     raw_margin,
+    reference_margin,
 )
 
 Fitter = Callable[[pd.DataFrame, np.ndarray], xgb.Booster]
@@ -89,7 +90,7 @@ def train_disruption_model(
     index = np.arange(len(rows.late))
     bounds = np.linspace(int(len(index) * (1 - decision_share)), len(index), decision_windows + 1).astype(int)
     windows: list[dict[str, Any]] = []
-    margins, labels, candidate_p, baseline_p = [], [], [], []
+    margins, references, labels, candidate_p, baseline_p = [], [], [], [], []
     for lo, hi in itertools.pairwise(bounds):
         before, window = index < lo, (index >= lo) & (index < hi)
         if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
@@ -97,6 +98,7 @@ def train_disruption_model(
             continue
         trial = _fit_and_calibrate(rows, before, fitter, calibration_share, calibration)
         margins.append(raw_margin(trial.booster, rows.features[window]))
+        references.append(reference_margin(rows.features[window]))
         labels.append(rows.late[window])
         candidate_p.append(trial.predict_candidate(rows.features[window]))
         baseline_p.append(rows.supplier_late_rate[window])
@@ -116,7 +118,7 @@ def train_disruption_model(
         wins, reason = beats_baseline(candidate, baseline)
     model = _fit_and_calibrate(rows, everything, fitter, final_calibration_share, calibration)
     if final_calibration_share == 0 and calibration is None:
-        model.calibrator = out_of_time_calibration(margins, labels)
+        model.calibrator = out_of_time_calibration(margins, references, labels)
         model.metrics["calibration_method"] = model.calibrator.method
     model.scorer = MODEL_SCORER if wins else BASELINE_SCORER
     model.reason = reason
@@ -128,22 +130,28 @@ def train_disruption_model(
     return model
 
 
-def out_of_time_calibration(margins: list[np.ndarray], labels: list[np.ndarray]) -> Calibrator:
-    """A Platt map for the booster refitted on everything, learned from the trial boosters' margins on the
-    validation windows (lines each never saw, ordered after its training lines), but only where it earns its
-    place: fitted on all windows but the newest, it must score the newest window better (log loss) than the
-    booster's own probabilities, and it must not be flat or reversed. Otherwise the identity: with a drifting
-    base rate a map learned on older windows can be worse than none."""
+def out_of_time_calibration(
+    margins: list[np.ndarray], references: list[np.ndarray], labels: list[np.ndarray]
+) -> Calibrator:
+    """The calibration map for the booster refitted on everything, learned from the trial boosters' margins on
+    the validation windows (lines each never saw, ordered after its training lines). Platt and shrink are each
+    fitted on all windows but the newest and must score the newest window better (log loss) than the booster's
+    own probabilities; the best of the three is refitted on every window. A flat or reversed Platt map never
+    counts: with a drifting base rate a map learned on older windows can be worse than none."""
+    identity = Calibrator("identity")
     if len(labels) < 2 or any(len(np.unique(y)) < 2 for y in (np.concatenate(labels[:-1]), labels[-1])):
-        return Calibrator("identity")
-    older = Calibrator.fit(np.concatenate(margins[:-1]), np.concatenate(labels[:-1]), "platt")
-    newest, identity = labels[-1], Calibrator("identity")
-    if older.a <= 0 or log_loss(newest, older.apply(margins[-1]), labels=[0, 1]) >= log_loss(
-        newest, identity.apply(margins[-1]), labels=[0, 1]
-    ):
         return identity
-    platt = Calibrator.fit(np.concatenate(margins), np.concatenate(labels), "platt")
-    return platt if platt.a > 0 else identity
+    old_m, old_r, old_y = (np.concatenate(part[:-1]) for part in (margins, references, labels))
+    best, best_loss = identity, log_loss(labels[-1], identity.apply(margins[-1]), labels=[0, 1])
+    for method in ("platt", "shrink"):
+        fitted = Calibrator.fit(old_m, old_y, method, old_r)
+        loss = log_loss(labels[-1], fitted.apply(margins[-1], references[-1]), labels=[0, 1])
+        if fitted.a > 0 and loss < best_loss:
+            best, best_loss = fitted, loss
+    if best.method == "identity":
+        return identity
+    refitted = Calibrator.fit(np.concatenate(margins), np.concatenate(labels), best.method, np.concatenate(references))
+    return refitted if refitted.a > 0 else identity
 
 
 def beats_baseline(candidate: dict[str, Any], baseline: dict[str, Any]) -> tuple[bool, str]:

@@ -11,6 +11,7 @@ import pytest
 from common.errors import InvalidInputError
 from risk.features import build_features
 from risk.model import (
+    Calibrator,
     DisruptionModel,
     LogisticBaseline,
     classification_metrics,
@@ -133,3 +134,21 @@ def test_features_of_a_line_ignore_outcomes_not_yet_known_on_its_order_date():
         build_features(history, later)["supplier_recent_late_rate"].iloc[0]
         > (build_features(on_time, later)["supplier_recent_late_rate"].iloc[0])
     )
+
+
+def test_a_higher_recent_supplier_mode_late_rate_never_lowers_the_probability(split):
+    rows, _, model = split
+    sample = rows.features.iloc[:200].copy()
+    riskier = sample.assign(supplier_mode_fast_late_rate=np.clip(sample["supplier_mode_fast_late_rate"] * 2, 0, 0.99))
+    assert (raw_margin(model.booster, riskier) >= raw_margin(model.booster, sample) - 1e-9).all()
+    assert (raw_margin(model.booster, riskier) > raw_margin(model.booster, sample)).mean() > 0.9
+
+
+def test_the_shrink_calibration_learns_how_far_to_trust_a_line_s_distance_from_the_current_level():
+    rng = np.random.default_rng(3)
+    reference = rng.normal(-1.5, 1.0, 20_000)  # the level moves between lines (a drifting base rate)
+    distance = rng.normal(0.0, 1.5, 20_000)
+    labels = (rng.random(20_000) < 1 / (1 + np.exp(-(reference + 0.5 * distance)))).astype(float)
+    fitted = Calibrator.fit(reference + distance, labels, "shrink", reference)
+    assert fitted.a == pytest.approx(0.5, abs=0.1)
+    assert np.allclose(Calibrator("shrink", a=0.0).apply(reference + distance, reference), 1 / (1 + np.exp(-reference)))

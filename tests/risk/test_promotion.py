@@ -1,5 +1,6 @@
 """Baseline-aware promotion: the booster serves only when it beats the supplier-late-rate baseline on the
-training run's time-split holdout; otherwise the baseline serves and the model says why."""
+training run's rolling-origin validation windows (pooled, with enough late lines); otherwise the baseline serves
+and the model says why."""
 
 from __future__ import annotations
 
@@ -52,3 +53,22 @@ def test_a_booster_that_learns_a_real_signal_serves_and_records_its_holdout_win(
     holdout = model.metrics["holdout"]
     assert holdout["candidate"]["roc_auc"] > holdout["baseline"]["roc_auc"]
     assert holdout["candidate"]["brier"] < holdout["baseline"]["brier"]
+
+
+def test_too_few_late_lines_in_the_validation_windows_leave_the_baseline_serving():
+    # Lateness only in the oldest period: the validation windows (newest 30% of lines) hold almost none.
+    rng = np.random.default_rng(1)
+    n = 2000
+    supplier = rng.integers(0, 10, n)
+    ordered = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, n)), unit="D")
+    promised = ordered + pd.Timedelta(days=20)
+    late = (rng.random(n) < 0.2) & (np.arange(n) < n // 2)
+    history = pd.DataFrame({
+        "supplier_id": [f"S{s}" for s in supplier], "category": "A", "order_date": ordered,
+        "promised_date": promised, "delivered_date": promised + pd.to_timedelta(np.where(late, 4, 0), unit="D"),
+        "quantity": 10.0, "value": 100.0, "shipment_mode": "road", "country_risk": np.nan, "distance_km": np.nan,
+    })  # fmt: skip
+    model = train_disruption_model(history)
+    assert model.scorer == BASELINE_SCORER
+    assert "only 0 late deliveries in the validation windows" in model.reason
+    assert [w["rows"] for w in model.metrics["holdout"]["windows"]] == [200, 200, 200]
