@@ -40,7 +40,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -51,8 +50,16 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.netsuite_records import (
+    ITEM_TYPES,
+    balance_record,
+    item_record,
+    location_record,
+    order_record,
+    vendor_record,
+)
 from integrations.oauth import ClientCredentials
-from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+from integrations.records import Entity, Page, PushOrder, SourceRecord
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"  # noqa: S105 (a path, not a secret)
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -60,7 +67,6 @@ RECORD_PATH = "/services/rest/record/v1"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 STAMP = "YYYY-MM-DD HH24:MI:SS"
 MAX_LIMIT = 1000  # SuiteQL's largest page
-ITEM_TYPES = ("InvtPart", "Assembly", "NonInvtPart")
 _TYPES = ", ".join(f"'{t}'" for t in ITEM_TYPES)
 
 
@@ -103,17 +109,6 @@ def _keyset(alias: str, cursor: dict[str, Any] | None) -> str | None:
 def _ids(values: list[str]) -> str:
     """A SuiteQL ``IN`` list of internal ids (numeric; anything else is left out)."""
     return ", ".join(str(int(v)) for v in values if str(v).isdigit()) or "0"
-
-
-def _decimal(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
-
-
-def _flag(value: Any) -> bool:
-    return value in ("T", True, "true")
 
 
 class NetSuiteConnector(Connector):
@@ -243,7 +238,7 @@ class NetSuiteConnector(Connector):
                 "GROUP BY b.item, b.location ORDER BY b.item, b.location"
             )
             async for rows in self._all_pages(query):
-                yield Page([_balance(r) for r in rows])
+                yield Page([balance_record(r) for r in rows])
             return
         if entity == Entity.PURCHASE_ORDERS:
             async for page in self._orders(cursor or {}):
@@ -255,29 +250,25 @@ class NetSuiteConnector(Connector):
                 "location l LEFT JOIN LocationMainAddress a ON a.nkey = l.mainaddress",
                 "l",
                 [],
-                _location,
+                location_record,
             ),
-            Entity.SUPPLIERS: ("v.id, v.entityid, v.companyname, v.email, v.isinactive", "vendor v", "v", [], _vendor),
+            Entity.SUPPLIERS: (
+                "v.id, v.entityid, v.companyname, v.email, v.isinactive",
+                "vendor v",
+                "v",
+                [],
+                vendor_record,
+            ),
             Entity.PRODUCTS: (
                 "i.id, i.itemid, i.displayname, BUILTIN.DF(i.stockunit) AS stockunit, i.cost, i.isinactive",
                 "item i",
                 "i",
                 [f"i.itemtype IN ({_TYPES})"],
-                self._item,
+                lambda r: item_record(r, self.option("default_unit")),
             ),
         }[entity]
         async for rows, after in self._changed(select, table, alias, where, cursor):
             yield Page([parse(r) for r in rows], after)
-
-    def _item(self, r: dict[str, Any]) -> SourceRecord:
-        fields = {
-            "sku": r.get("itemid"),
-            "name": r.get("displayname") or r.get("itemid"),
-            "uom": r.get("stockunit") or self.option("default_unit"),
-            "unit_cost": _decimal(r.get("cost")),
-            "active": not _flag(r.get("isinactive")),
-        }
-        return SourceRecord(str(r.get("id") or ""), fields, r)
 
     _ORDER_SELECT = (
         "t.id, t.tranid, t.entity, t.status, c.symbol AS currency, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate"
@@ -325,43 +316,7 @@ class NetSuiteConnector(Connector):
         async for page in self._lines(select, list(lines)):
             for line in page:
                 lines.setdefault(str(line.get("transaction")), []).append(line)
-        return [self._order(r, lines[str(r["id"])]) for r in rows]
-
-    def _order(self, r: dict[str, Any], all_lines: list[dict[str, Any]]) -> SourceRecord:
-        lines = [x for x in all_lines if x.get("itemtype") in ITEM_TYPES]
-        quantity = [_decimal(x.get("quantity")) or Decimal(0) for x in lines]
-        received = [_decimal(x.get("quantityshiprecv")) or Decimal(0) for x in lines]
-        code = str(r.get("status") or "")
-        if code == "A":  # Pending Supervisor Approval
-            status = PurchaseOrderStatus.DRAFT
-        elif code == "C" or (code == "H" and not any(received)):  # Rejected by Supervisor; Closed unreceived
-            status = PurchaseOrderStatus.CANCELLED
-        elif lines and all(got >= want for got, want in zip(received, quantity, strict=True)):
-            status = PurchaseOrderStatus.RECEIVED
-        elif any(received) or code in ("D", "E"):  # Partially Received; Pending Billing/Partially Received
-            status = PurchaseOrderStatus.PARTIALLY_RECEIVED
-        else:
-            status = PurchaseOrderStatus.ISSUED
-        fields = {
-            "number": r.get("tranid"),
-            "supplier_external_id": str(r["entity"]) if r.get("entity") else None,
-            "warehouse_external_id": next((str(x["location"]) for x in lines if x.get("location")), None),
-            "currency": r.get("currency") or None,
-            "expected_date": r.get("duedate") or None,
-            "status": status.value,
-            "lines": [
-                {
-                    "line_no": x.get("linesequencenumber"),
-                    "product_external_id": str(x["item"]) if x.get("item") else None,
-                    "quantity": want,
-                    "uom": x.get("units") or self.option("default_unit"),
-                    "unit_price": _decimal(x.get("rate")),
-                    "received_quantity": got,
-                }
-                for x, want, got in zip(lines, quantity, received, strict=True)
-            ],
-        }
-        return SourceRecord(str(r.get("id") or ""), fields, {**r, "lines": all_lines})
+        return [order_record(r, lines[str(r["id"])], self.option("default_unit")) for r in rows]
 
     # --- push -------------------------------------------------------------------------------------------------
 
@@ -404,33 +359,3 @@ class NetSuiteConnector(Connector):
                 f"NetSuite answered the purchase order with HTTP {response.status_code} and no record Location"
             )
         return created
-
-
-def _location(r: dict[str, Any]) -> SourceRecord:
-    fields = {
-        "code": r.get("name"),
-        "name": r.get("fullname") or r.get("name"),
-        "country": r.get("country") or None,
-        "city": r.get("city") or None,
-    }
-    return SourceRecord(str(r.get("id") or ""), fields, r)
-
-
-def _vendor(r: dict[str, Any]) -> SourceRecord:
-    fields = {
-        "code": r.get("entityid"),
-        "name": r.get("companyname") or r.get("entityid"),
-        "email": r.get("email") or None,
-        "active": not _flag(r.get("isinactive")),
-    }
-    return SourceRecord(str(r.get("id") or ""), fields, r)
-
-
-def _balance(r: dict[str, Any]) -> SourceRecord:
-    item, location = str(r.get("item") or ""), str(r.get("location") or "")
-    fields = {
-        "product_external_id": item,
-        "warehouse_external_id": location or None,
-        "quantity": _decimal(r.get("quantityonhand")),
-    }
-    return SourceRecord(f"{item}@{location}", fields, r)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -135,3 +135,11 @@ class PushOrder:
     currency: str
     expected_date: date | None
     lines: list[PushLine] = field(default_factory=list)
+
+
+def decimal_or_none(value: Any) -> Decimal | None:
+    """A vendor's number (a number or a numeric string) as a Decimal; None when empty or unreadable."""
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None

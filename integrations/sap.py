@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,7 +31,7 @@ from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.oauth import ClientCredentials
 from integrations.odata import parse_v2_date
-from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord, decimal_or_none
 
 ROOT = "/sap/opu/odata/sap"
 PRODUCTS = f"{ROOT}/API_PRODUCT_SRV/A_Product"
@@ -40,13 +40,6 @@ STOCK = f"{ROOT}/API_MATERIAL_STOCK_SRV/A_MatlStkInAcctMod"
 PO_SERVICE = f"{ROOT}/API_PURCHASEORDER_PROCESS_SRV"
 ORDERS = f"{PO_SERVICE}/A_PurchaseOrder"
 OAUTH_TOKEN_PATH = "/sap/bc/sec/oauth2/token"  # noqa: S105 (a path, not a secret)
-
-
-def _decimal(value: Any) -> Decimal | None:
-    try:
-        return Decimal(str(value)) if value not in (None, "") else None
-    except InvalidOperation:
-        return None
 
 
 def _iso(value: Any) -> str | None:
@@ -168,9 +161,9 @@ class SapConnector(Connector):
         lines = []
         for item in items:
             quantity, price, per = (
-                _decimal(item.get("OrderQuantity")),
-                _decimal(item.get("NetPriceAmount")),
-                _decimal(item.get("NetPriceQuantity")) or Decimal(1),
+                decimal_or_none(item.get("OrderQuantity")),
+                decimal_or_none(item.get("NetPriceAmount")),
+                decimal_or_none(item.get("NetPriceQuantity")) or Decimal(1),
             )
             lines.append(
                 {
@@ -209,7 +202,7 @@ class SapConnector(Connector):
         while next_url:
             data = await self._get(next_url)
             for row in data.get("results") or []:
-                quantity = _decimal(row.get("MatlWrhsStkQtyInMatlBaseUnit")) or Decimal(0)
+                quantity = decimal_or_none(row.get("MatlWrhsStkQtyInMatlBaseUnit")) or Decimal(0)
                 totals[(str(row.get("Material")), str(row.get("Plant")))] += quantity
             next_url = data.get("__next")
         records = [
