@@ -157,12 +157,12 @@ class SentenceFilter:
         return kept
 
     def correction(self) -> str:
+        """A note that the summary was corrected; it never repeats the dropped figures (``dropped`` has them)."""
         if not self.dropped:
             return ""
-        claims = sorted({c for v in self.dropped for c in v.unsupported})
         return (
             f"\n\n(Corrected: {len(self.dropped)} sentence(s) of the summary were removed because they stated "
-            f"{', '.join(claims[:8])}, which the data of this answer does not contain.)"
+            "figures, dates, codes or names that the data of this answer does not contain.)"
         )
 
 

@@ -21,6 +21,8 @@ MAX_TOKENS = 200
 _TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_./-]*[A-Za-z0-9])?")
 _NUMBERED = {"PO": re.compile(r"\bPO[\s#-]*(\d{1,9})\b", re.IGNORECASE),
              "SH": re.compile(r"\bSH[\s#-]*(\d{1,9})\b", re.IGNORECASE)}  # fmt: skip
+# A code as we write them: 2-6 capitals, a dash, then capitals/digits (SKU, supplier, PO, shipment codes).
+_CODE = re.compile(r"(?<![\w-])[A-Z]{2,6}-[A-Z0-9][A-Z0-9-]*(?![\w-])")
 _LEGAL_FORM = re.compile(
     r"[\s,]+(?:ltd|limited|inc|llc|gmbh|ag|sa|s\.a|bv|b\.v|nv|plc|co|corp|corporation|company|srl|spa|oy|ab|kg)\.?$",
     re.IGNORECASE,
@@ -33,6 +35,8 @@ class Mentions:
     suppliers: list[dict[str, Any]] = field(default_factory=list)
     purchase_orders: list[dict[str, Any]] = field(default_factory=list)
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    # Codes written like ours (upper case, a dash: "XYZ-0001", "SUP-ACME") that name nothing the caller can see.
+    unknown_codes: list[str] = field(default_factory=list)
 
     def kinds(self) -> set[str]:
         """``product``, ``supplier``, ``purchase_order``, ``shipment``: the kinds named at least once."""
@@ -47,7 +51,7 @@ class Mentions:
 
 async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
     numbers = candidate_numbers(question)
-    return Mentions(
+    found = Mentions(
         products=await mentioned_products(conn, question),
         suppliers=await mentioned_suppliers(conn, question),
         purchase_orders=await _by_number(
@@ -60,6 +64,28 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
             numbers,
         ),
     )
+    known = {
+        str(value).upper()
+        for rows, keys in (
+            (found.products, ("sku",)),
+            (found.suppliers, ("code",)),
+            (found.purchase_orders, ("number",)),
+            (found.shipments, ("number", "tracking_number")),
+        )
+        for row in rows
+        for value in (row.get(key) for key in keys)
+        if value
+    }
+    unknown = [c for c in dict.fromkeys(_CODE.findall(question)) if c not in known and _padded(c) not in known]
+    return Mentions(found.products, found.suppliers, found.purchase_orders, found.shipments, unknown)
+
+
+def _padded(code: str) -> str:
+    """``PO-12`` as stored (``PO-000012``); other codes as written."""
+    for prefix, pattern in _NUMBERED.items():
+        if match := pattern.fullmatch(code):
+            return f"{prefix}-{int(match.group(1)):06d}"
+    return code
 
 
 def names_in(text: str, names: Iterable[str | None]) -> bool:

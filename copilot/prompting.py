@@ -17,6 +17,8 @@ SYSTEM_PROMPT = (
 )
 # SmolLM2's tokenizer averages about 4 characters per token on English text; we budget conservatively.
 CHARS_PER_TOKEN = 3
+# How much of each passage a document answer quotes.
+QUOTE_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ def build_prompt(
 def facts(tool_results: list[ToolResult], prompt: Prompt) -> str:
     """The factual part of the answer, built from the tool rows and passages themselves (never from the model).
 
-    When nothing was found, that comes first. Each tool row is cited as ``[tool#row]``; passages as ``[n]``.
+    When nothing was found, that comes first. Each tool row is cited as ``[tool#row]``; passages as ``[n]``,
+    quoted when no live-data tool ran.
     """
     found = [r for r in tool_results if r.data]
     empty = [r for r in tool_results if not r.data]
@@ -82,6 +85,19 @@ def facts(tool_results: list[ToolResult], prompt: Prompt) -> str:
         lines.append(f"From {result.name}:")
         lines.extend(f"- {line} [{result.name}#{i}]" for i, line in enumerate(result.lines, start=1))
     if prompt.passages:
+        # With no live-data tool in the turn it is a document question: the excerpts themselves are its facts.
+        quote = not tool_results
         lines.append("Sources:")
-        lines.extend(f"[{i}] {p.citation()}" for i, p in enumerate(prompt.passages, start=1))
+        lines.extend(
+            f"[{i}] {p.citation()}" + (f': "{excerpt(p.content)}"' if quote else "")
+            for i, p in enumerate(prompt.passages, start=1)
+        )
     return "\n".join(lines)
+
+
+def excerpt(text: str, limit: int = QUOTE_CHARS) -> str:
+    """A passage's text on one line, cut at a word boundary (never inside a figure) within ``limit``."""
+    flat = " ".join(text.split())
+    if len(flat) <= limit:
+        return flat
+    return flat[:limit].rsplit(" ", 1)[0] + " …"

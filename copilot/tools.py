@@ -77,10 +77,16 @@ class Tool:
     # Also run when the question names one of these kinds: product, supplier, purchase_order, shipment.
     mentions: frozenset[str] = frozenset()
 
-    def wanted(self, context: ToolContext, chosen: set[str] | None = None) -> bool:
-        """Chosen by the classifier (``copilot.tool_choice``) or, without one, by intent words; or named."""
-        asked = self.name in chosen if chosen is not None else context.asks(self.keywords)
-        return asked or bool(self.mentions & context.mentions.kinds())
+    def asked(self, context: ToolContext, chosen: set[str] | None = None) -> bool:
+        """Chosen by the classifier (``copilot.tool_choice``) or, without one, by intent words."""
+        return self.name in chosen if chosen is not None else context.asks(self.keywords)
+
+
+# A product or supplier named adds its tool (stock, risk) only when nothing else is asked for: "late POs from
+# Wurth" wants the orders (filtered by Wurth), not Wurth's risk score. A PO or shipment number always adds its
+# lookup.
+WEAK_MENTIONS = frozenset({"product", "supplier"})
+UNKNOWN_CODES = "no product, supplier, purchase order or shipment has the code named in the question"
 
 
 def matches(question: str, words: tuple[str, ...]) -> bool:
@@ -104,9 +110,17 @@ async def run_tools(tx: TenantTransaction, question: str, chosen: set[str] | Non
     """The results of every tool the question calls for, in registration order."""
     today: date = await tx.conn.fetchval("SELECT current_date")
     context = ToolContext(tx, question, await find_mentions(tx.conn, question), today)
+    kinds = context.mentions.kinds()
+    if context.mentions.unknown_codes and not kinds:
+        # Only codes that name nothing: say so rather than list unrelated rows. The codes are not repeated in
+        # the line, so the answer's checker never takes them for facts.
+        return [ToolResult("lookup", {"codes": context.mentions.unknown_codes}, [UNKNOWN_CODES])]
+    wanted = {t.name for t in TOOLS.values() if t.asked(context, chosen) or (t.mentions & kinds) - WEAK_MENTIONS}
+    if not wanted:
+        wanted = {t.name for t in TOOLS.values() if t.mentions & kinds}
     results = []
     for tool in TOOLS.values():
-        if tool.wanted(context, chosen):
+        if tool.name in wanted:
             result = await tool.run(context)
             if result is not None:
                 results.append(result)

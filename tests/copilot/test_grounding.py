@@ -63,3 +63,11 @@ def test_a_decimal_point_does_not_end_a_sentence():
     summary = SentenceFilter(Checker(CONTEXT, NAMES))
     assert summary.feed("Reserved is 12.") == []
     assert summary.feed("50 each. ") == ["Reserved is 12.50 each. "]
+
+
+def test_the_correction_note_never_repeats_the_dropped_figures():
+    summary = SentenceFilter(Checker(["no stock recorded"], NAMES))
+    assert summary.feed("We have 1,000 units. ") == []
+    note = summary.correction()
+    assert "Corrected: 1 sentence" in note and "1,000" not in note and "1000" not in note
+    assert summary.dropped[0].unsupported == ["1000"]

@@ -50,3 +50,13 @@ async def test_a_question_names_suppliers_orders_and_shipments_of_the_callers_te
     assert [s["number"] for s in found.shipments] == [shipment]
     assert [p["sku"] for p in found.products] == ["SKU-1"]
     assert found.kinds() == {"product", "supplier", "purchase_order", "shipment"}
+
+
+async def test_codes_written_like_ours_that_name_nothing_are_reported_as_unknown(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "SUP-ACME", "Acme")
+        _, number = await add_order(conn, tenant, acme, date.today(), [(0, 1, 1)])
+    question = f"Is {number} from SUP-ACME for SKU-0 late, and what about PO-999999, XYZ-1 and Wi-Fi?"
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
+    assert found.unknown_codes == ["PO-999999", "XYZ-1"]

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from copilot import suggestions
-from copilot.tools import TOOLS, Tool, ToolResult, register_tool, run_tools
+from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
 from risk import service as risk_service
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
@@ -268,6 +268,27 @@ async def test_live_data_tools_never_see_another_tenants_orders_or_suppliers(dat
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, theirs, "ACME", "Acme")
         _, number = await add_order(conn, theirs, acme, day - timedelta(days=3), [(0, 999, 1)])
-    results = await as_user(database, mine)(lambda tx: run_tools(tx, f"Is {number} from Acme late? What is its risk?"))
+    results = await as_user(database, mine)(lambda tx: run_tools(tx, "Are orders from Acme late? What is its risk?"))
     assert only(results, "purchase_orders").lines == ["no late purchase orders"]
     assert only(results, "supplier_risk").lines == ["no active suppliers"]
+    # Their PO number names nothing this tenant can see.
+    named = await as_user(database, mine)(lambda tx: run_tools(tx, f"Is {number} late?"))
+    assert [(r.name, r.lines) for r in named] == [("lookup", [UNKNOWN_CODES])]
+
+
+async def test_a_question_naming_only_codes_that_do_not_exist_says_nothing_matches(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much XYZ-0000 do we have in stock?"))
+    assert [(r.name, r.lines, r.data) for r in results] == [("lookup", [UNKNOWN_CODES], [])]
+
+
+async def test_a_supplier_named_in_an_order_question_filters_the_orders_without_adding_its_risk(
+    database, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
+    orders = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which orders from Acme Fasteners are open?"))
+    assert [r.name for r in orders] == ["purchase_orders"]
+    alone = await as_user(database, tenant)(lambda tx: run_tools(tx, "How is Acme Fasteners doing?"))
+    assert [r.name for r in alone] == ["supplier_risk"]
