@@ -18,6 +18,8 @@ LOGISTICS_TABLES = [
     "member_profiles",
     "notifications",
     "notification_reads",
+    "carrier_webhook_keys",
+    "carrier_webhook_deliveries",
 ]
 
 
@@ -91,6 +93,16 @@ async def add_logistics_rows(conn: asyncpg.Connection, tenant) -> None:
         "INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, source) "
         "VALUES ($1, $2, 'created', now(), 'system')",
         t,
+        shipment,
+    )
+    key = await conn.fetchval(
+        "INSERT INTO app.carrier_webhook_keys (tenant_id, name, secret) VALUES ($1, 'DHL', '\\x00') RETURNING id", t
+    )
+    await conn.execute(
+        "INSERT INTO app.carrier_webhook_deliveries (tenant_id, event_id, key_id, body_sha256, shipment_id) "
+        "VALUES ($1, 'E1', $2, 'digest', $3)",
+        t,
+        key,
         shipment,
     )
     await conn.execute("INSERT INTO app.member_profiles (tenant_id, user_id) VALUES ($1, $2)", t, tenant.planner)
