@@ -29,7 +29,7 @@ from inventory import purchasing, reservations, shipments, stock
 from inventory.listing import ListQuery
 from risk import repository as risk_repository
 from risk import service as risk_service
-from training import registry
+from training import forecast_store, registry
 from training.history import period_start
 
 MAX_ROWS = 10
@@ -329,7 +329,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
     lines = []
     data = []
     for row in series:
-        frame = await registry.stored_forecast(
+        frame = await forecast_store.stored_forecast(
             context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
         )
         upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)

@@ -19,6 +19,7 @@ import asyncpg
 from common.errors import ConflictError, NotFoundError
 from inventory import purchasing
 from inventory.listing import Listing, ListQuery, Page
+from inventory.position import INCOMING_BY_LOCATION
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseOrderLineCreate,
@@ -118,13 +119,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             params.append(filters[name])
             where.append(f"r.{name} = ${len(params)}")
     rows = await conn.fetch(
-        f"""WITH incoming AS (
-                SELECT l.product_id, po.warehouse_id,
-                       sum(greatest(l.quantity_base - l.received_base - l.cancelled_base, 0)) AS quantity
-                FROM app.purchase_order_lines l
-                JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
-                WHERE po.status IN ('draft', 'issued', 'partially_received')
-                GROUP BY l.product_id, po.warehouse_id)
+        f"""WITH incoming AS ({INCOMING_BY_LOCATION})
             SELECT r.id AS rule_id, r.product_id, p.sku, p.unit_cost AS unit_price, r.warehouse_id,
                    w.code AS warehouse_code, r.supplier_id, s.code AS supplier_code,
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,

@@ -37,7 +37,7 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
-from training import drift, registry
+from training import drift, forecast_store, registry
 from training import history as ledger
 from training.distributed import forecast_on_ray
 from training.planning import DEFAULT_QUANTILES, MAX_HORIZON, Profile
@@ -119,7 +119,7 @@ async def forecast_tenant(
             series, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=progress
         ):
             frame = chunk.forecast.join(ids, on="unique_id")
-            summary.rows += await registry.write_forecasts(conn, tenant_id, run.id, frame)
+            summary.rows += await forecast_store.write_forecasts(conn, tenant_id, run.id, frame)
             selections.append(chunk.selection)
         selection = pd.concat(selections, ignore_index=True)
         summary.series = len(selection)

@@ -32,8 +32,8 @@ from uuid import UUID
 import numpy as np
 import pandas as pd
 
+from training import forecast_store, registry
 from training import metrics as accuracy
-from training import registry
 from training.compute import TrainCompute
 from training.frequency import season_length
 from training.models.neural import Kind
@@ -148,7 +148,7 @@ async def train_and_register(
                 )  # fmt: skip
                 scores = holdout_scores(model.predict(horizon), train, test, freq)
                 forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
-                await registry.write_forecasts(conn, tenant_id, run.id, forecast)
+                await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
                 metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
                 await registry.finish_run(
                     conn, tenant_id, run.id, metrics=metrics, series_count=series, artifact_uri=artifact

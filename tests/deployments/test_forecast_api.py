@@ -12,8 +12,9 @@ import pytest
 
 from tests.training.ledger_rows import add_products, post_daily_demand
 from training.compute import TrainCompute
+from training.forecast_store import write_forecasts
 from training.history import period_start
-from training.registry import finish_run, promote_if_better, start_run, write_forecasts
+from training.registry import finish_run, promote_if_better, start_run
 from training.train_job import train_and_register
 
 pytestmark = [pytest.mark.serve]
@@ -118,7 +119,9 @@ async def test_bad_horizon_quantiles_or_frequency_is_422(http, planner_tenant, p
     assert location in str(response.json()["details"])
 
 
-async def test_short_series_falls_back_to_naive_and_says_so(http, make_tenant, owner_pool):
+async def test_short_series_falls_back_to_theta_and_says_so(http, make_tenant, owner_pool):
+    # Five points: too few to backtest or combine (7); simple exponential smoothing with drift
+    # (dynamic Theta) beat naive on the short M1 validation series.
     t = await make_tenant()
     await post_daily_issues(owner_pool, t, t.products[0], t.warehouses[0], np.array([5, 7, 6, 8, 5.0]))
     response = await http.get(
@@ -128,8 +131,8 @@ async def test_short_series_falls_back_to_naive_and_says_so(http, make_tenant, o
     )
     body = response.json()
     assert response.status_code == 200, body
-    assert body["model"] == "naive"
-    assert body["reason"].startswith("fallback: 5 observations")
+    assert body["model"] == "dynamic_theta"
+    assert body["reason"] == "fallback: 5 observations, a combination needs 7; dynamic_theta"
 
 
 async def test_all_zero_demand_and_no_history_forecast_zero_with_the_fallback_named(http, make_tenant, owner_pool):

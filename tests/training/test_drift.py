@@ -11,8 +11,9 @@ import pytest
 
 from common.database import TenantTransaction
 from training.drift import accuracy_report, matured_forecasts, score_latest_runs
+from training.forecast_store import write_forecasts
 from training.history import demand_history, series_id
-from training.registry import champion_key, finish_run, start_run, write_forecasts
+from training.registry import champion_key, finish_run, start_run
 
 DAYS = pd.date_range("2025-01-01", periods=28, freq="D")
 

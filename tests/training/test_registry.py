@@ -9,16 +9,8 @@ import pytest
 
 from common.database import TenantTransaction
 from training.errors import ForecastInputError
-from training.registry import (
-    champion,
-    count_forecasts,
-    finish_run,
-    promote_if_better,
-    promote_over_baseline,
-    start_run,
-    stored_forecast,
-    write_forecasts,
-)
+from training.forecast_store import count_forecasts, stored_forecast, write_forecasts
+from training.registry import champion, finish_run, promote_if_better, promote_over_baseline, start_run
 
 END = datetime(2025, 3, 1, tzinfo=UTC)
 

@@ -1,0 +1,61 @@
+"""Inventory position at one location: on hand, reserved and on order, with one definition of "on order".
+
+On order is what open purchase orders still bring to the warehouse: ordered minus received minus cancelled,
+never below zero per line, drafts included (Odoo counts RFQs "in progress" the same way), so a reorder
+proposal and a stock policy computed a moment later see the same incoming quantity and nothing is ordered twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import NotFoundError
+
+# Incoming quantity per (product, warehouse): a subquery for callers that join it (reorder proposals).
+INCOMING_BY_LOCATION = """
+    SELECT l.product_id, po.warehouse_id,
+           sum(greatest(l.quantity_base - l.received_base - l.cancelled_base, 0)) AS quantity
+    FROM app.purchase_order_lines l
+    JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
+    WHERE po.status IN ('draft', 'issued', 'partially_received')
+    GROUP BY l.product_id, po.warehouse_id"""
+
+
+@dataclass(frozen=True)
+class LocationPosition:
+    unit_cost: float | None
+    on_hand: float
+    reserved: float
+    on_order: float
+
+    @property
+    def inventory_position(self) -> float:
+        return self.on_hand + self.on_order - self.reserved
+
+
+async def require_location(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> float | None:
+    """404 unless both exist (and are visible to the caller); returns the product's unit cost."""
+    product = await conn.fetchrow("SELECT unit_cost FROM app.products WHERE id = $1", product_id)
+    if product is None:
+        raise NotFoundError(f"no product {product_id}", code="unknown_product")
+    if await conn.fetchval("SELECT 1 FROM app.warehouses WHERE id = $1", warehouse_id) is None:
+        raise NotFoundError(f"no warehouse {warehouse_id}", code="unknown_warehouse")
+    return float(product["unit_cost"]) if product["unit_cost"] is not None else None
+
+
+async def location_position(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> LocationPosition:
+    unit_cost = await require_location(conn, product_id, warehouse_id)
+    row = await conn.fetchrow(
+        f"""SELECT coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
+                   coalesce((SELECT i.quantity FROM ({INCOMING_BY_LOCATION}) i
+                             WHERE i.product_id = $1 AND i.warehouse_id = $2), 0) AS on_order
+            FROM (SELECT 1) AS one
+            LEFT JOIN app.stock_levels lv ON lv.product_id = $1 AND lv.warehouse_id = $2""",
+        product_id,
+        warehouse_id,
+    )
+    assert row is not None  # the select has no FROM filter: one row always
+    return LocationPosition(unit_cost, float(row["on_hand"]), float(row["reserved"]), float(row["on_order"]))

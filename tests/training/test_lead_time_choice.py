@@ -1,0 +1,45 @@
+"""The stock policy's lead time: the request's, then the supplier's history, then the reorder rule's."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from common.errors import InvalidInputError
+from training.lead_time_choice import choose_lead_time
+
+ESTIMATE = {"mean_days": 12.0, "sd_days": 3.0, "basis": "history (12 receipts)", "receipts": 12}
+
+
+def receipts(days: list[float]) -> pd.DataFrame:
+    issued = pd.Timestamp("2026-01-01", tz="UTC")
+    return pd.DataFrame(
+        {"issued_at": [issued] * len(days), "first_received_at": [issued + pd.Timedelta(days=d) for d in days]}
+    )
+
+
+def test_the_requested_lead_time_wins_over_the_supplier_history():
+    chosen = choose_lead_time(4.0, None, ESTIMATE, receipts([12.0] * 12), 9.0)
+    assert (chosen.mean_days, chosen.sd_days, chosen.source) == (4.0, 0.0, "request")
+
+
+def test_the_supplier_estimate_passes_its_observed_lead_times_as_samples():
+    chosen = choose_lead_time(None, None, ESTIMATE, receipts([10.0, 14.0, -1.0] + [12.0] * 9), 9.0)
+    assert (chosen.mean_days, chosen.sd_days) == (12.0, 3.0)
+    assert chosen.source == "supplier history (12 receipts)"
+    assert chosen.samples_days is not None and sorted(chosen.samples_days)[:2] == [10.0, 12.0]  # negative dropped
+
+
+def test_few_receipts_give_the_estimate_without_samples():
+    chosen = choose_lead_time(None, None, {**ESTIMATE, "receipts": 3}, receipts([12.0] * 3), None)
+    assert chosen.samples_days is None
+
+
+def test_without_supplier_history_the_reorder_rule_serves_with_an_assumed_spread():
+    chosen = choose_lead_time(None, None, {**ESTIMATE, "mean_days": None}, None, 8.0)
+    assert (chosen.mean_days, chosen.sd_days, chosen.source) == (8.0, 2.0, "reorder rule (sd 25% assumed)")
+
+
+def test_no_source_at_all_is_a_clear_input_error():
+    with pytest.raises(InvalidInputError, match="pass lead_time_days or supplier_id"):
+        choose_lead_time(None, None, None, None, None)

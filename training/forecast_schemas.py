@@ -1,0 +1,169 @@
+"""The forecast API's contract: what `/ai/forecast` answers, next to the planning code that produces it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from inventory.schemas import StrictModel
+from training.registry import RunRecord
+
+Freq = Literal["D", "W"]
+
+
+class ForecastPoint(BaseModel):
+    ds: datetime
+    yhat: float
+    quantiles: dict[str, float] = Field(description="quantile level -> value, e.g. {'0.1': 3.2}")
+
+
+class CandidateScore(BaseModel):
+    model: str
+    mase: float | None
+    smape: float | None
+    bias: float | None
+
+
+class RunInfo(BaseModel):
+    id: UUID
+    model_name: str
+    model_type: str
+    version: int
+    status: str
+    training_end: datetime | None
+    metrics: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, run: RunRecord) -> RunInfo:
+        return cls(
+            id=run.id,
+            model_name=run.model_name,
+            model_type=run.model_type,
+            version=run.version,
+            status=run.status,
+            training_end=run.training_end,
+            metrics=run.metrics,
+            created_at=run.created_at,
+        )
+
+
+class DemandForecast(BaseModel):
+    product_id: UUID
+    warehouse_id: UUID
+    freq: Freq
+    horizon: int
+    source: Literal["fitted", "stored", "trained"] = Field(
+        description="fitted on request, the champion run's stored forecast, or the Ray Train champion's checkpoint "
+        "applied to the latest history"
+    )
+    model: str = Field(description="the model that produced the forecast: auto_ets, ensemble, croston_sba, zero ...")
+    reason: str = Field(description="why this model: backtest result or the documented fallback")
+    history_length: int
+    backtest_mase: float | None
+    candidates: list[CandidateScore]
+    run: RunInfo | None = None
+    points: list[ForecastPoint]
+
+
+class SeasonalAnalysis(BaseModel):
+    product_id: UUID
+    warehouse_id: UUID
+    freq: Freq
+    observations: int
+    candidate_periods: list[int]
+    detected_periods: list[int]
+    autocorrelation: dict[str, float]
+    decomposed_period: int | None
+    seasonal_strength: float | None
+    trend_strength: float | None
+    seasonal_profile: dict[str, float]
+    peak_weeks: list[int]
+    components: dict[str, list[Any]] = Field(description="ds, observed, trend, seasonal, resid: parallel lists")
+    notes: list[str]
+
+
+class LeadTimeDistribution(BaseModel):
+    receipts: int
+    basis: str
+    mean_days: float | None
+    sd_days: float | None
+    quantiles_days: dict[str, float]
+    observed_mean_days: float | None
+    observed_sd_days: float | None
+    nominal_days: float | None
+    on_time_probability: float | None
+    on_time_interval: list[float] | None
+    on_time_orders: int
+    mean_delay_days: float | None
+    notes: list[str]
+
+
+class OpenOrderOutlook(BaseModel):
+    purchase_order_id: UUID
+    issued_at: datetime
+    expected_date: str | None
+    predicted_arrival: dict[str, str]
+    on_time_probability: float | None
+    already_late: bool
+
+
+class SupplyPrediction(BaseModel):
+    supplier_id: UUID
+    lead_time: LeadTimeDistribution
+    open_orders: list[OpenOrderOutlook]
+
+
+class InventoryPolicyRequest(StrictModel):
+    product_id: UUID
+    warehouse_id: UUID
+    service_level: float = Field(default=0.95, ge=0.5, le=0.9999, description="target cycle service level")
+    freq: Freq = "D"
+    review_period_days: float = Field(default=0, ge=0, le=365, description="0: continuous review (s, Q)")
+    supplier_id: UUID | None = Field(default=None, description="default: the reorder rule's or latest PO's")
+    lead_time_days: float | None = Field(default=None, ge=0, le=730, description="overrides the supplier history")
+    lead_time_sd_days: float | None = Field(default=None, ge=0, le=365)
+    ordering_cost: float | None = Field(default=None, ge=0, description="cost per order; enables the EOQ")
+    holding_cost_per_unit_year: float | None = Field(default=None, gt=0, description="default 25% of unit cost")
+    min_order_quantity: float = Field(default=0, ge=0)
+
+
+class InventoryPolicy(BaseModel):
+    product_id: UUID
+    warehouse_id: UUID
+    supplier_id: UUID | None
+    lead_time_source: str
+    forecast_model: str
+    forecast_reason: str
+    demand_per_period: float
+    demand_sd_per_period: float
+    demand_sd_source: str
+    period_days: float
+    policy: dict[str, Any]
+    simulation: dict[str, Any]
+    recommended_reorder_point: float
+    recommendation_basis: str
+    inventory_position: float
+    order_now: float
+
+
+class RunAccuracy(BaseModel):
+    run_id: UUID
+    version: int
+    model_name: str
+    points: int
+    series: int
+    mase: float | None
+    backtest_mase: float | None
+    bias: float | None = Field(description="sum(forecast - actual) / sum(actual): positive when forecasts run high")
+    drift: bool
+    reasons: list[str]
+
+
+class AccuracyReport(BaseModel):
+    model_name: str
+    drift: bool = Field(description="the latest run with matured forecasts drifts")
+    runs: list[RunAccuracy]

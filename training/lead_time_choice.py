@@ -1,0 +1,59 @@
+"""Which lead time a stock policy uses, and why: the request's, the supplier's history, or the reorder rule's."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from common.errors import InvalidInputError
+
+# Observed lead times are passed on as samples (for the policy's simulation) only from this many receipts on.
+MIN_RECEIPTS_FOR_SAMPLES = 10
+# A reorder rule gives one number; its spread is assumed, and the source says so.
+RULE_SD_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class LeadTime:
+    mean_days: float
+    sd_days: float
+    samples_days: list[float] | None
+    source: str
+
+
+def choose_lead_time(
+    requested_days: float | None,
+    requested_sd_days: float | None,
+    supplier_estimate: dict[str, Any] | None,
+    supplier_receipts: pd.DataFrame | None,
+    rule_days: float | None,
+) -> LeadTime:
+    """The request's figure first, then the supplier's estimated distribution, then the reorder rule's.
+
+    ``supplier_estimate`` is the forecast service's ``lead_time`` report; ``supplier_receipts`` the received
+    orders it came from (``issued_at``, ``first_received_at``)."""
+    if requested_days is not None:
+        return LeadTime(requested_days, requested_sd_days or 0.0, None, "request")
+    if supplier_estimate is not None and supplier_estimate["mean_days"] is not None:
+        samples = None
+        if supplier_receipts is not None and supplier_estimate["receipts"] >= MIN_RECEIPTS_FOR_SAMPLES:
+            issued = pd.to_datetime(supplier_receipts["issued_at"], utc=True)
+            received = pd.to_datetime(supplier_receipts["first_received_at"], utc=True)
+            samples = [d for d in ((received - issued).dt.total_seconds() / 86_400).tolist() if d >= 0]
+        return LeadTime(
+            float(supplier_estimate["mean_days"]),
+            float(supplier_estimate["sd_days"]),
+            samples,
+            f"supplier {supplier_estimate['basis']}",
+        )
+    if rule_days is not None:
+        return LeadTime(
+            float(rule_days), RULE_SD_SHARE * float(rule_days), None, f"reorder rule (sd {RULE_SD_SHARE:.0%} assumed)"
+        )
+    raise InvalidInputError(
+        "no lead time known for this product and warehouse: pass lead_time_days or supplier_id, "
+        "or set a reorder rule with a supplier",
+        code="lead_time_unknown",
+    )

@@ -1,0 +1,61 @@
+"""The champion batch run's stored forecast of one series, served only while it is fresh.
+
+Fresh means: trained on data up to the last complete period, with a horizon at least as long as asked and
+every requested quantile stored. Otherwise the caller fits on request, and says so.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import asyncpg
+
+from training import forecast_store, registry
+from training import history as ledger
+from training.forecast_schemas import DemandForecast, ForecastPoint, Freq, RunInfo
+
+
+async def fresh_stored_forecast(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    product_id: UUID,
+    warehouse_id: UUID,
+    freq: Freq,
+    horizon: int,
+    levels: list[float],
+    now: datetime,
+) -> DemandForecast | None:
+    run = await registry.champion(conn, tenant_id, registry.champion_key(freq))
+    boundary = ledger.period_start(now, freq).tz_localize(UTC)
+    if run is None or run.training_end is None or run.training_end < boundary or run.horizon < horizon:
+        return None
+    frame = await forecast_store.stored_forecast(conn, tenant_id, run.id, product_id, warehouse_id)
+    columns = {f"q{q:g}" for q in levels}
+    if frame.empty or not columns <= set(frame.columns):
+        return None
+    frame = frame.head(horizon)
+    mase = run.metrics.get("mase")
+    return DemandForecast(
+        product_id=product_id,
+        warehouse_id=warehouse_id,
+        freq=freq,
+        horizon=horizon,
+        source="stored",
+        model=str(frame["model"].iloc[0]),
+        reason=(
+            f"stored forecast of champion run v{run.version} ({run.model_type}, backtest MASE "
+            f"{mase if mase is None else round(float(mase), 3)}), trained on data up to {run.training_end:%Y-%m-%d}: "
+            "fresh, so not refitted (pass refresh=true to fit now)"
+        ),
+        history_length=0,
+        backtest_mase=None,
+        candidates=[],
+        run=RunInfo.from_record(run),
+        points=[
+            ForecastPoint(
+                ds=row["ds"], yhat=float(row["yhat"]), quantiles={f"{q:g}": float(row[f"q{q:g}"]) for q in levels}
+            )
+            for _, row in frame.iterrows()
+        ],
+    )
