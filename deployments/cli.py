@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import time
-from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 from uuid import UUID
 
 import typer
 
 from common.config import Environment, get_settings
+from deployments.cli_risk import first_risk_scan, risk_app
+from deployments.cli_support import ensure_database_url
 from inventory.demo import (
     DEMO_ADMIN_ID,
     DEMO_PLANNER_ID,
@@ -23,6 +23,7 @@ from inventory.demo import (
 )
 
 app = typer.Typer(help="Chainsight: supply-chain intelligence on Ray.", no_args_is_help=True)
+app.add_typer(risk_app, name="risk")
 
 DEMO_USERS = {
     "admin": (DEMO_ADMIN_ID, DEMO_TENANT_ID, "ada.admin@northwind.example"),
@@ -142,7 +143,7 @@ def up(
             scheduler = start_sync_scheduler(settings, url)
             if seed_demo:
                 with display.step("risk models and scan") as step:
-                    step.detail, step.warning = _first_risk_scan()
+                    step.detail, step.warning = first_risk_scan()
             display.console.print(f"  started in {display.total_s():.0f} s")
     except Exception as exc:
         # The step's line already said what failed and where the full output is.
@@ -171,148 +172,6 @@ def up(
     scheduler.stop()
 
 
-def _first_risk_scan() -> tuple[str, str | None]:
-    """Train each tenant's disruption model (Ray Train) if due, score open orders, raise the first alerts; the
-    summary, or a warning: the API still serves without a trained model (baseline predictions)."""
-    from risk.early_warning import execute
-
-    try:
-        outcomes = execute(["--workers=2"])
-        scored = sum(o["scan"]["lines_scored"] for o in outcomes)
-        alerts = sum(sum(o["scan"]["alerts_raised"].values()) for o in outcomes)  # counts per alert kind
-    except Exception as exc:
-        logging.getLogger(__name__).exception("risk scan failed")
-        return "", f"failed ({type(exc).__name__}); predictions fall back to suppliers' late rates"
-    return f"{len(outcomes)} tenants, {scored} open lines scored, {alerts} alerts", None
-
-
-risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
-app.add_typer(risk_app, name="risk")
-
-
-def _database() -> str:
-    """DATABASE_URL, or the embedded PostgreSQL started (and left running) as `chainsight db-url` does."""
-    from deployments.local_stack import ensure_database
-
-    url = ensure_database(get_settings(), cleanup=None)
-    get_settings.cache_clear()  # ensure_database exported the URL; later reads of the settings must see it
-    return url
-
-
-@risk_app.callback()
-def _risk_database() -> None:
-    _database()
-
-
-TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: the only one, or the demo tenant)")]
-
-
-@risk_app.command("scan")
-def risk_scan(
-    tenant: TenantOption = None,
-    today: Annotated[str | None, typer.Option(help="scan as of YYYY-MM-DD (default today)")] = None,
-    retrain: Annotated[bool, typer.Option(help="train even if the current model is recent")] = False,
-    train: Annotated[bool, typer.Option("--train/--no-train", help="train models that are due (Ray Train)")] = True,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Ray Train workers")] = 2,
-) -> None:
-    """The early-warning job: train due models, score open orders, raise alerts on threshold crossings."""
-    _risk_scan(tenant=tenant, today=today, retrain=retrain, train=train, workers=workers)
-
-
-def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: bool, workers: int) -> None:
-    import json
-
-    from risk.early_warning import execute
-
-    argv = [f"--workers={workers}"]
-    argv += [f"--tenant={_uuid(tenant)}"] if tenant else []
-    argv += [f"--today={_day(today)}"] if today else []
-    argv += ["--retrain"] if retrain else []
-    argv += [] if train else ["--no-train"]
-    typer.echo(json.dumps(execute(argv), default=str, indent=2))
-
-
-@risk_app.command("backtest")
-def risk_backtest(
-    cutoff: Annotated[str, typer.Option(help="train on orders before YYYY-MM-DD, evaluate on the rest")],
-    tenant: TenantOption = None,
-    ray_train: Annotated[bool, typer.Option("--ray/--local", help="fit with Ray Train (2 workers) or in process")] = (
-        True
-    ),
-) -> None:
-    """ROC AUC, PR AUC, Brier score and calibration error of the disruption model on orders after the cutoff."""
-    import asyncio
-    import json
-
-    from common.errors import DomainError
-    from risk.commands import run_backtest
-
-    fitter = None
-    if ray_train:
-        import ray
-
-        from risk.training import ray_fitter
-
-        address = get_settings().ray_address
-        # RAY_ADDRESS joins a running cluster; otherwise a small local one with room for the two workers.
-        ray.init(address=address) if address else ray.init(address="local", num_cpus=3, include_dashboard=False)
-        fitter = ray_fitter(workers=2)
-    try:
-        result = asyncio.run(run_backtest(_day(cutoff), _uuid(tenant) if tenant else None, fitter))
-    except DomainError as exc:
-        _fail(exc)
-    typer.echo(json.dumps(result, default=str, indent=2))
-
-
-@risk_app.command("import")
-def risk_import(
-    file: Annotated[str, typer.Option("--file", help="CSV of delivery history (see risk/history_import.py)")],
-    tenant: TenantOption = None,
-    mapping: Annotated[str | None, typer.Option(help="column=header,... for other exports")] = None,
-    date_format: Annotated[str | None, typer.Option(help="strptime format of the dates (default: detected)")] = None,
-    mode_map: Annotated[str | None, typer.Option(help="the export's mode names: 'Boat=sea,Lorry=road'")] = None,
-    create_suppliers: Annotated[bool, typer.Option(help="create suppliers the file names")] = False,
-    dry_run: Annotated[bool, typer.Option(help="validate and report only")] = False,
-) -> None:
-    """Import delivery history; prints the report with every rejected row and why."""
-    import asyncio
-    import json
-    from pathlib import Path
-
-    from common.errors import DomainError
-    from risk.commands import run_import
-    from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
-
-    try:
-        options = ImportOptions(
-            parse_mapping(mapping), date_format, create_suppliers, dry_run, parse_mode_mapping(mode_map)
-        )
-        report = asyncio.run(run_import(Path(file), _uuid(tenant) if tenant else None, options))
-    except (DomainError, OSError) as exc:
-        _fail(exc)
-    typer.echo(json.dumps(report, default=str, indent=2))
-
-
-def _fail(exc: Exception) -> NoReturn:
-    """A user's mistake: one line on stderr and exit status 2, no traceback."""
-    typer.echo(f"error: {getattr(exc, 'message', None) or exc}", err=True)
-    raise typer.Exit(2) from exc
-
-
-def _uuid(text: str) -> UUID:
-    try:
-        return UUID(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a UUID") from exc
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
-
-
 @app.command()
 def sync(
     tenant: Annotated[UUID, typer.Option(help="tenant id")],
@@ -325,7 +184,7 @@ def sync(
 
     from deployments.integrations_job import run_sync_job, sync_task
 
-    _database()
+    ensure_database_url()
     if on_ray:
         import ray
 
@@ -350,7 +209,7 @@ def sync_due(
 
     from deployments.integrations_job import run_due_syncs
 
-    _database()
+    ensure_database_url()
     settings = get_settings()
     ray.init(address=settings.ray_address, include_dashboard=False)
     typer.echo(json.dumps(run_due_syncs(settings, tenant_id=tenant, limit=limit)))
