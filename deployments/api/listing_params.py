@@ -6,18 +6,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Query, Request
-from pydantic import BaseModel
 
 from common.errors import InvalidInputError
 from inventory.listing import Listing, ListQuery
 
 MAX_PAGE_SIZE = 200
 _PAGING = {"limit", "cursor", "sort", "q"}
-
-
-class PageOut(BaseModel):
-    items: list[Any]
-    next_cursor: str | None
 
 
 def list_query(

@@ -2,22 +2,14 @@
 
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep
-from deployments.api.listing_params import (
-    CursorParam,
-    LimitParam,
-    PageOut,
-    SearchParam,
-    SortParam,
-    list_query,
-)
+from deployments.api.list_route import add_list_route
 from inventory import catalog
 from inventory.catalog import CatalogEntity
-from inventory.listing import Page
 from inventory.schemas import (
     Product,
     ProductCreate,
@@ -39,9 +31,6 @@ def catalog_router(
     public_model: type[BaseModel],
 ) -> APIRouter:
     router = APIRouter(prefix=path, tags=[path.strip("/")])
-    filters = ", ".join([*entity.listing.equality_filters]) or "none"
-    sortable = ", ".join(entity.listing.sortable)
-    searched = ", ".join(entity.listing.search_columns)
 
     # FastAPI reads the body type from the annotation, so each router gets its own typed handlers.
     async def create(payload: create_model, caller: CallerDep) -> BaseModel:  # type: ignore[valid-type]
@@ -49,22 +38,6 @@ def catalog_router(
             return await catalog.create(tx.conn, entity, tx.tenant_id, payload)
 
         return public_model.model_validate(await caller.run(op, write=True))
-
-    async def list_items(
-        request: Request,
-        caller: CallerDep,
-        limit: LimitParam = 50,
-        cursor: CursorParam = None,
-        sort: SortParam = None,
-        q: SearchParam = None,
-    ) -> PageOut:
-        query = list_query(entity.listing, request, limit, cursor, sort, q)
-
-        async def op(tx: TenantTransaction) -> Page:
-            return await catalog.list_page(tx.conn, entity, query)
-
-        page = await caller.run(op)
-        return PageOut(items=[public_model.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
 
     async def read(item_id: UUID, caller: CallerDep) -> BaseModel:
         async def op(tx: TenantTransaction) -> dict:
@@ -89,12 +62,14 @@ def catalog_router(
     router.add_api_route(
         "", create, methods=["POST"], status_code=201, response_model=public_model, summary=f"Create a {label}"
     )
-    router.add_api_route(
+    add_list_route(
+        router,
         "",
-        list_items,
-        methods=["GET"],
+        name=f"list_{path.strip('/')}",
+        listing=entity.listing,
+        item_model=public_model,
+        fetch=lambda tx, query: catalog.list_page(tx.conn, entity, query),
         summary=f"List {label}s",
-        description=f"Filters: {filters}. Sortable by: {sortable}. `q` searches {searched}.",
     )
     router.add_api_route("/{item_id}", read, methods=["GET"], response_model=public_model, summary=f"Get a {label}")
     router.add_api_route(

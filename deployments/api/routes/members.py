@@ -3,14 +3,14 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
 from common.database import TenantTransaction
 from common.errors import PermissionDeniedError
 from deployments.api.deps import CallerDep
-from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
+from deployments.api.list_route import add_list_route
 from inventory import members, notifications
-from inventory.listing import Page
+from inventory.listing import ListQuery, Page
 from inventory.member_schemas import MarkedRead, Member, Notification, Profile, ProfileUpdate, RoleChange
 
 router = APIRouter(tags=["me"])
@@ -28,25 +28,21 @@ async def update_me(changes: Annotated[ProfileUpdate, Body()], caller: CallerDep
     return Profile.model_validate(await caller.run(op))
 
 
-@members_router.get("", response_model=PageOut, summary="Members of your tenant (admins)")
-async def list_members(
-    request: Request,
-    caller: CallerDep,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-    sort: SortParam = None,
-    q: SearchParam = None,
-) -> PageOut:
-    """Filters: role; q searches email and display name. Sortable by created_at."""
-    query = list_query(members.MEMBERS, request, limit, cursor, sort, q)
+async def _admin_lists_members(tx: TenantTransaction, query: ListQuery) -> Page:
+    if tx.role.value != "admin":
+        raise PermissionDeniedError("only an admin can list the tenant's members")
+    return await members.list_members(tx.conn, query)
 
-    async def op(tx: TenantTransaction) -> Page:
-        if tx.role.value != "admin":
-            raise PermissionDeniedError("only an admin can list the tenant's members")
-        return await members.list_members(tx.conn, query)
 
-    page = await caller.run(op)
-    return PageOut(items=[Member.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    members_router,
+    "",
+    name="list_members",
+    listing=members.MEMBERS,
+    item_model=Member,
+    fetch=_admin_lists_members,
+    summary="Members of your tenant (admins)",
+)
 
 
 @members_router.patch("/{user_id}", response_model=Member, summary="Change a member's role (admins)")
@@ -57,18 +53,15 @@ async def change_role(user_id: UUID, change: Annotated[RoleChange, Body()], call
     return Member.model_validate(await caller.run(op))
 
 
-@notifications_router.get("", response_model=PageOut, summary="Your notifications, newest first")
-async def list_notifications(
-    request: Request, caller: CallerDep, limit: LimitParam = 50, cursor: CursorParam = None, sort: SortParam = None
-) -> PageOut:
-    """Filters: kind, read (true/false). Sortable by created_at (default -created_at)."""
-    query = list_query(notifications.NOTIFICATIONS, request, limit, cursor, sort, None)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await notifications.list_notifications(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[Notification.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    notifications_router,
+    "",
+    name="list_notifications",
+    listing=notifications.NOTIFICATIONS,
+    item_model=Notification,
+    fetch=lambda tx, query: notifications.list_notifications(tx.conn, query),
+    summary="Your notifications, newest first",
+)
 
 
 @notifications_router.post("/read-all", response_model=MarkedRead, summary="Mark all your notifications read")

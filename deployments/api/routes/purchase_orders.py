@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
 from deployments.api.idempotent import run_idempotent
-from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
+from deployments.api.list_route import add_list_route
 from deployments.api.routes.stock import IdempotencyKey
 from inventory import purchasing, uom
-from inventory.listing import Page
 from inventory.purchasing_schemas import (
     PurchaseOrder,
     PurchaseOrderCreate,
@@ -47,24 +46,15 @@ async def create_purchase_order(
     return PurchaseOrder.model_validate(await caller.run(op, write=True))
 
 
-@router.get("", response_model=PageOut, summary="List purchase orders")
-async def list_purchase_orders(
-    request: Request,
-    caller: CallerDep,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-    sort: SortParam = None,
-    q: SearchParam = None,
-) -> PageOut:
-    """Filters: status, supplier_id, warehouse_id, currency, origin; q searches number, supplier code, notes.
-    Sortable by created_at (default -created_at), updated_at, number."""
-    query = list_query(purchasing.ORDERS, request, limit, cursor, sort, q)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await purchasing.list_orders(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[PurchaseOrderSummary.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    router,
+    "",
+    name="list_purchase_orders",
+    listing=purchasing.ORDERS,
+    item_model=PurchaseOrderSummary,
+    fetch=lambda tx, query: purchasing.list_orders(tx.conn, query),
+    summary="List purchase orders",
+)
 
 
 @router.get("/{order_id}", response_model=PurchaseOrder, summary="A purchase order with its lines and backorder")

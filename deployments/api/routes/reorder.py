@@ -4,13 +4,12 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
-from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SortParam, list_query
+from deployments.api.list_route import add_list_route
 from inventory import reorder
-from inventory.listing import Page
 from inventory.purchasing_schemas import (
     Currency,
     PurchaseOrder,
@@ -41,18 +40,15 @@ async def create_rule(payload: Annotated[ReorderRuleCreate, Body()], caller: Cal
     return ReorderRule.model_validate(await caller.run(op, write=True))
 
 
-@router.get("/reorder-rules", response_model=PageOut, summary="List reorder rules")
-async def list_rules(
-    request: Request, caller: CallerDep, limit: LimitParam = 50, cursor: CursorParam = None, sort: SortParam = None
-) -> PageOut:
-    """Filters: product_id, warehouse_id, supplier_id, active. Sortable by created_at, updated_at."""
-    query = list_query(reorder.RULES, request, limit, cursor, sort, None)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await reorder.list_rules(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[ReorderRule.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    router,
+    "/reorder-rules",
+    name="list_reorder_rules",
+    listing=reorder.RULES,
+    item_model=ReorderRule,
+    fetch=lambda tx, query: reorder.list_rules(tx.conn, query),
+    summary="List reorder rules",
+)
 
 
 @router.get("/reorder-rules/{rule_id}", response_model=ReorderRule, summary="Get a reorder rule")

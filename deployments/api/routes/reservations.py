@@ -9,10 +9,9 @@ from fastapi.responses import JSONResponse
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep
 from deployments.api.idempotent import run_idempotent
-from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SortParam, list_query
+from deployments.api.list_route import add_list_route
 from deployments.api.routes.stock import IdempotencyKey
 from inventory import reservations
-from inventory.listing import Page
 from inventory.schemas import Reservation, ReservationCreate
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
@@ -32,22 +31,15 @@ async def create_reservation(
     return await run_idempotent(request, caller, idempotency_key, reservation, op, status_code=201)
 
 
-@router.get("", response_model=PageOut, summary="List reservations")
-async def list_reservations(
-    request: Request,
-    caller: CallerDep,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-    sort: SortParam = None,
-) -> PageOut:
-    """Filters: product_id, warehouse_id, status. Sortable by created_at (default -created_at)."""
-    query = list_query(reservations.RESERVATIONS, request, limit, cursor, sort, None)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await reservations.list_reservations(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[Reservation.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    router,
+    "",
+    name="list_reservations",
+    listing=reservations.RESERVATIONS,
+    item_model=Reservation,
+    fetch=lambda tx, query: reservations.list_reservations(tx.conn, query),
+    summary="List reservations",
+)
 
 
 @router.get("/{reservation_id}", response_model=Reservation, summary="Get a reservation")

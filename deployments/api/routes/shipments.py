@@ -13,10 +13,9 @@ from pydantic import BaseModel, ValidationError
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep, get_services
 from deployments.api.errors import error_body
-from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SearchParam, SortParam, list_query
+from deployments.api.list_route import add_list_route
 from integrations.crypto import cipher_from_key
 from inventory import shipments, webhook_keys
-from inventory.listing import Page
 from inventory.shipment_schemas import (
     CarrierWebhookEvent,
     Shipment,
@@ -44,24 +43,15 @@ async def create_shipment(payload: Annotated[ShipmentCreate, Body()], caller: Ca
     return Shipment.model_validate(await caller.run(op, write=True))
 
 
-@router.get("", response_model=PageOut, summary="List shipments")
-async def list_shipments(
-    request: Request,
-    caller: CallerDep,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-    sort: SortParam = None,
-    q: SearchParam = None,
-) -> PageOut:
-    """Filters: direction, status, warehouse_id, carrier, tracking_number, purchase_order_id; q searches
-    number, tracking number, order reference. Sortable by created_at (default -created_at), updated_at, number."""
-    query = list_query(shipments.SHIPMENTS, request, limit, cursor, sort, q)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await shipments.list_shipments(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[ShipmentSummary.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    router,
+    "",
+    name="list_shipments",
+    listing=shipments.SHIPMENTS,
+    item_model=ShipmentSummary,
+    fetch=lambda tx, query: shipments.list_shipments(tx.conn, query),
+    summary="List shipments",
+)
 
 
 @router.get("/{shipment_id}", response_model=Shipment, summary="A shipment with its lines and timeline")

@@ -9,9 +9,8 @@ from fastapi.responses import JSONResponse
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep
 from deployments.api.idempotent import run_idempotent
-from deployments.api.listing_params import CursorParam, LimitParam, PageOut, SortParam, list_query
+from deployments.api.list_route import add_list_route
 from inventory import stock
-from inventory.listing import Page
 from inventory.schemas import MovementCreate, MovementResult, StockLevel, StockMovement
 
 router = APIRouter(tags=["stock"])
@@ -27,22 +26,15 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.get("/stock-levels", summary="List stock levels", response_model=PageOut)
-async def list_stock_levels(
-    request: Request,
-    caller: CallerDep,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-    sort: SortParam = None,
-) -> PageOut:
-    """Filters: product_id, warehouse_id, available_below. Sortable by updated_at, available, on_hand."""
-    query = list_query(stock.LEVELS, request, limit, cursor, sort, None)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await stock.list_levels(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[StockLevel.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    router,
+    "/stock-levels",
+    name="list_stock_levels",
+    listing=stock.LEVELS,
+    item_model=StockLevel,
+    fetch=lambda tx, query: stock.list_levels(tx.conn, query),
+    summary="List stock levels",
+)
 
 
 @router.get("/stock-levels/{product_id}/{warehouse_id}", response_model=StockLevel, summary="Stock of one product")
@@ -75,20 +67,12 @@ async def create_stock_movement(
     return await run_idempotent(request, caller, idempotency_key, movement, op, status_code=201)
 
 
-@router.get("/stock-movements", summary="List ledger entries", response_model=PageOut)
-async def list_stock_movements(
-    request: Request,
-    caller: CallerDep,
-    limit: LimitParam = 50,
-    cursor: CursorParam = None,
-    sort: SortParam = None,
-) -> PageOut:
-    """Filters: product_id, warehouse_id, movement_type, transfer_id, reservation_id, occurred_from,
-    occurred_to (ISO 8601). Sortable by created_at, occurred_at (default -created_at)."""
-    query = list_query(stock.MOVEMENTS, request, limit, cursor, sort, None)
-
-    async def op(tx: TenantTransaction) -> Page:
-        return await stock.list_movements(tx.conn, query)
-
-    page = await caller.run(op)
-    return PageOut(items=[StockMovement.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+add_list_route(
+    router,
+    "/stock-movements",
+    name="list_stock_movements",
+    listing=stock.MOVEMENTS,
+    item_model=StockMovement,
+    fetch=lambda tx, query: stock.list_movements(tx.conn, query),
+    summary="List ledger entries (occurred_from / occurred_to take ISO 8601 times)",
+)

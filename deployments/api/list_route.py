@@ -1,0 +1,123 @@
+"""One shape for every list endpoint: a page of typed items, with filters and sorting taken from the ``Listing``.
+
+The route's parameters, its description and its OpenAPI entry all come from the listing that builds the SQL,
+so what a list endpoint documents is exactly what it accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from common.database import TenantTransaction
+from deployments.api.deps import CallerDep
+from deployments.api.listing_params import CursorParam, LimitParam, SearchParam, SortParam, list_query
+from inventory.listing import Listing, ListQuery, Page
+
+ItemT = TypeVar("ItemT", bound=BaseModel)
+
+Fetch = Callable[[TenantTransaction, ListQuery], Awaitable[Page]]
+
+_FILTER_SCHEMAS: dict[str, dict[str, str]] = {
+    "uuid": {"type": "string", "format": "uuid"},
+    "boolean": {"type": "boolean"},
+}
+
+
+class PageOf(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None
+
+
+def add_list_route(
+    router: APIRouter,
+    path: str,
+    *,
+    name: str,
+    listing: Listing,
+    item_model: type[BaseModel],
+    fetch: Fetch,
+    summary: str,
+) -> None:
+    """GET ``path``: one page of ``listing`` as ``item_model`` items, read under the caller's row-level security."""
+    page_model: Any = PageOf[item_model]  # type: ignore[valid-type]
+
+    async def read(caller: CallerDep, query: ListQuery) -> Any:
+        async def op(tx: TenantTransaction) -> Page:
+            return await fetch(tx, query)
+
+        page = await caller.run(op)
+        return page_model(items=[item_model.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
+
+    if listing.search_columns:
+
+        async def endpoint(
+            request: Request,
+            caller: CallerDep,
+            limit: LimitParam = 50,
+            cursor: CursorParam = None,
+            sort: SortParam = None,
+            q: SearchParam = None,
+        ) -> Any:
+            return await read(caller, list_query(listing, request, limit, cursor, sort, q))
+
+    else:
+
+        async def endpoint(  # type: ignore[misc]
+            request: Request,
+            caller: CallerDep,
+            limit: LimitParam = 50,
+            cursor: CursorParam = None,
+            sort: SortParam = None,
+        ) -> Any:
+            return await read(caller, list_query(listing, request, limit, cursor, sort, None))
+
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["GET"],
+        name=name,
+        summary=summary,
+        description=describe(listing),
+        response_model=page_model,
+        openapi_extra={"parameters": filter_parameters(listing)},
+    )
+
+
+def describe(listing: Listing) -> str:
+    filters = [*listing.equality_filters, *listing.range_filters]
+    lines = [f"Filters: {', '.join(filters) if filters else 'none'}."]
+    if listing.search_columns:
+        lines.append(f"`q` searches {', '.join(listing.search_columns)} (case-insensitive).")
+    lines.append(
+        f"Sortable by {', '.join(listing.sortable)} (default {listing.default_sort}); prefix - for descending."
+    )
+    return " ".join(lines)
+
+
+def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
+    """The listing's filters as OpenAPI query parameters (the route reads them from the query string itself)."""
+    parameters = [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": f"only rows whose {name} equals this",
+            "schema": _FILTER_SCHEMAS.get(sql_type, {"type": "string", "maxLength": 200}),
+        }
+        for name, sql_type in listing.equality_filters.items()
+    ]
+    parameters += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": f"only rows whose {column} {op} this",
+            "schema": {"type": "string", "maxLength": 64},
+        }
+        for name, (column, op) in listing.range_filters.items()
+    ]
+    return parameters

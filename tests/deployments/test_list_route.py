@@ -1,0 +1,79 @@
+"""Every list endpoint has one shape: typed items, and the filters its Listing accepts, documented and enforced.
+
+In process (httpx's ASGI transport, real PostgreSQL, no Ray): nothing here needs Serve."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from deployments.report_previews import in_process_app
+from inventory import catalog, members, notifications, purchasing, reorder, reservations, shipments, stock
+
+LISTINGS = {
+    "/api/v1/products": catalog.PRODUCTS.listing,
+    "/api/v1/suppliers": catalog.SUPPLIERS.listing,
+    "/api/v1/warehouses": catalog.WAREHOUSES.listing,
+    "/api/v1/stock-levels": stock.LEVELS,
+    "/api/v1/stock-movements": stock.MOVEMENTS,
+    "/api/v1/reservations": reservations.RESERVATIONS,
+    "/api/v1/purchase-orders": purchasing.ORDERS,
+    "/api/v1/reorder-rules": reorder.RULES,
+    "/api/v1/shipments": shipments.SHIPMENTS,
+    "/api/v1/members": members.MEMBERS,
+    "/api/v1/notifications": notifications.NOTIFICATIONS,
+}
+
+
+@pytest.fixture(scope="module")
+async def api(settings, database) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=in_process_app(settings, database))
+    async with httpx.AsyncClient(transport=transport, base_url="http://lists", timeout=60) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+async def openapi(api) -> dict:
+    response = await api.get("/openapi.json")
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.parametrize("path", list(LISTINGS))
+async def test_a_list_documents_exactly_the_filters_its_listing_accepts(openapi, path):
+    listing = LISTINGS[path]
+    documented = {p["name"] for p in openapi["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+    paging = {"limit", "cursor", "sort"} | ({"q"} if listing.search_columns else set())
+    assert documented == paging | set(listing.equality_filters) | set(listing.range_filters)
+
+
+@pytest.mark.parametrize("path", list(LISTINGS))
+async def test_a_list_shows_its_item_schema(openapi, path):
+    schema = openapi["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    page = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    assert "$ref" in page["properties"]["items"]["items"]
+
+
+async def test_a_documented_filter_narrows_the_page(api, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(3), 1: Decimal(5)})
+    response = await api.get(
+        "/api/v1/stock-levels", params={"product_id": str(tenant.products[1])}, headers=tenant.headers()
+    )
+    assert response.status_code == 200, response.text
+    assert [(i["product_id"], i["on_hand"]) for i in response.json()["items"]] == [(str(tenant.products[1]), 5.0)]
+
+
+async def test_an_unknown_filter_is_a_400_that_names_the_allowed_ones(api, make_tenant):
+    tenant = await make_tenant()
+    response = await api.get("/api/v1/reorder-rules", params={"colour": "red"}, headers=tenant.headers())
+    assert response.status_code == 400
+    assert "'colour'" in response.json()["message"] and "supplier_id" in response.json()["message"]
+
+
+async def test_a_viewer_cannot_list_members_through_the_shared_route(api, make_tenant):
+    tenant = await make_tenant()
+    response = await api.get("/api/v1/members", headers=tenant.headers(tenant.viewer))
+    assert response.status_code == 403
