@@ -65,8 +65,11 @@ lint: install compose-check
 typecheck: install
 	$(BIN)/mypy
 
+# Tests that start their own Ray cluster run first, alone: a second cluster on one machine cannot bind Ray's fixed
+# per-node ports (the job agent's), so they must not share a process or a moment with the session's cluster.
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -m own_cluster
+	$(BIN)/pytest -m "not own_cluster"
 
 test: lint typecheck pytest
 

@@ -20,7 +20,9 @@ from deployments.job_env import submit_command
 from tests.deployments.conftest import free_port
 from tests.training.ledger_rows import post_daily_demand
 
-pytestmark = pytest.mark.slow
+# Its own cluster beside the session's would fight over Ray's fixed per-node ports (the job agent's among them):
+# `make pytest` runs the own_cluster tests in a pytest process of their own, before the rest.
+pytestmark = [pytest.mark.slow, pytest.mark.own_cluster]
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = str(Path(sys.executable).parent)
