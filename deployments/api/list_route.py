@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+import asyncpg
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from common.database import TenantTransaction
+from common.errors import PermissionDeniedError
 from deployments.api.deps import CallerDep
 from deployments.api.listing_params import CursorParam, LimitParam, SearchParam, SortParam, list_query
 from inventory.listing import Listing, ListQuery, Page
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
 
-Fetch = Callable[[TenantTransaction, ListQuery], Awaitable[Page]]
+Fetch = Callable[[asyncpg.Connection, ListQuery], Awaitable[Page]]
 
 _FILTER_SCHEMAS: dict[str, dict[str, str]] = {
     "uuid": {"type": "string", "format": "uuid"},
@@ -35,19 +37,21 @@ class PageOf(BaseModel, Generic[ItemT]):
 def add_list_route(
     router: APIRouter,
     path: str,
-    *,
-    name: str,
     listing: Listing,
     item_model: type[BaseModel],
     fetch: Fetch,
     summary: str,
+    *,
+    admin_only: bool = False,
 ) -> None:
     """GET ``path``: one page of ``listing`` as ``item_model`` items, read under the caller's row-level security."""
     page_model: Any = PageOf[item_model]  # type: ignore[valid-type]
 
     async def read(caller: CallerDep, query: ListQuery) -> Any:
         async def op(tx: TenantTransaction) -> Page:
-            return await fetch(tx, query)
+            if admin_only and tx.role.value != "admin":
+                raise PermissionDeniedError(f"only an admin can list these: {summary.lower()}")
+            return await fetch(tx.conn, query)
 
         page = await caller.run(op)
         return page_model(items=[item_model.model_validate(i) for i in page.items], next_cursor=page.next_cursor)
@@ -79,7 +83,7 @@ def add_list_route(
         path,
         endpoint,
         methods=["GET"],
-        name=name,
+        name=f"list_{item_model.__name__}",
         summary=summary,
         description=describe(listing),
         response_model=page_model,

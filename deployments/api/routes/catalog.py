@@ -65,11 +65,10 @@ def catalog_router(
     add_list_route(
         router,
         "",
-        name=f"list_{path.strip('/')}",
-        listing=entity.listing,
-        item_model=public_model,
-        fetch=lambda tx, query: catalog.list_page(tx.conn, entity, query),
-        summary=f"List {label}s",
+        entity.listing,
+        public_model,
+        lambda conn, query: catalog.list_page(conn, entity, query),
+        f"List {label}s",
     )
     router.add_api_route("/{item_id}", read, methods=["GET"], response_model=public_model, summary=f"Get a {label}")
     router.add_api_route(

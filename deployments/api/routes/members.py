@@ -6,11 +6,9 @@ from uuid import UUID
 from fastapi import APIRouter, Body
 
 from common.database import TenantTransaction
-from common.errors import PermissionDeniedError
 from deployments.api.deps import CallerDep
 from deployments.api.list_route import add_list_route
 from inventory import members, notifications
-from inventory.listing import ListQuery, Page
 from inventory.member_schemas import MarkedRead, Member, Notification, Profile, ProfileUpdate, RoleChange
 
 router = APIRouter(tags=["me"])
@@ -28,20 +26,14 @@ async def update_me(changes: Annotated[ProfileUpdate, Body()], caller: CallerDep
     return Profile.model_validate(await caller.run(op))
 
 
-async def _admin_lists_members(tx: TenantTransaction, query: ListQuery) -> Page:
-    if tx.role.value != "admin":
-        raise PermissionDeniedError("only an admin can list the tenant's members")
-    return await members.list_members(tx.conn, query)
-
-
 add_list_route(
     members_router,
     "",
-    name="list_members",
-    listing=members.MEMBERS,
-    item_model=Member,
-    fetch=_admin_lists_members,
-    summary="Members of your tenant (admins)",
+    members.MEMBERS,
+    Member,
+    members.list_members,
+    "Members of your tenant (admins)",
+    admin_only=True,
 )
 
 
@@ -56,11 +48,10 @@ async def change_role(user_id: UUID, change: Annotated[RoleChange, Body()], call
 add_list_route(
     notifications_router,
     "",
-    name="list_notifications",
-    listing=notifications.NOTIFICATIONS,
-    item_model=Notification,
-    fetch=lambda tx, query: notifications.list_notifications(tx.conn, query),
-    summary="Your notifications, newest first",
+    notifications.NOTIFICATIONS,
+    Notification,
+    notifications.list_notifications,
+    "Your notifications, newest first",
 )
 
 

@@ -46,15 +46,7 @@ async def create_purchase_order(
     return PurchaseOrder.model_validate(await caller.run(op, write=True))
 
 
-add_list_route(
-    router,
-    "",
-    name="list_purchase_orders",
-    listing=purchasing.ORDERS,
-    item_model=PurchaseOrderSummary,
-    fetch=lambda tx, query: purchasing.list_orders(tx.conn, query),
-    summary="List purchase orders",
-)
+add_list_route(router, "", purchasing.ORDERS, PurchaseOrderSummary, purchasing.list_orders, "List purchase orders")
 
 
 @router.get("/{order_id}", response_model=PurchaseOrder, summary="A purchase order with its lines and backorder")

@@ -40,15 +40,7 @@ async def create_rule(payload: Annotated[ReorderRuleCreate, Body()], caller: Cal
     return ReorderRule.model_validate(await caller.run(op, write=True))
 
 
-add_list_route(
-    router,
-    "/reorder-rules",
-    name="list_reorder_rules",
-    listing=reorder.RULES,
-    item_model=ReorderRule,
-    fetch=lambda tx, query: reorder.list_rules(tx.conn, query),
-    summary="List reorder rules",
-)
+add_list_route(router, "/reorder-rules", reorder.RULES, ReorderRule, reorder.list_rules, "List reorder rules")
 
 
 @router.get("/reorder-rules/{rule_id}", response_model=ReorderRule, summary="Get a reorder rule")

@@ -31,15 +31,7 @@ async def create_reservation(
     return await run_idempotent(request, caller, idempotency_key, reservation, op, status_code=201)
 
 
-add_list_route(
-    router,
-    "",
-    name="list_reservations",
-    listing=reservations.RESERVATIONS,
-    item_model=Reservation,
-    fetch=lambda tx, query: reservations.list_reservations(tx.conn, query),
-    summary="List reservations",
-)
+add_list_route(router, "", reservations.RESERVATIONS, Reservation, reservations.list_reservations, "List reservations")
 
 
 @router.get("/{reservation_id}", response_model=Reservation, summary="Get a reservation")

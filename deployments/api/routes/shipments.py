@@ -43,15 +43,7 @@ async def create_shipment(payload: Annotated[ShipmentCreate, Body()], caller: Ca
     return Shipment.model_validate(await caller.run(op, write=True))
 
 
-add_list_route(
-    router,
-    "",
-    name="list_shipments",
-    listing=shipments.SHIPMENTS,
-    item_model=ShipmentSummary,
-    fetch=lambda tx, query: shipments.list_shipments(tx.conn, query),
-    summary="List shipments",
-)
+add_list_route(router, "", shipments.SHIPMENTS, ShipmentSummary, shipments.list_shipments, "List shipments")
 
 
 @router.get("/{shipment_id}", response_model=Shipment, summary="A shipment with its lines and timeline")

@@ -26,15 +26,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-add_list_route(
-    router,
-    "/stock-levels",
-    name="list_stock_levels",
-    listing=stock.LEVELS,
-    item_model=StockLevel,
-    fetch=lambda tx, query: stock.list_levels(tx.conn, query),
-    summary="List stock levels",
-)
+add_list_route(router, "/stock-levels", stock.LEVELS, StockLevel, stock.list_levels, "List stock levels")
 
 
 @router.get("/stock-levels/{product_id}/{warehouse_id}", response_model=StockLevel, summary="Stock of one product")
@@ -70,9 +62,8 @@ async def create_stock_movement(
 add_list_route(
     router,
     "/stock-movements",
-    name="list_stock_movements",
-    listing=stock.MOVEMENTS,
-    item_model=StockMovement,
-    fetch=lambda tx, query: stock.list_movements(tx.conn, query),
-    summary="List ledger entries (occurred_from / occurred_to take ISO 8601 times)",
+    stock.MOVEMENTS,
+    StockMovement,
+    stock.list_movements,
+    "List ledger entries (occurred_from / occurred_to take ISO 8601 times)",
 )
