@@ -21,7 +21,7 @@ from common.database import TenantTransaction
 from common.errors import PayloadTooLargeError
 from copilot import conversations, documents, suggestions
 from deployments.api.deps import CallerDep, ModelHandlesDep
-from deployments.api.routes.llm import domain_cause, unwrap
+from deployments.api.model_calls import domain_cause, unwrap
 from deployments.api.routes.llm import router as llm_router  # noqa: F401  (app.py mounts it from here)
 
 router = APIRouter(prefix="/ai/copilot", tags=["copilot"])

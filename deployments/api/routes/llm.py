@@ -16,10 +16,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from common.database import TenantTransaction
-from common.errors import DomainError, InvalidInputError
+from common.errors import InvalidInputError
 from copilot import conversations
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.llm_bounds import check_chat_bounds
+from deployments.api.model_calls import unwrap
 from deployments.llm_server import LLM_MODEL_ID
 
 router = APIRouter(prefix="/ai/llm", tags=["copilot"])
@@ -134,21 +135,3 @@ def _openai_json(result: Any) -> JSONResponse:
     if error is not None:
         return JSONResponse(result.model_dump(), status_code=int(getattr(error, "code", 400) or 400))
     return JSONResponse(result.model_dump())
-
-
-async def unwrap(awaitable: Any) -> Any:
-    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
-    try:
-        return await awaitable
-    except Exception as exc:
-        # Ray raises a RayTaskError that also subclasses the original class but carries the class's
-        # default code; the original exception, with its code and details, is its ``cause``.
-        cause = domain_cause(exc)
-        if cause is not None:
-            raise cause from None
-        raise
-
-
-def domain_cause(exc: BaseException) -> DomainError | None:
-    cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, DomainError) else None

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.database import TenantTransaction
-from common.errors import DomainError, InvalidInputError, PayloadTooLargeError
+from common.errors import InvalidInputError, PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.model_calls import unwrap
 from risk import repository
 from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
 
@@ -51,7 +52,7 @@ async def rank_suppliers(
     band: Annotated[Band | None, Query(description="only suppliers in this band")] = None,
 ) -> dict[str, Any]:
     risk = handles.require("risk")
-    return await _unwrap(risk.rank_suppliers.remote(caller.claims.raw, caller.requested_tenant, limit, band))
+    return await unwrap(risk.rank_suppliers.remote(caller.claims.raw, caller.requested_tenant, limit, band))
 
 
 @router.get("/suppliers/{supplier_id}", summary="One supplier's risk assessment with its top factors")
@@ -59,13 +60,13 @@ async def assess_supplier(supplier_id: UUID, caller: CallerDep, handles: ModelHa
     """Components and overall score are 0 (no risk) to 100; ``confidence`` is low for suppliers with little or
     no delivery history (their operational score is then the population prior, not an error)."""
     risk = handles.require("risk")
-    return await _unwrap(risk.assess_supplier.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
+    return await unwrap(risk.assess_supplier.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
 
 
 @router.get("/suppliers/{supplier_id}/compliance", summary="A supplier's certifications, audits and status")
 async def supplier_compliance(supplier_id: UUID, caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
     risk = handles.require("risk")
-    return await _unwrap(risk.supplier_compliance.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
+    return await unwrap(risk.supplier_compliance.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
 
 
 @router.get("/compliance", summary="The tenant's compliance report")
@@ -75,7 +76,7 @@ async def compliance_report(
     window_days: Annotated[int, Query(ge=1, le=365, description="warn about expiries this far ahead")] = 60,
 ) -> dict[str, Any]:
     risk = handles.require("risk")
-    return await _unwrap(risk.compliance_report.remote(caller.claims.raw, caller.requested_tenant, window_days))
+    return await unwrap(risk.compliance_report.remote(caller.claims.raw, caller.requested_tenant, window_days))
 
 
 @router.get("/purchase-orders", summary="Open purchase orders by probability of arriving late, with explanations")
@@ -89,7 +90,7 @@ async def order_predictions(
     moved its prediction most (xgboost SHAP contributions, log-odds). Without a trained model the supplier's
     historical late rate is used and ``model.method`` says so."""
     risk = handles.require("risk")
-    return await _unwrap(
+    return await unwrap(
         risk.order_predictions.remote(caller.claims.raw, caller.requested_tenant, min_probability, limit)
     )
 
@@ -99,7 +100,7 @@ async def market_risk(
     caller: CallerDep, handles: ModelHandlesDep, product_id: Annotated[UUID | None, Query()] = None
 ) -> dict[str, Any]:
     risk = handles.require("risk")
-    return await _unwrap(risk.market_risk.remote(caller.claims.raw, caller.requested_tenant, product_id))
+    return await unwrap(risk.market_risk.remote(caller.claims.raw, caller.requested_tenant, product_id))
 
 
 @router.get("/weights", response_model=WeightsOut, summary="The tenant's score weights (defaults until set)")
@@ -161,19 +162,4 @@ async def import_history(
     options = ImportOptions(
         parse_mapping(mapping), date_format or None, create_suppliers, dry_run, parse_mode_mapping(mode_mapping)
     )
-    return await _unwrap(risk.import_history.remote(caller.claims.raw, caller.requested_tenant, data, options))
-
-
-async def _unwrap(awaitable: Any) -> Any:
-    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx).
-
-    Ray raises a ``RayTaskError`` subclass of the original error's class that lacks its instance attributes
-    (the code, the details): the original is its ``cause``.
-    """
-    try:
-        return await awaitable
-    except Exception as exc:
-        cause = getattr(exc, "cause", None)
-        if isinstance(cause, DomainError):
-            raise cause from None
-        raise
+    return await unwrap(risk.import_history.remote(caller.claims.raw, caller.requested_tenant, data, options))
