@@ -109,6 +109,7 @@ def up(
         start_serve,
         start_sync_scheduler,
     )
+    from deployments.maintenance_job import MaintenanceLoop
     from deployments.startup_display import link_log, startup_output
 
     settings = get_settings()
@@ -141,6 +142,7 @@ def up(
                 step.detail = "healthy"
             # Scheduled ERP syncs (connectors with sync_interval_minutes), checked in a background thread.
             scheduler = start_sync_scheduler(settings, url)
+            housekeeping = MaintenanceLoop(settings.model_copy(update={"database_url": url})).start()
             if seed_demo:
                 with display.step("risk models and scan") as step:
                     step.detail, step.warning = first_risk_scan()
@@ -157,6 +159,7 @@ def up(
         typer.echo(f"  Batch job:      {submit_command(dashboard)}")
     typer.echo(f"  Metrics:        {stack.api_url.removesuffix('/api/v1')}/metrics")
     typer.echo(f"  ERP schedules:  due connectors synced, checked every {scheduler.every_s:.0f} s")
+    typer.echo(f"  Housekeeping:   expired holds released, old keys deleted, every {housekeeping.every_s:.0f} s")
     if not verbose:
         typer.echo(f"  Logs:           {log_dir}/ (up.log, ray/, postgres.log; `chainsight up --verbose` streams them)")
     if settings.environment is not Environment.PRODUCTION and seed_demo:
@@ -170,6 +173,7 @@ def up(
     typer.echo("Press Ctrl-C to stop.")
     _wait_forever()
     scheduler.stop()
+    housekeeping.stop()
 
 
 @app.command()

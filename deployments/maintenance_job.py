@@ -4,6 +4,7 @@
   write paths release those of the level they touch; this releases the rest, so ``reserved`` on the table
   matches what reads show.
 - Deletes idempotency keys past their 24 hours (a stale key is already claimed afresh; this bounds the table).
+- Deletes carrier webhook delivery records past their 30 days (replays are refused by the timestamp long before).
 
 Run it every few minutes (cron, a RayCronJob); rerunning it changes nothing twice. Prints a JSON summary.
 """
@@ -12,13 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import threading
 from typing import Any, cast
 
 import asyncpg
 
-from common.config import get_settings
+from common.config import Settings, get_settings
 from common.database import create_pool
-from inventory import idempotency
+from inventory import idempotency, webhook_keys
 from inventory.reservations import release_expired
 
 
@@ -27,16 +30,52 @@ async def run_maintenance(conn: asyncpg.Connection) -> dict[str, Any]:
     async with conn.transaction():
         released = await release_expired(conn)
         purged = await idempotency.purge_expired(conn)
-    return {"reservations_released": released, "idempotency_keys_deleted": purged}
+        deliveries = await webhook_keys.purge_old_deliveries(conn)
+    return {
+        "reservations_released": released,
+        "idempotency_keys_deleted": purged,
+        "carrier_deliveries_deleted": deliveries,
+    }
 
 
-async def main_async() -> dict[str, Any]:
-    pool = await create_pool(get_settings())
+logger = logging.getLogger("deployments.maintenance_job")
+
+
+async def main_async(settings: Settings | None = None) -> dict[str, Any]:
+    pool = await create_pool(settings or get_settings())
     try:
         async with pool.acquire() as conn:
             return await run_maintenance(cast(asyncpg.Connection, conn))
     finally:
         await pool.close()
+
+
+class MaintenanceLoop:
+    """``chainsight up``'s stand-in for the cluster's CronJob: the same housekeeping every ``every_s`` seconds."""
+
+    def __init__(self, settings: Settings, every_s: float = 300.0) -> None:
+        self.settings = settings
+        self.every_s = every_s
+        self.last_summary: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
+
+    def start(self) -> MaintenanceLoop:
+        self._thread.start()
+        return self
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.last_summary = asyncio.run(main_async(self.settings))
+            except (OSError, asyncpg.PostgresError) as exc:  # the database restarting must not end the schedule
+                logger.warning("housekeeping failed (%s); trying again in %.0f s", exc, self.every_s)
+            self._stop.wait(self.every_s)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 from typing import NoReturn
 from uuid import UUID
 
@@ -126,3 +127,18 @@ async def claim_event(tx: TenantTransaction, event_id: str, key_id: UUID, digest
     if earlier != digest:
         raise ConflictError(f"event_id {event_id!r} was already used for a different event", code="event_id_reused")
     return False
+
+
+# Kept well beyond any carrier's retry schedule: a retry of an event still on record is answered without a
+# second effect; the timestamp skew check refuses captured requests long before this.
+DELIVERY_RETENTION = timedelta(days=30)
+
+
+async def purge_old_deliveries(conn: asyncpg.Connection) -> int:
+    """Delete delivery records older than ``DELIVERY_RETENTION`` (of every tenant, on a service connection)."""
+    deleted = await conn.fetchval(
+        "WITH gone AS (DELETE FROM app.carrier_webhook_deliveries WHERE received_at < now() - $1::interval "
+        "RETURNING 1) SELECT count(*) FROM gone",
+        DELIVERY_RETENTION,
+    )
+    return int(deleted)

@@ -424,3 +424,17 @@ def test_rendering_matches_kustomize(target: str, rendered: dict[str, list[Manif
         return {(m["kind"], m["metadata"]["name"]): m for m in manifests}
 
     assert by_identity([d for d in yaml.safe_load_all(output) if d]) == by_identity(rendered[target])
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_every_target_schedules_the_maintenance_job_with_the_release_image(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    (cron,) = [m for m in rendered[target] if m["kind"] == "CronJob"]
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "deployments.maintenance_job"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    (rayservice_image,) = {
+        c["image"] for _, c in ray_containers(rayservice(rendered[target])) if "gpu" not in c["image"]
+    }
+    assert container["image"] == rayservice_image

@@ -43,3 +43,41 @@ async def test_a_key_older_than_a_day_is_claimed_afresh_and_purged(database, mak
         summary = await run_maintenance(conn)
     assert summary["idempotency_keys_deleted"] >= 1
     assert await owner_pool.fetchval("SELECT count(*) FROM app.idempotency_keys WHERE tenant_id = $1", tenant.id) == 0
+
+
+async def test_the_maintenance_job_deletes_carrier_deliveries_past_their_retention(make_tenant, owner_pool):
+    from tests.common.logistics_rows import add_logistics_rows
+
+    old, recent = await make_tenant(), await make_tenant()
+    async with owner_pool.acquire() as conn:
+        for tenant in (old, recent):
+            await conn.execute("INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S1', 's')", tenant.id)
+            await add_logistics_rows(conn, tenant)
+        await conn.execute(
+            "UPDATE app.carrier_webhook_deliveries SET received_at = now() - interval '31 days' WHERE tenant_id = $1",
+            old.id,
+        )
+        summary = await run_maintenance(conn)
+    left = "SELECT count(*) FROM app.carrier_webhook_deliveries WHERE tenant_id = $1"
+    assert summary["carrier_deliveries_deleted"] >= 1
+    assert (await owner_pool.fetchval(left, old.id), await owner_pool.fetchval(left, recent.id)) == (0, 1)
+
+
+async def test_the_local_housekeeping_loop_runs_the_maintenance_job(settings, database_url):
+    import asyncio
+
+    from deployments.maintenance_job import MaintenanceLoop
+
+    loop = MaintenanceLoop(settings.model_copy(update={"database_url": database_url}), every_s=3600).start()
+    try:
+        for _ in range(100):
+            if loop.last_summary is not None:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        loop.stop()
+    assert loop.last_summary is not None and set(loop.last_summary) == {
+        "reservations_released",
+        "idempotency_keys_deleted",
+        "carrier_deliveries_deleted",
+    }
