@@ -16,8 +16,6 @@ from deployments.llm_server import llm_args_from
 from deployments.local_stack import start_ray, start_serve
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 
-CARRIER_WEBHOOK_SECRET = "test-carrier-webhook-secret-0123456789"
-
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -54,7 +52,6 @@ def serve_url(settings: Settings, jwks_server: JWKSServer) -> Iterator[str]:
             # session run beside another local stack on the same machine.
             "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
             "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
-            "CARRIER_WEBHOOK_SECRET": CARRIER_WEBHOOK_SECRET,
             # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
             "INTEGRATIONS_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
             # Short answers keep the CPU model's generations (and fuzzed requests) to a few seconds.
