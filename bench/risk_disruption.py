@@ -22,7 +22,7 @@ import pandas as pd
 
 from risk.features import build_features
 from risk.model import LogisticBaseline, calibrate, classification_metrics, fit_booster, raw_margin
-from risk.pipeline import labelled_rows, train_disruption_model
+from risk.pipeline import chronological, labelled_rows, train_disruption_model
 from risk.synthetic import generate_history
 
 
@@ -103,7 +103,7 @@ def main() -> None:
         "baseline_supplier_late_rate": classification_metrics(test_y, rows.supplier_late_rate[test_at:]),
         "baseline_logistic_regression": classification_metrics(test_y, logistic.predict(test_x)),
         "oracle_true_probability": classification_metrics(
-            test_y, history.sort_values("order_date", kind="stable")["true_p"].to_numpy()[-len(test_y) :]
+            test_y, chronological(history)["true_p"].to_numpy()[-len(test_y) :]
         ),
     }
     figures = {

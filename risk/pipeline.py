@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.metrics import log_loss
 
 from common.errors import InvalidInputError
 from risk.features import build_features, delivery_outcomes
@@ -25,13 +24,10 @@ from risk.model import (
     BASELINE_SCORER,
     MODEL_SCORER,
     Calibration,
-    Calibrator,
     DisruptionModel,
     calibrate,
     classification_metrics,
     fit_booster,
-    raw_margin,
-    reference_margin,
 )
 
 Fitter = Callable[[pd.DataFrame, np.ndarray], xgb.Booster]
@@ -50,9 +46,16 @@ class LabelledRows:
     supplier_late_rate: np.ndarray
 
 
+def chronological(history: pd.DataFrame) -> pd.DataFrame:
+    """Lines in order-date order, ties broken by the line's own facts, so that the same history gives the same
+    model whatever order it was loaded in."""
+    ties = [c for c in ("promised_date", "delivered_date", "supplier_id", "quantity", "value") if c in history]
+    return history.sort_values(["order_date", *ties], kind="stable", na_position="last").reset_index(drop=True)
+
+
 def labelled_rows(history: pd.DataFrame) -> LabelledRows:
-    """Features of every completed line as of its order date, with its outcome, in order-date order."""
-    history = history.sort_values("order_date", kind="stable").reset_index(drop=True)
+    """Features of every completed line as of its order date, with its outcome, in ``chronological`` order."""
+    history = chronological(history)
     features = build_features(history)
     outcomes = delivery_outcomes(history)
     done = outcomes["late"].notna().to_numpy()
@@ -90,15 +93,13 @@ def train_disruption_model(
     index = np.arange(len(rows.late))
     bounds = np.linspace(int(len(index) * (1 - decision_share)), len(index), decision_windows + 1).astype(int)
     windows: list[dict[str, Any]] = []
-    margins, references, labels, candidate_p, baseline_p = [], [], [], [], []
+    labels, candidate_p, baseline_p = [], [], []
     for lo, hi in itertools.pairwise(bounds):
         before, window = index < lo, (index >= lo) & (index < hi)
         if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
             windows.append({"rows": int(window.sum()), "skipped": "too little history before it"})
             continue
         trial = _fit_and_calibrate(rows, before, fitter, calibration_share, calibration)
-        margins.append(raw_margin(trial.booster, rows.features[window]))
-        references.append(reference_margin(rows.features[window]))
         labels.append(rows.late[window])
         candidate_p.append(trial.predict_candidate(rows.features[window]))
         baseline_p.append(rows.supplier_late_rate[window])
@@ -116,10 +117,10 @@ def train_disruption_model(
         )
     else:
         wins, reason = beats_baseline(candidate, baseline)
+    # No calibration share of its own by default: the booster's log-loss probabilities around a base margin
+    # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
+    # level of those windows, and the real history's level moves several-fold between years.
     model = _fit_and_calibrate(rows, everything, fitter, final_calibration_share, calibration)
-    if final_calibration_share == 0 and calibration is None:
-        model.calibrator = out_of_time_calibration(margins, references, labels)
-        model.metrics["calibration_method"] = model.calibrator.method
     model.scorer = MODEL_SCORER if wins else BASELINE_SCORER
     model.reason = reason
     model.metrics |= {
@@ -128,30 +129,6 @@ def train_disruption_model(
         "holdout": {"rows": len(pooled), "candidate": candidate, "baseline": baseline, "windows": windows},
     }
     return model
-
-
-def out_of_time_calibration(
-    margins: list[np.ndarray], references: list[np.ndarray], labels: list[np.ndarray]
-) -> Calibrator:
-    """The calibration map for the booster refitted on everything, learned from the trial boosters' margins on
-    the validation windows (lines each never saw, ordered after its training lines). Platt and shrink are each
-    fitted on all windows but the newest and must score the newest window better (log loss) than the booster's
-    own probabilities; the best of the three is refitted on every window. A flat or reversed Platt map never
-    counts: with a drifting base rate a map learned on older windows can be worse than none."""
-    identity = Calibrator("identity")
-    if len(labels) < 2 or any(len(np.unique(y)) < 2 for y in (np.concatenate(labels[:-1]), labels[-1])):
-        return identity
-    old_m, old_r, old_y = (np.concatenate(part[:-1]) for part in (margins, references, labels))
-    best, best_loss = identity, log_loss(labels[-1], identity.apply(margins[-1]), labels=[0, 1])
-    for method in ("platt", "shrink"):
-        fitted = Calibrator.fit(old_m, old_y, method, old_r)
-        loss = log_loss(labels[-1], fitted.apply(margins[-1], references[-1]), labels=[0, 1])
-        if fitted.a > 0 and loss < best_loss:
-            best, best_loss = fitted, loss
-    if best.method == "identity":
-        return identity
-    refitted = Calibrator.fit(np.concatenate(margins), np.concatenate(labels), best.method, np.concatenate(references))
-    return refitted if refitted.a > 0 else identity
 
 
 def beats_baseline(candidate: dict[str, Any], baseline: dict[str, Any]) -> tuple[bool, str]:
