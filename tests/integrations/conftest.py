@@ -51,7 +51,14 @@ ODOO_MAPPING = {"units": {"Units": "each"}, "default_currency": "EUR"}
 
 
 async def odoo_connector(
-    sync_deps: SyncDeps, tenant: Any, url: str, name: str = "erp", *, api_key: str = "odoo-key", **fields: Any
+    sync_deps: SyncDeps,
+    tenant: Any,
+    url: str,
+    name: str = "erp",
+    *,
+    api_key: str = "odoo-key",
+    options: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> uuid.UUID:
     """An Odoo connector for the fake Odoo at ``url`` (database ``prod``, its sample units and currency)."""
     return await configure(
@@ -60,7 +67,7 @@ async def odoo_connector(
         name=name,
         kind="odoo",
         base_url=url,
-        options={"database": "prod"},
+        options=options or {"database": "prod"},
         credentials={"username": "sync@example.com", "api_key": api_key},
         mapping=ODOO_MAPPING,
         **fields,

@@ -10,10 +10,8 @@ from decimal import Decimal
 import pytest
 
 from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
+from tests.integrations.conftest import bare_tenant, draft_order, odoo_connector, snapshot
 from tests.integrations.fakes.odoo import FakeOdoo, populate
-
-MAPPING = {"units": {"Units": "each"}, "default_currency": "EUR"}
 
 
 @pytest.fixture
@@ -25,16 +23,8 @@ def odoo() -> Iterator[FakeOdoo]:
 
 async def odoo_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo, api_key: str = "odoo-key", **extra):
     tenant = await bare_tenant(owner_pool, make_tenant)
-    connector = await configure(
-        sync_deps,
-        tenant,
-        kind="odoo",
-        base_url=extra.pop("base_url", fake.url),
-        options=extra.pop("options", {"database": "prod"}),
-        credentials={"username": "sync@example.com", "api_key": api_key},
-        mapping=MAPPING,
-        **extra,
-    )
+    url = extra.pop("base_url", fake.url)
+    connector = await odoo_connector(sync_deps, tenant, url, api_key=api_key, **extra)
     return tenant, connector
 
 
