@@ -47,6 +47,7 @@ from inventory.demo import DEMO_PLANNER_ID, DEMO_TENANT_ID  # noqa: E402
 BENCH_SECRET = "bench-secret-for-chainsight-copilot-0123456789abcdef"
 COPILOT = "/api/v1/ai/copilot"
 _CITATIONS = re.compile(r"\[(?:[a-z_]+#\d+|\d{1,2})\]")
+_CORRECTION = re.compile(r"\(Corrected: \d+ sentence\(s\) of the summary were removed [^)]*\)")
 
 
 def free_port() -> int:
@@ -116,6 +117,8 @@ async def context_of(database: Database, claims: dict[str, str], done: dict[str,
 
 
 def score(case: Case, answer: str, context: list[str], called: set[str], names: list[str]) -> dict[str, Any]:
+    # The service's own note that it removed sentences ("Corrected: 2 sentence(s) ...") states no data.
+    answer = _CORRECTION.sub("", answer)
     text = _CITATIONS.sub(" ", answer)
     claims = grounding.extract(text, names)
     backed = grounding.Checker(context, names).check(text)
@@ -169,7 +172,7 @@ async def bench(args: argparse.Namespace, base: str, settings: Settings) -> dict
                 context = await context_of(database, claims, got["done"])
                 called = {c["tool"] for c in got["done"]["tool_calls"]} & set(TOOLS)
                 row = score(case, answer, context, called, names) | {k: got[k] for k in ("ttft", "model_ttft", "total")}
-                row["answer"] = answer
+                row["answer"], row["context"] = answer, context
                 rows.append(row)
                 flags = "".join(
                     [

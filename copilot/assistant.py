@@ -154,11 +154,14 @@ class Copilot:
             + [p.citation() for p in prompt.passages],
             names,
         )
-        summary = grounding.SentenceFilter(checker)
-        async for delta in self.llm.stream_chat(prompt.messages, max_tokens=self.limits.answer_tokens):
-            for sentence in summary.feed(delta):
-                parts.append(sentence)
-                yield {"event": "token", "text": sentence}
+        summary = grounding.SentenceFilter(checker, citations=len(prompt.passages))
+        # When every tool of the turn found nothing there is nothing to summarise: the small model, asked
+        # anyway, contradicts the "nothing found" ("Yes, deliveries are running late"), so it is not asked.
+        if not tool_results or any(r.data for r in tool_results):
+            async for delta in self.llm.stream_chat(prompt.messages, max_tokens=self.limits.answer_tokens):
+                for sentence in summary.feed(delta):
+                    parts.append(sentence)
+                    yield {"event": "token", "text": sentence}
         tail = "".join(summary.flush()) + summary.correction()
         if tail:
             parts.append(tail)

@@ -18,6 +18,10 @@ from decimal import Decimal, InvalidOperation
 import asyncpg
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
+_CITATION_NUMBER = re.compile(r"\[(\d{1,2})\]")
+_QUOTED = re.compile(r"[\"\u201c]([^\"\u201d\n]{2,80})[\"\u201d]")
+# The prompt's scaffolding copied back: "Question: ...", "Live data: ...", an excerpt header "[4] (file, ...".
+_ECHO = re.compile(r"^\s*(?:question|live data|context|answer)\s*:|^\s*\[\d{1,2}\]\s*\(", re.IGNORECASE)
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 _MONTHS = [
     "january",
@@ -121,9 +125,13 @@ class Checker:
         self._context = Claims(
             self._context.numbers | extra, self._context.dates, self._context.codes, self._context.names
         )
+        self._text = " ".join(" ".join(self.context_texts).lower().split())
 
     def check(self, sentence: str) -> Verdict:
-        return Verdict(sentence, extract(sentence, self.names).missing_from(self._context))
+        missing = extract(sentence, self.names).missing_from(self._context)
+        # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
+        quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]
+        return Verdict(sentence, missing + quoted)
 
 
 @dataclass
@@ -131,8 +139,10 @@ class SentenceFilter:
     """Streams the model's text sentence by sentence, passing only grounded sentences."""
 
     checker: Checker
+    citations: int = 0  # passages the turn numbered [1]..[n]; a sentence citing another number is dropped
     dropped: list[Verdict] = field(default_factory=list)
     _pending: str = ""
+    _passed: set[str] = field(default_factory=set)
 
     def feed(self, delta: str) -> list[str]:
         self._pending += delta
@@ -149,9 +159,16 @@ class SentenceFilter:
         for sentence in sentences:
             if not sentence.strip():
                 continue
+            key = " ".join(sentence.lower().split())
+            if key in self._passed:  # the small model repeats itself; a repeat adds nothing
+                continue
             verdict = self.checker.check(sentence)
+            if _ECHO.search(sentence):
+                verdict.unsupported.append("an echo of the prompt")
+            verdict.unsupported.extend(f"[{n}]" for n in _CITATION_NUMBER.findall(sentence) if int(n) > self.citations)
             if verdict.grounded:
                 kept.append(sentence.strip() + " ")
+                self._passed.add(key)
             else:
                 self.dropped.append(verdict)
         return kept
@@ -162,7 +179,7 @@ class SentenceFilter:
             return ""
         return (
             f"\n\n(Corrected: {len(self.dropped)} sentence(s) of the summary were removed because they stated "
-            "figures, dates, codes or names that the data of this answer does not contain.)"
+            "figures, dates, codes, names or sources that the data of this answer does not contain.)"
         )
 
 

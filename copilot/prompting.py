@@ -71,7 +71,7 @@ def facts(tool_results: list[ToolResult], prompt: Prompt) -> str:
     """The factual part of the answer, built from the tool rows and passages themselves (never from the model).
 
     When nothing was found, that comes first. Each tool row is cited as ``[tool#row]``; passages as ``[n]``,
-    quoted when no live-data tool ran.
+    quoted when no live-data tool found anything.
     """
     found = [r for r in tool_results if r.data]
     empty = [r for r in tool_results if not r.data]
@@ -85,8 +85,8 @@ def facts(tool_results: list[ToolResult], prompt: Prompt) -> str:
         lines.append(f"From {result.name}:")
         lines.extend(f"- {line} [{result.name}#{i}]" for i, line in enumerate(result.lines, start=1))
     if prompt.passages:
-        # With no live-data tool in the turn it is a document question: the excerpts themselves are its facts.
-        quote = not tool_results
+        # When no live-data tool found anything, the excerpts themselves are the answer's facts.
+        quote = not found
         lines.append("Sources:")
         lines.extend(
             f"[{i}] {p.citation()}" + (f': "{excerpt(p.content)}"' if quote else "")

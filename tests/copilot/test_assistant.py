@@ -1,0 +1,58 @@
+"""Grounded answers end to end in the domain (real PostgreSQL and embeddings; the LLM is a scripted stand-in
+that speaks the ``LLM`` protocol, so the model's words are known and the checks are exact)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+from copilot.assistant import Copilot, CopilotLimits
+
+
+class ScriptedLLM:
+    """Streams a fixed reply in small deltas and records each prompt it was given."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.prompts: list[list[dict[str, str]]] = []
+
+    async def stream_chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> AsyncIterator[str]:
+        self.prompts.append(messages)
+        for start in range(0, len(self.reply), 7):
+            yield self.reply[start : start + 7]
+
+
+async def answer(database, embedder, tenant, llm: ScriptedLLM, question: str) -> dict:
+    copilot = Copilot(database, embedder, llm, CopilotLimits())
+    events = [e async for e in copilot.ask(tenant.claims(), None, question)]
+    return events[-1]
+
+
+async def test_invented_figures_are_dropped_and_the_answer_says_it_was_corrected(database, embedder, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    llm = ScriptedLLM("We have 1,000 units of SKU-0. SKU-0 has 42 available at WH-0. ")
+    done = await answer(database, embedder, tenant, llm, "How much Product 0 do we have in stock?")
+    assert done["answer"].startswith("From stock_levels:\n- SKU-0 (Product 0) at WH-0: on hand 42")
+    assert "SKU-0 has 42 available at WH-0." in done["answer"] and "1,000" not in done["answer"]
+    assert "(Corrected: 1 sentence(s)" in done["answer"]
+    assert done["corrected"] == [{"sentence": "We have 1,000 units of SKU-0.", "unsupported": ["1000"]}]
+
+
+async def test_when_every_tool_finds_nothing_the_model_is_not_asked(database, embedder, make_tenant):
+    tenant = await make_tenant()
+    llm = ScriptedLLM("Yes, three orders are running late.")
+    done = await answer(database, embedder, tenant, llm, "Which purchase orders are overdue?")
+    assert done["answer"] == "Nothing found: no late purchase orders."
+    assert llm.prompts == []
+
+
+async def test_echoed_prompt_lines_unknown_citations_and_repeats_never_reach_the_user(database, embedder, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    llm = ScriptedLLM(
+        "Question: How much do we have? SKU-0 has 42 available. SKU-0 has 42 available. See [4] for more. "
+        'The product "Frozen" is out. '
+    )
+    done = await answer(database, embedder, tenant, llm, "How much Product 0 do we have in stock?")
+    summary = done["answer"].split("\n\n")[1].strip()
+    assert summary == "SKU-0 has 42 available."
+    assert [c["unsupported"] for c in done["corrected"]] == [["an echo of the prompt"], ["[4]"], ['"Frozen"']]
