@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 ModelFactory = Callable[[], Forecaster]
 ENSEMBLE = "ensemble"
+SHORT_MODEL = "dynamic_theta"
+# Below this many observations even Theta has nothing to estimate: naive.
+MIN_SHORT_LENGTH = 3
 # Benchmarks that compete as single models but never join the default combination.
 BASELINES = frozenset({"naive", "seasonal_naive"})
 
@@ -49,6 +52,9 @@ INTERMITTENT_CANDIDATES: Mapping[str, ModelFactory] = {
 # For series too short for anything else: no parameters to estimate, nothing to overfit.
 FALLBACKS: Mapping[str, ModelFactory] = {
     "naive": lambda: StatisticalForecaster("naive"),
+    # Simple exponential smoothing with drift: on the M1 validation series of 3-6 points it beat
+    # naive (and the combination, whose AutoETS is itself naive below 7 points) on MASE.
+    SHORT_MODEL: lambda: StatisticalForecaster(SHORT_MODEL),
     "croston_sba": INTERMITTENT_CANDIDATES["croston_sba"],
 }
 
@@ -58,18 +64,19 @@ class AutoForecaster(Forecaster):
     only where it beat that combination by a clear margin in every backtest window.
 
     Intermittent series (average inter-demand interval above 1.32) are served by the intermittent
-    candidates, the others by the regular ones. Each group is backtested over ``n_windows``
-    rolling origins of ``horizon`` steps. The group's pool (see ``training.combination.choose_pool``)
-    starts as ``pool`` (by default every candidate that is neither a baseline nor a global model),
-    combined by ``rule``,
-    and changes only when the panel has ``min_series_for_pool`` series and another pool scores
-    ``pool_gain`` better. A series then keeps the pool's combination unless its best candidate beat
+    candidates, the others by the regular ones. Each group is backtested over up to ``n_windows``
+    rolling origins of ``horizon`` steps, ``step`` apart (default half a horizon); a series joins
+    every window that leaves it ``min_combination_length`` observations to fit, and at most
+    ``max_backtest_series`` series (a seeded sample) are backtested. The group's pool starts as
+    ``pool`` (by default every candidate that is neither a baseline nor a global model) combined by
+    ``rule``, and changes to one of a few fixed alternatives (``training.combination.candidate_pools``)
+    only when the panel has ``min_series_for_pool`` series and that pool scores ``pool_gain`` better. A series then keeps the pool's combination unless its best candidate beat
     it by ``margin`` (relative ``metric``) in every window. Global models (``is_global``, the xgboost)
     compete only on series of ``global_min_length`` steps or more, and only when
     ``global_min_series`` such series exist: a model learned across series needs a panel to learn
     from. Series too short to backtest take the group's pool (learned on the series that could be
-    backtested) when they have ``min_combination_length`` observations, a naive (or Croston)
-    fallback below that.
+    backtested) when they have ``min_combination_length`` observations; below that, dynamic Theta
+    from 3 observations, naive under 3 (Croston for intermittent series).
 
     After ``fit``, ``selection_`` has one row per series (``model``: a candidate or ``ensemble``,
     its backtest ``error``, a ``note`` saying why), ``weights_`` the ``unique_id, model, weight``
@@ -132,6 +139,10 @@ class AutoForecaster(Forecaster):
         global_names = {name for name, factory in self.regular.items() if factory().is_global}
         long_ids = lengths.index[~sparse & (lengths >= self.global_min_length)]
         with_global = len(long_ids) >= self.global_min_series and bool(global_names)
+        if self.covariates and global_names:
+            # Known future covariates (promotions, prices) carry what no univariate candidate can use: the
+            # global model competes on every regular series, however small the panel; the backtest decides.
+            long_ids, with_global = lengths.index[~sparse], True
         groups = [
             (lengths.index[sparse], self.intermittent, "croston_sba"),
             (long_ids if with_global else lengths.index[:0], self.regular, "naive"),
@@ -224,9 +235,13 @@ class AutoForecaster(Forecaster):
                 )
                 weights.extend({"unique_id": uid, "model": m, "weight": 1.0 / len(pool), "rule": rule} for m in pool)
             else:
-                note = f"fallback: {length} observations, a combination needs {self.min_combination_length}"
-                choices.append({"unique_id": uid, "model": fallback, "error": np.nan, "note": note})
-                weights.append({"unique_id": uid, "model": fallback, "weight": 1.0, "rule": "mean"})
+                model = fallback
+                if fallback == "naive" and length >= MIN_SHORT_LENGTH:
+                    model = SHORT_MODEL
+                needs = f"a combination needs {self.min_combination_length}"
+                note = f"fallback: {length} observations, {needs}; {model}"
+                choices.append({"unique_id": uid, "model": model, "error": np.nan, "note": note})
+                weights.append({"unique_id": uid, "model": model, "weight": 1.0, "rule": "mean"})
         return table
 
     def _backtest(

@@ -74,8 +74,15 @@ def test_weekly_inventory_report_converts_lead_time_days_to_periods():
                                                     + report["demand_per_period"]) - 100)  # fmt: skip
 
 
-def test_a_series_shorter_than_a_combination_needs_answers_naive_and_says_so():
+def test_a_series_shorter_than_a_combination_needs_answers_theta_and_says_so():
     history = noisy_weekday_panel(n_series=1, length=5)[["ds", "y"]]
     body = forecast_demand(history, "D", 7)
+    assert body["model"] == "dynamic_theta"
+    assert body["reason"] == "fallback: 5 observations, a combination needs 7; dynamic_theta"
+
+
+def test_a_series_of_two_observations_answers_naive_and_says_so():
+    history = noisy_weekday_panel(n_series=1, length=2)[["ds", "y"]]
+    body = forecast_demand(history, "D", 7)
     assert body["model"] == "naive"
-    assert body["reason"] == "fallback: 5 observations, a combination needs 7"
+    assert body["reason"] == "fallback: 2 observations, a combination needs 7; naive"

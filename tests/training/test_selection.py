@@ -70,7 +70,7 @@ def test_series_too_short_for_a_combination_fall_back_to_naive(fitted):
     model, _, _ = fitted
     row = model.selection_.set_index("unique_id").loc["tiny"]
     assert row["model"] == "naive"
-    assert row["note"] == "fallback: 2 observations, a combination needs 7"
+    assert row["note"] == "fallback: 2 observations, a combination needs 7; naive"
 
 
 def test_weights_of_each_series_sum_to_one(fitted):
