@@ -69,7 +69,7 @@ typecheck: install
 # per-node ports (the job agent's), so they must not share a process or a moment with the session's cluster.
 pytest: install
 	$(BIN)/pytest -m own_cluster
-	$(BIN)/pytest -m "not own_cluster"
+	$(BIN)/pytest -m "not own_cluster" --durations=15
 
 test: lint typecheck pytest
 
