@@ -22,7 +22,7 @@ from common.migrate import load_migrations, missing_versions
 from deployments.api.body_limit import install_body_limits
 from deployments.api.cors import install_cors
 from deployments.api.deps import ModelHandles, Services
-from deployments.api.errors import DATABASE_UNAVAILABLE, error_body, install_error_handlers
+from deployments.api.errors import DATABASE_UNAVAILABLE, ERROR_RESPONSES, error_body, install_error_handlers
 from deployments.api.routes import copilot, forecast, me, reservations, risk, stock
 from deployments.api.routes import integrations as integrations_routes
 from deployments.api.routes.catalog import catalog_routers
@@ -81,7 +81,7 @@ def create_api(
     app.state.settings = settings
     install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
 
-    v1 = APIRouter(prefix=API_PREFIX)
+    v1 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for router in catalog_routers():
         v1.include_router(router)
     v1.include_router(stock.router)

@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.auth import AuthenticationError
@@ -40,6 +41,31 @@ _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (RateLimitedError, 429),
     (InvalidInputError, 400),
 ]
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx and 5xx answer carries."""
+
+    code: str = Field(description="machine-readable: not_found, validation_error, too_many_exports, ...")
+    message: str = Field(description="for people: what was wrong and, where it helps, how to fix it")
+    details: Any = Field(default=None, description="structured context: the offending fields, limits, ids")
+
+
+# Documented on every /api/v1 operation, so clients generated from the schema know the error answers.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in [
+        (400, "malformed input: invalid JSON, an unknown filter, data the models cannot use"),
+        (401, "missing, expired or invalid bearer token"),
+        (403, "the caller's role does not allow this"),
+        (404, "no such resource in the caller's tenant"),
+        (409, "conflicts with the current state (stock, status, a reused key)"),
+        (413, "the request body exceeds its limit"),
+        (422, "a field fails validation"),
+        (429, "a rate or concurrency limit; Retry-After says when to retry"),
+        (503, "the database or a model deployment is unavailable; Retry-After says when to retry"),
+    ]
+}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Every list endpoint has one shape: typed items, and the filters its Listing accepts, documented and enforced.
+"""The API contract in OpenAPI matches what the routes do: list filters, item schemas, error answers.
 
 In process (httpx's ASGI transport, real PostgreSQL, no Ray): nothing here needs Serve."""
 
@@ -77,3 +77,25 @@ async def test_a_viewer_cannot_list_members_through_the_shared_route(api, make_t
     tenant = await make_tenant()
     response = await api.get("/api/v1/members", headers=tenant.headers(tenant.viewer))
     assert response.status_code == 403
+
+
+async def test_every_api_operation_documents_the_error_answers(openapi):
+    """With the ErrorBody schema, except where a route documents its own shape (the OpenAI-compatible routes)."""
+    expected = {"400", "401", "403", "404", "409", "413", "422", "429", "503"}
+    for path, operations in openapi["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method, operation in operations.items():
+            documented = set(operation["responses"])
+            assert expected <= documented, f"{method.upper()} {path} documents {sorted(documented)}"
+            if "/ai/llm" not in path:
+                assert "ErrorBody" in str(operation["responses"]["422"]), f"{method.upper()} {path}"
+
+
+async def test_a_validation_error_has_the_documented_body(api, make_tenant):
+    from deployments.api.errors import ErrorBody
+
+    tenant = await make_tenant()
+    response = await api.get("/api/v1/stock-levels", params={"limit": 0}, headers=tenant.headers())
+    assert response.status_code == 422
+    assert ErrorBody.model_validate(response.json()).code == "validation_error"
