@@ -26,6 +26,7 @@ from common.config import get_settings
 from common.database import Database, TenantTransaction, create_pool
 from common.errors import InvalidInputError
 from risk import repository
+from risk.model import DisruptionModel
 from risk.pipeline import Fitter, train_disruption_model
 from risk.service import ModelStore, scan
 
@@ -60,7 +61,13 @@ async def train_tenant(
     async def due(tx: TenantTransaction) -> Any:
         current = await repository.current_model(tx.conn, tx.tenant_id)
         fresh = current is not None and current.trained_at > datetime.now(UTC) - RETRAIN_AFTER
-        if fresh and not force:
+        # A champion trained on an earlier feature set cannot score: retrain it whatever its age.
+        if (
+            fresh
+            and not force
+            and current is not None
+            and DisruptionModel.compatible(await repository.load_model_artifact(tx.conn, current.run_id))
+        ):
             return None
         return await repository.load_delivery_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS))
 

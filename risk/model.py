@@ -51,6 +51,10 @@ OFFSET_FEATURE = "supplier_mode_fast_late_rate"
 ISOTONIC_MIN_ROWS = 1_000
 
 
+class IncompatibleModelError(ValueError):
+    """A stored model trained on another feature set (an earlier version): it must be retrained."""
+
+
 def fit_booster(
     features: pd.DataFrame, labels: np.ndarray, *, rounds: int = DEFAULT_ROUNDS, params: dict[str, Any] | None = None
 ) -> xgb.Booster:
@@ -200,11 +204,16 @@ class DisruptionModel:
         }
         return json.dumps(payload).encode()
 
+    @staticmethod
+    def compatible(data: bytes) -> bool:
+        """Whether stored bytes were trained on this version's feature set."""
+        return bool(json.loads(data).get("features") == FEATURES)
+
     @classmethod
     def from_bytes(cls, data: bytes) -> DisruptionModel:
         payload = json.loads(data)
-        if payload.get("features") != FEATURES:
-            raise ValueError("the stored model was trained on another feature set; retrain it")
+        if not cls.compatible(data):
+            raise IncompatibleModelError("the stored model was trained on another feature set; retrain it")
         booster = xgb.Booster()
         booster.load_model(bytearray(base64.b64decode(payload["booster"])))
         return cls(

@@ -13,7 +13,13 @@ import pandas as pd
 from common.database import TenantTransaction
 from risk import alerts, compliance, market, repository
 from risk.features import build_features
-from risk.model import BASELINE_SCORER, DisruptionModel, baseline_explanations, baseline_probability
+from risk.model import (
+    BASELINE_SCORER,
+    DisruptionModel,
+    IncompatibleModelError,
+    baseline_explanations,
+    baseline_probability,
+)
 from risk.repository import MODEL_NAME
 from risk.scoring import assess
 
@@ -24,6 +30,8 @@ class ModelStore:
     def __init__(self) -> None:
         # Keyed by version and finish time: a rerun of the same day's run keeps its version, not its bytes.
         self._cache: dict[UUID, tuple[tuple[int, Any], DisruptionModel]] = {}
+        # Tenants whose champion was trained on an earlier feature set (its version): the baseline serves.
+        self.incompatible: dict[UUID, int] = {}
 
     async def current(self, tx: TenantTransaction) -> tuple[int, DisruptionModel] | None:
         stored = await repository.current_model(tx.conn, tx.tenant_id)
@@ -33,8 +41,13 @@ class ModelStore:
         cached = self._cache.get(tx.tenant_id)
         if cached is None or cached[0] != key:
             artifact = await repository.load_model_artifact(tx.conn, stored.run_id)
-            cached = (key, DisruptionModel.from_bytes(artifact))
+            try:
+                cached = (key, DisruptionModel.from_bytes(artifact))
+            except IncompatibleModelError:
+                self.incompatible[tx.tenant_id] = stored.version
+                return None
             self._cache[tx.tenant_id] = cached
+        self.incompatible.pop(tx.tenant_id, None)
         return stored.version, cached[1]
 
 
@@ -81,7 +94,7 @@ async def predict_open_lines(
     lines = await repository.open_order_lines(tx.conn, today)
     current = await store.current(tx)
     if lines.empty:
-        return _model_info(current), []
+        return _model_info(current, store.incompatible.get(tx.tenant_id)), []
     history = await repository.load_delivery_history(tx.conn, today - timedelta(days=3 * 365))
     features = build_features(pd.concat([history, lines], ignore_index=True), lines.reset_index(drop=True))
     if current is not None:
@@ -100,18 +113,25 @@ async def predict_open_lines(
         LinePrediction(record, float(p), float(d), e)
         for record, p, d, e in zip(lines.to_dict("records"), probability, delay, explanations, strict=True)
     ]
-    return _model_info(current), predictions
+    return _model_info(current, store.incompatible.get(tx.tenant_id)), predictions
 
 
-def _model_info(current: tuple[int, DisruptionModel] | None) -> dict[str, Any]:
+def _model_info(current: tuple[int, DisruptionModel] | None, incompatible: int | None = None) -> dict[str, Any]:
     """Which scorer scores the orders (``scorer``) and why (``reason``), with the registry's version."""
     if current is None:
+        reason = "no disruption model has been trained for this tenant yet"
+        if incompatible is not None:
+            reason = (
+                f"the stored disruption model (version {incompatible}) was trained on an earlier feature set and "
+                "serves nothing until it is retrained (chainsight risk scan --retrain); the supplier-late-rate "
+                "baseline serves instead"
+            )
         return {
             "model_name": MODEL_NAME,
             "version": None,
             "method": BASELINE_SCORER,
             "scorer": BASELINE_SCORER,
-            "reason": "no disruption model has been trained for this tenant yet",
+            "reason": reason,
         }
     version, model = current
     return {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -176,3 +177,27 @@ async def test_market_risk_flags_a_draft_priced_far_above_history(world):
     (flag,) = result["price_flags"]
     assert flag["change_pct"] == pytest.approx(30, abs=1)
     assert result["products"][0]["observations"] == 7
+
+
+async def test_a_champion_trained_on_an_earlier_feature_set_leaves_the_baseline_serving_and_says_so(world):
+    late = await world.supplier("LATE")
+    await world.deliveries(late, 30, delay_days=6)
+    await world.open_order(late, issued=TODAY - timedelta(days=3), expected=TODAY + timedelta(days=7))
+    saved = await _train_and_store(world, [late, uuid.uuid4()])
+
+    async def age_features(tx):
+        artifact = json.loads(await repository.load_model_artifact(tx.conn, saved["run_id"]))
+        artifact["features"] = artifact["features"][:-1]  # what an earlier version stored
+        await tx.conn.execute(
+            "UPDATE app.risk_model_artifacts SET artifact = $1 WHERE run_id = $2",
+            json.dumps(artifact).encode(),
+            saved["run_id"],
+        )
+
+    await world.run(age_features)
+    result = await world.run(
+        lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
+    )
+    assert result["model"]["scorer"] == "supplier_late_rate_baseline"
+    assert "earlier feature set" in result["model"]["reason"] and "version 1" in result["model"]["reason"]
+    assert result["orders"][0]["scored_by"] == "supplier_late_rate_baseline"
