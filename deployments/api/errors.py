@@ -61,6 +61,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (404, "no such resource in the caller's tenant"),
         (409, "conflicts with the current state (stock, status, a reused key)"),
         (413, "the request body exceeds its limit"),
+        (415, "an upload of a media or file type this route does not take"),
         (422, "a field fails validation"),
         (429, "a rate or concurrency limit; Retry-After says when to retry"),
         (503, "the database or a model deployment is unavailable; Retry-After says when to retry"),

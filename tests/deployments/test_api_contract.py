@@ -81,7 +81,7 @@ async def test_a_viewer_cannot_list_members_through_the_shared_route(api, make_t
 
 async def test_every_api_operation_documents_the_error_answers(openapi):
     """With the ErrorBody schema, except where a route documents its own shape (the OpenAI-compatible routes)."""
-    expected = {"400", "401", "403", "404", "409", "413", "422", "429", "503"}
+    expected = {"400", "401", "403", "404", "409", "413", "415", "422", "429", "503"}
     for path, operations in openapi["paths"].items():
         if not path.startswith("/api/v1"):
             continue
