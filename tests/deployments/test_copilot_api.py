@@ -330,7 +330,9 @@ async def test_the_openai_compatible_route_is_rate_limited_per_user(http, make_t
 
 async def test_a_streamed_prompt_longer_than_the_context_is_an_openai_error_not_a_broken_stream(http, make_tenant):
     tenant = await make_tenant()
-    body = {"messages": [{"role": "user", "content": "stock " * 5000}], "max_tokens": 4, "stream": True}
+    # Under the route's character cap (COPILOT_LLM_MAX_PROMPT_CHARS, 8000) but over the model's 2048 tokens:
+    # digits tokenize at one to three characters a token.
+    body = {"messages": [{"role": "user", "content": "0123456789" * 790}], "max_tokens": 4, "stream": True}
     response = await http.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers(), timeout=60)
     assert response.status_code == 400, response.text
     assert "error" in response.json()
