@@ -13,6 +13,8 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
+from deployments.llm_server import LLM_MODEL_ID
+
 FRONTEND = "http://localhost:5173"
 OTHER = "https://evil.example"
 
@@ -71,7 +73,7 @@ async def test_a_response_to_another_origin_carries_no_cors_headers(http, make_t
 @pytest.mark.parametrize(("origin", "allowed"), [(FRONTEND, True), (OTHER, False)])
 async def test_a_server_sent_event_stream_follows_the_same_origin_rules(http, make_tenant, origin, allowed):
     tenant = await make_tenant()
-    body = {"model": "any", "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "stream": True}
+    body = {"model": LLM_MODEL_ID, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2, "stream": True}
     headers = {**tenant.headers(), "Origin": origin}
     async with http.stream("POST", "/api/v1/ai/llm/chat/completions", json=body, headers=headers) as response:
         assert response.status_code == 200
