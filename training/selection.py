@@ -70,8 +70,9 @@ class AutoForecaster(Forecaster):
     ``max_backtest_series`` series (a seeded sample) are backtested. The group's pool starts as
     ``pool`` (by default every candidate that is neither a baseline nor a global model) combined by
     ``rule``, and changes to one of a few fixed alternatives (``training.combination.candidate_pools``)
-    only when the panel has ``min_series_for_pool`` series and that pool scores ``pool_gain`` better. A series then keeps the pool's combination unless its best candidate beat
-    it by ``margin`` (relative ``metric``) in every window. Global models (``is_global``, the xgboost)
+    only when the panel has ``min_series_for_pool`` series and that pool scores ``pool_gain`` better.
+    A series then keeps the pool's combination unless its best candidate beat it by ``margin``
+    (relative ``metric``) in every window. Global models (``is_global``, the xgboost)
     compete only on series of ``global_min_length`` steps or more, and only when
     ``global_min_series`` such series exist: a model learned across series needs a panel to learn
     from. Series too short to backtest take the group's pool (learned on the series that could be
