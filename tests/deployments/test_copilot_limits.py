@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from common.config import Settings
 from deployments.copilot_service import copilot_limits
+
+
+@pytest.fixture(autouse=True)
+def no_copilot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Serve fixture exports short-answer budgets for its replicas into this process's environment.
+    for name in [n for n in os.environ if n.upper().startswith("COPILOT_")]:
+        monkeypatch.delenv(name)
 
 
 def limits(**values: object):

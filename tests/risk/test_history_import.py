@@ -138,7 +138,7 @@ async def test_a_real_export_with_long_names_country_names_mode_synonyms_and_day
         )
         modes = await conn.fetch(
             "SELECT d.shipment_mode, d.origin_country FROM app.supplier_deliveries d WHERE d.tenant_id = $1 "
-            "ORDER BY d.order_date",
+            "ORDER BY d.order_date, d.shipment_mode NULLS LAST",
             world.tenant.id,
         )
     derived = next(s for s in suppliers if s["name"] == long_name)
