@@ -1,0 +1,100 @@
+"""What every copilot tool shares: the context it runs in, the result it returns, its declaration, the
+intent-word matcher and the number formatting that goes verbatim into answers. The tools themselves live in
+``copilot.tools_*`` and are registered, in order, by ``copilot.tools``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from common.database import TenantTransaction
+from copilot.mentions import Mentions
+
+MAX_ROWS = 10
+RISKIEST = 5
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    tx: TenantTransaction
+    question: str
+    mentions: Mentions
+    today: date
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        return self.tx.conn
+
+    @property
+    def products(self) -> list[dict[str, Any]]:
+        """Products of the caller's tenant that the question names."""
+        return self.mentions.products
+
+    def asks(self, words: tuple[str, ...]) -> bool:
+        return matches(self.question, words)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    name: str
+    arguments: dict[str, Any]
+    lines: list[str]  # human-readable figures, quoted verbatim in the answer
+    data: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_call(self) -> dict[str, Any]:
+        return {"tool": self.name, "arguments": self.arguments, "result": self.lines}
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    # Intent words, matched as whole words (a trailing "s" allowed); a trailing "*" matches any ending.
+    keywords: tuple[str, ...]
+    run: Callable[[ToolContext], Awaitable[ToolResult | None]]
+    # Also run when the question names one of these kinds: product, supplier, purchase_order, shipment.
+    mentions: frozenset[str] = frozenset()
+
+    def asked(self, context: ToolContext, chosen: set[str] | None = None) -> bool:
+        """Chosen by the classifier (``copilot.tool_choice``) or, without one, by intent words."""
+        return self.name in chosen if chosen is not None else context.asks(self.keywords)
+
+
+# A product or supplier named adds its tool (stock, risk) only when nothing else is asked for: "late POs from
+# Wurth" wants the orders (filtered by Wurth), not Wurth's risk score. A PO or shipment number always adds its
+# lookup.
+WEAK_MENTIONS = frozenset({"product", "supplier"})
+UNKNOWN_CODES = "no product, supplier, purchase order or shipment has the code named in the question"
+
+# Words that narrow orders and shipments to the late or delayed ones.
+LATE_WORDS = ("late", "overdue", "delay*", "behind", "past due", "stuck")
+
+
+def matches(question: str, words: tuple[str, ...]) -> bool:
+    lowered = question.lower()
+    for word in words:
+        pattern = rf"\b{re.escape(word[:-1])}" if word.endswith("*") else rf"\b{re.escape(word)}s?\b"
+        if re.search(pattern, lowered):
+            return True
+    return False
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return str(value)
+
+
+async def skus_of(conn: asyncpg.Connection, product_ids: set[UUID]) -> dict[UUID, str]:
+    """The SKU of each product id given."""
+    if not product_ids:
+        return {}
+    rows = await conn.fetch("SELECT id, sku FROM app.products WHERE id = ANY($1::uuid[])", list(product_ids))
+    return {r["id"]: r["sku"] for r in rows}

@@ -1,0 +1,107 @@
+"""The copilot's demand forecast tool: the champion run's stored forecast, never a fit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from copilot.tool_base import MAX_ROWS, RISKIEST, Tool, ToolContext, ToolResult
+from training import forecast_store, registry
+from training.history import period_start
+
+# Forecast frequencies the batch job stores, and how many points make the "next period" quoted.
+NEXT_PERIOD = {"D": (7, "next 7 days"), "W": (1, "next week")}
+
+
+async def _forecast(context: ToolContext) -> ToolResult:
+    """The champion run's stored forecast for the products named (else the largest series): the next
+    period's total with its interval. Read from the database; nothing is fitted here."""
+    prefer = ("W", "D") if context.asks(("week*", "weekly")) else ("D", "W")
+    run = None
+    for freq in prefer:
+        run = await registry.champion(context.conn, context.tx.tenant_id, registry.champion_key(freq))
+        if run is not None:
+            break
+    if run is None or run.freq not in NEXT_PERIOD:
+        return ToolResult(
+            "demand_forecast", {}, ["no stored demand forecast yet (the batch forecast job has not produced one)"]
+        )
+    steps, label = NEXT_PERIOD[run.freq]
+    start = period_start(pd.Timestamp(context.today).tz_localize("UTC").to_pydatetime(), run.freq)
+    start_ts = start.tz_localize("UTC").to_pydatetime()
+    if context.products:
+        series = await context.conn.fetch(
+            """SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code
+               FROM app.demand_forecasts f
+               JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+               WHERE f.run_id = $1 AND f.product_id = ANY($2::uuid[])
+               ORDER BY p.sku, w.code LIMIT $3""",
+            run.id,
+            [p["id"] for p in context.products],
+            MAX_ROWS,
+        )
+        arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
+    else:
+        series = await context.conn.fetch(
+            """SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code
+               FROM app.demand_forecasts f
+               JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+               WHERE f.run_id = $1 AND f.ds >= $2
+               GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code
+               ORDER BY sum(f.yhat) DESC, p.sku LIMIT $3""",
+            run.id,
+            start_ts,
+            RISKIEST,
+        )
+        arguments = {"largest": RISKIEST}
+    arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
+    lines = []
+    data = []
+    for row in series:
+        frame = await forecast_store.stored_forecast(
+            context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
+        )
+        upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
+        where = f"{row['sku']} ({row['name']}) at {row['warehouse_code']}"
+        if upcoming.empty:
+            lines.append(f"{where}: the stored forecast ends before {context.today} (stale)")
+            continue
+        levels = sorted(float(c[1:]) for c in upcoming.columns if c.startswith("q"))
+        total = float(upcoming["yhat"].sum())
+        text = f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: {total:.1f} units forecast"
+        item: dict[str, Any] = {
+            "product_id": row["product_id"],
+            "warehouse_id": row["warehouse_id"],
+            "total": round(total, 1),
+        }
+        if len(levels) >= 2:
+            low, high = (float(upcoming[f"q{q:g}"].sum()) for q in (levels[0], levels[-1]))
+            text += f" (interval {low:.1f} to {high:.1f}, sum of P{levels[0] * 100:g} and P{levels[-1] * 100:g})"
+            item |= {"low": round(low, 1), "high": round(high, 1)}
+        trained = f"{run.training_end:%Y-%m-%d}" if run.training_end else "unknown"
+        text += f"; model {upcoming['model'].iloc[0]}, champion run v{run.version} trained on data up to {trained}"
+        lines.append(text)
+        data.append(item)
+    for product in context.products:
+        if all(r["product_id"] != product["id"] for r in series):
+            lines.append(f"{product['sku']} ({product['name']}): no stored forecast in champion run v{run.version}")
+    return ToolResult("demand_forecast", arguments, lines or ["the stored forecast has no series"], data)
+
+
+FORECAST = Tool(
+    "demand_forecast",
+    "The stored demand forecast (champion run): next period's total with its interval",
+    (
+        "forecast*",
+        "demand",
+        "predict*",
+        "projected",
+        "projection",
+        "will we sell",
+        "sales",
+        "next week",
+        "next month",
+    ),
+    _forecast,
+)

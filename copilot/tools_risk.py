@@ -1,0 +1,92 @@
+"""Copilot tools that judge: supplier risk with its drivers, and suggested actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from copilot.suggestions import suggest
+from copilot.tool_base import MAX_ROWS, RISKIEST, Tool, ToolContext, ToolResult
+from risk import repository as risk_repository
+from risk import service as risk_service
+
+
+async def _supplier_risk(context: ToolContext) -> ToolResult:
+    """Risk assessments of the suppliers named (else the riskiest), with their top drivers and the trend
+    against the early-warning job's last scan."""
+    if context.mentions.suppliers:
+        assessed = [
+            await risk_service.assess_supplier(context.tx, s["id"], context.today) for s in context.mentions.suppliers
+        ]
+        arguments: dict[str, Any] = {"suppliers": [s["code"] for s in context.mentions.suppliers]}
+    else:
+        ranking = await risk_service.rank_suppliers(context.tx, context.today, limit=RISKIEST)
+        assessed = ranking["suppliers"]
+        arguments = {"riskiest": RISKIEST}
+    arguments["as_of"] = context.today.isoformat()
+    scanned = await risk_repository.scanned_supplier_scores(context.conn)
+    lines = [_risk_line(a, scanned.get(a["supplier"]["id"])) for a in assessed]
+    return ToolResult("supplier_risk", arguments, lines or ["no active suppliers"], assessed)
+
+
+def _risk_line(assessment: dict[str, Any], scanned: asyncpg.Record | None) -> str:
+    supplier = assessment["supplier"]
+    components = ", ".join(f"{name} {score:g}" for name, score in assessment["components"].items())
+    drivers = "; ".join(
+        f"{f['component']} {f['factor']} {_value(f['value'])} (+{f['contribution']:g})"
+        for f in assessment["top_factors"][:3]
+        if f["contribution"] > 0
+    )
+    text = (
+        f"{supplier['code']} ({supplier['name']}): risk score {assessment['overall']:g}/100, {assessment['band']} "
+        f"(confidence {assessment['confidence']}); components {components}"
+    )
+    if drivers:
+        text += f"; top drivers: {drivers}"
+    if scanned is not None:
+        change = assessment["overall"] - scanned["last_value"]
+        trend = "rising" if change > 0 else "falling" if change < 0 else "unchanged"
+        text += f"; last scan {scanned['last_value']:g} ({trend}, {change:+.1f})"
+    return text
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return "unknown" if value is None else str(value)
+
+
+async def _suggestions(context: ToolContext) -> ToolResult:
+    found = await suggest(context.tx, limit=MAX_ROWS)
+    lines = [f"{s.title}: {s.reason}" for s in found]
+    return ToolResult(
+        "action_suggestions", {"limit": MAX_ROWS}, lines or ["nothing to act on now"], [s.as_dict() for s in found]
+    )
+
+
+SUPPLIER_RISK = Tool(
+    "supplier_risk",
+    "Supplier risk scores with their top drivers, for the suppliers named or the riskiest",
+    ("risk*", "reliab*", "unreliable", "disruption", "compliance", "certif*", "audit*", "riskiest"),
+    _supplier_risk,
+    mentions=frozenset({"supplier"}),
+)
+SUGGESTIONS = Tool(
+    "action_suggestions",
+    "Suggested actions: reorder products, expedite purchase orders, review suppliers",
+    (
+        "reorder*",
+        "suggest*",
+        "recommend*",
+        "should i",
+        "order more",
+        "running low",
+        "run out",
+        "expedite*",
+        "action",
+        "to do",
+        "review",
+    ),
+    _suggestions,
+)
