@@ -1,0 +1,82 @@
+"""Reading a delivery-history CSV: decoding, renaming the export's headers onto ours, refusing a file that
+lacks a required column, and detecting its date format."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from common.errors import InvalidInputError
+from risk.history_format import COLUMNS, DATE_FORMATS, REQUIRED, SUPPLIER_COLUMNS, ImportOptions
+
+MAX_ROWS = 500_000
+
+
+def detect_date_format(values: list[str]) -> str:
+    """The one of ``DATE_FORMATS`` that reads the most non-blank values (the first on a tie), so that a few
+    malformed dates are reported row by row instead of refusing the file; refuses when none reads any."""
+    sample = [v for v in values if v][:2_000]
+    best, best_count = None, 0
+    for fmt in DATE_FORMATS:
+        count = 0
+        for value in sample:
+            try:
+                datetime.strptime(value, fmt)
+                count += 1
+            except ValueError:
+                pass
+        if count > best_count:
+            best, best_count = fmt, count
+    if best is not None:
+        return best
+    raise InvalidInputError(
+        "could not detect the date format of order_date (tried " + ", ".join(DATE_FORMATS) + "); give date_format",
+        code="invalid_date_format",
+        details={"examples": sample[:3]},
+    )
+
+
+def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
+    """Decode and rename columns; refuses (changing nothing) files that are unreadable or lack a column."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"the file is not UTF-8 text: {exc}", code="invalid_csv") from exc
+    # newline="" semantics: let the csv module see raw line ends (a bare CR inside a field is data).
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        headers = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise InvalidInputError(f"the CSV header row is malformed: {exc}", code="invalid_csv") from exc
+    if not headers:
+        raise InvalidInputError("the file is empty or has no header row", code="invalid_csv")
+    mapping = options.mapping or {}
+    unknown = sorted(set(mapping) - set(COLUMNS))
+    if unknown:
+        raise InvalidInputError(
+            f"mapping names unknown columns: {', '.join(unknown)}",
+            code="invalid_mapping",
+            details={"unknown": unknown, "columns": list(COLUMNS)},
+        )
+    source_of = {column: mapping.get(column, column) for column in COLUMNS}
+    missing_headers = sorted(h for c, h in source_of.items() if c in mapping and h not in headers)
+    missing = sorted(c for c in REQUIRED if source_of[c] not in headers)
+    if not any(source_of[c] in headers for c in SUPPLIER_COLUMNS):
+        missing.append("supplier (or supplier_code / supplier_name)")
+    if missing_headers or missing:
+        raise InvalidInputError(
+            "the file lacks required columns: " + ", ".join(missing or missing_headers),
+            code="missing_columns",
+            details={"missing": missing, "mapped_headers_not_found": missing_headers, "headers": headers},
+        )
+    rows: list[dict[str, str]] = []
+    try:
+        for raw in reader:
+            if len(rows) >= MAX_ROWS:
+                raise InvalidInputError(f"the file has more than {MAX_ROWS} rows; split it", code="too_many_rows")
+            cleaned = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
+            rows.append({c: cleaned.get(h, "") for c, h in source_of.items()})
+    except csv.Error as exc:
+        raise InvalidInputError(f"the CSV is malformed: {exc}", code="invalid_csv") from exc
+    return rows

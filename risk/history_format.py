@@ -1,0 +1,123 @@
+"""The delivery-history file format: its columns, the shipment modes and their synonyms, the date formats
+tried, and the parsers for the options a user gives (column and mode mappings). See ``risk.history_import``
+for the table of columns."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from common.errors import InvalidInputError
+
+COLUMNS = (
+    "supplier",
+    "supplier_code",
+    "supplier_name",
+    "country",
+    "product",
+    "category",
+    "shipment_mode",
+    "order_date",
+    "promised_date",
+    "delivered_date",
+    "quantity",
+    "value",
+    "quantity_received",
+    "quantity_rejected",
+    "reference",
+)
+REQUIRED = ("order_date", "promised_date", "quantity", "value")
+SUPPLIER_COLUMNS = ("supplier", "supplier_code", "supplier_name")
+MODES = ("road", "rail", "sea", "air")
+# What exports call the four modes (lower case, spaces and hyphens as one space).
+MODE_SYNONYMS = {
+    **{m: m for m in MODES},
+    **dict.fromkeys(("truck", "lorry", "ground", "land", "courier", "parcel", "express", "van", "ltl", "ftl"), "road"),
+    **dict.fromkeys(("train", "railway", "intermodal rail"), "rail"),
+    **dict.fromkeys(("ocean", "sea freight", "ocean freight", "vessel", "ship", "maritime", "fcl", "lcl"), "sea"),
+    **dict.fromkeys(("air freight", "air charter", "airfreight", "plane", "aircraft", "air express"), "air"),
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%b-%Y", "%d-%b-%y", "%b %d, %Y",
+                "%d %B %Y", "%Y%m%d")  # fmt: skip
+SUPPLIER_CODE_MAX = 64
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    mapping: dict[str, str] | None = None
+    date_format: str | None = None  # None: detected from the order dates
+    create_suppliers: bool = False
+    dry_run: bool = False
+    mode_mapping: dict[str, str] | None = None  # the export's own mode names onto road/rail/sea/air
+
+
+def parse_mode_mapping(text: str | None) -> dict[str, str] | None:
+    """``theirs=ours,...`` (e.g. ``Air Charter=air,Boat=sea``); every target must be one of ``MODES``."""
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        theirs, sep, ours = part.partition("=")
+        if not sep or not theirs.strip() or ours.strip().lower() not in MODES:
+            raise InvalidInputError(
+                f"mode mapping entry {part!r} is not name=mode with mode one of {', '.join(MODES)}",
+                code="invalid_mapping",
+                details={"entry": part},
+            )
+        mapping[_mode_key(theirs)] = ours.strip().lower()
+    return mapping
+
+
+def _mode_key(text: str) -> str:
+    return " ".join(re.split(r"[\s_-]+", text.strip().lower())).strip()
+
+
+def normalise_mode(text: str, extra: dict[str, str] | None = None) -> tuple[str | None, str | None]:
+    """(mode or None when blank, error)."""
+    if not text.strip():
+        return None, None
+    key = _mode_key(text)
+    mode = (extra or {}).get(key) or MODE_SYNONYMS.get(key)
+    if mode is None:
+        return None, (
+            f"shipment_mode {text!r} is not road, rail, sea, air or a known synonym (add it with a mode mapping, "
+            "e.g. 'Boat=sea')"
+        )
+    return mode, None
+
+
+def normalise_country(text: str) -> tuple[str | None, str | None]:
+    """ISO 3166 alpha-2 code from an alpha-2 or alpha-3 code or a country name (pycountry's table)."""
+    import pycountry
+
+    if not text.strip():
+        return None, None
+    try:
+        found = pycountry.countries.lookup(text.strip())
+    except LookupError:
+        return None, f"country {text!r} is not an ISO 3166 code or a country name"
+    return str(found.alpha_2), None
+
+
+def derived_code(name: str) -> str:
+    """A supplier code from a name: the name itself when it fits, else a prefix plus a short hash (stable)."""
+    if len(name) <= SUPPLIER_CODE_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: SUPPLIER_CODE_MAX - 9].rstrip()}~{digest}"
+
+
+def parse_mapping(text: str | None) -> dict[str, str] | None:
+    """``ours=theirs,ours=theirs`` (the CLI's and the form field's syntax)."""
+    if not text:
+        return None
+    mapping = {}
+    for part in text.split(","):
+        ours, sep, theirs = part.partition("=")
+        if not sep or not ours.strip() or not theirs.strip():
+            raise InvalidInputError(
+                f"mapping entry {part!r} is not column=header", code="invalid_mapping", details={"entry": part}
+            )
+        mapping[ours.strip()] = theirs.strip()
+    return mapping

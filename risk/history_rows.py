@@ -1,0 +1,142 @@
+"""Validating one delivery-history row: every problem in it is reported, not only the first."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from risk.history_format import SUPPLIER_CODE_MAX, derived_code, normalise_country, normalise_mode
+
+
+@dataclass
+class ValidRow:
+    line: int
+    supplier: str  # the code
+    supplier_name: str
+    country: str | None
+    product: str | None
+    category: str | None
+    mode: str | None
+    order_date: date
+    promised_date: date
+    delivered_date: date | None
+    quantity: Decimal
+    value: Decimal
+    received: Decimal | None
+    rejected: Decimal
+    reference: str | None
+
+    @property
+    def key(self) -> str:
+        identity = "|".join(
+            str(x)
+            for x in (
+                self.supplier,
+                self.product,
+                self.category,
+                self.order_date,
+                self.promised_date,
+                self.quantity,
+                self.value,
+                self.reference,
+            )
+        )
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def validate_row(
+    line: int, row: dict[str, str], date_format: str, mode_mapping: dict[str, str] | None = None
+) -> tuple[ValidRow | None, list[str]]:
+    errors: list[str] = []
+
+    def parse_date(column: str, required: bool) -> date | None:
+        text = row[column]
+        if not text:
+            if required:
+                errors.append(f"{column} is required")
+            return None
+        try:
+            return datetime.strptime(text, date_format).date()
+        except ValueError:
+            errors.append(f"{column} {text!r} is not a date in the format {date_format}")
+            return None
+
+    def parse_number(column: str, required: bool, positive: bool = False) -> Decimal | None:
+        text = row[column]
+        if not text:
+            if required:
+                errors.append(f"{column} is required")
+            return None
+        try:
+            number = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            errors.append(f"{column} {text!r} is not a number")
+            return None
+        if not number.is_finite() or number < 0 or (positive and number == 0):
+            errors.append(f"{column} must be {'greater than 0' if positive else 'at least 0'}, got {text}")
+            return None
+        if abs(number) >= Decimal("1e14"):
+            errors.append(f"{column} {text} is too large")
+            return None
+        # Stored with 4 decimals: a positive amount that rounds to zero would not be positive any more.
+        if positive and round(number, 4) == 0:
+            errors.append(f"{column} {text} is below the 0.0001 resolution")
+            return None
+        return number
+
+    if any("\x00" in value for value in row.values()):
+        return None, ["the row contains a NUL character"]
+    given = row["supplier"]
+    name = row["supplier_name"] or given
+    supplier = row["supplier_code"] or (given if given and len(given) <= SUPPLIER_CODE_MAX else derived_code(name))
+    if not supplier:
+        errors.append("supplier is required (supplier, supplier_code or supplier_name)")
+    elif len(supplier) > SUPPLIER_CODE_MAX:
+        errors.append(f"supplier_code is longer than {SUPPLIER_CODE_MAX} characters")
+    elif len(name or supplier) > 200:
+        errors.append("supplier_name is longer than 200 characters")
+    country, country_error = normalise_country(row["country"])
+    mode, mode_error = normalise_mode(row["shipment_mode"], mode_mapping)
+    errors += [e for e in (country_error, mode_error) if e]
+    ordered = parse_date("order_date", True)
+    promised = parse_date("promised_date", True)
+    delivered = parse_date("delivered_date", False)
+    if ordered and promised and promised < ordered:
+        errors.append(f"promised_date {promised} is before order_date {ordered}")
+    if ordered and delivered and delivered < ordered:
+        errors.append(f"delivered_date {delivered} is before order_date {ordered}")
+    quantity = parse_number("quantity", True, positive=True)
+    value = parse_number("value", True)
+    received = parse_number("quantity_received", False)
+    rejected = parse_number("quantity_rejected", False) or Decimal(0)
+    if received is not None and delivered is None:
+        errors.append("quantity_received is given but delivered_date is blank")
+    if received is not None and rejected > received:
+        errors.append("quantity_rejected exceeds quantity_received")
+    if len(row["category"]) > 100 or len(row["reference"]) > 200:
+        errors.append("category (100) or reference (200 characters) is too long")
+    if errors:
+        return None, errors
+    assert ordered and promised and quantity is not None and value is not None
+    return (
+        ValidRow(
+            line,
+            supplier,
+            name or supplier,
+            country,
+            row["product"] or None,
+            row["category"] or None,
+            mode,
+            ordered,
+            promised,
+            delivered,
+            quantity,
+            value,
+            received,
+            rejected,
+            row["reference"] or None,
+        ),
+        [],
+    )
