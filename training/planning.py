@@ -1,9 +1,9 @@
 """What the forecast service computes for a planner, as plain functions over frames.
 
 One entry point per question: a demand forecast with intervals (``forecast_demand``), seasonal
-analysis (``seasonal_report``), supplier lead times (``supply_report``) and stock targets
-(``inventory_report``). Each returns JSON-ready dicts and says which model answered and why,
-including every documented fallback:
+analysis (``seasonal_report``), supplier lead times (``supply_report``; these two live in
+``training.planning_reports``) and stock targets (``inventory_report``). Each returns JSON-ready dicts
+and says which model answered and why, including every documented fallback:
 
 - no demand history, or only zeros: a zero forecast (model ``zero``), intervals collapse to zero;
 - a series too short for a combination (fewer than 7 observations, AutoETS's own minimum): ``naive``
@@ -41,11 +41,11 @@ from training.optimisation import (
     LeadTime,
     demand_rate_from_forecast,
     plan_policy,
-    simulate_service_level,
 )
-from training.seasonality import analyse_seasonality
+from training.planning_reports import seasonal_report as seasonal_report
+from training.planning_reports import supply_report as supply_report
 from training.selection import INTERMITTENT_CANDIDATES, AutoForecaster, ModelFactory
-from training.supply import LeadTimeEstimate, estimate_lead_time, predict_open_orders
+from training.simulation import simulate_service_level
 from training.validation import quantile_column, validate_quantiles
 
 Profile = Literal["fast", "full"]
@@ -230,57 +230,6 @@ def _response(
         "candidates": candidates or [],
         "points": points,
     }
-
-
-def seasonal_report(history: pd.DataFrame, freq: str) -> dict[str, Any]:
-    """``analyse_seasonality`` as a response; components as parallel lists."""
-    if history.empty:
-        raise ForecastInputError("no demand history at this location to analyse")
-    analysis = analyse_seasonality(history[["ds", "y"]], freq)
-    parts = analysis.components
-    return {
-        "observations": analysis.observations,
-        "candidate_periods": analysis.candidate_periods,
-        "detected_periods": analysis.detected_periods,
-        "autocorrelation": {str(k): v for k, v in analysis.autocorrelation.items()},
-        "decomposed_period": analysis.decomposed_period,
-        "seasonal_strength": analysis.seasonal_strength,
-        "trend_strength": analysis.trend_strength,
-        "seasonal_profile": {str(k): v for k, v in analysis.seasonal_profile.items()},
-        "peak_weeks": analysis.peak_weeks,
-        "components": {
-            "ds": [pd.Timestamp(t).isoformat() for t in parts["ds"]],
-            **{c: [float(v) for v in parts[c]] for c in ("observed", "trend", "seasonal", "resid")},
-        },
-        "notes": analysis.notes,
-    }
-
-
-def supply_report(
-    received: pd.DataFrame, open_orders: pd.DataFrame, nominal_days: float | None, now: datetime
-) -> dict[str, Any]:
-    estimate = estimate_lead_time(received, nominal_days=nominal_days)
-    predictions = predict_open_orders(open_orders, estimate, now=now)
-    return {
-        "lead_time": _estimate_dict(estimate),
-        "open_orders": [
-            {
-                "purchase_order_id": p.purchase_order_id,
-                "issued_at": p.issued_at.isoformat(),
-                "expected_date": p.expected_date.isoformat() if p.expected_date else None,
-                "predicted_arrival": {k: v.isoformat() for k, v in p.predicted_arrival.items()},
-                "on_time_probability": p.on_time_probability,
-                "already_late": p.already_late,
-            }
-            for p in predictions
-        ],
-    }
-
-
-def _estimate_dict(estimate: LeadTimeEstimate) -> dict[str, Any]:
-    data = estimate.as_dict()
-    data["on_time_interval"] = list(estimate.on_time_interval) if estimate.on_time_interval else None
-    return data
 
 
 def inventory_report(

@@ -19,8 +19,8 @@ from training.optimisation import (
     plan_policy,
     safety_factor_for_fill_rate,
     service_factor,
-    simulate_service_level,
 )
+from training.simulation import simulate_service_level
 
 
 def test_service_factor_is_the_standard_normal_quantile():
