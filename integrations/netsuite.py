@@ -58,6 +58,7 @@ from integrations.netsuite_records import (
     order_record,
     vendor_record,
 )
+from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal
 from integrations.oauth import ClientCredentials
 from integrations.records import Entity, Page, PushOrder, SourceRecord
 
@@ -65,7 +66,6 @@ TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"  # noqa: S105 (a path, not a 
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
 RECORD_PATH = "/services/rest/record/v1"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-STAMP = "YYYY-MM-DD HH24:MI:SS"
 MAX_LIMIT = 1000  # SuiteQL's largest page
 _TYPES = ", ".join(f"'{t}'" for t in ITEM_TYPES)
 
@@ -79,36 +79,6 @@ def load_signing_key(pem: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ValueError("private_key must be an RSA or EC private key (NetSuite signs with PS256 or ES256)")
     return key
-
-
-def error_message(response: httpx.Response) -> str:
-    """NetSuite's error body as ``CODE: detail`` (every detail), or the start of the raw text."""
-    try:
-        body = response.json()
-        details = body.get("o:errorDetails") or []
-        parts = [f"{d.get('o:errorCode', '?')}: {d.get('detail', '')}".strip() for d in details]
-        return "; ".join(parts) or str(body.get("title") or "")
-    except (ValueError, AttributeError, TypeError):
-        return response.text[:200]
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _keyset(alias: str, cursor: dict[str, Any] | None) -> str | None:
-    if not cursor or not cursor.get("lastmodified"):
-        return None
-    stamp = f"TO_TIMESTAMP({_literal(str(cursor['lastmodified']))}, '{STAMP}')"
-    return (
-        f"({alias}.lastmodifieddate > {stamp} OR ({alias}.lastmodifieddate = {stamp} "
-        f"AND {alias}.id > {_ids([str(cursor.get('id'))])}))"
-    )
-
-
-def _ids(values: list[str]) -> str:
-    """A SuiteQL ``IN`` list of internal ids (numeric; anything else is left out)."""
-    return ", ".join(str(int(v)) for v in values if str(v).isdigit()) or "0"
 
 
 class NetSuiteConnector(Connector):
@@ -212,7 +182,7 @@ class NetSuiteConnector(Connector):
         """Rows changed since the keyset cursor, a query per page; yields (rows, the cursor after them)."""
         while True:
             clauses = [*where]
-            keyset = _keyset(alias, cursor)
+            keyset = keyset_condition(alias, cursor)
             if keyset:
                 clauses.append(keyset)
             query = (
@@ -289,7 +259,7 @@ class NetSuiteConnector(Connector):
                 received.update(str(x["createdfrom"]) for x in lines if x.get("createdfrom"))
             records: list[SourceRecord] = []
             if received:
-                ids = _ids(sorted(received, key=lambda i: (len(i), i)))
+                ids = ids_list(sorted(received, key=lambda i: (len(i), i)))
                 query = (
                     f"SELECT {self._ORDER_SELECT} FROM {self._ORDER_FROM} "
                     f"WHERE t.type = 'PurchOrd' AND t.id IN ({ids}) ORDER BY t.id"
@@ -299,7 +269,7 @@ class NetSuiteConnector(Connector):
             yield Page(records, {"orders": orders, "receipts": receipts})
 
     async def _lines(self, select: str, transactions: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
-        ids = _ids(transactions)
+        ids = ids_list(transactions)
         query = (
             f"SELECT {select} FROM transactionline tl WHERE tl.mainline = 'F' AND tl.transaction IN ({ids}) "
             "ORDER BY tl.transaction, tl.linesequencenumber"
@@ -322,7 +292,7 @@ class NetSuiteConnector(Connector):
 
     async def _currency_id(self, symbol: str) -> str:
         if symbol not in self._currencies:
-            body = await self.suiteql(f"SELECT c.id FROM currency c WHERE c.symbol = {_literal(symbol)} ORDER BY c.id")
+            body = await self.suiteql(f"SELECT c.id FROM currency c WHERE c.symbol = {literal(symbol)} ORDER BY c.id")
             if not body["items"]:
                 raise ConnectorProtocolError(f"NetSuite has no currency with the symbol {symbol!r}")
             self._currencies[symbol] = str(body["items"][0]["id"])

@@ -1,0 +1,43 @@
+"""Building SuiteQL text safely (quoted literals, numeric id lists, the modification keyset) and reading
+NetSuite's error bodies; used by ``integrations.netsuite``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+# The timestamp format the keyset reads and writes (TO_CHAR/TO_TIMESTAMP), in the account's own time zone.
+STAMP = "YYYY-MM-DD HH24:MI:SS"
+
+
+def error_message(response: httpx.Response) -> str:
+    """NetSuite's error body as ``CODE: detail`` (every detail), or the start of the raw text."""
+    try:
+        body = response.json()
+        details = body.get("o:errorDetails") or []
+        parts = [f"{d.get('o:errorCode', '?')}: {d.get('detail', '')}".strip() for d in details]
+        return "; ".join(parts) or str(body.get("title") or "")
+    except (ValueError, AttributeError, TypeError):
+        return response.text[:200]
+
+
+def literal(value: str) -> str:
+    """A SuiteQL string literal (single quotes doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def keyset_condition(alias: str, cursor: dict[str, Any] | None) -> str | None:
+    """The condition for rows modified after the cursor ``(lastmodified, id)``; None without a cursor."""
+    if not cursor or not cursor.get("lastmodified"):
+        return None
+    stamp = f"TO_TIMESTAMP({literal(str(cursor['lastmodified']))}, '{STAMP}')"
+    return (
+        f"({alias}.lastmodifieddate > {stamp} OR ({alias}.lastmodifieddate = {stamp} "
+        f"AND {alias}.id > {ids_list([str(cursor.get('id'))])}))"
+    )
+
+
+def ids_list(values: list[str]) -> str:
+    """A SuiteQL ``IN`` list of internal ids (numeric; anything else is left out)."""
+    return ", ".join(str(int(v)) for v in values if str(v).isdigit()) or "0"
