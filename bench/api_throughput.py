@@ -4,7 +4,9 @@ Measures requests/s, p50 and p99 for a database-backed read (the stock level of 
 write (a receipt on the stock ledger), first under plain uvicorn (1 worker), then through Serve
 (the shipped configuration: HAProxy high-throughput mode), then through Serve with its default proxy,
 against the same PostgreSQL. Load comes from wrk (Debian package `wrk`)
-on loopback, bounded in time. Prints a table, then one JSON line with the headline figures.
+on loopback, bounded in time. Before that, the app runs once behind a protocol-reading proxy
+(bench/pg_roundtrips.py) that counts the database round trips of each request shape, one request at a time.
+Prints the round trips, a table, then one JSON line with the headline figures.
 
     python bench/api_throughput.py [--database-url URL | --data-dir DIR] [--duration 15] [--connections 32]
 """
@@ -12,6 +14,7 @@ on loopback, bounded in time. Prints a table, then one JSON line with the headli
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -20,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,6 +35,7 @@ from ray import serve
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.pg_roundtrips import RoundTripCounter  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
@@ -47,9 +52,10 @@ from deployments.api.app import create_api
 app = create_api(get_settings())
 """
 
+RECEIPT = '{"type":"receipt","product_id":"%s","warehouse_id":"%s","quantity":1,"reference":"bench"}'
 WRK_POST = """
 wrk.method = "POST"
-wrk.body = '{"type":"receipt","product_id":"%s","warehouse_id":"%s","quantity":1,"reference":"bench"}'
+wrk.body = '%s'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %s"
 """
@@ -120,6 +126,56 @@ def _percentile(output: str, label: str) -> float:
     return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
 
+def start_uvicorn(app_dir: Path, database_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{app_dir}:{REPO}", "DATABASE_URL": database_url}
+    command = [sys.executable, "-m", "uvicorn", "bench_uvicorn_app:app", "--port", str(port)]
+    server = subprocess.Popen([*command, "--log-level", "warning", "--no-access-log"], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(f"{base}/readyz")
+    except BaseException:
+        server.terminate()
+        raise
+    return server, base
+
+
+def count_round_trips(app_dir: Path, database_url: str, token: str, requests: int) -> dict[str, float]:
+    """Database round trips per request of each shape, counted on the wire, one request at a time."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    counter = asyncio.run_coroutine_threadsafe(RoundTripCounter(database_url).start(), loop).result()
+    server, base = start_uvicorn(app_dir, counter.dsn)
+    headers = {"Authorization": f"Bearer {token}"}
+    shapes = {
+        "read": lambda client: client.get(f"/api/v1/stock-levels/{PRODUCT}/{WAREHOUSE}"),
+        "write": lambda client: client.post(
+            "/api/v1/stock-movements",
+            content=RECEIPT % (PRODUCT, WAREHOUSE),
+            headers={"Content-Type": "application/json"},
+        ),
+    }
+    found: dict[str, float] = {}
+    try:
+        with httpx.Client(base_url=base, headers=headers, timeout=10) as client:
+            for shape, send in shapes.items():
+                # Every pooled connection prepares its statements once: warm them all up first.
+                for _ in range(20):
+                    send(client).raise_for_status()
+                before = counter.total
+                for _ in range(requests):
+                    send(client).raise_for_status()
+                found[shape] = (counter.total - before) / requests
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        asyncio.run_coroutine_threadsafe(counter.close(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+    return found
+
+
 def measure(server: str, base: str, token: str, args: argparse.Namespace, post_script: Path) -> list[Result]:
     read_url = f"{base}/api/v1/stock-levels/{PRODUCT}/{WAREHOUSE}"
     results = []
@@ -159,6 +215,9 @@ def main() -> None:
         action="store_false",
         help="skip the extra measurement with Serve's default proxy",
     )
+    parser.add_argument(
+        "--round-trip-requests", type=int, default=50, help="requests of each shape whose round trips are counted"
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is required: apt-get install wrk")
@@ -172,30 +231,16 @@ def main() -> None:
     seed(url, days=120)
     token = issue_hs256_token(BENCH_SECRET, DEMO_PLANNER_ID, tenant_id=DEMO_TENANT_ID, expires_in_s=3600)
     post_script = Path(tempfile.mkstemp(suffix=".lua")[1])
-    post_script.write_text(WRK_POST % (PRODUCT, WAREHOUSE, token))
+    post_script.write_text(WRK_POST % (RECEIPT % (PRODUCT, WAREHOUSE), token))
 
-    # Plain uvicorn first, before Ray starts, so Ray's background processes cannot slow it down.
     app_dir = Path(tempfile.mkdtemp())
     (app_dir / "bench_uvicorn_app.py").write_text(UVICORN_APP)
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": f"{app_dir}:{REPO}", "DATABASE_URL": url}
-    uvicorn = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench_uvicorn_app:app",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )
+    round_trips = count_round_trips(app_dir, url, token, args.round_trip_requests)
+    print("database round trips per request: " + ", ".join(f"{k} {v:g}" for k, v in round_trips.items()))
+
+    # Plain uvicorn first, before Ray starts, so Ray's background processes cannot slow it down.
+    uvicorn, base = start_uvicorn(app_dir, url)
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(f"{base}/readyz")
         results = measure("uvicorn (1 worker)", base, token, args, post_script)
     finally:
         uvicorn.terminate()
@@ -228,6 +273,8 @@ def main() -> None:
         "bench": "api_throughput",
         "connections": args.connections,
         "duration_s": args.duration,
+        "read_round_trips": round_trips["read"],
+        "write_round_trips": round_trips["write"],
         "serve_read_rps": round(serve_read.requests_per_s, 1),
         "uvicorn_read_rps": round(plain_read.requests_per_s, 1),
         "read_ratio": round(serve_read.requests_per_s / plain_read.requests_per_s, 3),

@@ -74,6 +74,19 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         logger.warning("pgvector type not found; vector columns will not be decoded on this connection")
 
 
+async def _release_without_reset_query(conn: asyncpg.Connection) -> None:
+    """Hand a connection back without asyncpg's reset query (``pg_advisory_unlock_all(); CLOSE ALL;
+    UNLISTEN *; RESET ALL``), which costs every request one more round trip.
+
+    Nothing run on pooled connections leaves session state to reset: the request context is set with
+    ``set_config(..., true)`` (transaction-local, the role included), advisory locks are transaction-level
+    (``pg_advisory_xact_lock``), cursors live inside their transaction, and ``SET`` is always ``SET LOCAL``.
+    The session-level advisory lock of migrations and the event hub's ``LISTEN`` use connections of their
+    own. Before calling this, asyncpg still rolls back a transaction left open and drops listeners.
+    ``tests/common/test_round_trips.py`` checks that a released connection keeps nothing of its request.
+    """
+
+
 async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Pool:
     url = dsn or settings.database_url
     if not url:
@@ -83,6 +96,7 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
         min_size=settings.database_pool_min_size,
         max_size=settings.database_pool_max_size,
         init=_init_connection,
+        reset=_release_without_reset_query,
         server_settings={
             "application_name": "chainsight",
             "statement_timeout": str(settings.database_statement_timeout_ms),
