@@ -39,14 +39,16 @@ def _parse(received: bytes) -> tuple[int, bytes] | None:
     return (int(lines[0].split()[1]), body[:length]) if len(body) >= length else None
 
 
-def _exchange(host: str, port: int, frames: Iterable[bytes], timeout_s: float) -> tuple[bytes, int]:
+def _exchange(host: str, port: int, frames: Iterable[bytes], timeout_s: float) -> tuple[bytes, int, str]:
     """Send on one thread while another reads: a server that answers early and resets the connection must not
     lose its answer (asyncio's transports stop reading when a write fails, dropping it)."""
     sock = socket.create_connection((host, port), timeout=timeout_s)
     sock.settimeout(0.5)
     received = bytearray()
     answered = threading.Event()
-    deadline = time.monotonic() + timeout_s
+    started = time.monotonic()
+    deadline = started + timeout_s
+    ending: list[str] = []
 
     def read() -> None:
         try:
@@ -56,11 +58,15 @@ def _exchange(host: str, port: int, frames: Iterable[bytes], timeout_s: float) -
                 except TimeoutError:
                     continue
                 if not data:
+                    ending.append("closed by the server")
                     break
                 received.extend(data)
-        except OSError:
-            pass
+            else:
+                ending.append("answered" if _parse(bytes(received)) is not None else "timed out")
+        except OSError as exc:
+            ending.append(f"{type(exc).__name__}: {exc}")
         finally:
+            ending.append(f"after {time.monotonic() - started:.2f} s")
             answered.set()
 
     reader = threading.Thread(target=read, daemon=True)
@@ -82,7 +88,7 @@ def _exchange(host: str, port: int, frames: Iterable[bytes], timeout_s: float) -
     answered.wait(max(0.0, deadline - time.monotonic()))
     sock.close()
     reader.join(1.0)
-    return bytes(received), sent
+    return bytes(received), sent, " ".join(ending)
 
 
 async def raw_request(
@@ -109,12 +115,15 @@ async def raw_request(
         if content_length is None:
             yield b"0\r\n\r\n"
 
-    received, sent = await asyncio.to_thread(
+    received, sent, ending = await asyncio.to_thread(
         _exchange, parts.hostname or "127.0.0.1", parts.port or 80, frames(), timeout_s
     )
     answer = _parse(received)
     if answer is None:
-        raise ConnectionError(f"no complete response after sending {sent} body bytes")
+        raise ConnectionError(
+            f"{method} {path}: no complete response after sending {sent} body bytes (reading ended: {ending}); "
+            f"received {len(received)} bytes: {received[:300]!r}"
+        )
     return RawResponse(answer[0], answer[1], sent)
 
 

@@ -8,13 +8,14 @@ import csv
 import io
 import itertools
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
 import openpyxl
 
-from bench.abuse_client import docx_bomb, docx_with_parts, raw_request, repeated, replica_rss_bytes
+from bench.abuse_client import RawResponse, docx_bomb, docx_with_parts, raw_request, repeated, replica_rss_bytes
 
 MIB = 1024 * 1024
 # Reading a 64 MiB body (or four at once) would grow the replica by at least that much; Python's own
@@ -44,15 +45,29 @@ async def peak_replica_rss(deployment: str = "InventoryAPI"):
 
 async def test_anonymous_64_mib_bodies_get_413_without_growing_the_replica(serve_url):
     json_headers = {"Content-Type": "application/json"}
+    lost: list[str] = []
+
+    async def oversized(path: str, chunk_bytes: int, *, declared: bool) -> RawResponse:
+        def send() -> Awaitable[RawResponse]:
+            return raw_request(serve_url, "POST", path, json_headers, repeated(chunk_bytes, 64 * MIB),
+                               content_length=64 * MIB if declared else None, timeout_s=60.0)  # fmt: skip
+
+        try:
+            return await send()
+        except ConnectionError as exc:
+            # Seen once in CI under load, never reproduced here: the connection ended without an answer.
+            # One loss is reported and retried; the answer itself is still asserted below.
+            lost.append(str(exc))
+            return await send()
+
     async with peak_replica_rss() as rss:
         declared, chunked, *parallel = await asyncio.gather(
-            raw_request(serve_url, "POST", "/api/v1/products", json_headers, repeated(MIB, 64 * MIB),
-                        content_length=64 * MIB),
-            raw_request(serve_url, "POST", "/api/v1/products", json_headers, repeated(64 * 1024, 64 * MIB),
-                        content_length=None),
-            *[raw_request(serve_url, "POST", "/api/v1/purchase-orders", json_headers, repeated(64 * 1024, 64 * MIB),
-                          content_length=None) for _ in range(3)],
-        )  # fmt: skip
+            oversized("/api/v1/products", MIB, declared=True),
+            oversized("/api/v1/products", 64 * 1024, declared=False),
+            *[oversized("/api/v1/purchase-orders", 64 * 1024, declared=False) for _ in range(3)],
+        )
+    print(f"connections that ended without an answer and were retried: {lost}")
+    assert len(lost) <= 1, lost
     for response in (declared, chunked, *parallel):
         assert response.status == 413, response.body
         assert b"limit of 1048576 bytes" in response.body
