@@ -90,8 +90,10 @@ def measure_alternately(
     from ray import serve
     from ray.serve.llm import build_llm_deployment
 
+    from common.ray_connection import connect_ray
+
     bare_engine = BareEngine(model, args.max_tokens, args.threads_bind)
-    ray.init(num_cpus=4, include_dashboard=False)
+    connect_ray(num_cpus=4)
     try:
         app = build_llm_deployment(llm_config(engine_args(model, args.threads_bind, args.stream_batching_ms)))
         handle = serve.run(app, name="llm-bench", route_prefix=None)

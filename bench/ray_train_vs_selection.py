@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import ray
 
+from common.ray_connection import connect_ray
 from training.compute import TrainCompute
 from training.train_job import fit_kind, holdout_scores, split_holdout, statistical_holdout
 
@@ -59,7 +60,7 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {
         "statistical_selection": {**baseline, "seconds": time.perf_counter() - started}
     }
-    ray.init(num_cpus=max(2, args.workers), include_dashboard=False, log_to_driver=False)
+    connect_ray(num_cpus=max(2, args.workers), log_to_driver=False)
     try:
         for kind in args.models.split(","):
             started = time.perf_counter()

@@ -69,9 +69,10 @@ def main() -> None:
     if not args.no_ray:
         import ray
 
+        from common.ray_connection import connect_ray
         from risk.training import ray_fitter
 
-        ray.init(num_cpus=args.workers + 1, include_dashboard=False, log_to_driver=False)
+        connect_ray(num_cpus=args.workers + 1, log_to_driver=False)
         try:
             started = time.perf_counter()
             booster = ray_fitter(workers=args.workers)(fit_x, fit_y)

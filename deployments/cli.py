@@ -192,7 +192,9 @@ def sync(
     if on_ray:
         import ray
 
-        ray.init(address=get_settings().ray_address or "auto")
+        from common.ray_connection import connect_ray
+
+        connect_ray(get_settings().ray_address or "auto")
         run = ray.get(sync_task().remote(str(tenant), str(connector), None, "cli"))
     else:
         run = asyncio.run(run_sync_job(str(tenant), str(connector)))
@@ -209,13 +211,12 @@ def sync_due(
     """Sync every ERP connector whose schedule is due, as Ray tasks (RAY_ADDRESS's cluster or a local one)."""
     import json
 
-    import ray
-
+    from common.ray_connection import connect_ray
     from deployments.integrations_job import run_due_syncs
 
     ensure_database_url()
     settings = get_settings()
-    ray.init(address=settings.ray_address, include_dashboard=False)
+    connect_ray(settings=settings)
     typer.echo(json.dumps(run_due_syncs(settings, tenant_id=tenant, limit=limit)))
 
 
@@ -236,8 +237,7 @@ def forecast(
     ] = None,
 ) -> None:
     """Forecast your own file on Ray with the service's model selection, without loading it into the database."""
-    import ray
-
+    from common.ray_connection import ray_session
     from training.errors import ForecastInputError
     from training.file_forecast import forecast_file, read_history, write_output
 
@@ -252,19 +252,14 @@ def forecast(
         known = read_history(future, names, target=False) if future is not None else None
     except (ValueError, ForecastInputError) as exc:
         raise typer.BadParameter(str(exc)) from exc
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=get_settings().ray_address, include_dashboard=False, log_to_driver=False)
     try:
-        result = forecast_file(
-            history, freq, horizon, levels, fill=fill, profile=profile, future=known,  # type: ignore[arg-type]
-            on_progress=lambda done, total, s, n: typer.echo(f"  {done}/{total} tasks, {s}/{n} series", err=True),
-        )  # fmt: skip
+        with ray_session(log_to_driver=False):
+            result = forecast_file(
+                history, freq, horizon, levels, fill=fill, profile=profile, future=known,  # type: ignore[arg-type]
+                on_progress=lambda done, total, s, n: typer.echo(f"  {done}/{total} tasks, {s}/{n} series", err=True),
+            )  # fmt: skip
     except ForecastInputError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    finally:
-        if started:
-            ray.shutdown()
     write_output(result.forecast, output)
     mix = ", ".join(f"{m} {n}" for m, n in result.selection["model"].value_counts().items())
     typer.echo(f"{len(result.selection)} series, {len(result.forecast)} rows -> {output} (models: {mix})")

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from common.config import get_settings
 from deployments.cli_support import ensure_database_url, fail, parse_day, parse_uuid
 
 
@@ -79,13 +78,11 @@ def risk_backtest(
 
     fitter = None
     if ray_train:
-        import ray
-
+        from common.ray_connection import connect_ray
         from risk.training import ray_fitter
 
-        address = get_settings().ray_address
         # RAY_ADDRESS joins a running cluster; otherwise a small local one with room for the two workers.
-        ray.init(address=address) if address else ray.init(address="local", num_cpus=3, include_dashboard=False)
+        connect_ray(num_cpus=3)
         fitter = ray_fitter(workers=2)
     try:
         result = asyncio.run(run_backtest(parse_day(cutoff), parse_uuid(tenant) if tenant else None, fitter))

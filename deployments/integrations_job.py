@@ -204,12 +204,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.limit < 1:
         parser.error("--limit must be at least 1")
-    import ray
+    from common.ray_connection import connect_ray
 
     settings = get_settings()
-    if not ray.is_initialized():
-        # RAY_ADDRESS (set by KubeRay on a RayJob's head) or settings.ray_address; else a local cluster.
-        ray.init(address=settings.ray_address)
+    # RAY_ADDRESS (set by KubeRay on a RayJob's head) or settings.ray_address; else the machine's local cluster.
+    connect_ray(settings=settings)
     print(json.dumps(run_due_syncs(settings, tenant_id=args.tenant, limit=args.limit)))
 
 

@@ -11,15 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
-import ray
 from ray import serve
 
 from common.config import Settings
 from common.embedded_postgres import CleanupMode, start_embedded_postgres
 from common.migrate import apply_migrations
+from common.ray_connection import connect_ray
 from deployments.app_builder import AppArgs, build_app
 from deployments.integrations_job import DueSyncLoop
-from deployments.job_env import put_interpreter_first
 from deployments.llm_server import llm_args_from
 from inventory.demo import seed_demo
 from risk.demo import seed_risk_demo
@@ -71,31 +70,18 @@ def start_ray(
         # Read by the Serve proxy and controller when they start, so set before Ray starts them.
         os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
         os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
-    if settings.ray_address:
-        context = ray.init(address=settings.ray_address, log_to_driver=log_to_driver)
-    else:
-        if num_cpus is None and settings.copilot_enabled:
-            # Logical CPUs: the vLLM replica and its engine worker each claim one, and the ingress and the
-            # copilot service must still schedule on a 2-core machine (they mostly wait on I/O).
-            num_cpus = max(4, os.cpu_count() or 1)
-            # The RiskService replica and the two Ray Train workers of the risk model (`chainsight up`,
-            # `chainsight risk scan`) need room too, or training waits forever for a free CPU.
-            num_cpus += 4
-        if num_cpus is None:
-            # Logical CPUs, for the same reason: the ingress, RiskService and two Ray Train workers.
-            num_cpus = max(6, os.cpu_count() or 1)
-        # Job drivers, workers and replicas inherit this environment: `python` in them is the project's.
-        put_interpreter_first()
-        context = ray.init(
-            address="local",
-            num_cpus=num_cpus,
-            include_dashboard=include_dashboard,
-            dashboard_host=settings.ray_dashboard_host,
-            dashboard_port=settings.ray_dashboard_port,
-            log_to_driver=log_to_driver,
-        )
-    url = getattr(context, "dashboard_url", None)
-    return f"http://{url}" if url else None
+    if not settings.ray_address and num_cpus is None:
+        # Logical CPUs: the ingress, RiskService and the two Ray Train workers of the risk model (`chainsight up`,
+        # `chainsight risk scan`) need room, or training waits forever for a free CPU.
+        num_cpus = max(6, os.cpu_count() or 1)
+        if settings.copilot_enabled:
+            # The vLLM replica and its engine worker each claim one, and the ingress and the copilot service
+            # must still schedule on a 2-core machine (they mostly wait on I/O).
+            num_cpus = max(4, os.cpu_count() or 1) + 4
+    connection = connect_ray(
+        num_cpus=num_cpus, dashboard=include_dashboard, log_to_driver=log_to_driver, settings=settings
+    )
+    return connection.dashboard_url
 
 
 def app_args_from(settings: Settings) -> AppArgs:

@@ -125,17 +125,12 @@ async def run(
 
 
 async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
-    import ray
-
+    from common.ray_connection import connect_ray
     from risk.training import ray_fitter
 
     settings = get_settings()
-    if not ray.is_initialized():
-        # RAY_ADDRESS joins a running cluster; otherwise a small local one, with room for the Train workers.
-        if settings.ray_address:
-            ray.init(address=settings.ray_address)
-        else:
-            ray.init(address="local", num_cpus=args.workers + 1, include_dashboard=False)
+    # RAY_ADDRESS joins a running cluster; otherwise a small local one, with room for the Train workers.
+    connect_ray(num_cpus=args.workers + 1, settings=settings)
     pool = await create_pool(settings)
     try:
         async with pool.acquire() as owner:

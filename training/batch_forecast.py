@@ -217,25 +217,18 @@ def main(argv: Sequence[str] | None = None) -> None:
 def run_with_ray(database_url: str | None = None, metrics_linger_s: float = 0.0, **kwargs: Any) -> list[TenantSummary]:
     """Join the cluster (``ray job submit`` sets RAY_ADDRESS; otherwise a local one) and run the batch; accuracy
     gauges are exported from this driver and held ``metrics_linger_s`` before Ray is left."""
-    import ray
-
     from common.config import get_settings
+    from common.ray_connection import ray_session
 
     settings = get_settings()
     url = database_url or settings.database_url
     if not url:
         raise SystemExit("DATABASE_URL is not set")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(address=settings.ray_address, include_dashboard=False)
-    try:
+    with ray_session():
         summaries = asyncio.run(run_batch(url, gauges=DriftGauges(), **kwargs))
         if metrics_linger_s > 0 and any(s.accuracy for s in summaries):
             time.sleep(metrics_linger_s)
         return summaries
-    finally:
-        if started:
-            ray.shutdown()
 
 
 def _plain(value: Any) -> Any:

@@ -166,9 +166,8 @@ async def train_and_register(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    import ray
-
     from common.config import get_settings
+    from common.ray_connection import ray_session
 
     parser = argparse.ArgumentParser(prog="python -m training.train_job", description=__doc__.split("\n")[0])
     parser.add_argument("--freq", choices=["D", "W"], default="D")
@@ -192,8 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings, workers=args.workers, cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker
     )
     storage = args.storage_path or tempfile.mkdtemp(prefix="chainsight-train-")
-    ray.init(address=settings.ray_address, include_dashboard=False)
-    try:
+    with ray_session():
         tenants = args.tenant or asyncio.run(_tenants(settings.database_url))
         outcomes = []
         for tenant in tenants:
@@ -211,8 +209,6 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
             )
         print(json.dumps({"train_job": outcomes}, default=str))
-    finally:
-        ray.shutdown()
 
 
 async def _tenants(database_url: str) -> list[UUID]:

@@ -9,9 +9,9 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import ray
 
 from common.config import get_settings
+from common.ray_connection import ray_session
 from deployments.integrations_job import DueSyncLoop, main
 from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
@@ -31,12 +31,8 @@ def ray_cluster(settings) -> Iterator[None]:
     saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "ENVIRONMENT")}
     os.environ.update({"DATABASE_URL": str(settings.database_url), "ENVIRONMENT": "test"})
     get_settings.cache_clear()
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    if started:
-        ray.shutdown()
+    with ray_session(num_cpus=2):
+        yield
     for key, value in saved.items():
         if value is None:
             os.environ.pop(key, None)

@@ -7,8 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-import ray
 
+from common.ray_connection import ray_session
 from risk.early_warning import run
 from risk.synthetic import generate_history
 from risk.training import ray_fitter
@@ -20,12 +20,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[None]:
     """The session's cluster when the Serve tests started one; otherwise a small one for this module."""
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=3, include_dashboard=False)
-    yield
-    if started:
-        ray.shutdown()
+    with ray_session(num_cpus=3):
+        yield
 
 
 async def load_generated_history(world, suppliers: list) -> None:

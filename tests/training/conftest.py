@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.ray_connection import ray_session
+
 
 def seasonal_panel(n_series: int = 3, length: int = 72, freq: str = "MS", season: int = 12, seed: int = 0):
     """Trending series with a strong seasonal cycle and a little noise, each at its own scale."""
@@ -74,11 +76,5 @@ def split():
 @pytest.fixture(scope="module")
 def ray_cluster():
     """The session's cluster when the Serve tests started one; otherwise a small one for this module."""
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    if started:
-        ray.shutdown()
+    with ray_session(num_cpus=2):
+        yield

@@ -1,0 +1,46 @@
+"""The one way onto Ray: a small local cluster (one CPU), or the session's when the Serve tests started one."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import ray
+
+from common.ray_connection import NAMESPACE, connect_ray, put_interpreter_first, ray_session
+
+
+@ray.remote(num_cpus=0)
+def _worker_environment() -> tuple[str, str]:
+    return os.environ["PATH"].split(os.pathsep)[0], ray.get_runtime_context().namespace
+
+
+def test_a_process_already_connected_keeps_its_connection_and_only_the_starter_disconnects():
+    with ray_session(num_cpus=1) as outer:
+        again = connect_ray(num_cpus=1)
+        with ray_session() as inner:
+            pass
+        assert not again.started and not inner.started
+        assert ray.is_initialized()
+    # Shut down by the block only when this test started it (not when it joined the session's cluster).
+    assert ray.is_initialized() is not outer.started
+
+
+def test_a_cluster_started_here_has_the_projects_namespace_size_and_interpreter():
+    with ray_session(num_cpus=1) as session:
+        if session.started:
+            assert ray.cluster_resources()["CPU"] == 1
+        driver_namespace = ray.get_runtime_context().namespace
+        first_on_path, worker_namespace = ray.get(_worker_environment.remote())
+    assert driver_namespace == worker_namespace == NAMESPACE
+    assert first_on_path == str(Path(sys.executable).parent)
+
+
+def test_put_interpreter_first_moves_this_interpreters_folder_to_the_front_once():
+    bin_dir = str(Path(sys.executable).parent)
+    environ = {"PATH": os.pathsep.join(["/usr/bin", bin_dir, "/bin"])}
+    assert put_interpreter_first(environ) == bin_dir
+    assert environ["PATH"].split(os.pathsep) == [bin_dir, "/usr/bin", "/bin"]
+    if sys.prefix != sys.base_prefix:
+        assert environ["VIRTUAL_ENV"] == sys.prefix
