@@ -17,14 +17,19 @@ import csv
 import io
 import json
 import re
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+
+# Run as a script (`python bench/abuse.py`), the repository root is not on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.abuse_client import docx_bomb, raw_request, repeated, replica_rss_bytes
 from common.config import DEVELOPMENT_JWT_SECRET
