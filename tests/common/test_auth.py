@@ -437,3 +437,43 @@ async def test_jwks_cache_with_a_shared_client_leaves_it_open(jwks_server: JWKSS
         assert (await cache.get_key(ec_key.kid)).key_id == ec_key.kid
         await cache.aclose()
         assert not client.is_closed
+
+
+# --- tokens verified once: accepted again from the cache only while verifying again would accept them ---
+
+
+async def test_a_token_verified_again_gives_the_same_claims_without_decoding_it_again(verifier, ec_key):
+    token = ec_key.sign(claims())
+    first = await verifier.verify(token)
+
+    assert await verifier.verify(token) is first
+
+
+async def test_a_cached_token_is_refused_once_it_expires(make_verifier):
+    verifier = make_verifier(jwt_leeway_s=0)
+    token = issue_hs256_token(SECRET, USER, expires_in_s=1)
+    assert (await verifier.verify(token)).subject == USER
+    await asyncio.sleep(max(0.0, int(time.time()) + 1.05 - time.time()))  # past its whole-second exp
+
+    assert await rejection(verifier, token) == "token_expired"
+
+
+async def test_a_cached_token_is_refused_once_its_key_is_rotated_out(jwks_server, make_verifier, ec_key):
+    verifier = make_verifier(jwks_cache_ttl_s=0.05, jwks_min_refetch_interval_s=0.0)
+    token = ec_key.sign(claims())
+    await verifier.verify(token)
+    jwks_server.keys = [k for k in jwks_server.keys if k["kid"] != ec_key.kid]
+    await asyncio.sleep(0.1)
+
+    assert await rejection(verifier, token) == "unknown_key"
+
+
+async def test_a_cached_token_is_refused_once_its_kid_names_another_key(jwks_server, make_verifier, ec_key):
+    verifier = make_verifier(jwks_cache_ttl_s=0.05, jwks_min_refetch_interval_s=0.0)
+    token = ec_key.sign(claims())
+    await verifier.verify(token)
+    impostor = make_ec_key(ec_key.kid)  # same kid, other key material
+    jwks_server.keys = [k for k in jwks_server.keys if k["kid"] != ec_key.kid] + [impostor.jwk()]
+    await asyncio.sleep(0.1)
+
+    assert await rejection(verifier, token) == "invalid_signature"
