@@ -5,10 +5,9 @@
   ``RayTrainReportCallback`` saves and reports a checkpoint at the end of each epoch, and
   ``FailureConfig(max_failures=...)`` restarts the worker group after a failure, which resumes from
   the latest checkpoint (``ray.train.get_checkpoint()`` -> Lightning ``ckpt_path``).
-- The gradient-boosted global model with ``XGBoostTrainer``: the lag/rolling/calendar design matrix
-  of ``training.features`` is sharded over workers, which train one booster through xgboost's
-  collective (``device="cuda"`` on GPU workers); it reports once, at the end (each report costs about
-  2 s here).
+- The gradient-boosted global model with ``XGBoostTrainer`` (``training.ray_xgboost``, shared with the
+  supplier risk model): the lag/rolling/calendar design matrix of ``training.features`` is sharded over
+  workers, which train one booster through xgboost's collective (``device="cuda"`` on GPU workers).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from training.compute import TrainCompute
 from training.features import FeatureSpec, design_matrix
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.neural import Kind, NeuralForecaster
+from training.ray_xgboost import LABEL, fit_xgboost_on_ray
 from training.validation import validate_history
 
 if TYPE_CHECKING:
@@ -237,35 +237,22 @@ def fit_booster(
     storage_path: str | None = None,
 ) -> BoosterFit:
     """Fit the global gradient-boosted model with ``XGBoostTrainer``, one data shard per worker of ``compute``."""
-    import ray.data
-    from ray.train import RunConfig
-    from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
-
     compute = compute or TrainCompute()
     clean = validate_history(history, freq, min_length=GradientBoostedForecaster.min_length)
     spec = FeatureSpec.for_frequency(freq)
     features, target = design_matrix(clean, spec)
-    frame = pd.DataFrame(features, columns=spec.names).assign(label=target)
+    frame = pd.DataFrame(features, columns=spec.names).assign(**{LABEL: target})
     options: dict[str, Any] = {
         "n_estimators": rounds,
         "learning_rate": learning_rate,
         "max_depth": max_depth,
         "spec": spec,
     }
-    trainer = XGBoostTrainer(
-        _xgboost_loop,
-        train_loop_config={
-            "params": xgboost_params(GradientBoostedForecaster(**options).params, compute),
-            "rounds": rounds,
-        },
-        scaling_config=compute.scaling_config(),
-        run_config=RunConfig(name="demand-xgboost", storage_path=storage_path or tempfile.mkdtemp(prefix="cs-xgb-")),
-        datasets={"train": ray.data.from_pandas(frame)},
+    params = xgboost_params(GradientBoostedForecaster(**options).params, compute)
+    fit = fit_xgboost_on_ray(
+        frame, spec.names, params, rounds, compute, name="demand-xgboost", storage_path=storage_path
     )
-    result = trainer.fit()
-    if result.checkpoint is None:
-        raise RuntimeError(f"Ray Train returned no checkpoint: {result.error}")
-    return BoosterFit(RayTrainReportCallback.get_model(result.checkpoint), options, freq, result.checkpoint.path)
+    return BoosterFit(fit.booster, options, freq, fit.checkpoint_dir)
 
 
 def train_xgboost(history: pd.DataFrame, freq: str, **options: Any) -> GradientBoostedForecaster:
@@ -276,23 +263,3 @@ def train_xgboost(history: pd.DataFrame, freq: str, **options: Any) -> GradientB
 def xgboost_params(params: dict[str, Any], compute: TrainCompute) -> dict[str, Any]:
     """Booster parameters for a Ray Train run: squared error, on the device the workers were given."""
     return {**params, "objective": "reg:squarederror", "device": compute.xgboost_device}
-
-
-def _xgboost_loop(config: dict[str, Any]) -> None:
-    import ray.train
-    import xgboost as xgb
-    from ray.train.xgboost import RayTrainReportCallback
-
-    class ReportAtEnd(RayTrainReportCallback):
-        def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
-            return False
-
-    shard = ray.train.get_dataset_shard("train").materialize().to_pandas()
-    names = [c for c in shard.columns if c != "label"]
-    train = xgb.DMatrix(shard[names], label=shard["label"], feature_names=names)
-    xgb.train(
-        config["params"],
-        train,
-        num_boost_round=config["rounds"],
-        callbacks=[ReportAtEnd(frequency=0, checkpoint_at_end=True)],
-    )
