@@ -41,6 +41,7 @@ class Sample:
     latency_s: float
     status: int  # 0 when no HTTP response came back at all
     attempts: int = 1
+    late_s: float = 0.0  # how long after its scheduled start the generator sent it (its own backlog)
 
 
 @dataclass
@@ -63,6 +64,26 @@ class LoadReport:
     def percentile_ms(self, q: float, *, kind: str | None = None, operation: str | None = None) -> float:
         latencies = [s.latency_s for s in self.by(kind=kind, operation=operation) if _ok(s)]
         return float(np.percentile(latencies, q) * 1000) if latencies else float("nan")
+
+    def windows(self, width_s: float = 10.0) -> list[dict[str, float]]:
+        """Per ``width_s`` of scheduled time: requests, errors, read p99 and the generator's own lateness p99
+        (a late generator means the client, not the server, is the bottleneck)."""
+        out = []
+        for begin in np.arange(0.0, self.duration_s, width_s):
+            window = [s for s in self.samples if begin <= s.started < begin + width_s]
+            if not window:
+                continue
+            reads = [s.latency_s for s in window if s.kind == "read" and _ok(s)]
+            out.append(
+                {
+                    "from_s": float(begin),
+                    "requests": len(window),
+                    "errors": sum(1 for s in window if not _ok(s)),
+                    "read_p99_ms": round(float(np.percentile(reads, 99) * 1000), 1) if reads else float("nan"),
+                    "generator_late_p99_ms": round(float(np.percentile([s.late_s for s in window], 99) * 1000), 1),
+                }
+            )
+        return out
 
     def achieved_rate(self) -> float:
         return len(self.samples) / self.duration_s if self.duration_s else 0.0
@@ -156,7 +177,7 @@ async def run_load(
     tasks: list[asyncio.Task] = []
     start = time.perf_counter()
 
-    async def one(operation: Operation, index: int) -> None:
+    async def one(operation: Operation, index: int, due: float) -> None:
         reference = f"load-{run}-{index}"
         method, path, body = operation.make(target, rng, reference)
         headers = dict(target.headers)
@@ -176,7 +197,15 @@ async def run_load(
                 break
             await asyncio.sleep(min(0.1 * 2**attempts, 2.0))
         report.samples.append(
-            Sample(operation.name, operation.kind, began - start, time.perf_counter() - began, status, attempts)
+            Sample(
+                operation.name,
+                operation.kind,
+                began - start,
+                time.perf_counter() - began,
+                status,
+                attempts,
+                late_s=began - due,
+            )
         )
         if operation.kind == "write" and status == 201:
             report.acknowledged_writes.append(reference)
@@ -193,7 +222,7 @@ async def run_load(
         if delay > 0:
             await asyncio.sleep(delay)
         operation = rng.choices(mix, weights)[0]
-        tasks.append(asyncio.create_task(one(operation, next(counter))))
+        tasks.append(asyncio.create_task(one(operation, next(counter), due)))
     await asyncio.gather(*tasks, *fault_tasks)
     report.duration_s = max(duration_s, time.perf_counter() - start)
     return report
