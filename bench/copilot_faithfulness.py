@@ -6,7 +6,7 @@ adversarial ones) carries facts its answer must and must not contain, read from 
 time. Prints per kind, then: unsupported-claim rate (figures, dates, codes and tenant names in the answers
 that the turn's context, i.e. its tool rows and retrieved passages, does not contain), required-fact recall,
 forbidden facts stated, correct "nothing found" rate, tool-choice accuracy (exact set of live-data tools
-against the question's label; no bench question is in the classifier's training or held-out set), time to
+against the question's label; no bench question is in the classifier's training, held-out or validation set), time to
 first token and total time (p50/p95), and one JSON line.
 
     python bench/copilot_faithfulness.py [--database-url URL | --data-dir DIR] [--env COPILOT_SUMMARY_TOKENS=96]
@@ -41,6 +41,7 @@ from common.database import Database, TenantTransaction, create_pool  # noqa: E4
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from copilot import grounding  # noqa: E402
 from copilot.tool_questions import HELD_OUT, TRAIN  # noqa: E402
+from copilot.tool_validation import VALIDATION  # noqa: E402
 from copilot.tools import TOOLS  # noqa: E402
 from inventory.demo import DEMO_PLANNER_ID, DEMO_TENANT_ID  # noqa: E402
 
@@ -158,7 +159,7 @@ async def bench(args: argparse.Namespace, base: str, settings: Settings) -> dict
                 response = await http.post(f"{COPILOT}/documents", files=files, headers=headers)
                 response.raise_for_status()
             cases = await database.run(claims, DEMO_TENANT_ID, build_cases)
-            seen = {q.lower() for q, _ in TRAIN + HELD_OUT}
+            seen = {q.lower() for q, _ in TRAIN + HELD_OUT + VALIDATION}
             leaked = [c.question for c in cases if c.question.lower() in seen]
             if leaked:
                 raise SystemExit(f"bench questions also in the tool classifier's question sets: {leaked}")

@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
+import numpy as np
+
 from common.database import Database, TenantTransaction
 from common.errors import InvalidInputError
 from copilot import conversations, documents, grounding, retrieval
 from copilot.embeddings import Embedder
+from copilot.mentions import Mentions, find_mentions
 from copilot.prompting import build_prompt, facts
 from copilot.retrieval import Fusion, Passage
-from copilot.tool_choice import ToolChooser
+from copilot.tool_choice import ToolChooser, mask_mentions
 from copilot.tools import ToolResult, run_tools
 
 
@@ -76,6 +79,17 @@ class Copilot:
 
         return await self.database.run(claims, requested_tenant, op)
 
+    async def choose_tools(self, question: str, embedding: np.ndarray, mentions: Mentions) -> set[str] | None:
+        """The classifier's tools for ``question`` with the things it names masked (None: no classifier, the
+        intent words decide). A name is no intent: "stock of Shipping box small" is asked as "stock of the
+        product"."""
+        if self.chooser is None:
+            return None
+        masked = mask_mentions(question, mentions)
+        if masked != question:
+            embedding = await asyncio.to_thread(self.embedder.embed_one, masked)
+        return self.chooser.choose(masked, embedding)
+
     async def search(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None, query: str, limit: int = 5
     ) -> list[Passage]:
@@ -108,7 +122,6 @@ class Copilot:
                 details={"length": len(question), "max_length": self.limits.max_question_chars},
             )
         embedding = await asyncio.to_thread(self.embedder.embed_one, question)
-        chosen = self.chooser.choose(question, embedding) if self.chooser else None
 
         async def gather(
             tx: TenantTransaction,
@@ -124,6 +137,7 @@ class Copilot:
             passages = await retrieval.search(
                 tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
             )
+            chosen = await self.choose_tools(question, embedding, await find_mentions(tx.conn, question))
             tools = await run_tools(tx, question, chosen)
             names = await grounding.tenant_names(tx.conn)
             return conversation["id"], tx.tenant_id, history, passages, tools, names

@@ -1,10 +1,12 @@
 """Labelled planner questions for tool choice: which live-data tools each question needs (none: documents only).
 
-``TRAIN`` fits the classifier and tunes its threshold (cross-validated inside it); ``HELD_OUT`` is scored once
+``TRAIN`` fits the classifier and tunes its settings (cross-validated inside it); ``HELD_OUT`` is scored once
 to report accuracy and is never used to fit or tune. Phrasings in the two sets differ on purpose.
 """
 
 from __future__ import annotations
+
+from copilot.mentions import Mentions
 
 S, R, M, P, T, F, K, A = (
     "stock_levels",
@@ -125,7 +127,115 @@ TRAIN: list[tuple[str, tuple[str, ...]]] = [
     ("What does clause 7 of the agreement require?", ()),
     ("Thanks!", ()),
     ("What temperature must goods be stored at according to the manual?", ()),
+    # Second round (issue 17): more ways a planner asks for each tool, and questions that name things. The names
+    # are invented (TRAIN_CATALOGUE below), some with other tools' words in them; they are masked before fitting.
+    ("What's left in stock?", (S,)),
+    ("Quantity available for Gear pump 20cc", (S,)),
+    ("Do we have any Transit case large in stock?", (S,)),
+    ("How many HYD-GP-20 are in Hamburg?", (S,)),
+    ("Stock of Risk warning label", (S,)),
+    ("Can we cover a customer order of 50 Cable tie 200mm from stock?", (S,)),
+    ("Which items are at zero on hand?", (S,)),
+    ("Give me the inventory count by site", (S,)),
+    ("What is our free stock after reservations?", (S,)),
+    ("Units in the warehouse for LBL-ROLL-100", (S,)),
+    ("Is Demand valve DV-3 available?", (S,)),
+    ("How much Wooden crate can we still use?", (S,)),
+    ("Which reservations exist for Gear pump 20cc?", (R,)),
+    ("How much stock is promised to customers but not yet picked?", (R,)),
+    ("Who has a hold on the Reserve tank 5l?", (R,)),
+    ("Show committed quantities", (R,)),
+    ("Which customer orders have units blocked for them?", (R,)),
+    ("Show the goods issues of last week", (M,)),
+    ("What was booked into the warehouse today?", (M,)),
+    ("Movements for CBL-TIE-200", (M,)),
+    ("Who adjusted the stock count recently?", (M,)),
+    ("List the last stock postings", (M,)),
+    ("What left the warehouse yesterday?", (M,)),
+    ("When did we last receive Wooden crate?", (M,)),
+    ("Which purchase orders does Alpine Fastening GmbH still owe us?", (P,)),
+    ("Is PO-000231 late?", (P,)),
+    ("Status of purchase order 231", (P,)),
+    ("Open orders with SUP-NORDIC", (P,)),
+    ("What quantity is on order for Gear pump 20cc?", (P,)),
+    ("Which buying orders have passed their expected date?", (P,)),
+    ("What have we bought that hasn't come in yet?", (P,)),
+    ("Are our vendors behind on any orders?", (P,)),
+    ("Which suppliers owe us goods?", (P,)),
+    ("What is due from Pacific Circuits Inc this month?", (P,)),
+    ("Where is SH-000077?", (T,)),
+    ("Track parcel 1Z999AA10123456784", (T,)),
+    ("Which inbound trucks are running behind?", (T,)),
+    ("What is currently being transported to our warehouses?", (T,)),
+    ("When will the goods on the ship reach the port?", (T,)),
+    ("Show the latest status of our consignments", (T,)),
+    ("Which containers are held at the border?", (T,)),
+    ("Is the delivery from Nordic Steel AB on the road yet?", (T,)),
+    ("Any late arrivals among the inbound loads?", (T,)),
+    ("How much will customers order over the next weeks?", (F,)),
+    ("Expected sales volume next period", (F,)),
+    ("What demand do you predict for Cable tie 200mm?", (F,)),
+    ("Sales outlook for the coming month", (F,)),
+    ("How many units will go out to customers next week?", (F,)),
+    ("What consumption should we plan for?", (F,)),
+    ("Is demand going up or down?", (F,)),
+    ("How risky is Alpine Fastening GmbH?", (K,)),
+    ("Risk score of SUP-PACIFIC", (K,)),
+    ("Which suppliers could let us down?", (K,)),
+    ("Should we worry about Nordic Steel AB?", (K,)),
+    ("Which vendors have the worst delivery performance?", (K,)),
+    ("Which suppliers are in trouble?", (K,)),
+    ("Is there a supply disruption risk anywhere?", (K,)),
+    ("What should I do first this morning?", (A,)),
+    ("Which orders should I chase?", (A,)),
+    ("What do I need to buy now?", (A,)),
+    ("Anything urgent for me?", (A,)),
+    ("Which items need replenishing?", (A,)),
+    ("Which products need a new purchase order?", (A,)),
+    ("Give me the planner's next steps", (A,)),
+    ("Stock of Gear pump 20cc and its open purchase orders", (S, P)),
+    ("Which shipments are late and which supplier is the riskiest?", (T, K)),
+    ("What do we have on hand and what should I reorder?", (S, A)),
+    ("Demand forecast and open purchase orders", (F, P)),
+    ("Recent receipts and stock on hand", (M, S)),
+    ("What does the contract say about shipping damage?", ()),
+    ("What are the delivery obligations in the agreement?", ()),
+    ("Which section of the manual covers stock counts?", ()),
+    ("What order lead time does the contract promise?", ()),
+    ("What does the supplier agreement say about risk of loss in transit?", ()),
+    ("Does the agreement allow partial deliveries?", ()),
+    ("What does the policy say about forecasts shared with suppliers?", ()),
+    ("Who do I contact about the contract?", ()),
+    ("Thank you, that's all", ()),
+    ("What can I ask you?", ()),
 ]
+
+# The things TRAIN's questions name, masked as a tenant's own catalogue is (``copilot.tool_choice.mask_mentions``).
+TRAIN_CATALOGUE = Mentions(
+    products=[
+        {"sku": sku, "name": name}
+        for sku, name in (
+            ("HYD-GP-20", "Gear pump 20cc"),
+            ("CBL-TIE-200", "Cable tie 200mm"),
+            ("LBL-ROLL-100", "Label roll 100x50"),
+            ("PKG-CRATE-W", "Wooden crate"),
+            ("TRN-CASE-L", "Transit case large"),
+            ("LBL-RISK", "Risk warning label"),
+            ("VLV-DV-3", "Demand valve DV-3"),
+            ("TNK-RES-5", "Reserve tank 5l"),
+        )
+    ],
+    suppliers=[
+        {"code": code, "name": name}
+        for code, name in (
+            ("SUP-ALPINE", "Alpine Fastening GmbH"),
+            ("SUP-NORDIC", "Nordic Steel AB"),
+            ("SUP-PACIFIC", "Pacific Circuits Inc"),
+        )
+    ],
+    purchase_orders=[{"number": "PO-000231"}],
+    shipments=[{"number": "SH-000077", "tracking_number": "1Z999AA10123456784"}],
+)
 
 HELD_OUT: list[tuple[str, tuple[str, ...]]] = [
     ("What's our current stock position?", (S,)),

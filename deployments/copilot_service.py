@@ -22,7 +22,7 @@ from copilot.assistant import Copilot, CopilotLimits
 from copilot.embeddings import Embedder
 from copilot.retrieval import Fusion
 from copilot.tool_choice import fit_chooser
-from copilot.tool_questions import TRAIN
+from copilot.tool_questions import TRAIN, TRAIN_CATALOGUE
 from copilot.tools import TOOLS
 
 
@@ -102,7 +102,7 @@ class CopilotService:
         embedder = await asyncio.to_thread(Embedder, settings.copilot_embedding_model)
         limits = copilot_limits(settings)
         # Fitted here from the packaged question set (seconds): the same embedder reads questions at run time.
-        chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS))
+        chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS), TRAIN_CATALOGUE)
         self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser)
 
     async def ingest(
