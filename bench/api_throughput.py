@@ -9,6 +9,7 @@ on loopback, bounded in time. Before that, the app runs once behind a protocol-r
 Prints the round trips, a table, then one JSON line with the headline figures.
 
     python bench/api_throughput.py [--database-url URL | --data-dir DIR] [--duration 15] [--connections 32]
+        [--replicas 1]
 """
 
 from __future__ import annotations
@@ -209,6 +210,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO / ".chainsight" / "bench-pgdata")
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--replicas", type=int, default=1, help="InventoryAPI replicas under Serve (fixed)")
     parser.add_argument(
         "--no-compare-proxies",
         dest="compare_proxies",
@@ -256,7 +258,7 @@ def main() -> None:
         served = Settings(_env_file=None)  # type: ignore[call-arg]
         start_ray(served, include_dashboard=False)
         try:
-            start_serve(served, AppArgs(min_replicas=1, max_replicas=1))
+            start_serve(served, AppArgs(min_replicas=args.replicas, max_replicas=args.replicas))
             base = f"http://{served.http_host}:{served.http_port}"
             wait_ready(f"{base}/readyz")
             mode = "HAProxy high-throughput" if high_throughput else "default proxy"
@@ -272,6 +274,7 @@ def main() -> None:
     headline = {
         "bench": "api_throughput",
         "connections": args.connections,
+        "replicas": args.replicas,
         "duration_s": args.duration,
         "read_round_trips": round_trips["read"],
         "write_round_trips": round_trips["write"],
