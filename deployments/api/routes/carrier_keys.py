@@ -5,7 +5,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Response
 
-from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
 from integrations.crypto import cipher_from_key
 from inventory import webhook_keys
@@ -27,18 +26,12 @@ async def create_key(
 ) -> dict:
     cipher = cipher_from_key(settings.integrations_key)
 
-    async def op(tx: TenantTransaction) -> dict:
-        return await webhook_keys.create_key(tx, payload.name, cipher)
-
-    return await caller.run(op, write=True)
+    return await caller.run(lambda tx: webhook_keys.create_key(tx, payload.name, cipher), write=True)
 
 
 @router.get("", response_model=list[CarrierWebhookKey], responses=ADMIN_ONLY, summary="The tenant's keys (admin)")
 async def list_keys(caller: CallerDep) -> list[dict]:
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await webhook_keys.list_keys(tx)
-
-    return await caller.run(op)
+    return await caller.run(lambda tx: webhook_keys.list_keys(tx))
 
 
 @router.post(
@@ -50,10 +43,7 @@ async def list_keys(caller: CallerDep) -> list[dict]:
 async def rotate_key(key_id: UUID, caller: CallerDep, settings: SettingsDep) -> dict:
     cipher = cipher_from_key(settings.integrations_key)
 
-    async def op(tx: TenantTransaction) -> dict:
-        return await webhook_keys.rotate_key(tx, key_id, cipher)
-
-    return await caller.run(op, write=True)
+    return await caller.run(lambda tx: webhook_keys.rotate_key(tx, key_id, cipher), write=True)
 
 
 @router.delete(
@@ -63,8 +53,5 @@ async def rotate_key(key_id: UUID, caller: CallerDep, settings: SettingsDep) -> 
     summary="Revoke a key (admin): nothing it signs is accepted again",
 )
 async def revoke_key(key_id: UUID, caller: CallerDep) -> Response:
-    async def op(tx: TenantTransaction) -> None:
-        await webhook_keys.revoke_key(tx, key_id)
-
-    await caller.run(op, write=True)
+    await caller.run(lambda tx: webhook_keys.revoke_key(tx, key_id), write=True)
     return Response(status_code=204)

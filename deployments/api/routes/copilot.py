@@ -103,26 +103,17 @@ async def upload_document(
 
 @router.get("/documents", response_model=list[Document], summary="The tenant's documents")
 async def list_documents(caller: CallerDep) -> list[Document]:
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await documents.list_documents(tx.conn)
-
-    return [Document.model_validate(d) for d in await caller.run(op)]
+    return [Document.model_validate(d) for d in await caller.run(lambda tx: documents.list_documents(tx.conn))]
 
 
 @router.get("/documents/{document_id}", response_model=Document, summary="One document")
 async def get_document(document_id: UUID, caller: CallerDep) -> Document:
-    async def op(tx: TenantTransaction) -> dict:
-        return await documents.get_document(tx.conn, document_id)
-
-    return Document.model_validate(await caller.run(op))
+    return Document.model_validate(await caller.run(lambda tx: documents.get_document(tx.conn, document_id)))
 
 
 @router.delete("/documents/{document_id}", status_code=204, summary="Delete a document and its chunks")
 async def delete_document(document_id: UUID, caller: CallerDep) -> Response:
-    async def op(tx: TenantTransaction) -> None:
-        await documents.delete_document(tx.conn, document_id)
-
-    await caller.run(op, write=True)
+    await caller.run(lambda tx: documents.delete_document(tx.conn, document_id), write=True)
     return Response(status_code=204)
 
 
@@ -172,10 +163,9 @@ def _sse(event: dict[str, Any]) -> str:
 
 @router.get("/conversations", response_model=list[Conversation], summary="Your conversations, latest first")
 async def list_conversations(caller: CallerDep) -> list[Conversation]:
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await conversations.list_conversations(tx.conn)
-
-    return [Conversation.model_validate(c) for c in await caller.run(op)]
+    return [
+        Conversation.model_validate(c) for c in await caller.run(lambda tx: conversations.list_conversations(tx.conn))
+    ]
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationWithMessages, summary="One conversation")
@@ -189,10 +179,7 @@ async def get_conversation(conversation_id: UUID, caller: CallerDep) -> Conversa
 
 @router.delete("/conversations/{conversation_id}", status_code=204, summary="Delete one of your conversations")
 async def delete_conversation(conversation_id: UUID, caller: CallerDep) -> Response:
-    async def op(tx: TenantTransaction) -> None:
-        await conversations.delete(tx.conn, conversation_id)
-
-    await caller.run(op)
+    await caller.run(lambda tx: conversations.delete(tx.conn, conversation_id))
     return Response(status_code=204)
 
 
@@ -208,7 +195,4 @@ async def give_feedback(message_id: UUID, body: FeedbackRequest, caller: CallerD
 
 @router.get("/suggestions", summary="Recommended actions, each with its reason")
 async def list_suggestions(caller: CallerDep) -> dict[str, list[dict[str, Any]]]:
-    async def op(tx: TenantTransaction) -> list[suggestions.Suggestion]:
-        return await suggestions.suggest(tx)
-
-    return {"items": [s.as_dict() for s in await caller.run(op)]}
+    return {"items": [s.as_dict() for s in await caller.run(lambda tx: suggestions.suggest(tx))]}

@@ -34,26 +34,17 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 async def create_connector(payload: Annotated[ConnectorCreate, Body()], caller: CallerDep, settings: SettingsDep):
     cipher = cipher_from_key(settings.integrations_key)
 
-    async def op(tx: TenantTransaction) -> dict:
-        return await store.create_connector(tx, payload, cipher)
-
-    return await caller.run(op, write=True)
+    return await caller.run(lambda tx: store.create_connector(tx, payload, cipher), write=True)
 
 
 @router.get("/connectors", response_model=list[Connector], summary="The tenant's ERP connectors")
 async def list_connectors(caller: CallerDep):
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await store.list_connectors(tx.conn)
-
-    return await caller.run(op)
+    return await caller.run(lambda tx: store.list_connectors(tx.conn))
 
 
 @router.get("/connectors/{connector_id}", response_model=ConnectorStatus, summary="A connector with its sync status")
 async def get_connector(connector_id: UUID, caller: CallerDep):
-    async def op(tx: TenantTransaction) -> dict:
-        return await store.connector_status(tx.conn, connector_id)
-
-    return await caller.run(op)
+    return await caller.run(lambda tx: store.connector_status(tx.conn, connector_id))
 
 
 @router.patch("/connectors/{connector_id}", response_model=Connector, summary="Change a connector (admin)")
@@ -62,18 +53,12 @@ async def update_connector(
 ):
     cipher = cipher_from_key(settings.integrations_key)
 
-    async def op(tx: TenantTransaction) -> dict:
-        return await store.update_connector(tx, connector_id, changes, cipher)
-
-    return await caller.run(op, write=True)
+    return await caller.run(lambda tx: store.update_connector(tx, connector_id, changes, cipher), write=True)
 
 
 @router.delete("/connectors/{connector_id}", status_code=204, summary="Remove a connector and its sync state (admin)")
 async def delete_connector(connector_id: UUID, caller: CallerDep) -> Response:
-    async def op(tx: TenantTransaction) -> None:
-        await store.delete_connector(tx, connector_id)
-
-    await caller.run(op, write=True)
+    await caller.run(lambda tx: store.delete_connector(tx, connector_id), write=True)
     return Response(status_code=204)
 
 
@@ -102,18 +87,12 @@ async def trigger_sync(connector_id: UUID, caller: CallerDep, settings: Settings
 
 @router.get("/connectors/{connector_id}/runs", response_model=list[SyncRun], summary="Sync history, newest first")
 async def list_runs(connector_id: UUID, caller: CallerDep, limit: Limit = 50):
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await store.list_runs(tx.conn, connector_id, limit)
-
-    return await caller.run(op)
+    return await caller.run(lambda tx: store.list_runs(tx.conn, connector_id, limit))
 
 
 @router.get("/runs/{run_id}", response_model=SyncRun, summary="One sync run")
 async def get_run(run_id: UUID, caller: CallerDep):
-    async def op(tx: TenantTransaction) -> dict:
-        return await store.get_run(tx.conn, run_id)
-
-    return await caller.run(op)
+    return await caller.run(lambda tx: store.get_run(tx.conn, run_id))
 
 
 @router.get(
@@ -122,10 +101,9 @@ async def get_run(run_id: UUID, caller: CallerDep):
     summary="Records the sync could not apply (open ones unless include_resolved)",
 )
 async def list_dead_letters(connector_id: UUID, caller: CallerDep, include_resolved: bool = False, limit: Limit = 100):
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await store.list_dead_letters(tx.conn, connector_id, include_resolved=include_resolved, limit=limit)
-
-    return await caller.run(op)
+    return await caller.run(
+        lambda tx: store.list_dead_letters(tx.conn, connector_id, include_resolved=include_resolved, limit=limit)
+    )
 
 
 @router.post(

@@ -5,7 +5,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body
 
-from common.database import TenantTransaction
 from deployments.api.deps import CallerDep
 from deployments.api.list_route import add_list_route
 from inventory import members, notifications
@@ -20,10 +19,9 @@ notifications_router = APIRouter(prefix="/notifications", tags=["notifications"]
 async def update_me(changes: Annotated[ProfileUpdate, Body()], caller: CallerDep) -> Profile:
     """Every member may change their own profile (viewers too); `notifications` is merged field by field."""
 
-    async def op(tx: TenantTransaction) -> dict:
-        return await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, changes)
-
-    return Profile.model_validate(await caller.run(op))
+    return Profile.model_validate(
+        await caller.run(lambda tx: members.update_profile(tx.conn, tx.tenant_id, tx.user_id, changes))
+    )
 
 
 add_list_route(
@@ -39,10 +37,9 @@ add_list_route(
 
 @members_router.patch("/{user_id}", response_model=Member, summary="Change a member's role (admins)")
 async def change_role(user_id: UUID, change: Annotated[RoleChange, Body()], caller: CallerDep) -> Member:
-    async def op(tx: TenantTransaction) -> dict:
-        return await members.change_role(tx.conn, tx.role.value, user_id, change.role)
-
-    return Member.model_validate(await caller.run(op))
+    return Member.model_validate(
+        await caller.run(lambda tx: members.change_role(tx.conn, tx.role.value, user_id, change.role))
+    )
 
 
 add_list_route(
@@ -57,15 +54,13 @@ add_list_route(
 
 @notifications_router.post("/read-all", response_model=MarkedRead, summary="Mark all your notifications read")
 async def mark_all_read(caller: CallerDep) -> MarkedRead:
-    async def op(tx: TenantTransaction) -> int:
-        return await notifications.mark_all_read(tx.conn, tx.tenant_id, tx.user_id)
-
-    return MarkedRead(marked=await caller.run(op))
+    return MarkedRead(
+        marked=await caller.run(lambda tx: notifications.mark_all_read(tx.conn, tx.tenant_id, tx.user_id))
+    )
 
 
 @notifications_router.post("/{notification_id}/read", response_model=Notification, summary="Mark one read")
 async def mark_read(notification_id: UUID, caller: CallerDep) -> Notification:
-    async def op(tx: TenantTransaction) -> dict:
-        return await notifications.mark_read(tx.conn, tx.tenant_id, tx.user_id, notification_id)
-
-    return Notification.model_validate(await caller.run(op))
+    return Notification.model_validate(
+        await caller.run(lambda tx: notifications.mark_read(tx.conn, tx.tenant_id, tx.user_id, notification_id))
+    )

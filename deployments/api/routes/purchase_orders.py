@@ -38,12 +38,14 @@ async def create_purchase_order(
 ) -> PurchaseOrder:
     tolerance = Decimal(str(settings.purchase_over_receipt_tolerance_pct))
 
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.create_order(
-            tx.conn, tx.tenant_id, tx.user_id, payload, default_tolerance_pct=tolerance
+    return PurchaseOrder.model_validate(
+        await caller.run(
+            lambda tx: purchasing.create_order(
+                tx.conn, tx.tenant_id, tx.user_id, payload, default_tolerance_pct=tolerance
+            ),
+            write=True,
         )
-
-    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+    )
 
 
 add_list_route(router, "", purchasing.ORDERS, PurchaseOrderSummary, purchasing.list_orders, "List purchase orders")
@@ -51,54 +53,46 @@ add_list_route(router, "", purchasing.ORDERS, PurchaseOrderSummary, purchasing.l
 
 @router.get("/{order_id}", response_model=PurchaseOrder, summary="A purchase order with its lines and backorder")
 async def get_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.get_order(tx.conn, order_id)
-
-    return PurchaseOrder.model_validate(await caller.run(op))
+    return PurchaseOrder.model_validate(await caller.run(lambda tx: purchasing.get_order(tx.conn, order_id)))
 
 
 @router.patch("/{order_id}", response_model=PurchaseOrder, summary="Change a draft's header")
 async def update_purchase_order(
     order_id: UUID, changes: Annotated[PurchaseOrderUpdate, Body()], caller: CallerDep
 ) -> PurchaseOrder:
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.update_order(tx.conn, order_id, changes)
-
-    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+    return PurchaseOrder.model_validate(
+        await caller.run(lambda tx: purchasing.update_order(tx.conn, order_id, changes), write=True)
+    )
 
 
 @router.post("/{order_id}/lines", status_code=201, response_model=PurchaseOrder, summary="Add a line to a draft")
 async def add_purchase_order_line(
     order_id: UUID, line: Annotated[PurchaseOrderLineCreate, Body()], caller: CallerDep
 ) -> PurchaseOrder:
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.add_line(tx.conn, tx.tenant_id, order_id, line)
-
-    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+    return PurchaseOrder.model_validate(
+        await caller.run(lambda tx: purchasing.add_line(tx.conn, tx.tenant_id, order_id, line), write=True)
+    )
 
 
 @router.delete("/{order_id}/lines/{line_id}", response_model=PurchaseOrder, summary="Remove a line from a draft")
 async def remove_purchase_order_line(order_id: UUID, line_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.remove_line(tx.conn, order_id, line_id)
-
-    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+    return PurchaseOrder.model_validate(
+        await caller.run(lambda tx: purchasing.remove_line(tx.conn, order_id, line_id), write=True)
+    )
 
 
 @router.post("/{order_id}/issue", response_model=PurchaseOrder, summary="Send a draft to the supplier")
 async def issue_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.issue_order(tx.conn, tx.tenant_id, order_id)
-
-    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+    return PurchaseOrder.model_validate(
+        await caller.run(lambda tx: purchasing.issue_order(tx.conn, tx.tenant_id, order_id), write=True)
+    )
 
 
 @router.post("/{order_id}/cancel", response_model=PurchaseOrder, summary="Cancel an order nothing was received on")
 async def cancel_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    async def op(tx: TenantTransaction) -> dict:
-        return await purchasing.cancel_order(tx.conn, tx.tenant_id, order_id)
-
-    return PurchaseOrder.model_validate(await caller.run(op, write=True))
+    return PurchaseOrder.model_validate(
+        await caller.run(lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order_id), write=True)
+    )
 
 
 @router.post(
@@ -125,28 +119,24 @@ async def receive_purchase_order(
 
 @router.get("/{order_id}/receipts", response_model=list[PurchaseReceipt], summary="Receipts of an order")
 async def list_purchase_receipts(order_id: UUID, caller: CallerDep) -> list[PurchaseReceipt]:
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await purchasing.list_receipts(tx.conn, order_id)
-
-    return [PurchaseReceipt.model_validate(r) for r in await caller.run(op)]
+    return [
+        PurchaseReceipt.model_validate(r)
+        for r in await caller.run(lambda tx: purchasing.list_receipts(tx.conn, order_id))
+    ]
 
 
 @units_router.get("/units-of-measure", response_model=list[UnitOfMeasureOut], summary="Shared units by category")
 async def list_units(caller: CallerDep) -> list[UnitOfMeasureOut]:
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await uom.list_units(tx.conn)
-
-    return [UnitOfMeasureOut.model_validate(u) for u in await caller.run(op)]
+    return [UnitOfMeasureOut.model_validate(u) for u in await caller.run(lambda tx: uom.list_units(tx.conn))]
 
 
 @units_router.get(
     "/products/{product_id}/uom-conversions", response_model=list[UomConversion], summary="A product's own units"
 )
 async def list_uom_conversions(product_id: UUID, caller: CallerDep) -> list[UomConversion]:
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await uom.list_conversions(tx.conn, product_id)
-
-    return [UomConversion.model_validate(c) for c in await caller.run(op)]
+    return [
+        UomConversion.model_validate(c) for c in await caller.run(lambda tx: uom.list_conversions(tx.conn, product_id))
+    ]
 
 
 @units_router.put(
@@ -157,7 +147,8 @@ async def list_uom_conversions(product_id: UUID, caller: CallerDep) -> list[UomC
 async def set_uom_conversion(
     product_id: UUID, unit: UnitParam, body: Annotated[UomConversionSet, Body()], caller: CallerDep
 ) -> UomConversion:
-    async def op(tx: TenantTransaction) -> dict:
-        return await uom.set_conversion(tx.conn, tx.tenant_id, product_id, unit, body.factor)
-
-    return UomConversion.model_validate(await caller.run(op, write=True))
+    return UomConversion.model_validate(
+        await caller.run(
+            lambda tx: uom.set_conversion(tx.conn, tx.tenant_id, product_id, unit, body.factor), write=True
+        )
+    )

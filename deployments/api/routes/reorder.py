@@ -6,7 +6,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
 
-from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
 from deployments.api.list_route import add_list_route
 from inventory import reorder
@@ -34,10 +33,9 @@ class ReorderOrderRequest(StrictModel):
 
 @router.post("/reorder-rules", status_code=201, response_model=ReorderRule, summary="Create a reorder rule")
 async def create_rule(payload: Annotated[ReorderRuleCreate, Body()], caller: CallerDep) -> ReorderRule:
-    async def op(tx: TenantTransaction) -> dict:
-        return await reorder.create_rule(tx.conn, tx.tenant_id, payload)
-
-    return ReorderRule.model_validate(await caller.run(op, write=True))
+    return ReorderRule.model_validate(
+        await caller.run(lambda tx: reorder.create_rule(tx.conn, tx.tenant_id, payload), write=True)
+    )
 
 
 add_list_route(router, "/reorder-rules", reorder.RULES, ReorderRule, reorder.list_rules, "List reorder rules")
@@ -45,26 +43,19 @@ add_list_route(router, "/reorder-rules", reorder.RULES, ReorderRule, reorder.lis
 
 @router.get("/reorder-rules/{rule_id}", response_model=ReorderRule, summary="Get a reorder rule")
 async def get_rule(rule_id: UUID, caller: CallerDep) -> ReorderRule:
-    async def op(tx: TenantTransaction) -> dict:
-        return await reorder.get_rule(tx.conn, rule_id)
-
-    return ReorderRule.model_validate(await caller.run(op))
+    return ReorderRule.model_validate(await caller.run(lambda tx: reorder.get_rule(tx.conn, rule_id)))
 
 
 @router.patch("/reorder-rules/{rule_id}", response_model=ReorderRule, summary="Change a reorder rule")
 async def update_rule(rule_id: UUID, changes: Annotated[ReorderRuleUpdate, Body()], caller: CallerDep) -> ReorderRule:
-    async def op(tx: TenantTransaction) -> dict:
-        return await reorder.update_rule(tx.conn, rule_id, changes)
-
-    return ReorderRule.model_validate(await caller.run(op, write=True))
+    return ReorderRule.model_validate(
+        await caller.run(lambda tx: reorder.update_rule(tx.conn, rule_id, changes), write=True)
+    )
 
 
 @router.delete("/reorder-rules/{rule_id}", status_code=204, summary="Delete a reorder rule")
 async def delete_rule(rule_id: UUID, caller: CallerDep) -> Response:
-    async def op(tx: TenantTransaction) -> None:
-        await reorder.delete_rule(tx.conn, rule_id)
-
-    await caller.run(op, write=True)
+    await caller.run(lambda tx: reorder.delete_rule(tx.conn, rule_id), write=True)
     return Response(status_code=204)
 
 
@@ -79,10 +70,11 @@ async def get_proposals(
     projected < min and proposes max(min, max) - projected rounded up to the order multiple."""
     filters = _filters(product_id, warehouse_id, supplier_id)
 
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await reorder.proposals(tx.conn, filters)
-
-    return ReorderProposals(proposals=[ReorderProposal.model_validate(p) for p in await caller.run(op)])
+    return ReorderProposals(
+        proposals=[
+            ReorderProposal.model_validate(p) for p in await caller.run(lambda tx: reorder.proposals(tx.conn, filters))
+        ]
+    )
 
 
 @router.post(
@@ -97,12 +89,12 @@ async def order_proposals(
     filters = _filters(payload.product_id, payload.warehouse_id, payload.supplier_id)
     tolerance = Decimal(str(settings.purchase_over_receipt_tolerance_pct))
 
-    async def op(tx: TenantTransaction) -> list[dict]:
-        return await reorder.order_proposals(
+    orders = await caller.run(
+        lambda tx: reorder.order_proposals(
             tx.conn, tx.tenant_id, tx.user_id, filters, currency=payload.currency, default_tolerance_pct=tolerance
-        )
-
-    orders = await caller.run(op, write=True)
+        ),
+        write=True,
+    )
     return ReorderOrdersCreated(purchase_orders=[PurchaseOrder.model_validate(o) for o in orders])
 
 

@@ -36,10 +36,9 @@ add_list_route(router, "", reservations.RESERVATIONS, Reservation, reservations.
 
 @router.get("/{reservation_id}", response_model=Reservation, summary="Get a reservation")
 async def get_reservation(reservation_id: UUID, caller: CallerDep) -> Reservation:
-    async def op(tx: TenantTransaction) -> dict:
-        return await reservations.get_reservation(tx.conn, reservation_id)
-
-    return Reservation.model_validate(await caller.run(op))
+    return Reservation.model_validate(
+        await caller.run(lambda tx: reservations.get_reservation(tx.conn, reservation_id))
+    )
 
 
 @router.post("/{reservation_id}/release", response_model=Reservation, summary="Release the held stock")

@@ -105,18 +105,14 @@ async def market_risk(
 
 @router.get("/weights", response_model=WeightsOut, summary="The tenant's score weights (defaults until set)")
 async def get_weights(caller: CallerDep) -> dict[str, Any]:
-    async def op(tx: TenantTransaction) -> dict[str, Any]:
-        return await repository.get_weights(tx.conn)
-
-    return await caller.run(op)
+    return await caller.run(lambda tx: repository.get_weights(tx.conn))
 
 
 @router.put("/weights", response_model=WeightsOut, summary="Set the tenant's score weights")
 async def put_weights(weights: Annotated[Weights, Body()], caller: CallerDep) -> dict[str, Any]:
-    async def op(tx: TenantTransaction) -> dict[str, Any]:
-        return await repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, weights.model_dump())
-
-    return await caller.run(op, write=True)
+    return await caller.run(
+        lambda tx: repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, weights.model_dump()), write=True
+    )
 
 
 @router.get("/model", summary="The current disruption model's version and held-out metrics")

@@ -37,10 +37,9 @@ class WebhookResult(BaseModel):
 
 @router.post("", status_code=201, response_model=Shipment, summary="Create an inbound or outbound shipment")
 async def create_shipment(payload: Annotated[ShipmentCreate, Body()], caller: CallerDep) -> Shipment:
-    async def op(tx: TenantTransaction) -> dict:
-        return await shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, payload)
-
-    return Shipment.model_validate(await caller.run(op, write=True))
+    return Shipment.model_validate(
+        await caller.run(lambda tx: shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, payload), write=True)
+    )
 
 
 add_list_route(router, "", shipments.SHIPMENTS, ShipmentSummary, shipments.list_shipments, "List shipments")
@@ -48,10 +47,7 @@ add_list_route(router, "", shipments.SHIPMENTS, ShipmentSummary, shipments.list_
 
 @router.get("/{shipment_id}", response_model=Shipment, summary="A shipment with its lines and timeline")
 async def get_shipment(shipment_id: UUID, caller: CallerDep) -> Shipment:
-    async def op(tx: TenantTransaction) -> dict:
-        return await shipments.get_shipment(tx.conn, shipment_id)
-
-    return Shipment.model_validate(await caller.run(op))
+    return Shipment.model_validate(await caller.run(lambda tx: shipments.get_shipment(tx.conn, shipment_id)))
 
 
 @router.get("/{shipment_id}/events", response_model=list[TrackingEvent], summary="The tracking timeline, oldest first")

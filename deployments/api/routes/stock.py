@@ -31,10 +31,7 @@ add_list_route(router, "/stock-levels", stock.LEVELS, StockLevel, stock.list_lev
 
 @router.get("/stock-levels/{product_id}/{warehouse_id}", response_model=StockLevel, summary="Stock of one product")
 async def get_stock_level(product_id: UUID, warehouse_id: UUID, caller: CallerDep) -> StockLevel:
-    async def op(tx: TenantTransaction) -> dict:
-        return await stock.get_level(tx.conn, product_id, warehouse_id)
-
-    return StockLevel.model_validate(await caller.run(op))
+    return StockLevel.model_validate(await caller.run(lambda tx: stock.get_level(tx.conn, product_id, warehouse_id)))
 
 
 @router.post(
