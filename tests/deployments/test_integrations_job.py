@@ -28,8 +28,11 @@ def ray_cluster(settings) -> Iterator[None]:
 
     Sync tasks read their settings from the environment their worker inherits from this process.
     """
-    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "ENVIRONMENT")}
-    os.environ.update({"DATABASE_URL": str(settings.database_url), "ENVIRONMENT": "test"})
+    environment = {"DATABASE_URL": str(settings.database_url), "ENVIRONMENT": "test"}
+    # The fake ERP listens on loopback, which connectors may not call unless allowed (as the Serve fixture does).
+    environment["INTEGRATIONS_ALLOWED_NETWORKS"] = '["127.0.0.0/8", "::1/128"]'
+    saved = {k: os.environ.get(k) for k in environment}
+    os.environ.update(environment)
     get_settings.cache_clear()
     with ray_session(num_cpus=2):
         yield
