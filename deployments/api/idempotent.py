@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from common.database import TenantTransaction
-from deployments.api.deps import Caller
+from deployments.api.deps import Caller, CallerDep
 from inventory import idempotency
 from inventory.idempotency import StoredResponse
 
 REPLAY_HEADER = "Idempotent-Replayed"
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Retry-safe key: the same key and body are applied once and the first response replayed",
+    ),
+]
 
 
 async def run_idempotent(
@@ -44,3 +55,28 @@ async def run_idempotent(
     response, replayed = await caller.run(op, write=True)
     headers: dict[str, Any] = {REPLAY_HEADER: "true"} if replayed else {}
     return JSONResponse(response.body, status_code=response.status_code, headers=headers)
+
+
+@dataclass(frozen=True)
+class IdempotentWrite:
+    """What a retry-safe write needs, injected as one: the request, its caller and its Idempotency-Key."""
+
+    request: Request
+    caller: Caller
+    key: str | None
+
+    async def run(
+        self,
+        payload: BaseModel | None,
+        operation: Callable[[TenantTransaction], Awaitable[BaseModel]],
+        *,
+        status_code: int,
+    ) -> JSONResponse:
+        return await run_idempotent(self.request, self.caller, self.key, payload, operation, status_code=status_code)
+
+
+def idempotent_write(request: Request, caller: CallerDep, idempotency_key: IdempotencyKey = None) -> IdempotentWrite:
+    return IdempotentWrite(request, caller, idempotency_key)
+
+
+IdempotentDep = Annotated[IdempotentWrite, Depends(idempotent_write)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from common.errors import DomainError
+
+if TYPE_CHECKING:
+    from deployments.api.deps import Caller, ModelHandles
 
 
 def domain_cause(exc: BaseException) -> DomainError | None:
@@ -25,3 +28,10 @@ async def unwrap(awaitable: Any) -> Any:
         if cause is not None:
             raise cause from None
         raise
+
+
+async def call_for(caller: Caller, handles: ModelHandles, deployment: str, method: str, *args: Any) -> Any:
+    """``method`` of a model deployment for the caller: it gets the caller's token and requested tenant first
+    (the deployment opens the caller's own transaction), and its domain errors come back as themselves."""
+    handle = getattr(handles.require(deployment), method)
+    return await unwrap(handle.remote(caller.claims.raw, caller.requested_tenant, *args))

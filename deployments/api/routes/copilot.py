@@ -21,7 +21,7 @@ from common.database import TenantTransaction
 from common.errors import PayloadTooLargeError
 from copilot import conversations, documents, suggestions
 from deployments.api.deps import CallerDep, ModelHandlesDep
-from deployments.api.model_calls import domain_cause, unwrap
+from deployments.api.model_calls import call_for, domain_cause, unwrap
 from deployments.api.routes.llm import router as llm_router  # noqa: F401  (app.py mounts it from here)
 
 router = APIRouter(prefix="/ai/copilot", tags=["copilot"])
@@ -89,7 +89,7 @@ async def upload_document(
     handles: ModelHandlesDep,
     file: Annotated[UploadFile, File(description="PDF, DOCX, plain text, Markdown or CSV")],
 ) -> Document:
-    copilot = handles.require("copilot")
+    handles.require("copilot")  # 503 before the upload is read when the copilot is not deployed
     limit = request.app.state.settings.copilot_max_upload_bytes
     # Read one byte past the limit so an oversized file is refused without shipping it to the service.
     data = await file.read(limit + 1)
@@ -97,8 +97,7 @@ async def upload_document(
         raise PayloadTooLargeError(
             f"{file.filename!r} exceeds the upload limit of {limit} bytes", details={"max_bytes": limit}
         )
-    result = await unwrap(copilot.ingest.remote(caller.claims.raw, caller.requested_tenant, file.filename or "", data))
-    return Document.model_validate(result)
+    return Document.model_validate(await call_for(caller, handles, "copilot", "ingest", file.filename or "", data))
 
 
 @router.get("/documents", response_model=list[Document], summary="The tenant's documents")

@@ -4,14 +4,13 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Path
 from fastapi.responses import JSONResponse
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
-from deployments.api.idempotent import run_idempotent
+from deployments.api.idempotent import IdempotentDep
 from deployments.api.list_route import add_list_route
-from deployments.api.routes.stock import IdempotencyKey
 from inventory import purchasing, uom
 from inventory.purchasing_schemas import (
     PurchaseOrder,
@@ -102,11 +101,7 @@ async def cancel_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOr
     summary="Receive goods (partial or full, with lots); writes the stock ledger in the same transaction",
 )
 async def receive_purchase_order(
-    request: Request,
-    order_id: UUID,
-    receipt: Annotated[PurchaseReceiptCreate, Body()],
-    caller: CallerDep,
-    idempotency_key: IdempotencyKey = None,
+    order_id: UUID, receipt: Annotated[PurchaseReceiptCreate, Body()], write: IdempotentDep
 ) -> JSONResponse:
     async def op(tx: TenantTransaction) -> PurchaseReceiptResult:
         received, order = await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order_id, receipt)
@@ -114,7 +109,7 @@ async def receive_purchase_order(
             receipt=PurchaseReceipt.model_validate(received), purchase_order=PurchaseOrder.model_validate(order)
         )
 
-    return await run_idempotent(request, caller, idempotency_key, receipt, op, status_code=201)
+    return await write.run(receipt, op, status_code=201)
 
 
 @router.get("/{order_id}/receipts", response_model=list[PurchaseReceipt], summary="Receipts of an order")

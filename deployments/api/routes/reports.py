@@ -31,13 +31,15 @@ from inventory.exports.slots import claim_export_slot
 from reports.forecast import QUANTILES_PARAM, SeriesForecast, render_forecast_report
 from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select_series
 from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
-from reports.supplier_risk_data import SupplierRiskData, gather
+from reports.supplier_risk_data import gather
 from training.planning import MAX_HORIZON
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+BandQuery = Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")]
+WindowQuery = Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")]
 
 
 @router.get(
@@ -88,16 +90,9 @@ async def forecast_report(
     summary="Supplier risk report: ranking with component breakdown, drivers, late-delivery trend, certificates",
 )
 async def supplier_risk_pdf(
-    caller: CallerDep,
-    settings: SettingsDep,
-    band: Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")] = None,
-    window_days: Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")] = 60,
+    caller: CallerDep, settings: SettingsDep, band: BandQuery = None, window_days: WindowQuery = 60
 ) -> Response:
-    now = datetime.now(UTC)
-    async with _export_slot(caller, settings) as slot:
-        tenant, data = await _risk_data(slot, band, window_days)
-        body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, _risk_filter(band, window_days), data)
-    return _attachment(body, PDF, f"supplier-risk-{now:%Y%m%d-%H%M%S}.pdf")
+    return await _supplier_risk_report(caller, settings, band, window_days, "pdf")
 
 
 @router.get(
@@ -107,21 +102,25 @@ async def supplier_risk_pdf(
     summary="The supplier risk report's data as a workbook: ranking, drivers, late deliveries, certifications",
 )
 async def supplier_risk_xlsx(
-    caller: CallerDep,
-    settings: SettingsDep,
-    band: Annotated[Literal["low", "medium", "high"] | None, Query(description="only suppliers in this band")] = None,
-    window_days: Annotated[int, Query(ge=1, le=365, description="certificates expiring this far ahead")] = 60,
+    caller: CallerDep, settings: SettingsDep, band: BandQuery = None, window_days: WindowQuery = 60
+) -> Response:
+    return await _supplier_risk_report(caller, settings, band, window_days, "xlsx")
+
+
+async def _supplier_risk_report(
+    caller: CallerDep, settings: SettingsDep, band: str | None, window_days: int, kind: Literal["pdf", "xlsx"]
 ) -> Response:
     now = datetime.now(UTC)
     async with _export_slot(caller, settings) as slot:
-        _, data = await _risk_data(slot, band, window_days)
-        body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
-    return _attachment(body, XLSX, f"supplier-risk-{now:%Y%m%d-%H%M%S}.xlsx")
-
-
-async def _risk_data(tx: TenantTransaction, band: str | None, window_days: int) -> tuple[str, SupplierRiskData]:
-    # date.today(), as the RiskService uses for /ai/risk: the same day, the same scores.
-    return await _tenant_name(tx), await gather(tx, date.today(), band, window_days)
+        tenant = await _tenant_name(slot)
+        # date.today(), as the RiskService uses for /ai/risk: the same day, the same scores.
+        data = await gather(slot, date.today(), band, window_days)
+        if kind == "pdf":
+            filter_text = _risk_filter(band, window_days)
+            body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, filter_text, data)
+        else:
+            body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
+    return _attachment(body, PDF if kind == "pdf" else XLSX, f"supplier-risk-{now:%Y%m%d-%H%M%S}.{kind}")
 
 
 @asynccontextmanager

@@ -17,13 +17,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from common.database import TenantTransaction
 from common.errors import InvalidInputError, PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
-from deployments.api.model_calls import unwrap
+from deployments.api.model_calls import call_for
 from risk import repository
 from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
 
 router = APIRouter(prefix="/ai/risk", tags=["risk"])
 
 Band = Literal["low", "medium", "high"]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class Weights(BaseModel):
@@ -31,10 +32,10 @@ class Weights(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    financial: float = Field(ge=0, le=1)
-    operational: float = Field(ge=0, le=1)
-    geographical: float = Field(ge=0, le=1)
-    compliance: float = Field(ge=0, le=1)
+    financial: Share
+    operational: Share
+    geographical: Share
+    compliance: Share
 
 
 class WeightsOut(BaseModel):
@@ -51,22 +52,19 @@ async def rank_suppliers(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     band: Annotated[Band | None, Query(description="only suppliers in this band")] = None,
 ) -> dict[str, Any]:
-    risk = handles.require("risk")
-    return await unwrap(risk.rank_suppliers.remote(caller.claims.raw, caller.requested_tenant, limit, band))
+    return await call_for(caller, handles, "risk", "rank_suppliers", limit, band)
 
 
 @router.get("/suppliers/{supplier_id}", summary="One supplier's risk assessment with its top factors")
 async def assess_supplier(supplier_id: UUID, caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
     """Components and overall score are 0 (no risk) to 100; ``confidence`` is low for suppliers with little or
     no delivery history (their operational score is then the population prior, not an error)."""
-    risk = handles.require("risk")
-    return await unwrap(risk.assess_supplier.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
+    return await call_for(caller, handles, "risk", "assess_supplier", supplier_id)
 
 
 @router.get("/suppliers/{supplier_id}/compliance", summary="A supplier's certifications, audits and status")
 async def supplier_compliance(supplier_id: UUID, caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
-    risk = handles.require("risk")
-    return await unwrap(risk.supplier_compliance.remote(caller.claims.raw, caller.requested_tenant, supplier_id))
+    return await call_for(caller, handles, "risk", "supplier_compliance", supplier_id)
 
 
 @router.get("/compliance", summary="The tenant's compliance report")
@@ -75,8 +73,7 @@ async def compliance_report(
     handles: ModelHandlesDep,
     window_days: Annotated[int, Query(ge=1, le=365, description="warn about expiries this far ahead")] = 60,
 ) -> dict[str, Any]:
-    risk = handles.require("risk")
-    return await unwrap(risk.compliance_report.remote(caller.claims.raw, caller.requested_tenant, window_days))
+    return await call_for(caller, handles, "risk", "compliance_report", window_days)
 
 
 @router.get("/purchase-orders", summary="Open purchase orders by probability of arriving late, with explanations")
@@ -89,18 +86,14 @@ async def order_predictions(
     """Each order's probability is its most at-risk open line's (calibrated); each line lists the features that
     moved its prediction most (xgboost SHAP contributions, log-odds). Without a trained model the supplier's
     historical late rate is used and ``model.method`` says so."""
-    risk = handles.require("risk")
-    return await unwrap(
-        risk.order_predictions.remote(caller.claims.raw, caller.requested_tenant, min_probability, limit)
-    )
+    return await call_for(caller, handles, "risk", "order_predictions", min_probability, limit)
 
 
 @router.get("/market", summary="Price volatility, trend and shocks per product; flags on unusual new prices")
 async def market_risk(
     caller: CallerDep, handles: ModelHandlesDep, product_id: Annotated[UUID | None, Query()] = None
 ) -> dict[str, Any]:
-    risk = handles.require("risk")
-    return await unwrap(risk.market_risk.remote(caller.claims.raw, caller.requested_tenant, product_id))
+    return await call_for(caller, handles, "risk", "market_risk", product_id)
 
 
 @router.get("/weights", response_model=WeightsOut, summary="The tenant's score weights (defaults until set)")
@@ -148,7 +141,7 @@ async def import_history(
     """Columns: supplier (or supplier_code / supplier_name), order_date, promised_date, quantity, value (required);
     country (ISO code or name), product, category, shipment_mode (synonyms such as truck, ocean, air charter are
     understood), delivered_date, quantity_received, quantity_rejected, reference (optional)."""
-    risk = handles.require("risk")
+    handles.require("risk")  # 503 before the upload is read when the risk service is not deployed
     if date_format is not None and "%" not in date_format:
         raise InvalidInputError(f"date_format {date_format!r} has no strptime directive", code="invalid_date_format")
     limit = request.app.state.settings.risk_import_max_bytes
@@ -158,4 +151,4 @@ async def import_history(
     options = ImportOptions(
         parse_mapping(mapping), date_format or None, create_suppliers, dry_run, parse_mode_mapping(mode_mapping)
     )
-    return await unwrap(risk.import_history.remote(caller.claims.raw, caller.requested_tenant, data, options))
+    return await call_for(caller, handles, "risk", "import_history", data, options)

@@ -3,27 +3,17 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep
-from deployments.api.idempotent import run_idempotent
+from deployments.api.idempotent import IdempotentDep
 from deployments.api.list_route import add_list_route
 from inventory import stock
 from inventory.schemas import MovementCreate, MovementResult, StockLevel, StockMovement
 
 router = APIRouter(tags=["stock"])
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=255,
-        description="Retry-safe key: the same key and body are applied once and the first response replayed",
-    ),
-]
 
 
 add_list_route(router, "/stock-levels", stock.LEVELS, StockLevel, stock.list_levels, "List stock levels")
@@ -40,12 +30,7 @@ async def get_stock_level(product_id: UUID, warehouse_id: UUID, caller: CallerDe
     response_model=MovementResult,
     summary="Record a receipt, issue, transfer or adjustment",
 )
-async def create_stock_movement(
-    request: Request,
-    movement: Annotated[MovementCreate, Body()],
-    caller: CallerDep,
-    idempotency_key: IdempotencyKey = None,
-) -> JSONResponse:
+async def create_stock_movement(movement: Annotated[MovementCreate, Body()], write: IdempotentDep) -> JSONResponse:
     async def op(tx: TenantTransaction) -> MovementResult:
         rows, levels = await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, movement)
         return MovementResult(
@@ -53,7 +38,7 @@ async def create_stock_movement(
             levels=[StockLevel.model_validate(level) for level in levels],
         )
 
-    return await run_idempotent(request, caller, idempotency_key, movement, op, status_code=201)
+    return await write.run(movement, op, status_code=201)
 
 
 add_list_route(
