@@ -19,7 +19,7 @@ import httpx
 from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.oauth import ClientCredentials
-from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
@@ -27,7 +27,7 @@ DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 class DynamicsConnector(Connector):
     kind = "dynamics"
     vendor = "Dynamics 365 Business Central"
-    entities = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
+    entities = ENTITY_ORDER  # all of them, in sync order
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)

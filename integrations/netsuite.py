@@ -60,7 +60,7 @@ from integrations.netsuite_records import (
 )
 from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal
 from integrations.oauth import ClientCredentials
-from integrations.records import Entity, Page, PushOrder, SourceRecord
+from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"  # noqa: S105 (a path, not a secret)
 SUITEQL_PATH = "/services/rest/query/v1/suiteql"
@@ -84,7 +84,7 @@ def load_signing_key(pem: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 class NetSuiteConnector(Connector):
     kind = "netsuite"
     vendor = "NetSuite"
-    entities = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
+    entities = ENTITY_ORDER  # all of them, in sync order
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)

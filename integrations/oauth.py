@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import httpx
@@ -21,6 +22,7 @@ RENEW_MARGIN_S = 60.0  # renew this long before expiry, so a token never runs ou
 DEFAULT_LIFETIME_S = 3600.0  # when the server leaves out expires_in (RFC 6749 5.1 makes it optional)
 
 
+@dataclass
 class ClientCredentials:
     """A bearer token from ``token_url``, cached until it nearly expires.
 
@@ -29,26 +31,16 @@ class ClientCredentials:
     when the server wants it in a header (SAP). ``issuer`` names the server in errors; ``hint`` ends them.
     """
 
-    def __init__(
-        self,
-        http: HttpClient,
-        token_url: str,
-        form: Callable[[], dict[str, str]],
-        *,
-        issuer: str,
-        auth: httpx.Auth | None = None,
-        hint: str = "",
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.http = http
-        self.token_url = token_url
-        self.form = form
-        self.issuer = issuer
-        self.auth = auth
-        self.hint = hint
-        self.clock = clock
-        self._token: str | None = None
-        self._expires = 0.0
+    http: HttpClient
+    token_url: str
+    form: Callable[[], dict[str, str]]
+    _: KW_ONLY
+    issuer: str
+    auth: httpx.Auth | None = None
+    hint: str = ""
+    clock: Callable[[], float] = time.monotonic
+    _token: str | None = field(default=None, init=False, repr=False)
+    _expires: float = field(default=0.0, init=False, repr=False)
 
     async def token(self, *, renew: bool = False) -> str:
         if self._token is not None and not renew and self.clock() < self._expires - RENEW_MARGIN_S:

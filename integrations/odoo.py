@@ -23,7 +23,7 @@ from typing import Any
 
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
-from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
 # JSON-2 takes parameters by name: the names of the positional arguments this connector passes.
@@ -45,7 +45,7 @@ def _text(value: Any) -> str | None:
 class OdooConnector(Connector):
     kind = "odoo"
     vendor = "Odoo"
-    entities = (Entity.WAREHOUSES, Entity.SUPPLIERS, Entity.PRODUCTS, Entity.STOCK, Entity.PURCHASE_ORDERS)
+    entities = ENTITY_ORDER  # all of them, in sync order
 
     _uid: int | None = None
 
