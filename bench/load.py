@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 import asyncpg
-import httpx
 import numpy as np
 from ray import serve
 
@@ -28,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.faults import kill_one_replica  # noqa: E402
-from bench.loadgen import LoadReport, Target, run_load, time_to_recover, verify_writes  # noqa: E402
+from bench.loadgen import AiohttpClient, LoadReport, Target, run_load, time_to_recover, verify_writes  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
@@ -86,12 +85,8 @@ async def watch(database_url: str, period_s: float) -> None:
 
 async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
     target = demo_target()
-    # httpcore's pool rescans its connection list for each connection on every request it adds or removes
-    # (quadratic: 0.005 ms per change with 8 connections, 4.7 ms with 256, measured here). With 256 allowed,
-    # one hiccup that opened them all made the generator itself too slow for 200 req/s, and the backlog
-    # never drained (the 60 s collapse). 64 is 0.3 ms per change and still covers 200 req/s at 300 ms each.
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits) as client:
+    # Not httpx: its pool costs the generator O(connections²) per request (see AiohttpClient).
+    async with AiohttpClient(base, max_connections=256, timeout_s=30.0) as client:
         await run_load(client, target, rate=10, duration_s=3)  # warm-up
         monitor = asyncio.create_task(watch(database_url, period_s=5.0))
         steps: list[LoadReport] = []
