@@ -170,11 +170,10 @@ class AutoForecaster(Forecaster):
     def predict(
         self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
     ) -> pd.DataFrame:
-        self._require_fitted(self.weights_)
-        assert self.weights_ is not None
+        weights = self._fitted(self.weights_)
         levels = validate_quantiles(quantiles)
         frames = [model.predict(horizon, levels, future).assign(model=name) for name, model in self._models.items()]
-        return combine_forecasts(pd.concat(frames, ignore_index=True), self.weights_, levels)
+        return combine_forecasts(pd.concat(frames, ignore_index=True), weights, levels)
 
     def _fit_group(
         self,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from typing import Self
+from typing import Self, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from training.errors import ForecastInputError
+
+T = TypeVar("T")
 
 POINT_COLUMN = "yhat"
 
@@ -47,9 +49,11 @@ class Forecaster(ABC):
         that use no covariates ignore it.
         """
 
-    def _require_fitted(self, fitted: object) -> None:
-        if fitted is None:
+    def _fitted(self, state: T | None) -> T:
+        """``state`` set by ``fit``; refuses (before predict runs) when fit has not been called."""
+        if state is None:
             raise ForecastInputError(f"{self.name}: call fit() before predict()")
+        return state
 
 
 def monotone_quantiles(forecast: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFrame:

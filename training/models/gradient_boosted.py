@@ -111,12 +111,11 @@ class GradientBoostedForecaster(Forecaster):
     def predict(
         self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
     ) -> pd.DataFrame:
-        self._require_fitted(self._history)
-        assert self._history is not None
+        history = self._fitted(self._history)
         horizon = validate_horizon(horizon)
         levels = validate_quantiles(quantiles)
-        groups = [g.to_numpy(dtype=float) for _, g in self._history.groupby("unique_id", sort=True)["y"]]
-        steps = validate_future(future, self._history, horizon, self._freq, self.covariates)
+        groups = [g.to_numpy(dtype=float) for _, g in history.groupby("unique_id", sort=True)["y"]]
+        steps = validate_future(future, history, horizon, self._freq, self.covariates)
         out = steps[["unique_id", "ds"]].copy()
         dates = out["ds"].to_numpy().reshape(len(groups), horizon)
         exogenous = steps[list(self.covariates)].to_numpy(dtype=float).reshape(len(groups), horizon, -1)

@@ -56,13 +56,12 @@ class IntermittentForecaster(Forecaster):
     def predict(
         self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
     ) -> pd.DataFrame:
-        self._require_fitted(self._history)
-        assert self._history is not None
+        history = self._fitted(self._history)
         levels = validate_quantiles(quantiles)
-        out = run_statsforecast(_MODELS[self.name](), self._history, self._freq, horizon, None)
+        out = run_statsforecast(_MODELS[self.name](), history, self._freq, horizon, None)
         out[POINT_COLUMN] = out[POINT_COLUMN].clip(lower=0.0)
         if levels:
-            history = self._history
+            history = history
             if self.quantile_window is not None:
                 history = history.groupby("unique_id", sort=False).tail(self.quantile_window)
             table = history.groupby("unique_id", sort=True)["y"].quantile(levels).clip(lower=0.0).unstack()

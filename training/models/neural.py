@@ -154,16 +154,16 @@ class NeuralForecaster(Forecaster):
     def predict(
         self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
     ) -> pd.DataFrame:
-        self._require_fitted(self.network)
-        assert self._history is not None
+        self._fitted(self.network)
+        history = self._fitted(self._history)
         horizon = validate_horizon(horizon)
         if horizon > self.horizon:
             raise ForecastInputError(f"{self.name} was trained for {self.horizon} steps, {horizon} requested")
         levels = validate_quantiles(quantiles)
         quiet_lightning()
         loader = self._prediction_loader()
-        out = future_dates(self._history, horizon, self._freq)
-        n_series = self._history["unique_id"].nunique()
+        out = future_dates(history, horizon, self._freq)
+        n_series = history["unique_id"].nunique()
         if self.kind == "deepar":
             samples = self.network.predict(loader, mode="samples", n_samples=self.n_samples).numpy()
             samples = samples[:, :horizon, :]

@@ -78,11 +78,8 @@ class StatisticalForecaster(Forecaster):
     def predict(
         self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
     ) -> pd.DataFrame:
-        self._require_fitted(self._history)
-        assert self._history is not None
-        return run_statsforecast(
-            _MODELS[self.name](self._season), self._history, self._freq, horizon, quantiles, self.n_jobs
-        )
+        history = self._fitted(self._history)
+        return run_statsforecast(_MODELS[self.name](self._season), history, self._freq, horizon, quantiles, self.n_jobs)
 
 
 def run_statsforecast(
