@@ -188,14 +188,7 @@ async def promote_if_better(
     if metric not in PROMOTION_METRICS:
         raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
     async with conn.transaction():
-        candidate = await conn.fetchrow(
-            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            tenant_id,
-            run_id,
-        )
-        if candidate is None:
-            raise ForecastInputError(f"no forecast run {run_id}")
-        run = RunRecord.from_row(candidate)
+        run = await _locked_run(conn, tenant_id, run_id)
         if run.status == "champion":
             return PromotionDecision(False, "already the champion", _metric(run, metric), None, run.id)
         if run.status != "candidate":
@@ -231,14 +224,7 @@ async def promote_over_baseline(
     """Make ``run_id`` the champion when its error ``ours`` beats ``baseline``, the champion's method scored on
     the same windows (described by ``windows``); otherwise it stays a candidate. The reason is stored."""
     async with conn.transaction():
-        candidate = await conn.fetchrow(
-            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
-            tenant_id,
-            run_id,
-        )
-        if candidate is None:
-            raise ForecastInputError(f"no forecast run {run_id}")
-        run = RunRecord.from_row(candidate)
+        run = await _locked_run(conn, tenant_id, run_id)
         if run.status not in ("candidate", "champion"):
             return PromotionDecision(False, f"run is {run.status}, not a finished candidate", None, None, None)
         current = await conn.fetchval(
@@ -326,3 +312,13 @@ def _json(value: Any) -> Any:
     if isinstance(value, datetime | pd.Timestamp):
         return value.isoformat()
     return value
+
+
+async def _locked_run(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID) -> RunRecord:
+    """The run, locked for a promotion decision (in the caller's transaction)."""
+    row = await conn.fetchrow(
+        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, run_id
+    )
+    if row is None:
+        raise ForecastInputError(f"no forecast run {run_id}")
+    return RunRecord.from_row(row)
