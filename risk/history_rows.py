@@ -51,11 +51,15 @@ def validate_row(
 ) -> tuple[ValidRow | None, list[str]]:
     errors: list[str] = []
 
+    def text_of(column: str, required: bool) -> str | None:
+        """The column's text; None (an error when required) when it is blank."""
+        if not row[column] and required:
+            errors.append(f"{column} is required")
+        return row[column] or None
+
     def parse_date(column: str, required: bool) -> date | None:
-        text = row[column]
-        if not text:
-            if required:
-                errors.append(f"{column} is required")
+        text = text_of(column, required)
+        if text is None:
             return None
         try:
             return datetime.strptime(text, date_format).date()
@@ -64,10 +68,8 @@ def validate_row(
             return None
 
     def parse_number(column: str, required: bool, positive: bool = False) -> Decimal | None:
-        text = row[column]
-        if not text:
-            if required:
-                errors.append(f"{column} is required")
+        text = text_of(column, required)
+        if text is None:
             return None
         try:
             number = Decimal(text.replace(",", ""))
