@@ -16,32 +16,26 @@ from typing import Any
 
 import httpx
 
-from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
-from integrations.oauth import ClientCredentials
+from integrations.oauth import OAuthConnector
 from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
 
-class DynamicsConnector(Connector):
+class DynamicsConnector(OAuthConnector):
     kind = "dynamics"
     vendor = "Dynamics 365 Business Central"
     entities = ENTITY_ORDER  # all of them, in sync order
+    issuer = "Microsoft identity platform"
 
-    def __init__(self, config: ConnectorConfig) -> None:
-        super().__init__(config)
-        self.oauth = ClientCredentials(
-            self.http,
-            str(self.option("token_url")),
-            lambda: {
-                "grant_type": "client_credentials",
-                "client_id": self.credential("client_id"),
-                "client_secret": self.credential("client_secret"),
-                "scope": str(self.option("scope", DEFAULT_SCOPE)),
-            },
-            issuer="Microsoft identity platform",
-        )
+    def token_form(self) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self.credential("client_id"),
+            "client_secret": self.credential("client_secret"),
+            "scope": str(self.option("scope", DEFAULT_SCOPE)),
+        }
 
     def _company(self, path: str) -> str:
         return f"companies({self.option('company_id')})/{path}"

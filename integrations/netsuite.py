@@ -48,7 +48,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from integrations.connector import Connector, ConnectorConfig
+from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.netsuite_records import (
     ITEM_TYPES,
@@ -59,7 +59,7 @@ from integrations.netsuite_records import (
     vendor_record,
 )
 from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal
-from integrations.oauth import ClientCredentials
+from integrations.oauth import OAuthConnector
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"  # noqa: S105 (a path, not a secret)
@@ -81,20 +81,15 @@ def load_signing_key(pem: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
     return key
 
 
-class NetSuiteConnector(Connector):
+class NetSuiteConnector(OAuthConnector):
     kind = "netsuite"
     vendor = "NetSuite"
     entities = ENTITY_ORDER  # all of them, in sync order
+    issuer = "NetSuite"
+    issuer_hint = " (check the client id, the certificate id and that the certificate is mapped to the integration)"
 
     def __init__(self, config: ConnectorConfig) -> None:
         super().__init__(config)
-        self.oauth = ClientCredentials(
-            self.http,
-            self.token_url,
-            self._token_form,
-            issuer="NetSuite",
-            hint=" (check the client id, the certificate id and that the certificate is mapped to the integration)",
-        )
         self._limit = max(1, min(config.page_size, MAX_LIMIT))
         self._currencies: dict[str, str] = {}
 
@@ -120,7 +115,7 @@ class NetSuiteConnector(Connector):
         }
         return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": self.credential("certificate_id")})
 
-    def _token_form(self) -> dict[str, str]:
+    def token_form(self) -> dict[str, str]:
         try:
             assertion = self.client_assertion()
         except ValueError as exc:

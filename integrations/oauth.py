@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import Any, ClassVar
 
 import httpx
 
+from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError
 from integrations.http import HttpClient
 
@@ -86,3 +88,23 @@ class ClientCredentials:
             if response.status_code != 401:
                 break
         return response
+
+
+class OAuthConnector(Connector):
+    """A connector whose every API call carries a client-credentials bearer token (``self.oauth``). It says
+    where the token comes from (``token_url``: the ``token_url`` option unless overridden), what form gets it
+    (``token_form``) and how its token server is named in errors (``issuer``, ``issuer_hint``)."""
+
+    issuer: ClassVar[str]
+    issuer_hint: ClassVar[str] = ""
+
+    @property
+    def token_url(self) -> str:
+        return str(self.option("token_url"))
+
+    def token_form(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    @cached_property
+    def oauth(self) -> ClientCredentials:
+        return ClientCredentials(self.http, self.token_url, self.token_form, issuer=self.issuer, hint=self.issuer_hint)
