@@ -2,7 +2,7 @@
 
 Fits ``copilot.tool_choice`` on ``copilot.tool_questions.TRAIN`` (names masked with ``TRAIN_CATALOGUE``),
 prints the out-of-fold exact-set accuracy of every setting of the grid (the best one is used, with its per-tool
-thresholds), then the exact-set accuracy on ``copilot.tool_validation.VALIDATION`` (53 questions, names
+thresholds), then the exact-set accuracy on ``copilot.tool_validation.VALIDATION`` (52 questions, names
 masked with the demo catalogue) and on ``HELD_OUT`` (26), with every miss, and one JSON line. "As run" adds
 what ``copilot.tools.run_tools`` adds for the things named (a purchase order or shipment number adds its
 tool; a product or supplier adds stock or risk when nothing else was chosen). No setting is chosen on

@@ -4,7 +4,9 @@ Settings of ``copilot.tool_choice`` were compared on this set and on cross-valid
 faithfulness bench's questions and ``HELD_OUT`` were never used to choose anything. Questions that name a
 product, supplier, purchase order or shipment use the demo tenant's catalogue (``CATALOGUE``), which
 ``copilot.tool_choice.mask_mentions`` masks as the tenant's own catalogue would be masked in service; the
-training questions name other, invented things.
+training questions name other, invented things. 53 questions were written; one ("How risky is Mean Well
+Enterprises?") turned out to be a question the faithfulness bench generates from the demo data, so it was
+dropped (the bench refuses to run on questions in these sets) and the figures are over the remaining 52.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ CATALOGUE = Mentions(
             ("SUP-ARROW", "Arrow Electronics"),
             ("SUP-SKF", "SKF Bearings"),
             ("SUP-WURTH", "Würth Industrie Service"),
-            ("SUP-MEANWELL", "Mean Well Enterprises"),
             ("SUP-SIEMENS", "Siemens Digital Industries"),
             ("SUP-NORSK", "Norsk Hydro"),
         )
@@ -76,7 +77,6 @@ VALIDATION: list[tuple[str, tuple[str, ...]]] = [
     ("How busy will demand be in the coming weeks?", (F,)),
     ("What's the outlook for customer orders next month?", (F,)),
     ("What do the models predict we will ship to customers?", (F,)),
-    ("How risky is Mean Well Enterprises?", (K,)),
     ("Which of our vendors worries you the most?", (K,)),
     ("Is Siemens Digital Industries a reliable partner?", (K,)),
     ("Which suppliers might fail to deliver because of disruptions?", (K,)),
