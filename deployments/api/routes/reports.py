@@ -83,28 +83,28 @@ async def forecast_report(
     return _attachment(body, PDF, f"forecast-{now:%Y%m%d-%H%M%S}.pdf")
 
 
-@router.get(
-    "/supplier-risk.pdf",
-    response_class=Response,
-    responses={200: {"content": {PDF: {}}}},
-    summary="Supplier risk report: ranking with component breakdown, drivers, late-delivery trend, certificates",
-)
-async def supplier_risk_pdf(
-    caller: CallerDep, settings: SettingsDep, band: BandQuery = None, window_days: WindowQuery = 60
-) -> Response:
-    return await _supplier_risk_report(caller, settings, band, window_days, "pdf")
+def _supplier_risk_route(kind: Literal["pdf", "xlsx"], media_type: str, summary: str) -> None:
+    """``GET /exports/supplier-risk.<kind>``: the same data and filters, as a PDF report or as a workbook."""
+
+    @router.get(
+        f"/supplier-risk.{kind}",
+        response_class=Response,
+        responses={200: {"content": {media_type: {}}}},
+        summary=summary,
+        name=f"supplier_risk_{kind}",
+    )
+    async def supplier_risk(
+        caller: CallerDep, settings: SettingsDep, band: BandQuery = None, window_days: WindowQuery = 60
+    ) -> Response:
+        return await _supplier_risk_report(caller, settings, band, window_days, kind)
 
 
-@router.get(
-    "/supplier-risk.xlsx",
-    response_class=Response,
-    responses={200: {"content": {XLSX: {}}}},
-    summary="The supplier risk report's data as a workbook: ranking, drivers, late deliveries, certifications",
+_supplier_risk_route(
+    "pdf", PDF, "Supplier risk report: ranking with component breakdown, drivers, late-delivery trend, certificates"
 )
-async def supplier_risk_xlsx(
-    caller: CallerDep, settings: SettingsDep, band: BandQuery = None, window_days: WindowQuery = 60
-) -> Response:
-    return await _supplier_risk_report(caller, settings, band, window_days, "xlsx")
+_supplier_risk_route(
+    "xlsx", XLSX, "The supplier risk report's data as a workbook: ranking, drivers, late deliveries, certifications"
+)
 
 
 async def _supplier_risk_report(
