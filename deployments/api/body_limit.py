@@ -130,8 +130,9 @@ async def _send_json(
 ) -> None:
     body = json.dumps({"code": code, "message": message, "details": details}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    # The rest of the body stays unread: the connection cannot be reused.
-    headers.append((b"connection", b"close"))
+    # No "Connection: close": closing with the client's body still unread makes the kernel send a reset, and a
+    # proxy in front (HAProxy) that receives it can drop the answer's body it has not yet passed on (seen:
+    # headers arrived, body lost). Kept open, the server discards the rest of the body without buffering it.
     if bearer is not None:
         headers.append((b"www-authenticate", f'Bearer error="invalid_token", error_description="{bearer}"'.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
