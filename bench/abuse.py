@@ -270,7 +270,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             server_error = not unavailable and re.search(r"\b5\d\d\b", detail) is not None
             verdict = "UNAVAILABLE" if unavailable else "REFUSED" if refused else "NOT REFUSED"
             results.append({"attack": name, "verdict": verdict, "server_error": server_error, "detail": detail})
-            print(f"{verdict:12} {name}: {detail} ({elapsed:.1f} s)", flush=True)
+            rss_now = sum(replica_rss_bytes().values()) / MIB
+            print(f"{verdict:12} {name}: {detail} ({elapsed:.1f} s; replicas {rss_now:.0f} MiB)", flush=True)
     growth_mb = max((peak[pid] - baseline[pid]) / MIB for pid in baseline) if baseline else None
     return {
         "attacks": len(results),
@@ -280,6 +281,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "replica_rss_baseline_mb": round(max(baseline.values()) / MIB, 1) if baseline else None,
         "replica_rss_growth_mb": round(growth_mb, 1) if growth_mb is not None else None,
         "memory_bound_held": growth_mb is None or growth_mb < RSS_BOUND_MB,
+        "replica_rss_mb": {str(pid): [round(baseline[pid] / MIB, 1), round(peak[pid] / MIB, 1)] for pid in baseline},
         "not_refused": [r["attack"] for r in results if r["verdict"] == "NOT REFUSED"],
     }
 

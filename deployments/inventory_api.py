@@ -29,6 +29,10 @@ class InventoryAPI:
         # Settings come from the replica's environment (Kubernetes Secrets in production).
         self._settings = get_settings()
         self._handles = ModelHandles(forecast=forecast, risk=risk, copilot=copilot, llm=llm)
+        if llm is not None:
+            # The OpenAI-compatible route validates requests with vLLM's models: importing them costs seconds
+            # and ~470 MB, paid here at start rather than by the first caller (bench/abuse.py measured both).
+            import ray.serve.llm.openai_api_models  # noqa: F401
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_api(
