@@ -137,8 +137,10 @@ class Copilot:
             passages = await retrieval.search(
                 tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
             )
-            chosen = await self.choose_tools(question, embedding, await find_mentions(tx.conn, question))
-            tools = await run_tools(tx, question, chosen)
+            # One lookup of what the question names: it masks the question for tool choice and filters the tools.
+            mentions = await find_mentions(tx.conn, question)
+            chosen = await self.choose_tools(question, embedding, mentions)
+            tools = await run_tools(tx, question, chosen, mentions=mentions)
             names = await grounding.tenant_names(tx.conn)
             return conversation["id"], tx.tenant_id, history, passages, tools, names
 

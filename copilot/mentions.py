@@ -19,10 +19,11 @@ MAX_MENTIONS = 10
 MAX_TOKENS = 200
 
 _TOKEN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_./-]*[A-Za-z0-9])?")
-_NUMBERED = {"PO": re.compile(r"\bPO[\s#-]*(\d{1,9})\b", re.IGNORECASE),
+# Document numbers as people write them ("PO 12", "po#12", "PO-000012"), by prefix.
+NUMBERED = {"PO": re.compile(r"\bPO[\s#-]*(\d{1,9})\b", re.IGNORECASE),
              "SH": re.compile(r"\bSH[\s#-]*(\d{1,9})\b", re.IGNORECASE)}  # fmt: skip
 # A code as we write them: 2-6 capitals, a dash, then capitals/digits (SKU, supplier, PO, shipment codes).
-_CODE = re.compile(r"(?<![\w-])[A-Z]{2,6}-[A-Z0-9][A-Z0-9-]*(?![\w-])")
+CODE = re.compile(r"(?<![\w-])[A-Z]{2,6}-[A-Z0-9][A-Z0-9-]*(?![\w-])")
 _LEGAL_FORM = re.compile(
     r"[\s,]+(?:ltd|limited|inc|llc|gmbh|ag|sa|s\.a|bv|b\.v|nv|plc|co|corp|corporation|company|srl|spa|oy|ab|kg)\.?$",
     re.IGNORECASE,
@@ -76,13 +77,13 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
         for value in (row.get(key) for key in keys)
         if value
     }
-    unknown = [c for c in dict.fromkeys(_CODE.findall(question)) if c not in known and _padded(c) not in known]
+    unknown = [c for c in dict.fromkeys(CODE.findall(question)) if c not in known and _padded(c) not in known]
     return Mentions(found.products, found.suppliers, found.purchase_orders, found.shipments, unknown)
 
 
 def _padded(code: str) -> str:
     """``PO-12`` as stored (``PO-000012``); other codes as written."""
-    for prefix, pattern in _NUMBERED.items():
+    for prefix, pattern in NUMBERED.items():
         if match := pattern.fullmatch(code):
             return f"{prefix}-{int(match.group(1)):06d}"
     return code
@@ -104,7 +105,7 @@ def candidate_numbers(question: str) -> list[str]:
     """Tokens that may be document numbers, as written and upper-cased, plus "PO 12" -> "PO-000012"."""
     tokens = _TOKEN.findall(question)[:MAX_TOKENS]
     found = dict.fromkeys([*tokens, *(t.upper() for t in tokens)])
-    for prefix, pattern in _NUMBERED.items():
+    for prefix, pattern in NUMBERED.items():
         for digits in pattern.findall(question):
             found[f"{prefix}-{int(digits):06d}"] = None
     return list(found)

@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from copilot.embeddings import Embedder
-from copilot.mentions import _CODE, _NUMBERED, Mentions, without_legal_form
+from copilot.mentions import CODE, NUMBERED, Mentions, without_legal_form
 from copilot.tools import TOOLS, matches
 
 THRESHOLDS = tuple(np.round(np.arange(0.15, 0.86, 0.05), 2))
@@ -78,9 +78,9 @@ def mask_mentions(question: str, mentions: Mentions) -> str:
     for name, kind in sorted(((n, k) for n, k in kinds if n), key=lambda nk: -len(nk[0])):  # longest first
         flags = 0 if len(name) <= 3 else re.IGNORECASE
         masked = re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", kind, masked, flags=flags)
-    masked = _NUMBERED["PO"].sub("the purchase order", masked)
-    masked = _NUMBERED["SH"].sub("the shipment", masked)
-    return _CODE.sub("the item", masked)
+    masked = NUMBERED["PO"].sub("the purchase order", masked)
+    masked = NUMBERED["SH"].sub("the shipment", masked)
+    return CODE.sub("the item", masked)
 
 
 def features(questions: list[str], embeddings: np.ndarray, settings: Settings, descriptions: np.ndarray) -> np.ndarray:

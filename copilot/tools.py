@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 
 from common.database import TenantTransaction
-from copilot.mentions import find_mentions
+from copilot.mentions import Mentions, find_mentions
 from copilot.tool_base import (
     LATE_WORDS,
     MAX_ROWS,
@@ -55,10 +55,15 @@ def register_tool(tool: Tool) -> Tool:
     return tool
 
 
-async def run_tools(tx: TenantTransaction, question: str, chosen: set[str] | None = None) -> list[ToolResult]:
-    """The results of every tool the question calls for, in registration order."""
+async def run_tools(
+    tx: TenantTransaction, question: str, chosen: set[str] | None = None, *, mentions: Mentions | None = None
+) -> list[ToolResult]:
+    """The results of every tool the question calls for, in registration order. ``mentions``: what the question
+    names when the caller has already looked it up (the turn does, for tool choice); otherwise looked up here."""
     today: date = await tx.conn.fetchval("SELECT current_date")
-    context = ToolContext(tx, question, await find_mentions(tx.conn, question), today)
+    if mentions is None:
+        mentions = await find_mentions(tx.conn, question)
+    context = ToolContext(tx, question, mentions, today)
     kinds = context.mentions.kinds()
     if context.mentions.unknown_codes and not kinds:
         # Only codes that name nothing: say so rather than list unrelated rows. The codes are not repeated in

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
+from common.database import Database
 from copilot.assistant import Copilot, CopilotLimits
 
 
@@ -56,3 +57,33 @@ async def test_echoed_prompt_lines_unknown_citations_and_repeats_never_reach_the
     summary = done["answer"].split("\n\n")[1].strip()
     assert summary == "SKU-0 has 42 available."
     assert [c["unsupported"] for c in done["corrected"]] == [["an echo of the prompt"], ["[4]"], ['"Frozen"']]
+
+
+class QueryLog(Database):
+    """The real pool; records the text of every query each transaction's connection runs."""
+
+    def __init__(self, pool) -> None:
+        super().__init__(pool)
+        self.queries: list[str] = []
+
+    async def run(self, claims, requested_tenant, operation):
+        async def logged(tx):
+            def record(query) -> None:
+                self.queries.append(query.query)
+
+            tx.conn.add_query_logger(record)
+            try:
+                return await operation(tx)
+            finally:
+                tx.conn.remove_query_logger(record)
+
+        return await super().run(claims, requested_tenant, logged)
+
+
+async def test_what_the_question_names_is_looked_up_once_per_turn(database, embedder, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    logged = QueryLog(database.pool)
+    copilot = Copilot(logged, embedder, ScriptedLLM("SKU-0 has 42 available at WH-0."), CopilotLimits())
+    [e async for e in copilot.ask(tenant.claims(), None, "When does PO-000001 for Product 0 arrive?")]
+    lookups = [q for q in logged.queries if "FROM app.purchase_orders WHERE number = ANY" in q]
+    assert len(lookups) == 1
