@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -11,28 +12,42 @@ from inventory import purchasing, shipments
 from risk import repository as risk_repository
 
 
+@dataclass(frozen=True)
+class Named:
+    """One kind of thing a question may name, as a tool filters by it: the domain query's keyword for the ids
+    (``order_ids``), the tool call's argument (``numbers``), the rows named and the column the argument shows."""
+
+    filter: str
+    argument: str
+    rows: list[dict[str, Any]]
+    label: str
+
+
+def most_specific(*kinds: Named) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """The query's filters and the call's arguments for the most specific kind named (``kinds`` from most to
+    least specific): it filters alone ("PO-000012 from Acme" is that order, not every Acme order); the other
+    filters are empty. Nothing named: every filter empty, no argument."""
+    filters: dict[str, list[Any]] = {kind.filter: [] for kind in kinds}
+    for kind in kinds:
+        if kind.rows:
+            filters[kind.filter] = [row["id"] for row in kind.rows]
+            return filters, {kind.argument: [row[kind.label] for row in kind.rows]}
+    return filters, {}
+
+
 async def _purchase_orders(context: ToolContext) -> ToolResult:
     """Open purchase orders (or the ones named), filtered by the suppliers or products named; "late" or
     "overdue" keeps only those past their expected date. Stored early warnings are added when present."""
     m = context.mentions
     late_only = context.asks(LATE_WORDS) and not m.purchase_orders
-    orders = await purchasing.open_orders(
-        context.conn,
-        context.today,
-        order_ids=[o["id"] for o in m.purchase_orders],
-        supplier_ids=[] if m.purchase_orders else [s["id"] for s in m.suppliers],
-        product_ids=[] if m.purchase_orders or m.suppliers else [p["id"] for p in m.products],
-        late_only=late_only,
-        limit=MAX_ROWS,
+    filters, named = most_specific(
+        Named("order_ids", "numbers", m.purchase_orders, "number"),
+        Named("supplier_ids", "suppliers", m.suppliers, "code"),
+        Named("product_ids", "products", m.products, "sku"),
     )
+    orders = await purchasing.open_orders(context.conn, context.today, **filters, late_only=late_only, limit=MAX_ROWS)
     warnings = await risk_repository.stored_order_warnings(context.conn, [o["id"] for o in orders])
-    arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat()}
-    if m.purchase_orders:
-        arguments["numbers"] = [o["number"] for o in m.purchase_orders]
-    elif m.suppliers:
-        arguments["suppliers"] = [s["code"] for s in m.suppliers]
-    elif m.products:
-        arguments["products"] = [p["sku"] for p in m.products]
+    arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat(), **named}
     lines = [_order_line(o, warnings.get(o["id"])) for o in orders]
     empty = "no late purchase orders" if late_only else "no open purchase orders"
     return ToolResult("purchase_orders", arguments, lines or [empty], orders)
@@ -67,22 +82,15 @@ async def _shipments(context: ToolContext) -> ToolResult:
     or "late" keeps only delayed or overdue ones."""
     m = context.mentions
     delayed_only = context.asks(LATE_WORDS) and not m.shipments
-    found = await shipments.open_shipments(
-        context.conn,
-        context.today,
-        shipment_ids=[s["id"] for s in m.shipments],
-        purchase_order_ids=[] if m.shipments else [o["id"] for o in m.purchase_orders],
-        product_ids=[] if m.shipments or m.purchase_orders else [p["id"] for p in m.products],
-        delayed_only=delayed_only,
-        limit=MAX_ROWS,
+    filters, named = most_specific(
+        Named("shipment_ids", "numbers", m.shipments, "number"),
+        Named("purchase_order_ids", "purchase_orders", m.purchase_orders, "number"),
+        Named("product_ids", "products", m.products, "sku"),
     )
-    arguments: dict[str, Any] = {"delayed_only": delayed_only, "as_of": context.today.isoformat()}
-    if m.shipments:
-        arguments["numbers"] = [s["number"] for s in m.shipments]
-    elif m.purchase_orders:
-        arguments["purchase_orders"] = [o["number"] for o in m.purchase_orders]
-    elif m.products:
-        arguments["products"] = [p["sku"] for p in m.products]
+    found = await shipments.open_shipments(
+        context.conn, context.today, **filters, delayed_only=delayed_only, limit=MAX_ROWS
+    )
+    arguments: dict[str, Any] = {"delayed_only": delayed_only, "as_of": context.today.isoformat(), **named}
     lines = [_shipment_line(s) for s in found]
     empty = "no delayed shipments" if delayed_only else "no shipments under way"
     return ToolResult("shipments", arguments, lines or [empty], found)

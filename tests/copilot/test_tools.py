@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from copilot import suggestions
 from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
+from copilot.tools_orders import Named, most_specific
 from risk import service as risk_service
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
@@ -292,3 +293,10 @@ async def test_a_supplier_named_in_an_order_question_filters_the_orders_without_
     assert [r.name for r in orders] == ["purchase_orders"]
     alone = await as_user(database, tenant)(lambda tx: run_tools(tx, "How is Acme Fasteners doing?"))
     assert [r.name for r in alone] == ["supplier_risk"]
+
+
+def test_the_most_specific_kind_named_filters_alone_and_names_the_call_argument():
+    order, supplier = {"id": 1, "number": "PO-000001"}, {"id": 2, "code": "SUP-ACME"}
+    kinds = (Named("order_ids", "numbers", [order], "number"), Named("supplier_ids", "suppliers", [supplier], "code"))
+    assert most_specific(*kinds) == ({"order_ids": [1], "supplier_ids": []}, {"numbers": ["PO-000001"]})
+    assert most_specific(Named("order_ids", "numbers", [], "number")) == ({"order_ids": []}, {})
