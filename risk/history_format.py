@@ -57,16 +57,25 @@ def parse_mode_mapping(text: str | None) -> dict[str, str] | None:
     if not text:
         return None
     mapping = {}
-    for part in text.split(","):
-        theirs, sep, ours = part.partition("=")
-        if not sep or not theirs.strip() or ours.strip().lower() not in MODES:
+    for part, theirs, ours in _entries(text):
+        if not theirs or ours.lower() not in MODES:
             raise InvalidInputError(
                 f"mode mapping entry {part!r} is not name=mode with mode one of {', '.join(MODES)}",
                 code="invalid_mapping",
                 details={"entry": part},
             )
-        mapping[_mode_key(theirs)] = ours.strip().lower()
+        mapping[_mode_key(theirs)] = ours.lower()
     return mapping
+
+
+def _entries(text: str) -> list[tuple[str, str, str]]:
+    """``a=b,c=d`` as (entry, left, right) per comma-separated entry, both sides stripped; an entry without
+    "=" has an empty right side."""
+    entries = []
+    for part in text.split(","):
+        left, _, right = part.partition("=")
+        entries.append((part, left.strip(), right.strip()))
+    return entries
 
 
 def _mode_key(text: str) -> str:
@@ -113,11 +122,10 @@ def parse_mapping(text: str | None) -> dict[str, str] | None:
     if not text:
         return None
     mapping = {}
-    for part in text.split(","):
-        ours, sep, theirs = part.partition("=")
-        if not sep or not ours.strip() or not theirs.strip():
+    for part, ours, theirs in _entries(text):
+        if not ours or not theirs:
             raise InvalidInputError(
                 f"mapping entry {part!r} is not column=header", code="invalid_mapping", details={"entry": part}
             )
-        mapping[ours.strip()] = theirs.strip()
+        mapping[ours] = theirs
     return mapping

@@ -183,3 +183,10 @@ def test_a_derived_supplier_code_is_stable_and_distinct_for_names_sharing_a_pref
     a, b = "X" * 70 + " one", "X" * 70 + " two"
     assert derived_code(a) == derived_code(a) != derived_code(b)
     assert len(derived_code(a)) <= 64 and derived_code("Short") == "Short"
+
+
+def test_a_mode_mapping_splits_like_a_column_mapping_and_refuses_an_entry_without_equals():
+    assert parse_mode_mapping("Air Charter = AIR, Boat=sea") == {"air charter": "air", "boat": "sea"}
+    assert parse_mapping(" supplier = Vendor ,country=Land") == {"supplier": "Vendor", "country": "Land"}
+    with pytest.raises(InvalidInputError, match="name=mode"):
+        parse_mode_mapping("Boat")
