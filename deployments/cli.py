@@ -12,7 +12,7 @@ import typer
 
 from common.config import Environment, get_settings
 from deployments.cli_risk import first_risk_scan, risk_app
-from deployments.cli_support import ensure_database_url
+from deployments.cli_support import ensure_database_url, refuse_held_ports, stop_serve_at_exit
 from inventory.demo import (
     DEMO_ADMIN_ID,
     DEMO_PLANNER_ID,
@@ -84,7 +84,9 @@ def serve() -> None:
     from deployments.local_stack import start_ray, start_serve
 
     settings = get_settings()
+    refuse_held_ports(settings)
     start_ray(settings)
+    stop_serve_at_exit(settings)
     stack = start_serve(settings)
     typer.echo(f"API: {stack.api_url}")
     _wait_forever()
@@ -113,6 +115,7 @@ def up(
     from deployments.startup_display import link_log, startup_output
 
     settings = get_settings()
+    refuse_held_ports(settings)
     log_dir = Path(".chainsight/logs")
     try:
         with startup_output(log_dir, verbose=verbose) as display:
@@ -135,6 +138,7 @@ def up(
                 step.detail = args.llm.model_source if args.llm else "copilot off"
             with display.step("Ray") as step:
                 dashboard = start_ray(settings, log_to_driver=verbose)
+                stop_serve_at_exit(settings)
                 logs = ray_logs_dir()
                 step.detail = f"logs in {link_log(log_dir, 'ray', logs)}" if logs else "joined RAY_ADDRESS"
             with display.step("Serve application") as step:

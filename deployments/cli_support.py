@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 from datetime import date
 from typing import NoReturn
 from uuid import UUID
 
 import typer
 
-from common.config import get_settings
+from common.config import Settings, get_settings
 
 
 def ensure_database_url() -> str:
@@ -24,6 +25,28 @@ def fail(exc: Exception) -> NoReturn:
     """A user's mistake: one line on stderr and exit status 2, no traceback."""
     typer.echo(f"error: {getattr(exc, 'message', None) or exc}", err=True)
     raise typer.Exit(2) from exc
+
+
+def refuse_held_ports(settings: Settings) -> None:
+    """Before starting a local cluster: a port the stack binds that is already taken (often a HAProxy left by
+    a stack killed mid-shutdown) ends the command with one line naming the process."""
+    from deployments.local_stack import PortInUseError, check_ports_free
+
+    if settings.ray_address:
+        return  # joining a cluster: its own Serve may hold them
+    try:
+        check_ports_free(settings)
+    except PortInUseError as exc:
+        fail(exc)
+
+
+def stop_serve_at_exit(settings: Settings) -> None:
+    """Once Ray is up: at exit (Ctrl-C, "Aborted", an error, a normal stop) shut Serve down and stop the HAProxy
+    of this stack's node before Ray's own exit handler (registered earlier, so run later) kills the proxy."""
+    from deployments.local_stack import local_node_id, stop_serve
+
+    if not settings.ray_address:  # a joined cluster's Serve application stays up, as it always did
+        atexit.register(stop_serve, local_node_id())
 
 
 def parse_uuid(text: str) -> UUID:

@@ -1,9 +1,19 @@
-"""Bring up the pieces of a local stack one by one: database, schema, demo data, Ray, Serve."""
+"""Bring up the pieces of a local stack one by one: database, schema, demo data, Ray, Serve; and take it down.
+
+With ``serve_high_throughput`` Ray Serve's proxy runs HAProxy as a child process (``haproxy -db -f
+/tmp/haproxy-serve/<node id>/haproxy.cfg``, ``ray.serve._private.haproxy``). It stops it only when Serve is shut
+down; a proxy killed first (Ray's exit after Ctrl-C) leaves it running, holding the HTTP port, and the next
+start fails with "HAProxy crashed during startup". So the stack stops Serve, then any HAProxy of its own node.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import os
+import signal
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -11,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
+import ray
 from ray import serve
+from ray.serve._private.constants import RAY_SERVE_HAPROXY_CONFIG_FILE_LOC, RAY_SERVE_HAPROXY_STATS_PORT
 
 from common.config import Settings
 from common.embedded_postgres import CleanupMode, start_embedded_postgres
+from common.errors import ConflictError
 from common.migrate import apply_migrations
 from common.ray_connection import connect_ray
 from deployments.app_builder import AppArgs, build_app
@@ -139,3 +152,112 @@ def _run_reporting_deployments(application: serve.Application, on_deployment: Ca
                 deploying.result()  # raises what serve.run raised
                 return
             time.sleep(0.5)
+
+
+class PortInUseError(ConflictError):
+    """A port the stack must bind is held by another process."""
+
+
+def check_ports_free(settings: Settings) -> None:
+    """Refuse to start when the HTTP port (or, with HAProxy, its stats port) is taken, naming the holder: a
+    stack that starts anyway fails minutes later with "HAProxy crashed during startup"."""
+    ports = [settings.http_port] + ([RAY_SERVE_HAPROXY_STATS_PORT] if settings.serve_high_throughput else [])
+    for port in ports:
+        holder = port_holder(settings.http_host, port)
+        if holder is not None:
+            pid, command = holder
+            who = f"pid {pid} ({command[:100]}); stop it (kill {pid})" if pid else "another user's process; stop it"
+            raise PortInUseError(
+                f"port {port} is already in use by {who} and start again", code="port_in_use", details={"port": port}
+            )
+
+
+def port_holder(host: str, port: int) -> tuple[int | None, str] | None:
+    """None when ``host:port`` can be bound; otherwise the listening process's pid and command line (pid None
+    when /proc does not show it: another user's process)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+        else:
+            return None
+    sockets = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    for pid in _pids():
+        try:
+            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in sockets for fd in os.listdir(f"/proc/{pid}/fd")):
+                return pid, " ".join(_cmdline(pid))
+        except OSError:
+            continue  # exited, or not ours to read
+    return None, ""
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue  # no IPv6
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # 0A: LISTEN
+                inodes.add(fields[9])
+    return inodes
+
+
+def _pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")[:-1]
+    except OSError:
+        return []
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited child not yet reaped)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def local_node_id() -> str:
+    """The node this process runs on: for the local cluster it started, the node whose HAProxy is its own."""
+    return ray.get_runtime_context().get_node_id()
+
+
+def haproxy_pids(node_id: str) -> list[int]:
+    """HAProxy processes Ray Serve started for ``node_id``: their config file is per node."""
+    directory, name = os.path.split(RAY_SERVE_HAPROXY_CONFIG_FILE_LOC)
+    config = os.path.join(directory, node_id, name)
+    return [pid for pid in _pids() if config in _cmdline(pid)]
+
+
+def stop_haproxy(node_id: str, timeout_s: float = 5.0) -> list[int]:
+    """Terminate (then kill, after ``timeout_s``) every HAProxy of ``node_id``; returns their pids."""
+    pids = haproxy_pids(node_id)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in [pid for pid in pids if _running(pid)]:
+            with contextlib.suppress(ProcessLookupError):  # exited since the check
+                os.kill(pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    return pids
+
+
+def stop_serve(node_id: str) -> list[int]:
+    """Shut Serve down (its proxy stops its HAProxy) and stop any HAProxy of ``node_id`` still running; a second
+    Ctrl-C meanwhile is ignored so the stop is not cut short. Returns the pids of HAProxy processes found."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        if ray.is_initialized():
+            serve.shutdown()
+    finally:
+        stopped = stop_haproxy(node_id)
+    return stopped

@@ -1,0 +1,81 @@
+"""Starting and stopping a local stack without Ray: who holds a port, and which HAProxy processes are the
+stack's own. HAProxy stand-ins are real processes whose command line is what Ray Serve runs
+(``haproxy -db -f /tmp/haproxy-serve/<node id>/haproxy.cfg``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from ray.serve._private.constants import RAY_SERVE_HAPROXY_CONFIG_FILE_LOC
+from typer.testing import CliRunner
+
+from common.config import Settings, get_settings
+from deployments.cli import app
+from deployments.local_stack import PortInUseError, check_ports_free, haproxy_pids, port_holder, stop_haproxy
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A port this test process listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def fake_haproxy(node_id: str) -> subprocess.Popen:
+    directory, name = os.path.split(RAY_SERVE_HAPROXY_CONFIG_FILE_LOC)
+    config = os.path.join(directory, node_id, name)
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "-db", "-f", config])
+
+
+def test_a_held_port_names_the_process_that_listens_on_it(listener):
+    pid, command = port_holder("127.0.0.1", listener)
+    assert pid == os.getpid() and "pytest" in command
+
+
+def test_a_free_port_has_no_holder(listener):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        free = sock.getsockname()[1]
+    assert port_holder("127.0.0.1", free) is None
+
+
+def test_starting_on_a_held_http_port_is_refused_with_the_holder_and_how_to_stop_it(listener):
+    settings = Settings(http_port=listener, serve_high_throughput=False)
+    with pytest.raises(PortInUseError, match=rf"port {listener} is already in use by pid {os.getpid()} .*kill"):
+        check_ports_free(settings)
+
+
+def test_up_on_a_held_port_ends_with_one_line_and_no_traceback(listener, monkeypatch):
+    monkeypatch.setenv("HTTP_PORT", str(listener))
+    monkeypatch.setenv("SERVE_HIGH_THROUGHPUT", "false")
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["up", "--no-seed"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: port {listener} is already in use by pid {os.getpid()} "
+        f"({port_holder('127.0.0.1', listener)[1][:100]}); stop it (kill {os.getpid()}) and start again"
+    ]
+
+
+def test_stopping_a_nodes_haproxy_stops_only_that_nodes_processes():
+    ours, theirs = fake_haproxy("node-ours"), fake_haproxy("node-theirs")
+    try:
+        assert haproxy_pids("node-ours") == [ours.pid]
+        assert stop_haproxy("node-ours", timeout_s=5) == [ours.pid]
+        assert ours.wait(timeout=5) is not None
+        assert theirs.poll() is None and haproxy_pids("node-theirs") == [theirs.pid]
+    finally:
+        for process in (ours, theirs):
+            process.kill()
+            process.wait()
