@@ -1,9 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+import xgboost as xgb
 
 from training.backtest import cross_validation
 from training.errors import ForecastInputError
+from training.features import calendar_features, window_features
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.statistical import StatisticalForecaster
 from training.selection import AutoForecaster
@@ -90,3 +92,20 @@ def test_selection_passes_covariates_through_to_the_chosen_models():
     assert holdout_mae(forecast, test) < holdout_mae(
         StatisticalForecaster("seasonal_naive").fit(train, "D").predict(HORIZON), test
     )
+
+
+def test_the_first_step_is_the_boosters_prediction_on_its_named_features():
+    # The recursion predicts from plain arrays (no feature names checked): the columns must be in
+    # the order the booster was trained on, covariates last.
+    train, test = split(promoted_panel(n_series=2))
+    future = test[["unique_id", "ds", "promo"]]
+    model = GradientBoostedForecaster(n_estimators=30, scalings=("level",)).fit(train, "D")
+    forecast = model.predict(1, future=future.groupby("unique_id").head(1))
+    member = model._members[0]
+    groups = [g.to_numpy(dtype=float) for _, g in train.groupby("unique_id", sort=True)["y"]]
+    feats, level, scale = window_features(member._context(groups), member.spec)
+    first = future.groupby("unique_id", sort=True).head(1)
+    rows = np.hstack([feats, calendar_features(first["ds"], member.spec.calendar), first[["promo"]].to_numpy()])
+    assert member.point is not None
+    named = member.point.predict(xgb.DMatrix(rows, feature_names=member.names))
+    np.testing.assert_allclose(forecast.sort_values("unique_id")["yhat"], level + named * scale, rtol=1e-6)
