@@ -9,7 +9,7 @@ LOCK := requirements.lock
 # machine kind ships the wheel), otherwise PyTorch's CPU wheel page.
 TORCH_LINKS ?= $(or $(PIP_FIND_LINKS),https://download.pytorch.org/whl/cpu/torch/)
 
-.PHONY: install lock audit compose-check run test lint typecheck pytest bench clean
+.PHONY: install lock audit compose-check run test test-fast lint typecheck pytest bench clean
 
 # Installs exactly the lock: every package pinned there, nothing resolved at install time (--no-deps), so this
 # venv, the image and CI run the same versions. torchvision/torchaudio/torchcodec are left out of the lock on
@@ -70,6 +70,11 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -m own_cluster
 	$(BIN)/pytest -m "not own_cluster" --durations=15
+
+# The developer tier: real PostgreSQL, no Ray and no Serve (tests that use ray_cluster or serve_url are marked
+# ray/serve at collection), nothing marked slow or fault. CI (`make test`) still runs everything.
+test-fast: install
+	$(BIN)/pytest -m "not slow and not ray and not serve and not fault and not own_cluster"
 
 test: lint typecheck pytest
 

@@ -1,6 +1,9 @@
-"""Session-wide real services: one PostgreSQL (embedded, with pgvector) and helpers to make tenants.
+"""Session-wide real services: one PostgreSQL (embedded, with pgvector), helpers to make tenants, and the
+session's one Ray cluster (``ray_cluster``) that Ray Train, Ray task and Serve tests all share.
 
-Ray and Serve start in tests/deployments/conftest.py, only for the tests that need them.
+The Serve application starts on that cluster in tests/deployments/conftest.py, only for the tests that need it.
+Tests that use the cluster are marked ``ray`` and those that use the Serve application ``serve`` at collection
+(``pytest -m "not slow and not ray and not serve"`` is the fast tier: no Ray at all).
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -21,8 +24,23 @@ from common.database import Database, create_pool
 from common.dev_tokens import issue_hs256_token
 from common.embedded_postgres import start_embedded_postgres
 from common.migrate import apply_migrations
+from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
+from tests.support.ports import free_port
 
 TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
+# Logical CPUs only gate scheduling: room for the Serve ingress, the model deployments and the copilot's vLLM
+# replica, plus the Ray Train workers (risk, training) and sync tasks that later tests start on the same cluster.
+RAY_TEST_CPUS = 16
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out."""
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "serve_url" in names:
+            item.add_marker(pytest.mark.serve)
+        if "ray_cluster" in names:
+            item.add_marker(pytest.mark.ray)
 
 
 @pytest.fixture(scope="session")
@@ -144,3 +162,58 @@ def make_tenant(owner_pool: asyncpg.Pool) -> TenantFactory:
         return tenant
 
     return make
+
+
+@pytest.fixture(scope="session")
+def signing_keys() -> dict[str, SigningKey]:
+    return {"ES256": make_ec_key("serve-ec"), "RS256": make_rsa_key("serve-rsa")}
+
+
+@pytest.fixture(scope="session")
+def jwks_server(signing_keys: dict[str, SigningKey]) -> Iterator[JWKSServer]:
+    """A real JWKS endpoint on loopback that the Serve replicas fetch ES256/RS256 keys from."""
+    server = JWKSServer()
+    server.keys = [key.jwk() for key in signing_keys.values()]
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(settings: Settings, jwks_server: JWKSServer) -> Iterator[Settings]:
+    """The session's one local Ray cluster; yields the settings its workers and replicas read.
+
+    Workers, replicas and Ray tasks read their settings from the environment they inherit from this process,
+    so it is set before Ray starts. Ray Train runs, sync tasks and the Serve application all join this cluster;
+    it stops at the end of the session (ray.shutdown stops the replicas with it: serve.shutdown first would only
+    add a 30 s graceful wait for the controller).
+    """
+    import ray
+
+    from common.config import get_settings
+    from deployments.local_stack import start_ray
+
+    os.environ.update(
+        {
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": str(settings.database_url),
+            "SUPABASE_JWT_SECRET": str(settings.jwt_secret),
+            "SUPABASE_JWKS_URL": jwks_server.url,
+            "HTTP_PORT": str(free_port()),
+            # HAProxy's metrics and stats listeners have fixed default ports; free ones let this
+            # session run beside another local stack on the same machine.
+            "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
+            "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
+            # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
+            "INTEGRATIONS_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
+            # Short answers keep the CPU model's generations (and fuzzed requests) to a few seconds.
+            "COPILOT_ANSWER_TOKENS": "48",
+        }
+    )
+    get_settings.cache_clear()
+    served = Settings(_env_file=None)  # type: ignore[call-arg]
+    start_ray(served, num_cpus=RAY_TEST_CPUS, include_dashboard=False)
+    try:
+        yield served
+    finally:
+        ray.shutdown()
+        get_settings.cache_clear()

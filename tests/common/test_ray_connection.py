@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 import ray
 
 from common.ray_connection import NAMESPACE, connect_ray, put_interpreter_first, ray_session
@@ -16,6 +17,7 @@ def _worker_environment() -> tuple[str, str]:
     return os.environ["PATH"].split(os.pathsep)[0], ray.get_runtime_context().namespace
 
 
+@pytest.mark.ray  # starts a cluster of its own: not in the fast tier
 def test_a_process_already_connected_keeps_its_connection_and_only_the_starter_disconnects():
     with ray_session(num_cpus=1) as outer:
         again = connect_ray(num_cpus=1)
@@ -27,6 +29,7 @@ def test_a_process_already_connected_keeps_its_connection_and_only_the_starter_d
     assert ray.is_initialized() is not outer.started
 
 
+@pytest.mark.ray  # starts a cluster of its own: not in the fast tier
 def test_a_cluster_started_here_has_the_projects_namespace_size_and_interpreter():
     with ray_session(num_cpus=1) as session:
         if session.started:

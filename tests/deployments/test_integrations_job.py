@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from common.config import get_settings
-from common.ray_connection import ray_session
 from deployments.integrations_job import DueSyncLoop, main
 from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
@@ -20,28 +17,6 @@ from tests.integrations.conftest import TEST_KEY, bare_tenant, configure, snapsh
 from tests.integrations.fakes.odoo import FakeOdoo, populate
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(settings) -> Iterator[None]:
-    """The session's cluster when the Serve tests started one; otherwise a small one for this module.
-
-    Sync tasks read their settings from the environment their worker inherits from this process.
-    """
-    environment = {"DATABASE_URL": str(settings.database_url), "ENVIRONMENT": "test"}
-    # The fake ERP listens on loopback, which connectors may not call unless allowed (as the Serve fixture does).
-    environment["INTEGRATIONS_ALLOWED_NETWORKS"] = '["127.0.0.0/8", "::1/128"]'
-    saved = {k: os.environ.get(k) for k in environment}
-    os.environ.update(environment)
-    get_settings.cache_clear()
-    with ray_session(num_cpus=2):
-        yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from common.ray_connection import ray_session
 from risk.early_warning import run
 from risk.synthetic import generate_history
 from risk.training import ray_fitter
 from tests.risk.conftest import TODAY
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[None]:
-    """The session's cluster when the Serve tests started one; otherwise a small one for this module."""
-    with ray_session(num_cpus=3):
-        yield
 
 
 async def load_generated_history(world, suppliers: list) -> None:

@@ -1,12 +1,10 @@
-"""Small seeded synthetic panels in the ``unique_id, ds, y`` convention."""
+"""Small seeded synthetic panels in the ``unique_id, ds, y`` convention (Ray: the session's ``ray_cluster``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from common.ray_connection import ray_session
 
 
 def seasonal_panel(n_series: int = 3, length: int = 72, freq: str = "MS", season: int = 12, seed: int = 0):
@@ -71,10 +69,3 @@ def make_sparse():
 @pytest.fixture(scope="session")
 def split():
     return split_last
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    """The session's cluster when the Serve tests started one; otherwise a small one for this module."""
-    with ray_session(num_cpus=2):
-        yield

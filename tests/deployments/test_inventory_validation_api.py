@@ -1,0 +1,213 @@
+"""Bad requests to the inventory API through Serve get precise 4xx errors and change nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+
+def bad_requests(tenant, other) -> list[tuple[str, str, str, dict | str | None, dict, int, str]]:
+    p, w, w2 = str(tenant.products[0]), str(tenant.warehouses[0]), str(tenant.warehouses[1])
+    move = "/api/v1/stock-movements"
+    return [
+        ("malformed JSON", "POST", move, '{"type": "receipt",', {}, 400, "malformed_json"),
+        (
+            "unknown field",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1, "colour": "red"},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "unknown movement type",
+            "POST",
+            move,
+            {"type": "teleport", "product_id": p, "quantity": 1},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "negative quantity",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": -5},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "zero quantity",
+            "POST",
+            move,
+            {"type": "issue", "product_id": p, "warehouse_id": w, "quantity": 0},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "non-numeric quantity",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": "lots"},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "NaN quantity",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": "NaN"},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "too many decimals",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": "1.123456"},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "product id not a uuid",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": "abc", "warehouse_id": w, "quantity": 1},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "unknown product",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": str(uuid.uuid4()), "warehouse_id": w, "quantity": 1},
+            {},
+            404,
+            "unknown_product",
+        ),
+        (
+            "other tenant's warehouse",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": str(other.warehouses[0]), "quantity": 1},
+            {},
+            404,
+            "unknown_warehouse",
+        ),
+        (
+            "transfer to same warehouse",
+            "POST",
+            move,
+            {"type": "transfer", "product_id": p, "from_warehouse_id": w, "to_warehouse_id": w, "quantity": 1},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "adjustment without reason",
+            "POST",
+            move,
+            {"type": "adjustment", "product_id": p, "warehouse_id": w2, "quantity": 1},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "timestamp without timezone",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1, "occurred_at": "2026-01-01T10:00"},
+            {},
+            422,
+            "validation_error",
+        ),
+        (
+            "issue beyond stock",
+            "POST",
+            move,
+            {"type": "issue", "product_id": p, "warehouse_id": w, "quantity": 1},
+            {},
+            409,
+            "insufficient_stock",
+        ),
+        ("body is a list", "POST", move, [1, 2], {}, 422, "validation_error"),
+        (
+            "empty idempotency key",
+            "POST",
+            move,
+            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1},
+            {"Idempotency-Key": ""},
+            422,
+            "validation_error",
+        ),
+        ("duplicate sku", "POST", "/api/v1/products", {"sku": "SKU-0", "name": "dup"}, {}, 409, "duplicate"),
+        ("sku with spaces", "POST", "/api/v1/products", {"sku": "a b", "name": "x"}, {}, 422, "validation_error"),
+        (
+            "negative unit cost",
+            "POST",
+            "/api/v1/products",
+            {"sku": "NC", "name": "x", "unit_cost": -1},
+            {},
+            422,
+            "validation_error",
+        ),
+        ("name wrong type", "POST", "/api/v1/products", {"sku": "NT", "name": 42}, {}, 422, "validation_error"),
+        ("empty patch", "PATCH", f"/api/v1/products/{p}", {}, {}, 422, "validation_error"),
+        ("null name in patch", "PATCH", f"/api/v1/products/{p}", {"name": None}, {}, 422, "validation_error"),
+        (
+            "bad country code",
+            "POST",
+            "/api/v1/suppliers",
+            {"code": "S", "name": "s", "country": "Germany"},
+            {},
+            422,
+            "validation_error",
+        ),
+        ("bad cursor", "GET", "/api/v1/products?cursor=not-a-cursor", None, {}, 400, "invalid_cursor"),
+        ("page size too large", "GET", "/api/v1/products?limit=5000", None, {}, 422, "validation_error"),
+        ("page size zero", "GET", "/api/v1/products?limit=0", None, {}, 422, "validation_error"),
+        ("unknown sort field", "GET", "/api/v1/products?sort=price", None, {}, 400, "invalid_sort"),
+        ("unknown filter", "GET", "/api/v1/products?colour=red", None, {}, 400, "unknown_parameter"),
+        ("bad boolean filter", "GET", "/api/v1/products?active=maybe", None, {}, 400, "invalid_filter"),
+        ("bad uuid filter", "GET", "/api/v1/stock-movements?product_id=xyz", None, {}, 400, "invalid_filter"),
+        ("path id not a uuid", "GET", "/api/v1/products/123", None, {}, 422, "validation_error"),
+        ("bad tenant header", "GET", "/api/v1/products", None, {"X-Tenant-Id": "nope"}, 400, "invalid_tenant_id"),
+        ("foreign tenant header", "GET", "/api/v1/products", None, {"X-Tenant-Id": str(other.id)}, 403, "forbidden"),
+        ("unknown route", "GET", "/api/v1/nothing-here", None, {}, 404, "not_found"),
+        ("wrong method", "PUT", "/api/v1/products", {}, {}, 405, "method_not_allowed"),
+    ]
+
+
+async def test_bad_requests_get_precise_4xx_errors_and_change_nothing(http, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    other = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        before = await conn.fetchval("SELECT count(*) FROM app.stock_movements WHERE tenant_id = $1", tenant.id)
+        products_before = await conn.fetchval("SELECT count(*) FROM app.products WHERE tenant_id = $1", tenant.id)
+    failures = []
+    for label, method, path, body, extra_headers, status, code in bad_requests(tenant, other):
+        headers = {**tenant.headers(), **extra_headers}
+        if isinstance(body, str):
+            response = await http.request(
+                method, path, content=body, headers={**headers, "Content-Type": "application/json"}
+            )
+        else:
+            response = await http.request(method, path, json=body, headers=headers)
+        payload = response.json()
+        if response.status_code != status or payload.get("code") != code or not payload.get("message"):
+            failures.append((label, response.status_code, payload))
+    assert failures == []
+    async with owner_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM app.stock_movements WHERE tenant_id = $1", tenant.id) == before
+        assert (
+            await conn.fetchval("SELECT count(*) FROM app.products WHERE tenant_id = $1", tenant.id) == products_before
+        )
+
+
+# Authentication ------------------------------------------------------------------------------------------
