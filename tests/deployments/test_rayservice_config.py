@@ -49,4 +49,6 @@ def test_rayservice_serve_config_deploys_and_serves(serve_url):
         docs = httpx.get(f"{serve_url}/config-check/openapi.json", timeout=30)
         assert "/api/v1/products" in docs.json()["paths"]
     finally:
-        serve.delete(CHECK_APP)
+        # Not waited for (as in test_readiness.py): a blocking delete waits out Serve's drain of the app;
+        # nothing later uses this prefix, and the cluster stops with the session.
+        serve.delete(CHECK_APP, _blocking=False)

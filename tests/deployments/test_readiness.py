@@ -66,7 +66,9 @@ def probe_app(serve_url: str, own_database: OwnDatabase) -> Iterator[str]:
     try:
         yield serve_url + PREFIX
     finally:
-        serve.delete("readiness-check")
+        # Not waited for: a blocking delete held the module's teardown for 31 s while Serve drained and
+        # removed the route; nothing later uses this prefix, and the cluster stops with the session.
+        serve.delete("readiness-check", _blocking=False)
 
 
 @pytest.fixture
