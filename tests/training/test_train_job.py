@@ -39,9 +39,10 @@ def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_fai
 
 def test_without_a_failure_budget_the_injected_failure_fails_the_run(ray_cluster, tmp_path):
     panel = seasonal_panel(n_series=4, length=60, freq="D", season=7)
+    # One worker: the failure budget is the run's, whatever its size (two workers are the resume test's).
     with pytest.raises(RuntimeError, match="failed"):
         train_neural(
-            panel, "D", kind="lstm", horizon=7, context=14, epochs=1, compute=TrainCompute(workers=2),
+            panel, "D", kind="lstm", horizon=7, context=14, epochs=1, compute=TrainCompute(workers=1),
             storage_path=str(tmp_path), name="lstm-no-retry", max_failures=0, fail_at_epoch=0,
         )  # fmt: skip
 
