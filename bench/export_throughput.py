@@ -30,6 +30,7 @@ from common.migrate import apply_migrations
 from inventory.exports import build
 from inventory.exports.datasets import resolve
 from inventory.listing import ListQuery
+from inventory.stock import copy_movements
 
 FORMATS = ("csv", "xlsx")
 
@@ -53,19 +54,9 @@ async def make_tenant(conn: asyncpg.Connection, rows: int) -> dict[str, str]:
             [(p, tenant, f"SKU-{i}") for i, p in enumerate(products)],
         )
         start = datetime(2025, 1, 1, tzinfo=UTC)
-        await conn.copy_records_to_table(
-            "stock_movements",
-            schema_name="app",
-            columns=[
-                "tenant_id",
-                "product_id",
-                "warehouse_id",
-                "movement_type",
-                "quantity",
-                "reference",
-                "occurred_at",
-            ],
-            records=[
+        await copy_movements(
+            conn,
+            [
                 (
                     tenant,
                     products[i % len(products)],

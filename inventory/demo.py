@@ -18,6 +18,7 @@ import asyncpg
 import numpy as np
 
 from inventory.demo_logistics import seed_logistics
+from inventory.stock import copy_movements
 
 _NAMESPACE = uuid.UUID("6f1c2b1e-9c51-4c0e-8f5e-2f7f3e1d0a11")
 
@@ -135,21 +136,7 @@ async def seed_demo(conn: asyncpg.Connection, *, days: int = 365, seed: int = 7,
                 code = _WAREHOUSES[(index + offset) % len(_WAREHOUSES)][0]
                 share = 0.65 if offset == 0 else 0.35
                 records.extend(_simulate(rng, product, code, share, supplier_lead[product.supplier], start, days))
-        await conn.copy_records_to_table(
-            "stock_movements",
-            schema_name="app",
-            columns=[
-                "tenant_id",
-                "product_id",
-                "warehouse_id",
-                "movement_type",
-                "quantity",
-                "reference",
-                "occurred_at",
-                "created_at",
-            ],
-            records=records,
-        )
+        await copy_movements(conn, records, created_at=True)
         await seed_logistics(conn, DEMO_TENANT_ID, DEMO_PLANNER_ID, demo_id, end)
     return True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -31,6 +32,19 @@ LEVEL_COLUMNS = (
     "product_id, sku, product_name, unit_of_measure, warehouse_id, warehouse_code, on_hand, reserved, available, "
     "updated_at"
 )
+
+# A bulk load's columns (``copy_movements``), in the order of its records.
+MOVEMENT_LOAD_COLUMNS = (
+    "tenant_id", "product_id", "warehouse_id", "movement_type", "quantity", "reference", "occurred_at",
+)  # fmt: skip
+
+
+async def copy_movements(conn: asyncpg.Connection, records: list[tuple[Any, ...]], *, created_at: bool = False) -> None:
+    """Bulk-load movement history with COPY (demo data, benchmarks): each record holds ``MOVEMENT_LOAD_COLUMNS``,
+    then ``created_at`` when ``created_at`` is set (otherwise the load time)."""
+    columns = [*MOVEMENT_LOAD_COLUMNS, "created_at"] if created_at else list(MOVEMENT_LOAD_COLUMNS)
+    await conn.copy_records_to_table("stock_movements", schema_name="app", columns=columns, records=records)
+
 
 MOVEMENTS = Listing(
     table="app.stock_movements",

@@ -4,9 +4,10 @@ security decides what it sees); none filters by tenant itself."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -16,6 +17,17 @@ from common.errors import NotFoundError
 from risk.model import MODEL_SCORER
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from training import registry
+
+Row = TypeVar("Row")
+
+
+def from_row(cls: type[Row], *rows: asyncpg.Record | Mapping[str, Any] | None, **given: Any) -> Row:
+    """A dataclass from the columns of ``rows`` named like its fields (a later row wins; a missing row or column
+    leaves the field's default), and ``given`` fields."""
+    names = {f.name for f in fields(cls)} - given.keys()  # type: ignore[arg-type]
+    found = {name: row[name] for row in rows if row is not None for name in names & set(row.keys())}
+    return cls(**found, **given)
+
 
 HISTORY_DAYS = 730  # operational statistics look back two years
 SPEND_DAYS = 365
@@ -150,44 +162,25 @@ async def supplier_facts(
     }
     certifications: dict[UUID, list[Certification]] = {}
     for r in await conn.fetch("SELECT supplier_id, standard, expires_on FROM app.supplier_certifications"):
-        certifications.setdefault(r["supplier_id"], []).append(Certification(r["standard"], r["expires_on"]))
+        certifications.setdefault(r["supplier_id"], []).append(from_row(Certification, r))
     audits: dict[UUID, list[Audit]] = {}
     for r in await conn.fetch(
         "SELECT supplier_id, audited_on, score::float8 AS score, outcome, next_due FROM app.supplier_audits"
     ):
-        audits.setdefault(r["supplier_id"], []).append(Audit(r["audited_on"], r["score"], r["outcome"], r["next_due"]))
+        audits.setdefault(r["supplier_id"], []).append(from_row(Audit, r))
 
     found: dict[UUID, tuple[asyncpg.Record, SupplierFacts]] = {}
     for s in suppliers:
-        st = stats.get(s["id"])
-        sp = spend.get(s["id"])
-        found[s["id"]] = (
+        facts = from_row(
+            SupplierFacts,
             s,
-            SupplierFacts(
-                credit_rating=s["credit_rating"],
-                days_payable=s["days_payable"],
-                revenue_trend_pct=s["revenue_trend_pct"],
-                country=s["country"],
-                country_risk=s["country_risk"],
-                distance_km=s["distance_km"],
-                shipment_mode=s["default_shipment_mode"],
-                spend_share=sp["spend_share"] if sp else None,
-                single_sourced_share=sp["single_sourced_share"] if sp else None,
-                deliveries=DeliveryStats(
-                    deliveries=st["deliveries"],
-                    on_time=st["on_time"],
-                    lead_mean=st["lead_mean"],
-                    lead_std=st["lead_std"],
-                    ordered=st["ordered"],
-                    received=st["received"],
-                    rejected=st["rejected"],
-                )
-                if st
-                else DeliveryStats(),
-                certifications=tuple(certifications.get(s["id"], ())),
-                audits=tuple(audits.get(s["id"], ())),
-            ),
+            spend.get(s["id"]),
+            shipment_mode=s["default_shipment_mode"],
+            deliveries=from_row(DeliveryStats, stats.get(s["id"])),
+            certifications=tuple(certifications.get(s["id"], ())),
+            audits=tuple(audits.get(s["id"], ())),
         )
+        found[s["id"]] = (s, facts)
     return found
 
 
