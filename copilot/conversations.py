@@ -8,6 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import NotFoundError, RateLimitedError
+from inventory.records import one_row, row_or_missing
 
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
 MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
@@ -54,23 +55,23 @@ def _refuse_over(row: asyncpg.Record | None, per_minute: int, what: str) -> None
 
 
 async def start(conn: asyncpg.Connection, tenant_id: UUID, title: str) -> dict:
-    row = await conn.fetchrow(
+    return await one_row(
+        conn,
         f"INSERT INTO app.copilot_conversations (tenant_id, title) VALUES ($1, $2) RETURNING {CONVERSATION_COLUMNS}",
         tenant_id,
         (" ".join(title.split()) or "Conversation")[:200],
     )
-    assert row is not None
-    return dict(row)
 
 
 async def get(conn: asyncpg.Connection, conversation_id: UUID) -> dict:
     """A conversation of the caller; another user's (or tenant's) is indistinguishable from a missing one."""
-    row = await conn.fetchrow(
-        f"SELECT {CONVERSATION_COLUMNS} FROM app.copilot_conversations WHERE id = $1", conversation_id
+    return await row_or_missing(
+        conn,
+        f"SELECT {CONVERSATION_COLUMNS} FROM app.copilot_conversations WHERE id = $1",
+        conversation_id,
+        what="conversation",
+        code="unknown_conversation",
     )
-    if row is None:
-        raise NotFoundError(f"conversation {conversation_id} not found", code="unknown_conversation")
-    return dict(row)
 
 
 async def list_conversations(conn: asyncpg.Connection, limit: int = 50) -> list[dict]:
@@ -102,7 +103,8 @@ async def add_message(
     sources: list[dict[str, Any]] | None = None,
     tool_calls: list[dict[str, Any]] | None = None,
 ) -> dict:
-    row = await conn.fetchrow(
+    message = await one_row(
+        conn,
         f"""INSERT INTO app.copilot_messages (tenant_id, conversation_id, role, content, sources, tool_calls)
             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {MESSAGE_COLUMNS}""",
         tenant_id,
@@ -113,8 +115,7 @@ async def add_message(
         tool_calls or [],
     )
     await conn.execute("UPDATE app.copilot_conversations SET updated_at = now() WHERE id = $1", conversation_id)
-    assert row is not None
-    return dict(row)
+    return message
 
 
 async def delete(conn: asyncpg.Connection, conversation_id: UUID) -> None:
@@ -130,7 +131,8 @@ async def give_feedback(
     role = await conn.fetchval("SELECT role FROM app.copilot_messages WHERE id = $1", message_id)
     if role != "assistant":
         raise NotFoundError(f"assistant message {message_id} not found", code="unknown_message")
-    row = await conn.fetchrow(
+    return await one_row(
+        conn,
         """INSERT INTO app.copilot_feedback (tenant_id, message_id, rating, comment) VALUES ($1, $2, $3, $4)
            ON CONFLICT (tenant_id, message_id, user_id)
            DO UPDATE SET rating = EXCLUDED.rating, comment = EXCLUDED.comment, created_at = now()
@@ -140,5 +142,3 @@ async def give_feedback(
         rating,
         comment,
     )
-    assert row is not None
-    return dict(row)

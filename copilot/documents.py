@@ -17,6 +17,7 @@ from common.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from copilot.chunking import Chunk, chunk_sections
 from copilot.embeddings import Embedder
 from copilot.extraction import content_type_for, extract
+from inventory.records import row_or_missing
 
 DOCUMENT_COLUMNS = "id, filename, content_type, size_bytes, sha256, chunk_count, uploaded_by, created_at"
 MAX_FILENAME_CHARS = 255
@@ -85,10 +86,13 @@ async def list_documents(conn: asyncpg.Connection) -> list[dict]:
 
 
 async def get_document(conn: asyncpg.Connection, document_id: UUID) -> dict:
-    row = await conn.fetchrow(f"SELECT {DOCUMENT_COLUMNS} FROM app.copilot_documents WHERE id = $1", document_id)
-    if row is None:
-        raise NotFoundError(f"document {document_id} not found", code="unknown_document")
-    return dict(row)
+    return await row_or_missing(
+        conn,
+        f"SELECT {DOCUMENT_COLUMNS} FROM app.copilot_documents WHERE id = $1",
+        document_id,
+        what="document",
+        code="unknown_document",
+    )
 
 
 async def delete_document(conn: asyncpg.Connection, document_id: UUID) -> None:

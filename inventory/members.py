@@ -12,6 +12,7 @@ import asyncpg
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.member_schemas import NotificationSettings, ProfileUpdate
+from inventory.records import one_row
 
 PROFILE_COLUMNS = "display_name, locale, timezone, units, default_warehouse_id, notifications, updated_at"
 
@@ -100,8 +101,6 @@ async def change_role(conn: asyncpg.Connection, caller_role: str, user_id: UUID,
         user_id,
         role,
     )
-    row = await conn.fetchrow(
-        f"SELECT {', '.join(MEMBERS.columns)} FROM app.member_directory WHERE user_id = $1", user_id
+    return await one_row(
+        conn, f"SELECT {', '.join(MEMBERS.columns)} FROM app.member_directory WHERE user_id = $1", user_id
     )
-    assert row is not None
-    return dict(row)

@@ -9,6 +9,7 @@ import asyncpg
 
 from common.errors import NotFoundError
 from inventory.listing import Listing, ListQuery, Page
+from inventory.records import one_row
 
 NOTIFICATIONS = Listing(
     table="app.my_notifications",
@@ -34,11 +35,9 @@ async def mark_read(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, no
         notification_id,
         user_id,
     )
-    row = await conn.fetchrow(
-        f"SELECT {', '.join(NOTIFICATIONS.columns)} FROM app.my_notifications WHERE id = $1", notification_id
+    return await one_row(
+        conn, f"SELECT {', '.join(NOTIFICATIONS.columns)} FROM app.my_notifications WHERE id = $1", notification_id
     )
-    assert row is not None
-    return dict(row)
 
 
 async def mark_all_read(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID) -> int:

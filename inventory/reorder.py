@@ -26,6 +26,7 @@ from inventory.purchasing_schemas import (
     ReorderRuleCreate,
     ReorderRuleUpdate,
 )
+from inventory.records import row_or_missing
 
 RULE_COLUMNS = (
     "id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, order_multiple, lead_time_days, "
@@ -78,10 +79,9 @@ async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRu
 
 
 async def get_rule(conn: asyncpg.Connection, rule_id: UUID) -> dict:
-    row = await conn.fetchrow(f"SELECT {RULE_COLUMNS} FROM app.reorder_rules WHERE id = $1", rule_id)
-    if row is None:
-        raise NotFoundError(f"reorder rule {rule_id} not found")
-    return dict(row)
+    return await row_or_missing(
+        conn, f"SELECT {RULE_COLUMNS} FROM app.reorder_rules WHERE id = $1", rule_id, what="reorder rule"
+    )
 
 
 async def update_rule(conn: asyncpg.Connection, rule_id: UUID, changes: ReorderRuleUpdate) -> dict:

@@ -12,8 +12,9 @@ from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError, InsufficientStockError, NotFoundError
+from common.errors import ConflictError, InsufficientStockError
 from inventory.listing import Listing, ListQuery, Page
+from inventory.records import one_row, row_or_missing
 from inventory.schemas import ReservationCreate, ReservationStatus
 from inventory.stock import get_level
 
@@ -50,7 +51,8 @@ async def create_reservation(
             f"{request.warehouse_id}; cannot reserve {request.quantity:f}",
             details={"available": float(level["available"]), "requested": float(request.quantity)},
         )
-    row = await conn.fetchrow(
+    return await one_row(
+        conn,
         f"""INSERT INTO app.reservations
                 (tenant_id, product_id, warehouse_id, quantity, reference, expires_at, created_by)
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {RESERVATION_COLUMNS}""",
@@ -62,15 +64,12 @@ async def create_reservation(
         request.expires_at,
         user_id,
     )
-    assert row is not None
-    return dict(row)
 
 
 async def get_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:
-    row = await conn.fetchrow(f"SELECT {RESERVATION_COLUMNS} FROM app.reservations WHERE id = $1", reservation_id)
-    if row is None:
-        raise NotFoundError(f"reservation {reservation_id} not found")
-    return dict(row)
+    return await row_or_missing(
+        conn, f"SELECT {RESERVATION_COLUMNS} FROM app.reservations WHERE id = $1", reservation_id, what="reservation"
+    )
 
 
 async def release_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:

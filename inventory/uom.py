@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import InvalidInputError, NotFoundError
+from inventory.records import one_row
 
 
 async def conversion_factor(conn: asyncpg.Connection, product_id: UUID, uom: str | None) -> tuple[str, Decimal, str]:
@@ -66,7 +67,8 @@ async def set_conversion(
         raise NotFoundError(f"product {product_id} not found", code="unknown_product")
     if uom == base:
         raise InvalidInputError(f"{uom!r} is the product's own unit: its factor is always 1", code="invalid_uom")
-    row = await conn.fetchrow(
+    return await one_row(
+        conn,
         """INSERT INTO app.product_uom_conversions (tenant_id, product_id, uom, factor) VALUES ($1, $2, $3, $4)
            ON CONFLICT (tenant_id, product_id, uom) DO UPDATE SET factor = EXCLUDED.factor, updated_at = now()
            RETURNING product_id, uom, factor, updated_at""",
@@ -75,8 +77,6 @@ async def set_conversion(
         uom,
         factor,
     )
-    assert row is not None
-    return dict(row)
 
 
 async def list_conversions(conn: asyncpg.Connection, product_id: UUID) -> list[dict]:

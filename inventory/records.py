@@ -1,0 +1,26 @@
+"""Rows as the domain functions return them: one row a statement must give, or one row looked up by key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from common.errors import NotFoundError
+
+
+async def one_row(conn: asyncpg.Connection, sql: str, *args: Any) -> dict[str, Any]:
+    """The row of a statement that always returns one (``INSERT ... RETURNING``, a row just written)."""
+    row = await conn.fetchrow(sql, *args)
+    assert row is not None
+    return dict(row)
+
+
+async def row_or_missing(
+    conn: asyncpg.Connection, sql: str, key: Any, *, what: str, code: str | None = None
+) -> dict[str, Any]:
+    """The row ``sql`` finds for ``key``; ``NotFoundError`` "<what> <key> not found" when there is none."""
+    row = await conn.fetchrow(sql, key)
+    if row is None:
+        raise NotFoundError(f"{what} {key} not found", code=code)
+    return dict(row)
