@@ -17,6 +17,7 @@ from uuid import UUID
 
 from common.database import TenantTransaction
 from inventory import purchasing, reorder
+from inventory.records import ids_of
 from risk import repository as risk_repository
 from risk import service as risk_service
 from training import registry
@@ -73,9 +74,7 @@ async def from_reorder_rules(tx: TenantTransaction) -> list[Suggestion]:
                 f"{_fmt(p['min_quantity'])}; lead time {p['lead_time_days']} days"
             ),
             source="reorder_rules",
-            product_id=str(p["product_id"]),
-            warehouse_id=str(p["warehouse_id"]),
-            supplier_id=str(p["supplier_id"]),
+            **ids_of(p, "product_id", "warehouse_id", "supplier_id"),
             quantity=_fmt(p["quantity"]),
             figures={name: _fmt(p[name]) for name in ("projected", "on_hand", "incoming", "reserved", "min_quantity")}
             | {"lead_time_days": p["lead_time_days"]},
@@ -111,8 +110,7 @@ async def from_recent_demand(tx: TenantTransaction) -> list[Suggestion]:
                     f"below the {COVER_TARGET_DAYS}-day target"
                 ),
                 source="recent_demand",
-                product_id=str(r["product_id"]),
-                warehouse_id=str(r["warehouse_id"]),
+                **ids_of(r, "product_id", "warehouse_id"),
                 quantity=_fmt(quantity),
                 figures={"available": _fmt(r["available"]), "cover_days": f"{cover:.1f}", "per_day": f"{per_day:.2f}"},
             )
@@ -257,8 +255,7 @@ async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
                 reason="; ".join(reasons),
                 source="open_purchase_orders",
                 product_id=str(first[1]["product_id"]) if first else None,
-                warehouse_id=str(order["warehouse_id"]),
-                supplier_id=str(order["supplier_id"]),
+                **ids_of(order, "warehouse_id", "supplier_id"),
                 purchase_order_id=str(order["id"]),
                 figures=figures,
             )

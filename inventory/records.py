@@ -1,7 +1,9 @@
-"""Rows as the domain functions return them: one row a statement must give, or one row looked up by key."""
+"""Rows as the domain functions return them: one row a statement must give, one row looked up by key, ids as
+text."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -24,3 +26,8 @@ async def row_or_missing(
     if row is None:
         raise NotFoundError(f"{what} {key} not found", code=code)
     return dict(row)
+
+
+def ids_of(row: Mapping[str, Any] | asyncpg.Record, *columns: str) -> dict[str, str]:
+    """The ``columns`` of ``row`` (ids) as text, by name: for payloads that carry ids as strings."""
+    return {column: str(row[column]) for column in columns}
