@@ -185,12 +185,24 @@ def port_holder(host: str, port: int) -> tuple[int | None, str] | None:
             return None
     sockets = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
     for pid in _pids():
-        try:
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") in sockets for fd in os.listdir(f"/proc/{pid}/fd")):
-                return pid, " ".join(_cmdline(pid))
-        except OSError:
-            continue  # exited, or not ours to read
+        if sockets & _open_files(pid):
+            return pid, " ".join(_cmdline(pid))
     return None, ""
+
+
+def _open_files(pid: int) -> set[str]:
+    """What the process's descriptors point at; empty when it exited or is not ours to read."""
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return set()
+    targets = set()
+    for fd in descriptors:
+        try:
+            targets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue  # closed since the listing: listdir's own descriptor always is, when the process is this one
+    return targets
 
 
 def _listening_inodes(port: int) -> set[str]:

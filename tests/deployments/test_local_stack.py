@@ -39,6 +39,17 @@ def test_a_held_port_names_the_process_that_listens_on_it(listener):
     assert pid == os.getpid() and "pytest" in command
 
 
+def test_the_holder_is_found_when_a_closed_descriptor_sits_below_the_socket():
+    # listdir's own descriptor takes the lowest free number and is closed before the fds are read back
+    placeholders = [os.open(os.devnull, os.O_RDONLY) for _ in range(3)]
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        for placeholder in placeholders:
+            os.close(placeholder)
+        assert port_holder("127.0.0.1", sock.getsockname()[1])[0] == os.getpid()
+
+
 def test_a_free_port_has_no_holder(listener):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
