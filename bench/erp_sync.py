@@ -3,7 +3,7 @@
     python bench/erp_sync.py [--database-url URL | --data-dir DIR] [--products 50000] [--orders 10000]
                              [--erps odoo,sap,netsuite]
 
-The fake ERPs (tests/integrations/fakes) run in a child process, so the figures are the sync's alone:
+The fake ERPs (tests/support/fakes) run in a child process, so the figures are the sync's alone:
 records/s (products + suppliers + warehouses + purchase orders, each order with two lines) and the peak
 resident memory of the syncing process. Everything shares the machine's cores with PostgreSQL. Ends with
 one JSON line.
@@ -132,7 +132,7 @@ def main() -> None:
         data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="chainsight-erp-bench-", dir="/tmp")) / "pg"
         url = start_embedded_postgres(data_dir, cleanup="delete" if args.data_dir is None else "stop")
 
-    from tests.integrations.fakes.netsuite import rsa_key, signing_key_pem
+    from tests.support.fakes.netsuite import rsa_key, signing_key_pem
 
     key = rsa_key()  # the certificate NetSuite's fake verifies the client assertions with
     public_pem = key.public_key().public_bytes(

@@ -10,7 +10,7 @@ from typing import Any
 def serve_netsuite(products: int, orders: int, public_pem: bytes) -> str:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-    from tests.integrations.fakes.netsuite import FakeNetSuite
+    from tests.support.fakes.netsuite import FakeNetSuite
 
     ns = FakeNetSuite(public_key=load_pem_public_key(public_pem)).start()
     ns.add("unitstypeuom", {"internalid": 1, "unitname": "Each"})
@@ -71,8 +71,8 @@ def serve_netsuite(products: int, orders: int, public_pem: bytes) -> str:
 def serve_fakes(
     products: int, orders: int, page_size: int, urls: Any, stop: Any, public_pem: bytes, erps: list[str]
 ) -> None:
-    from tests.integrations.fakes.odoo import FakeOdoo
-    from tests.integrations.fakes.sap import FakeSap
+    from tests.support.fakes.odoo import FakeOdoo
+    from tests.support.fakes.sap import FakeSap
 
     # Only the ERPs benched get data (an empty fake costs nothing).
     netsuite_size = (products, orders) if "netsuite" in erps else (0, 0)

@@ -12,7 +12,7 @@ from integrations.address_guard import ForbiddenAddressError, GuardedTransport
 from integrations.http import HttpClient, RetryPolicy
 from integrations.sync import run_sync
 from tests.integrations.conftest import bare_tenant, odoo_connector
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 
 from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
-from tests.integrations.fakes.dynamics import FakeDynamics, populate
+from tests.support.fakes.dynamics import FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
 

@@ -20,7 +20,7 @@ from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
 from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
-from tests.integrations.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
+from tests.support.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
 
 MAPPING = {"units": {"Each": "each", "Kilogram": "kg"}}
 Q = Decimal("0.0001")

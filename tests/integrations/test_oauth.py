@@ -18,10 +18,10 @@ from integrations.netsuite import NetSuiteConnector
 from integrations.records import Entity
 from integrations.sap import OAUTH_TOKEN_PATH as SAP_TOKEN_PATH
 from integrations.sap import SapConnector
-from tests.integrations.fakes.base import FakeServer, Response
-from tests.integrations.fakes.dynamics import FakeDynamics
-from tests.integrations.fakes.netsuite import FakeNetSuite, rsa_key, signing_key_pem
-from tests.integrations.fakes.sap import FakeSap
+from tests.support.fakes.base import FakeServer, Response
+from tests.support.fakes.dynamics import FakeDynamics
+from tests.support.fakes.netsuite import FakeNetSuite, rsa_key, signing_key_pem
+from tests.support.fakes.sap import FakeSap
 
 RETRY = RetryPolicy(max_attempts=2, backoff_s=0.01, timeout_s=5.0)
 

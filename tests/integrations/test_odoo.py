@@ -11,7 +11,7 @@ import pytest
 
 from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import bare_tenant, draft_order, odoo_connector, snapshot
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 
 @pytest.fixture

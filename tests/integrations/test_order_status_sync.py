@@ -11,7 +11,7 @@ import asyncpg
 from integrations.sync import run_sync
 from inventory import events
 from tests.integrations.conftest import bare_tenant, odoo_connector, tap
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 
 async def synced_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo):

@@ -13,7 +13,7 @@ from integrations.records import Entity
 from integrations.sap import SapConnector
 from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import configure, draft_order, snapshot
-from tests.integrations.fakes.sap import FakeSap, populate
+from tests.support.fakes.sap import FakeSap, populate
 
 MAPPING = {"units": {"PC": "each", "KGM": "kg"}, "warehouses": {"1010": "WH-0", "1020": "WH-1"}}
 

@@ -11,7 +11,7 @@ from common.database import TenantTransaction
 from integrations.schedule import claim_due_syncs
 from integrations.sync import queue_run, run_sync
 from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 
 async def claim(owner_pool: asyncpg.Pool, tenant_id):

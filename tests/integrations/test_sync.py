@@ -16,7 +16,7 @@ from integrations.mapping import FieldMapping
 from integrations.records import Entity, Page, SourceRecord
 from integrations.sync import acting_claims, queue_run, run_sync
 from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 
 async def test_a_sync_for_one_tenant_never_writes_into_another(sync_deps, owner_pool, make_tenant):

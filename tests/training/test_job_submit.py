@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from deployments.job_env import submit_command
-from tests.deployments.conftest import free_port
+from tests.support.ports import free_port
 from tests.training.ledger_rows import post_daily_demand
 
 # Its own cluster beside the session's would fight over Ray's fixed per-node ports (the job agent's among them):

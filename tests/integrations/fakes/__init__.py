@@ -1,1 +1,2 @@
-"""Protocol-faithful fake ERP servers on loopback, for tests and the bench (test infrastructure only)."""
+"""Moved to ``tests.support.fakes``; these two modules re-export what tests/deployments still imports from here,
+until those imports point at ``tests.support.fakes`` (then this package goes)."""

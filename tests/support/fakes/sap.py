@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from integrations.odata import v2_date
-from tests.integrations.fakes.base import FakeServer, Request, Response
+from tests.support.fakes.base import FakeServer, Request, Response
 
 ROOT = "/sap/opu/odata/sap"
 SETS = {

@@ -1,4 +1,4 @@
-"""The SuiteQL subset the fake NetSuite account answers (see ``tests.integrations.fakes.netsuite``): its tables'
+"""The SuiteQL subset the fake NetSuite account answers (see ``tests.support.fakes.netsuite``): its tables'
 columns, and a query evaluator over in-memory rows that refuses anything else with NetSuite's wording."""
 
 from __future__ import annotations

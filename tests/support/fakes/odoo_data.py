@@ -1,11 +1,11 @@
-"""Test data for the fake Odoo database: a small populated company (see ``tests.integrations.fakes.odoo``)."""
+"""Test data for the fake Odoo database: a small populated company (see ``tests.support.fakes.odoo``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.integrations.fakes.odoo import FakeOdoo
+    from tests.support.fakes.odoo import FakeOdoo
 
 
 def populate(fake: FakeOdoo, *, products: int = 5, orders: int = 3, quants: bool = True) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tests.integrations.fakes.netsuite import FakeNetSuite
+    from tests.support.fakes.netsuite import FakeNetSuite
 
 
 def populate(fake: FakeNetSuite, *, items: int = 6, orders: int = 3) -> dict[str, Any]:

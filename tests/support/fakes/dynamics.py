@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from tests.integrations.fakes.base import FakeServer, Request, Response
+from tests.support.fakes.base import FakeServer, Request, Response
 
 _COLLECTION = re.compile(r"^/api/v2\.0/companies\(([0-9a-f-]+)\)/(\w+)$")
 

@@ -1,0 +1,1 @@
+"""Protocol-faithful fake ERP servers on loopback, for tests and the bench (test infrastructure only)."""

@@ -1,0 +1,254 @@
+"""A fake Odoo (17/18/19) speaking the external JSON-RPC API on /jsonrpc and the JSON-2 API on /json/2.
+
+Implemented: ``common.authenticate`` (login + API key -> uid, or false), ``object.execute_kw`` with
+``search_read`` (Polish-notation domains with '&', '|', '!', dotted many2one paths, operators = != > >= <
+<= in not in; ``fields``, ``offset``, ``limit``, ``order``) and ``create`` (including one2many ``(0, 0,
+vals)`` commands for purchase order lines). Records carry ``write_date`` as Odoo returns it
+("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id, display_name]`` or ``false``. Errors are
+JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``, ``ValueError`` for unknown
+fields), as Odoo answers; throttling is HTTP 429 with Retry-After, as Odoo.sh's proxy answers.
+
+JSON-2 (Odoo 19): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>`` (401
+``werkzeug.exceptions.Unauthorized`` "Invalid apikey" otherwise), optional ``X-Odoo-Database``, and the
+parameters by name (``search_read``: ``domain``, ``fields``, ``order``, ``offset``, ``limit``;
+``create``: ``vals_list`` -> a list of ids; ``context`` accepted). The body of a success is the return
+value; an error is a 4xx with ``{"name", "message", "arguments", "context", "debug"}`` (403 for access
+errors, 422 for the rest, 422 with a JSON string for an unexpected parameter).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+from tests.support.fakes.base import FakeServer, Request, Response
+
+# Re-exported: tests and benches import the fake database and its data from here.
+from tests.support.fakes.odoo_data import populate as populate
+
+_OPS = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
+
+# many2one fields the fake can follow in dotted domain paths
+RELATIONS = {
+    ("stock.quant", "location_id"): "stock.location",
+    ("purchase.order", "picking_type_id"): "stock.picking.type",
+}
+
+
+class FakeOdoo(FakeServer):
+    vendor = "odoo"
+
+    def __init__(self, database: str = "prod", login: str = "sync@example.com", api_key: str = "odoo-key") -> None:
+        super().__init__()
+        self.database = database
+        self.users = {login: (2, api_key)}
+        self.models: dict[str, dict[int, dict[str, Any]]] = {}
+        self._next_id = 100
+
+    # --- data -------------------------------------------------------------------------------------------------
+
+    def stamp(self) -> str:
+        return self.clock.tick().strftime("%Y-%m-%d %H:%M:%S")
+
+    def put(self, model: str, values: dict[str, Any], record_id: int | None = None) -> int:
+        """Create or update a record, bumping write_date as Odoo's ORM does."""
+        with self.lock:
+            table = self.models.setdefault(model, {})
+            if record_id is None:
+                self._next_id += 1
+                record_id = self._next_id
+            record = table.setdefault(record_id, {"id": record_id})
+            record.update(values)
+            record["write_date"] = self.stamp()
+            return record_id
+
+    def put_many(self, model: str, rows: list[dict[str, Any]], write_date: str | None = None) -> list[int]:
+        """Bulk import: one write_date for all rows (as an import does)."""
+        with self.lock:
+            stamp = write_date or self.stamp()
+            table = self.models.setdefault(model, {})
+            ids = []
+            for values in rows:
+                self._next_id += 1
+                table[self._next_id] = {"id": self._next_id, **values, "write_date": stamp}
+                ids.append(self._next_id)
+            return ids
+
+    def name_of(self, model: str, record_id: int) -> list[Any]:
+        record = self.models[model][record_id]
+        return [record_id, record.get("name") or record.get("display_name") or str(record_id)]
+
+    # --- protocol ---------------------------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Response:
+        if request.method == "POST" and request.path.startswith("/json/2/"):
+            return self._json2(request)
+        if request.method != "POST" or request.path != "/jsonrpc":
+            return Response(404, "<html><title>404: Not Found</title></html>", {"Content-Type": "text/html"})
+        call = request.json()
+        call_id = call.get("id")
+        params = call.get("params") or {}
+        try:
+            result = self._call(params.get("service"), params.get("method"), params.get("args") or [])
+        except _OdooError as exc:
+            return Response(200, {"jsonrpc": "2.0", "id": call_id, "error": exc.body()})
+        return Response(200, {"jsonrpc": "2.0", "id": call_id, "result": result})
+
+    def _json2(self, request: Request) -> Response:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        database = request.headers.get("x-odoo-database", self.database)
+        if scheme.lower() != "bearer" or database != self.database or not any(k == key for _, k in self.users.values()):
+            return Response(401, _OdooError("werkzeug.exceptions.Unauthorized", "Invalid apikey").json2(401))
+        model, _, method = request.path[len("/json/2/") :].partition("/")
+        body = request.json() or {}
+        allowed = {"search_read": {"domain", "fields", "order", "offset", "limit"}, "create": {"vals_list"}}
+        unexpected = set(body) - allowed.get(method, set()) - {"context", "ids"}
+        if unexpected:
+            return Response(422, f"got an unexpected keyword argument {sorted(unexpected)[0]!r}")
+        try:
+            if method == "create":
+                return Response(
+                    200, [self._execute(model, "create", [vals], {}) for vals in body.get("vals_list") or []]
+                )
+            kwargs = {k: v for k, v in body.items() if k not in ("domain", "context", "ids")}
+            return Response(200, self._execute(model, method, [body.get("domain", [])], kwargs))
+        except _OdooError as exc:
+            status = 403 if exc.name.endswith(("AccessDenied", "AccessError")) else 422
+            return Response(status, exc.json2(status))
+
+    def _call(self, service: str | None, method: str | None, args: list[Any]) -> Any:
+        if service == "common" and method in ("authenticate", "login"):
+            db, login, password = args[0], args[1], args[2]
+            user = self.users.get(login)
+            if db != self.database or user is None or user[1] != password:
+                return False
+            return user[0]
+        if service == "object" and method == "execute_kw":
+            db, uid, password, model, model_method = args[:5]
+            positional = args[5] if len(args) > 5 else []
+            keywords = args[6] if len(args) > 6 else {}
+            if db != self.database or not any(u == (uid, password) for u in self.users.values()):
+                raise _OdooError("odoo.exceptions.AccessDenied", "Access Denied")
+            return self._execute(model, model_method, positional, keywords)
+        raise _OdooError("werkzeug.exceptions.NotFound", f"unknown service/method {service}.{method}")
+
+    def _execute(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+        with self.lock:
+            if model not in self.models and method != "create":
+                raise _OdooError("builtins.KeyError", model)
+            if method == "search_read":
+                domain = args[0] if args else kwargs.get("domain", [])
+                return self._search_read(model, domain, kwargs)
+            if method == "create":
+                return self._create(model, args[0])
+        raise _OdooError("builtins.AttributeError", f"The method '{method}' does not exist on the model '{model}'")
+
+    def _search_read(self, model: str, domain: list[Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = [r for r in self.models[model].values() if self._matches(model, r, domain)]
+        if not any(leaf[0] == "active" for leaf in domain if isinstance(leaf, list)):
+            rows = [r for r in rows if r.get("active", True)]
+        for part in reversed((kwargs.get("order") or "id").split(",")):
+            name, _, direction = part.strip().partition(" ")
+            rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n)), reverse=direction.lower() == "desc")
+        offset, limit = kwargs.get("offset", 0), kwargs.get("limit")
+        rows = rows[offset : offset + limit if limit else None]
+        fields = kwargs.get("fields") or []
+        return [{"id": r["id"], **{f: r.get(f, False) for f in fields}} for r in rows]
+
+    def _value(self, model: str, record: dict[str, Any], path: str) -> Any:
+        head, _, rest = path.partition(".")
+        value = record.get(head, False)
+        if not rest:
+            return value[0] if isinstance(value, list) and head != "id" else value
+        if not value:
+            return False
+        related = RELATIONS[(model, head)]
+        return self._value(related, self.models[related][value[0]], rest)
+
+    def _matches(self, model: str, record: dict[str, Any], domain: list[Any]) -> bool:
+        def parse(items: list[Any], i: int) -> tuple[bool, int]:
+            item = items[i]
+            if item == "&" or item == "|":
+                left, j = parse(items, i + 1)
+                right, k = parse(items, j)
+                return (left and right) if item == "&" else (left or right), k
+            if item == "!":
+                value, j = parse(items, i + 1)
+                return not value, j
+            field_name, op, expected = item
+            actual = self._value(model, record, field_name)
+            if actual is False and op not in ("=", "!=", "in", "not in"):
+                return False, i + 1
+            return bool(_OPS[op](actual, expected)), i + 1
+
+        result, i = True, 0
+        while i < len(domain):  # implicit '&' between top-level terms
+            value, i = parse(domain, i)
+            result = result and value
+        return result
+
+    def _create(self, model: str, values: dict[str, Any]) -> int:
+        values = dict(values)
+        lines = values.pop("order_line", None)
+        for key, related in (("partner_id", "res.partner"), ("product_id", "product.product")):
+            if key in values:
+                values[key] = self.name_of(related, values[key])
+        if model == "purchase.order":
+            values.setdefault("state", "draft")
+            values.setdefault("currency_id", [1, "EUR"])
+            values["name"] = f"P{self._next_id + 1:05d}"
+        order_id = self.put(model, values)
+        for command in lines or []:
+            if command[0] != 0:
+                raise _OdooError("builtins.ValueError", f"unsupported one2many command {command[0]}")
+            line = dict(command[2])
+            line["product_id"] = self.name_of("product.product", line["product_id"])
+            line.setdefault("product_uom", self.models["product.product"][line["product_id"][0]]["uom_id"])
+            line.setdefault("qty_received", 0.0)
+            self.put("purchase.order.line", {**line, "order_id": [order_id, values.get("name")]})
+        return order_id
+
+    def orders_with_lines(self) -> list[dict[str, Any]]:
+        with self.lock:
+            lines = self.models.get("purchase.order.line", {}).values()
+            return [
+                {**order, "lines": [line for line in lines if line["order_id"][0] == order["id"]]}
+                for order in self.models.get("purchase.order", {}).values()
+            ]
+
+
+class _OdooError(Exception):
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name, self.message = name, message
+
+    def json2(self, status: int) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "message": self.message,
+            "arguments": [self.message, status],
+            "context": {},
+            "debug": f"Traceback (most recent call last):\n...\n{self.name}: {self.message}\n",
+        }
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "code": 200,
+            "message": "Odoo Server Error",
+            "data": {
+                "name": self.name,
+                "debug": f"Traceback (most recent call last):\n...\n{self.name}: {self.message}\n",
+                "message": self.message,
+                "arguments": [self.message],
+                "context": {},
+            },
+        }
