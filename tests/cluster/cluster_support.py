@@ -7,6 +7,7 @@ or kustomize is installed, test_kuberay_manifests.py checks that both renderings
 
 from __future__ import annotations
 
+import ast
 import copy
 import tomllib
 from pathlib import Path
@@ -19,6 +20,9 @@ CLUSTER = REPO / "cluster"
 # Everything `kubectl apply -k` is meant to be run on, plus the base they share.
 KUSTOMIZE_TARGETS = ["base", *sorted(f"overlays/{p.name}" for p in (CLUSTER / "overlays").iterdir() if p.is_dir())]
 RAY_KINDS = ("RayService", "RayJob", "RayCronJob")
+# The kustomize targets and the on-demand jobs (cluster/jobs), as the `rendered` fixture holds them.
+ALL_TARGETS = [*KUSTOMIZE_TARGETS, "jobs"]
+OVERLAYS = [t for t in KUSTOMIZE_TARGETS if t.startswith("overlays/")]
 
 Manifest = dict[str, Any]
 
@@ -154,6 +158,24 @@ def ray_containers(manifest: Manifest) -> list[tuple[str, Manifest]]:
     cluster = ray_cluster_spec(manifest)
     groups = [("head", cluster["headGroupSpec"])] + [(g["groupName"], g) for g in cluster.get("workerGroupSpecs", [])]
     return [(name, group["template"]["spec"]["containers"][0]) for name, group in groups]
+
+
+def rayservice(manifests: list[Manifest]) -> Manifest:
+    (service,) = [m for m in manifests if m["kind"] == "RayService"]
+    return service
+
+
+def serve_config(manifests: list[Manifest]) -> dict[str, Any]:
+    return yaml.safe_load(rayservice(manifests)["spec"]["serveConfigV2"])
+
+
+def chainsight_app(manifests: list[Manifest]) -> dict[str, Any]:
+    (app,) = [a for a in serve_config(manifests)["applications"] if a["name"] == "chainsight"]
+    return app
+
+
+def parse_module(dotted: str) -> ast.Module:
+    return ast.parse((REPO / (dotted.replace(".", "/") + ".py")).read_text())
 
 
 def env_of(container: Manifest) -> dict[str, Manifest]:

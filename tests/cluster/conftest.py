@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,49 +30,64 @@ from tests.cluster.cluster_support import (
 )
 
 
-def upstream_schemas(variable: str, default: Path, pattern: str, how_to_get: str) -> Path:
-    """The directory (or file) ``variable`` names, else ``default``; fails under CI=true when missing, else skips."""
-    configured = os.environ.get(variable)
-    location = Path(configured) if configured else default
-    found = location.is_file() if pattern == "" else location.is_dir() and any(location.glob(pattern))
-    if not found:
-        message = f"{location} not found: set {variable} to {how_to_get}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
-    return location
+@dataclass(frozen=True)
+class Upstream:
+    """An upstream schema the tests validate against: a directory holding files matching ``pattern``, or a file
+    when ``pattern`` is ""; found through ``variable``, else at ``default``."""
+
+    variable: str
+    default: Path
+    pattern: str
+    how_to_get: str
+
+    def locate(self) -> Path:
+        """Where it is; fails under CI=true when missing, else skips."""
+        configured = os.environ.get(self.variable)
+        location = Path(configured) if configured else self.default
+        found = location.is_file() if self.pattern == "" else location.is_dir() and any(location.glob(self.pattern))
+        if not found:
+            message = f"{location} not found: set {self.variable} to {self.how_to_get}"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        return location
+
+
+KUBERAY_CRDS = Upstream(
+    "CHAINSIGHT_KUBERAY_CRDS",
+    REPO.parent / "shared" / "kuberay-crds",
+    "ray.io_*.yaml",
+    "a directory holding ray.io_rayservices.yaml, ray.io_rayjobs.yaml and ray.io_raycronjobs.yaml "
+    "(ray-operator/config/crd/bases in github.com/ray-project/kuberay at the operator's release)",
+)
+GATEWAY_API_CRDS = Upstream(
+    "CHAINSIGHT_GATEWAY_API_CRDS",
+    REPO.parent / "shared" / "gateway-api-crds",
+    "*.yaml",
+    "a directory holding the Gateway API CRDs (config/crd/standard in github.com/kubernetes-sigs/gateway-api, "
+    "or a release's standard-install.yaml)",
+)
+COMPOSE_SPEC = Upstream(
+    "CHAINSIGHT_COMPOSE_SPEC",
+    REPO.parent / "shared" / "compose-spec" / "compose-spec.json",
+    "",
+    "a copy of schema/compose-spec.json from github.com/compose-spec/compose-spec",
+)
 
 
 @pytest.fixture(scope="session")
 def kuberay_crds() -> Path:
-    return upstream_schemas(
-        "CHAINSIGHT_KUBERAY_CRDS",
-        REPO.parent / "shared" / "kuberay-crds",
-        "ray.io_*.yaml",
-        "a directory holding ray.io_rayservices.yaml, ray.io_rayjobs.yaml and ray.io_raycronjobs.yaml "
-        "(ray-operator/config/crd/bases in github.com/ray-project/kuberay at the operator's release)",
-    )
+    return KUBERAY_CRDS.locate()
 
 
 @pytest.fixture(scope="session")
 def gateway_api_crds() -> Path:
-    return upstream_schemas(
-        "CHAINSIGHT_GATEWAY_API_CRDS",
-        REPO.parent / "shared" / "gateway-api-crds",
-        "*.yaml",
-        "a directory holding the Gateway API CRDs (config/crd/standard in github.com/kubernetes-sigs/gateway-api, "
-        "or a release's standard-install.yaml)",
-    )
+    return GATEWAY_API_CRDS.locate()
 
 
 @pytest.fixture(scope="session")
 def compose_spec() -> Path:
-    return upstream_schemas(
-        "CHAINSIGHT_COMPOSE_SPEC",
-        REPO.parent / "shared" / "compose-spec" / "compose-spec.json",
-        "",
-        "a copy of schema/compose-spec.json from github.com/compose-spec/compose-spec",
-    )
+    return COMPOSE_SPEC.locate()
 
 
 def crd_validators_in(directory: Path) -> dict[tuple[str, str], Draft202012Validator]:

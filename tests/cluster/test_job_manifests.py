@@ -1,0 +1,75 @@
+"""The jobs in cluster/: the scheduled ERP syncs and maintenance, the on-demand training and migration jobs."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from tests.cluster.cluster_support import (
+    KUSTOMIZE_TARGETS,
+    REPO,
+    Manifest,
+    env_of,
+    parse_module,
+    ray_containers,
+    rayservice,
+)
+
+
+def erp_due_sync(manifests: list[Manifest]) -> Manifest:
+    (cron,) = [m for m in manifests if m["metadata"]["name"] == "chainsight-integrations-due-sync"]
+    return cron
+
+
+def test_erp_due_sync_runs_the_due_sync_job_every_quarter_hour(rendered: dict[str, list[Manifest]]) -> None:
+    cron = erp_due_sync(rendered["base"])
+    assert cron["spec"]["schedule"] == "*/15 * * * *"
+    python, flag, module, *options = cron["spec"]["jobTemplate"]["entrypoint"].split()
+    assert (python, flag) == ("python", "-m")
+    source = (REPO / (module.replace(".", "/") + ".py")).read_text()
+    assert all(f'"{option}"' in source for option in options) and options == ["--due"]
+    assert 'if __name__ == "__main__":' in source
+
+
+def test_erp_due_sync_reads_the_credentials_key_from_the_app_secret(rendered: dict[str, list[Manifest]]) -> None:
+    for group, container in ray_containers(erp_due_sync(rendered["base"])):
+        key = env_of(container)["INTEGRATIONS_ENCRYPTION_KEY"]["valueFrom"]["secretKeyRef"]
+        assert (key["name"], key["key"]) == ("chainsight-secrets", "INTEGRATIONS_ENCRYPTION_KEY"), group
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_only_development_suspends_the_erp_due_syncs(target: str, rendered: dict[str, list[Manifest]]) -> None:
+    assert erp_due_sync(rendered[target])["spec"].get("suspend", False) is (target == "overlays/dev")
+
+
+def test_on_demand_jobs_get_a_new_name_at_each_submission(rendered: dict[str, list[Manifest]]) -> None:
+    assert rendered["jobs"]
+    assert all(m["metadata"]["generateName"].endswith("-") and "name" not in m["metadata"] for m in rendered["jobs"])
+
+
+def test_training_cluster_is_deleted_when_the_job_ends(rendered: dict[str, list[Manifest]]) -> None:
+    (job,) = [m for m in rendered["jobs"] if m["kind"] == "RayJob"]
+    assert job["spec"]["shutdownAfterJobFinishes"] is True
+
+
+def test_migration_job_runs_a_command_the_cli_has(rendered: dict[str, list[Manifest]]) -> None:
+    (job,) = [m for m in rendered["jobs"] if m["kind"] == "Job"]
+    program, command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    cli_functions = {n.name for n in parse_module("deployments.cli").body if isinstance(n, ast.FunctionDef)}
+    assert program == "chainsight"
+    assert command in cli_functions
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_every_target_schedules_the_maintenance_job_with_the_release_image(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    (cron,) = [m for m in rendered[target] if m["kind"] == "CronJob"]
+    (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "deployments.maintenance_job"]
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    (rayservice_image,) = {
+        c["image"] for _, c in ray_containers(rayservice(rendered[target])) if "gpu" not in c["image"]
+    }
+    assert container["image"] == rayservice_image
