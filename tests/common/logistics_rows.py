@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import asyncpg
+
+from tests.support.rows import insert
 
 LOGISTICS_TABLES = [
     "product_uom_conversions",
@@ -23,95 +27,52 @@ LOGISTICS_TABLES = [
 ]
 
 
+async def add_order_line(conn: asyncpg.Connection, tenant_id, supplier, warehouse, product) -> tuple:
+    """An EUR purchase order with one line of one unit at 1; returns (order id, line id)."""
+    order = await insert(
+        conn, "purchase_orders", tenant_id=tenant_id, supplier_id=supplier, warehouse_id=warehouse, currency="EUR"
+    )
+    line = await insert(
+        conn, "purchase_order_lines", tenant_id=tenant_id, purchase_order_id=order, line_no=1, product_id=product,
+        quantity=1, uom="each", uom_factor=1, quantity_base=1, unit_price=1,
+    )  # fmt: skip
+    return order, line
+
+
 async def add_logistics_rows(conn: asyncpg.Connection, tenant) -> None:
     """Needs the tenant's supplier 'S1' (the RLS test creates it)."""
     t, product, warehouse = tenant.id, tenant.products[0], tenant.warehouses[0]
     supplier = await conn.fetchval("SELECT id FROM app.suppliers WHERE tenant_id = $1 AND code = 'S1'", t)
-    await conn.execute(
-        "INSERT INTO app.product_uom_conversions (tenant_id, product_id, uom, factor) VALUES ($1, $2, 'box', 10)",
-        t,
-        product,
-    )
-    lot = await conn.fetchval(
-        "INSERT INTO app.stock_lots (tenant_id, product_id, lot_number) VALUES ($1, $2, 'L1') RETURNING id", t, product
-    )
-    order = await conn.fetchval(
-        "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency) "
-        "VALUES ($1, $2, $3, 'EUR') RETURNING id",
-        t,
-        supplier,
-        warehouse,
-    )
-    line = await conn.fetchval(
-        "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, "
-        "uom_factor, quantity_base, unit_price) VALUES ($1, $2, 1, $3, 1, 'each', 1, 1, 1) RETURNING id",
-        t,
-        order,
-        product,
-    )
-    receipt = await conn.fetchval(
-        "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id) VALUES ($1, $2) RETURNING id", t, order
-    )
-    movement = await conn.fetchval(
-        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, lot_id) "
-        "VALUES ($1, $2, $3, 'receipt', 1, $4) RETURNING id",
-        t,
-        product,
-        warehouse,
-        lot,
-    )
-    await conn.execute(
-        "INSERT INTO app.purchase_receipt_lines (tenant_id, receipt_id, purchase_order_line_id, quantity, "
-        "quantity_base, lot_id, movement_id) VALUES ($1, $2, $3, 1, 1, $4, $5)",
-        t,
-        receipt,
-        line,
-        lot,
-        movement,
-    )
-    await conn.execute(
-        "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity) "
-        "VALUES ($1, $2, $3, $4, 1, 2)",
-        t,
-        product,
-        warehouse,
-        supplier,
-    )
-    shipment = await conn.fetchval(
-        "INSERT INTO app.shipments (tenant_id, direction, warehouse_id, carrier, tracking_number) "
-        "VALUES ($1, 'inbound', $2, 'DHL', 'T1') RETURNING id",
-        t,
-        warehouse,
-    )
-    await conn.execute(
-        "INSERT INTO app.shipment_lines (tenant_id, shipment_id, product_id, quantity) VALUES ($1, $2, $3, 1)",
-        t,
-        shipment,
-        product,
-    )
-    await conn.execute(
-        "INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, source) "
-        "VALUES ($1, $2, 'created', now(), 'system')",
-        t,
-        shipment,
-    )
-    key = await conn.fetchval(
-        "INSERT INTO app.carrier_webhook_keys (tenant_id, name, secret) VALUES ($1, 'DHL', '\\x00') RETURNING id", t
-    )
-    await conn.execute(
-        "INSERT INTO app.carrier_webhook_deliveries (tenant_id, event_id, key_id, body_sha256, shipment_id) "
-        "VALUES ($1, 'E1', $2, 'digest', $3)",
-        t,
-        key,
-        shipment,
-    )
-    await conn.execute("INSERT INTO app.member_profiles (tenant_id, user_id) VALUES ($1, $2)", t, tenant.planner)
-    note = await conn.fetchval(
-        "INSERT INTO app.notifications (tenant_id, kind, title) VALUES ($1, 'test', 'hello') RETURNING id", t
-    )
-    await conn.execute(
-        "INSERT INTO app.notification_reads (tenant_id, notification_id, user_id) VALUES ($1, $2, $3)",
-        t,
-        note,
-        tenant.planner,
-    )
+    await insert(conn, "product_uom_conversions", tenant_id=t, product_id=product, uom="box", factor=10)
+    lot = await insert(conn, "stock_lots", tenant_id=t, product_id=product, lot_number="L1")
+    order, line = await add_order_line(conn, t, supplier, warehouse, product)
+    receipt = await insert(conn, "purchase_receipts", tenant_id=t, purchase_order_id=order)
+    movement = await insert(
+        conn, "stock_movements", tenant_id=t, product_id=product, warehouse_id=warehouse, movement_type="receipt",
+        quantity=1, lot_id=lot,
+    )  # fmt: skip
+    await insert(
+        conn, "purchase_receipt_lines", tenant_id=t, receipt_id=receipt, purchase_order_line_id=line, quantity=1,
+        quantity_base=1, lot_id=lot, movement_id=movement,
+    )  # fmt: skip
+    await insert(
+        conn, "reorder_rules", tenant_id=t, product_id=product, warehouse_id=warehouse, supplier_id=supplier,
+        min_quantity=1, max_quantity=2,
+    )  # fmt: skip
+    shipment = await insert(
+        conn, "shipments", tenant_id=t, direction="inbound", warehouse_id=warehouse, carrier="DHL",
+        tracking_number="T1",
+    )  # fmt: skip
+    await insert(conn, "shipment_lines", tenant_id=t, shipment_id=shipment, product_id=product, quantity=1)
+    await insert(
+        conn, "shipment_events", tenant_id=t, shipment_id=shipment, event_type="created",
+        occurred_at=datetime.now(UTC), source="system",
+    )  # fmt: skip
+    key = await insert(conn, "carrier_webhook_keys", tenant_id=t, name="DHL", secret=b"\x00")
+    await insert(
+        conn, "carrier_webhook_deliveries", tenant_id=t, event_id="E1", key_id=key, body_sha256="digest",
+        shipment_id=shipment,
+    )  # fmt: skip
+    await insert(conn, "member_profiles", tenant_id=t, user_id=tenant.planner)
+    note = await insert(conn, "notifications", tenant_id=t, kind="test", title="hello")
+    await insert(conn, "notification_reads", tenant_id=t, notification_id=note, user_id=tenant.planner)

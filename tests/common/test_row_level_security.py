@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import asyncpg
@@ -11,6 +13,7 @@ import pytest
 from common.database import Database, TenantTransaction
 from tests.common.logistics_rows import LOGISTICS_TABLES, add_logistics_rows
 from tests.common.risk_rows import RISK_TABLES, add_risk_rows
+from tests.copilot.test_isolation import TABLES as COPILOT_TABLES
 
 TENANT_TABLES = [
     "products",
@@ -24,12 +27,7 @@ TENANT_TABLES = [
     "tenants",
     "forecast_runs",
     "demand_forecasts",
-    "copilot_documents",
-    "copilot_chunks",
-    "copilot_conversations",
-    "copilot_messages",
-    "copilot_feedback",
-    "copilot_llm_requests",
+    *COPILOT_TABLES,
     "integration_connectors",
     "integration_sync_state",
     "integration_sync_runs",
@@ -106,34 +104,35 @@ async def test_the_isolation_probe_covers_every_tenant_table_requests_can_reach(
     assert not missing, f"add these tables to TENANT_TABLES (and rows for both tenants): {missing}"
 
 
-async def test_request_role_without_claims_sees_nothing(database_url, make_tenant):
-    await make_tenant(stock={0: Decimal(1)})
+@asynccontextmanager
+async def request_role(database_url: str, settings: dict[str, str] | None = None) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own in a transaction as the request role, after ``settings`` were made by hand (no API
+    in between)."""
     conn = await asyncpg.connect(database_url)
     try:
         async with conn.transaction():
+            for name, value in (settings or {}).items():
+                await conn.execute("SELECT set_config($1, $2, true)", name, value)
             await conn.execute("SET LOCAL ROLE authenticated")
-            assert await conn.fetchval("SELECT count(*) FROM app.products") == 0
-            assert await conn.fetchval("SELECT count(*) FROM app.stock_levels") == 0
+            yield conn
     finally:
         await conn.close()
+
+
+async def test_request_role_without_claims_sees_nothing(database_url, make_tenant):
+    await make_tenant(stock={0: Decimal(1)})
+    async with request_role(database_url) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM app.products") == 0
+        assert await conn.fetchval("SELECT count(*) FROM app.stock_levels") == 0
 
 
 async def test_a_forged_tenant_setting_does_not_grant_access_without_membership(database_url, make_tenant):
     mine = await make_tenant()
     theirs = await make_tenant()
-    conn = await asyncpg.connect(database_url)
-    try:
-        async with conn.transaction():
-            # Claims of a member of `mine`, with the tenant switched to `theirs` behind the API's back.
-            await conn.execute(
-                "SELECT set_config('request.jwt.claims', $1, true), set_config('app.tenant_id', $2, true)",
-                json.dumps(mine.claims()),
-                str(theirs.id),
-            )
-            await conn.execute("SET LOCAL ROLE authenticated")
-            assert await conn.fetchval("SELECT count(*) FROM app.products") == 0
-    finally:
-        await conn.close()
+    # Claims of a member of `mine`, with the tenant switched to `theirs` behind the API's back.
+    forged = {"request.jwt.claims": json.dumps(mine.claims()), "app.tenant_id": str(theirs.id)}
+    async with request_role(database_url, forged) as conn:
+        assert await conn.fetchval("SELECT count(*) FROM app.products") == 0
 
 
 async def test_insert_into_another_tenant_is_refused(database, make_tenant):

@@ -1,0 +1,31 @@
+"""Row builders: arrange rows in the app schema as the owner role (no API, no row-level security), one column
+per keyword. Values are bound as parameters; table and column names come from the test's own code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+
+def _insert_sql(table: str, columns: Sequence[str]) -> str:
+    params = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return f"INSERT INTO app.{table} ({', '.join(columns)}) VALUES ({params})"
+
+
+async def insert(conn: asyncpg.Connection, table: str, **columns: Any) -> Any:
+    """One row in ``app.<table>``; returns its ``id`` (None for a table without one)."""
+    row = await conn.fetchrow(_insert_sql(table, list(columns)) + " RETURNING *", *columns.values())
+    assert row is not None
+    return row.get("id")
+
+
+async def insert_many(conn: asyncpg.Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows that all name the same columns, in one batch."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if any(list(row) != columns for row in rows):
+        raise ValueError(f"rows for app.{table} name different columns")
+    await conn.executemany(_insert_sql(table, columns), [[row[c] for c in columns] for row in rows])
