@@ -10,11 +10,11 @@ from uuid import UUID
 
 import asyncpg
 
+from tests.support.rows import insert
+
 
 async def add_supplier(conn: asyncpg.Connection, tenant: Any, code: str, name: str) -> UUID:
-    supplier: UUID = await conn.fetchval(
-        "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, $2, $3) RETURNING id", tenant.id, code, name
-    )
+    supplier: UUID = await insert(conn, "suppliers", tenant_id=tenant.id, code=code, name=name)
     return supplier
 
 
@@ -147,39 +147,29 @@ async def add_forecast(
 
 async def make_risky(conn: asyncpg.Connection, tenant: Any, supplier: UUID, today: date) -> None:
     """A weak credit profile, an expired certificate and a failed audit; scores weighted on those."""
-    await conn.execute(
-        "INSERT INTO app.supplier_risk_profiles (tenant_id, supplier_id, credit_rating, days_payable, "
-        "revenue_trend_pct) VALUES ($1, $2, 'CCC', 150, -40)",
-        tenant.id,
-        supplier,
+    t = tenant.id
+    await insert(
+        conn, "supplier_risk_profiles", tenant_id=t, supplier_id=supplier, credit_rating="CCC", days_payable=150,
+        revenue_trend_pct=-40,
+    )  # fmt: skip
+    expired = today - timedelta(days=30)
+    await insert(
+        conn, "supplier_certifications", tenant_id=t, supplier_id=supplier, standard="ISO 9001", expires_on=expired
     )
-    await conn.execute(
-        "INSERT INTO app.supplier_certifications (tenant_id, supplier_id, standard, expires_on) "
-        "VALUES ($1, $2, 'ISO 9001', $3)",
-        tenant.id,
-        supplier,
-        today - timedelta(days=30),
-    )
-    await conn.execute(
-        "INSERT INTO app.supplier_audits (tenant_id, supplier_id, audited_on, score, outcome) "
-        "VALUES ($1, $2, $3, 30, 'fail')",
-        tenant.id,
-        supplier,
-        today - timedelta(days=100),
+    audited = today - timedelta(days=100)
+    await insert(
+        conn, "supplier_audits", tenant_id=t, supplier_id=supplier, audited_on=audited, score=30, outcome="fail"
     )
     await conn.execute(
         "INSERT INTO app.risk_weights (tenant_id, financial, operational, geographical, compliance) "
         "VALUES ($1, 0.5, 0, 0, 0.5) ON CONFLICT DO NOTHING",
-        tenant.id,
+        t,
     )
 
 
 async def add_scanned_score(conn: asyncpg.Connection, tenant: Any, supplier: UUID, score: float) -> None:
     """The supplier's score as the early-warning job's last scan stored it."""
-    await conn.execute(
-        "INSERT INTO app.risk_alert_state (tenant_id, kind, subject_id, active, last_value) "
-        "VALUES ($1, 'supplier_score', $2, false, $3)",
-        tenant.id,
-        supplier,
-        score,
-    )
+    await insert(
+        conn, "risk_alert_state", tenant_id=tenant.id, kind="supplier_score", subject_id=supplier, active=False,
+        last_value=score,
+    )  # fmt: skip

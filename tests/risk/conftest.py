@@ -14,6 +14,7 @@ import asyncpg
 import pytest
 
 from common.database import Database, TenantTransaction
+from tests.support.rows import insert
 
 TODAY = date(2026, 6, 1)
 
@@ -90,28 +91,18 @@ class RiskWorld:
 
     async def certification(self, supplier_id: uuid.UUID, standard: str, expires_on: date) -> uuid.UUID:
         async with self.pool.acquire() as conn:
-            cert_id: uuid.UUID = await conn.fetchval(
-                "INSERT INTO app.supplier_certifications (tenant_id, supplier_id, standard, expires_on) "
-                "VALUES ($1, $2, $3, $4) RETURNING id",
-                self.tenant.id,
-                supplier_id,
-                standard,
-                expires_on,
-            )
+            cert_id: uuid.UUID = await insert(
+                conn, "supplier_certifications", tenant_id=self.tenant.id, supplier_id=supplier_id,
+                standard=standard, expires_on=expires_on,
+            )  # fmt: skip
         return cert_id
 
     async def audit(self, supplier_id: uuid.UUID, audited_on: date, score: float, outcome: str) -> None:
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                "INSERT INTO app.supplier_audits (tenant_id, supplier_id, audited_on, score, outcome, next_due) "
-                "VALUES ($1, $2, $3, $4, $5, $6)",
-                self.tenant.id,
-                supplier_id,
-                audited_on,
-                Decimal(str(score)),
-                outcome,
-                audited_on + timedelta(days=365),
-            )
+            await insert(
+                conn, "supplier_audits", tenant_id=self.tenant.id, supplier_id=supplier_id, audited_on=audited_on,
+                score=Decimal(str(score)), outcome=outcome, next_due=audited_on + timedelta(days=365),
+            )  # fmt: skip
 
     async def open_order(
         self, supplier_id: uuid.UUID, *, expected: date, issued: date, unit_price: Decimal = Decimal(2)
@@ -126,14 +117,11 @@ class RiskWorld:
                 expected,
                 issued,
             )
-            await conn.execute(
-                "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, "
-                "uom, uom_factor, quantity_base, unit_price) VALUES ($1, $2, 1, $3, 10, 'each', 1, 10, $4)",
-                self.tenant.id,
-                order_id,
-                self.tenant.products[0],
-                unit_price,
-            )
+            await insert(
+                conn, "purchase_order_lines", tenant_id=self.tenant.id, purchase_order_id=order_id, line_no=1,
+                product_id=self.tenant.products[0], quantity=10, uom="each", uom_factor=1, quantity_base=10,
+                unit_price=unit_price,
+            )  # fmt: skip
         return order_id
 
     async def run(self, operation: Callable[[TenantTransaction], Awaitable[Any]], user: Any = None) -> Any:

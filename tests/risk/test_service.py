@@ -15,6 +15,7 @@ from risk import repository, service
 from risk.pipeline import train_disruption_model
 from risk.synthetic import generate_history
 from tests.risk.conftest import TODAY
+from tests.support.rows import insert_many
 
 
 async def test_an_always_late_supplier_scores_worse_operationally_than_an_always_punctual_one(world):
@@ -160,18 +161,16 @@ async def test_scanning_twice_raises_each_alert_once_and_keeps_one_prediction_pe
 
 async def test_market_risk_flags_a_draft_priced_far_above_history(world):
     supplier = await world.supplier("P")
+    history = [
+        {
+            "tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
+            "observed_on": TODAY - timedelta(days=300 - 30 * i), "unit_price": Decimal(str(price)),
+            "import_key": f"k{i}",
+        }
+        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99])
+    ]  # fmt: skip
     async with world.pool.acquire() as conn:
-        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99]):
-            await conn.execute(
-                "INSERT INTO app.supplier_price_history (tenant_id, supplier_id, product_id, observed_on, unit_price, "
-                "import_key) VALUES ($1, $2, $3, $4, $5, $6)",
-                world.tenant.id,
-                supplier,
-                world.tenant.products[0],
-                TODAY - timedelta(days=300 - 30 * i),
-                Decimal(str(price)),
-                f"k{i}",
-            )
+        await insert_many(conn, "supplier_price_history", history)
     await world.open_order(supplier, issued=TODAY, expected=TODAY + timedelta(days=5), unit_price=Decimal("2.6"))
     result = await world.run(lambda tx: service.market_risk(tx, None))
     (flag,) = result["price_flags"]
