@@ -12,17 +12,13 @@ from common.errors import NotFoundError
 from inventory import purchasing, reorder
 from inventory.position import location_position
 from inventory.purchasing_schemas import PurchaseOrderCreate, ReorderRuleCreate
+from tests.support.rows import insert
 
 
 async def test_position_counts_a_draft_order_exactly_as_reorder_proposals_count_it(database, owner_pool, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(30)})
-    supplier = uuid.uuid4()
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.suppliers (id, tenant_id, code, name, lead_time_days) VALUES ($1, $2, 'SUP-P', 'P', 5)",
-            supplier,
-            tenant.id,
-        )
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-P", name="P", lead_time_days=5)
         await conn.execute(
             "UPDATE app.stock_levels SET reserved = 8 WHERE product_id = $1 AND warehouse_id = $2",
             tenant.products[0],

@@ -16,16 +16,12 @@ from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseReceiptCreate,
 )
+from tests.support.rows import insert
 
 
 async def add_supplier(owner_pool, tenant) -> uuid.UUID:
-    supplier_id = uuid.uuid4()
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.suppliers (id, tenant_id, code, name) VALUES ($1, $2, 'SUP-1', 'Supplier')",
-            supplier_id,
-            tenant.id,
-        )
+        supplier_id: uuid.UUID = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-1", name="Supplier")
     tenant.extra["supplier"] = supplier_id
     return supplier_id
 

@@ -11,6 +11,7 @@ from common.database import TenantTransaction
 from common.errors import ConflictError, NotFoundError
 from inventory import purchasing, reorder
 from inventory.purchasing_schemas import PurchaseOrderCreate, ReorderRuleCreate
+from tests.support.rows import insert
 
 D = Decimal
 
@@ -38,12 +39,9 @@ def test_proposed_quantity_matches_the_hand_computed_table(minimum, maximum, mul
 
 
 async def arrange(owner_pool, tenant) -> uuid.UUID:
-    supplier = uuid.uuid4()
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.suppliers (id, tenant_id, code, name, lead_time_days) VALUES ($1, $2, 'SUP-R', 'R', 9)",
-            supplier,
-            tenant.id,
+        supplier: uuid.UUID = await insert(
+            conn, "suppliers", tenant_id=tenant.id, code="SUP-R", name="R", lead_time_days=9
         )
         await conn.execute("UPDATE app.products SET unit_cost = 2 WHERE tenant_id = $1", tenant.id)
     return supplier

@@ -22,6 +22,13 @@ async def reserve(database: Database, tenant, quantity: int) -> dict:
     return await database.run(tenant.claims(), None, op)
 
 
+async def release(database: Database, tenant, reservation_id) -> dict:
+    async def op(tx: TenantTransaction):
+        return await reservations.release_reservation(tx.conn, reservation_id)
+
+    return await database.run(tenant.claims(), None, op)
+
+
 async def current_level(database: Database, tenant) -> dict:
     async def op(tx: TenantTransaction):
         return await stock.get_level(tx.conn, tenant.products[0], tenant.warehouses[0])
@@ -48,11 +55,7 @@ async def test_fifty_parallel_reservations_against_ten_units_succeed_exactly_ten
 async def test_release_returns_the_held_stock(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(8)})
     held = await reserve(database, tenant, 5)
-
-    async def release(tx: TenantTransaction):
-        return await reservations.release_reservation(tx.conn, held["id"])
-
-    released = await database.run(tenant.claims(), None, release)
+    released = await release(database, tenant, held["id"])
     assert released["status"] == "released"
     assert (await current_level(database, tenant))["available"] == Decimal(8)
 
@@ -72,13 +75,9 @@ async def test_fulfil_issues_the_reserved_quantity_from_the_ledger(database, mak
 async def test_a_closed_reservation_cannot_be_released_again(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(8)})
     held = await reserve(database, tenant, 2)
-
-    async def release(tx: TenantTransaction):
-        return await reservations.release_reservation(tx.conn, held["id"])
-
-    await database.run(tenant.claims(), None, release)
+    await release(database, tenant, held["id"])
     with pytest.raises(ConflictError, match="released"):
-        await database.run(tenant.claims(), None, release)
+        await release(database, tenant, held["id"])
     assert (await current_level(database, tenant))["reserved"] == 0
 
 
