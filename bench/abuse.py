@@ -35,6 +35,7 @@ from bench.abuse_client import docx_bomb, raw_request, repeated, replica_rss_byt
 from common.config import DEVELOPMENT_JWT_SECRET
 from common.dev_tokens import issue_hs256_token
 from inventory.shipments import sign
+from tests.support.bulk_rows import add_bulk_receipts
 
 MIB = 1024 * 1024
 RSS_BOUND_MB = 48
@@ -69,22 +70,7 @@ class Tenant:
                 self.id,
                 FORMULA_NAME,
             )
-            # Spread over 100 products: the ledger trigger updates one level row per movement, and one hot row
-            # would make loading quadratic.
-            bulk = [uuid.uuid4() for _ in range(100)]
-            await conn.executemany(
-                "INSERT INTO app.products (id, tenant_id, sku, name) VALUES ($1, $2, $3, $3)",
-                [(p, self.id, f"BULK-{i}") for i, p in enumerate(bulk)],
-            )
-            await conn.copy_records_to_table(
-                "stock_movements",
-                schema_name="app",
-                columns=["tenant_id", "product_id", "warehouse_id", "movement_type", "quantity", "reference"],
-                records=[
-                    (self.id, bulk[i % 100], self.warehouse, "receipt", 1, f"r{i:08d} " + "r" * 600)
-                    for i in range(rows)
-                ],
-            )
+            await add_bulk_receipts(conn, self.id, self.warehouse, rows)
 
 
 Outcome = tuple[bool, str]  # refused as expected, what happened

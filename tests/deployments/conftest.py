@@ -1,4 +1,10 @@
-"""The Serve application on the session's Ray cluster (tests/conftest.py), on a free port, once per session."""
+"""The Serve application on the session's Ray cluster (tests/conftest.py), on a free port, once per session.
+
+``serve_url`` deploys it without the copilot, so Serve tests that need no model do not wait for vLLM;
+``copilot_serve_url`` redeploys the same application with the copilot (vLLM on CPU) the first time a copilot or
+LLM test asks for it, and it stays so for the rest of the session (never downgraded): vLLM starts at most once.
+Route behaviour that needs no model handle, proxy or streaming is tested in process: tests/deployments/api.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +22,24 @@ from tests.support.ports import free_port
 __all__ = ["free_port"]  # tests/training/test_job_submit.py imports it from here
 
 
+def _serve_args(served: Settings, *, copilot: bool) -> AppArgs:
+    return AppArgs(min_replicas=1, max_replicas=1, copilot=copilot, llm=llm_args_from(served) if copilot else None)
+
+
 @pytest.fixture(scope="session")
 def serve_url(ray_cluster: Settings) -> str:
-    """Stops with the cluster at the end of the session."""
-    served = ray_cluster
-    # The copilot runs for real: vLLM on CPU with SmolLM2 (converted once into .chainsight/models).
-    start_serve(served, AppArgs(min_replicas=1, max_replicas=1, copilot=True, llm=llm_args_from(served)))
-    return f"http://{served.http_host}:{served.http_port}"
+    """The application without the copilot (its routes answer 503); stops with the cluster at the end of the
+    session."""
+    start_serve(ray_cluster, _serve_args(ray_cluster, copilot=False))
+    return f"http://{ray_cluster.http_host}:{ray_cluster.http_port}"
+
+
+@pytest.fixture(scope="session")
+def copilot_serve_url(serve_url: str, ray_cluster: Settings) -> str:
+    """The same application and URL, upgraded in place with the copilot: vLLM on CPU with SmolLM2 (converted
+    once into .chainsight/models). Serve redeploys it and returns once every deployment is healthy."""
+    start_serve(ray_cluster, _serve_args(ray_cluster, copilot=True))
+    return serve_url
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,8 @@ from deployments.llm_server import LLM_MODEL_ID
 from tests.copilot.live_rows import add_order, add_supplier, make_risky
 from tests.copilot.test_extraction import minimal_pdf
 
-pytestmark = [pytest.mark.slow, pytest.mark.serve]
+# The copilot and its vLLM engine: the session's Serve application is upgraded once (tests/deployments/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.serve, pytest.mark.usefixtures("copilot_serve_url")]
 
 COPILOT = "/api/v1/ai/copilot"
 CONTRACT = (

@@ -9,7 +9,8 @@ import pytest
 
 from deployments.llm_server import LLM_MODEL_ID
 
-pytestmark = [pytest.mark.slow, pytest.mark.serve]
+# The copilot and its vLLM engine: the session's Serve application is upgraded once (tests/deployments/conftest.py).
+pytestmark = [pytest.mark.slow, pytest.mark.serve, pytest.mark.usefixtures("copilot_serve_url")]
 
 LLM = "/api/v1/ai/llm"
 

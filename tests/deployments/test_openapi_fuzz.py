@@ -40,6 +40,7 @@ def fuzz_token(database_url: str, settings: Settings) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("copilot_serve_url")  # every route, the copilot's and the LLM's included
 def test_generated_requests_never_get_a_server_error_or_an_undocumented_status(serve_url, fuzz_token, tmp_path: Path):
     cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert cli is not None, "schemathesis is a dev dependency: make install"

@@ -1,12 +1,22 @@
-"""The inventory API end to end through Serve's HTTP port: flows, idempotency, roles, tenant isolation and
-the request plumbing (request ids, metrics, OpenAPI). Bad input: test_inventory_validation_api.py; tokens:
-test_auth_api.py."""
+"""The inventory API end to end (in process): flows, idempotency, roles, tenant isolation, readiness, metrics
+and OpenAPI. Bad input: test_inventory_validation_api.py; tokens: test_auth_api.py; request ids, which Serve's
+proxy sets: tests/deployments/test_serve_smoke.py."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from decimal import Decimal
+
+
+def receipt_body(tenant, quantity: int) -> dict:
+    """A receipt of the tenant's first product into its first warehouse."""
+    return {
+        "type": "receipt",
+        "product_id": str(tenant.products[0]),
+        "warehouse_id": str(tenant.warehouses[0]),
+        "quantity": quantity,
+    }
 
 
 async def test_product_warehouse_receipt_and_stock_level_flow(http, make_tenant):
@@ -72,12 +82,7 @@ async def test_list_filters_and_search_narrow_the_results(http, make_tenant):
 async def test_same_idempotency_key_twice_applies_the_movement_once(http, make_tenant):
     tenant = await make_tenant()
     headers = {**tenant.headers(), "Idempotency-Key": f"receipt-{uuid.uuid4()}"}
-    body = {
-        "type": "receipt",
-        "product_id": str(tenant.products[0]),
-        "warehouse_id": str(tenant.warehouses[0]),
-        "quantity": 3,
-    }
+    body = receipt_body(tenant, 3)
     first = await http.post("/api/v1/stock-movements", json=body, headers=headers)
     second = await http.post("/api/v1/stock-movements", json=body, headers=headers)
     assert (first.status_code, second.status_code) == (201, 201)
@@ -90,12 +95,7 @@ async def test_same_idempotency_key_twice_applies_the_movement_once(http, make_t
 async def test_concurrent_requests_with_one_idempotency_key_apply_once(http, make_tenant):
     tenant = await make_tenant()
     headers = {**tenant.headers(), "Idempotency-Key": f"burst-{uuid.uuid4()}"}
-    body = {
-        "type": "receipt",
-        "product_id": str(tenant.products[0]),
-        "warehouse_id": str(tenant.warehouses[0]),
-        "quantity": 2,
-    }
+    body = receipt_body(tenant, 2)
     responses = await asyncio.gather(
         *(http.post("/api/v1/stock-movements", json=body, headers=headers) for _ in range(8))
     )
@@ -108,12 +108,7 @@ async def test_concurrent_requests_with_one_idempotency_key_apply_once(http, mak
 async def test_idempotency_key_reused_with_another_body_is_refused(http, make_tenant):
     tenant = await make_tenant()
     headers = {**tenant.headers(), "Idempotency-Key": f"reuse-{uuid.uuid4()}"}
-    body = {
-        "type": "receipt",
-        "product_id": str(tenant.products[0]),
-        "warehouse_id": str(tenant.warehouses[0]),
-        "quantity": 2,
-    }
+    body = receipt_body(tenant, 2)
     await http.post("/api/v1/stock-movements", json=body, headers=headers)
     changed = await http.post("/api/v1/stock-movements", json={**body, "quantity": 5}, headers=headers)
     assert changed.status_code == 422
@@ -229,17 +224,6 @@ async def test_metrics_count_requests_by_route_template(http, make_tenant):
 async def test_openapi_schema_lists_the_inventory_routes(http):
     schema = (await http.get("/openapi.json")).json()
     assert {"/api/v1/products", "/api/v1/stock-movements", "/api/v1/reservations"} <= set(schema["paths"])
-
-
-async def test_request_id_from_the_client_is_echoed(http, make_tenant):
-    tenant = await make_tenant()
-    response = await http.get("/api/v1/me", headers={**tenant.headers(), "X-Request-Id": "trace-abc-123"})
-    assert response.headers["x-request-id"] == "trace-abc-123"
-
-
-async def test_a_request_id_is_generated_when_the_client_sends_none(http):
-    response = await http.get("/healthz")
-    assert response.headers.get("x-request-id")
 
 
 async def test_retried_fulfilment_with_the_same_key_issues_stock_once(http, make_tenant):

@@ -1,5 +1,5 @@
-"""Tokens at Serve's HTTP port: HS256 and JWKS-verified ES256/RS256 are accepted; forged, expired, unknown-key
-and non-member tokens get 401/403."""
+"""Tokens at the API (in process; ES256/RS256 keys fetched from a real JWKS endpoint): HS256 and JWKS-verified
+ES256/RS256 are accepted; forged, expired, unknown-key and non-member tokens get 401/403."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The carrier webhook through Serve's port: per-tenant keys (admins manage them), the tenant taken from the
+"""The carrier webhook (in process): per-tenant keys (admins manage them), the tenant taken from the
 signing key, and a captured request that cannot be replayed."""
 
 from __future__ import annotations
@@ -32,33 +32,22 @@ def signed(body: dict, key: dict, *, secret: str | None = None, at: int | None =
 
 
 async def outbound(http, tenant, tracking: str) -> str:
-    created = await http.post(
-        "/api/v1/shipments",
-        json={
-            "direction": "outbound",
-            "warehouse_id": str(tenant.warehouses[0]),
-            "carrier": "UPS",
-            "tracking_number": tracking,
-            "lines": [{"product_id": str(tenant.products[0]), "quantity": 3}],
-        },
-        headers=tenant.headers(),
-    )
-    assert created.status_code == 201, created.text
-    return str(created.json()["id"])
+    return await shipment(http, tenant, tracking, lines=[{"product_id": str(tenant.products[0]), "quantity": 3}])
 
 
 async def inbound(http, tenant, tracking: str) -> str:
     """An inbound shipment: carrier events on it touch no stock."""
-    created = await http.post(
-        "/api/v1/shipments",
-        json={
-            "direction": "inbound",
-            "warehouse_id": str(tenant.warehouses[0]),
-            "carrier": "UPS",
-            "tracking_number": tracking,
-        },
-        headers=tenant.headers(),
-    )
+    return await shipment(http, tenant, tracking, direction="inbound")
+
+
+async def shipment(http, tenant, tracking: str, direction: str = "outbound", **extra: object) -> str:
+    body = {
+        "direction": direction,
+        "warehouse_id": str(tenant.warehouses[0]),
+        "carrier": "UPS",
+        "tracking_number": tracking,
+    }
+    created = await http.post("/api/v1/shipments", json={**body, **extra}, headers=tenant.headers())
     assert created.status_code == 201, created.text
     return str(created.json()["id"])
 

@@ -1,4 +1,4 @@
-"""Bad requests to the inventory API through Serve get precise 4xx errors and change nothing."""
+"""Bad requests to the inventory API (in process) get precise 4xx errors and change nothing."""
 
 from __future__ import annotations
 

@@ -1,0 +1,78 @@
+"""Exports (in process): text a spreadsheet would run as a formula is written as text, in CSV and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+
+HOSTILE = {
+    "product_name": '=HYPERLINK("http://x","y")',
+    "category": "@SUM(A1:A9)",
+    "warehouse_code": "+WH",
+    "reference": "-2+3+cmd|' /C calc'!A0",
+    "reason": "\t=1+1",
+    "supplier_code": "=SUP",
+    "po_number": "=PO-1",
+    "carrier": "=CARRIER",
+    "tracking_number": "\r=2",
+    "order_reference": "@ref",
+}
+
+
+async def _hostile_records(owner_pool, tenant) -> None:
+    """Text a spreadsheet would run as a formula, stored as data may arrive (an ERP sync, an import)."""
+    product, warehouse = tenant.products[0], tenant.warehouses[0]
+    async with owner_pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            "UPDATE app.products SET name = $2, category = $3 WHERE id = $1",
+            product, HOSTILE["product_name"], HOSTILE["category"],
+        )  # fmt: skip
+        await conn.execute("UPDATE app.warehouses SET code = $2 WHERE id = $1", warehouse, HOSTILE["warehouse_code"])
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, reference,"
+            " reason) VALUES ($1, $2, $3, 'receipt', 5, $4, $5)",
+            tenant.id, product, warehouse, HOSTILE["reference"], HOSTILE["reason"],
+        )  # fmt: skip
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, $2, 'S') RETURNING id",
+            tenant.id, HOSTILE["supplier_code"],
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO app.purchase_orders (tenant_id, number, supplier_id, warehouse_id, currency)"
+            " VALUES ($1, $2, $3, $4, 'EUR')",
+            tenant.id, HOSTILE["po_number"], supplier, warehouse,
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO app.shipments (tenant_id, direction, warehouse_id, carrier, tracking_number, order_reference)"
+            " VALUES ($1, 'outbound', $2, $3, $4, $5)",
+            tenant.id, warehouse, HOSTILE["carrier"], HOSTILE["tracking_number"], HOSTILE["order_reference"],
+        )  # fmt: skip
+
+
+async def test_every_csv_export_neutralises_formula_cells(http, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await _hostile_records(owner_pool, tenant)
+    cells: list[str] = []
+    for dataset in ("products", "stock-levels", "stock-movements", "purchase-orders", "shipments"):
+        response = await http.get(f"/api/v1/exports/{dataset}.csv", headers=tenant.headers(tenant.viewer))
+        assert response.status_code == 200, response.text
+        rows = list(csv.reader(io.StringIO(response.text, newline="")))
+        assert len(rows) > 1, dataset
+        for row in rows[1:]:
+            for cell in row:
+                assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (dataset, cell)
+            cells += row
+    for value in HOSTILE.values():
+        assert "'" + value in cells, value  # kept, with the quote that makes a spreadsheet show it as text
+
+
+async def test_xlsx_export_writes_formula_text_as_strings(http, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await _hostile_records(owner_pool, tenant)
+    response = await http.get("/api/v1/exports/products.xlsx", headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    names = {cell.value: cell.data_type for cell in sheet["C"]}
+    assert names[HOSTILE["product_name"]] == "s"  # a string cell, not a formula ('f')
