@@ -4,6 +4,8 @@ and the model says why."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,23 @@ from risk.features import build_features
 from risk.model import BASELINE_SCORER, MODEL_SCORER, DisruptionModel, baseline_probability
 from risk.pipeline import beats_baseline, train_disruption_model
 from risk.synthetic import generate_history
+
+
+def road_history(
+    seed: int, lines: int, suppliers: int, late: Callable[[np.ndarray, np.ndarray], np.ndarray]
+) -> pd.DataFrame:
+    """``lines`` road deliveries over two years (ordered in date order, promised in 20 days), 4 days late where
+    ``late(draw, supplier)`` holds for a uniform draw in [0, 1) and the supplier's index."""
+    rng = np.random.default_rng(seed)
+    supplier = rng.integers(0, suppliers, lines)
+    ordered = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, lines)), unit="D")
+    promised = ordered + pd.Timedelta(days=20)
+    is_late = late(rng.random(lines), supplier)
+    return pd.DataFrame({
+        "supplier_id": [f"S{s}" for s in supplier], "category": "A", "order_date": ordered,
+        "promised_date": promised, "delivered_date": promised + pd.to_timedelta(np.where(is_late, 4, 0), unit="D"),
+        "quantity": 10.0, "value": 100.0, "shipment_mode": "road", "country_risk": np.nan, "distance_km": np.nan,
+    })  # fmt: skip
 
 
 def test_the_candidate_must_beat_the_baseline_on_both_roc_auc_and_brier():
@@ -24,17 +43,7 @@ def test_the_candidate_must_beat_the_baseline_on_both_roc_auc_and_brier():
 
 def test_a_booster_with_nothing_to_learn_beyond_the_supplier_rate_leaves_the_baseline_serving():
     # Lateness depends on the supplier only (a fixed rate each): no feature can add to the supplier's rate.
-    rng = np.random.default_rng(0)
-    n = 3000
-    supplier = rng.integers(0, 20, n)
-    ordered = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, n)), unit="D")
-    promised = ordered + pd.Timedelta(days=20)
-    late = rng.random(n) < (0.05 + 0.02 * supplier)
-    history = pd.DataFrame({
-        "supplier_id": [f"S{s}" for s in supplier], "category": "A", "order_date": ordered,
-        "promised_date": promised, "delivered_date": promised + pd.to_timedelta(np.where(late, 4, 0), unit="D"),
-        "quantity": 10.0, "value": 100.0, "shipment_mode": "road", "country_risk": np.nan, "distance_km": np.nan,
-    })  # fmt: skip
+    history = road_history(seed=0, lines=3000, suppliers=20, late=lambda draw, supplier: draw < 0.05 + 0.02 * supplier)
     model = train_disruption_model(history)
     features = build_features(history)
     if model.scorer == BASELINE_SCORER:
@@ -57,17 +66,9 @@ def test_a_booster_that_learns_a_real_signal_serves_and_records_its_holdout_win(
 
 def test_too_few_late_lines_in_the_validation_windows_leave_the_baseline_serving():
     # Lateness only in the oldest period: the validation windows (newest 30% of lines) hold almost none.
-    rng = np.random.default_rng(1)
-    n = 2000
-    supplier = rng.integers(0, 10, n)
-    ordered = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 700, n)), unit="D")
-    promised = ordered + pd.Timedelta(days=20)
-    late = (rng.random(n) < 0.2) & (np.arange(n) < n // 2)
-    history = pd.DataFrame({
-        "supplier_id": [f"S{s}" for s in supplier], "category": "A", "order_date": ordered,
-        "promised_date": promised, "delivered_date": promised + pd.to_timedelta(np.where(late, 4, 0), unit="D"),
-        "quantity": 10.0, "value": 100.0, "shipment_mode": "road", "country_risk": np.nan, "distance_km": np.nan,
-    })  # fmt: skip
+    history = road_history(
+        seed=1, lines=2000, suppliers=10, late=lambda draw, _: (draw < 0.2) & (np.arange(len(draw)) < len(draw) // 2)
+    )
     model = train_disruption_model(history)
     assert model.scorer == BASELINE_SCORER
     assert "only 0 late deliveries in the validation windows" in model.reason
