@@ -20,7 +20,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,12 +35,14 @@ from ray import serve
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.copilot_bench_support import database_options, prepare_database  # noqa: E402
 from bench.pg_roundtrips import RoundTripCounter  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
-from deployments.local_stack import ensure_database, migrate, seed, start_ray, start_serve  # noqa: E402
+from deployments.local_stack import seed, start_ray, start_serve  # noqa: E402
 from inventory.demo import DEMO_PLANNER_ID, DEMO_TENANT_ID, demo_id  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 BENCH_SECRET = "bench-secret-for-chainsight-throughput-0123456789"
 PRODUCT = demo_id("product:FST-M6-20")
@@ -71,13 +72,6 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_ready(url: str, timeout_s: float = 120) -> None:
@@ -206,8 +200,7 @@ def measure(server: str, base: str, token: str, args: argparse.Namespace, post_s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="PostgreSQL to use (default: an embedded server in --data-dir)")
-    parser.add_argument("--data-dir", type=Path, default=REPO / ".chainsight" / "bench-pgdata")
+    database_options(parser)
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per measurement")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--replicas", type=int, default=1, help="InventoryAPI replicas under Serve (fixed)")
@@ -225,11 +218,7 @@ def main() -> None:
         sys.exit("wrk is required: apt-get install wrk")
 
     os.environ.update({"ENVIRONMENT": "development", "SUPABASE_JWT_SECRET": BENCH_SECRET})
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    settings = Settings(_env_file=None, embedded_postgres_dir=args.data_dir)  # type: ignore[call-arg]
-    url = ensure_database(settings)
-    migrate(url)
+    url = prepare_database(args)
     seed(url, days=120)
     token = issue_hs256_token(BENCH_SECRET, DEMO_PLANNER_ID, tenant_id=DEMO_TENANT_ID, expires_in_s=3600)
     post_script = Path(tempfile.mkstemp(suffix=".lua")[1])

@@ -23,7 +23,6 @@ import asyncio
 import json
 import os
 import re
-import socket
 import statistics
 import sys
 import time
@@ -44,18 +43,12 @@ from copilot.tool_questions import HELD_OUT, TRAIN  # noqa: E402
 from copilot.tool_validation import VALIDATION  # noqa: E402
 from copilot.tools import TOOLS  # noqa: E402
 from inventory.demo import DEMO_PLANNER_ID, DEMO_TENANT_ID  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 BENCH_SECRET = "bench-secret-for-chainsight-copilot-0123456789abcdef"
 COPILOT = "/api/v1/ai/copilot"
 _CITATIONS = re.compile(r"\[(?:[a-z_]+#\d+|\d{1,2})\]")
 _CORRECTION = re.compile(r"\(Corrected: \d+ sentence\(s\) of the summary were removed [^)]*\)")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def states(answer: str, fact: str, names: list[str]) -> bool:

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -26,23 +25,18 @@ from ray import serve
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.copilot_bench_support import database_options, prepare_database  # noqa: E402
 from bench.faults import kill_one_replica  # noqa: E402
 from bench.loadgen import AiohttpClient, LoadReport, Target, run_load, time_to_recover, verify_writes  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
-from deployments.local_stack import ensure_database, migrate, seed, start_ray, start_serve  # noqa: E402
+from deployments.local_stack import seed, start_ray, start_serve  # noqa: E402
 from inventory.demo import _PRODUCTS, _WAREHOUSES, DEMO_PLANNER_ID, DEMO_TENANT_ID, demo_id  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 BENCH_SECRET = "bench-secret-for-chainsight-load-0123456789abcdef"
 READ_P99_BUDGET_MS = 250.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def demo_target() -> Target:
@@ -172,8 +166,7 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", help="PostgreSQL to use (default: an embedded server in --data-dir)")
-    parser.add_argument("--data-dir", type=Path, default=REPO / ".chainsight" / "bench-pgdata")
+    database_options(parser)
     parser.add_argument("--rates", type=lambda s: [float(x) for x in s.split(",")], default=[25, 50, 100, 150, 200])
     parser.add_argument("--step-s", type=float, default=10.0)
     parser.add_argument("--sustain-s", type=float, default=60.0)
@@ -183,11 +176,7 @@ def main() -> None:
     os.environ.update(
         {"ENVIRONMENT": "development", "SUPABASE_JWT_SECRET": BENCH_SECRET, "HTTP_PORT": str(free_port())}
     )
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    settings = Settings(_env_file=None, embedded_postgres_dir=args.data_dir)  # type: ignore[call-arg]
-    url = ensure_database(settings)
-    migrate(url)
+    url = prepare_database(args)
     seed(url, days=120)
     served = Settings(_env_file=None)  # type: ignore[call-arg]
     start_ray(served, include_dashboard=False)
