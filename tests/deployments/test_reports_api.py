@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from tests.deployments.test_forecast_api import post_daily_issues, weekday_demand
+from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
 from tests.reports.test_supplier_risk_report import deliveries
 
 pytestmark = [pytest.mark.serve]

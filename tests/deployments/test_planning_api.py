@@ -1,0 +1,132 @@
+"""/ai/forecast planning through Serve: seasonal analysis, supply (lead-time) prediction and inventory policy."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
+
+pytestmark = [pytest.mark.serve]
+
+BASE = "/api/v1/ai/forecast"
+
+
+@pytest.fixture(scope="module")
+async def planner_tenant(make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await post_daily_issues(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], weekday_demand())
+    return tenant
+
+
+async def test_seasonal_analysis_finds_the_weekly_cycle_of_daily_demand(http, planner_tenant):
+    t = planner_tenant
+    response = await http.get(
+        f"{BASE}/seasonality",
+        params={"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "freq": "D"},
+        headers=t.headers(),
+    )
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["detected_periods"] == [7]
+    assert body["seasonal_strength"] > 0.6
+    assert len(body["components"]["trend"]) == body["observations"] == 200
+
+
+async def test_seasonal_analysis_without_any_movement_is_404(http, planner_tenant):
+    t = planner_tenant
+    response = await http.get(
+        f"{BASE}/seasonality",
+        params={"product_id": str(t.products[1]), "warehouse_id": str(t.warehouses[1])},
+        headers=t.headers(),
+    )
+    assert (response.status_code, response.json()["code"]) == (404, "no_history")
+
+
+async def make_supplier_with_orders(owner_pool, tenant, lead_times_days, nominal=10):
+    issued = datetime.now(UTC) - timedelta(days=200)
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, lead_time_days) VALUES ($1, $2, 'S', $3) RETURNING id",
+            tenant.id,
+            f"S{uuid.uuid4().hex[:6]}",
+            nominal,
+        )
+        for i, days in enumerate(lead_times_days):
+            at = issued + timedelta(days=5 * i)
+            po = await conn.fetchval(
+                "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, expected_date, "
+                "issued_at) VALUES ($1, $2, $3, 'EUR', $4, $5) RETURNING id",
+                tenant.id,
+                supplier,
+                tenant.warehouses[0],
+                (at + timedelta(days=nominal)).date(),
+                at,
+            )
+            await conn.execute("UPDATE app.purchase_orders SET status = 'issued' WHERE id = $1", po)
+            await conn.execute(
+                "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3)",
+                tenant.id,
+                po,
+                at + timedelta(days=days),
+            )
+    return supplier
+
+
+async def test_supply_prediction_reports_the_lead_time_distribution_and_on_time_odds(http, make_tenant, owner_pool):
+    t = await make_tenant()
+    supplier = await make_supplier_with_orders(owner_pool, t, [8, 9, 10, 11, 12, 9, 10, 14, 10, 9, 11, 10])
+    body = (await http.get(f"{BASE}/supply", params={"supplier_id": str(supplier)}, headers=t.headers())).json()
+    lead = body["lead_time"]
+    assert lead["receipts"] == 12 and lead["basis"] == "history"
+    assert lead["mean_days"] == pytest.approx(10.25, abs=0.01)
+    assert 0.6 < lead["on_time_probability"] < 0.95  # 10 of 12 on time, Laplace: 11/14
+    assert lead["quantiles_days"]["p10"] <= lead["quantiles_days"]["p90"]
+
+
+async def test_supplier_without_receipts_degrades_to_its_nominal_lead_time(http, make_tenant, owner_pool):
+    t = await make_tenant()
+    supplier = await make_supplier_with_orders(owner_pool, t, [], nominal=21)
+    body = (await http.get(f"{BASE}/supply", params={"supplier_id": str(supplier)}, headers=t.headers())).json()
+    assert body["lead_time"]["basis"] == "nominal" and body["lead_time"]["mean_days"] == 21
+    missing = await http.get(f"{BASE}/supply", params={"supplier_id": str(uuid.uuid4())}, headers=t.headers())
+    assert (missing.status_code, missing.json()["code"]) == (404, "unknown_supplier")
+
+
+async def test_inventory_policy_from_the_forecast_and_supplier_history(http, planner_tenant, owner_pool):
+    t = planner_tenant
+    supplier = await make_supplier_with_orders(owner_pool, t, [6, 7, 8, 7, 9, 7, 6, 8, 7, 7, 8, 6])
+    payload = {
+        "product_id": str(t.products[0]),
+        "warehouse_id": str(t.warehouses[0]),
+        "supplier_id": str(supplier),
+        "service_level": 0.95,
+        "ordering_cost": 40,
+        "holding_cost_per_unit_year": 3.0,
+    }
+    response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers(t.viewer))
+    body = response.json()
+    assert response.status_code == 200, body
+    policy = body["policy"]
+    assert body["lead_time_source"] == "supplier history"
+    assert policy["lead_time_periods"] == pytest.approx(7.17, abs=0.01)
+    assert policy["safety_stock"] > 0 and policy["reorder_point"] > policy["lead_time_demand"]
+    assert policy["eoq"] == pytest.approx((2 * body["demand_per_period"] * 40 / (3.0 / 365)) ** 0.5, rel=1e-6)
+    assert body["simulation"]["cycles"] == 20_000
+    assert body["recommended_reorder_point"] >= policy["reorder_point"] - 1e-9 or body["simulation"]["meets_target"]
+
+
+async def test_inventory_policy_without_any_lead_time_is_a_clear_400(http, planner_tenant):
+    t = planner_tenant
+    payload = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0])}
+    response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
+    assert (response.status_code, response.json()["code"]) == (400, "lead_time_unknown")
+
+
+async def test_inventory_policy_refuses_an_impossible_service_level(http, planner_tenant):
+    t = planner_tenant
+    payload = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "service_level": 1.0}
+    response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
+    assert response.status_code == 422
