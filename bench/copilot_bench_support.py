@@ -15,6 +15,7 @@ sys.path.insert(0, str(REPO))
 
 from common.config import Settings  # noqa: E402
 from deployments.local_stack import ensure_database, migrate  # noqa: E402
+from tests.support.tenant_rows import add_tenant_with_member  # noqa: E402
 
 
 def database_options(parser: argparse.ArgumentParser) -> None:
@@ -33,16 +34,9 @@ def prepare_database(args: argparse.Namespace) -> str:
 
 async def new_tenant(url: str) -> tuple[uuid.UUID, dict[str, str]]:
     """A tenant of its own (so reruns never mix corpora) and the claims of its planner."""
-    tenant, planner = uuid.uuid4(), uuid.uuid4()
-
     conn = await asyncpg.connect(url)
     try:
-        await conn.execute(
-            "INSERT INTO app.tenants (id, name, slug) VALUES ($1, 'Bench', $2)", tenant, f"bench-{tenant.hex[:12]}"
-        )
-        await conn.execute(
-            "INSERT INTO app.members (tenant_id, user_id, role) VALUES ($1, $2, 'planner')", tenant, planner
-        )
+        tenant, planner = await add_tenant_with_member(conn, "Bench")
     finally:
         await conn.close()
     return tenant, {"sub": str(planner), "role": "authenticated"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ import pytest
 from deployments.llm_server import LLM_MODEL_ID
 from tests.copilot.live_rows import add_order, add_supplier, make_risky
 from tests.copilot.test_extraction import minimal_pdf
+from tests.support.rows import insert
 
 # The copilot and its vLLM engine: the session's Serve application is upgraded once (tests/deployments/conftest.py).
 pytestmark = [pytest.mark.slow, pytest.mark.serve, pytest.mark.usefixtures("copilot_serve_url")]
@@ -214,13 +215,12 @@ async def test_injected_document_text_cannot_pull_another_tenants_data(http, mak
 
 async def test_suggestions_list_reorders_with_their_reason(http, make_tenant, owner_pool):
     tenant = await make_tenant(stock={0: Decimal(20)})
-    await owner_pool.execute(
-        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, occurred_at) "
-        "VALUES ($1, $2, $3, 'issue', -14, now() - interval '2 days')",
-        tenant.id,
-        tenant.products[0],
-        tenant.warehouses[0],
-    )
+    async with owner_pool.acquire() as conn:
+        await insert(
+            conn, "stock_movements", tenant_id=tenant.id, product_id=tenant.products[0],
+            warehouse_id=tenant.warehouses[0], movement_type="issue", quantity=-14,
+            occurred_at=datetime.now(UTC) - timedelta(days=2),
+        )  # fmt: skip
     response = await http.get(f"{COPILOT}/suggestions", headers=tenant.headers())
     (suggestion,) = response.json()["items"]
     assert suggestion["action"] == "reorder" and suggestion["product_id"] == str(tenant.products[0])

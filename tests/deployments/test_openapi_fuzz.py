@@ -16,26 +16,22 @@ import pytest
 
 from common.config import Settings
 from common.dev_tokens import issue_hs256_token
+from tests.support.tenant_rows import add_tenant_with_member
 
 
 @pytest.fixture(scope="session")
 def fuzz_token(database_url: str, settings: Settings) -> str:
     """A planner of a fresh tenant, so generated writes can succeed as well as fail."""
-    tenant, planner = uuid.uuid4(), uuid.uuid4()
 
-    async def arrange() -> None:
+    async def arrange() -> uuid.UUID:
         conn = await asyncpg.connect(database_url)
         try:
-            await conn.execute(
-                "INSERT INTO app.tenants (id, name, slug) VALUES ($1, 'Fuzz', $2)", tenant, f"fuzz-{tenant.hex[:8]}"
-            )
-            await conn.execute(
-                "INSERT INTO app.members (tenant_id, user_id, role) VALUES ($1, $2, 'planner')", tenant, planner
-            )
+            _, planner = await add_tenant_with_member(conn, "Fuzz")
         finally:
             await conn.close()
+        return planner
 
-    asyncio.run(arrange())
+    planner = asyncio.run(arrange())
     return issue_hs256_token(str(settings.jwt_secret), planner)
 
 
