@@ -4,13 +4,15 @@ Faults: ``throttle(n, retry_after)`` answers the next n requests with the vendor
 header; ``drop_after(n)`` lets n more requests through, then closes every connection without a response
 (a mid-sync connection drop, an ERP gone down) until ``heal()``; ``answer_next(path, response)`` answers
 the next request to one path with a given response (a proxy's page, a server that misbehaves).
-``token_lifetime_s`` is the ``expires_in`` the fakes that issue OAuth tokens announce.
+The fakes that issue OAuth bearer tokens keep them in ``bearer_tokens`` and announce ``token_lifetime_s`` as
+their ``expires_in``; ``expire_tokens()`` revokes them all.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import socket
 import threading
 from collections import deque
@@ -32,6 +34,10 @@ class Request:
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
+
+    def form(self) -> dict[str, str]:
+        """An ``application/x-www-form-urlencoded`` body (first value of each field)."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
 
 
 @dataclass
@@ -72,6 +78,7 @@ class FakeServer:
         self._drop_after: int | None = None
         self._answers: dict[str, deque[Response]] = {}
         self.token_lifetime_s = 3600
+        self.bearer_tokens: set[str] = set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -156,6 +163,24 @@ class FakeServer:
     def count(self, method: str, path_prefix: str = "") -> int:
         with self.lock:
             return sum(1 for m, p in self.requests if m == method and p.startswith(path_prefix))
+
+    # --- OAuth bearer tokens ----------------------------------------------------------------------------------
+
+    def issue_bearer_token(self, prefix: str = "", nbytes: int = 24) -> str:
+        token = prefix + secrets.token_urlsafe(nbytes)
+        with self.lock:
+            self.bearer_tokens.add(token)
+        return token
+
+    def holds_bearer_token(self, request: Request) -> bool:
+        """Whether the request carries ``Authorization: Bearer`` with a token this fake issued and still honours."""
+        auth = request.headers.get("authorization", "")
+        with self.lock:
+            return auth.startswith("Bearer ") and auth[7:] in self.bearer_tokens
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.bearer_tokens.clear()
 
     def _respond(self, request: Request) -> Response | None:
         with self.lock:

@@ -12,11 +12,10 @@ insert), answered 201 with the entity. Throttling answers 429 with Retry-After a
 from __future__ import annotations
 
 import re
-import secrets
 import uuid
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from tests.support.fakes.base import FakeServer, Request, Response
 
@@ -34,7 +33,6 @@ class FakeDynamics(FakeServer):
         super().__init__()
         self.client = (client_id, client_secret)
         self.company_id = str(uuid.uuid4())
-        self.tokens: set[str] = set()
         self.tables: dict[str, dict[str, dict[str, Any]]] = {
             "locations": {},
             "vendors": {},
@@ -54,10 +52,6 @@ class FakeDynamics(FakeServer):
             record["lastModifiedDateTime"] = self.clock.tick().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             return record
 
-    def expire_tokens(self) -> None:
-        with self.lock:
-            self.tokens.clear()
-
     def throttled(self, retry_after: int) -> Response:
         return _error(
             429, "Application_TooManyRequests", "Too many requests; try again later.", {"Retry-After": str(retry_after)}
@@ -65,7 +59,7 @@ class FakeDynamics(FakeServer):
 
     def handle(self, request: Request) -> Response:
         if request.path.endswith("/oauth2/v2.0/token"):
-            form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+            form = request.form()
             if (
                 form.get("grant_type") != "client_credentials"
                 or (form.get("client_id"), form.get("client_secret")) != self.client
@@ -74,9 +68,7 @@ class FakeDynamics(FakeServer):
                     401,
                     {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
                 )
-            token = secrets.token_urlsafe(24)
-            with self.lock:
-                self.tokens.add(token)
+            token = self.issue_bearer_token()
             return Response(
                 200,
                 {
@@ -86,8 +78,7 @@ class FakeDynamics(FakeServer):
                     "access_token": token,
                 },
             )
-        auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+        if not self.holds_bearer_token(request):
             return _error(
                 401,
                 "Authentication_InvalidCredentials",

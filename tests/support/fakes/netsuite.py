@@ -33,11 +33,9 @@ status moves on, but its ``lastmodifieddate`` is left alone (the connector must 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs
 
 import jwt
 
@@ -80,7 +78,6 @@ class FakeNetSuite(FakeServer):
         self.certificates: dict[str, tuple[str, Any]] = {}
         if public_key is not None:
             self.certificates[certificate_id] = (client_id, public_key)
-        self.tokens: set[str] = set()
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMA}
         self.queries: list[str] = []
         self.made: dict[str, Any] = {}  # what populate() created, by role
@@ -163,10 +160,6 @@ class FakeNetSuite(FakeServer):
             order["status"] = "F" if done else "D"  # Pending Bill / Partially Received; lastmodifieddate unchanged
             return receipt
 
-    def expire_tokens(self) -> None:
-        with self.lock:
-            self.tokens.clear()
-
     # --- protocol ---------------------------------------------------------------------------------------------
 
     def throttled(self, retry_after: int) -> Response:
@@ -181,8 +174,7 @@ class FakeNetSuite(FakeServer):
     def handle(self, request: Request) -> Response:
         if request.path == TOKEN_PATH and request.method == "POST":
             return self._token(request)
-        auth = request.headers.get("authorization", "")
-        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+        if not self.holds_bearer_token(request):
             return ns_error(
                 401,
                 "Unauthorized",
@@ -197,7 +189,7 @@ class FakeNetSuite(FakeServer):
         return ns_error(404, "Not Found", "NONEXISTENT_ID", f"The record type or path {request.path} does not exist.")
 
     def _token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        form = request.form()
         if form.get("grant_type") != "client_credentials":
             return Response(400, {"error": "unsupported_grant_type"})
         if form.get("client_assertion_type") != ASSERTION_TYPE or not form.get("client_assertion"):
@@ -220,9 +212,7 @@ class FakeNetSuite(FakeServer):
         scopes = scope if isinstance(scope, list) else str(scope).split(",")
         if "rest_webservices" not in [s.strip() for s in scopes] or int(claims["exp"]) - int(claims["iat"]) > 3600:
             return Response(400, {"error": "invalid_grant"})
-        token = "eyJ" + secrets.token_urlsafe(32)
-        with self.lock:
-            self.tokens.add(token)
+        token = self.issue_bearer_token(prefix="eyJ", nbytes=32)
         return Response(200, {"access_token": token, "expires_in": str(self.token_lifetime_s), "token_type": "bearer"})
 
     # --- SuiteQL ----------------------------------------------------------------------------------------------

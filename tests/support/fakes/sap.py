@@ -21,7 +21,7 @@ import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from integrations.odata import v2_date
 from tests.support.fakes.base import FakeServer, Request, Response
@@ -50,7 +50,6 @@ class FakeSap(FakeServer):
         self.sets: dict[str, dict[str, dict[str, Any]]] = {name: {} for name, _ in SETS.values()}
         self.csrf_tokens: set[str] = set()
         self.oauth_clients: dict[str, str] = {"sap-client": "sap-client-secret"}
-        self.bearer_tokens: set[str] = set()
         self.session_timeout_on_next_post = False
         self._po_number = 4500000000
 
@@ -67,10 +66,6 @@ class FakeSap(FakeServer):
                 record["LastChangeDateTime"] = now
             return record
 
-    def expire_tokens(self) -> None:
-        with self.lock:
-            self.bearer_tokens.clear()
-
     def expire_csrf(self) -> None:
         with self.lock:
             self.csrf_tokens.clear()
@@ -81,7 +76,7 @@ class FakeSap(FakeServer):
         return _error(429, "API_RATE_LIMIT", "Rate limit quota violation", {"Retry-After": str(retry_after)})
 
     def _token(self, request: Request) -> Response:
-        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        form = request.form()
         try:
             scheme, encoded = request.headers.get("authorization", "").split(" ", 1)
             client, secret = base64.b64decode(encoded).decode().split(":", 1)
@@ -91,9 +86,7 @@ class FakeSap(FakeServer):
             return Response(401, {"error": "invalid_client", "error_description": "Client authentication failed"})
         if form.get("grant_type") != "client_credentials":
             return Response(400, {"error": "unsupported_grant_type", "error_description": "grant type not supported"})
-        token = secrets.token_urlsafe(24)
-        with self.lock:
-            self.bearer_tokens.add(token)
+        token = self.issue_bearer_token()
         return Response(
             200,
             {
@@ -110,7 +103,7 @@ class FakeSap(FakeServer):
         expected = "Basic " + base64.b64encode(":".join(self.credentials).encode()).decode()
         authorization = request.headers.get("authorization", "")
         if authorization.startswith("Bearer "):
-            if authorization[7:] not in self.bearer_tokens:
+            if not self.holds_bearer_token(request):
                 return Response(
                     401,
                     "<html><body>Logon failed</body></html>",
