@@ -138,43 +138,51 @@ def serve_fakes(
             for j in (1, 2)
         ],
     )
-    for i in range(50):
-        sap.put(
-            "A_BusinessPartner",
-            f"1{i:05d}",
+    fill_sap(sap, *sap_size)
+    urls.put((odoo.url, sap.url, serve_netsuite(*netsuite_size, public_pem)))
+    stop.wait()
+
+
+def fill_sap(sap: Any, products: int, orders: int) -> None:
+    """50 vendors, ``products`` materials and ``orders`` purchase orders of two items each, in plant 1010."""
+    sap.put_many(
+        "A_BusinessPartner",
+        [
             {
                 "BusinessPartner": f"1{i:05d}",
                 "Supplier": f"1{i:05d}",
                 "BusinessPartnerFullName": f"Vendor {i}",
                 "to_BusinessPartnerAddress": [{"Country": "DE"}],
-            },
-        )
-    for i in range(sap_size[0]):
-        material = f"MAT{i:06d}"
-        sap.put(
-            "A_Product",
-            material,
+            }
+            for i in range(50)
+        ],
+        key="BusinessPartner",
+    )
+    sap.put_many(
+        "A_Product",
+        [
             {
-                "Product": material,
+                "Product": f"MAT{i:06d}",
                 "BaseUnit": "PC",
                 "IsMarkedForDeletion": False,
                 "to_Description": [{"Language": "EN", "ProductDescription": f"Material {i}"}],
-            },
-        )
-    for i in range(sap_size[1]):
-        number = f"45{i:08d}"
-        sap.put(
-            "A_PurchaseOrder",
-            number,
+            }
+            for i in range(products)
+        ],
+        key="Product",
+    )
+    sap.put_many(
+        "A_PurchaseOrder",
+        [
             {
-                "PurchaseOrder": number,
+                "PurchaseOrder": f"45{i:08d}",
                 "Supplier": f"1{i % 50:05d}",
                 "DocumentCurrency": "EUR",
                 "PurchasingProcessingStatus": "05",
                 "to_PurchaseOrderItem": [
                     {
                         "PurchaseOrderItem": str(10 * j),
-                        "Material": f"MAT{(i * 2 + j) % sap_size[0]:06d}",
+                        "Material": f"MAT{(i * 2 + j) % products:06d}",
                         "Plant": "1010",
                         "OrderQuantity": Decimal(4),
                         "PurchaseOrderQuantityUnit": "PC",
@@ -185,7 +193,8 @@ def serve_fakes(
                     }
                     for j in (1, 2)
                 ],
-            },
-        )
-    urls.put((odoo.url, sap.url, serve_netsuite(*netsuite_size, public_pem)))
-    stop.wait()
+            }
+            for i in range(orders)
+        ],
+        key="PurchaseOrder",
+    )

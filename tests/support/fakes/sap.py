@@ -66,6 +66,10 @@ class FakeSap(FakeServer):
                 record["LastChangeDateTime"] = now
             return record
 
+    def put_many(self, entity_set: str, records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+        """Records keyed by their own ``key`` property (``Product``, ``PurchaseOrder`` ...)."""
+        return [self.put(entity_set, record[key], record) for record in records]
+
     def expire_csrf(self) -> None:
         with self.lock:
             self.csrf_tokens.clear()
