@@ -261,23 +261,13 @@ async def _risk(tx: TenantTransaction, today: date) -> list[Case]:
     in_transit = await tx.conn.fetch(
         "SELECT number FROM app.shipments WHERE status <> 'delivered' ORDER BY number LIMIT $1", MAX_ROWS
     )
-    cases.append(
-        Case(
-            "combined",
-            "Which of our POs are late, and who is the riskiest supplier?",
-            frozenset({P, K}),
-            (*(r["number"] for r in late), *facts),
-        )
-    )
+    combined = [("Which of our POs are late, and who is the riskiest supplier?", {P, K}, late)]
     if len(in_transit) < MAX_ROWS:  # all of them fit in the answer, whatever their order
-        cases.append(
-            Case(
-                "combined",
-                "Which shipments are on the way, and which supplier is the riskiest?",
-                frozenset({T, K}),
-                (*(r["number"] for r in in_transit), *facts),
-            )
-        )
+        combined.append(("Which shipments are on the way, and which supplier is the riskiest?", {T, K}, in_transit))
+    cases += [
+        Case("combined", question, frozenset(tools), (*(r["number"] for r in rows), *facts))
+        for question, tools, rows in combined
+    ]
     return cases
 
 
