@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from inventory.exports.pdf_tables import format_number
 from reports.forecast import QUANTILES_PARAM
 from reports.forecast_series import MAX_SERIES
+from tests.support.rows import insert, insert_many
 
 NAME = "Śruba łączna M6 - Łódź"
 HORIZON = 14
@@ -27,18 +28,15 @@ async def daily_demand(owner_pool, tenant, product, warehouse, days=150, seed=0)
     demand = [
         max(round(30 + 20 * ((start + timedelta(days=i)).weekday() < 5) + rng.normal(0, 3)), 0) for i in range(days)
     ]
-    rows = [(tenant.id, product, warehouse, "receipt", Decimal(sum(demand) + 400), start - timedelta(hours=1))]
-    rows += [
-        (tenant.id, product, warehouse, "issue", Decimal(-q), start + timedelta(days=i))
-        for i, q in enumerate(demand)
-        if q
-    ]
+    moves = [("receipt", Decimal(sum(demand) + 400), start - timedelta(hours=1))]
+    moves += [("issue", Decimal(-q), start + timedelta(days=i)) for i, q in enumerate(demand) if q]
+    rows = [
+        {"tenant_id": tenant.id, "product_id": product, "warehouse_id": warehouse, "movement_type": kind,
+         "quantity": quantity, "occurred_at": at}
+        for kind, quantity, at in moves
+    ]  # fmt: skip
     async with owner_pool.acquire() as conn:
-        await conn.executemany(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, $4, $5, $6)",
-            rows,
-        )
+        await insert_many(conn, "stock_movements", rows)
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +47,11 @@ async def planned_tenant(make_tenant, owner_pool):
     await daily_demand(owner_pool, tenant, product, warehouse)
     async with owner_pool.acquire() as conn:
         await conn.execute("UPDATE app.products SET name = $2, unit_of_measure = 'kg' WHERE id = $1", product, NAME)
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name, lead_time_days) VALUES ($1, 'SUP-1', 'Zakład', 6) "
-            "RETURNING id",
-            tenant.id,
-        )
-        await conn.execute(
-            "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, "
-            "max_quantity, lead_time_days) VALUES ($1, $2, $3, $4, 100, 400, 6)",
-            tenant.id,
-            product,
-            warehouse,
-            supplier,
-        )
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-1", name="Zakład", lead_time_days=6)
+        await insert(
+            conn, "reorder_rules", tenant_id=tenant.id, product_id=product, warehouse_id=warehouse,
+            supplier_id=supplier, min_quantity=100, max_quantity=400, lead_time_days=6,
+        )  # fmt: skip
     return tenant
 
 

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
 from reports.supplier_risk_data import gather
 from risk import service
+from tests.support.rows import insert, insert_many
 
 LATE_NAME = "Zakład Łódź Sp. z o.o."
 
@@ -23,14 +24,15 @@ async def deliveries(conn, tenant_id, supplier_id, count, delay_days, today):
     for i in range(count):
         ordered = today - timedelta(days=300 - i * 9)
         promised = ordered + timedelta(days=10)
-        key = hashlib.sha256(f"{supplier_id}|{i}".encode()).hexdigest()
-        rows.append((tenant_id, supplier_id, ordered, promised, promised + timedelta(days=delay_days), key))
-    await conn.executemany(
-        "INSERT INTO app.supplier_deliveries (tenant_id, supplier_id, shipment_mode, order_date, promised_date, "
-        "delivered_date, quantity, quantity_received, quantity_rejected, value, import_key) "
-        "VALUES ($1, $2, 'road', $3, $4, $5, 100, 100, 0, 1000, $6)",
-        rows,
-    )
+        rows.append(
+            {
+                "tenant_id": tenant_id, "supplier_id": supplier_id, "shipment_mode": "road", "order_date": ordered,
+                "promised_date": promised, "delivered_date": promised + timedelta(days=delay_days), "quantity": 100,
+                "quantity_received": 100, "quantity_rejected": 0, "value": 1000,
+                "import_key": hashlib.sha256(f"{supplier_id}|{i}".encode()).hexdigest(),
+            }
+        )  # fmt: skip
+    await insert_many(conn, "supplier_deliveries", rows)
 
 
 @pytest.fixture(scope="module")
@@ -38,15 +40,9 @@ async def risk_tenant(make_tenant, owner_pool):
     tenant = await make_tenant()
     today = date.today()
     async with owner_pool.acquire() as conn:
-        late = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, 'SUP-LDZ', $2, 'PL') RETURNING id",
-            tenant.id,
-            LATE_NAME,
-        )
-        punctual = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, 'SUP-OK', 'Punktlich GmbH', 'DE') "
-            "RETURNING id",
-            tenant.id,
+        late = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-LDZ", name=LATE_NAME, country="PL")
+        punctual = await insert(
+            conn, "suppliers", tenant_id=tenant.id, code="SUP-OK", name="Punktlich GmbH", country="DE"
         )
         await deliveries(conn, tenant.id, late, 30, delay_days=6, today=today)
         await deliveries(conn, tenant.id, punctual, 30, delay_days=0, today=today)
