@@ -15,12 +15,15 @@ import pytest
 
 from common.database import Database, TenantTransaction
 from integrations import store
+from integrations.connector import Connector
 from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
+from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
-from integrations.sync import SyncDeps
+from integrations.sync import SyncDeps, run_sync
 from inventory import events, purchasing
 from inventory.purchasing_schemas import PurchaseOrderCreate
+from tests.support.fakes.base import FakeServer
 
 TEST_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 
@@ -158,6 +161,25 @@ async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, 
         "maps": maps,
         "dead_letters": [tuple(r) for r in dead],
     }
+
+
+async def failed_run(sync_deps: SyncDeps, tenant: Any, connector: uuid.UUID) -> str:
+    """Runs a sync of the connector that must fail; returns the run's error."""
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed", run
+    error: str = run["error"]
+    return error
+
+
+async def pull_across_token_expiry(fake: FakeServer, connector: Connector, first: Entity, second: Entity) -> None:
+    """Pulls ``first``, has the fake revoke every token it issued, pulls ``second``; each pull must yield pages.
+    Closes the connector."""
+    try:
+        assert [page async for page in connector.pull(first, None)]
+        fake.expire_tokens()
+        assert [page async for page in connector.pull(second, None)]
+    finally:
+        await connector.aclose()
 
 
 async def bare_tenant(owner_pool: asyncpg.Pool, make_tenant: Any) -> Any:

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
+from tests.integrations.conftest import bare_tenant, configure, draft_order, failed_run, snapshot
 from tests.support.fakes.dynamics import FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
@@ -81,8 +81,7 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     await run_sync(sync_deps, clean.id, clean_connector)
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     bc.drop_after(4)  # token, locations, vendors, the first page of items; then Business Central goes away
-    failed = await run_sync(sync_deps, tenant.id, connector)
-    assert failed["status"] == "failed" and "connection lost" in failed["error"], failed
+    assert "connection lost" in await failed_run(sync_deps, tenant, connector)
     partial = await snapshot(owner_pool, tenant.id)
     assert len(partial["products"]) == 3 and partial["orders"] == []  # a page of 4 items, one dead-lettered
     bc.heal()
@@ -95,8 +94,7 @@ async def test_wrong_client_secret_fails_the_run_with_the_identity_platform_erro
     sync_deps, owner_pool, make_tenant, bc
 ):
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc, secret="wrong")
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "invalid_client" in run["error"]
+    assert "invalid_client" in await failed_run(sync_deps, tenant, connector)
 
 
 async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(sync_deps, owner_pool, make_tenant, bc):

@@ -19,7 +19,14 @@ from integrations.netsuite import NetSuiteConnector
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
 from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import bare_tenant, configure, draft_order, snapshot
+from tests.integrations.conftest import (
+    bare_tenant,
+    configure,
+    draft_order,
+    failed_run,
+    pull_across_token_expiry,
+    snapshot,
+)
 from tests.support.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
 
 MAPPING = {"units": {"Each": "each", "Kilogram": "kg"}}
@@ -172,8 +179,7 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     await run_sync(sync_deps, clean.id, clean_connector)
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
     ns.drop_after(4)  # token, locations, vendors, first page of items; then NetSuite goes away
-    failed = await run_sync(sync_deps, tenant.id, connector)
-    assert failed["status"] == "failed" and "connection lost" in failed["error"], failed
+    assert "connection lost" in await failed_run(sync_deps, tenant, connector)
     partial = await snapshot(owner_pool, tenant.id)
     assert len(partial["products"]) == 2 and partial["orders"] == []
     async with owner_pool.acquire() as conn:
@@ -201,19 +207,12 @@ async def test_throttling_past_the_retry_budget_fails_the_run_without_losing_dat
 ):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
     ns.throttle(3, retry_after=0)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "HTTP 429" in run["error"]
+    assert "HTTP 429" in await failed_run(sync_deps, tenant, connector)
     assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
 
 
 async def test_an_expired_token_is_renewed_once_on_401(ns, key):
-    connector = connector_for(ns, key)
-    try:
-        assert [p async for p in connector.pull(Entity.WAREHOUSES, None)]
-        ns.expire_tokens()
-        assert [p async for p in connector.pull(Entity.SUPPLIERS, None)]
-    finally:
-        await connector.aclose()
+    await pull_across_token_expiry(ns, connector_for(ns, key), Entity.WAREHOUSES, Entity.SUPPLIERS)
     assert ns.count("POST", TOKEN_PATH) == 2
 
 
@@ -221,16 +220,14 @@ async def test_a_key_netsuite_does_not_know_fails_the_run_with_invalid_grant(
     sync_deps, owner_pool, make_tenant, ns, key
 ):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, rsa_key())
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed"
-    assert "NetSuite refused the client credentials (HTTP 400): invalid_grant" in run["error"]
+    error = await failed_run(sync_deps, tenant, connector)
+    assert "NetSuite refused the client credentials (HTTP 400): invalid_grant" in error
     assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
 
 
 async def test_unreachable_netsuite_fails_the_run(sync_deps, owner_pool, make_tenant, ns, key):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key, base_url="http://127.0.0.1:9")
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "cannot connect" in run["error"]
+    assert "cannot connect" in await failed_run(sync_deps, tenant, connector)
 
 
 async def test_a_refused_query_is_reported_with_netsuites_error_code_and_detail(ns, key):

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import bare_tenant, draft_order, odoo_connector, snapshot
+from tests.integrations.conftest import bare_tenant, draft_order, failed_run, odoo_connector, snapshot
 from tests.support.fakes.odoo import FakeOdoo, populate
 
 
@@ -112,8 +112,7 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     await run_sync(sync_deps, clean.id, clean_connector)
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
     odoo.drop_after(4)  # authenticate, warehouses, suppliers, first page of products; then the ERP goes away
-    failed = await run_sync(sync_deps, tenant.id, connector)
-    assert failed["status"] == "failed" and "connection lost" in failed["error"], failed
+    assert "connection lost" in await failed_run(sync_deps, tenant, connector)
     partial = await snapshot(owner_pool, tenant.id)
     assert partial["warehouses"] and partial["orders"] == []
     async with owner_pool.acquire() as conn:
@@ -141,23 +140,20 @@ async def test_throttling_past_the_retry_budget_fails_the_run_without_losing_dat
 ):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
     odoo.throttle(3, retry_after=0)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "HTTP 429" in run["error"]
+    assert "HTTP 429" in await failed_run(sync_deps, tenant, connector)
     assert (await snapshot(owner_pool, tenant.id))["products"] == []
 
 
 async def test_wrong_api_key_fails_the_run_with_a_clear_error(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, api_key="wrong")
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed"
-    assert "Odoo refused the login" in run["error"]
+    error = await failed_run(sync_deps, tenant, connector)
+    assert "Odoo refused the login" in error
     assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
 
 
 async def test_unreachable_erp_fails_the_run(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, base_url="http://127.0.0.1:9")
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "cannot connect" in run["error"]
+    assert "cannot connect" in await failed_run(sync_deps, tenant, connector)
 
 
 async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, owner_pool, make_tenant, odoo):
@@ -209,5 +205,4 @@ async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, ow
 
 async def test_a_wrong_json2_api_key_fails_the_run_with_odoos_error(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, api_key="wrong", options=JSON2)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and run["error"] == "Odoo refused the API key (HTTP 401): Invalid apikey"
+    assert await failed_run(sync_deps, tenant, connector) == "Odoo refused the API key (HTTP 401): Invalid apikey"

@@ -12,7 +12,7 @@ from integrations.http import RetryPolicy
 from integrations.records import Entity
 from integrations.sap import SapConnector
 from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import configure, draft_order, snapshot
+from tests.integrations.conftest import configure, draft_order, failed_run, pull_across_token_expiry, snapshot
 from tests.support.fakes.sap import FakeSap, populate
 
 MAPPING = {"units": {"PC": "each", "KGM": "kg"}, "warehouses": {"1010": "WH-0", "1020": "WH-1"}}
@@ -112,8 +112,7 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     await run_sync(sync_deps, clean.id, clean_connector)
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
     sap.drop_after(2)  # suppliers, then the first page of products
-    failed = await run_sync(sync_deps, tenant.id, connector)
-    assert failed["status"] == "failed" and "connection lost" in failed["error"]
+    assert "connection lost" in await failed_run(sync_deps, tenant, connector)
     sap.heal()
     await run_sync(sync_deps, tenant.id, connector)
     assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, clean.id)
@@ -121,8 +120,7 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
 
 async def test_wrong_password_fails_the_run_with_a_clear_error(sync_deps, owner_pool, make_tenant, sap):
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap, password="nope")
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "HTTP 401" in run["error"]
+    assert "HTTP 401" in await failed_run(sync_deps, tenant, connector)
 
 
 OAUTH = {"client_id": "sap-client", "client_secret": "sap-client-secret"}
@@ -144,20 +142,14 @@ async def test_oauth_client_credentials_sync_the_same_records_as_basic_authentic
 async def test_an_expired_oauth_token_is_renewed_once_on_401(sap):
     retry = RetryPolicy(max_attempts=2, backoff_s=0.01, timeout_s=5.0)
     connector = SapConnector(ConnectorConfig(sap.url, OAUTH, page_size=4, retry=retry))
-    try:
-        assert [p async for p in connector.pull(Entity.SUPPLIERS, None)]
-        sap.expire_tokens()
-        assert [p async for p in connector.pull(Entity.PRODUCTS, None)]
-    finally:
-        await connector.aclose()
+    await pull_across_token_expiry(sap, connector, Entity.SUPPLIERS, Entity.PRODUCTS)
     assert sap.count("POST", "/sap/bc/sec/oauth2/token") == 2
 
 
 async def test_a_wrong_oauth_client_secret_fails_the_run_with_invalid_client(sync_deps, owner_pool, make_tenant, sap):
     credentials = {**OAUTH, "client_secret": "nope"}
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap, credentials=credentials)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "failed" and "refused the client credentials (HTTP 401): invalid_client" in run["error"]
+    assert "refused the client credentials (HTTP 401): invalid_client" in await failed_run(sync_deps, tenant, connector)
 
 
 async def test_pushed_purchase_order_appears_in_sap_with_its_items_after_a_csrf_refetch(
