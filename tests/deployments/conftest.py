@@ -17,6 +17,7 @@ from common.config import Settings
 from deployments.app_builder import AppArgs
 from deployments.llm_server import llm_args_from
 from deployments.local_stack import start_serve
+from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
 from tests.support.ports import free_port
 
 __all__ = ["free_port"]  # tests/training/test_job_submit.py imports it from here
@@ -47,3 +48,12 @@ async def http(serve_url: str) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     async with httpx.AsyncClient(base_url=serve_url, timeout=30.0, limits=limits) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+async def planner_tenant(make_tenant, owner_pool):
+    """A tenant whose first product has 200 days of weekday-heavy demand in its first warehouse (the /ai/forecast
+    tests: one per module)."""
+    tenant = await make_tenant()
+    await post_daily_issues(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], weekday_demand())
+    return tenant

@@ -11,18 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
+from tests.deployments.forecast_rows import post_daily_issues
 
 pytestmark = [pytest.mark.serve]
 
 BASE = "/api/v1/ai/forecast"
-
-
-@pytest.fixture(scope="module")
-async def planner_tenant(make_tenant, owner_pool):
-    tenant = await make_tenant()
-    await post_daily_issues(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], weekday_demand())
-    return tenant
 
 
 async def test_demand_forecast_is_fitted_with_monotone_non_negative_intervals(http, planner_tenant):

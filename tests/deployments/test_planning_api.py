@@ -7,18 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
-
 pytestmark = [pytest.mark.serve]
 
 BASE = "/api/v1/ai/forecast"
-
-
-@pytest.fixture(scope="module")
-async def planner_tenant(make_tenant, owner_pool):
-    tenant = await make_tenant()
-    await post_daily_issues(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], weekday_demand())
-    return tenant
 
 
 async def test_seasonal_analysis_finds_the_weekly_cycle_of_daily_demand(http, planner_tenant):

@@ -8,15 +8,21 @@ import asyncio
 import uuid
 from decimal import Decimal
 
+from tests.conftest import TenantFixture
 
-def receipt_body(tenant, quantity: int) -> dict:
-    """A receipt of the tenant's first product into its first warehouse."""
-    return {
+
+async def keyed_receipt(make_tenant, key: str, quantity: int) -> tuple[TenantFixture, dict[str, str], dict]:
+    """A fresh tenant, its planner's headers with a fresh Idempotency-Key, and a receipt of ``quantity`` units
+    of its first product into its first warehouse."""
+    tenant = await make_tenant()
+    headers = {**tenant.headers(), "Idempotency-Key": f"{key}-{uuid.uuid4()}"}
+    body = {
         "type": "receipt",
         "product_id": str(tenant.products[0]),
         "warehouse_id": str(tenant.warehouses[0]),
         "quantity": quantity,
     }
+    return tenant, headers, body
 
 
 async def test_product_warehouse_receipt_and_stock_level_flow(http, make_tenant):
@@ -80,9 +86,7 @@ async def test_list_filters_and_search_narrow_the_results(http, make_tenant):
 
 
 async def test_same_idempotency_key_twice_applies_the_movement_once(http, make_tenant):
-    tenant = await make_tenant()
-    headers = {**tenant.headers(), "Idempotency-Key": f"receipt-{uuid.uuid4()}"}
-    body = receipt_body(tenant, 3)
+    tenant, headers, body = await keyed_receipt(make_tenant, "receipt", 3)
     first = await http.post("/api/v1/stock-movements", json=body, headers=headers)
     second = await http.post("/api/v1/stock-movements", json=body, headers=headers)
     assert (first.status_code, second.status_code) == (201, 201)
@@ -93,9 +97,7 @@ async def test_same_idempotency_key_twice_applies_the_movement_once(http, make_t
 
 
 async def test_concurrent_requests_with_one_idempotency_key_apply_once(http, make_tenant):
-    tenant = await make_tenant()
-    headers = {**tenant.headers(), "Idempotency-Key": f"burst-{uuid.uuid4()}"}
-    body = receipt_body(tenant, 2)
+    tenant, headers, body = await keyed_receipt(make_tenant, "burst", 2)
     responses = await asyncio.gather(
         *(http.post("/api/v1/stock-movements", json=body, headers=headers) for _ in range(8))
     )
@@ -106,9 +108,7 @@ async def test_concurrent_requests_with_one_idempotency_key_apply_once(http, mak
 
 
 async def test_idempotency_key_reused_with_another_body_is_refused(http, make_tenant):
-    tenant = await make_tenant()
-    headers = {**tenant.headers(), "Idempotency-Key": f"reuse-{uuid.uuid4()}"}
-    body = receipt_body(tenant, 2)
+    _, headers, body = await keyed_receipt(make_tenant, "reuse", 2)
     await http.post("/api/v1/stock-movements", json=body, headers=headers)
     changed = await http.post("/api/v1/stock-movements", json={**body, "quantity": 5}, headers=headers)
     assert changed.status_code == 422
