@@ -113,6 +113,19 @@ async def draft_order(
     return order
 
 
+def dozens_and_grams(each_sku: str, kg_sku: str) -> list[tuple[str, Any, str | None, str]]:
+    """Order lines in units the ERP must convert: 2 dozen of an each-item at 12 (24 at 1), 500 g of a kg-item
+    at 0.004 (0.5 kg at 4)."""
+    return [(each_sku, 2, "dozen", "12"), (kg_sku, "500", "g", "0.004")]
+
+
+async def order_numbers(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> list[str]:
+    """The tenant's purchase order numbers, sorted."""
+    async with owner_pool.acquire() as conn:
+        rows = await conn.fetch("SELECT number FROM app.purchase_orders WHERE tenant_id = $1", tenant_id)
+    return sorted(r["number"] for r in rows)
+
+
 async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, Any]:
     """Everything a sync writes for a tenant, in a comparable form (no generated ids or timestamps)."""
     async with owner_pool.acquire() as conn:

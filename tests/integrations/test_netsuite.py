@@ -22,8 +22,10 @@ from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     configure,
+    dozens_and_grams,
     draft_order,
     failed_run,
+    order_numbers,
     pull_across_token_expiry,
     snapshot,
 )
@@ -248,7 +250,7 @@ async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_dep
         tenant,
         "VEND-1",
         "RNO",
-        [("ITEM-002", 2, "dozen", "12"), ("ITEM-003", "500", "g", "0.004")],
+        dozens_and_grams("ITEM-002", "ITEM-003"),
         expected_date="2026-03-02",
     )
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
@@ -272,9 +274,7 @@ async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_dep
     # The next sync recognises the order as the one pushed, rather than importing a copy.
     run = await run_sync(sync_deps, tenant.id, connector)
     assert run["counts"]["purchase_orders"]["created"] == 0
-    async with owner_pool.acquire() as conn:
-        numbers = await conn.fetch("SELECT number FROM app.purchase_orders WHERE tenant_id = $1", tenant.id)
-    assert sorted(r["number"] for r in numbers) == sorted(["PO900", "PO901", "PO902", order["number"]])
+    assert await order_numbers(owner_pool, tenant.id) == sorted(["PO900", "PO901", "PO902", order["number"]])
 
 
 def test_netsuite_configuration_needs_a_usable_certificate_key(key):

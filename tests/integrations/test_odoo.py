@@ -10,7 +10,15 @@ from decimal import Decimal
 import pytest
 
 from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import bare_tenant, draft_order, failed_run, odoo_connector, snapshot
+from tests.integrations.conftest import (
+    bare_tenant,
+    dozens_and_grams,
+    draft_order,
+    failed_run,
+    odoo_connector,
+    order_numbers,
+    snapshot,
+)
 from tests.support.fakes.odoo import FakeOdoo, populate
 
 
@@ -165,7 +173,7 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
         tenant,
         "V001",
         "WH",
-        [("SKU-000002", 2, "dozen", "12"), ("SKU-000003", "500", "g", "0.004")],
+        dozens_and_grams("SKU-000002", "SKU-000003"),
         expected_date="2026-03-02",
     )
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
@@ -179,9 +187,7 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
     ]
     # The next sync recognises the order as the one pushed, rather than importing a copy.
     await run_sync(sync_deps, tenant.id, connector)
-    async with owner_pool.acquire() as conn:
-        numbers = await conn.fetch("SELECT number FROM app.purchase_orders WHERE tenant_id = $1", tenant.id)
-    assert sorted(r["number"] for r in numbers) == sorted(["P00001", "P00002", "P00003", order["number"]])
+    assert await order_numbers(owner_pool, tenant.id) == sorted(["P00001", "P00002", "P00003", order["number"]])
 
 
 JSON2 = {"database": "prod", "protocol": "json2"}
