@@ -20,7 +20,7 @@ from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
-from integrations.sync import SyncDeps, run_sync
+from integrations.sync import SyncDeps, push_purchase_order, run_sync
 from inventory import events, purchasing
 from inventory.purchasing_schemas import PurchaseOrderCreate
 from tests.support.fakes.base import FakeServer
@@ -111,6 +111,16 @@ async def draft_order(
 
     order: dict = await sync_deps.database.run(tenant.claims(), None, create)
     return order
+
+
+async def push_draft(
+    sync_deps: SyncDeps, tenant: Any, connector: uuid.UUID, *order: Any, **header: Any
+) -> tuple[dict, dict]:
+    """A draft order made with ``draft_order(sync_deps, tenant, *order, **header)``, pushed through the
+    connector; returns (the order, the push's answer)."""
+    made = await draft_order(sync_deps, tenant, *order, **header)
+    pushed: dict = await push_purchase_order(sync_deps, tenant.claims(), None, connector, made["id"])
+    return made, pushed
 
 
 def dozens_and_grams(each_sku: str, kg_sku: str) -> list[tuple[str, Any, str | None, str]]:

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.sync import push_purchase_order, run_sync
-from tests.integrations.conftest import bare_tenant, configure, draft_order, failed_run, snapshot
+from integrations.sync import run_sync
+from tests.integrations.conftest import bare_tenant, configure, failed_run, push_draft, snapshot
 from tests.support.fakes.dynamics import FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
@@ -101,8 +101,9 @@ async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await run_sync(sync_deps, tenant.id, connector)
 
-    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
-    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    _, pushed = await push_draft(
+        sync_deps, tenant, connector, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD"
+    )
     created = bc.tables["purchaseOrders"][pushed["external_id"]]
     vendor = next(v for v in bc.tables["vendors"].values() if v["number"] == "30000")
     item = next(i for i in bc.tables["items"].values() if i["number"] == "1002")

@@ -18,15 +18,15 @@ from integrations.http import RetryPolicy
 from integrations.netsuite import NetSuiteConnector
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
-from integrations.sync import push_purchase_order, run_sync
+from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     configure,
     dozens_and_grams,
-    draft_order,
     failed_run,
     order_numbers,
     pull_across_token_expiry,
+    push_draft,
     snapshot,
 )
 from tests.support.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
@@ -245,15 +245,15 @@ async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_dep
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
     await run_sync(sync_deps, tenant.id, connector)
 
-    order = await draft_order(
+    order, pushed = await push_draft(
         sync_deps,
         tenant,
+        connector,
         "VEND-1",
         "RNO",
         dozens_and_grams("ITEM-002", "ITEM-003"),
         expected_date="2026-03-02",
     )
-    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     created = next(t for t in ns.tables["transaction"] if str(t["id"]) == pushed["external_id"])
     vendor, reno = ns.made["vendors"][1], ns.made["locations"][1]
     assert (created["type"], created["entity"], created["currency"], created["externalid"]) == (

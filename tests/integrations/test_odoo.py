@@ -9,14 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from integrations.sync import push_purchase_order, run_sync
+from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     dozens_and_grams,
-    draft_order,
     failed_run,
     odoo_connector,
     order_numbers,
+    push_draft,
     snapshot,
 )
 from tests.support.fakes.odoo import FakeOdoo, populate
@@ -168,15 +168,15 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
     await run_sync(sync_deps, tenant.id, connector)
 
-    order = await draft_order(
+    order, pushed = await push_draft(
         sync_deps,
         tenant,
+        connector,
         "V001",
         "WH",
         dozens_and_grams("SKU-000002", "SKU-000003"),
         expected_date="2026-03-02",
     )
-    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
     assert created["partner_id"][1] == "Supplier 1" and created["origin"] == f"Chainsight {order['number']}"
     assert created["date_planned"] == date(2026, 3, 2).isoformat() + " 00:00:00"
@@ -203,8 +203,7 @@ async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, ow
     assert odoo.count("POST", "/jsonrpc") == 0 and odoo.count("POST", "/json/2/product.product/search_read") == 2
     assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, rpc.id)
 
-    order = await draft_order(sync_deps, tenant, "V001", "WH", [("SKU-000002", 3, None, "2")])
-    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    _, pushed = await push_draft(sync_deps, tenant, connector, "V001", "WH", [("SKU-000002", 3, None, "2")])
     created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
     assert [(x["name"], x["product_qty"], x["price_unit"]) for x in created["lines"]] == [("SKU-000002", 3.0, 2.0)]
 
