@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 import pytest
 
@@ -30,6 +31,13 @@ def upload(database: Database, embedder: Embedder) -> Upload:
         return await database.run(tenant.claims(user), None, op)
 
     return store
+
+
+@pytest.fixture
+async def today(owner_pool) -> date:
+    """The database's current date: what the live-data tools and suggestions count days from."""
+    day: date = await owner_pool.fetchval("SELECT current_date")
+    return day
 
 
 def as_user(database: Database, tenant, user=None):

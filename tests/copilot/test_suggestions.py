@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from copilot import suggestions
@@ -11,51 +11,46 @@ from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import add_forecast, add_order, add_scanned_score, add_supplier, make_risky
 
 
-async def today(owner_pool) -> date:
-    return await owner_pool.fetchval("SELECT current_date")
-
-
 def of(found, action):
     return [s for s in found if s.action == action]
 
 
-async def test_an_overdue_order_is_suggested_for_expediting_with_its_days_late(database, make_tenant, owner_pool):
+async def test_an_overdue_order_is_suggested_for_expediting_with_its_days_late(
+    database, make_tenant, owner_pool, today
+):
     tenant = await make_tenant(stock={0: Decimal(1000)})
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        order, number = await add_order(conn, tenant, acme, day - timedelta(days=6), [(0, 10, 1)])
+        order, number = await add_order(conn, tenant, acme, today - timedelta(days=6), [(0, 10, 1)])
     found = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx))
     (expedite,) = of(found, "expedite")
     assert expedite.title == f"Expedite {number} from ACME to WH-0"
-    assert expedite.reason == f"expected {day - timedelta(days=6)}, now 6 days late"
+    assert expedite.reason == f"expected {today - timedelta(days=6)}, now 6 days late"
     assert expedite.purchase_order_id == str(order) and expedite.figures["days_late"] == 6
 
 
 async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_expediting(
-    database, make_tenant, owner_pool
+    database, make_tenant, owner_pool, today
 ):
     tenant = await make_tenant(stock={0: Decimal(30)})
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        _, number = await add_order(conn, tenant, acme, day + timedelta(days=10), [(0, 50, 1)])
-        await add_forecast(conn, tenant, 0, day, [10.0] * 14)  # 30 available, 10 a day: out on day 3
+        _, number = await add_order(conn, tenant, acme, today + timedelta(days=10), [(0, 50, 1)])
+        await add_forecast(conn, tenant, 0, today, [10.0] * 14)  # 30 available, 10 a day: out on day 3
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
     assert expedite.reason == (
-        f"expected {day + timedelta(days=10)}; SKU-0 at WH-0 runs out around {day + timedelta(days=3)} "
+        f"expected {today + timedelta(days=10)}; SKU-0 at WH-0 runs out around {today + timedelta(days=3)} "
         "(7 days before it lands): available 30, demand 10.00/day from the stored forecast v1 (D)"
     )
-    assert expedite.figures["stockout_date"] == (day + timedelta(days=3)).isoformat()
+    assert expedite.figures["stockout_date"] == (today + timedelta(days=3)).isoformat()
     assert expedite.title.startswith(f"Expedite {number}")
 
 
-async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(database, make_tenant, owner_pool):
+async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(database, make_tenant, owner_pool, today):
     tenant = await make_tenant(stock={0: Decimal(100)})
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, day + timedelta(days=30), [(0, 50, 1)])
+        await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
         await conn.execute(
             "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
             "occurred_at) VALUES ($1, $2, $3, 'issue', -56, $4)",
@@ -65,29 +60,27 @@ async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(databas
             datetime.now(UTC) - timedelta(days=1),
         )  # 56 over 28 days: 2 a day; 44 left lasts 22 days
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
-    assert f"runs out around {day + timedelta(days=22)} (8 days before it lands): available 44" in expedite.reason
+    assert f"runs out around {today + timedelta(days=22)} (8 days before it lands): available 44" in expedite.reason
     assert expedite.reason.endswith("demand 2.00/day from the average issues over the last 28 days")
 
 
-async def test_an_order_arriving_before_the_stock_out_is_not_expedited(database, make_tenant, owner_pool):
+async def test_an_order_arriving_before_the_stock_out_is_not_expedited(database, make_tenant, owner_pool, today):
     tenant = await make_tenant(stock={0: Decimal(300)})
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, day + timedelta(days=5), [(0, 50, 1)])
-        await add_forecast(conn, tenant, 0, day, [10.0] * 14)  # runs out in 30 days: beyond the forecast
+        await add_order(conn, tenant, acme, today + timedelta(days=5), [(0, 50, 1)])
+        await add_forecast(conn, tenant, 0, today, [10.0] * 14)  # runs out in 30 days: beyond the forecast
     assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
 
 
 async def test_a_supplier_at_the_alert_threshold_is_suggested_for_review_with_its_drivers(
-    database, make_tenant, owner_pool
+    database, make_tenant, owner_pool, today
 ):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         risky = await add_supplier(conn, tenant, "RISKY", "Risky Supply")
         await add_supplier(conn, tenant, "SAFE", "Safe Supply")
-        await make_risky(conn, tenant, risky, day)
+        await make_risky(conn, tenant, risky, today)
     (review,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "review_supplier")
     assert review.title == "Review supplier RISKY (Risky Supply)"
     assert review.reason.startswith("risk score 94/100 (high), at or above the review threshold 60; top drivers: ")
@@ -95,7 +88,7 @@ async def test_a_supplier_at_the_alert_threshold_is_suggested_for_review_with_it
 
 
 async def test_a_supplier_whose_score_rose_since_the_last_scan_is_suggested_for_review(
-    database, make_tenant, owner_pool
+    database, make_tenant, owner_pool, today
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
@@ -103,7 +96,7 @@ async def test_a_supplier_whose_score_rose_since_the_last_scan_is_suggested_for_
         steady = await add_supplier(conn, tenant, "STEADY", "Steady Supply")
 
     async def scores(tx):
-        ranking = await suggestions.risk_service.rank_suppliers(tx, await today(owner_pool), limit=10)
+        ranking = await suggestions.risk_service.rank_suppliers(tx, today, limit=10)
         return {s["supplier"]["code"]: s["overall"] for s in ranking["suppliers"]}
 
     now = await as_user(database, tenant)(scores)
@@ -117,14 +110,13 @@ async def test_a_supplier_whose_score_rose_since_the_last_scan_is_suggested_for_
     assert review.figures["change"] == 7.5
 
 
-async def test_the_copilot_quotes_expedite_and_review_suggestions(database, make_tenant, owner_pool):
+async def test_the_copilot_quotes_expedite_and_review_suggestions(database, make_tenant, owner_pool, today):
     tenant = await make_tenant(stock={0: Decimal(1000)})
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         risky = await add_supplier(conn, tenant, "RISKY", "Risky Supply")
-        await make_risky(conn, tenant, risky, day)
-        _, number = await add_order(conn, tenant, risky, day - timedelta(days=2), [(0, 10, 1)])
+        await make_risky(conn, tenant, risky, today)
+        _, number = await add_order(conn, tenant, risky, today - timedelta(days=2), [(0, 10, 1)])
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What should I expedite or review?"))
     (found,) = [r for r in results if r.name == "action_suggestions"]
-    assert f"Expedite {number} from RISKY to WH-0: expected {day - timedelta(days=2)}, now 2 days late" in found.lines
+    assert f"Expedite {number} from RISKY to WH-0: expected {today - timedelta(days=2)}, now 2 days late" in found.lines
     assert any(line.startswith("Review supplier RISKY (Risky Supply): risk score 94/100") for line in found.lines)

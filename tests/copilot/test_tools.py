@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from copilot import suggestions
@@ -99,45 +99,41 @@ async def test_a_registered_tool_is_called_for_its_keywords(database, make_tenan
         del TOOLS["port_weather"]
 
 
-async def today(owner_pool) -> date:
-    return await owner_pool.fetchval("SELECT current_date")
-
-
 def only(results, name):
     (result,) = [r for r in results if r.name == name]
     return result
 
 
 async def test_an_order_question_naming_a_supplier_lists_its_open_orders_with_days_late(
-    database, make_tenant, owner_pool
+    database, make_tenant, owner_pool, today
 ):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
         other = await add_supplier(conn, tenant, "GLOBEX", "Globex")
-        _, late = await add_order(conn, tenant, acme, day - timedelta(days=5), [(0, 40, 2), (1, 10, 5)])
-        _, due = await add_order(conn, tenant, acme, day + timedelta(days=3), [(1, 7, 1)])
-        await add_order(conn, tenant, other, day - timedelta(days=9), [(0, 1, 1)])
-        await add_order(conn, tenant, acme, day - timedelta(days=20), [(0, 1, 1)], status="received")
+        _, late = await add_order(conn, tenant, acme, today - timedelta(days=5), [(0, 40, 2), (1, 10, 5)])
+        _, due = await add_order(conn, tenant, acme, today + timedelta(days=3), [(1, 7, 1)])
+        await add_order(conn, tenant, other, today - timedelta(days=9), [(0, 1, 1)])
+        await add_order(conn, tenant, acme, today - timedelta(days=20), [(0, 1, 1)], status="received")
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which orders from Acme Fasteners are open?"))
     orders = only(results, "purchase_orders")
-    assert orders.arguments == {"late_only": False, "as_of": day.isoformat(), "suppliers": ["ACME"]}
+    assert orders.arguments == {"late_only": False, "as_of": today.isoformat(), "suppliers": ["ACME"]}
     assert orders.lines == [
-        f"{late} from ACME (Acme Fasteners Ltd) to WH-0: issued, expected {day - timedelta(days=5)}, 5 days late; "
+        f"{late} from ACME (Acme Fasteners Ltd) to WH-0: issued, expected {today - timedelta(days=5)}, 5 days late; "
         "outstanding 40 each of SKU-0; 10 each of SKU-1; total 130 EUR",
-        f"{due} from ACME (Acme Fasteners Ltd) to WH-0: issued, expected {day + timedelta(days=3)}; "
+        f"{due} from ACME (Acme Fasteners Ltd) to WH-0: issued, expected {today + timedelta(days=3)}; "
         "outstanding 7 each of SKU-1; total 7 EUR",
     ]
 
 
-async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, owner_pool):
+async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, owner_pool, today):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        _, late = await add_order(conn, tenant, acme, day - timedelta(days=2), [(0, 5, 1)], status="partially_received")
-        await add_order(conn, tenant, acme, day + timedelta(days=2), [(0, 5, 1)])
+        _, late = await add_order(
+            conn, tenant, acme, today - timedelta(days=2), [(0, 5, 1)], status="partially_received"
+        )
+        await add_order(conn, tenant, acme, today + timedelta(days=2), [(0, 5, 1)])
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which suppliers are late this month?"))
     orders = only(results, "purchase_orders")
     assert orders.arguments["late_only"] is True
@@ -145,49 +141,51 @@ async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, 
     assert "partially_received" in orders.lines[0] and "2 days late" in orders.lines[0]
 
 
-async def test_a_po_number_in_the_question_picks_that_order_with_its_early_warning(database, make_tenant, owner_pool):
+async def test_a_po_number_in_the_question_picks_that_order_with_its_early_warning(
+    database, make_tenant, owner_pool, today
+):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        order, number = await add_order(conn, tenant, acme, day + timedelta(days=4), [(0, 12, 3)])
-        await add_order(conn, tenant, acme, day - timedelta(days=4), [(0, 1, 1)])
+        order, number = await add_order(conn, tenant, acme, today + timedelta(days=4), [(0, 12, 3)])
+        await add_order(conn, tenant, acme, today - timedelta(days=4), [(0, 1, 1)])
         await add_warning(conn, tenant, order, 0.72, 3.46)
     digits = int(number.removeprefix("PO-"))
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, f"when does po {digits} arrive?"))
     orders = only(results, "purchase_orders")
     assert orders.arguments["numbers"] == [number]
     assert orders.lines == [
-        f"{number} from ACME (Acme) to WH-0: issued, expected {day + timedelta(days=4)}; outstanding 12 each of "
+        f"{number} from ACME (Acme) to WH-0: issued, expected {today + timedelta(days=4)}; outstanding 12 each of "
         "SKU-0; total 36 EUR; early warning: 72% likely late (about 3.5 days)"
     ]
 
 
-async def test_shipment_questions_list_delayed_shipments_first_with_their_last_event(database, make_tenant, owner_pool):
+async def test_shipment_questions_list_delayed_shipments_first_with_their_last_event(
+    database, make_tenant, owner_pool, today
+):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     now = datetime.now(UTC)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        order, number = await add_order(conn, tenant, acme, day, [(0, 5, 1)])
-        _, on_time = await add_shipment(conn, tenant, "TRK-1", "in_transit", day + timedelta(days=2))
+        order, number = await add_order(conn, tenant, acme, today, [(0, 5, 1)])
+        _, on_time = await add_shipment(conn, tenant, "TRK-1", "in_transit", today + timedelta(days=2))
         _, stuck = await add_shipment(
             conn,
             tenant,
             "TRK-2",
             "delayed",
-            day - timedelta(days=1),
+            today - timedelta(days=1),
             order=order,
             events=[("in_transit", now - timedelta(days=3), "Shanghai", None),
                     ("delayed", now - timedelta(days=1), "Rotterdam", "customs hold")],
         )  # fmt: skip
-        await add_shipment(conn, tenant, "TRK-3", "delivered", day - timedelta(days=3))
+        await add_shipment(conn, tenant, "TRK-3", "delivered", today - timedelta(days=3))
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which shipments are in transit?"))
     found = only(results, "shipments")
     assert found.lines == [
-        f"{stuck} inbound for {number} to WH-0 via DHL TRK-2: delayed, expected {day - timedelta(days=1)} "
+        f"{stuck} inbound for {number} to WH-0 via DHL TRK-2: delayed, expected {today - timedelta(days=1)} "
         f"(1 days overdue); last event delayed on {now - timedelta(days=1):%Y-%m-%d} at Rotterdam: customs hold",
-        f"{on_time} inbound to WH-0 via DHL TRK-1: in_transit, expected {day + timedelta(days=2)}",
+        f"{on_time} inbound to WH-0 via DHL TRK-1: in_transit, expected {today + timedelta(days=2)}",
     ]
     delayed = only(await as_user(database, tenant)(lambda tx: run_tools(tx, "any delayed deliveries?")), "shipments")
     assert [line.split(" ")[0] for line in delayed.lines] == [stuck]
@@ -196,19 +194,18 @@ async def test_shipment_questions_list_delayed_shipments_first_with_their_last_e
 
 
 async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_interval(
-    database, make_tenant, owner_pool
+    database, make_tenant, owner_pool, today
 ):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
-        await add_forecast(conn, tenant, 0, day - timedelta(days=1), [100, 5, 5, 5, 5, 5, 5, 5, 100])
+        await add_forecast(conn, tenant, 0, today - timedelta(days=1), [100, 5, 5, 5, 5, 5, 5, 5, 100])
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast for SKU-0?"))
     forecast = only(results, "demand_forecast")
     assert forecast.arguments["products"] == ["SKU-0"] and forecast.arguments["run_version"] == 1
     # Yesterday's and the 8th day's 100 fall outside the next 7 days: 7 x 5 = 35, P10 28, P90 42.
     assert forecast.lines == [
-        f"SKU-0 (Product 0) at WH-0, next 7 days from {day}: 35.0 units forecast (interval 28.0 to 42.0, sum of "
-        f"P10 and P90); model auto_ets, champion run v1 trained on data up to {day - timedelta(days=1)}"
+        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 35.0 units forecast (interval 28.0 to 42.0, sum of "
+        f"P10 and P90); model auto_ets, champion run v1 trained on data up to {today - timedelta(days=1)}"
     ]
     other = only(await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast for Product 1")), "demand_forecast")
     assert other.lines == ["SKU-1 (Product 1): no stored forecast in champion run v1"]
@@ -222,22 +219,23 @@ async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_no
     ]
 
 
-async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_trend(database, make_tenant, owner_pool):
+async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_trend(
+    database, make_tenant, owner_pool, today
+):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
         await add_supplier(conn, tenant, "GLOBEX", "Globex")
-        await make_risky(conn, tenant, acme, day)
+        await make_risky(conn, tenant, acme, today)
         await add_scanned_score(conn, tenant, acme, 80.0)
 
     async def ask(tx):
-        expected = await risk_service.assess_supplier(tx, acme, day)
+        expected = await risk_service.assess_supplier(tx, acme, today)
         return expected, await run_tools(tx, "How is Acme Fasteners doing?")
 
     expected, results = await as_user(database, tenant)(ask)
     risk = only(results, "supplier_risk")
-    assert risk.arguments == {"suppliers": ["ACME"], "as_of": day.isoformat()}
+    assert risk.arguments == {"suppliers": ["ACME"], "as_of": today.isoformat()}
     (line,) = risk.lines
     overall = expected["overall"]
     assert overall >= 60
@@ -249,13 +247,12 @@ async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_tr
     assert f"last scan 80 (rising, {overall - 80:+.1f})" in line
 
 
-async def test_a_risk_question_naming_no_supplier_ranks_the_riskiest(database, make_tenant, owner_pool):
+async def test_a_risk_question_naming_no_supplier_ranks_the_riskiest(database, make_tenant, owner_pool, today):
     tenant = await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         safe = await add_supplier(conn, tenant, "SAFE", "Safe Supply")
         risky = await add_supplier(conn, tenant, "RISKY", "Risky Supply")
-        await make_risky(conn, tenant, risky, day)
+        await make_risky(conn, tenant, risky, today)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Who are our riskiest suppliers?"))
     risk = only(results, "supplier_risk")
     assert risk.arguments["riskiest"] == 5
@@ -263,12 +260,11 @@ async def test_a_risk_question_naming_no_supplier_ranks_the_riskiest(database, m
     assert safe
 
 
-async def test_live_data_tools_never_see_another_tenants_orders_or_suppliers(database, make_tenant, owner_pool):
+async def test_live_data_tools_never_see_another_tenants_orders_or_suppliers(database, make_tenant, owner_pool, today):
     mine, theirs = await make_tenant(), await make_tenant()
-    day = await today(owner_pool)
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, theirs, "ACME", "Acme")
-        _, number = await add_order(conn, theirs, acme, day - timedelta(days=3), [(0, 999, 1)])
+        _, number = await add_order(conn, theirs, acme, today - timedelta(days=3), [(0, 999, 1)])
     results = await as_user(database, mine)(lambda tx: run_tools(tx, "Are orders from Acme late? What is its risk?"))
     assert only(results, "purchase_orders").lines == ["no late purchase orders"]
     assert only(results, "supplier_risk").lines == ["no active suppliers"]
