@@ -25,7 +25,7 @@ from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.intermittent import IntermittentForecaster, is_intermittent
 from training.models.statistical import StatisticalForecaster
-from training.validation import covariate_columns, quantile_column, validate_history, validate_quantiles
+from training.validation import covariate_columns, quantile_column, validate_history
 
 logger = logging.getLogger(__name__)
 
@@ -167,11 +167,8 @@ class AutoForecaster(Forecaster):
         self._fit_members(history, freq)
         return self
 
-    def predict(
-        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
-    ) -> pd.DataFrame:
+    def _forecast(self, horizon: int, levels: list[float], future: pd.DataFrame | None) -> pd.DataFrame:
         weights = self._fitted(self.weights_)
-        levels = validate_quantiles(quantiles)
         frames = [model.predict(horizon, levels, future).assign(model=name) for name, model in self._models.items()]
         return combine_forecasts(pd.concat(frames, ignore_index=True), weights, levels)
 

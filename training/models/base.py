@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from training.errors import ForecastInputError
+from training.validation import quantile_column, validate_horizon, validate_quantiles
 
 T = TypeVar("T")
 
@@ -39,7 +40,6 @@ class Forecaster(ABC):
     def fit(self, df: pd.DataFrame, freq: str) -> Self:
         """Learn from the history ``df`` sampled at pandas frequency ``freq``."""
 
-    @abstractmethod
     def predict(
         self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
     ) -> pd.DataFrame:
@@ -48,6 +48,11 @@ class Forecaster(ABC):
         ``future`` holds ``unique_id, ds`` and the covariates' values over the horizon; models
         that use no covariates ignore it.
         """
+        return self._forecast(validate_horizon(horizon), validate_quantiles(quantiles), future)
+
+    @abstractmethod
+    def _forecast(self, horizon: int, levels: list[float], future: pd.DataFrame | None) -> pd.DataFrame:
+        """``predict`` with a checked horizon and sorted distinct quantile ``levels``."""
 
     def _fitted(self, state: T | None) -> T:
         """``state`` set by ``fit``; refuses (before predict runs) when fit has not been called."""
@@ -58,8 +63,6 @@ class Forecaster(ABC):
 
 def monotone_quantiles(forecast: pd.DataFrame, quantiles: Sequence[float]) -> pd.DataFrame:
     """``forecast`` with its quantile columns sorted row-wise, so no two levels ever cross."""
-    from training.validation import quantile_column
-
     columns = [quantile_column(q) for q in sorted(quantiles)]
     if columns:
         forecast[columns] = np.sort(forecast[columns].to_numpy(dtype=float), axis=1)

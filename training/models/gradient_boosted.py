@@ -16,8 +16,6 @@ from training.validation import (
     quantile_column,
     validate_future,
     validate_history,
-    validate_horizon,
-    validate_quantiles,
 )
 
 
@@ -108,12 +106,8 @@ class GradientBoostedForecaster(Forecaster):
         self._members, self._history, self._freq = [member], history, freq
         return self
 
-    def predict(
-        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
-    ) -> pd.DataFrame:
+    def _forecast(self, horizon: int, levels: list[float], future: pd.DataFrame | None) -> pd.DataFrame:
         history = self._fitted(self._history)
-        horizon = validate_horizon(horizon)
-        levels = validate_quantiles(quantiles)
         groups = [g.to_numpy(dtype=float) for _, g in history.groupby("unique_id", sort=True)["y"]]
         steps = validate_future(future, history, horizon, self._freq, self.covariates)
         out = steps[["unique_id", "ds"]].copy()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Self
 
 import numpy as np
@@ -12,7 +12,7 @@ from statsforecast.models import TSB, CrostonSBA
 from training.errors import ForecastInputError
 from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
 from training.models.statistical import run_statsforecast
-from training.validation import quantile_column, validate_history, validate_quantiles
+from training.validation import quantile_column, validate_history
 
 _MODELS: dict[str, Callable[[], Any]] = {
     "croston_sba": CrostonSBA,
@@ -53,11 +53,8 @@ class IntermittentForecaster(Forecaster):
         self._freq = freq
         return self
 
-    def predict(
-        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
-    ) -> pd.DataFrame:
+    def _forecast(self, horizon: int, levels: list[float], future: pd.DataFrame | None) -> pd.DataFrame:
         history = self._fitted(self._history)
-        levels = validate_quantiles(quantiles)
         out = run_statsforecast(_MODELS[self.name](), history, self._freq, horizon, None)
         out[POINT_COLUMN] = out[POINT_COLUMN].clip(lower=0.0)
         if levels:

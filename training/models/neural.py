@@ -21,7 +21,7 @@ import pandas as pd
 
 from training.errors import ForecastInputError
 from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
-from training.validation import future_dates, quantile_column, validate_history, validate_horizon, validate_quantiles
+from training.validation import future_dates, quantile_column, validate_history, validate_horizon
 
 Kind = Literal["deepar", "lstm"]
 KINDS: tuple[Kind, ...] = ("deepar", "lstm")
@@ -151,15 +151,11 @@ class NeuralForecaster(Forecaster):
         model = cls(kind, **kwargs)
         return model.attach(network, history, freq)
 
-    def predict(
-        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
-    ) -> pd.DataFrame:
+    def _forecast(self, horizon: int, levels: list[float], future: pd.DataFrame | None) -> pd.DataFrame:
         self._fitted(self.network)
         history = self._fitted(self._history)
-        horizon = validate_horizon(horizon)
         if horizon > self.horizon:
             raise ForecastInputError(f"{self.name} was trained for {self.horizon} steps, {horizon} requested")
-        levels = validate_quantiles(quantiles)
         quiet_lightning()
         loader = self._prediction_loader()
         out = future_dates(history, horizon, self._freq)

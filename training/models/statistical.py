@@ -75,11 +75,9 @@ class StatisticalForecaster(Forecaster):
         self._history = history
         return self
 
-    def predict(
-        self, horizon: int, quantiles: Sequence[float] | None = None, future: pd.DataFrame | None = None
-    ) -> pd.DataFrame:
+    def _forecast(self, horizon: int, levels: list[float], future: pd.DataFrame | None) -> pd.DataFrame:
         history = self._fitted(self._history)
-        return run_statsforecast(_MODELS[self.name](self._season), history, self._freq, horizon, quantiles, self.n_jobs)
+        return run_statsforecast(_MODELS[self.name](self._season), history, self._freq, horizon, levels, self.n_jobs)
 
 
 def run_statsforecast(
