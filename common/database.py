@@ -185,6 +185,12 @@ class Database:
             await conn.fetchval("SELECT 1")
 
 
+async def delete_counted(conn: asyncpg.Connection, delete: str, *args: object) -> int:
+    """Run the DELETE statement ``delete`` with ``args`` and return how many rows it removed."""
+    status = await conn.execute(delete, *args)  # "DELETE <count>"
+    return int(status.rsplit(" ", 1)[1])
+
+
 def _single_membership(rows: list[asyncpg.Record], requested_tenant: UUID | None) -> UUID:
     if not rows:
         if requested_tenant is not None:

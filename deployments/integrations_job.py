@@ -20,6 +20,7 @@ from uuid import UUID
 
 from common.config import Settings, get_settings
 from common.database import Database, create_pool
+from deployments.periodic import PeriodicLoop
 from integrations.schedule import SCHEDULE_TRIGGER, DueSync, claim_due_syncs, fail_unstarted_run
 from integrations.sync import SyncDeps, run_sync
 
@@ -158,42 +159,24 @@ def run_due_syncs(
     return {"claimed": len(claimed), "by_status": by_status, "runs": runs}
 
 
-class DueSyncLoop:
-    """Runs ``run_due_syncs`` every ``every_s`` seconds in a daemon thread (``chainsight up``'s scheduler)."""
+class DueSyncLoop(PeriodicLoop):
+    """Runs ``run_due_syncs`` every ``every_s`` seconds in a daemon thread (``chainsight up``'s scheduler).
+
+    ``stop`` ends the loop after the current check; syncs already submitted carry on in Ray.
+    """
 
     def __init__(self, settings: Settings, every_s: float = 60.0, *, tenant_id: UUID | None = None) -> None:
+        super().__init__(every_s, name="erp-due-syncs")
         self.settings = settings
-        self.every_s = every_s
         self.tenant_id = tenant_id
-        self.rounds = 0
-        self.last_summary: dict[str, Any] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="erp-due-syncs", daemon=True)
 
-    def start(self) -> DueSyncLoop:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.last_summary = run_due_syncs(self.settings, tenant_id=self.tenant_id, stop=self._stop)
-                if self.last_summary["claimed"]:
-                    logger.info("scheduled ERP syncs: %s", json.dumps(self.last_summary["by_status"]))
-            except Exception:  # a database or cluster hiccup must not end the schedule
-                logger.exception("the scheduled ERP sync check failed; trying again in %.0f s", self.every_s)
-            self.rounds += 1
-            self._stop.wait(self.every_s)
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop after the current check (syncs already submitted carry on in Ray); waits up to timeout_s."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
+    def run_round(self, stop: threading.Event) -> None:
+        try:
+            self.last_summary = run_due_syncs(self.settings, tenant_id=self.tenant_id, stop=stop)
+            if self.last_summary["claimed"]:
+                logger.info("scheduled ERP syncs: %s", json.dumps(self.last_summary["by_status"]))
+        except Exception:  # a database or cluster hiccup must not end the schedule
+            logger.exception("the scheduled ERP sync check failed; trying again in %.0f s", self.every_s)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,6 +21,7 @@ import asyncpg
 
 from common.config import Settings, get_settings
 from common.database import create_pool
+from deployments.periodic import PeriodicLoop
 from inventory import idempotency, webhook_keys
 from inventory.reservations import release_expired
 
@@ -50,32 +51,18 @@ async def main_async(settings: Settings | None = None) -> dict[str, Any]:
         await pool.close()
 
 
-class MaintenanceLoop:
+class MaintenanceLoop(PeriodicLoop):
     """``chainsight up``'s stand-in for the cluster's CronJob: the same housekeeping every ``every_s`` seconds."""
 
     def __init__(self, settings: Settings, every_s: float = 300.0) -> None:
+        super().__init__(every_s, name="maintenance")
         self.settings = settings
-        self.every_s = every_s
-        self.last_summary: dict[str, Any] | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="maintenance", daemon=True)
 
-    def start(self) -> MaintenanceLoop:
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.last_summary = asyncio.run(main_async(self.settings))
-            except (OSError, asyncpg.PostgresError) as exc:  # the database restarting must not end the schedule
-                logger.warning("housekeeping failed (%s); trying again in %.0f s", exc, self.every_s)
-            self._stop.wait(self.every_s)
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
+    def run_round(self, stop: threading.Event) -> None:
+        try:
+            self.last_summary = asyncio.run(main_async(self.settings))
+        except (OSError, asyncpg.PostgresError) as exc:  # the database restarting must not end the schedule
+            logger.warning("housekeeping failed (%s); trying again in %.0f s", exc, self.every_s)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
+from common.database import delete_counted
 from common.errors import IdempotencyMismatchError
 
 # How long a key replays its response (Stripe keeps keys 24 hours too).
@@ -83,9 +84,6 @@ async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, key: s
 
 async def purge_expired(conn: asyncpg.Connection) -> int:
     """Delete the keys older than ``KEY_TTL`` (of every tenant on a service connection)."""
-    deleted = await conn.fetchval(
-        "WITH gone AS (DELETE FROM app.idempotency_keys WHERE created_at <= now() - $1::interval RETURNING 1) "
-        "SELECT count(*) FROM gone",
-        KEY_TTL,
+    return await delete_counted(
+        conn, "DELETE FROM app.idempotency_keys WHERE created_at <= now() - $1::interval", KEY_TTL
     )
-    return int(deleted)

@@ -16,7 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from common.database import MemberRole, TenantTransaction
+from common.database import MemberRole, TenantTransaction, delete_counted
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from integrations.crypto import CredentialCipher
 
@@ -136,9 +136,6 @@ DELIVERY_RETENTION = timedelta(days=30)
 
 async def purge_old_deliveries(conn: asyncpg.Connection) -> int:
     """Delete delivery records older than ``DELIVERY_RETENTION`` (of every tenant, on a service connection)."""
-    deleted = await conn.fetchval(
-        "WITH gone AS (DELETE FROM app.carrier_webhook_deliveries WHERE received_at < now() - $1::interval "
-        "RETURNING 1) SELECT count(*) FROM gone",
-        DELIVERY_RETENTION,
+    return await delete_counted(
+        conn, "DELETE FROM app.carrier_webhook_deliveries WHERE received_at < now() - $1::interval", DELIVERY_RETENTION
     )
-    return int(deleted)
