@@ -166,34 +166,34 @@ class Settings(BaseSettings):
 
     @property
     def jwks_url(self) -> str | None:
-        if self.supabase_jwks_url:
-            return self.supabase_jwks_url
-        if self.supabase_url:
-            return self.supabase_url.rstrip("/") + "/auth/v1/.well-known/jwks.json"
-        return None
+        return self._explicit_or_supabase_auth(self.supabase_jwks_url, "/.well-known/jwks.json")
 
     @property
     def expected_issuer(self) -> str | None:
-        if self.jwt_issuer:
-            return self.jwt_issuer
+        return self._explicit_or_supabase_auth(self.jwt_issuer, "")
+
+    def _explicit_or_supabase_auth(self, explicit: str | None, path: str) -> str | None:
+        """``explicit`` when set, else ``path`` under the project's Supabase Auth (``<supabase_url>/auth/v1``)."""
+        if explicit:
+            return explicit
         if self.supabase_url:
-            return self.supabase_url.rstrip("/") + "/auth/v1"
+            return self.supabase_url.rstrip("/") + "/auth/v1" + path
         return None
 
     @property
     def jwt_secret(self) -> str | None:
-        if self.supabase_jwt_secret is not None:
-            return self.supabase_jwt_secret.get_secret_value()
-        if self.environment is not Environment.PRODUCTION:
-            return DEVELOPMENT_JWT_SECRET
-        return None
+        return self._secret_or_development(self.supabase_jwt_secret, DEVELOPMENT_JWT_SECRET)
 
     @property
     def integrations_key(self) -> str | None:
-        if self.integrations_encryption_key is not None:
-            return self.integrations_encryption_key.get_secret_value()
+        return self._secret_or_development(self.integrations_encryption_key, DEVELOPMENT_INTEGRATIONS_KEY)
+
+    def _secret_or_development(self, secret: SecretStr | None, development: str) -> str | None:
+        """The configured ``secret``; else the well-known ``development`` one, never in production."""
+        if secret is not None:
+            return secret.get_secret_value()
         if self.environment is not Environment.PRODUCTION:
-            return DEVELOPMENT_INTEGRATIONS_KEY
+            return development
         return None
 
     @model_validator(mode="after")

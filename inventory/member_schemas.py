@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from inventory.schemas import StrictModel
+from inventory.schemas import StrictModel, UpdateModel
 
 
 def _known_timezone(name: str) -> str:
@@ -62,22 +62,15 @@ class Profile(BaseModel):
     updated_at: datetime | None
 
 
-class ProfileUpdate(StrictModel):
+class ProfileUpdate(UpdateModel):
+    non_nullable = frozenset({"locale", "timezone", "units", "notifications"})
+
     display_name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     locale: Locale | None = None
     timezone: TimeZone | None = None
     units: Units | None = None
     default_warehouse_id: UUID | None = None
     notifications: NotificationSettingsUpdate | None = None
-
-    @model_validator(mode="after")
-    def _meaningful(self) -> ProfileUpdate:
-        if not self.model_fields_set:
-            raise ValueError("an update must change at least one field")
-        for name in ("locale", "timezone", "units", "notifications"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class Member(BaseModel):

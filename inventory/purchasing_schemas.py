@@ -59,6 +59,8 @@ class PurchaseOrderCreate(StrictModel):
 
 
 class PurchaseOrderUpdate(UpdateModel):
+    non_nullable = UpdateModel.non_nullable | {"supplier_id", "warehouse_id", "currency", "over_receipt_tolerance_pct"}
+
     supplier_id: UUID | None = None
     warehouse_id: UUID | None = None
     currency: Currency | None = None
@@ -66,13 +68,6 @@ class PurchaseOrderUpdate(UpdateModel):
     incoterm: Incoterm | None = None
     over_receipt_tolerance_pct: TolerancePct | None = None
     notes: Notes | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> PurchaseOrderUpdate:
-        for name in ("supplier_id", "warehouse_id", "currency", "over_receipt_tolerance_pct"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class PurchaseOrderLine(BaseModel):
@@ -208,19 +203,14 @@ class ReorderRuleCreate(StrictModel):
 
 
 class ReorderRuleUpdate(UpdateModel):
+    non_nullable = UpdateModel.non_nullable | {"supplier_id", "min_quantity", "max_quantity", "order_multiple"}
+
     supplier_id: UUID | None = None
     min_quantity: Annotated[Quantity, Field(ge=0)] | None = None
     max_quantity: Annotated[Quantity, Field(ge=0)] | None = None
     order_multiple: Annotated[Quantity, Field(ge=0)] | None = None
     lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     active: bool | None = None
-
-    @model_validator(mode="after")
-    def _required_stay_set(self) -> ReorderRuleUpdate:
-        for name in ("supplier_id", "min_quantity", "max_quantity", "order_multiple"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
-        return self
 
 
 class ReorderRule(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
@@ -35,17 +35,20 @@ class StrictModel(BaseModel):
 
 
 class UpdateModel(StrictModel):
+    """A partial update: at least one field, and no null for a field in ``non_nullable`` (omit it to keep it)."""
+
+    non_nullable: ClassVar[frozenset[str]] = frozenset(
+        {"sku", "name", "code", "unit_of_measure", "active", "lot_tracked"}
+    )
+
     @model_validator(mode="after")
     def _not_empty(self) -> UpdateModel:
         if not self.model_fields_set:
             raise ValueError("an update must change at least one field")
         for name in self.model_fields_set:
-            if getattr(self, name) is None and name in _NON_NULLABLE:
+            if getattr(self, name) is None and name in self.non_nullable:
                 raise ValueError(f"{name} cannot be null")
         return self
-
-
-_NON_NULLABLE = {"sku", "name", "code", "unit_of_measure", "active", "lot_tracked"}
 
 
 # Catalogue -----------------------------------------------------------------------------------------

@@ -44,6 +44,21 @@ from risk.history_rows import ValidRow, validate_row
 __all__ = ["ImportOptions", "derived_code", "import_history", "parse_mapping", "parse_mode_mapping", "read_rows"]
 
 MAX_REPORTED_REJECTIONS = 1_000
+# The ValidRow attributes bound to $4..$15 of the deliveries insert, in the order of its unnest() columns.
+_UNNESTED_ATTRIBUTES = (
+    "category",
+    "country",
+    "mode",
+    "order_date",
+    "promised_date",
+    "delivered_date",
+    "quantity",
+    "received",
+    "rejected",
+    "value",
+    "reference",
+    "key",
+)
 
 
 async def import_history(
@@ -126,18 +141,7 @@ async def import_history(
             tenant_id,
             [suppliers[r.supplier] for r in chunk],
             [products.get(r.product) if r.product else None for r in chunk],
-            [r.category for r in chunk],
-            [r.country for r in chunk],
-            [r.mode for r in chunk],
-            [r.order_date for r in chunk],
-            [r.promised_date for r in chunk],
-            [r.delivered_date for r in chunk],
-            [r.quantity for r in chunk],
-            [r.received for r in chunk],
-            [r.rejected for r in chunk],
-            [r.value for r in chunk],
-            [r.reference for r in chunk],
-            [r.key for r in chunk],
+            *([getattr(r, attribute) for r in chunk] for attribute in _UNNESTED_ATTRIBUTES),
         )
         inserted += sum(1 for x in results if x["inserted"])
         priced = [r for r in chunk if r.product is not None and 0 < _unit_price(r) < Decimal("1e10")]
