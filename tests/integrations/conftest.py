@@ -186,6 +186,14 @@ async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, 
     }
 
 
+async def completed_run(sync_deps: SyncDeps, tenant: Any, connector: uuid.UUID) -> dict:
+    """Runs a sync of the connector that must complete, with the dead letters every fake's sample data
+    provokes; returns the run."""
+    run: dict = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors", run
+    return run
+
+
 async def failed_run(sync_deps: SyncDeps, tenant: Any, connector: uuid.UUID) -> str:
     """Runs a sync of the connector that must fail; returns the run's error."""
     run = await run_sync(sync_deps, tenant.id, connector)

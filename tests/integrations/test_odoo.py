@@ -12,6 +12,7 @@ import pytest
 from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
+    completed_run,
     dozens_and_grams,
     failed_run,
     odoo_connector,
@@ -38,8 +39,7 @@ async def odoo_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo, api_ke
 
 async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "completed_with_errors", run
+    run = await completed_run(sync_deps, tenant, connector)
     assert run["counts"]["products"] == {"created": 3, "updated": 0, "unchanged": 0, "dead_lettered": 2}
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("WH", "Main warehouse"), ("WH2", "Overflow")]
@@ -198,8 +198,7 @@ async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, ow
     await run_sync(sync_deps, rpc.id, rpc_connector)
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, options=JSON2)
     odoo.requests.clear()
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert run["status"] == "completed_with_errors", run
+    await completed_run(sync_deps, tenant, connector)
     assert odoo.count("POST", "/jsonrpc") == 0 and odoo.count("POST", "/json/2/product.product/search_read") == 2
     assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, rpc.id)
 
