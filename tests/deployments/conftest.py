@@ -1,8 +1,9 @@
 """The Serve application on the session's Ray cluster (tests/conftest.py), on a free port, once per session.
 
-``serve_url`` deploys it without the copilot, so Serve tests that need no model do not wait for vLLM;
-``copilot_serve_url`` redeploys the same application with the copilot (vLLM on CPU) the first time a copilot or
-LLM test asks for it, and it stays so for the rest of the session (never downgraded): vLLM starts at most once.
+vLLM starts only for copilot and LLM tests, which ask for ``copilot_serve_url``. When the selected tests include
+one, ``serve_url`` deploys the application with the copilot from the start (one deploy, vLLM once); otherwise
+without it, so Serve tests that need no model never wait for vLLM. ``copilot_serve_url`` upgrades an
+application deployed without the copilot in place (never the other way): vLLM starts at most once a session.
 Route behaviour that needs no model handle, proxy or streaming is tested in process: tests/deployments/api.
 """
 
@@ -28,18 +29,28 @@ def _serve_args(served: Settings, *, copilot: bool) -> AppArgs:
 
 
 @pytest.fixture(scope="session")
-def serve_url(ray_cluster: Settings) -> str:
-    """The application without the copilot (its routes answer 503); stops with the cluster at the end of the
-    session."""
-    start_serve(ray_cluster, _serve_args(ray_cluster, copilot=False))
+def serve_state(ray_cluster: Settings, request: pytest.FixtureRequest) -> dict[str, bool]:
+    """Deploys the application (it stops with the cluster at the end of the session), with the copilot when a
+    selected test (after -m, -k and paths) asks for it; says whether the copilot is deployed."""
+    copilot = any("copilot_serve_url" in getattr(item, "fixturenames", ()) for item in request.session.items)
+    start_serve(ray_cluster, _serve_args(ray_cluster, copilot=copilot))
+    return {"copilot": copilot}
+
+
+@pytest.fixture(scope="session")
+def serve_url(serve_state: dict[str, bool], ray_cluster: Settings) -> str:
+    """The application; without the copilot (its routes answer 503) unless the selected tests need it."""
     return f"http://{ray_cluster.http_host}:{ray_cluster.http_port}"
 
 
 @pytest.fixture(scope="session")
-def copilot_serve_url(serve_url: str, ray_cluster: Settings) -> str:
-    """The same application and URL, upgraded in place with the copilot: vLLM on CPU with SmolLM2 (converted
-    once into .chainsight/models). Serve redeploys it and returns once every deployment is healthy."""
-    start_serve(ray_cluster, _serve_args(ray_cluster, copilot=True))
+def copilot_serve_url(serve_url: str, serve_state: dict[str, bool], ray_cluster: Settings) -> str:
+    """The same application and URL with the copilot: vLLM on CPU with SmolLM2 (converted once into
+    .chainsight/models). Deployed without it, it is upgraded in place: Serve redeploys it and returns once every
+    deployment is healthy."""
+    if not serve_state["copilot"]:
+        start_serve(ray_cluster, _serve_args(ray_cluster, copilot=True))
+        serve_state["copilot"] = True
     return serve_url
 
 
