@@ -19,3 +19,8 @@ def weekday_demand(days=200, seed=0):
     rng = np.random.default_rng(seed)
     weekday = pd.date_range(end=datetime.now(UTC).date() - timedelta(days=1), periods=days, freq="D").dayofweek
     return np.maximum(np.round(40 + 25 * (weekday < 5) + rng.normal(0, 4, days)), 0)
+
+
+def first_series(tenant, **extra: object) -> dict:
+    """Query or body naming the tenant's first product in its first warehouse (the series the tests post)."""
+    return {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0]), **extra}

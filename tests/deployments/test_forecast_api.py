@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.deployments.forecast_rows import post_daily_issues
+from tests.deployments.forecast_rows import first_series, post_daily_issues
 
 pytestmark = [pytest.mark.serve]
 
@@ -22,7 +22,7 @@ async def test_demand_forecast_is_fitted_with_monotone_non_negative_intervals(ht
     t = planner_tenant
     response = await http.get(
         f"{BASE}/demand",
-        params={"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "horizon": 14},
+        params=first_series(t, horizon=14),
         headers=t.headers(),
     )
     assert response.status_code == 200, response.text
@@ -57,7 +57,7 @@ async def test_another_tenants_product_is_404_not_a_forecast(http, planner_tenan
     t = planner_tenant
     response = await http.get(
         f"{BASE}/demand",
-        params={"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0])},
+        params=first_series(t),
         headers=stranger.headers(),
     )
     assert response.status_code == 404
@@ -78,7 +78,7 @@ async def test_another_tenants_product_is_404_not_a_forecast(http, planner_tenan
 )
 async def test_bad_horizon_quantiles_or_frequency_is_422(http, planner_tenant, params, location):
     t = planner_tenant
-    query = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), **params}
+    query = first_series(t, **params)
     response = await http.get(f"{BASE}/demand", params=query, headers=t.headers())
     assert response.status_code == 422, response.text
     assert location in str(response.json()["details"])
@@ -91,7 +91,7 @@ async def test_short_series_falls_back_to_theta_and_says_so(http, make_tenant, o
     await post_daily_issues(owner_pool, t, t.products[0], t.warehouses[0], np.array([5, 7, 6, 8, 5.0]))
     response = await http.get(
         f"{BASE}/demand",
-        params={"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "horizon": 7},
+        params=first_series(t, horizon=7),
         headers=t.headers(),
     )
     body = response.json()

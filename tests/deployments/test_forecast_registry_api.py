@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
+from tests.deployments.forecast_rows import first_series, post_daily_issues, weekday_demand
 from tests.training.ledger_rows import add_products, post_daily_demand
 from training.compute import TrainCompute
 from training.forecast_store import write_forecasts
@@ -51,7 +51,7 @@ async def test_fresh_champion_forecast_is_served_from_the_registry_unless_refres
         await promote_if_better(tx.conn, tx.tenant_id, run.id)
 
     await database.run(t.claims(), None, arrange)
-    params = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "horizon": 10}
+    params = first_series(t, horizon=10)
     body = (await http.get(f"{BASE}/demand", params=params, headers=t.headers())).json()
     assert body["source"] == "stored" and body["model"] == "auto_ets"
     assert body["run"]["version"] == 1 and "champion run v1" in body["reason"]

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.deployments.forecast_rows import first_series
+
 pytestmark = [pytest.mark.serve]
 
 BASE = "/api/v1/ai/forecast"
@@ -16,7 +18,7 @@ async def test_seasonal_analysis_finds_the_weekly_cycle_of_daily_demand(http, pl
     t = planner_tenant
     response = await http.get(
         f"{BASE}/seasonality",
-        params={"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "freq": "D"},
+        params=first_series(t, freq="D"),
         headers=t.headers(),
     )
     body = response.json()
@@ -111,13 +113,13 @@ async def test_inventory_policy_from_the_forecast_and_supplier_history(http, pla
 
 async def test_inventory_policy_without_any_lead_time_is_a_clear_400(http, planner_tenant):
     t = planner_tenant
-    payload = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0])}
+    payload = first_series(t)
     response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
     assert (response.status_code, response.json()["code"]) == (400, "lead_time_unknown")
 
 
 async def test_inventory_policy_refuses_an_impossible_service_level(http, planner_tenant):
     t = planner_tenant
-    payload = {"product_id": str(t.products[0]), "warehouse_id": str(t.warehouses[0]), "service_level": 1.0}
+    payload = first_series(t, service_level=1.0)
     response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
     assert response.status_code == 422
