@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from inventory.schemas import StrictModel
 from training.registry import RunRecord
+from training.supply import LeadTimeDistribution
 
 Freq = Literal["D", "W"]
 
@@ -39,16 +40,7 @@ class RunInfo(BaseModel):
 
     @classmethod
     def from_record(cls, run: RunRecord) -> RunInfo:
-        return cls(
-            id=run.id,
-            model_name=run.model_name,
-            model_type=run.model_type,
-            version=run.version,
-            status=run.status,
-            training_end=run.training_end,
-            metrics=run.metrics,
-            created_at=run.created_at,
-        )
+        return cls.model_validate(run, from_attributes=True)
 
 
 class DemandForecast(BaseModel):
@@ -83,22 +75,6 @@ class SeasonalAnalysis(BaseModel):
     seasonal_profile: dict[str, float]
     peak_weeks: list[int]
     components: dict[str, list[Any]] = Field(description="ds, observed, trend, seasonal, resid: parallel lists")
-    notes: list[str]
-
-
-class LeadTimeDistribution(BaseModel):
-    receipts: int
-    basis: str
-    mean_days: float | None
-    sd_days: float | None
-    quantiles_days: dict[str, float]
-    observed_mean_days: float | None
-    observed_sd_days: float | None
-    nominal_days: float | None
-    on_time_probability: float | None
-    on_time_interval: list[float] | None
-    on_time_orders: int
-    mean_delay_days: float | None
     notes: list[str]
 
 

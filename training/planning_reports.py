@@ -10,7 +10,7 @@ import pandas as pd
 
 from training.errors import ForecastInputError
 from training.seasonality import analyse_seasonality
-from training.supply import LeadTimeEstimate, estimate_lead_time, predict_open_orders
+from training.supply import estimate_lead_time, predict_open_orders
 
 
 def seasonal_report(history: pd.DataFrame, freq: str) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def supply_report(
     estimate = estimate_lead_time(received, nominal_days=nominal_days)
     predictions = predict_open_orders(open_orders, estimate, now=now)
     return {
-        "lead_time": _estimate_dict(estimate),
+        "lead_time": estimate.model_dump(),
         "open_orders": [
             {
                 "purchase_order_id": p.purchase_order_id,
@@ -56,9 +56,3 @@ def supply_report(
             for p in predictions
         ],
     }
-
-
-def _estimate_dict(estimate: LeadTimeEstimate) -> dict[str, Any]:
-    data = estimate.as_dict()
-    data["on_time_interval"] = list(estimate.on_time_interval) if estimate.on_time_interval else None
-    return data

@@ -20,11 +20,12 @@ times are positive and right-skewed). Pure pandas/scipy: no database, no Ray.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from training.errors import ForecastInputError
@@ -32,9 +33,10 @@ from training.errors import ForecastInputError
 LEAD_TIME_QUANTILES = (0.1, 0.5, 0.9)
 
 
-@dataclass(frozen=True)
-class LeadTimeEstimate:
-    """The lead-time distribution of one supplier, in days."""
+# The lead-time distribution of one supplier, in days; also the forecast API's ``lead_time`` (a docstring
+# here would become that schema's description).
+class LeadTimeDistribution(BaseModel):
+    model_config = ConfigDict(frozen=True)
 
     receipts: int
     basis: str  # "history", "blended with nominal", "nominal", or "none"
@@ -45,13 +47,10 @@ class LeadTimeEstimate:
     observed_sd_days: float | None
     nominal_days: float | None
     on_time_probability: float | None
-    on_time_interval: tuple[float, float] | None
+    on_time_interval: list[float] | None
     on_time_orders: int
     mean_delay_days: float | None  # mean of (first receipt - expected date) over late orders
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+    notes: list[str]
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def estimate_lead_time(
     prior_weight: float = 3.0,
     default_cv: float = 0.25,
     min_history: int = 10,
-) -> LeadTimeEstimate:
+) -> LeadTimeDistribution:
     """A supplier's lead-time distribution and on-time probability from received purchase orders.
 
     ``history`` has ``issued_at``, ``expected_date`` (may be null) and ``first_received_at``.
@@ -126,7 +125,7 @@ def estimate_lead_time(
     on_time, interval, count, delay = _on_time(rows[valid], received[valid])
     if on_time is None:
         notes.append("no receipt with an expected date: on-time probability unknown")
-    return LeadTimeEstimate(
+    return LeadTimeDistribution(
         receipts=n,
         basis=basis,
         mean_days=mean,
@@ -160,7 +159,7 @@ def lead_time_cdf(mean: float, sd: float, days: float) -> float:
 
 
 def predict_open_orders(
-    open_orders: pd.DataFrame, estimate: LeadTimeEstimate, *, now: datetime
+    open_orders: pd.DataFrame, estimate: LeadTimeDistribution, *, now: datetime
 ) -> list[OpenOrderPrediction]:
     """Arrival dates (p10/p50/p90) and on-time probability of orders issued and not yet received.
 
