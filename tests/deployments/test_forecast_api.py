@@ -13,18 +13,12 @@ import pytest
 
 from tests.deployments.forecast_rows import first_series, post_daily_issues
 
-pytestmark = [pytest.mark.serve]
-
 BASE = "/api/v1/ai/forecast"
 
 
 async def test_demand_forecast_is_fitted_with_monotone_non_negative_intervals(http, planner_tenant):
     t = planner_tenant
-    response = await http.get(
-        f"{BASE}/demand",
-        params=first_series(t, horizon=14),
-        headers=t.headers(),
-    )
+    response = await http.get(f"{BASE}/demand", params=first_series(t, horizon=14), headers=t.headers())
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["source"] == "fitted"
@@ -55,11 +49,7 @@ async def test_unknown_product_or_warehouse_is_404(http, planner_tenant):
 async def test_another_tenants_product_is_404_not_a_forecast(http, planner_tenant, make_tenant):
     stranger = await make_tenant()
     t = planner_tenant
-    response = await http.get(
-        f"{BASE}/demand",
-        params=first_series(t),
-        headers=stranger.headers(),
-    )
+    response = await http.get(f"{BASE}/demand", params=first_series(t), headers=stranger.headers())
     assert response.status_code == 404
 
 
@@ -89,11 +79,7 @@ async def test_short_series_falls_back_to_theta_and_says_so(http, make_tenant, o
     # (dynamic Theta) beat naive on the short M1 validation series.
     t = await make_tenant()
     await post_daily_issues(owner_pool, t, t.products[0], t.warehouses[0], np.array([5, 7, 6, 8, 5.0]))
-    response = await http.get(
-        f"{BASE}/demand",
-        params=first_series(t, horizon=7),
-        headers=t.headers(),
-    )
+    response = await http.get(f"{BASE}/demand", params=first_series(t, horizon=7), headers=t.headers())
     body = response.json()
     assert response.status_code == 200, body
     assert body["model"] == "dynamic_theta"

@@ -17,8 +17,6 @@ from training.history import period_start
 from training.registry import finish_run, promote_if_better, start_run
 from training.train_job import train_and_register
 
-pytestmark = [pytest.mark.serve]
-
 BASE = "/api/v1/ai/forecast"
 
 

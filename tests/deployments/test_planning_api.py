@@ -9,18 +9,12 @@ import pytest
 
 from tests.deployments.forecast_rows import first_series
 
-pytestmark = [pytest.mark.serve]
-
 BASE = "/api/v1/ai/forecast"
 
 
 async def test_seasonal_analysis_finds_the_weekly_cycle_of_daily_demand(http, planner_tenant):
     t = planner_tenant
-    response = await http.get(
-        f"{BASE}/seasonality",
-        params=first_series(t, freq="D"),
-        headers=t.headers(),
-    )
+    response = await http.get(f"{BASE}/seasonality", params=first_series(t, freq="D"), headers=t.headers())
     body = response.json()
     assert response.status_code == 200, body
     assert body["detected_periods"] == [7]
