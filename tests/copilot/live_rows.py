@@ -167,6 +167,13 @@ async def make_risky(conn: asyncpg.Connection, tenant: Any, supplier: UUID, toda
     )
 
 
+async def add_risky_supplier(conn: asyncpg.Connection, tenant: Any, code: str, name: str, today: date) -> UUID:
+    """A supplier made risky as ``make_risky`` makes it (risk score 94/100 on the weights it sets)."""
+    supplier = await add_supplier(conn, tenant, code, name)
+    await make_risky(conn, tenant, supplier, today)
+    return supplier
+
+
 async def add_scanned_score(conn: asyncpg.Connection, tenant: Any, supplier: UUID, score: float) -> None:
     """The supplier's score as the early-warning job's last scan stored it."""
     await insert(

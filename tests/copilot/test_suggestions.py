@@ -8,7 +8,7 @@ from decimal import Decimal
 from copilot import suggestions
 from copilot.tools import run_tools
 from tests.copilot.conftest import as_user
-from tests.copilot.live_rows import add_forecast, add_order, add_scanned_score, add_supplier, make_risky
+from tests.copilot.live_rows import add_forecast, add_order, add_risky_supplier, add_scanned_score, add_supplier
 
 
 def of(found, action):
@@ -78,9 +78,8 @@ async def test_a_supplier_at_the_alert_threshold_is_suggested_for_review_with_it
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        risky = await add_supplier(conn, tenant, "RISKY", "Risky Supply")
+        risky = await add_risky_supplier(conn, tenant, "RISKY", "Risky Supply", today)
         await add_supplier(conn, tenant, "SAFE", "Safe Supply")
-        await make_risky(conn, tenant, risky, today)
     (review,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "review_supplier")
     assert review.title == "Review supplier RISKY (Risky Supply)"
     assert review.reason.startswith("risk score 94/100 (high), at or above the review threshold 60; top drivers: ")
@@ -113,8 +112,7 @@ async def test_a_supplier_whose_score_rose_since_the_last_scan_is_suggested_for_
 async def test_the_copilot_quotes_expedite_and_review_suggestions(database, make_tenant, owner_pool, today):
     tenant = await make_tenant(stock={0: Decimal(1000)})
     async with owner_pool.acquire() as conn:
-        risky = await add_supplier(conn, tenant, "RISKY", "Risky Supply")
-        await make_risky(conn, tenant, risky, today)
+        risky = await add_risky_supplier(conn, tenant, "RISKY", "Risky Supply", today)
         _, number = await add_order(conn, tenant, risky, today - timedelta(days=2), [(0, 10, 1)])
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What should I expedite or review?"))
     (found,) = [r for r in results if r.name == "action_suggestions"]

@@ -11,11 +11,11 @@ from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
     add_forecast,
     add_order,
+    add_risky_supplier,
     add_scanned_score,
     add_shipment,
     add_supplier,
     add_warning,
-    make_risky,
 )
 
 
@@ -224,9 +224,8 @@ async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_tr
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
+        acme = await add_risky_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd", today)
         await add_supplier(conn, tenant, "GLOBEX", "Globex")
-        await make_risky(conn, tenant, acme, today)
         await add_scanned_score(conn, tenant, acme, 80.0)
 
     async def ask(tx):
@@ -251,8 +250,7 @@ async def test_a_risk_question_naming_no_supplier_ranks_the_riskiest(database, m
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
         safe = await add_supplier(conn, tenant, "SAFE", "Safe Supply")
-        risky = await add_supplier(conn, tenant, "RISKY", "Risky Supply")
-        await make_risky(conn, tenant, risky, today)
+        await add_risky_supplier(conn, tenant, "RISKY", "Risky Supply", today)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Who are our riskiest suppliers?"))
     risk = only(results, "supplier_risk")
     assert risk.arguments["riskiest"] == 5
