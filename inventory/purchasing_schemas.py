@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from inventory.schemas import (
     Money,
+    OffsetTimestamps,
     PositiveQuantity,
     Quantity,
     Reference,
@@ -128,19 +129,15 @@ class PurchaseReceiptLineCreate(StrictModel):
         return self
 
 
-class PurchaseReceiptCreate(StrictModel):
+class PurchaseReceiptCreate(OffsetTimestamps):
+    offset_required = ("received_at",)
+
     lines: Annotated[list[PurchaseReceiptLineCreate], Field(min_length=1, max_length=500)]
     reference: Reference | None = None
     received_at: datetime | None = None
     close_backorder: bool = Field(
         default=False, description="Write off what is still outstanding (Odoo's 'No backorder')"
     )
-
-    @model_validator(mode="after")
-    def _aware(self) -> PurchaseReceiptCreate:
-        if self.received_at is not None and self.received_at.tzinfo is None:
-            raise ValueError("received_at must include a timezone offset")
-        return self
 
 
 class PurchaseReceiptLine(BaseModel):

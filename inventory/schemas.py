@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
@@ -48,6 +48,20 @@ class UpdateModel(StrictModel):
         for name in self.model_fields_set:
             if getattr(self, name) is None and name in self.non_nullable:
                 raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class OffsetTimestamps(StrictModel):
+    """Refuses a time without a timezone offset in the fields ``offset_required`` names: it would be ambiguous."""
+
+    offset_required: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _aware(self) -> Self:
+        for name in self.offset_required:
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must include a timezone offset, e.g. 2026-01-31T09:00:00Z")
         return self
 
 
@@ -141,18 +155,14 @@ class MovementType(StrEnum):
     ADJUSTMENT = "adjustment"
 
 
-class _MovementBase(StrictModel):
+class _MovementBase(OffsetTimestamps):
+    offset_required = ("occurred_at",)
+
     product_id: UUID
     reference: Reference | None = None
     occurred_at: datetime | None = Field(
         default=None, description="When it happened physically; defaults to now. Must carry a timezone."
     )
-
-    @model_validator(mode="after")
-    def _aware(self) -> _MovementBase:
-        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
-            raise ValueError("occurred_at must include a timezone offset, e.g. 2026-01-31T09:00:00Z")
-        return self
 
 
 class ReceiptCreate(_MovementBase):
