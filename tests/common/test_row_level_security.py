@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -13,7 +14,16 @@ import pytest
 from common.database import Database, TenantTransaction
 from tests.common.logistics_rows import LOGISTICS_TABLES, add_logistics_rows
 from tests.common.risk_rows import RISK_TABLES, add_risk_rows
+from tests.common.tenant_table_rows import (
+    CORE_TABLES,
+    INTEGRATION_TABLES,
+    add_copilot_rows,
+    add_core_rows,
+    add_integration_rows,
+)
+from tests.conftest import TenantFixture
 from tests.copilot.test_isolation import TABLES as COPILOT_TABLES
+from tests.support.rows import insert
 
 TENANT_TABLES = [
     "products",
@@ -21,21 +31,16 @@ TENANT_TABLES = [
     "warehouses",
     "stock_levels",
     "stock_movements",
-    "reservations",
-    "idempotency_keys",
     "members",
     "tenants",
-    "forecast_runs",
-    "demand_forecasts",
+    *CORE_TABLES,
     *COPILOT_TABLES,
-    "integration_connectors",
-    "integration_sync_state",
-    "integration_sync_runs",
-    "integration_dead_letters",
-    "integration_external_ids",
+    *INTEGRATION_TABLES,
     *LOGISTICS_TABLES,
     *RISK_TABLES,
 ]
+# Readable by the tenant's admins only (a planner seeing none: tests/inventory/test_shipments.py).
+ADMIN_READ = {"carrier_webhook_keys"}
 
 
 async def rows_visible(database: Database, claims: dict, table: str) -> list[asyncpg.Record]:
@@ -45,31 +50,29 @@ async def rows_visible(database: Database, claims: dict, table: str) -> list[asy
     return await database.run(claims, None, op)
 
 
+async def add_rows_in_every_table(conn: asyncpg.Connection, tenant: TenantFixture, user: uuid.UUID) -> None:
+    """As the owner role; copilot threads belong to ``user``, the member who will read them."""
+    await insert(conn, "suppliers", tenant_id=tenant.id, code="S1", name="a")
+    await add_core_rows(conn, tenant)
+    await add_copilot_rows(conn, tenant, user)
+    await add_integration_rows(conn, tenant)
+    await add_logistics_rows(conn, tenant)
+    await add_risk_rows(conn, tenant)
+
+
 @pytest.mark.parametrize("table", TENANT_TABLES)
 async def test_unfiltered_select_returns_only_the_callers_tenant(database, make_tenant, owner_pool, table):
     mine = await make_tenant(stock={0: Decimal(3)})
     theirs = await make_tenant(stock={0: Decimal(4)})
-    async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S1', 'a'), ($2, 'S1', 'b')",
-            mine.id,
-            theirs.id,
-        )
-        if table in LOGISTICS_TABLES:
-            for tenant in (mine, theirs):
-                await add_logistics_rows(conn, tenant)
-        if table in RISK_TABLES:
-            for tenant in (mine, theirs):
-                await add_risk_rows(conn, tenant)
-    rows = await rows_visible(database, mine.claims(), table)
+    mine_reader, their_reader = (mine.admin, theirs.admin) if table in ADMIN_READ else (mine.planner, theirs.planner)
     tenant_column = "id" if table == "tenants" else "tenant_id"
-    assert {r[tenant_column] for r in rows} <= {mine.id}
-    # Copilot rows are arranged per user in tests/copilot/test_isolation.py.
-    # Carrier webhook keys are readable by admins only (a planner seeing none: tests/inventory/test_shipments.py).
-    empty_here = {"reservations", "idempotency_keys", "forecast_runs", "demand_forecasts", "carrier_webhook_keys"}
-    # ERP integration rows are arranged per connector in tests/integrations/test_sync.py.
-    if table not in empty_here and not table.startswith(("copilot_", "integration_")):
-        assert rows, f"expected the caller's own {table} rows to be visible"
+    async with owner_pool.acquire() as conn, conn.transaction():
+        await add_rows_in_every_table(conn, mine, mine_reader)
+        await add_rows_in_every_table(conn, theirs, their_reader)
+        theirs_exist = await conn.fetchval(f"SELECT count(*) FROM app.{table} WHERE {tenant_column} = $1", theirs.id)
+    assert theirs_exist, f"the other tenant needs {table} rows for the probe to mean anything"
+    rows = await rows_visible(database, mine.claims(mine_reader), table)
+    assert rows and {r[tenant_column] for r in rows} == {mine.id}
 
 
 TENANT_TABLES_IN_CATALOG = """
