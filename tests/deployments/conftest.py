@@ -19,9 +19,6 @@ from deployments.app_builder import AppArgs
 from deployments.llm_server import llm_args_from
 from deployments.local_stack import start_serve
 from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
-from tests.support.ports import free_port
-
-__all__ = ["free_port"]  # tests/training/test_job_submit.py imports it from here
 
 
 def _serve_args(served: Settings, *, copilot: bool) -> AppArgs:

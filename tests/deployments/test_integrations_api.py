@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from tests.deployments.erp_bodies import odoo_body
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 pytestmark = pytest.mark.serve
 

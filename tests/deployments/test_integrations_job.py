@@ -14,7 +14,7 @@ from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
 from integrations.sync import SyncDeps
 from tests.integrations.conftest import TEST_KEY, bare_tenant, configure, snapshot
-from tests.integrations.fakes.odoo import FakeOdoo, populate
+from tests.support.fakes.odoo import FakeOdoo, populate
 
 pytestmark = pytest.mark.slow
 

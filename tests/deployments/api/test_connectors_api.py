@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.deployments.erp_bodies import odoo_body
-from tests.integrations.fakes.netsuite import rsa_key, signing_key_pem
+from tests.support.fakes.netsuite import rsa_key, signing_key_pem
 
 
 @pytest.mark.parametrize(
