@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from tests.support.rows import insert
+from training.registry import champion_key
 
 
 async def add_supplier(conn: asyncpg.Connection, tenant: Any, code: str, name: str) -> UUID:
@@ -119,7 +120,7 @@ async def add_forecast(
         "training_end, metrics) VALUES ($1, $2, 'auto', $3, $4, $5, $6, 'champion', $7, '{\"mase\": 0.8}') "
         "RETURNING id",
         tenant.id,
-        f"demand-{freq}",
+        champion_key(freq),
         version,
         f"test/{version}",
         freq,
