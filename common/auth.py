@@ -15,6 +15,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from common.config import Settings
+from common.errors import DomainError
 
 # Besides HS256 (legacy secret) these are the only accepted algorithms, each tied to the key type it needs.
 _ASYMMETRIC_KEY_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -48,11 +49,19 @@ class VerifiedClaims:
     raw: dict[str, Any]
 
 
-class AuthenticationError(Exception):
+class AuthenticationError(DomainError):
+    """A token that cannot be trusted (missing, expired, forged, unknown key): 401 with ``WWW-Authenticate``."""
+
+    code = "invalid_token"
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.code, self.message), self.__dict__)
 
 
 class JWKSCache:

@@ -25,6 +25,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from common.errors import DomainError
 from risk.features import FEATURE_LABELS, FEATURES, RATE_FEATURES
 
 # Shallow, shrunk trees; late rates may only raise the probability (a monotone constraint), so a short
@@ -51,8 +52,10 @@ OFFSET_FEATURE = "supplier_mode_fast_late_rate"
 ISOTONIC_MIN_ROWS = 1_000
 
 
-class IncompatibleModelError(ValueError):
+class IncompatibleModelError(DomainError):
     """A stored model trained on another feature set (an earlier version): it must be retrained."""
+
+    code = "incompatible_model"
 
 
 def fit_booster(
