@@ -15,13 +15,17 @@ from pathlib import Path
 
 import asyncpg
 
+from common.errors import DomainError
+
 # Any fixed 64-bit value works; it only has to be the same in every runner.
 MIGRATION_LOCK_KEY = 0x43484149_4E534947  # "CHAINSIG"
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-class MigrationError(RuntimeError):
-    pass
+class MigrationError(DomainError):
+    """The migration files disagree with themselves or with what the database has applied."""
+
+    code = "invalid_migration"
 
 
 @dataclass(frozen=True)
