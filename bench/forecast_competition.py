@@ -280,7 +280,9 @@ def report(
     for name, (s, m, wall, cpu) in results.items():
         print(f"{name:<28}{s:>9.3f}{m:>9.3f}{owa(s, m):>8.3f}{wall:>9.1f}{cpu:>9.1f}")
     # The yardstick: the best of AutoETS, AutoTheta, AutoARIMA and their means, per metric.
+    # With no peers run (``--peers ""``, ours only), Naive2 stands as the yardstick.
     rivals = {n: r for n, r in results.items() if not n.startswith(OURS) and n not in {"Naive2", "AutoCES"}}
+    rivals = rivals or {"Naive2": results["Naive2"]}
     best_smape = min(rivals.items(), key=lambda kv: kv[1][0])
     best_mase = min(rivals.items(), key=lambda kv: kv[1][1])
     peer_time, peer_cpu = sum(results[p][2] for p in peers), sum(results[p][3] for p in peers)
@@ -309,9 +311,9 @@ def report(
             "smape_vs_best_pct": round(gain_s, 2),
             "mase_vs_best_pct": round(gain_m, 2),
             "wall_s": round(ours_wall, 1),
-            "time_ratio": round(ratio, 2),
+            "time_ratio": round(ratio, 2) if peer_cpu > 0 else None,
             "cpu_s": round(ours_cpu, 1),
-            "cpu_ratio": round(cpu_ratio, 2),
+            "cpu_ratio": round(cpu_ratio, 2) if peer_cpu > 0 else None,
             "mix": mix,
             "combinations": pools.to_dict(),
         }

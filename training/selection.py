@@ -188,6 +188,7 @@ class AutoForecaster(Forecaster):
         min_fit = max(3, self.min_combination_length)
         needed = horizon + min_fit
         global_names = [n for n in candidates if candidates[n]().is_global]
+        required = {name: factory().required_length(freq) for name, factory in candidates.items()}
         members = tuple(n for n in candidates if n not in BASELINES and n not in global_names)
         if self.pool is not None:
             members = tuple(n for n in self.pool if n in candidates)
@@ -211,6 +212,8 @@ class AutoForecaster(Forecaster):
             table = pd.concat(
                 {m: series_scores(windows, f) for m, f in windows.forecasts.items()}, names=["model", "unique_id"]
             ).reset_index()
+            # A candidate has a row for the series it forecast in every one of their windows.
+            table = table[np.isfinite(table["mase"])].reset_index(drop=True)
             pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], rule))[self.metric]
         names = ", ".join(pool)
         if len(pool) < 3:
@@ -221,16 +224,18 @@ class AutoForecaster(Forecaster):
                 note = f"single: {model} beat the {rule} of {names} by {self.margin:.0%} in every window"
                 choices.append({"unique_id": uid, "model": model, "error": error, "note": note})
                 weights.append({"unique_id": uid, "model": model, "weight": 1.0, "rule": "mean"})
-            elif length >= self.min_combination_length:
+            elif length >= self.min_combination_length and (usable := [m for m in pool if required[m] <= length]):
+                # The pool's members that can fit this series (seasonal naive needs a full season).
                 error = float(pooled[uid]) if pooled is not None and uid in pooled.index else np.nan
-                note = f"{rule} of {names}"
+                note = f"{rule} of {', '.join(usable)}"
                 if length < needed:
                     note += f" (not backtested: {length} observations, backtest needs {needed})"
-                single = len(pool) == 1
+                single = len(usable) == 1
                 choices.append(
-                    {"unique_id": uid, "model": pool[0] if single else ENSEMBLE, "error": error, "note": note}
+                    {"unique_id": uid, "model": usable[0] if single else ENSEMBLE, "error": error, "note": note}
                 )
-                weights.extend({"unique_id": uid, "model": m, "weight": 1.0 / len(pool), "rule": rule} for m in pool)
+                share = 1.0 / len(usable)
+                weights.extend({"unique_id": uid, "model": m, "weight": share, "rule": rule} for m in usable)
             else:
                 model = fallback
                 if fallback == "naive" and length >= MIN_SHORT_LENGTH:
@@ -251,11 +256,19 @@ class AutoForecaster(Forecaster):
         candidates: Mapping[str, ModelFactory],
     ) -> Windows:
         """Rolling origins ``step`` apart from each series' end; a series joins every window that
-        leaves it ``min_fit`` observations, so long series give more windows than short ones."""
+        leaves it ``min_fit`` observations, so long series give more windows than short ones.
+
+        A candidate forecasts, in each window, the series that window leaves long enough for it
+        (seasonal naive needs a season); the others get no forecast from it (NaN) there, and keep
+        every other candidate. A candidate that raises on a window's panel is out of the backtest.
+        """
         step = self.step or max(1, horizon // 2)
         from_end = history.groupby("unique_id", sort=False).cumcount(ascending=False)
+        required = {name: factory().required_length(freq) for name, factory in candidates.items()}
         parts: dict[str, list[pd.DataFrame]] = {name: [] for name in candidates}
-        failed: set[str] = set()
+        too_short: dict[str, set[str]] = {name: set() for name in candidates}
+        failed: set[str] = set(candidates)  # until a candidate forecasts some series
+        broken: set[str] = set()
         for window in range(self.n_windows):
             held_out = horizon + window * step
             ids = lengths.index[lengths >= held_out + min_fit]
@@ -268,17 +281,33 @@ class AutoForecaster(Forecaster):
             cutoffs = train.groupby("unique_id", sort=False)["ds"].max().rename("cutoff")
             actual = test[["unique_id", "ds", "y"]].join(cutoffs, on="unique_id")
             for name, factory in candidates.items():
-                if name in failed:
+                if name in broken:
                     continue
-                try:
-                    forecast = factory().fit(train, freq).predict(horizon, None, future)
-                except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
-                    # A candidate that cannot fit this panel simply does not compete.
-                    logger.warning("candidate %s skipped in backtest: %s", name, exc)
-                    failed.add(name)
-                    continue
-                merged = actual.merge(forecast[["unique_id", "ds", POINT_COLUMN]], on=["unique_id", "ds"], how="left")
+                fits = lengths[ids] - held_out >= required[name]
+                too_short[name].update(str(uid) for uid in ids[~fits])
+                merged = actual.assign(**{POINT_COLUMN: np.nan})
+                if fits.any():
+                    keep = ids[fits.to_numpy()]
+                    ahead = future[future["unique_id"].isin(keep)] if future is not None else None
+                    try:
+                        forecast = (
+                            factory().fit(train[train["unique_id"].isin(keep)], freq).predict(horizon, None, ahead)
+                        )
+                    except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
+                        # A candidate that cannot fit this panel simply does not compete.
+                        logger.warning("candidate %s skipped in backtest: %s", name, exc)
+                        broken.add(name)
+                        continue
+                    failed.discard(name)
+                    point = forecast[["unique_id", "ds", POINT_COLUMN]]
+                    merged = actual.merge(point, on=["unique_id", "ds"], how="left")
                 parts[name].append(merged.assign(model=name))
+        failed |= broken
+        for name, uids in too_short.items():
+            if uids and name not in failed:
+                logger.info(
+                    "candidate %s not backtested on %d series shorter than its %d", name, len(uids), required[name]
+                )
         frames = [frame for name, frames in parts.items() if name not in failed for frame in frames]
         if not frames:
             raise ForecastInputError(f"no candidate model could be backtested: {sorted(candidates)}")

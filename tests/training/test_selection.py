@@ -115,3 +115,37 @@ def test_a_model_that_wins_only_one_window_does_not_replace_the_combination():
     }
     model = AutoForecaster(candidates, horizon=8, n_windows=2).fit(monthly("shift", y), "MS")
     assert model.selection_.iloc[0]["model"] == ENSEMBLE
+
+
+def spiky(length: int, seed: int = 3) -> np.ndarray:
+    """A spiky yearly pattern repeated exactly plus a little noise: seasonal naive is right, naive far off."""
+    pattern = np.array([10, 10, 80, 10, 10, 10, 40, 10, 10, 10, 10, 120], dtype=float)
+    return np.resize(pattern, length) + np.random.default_rng(seed).normal(0, 0.5, length)
+
+
+def test_one_series_too_short_for_seasonal_naive_leaves_it_to_the_long_ones():
+    # "newcomer" joins both backtest windows with 10 and 7 observations, less than seasonal naive's
+    # season of 12: it alone goes without seasonal naive, the long series still backtests and picks it.
+    panel = pd.concat([monthly("spiky", spiky(72)), monthly("newcomer", spiky(16, seed=4))], ignore_index=True)
+    candidates = {
+        "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
+        "naive": lambda: StatisticalForecaster("naive"),
+    }
+    model = AutoForecaster(candidates, horizon=6, n_windows=2, pool=("naive",)).fit(panel, "MS")
+    chosen = model.selection_.set_index("unique_id")["model"]
+    scored = model.backtest_scores_.groupby("unique_id")["model"].apply(set)
+    assert chosen.to_dict() == {"newcomer": "naive", "spiky": "seasonal_naive"}
+    assert scored.to_dict() == {"newcomer": {"naive"}, "spiky": {"naive", "seasonal_naive"}}
+
+
+def test_a_series_shorter_than_a_season_combines_only_the_pool_members_that_fit_it():
+    panel = pd.concat([monthly("spiky", spiky(72)), monthly("young", spiky(10, seed=5))], ignore_index=True)
+    candidates = {
+        "seasonal_naive": lambda: StatisticalForecaster("seasonal_naive"),
+        "naive": lambda: StatisticalForecaster("naive"),
+    }
+    model = AutoForecaster(candidates, horizon=6, n_windows=2, pool=("seasonal_naive", "naive"), margin=0.99)
+    model.fit(panel, "MS")
+    members = model.weights_.groupby("unique_id")["model"].apply(set)
+    assert members.to_dict() == {"spiky": {"naive", "seasonal_naive"}, "young": {"naive"}}
+    assert model.predict(6).groupby("unique_id").size().to_dict() == {"spiky": 6, "young": 6}

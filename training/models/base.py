@@ -36,6 +36,10 @@ class Forecaster(ABC):
     #: True for models learned across series (they need a panel of long series to learn from).
     is_global: bool = False
 
+    def required_length(self, freq: str) -> int:
+        """Fewest observations a series needs for this model at pandas frequency ``freq``."""
+        return self.min_length
+
     @abstractmethod
     def fit(self, df: pd.DataFrame, freq: str) -> Self:
         """Learn from the history ``df`` sampled at pandas frequency ``freq``."""

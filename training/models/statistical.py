@@ -58,8 +58,12 @@ class StatisticalForecaster(Forecaster):
 
     @property
     def min_length(self) -> int:  # type: ignore[override]
+        return self.required_length(self._freq)
+
+    def required_length(self, freq: str) -> int:
         # Seasonal naive needs one full season; the others fall back to non-seasonal fits.
-        return {"naive": 1, "seasonal_naive": self._season}.get(self.name, 3)
+        season = season_length(freq) if freq else 1
+        return {"naive": 1, "seasonal_naive": season}.get(self.name, 3)
 
     @property
     def _season(self) -> int:
