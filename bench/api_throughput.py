@@ -5,7 +5,7 @@ write (a receipt on the stock ledger), first under plain uvicorn (1 worker), the
 (the shipped configuration: HAProxy high-throughput mode), then through Serve with its default proxy,
 against the same PostgreSQL. Load comes from wrk (Debian package `wrk`)
 on loopback, bounded in time. Before that, the app runs once behind a protocol-reading proxy
-(bench/pg_roundtrips.py) that counts the database round trips of each request shape, one request at a time.
+(tests/support/pg_roundtrips.py) that counts the database round trips of each request shape, one request at a time.
 Prints the round trips, a table, then one JSON line with the headline figures.
 
     python bench/api_throughput.py [--database-url URL | --data-dir DIR] [--duration 15] [--connections 32]
@@ -36,12 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.copilot_bench_support import database_options, prepare_database  # noqa: E402
-from bench.pg_roundtrips import RoundTripCounter  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
 from deployments.local_stack import seed, start_ray, start_serve  # noqa: E402
 from inventory.demo import DEMO_PLANNER_ID, DEMO_TENANT_ID, demo_id  # noqa: E402
+from tests.support.pg_roundtrips import RoundTripCounter  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 BENCH_SECRET = "bench-secret-for-chainsight-throughput-0123456789"

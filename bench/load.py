@@ -1,7 +1,7 @@
 """Sustained mixed load through Serve: the highest rate held with read p99 under 250 ms, a 60 s run at
 that rate with zero errors, and the recovery after a replica is killed under load.
 
-The mix (stock reads, product and ledger lists, idempotent receipts) comes from ``bench/loadgen.py``;
+The mix (stock reads, product and ledger lists, idempotent receipts) comes from ``tests/support/loadgen.py``;
 every acknowledged write is checked in the ledger afterwards (none lost, none doubled). Load is
 open-loop on loopback, bounded in time. Prints a table, then one JSON line.
 
@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.copilot_bench_support import database_options, prepare_database  # noqa: E402
-from bench.faults import kill_one_replica  # noqa: E402
-from bench.loadgen import AiohttpClient, LoadReport, Target, run_load, time_to_recover, verify_writes  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
 from deployments.local_stack import seed, start_ray, start_serve  # noqa: E402
 from inventory.demo import _PRODUCTS, _WAREHOUSES, DEMO_PLANNER_ID, DEMO_TENANT_ID, demo_id  # noqa: E402
+from tests.support.faults import kill_one_replica  # noqa: E402
+from tests.support.loadgen import AiohttpClient, LoadReport, Target, run_load, time_to_recover, verify_writes  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 BENCH_SECRET = "bench-secret-for-chainsight-load-0123456789abcdef"

@@ -1,6 +1,6 @@
 """Retrieval quality of the copilot: hybrid (vector + full text, RRF) vs vector-only vs full-text-only.
 
-A seeded corpus of supplier agreements (bench/copilot_corpus.py: every document has the same sections
+A seeded corpus of supplier agreements (tests/support/copilot_corpus.py: every document has the same sections
 with different figures) is ingested through the real pipeline (chunking, all-MiniLM-L6-v2 embeddings,
 pgvector) under row-level security; each labelled question's answer is one (document, section).
 
@@ -22,13 +22,13 @@ import time
 from collections.abc import Sequence
 
 from copilot_bench_support import database_options, new_tenant, prepare_database
-from copilot_corpus import Question, make_corpus
 
 from common.config import Settings
 from common.database import Database, TenantTransaction, create_pool
 from copilot import documents, retrieval
 from copilot.embeddings import Embedder
 from copilot.retrieval import Fusion, Rankings, SearchMode
+from tests.support.copilot_corpus import Question, make_corpus
 
 GRID_K = (60, 1, 10, 30, 100)  # the defaults first: a setting must beat them on the tuning half to be chosen
 GRID_TEXT_WEIGHT = (1.0, 0.0, 0.25, 0.5, 0.75, 1.5, 2.0)

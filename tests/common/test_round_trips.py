@@ -1,4 +1,4 @@
-"""How many times a request waits on PostgreSQL, counted on the wire (bench/pg_roundtrips.py), and the
+"""How many times a request waits on PostgreSQL, counted on the wire (tests/support/pg_roundtrips.py), and the
 session state a request leaves on its pooled connection (none, which is why the pool skips asyncpg's
 reset query on release).
 
@@ -15,10 +15,10 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from bench.pg_roundtrips import RoundTripCounter
 from common.database import Database, TenantTransaction, create_pool
 from inventory import stock
 from inventory.schemas import ReceiptCreate
+from tests.support.pg_roundtrips import RoundTripCounter
 
 REQUESTS = 20
 

@@ -5,10 +5,10 @@ import io
 import docx
 import pytest
 
-from bench.abuse_client import docx_bomb, docx_with_parts
 from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from copilot.chunking import chunk_sections
 from copilot.extraction import MAX_PDF_PAGES, Section, extract
+from tests.support.abuse_client import docx_bomb, docx_with_parts
 
 
 def minimal_pdf(pages: list[str]) -> bytes:

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.copilot_corpus import make_corpus
 from copilot import retrieval
 from copilot.retrieval import SearchMode
 from tests.copilot.conftest import as_user
+from tests.support.copilot_corpus import make_corpus
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bench.faults import kill_one_replica, restart_postgres
-from bench.loadgen import Target, run_load, time_to_recover, verify_writes
+from tests.support.faults import kill_one_replica, restart_postgres
+from tests.support.loadgen import Target, run_load, time_to_recover, verify_writes
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable
 
 import pytest
 
-from bench.abuse_client import RawResponse, docx_bomb, docx_with_parts, raw_request, repeated, replica_rss_bytes
+from tests.support.abuse_client import RawResponse, docx_bomb, docx_with_parts, raw_request, repeated, replica_rss_bytes
 
 MIB = 1024 * 1024
 # Reading a 64 MiB body (or four at once) would grow the replica by at least that much; Python's own
