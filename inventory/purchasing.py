@@ -28,6 +28,7 @@ from inventory.purchasing_schemas import (
     PurchaseReceiptCreate,
 )
 from inventory.purchasing_status import advance, allowed_from, lock_order
+from inventory.records import unknown_reference
 from inventory.uom import conversion_factor
 
 SUMMARY_COLUMNS = (
@@ -86,7 +87,7 @@ async def create_order(
             user_id,
         )
     except asyncpg.ForeignKeyViolationError as exc:
-        raise _unknown_reference(exc, data.supplier_id, data.warehouse_id) from exc
+        raise unknown_reference(exc, {"supplier": data.supplier_id, "warehouse": data.warehouse_id}) from exc
     for line in data.lines:
         await _insert_line(conn, tenant_id, order_id, line)
     return await get_order(conn, order_id)
@@ -126,7 +127,9 @@ async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: Purcha
             *values.values(),
         )
     except asyncpg.ForeignKeyViolationError as exc:
-        raise _unknown_reference(exc, values.get("supplier_id"), values.get("warehouse_id")) from exc
+        raise unknown_reference(
+            exc, {"supplier": values.get("supplier_id"), "warehouse": values.get("warehouse_id")}
+        ) from exc
     return await get_order(conn, order_id)
 
 
@@ -338,11 +341,3 @@ async def _insert_line(
         quantity_base,
         price,
     )
-
-
-def _unknown_reference(
-    exc: asyncpg.ForeignKeyViolationError, supplier_id: UUID | None, warehouse_id: UUID | None
-) -> NotFoundError:
-    if "supplier" in (exc.constraint_name or ""):
-        return NotFoundError(f"supplier {supplier_id} not found", code="unknown_supplier")
-    return NotFoundError(f"warehouse {warehouse_id} not found", code="unknown_warehouse")

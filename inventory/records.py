@@ -28,6 +28,24 @@ async def row_or_missing(
     return dict(row)
 
 
+def unknown_reference(
+    exc: asyncpg.ForeignKeyViolationError, references: Mapping[str, Any], *, context: str = ""
+) -> NotFoundError:
+    """The row a write referred to that does not exist, named from the violated constraint.
+
+    ``references`` maps each referenced kind (``product``, ``purchase_order``) to the id the caller sent, or
+    None when a write refers to many (then "unknown <kind><context>"). PostgreSQL names a foreign key after its
+    columns (``..._product_id_fkey``), which is how the kind is found.
+    """
+    constraint = exc.constraint_name or ""
+    for kind, key in references.items():
+        if f"{kind}_id" in constraint:
+            label = kind.replace("_", " ")
+            message = f"{label} {key} not found" if key is not None else f"unknown {label}{context}"
+            return NotFoundError(message, code=f"unknown_{kind}")
+    return NotFoundError(f"a row this write refers to does not exist ({constraint})", code="unknown_reference")
+
+
 def ids_of(row: Mapping[str, Any] | asyncpg.Record, *columns: str) -> dict[str, str]:
     """The ``columns`` of ``row`` (ids) as text, by name: for payloads that carry ids as strings."""
     return {column: str(row[column]) for column in columns}

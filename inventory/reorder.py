@@ -26,7 +26,7 @@ from inventory.purchasing_schemas import (
     ReorderRuleCreate,
     ReorderRuleUpdate,
 )
-from inventory.records import row_or_missing
+from inventory.records import row_or_missing, unknown_reference
 
 RULE_COLUMNS = (
     "id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, order_multiple, lead_time_days, "
@@ -73,7 +73,9 @@ async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRu
             code="duplicate",
         ) from exc
     except asyncpg.ForeignKeyViolationError as exc:
-        raise _unknown(exc, values) from exc
+        raise unknown_reference(
+            exc, {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")}
+        ) from exc
     assert row is not None
     return dict(row)
 
@@ -94,7 +96,9 @@ async def update_rule(conn: asyncpg.Connection, rule_id: UUID, changes: ReorderR
             *values.values(),
         )
     except asyncpg.ForeignKeyViolationError as exc:
-        raise _unknown(exc, values) from exc
+        raise unknown_reference(
+            exc, {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")}
+        ) from exc
     if row is None:
         raise NotFoundError(f"reorder rule {rule_id} not found")
     return dict(row)
@@ -188,9 +192,6 @@ async def order_proposals(
     return created
 
 
-def _unknown(exc: asyncpg.ForeignKeyViolationError, values: dict[str, Any]) -> NotFoundError:
-    constraint = exc.constraint_name or ""
-    for name in ("product", "warehouse", "supplier"):
-        if name in constraint:
-            return NotFoundError(f"{name} {values.get(name + '_id')} not found", code=f"unknown_{name}")
-    return NotFoundError(str(exc), code="unknown_reference")
+def _references(values: dict[str, Any]) -> dict[str, Any]:
+    """The ids a rule write refers to, by kind (None where the write leaves one unchanged)."""
+    return {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")}

@@ -19,6 +19,7 @@ import asyncpg
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import events, stock
 from inventory.listing import Listing, ListQuery, Page
+from inventory.records import unknown_reference
 from inventory.schemas import IssueCreate, MovementType
 from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, TrackingEventCreate
 
@@ -130,13 +131,8 @@ async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UU
             code="duplicate",
         ) from exc
     except asyncpg.ForeignKeyViolationError as exc:
-        constraint = exc.constraint_name or ""
-        for name in ("purchase_order", "warehouse", "product"):
-            if name in constraint:
-                raise NotFoundError(
-                    f"unknown {name.replace('_', ' ')} on the shipment", code=f"unknown_{name}"
-                ) from exc
-        raise
+        references = {"purchase_order": None, "warehouse": None, "product": None}  # one shipment, many lines
+        raise unknown_reference(exc, references, context=" on the shipment") from exc
     await conn.execute(
         """INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, source, created_by)
            VALUES ($1, $2, 'created', now(), 'system', $3)""",

@@ -16,6 +16,7 @@ import asyncpg
 
 from common.errors import InsufficientStockError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
+from inventory.records import unknown_reference
 from inventory.schemas import (
     AdjustmentCreate,
     IssueCreate,
@@ -108,7 +109,7 @@ async def record_movement(
                 f"not enough available stock of product {movement.product_id} in warehouse {warehouse_id}"
             ) from exc
         except asyncpg.ForeignKeyViolationError as exc:
-            raise _unknown_reference(exc, movement.product_id, warehouse_id) from exc
+            raise unknown_reference(exc, {"product": movement.product_id, "warehouse": warehouse_id}) from exc
         assert row is not None
         rows.append(dict(row))
     rows.sort(key=lambda r: r["quantity"])  # the outgoing leg of a transfer first
@@ -195,10 +196,3 @@ async def _lock_available(conn: asyncpg.Connection, product_id: UUID, warehouse_
                 "requested": float(requested),
             },
         )
-
-
-def _unknown_reference(exc: asyncpg.ForeignKeyViolationError, product_id: UUID, warehouse_id: UUID) -> NotFoundError:
-    constraint = exc.constraint_name or ""
-    if "product" in constraint:
-        return NotFoundError(f"product {product_id} not found", code="unknown_product")
-    return NotFoundError(f"warehouse {warehouse_id} not found", code="unknown_warehouse")
