@@ -283,11 +283,11 @@ class AutoForecaster(Forecaster):
             for name, factory in candidates.items():
                 if name in broken:
                     continue
-                fits = lengths[ids] - held_out >= required[name]
+                fits = (lengths[ids] - held_out >= required[name]).to_numpy()
                 too_short[name].update(str(uid) for uid in ids[~fits])
                 merged = actual.assign(**{POINT_COLUMN: np.nan})
                 if fits.any():
-                    keep = ids[fits.to_numpy()]
+                    keep = ids[fits]
                     ahead = future[future["unique_id"].isin(keep)] if future is not None else None
                     try:
                         forecast = (
