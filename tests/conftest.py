@@ -9,6 +9,7 @@ Tests that use the cluster are marked ``ray`` and those that use the Serve appli
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -25,7 +26,7 @@ from common.dev_tokens import issue_hs256_token
 from common.embedded_postgres import start_embedded_postgres
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
-from tests.support.ports import free_port
+from tests.support.ports import LOOPBACK_NETWORKS, free_port
 
 TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
 # Logical CPUs only gate scheduling: room for the Serve ingress, the model deployments and the copilot's vLLM
@@ -203,8 +204,7 @@ def ray_cluster(settings: Settings, jwks_server: JWKSServer) -> Iterator[Setting
             # session run beside another local stack on the same machine.
             "RAY_SERVE_HAPROXY_METRICS_PORT": str(free_port()),
             "RAY_SERVE_HAPROXY_STATS_PORT": str(free_port()),
-            # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
-            "INTEGRATIONS_ALLOWED_NETWORKS": '["127.0.0.0/8", "::1/128"]',
+            "INTEGRATIONS_ALLOWED_NETWORKS": json.dumps(LOOPBACK_NETWORKS),
             # Short answers keep the CPU model's generations (and fuzzed requests) to a few seconds.
             "COPILOT_ANSWER_TOKENS": "48",
         }

@@ -1,4 +1,4 @@
-"""Free loopback ports for servers a test or a bench script starts."""
+"""Loopback ports and networks for servers a test or a bench script starts."""
 
 from __future__ import annotations
 
@@ -10,3 +10,7 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
+LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]

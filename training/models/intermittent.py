@@ -58,7 +58,6 @@ class IntermittentForecaster(Forecaster):
         out = run_statsforecast(_MODELS[self.name](), history, self._freq, horizon, None)
         out[POINT_COLUMN] = out[POINT_COLUMN].clip(lower=0.0)
         if levels:
-            history = history
             if self.quantile_window is not None:
                 history = history.groupby("unique_id", sort=False).tail(self.quantile_window)
             table = history.groupby("unique_id", sort=True)["y"].quantile(levels).clip(lower=0.0).unstack()

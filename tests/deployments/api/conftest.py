@@ -17,6 +17,7 @@ import pytest
 from common.config import Settings
 from deployments.api.app import create_api
 from tests.common.jwks_server import JWKSServer
+from tests.support.ports import LOOPBACK_NETWORKS
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +26,7 @@ def api_settings(settings: Settings, jwks_server: JWKSServer) -> Settings:
     return settings.model_copy(
         update={
             "supabase_jwks_url": jwks_server.url,
-            # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
-            "integrations_allowed_networks": ["127.0.0.0/8", "::1/128"],
+            "integrations_allowed_networks": LOOPBACK_NETWORKS,
         }
     )
 
