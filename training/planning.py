@@ -31,21 +31,17 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from inventory.optimisation import Costs, LeadTime, plan_policy
+from inventory.simulation import simulate_service_level
+from training.demand_rate import demand_rate_from_forecast
 from training.errors import ForecastInputError
 from training.frequency import default_horizon
 from training.models.base import POINT_COLUMN
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.statistical import StatisticalForecaster
-from training.optimisation import (
-    Costs,
-    LeadTime,
-    demand_rate_from_forecast,
-    plan_policy,
-)
 from training.planning_reports import seasonal_report as seasonal_report
 from training.planning_reports import supply_report as supply_report
 from training.selection import INTERMITTENT_CANDIDATES, AutoForecaster, ModelFactory
-from training.simulation import simulate_service_level
 from training.validation import quantile_column, validate_quantiles
 
 Profile = Literal["fast", "full"]

@@ -1,5 +1,5 @@
 """Monte Carlo check of a reorder point (``simulate_service_level``), instead of trusting the normal
-approximation of ``training.optimisation``: it draws lead times (from a distribution or from observed lead
+approximation of ``inventory.optimisation``: it draws lead times (from a distribution or from observed lead
 times) and demand per period (gamma, so never negative), and counts the cycles whose lead-time demand
 exceeds the reorder point. Plain numpy: no Ray, no database.
 """
@@ -12,8 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from training.errors import ForecastInputError
-from training.optimisation import DemandRate, LeadTime, validate_service_level
+from inventory.optimisation import DemandRate, InventoryPolicyError, LeadTime, validate_service_level
 
 
 @dataclass(frozen=True)
@@ -68,14 +67,14 @@ def simulate_service_level(
     """
     target = validate_service_level(target)
     if distribution not in SIMULATION_DISTRIBUTIONS:
-        raise ForecastInputError(f"distribution must be one of {SIMULATION_DISTRIBUTIONS}, got {distribution!r}")
+        raise InventoryPolicyError(f"distribution must be one of {SIMULATION_DISTRIBUTIONS}, got {distribution!r}")
     if cycles < 100:
-        raise ForecastInputError(f"simulate at least 100 cycles, got {cycles}")
+        raise InventoryPolicyError(f"simulate at least 100 cycles, got {cycles}")
     rng = np.random.default_rng(seed)
     if lead_time_samples is not None and len(lead_time_samples) > 0:
         observed = np.asarray(lead_time_samples, dtype=float)
         if not np.all(np.isfinite(observed)) or np.any(observed < 0):
-            raise ForecastInputError("lead time samples must be finite and non-negative")
+            raise InventoryPolicyError("lead time samples must be finite and non-negative")
         lead_times = rng.choice(observed, size=cycles, replace=True)
     elif distribution == "normal":
         lead_times = np.maximum(rng.normal(lead_time.mean, lead_time.sd, cycles), 0.0)

@@ -1,8 +1,8 @@
 """Inventory optimisation: safety stock, reorder point, order-up-to level and EOQ from a forecast.
 
 Textbook inventory theory (Silver, Pyke and Thomas, *Inventory and Production Management in Supply
-Chains*, ch. 6-7; Axsäter, *Inventory Control*), with demand per period taken from a forecast and
-lead times from supplier history:
+Chains*, ch. 6-7; Axsäter, *Inventory Control*), with demand per period taken from a forecast
+(``training.demand_rate`` reads it off one) and lead times from supplier history:
 
 - lead-time demand has mean ``d*L`` and standard deviation ``sqrt(L*sd_d^2 + d^2*sd_L^2)`` (independent
   per-period demand errors, lead time independent of demand);
@@ -14,7 +14,7 @@ lead times from supplier history:
 - the fill rate (share of demand served from stock) follows from the normal loss function
   ``G(k)``: ``1 - sd*G(k)/Q``.
 
-``training.simulation`` checks a policy by Monte Carlo instead of trusting the normal approximation.
+``inventory.simulation`` checks a policy by Monte Carlo instead of trusting the normal approximation.
 Plain numpy/scipy: no Ray, no database.
 """
 
@@ -23,12 +23,16 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-import pandas as pd
 from scipy import stats
 
-from training.errors import ForecastInputError
-from training.models.base import POINT_COLUMN
-from training.validation import quantile_column, quantile_levels
+from common.errors import InvalidInputError
+
+
+class InventoryPolicyError(InvalidInputError, ValueError):
+    """A service level, cost, lead time or demand rate that no inventory policy can be computed from."""
+
+    code = "invalid_policy_input"
+
 
 # Cycle service levels a planner may ask for: below 0.5 the safety stock is negative, and at 1 it is
 # infinite under any unbounded demand distribution.
@@ -70,7 +74,7 @@ class Costs:
     def __post_init__(self) -> None:
         _require_finite_non_negative("ordering cost", self.ordering)
         if not (math.isfinite(self.holding_per_period) and self.holding_per_period > 0):
-            raise ForecastInputError(f"holding cost per period must be positive, got {self.holding_per_period}")
+            raise InventoryPolicyError(f"holding cost per period must be positive, got {self.holding_per_period}")
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ class InventoryPolicy:
 
 def validate_service_level(service_level: float) -> float:
     if not (isinstance(service_level, int | float) and MIN_SERVICE_LEVEL <= service_level <= MAX_SERVICE_LEVEL):
-        raise ForecastInputError(
+        raise InventoryPolicyError(
             f"service level must be between {MIN_SERVICE_LEVEL} and {MAX_SERVICE_LEVEL}, got {service_level!r}"
         )
     return float(service_level)
@@ -143,7 +147,7 @@ def normal_loss(k: float) -> float:
 def fill_rate(order_quantity: float, demand_sd: float, k: float) -> float:
     """Expected fill rate of an ``(s, Q)`` policy with safety factor ``k``: ``1 - sd*G(k)/Q``."""
     if order_quantity <= 0:
-        raise ForecastInputError(f"order quantity must be positive, got {order_quantity}")
+        raise InventoryPolicyError(f"order quantity must be positive, got {order_quantity}")
     return max(0.0, 1.0 - demand_sd * normal_loss(k) / order_quantity)
 
 
@@ -153,9 +157,9 @@ def safety_factor_for_fill_rate(target: float, order_quantity: float, demand_sd:
     May be negative when the order quantity alone covers most of the demand variability.
     """
     if not 0.0 < target < 1.0:
-        raise ForecastInputError(f"fill rate target must lie strictly between 0 and 1, got {target}")
+        raise InventoryPolicyError(f"fill rate target must lie strictly between 0 and 1, got {target}")
     if order_quantity <= 0:
-        raise ForecastInputError(f"order quantity must be positive, got {order_quantity}")
+        raise InventoryPolicyError(f"order quantity must be positive, got {order_quantity}")
     if demand_sd == 0:
         return 0.0
     shortfall = (1.0 - target) * order_quantity / demand_sd
@@ -217,37 +221,6 @@ def plan_policy(
     )
 
 
-def demand_rate_from_forecast(
-    forecast: pd.DataFrame, periods: float, residual_sd: float | None = None
-) -> tuple[DemandRate, str]:
-    """Demand per period over the next ``periods`` of one series' forecast, and how its sd was obtained.
-
-    The mean is the average point forecast over the first ``ceil(periods)`` steps (so trend and
-    season in the lead time are respected). The per-period standard deviation is ``residual_sd``
-    (e.g. the backtest's one-step error) when given, otherwise it is read from the widest symmetric
-    pair of quantiles of the first step, the one-step-ahead error distribution:
-    ``(q_hi - q_lo) / (z_hi - z_lo)``.
-    """
-    if forecast.empty:
-        raise ForecastInputError("the forecast is empty")
-    steps = max(1, math.ceil(periods))
-    head = forecast.sort_values("ds").head(steps)
-    if len(head) < steps:
-        raise ForecastInputError(f"the forecast covers {len(head)} periods; the protection interval needs {steps}")
-    mean = max(float(head[POINT_COLUMN].clip(lower=0).mean()), 0.0)
-    if residual_sd is not None:
-        return DemandRate(mean=mean, sd=float(residual_sd)), "residual standard deviation"
-    levels = quantile_levels(list(forecast.columns))
-    pairs = [(lo, hi) for lo in levels for hi in levels if lo < 0.5 < hi]
-    if not pairs:
-        raise ForecastInputError("the forecast has no quantiles below and above the median; pass residual_sd")
-    lo, hi = max(pairs, key=lambda pair: pair[1] - pair[0])
-    first = head.iloc[0]
-    width = float(first[quantile_column(hi)] - first[quantile_column(lo)])
-    sd = max(width, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))
-    return DemandRate(mean=mean, sd=sd), f"one-step quantiles {lo:g}-{hi:g}"
-
-
 def _require_finite_non_negative(what: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
-        raise ForecastInputError(f"{what} must be a finite non-negative number, got {value!r}")
+        raise InventoryPolicyError(f"{what} must be a finite non-negative number, got {value!r}")

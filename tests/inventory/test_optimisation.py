@@ -2,17 +2,14 @@
 
 import math
 
-import numpy as np
-import pandas as pd
 import pytest
 
-from training.errors import ForecastInputError
-from training.optimisation import (
+from inventory.optimisation import (
     Costs,
     DemandRate,
+    InventoryPolicyError,
     LeadTime,
     demand_during,
-    demand_rate_from_forecast,
     economic_order_quantity,
     fill_rate,
     normal_loss,
@@ -20,7 +17,7 @@ from training.optimisation import (
     safety_factor_for_fill_rate,
     service_factor,
 )
-from training.simulation import simulate_service_level
+from inventory.simulation import simulate_service_level
 
 
 def test_service_factor_is_the_standard_normal_quantile():
@@ -94,16 +91,16 @@ def test_all_zero_demand_needs_no_stock():
 
 @pytest.mark.parametrize("level", [0.3, 1.0, float("nan")])
 def test_service_levels_outside_half_to_almost_one_are_refused(level):
-    with pytest.raises(ForecastInputError, match="service level"):
+    with pytest.raises(InventoryPolicyError, match="service level"):
         plan_policy(DemandRate(1, 1), LeadTime(1), level)
 
 
 def test_negative_or_infinite_inputs_are_refused():
-    with pytest.raises(ForecastInputError, match="mean demand"):
+    with pytest.raises(InventoryPolicyError, match="mean demand"):
         DemandRate(-1, 1)
-    with pytest.raises(ForecastInputError, match="lead time standard deviation"):
+    with pytest.raises(InventoryPolicyError, match="lead time standard deviation"):
         LeadTime(3, math.inf)
-    with pytest.raises(ForecastInputError, match="holding cost"):
+    with pytest.raises(InventoryPolicyError, match="holding cost"):
         Costs(ordering=1, holding_per_period=0)
 
 
@@ -143,30 +140,3 @@ def test_observed_lead_times_are_bootstrapped():
     # Lead times of 2 or 4 periods, half each: demand 20 or 40, so a reorder point of 30 serves half the cycles.
     result = simulate_service_level(30, demand, LeadTime(3, 1), 0.95, lead_time_samples=[2, 4], cycles=10_000)
     assert result.cycle_service_level == pytest.approx(0.5, abs=0.03)
-
-
-def test_demand_rate_from_forecast_reads_the_one_step_error_from_the_quantiles():
-    forecast = pd.DataFrame(
-        {
-            "unique_id": "a",
-            "ds": pd.date_range("2024-01-01", periods=4, freq="W"),
-            "yhat": [10.0, 12.0, 14.0, 100.0],
-            # 1.2816 * 2 = 2.563 sd wide on the first step: sd = 5.
-            "q0.1": [10 - 1.28155 * 5, 0, 0, 0],
-            "q0.9": [10 + 1.28155 * 5, 99, 99, 99],
-        }
-    )
-    rate, source = demand_rate_from_forecast(forecast, periods=2.5)
-    assert rate.mean == pytest.approx(12.0)  # mean of the first three steps
-    assert rate.sd == pytest.approx(5.0, abs=1e-3)
-    assert "0.1-0.9" in source
-    rate, source = demand_rate_from_forecast(forecast, periods=1, residual_sd=2.0)
-    assert (rate.mean, rate.sd, source) == (10.0, 2.0, "residual standard deviation")
-
-
-def test_demand_rate_from_a_forecast_without_intervals_needs_a_residual_sd():
-    forecast = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=3), "yhat": np.ones(3)})
-    with pytest.raises(ForecastInputError, match="residual_sd"):
-        demand_rate_from_forecast(forecast, periods=2)
-    with pytest.raises(ForecastInputError, match="covers 3 periods"):
-        demand_rate_from_forecast(forecast, periods=5, residual_sd=1.0)

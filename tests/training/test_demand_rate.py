@@ -1,0 +1,35 @@
+"""Demand per period read off a forecast: the mean over the protection interval, the sd from its quantiles."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from training.demand_rate import demand_rate_from_forecast
+from training.errors import ForecastInputError
+
+
+def test_demand_rate_from_forecast_reads_the_one_step_error_from_the_quantiles():
+    forecast = pd.DataFrame(
+        {
+            "unique_id": "a",
+            "ds": pd.date_range("2024-01-01", periods=4, freq="W"),
+            "yhat": [10.0, 12.0, 14.0, 100.0],
+            # 1.2816 * 2 = 2.563 sd wide on the first step: sd = 5.
+            "q0.1": [10 - 1.28155 * 5, 0, 0, 0],
+            "q0.9": [10 + 1.28155 * 5, 99, 99, 99],
+        }
+    )
+    rate, source = demand_rate_from_forecast(forecast, periods=2.5)
+    assert rate.mean == pytest.approx(12.0)  # mean of the first three steps
+    assert rate.sd == pytest.approx(5.0, abs=1e-3)
+    assert "0.1-0.9" in source
+    rate, source = demand_rate_from_forecast(forecast, periods=1, residual_sd=2.0)
+    assert (rate.mean, rate.sd, source) == (10.0, 2.0, "residual standard deviation")
+
+
+def test_demand_rate_from_a_forecast_without_intervals_needs_a_residual_sd():
+    forecast = pd.DataFrame({"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=3), "yhat": np.ones(3)})
+    with pytest.raises(ForecastInputError, match="residual_sd"):
+        demand_rate_from_forecast(forecast, periods=2)
+    with pytest.raises(ForecastInputError, match="covers 3 periods"):
+        demand_rate_from_forecast(forecast, periods=5, residual_sd=1.0)

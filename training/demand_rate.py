@@ -1,0 +1,44 @@
+"""Demand per period from one series' forecast, the input ``inventory.optimisation`` plans a policy from."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+from scipy import stats
+
+from inventory.optimisation import DemandRate
+from training.errors import ForecastInputError
+from training.models.base import POINT_COLUMN
+from training.validation import quantile_column, quantile_levels
+
+
+def demand_rate_from_forecast(
+    forecast: pd.DataFrame, periods: float, residual_sd: float | None = None
+) -> tuple[DemandRate, str]:
+    """Demand per period over the next ``periods`` of one series' forecast, and how its sd was obtained.
+
+    The mean is the average point forecast over the first ``ceil(periods)`` steps (so trend and
+    season in the lead time are respected). The per-period standard deviation is ``residual_sd``
+    (e.g. the backtest's one-step error) when given, otherwise it is read from the widest symmetric
+    pair of quantiles of the first step, the one-step-ahead error distribution:
+    ``(q_hi - q_lo) / (z_hi - z_lo)``.
+    """
+    if forecast.empty:
+        raise ForecastInputError("the forecast is empty")
+    steps = max(1, math.ceil(periods))
+    head = forecast.sort_values("ds").head(steps)
+    if len(head) < steps:
+        raise ForecastInputError(f"the forecast covers {len(head)} periods; the protection interval needs {steps}")
+    mean = max(float(head[POINT_COLUMN].clip(lower=0).mean()), 0.0)
+    if residual_sd is not None:
+        return DemandRate(mean=mean, sd=float(residual_sd)), "residual standard deviation"
+    levels = quantile_levels(list(forecast.columns))
+    pairs = [(lo, hi) for lo in levels for hi in levels if lo < 0.5 < hi]
+    if not pairs:
+        raise ForecastInputError("the forecast has no quantiles below and above the median; pass residual_sd")
+    lo, hi = max(pairs, key=lambda pair: pair[1] - pair[0])
+    first = head.iloc[0]
+    width = float(first[quantile_column(hi)] - first[quantile_column(lo)])
+    sd = max(width, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))
+    return DemandRate(mean=mean, sd=sd), f"one-step quantiles {lo:g}-{hi:g}"
