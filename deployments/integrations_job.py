@@ -1,7 +1,7 @@
 """ERP syncs as Ray tasks: a thin wrapper that opens a pool in the worker and runs the sync engine.
 
 The API queues a run and submits ``sync_task``; the CLI runs the same coroutine in-process (or on the
-cluster with ``--on-ray``). Scheduled syncs: ``python -m deployments.integrations_job --due`` (the
+cluster with ``--on-ray``). Scheduled syncs: ``python -m deployments.jobs integrations-sync --due`` (the
 RayCronJob cluster/base/integrations-due-sync.yaml, ``chainsight sync-due``, and the background loop of
 ``chainsight up``) claims the due connectors and runs each claimed run as a ``sync_task``, then prints a
 JSON summary. Nothing here runs at import time.
@@ -180,7 +180,7 @@ class DueSyncLoop(PeriodicLoop):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m deployments.integrations_job", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m deployments.jobs integrations-sync", description=__doc__)
     parser.add_argument("--due", action="store_true", required=True, help="run every due scheduled sync")
     parser.add_argument("--tenant", type=UUID, help="only this tenant's connectors")
     parser.add_argument("--limit", type=int, default=100, help="claim at most this many connectors (default 100)")
@@ -193,8 +193,3 @@ def main(argv: list[str] | None = None) -> None:
     # RAY_ADDRESS (set by KubeRay on a RayJob's head) or settings.ray_address; else the machine's local cluster.
     connect_ray(settings=settings)
     print(json.dumps(run_due_syncs(settings, tenant_id=args.tenant, limit=args.limit)))
-
-
-if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO)
-    main()

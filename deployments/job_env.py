@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
-BATCH_ENTRYPOINT = ("python", "-m", "training.batch_forecast", "--freq", "D", "--horizon", "28")
+BATCH_ENTRYPOINT = ("python", "-m", "deployments.jobs", "batch-forecast", "--freq", "D", "--horizon", "28")
 
 
 def submit_command(dashboard_url: str, entrypoint: Sequence[str] = BATCH_ENTRYPOINT) -> str:

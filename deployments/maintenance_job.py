@@ -1,4 +1,4 @@
-"""Periodic housekeeping for every tenant: ``python -m deployments.maintenance_job``.
+"""Periodic housekeeping for every tenant: ``python -m deployments.jobs maintenance``.
 
 - Releases expired reservation holds. Reads already ignore them (the ``stock_level_details`` view) and the
   write paths release those of the level they touch; this releases the rest, so ``reserved`` on the table
@@ -11,10 +11,12 @@ Run it every few minutes (cron, a RayCronJob); rerunning it changes nothing twic
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any, cast
 
 import asyncpg
@@ -65,9 +67,8 @@ class MaintenanceLoop(PeriodicLoop):
             logger.warning("housekeeping failed (%s); trying again in %.0f s", exc, self.every_s)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    argparse.ArgumentParser(
+        prog="python -m deployments.jobs maintenance", description=(__doc__ or "").split("\n")[0]
+    ).parse_args(argv)
     print(json.dumps(asyncio.run(main_async())))
-
-
-if __name__ == "__main__":
-    main()

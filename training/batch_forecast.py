@@ -1,6 +1,6 @@
 """Nightly batch forecasts: every active product x warehouse of every tenant, in parallel over Ray.
 
-    ray job submit -- python -m training.batch_forecast --freq D --horizon 28
+    ray job submit -- python -m deployments.jobs batch-forecast --freq D --horizon 28
     chainsight forecast-batch --freq W --horizon 13
 
 Per tenant: demand history from the ledger (``training.history``), series partitioned over Ray
@@ -190,7 +190,9 @@ async def run_batch(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m training.batch_forecast", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deployments.jobs batch-forecast", description=(__doc__ or "").split("\n")[0]
+    )
     parser.add_argument("--freq", choices=sorted(MAX_HORIZON), default="D")
     parser.add_argument("--horizon", type=int, default=28)
     parser.add_argument("--quantiles", default=",".join(f"{q:g}" for q in DEFAULT_QUANTILES))
@@ -237,7 +239,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return str(value)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,7 +1,7 @@
 """Train the global forecasting models with Ray Train and enter them for the champion title.
 
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
-        python -m training.train_job --freq D --horizon 14 --models deepar,xgboost --epochs 5
+        python -m deployments.jobs train --freq D --horizon 14 --models deepar,xgboost --epochs 5
 
 Per tenant: the demand history's last ``horizon`` steps of every series are held out; the Ray Train
 model (``training.ray_fits``) and the champion's own method, the statistical selection of the
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from common.config import get_settings
     from common.ray_connection import ray_session
 
-    parser = argparse.ArgumentParser(prog="python -m training.train_job", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m deployments.jobs train", description=__doc__.split("\n")[0])
     parser.add_argument("--freq", choices=["D", "W"], default="D")
     parser.add_argument("--horizon", type=int, default=14)
     parser.add_argument("--workers", type=int, default=None, help="Ray Train workers (default: TRAIN_WORKERS)")
@@ -219,7 +219,3 @@ async def _tenants(database_url: str) -> list[UUID]:
         return [r["id"] for r in await conn.fetch("SELECT id FROM app.tenants ORDER BY created_at, id")]
     finally:
         await conn.close()
-
-
-if __name__ == "__main__":
-    main()

@@ -6,6 +6,7 @@ import ast
 
 import pytest
 
+from deployments.jobs import JOBS
 from tests.cluster.cluster_support import (
     KUSTOMIZE_TARGETS,
     REPO,
@@ -25,11 +26,32 @@ def erp_due_sync(manifests: list[Manifest]) -> Manifest:
 def test_erp_due_sync_runs_the_due_sync_job_every_quarter_hour(rendered: dict[str, list[Manifest]]) -> None:
     cron = erp_due_sync(rendered["base"])
     assert cron["spec"]["schedule"] == "*/15 * * * *"
-    python, flag, module, *options = cron["spec"]["jobTemplate"]["entrypoint"].split()
-    assert (python, flag) == ("python", "-m")
-    source = (REPO / (module.replace(".", "/") + ".py")).read_text()
+    python, flag, module, job, *options = cron["spec"]["jobTemplate"]["entrypoint"].split()
+    assert (python, flag, module, job) == ("python", "-m", "deployments.jobs", "integrations-sync")
+    source = (REPO / (JOBS[job].module.replace(".", "/") + ".py")).read_text()
     assert all(f'"{option}"' in source for option in options) and options == ["--due"]
-    assert 'if __name__ == "__main__":' in source
+
+
+def entrypoints(manifest: Manifest) -> list[list[str]]:
+    """The commands a RayJob, a RayCronJob or a CronJob starts, each as its words."""
+    spec = manifest.get("spec", {})
+    if manifest["kind"] == "RayJob":
+        return [command.split() for command in spec["entrypoint"].split("&&")]
+    if manifest["kind"] == "RayCronJob":
+        return [command.split() for command in spec["jobTemplate"]["entrypoint"].split("&&")]
+    if manifest["kind"] == "CronJob":
+        return [c["command"] for c in spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]]
+    return []
+
+
+@pytest.mark.parametrize("target", [*KUSTOMIZE_TARGETS, "jobs"])
+def test_every_scheduled_or_submitted_job_runs_a_named_job_of_the_one_jobs_command(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    commands = [command for manifest in rendered[target] for command in entrypoints(manifest)]
+    assert commands
+    for command in commands:
+        assert command[:3] == ["python", "-m", "deployments.jobs"] and command[3] in JOBS, command
 
 
 def test_erp_due_sync_reads_the_credentials_key_from_the_app_secret(rendered: dict[str, list[Manifest]]) -> None:
@@ -67,7 +89,7 @@ def test_every_target_schedules_the_maintenance_job_with_the_release_image(
 ) -> None:
     (cron,) = [m for m in rendered[target] if m["kind"] == "CronJob"]
     (container,) = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
-    assert container["command"] == ["python", "-m", "deployments.maintenance_job"]
+    assert container["command"] == ["python", "-m", "deployments.jobs", "maintenance"]
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
     (rayservice_image,) = {
         c["image"] for _, c in ray_containers(rayservice(rendered[target])) if "gpu" not in c["image"]

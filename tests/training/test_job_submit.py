@@ -85,8 +85,8 @@ async def test_the_printed_submit_command_runs_the_batch_on_the_cluster_and_a_re
         tenant.id,
         [(p, tenant.warehouses[0], np.round(20 + 10 * weekday + rng.normal(0, 2, 120))) for p in tenant.products],
     )
-    entrypoint = ["python", "-m", "training.batch_forecast", "--freq", "D", "--horizon", "7", "--profile", "fast",
-                  "--tenant", str(tenant.id)]  # fmt: skip
+    entrypoint = ["python", "-m", "deployments.jobs", "batch-forecast", "--freq", "D", "--horizon", "7",
+                  "--profile", "fast", "--tenant", str(tenant.id)]  # fmt: skip
     command = submit_command(job_cluster, entrypoint)
     assert command.startswith(f"RAY_AUTH_MODE=token ray job submit --address {job_cluster} --working-dir . -- python ")
 
