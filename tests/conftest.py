@@ -23,7 +23,7 @@ import pytest
 from common.config import Settings
 from common.database import Database, create_pool
 from common.dev_tokens import issue_hs256_token
-from common.embedded_postgres import start_embedded_postgres
+from common.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 from tests.support.ports import LOOPBACK_NETWORKS, free_port
@@ -53,14 +53,16 @@ def embedded_postgres_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | No
 
 
 @pytest.fixture(scope="session")
-def database_url(embedded_postgres_dir: Path | None) -> str:
+def database_url(embedded_postgres_dir: Path | None) -> Iterator[str]:
     """A migrated database: CHAINSIGHT_TEST_DATABASE_URL if given, else a fresh embedded server."""
     if embedded_postgres_dir is None:
         url = os.environ["CHAINSIGHT_TEST_DATABASE_URL"]
     else:
         url = start_embedded_postgres(embedded_postgres_dir, cleanup="delete")
     asyncio.run(apply_migrations(url))
-    return url
+    yield url
+    if embedded_postgres_dir is not None:
+        stop_embedded_postgres(embedded_postgres_dir)
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ import pytest
 from ray import serve
 from ray.serve import Deployment
 
-from common.embedded_postgres import start_embedded_postgres
+from common.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
 from common.migrate import apply_migrations, load_migrations
 from deployments.inventory_api import InventoryAPI
 
@@ -48,11 +48,12 @@ class OwnDatabase:
 
 
 @pytest.fixture(scope="module")
-def own_database(tmp_path_factory: pytest.TempPathFactory) -> OwnDatabase:
+def own_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnDatabase]:
     data_dir = (tmp_path_factory.mktemp("readiness-pg") / "data").resolve()
     url = start_embedded_postgres(data_dir, cleanup="delete")
     asyncio.run(apply_migrations(url))
-    return OwnDatabase(url, data_dir)
+    yield OwnDatabase(url, data_dir)
+    stop_embedded_postgres(data_dir)
 
 
 @pytest.fixture(scope="module")
