@@ -75,7 +75,8 @@ async def train_tenant(
     if history is None:
         return {"trained": False, "reason": "current model is recent"}
     try:
-        model = await asyncio.to_thread(train_disruption_model, history, fitter=fitter)
+        # Outcomes as settled today: a line past its promise and still open counts as late.
+        model = await asyncio.to_thread(train_disruption_model, history, fitter=fitter, as_of=pd.Timestamp(today))
     except InvalidInputError as exc:
         return {"trained": False, "reason": exc.message}
 

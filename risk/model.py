@@ -46,6 +46,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
 DEFAULT_ROUNDS = 200
 BASELINE_SCORER = "supplier_late_rate_baseline"
 MODEL_SCORER = "xgboost_calibrated"
+RATE_SCORER = "supplier_mode_recent_rate"  # the booster's starting point alone (``rate_probability``)
 Calibration = Literal["isotonic", "platt", "shrink", "identity"]
 OFFSET_FEATURE = "supplier_mode_fast_late_rate"
 # Isotonic regression needs enough held-out rows to estimate a monotone map without overfitting.
@@ -144,8 +145,9 @@ class Calibrator:
 
 @dataclass
 class DisruptionModel:
-    """The booster and its calibration, and which scorer serves: the booster only when it beat the
-    supplier-late-rate baseline on the training run's holdout (``scorer``, ``reason``)."""
+    """The booster and its calibration, and which scorer serves (``scorer``, ``reason``): the booster, its
+    starting point alone (``RATE_SCORER``) or the supplier-late-rate baseline, as the training run's holdout
+    decided (``risk.pipeline.choose_scorer``)."""
 
     booster: xgb.Booster
     calibrator: Calibrator
@@ -157,6 +159,8 @@ class DisruptionModel:
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         if self.scorer == BASELINE_SCORER:
             return baseline_probability(features)
+        if self.scorer == RATE_SCORER:
+            return rate_probability(features)
         return self.predict_candidate(features)
 
     def predict_candidate(self, features: pd.DataFrame) -> np.ndarray:
@@ -172,8 +176,8 @@ class DisruptionModel:
     def explain(self, features: pd.DataFrame, top: int = 5) -> list[list[dict[str, Any]]]:
         """The ``top`` feature contributions of each row (log-odds of the uncalibrated booster, SHAP values; the
         starting point counts for ``OFFSET_FEATURE`` by how far it lies from all suppliers' recent rate)."""
-        if self.scorer == BASELINE_SCORER:
-            return baseline_explanations(features)
+        if self.scorer in (BASELINE_SCORER, RATE_SCORER):
+            return baseline_explanations(features, OFFSET_FEATURE if self.scorer == RATE_SCORER else None)
         contributions = self.booster.predict(feature_matrix(features), pred_contribs=True)[:, :-1]
         contributions[:, FEATURES.index(OFFSET_FEATURE)] += offset_margin(features) - reference_margin(features)
         explained = []
@@ -234,11 +238,18 @@ def baseline_probability(features: pd.DataFrame) -> np.ndarray:
     return features["supplier_late_rate"].to_numpy(dtype=float)
 
 
-def baseline_explanations(features: pd.DataFrame) -> list[list[dict[str, Any]]]:
+def rate_probability(features: pd.DataFrame) -> np.ndarray:
+    """The supplier's late rate on the line's shipment mode in the last weeks: the booster's starting point."""
+    return _sigmoid(offset_margin(features))
+
+
+def baseline_explanations(features: pd.DataFrame, feature: str | None = None) -> list[list[dict[str, Any]]]:
+    """The one rate a rate scorer reads (default: the baseline's ``supplier_late_rate``), as an explanation."""
+    feature = feature or "supplier_late_rate"
     return [
-        [{"feature": "supplier_late_rate", "label": FEATURE_LABELS["supplier_late_rate"], "value": round(float(p), 4),
-          "contribution": None, "direction": "raises"}]
-        for p in baseline_probability(features)
+        [{"feature": feature, "label": FEATURE_LABELS[feature], "value": round(float(p), 4), "contribution": None,
+          "direction": "raises"}]
+        for p in features[feature].to_numpy(dtype=float)
     ]  # fmt: skip
 
 

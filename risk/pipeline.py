@@ -1,8 +1,9 @@
 """From delivery history to a calibrated, evaluated disruption model.
 
-Rows are split by order date, never at random: the decision between the booster and the supplier-late-rate
-baseline is made on validation windows of the newest lines, each scored by a booster fitted only on lines
-ordered before it, as a buyer would use the model. The booster is fitted by a ``Fitter``: in process
+Rows are split by order date, never at random, and a line teaches only once its outcome was settled (its
+promised date passed) on the day it is used: the scorer that serves is chosen on validation windows of the
+newest lines, each scored by a booster fitted only on the outcomes settled when the window opened, as a buyer
+would have used the model. The booster is fitted by a ``Fitter``: in process
 (``risk.model.fit_booster``) or on Ray Train workers (``risk.training.ray_fitter``).
 """
 
@@ -17,17 +18,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xgboost as xgb
+from sklearn.metrics import roc_auc_score
 
 from common.errors import InvalidInputError
 from risk.features import build_features, delivery_outcomes
 from risk.model import (
     BASELINE_SCORER,
     MODEL_SCORER,
+    RATE_SCORER,
     Calibration,
     DisruptionModel,
     calibrate,
     classification_metrics,
     fit_booster,
+    rate_probability,
 )
 
 Fitter = Callable[[pd.DataFrame, np.ndarray], xgb.Booster]
@@ -43,6 +47,7 @@ class LabelledRows:
     late: np.ndarray
     delay: np.ndarray
     order_date: pd.Series
+    promised_date: pd.Series
     supplier_late_rate: np.ndarray
 
 
@@ -53,17 +58,33 @@ def chronological(history: pd.DataFrame) -> pd.DataFrame:
     return history.sort_values(["order_date", *ties], kind="stable", na_position="last").reset_index(drop=True)
 
 
-def labelled_rows(history: pd.DataFrame) -> LabelledRows:
-    """Features of every completed line as of its order date, with its outcome, in ``chronological`` order."""
+def settled_as_of(history: pd.DataFrame) -> pd.Timestamp:
+    """The day after the newest delivery in ``history``: the default day its outcomes are known as of."""
+    newest = history["delivered_date"].max()
+    return (history["order_date"].max() if pd.isna(newest) else newest) + pd.Timedelta(days=1)
+
+
+def labelled_rows(history: pd.DataFrame, as_of: pd.Timestamp | None = None) -> LabelledRows:
+    """Features of every line whose outcome is settled as of ``as_of`` (default ``settled_as_of``), as of its
+    order date, with that outcome, in ``chronological`` order.
+
+    A line is settled once its promised date has passed: on time if it was delivered by then, late otherwise
+    (delivered later, after ``as_of`` or not yet). Lines still inside their promise are left out, even those
+    already delivered early: keeping them would bias the newest lines towards on time (their late twins are
+    not known yet), and a delivery after ``as_of`` is not known at all.
+    """
     history = chronological(history)
+    as_of = settled_as_of(history) if as_of is None else pd.Timestamp(as_of)
     features = build_features(history)
-    outcomes = delivery_outcomes(history)
-    done = outcomes["late"].notna().to_numpy()
+    outcomes = delivery_outcomes(history.assign(delivered_date=history["delivered_date"].where(
+        history["delivered_date"] < as_of, as_of)))  # fmt: skip
+    done = (history["promised_date"] < as_of).to_numpy()
     return LabelledRows(
         features=features[done].reset_index(drop=True),
         late=outcomes["late"].to_numpy()[done],
         delay=outcomes["delay"].to_numpy()[done],
         order_date=history["order_date"][done].reset_index(drop=True),
+        promised_date=history["promised_date"][done].reset_index(drop=True),
         supplier_late_rate=features["supplier_late_rate"].to_numpy()[done],
     )
 
@@ -72,77 +93,108 @@ def train_disruption_model(
     history: pd.DataFrame,
     *,
     fitter: Fitter | None = None,
+    as_of: pd.Timestamp | None = None,
     calibration_share: float = 0.0,
     decision_share: float = DECISION_SHARE,
     decision_windows: int = DECISION_WINDOWS,
     final_calibration_share: float = 0.0,
     calibration: Calibration | None = None,
 ) -> DisruptionModel:
-    """Decide between the booster and the supplier-late-rate baseline, then fit what will serve.
+    """Decide which scorer serves (the booster, its starting rate alone, or the supplier-late-rate baseline),
+    then fit the booster on every line settled as of ``as_of`` (``labelled_rows``; default: the day after the
+    newest delivery, pass today when training on live data).
 
-    The decision is rolling-origin: the newest ``decision_share`` of lines is cut into ``decision_windows``
-    consecutive windows; for each, a booster is fitted on every older line (calibrated on their newest
-    ``calibration_share``) and scores the window. The booster serves only if, over the windows' lines pooled,
-    it beats the baseline on both ROC AUC and Brier score, with at least ``MIN_DECISION_LATE`` late lines
-    among them. Either way the booster is then refitted with the same settings on all lines, so that it learns
-    from the latest deliveries; the model records which scorer serves and why.
+    The decision is rolling-origin: the newest ``decision_share`` of settled lines is cut into
+    ``decision_windows`` consecutive windows; for each, a booster is fitted on the lines already settled when the
+    window opens (calibrated on their newest ``calibration_share``) and scores the window, as a buyer would have
+    used it then. ``choose_scorer`` compares the three scorers on the windows (``window_metrics``). Either way
+    the booster is then refitted with the same settings on all settled lines; the model records which scorer
+    serves and why.
     """
-    rows = labelled_rows(history)
+    rows = labelled_rows(history, as_of)
     everything = np.ones(len(rows.late), dtype=bool)
     _require_history(rows, everything)
     index = np.arange(len(rows.late))
     bounds = np.linspace(int(len(index) * (1 - decision_share)), len(index), decision_windows + 1).astype(int)
     windows: list[dict[str, Any]] = []
-    labels, candidate_p, baseline_p = [], [], []
+    scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"candidate": [], "rates": [], "baseline": []}
     for lo, hi in itertools.pairwise(bounds):
-        before, window = index < lo, (index >= lo) & (index < hi)
+        # The trial booster knows the outcomes settled when the window opens, not those that came in later.
+        window = (index >= lo) & (index < hi)
+        before = (rows.promised_date < rows.order_date[min(lo, len(index) - 1)]).to_numpy()
         if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
             windows.append({"rows": int(window.sum()), "skipped": "too little history before it"})
             continue
         trial = _fit_and_calibrate(rows, before, fitter, calibration_share, calibration)
-        labels.append(rows.late[window])
-        candidate_p.append(trial.predict_candidate(rows.features[window]))
-        baseline_p.append(rows.supplier_late_rate[window])
-        windows.append({"rows": int(window.sum()), "late": int(labels[-1].sum())})
-    pooled = np.concatenate(labels) if labels else np.array([])
-    candidate = classification_metrics(pooled, np.concatenate(candidate_p) if labels else pooled)
-    baseline = classification_metrics(pooled, np.concatenate(baseline_p) if labels else pooled)
-    if pooled.sum() < MIN_DECISION_LATE:
-        wins, reason = (
-            False,
-            (
-                f"only {int(pooled.sum())} late deliveries in the validation windows (at least {MIN_DECISION_LATE} "
-                "are needed to show that the model beats the supplier-late-rate baseline), which serves instead"
-            ),
-        )
-    else:
-        wins, reason = beats_baseline(candidate, baseline)
+        late, features = rows.late[window], rows.features[window]
+        scores["candidate"].append((late, trial.predict_candidate(features)))
+        scores["rates"].append((late, rate_probability(features)))
+        scores["baseline"].append((late, rows.supplier_late_rate[window]))
+        windows.append({"rows": int(window.sum()), "late": int(late.sum()), "trained_on": int(before.sum())})
+    holdout: dict[str, Any] = {name: window_metrics(parts) for name, parts in scores.items()}
+    scorer, reason = choose_scorer(holdout)
     # No calibration share of its own by default: the booster's log-loss probabilities around a base margin
     # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
     # level of those windows, and the real history's level moves several-fold between years.
     model = _fit_and_calibrate(rows, everything, fitter, final_calibration_share, calibration)
-    model.scorer = MODEL_SCORER if wins else BASELINE_SCORER
-    model.reason = reason
-    model.metrics |= {
-        "scorer": model.scorer,
-        "reason": reason,
-        "holdout": {"rows": len(pooled), "candidate": candidate, "baseline": baseline, "windows": windows},
-    }
+    model.scorer, model.reason = scorer, reason
+    served = {MODEL_SCORER: "candidate", RATE_SCORER: "rates"}.get(scorer, "baseline")
+    holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": windows}
+    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout}
     return model
 
 
-def beats_baseline(candidate: dict[str, Any], baseline: dict[str, Any]) -> tuple[bool, str]:
-    """Whether the candidate beats the baseline on ROC AUC and Brier score, and the sentence saying so."""
-    auc, base_auc = candidate["roc_auc"], baseline["roc_auc"]
-    figures = (
-        f"holdout ROC AUC {_figure(auc)} vs baseline {_figure(base_auc)}, "
-        f"Brier {candidate['brier']:.4f} vs {baseline['brier']:.4f}"
+def window_metrics(parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
+    """``classification_metrics`` over the windows' lines pooled, except ``roc_auc``: the share of (late, on-time)
+    pairs ranked right among pairs of the same window (``pooled_roc_auc`` keeps the pooled figure). A pair
+    across windows would reward following the late-rate level between periods, which the Brier score judges."""
+    labels = np.concatenate([y for y, _ in parts]) if parts else np.array([])
+    metrics: dict[str, Any] = classification_metrics(labels, np.concatenate([p for _, p in parts]) if parts else labels)
+    pairs = np.array([y.sum() * (len(y) - y.sum()) for y, _ in parts], dtype=float)
+    aucs = [roc_auc_score(y, p) if n else 0.0 for (y, p), n in zip(parts, pairs, strict=True)]
+    within = float(np.dot(pairs, aucs) / pairs.sum()) if pairs.sum() else None
+    return metrics | {"pooled_roc_auc": metrics["roc_auc"], "roc_auc": None if within is None else round(within, 4),
+                      "late": int(labels.sum())}  # fmt: skip
+
+
+def choose_scorer(holdout: dict[str, Any]) -> tuple[str, str]:
+    """The scorer that serves, and why: the booster when it beats both the baseline and its own starting point
+    (the supplier x mode recent rate, ``RATE_SCORER``) in the windows; else that rate when it beats the baseline;
+    else the baseline. Nothing beats the baseline on fewer than ``MIN_DECISION_LATE`` late lines."""
+    if holdout["baseline"]["late"] < MIN_DECISION_LATE:
+        return BASELINE_SCORER, (
+            f"only {holdout['baseline']['late']} late deliveries in the validation windows (at least "
+            f"{MIN_DECISION_LATE} are needed to show that the model beats the supplier-late-rate baseline), "
+            "which serves instead"
+        )
+    booster_wins, booster_says = beats_baseline(holdout["candidate"], holdout["baseline"])
+    rates_win, rates_say = beats_baseline(holdout["rates"], holdout["baseline"], name="the supplier x mode recent rate")
+    over_rates, over_says = beats_baseline(
+        holdout["candidate"], holdout["rates"], other="the supplier x mode recent rate"
     )
+    if booster_wins and (over_rates or not rates_win):
+        return MODEL_SCORER, booster_says
+    if rates_win:
+        return RATE_SCORER, f"{rates_say}; {over_says}" if booster_wins else f"{rates_say}; {booster_says}"
+    return BASELINE_SCORER, f"{booster_says}; the supplier-late-rate baseline serves instead"
+
+
+def beats_baseline(
+    candidate: dict[str, Any],
+    baseline: dict[str, Any],
+    *,
+    name: str = "the model",
+    other: str = "the supplier-late-rate baseline",
+) -> tuple[bool, str]:
+    """Whether ``candidate`` beats ``baseline`` on ROC AUC and Brier score, and the sentence saying so."""
+    auc, base_auc = candidate["roc_auc"], baseline["roc_auc"]
+    brier = f"Brier {candidate['brier']:.4f} vs {baseline['brier']:.4f}"
+    figures = f"holdout ROC AUC {_figure(auc)} vs {_figure(base_auc)}, {brier}"
     if auc is None or base_auc is None:
-        return False, f"the holdout has one class only, so the model cannot be shown to beat the baseline ({figures})"
+        return False, f"the holdout has one class only, so {name} cannot be shown to beat {other} ({figures})"
     if auc > base_auc and candidate["brier"] < baseline["brier"]:
-        return True, f"the model beats the supplier-late-rate baseline: {figures}"
-    return False, f"the model does not beat the supplier-late-rate baseline, which serves instead: {figures}"
+        return True, f"{name} beats {other}: {figures}"
+    return False, f"{name} does not beat {other}: {figures}"
 
 
 def _figure(value: float | None) -> str:
@@ -197,17 +249,20 @@ def backtest(
     fitter: Fitter | None = None,
     calibration: Calibration | None = None,
 ) -> dict[str, Any]:
-    """Train (decision included) on lines ordered before ``cutoff``; evaluate on lines ordered on or after it.
+    """Train (decision included) on what was known on ``cutoff``; evaluate on lines ordered on or after it.
 
-    Reports the served scorer, the booster (whether served or not) and the baseline on the same rows.
+    Known on ``cutoff``: lines ordered before it, with the deliveries made before it (a later delivery is
+    erased, so an outcome settled after the cutoff cannot reach the training run). Reports the served scorer,
+    the booster (whether served or not) and the baseline on the same rows.
     """
     rows = labelled_rows(history)
-    before = (rows.order_date < pd.Timestamp(cutoff)).to_numpy()
-    after = ~before
+    at = pd.Timestamp(cutoff)
+    after = (rows.order_date >= at).to_numpy()
     if after.sum() == 0:
         raise InvalidInputError(f"no completed deliveries were ordered on or after {cutoff}", code="empty_test_period")
-    model = train_disruption_model(history[history["order_date"] < pd.Timestamp(cutoff)], fitter=fitter,
-                                   calibration=calibration)  # fmt: skip
+    known = history[history["order_date"] < at]
+    known = known.assign(delivered_date=known["delivered_date"].where(known["delivered_date"] < at))
+    model = train_disruption_model(known, fitter=fitter, as_of=at, calibration=calibration)
     test = rows.features[after]
     return {
         "cutoff": cutoff.isoformat(),

@@ -14,7 +14,6 @@ import asyncpg
 import pandas as pd
 
 from common.errors import NotFoundError
-from risk.model import MODEL_SCORER
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from training import registry
 
@@ -259,7 +258,7 @@ async def save_model(
         artifact,
     )
     holdout = metrics.get("holdout", {})
-    held_out = holdout.get("candidate" if metrics.get("scorer") == MODEL_SCORER else "baseline", {})
+    held_out = holdout.get("served", {})  # the served scorer's figures (``risk.pipeline.train_disruption_model``)
     await registry.finish_run(
         conn,
         tenant_id,

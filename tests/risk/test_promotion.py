@@ -10,8 +10,16 @@ import numpy as np
 import pandas as pd
 
 from risk.features import build_features
-from risk.model import BASELINE_SCORER, MODEL_SCORER, DisruptionModel, baseline_probability
-from risk.pipeline import beats_baseline, train_disruption_model
+from risk.model import (
+    BASELINE_SCORER,
+    MODEL_SCORER,
+    OFFSET_FEATURE,
+    RATE_SCORER,
+    DisruptionModel,
+    baseline_probability,
+    rate_probability,
+)
+from risk.pipeline import beats_baseline, choose_scorer, train_disruption_model, window_metrics
 from risk.synthetic import generate_history
 
 
@@ -73,3 +81,40 @@ def test_too_few_late_lines_in_the_validation_windows_leave_the_baseline_serving
     assert model.scorer == BASELINE_SCORER
     assert "only 0 late deliveries in the validation windows" in model.reason
     assert [w["rows"] for w in model.metrics["holdout"]["windows"]] == [200, 200, 200]
+
+
+def test_the_windows_roc_auc_counts_only_pairs_of_lines_from_the_same_window():
+    # Each window ranked perfectly, the second at a lower level although lateness rose: pooled, pairs across
+    # the windows are ranked wrong; within each window, none is.
+    first = (np.array([0.0, 0.0, 1.0]), np.array([0.3, 0.4, 0.5]))
+    second = (np.array([0.0, 1.0, 1.0]), np.array([0.1, 0.2, 0.25]))
+    metrics = window_metrics([first, second])
+    assert metrics["roc_auc"] == 1.0
+    assert metrics["pooled_roc_auc"] < 1.0
+
+
+def holdout(candidate: tuple[float, float], rates: tuple[float, float]) -> dict[str, dict[str, float]]:
+    """Window figures (ROC AUC, Brier) of the booster and its starting rate against a fixed baseline."""
+    figures = {"candidate": candidate, "rates": rates, "baseline": (0.60, 0.15)}
+    return {name: {"roc_auc": auc, "brier": brier, "late": 50} for name, (auc, brier) in figures.items()}
+
+
+def test_the_starting_rate_serves_when_it_beats_the_baseline_and_the_booster_does_not_beat_it():
+    scorer, reason = choose_scorer(holdout(candidate=(0.62, 0.148), rates=(0.65, 0.14)))
+    assert scorer == RATE_SCORER
+    assert "the supplier x mode recent rate beats the supplier-late-rate baseline" in reason
+
+
+def test_the_booster_serves_when_it_beats_both_the_baseline_and_its_starting_rate():
+    scorer, _ = choose_scorer(holdout(candidate=(0.70, 0.13), rates=(0.65, 0.14)))
+    assert scorer == MODEL_SCORER
+
+
+def test_a_model_served_by_its_starting_rate_scores_and_explains_each_line_with_that_rate():
+    history = generate_history(lines=1500, suppliers=20, days=400, seed=7)
+    model = train_disruption_model(history)
+    model.scorer = RATE_SCORER
+    again = DisruptionModel.from_bytes(model.to_bytes())
+    features = build_features(history).iloc[-50:]
+    assert np.array_equal(again.predict(features), rate_probability(features))
+    assert {e[0]["feature"] for e in again.explain(features)} == {OFFSET_FEATURE}
