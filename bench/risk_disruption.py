@@ -93,8 +93,12 @@ def main() -> None:
     model.predict(build_features(history, sample))
     end_to_end_s = time.perf_counter() - started
 
-    # What `train_disruption_model` would serve from the same training period (promotion rule included).
-    served = train_disruption_model(history[history["order_date"] < rows.order_date[test_at]])
+    # What `train_disruption_model` would serve from the same training period (promotion rule included), knowing
+    # only the deliveries made before the test period opens (as `risk.pipeline.backtest` trains).
+    opens = rows.order_date[test_at]
+    known = history[history["order_date"] < opens]
+    known = known.assign(delivered_date=known["delivered_date"].where(known["delivered_date"] < opens))
+    served = train_disruption_model(known, as_of=opens)
     uncalibrated = classification_metrics(test_y, 1 / (1 + np.exp(-raw_margin(booster, test_x))))
     logistic = LogisticBaseline().fit(rows.features.iloc[:test_at], rows.late[:test_at])
     results = {
