@@ -14,6 +14,7 @@ import asyncpg
 import pandas as pd
 
 from common.errors import NotFoundError
+from risk.model import DisruptionModel
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from training import registry
 
@@ -267,8 +268,24 @@ async def save_model(
         series_count=int(metrics.get("training_rows", 0)),
         artifact_uri=f"postgres:app.risk_model_artifacts/{run.id}",
     )
-    decision = await registry.promote_if_better(conn, tenant_id, run.id, metric="rmse")
+    decision = await registry.promote_if_better(
+        conn, tenant_id, run.id, metric="rmse", champion_unusable=await _unservable_champion(conn, tenant_id, run.id)
+    )
     return {"run_id": run.id, "version": run.version, "promoted": decision.promoted, "reason": decision.reason}
+
+
+async def _unservable_champion(conn: asyncpg.Connection, tenant_id: UUID, candidate: UUID) -> str | None:
+    """Why the current champion (other than ``candidate``) cannot be served any more, if it cannot: its better
+    score on paper must not keep the retrained model, and with it any model at all, from serving."""
+    champion = await registry.champion(conn, tenant_id, MODEL_NAME)
+    if champion is None or champion.id == candidate:
+        return None
+    artifact = await conn.fetchval("SELECT artifact FROM app.risk_model_artifacts WHERE run_id = $1", champion.id)
+    if artifact is None:
+        return "its stored model is missing"
+    if not DisruptionModel.compatible(artifact):
+        return "it was trained on an earlier feature set"
+    return None
 
 
 async def current_model(conn: asyncpg.Connection, tenant_id: UUID) -> StoredModel | None:

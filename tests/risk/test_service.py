@@ -178,22 +178,35 @@ async def test_market_risk_flags_a_draft_priced_far_above_history(world):
     assert result["products"][0]["observations"] == 7
 
 
+async def _age_features(tx, run_id):
+    """Make a stored model look like one an earlier version stored (one feature fewer)."""
+    artifact = json.loads(await repository.load_model_artifact(tx.conn, run_id))
+    artifact["features"] = artifact["features"][:-1]
+    await tx.conn.execute(
+        "UPDATE app.risk_model_artifacts SET artifact = $1 WHERE run_id = $2", json.dumps(artifact).encode(), run_id
+    )
+
+
+async def test_a_retrained_model_replaces_a_champion_of_an_earlier_feature_set_even_with_a_worse_score(world):
+    supplier = await world.supplier("S")
+    await world.deliveries(supplier, 30, delay_days=6)
+    saved = await _train_and_store(world, [supplier])
+    await world.run(lambda tx: _age_features(tx, saved["run_id"]))
+    model = train_disruption_model(generate_history(lines=6000, suppliers=40, days=900, seed=2))
+    worse = {**model.metrics, "holdout": {"served": {"brier": 0.99}}}  # an rmse no champion loses to
+    retrained = await world.run(
+        lambda tx: repository.save_model(tx.conn, tx.tenant_id, model.to_bytes(), worse, run_key="t2")
+    )
+    assert retrained["promoted"] and retrained["version"] == 2
+    assert retrained["reason"] == "champion v1 cannot be served: it was trained on an earlier feature set"
+
+
 async def test_a_champion_trained_on_an_earlier_feature_set_leaves_the_baseline_serving_and_says_so(world):
     late = await world.supplier("LATE")
     await world.deliveries(late, 30, delay_days=6)
     await world.open_order(late, issued=TODAY - timedelta(days=3), expected=TODAY + timedelta(days=7))
     saved = await _train_and_store(world, [late, uuid.uuid4()])
-
-    async def age_features(tx):
-        artifact = json.loads(await repository.load_model_artifact(tx.conn, saved["run_id"]))
-        artifact["features"] = artifact["features"][:-1]  # what an earlier version stored
-        await tx.conn.execute(
-            "UPDATE app.risk_model_artifacts SET artifact = $1 WHERE run_id = $2",
-            json.dumps(artifact).encode(),
-            saved["run_id"],
-        )
-
-    await world.run(age_features)
+    await world.run(lambda tx: _age_features(tx, saved["run_id"]))
     result = await world.run(
         lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
     )
