@@ -1,6 +1,6 @@
 """The early-warning job: (re)train each tenant's disruption model when due, score open orders, raise alerts.
 
-Run on a schedule as a Ray job (``python -m risk.early_warning``; the RayCronJob's entrypoint) or by hand
+Run on a schedule as a Ray job (``python -m deployments.jobs early-warning``; the nightly RayCronJob runs it) or by hand
 (``chainsight risk scan``). For each tenant it acts as the tenant's first admin, through the same
 row-level-security transactions as a request, so it can neither read nor write another tenant's rows.
 Training reads the history in one transaction, fits outside any transaction (Ray Train), and stores the
@@ -148,7 +148,9 @@ async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m deployments.jobs early-warning", description=(__doc__ or "").splitlines()[0]
+    )
     parser.add_argument("--tenant", type=UUID, help="only this tenant")
     parser.add_argument("--today", type=date.fromisoformat, help="scan as of this date (YYYY-MM-DD)")
     parser.add_argument("--retrain", action="store_true", help="train even if the current model is recent")
@@ -159,7 +161,3 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> None:
     print(json.dumps(execute(argv), default=str))
-
-
-if __name__ == "__main__":
-    main()
