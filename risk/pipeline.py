@@ -58,6 +58,11 @@ def chronological(history: pd.DataFrame) -> pd.DataFrame:
     return history.sort_values(["order_date", *ties], kind="stable", na_position="last").reset_index(drop=True)
 
 
+# Recorded with every trained model: which lines it learned from and how they were labelled. Models stored before
+# this rule (overdue open lines left out, later deliveries known) were scored on other terms.
+LABEL_RULE = "outcomes settled as of the training day; overdue open lines late"
+
+
 def settled_as_of(history: pd.DataFrame) -> pd.Timestamp:
     """The day after the newest delivery in ``history``: the default day its outcomes are known as of."""
     newest = history["delivered_date"].max()
@@ -140,7 +145,7 @@ def train_disruption_model(
     model.scorer, model.reason = scorer, reason
     served = {MODEL_SCORER: "candidate", RATE_SCORER: "rates"}.get(scorer, "baseline")
     holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": windows}
-    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout}
+    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout, "labels": LABEL_RULE}
     return model
 
 

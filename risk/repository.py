@@ -15,6 +15,7 @@ import pandas as pd
 
 from common.errors import NotFoundError
 from risk.model import DisruptionModel
+from risk.pipeline import LABEL_RULE
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from training import registry
 
@@ -269,14 +270,15 @@ async def save_model(
         artifact_uri=f"postgres:app.risk_model_artifacts/{run.id}",
     )
     decision = await registry.promote_if_better(
-        conn, tenant_id, run.id, metric="rmse", champion_unusable=await _unservable_champion(conn, tenant_id, run.id)
+        conn, tenant_id, run.id, metric="rmse", champion_outdated=await _outdated_champion(conn, tenant_id, run.id)
     )
     return {"run_id": run.id, "version": run.version, "promoted": decision.promoted, "reason": decision.reason}
 
 
-async def _unservable_champion(conn: asyncpg.Connection, tenant_id: UUID, candidate: UUID) -> str | None:
-    """Why the current champion (other than ``candidate``) cannot be served any more, if it cannot: its better
-    score on paper must not keep the retrained model, and with it any model at all, from serving."""
+async def _outdated_champion(conn: asyncpg.Connection, tenant_id: UUID, candidate: UUID) -> str | None:
+    """Why the current champion (other than ``candidate``) must give way whatever its score, if it must: it cannot
+    be loaded any more (then nothing but the baseline would serve), or its holdout was labelled under an earlier
+    rule, so its score on paper is not comparable with the candidate's."""
     champion = await registry.champion(conn, tenant_id, MODEL_NAME)
     if champion is None or champion.id == candidate:
         return None
@@ -284,7 +286,9 @@ async def _unservable_champion(conn: asyncpg.Connection, tenant_id: UUID, candid
     if artifact is None:
         return "its stored model is missing"
     if not DisruptionModel.compatible(artifact):
-        return "it was trained on an earlier feature set"
+        return "it was trained on an earlier feature set and cannot be served"
+    if champion.metrics.get("labels") != LABEL_RULE:
+        return "its outcomes were labelled under an earlier rule, so its holdout scores are not comparable"
     return None
 
 

@@ -177,16 +177,16 @@ async def promote_if_better(
     *,
     metric: str = "mase",
     max_champion_age: timedelta | None = timedelta(days=14),
-    champion_unusable: str | None = None,
+    champion_outdated: str | None = None,
 ) -> PromotionDecision:
     """Make ``run_id`` the champion of its model if its backtest ``metric`` is lower than the champion's.
 
     Also promotes when there is no champion, when the champion has no value for the metric, when the
     champion's training data ends more than ``max_champion_age`` before the candidate's (a lucky old
-    backtest must not block fresher forecasts forever), or when the caller found the champion cannot be
-    served any more (``champion_unusable`` says why, e.g. it was trained on an earlier feature set): a
-    better score on paper does not help when nothing can load it. The decision and its reason are stored
-    on the candidate (``promotion_note``).
+    backtest must not block fresher forecasts forever), or when the caller found the champion outdated
+    (``champion_outdated`` says why: it cannot be loaded any more, or its scores were measured under rules
+    the candidate's are not comparable with): a better score on paper must not keep it. The decision and
+    its reason are stored on the candidate (``promotion_note``).
     """
     if metric not in PROMOTION_METRICS:
         raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
@@ -209,8 +209,8 @@ async def promote_if_better(
             promoted, reason = False, f"candidate has no backtest {metric}"
         elif champion is None:
             promoted, reason = True, "no champion yet"
-        elif champion_unusable is not None:
-            promoted, reason = True, f"champion v{champion.version} cannot be served: {champion_unusable}"
+        elif champion_outdated is not None:
+            promoted, reason = True, f"champion v{champion.version} is outdated: {champion_outdated}"
         elif theirs is None:
             promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
         elif _stale(champion, run, max_champion_age):

@@ -192,13 +192,36 @@ async def test_a_retrained_model_replaces_a_champion_of_an_earlier_feature_set_e
     await world.deliveries(supplier, 30, delay_days=6)
     saved = await _train_and_store(world, [supplier])
     await world.run(lambda tx: _age_features(tx, saved["run_id"]))
+    retrained = await _retrain_with_a_worse_score(world)
+    assert retrained["promoted"] and retrained["version"] == 2
+    assert retrained["reason"] == (
+        "champion v1 is outdated: it was trained on an earlier feature set and cannot be served"
+    )
+
+
+async def _retrain_with_a_worse_score(world):
     model = train_disruption_model(generate_history(lines=6000, suppliers=40, days=900, seed=2))
     worse = {**model.metrics, "holdout": {"served": {"brier": 0.99}}}  # an rmse no champion loses to
-    retrained = await world.run(
+    return await world.run(
         lambda tx: repository.save_model(tx.conn, tx.tenant_id, model.to_bytes(), worse, run_key="t2")
     )
-    assert retrained["promoted"] and retrained["version"] == 2
-    assert retrained["reason"] == "champion v1 cannot be served: it was trained on an earlier feature set"
+
+
+async def test_a_champion_of_the_current_rules_keeps_its_title_against_a_worse_retrain(world):
+    await _train_and_store(world, [await world.supplier("S")])
+    retrained = await _retrain_with_a_worse_score(world)
+    assert not retrained["promoted"] and "does not beat champion v1" in retrained["reason"]
+
+
+async def test_a_champion_labelled_under_an_earlier_rule_gives_way_to_a_retrain_whatever_its_score(world):
+    saved = await _train_and_store(world, [await world.supplier("S")])
+    await world.run(
+        lambda tx: tx.conn.execute(
+            "UPDATE app.forecast_runs SET metrics = metrics - 'labels' WHERE id = $1", saved["run_id"]
+        )
+    )
+    retrained = await _retrain_with_a_worse_score(world)
+    assert retrained["promoted"] and "labelled under an earlier rule" in retrained["reason"]
 
 
 async def test_a_champion_trained_on_an_earlier_feature_set_leaves_the_baseline_serving_and_says_so(world):

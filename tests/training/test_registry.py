@@ -130,7 +130,7 @@ async def test_a_stale_champion_gives_way_even_to_a_worse_backtest(database, mak
     assert decision.promoted and "older than" in decision.reason
 
 
-async def test_a_champion_the_caller_cannot_serve_gives_way_even_to_a_worse_backtest(database, make_tenant):
+async def test_a_champion_the_caller_finds_outdated_gives_way_even_to_a_worse_backtest(database, make_tenant):
     tenant = await make_tenant()
 
     async def op(tx):
@@ -138,13 +138,13 @@ async def test_a_champion_the_caller_cannot_serve_gives_way_even_to_a_worse_back
         await promote_if_better(tx.conn, tx.tenant_id, old.id)
         retrained = await new_run(tx, "retrained", 0.9)
         decision = await promote_if_better(
-            tx.conn, tx.tenant_id, retrained.id, champion_unusable="trained on an earlier feature set"
+            tx.conn, tx.tenant_id, retrained.id, champion_outdated="trained on an earlier feature set"
         )
         return decision, await champion(tx.conn, tx.tenant_id, "demand-D")
 
     decision, current = await in_tenant(database, tenant, op)
     assert decision.promoted
-    assert decision.reason == "champion v1 cannot be served: trained on an earlier feature set"
+    assert decision.reason == "champion v1 is outdated: trained on an earlier feature set"
     assert current.run_key == "retrained"
 
 
