@@ -10,7 +10,7 @@ import pandas as pd
 
 from risk.model import fit_booster
 from risk.pipeline import DECISION_SHARE, DECISION_WINDOWS, backtest, labelled_rows, train_disruption_model
-from tests.risk.test_promotion import road_history
+from tests.support.deliveries import road_history
 
 DAY = pd.Timestamp("2025-01-01")
 LINE = {"supplier_id": "S", "category": "A", "shipment_mode": "air", "quantity": 1.0, "value": 1.0,
