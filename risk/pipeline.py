@@ -53,8 +53,9 @@ class LabelledRows:
 
 def chronological(history: pd.DataFrame) -> pd.DataFrame:
     """Lines in order-date order, ties broken by the line's own facts, so that the same history gives the same
-    model whatever order it was loaded in."""
-    ties = [c for c in ("promised_date", "delivered_date", "supplier_id", "quantity", "value") if c in history]
+    model whatever order it was loaded in (the supplier's code before its id: a fresh import draws new ids)."""
+    columns = ("promised_date", "delivered_date", "supplier_code", "supplier_id", "quantity", "value")
+    ties = [c for c in columns if c in history]
     return history.sort_values(["order_date", *ties], kind="stable", na_position="last").reset_index(drop=True)
 
 

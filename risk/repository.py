@@ -39,12 +39,14 @@ async def load_delivery_history(conn: asyncpg.Connection, since: date | None = N
     """Imported and purchase-order deliveries in the ``risk.features`` convention (plus ids and category)."""
     rows = await conn.fetch(
         """
-        SELECT h.id, h.source, h.supplier_id::text AS supplier_id, h.product_id, h.category, h.shipment_mode,
+        SELECT h.id, h.source, h.supplier_id::text AS supplier_id, s.code AS supplier_code, h.product_id,
+               h.category, h.shipment_mode,
                h.order_date, h.promised_date, h.delivered_date, h.quantity::float8 AS quantity,
                h.value::float8 AS value, h.quantity_received::float8 AS quantity_received,
                h.quantity_rejected::float8 AS quantity_rejected, c.overall::float8 AS country_risk,
                rp.distance_km::float8 AS distance_km, h.purchase_order_id
         FROM app.risk_delivery_history h
+        JOIN app.suppliers s ON s.id = h.supplier_id
         LEFT JOIN app.country_risk c ON c.country = h.origin_country
         LEFT JOIN app.supplier_risk_profiles rp ON rp.supplier_id = h.supplier_id
         WHERE $1::date IS NULL OR h.order_date >= $1::date
