@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from risk.model import fit_booster
-from risk.pipeline import DECISION_SHARE, DECISION_WINDOWS, backtest, labelled_rows, train_disruption_model
+from risk.pipeline import (
+    DECISION_SHARE,
+    DECISION_WINDOWS,
+    backtest,
+    chronological,
+    labelled_rows,
+    train_disruption_model,
+)
 from tests.support.deliveries import road_history
 
 DAY = pd.Timestamp("2025-01-01")
@@ -60,3 +67,14 @@ def test_each_validation_window_s_booster_learns_only_outcomes_settled_when_the_
     known_then = [int((rows.promised_date < rows.order_date[lo]).sum()) for lo in opens]
     assert fitted[:DECISION_WINDOWS] == known_then
     assert all(k < lo for k, lo in zip(known_then, opens, strict=True))  # the lines still in their promise
+
+
+def test_lines_ordered_the_same_day_keep_one_order_whatever_ids_an_import_drew_for_their_suppliers():
+    day = pd.Timestamp("2024-03-01")
+    lines = pd.DataFrame({
+        "supplier_code": ["B", "A"], "order_date": day, "promised_date": day + pd.Timedelta(days=20),
+        "delivered_date": day + pd.Timedelta(days=20), "quantity": 10.0, "value": 100.0,
+    })  # fmt: skip
+    first = chronological(lines.assign(supplier_id=["id-1", "id-2"]))
+    second = chronological(lines.assign(supplier_id=["id-2", "id-1"]))
+    assert list(first["supplier_code"]) == list(second["supplier_code"]) == ["A", "B"]
