@@ -272,18 +272,15 @@ async def save_model(
         artifact_uri=f"postgres:app.risk_model_artifacts/{run.id}",
     )
     decision = await registry.promote_if_better(
-        conn, tenant_id, run.id, metric="rmse", champion_outdated=await _outdated_champion(conn, tenant_id, run.id)
+        conn, tenant_id, run.id, metric="rmse", outdated=lambda champion: _why_outdated(conn, champion)
     )
     return {"run_id": run.id, "version": run.version, "promoted": decision.promoted, "reason": decision.reason}
 
 
-async def _outdated_champion(conn: asyncpg.Connection, tenant_id: UUID, candidate: UUID) -> str | None:
-    """Why the current champion (other than ``candidate``) must give way whatever its score, if it must: it cannot
-    be loaded any more (then nothing but the baseline would serve), or its holdout was labelled under an earlier
-    rule, so its score on paper is not comparable with the candidate's."""
-    champion = await registry.champion(conn, tenant_id, MODEL_NAME)
-    if champion is None or champion.id == candidate:
-        return None
+async def _why_outdated(conn: asyncpg.Connection, champion: registry.RunRecord) -> str | None:
+    """Why ``champion`` must give way to a retrained model whatever its score, if it must: it cannot be loaded any
+    more (then nothing but the baseline would serve), or its holdout was labelled under an earlier rule, so its
+    score on paper is not comparable with the candidate's."""
     artifact = await conn.fetchval("SELECT artifact FROM app.risk_model_artifacts WHERE run_id = $1", champion.id)
     if artifact is None:
         return "its stored model is missing"

@@ -13,7 +13,7 @@ required for batch jobs that connect as the owner.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -177,15 +177,16 @@ async def promote_if_better(
     *,
     metric: str = "mase",
     max_champion_age: timedelta | None = timedelta(days=14),
-    champion_outdated: str | None = None,
+    outdated: Callable[[RunRecord], Awaitable[str | None]] | None = None,
 ) -> PromotionDecision:
     """Make ``run_id`` the champion of its model if its backtest ``metric`` is lower than the champion's.
 
     Also promotes when there is no champion, when the champion has no value for the metric, when the
     champion's training data ends more than ``max_champion_age`` before the candidate's (a lucky old
-    backtest must not block fresher forecasts forever), or when the caller found the champion outdated
-    (``champion_outdated`` says why: it cannot be loaded any more, or its scores were measured under rules
-    the candidate's are not comparable with): a better score on paper must not keep it. The decision and
+    backtest must not block fresher forecasts forever), or when ``outdated`` says why the champion is
+    outdated (it cannot be loaded any more, or its scores were measured under rules the candidate's are not
+    comparable with): a better score on paper must not keep it. ``outdated`` judges the champion this
+    decision locked, so a concurrent promotion cannot slip another one in between. The decision and
     its reason are stored on the candidate (``promotion_note``).
     """
     if metric not in PROMOTION_METRICS:
@@ -205,12 +206,13 @@ async def promote_if_better(
         champion = RunRecord.from_row(current) if current is not None else None
         ours = _metric(run, metric)
         theirs = _metric(champion, metric) if champion is not None else None
+        why_outdated = await outdated(champion) if outdated is not None and champion is not None else None
         if ours is None:
             promoted, reason = False, f"candidate has no backtest {metric}"
         elif champion is None:
             promoted, reason = True, "no champion yet"
-        elif champion_outdated is not None:
-            promoted, reason = True, f"champion v{champion.version} is outdated: {champion_outdated}"
+        elif why_outdated is not None:
+            promoted, reason = True, f"champion v{champion.version} is outdated: {why_outdated}"
         elif theirs is None:
             promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
         elif _stale(champion, run, max_champion_age):

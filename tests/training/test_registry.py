@@ -137,9 +137,11 @@ async def test_a_champion_the_caller_finds_outdated_gives_way_even_to_a_worse_ba
         old = await new_run(tx, "old", 0.5)
         await promote_if_better(tx.conn, tx.tenant_id, old.id)
         retrained = await new_run(tx, "retrained", 0.9)
-        decision = await promote_if_better(
-            tx.conn, tx.tenant_id, retrained.id, champion_outdated="trained on an earlier feature set"
-        )
+
+        async def earlier_features(champion):
+            return "trained on an earlier feature set" if champion.run_key == "old" else None
+
+        decision = await promote_if_better(tx.conn, tx.tenant_id, retrained.id, outdated=earlier_features)
         return decision, await champion(tx.conn, tx.tenant_id, "demand-D")
 
     decision, current = await in_tenant(database, tenant, op)
