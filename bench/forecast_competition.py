@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument(
         "--min-length", type=int, default=None, help="tuning: override the shortest series a combination serves"
     )
+    parser.add_argument("--pool-gain", type=float, default=None, help="tuning: pool switch threshold (1: fixed pool)")
     args = parser.parse_args()
     if (args.dataset, args.subset) not in SETTINGS:
         parser.error(f"{args.dataset} has no {args.subset} subset here; choose from {sorted(SETTINGS)}")
@@ -258,6 +259,7 @@ def main() -> None:
 def tuning(args: argparse.Namespace) -> dict[str, Any]:
     """The selection's settings overridden on the command line (for validation runs)."""
     pairs = (("margin", args.margin), ("rule", args.rule), ("min_combination_length", args.min_length))
+    pairs += (("pool_gain", args.pool_gain),)
     return {name: value for name, value in pairs if value is not None}
 
 

@@ -43,3 +43,9 @@ def test_a_series_with_fewer_windows_than_required_stays_in_the_combination():
     panel = windows(1, {"auto_ets": 20.0, "theta": 20.0, "ces": 20.0, "arima": 0.0}, n_windows=2)
     assert strong_winners(panel, MEMBERS, "median", metric="mase", margin=0.2, min_windows=3) == {}
     assert strong_winners(panel, MEMBERS, "median", metric="mase", margin=0.2, min_windows=2) == {"s0": ("arima", 0.0)}
+
+
+def test_a_pool_gain_of_one_fixes_the_pool_however_far_off_a_member_is():
+    # The bench's `--pool-gain 1`: a switch would need a score below zero, so the median of all stays.
+    panel = windows(40, {"auto_ets": 2.0, "theta": 2.0, "ces": 2.0, "arima": 30.0})
+    assert choose_pool(panel, candidate_pools(MEMBERS), min_series=30, min_gain=1.0) == (MEMBERS, "median")
