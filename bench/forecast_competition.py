@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from forecast_naive2 import naive2
 from statsforecast import StatsForecast
 from statsforecast.models import AutoARIMA, AutoCES, AutoETS, AutoTheta, Naive
 
@@ -98,41 +99,6 @@ def validation_split(train: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, p
     """The training files cut ``horizon`` steps before each series ends: (fit part, validation window)."""
     from_end = train.groupby("unique_id", sort=False).cumcount(ascending=False)
     return train[from_end >= horizon].reset_index(drop=True), train[from_end < horizon].reset_index(drop=True)
-
-
-def naive2(train: pd.DataFrame, horizon: int, period: int) -> np.ndarray:
-    """M4's Naive2: naive on data seasonally adjusted by classical multiplicative decomposition
-    when the M4 autocorrelation test finds seasonality at ``period``."""
-    out = []
-    for _, group in train.groupby("unique_id", sort=True):
-        y = group["y"].to_numpy()
-        seasonal = np.ones(period)
-        if period > 1 and len(y) >= 3 * period and _seasonality_test(y, period):
-            seasonal = _seasonal_indices(y, period)
-        index = seasonal[(len(y) + np.arange(horizon)) % period]
-        out.append(y[-1] / seasonal[(len(y) - 1) % period] * index)
-    return np.concatenate(out)
-
-
-def _acf(y: np.ndarray, k: int) -> float:
-    m = y.mean()
-    return float(np.sum((y[k:] - m) * (y[:-k] - m)) / np.sum((y - m) ** 2))
-
-
-def _seasonality_test(y: np.ndarray, period: int) -> bool:
-    # As in the M4 organisers' Python code, including its unsquared first term.
-    s = _acf(y, 1) + sum(_acf(y, i) ** 2 for i in range(2, period))
-    return abs(_acf(y, period)) > 1.645 * np.sqrt((1 + 2 * s) / len(y))
-
-
-def _seasonal_indices(y: np.ndarray, period: int) -> np.ndarray:
-    """Seasonal factors by position ``t % period`` of a classical multiplicative decomposition."""
-    weights = np.r_[0.5, np.ones(period - 1), 0.5] / period if period % 2 == 0 else np.ones(period) / period
-    trend = np.full(len(y), np.nan)
-    half = len(weights) // 2
-    trend[half : len(y) - half] = np.convolve(y, weights, mode="valid")
-    factors = np.array([np.nanmean((y / trend)[i::period]) for i in range(period)])
-    return factors / factors.mean()
 
 
 def peer(
@@ -216,6 +182,7 @@ def main() -> None:
         "--min-length", type=int, default=None, help="tuning: override the shortest series a combination serves"
     )
     parser.add_argument("--pool-gain", type=float, default=None, help="tuning: pool switch threshold (1: fixed pool)")
+    parser.add_argument("--pool-windows", type=int, default=None, help="tuning: backtest windows the pool is chosen on")
     args = parser.parse_args()
     if (args.dataset, args.subset) not in SETTINGS:
         parser.error(f"{args.dataset} has no {args.subset} subset here; choose from {sorted(SETTINGS)}")
@@ -259,7 +226,7 @@ def main() -> None:
 def tuning(args: argparse.Namespace) -> dict[str, Any]:
     """The selection's settings overridden on the command line (for validation runs)."""
     pairs = (("margin", args.margin), ("rule", args.rule), ("min_combination_length", args.min_length))
-    pairs += (("pool_gain", args.pool_gain),)
+    pairs += (("pool_gain", args.pool_gain), ("pool_windows", args.pool_windows))
     return {name: value for name, value in pairs if value is not None}
 
 

@@ -40,6 +40,15 @@ class Windows:
     def n_series(self) -> int:
         return int(self.keys["unique_id"].nunique())
 
+    def latest(self, n: int) -> Windows:
+        """The windows of each series' ``n`` latest cutoffs (all of them when none has more)."""
+        rank = self.keys.groupby("unique_id", sort=False)["cutoff"].rank(method="first", ascending=False)
+        keep = (rank <= n).to_numpy()
+        if keep.all():
+            return self
+        forecasts = {m: f[keep] for m, f in self.forecasts.items()}
+        return Windows(self.keys[keep].reset_index(drop=True), self.actual[keep], self.scale[keep], forecasts)
+
 
 def windows_from_backtest(backtest: pd.DataFrame, history: pd.DataFrame, freq: str) -> Windows:
     """Arrange ``cross_validation`` output of several models (column ``model``) as ``Windows``."""

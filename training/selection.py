@@ -70,11 +70,12 @@ class AutoForecaster(Forecaster):
     ``max_backtest_series`` series (a seeded sample) are backtested. The group's pool starts as
     ``pool`` (by default every candidate that is neither a baseline nor a global model) combined by
     ``rule``, and changes to one of a few fixed alternatives (``training.combination.candidate_pools``)
-    only when the panel has ``min_series_for_pool`` series and that pool scores ``pool_gain`` better.
-    A series then keeps the pool's combination unless its best candidate beat it by ``margin``
-    (relative ``metric``) in every window. Global models (``is_global``, the xgboost)
-    compete only on series of ``global_min_length`` steps or more, and only when
-    ``global_min_series`` such series exist: a model learned across series needs a panel to learn
+    only when the panel has ``min_series_for_pool`` series and that pool scores ``pool_gain`` better,
+    over ``pool_windows`` rolling origins (default ``n_windows``; more backtests further back for the
+    series long enough). A series then keeps the pool's combination unless its best candidate beat it
+    by ``margin`` (relative ``metric``) in every one of its ``n_windows`` latest windows. Global
+    models (``is_global``, the xgboost) compete only on series of ``global_min_length`` steps or
+    more, and only when ``global_min_series`` such series exist: a model learned across series needs a panel to learn
     from. Series too short to backtest take the group's pool (learned on the series that could be
     backtested) when they have ``min_combination_length`` observations; below that, dynamic Theta
     from 3 observations, naive under 3 (Croston for intermittent series).
@@ -101,6 +102,7 @@ class AutoForecaster(Forecaster):
         margin: float = 0.2,
         min_series_for_pool: int = 30,
         pool_gain: float = 0.01,
+        pool_windows: int | None = None,
         global_min_series: int = 20,
         global_min_length: int = 200,
         min_combination_length: int = 7,
@@ -121,6 +123,7 @@ class AutoForecaster(Forecaster):
         self.margin = margin
         self.min_series_for_pool = min_series_for_pool
         self.pool_gain = pool_gain
+        self.pool_windows = pool_windows
         self.global_min_series = global_min_series
         self.global_min_length = global_min_length
         self.min_combination_length = min_combination_length
@@ -204,8 +207,11 @@ class AutoForecaster(Forecaster):
         (pool, rule), winners, table, pooled = default, {}, None, None
         if len(testable):
             subset = history[history["unique_id"].isin(testable)]
-            windows = self._backtest(subset, lengths[testable], freq, horizon, min_fit, candidates)
+            n_windows = max(self.n_windows, self.pool_windows or 0)
+            windows = self._backtest(subset, lengths[testable], freq, horizon, min_fit, candidates, n_windows)
             pool, rule = choose_pool(windows, pools, min_series=self.min_series_for_pool, min_gain=self.pool_gain)
+            # Only the pool is chosen on the extra, older windows; each series is judged on its latest ones.
+            windows = windows.latest(self.n_windows)
             winners = strong_winners(
                 windows, pool, rule, metric=self.metric, margin=self.margin, min_windows=self.n_windows
             )
@@ -254,8 +260,9 @@ class AutoForecaster(Forecaster):
         horizon: int,
         min_fit: int,
         candidates: Mapping[str, ModelFactory],
+        n_windows: int,
     ) -> Windows:
-        """Rolling origins ``step`` apart from each series' end; a series joins every window that
+        """``n_windows`` rolling origins ``step`` apart from each series' end; a series joins every window that
         leaves it ``min_fit`` observations, so long series give more windows than short ones.
 
         A candidate forecasts, in each window, the series that window leaves long enough for it
@@ -269,7 +276,7 @@ class AutoForecaster(Forecaster):
         too_short: dict[str, set[str]] = {name: set() for name in candidates}
         failed: set[str] = set(candidates)  # until a candidate forecasts some series
         broken: set[str] = set()
-        for window in range(self.n_windows):
+        for window in range(n_windows):
             held_out = horizon + window * step
             ids = lengths.index[lengths >= held_out + min_fit]
             if not len(ids):

@@ -49,3 +49,11 @@ def test_a_pool_gain_of_one_fixes_the_pool_however_far_off_a_member_is():
     # The bench's `--pool-gain 1`: a switch would need a score below zero, so the median of all stays.
     panel = windows(40, {"auto_ets": 2.0, "theta": 2.0, "ces": 2.0, "arima": 30.0})
     assert choose_pool(panel, candidate_pools(MEMBERS), min_series=30, min_gain=1.0) == (MEMBERS, "median")
+
+
+def test_latest_keeps_each_series_latest_windows_only():
+    panel = windows(3, {"auto_ets": 2.0, "theta": 3.0}, n_windows=4)
+    latest = panel.latest(2)
+    cutoffs = latest.keys.groupby("unique_id")["cutoff"].apply(list).to_dict()
+    assert cutoffs == {"s0": [2, 3], "s1": [2, 3], "s2": [2, 3]}
+    assert np.array_equal(latest.forecasts["theta"], panel.forecasts["theta"][(panel.keys["cutoff"] >= 2).to_numpy()])

@@ -149,3 +149,21 @@ def test_a_series_shorter_than_a_season_combines_only_the_pool_members_that_fit_
     members = model.weights_.groupby("unique_id")["model"].apply(set)
     assert members.to_dict() == {"spiky": {"naive", "seasonal_naive"}, "young": {"naive"}}
     assert model.predict(6).groupby("unique_id").size().to_dict() == {"spiky": 6, "young": 6}
+
+
+def test_the_pool_is_chosen_on_the_older_pool_windows_too():
+    # Noise around 100 with a six-month burst 21-26 months before the end: seasonal naive repeats the
+    # burst into the backtest windows 3 and 4 (from the end), not into the latest two. On those two the
+    # mean of all three members scores best; over four windows the median, which outvotes it, stays.
+    rng = np.random.default_rng(0)
+    series = [100 + rng.normal(0, 2, 48) + np.r_[np.zeros(21), np.full(6, 100.0), np.zeros(21)] for _ in range(4)]
+    panel = pd.concat([monthly(f"s{i}", y) for i, y in enumerate(series)], ignore_index=True)
+    candidates = {
+        name: (lambda name=name: StatisticalForecaster(name)) for name in ("naive", "seasonal_naive", "auto_ets")
+    }
+    settings = dict(horizon=6, n_windows=2, pool=("naive", "auto_ets", "seasonal_naive"), min_series_for_pool=1)
+    rules = {
+        windows: set(AutoForecaster(candidates, **settings, pool_windows=windows).fit(panel, "MS").weights_["rule"])
+        for windows in (None, 4)
+    }
+    assert rules == {None: {"mean"}, 4: {"median"}}
