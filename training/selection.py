@@ -207,7 +207,9 @@ class AutoForecaster(Forecaster):
         (pool, rule), winners, table, pooled = default, {}, None, None
         if len(testable):
             subset = history[history["unique_id"].isin(testable)]
-            n_windows = max(self.n_windows, self.pool_windows or 0)
+            # The older windows only serve the pool choice: none where the panel is too small to choose.
+            extra = self.pool_windows if len(testable) >= self.min_series_for_pool else None
+            n_windows = max(self.n_windows, extra or 0)
             windows = self._backtest(subset, lengths[testable], freq, horizon, min_fit, candidates, n_windows)
             pool, rule = choose_pool(windows, pools, min_series=self.min_series_for_pool, min_gain=self.pool_gain)
             # Only the pool is chosen on the extra, older windows; each series is judged on its latest ones.
