@@ -56,5 +56,9 @@ def test_vllms_unusable_torch_companions_are_left_out() -> None:
 
 def test_make_install_installs_exactly_the_lock() -> None:
     makefile = (REPO / "Makefile").read_text()
-    assert "pip install --quiet --no-deps -r $(LOCK)" in makefile
+    installer = re.search(r"^UV_PIP := (.*)$", makefile, re.MULTILINE)
+    assert installer and "uv pip install" in installer[1] and "--no-deps" in installer[1].split()
+    assert "\t$(UV_PIP) -r $(LOCK)\n" in makefile
+    # uv itself comes from the lock too, so the installer's version is pinned with the rest.
+    assert "pip install --quiet --no-deps \"$$(grep '^uv==' $(LOCK))\"" in makefile
     assert re.search(r"^LOCK := requirements\.lock$", makefile, re.MULTILINE)
