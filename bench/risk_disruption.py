@@ -75,7 +75,7 @@ def main() -> None:
         connect_ray(num_cpus=args.workers + 1, log_to_driver=False)
         try:
             started = time.perf_counter()
-            booster = ray_fitter(workers=args.workers)(fit_x, fit_y)
+            (booster,) = ray_fitter(workers=args.workers)([(fit_x, fit_y)])
             ray_fit_s = time.perf_counter() - started
         finally:
             ray.shutdown()

@@ -3,14 +3,14 @@
 Rows are split by order date, never at random, and a line teaches only once its outcome was settled (its
 promised date passed) on the day it is used: the scorer that serves is chosen on validation windows of the
 newest lines, each scored by a booster fitted only on the outcomes settled when the window opened, as a buyer
-would have used the model. The booster is fitted by a ``Fitter``: in process
-(``risk.model.fit_booster``) or on Ray Train workers (``risk.training.ray_fitter``).
+would have used the model. The boosters are fitted by a ``Fitter``: in process (``fit_in_process``, over
+``risk.model.fit_booster``) or on Ray Train workers (``risk.training.ray_fitter``).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -34,7 +34,8 @@ from risk.model import (
     rate_probability,
 )
 
-Fitter = Callable[[pd.DataFrame, np.ndarray], xgb.Booster]
+# Fits one booster per (features, labels) set, all in one call: a Ray Train fitter starts its workers once.
+Fitter = Callable[[Sequence[tuple[pd.DataFrame, np.ndarray]]], list[xgb.Booster]]
 MIN_TRAINING_ROWS = 60
 DECISION_SHARE = 0.3  # newest share of the lines on which the booster and the baseline are compared
 DECISION_WINDOWS = 3  # consecutive validation windows in that share, each scored by a booster fitted before it
@@ -114,8 +115,8 @@ def train_disruption_model(
     ``decision_windows`` consecutive windows; for each, a booster is fitted on the lines already settled when the
     window opens (calibrated on their newest ``calibration_share``) and scores the window, as a buyer would have
     used it then. ``choose_scorer`` compares the three scorers on the windows (``window_metrics``). Either way
-    the booster is then refitted with the same settings on all settled lines; the model records which scorer
-    serves and why.
+    the booster is also fitted with the same settings on all settled lines (in the same ``fitter`` call as the
+    windows' boosters: one Ray Train run); the model records which scorer serves and why.
     """
     rows = labelled_rows(history, as_of)
     everything = np.ones(len(rows.late), dtype=bool)
@@ -124,6 +125,7 @@ def train_disruption_model(
     bounds = np.linspace(int(len(index) * (1 - decision_share)), len(index), decision_windows + 1).astype(int)
     windows: list[dict[str, Any]] = []
     scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"candidate": [], "rates": [], "baseline": []}
+    plans, trial_windows = [], []
     for lo, hi in itertools.pairwise(bounds):
         # The trial booster knows the outcomes settled when the window opens, not those that came in later.
         window = (index >= lo) & (index < hi)
@@ -131,18 +133,22 @@ def train_disruption_model(
         if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
             windows.append({"rows": int(window.sum()), "skipped": "too little history before it"})
             continue
-        trial = _fit_and_calibrate(rows, before, fitter, calibration_share, calibration)
+        plans.append(_plan(rows, before, calibration_share, calibration))
+        trial_windows.append(window)
+        late = int(rows.late[window].sum())
+        windows.append({"rows": int(window.sum()), "late": late, "trained_on": int(before.sum())})
+    # No calibration share of its own by default: the booster's log-loss probabilities around a base margin
+    # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
+    # level of those windows, and the real history's level moves several-fold between years.
+    plans.append(_plan(rows, everything, final_calibration_share, calibration))
+    *trials, model = _fit_and_calibrate(rows, plans, fitter)
+    for trial, window in zip(trials, trial_windows, strict=True):
         late, features = rows.late[window], rows.features[window]
         scores["candidate"].append((late, trial.predict_candidate(features)))
         scores["rates"].append((late, rate_probability(features)))
         scores["baseline"].append((late, rows.supplier_late_rate[window]))
-        windows.append({"rows": int(window.sum()), "late": int(late.sum()), "trained_on": int(before.sum())})
     holdout: dict[str, Any] = {name: window_metrics(parts) for name, parts in scores.items()}
     scorer, reason = choose_scorer(holdout)
-    # No calibration share of its own by default: the booster's log-loss probabilities around a base margin
-    # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
-    # level of those windows, and the real history's level moves several-fold between years.
-    model = _fit_and_calibrate(rows, everything, fitter, final_calibration_share, calibration)
     model.scorer, model.reason = scorer, reason
     served = {MODEL_SCORER: "candidate", RATE_SCORER: "rates"}.get(scorer, "baseline")
     holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": windows}
@@ -215,13 +221,20 @@ def _require_history(rows: LabelledRows, mask: np.ndarray) -> None:
         )
 
 
-def _fit_and_calibrate(
-    rows: LabelledRows,
-    mask: np.ndarray,
-    fitter: Fitter | None,
-    calibration_share: float,
-    calibration: Calibration | None,
-) -> DisruptionModel:
+def fit_in_process(sets: Sequence[tuple[pd.DataFrame, np.ndarray]]) -> list[xgb.Booster]:
+    """The ``Fitter`` used when none is given: ``fit_booster`` on each set, in this process."""
+    return [fit_booster(features, labels) for features, labels in sets]
+
+
+@dataclass(frozen=True)
+class _FitPlan:
+    fit_at: np.ndarray
+    calibrate_at: np.ndarray
+    calibration: Calibration | None
+
+
+def _plan(rows: LabelledRows, mask: np.ndarray, calibration_share: float, calibration: Calibration | None) -> _FitPlan:
+    """Which of ``mask``'s rows fit a booster and which calibrate it; refused when either lacks a class."""
     index = np.flatnonzero(mask)
     _require_history(rows, mask)
     cut = int(len(index) * (1 - calibration_share))
@@ -233,19 +246,25 @@ def _fit_and_calibrate(
             "the history needs both late and on-time deliveries in its training and calibration periods",
             code="insufficient_history",
         )
-    booster = (fitter or fit_booster)(rows.features.iloc[fit_at].reset_index(drop=True), rows.late[fit_at])
-    model = calibrate(
-        booster, rows.features.iloc[calibrate_at], rows.late[calibrate_at], rows.delay[calibrate_at], calibration
+    return _FitPlan(fit_at, calibrate_at, calibration)
+
+
+def _fit_and_calibrate(rows: LabelledRows, plans: list[_FitPlan], fitter: Fitter | None) -> list[DisruptionModel]:
+    boosters = (fitter or fit_in_process)(
+        [(rows.features.iloc[plan.fit_at].reset_index(drop=True), rows.late[plan.fit_at]) for plan in plans]
     )
-    model.metrics = {
-        "training_rows": len(fit_at),
-        "calibration_rows": len(calibrate_at),
-        "calibration_method": model.calibrator.method,
-        "calibration": classification_metrics(
-            rows.late[calibrate_at], model.predict_candidate(rows.features.iloc[calibrate_at])
-        ),
-    }
-    return model
+    models = []
+    for plan, booster in zip(plans, boosters, strict=True):
+        at = plan.calibrate_at
+        model = calibrate(booster, rows.features.iloc[at], rows.late[at], rows.delay[at], plan.calibration)
+        model.metrics = {
+            "training_rows": len(plan.fit_at),
+            "calibration_rows": len(at),
+            "calibration_method": model.calibrator.method,
+            "calibration": classification_metrics(rows.late[at], model.predict_candidate(rows.features.iloc[at])),
+        }
+        models.append(model)
+    return models
 
 
 def backtest(

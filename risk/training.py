@@ -1,11 +1,13 @@
 """Fit the disruption booster with Ray Train's ``XGBoostTrainer`` (data-parallel over ``workers``).
 
 A thin wrapper over ``training.ray_xgboost``: each worker trains on its shard exactly as
-``risk.model.fit_booster`` does (the same parameters and base margin).
+``risk.model.fit_booster`` does (the same parameters and base margin), every booster a training run asks for
+(its validation windows' and the final one) in one Ray Train run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ from risk.features import FEATURES
 from risk.model import DEFAULT_PARAMS, DEFAULT_ROUNDS, offset_margin
 from risk.pipeline import Fitter
 from training.compute import TrainCompute
-from training.ray_xgboost import LABEL, fit_xgboost_on_ray
+from training.ray_xgboost import LABEL, fit_xgboost_many_on_ray
 
 OFFSET = "offset"  # the column of the base margin (``risk.model.offset_margin``)
 
@@ -28,15 +30,17 @@ def ray_fitter(
     params: dict[str, Any] | None = None,
     compute: TrainCompute | None = None,
 ) -> Fitter:
-    """A ``Fitter`` that trains on Ray Train workers (Ray must be initialised by the caller): ``compute`` when
-    given (GPU workers train with ``device="cuda"``), otherwise ``workers`` CPU workers."""
+    """A ``Fitter`` that trains all its boosters in one run of Ray Train workers (Ray must be initialised by the
+    caller): ``compute`` when given (GPU workers train with ``device="cuda"``), otherwise ``workers`` CPU workers."""
     compute = compute or TrainCompute(workers=workers)
 
-    def fit(features: pd.DataFrame, labels: np.ndarray) -> xgb.Booster:
-        frame = features[FEATURES].assign(**{LABEL: labels.astype(float), OFFSET: offset_margin(features)})
+    def fit(sets: Sequence[tuple[pd.DataFrame, np.ndarray]]) -> list[xgb.Booster]:
+        frames = [
+            features[FEATURES].assign(**{LABEL: labels.astype(float), OFFSET: offset_margin(features)})
+            for features, labels in sets
+        ]
         merged = {**DEFAULT_PARAMS, **(params or {})}
-        return fit_xgboost_on_ray(
-            frame, FEATURES, merged, rounds, compute, name="risk-disruption", offset=OFFSET
-        ).booster
+        fits = fit_xgboost_many_on_ray(frames, FEATURES, merged, rounds, compute, name="risk-disruption", offset=OFFSET)
+        return [fit.booster for fit in fits]
 
     return fit

@@ -1,11 +1,12 @@
-"""One xgboost booster fitted with Ray Train's ``XGBoostTrainer``, for every booster the project trains on Ray:
+"""xgboost boosters fitted with Ray Train's ``XGBoostTrainer``, for every booster the project trains on Ray:
 the global demand model (``training.ray_fits.fit_booster``) and the supplier disruption model
-(``risk.training.ray_fitter``). Ray must be initialised by the caller (``common.ray_connection``).
+(``risk.training.ray_fitter``, whose validation fits and final fit share one run). Ray must be initialised by
+the caller (``common.ray_connection``).
 
-The frame is sharded over the workers of a ``TrainCompute``; each builds a DMatrix from its shard (with a base
-margin when an offset column is named) and calls ``xgboost.train``, whose collective Ray Train connects, on the
-device the workers were given. The training metric is logged every round but reported, with the checkpoint,
-only once at the end: each ``ray.train.report`` costs about 2 s here (see shared/NOTES.md).
+Each frame is sharded over the workers of a ``TrainCompute``; each worker builds a DMatrix from its shard (with a
+base margin when an offset column is named) and calls ``xgboost.train``, whose collective Ray Train connects, on
+the device the workers were given. The training metric is logged every round but reported, with the
+checkpoint, only once at the end: each ``ray.train.report`` costs about 2 s here (see shared/NOTES.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -20,6 +22,7 @@ import pandas as pd
 from training.compute import TrainCompute
 
 LABEL = "label"
+CHECKPOINT_FILE = "model.ubj"  # where ray.train.xgboost.RayTrainReportCallback puts a booster; serving reads it
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,33 @@ def fit_xgboost_on_ray(
 ) -> RayBooster:
     """Fit ``rounds`` rounds of ``params`` on ``frame``'s ``features`` against its ``label`` column (and its
     ``offset`` column as the base margin when given), one shard per worker of ``compute``."""
-    import ray.data
-    from ray.train import RunConfig
-    from ray.train.xgboost import RayTrainReportCallback, XGBoostTrainer
+    (fit,) = fit_xgboost_many_on_ray(
+        [frame], features, params, rounds, compute, name=name, offset=offset, storage_path=storage_path
+    )
+    return fit
 
+
+def fit_xgboost_many_on_ray(
+    frames: Sequence[pd.DataFrame],
+    features: Sequence[str],
+    params: dict[str, Any],
+    rounds: int,
+    compute: TrainCompute,
+    *,
+    name: str,
+    offset: str | None = None,
+    storage_path: str | None = None,
+) -> list[RayBooster]:
+    """One booster per frame, fitted one after the other by the same Ray Train run (as ``fit_xgboost_on_ray``
+    fits one): the workers, their imports and the collective start once, which is most of a small fit's time.
+    The boosters share one checkpoint directory (``checkpoint_file``)."""
+    import ray.data
+    import xgboost as xgb
+    from ray.train import RunConfig
+    from ray.train.xgboost import XGBoostTrainer
+
+    if not frames:
+        return []
     columns = [*features, LABEL, *([offset] if offset else [])]
     trainer = XGBoostTrainer(
         _train_loop,
@@ -53,38 +79,53 @@ def fit_xgboost_on_ray(
             "rounds": rounds,
             "features": list(features),
             "offset": offset,
+            "count": len(frames),
         },
         scaling_config=compute.scaling_config(),
         run_config=RunConfig(name=name, storage_path=storage_path or tempfile.mkdtemp(prefix=f"chainsight-{name}-")),
-        datasets={"train": ray.data.from_pandas(frame[columns])},
+        datasets={_dataset(i): ray.data.from_pandas(frame[columns]) for i, frame in enumerate(frames)},
     )
     result = trainer.fit()
     if result.checkpoint is None:
         raise RuntimeError(f"Ray Train returned no checkpoint: {result.error}")
-    return RayBooster(RayTrainReportCallback.get_model(result.checkpoint), result.checkpoint.path)
+    with result.checkpoint.as_directory() as directory:
+        files = [Path(directory, checkpoint_file(i, len(frames))) for i in range(len(frames))]
+        boosters = [xgb.Booster(model_file=str(file)) for file in files]
+    return [RayBooster(booster, result.checkpoint.path) for booster in boosters]
+
+
+def checkpoint_file(index: int, count: int) -> str:
+    """The file of booster ``index`` of ``count`` in a run's checkpoint: one booster keeps the name Ray's
+    ``RayTrainReportCallback`` gives it (``model.ubj``, which serving reads)."""
+    return CHECKPOINT_FILE if count == 1 else f"model-{index}.ubj"
+
+
+def _dataset(index: int) -> str:
+    return f"train-{index}"
 
 
 def _train_loop(config: dict[str, Any]) -> None:
     import ray.train
     import xgboost as xgb
-    from ray.train.xgboost import RayTrainReportCallback
+    from ray.train import Checkpoint
 
-    class ReportAtEnd(RayTrainReportCallback):
-        """Keep the evaluation log each round; report (with the checkpoint) only after the last one."""
-
-        def after_iteration(self, model: xgb.Booster, epoch: int, evals_log: dict) -> bool:
-            self._evals_log = evals_log  # type: ignore[assignment]  # Ray types it as None until set
-            return False
-
-    shard = ray.train.get_dataset_shard("train").materialize().to_pandas()
-    names, offset = config["features"], config["offset"]
-    train = xgb.DMatrix(
-        shard[names], label=shard[LABEL], feature_names=names, base_margin=shard[offset] if offset else None
-    )
-    xgb.train(
-        config["params"],
-        train,
-        num_boost_round=config["rounds"],
-        evals=[(train, "train")],
-        callbacks=[ReportAtEnd(frequency=0, checkpoint_at_end=True)],
-    )
+    names, offset, count = config["features"], config["offset"], config["count"]
+    boosters: list[Any] = []
+    metrics: dict[str, float] = {}
+    for index in range(count):
+        shard = ray.train.get_dataset_shard(_dataset(index)).materialize().to_pandas()
+        train = xgb.DMatrix(
+            shard[names], label=shard[LABEL], feature_names=names, base_margin=shard[offset] if offset else None
+        )
+        log: dict[str, Any] = {}
+        rounds = config["rounds"]
+        boosters.append(xgb.train(config["params"], train, rounds, evals=[(train, "train")], evals_result=log))
+        # The training metric of each booster's last round, reported once at the end with the checkpoint.
+        metrics |= {f"{index}-train-{metric}": values[-1] for metric, values in log["train"].items()}
+    if ray.train.get_context().get_world_rank() != 0:
+        ray.train.report(metrics, checkpoint=None)
+        return
+    with tempfile.TemporaryDirectory() as directory:
+        for index, booster in enumerate(boosters):
+            booster.save_model(str(Path(directory, checkpoint_file(index, count))))
+        ray.train.report(metrics, checkpoint=Checkpoint.from_directory(directory))

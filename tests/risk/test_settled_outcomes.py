@@ -8,12 +8,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from risk.model import fit_booster
 from risk.pipeline import (
     DECISION_SHARE,
     DECISION_WINDOWS,
     backtest,
     chronological,
+    fit_in_process,
     labelled_rows,
     train_disruption_model,
 )
@@ -56,9 +56,9 @@ def test_each_validation_window_s_booster_learns_only_outcomes_settled_when_the_
     history = road_history(seed=5, lines=1500, suppliers=10, late=lambda draw, s: draw < 0.1 + 0.03 * s)
     fitted: list[int] = []
 
-    def counting_fitter(features: pd.DataFrame, labels: np.ndarray):  # the in-process fit, counting its lines
-        fitted.append(len(labels))
-        return fit_booster(features, labels)
+    def counting_fitter(sets):  # the in-process fit, counting each booster's lines
+        fitted.extend(len(labels) for _, labels in sets)
+        return fit_in_process(sets)
 
     train_disruption_model(history, fitter=counting_fitter)
     rows = labelled_rows(history)
