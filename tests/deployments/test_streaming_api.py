@@ -29,8 +29,10 @@ async def test_csv_export_streams_through_serve_with_the_list_filters(http, make
 
 async def test_ten_slow_exports_by_one_viewer_do_not_stop_other_users(serve_url, http, make_tenant, owner_pool):
     tenant, other = await make_tenant(), await make_tenant()
-    async with owner_pool.acquire() as conn:  # ~10 MB of CSV: more than the socket buffers hold
-        await add_bulk_receipts(conn, tenant.id, tenant.warehouses[0], 15_000)
+    # ~45 MB of CSV: more than every buffer between the replica and the client holds (loopback TCP may
+    # autotune to 32 MB here; at ~10 MB, one CI run saw a stalled download finish and free its slot).
+    async with owner_pool.acquire() as conn:
+        await add_bulk_receipts(conn, tenant.id, tenant.warehouses[0], 15_000, reference_chars=3_000)
     viewer = tenant.headers(tenant.viewer)
     async with httpx.AsyncClient(base_url=serve_url, timeout=30.0) as slow, contextlib.AsyncExitStack() as stack:
         # Ten downloads started and never read: each holds its transaction until the client reads on.

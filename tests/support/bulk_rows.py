@@ -7,9 +7,11 @@ import uuid
 import asyncpg
 
 
-async def add_bulk_receipts(conn: asyncpg.Connection, tenant_id: uuid.UUID, warehouse_id: uuid.UUID, rows: int) -> None:
-    """``rows`` receipts with ~600-character references, spread over 100 new products (the ledger trigger
-    updates each product's level row per movement: one hot row would make the load quadratic)."""
+async def add_bulk_receipts(
+    conn: asyncpg.Connection, tenant_id: uuid.UUID, warehouse_id: uuid.UUID, rows: int, reference_chars: int = 600
+) -> None:
+    """``rows`` receipts with ``reference_chars``-long references, spread over 100 new products (the ledger
+    trigger updates each product's level row per movement: one hot row would make the load quadratic)."""
     products = [uuid.uuid4() for _ in range(100)]
     await conn.executemany(
         "INSERT INTO app.products (id, tenant_id, sku, name) VALUES ($1, $2, $3, $3)",
@@ -20,7 +22,7 @@ async def add_bulk_receipts(conn: asyncpg.Connection, tenant_id: uuid.UUID, ware
         schema_name="app",
         columns=["tenant_id", "product_id", "warehouse_id", "movement_type", "quantity", "reference"],
         records=[
-            (tenant_id, products[i % 100], warehouse_id, "receipt", 1, f"bulk receipt {i:08d} " + "r" * 600)
+            (tenant_id, products[i % 100], warehouse_id, "receipt", 1, f"bulk receipt {i:08d} " + "r" * reference_chars)
             for i in range(rows)
         ],
     )
