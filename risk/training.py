@@ -18,7 +18,7 @@ from risk.features import FEATURES
 from risk.model import DEFAULT_PARAMS, DEFAULT_ROUNDS, offset_margin
 from risk.pipeline import Fitter
 from training.compute import TrainCompute
-from training.ray_xgboost import LABEL, fit_xgboost_many_on_ray
+from training.ray_xgboost import LABEL, fit_xgboost_on_ray
 
 OFFSET = "offset"  # the column of the base margin (``risk.model.offset_margin``)
 
@@ -40,7 +40,7 @@ def ray_fitter(
             for features, labels in sets
         ]
         merged = {**DEFAULT_PARAMS, **(params or {})}
-        fits = fit_xgboost_many_on_ray(frames, FEATURES, merged, rounds, compute, name="risk-disruption", offset=OFFSET)
+        fits = fit_xgboost_on_ray(frames, FEATURES, merged, rounds, compute, name="risk-disruption", offset=OFFSET)
         return [fit.booster for fit in fits]
 
     return fit

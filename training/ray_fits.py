@@ -249,8 +249,8 @@ def fit_booster(
         "spec": spec,
     }
     params = xgboost_params(GradientBoostedForecaster(**options).params, compute)
-    fit = fit_xgboost_on_ray(
-        frame, spec.names, params, rounds, compute, name="demand-xgboost", storage_path=storage_path
+    (fit,) = fit_xgboost_on_ray(
+        [frame], spec.names, params, rounds, compute, name="demand-xgboost", storage_path=storage_path
     )
     return BoosterFit(fit.booster, options, freq, fit.checkpoint_dir)
 

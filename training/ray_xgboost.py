@@ -32,25 +32,6 @@ class RayBooster:
 
 
 def fit_xgboost_on_ray(
-    frame: pd.DataFrame,
-    features: Sequence[str],
-    params: dict[str, Any],
-    rounds: int,
-    compute: TrainCompute,
-    *,
-    name: str,
-    offset: str | None = None,
-    storage_path: str | None = None,
-) -> RayBooster:
-    """Fit ``rounds`` rounds of ``params`` on ``frame``'s ``features`` against its ``label`` column (and its
-    ``offset`` column as the base margin when given), one shard per worker of ``compute``."""
-    (fit,) = fit_xgboost_many_on_ray(
-        [frame], features, params, rounds, compute, name=name, offset=offset, storage_path=storage_path
-    )
-    return fit
-
-
-def fit_xgboost_many_on_ray(
     frames: Sequence[pd.DataFrame],
     features: Sequence[str],
     params: dict[str, Any],
@@ -61,9 +42,11 @@ def fit_xgboost_many_on_ray(
     offset: str | None = None,
     storage_path: str | None = None,
 ) -> list[RayBooster]:
-    """One booster per frame, fitted one after the other by the same Ray Train run (as ``fit_xgboost_on_ray``
-    fits one): the workers, their imports and the collective start once, which is most of a small fit's time.
-    The boosters share one checkpoint directory (``checkpoint_file``)."""
+    """One booster per frame: ``rounds`` rounds of ``params`` on its ``features`` against its ``label`` column
+    (and its ``offset`` column as the base margin when given), one shard per worker of ``compute``. The frames
+    are fitted one after the other by the same Ray Train run: the workers, their imports and the collective
+    start once, which is most of a small fit's time. The boosters share one checkpoint directory
+    (``checkpoint_file``)."""
     import ray.data
     import xgboost as xgb
     from ray.train import RunConfig

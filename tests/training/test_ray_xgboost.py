@@ -10,7 +10,7 @@ import pytest
 import xgboost as xgb
 
 from training.compute import TrainCompute
-from training.ray_xgboost import LABEL, checkpoint_file, fit_xgboost_many_on_ray
+from training.ray_xgboost import LABEL, checkpoint_file, fit_xgboost_on_ray
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +20,7 @@ def test_one_run_fits_each_frame_its_own_booster_and_checkpoints_them_all(ray_cl
     rising = pd.DataFrame({"x": x, LABEL: (x > 0).astype(float)})
     falling = pd.DataFrame({"x": x, LABEL: (x < 0).astype(float)})
     params = {"objective": "binary:logistic", "max_depth": 2, "eta": 0.3}
-    fits = fit_xgboost_many_on_ray(
+    fits = fit_xgboost_on_ray(
         [rising, falling], ["x"], params, 20, TrainCompute(workers=1), name="two-boosters", storage_path=str(tmp_path)
     )
     probe = xgb.DMatrix(pd.DataFrame({"x": [-2.0, 2.0]}))
