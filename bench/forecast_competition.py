@@ -179,6 +179,9 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=None, help="tuning: override the selection margin")
     parser.add_argument("--rule", choices=["median", "mean"], default=None, help="tuning: override the rule")
     parser.add_argument(
+        "--winner-share", type=float, default=None, help="tuning: a strong winner's fixed share (1: alone)"
+    )
+    parser.add_argument(
         "--min-length", type=int, default=None, help="tuning: override the shortest series a combination serves"
     )
     parser.add_argument("--pool-gain", type=float, default=None, help="tuning: pool switch threshold (1: fixed pool)")
@@ -225,8 +228,9 @@ def main() -> None:
 
 def tuning(args: argparse.Namespace) -> dict[str, Any]:
     """The selection's settings overridden on the command line (for validation runs)."""
-    pairs = (("margin", args.margin), ("rule", args.rule), ("min_combination_length", args.min_length))
-    pairs += (("pool_gain", args.pool_gain), ("pool_windows", args.pool_windows))
+    pairs: list[tuple[str, Any]] = [("margin", args.margin), ("rule", args.rule), ("winner_share", args.winner_share)]
+    pairs += [("min_combination_length", args.min_length), ("pool_gain", args.pool_gain)]
+    pairs += [("pool_windows", args.pool_windows)]
     return {name: value for name, value in pairs if value is not None}
 
 
@@ -265,13 +269,19 @@ def report(
         ratio = ours_wall / peer_time if peer_time > 0 else float("nan")
         cpu_ratio = ours_cpu / peer_cpu if peer_cpu > 0 else float("nan")
         mix = selection["model"].value_counts().to_dict()
-        pools = selection.loc[selection["model"] == "ensemble", "note"].str.split(" [(]").str[0].value_counts()
+        notes = selection.loc[selection["model"] == "ensemble", "note"].str.split(" [(]").str[0]
+        # A leaning series' note names its shares; the mix counts the winner and the pool it leans.
+        pools = notes.str.replace(r"^leaning: (\S+) beat the (.*) by .*$", r"\1 leaning on the \2", regex=True)
+        pools = pools.value_counts()
         print(f"Chainsight {profile} vs best peer: sMAPE {gain_s:+.2f}%, MASE {gain_m:+.2f}%")
         print(f"  wall {ours_wall:.1f} s, statsforecast {'+'.join(peers)} {peer_time:.1f} s, ratio {ratio:.2f}")
         print(f"  cpu {ours_cpu:.1f} s, statsforecast {peer_cpu:.1f} s, ratio {cpu_ratio:.2f}")
         print("  chosen per series:", mix)
         print("  combinations:", pools.to_dict())
-        print("  members used (series per model):", weights["model"].value_counts().to_dict())
+        print(
+            "  members used (series per model):",
+            weights.drop_duplicates(["unique_id", "model"])["model"].value_counts().to_dict(),
+        )
         profiles[profile] = {
             "smape": round(ours_s, 3),
             "mase": round(ours_m, 3),

@@ -15,17 +15,20 @@ from training.combination import (
     candidate_pools,
     choose_pool,
     combine,
+    combine_forecasts,
+    inverse_error_share,
+    leaning_errors,
     series_scores,
     strong_winners,
 )
 from training.combination import windows_from_backtest as _windows
 from training.errors import ForecastInputError
 from training.frequency import default_horizon
-from training.models.base import POINT_COLUMN, Forecaster, monotone_quantiles
+from training.models.base import POINT_COLUMN, Forecaster
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.intermittent import IntermittentForecaster, is_intermittent
 from training.models.statistical import StatisticalForecaster
-from training.validation import covariate_columns, quantile_column, validate_history
+from training.validation import covariate_columns, validate_history
 
 logger = logging.getLogger(__name__)
 
@@ -61,24 +64,24 @@ FALLBACKS: Mapping[str, ModelFactory] = {
 
 class AutoForecaster(Forecaster):
     """Per panel, the combination of candidates that backtests best; per series, a single model
-    only where it beat that combination by a clear margin in every backtest window.
+    leans the forecast only where it beat that combination by a clear margin in every backtest window.
 
-    Intermittent series (average inter-demand interval above 1.32) are served by the intermittent
-    candidates, the others by the regular ones. Each group is backtested over up to ``n_windows``
-    rolling origins of ``horizon`` steps, ``step`` apart (default half a horizon); a series joins
-    every window that leaves it ``min_combination_length`` observations to fit, and at most
-    ``max_backtest_series`` series (a seeded sample) are backtested. The group's pool starts as
-    ``pool`` (by default every candidate that is neither a baseline nor a global model) combined by
-    ``rule``, and changes to one of a few fixed alternatives (``training.combination.candidate_pools``)
-    only when the panel has ``min_series_for_pool`` series and that pool scores ``pool_gain`` better,
-    over ``pool_windows`` rolling origins (default ``n_windows``; more backtests further back for the
-    series long enough). A series then keeps the pool's combination unless its best candidate beat it
-    by ``margin`` (relative ``metric``) in every one of its ``n_windows`` latest windows. Global
-    models (``is_global``, the xgboost) compete only on series of ``global_min_length`` steps or
-    more, and only when ``global_min_series`` such series exist: a model learned across series needs a panel to learn
-    from. Series too short to backtest take the group's pool (learned on the series that could be
-    backtested) when they have ``min_combination_length`` observations; below that, dynamic Theta
-    from 3 observations, naive under 3 (Croston for intermittent series).
+    Intermittent series (average inter-demand interval above 1.32) are served by the intermittent candidates, the
+    others by the regular ones. Each group is backtested over up to ``n_windows`` rolling origins of ``horizon``
+    steps, ``step`` apart (default half a horizon); a series joins every window that leaves it
+    ``min_combination_length`` observations to fit, and at most ``max_backtest_series`` series (a seeded sample) are
+    backtested. The group's pool starts as ``pool`` (by default every candidate that is neither a baseline nor a
+    global model) combined by ``rule``, and changes to one of a few fixed alternatives
+    (``training.combination.candidate_pools``) only when the panel has ``min_series_for_pool`` series and that pool
+    scores ``pool_gain`` better, over ``pool_windows`` rolling origins (default ``n_windows``; more backtests
+    further back for the series long enough). A series then keeps the pool's combination unless its best candidate
+    beat it by ``margin`` (relative ``metric``) in every one of its ``n_windows`` latest windows; that candidate
+    then takes ``winner_share`` of the series' forecast and the combination the rest (1: it stands alone; by default
+    ``inverse_error_share``: a few short windows still pick by luck). Global models (``is_global``, the xgboost)
+    compete only on series of ``global_min_length`` steps or more, and only when ``global_min_series`` such series
+    exist: a model learned across series needs a panel to learn from. Series too short to backtest take the group's
+    pool (learned on the series that could be backtested) when they have ``min_combination_length`` observations;
+    below that, dynamic Theta from 3 observations, naive under 3 (Croston for intermittent series).
 
     After ``fit``, ``selection_`` has one row per series (``model``: a candidate or ``ensemble``,
     its backtest ``error``, a ``note`` saying why), ``weights_`` the ``unique_id, model, weight``
@@ -100,6 +103,7 @@ class AutoForecaster(Forecaster):
         rule: Rule = "median",
         pool: Sequence[str] | None = None,
         margin: float = 0.2,
+        winner_share: float | None = None,
         min_series_for_pool: int = 30,
         pool_gain: float = 0.01,
         pool_windows: int | None = None,
@@ -121,6 +125,7 @@ class AutoForecaster(Forecaster):
         self.rule: Rule = rule
         self.pool = tuple(pool) if pool is not None else None
         self.margin = margin
+        self.winner_share = winner_share
         self.min_series_for_pool = min_series_for_pool
         self.pool_gain = pool_gain
         self.pool_windows = pool_windows
@@ -204,7 +209,7 @@ class AutoForecaster(Forecaster):
             # The pool is a panel-level choice: a sample of the panel carries its evidence.
             rng = np.random.default_rng(0)
             testable = pd.Index(np.sort(rng.choice(testable.to_numpy(), self.max_backtest_series, replace=False)))
-        (pool, rule), winners, table, pooled = default, {}, None, None
+        (pool, rule), winners, table, pooled, leaning, leaners = default, {}, None, None, {}, {}
         if len(testable):
             subset = history[history["unique_id"].isin(testable)]
             # The older windows only serve the pool choice: none where the panel is too small to choose.
@@ -223,17 +228,30 @@ class AutoForecaster(Forecaster):
             # A candidate has a row for the series it forecast in every one of their windows.
             table = table[np.isfinite(table["mase"])].reset_index(drop=True)
             pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], rule))[self.metric]
+            share = self.winner_share
+            leaners = {u: (m, share or inverse_error_share(e, float(pooled[u]))) for u, (m, e) in winners.items()}
+            leaning = leaning_errors(windows, pool, rule, leaners, self.metric)
         names = ", ".join(pool)
         if len(pool) < 3:
             rule = "mean"  # the same thing for one or two members, and the simpler name
         for uid, length in lengths.items():
+            # The pool's members that can fit this series (seasonal naive needs a full season).
+            usable = [m for m in pool if required[m] <= length] if length >= self.min_combination_length else []
             if str(uid) in winners:
                 model, error = winners[str(uid)]
-                note = f"single: {model} beat the {rule} of {names} by {self.margin:.0%} in every window"
+                beat = f"{model} beat the {rule} of {names} by {self.margin:.0%} in every window"
+                share = leaners[str(uid)][1] if usable else 1.0
+                if share < 1.0:
+                    note = f"leaning: {beat}; {share:.0%} {model}, {1 - share:.0%} the {rule} of {', '.join(usable)}"
+                    error = leaning[str(uid)]
+                    rest = (1.0 - share) / len(usable)
+                    weights.extend({"unique_id": uid, "model": m, "weight": rest, "rule": rule} for m in usable)
+                    model = ENSEMBLE
+                else:
+                    note = f"single: {beat}"
                 choices.append({"unique_id": uid, "model": model, "error": error, "note": note})
-                weights.append({"unique_id": uid, "model": model, "weight": 1.0, "rule": "mean"})
-            elif length >= self.min_combination_length and (usable := [m for m in pool if required[m] <= length]):
-                # The pool's members that can fit this series (seasonal naive needs a full season).
+                weights.append({"unique_id": uid, "model": winners[str(uid)][0], "weight": share, "rule": "mean"})
+            elif usable:
                 error = float(pooled[uid]) if pooled is not None and uid in pooled.index else np.nan
                 note = f"{rule} of {', '.join(usable)}"
                 if length < needed:
@@ -329,18 +347,3 @@ class AutoForecaster(Forecaster):
         for model, rows in self.weights_.groupby("model", sort=True):
             subset = history[history["unique_id"].isin(rows["unique_id"])]
             self._models[str(model)] = factories[str(model)]().fit(subset, freq)
-
-
-def combine_forecasts(forecasts: pd.DataFrame, weights: pd.DataFrame, levels: Sequence[float]) -> pd.DataFrame:
-    """Per ``unique_id, ds``, the weighted mean of the members' point and quantile columns, or their
-    median for series whose ``weights`` rows say ``rule`` median."""
-    value_columns = [POINT_COLUMN, *(quantile_column(q) for q in levels)]
-    keys = ["unique_id", "ds", *(c for c in ("cutoff", "y") if c in forecasts.columns)]
-    merged = forecasts.merge(weights, on=["unique_id", "model"], how="inner")
-    by_median = merged["rule"] == "median" if "rule" in merged.columns else np.zeros(len(merged), dtype=bool)
-    parts = [merged[by_median].groupby(keys, sort=True, as_index=False)[value_columns].median()]
-    averaged = merged[~by_median]
-    weighted = averaged[value_columns].mul(averaged["weight"], axis=0)
-    parts.append(pd.concat([averaged[keys], weighted], axis=1).groupby(keys, sort=True, as_index=False).sum())
-    combined = pd.concat([p for p in parts if not p.empty], ignore_index=True).sort_values(keys, ignore_index=True)
-    return monotone_quantiles(combined, levels)

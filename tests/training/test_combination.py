@@ -2,8 +2,17 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from training.combination import Windows, candidate_pools, choose_pool, strong_winners
+from training.combination import (
+    Windows,
+    candidate_pools,
+    choose_pool,
+    combine_forecasts,
+    inverse_error_share,
+    leaning_errors,
+    strong_winners,
+)
 
 MEMBERS = ("auto_ets", "theta", "ces", "arima")
 
@@ -57,3 +66,31 @@ def test_latest_keeps_each_series_latest_windows_only():
     cutoffs = latest.keys.groupby("unique_id")["cutoff"].apply(list).to_dict()
     assert cutoffs == {"s0": [2, 3], "s1": [2, 3], "s2": [2, 3]}
     assert np.array_equal(latest.forecasts["theta"], panel.forecasts["theta"][(panel.keys["cutoff"] >= 2).to_numpy()])
+
+
+def test_a_leaning_winner_adds_its_share_to_the_weighted_median_of_the_pool():
+    forecasts = pd.DataFrame(
+        {"unique_id": "s", "ds": 1, "model": ["a", "b", "c", "w"], "yhat": [10.0, 20.0, 60.0, 40.0], "q0.9": 1.0}
+    )
+    weights = pd.DataFrame(
+        {
+            "unique_id": "s",
+            "model": ["a", "b", "c", "w"],
+            "weight": [0.25 / 3] * 3 + [0.75],
+            "rule": ["median"] * 3 + ["mean"],
+        }
+    )
+    combined = combine_forecasts(forecasts, weights, [0.9])
+    assert combined["yhat"].tolist() == [0.25 * 20.0 + 0.75 * 40.0]
+
+
+def test_leaning_errors_score_the_blend_of_winner_and_combination():
+    ws = windows(1, {"auto_ets": 10.0, "theta": 10.0, "ces": 10.0}, n_windows=2)
+    exact = Windows(ws.keys, ws.actual, ws.scale, {**ws.forecasts, "arima": ws.actual.copy()})
+    errors = leaning_errors(exact, ("auto_ets", "theta", "ces"), "median", {"s0": ("arima", 0.5)}, "mase")
+    assert errors == {"s0": 5.0}
+
+
+def test_a_strong_winner_takes_a_share_inverse_to_its_squared_backtest_error():
+    assert inverse_error_share(winner_error=0.5, pooled_error=1.5) == pytest.approx(0.9)
+    assert inverse_error_share(winner_error=0.8, pooled_error=1.0) == pytest.approx(1.0 / 1.64)

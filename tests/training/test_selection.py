@@ -90,9 +90,17 @@ def test_a_series_where_one_model_is_known_best_gets_that_model():
     }
     model = AutoForecaster(candidates, horizon=12, n_windows=2, pool=("seasonal_naive", "naive"))
     model.fit(monthly("spiky", y), "MS")
+    assert model.selection_.iloc[0]["note"].startswith("leaning: seasonal_naive beat the mean of seasonal_naive, naive")
+    assert model.weights_.groupby("model")["weight"].sum()["seasonal_naive"] > 0.95
+
+
+def test_a_winner_share_of_one_lets_the_winner_stand_alone():
+    candidates = {name: (lambda name=name: StatisticalForecaster(name)) for name in ("seasonal_naive", "naive")}
+    model = AutoForecaster(candidates, horizon=12, n_windows=2, pool=("seasonal_naive", "naive"), winner_share=1.0)
+    model.fit(monthly("spiky", spiky(72)), "MS")
     row = model.selection_.iloc[0]
-    assert row["model"] == "seasonal_naive"
-    assert row["note"].startswith("single: seasonal_naive beat the mean of seasonal_naive, naive")
+    assert (row["model"], row["note"][:7]) == ("seasonal_naive", "single:")
+    assert model.weights_[["model", "weight"]].to_dict("records") == [{"model": "seasonal_naive", "weight": 1.0}]
 
 
 def test_short_noisy_series_fall_back_to_the_combination():
@@ -134,7 +142,9 @@ def test_one_series_too_short_for_seasonal_naive_leaves_it_to_the_long_ones():
     model = AutoForecaster(candidates, horizon=6, n_windows=2, pool=("naive",)).fit(panel, "MS")
     chosen = model.selection_.set_index("unique_id")["model"]
     scored = model.backtest_scores_.groupby("unique_id")["model"].apply(set)
-    assert chosen.to_dict() == {"newcomer": "naive", "spiky": "seasonal_naive"}
+    leaning = model.weights_.groupby("unique_id")["model"].apply(set)
+    assert chosen.to_dict() == {"newcomer": "naive", "spiky": "ensemble"}
+    assert leaning.to_dict() == {"newcomer": {"naive"}, "spiky": {"naive", "seasonal_naive"}}
     assert scored.to_dict() == {"newcomer": {"naive"}, "spiky": {"naive", "seasonal_naive"}}
 
 
