@@ -10,8 +10,9 @@ and says which model answered and why, including every documented fallback:
   (or Croston SBA when intermittent), per ``training.selection.AutoForecaster``;
 - otherwise the equal-weight combination (``ensemble``) of the statistical candidates, by default their
   median; the panel's rolling-origin backtest may choose one of a few fixed alternatives (mean, one
-  member left out, the mean of AutoETS and Theta), and a single candidate serves a series only where
-  it beat that combination by 20% in every backtest window.
+  member left out, the mean of AutoETS and Theta); a candidate that beat that combination by 20% in
+  every backtest window leans its series' forecast (shares inverse to each one's squared backtest
+  error; the note gives them) but does not replace the combination.
 
 The same ``auto_forecaster`` factory serves the API (``fast`` profile) and the batch job and CLI
 (``full``). Both combine AutoETS, dynamic Theta and AutoCES and decide on two backtest windows; ``full`` adds
