@@ -187,12 +187,22 @@ def inverse_error_share(winner_error: float, pooled_error: float) -> float:
     return pooled_error**2 / total if np.isfinite(total) and total > 0 else 1.0
 
 
+def winner_shares(
+    winners: Mapping[str, tuple[str, float]], pooled: pd.Series, fixed: float | None
+) -> dict[str, tuple[str, float]]:
+    """``uid -> (model, share)`` for ``strong_winners``' output: ``fixed`` when given, else the share
+    ``inverse_error_share`` gives its backtest error against the combination's (``pooled``, per series)."""
+    return {
+        uid: (model, fixed if fixed is not None else inverse_error_share(error, float(pooled[uid])))
+        for uid, (model, error) in winners.items()
+    }
+
+
 def leaning_errors(
-    windows: Windows, pool: Sequence[str], rule: Rule, leaners: Mapping[str, tuple[str, float]], metric: str
+    windows: Windows, pooled: np.ndarray, leaners: Mapping[str, tuple[str, float]], metric: str
 ) -> dict[str, float]:
     """Each series' mean backtest ``metric`` when the model of ``leaners[uid] = (model, share)`` takes
-    ``share`` of the forecast and the pool's combination the rest."""
-    pooled = combine([windows.forecasts[m] for m in pool], rule)
+    ``share`` of the forecast and the pool's combination (``pooled``, one row per window) the rest."""
     uids = windows.keys["unique_id"].astype(str).to_numpy()
     errors: dict[str, float] = {}
     for uid, (model, share) in leaners.items():

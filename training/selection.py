@@ -16,10 +16,10 @@ from training.combination import (
     choose_pool,
     combine,
     combine_forecasts,
-    inverse_error_share,
     leaning_errors,
     series_scores,
     strong_winners,
+    winner_shares,
 )
 from training.combination import windows_from_backtest as _windows
 from training.errors import ForecastInputError
@@ -227,10 +227,10 @@ class AutoForecaster(Forecaster):
             ).reset_index()
             # A candidate has a row for the series it forecast in every one of their windows.
             table = table[np.isfinite(table["mase"])].reset_index(drop=True)
-            pooled = series_scores(windows, combine([windows.forecasts[m] for m in pool], rule))[self.metric]
-            share = self.winner_share
-            leaners = {u: (m, share or inverse_error_share(e, float(pooled[u]))) for u, (m, e) in winners.items()}
-            leaning = leaning_errors(windows, pool, rule, leaners, self.metric)
+            combined = combine([windows.forecasts[m] for m in pool], rule)
+            pooled = series_scores(windows, combined)[self.metric]
+            leaners = winner_shares(winners, pooled, self.winner_share)
+            leaning = leaning_errors(windows, combined, leaners, self.metric)
         names = ", ".join(pool)
         if len(pool) < 3:
             rule = "mean"  # the same thing for one or two members, and the simpler name

@@ -8,6 +8,7 @@ from training.combination import (
     Windows,
     candidate_pools,
     choose_pool,
+    combine,
     combine_forecasts,
     inverse_error_share,
     leaning_errors,
@@ -87,7 +88,8 @@ def test_a_leaning_winner_adds_its_share_to_the_weighted_median_of_the_pool():
 def test_leaning_errors_score_the_blend_of_winner_and_combination():
     ws = windows(1, {"auto_ets": 10.0, "theta": 10.0, "ces": 10.0}, n_windows=2)
     exact = Windows(ws.keys, ws.actual, ws.scale, {**ws.forecasts, "arima": ws.actual.copy()})
-    errors = leaning_errors(exact, ("auto_ets", "theta", "ces"), "median", {"s0": ("arima", 0.5)}, "mase")
+    pooled = combine([exact.forecasts[m] for m in ("auto_ets", "theta", "ces")], "median")
+    errors = leaning_errors(exact, pooled, {"s0": ("arima", 0.5)}, "mase")
     assert errors == {"s0": 5.0}
 
 
