@@ -68,11 +68,22 @@ lint: install compose-check
 typecheck: install
 	$(BIN)/mypy
 
-# Tests that start their own Ray cluster run first, alone: a second cluster on one machine cannot bind Ray's fixed
-# per-node ports (the job agent's), so they must not share a process or a moment with the session's cluster.
+# Two pytest processes at once, each with its own embedded PostgreSQL: the tests that need no Ray beside the Ray
+# ones (Ray spends much of its time starting processes and leaves a core idle). On the Ray side, tests that start
+# their own Ray cluster run first, alone: a second cluster on one machine cannot bind Ray's fixed per-node ports
+# (the job agent's), so they must not share a process or a moment with the session's cluster. The PostgreSQL-only
+# run's output follows the Ray run's; the target fails when either fails (pytest's exit 5 included).
+RAY_TIER := (ray or serve or fault) and not own_cluster
+DB_TIER := not (ray or serve or fault or own_cluster)
 pytest: install
-	$(BIN)/pytest -m own_cluster
-	$(BIN)/pytest -m "not own_cluster" --durations=15
+	@log=$$(mktemp); \
+	$(BIN)/pytest -m "$(DB_TIER)" -p no:cacheprovider --durations=10 > $$log 2>&1 & db=$$!; \
+	trap 'kill $$db 2>/dev/null; rm -f $$log; exit 130' INT TERM; \
+	$(BIN)/pytest -m own_cluster && $(BIN)/pytest -m "$(RAY_TIER)" --durations=15; ray=$$?; \
+	wait $$db; db=$$?; \
+	echo "=== PostgreSQL-only tests (run beside the Ray tests) ==="; cat $$log; rm -f $$log; \
+	echo "pytest exit status: Ray tests $$ray, PostgreSQL-only tests $$db"; \
+	test $$ray -eq 0 && test $$db -eq 0
 
 # The developer tier: real PostgreSQL, no Ray and no Serve (tests that use ray_cluster or serve_url are marked
 # ray/serve at collection), nothing marked slow or fault. CI (`make test`) still runs everything.
