@@ -27,6 +27,7 @@ from common.embedded_postgres import start_embedded_postgres, stop_embedded_post
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 from tests.support.ports import LOOPBACK_NETWORKS, free_port
+from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment, needs_serve, serve_modules_last
 
 TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
 # Logical CPUs only gate scheduling: room for the Serve ingress, the model deployments and the copilot's vLLM
@@ -35,13 +36,15 @@ RAY_TEST_CPUS = 16
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out."""
+    """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out; modules with Serve
+    tests run last, so the others run while the application deploys (``ray_cluster``)."""
     for item in items:
         names = getattr(item, "fixturenames", ())
         if "serve_url" in names:
             item.add_marker(pytest.mark.serve)
         if "ray_cluster" in names:
             item.add_marker(pytest.mark.ray)
+    serve_modules_last(items)
 
 
 @pytest.fixture(scope="session")
@@ -182,13 +185,15 @@ def jwks_server(signing_keys: dict[str, SigningKey]) -> Iterator[JWKSServer]:
 
 
 @pytest.fixture(scope="session")
-def ray_cluster(settings: Settings, jwks_server: JWKSServer) -> Iterator[Settings]:
+def ray_cluster(settings: Settings, jwks_server: JWKSServer, request: pytest.FixtureRequest) -> Iterator[Settings]:
     """The session's one local Ray cluster; yields the settings its workers and replicas read.
 
     Workers, replicas and Ray tasks read their settings from the environment they inherit from this process,
     so it is set before Ray starts. Ray Train runs, sync tasks and the Serve application all join this cluster;
     it stops at the end of the session (ray.shutdown stops the replicas with it: serve.shutdown first would only
-    add a 30 s graceful wait for the controller).
+    add a 30 s graceful wait for the controller). When the selected tests (after -m, -k and paths) include Serve
+    tests, the application starts deploying in the background as soon as the cluster is up, with the copilot
+    when one of them asks for it (``serve_deployment``).
     """
     import ray
 
@@ -214,8 +219,13 @@ def ray_cluster(settings: Settings, jwks_server: JWKSServer) -> Iterator[Setting
     get_settings.cache_clear()
     served = Settings(_env_file=None)  # type: ignore[call-arg]
     start_ray(served, num_cpus=RAY_TEST_CPUS, include_dashboard=False)
+    serve, copilot = needs_serve(request.session.items)
+    deployment = ServeDeployment(served, copilot=copilot) if serve else None
+    request.config.stash[SERVE_DEPLOYMENT] = deployment
     try:
         yield served
     finally:
+        if deployment is not None:
+            deployment.close()
         ray.shutdown()
         get_settings.cache_clear()

@@ -1,9 +1,10 @@
 """The Serve application on the session's Ray cluster (tests/conftest.py), on a free port, once per session.
 
-vLLM starts only for copilot and LLM tests, which ask for ``copilot_serve_url``. When the selected tests include
-one, ``serve_url`` deploys the application with the copilot from the start (one deploy, vLLM once); otherwise
-without it, so Serve tests that need no model never wait for vLLM. ``copilot_serve_url`` upgrades an
-application deployed without the copilot in place (never the other way): vLLM starts at most once a session.
+``ray_cluster`` starts deploying it in the background as soon as the cluster is up (tests/support/serve_app.py);
+``serve_url`` waits until it is healthy. vLLM starts only for copilot and LLM tests, which ask for
+``copilot_serve_url``: when the selected tests include one, the application is deployed with the copilot from the
+start (one deploy, vLLM once); otherwise without it, so Serve tests that need no model never wait for vLLM.
+``copilot_serve_url`` upgrades an application deployed without the copilot in place (never the other way).
 Route behaviour that needs no model handle, proxy or streaming is tested in process: tests/deployments/api.
 """
 
@@ -15,39 +16,34 @@ import httpx
 import pytest
 
 from common.config import Settings
-from deployments.app_builder import AppArgs
-from deployments.llm_server import llm_args_from
-from deployments.local_stack import start_serve
 from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
-
-
-def _serve_args(served: Settings, *, copilot: bool) -> AppArgs:
-    return AppArgs(min_replicas=1, max_replicas=1, copilot=copilot, llm=llm_args_from(served) if copilot else None)
+from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment
 
 
 @pytest.fixture(scope="session")
-def serve_state(ray_cluster: Settings, request: pytest.FixtureRequest) -> dict[str, bool]:
-    """Deploys the application (it stops with the cluster at the end of the session), with the copilot when a
-    selected test (after -m, -k and paths) asks for it; says whether the copilot is deployed."""
-    copilot = any("copilot_serve_url" in getattr(item, "fixturenames", ()) for item in request.session.items)
-    start_serve(ray_cluster, _serve_args(ray_cluster, copilot=copilot))
-    return {"copilot": copilot}
+def serve_deployment(ray_cluster: Settings, request: pytest.FixtureRequest) -> ServeDeployment:
+    """The application ``ray_cluster`` started deploying (it stops with the cluster at the end of the session);
+    deployed here, without the copilot, when no selected test asked for Serve at collection."""
+    deployment = request.config.stash.get(SERVE_DEPLOYMENT, None)
+    if deployment is None:
+        deployment = ServeDeployment(ray_cluster, copilot=False)
+        request.config.stash[SERVE_DEPLOYMENT] = deployment
+    return deployment
 
 
 @pytest.fixture(scope="session")
-def serve_url(serve_state: dict[str, bool], ray_cluster: Settings) -> str:
-    """The application; without the copilot (its routes answer 503) unless the selected tests need it."""
+def serve_url(serve_deployment: ServeDeployment, ray_cluster: Settings) -> str:
+    """The application, once healthy; without the copilot (its routes answer 503) unless the selected tests need it."""
+    serve_deployment.ready()
     return f"http://{ray_cluster.http_host}:{ray_cluster.http_port}"
 
 
 @pytest.fixture(scope="session")
-def copilot_serve_url(serve_url: str, serve_state: dict[str, bool], ray_cluster: Settings) -> str:
+def copilot_serve_url(serve_url: str, serve_deployment: ServeDeployment) -> str:
     """The same application and URL with the copilot: vLLM on CPU with SmolLM2 (converted once into
     .chainsight/models). Deployed without it, it is upgraded in place: Serve redeploys it and returns once every
     deployment is healthy."""
-    if not serve_state["copilot"]:
-        start_serve(ray_cluster, _serve_args(ray_cluster, copilot=True))
-        serve_state["copilot"] = True
+    serve_deployment.with_copilot()
     return serve_url
 
 

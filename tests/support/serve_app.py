@@ -1,0 +1,67 @@
+"""The composed Serve application as the test session deploys it: in a thread of its own, started as soon as the
+session's Ray cluster is up, so the Ray tests that need no Serve (Ray Train fits, sync tasks) run while it
+deploys. Deploying takes minutes on a 2-core machine (with the copilot, vLLM and the model conversion), most of
+it spent starting processes, which leaves a core free for the other tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import pytest
+
+from common.config import Settings
+from deployments.app_builder import AppArgs
+from deployments.llm_server import llm_args_from
+from deployments.local_stack import start_serve
+
+# Where ``ray_cluster`` leaves the deployment it started (None when no selected test needed Serve).
+SERVE_DEPLOYMENT = pytest.StashKey["ServeDeployment | None"]()
+
+
+def needs_serve(items: Iterable[pytest.Item]) -> tuple[bool, bool]:
+    """Whether any of ``items`` uses the Serve application, and whether any uses it with the copilot."""
+    names = [getattr(item, "fixturenames", ()) for item in items]
+    return any("serve_url" in n for n in names), any("copilot_serve_url" in n for n in names)
+
+
+def serve_modules_last(items: list[pytest.Item]) -> None:
+    """Reorder ``items`` in place: modules without a Serve test first, then those with one, each keeping its order.
+
+    Whole modules move, so a module-scoped fixture is still set up once.
+    """
+    with_serve = {getattr(item, "module", None) for item in items if "serve_url" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: getattr(item, "module", None) in with_serve)
+
+
+def _app_args(settings: Settings, *, copilot: bool) -> AppArgs:
+    return AppArgs(min_replicas=1, max_replicas=1, copilot=copilot, llm=llm_args_from(settings) if copilot else None)
+
+
+class ServeDeployment:
+    """The application being deployed (or deployed) on the session's cluster, with or without the copilot."""
+
+    def __init__(self, settings: Settings, *, copilot: bool) -> None:
+        self.settings = settings
+        self.copilot = copilot
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="serve-deploy")
+        self._deploying = self._executor.submit(self._deploy, copilot)
+
+    def _deploy(self, copilot: bool) -> None:
+        start_serve(self.settings, _app_args(self.settings, copilot=copilot))
+
+    def ready(self) -> None:
+        """Block until the deployment is healthy; raises what the deployment raised."""
+        self._deploying.result()
+
+    def with_copilot(self) -> None:
+        """Upgrade in place to the application with the copilot (never the other way): vLLM starts once."""
+        self.ready()
+        if not self.copilot:
+            self._deploy(copilot=True)
+            self.copilot = True
+
+    def close(self) -> None:
+        """Wait for a deploy still running (the cluster must outlive it); its outcome went to ``ready``'s callers."""
+        wait([self._deploying])
+        self._executor.shutdown()
