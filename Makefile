@@ -70,8 +70,8 @@ typecheck: install
 
 # Two pytest processes at once, each with its own embedded PostgreSQL: the tests that need no Ray beside the Ray
 # ones (Ray spends much of its time starting processes and leaves a core idle). On the Ray side, tests that start
-# their own Ray cluster run first, alone: a second cluster on one machine cannot bind Ray's fixed per-node ports
-# (the job agent's), so they must not share a process or a moment with the session's cluster. The PostgreSQL-only
+# their own Ray cluster run first, in a process of their own: a second cluster on one machine cannot bind Ray's
+# fixed per-node ports (the job agent's), so they must not share a moment with the session's. The PostgreSQL-only
 # run's output follows the Ray run's; the target fails when either fails (pytest's exit 5 included).
 RAY_TIER := (ray or serve or fault) and not own_cluster
 DB_TIER := not (ray or serve or fault or own_cluster)

@@ -27,7 +27,7 @@ from common.embedded_postgres import start_embedded_postgres, stop_embedded_post
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 from tests.support.ports import LOOPBACK_NETWORKS, free_port
-from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment, needs_serve, serve_modules_last
+from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment, needs_serve, serve_modules_last, uses
 
 TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
 # Logical CPUs only gate scheduling: room for the Serve ingress, the model deployments and the copilot's vLLM
@@ -39,10 +39,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out; modules with Serve
     tests run last, so the others run while the application deploys (``ray_cluster``)."""
     for item in items:
-        names = getattr(item, "fixturenames", ())
-        if "serve_url" in names:
+        if uses(item, "serve_url"):
             item.add_marker(pytest.mark.serve)
-        if "ray_cluster" in names:
+        if uses(item, "ray_cluster"):
             item.add_marker(pytest.mark.ray)
     serve_modules_last(items)
 
@@ -220,11 +219,12 @@ def ray_cluster(settings: Settings, jwks_server: JWKSServer, request: pytest.Fix
     served = Settings(_env_file=None)  # type: ignore[call-arg]
     start_ray(served, num_cpus=RAY_TEST_CPUS, include_dashboard=False)
     serve, copilot = needs_serve(request.session.items)
-    deployment = ServeDeployment(served, copilot=copilot) if serve else None
-    request.config.stash[SERVE_DEPLOYMENT] = deployment
+    request.config.stash[SERVE_DEPLOYMENT] = ServeDeployment(served, copilot=copilot) if serve else None
     try:
         yield served
     finally:
+        # Whichever deployment the session ended with (``serve_deployment`` starts one when none was foreseen).
+        deployment = request.config.stash.get(SERVE_DEPLOYMENT, None)
         if deployment is not None:
             deployment.close()
         ray.shutdown()

@@ -19,10 +19,15 @@ from deployments.local_stack import start_serve
 SERVE_DEPLOYMENT = pytest.StashKey["ServeDeployment | None"]()
 
 
+def uses(item: pytest.Item, fixture: str) -> bool:
+    """Whether ``item`` asks for ``fixture``, directly or through another fixture."""
+    return fixture in getattr(item, "fixturenames", ())
+
+
 def needs_serve(items: Iterable[pytest.Item]) -> tuple[bool, bool]:
     """Whether any of ``items`` uses the Serve application, and whether any uses it with the copilot."""
-    names = [getattr(item, "fixturenames", ()) for item in items]
-    return any("serve_url" in n for n in names), any("copilot_serve_url" in n for n in names)
+    items = list(items)
+    return any(uses(item, "serve_url") for item in items), any(uses(item, "copilot_serve_url") for item in items)
 
 
 def serve_modules_last(items: list[pytest.Item]) -> None:
@@ -30,7 +35,7 @@ def serve_modules_last(items: list[pytest.Item]) -> None:
 
     Whole modules move, so a module-scoped fixture is still set up once.
     """
-    with_serve = {getattr(item, "module", None) for item in items if "serve_url" in getattr(item, "fixturenames", ())}
+    with_serve = {getattr(item, "module", None) for item in items if uses(item, "serve_url")}
     items.sort(key=lambda item: getattr(item, "module", None) in with_serve)
 
 
