@@ -69,20 +69,20 @@ typecheck: install
 	$(BIN)/mypy
 
 # Two pytest processes at once, each with its own embedded PostgreSQL: the tests that need no Ray beside the Ray
-# ones (Ray spends much of its time starting processes and leaves a core idle). On the Ray side, tests that start
-# their own Ray cluster run first, in a process of their own: a second cluster on one machine cannot bind Ray's
-# fixed per-node ports (the job agent's), so they must not share a moment with the session's. The PostgreSQL-only
-# run's output follows the Ray run's; the target fails when either fails (pytest's exit 5 included).
+# ones (Ray spends much of its time starting processes and leaves a core idle). The own_cluster tests start a
+# Ray cluster of their own, which must be up before the session's (both want the job agent's fixed port), so
+# they run first in the PostgreSQL-only process and the Ray tests' cluster waits up to 120 s for theirs. The
+# PostgreSQL-only run's output follows the Ray run's; the target fails when either fails (exit 5 included).
 RAY_TIER := (ray or serve or fault) and not own_cluster
-DB_TIER := not (ray or serve or fault or own_cluster)
+DB_TIER := own_cluster or not (ray or serve or fault)
 pytest: install
 	@log=$$(mktemp); \
 	$(BIN)/pytest -m "$(DB_TIER)" -p no:cacheprovider --durations=10 > $$log 2>&1 & db=$$!; \
 	trap 'kill $$db 2>/dev/null; rm -f $$log; exit 130' INT TERM; \
-	$(BIN)/pytest -m own_cluster && $(BIN)/pytest -m "$(RAY_TIER)" --durations=15; ray=$$?; \
+	CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S=120 $(BIN)/pytest -m "$(RAY_TIER)" --durations=15; ray=$$?; \
 	wait $$db; db=$$?; \
-	echo "=== PostgreSQL-only tests (run beside the Ray tests) ==="; cat $$log; rm -f $$log; \
-	echo "pytest exit status: Ray tests $$ray, PostgreSQL-only tests $$db"; \
+	echo "=== PostgreSQL-only and own-cluster tests (run beside the Ray tests) ==="; cat $$log; rm -f $$log; \
+	echo "pytest exit status: Ray tests $$ray, PostgreSQL-only and own-cluster tests $$db"; \
 	test $$ray -eq 0 && test $$db -eq 0
 
 # The developer tier: real PostgreSQL, no Ray and no Serve (tests that use ray_cluster or serve_url are marked

@@ -26,24 +26,31 @@ from common.dev_tokens import issue_hs256_token
 from common.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
-from tests.support.ports import LOOPBACK_NETWORKS, free_port
+from tests.support.ports import LOOPBACK_NETWORKS, free_port, wait_for_listener
 from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment, needs_serve, serve_modules_last, uses
 
 TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
 # Logical CPUs only gate scheduling: room for the Serve ingress, the model deployments and the copilot's vLLM
 # replica, plus the Ray Train workers (risk, training) and sync tasks that later tests start on the same cluster.
 RAY_TEST_CPUS = 16
+# Ray's dashboard agent serves job submissions on this fixed port (``ray.init`` cannot move it), so of two local
+# clusters only the first to start takes job submissions. `make pytest` runs the own_cluster tests (``ray job
+# submit`` against a cluster of their own) first in the PostgreSQL-only process, beside the Ray tests, and sets
+# CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S so that the session's cluster, which submits no jobs, starts second.
+JOB_AGENT_PORT = 52365
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out; modules with Serve
-    tests run last, so the others run while the application deploys (``ray_cluster``)."""
+    tests run last, so the others run while the application deploys (``ray_cluster``); own_cluster tests run
+    first, so their cluster is up before the session's (``JOB_AGENT_PORT``)."""
     for item in items:
         if uses(item, "serve_url"):
             item.add_marker(pytest.mark.serve)
         if uses(item, "ray_cluster"):
             item.add_marker(pytest.mark.ray)
     serve_modules_last(items)
+    items.sort(key=lambda item: item.get_closest_marker("own_cluster") is None)
 
 
 @pytest.fixture(scope="session")
@@ -217,6 +224,9 @@ def ray_cluster(settings: Settings, jwks_server: JWKSServer, request: pytest.Fix
     )
     get_settings.cache_clear()
     served = Settings(_env_file=None)  # type: ignore[call-arg]
+    job_cluster_wait_s = float(os.environ.get("CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S", "0"))
+    if job_cluster_wait_s > 0:
+        wait_for_listener(JOB_AGENT_PORT, job_cluster_wait_s)
     start_ray(served, num_cpus=RAY_TEST_CPUS, include_dashboard=False)
     serve, copilot = needs_serve(request.session.items)
     request.config.stash[SERVE_DEPLOYMENT] = ServeDeployment(served, copilot=copilot) if serve else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 
 def free_port() -> int:
@@ -14,3 +15,16 @@ def free_port() -> int:
 
 # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
 LOOPBACK_NETWORKS = ["127.0.0.0/8", "::1/128"]
+
+
+def wait_for_listener(port: int, timeout_s: float) -> bool:
+    """Whether something listens on loopback ``port`` within ``timeout_s`` seconds."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.5)

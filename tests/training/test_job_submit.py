@@ -20,8 +20,9 @@ from deployments.job_env import submit_command
 from tests.support.ports import free_port
 from tests.training.ledger_rows import post_daily_demand
 
-# Its own cluster beside the session's would fight over Ray's fixed per-node ports (the job agent's among them):
-# `make pytest` runs the own_cluster tests in a pytest process of their own, before the rest.
+# Its own cluster and the session's share one fixed port, the job agent's: only the cluster that starts first
+# takes job submissions. `make pytest` runs the own_cluster tests first in the PostgreSQL-only process, and the
+# Ray tests' cluster waits for this one (tests/conftest.py, JOB_AGENT_PORT); run alone, there is nothing to share.
 pytestmark = [pytest.mark.slow, pytest.mark.own_cluster]
 
 ROOT = Path(__file__).resolve().parents[2]
