@@ -36,7 +36,7 @@ RAY_TEST_CPUS = 16
 # Ray's dashboard agent serves job submissions on this fixed port (``ray.init`` cannot move it), so of two local
 # clusters only the first to start takes job submissions. `make pytest` runs the own_cluster tests (``ray job
 # submit`` against a cluster of their own) first in the PostgreSQL-only process, beside the Ray tests, and sets
-# CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S so that the session's cluster, which submits no jobs, starts second.
+# CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S so that no cluster of this session, none of which takes jobs, starts first.
 JOB_AGENT_PORT = 52365
 
 
@@ -51,6 +51,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.ray)
     serve_modules_last(items)
     items.sort(key=lambda item: item.get_closest_marker("own_cluster") is None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before any test starts Ray, wait (when asked) until the own_cluster tests' cluster holds JOB_AGENT_PORT."""
+    job_cluster_wait_s = float(os.environ.get("CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S", "0"))
+    if job_cluster_wait_s > 0 and session.items:
+        wait_for_listener(JOB_AGENT_PORT, job_cluster_wait_s)
 
 
 @pytest.fixture(scope="session")
@@ -224,9 +231,6 @@ def ray_cluster(settings: Settings, jwks_server: JWKSServer, request: pytest.Fix
     )
     get_settings.cache_clear()
     served = Settings(_env_file=None)  # type: ignore[call-arg]
-    job_cluster_wait_s = float(os.environ.get("CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S", "0"))
-    if job_cluster_wait_s > 0:
-        wait_for_listener(JOB_AGENT_PORT, job_cluster_wait_s)
     start_ray(served, num_cpus=RAY_TEST_CPUS, include_dashboard=False)
     serve, copilot = needs_serve(request.session.items)
     request.config.stash[SERVE_DEPLOYMENT] = ServeDeployment(served, copilot=copilot) if serve else None

@@ -3,10 +3,13 @@ the global demand model (``training.ray_fits.fit_booster``) and the supplier dis
 (``risk.training.ray_fitter``, whose validation fits and final fit share one run). Ray must be initialised by
 the caller (``common.ray_connection``).
 
-Each frame is sharded over the workers of a ``TrainCompute``; each worker builds a DMatrix from its shard (with a
-base margin when an offset column is named) and calls ``xgboost.train``, whose collective Ray Train connects, on
-the device the workers were given. The training metric is logged every round but reported, with the
-checkpoint, only once at the end: each ``ray.train.report`` costs about 2 s here (see shared/NOTES.md).
+Each frame goes into Ray's object store once; each worker of a ``TrainCompute`` reads it from there, takes its
+shard (every ``world_size``-th row from its rank), builds a DMatrix from it (with a base margin when an offset
+column is named) and calls ``xgboost.train``, whose collective Ray Train connects, on the device the workers were
+given. Not Ray Data: a DMatrix holds its whole shard in memory anyway, so streaming buys nothing, while Ray Data
+starts coordinator actors (one split coordinator per frame) that cost more than a small fit's training. The
+training metric is logged every round but reported, with the checkpoint, only once at the end: each
+``ray.train.report`` costs about 2 s here (see shared/NOTES.md).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ def fit_xgboost_on_ray(
     are fitted one after the other by the same Ray Train run: the workers, their imports and the collective
     start once, which is most of a small fit's time. The boosters share one checkpoint directory
     (``checkpoint_file``)."""
-    import ray.data
+    import ray
     import xgboost as xgb
     from ray.train import RunConfig
     from ray.train.xgboost import XGBoostTrainer
@@ -62,11 +65,10 @@ def fit_xgboost_on_ray(
             "rounds": rounds,
             "features": list(features),
             "offset": offset,
-            "count": len(frames),
+            "frames": [ray.put(frame[columns]) for frame in frames],
         },
         scaling_config=compute.scaling_config(),
         run_config=RunConfig(name=name, storage_path=storage_path or tempfile.mkdtemp(prefix=f"chainsight-{name}-")),
-        datasets={_dataset(i): ray.data.from_pandas(frame[columns]) for i, frame in enumerate(frames)},
     )
     result = trainer.fit()
     if result.checkpoint is None:
@@ -83,32 +85,36 @@ def checkpoint_file(index: int, count: int) -> str:
     return CHECKPOINT_FILE if count == 1 else f"model-{index}.ubj"
 
 
-def _dataset(index: int) -> str:
-    return f"train-{index}"
+def shard(frame: pd.DataFrame, rank: int, world_size: int) -> pd.DataFrame:
+    """Worker ``rank``'s rows of ``frame``: every ``world_size``-th row from its rank (each row on one worker)."""
+    return frame.iloc[rank::world_size]
 
 
 def _train_loop(config: dict[str, Any]) -> None:
+    import ray
     import ray.train
     import xgboost as xgb
     from ray.train import Checkpoint
 
-    names, offset, count = config["features"], config["offset"], config["count"]
+    names, offset, frames = config["features"], config["offset"], config["frames"]
+    context = ray.train.get_context()
+    rank, world_size = context.get_world_rank(), context.get_world_size()
     boosters: list[Any] = []
     metrics: dict[str, float] = {}
-    for index in range(count):
-        shard = ray.train.get_dataset_shard(_dataset(index)).materialize().to_pandas()
+    for index, frame in enumerate(frames):
+        rows = shard(ray.get(frame), rank, world_size)
         train = xgb.DMatrix(
-            shard[names], label=shard[LABEL], feature_names=names, base_margin=shard[offset] if offset else None
+            rows[names], label=rows[LABEL], feature_names=names, base_margin=rows[offset] if offset else None
         )
         log: dict[str, Any] = {}
         rounds = config["rounds"]
         boosters.append(xgb.train(config["params"], train, rounds, evals=[(train, "train")], evals_result=log))
         # The training metric of each booster's last round, reported once at the end with the checkpoint.
         metrics |= {f"{index}-train-{metric}": values[-1] for metric, values in log["train"].items()}
-    if ray.train.get_context().get_world_rank() != 0:
+    if rank != 0:
         ray.train.report(metrics, checkpoint=None)
         return
     with tempfile.TemporaryDirectory() as directory:
         for index, booster in enumerate(boosters):
-            booster.save_model(str(Path(directory, checkpoint_file(index, count))))
+            booster.save_model(str(Path(directory, checkpoint_file(index, len(boosters)))))
         ray.train.report(metrics, checkpoint=Checkpoint.from_directory(directory))

@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +51,10 @@ def job_cluster(settings) -> Iterator[str]:
         RAY_DASHBOARD_PORT=str(free_port()),
     )
     env.pop("VIRTUAL_ENV", None)
+    # A temporary directory of its own: a job's driver is sent to the cluster named in the temporary directory's
+    # ray_current_cluster file (the job supervisor resolves "auto"), which is the last one started there.
+    ray_tmp = tempfile.mkdtemp(prefix="cs-ray-")  # short: Ray's socket paths live under it
+    env["RAY_TMPDIR"] = ray_tmp
     process = subprocess.Popen(
         [sys.executable, "-c", HOLD_CLUSTER], cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         text=True,
@@ -61,6 +67,7 @@ def job_cluster(settings) -> Iterator[str]:
     finally:
         process.stdin.close()
         process.wait(timeout=120)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def submit(command: str) -> dict:

@@ -1,4 +1,5 @@
-"""Several boosters in one Ray Train run: each learns its own frame, and each is in the run's checkpoint."""
+"""Several boosters in one Ray Train run: each learns its own frame, and each is in the run's checkpoint; each
+worker trains on its own shard of every frame."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import xgboost as xgb
 
 from training.compute import TrainCompute
-from training.ray_xgboost import LABEL, checkpoint_file, fit_xgboost_on_ray
+from training.ray_xgboost import LABEL, checkpoint_file, fit_xgboost_on_ray, shard
 
 pytestmark = pytest.mark.slow
 
@@ -27,3 +28,10 @@ def test_one_run_fits_each_frame_its_own_booster_and_checkpoints_them_all(ray_cl
     assert [list(np.round(fit.booster.predict(probe))) for fit in fits] == [[0.0, 1.0], [1.0, 0.0]]
     (directory,) = {fit.checkpoint_dir for fit in fits}
     assert sorted(p.name for p in Path(directory).glob("*.ubj")) == [checkpoint_file(0, 2), checkpoint_file(1, 2)]
+
+
+def test_the_workers_shards_hold_every_row_of_a_frame_once():
+    frame = pd.DataFrame({"x": range(11)})
+    shards = [shard(frame, rank, 3) for rank in range(3)]
+    assert [len(rows) for rows in shards] == [4, 4, 3]
+    assert sorted(pd.concat(shards)["x"]) == list(range(11))
