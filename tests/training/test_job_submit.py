@@ -32,9 +32,13 @@ VENV_BIN = str(Path(sys.executable).parent)
 SYSTEM_PATH = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != VENV_BIN)
 HOLD_CLUSTER = """
 import sys
+import ray
+from ray._private.utils import write_ray_address
 from common.config import Settings
 from deployments.local_stack import start_ray
-print(start_ray(Settings(), num_cpus=4), flush=True)
+url = start_ray(Settings(), num_cpus=4)
+write_ray_address(ray.get_runtime_context().gcs_address)  # see job_cluster
+print(url, flush=True)
 sys.stdin.read()  # until the test closes stdin; Ray stops with this process
 """
 
@@ -51,8 +55,10 @@ def job_cluster(settings) -> Iterator[str]:
         RAY_DASHBOARD_PORT=str(free_port()),
     )
     env.pop("VIRTUAL_ENV", None)
-    # A temporary directory of its own: a job's driver is sent to the cluster named in the temporary directory's
-    # ray_current_cluster file (the job supervisor resolves "auto"), which is the last one started there.
+    # The job supervisor sends a job's driver to the cluster named in ray_current_cluster in the cluster's
+    # temporary directory, and with no such file to any cluster running on the machine (Ray resolves "auto";
+    # `ray start` writes the file, ray.init does not). Beside the Ray tests' clusters, this one needs a
+    # temporary directory of its own with that file in it (HOLD_CLUSTER writes it).
     ray_tmp = tempfile.mkdtemp(prefix="cs-ray-")  # short: Ray's socket paths live under it
     env["RAY_TMPDIR"] = ray_tmp
     process = subprocess.Popen(
