@@ -70,8 +70,8 @@ typecheck: install
 
 # Two pytest processes at once, each with its own embedded PostgreSQL: the tests that need no Ray beside the Ray
 # ones (Ray spends much of its time starting processes and leaves a core idle). The own_cluster tests start a
-# Ray cluster of their own, which must be up before the session's (both want the job agent's fixed port), so
-# they run first in the PostgreSQL-only process and the Ray tests' cluster waits up to 120 s for theirs. The
+# Ray cluster of their own, which must be up before any other (all want the job agent's fixed port), so they
+# run first in the PostgreSQL-only process and the Ray tests wait up to 120 s for it before starting Ray. The
 # PostgreSQL-only run's output follows the Ray run's; the target fails when either fails (exit 5 included).
 RAY_TIER := (ray or serve or fault) and not own_cluster
 DB_TIER := own_cluster or not (ray or serve or fault)

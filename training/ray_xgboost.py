@@ -91,7 +91,6 @@ def shard(frame: pd.DataFrame, rank: int, world_size: int) -> pd.DataFrame:
 
 
 def _train_loop(config: dict[str, Any]) -> None:
-    import ray
     import ray.train
     import xgboost as xgb
     from ray.train import Checkpoint

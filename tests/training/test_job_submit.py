@@ -24,7 +24,7 @@ from tests.training.ledger_rows import post_daily_demand
 
 # Its own cluster and the session's share one fixed port, the job agent's: only the cluster that starts first
 # takes job submissions. `make pytest` runs the own_cluster tests first in the PostgreSQL-only process, and the
-# Ray tests' cluster waits for this one (tests/conftest.py, JOB_AGENT_PORT); run alone, there is nothing to share.
+# Ray tests wait for this cluster before starting Ray (tests/conftest.py, JOB_AGENT_PORT); alone, nothing is shared.
 pytestmark = [pytest.mark.slow, pytest.mark.own_cluster]
 
 ROOT = Path(__file__).resolve().parents[2]
