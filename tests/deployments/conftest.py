@@ -10,14 +10,19 @@ Route behaviour that needs no model handle, proxy or streaming is tested in proc
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 
 from common.config import Settings
+from common.dev_tokens import issue_hs256_token
 from tests.deployments.forecast_rows import post_daily_issues, weekday_demand
 from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment
+from tests.support.tenant_rows import add_tenant_with_member
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +66,19 @@ async def planner_tenant(make_tenant, owner_pool):
     tenant = await make_tenant()
     await post_daily_issues(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], weekday_demand())
     return tenant
+
+
+@pytest.fixture(scope="session")
+def fuzz_token(database_url: str, settings: Settings) -> str:
+    """A planner of a fresh tenant, so generated writes can succeed as well as fail (the OpenAPI fuzz tests)."""
+
+    async def arrange() -> uuid.UUID:
+        conn = await asyncpg.connect(database_url)
+        try:
+            _, planner = await add_tenant_with_member(conn, "Fuzz")
+        finally:
+            await conn.close()
+        return planner
+
+    planner = asyncio.run(arrange())
+    return issue_hs256_token(str(settings.jwt_secret), planner)

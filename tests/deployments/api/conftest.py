@@ -9,15 +9,18 @@ read off the socket), streamed responses, the events WebSocket, ERP syncs as Ray
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
+import uvicorn
 
 from common.config import Settings
 from deployments.api.app import create_api
 from tests.common.jwks_server import JWKSServer
-from tests.support.ports import LOOPBACK_NETWORKS
+from tests.support.ports import LOOPBACK_NETWORKS, free_port
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +41,21 @@ async def http(api_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=30.0) as client:
             yield client
+
+
+@pytest.fixture(scope="session")
+def api_server_url(api_settings: Settings) -> Iterator[str]:
+    """The same app served by uvicorn on a loopback port, in a thread of this process, for clients that need a URL
+    (schemathesis's CLI); its lifespan opens its own pool, as a replica's does."""
+    server = uvicorn.Server(
+        uvicorn.Config(create_api(api_settings), host="127.0.0.1", port=free_port(), log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, name="api-uvicorn", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError("uvicorn stopped before it served: see the log above")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.config.port}"
+    server.should_exit = True
+    thread.join(timeout=30)
