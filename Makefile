@@ -80,7 +80,11 @@ typecheck: install
 # PostgreSQL-only run's output follows the Ray run's; the target fails when either fails (exit 5 included).
 RAY_TIER := (ray or serve or fault) and not own_cluster
 DB_TIER := own_cluster or not (ray or serve or fault)
+# The project's own modules are compiled first, for the same reason as the installed ones (UV_PIP): where
+# PYTHONDONTWRITEBYTECODE is set, each test process, Ray worker and Serve replica compiled them again.
+PACKAGES := common inventory deployments training copilot risk integrations reports
 pytest: install
+	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES) tests bench
 	@log=$$(mktemp); \
 	$(BIN)/pytest -m "$(DB_TIER)" -p no:cacheprovider --durations=10 > $$log 2>&1 & db=$$!; \
 	trap 'kill $$db 2>/dev/null; rm -f $$log; exit 130' INT TERM; \

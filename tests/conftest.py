@@ -27,7 +27,15 @@ from common.embedded_postgres import start_embedded_postgres, stop_embedded_post
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
 from tests.support.ports import LOOPBACK_NETWORKS, free_port, wait_for_listener
-from tests.support.serve_app import SERVE_DEPLOYMENT, ServeDeployment, needs_serve, serve_modules_last, uses
+from tests.support.serve_app import (
+    MODEL_CONVERSION,
+    SERVE_DEPLOYMENT,
+    ServeDeployment,
+    needs_serve,
+    serve_modules_last,
+    start_model_conversion,
+    uses,
+)
 
 TEST_JWT_SECRET = "test-secret-for-chainsight-suite-0123456789abcdef"
 # Logical CPUs only gate scheduling: room for the Serve ingress, the model deployments and the copilot's vLLM
@@ -54,9 +62,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Before any test starts Ray, wait (when asked) until the own_cluster tests' cluster holds JOB_AGENT_PORT."""
+    """Start converting the copilot's model now when a selected test deploys it (``ray_cluster`` waits for it)."""
+    _, copilot = needs_serve(session.items)
+    # The folder ``ray_cluster``'s settings will hold: the environment's, else the default.
+    folder = Path(os.environ.get("COPILOT_MODEL_DIR") or Settings.model_fields["copilot_model_dir"].default)
+    session.config.stash[MODEL_CONVERSION] = start_model_conversion(folder) if copilot else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def job_cluster_first(request: pytest.FixtureRequest) -> None:
+    """Before any test starts Ray, wait (when asked) until the own_cluster tests' cluster holds JOB_AGENT_PORT;
+    this session's PostgreSQL starts first, while that cluster starts."""
     job_cluster_wait_s = float(os.environ.get("CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S", "0"))
-    if job_cluster_wait_s > 0 and session.items:
+    if job_cluster_wait_s > 0:
+        request.getfixturevalue("database_url")
         wait_for_listener(JOB_AGENT_PORT, job_cluster_wait_s)
 
 
@@ -233,7 +252,11 @@ def ray_cluster(settings: Settings, jwks_server: JWKSServer, request: pytest.Fix
     served = Settings(_env_file=None)  # type: ignore[call-arg]
     start_ray(served, num_cpus=RAY_TEST_CPUS, include_dashboard=False)
     serve, copilot = needs_serve(request.session.items)
-    request.config.stash[SERVE_DEPLOYMENT] = ServeDeployment(served, copilot=copilot) if serve else None
+    request.config.stash[SERVE_DEPLOYMENT] = (
+        ServeDeployment(served, copilot=copilot, conversion=request.config.stash.get(MODEL_CONVERSION, None))
+        if serve
+        else None
+    )
     try:
         yield served
     finally:
