@@ -26,6 +26,7 @@ from common.dev_tokens import issue_hs256_token
 from common.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
 from common.migrate import apply_migrations
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key, make_rsa_key
+from tests.support.pg_dirs import new_data_dir, remove_data_dir
 from tests.support.ports import LOOPBACK_NETWORKS, free_port, wait_for_listener
 from tests.support.serve_app import (
     MODEL_CONVERSION,
@@ -80,11 +81,15 @@ def job_cluster_first(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(scope="session")
-def embedded_postgres_dir(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """Data directory of the embedded server, or None when CHAINSIGHT_TEST_DATABASE_URL names another."""
+def embedded_postgres_dir() -> Iterator[Path | None]:
+    """Data directory of the embedded server (tests/support/pg_dirs.py), or None when CHAINSIGHT_TEST_DATABASE_URL
+    names another."""
     if os.environ.get("CHAINSIGHT_TEST_DATABASE_URL"):
-        return None
-    return Path(tmp_path_factory.mktemp("pg")) / "data"
+        yield None
+        return
+    data_dir = new_data_dir("pg")
+    yield data_dir
+    remove_data_dir(data_dir)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from ray.serve import Deployment
 from common.embedded_postgres import start_embedded_postgres, stop_embedded_postgres
 from common.migrate import apply_migrations, load_migrations
 from deployments.inventory_api import InventoryAPI
+from tests.support.pg_dirs import new_data_dir, remove_data_dir
 
 PREFIX = "/readiness-check"
 
@@ -48,12 +49,13 @@ class OwnDatabase:
 
 
 @pytest.fixture(scope="module")
-def own_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnDatabase]:
-    data_dir = (tmp_path_factory.mktemp("readiness-pg") / "data").resolve()
+def own_database() -> Iterator[OwnDatabase]:
+    data_dir = new_data_dir("readiness-pg")
     url = start_embedded_postgres(data_dir, cleanup="delete")
     asyncio.run(apply_migrations(url))
     yield OwnDatabase(url, data_dir)
     stop_embedded_postgres(data_dir)
+    remove_data_dir(data_dir)
 
 
 @pytest.fixture(scope="module")
