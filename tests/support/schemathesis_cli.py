@@ -21,6 +21,12 @@ class FuzzRun:
     passed: int
     summary: str  # the failing operations with their reproduction commands, or the output's end
 
+    def assert_all_passed(self, *, at_least: int) -> None:
+        """Every generated request passed, and there were at least ``at_least`` (the run really exercised the API)."""
+        assert self.returncode == 0, self.summary
+        assert self.generated >= at_least, self.summary
+        assert self.passed == self.generated, self.summary
+
 
 def fuzz(base_url: str, token: str, report_dir: Path, path_filter: tuple[str, str]) -> FuzzRun:
     """Run the checks on the operations ``path_filter`` selects, e.g. ``("--include-path-regex", "^/api/v1/ai/")``."""
