@@ -70,6 +70,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[MODEL_CONVERSION] = start_model_conversion(folder) if copilot else None
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """A conversion no deploy waited for (the session stopped early) ends with the session, not after it."""
+    conversion = session.config.stash.get(MODEL_CONVERSION, None)
+    if conversion is not None and conversion.poll() is None:
+        conversion.terminate()
+        conversion.wait()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def job_cluster_first(request: pytest.FixtureRequest) -> None:
     """Before any test starts Ray, wait (when asked) until the own_cluster tests' cluster holds JOB_AGENT_PORT;
