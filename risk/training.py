@@ -7,6 +7,7 @@ A thin wrapper over ``training.ray_xgboost``: each worker trains on its shard ex
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from training.compute import TrainCompute
 from training.ray_xgboost import LABEL, fit_xgboost_on_ray
 
 OFFSET = "offset"  # the column of the base margin (``risk.model.offset_margin``)
+RUN_NAME = "risk-disruption"
 
 
 def ray_fitter(
@@ -40,7 +42,12 @@ def ray_fitter(
             for features, labels in sets
         ]
         merged = {**DEFAULT_PARAMS, **(params or {})}
-        fits = fit_xgboost_on_ray(frames, FEATURES, merged, rounds, compute, name="risk-disruption", offset=OFFSET)
-        return [fit.booster for fit in fits]
+        # The boosters come back loaded and are stored in the database by the caller, so Ray Train's run directory
+        # (its checkpoint included) goes when the fit returns: each nightly retrain used to leave one in /tmp.
+        with tempfile.TemporaryDirectory(prefix=f"chainsight-{RUN_NAME}-") as storage:
+            fits = fit_xgboost_on_ray(
+                frames, FEATURES, merged, rounds, compute, name=RUN_NAME, offset=OFFSET, storage_path=storage
+            )
+            return [fit.booster for fit in fits]
 
     return fit

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from risk.early_warning import run
 from risk.synthetic import generate_history
-from risk.training import ray_fitter
+from risk.training import RUN_NAME, ray_fitter
 from tests.risk.conftest import TODAY
 
 pytestmark = pytest.mark.slow
@@ -39,6 +41,10 @@ async def load_generated_history(world, suppliers: list) -> None:
         )
 
 
+def ray_train_run_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob(f"chainsight-{RUN_NAME}-*"))
+
+
 async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_reruns_cleanly(
     world, owner_pool, ray_cluster
 ):
@@ -48,9 +54,12 @@ async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_r
     # One Ray Train worker per fit (the job fits four boosters: three decision windows and the final one);
     # sharding across workers is the shared helper's, tested with two in tests/training/test_train_job.py.
     fitter = ray_fitter(workers=1, rounds=40)
+    run_dirs_before = ray_train_run_dirs()
     async with owner_pool.acquire() as owner:
         (first,) = await run(world.database, owner, fitter, tenant=world.tenant.id, today=TODAY)
         (second,) = await run(world.database, owner, fitter, tenant=world.tenant.id, today=TODAY)
+    # The model lives in the database: no Ray Train run directory is left behind.
+    assert ray_train_run_dirs() == run_dirs_before
     assert first["training"]["trained"] and first["training"]["promoted"]
     assert first["training"]["metrics"]["calibration"]["roc_auc"] > 0.6
     assert first["scan"]["model"]["method"] == "xgboost_calibrated"
