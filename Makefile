@@ -78,10 +78,8 @@ typecheck: install
 # Ray cluster of their own, which must be up before any other (all want the job agent's fixed port), so they
 # run first in the PostgreSQL-only process and the Ray tests wait up to 120 s for it before starting Ray. The
 # PostgreSQL-only run's output follows the Ray run's; the target fails when either fails (exit 5 included).
-# That process finishes minutes before the Ray one, so it also runs the ray_beside tests (the longest Ray Train
-# runs), last, on a Ray cluster it starts once its own_cluster tests' cluster has stopped.
-RAY_TIER := (ray or serve or fault) and not (own_cluster or ray_beside)
-DB_TIER := own_cluster or ray_beside or not (ray or serve or fault)
+RAY_TIER := (ray or serve or fault) and not own_cluster
+DB_TIER := own_cluster or not (ray or serve or fault)
 # The project's own modules are compiled first, for the same reason as the installed ones (UV_PIP): where
 # PYTHONDONTWRITEBYTECODE is set, each test process, Ray worker and Serve replica compiled them again.
 PACKAGES := common inventory deployments training copilot risk integrations reports

@@ -33,7 +33,7 @@ from tests.support.serve_app import (
     SERVE_DEPLOYMENT,
     ServeDeployment,
     needs_serve,
-    order_for_tiers,
+    serve_modules_last,
     start_model_conversion,
     uses,
 )
@@ -50,14 +50,16 @@ JOB_AGENT_PORT = 52365
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out, and order the modules
-    (``order_for_tiers``: own_cluster first, then no Ray, then Ray, then Serve)."""
+    """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out; modules with Serve
+    tests run last, so the others run while the application deploys (``ray_cluster``); own_cluster tests run
+    first, so their cluster is up before the session's (``JOB_AGENT_PORT``)."""
     for item in items:
         if uses(item, "serve_url"):
             item.add_marker(pytest.mark.serve)
         if uses(item, "ray_cluster"):
             item.add_marker(pytest.mark.ray)
-    order_for_tiers(items)
+    serve_modules_last(items)
+    items.sort(key=lambda item: item.get_closest_marker("own_cluster") is None)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -39,28 +39,13 @@ def needs_serve(items: Iterable[pytest.Item]) -> tuple[bool, bool]:
     return any(uses(item, "serve_url") for item in items), any(uses(item, "copilot_serve_url") for item in items)
 
 
-def order_for_tiers(items: list[pytest.Item]) -> None:
-    """Reorder ``items`` in place: own_cluster modules first, then modules that need no Ray, then those with Ray
-    tests, then those with a Serve test, each group keeping its order.
+def serve_modules_last(items: list[pytest.Item]) -> None:
+    """Reorder ``items`` in place: modules without a Serve test first, then those with one, each keeping its order.
 
-    The own_cluster tests' cluster must be up before any other (tests/conftest.py, JOB_AGENT_PORT); Ray tests run
-    after the PostgreSQL-only ones, so a process that has both (`make pytest`'s second process runs the
-    ``ray_beside`` tests) starts its Ray cluster late; Serve tests run last, so the Ray tests run while the
-    application deploys. Whole modules move, so a module-scoped fixture is still set up once.
+    Whole modules move, so a module-scoped fixture is still set up once.
     """
-    groups: dict[object, int] = {}
-    for item in items:
-        module = getattr(item, "module", None)
-        if item.get_closest_marker("own_cluster") is not None:
-            group = 0
-        elif uses(item, "serve_url"):
-            group = 3
-        elif uses(item, "ray_cluster"):
-            group = 2
-        else:
-            group = 1
-        groups[module] = group if group == 0 else max(group, groups.get(module, 1))
-    items.sort(key=lambda item: groups[getattr(item, "module", None)])
+    with_serve = {getattr(item, "module", None) for item in items if uses(item, "serve_url")}
+    items.sort(key=lambda item: getattr(item, "module", None) in with_serve)
 
 
 def start_model_conversion(folder: Path) -> subprocess.Popen[bytes] | None:

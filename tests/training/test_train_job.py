@@ -11,9 +11,7 @@ from training.compute import TrainCompute
 from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
 from training.train_job import holdout_scores, split_holdout
 
-# The longest Ray Train runs: `make pytest` runs them in the PostgreSQL-only process, which finishes minutes
-# before the Ray one otherwise (Makefile, RAY_TIER).
-pytestmark = [pytest.mark.slow, pytest.mark.ray_beside]
+pytestmark = pytest.mark.slow
 
 
 def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_failure(ray_cluster, tmp_path):
