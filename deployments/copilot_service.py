@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, cast
 from uuid import UUID
@@ -42,16 +43,23 @@ class HandleLLM:
         responses = cast(DeploymentResponseGenerator, self._handle.chat.remote(request))
         async for batch in responses:
             for item in batch if isinstance(batch, list) else [batch]:
-                for delta in _deltas(item):
+                for delta in chat_deltas(item):
                     yield delta
 
 
-def _deltas(item: Any) -> list[str]:
+# Server-sent events end a line with CRLF, LF or CR, and nothing else. str.splitlines() also splits at U+0085,
+# U+2028, U+2029 and the C0 separators, which JSON leaves unescaped inside strings: a model that writes one
+# (or repeats it from the question) would cut its chunk's JSON in two.
+SSE_LINE_END = re.compile(r"\r\n|\r|\n")
+
+
+def chat_deltas(item: Any) -> list[str]:
+    """The text deltas of one piece of an OpenAI chat-completion event stream (``data: {...}`` lines)."""
     if not isinstance(item, str):
         error = getattr(item, "error", None)
         raise RuntimeError(f"the LLM refused the request: {getattr(error, 'message', item)}")
     found = []
-    for line in item.splitlines():
+    for line in SSE_LINE_END.split(item):
         if not line.startswith("data: ") or line == "data: [DONE]":
             continue
         chunk = json.loads(line.removeprefix("data: "))
