@@ -57,6 +57,15 @@ def normalise_number(text: str) -> str:
     return f"{value.normalize():f}"
 
 
+def _month_number(abbreviation: str) -> int | None:
+    """1-12 for the month ``_WORD_DATE`` matched. Its case-insensitive match is Unicode's, wider than
+    ``str.lower``: "\u017fep" (a long s) matches "sep" but does not lower to it, so compare the way the pattern did."""
+    for number, month in enumerate(_MONTHS, start=1):
+        if re.fullmatch(month[:3], abbreviation, re.IGNORECASE):
+            return number
+    return None
+
+
 def _day(year: str, month: str, day: str) -> str | None:
     try:
         return date(int(year), int(month), int(day)).isoformat()
@@ -89,8 +98,8 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
             dates.add(found)
     for match in _WORD_DATE.finditer(text):
         d1, m1, y1, m2, d2, y2 = match.groups()
-        month = [m[:3] for m in _MONTHS].index((m1 or m2)[:3].lower()) + 1
-        if found := _day(y1 or y2, str(month), d1 or d2):
+        month = _month_number(m1 or m2)
+        if month and (found := _day(y1 or y2, str(month), d1 or d2)):
             dates.add(found)
     text = _WORD_DATE.sub(" ", _ISO_DATE.sub(" ", text))
     codes = {c.upper() for c in _CODE.findall(text)}

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from copilot.grounding import Checker, SentenceFilter, extract, normalise_number
 
 CONTEXT = [
@@ -17,6 +20,22 @@ def test_numbers_compare_without_thousands_separators_or_trailing_zeros():
 def test_dates_written_in_words_equal_their_iso_day():
     assert extract("due 1 December 2026").dates == extract("due 2026-12-01").dates == {"2026-12-01"}
     assert extract("due Dec 1st, 2026").dates == {"2026-12-01"}
+
+
+def test_a_month_matched_case_insensitively_beyond_ascii_is_still_read():
+    # U+017F (long s) matches "s" under the pattern's Unicode case-insensitivity but does not lower to it; reading
+    # the month by str.lower raised ValueError, a 500 for any answer or document that wrote one.
+    assert extract("delivered 12 \u017fep 2026").dates == {"2026-09-12"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(context=st.lists(st.text(), max_size=3), deltas=st.lists(st.text(), max_size=6))
+def test_any_model_text_and_any_context_are_checked_without_an_error(context, deltas):
+    # The context holds uploaded documents and the deltas are the model's: neither is under our control.
+    summary = SentenceFilter(Checker(context, NAMES), citations=2)
+    passed = [sentence for delta in deltas for sentence in summary.feed(delta)] + summary.flush()
+    written = " ".join("".join(deltas).split())
+    assert all(" ".join(sentence.split()) in written for sentence in passed)
 
 
 def test_codes_are_found_by_pattern_and_not_counted_as_figures():
