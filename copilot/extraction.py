@@ -62,14 +62,25 @@ def extract(filename: str, data: bytes) -> list[Section]:
     else:
         text = _decode(filename, data)
         sections = _csv(filename, text) if content_type == "text/csv" else _markdown(text)
+    # PDF text layers often carry NUL characters (glyphs mapped to code 0); they are not text, and PostgreSQL
+    # refuses them in a text column, which would refuse the whole file.
+    sections = [_without_nul(s) for s in sections]
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise InvalidInputError(f"{filename!r} contains no extractable text", code="empty_file")
     return sections
 
 
+def _without_nul(section: Section) -> Section:
+    if "\x00" not in section.text and "\x00" not in (section.heading or ""):
+        return section
+    heading = section.heading.replace("\x00", "") if section.heading is not None else None
+    return Section(section.text.replace("\x00", ""), heading, section.page)
+
+
 def _decode(filename: str, data: bytes) -> str:
-    if b"\x00" in data[:4096]:
+    # A NUL anywhere, not only near the start: text files have none, and a later one would reach the database.
+    if b"\x00" in data:
         raise InvalidInputError(f"{filename!r} is binary, not text", code="corrupt_file")
     try:
         return data.decode("utf-8-sig")

@@ -124,9 +124,13 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def data_error_message(exc: Exception) -> str:
+    return f"the database refused a value: {exc}"
+
+
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
-    # Values that pass schema validation but not the column type (e.g. numeric overflow).
-    return JSONResponse(error_body("invalid_value", f"the database refused a value: {exc}"), status_code=422)
+    # Values that pass schema validation but not the column type (e.g. numeric overflow, a NUL in a text).
+    return JSONResponse(error_body("invalid_value", data_error_message(exc)), status_code=422)
 
 
 # The database restarting, failing over or refusing connections: the request may be retried (with

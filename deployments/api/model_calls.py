@@ -1,8 +1,10 @@
-"""Calls to the model deployments through their handles, with their domain errors kept as themselves."""
+"""Calls to the model deployments through their handles, keeping the errors a caller's input caused as they are."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import asyncpg
 
 from common.errors import DomainError
 
@@ -10,21 +12,23 @@ if TYPE_CHECKING:
     from deployments.api.deps import Caller, ModelHandles
 
 
-def domain_cause(exc: BaseException) -> DomainError | None:
-    """The domain error behind a handle call's failure, if that is what it was.
+def client_cause(exc: BaseException) -> DomainError | asyncpg.DataError | None:
+    """The error behind a handle call's failure when the caller's input caused it: a domain error, or a value
+    the database refused (a NUL character in a text, a number out of a column's range).
 
-    Ray raises a RayTaskError that also subclasses the original class but carries the class's default code;
-    the original exception, with its code, message and details, is its ``cause``."""
+    The RayTaskError around it also subclasses the original class, so the ingress's handlers would catch it,
+    but its text is Ray's: the other replica's traceback, process id and address, which a client must not see."""
     cause = getattr(exc, "cause", None)
-    return cause if isinstance(cause, DomainError) else None
+    return cause if isinstance(cause, (DomainError, asyncpg.DataError)) else None
 
 
 async def unwrap(awaitable: Any) -> Any:
-    """Await a handle call, re-raising a domain error from the other replica as itself (so it maps to 4xx)."""
+    """Await a handle call, re-raising the input's error from the other replica as itself (so it maps to 4xx
+    with its own message)."""
     try:
         return await awaitable
     except Exception as exc:
-        cause = domain_cause(exc)
+        cause = client_cause(exc)
         if cause is not None:
             raise cause from None
         raise

@@ -7,6 +7,7 @@ import pytest
 from common.errors import NotFoundError, PayloadTooLargeError
 from copilot import documents
 from tests.copilot.conftest import as_user
+from tests.copilot.test_extraction import minimal_pdf
 
 CONTRACT = "# Penalties\nLate delivery costs 2% per week.\n\n# Payment\nNet 60 days.\n"
 
@@ -26,6 +27,14 @@ async def test_an_upload_stores_the_document_and_one_embedded_chunk_per_section(
     )
     assert [r["section"] for r in rows] == ["Penalties", "Payment"]
     assert all(r["dims"] == 384 for r in rows)
+
+
+async def test_a_pdf_whose_text_layer_holds_nul_characters_is_stored(make_tenant, upload, owner_pool):
+    # PostgreSQL refuses NUL in text: before extraction dropped them, such a PDF was refused as a whole.
+    tenant = await make_tenant()
+    stored = await upload(tenant, "scan.pdf", minimal_pdf(["Net\\00060 days"]))
+    content = await owner_pool.fetchval("SELECT content FROM app.copilot_chunks WHERE document_id = $1", stored["id"])
+    assert "Net60 days" in content
 
 
 async def test_reuploading_a_filename_replaces_the_document_and_its_chunks(make_tenant, upload, owner_pool):

@@ -96,6 +96,16 @@ def test_empty_and_corrupt_files_are_refused_with_a_precise_code(filename, data,
     assert raised.value.code == code
 
 
+def test_nul_characters_of_a_pdf_text_layer_are_dropped():
+    assert [s.text for s in extract("scan.pdf", minimal_pdf(["Net\\00060 days"]))] == ["Net60 days"]
+
+
+def test_a_text_file_with_a_nul_past_its_first_kilobytes_is_refused_as_binary():
+    with pytest.raises(InvalidInputError) as refused:
+        extract("notes.txt", b"a" * 10_000 + b"\x00tail")
+    assert refused.value.code == "corrupt_file"
+
+
 def test_chunks_never_cross_a_section_or_a_page():
     sections = [Section("alpha " * 400, "A", 1), Section("beta " * 50, "B", 2)]
     chunks = chunk_sections(sections, max_chars=500)

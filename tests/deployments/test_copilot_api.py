@@ -193,6 +193,13 @@ async def test_bad_questions_get_a_precise_4xx_before_any_streaming(http, make_t
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
 
 
+async def test_a_question_the_database_refuses_gets_its_reason_without_the_replicas_traceback(http, make_tenant):
+    tenant = await make_tenant()
+    response = await http.post(f"{COPILOT}/ask", json={"question": "stock of a\u0000b"}, headers=tenant.headers())
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_value"), response.text
+    assert response.json()["message"] == 'the database refused a value: invalid byte sequence for encoding "UTF8": 0x00'
+
+
 async def test_injected_document_text_cannot_pull_another_tenants_data(http, make_tenant):
     mine = await make_tenant(stock={0: Decimal(5)})
     await make_tenant(stock={0: Decimal(8642)})
