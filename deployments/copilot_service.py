@@ -66,7 +66,8 @@ def chat_deltas(item: Any) -> list[str]:
         if "error" in chunk:
             raise RuntimeError(f"the LLM failed: {chunk['error']}")
         for choice in chunk.get("choices", []):
-            text = (choice.get("delta") or {}).get("content")
+            # A NUL is no text, and PostgreSQL would refuse the answer that holds it when it is saved.
+            text = ((choice.get("delta") or {}).get("content") or "").replace("\x00", "")
             if text:
                 found.append(text)
     return found

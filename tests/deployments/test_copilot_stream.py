@@ -20,3 +20,7 @@ def test_unicode_line_separators_inside_a_delta_stay_in_the_text():
 def test_events_split_at_crlf_lf_and_cr():
     stream = event("one").replace("\n", "\r\n") + event("two") + event("three").replace("\n", "\r")
     assert chat_deltas(stream) == ["one", "two", "three"]
+
+
+def test_nul_characters_the_model_writes_are_dropped():
+    assert chat_deltas(event("12\x00 units") + event("\x00")) == ["12 units"]

@@ -134,8 +134,11 @@ async def ask(body: Annotated[AskRequest, Body()], caller: CallerDep, handles: M
     first = await unwrap(events.__anext__())
     if not body.stream:
         last = first
-        async for event in events:
-            last = event
+        while True:  # each event unwrapped: a failure after the first is still answered as itself
+            try:
+                last = await unwrap(events.__anext__())
+            except StopAsyncIteration:
+                break
         return JSONResponse(json.loads(json.dumps(last, default=str)))
     return StreamingResponse(
         _server_sent_events(first, events),
