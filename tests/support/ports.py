@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import time
 
+# Ports handed to servers that bind them later (the Serve proxy's HTTP port is bound by HAProxy tens of seconds
+# after it is chosen). They come from below Linux's ephemeral range (32768-60999), which every outgoing
+# connection and every bind to port 0 draws from: a port picked there was taken in that window by a client
+# socket in one CI run ("cannot bind socket (Address already in use)"). Above Ray's worker ports (10002-19999).
+PORT_RANGE = (20_000, 32_767)
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port in ``PORT_RANGE`` that nothing holds now."""
+    for _ in range(200):
+        port = random.randint(*PORT_RANGE)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {PORT_RANGE[0]}-{PORT_RANGE[1]}")
 
 
 # The fake ERP servers run on loopback, which connectors may not call unless an operator allows it.
