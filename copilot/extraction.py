@@ -62,20 +62,10 @@ def extract(filename: str, data: bytes) -> list[Section]:
     else:
         text = _decode(filename, data)
         sections = _csv(filename, text) if content_type == "text/csv" else _markdown(text)
-    # PDF text layers often carry NUL characters (glyphs mapped to code 0); they are not text, and PostgreSQL
-    # refuses them in a text column, which would refuse the whole file.
-    sections = [_without_nul(s) for s in sections]
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise InvalidInputError(f"{filename!r} contains no extractable text", code="empty_file")
     return sections
-
-
-def _without_nul(section: Section) -> Section:
-    if "\x00" not in section.text and "\x00" not in (section.heading or ""):
-        return section
-    heading = section.heading.replace("\x00", "") if section.heading is not None else None
-    return Section(section.text.replace("\x00", ""), heading, section.page)
 
 
 def _decode(filename: str, data: bytes) -> str:
@@ -132,7 +122,10 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
         pages: list[str] = []
         extracted = 0
         for page in reader.pages:
-            pages.append(page.extract_text() or "")
+            # Text layers often carry NUL characters (glyphs mapped to code 0): they are not text, and PostgreSQL
+            # refuses them in a text column, which would refuse the whole file. (Text files with one are refused
+            # as binary; DOCX, being XML, cannot hold one.)
+            pages.append((page.extract_text() or "").replace("\x00", ""))
             extracted += len(pages[-1])
             if extracted > MAX_EXTRACTED_CHARS:
                 raise _too_large(filename, f"holds more than {MAX_EXTRACTED_CHARS} characters of text")
