@@ -7,7 +7,7 @@ import pytest
 from common.errors import NotFoundError, PayloadTooLargeError
 from copilot import documents
 from tests.copilot.conftest import as_user
-from tests.copilot.test_extraction import minimal_pdf
+from tests.support.documents import minimal_pdf
 
 CONTRACT = "# Penalties\nLate delivery costs 2% per week.\n\n# Payment\nNet 60 days.\n"
 

@@ -17,7 +17,7 @@ import pytest
 
 from deployments.llm_server import LLM_MODEL_ID
 from tests.copilot.live_rows import add_order, add_supplier, make_risky
-from tests.copilot.test_extraction import minimal_pdf
+from tests.support.documents import minimal_pdf
 from tests.support.rows import insert
 
 # The copilot and its vLLM engine: the session's Serve application is upgraded once (tests/deployments/conftest.py).
