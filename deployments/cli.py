@@ -243,7 +243,7 @@ def forecast(
     """Forecast your own file on Ray with the service's model selection, without loading it into the database."""
     from common.ray_connection import ray_session
     from training.errors import ForecastInputError
-    from training.file_forecast import forecast_file, read_history, write_output
+    from training.file_forecast import forecast_file, prepare_file, read_history, write_output
 
     if fill not in ("zero", "ffill", "none") or profile not in ("fast", "full"):
         raise typer.BadParameter("--fill is zero, ffill or none; --profile is fast or full")
@@ -254,12 +254,13 @@ def forecast(
             raise ForecastInputError(f"--covariates {','.join(names)} need --future with their values")
         history = read_history(input_path, names)
         known = read_history(future, names, target=False) if future is not None else None
+        prepared = prepare_file(history, freq, horizon, levels, fill=fill, future=known)  # type: ignore[arg-type]
     except (ValueError, ForecastInputError) as exc:
         raise typer.BadParameter(str(exc)) from exc
     try:
         with ray_session(log_to_driver=False):
             result = forecast_file(
-                history, freq, horizon, levels, fill=fill, profile=profile, future=known,  # type: ignore[arg-type]
+                prepared, profile=profile,  # type: ignore[arg-type]
                 on_progress=lambda done, total, s, n: typer.echo(f"  {done}/{total} tasks, {s}/{n} series", err=True),
             )  # fmt: skip
     except ForecastInputError as exc:

@@ -12,6 +12,7 @@ refuse the file and name the first gap).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from training.validation import (
     validate_future,
     validate_history,
     validate_horizon,
+    validate_quantiles,
 )
 
 Fill = Literal["zero", "ffill", "none"]
@@ -68,9 +70,7 @@ def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = T
 def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.DataFrame, int]:
     """A regular-grid history and the number of timestamps that were filled."""
     parse_frequency(freq)
-    frame = frame.assign(unique_id=frame["unique_id"].astype(str), ds=pd.to_datetime(frame["ds"], errors="coerce"))
-    if frame["ds"].isna().any():
-        raise ForecastInputError(f"column 'ds' has {int(frame['ds'].isna().sum())} unreadable timestamp(s)")
+    frame = frame.assign(unique_id=frame["unique_id"].astype(str), ds=_timestamps(frame["ds"]))
     covariates = covariate_columns(frame)
     if fill == "none":
         return validate_history(frame, freq, covariates=covariates), 0
@@ -81,28 +81,73 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     return validate_history(filled, freq, covariates=covariates), added
 
 
-def forecast_file(
+def _timestamps(ds: pd.Series) -> pd.Series:
+    """``ds`` read as datetimes; an unreadable value or a change of UTC offset inside the file is refused."""
+    with warnings.catch_warnings():
+        # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are refused below.
+        warnings.simplefilter("ignore", FutureWarning)
+        parsed = pd.to_datetime(ds, errors="coerce")
+    if not pd.api.types.is_datetime64_any_dtype(parsed):
+        offsets = sorted({f"{t:%z}" for t in parsed.dropna()})
+        raise ForecastInputError(
+            f"column 'ds' mixes UTC offsets ({', '.join(offsets[:4])}), as a daylight-saving change does: "
+            "give every timestamp in UTC, or local times without an offset"
+        )
+    unreadable = parsed.isna()
+    if unreadable.any():
+        example = ds[unreadable].iloc[0]
+        raise ForecastInputError(
+            f"column 'ds' has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} "
+            "(dates between 1677 and 2262; one time zone for the whole column)"
+        )
+    return parsed
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """A planner's files, checked: the history on its grid, the future covariates, the request's figures."""
+
+    history: pd.DataFrame
+    freq: str
+    horizon: int
+    quantiles: list[float]
+    future: pd.DataFrame | None
+    filled_gaps: int
+
+
+def prepare_file(
     frame: pd.DataFrame,
     freq: str,
     horizon: int,
     quantiles: Sequence[float],
     *,
     fill: Fill = "zero",
+    future: pd.DataFrame | None = None,
+) -> PreparedFile:
+    """Check everything the files and options can get wrong, before any Ray work starts.
+
+    Columns of ``frame`` beyond ``unique_id, ds, y`` are covariates; ``future`` then gives their
+    values over the horizon (a future that misses a step is refused here).
+    """
+    levels = validate_quantiles(quantiles)
+    steps = validate_horizon(horizon)
+    history, added = prepare(frame, freq, fill)
+    covariates = covariate_columns(history)
+    if covariates or future is not None:
+        future = validate_future(future, history, steps, freq, covariates)
+    return PreparedFile(history, freq, steps, levels, future, added)
+
+
+def forecast_file(
+    prepared: PreparedFile,
+    *,
     profile: Profile = "full",
     chunks: int | None = None,
     on_progress: Callable[[int, int, int, int], None] | None = None,
-    future: pd.DataFrame | None = None,
 ) -> FileForecast:
-    """Forecast every series of ``frame`` on Ray (which must be initialised).
-
-    Columns of ``frame`` beyond ``unique_id, ds, y`` are covariates; ``future`` then gives their
-    values over the horizon.
-    """
-    history, added = prepare(frame, freq, fill)
-    # Refuse a future that misses a step here, before any Ray task starts.
-    covariates = covariate_columns(history)
-    if covariates or future is not None:
-        future = validate_future(future, history, validate_horizon(horizon), freq, covariates)
+    """Forecast every series of a prepared file on Ray (which must be initialised)."""
+    history, freq, horizon, quantiles = prepared.history, prepared.freq, prepared.horizon, prepared.quantiles
+    future, added = prepared.future, prepared.filled_gaps
     forecasts, selections = [], []
     for chunk in forecast_on_ray(
         history, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=on_progress, future=future

@@ -42,13 +42,7 @@ def validate_history(df: pd.DataFrame, freq: str, min_length: int = 1, covariate
     out["y"] = _as_float(out["y"])
     for column in covariates:
         out[column] = _as_float(out[column], column)
-    duplicated = out.duplicated(["unique_id", "ds"])
-    if duplicated.any():
-        first = out.loc[duplicated].iloc[0]
-        raise ForecastInputError(
-            f"{int(duplicated.sum())} duplicate (unique_id, ds) row(s), "
-            f"e.g. unique_id={first['unique_id']!r} ds={first['ds']}"
-        )
+    _refuse_duplicates(out)
     out = out.sort_values(["unique_id", "ds"], ignore_index=True)
     lengths = out.groupby("unique_id", sort=True).size()
     short = lengths[lengths < min_length]
@@ -74,6 +68,9 @@ def fill_gaps(df: pd.DataFrame, freq: str, value: float = 0.0) -> pd.DataFrame:
     Covariate columns are carried forward from the last known period (backward at the start).
     """
     offset = parse_frequency(freq)
+    if df.empty:
+        raise ForecastInputError("history is empty")
+    _refuse_duplicates(df)  # reindexing onto the grid needs one row per timestamp
     covariates = list(covariate_columns(df))
     frames = []
     for uid, group in df.groupby("unique_id", sort=True):
@@ -121,6 +118,16 @@ def quantile_levels(columns: Sequence[object]) -> list[float]:
             if 0.0 < level < 1.0:
                 levels.append(level)
     return sorted(levels)
+
+
+def _refuse_duplicates(df: pd.DataFrame) -> None:
+    duplicated = df.duplicated(["unique_id", "ds"])
+    if duplicated.any():
+        first = df.loc[duplicated].iloc[0]
+        raise ForecastInputError(
+            f"{int(duplicated.sum())} duplicate (unique_id, ds) row(s), "
+            f"e.g. unique_id={first['unique_id']!r} ds={first['ds']}"
+        )
 
 
 def _as_datetime(ds: pd.Series) -> pd.Series:

@@ -165,7 +165,7 @@ def test_forecast_command_refuses_covariates_without_future_values(tmp_path):
     assert "need --future" in result.output
 
 
-def test_forecast_command_refuses_a_future_file_that_misses_steps(ray_cluster, tmp_path):
+def test_forecast_command_refuses_a_future_file_that_misses_steps(tmp_path):
     source, known, future = _promoted_files(tmp_path)
     future.drop(columns="y").iloc[:-3].to_csv(known, index=False)
     result = CliRunner().invoke(

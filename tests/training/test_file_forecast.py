@@ -1,0 +1,100 @@
+"""A planner's own file (``chainsight forecast --input``): every mistake in it is a ForecastInputError that names
+what is wrong, found before Ray starts."""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import common.ray_connection
+from deployments.cli import app as cli
+from training.errors import ForecastInputError
+from training.file_forecast import prepare_file, read_history
+
+HEADER = "unique_id,ds,y\n"
+
+
+def _history(tmp_path: Path, text: str) -> pd.DataFrame:
+    source = tmp_path / "history.csv"
+    source.write_text(text)
+    return read_history(source)
+
+
+def test_a_file_with_only_its_header_is_refused_as_empty(tmp_path):
+    with pytest.raises(ForecastInputError, match="history is empty"):
+        prepare_file(_history(tmp_path, HEADER), "D", 7, [0.5])
+
+
+def test_a_duplicate_row_is_refused_by_name_before_gaps_are_filled(tmp_path):
+    text = HEADER + "a,2024-01-01,1\na,2024-01-01,2\na,2024-01-04,3\n"
+    with pytest.raises(ForecastInputError, match=r"1 duplicate \(unique_id, ds\) row\(s\), e.g. unique_id='a'"):
+        prepare_file(_history(tmp_path, text), "D", 7, [0.5], fill="zero")
+
+
+def test_timestamps_with_different_utc_offsets_are_refused_naming_the_offsets(tmp_path):
+    text = HEADER + "a,2024-03-30T00:00+01:00,1\na,2024-04-01T00:00+02:00,2\n"
+    with pytest.raises(ForecastInputError, match=r"mixes UTC offsets \(\+0100, \+0200\)"):
+        prepare_file(_history(tmp_path, text), "D", 7, [0.5])
+
+
+def test_an_unreadable_timestamp_is_quoted(tmp_path):
+    text = HEADER + "a,2024-01-01,1\na,next tuesday-ish,2\n"
+    with pytest.raises(ForecastInputError, match=r"1 unreadable timestamp\(s\), e.g. 'next tuesday-ish'"):
+        prepare_file(_history(tmp_path, text), "D", 7, [0.5])
+
+
+def test_gaps_filled_with_zero_are_counted(tmp_path):
+    prepared = prepare_file(_history(tmp_path, HEADER + "a,2024-01-01,1\na,2024-01-04,3\n"), "D", 7, [0.9, 0.1])
+    assert prepared.filled_gaps == 2
+    assert prepared.history["y"].tolist() == [1.0, 0.0, 0.0, 3.0]
+    assert prepared.quantiles == [0.1, 0.9]
+
+
+CELLS = st.one_of(
+    st.floats().map(repr),
+    st.integers(-(10**30), 10**30).map(str),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=8),
+)
+KNOWN_TIMESTAMPS = ["2024-01-01", "2024-01-02", "2024-01-04", "2024-01-01T05:00", "2024-01-01 00:00+05:00"]
+ODD_TIMESTAMPS = ["2024-01-02T00:00Z", "1500-01-01", "9999-12-31", "1e20", "12/01/2024", "2024-13-01", ""]
+TIMESTAMPS = st.one_of(st.sampled_from(KNOWN_TIMESTAMPS + ODD_TIMESTAMPS), st.text(max_size=12))
+ROWS = st.lists(st.tuples(st.sampled_from(["a", "b", "", "NA"]), TIMESTAMPS, CELLS), max_size=10)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ROWS, st.sampled_from(["D", "h", "W", "MS", "B", "2D"]), st.sampled_from(["zero", "ffill", "none"]))
+def test_any_csv_is_prepared_or_refused_with_a_forecast_input_error(rows, freq, fill):
+    with tempfile.TemporaryDirectory() as directory:
+        source = Path(directory) / "history.csv"
+        with source.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["unique_id", "ds", "y"])
+            writer.writerows(rows)
+        try:
+            prepared = prepare_file(read_history(source), freq, 3, [0.5], fill=fill)
+        except ForecastInputError:
+            return
+    assert not prepared.history.empty
+    assert not prepared.history.duplicated(["unique_id", "ds"]).any()
+
+
+def test_the_command_refuses_a_bad_file_in_one_line_without_starting_ray(tmp_path, monkeypatch):
+    def no_ray(**_: object) -> None:
+        raise AssertionError("Ray was started for a file that is refused")
+
+    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
+    source = tmp_path / "history.csv"
+    source.write_text(HEADER + "a,2024-01-01,1\na,2024-01-01,2\n")
+    result = CliRunner().invoke(
+        cli, ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "1 duplicate (unique_id, ds) row(s)" in result.output
+    assert "Traceback" not in result.output
