@@ -6,7 +6,12 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from inventory.shipments import sign
 
@@ -170,3 +175,65 @@ async def test_only_admins_manage_webhook_keys(http, make_tenant):
         assert [a.status_code for a in answers] == [403, 403, 403, 403], [a.text for a in answers]
     listed = (await http.get(KEYS, headers=tenant.admin_headers())).json()
     assert [(k["id"], k["revoked_at"], k["rotated_at"]) for k in listed] == [(key["id"], None, None)]
+
+
+def mostly(valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``valid`` about 19 times in 20: enough bodies get past validation to reach the shipment and the ledger."""
+    return st.tuples(st.integers(0, 99), valid, invalid).map(lambda t: t[2] if t[0] % 20 == 7 else t[1])
+
+
+EVENT_IDS = st.one_of(st.uuids().map(str), st.sampled_from(["e1", "e2"]), st.text(min_size=1))
+ANY_JSON = st.one_of(st.text(max_size=10), st.none(), st.integers(), st.booleans(), st.lists(st.integers(), max_size=2))
+ZONES = st.sampled_from([UTC, timezone(timedelta(hours=14)), timezone(timedelta(hours=-12))])
+WHEN = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=ZONES)
+ODD_WHEN = st.one_of(st.datetimes().map(datetime.isoformat), st.sampled_from(["2026-13-01T00:00Z", "now"]), ANY_JSON)
+BODIES = st.fixed_dictionaries(
+    {
+        "type": mostly(st.sampled_from(["picked_up", "in_transit", "delayed", "delivered", "exception"]), ANY_JSON),
+        "event_id": mostly(
+            st.one_of(st.uuids().map(str), st.sampled_from(["e1", "e2"]), st.text(min_size=1)), ANY_JSON
+        ),
+        "carrier": mostly(st.sampled_from(["UPS", "ups", "UPS ", "DHL"]), ANY_JSON),
+        "tracking_number": mostly(st.sampled_from(["WH-OUT", "WH-IN", "wh-out", "NONE"]), ANY_JSON),
+    },
+    optional={
+        "occurred_at": mostly(WHEN.map(datetime.isoformat), ODD_WHEN),
+        "location": mostly(st.text(min_size=1, max_size=20), ANY_JSON),
+        "description": mostly(st.text(min_size=1, max_size=40), ANY_JSON),
+    },
+)
+FRAMINGS = st.sampled_from(["as is"] * 6 + ["cut in half", "not UTF-8", "in an array"])
+WEBHOOK_TENANT: dict[str, Any] = {}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=BODIES, framing=FRAMINGS)
+async def test_signed_generated_events_never_get_a_server_error_or_an_undocumented_status(
+    http, make_tenant, body, framing
+):
+    """What the OpenAPI fuzz cannot reach (it has no signing key): correctly signed bodies of every shape, valid
+    ones on known shipments too, get only the statuses the schema documents for the webhook."""
+    if not WEBHOOK_TENANT:
+        tenant = await make_tenant(stock={0: Decimal(1)})
+        schema = (await http.get("/openapi.json")).json()
+        WEBHOOK_TENANT.update(
+            key=await new_key(http, tenant),
+            documented={int(s) for s in schema["paths"][WEBHOOK]["post"]["responses"]},
+        )
+        await outbound(http, tenant, "WH-OUT")
+        await inbound(http, tenant, "WH-IN")
+    key = WEBHOOK_TENANT["key"]
+    raw = json.dumps(body).encode()
+    raw = {"cut in half": raw[: len(raw) // 2], "not UTF-8": b"\xff" + raw, "in an array": b"[" + raw + b"]"}.get(
+        framing, raw
+    )
+    stamp = str(int(time.time()))
+    headers = {
+        "X-Chainsight-Key-Id": key["id"],
+        "X-Chainsight-Timestamp": stamp,
+        "X-Chainsight-Signature": sign(key["secret"], stamp, raw),
+        "Content-Type": "application/json",
+    }
+    answer = await http.post(WEBHOOK, content=raw, headers=headers)
+    assert answer.status_code in WEBHOOK_TENANT["documented"], (body, framing, answer.text)
+    assert answer.status_code != 401, answer.text  # every one of them is signed correctly
