@@ -31,6 +31,8 @@ from integrations.records import (
     WarehouseRecord,
 )
 
+NUL = "\x00"
+
 
 @dataclass
 class Counts:
@@ -62,6 +64,12 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
     applier = _APPLIERS[entity]
     succeeded: list[str] = []
     for record in page.records:
+        where = _nul_in(record.external_id, record.fields)
+        if where is not None:
+            error = f"{where} contains a NUL character, which the database cannot store: correct it in the ERP"
+            await _dead_letter(conn, scope, entity, record.external_id, error, record.raw)
+            counts.dead_lettered += 1
+            continue
         try:
             model = RECORD_MODELS[entity].model_validate({**record.fields, "external_id": record.external_id})
             async with conn.transaction():  # a savepoint: a refused record leaves the page's transaction usable
@@ -108,8 +116,39 @@ def _validation_message(exc: ValidationError) -> str:
     return "invalid record: " + "; ".join(problems)
 
 
+def _nul_in(external_id: str, fields: dict[str, Any]) -> str | None:
+    """The first place of a record holding U+0000 (PostgreSQL text and jsonb refuse it), or None."""
+    if NUL in external_id:
+        return "the record's id"
+    for name, value in fields.items():
+        if _has_nul(value):
+            return f"field {name!r}"
+    return None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def storable(value: Any) -> Any:
+    """``value`` with every U+0000 in its text shown as U+2400 (SYMBOL FOR NULL): a dead letter can then be kept."""
+    if isinstance(value, str):
+        return value.replace(NUL, "\u2400")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [storable(v) for v in value]
+    return value
+
+
 def _json(raw: Any) -> Any:
-    return json.loads(json.dumps(raw, default=str)) if raw is not None else None
+    return storable(json.loads(json.dumps(raw, default=str))) if raw is not None else None
 
 
 async def _dead_letter(
@@ -125,9 +164,9 @@ async def _dead_letter(
         scope.tenant_id,
         scope.connector_id,
         entity.value,
-        external_id[:200],
+        storable(external_id)[:200],
         scope.run_id,
-        error[:2000],
+        storable(error)[:2000],
         _json(raw),
     )
 

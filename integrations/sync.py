@@ -22,7 +22,7 @@ from common.config import Settings
 from common.database import Database, TenantTransaction
 from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from integrations import store
-from integrations.apply import Counts, apply_page
+from integrations.apply import Counts, apply_page, storable
 from integrations.connector import Connector, ConnectorConfig, connector_class
 from integrations.crypto import CredentialCipher, cipher_from_key
 from integrations.external_ids import SyncScope, remember
@@ -167,6 +167,7 @@ async def run_sync(
         if connector is not None:
             await connector.aclose()
     if error is not None:
+        error = storable(error)  # the ERP's own text can hold U+0000, which would keep the run from being closed
         logger.warning("ERP sync %s of connector %s failed: %s", the_run_id, connector_id, error)
     dead = sum(c.dead_lettered for c in totals.values())
     status = "failed" if error else ("completed_with_errors" if dead else "succeeded")

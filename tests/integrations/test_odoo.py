@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -72,6 +73,33 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
         )
     messages = " | ".join(r["error"] for r in errors)
     assert "sku" in messages and "'Crate' has no Chainsight equivalent" in messages
+
+
+async def test_a_record_with_a_nul_character_is_dead_lettered_and_the_sync_goes_on(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # PostgreSQL's text and jsonb refuse U+0000; legacy ERP data can hold it. Before 2026-12-06 the dead letter
+    # itself was refused (its payload is jsonb), which failed the run, and every rerun, at that record.
+    with odoo.lock:
+        bad = odoo.put("product.product", {"default_code": "NUL-NAME", "name": "Bad\x00name", "uom_id": [1, "Units"],
+                                           "standard_price": 1.0, "active": True})  # fmt: skip
+        odoo.put("product.product", {"default_code": "AFTER", "name": "Fine", "uom_id": [1, "Units"],
+                                     "standard_price": 1.0, "active": True})  # fmt: skip
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    run = await completed_run(sync_deps, tenant, connector)
+    assert run["counts"]["products"] == {"created": 4, "updated": 0, "unchanged": 0, "dead_lettered": 3}
+    assert "AFTER" in [p[0] for p in (await snapshot(owner_pool, tenant.id))["products"]]
+    async with owner_pool.acquire() as conn:
+        letter = await conn.fetchrow(
+            "SELECT error, payload FROM app.integration_dead_letters WHERE tenant_id = $1 AND external_id = $2",
+            tenant.id,
+            str(bad),
+        )
+    assert (
+        letter["error"]
+        == "field 'name' contains a NUL character, which the database cannot store: correct it in the ERP"
+    )
+    assert json.loads(letter["payload"])["name"] == "Bad\u2400name"  # kept for the operator, the NUL made visible
 
 
 async def test_rerun_changes_nothing(sync_deps, owner_pool, make_tenant, odoo):
