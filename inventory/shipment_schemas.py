@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -13,6 +13,8 @@ from inventory.schemas import PositiveQuantity, Quantity, StrictModel
 
 Carrier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")]
 TrackingNumber = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
+# How far ahead of our clock an event may be dated: a carrier's clock or offset may be wrong by hours, not days.
+EVENT_CLOCK_SKEW = timedelta(days=1)
 
 
 class ShipmentDirection(StrEnum):
@@ -66,6 +68,9 @@ class TrackingEventCreate(StrictModel):
     def _aware(self) -> TrackingEventCreate:
         if self.occurred_at is not None and self.occurred_at.tzinfo is None:
             raise ValueError("occurred_at must include a timezone offset")
+        # The status is the newest event's: one dated in the future would hold it there against every real one.
+        if self.occurred_at is not None and self.occurred_at > datetime.now(UTC) + EVENT_CLOCK_SKEW:
+            raise ValueError(f"occurred_at {self.occurred_at.isoformat()} is more than a day in the future")
         if self.type is TrackingEventType.CREATED:
             raise ValueError("'created' is recorded when the shipment is created")
         return self

@@ -85,6 +85,15 @@ async def test_events_after_delivery_are_refused(database, make_tenant):
     assert refused.value.code == "shipment_delivered"
 
 
+def test_an_event_dated_more_than_a_day_ahead_is_refused():
+    # The status is the newest event's, so a glitch dated in 2099 would hold it against every real event.
+    ahead = datetime.now(UTC) + timedelta(days=1, hours=1)
+    with pytest.raises(ValueError, match="is more than a day in the future"):
+        TrackingEventCreate.model_validate({"type": "exception", "occurred_at": ahead})
+    soon = datetime.now(UTC) + timedelta(hours=23)  # a carrier's clock or offset a few hours off
+    assert TrackingEventCreate.model_validate({"type": "in_transit", "occurred_at": soon}).occurred_at == soon
+
+
 async def test_delivery_without_enough_stock_is_refused_and_records_nothing(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(2)})
     shipment = await new_shipment(database, tenant, quantity=5)

@@ -177,6 +177,19 @@ async def test_only_admins_manage_webhook_keys(http, make_tenant):
     assert [(k["id"], k["revoked_at"], k["rotated_at"]) for k in listed] == [(key["id"], None, None)]
 
 
+async def test_a_webhook_event_dated_in_the_future_is_refused_and_the_status_follows_the_real_ones(http, make_tenant):
+    tenant = await make_tenant()
+    key = await new_key(http, tenant)
+    shipment_id = await inbound(http, tenant, "FUT-1")
+    raw, headers = signed(event("FUT-1", "exception", "f1", "2099-01-01T00:00:00Z"), key)
+    refused = await http.post(WEBHOOK, content=raw, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "occurred_at 2099-01-01T00:00:00+00:00 is more than a day in the future" in refused.json()["message"]
+    raw, headers = signed(event("FUT-1", "in_transit", "f2", "2026-04-01T08:00:00Z"), key)
+    assert (await http.post(WEBHOOK, content=raw, headers=headers)).json()["status"] == "in_transit"
+    assert await carrier_events(http, tenant, shipment_id) == ["in_transit"]
+
+
 def mostly(valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """``valid`` about 19 times in 20: enough bodies get past validation to reach the shipment and the ledger."""
     return st.tuples(st.integers(0, 99), valid, invalid).map(lambda t: t[2] if t[0] % 20 == 7 else t[1])
