@@ -3,7 +3,10 @@
 Status follows the timeline: the event that happened last (by ``occurred_at``, then arrival) sets it,
 so a carrier's late-arriving "in transit" never overrides a newer "delayed". "delivered" is final:
 events after it are refused. When an outbound shipment is delivered its lines are issued from the
-warehouse through the ledger, once, in the same transaction as the event.
+warehouse through the ledger, once, in the same transaction as the event. A user's delivery is refused when
+the stock is short; a carrier's is recorded anyway (the goods are gone whatever our counts say, and a refused
+webhook is only retried until the carrier gives up): the lines that fit are issued, the others wait, and a
+notification asks for the stock to be corrected and the rest issued (``issue_stock``).
 """
 
 from __future__ import annotations
@@ -12,11 +15,12 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Literal
 from uuid import UUID, uuid5
 
 import asyncpg
 
-from common.errors import ConflictError, InvalidInputError, NotFoundError
+from common.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
 from inventory import events, stock
 from inventory.listing import Listing, ListQuery, Page
 from inventory.records import unknown_reference
@@ -27,6 +31,10 @@ SHIPMENT_COLUMNS = (
     "id, number, direction, status, warehouse_id, purchase_order_id, order_reference, carrier, tracking_number, "
     "expected_delivery, delivered_at, stock_issued_at, created_by, created_at, updated_at"
 )
+# What a delivery does when the warehouse holds less than the shipment's lines: refuse it, or record it and
+# leave the short lines to issue once the stock is corrected.
+ShortStock = Literal["refuse", "defer"]
+STOCK_SHORT_NOTIFICATION = "shipment.stock_short"
 EVENT_COLUMNS = "id, shipment_id, event_type, occurred_at, location, description, external_id, source, created_at"
 
 SHIPMENTS = Listing(
@@ -234,8 +242,12 @@ async def record_event(
     event: TrackingEventCreate,
     *,
     source: str,
+    short_stock: ShortStock = "refuse",
 ) -> tuple[dict, bool]:
-    """Append a tracking event; returns (the shipment afterwards, whether the event was new)."""
+    """Append a tracking event; returns (the shipment afterwards, whether the event was new).
+
+    ``short_stock="defer"`` records a delivery whose lines the warehouse cannot cover (see the module's note).
+    """
     shipment = await conn.fetchrow(
         "SELECT id, number, direction, status, warehouse_id FROM app.shipments WHERE id = $1 FOR UPDATE", shipment_id
     )
@@ -285,7 +297,9 @@ async def record_event(
         occurred_at,
     )
     if status == "delivered" and shipment["direction"] == "outbound":
-        await _issue_stock(conn, tenant_id, user_id, dict(shipment))
+        short = await _issue_stock(conn, tenant_id, user_id, dict(shipment), defer_short=short_stock == "defer")
+        if short:
+            await _notify_short_stock(conn, tenant_id, dict(shipment), short)
     await events.publish(
         conn,
         tenant_id,
@@ -301,12 +315,37 @@ async def record_event(
     return await get_shipment(conn, shipment_id), True
 
 
-async def _issue_stock(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, shipment: dict) -> None:
+async def issue_stock(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, shipment_id: UUID) -> dict:
+    """Issue what a delivered outbound shipment has not issued yet (after a carrier's delivery met short stock);
+    refused while the stock is still short. Nothing to issue leaves the shipment as it is."""
+    shipment = await conn.fetchrow(
+        "SELECT id, number, direction, status, warehouse_id, stock_issued_at FROM app.shipments WHERE id = $1 "
+        "FOR UPDATE",
+        shipment_id,
+    )
+    if shipment is None:
+        raise NotFoundError(f"shipment {shipment_id} not found")
+    if shipment["direction"] != "outbound" or shipment["status"] != "delivered":
+        raise ConflictError(
+            f"shipment {shipment['number']} is {shipment['direction']} and {shipment['status']}: only a delivered "
+            "outbound shipment issues stock",
+            code="invalid_state",
+        )
+    if shipment["stock_issued_at"] is None:
+        await _issue_stock(conn, tenant_id, user_id, dict(shipment), defer_short=False)
+    return await get_shipment(conn, shipment_id)
+
+
+async def _issue_stock(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, shipment: dict, *, defer_short: bool
+) -> list[dict]:
+    """Issue the lines not issued yet; returns the ones left for short stock (only when ``defer_short``)."""
     lines = await conn.fetch(
         "SELECT id, product_id, quantity FROM app.shipment_lines WHERE shipment_id = $1 AND movement_id IS NULL "
         "ORDER BY product_id, id",
         shipment["id"],
     )
+    short: list[dict] = []
     for line in lines:
         issue = IssueCreate(
             type=MovementType.ISSUE,
@@ -315,6 +354,30 @@ async def _issue_stock(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID,
             quantity=line["quantity"],
             reference=f"shipment {shipment['number']}",
         )
-        rows, _ = await stock.record_movement(conn, tenant_id, user_id, issue)
+        try:
+            async with conn.transaction():  # a savepoint: a short line leaves the others to issue
+                rows, _ = await stock.record_movement(conn, tenant_id, user_id, issue)
+        except InsufficientStockError as exc:
+            if not defer_short:
+                raise
+            short.append({"line_id": str(line["id"]), "product_id": str(line["product_id"]), "reason": exc.message})
+            continue
         await conn.execute("UPDATE app.shipment_lines SET movement_id = $2 WHERE id = $1", line["id"], rows[0]["id"])
-    await conn.execute("UPDATE app.shipments SET stock_issued_at = now() WHERE id = $1", shipment["id"])
+    if not short:
+        await conn.execute("UPDATE app.shipments SET stock_issued_at = now() WHERE id = $1", shipment["id"])
+    return short
+
+
+async def _notify_short_stock(conn: asyncpg.Connection, tenant_id: UUID, shipment: dict, short: list[dict]) -> None:
+    title = (
+        f"Shipment {shipment['number']} was delivered, but {len(short)} of its lines could not be issued: the "
+        "warehouse holds less. Correct the stock, then issue the rest (POST /shipments/{id}/issue-stock)."
+    )
+    data = {"shipment_id": str(shipment["id"]), "number": shipment["number"], "lines": short}
+    await conn.execute(
+        "INSERT INTO app.notifications (tenant_id, kind, title, data) VALUES ($1, $2, $3, $4)",
+        tenant_id,
+        STOCK_SHORT_NOTIFICATION,
+        title[:300],
+        data,
+    )

@@ -68,6 +68,17 @@ async def add_event(shipment_id: UUID, event: Annotated[TrackingEventCreate, Bod
     return Shipment.model_validate(await caller.run(op, write=True))
 
 
+@router.post(
+    "/{shipment_id}/issue-stock",
+    response_model=Shipment,
+    summary="Issue the lines a carrier's delivery could not (the stock was short); refused while it still is",
+)
+async def issue_stock(shipment_id: UUID, caller: CallerDep) -> Shipment:
+    return Shipment.model_validate(
+        await caller.run(lambda tx: shipments.issue_stock(tx.conn, tx.tenant_id, tx.user_id, shipment_id), write=True)
+    )
+
+
 @webhook_router.post(
     "/carrier-events",
     response_model=WebhookResult,
@@ -128,7 +139,7 @@ async def carrier_webhook(
             current = await shipments.get_shipment(tx.conn, shipment_id)
             return WebhookResult(shipment_id=shipment_id, status=current["status"], recorded=False)
         shipment, recorded = await shipments.record_event(
-            tx.conn, tx.tenant_id, tx.user_id, shipment_id, event, source="webhook"
+            tx.conn, tx.tenant_id, tx.user_id, shipment_id, event, source="webhook", short_stock="defer"
         )
         return WebhookResult(shipment_id=shipment_id, status=shipment["status"], recorded=recorded)
 

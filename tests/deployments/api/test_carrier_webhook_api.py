@@ -190,6 +190,54 @@ async def test_a_webhook_event_dated_in_the_future_is_refused_and_the_status_fol
     assert await carrier_events(http, tenant, shipment_id) == ["in_transit"]
 
 
+async def test_a_carrier_delivery_the_stock_cannot_cover_is_recorded_and_the_rest_issued_once_stock_is_fixed(
+    http, make_tenant
+):
+    # The goods are gone whatever our counts say: refusing the webhook only made the carrier retry, then give up.
+    tenant = await make_tenant(stock={0: Decimal(1), 1: Decimal(5)})
+    headers = tenant.headers()
+    key = await new_key(http, tenant)
+    short, enough = str(tenant.products[0]), str(tenant.products[1])
+    lines = [{"product_id": short, "quantity": 3}, {"product_id": enough, "quantity": 2}]
+    shipment_id = await shipment(http, tenant, "SHORT-1", lines=lines)
+    raw, signed_headers = signed(event("SHORT-1", "delivered", "d1", "2026-04-02T10:00:00Z"), key)
+    delivered = await http.post(WEBHOOK, content=raw, headers=signed_headers)
+    assert (delivered.status_code, delivered.json()["status"], delivered.json()["recorded"]) == (200, "delivered", True)
+
+    async def on_hand(product: str) -> float:
+        level = await http.get(f"/api/v1/stock-levels/{product}/{tenant.warehouses[0]}", headers=headers)
+        return float(level.json()["on_hand"])
+
+    after = (await http.get(f"/api/v1/shipments/{shipment_id}", headers=headers)).json()
+    issued = {line["product_id"]: line["movement_id"] is not None for line in after["lines"]}
+    assert (after["stock_issued_at"], issued) == (None, {short: False, enough: True})
+    assert (await on_hand(short), await on_hand(enough)) == (1.0, 3.0)
+    notes = (await http.get("/api/v1/notifications", params={"kind": "shipment.stock_short"}, headers=headers)).json()
+    (note,) = notes["items"]
+    assert note["data"]["number"] == after["number"] and [x["product_id"] for x in note["data"]["lines"]] == [short]
+    assert "only 1.0000 of product" in note["data"]["lines"][0]["reason"]
+
+    path = f"/api/v1/shipments/{shipment_id}/issue-stock"
+    still_short = await http.post(path, headers=headers)
+    assert (still_short.status_code, still_short.json()["code"]) == (409, "insufficient_stock")
+    receipt = {"type": "receipt", "product_id": short, "warehouse_id": str(tenant.warehouses[0]), "quantity": 2}
+    assert (await http.post("/api/v1/stock-movements", json=receipt, headers=headers)).status_code == 201
+    done = await http.post(path, headers=headers)
+    assert done.status_code == 200, done.text
+    assert done.json()["stock_issued_at"] is not None and all(line["movement_id"] for line in done.json()["lines"])
+    assert (await http.post(path, headers=headers)).status_code == 200  # nothing left: changes nothing
+    assert (await on_hand(short), await on_hand(enough)) == (0.0, 3.0)
+
+
+async def test_only_a_delivered_outbound_shipment_issues_stock(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment_id = await outbound(http, tenant, "NOT-YET")
+    early = await http.post(f"/api/v1/shipments/{shipment_id}/issue-stock", headers=tenant.headers())
+    assert (early.status_code, early.json()["code"]) == (409, "invalid_state")
+    viewer = await http.post(f"/api/v1/shipments/{shipment_id}/issue-stock", headers=tenant.headers(tenant.viewer))
+    assert viewer.status_code == 403
+
+
 def mostly(valid: st.SearchStrategy[Any], invalid: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """``valid`` about 19 times in 20: enough bodies get past validation to reach the shipment and the ledger."""
     return st.tuples(st.integers(0, 99), valid, invalid).map(lambda t: t[2] if t[0] % 20 == 7 else t[1])
