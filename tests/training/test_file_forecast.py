@@ -68,7 +68,7 @@ TIMESTAMPS = st.one_of(st.sampled_from(KNOWN_TIMESTAMPS + ODD_TIMESTAMPS), st.te
 ROWS = st.lists(st.tuples(st.sampled_from(["a", "b", "", "NA"]), TIMESTAMPS, CELLS), max_size=10)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ROWS, st.sampled_from(["D", "h", "W", "MS", "B", "2D"]), st.sampled_from(["zero", "ffill", "none"]))
 def test_any_csv_is_prepared_or_refused_with_a_forecast_input_error(rows, freq, fill):
     with tempfile.TemporaryDirectory() as directory:

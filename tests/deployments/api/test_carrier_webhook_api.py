@@ -267,7 +267,7 @@ FRAMINGS = st.sampled_from(["as is"] * 6 + ["cut in half", "not UTF-8", "in an a
 WEBHOOK_TENANT: dict[str, Any] = {}
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=BODIES, framing=FRAMINGS)
 async def test_signed_generated_events_never_get_a_server_error_or_an_undocumented_status(
     http, make_tenant, body, framing

@@ -111,7 +111,7 @@ async def check(http: httpx.AsyncClient, tenant: Any, order_id: str, line_ids: l
     assert Decimal(str(level.json()["on_hand"])) == model.on_hand
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     quantities=st.lists(st.decimals(min_value=Decimal(1), max_value=Decimal(40), places=2), min_size=2, max_size=2),
     factor=st.decimals(min_value=Decimal("0.001"), max_value=Decimal(24), places=3),

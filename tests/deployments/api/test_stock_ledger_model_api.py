@@ -148,7 +148,7 @@ async def apply(step: tuple[Any, Any, Any], model: LedgerModel, client: LedgerCl
     return [place]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(STEP, min_size=1, max_size=25))
 async def test_every_level_follows_the_ledger_model_and_refusals_change_nothing(http, make_tenant, owner_pool, steps):
     tenant = await make_tenant()
