@@ -31,6 +31,11 @@ from inventory.purchasing_status import advance, allowed_from, lock_order
 from inventory.records import unknown_reference
 from inventory.uom import conversion_factor
 
+# The columns' limits (numeric(18, 4) for quantities and amounts, numeric(14, 4) for prices): refused with the
+# line's figures instead of the database's overflow message.
+LARGEST_QUANTITY = Decimal("1e14")
+LARGEST_PRICE = Decimal("1e10")
+
 SUMMARY_COLUMNS = (
     "id, number, status, supplier_id, supplier_code, warehouse_id, warehouse_code, currency, expected_date, "
     "incoterm, over_receipt_tolerance_pct, origin, notes, line_count, total_amount, created_by, issued_at, "
@@ -88,8 +93,9 @@ async def create_order(
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise unknown_reference(exc, {"supplier": data.supplier_id, "warehouse": data.warehouse_id}) from exc
-    for line in data.lines:
-        await _insert_line(conn, tenant_id, order_id, line)
+    total = Decimal(0)
+    for index, line in enumerate(data.lines):
+        total += await _insert_line(conn, tenant_id, order_id, line, total, where=f"lines[{index}]: ")
     return await get_order(conn, order_id)
 
 
@@ -135,7 +141,11 @@ async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: Purcha
 
 async def add_line(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate) -> dict:
     await lock_order(conn, order_id, _CAN_EDIT, "edited")
-    await _insert_line(conn, tenant_id, order_id, line)
+    total = await conn.fetchval(
+        "SELECT coalesce(sum(quantity * unit_price), 0) FROM app.purchase_order_lines WHERE purchase_order_id = $1",
+        order_id,
+    )
+    await _insert_line(conn, tenant_id, order_id, line, total)
     await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order_id)
     return await get_order(conn, order_id)
 
@@ -310,13 +320,26 @@ async def open_orders(
 
 
 async def _insert_line(
-    conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate
-) -> None:
-    uom, factor, _ = await conversion_factor(conn, line.product_id, line.uom)
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    order_id: UUID,
+    line: PurchaseOrderLineCreate,
+    total_before: Decimal,
+    *,
+    where: str = "",
+) -> Decimal:
+    """Insert one line; returns its amount. ``total_before`` (the order's lines so far) bounds the order's total."""
+    uom, factor, base_uom = await conversion_factor(conn, line.product_id, line.uom)
     quantity_base = to_base(line.quantity, factor)
     if quantity_base <= 0:
         raise InvalidInputError(
-            f"{line.quantity:f} {uom} is below the ledger's precision once converted", code="too_small"
+            f"{where}{line.quantity:f} {uom} is below the ledger's precision once converted", code="too_small"
+        )
+    if quantity_base >= LARGEST_QUANTITY:
+        raise InvalidInputError(
+            f"{where}{line.quantity:f} {uom} is {quantity_base:f} {base_uom}, past the largest quantity kept "
+            f"({LARGEST_QUANTITY:f})",
+            code="too_large",
         )
     price = line.unit_price
     if price is None:
@@ -326,6 +349,18 @@ async def _insert_line(
                 f"product {line.product_id} has no unit cost: give unit_price for this line", code="unit_price_required"
             )
         price = (unit_cost * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    if price >= LARGEST_PRICE:
+        raise InvalidInputError(
+            f"{where}the unit price of {price:f} per {uom} is past the largest price kept ({LARGEST_PRICE:f})",
+            code="too_large",
+        )
+    amount = line.quantity * price
+    if total_before + amount >= LARGEST_QUANTITY:
+        raise InvalidInputError(
+            f"{where}{line.quantity:f} {uom} at {price:f} brings the order's total to {total_before + amount:f}, "
+            f"past the largest amount kept ({LARGEST_QUANTITY:f})",
+            code="too_large",
+        )
     await conn.execute(
         """INSERT INTO app.purchase_order_lines
                (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, uom_factor, quantity_base, unit_price)
@@ -341,3 +376,4 @@ async def _insert_line(
         quantity_base,
         price,
     )
+    return amount

@@ -87,6 +87,31 @@ async def test_bad_purchasing_requests_get_precise_4xx_and_change_nothing(http, 
     assert (len(current["lines"]), current["lines"][0]["received_base"]) == (1, 0.0)
 
 
+async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    product = str(tenant.products[0])
+    conversion = await http.put(
+        f"/api/v1/products/{product}/uom-conversions/pallet", json={"factor": "1000000"}, headers=tenant.admin_headers()
+    )
+    assert conversion.status_code == 200, conversion.text
+    body = {"supplier_id": await supplier(http, tenant), "warehouse_id": str(tenant.warehouses[0])}
+    cases = [
+        ([{"product_id": product, "quantity": "99999999999999", "unit_price": "9999999999"}],
+         "lines[0]: 99999999999999 each at 9999999999 brings the order's total to 999999999899990000000001"),
+        ([{"product_id": product, "quantity": "6e13", "unit_price": 1}, {"product_id": product, "quantity": "5e13",
+          "unit_price": 1}], "lines[1]: 50000000000000 each at 1 brings the order's total to 110000000000000"),
+        ([{"product_id": product, "quantity": "2e8", "uom": "pallet", "unit_price": 1}],
+         "lines[0]: 200000000 pallet is 200000000000000.0000 each, past the largest quantity kept (100000000000000)"),
+    ]  # fmt: skip
+    for lines, message in cases:
+        refused = await http.post("/api/v1/purchase-orders", json={**body, "lines": lines}, headers=headers)
+        assert (refused.status_code, refused.json()["code"]) == (400, "too_large"), refused.text
+        assert refused.json()["message"].startswith(message), refused.text
+    listed = await http.get("/api/v1/purchase-orders", headers=headers)
+    assert listed.json()["items"] == []  # nothing was kept of the refused orders
+
+
 async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
     tenant = await make_tenant()
     headers = tenant.headers(tenant.viewer)
