@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from common.errors import InsufficientStockError, NotFoundError
+from common.errors import InsufficientStockError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.records import unknown_reference
 from inventory.schemas import (
@@ -110,6 +110,12 @@ async def record_movement(
             ) from exc
         except asyncpg.ForeignKeyViolationError as exc:
             raise unknown_reference(exc, {"product": movement.product_id, "warehouse": warehouse_id}) from exc
+        except asyncpg.NumericValueOutOfRangeError as exc:  # the level's numeric(18, 4), updated by the ledger trigger
+            raise InvalidInputError(
+                f"adding {quantity:f} would take the stock of product {movement.product_id} in warehouse "
+                f"{warehouse_id} past the largest quantity kept (10^14)",
+                code="too_large",
+            ) from exc
         assert row is not None
         rows.append(dict(row))
     rows.sort(key=lambda r: r["quantity"])  # the outgoing leg of a transfer first

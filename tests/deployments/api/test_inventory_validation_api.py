@@ -211,3 +211,16 @@ async def test_bad_requests_get_precise_4xx_errors_and_change_nothing(http, make
 
 
 # Authentication ------------------------------------------------------------------------------------------
+
+
+async def test_a_movement_that_would_take_a_level_past_what_it_keeps_is_refused_and_changes_nothing(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    product, warehouse = str(tenant.products[0]), str(tenant.warehouses[0])
+    body = {"type": "receipt", "product_id": product, "warehouse_id": warehouse, "quantity": "90000000000000"}
+    assert (await http.post("/api/v1/stock-movements", json=body, headers=headers)).status_code == 201
+    refused = await http.post("/api/v1/stock-movements", json=body, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (400, "too_large"), refused.text
+    assert "past the largest quantity kept (10^14)" in refused.json()["message"]
+    level = await http.get(f"/api/v1/stock-levels/{product}/{warehouse}", headers=headers)
+    assert level.json()["on_hand"] == 9e13
