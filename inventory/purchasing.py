@@ -210,20 +210,26 @@ async def receive(
         line = lines[item.line_id]
         quantity_base = to_base(item.quantity, line["uom_factor"])
         lot_id = await receipt_lot(conn, tenant_id, line, item.lot_number, item.expiry_date)
-        movement_id = await conn.fetchval(
-            """INSERT INTO app.stock_movements
-                   (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, created_by,
-                    occurred_at, lot_id)
-               VALUES ($1, $2, $3, 'receipt', $4, $5, $6, $7, $8) RETURNING id""",
-            tenant_id,
-            line["product_id"],
-            order["warehouse_id"],
-            quantity_base,
-            reference,
-            user_id,
-            received_at,
-            lot_id,
-        )
+        try:
+            movement_id = await conn.fetchval(
+                """INSERT INTO app.stock_movements
+                       (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, created_by,
+                        occurred_at, lot_id)
+                   VALUES ($1, $2, $3, 'receipt', $4, $5, $6, $7, $8) RETURNING id""",
+                tenant_id,
+                line["product_id"],
+                order["warehouse_id"],
+                quantity_base,
+                reference,
+                user_id,
+                received_at,
+                lot_id,
+            )
+        except asyncpg.NumericValueOutOfRangeError as exc:  # the movement's or the level's numeric(18, 4)
+            raise InvalidInputError(
+                f"receiving {quantity_base:f} {line['sku']} would take a quantity past the largest kept (10^14)",
+                code="too_large",
+            ) from exc
         await conn.execute(
             """INSERT INTO app.purchase_receipt_lines
                    (tenant_id, receipt_id, purchase_order_line_id, quantity, quantity_base, lot_id, movement_id)

@@ -371,7 +371,8 @@ async def _issue_stock(
 async def _notify_short_stock(conn: asyncpg.Connection, tenant_id: UUID, shipment: dict, short: list[dict]) -> None:
     title = (
         f"Shipment {shipment['number']} was delivered, but {len(short)} of its lines could not be issued: the "
-        "warehouse holds less. Correct the stock, then issue the rest (POST /shipments/{id}/issue-stock)."
+        f"warehouse holds less. Correct the stock, then issue the rest (POST /api/v1/shipments/{shipment['id']}"
+        "/issue-stock)."
     )
     data = {"shipment_id": str(shipment["id"]), "number": shipment["number"], "lines": short}
     await conn.execute(

@@ -110,6 +110,15 @@ async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(ht
         assert refused.json()["message"].startswith(message), refused.text
     listed = await http.get("/api/v1/purchase-orders", headers=headers)
     assert listed.json()["items"] == []  # nothing was kept of the refused orders
+    # A receipt inside the over-receipt tolerance can still pass what a movement keeps.
+    big = {**body, "over_receipt_tolerance_pct": 100, "lines": [{"product_id": product, "quantity": "9e7",
+                                                                 "uom": "pallet", "unit_price": 0}]}  # fmt: skip
+    order = (await http.post("/api/v1/purchase-orders", json=big, headers=headers)).json()
+    assert (await http.post(f"/api/v1/purchase-orders/{order['id']}/issue", headers=headers)).status_code == 200
+    receipt = {"lines": [{"line_id": order["lines"][0]["id"], "quantity": "1.5e8"}]}
+    refused = await http.post(f"/api/v1/purchase-orders/{order['id']}/receipts", json=receipt, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (400, "too_large"), refused.text
+    assert "receiving 150000000000000.0000 SKU-0 would take a quantity past the largest kept" in refused.text
 
 
 async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
