@@ -124,13 +124,17 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def data_error_message(exc: Exception) -> str:
-    return f"the database refused a value: {exc}"
+def client_error_fields(error: DomainError | asyncpg.DataError) -> tuple[str, str]:
+    """The code and message a client gets for an error its input caused (also where no status line is left)."""
+    if isinstance(error, DomainError):
+        return error.code, error.message
+    # Values that pass schema validation but not the column type (e.g. numeric overflow, a NUL in a text).
+    return "invalid_value", f"the database refused a value: {error}"
 
 
 async def _data_error(_: Request, exc: Exception) -> JSONResponse:
-    # Values that pass schema validation but not the column type (e.g. numeric overflow, a NUL in a text).
-    return JSONResponse(error_body("invalid_value", data_error_message(exc)), status_code=422)
+    assert isinstance(exc, asyncpg.DataError)
+    return JSONResponse(error_body(*client_error_fields(exc)), status_code=422)
 
 
 # The database restarting, failing over or refusing connections: the request may be retried (with

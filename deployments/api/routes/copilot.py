@@ -18,10 +18,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.database import TenantTransaction
-from common.errors import DomainError, PayloadTooLargeError
+from common.errors import PayloadTooLargeError
 from copilot import conversations, documents, suggestions
 from deployments.api.deps import CallerDep, ModelHandlesDep
-from deployments.api.errors import data_error_message
+from deployments.api.errors import client_error_fields
 from deployments.api.model_calls import call_for, client_cause, unwrap
 from deployments.api.routes.llm import router as llm_router  # noqa: F401  (app.py mounts it from here)
 
@@ -154,12 +154,9 @@ async def _server_sent_events(first: dict[str, Any], rest: Any) -> AsyncIterator
             yield _sse(event)
     except Exception as exc:  # the status line is gone: report the failure in the stream
         cause = client_cause(exc)
-        if isinstance(cause, DomainError):
-            code, message = cause.code, cause.message
-        elif cause is not None:
-            code, message = "invalid_value", data_error_message(cause)
-        else:
-            code, message = "internal_error", "the answer could not be completed"
+        code, message = (
+            client_error_fields(cause) if cause is not None else ("internal_error", "the answer could not be completed")
+        )
         yield _sse({"event": "error", "code": code, "message": message})
 
 
