@@ -29,12 +29,8 @@ from inventory.purchasing_schemas import (
 )
 from inventory.purchasing_status import advance, allowed_from, lock_order
 from inventory.records import unknown_reference
+from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
 from inventory.uom import conversion_factor
-
-# The columns' limits (numeric(18, 4) for quantities and amounts, numeric(14, 4) for prices): refused with the
-# line's figures instead of the database's overflow message.
-LARGEST_QUANTITY = Decimal("1e14")
-LARGEST_PRICE = Decimal("1e10")
 
 SUMMARY_COLUMNS = (
     "id, number, status, supplier_id, supplier_code, warehouse_id, warehouse_code, currency, expected_date, "

@@ -22,6 +22,10 @@ Money = Annotated[
     Field(ge=0, max_digits=14, decimal_places=4),
     PlainSerializer(float, return_type=float, when_used="json"),
 ]
+# What those columns keep (numeric(18, 4) for quantities and amounts, numeric(14, 4) for prices): a figure computed
+# past them (a converted quantity, an order's total) is refused with its own numbers, not the database's overflow.
+LARGEST_QUANTITY = Decimal(10) ** (18 - 4)
+LARGEST_PRICE = Decimal(10) ** (14 - 4)
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
