@@ -17,12 +17,16 @@ def first_risk_scan() -> tuple[str, str | None]:
 
     try:
         outcomes = execute(["--workers=2"])
-        scored = sum(o["scan"]["lines_scored"] for o in outcomes)
-        alerts = sum(sum(o["scan"]["alerts_raised"].values()) for o in outcomes)  # counts per alert kind
     except Exception as exc:
         logging.getLogger(__name__).exception("risk scan failed")
         return "", f"failed ({type(exc).__name__}); predictions fall back to suppliers' late rates"
-    return f"{len(outcomes)} tenants, {scored} open lines scored, {alerts} alerts", None
+    scans = [o["scan"] for o in outcomes if "scan" in o]
+    scored = sum(s["lines_scored"] for s in scans)
+    alerts = sum(sum(s["alerts_raised"].values()) for s in scans)  # counts per alert kind
+    summary = f"{len(outcomes)} tenants, {scored} open lines scored, {alerts} alerts"
+    failed = [f"{o['tenant_id']}: {o['error']}" for o in outcomes if "error" in o]
+    return summary, (f"failed for {'; '.join(failed)}; their predictions fall back to suppliers' late rates"
+                     if failed else None)  # fmt: skip
 
 
 risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
@@ -58,7 +62,12 @@ def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: b
     argv += [f"--today={parse_day(today)}"] if today else []
     argv += ["--retrain"] if retrain else []
     argv += [] if train else ["--no-train"]
-    typer.echo(json.dumps(execute(argv), default=str, indent=2))
+    outcomes = execute(argv)
+    typer.echo(json.dumps(outcomes, default=str, indent=2))
+    failed = [o["tenant_id"] for o in outcomes if "error" in o]
+    if failed:
+        typer.echo(f"error: the scan failed for {', '.join(failed)} (the error is in the summary above)", err=True)
+        raise typer.Exit(1)
 
 
 @risk_app.command("backtest")

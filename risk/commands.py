@@ -24,7 +24,7 @@ from risk.pipeline import Fitter, backtest
 
 
 async def _identity(owner: asyncpg.Connection, tenant: UUID | None) -> JobIdentity:
-    found = await tenant_identities(owner, tenant)
+    found = await tenant_identities(owner, None if tenant is None else [tenant])
     if tenant is None and len(found) > 1:
         from inventory.demo import DEMO_TENANT_ID
 

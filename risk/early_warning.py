@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -45,12 +46,14 @@ class JobIdentity:
         return {"sub": str(self.user_id), "role": "authenticated", "aud": "authenticated"}
 
 
-async def tenant_identities(owner: asyncpg.Connection, tenant: UUID | None = None) -> list[JobIdentity]:
-    """One acting admin per tenant (the earliest), read as the owner role: the only query that is."""
+async def tenant_identities(owner: asyncpg.Connection, tenants: Sequence[UUID] | None = None) -> list[JobIdentity]:
+    """One acting admin per tenant (the earliest), of every tenant or of ``tenants``, read as the owner role: the
+    only query that is."""
     rows = await owner.fetch(
         "SELECT DISTINCT ON (tenant_id) tenant_id, user_id FROM app.members "
-        "WHERE role = 'admin' AND ($1::uuid IS NULL OR tenant_id = $1::uuid) ORDER BY tenant_id, created_at, user_id",
-        tenant,
+        "WHERE role = 'admin' AND ($1::uuid[] IS NULL OR tenant_id = ANY($1::uuid[])) "
+        "ORDER BY tenant_id, created_at, user_id",
+        None if tenants is None else list(tenants),
     )
     return [JobIdentity(r["tenant_id"], r["user_id"]) for r in rows]
 
@@ -104,23 +107,31 @@ async def run(
     owner: asyncpg.Connection,
     fitter: Fitter | None,
     *,
-    tenant: UUID | None = None,
+    tenants: Sequence[UUID] | None = None,
     today: date | None = None,
     retrain: bool = False,
 ) -> list[dict[str, Any]]:
-    """Train (when ``fitter`` is given and a model is due) and scan every tenant, or only ``tenant``."""
+    """Train (when ``fitter`` is given and a model is due) and scan every tenant, or only ``tenants``. A tenant
+    whose training or scan fails gets an ``error`` in its outcome and the job goes on with the next one."""
     day = today or date.today()
     store = ModelStore()
     results = []
-    for who in await tenant_identities(owner, tenant):
+    for who in await tenant_identities(owner, tenants):
         outcome: dict[str, Any] = {"tenant_id": str(who.tenant_id)}
-        if fitter is not None:
-            outcome["training"] = await train_tenant(database, who, fitter, day, force=retrain)
 
         async def scan_tenant(tx: TenantTransaction) -> dict[str, Any]:
             return await scan(tx, store, day)
 
-        outcome["scan"] = await database.run(who.claims, who.tenant_id, scan_tenant)
+        try:
+            if fitter is not None:
+                outcome["training"] = await train_tenant(database, who, fitter, day, force=retrain)
+            outcome["scan"] = await database.run(who.claims, who.tenant_id, scan_tenant)
+        except Exception as exc:
+            # One tenant's failure must not leave every later tenant unscored: it is logged with its traceback,
+            # named in the outcome, and main() exits non-zero once the others are done. Each step is its own
+            # transaction, so what failed left nothing half-written and a rerun does it again.
+            logger.exception("tenant %s: early warning failed", who.tenant_id)
+            outcome["error"] = f"{type(exc).__name__}: {exc}"
         results.append(outcome)
     return results
 
@@ -139,7 +150,7 @@ async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
                 Database(pool),
                 cast(asyncpg.Connection, owner),
                 None if args.no_train else ray_fitter(workers=args.workers),
-                tenant=args.tenant,
+                tenants=args.tenant,
                 today=args.today,
                 retrain=args.retrain,
             )
@@ -151,7 +162,7 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(
         prog="python -m deployments.jobs early-warning", description=(__doc__ or "").splitlines()[0]
     )
-    parser.add_argument("--tenant", type=UUID, help="only this tenant")
+    parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
     parser.add_argument("--today", type=date.fromisoformat, help="scan as of this date (YYYY-MM-DD)")
     parser.add_argument("--retrain", action="store_true", help="train even if the current model is recent")
     parser.add_argument("--no-train", action="store_true", help="only score with the current models")
@@ -160,4 +171,8 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    print(json.dumps(execute(argv), default=str))
+    outcomes = execute(argv)
+    print(json.dumps(outcomes, default=str))
+    failed = [o["tenant_id"] for o in outcomes if "error" in o]
+    if failed:
+        raise SystemExit(f"early warning failed for {len(failed)} of {len(outcomes)} tenants: {', '.join(failed)}")

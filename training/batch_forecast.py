@@ -58,6 +58,8 @@ class TenantSummary:
     metrics: dict[str, Any] = field(default_factory=dict)
     # Live accuracy of the newest run with matured forecasts (training.drift), before tonight's run.
     accuracy: dict[str, Any] | None = None
+    # Why the tenant's forecasts failed; the batch goes on with the next tenant and exits non-zero at the end.
+    error: str | None = None
 
 
 async def forecast_tenant(
@@ -112,19 +114,25 @@ async def forecast_tenant(
                 tenant_id, done, total, series_done, series_total, time.monotonic() - started,
             )  # fmt: skip
 
-        selections = []
-        # Only unique_id, ds, y: any further column would be read as a covariate.
-        series = history[["unique_id", "ds", "y"]]
-        for chunk in forecast_on_ray(
-            series, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=progress
-        ):
-            frame = chunk.forecast.join(ids, on="unique_id")
-            summary.rows += await forecast_store.write_forecasts(conn, tenant_id, run.id, frame)
-            selections.append(chunk.selection)
-        selection = pd.concat(selections, ignore_index=True)
-        summary.series = len(selection)
-        summary.metrics = run_metrics(selection)
-        await registry.finish_run(conn, tenant_id, run.id, metrics=summary.metrics, series_count=summary.series)
+        try:
+            selections = []
+            # Only unique_id, ds, y: any further column would be read as a covariate.
+            series = history[["unique_id", "ds", "y"]]
+            for chunk in forecast_on_ray(
+                series, freq, horizon, quantiles, profile=profile, chunks=chunks, on_progress=progress
+            ):
+                frame = chunk.forecast.join(ids, on="unique_id")
+                summary.rows += await forecast_store.write_forecasts(conn, tenant_id, run.id, frame)
+                selections.append(chunk.selection)
+            selection = pd.concat(selections, ignore_index=True)
+            summary.series = len(selection)
+            summary.metrics = run_metrics(selection)
+            await registry.finish_run(conn, tenant_id, run.id, metrics=summary.metrics, series_count=summary.series)
+        except Exception as exc:
+            # A run left 'running' would stay so for ever: it is marked failed (a champion being refreshed stays
+            # champion, its forecasts are for the same night) before the error goes on to the batch.
+            await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
+            raise
         decision = await registry.promote_if_better(conn, tenant_id, run.id, metric="mase")
     summary.promoted, summary.promotion = decision.promoted, decision.reason
     logger.info("tenant %s: run v%d, %d rows; %s", tenant_id, run.version, summary.rows, decision.reason)
@@ -171,8 +179,8 @@ async def run_batch(
                 tenant_ids = [r["id"] for r in await conn.fetch("SELECT id FROM app.tenants ORDER BY created_at, id")]
         summaries = []
         for tenant_id in tenant_ids:
-            summaries.append(
-                await forecast_tenant(
+            try:
+                summary = await forecast_tenant(
                     pool,
                     tenant_id,
                     freq=freq,
@@ -183,7 +191,13 @@ async def run_batch(
                     chunks=chunks,
                     gauges=gauges,
                 )
-            )
+            except Exception as exc:
+                # One tenant's failure (its data, a lost connection, a failed Ray task) must not leave every
+                # later tenant without forecasts: it is logged with its traceback, named in the summary, and
+                # main() exits non-zero once the others are done. A rerun of the night replaces its rows.
+                logger.exception("tenant %s: forecasts failed", tenant_id)
+                summary = TenantSummary(str(tenant_id), error=describe(exc))
+            summaries.append(summary)
         return summaries
     finally:
         await pool.close()
@@ -214,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         metrics_linger_s=args.metrics_linger_s,
     )
     print(json.dumps({"batch_forecast": [asdict(s) for s in summaries]}, default=_plain))
+    failed = [s.tenant_id for s in summaries if s.error]
+    if failed:
+        raise SystemExit(f"forecasts failed for {len(failed)} of {len(summaries)} tenants: {', '.join(failed)}")
 
 
 def run_with_ray(database_url: str | None = None, metrics_linger_s: float = 0.0, **kwargs: Any) -> list[TenantSummary]:
@@ -231,6 +248,10 @@ def run_with_ray(database_url: str | None = None, metrics_linger_s: float = 0.0,
         if metrics_linger_s > 0 and any(s.accuracy for s in summaries):
             time.sleep(metrics_linger_s)
         return summaries
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _plain(value: Any) -> Any:

@@ -170,6 +170,21 @@ async def finish_run(
     return RunRecord.from_row(row)
 
 
+async def fail_run(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, *, error: str) -> None:
+    """Mark a run that broke off as failed, its error kept in ``metrics``. A champion being refreshed under the
+    same run key stays champion with its metrics: what it already serves is still a forecast for its night."""
+    await conn.execute(
+        """
+        UPDATE app.forecast_runs
+        SET status = 'failed', finished_at = now(), metrics = metrics || jsonb_build_object('error', $3::text)
+        WHERE tenant_id = $1 AND id = $2 AND status <> 'champion'
+        """,
+        tenant_id,
+        run_id,
+        error[:2000],
+    )
+
+
 async def promote_if_better(
     conn: asyncpg.Connection,
     tenant_id: UUID,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import re
+import subprocess
 
 import pytest
 
@@ -32,13 +34,19 @@ def test_erp_due_sync_runs_the_due_sync_job_every_quarter_hour(rendered: dict[st
     assert all(f'"{option}"' in source for option in options) and options == ["--due"]
 
 
+def shell_commands(entrypoint: str) -> list[list[str]]:
+    """The commands of a shell entrypoint, each as its words, less the plumbing of exit statuses."""
+    commands = [command.split() for command in re.split(r"&&|;", entrypoint) if command.strip()]
+    return [c for c in commands if not re.fullmatch(r"\w+=\$\?", c[0]) and c[:1] != ["exit"]]
+
+
 def entrypoints(manifest: Manifest) -> list[list[str]]:
     """The commands a RayJob, a RayCronJob or a CronJob starts, each as its words."""
     spec = manifest.get("spec", {})
     if manifest["kind"] == "RayJob":
-        return [command.split() for command in spec["entrypoint"].split("&&")]
+        return shell_commands(spec["entrypoint"])
     if manifest["kind"] == "RayCronJob":
-        return [command.split() for command in spec["jobTemplate"]["entrypoint"].split("&&")]
+        return shell_commands(spec["jobTemplate"]["entrypoint"])
     if manifest["kind"] == "CronJob":
         return [c["command"] for c in spec["jobTemplate"]["spec"]["template"]["spec"]["containers"]]
     return []
@@ -95,3 +103,28 @@ def test_every_target_schedules_the_maintenance_job_with_the_release_image(
         c["image"] for _, c in ray_containers(rayservice(rendered[target])) if "gpu" not in c["image"]
     }
     assert container["image"] == rayservice_image
+
+
+def nightly_entrypoint(rendered: dict[str, list[Manifest]]) -> str:
+    (cron,) = [m for m in rendered["base"] if m["metadata"]["name"] == "chainsight-nightly-batch"]
+    entrypoint: str = cron["spec"]["jobTemplate"]["entrypoint"]
+    return entrypoint
+
+
+@pytest.mark.parametrize(("forecasts", "early_warning", "night"), [(0, 0, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)])
+def test_the_night_runs_the_early_warning_whatever_the_forecasts_did_and_fails_if_either_failed(
+    rendered: dict[str, list[Manifest]], tmp_path, forecasts: int, early_warning: int, night: int
+) -> None:
+    # The shell composition is what is under test: `python` here is a stand-in that records the job it was
+    # asked for and exits with that job's status.
+    stand_in = tmp_path / "python"
+    stand_in.write_text(
+        f'#!/bin/sh\necho "$3" >> "{tmp_path}/ran"\n'
+        f'case "$3" in batch-forecast) exit {forecasts};; early-warning) exit {early_warning};; esac\nexit 9\n'
+    )
+    stand_in.chmod(0o755)
+    ran = subprocess.run(
+        ["/bin/sh", "-c", nightly_entrypoint(rendered)], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=False
+    )
+    assert (tmp_path / "ran").read_text().split() == ["batch-forecast", "early-warning"]
+    assert (ran.returncode != 0) == bool(night)

@@ -56,8 +56,8 @@ async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_r
     fitter = ray_fitter(workers=1, rounds=40)
     run_dirs_before = ray_train_run_dirs()
     async with owner_pool.acquire() as owner:
-        (first,) = await run(world.database, owner, fitter, tenant=world.tenant.id, today=TODAY)
-        (second,) = await run(world.database, owner, fitter, tenant=world.tenant.id, today=TODAY)
+        (first,) = await run(world.database, owner, fitter, tenants=[world.tenant.id], today=TODAY)
+        (second,) = await run(world.database, owner, fitter, tenants=[world.tenant.id], today=TODAY)
     # The model lives in the database: no Ray Train run directory is left behind.
     assert ray_train_run_dirs() == run_dirs_before
     assert first["training"]["trained"] and first["training"]["promoted"]
@@ -76,3 +76,39 @@ async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_r
         )
     assert [(r["version"], r["status"]) for r in runs] == [(1, "champion")]
     assert predictions == 1
+
+
+async def test_a_tenant_whose_scan_fails_is_reported_and_the_others_are_scored(world, other_world, owner_pool):
+    for each in (world, other_world):
+        supplier = await each.supplier("S1", "DE")
+        await each.open_order(supplier, issued=TODAY - timedelta(days=2), expected=TODAY + timedelta(days=4))
+    broken = world.tenant.id
+    # A real database failure on the broken tenant's predictions only.
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            f"""
+            CREATE FUNCTION app.test_refuse_predictions() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.tenant_id = '{broken}' THEN RAISE EXCEPTION 'prediction store refused'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse_predictions BEFORE INSERT ON app.risk_predictions
+                FOR EACH ROW EXECUTE FUNCTION app.test_refuse_predictions();
+            """
+        )
+    try:
+        async with owner_pool.acquire() as owner:
+            outcomes = await run(world.database, owner, None, tenants=[broken, other_world.tenant.id], today=TODAY)
+    finally:
+        async with owner_pool.acquire() as conn:
+            await conn.execute(
+                "DROP TRIGGER test_refuse_predictions ON app.risk_predictions; "
+                "DROP FUNCTION app.test_refuse_predictions()"
+            )
+    by_tenant = {o["tenant_id"]: o for o in outcomes}
+    assert "prediction store refused" in by_tenant[str(broken)]["error"]
+    assert "scan" not in by_tenant[str(broken)]
+    assert by_tenant[str(other_world.tenant.id)]["scan"]["lines_scored"] == 1
+    async with owner_pool.acquire() as owner:
+        (rerun,) = await run(world.database, owner, None, tenants=[broken], today=TODAY)
+    assert "error" not in rerun and rerun["scan"]["lines_scored"] == 1

@@ -175,3 +175,51 @@ def test_forecast_command_refuses_a_future_file_that_misses_steps(tmp_path):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "miss 3 of 28 forecast step(s)" in result.output
+
+
+async def test_a_tenant_whose_forecasts_fail_is_reported_the_others_are_forecast_and_a_rerun_completes_it(
+    ray_cluster, make_tenant, owner_pool, database_url
+):
+    broken, healthy = await make_tenant(), await make_tenant()
+    for tenant in (broken, healthy):
+        await stock_history(owner_pool, tenant)
+    kwargs = {"freq": "D", "horizon": 7, "as_of": AS_OF, "profile": "fast", "chunks": 2}
+    # A real database failure on the broken tenant's writes only (as a full disk or a lost connection would be).
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            f"""
+            CREATE FUNCTION app.test_refuse_forecasts() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.tenant_id = '{broken.id}' THEN RAISE EXCEPTION 'forecast store refused'; END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER test_refuse_forecasts BEFORE INSERT ON app.demand_forecasts
+                FOR EACH ROW EXECUTE FUNCTION app.test_refuse_forecasts();
+            """
+        )
+    try:
+        failed, forecast = await run_batch(database_url, tenant_ids=[broken.id, healthy.id], **kwargs)
+    finally:
+        async with owner_pool.acquire() as conn:
+            await conn.execute(
+                "DROP TRIGGER test_refuse_forecasts ON app.demand_forecasts; DROP FUNCTION app.test_refuse_forecasts()"
+            )
+    assert failed.tenant_id == str(broken.id) and "forecast store refused" in (failed.error or "")
+    assert forecast.error is None and forecast.rows == 3 * 7 and forecast.promoted
+
+    async def runs_of(tenant) -> list[tuple[int, str, bool]]:
+        async with owner_pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT version, status, metrics ? 'error' AS has_error FROM app.forecast_runs WHERE tenant_id = $1",
+                tenant.id,
+            )
+        return [(r["version"], r["status"], r["has_error"]) for r in rows]
+
+    # The broken tenant's run is not left 'running': it failed, and says why.
+    assert await runs_of(broken) == [(1, "failed", True)]
+    (rerun,) = await run_batch(database_url, tenant_ids=[broken.id], **kwargs)
+    assert rerun.error is None and rerun.version == 1 and rerun.rows == 3 * 7
+    assert await runs_of(broken) == [(1, "champion", False)]
+    async with owner_pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT count(*) FROM app.demand_forecasts WHERE tenant_id = $1", broken.id)
+    assert stored == 3 * 7
