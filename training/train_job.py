@@ -142,17 +142,22 @@ async def train_and_register(
                     params={**asdict(compute), "epochs": epochs, "trainer": "ray.train"}, training_end=boundary,
                     training_start=pd.Timestamp(history["ds"].min()).tz_localize(UTC).to_pydatetime(),
                 )  # fmt: skip
-                model, serving, artifact, device = fit_kind(
-                    kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
-                    storage_path=storage_path,
-                )  # fmt: skip
-                scores = holdout_scores(model.predict(horizon), train, test, freq)
-                forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
-                await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
-                metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
-                await registry.finish_run(
-                    conn, tenant_id, run.id, metrics=metrics, series_count=series, artifact_uri=artifact
-                )
+                try:
+                    model, serving, artifact, device = fit_kind(
+                        kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
+                        storage_path=storage_path,
+                    )  # fmt: skip
+                    scores = holdout_scores(model.predict(horizon), train, test, freq)
+                    forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
+                    await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
+                    metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
+                    await registry.finish_run(
+                        conn, tenant_id, run.id, metrics=metrics, series_count=series, artifact_uri=artifact
+                    )
+                except Exception as exc:
+                    # A run left 'running' would stay so for ever (see registry.fail_run).
+                    await registry.fail_run(conn, tenant_id, run.id, error=f"{type(exc).__name__}: {exc}")
+                    raise
                 decision = await registry.promote_over_baseline(
                     conn, tenant_id, run.id, ours=scores["mase"], baseline=baseline["mase"], windows=windows
                 )

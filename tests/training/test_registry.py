@@ -10,7 +10,14 @@ import pytest
 from common.database import TenantTransaction
 from training.errors import ForecastInputError
 from training.forecast_store import count_forecasts, stored_forecast, write_forecasts
-from training.registry import champion, finish_run, promote_if_better, promote_over_baseline, start_run
+from training.registry import (
+    champion,
+    fail_run,
+    finish_run,
+    promote_if_better,
+    promote_over_baseline,
+    start_run,
+)
 
 END = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -217,3 +224,27 @@ async def test_a_trained_run_takes_the_champion_title_only_when_it_beats_the_bas
     assert not lost.promoted and "0.9500 does not beat the statistical selection's 0.8000 on w" in lost.reason
     assert won.promoted and won.previous_champion_id == nightly.id
     assert current is not None and current.id == winner.id and current.promotion_note == won.reason
+
+
+async def test_a_run_that_broke_off_is_marked_failed_but_a_champion_refreshed_under_its_key_stays_champion(
+    database, make_tenant
+):
+    tenant = await make_tenant()
+
+    async def op(tx):
+        held = await new_run(tx, "2025-03-01", 1.0)
+        await promote_if_better(tx.conn, tx.tenant_id, held.id, metric="mase")
+        refreshed = await start_run(
+            tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key="2025-03-01", freq="D", horizon=3
+        )
+        await fail_run(tx.conn, tx.tenant_id, refreshed.id, error="RuntimeError: worker lost")
+        broken = await start_run(
+            tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key="2025-03-02", freq="D", horizon=3
+        )
+        await fail_run(tx.conn, tx.tenant_id, broken.id, error="RuntimeError: worker lost")
+        return await tx.conn.fetch("SELECT run_key, status, metrics FROM app.forecast_runs ORDER BY run_key")
+
+    rows = await in_tenant(database, tenant, op)
+    assert [(r["run_key"], r["status"]) for r in rows] == [("2025-03-01", "champion"), ("2025-03-02", "failed")]
+    assert rows[0]["metrics"] == {"mase": 1.0}
+    assert rows[1]["metrics"] == {"error": "RuntimeError: worker lost"}
