@@ -13,11 +13,13 @@ from typing import Any
 import asyncpg
 from pydantic import BaseModel
 
+from common.errors import InsufficientStockError
 from integrations.errors import RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
 from inventory.purchasing_receipts import to_base
+from inventory.stock import LedgerEntry, insert_movement
 from inventory.uom import conversion_factor
 
 
@@ -33,18 +35,13 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
     change = model.quantity - (on_hand or Decimal(0))
     if change == 0:
         return "unchanged"
+    entry = LedgerEntry(
+        product_id=product_id, warehouse_id=warehouse_id, movement_type="adjustment", quantity=change,
+        reference=f"{scope.origin}:{model.external_id}"[:200], reason="ERP stock sync",
+    )  # fmt: skip
     try:
-        await conn.execute(
-            """INSERT INTO app.stock_movements
-                   (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, reason)
-               VALUES ($1, $2, $3, 'adjustment', $4, $5, 'ERP stock sync')""",
-            scope.tenant_id,
-            product_id,
-            warehouse_id,
-            change,
-            f"{scope.origin}:{model.external_id}"[:200],
-        )
-    except asyncpg.CheckViolationError as exc:
+        await insert_movement(conn, scope.tenant_id, entry)
+    except InsufficientStockError as exc:
         raise RecordRejected(
             f"the ERP's on hand ({model.quantity:f}) is below what Chainsight has reserved for this level"
         ) from exc

@@ -30,6 +30,7 @@ from inventory.purchasing_schemas import (
 from inventory.purchasing_status import advance, allowed_from, lock_order
 from inventory.records import unknown_reference
 from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
+from inventory.stock import LedgerEntry, insert_movement
 from inventory.uom import conversion_factor
 
 SUMMARY_COLUMNS = (
@@ -206,26 +207,12 @@ async def receive(
         line = lines[item.line_id]
         quantity_base = to_base(item.quantity, line["uom_factor"])
         lot_id = await receipt_lot(conn, tenant_id, line, item.lot_number, item.expiry_date)
-        try:
-            movement_id = await conn.fetchval(
-                """INSERT INTO app.stock_movements
-                       (tenant_id, product_id, warehouse_id, movement_type, quantity, reference, created_by,
-                        occurred_at, lot_id)
-                   VALUES ($1, $2, $3, 'receipt', $4, $5, $6, $7, $8) RETURNING id""",
-                tenant_id,
-                line["product_id"],
-                order["warehouse_id"],
-                quantity_base,
-                reference,
-                user_id,
-                received_at,
-                lot_id,
-            )
-        except asyncpg.NumericValueOutOfRangeError as exc:  # the movement's or the level's numeric(18, 4)
-            raise InvalidInputError(
-                f"receiving {quantity_base:f} {line['sku']} would take a quantity past the largest kept (10^14)",
-                code="too_large",
-            ) from exc
+        entry = LedgerEntry(
+            product_id=line["product_id"], warehouse_id=order["warehouse_id"], movement_type="receipt",
+            quantity=quantity_base, reference=reference, created_by=user_id, occurred_at=received_at, lot_id=lot_id,
+            label=f"{line['sku']} in the order's warehouse",
+        )  # fmt: skip
+        movement_id = (await insert_movement(conn, tenant_id, entry))["id"]
         await conn.execute(
             """INSERT INTO app.purchase_receipt_lines
                    (tenant_id, receipt_id, purchase_order_line_id, quantity, quantity_base, lot_id, movement_id)

@@ -16,7 +16,7 @@ from common.errors import ConflictError, InsufficientStockError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.records import one_row, row_or_missing
 from inventory.schemas import ReservationCreate, ReservationStatus
-from inventory.stock import get_level
+from inventory.stock import LedgerEntry, get_level, insert_movement
 
 RESERVATION_COLUMNS = (
     "id, product_id, warehouse_id, quantity, status, reference, expires_at, created_by, created_at, updated_at"
@@ -82,18 +82,12 @@ async def fulfil_reservation(conn: asyncpg.Connection, tenant_id: UUID, user_id:
     reservation = await _close(conn, reservation_id, ReservationStatus.FULFILLED)
     # Release the hold first: the issue below must not count against the stock it was holding.
     await _return_hold(conn, reservation)
-    await conn.execute(
-        """INSERT INTO app.stock_movements
-               (tenant_id, product_id, warehouse_id, movement_type, quantity, reservation_id, reference, created_by)
-           VALUES ($1, $2, $3, 'issue', $4, $5, $6, $7)""",
-        tenant_id,
-        reservation["product_id"],
-        reservation["warehouse_id"],
-        -reservation["quantity"],
-        reservation_id,
-        reservation["reference"],
-        user_id,
-    )
+    entry = LedgerEntry(
+        product_id=reservation["product_id"], warehouse_id=reservation["warehouse_id"], movement_type="issue",
+        quantity=-reservation["quantity"], reservation_id=reservation_id, reference=reservation["reference"],
+        created_by=user_id,
+    )  # fmt: skip
+    await insert_movement(conn, tenant_id, entry)
     return reservation
 
 

@@ -7,6 +7,7 @@ those refusals into domain errors with the figures a planner needs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -72,6 +73,65 @@ LEVELS = Listing(
 )
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One row of the ledger, as every writer of stock (movements, receipts, fulfilments, ERP syncs) gives it."""
+
+    product_id: UUID
+    warehouse_id: UUID
+    movement_type: str
+    quantity: Decimal
+    reference: str | None = None
+    reason: str | None = None
+    created_by: UUID | None = None
+    occurred_at: datetime | None = None
+    lot_id: UUID | None = None
+    transfer_id: UUID | None = None
+    reservation_id: UUID | None = None
+    # How a refusal names the level (say "SKU-0 in warehouse WH-1"); the ids when not given.
+    label: str | None = None
+
+    def level_name(self) -> str:
+        return self.label or f"product {self.product_id} in warehouse {self.warehouse_id}"
+
+
+async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: LedgerEntry) -> dict:
+    """Write one ledger row (the trigger moves the level). The database's refusals become domain errors: stock
+    below zero or below what is reserved, an unknown product or warehouse, a level past what its column keeps."""
+    try:
+        row = await conn.fetchrow(
+            f"""INSERT INTO app.stock_movements
+                    (tenant_id, product_id, warehouse_id, movement_type, quantity, transfer_id, reservation_id,
+                     reference, reason, created_by, occurred_at, lot_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12)
+                RETURNING {MOVEMENT_COLUMNS}""",
+            tenant_id,
+            entry.product_id,
+            entry.warehouse_id,
+            entry.movement_type,
+            entry.quantity,
+            entry.transfer_id,
+            entry.reservation_id,
+            entry.reference,
+            entry.reason,
+            entry.created_by,
+            entry.occurred_at,
+            entry.lot_id,
+        )
+    except asyncpg.CheckViolationError as exc:
+        raise InsufficientStockError(f"not enough available stock of {entry.level_name()}") from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise unknown_reference(exc, {"product": entry.product_id, "warehouse": entry.warehouse_id}) from exc
+    except asyncpg.NumericValueOutOfRangeError as exc:  # the movement's or the level's numeric(18, 4)
+        raise InvalidInputError(
+            f"{entry.movement_type} of {entry.quantity:f} would take the stock of {entry.level_name()} past the "
+            "largest quantity kept (10^14)",
+            code="too_large",
+        ) from exc
+    assert row is not None
+    return dict(row)
+
+
 async def record_movement(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, movement: MovementCreate
 ) -> tuple[list[dict], list[dict]]:
@@ -84,40 +144,14 @@ async def record_movement(
     rows: list[dict] = []
     for warehouse_id, movement_type, quantity in legs:
         if quantity < 0:
+            # The insert's CHECK refusal is a backstop only: this checks under a row lock, with the figures.
             await _lock_available(conn, movement.product_id, warehouse_id, -quantity)
-        try:
-            row = await conn.fetchrow(
-                f"""INSERT INTO app.stock_movements
-                        (tenant_id, product_id, warehouse_id, movement_type, quantity, transfer_id,
-                         reference, reason, created_by, occurred_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
-                    RETURNING {MOVEMENT_COLUMNS}""",
-                tenant_id,
-                movement.product_id,
-                warehouse_id,
-                movement_type,
-                quantity,
-                transfer_id,
-                movement.reference,
-                reason,
-                user_id,
-                movement.occurred_at,
-            )
-        except asyncpg.CheckViolationError as exc:
-            # Backstop only: _lock_available has already checked under a row lock.
-            raise InsufficientStockError(
-                f"not enough available stock of product {movement.product_id} in warehouse {warehouse_id}"
-            ) from exc
-        except asyncpg.ForeignKeyViolationError as exc:
-            raise unknown_reference(exc, {"product": movement.product_id, "warehouse": warehouse_id}) from exc
-        except asyncpg.NumericValueOutOfRangeError as exc:  # the level's numeric(18, 4), updated by the ledger trigger
-            raise InvalidInputError(
-                f"adding {quantity:f} would take the stock of product {movement.product_id} in warehouse "
-                f"{warehouse_id} past the largest quantity kept (10^14)",
-                code="too_large",
-            ) from exc
-        assert row is not None
-        rows.append(dict(row))
+        entry = LedgerEntry(
+            product_id=movement.product_id, warehouse_id=warehouse_id, movement_type=movement_type,
+            quantity=quantity, reference=movement.reference, reason=reason, created_by=user_id,
+            occurred_at=movement.occurred_at, transfer_id=transfer_id,
+        )  # fmt: skip
+        rows.append(await insert_movement(conn, tenant_id, entry))
     rows.sort(key=lambda r: r["quantity"])  # the outgoing leg of a transfer first
     levels = [await get_level(conn, movement.product_id, warehouse_id) for warehouse_id, _, _ in legs]
     return rows, levels

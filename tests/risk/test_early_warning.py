@@ -13,6 +13,7 @@ from risk.early_warning import run
 from risk.synthetic import generate_history
 from risk.training import RUN_NAME, ray_fitter
 from tests.risk.conftest import TODAY
+from tests.support.refusals import refused_inserts
 
 pytestmark = pytest.mark.slow
 
@@ -83,28 +84,9 @@ async def test_a_tenant_whose_scan_fails_is_reported_and_the_others_are_scored(w
         supplier = await each.supplier("S1", "DE")
         await each.open_order(supplier, issued=TODAY - timedelta(days=2), expected=TODAY + timedelta(days=4))
     broken = world.tenant.id
-    # A real database failure on the broken tenant's predictions only.
-    async with owner_pool.acquire() as conn:
-        await conn.execute(
-            f"""
-            CREATE FUNCTION app.test_refuse_predictions() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.tenant_id = '{broken}' THEN RAISE EXCEPTION 'prediction store refused'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_refuse_predictions BEFORE INSERT ON app.risk_predictions
-                FOR EACH ROW EXECUTE FUNCTION app.test_refuse_predictions();
-            """
-        )
-    try:
-        async with owner_pool.acquire() as owner:
-            outcomes = await run(world.database, owner, None, tenants=[broken, other_world.tenant.id], today=TODAY)
-    finally:
-        async with owner_pool.acquire() as conn:
-            await conn.execute(
-                "DROP TRIGGER test_refuse_predictions ON app.risk_predictions; "
-                "DROP FUNCTION app.test_refuse_predictions()"
-            )
+    refusal = refused_inserts(owner_pool, "risk_predictions", broken, "prediction store refused")
+    async with refusal, owner_pool.acquire() as owner:
+        outcomes = await run(world.database, owner, None, tenants=[broken, other_world.tenant.id], today=TODAY)
     by_tenant = {o["tenant_id"]: o for o in outcomes}
     assert "prediction store refused" in by_tenant[str(broken)]["error"]
     assert "scan" not in by_tenant[str(broken)]

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from deployments.cli import app as cli
+from tests.support.refusals import refused_inserts
 from tests.training.conftest import intermittent_panel, seasonal_panel
 from training.batch_forecast import run_batch
 from training.distributed import forecast_on_ray, partition
@@ -184,26 +185,8 @@ async def test_a_tenant_whose_forecasts_fail_is_reported_the_others_are_forecast
     for tenant in (broken, healthy):
         await stock_history(owner_pool, tenant)
     kwargs = {"freq": "D", "horizon": 7, "as_of": AS_OF, "profile": "fast", "chunks": 2}
-    # A real database failure on the broken tenant's writes only (as a full disk or a lost connection would be).
-    async with owner_pool.acquire() as conn:
-        await conn.execute(
-            f"""
-            CREATE FUNCTION app.test_refuse_forecasts() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF NEW.tenant_id = '{broken.id}' THEN RAISE EXCEPTION 'forecast store refused'; END IF;
-                RETURN NEW;
-            END $$;
-            CREATE TRIGGER test_refuse_forecasts BEFORE INSERT ON app.demand_forecasts
-                FOR EACH ROW EXECUTE FUNCTION app.test_refuse_forecasts();
-            """
-        )
-    try:
+    async with refused_inserts(owner_pool, "demand_forecasts", broken.id, "forecast store refused"):
         failed, forecast = await run_batch(database_url, tenant_ids=[broken.id, healthy.id], **kwargs)
-    finally:
-        async with owner_pool.acquire() as conn:
-            await conn.execute(
-                "DROP TRIGGER test_refuse_forecasts ON app.demand_forecasts; DROP FUNCTION app.test_refuse_forecasts()"
-            )
     assert failed.tenant_id == str(broken.id) and "forecast store refused" in (failed.error or "")
     assert forecast.error is None and forecast.rows == 3 * 7 and forecast.promoted
 

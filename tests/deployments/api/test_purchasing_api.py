@@ -118,7 +118,7 @@ async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(ht
     receipt = {"lines": [{"line_id": order["lines"][0]["id"], "quantity": "1.5e8"}]}
     refused = await http.post(f"/api/v1/purchase-orders/{order['id']}/receipts", json=receipt, headers=headers)
     assert (refused.status_code, refused.json()["code"]) == (400, "too_large"), refused.text
-    assert "receiving 150000000000000.0000 SKU-0 would take a quantity past the largest kept" in refused.text
+    assert "receipt of 150000000000000.0000 would take the stock of SKU-0 in the order's warehouse past" in refused.text
 
 
 async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
