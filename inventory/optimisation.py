@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from scipy import stats
 
 from common.errors import InvalidInputError
+from inventory.schemas import LARGEST_QUANTITY
 
 
 class InventoryPolicyError(InvalidInputError, ValueError):
@@ -38,6 +39,7 @@ class InventoryPolicyError(InvalidInputError, ValueError):
 # infinite under any unbounded demand distribution.
 MIN_SERVICE_LEVEL = 0.5
 MAX_SERVICE_LEVEL = 0.9999
+LARGEST_ORDER_QUANTITY = float(LARGEST_QUANTITY)
 
 
 @dataclass(frozen=True)
@@ -134,9 +136,21 @@ def safety_stock(service_level: float, demand_sd: float) -> float:
 
 
 def economic_order_quantity(demand_per_period: float, costs: Costs) -> float:
-    """Harris-Wilson EOQ ``sqrt(2*D*K / h)`` with demand and holding cost over the same period."""
+    """Harris-Wilson EOQ ``sqrt(2*D*K / h)`` with demand and holding cost over the same period.
+
+    An EOQ past the largest quantity an order keeps (10^14) could never be ordered: it is refused, naming
+    the costs, rather than answered (a tiny holding cost against a large ordering cost overflows to inf).
+    """
     _require_finite_non_negative("demand per period", demand_per_period)
-    return math.sqrt(2.0 * demand_per_period * costs.ordering / costs.holding_per_period)
+    quantity = math.sqrt(2.0 * demand_per_period * costs.ordering / costs.holding_per_period)
+    if not quantity <= LARGEST_ORDER_QUANTITY:
+        raise InventoryPolicyError(
+            f"the economic order quantity sqrt(2 x {demand_per_period:g} x {costs.ordering:g} / "
+            f"{costs.holding_per_period:g}) is {quantity:g}, past the largest quantity an order keeps "
+            f"({LARGEST_ORDER_QUANTITY:g}): the holding cost is too small for this ordering cost",
+            code="too_large",
+        )
+    return quantity
 
 
 def normal_loss(k: float) -> float:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from inventory.schemas import StrictModel
+from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY, StrictModel
 from training.registry import RunRecord
 from training.supply import LeadTimeDistribution
 
@@ -102,9 +102,14 @@ class InventoryPolicyRequest(StrictModel):
     supplier_id: UUID | None = Field(default=None, description="default: the reorder rule's or latest PO's")
     lead_time_days: float | None = Field(default=None, ge=0, le=730, description="overrides the supplier history")
     lead_time_sd_days: float | None = Field(default=None, ge=0, le=365)
-    ordering_cost: float | None = Field(default=None, ge=0, description="cost per order; enables the EOQ")
-    holding_cost_per_unit_year: float | None = Field(default=None, gt=0, description="default 25% of unit cost")
-    min_order_quantity: float = Field(default=0, ge=0)
+    # Bounded by what the price and quantity columns keep (inventory.schemas), so the figures stay finite.
+    ordering_cost: float | None = Field(
+        default=None, ge=0, le=float(LARGEST_PRICE), description="cost per order; enables the EOQ"
+    )
+    holding_cost_per_unit_year: float | None = Field(
+        default=None, gt=0, le=float(LARGEST_PRICE), description="default 25% of unit cost"
+    )
+    min_order_quantity: float = Field(default=0, ge=0, le=float(LARGEST_QUANTITY))
 
 
 class InventoryPolicy(BaseModel):

@@ -63,6 +63,14 @@ def test_eoq_matches_the_harris_wilson_textbook_case():
     assert weekly == pytest.approx(200.0)
 
 
+@pytest.mark.parametrize(("ordering", "holding"), [(1e308, 1e-300), (1e10, 1e-20)])
+def test_an_eoq_no_order_could_hold_is_refused_naming_the_costs(ordering, holding):
+    # The first overflows to inf (the API answered null for it); the second is 4.5e16 units.
+    with pytest.raises(InventoryPolicyError, match="holding cost is too small for this ordering cost") as refused:
+        economic_order_quantity(1000, Costs(ordering=ordering, holding_per_period=holding))
+    assert refused.value.code == "too_large"
+
+
 def test_policy_with_costs_orders_the_eoq_but_never_below_the_minimum():
     costs = Costs(ordering=10, holding_per_period=0.5)
     assert plan_policy(DemandRate(1000, 0), LeadTime(0), 0.9, costs=costs).order_quantity == pytest.approx(200.0)

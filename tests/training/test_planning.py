@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import uuid4
 
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from training.errors import ForecastInputError
+from training.forecast_schemas import InventoryPolicyRequest
 from training.planning import forecast_demand, forecast_panel, inventory_report
 
 
@@ -86,3 +89,13 @@ def test_a_series_of_two_observations_answers_naive_and_says_so():
     body = forecast_demand(history, "D", 7)
     assert body["model"] == "naive"
     assert body["reason"] == "fallback: 2 observations, a combination needs 7; naive"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("ordering_cost", 1e11), ("holding_cost_per_unit_year", 1e11), ("min_order_quantity", 1e15)],
+)
+def test_an_inventory_policy_request_past_what_the_price_and_quantity_columns_keep_is_refused(field, value):
+    request = {"product_id": str(uuid4()), "warehouse_id": str(uuid4()), field: value}
+    with pytest.raises(ValidationError, match=field):
+        InventoryPolicyRequest.model_validate(request)
