@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
@@ -55,10 +55,18 @@ class UpdateModel(StrictModel):
         return self
 
 
+# How far ahead of the server's clock a time that something happened may lie (a client's clock runs fast).
+CLOCK_SKEW = timedelta(days=1)
+
+
 class OffsetTimestamps(StrictModel):
-    """Refuses a time without a timezone offset in the fields ``offset_required`` names: it would be ambiguous."""
+    """Refuses a time without a timezone offset in the fields ``offset_required`` names (it would be ambiguous),
+    and, in the fields ``happened`` names, a time more than ``CLOCK_SKEW`` ahead of now: what has happened cannot
+    be dated in the future, and one such date would hold a shipment's status, or make a supplier's lead time
+    run for centuries (or past the dates pandas keeps) in every forecast and risk score that reads it."""
 
     offset_required: ClassVar[tuple[str, ...]] = ()
+    happened: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
     def _aware(self) -> Self:
@@ -66,6 +74,10 @@ class OffsetTimestamps(StrictModel):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise ValueError(f"{name} must include a timezone offset, e.g. 2026-01-31T09:00:00Z")
+        for name in self.happened:
+            value = getattr(self, name)
+            if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+                raise ValueError(f"{name} {value.isoformat()} is more than a day in the future")
         return self
 
 
@@ -161,6 +173,7 @@ class MovementType(StrEnum):
 
 class _MovementBase(OffsetTimestamps):
     offset_required = ("occurred_at",)
+    happened = ("occurred_at",)
 
     product_id: UUID
     reference: Reference | None = None

@@ -27,6 +27,7 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
+from inventory.schemas import CLOCK_SKEW
 from training.errors import ForecastInputError
 
 # Ledger frequencies: pandas alias -> (SQL date_trunc unit, days added to label the period like pandas).
@@ -222,13 +223,17 @@ async def supplier_history(
     nominal = await conn.fetchrow("SELECT lead_time_days FROM app.suppliers WHERE id = $1", supplier_id)
     if nominal is None:
         return None
-    since = (now or datetime.now(UTC)) - timedelta(days=lookback_days)
+    moment = now or datetime.now(UTC)
+    since = moment - timedelta(days=lookback_days)
     rows = await conn.fetch(
         """
         SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
                min(r.received_at) AS first_received_at
         FROM app.purchase_orders po
+        -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
+        -- time: one dated centuries ahead dominated the estimate, past 2262 it broke pandas' timestamps.
         LEFT JOIN app.purchase_receipts r ON r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
+                                         AND r.received_at <= $3
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled'
         GROUP BY po.id
@@ -236,6 +241,7 @@ async def supplier_history(
         """,
         supplier_id,
         since,
+        moment + CLOCK_SKEW,
     )
     frame = pd.DataFrame(
         [dict(r) for r in rows],

@@ -138,6 +138,33 @@ async def test_supplier_history_pairs_orders_with_their_first_receipt(database, 
     assert await as_planner(database, tenant, lambda c: supplier_history(c, uuid.uuid4())) is None
 
 
+async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        order = await conn.fetchval(
+            "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at) "
+            "VALUES ($1, $2, $3, 'EUR', 'issued', $4) RETURNING id",
+            tenant.id,
+            supplier,
+            tenant.warehouses[0],
+            issued,
+        )
+        # Past what pandas' timestamps keep (2262): before, the supplier's lead-time answer failed on it.
+        await conn.execute(
+            "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3)",
+            tenant.id,
+            order,
+            datetime(2300, 1, 1, tzinfo=UTC),
+        )
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+    assert found.received.empty
+    assert found.open_orders["purchase_order_id"].tolist() == [str(order)]
+
+
 @pytest.fixture
 async def stocked_out(make_tenant, owner_pool):
     """10 units a day for three weeks, then empty shelves for four days, then restocked."""

@@ -87,6 +87,21 @@ async def test_bad_purchasing_requests_get_precise_4xx_and_change_nothing(http, 
     assert (len(current["lines"]), current["lines"][0]["received_base"]) == (1, 0.0)
 
 
+async def test_a_receipt_dated_in_the_future_is_refused_and_receives_nothing(http, make_tenant):
+    # Its date would make the supplier's lead time run for centuries in every forecast and risk score (and a
+    # year past 2262 is beyond the dates pandas keeps, which made the supplier's lead-time answer fail).
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    order = await draft(http, tenant)
+    path = f"/api/v1/purchase-orders/{order['id']}"
+    assert (await http.post(f"{path}/issue", headers=headers)).status_code == 200
+    receipt = {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "received_at": "2300-01-01T00:00Z"}
+    refused = await http.post(f"{path}/receipts", json=receipt, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), refused.text
+    assert "received_at 2300-01-01T00:00:00+00:00 is more than a day in the future" in refused.text
+    assert (await http.get(path, headers=headers)).json()["lines"][0]["received_base"] == 0.0
+
+
 async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(http, make_tenant):
     tenant = await make_tenant()
     headers = tenant.headers()
