@@ -80,6 +80,8 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
         """
     )
     frame = _frame(rows)
+    # An expected date past what pandas keeps (an ERP's 9999-12-31 for "none") is no promise to be late against.
+    frame = frame[frame["promised_date"].notna()].reset_index(drop=True)
     frame["as_of"] = pd.Timestamp(today)
     return frame
 
@@ -92,7 +94,8 @@ def _frame(rows: list[asyncpg.Record]) -> pd.DataFrame:
                      "shipment_mode", "country_risk", "distance_km"]
         )  # fmt: skip
     for column in ("order_date", "promised_date", "delivered_date"):
-        frame[column] = pd.to_datetime(frame[column])
+        # A date past what pandas keeps (2262; ERPs write 9999-12-31 for "no date") is no date: NaT.
+        frame[column] = pd.to_datetime(frame[column], errors="coerce")
     for column in ("quantity", "value", "country_risk", "distance_km"):
         frame[column] = pd.to_numeric(frame[column]).astype(float)
     return frame

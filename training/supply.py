@@ -210,10 +210,12 @@ def predict_open_orders(
 def _on_time(
     rows: pd.DataFrame, received: pd.Series
 ) -> tuple[float | None, tuple[float, float] | None, int, float | None]:
-    with_due = rows["expected_date"].notna().to_numpy()
+    # An expected date past what pandas keeps (an ERP's 9999-12-31 for "none") is no due date.
+    due = pd.to_datetime(rows["expected_date"], errors="coerce")
+    with_due = due.notna().to_numpy()
     if not with_due.any():
         return None, None, 0, None
-    expected = pd.to_datetime(rows["expected_date"][with_due]).dt.date.to_numpy()
+    expected = due[with_due].dt.date.to_numpy()
     arrived = received[with_due].dt.date.to_numpy()
     on_time = arrived <= expected
     k, n = int(on_time.sum()), len(on_time)

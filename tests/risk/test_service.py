@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -114,6 +114,18 @@ async def _train_and_store(world, suppliers):
     return await world.run(
         lambda tx: repository.save_model(tx.conn, tx.tenant_id, model.to_bytes(), model.metrics, run_key="t1")
     )
+
+
+async def test_an_open_order_an_erp_dated_9999_12_31_is_not_scored_and_the_others_are(world):
+    # 9999-12-31 ("no date" in many ERPs) is past what pandas keeps: before, it failed the tenant's whole scan.
+    supplier = await world.supplier("S1", "DE")
+    await world.deliveries(supplier, count=12, start=TODAY - timedelta(days=200), lead_days=10, delay_days=2)
+    await world.open_order(supplier, issued=TODAY - timedelta(days=2), expected=date(9999, 12, 31))
+    dated = await world.open_order(supplier, issued=TODAY - timedelta(days=2), expected=TODAY + timedelta(days=5))
+    outcome = await world.run(lambda tx: service.scan(tx, service.ModelStore(), TODAY))
+    assert outcome["lines_scored"] == 1
+    scored = await world.run(lambda tx: tx.conn.fetch("SELECT purchase_order_id FROM app.risk_predictions"))
+    assert [r["purchase_order_id"] for r in scored] == [dated]
 
 
 async def test_a_stored_model_is_the_registry_champion_and_explains_each_line(world):

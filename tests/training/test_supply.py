@@ -46,6 +46,16 @@ def test_on_time_probability_uses_laplace_rule_with_few_receipts():
     assert low < 0.75 < high
 
 
+def test_an_expected_date_an_erp_writes_for_none_is_no_due_date():
+    # 9999-12-31 is past what pandas keeps: before, the supplier's lead-time answer failed on it.
+    orders = history([5, 6, 9], [7, 7, 7])
+    orders.loc[2, "expected_date"] = date(9999, 12, 31)
+    estimate = estimate_lead_time(orders)
+    assert estimate.receipts == 3
+    assert estimate.on_time_orders == 2
+    assert estimate.on_time_probability == pytest.approx(0.75)  # the two orders with a due date, both on time
+
+
 def test_few_receipts_are_shrunk_towards_the_nominal_lead_time():
     estimate = estimate_lead_time(history([20]), nominal_days=10, prior_weight=3)
     assert estimate.basis == "blended with nominal"
