@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from risk.history_format import SUPPLIER_CODE_MAX, derived_code, normalise_country, normalise_mode
+
+# pandas' last nanosecond timestamp falls on 2262-04-11; the feature and scoring code reads dates as those.
+LATEST_PROMISE = date(2262, 4, 10)
 
 
 @dataclass
@@ -109,6 +112,16 @@ def validate_row(
         errors.append(f"promised_date {promised} is before order_date {ordered}")
     if ordered and delivered and delivered < ordered:
         errors.append(f"delivered_date {delivered} is before order_date {ordered}")
+    # What has happened cannot be dated ahead of the clock (a day's leeway for time zones); a promise may lie
+    # ahead, but not past the last date the models' pandas timestamps hold (such a row was read as undated).
+    latest_happened = date.today() + timedelta(days=1)
+    errors += [
+        f"{column} {day} is in the future"
+        for column, day in (("order_date", ordered), ("delivered_date", delivered))
+        if day and day > latest_happened
+    ]
+    if promised and promised > LATEST_PROMISE:
+        errors.append(f"promised_date {promised} is past {LATEST_PROMISE}, the last date the risk models read")
     quantity = parse_number("quantity", True, positive=True)
     value = parse_number("value", True)
     received = parse_number("quantity_received", False)

@@ -21,6 +21,7 @@ BAD = [
     "GHOST,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,250",  # unknown supplier
     "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,0.00001,250",  # rounds to zero in storage
     "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,1e400",  # too large
+    "ACME,CN,SKU-0,sea,2025-01-02,9999-12-31,9999-12-31,5,250",  # delivered in the future, promised past 2262
 ]
 
 
@@ -40,7 +41,7 @@ async def count(world, table: str) -> int:
 async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
     await world.supplier("ACME", "CN")
     report = await run_import(world, csv_bytes(*GOOD, *BAD))
-    assert (report["rows"], report["inserted"], report["rejected"]) == (10, 2, 8)
+    assert (report["rows"], report["inserted"], report["rejected"]) == (11, 2, 9)
     reasons = {r["line"]: " ".join(r["errors"]) for r in report["rejections"]}
     assert "shipment_mode 'boat'" in reasons[4]
     assert "is not a date" in reasons[5]
@@ -50,6 +51,8 @@ async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
     assert "unknown supplier 'GHOST'" in reasons[9]
     assert "resolution" in reasons[10]
     assert "too large" in reasons[11]
+    assert "delivered_date 9999-12-31 is in the future" in reasons[12]
+    assert "promised_date 9999-12-31 is past 2262-04-10" in reasons[12]
     assert await count(world, "supplier_deliveries") == 2
     assert await count(world, "supplier_price_history") == 2
 
