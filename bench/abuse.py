@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common.config import DEVELOPMENT_JWT_SECRET
 from common.dev_tokens import issue_hs256_token
-from inventory.shipments import sign
+from inventory.carrier_signatures import sign
 from tests.support.abuse_client import docx_bomb, raw_request, repeated, replica_rss_bytes
 from tests.support.bulk_rows import add_bulk_receipts
 

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from common.database import TenantTransaction
-from inventory import purchasing, reorder
+from inventory import order_book, reorder
 from inventory.records import ids_of
 from risk import repository as risk_repository
 from risk import service as risk_service
@@ -205,7 +205,7 @@ def _run_out(available: Decimal, forecast: list[tuple[date, float]], step: int, 
 async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
     """Open orders past their expected date, or expected after a product they bring runs out."""
     today: date = await tx.conn.fetchval("SELECT current_date")
-    orders = await purchasing.open_orders(tx.conn, today, limit=EXPEDITE_SCAN_LIMIT)
+    orders = await order_book.open_orders(tx.conn, today, limit=EXPEDITE_SCAN_LIMIT)
     pairs = {(line["product_id"], o["warehouse_id"]) for o in orders for line in o["outstanding"]}
     stock_outs = await projected_stock_outs(tx, pairs, today)
     found = []

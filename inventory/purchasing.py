@@ -9,8 +9,7 @@ plus the order's over-receipt tolerance, writes one ledger movement per line (th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
@@ -254,58 +253,6 @@ async def list_receipts(conn: asyncpg.Connection, order_id: UUID) -> list[dict]:
         "SELECT id FROM app.purchase_receipts WHERE purchase_order_id = $1 ORDER BY received_at, id", order_id
     )
     return [await get_receipt(conn, row["id"]) for row in ids]
-
-
-async def open_orders(
-    conn: asyncpg.Connection,
-    today: date,
-    *,
-    order_ids: Sequence[UUID] = (),
-    supplier_ids: Sequence[UUID] = (),
-    product_ids: Sequence[UUID] = (),
-    late_only: bool = False,
-    limit: int = 20,
-) -> list[dict]:
-    """Issued and partially received orders (or the ``order_ids`` named, in any status), the most overdue
-    first: each with ``days_late`` (past its expected date as of ``today``) and its ``outstanding`` lines
-    (what is still to come, in the product's unit)."""
-    columns = ", ".join(f"o.{c.strip()}" for c in SUMMARY_COLUMNS.split(","))
-    rows = await conn.fetch(
-        f"""SELECT {columns}, s.name AS supplier_name,
-                   CASE WHEN o.status IN ('issued', 'partially_received') AND o.expected_date < $1::date
-                        THEN $1::date - o.expected_date ELSE 0 END AS days_late
-            FROM app.purchase_order_summaries o
-            JOIN app.suppliers s ON s.id = o.supplier_id
-            WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN o.id = ANY($2::uuid[])
-                        ELSE o.status IN ('issued', 'partially_received') END)
-              AND (cardinality($3::uuid[]) = 0 OR o.supplier_id = ANY($3::uuid[]))
-              AND (cardinality($4::uuid[]) = 0 OR EXISTS (
-                      SELECT 1 FROM app.purchase_order_lines l
-                      WHERE l.purchase_order_id = o.id AND l.product_id = ANY($4::uuid[])))
-              AND (NOT $5::boolean OR (o.status IN ('issued', 'partially_received') AND o.expected_date < $1::date))
-            ORDER BY days_late DESC, o.expected_date NULLS LAST, o.number
-            LIMIT $6""",
-        today,
-        list(order_ids),
-        list(supplier_ids),
-        list(product_ids),
-        late_only,
-        limit,
-    )
-    orders = [dict(r) | {"outstanding": []} for r in rows]
-    by_id = {o["id"]: o for o in orders}
-    lines = await conn.fetch(
-        """SELECT l.purchase_order_id, l.line_no, l.product_id, p.sku, p.name AS product_name,
-                  p.unit_of_measure, greatest(l.quantity_base - l.received_base - l.cancelled_base, 0) AS quantity
-           FROM app.purchase_order_lines l
-           JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
-           WHERE l.purchase_order_id = ANY($1::uuid[]) AND l.quantity_base > l.received_base + l.cancelled_base
-           ORDER BY l.purchase_order_id, l.line_no""",
-        list(by_id),
-    )
-    for line in lines:
-        by_id[line["purchase_order_id"]]["outstanding"].append(dict(line))
-    return orders
 
 
 async def _insert_line(

@@ -1,4 +1,4 @@
-"""Shipments and their tracking timelines; the carrier webhook's signature check.
+"""Shipments and their tracking timelines (the carrier webhook's signature check is ``inventory.carrier_signatures``).
 
 Status follows the timeline: the event that happened last (by ``occurred_at``, then arrival) sets it,
 so a carrier's late-arriving "in transit" never overrides a newer "delayed". "delivered" is final:
@@ -11,12 +11,10 @@ notification asks for the stock to be corrected and the rest issued (``issue_sto
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Literal
-from uuid import UUID, uuid5
+from uuid import UUID
 
 import asyncpg
 
@@ -52,62 +50,6 @@ SHIPMENTS = Listing(
     },
     search_columns=("number", "tracking_number", "order_reference"),
 )
-
-# The identity the carrier webhook acts as inside a tenant: a planner-level member no token is issued for.
-INTEGRATION_USER_ID = uuid5(UUID("6f1c2b1e-9c51-4c0e-8f5e-2f7f3e1d0a11"), "integration:carrier-webhook")
-INTEGRATION_EMAIL = "carrier-webhook@integrations.chainsight"
-SIGNATURE_PREFIX = "sha256="
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    """The signature a carrier sends: HMAC-SHA256 over ``<timestamp>.<raw body>``, hex, prefixed."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return SIGNATURE_PREFIX + digest
-
-
-def signature_problem(
-    secret: str, timestamp: str | None, signature: str | None, body: bytes, *, now: float, max_skew_s: int
-) -> str | None:
-    """Why a webhook call must be refused, or None when its signature is valid and fresh."""
-    problem = freshness_problem(timestamp, signature, now=now, max_skew_s=max_skew_s)
-    if problem is not None:
-        return problem
-    if not hmac.compare_digest(sign(secret, str(timestamp), body), str(signature)):
-        return "the signature does not match the body"
-    return None
-
-
-def freshness_problem(timestamp: str | None, signature: str | None, *, now: float, max_skew_s: int) -> str | None:
-    """The checks that need no key: both headers present and the timestamp within the skew (run before the
-    key is looked up, so junk costs no database work)."""
-    if not timestamp or not signature:
-        return "send X-Chainsight-Timestamp and X-Chainsight-Signature headers"
-    try:
-        sent = int(timestamp)
-    except ValueError:
-        return "X-Chainsight-Timestamp must be Unix seconds"
-    if abs(now - sent) > max_skew_s:
-        return f"the timestamp is more than {max_skew_s} s away from the server's clock (a replay?)"
-    return None
-
-
-async def ensure_integration_member(owner_conn: asyncpg.Connection, tenant_id: UUID) -> None:
-    """Make the webhook's identity a planner of ``tenant_id`` (on a service connection, not a request's)."""
-    inserted = await owner_conn.fetchval(
-        """INSERT INTO app.members (tenant_id, user_id, email, role)
-           SELECT id, $2, $3, 'planner' FROM app.tenants WHERE id = $1
-           ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = 'planner'
-           RETURNING true""",
-        tenant_id,
-        INTEGRATION_USER_ID,
-        INTEGRATION_EMAIL,
-    )
-    if not inserted:
-        raise NotFoundError(f"tenant {tenant_id} not found", code="unknown_tenant")
-
-
-def integration_claims() -> dict[str, str]:
-    return {"sub": str(INTEGRATION_USER_ID), "role": "authenticated", "email": INTEGRATION_EMAIL}
 
 
 async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, data: ShipmentCreate) -> dict:

@@ -15,7 +15,7 @@ from deployments.api.deps import CallerDep, SettingsDep, get_services
 from deployments.api.errors import error_body
 from deployments.api.list_route import add_list_route
 from integrations.crypto import cipher_from_key
-from inventory import shipments, webhook_keys
+from inventory import carrier_signatures, shipments, webhook_keys
 from inventory.shipment_schemas import (
     CarrierWebhookEvent,
     Shipment,
@@ -104,7 +104,9 @@ async def carrier_webhook(
     if key_id is None:
         return _refused("send X-Chainsight-Key-Id with your webhook key's id")
     now, skew = time.time(), settings.carrier_webhook_max_skew_s
-    stale = shipments.freshness_problem(x_chainsight_timestamp, x_chainsight_signature, now=now, max_skew_s=skew)
+    stale = carrier_signatures.freshness_problem(
+        x_chainsight_timestamp, x_chainsight_signature, now=now, max_skew_s=skew
+    )
     if stale is not None:
         return _refused(stale)
     cipher = cipher_from_key(settings.integrations_key)
@@ -115,7 +117,7 @@ async def carrier_webhook(
         if found is None:
             return _refused("unknown or revoked webhook key id")
         tenant_id, secret = found
-        problem = shipments.signature_problem(
+        problem = carrier_signatures.signature_problem(
             secret,
             x_chainsight_timestamp,
             x_chainsight_signature,
@@ -126,7 +128,7 @@ async def carrier_webhook(
         if problem is not None:
             return _refused(problem)
         await webhook_keys.mark_used(conn, key_id)
-        await shipments.ensure_integration_member(conn, tenant_id)
+        await carrier_signatures.ensure_integration_member(conn, tenant_id)
     try:
         event = CarrierWebhookEvent.model_validate_json(body)
     except ValidationError as exc:
@@ -143,7 +145,7 @@ async def carrier_webhook(
         )
         return WebhookResult(shipment_id=shipment_id, status=shipment["status"], recorded=recorded)
 
-    result = await database.run(shipments.integration_claims(), tenant_id, op)
+    result = await database.run(carrier_signatures.integration_claims(), tenant_id, op)
     return JSONResponse(result.model_dump(mode="json"))
 
 

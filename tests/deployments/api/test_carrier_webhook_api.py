@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from inventory.shipments import sign
+from inventory.carrier_signatures import sign
 
 WEBHOOK = "/api/v1/webhooks/carrier-events"
 KEYS = "/api/v1/carrier-webhook-keys"
