@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from common.errors import InvalidInputError
 from deployments.cli_support import ensure_database_url, fail, parse_day, parse_uuid
 
 
@@ -62,7 +63,10 @@ def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: b
     argv += [f"--today={parse_day(today)}"] if today else []
     argv += ["--retrain"] if retrain else []
     argv += [] if train else ["--no-train"]
-    outcomes = execute(argv)
+    try:
+        outcomes = execute(argv)
+    except InvalidInputError as exc:
+        fail(exc)
     typer.echo(json.dumps(outcomes, default=str, indent=2))
     failed = [o["tenant_id"] for o in outcomes if "error" in o]
     if failed:

@@ -116,7 +116,12 @@ async def run(
     day = today or date.today()
     store = ModelStore()
     results = []
-    for who in await tenant_identities(owner, tenants):
+    identities = await tenant_identities(owner, tenants)
+    # A mistyped --tenant (or a tenant without an admin to act as) would otherwise scan nothing and report success.
+    missing = sorted({str(t) for t in tenants or ()} - {str(who.tenant_id) for who in identities})
+    if missing:
+        raise InvalidInputError(f"no tenant with an admin: {', '.join(missing)}", code="unknown_tenant")
+    for who in identities:
         outcome: dict[str, Any] = {"tenant_id": str(who.tenant_id)}
 
         async def scan_tenant(tx: TenantTransaction) -> dict[str, Any]:
@@ -171,7 +176,10 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    outcomes = execute(argv)
+    try:
+        outcomes = execute(argv)
+    except InvalidInputError as exc:
+        raise SystemExit(f"early-warning: {exc.message}") from exc
     print(json.dumps(outcomes, default=str))
     failed = [o["tenant_id"] for o in outcomes if "error" in o]
     if failed:

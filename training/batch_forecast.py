@@ -174,9 +174,14 @@ async def run_batch(
     settings = Settings(_env_file=None, database_url=database_url, database_pool_min_size=1, database_pool_max_size=2)
     pool = await create_pool(settings)
     try:
+        async with pool.acquire() as conn:
+            known = [r["id"] for r in await conn.fetch("SELECT id FROM app.tenants ORDER BY created_at, id")]
         if tenant_ids is None:
-            async with pool.acquire() as conn:
-                tenant_ids = [r["id"] for r in await conn.fetch("SELECT id FROM app.tenants ORDER BY created_at, id")]
+            tenant_ids = known
+        # A mistyped --tenant would otherwise forecast nothing and report success.
+        unknown = [str(t) for t in tenant_ids if t not in set(known)]
+        if unknown:
+            raise SystemExit(f"no tenant {', '.join(unknown)}")
         summaries = []
         for tenant_id in tenant_ids:
             try:

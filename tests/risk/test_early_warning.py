@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import tempfile
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from common.errors import InvalidInputError
 from risk.early_warning import run
 from risk.synthetic import generate_history
 from risk.training import RUN_NAME, ray_fitter
@@ -94,3 +96,10 @@ async def test_a_tenant_whose_scan_fails_is_reported_and_the_others_are_scored(w
     async with owner_pool.acquire() as owner:
         (rerun,) = await run(world.database, owner, None, tenants=[broken], today=TODAY)
     assert "error" not in rerun and rerun["scan"]["lines_scored"] == 1
+
+
+async def test_a_scan_of_a_tenant_that_does_not_exist_is_refused_naming_it(world, owner_pool):
+    missing = uuid.uuid4()
+    async with owner_pool.acquire() as owner:
+        with pytest.raises(InvalidInputError, match=f"no tenant with an admin: {missing}"):
+            await run(world.database, owner, None, tenants=[world.tenant.id, missing], today=TODAY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -206,3 +207,10 @@ async def test_a_tenant_whose_forecasts_fail_is_reported_the_others_are_forecast
     async with owner_pool.acquire() as conn:
         stored = await conn.fetchval("SELECT count(*) FROM app.demand_forecasts WHERE tenant_id = $1", broken.id)
     assert stored == 3 * 7
+
+
+async def test_a_batch_for_a_tenant_that_does_not_exist_is_refused_before_any_work(make_tenant, database_url):
+    known = await make_tenant()
+    missing = uuid.uuid4()
+    with pytest.raises(SystemExit, match=f"no tenant {missing}"):
+        await run_batch(database_url, freq="D", horizon=7, as_of=AS_OF, tenant_ids=[known.id, missing])
