@@ -137,6 +137,13 @@ def train_disruption_model(
         trial_windows.append(window)
         late = int(rows.late[window].sum())
         windows.append({"rows": int(window.sum()), "late": late, "trained_on": int(before.sum())})
+    if not trial_windows:
+        # Nothing to judge a booster on, so none may serve: the supplier-late-rate baseline goes on scoring.
+        raise InvalidInputError(
+            f"no decision window has {MIN_TRAINING_ROWS} lines settled before it with both outcomes among them "
+            f"({len(index)} settled lines in all): too little history to judge a model against the baseline",
+            code="insufficient_history",
+        )
     # No calibration share of its own by default: the booster's log-loss probabilities around a base margin
     # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
     # level of those windows, and the real history's level moves several-fold between years.

@@ -7,7 +7,9 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from common.errors import InvalidInputError
 from risk.pipeline import (
     DECISION_SHARE,
     DECISION_WINDOWS,
@@ -78,3 +80,13 @@ def test_lines_ordered_the_same_day_keep_one_order_whatever_ids_an_import_drew_f
     first = chronological(lines.assign(supplier_id=["id-1", "id-2"]))
     second = chronological(lines.assign(supplier_id=["id-2", "id-1"]))
     assert list(first["supplier_code"]) == list(second["supplier_code"]) == ["A", "B"]
+
+
+def test_history_that_leaves_no_decision_window_anything_to_learn_from_is_refused_and_the_baseline_serves():
+    # 120 lines all ordered on one day: every window opens before any promise has passed, so no booster can be
+    # judged. Before, the metrics of no window at all failed the training with sklearn's "0 samples" error.
+    lines = [line(promised=10, delivered=12 if i % 3 == 0 else 8) for i in range(120)]
+    history = pd.DataFrame(lines).assign(supplier_code="S")
+    with pytest.raises(InvalidInputError, match="no decision window has") as refused:
+        train_disruption_model(history, as_of=DAY + pd.Timedelta(days=30))
+    assert refused.value.code == "insufficient_history"
