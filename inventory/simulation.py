@@ -83,12 +83,11 @@ def simulate_service_level(
     if distribution == "normal":
         lead_time_demand = rng.normal(demand.mean * lead_times, demand.sd * np.sqrt(lead_times))
     else:
-        whole = np.floor(lead_times).astype(int)
-        longest = int(whole.max()) + 1
-        per_period = _gamma(rng, demand.mean, demand.sd, (cycles, longest))
-        within = np.arange(longest)[None, :] < whole[:, None]
+        # The sum of k independent gamma(a, s) periods is gamma(k*a, s): one draw per cycle, where a matrix of
+        # cycles x periods took a gigabyte and seconds for a two-year lead time.
+        whole = np.floor(lead_times)
         last = (lead_times - whole) * _gamma(rng, demand.mean, demand.sd, cycles)
-        lead_time_demand = (per_period * within).sum(axis=1) + last
+        lead_time_demand = _gamma_sum(rng, demand.mean, demand.sd, whole) + last
     shortage = np.maximum(lead_time_demand - reorder_point, 0.0)
     level = float(np.mean(shortage <= 0))
     error = math.sqrt(max(level * (1 - level), 1e-12) / cycles)
@@ -108,9 +107,27 @@ def simulate_service_level(
     )
 
 
-def _gamma(rng: np.random.Generator, mean: float, sd: float, size: int | tuple[int, int]) -> np.ndarray:
+def _gamma(rng: np.random.Generator, mean: float, sd: float, size: int) -> np.ndarray:
     """Gamma draws with the given mean and sd; the constant ``mean`` when either is 0."""
     if mean <= 0 or sd <= 0:
         return np.full(size, max(mean, 0.0))
-    shape = (mean / sd) ** 2
+    shape = _shape(mean, sd)
     return rng.gamma(shape, mean / shape, size)
+
+
+def _gamma_sum(rng: np.random.Generator, mean: float, sd: float, periods: np.ndarray) -> np.ndarray:
+    """The sum of ``periods`` (whole, per draw) independent gamma draws with this mean and sd, exactly."""
+    if mean <= 0 or sd <= 0:
+        return periods * max(mean, 0.0)
+    shape = _shape(mean, sd)
+    some = periods > 0
+    total = np.zeros(len(periods))
+    total[some] = rng.gamma(shape * periods[some], mean / shape)
+    return total
+
+
+def _shape(mean: float, sd: float) -> float:
+    """``(mean/sd)^2``, kept within [1e-6, 1e12]: beyond (an sd under a millionth of the mean, or a thousand
+    times it) the draws are the bound's, and the arithmetic would overflow to infinite or NaN draws."""
+    ratio = mean / sd
+    return min(max(ratio * ratio if ratio < 1e6 else 1e12, 1e-6), 1e12)

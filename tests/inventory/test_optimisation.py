@@ -148,3 +148,27 @@ def test_observed_lead_times_are_bootstrapped():
     # Lead times of 2 or 4 periods, half each: demand 20 or 40, so a reorder point of 30 serves half the cycles.
     result = simulate_service_level(30, demand, LeadTime(3, 1), 0.95, lead_time_samples=[2, 4], cycles=10_000)
     assert result.cycle_service_level == pytest.approx(0.5, abs=0.03)
+
+
+def test_gamma_lead_time_demand_has_the_textbook_mean_and_spread():
+    # Demand is summed per period over a gamma lead time: mean d*L, variance L*sd_d^2 + d^2*sd_L^2.
+    demand, lead_time = DemandRate(50, 10), LeadTime(9, 3)
+    result = simulate_service_level(0, demand, lead_time, 0.95, order_quantity=1, cycles=50_000)
+    assert result.mean_shortage_per_cycle == pytest.approx(450, rel=0.01)  # every unit short of a reorder point 0
+    assert result.simulated_reorder_point == pytest.approx(450 + 1.645 * math.sqrt(9 * 100 + 2500 * 9), rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("demand", "lead_time"),
+    [
+        (DemandRate(1e-200, 1), LeadTime(9, 3)),  # an sd beyond any gamma shape the arithmetic keeps
+        (DemandRate(50, 10), LeadTime(1, 5e-324)),  # a subnormal lead-time sd
+        (DemandRate(50, 10), LeadTime(730, 365)),  # two years of lead time, one draw per cycle
+    ],
+    ids=["tiny-mean", "subnormal-sd", "two-year-lead-time"],
+)
+def test_extreme_rates_simulate_finite_figures(demand, lead_time):
+    # Before, the first failed with ZeroDivisionError and the second with "negative dimensions"; the third
+    # passed, but built a 20,000 x 1,800 matrix of draws for it (a gigabyte, seconds).
+    result = simulate_service_level(100, demand, lead_time, 0.95, order_quantity=10)
+    assert math.isfinite(result.simulated_reorder_point) and math.isfinite(result.mean_shortage_per_cycle)
