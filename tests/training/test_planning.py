@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from common.errors import DomainError
 from training.errors import ForecastInputError
 from training.forecast_schemas import InventoryPolicyRequest
 from training.planning import forecast_demand, forecast_panel, inventory_report
@@ -99,3 +103,46 @@ def test_an_inventory_policy_request_past_what_the_price_and_quantity_columns_ke
     request = {"product_id": str(uuid4()), "warehouse_id": str(uuid4()), field: value}
     with pytest.raises(ValidationError, match=field):
         InventoryPolicyRequest.model_validate(request)
+
+
+DEMAND_SHAPES = {
+    "poisson": lambda rng, n: rng.poisson(20, n),
+    "zero": lambda rng, n: np.zeros(n),
+    "one_spike": lambda rng, n: np.r_[np.zeros(max(n - 1, 0)), [9e13]][:n],
+    "intermittent": lambda rng, n: (rng.random(n) < 0.05) * rng.integers(1, 100, n),
+    "huge": lambda rng, n: np.full(n, 9e12),
+    "trend": lambda rng, n: np.arange(n) * 1e3,
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    length=st.integers(0, 150),
+    shape=st.sampled_from(sorted(DEMAND_SHAPES)),
+    freq=st.sampled_from(["D", "W"]),
+    lead_time=st.floats(0, 730),
+    lead_time_sd=st.floats(0, 365),
+    service_level=st.floats(0.5, 0.9999),
+    review=st.floats(0, 365),
+    ordering_cost=st.one_of(st.none(), st.floats(0, 1e10)),
+    holding_cost=st.one_of(st.none(), st.floats(1e-6, 1e10)),
+    min_order_quantity=st.floats(0, 1e14),
+    samples=st.one_of(st.none(), st.lists(st.floats(0, 730), min_size=1, max_size=30)),
+)
+def test_any_history_and_options_give_a_json_policy_or_a_domain_error(
+    length, shape, freq, lead_time, lead_time_sd, service_level, review, ordering_cost, holding_cost,
+    min_order_quantity, samples,
+):  # fmt: skip
+    rng = np.random.default_rng(length)
+    periods = pd.date_range("2024-01-07", periods=length, freq="D" if freq == "D" else "W-SUN")
+    history = pd.DataFrame({"ds": periods, "y": DEMAND_SHAPES[shape](rng, length).astype(float)})
+    try:
+        report = inventory_report(
+            history, freq, lead_time_days=lead_time, lead_time_sd_days=lead_time_sd, lead_time_samples_days=samples,
+            service_level=service_level, review_period_days=review, ordering_cost=ordering_cost,
+            holding_cost_per_unit_year=holding_cost, min_order_quantity=min_order_quantity,
+            start=datetime(2026, 12, 6, tzinfo=UTC),
+        )  # fmt: skip
+    except DomainError:
+        return
+    json.dumps(report, allow_nan=False, default=str)
