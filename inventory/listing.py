@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -19,6 +19,37 @@ from uuid import UUID
 from common.errors import InvalidInputError
 
 SortValueType = type[str] | type[datetime] | type[Decimal] | type[int]
+
+
+@dataclass(frozen=True)
+class RangeFilter:
+    """A filter comparing ``column`` with ``op`` to a value of ``kind``: a time (ISO 8601 with its offset, or a
+    date, read as midnight UTC) or a number."""
+
+    column: str
+    op: str
+    kind: type[datetime] | type[Decimal]
+
+    def parse(self, name: str, raw: Any) -> datetime | Decimal:
+        try:
+            if self.kind is datetime:
+                return _parse_time(name, str(raw))
+            number = Decimal(str(raw))
+            if not number.is_finite():
+                raise ValueError("not a finite number")
+            return number
+        except (ValueError, InvalidOperation, OverflowError) as exc:
+            wanted = "an ISO 8601 time with its offset, or a date" if self.kind is datetime else "a number"
+            raise InvalidInputError(f"{name} must be {wanted}, got {raw!r}", code="invalid_filter") from exc
+
+
+def _parse_time(name: str, text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        if len(text) > 10:  # a time of day without an offset is ambiguous; a bare date is midnight UTC
+            raise ValueError(f"{name} needs a timezone offset, e.g. 2026-01-31T09:00:00Z")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)  # OverflowError past year 1 or 9999 in UTC, as the database would refuse it
 
 
 @dataclass(frozen=True)
@@ -47,7 +78,7 @@ class Listing:
     sortable: Mapping[str, SortValueType]
     default_sort: str
     equality_filters: Mapping[str, str] = field(default_factory=dict)  # name -> SQL type
-    range_filters: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (column, op)
+    range_filters: Mapping[str, RangeFilter] = field(default_factory=dict)
     search_columns: Sequence[str] = ()
 
     def build(self, query: ListQuery, first_param: int = 1, extra_where: Sequence[str] = ()) -> tuple[str, list]:
@@ -66,8 +97,8 @@ class Listing:
             if name in self.equality_filters:
                 where.append(f"{name} = {param(value)}::{self.equality_filters[name]}")
             elif name in self.range_filters:
-                target, op = self.range_filters[name]
-                where.append(f"{target} {op} {param(value)}")
+                bound = self.range_filters[name]
+                where.append(f"{bound.column} {bound.op} {param(bound.parse(name, value))}")
             else:
                 raise InvalidInputError(f"unknown filter {name!r}")
         if query.search:

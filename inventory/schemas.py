@@ -57,13 +57,16 @@ class UpdateModel(StrictModel):
 
 # How far ahead of the server's clock a time that something happened may lie (a client's clock runs fast).
 CLOCK_SKEW = timedelta(days=1)
+# Nothing a ledger, a receipt or a carrier records happened before this (year 1 with a +14:00 offset falls
+# in year 0 UTC, which the database refuses, and spreadsheets have no dates before 1900).
+EARLIEST_HAPPENED = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class OffsetTimestamps(StrictModel):
     """Refuses a time without a timezone offset in the fields ``offset_required`` names (it would be ambiguous),
-    and, in the fields ``happened`` names, a time more than ``CLOCK_SKEW`` ahead of now: what has happened cannot
-    be dated in the future, and one such date would hold a shipment's status, or make a supplier's lead time
-    run for centuries (or past the dates pandas keeps) in every forecast and risk score that reads it."""
+    and, in the fields ``happened`` names, a time before 1900 or more than ``CLOCK_SKEW`` ahead of now: what has
+    happened cannot be dated in the future, and one such date would hold a shipment's status, or make a supplier's
+    lead time run for centuries (or past the dates pandas keeps) in every forecast and risk score that reads it."""
 
     offset_required: ClassVar[tuple[str, ...]] = ()
     happened: ClassVar[tuple[str, ...]] = ()
@@ -78,6 +81,8 @@ class OffsetTimestamps(StrictModel):
             value = getattr(self, name)
             if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
                 raise ValueError(f"{name} {value.isoformat()} is more than a day in the future")
+            if value is not None and value < EARLIEST_HAPPENED:
+                raise ValueError(f"{name} {value.isoformat()} is before {EARLIEST_HAPPENED.year}")
         return self
 
 

@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from common.errors import InsufficientStockError, InvalidInputError, NotFoundError
-from inventory.listing import Listing, ListQuery, Page
+from inventory.listing import Listing, ListQuery, Page, RangeFilter
 from inventory.records import unknown_reference
 from inventory.schemas import (
     AdjustmentCreate,
@@ -60,7 +60,10 @@ MOVEMENTS = Listing(
         "transfer_id": "uuid",
         "reservation_id": "uuid",
     },
-    range_filters={"occurred_from": ("occurred_at", ">="), "occurred_to": ("occurred_at", "<")},
+    range_filters={
+        "occurred_from": RangeFilter("occurred_at", ">=", datetime),
+        "occurred_to": RangeFilter("occurred_at", "<", datetime),
+    },
 )
 
 LEVELS = Listing(
@@ -69,7 +72,7 @@ LEVELS = Listing(
     sortable={"updated_at": datetime, "available": Decimal, "on_hand": Decimal},
     default_sort="updated_at",
     equality_filters={"product_id": "uuid", "warehouse_id": "uuid", "sku": "text", "warehouse_code": "text"},
-    range_filters={"available_below": ("available", "<")},
+    range_filters={"available_below": RangeFilter("available", "<", Decimal)},
 )
 
 

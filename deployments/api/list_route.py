@@ -7,6 +7,7 @@ so what a list endpoint documents is exactly what it accepts.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import asyncpg
@@ -119,9 +120,10 @@ def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
             "name": name,
             "in": "query",
             "required": False,
-            "description": f"only rows whose {column} {op} this",
-            "schema": {"type": "string", "maxLength": 64},
+            "description": f"only rows whose {bound.column} {bound.op} this"
+            + (" (ISO 8601 with its offset, or a date: midnight UTC)" if bound.kind is datetime else ""),
+            "schema": {"type": "string", "maxLength": 64} if bound.kind is datetime else {"type": "number"},
         }
-        for name, (column, op) in listing.range_filters.items()
+        for name, bound in listing.range_filters.items()
     ]
     return parameters

@@ -50,6 +50,15 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     return "0" if text in {"-0", ""} else text
 
 
+def in_utc(value: datetime) -> datetime:
+    """The time in UTC, as exports show it; as stored when UTC has no year for it (a year-1 time west of UTC,
+    or a naive one read as local time: Python cannot place it before year 1)."""
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return value
+
+
 def format_value(value: Any, kind: Kind = "text", decimals: int | None = None) -> str:
     """One cell's text: empty for nothing, dates as 2026-05-04, times as 2026-05-04 12:30 (UTC)."""
     if value is None:
@@ -57,7 +66,7 @@ def format_value(value: Any, kind: Kind = "text", decimals: int | None = None) -
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+        return in_utc(value).strftime(TIMESTAMP_FORMAT)
     if isinstance(value, date):
         return value.strftime(DATE_FORMAT)
     if kind == "percent" and isinstance(value, int | float | Decimal):

@@ -15,7 +15,7 @@ import io
 import os
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,7 @@ from uuid import UUID
 import xlsxwriter
 
 from inventory.exports.pdf_document import ACCENT, FONT, ReportDocument
-from inventory.exports.pdf_tables import Column, draw_table
+from inventory.exports.pdf_tables import Column, draw_table, in_utc
 
 PDF_MAX_ROWS = 2000
 FILE_CHUNK = 64 * 1024
@@ -33,7 +33,7 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
+        return in_utc(value).isoformat()
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
     return str(value)
@@ -42,6 +42,7 @@ def _text(value: Any) -> str:
 # A spreadsheet opening a CSV evaluates a cell that starts with one of these as a formula (OWASP "CSV
 # injection"): a text value that does is written with a leading single quote, which spreadsheets show as text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+EXCEL_FIRST_YEAR = 1900
 
 
 def _csv_text(value: Any) -> str:
@@ -94,6 +95,13 @@ async def xlsx_chunks(title: str, header: Sequence[str], batches: AsyncIterator[
         os.unlink(path)
 
 
+def _excel_can_date(value: date) -> bool:
+    """Excel's calendar starts on 1900-01-01; a time is judged in UTC, as it is written."""
+    if value.year < EXCEL_FIRST_YEAR:
+        return False
+    return not isinstance(value, datetime) or in_utc(value).year >= EXCEL_FIRST_YEAR
+
+
 def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any) -> None:
     if value is None:
         return
@@ -101,8 +109,11 @@ def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any) -> N
         sheet.write_boolean(row, col, value)
     elif isinstance(value, Decimal | int | float):
         sheet.write_number(row, col, float(value))
+    elif isinstance(value, date) and not _excel_can_date(value):
+        # Excel's calendar starts in 1900 (xlsxwriter fails on an earlier date): such a value is written as text.
+        sheet.write_string(row, col, value.isoformat())
     elif isinstance(value, datetime):
-        sheet.write_datetime(row, col, value.astimezone(UTC).replace(tzinfo=None), stamp)
+        sheet.write_datetime(row, col, in_utc(value).replace(tzinfo=None), stamp)
     elif isinstance(value, date):
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
     elif isinstance(value, UUID):

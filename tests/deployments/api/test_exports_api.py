@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import openpyxl
 
@@ -76,3 +77,21 @@ async def test_xlsx_export_writes_formula_text_as_strings(http, make_tenant, own
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     names = {cell.value: cell.data_type for cell in sheet["C"]}
     assert names[HOSTILE["product_name"]] == "s"  # a string cell, not a formula ('f')
+
+
+async def test_a_movement_stored_in_year_one_exports_in_every_format(http, make_tenant, owner_pool):
+    # Refused on input since 2026-12-06 (before 1900); an older row may hold one. Excel has no date before 1900 and
+    # UTC has no year before 1: before, the xlsx and PDF exports failed on it.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'receipt', 1, $4)",
+            tenant.id, tenant.products[0], tenant.warehouses[0], datetime(1, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+    for kind in ("csv", "xlsx", "pdf"):
+        response = await http.get(f"/api/v1/exports/stock-movements.{kind}", headers=tenant.headers())
+        assert response.status_code == 200, (kind, response.text)
+    workbook = (await http.get("/api/v1/exports/stock-movements.xlsx", headers=tenant.headers())).content
+    cells = [cell.value for row in openpyxl.load_workbook(io.BytesIO(workbook)).active.iter_rows() for cell in row]
+    assert any(isinstance(cell, str) and cell.startswith("0001-01-01T00:00") for cell in cells)  # as text

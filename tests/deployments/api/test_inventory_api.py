@@ -85,6 +85,26 @@ async def test_list_filters_and_search_narrow_the_results(http, make_tenant):
     assert [p["sku"] for p in searched] == ["CAT-B"]
 
 
+async def test_movements_filter_by_when_they_happened_and_levels_by_what_is_available(http, make_tenant):
+    # Until 2026-12-06 these filters passed the raw text to the database, which refused every value (422).
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    place = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0])}
+    for day in ("2026-01-10", "2026-02-10", "2026-03-10"):
+        body = {"type": "receipt", **place, "quantity": 1, "occurred_at": f"{day}T12:00:00+01:00"}
+        assert (await http.post("/api/v1/stock-movements", json=body, headers=headers)).status_code == 201
+
+    async def days(query: str) -> list[str]:
+        page = (await http.get(f"/api/v1/stock-movements?{query}&sort=occurred_at", headers=headers)).json()
+        return [m["occurred_at"][:10] for m in page["items"]]
+
+    assert await days("occurred_from=2026-02-01&occurred_to=2026-03-10T11:00:01Z") == ["2026-02-10", "2026-03-10"]
+    assert await days("occurred_to=2026-03-10T11:00:00%2B00:00") == ["2026-01-10", "2026-02-10"]  # before, not at
+    levels = (await http.get("/api/v1/stock-levels?available_below=3.5", headers=headers)).json()["items"]
+    assert [(lv["available"]) for lv in levels] == [3.0]
+    assert (await http.get("/api/v1/stock-levels?available_below=3", headers=headers)).json()["items"] == []
+
+
 async def test_same_idempotency_key_twice_applies_the_movement_once(http, make_tenant):
     tenant, headers, body = await keyed_receipt(make_tenant, "receipt", 3)
     first = await http.post("/api/v1/stock-movements", json=body, headers=headers)
