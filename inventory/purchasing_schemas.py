@@ -37,6 +37,10 @@ class PurchaseOrderStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# The lines one request may create an order with (a bound on the request's size and work).
+MAX_ORDER_LINES = 500
+
+
 class PurchaseOrderLineCreate(StrictModel):
     product_id: UUID
     quantity: PositiveQuantity
@@ -56,7 +60,7 @@ class PurchaseOrderCreate(StrictModel):
         default=None, description="Receipts may exceed each line by this percentage; default from settings"
     )
     notes: Notes | None = None
-    lines: Annotated[list[PurchaseOrderLineCreate], Field(max_length=500)] = []
+    lines: Annotated[list[PurchaseOrderLineCreate], Field(max_length=MAX_ORDER_LINES)] = []
 
 
 class PurchaseOrderUpdate(UpdateModel):

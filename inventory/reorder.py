@@ -16,17 +16,19 @@ from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError, NotFoundError
+from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import purchasing
 from inventory.listing import Listing, ListQuery, Page
 from inventory.position import INCOMING_BY_LOCATION
 from inventory.purchasing_schemas import (
+    MAX_ORDER_LINES,
     PurchaseOrderCreate,
     PurchaseOrderLineCreate,
     ReorderRuleCreate,
     ReorderRuleUpdate,
 )
 from inventory.records import row_or_missing, unknown_reference
+from inventory.schemas import LARGEST_QUANTITY
 
 RULE_COLUMNS = (
     "id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, order_multiple, lead_time_days, "
@@ -77,7 +79,7 @@ async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRu
             exc, {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")}
         ) from exc
     assert row is not None
-    return dict(row)
+    return _within_what_orders_keep(dict(row))
 
 
 async def get_rule(conn: asyncpg.Connection, rule_id: UUID) -> dict:
@@ -101,7 +103,20 @@ async def update_rule(conn: asyncpg.Connection, rule_id: UUID, changes: ReorderR
         ) from exc
     if row is None:
         raise NotFoundError(f"reorder rule {rule_id} not found")
-    return dict(row)
+    return _within_what_orders_keep(dict(row))
+
+
+def _within_what_orders_keep(rule: dict) -> dict:
+    """The rule as written, or a refusal (which rolls the write back) when its proposal, rounded up to the order
+    multiple, could pass the largest quantity an order line keeps."""
+    reach = max(rule["min_quantity"], rule["max_quantity"]) + rule["order_multiple"]
+    if reach >= LARGEST_QUANTITY:
+        raise InvalidInputError(
+            f"max(min_quantity, max_quantity) + order_multiple is {reach:f}: a proposal rounded up to the order "
+            f"multiple could pass the largest quantity kept ({LARGEST_QUANTITY:f})",
+            code="too_large",
+        )
+    return rule
 
 
 async def delete_rule(conn: asyncpg.Connection, rule_id: UUID) -> None:
@@ -169,7 +184,10 @@ async def order_proposals(
     for proposal in await proposals(conn, filters):
         groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
     created = []
-    for (supplier_id, warehouse_id), items in groups.items():
+    # A supplier and warehouse with more proposals than an order takes get several orders.
+    batches = [(key, items[i : i + MAX_ORDER_LINES]) for key, items in groups.items()
+               for i in range(0, len(items), MAX_ORDER_LINES)]  # fmt: skip
+    for (supplier_id, warehouse_id), items in batches:
         order = PurchaseOrderCreate(
             supplier_id=supplier_id,
             warehouse_id=warehouse_id,

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 
 from common.database import TenantTransaction
-from common.errors import ConflictError, NotFoundError
+from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import purchasing, reorder
-from inventory.purchasing_schemas import PurchaseOrderCreate, ReorderRuleCreate
+from inventory.purchasing_schemas import MAX_ORDER_LINES, PurchaseOrderCreate, ReorderRuleCreate, ReorderRuleUpdate
 from tests.support.rows import insert
 
 D = Decimal
@@ -136,3 +136,49 @@ async def test_a_rule_naming_another_tenants_supplier_is_refused(database, owner
     with pytest.raises(NotFoundError) as refused:
         await add_rule(database, mine, their_supplier, 0, 0, 1, 2, 1)
     assert refused.value.code == "unknown_supplier"
+
+
+async def test_more_proposals_than_an_order_takes_make_several_orders(database, owner_pool, make_tenant):
+    # Before, 501 proposals for one supplier and warehouse failed the whole request (an order takes 500 lines).
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        products = [
+            await insert(conn, "products", tenant_id=tenant.id, sku=f"BULK-{i:03d}", name="bulk", unit_cost=D(1))
+            for i in range(MAX_ORDER_LINES + 1)
+        ]
+        await conn.executemany(
+            "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, "
+            "max_quantity, order_multiple) VALUES ($1, $2, $3, $4, 5, 10, 1)",
+            [(tenant.id, product, tenant.warehouses[0], supplier) for product in products],
+        )
+
+    async def order(tx: TenantTransaction):
+        return await reorder.order_proposals(
+            tx.conn, tx.tenant_id, tx.user_id, {}, currency="EUR", default_tolerance_pct=D(0)
+        )
+
+    created = await database.run(tenant.claims(), None, order)
+    assert sorted(len(o["lines"]) for o in created) == [1, MAX_ORDER_LINES]
+    assert len({line["product_id"] for o in created for line in o["lines"]}) == MAX_ORDER_LINES + 1
+
+
+@pytest.mark.parametrize(("lo", "hi", "multiple"), [(1, "99999999999999", "30000000000000"), ("99999999999999", 1, 1)])
+async def test_a_rule_whose_proposal_could_round_past_what_an_order_keeps_is_refused(
+    database, owner_pool, make_tenant, lo, hi, multiple
+):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    with pytest.raises(InvalidInputError, match="could pass the largest quantity kept") as refused:
+        await add_rule(database, tenant, supplier, 0, 0, lo, hi, multiple)
+    assert refused.value.code == "too_large"
+    rule = await add_rule(database, tenant, supplier, 0, 0, 1, 2, 1)
+
+    async def widen(tx: TenantTransaction):
+        return await reorder.update_rule(tx.conn, rule["id"], ReorderRuleUpdate(order_multiple=D("99999999999998")))
+
+    with pytest.raises(InvalidInputError, match="could pass the largest quantity kept"):
+        await database.run(tenant.claims(), None, widen)
+    assert (await database.run(tenant.claims(), None, lambda tx: reorder.get_rule(tx.conn, rule["id"])))[
+        "order_multiple"
+    ] == D(1)
