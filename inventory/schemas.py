@@ -111,8 +111,18 @@ class ProductUpdate(UpdateModel):
     active: bool | None = None
 
 
+# Rows read back carry what the database holds, which an ERP sync or a history import may have written
+# outside what the API accepts (a code with spaces, a long city): the read models check types, not input
+# rules, so such a row cannot fail a listing (it did, with a 500, until 2026-12-06).
+
+
 class Product(ProductCreate):
     model_config = ConfigDict(extra="ignore")
+    sku: str
+    name: str
+    description: str | None = None
+    category: str | None = None
+    unit_of_measure: str = "each"
     id: UUID
     created_at: datetime
     updated_at: datetime
@@ -138,6 +148,11 @@ class SupplierUpdate(UpdateModel):
 
 class Supplier(SupplierCreate):
     model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
+    country: str | None = None
+    email: str | None = None
+    lead_time_days: int | None = None
     id: UUID
     created_at: datetime
     updated_at: datetime
@@ -161,6 +176,10 @@ class WarehouseUpdate(UpdateModel):
 
 class Warehouse(WarehouseCreate):
     model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
+    country: str | None = None
+    city: str | None = None
     id: UUID
     created_at: datetime
     updated_at: datetime

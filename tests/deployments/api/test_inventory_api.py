@@ -257,3 +257,28 @@ async def test_retried_fulfilment_with_the_same_key_issues_stock_once(http, make
     assert again.headers.get("Idempotent-Replayed") == "true"
     level = await http.get(f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=headers)
     assert level.json()["on_hand"] == 2.0
+
+
+async def test_rows_an_erp_sync_or_an_import_wrote_outside_the_input_rules_are_listed(http, make_tenant, owner_pool):
+    # A code with spaces (an ERP's supplier reference, a vendor name imported as a code), a city longer than the
+    # API accepts, an address that is not one: before, one such row made the whole listing a 500.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name, email) "
+            "VALUES ($1, 'ACME GmbH & Co.', 'A', 'sales at acme') RETURNING id",
+            tenant.id,
+        )
+        await conn.execute("INSERT INTO app.products (tenant_id, sku, name) VALUES ($1, 'SKU 12/ä', 'P')", tenant.id)
+        await conn.execute(
+            "INSERT INTO app.warehouses (tenant_id, code, name, city) VALUES ($1, 'Main WH', 'W', $2)",
+            tenant.id,
+            "C" * 150,
+        )
+    headers = tenant.headers()
+    suppliers = (await http.get("/api/v1/suppliers", headers=headers)).json()["items"]
+    assert [(s["code"], s["email"]) for s in suppliers] == [("ACME GmbH & Co.", "sales at acme")]
+    assert (await http.get(f"/api/v1/suppliers/{supplier}", headers=headers)).status_code == 200
+    assert "SKU 12/ä" in [p["sku"] for p in (await http.get("/api/v1/products", headers=headers)).json()["items"]]
+    cities = [w["city"] for w in (await http.get("/api/v1/warehouses", headers=headers)).json()["items"]]
+    assert "C" * 150 in cities
