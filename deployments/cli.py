@@ -291,6 +291,10 @@ def forecast_batch(
     url = ensure_database(get_settings(), cleanup=None)
     summaries = run_with_ray(url, freq=freq, horizon=horizon, tenant_ids=tenant, profile=profile)
     typer.echo(json.dumps([asdict(s) for s in summaries], default=str, indent=2))
+    failed = [s.tenant_id for s in summaries if s.error]
+    if failed:
+        typer.echo(f"error: forecasts failed for {', '.join(failed)} (the error is in the summary above)", err=True)
+        raise typer.Exit(1)
 
 
 def _dev_token(user: str, hours: int) -> str:

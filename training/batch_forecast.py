@@ -176,14 +176,12 @@ async def run_batch(
     try:
         async with pool.acquire() as conn:
             known = [r["id"] for r in await conn.fetch("SELECT id FROM app.tenants ORDER BY created_at, id")]
-        if tenant_ids is None:
-            tenant_ids = known
         # A mistyped --tenant would otherwise forecast nothing and report success.
-        unknown = [str(t) for t in tenant_ids if t not in set(known)]
+        unknown = sorted(str(t) for t in set(tenant_ids or ()) - set(known))
         if unknown:
             raise SystemExit(f"no tenant {', '.join(unknown)}")
         summaries = []
-        for tenant_id in tenant_ids:
+        for tenant_id in known if tenant_ids is None else tenant_ids:
             try:
                 summary = await forecast_tenant(
                     pool,
