@@ -75,3 +75,8 @@ class DatabaseUnavailableError(ServiceUnavailableError):
     """The database went away (restart, failover); the request may be retried, writes with their key."""
 
     code = "database_unavailable"
+
+
+def describe(exc: BaseException) -> str:
+    """An error as a job's summary or a run's record states it: its class and its message."""
+    return f"{type(exc).__name__}: {exc}"

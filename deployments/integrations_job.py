@@ -20,6 +20,7 @@ from uuid import UUID
 
 from common.config import Settings, get_settings
 from common.database import Database, create_pool
+from common.errors import describe
 from deployments.periodic import PeriodicLoop
 from integrations.schedule import SCHEDULE_TRIGGER, DueSync, claim_due_syncs, fail_unstarted_run
 from integrations.sync import SyncDeps, run_sync
@@ -142,7 +143,7 @@ def run_due_syncs(
                 outcomes[due.run_id] = {"status": run["status"], "error": run["error"], "counts": run["counts"]}
             except Exception as exc:  # the task itself broke; run_sync_job already failed an unstarted run
                 logger.warning("scheduled ERP sync %s raised: %s", due.run_id, exc)
-                outcomes[due.run_id] = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"}
+                outcomes[due.run_id] = {"status": "failed", "error": describe(exc)}
     runs = [
         {
             "tenant_id": str(due.tenant_id),

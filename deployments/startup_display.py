@@ -21,6 +21,8 @@ from typing import IO
 from rich.console import Console
 from rich.markup import escape
 
+from common.errors import describe
+
 logger = logging.getLogger(__name__)
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -67,7 +69,7 @@ class StartupDisplay:
 
     def failure(self, exc: BaseException) -> str:
         where = f"; full output in {self.log_path}" if self.log_path else ""
-        message = _ANSI_COLOUR.sub("", f"{type(exc).__name__}: {exc}")  # Ray colours its task errors
+        message = _ANSI_COLOUR.sub("", describe(exc))  # Ray colours its task errors
         return message.splitlines()[0][:200] + where
 
     def total_s(self) -> float:

@@ -20,7 +20,7 @@ import asyncpg
 
 from common.config import Settings
 from common.database import Database, TenantTransaction
-from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
+from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError, describe
 from integrations import store
 from integrations.apply import Counts, apply_page, storable
 from integrations.connector import Connector, ConnectorConfig, connector_class
@@ -162,7 +162,7 @@ async def run_sync(
     except DomainError as exc:  # the ERP's failures (ConnectorError) included
         error = exc.message
     except (OSError, asyncpg.PostgresError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
+        error = describe(exc)
     finally:
         if connector is not None:
             await connector.aclose()

@@ -25,7 +25,7 @@ import pandas as pd
 
 from common.config import get_settings
 from common.database import Database, TenantTransaction, create_pool
-from common.errors import InvalidInputError
+from common.errors import InvalidInputError, describe
 from risk import repository
 from risk.model import DisruptionModel
 from risk.pipeline import Fitter, train_disruption_model
@@ -136,7 +136,7 @@ async def run(
             # named in the outcome, and main() exits non-zero once the others are done. Each step is its own
             # transaction, so what failed left nothing half-written and a rerun does it again.
             logger.exception("tenant %s: early warning failed", who.tenant_id)
-            outcome["error"] = f"{type(exc).__name__}: {exc}"
+            outcome["error"] = describe(exc)
         results.append(outcome)
     return results
 

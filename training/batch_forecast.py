@@ -37,6 +37,7 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
+from common.errors import describe
 from training import drift, forecast_store, registry
 from training import history as ledger
 from training.distributed import forecast_on_ray
@@ -251,10 +252,6 @@ def run_with_ray(database_url: str | None = None, metrics_linger_s: float = 0.0,
         if metrics_linger_s > 0 and any(s.accuracy for s in summaries):
             time.sleep(metrics_linger_s)
         return summaries
-
-
-def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _plain(value: Any) -> Any:

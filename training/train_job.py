@@ -32,6 +32,7 @@ from uuid import UUID
 import numpy as np
 import pandas as pd
 
+from common.errors import describe
 from training import forecast_store, registry
 from training import metrics as accuracy
 from training.compute import TrainCompute
@@ -156,7 +157,7 @@ async def train_and_register(
                     )
                 except Exception as exc:
                     # A run left 'running' would stay so for ever (see registry.fail_run).
-                    await registry.fail_run(conn, tenant_id, run.id, error=f"{type(exc).__name__}: {exc}")
+                    await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
                     raise
                 decision = await registry.promote_over_baseline(
                     conn, tenant_id, run.id, ours=scores["mase"], baseline=baseline["mase"], windows=windows
