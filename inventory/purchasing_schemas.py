@@ -134,7 +134,6 @@ class PurchaseReceiptLineCreate(StrictModel):
 
 
 class PurchaseReceiptCreate(OffsetTimestamps):
-    offset_required = ("received_at",)
     happened = ("received_at",)
 
     lines: Annotated[list[PurchaseReceiptLineCreate], Field(min_length=1, max_length=500)]

@@ -63,25 +63,24 @@ EARLIEST_HAPPENED = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class OffsetTimestamps(StrictModel):
-    """Refuses a time without a timezone offset in the fields ``offset_required`` names (it would be ambiguous),
-    and, in the fields ``happened`` names, a time before 1900 or more than ``CLOCK_SKEW`` ahead of now: what has
-    happened cannot be dated in the future, and one such date would hold a shipment's status, or make a supplier's
-    lead time run for centuries (or past the dates pandas keeps) in every forecast and risk score that reads it."""
+    """Checks the times at which something happened, in the fields ``happened`` names. Each needs a timezone
+    offset (without one it would be ambiguous) and must lie between 1900 and ``CLOCK_SKEW`` ahead of now: one
+    dated in the future would hold a shipment's status, or make a supplier's lead time run for centuries (or
+    past the dates pandas keeps) in every forecast and risk score that reads it."""
 
-    offset_required: ClassVar[tuple[str, ...]] = ()
     happened: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="after")
     def _aware(self) -> Self:
-        for name in self.offset_required:
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise ValueError(f"{name} must include a timezone offset, e.g. 2026-01-31T09:00:00Z")
         for name in self.happened:
             value = getattr(self, name)
-            if value is not None and value > datetime.now(UTC) + CLOCK_SKEW:
+            if value is None:
+                continue
+            if value.tzinfo is None:
+                raise ValueError(f"{name} must include a timezone offset, e.g. 2026-01-31T09:00:00Z")
+            if value > datetime.now(UTC) + CLOCK_SKEW:
                 raise ValueError(f"{name} {value.isoformat()} is more than a day in the future")
-            if value is not None and value < EARLIEST_HAPPENED:
+            if value < EARLIEST_HAPPENED:
                 raise ValueError(f"{name} {value.isoformat()} is before {EARLIEST_HAPPENED.year}")
         return self
 
@@ -196,7 +195,6 @@ class MovementType(StrEnum):
 
 
 class _MovementBase(OffsetTimestamps):
-    offset_required = ("occurred_at",)
     happened = ("occurred_at",)
 
     product_id: UUID

@@ -55,7 +55,6 @@ class ShipmentCreate(StrictModel):
 
 class TrackingEventCreate(OffsetTimestamps):
     # The status is the newest event's: one dated in the future would hold it there against every real one.
-    offset_required = ("occurred_at",)
     happened = ("occurred_at",)
 
     type: TrackingEventType
