@@ -14,9 +14,10 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inventory.purchasing_schemas import PurchaseOrderStatus
+from inventory.schemas import PlannedDate
 
 
 class Entity(StrEnum):
@@ -93,15 +94,29 @@ class PurchaseOrderLineRecord(BaseModel):
     received_quantity: Decimal = Field(default=Decimal(0), ge=0)
 
 
+# How ERPs write "no date" in a date field: Business Central's blank date, .NET's DateTime.MinValue and SQL
+# Server's zero date (Dynamics), SAP's and Oracle's "open-ended" date.
+ERP_BLANK_DATES = frozenset({date(1, 1, 1), date(1900, 1, 1), date(9999, 12, 31)})
+
+
 class PurchaseOrderRecord(_Record):
     number: str = Field(min_length=1, max_length=64)
     supplier_external_id: str = Field(min_length=1)
     warehouse_external_id: str | None = None
     warehouse_code: str | None = None
     currency: str | None = None
-    expected_date: date | None = None
+    expected_date: PlannedDate | None = None
     status: PurchaseOrderStatus
     lines: list[PurchaseOrderLineRecord] = Field(min_length=1)
+
+    @field_validator("expected_date", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        try:
+            parsed = date.fromisoformat(value[:10]) if isinstance(value, str) else value
+        except ValueError:
+            return value  # not a date: the field's own validation says so
+        return None if isinstance(parsed, date) and parsed in ERP_BLANK_DATES else value
 
 
 RECORD_MODELS: dict[Entity, type[_Record]] = {

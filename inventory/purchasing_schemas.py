@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, model_validator
 from inventory.schemas import (
     Money,
     OffsetTimestamps,
+    PlannedDate,
     PositiveQuantity,
     Quantity,
     Reference,
@@ -54,7 +55,7 @@ class PurchaseOrderCreate(StrictModel):
     supplier_id: UUID
     warehouse_id: UUID
     currency: Currency = "EUR"
-    expected_date: date | None = None
+    expected_date: PlannedDate | None = None
     incoterm: Incoterm | None = None
     over_receipt_tolerance_pct: TolerancePct | None = Field(
         default=None, description="Receipts may exceed each line by this percentage; default from settings"
@@ -69,7 +70,7 @@ class PurchaseOrderUpdate(UpdateModel):
     supplier_id: UUID | None = None
     warehouse_id: UUID | None = None
     currency: Currency | None = None
-    expected_date: date | None = None
+    expected_date: PlannedDate | None = None
     incoterm: Incoterm | None = None
     over_receipt_tolerance_pct: TolerancePct | None = None
     notes: Notes | None = None

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
 
 # Quantities are exact decimals in the database; JSON clients get numbers.
 Quantity = Annotated[
@@ -60,6 +68,24 @@ CLOCK_SKEW = timedelta(days=1)
 # Nothing a ledger, a receipt or a carrier records happened before this (year 1 with a +14:00 offset falls
 # in year 0 UTC, which the database refuses, and spreadsheets have no dates before 1900).
 EARLIEST_HAPPENED = datetime(1900, 1, 1, tzinfo=UTC)
+
+
+# The dates a plan may name (an order's expected arrival). One outside them is a typo or an ERP's "no date"
+# (0001-01-01, 9999-12-31), and read as a date it makes an order 739,000 days late in every answer that
+# counts lateness, or falls past the dates pandas keeps (2262) in forecasts and risk scores.
+EARLIEST_PLANNED = date(1900, 1, 1)
+LATEST_PLANNED = date(2199, 12, 31)
+
+
+def _plannable(value: date) -> date:
+    if not EARLIEST_PLANNED <= value <= LATEST_PLANNED:
+        raise ValueError(f"{value.isoformat()} is not between {EARLIEST_PLANNED} and {LATEST_PLANNED}")
+    return value
+
+
+PlannedDate = Annotated[
+    date, AfterValidator(_plannable), Field(description=f"Between {EARLIEST_PLANNED} and {LATEST_PLANNED}")
+]
 
 
 class OffsetTimestamps(StrictModel):

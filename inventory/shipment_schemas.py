@@ -9,7 +9,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, model_validator
 
-from inventory.schemas import OffsetTimestamps, PositiveQuantity, Quantity, StrictModel
+from inventory.schemas import OffsetTimestamps, PlannedDate, PositiveQuantity, Quantity, StrictModel
 
 Carrier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._\-]*$")]
 TrackingNumber = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")]
@@ -43,7 +43,7 @@ class ShipmentCreate(StrictModel):
     order_reference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="The customer or sales order it serves"
     )
-    expected_delivery: date | None = None
+    expected_delivery: PlannedDate | None = None
     lines: Annotated[list[ShipmentLineCreate], Field(max_length=500)] = []
 
     @model_validator(mode="after")

@@ -63,6 +63,20 @@ async def test_initial_then_incremental_sync_and_rerun(sync_deps, owner_pool, ma
     assert (await snapshot(owner_pool, tenant.id))["orders"][1][4] == "received"
 
 
+async def test_a_blank_receipt_date_syncs_as_no_date_and_a_year_two_date_is_dead_lettered(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Business Central writes a blank date as 0001-01-01: read as a date, the order was 739,000 days late.
+    orders = {o["number"]: o for o in bc.tables["purchaseOrders"].values()}
+    bc.put("purchaseOrders", {"requestedReceiptDate": "0001-01-01"}, orders["106901"]["id"])
+    bc.put("purchaseOrders", {"requestedReceiptDate": "0002-01-01"}, orders["106900"]["id"])
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    state = await snapshot(owner_pool, tenant.id)
+    assert [(o[0], o[4], o[5]) for o in state["orders"]] == [("106901", "issued", None)]
+    assert ("purchase_orders", orders["106900"]["id"]) in state["dead_letters"]
+
+
 async def test_expired_token_is_renewed_once_and_the_sync_goes_on(sync_deps, owner_pool, make_tenant, bc):
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     bc.drop_after(3)

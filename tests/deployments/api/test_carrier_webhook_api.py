@@ -299,3 +299,17 @@ async def test_signed_generated_events_never_get_a_server_error_or_an_undocument
     answer = await http.post(WEBHOOK, content=raw, headers=headers)
     assert answer.status_code in WEBHOOK_TENANT["documented"], (body, framing, answer.text)
     assert answer.status_code != 401, answer.text  # every one of them is signed correctly
+
+
+async def test_a_shipment_expected_outside_1900_to_2199_is_refused_and_none_is_created(http, make_tenant):
+    tenant = await make_tenant()
+    body = {"direction": "outbound", "warehouse_id": str(tenant.warehouses[0]), "carrier": "UPS"}
+    refused = await http.post(
+        "/api/v1/shipments",
+        json={**body, "tracking_number": "1Z-YEAR-ONE", "expected_delivery": "0001-01-01"},
+        headers=tenant.headers(),
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), refused.text
+    assert "0001-01-01 is not between 1900-01-01 and 2199-12-31" in refused.text
+    listed = await http.get("/api/v1/shipments", headers=tenant.headers())
+    assert listed.json()["items"] == []
