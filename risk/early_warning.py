@@ -26,6 +26,7 @@ import pandas as pd
 from common.config import get_settings
 from common.database import Database, TenantTransaction, create_pool
 from common.errors import InvalidInputError, describe
+from inventory.schemas import EARLIEST_PLANNED, LATEST_PLANNED
 from risk import repository
 from risk.model import DisruptionModel
 from risk.pipeline import Fitter, train_disruption_model
@@ -114,6 +115,11 @@ async def run(
     """Train (when ``fitter`` is given and a model is due) and scan every tenant, or only ``tenants``. A tenant
     whose training or scan fails gets an ``error`` in its outcome and the job goes on with the next one."""
     day = today or date.today()
+    # Scored as of a day past 2262 every tenant failed on pandas' date range, each with its own traceback.
+    if not EARLIEST_PLANNED <= day <= LATEST_PLANNED:
+        raise InvalidInputError(
+            f"today {day} is not between {EARLIEST_PLANNED} and {LATEST_PLANNED}", code="invalid_date"
+        )
     store = ModelStore()
     results = []
     identities = await tenant_identities(owner, tenants)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -103,3 +103,9 @@ async def test_a_scan_of_a_tenant_that_does_not_exist_is_refused_naming_it(world
     async with owner_pool.acquire() as owner:
         with pytest.raises(InvalidInputError, match=f"no tenant with an admin: {missing}"):
             await run(world.database, owner, None, tenants=[world.tenant.id, missing], today=TODAY)
+
+
+async def test_a_scan_as_of_a_day_past_2199_is_refused_before_any_tenant_is_touched(world, owner_pool):
+    async with owner_pool.acquire() as owner:
+        with pytest.raises(InvalidInputError, match="today 9999-12-31 is not between 1900-01-01 and 2199-12-31"):
+            await run(world.database, owner, None, tenants=[world.tenant.id], today=date(9999, 12, 31))
