@@ -162,6 +162,14 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
         item["quantity"] = proposed_quantity(
             item["min_quantity"], item["max_quantity"], item["order_multiple"], item["projected"]
         )
+        if item["quantity"] >= LARGEST_QUANTITY:
+            # Only a rule stored before create/update refused such figures gets here; naming it beats a 500.
+            raise InvalidInputError(
+                f"reorder rule {item['rule_id']} ({item['sku']} in {item['warehouse_code']}) proposes "
+                f"{item['quantity']:f}, past the largest quantity an order keeps ({LARGEST_QUANTITY:f}): lower its "
+                "min_quantity, max_quantity or order_multiple",
+                code="too_large",
+            )
         if item["quantity"] > 0:
             item["expected_date"] = start + timedelta(days=item["lead_time_days"])
             found.append(item)

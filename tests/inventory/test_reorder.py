@@ -182,3 +182,22 @@ async def test_a_rule_whose_proposal_could_round_past_what_an_order_keeps_is_ref
     assert (await database.run(tenant.claims(), None, lambda tx: reorder.get_rule(tx.conn, rule["id"])))[
         "order_multiple"
     ] == D(1)
+
+
+async def test_a_stored_rule_past_what_an_order_keeps_makes_proposals_a_domain_error_naming_it(
+    database, owner_pool, make_tenant
+):
+    # Rules stored before create and update refused these figures: proposals were a 500 (a response field
+    # past numeric(18, 4)), and ordering them failed on the purchase order's validation.
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    rule = await add_rule(database, tenant, supplier, 0, 0, 1, 2, 1)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.reorder_rules SET min_quantity = 99999999999999, max_quantity = 99999999999999, "
+            "order_multiple = 30000000000000 WHERE id = $1",
+            rule["id"],
+        )
+    with pytest.raises(InvalidInputError, match=f"reorder rule {rule['id']} .* proposes 120000000000000") as refused:
+        await database.run(tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}))
+    assert refused.value.code == "too_large"
