@@ -113,6 +113,7 @@ def risk_import(
     mode_map: Annotated[str | None, typer.Option(help="the export's mode names: 'Boat=sea,Lorry=road'")] = None,
     create_suppliers: Annotated[bool, typer.Option(help="create suppliers the file names")] = False,
     dry_run: Annotated[bool, typer.Option(help="validate and report only")] = False,
+    currency: Annotated[str | None, typer.Option(help="ISO 4217 code of the values where a row names none")] = None,
 ) -> None:
     """Import delivery history; prints the report with every rejected row and why."""
     import asyncio
@@ -121,11 +122,16 @@ def risk_import(
 
     from common.errors import DomainError
     from risk.commands import run_import
-    from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
+    from risk.history_import import ImportOptions, parse_currency, parse_mapping, parse_mode_mapping
 
     try:
         options = ImportOptions(
-            parse_mapping(mapping), date_format, create_suppliers, dry_run, parse_mode_mapping(mode_map)
+            parse_mapping(mapping),
+            date_format,
+            create_suppliers,
+            dry_run,
+            parse_mode_mapping(mode_map),
+            parse_currency(currency),
         )
         report = asyncio.run(run_import(Path(file), parse_uuid(tenant) if tenant else None, options))
     except (DomainError, OSError) as exc:

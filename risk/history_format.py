@@ -26,6 +26,7 @@ COLUMNS = (
     "quantity_received",
     "quantity_rejected",
     "reference",
+    "currency",
 )
 REQUIRED = ("order_date", "promised_date", "quantity", "value")
 SUPPLIER_COLUMNS = ("supplier", "supplier_code", "supplier_name")
@@ -50,6 +51,17 @@ class ImportOptions:
     create_suppliers: bool = False
     dry_run: bool = False
     mode_mapping: dict[str, str] | None = None  # the export's own mode names onto road/rail/sea/air
+    currency: str = "EUR"  # ISO 4217 code of the values in rows without a currency column
+
+
+def parse_currency(text: str | None) -> str:
+    """The file's currency (ISO 4217, any case); EUR when not given, as for purchase orders."""
+    code = (text or "EUR").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise InvalidInputError(
+            f"currency {text!r} is not an ISO 4217 code such as EUR or USD", code="invalid_currency"
+        )
+    return code
 
 
 def parse_mode_mapping(text: str | None) -> dict[str, str] | None:

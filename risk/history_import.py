@@ -16,6 +16,7 @@ Columns (header names; ``mapping`` renames another export's headers onto these):
 | value | yes | line value, >= 0 (the unit price value / quantity also feeds price history when a product is given) |
 | quantity_received, quantity_rejected | no | received (default: all, once delivered) and rejected quantities |
 | reference | no | the source system's order/line reference (part of the row's identity) |
+| currency | no | ISO 4217 code of value; default the file's ``currency`` option (EUR unless given) |
 
 A code is derived from the name when absent (``derived_code``); suppliers are matched by code, then by name,
 and created when ``create_suppliers`` is set (otherwise the row is rejected). Mode synonyms cover what
@@ -38,10 +39,18 @@ from uuid import UUID
 import asyncpg
 
 from risk.history_csv import detect_date_format, read_rows
-from risk.history_format import ImportOptions, derived_code, parse_mapping, parse_mode_mapping
+from risk.history_format import ImportOptions, derived_code, parse_currency, parse_mapping, parse_mode_mapping
 from risk.history_rows import ValidRow, validate_row
 
-__all__ = ["ImportOptions", "derived_code", "import_history", "parse_mapping", "parse_mode_mapping", "read_rows"]
+__all__ = [
+    "ImportOptions",
+    "derived_code",
+    "import_history",
+    "parse_currency",
+    "parse_mapping",
+    "parse_mode_mapping",
+    "read_rows",
+]
 
 MAX_REPORTED_REJECTIONS = 1_000
 # The ValidRow attributes bound to $4..$15 of the deliveries insert, in the order of its unnest() columns.
@@ -75,7 +84,7 @@ async def import_history(
     valid: list[ValidRow] = []
     new_suppliers: dict[str, tuple[str, str | None]] = {}
     for index, row in enumerate(rows, start=2):  # line 1 is the header
-        parsed, errors = validate_row(index, row, date_format, options.mode_mapping)
+        parsed, errors = validate_row(index, row, date_format, options.mode_mapping, options.currency)
         if parsed is not None:
             if parsed.supplier not in suppliers and not row["supplier_code"] and parsed.supplier_name in by_name:
                 parsed.supplier = by_name[parsed.supplier_name]  # an existing supplier, named instead of coded
@@ -148,17 +157,18 @@ async def import_history(
         await conn.execute(
             """
             INSERT INTO app.supplier_price_history (tenant_id, supplier_id, product_id, observed_on, unit_price,
-                import_key)
-            SELECT $1, x.supplier_id, x.product_id, x.observed_on, x.unit_price, x.import_key
-            FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::numeric[], $6::text[])
-                 AS x(supplier_id, product_id, observed_on, unit_price, import_key)
-            ON CONFLICT (tenant_id, import_key) DO NOTHING
+                currency, import_key)
+            SELECT $1, x.supplier_id, x.product_id, x.observed_on, x.unit_price, x.currency, x.import_key
+            FROM unnest($2::uuid[], $3::uuid[], $4::date[], $5::numeric[], $6::text[], $7::text[])
+                 AS x(supplier_id, product_id, observed_on, unit_price, currency, import_key)
+            ON CONFLICT (tenant_id, import_key) DO UPDATE SET currency = EXCLUDED.currency
             """,
             tenant_id,
             [suppliers[r.supplier] for r in priced],
             [products[r.product] for r in priced if r.product is not None],
             [r.order_date for r in priced],
             [_unit_price(r) for r in priced],
+            [r.currency for r in priced],
             [r.key for r in priced],
         )
     report["inserted"] = inserted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ class ValidRow:
     received: Decimal | None
     rejected: Decimal
     reference: str | None
+    currency: str  # of value (and so of the unit price it gives); not part of the row's identity
 
     @property
     def key(self) -> str:
@@ -50,7 +52,11 @@ class ValidRow:
 
 
 def validate_row(
-    line: int, row: dict[str, str], date_format: str, mode_mapping: dict[str, str] | None = None
+    line: int,
+    row: dict[str, str],
+    date_format: str,
+    mode_mapping: dict[str, str] | None = None,
+    currency: str = "EUR",
 ) -> tuple[ValidRow | None, list[str]]:
     errors: list[str] = []
 
@@ -132,6 +138,9 @@ def validate_row(
         errors.append("quantity_rejected exceeds quantity_received")
     if len(row["category"]) > 100 or len(row["reference"]) > 200:
         errors.append("category (100) or reference (200 characters) is too long")
+    row_currency = row["currency"].upper() or currency
+    if not re.fullmatch(r"[A-Z]{3}", row_currency):
+        errors.append(f"currency {row['currency']!r} is not an ISO 4217 code such as EUR or USD")
     if errors:
         return None, errors
     assert ordered and promised and quantity is not None and value is not None
@@ -152,6 +161,7 @@ def validate_row(
             received,
             rejected,
             row["reference"] or None,
+            row_currency,
         ),
         [],
     )

@@ -187,27 +187,31 @@ async def order_predictions(
 
 
 async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[str, Any]:
-    """Price statistics per product, and flags on lines of draft or open orders priced unusually high."""
+    """Price statistics per product and currency, and flags on lines of draft or open orders priced unusually
+    high against earlier prices in the line's currency. Prices in different currencies are never compared: a
+    product bought in EUR and then in JPY is not a 15,000% price shock."""
     prices = await repository.price_history(tx.conn, product_id)
     products = []
     flags = []
     if not prices.empty:
         open_lines = await tx.conn.fetch(
             """
-            SELECT l.id, po.number, po.status, l.product_id, (l.unit_price / l.uom_factor)::float8 AS unit_price
+            SELECT l.id, po.number, po.status, po.currency, l.product_id,
+                   (l.unit_price / l.uom_factor)::float8 AS unit_price
             FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
             WHERE po.status IN ('draft', 'issued', 'partially_received')
             """
         )
-        for pid, series in prices.groupby("product_id", sort=False):
+        for (pid, currency), series in prices.groupby(["product_id", "currency"], sort=False):
             stats = market.price_statistics(series)
-            products.append({"product_id": pid, "sku": series["sku"].iloc[0], **stats})
-            for line in (r for r in open_lines if r["product_id"] == pid):
+            products.append({"product_id": pid, "sku": series["sku"].iloc[0], "currency": currency, **stats})
+            for line in (r for r in open_lines if r["product_id"] == pid and r["currency"] == currency):
                 before = series[series["purchase_order_line_id"] != line["id"]]
                 flag = market.flag_price(before, line["unit_price"])
                 if flag is not None:
                     flags.append({"line_id": line["id"], "number": line["number"], "status": line["status"],
-                                  "product_id": pid, "unit_price": line["unit_price"], **flag})  # fmt: skip
+                                  "product_id": pid, "currency": currency, "unit_price": line["unit_price"],
+                                  **flag})  # fmt: skip
     products.sort(key=lambda p: (not p["shock"], -(p["volatility"] or 0)))
     return {"products": products, "price_flags": flags}
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from common.errors import InvalidInputError
-from risk.history_import import ImportOptions, derived_code, import_history, parse_mapping, parse_mode_mapping
+from risk.history_import import (
+    ImportOptions,
+    derived_code,
+    import_history,
+    parse_currency,
+    parse_mapping,
+    parse_mode_mapping,
+)
 
 HEADER = "supplier,country,product,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
 GOOD = [
@@ -193,3 +200,32 @@ def test_a_mode_mapping_splits_like_a_column_mapping_and_refuses_an_entry_withou
     assert parse_mapping(" supplier = Vendor ,country=Land") == {"supplier": "Vendor", "country": "Land"}
     with pytest.raises(InvalidInputError, match="name=mode"):
         parse_mode_mapping("Boat")
+
+
+async def test_prices_keep_the_currency_of_their_row_or_the_files_and_a_rerun_corrects_it(world):
+    await world.supplier("ACME", "CN")
+    header = HEADER.replace("value\n", "value,currency\n")
+    rows = [f"{GOOD[0]},usd", f"{GOOD[1]},", "ACME,CN,SKU-0,sea,2025-03-02,2025-04-01,,5,250,dollars"]
+    report = await run_import(world, csv_bytes(*rows, header=header))
+    assert (report["inserted"], report["rejections"][0]["line"]) == (2, 4)
+    assert "currency 'dollars' is not an ISO 4217 code" in report["rejections"][0]["errors"][0]
+
+    async def currencies() -> list[tuple[str, str]]:
+        async with world.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT p.sku, h.currency FROM app.supplier_price_history h JOIN app.products p ON p.id = h.product_id"
+                " WHERE h.tenant_id = $1 ORDER BY p.sku",
+                world.tenant.id,
+            )
+        return [tuple(r) for r in rows]
+
+    assert await currencies() == [("SKU-0", "USD"), ("SKU-1", "EUR")]
+    await run_import(world, csv_bytes(*rows[:2], header=header), currency="GBP")
+    assert await currencies() == [("SKU-0", "USD"), ("SKU-1", "GBP")]
+    assert await count(world, "supplier_price_history") == 2
+
+
+def test_a_file_currency_that_is_not_an_iso_code_is_refused():
+    with pytest.raises(InvalidInputError, match="currency 'euros' is not an ISO 4217 code") as refused:
+        parse_currency("euros")
+    assert (refused.value.code, parse_currency(" usd ")) == ("invalid_currency", "USD")

@@ -190,6 +190,29 @@ async def test_market_risk_flags_a_draft_priced_far_above_history(world):
     assert result["products"][0]["observations"] == 7
 
 
+async def test_market_risk_compares_prices_only_within_one_currency(world):
+    # EUR history around 2.0, then an order in JPY at 300 per unit: not a 15,000% shock, a series of its own.
+    supplier = await world.supplier("P")
+    history = [
+        {
+            "tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
+            "observed_on": TODAY - timedelta(days=300 - 30 * i), "unit_price": Decimal(str(price)),
+            "currency": "EUR", "import_key": f"k{i}",
+        }
+        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99])
+    ]  # fmt: skip
+    async with world.pool.acquire() as conn:
+        await insert_many(conn, "supplier_price_history", history)
+    await world.open_order(
+        supplier, issued=TODAY, expected=TODAY + timedelta(days=5), unit_price=Decimal(300), currency="JPY"
+    )
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert result["price_flags"] == []
+    by_currency = {p["currency"]: p for p in result["products"]}
+    assert (by_currency["EUR"]["observations"], by_currency["EUR"]["shock"]) == (6, False)
+    assert (by_currency["JPY"]["observations"], by_currency["JPY"]["last_price"]) == (1, 300.0)
+
+
 async def _age_features(tx, run_id):
     """Make a stored model look like one an earlier version stored (one feature fewer)."""
     artifact = json.loads(await repository.load_model_artifact(tx.conn, run_id))

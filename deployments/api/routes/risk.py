@@ -19,7 +19,7 @@ from common.errors import InvalidInputError, PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.model_calls import call_for
 from risk import repository
-from risk.history_import import ImportOptions, parse_mapping, parse_mode_mapping
+from risk.history_import import ImportOptions, parse_currency, parse_mapping, parse_mode_mapping
 
 router = APIRouter(prefix="/ai/risk", tags=["risk"])
 
@@ -137,6 +137,9 @@ async def import_history(
     ] = None,
     create_suppliers: Annotated[bool, Form(description="create suppliers the file names but we lack")] = False,
     dry_run: Annotated[bool, Form(description="validate and report without importing")] = False,
+    currency: Annotated[
+        str | None, Form(max_length=16, description="ISO 4217 code of the values where a row names none (EUR)")
+    ] = None,
 ) -> dict[str, Any]:
     """Columns: supplier (or supplier_code / supplier_name), order_date, promised_date, quantity, value (required);
     country (ISO code or name), product, category, shipment_mode (synonyms such as truck, ocean, air charter are
@@ -149,6 +152,11 @@ async def import_history(
     if len(data) > limit:
         raise PayloadTooLargeError(f"the file exceeds the import limit of {limit} bytes", details={"max_bytes": limit})
     options = ImportOptions(
-        parse_mapping(mapping), date_format or None, create_suppliers, dry_run, parse_mode_mapping(mode_mapping)
+        parse_mapping(mapping),
+        date_format or None,
+        create_suppliers,
+        dry_run,
+        parse_mode_mapping(mode_mapping),
+        parse_currency(currency),
     )
     return await call_for(caller, handles, "risk", "import_history", data, options)
