@@ -96,7 +96,7 @@ def driver_text(factor: dict[str, Any]) -> str:
     elif name == "distance_km":
         text = f"{float(value):,.0f} km from our warehouses" if value is not None else "no distance on file"
     elif name == "spend_share":
-        text = f"{float(value or 0):.0%} of our purchase spend"
+        text = f"{float(value):.0%} of our purchase spend" if value is not None else "share of purchase spend"
     elif name == "single_sourced_share":
         text = f"sole source of {float(value or 0):.0%} of its products"
     elif name == "certifications":

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 MAX_REPORTED_REJECTIONS = 1_000
-# The ValidRow attributes bound to $4..$15 of the deliveries insert, in the order of its unnest() columns.
+# The ValidRow attributes bound to $4..$16 of the deliveries insert, in the order of its unnest() columns.
 _UNNESTED_ATTRIBUTES = (
     "category",
     "country",
@@ -67,6 +67,7 @@ _UNNESTED_ATTRIBUTES = (
     "value",
     "reference",
     "key",
+    "currency",
 )
 
 
@@ -132,19 +133,20 @@ async def import_history(
             """
             INSERT INTO app.supplier_deliveries (tenant_id, supplier_id, product_id, category, origin_country,
                 shipment_mode, order_date, promised_date, delivered_date, quantity, quantity_received,
-                quantity_rejected, value, reference, import_key)
+                quantity_rejected, value, reference, import_key, currency)
             SELECT $1, x.supplier_id, x.product_id, x.category, x.origin_country, x.shipment_mode, x.order_date,
                    x.promised_date, x.delivered_date, x.quantity, x.quantity_received, x.quantity_rejected,
-                   x.value, x.reference, x.import_key
+                   x.value, x.reference, x.import_key, x.currency
             FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::date[], $8::date[],
                         $9::date[], $10::numeric[], $11::numeric[], $12::numeric[], $13::numeric[], $14::text[],
-                        $15::text[])
+                        $15::text[], $16::text[])
                  AS x(supplier_id, product_id, category, origin_country, shipment_mode, order_date, promised_date,
-                      delivered_date, quantity, quantity_received, quantity_rejected, value, reference, import_key)
+                      delivered_date, quantity, quantity_received, quantity_rejected, value, reference, import_key,
+                      currency)
             ON CONFLICT (tenant_id, import_key) DO UPDATE
                 SET delivered_date = EXCLUDED.delivered_date, quantity_received = EXCLUDED.quantity_received,
                     quantity_rejected = EXCLUDED.quantity_rejected, shipment_mode = EXCLUDED.shipment_mode,
-                    origin_country = EXCLUDED.origin_country
+                    origin_country = EXCLUDED.origin_country, currency = EXCLUDED.currency
             RETURNING (xmax = 0) AS inserted
             """,
             tenant_id,

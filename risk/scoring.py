@@ -68,6 +68,7 @@ class SupplierFacts:
     distance_km: float | None = None
     shipment_mode: str | None = None
     spend_share: float | None = None  # of the tenant's purchase spend, 0-1
+    spend_currencies: list[str] | None = None  # the spend's currencies when several (then no share is computed)
     single_sourced_share: float | None = None  # of the supplier's products with no other supplier, 0-1
     deliveries: DeliveryStats = field(default_factory=DeliveryStats)
     certifications: tuple[Certification, ...] = ()
@@ -152,12 +153,20 @@ def geographical_factors(facts: SupplierFacts) -> list[Factor]:
                "" if facts.country_risk is not None else "country unknown or not in the reference table"),
         Factor("geographical", "distance_km", facts.distance_km, route if route is not None else UNKNOWN, 0.2,
                "" if route is not None else "no distance on file"),
-        Factor("geographical", "spend_share", None if facts.spend_share is None else round(facts.spend_share, 4),
-               _scale(facts.spend_share, 0, 0.4) if facts.spend_share is not None else 0.0, 0.15),
+        _spend_share(facts),
         Factor("geographical", "single_sourced_share",
                None if facts.single_sourced_share is None else round(facts.single_sourced_share, 4),
                (facts.single_sourced_share or 0.0) * 100, 0.15),
     ]  # fmt: skip
+
+
+def _spend_share(facts: SupplierFacts) -> Factor:
+    if facts.spend_currencies:
+        return Factor("geographical", "spend_share", None, UNKNOWN, 0.15,
+                      f"spend in {', '.join(facts.spend_currencies)}: no share without exchange rates")  # fmt: skip
+    if facts.spend_share is None:
+        return Factor("geographical", "spend_share", None, 0.0, 0.15, "no purchases in the last year")
+    return Factor("geographical", "spend_share", round(facts.spend_share, 4), _scale(facts.spend_share, 0, 0.4), 0.15)
 
 
 def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:

@@ -202,7 +202,7 @@ def test_a_mode_mapping_splits_like_a_column_mapping_and_refuses_an_entry_withou
         parse_mode_mapping("Boat")
 
 
-async def test_prices_keep_the_currency_of_their_row_or_the_files_and_a_rerun_corrects_it(world):
+async def test_values_keep_the_currency_of_their_row_or_the_files_and_a_rerun_corrects_it(world):
     await world.supplier("ACME", "CN")
     header = HEADER.replace("value\n", "value,currency\n")
     rows = [f"{GOOD[0]},usd", f"{GOOD[1]},", "ACME,CN,SKU-0,sea,2025-03-02,2025-04-01,,5,250,dollars"]
@@ -211,13 +211,17 @@ async def test_prices_keep_the_currency_of_their_row_or_the_files_and_a_rerun_co
     assert "currency 'dollars' is not an ISO 4217 code" in report["rejections"][0]["errors"][0]
 
     async def currencies() -> list[tuple[str, str]]:
+        """Each imported price's SKU and currency, once its delivery row says the same currency."""
         async with world.pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT p.sku, h.currency FROM app.supplier_price_history h JOIN app.products p ON p.id = h.product_id"
+                "SELECT p.sku, h.currency, d.currency AS delivery_currency FROM app.supplier_price_history h"
+                " JOIN app.products p ON p.id = h.product_id"
+                " JOIN app.supplier_deliveries d ON d.tenant_id = h.tenant_id AND d.import_key = h.import_key"
                 " WHERE h.tenant_id = $1 ORDER BY p.sku",
                 world.tenant.id,
             )
-        return [tuple(r) for r in rows]
+        assert all(r["currency"] == r["delivery_currency"] for r in rows)
+        return [(r["sku"], r["currency"]) for r in rows]
 
     assert await currencies() == [("SKU-0", "USD"), ("SKU-1", "EUR")]
     await run_import(world, csv_bytes(*rows[:2], header=header), currency="GBP")

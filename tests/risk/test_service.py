@@ -13,6 +13,7 @@ import pytest
 from common.errors import InvalidInputError, NotFoundError
 from risk import repository, service
 from risk.pipeline import train_disruption_model
+from risk.scoring import geographical_factors
 from risk.synthetic import generate_history
 from tests.risk.conftest import TODAY
 from tests.support.rows import insert_many
@@ -211,6 +212,27 @@ async def test_market_risk_compares_prices_only_within_one_currency(world):
     by_currency = {p["currency"]: p for p in result["products"]}
     assert (by_currency["EUR"]["observations"], by_currency["EUR"]["shock"]) == (6, False)
     assert (by_currency["JPY"]["observations"], by_currency["JPY"]["last_price"]) == (1, 300.0)
+
+
+async def test_spend_shares_are_computed_only_when_the_spend_is_in_one_currency(world):
+    small, large = await world.supplier("SMALL"), await world.supplier("LARGE")
+    week = {"issued": TODAY - timedelta(days=30), "expected": TODAY - timedelta(days=20)}
+    await world.open_order(small, unit_price=Decimal(2), **week)  # 20 EUR
+    await world.open_order(large, unit_price=Decimal(6), **week)  # 60 EUR
+
+    async def spend() -> dict:
+        facts = await world.run(lambda tx: repository.supplier_facts(tx.conn, TODAY))
+        return {code: facts[sid][1] for code, sid in (("small", small), ("large", large))}
+
+    assert (await spend())["small"].spend_share == pytest.approx(0.25)
+    # 1,000 JPY is not 1,000 euros: with two currencies no share is a true figure, and the factor says why.
+    await world.open_order(small, unit_price=Decimal(100), currency="JPY", **week)
+    facts = await spend()
+    assert (facts["small"].spend_share, facts["small"].spend_currencies) == (None, ["EUR", "JPY"])
+    (factor,) = [f for f in geographical_factors(facts["small"]) if f.name == "spend_share"]
+    assert (factor.value, factor.note) == (None, "spend in EUR, JPY: no share without exchange rates")
+    assessed = await world.run(lambda tx: service.assess_supplier(tx, small, TODAY))
+    assert "geographical.spend_share" in assessed["missing_data"]
 
 
 async def _age_features(tx, run_id):
