@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from common.database import TenantTransaction
-from inventory import order_book, reorder
+from inventory import members, order_book, reorder
 from inventory.records import ids_of
 from risk import repository as risk_repository
 from risk import service as risk_service
@@ -204,7 +204,7 @@ def _run_out(available: Decimal, forecast: list[tuple[date, float]], step: int, 
 
 async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
     """Open orders past their expected date, or expected after a product they bring runs out."""
-    today: date = await tx.conn.fetchval("SELECT current_date")
+    today = await members.today_for(tx.conn, tx.user_id)
     orders = await order_book.open_orders(tx.conn, today, limit=EXPEDITE_SCAN_LIMIT)
     pairs = {(line["product_id"], o["warehouse_id"]) for o in orders for line in o["outstanding"]}
     stock_outs = await projected_stock_outs(tx, pairs, today)
@@ -265,7 +265,7 @@ async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
 
 async def review_suppliers(tx: TenantTransaction) -> list[Suggestion]:
     """Suppliers whose risk score is at the alert threshold or rose since the early-warning job's last scan."""
-    today: date = await tx.conn.fetchval("SELECT current_date")
+    today = await members.today_for(tx.conn, tx.user_id)
     ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT)
     scanned = await risk_repository.scanned_supplier_scores(tx.conn)
     found = []

@@ -11,8 +11,6 @@ plug in with ``register_tool``.
 
 from __future__ import annotations
 
-from datetime import date
-
 from common.database import TenantTransaction
 from copilot.mentions import Mentions, find_mentions
 from copilot.tool_base import (
@@ -31,6 +29,7 @@ from copilot.tools_forecast import FORECAST
 from copilot.tools_orders import PURCHASE_ORDERS, SHIPMENTS
 from copilot.tools_risk import SUGGESTIONS, SUPPLIER_RISK
 from copilot.tools_stock import MOVEMENTS, RESERVATIONS, STOCK_LEVELS
+from inventory import members
 
 __all__ = [
     "LATE_WORDS",
@@ -60,7 +59,7 @@ async def run_tools(
 ) -> list[ToolResult]:
     """The results of every tool the question calls for, in registration order. ``mentions``: what the question
     names when the caller has already looked it up (the turn does, for tool choice); otherwise looked up here."""
-    today: date = await tx.conn.fetchval("SELECT current_date")
+    today = await members.today_for(tx.conn, tx.user_id)
     if mentions is None:
         mentions = await find_mentions(tx.conn, question)
     context = ToolContext(tx, question, mentions, today)

@@ -16,6 +16,7 @@ from ray import serve
 
 from common.config import get_settings
 from common.database import Database, TenantTransaction, create_pool
+from inventory import members
 from risk import compliance, service
 from risk.history_import import ImportOptions, import_history
 
@@ -40,35 +41,47 @@ class RiskService:
 
         return await self._database.run(claims, tenant, guarded)
 
+    async def _run_as_of(
+        self, claims: Claims, tenant: UUID | None, op: Callable[[TenantTransaction, date], Awaitable[T]]
+    ) -> T:
+        """``op`` as of the caller's date (their profile's time zone): what is due or expired counts from it."""
+
+        async def dated(tx: TenantTransaction) -> T:
+            return await op(tx, await members.today_for(tx.conn, tx.user_id))
+
+        return await self._run(claims, tenant, dated)
+
     async def assess_supplier(self, claims: Claims, tenant: UUID | None, supplier_id: UUID) -> dict[str, Any]:
-        return await self._run(claims, tenant, lambda tx: service.assess_supplier(tx, supplier_id, date.today()))
+        return await self._run_as_of(claims, tenant, lambda tx, today: service.assess_supplier(tx, supplier_id, today))
 
     async def rank_suppliers(self, claims: Claims, tenant: UUID | None, limit: int, band: str | None) -> dict[str, Any]:
-        return await self._run(
-            claims, tenant, lambda tx: service.rank_suppliers(tx, date.today(), limit=limit, band=band)
+        return await self._run_as_of(
+            claims, tenant, lambda tx, today: service.rank_suppliers(tx, today, limit=limit, band=band)
         )
 
     async def order_predictions(
         self, claims: Claims, tenant: UUID | None, min_probability: float, limit: int
     ) -> dict[str, Any]:
-        return await self._run(
+        return await self._run_as_of(
             claims,
             tenant,
-            lambda tx: service.order_predictions(
-                tx, self._models, date.today(), min_probability=min_probability, limit=limit
+            lambda tx, today: service.order_predictions(
+                tx, self._models, today, min_probability=min_probability, limit=limit
             ),
         )
 
     async def supplier_compliance(self, claims: Claims, tenant: UUID | None, supplier_id: UUID) -> dict[str, Any]:
-        async def op(tx: TenantTransaction) -> dict[str, Any]:
+        async def op(tx: TenantTransaction, today: date) -> dict[str, Any]:
             supplier = await service.repository.get_supplier(tx.conn, supplier_id)
-            status = await compliance.compliance_status(tx.conn, supplier_id, date.today())
+            status = await compliance.compliance_status(tx.conn, supplier_id, today)
             return {"supplier": {"id": supplier["id"], "code": supplier["code"], "name": supplier["name"]}, **status}
 
-        return await self._run(claims, tenant, op)
+        return await self._run_as_of(claims, tenant, op)
 
     async def compliance_report(self, claims: Claims, tenant: UUID | None, window_days: int) -> dict[str, Any]:
-        return await self._run(claims, tenant, lambda tx: compliance.tenant_report(tx.conn, date.today(), window_days))
+        return await self._run_as_of(
+            claims, tenant, lambda tx, today: compliance.tenant_report(tx.conn, today, window_days)
+        )
 
     async def market_risk(self, claims: Claims, tenant: UUID | None, product_id: UUID | None) -> dict[str, Any]:
         return await self._run(claims, tenant, lambda tx: service.market_risk(tx, product_id))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
@@ -41,6 +42,18 @@ async def get_profile(conn: asyncpg.Connection, user_id: UUID) -> dict:
     profile = dict(row)
     profile["notifications"] = NotificationSettings.model_validate(profile["notifications"]).model_dump()
     return profile
+
+
+async def today_for(conn: asyncpg.Connection, user_id: UUID) -> date:
+    """The member's calendar date in the time zone of their profile (UTC without one): "late", "due today" and
+    "runs out in 3 days" must count from the day the reader is in, not the server's (at 17:00 in California
+    an order due that day was already "1 day late" by the server's UTC date)."""
+    name = await conn.fetchval("SELECT timezone FROM app.member_profiles WHERE user_id = $1", user_id)
+    try:
+        zone = ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC  # a zone the profile check accepted but this system's tz database lacks
+    return datetime.now(zone).date()
 
 
 async def update_profile(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, changes: ProfileUpdate) -> dict:

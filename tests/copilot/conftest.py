@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -34,10 +34,9 @@ def upload(database: Database, embedder: Embedder) -> Upload:
 
 
 @pytest.fixture
-async def today(owner_pool) -> date:
-    """The database's current date: what the live-data tools and suggestions count days from."""
-    day: date = await owner_pool.fetchval("SELECT current_date")
-    return day
+async def today() -> date:
+    """What the live-data tools and suggestions count days from for a member without a profile time zone."""
+    return datetime.now(UTC).date()
 
 
 def as_user(database: Database, tenant, user=None):

@@ -29,6 +29,29 @@ async def test_an_overdue_order_is_suggested_for_expediting_with_its_days_late(
     assert expedite.purchase_order_id == str(order) and expedite.figures["days_late"] == 6
 
 
+async def test_days_late_count_from_the_date_in_the_members_time_zone(database, make_tenant, owner_pool, today):
+    # A zone whose date differs from UTC's right now: UTC+14 from 10:00 UTC, UTC-12 before 12:00 UTC.
+    zone, their_today = (
+        ("Etc/GMT-14", today + timedelta(days=1))
+        if datetime.now(UTC).hour >= 10
+        else ("Etc/GMT+12", today - timedelta(days=1))
+    )
+    tenant = await make_tenant(stock={0: Decimal(1000)})
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, today - timedelta(days=3), [(0, 10, 1)])
+        await conn.execute(
+            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, $3)",
+            tenant.id,
+            tenant.planner,
+            zone,
+        )
+    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert expedite.figures["days_late"] == (their_today - (today - timedelta(days=3))).days
+    (other,) = of(await as_user(database, tenant, tenant.viewer)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert other.figures["days_late"] == 3  # no profile: UTC
+
+
 async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_expediting(
     database, make_tenant, owner_pool, today
 ):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -125,3 +126,26 @@ async def test_falling_below_a_rule_minimum_raises_one_low_stock_notification(da
     assert await database.run(tenant.claims(tenant.viewer), None, read_all) == 1
     assert (await database.run(tenant.claims(tenant.viewer), None, unread)).items == []
     assert len((await database.run(tenant.claims(tenant.planner), None, unread)).items) == 1  # read state is per member
+
+
+async def test_a_members_today_is_the_date_in_their_profiles_time_zone(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    # A zone whose date differs from UTC's right now: UTC+14 from 10:00 UTC, UTC-12 before 12:00 UTC.
+    ahead = datetime.now(UTC).hour >= 10
+    zone = "Etc/GMT-14" if ahead else "Etc/GMT+12"
+    update = ProfileUpdate.model_validate({"timezone": zone})
+    await database.run(
+        tenant.claims(), None, lambda tx: members.update_profile(tx.conn, tx.tenant_id, tx.user_id, update)
+    )
+
+    async def today(user):
+        return await database.run(tenant.claims(user), None, lambda tx: members.today_for(tx.conn, tx.user_id))
+
+    utc_today = datetime.now(UTC).date()
+    assert await today(tenant.planner) == utc_today + timedelta(days=1 if ahead else -1)
+    assert await today(tenant.viewer) == utc_today  # no profile
+    async with owner_pool.acquire() as conn:  # a zone this system's tz database lacks: UTC, not a 500
+        await conn.execute(
+            "UPDATE app.member_profiles SET timezone = 'Mars/Olympus' WHERE user_id = $1", tenant.planner
+        )
+    assert await today(tenant.planner) == utc_today

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -27,6 +27,7 @@ from common.database import TenantTransaction
 from common.errors import InvalidInputError
 from deployments.api.deps import CallerDep, ModelHandlesDep, SettingsDep
 from deployments.api.routes import forecast as forecast_routes
+from inventory import members
 from inventory.exports.slots import claim_export_slot
 from reports.forecast import QUANTILES_PARAM, SeriesForecast, render_forecast_report
 from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select_series
@@ -113,8 +114,8 @@ async def _supplier_risk_report(
     now = datetime.now(UTC)
     async with _export_slot(caller, settings) as slot:
         tenant = await _tenant_name(slot)
-        # date.today(), as the RiskService uses for /ai/risk: the same day, the same scores.
-        data = await gather(slot, date.today(), band, window_days)
+        # The caller's date, as the RiskService uses for /ai/risk: the same day, the same scores.
+        data = await gather(slot, await members.today_for(slot.conn, slot.user_id), band, window_days)
         if kind == "pdf":
             filter_text = _risk_filter(band, window_days)
             body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, filter_text, data)
