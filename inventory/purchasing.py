@@ -27,7 +27,7 @@ from inventory.purchasing_schemas import (
     PurchaseReceiptCreate,
 )
 from inventory.purchasing_status import advance, allowed_from, lock_order
-from inventory.records import unknown_reference
+from inventory.records import refuse_inactive, unknown_reference
 from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
 from inventory.stock import LedgerEntry, insert_movement
 from inventory.uom import conversion_factor
@@ -70,6 +70,8 @@ async def create_order(
     origin: str | None = None,
 ) -> dict:
     tolerance = data.over_receipt_tolerance_pct
+    await refuse_inactive(conn, "supplier", data.supplier_id)
+    await refuse_inactive(conn, "warehouse", data.warehouse_id)
     try:
         order_id = await conn.fetchval(
             """INSERT INTO app.purchase_orders
@@ -121,6 +123,9 @@ async def list_orders(conn: asyncpg.Connection, query: ListQuery) -> Page:
 async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: PurchaseOrderUpdate) -> dict:
     await lock_order(conn, order_id, _CAN_EDIT, "edited")
     values: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    for kind in ("supplier", "warehouse"):
+        if values.get(f"{kind}_id") is not None:
+            await refuse_inactive(conn, kind, values[f"{kind}_id"])
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
     try:
         await conn.execute(
@@ -163,6 +168,12 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
         raise ConflictError(
             f"purchase order {current['number']} has no lines; add lines before issuing it", code="empty_order"
         )
+    # Deactivated since the draft was written (a reorder draft, say): the order would go out all the same.
+    await refuse_inactive(conn, "supplier", current["supplier_id"])
+    for line in await conn.fetch(
+        "SELECT product_id FROM app.purchase_order_lines WHERE purchase_order_id = $1", order_id
+    ):
+        await refuse_inactive(conn, "product", line["product_id"])
     await advance(conn, tenant_id, current, PurchaseOrderStatus.ISSUED)
     return await get_order(conn, order_id)
 
@@ -265,6 +276,7 @@ async def _insert_line(
     where: str = "",
 ) -> Decimal:
     """Insert one line; returns its amount. ``total_before`` (the order's lines so far) bounds the order's total."""
+    await refuse_inactive(conn, "product", line.product_id, where=where)
     uom, factor, base_uom = await conversion_factor(conn, line.product_id, line.uom)
     quantity_base = to_base(line.quantity, factor)
     if quantity_base <= 0:

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from common.errors import NotFoundError
+from common.errors import ConflictError, NotFoundError
 
 
 async def one_row(conn: asyncpg.Connection, sql: str, *args: Any) -> dict[str, Any]:
@@ -49,3 +49,23 @@ def unknown_reference(
 def ids_of(row: Mapping[str, Any] | asyncpg.Record, *columns: str) -> dict[str, str]:
     """The ``columns`` of ``row`` (ids) as text, by name: for payloads that carry ids as strings."""
     return {column: str(row[column]) for column in columns}
+
+
+# What a purchase may name, and the column that names each row to a person.
+_LABELS = {
+    "supplier": ("app.suppliers", "code"),
+    "warehouse": ("app.warehouses", "code"),
+    "product": ("app.products", "sku"),
+}
+
+
+async def refuse_inactive(conn: asyncpg.Connection, kind: str, row_id: Any, *, where: str = "") -> None:
+    """A ``ConflictError`` (``inactive_<kind>``) when the supplier, warehouse or product ``row_id`` is
+    deactivated: a new order must not name what the tenant stopped using (Odoo and ERPNext refuse archived or
+    disabled vendors and items). An unknown id passes: the write's foreign key names it."""
+    table, label = _LABELS[kind]
+    row = await conn.fetchrow(f"SELECT active, {label} AS label FROM {table} WHERE id = $1", row_id)
+    if row is not None and not row["active"]:
+        raise ConflictError(
+            f"{where}{kind} {row['label']} is inactive: reactivate it or choose another", code=f"inactive_{kind}"
+        )

@@ -130,8 +130,9 @@ async def list_rules(conn: asyncpg.Connection, query: ListQuery) -> Page:
 
 
 async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date | None = None) -> list[dict]:
-    """One proposal per active rule whose projected stock is below its minimum."""
-    where = ["r.active"]
+    """One proposal per active rule whose projected stock is below its minimum, and whose product, warehouse and
+    supplier are active (a discontinued product or a supplier the tenant stopped using gets no proposal)."""
+    where = ["r.active", "p.active", "w.active", "s.active"]
     params: list[Any] = []
     for name in PROPOSAL_FILTERS:
         if filters.get(name) is not None:

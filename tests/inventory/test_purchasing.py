@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import date
 from decimal import Decimal
@@ -185,6 +186,41 @@ async def test_issuing_an_order_without_lines_is_refused(database, owner_pool, m
     tenant = await make_tenant()
     with pytest.raises(ConflictError, match="no lines"):
         await new_order(database, owner_pool, tenant, [])
+
+
+async def test_a_new_order_naming_an_inactive_supplier_warehouse_or_product_is_refused(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant()
+    supplier = await add_supplier(owner_pool, tenant)
+    for table, row_id, code in (
+        ("suppliers", supplier, "inactive_supplier: supplier SUP-1 is inactive"),
+        ("warehouses", tenant.warehouses[0], "inactive_warehouse: warehouse WH-0 is inactive"),
+        ("products", tenant.products[0], "inactive_product: lines\\[0\\]: product SKU-0 is inactive"),
+    ):
+        async with owner_pool.acquire() as conn:
+            await conn.execute(f"UPDATE app.{table} SET active = false WHERE id = $1", row_id)
+        with pytest.raises(ConflictError) as refused:
+            await new_order(database, owner_pool, tenant, [line(tenant, 5)], issue=False)
+        assert re.fullmatch(
+            code + ": reactivate it or choose another", f"{refused.value.code}: {refused.value.message}"
+        )
+        async with owner_pool.acquire() as conn:
+            await conn.execute(f"UPDATE app.{table} SET active = true WHERE id = $1", row_id)
+    async with owner_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM app.purchase_orders WHERE tenant_id = $1", tenant.id) == 0
+
+
+async def test_a_draft_whose_supplier_or_product_was_deactivated_since_is_not_issued(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    draft = await new_order(database, owner_pool, tenant, [line(tenant, 5)], issue=False)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET active = false WHERE id = $1", tenant.products[0])
+    with pytest.raises(ConflictError, match="product SKU-0 is inactive") as refused:
+        await run(database, tenant, lambda tx: purchasing.issue_order(tx.conn, tx.tenant_id, draft["id"]))
+    assert refused.value.code == "inactive_product"
+    order = await run(database, tenant, lambda tx: purchasing.get_order(tx.conn, draft["id"]))
+    assert order["status"] == "draft"
 
 
 async def test_lines_in_another_unit_convert_to_the_products_unit(database, owner_pool, make_tenant):

@@ -201,3 +201,28 @@ async def test_a_stored_rule_past_what_an_order_keeps_makes_proposals_a_domain_e
     with pytest.raises(InvalidInputError, match=f"reorder rule {rule['id']} .* proposes 120000000000000") as refused:
         await database.run(tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}))
     assert refused.value.code == "too_large"
+
+
+async def test_rules_of_an_inactive_product_warehouse_or_supplier_propose_nothing(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 5, 10, 1)
+    await add_rule(database, tenant, supplier, 1, 1, 5, 10, 1)
+
+    async def proposed() -> list[str]:
+        found = await database.run(tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}))
+        return [f"{p['sku']}@{p['warehouse_code']}" for p in found]
+
+    assert await proposed() == ["SKU-0@WH-0", "SKU-1@WH-1"]
+    for table, row_id, left in (
+        ("products", tenant.products[0], ["SKU-1@WH-1"]),
+        ("warehouses", tenant.warehouses[1], []),
+        ("suppliers", supplier, []),
+    ):
+        async with owner_pool.acquire() as conn:
+            await conn.execute(f"UPDATE app.{table} SET active = false WHERE id = $1", row_id)
+        assert await proposed() == left
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET active = true WHERE id = $1", tenant.products[0])
+        await conn.execute("UPDATE app.warehouses SET active = true WHERE id = $1", tenant.warehouses[1])
+    assert await proposed() == []  # the supplier is still inactive
