@@ -9,7 +9,7 @@ max(min, max) - projected, rounded up to the order multiple.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory import purchasing
+from inventory import members, purchasing
 from inventory.listing import Listing, ListQuery, Page
 from inventory.position import INCOMING_BY_LOCATION
 from inventory.purchasing_schemas import (
@@ -155,7 +155,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             ORDER BY s.code, w.code, p.sku""",
         *params,
     )
-    start = today or await conn.fetchval("SELECT current_date")
+    start = today or datetime.now(UTC).date()
     found = []
     for row in rows:
         item = dict(row)
@@ -190,7 +190,7 @@ async def order_proposals(
     # One proposal run per tenant at a time: the second sees the first's drafts as incoming.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reorder:' || $1::text, 0))", str(tenant_id))
     groups: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)
-    for proposal in await proposals(conn, filters):
+    for proposal in await proposals(conn, filters, await members.today_for(conn, user_id)):
         groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
     created = []
     # A supplier and warehouse with more proposals than an order takes get several orders.

@@ -6,9 +6,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
 
+from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
 from deployments.api.list_route import add_list_route
-from inventory import reorder
+from inventory import members, reorder
 from inventory.purchasing_schemas import (
     Currency,
     PurchaseOrder,
@@ -70,11 +71,11 @@ async def get_proposals(
     projected < min and proposes max(min, max) - projected rounded up to the order multiple."""
     filters = _filters(product_id, warehouse_id, supplier_id)
 
-    return ReorderProposals(
-        proposals=[
-            ReorderProposal.model_validate(p) for p in await caller.run(lambda tx: reorder.proposals(tx.conn, filters))
-        ]
-    )
+    async def propose(tx: TenantTransaction) -> list[dict]:
+        # Expected dates count from the caller's date (their profile's time zone), as ordering them does.
+        return await reorder.proposals(tx.conn, filters, await members.today_for(tx.conn, tx.user_id))
+
+    return ReorderProposals(proposals=[ReorderProposal.model_validate(p) for p in await caller.run(propose)])
 
 
 @router.post(
