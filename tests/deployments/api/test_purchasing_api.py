@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 
 async def supplier(http, tenant) -> str:
@@ -172,3 +173,28 @@ async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
     )
     bad = await http.patch("/api/v1/me", json={"timezone": "Mars/Olympus"}, headers=headers)
     assert bad.status_code == 422
+
+
+async def test_reorder_proposals_date_their_arrival_from_the_callers_day(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    supplier = await http.post(
+        "/api/v1/suppliers", json={"code": "SUP-RR", "name": "S", "lead_time_days": 4}, headers=headers
+    )
+    rule = {
+        "product_id": str(tenant.products[0]),
+        "warehouse_id": str(tenant.warehouses[0]),
+        "supplier_id": supplier.json()["id"],
+        "min_quantity": 5,
+        "max_quantity": 20,
+    }
+    assert (await http.post("/api/v1/reorder-rules", json=rule, headers=headers)).status_code == 201
+    # A zone whose date differs from UTC's right now: UTC+14 from 10:00 UTC, UTC-12 before 12:00 UTC.
+    ahead = datetime.now(UTC).hour >= 10
+    zone = "Etc/GMT-14" if ahead else "Etc/GMT+12"
+    assert (await http.patch("/api/v1/me", json={"timezone": zone}, headers=headers)).status_code == 200
+    proposals = (await http.get("/api/v1/reorder-proposals", headers=headers)).json()["proposals"]
+    their_today = datetime.now(UTC).date() + timedelta(days=1 if ahead else -1)
+    assert [(p["quantity"], p["expected_date"]) for p in proposals] == [
+        (20.0, (their_today + timedelta(days=4)).isoformat())
+    ]
