@@ -18,6 +18,7 @@ from uuid import UUID
 from common.database import TenantTransaction
 from inventory import members, order_book, reorder
 from inventory.records import ids_of
+from inventory.schemas import LATEST_PLANNED
 from risk import repository as risk_repository
 from risk import service as risk_service
 from training import registry
@@ -175,9 +176,13 @@ async def projected_stock_outs(
     for r in rows:
         key = (r["product_id"], r["warehouse_id"])
         if key in pairs and key not in found and r["per_day"] > 0:
-            left = max(available[key], Decimal(0))
+            days_left = max(available[key], Decimal(0)) / r["per_day"]
+            # 200,000 kg on hand and 1 kg issued last month last 16,000 years: past any date an order can
+            # name (and past the calendar's year 9999, which failed the suggestions), so no stock-out.
+            if days_left > (LATEST_PLANNED - today).days:
+                continue
             found[key] = StockOut(
-                today + timedelta(days=int(left / r["per_day"])),
+                today + timedelta(days=int(days_left)),
                 available[key],
                 float(r["per_day"]),
                 f"average issues over the last {DEMAND_WINDOW_DAYS} days",

@@ -87,6 +87,28 @@ async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(databas
     assert expedite.reason.endswith("demand 2.00/day from the average issues over the last 28 days")
 
 
+async def test_stock_that_recent_issues_would_not_use_up_before_2200_projects_no_stock_out(
+    database, make_tenant, owner_pool, today
+):
+    # 200,000 on hand, 1 issued this month: at 1/28 a day it lasts 15,000 years, past the calendar's year 9999
+    # (the suggestions failed on it).
+    tenant = await make_tenant(stock={0: Decimal(200_001)})
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'issue', -1, $4)",
+            tenant.id,
+            tenant.products[0],
+            tenant.warehouses[0],
+            datetime.now(UTC) - timedelta(days=1),
+        )
+    pairs = {(tenant.products[0], tenant.warehouses[0])}
+    assert await as_user(database, tenant)(lambda tx: suggestions.projected_stock_outs(tx, pairs, today)) == {}
+    assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
+
+
 async def test_an_order_arriving_before_the_stock_out_is_not_expedited(database, make_tenant, owner_pool, today):
     tenant = await make_tenant(stock={0: Decimal(300)})
     async with owner_pool.acquire() as conn:
