@@ -267,7 +267,7 @@ async def test_the_openai_compatible_route_refuses_oversized_answers_and_anonymo
 
 async def test_a_purchase_order_and_risk_question_quotes_the_tools_figures_verbatim(http, make_tenant, owner_pool):
     tenant = await make_tenant()
-    day = await owner_pool.fetchval("SELECT current_date")
+    day = datetime.now(UTC).date()  # the copilot counts from the member's date: UTC without a profile
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
         await make_risky(conn, tenant, acme, day)
