@@ -17,7 +17,7 @@ import asyncpg
 
 from common.errors import InsufficientStockError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page, RangeFilter
-from inventory.records import unknown_reference
+from inventory.records import refuse_inactive, unknown_reference
 from inventory.schemas import (
     AdjustmentCreate,
     IssueCreate,
@@ -145,6 +145,11 @@ async def record_movement(
     transfer_id = uuid4() if isinstance(movement, TransferCreate) else None
     reason = movement.reason if isinstance(movement, AdjustmentCreate) else None
     rows: list[dict] = []
+    for warehouse_id, movement_type, _ in legs:
+        if movement_type in ("receipt", "transfer_in"):
+            # Nothing new goes into a deactivated (closed) warehouse; stock may still leave it, and counts may
+            # still be corrected there.
+            await refuse_inactive(conn, "warehouse", warehouse_id)
     for warehouse_id, movement_type, quantity in legs:
         if quantity < 0:
             # The insert's CHECK refusal is a backstop only: this checks under a row lock, with the figures.
