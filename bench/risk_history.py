@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("--file", required=True, help="delivery history CSV in the import's columns")
     parser.add_argument("--cutoffs", default="2009-06-01,2010-06-01,2011-01-01", help="comma-separated dates")
     parser.add_argument("--date-format", default=None, help="strptime format (default: detected)")
+    parser.add_argument("--currency", default="USD", help="ISO 4217 code of the file's values (the SCMS data: USD)")
     args = parser.parse_args()
     cutoffs = [date.fromisoformat(c.strip()) for c in args.cutoffs.split(",") if c.strip()]
 
@@ -80,7 +81,7 @@ def main() -> None:
     migrate(url)
     tenant = asyncio.run(fresh_tenant(url))
     started = time.perf_counter()
-    options = ImportOptions(date_format=args.date_format, create_suppliers=True)
+    options = ImportOptions(date_format=args.date_format, create_suppliers=True, currency=args.currency)
     report = asyncio.run(run_import(Path(args.file), tenant, options))
     import_s = time.perf_counter() - started
     reasons: dict[str, int] = {}
