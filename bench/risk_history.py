@@ -28,7 +28,7 @@ import asyncpg
 from common.config import get_settings
 from deployments.local_stack import ensure_database, migrate
 from risk.commands import run_backtest, run_import
-from risk.history_import import ImportOptions
+from risk.history_import import ImportOptions, parse_currency
 
 GOAL_AUC_MARGIN = 0.03
 GOAL_ECE = 0.03
@@ -81,7 +81,7 @@ def main() -> None:
     migrate(url)
     tenant = asyncio.run(fresh_tenant(url))
     started = time.perf_counter()
-    options = ImportOptions(date_format=args.date_format, create_suppliers=True, currency=args.currency)
+    options = ImportOptions(date_format=args.date_format, create_suppliers=True, currency=parse_currency(args.currency))
     report = asyncio.run(run_import(Path(args.file), tenant, options))
     import_s = time.perf_counter() - started
     reasons: dict[str, int] = {}
