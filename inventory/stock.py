@@ -93,6 +93,8 @@ class LedgerEntry:
     reservation_id: UUID | None = None
     # How a refusal names the level (say "SKU-0 in warehouse WH-1"); the ids when not given.
     label: str | None = None
+    # Refuse the row when the warehouse is deactivated (new stock into a closed warehouse), in the same statement.
+    active_warehouse_only: bool = False
 
     def level_name(self) -> str:
         return self.label or f"product {self.product_id} in warehouse {self.warehouse_id}"
@@ -106,7 +108,8 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
             f"""INSERT INTO app.stock_movements
                     (tenant_id, product_id, warehouse_id, movement_type, quantity, transfer_id, reservation_id,
                      reference, reason, created_by, occurred_at, lot_id)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12)
+                SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12
+                WHERE NOT $13::boolean OR coalesce((SELECT w.active FROM app.warehouses w WHERE w.id = $3), true)
                 RETURNING {MOVEMENT_COLUMNS}""",
             tenant_id,
             entry.product_id,
@@ -120,6 +123,7 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
             entry.created_by,
             entry.occurred_at,
             entry.lot_id,
+            entry.active_warehouse_only,
         )
     except asyncpg.CheckViolationError as exc:
         raise InsufficientStockError(f"not enough available stock of {entry.level_name()}") from exc
@@ -131,6 +135,8 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
             "largest quantity kept (10^14)",
             code="too_large",
         ) from exc
+    if row is None:  # only an inactive warehouse holds the row back
+        await refuse_inactive(conn, "warehouse", entry.warehouse_id)
     assert row is not None
     return dict(row)
 
@@ -145,11 +151,6 @@ async def record_movement(
     transfer_id = uuid4() if isinstance(movement, TransferCreate) else None
     reason = movement.reason if isinstance(movement, AdjustmentCreate) else None
     rows: list[dict] = []
-    for warehouse_id, movement_type, _ in legs:
-        if movement_type in ("receipt", "transfer_in"):
-            # Nothing new goes into a deactivated (closed) warehouse; stock may still leave it, and counts may
-            # still be corrected there.
-            await refuse_inactive(conn, "warehouse", warehouse_id)
     for warehouse_id, movement_type, quantity in legs:
         if quantity < 0:
             # The insert's CHECK refusal is a backstop only: this checks under a row lock, with the figures.
@@ -158,6 +159,9 @@ async def record_movement(
             product_id=movement.product_id, warehouse_id=warehouse_id, movement_type=movement_type,
             quantity=quantity, reference=movement.reference, reason=reason, created_by=user_id,
             occurred_at=movement.occurred_at, transfer_id=transfer_id,
+            # Nothing new goes into a deactivated (closed) warehouse; stock may still leave it, and counts may
+            # still be corrected there.
+            active_warehouse_only=movement_type in ("receipt", "transfer_in"),
         )  # fmt: skip
         rows.append(await insert_movement(conn, tenant_id, entry))
     rows.sort(key=lambda r: r["quantity"])  # the outgoing leg of a transfer first

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 
 from common.database import TenantTransaction
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
-from inventory import members, notifications, stock
+from inventory import catalog, members, notifications, stock
 from inventory.listing import ListQuery
 from inventory.member_schemas import ProfileUpdate
-from inventory.schemas import IssueCreate
+from inventory.schemas import IssueCreate, ProductUpdate
 
 
 async def test_a_profile_update_merges_notification_settings_and_is_private(database, make_tenant):
@@ -149,3 +149,37 @@ async def test_a_members_today_is_the_date_in_their_profiles_time_zone(database,
             "UPDATE app.member_profiles SET timezone = 'Mars/Olympus' WHERE user_id = $1", tenant.planner
         )
     assert await today(tenant.planner) == utc_today
+
+
+async def test_a_deactivated_product_turns_its_reorder_rules_off_and_raises_no_low_stock_notification(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        await conn.execute(
+            "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, "
+            "max_quantity) VALUES ($1, $2, $3, $4, 5, 20)",
+            tenant.id,
+            tenant.products[0],
+            tenant.warehouses[0],
+            supplier,
+        )
+
+    async def discontinue_and_issue(tx: TenantTransaction):
+        await catalog.update(tx.conn, catalog.PRODUCTS, tenant.products[0], ProductUpdate(active=False))
+        body = IssueCreate(type="issue", product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=8)
+        await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, body)  # 10 -> 2, below the minimum 5
+        rules = await tx.conn.fetch("SELECT active FROM app.reorder_rules WHERE product_id = $1", tenant.products[0])
+        kinds = await tx.conn.fetch("SELECT kind FROM app.notifications WHERE tenant_id = $1", tx.tenant_id)
+        return [r["active"] for r in rules], [k["kind"] for k in kinds]
+
+    assert await database.run(tenant.claims(), None, discontinue_and_issue) == ([False], [])
+    async with owner_pool.acquire() as conn:  # reactivating the product leaves the rule off
+        await conn.execute("UPDATE app.products SET active = true WHERE id = $1", tenant.products[0])
+        assert (
+            await conn.fetchval("SELECT active FROM app.reorder_rules WHERE product_id = $1", tenant.products[0])
+            is False
+        )

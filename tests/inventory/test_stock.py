@@ -82,6 +82,8 @@ async def test_nothing_new_goes_into_a_deactivated_warehouse_but_its_stock_may_l
     async with owner_pool.acquire() as conn:
         await conn.execute("UPDATE app.warehouses SET active = false WHERE id = $1", tenant.warehouses[0])
     p, closed, open_ = tenant.products[0], tenant.warehouses[0], tenant.warehouses[1]
+    moved = {"type": "transfer", "product_id": p, "from_warehouse_id": closed, "to_warehouse_id": open_, "quantity": 6}
+    await record(database, tenant, moved)
     for body in (
         {"type": "receipt", "product_id": p, "warehouse_id": closed, "quantity": 1},
         {"type": "transfer", "product_id": p, "from_warehouse_id": open_, "to_warehouse_id": closed, "quantity": 1},
@@ -89,8 +91,6 @@ async def test_nothing_new_goes_into_a_deactivated_warehouse_but_its_stock_may_l
         with pytest.raises(ConflictError, match="warehouse WH-0 is inactive") as refused:
             await record(database, tenant, body)
         assert refused.value.code == "inactive_warehouse"
-    moved = {"type": "transfer", "product_id": p, "from_warehouse_id": closed, "to_warehouse_id": open_, "quantity": 6}
-    await record(database, tenant, moved)
     counted = {"type": "adjustment", "product_id": p, "warehouse_id": closed, "quantity": 1, "reason": "count"}
     await record(database, tenant, counted)
     assert [(await level(database, tenant, 0, w))["on_hand"] for w in (0, 1)] == [Decimal(5), Decimal(6)]
