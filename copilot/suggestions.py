@@ -19,7 +19,7 @@ from common.database import TenantTransaction
 from inventory import members, order_book, reorder
 from inventory.records import ids_of
 from inventory.schemas import LATEST_PLANNED
-from risk import repository as risk_repository
+from risk import scan_results
 from risk import service as risk_service
 from training import registry
 
@@ -272,7 +272,7 @@ async def review_suppliers(tx: TenantTransaction) -> list[Suggestion]:
     """Suppliers whose risk score is at the alert threshold or rose since the early-warning job's last scan."""
     today = await members.today_for(tx.conn, tx.user_id)
     ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT)
-    scanned = await risk_repository.scanned_supplier_scores(tx.conn)
+    scanned = await scan_results.scanned_supplier_scores(tx.conn)
     found = []
     for item in ranking["suppliers"]:
         supplier, score = item["supplier"], item["overall"]

@@ -9,7 +9,7 @@ import asyncpg
 
 from copilot.tool_base import LATE_WORDS, MAX_ROWS, Tool, ToolContext, ToolResult, fmt
 from inventory import order_book, shipments
-from risk import repository as risk_repository
+from risk import scan_results
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ async def _purchase_orders(context: ToolContext) -> ToolResult:
         Named("product_ids", "products", m.products, "sku"),
     )
     orders = await order_book.open_orders(context.conn, context.today, **filters, late_only=late_only, limit=MAX_ROWS)
-    warnings = await risk_repository.stored_order_warnings(context.conn, [o["id"] for o in orders])
+    warnings = await scan_results.stored_order_warnings(context.conn, [o["id"] for o in orders])
     arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat(), **named}
     lines = [_order_line(o, warnings.get(o["id"])) for o in orders]
     empty = "no late purchase orders" if late_only else "no open purchase orders"

@@ -8,7 +8,7 @@ import asyncpg
 
 from copilot.suggestions import suggest
 from copilot.tool_base import MAX_ROWS, RISKIEST, Tool, ToolContext, ToolResult
-from risk import repository as risk_repository
+from risk import scan_results
 from risk import service as risk_service
 
 
@@ -25,7 +25,7 @@ async def _supplier_risk(context: ToolContext) -> ToolResult:
         assessed = ranking["suppliers"]
         arguments = {"riskiest": RISKIEST}
     arguments["as_of"] = context.today.isoformat()
-    scanned = await risk_repository.scanned_supplier_scores(context.conn)
+    scanned = await scan_results.scanned_supplier_scores(context.conn)
     lines = [_risk_line(a, scanned.get(a["supplier"]["id"])) for a in assessed]
     return ToolResult("supplier_risk", arguments, lines or ["no active suppliers"], assessed)
 

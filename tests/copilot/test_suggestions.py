@@ -15,6 +15,19 @@ def of(found, action):
     return [s for s in found if s.action == action]
 
 
+async def issued_yesterday(conn, tenant, quantity: int) -> None:
+    """One issue of ``quantity`` of the first product from the first warehouse, a day ago."""
+    await conn.execute(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+        "occurred_at) VALUES ($1, $2, $3, 'issue', $4, $5)",
+        tenant.id,
+        tenant.products[0],
+        tenant.warehouses[0],
+        -quantity,
+        datetime.now(UTC) - timedelta(days=1),
+    )
+
+
 async def test_an_overdue_order_is_suggested_for_expediting_with_its_days_late(
     database, make_tenant, owner_pool, today
 ):
@@ -74,14 +87,7 @@ async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(databas
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
         await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'issue', -56, $4)",
-            tenant.id,
-            tenant.products[0],
-            tenant.warehouses[0],
-            datetime.now(UTC) - timedelta(days=1),
-        )  # 56 over 28 days: 2 a day; 44 left lasts 22 days
+        await issued_yesterday(conn, tenant, 56)  # 56 over 28 days: 2 a day; 44 left lasts 22 days
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
     assert f"runs out around {today + timedelta(days=22)} (8 days before it lands): available 44" in expedite.reason
     assert expedite.reason.endswith("demand 2.00/day from the average issues over the last 28 days")
@@ -96,14 +102,7 @@ async def test_stock_that_recent_issues_would_not_use_up_before_2200_projects_no
     async with owner_pool.acquire() as conn:
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
         await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'issue', -1, $4)",
-            tenant.id,
-            tenant.products[0],
-            tenant.warehouses[0],
-            datetime.now(UTC) - timedelta(days=1),
-        )
+        await issued_yesterday(conn, tenant, 1)
     pairs = {(tenant.products[0], tenant.warehouses[0])}
     assert await as_user(database, tenant)(lambda tx: suggestions.projected_stock_outs(tx, pairs, today)) == {}
     assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []

@@ -92,8 +92,8 @@ async def test_the_member_list_shows_only_the_callers_tenant(database, make_tena
     assert {m["user_id"] for m in page.items} == {tenant.admin, tenant.planner, tenant.viewer}
 
 
-async def test_falling_below_a_rule_minimum_raises_one_low_stock_notification(database, owner_pool, make_tenant):
-    tenant = await make_tenant(stock={0: Decimal(10)})
+async def add_rule_with_minimum_5(owner_pool, tenant) -> None:
+    """A supplier and a reorder rule (min 5, max 20) for the first product in the first warehouse."""
     async with owner_pool.acquire() as conn:
         supplier = await conn.fetchval(
             "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
@@ -106,6 +106,11 @@ async def test_falling_below_a_rule_minimum_raises_one_low_stock_notification(da
             tenant.warehouses[0],
             supplier,
         )
+
+
+async def test_falling_below_a_rule_minimum_raises_one_low_stock_notification(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
 
     async def issue(tx: TenantTransaction):
         body = IssueCreate(type="issue", product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=3)
@@ -155,18 +160,7 @@ async def test_a_deactivated_product_turns_its_reorder_rules_off_and_raises_no_l
     database, owner_pool, make_tenant
 ):
     tenant = await make_tenant(stock={0: Decimal(10)})
-    async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
-        await conn.execute(
-            "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, "
-            "max_quantity) VALUES ($1, $2, $3, $4, 5, 20)",
-            tenant.id,
-            tenant.products[0],
-            tenant.warehouses[0],
-            supplier,
-        )
+    await add_rule_with_minimum_5(owner_pool, tenant)
 
     async def discontinue_and_issue(tx: TenantTransaction):
         await catalog.update(tx.conn, catalog.PRODUCTS, tenant.products[0], ProductUpdate(active=False))
