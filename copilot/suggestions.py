@@ -60,10 +60,11 @@ class Suggestion:
         return asdict(self)
 
 
-SuggestionSource = Callable[[TenantTransaction], Awaitable[list[Suggestion]]]
+# A source reads under the caller's transaction as of their date (their profile's time zone).
+SuggestionSource = Callable[[TenantTransaction, date], Awaitable[list[Suggestion]]]
 
 
-async def from_reorder_rules(tx: TenantTransaction) -> list[Suggestion]:
+async def from_reorder_rules(tx: TenantTransaction, today: date) -> list[Suggestion]:
     """Active reorder rules whose projected stock (on hand + incoming - reserved) is below the minimum."""
     return [
         Suggestion(
@@ -80,11 +81,11 @@ async def from_reorder_rules(tx: TenantTransaction) -> list[Suggestion]:
             figures={name: _fmt(p[name]) for name in ("projected", "on_hand", "incoming", "reserved", "min_quantity")}
             | {"lead_time_days": p["lead_time_days"]},
         )
-        for p in await reorder.proposals(tx.conn, {})
+        for p in await reorder.proposals(tx.conn, {}, today)
     ]
 
 
-async def from_recent_demand(tx: TenantTransaction) -> list[Suggestion]:
+async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggestion]:
     """Stock whose available quantity covers fewer than 14 days of the last 28 days' average issues."""
     rows = await tx.conn.fetch(
         f"""WITH demand AS ({_RECENT_DEMAND})
@@ -207,9 +208,8 @@ def _run_out(available: Decimal, forecast: list[tuple[date, float]], step: int, 
     return None
 
 
-async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
+async def expedite_purchase_orders(tx: TenantTransaction, today: date) -> list[Suggestion]:
     """Open orders past their expected date, or expected after a product they bring runs out."""
-    today = await members.today_for(tx.conn, tx.user_id)
     orders = await order_book.open_orders(tx.conn, today, limit=EXPEDITE_SCAN_LIMIT)
     pairs = {(line["product_id"], o["warehouse_id"]) for o in orders for line in o["outstanding"]}
     stock_outs = await projected_stock_outs(tx, pairs, today)
@@ -268,9 +268,8 @@ async def expedite_purchase_orders(tx: TenantTransaction) -> list[Suggestion]:
     return found
 
 
-async def review_suppliers(tx: TenantTransaction) -> list[Suggestion]:
+async def review_suppliers(tx: TenantTransaction, today: date) -> list[Suggestion]:
     """Suppliers whose risk score is at the alert threshold or rose since the early-warning job's last scan."""
-    today = await members.today_for(tx.conn, tx.user_id)
     ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT)
     scanned = await scan_results.scanned_supplier_scores(tx.conn)
     found = []
@@ -330,12 +329,14 @@ def register_source(source: SuggestionSource) -> SuggestionSource:
     return source
 
 
-async def suggest(tx: TenantTransaction, *, limit: int = 20) -> list[Suggestion]:
-    """All sources' suggestions; a product and warehouse suggested by a rule is not repeated by demand."""
+async def suggest(tx: TenantTransaction, *, today: date | None = None, limit: int = 20) -> list[Suggestion]:
+    """All sources' suggestions as of ``today`` (the caller's date when not given); a product and warehouse
+    suggested by a rule is not repeated by demand."""
+    day = today or await members.today_for(tx.conn, tx.user_id)
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
     found: list[Suggestion] = []
     for source in SUGGESTION_SOURCES:
-        for s in await source(tx):
+        for s in await source(tx, day):
             key = (s.action, s.product_id, s.warehouse_id, s.purchase_order_id)
             if s.product_id is not None and key in seen:
                 continue

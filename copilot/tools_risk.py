@@ -58,7 +58,7 @@ def _value(value: Any) -> str:
 
 
 async def _suggestions(context: ToolContext) -> ToolResult:
-    found = await suggest(context.tx, limit=MAX_ROWS)
+    found = await suggest(context.tx, today=context.today, limit=MAX_ROWS)
     lines = [f"{s.title}: {s.reason}" for s in found]
     return ToolResult(
         "action_suggestions", {"limit": MAX_ROWS}, lines or ["nothing to act on now"], [s.as_dict() for s in found]

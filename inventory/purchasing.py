@@ -170,10 +170,13 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
         )
     # Deactivated since the draft was written (a reorder draft, say): the order would go out all the same.
     await refuse_inactive(conn, "supplier", current["supplier_id"])
-    for line in await conn.fetch(
-        "SELECT product_id FROM app.purchase_order_lines WHERE purchase_order_id = $1", order_id
-    ):
-        await refuse_inactive(conn, "product", line["product_id"])
+    inactive_product = await conn.fetchval(
+        """SELECT l.product_id FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
+           WHERE l.purchase_order_id = $1 AND NOT p.active ORDER BY l.line_no LIMIT 1""",
+        order_id,
+    )
+    if inactive_product is not None:
+        await refuse_inactive(conn, "product", inactive_product)
     await advance(conn, tenant_id, current, PurchaseOrderStatus.ISSUED)
     return await get_order(conn, order_id)
 

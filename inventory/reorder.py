@@ -9,7 +9,7 @@ max(min, max) - projected, rounded up to the order multiple.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from uuid import UUID
@@ -129,9 +129,10 @@ async def list_rules(conn: asyncpg.Connection, query: ListQuery) -> Page:
     return RULES.page(await conn.fetch(sql, *params), query)
 
 
-async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date | None = None) -> list[dict]:
+async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date) -> list[dict]:
     """One proposal per active rule whose projected stock is below its minimum, and whose product, warehouse and
-    supplier are active (a discontinued product or a supplier the tenant stopped using gets no proposal)."""
+    supplier are active (a discontinued product or a supplier the tenant stopped using gets no proposal); each
+    expected to arrive its lead time after ``today`` (the caller's date)."""
     where = ["r.active", "p.active", "w.active", "s.active"]
     params: list[Any] = []
     for name in PROPOSAL_FILTERS:
@@ -155,7 +156,6 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             ORDER BY s.code, w.code, p.sku""",
         *params,
     )
-    start = today or datetime.now(UTC).date()
     found = []
     for row in rows:
         item = dict(row)
@@ -172,7 +172,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                 code="too_large",
             )
         if item["quantity"] > 0:
-            item["expected_date"] = start + timedelta(days=item["lead_time_days"])
+            item["expected_date"] = today + timedelta(days=item["lead_time_days"])
             found.append(item)
     return found
 

@@ -73,18 +73,19 @@ EARLIEST_HAPPENED = datetime(1900, 1, 1, tzinfo=UTC)
 # The dates a plan may name (an order's expected arrival). One outside them is a typo or an ERP's "no date"
 # (0001-01-01, 9999-12-31), and read as a date it makes an order 739,000 days late in every answer that
 # counts lateness, or falls past the dates pandas keeps (2262) in forecasts and risk scores.
-EARLIEST_PLANNED = date(1900, 1, 1)
+EARLIEST_PLANNED = EARLIEST_HAPPENED.date()
 LATEST_PLANNED = date(2199, 12, 31)
 
 
-def _plannable(value: date) -> date:
+def plannable(value: date) -> date:
+    """``value``, or a ValueError saying it lies outside the dates a plan may name."""
     if not EARLIEST_PLANNED <= value <= LATEST_PLANNED:
         raise ValueError(f"{value.isoformat()} is not between {EARLIEST_PLANNED} and {LATEST_PLANNED}")
     return value
 
 
 PlannedDate = Annotated[
-    date, AfterValidator(_plannable), Field(description=f"Between {EARLIEST_PLANNED} and {LATEST_PLANNED}")
+    date, AfterValidator(plannable), Field(description=f"Between {EARLIEST_PLANNED} and {LATEST_PLANNED}")
 ]
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from common.config import get_settings
 from common.database import Database, TenantTransaction, create_pool
 from common.errors import InvalidInputError, describe
-from inventory.schemas import EARLIEST_PLANNED, LATEST_PLANNED
+from inventory.schemas import plannable
 from risk import repository
 from risk.model import DisruptionModel
 from risk.pipeline import Fitter, train_disruption_model
@@ -116,10 +116,10 @@ async def run(
     whose training or scan fails gets an ``error`` in its outcome and the job goes on with the next one."""
     day = today or date.today()
     # Scored as of a day past 2262 every tenant failed on pandas' date range, each with its own traceback.
-    if not EARLIEST_PLANNED <= day <= LATEST_PLANNED:
-        raise InvalidInputError(
-            f"today {day} is not between {EARLIEST_PLANNED} and {LATEST_PLANNED}", code="invalid_date"
-        )
+    try:
+        plannable(day)
+    except ValueError as exc:
+        raise InvalidInputError(f"today {exc}", code="invalid_date") from exc
     store = ModelStore()
     results = []
     identities = await tenant_identities(owner, tenants)

@@ -42,6 +42,7 @@ MODE_SYNONYMS = {
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-%b-%Y", "%d-%b-%y", "%b %d, %Y",
                 "%d %B %Y", "%Y%m%d")  # fmt: skip
 SUPPLIER_CODE_MAX = 64
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217, as purchase orders keep it
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class ImportOptions:
 def parse_currency(text: str | None) -> str:
     """The file's currency (ISO 4217, any case); EUR when not given, as for purchase orders."""
     code = (text or "EUR").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", code):
+    if not CURRENCY_CODE.fullmatch(code):
         raise InvalidInputError(
             f"currency {text!r} is not an ISO 4217 code such as EUR or USD", code="invalid_currency"
         )

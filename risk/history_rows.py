@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from risk.history_format import SUPPLIER_CODE_MAX, derived_code, normalise_country, normalise_mode
+from risk.history_format import CURRENCY_CODE, SUPPLIER_CODE_MAX, derived_code, normalise_country, normalise_mode
 
 # pandas' last nanosecond timestamp falls on 2262-04-11; the feature and scoring code reads dates as those.
 LATEST_PROMISE = date(2262, 4, 10)
@@ -139,7 +138,7 @@ def validate_row(
     if len(row["category"]) > 100 or len(row["reference"]) > 200:
         errors.append("category (100) or reference (200 characters) is too long")
     row_currency = row["currency"].upper() or currency
-    if not re.fullmatch(r"[A-Z]{3}", row_currency):
+    if not CURRENCY_CODE.fullmatch(row_currency):
         errors.append(f"currency {row['currency']!r} is not an ISO 4217 code such as EUR or USD")
     if errors:
         return None, errors

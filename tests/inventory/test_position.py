@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -40,7 +41,9 @@ async def test_position_counts_a_draft_order_exactly_as_reorder_proposals_count_
     async def arrange_and_read(tx: TenantTransaction):
         await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, draft, default_tolerance_pct=Decimal(0))
         await reorder.create_rule(tx.conn, tx.tenant_id, rule)
-        return await location_position(tx.conn, product, warehouse), await reorder.proposals(tx.conn, {})
+        return await location_position(tx.conn, product, warehouse), await reorder.proposals(
+            tx.conn, {}, datetime.now(UTC).date()
+        )
 
     position, proposals = await database.run(tenant.claims(), None, arrange_and_read)
     assert (position.on_hand, position.reserved, position.on_order) == (30.0, 8.0, 5.0)

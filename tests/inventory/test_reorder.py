@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -89,7 +90,7 @@ async def test_proposals_use_on_hand_plus_incoming_minus_reserved(database, owne
     await add_rule(database, tenant, supplier, 0, 1, 0, 10, 1)  # projected 0 is not below min 0
 
     async def propose(tx: TenantTransaction):
-        return await reorder.proposals(tx.conn, {})
+        return await reorder.proposals(tx.conn, {}, datetime.now(UTC).date())
 
     found = await database.run(tenant.claims(), None, propose)
     assert [(p["sku"], p["projected"], p["quantity"], p["lead_time_days"]) for p in found] == [
@@ -199,7 +200,7 @@ async def test_a_stored_rule_past_what_an_order_keeps_makes_proposals_a_domain_e
             rule["id"],
         )
     with pytest.raises(InvalidInputError, match=f"reorder rule {rule['id']} .* proposes 120000000000000") as refused:
-        await database.run(tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}))
+        await database.run(tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}, datetime.now(UTC).date()))
     assert refused.value.code == "too_large"
 
 
@@ -210,7 +211,9 @@ async def test_rules_of_an_inactive_product_warehouse_or_supplier_propose_nothin
     await add_rule(database, tenant, supplier, 1, 1, 5, 10, 1)
 
     async def proposed() -> list[str]:
-        found = await database.run(tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}))
+        found = await database.run(
+            tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}, datetime.now(UTC).date())
+        )
         return [f"{p['sku']}@{p['warehouse_code']}" for p in found]
 
     assert await proposed() == ["SKU-0@WH-0", "SKU-1@WH-1"]
