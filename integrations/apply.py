@@ -241,6 +241,9 @@ async def _apply_product(conn: asyncpg.Connection, scope: SyncScope, model: Base
         "name": model.name,
         "unit_of_measure": scope.mapping.unit(model.uom, scope.units),
         "unit_cost": model.unit_cost,
+        # ERPs keep a product's cost in the company's currency, which the mapping's default_currency names;
+        # without it the cost's currency is unknown and prices no order.
+        "unit_cost_currency": scope.mapping.default_currency,
         "active": model.active,
     }
     return await _upsert_catalog(conn, scope, Entity.PRODUCTS, "app.products", "sku", model.external_id, values, known)

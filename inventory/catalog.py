@@ -37,7 +37,17 @@ PRODUCTS = CatalogEntity(
     natural_key="sku",
     listing=Listing(
         table="app.products",
-        columns=("sku", "name", "description", "category", "unit_of_measure", "unit_cost", "lot_tracked", *_COMMON),
+        columns=(
+            "sku",
+            "name",
+            "description",
+            "category",
+            "unit_of_measure",
+            "unit_cost",
+            "unit_cost_currency",
+            "lot_tracked",
+            *_COMMON,
+        ),
         sortable={"sku": str, "name": str, "created_at": datetime, "updated_at": datetime},
         default_sort="sku",
         equality_filters={"category": "text", "active": "boolean", "unit_of_measure": "text"},

@@ -9,6 +9,7 @@ plus the order's over-receipt tolerance, writes one ledger movement per line (th
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -18,6 +19,7 @@ import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
+from inventory.pricing import PriceEvidence, price_evidence, unpriced_error
 from inventory.purchasing_receipts import QUANTUM, check_receipt, get_receipt, receipt_lot, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
@@ -91,9 +93,10 @@ async def create_order(
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise unknown_reference(exc, {"supplier": data.supplier_id, "warehouse": data.warehouse_id}) from exc
+    evidence = await price_evidence(conn, data.supplier_id, data.currency, _unpriced(data.lines))
     total = Decimal(0)
     for index, line in enumerate(data.lines):
-        total += await _insert_line(conn, tenant_id, order_id, line, total, where=f"lines[{index}]: ")
+        total += await _insert_line(conn, tenant_id, order_id, line, total, evidence, where=f"lines[{index}]: ")
     return await get_order(conn, order_id)
 
 
@@ -121,8 +124,18 @@ async def list_orders(conn: asyncpg.Connection, query: ListQuery) -> Page:
 
 
 async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: PurchaseOrderUpdate) -> dict:
-    await lock_order(conn, order_id, _CAN_EDIT, "edited")
+    order = await lock_order(conn, order_id, _CAN_EDIT, "edited")
     values: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    if values.get("currency", order["currency"]) != order["currency"] and await conn.fetchval(
+        "SELECT count(*) FROM app.purchase_order_lines WHERE purchase_order_id = $1", order_id
+    ):
+        # Its prices were stated in the old currency; relabelling them would change what the order says it costs.
+        raise ConflictError(
+            f"purchase order {order['number']} has lines priced in {order['currency']}: remove them before "
+            f"changing its currency to {values['currency']} (Chainsight keeps no exchange rates)",
+            code="currency_has_lines",
+            details={"currency": order["currency"]},
+        )
     for kind in ("supplier", "warehouse"):
         if values.get(f"{kind}_id") is not None:
             await refuse_inactive(conn, kind, values[f"{kind}_id"])
@@ -141,12 +154,13 @@ async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: Purcha
 
 
 async def add_line(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate) -> dict:
-    await lock_order(conn, order_id, _CAN_EDIT, "edited")
+    order = await lock_order(conn, order_id, _CAN_EDIT, "edited")
     total = await conn.fetchval(
         "SELECT coalesce(sum(quantity * unit_price), 0) FROM app.purchase_order_lines WHERE purchase_order_id = $1",
         order_id,
     )
-    await _insert_line(conn, tenant_id, order_id, line, total)
+    evidence = await price_evidence(conn, order["supplier_id"], order["currency"], _unpriced([line]))
+    await _insert_line(conn, tenant_id, order_id, line, total, evidence)
     await conn.execute("UPDATE app.purchase_orders SET updated_at = now() WHERE id = $1", order_id)
     return await get_order(conn, order_id)
 
@@ -269,16 +283,22 @@ async def list_receipts(conn: asyncpg.Connection, order_id: UUID) -> list[dict]:
     return [await get_receipt(conn, row["id"]) for row in ids]
 
 
+def _unpriced(lines: Sequence[PurchaseOrderLineCreate]) -> set[UUID]:
+    return {line.product_id for line in lines if line.unit_price is None}
+
+
 async def _insert_line(
     conn: asyncpg.Connection,
     tenant_id: UUID,
     order_id: UUID,
     line: PurchaseOrderLineCreate,
     total_before: Decimal,
+    evidence: Mapping[UUID, PriceEvidence],
     *,
     where: str = "",
 ) -> Decimal:
-    """Insert one line; returns its amount. ``total_before`` (the order's lines so far) bounds the order's total."""
+    """Insert one line; returns its amount. ``total_before`` (the order's lines so far) bounds the order's total;
+    a line without a price takes one from ``evidence`` (the order's currency and supplier)."""
     await refuse_inactive(conn, "product", line.product_id, where=where)
     uom, factor, base_uom = await conversion_factor(conn, line.product_id, line.uom)
     quantity_base = to_base(line.quantity, factor)
@@ -294,12 +314,10 @@ async def _insert_line(
         )
     price = line.unit_price
     if price is None:
-        unit_cost = await conn.fetchval("SELECT unit_cost FROM app.products WHERE id = $1", line.product_id)
-        if unit_cost is None:
-            raise InvalidInputError(
-                f"product {line.product_id} has no unit cost: give unit_price for this line", code="unit_price_required"
-            )
-        price = (unit_cost * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        found = evidence[line.product_id]  # conversion_factor above refused a product that is not there
+        if found.price is None:
+            raise unpriced_error([found.why_none()], where=where)
+        price = (found.price * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
     if price >= LARGEST_PRICE:
         raise InvalidInputError(
             f"{where}the unit price of {price:f} per {uom} is past the largest price kept ({LARGEST_PRICE:f})",

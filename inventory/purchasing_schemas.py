@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, model_validator
 
 from inventory.schemas import (
+    Currency,
     Money,
     OffsetTimestamps,
     PlannedDate,
@@ -22,7 +23,6 @@ from inventory.schemas import (
     UpdateModel,
 )
 
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
 Incoterm = Literal["EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF"]
 TolerancePct = Annotated[Decimal, Field(ge=0, le=100, max_digits=6, decimal_places=2)]
 LotNumber = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")]
@@ -245,7 +245,8 @@ class ReorderProposal(BaseModel):
     max_quantity: Quantity
     order_multiple: Quantity
     quantity: Annotated[Quantity, Field(description="To order, in the product's unit")]
-    unit_price: Quantity | None
+    unit_price: Annotated[Quantity | None, Field(description="The product's unit cost")]
+    unit_price_currency: Annotated[str | None, Field(description="What `unit_price` is in")]
     lead_time_days: int
     expected_date: date
 

@@ -91,9 +91,10 @@ async def lock_order(
     conn: asyncpg.Connection, order_id: UUID, allowed: frozenset[PurchaseOrderStatus], action: str
 ) -> dict:
     """Lock the order for the rest of the transaction and check its status allows ``action``; returns
-    the row (``id``, ``number``, ``status``, ``supplier_id``, ``warehouse_id``, ``over_receipt_tolerance_pct``)."""
+    the row (``id``, ``number``, ``status``, ``supplier_id``, ``warehouse_id``, ``currency``,
+    ``over_receipt_tolerance_pct``)."""
     row = await conn.fetchrow(
-        """SELECT id, number, status, supplier_id, warehouse_id, over_receipt_tolerance_pct
+        """SELECT id, number, status, supplier_id, warehouse_id, currency, over_receipt_tolerance_pct
            FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
         order_id,
     )

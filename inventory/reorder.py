@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory import members, purchasing
+from inventory import members, pricing, purchasing
 from inventory.listing import Listing, ListQuery, Page
 from inventory.position import INCOMING_BY_LOCATION
+from inventory.purchasing_receipts import QUANTUM
 from inventory.purchasing_schemas import (
     MAX_ORDER_LINES,
     PurchaseOrderCreate,
@@ -28,7 +29,7 @@ from inventory.purchasing_schemas import (
     ReorderRuleUpdate,
 )
 from inventory.records import row_or_missing, unknown_reference
-from inventory.schemas import LARGEST_QUANTITY
+from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
 
 RULE_COLUMNS = (
     "id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, order_multiple, lead_time_days, "
@@ -141,7 +142,8 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             where.append(f"r.{name} = ${len(params)}")
     rows = await conn.fetch(
         f"""WITH incoming AS ({INCOMING_BY_LOCATION})
-            SELECT r.id AS rule_id, r.product_id, p.sku, p.unit_cost AS unit_price, r.warehouse_id,
+            SELECT r.id AS rule_id, r.product_id, p.sku, p.unit_cost AS unit_price,
+                   p.unit_cost_currency AS unit_price_currency, r.warehouse_id,
                    w.code AS warehouse_code, r.supplier_id, s.code AS supplier_code,
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                    coalesce(i.quantity, 0) AS incoming, r.min_quantity, r.max_quantity, r.order_multiple,
@@ -192,6 +194,7 @@ async def order_proposals(
     groups: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)
     for proposal in await proposals(conn, filters, await members.today_for(conn, user_id)):
         groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
+    await _price(conn, groups, currency)
     created = []
     # A supplier and warehouse with more proposals than an order takes get several orders.
     batches = [(key, items[i : i + MAX_ORDER_LINES]) for key, items in groups.items()
@@ -206,7 +209,7 @@ async def order_proposals(
                 PurchaseOrderLineCreate(
                     product_id=item["product_id"],
                     quantity=item["quantity"],
-                    unit_price=item["unit_price"] or Decimal(0),
+                    unit_price=item["order_price"],
                 )
                 for item in items
             ],
@@ -217,6 +220,24 @@ async def order_proposals(
             )
         )
     return created
+
+
+async def _price(conn: asyncpg.Connection, groups: dict[tuple[UUID, UUID], list[dict]], currency: str) -> None:
+    """Set each proposal's ``order_price`` from evidence in ``currency``; one refusal names every line nothing
+    prices (it was priced at 0, or at a unit cost kept in another currency, until 2026-12-06)."""
+    unpriced = []
+    for (supplier_id, _), items in groups.items():
+        evidence = await pricing.price_evidence(conn, supplier_id, currency, {item["product_id"] for item in items})
+        for item in items:
+            found = evidence[item["product_id"]]
+            if found.price is None:
+                unpriced.append(found.why_none())
+            elif found.price >= LARGEST_PRICE:  # a last price per a tiny unit ordered in, per the product's unit
+                unpriced.append(f"{found.sku} at {found.price:f} is past the largest price kept ({LARGEST_PRICE:f})")
+            else:
+                item["order_price"] = found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    if unpriced:
+        raise pricing.unpriced_error(unpriced)
 
 
 def _references(values: dict[str, Any]) -> dict[str, Any]:

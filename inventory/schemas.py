@@ -37,6 +37,7 @@ LARGEST_PRICE = Decimal(10) ** (14 - 4)
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
 UnitOfMeasure = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Reference = Annotated[str, Field(min_length=1, max_length=200)]
@@ -50,7 +51,7 @@ class UpdateModel(StrictModel):
     """A partial update: at least one field, and no null for a field in ``non_nullable`` (omit it to keep it)."""
 
     non_nullable: ClassVar[frozenset[str]] = frozenset(
-        {"sku", "name", "code", "unit_of_measure", "active", "lot_tracked"}
+        {"sku", "name", "code", "unit_of_measure", "unit_cost_currency", "active", "lot_tracked"}
     )
 
     @model_validator(mode="after")
@@ -122,6 +123,9 @@ class ProductCreate(StrictModel):
     category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     unit_of_measure: UnitOfMeasure = "each"
     unit_cost: Money | None = None
+    unit_cost_currency: Currency = Field(
+        default="EUR", description="What `unit_cost` is in; an order in another currency does not take it as a price"
+    )
     lot_tracked: bool = Field(default=False, description="Receipts must name a lot/batch (and may carry expiry)")
     active: bool = True
 
@@ -133,6 +137,7 @@ class ProductUpdate(UpdateModel):
     category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     unit_of_measure: UnitOfMeasure | None = None
     unit_cost: Money | None = None
+    unit_cost_currency: Currency | None = None
     lot_tracked: bool | None = None
     active: bool | None = None
 
@@ -149,6 +154,10 @@ class Product(ProductCreate):
     description: str | None = None
     category: str | None = None
     unit_of_measure: str = "each"
+    # A row may hold NULL where the API never writes one: an ERP cost whose currency its mapping lacks.
+    unit_cost_currency: str | None = Field(  # type: ignore[assignment]
+        default=None, description="What `unit_cost` is in; null for an ERP cost of unknown currency"
+    )
     id: UUID
     created_at: datetime
     updated_at: datetime

@@ -104,20 +104,37 @@ async def _filter_names(conn: asyncpg.Connection, query: ListQuery) -> dict[str,
 async def _stock_value_chart(
     conn: asyncpg.Connection, dataset: Dataset, rows: list[tuple]
 ) -> tuple[str, list[tuple[str, float]]]:
-    """Stock value (on hand x unit cost) by warehouse, over exactly the exported rows."""
+    """Stock value (on hand x unit cost) by warehouse and cost currency, over exactly the exported rows; the
+    caption counts the rows it cannot value (no unit cost, or a cost of unknown currency) instead of valuing
+    them at 0, and currencies are never summed together."""
     product_at = dataset.columns.index("product_id")
     warehouse_at = dataset.columns.index("warehouse_code")
     on_hand_at = dataset.columns.index("on_hand")
     costs = {
-        r["id"]: r["unit_cost"] or 0
+        r["id"]: (r["unit_cost"], r["unit_cost_currency"])
         for r in await conn.fetch(
-            "SELECT id, unit_cost FROM app.products WHERE id = ANY($1::uuid[])", list({r[product_at] for r in rows})
+            "SELECT id, unit_cost, unit_cost_currency FROM app.products WHERE id = ANY($1::uuid[])",
+            list({r[product_at] for r in rows}),
         )
     }
-    value: dict[str, float] = defaultdict(float)
+    value: dict[tuple[str, str], float] = defaultdict(float)
+    unvalued = 0
     for row in rows:
-        value[row[warehouse_at]] += float(row[on_hand_at] * costs.get(row[product_at], 0))
-    return "Stock value by warehouse", sorted(value.items())
+        cost, currency = costs.get(row[product_at], (None, None))
+        if cost is None or currency is None:
+            unvalued += 1
+            continue
+        value[(row[warehouse_at], currency)] += float(row[on_hand_at] * cost)
+    currencies = sorted({currency for _, currency in value})
+    if len(currencies) == 1:
+        caption = f"Stock value by warehouse ({currencies[0]})"
+        bars = [(warehouse, amount) for (warehouse, _), amount in sorted(value.items())]
+    else:
+        caption = "Stock value by warehouse and cost currency"
+        bars = [(f"{warehouse} ({currency})", amount) for (warehouse, currency), amount in sorted(value.items())]
+    if unvalued:
+        caption += f"; {unvalued} row{'s' if unvalued > 1 else ''} without a unit cost in a known currency left out"
+    return caption, bars
 
 
 async def _single(body: bytes) -> AsyncIterator[bytes]:

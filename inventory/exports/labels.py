@@ -16,6 +16,7 @@ LABELS = {
     "category": "Category",
     "unit_of_measure": "Unit",
     "unit_cost": "Unit cost",
+    "unit_cost_currency": "Cost currency",
     "lot_tracked": "Lot tracked",
     "active": "Active",
     "created_at": "Created",
@@ -55,7 +56,7 @@ _NUMERIC: dict[str, tuple[Kind, str | None]] = {
     "reserved": ("number", "unit_of_measure"),
     "available": ("number", "unit_of_measure"),
     "quantity": ("number", "unit_of_measure"),
-    "unit_cost": ("money", None),
+    "unit_cost": ("money", "unit_cost_currency"),
     "total_amount": ("money", "currency"),
     "line_count": ("number", None),
 }

@@ -140,7 +140,8 @@ async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, 
     """Everything a sync writes for a tenant, in a comparable form (no generated ids or timestamps)."""
     async with owner_pool.acquire() as conn:
         products = await conn.fetch(
-            "SELECT sku, name, unit_of_measure, unit_cost, active FROM app.products WHERE tenant_id = $1 ORDER BY sku",
+            "SELECT sku, name, unit_of_measure, unit_cost, unit_cost_currency, active FROM app.products "
+            "WHERE tenant_id = $1 ORDER BY sku",
             tenant_id,
         )
         suppliers = await conn.fetch(

@@ -78,11 +78,12 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("AUS", "Austin DC"), ("RNO", "Reno DC")]
     assert state["suppliers"] == [(f"VEND-{i}", f"Vendor {i}", None, f"v{i}@example.com", True) for i in range(3)]
+    # The mapping names no default_currency, so the costs' currency is unknown and they price no order.
     assert state["products"] == [
-        ("ITEM-002", "Item 2", "each", Decimal("4.5000"), True),
-        ("ITEM-003", "Item 3", "kg", Decimal("5.5000"), True),
-        ("ITEM-004", "Item 4", "each", Decimal("6.5000"), True),
-        ("ITEM-005", "Item 5", "kg", Decimal("7.5000"), True),
+        ("ITEM-002", "Item 2", "each", Decimal("4.5000"), None, True),
+        ("ITEM-003", "Item 3", "kg", Decimal("5.5000"), None, True),
+        ("ITEM-004", "Item 4", "each", Decimal("6.5000"), None, True),
+        ("ITEM-005", "Item 5", "kg", Decimal("7.5000"), None, True),
     ]
     # Two bins per location, summed per item and location; one ledger adjustment per level.
     assert state["levels"] == [
@@ -148,8 +149,8 @@ async def test_incremental_sync_reads_from_the_cursor_and_applies_only_changes(
         }
     )
     state = await snapshot(owner_pool, tenant.id)
-    assert ("ITEM-002", "Item 2 (new label)", "each", Decimal("4.5000"), True) in state["products"]
-    assert ("ITEM-000", "Item 0", "each", Decimal("2.5000"), True) in state["products"]
+    assert ("ITEM-002", "Item 2 (new label)", "each", Decimal("4.5000"), None, True) in state["products"]
+    assert ("ITEM-000", "Item 0", "each", Decimal("2.5000"), None, True) in state["products"]
     assert state["orders"][0][4] == "issued"
     # The fixed item's stock now applies too; only the crate item is still dead-lettered.
     assert {d[1].split("@")[0] for d in state["dead_letters"]} == {str(_crate["id"])}

@@ -46,9 +46,9 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
     assert state["warehouses"] == [("WH", "Main warehouse"), ("WH2", "Overflow")]
     assert [s[0] for s in state["suppliers"]] == ["V000", "V001", "V002"]
     assert state["products"] == [
-        ("SKU-000002", "Product 2", "each", Decimal("1.5000"), True),
-        ("SKU-000003", "Product 3", "kg", Decimal("1.7500"), True),
-        ("SKU-000004", "Product 4", "each", Decimal("2.0000"), True),
+        ("SKU-000002", "Product 2", "each", Decimal("1.5000"), "EUR", True),
+        ("SKU-000003", "Product 3", "kg", Decimal("1.7500"), "EUR", True),
+        ("SKU-000004", "Product 4", "each", Decimal("2.0000"), "EUR", True),
     ]
     # Quants in internal locations only, summed per product and warehouse, posted as ledger adjustments.
     assert state["levels"] == [
@@ -134,8 +134,8 @@ async def test_incremental_sync_reads_from_the_cursor_and_applies_only_changes(
     assert run["counts"]["purchase_orders"]["updated"] == 1
     assert run["counts"]["stock"] == {"created": 0, "updated": 1, "unchanged": 5, "dead_lettered": 0}
     state = await snapshot(owner_pool, tenant.id)
-    assert ("SKU-000002", "Product 2 (new label)", "each", Decimal("1.5000"), True) in state["products"]
-    assert ("SKU-000000", "Product 0", "kg", Decimal("1.0000"), True) in state["products"]
+    assert ("SKU-000002", "Product 2 (new label)", "each", Decimal("1.5000"), "EUR", True) in state["products"]
+    assert ("SKU-000000", "Product 0", "kg", Decimal("1.0000"), "EUR", True) in state["products"]
     assert ("SKU-000003", "WH", Decimal("35.0000")) in state["levels"]
     assert state["orders"][0][4] == "issued"
     assert [d for d in state["dead_letters"] if d[0] == "products"] == [("products", str(products[1]))]

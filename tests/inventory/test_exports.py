@@ -178,3 +178,29 @@ def test_every_exported_column_has_a_human_label():
 
     missing = {c for d in DATASETS.values() for c in (*d.columns, *d.pdf_columns) if c not in LABELS}
     assert not missing
+
+
+async def pdf_text(database, tenant, name: str) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(await export(database, tenant, name))).pages)
+
+
+async def test_the_stock_value_chart_never_sums_two_currencies(database, owner_pool, make_tenant):
+    # Before, 3 units at 300 JPY and 12.5 at 2 EUR made one bar of 925.
+    tenant = await stocked_tenant(make_tenant, owner_pool)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.products SET unit_cost = 300, unit_cost_currency = 'JPY' WHERE id = $1", tenant.products[1]
+        )
+    text = await pdf_text(database, tenant, "stock-levels.pdf")
+    assert "Stock value by warehouse and cost currency" in text
+    assert "WH-0 (EUR)" in text and "25.00" in text and "WH-0 (JPY)" in text and "900.00" in text
+    assert "925" not in text
+
+
+async def test_the_stock_value_chart_counts_the_rows_it_cannot_value(database, owner_pool, make_tenant):
+    # Before, a product without a unit cost was valued at 0.
+    tenant = await stocked_tenant(make_tenant, owner_pool)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET unit_cost = NULL WHERE id = $1", tenant.products[1])
+    text = await pdf_text(database, tenant, "stock-levels.pdf")
+    assert "Stock value by warehouse (EUR); 1 row without a unit cost in a known currency left out" in text

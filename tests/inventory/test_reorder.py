@@ -229,3 +229,54 @@ async def test_rules_of_an_inactive_product_warehouse_or_supplier_propose_nothin
         await conn.execute("UPDATE app.products SET active = true WHERE id = $1", tenant.products[0])
         await conn.execute("UPDATE app.warehouses SET active = true WHERE id = $1", tenant.warehouses[1])
     assert await proposed() == []  # the supplier is still inactive
+
+
+async def order_in(database, tenant, currency: str) -> list[dict]:
+    async def op(tx: TenantTransaction):
+        return await reorder.order_proposals(
+            tx.conn, tx.tenant_id, tx.user_id, {}, currency=currency, default_tolerance_pct=D(0)
+        )
+
+    result: list[dict] = await database.run(tenant.claims(), None, op)
+    return result
+
+
+async def test_proposals_price_nothing_at_zero_or_in_a_currency_their_cost_is_not_in(database, owner_pool, make_tenant):
+    # Before, a product without a unit cost became a line at 0, and a 2 EUR cost a line at 2 JPY.
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET unit_cost = NULL WHERE id = $1", tenant.products[1])
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    await add_rule(database, tenant, supplier, 1, 0, 10, 40, 1)
+    with pytest.raises(InvalidInputError, match=r"SKU-0 costs 2\.0000 EUR, not JPY.*; SKU-1 has no unit cost") as no:
+        await order_in(database, tenant, "JPY")
+    assert (no.value.code, len(no.value.details["unpriced"])) == ("unit_price_required", 2)
+    with pytest.raises(InvalidInputError, match="SKU-1 has no unit cost, and supplier SUP-R has no issued order"):
+        await order_in(database, tenant, "EUR")
+    async with owner_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM app.purchase_orders WHERE tenant_id = $1", tenant.id) == 0
+
+
+async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_currency(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    paid = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": supplier,
+            "warehouse_id": tenant.warehouses[1],
+            "currency": "JPY",
+            "lines": [{"product_id": tenant.products[0], "quantity": 1, "uom": "dozen", "unit_price": "330"}],
+        }
+    )
+
+    async def pay(tx: TenantTransaction):
+        order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, paid, default_tolerance_pct=D(0))
+        await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+
+    await database.run(tenant.claims(), None, pay)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    created = await order_in(database, tenant, "JPY")
+    assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in created[0]["lines"]] == [
+        ("SKU-0", D(20), D("27.5"))
+    ]

@@ -1,0 +1,84 @@
+"""What an order line costs when the buyer gives no price, from evidence in the order's own currency.
+
+First the product's unit cost, when it is kept in the order's currency; else the price the supplier charged
+for the product on its latest order in that currency that was issued (ERPNext's "last purchase rate", per
+supplier as Odoo's vendor prices are). Chainsight keeps no exchange rates, so a cost in another currency is
+never converted, and without either figure the buyer must give the price: a line is never priced at 0 or in
+a currency the figure was not stated in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+import asyncpg
+
+from common.errors import InvalidInputError
+
+# A line's last price, per unit of the product's own unit, on the supplier's latest issued order in the
+# currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been.
+_PRICES = """
+WITH wanted AS (SELECT unnest($1::uuid[]) AS product_id),
+last_paid AS (
+    SELECT DISTINCT ON (l.product_id) l.product_id, l.unit_price / l.uom_factor AS price
+    FROM app.purchase_order_lines l
+    JOIN app.purchase_orders o ON o.id = l.purchase_order_id
+    WHERE l.product_id = ANY($1::uuid[]) AND o.supplier_id = $2 AND o.currency = $3
+      AND o.status IN ('issued', 'partially_received', 'received')
+    ORDER BY l.product_id, o.issued_at DESC NULLS LAST, o.created_at DESC, l.line_no DESC
+)
+SELECT w.product_id, p.sku, p.unit_cost, p.unit_cost_currency, lp.price AS last_paid,
+       (SELECT code FROM app.suppliers WHERE id = $2) AS supplier_code
+FROM wanted w
+JOIN app.products p ON p.id = w.product_id
+LEFT JOIN last_paid lp ON lp.product_id = w.product_id
+"""
+
+
+@dataclass(frozen=True)
+class PriceEvidence:
+    product_id: UUID
+    sku: str
+    currency: str  # the order's
+    unit_cost: Decimal | None
+    unit_cost_currency: str | None
+    last_paid: Decimal | None
+    supplier_code: str | None
+
+    @property
+    def price(self) -> Decimal | None:
+        """Per unit of the product's own unit, in the order's currency; None when nothing supports a figure."""
+        if self.unit_cost is not None and self.unit_cost_currency == self.currency:
+            return self.unit_cost
+        return self.last_paid
+
+    def why_none(self) -> str:
+        if self.unit_cost is None:
+            cost = "has no unit cost"
+        elif self.unit_cost_currency is None:
+            cost = f"has a unit cost of {self.unit_cost:f} in an unknown currency"
+        else:
+            cost = f"costs {self.unit_cost:f} {self.unit_cost_currency}, not {self.currency}"
+        return f"{self.sku} {cost}, and supplier {self.supplier_code} has no issued order for it in {self.currency}"
+
+
+async def price_evidence(
+    conn: asyncpg.Connection, supplier_id: UUID, currency: str, product_ids: Iterable[UUID]
+) -> dict[UUID, PriceEvidence]:
+    wanted = list(product_ids)
+    rows = await conn.fetch(_PRICES, wanted, supplier_id, currency) if wanted else []
+    return {row["product_id"]: PriceEvidence(currency=currency, **dict(row)) for row in rows}
+
+
+def unpriced_error(reasons: list[str], *, where: str = "") -> InvalidInputError:
+    """One refusal naming every line nothing prices."""
+    shown = "; ".join(reasons[:10]) + (f"; and {len(reasons) - 10} more" if len(reasons) > 10 else "")
+    return InvalidInputError(
+        f"{where}no price in the order's currency: {shown}. Give unit_price (Chainsight keeps no exchange rates), "
+        "or record the product's unit cost in that currency",
+        code="unit_price_required",
+        details={"unpriced": reasons},
+    )

@@ -1,0 +1,94 @@
+"""Default line prices come from evidence in the order's own currency (inventory/pricing.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from common.database import TenantTransaction
+from common.errors import ConflictError, InvalidInputError
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderUpdate
+from tests.inventory.test_purchasing import add_supplier, new_order, run
+from tests.support.rows import insert
+
+D = Decimal
+
+
+async def costed_tenant(make_tenant, owner_pool, cost: str = "2", currency: str = "EUR"):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.products SET unit_cost = $2, unit_cost_currency = $3 WHERE tenant_id = $1",
+            tenant.id,
+            D(cost),
+            currency,
+        )
+    await add_supplier(owner_pool, tenant)
+    return tenant
+
+
+async def order_count(owner_pool, tenant) -> int:
+    async with owner_pool.acquire() as conn:
+        count: int = await conn.fetchval("SELECT count(*) FROM app.purchase_orders WHERE tenant_id = $1", tenant.id)
+    return count
+
+
+async def test_a_unit_cost_prices_a_line_only_in_the_currency_it_is_kept_in(database, owner_pool, make_tenant):
+    # Before, an order in JPY copied a 2 EUR cost as 2 JPY.
+    tenant = await costed_tenant(make_tenant, owner_pool)
+    unpriced = [{"product_id": tenant.products[0], "quantity": 3}]
+    in_euros = await new_order(database, owner_pool, tenant, unpriced, issue=False)
+    assert in_euros["lines"][0]["unit_price"] == D(2)
+    with pytest.raises(InvalidInputError, match=r"SKU-0 costs 2\.0000 EUR, not JPY") as refused:
+        await new_order(database, owner_pool, tenant, unpriced, issue=False, currency="JPY")
+    assert refused.value.code == "unit_price_required"
+    assert await order_count(owner_pool, tenant) == 1
+
+
+def priced(product, price: str, **extra) -> list[dict]:
+    return [{"product_id": product, "quantity": 1, "unit_price": price, **extra}]
+
+
+async def test_a_line_takes_the_suppliers_last_issued_price_in_the_orders_currency(database, owner_pool, make_tenant):
+    tenant = await costed_tenant(make_tenant, owner_pool)
+    product = tenant.products[0]
+    await new_order(database, owner_pool, tenant, priced(product, "240"), currency="JPY")
+    # A dozen at 300 JPY is 25 JPY each, and it is the supplier's latest issued price.
+    await new_order(database, owner_pool, tenant, priced(product, "300", uom="dozen"), currency="JPY")
+    # Neither a draft nor another supplier's order is a price this supplier charged.
+    await new_order(database, owner_pool, tenant, priced(product, "999"), issue=False, currency="JPY")
+    ours = tenant.extra["supplier"]
+    async with owner_pool.acquire() as conn:
+        tenant.extra["supplier"] = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-2", name="Other")
+    await new_order(database, owner_pool, tenant, priced(product, "777"), currency="JPY")
+    tenant.extra["supplier"] = ours
+    unpriced = [{"product_id": product, "quantity": 2}, {"product_id": product, "quantity": 1, "uom": "dozen"}]
+    order = await new_order(database, owner_pool, tenant, unpriced, issue=False, currency="JPY")
+    assert [ln["unit_price"] for ln in order["lines"]] == [D(25), D(300)]
+
+
+async def test_a_product_without_a_unit_cost_or_a_price_paid_is_refused_naming_it(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    await add_supplier(owner_pool, tenant)
+    with pytest.raises(InvalidInputError, match=r"lines\[0\]: .*SKU-1 has no unit cost, and supplier SUP-1 has no"):
+        await new_order(database, owner_pool, tenant, [{"product_id": tenant.products[1], "quantity": 1}])
+
+
+async def test_an_order_with_lines_keeps_the_currency_its_prices_are_in(database, owner_pool, make_tenant):
+    tenant = await costed_tenant(make_tenant, owner_pool)
+    costed = [{"product_id": tenant.products[0], "quantity": 1}]
+    with_lines = await new_order(database, owner_pool, tenant, costed, issue=False)
+    empty = await new_order(database, owner_pool, tenant, [], issue=False)
+
+    def to_yen(order: dict):
+        async def op(tx: TenantTransaction):
+            return await purchasing.update_order(tx.conn, order["id"], PurchaseOrderUpdate(currency="JPY"))
+
+        return op
+
+    with pytest.raises(ConflictError, match="has lines priced in EUR") as refused:
+        await run(database, tenant, to_yen(with_lines))
+    assert refused.value.code == "currency_has_lines"
+    assert (await run(database, tenant, to_yen(empty)))["currency"] == "JPY"
