@@ -27,6 +27,7 @@ INCOMING_BY_LOCATION = """
 @dataclass(frozen=True)
 class LocationPosition:
     unit_cost: float | None
+    unit_cost_currency: str | None
     on_hand: float
     reserved: float
     on_order: float
@@ -36,18 +37,21 @@ class LocationPosition:
         return self.on_hand + self.on_order - self.reserved
 
 
-async def require_location(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> float | None:
-    """404 unless both exist (and are visible to the caller); returns the product's unit cost."""
-    product = await conn.fetchrow("SELECT unit_cost FROM app.products WHERE id = $1", product_id)
+async def require_location(
+    conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID
+) -> tuple[float | None, str | None]:
+    """404 unless both exist (and are visible to the caller); returns the product's unit cost and its currency."""
+    product = await conn.fetchrow("SELECT unit_cost, unit_cost_currency FROM app.products WHERE id = $1", product_id)
     if product is None:
         raise NotFoundError(f"no product {product_id}", code="unknown_product")
     if await conn.fetchval("SELECT 1 FROM app.warehouses WHERE id = $1", warehouse_id) is None:
         raise NotFoundError(f"no warehouse {warehouse_id}", code="unknown_warehouse")
-    return float(product["unit_cost"]) if product["unit_cost"] is not None else None
+    cost = float(product["unit_cost"]) if product["unit_cost"] is not None else None
+    return cost, product["unit_cost_currency"]
 
 
 async def location_position(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> LocationPosition:
-    unit_cost = await require_location(conn, product_id, warehouse_id)
+    unit_cost, currency = await require_location(conn, product_id, warehouse_id)
     row = await conn.fetchrow(
         f"""SELECT coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                    coalesce((SELECT i.quantity FROM ({INCOMING_BY_LOCATION}) i
@@ -58,4 +62,5 @@ async def location_position(conn: asyncpg.Connection, product_id: UUID, warehous
         warehouse_id,
     )
     assert row is not None  # the select has no FROM filter: one row always
-    return LocationPosition(unit_cost, float(row["on_hand"]), float(row["reserved"]), float(row["on_order"]))
+    on_hand, reserved, on_order = float(row["on_hand"]), float(row["reserved"]), float(row["on_order"])
+    return LocationPosition(unit_cost, currency, on_hand, reserved, on_order)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY, StrictModel
+from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY, Currency, StrictModel
 from training.registry import RunRecord
 from training.supply import LeadTimeDistribution
 
@@ -109,6 +109,10 @@ class InventoryPolicyRequest(StrictModel):
     holding_cost_per_unit_year: float | None = Field(
         default=None, gt=0, le=float(LARGEST_PRICE), description="default 25% of unit cost"
     )
+    cost_currency: Currency | None = Field(
+        default=None,
+        description="what ordering_cost (and holding_cost_per_unit_year) are in; default: the unit cost's currency",
+    )
     min_order_quantity: float = Field(default=0, ge=0, le=float(LARGEST_QUANTITY))
 
 
@@ -117,6 +121,9 @@ class InventoryPolicy(BaseModel):
     warehouse_id: UUID
     supplier_id: UUID | None
     lead_time_source: str
+    holding_cost_per_unit_year: float | None = Field(description="what the EOQ weighs against the ordering cost")
+    cost_currency: str | None = Field(description="what both costs are in; null: the caller's, unnamed")
+    holding_cost_source: str | None = Field(description="given, or the share of the unit cost it was taken as")
     forecast_model: str
     forecast_reason: str
     demand_per_period: float

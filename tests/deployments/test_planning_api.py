@@ -101,6 +101,7 @@ async def test_inventory_policy_from_the_forecast_and_supplier_history(http, pla
     assert policy["lead_time_periods"] == pytest.approx(7.17, abs=0.01)
     assert policy["safety_stock"] > 0 and policy["reorder_point"] > policy["lead_time_demand"]
     assert policy["eoq"] == pytest.approx((2 * body["demand_per_period"] * 40 / (3.0 / 365)) ** 0.5, rel=1e-6)
+    assert (body["holding_cost_per_unit_year"], body["holding_cost_source"]) == (3.0, "given")
     assert body["simulation"]["cycles"] == 20_000
     assert body["recommended_reorder_point"] >= policy["reorder_point"] - 1e-9 or body["simulation"]["meets_target"]
 
@@ -117,3 +118,14 @@ async def test_inventory_policy_refuses_an_impossible_service_level(http, planne
     payload = first_series(t, service_level=1.0)
     response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
     assert response.status_code == 422
+
+
+async def test_inventory_policy_refuses_to_weigh_costs_in_two_currencies(http, planner_tenant, owner_pool):
+    t = planner_tenant
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.products SET unit_cost = 300, unit_cost_currency = 'JPY' WHERE id = $1", t.products[0]
+        )
+    payload = first_series(t, lead_time_days=7, ordering_cost=40, cost_currency="EUR")
+    response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
+    assert (response.status_code, response.json()["code"]) == (400, "currency_mismatch")

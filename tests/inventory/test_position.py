@@ -21,6 +21,9 @@ async def test_position_counts_a_draft_order_exactly_as_reorder_proposals_count_
     async with owner_pool.acquire() as conn:
         supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-P", name="P", lead_time_days=5)
         await conn.execute(
+            "UPDATE app.products SET unit_cost = 3, unit_cost_currency = 'JPY' WHERE id = $1", tenant.products[0]
+        )
+        await conn.execute(
             "UPDATE app.stock_levels SET reserved = 8 WHERE product_id = $1 AND warehouse_id = $2",
             tenant.products[0],
             tenant.warehouses[0],
@@ -47,6 +50,7 @@ async def test_position_counts_a_draft_order_exactly_as_reorder_proposals_count_
 
     position, proposals = await database.run(tenant.claims(), None, arrange_and_read)
     assert (position.on_hand, position.reserved, position.on_order) == (30.0, 8.0, 5.0)
+    assert (position.unit_cost, position.unit_cost_currency) == (3.0, "JPY")
     assert position.inventory_position == float(proposals[0]["projected"]) == 27.0
 
 

@@ -21,6 +21,7 @@ from common.database import TenantTransaction
 from common.errors import NotFoundError, PermissionDeniedError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.model_calls import unwrap
+from inventory.order_costs import order_costs
 from inventory.position import location_position, require_location
 from training import history as ledger
 from training import registry
@@ -43,8 +44,6 @@ from training.stored_forecast import fresh_stored_forecast
 router = APIRouter(prefix="/ai/forecast", tags=["forecast"])
 
 MAX_QUANTILES = 9
-# Annual holding cost as a share of unit cost when the caller gives no holding cost (a common 20-30%).
-DEFAULT_HOLDING_RATE = 0.25
 
 
 @router.get("/demand", response_model=DemandForecast, summary="Demand forecast with prediction intervals")
@@ -171,9 +170,7 @@ async def inventory_policy(
     forecast = handles.require("forecast")
     lead_time = await _lead_time(payload, data["supplier"], data["rule_lead"], forecast, now)
     position = data["position"]
-    holding = payload.holding_cost_per_unit_year
-    if holding is None and position.unit_cost:
-        holding = position.unit_cost * DEFAULT_HOLDING_RATE
+    costs = order_costs(position, payload.ordering_cost, payload.holding_cost_per_unit_year, payload.cost_currency)
     options = {
         "lead_time_days": lead_time.mean_days,
         "lead_time_sd_days": lead_time.sd_days,
@@ -181,7 +178,7 @@ async def inventory_policy(
         "service_level": payload.service_level,
         "review_period_days": payload.review_period_days,
         "ordering_cost": payload.ordering_cost,
-        "holding_cost_per_unit_year": holding,
+        "holding_cost_per_unit_year": costs.holding_cost_per_unit_year,
         "min_order_quantity": payload.min_order_quantity,
         "on_hand": position.on_hand,
         "reserved": position.reserved,
@@ -190,7 +187,12 @@ async def inventory_policy(
     }
     result = await unwrap(forecast.inventory.remote(data["history"][["ds", "y"]], payload.freq, options))
     return InventoryPolicy(
-        product_id=p, warehouse_id=w, supplier_id=data["supplier_id"], lead_time_source=lead_time.source, **result
+        product_id=p,
+        warehouse_id=w,
+        supplier_id=data["supplier_id"],
+        lead_time_source=lead_time.source,
+        **costs.as_dict(),
+        **result,
     )
 
 
