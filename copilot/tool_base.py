@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -26,7 +26,13 @@ class ToolContext:
     tx: TenantTransaction
     question: str
     mentions: Mentions
-    today: date
+    zone: tzinfo  # the member's: the dates they read are in it
+    today: date  # in that zone
+
+    def local_date(self, moment: datetime) -> date:
+        """The date a stored instant fell on where the member is (a receipt at 20:00 in California is not the
+        next day's, as its UTC date would say)."""
+        return moment.astimezone(self.zone).date()
 
     @property
     def conn(self) -> asyncpg.Connection:

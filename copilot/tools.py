@@ -11,6 +11,8 @@ plug in with ``register_tool``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from common.database import TenantTransaction
 from copilot.mentions import Mentions, find_mentions
 from copilot.tool_base import (
@@ -59,10 +61,10 @@ async def run_tools(
 ) -> list[ToolResult]:
     """The results of every tool the question calls for, in registration order. ``mentions``: what the question
     names when the caller has already looked it up (the turn does, for tool choice); otherwise looked up here."""
-    today = await members.today_for(tx.conn, tx.user_id)
+    zone = await members.zone_for(tx.conn, tx.user_id)
     if mentions is None:
         mentions = await find_mentions(tx.conn, question)
-    context = ToolContext(tx, question, mentions, today)
+    context = ToolContext(tx, question, mentions, zone, datetime.now(zone).date())
     kinds = context.mentions.kinds()
     if context.mentions.unknown_codes and not kinds:
         # Only codes that name nothing: say so rather than list unrelated rows. The codes are not repeated in

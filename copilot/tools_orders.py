@@ -91,12 +91,12 @@ async def _shipments(context: ToolContext) -> ToolResult:
         context.conn, context.today, **filters, delayed_only=delayed_only, limit=MAX_ROWS
     )
     arguments: dict[str, Any] = {"delayed_only": delayed_only, "as_of": context.today.isoformat(), **named}
-    lines = [_shipment_line(s) for s in found]
+    lines = [_shipment_line(s, context) for s in found]
     empty = "no delayed shipments" if delayed_only else "no shipments under way"
     return ToolResult("shipments", arguments, lines or [empty], found)
 
 
-def _shipment_line(s: dict[str, Any]) -> str:
+def _shipment_line(s: dict[str, Any], context: ToolContext) -> str:
     text = f"{s['number']} {s['direction']}"
     if s["purchase_order_number"]:
         text += f" for {s['purchase_order_number']}"
@@ -107,7 +107,7 @@ def _shipment_line(s: dict[str, Any]) -> str:
         if s["days_overdue"] > 0:
             text += f" ({s['days_overdue']} days overdue)"
     if s["last_event"] is not None:
-        text += f"; last event {s['last_event']} on {s['last_event_at']:%Y-%m-%d}"
+        text += f"; last event {s['last_event']} on {context.local_date(s['last_event_at']):%Y-%m-%d}"
         if s["last_location"]:
             text += f" at {s['last_location']}"
         if s["last_description"]:

@@ -52,7 +52,7 @@ async def _movements(context: ToolContext) -> ToolResult:
     page = await stock.list_movements(context.conn, ListQuery(limit=MAX_ROWS, sort="-occurred_at", filters=filters))
     skus = await skus_of(context.conn, {m["product_id"] for m in page.items})
     lines = [
-        f"{m['occurred_at']:%Y-%m-%d} {m['movement_type']} {fmt(m['quantity'])} of "
+        f"{context.local_date(m['occurred_at']):%Y-%m-%d} {m['movement_type']} {fmt(m['quantity'])} of "
         f"{skus.get(m['product_id'], m['product_id'])}"
         for m in page.items
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,16 +44,20 @@ async def get_profile(conn: asyncpg.Connection, user_id: UUID) -> dict:
     return profile
 
 
+async def zone_for(conn: asyncpg.Connection, user_id: UUID) -> tzinfo:
+    """The time zone of the member's profile (UTC without one), in which they read dates."""
+    name = await conn.fetchval("SELECT timezone FROM app.member_profiles WHERE user_id = $1", user_id)
+    try:
+        return ZoneInfo(name) if name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC  # a zone the profile check accepted but this system's tz database lacks
+
+
 async def today_for(conn: asyncpg.Connection, user_id: UUID) -> date:
     """The member's calendar date in the time zone of their profile (UTC without one): "late", "due today" and
     "runs out in 3 days" must count from the day the reader is in, not the server's (at 17:00 in California
     an order due that day was already "1 day late" by the server's UTC date)."""
-    name = await conn.fetchval("SELECT timezone FROM app.member_profiles WHERE user_id = $1", user_id)
-    try:
-        zone = ZoneInfo(name) if name else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = UTC  # a zone the profile check accepted but this system's tz database lacks
-    return datetime.now(zone).date()
+    return datetime.now(await zone_for(conn, user_id)).date()
 
 
 async def update_profile(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, changes: ProfileUpdate) -> dict:

@@ -294,3 +294,28 @@ def test_the_most_specific_kind_named_filters_alone_and_names_the_call_argument(
     kinds = (Named("order_ids", "numbers", [order], "number"), Named("supplier_ids", "suppliers", [supplier], "code"))
     assert most_specific(*kinds) == ({"order_ids": [1], "supplier_ids": []}, {"numbers": ["PO-000001"]})
     assert most_specific(Named("order_ids", "numbers", [], "number")) == ({"order_ids": []}, {})
+
+
+async def test_movement_dates_are_the_dates_in_the_members_time_zone(database, make_tenant, owner_pool):
+    # Before, a receipt at 21:00 in Los Angeles was listed on the next day, its UTC date.
+    tenant = await make_tenant()
+    await owner_pool.execute(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, occurred_at) "
+        "VALUES ($1, $2, $3, 'receipt', 3, $4)",
+        tenant.id,
+        tenant.products[0],
+        tenant.warehouses[0],
+        datetime(2026, 6, 2, 4, 0, tzinfo=UTC),
+    )
+    await owner_pool.execute(
+        "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'America/Los_Angeles')",
+        tenant.id,
+        tenant.planner,
+    )
+
+    async def movements(user) -> list[str]:
+        results = await as_user(database, tenant, user)(lambda tx: run_tools(tx, "recent movements of Product 0"))
+        return only(results, "recent_movements").lines
+
+    assert await movements(tenant.planner) == ["2026-06-01 receipt 3 of SKU-0"]
+    assert await movements(tenant.viewer) == ["2026-06-02 receipt 3 of SKU-0"]  # no profile: UTC
