@@ -59,10 +59,10 @@ SUPPLIERS = CatalogEntity(
     natural_key="code",
     listing=Listing(
         table="app.suppliers",
-        columns=("code", "name", "country", "email", "lead_time_days", *_COMMON),
+        columns=("code", "name", "country", "email", "lead_time_days", "currency", *_COMMON),
         sortable={"code": str, "name": str, "created_at": datetime},
         default_sort="code",
-        equality_filters={"country": "text", "active": "boolean"},
+        equality_filters={"country": "text", "currency": "text", "active": "boolean"},
         search_columns=("code", "name"),
     ),
 )

@@ -17,6 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import InvalidInputError
+from inventory.schemas import DEFAULT_CURRENCY
 
 # A line's last price, per unit of the product's own unit, on the supplier's latest issued order in the
 # currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been.
@@ -63,6 +64,12 @@ class PriceEvidence:
         else:
             cost = f"costs {self.unit_cost:f} {self.unit_cost_currency}, not {self.currency}"
         return f"{self.sku} {cost}, and supplier {self.supplier_code} has no issued order for it in {self.currency}"
+
+
+async def supplier_currency(conn: asyncpg.Connection, supplier_id: UUID) -> str:
+    """What an order to the supplier is in when the buyer does not say: its currency, else the default."""
+    currency: str | None = await conn.fetchval("SELECT currency FROM app.suppliers WHERE id = $1", supplier_id)
+    return currency or DEFAULT_CURRENCY
 
 
 async def price_evidence(

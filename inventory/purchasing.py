@@ -19,7 +19,7 @@ import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
-from inventory.pricing import PriceEvidence, price_evidence, unpriced_error
+from inventory.pricing import PriceEvidence, price_evidence, supplier_currency, unpriced_error
 from inventory.purchasing_receipts import QUANTUM, check_receipt, get_receipt, receipt_lot, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
@@ -74,6 +74,7 @@ async def create_order(
     tolerance = data.over_receipt_tolerance_pct
     await refuse_inactive(conn, "supplier", data.supplier_id)
     await refuse_inactive(conn, "warehouse", data.warehouse_id)
+    currency = data.currency or await supplier_currency(conn, data.supplier_id)
     try:
         order_id = await conn.fetchval(
             """INSERT INTO app.purchase_orders
@@ -83,7 +84,7 @@ async def create_order(
             tenant_id,
             data.supplier_id,
             data.warehouse_id,
-            data.currency,
+            currency,
             data.expected_date,
             data.incoterm,
             default_tolerance_pct if tolerance is None else tolerance,
@@ -93,7 +94,7 @@ async def create_order(
         )
     except asyncpg.ForeignKeyViolationError as exc:
         raise unknown_reference(exc, {"supplier": data.supplier_id, "warehouse": data.warehouse_id}) from exc
-    evidence = await price_evidence(conn, data.supplier_id, data.currency, _unpriced(data.lines))
+    evidence = await price_evidence(conn, data.supplier_id, currency, _unpriced(data.lines))
     total = Decimal(0)
     for index, line in enumerate(data.lines):
         total += await _insert_line(conn, tenant_id, order_id, line, total, evidence, where=f"lines[{index}]: ")

@@ -54,7 +54,7 @@ class PurchaseOrderLineCreate(StrictModel):
 class PurchaseOrderCreate(StrictModel):
     supplier_id: UUID
     warehouse_id: UUID
-    currency: Currency = "EUR"
+    currency: Currency | None = Field(default=None, description="Default: the supplier's currency, else EUR")
     expected_date: PlannedDate | None = None
     incoterm: Incoterm | None = None
     over_receipt_tolerance_pct: TolerancePct | None = Field(
@@ -247,6 +247,7 @@ class ReorderProposal(BaseModel):
     quantity: Annotated[Quantity, Field(description="To order, in the product's unit")]
     unit_price: Annotated[Quantity | None, Field(description="The product's unit cost")]
     unit_price_currency: Annotated[str | None, Field(description="What `unit_price` is in")]
+    supplier_currency: Annotated[str, Field(description="What an order from it is in unless the request names one")]
     lead_time_days: int
     expected_date: date
 

@@ -29,7 +29,7 @@ from inventory.purchasing_schemas import (
     ReorderRuleUpdate,
 )
 from inventory.records import row_or_missing, unknown_reference
-from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
+from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE, LARGEST_QUANTITY
 
 RULE_COLUMNS = (
     "id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, order_multiple, lead_time_days, "
@@ -145,6 +145,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             SELECT r.id AS rule_id, r.product_id, p.sku, p.unit_cost AS unit_price,
                    p.unit_cost_currency AS unit_price_currency, r.warehouse_id,
                    w.code AS warehouse_code, r.supplier_id, s.code AS supplier_code,
+                   coalesce(s.currency, '{DEFAULT_CURRENCY}') AS supplier_currency,
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                    coalesce(i.quantity, 0) AS incoming, r.min_quantity, r.max_quantity, r.order_multiple,
                    coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days
@@ -185,16 +186,18 @@ async def order_proposals(
     user_id: UUID,
     filters: dict[str, UUID],
     *,
-    currency: str,
+    currency: str | None,
     default_tolerance_pct: Decimal,
 ) -> list[dict]:
-    """Turn the current proposals into draft purchase orders, one per supplier and warehouse."""
+    """Turn the current proposals into draft purchase orders, one per supplier and warehouse, in ``currency`` or
+    else each supplier's."""
     # One proposal run per tenant at a time: the second sees the first's drafts as incoming.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reorder:' || $1::text, 0))", str(tenant_id))
     groups: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)
     for proposal in await proposals(conn, filters, await members.today_for(conn, user_id)):
         groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
-    await _price(conn, groups, currency)
+    currencies = {key: currency or items[0]["supplier_currency"] for key, items in groups.items()}
+    await _price(conn, groups, currencies)
     created = []
     # A supplier and warehouse with more proposals than an order takes get several orders.
     batches = [(key, items[i : i + MAX_ORDER_LINES]) for key, items in groups.items()
@@ -203,7 +206,7 @@ async def order_proposals(
         order = PurchaseOrderCreate(
             supplier_id=supplier_id,
             warehouse_id=warehouse_id,
-            currency=currency,
+            currency=currencies[(supplier_id, warehouse_id)],
             expected_date=max(item["expected_date"] for item in items),
             lines=[
                 PurchaseOrderLineCreate(
@@ -222,11 +225,14 @@ async def order_proposals(
     return created
 
 
-async def _price(conn: asyncpg.Connection, groups: dict[tuple[UUID, UUID], list[dict]], currency: str) -> None:
-    """Set each proposal's ``order_price`` from evidence in ``currency``; one refusal names every line nothing
-    prices (it was priced at 0, or at a unit cost kept in another currency, until 2026-12-06)."""
+async def _price(
+    conn: asyncpg.Connection, groups: dict[tuple[UUID, UUID], list[dict]], currencies: dict[tuple[UUID, UUID], str]
+) -> None:
+    """Set each proposal's ``order_price`` from evidence in its order's currency; one refusal names every line
+    nothing prices (it was priced at 0, or at a unit cost kept in another currency, until 2026-12-06)."""
     unpriced = []
-    for (supplier_id, _), items in groups.items():
+    for (supplier_id, warehouse_id), items in groups.items():
+        currency = currencies[(supplier_id, warehouse_id)]
         evidence = await pricing.price_evidence(conn, supplier_id, currency, {item["product_id"] for item in items})
         for item in items:
             found = evidence[item["product_id"]]

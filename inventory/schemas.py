@@ -38,6 +38,8 @@ Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. EUR")]
+# What an order is in, and a unit cost, when neither the caller nor the supplier says.
+DEFAULT_CURRENCY = "EUR"
 UnitOfMeasure = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 Reference = Annotated[str, Field(min_length=1, max_length=200)]
@@ -124,7 +126,8 @@ class ProductCreate(StrictModel):
     unit_of_measure: UnitOfMeasure = "each"
     unit_cost: Money | None = None
     unit_cost_currency: Currency = Field(
-        default="EUR", description="What `unit_cost` is in; an order in another currency does not take it as a price"
+        default=DEFAULT_CURRENCY,
+        description="What `unit_cost` is in; an order in another currency does not take it as a price",
     )
     lot_tracked: bool = Field(default=False, description="Receipts must name a lot/batch (and may carry expiry)")
     active: bool = True
@@ -169,6 +172,7 @@ class SupplierCreate(StrictModel):
     country: CountryCode | None = None
     email: Email | None = None
     lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    currency: Currency | None = Field(default=None, description="What it invoices in: orders to it default to it")
     active: bool = True
 
 
@@ -178,6 +182,7 @@ class SupplierUpdate(UpdateModel):
     country: CountryCode | None = None
     email: Email | None = None
     lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    currency: Currency | None = None
     active: bool | None = None
 
 
@@ -188,6 +193,7 @@ class Supplier(SupplierCreate):
     country: str | None = None
     email: str | None = None
     lead_time_days: int | None = None
+    currency: str | None = None
     id: UUID
     created_at: datetime
     updated_at: datetime

@@ -92,3 +92,14 @@ async def test_an_order_with_lines_keeps_the_currency_its_prices_are_in(database
         await run(database, tenant, to_yen(with_lines))
     assert refused.value.code == "currency_has_lines"
     assert (await run(database, tenant, to_yen(empty)))["currency"] == "JPY"
+
+
+async def test_an_order_is_in_its_suppliers_currency_unless_the_buyer_names_one(database, owner_pool, make_tenant):
+    tenant = await costed_tenant(make_tenant, owner_pool, cost="300", currency="JPY")
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET currency = 'JPY' WHERE id = $1", tenant.extra["supplier"])
+    unpriced = [{"product_id": tenant.products[0], "quantity": 1}]
+    in_yen = await new_order(database, owner_pool, tenant, unpriced, issue=False)
+    assert (in_yen["currency"], in_yen["lines"][0]["unit_price"]) == ("JPY", D(300))
+    in_euros = await new_order(database, owner_pool, tenant, priced(tenant.products[0], "2"), currency="EUR")
+    assert in_euros["currency"] == "EUR"

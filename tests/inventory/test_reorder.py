@@ -231,7 +231,7 @@ async def test_rules_of_an_inactive_product_warehouse_or_supplier_propose_nothin
     assert await proposed() == []  # the supplier is still inactive
 
 
-async def order_in(database, tenant, currency: str) -> list[dict]:
+async def order_in(database, tenant, currency: str | None) -> list[dict]:
     async def op(tx: TenantTransaction):
         return await reorder.order_proposals(
             tx.conn, tx.tenant_id, tx.user_id, {}, currency=currency, default_tolerance_pct=D(0)
@@ -280,3 +280,14 @@ async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_curr
     assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in created[0]["lines"]] == [
         ("SKU-0", D(20), D("27.5"))
     ]
+
+
+async def test_proposals_are_ordered_in_each_suppliers_currency_unless_one_is_named(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET currency = 'USD' WHERE id = $1", supplier)
+        await conn.execute("UPDATE app.products SET unit_cost_currency = 'USD' WHERE tenant_id = $1", tenant.id)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    (draft,) = await order_in(database, tenant, None)
+    assert (draft["currency"], draft["lines"][0]["unit_price"]) == ("USD", D(2))

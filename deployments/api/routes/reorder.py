@@ -5,6 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
+from pydantic import Field
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
@@ -26,7 +27,9 @@ router = APIRouter(tags=["reorder"])
 
 
 class ReorderOrderRequest(StrictModel):
-    currency: Currency = "EUR"
+    currency: Currency | None = Field(
+        default=None, description="What the drafts are in; default: each supplier's currency, else EUR"
+    )
     product_id: UUID | None = None
     warehouse_id: UUID | None = None
     supplier_id: UUID | None = None
