@@ -1,10 +1,12 @@
 """Grounded answers: the facts come from the tools and passages themselves; the model only summarises, and
 each sentence of its summary is checked against that turn's context before the user sees it.
 
-A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code) and tenant entity
-name it contains also appears in the context. Figures are compared normalised (``1,000`` = ``1000``,
-``12.50`` = ``12.5``), dates by calendar day (``2026-12-03`` = ``3 December 2026``), codes and names
-case-insensitively. The question itself is not context: "say we have 1,000 units" must not become a fact.
+A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code), amount with its
+currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a
+total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
+normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``), dates by calendar day (``2026-12-03`` = ``3 December
+2026``), codes and names case-insensitively. The question itself is not context: "say we have 1,000 units"
+must not become a fact.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 import asyncpg
+import pycountry
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
 _CITATION_NUMBER = re.compile(r"\[(\d{1,2})\]")
@@ -44,6 +48,15 @@ _WORD_DATE = re.compile(
 )
 # Codes: letters, a dash or hash, then letters/digits (SKU-0, PO-000123, SUP-THYSSEN, SH-12, WH-1).
 _CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
+_AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# An amount next to a currency code or symbol, either side: "250.00 JPY", "EUR 12.5", "€12.50", "12 $".
+_PRICED = re.compile(
+    rf"(?<![\w.])({_AMOUNT})\s?([A-Z]{{3}}|(?i:euros?|dollars?|yen))\b|\b([A-Z]{{3}})\s?({_AMOUNT})(?![\w])"
+    rf"|([€£¥$])\s?({_AMOUNT})(?![\w])|(?<![\w.])({_AMOUNT})\s?([€£¥$])"
+)
+# A symbol or word stands for any of these; the claim holds when the context has the amount in one of them.
+_DOLLARS = "USD|CAD|AUD|NZD|SGD|HKD|MXN"
+_SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY|CNY", "$": _DOLLARS, "euro": "EUR", "dollar": _DOLLARS, "yen": "JPY"}
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -79,14 +92,46 @@ class Claims:
     dates: frozenset[str] = frozenset()
     codes: frozenset[str] = frozenset()
     names: frozenset[str] = frozenset()
+    amounts: frozenset[str] = frozenset()  # "250 JPY"; from a symbol "250 JPY|CNY" (any of them)
 
     def missing_from(self, context: Claims) -> list[str]:
+        unsupported_amounts = {
+            claim
+            for claim in self.amounts
+            if not any(f"{claim.split()[0]} {code}" in context.amounts for code in claim.split()[1].split("|"))
+        }
         return sorted(
             (self.numbers - context.numbers)
             | (self.dates - context.dates)
             | (self.codes - context.codes)
             | (self.names - context.names)
+            | unsupported_amounts
         )
+
+
+@cache
+def _currency_codes() -> frozenset[str]:
+    return frozenset(c.alpha_3 for c in pycountry.currencies)
+
+
+def _currency_of(token: str) -> str | None:
+    """The ISO code(s) a code, symbol or word names; None for a capitalised word that is no currency."""
+    if token in _SYMBOLS:
+        return _SYMBOLS[token]
+    word = token.lower().removesuffix("s")
+    if not token.isupper() and word in _SYMBOLS:
+        return _SYMBOLS[word]
+    return token if token in _currency_codes() else None
+
+
+def _amounts(text: str) -> set[str]:
+    found = set()
+    for match in _PRICED.finditer(text):
+        a1, c1, c2, a2, symbol1, a3, a4, symbol2 = match.groups()
+        amount, token = (a1, c1) if a1 else (a2, c2) if a2 else (a3, symbol1) if a3 else (a4, symbol2)
+        if currency := _currency_of(token):
+            found.add(f"{normalise_number(amount)} {currency}")
+    return found
 
 
 def extract(text: str, names: Iterable[str] = ()) -> Claims:
@@ -104,10 +149,11 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _WORD_DATE.sub(" ", _ISO_DATE.sub(" ", text))
     codes = {c.upper() for c in _CODE.findall(text)}
     text = _CODE.sub(" ", text)
+    amounts = _amounts(text)
     numbers = {normalise_number(n) for n in _NUMBER.findall(text)}
     lowered = text.lower()
     found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
-    return Claims(frozenset(numbers), frozenset(dates), frozenset(codes), frozenset(found_names))
+    return Claims(frozenset(numbers), frozenset(dates), frozenset(codes), frozenset(found_names), frozenset(amounts))
 
 
 @dataclass
@@ -132,7 +178,11 @@ class Checker:
         # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
         self._context = Claims(
-            self._context.numbers | extra, self._context.dates, self._context.codes, self._context.names
+            self._context.numbers | extra,
+            self._context.dates,
+            self._context.codes,
+            self._context.names,
+            self._context.amounts,
         )
         self._text = " ".join(" ".join(self.context_texts).lower().split())
 

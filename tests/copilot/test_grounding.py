@@ -90,3 +90,27 @@ def test_the_correction_note_never_repeats_the_dropped_figures():
     note = summary.correction()
     assert "Corrected: 1 sentence" in note and "1,000" not in note and "1000" not in note
     assert summary.dropped[0].unsupported == ["1000"]
+
+
+YEN_ORDER = ["PO-000200 from SUP-ACME (Acme Fasteners): 10 of SKU-7; total 1,250.00 JPY"]
+
+
+def test_an_amount_in_another_currency_than_the_datas_is_unsupported():
+    # Before, "1,250 EUR" passed: 1,250 and the code were each checked, the currency not at all.
+    checker = Checker(YEN_ORDER, NAMES)
+    assert checker.check("PO-000200 totals 1,250 EUR.").unsupported == ["1250 EUR"]
+    assert checker.check("PO-000200 totals $1,250.").unsupported == ["1250 USD|CAD|AUD|NZD|SGD|HKD|MXN"]
+
+
+def test_an_amount_in_the_datas_currency_passes_written_any_usual_way():
+    checker = Checker(YEN_ORDER, NAMES)
+    for sentence in ("PO-000200 totals 1,250 JPY.", "It comes to JPY 1250.00.", "That is \u00a51,250 in all."):
+        assert checker.check(sentence).grounded, sentence
+
+
+def test_a_capitalised_word_that_is_no_currency_is_not_read_as_one():
+    assert extract("Ship 40 PCS to WH-1 and 3 SKU").amounts == frozenset()
+
+
+def test_currency_words_are_read_as_their_codes():
+    assert extract("a penalty of 5,000 euros, or 300 Yen").amounts == {"5000 EUR", "300 JPY"}
