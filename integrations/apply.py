@@ -258,6 +258,8 @@ async def _apply_supplier(conn: asyncpg.Connection, scope: SyncScope, model: Bas
         "email": model.email,
         "active": model.active,
     }
+    if model.currency is not None:
+        values["currency"] = scope.mapping.currency_or_none(model.currency)
     return await _upsert_catalog(
         conn, scope, Entity.SUPPLIERS, "app.suppliers", "code", model.external_id, values, known
     )

@@ -145,6 +145,7 @@ def _vendor(r: dict[str, Any]) -> dict[str, Any]:
         "name": r.get("displayName"),
         "country": r.get("country") or None,
         "email": r.get("email") or None,
+        "currency": r.get("currencyCode") or "",  # blank: the company's local currency (LCY)
         "active": r.get("blocked", "") in ("", " "),
     }
 

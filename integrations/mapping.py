@@ -69,5 +69,11 @@ class FieldMapping(BaseModel):
             raise MappingError(f"currency {erp_currency!r} is not an ISO 4217 code: add it to mapping.currencies")
         return mapped
 
+    def currency_or_none(self, erp_currency: str | None) -> str | None:
+        """A vendor's currency: blank is the ERP company's, which default_currency names (None without it)."""
+        if not erp_currency and not self.default_currency:
+            return None
+        return self.currency(erp_currency)
+
     def erp_currency(self, currency: str) -> str:
         return next((erp for erp, mine in self.currencies.items() if mine == currency), currency)

@@ -171,7 +171,7 @@ class OdooConnector(Connector):
 
     async def _suppliers(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         domain = [("supplier_rank", ">", 0), ("active", "in", [True, False])]
-        fields = ["ref", "name", "email", "country_code", "active"]
+        fields = ["ref", "name", "email", "country_code", "property_purchase_currency_id", "active"]
         async for rows in self._changed("res.partner", domain, fields, cursor):
             records = [
                 SourceRecord(
@@ -181,6 +181,7 @@ class OdooConnector(Connector):
                         "name": _text(r["name"]),
                         "email": _text(r["email"]),
                         "country": _text(r["country_code"]),
+                        "currency": _m2o_name(r["property_purchase_currency_id"]) or "",
                         "active": r["active"],
                     },
                     r,

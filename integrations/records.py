@@ -64,6 +64,9 @@ class SupplierRecord(_Record):
     name: str = Field(min_length=1, max_length=200)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     email: str | None = None
+    # The ERP's code for what the vendor invoices in, "" for the company's; None where a connector does not read
+    # it (the supplier keeps the currency it has).
+    currency: str | None = None
     active: bool = True
 
 

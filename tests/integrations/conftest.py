@@ -145,7 +145,7 @@ async def snapshot(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> dict[str, 
             tenant_id,
         )
         suppliers = await conn.fetch(
-            "SELECT code, name, country, email, active FROM app.suppliers WHERE tenant_id = $1 ORDER BY code",
+            "SELECT code, name, country, email, active, currency FROM app.suppliers WHERE tenant_id = $1 ORDER BY code",
             tenant_id,
         )
         warehouses = await conn.fetch(

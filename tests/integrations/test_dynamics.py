@@ -40,6 +40,8 @@ async def test_initial_then_incremental_sync_and_rerun(sync_deps, owner_pool, ma
     run = await completed_run(sync_deps, tenant, connector)
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("MAIN", "Main")]
+    # A vendor's currency code, else the company's local currency (the mapping's default_currency).
+    assert [(s[0], s[5]) for s in state["suppliers"]] == [("20000", "USD"), ("30000", "CAD")]
     assert [p[:3] for p in state["products"]] == [
         ("1001", "Item 1", "each"),
         ("1002", "Item 2", "kg"),

@@ -44,7 +44,8 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
     assert run["counts"]["products"] == {"created": 3, "updated": 0, "unchanged": 0, "dead_lettered": 2}
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("WH", "Main warehouse"), ("WH2", "Overflow")]
-    assert [s[0] for s in state["suppliers"]] == ["V000", "V001", "V002"]
+    # A vendor's purchase currency, else the company's (the mapping's default_currency).
+    assert [(s[0], s[5]) for s in state["suppliers"]] == [("V000", "EUR"), ("V001", "EUR"), ("V002", "JPY")]
     assert state["products"] == [
         ("SKU-000002", "Product 2", "each", Decimal("1.5000"), "EUR", True),
         ("SKU-000003", "Product 3", "kg", Decimal("1.7500"), "EUR", True),

@@ -147,6 +147,7 @@ def populate(fake: FakeDynamics, *, items: int = 5, orders: int = 2) -> None:
                 "displayName": f"Vendor {i}",
                 "country": "US",
                 "email": f"v{i}@example.com",
+                "currencyCode": "CAD" if i else "",  # blank: the company's local currency
                 "blocked": " ",
             },
         )

@@ -34,6 +34,8 @@ def populate(fake: FakeOdoo, *, products: int = 5, orders: int = 3, quants: bool
                     "email": f"v{i}@example.com",
                     "country_code": "BE",
                     "supplier_rank": 1,
+                    # The third invoices in yen; the others in the company's currency (false, as Odoo answers).
+                    "property_purchase_currency_id": [4, "JPY"] if i == 2 else False,
                     "active": True,
                 },
             )
