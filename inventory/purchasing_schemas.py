@@ -125,7 +125,7 @@ class PurchaseReceiptLineCreate(StrictModel):
     line_id: UUID
     quantity: PositiveQuantity = Field(description="In the line's unit of measure")
     lot_number: LotNumber | None = None
-    expiry_date: date | None = None
+    expiry_date: PlannedDate | None = None
 
     @model_validator(mode="after")
     def _expiry_needs_lot(self) -> PurchaseReceiptLineCreate:

@@ -32,6 +32,7 @@ reading the file is ``risk.history_csv``; checking one row is ``risk.history_row
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -118,13 +119,20 @@ async def import_history(
     }
     if options.dry_run or not valid:
         return report
+    # A new supplier's currency is its deliveries', when they agree on one: orders to it then default to it.
+    currencies_of: dict[str, set[str]] = defaultdict(set)
+    for parsed in valid:
+        currencies_of[parsed.supplier].add(parsed.currency)
     for code, (name, country) in new_suppliers.items():
+        currencies = currencies_of[code]
         suppliers[code] = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO app.suppliers (tenant_id, code, name, country, currency) VALUES ($1, $2, $3, $4, $5) "
+            "RETURNING id",
             tenant_id,
             code,
             name,
             country,
+            currencies.pop() if len(currencies) == 1 else None,
         )
     unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins
     inserted = 0

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from pydantic import ValidationError
 
 from common.database import Database, TenantTransaction
 from common.errors import ConflictError, InvalidInputError, NotFoundError
@@ -349,3 +350,11 @@ async def test_twenty_concurrent_partial_receipts_never_exceed_the_ordered_quant
 
     final = await run(database, tenant, current)
     assert (final["status"], final["lines"][0]["received_base"]) == ("partially_received", 48)
+
+
+@pytest.mark.parametrize("expiry", ["0001-01-01", "9999-12-31"])
+def test_a_lot_expiry_outside_1900_to_2199_is_refused(expiry):
+    # Before, any date was kept as the lot's expiry, as order dates were before PlannedDate.
+    line = {"line_id": str(uuid.uuid4()), "quantity": 1, "lot_number": "L-1", "expiry_date": expiry}
+    with pytest.raises(ValidationError, match=f"{expiry} is not between 1900-01-01 and 2199-12-31"):
+        PurchaseReceiptCreate.model_validate({"lines": [line]})

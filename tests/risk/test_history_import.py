@@ -233,3 +233,19 @@ def test_a_file_currency_that_is_not_an_iso_code_is_refused():
     with pytest.raises(InvalidInputError, match="currency 'euros' is not an ISO 4217 code") as refused:
         parse_currency("euros")
     assert (refused.value.code, parse_currency(" usd ")) == ("invalid_currency", "USD")
+
+
+async def test_a_created_supplier_takes_its_deliveries_currency_when_they_agree_on_one(world):
+    header = "supplier,country,shipment_mode,order_date,promised_date,delivered_date,quantity,value,currency\n"
+    data = csv_bytes(
+        "Yen Co,JP,sea,2025-01-02,2025-02-01,,10,9000,JPY",
+        "Yen Co,JP,sea,2025-01-03,2025-02-02,,10,9100,JPY",
+        "Mixed Co,US,air,2025-01-02,2025-02-01,,10,99,USD",
+        "Mixed Co,US,air,2025-01-03,2025-02-02,,10,90,EUR",
+        header=header,
+    )
+    report = await run_import(world, data, create_suppliers=True)
+    assert report["inserted"] == 4
+    async with world.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT name, currency FROM app.suppliers WHERE tenant_id = $1", world.tenant.id)
+    assert {r["name"]: r["currency"] for r in rows} == {"Yen Co": "JPY", "Mixed Co": None}
