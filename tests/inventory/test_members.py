@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from common.database import TenantTransaction
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from inventory import catalog, members, notifications, stock
+from inventory.catalog_schemas import ProductUpdate
 from inventory.listing import ListQuery
 from inventory.member_schemas import ProfileUpdate
-from inventory.schemas import IssueCreate, ProductUpdate
+from inventory.schemas import IssueCreate
 
 
 async def test_a_profile_update_merges_notification_settings_and_is_private(database, make_tenant):

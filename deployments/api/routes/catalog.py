@@ -10,7 +10,7 @@ from deployments.api.deps import CallerDep
 from deployments.api.list_route import add_list_route
 from inventory import catalog
 from inventory.catalog import CatalogEntity
-from inventory.schemas import (
+from inventory.catalog_schemas import (
     Product,
     ProductCreate,
     ProductUpdate,

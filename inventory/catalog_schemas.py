@@ -1,0 +1,130 @@
+"""The catalogue's API contract: products, suppliers and warehouses as written and as read back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import ConfigDict, Field
+
+from inventory.schemas import (
+    DEFAULT_CURRENCY,
+    Code,
+    CountryCode,
+    Currency,
+    Email,
+    Money,
+    Name,
+    StrictModel,
+    UnitOfMeasure,
+    UpdateModel,
+)
+
+
+class ProductCreate(StrictModel):
+    sku: Code
+    name: Name
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit_of_measure: UnitOfMeasure = "each"
+    unit_cost: Money | None = None
+    unit_cost_currency: Currency = Field(
+        default=DEFAULT_CURRENCY,
+        description="What `unit_cost` is in; an order in another currency does not take it as a price",
+    )
+    lot_tracked: bool = Field(default=False, description="Receipts must name a lot/batch (and may carry expiry)")
+    active: bool = True
+
+
+class ProductUpdate(UpdateModel):
+    sku: Code | None = None
+    name: Name | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    category: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    unit_of_measure: UnitOfMeasure | None = None
+    unit_cost: Money | None = None
+    unit_cost_currency: Currency | None = None
+    lot_tracked: bool | None = None
+    active: bool | None = None
+
+
+# Rows read back carry what the database holds, which an ERP sync or a history import may have written
+# outside what the API accepts (a code with spaces, a long city): the read models check types, not input
+# rules, so such a row cannot fail a listing (it did, with a 500, until 2026-12-06).
+
+
+class Product(ProductCreate):
+    model_config = ConfigDict(extra="ignore")
+    sku: str
+    name: str
+    description: str | None = None
+    category: str | None = None
+    unit_of_measure: str = "each"
+    # A row may hold NULL where the API never writes one: an ERP cost whose currency its mapping lacks.
+    unit_cost_currency: str | None = Field(  # type: ignore[assignment]
+        default=None, description="What `unit_cost` is in; null for an ERP cost of unknown currency"
+    )
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class SupplierCreate(StrictModel):
+    code: Code
+    name: Name
+    country: CountryCode | None = None
+    email: Email | None = None
+    lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    currency: Currency | None = Field(default=None, description="What it invoices in: orders to it default to it")
+    active: bool = True
+
+
+class SupplierUpdate(UpdateModel):
+    code: Code | None = None
+    name: Name | None = None
+    country: CountryCode | None = None
+    email: Email | None = None
+    lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
+    currency: Currency | None = None
+    active: bool | None = None
+
+
+class Supplier(SupplierCreate):
+    model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
+    country: str | None = None
+    email: str | None = None
+    lead_time_days: int | None = None
+    currency: str | None = None
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class WarehouseCreate(StrictModel):
+    code: Code
+    name: Name
+    country: CountryCode | None = None
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    active: bool = True
+
+
+class WarehouseUpdate(UpdateModel):
+    code: Code | None = None
+    name: Name | None = None
+    country: CountryCode | None = None
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    active: bool | None = None
+
+
+class Warehouse(WarehouseCreate):
+    model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
+    country: str | None = None
+    city: str | None = None
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
