@@ -218,8 +218,8 @@ class NetSuiteConnector(OAuthConnector):
                 location_record,
             ),
             Entity.SUPPLIERS: (
-                "v.id, v.entityid, v.companyname, v.email, v.isinactive",
-                "vendor v",
+                "v.id, v.entityid, v.companyname, v.email, v.isinactive, c.symbol AS currency",
+                "vendor v LEFT JOIN currency c ON c.id = v.currency",
                 "v",
                 [],
                 vendor_record,

@@ -82,6 +82,7 @@ def vendor_record(r: dict[str, Any]) -> SourceRecord:
         "code": r.get("entityid"),
         "name": r.get("companyname") or r.get("entityid"),
         "email": r.get("email") or None,
+        "currency": r.get("currency") or "",  # the vendor's primary currency's ISO code
         "active": not flag(r.get("isinactive")),
     }
     return SourceRecord(str(r.get("id") or ""), fields, r)

@@ -77,7 +77,10 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
     assert run["counts"]["products"] == {"created": 4, "updated": 0, "unchanged": 0, "dead_lettered": 2}
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("AUS", "Austin DC"), ("RNO", "Reno DC")]
-    assert state["suppliers"] == [(f"VEND-{i}", f"Vendor {i}", None, f"v{i}@example.com", True, None) for i in range(3)]
+    # Each vendor's primary currency.
+    assert state["suppliers"] == [
+        (f"VEND-{i}", f"Vendor {i}", None, f"v{i}@example.com", True, "EUR" if i == 2 else "USD") for i in range(3)
+    ]
     # The mapping names no default_currency, so the costs' currency is unknown and they price no order.
     assert state["products"] == [
         ("ITEM-002", "Item 2", "each", Decimal("4.5000"), None, True),

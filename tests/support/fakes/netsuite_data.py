@@ -28,7 +28,13 @@ def populate(fake: FakeNetSuite, *, items: int = 6, orders: int = 3) -> dict[str
     vendors = [
         fake.put(
             "vendor",
-            {"entityid": f"VEND-{i}", "companyname": f"Vendor {i}", "email": f"v{i}@example.com", "isinactive": False},
+            {
+                "entityid": f"VEND-{i}",
+                "companyname": f"Vendor {i}",
+                "email": f"v{i}@example.com",
+                "currency": 2 if i == 2 else usd["id"],  # a vendor's primary currency: the third invoices in EUR
+                "isinactive": False,
+            },
         )
         for i in range(3)
     ]

@@ -12,7 +12,7 @@ from typing import Any
 SCHEMA: dict[str, set[str]] = {
     "location": {"id", "name", "fullname", "isinactive", "mainaddress", "lastmodifieddate"},
     "locationmainaddress": {"nkey", "country", "city", "zip"},
-    "vendor": {"id", "entityid", "companyname", "email", "isinactive", "lastmodifieddate"},
+    "vendor": {"id", "entityid", "companyname", "email", "currency", "isinactive", "lastmodifieddate"},
     "item": {"id", "itemid", "displayname", "itemtype", "stockunit", "cost", "isinactive", "lastmodifieddate"},
     "unitstypeuom": {"internalid", "unitname", "abbreviation"},
     "inventorybalance": {"item", "location", "binnumber", "quantityonhand", "quantityavailable"},
