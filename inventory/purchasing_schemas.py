@@ -245,9 +245,11 @@ class ReorderProposal(BaseModel):
     max_quantity: Quantity
     order_multiple: Quantity
     quantity: Annotated[Quantity, Field(description="To order, in the product's unit")]
-    unit_price: Annotated[Quantity | None, Field(description="The product's unit cost")]
-    unit_price_currency: Annotated[str | None, Field(description="What `unit_price` is in")]
-    supplier_currency: Annotated[str, Field(description="What an order from it is in unless the request names one")]
+    unit_price: Annotated[
+        Quantity | None, Field(description="What a draft would pay per product unit, in `currency`; null: see why")
+    ]
+    currency: Annotated[str, Field(description="The draft's: the supplier's currency, else EUR")]
+    unpriced_reason: Annotated[str | None, Field(description="Why nothing prices it (no exchange rates are kept)")]
     lead_time_days: int
     expected_date: date
 

@@ -142,8 +142,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             where.append(f"r.{name} = ${len(params)}")
     rows = await conn.fetch(
         f"""WITH incoming AS ({INCOMING_BY_LOCATION})
-            SELECT r.id AS rule_id, r.product_id, p.sku, p.unit_cost AS unit_price,
-                   p.unit_cost_currency AS unit_price_currency, r.warehouse_id,
+            SELECT r.id AS rule_id, r.product_id, p.sku, r.warehouse_id,
                    w.code AS warehouse_code, r.supplier_id, s.code AS supplier_code,
                    coalesce(s.currency, '{DEFAULT_CURRENCY}') AS supplier_currency,
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
@@ -193,11 +192,10 @@ async def order_proposals(
     else each supplier's."""
     # One proposal run per tenant at a time: the second sees the first's drafts as incoming.
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reorder:' || $1::text, 0))", str(tenant_id))
-    groups: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)
-    for proposal in await proposals(conn, filters, await members.today_for(conn, user_id)):
-        groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
+    groups = _by_order(await proposals(conn, filters, await members.today_for(conn, user_id)))
     currencies = {key: currency or items[0]["supplier_currency"] for key, items in groups.items()}
-    await _price(conn, groups, currencies)
+    if unpriced := await _price(conn, groups, currencies):
+        raise pricing.unpriced_error(unpriced)
     created = []
     # A supplier and warehouse with more proposals than an order takes get several orders.
     batches = [(key, items[i : i + MAX_ORDER_LINES]) for key, items in groups.items()
@@ -212,7 +210,7 @@ async def order_proposals(
                 PurchaseOrderLineCreate(
                     product_id=item["product_id"],
                     quantity=item["quantity"],
-                    unit_price=item["order_price"],
+                    unit_price=item["unit_price"],
                 )
                 for item in items
             ],
@@ -225,25 +223,45 @@ async def order_proposals(
     return created
 
 
+async def priced_proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date) -> list[dict]:
+    """The proposals with what a draft would pay for each, in its supplier's currency (or why nothing prices
+    it): until 2026-12-06 a proposal showed the product's unit cost, whatever the draft would be priced at."""
+    found = await proposals(conn, filters, today)
+    groups = _by_order(found)
+    await _price(conn, groups, {key: items[0]["supplier_currency"] for key, items in groups.items()})
+    return found
+
+
+def _by_order(found: list[dict]) -> dict[tuple[UUID, UUID], list[dict]]:
+    """Proposals per (supplier, warehouse): one draft each."""
+    groups: dict[tuple[UUID, UUID], list[dict]] = defaultdict(list)
+    for proposal in found:
+        groups[(proposal["supplier_id"], proposal["warehouse_id"])].append(proposal)
+    return groups
+
+
 async def _price(
     conn: asyncpg.Connection, groups: dict[tuple[UUID, UUID], list[dict]], currencies: dict[tuple[UUID, UUID], str]
-) -> None:
-    """Set each proposal's ``order_price`` from evidence in its order's currency; one refusal names every line
-    nothing prices (it was priced at 0, or at a unit cost kept in another currency, until 2026-12-06)."""
+) -> list[str]:
+    """Set each proposal's ``unit_price`` and ``currency`` from evidence in its draft's currency (``unit_price``
+    None and ``unpriced_reason`` where nothing prices it); returns those reasons (a draft was priced at 0, or
+    at a unit cost kept in another currency, until 2026-12-06)."""
     unpriced = []
     for (supplier_id, warehouse_id), items in groups.items():
         currency = currencies[(supplier_id, warehouse_id)]
         evidence = await pricing.price_evidence(conn, supplier_id, currency, {item["product_id"] for item in items})
         for item in items:
             found = evidence[item["product_id"]]
+            item.update(currency=currency, unit_price=None, unpriced_reason=None)
             if found.price is None:
-                unpriced.append(found.why_none())
+                item["unpriced_reason"] = found.why_none()
             elif found.price >= LARGEST_PRICE:  # a last price per a tiny unit ordered in, per the product's unit
-                unpriced.append(f"{found.sku} at {found.price:f} is past the largest price kept ({LARGEST_PRICE:f})")
+                item["unpriced_reason"] = f"{found.sku} at {found.price:f} is past the largest price kept"
             else:
-                item["order_price"] = found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)
-    if unpriced:
-        raise pricing.unpriced_error(unpriced)
+                item["unit_price"] = found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+            if item["unpriced_reason"]:
+                unpriced.append(item["unpriced_reason"])
+    return unpriced
 
 
 def _references(values: dict[str, Any]) -> dict[str, Any]:

@@ -291,3 +291,24 @@ async def test_proposals_are_ordered_in_each_suppliers_currency_unless_one_is_na
     await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
     (draft,) = await order_in(database, tenant, None)
     assert (draft["currency"], draft["lines"][0]["unit_price"]) == ("USD", D(2))
+
+
+async def test_proposals_show_what_the_draft_would_pay_in_its_currency_or_why_nothing_prices_it(
+    database, owner_pool, make_tenant
+):
+    # Before, a proposal showed the product's unit cost (2, in EUR) for a draft to a supplier invoicing in USD.
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET currency = 'USD' WHERE id = $1", supplier)
+        await conn.execute("UPDATE app.products SET unit_cost_currency = 'USD' WHERE id = $1", tenant.products[0])
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    await add_rule(database, tenant, supplier, 1, 0, 10, 40, 1)
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.priced_proposals(tx.conn, {}, datetime.now(UTC).date())
+
+    found = await database.run(tenant.claims(), None, propose)
+    priced = [(p["sku"], p["unit_price"], p["currency"]) for p in found]
+    assert priced == [("SKU-0", D(2), "USD"), ("SKU-1", None, "USD")]
+    assert found[1]["unpriced_reason"].startswith("SKU-1 costs 2.0000 EUR, not USD")

@@ -76,7 +76,7 @@ async def get_proposals(
 
     async def propose(tx: TenantTransaction) -> list[dict]:
         # Expected dates count from the caller's date (their profile's time zone), as ordering them does.
-        return await reorder.proposals(tx.conn, filters, await members.today_for(tx.conn, tx.user_id))
+        return await reorder.priced_proposals(tx.conn, filters, await members.today_for(tx.conn, tx.user_id))
 
     return ReorderProposals(proposals=[ReorderProposal.model_validate(p) for p in await caller.run(propose)])
 

@@ -198,3 +198,6 @@ async def test_reorder_proposals_date_their_arrival_from_the_callers_day(http, m
     assert [(p["quantity"], p["expected_date"]) for p in proposals] == [
         (20.0, (their_today + timedelta(days=4)).isoformat())
     ]
+    # The product has no unit cost and the supplier no history: the draft's price is unknown, and says why.
+    assert (proposals[0]["unit_price"], proposals[0]["currency"]) == (None, "EUR")
+    assert proposals[0]["unpriced_reason"].startswith("SKU-0 has no unit cost")
