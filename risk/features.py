@@ -228,7 +228,7 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     lead = (_days(targets["promised_date"]) - _days(targets["order_date"])).astype(float)
     usual_lead = np.where(lead_sums["n"] > 0, lead_sums["lead"] / np.maximum(lead_sums["n"], 1), np.nan)
     quantity = targets["quantity"].astype(float).to_numpy()
-    value = targets["value"].astype(float).to_numpy()
+    value = np.where(in_reference_currency(history, targets), targets["value"].astype(float).to_numpy(), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         unit_price = np.where(quantity > 0, value / quantity, np.nan)
     month = targets["promised_date"].dt.month.to_numpy(dtype=float)
@@ -263,6 +263,20 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
         index=targets.index,
     )
     return features[FEATURES]
+
+
+def in_reference_currency(history: pd.DataFrame, targets: pd.DataFrame) -> np.ndarray:
+    """Which targets' money is in the history's most common currency (ties: the first code). Chainsight keeps no
+    exchange rates, so a line in another currency gets no value or unit-price feature (as a line without a
+    value): 9,000 JPY is not a large order next to 90 EUR ones. Without currencies every line is comparable."""
+    if "currency" not in history or "currency" not in targets:
+        return np.ones(len(targets), dtype=bool)
+    counts = history["currency"].dropna().value_counts()
+    if counts.empty:
+        return np.ones(len(targets), dtype=bool)
+    reference = min(counts[counts == counts.max()].index)
+    currency = targets["currency"]
+    return ((currency == reference) | currency.isna()).to_numpy(dtype=bool)
 
 
 def _growth(days: np.ndarray, origin: float, half_life: float) -> np.ndarray:

@@ -44,7 +44,7 @@ async def load_delivery_history(conn: asyncpg.Connection, since: date | None = N
                h.order_date, h.promised_date, h.delivered_date, h.quantity::float8 AS quantity,
                h.value::float8 AS value, h.quantity_received::float8 AS quantity_received,
                h.quantity_rejected::float8 AS quantity_rejected, c.overall::float8 AS country_risk,
-               rp.distance_km::float8 AS distance_km, h.purchase_order_id
+               rp.distance_km::float8 AS distance_km, h.purchase_order_id, h.currency::text AS currency
         FROM app.risk_delivery_history h
         JOIN app.suppliers s ON s.id = h.supplier_id
         LEFT JOIN app.country_risk c ON c.country = h.origin_country
@@ -66,8 +66,8 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
                coalesce(po.issued_at, po.created_at)::date AS order_date,
                greatest(po.expected_date, coalesce(po.issued_at, po.created_at)::date) AS promised_date,
                NULL::date AS delivered_date, l.quantity_base::float8 AS quantity,
-               (l.quantity * l.unit_price)::float8 AS value, c.overall::float8 AS country_risk,
-               rp.distance_km::float8 AS distance_km
+               (l.quantity * l.unit_price)::float8 AS value, po.currency::text AS currency,
+               c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km
         FROM app.purchase_order_lines l
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
         JOIN app.suppliers s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id

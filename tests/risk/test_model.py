@@ -152,3 +152,18 @@ def test_the_shrink_calibration_learns_how_far_to_trust_a_line_s_distance_from_t
     fitted = Calibrator.fit(reference + distance, labels, "shrink", reference)
     assert fitted.a == pytest.approx(0.5, abs=0.1)
     assert np.allclose(Calibrator("shrink", a=0.0).apply(reference + distance, reference), 1 / (1 + np.exp(-reference)))
+
+
+def test_money_in_another_currency_than_the_historys_gives_no_value_or_price_feature():
+    # Before, 9,000 JPY read as an order a hundred times larger than 90 EUR ones.
+    day = pd.Timestamp("2025-01-01")
+    line = {"supplier_id": "S", "category": "A", "shipment_mode": "air", "quantity": 10.0, "order_date": day,
+            "promised_date": day + pd.Timedelta(days=10), "delivered_date": day + pd.Timedelta(days=9)}  # fmt: skip
+    history = pd.DataFrame(
+        [{**line, "value": 90.0, "currency": "EUR"}] * 2 + [{**line, "value": 9000.0, "currency": "JPY"}]
+    )
+    features = build_features(history)
+    assert features["unit_price_log"].iloc[0] == pytest.approx(np.log1p(9.0))
+    assert np.isnan(features["unit_price_log"].iloc[2]) and features["order_value_log"].iloc[2] == 0
+    unlabelled = build_features(history.drop(columns="currency"))  # no currencies: every line comparable
+    assert unlabelled["order_value_log"].iloc[2] == pytest.approx(np.log1p(9000.0))
