@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
@@ -24,7 +25,8 @@ from inventory.schemas import DEFAULT_CURRENCY
 _PRICES = """
 WITH wanted AS (SELECT unnest($1::uuid[]) AS product_id),
 last_paid AS (
-    SELECT DISTINCT ON (l.product_id) l.product_id, l.unit_price / l.uom_factor AS price
+    SELECT DISTINCT ON (l.product_id) l.product_id, l.unit_price / l.uom_factor AS price, o.number,
+           coalesce(o.issued_at, o.created_at)::date AS issued_on
     FROM app.purchase_order_lines l
     JOIN app.purchase_orders o ON o.id = l.purchase_order_id
     WHERE l.product_id = ANY($1::uuid[]) AND o.supplier_id = $2 AND o.currency = $3
@@ -32,6 +34,7 @@ last_paid AS (
     ORDER BY l.product_id, o.issued_at DESC NULLS LAST, o.created_at DESC, l.line_no DESC
 )
 SELECT w.product_id, p.sku, p.unit_cost, p.unit_cost_currency, lp.price AS last_paid,
+       lp.number AS last_paid_order, lp.issued_on AS last_paid_on,
        (SELECT code FROM app.suppliers WHERE id = $2) AS supplier_code
 FROM wanted w
 JOIN app.products p ON p.id = w.product_id
@@ -47,6 +50,8 @@ class PriceEvidence:
     unit_cost: Decimal | None
     unit_cost_currency: str | None
     last_paid: Decimal | None
+    last_paid_order: str | None
+    last_paid_on: date | None
     supplier_code: str | None
 
     @property
@@ -55,6 +60,15 @@ class PriceEvidence:
         if self.unit_cost is not None and self.unit_cost_currency == self.currency:
             return self.unit_cost
         return self.last_paid
+
+    @property
+    def source(self) -> str | None:
+        """Where ``price`` comes from, for the buyer to judge it: the unit cost, or the order and its date."""
+        if self.unit_cost is not None and self.unit_cost_currency == self.currency:
+            return "unit cost"
+        if self.last_paid is not None:
+            return f"{self.last_paid_order} issued {self.last_paid_on}"
+        return None
 
     def why_none(self) -> str:
         if self.unit_cost is None:

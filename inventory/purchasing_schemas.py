@@ -249,6 +249,9 @@ class ReorderProposal(BaseModel):
         Quantity | None, Field(description="What a draft would pay per product unit, in `currency`; null: see why")
     ]
     currency: Annotated[str, Field(description="The draft's: the supplier's currency, else EUR")]
+    price_source: Annotated[
+        str | None, Field(description="'unit cost', or the supplier's order it was last paid on and its date")
+    ]
     unpriced_reason: Annotated[str | None, Field(description="Why nothing prices it (no exchange rates are kept)")]
     lead_time_days: int
     expected_date: date

@@ -252,7 +252,7 @@ async def _price(
         evidence = await pricing.price_evidence(conn, supplier_id, currency, {item["product_id"] for item in items})
         for item in items:
             found = evidence[item["product_id"]]
-            item.update(currency=currency, unit_price=None, unpriced_reason=None)
+            item.update(currency=currency, unit_price=None, price_source=found.source, unpriced_reason=None)
             if found.price is None:
                 item["unpriced_reason"] = found.why_none()
             elif found.price >= LARGEST_PRICE:  # a last price per a tiny unit ordered in, per the product's unit
@@ -260,6 +260,7 @@ async def _price(
             else:
                 item["unit_price"] = found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)
             if item["unpriced_reason"]:
+                item["price_source"] = None
                 unpriced.append(item["unpriced_reason"])
     return unpriced
 

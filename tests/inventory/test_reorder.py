@@ -272,10 +272,19 @@ async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_curr
 
     async def pay(tx: TenantTransaction):
         order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, paid, default_tolerance_pct=D(0))
-        await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+        return await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
 
-    await database.run(tenant.claims(), None, pay)
+    issued = await database.run(tenant.claims(), None, pay)
     await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET currency = 'JPY' WHERE id = $1", supplier)
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.priced_proposals(tx.conn, {}, datetime.now(UTC).date())
+
+    (shown,) = await database.run(tenant.claims(), None, propose)
+    source = f"{issued['number']} issued {issued['issued_at'].date()}"
+    assert (shown["unit_price"], shown["currency"], shown["price_source"]) == (D("27.5"), "JPY", source)
     created = await order_in(database, tenant, "JPY")
     assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in created[0]["lines"]] == [
         ("SKU-0", D(20), D("27.5"))
@@ -309,6 +318,6 @@ async def test_proposals_show_what_the_draft_would_pay_in_its_currency_or_why_no
         return await reorder.priced_proposals(tx.conn, {}, datetime.now(UTC).date())
 
     found = await database.run(tenant.claims(), None, propose)
-    priced = [(p["sku"], p["unit_price"], p["currency"]) for p in found]
-    assert priced == [("SKU-0", D(2), "USD"), ("SKU-1", None, "USD")]
+    priced = [(p["sku"], p["unit_price"], p["currency"], p["price_source"]) for p in found]
+    assert priced == [("SKU-0", D(2), "USD", "unit cost"), ("SKU-1", None, "USD", None)]
     assert found[1]["unpriced_reason"].startswith("SKU-1 costs 2.0000 EUR, not USD")
