@@ -47,6 +47,17 @@ def _iso(value: Any) -> str | None:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
+def _purchase_currency(partner: dict[str, Any]) -> str | None:
+    """The currency the supplier's purchasing organisations order in, when they agree on one ("" where none
+    sets it: the company's); None when they differ, which leaves the supplier's currency as it is."""
+    supplier = partner.get("to_Supplier") or {}
+    orgs = (supplier.get("to_SupplierPurchasingOrg") or {}).get("results") or []
+    currencies = {org.get("PurchaseOrderCurrency") or "" for org in orgs}
+    if len(currencies) > 1:
+        return None
+    return currencies.pop() if currencies else ""
+
+
 class SapConnector(Connector):
     kind = "sap"
     vendor = "SAP S/4HANA"
@@ -122,7 +133,11 @@ class SapConnector(Connector):
             async for rows, last in self._changed(PRODUCTS, params, "LastChangeDateTime", cursor, "datetimeoffset"):
                 yield Page([self._product(r) for r in rows], {"LastChangeDateTime": last} if last else None)
         elif entity == Entity.SUPPLIERS:
-            params = {"key": "BusinessPartner", "$expand": "to_BusinessPartnerAddress", "$filter": "Supplier ne ''"}
+            params = {
+                "key": "BusinessPartner",
+                "$expand": "to_BusinessPartnerAddress,to_Supplier/to_SupplierPurchasingOrg",
+                "$filter": "Supplier ne ''",
+            }
             async for rows, last in self._changed(PARTNERS, params, "LastChangeDate", cursor, "datetime"):
                 yield Page([self._supplier(r) for r in rows], {"LastChangeDate": last} if last else None)
         elif entity == Entity.PURCHASE_ORDERS:
@@ -151,6 +166,7 @@ class SapConnector(Connector):
             "code": r.get("Supplier"),
             "name": r.get("BusinessPartnerFullName"),
             "country": addresses[0].get("Country") or None if addresses else None,
+            "currency": _purchase_currency(r),
             "active": not r.get("BusinessPartnerIsBlocked", False),
         }
         return SourceRecord(str(r.get("Supplier") or r.get("BusinessPartner") or ""), fields, r)

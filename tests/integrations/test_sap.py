@@ -63,6 +63,8 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
         ("100001", "Vendor 1", "DE"),
         ("100002", "Vendor 2", "DE"),
     ]  # the customer partner is not read
+    # The currency its purchasing organisations order in, when they agree (none set where they differ).
+    assert [s[5] for s in state["suppliers"]] == ["EUR", None, "USD"]
     assert [p[:3] for p in state["products"]] == [
         ("MAT000002", "Material 2", "kg"),
         ("MAT000003", "Material 3", "each"),

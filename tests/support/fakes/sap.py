@@ -158,13 +158,18 @@ class FakeSap(FakeServer):
         return Response(200, {"d": data})
 
     def _render(self, record: dict[str, Any], name: str, expand: set[str]) -> dict[str, Any]:
+        """One entity; ``expand`` holds paths (``to_Supplier/to_SupplierPurchasingOrg``). A to-one navigation
+        (a dict) renders as the entity itself, a to-many one (a list) as ``{"results": [...]}``, as OData v2."""
         out: dict[str, Any] = {"__metadata": {"type": f"API.{name}Type"}}
         for field, value in record.items():
             if field.startswith("to_"):
-                if field in expand:
-                    out[field] = {"results": [self._render(v, field, set()) for v in value]}
-                else:
+                inner = {path.split("/", 1)[1] for path in expand if path.startswith(f"{field}/")}
+                if field not in expand and not inner:
                     out[field] = {"__deferred": {"uri": f"{self.url}/{field}"}}
+                elif isinstance(value, dict):
+                    out[field] = self._render(value, field, inner)
+                else:
+                    out[field] = {"results": [self._render(v, field, inner) for v in value]}
             elif isinstance(value, datetime):
                 out[field] = v2_date(value)
             elif isinstance(value, Decimal):
@@ -241,6 +246,7 @@ def _matches(record: dict[str, Any], clause: str) -> bool:
 def populate(fake: FakeSap, *, products: int = 5, orders: int = 3) -> None:
     """Plants 1010 and 1020; suppliers; products (with a malformed one and an unmapped unit when >= 5);
     unrestricted stock in two storage locations; purchase orders released, in process and deleted."""
+    org_currencies = (("EUR", "EUR"), ("EUR", "GBP"), ("USD", "USD"))
     for i in range(3):
         fake.put(
             "A_BusinessPartner",
@@ -251,6 +257,15 @@ def populate(fake: FakeSap, *, products: int = 5, orders: int = 3) -> None:
                 "BusinessPartnerFullName": f"Vendor {i}",
                 "BusinessPartnerIsBlocked": False,
                 "to_BusinessPartnerAddress": [{"Country": "DE"}],
+                # Purchasing organisations and the currency each orders in: the first orders in EUR in both, the
+                # second in EUR and GBP, the third in USD in both.
+                "to_Supplier": {
+                    "Supplier": f"1000{i:02d}",
+                    "to_SupplierPurchasingOrg": [
+                        {"PurchasingOrganization": org, "PurchaseOrderCurrency": currency}
+                        for org, currency in zip(("1010", "1020"), org_currencies[i], strict=True)
+                    ],
+                },
             },
         )
     fake.put(
