@@ -28,8 +28,7 @@ COVER_TARGET_DAYS = 14
 # Open orders looked at for expediting (the most overdue first), and suppliers for review (riskiest first).
 EXPEDITE_SCAN_LIMIT = 200
 REVIEW_SCAN_LIMIT = 200
-# A supplier is worth a review at the early-warning alert threshold (the "high" band), or when its score
-# rose this many points since the last scan.
+# A supplier is worth a review at the early-warning alert threshold ("high" band), or once it rose this much.
 REVIEW_SCORE = risk_service.ScanThresholds().supplier_score.raise_at
 RISING_POINTS = 5.0
 # Days each stored forecast point covers, per frequency the batch job writes.
