@@ -55,16 +55,19 @@ class PriceEvidence:
     supplier_code: str | None
 
     @property
+    def _cost_applies(self) -> bool:
+        """The unit cost is known and kept in the order's currency."""
+        return self.unit_cost is not None and self.unit_cost_currency == self.currency
+
+    @property
     def price(self) -> Decimal | None:
         """Per unit of the product's own unit, in the order's currency; None when nothing supports a figure."""
-        if self.unit_cost is not None and self.unit_cost_currency == self.currency:
-            return self.unit_cost
-        return self.last_paid
+        return self.unit_cost if self._cost_applies else self.last_paid
 
     @property
     def source(self) -> str | None:
         """Where ``price`` comes from, for the buyer to judge it: the unit cost, or the order and its date."""
-        if self.unit_cost is not None and self.unit_cost_currency == self.currency:
+        if self._cost_applies:
             return "unit cost"
         if self.last_paid is not None:
             return f"{self.last_paid_order} issued {self.last_paid_on}"
