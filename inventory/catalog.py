@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from common.errors import ConflictError, NotFoundError
+from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
 
 
@@ -71,10 +71,10 @@ WAREHOUSES = CatalogEntity(
     natural_key="code",
     listing=Listing(
         table="app.warehouses",
-        columns=("code", "name", "country", "city", *_COMMON),
+        columns=("code", "name", "country", "city", "timezone", *_COMMON),
         sortable={"code": str, "name": str, "created_at": datetime},
         default_sort="code",
-        equality_filters={"country": "text", "active": "boolean"},
+        equality_filters={"country": "text", "timezone": "text", "active": "boolean"},
         search_columns=("code", "name", "city"),
     ),
 )
@@ -92,6 +92,8 @@ async def create(conn: asyncpg.Connection, entity: CatalogEntity, tenant_id: UUI
         row = await conn.fetchrow(sql, tenant_id, *values.values())
     except asyncpg.UniqueViolationError as exc:
         raise _duplicate(entity, values) from exc
+    except asyncpg.CheckViolationError as exc:
+        raise _refused(exc, values) from exc
     assert row is not None
     return dict(row)
 
@@ -116,6 +118,8 @@ async def update(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUI
         row = await conn.fetchrow(sql, entity_id, *values.values())
     except asyncpg.UniqueViolationError as exc:
         raise _duplicate(entity, values) from exc
+    except asyncpg.CheckViolationError as exc:
+        raise _refused(exc, values) from exc
     if row is None:
         raise NotFoundError(f"{entity.label} {entity_id} not found")
     return dict(row)
@@ -146,3 +150,13 @@ def _duplicate(entity: CatalogEntity, values: dict[str, Any]) -> ConflictError:
         code="duplicate",
         details={"field": entity.natural_key, "value": key},
     )
+
+
+def _refused(exc: asyncpg.CheckViolationError, values: dict[str, Any]) -> InvalidInputError:
+    # The API validates a time zone against Python's IANA list; the database's own list can lack a new name.
+    if exc.constraint_name == "warehouses_timezone_known":
+        zone = values.get("timezone")
+        return InvalidInputError(
+            f"time zone {zone!r} is not in the database's time zone list", details={"field": "timezone", "value": zone}
+        )
+    return InvalidInputError(f"the database refused the values: {exc.constraint_name}")

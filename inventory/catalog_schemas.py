@@ -17,6 +17,7 @@ from inventory.schemas import (
     Money,
     Name,
     StrictModel,
+    TimeZone,
     UnitOfMeasure,
     UpdateModel,
 )
@@ -108,14 +109,20 @@ class WarehouseCreate(StrictModel):
     name: Name
     country: CountryCode | None = None
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    timezone: TimeZone = Field(
+        default="UTC", description="the warehouse's calendar: its demand is counted per local day and week"
+    )
     active: bool = True
 
 
 class WarehouseUpdate(UpdateModel):
+    non_nullable = UpdateModel.non_nullable | {"timezone"}
+
     code: Code | None = None
     name: Name | None = None
     country: CountryCode | None = None
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    timezone: TimeZone | None = None
     active: bool | None = None
 
 
@@ -125,6 +132,7 @@ class Warehouse(WarehouseCreate):
     name: str
     country: str | None = None
     city: str | None = None
+    timezone: str
     id: UUID
     created_at: datetime
     updated_at: datetime

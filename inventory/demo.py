@@ -86,9 +86,9 @@ _SUPPLIERS = [
 ]
 
 _WAREHOUSES = [
-    ("BER-01", "Berlin central", "DE", "Berlin"),
-    ("RTM-01", "Rotterdam port hub", "NL", "Rotterdam"),
-    ("LYS-01", "Lyon assembly plant", "FR", "Lyon"),
+    ("BER-01", "Berlin central", "DE", "Berlin", "Europe/Berlin"),
+    ("RTM-01", "Rotterdam port hub", "NL", "Rotterdam", "Europe/Amsterdam"),
+    ("LYS-01", "Lyon assembly plant", "FR", "Lyon", "Europe/Paris"),
 ]
 
 
@@ -109,8 +109,9 @@ async def seed_demo(conn: asyncpg.Connection, *, days: int = 365, seed: int = 7,
             [(demo_id(f"supplier:{c}"), DEMO_TENANT_ID, c, n, country, lead) for c, n, country, lead in _SUPPLIERS],
         )
         await conn.executemany(
-            "INSERT INTO app.warehouses (id, tenant_id, code, name, country, city) VALUES ($1, $2, $3, $4, $5, $6)",
-            [(demo_id(f"warehouse:{c}"), DEMO_TENANT_ID, c, n, country, city) for c, n, country, city in _WAREHOUSES],
+            "INSERT INTO app.warehouses (id, tenant_id, code, name, country, city, timezone) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [(demo_id(f"warehouse:{c}"), DEMO_TENANT_ID, c, *rest) for c, *rest in _WAREHOUSES],
         )
         await conn.executemany(
             "INSERT INTO app.products (id, tenant_id, sku, name, category, unit_of_measure, unit_cost, description) "

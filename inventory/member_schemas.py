@@ -5,25 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from inventory.schemas import StrictModel, UpdateModel
-
-
-def _known_timezone(name: str) -> str:
-    if name not in available_timezones():
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin")
-    try:
-        ZoneInfo(name)
-    except ZoneInfoNotFoundError as exc:
-        raise ValueError(f"unknown time zone {name!r}") from exc
-    return name
-
+from inventory.schemas import StrictModel, TimeZone, UpdateModel
 
 Locale = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", description="BCP 47, e.g. en or de-DE")]
-TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_known_timezone)]
 Units = Literal["metric", "imperial"]
 Role = Literal["admin", "planner", "viewer"]
 

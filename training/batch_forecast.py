@@ -93,7 +93,9 @@ async def forecast_tenant(
             logger.info("tenant %s: no active series", tenant_id)
             return summary
         ids = history.drop_duplicates("unique_id").set_index("unique_id")[["product_id", "warehouse_id"]]
-        boundary = ledger.period_start(as_of, freq).tz_localize(UTC).to_pydatetime()
+        boundary = (
+            (await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)).tz_localize(UTC).to_pydatetime()
+        )
         run = await registry.start_run(
             conn,
             tenant_id,

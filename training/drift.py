@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from training.frequency import season_length
-from training.history import period_start, series_id
+from training.history import current_period, series_id
 from training.metrics import mase_scale
 
 
@@ -100,7 +100,7 @@ async def matured_forecasts(
     conn: asyncpg.Connection, tenant_id: UUID, model_name: str, freq: str, *, as_of: datetime, runs: int = 10
 ) -> pd.DataFrame:
     """Stored forecasts of the last ``runs`` runs whose dates have passed (the period is complete)."""
-    boundary = period_start(as_of, freq)
+    boundary = await current_period(conn, as_of, freq, tenant_id=tenant_id)
     rows = await conn.fetch(
         """
         WITH recent AS (

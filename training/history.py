@@ -5,9 +5,11 @@ limits them to the caller's tenant; a batch job connecting as the owner passes `
 
 Demand is what left stock to customers: ``issue`` movements of the ledger (transfers and adjustments
 are not demand). Each series is one product at one warehouse (``unique_id = product/warehouse``),
-summed per day or per week (weeks end on Sunday, pandas' ``W``), zero-filled from the first movement
-of any kind at that location (a product stocked but never issued has demand zero, not no history)
-up to the last *complete* period before ``as_of``: a partial current period would read as a drop.
+summed per day or per week (weeks end on Sunday, pandas' ``W``) of the warehouse's own calendar (its
+``timezone``: an issue at 19:00 in Los Angeles is that day's demand, not the next UTC day's), zero-filled from
+the first movement of any kind at that location (a product stocked but never issued has demand zero, not no
+history) up to the last period *complete* in every warehouse of the tenant before ``as_of``
+(``current_period``): a partial current period would read as a drop, and one grid serves the whole panel.
 
 Sales are not demand when the shelf is empty: a period that ends with no stock on hand at the
 location (from the ledger's running balance) is censored, its sales a lower bound. By default such
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import numpy as np
@@ -37,16 +40,29 @@ Stockouts = Literal["impute", "keep"]
 # Imputation looks back over this many in-stock periods of the same seasonal position.
 IMPUTE_LOOKBACK = 4
 SEASON_STEPS = {"D": 7, "W": 1}
+_ZONE_MARGIN = pd.Timedelta(days=1)
 
 
 def series_id(product_id: UUID | str, warehouse_id: UUID | str) -> str:
     return f"{product_id}/{warehouse_id}"
 
 
-def period_start(as_of: datetime, freq: str) -> pd.Timestamp:
-    """Start of the period (day, or week from Monday) that contains ``as_of``: the first excluded one."""
-    day = pd.Timestamp(as_of).tz_convert("UTC").normalize().tz_localize(None)
+def period_start(as_of: datetime, freq: str, zone: str = "UTC") -> pd.Timestamp:
+    """Start of the period (day, or week from Monday) that contains ``as_of`` on ``zone``'s calendar, naive."""
+    day = pd.Timestamp(as_of).tz_convert(ZoneInfo(zone)).normalize().tz_localize(None)
     return day - pd.Timedelta(days=day.dayofweek) if freq == "W" else day
+
+
+async def current_period(
+    conn: asyncpg.Connection, as_of: datetime, freq: str, *, tenant_id: UUID | None = None
+) -> pd.Timestamp:
+    """The first period not yet complete in every time zone of the tenant's warehouses: where demand histories
+    end and forecasts start. Zones east of UTC finish a day first, so the earliest start decides (UTC without
+    warehouses)."""
+    zones = await conn.fetch(
+        "SELECT DISTINCT timezone FROM app.warehouses WHERE $1::uuid IS NULL OR tenant_id = $1", tenant_id
+    )
+    return min((period_start(as_of, freq, row["timezone"]) for row in zones), default=period_start(as_of, freq))
 
 
 async def demand_history(
@@ -71,12 +87,19 @@ async def demand_history(
     if freq not in LEDGER_FREQUENCIES:
         raise ForecastInputError(f"ledger demand is aggregated per 'D' or 'W', got {freq!r}")
     unit, label_days = LEDGER_FREQUENCIES[freq]
-    end = period_start(as_of or datetime.now(UTC), freq)
+    end = await current_period(conn, as_of or datetime.now(UTC), freq, tenant_id=tenant_id)
     start = period_start((end - pd.Timedelta(days=lookback_days)).tz_localize(UTC).to_pydatetime(), freq)
+    # Periods are compared on each warehouse's local clock ($5, $6: naive); the UTC bounds a day wider ($8, $9)
+    # let the ledger's occurred_at index narrow the scan first (no zone is more than 14 hours off UTC).
+    local_bounds = (start.to_pydatetime(), end.to_pydatetime())
+    utc_bounds = (
+        (start - _ZONE_MARGIN).tz_localize(UTC).to_pydatetime(),
+        (end + _ZONE_MARGIN).tz_localize(UTC).to_pydatetime(),
+    )
     rows = await conn.fetch(
         """
         WITH scope AS (
-            SELECT m.product_id, m.warehouse_id, min(m.occurred_at) AS first_at
+            SELECT m.product_id, m.warehouse_id, w.timezone, min(m.occurred_at) AS first_at
             FROM app.stock_movements m
             JOIN app.products p ON p.tenant_id = m.tenant_id AND p.id = m.product_id
             JOIN app.warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
@@ -84,18 +107,19 @@ async def demand_history(
               AND ($2::uuid IS NULL OR m.product_id = $2)
               AND ($3::uuid IS NULL OR m.warehouse_id = $3)
               AND (NOT $4::boolean OR (p.active AND w.active))
-              AND m.occurred_at < $6
-            GROUP BY m.product_id, m.warehouse_id
+              AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE w.timezone) < $6
+            GROUP BY m.product_id, m.warehouse_id, w.timezone
         )
         SELECT s.product_id, s.warehouse_id,
-               date_trunc($7, s.first_at AT TIME ZONE 'UTC') AS first_period,
-               date_trunc($7, m.occurred_at AT TIME ZONE 'UTC') AS period,
+               date_trunc($7, s.first_at AT TIME ZONE s.timezone) AS first_period,
+               date_trunc($7, m.occurred_at AT TIME ZONE s.timezone) AS period,
                coalesce(sum(-m.quantity), 0)::double precision AS y
         FROM scope s
         LEFT JOIN app.stock_movements m
                ON ($1::uuid IS NULL OR m.tenant_id = $1)
               AND m.product_id = s.product_id AND m.warehouse_id = s.warehouse_id
-              AND m.movement_type = 'issue' AND m.occurred_at >= $5 AND m.occurred_at < $6
+              AND m.movement_type = 'issue' AND m.occurred_at >= $8 AND m.occurred_at < $9
+              AND (m.occurred_at AT TIME ZONE s.timezone) >= $5 AND (m.occurred_at AT TIME ZONE s.timezone) < $6
         GROUP BY s.product_id, s.warehouse_id, first_period, period
         ORDER BY s.product_id, s.warehouse_id, period
         """,
@@ -103,9 +127,9 @@ async def demand_history(
         product_id,
         warehouse_id,
         active_only,
-        start.tz_localize(UTC).to_pydatetime(),
-        end.tz_localize(UTC).to_pydatetime(),
+        *local_bounds,
         unit,
+        *utc_bounds,
     )
     history = _zero_filled(rows, freq, start, end, label_days)
     if stockouts == "keep" or history.empty:
@@ -114,14 +138,15 @@ async def demand_history(
     balances = await conn.fetch(
         """
         SELECT m.product_id, m.warehouse_id,
-               CASE WHEN m.occurred_at < $5 THEN NULL ELSE date_trunc($7, m.occurred_at AT TIME ZONE 'UTC') END
-                   AS period,
+               CASE WHEN (m.occurred_at AT TIME ZONE w.timezone) < $5 THEN NULL
+                    ELSE date_trunc($7, m.occurred_at AT TIME ZONE w.timezone) END AS period,
                sum(m.quantity)::double precision AS net
         FROM app.stock_movements m
+        JOIN app.warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
         WHERE ($1::uuid IS NULL OR m.tenant_id = $1)
           AND ($2::uuid IS NULL OR m.product_id = $2)
           AND ($3::uuid IS NULL OR m.warehouse_id = $3)
-          AND m.occurred_at < $6
+          AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE w.timezone) < $6
           AND (m.product_id, m.warehouse_id) IN (SELECT * FROM unnest($4::uuid[], $8::uuid[]))
         GROUP BY 1, 2, 3
         """,
@@ -129,10 +154,10 @@ async def demand_history(
         product_id,
         warehouse_id,
         locations["product_id"].tolist(),
-        start.tz_localize(UTC).to_pydatetime(),
-        end.tz_localize(UTC).to_pydatetime(),
+        *local_bounds,
         unit,
         locations["warehouse_id"].tolist(),
+        utc_bounds[1],
     )
     return impute_stockouts(history, balances, freq, label_days)
 

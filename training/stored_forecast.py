@@ -27,7 +27,7 @@ async def fresh_stored_forecast(
     now: datetime,
 ) -> DemandForecast | None:
     run = await registry.champion(conn, tenant_id, registry.champion_key(freq))
-    boundary = ledger.period_start(now, freq).tz_localize(UTC)
+    boundary = (await ledger.current_period(conn, now, freq, tenant_id=tenant_id)).tz_localize(UTC)
     if run is None or run.training_end is None or run.training_end < boundary or run.horizon < horizon:
         return None
     frame = await forecast_store.stored_forecast(conn, tenant_id, run.id, product_id, warehouse_id)

@@ -135,7 +135,9 @@ async def train_and_register(
             series = int(history["unique_id"].nunique())
             windows = f"the last {horizon} steps of {series} series"
             baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
-            boundary = ledger.period_start(as_of, freq).tz_localize(UTC).to_pydatetime()
+            boundary = (
+                (await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)).tz_localize(UTC).to_pydatetime()
+            )
             for kind in kinds:
                 run = await registry.start_run(
                     conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,

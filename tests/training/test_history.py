@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from common.database import TenantTransaction
-from training.history import demand_history, series_id, supplier_history
+from training.history import current_period, demand_history, series_id, supplier_history
 
 AS_OF = datetime(2025, 3, 12, 15, 30, tzinfo=UTC)  # a Wednesday
 
@@ -163,6 +163,68 @@ async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(da
     found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
     assert found.received.empty
     assert found.open_orders["purchase_order_id"].tolist() == [str(order)]
+
+
+async def set_time_zone(owner_pool, warehouse, zone):
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = $2 WHERE id = $1", warehouse, zone)
+
+
+async def test_demand_is_counted_on_the_warehouses_own_calendar_day(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    await set_time_zone(owner_pool, w, "America/Los_Angeles")
+    async with owner_pool.acquire() as conn:
+        await post(conn, tenant, p, w, "receipt", 100, datetime(2025, 3, 5, 18, tzinfo=UTC))
+        await post(conn, tenant, p, w, "issue", -4, datetime(2025, 3, 8, 3, tzinfo=UTC))  # 19:00 PST on the 7th
+        await post(conn, tenant, p, w, "issue", -6, datetime(2025, 3, 10, 6, tzinfo=UTC))  # 23:00 PDT on the 9th
+    history = await as_planner(database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
+    by_day = history.set_index("ds")["y"]
+    assert by_day.index.min() == pd.Timestamp("2025-03-05")  # the receipt's local day (10:00 PST)
+    assert by_day[by_day > 0].to_dict() == {pd.Timestamp("2025-03-07"): 4, pd.Timestamp("2025-03-09"): 6}
+
+
+async def test_weeks_end_on_the_warehouses_own_sunday(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    await set_time_zone(owner_pool, w, "Asia/Tokyo")
+    async with owner_pool.acquire() as conn:
+        await post(conn, tenant, p, w, "receipt", 100, datetime(2025, 2, 24, 1, tzinfo=UTC))
+        await post(conn, tenant, p, w, "issue", -9, datetime(2025, 3, 2, 16, tzinfo=UTC))  # Monday 01:00 in Tokyo
+    history = await as_planner(
+        database, tenant, lambda c: demand_history(c, freq="W", as_of=AS_OF, product_id=p, warehouse_id=w)
+    )
+    assert history.set_index("ds")["y"].to_dict() == {pd.Timestamp("2025-03-02"): 0, pd.Timestamp("2025-03-09"): 9}
+
+
+async def test_the_history_ends_with_the_last_day_complete_in_every_warehouse(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    p, west, utc = tenant.products[0], tenant.warehouses[0], tenant.warehouses[1]
+    await set_time_zone(owner_pool, west, "America/Los_Angeles")
+    as_of = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)  # 20:00 on the 11th in Los Angeles: its 11th is not over
+    async with owner_pool.acquire() as conn:
+        for warehouse in (west, utc):
+            await post(conn, tenant, p, warehouse, "receipt", 100, datetime(2025, 3, 9, 18, tzinfo=UTC))
+        await post(conn, tenant, p, west, "issue", -5, datetime(2025, 3, 11, 20, tzinfo=UTC))  # 13:00 on the 11th
+
+    async def read(conn):
+        return await current_period(conn, as_of, "D"), await demand_history(conn, freq="D", as_of=as_of)
+
+    start, history = await as_planner(database, tenant, read)
+    assert start == pd.Timestamp("2025-03-11")
+    # One grid for the panel: the UTC warehouse's complete 11th waits for Los Angeles's; the partial 11th is
+    # not read as a day with 5 units.
+    assert history.groupby("warehouse_id")["ds"].max().to_dict() == {
+        west: pd.Timestamp("2025-03-10"),
+        utc: pd.Timestamp("2025-03-10"),
+    }
+    assert history["y"].sum() == 0
+
+
+async def test_the_current_period_is_utcs_for_a_tenant_without_warehouses(owner_pool):
+    async with owner_pool.acquire() as conn:
+        start = await current_period(conn, AS_OF, "W", tenant_id=uuid.uuid4())
+    assert start == pd.Timestamp("2025-03-10")  # the Monday starting AS_OF's week
 
 
 @pytest.fixture

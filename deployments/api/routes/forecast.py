@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+import asyncpg
 import pandas as pd
 from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
@@ -61,22 +62,25 @@ async def demand_forecast(
     levels = _parse_quantiles(quantiles)
     now = datetime.now(UTC)
 
-    async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, DemandForecast | None, registry.RunRecord | None]:
+    async def read(
+        tx: TenantTransaction,
+    ) -> tuple[pd.DataFrame, datetime, DemandForecast | None, registry.RunRecord | None]:
         if refresh and not tx.role.can_write:  # a forced refit costs model time: not every viewer's to spend
             raise PermissionDeniedError("refresh=true refits the forecast and needs the planner or admin role")
         await require_location(tx.conn, product_id, warehouse_id)
         history = await ledger.demand_history(
             tx.conn, freq=freq, as_of=now, product_id=product_id, warehouse_id=warehouse_id, active_only=False
         )
+        start = await _first_future(tx.conn, now, freq)
         stored = None
         if not refresh:
             stored = await fresh_stored_forecast(
                 tx.conn, tx.tenant_id, product_id, warehouse_id, freq, horizon, levels, now
             )
         champion = None if stored else await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
-        return history, stored, champion
+        return history, start, stored, champion
 
-    history, stored, champion = await caller.run(read)
+    history, start, stored, champion = await caller.run(read)
     if stored is not None:
         stored.history_length = len(history)
         return stored
@@ -92,9 +96,7 @@ async def demand_forecast(
                 run=RunInfo.from_record(champion), **trained,
             )  # fmt: skip
     result = await unwrap(
-        handles.require("forecast").forecast.remote(
-            history[["ds", "y"]], freq, horizon, levels, start=_first_future(now, freq)
-        )
+        handles.require("forecast").forecast.remote(history[["ds", "y"]], freq, horizon, levels, start=start)
     )
     return DemandForecast(
         product_id=product_id, warehouse_id=warehouse_id, freq=freq, horizon=horizon, source="fitted", **result
@@ -160,6 +162,7 @@ async def inventory_policy(
             raise NotFoundError(f"no supplier {payload.supplier_id}", code="unknown_supplier")
         return {
             "history": history,
+            "start": await _first_future(tx.conn, now, payload.freq),
             "position": position,
             "supplier_id": supplier_id,
             "rule_lead": rule_lead,
@@ -183,7 +186,7 @@ async def inventory_policy(
         "on_hand": position.on_hand,
         "reserved": position.reserved,
         "on_order": position.on_order,
-        "start": _first_future(now, payload.freq),
+        "start": data["start"],
     }
     result = await unwrap(forecast.inventory.remote(data["history"][["ds", "y"]], payload.freq, options))
     return InventoryPolicy(
@@ -263,9 +266,10 @@ def _trained_run(run: registry.RunRecord) -> TrainedRun:
     )  # fmt: skip
 
 
-def _first_future(now: datetime, freq: str) -> datetime:
-    """The label of the current (first unobserved) period: the day, or the Sunday ending this week."""
-    start = ledger.period_start(now, freq)
+async def _first_future(conn: asyncpg.Connection, now: datetime, freq: str) -> datetime:
+    """The label of the current (first unobserved) period, where the demand history ends: the day, or the Sunday
+    ending this week, on the calendar of the tenant's warehouses."""
+    start = await ledger.current_period(conn, now, freq)
     return (start + pd.Timedelta(days=6 if freq == "W" else 0)).to_pydatetime()
 
 
