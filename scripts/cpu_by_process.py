@@ -93,7 +93,10 @@ class Sampler:
             key, cpu_s, kind = read
             if key in self.seen:
                 self.seen[key].last_s = cpu_s
-                self.seen[key].kind = kind  # Ray renames a worker when it takes an actor
+                # Ray renames a worker when it takes an actor; a process that has exited and waits to be reaped
+                # (a zombie) has an empty command line ("[python]") and keeps the kind it ran as.
+                if not kind.startswith("["):
+                    self.seen[key].kind = kind
             else:
                 # Existed before the command: count from now. Started since: count from zero.
                 self.seen[key] = Seen(cpu_s if before_command else 0.0, cpu_s, kind)

@@ -3,7 +3,9 @@
 Input is one row per purchase order that has been received at least once (``issued_at``,
 ``expected_date``, ``first_received_at``) and, optionally, the open issued orders to predict. The
 lead time of an order is the time from issue to its first receipt, in days; it is on time when that
-receipt falls on or before the expected date.
+receipt falls on or before the expected date on the receiving warehouse's calendar (an optional ``timezone``
+column, IANA; UTC without it): a receipt at 18:00 in Los Angeles on the due date is on time, although it is
+the next day in UTC.
 
 With few receipts the estimates degrade gracefully instead of failing:
 
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -171,6 +174,7 @@ def predict_open_orders(
     mean, sd = estimate.mean_days, estimate.sd_days
     out = []
     for row in open_orders.itertuples(index=False):
+        zone = _zone(getattr(row, "timezone", None))
         issued = pd.Timestamp(row.issued_at).to_pydatetime()
         elapsed = max((now - issued).total_seconds() / 86_400, 0.0)
         survive = 1.0 - lead_time_cdf(mean, sd, elapsed)
@@ -179,14 +183,14 @@ def predict_open_orders(
             # Quantiles of the lead time given it exceeds the elapsed time.
             level = 1.0 - survive * (1.0 - q)
             days = lead_time_quantile(mean, sd, min(level, 0.999999)) if survive > 1e-9 else elapsed
-            arrival[f"p{round(q * 100)}"] = (issued + timedelta(days=max(days, elapsed))).date()
+            arrival[f"p{round(q * 100)}"] = (issued + timedelta(days=max(days, elapsed))).astimezone(zone).date()
         expected = row.expected_date if pd.notna(row.expected_date) else None
         probability = None
         late = False
         if expected is not None:
-            due = (datetime.combine(expected, datetime.max.time(), tzinfo=issued.tzinfo) - issued).total_seconds()
+            due = (datetime.combine(expected, datetime.max.time(), tzinfo=zone) - issued).total_seconds()
             due_days = due / 86_400
-            late = now.date() > expected
+            late = now.astimezone(zone).date() > expected
             if late:
                 probability = 0.0
             elif survive <= 1e-9:
@@ -216,7 +220,10 @@ def _on_time(
     if not with_due.any():
         return None, None, 0, None
     expected = due[with_due].dt.date.to_numpy()
-    arrived = received[with_due].dt.date.to_numpy()
+    zones = rows["timezone"] if "timezone" in rows.columns else pd.Series("UTC", index=rows.index)
+    arrived = np.array(
+        [moment.astimezone(_zone(z)).date() for moment, z in zip(received[with_due], zones[with_due], strict=True)]
+    )
     on_time = arrived <= expected
     k, n = int(on_time.sum()), len(on_time)
     posterior = stats.beta(1 + k, 1 + n - k)
@@ -227,3 +234,8 @@ def _on_time(
         k,
         float(np.mean(delays)) if delays else None,
     )
+
+
+def _zone(name: str | None) -> tzinfo:
+    """The receiving warehouse's time zone (UTC when the input carries none)."""
+    return ZoneInfo(name) if name else UTC

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "cpu_by_process.py"
 sys.path.insert(0, str(SCRIPT.parent))
-from cpu_by_process import kind_of  # noqa: E402  (scripts/ is not a package)
+from cpu_by_process import Sampler, kind_of  # noqa: E402  (scripts/ is not a package)
 
 
 @pytest.mark.parametrize(
@@ -41,3 +42,21 @@ def test_the_cpu_a_command_spends_is_credited_to_its_kind():
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["exit"] == 0
     assert summary["by_kind"]["python -c"] >= 0.5
+
+
+def test_a_process_that_has_exited_but_is_not_reaped_keeps_the_kind_it_ran_as():
+    busy = "import time\nend = time.process_time() + 0.3\nwhile time.process_time() < end: pass"
+    child = subprocess.Popen([sys.executable, "-c", busy])
+    sampler = Sampler(0.1)
+    sampler.sample(before_command=True)
+    while b"\0-c\0" not in Path(f"/proc/{child.pid}/cmdline").read_bytes():  # exec has not happened yet
+        time.sleep(0.001)
+    sampler.sample()
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child never finished"
+        time.sleep(0.01)
+    sampler.sample()  # a zombie: its command line reads empty
+    child.wait()
+    (kind,) = {seen.kind for (pid, _), seen in sampler.seen.items() if pid == str(child.pid)}
+    assert kind == "python -c"
