@@ -63,14 +63,17 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
         SELECT l.id AS line_id, po.id AS purchase_order_id, po.number, s.code AS supplier_code,
                po.supplier_id::text AS supplier_id, l.product_id, p.sku, l.line_no,
                coalesce(rp.default_shipment_mode, 'road') AS shipment_mode,
-               coalesce(po.issued_at, po.created_at)::date AS order_date,
-               greatest(po.expected_date, coalesce(po.issued_at, po.created_at)::date) AS promised_date,
+               -- The receiving warehouse's calendar date, as in app.risk_delivery_history (0116).
+               (coalesce(po.issued_at, po.created_at) AT TIME ZONE w.timezone)::date AS order_date,
+               greatest(po.expected_date, (coalesce(po.issued_at, po.created_at) AT TIME ZONE w.timezone)::date)
+                   AS promised_date,
                NULL::date AS delivered_date, l.quantity_base::float8 AS quantity,
                (l.quantity * l.unit_price)::float8 AS value, po.currency::text AS currency,
                c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km
         FROM app.purchase_order_lines l
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
         JOIN app.suppliers s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id
+        JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
         LEFT JOIN app.supplier_risk_profiles rp ON rp.tenant_id = po.tenant_id AND rp.supplier_id = po.supplier_id
         LEFT JOIN app.country_risk c ON c.country = s.country

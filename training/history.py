@@ -237,8 +237,9 @@ def _zero_filled(
 class SupplierHistory:
     supplier_id: UUID
     nominal_lead_time_days: float | None
-    received: pd.DataFrame  # purchase_order_id, issued_at, expected_date, first_received_at
-    open_orders: pd.DataFrame  # purchase_order_id, issued_at, expected_date
+    # timezone: the receiving warehouse's, whose calendar the expected date is on
+    received: pd.DataFrame  # purchase_order_id, issued_at, expected_date, timezone, first_received_at
+    open_orders: pd.DataFrame  # purchase_order_id, issued_at, expected_date, timezone
 
 
 async def supplier_history(
@@ -252,16 +253,17 @@ async def supplier_history(
     since = moment - timedelta(days=lookback_days)
     rows = await conn.fetch(
         """
-        SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
+        SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status, w.timezone,
                min(r.received_at) AS first_received_at
         FROM app.purchase_orders po
+        JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
         -- time: one dated centuries ahead dominated the estimate, past 2262 it broke pandas' timestamps.
         LEFT JOIN app.purchase_receipts r ON r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
                                          AND r.received_at <= $3
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled'
-        GROUP BY po.id
+        GROUP BY po.id, w.timezone
         ORDER BY po.issued_at
         """,
         supplier_id,
@@ -270,7 +272,7 @@ async def supplier_history(
     )
     frame = pd.DataFrame(
         [dict(r) for r in rows],
-        columns=["purchase_order_id", "issued_at", "expected_date", "status", "first_received_at"],
+        columns=["purchase_order_id", "issued_at", "expected_date", "status", "timezone", "first_received_at"],
     )
     frame["purchase_order_id"] = frame["purchase_order_id"].astype(str)
     received = frame[frame["first_received_at"].notna()].drop(columns="status").reset_index(drop=True)
@@ -280,7 +282,7 @@ async def supplier_history(
         supplier_id=supplier_id,
         nominal_lead_time_days=float(lead) if lead is not None else None,
         received=received,
-        open_orders=open_orders[["purchase_order_id", "issued_at", "expected_date"]].reset_index(drop=True),
+        open_orders=open_orders[["purchase_order_id", "issued_at", "expected_date", "timezone"]].reset_index(drop=True),
     )
 
 

@@ -107,3 +107,35 @@ def test_open_orders_get_arrival_dates_and_a_conditional_on_time_probability():
 
 def test_gamma_cdf_of_a_fixed_lead_time_is_a_step():
     assert lead_time_cdf(5, 0, 4.9) == 0.0 and lead_time_cdf(5, 0, 5) == 1.0
+
+
+def test_a_receipt_is_on_time_by_the_receiving_warehouses_calendar():
+    issued = datetime(2025, 3, 1, 17, tzinfo=UTC)
+    orders = pd.DataFrame(
+        {
+            "issued_at": [issued],
+            "expected_date": [date(2025, 3, 10)],
+            "first_received_at": [datetime(2025, 3, 11, 2, tzinfo=UTC)],  # 19:00 on the 10th in Los Angeles
+        }
+    )
+    in_los_angeles = estimate_lead_time(orders.assign(timezone="America/Los_Angeles"))
+    in_utc = estimate_lead_time(orders.assign(timezone="UTC"))
+    assert (in_los_angeles.on_time_orders, in_utc.on_time_orders) == (1, 0)
+
+
+def test_an_open_order_is_late_only_once_its_due_date_is_over_where_it_is_received():
+    estimate = estimate_lead_time(history(np.full(20, 9.0) + np.tile([-2, 2], 10)))
+    now = datetime(2025, 3, 11, 3, tzinfo=UTC)  # 20:00 on the 10th in Los Angeles, 12:00 on the 11th in Tokyo
+    orders = pd.DataFrame(
+        {
+            "purchase_order_id": ["west", "east", "long overdue"],
+            "issued_at": [datetime(2025, 3, 1, 17, tzinfo=UTC)] * 2 + [datetime(2025, 1, 1, 17, tzinfo=UTC)],
+            "expected_date": [date(2025, 3, 10)] * 2 + [date(2025, 1, 10)],
+            "timezone": ["America/Los_Angeles", "Asia/Tokyo", "America/Los_Angeles"],
+        }
+    )
+    west, east, overdue = predict_open_orders(orders, estimate, now=now)
+    assert not west.already_late and west.on_time_probability is not None and west.on_time_probability > 0
+    assert east.already_late and east.on_time_probability == 0.0
+    # Expected any moment now: today in Los Angeles, the 10th, not UTC's 11th.
+    assert overdue.predicted_arrival["p10"] == date(2025, 3, 10)

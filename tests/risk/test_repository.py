@@ -1,0 +1,61 @@
+"""The risk domain's reads of purchase orders: dates on the receiving warehouse's calendar."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pandas as pd
+
+from common.database import TenantTransaction
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderCreate, PurchaseReceiptCreate
+from risk import repository
+from tests.support.rows import insert
+
+DUE = date(2026, 3, 10)
+DUE_EVENING_IN_LOS_ANGELES = datetime(2026, 3, 11, 2, tzinfo=UTC)  # 19:00 PDT on the due date
+
+
+async def test_a_receipt_on_the_due_evening_in_los_angeles_is_delivered_on_the_due_date(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-LA", name="Supplier")
+        await conn.execute(
+            "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", tenant.warehouses[0]
+        )
+    body = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": supplier,
+            "warehouse_id": tenant.warehouses[0],
+            "expected_date": DUE,
+            "lines": [{"product_id": tenant.products[0], "quantity": 5, "unit_price": "2.5"}],
+        }
+    )
+
+    async def order_and_receive(tx: TenantTransaction):
+        order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+        order = await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+        receipt = PurchaseReceiptCreate.model_validate(
+            {"received_at": DUE_EVENING_IN_LOS_ANGELES, "lines": [{"line_id": order["lines"][0]["id"], "quantity": 5}]}
+        )
+        await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
+        return order
+
+    order = await database.run(tenant.claims(), None, order_and_receive)
+    async with owner_pool.acquire() as conn:  # issued at 17:00 PST on 1 March, 01:00 UTC on the 2nd
+        await conn.execute(
+            "UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1",
+            order["id"],
+            datetime(2026, 3, 2, 1, tzinfo=UTC),
+        )
+
+    history = await database.run(tenant.claims(), None, lambda tx: repository.load_delivery_history(tx.conn))
+    (delivery,) = history.to_dict("records")
+    assert (delivery["order_date"], delivery["promised_date"], delivery["delivered_date"]) == (
+        pd.Timestamp(2026, 3, 1),
+        pd.Timestamp(DUE),
+        pd.Timestamp(DUE),
+    )
