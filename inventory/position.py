@@ -14,15 +14,6 @@ import asyncpg
 
 from common.errors import NotFoundError
 
-# Incoming quantity per (product, warehouse): a subquery for callers that join it (reorder proposals).
-INCOMING_BY_LOCATION = """
-    SELECT l.product_id, po.warehouse_id,
-           sum(greatest(l.quantity_base - l.received_base - l.cancelled_base, 0)) AS quantity
-    FROM app.purchase_order_lines l
-    JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
-    WHERE po.status IN ('draft', 'issued', 'partially_received')
-    GROUP BY l.product_id, po.warehouse_id"""
-
 
 @dataclass(frozen=True)
 class LocationPosition:
@@ -53,9 +44,10 @@ async def require_location(
 async def location_position(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> LocationPosition:
     unit_cost, currency = await require_location(conn, product_id, warehouse_id)
     row = await conn.fetchrow(
-        f"""SELECT coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
-                   coalesce((SELECT i.quantity FROM ({INCOMING_BY_LOCATION}) i
-                             WHERE i.product_id = $1 AND i.warehouse_id = $2), 0) AS on_order
+        # app.incoming_quantity: open purchase orders' remaining quantity, drafts included (migration 0117), the
+        # one definition the reorder proposals and the low-stock notification share.
+        """SELECT coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
+                  app.incoming_quantity((SELECT tenant_id FROM app.products WHERE id = $1), $1, $2) AS on_order
             FROM (SELECT 1) AS one
             LEFT JOIN app.stock_levels lv ON lv.product_id = $1 AND lv.warehouse_id = $2""",
         product_id,

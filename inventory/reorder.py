@@ -19,7 +19,6 @@ import asyncpg
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import members, pricing, purchasing
 from inventory.listing import Listing, ListQuery, Page
-from inventory.position import INCOMING_BY_LOCATION
 from inventory.purchasing_receipts import QUANTUM
 from inventory.purchasing_schemas import (
     MAX_ORDER_LINES,
@@ -141,19 +140,18 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             params.append(filters[name])
             where.append(f"r.{name} = ${len(params)}")
     rows = await conn.fetch(
-        f"""WITH incoming AS ({INCOMING_BY_LOCATION})
-            SELECT r.id AS rule_id, r.product_id, p.sku, r.warehouse_id,
+        f"""SELECT r.id AS rule_id, r.product_id, p.sku, r.warehouse_id,
                    w.code AS warehouse_code, r.supplier_id, s.code AS supplier_code,
                    coalesce(s.currency, '{DEFAULT_CURRENCY}') AS supplier_currency,
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
-                   coalesce(i.quantity, 0) AS incoming, r.min_quantity, r.max_quantity, r.order_multiple,
+                   app.incoming_quantity(r.tenant_id, r.product_id, r.warehouse_id) AS incoming,
+                   r.min_quantity, r.max_quantity, r.order_multiple,
                    coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days
             FROM app.reorder_rules r
             JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
             JOIN app.warehouses w ON w.tenant_id = r.tenant_id AND w.id = r.warehouse_id
             JOIN app.suppliers s ON s.tenant_id = r.tenant_id AND s.id = r.supplier_id
             LEFT JOIN app.stock_levels lv ON lv.product_id = r.product_id AND lv.warehouse_id = r.warehouse_id
-            LEFT JOIN incoming i ON i.product_id = r.product_id AND i.warehouse_id = r.warehouse_id
             WHERE {" AND ".join(where)}
             ORDER BY s.code, w.code, p.sku""",
         *params,

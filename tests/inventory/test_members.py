@@ -10,11 +10,12 @@ from pydantic import ValidationError
 
 from common.database import TenantTransaction
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
-from inventory import catalog, members, notifications, stock
+from inventory import catalog, members, notifications, purchasing, reservations, stock
 from inventory.catalog_schemas import ProductUpdate
 from inventory.listing import ListQuery
 from inventory.member_schemas import ProfileUpdate
-from inventory.schemas import IssueCreate
+from inventory.purchasing_schemas import PurchaseOrderCreate
+from inventory.schemas import IssueCreate, ReservationCreate
 
 
 async def test_a_profile_update_merges_notification_settings_and_is_private(database, make_tenant):
@@ -132,6 +133,84 @@ async def test_falling_below_a_rule_minimum_raises_one_low_stock_notification(da
     assert await database.run(tenant.claims(tenant.viewer), None, read_all) == 1
     assert (await database.run(tenant.claims(tenant.viewer), None, unread)).items == []
     assert len((await database.run(tenant.claims(tenant.planner), None, unread)).items) == 1  # read state is per member
+
+
+async def low_stock_titles(database, tenant) -> list[str]:
+    async def read(tx: TenantTransaction):
+        rows = await tx.conn.fetch("SELECT title FROM app.notifications WHERE kind = 'low_stock' ORDER BY created_at")
+        return [r["title"] for r in rows]
+
+    titles: list[str] = await database.run(tenant.claims(), None, read)
+    return titles
+
+
+async def order_10_units(database, owner_pool, tenant) -> dict:
+    """An issued purchase order for 10 units of the first product into the first warehouse."""
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval("SELECT id FROM app.suppliers WHERE tenant_id = $1", tenant.id)
+    body = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": supplier,
+            "warehouse_id": tenant.warehouses[0],
+            "lines": [{"product_id": tenant.products[0], "quantity": 10, "unit_price": "1"}],
+        }
+    )
+
+    async def create(tx: TenantTransaction):
+        order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+        return await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+
+    order: dict = await database.run(tenant.claims(), None, create)
+    return order
+
+
+async def issue(database, tenant, quantity: int) -> None:
+    body = IssueCreate(
+        type="issue", product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=quantity
+    )
+    await database.run(tenant.claims(), None, lambda tx: stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, body))
+
+
+async def test_stock_already_on_order_is_not_notified_as_below_its_minimum(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    await order_10_units(database, owner_pool, tenant)
+    await issue(database, tenant, 7)  # on hand 3, but 13 projected: nothing to order, as the proposals say
+    assert await low_stock_titles(database, tenant) == []
+
+
+async def test_cancelling_the_order_that_covered_the_minimum_notifies(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    order = await order_10_units(database, owner_pool, tenant)
+    await issue(database, tenant, 7)
+    await database.run(tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"]))
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
+    ]
+
+
+async def test_a_reservation_that_takes_projected_stock_below_the_minimum_notifies_once(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    hold = ReservationCreate(product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=Decimal(7))
+    reservation = await database.run(
+        tenant.claims(), None, lambda tx: reservations.create_reservation(tx.conn, tx.tenant_id, tx.user_id, hold)
+    )
+    first = await low_stock_titles(database, tenant)
+    await database.run(
+        tenant.claims(),
+        None,
+        lambda tx: reservations.fulfil_reservation(tx.conn, tx.tenant_id, tx.user_id, reservation["id"]),
+    )
+    # The fulfilment ships what was already held: projected stock stays 3, nothing new to say.
+    assert (
+        first
+        == await low_stock_titles(database, tenant)
+        == ["SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 10, reserved 7, incoming 0)"]
+    )
 
 
 async def test_a_members_today_is_the_date_in_their_profiles_time_zone(database, make_tenant, owner_pool):
