@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import asyncpg
@@ -14,6 +14,7 @@ import asyncpg
 from common.errors import InvalidInputError
 from inventory.exports.datasets import Dataset, ExportFormat, export_sql, stream_rows
 from inventory.exports.labels import describe_filter, header, id_filter_tables, pdf_columns
+from inventory.exports.pdf_document import zone_name
 from inventory.exports.writers import PDF_MAX_ROWS, csv_chunks, pdf_report, xlsx_chunks
 from inventory.listing import ListQuery
 
@@ -41,13 +42,16 @@ async def prepare(
     now: datetime,
     labels: Labels = "keys",
 ) -> PreparedExport:
-    """``labels="human"`` writes CSV and xlsx headings as the PDF shows them ('On hand', not 'on_hand')."""
+    """``labels="human"`` writes CSV and xlsx headings as the PDF shows them ('On hand', not 'on_hand'). Times
+    are written in ``now``'s time zone (the reader's)."""
     export_sql(dataset, query)  # refuses unknown filters and sorts now, not mid-stream
     filename = f"{dataset.name}-{now:%Y%m%d-%H%M%S}.{fmt.value}"
+    zone = now.tzinfo or UTC
     if fmt is ExportFormat.CSV:
-        chunks = csv_chunks(header(dataset.columns, labels), stream_rows(conn, dataset, query))
+        chunks = csv_chunks(header(dataset.columns, labels), stream_rows(conn, dataset, query), zone)
     elif fmt is ExportFormat.XLSX:
-        chunks = xlsx_chunks(dataset.title, header(dataset.columns, labels), stream_rows(conn, dataset, query))
+        headings = header(dataset.columns, labels, zone_name(zone))
+        chunks = xlsx_chunks(dataset.title, headings, stream_rows(conn, dataset, query), zone)
     else:
         chunks = _single(await _pdf(conn, dataset, query, now))
     return PreparedExport(chunks, MEDIA_TYPES[fmt], filename)

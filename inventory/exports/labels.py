@@ -73,9 +73,13 @@ def label(column: str) -> str:
     return LABELS.get(column, column.replace("_", " ").capitalize())
 
 
-def header(columns: Sequence[str], labels: str) -> list[str]:
-    """``labels="human"``: 'On hand'; ``"keys"`` (the default for CSV and xlsx): 'on_hand'."""
-    return [label(c) for c in columns] if labels == "human" else list(columns)
+def header(columns: Sequence[str], labels: str, zone: str | None = None) -> list[str]:
+    """``labels="human"``: 'On hand'; ``"keys"`` (the default for CSV and xlsx): 'on_hand'. With ``zone`` (xlsx,
+    whose cells hold times without an offset), a time's heading names it: 'occurred_at (Europe/Berlin)'."""
+    names = [label(c) for c in columns] if labels == "human" else list(columns)
+    if zone is None:
+        return names
+    return [f"{name} ({zone})" if column.endswith("_at") else name for name, column in zip(names, columns, strict=True)]
 
 
 def pdf_columns(names: Sequence[str]) -> list[Column]:

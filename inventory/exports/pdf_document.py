@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -22,6 +22,11 @@ MUTED = (108, 117, 125)
 ACCENT = (31, 78, 121)  # table headings and section rules
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
 DATE_FORMAT = "%Y-%m-%d"
+
+
+def zone_name(zone: tzinfo) -> str:
+    """'Europe/Berlin' for a zone of the tz database, else its name ('UTC')."""
+    return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
 
 
 def font_dir() -> Path:
@@ -44,13 +49,22 @@ class ReportDocument(FPDF):
         self.add_font(FONT, "B", str(fonts / "DejaVuSans-Bold.ttf"))
         self.report_title = title
         self.tenant = tenant
-        self.generated = generated.astimezone(UTC)
+        # The reader's time zone (their profile's, UTC without one): the times in the report are shown in it.
+        self.generated = generated if generated.tzinfo is not None else generated.replace(tzinfo=UTC)
         self.filter_text = filter_text
         self.set_title(title)
         self.set_creator("Chainsight")
         self.set_auto_page_break(auto=True, margin=16)
         self.set_margins(12, 14, 12)
         self.set_text_color(*INK)
+
+    @property
+    def zone(self) -> tzinfo:
+        return self.generated.tzinfo or UTC
+
+    @property
+    def zone_name(self) -> str:
+        return zone_name(self.zone)
 
     def header(self) -> None:
         if self.page_no() == 1:
@@ -66,7 +80,7 @@ class ReportDocument(FPDF):
         self.set_font(FONT, "", 8)
         self.set_text_color(*MUTED)
         width = self.w - self.l_margin - self.r_margin
-        stamp = f"Generated {self.generated:{TIMESTAMP_FORMAT}} UTC · {self.filter_text}"
+        stamp = f"Generated {self.generated:{TIMESTAMP_FORMAT}} {self.zone_name} · {self.filter_text}"
         self.cell(width * 0.8, 5, _fit(self, stamp, width * 0.8))
         # {nb} is fpdf2's alias for the total page count, filled in when the document is output.
         self.cell(width * 0.2, 5, f"Page {self.page_no()} of {{nb}}", align="R")
@@ -81,7 +95,7 @@ class ReportDocument(FPDF):
         self.set_font(FONT, "", 9.5)
         lines = [
             ("Tenant", self.tenant),
-            ("Generated", f"{self.generated:{TIMESTAMP_FORMAT}} UTC"),
+            ("Generated", f"{self.generated:{TIMESTAMP_FORMAT}} {self.zone_name}"),
             ("Filter", self.filter_text),
             *facts,
         ]

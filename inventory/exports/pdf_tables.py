@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -50,23 +50,23 @@ def format_number(value: Any, decimals: int | None = None) -> str:
     return "0" if text in {"-0", ""} else text
 
 
-def in_utc(value: datetime) -> datetime:
-    """The time in UTC, as exports show it; as stored when UTC has no year for it (a year-1 time west of UTC,
-    or a naive one read as local time: Python cannot place it before year 1)."""
+def in_zone(value: datetime, zone: tzinfo = UTC) -> datetime:
+    """The time in ``zone`` (the reader's), as exports show it; as stored when the zone has no year for it (a
+    year-1 time west of it, or a naive one read as local time: Python cannot place it before year 1)."""
     try:
-        return value.astimezone(UTC)
+        return value.astimezone(zone)
     except (OverflowError, ValueError):
         return value
 
 
-def format_value(value: Any, kind: Kind = "text", decimals: int | None = None) -> str:
-    """One cell's text: empty for nothing, dates as 2026-05-04, times as 2026-05-04 12:30 (UTC)."""
+def format_value(value: Any, kind: Kind = "text", decimals: int | None = None, zone: tzinfo = UTC) -> str:
+    """One cell's text: empty for nothing, dates as 2026-05-04, times as 2026-05-04 12:30 (in ``zone``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
-        return in_utc(value).strftime(TIMESTAMP_FORMAT)
+        return in_zone(value, zone).strftime(TIMESTAMP_FORMAT)
     if isinstance(value, date):
         return value.strftime(DATE_FORMAT)
     if kind == "percent" and isinstance(value, int | float | Decimal):
@@ -78,8 +78,8 @@ def format_value(value: Any, kind: Kind = "text", decimals: int | None = None) -
     return str(value)
 
 
-def cell_text(row: Mapping[str, Any], column: Column) -> str:
-    text = format_value(row.get(column.key), column.kind, column.decimals)
+def cell_text(row: Mapping[str, Any], column: Column, zone: tzinfo = UTC) -> str:
+    text = format_value(row.get(column.key), column.kind, column.decimals, zone)
     unit = column.unit or (row.get(column.unit_key) if column.unit_key else None)
     return f"{text} {unit}" if text and unit else text
 
@@ -113,5 +113,5 @@ def draw_table(
         for row in rows:
             cells = table.row()
             for column in columns:
-                cells.cell(cell_text(row, column))
+                cells.cell(cell_text(row, column, pdf.zone))
     pdf.ln(2)

@@ -2,9 +2,10 @@
 
 CSV is produced chunk by chunk. Excel uses xlsxwriter's constant-memory mode: rows go to a temporary
 file as they arrive (one row in memory at a time) and the finished workbook is streamed from disk.
-Numbers stay numbers, dates and timestamps become Excel dates (timestamps in UTC). A PDF holds at most
-``PDF_MAX_ROWS`` rows (a report, not a data dump) in a readable table with human column labels; the stock
-report adds a bar chart.
+Numbers stay numbers, dates and timestamps become Excel dates; timestamps are in the reader's time zone
+(their profile's, UTC without one): CSV writes them with their offset, xlsx names the zone in their headings.
+A PDF holds at most ``PDF_MAX_ROWS`` rows (a report, not a data dump) in a readable table with human column
+labels; the stock report adds a bar chart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import io
 import os
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -23,17 +24,17 @@ from uuid import UUID
 import xlsxwriter
 
 from inventory.exports.pdf_document import ACCENT, FONT, ReportDocument
-from inventory.exports.pdf_tables import Column, draw_table, in_utc
+from inventory.exports.pdf_tables import Column, draw_table, in_zone
 
 PDF_MAX_ROWS = 2000
 FILE_CHUNK = 64 * 1024
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, zone: tzinfo) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return in_utc(value).isoformat()
+        return in_zone(value, zone).isoformat()
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral_value() else format(value, "f")
     return str(value)
@@ -45,20 +46,22 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXCEL_FIRST_YEAR = 1900
 
 
-def _csv_text(value: Any) -> str:
-    text = _text(value)
+def _csv_text(value: Any, zone: tzinfo) -> str:
+    text = _text(value, zone)
     # Only text can carry a formula: numbers (negative quantities included) stay numbers.
     if isinstance(value, str) and text.startswith(FORMULA_TRIGGERS):
         return "'" + text
     return text
 
 
-async def csv_chunks(header: Sequence[str], batches: AsyncIterator[list[tuple]]) -> AsyncIterator[bytes]:
+async def csv_chunks(
+    header: Sequence[str], batches: AsyncIterator[list[tuple]], zone: tzinfo = UTC
+) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(header)
     async for batch in batches:
-        writer.writerows([_csv_text(v) for v in row] for row in batch)
+        writer.writerows([_csv_text(v, zone) for v in row] for row in batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -66,7 +69,9 @@ async def csv_chunks(header: Sequence[str], batches: AsyncIterator[list[tuple]])
         yield buffer.getvalue().encode()
 
 
-async def xlsx_chunks(title: str, header: Sequence[str], batches: AsyncIterator[list[tuple]]) -> AsyncIterator[bytes]:
+async def xlsx_chunks(
+    title: str, header: Sequence[str], batches: AsyncIterator[list[tuple]], zone: tzinfo = UTC
+) -> AsyncIterator[bytes]:
     handle, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(handle)
     try:
@@ -82,7 +87,7 @@ async def xlsx_chunks(title: str, header: Sequence[str], batches: AsyncIterator[
         def write(batch: list[tuple], first: int) -> None:
             for offset, row in enumerate(batch):
                 for col, value in enumerate(row):
-                    _cell(sheet, first + offset, col, value, stamp, day)
+                    _cell(sheet, first + offset, col, value, stamp, day, zone)
 
         async for batch in batches:
             await asyncio.to_thread(write, batch, row_index)
@@ -95,25 +100,25 @@ async def xlsx_chunks(title: str, header: Sequence[str], batches: AsyncIterator[
         os.unlink(path)
 
 
-def _excel_can_date(value: date) -> bool:
-    """Excel's calendar starts on 1900-01-01; a time is judged in UTC, as it is written."""
+def _excel_can_date(value: date, zone: tzinfo) -> bool:
+    """Excel's calendar starts on 1900-01-01; a time is judged in the zone it is written in."""
     if value.year < EXCEL_FIRST_YEAR:
         return False
-    return not isinstance(value, datetime) or in_utc(value).year >= EXCEL_FIRST_YEAR
+    return not isinstance(value, datetime) or in_zone(value, zone).year >= EXCEL_FIRST_YEAR
 
 
-def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any) -> None:
+def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any, zone: tzinfo) -> None:
     if value is None:
         return
     if isinstance(value, bool):
         sheet.write_boolean(row, col, value)
     elif isinstance(value, Decimal | int | float):
         sheet.write_number(row, col, float(value))
-    elif isinstance(value, date) and not _excel_can_date(value):
+    elif isinstance(value, date) and not _excel_can_date(value, zone):
         # Excel's calendar starts in 1900 (xlsxwriter fails on an earlier date): such a value is written as text.
         sheet.write_string(row, col, value.isoformat())
     elif isinstance(value, datetime):
-        sheet.write_datetime(row, col, in_utc(value).replace(tzinfo=None), stamp)
+        sheet.write_datetime(row, col, in_zone(value, zone).replace(tzinfo=None), stamp)
     elif isinstance(value, date):
         sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
     elif isinstance(value, UUID):

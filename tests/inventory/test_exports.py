@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -19,10 +20,10 @@ from inventory.listing import ListQuery
 NOW = datetime(2026, 5, 4, 12, 30, tzinfo=UTC)
 
 
-async def export(database, tenant, name: str, filters: dict | None = None) -> bytes:
+async def export(database, tenant, name: str, filters: dict | None = None, now: datetime = NOW) -> bytes:
     dataset, fmt = resolve(name)
     async with database.tenant_transaction(tenant.claims(), None) as tx:
-        prepared = await build.prepare(tx.conn, dataset, fmt, ListQuery(limit=1, filters=filters or {}), NOW)
+        prepared = await build.prepare(tx.conn, dataset, fmt, ListQuery(limit=1, filters=filters or {}), now)
         return b"".join([chunk async for chunk in prepared.chunks])
 
 
@@ -67,8 +68,37 @@ async def test_xlsx_keeps_numbers_as_numbers_and_timestamps_as_dates(database, o
     by = {(r[header.index("sku")], r[header.index("warehouse_id")]): r for r in rows}
     first = by[("SKU-0", str(tenant.warehouses[0]))]
     assert first[header.index("on_hand")] == 12.5
-    assert isinstance(first[header.index("updated_at")], datetime)
+    assert isinstance(first[header.index("updated_at (UTC)")], datetime)
     assert len(rows) == 3
+
+
+async def test_times_are_written_on_the_readers_clock_and_say_which_it_is(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    moved_at = datetime(2026, 5, 4, 2, 30, tzinfo=UTC)  # 19:30 on 3 May in Los Angeles
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'receipt', 4, $4)",
+            tenant.id,
+            tenant.products[0],
+            tenant.warehouses[0],
+            moved_at,
+        )
+    reader_now = NOW.astimezone(ZoneInfo("America/Los_Angeles"))
+
+    (row,) = csv.DictReader(
+        io.StringIO((await export(database, tenant, "stock-movements.csv", now=reader_now)).decode())
+    )
+    assert row["occurred_at"] == "2026-05-03T19:30:00-07:00"
+    book = openpyxl.load_workbook(
+        io.BytesIO(await export(database, tenant, "stock-movements.xlsx", now=reader_now)), read_only=True
+    )
+    header, first = list(book.active.iter_rows(values_only=True))
+    assert first[header.index("occurred_at (America/Los_Angeles)")] == datetime(2026, 5, 3, 19, 30)
+    pdf = await export(database, tenant, "stock-movements.pdf", now=reader_now)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Generated: 2026-05-04 05:30 America/Los_Angeles" in text
+    assert "2026-05-03 19:30" in text
 
 
 async def test_the_pdf_stock_report_has_title_tenant_date_table_and_chart(database, owner_pool, make_tenant):
@@ -194,7 +224,7 @@ async def test_the_stock_value_chart_never_sums_two_currencies(database, owner_p
     text = await pdf_text(database, tenant, "stock-levels.pdf")
     assert "Stock value by warehouse and cost currency" in text
     assert "WH-0 (EUR)" in text and "25.00" in text and "WH-0 (JPY)" in text and "900.00" in text
-    assert "925" not in text
+    assert "925.00" not in text  # an amount, not a digit run of the tenant's random name
 
 
 async def test_the_stock_value_chart_counts_the_rows_it_cannot_value(database, owner_pool, make_tenant):

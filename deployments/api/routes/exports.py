@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from deployments.api.deps import CallerDep
 from deployments.api.listing_params import SearchParam, SortParam, list_query
+from inventory import members
 from inventory.exports import build
 from inventory.exports.build import Labels
 from inventory.exports.datasets import DATASETS, ExportFormat, resolve
@@ -46,7 +47,8 @@ async def export(
     )
     try:
         await claim_export_slot(tx.conn, tx.user_id, request.app.state.settings.exports_per_user)
-        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(UTC), labels)
+        zone = await members.zone_for(tx.conn, tx.user_id)  # times as the reader's profile shows them
+        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(zone), labels)
     except BaseException:
         await stack.aclose()
         raise

@@ -70,6 +70,7 @@ async def forecast_report(
         )
     now = datetime.now(UTC)
     async with _export_slot(caller, settings) as slot:
+        generated = now.astimezone(await members.zone_for(slot.conn, slot.user_id))  # the reader's clock
         refs = await select_series(slot.conn, product_id or [], warehouse_id or [], category)
         histories = [await recent_demand(slot.conn, ref, freq, now) for ref in refs]
         tenant = await _tenant_name(slot)
@@ -79,7 +80,7 @@ async def forecast_report(
             await _keep_alive(slot)
         filter_text = _forecast_filter(refs, product_id, warehouse_id, category, freq)
         body = await asyncio.to_thread(
-            render_forecast_report, tenant, now, filter_text, freq, horizon, service_level, items
+            render_forecast_report, tenant, generated, filter_text, freq, horizon, service_level, items
         )
     return _attachment(body, PDF, f"forecast-{now:%Y%m%d-%H%M%S}.pdf")
 
@@ -114,11 +115,12 @@ async def _supplier_risk_report(
     now = datetime.now(UTC)
     async with _export_slot(caller, settings) as slot:
         tenant = await _tenant_name(slot)
+        generated = now.astimezone(await members.zone_for(slot.conn, slot.user_id))  # the reader's clock
         # The caller's date, as the RiskService uses for /ai/risk: the same day, the same scores.
         data = await gather(slot, await members.today_for(slot.conn, slot.user_id), band, window_days)
         if kind == "pdf":
             filter_text = _risk_filter(band, window_days)
-            body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, now, filter_text, data)
+            body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, generated, filter_text, data)
         else:
             body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
     return _attachment(body, PDF if kind == "pdf" else XLSX, f"supplier-risk-{now:%Y%m%d-%H%M%S}.{kind}")

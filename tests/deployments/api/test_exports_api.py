@@ -95,3 +95,24 @@ async def test_a_movement_stored_in_year_one_exports_in_every_format(http, make_
     workbook = (await http.get("/api/v1/exports/stock-movements.xlsx", headers=tenant.headers())).content
     cells = [cell.value for row in openpyxl.load_workbook(io.BytesIO(workbook)).active.iter_rows() for cell in row]
     assert any(isinstance(cell, str) and cell.startswith("0001-01-01T00:00") for cell in cells)  # as text
+
+
+async def test_exports_show_times_in_the_readers_profile_time_zone(http, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'receipt', 1, $4)",
+            [
+                (tenant.id, tenant.products[0], tenant.warehouses[0], datetime(2026, 5, 4, 2, 30, tzinfo=UTC)),
+                (tenant.id, tenant.products[0], tenant.warehouses[0], datetime(1, 1, 1, tzinfo=UTC)),  # no year west
+            ],
+        )
+    profile = await http.patch("/api/v1/me", json={"timezone": "America/Los_Angeles"}, headers=tenant.headers())
+    assert profile.status_code == 200, profile.text
+    exported = await http.get("/api/v1/exports/stock-movements.csv", headers=tenant.headers())
+    times = {row["occurred_at"] for row in csv.DictReader(io.StringIO(exported.text))}
+    assert "2026-05-03T19:30:00-07:00" in times
+    for kind in ("xlsx", "pdf"):  # the year-1 row is written as stored, as in UTC
+        response = await http.get(f"/api/v1/exports/stock-movements.{kind}", headers=tenant.headers())
+        assert response.status_code == 200, (kind, response.text)
