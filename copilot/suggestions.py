@@ -138,9 +138,9 @@ async def projected_stock_outs(
         return {}
     products, warehouses = [p for p, _ in pairs], [w for _, w in pairs]
     levels = await tx.conn.fetch(
-        """SELECT s.product_id, s.warehouse_id, coalesce(l.on_hand - l.reserved, 0) AS available
+        """SELECT s.product_id, s.warehouse_id, coalesce(l.available, 0) AS available
            FROM unnest($1::uuid[], $2::uuid[]) AS s(product_id, warehouse_id)
-           LEFT JOIN app.stock_levels l ON l.product_id = s.product_id AND l.warehouse_id = s.warehouse_id""",
+           LEFT JOIN app.stock_level_details l ON l.product_id = s.product_id AND l.warehouse_id = s.warehouse_id""",
         products,
         warehouses,
     )

@@ -25,7 +25,7 @@ from common.config import Settings, get_settings
 from common.database import create_pool
 from deployments.periodic import PeriodicLoop
 from inventory import idempotency, webhook_keys
-from inventory.reservations import release_expired
+from inventory.stock import release_expired
 
 
 async def run_maintenance(conn: asyncpg.Connection) -> dict[str, Any]:

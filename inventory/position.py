@@ -49,7 +49,7 @@ async def location_position(conn: asyncpg.Connection, product_id: UUID, warehous
         """SELECT coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                   app.incoming_quantity((SELECT tenant_id FROM app.products WHERE id = $1), $1, $2) AS on_order
             FROM (SELECT 1) AS one
-            LEFT JOIN app.stock_levels lv ON lv.product_id = $1 AND lv.warehouse_id = $2""",
+            LEFT JOIN app.stock_level_details lv ON lv.product_id = $1 AND lv.warehouse_id = $2""",
         product_id,
         warehouse_id,
     )

@@ -151,7 +151,8 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
             JOIN app.warehouses w ON w.tenant_id = r.tenant_id AND w.id = r.warehouse_id
             JOIN app.suppliers s ON s.tenant_id = r.tenant_id AND s.id = r.supplier_id
-            LEFT JOIN app.stock_levels lv ON lv.product_id = r.product_id AND lv.warehouse_id = r.warehouse_id
+            -- The details view: a hold past its expiry no longer counts as reserved (the level reads it so).
+            LEFT JOIN app.stock_level_details lv ON lv.product_id = r.product_id AND lv.warehouse_id = r.warehouse_id
             WHERE {" AND ".join(where)}
             ORDER BY s.code, w.code, p.sku""",
         *params,

@@ -16,7 +16,7 @@ from common.errors import ConflictError, InsufficientStockError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.records import one_row, row_or_missing
 from inventory.schemas import ReservationCreate, ReservationStatus
-from inventory.stock import LedgerEntry, get_level, insert_movement
+from inventory.stock import LedgerEntry, get_level, insert_movement, release_expired
 
 RESERVATION_COLUMNS = (
     "id, product_id, warehouse_id, quantity, status, reference, expires_at, created_by, created_at, updated_at"
@@ -89,15 +89,6 @@ async def fulfil_reservation(conn: asyncpg.Connection, tenant_id: UUID, user_id:
     )  # fmt: skip
     await insert_movement(conn, tenant_id, entry)
     return reservation
-
-
-async def release_expired(
-    conn: asyncpg.Connection, product_id: UUID | None = None, warehouse_id: UUID | None = None
-) -> int:
-    """Release the active holds past their ``expires_at`` (of one level, or all this connection can see):
-    each is marked expired and its quantity leaves ``reserved``. Returns how many were released."""
-    released: int = await conn.fetchval("SELECT app.release_expired_reservations($1, $2)", product_id, warehouse_id)
-    return released
 
 
 async def list_reservations(conn: asyncpg.Connection, query: ListQuery) -> Page:

@@ -153,6 +153,9 @@ async def record_movement(
     rows: list[dict] = []
     for warehouse_id, movement_type, quantity in legs:
         if quantity < 0:
+            # Expired holds give their stock back first: the level reads them as released already, and an issue
+            # it says is available must not be refused for them.
+            await release_expired(conn, movement.product_id, warehouse_id)
             # The insert's CHECK refusal is a backstop only: this checks under a row lock, with the figures.
             await _lock_available(conn, movement.product_id, warehouse_id, -quantity)
         entry = LedgerEntry(
@@ -224,6 +227,15 @@ async def list_levels(conn: asyncpg.Connection, query: ListQuery) -> Page:
 async def list_movements(conn: asyncpg.Connection, query: ListQuery) -> Page:
     sql, params = MOVEMENTS.build(query)
     return MOVEMENTS.page(await conn.fetch(sql, *params), query)
+
+
+async def release_expired(
+    conn: asyncpg.Connection, product_id: UUID | None = None, warehouse_id: UUID | None = None
+) -> int:
+    """Release the active holds past their ``expires_at`` (of one level, or all this connection can see):
+    each is marked expired and its quantity leaves ``reserved``. Returns how many were released."""
+    released: int = await conn.fetchval("SELECT app.release_expired_reservations($1, $2)", product_id, warehouse_id)
+    return released
 
 
 async def _lock_available(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID, requested: Decimal) -> None:

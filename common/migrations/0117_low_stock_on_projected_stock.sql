@@ -43,8 +43,8 @@ BEGIN
              AND r.active
             JOIN app.products p ON p.tenant_id = c.tenant_id AND p.id = c.product_id
             JOIN app.warehouses w ON w.tenant_id = c.tenant_id AND w.id = c.warehouse_id
-            LEFT JOIN app.stock_levels lv
-              ON lv.tenant_id = c.tenant_id AND lv.product_id = c.product_id AND lv.warehouse_id = c.warehouse_id
+            -- The details view: a hold past its expiry is not reserved any more (ids are unique across tenants).
+            LEFT JOIN app.stock_level_details lv ON lv.product_id = c.product_id AND lv.warehouse_id = c.warehouse_id
         )
         SELECT *, on_hand + incoming - reserved AS projected FROM located
     LOOP

@@ -99,6 +99,29 @@ async def test_proposals_use_on_hand_plus_incoming_minus_reserved(database, owne
     ]
 
 
+async def test_a_hold_past_its_expiry_is_not_counted_against_projected_stock(database, owner_pool, make_tenant):
+    # Before, an expired hold of 25 still counted until the release job ran: a proposal of 20 for stock the
+    # level already showed as available.
+    tenant = await make_tenant(stock={0: D(30)})
+    supplier = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.stock_levels SET reserved = 25 WHERE product_id = $1 AND warehouse_id = $2",
+            tenant.products[0],
+            tenant.warehouses[0],
+        )
+        await insert(
+            conn, "reservations", tenant_id=tenant.id, product_id=tenant.products[0],
+            warehouse_id=tenant.warehouses[0], quantity=D(25), expires_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+    await add_rule(database, tenant, supplier, 0, 0, 10, 25, 1)
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.proposals(tx.conn, {}, datetime.now(UTC).date())
+
+    assert await database.run(tenant.claims(), None, propose) == []
+
+
 async def test_ordering_proposals_creates_one_draft_per_supplier_and_warehouse_and_is_not_repeated(
     database, owner_pool, make_tenant
 ):

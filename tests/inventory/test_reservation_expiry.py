@@ -12,7 +12,7 @@ import pytest
 from common.database import TenantTransaction
 from common.errors import ConflictError
 from inventory import reservations, stock
-from inventory.schemas import ReservationCreate
+from inventory.schemas import IssueCreate, ReservationCreate
 
 
 def hold(tenant, quantity: int, expires_in: timedelta | None = timedelta(hours=1)) -> ReservationCreate:
@@ -82,6 +82,19 @@ async def test_the_next_reservation_takes_stock_an_expired_hold_blocked(database
     assert status == "expired"
 
 
+async def test_an_issue_takes_stock_an_expired_hold_blocked(database, make_tenant, owner_pool):
+    # Before, the level said 10 available and the issue of 8 was refused with "only 0 available".
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    expiring = await reserve(database, tenant, hold(tenant, 10))
+    await expire(owner_pool, expiring["id"])
+    assert (await level(database, tenant))["available"] == 10
+    issue = IssueCreate(type="issue", product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=8)
+    await database.run(
+        tenant.claims(), None, lambda tx: stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, issue)
+    )
+    assert await table_level(owner_pool, tenant) == (2, 0)
+
+
 async def test_release_job_releases_each_expired_hold_once_and_leaves_the_ledger(database, make_tenant, owner_pool):
     tenant = await make_tenant(stock={0: Decimal(10)})
     first = await reserve(database, tenant, hold(tenant, 3))
@@ -90,8 +103,8 @@ async def test_release_job_releases_each_expired_hold_once_and_leaves_the_ledger
     for reservation in (first, second):
         await expire(owner_pool, reservation["id"])
     async with owner_pool.acquire() as conn:  # the job's service connection: every tenant
-        assert await reservations.release_expired(conn) >= 2
-        assert await reservations.release_expired(conn, tenant.products[0], tenant.warehouses[0]) == 0
+        assert await stock.release_expired(conn) >= 2
+        assert await stock.release_expired(conn, tenant.products[0], tenant.warehouses[0]) == 0
     on_hand, reserved = await table_level(owner_pool, tenant)
     ledger = await owner_pool.fetchval(
         "SELECT sum(quantity) FROM app.stock_movements WHERE product_id = $1 AND warehouse_id = $2",
