@@ -22,8 +22,9 @@ RESERVATION_COLUMNS = (
     "id, product_id, warehouse_id, quantity, status, reference, expires_at, created_by, created_at, updated_at"
 )
 
+# Reads: a hold past its expiry reads as "expired" before the release job records it (migration 0118).
 RESERVATIONS = Listing(
-    table="app.reservations",
+    table="app.reservation_details",
     columns=tuple(c.strip() for c in RESERVATION_COLUMNS.split(",")),
     sortable={"created_at": datetime},
     default_sort="-created_at",
@@ -68,7 +69,10 @@ async def create_reservation(
 
 async def get_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:
     return await row_or_missing(
-        conn, f"SELECT {RESERVATION_COLUMNS} FROM app.reservations WHERE id = $1", reservation_id, what="reservation"
+        conn,
+        f"SELECT {RESERVATION_COLUMNS} FROM app.reservation_details WHERE id = $1",
+        reservation_id,
+        what="reservation",
     )
 
 
@@ -106,7 +110,7 @@ async def _close(conn: asyncpg.Connection, reservation_id: UUID, status: Reserva
     )
     if row is None:
         current = await get_reservation(conn, reservation_id)
-        if current["status"] == ReservationStatus.ACTIVE:  # past its expiry: reads no longer count the hold
+        if current["status"] == ReservationStatus.EXPIRED:  # released by the job or not yet: the hold is gone
             raise ConflictError(
                 f"reservation {reservation_id} expired at {current['expires_at']:%Y-%m-%d %H:%M:%S %Z}; "
                 f"it can no longer be {status.value}",

@@ -12,6 +12,7 @@ import pytest
 from common.database import TenantTransaction
 from common.errors import ConflictError
 from inventory import reservations, stock
+from inventory.listing import ListQuery
 from inventory.schemas import IssueCreate, ReservationCreate
 
 
@@ -93,6 +94,26 @@ async def test_an_issue_takes_stock_an_expired_hold_blocked(database, make_tenan
         tenant.claims(), None, lambda tx: stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, issue)
     )
     assert await table_level(owner_pool, tenant) == (2, 0)
+
+
+async def test_a_hold_past_its_expiry_reads_as_expired_before_the_job_records_it(database, make_tenant, owner_pool):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    expiring = await reserve(database, tenant, hold(tenant, 4))
+    kept = await reserve(database, tenant, hold(tenant, 1, expires_in=None))
+    await expire(owner_pool, expiring["id"])
+
+    async def listed(status: str) -> list:
+        async def op(tx: TenantTransaction):
+            page = await reservations.list_reservations(tx.conn, ListQuery(limit=10, filters={"status": status}))
+            return [r["id"] for r in page.items]
+
+        return await database.run(tenant.claims(), None, op)
+
+    assert await listed("active") == [kept["id"]]
+    assert await listed("expired") == [expiring["id"]]
+    one = await database.run(tenant.claims(), None, lambda tx: reservations.get_reservation(tx.conn, expiring["id"]))
+    assert one["status"] == "expired"
+    assert await owner_pool.fetchval("SELECT status FROM app.reservations WHERE id = $1", expiring["id"]) == "active"
 
 
 async def test_release_job_releases_each_expired_hold_once_and_leaves_the_ledger(database, make_tenant, owner_pool):
