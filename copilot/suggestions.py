@@ -85,35 +85,50 @@ async def from_reorder_rules(tx: TenantTransaction, today: date) -> list[Suggest
 
 
 async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggestion]:
-    """Stock whose available quantity covers fewer than 14 days of the last 28 days' average issues."""
+    """Stock whose available quantity plus what open purchase orders still bring (drafts included, as for the
+    reorder rules) covers fewer than 14 days of the last 28 days' average issues."""
     rows = await tx.conn.fetch(
-        f"""WITH demand AS ({_RECENT_DEMAND})
-           SELECT l.product_id, l.sku, l.product_name, l.warehouse_id, l.warehouse_code, l.available, d.per_day
-           FROM app.stock_level_details l
-           JOIN demand d ON d.product_id = l.product_id AND d.warehouse_id = l.warehouse_id
-           WHERE d.per_day > 0 AND l.available < d.per_day * $2
-           ORDER BY l.available / d.per_day, l.sku""",
+        f"""WITH demand AS ({_RECENT_DEMAND}),
+           covered AS (
+               SELECT l.product_id, l.sku, l.product_name, l.warehouse_id, l.warehouse_code, l.available, d.per_day,
+                      app.incoming_quantity(p.tenant_id, l.product_id, l.warehouse_id) AS incoming
+               FROM app.stock_level_details l
+               JOIN app.products p ON p.id = l.product_id
+               JOIN demand d ON d.product_id = l.product_id AND d.warehouse_id = l.warehouse_id
+               WHERE d.per_day > 0 AND l.available < d.per_day * $2
+           )
+           SELECT * FROM covered WHERE available + incoming < per_day * $2
+           ORDER BY (available + incoming) / per_day, sku""",
         DEMAND_WINDOW_DAYS,
         COVER_TARGET_DAYS,
     )
     found = []
     for r in rows:
         per_day: Decimal = r["per_day"]
-        cover = r["available"] / per_day
-        quantity = (per_day * COVER_TARGET_DAYS * 2 - r["available"]).quantize(Decimal(1))
+        supply = r["available"] + r["incoming"]
+        cover = supply / per_day
+        quantity = (per_day * COVER_TARGET_DAYS * 2 - supply).quantize(Decimal(1))
+        stock = f"available {_fmt(r['available'])}"
+        if r["incoming"] > 0:
+            stock += f" plus {_fmt(r['incoming'])} on order"
         found.append(
             Suggestion(
                 action="reorder",
                 title=f"Reorder about {_fmt(quantity)} x {r['sku']} ({r['product_name']}) for {r['warehouse_code']}",
                 reason=(
-                    f"available {_fmt(r['available'])} covers {cover:.1f} days of demand "
+                    f"{stock} covers {cover:.1f} days of demand "
                     f"(average {per_day:.2f}/day issued over the last {DEMAND_WINDOW_DAYS} days), "
                     f"below the {COVER_TARGET_DAYS}-day target"
                 ),
                 source="recent_demand",
                 **ids_of(r, "product_id", "warehouse_id"),
                 quantity=_fmt(quantity),
-                figures={"available": _fmt(r["available"]), "cover_days": f"{cover:.1f}", "per_day": f"{per_day:.2f}"},
+                figures={
+                    "available": _fmt(r["available"]),
+                    "incoming": _fmt(r["incoming"]),
+                    "cover_days": f"{cover:.1f}",
+                    "per_day": f"{per_day:.2f}",
+                },
             )
         )
     return found

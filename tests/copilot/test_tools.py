@@ -80,6 +80,29 @@ async def test_low_cover_against_recent_demand_is_suggested_for_reorder_with_its
     assert reorder.quantity == "68"
 
 
+async def low_cover_with_an_order_of(owner_pool, make_tenant, on_order: int):
+    """16 left after 3/day for 28 days, and an issued order bringing ``on_order`` more."""
+    tenant = await make_tenant(stock={0: Decimal(100)})
+    for day in range(1, 29):
+        await issue(owner_pool, tenant, 3, day)
+    async with owner_pool.acquire() as conn:
+        await add_order(conn, tenant, await add_supplier(conn, tenant, "SUP-C", "Cover"), None, [(0, on_order, 1)])
+    return tenant
+
+
+async def test_stock_on_order_counts_toward_cover_and_the_reorder_quantity(database, make_tenant, owner_pool):
+    # Before, an order already on its way was ignored: this suggested 68 more on top of it.
+    tenant = await low_cover_with_an_order_of(owner_pool, make_tenant, on_order=20)
+    (reorder,) = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx))
+    assert reorder.reason.startswith("available 16 plus 20 on order covers 12.0 days of demand")
+    assert reorder.quantity == "48"  # 28 days of 3/day, less the 36 there and on the way
+
+
+async def test_stock_an_open_order_brings_to_enough_cover_is_not_suggested(database, make_tenant, owner_pool):
+    tenant = await low_cover_with_an_order_of(owner_pool, make_tenant, on_order=100)
+    assert await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)) == []
+
+
 async def test_stock_with_enough_cover_is_not_suggested(database, make_tenant, owner_pool):
     tenant = await make_tenant(stock={0: Decimal(1000)})
     await issue(owner_pool, tenant, 3, 2)
