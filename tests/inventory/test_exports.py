@@ -16,6 +16,7 @@ from common.errors import InvalidInputError, NotFoundError
 from inventory.exports import build
 from inventory.exports.datasets import resolve
 from inventory.listing import ListQuery
+from tests.support.rows import receipt_at
 
 NOW = datetime(2026, 5, 4, 12, 30, tzinfo=UTC)
 
@@ -76,14 +77,7 @@ async def test_times_are_written_on_the_readers_clock_and_say_which_it_is(databa
     tenant = await make_tenant()
     moved_at = datetime(2026, 5, 4, 2, 30, tzinfo=UTC)  # 19:30 on 3 May in Los Angeles
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'receipt', 4, $4)",
-            tenant.id,
-            tenant.products[0],
-            tenant.warehouses[0],
-            moved_at,
-        )
+        await receipt_at(conn, tenant, moved_at, quantity=4)
     reader_now = NOW.astimezone(ZoneInfo("America/Los_Angeles"))
 
     (row,) = csv.DictReader(

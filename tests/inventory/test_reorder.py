@@ -48,6 +48,14 @@ async def arrange(owner_pool, tenant) -> uuid.UUID:
     return supplier
 
 
+async def hold_without_a_reservation(owner_pool, tenant, quantity: int) -> None:
+    """``quantity`` of the first product reserved in the first warehouse, written straight to the level."""
+    await owner_pool.execute(
+        "UPDATE app.stock_levels SET reserved = $3 WHERE product_id = $1 AND warehouse_id = $2",
+        tenant.products[0], tenant.warehouses[0], D(quantity),
+    )  # fmt: skip
+
+
 async def add_rule(database, tenant, supplier, product: int, warehouse: int, lo, hi, multiple) -> dict:
     body = ReorderRuleCreate(
         product_id=tenant.products[product],
@@ -67,12 +75,7 @@ async def add_rule(database, tenant, supplier, product: int, warehouse: int, lo,
 async def test_proposals_use_on_hand_plus_incoming_minus_reserved(database, owner_pool, make_tenant):
     tenant = await make_tenant(stock={0: D(30)})
     supplier = await arrange(owner_pool, tenant)
-    async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE app.stock_levels SET reserved = 8 WHERE product_id = $1 AND warehouse_id = $2",
-            tenant.products[0],
-            tenant.warehouses[0],
-        )
+    await hold_without_a_reservation(owner_pool, tenant, 8)
     draft = PurchaseOrderCreate.model_validate(
         {
             "supplier_id": supplier,
@@ -104,12 +107,8 @@ async def test_a_hold_past_its_expiry_is_not_counted_against_projected_stock(dat
     # level already showed as available.
     tenant = await make_tenant(stock={0: D(30)})
     supplier = await arrange(owner_pool, tenant)
+    await hold_without_a_reservation(owner_pool, tenant, 25)
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE app.stock_levels SET reserved = 25 WHERE product_id = $1 AND warehouse_id = $2",
-            tenant.products[0],
-            tenant.warehouses[0],
-        )
         await insert(
             conn, "reservations", tenant_id=tenant.id, product_id=tenant.products[0],
             warehouse_id=tenant.warehouses[0], quantity=D(25), expires_at=datetime(2026, 1, 1, tzinfo=UTC),

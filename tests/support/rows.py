@@ -4,6 +4,8 @@ per keyword. Values are bound as parameters; table and column names come from th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -29,3 +31,11 @@ async def insert_many(conn: asyncpg.Connection, table: str, rows: Sequence[Mappi
     if any(list(row) != columns for row in rows):
         raise ValueError(f"rows for app.{table} name different columns")
     await conn.executemany(_insert_sql(table, columns), [[row[c] for c in columns] for row in rows])
+
+
+async def receipt_at(conn: asyncpg.Connection, tenant: Any, occurred_at: datetime, quantity: int = 1) -> None:
+    """A receipt of the tenant's first product into its first warehouse, dated ``occurred_at``."""
+    await insert(
+        conn, "stock_movements", tenant_id=tenant.id, product_id=tenant.products[0],
+        warehouse_id=tenant.warehouses[0], movement_type="receipt", quantity=Decimal(quantity), occurred_at=occurred_at,
+    )  # fmt: skip

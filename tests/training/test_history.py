@@ -170,27 +170,37 @@ async def set_time_zone(owner_pool, warehouse, zone):
         await conn.execute("UPDATE app.warehouses SET timezone = $2 WHERE id = $1", warehouse, zone)
 
 
-async def test_demand_is_counted_on_the_warehouses_own_calendar_day(database, make_tenant, owner_pool):
+async def zoned_ledger(make_tenant, owner_pool, zone: str, moves: list[tuple[str, int, datetime]]):
+    """A tenant whose first warehouse keeps ``zone``'s calendar, with ``moves`` (kind, quantity, when) there."""
     tenant = await make_tenant()
-    p, w = tenant.products[0], tenant.warehouses[0]
-    await set_time_zone(owner_pool, w, "America/Los_Angeles")
+    await set_time_zone(owner_pool, tenant.warehouses[0], zone)
     async with owner_pool.acquire() as conn:
-        await post(conn, tenant, p, w, "receipt", 100, datetime(2025, 3, 5, 18, tzinfo=UTC))
-        await post(conn, tenant, p, w, "issue", -4, datetime(2025, 3, 8, 3, tzinfo=UTC))  # 19:00 PST on the 7th
-        await post(conn, tenant, p, w, "issue", -6, datetime(2025, 3, 10, 6, tzinfo=UTC))  # 23:00 PDT on the 9th
+        for kind, quantity, when in moves:
+            await post(conn, tenant, tenant.products[0], tenant.warehouses[0], kind, quantity, when)
+    return tenant
+
+
+async def test_demand_is_counted_on_the_warehouses_own_calendar_day(database, make_tenant, owner_pool):
+    moves = [
+        ("receipt", 100, datetime(2025, 3, 5, 18, tzinfo=UTC)),  # 10:00 PST on the 5th
+        ("issue", -4, datetime(2025, 3, 8, 3, tzinfo=UTC)),  # 19:00 PST on the 7th
+        ("issue", -6, datetime(2025, 3, 10, 6, tzinfo=UTC)),  # 23:00 PDT on the 9th
+    ]
+    tenant = await zoned_ledger(make_tenant, owner_pool, "America/Los_Angeles", moves)
+    p = tenant.products[0]
     history = await as_planner(database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
     by_day = history.set_index("ds")["y"]
-    assert by_day.index.min() == pd.Timestamp("2025-03-05")  # the receipt's local day (10:00 PST)
+    assert by_day.index.min() == pd.Timestamp("2025-03-05")
     assert by_day[by_day > 0].to_dict() == {pd.Timestamp("2025-03-07"): 4, pd.Timestamp("2025-03-09"): 6}
 
 
 async def test_weeks_end_on_the_warehouses_own_sunday(database, make_tenant, owner_pool):
-    tenant = await make_tenant()
+    moves = [
+        ("receipt", 100, datetime(2025, 2, 24, 1, tzinfo=UTC)),
+        ("issue", -9, datetime(2025, 3, 2, 16, tzinfo=UTC)),  # Monday 01:00 in Tokyo
+    ]
+    tenant = await zoned_ledger(make_tenant, owner_pool, "Asia/Tokyo", moves)
     p, w = tenant.products[0], tenant.warehouses[0]
-    await set_time_zone(owner_pool, w, "Asia/Tokyo")
-    async with owner_pool.acquire() as conn:
-        await post(conn, tenant, p, w, "receipt", 100, datetime(2025, 2, 24, 1, tzinfo=UTC))
-        await post(conn, tenant, p, w, "issue", -9, datetime(2025, 3, 2, 16, tzinfo=UTC))  # Monday 01:00 in Tokyo
     history = await as_planner(
         database, tenant, lambda c: demand_history(c, freq="W", as_of=AS_OF, product_id=p, warehouse_id=w)
     )

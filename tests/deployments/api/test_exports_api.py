@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import openpyxl
 
+from tests.support.rows import receipt_at
+
 HOSTILE = {
     "product_name": '=HYPERLINK("http://x","y")',
     "category": "@SUM(A1:A9)",
@@ -84,11 +86,7 @@ async def test_a_movement_stored_in_year_one_exports_in_every_format(http, make_
     # UTC has no year before 1: before, the xlsx and PDF exports failed on it.
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'receipt', 1, $4)",
-            tenant.id, tenant.products[0], tenant.warehouses[0], datetime(1, 1, 1, tzinfo=UTC),
-        )  # fmt: skip
+        await receipt_at(conn, tenant, datetime(1, 1, 1, tzinfo=UTC))
     for kind in ("csv", "xlsx", "pdf"):
         response = await http.get(f"/api/v1/exports/stock-movements.{kind}", headers=tenant.headers())
         assert response.status_code == 200, (kind, response.text)
@@ -100,14 +98,8 @@ async def test_a_movement_stored_in_year_one_exports_in_every_format(http, make_
 async def test_exports_show_times_in_the_readers_profile_time_zone(http, make_tenant, owner_pool):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        await conn.executemany(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'receipt', 1, $4)",
-            [
-                (tenant.id, tenant.products[0], tenant.warehouses[0], datetime(2026, 5, 4, 2, 30, tzinfo=UTC)),
-                (tenant.id, tenant.products[0], tenant.warehouses[0], datetime(1, 1, 1, tzinfo=UTC)),  # no year west
-            ],
-        )
+        await receipt_at(conn, tenant, datetime(2026, 5, 4, 2, 30, tzinfo=UTC))
+        await receipt_at(conn, tenant, datetime(1, 1, 1, tzinfo=UTC))  # a time with no year west of UTC
     profile = await http.patch("/api/v1/me", json={"timezone": "America/Los_Angeles"}, headers=tenant.headers())
     assert profile.status_code == 200, profile.text
     exported = await http.get("/api/v1/exports/stock-movements.csv", headers=tenant.headers())
