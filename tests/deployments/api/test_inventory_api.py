@@ -85,6 +85,20 @@ async def test_list_filters_and_search_narrow_the_results(http, make_tenant):
     assert [p["sku"] for p in searched] == ["CAT-B"]
 
 
+async def test_a_warehouse_keeps_its_time_zone_and_lists_filter_by_it(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    body = {"code": "LAX-1", "name": "Los Angeles", "timezone": "America/Los_Angeles"}
+    created = await http.post("/api/v1/warehouses", json=body, headers=headers)
+    assert (created.status_code, created.json()["timezone"]) == (201, "America/Los_Angeles"), created.text
+    moved = await http.patch(
+        f"/api/v1/warehouses/{tenant.warehouses[0]}", json={"timezone": "Asia/Tokyo"}, headers=headers
+    )
+    assert moved.json()["timezone"] == "Asia/Tokyo"
+    western = (await http.get("/api/v1/warehouses?timezone=America/Los_Angeles", headers=headers)).json()["items"]
+    assert [w["code"] for w in western] == ["LAX-1"]
+
+
 async def test_movements_filter_by_when_they_happened_and_levels_by_what_is_available(http, make_tenant):
     # Until 2026-12-06 these filters passed the raw text to the database, which refused every value (422).
     tenant = await make_tenant()
