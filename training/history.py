@@ -56,11 +56,12 @@ def period_start(as_of: datetime, freq: str, zone: str = "UTC") -> pd.Timestamp:
 async def current_period(
     conn: asyncpg.Connection, as_of: datetime, freq: str, *, tenant_id: UUID | None = None
 ) -> pd.Timestamp:
-    """The first period not yet complete in every time zone of the tenant's warehouses: where demand histories
-    end and forecasts start. Zones east of UTC finish a day first, so the earliest start decides (UTC without
-    warehouses)."""
+    """The first period not yet complete in every time zone of the tenant's active warehouses: where demand
+    histories end and forecasts start. Zones east of UTC finish a day first, so the earliest start decides (UTC
+    without active warehouses; a closed warehouse has no day to finish)."""
     zones = await conn.fetch(
-        "SELECT DISTINCT timezone FROM app.warehouses WHERE $1::uuid IS NULL OR tenant_id = $1", tenant_id
+        "SELECT DISTINCT timezone FROM app.warehouses WHERE active AND ($1::uuid IS NULL OR tenant_id = $1)",
+        tenant_id,
     )
     return min((period_start(as_of, freq, row["timezone"]) for row in zones), default=period_start(as_of, freq))
 

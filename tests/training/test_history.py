@@ -231,6 +231,18 @@ async def test_the_history_ends_with_the_last_day_complete_in_every_warehouse(da
     assert history["y"].sum() == 0
 
 
+async def test_a_closed_warehouse_does_not_hold_the_panel_back(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await set_time_zone(owner_pool, tenant.warehouses[0], "Pacific/Honolulu")
+    await owner_pool.execute("UPDATE app.warehouses SET active = false WHERE id = $1", tenant.warehouses[0])
+    as_of = datetime(2025, 3, 12, 3, 0, tzinfo=UTC)  # still the 11th in Honolulu
+
+    async def start(conn):
+        return await current_period(conn, as_of, "D")
+
+    assert await as_planner(database, tenant, start) == pd.Timestamp("2025-03-12")
+
+
 async def test_the_current_period_is_utcs_for_a_tenant_without_warehouses(owner_pool):
     async with owner_pool.acquire() as conn:
         start = await current_period(conn, AS_OF, "W", tenant_id=uuid.uuid4())
