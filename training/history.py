@@ -8,7 +8,7 @@ are not demand). Each series is one product at one warehouse (``unique_id = prod
 summed per day or per week (weeks end on Sunday, pandas' ``W``) of the warehouse's own calendar (its
 ``timezone``: an issue at 19:00 in Los Angeles is that day's demand, not the next UTC day's), zero-filled from
 the first movement of any kind at that location (a product stocked but never issued has demand zero, not no
-history) up to the last period *complete* in every warehouse of the tenant before ``as_of``
+history) up to the last period *complete* in every active warehouse of the tenant before ``as_of``
 (``current_period``): a partial current period would read as a drop, and one grid serves the whole panel.
 
 Sales are not demand when the shelf is empty: a period that ends with no stock on hand at the
