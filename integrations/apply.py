@@ -273,6 +273,8 @@ async def _apply_warehouse(conn: asyncpg.Connection, scope: SyncScope, model: Ba
         "country": model.country,
         "city": model.city,
     }
+    if model.timezone is not None:
+        values["timezone"] = model.timezone
     return await _upsert_catalog(
         conn, scope, Entity.WAREHOUSES, "app.warehouses", "code", model.external_id, values, known
     )

@@ -163,11 +163,29 @@ class OdooConnector(Connector):
         return Page(records, {"write_date": rows[-1]["write_date"]})
 
     async def _warehouses(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
-        async for rows in self._changed("stock.warehouse", [], ["code", "name"], cursor):
+        async for rows in self._changed("stock.warehouse", [], ["code", "name", "partner_id"], cursor):
+            zones = await self._address_zones({_m2o_id(r["partner_id"]) for r in rows} - {None})
             records = [
-                SourceRecord(str(r["id"]), {"code": _text(r["code"]), "name": _text(r["name"])}, r) for r in rows
+                SourceRecord(
+                    str(r["id"]),
+                    {
+                        "code": _text(r["code"]),
+                        "name": _text(r["name"]),
+                        "timezone": zones.get(_m2o_id(r["partner_id"]) or ""),
+                    },
+                    r,
+                )
+                for r in rows
             ]
             yield self._page(records, rows)
+
+    async def _address_zones(self, partner_ids: set[str | None]) -> dict[str, str]:
+        """The time zone (``tz``) of each warehouse's address partner that has one: the warehouse's calendar."""
+        if not partner_ids:
+            return {}
+        domain = [("id", "in", sorted(int(i) for i in partner_ids if i)), ("active", "in", [True, False])]
+        rows = await self.execute_kw("res.partner", "search_read", [domain], {"fields": ["tz"]})
+        return {str(r["id"]): r["tz"] for r in rows if _text(r["tz"])}
 
     async def _suppliers(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         domain = [("supplier_rank", ">", 0), ("active", "in", [True, False])]

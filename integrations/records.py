@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from inventory.purchasing_schemas import PurchaseOrderStatus
-from inventory.schemas import PlannedDate
+from inventory.schemas import PlannedDate, TimeZone
 
 
 class Entity(StrEnum):
@@ -57,6 +57,8 @@ class WarehouseRecord(_Record):
     name: str = Field(min_length=1, max_length=200)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
     city: str | None = None
+    # The IANA zone whose calendar its demand is counted in; None where the ERP gives none (it keeps its own).
+    timezone: TimeZone | None = None
 
 
 class SupplierRecord(_Record):

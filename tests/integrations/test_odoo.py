@@ -44,6 +44,8 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
     assert run["counts"]["products"] == {"created": 3, "updated": 0, "unchanged": 0, "dead_lettered": 2}
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("WH", "Main warehouse"), ("WH2", "Overflow")]
+    zones = await owner_pool.fetch("SELECT code, timezone FROM app.warehouses WHERE tenant_id = $1", tenant.id)
+    assert sorted(map(tuple, zones)) == [("WH", "Europe/Brussels"), ("WH2", "UTC")]  # its address's tz; none: UTC
     # A vendor's purchase currency, else the company's (the mapping's default_currency).
     assert [(s[0], s[5]) for s in state["suppliers"]] == [("V000", "EUR"), ("V001", "EUR"), ("V002", "JPY")]
     assert state["products"] == [
@@ -148,7 +150,8 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     clean, clean_connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
     await run_sync(sync_deps, clean.id, clean_connector)
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    odoo.drop_after(4)  # authenticate, warehouses, suppliers, first page of products; then the ERP goes away
+    # authenticate, warehouses, their addresses' time zones, suppliers, first page of products; then the ERP goes away
+    odoo.drop_after(5)
     assert "connection lost" in await failed_run(sync_deps, tenant, connector)
     partial = await snapshot(owner_pool, tenant.id)
     assert partial["warehouses"] and partial["orders"] == []

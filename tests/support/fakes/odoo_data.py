@@ -17,6 +17,12 @@ def populate(fake: FakeOdoo, *, products: int = 5, orders: int = 3, quants: bool
             fake.put("stock.warehouse", {"code": "WH", "name": "Main warehouse"}),
             fake.put("stock.warehouse", {"code": "WH2", "name": "Overflow"}),
         ]
+        # Each warehouse's address (not a supplier): Odoo keeps a time zone on partners; the second has none.
+        for warehouse, zone in zip(ids["warehouses"], ("Europe/Brussels", False), strict=True):
+            fake.models["stock.warehouse"][warehouse]["partner_id"] = [900 + warehouse, f"Address {warehouse}"]
+            fake.models.setdefault("res.partner", {})[900 + warehouse] = {
+                "id": 900 + warehouse, "name": f"Address {warehouse}", "tz": zone, "supplier_rank": 0, "active": True,
+            }  # fmt: skip
         fake.models["stock.picking.type"] = {
             1: {"id": 1, "name": "Receipts", "warehouse_id": fake.name_of("stock.warehouse", ids["warehouses"][0])},
             2: {"id": 2, "name": "Receipts", "warehouse_id": fake.name_of("stock.warehouse", ids["warehouses"][1])},
