@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
+from inventory.country_zones import country_zone
 from inventory.schemas import (
     DEFAULT_CURRENCY,
     Code,
@@ -109,10 +110,18 @@ class WarehouseCreate(StrictModel):
     name: Name
     country: CountryCode | None = None
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    timezone: TimeZone = Field(
-        default="UTC", description="the warehouse's calendar: its demand is counted per local day and week"
+    timezone: TimeZone | None = Field(
+        default=None,
+        description="the warehouse's calendar: its demand is counted per local day and week. Omitted or null: the "
+        "country's zone where the country keeps one time (DE: Europe/Berlin), else UTC",
     )
     active: bool = True
+
+    @model_validator(mode="after")
+    def _zone_of_its_country(self) -> WarehouseCreate:
+        if self.timezone is None:
+            self.timezone = (country_zone(self.country) if self.country else None) or "UTC"
+        return self
 
 
 class WarehouseUpdate(UpdateModel):
