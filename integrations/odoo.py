@@ -23,23 +23,12 @@ from typing import Any
 
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
-from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+from integrations.odoo_values import m2o_id, m2o_name, order_status, text
+from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
 # JSON-2 takes parameters by name: the names of the positional arguments this connector passes.
 _JSON2_PARAMETERS = {"search_read": ("domain",), "create": ("vals_list",)}
-
-
-def _m2o_id(value: Any) -> str | None:
-    return str(value[0]) if isinstance(value, list) and value else None
-
-
-def _m2o_name(value: Any) -> str | None:
-    return str(value[1]) if isinstance(value, list) and len(value) > 1 else None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None  # Odoo sends false for empty fields
 
 
 class OdooConnector(Connector):
@@ -164,14 +153,14 @@ class OdooConnector(Connector):
 
     async def _warehouses(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         async for rows in self._changed("stock.warehouse", [], ["code", "name", "partner_id"], cursor):
-            zones = await self._address_zones({_m2o_id(r["partner_id"]) for r in rows} - {None})
+            zones = await self._address_zones({m2o_id(r["partner_id"]) for r in rows} - {None})
             records = [
                 SourceRecord(
                     str(r["id"]),
                     {
-                        "code": _text(r["code"]),
-                        "name": _text(r["name"]),
-                        "timezone": zones.get(_m2o_id(r["partner_id"]) or ""),
+                        "code": text(r["code"]),
+                        "name": text(r["name"]),
+                        "timezone": zones.get(m2o_id(r["partner_id"]) or ""),
                     },
                     r,
                 )
@@ -185,7 +174,7 @@ class OdooConnector(Connector):
             return {}
         domain = [("id", "in", sorted(int(i) for i in partner_ids if i)), ("active", "in", [True, False])]
         rows = await self.execute_kw("res.partner", "search_read", [domain], {"fields": ["tz"]})
-        return {str(r["id"]): r["tz"] for r in rows if _text(r["tz"])}
+        return {str(r["id"]): r["tz"] for r in rows if text(r["tz"])}
 
     async def _suppliers(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         domain = [("supplier_rank", ">", 0), ("active", "in", [True, False])]
@@ -195,11 +184,11 @@ class OdooConnector(Connector):
                 SourceRecord(
                     str(r["id"]),
                     {
-                        "code": _text(r["ref"]),
-                        "name": _text(r["name"]),
-                        "email": _text(r["email"]),
-                        "country": _text(r["country_code"]),
-                        "currency": _m2o_name(r["property_purchase_currency_id"]) or "",
+                        "code": text(r["ref"]),
+                        "name": text(r["name"]),
+                        "email": text(r["email"]),
+                        "country": text(r["country_code"]),
+                        "currency": m2o_name(r["property_purchase_currency_id"]) or "",
                         "active": r["active"],
                     },
                     r,
@@ -215,9 +204,9 @@ class OdooConnector(Connector):
                 SourceRecord(
                     str(r["id"]),
                     {
-                        "sku": _text(r["default_code"]),
-                        "name": _text(r["name"]),
-                        "uom": _m2o_name(r["uom_id"]),
+                        "sku": text(r["default_code"]),
+                        "name": text(r["name"]),
+                        "uom": m2o_name(r["uom_id"]),
                         "unit_cost": r["standard_price"] if r["standard_price"] is not False else None,
                         "active": r["active"],
                     },
@@ -244,7 +233,7 @@ class OdooConnector(Connector):
                 },
             )
             for r in rows:
-                key = (_m2o_id(r["product_id"]) or "", _m2o_id(r["warehouse_id"]) or "")
+                key = (m2o_id(r["product_id"]) or "", m2o_id(r["warehouse_id"]) or "")
                 totals[key] += Decimal(str(r["quantity"]))
                 raw[key].append(r["id"])
             if len(rows) < self.config.page_size:
@@ -287,7 +276,7 @@ class OdooConnector(Connector):
                 for t in await self.execute_kw(
                     "stock.picking.type", "search_read", [[("id", "in", sorted(types))]], {"fields": ["warehouse_id"]}
                 ):
-                    warehouses[t["id"]] = _m2o_id(t["warehouse_id"])
+                    warehouses[t["id"]] = m2o_id(t["warehouse_id"])
             by_order: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for line in lines:
                 by_order[line["order_id"][0]].append(line)
@@ -299,21 +288,21 @@ class OdooConnector(Connector):
         items = [
             {
                 "line_no": i,
-                "product_external_id": _m2o_id(line["product_id"]),
+                "product_external_id": m2o_id(line["product_id"]),
                 "quantity": line["product_qty"],
-                "uom": _m2o_name(line["product_uom"]),
+                "uom": m2o_name(line["product_uom"]),
                 "unit_price": line["price_unit"],
                 "received_quantity": line["qty_received"] or 0,
             }
             for i, line in enumerate(lines, start=1)
         ]
         fields = {
-            "number": _text(r["name"]),
-            "supplier_external_id": _m2o_id(r["partner_id"]),
+            "number": text(r["name"]),
+            "supplier_external_id": m2o_id(r["partner_id"]),
             "warehouse_external_id": warehouses.get(picking) if picking else None,
-            "currency": _m2o_name(r["currency_id"]),
-            "expected_date": (_text(r["date_planned"]) or "")[:10] or None,
-            "status": _status(r["state"], lines),
+            "currency": m2o_name(r["currency_id"]),
+            "expected_date": (text(r["date_planned"]) or "")[:10] or None,
+            "status": order_status(r["state"], lines),
             "lines": items,
         }
         return SourceRecord(str(r["id"]), fields, {**r, "order_line": lines})
@@ -343,19 +332,3 @@ class OdooConnector(Connector):
         if not isinstance(created, int):
             raise ConnectorProtocolError(f"Odoo's purchase.order create returned {created!r}, not an id")
         return str(created)
-
-
-def _status(state: Any, lines: list[dict[str, Any]]) -> str | None:
-    if state in ("draft", "sent", "to approve"):
-        return PurchaseOrderStatus.DRAFT.value
-    if state == "cancel":
-        return PurchaseOrderStatus.CANCELLED.value
-    if state in ("purchase", "done"):
-        received = [Decimal(str(x["qty_received"] or 0)) for x in lines]
-        ordered = [Decimal(str(x["product_qty"] or 0)) for x in lines]
-        if lines and all(r >= o for r, o in zip(received, ordered, strict=True)):
-            return PurchaseOrderStatus.RECEIVED.value
-        if any(r > 0 for r in received):
-            return PurchaseOrderStatus.PARTIALLY_RECEIVED.value
-        return PurchaseOrderStatus.ISSUED.value
-    return None

@@ -52,19 +52,21 @@ class _Record(BaseModel):
     external_id: str = Field(min_length=1, max_length=200)
 
 
-class WarehouseRecord(_Record):
+class _PlaceRecord(_Record):
+    """A warehouse or a supplier: a code, a name and where it is."""
+
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+
+
+class WarehouseRecord(_PlaceRecord):
     city: str | None = None
     # The IANA zone whose calendar its demand is counted in; None where the ERP gives none (it keeps its own).
     timezone: TimeZone | None = None
 
 
-class SupplierRecord(_Record):
-    code: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+class SupplierRecord(_PlaceRecord):
     email: str | None = None
     # The ERP's code for what the vendor invoices in, "" for the company's; None where a connector does not read
     # it (the supplier keeps the currency it has).

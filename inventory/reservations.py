@@ -68,12 +68,8 @@ async def create_reservation(
 
 
 async def get_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:
-    return await row_or_missing(
-        conn,
-        f"SELECT {RESERVATION_COLUMNS} FROM app.reservation_details WHERE id = $1",
-        reservation_id,
-        what="reservation",
-    )
+    sql = f"SELECT {RESERVATION_COLUMNS} FROM app.reservation_details WHERE id = $1"
+    return await row_or_missing(conn, sql, reservation_id, what="reservation")
 
 
 async def release_reservation(conn: asyncpg.Connection, reservation_id: UUID) -> dict:

@@ -60,24 +60,21 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
     """Lines of issued or partially received orders with quantity still to come, as of ``today``."""
     rows = await conn.fetch(
         """
-        SELECT l.id AS line_id, po.id AS purchase_order_id, po.number, s.code AS supplier_code,
-               po.supplier_id::text AS supplier_id, l.product_id, p.sku, l.line_no,
-               coalesce(rp.default_shipment_mode, 'road') AS shipment_mode,
-               -- The receiving warehouse's calendar date, as in app.risk_delivery_history (0116).
-               (coalesce(po.issued_at, po.created_at) AT TIME ZONE w.timezone)::date AS order_date,
-               greatest(po.expected_date, (coalesce(po.issued_at, po.created_at) AT TIME ZONE w.timezone)::date)
-                   AS promised_date,
-               NULL::date AS delivered_date, l.quantity_base::float8 AS quantity,
-               (l.quantity * l.unit_price)::float8 AS value, po.currency::text AS currency,
+        -- The purchase-order rows of the delivery history (its dates on the receiving warehouse's calendar, its
+        -- shipment mode and value), narrowed to lines still to come.
+        SELECT h.id AS line_id, h.purchase_order_id, po.number, s.code AS supplier_code,
+               h.supplier_id::text AS supplier_id, h.product_id, p.sku, l.line_no, h.shipment_mode,
+               h.order_date, h.promised_date, NULL::date AS delivered_date, h.quantity::float8 AS quantity,
+               h.value::float8 AS value, h.currency::text AS currency,
                c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km
-        FROM app.purchase_order_lines l
+        FROM app.risk_delivery_history h
+        JOIN app.purchase_order_lines l ON l.id = h.id
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
         JOIN app.suppliers s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id
-        JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
         LEFT JOIN app.supplier_risk_profiles rp ON rp.tenant_id = po.tenant_id AND rp.supplier_id = po.supplier_id
-        LEFT JOIN app.country_risk c ON c.country = s.country
-        WHERE po.status IN ('issued', 'partially_received') AND po.expected_date IS NOT NULL
+        LEFT JOIN app.country_risk c ON c.country = h.origin_country
+        WHERE h.source = 'purchase_order' AND po.status IN ('issued', 'partially_received')
           AND l.received_base + l.cancelled_base < l.quantity_base
         ORDER BY po.expected_date, po.number, l.line_no
         """

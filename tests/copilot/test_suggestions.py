@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from copilot import suggestions
+from copilot import stock_outs, suggestions
 from copilot.tools import run_tools
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import add_forecast, add_order, add_risky_supplier, add_scanned_score, add_supplier
@@ -104,7 +104,7 @@ async def test_stock_that_recent_issues_would_not_use_up_before_2200_projects_no
         await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
         await issued_yesterday(conn, tenant, 1)
     pairs = {(tenant.products[0], tenant.warehouses[0])}
-    assert await as_user(database, tenant)(lambda tx: suggestions.projected_stock_outs(tx, pairs, today)) == {}
+    assert await as_user(database, tenant)(lambda tx: stock_outs.projected_stock_outs(tx, pairs, today)) == {}
     assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
 
 
