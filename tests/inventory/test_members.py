@@ -14,7 +14,7 @@ from inventory import catalog, members, notifications, purchasing, reservations,
 from inventory.catalog_schemas import ProductUpdate
 from inventory.listing import ListQuery
 from inventory.member_schemas import ProfileUpdate
-from inventory.purchasing_schemas import PurchaseOrderCreate
+from inventory.purchasing_schemas import PurchaseOrderCreate, PurchaseReceiptCreate
 from inventory.schemas import IssueCreate, ReservationCreate
 
 
@@ -144,8 +144,8 @@ async def low_stock_titles(database, tenant) -> list[str]:
     return titles
 
 
-async def order_10_units(database, owner_pool, tenant) -> dict:
-    """An issued purchase order for 10 units of the first product into the first warehouse."""
+async def order_10_units(database, owner_pool, tenant, issue: bool = True) -> dict:
+    """A purchase order (issued unless told) for 10 units of the first product into the first warehouse."""
     async with owner_pool.acquire() as conn:
         supplier = await conn.fetchval("SELECT id FROM app.suppliers WHERE tenant_id = $1", tenant.id)
     body = PurchaseOrderCreate.model_validate(
@@ -158,7 +158,7 @@ async def order_10_units(database, owner_pool, tenant) -> dict:
 
     async def create(tx: TenantTransaction):
         order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
-        return await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+        return await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"]) if issue else order
 
     order: dict = await database.run(tenant.claims(), None, create)
     return order
@@ -185,6 +185,34 @@ async def test_cancelling_the_order_that_covered_the_minimum_notifies(database, 
     order = await order_10_units(database, owner_pool, tenant)
     await issue(database, tenant, 7)
     await database.run(tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"]))
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
+    ]
+
+
+async def test_closing_the_backorder_that_covered_the_minimum_notifies(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    order = await order_10_units(database, owner_pool, tenant)
+    await issue(database, tenant, 7)  # on hand 3, projected 13
+    receipt = PurchaseReceiptCreate.model_validate(
+        {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "close_backorder": True}
+    )
+    await database.run(
+        tenant.claims(), None, lambda tx: purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
+    )
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 4 < 5 (on hand 4, reserved 0, incoming 0)"
+    ]
+
+
+async def test_removing_the_draft_line_that_covered_the_minimum_notifies(database, owner_pool, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    draft = await order_10_units(database, owner_pool, tenant, issue=False)
+    await issue(database, tenant, 7)
+    line = draft["lines"][0]["id"]
+    await database.run(tenant.claims(), None, lambda tx: purchasing.remove_line(tx.conn, draft["id"], line))
     assert await low_stock_titles(database, tenant) == [
         "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
     ]
