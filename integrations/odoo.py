@@ -153,7 +153,7 @@ class OdooConnector(Connector):
 
     async def _warehouses(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         async for rows in self._changed("stock.warehouse", [], ["code", "name", "partner_id"], cursor):
-            zones = await self._address_zones({m2o_id(r["partner_id"]) for r in rows} - {None})
+            zones = await self._address_zones({pid for r in rows if (pid := m2o_id(r["partner_id"]))})
             records = [
                 SourceRecord(
                     str(r["id"]),
@@ -168,11 +168,11 @@ class OdooConnector(Connector):
             ]
             yield self._page(records, rows)
 
-    async def _address_zones(self, partner_ids: set[str | None]) -> dict[str, str]:
+    async def _address_zones(self, partner_ids: set[str]) -> dict[str, str]:
         """The time zone (``tz``) of each warehouse's address partner that has one: the warehouse's calendar."""
         if not partner_ids:
             return {}
-        domain = [("id", "in", sorted(int(i) for i in partner_ids if i)), ("active", "in", [True, False])]
+        domain = [("id", "in", sorted(int(i) for i in partner_ids)), ("active", "in", [True, False])]
         rows = await self.execute_kw("res.partner", "search_read", [domain], {"fields": ["tz"]})
         return {str(r["id"]): r["tz"] for r in rows if text(r["tz"])}
 
