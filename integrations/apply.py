@@ -30,6 +30,7 @@ from integrations.records import (
     SupplierRecord,
     WarehouseRecord,
 )
+from inventory.country_zones import country_zone
 
 NUL = "\x00"
 
@@ -275,9 +276,17 @@ async def _apply_warehouse(conn: asyncpg.Connection, scope: SyncScope, model: Ba
     }
     if model.timezone is not None:
         values["timezone"] = model.timezone
-    return await _upsert_catalog(
+    outcome = await _upsert_catalog(
         conn, scope, Entity.WAREHOUSES, "app.warehouses", "code", model.external_id, values, known
     )
+    if outcome == "created" and model.timezone is None and model.country and (zone := country_zone(model.country)):
+        # As a warehouse created through the API: its country's zone where the country keeps one time. Only on
+        # creation, and outside the values: a zone set here later is the buyer's and no sync overwrites it.
+        await conn.execute(
+            "UPDATE app.warehouses SET timezone = $3 WHERE tenant_id = $1 AND code = $2",
+            scope.tenant_id, values["code"], zone,
+        )  # fmt: skip
+    return outcome
 
 
 _Applier = Callable[[asyncpg.Connection, SyncScope, BaseModel, Any], Awaitable[str]]

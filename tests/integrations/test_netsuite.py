@@ -71,6 +71,36 @@ def connector_for(fake: FakeNetSuite, key: Any) -> NetSuiteConnector:
     return NetSuiteConnector(ConnectorConfig(fake.url, credentials(key), page_size=4, retry=retry))
 
 
+async def test_a_new_location_takes_its_countrys_zone_and_an_adopted_warehouse_keeps_its_own(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    ns.add("locationmainaddress", {"nkey": 503, "country": "DE", "city": "Hamburg"})
+    hamburg = ns.put("location", {"name": "HAM", "fullname": "Hamburg DC", "isinactive": False, "mainaddress": 503})
+    ns.add("locationmainaddress", {"nkey": 504, "country": "JP", "city": "Osaka"})
+    ns.put("location", {"name": "OSA", "fullname": "Osaka DC", "isinactive": False, "mainaddress": 504})
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await owner_pool.execute(
+        "INSERT INTO app.warehouses (tenant_id, code, name, timezone) VALUES ($1, 'OSA', 'Osaka', 'Asia/Seoul')",
+        tenant.id,
+    )
+    zones_sql = "SELECT code, timezone FROM app.warehouses WHERE tenant_id = $1 ORDER BY code"
+    await completed_run(sync_deps, tenant, connector)
+    # Germany keeps one time: the new warehouse takes its zone; the United States does not (UTC until given one);
+    # a warehouse adopted by its code keeps the zone it had.
+    assert [tuple(z) for z in await owner_pool.fetch(zones_sql, tenant.id)] == [
+        ("AUS", "UTC"), ("HAM", "Europe/Berlin"), ("OSA", "Asia/Seoul"), ("RNO", "UTC")
+    ]  # fmt: skip
+    await owner_pool.execute(
+        "UPDATE app.warehouses SET timezone = 'Europe/Paris' WHERE tenant_id = $1 AND code = 'HAM'", tenant.id
+    )
+    ns.put("location", {**hamburg, "fullname": "Hamburg Hub"}, hamburg["id"])
+    await completed_run(sync_deps, tenant, connector)
+    # A zone set here later is the buyer's: the next sync (renaming the location) leaves it.
+    assert await owner_pool.fetchrow(
+        "SELECT name, timezone FROM app.warehouses WHERE tenant_id = $1 AND code = 'HAM'", tenant.id
+    ) == ("Hamburg Hub", "Europe/Paris")
+
+
 async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_pool, make_tenant, ns, key):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
     run = await completed_run(sync_deps, tenant, connector)
