@@ -112,21 +112,21 @@ class WarehouseCreate(StrictModel):
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     timezone: TimeZone | None = Field(
         default=None,
-        description="the warehouse's calendar: its demand is counted per local day and week. Omitted or null: the "
-        "country's zone where the country keeps one time (DE: Europe/Berlin), else UTC",
+        description="the warehouse's calendar: its demand is counted per local day and week, and its orders and "
+        "shipments are late once their expected date has passed there. Omitted or null: the country's zone where the "
+        "country keeps one time (DE: Europe/Berlin), else none (not known: demand by UTC day, lateness from the "
+        "reader's date)",
     )
     active: bool = True
 
     @model_validator(mode="after")
     def _zone_of_its_country(self) -> WarehouseCreate:
         if self.timezone is None:
-            self.timezone = (country_zone(self.country) if self.country else None) or "UTC"
+            self.timezone = country_zone(self.country) if self.country else None
         return self
 
 
 class WarehouseUpdate(UpdateModel):
-    non_nullable = UpdateModel.non_nullable | {"timezone"}
-
     code: Code | None = None
     name: Name | None = None
     country: CountryCode | None = None
@@ -141,7 +141,11 @@ class Warehouse(WarehouseCreate):
     name: str
     country: str | None = None
     city: str | None = None
-    timezone: str
+    timezone: str | None = None
     id: UUID
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="after")
+    def _zone_of_its_country(self) -> Warehouse:
+        return self  # what is stored: a warehouse without a zone reads as none, not as its country's

@@ -23,22 +23,27 @@ async def open_orders(
     limit: int = 20,
 ) -> list[dict]:
     """Issued and partially received orders (or the ``order_ids`` named, in any status), the most overdue
-    first: each with ``days_late`` (past its expected date as of ``today``) and its ``outstanding`` lines
-    (what is still to come, in the product's unit)."""
+    first: each with ``days_late`` and its ``outstanding`` lines (what is still to come, in the product's unit).
+
+    ``days_late`` counts how far the expected date lies behind the receiving warehouse's current date, on its
+    calendar (an order due today in Los Angeles is not late yet when the day is over in Berlin); ``today``, the
+    reader's date, stands in for a warehouse whose time zone is not known."""
     columns = ", ".join(f"o.{c.strip()}" for c in SUMMARY_COLUMNS.split(","))
     rows = await conn.fetch(
         f"""SELECT {columns}, s.name AS supplier_name,
-                   CASE WHEN o.status IN ('issued', 'partially_received') AND o.expected_date < $1::date
-                        THEN $1::date - o.expected_date ELSE 0 END AS days_late
+                   CASE WHEN o.status IN ('issued', 'partially_received') AND o.expected_date < d.today
+                        THEN d.today - o.expected_date ELSE 0 END AS days_late
             FROM app.purchase_order_summaries o
             JOIN app.suppliers s ON s.id = o.supplier_id
+            JOIN app.warehouses w ON w.id = o.warehouse_id
+            CROSS JOIN LATERAL (SELECT coalesce((now() AT TIME ZONE w.timezone)::date, $1::date) AS today) d
             WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN o.id = ANY($2::uuid[])
                         ELSE o.status IN ('issued', 'partially_received') END)
               AND (cardinality($3::uuid[]) = 0 OR o.supplier_id = ANY($3::uuid[]))
               AND (cardinality($4::uuid[]) = 0 OR EXISTS (
                       SELECT 1 FROM app.purchase_order_lines l
                       WHERE l.purchase_order_id = o.id AND l.product_id = ANY($4::uuid[])))
-              AND (NOT $5::boolean OR (o.status IN ('issued', 'partially_received') AND o.expected_date < $1::date))
+              AND (NOT $5::boolean OR (o.status IN ('issued', 'partially_received') AND o.expected_date < d.today))
             ORDER BY days_late DESC, o.expected_date NULLS LAST, o.number
             LIMIT $6""",
         today,

@@ -132,7 +132,8 @@ async def list_rules(conn: asyncpg.Connection, query: ListQuery) -> Page:
 async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date) -> list[dict]:
     """One proposal per active rule whose projected stock is below its minimum, and whose product, warehouse and
     supplier are active (a discontinued product or a supplier the tenant stopped using gets no proposal); each
-    expected to arrive its lead time after ``today`` (the caller's date)."""
+    expected to arrive its lead time after the receiving warehouse's current date (``today``, the caller's date,
+    where the warehouse's time zone is not known)."""
     where = ["r.active", "p.active", "w.active", "s.active"]
     params: list[Any] = []
     for name in PROPOSAL_FILTERS:
@@ -146,7 +147,8 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                    app.incoming_quantity(r.tenant_id, r.product_id, r.warehouse_id) AS incoming,
                    r.min_quantity, r.max_quantity, r.order_multiple,
-                   coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days
+                   coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days,
+                   (now() AT TIME ZONE w.timezone)::date AS warehouse_today
             FROM app.reorder_rules r
             JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
             JOIN app.warehouses w ON w.tenant_id = r.tenant_id AND w.id = r.warehouse_id
@@ -173,7 +175,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                 code="too_large",
             )
         if item["quantity"] > 0:
-            item["expected_date"] = today + timedelta(days=item["lead_time_days"])
+            item["expected_date"] = (item.pop("warehouse_today") or today) + timedelta(days=item["lead_time_days"])
             found.append(item)
     return found
 

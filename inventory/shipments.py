@@ -130,20 +130,22 @@ async def open_shipments(
     """Shipments not yet delivered (or the ``shipment_ids`` named, in any status), delayed ones first.
 
     A shipment is delayed when its carrier reported a delay or an exception, or its expected delivery
-    date has passed (``days_overdue`` as of ``today``). Each carries its latest tracking event and the
-    number of the purchase order it brings in.
+    date has passed (``days_overdue``) on the calendar of the warehouse it goes to or leaves from (``today``,
+    the reader's date, where the warehouse's time zone is not known). Each carries its latest tracking event
+    and the number of the purchase order it brings in.
     """
     rows = await conn.fetch(
         f"""SELECT {", ".join(f"s.{c.strip()}" for c in SHIPMENT_COLUMNS.split(","))},
                    w.code AS warehouse_code, po.number AS purchase_order_number,
-                   CASE WHEN s.status <> 'delivered' AND s.expected_delivery < $1::date
-                        THEN $1::date - s.expected_delivery ELSE 0 END AS days_overdue,
+                   CASE WHEN s.status <> 'delivered' AND s.expected_delivery < d.today
+                        THEN d.today - s.expected_delivery ELSE 0 END AS days_overdue,
                    s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                OR s.expected_delivery < $1::date) AS delayed,
+                                                OR s.expected_delivery < d.today) AS delayed,
                    e.event_type AS last_event, e.occurred_at AS last_event_at, e.location AS last_location,
                    e.description AS last_description
             FROM app.shipments s
             JOIN app.warehouses w ON w.tenant_id = s.tenant_id AND w.id = s.warehouse_id
+            CROSS JOIN LATERAL (SELECT coalesce((now() AT TIME ZONE w.timezone)::date, $1::date) AS today) d
             LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
             LEFT JOIN LATERAL (
                 SELECT event_type, occurred_at, location, description FROM app.shipment_events
@@ -153,7 +155,7 @@ async def open_shipments(
               AND (cardinality($4::uuid[]) = 0 OR EXISTS (
                       SELECT 1 FROM app.shipment_lines l WHERE l.shipment_id = s.id AND l.product_id = ANY($4::uuid[])))
               AND (NOT $5::boolean OR (s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                                   OR s.expected_delivery < $1::date)))
+                                                                   OR s.expected_delivery < d.today)))
             ORDER BY delayed DESC, days_overdue DESC, s.expected_delivery NULLS LAST, s.number
             LIMIT $6""",
         today,

@@ -60,7 +60,8 @@ async def current_period(
     histories end and forecasts start. Zones east of UTC finish a day first, so the earliest start decides (UTC
     without active warehouses; a closed warehouse has no day to finish)."""
     zones = await conn.fetch(
-        "SELECT DISTINCT timezone FROM app.warehouses WHERE active AND ($1::uuid IS NULL OR tenant_id = $1)",
+        "SELECT DISTINCT coalesce(timezone, 'UTC') AS timezone FROM app.warehouses"
+        " WHERE active AND ($1::uuid IS NULL OR tenant_id = $1)",
         tenant_id,
     )
     return min((period_start(as_of, freq, row["timezone"]) for row in zones), default=period_start(as_of, freq))
@@ -100,7 +101,7 @@ async def demand_history(
     rows = await conn.fetch(
         """
         WITH scope AS (
-            SELECT m.product_id, m.warehouse_id, w.timezone, min(m.occurred_at) AS first_at
+            SELECT m.product_id, m.warehouse_id, coalesce(w.timezone, 'UTC') AS timezone, min(m.occurred_at) AS first_at
             FROM app.stock_movements m
             JOIN app.products p ON p.tenant_id = m.tenant_id AND p.id = m.product_id
             JOIN app.warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
@@ -108,8 +109,8 @@ async def demand_history(
               AND ($2::uuid IS NULL OR m.product_id = $2)
               AND ($3::uuid IS NULL OR m.warehouse_id = $3)
               AND (NOT $4::boolean OR (p.active AND w.active))
-              AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE w.timezone) < $6
-            GROUP BY m.product_id, m.warehouse_id, w.timezone
+              AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE coalesce(w.timezone, 'UTC')) < $6
+            GROUP BY m.product_id, m.warehouse_id, coalesce(w.timezone, 'UTC')
         )
         SELECT s.product_id, s.warehouse_id,
                date_trunc($7, s.first_at AT TIME ZONE s.timezone) AS first_period,
@@ -139,15 +140,16 @@ async def demand_history(
     balances = await conn.fetch(
         """
         SELECT m.product_id, m.warehouse_id,
-               CASE WHEN (m.occurred_at AT TIME ZONE w.timezone) < $5 THEN NULL
-                    ELSE date_trunc($7, m.occurred_at AT TIME ZONE w.timezone) END AS period,
+               CASE WHEN (m.occurred_at AT TIME ZONE w.zone) < $5 THEN NULL
+                    ELSE date_trunc($7, m.occurred_at AT TIME ZONE w.zone) END AS period,
                sum(m.quantity)::double precision AS net
         FROM app.stock_movements m
-        JOIN app.warehouses w ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
+        JOIN (SELECT tenant_id, id, coalesce(timezone, 'UTC') AS zone FROM app.warehouses) w
+          ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
         WHERE ($1::uuid IS NULL OR m.tenant_id = $1)
           AND ($2::uuid IS NULL OR m.product_id = $2)
           AND ($3::uuid IS NULL OR m.warehouse_id = $3)
-          AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE w.timezone) < $6
+          AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE w.zone) < $6
           AND (m.product_id, m.warehouse_id) IN (SELECT * FROM unnest($4::uuid[], $8::uuid[]))
         GROUP BY 1, 2, 3
         """,
@@ -254,8 +256,8 @@ async def supplier_history(
     since = moment - timedelta(days=lookback_days)
     rows = await conn.fetch(
         """
-        SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status, w.timezone,
-               min(r.received_at) AS first_received_at
+        SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
+               coalesce(w.timezone, 'UTC') AS timezone, min(r.received_at) AS first_received_at
         FROM app.purchase_orders po
         JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
@@ -264,7 +266,7 @@ async def supplier_history(
                                          AND r.received_at <= $3
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled'
-        GROUP BY po.id, w.timezone
+        GROUP BY po.id, coalesce(w.timezone, 'UTC')
         ORDER BY po.issued_at
         """,
         supplier_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from copilot import stock_outs, suggestions
 from copilot.tools import run_tools
@@ -63,6 +64,26 @@ async def test_days_late_count_from_the_date_in_the_members_time_zone(database, 
     assert expedite.figures["days_late"] == (their_today - (today - timedelta(days=3))).days
     (other,) = of(await as_user(database, tenant, tenant.viewer)(lambda tx: suggestions.suggest(tx)), "expedite")
     assert other.figures["days_late"] == 3  # no profile: UTC
+
+
+async def test_days_late_count_on_the_receiving_warehouses_calendar_when_it_has_a_zone(
+    database, make_tenant, owner_pool
+):
+    # The reader at UTC-12, the dock at UTC+14: the order was due yesterday there, which is still tomorrow (or
+    # the day after) for the reader. Before, it was not late at all.
+    tenant = await make_tenant(stock={0: Decimal(1000)})
+    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
+        await conn.execute(
+            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
+            tenant.id,
+            tenant.planner,
+        )
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, dock_today - timedelta(days=1), [(0, 10, 1)])
+    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert expedite.figures["days_late"] == 1
 
 
 async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_expediting(

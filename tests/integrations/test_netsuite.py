@@ -85,10 +85,10 @@ async def test_a_new_location_takes_its_countrys_zone_and_an_adopted_warehouse_k
     )
     zones_sql = "SELECT code, timezone FROM app.warehouses WHERE tenant_id = $1 ORDER BY code"
     await completed_run(sync_deps, tenant, connector)
-    # Germany keeps one time: the new warehouse takes its zone; the United States does not (UTC until given one);
+    # Germany keeps one time: the new warehouse takes its zone; the United States does not (none until given one);
     # a warehouse adopted by its code keeps the zone it had.
     assert [tuple(z) for z in await owner_pool.fetch(zones_sql, tenant.id)] == [
-        ("AUS", "UTC"), ("HAM", "Europe/Berlin"), ("OSA", "Asia/Seoul"), ("RNO", "UTC")
+        ("AUS", None), ("HAM", "Europe/Berlin"), ("OSA", "Asia/Seoul"), ("RNO", None)
     ]  # fmt: skip
     await owner_pool.execute(
         "UPDATE app.warehouses SET timezone = 'Europe/Paris' WHERE tenant_id = $1 AND code = 'HAM'", tenant.id

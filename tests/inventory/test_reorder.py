@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -99,6 +100,27 @@ async def test_proposals_use_on_hand_plus_incoming_minus_reserved(database, owne
     assert [(p["sku"], p["projected"], p["quantity"], p["lead_time_days"]) for p in found] == [
         ("SKU-0", D(27), D(80), 9),
         ("SKU-1", D(0), D(5), 9),
+    ]
+
+
+async def test_a_proposal_arrives_its_lead_time_after_the_warehouses_date_or_the_readers_without_a_zone(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    await owner_pool.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
+    await add_rule(database, tenant, supplier, 0, 0, 5, 10, 1)  # UTC+14: a day or two ahead of the reader
+    await add_rule(database, tenant, supplier, 0, 1, 5, 10, 1)  # no zone
+    readers_day = datetime.now(ZoneInfo("Etc/GMT+12")).date()  # UTC-12
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.proposals(tx.conn, {}, readers_day)
+
+    warehouse_day = datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    found = await database.run(tenant.claims(), None, propose)
+    assert [(p["warehouse_id"], p["expected_date"]) for p in found] == [
+        (tenant.warehouses[0], warehouse_day + timedelta(days=9)),
+        (tenant.warehouses[1], readers_day + timedelta(days=9)),
     ]
 
 

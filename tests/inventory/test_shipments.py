@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -171,3 +172,27 @@ async def test_an_event_id_is_claimed_once_per_tenant_and_refused_for_a_differen
 
     with pytest.raises(ConflictError, match="different event"):
         await database.run(ours.claims(ours.admin), None, reuse)
+
+
+async def test_a_shipment_is_overdue_on_its_warehouses_calendar_or_the_readers_without_a_zone(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: Decimal(10), 1: Decimal(10)})
+    await owner_pool.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
+    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    readers_day = dock_today - timedelta(days=3)  # anything: it counts only where the warehouse has no zone
+    zoned = await new_shipment(database, tenant, tracking="TRK-Z")
+    unzoned = await new_shipment(database, tenant, tracking="TRK-U")
+    await owner_pool.execute(
+        "UPDATE app.shipments SET expected_delivery = $2, warehouse_id = $3 WHERE id = $1",
+        unzoned["id"], readers_day - timedelta(days=2), tenant.warehouses[1],
+    )  # fmt: skip
+    await owner_pool.execute(
+        "UPDATE app.shipments SET expected_delivery = $2 WHERE id = $1", zoned["id"], dock_today - timedelta(days=1)
+    )
+
+    async def overdue(tx: TenantTransaction):
+        return await shipments.open_shipments(tx.conn, readers_day, delayed_only=True)
+
+    found = await database.run(tenant.claims(), None, overdue)
+    assert {(s["number"], s["days_overdue"]) for s in found} == {(zoned["number"], 1), (unzoned["number"], 2)}

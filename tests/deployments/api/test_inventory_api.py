@@ -99,6 +99,16 @@ async def test_a_warehouse_keeps_its_time_zone_and_lists_filter_by_it(http, make
     assert [w["code"] for w in western] == ["LAX-1"]
 
 
+async def test_a_warehouse_zone_set_to_null_is_not_known_and_reads_as_null(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    url = f"/api/v1/warehouses/{tenant.warehouses[0]}"
+    await http.patch(url, json={"timezone": "Asia/Tokyo"}, headers=headers)
+    cleared = await http.patch(url, json={"timezone": None}, headers=headers)
+    assert (cleared.status_code, cleared.json()["timezone"]) == (200, None), cleared.text
+    assert (await http.get(url, headers=headers)).json()["timezone"] is None
+
+
 async def test_movements_filter_by_when_they_happened_and_levels_by_what_is_available(http, make_tenant):
     # Until 2026-12-06 these filters passed the raw text to the database, which refused every value (422).
     tenant = await make_tenant()
