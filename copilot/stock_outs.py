@@ -38,18 +38,24 @@ async def projected_stock_outs(
     tx: TenantTransaction, pairs: set[tuple[UUID, UUID]], today: date
 ) -> dict[tuple[UUID, UUID], StockOut]:
     """Available stock (on hand - reserved) drawn down by the champion's stored daily or weekly forecast,
-    or else by the last 28 days' average issues; pairs with no demand are left out."""
+    or else by the last 28 days' average issues; pairs with no demand are left out. Days count from the
+    warehouse's current date, on its calendar as its forecast and its orders' expected dates are (``today``, the
+    reader's date, where the warehouse's time zone is not known)."""
     if not pairs:
         return {}
     products, warehouses = [p for p, _ in pairs], [w for _, w in pairs]
     levels = await tx.conn.fetch(
-        """SELECT s.product_id, s.warehouse_id, coalesce(l.available, 0) AS available
+        """SELECT s.product_id, s.warehouse_id, coalesce(l.available, 0) AS available,
+                  coalesce((now() AT TIME ZONE w.timezone)::date, $3::date) AS today
            FROM unnest($1::uuid[], $2::uuid[]) AS s(product_id, warehouse_id)
+           JOIN app.warehouses w ON w.id = s.warehouse_id
            LEFT JOIN app.stock_level_details l ON l.product_id = s.product_id AND l.warehouse_id = s.warehouse_id""",
         products,
         warehouses,
+        today,
     )
     available = {(r["product_id"], r["warehouse_id"]): r["available"] for r in levels}
+    day_of = {(r["product_id"], r["warehouse_id"]): r["today"] for r in levels}
     found: dict[tuple[UUID, UUID], StockOut] = {}
     for freq, step in FORECAST_STEP_DAYS.items():
         run = await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
@@ -65,15 +71,17 @@ async def projected_stock_outs(
             run.id,
             products,
             warehouses,
-            today,
+            min(day_of.values(), default=today),
         )
         series: dict[tuple[UUID, UUID], list[tuple[date, float]]] = {}
         for p in points:
-            series.setdefault((p["product_id"], p["warehouse_id"]), []).append((p["day"], float(p["yhat"])))
+            key = (p["product_id"], p["warehouse_id"])
+            if p["day"] >= day_of[key]:
+                series.setdefault(key, []).append((p["day"], float(p["yhat"])))
         for key, forecast in series.items():
             if key in found:
                 continue
-            day = _run_out(available[key], forecast, step, today)
+            day = _run_out(available[key], forecast, step, day_of[key])
             if day is not None:
                 per_day = sum(y for _, y in forecast) / (len(forecast) * step)
                 found[key] = StockOut(day, available[key], per_day, f"stored forecast v{run.version} ({freq})")
@@ -84,10 +92,10 @@ async def projected_stock_outs(
             days_left = max(available[key], Decimal(0)) / r["per_day"]
             # 200,000 kg on hand and 1 kg issued last month last 16,000 years: past any date an order can
             # name (and past the calendar's year 9999, which failed the suggestions), so no stock-out.
-            if days_left > (LATEST_PLANNED - today).days:
+            if days_left > (LATEST_PLANNED - day_of[key]).days:
                 continue
             found[key] = StockOut(
-                today + timedelta(days=int(days_left)),
+                day_of[key] + timedelta(days=int(days_left)),
                 available[key],
                 float(r["per_day"]),
                 f"average issues over the last {DEMAND_WINDOW_DAYS} days",

@@ -103,6 +103,27 @@ async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_ex
     assert expedite.title.startswith(f"Expedite {number}")
 
 
+async def test_the_stock_out_day_counts_from_the_warehouses_date_as_its_forecast_and_orders_do(
+    database, make_tenant, owner_pool
+):
+    # The dock at UTC-12, the reader at UTC+14, a day or two ahead of it: the dock's today still draws stock
+    # down. Before, the forecast's days before the reader's date were skipped: out a day or two later.
+    tenant = await make_tenant(stock={0: Decimal(30)})
+    dock_today = datetime.now(ZoneInfo("Etc/GMT+12")).date()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT+12' WHERE id = $1", tenant.warehouses[0])
+        await conn.execute(
+            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT-14')",
+            tenant.id,
+            tenant.planner,
+        )
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, dock_today + timedelta(days=10), [(0, 50, 1)])
+        await add_forecast(conn, tenant, 0, dock_today, [10.0] * 14)  # 30 available, 10 a day: out on day 3
+    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert expedite.figures["stockout_date"] == (dock_today + timedelta(days=3)).isoformat()
+
+
 async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(database, make_tenant, owner_pool, today):
     tenant = await make_tenant(stock={0: Decimal(100)})
     async with owner_pool.acquire() as conn:
