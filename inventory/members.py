@@ -53,6 +53,11 @@ async def zone_for(conn: asyncpg.Connection, user_id: UUID) -> tzinfo:
         return UTC  # a zone the profile check accepted but this system's tz database lacks
 
 
+async def zone_name_for(conn: asyncpg.Connection, user_id: UUID) -> str:
+    """The IANA name of the member's zone ('UTC' without one): what a warehouse without a zone is read in."""
+    return str(getattr(await zone_for(conn, user_id), "key", "UTC"))
+
+
 async def today_for(conn: asyncpg.Connection, user_id: UUID) -> date:
     """The member's calendar date in the time zone of their profile (UTC without one): "late", "due today" and
     "runs out in 3 days" must count from the day the reader is in, not the server's (at 17:00 in California

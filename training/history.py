@@ -246,9 +246,18 @@ class SupplierHistory:
 
 
 async def supplier_history(
-    conn: asyncpg.Connection, supplier_id: UUID, *, lookback_days: int = 730, now: datetime | None = None
+    conn: asyncpg.Connection,
+    supplier_id: UUID,
+    *,
+    lookback_days: int = 730,
+    now: datetime | None = None,
+    reader_zone: str = "UTC",
 ) -> SupplierHistory | None:
-    """The supplier's issued purchase orders with their first receipt; None when the supplier is unknown."""
+    """The supplier's issued purchase orders with their first receipt; None when the supplier is unknown.
+
+    Dates are on the receiving warehouse's calendar. Where its zone is not known, received orders read on UTC's
+    (as the delivery history does) and open ones on ``reader_zone``'s, so an open order is late here exactly when
+    the order book says so."""
     nominal = await conn.fetchrow("SELECT lead_time_days FROM app.suppliers WHERE id = $1", supplier_id)
     if nominal is None:
         return None
@@ -257,7 +266,7 @@ async def supplier_history(
     rows = await conn.fetch(
         """
         SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
-               coalesce(w.timezone, 'UTC') AS timezone, min(r.received_at) AS first_received_at
+               w.timezone, min(r.received_at) AS first_received_at
         FROM app.purchase_orders po
         JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
@@ -266,7 +275,7 @@ async def supplier_history(
                                          AND r.received_at <= $3
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled'
-        GROUP BY po.id, coalesce(w.timezone, 'UTC')
+        GROUP BY po.id, w.timezone
         ORDER BY po.issued_at
         """,
         supplier_id,
@@ -279,7 +288,9 @@ async def supplier_history(
     )
     frame["purchase_order_id"] = frame["purchase_order_id"].astype(str)
     received = frame[frame["first_received_at"].notna()].drop(columns="status").reset_index(drop=True)
-    open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued"])]
+    received["timezone"] = received["timezone"].fillna("UTC")
+    open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued"])].copy()
+    open_orders["timezone"] = open_orders["timezone"].fillna(reader_zone)
     lead = nominal["lead_time_days"]
     return SupplierHistory(
         supplier_id=supplier_id,

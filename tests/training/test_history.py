@@ -11,6 +11,7 @@ import pytest
 
 from common.database import TenantTransaction
 from training.history import current_period, demand_history, series_id, supplier_history
+from training.supply import estimate_lead_time, predict_open_orders
 
 AS_OF = datetime(2025, 3, 12, 15, 30, tzinfo=UTC)  # a Wednesday
 
@@ -163,6 +164,36 @@ async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(da
     found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
     assert found.received.empty
     assert found.open_orders["purchase_order_id"].tolist() == [str(order)]
+
+
+async def test_an_open_order_to_a_warehouse_without_a_zone_is_late_on_the_readers_date(
+    database, make_tenant, owner_pool
+):
+    # As the order book counts it. Due 2025-01-15; at 12:00 UTC on the 15th it is already the 16th at UTC+14.
+    tenant = await make_tenant()
+    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        for warehouse in tenant.warehouses[:2]:
+            await conn.execute(
+                "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at, "
+                "expected_date) VALUES ($1, $2, $3, 'EUR', 'issued', $4, '2025-01-15')",
+                tenant.id, supplier, warehouse, issued,
+            )  # fmt: skip
+    await set_time_zone(owner_pool, tenant.warehouses[1], "America/Los_Angeles")
+    now = datetime(2025, 1, 15, 12, tzinfo=UTC)
+    found = await as_planner(
+        database, tenant, lambda c: supplier_history(c, supplier, now=now, reader_zone="Etc/GMT-14")
+    )
+    assert sorted(found.open_orders["timezone"]) == ["America/Los_Angeles", "Etc/GMT-14"]
+    estimate = estimate_lead_time(found.received, nominal_days=10.0)
+    zones = dict(zip(found.open_orders["purchase_order_id"], found.open_orders["timezone"], strict=True))
+    late = {
+        zones[p.purchase_order_id]: p.already_late for p in predict_open_orders(found.open_orders, estimate, now=now)
+    }
+    assert late == {"Etc/GMT-14": True, "America/Los_Angeles": False}
 
 
 async def set_time_zone(owner_pool, warehouse, zone):

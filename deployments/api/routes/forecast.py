@@ -22,6 +22,7 @@ from common.database import TenantTransaction
 from common.errors import NotFoundError, PermissionDeniedError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.model_calls import unwrap
+from inventory import members
 from inventory.order_costs import order_costs
 from inventory.position import location_position, require_location
 from training import history as ledger
@@ -129,7 +130,8 @@ async def supply(caller: CallerDep, handles: ModelHandlesDep, supplier_id: UUID)
     now = datetime.now(UTC)
 
     async def read(tx: TenantTransaction) -> ledger.SupplierHistory | None:
-        return await ledger.supplier_history(tx.conn, supplier_id, now=now)
+        reader_zone = await members.zone_name_for(tx.conn, tx.user_id)
+        return await ledger.supplier_history(tx.conn, supplier_id, now=now, reader_zone=reader_zone)
 
     found = await caller.run(read)
     if found is None:
