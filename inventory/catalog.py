@@ -75,6 +75,7 @@ WAREHOUSES = CatalogEntity(
         sortable={"code": str, "name": str, "created_at": datetime},
         default_sort="code",
         equality_filters={"country": "text", "timezone": "text", "active": "boolean"},
+        presence_filters={"has_timezone": "timezone"},  # the warehouses whose zone is still to be given
         search_columns=("code", "name", "city"),
     ),
 )

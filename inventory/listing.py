@@ -79,7 +79,13 @@ class Listing:
     default_sort: str
     equality_filters: Mapping[str, str] = field(default_factory=dict)  # name -> SQL type
     range_filters: Mapping[str, RangeFilter] = field(default_factory=dict)
+    # name -> column: true lists the rows where the column is set, false those where it is not (null).
+    presence_filters: Mapping[str, str] = field(default_factory=dict)
     search_columns: Sequence[str] = ()
+
+    @property
+    def filter_names(self) -> list[str]:
+        return [*self.equality_filters, *self.range_filters, *self.presence_filters]
 
     def build(self, query: ListQuery, first_param: int = 1, extra_where: Sequence[str] = ()) -> tuple[str, list]:
         """SQL and parameters for one page (fetching ``limit + 1`` rows to detect a next page)."""
@@ -99,6 +105,8 @@ class Listing:
             elif name in self.range_filters:
                 bound = self.range_filters[name]
                 where.append(f"{bound.column} {bound.op} {param(bound.parse(name, value))}")
+            elif name in self.presence_filters:
+                where.append(f"{self.presence_filters[name]} IS {'NOT ' if value else ''}NULL")
             else:
                 raise InvalidInputError(f"unknown filter {name!r}")
         if query.search:

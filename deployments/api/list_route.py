@@ -93,7 +93,7 @@ def add_list_route(
 
 
 def describe(listing: Listing) -> str:
-    filters = [*listing.equality_filters, *listing.range_filters]
+    filters = listing.filter_names
     lines = [f"Filters: {', '.join(filters) if filters else 'none'}."]
     if listing.search_columns:
         lines.append(f"`q` searches {', '.join(listing.search_columns)} (case-insensitive).")
@@ -125,5 +125,15 @@ def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
             "schema": {"type": "string", "maxLength": 64} if bound.kind is datetime else {"type": "number"},
         }
         for name, bound in listing.range_filters.items()
+    ]
+    parameters += [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": f"true: only rows with a {column}; false: only rows without one",
+            "schema": {"type": "boolean"},
+        }
+        for name, column in listing.presence_filters.items()
     ]
     return parameters

@@ -32,8 +32,10 @@ def list_query(
             filters[name] = _coerce(name, raw, listing.equality_filters[name])
         elif name in listing.range_filters:
             filters[name] = raw
+        elif name in listing.presence_filters:
+            filters[name] = _coerce(name, raw, "boolean")
         else:
-            allowed = sorted([*listing.equality_filters, *listing.range_filters])
+            allowed = sorted(listing.filter_names)
             raise InvalidInputError(
                 f"unknown query parameter {name!r}; filters allowed here: {', '.join(allowed) or 'none'}",
                 code="unknown_parameter",

@@ -109,6 +109,23 @@ async def test_a_warehouse_zone_set_to_null_is_not_known_and_reads_as_null(http,
     assert (await http.get(url, headers=headers)).json()["timezone"] is None
 
 
+async def test_warehouses_list_by_whether_their_zone_is_given(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    await http.patch(f"/api/v1/warehouses/{tenant.warehouses[0]}", json={"timezone": "Asia/Tokyo"}, headers=headers)
+
+    async def codes(query: str) -> list[str]:
+        response = await http.get(f"/api/v1/warehouses{query}", headers=headers)
+        assert response.status_code == 200, response.text
+        return [w["code"] for w in response.json()["items"]]
+
+    everything = await codes("")
+    given = await codes("?has_timezone=true")
+    assert given == [everything[0]] and await codes("?has_timezone=false") == everything[1:]
+    bad = await http.get("/api/v1/warehouses?has_timezone=maybe", headers=headers)
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_filter")
+
+
 async def test_movements_filter_by_when_they_happened_and_levels_by_what_is_available(http, make_tenant):
     # Until 2026-12-06 these filters passed the raw text to the database, which refused every value (422).
     tenant = await make_tenant()
