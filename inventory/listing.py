@@ -11,7 +11,7 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -24,16 +24,16 @@ SortValueType = type[str] | type[datetime] | type[Decimal] | type[int]
 @dataclass(frozen=True)
 class RangeFilter:
     """A filter comparing ``column`` with ``op`` to a value of ``kind``: a time (ISO 8601 with its offset, or a
-    date, read as midnight UTC) or a number."""
+    date, read as midnight in the reader's time zone) or a number."""
 
     column: str
     op: str
     kind: type[datetime] | type[Decimal]
 
-    def parse(self, name: str, raw: Any) -> datetime | Decimal:
+    def parse(self, name: str, raw: Any, zone: tzinfo = UTC) -> datetime | Decimal:
         try:
             if self.kind is datetime:
-                return _parse_time(name, str(raw))
+                return _parse_time(name, str(raw), zone)
             number = Decimal(str(raw))
             if not number.is_finite():
                 raise ValueError("not a finite number")
@@ -43,12 +43,12 @@ class RangeFilter:
             raise InvalidInputError(f"{name} must be {wanted}, got {raw!r}", code="invalid_filter") from exc
 
 
-def _parse_time(name: str, text: str) -> datetime:
+def _parse_time(name: str, text: str, zone: tzinfo) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        if len(text) > 10:  # a time of day without an offset is ambiguous; a bare date is midnight UTC
+        if len(text) > 10:  # a time of day without an offset is ambiguous; a bare date is the reader's midnight
             raise ValueError(f"{name} needs a timezone offset, e.g. 2026-01-31T09:00:00Z")
-        value = value.replace(tzinfo=UTC)
+        value = value.replace(tzinfo=zone)
     return value.astimezone(UTC)  # OverflowError past year 1 or 9999 in UTC, as the database would refuse it
 
 
@@ -61,6 +61,9 @@ class ListQuery:
     cursor: str | None = None
     filters: Mapping[str, Any] = field(default_factory=dict)
     search: str | None = None
+    # The reader's: a bare date in a time filter is midnight on their calendar, as the times they are shown
+    # (exports, the copilot) are on their clock.
+    zone: tzinfo = UTC
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class Listing:
     presence_filters: Mapping[str, str] = field(default_factory=dict)
     search_columns: Sequence[str] = ()
 
+    def takes_dates(self, query: ListQuery) -> bool:
+        """Whether ``query`` gives a time filter, which reads a bare date in the reader's zone."""
+        return any(name in query.filters and bound.kind is datetime for name, bound in self.range_filters.items())
+
     @property
     def filter_names(self) -> list[str]:
         return [*self.equality_filters, *self.range_filters, *self.presence_filters]
@@ -104,7 +111,7 @@ class Listing:
                 where.append(f"{name} = {param(value)}::{self.equality_filters[name]}")
             elif name in self.range_filters:
                 bound = self.range_filters[name]
-                where.append(f"{bound.column} {bound.op} {param(bound.parse(name, value))}")
+                where.append(f"{bound.column} {bound.op} {param(bound.parse(name, value, query.zone))}")
             elif name in self.presence_filters:
                 where.append(f"{self.presence_filters[name]} IS {'NOT ' if value else ''}NULL")
             else:

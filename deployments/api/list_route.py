@@ -7,6 +7,7 @@ so what a list endpoint documents is exactly what it accepts.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +19,7 @@ from common.database import TenantTransaction
 from common.errors import PermissionDeniedError
 from deployments.api.deps import CallerDep
 from deployments.api.listing_params import CursorParam, LimitParam, SearchParam, SortParam, list_query
+from inventory import members
 from inventory.listing import Listing, ListQuery, Page
 
 ItemT = TypeVar("ItemT", bound=BaseModel)
@@ -52,6 +54,8 @@ def add_list_route(
         async def op(tx: TenantTransaction) -> Page:
             if admin_only and tx.role.value != "admin":
                 raise PermissionDeniedError(f"only an admin can list these: {summary.lower()}")
+            if listing.takes_dates(query):
+                return await fetch(tx.conn, replace(query, zone=await members.zone_for(tx.conn, tx.user_id)))
             return await fetch(tx.conn, query)
 
         page = await caller.run(op)
@@ -121,7 +125,11 @@ def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": f"only rows whose {bound.column} {bound.op} this"
-            + (" (ISO 8601 with its offset, or a date: midnight UTC)" if bound.kind is datetime else ""),
+            + (
+                " (ISO 8601 with its offset, or a date: midnight in the reader's profile time zone, UTC without one)"
+                if bound.kind is datetime
+                else ""
+            ),
             "schema": {"type": "string", "maxLength": 64} if bound.kind is datetime else {"type": "number"},
         }
         for name, bound in listing.range_filters.items()

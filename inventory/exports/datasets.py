@@ -4,7 +4,7 @@ columns written, and the narrower set that fits a PDF page."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -149,9 +149,8 @@ def resolve(name: str) -> tuple[Dataset, ExportFormat]:
 
 
 def export_sql(dataset: Dataset, query: ListQuery) -> tuple[str, list[Any]]:
-    return dataset.listing.build(
-        ListQuery(limit=MAX_EXPORT_ROWS - 1, sort=query.sort, filters=query.filters, search=query.search)
-    )
+    # The caller's query (its filters, search, sort and zone), without paging: the whole set, to the cap.
+    return dataset.listing.build(replace(query, limit=MAX_EXPORT_ROWS - 1, cursor=None))
 
 
 async def stream_rows(

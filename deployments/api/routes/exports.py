@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated
 
@@ -48,6 +49,7 @@ async def export(
     try:
         await claim_export_slot(tx.conn, tx.user_id, request.app.state.settings.exports_per_user)
         zone = await members.zone_for(tx.conn, tx.user_id)  # times as the reader's profile shows them
+        query = replace(query, zone=zone)  # and a bare date in a time filter is midnight there
         prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(zone), labels)
     except BaseException:
         await stack.aclose()

@@ -108,3 +108,24 @@ async def test_exports_show_times_in_the_readers_profile_time_zone(http, make_te
     for kind in ("xlsx", "pdf"):  # the year-1 row is written as stored, as in UTC
         response = await http.get(f"/api/v1/exports/stock-movements.{kind}", headers=tenant.headers())
         assert response.status_code == 200, (kind, response.text)
+
+
+async def test_a_bare_date_in_a_time_filter_is_midnight_on_the_readers_calendar(http, make_tenant, owner_pool):
+    # 23:00 and 01:00 in Los Angeles either side of its midnight: "from 2026-12-01" there is only the second.
+    # Before, a bare date was midnight UTC whoever asked: the export listed a row its own times put on Nov 30.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await receipt_at(conn, tenant, datetime(2026, 12, 1, 7, 0, tzinfo=UTC))
+        await receipt_at(conn, tenant, datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+    query = "occurred_from=2026-12-01&sort=occurred_at"
+
+    async def listed() -> list[str]:
+        page = await http.get(f"/api/v1/stock-movements?{query}", headers=tenant.headers())
+        assert page.status_code == 200, page.text
+        return [m["occurred_at"] for m in page.json()["items"]]
+
+    assert len(await listed()) == 2  # no profile: UTC's midnight
+    await http.patch("/api/v1/me", json={"timezone": "America/Los_Angeles"}, headers=tenant.headers())
+    assert await listed() == ["2026-12-01T09:00:00Z"]
+    exported = await http.get(f"/api/v1/exports/stock-movements.csv?{query}", headers=tenant.headers())
+    assert [row["occurred_at"] for row in csv.DictReader(io.StringIO(exported.text))] == ["2026-12-01T01:00:00-08:00"]
