@@ -66,21 +66,27 @@ async def test_days_late_count_from_the_date_in_the_members_time_zone(database, 
     assert other.figures["days_late"] == 3  # no profile: UTC
 
 
+async def dock_and_reader(make_tenant, owner_pool, stock: int, dock_zone: str, reader_zone: str):
+    """A tenant with ``stock`` of its first product in its first warehouse, kept in ``dock_zone``, a supplier ACME,
+    and the planner reading in ``reader_zone``; returns the tenant, the dock's date and the supplier."""
+    tenant = await make_tenant(stock={0: Decimal(stock)})
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = $2 WHERE id = $1", tenant.warehouses[0], dock_zone)
+        await conn.execute(
+            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, $3)",
+            tenant.id, tenant.planner, reader_zone,
+        )  # fmt: skip
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+    return tenant, datetime.now(ZoneInfo(dock_zone)).date(), acme
+
+
 async def test_days_late_count_on_the_receiving_warehouses_calendar_when_it_has_a_zone(
     database, make_tenant, owner_pool
 ):
     # The reader at UTC-12, the dock at UTC+14: the order was due yesterday there, which is still tomorrow (or
     # the day after) for the reader. Before, it was not late at all.
-    tenant = await make_tenant(stock={0: Decimal(1000)})
-    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    tenant, dock_today, acme = await dock_and_reader(make_tenant, owner_pool, 1000, "Etc/GMT-14", "Etc/GMT+12")
     async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
-        await conn.execute(
-            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
-            tenant.id,
-            tenant.planner,
-        )
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
         await add_order(conn, tenant, acme, dock_today - timedelta(days=1), [(0, 10, 1)])
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
     assert expedite.figures["days_late"] == 1
@@ -108,16 +114,8 @@ async def test_the_stock_out_day_counts_from_the_warehouses_date_as_its_forecast
 ):
     # The dock at UTC-12, the reader at UTC+14, a day or two ahead of it: the dock's today still draws stock
     # down. Before, the forecast's days before the reader's date were skipped: out a day or two later.
-    tenant = await make_tenant(stock={0: Decimal(30)})
-    dock_today = datetime.now(ZoneInfo("Etc/GMT+12")).date()
+    tenant, dock_today, acme = await dock_and_reader(make_tenant, owner_pool, 30, "Etc/GMT+12", "Etc/GMT-14")
     async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT+12' WHERE id = $1", tenant.warehouses[0])
-        await conn.execute(
-            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT-14')",
-            tenant.id,
-            tenant.planner,
-        )
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
         await add_order(conn, tenant, acme, dock_today + timedelta(days=10), [(0, 50, 1)])
         await add_forecast(conn, tenant, 0, dock_today, [10.0] * 14)  # 30 available, 10 a day: out on day 3
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
