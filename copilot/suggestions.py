@@ -16,6 +16,7 @@ from typing import Any
 
 from common.database import TenantTransaction
 from copilot.stock_outs import DEMAND_WINDOW_DAYS, RECENT_DEMAND, projected_stock_outs
+from copilot.tool_base import dock_date
 from inventory import members, order_book, reorder
 from inventory.records import ids_of
 from risk import scan_results
@@ -145,7 +146,11 @@ async def expedite_purchase_orders(tx: TenantTransaction, today: date) -> list[S
             continue
         reasons = []
         if late:
-            reasons.append(f"expected {order['expected_date']}, now {order['days_late']} days late")
+            note = dock_date(order, today)
+            reasons.append(
+                f"expected {order['expected_date']}, now {order['days_late']} days late"
+                + (f" ({note})" if note else "")
+            )
         else:
             reasons.append(f"expected {order['expected_date']}")
         figures: dict[str, Any] = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from copilot.tool_base import LATE_WORDS, MAX_ROWS, Tool, ToolContext, ToolResult, fmt
+from copilot.tool_base import LATE_WORDS, MAX_ROWS, Tool, ToolContext, ToolResult, dock_date, fmt
 from inventory import order_book, shipments
 from risk import scan_results
 
@@ -48,16 +48,18 @@ async def _purchase_orders(context: ToolContext) -> ToolResult:
     orders = await order_book.open_orders(context.conn, context.today, **filters, late_only=late_only, limit=MAX_ROWS)
     warnings = await scan_results.stored_order_warnings(context.conn, [o["id"] for o in orders])
     arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat(), **named}
-    lines = [_order_line(o, warnings.get(o["id"])) for o in orders]
+    lines = [_order_line(o, warnings.get(o["id"]), context) for o in orders]
     empty = "no late purchase orders" if late_only else "no open purchase orders"
     return ToolResult("purchase_orders", arguments, lines or [empty], orders)
 
 
-def _order_line(order: dict[str, Any], warning: asyncpg.Record | None) -> str:
+def _order_line(order: dict[str, Any], warning: asyncpg.Record | None, context: ToolContext) -> str:
     if order["expected_date"] is None:
         due = "no expected date"
     elif order["days_late"] > 0:
         due = f"expected {order['expected_date']}, {order['days_late']} days late"
+        if note := dock_date(order, context.today):
+            due += f" ({note})"
     else:
         due = f"expected {order['expected_date']}"
     coming = "; ".join(
@@ -105,7 +107,8 @@ def _shipment_line(s: dict[str, Any], context: ToolContext) -> str:
     if s["expected_delivery"] is not None:
         text += f", expected {s['expected_delivery']}"
         if s["days_overdue"] > 0:
-            text += f" ({s['days_overdue']} days overdue)"
+            note = dock_date(s, context.today)
+            text += f" ({s['days_overdue']} days overdue{'; ' + note if note else ''})"
     if s["last_event"] is not None:
         text += f"; last event {s['last_event']} on {context.local_date(s['last_event_at']):%Y-%m-%d}"
         if s["last_location"]:

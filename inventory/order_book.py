@@ -27,12 +27,14 @@ async def open_orders(
 
     ``days_late`` counts how far the expected date lies behind the receiving warehouse's current date, on its
     calendar (an order due today in Los Angeles is not late yet when the day is over in Berlin); ``today``, the
-    reader's date, stands in for a warehouse whose time zone is not known."""
+    reader's date, stands in for a warehouse whose time zone is not known. ``counted_on`` is the date counted
+    from."""
     columns = ", ".join(f"o.{c.strip()}" for c in SUMMARY_COLUMNS.split(","))
     rows = await conn.fetch(
         f"""SELECT {columns}, s.name AS supplier_name,
                    CASE WHEN o.status IN ('issued', 'partially_received') AND o.expected_date < d.today
-                        THEN d.today - o.expected_date ELSE 0 END AS days_late
+                        THEN d.today - o.expected_date ELSE 0 END AS days_late,
+                   d.today AS counted_on
             FROM app.purchase_order_summaries o
             JOIN app.suppliers s ON s.id = o.supplier_id
             JOIN app.warehouses w ON w.id = o.warehouse_id

@@ -140,7 +140,7 @@ async def open_shipments(
                    CASE WHEN s.status <> 'delivered' AND s.expected_delivery < d.today
                         THEN d.today - s.expected_delivery ELSE 0 END AS days_overdue,
                    s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                OR s.expected_delivery < d.today) AS delayed,
+                                                OR s.expected_delivery < d.today) AS delayed, d.today AS counted_on,
                    e.event_type AS last_event, e.occurred_at AS last_event_at, e.location AS last_location,
                    e.description AS last_description
             FROM app.shipments s

@@ -90,6 +90,8 @@ async def test_days_late_count_on_the_receiving_warehouses_calendar_when_it_has_
         await add_order(conn, tenant, acme, dock_today - timedelta(days=1), [(0, 10, 1)])
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
     assert expedite.figures["days_late"] == 1
+    # Read on an earlier date, the reason says which day it counted from.
+    assert expedite.reason == f"expected {dock_today - timedelta(days=1)}, now 1 days late (it is {dock_today} at WH-0)"
 
 
 async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_expediting(

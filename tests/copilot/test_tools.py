@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from copilot import suggestions
 from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
@@ -147,6 +148,29 @@ async def test_an_order_question_naming_a_supplier_lists_its_open_orders_with_da
         f"{due} from ACME (Acme Fasteners Ltd) to WH-0: issued, expected {today + timedelta(days=3)}; "
         "outstanding 7 each of SKU-1; total 7 EUR",
     ]
+
+
+async def test_lateness_counted_on_the_docks_date_says_so_where_the_reader_is_on_another(
+    database, make_tenant, owner_pool
+):
+    # The dock at UTC+14, the reader at UTC-12 (one or two days behind it): "1 days late" read on an earlier
+    # date names the dock's date.
+    tenant = await make_tenant()
+    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
+        await conn.execute(
+            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
+            tenant.id, tenant.planner,
+        )  # fmt: skip
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, dock_today - timedelta(days=1), [(0, 5, 1)])
+        await add_shipment(conn, tenant, "TRK-1", "in_transit", dock_today - timedelta(days=1))
+    found = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which orders and shipments are late?"))
+    (order_line,) = only(found, "purchase_orders").lines
+    assert f"expected {dock_today - timedelta(days=1)}, 1 days late (it is {dock_today} at WH-0)" in order_line
+    (shipment_line,) = only(found, "shipments").lines
+    assert f"(1 days overdue; it is {dock_today} at WH-0)" in shipment_line
 
 
 async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, owner_pool, today):
