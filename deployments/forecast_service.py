@@ -66,7 +66,7 @@ class ForecastService:
         runs = await asyncio.to_thread(self._drift.accuracy_report, forecasts, actuals, freq)
         if runs:
             self._gauges.record(tenant_id, model_name, runs[0])
-        return [run.as_dict() for run in runs]
+        return [run.model_dump(mode="json") for run in runs]
 
     async def inventory(self, history: pd.DataFrame, freq: str, options: dict[str, Any]) -> dict[str, Any]:
         return await asyncio.to_thread(lambda: self._planning.inventory_report(history, freq, **options))

@@ -83,7 +83,7 @@ async def forecast_tenant(
         conn = cast(asyncpg.Connection, proxy)
         scored = await drift.score_latest_runs(conn, tenant_id, registry.champion_key(freq), freq, as_of=as_of)
         if scored:
-            summary.accuracy = scored[0].as_dict()
+            summary.accuracy = scored[0].model_dump(mode="json")
             if gauges is not None:
                 gauges.record(str(tenant_id), registry.champion_key(freq), scored[0])
             if scored[0].drift:

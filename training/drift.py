@@ -13,35 +13,17 @@ absorb). Runs with fewer than ``min_points`` matured points are reported but nev
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 import numpy as np
 import pandas as pd
 
+from training.forecast_schemas import RunAccuracy
 from training.frequency import season_length
 from training.history import current_period, series_id
 from training.metrics import mase_scale
-
-
-@dataclass(frozen=True)
-class RunAccuracy:
-    run_id: str
-    version: int
-    model_name: str
-    points: int
-    series: int
-    mase: float | None
-    backtest_mase: float | None
-    bias: float | None
-    drift: bool
-    reasons: list[str]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def accuracy_report(

@@ -7,7 +7,7 @@ Prometheus scrapes them from every Chainsight pod (cluster/monitoring/podmonitor
 
 from __future__ import annotations
 
-from training.drift import RunAccuracy
+from training.forecast_schemas import RunAccuracy
 
 TAGS = ("tenant", "model_name")
 

@@ -23,7 +23,7 @@ def frames(forecast_level: float, backtest_mase: float = 0.8, actual: float = 10
     actuals = pd.DataFrame({"unique_id": "a", "ds": DAYS, "y": actual + rng.normal(0, 1, len(DAYS))})
     forecasts = pd.DataFrame(
         {
-            "run_id": "r1",
+            "run_id": "00000000-0000-4000-8000-000000000001",
             "version": 1,
             "model_name": "demand-D",
             "backtest_mase": backtest_mase,
