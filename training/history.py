@@ -78,18 +78,24 @@ async def demand_history(
     tenant_id: UUID | None = None,
     active_only: bool = True,
     stockouts: Stockouts = "impute",
+    period: pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Issues per product x warehouse per period, zero-filled: ``unique_id, product_id, warehouse_id, ds, y``.
 
     ``ds`` is naive UTC: the day, or the Sunday that ends the week. Only active products and
     warehouses unless ``active_only`` is False. Empty (with the columns) when nothing matches.
     ``stockouts="impute"`` replaces censored periods (no stock left at their end) as the module
-    describes; ``"keep"`` returns the observed issues.
+    describes; ``"keep"`` returns the observed issues. ``period``: ``current_period`` at ``as_of`` when the
+    caller has it already (a request reads the zones once for its history, its labels and its freshness).
     """
     if freq not in LEDGER_FREQUENCIES:
         raise ForecastInputError(f"ledger demand is aggregated per 'D' or 'W', got {freq!r}")
     unit, label_days = LEDGER_FREQUENCIES[freq]
-    end = await current_period(conn, as_of or datetime.now(UTC), freq, tenant_id=tenant_id)
+    end = (
+        period
+        if period is not None
+        else await current_period(conn, as_of or datetime.now(UTC), freq, tenant_id=tenant_id)
+    )
     start = period_start((end - pd.Timedelta(days=lookback_days)).tz_localize(UTC).to_pydatetime(), freq)
     # Periods are compared on each warehouse's local clock ($5, $6: naive); the UTC bounds a day wider ($8, $9)
     # let the ledger's occurred_at index narrow the scan first (no zone is more than 14 hours off UTC).

@@ -6,13 +6,13 @@ every requested quantile stored. Otherwise the caller fits on request, and says 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from uuid import UUID
 
 import asyncpg
+import pandas as pd
 
 from training import forecast_store, registry
-from training import history as ledger
 from training.forecast_schemas import DemandForecast, ForecastPoint, Freq, RunInfo
 
 
@@ -24,10 +24,11 @@ async def fresh_stored_forecast(
     freq: Freq,
     horizon: int,
     levels: list[float],
-    now: datetime,
+    period: pd.Timestamp,
 ) -> DemandForecast | None:
+    """``period``: the first period not yet complete (``history.current_period``), where a fresh run's data ends."""
     run = await registry.champion(conn, tenant_id, registry.champion_key(freq))
-    boundary = (await ledger.current_period(conn, now, freq, tenant_id=tenant_id)).tz_localize(UTC)
+    boundary = period.tz_localize(UTC)
     if run is None or run.training_end is None or run.training_end < boundary or run.horizon < horizon:
         return None
     frame = await forecast_store.stored_forecast(conn, tenant_id, run.id, product_id, warehouse_id)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-import asyncpg
 import pandas as pd
 from fastapi import APIRouter, Body, Query
 from fastapi.exceptions import RequestValidationError
@@ -69,17 +68,18 @@ async def demand_forecast(
         if refresh and not tx.role.can_write:  # a forced refit costs model time: not every viewer's to spend
             raise PermissionDeniedError("refresh=true refits the forecast and needs the planner or admin role")
         await require_location(tx.conn, product_id, warehouse_id)
+        period = await ledger.current_period(tx.conn, now, freq)
         history = await ledger.demand_history(
-            tx.conn, freq=freq, as_of=now, product_id=product_id, warehouse_id=warehouse_id, active_only=False
-        )
-        start = await _first_future(tx.conn, now, freq)
+            tx.conn, freq=freq, as_of=now, product_id=product_id, warehouse_id=warehouse_id, active_only=False,
+            period=period,
+        )  # fmt: skip
         stored = None
         if not refresh:
             stored = await fresh_stored_forecast(
-                tx.conn, tx.tenant_id, product_id, warehouse_id, freq, horizon, levels, now
+                tx.conn, tx.tenant_id, product_id, warehouse_id, freq, horizon, levels, period
             )
         champion = None if stored else await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
-        return history, start, stored, champion
+        return history, _label(period, freq), stored, champion
 
     history, start, stored, champion = await caller.run(read)
     if stored is not None:
@@ -155,7 +155,10 @@ async def inventory_policy(
 
     async def read(tx: TenantTransaction) -> dict[str, Any]:
         position = await location_position(tx.conn, p, w)
-        history = await ledger.demand_history(tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w)
+        period = await ledger.current_period(tx.conn, now, payload.freq)
+        history = await ledger.demand_history(
+            tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w, period=period
+        )
         supplier_id, rule_lead = payload.supplier_id, None
         if supplier_id is None:
             supplier_id, rule_lead = await ledger.product_supplier_lead_time(tx.conn, p, w)
@@ -164,7 +167,7 @@ async def inventory_policy(
             raise NotFoundError(f"no supplier {payload.supplier_id}", code="unknown_supplier")
         return {
             "history": history,
-            "start": await _first_future(tx.conn, now, payload.freq),
+            "start": _label(period, payload.freq),
             "position": position,
             "supplier_id": supplier_id,
             "rule_lead": rule_lead,
@@ -268,11 +271,10 @@ def _trained_run(run: registry.RunRecord) -> TrainedRun:
     )  # fmt: skip
 
 
-async def _first_future(conn: asyncpg.Connection, now: datetime, freq: str) -> datetime:
+def _label(period: pd.Timestamp, freq: str) -> datetime:
     """The label of the current (first unobserved) period, where the demand history ends: the day, or the Sunday
     ending this week, on the calendar of the tenant's warehouses."""
-    start = await ledger.current_period(conn, now, freq)
-    return (start + pd.Timedelta(days=6 if freq == "W" else 0)).to_pydatetime()
+    return (period + pd.Timedelta(days=6 if freq == "W" else 0)).to_pydatetime()
 
 
 def _check_horizon(horizon: int, freq: str) -> None:
