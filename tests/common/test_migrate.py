@@ -68,3 +68,21 @@ async def test_a_failing_migration_leaves_no_trace_and_can_be_fixed(scratch_data
         await apply_migrations(scratch_database, broken)
     fixed = [*counting_migrations(), Migration(3, "fixed", "ALTER TABLE counter ADD COLUMN x int")]
     assert await apply_migrations(scratch_database, fixed) == [3]
+
+
+async def test_the_zone_migration_reads_a_stored_utc_as_not_given_and_keeps_a_named_zone(scratch_database):
+    # 0120 on a database with rows (warehouses force row-level security; the runner must still see them all).
+    shipped = load_migrations()
+    await apply_migrations(scratch_database, [m for m in shipped if m.version < 120])
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        tenant = await conn.fetchval("INSERT INTO app.tenants (name, slug) VALUES ('T', 'zones') RETURNING id")
+        await conn.execute("INSERT INTO app.warehouses (tenant_id, code, name) VALUES ($1, 'A', 'A')", tenant)
+        await conn.execute(
+            "INSERT INTO app.warehouses (tenant_id, code, name, timezone) VALUES ($1, 'B', 'B', 'Asia/Tokyo')", tenant
+        )
+        assert await apply_migrations(scratch_database, shipped) == [m.version for m in shipped if m.version >= 120]
+        zones = await conn.fetch("SELECT code, timezone FROM app.warehouses ORDER BY code")
+        assert [tuple(z) for z in zones] == [("A", None), ("B", "Asia/Tokyo")]
+    finally:
+        await conn.close()
