@@ -1,7 +1,8 @@
 """The champion batch run's stored forecast of one series, served only while it is fresh.
 
 Fresh means: trained on data up to the last complete period, with a horizon at least as long as asked and
-every requested quantile stored. Otherwise the caller fits on request, and says so.
+every requested quantile stored, and the warehouse's time zone unchanged since the run began. Otherwise the
+caller fits on request, and says so.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ async def fresh_stored_forecast(
     run = await registry.champion(conn, tenant_id, registry.champion_key(freq))
     boundary = period.tz_localize(UTC)
     if run is None or run.training_end is None or run.training_end < boundary or run.horizon < horizon:
+        return None
+    # A zone given or changed after the run began: its days are another calendar's (migration 0121).
+    zone_changed = await conn.fetchval("SELECT timezone_changed_at FROM app.warehouses WHERE id = $1", warehouse_id)
+    if zone_changed is not None and zone_changed > run.created_at:
         return None
     frame = await forecast_store.stored_forecast(conn, tenant_id, run.id, product_id, warehouse_id)
     columns = {f"q{q:g}" for q in levels}
