@@ -46,7 +46,7 @@ async def projected_stock_outs(
     products, warehouses = [p for p, _ in pairs], [w for _, w in pairs]
     levels = await tx.conn.fetch(
         """SELECT s.product_id, s.warehouse_id, coalesce(l.available, 0) AS available,
-                  coalesce((now() AT TIME ZONE w.timezone)::date, $3::date) AS today
+                  app.warehouse_today(w.timezone, $3::date) AS today
            FROM unnest($1::uuid[], $2::uuid[]) AS s(product_id, warehouse_id)
            JOIN app.warehouses w ON w.id = s.warehouse_id
            LEFT JOIN app.stock_level_details l ON l.product_id = s.product_id AND l.warehouse_id = s.warehouse_id""",

@@ -38,7 +38,7 @@ async def open_orders(
             FROM app.purchase_order_summaries o
             JOIN app.suppliers s ON s.id = o.supplier_id
             JOIN app.warehouses w ON w.id = o.warehouse_id
-            CROSS JOIN LATERAL (SELECT coalesce((now() AT TIME ZONE w.timezone)::date, $1::date) AS today) d
+            CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $1::date) AS today) d
             WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN o.id = ANY($2::uuid[])
                         ELSE o.status IN ('issued', 'partially_received') END)
               AND (cardinality($3::uuid[]) = 0 OR o.supplier_id = ANY($3::uuid[]))

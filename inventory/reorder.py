@@ -135,7 +135,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
     expected to arrive its lead time after the receiving warehouse's current date (``today``, the caller's date,
     where the warehouse's time zone is not known)."""
     where = ["r.active", "p.active", "w.active", "s.active"]
-    params: list[Any] = []
+    params: list[Any] = [today]
     for name in PROPOSAL_FILTERS:
         if filters.get(name) is not None:
             params.append(filters[name])
@@ -148,7 +148,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                    app.incoming_quantity(r.tenant_id, r.product_id, r.warehouse_id) AS incoming,
                    r.min_quantity, r.max_quantity, r.order_multiple,
                    coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days,
-                   (now() AT TIME ZONE w.timezone)::date AS warehouse_today
+                   app.warehouse_today(w.timezone, $1::date) AS warehouse_today
             FROM app.reorder_rules r
             JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
             JOIN app.warehouses w ON w.tenant_id = r.tenant_id AND w.id = r.warehouse_id
@@ -175,7 +175,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                 code="too_large",
             )
         if item["quantity"] > 0:
-            item["expected_date"] = (item.pop("warehouse_today") or today) + timedelta(days=item["lead_time_days"])
+            item["expected_date"] = item.pop("warehouse_today") + timedelta(days=item["lead_time_days"])
             found.append(item)
     return found
 

@@ -145,7 +145,7 @@ async def open_shipments(
                    e.description AS last_description
             FROM app.shipments s
             JOIN app.warehouses w ON w.tenant_id = s.tenant_id AND w.id = s.warehouse_id
-            CROSS JOIN LATERAL (SELECT coalesce((now() AT TIME ZONE w.timezone)::date, $1::date) AS today) d
+            CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $1::date) AS today) d
             LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
             LEFT JOIN LATERAL (
                 SELECT event_type, occurred_at, location, description FROM app.shipment_events
