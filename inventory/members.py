@@ -14,6 +14,7 @@ from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.member_schemas import NotificationSettings, ProfileUpdate
 from inventory.records import one_row
+from inventory.schemas import zone_name
 
 PROFILE_COLUMNS = "display_name, locale, timezone, units, default_warehouse_id, notifications, updated_at"
 
@@ -55,7 +56,7 @@ async def zone_for(conn: asyncpg.Connection, user_id: UUID) -> tzinfo:
 
 async def zone_name_for(conn: asyncpg.Connection, user_id: UUID) -> str:
     """The IANA name of the member's zone ('UTC' without one): what a warehouse without a zone is read in."""
-    return str(getattr(await zone_for(conn, user_id), "key", "UTC"))
+    return zone_name(await zone_for(conn, user_id))
 
 
 async def today_for(conn: asyncpg.Connection, user_id: UUID) -> date:

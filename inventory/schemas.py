@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal, Self
@@ -54,6 +54,13 @@ def _known_timezone(name: str) -> str:
 TimeZone = Annotated[
     str, Field(max_length=64, description="IANA time zone, e.g. Europe/Berlin"), AfterValidator(_known_timezone)
 ]
+
+
+def zone_name(zone: tzinfo) -> str:
+    """'Europe/Berlin' for a zone of the tz database, else its name ('UTC')."""
+    return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
+
+
 # What an order is in, and a unit cost, when neither the caller nor the supplier says.
 DEFAULT_CURRENCY = "EUR"
 UnitOfMeasure = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[a-z][a-z0-9_]*$")]

@@ -14,9 +14,9 @@ import asyncpg
 from common.errors import InvalidInputError
 from inventory.exports.datasets import Dataset, ExportFormat, export_sql, stream_rows
 from inventory.exports.labels import describe_filter, header, id_filter_tables, pdf_columns
-from inventory.exports.pdf_document import zone_name
 from inventory.exports.writers import PDF_MAX_ROWS, csv_chunks, pdf_report, xlsx_chunks
 from inventory.listing import ListQuery
+from inventory.schemas import zone_name
 
 Labels = Literal["keys", "human"]
 

@@ -16,17 +16,14 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from inventory.schemas import zone_name
+
 FONT = "DejaVu"
 INK = (33, 37, 41)
 MUTED = (108, 117, 125)
 ACCENT = (31, 78, 121)  # table headings and section rules
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
 DATE_FORMAT = "%Y-%m-%d"
-
-
-def zone_name(zone: tzinfo) -> str:
-    """'Europe/Berlin' for a zone of the tz database, else its name ('UTC')."""
-    return str(getattr(zone, "key", None) or zone.tzname(None) or "UTC")
 
 
 def font_dir() -> Path:
