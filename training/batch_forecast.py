@@ -88,14 +88,14 @@ async def forecast_tenant(
                 gauges.record(str(tenant_id), registry.champion_key(freq), scored[0])
             if scored[0].drift:
                 logger.warning("tenant %s: forecasts drift: %s", tenant_id, "; ".join(scored[0].reasons))
-        history = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id)
+        # One read of the tenant's calendar: the history ends where the run's training data is said to end.
+        period = await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)
+        history = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id, period=period)
         if history.empty:
             logger.info("tenant %s: no active series", tenant_id)
             return summary
         ids = history.drop_duplicates("unique_id").set_index("unique_id")[["product_id", "warehouse_id"]]
-        boundary = (
-            (await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)).tz_localize(UTC).to_pydatetime()
-        )
+        boundary = period.tz_localize(UTC).to_pydatetime()
         run = await registry.start_run(
             conn,
             tenant_id,

@@ -125,7 +125,9 @@ async def train_and_register(
     try:
         async with pool.acquire() as proxy:
             conn = cast(Any, proxy)
-            panel = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id)
+            # One read of the tenant's calendar: the panel ends where the runs' training data is said to end.
+            period = await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)
+            panel = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id, period=period)
             panel = panel[panel.groupby("unique_id")["y"].transform("size") >= 8 * horizon]
             if panel.empty:
                 return [{"tenant_id": str(tenant_id), "skipped": "no series long enough"}]
@@ -135,9 +137,7 @@ async def train_and_register(
             series = int(history["unique_id"].nunique())
             windows = f"the last {horizon} steps of {series} series"
             baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
-            boundary = (
-                (await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)).tz_localize(UTC).to_pydatetime()
-            )
+            boundary = period.tz_localize(UTC).to_pydatetime()
             for kind in kinds:
                 run = await registry.start_run(
                     conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,
