@@ -28,11 +28,12 @@ async def _forecast(context: ToolContext) -> ToolResult:
             "demand_forecast", {}, ["no stored demand forecast yet (the batch forecast job has not produced one)"]
         )
     steps, label = NEXT_PERIOD[run.freq]
-    start = period_start(pd.Timestamp(context.today).tz_localize("UTC").to_pydatetime(), run.freq)
-    start_ts = start.tz_localize("UTC").to_pydatetime()
+    # Each series' days are its warehouse's calendar days, so "next" starts at the warehouse's date (the
+    # reader's where its zone is not known), as the stock-out projection's does.
     if context.products:
         series = await context.conn.fetch(
-            """SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code
+            """SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
+                      app.warehouse_today(w.timezone, $4::date) AS today
                FROM app.demand_forecasts f
                JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                WHERE f.run_id = $1 AND f.product_id = ANY($2::uuid[])
@@ -40,19 +41,23 @@ async def _forecast(context: ToolContext) -> ToolResult:
             run.id,
             [p["id"] for p in context.products],
             MAX_ROWS,
+            context.today,
         )
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
         series = await context.conn.fetch(
-            """SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code
+            """SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.today
                FROM app.demand_forecasts f
                JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
-               WHERE f.run_id = $1 AND f.ds >= $2
-               GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code
+               CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $2::date) AS today) d
+               WHERE f.run_id = $1 AND (f.ds AT TIME ZONE 'UTC')::date
+                     >= d.today - CASE WHEN $4 = 'W' THEN extract(isodow FROM d.today)::int - 1 ELSE 0 END
+               GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.today
                ORDER BY sum(f.yhat) DESC, p.sku LIMIT $3""",
             run.id,
-            start_ts,
+            context.today,
             RISKIEST,
+            run.freq,
         )
         arguments = {"largest": RISKIEST}
     arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
@@ -62,18 +67,26 @@ async def _forecast(context: ToolContext) -> ToolResult:
         frame = await forecast_store.stored_forecast(
             context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
         )
+        start = period_start(pd.Timestamp(row["today"]).tz_localize("UTC").to_pydatetime(), run.freq)
         upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
         where = f"{row['sku']} ({row['name']}) at {row['warehouse_code']}"
         if upcoming.empty:
-            lines.append(f"{where}: the stored forecast ends before {context.today} (stale)")
+            lines.append(f"{where}: the stored forecast ends before {start:%Y-%m-%d} (stale)")
             continue
         levels = sorted(float(c[1:]) for c in upcoming.columns if c.startswith("q"))
         total = float(upcoming["yhat"].sum())
         text = f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: {total:.1f} units forecast"
+        if len(upcoming) < steps:  # a total of fewer days than the label names would read as the whole period's
+            text = (
+                f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: the stored forecast covers only "
+                f"{len(upcoming)} of them (it ends {upcoming['ds'].iloc[-1]:%Y-%m-%d}), {total:.1f} units forecast"
+                f" for those {len(upcoming)}"
+            )
         item: dict[str, Any] = {
             "product_id": row["product_id"],
             "warehouse_id": row["warehouse_id"],
             "total": round(total, 1),
+            "periods": len(upcoming),
         }
         if len(levels) >= 2:
             low, high = (float(upcoming[f"q{q:g}"].sum()) for q in (levels[0], levels[-1]))

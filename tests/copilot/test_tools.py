@@ -258,6 +258,39 @@ async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_i
     assert other.lines == ["SKU-1 (Product 1): no stored forecast in champion run v1"]
 
 
+async def test_a_forecast_ending_inside_the_next_7_days_says_how_many_days_its_total_covers(
+    database, make_tenant, owner_pool, today
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today, [5, 5, 5])
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast for SKU-0?"))
+    forecast = only(results, "demand_forecast")
+    assert forecast.lines == [
+        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: the stored forecast covers only 3 of them (it ends "
+        f"{today + timedelta(days=2)}), 15.0 units forecast for those 3 (interval 12.0 to 18.0, sum of P10 and "
+        f"P90); model auto_ets, champion run v1 trained on data up to {today}"
+    ]
+    assert forecast.data[0]["periods"] == 3
+
+
+async def test_a_forecasts_next_7_days_start_at_its_warehouses_date(database, make_tenant, owner_pool):
+    # The dock at UTC+14, the reader at UTC-12: the reader's today is the dock's yesterday or the day before,
+    # and the forecast's days are the dock's.
+    tenant = await make_tenant()
+    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
+        await conn.execute(
+            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
+            tenant.id, tenant.planner,
+        )  # fmt: skip
+        await add_forecast(conn, tenant, 0, dock_today - timedelta(days=2), [100, 100] + [5] * 8)
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast for SKU-0?"))
+    (line,) = only(results, "demand_forecast").lines
+    assert line.startswith(f"SKU-0 (Product 0) at WH-0, next 7 days from {dock_today}: 35.0 units forecast")
+
+
 async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_nothing(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(5)})
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast demand of SKU-0"))
