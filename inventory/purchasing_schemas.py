@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, PlainSerializer, model_validator
 
 from inventory.schemas import (
     Currency,
@@ -87,7 +87,12 @@ class PurchaseOrderLine(BaseModel):
     quantity_base: Quantity
     product_uom: str
     unit_price: Quantity
-    amount: Quantity
+    # Exact: a quantity and a price of four decimals each make up to eight (0.125 x 1.99 = 0.24875).
+    amount: Annotated[
+        Decimal,
+        Field(max_digits=32, decimal_places=8, description="quantity x unit_price, exact"),
+        PlainSerializer(float, return_type=float, when_used="json"),
+    ]
     received_base: Quantity
     cancelled_base: Quantity
     backorder_base: Annotated[Quantity, Field(description="Still expected, in the product's unit")]

@@ -152,6 +152,26 @@ async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(ht
     assert "receipt of 150000000000000.0000 would take the stock of SKU-0 in the order's warehouse past" in refused.text
 
 
+async def test_a_line_amount_past_four_decimals_is_shown_exactly_and_the_order_can_be_received(http, make_tenant):
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    body = {
+        "supplier_id": await supplier(http, tenant),
+        "warehouse_id": str(tenant.warehouses[0]),
+        "currency": "EUR",
+        "lines": [{"product_id": str(tenant.products[0]), "quantity": "0.125", "unit_price": "1.99"}],
+    }
+    created = await http.post("/api/v1/purchase-orders", json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    order = created.json()
+    assert (order["lines"][0]["amount"], order["total_amount"]) == (0.24875, 0.2488)
+    assert (await http.get(f"/api/v1/purchase-orders/{order['id']}", headers=headers)).status_code == 200
+    await http.post(f"/api/v1/purchase-orders/{order['id']}/issue", headers=headers)
+    receipt = {"lines": [{"line_id": order["lines"][0]["id"], "quantity": "0.125"}]}
+    received = await http.post(f"/api/v1/purchase-orders/{order['id']}/receipts", json=receipt, headers=headers)
+    assert (received.status_code, received.json()["purchase_order"]["status"]) == (201, "received")
+
+
 async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
     tenant = await make_tenant()
     headers = tenant.headers(tenant.viewer)
