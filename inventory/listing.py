@@ -117,6 +117,11 @@ class Listing:
             else:
                 raise InvalidInputError(f"unknown filter {name!r}")
         if query.search:
+            if not self.search_columns:
+                filters = ", ".join(sorted(self.filter_names)) or "none"
+                raise InvalidInputError(
+                    f"q: this list has no text search; filters allowed here: {filters}", code="unknown_parameter"
+                )
             pattern = param("%" + _escape_like(query.search) + "%")
             where.append("(" + " OR ".join(f"{c} ILIKE {pattern}" for c in self.search_columns) + ")")
         if query.cursor:

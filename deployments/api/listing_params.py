@@ -40,7 +40,9 @@ def list_query(
                 f"unknown query parameter {name!r}; filters allowed here: {', '.join(allowed) or 'none'}",
                 code="unknown_parameter",
             )
-    return ListQuery(limit=limit, cursor=cursor, sort=sort, search=q, filters=filters)
+    # A list without text search declares no q: read it anyway, so the listing refuses it rather than list all.
+    search = q if q is not None else request.query_params.get("q")
+    return ListQuery(limit=limit, cursor=cursor, sort=sort, search=search, filters=filters)
 
 
 def _coerce(name: str, raw: str, sql_type: str) -> Any:
