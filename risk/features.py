@@ -168,7 +168,7 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     back, fast_back = 1 / _growth(as_of, origin, HALF_LIFE_DAYS), 1 / _growth(as_of, origin, FAST_HALF_LIFE_DAYS)
 
     def keys(frame: pd.DataFrame, *columns: str) -> np.ndarray:
-        # A missing column (open order lines carry no category) is one unknown value.
+        # A missing column (a frame without categories) is one unknown value.
         parts = [
             frame[c].astype("string").fillna("?") if c in frame else pd.Series("?", index=frame.index, dtype="string")
             for c in columns

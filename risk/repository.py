@@ -63,7 +63,7 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
         -- The purchase-order rows of the delivery history (its dates on the receiving warehouse's calendar, its
         -- shipment mode and value), narrowed to lines still to come.
         SELECT h.id AS line_id, h.purchase_order_id, po.number, s.code AS supplier_code,
-               h.supplier_id::text AS supplier_id, h.product_id, p.sku, l.line_no, h.shipment_mode,
+               h.supplier_id::text AS supplier_id, h.product_id, p.sku, l.line_no, h.category, h.shipment_mode,
                h.order_date, h.promised_date, NULL::date AS delivered_date, h.quantity::float8 AS quantity,
                h.value::float8 AS value, h.currency::text AS currency,
                c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km

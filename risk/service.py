@@ -96,7 +96,7 @@ async def predict_open_lines(
     if lines.empty:
         return _model_info(current, store.incompatible.get(tx.tenant_id)), []
     history = await repository.load_delivery_history(tx.conn, today - timedelta(days=3 * 365))
-    features = build_features(pd.concat([history, lines], ignore_index=True), lines.reset_index(drop=True))
+    features = build_features(_with_older_open_lines(history, lines), lines.reset_index(drop=True))
     if current is not None:
         model = current[1]
         probability = model.predict(features)
@@ -114,6 +114,14 @@ async def predict_open_lines(
         for record, p, d, e in zip(lines.to_dict("records"), probability, delay, explanations, strict=True)
     ]
     return _model_info(current, store.incompatible.get(tx.tenant_id)), predictions
+
+
+def _with_older_open_lines(history: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """The delivery history holds the open lines already (its purchase-order rows), each once, as training saw
+    them; only those ordered before its window are added, so no overdue line counts twice."""
+    known = set(history["id"]) if "id" in history else set()
+    older = lines[~lines["line_id"].isin(known)].rename(columns={"line_id": "id"})
+    return pd.concat([history, older], ignore_index=True) if len(older) else history
 
 
 def _model_info(current: tuple[int, DisruptionModel] | None, incompatible: int | None = None) -> dict[str, Any]:

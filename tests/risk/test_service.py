@@ -12,6 +12,7 @@ import pytest
 
 from common.errors import InvalidInputError, NotFoundError
 from risk import repository, service
+from risk.features import DEFAULT_LATE_RATE, PRIOR_STRENGTH, RECENT_STRENGTH
 from risk.pipeline import train_disruption_model
 from risk.scoring import geographical_factors
 from risk.synthetic import generate_history
@@ -103,6 +104,29 @@ async def test_open_orders_get_baseline_probabilities_without_a_model(world):
     assert "no disruption model" in result["model"]["reason"]
     assert [o["supplier_code"] for o in result["orders"]] == ["LATE", "PUNCTUAL"]
     assert result["orders"][0]["late_probability"] > 0.6 > result["orders"][1]["late_probability"]
+
+
+async def test_an_overdue_open_line_counts_once_in_its_suppliers_late_rate(world):
+    # 10 on time, 2 open lines past their promise: 2 late of 12 (counted twice, it read 4 of 14).
+    supplier = await world.supplier("S1")
+    await world.deliveries(supplier, 10, delay_days=0)
+    for _ in range(2):
+        await world.open_order(supplier, issued=TODAY - timedelta(days=30), expected=TODAY - timedelta(days=10))
+    result = await world.run(
+        lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
+    )
+    overall = (2 + RECENT_STRENGTH * DEFAULT_LATE_RATE) / (12 + RECENT_STRENGTH)
+    expected = (2 + PRIOR_STRENGTH * overall) / (12 + PRIOR_STRENGTH)
+    assert [order["late_probability"] for order in result["orders"]] == [pytest.approx(expected, abs=1e-4)] * 2
+
+
+async def test_an_open_line_is_scored_with_its_products_category(world):
+    supplier = await world.supplier("S1")
+    await world.open_order(supplier, issued=TODAY - timedelta(days=3), expected=TODAY + timedelta(days=7))
+    async with world.pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET category = 'bolts' WHERE id = $1", world.tenant.products[0])
+    lines = await world.run(lambda tx: repository.open_order_lines(tx.conn, TODAY))
+    assert list(lines["category"]) == ["bolts"]
 
 
 async def _train_and_store(world, suppliers):
