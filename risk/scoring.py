@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from common.errors import InvalidInputError
@@ -86,7 +87,8 @@ class Factor:
 
 
 def validate_weights(weights: dict[str, float]) -> dict[str, float]:
-    """Weights must name the four components, each in [0, 1], summing to 1 (within 0.001)."""
+    """Weights must name the four components, each in [0, 1], summing to 1 (within 0.001) once rounded to the
+    four decimals they are kept with; returns them rounded."""
     unknown = sorted(set(weights) - set(COMPONENTS))
     missing = sorted(set(COMPONENTS) - set(weights))
     if unknown or missing:
@@ -100,8 +102,10 @@ def validate_weights(weights: dict[str, float]) -> dict[str, float]:
         raise InvalidInputError(
             "each weight must be between 0 and 1", code="invalid_weights", details={"out_of_range": out_of_range}
         )
+    # Checked as stored (numeric(5, 4), rounded half away from zero), or the table's own sum check refuses them.
+    weights = {k: float(Decimal(str(v)).quantize(Decimal("0.0001"), ROUND_HALF_UP)) for k, v in weights.items()}
     total = sum(weights.values())
-    if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
+    if abs(total - 1) > WEIGHT_SUM_TOLERANCE + 1e-9:
         raise InvalidInputError(
             f"weights must sum to 1 (got {total:.4f}); they are shares of the overall score",
             code="invalid_weights",

@@ -78,6 +78,16 @@ async def test_weights_change_the_overall_score_and_are_validated(world):
     assert stored["weights"] == weights
 
 
+async def test_weights_are_checked_as_stored_at_four_decimals(world):
+    # 0.250251 x 3 + 0.250151 sums to 1.0009, within 0.001; kept at four decimals it is 1.0011, past it.
+    near = {"financial": 0.250251, "operational": 0.250251, "geographical": 0.250251, "compliance": 0.250151}
+    with pytest.raises(InvalidInputError, match=r"sum to 1 \(got 1.0011\)"):
+        await world.run(lambda tx: repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, near))
+    fine = {"financial": 0.33333, "operational": 0.33333, "geographical": 0.33334, "compliance": 0.0}
+    stored = await world.run(lambda tx: repository.put_weights(tx.conn, tx.tenant_id, tx.user_id, fine))
+    assert stored["weights"] == {"financial": 0.3333, "operational": 0.3333, "geographical": 0.3333, "compliance": 0}
+
+
 async def test_a_viewer_cannot_write_weights_even_with_raw_sql(world):
     async def write(tx):
         await tx.conn.execute(
