@@ -112,17 +112,20 @@ class RiskWorld:
         issued: date,
         unit_price: Decimal = Decimal(2),
         currency: str = "EUR",
+        status: str = "issued",
     ) -> uuid.UUID:
         async with self.pool.acquire() as conn:
             order_id: uuid.UUID = await conn.fetchval(
                 "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, expected_date, "
-                "status, issued_at) VALUES ($1, $2, $3, $6, $4, 'issued', $5::date) RETURNING id",
+                "status, issued_at, created_at) VALUES ($1, $2, $3, $6, $4, $7, "
+                "CASE WHEN $7 <> 'draft' THEN $5::date END, $5::date) RETURNING id",
                 self.tenant.id,
                 supplier_id,
                 self.tenant.warehouses[0],
                 expected,
                 issued,
                 currency,
+                status,
             )
             await insert(
                 conn, "purchase_order_lines", tenant_id=self.tenant.id, purchase_order_id=order_id, line_no=1,

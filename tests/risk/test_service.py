@@ -225,6 +225,26 @@ async def test_market_risk_flags_a_draft_priced_far_above_history(world):
     assert result["products"][0]["observations"] == 7
 
 
+async def test_a_draft_is_flagged_against_the_price_history_but_is_not_a_purchase_in_it(world):
+    supplier = await world.supplier("P")
+    history = [
+        {
+            "tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
+            "observed_on": TODAY - timedelta(days=300 - 30 * i), "unit_price": Decimal(str(price)),
+            "import_key": f"k{i}",
+        }
+        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99])
+    ]  # fmt: skip
+    async with world.pool.acquire() as conn:
+        await insert_many(conn, "supplier_price_history", history)
+    week = {"issued": TODAY, "expected": TODAY + timedelta(days=5)}
+    await world.open_order(supplier, unit_price=Decimal("2.6"), status="draft", **week)
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert [flag["status"] for flag in result["price_flags"]] == ["draft"]
+    (product,) = result["products"]
+    assert (product["observations"], product["last_price"], product["shock"]) == (6, 1.99, False)
+
+
 async def test_market_risk_compares_prices_only_within_one_currency(world):
     # EUR history around 2.0, then an order in JPY at 300 per unit: not a 15,000% shock, a series of its own.
     supplier = await world.supplier("P")
