@@ -9,7 +9,7 @@ authentication; the bearer token is kept until a minute before ``expires_in`` an
 Reads: ``API_PRODUCT_SRV/A_Product`` (with ``to_Description``), ``API_BUSINESS_PARTNER/A_BusinessPartner``
 (partners that are suppliers, with ``to_BusinessPartnerAddress``), ``API_MATERIAL_STOCK_SRV/
 A_MatlStkInAcctMod`` (a snapshot, summed per material and plant) and ``API_PURCHASEORDER_PROCESS_SRV/
-A_PurchaseOrder`` (with ``to_PurchaseOrderItem``). Incremental reads use ``$filter`` on
+A_PurchaseOrder`` (with ``to_PurchaseOrderItem`` and their ``to_ScheduleLine``). Incremental reads use ``$filter`` on
 ``LastChangeDateTime`` (``LastChangeDate`` for business partners, a date: the last day is re-read) with
 ``$orderby`` on it, and follow server-driven paging (``d.__next`` with ``$skiptoken``); the cursor after a
 page is its last change marker. Writes (a purchase order, by deep insert) first fetch a CSRF token with
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -30,7 +31,7 @@ import httpx
 from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.oauth import ClientCredentials
-from integrations.odata import parse_v2_date
+from integrations.odata import parse_v2_date, v2_date
 from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord, decimal_or_none
 
 ROOT = "/sap/opu/odata/sap"
@@ -141,7 +142,7 @@ class SapConnector(Connector):
             async for rows, last in self._changed(PARTNERS, params, "LastChangeDate", cursor, "datetime"):
                 yield Page([self._supplier(r) for r in rows], {"LastChangeDate": last} if last else None)
         elif entity == Entity.PURCHASE_ORDERS:
-            params = {"key": "PurchaseOrder", "$expand": "to_PurchaseOrderItem"}
+            params = {"key": "PurchaseOrder", "$expand": "to_PurchaseOrderItem,to_PurchaseOrderItem/to_ScheduleLine"}
             async for rows, last in self._changed(ORDERS, params, "LastChangeDateTime", cursor, "datetimeoffset"):
                 yield Page([self._order(r) for r in rows], {"LastChangeDateTime": last} if last else None)
         elif entity == Entity.STOCK:
@@ -201,11 +202,20 @@ class SapConnector(Connector):
             status = PurchaseOrderStatus.PARTIALLY_RECEIVED.value
         else:
             status = PurchaseOrderStatus.ISSUED.value
+        # The order is expected when its first live schedule line is due (as Odoo's date_planned, the
+        # earliest of its lines'); an order without schedule lines has no date.
+        due = [
+            moment
+            for item in live
+            for schedule in (item.get("to_ScheduleLine") or {}).get("results") or []
+            if (moment := parse_v2_date(schedule.get("ScheduleLineDeliveryDate"))) is not None
+        ]
         fields = {
             "number": r.get("PurchaseOrder"),
             "supplier_external_id": r.get("Supplier"),
             "warehouse_code": (items[0].get("Plant") if items else None),
             "currency": r.get("DocumentCurrency"),
+            "expected_date": min(due).date().isoformat() if due else None,
             "status": status,
             "lines": lines,
         }
@@ -240,6 +250,19 @@ class SapConnector(Connector):
             raise ConnectorProtocolError("SAP did not return an x-csrf-token on the fetch request")
         return token
 
+    @staticmethod
+    def _schedule(order: PushOrder, quantity: Decimal) -> dict[str, Any]:
+        """The item's one schedule line, due on the order's expected date (none without a date: SAP's default)."""
+        if order.expected_date is None:
+            return {}
+        due = datetime.combine(order.expected_date, time(), UTC)
+        line = {
+            "ScheduleLine": "1",
+            "ScheduleLineDeliveryDate": v2_date(due),
+            "ScheduleLineOrderQuantity": f"{quantity:f}",
+        }
+        return {"to_ScheduleLine": {"results": [line]}}
+
     async def push_purchase_order(self, order: PushOrder) -> str:
         body = {
             "PurchaseOrderType": str(self.option("purchase_order_type", "NB")),
@@ -259,6 +282,7 @@ class SapConnector(Connector):
                         "NetPriceAmount": f"{line.unit_price:f}",
                         "NetPriceQuantity": "1",
                         "DocumentCurrency": order.currency,
+                        **self._schedule(order, line.quantity),
                     }
                     for line in order.lines
                 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -78,6 +79,8 @@ async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_poo
         ("4500000001", "100001", "WH-1", "issued"),
         ("4500000002", "100002", "WH-0", "cancelled"),
     ]
+    # Expected when the first live item's schedule line is due (the cancelled order's items are deleted).
+    assert [o[5] for o in state["orders"]] == [date(2026, 3, 2), date(2026, 3, 3), None]
     # Net price 25.00 per 10 units -> 2.5 per unit.
     assert '"MAT000002", 3.0000, "kg", 2.5000' in state["orders"][0][6]
     assert {d[0] for d in state["dead_letters"]} == {"products"} and len(state["dead_letters"]) == 2
@@ -186,3 +189,18 @@ async def test_pushed_purchase_order_appears_in_sap_with_its_items_after_a_csrf_
     assert len(fetches) == 2  # the first token was refused with 403 + x-csrf-token: Required, then refetched
     with pytest.raises(Exception, match="already in erp"):
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+
+
+async def test_a_pushed_orders_expected_date_is_its_schedule_line_and_survives_the_next_sync(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    lines = [("MAT000003", 2, None, "6")]
+    order = await draft_order(sync_deps, tenant, "100001", "WH-1", lines, expected_date="2026-03-20")
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    (item,) = sap.sets["A_PurchaseOrder"][pushed["external_id"]]["to_PurchaseOrderItem"]
+    assert [s["ScheduleLineDeliveryDate"] for s in item["to_ScheduleLine"]] == ["/Date(1773964800000+0000)/"]
+    await run_sync(sync_deps, tenant.id, connector)
+    expected = await owner_pool.fetchval("SELECT expected_date FROM app.purchase_orders WHERE id = $1", order["id"])
+    assert expected == date(2026, 3, 20)

@@ -10,7 +10,8 @@ missing or stale), OAuth 2.0 client credentials (``POST /sap/bc/sec/oauth2/token
 basic authentication header and ``grant_type=client_credentials``: ``{"access_token", "token_type": "Bearer",
 "expires_in", "scope"}``, 401 ``invalid_client`` otherwise; an unknown or revoked bearer token is 401 with
 ``WWW-Authenticate: Bearer error="invalid_token"``) and deep insert of ``A_PurchaseOrder`` with
-``to_PurchaseOrderItem``. Errors use the Gateway's ``{"error": {"code", "message": {"lang", "value"}}}`` body.
+``to_PurchaseOrderItem`` (and their ``to_ScheduleLine``). Errors use the Gateway's ``{"error": {"code",
+"message": {"lang", "value"}}}`` body.
 """
 
 from __future__ import annotations
@@ -212,6 +213,11 @@ class FakeSap(FakeServer):
                         "PurchaseOrder": number,
                         "IsCompletelyDelivered": False,
                         "PurchasingDocumentDeletionCode": "",
+                        # A deep-inserted navigation arrives as {"results": [...]} and is kept as its list.
+                        "to_ScheduleLine": [
+                            {**line, "PurchasingDocument": number, "PurchasingDocumentItem": item["PurchaseOrderItem"]}
+                            for line in item.get("to_ScheduleLine", {}).get("results", [])
+                        ],
                     }
                     for item in items
                 ],
@@ -333,6 +339,16 @@ def populate(fake: FakeSap, *, products: int = 5, orders: int = 3) -> None:
                 "NetPriceQuantity": Decimal(10),
                 "IsCompletelyDelivered": False,
                 "PurchasingDocumentDeletionCode": "L" if i % 3 == 2 else "",
+                # Item 20 is due a week after item 10: the order is expected on its first date.
+                "to_ScheduleLine": [
+                    {
+                        "PurchasingDocument": number,
+                        "PurchasingDocumentItem": str(10 * (j + 1)),
+                        "ScheduleLine": "1",
+                        "ScheduleLineDeliveryDate": datetime(2026, 3, 2 + i + 7 * j, tzinfo=UTC),
+                        "ScheduleLineOrderQuantity": Decimal(3 + j),
+                    }
+                ],
             }
             for j in range(2)
         ]
