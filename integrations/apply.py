@@ -19,7 +19,7 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from common.errors import DomainError
-from integrations.apply_orders import apply_purchase_order, apply_stock
+from integrations.apply_orders import apply_purchase_order, apply_stock, zero_unreported_level
 from integrations.errors import RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember
 from integrations.records import (
@@ -109,6 +109,37 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
             page.cursor,
         )
     await conn.execute("UPDATE app.integration_sync_runs SET heartbeat_at = now() WHERE id = $1", scope.run_id)
+    return counts
+
+
+async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, reported: set[str]) -> Counts:
+    """After a complete stock pull (every connector's is a full snapshot): each level an earlier snapshot
+    reported and this one did not is zeroed and forgotten; one Chainsight cannot zero is dead-lettered and
+    tried again after the next snapshot."""
+    counts = Counts()
+    gone = await conn.fetch(
+        """SELECT external_id, local_id FROM app.integration_external_ids
+           WHERE connector_id = $1 AND entity = $2 AND NOT (external_id = ANY($3::text[]))""",
+        scope.connector_id,
+        Entity.STOCK.value,
+        list(reported),
+    )
+    for row in gone:
+        try:
+            async with conn.transaction():
+                outcome = await zero_unreported_level(conn, scope, row["external_id"], row["local_id"])
+                await conn.execute(
+                    "DELETE FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2"
+                    " AND external_id = $3",
+                    scope.connector_id,
+                    Entity.STOCK.value,
+                    row["external_id"],
+                )
+        except DomainError as exc:
+            await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
+            counts.dead_lettered += 1
+            continue
+        setattr(counts, outcome, getattr(counts, outcome) + 1)
     return counts
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel
@@ -27,25 +28,58 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
     assert isinstance(model, StockRecord)
     product_id = await require(conn, scope, Entity.PRODUCTS, model.product_external_id)
     warehouse_id = await warehouse(conn, scope, model.warehouse_external_id, model.warehouse_code)
-    on_hand: Decimal | None = await conn.fetchval(
-        "SELECT on_hand FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2 FOR UPDATE",
+    level = await conn.fetchrow(
+        "SELECT id, on_hand FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2 FOR UPDATE",
         product_id,
         warehouse_id,
     )
-    change = model.quantity - (on_hand or Decimal(0))
-    if change == 0:
+    change = model.quantity - (level["on_hand"] if level else Decimal(0))
+    outcome = "unchanged"
+    if change != 0:
+        entry = LedgerEntry(
+            product_id=product_id, warehouse_id=warehouse_id, movement_type="adjustment", quantity=change,
+            reference=f"{scope.origin}:{model.external_id}"[:200], reason="ERP stock sync",
+        )  # fmt: skip
+        try:
+            await insert_movement(conn, scope.tenant_id, entry)
+        except InsufficientStockError as exc:
+            raise RecordRejected(
+                f"the ERP's on hand ({model.quantity:f}) is below what Chainsight has reserved for this level"
+            ) from exc
+        outcome = "created" if level is None else "updated"
+    # Remembered so that a later snapshot without it zeroes it (``zero_unreported_level``).
+    level_id = (
+        level["id"]
+        if level
+        else await conn.fetchval(
+            "SELECT id FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2", product_id, warehouse_id
+        )
+    )
+    if level_id is not None and (known is None or known[0] != level_id):
+        await remember(conn, scope, Entity.STOCK, model.external_id, level_id, None)
+    return outcome
+
+
+async def zero_unreported_level(conn: asyncpg.Connection, scope: SyncScope, external_id: str, level_id: UUID) -> str:
+    """A level an earlier stock snapshot reported and the last one did not: the ERP holds none there any more
+    (Odoo, for one, deletes an emptied quant), so its on hand goes to 0, by a ledger adjustment as any other."""
+    level = await conn.fetchrow(
+        "SELECT product_id, warehouse_id, on_hand FROM app.stock_levels WHERE id = $1 FOR UPDATE", level_id
+    )
+    if level is None or level["on_hand"] == 0:
         return "unchanged"
     entry = LedgerEntry(
-        product_id=product_id, warehouse_id=warehouse_id, movement_type="adjustment", quantity=change,
-        reference=f"{scope.origin}:{model.external_id}"[:200], reason="ERP stock sync",
+        product_id=level["product_id"], warehouse_id=level["warehouse_id"], movement_type="adjustment",
+        quantity=-level["on_hand"], reference=f"{scope.origin}:{external_id}"[:200],
+        reason="ERP stock sync: no longer in the ERP's stock",
     )  # fmt: skip
     try:
         await insert_movement(conn, scope.tenant_id, entry)
     except InsufficientStockError as exc:
         raise RecordRejected(
-            f"the ERP's on hand ({model.quantity:f}) is below what Chainsight has reserved for this level"
+            "the ERP no longer reports stock for this level (0 on hand) while Chainsight has some of it reserved"
         ) from exc
-    return "created" if on_hand is None else "updated"
+    return "updated"
 
 
 async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:

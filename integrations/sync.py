@@ -22,7 +22,7 @@ from common.config import Settings
 from common.database import Database, TenantTransaction
 from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError, describe
 from integrations import store
-from integrations.apply import Counts, apply_page, storable
+from integrations.apply import Counts, apply_page, close_stock_snapshot, storable
 from integrations.connector import Connector, ConnectorConfig, connector_class
 from integrations.crypto import CredentialCipher, cipher_from_key
 from integrations.external_ids import SyncScope, remember
@@ -157,8 +157,12 @@ async def run_sync(
             if entity not in connector.entities or entity.value not in wanted:
                 continue
             counts = totals.setdefault(entity.value, Counts())
+            reported: set[str] = set()
             async for page in connector.pull(entity, setup.cursors.get(entity)):
+                reported.update(record.external_id for record in page.records)
                 counts.add(await deps.database.run(claims, tenant_id, _page_operation(scope, entity, page)))
+            if entity == Entity.STOCK:  # the whole snapshot is in: what it no longer holds is gone from the ERP
+                counts.add(await deps.database.run(claims, tenant_id, _closing_operation(scope, reported)))
     except DomainError as exc:  # the ERP's failures (ConnectorError) included
         error = exc.message
     except (OSError, asyncpg.PostgresError) as exc:
@@ -184,6 +188,13 @@ async def run_sync(
 def _page_operation(scope: SyncScope, entity: Entity, page: Any) -> Callable[[TenantTransaction], Any]:
     async def op(tx: TenantTransaction) -> Counts:
         return await apply_page(tx.conn, scope, entity, page)
+
+    return op
+
+
+def _closing_operation(scope: SyncScope, reported: set[str]) -> Callable[[TenantTransaction], Any]:
+    async def op(tx: TenantTransaction) -> Counts:
+        return await close_stock_snapshot(tx.conn, scope, reported)
 
     return op
 

@@ -144,6 +144,50 @@ async def test_incremental_sync_reads_from_the_cursor_and_applies_only_changes(
     assert [d for d in state["dead_letters"] if d[0] == "products"] == [("products", str(products[1]))]
 
 
+def empty_sku2_at_wh2(odoo: FakeOdoo) -> None:
+    """Odoo deletes an emptied quant: SKU-000002 moved out of WH2 leaves no row there to read."""
+    sku2 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000002")
+    wh2 = next(i for i, w in odoo.models["stock.warehouse"].items() if w["code"] == "WH2")
+    with odoo.lock:
+        for quant_id, quant in list(odoo.models["stock.quant"].items()):
+            if (quant["product_id"][0], quant["warehouse_id"][0]) == (sku2, wh2):
+                del odoo.models["stock.quant"][quant_id]
+
+
+async def test_stock_the_erp_no_longer_reports_goes_to_zero_once(sync_deps, owner_pool, make_tenant, odoo):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    empty_sku2_at_wh2(odoo)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["stock"] == {"created": 0, "updated": 1, "unchanged": 5, "dead_lettered": 0}
+    state = await snapshot(owner_pool, tenant.id)
+    assert ("SKU-000002", "WH2", Decimal("0.0000")) in state["levels"]
+    assert ("SKU-000002", "WH", Decimal("20.0000")) in state["levels"]
+    again = await run_sync(sync_deps, tenant.id, connector)
+    assert again["counts"]["stock"] == {"created": 0, "updated": 0, "unchanged": 5, "dead_lettered": 0}
+
+
+async def test_stock_no_longer_reported_but_reserved_is_dead_lettered_and_kept(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute(  # a hold of 5 (what creating a reservation does to the level)
+        """UPDATE app.stock_levels l SET reserved = 5 FROM app.products p, app.warehouses w
+           WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'SKU-000002'
+             AND w.id = l.warehouse_id AND w.code = 'WH2'""",
+        tenant.id,
+    )
+    empty_sku2_at_wh2(odoo)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["stock"]["dead_lettered"] == 1
+    assert ("SKU-000002", "WH2", Decimal("21.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+    error = await owner_pool.fetchval(
+        "SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 AND entity = 'stock'", tenant.id
+    )
+    assert "no longer reports stock" in error and "reserved" in error
+
+
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     sync_deps, owner_pool, make_tenant, odoo
 ):
