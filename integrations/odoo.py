@@ -1,14 +1,15 @@
 """Odoo through its external JSON-RPC API (``POST /jsonrpc``), authenticated with a user's API key.
 
 ``common.authenticate(db, login, api_key, {})`` gives the uid; every read is ``object.execute_kw(db, uid,
-api_key, model, 'search_read', [domain], {fields, order, offset, limit})``. Incremental reads filter on
-``write_date >= cursor`` ordered by ``write_date, id``; the cursor after each page is the page's last
-``write_date`` (re-reading the boundary second is harmless: unchanged records cost no write). Stock is a
-snapshot of internal ``stock.quant`` summed per product and warehouse.
+api_key, model, 'search_read', [domain], {fields, order, limit})``. Incremental reads filter on
+``write_date >= cursor`` ordered by ``write_date, id`` and page by keyset (``write_date > w OR (write_date = w
+AND id > i)`` after a page ending at ``(w, i)``); the cursor after each page is the page's last ``write_date``
+(re-reading the boundary second is harmless: unchanged records cost no write). Stock is a snapshot of
+internal ``stock.quant`` summed per product and warehouse, paged by id.
 
 With option ``protocol: "json2"`` (Odoo 19+, where JSON-RPC is deprecated) the same calls go to the
 external JSON-2 API instead: ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>``,
-``X-Odoo-Database`` and the method's parameters by name (``domain``, ``fields``, ``order``, ``offset``,
+``X-Odoo-Database`` and the method's parameters by name (``domain``, ``fields``, ``order``,
 ``limit``; ``vals_list`` for ``create``). The answer is the method's return value itself; errors are 4xx/5xx
 with ``{"name", "message", "arguments", "context", "debug"}``. No ``authenticate`` round trip is needed.
 """
@@ -112,26 +113,24 @@ class OdooConnector(Connector):
         self, model: str, domain: list[Any], fields: list[str], cursor: dict[str, Any] | None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         since = (cursor or {}).get("write_date")
-        full = [*domain, ("write_date", ">=", since)] if since else list(domain)
-        offset = 0
+        after: list[Any] = [("write_date", ">=", since)] if since else []
         while True:
             rows = await self.execute_kw(
                 model,
                 "search_read",
-                [full],
-                {
-                    "fields": [*fields, "write_date"],
-                    "order": "write_date asc, id asc",
-                    "offset": offset,
-                    "limit": self.config.page_size,
-                },
+                [[*domain, *after]],
+                {"fields": [*fields, "write_date"], "order": "write_date asc, id asc", "limit": self.config.page_size},
             )
             if not rows:
                 return
             yield rows
             if len(rows) < self.config.page_size:
                 return
-            offset += len(rows)
+            # Keyset, not offset: a record edited while the sync reads moves to the end of this order, and an
+            # offset would then skip the record that slid into its place (for good: the cursor passes it).
+            last = rows[-1]
+            after = ["|", ("write_date", ">", last["write_date"]), "&",
+                     ("write_date", "=", last["write_date"]), ("id", ">", last["id"])]  # fmt: skip
 
     async def pull(self, entity: Entity, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         if entity == Entity.STOCK:
@@ -219,16 +218,16 @@ class OdooConnector(Connector):
     async def _stock(self) -> AsyncIterator[Page]:
         totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
         raw: dict[tuple[str, str], list[int]] = defaultdict(list)
-        offset = 0
+        last_id = 0
         while True:
             rows = await self.execute_kw(
                 "stock.quant",
                 "search_read",
-                [[("location_id.usage", "=", "internal")]],
+                # Keyset on id: a quant deleted while the snapshot is read would shift an offset past another.
+                [[("location_id.usage", "=", "internal"), ("id", ">", last_id)]],
                 {
                     "fields": ["product_id", "warehouse_id", "quantity"],
                     "order": "id asc",
-                    "offset": offset,
                     "limit": self.config.page_size,
                 },
             )
@@ -238,7 +237,7 @@ class OdooConnector(Connector):
                 raw[key].append(r["id"])
             if len(rows) < self.config.page_size:
                 break
-            offset += len(rows)
+            last_id = rows[-1]["id"]
         records = [
             SourceRecord(
                 f"{product}@{warehouse}",

@@ -10,6 +10,9 @@ from decimal import Decimal
 
 import pytest
 
+from integrations.connector import ConnectorConfig
+from integrations.odoo import OdooConnector
+from integrations.records import Entity
 from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
@@ -186,6 +189,23 @@ async def test_stock_no_longer_reported_but_reserved_is_dead_lettered_and_kept(
         "SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 AND entity = 'stock'", tenant.id
     )
     assert "no longer reports stock" in error and "reserved" in error
+
+
+async def test_a_record_edited_while_the_sync_pages_is_read_and_none_is_skipped(odoo):
+    # Edited after the first page, the first product moves to the end of (write_date, id): an offset would skip
+    # the product that slid into the first page's place.
+    config = ConnectorConfig(odoo.url, {"username": "sync@example.com", "api_key": "odoo-key"},
+                             {"database": "prod"}, page_size=2)  # fmt: skip
+    connector = OdooConnector(config)
+    read: list[str] = []
+    try:
+        async for page in connector.pull(Entity.PRODUCTS, None):
+            if not read:
+                odoo.put("product.product", {"name": "Edited"}, int(page.records[0].external_id))
+            read.extend(record.external_id for record in page.records)
+    finally:
+        await connector.aclose()
+    assert set(read) == {str(i) for i in odoo.models["product.product"]}
 
 
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
