@@ -102,6 +102,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
                 "quantity_base": to_base(line.quantity, factor),
                 "unit_price": line.unit_price,
                 "received_base": to_base(line.received_quantity, factor),
+                "cancelled_base": to_base(line.cancelled_quantity, factor),
             }
         )
     if len({line["line_no"] for line in lines}) != len(lines):
@@ -152,12 +153,16 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     await conn.executemany(
         """INSERT INTO app.purchase_order_lines
                (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, uom_factor, quantity_base, unit_price,
-                received_base)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                received_base, cancelled_base)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (purchase_order_id, line_no) DO UPDATE
            SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
                uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
-               unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base, updated_at = now()""",
+               unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
+               -- A closure the ERP reports; without one, a backorder closed in Chainsight stays closed.
+               cancelled_base = CASE WHEN EXCLUDED.cancelled_base > 0 THEN EXCLUDED.cancelled_base
+                                     ELSE app.purchase_order_lines.cancelled_base END,
+               updated_at = now()""",
         [(scope.tenant_id, order_id, *line.values()) for line in lines],
     )
     await conn.execute(

@@ -35,11 +35,16 @@ def order_record(r: dict[str, Any], all_lines: list[dict[str, Any]], default_uni
     quantity = [decimal_or_none(x.get("quantity")) or Decimal(0) for x in lines]
     received = [decimal_or_none(x.get("quantityshiprecv")) or Decimal(0) for x in lines]
     code = str(r.get("status") or "")
+    # A closed line (or every line of a closed order) delivers nothing more: its rest is cancelled.
+    cancelled = [
+        max(want - got, Decimal(0)) if code == "H" or flag(x.get("isclosed")) else Decimal(0)
+        for x, want, got in zip(lines, quantity, received, strict=True)
+    ]
     if code == "A":  # Pending Supervisor Approval
         status = PurchaseOrderStatus.DRAFT
     elif code == "C" or (code == "H" and not any(received)):  # Rejected by Supervisor; Closed unreceived
         status = PurchaseOrderStatus.CANCELLED
-    elif lines and all(got >= want for got, want in zip(received, quantity, strict=True)):
+    elif lines and all(got + gone >= want for got, gone, want in zip(received, cancelled, quantity, strict=True)):
         status = PurchaseOrderStatus.RECEIVED
     elif any(received) or code in ("D", "E"):  # Partially Received; Pending Billing/Partially Received
         status = PurchaseOrderStatus.PARTIALLY_RECEIVED
@@ -60,8 +65,9 @@ def order_record(r: dict[str, Any], all_lines: list[dict[str, Any]], default_uni
                 "uom": x.get("units") or default_unit,
                 "unit_price": decimal_or_none(x.get("rate")),
                 "received_quantity": got,
+                "cancelled_quantity": gone,
             }
-            for x, want, got in zip(lines, quantity, received, strict=True)
+            for x, want, got, gone in zip(lines, quantity, received, cancelled, strict=True)
         ],
     }
     return SourceRecord(str(r.get("id") or ""), fields, {**r, "lines": all_lines})

@@ -99,6 +99,8 @@ class PurchaseOrderLineRecord(BaseModel):
     uom: str = Field(min_length=1)
     unit_price: Decimal = Field(ge=0)
     received_quantity: Decimal = Field(default=Decimal(0), ge=0)
+    # What the ERP will no longer deliver: the rest of a closed or deleted line.
+    cancelled_quantity: Decimal = Field(default=Decimal(0), ge=0)
 
 
 # How ERPs write "no date" in a date field: Business Central's blank date, .NET's DateTime.MinValue and SQL

@@ -190,6 +190,10 @@ class SapConnector(Connector):
                     "uom": item.get("PurchaseOrderQuantityUnit"),
                     "unit_price": price / per if price is not None else None,
                     "received_quantity": quantity if item.get("IsCompletelyDelivered") else 0,
+                    # A deleted item delivers nothing more: what it did not deliver is cancelled.
+                    "cancelled_quantity": quantity
+                    if item.get("PurchasingDocumentDeletionCode") and not item.get("IsCompletelyDelivered")
+                    else 0,
                 }
             )
         if items and not live:

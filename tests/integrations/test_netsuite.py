@@ -208,6 +208,26 @@ async def test_an_item_receipt_updates_its_order_even_when_the_order_record_is_u
     assert rerun["counts"]["purchase_orders"]["updated"] == 0
 
 
+async def test_an_order_closed_after_a_partial_receipt_brings_nothing_more(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = ns.order("PO901")
+    ns.receive(order["id"], {1: Decimal(2)})
+    with ns.lock:
+        for line in ns.lines(order["id"]):
+            line["isclosed"] = True
+    ns.put("transaction", {"status": "H"}, order["id"])  # Closed
+    await run_sync(sync_deps, tenant.id, connector)
+    closed = await owner_pool.fetchrow(
+        """SELECT po.status, array_agg(l.cancelled_base ORDER BY l.line_no) AS cancelled,
+                  sum(greatest(l.quantity_base - l.received_base - l.cancelled_base, 0)) AS still_to_come
+           FROM app.purchase_orders po JOIN app.purchase_order_lines l ON l.purchase_order_id = po.id
+           WHERE po.tenant_id = $1 AND po.number = 'PO901' GROUP BY po.status""",
+        tenant.id,
+    )
+    assert (closed["status"], closed["cancelled"], closed["still_to_come"]) == ("received", [2, 5], 0)
+
+
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     sync_deps, owner_pool, make_tenant, ns, key
 ):

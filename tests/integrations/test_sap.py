@@ -116,6 +116,22 @@ async def test_rerun_changes_nothing_and_incremental_sync_applies_changes(sync_d
     assert state["orders"][1][4] == "partially_received"
 
 
+async def test_a_deleted_item_of_a_live_order_is_no_longer_expected(sync_deps, owner_pool, make_tenant, sap):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    items = sap.sets["A_PurchaseOrder"]["4500000001"]["to_PurchaseOrderItem"]
+    sap.put("A_PurchaseOrder", "4500000001",
+            {"to_PurchaseOrderItem": [items[0], {**items[1], "PurchasingDocumentDeletionCode": "L"}]})  # fmt: skip
+    await run_sync(sync_deps, tenant.id, connector)
+    lines = await owner_pool.fetch(
+        """SELECT l.cancelled_base, greatest(l.quantity_base - l.received_base - l.cancelled_base, 0) AS to_come
+           FROM app.purchase_orders po JOIN app.purchase_order_lines l ON l.purchase_order_id = po.id
+           WHERE po.tenant_id = $1 AND po.number = '4500000001' ORDER BY l.line_no""",
+        tenant.id,
+    )
+    assert [tuple(r) for r in lines] == [(0, 3), (4, 0)]
+
+
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     sync_deps, owner_pool, make_tenant, sap
 ):
