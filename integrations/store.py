@@ -73,6 +73,13 @@ async def update_connector(
         values["sync_interval_minutes"] = changes.sync_interval_minutes
     if changes.mapping is not None:
         values["mapping"] = changes.mapping.model_dump()
+        if values["mapping"] != current["mapping"]:
+            # Records read under the old mapping (those it dead-lettered among them) are read again next sync;
+            # unchanged ones cost no write.
+            await tx.conn.execute(
+                "UPDATE app.integration_sync_state SET cursor = NULL, updated_at = now() WHERE connector_id = $1",
+                connector_id,
+            )
     if changes.credentials is not None:
         values["credentials"] = cipher.encrypt(changes.credentials)
     if changes.entities is not None:

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from integrations import store
 from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorProtocolError
 from integrations.http import RetryPolicy
 from integrations.netsuite import NetSuiteConnector
 from integrations.records import Entity
-from integrations.schemas import ConnectorCreate
+from integrations.schemas import ConnectorCreate, ConnectorUpdate
 from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
@@ -226,6 +227,22 @@ async def test_an_order_closed_after_a_partial_receipt_brings_nothing_more(sync_
         tenant.id,
     )
     assert (closed["status"], closed["cancelled"], closed["still_to_come"]) == ("received", [2, 5], 0)
+
+
+async def test_a_record_dead_lettered_for_its_unit_syncs_once_the_mapping_names_the_unit(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    mapping = ConnectorUpdate.model_validate({"mapping": {"units": {**MAPPING["units"], "Crate": "each"}}})
+    await sync_deps.database.run(
+        tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, mapping, sync_deps.cipher)
+    )
+    await run_sync(sync_deps, tenant.id, connector)
+    crate = str(ns.made["items"][1]["id"])
+    state = await snapshot(owner_pool, tenant.id)
+    assert ("products", crate) not in state["dead_letters"]
+    assert len(state["products"]) == 5
 
 
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
