@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 import asyncpg
 
 from common.errors import InvalidInputError
+from inventory.purchasing_receipts import QUANTUM
 from inventory.schemas import DEFAULT_CURRENCY
+
+MAX_PRICE_ROUNDING = Decimal("0.001")  # of a derived unit price, lost to its four decimals
 
 # A line's last price, per unit of the product's own unit, on the supplier's latest issued order in the
 # currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been.
@@ -72,6 +75,21 @@ class PriceEvidence:
         if self.last_paid is not None:
             return f"{self.last_paid_order} issued {self.last_paid_on}"
         return None
+
+    def price_per(self, uom: str, factor: Decimal, base_uom: str, *, where: str = "") -> Decimal:
+        """``price`` per ``uom`` (``factor`` product units each), at the four decimals a unit price keeps; refused
+        where those would lose more than 0.1% of it (grams of a product costed per kg), with the line's total."""
+        if self.price is None:
+            raise unpriced_error([self.why_none()], where=where)
+        exact = self.price * factor
+        price = exact.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        if abs(price - exact) > exact * MAX_PRICE_ROUNDING:
+            raise InvalidInputError(
+                f"{where}{self.sku} at {self.price:f} {self.currency} per {base_uom} is {exact.normalize():f} per "
+                f"{uom}, finer than the four decimals a unit price keeps: order in {base_uom}, or give unit_price",
+                code="unit_price_required",
+            )
+        return price
 
     def why_none(self) -> str:
         if self.unit_cost is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -19,8 +19,8 @@ import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
-from inventory.pricing import PriceEvidence, price_evidence, supplier_currency, unpriced_error
-from inventory.purchasing_receipts import QUANTUM, check_receipt, get_receipt, receipt_lot, to_base
+from inventory.pricing import PriceEvidence, price_evidence, supplier_currency
+from inventory.purchasing_receipts import check_receipt, get_receipt, receipt_lot, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseOrderLineCreate,
@@ -316,9 +316,7 @@ async def _insert_line(
     price = line.unit_price
     if price is None:
         found = evidence[line.product_id]  # conversion_factor above refused a product that is not there
-        if found.price is None:
-            raise unpriced_error([found.why_none()], where=where)
-        price = (found.price * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+        price = found.price_per(uom, factor, base_uom, where=where)
     if price >= LARGEST_PRICE:
         raise InvalidInputError(
             f"{where}the unit price of {price:f} per {uom} is past the largest price kept ({LARGEST_PRICE:f})",

@@ -69,6 +69,21 @@ async def test_a_line_takes_the_suppliers_last_issued_price_in_the_orders_curren
     assert [ln["unit_price"] for ln in order["lines"]] == [D(25), D(300)]
 
 
+async def test_a_cost_that_four_decimals_cannot_keep_per_ordered_unit_is_refused_not_rounded_away(
+    database, owner_pool, make_tenant
+):
+    # 1.2345 EUR per kg is 0.0012345 per g: kept as 0.0012, 50,000 g would total 60.00 where the cost says 61.725.
+    tenant = await costed_tenant(make_tenant, owner_pool, cost="1.2345")
+    await owner_pool.execute("UPDATE app.products SET unit_of_measure = 'kg' WHERE id = $1", tenant.products[0])
+    in_grams = [{"product_id": tenant.products[0], "quantity": 50000, "uom": "g"}]
+    with pytest.raises(InvalidInputError, match=r"SKU-0 at 1\.2345 EUR per kg is 0\.0012345 per g") as refused:
+        await new_order(database, owner_pool, tenant, in_grams, issue=False)
+    assert refused.value.code == "unit_price_required"
+    await owner_pool.execute("UPDATE app.products SET unit_cost = 2 WHERE id = $1", tenant.products[0])
+    order = await new_order(database, owner_pool, tenant, in_grams, issue=False)  # 0.002 per g: kept exactly
+    assert (order["lines"][0]["unit_price"], order["total_amount"]) == (D("0.002"), D(100))
+
+
 async def test_a_product_without_a_unit_cost_or_a_price_paid_is_refused_naming_it(database, owner_pool, make_tenant):
     tenant = await make_tenant()
     await add_supplier(owner_pool, tenant)
