@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from common.errors import ConflictError, InvalidInputError, NotFoundError
+from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
 
 
@@ -153,7 +153,11 @@ def _duplicate(entity: CatalogEntity, values: dict[str, Any]) -> ConflictError:
     )
 
 
-def _refused(exc: asyncpg.CheckViolationError, values: dict[str, Any]) -> InvalidInputError:
+def _refused(exc: asyncpg.CheckViolationError, values: dict[str, Any]) -> DomainError:
+    if exc.constraint_name == "products_unit_in_use":  # migration 0124: its stock and orders count in it
+        return ConflictError(
+            f"{exc.args[0] if exc.args else exc}; create a product in the new unit instead", code="unit_in_use"
+        )
     # The API validates a time zone against Python's IANA list; the database's own list can lack a new name.
     if exc.constraint_name == "warehouses_timezone_known":
         zone = values.get("timezone")

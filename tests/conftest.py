@@ -170,8 +170,9 @@ TenantFactory = Callable[..., Awaitable[TenantFixture]]
 
 @pytest.fixture(scope="session")
 def make_tenant(owner_pool: asyncpg.Pool) -> TenantFactory:
-    async def make(stock: dict[int, Decimal] | None = None) -> TenantFixture:
-        """``stock`` maps a product index to an opening receipt in the first warehouse."""
+    async def make(stock: dict[int, Decimal] | None = None, units: dict[int, str] | None = None) -> TenantFixture:
+        """``stock`` maps a product index to an opening receipt in the first warehouse; ``units`` to the product's
+        unit (``each`` otherwise), fixed before any stock counts in it."""
         suffix = uuid.uuid4().hex[:10]
         tenant = TenantFixture(
             id=uuid.uuid4(),
@@ -198,8 +199,11 @@ def make_tenant(owner_pool: asyncpg.Pool) -> TenantFactory:
                 [(w, tenant.id, f"WH-{i}", f"Warehouse {i}") for i, w in enumerate(tenant.warehouses)],
             )
             await conn.executemany(
-                "INSERT INTO app.products (id, tenant_id, sku, name) VALUES ($1, $2, $3, $4)",
-                [(p, tenant.id, f"SKU-{i}", f"Product {i}") for i, p in enumerate(tenant.products)],
+                "INSERT INTO app.products (id, tenant_id, sku, name, unit_of_measure) VALUES ($1, $2, $3, $4, $5)",
+                [
+                    (p, tenant.id, f"SKU-{i}", f"Product {i}", (units or {}).get(i, "each"))
+                    for i, p in enumerate(tenant.products)
+                ],
             )
             for index, quantity in (stock or {}).items():
                 await conn.execute(

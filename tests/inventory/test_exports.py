@@ -28,8 +28,8 @@ async def export(database, tenant, name: str, filters: dict | None = None, now: 
         return b"".join([chunk async for chunk in prepared.chunks])
 
 
-async def stocked_tenant(make_tenant, owner_pool):
-    tenant = await make_tenant(stock={0: Decimal("12.5"), 1: Decimal(3)})
+async def stocked_tenant(make_tenant, owner_pool, units: dict[int, str] | None = None):
+    tenant = await make_tenant(stock={0: Decimal("12.5"), 1: Decimal(3)}, units=units)
     async with owner_pool.acquire() as conn:
         await conn.execute("UPDATE app.products SET unit_cost = 2 WHERE tenant_id = $1", tenant.id)
         await conn.execute(
@@ -133,9 +133,8 @@ async def test_an_unknown_filter_is_refused_before_any_byte_is_written(database,
 async def test_pdf_tables_have_human_labels_units_separators_page_numbers_and_the_filter(
     database, owner_pool, make_tenant
 ):
-    tenant = await stocked_tenant(make_tenant, owner_pool)
+    tenant = await stocked_tenant(make_tenant, owner_pool, units={0: "kg"})
     async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.products SET unit_of_measure = 'kg' WHERE id = $1", tenant.products[0])
         await conn.execute(
             "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
             "VALUES ($1, $2, $3, 'receipt', 12345.5)",

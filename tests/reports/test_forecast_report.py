@@ -42,11 +42,11 @@ async def daily_demand(owner_pool, tenant, product, warehouse, days=150, seed=0)
 @pytest.fixture(scope="module")
 async def planned_tenant(make_tenant, owner_pool):
     """Product 0 at warehouse 0: five months of demand, a non-Latin-1 name and a reorder rule with a lead time."""
-    tenant = await make_tenant()
+    tenant = await make_tenant(units={0: "kg"})
     product, warehouse = tenant.products[0], tenant.warehouses[0]
     await daily_demand(owner_pool, tenant, product, warehouse)
     async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.products SET name = $2, unit_of_measure = 'kg' WHERE id = $1", product, NAME)
+        await conn.execute("UPDATE app.products SET name = $2 WHERE id = $1", product, NAME)
         supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-1", name="Zakład", lead_time_days=6)
         await insert(
             conn, "reorder_rules", tenant_id=tenant.id, product_id=product, warehouse_id=warehouse,

@@ -323,3 +323,16 @@ async def test_rows_an_erp_sync_or_an_import_wrote_outside_the_input_rules_are_l
     assert "SKU 12/ä" in [p["sku"] for p in (await http.get("/api/v1/products", headers=headers)).json()["items"]]
     cities = [w["city"] for w in (await http.get("/api/v1/warehouses", headers=headers)).json()["items"]]
     assert "C" * 150 in cities
+
+
+async def test_a_products_unit_cannot_change_once_its_stock_counts_in_it(http, make_tenant):
+    # 9 each would read as 9 kg: refused; a product nothing counts in yet may still change its unit.
+    tenant = await make_tenant(stock={0: Decimal(9)})
+    headers = tenant.headers()
+    counted = await http.patch(
+        f"/api/v1/products/{tenant.products[0]}", json={"unit_of_measure": "kg"}, headers=headers
+    )
+    assert (counted.status_code, counted.json()["code"]) == (409, "unit_in_use"), counted.text
+    assert "product SKU-0 has stock, orders, reservations or reorder rules counted in each" in counted.json()["message"]
+    unused = await http.patch(f"/api/v1/products/{tenant.products[1]}", json={"unit_of_measure": "kg"}, headers=headers)
+    assert (unused.status_code, unused.json()["unit_of_measure"]) == (200, "kg")
