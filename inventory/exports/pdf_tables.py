@@ -21,8 +21,10 @@ from inventory.exports.pdf_document import ACCENT, DATE_FORMAT, FONT, TIMESTAMP_
 Kind = Literal["text", "number", "money", "percent"]
 ZEBRA = (242, 245, 249)
 RULE = (214, 220, 228)
-# Quantities show up to this many decimals (trailing zeros dropped): 12.5 kg, 1,250 each, 0.125 kg.
-MAX_QUANTITY_DECIMALS = 3
+# Quantities and amounts show the four decimals their columns keep, trailing zeros dropped (12.5 kg, 1,250 each,
+# 0.0004 kg); amounts keep at least two (12.50 EUR, 0.0049 EUR): a washer at 0.0049 is not 0.00.
+MAX_DECIMALS = 4
+MONEY_DECIMALS = 2
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Column:
     kind: Kind = "text"
     unit_key: str | None = None  # the row's key that holds this value's unit of measure or currency
     unit: str | None = None  # a fixed unit, when every row shares one
-    decimals: int | None = None  # fixed decimals; None: money 2, numbers as many as the value has (up to 3)
+    decimals: int | None = None  # fixed decimals; None: as many as the value has (up to 4; money at least 2)
     width: float = 1.0  # relative to the other columns
 
     @property
@@ -40,14 +42,16 @@ class Column:
         return self.kind != "text"
 
 
-def format_number(value: Any, decimals: int | None = None) -> str:
-    """1234.5 -> '1,234.5'; with ``decimals`` fixed: 1234.5, 2 -> '1,234.50'."""
+def format_number(value: Any, decimals: int | None = None, at_least: int = 0) -> str:
+    """1234.5 -> '1,234.5'; with ``decimals`` fixed: 1234.5, 2 -> '1,234.50'; ``at_least``: 12.5, 2 -> '12.50'."""
     number = Decimal(str(value)) if not isinstance(value, Decimal) else value
     if decimals is not None:
         return f"{number:,.{decimals}f}"
-    rounded = round(number, MAX_QUANTITY_DECIMALS)
-    text = f"{rounded:,.{MAX_QUANTITY_DECIMALS}f}".rstrip("0").rstrip(".")
-    return "0" if text in {"-0", ""} else text
+    text = f"{round(number, MAX_DECIMALS):,.{MAX_DECIMALS}f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(at_least, "0")
+    text = f"{whole}.{fraction}" if fraction else whole
+    return "0" if text == "-0" else text
 
 
 def in_zone(value: datetime, zone: tzinfo = UTC) -> datetime:
@@ -72,7 +76,7 @@ def format_value(value: Any, kind: Kind = "text", decimals: int | None = None, z
     if kind == "percent" and isinstance(value, int | float | Decimal):
         return f"{float(value) * 100:,.{1 if decimals is None else decimals}f}%"
     if kind == "money" and isinstance(value, int | float | Decimal):
-        return format_number(value, 2 if decimals is None else decimals)
+        return format_number(value, decimals, at_least=MONEY_DECIMALS)
     if kind == "number" and isinstance(value, int | float | Decimal):
         return format_number(value, decimals)
     return str(value)

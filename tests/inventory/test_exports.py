@@ -227,3 +227,12 @@ async def test_the_stock_value_chart_counts_the_rows_it_cannot_value(database, o
         await conn.execute("UPDATE app.products SET unit_cost = NULL WHERE id = $1", tenant.products[1])
     text = await pdf_text(database, tenant, "stock-levels.pdf")
     assert "Stock value by warehouse (EUR); 1 row without a unit cost in a known currency left out" in text
+
+
+async def test_pdf_figures_keep_the_four_decimals_the_data_has(database, owner_pool, make_tenant):
+    # Before, a washer at 0.0049 EUR read 0.00 EUR, and 0.0004 kg on hand read 0.
+    tenant = await make_tenant(stock={0: Decimal("0.0004")}, units={0: "kg"})
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET unit_cost = 0.0049 WHERE id = $1", tenant.products[0])
+    assert "0.0049 EUR" in await pdf_text(database, tenant, "products.pdf")
+    assert "0.0004 kg" in await pdf_text(database, tenant, "stock-levels.pdf")
