@@ -266,10 +266,12 @@ class OdooConnector(Connector):
                         "product_uom",
                         "price_unit",
                         "qty_received",
+                        "display_type",
                     ],
                     "order": "order_id asc, sequence asc, id asc",
                 },
             )
+            lines = [line for line in lines if not line.get("display_type")]  # section and note rows: no goods
             types = {r["picking_type_id"][0] for r in rows if r["picking_type_id"]} - set(warehouses)
             if types:
                 for t in await self.execute_kw(

@@ -208,6 +208,20 @@ async def test_a_record_edited_while_the_sync_pages_is_read_and_none_is_skipped(
     assert set(read) == {str(i) for i in odoo.models["product.product"]}
 
 
+async def test_an_orders_section_and_note_rows_are_not_goods(sync_deps, owner_pool, make_tenant, odoo):
+    # Odoo keeps an order's section headings and notes as lines without a product (display_type): before, the
+    # whole order was dead-lettered for them.
+    order = min(odoo.models["purchase.order"])
+    for kind, sequence in (("line_section", 5), ("line_note", 15)):
+        odoo.put("purchase.order.line", {"order_id": [order, "P00001"], "sequence": sequence, "product_id": False,
+                                         "name": "Fasteners", "display_type": kind, "product_qty": 0.0})  # fmt: skip
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["dead_lettered"] == 0
+    state = await snapshot(owner_pool, tenant.id)
+    assert state["orders"][0][0] == "P00001" and state["orders"][0][6].count("SKU-") == 2
+
+
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
     sync_deps, owner_pool, make_tenant, odoo
 ):
