@@ -266,13 +266,15 @@ async def receive(
                WHERE purchase_order_id = $1""",
             order_id,
         )
-    outstanding = await conn.fetchval(
-        """SELECT count(*) FROM app.purchase_order_lines
-           WHERE purchase_order_id = $1 AND received_base + cancelled_base < quantity_base""",
+    progress = await conn.fetchrow(  # received when its last goods came: a backdated receipt's time, not now
+        """SELECT (SELECT count(*) FROM app.purchase_order_lines
+                   WHERE purchase_order_id = $1 AND received_base + cancelled_base < quantity_base) AS outstanding,
+                  (SELECT max(received_at) FROM app.purchase_receipts WHERE purchase_order_id = $1) AS last""",
         order_id,
     )
-    done = PurchaseOrderStatus.PARTIALLY_RECEIVED if outstanding else PurchaseOrderStatus.RECEIVED
-    await advance(conn, tenant_id, order, done)
+    assert progress is not None
+    done = PurchaseOrderStatus.PARTIALLY_RECEIVED if progress["outstanding"] else PurchaseOrderStatus.RECEIVED
+    await advance(conn, tenant_id, order, done, at=progress["last"])
     return await get_receipt(conn, receipt_id), await get_order(conn, order_id)
 
 

@@ -14,6 +14,7 @@ that, what is still missing is a backorder that stays open until received or wri
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -117,10 +118,12 @@ async def advance(
     target: Status,
     *,
     source: str = "api",
+    at: datetime | None = None,
 ) -> list[Status]:
     """Move a locked order (a row with ``id``, ``number`` and ``status``) to ``target`` step by step: each
-    step sets the status and its timestamp and publishes ``purchase_order.status_changed`` (delivered when
-    the caller's transaction commits). ``source`` says who moved it: ``api`` or ``erp:<connector>``.
+    step sets the status and its timestamp (``at``, when the step happened, as a backdated receipt's time; now
+    without one) and publishes ``purchase_order.status_changed`` (delivered when the caller's transaction
+    commits). ``source`` says who moved it: ``api`` or ``erp:<connector>``.
     Returns the steps taken; none when the order is already in ``target`` (only ``updated_at`` moves)."""
     steps = path(order["status"], target, number=order["number"])
     if not steps:
@@ -128,11 +131,12 @@ async def advance(
         return steps
     previous = Status(order["status"])
     for step in steps:
-        stamp = f", {STAMPS[step]} = now()" if step in STAMPS else ""
+        stamp = f", {STAMPS[step]} = coalesce($3, now())" if step in STAMPS else ""
         await conn.execute(
             f"UPDATE app.purchase_orders SET status = $2, updated_at = now(){stamp} WHERE id = $1",
             order["id"],
             step.value,
+            *((at,) if stamp else ()),
         )
         await events.publish(
             conn,

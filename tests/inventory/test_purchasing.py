@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -47,8 +47,8 @@ async def new_order(database, owner_pool, tenant, lines: list[dict], issue: bool
     return await run(database, tenant, op)
 
 
-async def receive(database, tenant, order: dict, *lines: dict, close_backorder: bool = False):
-    body = PurchaseReceiptCreate.model_validate({"lines": list(lines), "close_backorder": close_backorder})
+async def receive(database, tenant, order: dict, *lines: dict, close_backorder: bool = False, **extra):
+    body = PurchaseReceiptCreate.model_validate({"lines": list(lines), "close_backorder": close_backorder, **extra})
 
     async def op(tx: TenantTransaction):
         return await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], body)
@@ -84,6 +84,21 @@ async def test_partial_receipt_leaves_a_backorder_and_full_receipt_closes_the_or
     assert done["received_at"] is not None
     assert [ln["backorder_base"] for ln in done["lines"]] == [0, 0]
     assert (await on_hand(database, tenant), await on_hand(database, tenant, 1)) == (10, 4)
+
+
+async def test_an_order_is_received_when_its_latest_receipt_says_not_when_it_is_recorded(
+    database, owner_pool, make_tenant
+):
+    # The goods came yesterday and five days ago, recorded today in the wrong order: received yesterday.
+    tenant = await make_tenant()
+    order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
+    line_id = order["lines"][0]["id"]
+    yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    await receive(database, tenant, order, {"line_id": line_id, "quantity": 6}, received_at=yesterday)
+    _, done = await receive(
+        database, tenant, order, {"line_id": line_id, "quantity": 4}, received_at=yesterday - timedelta(days=4)
+    )
+    assert (done["status"], done["received_at"]) == ("received", yesterday)
 
 
 async def test_receipt_writes_ledger_rows_that_reference_the_order(database, owner_pool, make_tenant, database_url):
