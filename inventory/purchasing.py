@@ -184,7 +184,8 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
             f"purchase order {current['number']} has no lines; add lines before issuing it", code="empty_order"
         )
     # Deactivated since the draft was written (a reorder draft, say): the order would go out all the same.
-    await refuse_inactive(conn, "supplier", current["supplier_id"])
+    for kind in ("supplier", "warehouse"):
+        await refuse_inactive(conn, kind, current[f"{kind}_id"])
     inactive_product = await conn.fetchval(
         """SELECT l.product_id FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
            WHERE l.purchase_order_id = $1 AND NOT p.active ORDER BY l.line_no LIMIT 1""",
@@ -253,12 +254,10 @@ async def receive(
             lot_id,
             movement_id,
         )
-    for line_id, quantity_base in incoming.items():
-        await conn.execute(
-            "UPDATE app.purchase_order_lines SET received_base = received_base + $2, updated_at = now() WHERE id = $1",
-            line_id,
-            quantity_base,
-        )
+    await conn.executemany(
+        "UPDATE app.purchase_order_lines SET received_base = received_base + $2, updated_at = now() WHERE id = $1",
+        list(incoming.items()),
+    )
     if receipt.close_backorder:
         await conn.execute(
             """UPDATE app.purchase_order_lines
