@@ -180,13 +180,25 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
         "status": status,
         "lines": [
             {
-                "line_no": int(x.get("sequence") or 0) // 10000,
+                "line_no": line_no,
                 "product_external_id": x.get("itemId"),
                 "quantity": x.get("quantity"),
                 "uom": x.get("unitOfMeasureCode"),
                 "unit_price": x.get("directUnitCost"),
                 "received_quantity": x.get("receivedQuantity") or 0,
             }
-            for x in lines
+            for x, line_no in zip(lines, _line_numbers(lines), strict=True)
         ],
     }
+
+
+def _line_numbers(lines: list[dict[str, Any]]) -> list[int]:
+    """Business Central numbers lines 10000, 20000, ... and one inserted between two gets the middle (15000):
+    line 1, 2, ... while they divide evenly, else their order by sequence (15000 // 10000 would repeat line 1,
+    and a line before the first would be line 0: the order was dead-lettered)."""
+    sequences = [int(x.get("sequence") or 0) for x in lines]
+    even = [s // 10000 for s in sequences]
+    if all(s > 0 and s % 10000 == 0 for s in sequences) and len(set(even)) == len(even):
+        return even
+    order = sorted(range(len(lines)), key=lambda i: sequences[i])
+    return [order.index(i) + 1 for i in range(len(lines))]

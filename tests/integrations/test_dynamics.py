@@ -79,6 +79,24 @@ async def test_a_blank_receipt_date_syncs_as_no_date_and_a_year_two_date_is_dead
     assert ("purchase_orders", orders["106900"]["id"]) in state["dead_letters"]
 
 
+async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):
+    # Business Central numbers an inserted line 15000 (and one before the first 5000): 15000 // 10000 repeated
+    # line 1, and the order was dead-lettered.
+    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    first, second = order["purchaseOrderLines"]
+    inserted = {**second, "id": "inserted", "sequence": 15000, "quantity": 9.0}
+    bc.put("purchaseOrders", {"purchaseOrderLines": [first, inserted, second]}, order["id"])
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    lines = await owner_pool.fetch(
+        """SELECT l.line_no, l.quantity FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = '106901' ORDER BY l.line_no""",
+        tenant.id,
+    )
+    assert [(r["line_no"], r["quantity"]) for r in lines] == [(1, 4), (2, 9), (3, 4)]
+
+
 async def test_expired_token_is_renewed_once_and_the_sync_goes_on(sync_deps, owner_pool, make_tenant, bc):
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     bc.drop_after(3)
