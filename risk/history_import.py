@@ -135,6 +135,7 @@ async def import_history(
             currencies.pop() if len(currencies) == 1 else None,
         )
     unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins
+    await _rename_legacy_keys(conn, tenant_id, list(unique.values()))
     inserted = 0
     for chunk in _chunks(list(unique.values()), 2_000):
         results = await conn.fetch(
@@ -184,6 +185,24 @@ async def import_history(
     report["inserted"] = inserted
     report["updated"] = len(unique) - inserted
     return report
+
+
+async def _rename_legacy_keys(conn: asyncpg.Connection, tenant_id: UUID, rows: list[ValidRow]) -> None:
+    """Rows an earlier import keyed by its numbers as written take today's key, so that they are updated,
+    not inserted again."""
+    renamed = [(r.legacy_key, r.key) for r in rows if r.legacy_key != r.key]
+    if not renamed:
+        return
+    for table in ("app.supplier_deliveries", "app.supplier_price_history"):
+        await conn.execute(
+            f"""UPDATE {table} t SET import_key = x.key
+                FROM unnest($2::text[], $3::text[]) AS x(legacy, key)
+                WHERE t.tenant_id = $1 AND t.import_key = x.legacy
+                  AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.tenant_id = $1 AND o.import_key = x.key)""",
+            tenant_id,
+            [legacy for legacy, _ in renamed],
+            [key for _, key in renamed],
+        )
 
 
 def _unit_price(row: ValidRow) -> Decimal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -34,20 +35,20 @@ class ValidRow:
 
     @property
     def key(self) -> str:
-        identity = "|".join(
-            str(x)
-            for x in (
-                self.supplier,
-                self.product,
-                self.category,
-                self.order_date,
-                self.promised_date,
-                self.quantity,
-                self.value,
-                self.reference,
-            )
-        )
-        return hashlib.sha256(identity.encode()).hexdigest()
+        """The row's identity across imports: one delivery written "10.00" or "10" (a file re-saved by a
+        spreadsheet) is one row."""
+        return self._digest(lambda number: f"{number.normalize():f}")
+
+    @property
+    def legacy_key(self) -> str:
+        """The key imports before 2026-12-06 stored (numbers as written); the next import renames it to ``key``."""
+        return self._digest(str)
+
+    def _digest(self, number: Callable[[Decimal], str]) -> str:
+        identity = (self.supplier, self.product, self.category, self.order_date, self.promised_date, self.quantity,
+                    self.value, self.reference)  # fmt: skip
+        text = "|".join(number(x) if isinstance(x, Decimal) else str(x) for x in identity)
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 def validate_row(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from common.errors import InvalidInputError
+from risk.history_csv import read_rows
 from risk.history_import import (
     ImportOptions,
     derived_code,
@@ -13,6 +14,7 @@ from risk.history_import import (
     parse_mapping,
     parse_mode_mapping,
 )
+from risk.history_rows import validate_row
 
 HEADER = "supplier,country,product,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
 GOOD = [
@@ -77,6 +79,32 @@ async def test_importing_the_same_file_twice_adds_nothing_and_updates_outcomes(w
             world.tenant.id,
         )
     assert open_lines == 0
+
+
+async def test_the_same_file_resaved_with_other_number_formatting_adds_nothing(world):
+    # A spreadsheet writes 250.00 as 250.0 and 100 as 100.00: before, every row was inserted again.
+    await world.supplier("ACME", "CN")
+    await run_import(world, csv_bytes(*GOOD))
+    resaved = [row.replace(",100,250.00", ",100.00,250.0").replace(",50,125.00", ",50.0,125") for row in GOOD]
+    report = await run_import(world, csv_bytes(*resaved))
+    assert (report["inserted"], report["updated"]) == (0, 2)
+    assert (await count(world, "supplier_deliveries"), await count(world, "supplier_price_history")) == (2, 2)
+
+
+async def test_rows_keyed_by_an_earlier_import_as_written_are_updated_not_inserted_again(world):
+    # Imports before 2026-12-06 keyed a row by its numbers as written ("250.00"); the next one renames the key.
+    await world.supplier("ACME", "CN")
+    await run_import(world, csv_bytes(*GOOD))
+    rows = read_rows(csv_bytes(*GOOD), ImportOptions())
+    parsed = [validate_row(i, row, "%Y-%m-%d")[0] for i, row in enumerate(rows)]
+    keys = [(r.key, r.legacy_key) for r in parsed if r is not None]
+    assert all(key != legacy for key, legacy in keys)  # "250.00" as written, "250" today
+    async with world.pool.acquire() as conn:
+        for table in ("supplier_deliveries", "supplier_price_history"):
+            await conn.executemany(f"UPDATE app.{table} SET import_key = $2 WHERE import_key = $1", keys)
+    report = await run_import(world, csv_bytes(*GOOD))
+    assert (report["inserted"], report["updated"]) == (0, 2)
+    assert (await count(world, "supplier_deliveries"), await count(world, "supplier_price_history")) == (2, 2)
 
 
 async def test_a_mapping_renames_another_exports_headers_and_suppliers_can_be_created(world):
