@@ -309,9 +309,20 @@ class OdooConnector(Connector):
         return SourceRecord(str(r["id"]), fields, {**r, "order_line": lines})
 
     async def push_purchase_order(self, order: PushOrder) -> str:
+        origin = f"Chainsight {order.number}"
+        # Pushed again after an answer was lost (a timeout once Odoo had created it): the order it holds is the
+        # answer, not a second one.
+        done = await self.execute_kw(
+            "purchase.order",
+            "search_read",
+            [[("origin", "=", origin), ("partner_id", "=", int(order.supplier_external_id))]],
+            {"fields": ["id"], "limit": 1},
+        )
+        if done:
+            return str(done[0]["id"])
         values: dict[str, Any] = {
             "partner_id": int(order.supplier_external_id),
-            "origin": f"Chainsight {order.number}",
+            "origin": origin,
             "order_line": [
                 [
                     0,

@@ -31,7 +31,7 @@ import httpx
 from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.oauth import ClientCredentials
-from integrations.odata import parse_v2_date, v2_date
+from integrations.odata import parse_v2_date, quote, v2_date
 from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord, decimal_or_none
 
 ROOT = "/sap/opu/odata/sap"
@@ -268,7 +268,18 @@ class SapConnector(Connector):
         return {"to_ScheduleLine": {"results": [line]}}
 
     async def push_purchase_order(self, order: PushOrder) -> str:
+        # "Our Reference" (12 characters) carries the Chainsight number: pushed again after an answer was lost
+        # (a timeout once SAP had created it), the order SAP holds for it is the answer, not a second one.
+        reference = order.number if len(order.number) <= 12 else None
+        if reference is not None:
+            wanted = (
+                f"CorrespncInternalReference eq {quote(reference)} and Supplier eq {quote(order.supplier_external_id)}"
+            )
+            found = (await self._get(f"{ORDERS}?{urlencode({'$format': 'json', '$filter': wanted})}")).get("results")
+            if found:
+                return str(found[0]["PurchaseOrder"])
         body = {
+            **({"CorrespncInternalReference": reference} if reference else {}),
             "PurchaseOrderType": str(self.option("purchase_order_type", "NB")),
             "CompanyCode": str(self.option("company_code", "1010")),
             "PurchasingOrganization": str(self.option("purchasing_organization", "1010")),

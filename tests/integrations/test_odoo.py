@@ -13,11 +13,12 @@ import pytest
 from integrations.connector import ConnectorConfig
 from integrations.odoo import OdooConnector
 from integrations.records import Entity
-from integrations.sync import run_sync
+from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
     dozens_and_grams,
+    draft_order,
     failed_run,
     odoo_connector,
     order_numbers,
@@ -298,6 +299,20 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
     # The next sync recognises the order as the one pushed, rather than importing a copy.
     await run_sync(sync_deps, tenant.id, connector)
     assert await order_numbers(owner_pool, tenant.id) == sorted(["P00001", "P00002", "P00003", order["number"]])
+
+
+async def test_a_push_whose_answer_was_lost_is_pushed_again_without_a_second_order(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "V001", "WH", [("SKU-000002", 3, None, "2")])
+    odoo.lose_answer_to(lambda request: b'"create"' in request.body)  # Odoo creates it; the answer never comes
+    with pytest.raises(Exception, match="connection"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    mine = [o for o in odoo.models["purchase.order"].values() if o.get("origin") == f"Chainsight {order['number']}"]
+    assert [str(o["id"]) for o in mine] == [pushed["external_id"]]
 
 
 JSON2 = {"database": "prod", "protocol": "json2"}

@@ -207,6 +207,20 @@ async def test_pushed_purchase_order_appears_in_sap_with_its_items_after_a_csrf_
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
 
 
+async def test_a_push_whose_answer_was_lost_is_pushed_again_without_a_second_order(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "100001", "WH-1", [("MAT000003", 2, None, "6")])
+    sap.lose_answer_to(lambda request: request.method == "POST")  # SAP creates it; the answer never comes
+    with pytest.raises(Exception, match="connection"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    mine = [o for o in sap.sets["A_PurchaseOrder"].values() if o.get("CorrespncInternalReference") == order["number"]]
+    assert [o["PurchaseOrder"] for o in mine] == [pushed["external_id"]]
+
+
 async def test_a_pushed_orders_expected_date_is_its_schedule_line_and_survives_the_next_sync(
     sync_deps, owner_pool, make_tenant, sap
 ):

@@ -3,7 +3,9 @@
 Faults: ``throttle(n, retry_after)`` answers the next n requests with the vendor's 429 and a Retry-After
 header; ``drop_after(n)`` lets n more requests through, then closes every connection without a response
 (a mid-sync connection drop, an ERP gone down) until ``heal()``; ``answer_next(path, response)`` answers
-the next request to one path with a given response (a proxy's page, a server that misbehaves).
+the next request to one path with a given response (a proxy's page, a server that misbehaves);
+``lose_answer_to(predicate)`` handles the next request it matches (its writes happen) and then closes the
+connection without answering (a timeout after the ERP did the work).
 The fakes that issue OAuth bearer tokens keep them in ``bearer_tokens`` and announce ``token_lifetime_s`` as
 their ``expires_in``; ``expire_tokens()`` revokes them all.
 """
@@ -16,6 +18,7 @@ import secrets
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +80,7 @@ class FakeServer:
         self._throttle: deque[int] = deque()
         self._drop_after: int | None = None
         self._answers: dict[str, deque[Response]] = {}
+        self._lose: Callable[[Request], bool] | None = None
         self.token_lifetime_s = 3600
         self.bearer_tokens: set[str] = set()
         fake = self
@@ -154,6 +158,10 @@ class FakeServer:
         with self.lock:
             self._answers.setdefault(path, deque()).extend([response] * times)
 
+    def lose_answer_to(self, predicate: Callable[[Request], bool]) -> None:
+        with self.lock:
+            self._lose = predicate
+
     def heal(self) -> None:
         with self.lock:
             self._drop_after = None
@@ -195,9 +203,14 @@ class FakeServer:
             if self._answers.get(request.path):
                 return self._answers[request.path].popleft()
         try:
-            return self.handle(request)
+            response = self.handle(request)
         except Exception as exc:  # a bug in the fake must show up as a 500, like a real server
             return Response(500, {"error": f"fake server error: {exc!r}"})
+        with self.lock:
+            if self._lose is not None and self._lose(request):
+                self._lose = None
+                return None
+        return response
 
     def throttled(self, retry_after: int) -> Response:
         return Response(429, "Too Many Requests", {"Retry-After": str(retry_after)})
