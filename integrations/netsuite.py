@@ -294,6 +294,14 @@ class NetSuiteConnector(OAuthConnector):
         return self._currencies[symbol]
 
     async def push_purchase_order(self, order: PushOrder) -> str:
+        # Pushed again after an answer was lost (a timeout once NetSuite had created it): NetSuite refuses a
+        # second record with the same externalId, so the one it holds is the answer.
+        made = await self.suiteql(
+            "SELECT t.id FROM transaction t WHERE t.type = 'PurchOrd' AND t.externalid = "
+            f"{literal(order.number)} ORDER BY t.id"
+        )
+        if made["items"]:
+            return str(made["items"][0]["id"])
         location = {"location": {"id": order.warehouse_external_id}} if order.warehouse_external_id else {}
         body: dict[str, Any] = {
             "externalId": order.number,

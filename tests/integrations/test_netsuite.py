@@ -19,12 +19,13 @@ from integrations.http import RetryPolicy
 from integrations.netsuite import NetSuiteConnector
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate, ConnectorUpdate
-from integrations.sync import run_sync
+from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
     configure,
     dozens_and_grams,
+    draft_order,
     failed_run,
     order_numbers,
     pull_across_token_expiry,
@@ -346,6 +347,21 @@ async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_dep
     run = await run_sync(sync_deps, tenant.id, connector)
     assert run["counts"]["purchase_orders"]["created"] == 0
     assert await order_numbers(owner_pool, tenant.id) == sorted(["PO900", "PO901", "PO902", order["number"]])
+
+
+async def test_a_push_whose_answer_was_lost_is_pushed_again_and_finds_its_order(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    # Before, the second push was refused for its repeated externalId (DUP_RCRD) and the order could never be linked.
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "VEND-1", "RNO", [("ITEM-002", 2, None, "3")])
+    ns.lose_answer_to(lambda request: request.path.endswith("/purchaseOrder"))
+    with pytest.raises(Exception, match="connection"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    mine = [t for t in ns.tables["transaction"] if t.get("externalid") == order["number"]]
+    assert [str(t["id"]) for t in mine] == [pushed["external_id"]]
 
 
 def test_netsuite_configuration_needs_a_usable_certificate_key(key):
