@@ -62,9 +62,21 @@ async def test_another_tenants_product_is_404_not_a_forecast(http, planner_tenan
         ({"horizon": 105, "freq": "W"}, "horizon"),
         ({"quantiles": "0.1,1.5"}, "quantiles"),
         ({"quantiles": "low"}, "quantiles"),
+        ({"quantiles": "0.000000001"}, "quantiles"),  # a 100% interval: statsforecast's ValueError was a 500
+        ({"quantiles": "0.1,0.4999999999"}, "quantiles"),  # a 0% interval, the same
         ({"freq": "h"}, "freq"),
     ],
-    ids=["zero", "negative", "above-daily-limit", "above-weekly-limit", "quantile-above-one", "not-a-number", "freq"],
+    ids=[
+        "zero",
+        "negative",
+        "above-daily-limit",
+        "above-weekly-limit",
+        "quantile-above-one",
+        "not-a-number",
+        "quantile-of-a-100%-interval",
+        "quantile-of-a-0%-interval",
+        "freq",
+    ],
 )
 async def test_bad_horizon_quantiles_or_frequency_is_422(http, planner_tenant, params, location):
     t = planner_tenant

@@ -296,12 +296,14 @@ def _parse_quantiles(text: str) -> list[float]:
         levels = sorted({float(part) for part in text.split(",") if part.strip()})
     except ValueError:
         levels = []
-    if not levels or len(levels) > MAX_QUANTILES or any(not 0 < q < 1 for q in levels):
+    # Four decimals at most: a finer level (1e-9, 0.4999999999) names an interval of 100% or 0%, which no model has.
+    if not levels or len(levels) > MAX_QUANTILES or any(not 0 < q < 1 or round(q, 4) != q for q in levels):
         raise RequestValidationError(
             [
                 {
                     "loc": ("query", "quantiles"),
-                    "msg": f"give 1 to {MAX_QUANTILES} comma-separated levels strictly between 0 and 1, got {text!r}",
+                    "msg": f"give 1 to {MAX_QUANTILES} comma-separated levels strictly between 0 and 1, with at most "
+                    f"four decimals, got {text!r}",
                     "type": "invalid_quantiles",
                 }
             ]
