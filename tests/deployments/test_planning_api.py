@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
-from tests.deployments.forecast_rows import first_series
+from tests.deployments.forecast_rows import first_series, post_daily_issues
 
 BASE = "/api/v1/ai/forecast"
 
@@ -104,6 +105,20 @@ async def test_inventory_policy_from_the_forecast_and_supplier_history(http, pla
     assert (body["holding_cost_per_unit_year"], body["holding_cost_source"]) == (3.0, "given")
     assert body["simulation"]["cycles"] == 20_000
     assert body["recommended_reorder_point"] >= policy["reorder_point"] - 1e-9 or body["simulation"]["meets_target"]
+
+
+async def test_inventory_policy_of_a_deactivated_product_plans_from_its_demand_as_the_forecast_does(
+    http, make_tenant, owner_pool
+):
+    # Before, it answered "no demand history at this location" and planned zero, while /demand forecast its demand.
+    t = await make_tenant()
+    await post_daily_issues(owner_pool, t, t.products[0], t.warehouses[0], np.full(60, 10.0))
+    await owner_pool.execute("UPDATE app.products SET active = false WHERE id = $1", t.products[0])
+    response = await http.post(f"{BASE}/inventory-policy", json=first_series(t, lead_time_days=7), headers=t.headers())
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["forecast_model"] != "zero" and "no demand history" not in body["forecast_reason"]
+    assert body["demand_per_period"] == pytest.approx(10, rel=0.2)
 
 
 async def test_inventory_policy_without_any_lead_time_is_a_clear_400(http, planner_tenant):

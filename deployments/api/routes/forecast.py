@@ -156,8 +156,8 @@ async def inventory_policy(
     async def read(tx: TenantTransaction) -> dict[str, Any]:
         position = await location_position(tx.conn, p, w)
         period = await ledger.current_period(tx.conn, now, payload.freq)
-        history = await ledger.demand_history(
-            tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w, period=period
+        history = await ledger.demand_history(  # a deactivated product or warehouse still has its history
+            tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w, period=period, active_only=False
         )
         supplier_id, rule_lead = payload.supplier_id, None
         if supplier_id is None:
