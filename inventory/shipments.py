@@ -241,7 +241,9 @@ async def record_event(
         occurred_at,
     )
     if status == "delivered" and shipment["direction"] == "outbound":
-        short = await _issue_stock(conn, tenant_id, user_id, dict(shipment), defer_short=short_stock == "defer")
+        short = await _issue_stock(
+            conn, tenant_id, user_id, dict(shipment), occurred_at, defer_short=short_stock == "defer"
+        )
         if short:
             await _notify_short_stock(conn, tenant_id, dict(shipment), short)
     await events.publish(
@@ -263,8 +265,8 @@ async def issue_stock(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, 
     """Issue what a delivered outbound shipment has not issued yet (after a carrier's delivery met short stock);
     refused while the stock is still short. Nothing to issue leaves the shipment as it is."""
     shipment = await conn.fetchrow(
-        "SELECT id, number, direction, status, warehouse_id, stock_issued_at FROM app.shipments WHERE id = $1 "
-        "FOR UPDATE",
+        "SELECT id, number, direction, status, warehouse_id, stock_issued_at, delivered_at FROM app.shipments "
+        "WHERE id = $1 FOR UPDATE",
         shipment_id,
     )
     if shipment is None:
@@ -276,14 +278,21 @@ async def issue_stock(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, 
             code="invalid_state",
         )
     if shipment["stock_issued_at"] is None:
-        await _issue_stock(conn, tenant_id, user_id, dict(shipment), defer_short=False)
+        await _issue_stock(conn, tenant_id, user_id, dict(shipment), shipment["delivered_at"], defer_short=False)
     return await get_shipment(conn, shipment_id)
 
 
 async def _issue_stock(
-    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, shipment: dict, *, defer_short: bool
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    user_id: UUID,
+    shipment: dict,
+    delivered_at: datetime | None,
+    *,
+    defer_short: bool,
 ) -> list[dict]:
-    """Issue the lines not issued yet; returns the ones left for short stock (only when ``defer_short``)."""
+    """Issue the lines not issued yet, dated when the shipment was delivered (its demand falls on that day, as a
+    receipt's stock on its own); returns the ones left for short stock (only when ``defer_short``)."""
     lines = await conn.fetch(
         "SELECT id, product_id, quantity FROM app.shipment_lines WHERE shipment_id = $1 AND movement_id IS NULL "
         "ORDER BY product_id, id",
@@ -297,6 +306,7 @@ async def _issue_stock(
             warehouse_id=shipment["warehouse_id"],
             quantity=line["quantity"],
             reference=f"shipment {shipment['number']}",
+            occurred_at=delivered_at,
         )
         try:
             async with conn.transaction():  # a savepoint: a short line leaves the others to issue

@@ -77,6 +77,17 @@ async def test_delivering_an_outbound_shipment_issues_its_lines_once(database, m
     assert await on_hand(database, tenant) == 6
 
 
+async def test_a_deliverys_stock_issue_is_dated_when_it_was_delivered(database, make_tenant, owner_pool):
+    # Before, the issue was dated when the event was recorded: a delivery reported days later put its demand
+    # on the wrong day of the history the forecasts read.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await new_shipment(database, tenant, quantity=4)
+    delivered, _ = await track(database, tenant, shipment, "delivered", T0)
+    movement = delivered["lines"][0]["movement_id"]
+    occurred = await owner_pool.fetchval("SELECT occurred_at FROM app.stock_movements WHERE id = $1", movement)
+    assert occurred == delivered["delivered_at"] == T0
+
+
 async def test_events_after_delivery_are_refused(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(10)})
     shipment = await new_shipment(database, tenant)
