@@ -5,6 +5,7 @@ These run without Serve: the socket's rules live in the route, and the Serve ses
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -79,3 +80,25 @@ async def test_a_member_removed_after_connecting_is_disconnected(client, make_te
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
         assert closed.value.code == 4403
+
+
+async def test_joining_a_second_tenant_while_connected_keeps_the_socket(client, make_tenant, owner_pool, monkeypatch):
+    # Connected without naming a tenant (it had one), the recheck named none either: once the user joined a
+    # second tenant it could not choose, and the socket closed as "membership_revoked".
+    monkeypatch.setattr(live, "MEMBERSHIP_RECHECK_S", 0.3)
+    tenant, other = await make_tenant(), await make_tenant()
+    with client.websocket_connect("/api/v1/events") as socket:
+        socket.send_text(auth(tenant, tenant.viewer))
+        assert socket.receive_json()["type"] == "ready"
+        await owner_pool.execute(
+            "INSERT INTO app.members (tenant_id, user_id, role) VALUES ($1, $2, 'viewer')", other.id, tenant.viewer
+        )
+        await asyncio.sleep(1.0)  # three rechecks
+        await owner_pool.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+            "VALUES ($1, $2, $3, 'receipt', 1)",
+            tenant.id,
+            tenant.products[0],
+            tenant.warehouses[0],
+        )
+        assert socket.receive_json()["type"] == "stock.changed"

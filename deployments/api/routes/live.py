@@ -22,7 +22,7 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from common.auth import AuthenticationError
 from common.database import TenantTransaction
-from common.errors import DomainError, PermissionDeniedError
+from common.errors import DomainError, PermissionDeniedError, ServiceUnavailableError
 from deployments.api.cors import require_allowed_origin
 from deployments.api.deps import Services
 from deployments.api.event_hub import EventHub
@@ -81,7 +81,7 @@ async def events(websocket: WebSocket) -> None:
             await websocket.send_json({"type": "ready", "tenant_id": str(tenant_id)})
             forward = asyncio.create_task(_forward(websocket, queue))
             listen = asyncio.create_task(_drain(websocket))
-            member = asyncio.create_task(_while_member(services, claims.raw, requested, membership))
+            member = asyncio.create_task(_while_member(services, claims.raw, tenant_id, membership))
             done, pending = await asyncio.wait(
                 {forward, listen, member}, timeout=max(expires_in, 0), return_when="FIRST_COMPLETED"
             )
@@ -120,14 +120,18 @@ def _auth_frame(message: Any) -> tuple[str, str | None]:
     return token, tenant
 
 
-async def _while_member(services: Services, claims: Any, requested: UUID | None, membership: Any) -> None:
-    """Returns once the caller is no longer a member of the tenant (removed after connecting)."""
+async def _while_member(services: Services, claims: Any, tenant_id: UUID, membership: Any) -> None:
+    """Returns once the caller is no longer a member of the tenant the socket serves (removed after connecting).
+    Checked against that tenant, not the one the first frame named: a user who joins a second tenant meanwhile
+    has not left the first. An outage is no reason to drop the socket either: the next check tries again."""
     while True:
         await asyncio.sleep(MEMBERSHIP_RECHECK_S)
         try:
-            await services.database.run(claims, requested, membership)
-        except PermissionDeniedError:  # not a database outage: that is no reason to drop the socket
+            await services.database.run(claims, tenant_id, membership)
+        except PermissionDeniedError:
             return
+        except ServiceUnavailableError:
+            continue
 
 
 async def _forward(websocket: WebSocket, queue: asyncio.Queue[dict[str, Any]]) -> None:
