@@ -1,4 +1,4 @@
-"""The model registry and the forecast store (tables of migration 0020), over an asyncpg connection.
+"""The model registry (tables of migration 0020), over an asyncpg connection.
 
 A *run* records what was trained and how well it backtested: model type, version, parameters,
 training window, metrics and artifact location. Each registered model (``model_name``, e.g.
@@ -249,16 +249,22 @@ async def promote_over_baseline(
         run = await _locked_run(conn, tenant_id, run_id)
         if run.status not in ("candidate", "champion"):
             return PromotionDecision(False, f"run is {run.status}, not a finished candidate", None, None, None)
-        current = await conn.fetchval(
-            "SELECT id FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion' "
-            "AND id <> $3 FOR UPDATE",
+        row = await conn.fetchrow(
+            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
+            "AND status = 'champion' AND id <> $3 FOR UPDATE",
             tenant_id,
             run.model_name,
             run.id,
         )
+        held = RunRecord.from_row(row) if row else None
+        current = held.id if held else None
         promoted = math.isfinite(ours) and ours < baseline
         verb = "beats" if promoted else "does not beat"
         reason = f"mase {ours:.4f} {verb} the statistical selection's {baseline:.4f} on {windows}"
+        # A champion scored on the same windows (another model kind of the same job) yields only to a lower error.
+        theirs = _metric(held, "mase") if held and held.metrics.get("holdout") == windows else None
+        if promoted and held and theirs is not None and ours >= theirs:
+            promoted, reason = False, f"{reason}, but not champion v{held.version}'s {theirs:.4f} on the same windows"
         if run.status == "champion":
             promoted, reason = False, "already the champion"
         else:
@@ -306,13 +312,8 @@ async def list_runs(conn: asyncpg.Connection, tenant_id: UUID, model_name: str, 
 
 
 def _metric(run: RunRecord | None, metric: str) -> float | None:
-    if run is None:
-        return None
-    value = run.metrics.get(metric)
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    value = None if run is None or run.metrics.get(metric) is None else float(run.metrics[metric])
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _stale(champion: RunRecord, candidate: RunRecord, max_age: timedelta | None) -> bool:

@@ -48,12 +48,12 @@ def forecast_frame(tenant, horizon=3, level=10.0):
     return pd.DataFrame(rows)
 
 
-async def new_run(tx, key, mase, end=END):
+async def new_run(tx, key, mase, end=END, **metrics):
     run = await start_run(
         tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key=key, freq="D", horizon=3,
         params={"candidates": ["auto_ets"]}, training_start=end - timedelta(days=90), training_end=end,
     )  # fmt: skip
-    return await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase}, series_count=4)
+    return await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase, **metrics}, series_count=4)
 
 
 async def test_a_rerun_with_the_same_key_reuses_the_run_and_version(database, make_tenant):
@@ -224,6 +224,25 @@ async def test_a_trained_run_takes_the_champion_title_only_when_it_beats_the_bas
     assert not lost.promoted and "0.9500 does not beat the statistical selection's 0.8000 on w" in lost.reason
     assert won.promoted and won.previous_champion_id == nightly.id
     assert current is not None and current.id == winner.id and current.promotion_note == won.reason
+
+
+async def test_a_trained_run_that_beats_the_baseline_but_not_the_trained_champion_on_the_same_windows_stays_a_candidate(
+    database, make_tenant
+):
+    # One training job, two model kinds on the same windows: deepar 0.5 wins first; xgboost's 0.7 beats the
+    # baseline's 0.8 but not deepar. Before, it retired deepar and served the worse model.
+    tenant = await make_tenant()
+
+    async def op(tx):
+        deepar = await new_run(tx, "train/deepar", 0.5, holdout="w")
+        await promote_over_baseline(tx.conn, tx.tenant_id, deepar.id, ours=0.5, baseline=0.8, windows="w")
+        xgboost = await new_run(tx, "train/xgboost", 0.7, holdout="w")
+        decision = await promote_over_baseline(tx.conn, tx.tenant_id, xgboost.id, ours=0.7, baseline=0.8, windows="w")
+        return deepar, decision, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    deepar, decision, current = await in_tenant(database, tenant, op)
+    assert not decision.promoted and "but not champion v1's 0.5000 on the same windows" in decision.reason
+    assert current is not None and current.id == deepar.id
 
 
 async def test_a_run_that_broke_off_is_marked_failed_but_a_champion_refreshed_under_its_key_stays_champion(
