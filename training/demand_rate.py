@@ -39,6 +39,11 @@ def demand_rate_from_forecast(
         raise ForecastInputError("the forecast has no quantiles below and above the median; pass residual_sd")
     lo, hi = max(pairs, key=lambda pair: pair[1] - pair[0])
     first = head.iloc[0]
-    width = float(first[quantile_column(hi)] - first[quantile_column(lo)])
-    sd = max(width, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))
+    low, high, point = (float(first[c]) for c in (quantile_column(lo), quantile_column(hi), POINT_COLUMN))
+    if low <= 0 < point:
+        # Demand forecasts clip their quantiles at zero: a lower quantile there is not the error distribution's
+        # (N(10, 20) has q0.1 = -15.6, kept as 0), and the pair would read sd 13.9, not 20. The upper half says it.
+        sd = max(high - point, 0.0) / float(stats.norm.ppf(hi))
+        return DemandRate(mean=mean, sd=sd), f"one-step quantile {hi:g} above the forecast ({lo:g} is clipped at 0)"
+    sd = max(high - low, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))
     return DemandRate(mean=mean, sd=sd), f"one-step quantiles {lo:g}-{hi:g}"

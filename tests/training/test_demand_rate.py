@@ -33,3 +33,14 @@ def test_demand_rate_from_a_forecast_without_intervals_needs_a_residual_sd():
         demand_rate_from_forecast(forecast, periods=2)
     with pytest.raises(ForecastInputError, match="covers 3 periods"):
         demand_rate_from_forecast(forecast, periods=5, residual_sd=1.0)
+
+
+def test_a_lower_quantile_clipped_at_zero_leaves_the_sd_to_the_upper_one():
+    # One step of N(10, 20): q0.1 = -15.6, kept as 0 by the clip; the pair read sd 13.9 and safety stock 30% low.
+    forecast = pd.DataFrame(
+        {"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=2), "yhat": [10.0, 10.0],
+         "q0.1": [0.0, 0.0], "q0.9": [10 + 1.28155 * 20, 10 + 1.28155 * 20]}
+    )  # fmt: skip
+    rate, source = demand_rate_from_forecast(forecast, periods=1)
+    assert rate.sd == pytest.approx(20.0, abs=1e-3)
+    assert source == "one-step quantile 0.9 above the forecast (0.1 is clipped at 0)"
