@@ -49,8 +49,11 @@ def simulate_service_level(
     order_quantity: float | None = None,
     cycles: int = 20_000,
     seed: int = 0,
+    review_periods: float = 0.0,
 ) -> SimulationResult:
-    """The share of replenishment cycles in which demand over the lead time stays within ``reorder_point``.
+    """The share of replenishment cycles in which demand over the lead time stays within ``reorder_point``; with
+    ``review_periods`` (periodic review), demand over the lead time plus the review period within the order-up-to
+    level passed as ``reorder_point``, the interval that level protects.
 
     Each cycle draws a lead time, bootstrapped from ``lead_time_samples`` when given, then the demand
     during it:
@@ -80,6 +83,7 @@ def simulate_service_level(
         lead_times = np.maximum(rng.normal(lead_time.mean, lead_time.sd, cycles), 0.0)
     else:
         lead_times = _gamma(rng, lead_time.mean, lead_time.sd, cycles)
+    lead_times = lead_times + max(review_periods, 0.0)
     if distribution == "normal":
         lead_time_demand = rng.normal(demand.mean * lead_times, demand.sd * np.sqrt(lead_times))
     else:

@@ -274,24 +274,29 @@ def inventory_report(
         demand, lead, service_level, review_periods=review, costs=costs, min_order_quantity=min_order_quantity
     )
     samples = [d / period for d in lead_time_samples_days] if lead_time_samples_days else None
+    # Periodic review orders up to S, which must cover the lead time and the review period: that is what is
+    # simulated (the reorder point against lead-time demand alone passed whatever S was).
+    protected = policy.order_up_to if review > 0 else policy.reorder_point
     simulation = simulate_service_level(
-        policy.reorder_point,
+        protected,
         demand,
         lead,
         service_level,
         lead_time_samples=samples,
         order_quantity=policy.order_quantity if policy.order_quantity > 0 else None,
+        review_periods=review,
     )
-    recommended = policy.reorder_point if simulation.meets_target else simulation.simulated_reorder_point
+    level = protected if simulation.meets_target else simulation.simulated_reorder_point
+    recommended = level - demand.mean * review  # with a review period, the position one review's demand below S
     position = on_hand - reserved + on_order
     if review > 0:
-        target = max(policy.order_up_to, recommended + demand.mean * review)
-        order_now = max(target - position, 0.0)
+        order_now = max(level - position, 0.0)
     else:
         order_now = policy.order_quantity if position <= recommended else 0.0
         if order_now > 0 and position + order_now <= recommended:
             # One EOQ does not lift the position above the reorder point: order enough to.
             order_now = recommended - position + policy.order_quantity
+    interval = "lead time and review period" if review > 0 else "lead time"
     return {
         "forecast_model": forecast["model"],
         "forecast_reason": forecast["reason"],
@@ -302,9 +307,11 @@ def inventory_report(
         "policy": policy.as_dict(),
         "simulation": simulation.as_dict(),
         "recommended_reorder_point": recommended,
-        "recommendation_basis": "normal approximation (simulation confirms the service level)"
-        if simulation.meets_target
-        else "simulated lead-time demand quantile (the normal approximation falls short under skew)",
+        "recommendation_basis": (
+            f"normal approximation (simulation confirms the service level over the {interval})"
+            if simulation.meets_target
+            else f"simulated quantile of demand over the {interval} (the normal approximation falls short under skew)"
+        ),
         "inventory_position": position,
         "order_now": order_now,
     }

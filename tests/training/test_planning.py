@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from scipy import stats
 
 from common.errors import DomainError
 from training.errors import ForecastInputError
@@ -79,6 +80,23 @@ def test_weekly_inventory_report_converts_lead_time_days_to_periods():
     assert policy["order_up_to"] == pytest.approx(policy["protection_demand"] + policy["safety_stock"])
     assert report["order_now"] == pytest.approx(max(policy["order_up_to"], report["recommended_reorder_point"]
                                                     + report["demand_per_period"]) - 100)  # fmt: skip
+
+
+def test_a_periodic_review_orders_up_to_a_level_that_covers_lead_time_and_review_at_the_target():
+    # Erratic daily demand (mean 10, sd 20), 2-day lead time, 14-day review: the order-up-to level must cover 16
+    # days of skewed demand. Before, the simulation checked the reorder point against 2 days and "confirmed"
+    # a level that covered 16 days only 93% of the time.
+    rng = np.random.default_rng(3)
+    history = pd.DataFrame({"ds": pd.date_range("2025-01-01", periods=200), "y": rng.gamma(0.25, 40.0, 200)})
+    report = inventory_report(
+        history, "D", lead_time_days=2, lead_time_sd_days=0, lead_time_samples_days=None, service_level=0.95,
+        review_period_days=14, on_hand=0,
+    )  # fmt: skip
+    mean, sd = report["demand_per_period"], report["demand_sd_per_period"]
+    shape = (mean / sd) ** 2
+    covered = stats.gamma.cdf(report["order_now"], 16 * shape, scale=mean / shape)
+    assert covered >= 0.95 - 0.005
+    assert "lead time and review period" in report["recommendation_basis"]
 
 
 def test_a_series_shorter_than_a_combination_needs_answers_theta_and_says_so():
