@@ -36,6 +36,8 @@ class NotificationSettingsUpdate(StrictModel):
         for name in self.model_fields_set:
             if getattr(self, name) is None:
                 raise ValueError(f"notifications.{name} must be true or false, not null")
+        if self.email:  # a setting nothing would act on: no mail is sent from here
+            raise ValueError("notifications.email: email delivery is not available; notifications are in the app")
         return self
 
 

@@ -20,7 +20,9 @@ from inventory.schemas import IssueCreate, ReservationCreate
 
 async def test_a_profile_update_merges_notification_settings_and_is_private(database, make_tenant):
     tenant = await make_tenant()
-    first = ProfileUpdate.model_validate({"display_name": "Vic", "units": "imperial", "notifications": {"email": True}})
+    first = ProfileUpdate.model_validate(
+        {"display_name": "Vic", "units": "imperial", "notifications": {"shipments": False}}
+    )
     second = ProfileUpdate.model_validate({"notifications": {"low_stock": False}, "timezone": "Europe/Berlin"})
 
     async def op(tx: TenantTransaction):
@@ -29,7 +31,7 @@ async def test_a_profile_update_merges_notification_settings_and_is_private(data
 
     profile = await database.run(tenant.claims(tenant.viewer), None, op)  # viewers edit their own profile
     assert (profile["display_name"], profile["units"], profile["timezone"]) == ("Vic", "imperial", "Europe/Berlin")
-    assert (profile["notifications"]["email"], profile["notifications"]["low_stock"]) == (True, False)
+    assert (profile["notifications"]["shipments"], profile["notifications"]["low_stock"]) == (False, False)
 
     async def peek(tx: TenantTransaction):
         return await tx.conn.fetch("SELECT user_id FROM app.member_profiles")
@@ -52,6 +54,31 @@ async def test_a_profile_update_merges_notification_settings_and_is_private(data
 def test_invalid_profile_updates_are_refused(body):
     with pytest.raises(ValidationError):
         ProfileUpdate.model_validate(body)
+
+
+async def test_a_members_notification_settings_decide_what_their_list_shows(database, make_tenant, owner_pool):
+    # Before, the settings were stored and nothing read them: low_stock off still listed every low-stock alert.
+    tenant = await make_tenant()
+    for kind in ("low_stock", "shipment.stock_short", "risk.late_delivery", "integration_sync"):
+        await owner_pool.execute(
+            "INSERT INTO app.notifications (tenant_id, kind, title) VALUES ($1, $2, $2)", tenant.id, kind
+        )
+
+    async def listed(user, settings=None):
+        async def op(tx: TenantTransaction):
+            if settings is not None:
+                update = ProfileUpdate.model_validate({"notifications": settings})
+                await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, update)
+            page = await notifications.list_notifications(tx.conn, ListQuery(limit=10))
+            return sorted(n["kind"] for n in page.items)
+
+        return await database.run(tenant.claims(user), None, op)
+
+    everything = ["integration_sync", "low_stock", "risk.late_delivery", "shipment.stock_short"]
+    assert await listed(tenant.planner) == everything  # no profile: every setting on
+    off = {"low_stock": False, "shipments": False, "purchase_orders": False}
+    assert await listed(tenant.viewer, off) == ["integration_sync"]
+    assert await listed(tenant.admin, {"in_app": False}) == []
 
 
 async def test_a_default_warehouse_of_another_tenant_is_unknown(database, make_tenant):

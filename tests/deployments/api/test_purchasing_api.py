@@ -180,19 +180,21 @@ async def test_patch_me_changes_the_profile_get_me_returns(http, make_tenant):
         json={
             "display_name": "Vic",
             "default_warehouse_id": str(tenant.warehouses[1]),
-            "notifications": {"email": True},
+            "notifications": {"low_stock": False},
         },
         headers=headers,
     )
     assert changed.status_code == 200, changed.text
     me = (await http.get("/api/v1/me", headers=headers)).json()
-    assert (me["role"], me["profile"]["display_name"], me["profile"]["notifications"]["email"]) == (
+    assert (me["role"], me["profile"]["display_name"], me["profile"]["notifications"]["low_stock"]) == (
         "viewer",
         "Vic",
-        True,
+        False,
     )
     bad = await http.patch("/api/v1/me", json={"timezone": "Mars/Olympus"}, headers=headers)
     assert bad.status_code == 422
+    mail = await http.patch("/api/v1/me", json={"notifications": {"email": True}}, headers=headers)
+    assert mail.status_code == 422 and "email delivery is not available" in mail.text
 
 
 async def test_reorder_proposals_date_their_arrival_from_the_callers_day(http, make_tenant):
