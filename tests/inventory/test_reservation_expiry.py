@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +13,7 @@ import pytest
 
 from common.database import TenantTransaction
 from common.errors import ConflictError
-from inventory import reservations, stock
+from inventory import events, reservations, stock
 from inventory.listing import ListQuery
 from inventory.schemas import IssueCreate, ReservationCreate
 
@@ -114,6 +116,31 @@ async def test_a_hold_past_its_expiry_reads_as_expired_before_the_job_records_it
     one = await database.run(tenant.claims(), None, lambda tx: reservations.get_reservation(tx.conn, expiring["id"]))
     assert one["status"] == "expired"
     assert await owner_pool.fetchval("SELECT status FROM app.reservations WHERE id = $1", expiring["id"]) == "active"
+
+
+async def test_the_stock_event_names_the_available_stock_the_api_reads(database, make_tenant, owner_pool):
+    # 10 on hand, a hold of 4 past its expiry, then a receipt of 5: GET says available 15; the event said 11.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    expired = await reserve(database, tenant, hold(tenant, 4))
+    await expire(owner_pool, expired["id"])
+    received: asyncio.Queue[dict] = asyncio.Queue()
+    async with owner_pool.acquire() as listener:
+
+        def collect(*args: object) -> None:
+            received.put_nowait(json.loads(str(args[3])))
+
+        await listener.add_listener(events.CHANNEL, collect)
+        await owner_pool.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+            "VALUES ($1, $2, $3, 'receipt', 5)",
+            tenant.id, tenant.products[0], tenant.warehouses[0],
+        )  # fmt: skip
+        event: dict = {}
+        while event.get("tenant_id") != str(tenant.id) or event.get("type") != "stock.changed":
+            event = await asyncio.wait_for(received.get(), timeout=5)
+        await listener.remove_listener(events.CHANNEL, collect)
+    (announced,) = event["data"]["levels"]
+    assert announced["available"] == float((await level(database, tenant))["available"]) == 15
 
 
 async def test_release_job_releases_each_expired_hold_once_and_leaves_the_ledger(database, make_tenant, owner_pool):
