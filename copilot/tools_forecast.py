@@ -93,7 +93,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
             text += f" (interval {low:.1f} to {high:.1f}, sum of P{levels[0] * 100:g} and P{levels[-1] * 100:g})"
             item |= {"low": round(low, 1), "high": round(high, 1)}
         trained = f"{run.training_end:%Y-%m-%d}" if run.training_end else "unknown"
-        text += f"; model {upcoming['model'].iloc[0]}, champion run v{run.version} trained on data up to {trained}"
+        text += f"; model {upcoming['model'].iloc[0]}, champion run v{run.version} trained on data before {trained}"
         lines.append(text)
         data.append(item)
     for product in context.products:

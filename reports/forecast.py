@@ -165,7 +165,10 @@ def _series_page(pdf: ReportDocument, item: SeriesForecast, horizon: int, many: 
 def key_figures(item: SeriesForecast, horizon: int, many: str) -> list[dict[str, str]]:
     unit = item.series.unit
     forecast, policy = item.forecast, item.policy
-    source = "stored batch forecast (champion run)" if forecast.get("source") == "stored" else "fitted on request"
+    source = {
+        "stored": "stored batch forecast (champion run)",
+        "trained": "trained global model's forecast (champion run)",
+    }.get(str(forecast.get("source")), "fitted on request")
     mase = forecast.get("backtest_mase")
     seen = outlook(item)
     figures = [

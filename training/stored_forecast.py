@@ -51,7 +51,7 @@ async def fresh_stored_forecast(
         model=str(frame["model"].iloc[0]),
         reason=(
             f"stored forecast of champion run v{run.version} ({run.model_type}, backtest MASE "
-            f"{mase if mase is None else round(float(mase), 3)}), trained on data up to {run.training_end:%Y-%m-%d}: "
+            f"{mase if mase is None else round(float(mase), 3)}), trained on data before {run.training_end:%Y-%m-%d}: "
             "fresh, so not refitted (pass refresh=true to fit now)"
         ),
         history_length=0,

@@ -252,7 +252,7 @@ async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_i
     # Yesterday's and the 8th day's 100 fall outside the next 7 days: 7 x 5 = 35, P10 28, P90 42.
     assert forecast.lines == [
         f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 35.0 units forecast (interval 28.0 to 42.0, sum of "
-        f"P10 and P90); model auto_ets, champion run v1 trained on data up to {today - timedelta(days=1)}"
+        f"P10 and P90); model auto_ets, champion run v1 trained on data before {today - timedelta(days=1)}"
     ]
     other = only(await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast for Product 1")), "demand_forecast")
     assert other.lines == ["SKU-1 (Product 1): no stored forecast in champion run v1"]
@@ -269,7 +269,7 @@ async def test_a_forecast_ending_inside_the_next_7_days_says_how_many_days_its_t
     assert forecast.lines == [
         f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: the stored forecast covers only 3 of them (it ends "
         f"{today + timedelta(days=2)}), 15.0 units forecast for those 3 (interval 12.0 to 18.0, sum of P10 and "
-        f"P90); model auto_ets, champion run v1 trained on data up to {today}"
+        f"P90); model auto_ets, champion run v1 trained on data before {today}"
     ]
     assert forecast.data[0]["periods"] == 3
 
