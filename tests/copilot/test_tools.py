@@ -150,19 +150,24 @@ async def test_an_order_question_naming_a_supplier_lists_its_open_orders_with_da
     ]
 
 
+async def dock_ahead_of_reader(conn, tenant):
+    """WH-0 at UTC+14, the planner's profile at UTC-12 (one or two days behind it); returns the dock's date."""
+    await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
+    await conn.execute(
+        "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
+        tenant.id, tenant.planner,
+    )  # fmt: skip
+    return datetime.now(ZoneInfo("Etc/GMT-14")).date()
+
+
 async def test_lateness_counted_on_the_docks_date_says_so_where_the_reader_is_on_another(
     database, make_tenant, owner_pool
 ):
     # The dock at UTC+14, the reader at UTC-12 (one or two days behind it): "1 days late" read on an earlier
     # date names the dock's date.
     tenant = await make_tenant()
-    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
     async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
-        await conn.execute(
-            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
-            tenant.id, tenant.planner,
-        )  # fmt: skip
+        dock_today = await dock_ahead_of_reader(conn, tenant)
         acme = await add_supplier(conn, tenant, "ACME", "Acme")
         await add_order(conn, tenant, acme, dock_today - timedelta(days=1), [(0, 5, 1)])
         await add_shipment(conn, tenant, "TRK-1", "in_transit", dock_today - timedelta(days=1))
@@ -278,13 +283,8 @@ async def test_a_forecasts_next_7_days_start_at_its_warehouses_date(database, ma
     # The dock at UTC+14, the reader at UTC-12: the reader's today is the dock's yesterday or the day before,
     # and the forecast's days are the dock's.
     tenant = await make_tenant()
-    dock_today = datetime.now(ZoneInfo("Etc/GMT-14")).date()
     async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.warehouses SET timezone = 'Etc/GMT-14' WHERE id = $1", tenant.warehouses[0])
-        await conn.execute(
-            "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'Etc/GMT+12')",
-            tenant.id, tenant.planner,
-        )  # fmt: skip
+        dock_today = await dock_ahead_of_reader(conn, tenant)
         await add_forecast(conn, tenant, 0, dock_today - timedelta(days=2), [100, 100] + [5] * 8)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast for SKU-0?"))
     (line,) = only(results, "demand_forecast").lines

@@ -206,47 +206,8 @@ async def test_scanning_twice_raises_each_alert_once_and_keeps_one_prediction_pe
     assert predictions == 1
 
 
-async def test_market_risk_flags_a_draft_priced_far_above_history(world):
-    supplier = await world.supplier("P")
-    history = [
-        {
-            "tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
-            "observed_on": TODAY - timedelta(days=300 - 30 * i), "unit_price": Decimal(str(price)),
-            "import_key": f"k{i}",
-        }
-        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99])
-    ]  # fmt: skip
-    async with world.pool.acquire() as conn:
-        await insert_many(conn, "supplier_price_history", history)
-    await world.open_order(supplier, issued=TODAY, expected=TODAY + timedelta(days=5), unit_price=Decimal("2.6"))
-    result = await world.run(lambda tx: service.market_risk(tx, None))
-    (flag,) = result["price_flags"]
-    assert flag["change_pct"] == pytest.approx(30, abs=1)
-    assert result["products"][0]["observations"] == 7
-
-
-async def test_a_draft_is_flagged_against_the_price_history_but_is_not_a_purchase_in_it(world):
-    supplier = await world.supplier("P")
-    history = [
-        {
-            "tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
-            "observed_on": TODAY - timedelta(days=300 - 30 * i), "unit_price": Decimal(str(price)),
-            "import_key": f"k{i}",
-        }
-        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99])
-    ]  # fmt: skip
-    async with world.pool.acquire() as conn:
-        await insert_many(conn, "supplier_price_history", history)
-    week = {"issued": TODAY, "expected": TODAY + timedelta(days=5)}
-    await world.open_order(supplier, unit_price=Decimal("2.6"), status="draft", **week)
-    result = await world.run(lambda tx: service.market_risk(tx, None))
-    assert [flag["status"] for flag in result["price_flags"]] == ["draft"]
-    (product,) = result["products"]
-    assert (product["observations"], product["last_price"], product["shock"]) == (6, 1.99, False)
-
-
-async def test_market_risk_compares_prices_only_within_one_currency(world):
-    # EUR history around 2.0, then an order in JPY at 300 per unit: not a 15,000% shock, a series of its own.
+async def supplier_with_prices_near_two(world):
+    """A supplier P with six imported prices of product 0 around 2.00 EUR, a month apart."""
     supplier = await world.supplier("P")
     history = [
         {
@@ -258,6 +219,31 @@ async def test_market_risk_compares_prices_only_within_one_currency(world):
     ]  # fmt: skip
     async with world.pool.acquire() as conn:
         await insert_many(conn, "supplier_price_history", history)
+    return supplier
+
+
+async def test_market_risk_flags_a_draft_priced_far_above_history(world):
+    supplier = await supplier_with_prices_near_two(world)
+    await world.open_order(supplier, issued=TODAY, expected=TODAY + timedelta(days=5), unit_price=Decimal("2.6"))
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    (flag,) = result["price_flags"]
+    assert flag["change_pct"] == pytest.approx(30, abs=1)
+    assert result["products"][0]["observations"] == 7
+
+
+async def test_a_draft_is_flagged_against_the_price_history_but_is_not_a_purchase_in_it(world):
+    supplier = await supplier_with_prices_near_two(world)
+    week = {"issued": TODAY, "expected": TODAY + timedelta(days=5)}
+    await world.open_order(supplier, unit_price=Decimal("2.6"), status="draft", **week)
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert [flag["status"] for flag in result["price_flags"]] == ["draft"]
+    (product,) = result["products"]
+    assert (product["observations"], product["last_price"], product["shock"]) == (6, 1.99, False)
+
+
+async def test_market_risk_compares_prices_only_within_one_currency(world):
+    # EUR history around 2.0, then an order in JPY at 300 per unit: not a 15,000% shock, a series of its own.
+    supplier = await supplier_with_prices_near_two(world)
     await world.open_order(
         supplier, issued=TODAY, expected=TODAY + timedelta(days=5), unit_price=Decimal(300), currency="JPY"
     )
