@@ -117,9 +117,12 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
     reported and this one did not is zeroed and forgotten; one Chainsight cannot zero is dead-lettered and
     tried again after the next snapshot."""
     counts = Counts()
-    gone = await conn.fetch(
-        """SELECT external_id, local_id FROM app.integration_external_ids
-           WHERE connector_id = $1 AND entity = $2 AND NOT (external_id = ANY($3::text[]))""",
+    gone = await conn.fetch(  # a level another reported record set (its id renamed in the ERP) is not gone
+        """SELECT e.external_id, e.local_id FROM app.integration_external_ids e
+           WHERE e.connector_id = $1 AND e.entity = $2 AND NOT (e.external_id = ANY($3::text[]))
+             AND NOT EXISTS (SELECT 1 FROM app.integration_external_ids o
+                             WHERE o.connector_id = $1 AND o.entity = $2 AND o.local_id = e.local_id
+                               AND o.external_id = ANY($3::text[]))""",
         scope.connector_id,
         Entity.STOCK.value,
         list(reported),

@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from integrations import store
 from integrations.connector import ConnectorConfig
 from integrations.http import RetryPolicy
 from integrations.records import Entity
 from integrations.sap import SapConnector
+from integrations.schemas import ConnectorUpdate
 from integrations.sync import push_purchase_order, run_sync
 from tests.integrations.conftest import (
     completed_run,
@@ -130,6 +132,25 @@ async def test_a_deleted_item_of_a_live_order_is_no_longer_expected(sync_deps, o
         tenant.id,
     )
     assert [tuple(r) for r in lines] == [(0, 3), (4, 0)]
+
+
+async def test_a_plant_gone_from_the_stock_does_not_zero_a_warehouse_another_plant_still_fills(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Plants 1010 and 1020 both map to WH-0; 1020's stock goes. WH-0 keeps 1010's figure, not 0.
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    mapping = ConnectorUpdate.model_validate({"mapping": {**MAPPING, "warehouses": {"1010": "WH-0", "1020": "WH-0"}}})
+    await sync_deps.database.run(
+        tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, mapping, sync_deps.cipher)
+    )
+    await run_sync(sync_deps, tenant.id, connector)
+    with sap.lock:
+        for key in [k for k, row in sap.sets["A_MatlStkInAcctMod"].items() if row["Plant"] == "1020"]:
+            del sap.sets["A_MatlStkInAcctMod"][key]
+    await run_sync(sync_deps, tenant.id, connector)
+    levels = (await snapshot(owner_pool, tenant.id))["levels"]
+    assert ("MAT000002", "WH-0", Decimal("2.0000")) in levels  # two storage locations of 1 at plant 1010
 
 
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
