@@ -38,6 +38,8 @@ class Mentions:
     shipments: list[dict[str, Any]] = field(default_factory=list)
     # Codes written like ours (upper case, a dash: "XYZ-0001", "SUP-ACME") that name nothing the caller can see.
     unknown_codes: list[str] = field(default_factory=list)
+    # Warehouses named by code or name ("WH-1"): where to look, not a subject of their own.
+    warehouses: list[dict[str, Any]] = field(default_factory=list)
 
     def kinds(self) -> set[str]:
         """``product``, ``supplier``, ``purchase_order``, ``shipment``: the kinds named at least once."""
@@ -64,6 +66,7 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
             "WHERE number = ANY($1::text[]) OR tracking_number = ANY($1::text[])",
             numbers,
         ),
+        warehouses=await mentioned_warehouses(conn, question),
     )
     known = {
         str(value).upper()
@@ -72,13 +75,14 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
             (found.suppliers, ("code",)),
             (found.purchase_orders, ("number",)),
             (found.shipments, ("number", "tracking_number")),
+            (found.warehouses, ("code",)),
         )
         for row in rows
         for value in (row.get(key) for key in keys)
         if value
     }
     unknown = [c for c in dict.fromkeys(CODE.findall(question)) if c not in known and _padded(c) not in known]
-    return Mentions(found.products, found.suppliers, found.purchase_orders, found.shipments, unknown)
+    return Mentions(found.products, found.suppliers, found.purchase_orders, found.shipments, unknown, found.warehouses)
 
 
 def _padded(code: str) -> str:
@@ -124,6 +128,17 @@ async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[di
         question,
     )
     return [dict(r) for r in rows if names_in(question, (r["sku"], r["name"]))][:MAX_MENTIONS]
+
+
+async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
+    """Active warehouses whose code or name the question names."""
+    rows = await conn.fetch(
+        """SELECT id, code, name FROM app.warehouses
+           WHERE active AND (strpos(lower($1), lower(code)) > 0 OR strpos(lower($1), lower(name)) > 0)
+           ORDER BY code LIMIT 50""",
+        question,
+    )
+    return [dict(r) for r in rows if names_in(question, (r["code"], r["name"]))][:MAX_MENTIONS]
 
 
 async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:

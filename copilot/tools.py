@@ -66,7 +66,7 @@ async def run_tools(
         mentions = await find_mentions(tx.conn, question)
     context = ToolContext(tx, question, mentions, zone, datetime.now(zone).date())
     kinds = context.mentions.kinds()
-    if context.mentions.unknown_codes and not kinds:
+    if context.mentions.unknown_codes and not kinds and not context.mentions.warehouses:
         # Only codes that name nothing: say so rather than list unrelated rows. The codes are not repeated in
         # the line, so the answer's checker never takes them for facts.
         return [ToolResult("lookup", {"codes": context.mentions.unknown_codes}, [UNKNOWN_CODES])]

@@ -11,17 +11,20 @@ from inventory.listing import ListQuery
 
 async def _stock_levels(context: ToolContext) -> ToolResult:
     levels: list[dict[str, Any]] = []
+    # The warehouses named narrow the levels ("available in WH-1"); none named: every warehouse.
+    places = [{"warehouse_id": w["id"]} for w in context.mentions.warehouses] or [{}]
+    where = {"warehouses": [w["code"] for w in context.mentions.warehouses]} if context.mentions.warehouses else {}
     if context.products:
         for product in context.products:
-            page = await stock.list_levels(
-                context.conn, ListQuery(limit=MAX_ROWS, filters={"product_id": product["id"]})
-            )
-            levels.extend(page.items)
-        arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
+            for place in places:
+                query = ListQuery(limit=MAX_ROWS, filters={"product_id": product["id"], **place})
+                levels.extend((await stock.list_levels(context.conn, query)).items)
+        arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products], **where}
     else:
-        page = await stock.list_levels(context.conn, ListQuery(limit=MAX_ROWS, sort="available"))
-        levels = page.items
-        arguments = {"sort": "available", "limit": MAX_ROWS}
+        for place in places:
+            query = ListQuery(limit=MAX_ROWS, sort="available", filters=place)
+            levels.extend((await stock.list_levels(context.conn, query)).items)
+        arguments = {"sort": "available", "limit": MAX_ROWS, **where}
     lines = [
         f"{lv['sku']} ({lv['product_name']}) at {lv['warehouse_code']}: on hand {fmt(lv['on_hand'])}, "
         f"reserved {fmt(lv['reserved'])}, available {fmt(lv['available'])} {lv['unit_of_measure']}"

@@ -54,6 +54,20 @@ async def test_tools_never_see_another_tenants_products(database, make_tenant):
     assert all("999" not in line for line in levels.lines)
 
 
+async def test_a_warehouse_named_by_its_code_narrows_the_stock_levels(database, make_tenant, owner_pool):
+    # Before, "WH-1" read as an unknown code: the answer was "nothing has that code", with stock there.
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    await owner_pool.execute(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+        "VALUES ($1, $2, $3, 'receipt', 7)",
+        tenant.id, tenant.products[1], tenant.warehouses[1],
+    )  # fmt: skip
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much is available in WH-1?"))
+    levels = only(results, "stock_levels")
+    assert levels.arguments["warehouses"] == ["WH-1"]
+    assert levels.lines == ["SKU-1 (Product 1) at WH-1: on hand 7, reserved 0, available 7 each"]
+
+
 async def test_reservation_questions_list_active_reservations(database, make_tenant, owner_pool):
     tenant = await make_tenant(stock={0: Decimal(10)})
     await owner_pool.execute(
