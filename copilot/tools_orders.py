@@ -80,13 +80,14 @@ def _order_line(order: dict[str, Any], warning: asyncpg.Record | None, context: 
 
 
 async def _shipments(context: ToolContext) -> ToolResult:
-    """Shipments not yet delivered (or the ones named), filtered by the orders or products named; "delayed"
+    """Shipments not yet delivered (or the ones named), filtered by the orders, suppliers or products named; "delayed"
     or "late" keeps only delayed or overdue ones."""
     m = context.mentions
     delayed_only = context.asks(LATE_WORDS) and not m.shipments
     filters, named = most_specific(
         Named("shipment_ids", "numbers", m.shipments, "number"),
         Named("purchase_order_ids", "purchase_orders", m.purchase_orders, "number"),
+        Named("supplier_ids", "suppliers", m.suppliers, "code"),
         Named("product_ids", "products", m.products, "sku"),
     )
     found = await shipments.open_shipments(

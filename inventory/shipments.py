@@ -124,10 +124,12 @@ async def open_shipments(
     shipment_ids: Sequence[UUID] = (),
     purchase_order_ids: Sequence[UUID] = (),
     product_ids: Sequence[UUID] = (),
+    supplier_ids: Sequence[UUID] = (),
     delayed_only: bool = False,
     limit: int = 20,
 ) -> list[dict]:
-    """Shipments not yet delivered (or the ``shipment_ids`` named, in any status), delayed ones first.
+    """Shipments not yet delivered (or the ``shipment_ids`` named, in any status), delayed ones first; with
+    ``supplier_ids``, those bringing in those suppliers' purchase orders.
 
     A shipment is delayed when its carrier reported a delay or an exception, or its expected delivery
     date has passed (``days_overdue``) on the calendar of the warehouse it goes to or leaves from (``today``,
@@ -156,6 +158,7 @@ async def open_shipments(
                       SELECT 1 FROM app.shipment_lines l WHERE l.shipment_id = s.id AND l.product_id = ANY($4::uuid[])))
               AND (NOT $5::boolean OR (s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
                                                                    OR s.expected_delivery < d.today)))
+              AND (cardinality($7::uuid[]) = 0 OR po.supplier_id = ANY($7::uuid[]))
             ORDER BY delayed DESC, days_overdue DESC, s.expected_delivery NULLS LAST, s.number
             LIMIT $6""",
         today,
@@ -164,6 +167,7 @@ async def open_shipments(
         list(product_ids),
         delayed_only,
         limit,
+        list(supplier_ids),
     )
     return [dict(r) for r in rows]
 

@@ -259,6 +259,22 @@ async def test_shipment_questions_list_delayed_shipments_first_with_their_last_e
     assert "delivered" in by_tracking.lines[0] and "TRK-3" in by_tracking.lines[0]
 
 
+async def test_a_shipment_question_naming_a_supplier_lists_only_that_suppliers_shipments(
+    database, make_tenant, owner_pool, today
+):
+    # Before, the supplier was ignored: every open shipment was listed, none saying whose it was.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        for code, tracking in (("ACME", "TRK-A"), ("BETA", "TRK-B")):
+            supplier = await add_supplier(conn, tenant, code, code.title())
+            order, _ = await add_order(conn, tenant, supplier, today + timedelta(days=3), [(0, 5, 1)])
+            await add_shipment(conn, tenant, tracking, "in_transit", today + timedelta(days=3), order=order)
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Is the delivery from Beta on the road yet?"))
+    found = only(results, "shipments")
+    assert found.arguments["suppliers"] == ["BETA"]
+    assert [("TRK-B" in line, "TRK-A" in line) for line in found.lines] == [(True, False)]
+
+
 async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_interval(
     database, make_tenant, owner_pool, today
 ):
