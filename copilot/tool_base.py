@@ -18,6 +18,8 @@ from common.database import TenantTransaction
 from copilot.mentions import Mentions
 
 MAX_ROWS = 10
+# Appended where a list holds more rows than a tool quotes: ten lines must not read as "there are ten".
+MORE_ROWS = f"(only the first {MAX_ROWS} are listed here; there are more)"
 RISKIEST = 5
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from copilot.tool_base import LATE_WORDS, MAX_ROWS, Tool, ToolContext, ToolResult, dock_date, fmt
+from copilot.tool_base import LATE_WORDS, MAX_ROWS, MORE_ROWS, Tool, ToolContext, ToolResult, dock_date, fmt
 from inventory import order_book, shipments
 from risk import scan_results
 
@@ -45,10 +45,13 @@ async def _purchase_orders(context: ToolContext) -> ToolResult:
         Named("supplier_ids", "suppliers", m.suppliers, "code"),
         Named("product_ids", "products", m.products, "sku"),
     )
-    orders = await order_book.open_orders(context.conn, context.today, **filters, late_only=late_only, limit=MAX_ROWS)
+    orders = await order_book.open_orders(
+        context.conn, context.today, **filters, late_only=late_only, limit=MAX_ROWS + 1
+    )
+    more, orders = len(orders) > MAX_ROWS, orders[:MAX_ROWS]
     warnings = await scan_results.stored_order_warnings(context.conn, [o["id"] for o in orders])
     arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat(), **named}
-    lines = [_order_line(o, warnings.get(o["id"]), context) for o in orders]
+    lines = [_order_line(o, warnings.get(o["id"]), context) for o in orders] + ([MORE_ROWS] if more else [])
     empty = "no late purchase orders" if late_only else "no open purchase orders"
     return ToolResult("purchase_orders", arguments, lines or [empty], orders)
 
@@ -91,10 +94,11 @@ async def _shipments(context: ToolContext) -> ToolResult:
         Named("product_ids", "products", m.products, "sku"),
     )
     found = await shipments.open_shipments(
-        context.conn, context.today, **filters, delayed_only=delayed_only, limit=MAX_ROWS
+        context.conn, context.today, **filters, delayed_only=delayed_only, limit=MAX_ROWS + 1
     )
+    more, found = len(found) > MAX_ROWS, found[:MAX_ROWS]
     arguments: dict[str, Any] = {"delayed_only": delayed_only, "as_of": context.today.isoformat(), **named}
-    lines = [_shipment_line(s, context) for s in found]
+    lines = [_shipment_line(s, context) for s in found] + ([MORE_ROWS] if more else [])
     empty = "no delayed shipments" if delayed_only else "no shipments under way"
     return ToolResult("shipments", arguments, lines or [empty], found)
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from copilot import suggestions
+from copilot.tool_base import MAX_ROWS, MORE_ROWS
 from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
 from copilot.tools_orders import Named, most_specific
 from risk import service as risk_service
@@ -190,6 +191,18 @@ async def test_lateness_counted_on_the_docks_date_says_so_where_the_reader_is_on
     assert f"expected {dock_today - timedelta(days=1)}, 1 days late (it is {dock_today} at WH-0)" in order_line
     (shipment_line,) = only(found, "shipments").lines
     assert f"(1 days overdue; it is {dock_today} at WH-0)" in shipment_line
+
+
+async def test_an_order_list_longer_than_the_tool_quotes_says_there_are_more(database, make_tenant, owner_pool, today):
+    # Twelve open orders: ten lines read as "Acme has ten open orders" before.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        for day in range(12):
+            await add_order(conn, tenant, acme, today + timedelta(days=day + 1), [(0, 5, 1)])
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which orders from Acme are open?"))
+    lines = only(results, "purchase_orders").lines
+    assert (len(lines), lines[-1]) == (MAX_ROWS + 1, MORE_ROWS)
 
 
 async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, owner_pool, today):
