@@ -160,7 +160,15 @@ class Listing:
                 raise ValueError("cursor was issued for another sort order")
             value = _parse_value(self.sortable[column], data["v"])
             return value, UUID(data["id"])
-        except (ValueError, KeyError, TypeError, binascii.Error, InvalidOperation, UnicodeDecodeError) as exc:
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            binascii.Error,
+            InvalidOperation,
+            UnicodeDecodeError,
+        ) as exc:
             raise InvalidInputError(
                 "invalid cursor: pass back the next_cursor of the previous page unchanged, with the same sort",
                 code="invalid_cursor",
@@ -175,7 +183,9 @@ def encode_cursor(column: str, descending: bool, value: Any, last_id: UUID) -> s
         serialised = str(value)
     else:
         serialised = value
-    raw = json.dumps({"k": column, "d": descending, "v": serialised, "id": str(last_id)}, separators=(",", ":"))
+    # UTF-8, not \u escapes: a name of 200 Cyrillic or CJK characters then fits the cursor parameter's length.
+    cursor = {"k": column, "d": descending, "v": serialised, "id": str(last_id)}
+    raw = json.dumps(cursor, separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

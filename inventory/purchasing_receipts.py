@@ -6,7 +6,7 @@ against the locked lines (tolerance, lots), the lot a received line goes into, a
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from uuid import UUID
 
@@ -19,8 +19,12 @@ QUANTUM = Decimal("0.0001")
 
 
 def to_base(quantity: Decimal, factor: Decimal) -> Decimal:
-    """A quantity in the ordered unit, in the product's unit, at the ledger's precision."""
-    return (quantity * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    """A quantity in the ordered unit, in the product's unit, at the ledger's precision. Computed past the 28
+    digits Python keeps by default (10^13 pallets of 10^11 each): the callers refuse what the columns cannot keep,
+    where the quantize failed (InvalidOperation, a 500)."""
+    with localcontext() as exact:
+        exact.prec = 60
+        return (quantity * factor).quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def check_receipt(order: dict, lines: dict[UUID, dict], receipt: PurchaseReceiptCreate) -> dict[UUID, Decimal]:

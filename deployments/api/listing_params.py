@@ -60,6 +60,6 @@ def _coerce(name: str, raw: str, sql_type: str) -> Any:
 
 
 LimitParam = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"page size, at most {MAX_PAGE_SIZE}")]
-CursorParam = Annotated[str | None, Query(max_length=1000, description="next_cursor from the previous page")]
+CursorParam = Annotated[str | None, Query(max_length=2000, description="next_cursor from the previous page")]
 SortParam = Annotated[str | None, Query(max_length=64, description="field to sort by; prefix with - for descending")]
 SearchParam = Annotated[str | None, Query(max_length=200, description="case-insensitive text search")]

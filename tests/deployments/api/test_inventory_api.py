@@ -336,3 +336,19 @@ async def test_a_products_unit_cannot_change_once_its_stock_counts_in_it(http, m
     assert "product SKU-0 has stock, orders, reservations or reorder rules counted in each" in counted.json()["message"]
     unused = await http.patch(f"/api/v1/products/{tenant.products[1]}", json={"unit_of_measure": "kg"}, headers=headers)
     assert (unused.status_code, unused.json()["unit_of_measure"]) == (200, "kg")
+
+
+async def test_the_next_page_of_products_sorted_by_long_cyrillic_names_is_reachable(http, make_tenant):
+    # Each \u escape of the cursor's JSON took six bytes: 120 Cyrillic letters gave a cursor past 1,000 characters,
+    # which the cursor parameter refused (422) although the API had issued it.
+    tenant = await make_tenant()
+    for i in range(2):
+        body = {"sku": f"CYR-{i}", "name": "Ж" * 198 + str(i)}
+        assert (await http.post("/api/v1/products", json=body, headers=tenant.headers())).status_code == 201
+    first = (await http.get("/api/v1/products?sort=name&limit=1&q=CYR", headers=tenant.headers())).json()
+    following = await http.get(
+        "/api/v1/products", params={"sort": "name", "limit": 1, "q": "CYR", "cursor": first["next_cursor"]},
+        headers=tenant.headers(),
+    )  # fmt: skip
+    assert following.status_code == 200, following.text
+    assert [p["sku"] for p in following.json()["items"]] == ["CYR-1"]

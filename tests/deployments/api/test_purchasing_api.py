@@ -152,6 +152,18 @@ async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(ht
     assert "receipt of 150000000000000.0000 would take the stock of SKU-0 in the order's warehouse past" in refused.text
 
 
+async def test_a_converted_quantity_past_28_digits_is_too_large_not_a_500(http, make_tenant):
+    # 10^13 pallets of 999,999,999,999 each needs 30 digits at four decimals: the quantize raised InvalidOperation.
+    tenant = await make_tenant()
+    product = str(tenant.products[0])
+    await http.put(f"/api/v1/products/{product}/uom-conversions/pallet", json={"factor": "999999999999"},
+                   headers=tenant.admin_headers())  # fmt: skip
+    line = {"product_id": product, "quantity": "10000000000000", "uom": "pallet", "unit_price": 1}
+    body = {"supplier_id": await supplier(http, tenant), "warehouse_id": str(tenant.warehouses[0]), "lines": [line]}
+    refused = await http.post("/api/v1/purchase-orders", json=body, headers=tenant.headers())
+    assert (refused.status_code, refused.json()["code"]) == (400, "too_large"), refused.text
+
+
 async def test_a_line_amount_past_four_decimals_is_shown_exactly_and_the_order_can_be_received(http, make_tenant):
     tenant = await make_tenant()
     headers = tenant.headers()
