@@ -51,7 +51,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
                JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $2::date) AS today) d
                WHERE f.run_id = $1 AND (f.ds AT TIME ZONE 'UTC')::date
-                     >= d.today - CASE WHEN $4 = 'W' THEN extract(isodow FROM d.today)::int - 1 ELSE 0 END
+                     >= d.today + CASE WHEN $4 = 'W' THEN 14 - extract(isodow FROM d.today)::int ELSE 0 END
                GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.today
                ORDER BY sum(f.yhat) DESC, p.sku LIMIT $3""",
             run.id,
@@ -68,6 +68,8 @@ async def _forecast(context: ToolContext) -> ToolResult:
             context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
         )
         start = period_start(pd.Timestamp(row["today"]).tz_localize("UTC").to_pydatetime(), run.freq)
+        if run.freq == "W":  # a week's ds is the Sunday that ends it: next week's is 13 days after this Monday
+            start += pd.Timedelta(days=13)
         upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
         where = f"{row['sku']} ({row['name']}) at {row['warehouse_code']}"
         if upcoming.empty:
@@ -75,7 +77,9 @@ async def _forecast(context: ToolContext) -> ToolResult:
             continue
         levels = sorted(float(c[1:]) for c in upcoming.columns if c.startswith("q"))
         total = float(upcoming["yhat"].sum())
-        text = f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: {total:.1f} units forecast"
+        first = upcoming["ds"].iloc[0]
+        span = f"({first - pd.Timedelta(days=6):%Y-%m-%d} to {first:%Y-%m-%d})" if run.freq == "W" else ""
+        text = f"{where}, {label} {span or f'from {first:%Y-%m-%d}'}: {total:.1f} units forecast"
         if len(upcoming) < steps:  # a total of fewer days than the label names would read as the whole period's
             text = (
                 f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: the stored forecast covers only "

@@ -334,6 +334,23 @@ async def test_a_forecasts_next_7_days_start_at_its_warehouses_date(database, ma
     assert line.startswith(f"SKU-0 (Product 0) at WH-0, next 7 days from {dock_today}: 35.0 units forecast")
 
 
+async def test_a_weekly_forecasts_next_week_is_the_week_after_this_one_and_says_which(
+    database, make_tenant, owner_pool, today
+):
+    # A weekly ds is the Sunday ending its week. Before, "next week" quoted this week (10, partly past) and
+    # named only its Sunday.
+    tenant = await make_tenant()
+    sunday = today + timedelta(days=6 - today.weekday())
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, sunday, [10, 20], freq="W")
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What will weekly demand be for SKU-0?"))
+    (line,) = only(results, "demand_forecast").lines
+    following = sunday + timedelta(days=7)
+    assert line.startswith(
+        f"SKU-0 (Product 0) at WH-0, next week ({following - timedelta(days=6)} to {following}): 20.0 units forecast"
+    )
+
+
 async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_nothing(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(5)})
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast demand of SKU-0"))
