@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 
@@ -104,11 +103,3 @@ def dock_date(row: dict[str, Any], readers_day: date) -> str:
     """Where lateness was counted on a warehouse's date other than the reader's, "it is 2026-12-07 at WH-0", so
     "expected 2026-12-05, 2 days late" read on the 6th says why; otherwise ""."""
     return "" if row["counted_on"] == readers_day else f"it is {row['counted_on']} at {row['warehouse_code']}"
-
-
-async def skus_of(conn: asyncpg.Connection, product_ids: set[UUID]) -> dict[UUID, str]:
-    """The SKU of each product id given."""
-    if not product_ids:
-        return {}
-    rows = await conn.fetch("SELECT id, sku FROM app.products WHERE id = ANY($1::uuid[])", list(product_ids))
-    return {r["id"]: r["sku"] for r in rows}

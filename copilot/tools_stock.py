@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from copilot.tool_base import MAX_ROWS, Tool, ToolContext, ToolResult, fmt, skus_of
+from copilot.tool_base import MAX_ROWS, Tool, ToolContext, ToolResult, fmt
 from inventory import reservations, stock
 from inventory.listing import ListQuery
 
@@ -34,33 +35,60 @@ async def _stock_levels(context: ToolContext) -> ToolResult:
 
 
 async def _reservations(context: ToolContext) -> ToolResult:
-    filters: dict[str, Any] = {"status": "active"}
-    if len(context.products) == 1:
-        filters["product_id"] = context.products[0]["id"]
-    page = await reservations.list_reservations(context.conn, ListQuery(limit=MAX_ROWS, filters=filters))
-    skus = await skus_of(context.conn, {r["product_id"] for r in page.items})
+    rows: list[dict[str, Any]] = []
+    for product in _named_or_all(context):  # every product named, not only when one is
+        filters: dict[str, Any] = {"status": "active", **product}
+        rows += (await reservations.list_reservations(context.conn, ListQuery(limit=MAX_ROWS, filters=filters))).items
+    rows = rows[:MAX_ROWS]
+    label = await _labels(context, rows)
     lines = [
-        f"reservation {r['id']}: {fmt(r['quantity'])} of {skus.get(r['product_id'], r['product_id'])}"
-        + (f" ({r['reference']})" if r.get("reference") else "")
-        for r in page.items
+        f"reservation {r['id']}: {label(r, r['quantity'])}" + (f" ({r['reference']})" if r.get("reference") else "")
+        for r in rows
     ]
-    arguments = {k: str(v) for k, v in filters.items()}
-    return ToolResult("active_reservations", arguments, lines or ["no active reservations"], page.items)
+    arguments: dict[str, Any] = {"status": "active"} | _named_argument(context)
+    return ToolResult("active_reservations", arguments, lines or ["no active reservations"], rows)
 
 
 async def _movements(context: ToolContext) -> ToolResult:
-    filters: dict[str, Any] = {}
-    if len(context.products) == 1:
-        filters["product_id"] = context.products[0]["id"]
-    page = await stock.list_movements(context.conn, ListQuery(limit=MAX_ROWS, sort="-occurred_at", filters=filters))
-    skus = await skus_of(context.conn, {m["product_id"] for m in page.items})
+    rows: list[dict[str, Any]] = []
+    for product in _named_or_all(context):
+        query = ListQuery(limit=MAX_ROWS, sort="-occurred_at", filters=product)
+        rows += (await stock.list_movements(context.conn, query)).items
+    rows = sorted(rows, key=lambda m: m["occurred_at"], reverse=True)[:MAX_ROWS]
+    label = await _labels(context, rows)
     lines = [
-        f"{context.local_date(m['occurred_at']):%Y-%m-%d} {m['movement_type']} {fmt(m['quantity'])} of "
-        f"{skus.get(m['product_id'], m['product_id'])}"
-        for m in page.items
+        f"{context.local_date(m['occurred_at']):%Y-%m-%d} {m['movement_type']} {label(m, m['quantity'])}" for m in rows
     ]
-    arguments = {k: str(v) for k, v in filters.items()} | {"limit": MAX_ROWS}
-    return ToolResult("recent_movements", arguments, lines or ["no stock movements"], page.items)
+    arguments = _named_argument(context) | {"limit": MAX_ROWS}
+    return ToolResult("recent_movements", arguments, lines or ["no stock movements"], rows)
+
+
+def _named_or_all(context: ToolContext) -> list[dict[str, Any]]:
+    """One filter per product named (each listed, not only when one is), or none: every product."""
+    return [{"product_id": p["id"]} for p in context.products] or [{}]
+
+
+def _named_argument(context: ToolContext) -> dict[str, Any]:
+    return {"products": [p["sku"] for p in context.products]} if context.products else {}
+
+
+async def _labels(context: ToolContext, rows: list[dict[str, Any]]) -> Callable[[dict[str, Any], Any], str]:
+    """ "4 each of SKU-0 at WH-0" for a row's quantity: its unit, product and warehouse, as the levels say."""
+    products = await context.conn.fetch(
+        "SELECT id, sku, unit_of_measure FROM app.products WHERE id = ANY($1::uuid[])",
+        list({r["product_id"] for r in rows}),
+    )
+    warehouses = await context.conn.fetch(
+        "SELECT id, code FROM app.warehouses WHERE id = ANY($1::uuid[])", list({r["warehouse_id"] for r in rows})
+    )
+    unit = {p["id"]: (p["sku"], p["unit_of_measure"]) for p in products}
+    code = {w["id"]: w["code"] for w in warehouses}
+
+    def label(row: dict[str, Any], quantity: Any) -> str:
+        sku, uom = unit.get(row["product_id"], (row["product_id"], ""))
+        return f"{fmt(quantity)} {uom} of {sku} at {code.get(row['warehouse_id'], row['warehouse_id'])}"
+
+    return label
 
 
 STOCK_LEVELS = Tool(

@@ -19,6 +19,7 @@ from tests.copilot.live_rows import (
     add_supplier,
     add_warning,
 )
+from tests.support.rows import insert
 
 
 async def issue(owner_pool, tenant, quantity: int, days_ago: int) -> None:
@@ -80,7 +81,26 @@ async def test_reservation_questions_list_active_reservations(database, make_ten
     )
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which reservations are open?"))
     (reserved,) = [r for r in results if r.name == "active_reservations"]
-    assert reserved.lines[0].endswith(": 4 of SKU-0 (SO-7)")
+    assert reserved.lines[0].endswith(": 4 each of SKU-0 at WH-0 (SO-7)")  # before: no unit, no warehouse
+
+
+async def test_a_movement_question_naming_two_products_lists_only_theirs(database, make_tenant, owner_pool):
+    # Before, naming two products dropped the product filter: every product's movements were listed.
+    tenant = await make_tenant(stock={0: Decimal(3), 1: Decimal(4)})
+    async with owner_pool.acquire() as conn:
+        other = await insert(conn, "products", tenant_id=tenant.id, sku="SKU-9", name="Other")
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+            "VALUES ($1, $2, $3, 'receipt', 9)",
+            tenant.id, other, tenant.warehouses[0],
+        )  # fmt: skip
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Stock movements of SKU-0 and SKU-1?"))
+    moved = only(results, "recent_movements")
+    assert moved.arguments["products"] == ["SKU-0", "SKU-1"]
+    assert sorted(line.split(" ", 2)[2] for line in moved.lines) == [
+        "3 each of SKU-0 at WH-0",
+        "4 each of SKU-1 at WH-0",
+    ]
 
 
 async def test_low_cover_against_recent_demand_is_suggested_for_reorder_with_its_reason(
@@ -457,5 +477,5 @@ async def test_movement_dates_are_the_dates_in_the_members_time_zone(database, m
         results = await as_user(database, tenant, user)(lambda tx: run_tools(tx, "recent movements of Product 0"))
         return only(results, "recent_movements").lines
 
-    assert await movements(tenant.planner) == ["2026-06-01 receipt 3 of SKU-0"]
-    assert await movements(tenant.viewer) == ["2026-06-02 receipt 3 of SKU-0"]  # no profile: UTC
+    assert await movements(tenant.planner) == ["2026-06-01 receipt 3 each of SKU-0 at WH-0"]
+    assert await movements(tenant.viewer) == ["2026-06-02 receipt 3 each of SKU-0 at WH-0"]  # no profile: UTC
