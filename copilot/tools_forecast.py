@@ -8,7 +8,6 @@ import pandas as pd
 
 from copilot.tool_base import MAX_ROWS, RISKIEST, Tool, ToolContext, ToolResult
 from training import forecast_store, registry
-from training.history import period_start
 
 # Forecast frequencies the batch job stores, and how many points make the "next period" quoted.
 NEXT_PERIOD = {"D": (7, "next 7 days"), "W": (1, "next week")}
@@ -29,35 +28,39 @@ async def _forecast(context: ToolContext) -> ToolResult:
         )
     steps, label = NEXT_PERIOD[run.freq]
     # Each series' days are its warehouse's calendar days, so "next" starts at the warehouse's date (the
-    # reader's where its zone is not known), as the stock-out projection's does.
+    # reader's where its zone is not known), as the stock-out projection's does: that day for a daily run; for
+    # a weekly one, whose ds is the Sunday ending each week, the Sunday ending next week.
+    first_day = """app.warehouse_today(w.timezone, $2::date)
+                   + CASE WHEN $3 = 'W' THEN 14 - extract(isodow FROM app.warehouse_today(w.timezone, $2::date))::int
+                          ELSE 0 END"""
     if context.products:
         series = await context.conn.fetch(
-            """SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
-                      app.warehouse_today(w.timezone, $4::date) AS today
-               FROM app.demand_forecasts f
-               JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
-               WHERE f.run_id = $1 AND f.product_id = ANY($2::uuid[])
-               ORDER BY p.sku, w.code LIMIT $3""",
+            f"""SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
+                       {first_day} AS first_day
+                FROM app.demand_forecasts f
+                JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+                WHERE f.run_id = $1 AND f.product_id = ANY($4::uuid[])
+                ORDER BY p.sku, w.code LIMIT $5""",
             run.id,
+            context.today,
+            run.freq,
             [p["id"] for p in context.products],
             MAX_ROWS,
-            context.today,
         )
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
         series = await context.conn.fetch(
-            """SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.today
-               FROM app.demand_forecasts f
-               JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
-               CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $2::date) AS today) d
-               WHERE f.run_id = $1 AND (f.ds AT TIME ZONE 'UTC')::date
-                     >= d.today + CASE WHEN $4 = 'W' THEN 14 - extract(isodow FROM d.today)::int ELSE 0 END
-               GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.today
-               ORDER BY sum(f.yhat) DESC, p.sku LIMIT $3""",
+            f"""SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.first_day
+                FROM app.demand_forecasts f
+                JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+                CROSS JOIN LATERAL (SELECT {first_day} AS first_day) d
+                WHERE f.run_id = $1 AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day
+                GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.first_day
+                ORDER BY sum(f.yhat) DESC, p.sku LIMIT $4""",
             run.id,
             context.today,
-            RISKIEST,
             run.freq,
+            RISKIEST,
         )
         arguments = {"largest": RISKIEST}
     arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
@@ -67,9 +70,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
         frame = await forecast_store.stored_forecast(
             context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
         )
-        start = period_start(pd.Timestamp(row["today"]).tz_localize("UTC").to_pydatetime(), run.freq)
-        if run.freq == "W":  # a week's ds is the Sunday that ends it: next week's is 13 days after this Monday
-            start += pd.Timedelta(days=13)
+        start = pd.Timestamp(row["first_day"])
         upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
         where = f"{row['sku']} ({row['name']}) at {row['warehouse_code']}"
         if upcoming.empty:
@@ -82,7 +83,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
         text = f"{where}, {label} {span or f'from {first:%Y-%m-%d}'}: {total:.1f} units forecast"
         if len(upcoming) < steps:  # a total of fewer days than the label names would read as the whole period's
             text = (
-                f"{where}, {label} from {upcoming['ds'].iloc[0]:%Y-%m-%d}: the stored forecast covers only "
+                f"{where}, {label} from {first:%Y-%m-%d}: the stored forecast covers only "
                 f"{len(upcoming)} of them (it ends {upcoming['ds'].iloc[-1]:%Y-%m-%d}), {total:.1f} units forecast"
                 f" for those {len(upcoming)}"
             )

@@ -371,6 +371,19 @@ async def test_a_weekly_forecasts_next_week_is_the_week_after_this_one_and_says_
     )
 
 
+async def test_a_forecast_question_naming_no_product_quotes_the_largest_series(
+    database, make_tenant, owner_pool, today
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today, [5] * 7)
+    forecast = only(
+        await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast?")), "demand_forecast"
+    )
+    assert forecast.arguments["largest"] == 5
+    assert [line.split(":")[0] for line in forecast.lines] == [f"SKU-0 (Product 0) at WH-0, next 7 days from {today}"]
+
+
 async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_nothing(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(5)})
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast demand of SKU-0"))
