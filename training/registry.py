@@ -212,13 +212,7 @@ async def promote_if_better(
             return PromotionDecision(False, "already the champion", _metric(run, metric), None, run.id)
         if run.status != "candidate":
             return PromotionDecision(False, f"run is {run.status}, not a finished candidate", None, None, None)
-        current = await conn.fetchrow(
-            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs "
-            "WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion' FOR UPDATE",
-            tenant_id,
-            run.model_name,
-        )
-        champion = RunRecord.from_row(current) if current is not None else None
+        champion = await _locked_champion(conn, tenant_id, run)
         ours = _metric(run, metric)
         theirs = _metric(champion, metric) if champion is not None else None
         why_outdated = await outdated(champion) if outdated is not None and champion is not None else None
@@ -249,14 +243,7 @@ async def promote_over_baseline(
         run = await _locked_run(conn, tenant_id, run_id)
         if run.status not in ("candidate", "champion"):
             return PromotionDecision(False, f"run is {run.status}, not a finished candidate", None, None, None)
-        row = await conn.fetchrow(
-            f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
-            "AND status = 'champion' AND id <> $3 FOR UPDATE",
-            tenant_id,
-            run.model_name,
-            run.id,
-        )
-        held = RunRecord.from_row(row) if row else None
+        held = await _locked_champion(conn, tenant_id, run)
         current = held.id if held else None
         promoted = math.isfinite(ours) and ours < baseline
         verb = "beats" if promoted else "does not beat"
@@ -270,6 +257,18 @@ async def promote_over_baseline(
         else:
             await _decide(conn, tenant_id, run.id, current if promoted else None, promoted, reason)
     return PromotionDecision(promoted, reason, ours, baseline, current)
+
+
+async def _locked_champion(conn: asyncpg.Connection, tenant_id: UUID, run: RunRecord) -> RunRecord | None:
+    """The champion of ``run``'s model other than ``run``, locked until the transaction ends."""
+    row = await conn.fetchrow(
+        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
+        "AND status = 'champion' AND id <> $3 FOR UPDATE",
+        tenant_id,
+        run.model_name,
+        run.id,
+    )
+    return RunRecord.from_row(row) if row is not None else None
 
 
 async def _decide(
