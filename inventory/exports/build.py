@@ -48,13 +48,28 @@ async def prepare(
     filename = f"{dataset.name}-{now:%Y%m%d-%H%M%S}.{fmt.value}"
     zone = now.tzinfo or UTC
     if fmt is ExportFormat.CSV:
-        chunks = csv_chunks(header(dataset.columns, labels), stream_rows(conn, dataset, query), zone)
+        chunks = csv_chunks(header(dataset.columns, labels), await _started(conn, dataset, query), zone)
     elif fmt is ExportFormat.XLSX:
         headings = header(dataset.columns, labels, zone_name(zone))
-        chunks = xlsx_chunks(dataset.title, headings, stream_rows(conn, dataset, query), zone)
+        chunks = xlsx_chunks(dataset.title, headings, await _started(conn, dataset, query), zone)
     else:
         chunks = _single(await _pdf(conn, dataset, query, now))
     return PreparedExport(chunks, MEDIA_TYPES[fmt], filename)
+
+
+async def _started(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery) -> AsyncIterator[list[tuple]]:
+    """The rows' batches with the first one already fetched: a value the database refuses (a NUL character in
+    ``q``, a number past a column's range) fails the request here, before its 200, not the body mid-stream."""
+    batches = stream_rows(conn, dataset, query)
+    first = await anext(batches, None)
+
+    async def all_batches() -> AsyncIterator[list[tuple]]:
+        if first is not None:
+            yield first
+        async for batch in batches:
+            yield batch
+
+    return all_batches()
 
 
 async def _pdf(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery, now: datetime) -> bytes:

@@ -129,3 +129,12 @@ async def test_a_bare_date_in_a_time_filter_is_midnight_on_the_readers_calendar(
     assert await listed() == ["2026-12-01T09:00:00Z"]
     exported = await http.get(f"/api/v1/exports/stock-movements.csv?{query}", headers=tenant.headers())
     assert [row["occurred_at"] for row in csv.DictReader(io.StringIO(exported.text))] == ["2026-12-01T01:00:00-08:00"]
+
+
+async def test_a_filter_value_the_database_refuses_is_a_422_before_the_export_starts(http, make_tenant):
+    # Before, the query ran while the body streamed: a 200 whose CSV or xlsx broke off after its headers.
+    tenant = await make_tenant()
+    for kind in ("csv", "xlsx"):
+        for path in (f"products.{kind}?q=a%00b", f"stock-levels.{kind}?available_below=1e-200000"):
+            response = await http.get(f"/api/v1/exports/{path}", headers=tenant.headers())
+            assert (response.status_code, response.json()["code"]) == (422, "invalid_value"), path
