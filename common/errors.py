@@ -39,6 +39,12 @@ class InvalidInputError(DomainError):
     code = "invalid_input"
 
 
+class ExpiredValueError(InvalidInputError):
+    """A well-formed value that no longer holds when the request is applied (a hold expiring in the past)."""
+
+    code = "validation_error"
+
+
 class PermissionDeniedError(DomainError):
     code = "forbidden"
 

@@ -7,12 +7,12 @@ twice. Releasing returns the hold; fulfilling turns it into an issue on the ledg
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError, InsufficientStockError
+from common.errors import ConflictError, ExpiredValueError, InsufficientStockError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.records import one_row, row_or_missing
 from inventory.schemas import ReservationCreate, ReservationStatus
@@ -35,6 +35,9 @@ RESERVATIONS = Listing(
 async def create_reservation(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, request: ReservationCreate
 ) -> dict:
+    if request.expires_at is not None and request.expires_at <= datetime.now(UTC):
+        # A hold that has already expired would block stock it can never be used for.
+        raise ExpiredValueError(f"expires_at must be in the future; {request.expires_at.isoformat()} has passed")
     # Expired holds on this level give their stock back first, so they cannot block the new one.
     await release_expired(conn, request.product_id, request.warehouse_id)
     held = await conn.fetchval(

@@ -248,13 +248,10 @@ class ReservationCreate(StrictModel):
 
     @field_validator("expires_at")
     @classmethod
-    def _in_the_future(cls, value: datetime | None) -> datetime | None:
-        # A hold that has already expired would block stock it can never be used for.
-        if value is not None:
-            aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-            if aware <= datetime.now(UTC):
-                raise ValueError("expires_at must be in the future")
-        return value
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        # A time without an offset is UTC. Whether it is still ahead is checked when the hold is placed
+        # (create_reservation), not here: a retry of a placed hold replays its answer whenever it comes.
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class Reservation(BaseModel):

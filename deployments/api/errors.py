@@ -18,6 +18,7 @@ from common.error_reporting import report_error
 from common.errors import (
     ConflictError,
     DomainError,
+    ExpiredValueError,
     IdempotencyMismatchError,
     InvalidInputError,
     NotFoundError,
@@ -36,6 +37,7 @@ _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (PermissionDeniedError, 403),
     (ServiceUnavailableError, 503),
     (IdempotencyMismatchError, 422),
+    (ExpiredValueError, 422),
     (UnsupportedMediaError, 415),
     (PayloadTooLargeError, 413),
     (RateLimitedError, 429),

@@ -8,11 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import pydantic
 import pytest
 
 from common.database import TenantTransaction
-from common.errors import ConflictError
+from common.errors import ConflictError, ExpiredValueError
 from inventory import events, reservations, stock
 from inventory.listing import ListQuery
 from inventory.schemas import IssueCreate, ReservationCreate
@@ -55,14 +54,17 @@ async def table_level(owner_pool, tenant) -> tuple[Decimal, Decimal]:
     return row["on_hand"], row["reserved"]
 
 
-def test_a_hold_that_expires_in_the_past_is_refused():
-    with pytest.raises(pydantic.ValidationError, match="expires_at must be in the future"):
-        ReservationCreate(
-            product_id=uuid.uuid4(),
-            warehouse_id=uuid.uuid4(),
-            quantity=1,
-            expires_at=datetime.now(UTC) - timedelta(seconds=1),
-        )
+async def test_a_hold_that_expires_in_the_past_is_refused_and_holds_nothing(database, make_tenant, owner_pool):
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    with pytest.raises(ExpiredValueError, match="expires_at must be in the future"):
+        await reserve(database, tenant, hold(tenant, 5, expires_in=-timedelta(seconds=1)))
+    assert (await level(database, tenant))["reserved"] == 0
+
+
+def test_a_hold_time_without_an_offset_is_utc():
+    naive = datetime(2030, 1, 1, 12, 0)
+    request = ReservationCreate(product_id=uuid.uuid4(), warehouse_id=uuid.uuid4(), quantity=1, expires_at=naive)
+    assert request.expires_at == naive.replace(tzinfo=UTC)
 
 
 async def test_an_expired_hold_no_longer_counts_against_available_when_read(database, make_tenant, owner_pool):

@@ -3,6 +3,7 @@ product, another member's idempotency key."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -41,6 +42,22 @@ async def test_expired_hold_stops_counting_against_available(http, make_tenant, 
     assert (level.json()["reserved"], level.json()["available"]) == (0.0, 5.0)
     again = await http.post("/api/v1/reservations", json={**body, "quantity": 4}, headers=tenant.headers())
     assert again.status_code == 201, again.text
+
+
+async def test_a_retried_hold_replays_its_answer_after_its_expiry_has_passed(http, make_tenant):
+    # Before, the body's check ("expires_at must be in the future") ran before the key's replay: a 422 for a
+    # client whose first attempt had placed the hold.
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    expires_at = datetime.now(UTC) + timedelta(seconds=1)
+    body = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0]), "quantity": 2,
+            "expires_at": expires_at.isoformat()}  # fmt: skip
+    headers = {**tenant.headers(), "Idempotency-Key": f"hold-{uuid.uuid4()}"}
+    held = await http.post("/api/v1/reservations", json=body, headers=headers)
+    assert held.status_code == 201, held.text
+    await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.05)
+    retried = await http.post("/api/v1/reservations", json=body, headers=headers)
+    assert (retried.status_code, retried.headers.get("idempotent-replayed")) == (201, "true"), retried.text
+    assert retried.json() == held.json()
 
 
 async def test_uom_conversions_of_another_tenants_product_are_404(http, make_tenant):
