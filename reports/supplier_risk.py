@@ -85,7 +85,7 @@ def render_supplier_risk_pdf(tenant: str, generated: datetime, filter_text: str,
     pdf.title_block(
         [
             ("As of", data.as_of.isoformat()),
-            ("Suppliers", f"{len(rows)} ranked by overall risk (0 = none, 100 = highest; high ≥ 60, medium ≥ 30)"),
+            ("Suppliers", f"{_ranked_count(data)} by overall risk (0 = none, 100 = highest; high ≥ 60, medium ≥ 30)"),
             ("Weights", " · ".join(f"{c} {float(weights[c]):.0%}" for c in COMPONENTS)),
         ]
     )
@@ -111,10 +111,15 @@ def render_supplier_risk_pdf(tenant: str, generated: datetime, filter_text: str,
     return pdf.finish()
 
 
-def _trend_lines(data: SupplierRiskData) -> dict[str, list[float | None]]:
+def _ranked_count(data: SupplierRiskData) -> str:
+    shown, total = len(data.ranking["suppliers"]), data.ranking["total"]
+    return f"{shown} ranked" if shown == total else f"the {shown} riskiest of {total} ranked"
+
+
+def trend_lines(data: SupplierRiskData) -> dict[str, list[float | None]]:
     months = trend_months(data.as_of)
-    lines = {"All suppliers": late_rates(data.trend, months)}
-    delivering = set(data.trend["supplier_id"].astype(str))
+    lines = {"All ranked suppliers": late_rates(data.trend, months)}
+    delivering = set(data.trend["supplier_id"])
     for item in data.ranking["suppliers"]:
         if len(lines) > TREND_LINES:
             break
@@ -127,8 +132,8 @@ def _trend_section(pdf: ReportDocument, data: SupplierRiskData) -> None:
     pdf.add_page()
     pdf.heading("Late deliveries over the last 12 months")
     pdf.paragraph(
-        "Share of delivered orders that arrived after their promised date, by the month they were due: all "
-        f"suppliers together and the {TREND_LINES} highest-risk suppliers with deliveries in the period.",
+        "Share of delivered orders that arrived after their promised date, by the month they were due: the "
+        f"ranked suppliers together and the {TREND_LINES} highest-risk ones with deliveries in the period.",
         muted=True,
     )
     if data.trend.empty:
@@ -136,7 +141,7 @@ def _trend_section(pdf: ReportDocument, data: SupplierRiskData) -> None:
         return
     months = trend_months(data.as_of)
     width = pdf.usable_width()
-    chart = late_trend_chart([m.to_pydatetime() for m in months], _trend_lines(data), width_in=10.0, height_in=3.2)
+    chart = late_trend_chart([m.to_pydatetime() for m in months], trend_lines(data), width_in=10.0, height_in=3.2)
     pdf.png(chart, width=width, height=width * 0.32)
 
 
@@ -167,7 +172,7 @@ def render_supplier_risk_xlsx(data: SupplierRiskData) -> bytes:
            "In words"], drivers)  # fmt: skip
     codes = {str(i["supplier"]["id"]): i["supplier"]["code"] for i in data.ranking["suppliers"]}
     trend = [
-        [codes.get(str(r.supplier_id), str(r.supplier_id)), r.month.to_pydatetime(), int(r.deliveries), int(r.late),
+        [codes[r.supplier_id], r.month.to_pydatetime(), int(r.deliveries), int(r.late),
          r.late / r.deliveries if r.deliveries else None]
         for r in data.trend.itertuples()
     ]  # fmt: skip

@@ -5,7 +5,7 @@ late-delivery trend, and each top factor put into words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -30,18 +30,24 @@ class SupplierRiskData:
 async def gather(
     tx: TenantTransaction, today: date, band: str | None = None, window_days: int = EXPIRY_WARNING_DAYS
 ) -> SupplierRiskData:
+    """The trend and the certifications cover the suppliers the ranking lists (the band's, when one is given),
+    as the report's other sections do."""
     ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band)
+    ranked = {str(item["supplier"]["id"]) for item in ranking["suppliers"]}
     report = await compliance.tenant_report(tx.conn, today, window_days)
-    return SupplierRiskData(today, ranking, report, await late_delivery_trend(tx.conn, today))
+    report = {**report, "suppliers": [s for s in report["suppliers"] if str(s["supplier_id"]) in ranked]}
+    trend = await late_delivery_trend(tx.conn, today)
+    return SupplierRiskData(today, ranking, report, trend[trend["supplier_id"].isin(ranked)].reset_index(drop=True))
 
 
 async def late_delivery_trend(conn: asyncpg.Connection, today: date, months: int = TREND_MONTHS) -> pd.DataFrame:
-    """Delivered orders per supplier and month they were due, and how many arrived after the promised date
-    (the same rule as the on-time rate in the score)."""
-    first = (today.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    """Delivered orders per supplier (its id as text) and month they were due, over the months of
+    ``trend_months``, and how many arrived after the promised date (the same rule as the on-time rate in the
+    score)."""
+    first = trend_months(today, months)[0].date()
     rows = await conn.fetch(
         """
-        SELECT supplier_id, date_trunc('month', promised_date)::date AS month, count(*) AS deliveries,
+        SELECT supplier_id::text, date_trunc('month', promised_date)::date AS month, count(*) AS deliveries,
                count(*) FILTER (WHERE delivered_date > promised_date) AS late
         FROM app.risk_delivery_history
         WHERE delivered_date IS NOT NULL AND promised_date >= $1 AND promised_date <= $2
@@ -60,7 +66,7 @@ def trend_months(today: date, months: int = TREND_MONTHS) -> list[pd.Timestamp]:
     return list(pd.date_range(end=pd.Timestamp(today.replace(day=1)), periods=months, freq="MS"))
 
 
-def late_rates(trend: pd.DataFrame, months: list[pd.Timestamp], supplier_id: Any = None) -> list[float | None]:
+def late_rates(trend: pd.DataFrame, months: list[pd.Timestamp], supplier_id: str | None = None) -> list[float | None]:
     """Late share per month for one supplier (or all when None); None for a month without deliveries."""
     rows = trend if supplier_id is None else trend[trend["supplier_id"] == supplier_id]
     by_month = rows.groupby("month")[["deliveries", "late"]].sum()

@@ -11,8 +11,9 @@ import openpyxl
 import pytest
 from pypdf import PdfReader
 
-from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
-from reports.supplier_risk_data import gather
+from reports import supplier_risk_data
+from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx, trend_lines
+from reports.supplier_risk_data import gather, trend_months
 from risk import service
 from tests.support.rows import insert, insert_many
 
@@ -103,6 +104,73 @@ async def test_the_risk_workbook_holds_the_same_scores_and_the_late_delivery_cou
     assert totals == {"SUP-LDZ": (30, 30), "SUP-OK": (30, 0)}
     _, *certificates = list(book["Certifications"].iter_rows(values_only=True))
     assert [(c[0], c[2], c[5], c[6]) for c in certificates] == [("SUP-LDZ", "ISO 9001", 20, "expiring")]
+
+
+async def test_the_trend_draws_a_line_for_each_top_supplier_with_deliveries(database, risk_tenant):
+    # Before, the ids were matched as UUID against text: every supplier's line was empty.
+    data, _ = await report_data(database, risk_tenant)
+    lines = trend_lines(data)
+    assert set(lines) == {"All ranked suppliers", "SUP-LDZ", "SUP-OK"}
+    assert {rate for rate in lines["SUP-LDZ"] if rate is not None} == {1.0}
+    assert {rate for rate in lines["SUP-OK"] if rate is not None} == {0.0}
+
+
+async def test_the_trend_and_certifications_cover_the_ranked_suppliers_only(database, make_tenant, owner_pool):
+    # Before, a supplier outside the band (or deactivated) kept its certificates in the report, its deliveries
+    # in the trend, and its id where the workbook's Code column goes.
+    tenant = await make_tenant()
+    today = date.today()
+    async with owner_pool.acquire() as conn:
+        late = await insert(conn, "suppliers", tenant_id=tenant.id, code="LATE", name="Late Ltd", country="PL")
+        gone = await insert(conn, "suppliers", tenant_id=tenant.id, code="GONE", name="Gone Ltd", country="PL")
+        await insert(conn, "suppliers", tenant_id=tenant.id, code="NEW", name="New Ltd", country="DE")
+        for supplier in (late, gone):
+            await deliveries(conn, tenant.id, supplier, 10, delay_days=6, today=today)
+        await conn.execute("UPDATE app.suppliers SET active = false WHERE id = $1", gone)
+        await conn.execute(
+            "INSERT INTO app.supplier_certifications (tenant_id, supplier_id, standard, expires_on) "
+            "VALUES ($1, $2, 'ISO 9001', $3)",
+            tenant.id,
+            late,
+            today + timedelta(days=20),
+        )
+
+    async def read(tx):
+        everyone = await gather(tx, today)
+        held = {item["band"] for item in everyone.ranking["suppliers"]}
+        return everyone, await gather(tx, today, band=next(b for b in ("high", "medium", "low") if b not in held))
+
+    everyone, other_band = await database.run(tenant.claims(), tenant.id, read)
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(everyone)), read_only=True)
+    _, *late_rows = list(book["Late deliveries"].iter_rows(values_only=True))
+    assert {r[0] for r in late_rows} == {"LATE"} and sum(r[2] for r in late_rows) == 10
+    assert [s["code"] for s in everyone.compliance["suppliers"]] == ["LATE", "NEW"]
+    assert other_band.ranking["suppliers"] == []
+    assert other_band.trend.empty and other_band.compliance["suppliers"] == []
+
+
+async def test_the_trend_reads_the_twelve_months_it_draws(database, make_tenant, owner_pool):
+    # Before, 31 x 11 days back from the 1st reached into a thirteenth month, which the workbook listed.
+    tenant = await make_tenant()
+    today = date.today()
+    first, before = trend_months(today)[0].date(), trend_months(today, 13)[0].date()
+    async with owner_pool.acquire() as conn:
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="S", name="S", country="DE")
+        for i, promised in enumerate((before, first)):
+            await insert(
+                conn, "supplier_deliveries", tenant_id=tenant.id, supplier_id=supplier, shipment_mode="road",
+                order_date=promised - timedelta(days=10), promised_date=promised, delivered_date=promised,
+                quantity=1, quantity_received=1, quantity_rejected=0, value=1, import_key=f"k{i}",
+            )  # fmt: skip
+    data = await database.run(tenant.claims(), tenant.id, lambda tx: gather(tx, today))
+    assert [m.date() for m in data.trend["month"]] == [first]
+
+
+async def test_a_ranking_cut_at_the_limit_says_how_many_it_leaves_out(database, risk_tenant, monkeypatch):
+    monkeypatch.setattr(supplier_risk_data, "RANK_LIMIT", 1)
+    data, _ = await report_data(database, risk_tenant)
+    text = PdfReader(io.BytesIO(render_supplier_risk_pdf("T", datetime.now(UTC), "all", data))).pages[0].extract_text()
+    assert "the 1 riskiest of 2 ranked" in text
 
 
 async def test_the_risk_report_routes_answer_pdf_and_xlsx_and_refuse_a_bad_band(api, risk_tenant):
