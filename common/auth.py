@@ -183,7 +183,7 @@ class TokenVerifier:
         if known is not None:
             if await self._still_valid(known):
                 return known.claims
-            del self._verified[token]
+            self._verified.pop(token, None)  # a concurrent request with it may have dropped it first
         header = jwt.get_unverified_header(token)
         alg = header.get("alg")
         key: str | jwt.PyJWK

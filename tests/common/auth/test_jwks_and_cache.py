@@ -187,3 +187,19 @@ async def test_a_cached_token_is_refused_once_its_kid_names_another_key(jwks_ser
     await asyncio.sleep(0.1)
 
     assert await rejection(verifier, token) == "invalid_signature"
+
+
+async def test_parallel_requests_with_a_cached_token_whose_key_was_rotated_out_are_all_refused(
+    jwks_server, make_verifier, ec_key
+):
+    # Before, the first request dropped the token from the cache and the others' own drop raised KeyError (a 500
+    # carrying the token into the error log).
+    verifier = make_verifier(jwks_min_refetch_interval_s=0.0)
+    token = ec_key.sign(claims())
+    await verifier.verify(token)
+    successor = make_ec_key("ec-successor")
+    jwks_server.keys = [successor.jwk()]
+    await verifier.verify(successor.sign(claims()))  # its fetch drops the old key from the cache
+
+    outcomes = await asyncio.gather(*(verifier.verify(token) for _ in range(3)), return_exceptions=True)
+    assert [getattr(o, "code", repr(o)) for o in outcomes] == ["unknown_key"] * 3
