@@ -34,7 +34,8 @@ def signature_problem(
     problem = freshness_problem(timestamp, signature, now=now, max_skew_s=max_skew_s)
     if problem is not None:
         return problem
-    if not hmac.compare_digest(sign(secret, str(timestamp), body), str(signature)):
+    # Compared as bytes: compare_digest refuses a str with non-ASCII characters (a header can carry them).
+    if not hmac.compare_digest(sign(secret, str(timestamp), body).encode(), str(signature).encode()):
         return "the signature does not match the body"
     return None
 

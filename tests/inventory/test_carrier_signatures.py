@@ -25,8 +25,9 @@ def test_a_correct_fresh_signature_is_accepted():
         ("1699990000", "good", b"{}", "away from"),
         ("1700000000", "good", b'{"tampered":1}', "does not match"),
         ("1700000000", "sha256=" + "0" * 64, b"{}", "does not match"),
+        ("1700000000", "sha256=\xe9", b"{}", "does not match"),  # compare_digest raised TypeError: a 500
     ],
-    ids=["missing", "not-a-number", "four-hundred-digits", "stale", "tampered-body", "wrong-secret"],
+    ids=["missing", "not-a-number", "four-hundred-digits", "stale", "tampered-body", "wrong-secret", "non-ascii"],
 )
 def test_bad_signatures_are_refused_with_a_reason(timestamp, signature, body, reason):
     good = carrier_signatures.sign("s3cret", timestamp, b"{}") if signature == "good" else signature
