@@ -165,6 +165,7 @@ class Listing:
             KeyError,
             TypeError,
             AttributeError,
+            OverflowError,
             binascii.Error,
             InvalidOperation,
             UnicodeDecodeError,
@@ -191,7 +192,10 @@ def encode_cursor(column: str, descending: bool, value: Any, last_id: UUID) -> s
 
 def _parse_value(kind: SortValueType, raw: Any) -> Any:
     if kind is datetime:
-        return datetime.fromisoformat(raw)
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            raise ValueError("cursor time has no offset")
+        return value.astimezone(UTC)  # OverflowError past year 1 or 9999 in UTC, as the encoder would raise
     if kind is Decimal:
         return Decimal(str(raw))
     if kind is int:
