@@ -212,7 +212,7 @@ def bad_requests(tenant, other) -> list[tuple[str, str, str, dict | str | None, 
             400,
             "invalid_cursor",
         ),
-        (  # {"k":"created_at","d":true,"v":"0001-01-01T00:00:00+01:00",...}: before year 1 in UTC, was the database's 422
+        (  # {"k":"created_at","d":true,"v":"0001-01-01T00:00:00+01:00",...}: before year 1 in UTC, was a 422
             "cursor time out of range",
             "GET",
             "/api/v1/notifications?cursor=eyJrIjoiY3JlYXRlZF9hdCIsImQiOnRydWUsInYiOiIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwiaWQiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDEifQ",
