@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.offsets import BaseOffset
 
 from training.errors import ForecastInputError
 from training.frequency import parse_frequency
@@ -75,11 +76,27 @@ def fill_gaps(df: pd.DataFrame, freq: str, value: float = 0.0) -> pd.DataFrame:
     frames = []
     for uid, group in df.groupby("unique_id", sort=True):
         grid = pd.date_range(group["ds"].min(), group["ds"].max(), freq=offset)
+        off_grid = group["ds"][~group["ds"].isin(grid)]
+        if not off_grid.empty:
+            # Reindexing would drop them and fill their places with ``value``: real demand read as none.
+            raise ForecastInputError(
+                f"series {uid!r} has {len(off_grid)} timestamp(s) off the {freq!r} grid, e.g. "
+                f"{off_grid.iloc[0]}: {_grid_hint(off_grid, offset)}"
+            )
         filled = group.set_index("ds")[["y", *covariates]].reindex(grid)
         filled["y"] = filled["y"].fillna(value)
         filled[covariates] = filled[covariates].ffill().bfill()
         frames.append(filled.rename_axis("ds").reset_index().assign(unique_id=uid))
     return pd.concat(frames, ignore_index=True)[[*REQUIRED_COLUMNS, *covariates]]
+
+
+def _grid_hint(off_grid: pd.Series, offset: BaseOffset) -> str:
+    if (off_grid != off_grid.dt.normalize()).any():
+        return "the timestamps carry a time of day: give dates, or a frequency as fine as the times"
+    weekdays = off_grid.dt.day_name().str[:3].str.upper().unique()
+    if isinstance(offset, pd.offsets.Week) and len(weekdays) == 1:
+        return f"give the frequency the dates fall on (W-{weekdays[0]} for weeks dated on that weekday)"
+    return "give the frequency the dates fall on (W-MON for weeks dated Monday, MS for month starts, ME for month ends)"
 
 
 def validate_horizon(horizon: int) -> int:

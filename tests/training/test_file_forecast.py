@@ -98,3 +98,18 @@ def test_the_command_refuses_a_bad_file_in_one_line_without_starting_ray(tmp_pat
     assert result.exit_code == 2, result.output
     assert "1 duplicate (unique_id, ds) row(s)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_weeks_dated_off_the_frequencys_anchor_are_refused_not_read_as_zero_demand(tmp_path):
+    # "W" is weeks ending Sunday; before, Monday-dated rows were dropped and their weeks filled with zeros.
+    mondays = _history(tmp_path, HEADER + "a,2024-01-01,5\na,2024-01-08,6\na,2024-01-15,7\n")
+    with pytest.raises(ForecastInputError, match=r"3 timestamp\(s\) off the 'W' grid, e.g. 2024-01-01.*W-MON"):
+        prepare_file(mondays, "W", 4, [0.5])
+    prepared = prepare_file(mondays, "W-MON", 4, [0.5])
+    assert prepared.history["y"].tolist() == [5.0, 6.0, 7.0]
+
+
+def test_months_dated_mid_month_are_refused_for_month_starts(tmp_path):
+    mid_month = _history(tmp_path, HEADER + "a,2024-01-15,5\na,2024-02-15,6\na,2024-03-15,7\n")
+    with pytest.raises(ForecastInputError, match=r"off the 'MS' grid"):
+        prepare_file(mid_month, "MS", 4, [0.5])
