@@ -124,6 +124,24 @@ async def test_a_worse_backtest_does_not_replace_the_champion_and_a_better_one_d
     assert statuses == {"a": "retired", "b": "candidate", "c": "champion"}
 
 
+async def test_a_rerun_of_an_earlier_night_does_not_replace_a_newer_champion_even_with_a_better_backtest(
+    database, make_tenant
+):
+    # Before, it won on MASE alone: the newer forecasts were retired for older ones.
+    tenant = await make_tenant()
+
+    async def op(tx):
+        newer = await new_run(tx, "night-2", 0.9)
+        await promote_if_better(tx.conn, tx.tenant_id, newer.id)
+        earlier = await new_run(tx, "night-1", 0.5, end=END - timedelta(days=1))
+        decision = await promote_if_better(tx.conn, tx.tenant_id, earlier.id)
+        return decision, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    decision, current = await in_tenant(database, tenant, op)
+    assert not decision.promoted and decision.reason == "trained on data before champion v1's"
+    assert current.run_key == "night-2"
+
+
 async def test_a_stale_champion_gives_way_even_to_a_worse_backtest(database, make_tenant):
     tenant = await make_tenant()
 
