@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -19,6 +19,7 @@ from inventory.exports.pdf_document import ReportDocument
 from inventory.exports.pdf_tables import Column, draw_table, format_number, format_value
 from reports.charts import forecast_chart
 from reports.forecast_series import SeriesRef
+from training.history import LEDGER_FREQUENCIES
 
 # 2.5%/97.5% bound the 95% interval and 10%/90% the 80% one; the median is the point's companion.
 INTERVAL_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
@@ -27,8 +28,9 @@ PERIOD_NAMES = {"D": ("day", "days"), "W": ("week", "weeks")}
 FIGURE_DECIMALS = 1  # stock figures in the report: one decimal, as units are often kg
 STOCKOUT_RULE = (
     "Expected shortfall = forecast demand over the horizon minus the inventory position (on hand \u2212 reserved + "
-    "open purchase orders), when positive. The stock-out date is the first period in which cumulative forecast "
-    "demand exceeds the position. Series without a known lead time have no position and are listed last."
+    "open purchase orders), when positive. The stock-out date is the first day of the first period in which "
+    "cumulative forecast demand exceeds the position. Series without a known lead time have no position and are "
+    "listed last."
 )
 
 
@@ -59,7 +61,8 @@ def outlook(item: SeriesForecast) -> StockoutOutlook:
     for point in points:
         cumulative += float(point["yhat"])
         if cumulative > position:
-            stockout_on = _naive(point["ds"])
+            # The period's first day: a weekly point is labelled by the Sunday that ends its week.
+            stockout_on = _naive(point["ds"]) - timedelta(days=LEDGER_FREQUENCIES[item.forecast["freq"]][1])
             break
     return StockoutOutlook(demand, position, max(demand - position, 0.0), stockout_on)
 
@@ -190,10 +193,16 @@ def key_figures(item: SeriesForecast, horizon: int, many: str) -> list[dict[str,
         ("Lead time", f"{format_number(lead_days, 1)} days ({policy['lead_time_source']})"),
         (
             "Expected stock-out",
-            format_value(seen.stockout_on.date()) if seen.stockout_on else f"not within {horizon} {many}",
+            f"{format_value(seen.stockout_on.date())}{_period_suffix(item)}"
+            if seen.stockout_on
+            else f"not within {horizon} {many}",
         ),
     ]
     return [{"figure": f, "value": v} for f, v in figures]
+
+
+def _period_suffix(item: SeriesForecast) -> str:
+    return " (the week from that day)" if item.forecast["freq"] == "W" else ""
 
 
 def _qty(value: Any, unit: str) -> str:

@@ -4,16 +4,18 @@ pypdf and compared with what /ai/forecast/demand and /ai/forecast/inventory-poli
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
 from inventory.exports.pdf_tables import format_number
-from reports.forecast import QUANTILES_PARAM
-from reports.forecast_series import MAX_SERIES
+from reports.forecast import QUANTILES_PARAM, SeriesForecast, outlook
+from reports.forecast_series import MAX_SERIES, SeriesRef
 from tests.support.rows import insert, insert_many
 
 NAME = "Śruba łączna M6 - Łódź"
@@ -140,3 +142,12 @@ async def test_more_series_than_a_report_holds_is_a_400(api, make_tenant, owner_
     response = await api.get("/api/v1/exports/forecast.pdf", headers=tenant.headers())
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "report_too_large"
+
+
+def test_a_weekly_stock_out_is_dated_from_the_first_day_of_its_week():
+    # Weekly points are labelled by the Sunday that ends the week; before, the report dated the stock-out to it,
+    # up to six days later than the data supports.
+    ref = SeriesRef(uuid.uuid4(), "BOLT", "Bolt", "kg", uuid.uuid4(), "WH")
+    points = [{"ds": f"2026-03-{day:02d}T00:00:00Z", "yhat": 10.0, "quantiles": {}} for day in (8, 15, 22)]
+    item = SeriesForecast(ref, pd.DataFrame(), {"freq": "W", "points": points}, {"inventory_position": 13.0})
+    assert outlook(item).stockout_on == datetime(2026, 3, 9)  # the Monday of the week ending Sunday 15 March
