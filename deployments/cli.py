@@ -12,7 +12,7 @@ import typer
 
 from common.config import Environment, get_settings
 from deployments.cli_risk import first_risk_scan, risk_app
-from deployments.cli_support import ensure_database_url, refuse_held_ports, stop_serve_at_exit
+from deployments.cli_support import ensure_database_url, fail, refuse_held_ports, stop_serve_at_exit
 from inventory.demo import (
     DEMO_ADMIN_ID,
     DEMO_PLANNER_ID,
@@ -190,18 +190,22 @@ def sync(
     import asyncio
     import json
 
+    from common.errors import DomainError
     from deployments.integrations_job import run_sync_job, sync_task
 
     ensure_database_url()
-    if on_ray:
-        import ray
+    try:
+        if on_ray:
+            import ray
 
-        from common.ray_connection import connect_ray
+            from common.ray_connection import connect_ray
 
-        connect_ray(get_settings().ray_address or "auto")
-        run = ray.get(sync_task().remote(str(tenant), str(connector), None, "cli"))
-    else:
-        run = asyncio.run(run_sync_job(str(tenant), str(connector)))
+            connect_ray(get_settings().ray_address or "auto")
+            run = ray.get(sync_task().remote(str(tenant), str(connector), None, "cli"))
+        else:
+            run = asyncio.run(run_sync_job(str(tenant), str(connector)))
+    except DomainError as exc:  # an unknown or disabled connector, an acting member no longer a writer
+        fail(exc)
     typer.echo(json.dumps(run, default=str))
     if run["status"] == "failed":
         raise typer.Exit(1)
@@ -243,11 +247,12 @@ def forecast(
     """Forecast your own file on Ray with the service's model selection, without loading it into the database."""
     from common.ray_connection import ray_session
     from training.errors import ForecastInputError
-    from training.file_forecast import forecast_file, prepare_file, read_history, write_output
+    from training.file_forecast import check_output, forecast_file, prepare_file, read_history, write_output
 
     if fill not in ("zero", "ffill", "none") or profile not in ("fast", "full"):
         raise typer.BadParameter("--fill is zero, ffill or none; --profile is fast or full")
     try:
+        check_output(output)
         levels = [float(q) for q in quantiles.split(",") if q.strip()]
         names = [c.strip() for c in covariates.split(",") if c.strip()]
         if names and future is None:
@@ -283,12 +288,11 @@ def forecast_batch(
     import json
     from dataclasses import asdict
 
-    from deployments.local_stack import ensure_database
     from training.batch_forecast import run_with_ray
 
     if freq not in ("D", "W") or profile not in ("fast", "full"):
         raise typer.BadParameter("--freq is D or W; --profile is fast or full")
-    url = ensure_database(get_settings(), cleanup=None)
+    url = ensure_database_url()
     summaries = run_with_ray(url, freq=freq, horizon=horizon, tenant_ids=tenant, profile=profile)
     typer.echo(json.dumps([asdict(s) for s in summaries], default=str, indent=2))
     failed = [s.tenant_id for s in summaries if s.error]

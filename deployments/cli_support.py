@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 from datetime import date
 from typing import NoReturn
+from urllib.parse import urlsplit
 from uuid import UUID
 
+import asyncpg
 import typer
 
 from common.config import Settings, get_settings
 
 
 def ensure_database_url() -> str:
-    """DATABASE_URL, or the embedded PostgreSQL started (and left running) as `chainsight db-url` does."""
+    """DATABASE_URL, or the embedded PostgreSQL started (and left running) as `chainsight db-url` does; a
+    database that cannot be reached or is not migrated ends the command here in one line, before any Ray work."""
     from deployments.local_stack import ensure_database
 
     url = ensure_database(get_settings(), cleanup=None)
     get_settings.cache_clear()  # ensure_database exported the URL; later reads of the settings must see it
+    try:
+        migrated = asyncio.run(_has_schema(url))
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # TimeoutError is an OSError
+        fail(f"cannot use the database at {_location(url)}: {exc}")
+    if not migrated:
+        fail(f"the database at {_location(url)} has no Chainsight tables yet: run `chainsight migrate` first")
     return url
 
 
-def fail(exc: Exception) -> NoReturn:
+async def _has_schema(url: str) -> bool:
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        return bool(await conn.fetchval("SELECT to_regclass('app.members') IS NOT NULL"))
+    finally:
+        await conn.close()
+
+
+def _location(url: str) -> str:
+    """Host, port and database of ``url``, without its credentials."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"
+
+
+def fail(problem: Exception | str) -> NoReturn:
     """A user's mistake: one line on stderr and exit status 2, no traceback."""
-    typer.echo(f"error: {getattr(exc, 'message', None) or exc}", err=True)
-    raise typer.Exit(2) from exc
+    typer.echo(f"error: {getattr(problem, 'message', None) or problem}", err=True)
+    raise typer.Exit(2) from (problem if isinstance(problem, Exception) else None)
 
 
 def refuse_held_ports(settings: Settings) -> None:

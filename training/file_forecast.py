@@ -160,6 +160,14 @@ def forecast_file(
     return FileForecast(forecast, selection, added)
 
 
+def check_output(path: Path) -> None:
+    """Refuse an output the forecast could not be written to, before any model work is spent on it."""
+    if path.suffix.lower() not in {".csv", ".parquet", ".pq"}:
+        raise ForecastInputError(f"--output {path.name}: give a .csv or .parquet file")
+    if not path.parent.is_dir():
+        raise ForecastInputError(f"--output {path}: directory {path.parent} does not exist")
+
+
 def write_output(forecast: pd.DataFrame, path: Path) -> None:
     if path.suffix.lower() in {".parquet", ".pq"}:
         forecast.to_parquet(path, index=False)

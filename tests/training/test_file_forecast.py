@@ -100,6 +100,21 @@ def test_the_command_refuses_a_bad_file_in_one_line_without_starting_ray(tmp_pat
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("output", "reason"), [("missing/o.csv", "does not exist"), ("o.xlsx", ".csv or .parquet")])
+def test_the_command_refuses_an_output_it_cannot_write_before_starting_ray(tmp_path, monkeypatch, output, reason):
+    # Before, every forecast was computed first; then a traceback for a missing directory, or an .xlsx name
+    # silently written as CSV.
+    def no_ray(**_: object) -> None:
+        raise AssertionError("Ray was started for an output that cannot be written")
+
+    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
+    source = tmp_path / "history.csv"
+    source.write_text(HEADER + "a,2024-01-01,1\na,2024-01-02,2\n")
+    arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / output)]
+    result = CliRunner().invoke(cli, arguments, env={"COLUMNS": "400"})  # one line, whatever the path's length
+    assert result.exit_code == 2 and reason in result.output, result.output
+
+
 def test_weeks_dated_off_the_frequencys_anchor_are_refused_not_read_as_zero_demand(tmp_path):
     # "W" is weeks ending Sunday; before, Monday-dated rows were dropped and their weeks filled with zeros.
     mondays = _history(tmp_path, HEADER + "a,2024-01-01,5\na,2024-01-08,6\na,2024-01-15,7\n")

@@ -1,0 +1,68 @@
+"""The database the ``chainsight`` commands use: one that cannot be reached or is not migrated ends the command in
+one line (exit 2) before any Ray work, and a command's domain refusal is one line too."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from common.config import get_settings
+from deployments.cli import app
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, database_url: str, *arguments: str):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    try:
+        return CliRunner().invoke(app, list(arguments), env={"COLUMNS": "400"})
+    finally:
+        get_settings.cache_clear()
+
+
+def one_line_error(result) -> str:
+    assert result.exit_code == 2, result.output
+    assert result.output.count("\n") == 1 and result.output.startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    return result.output
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(monkeypatch):
+    # Before, a ConnectionRefusedError traceback (after Ray had started, for the commands that use it).
+    result = run_cli(monkeypatch, "postgresql://u:s3cret@127.0.0.1:1/nodb", "risk", "backtest", "--cutoff",
+                     "2025-01-01", "--local")  # fmt: skip
+    output = one_line_error(result)
+    assert "cannot use the database at 127.0.0.1:1/nodb" in output and "s3cret" not in output
+
+
+def test_a_database_without_the_schema_asks_for_migrate(monkeypatch, database_url, tmp_path):
+    # Before, "relation app.members does not exist" as a traceback from `chainsight risk import`.
+    name = f"empty_{uuid.uuid4().hex[:8]}"
+
+    async def execute(statement: str) -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
+    try:
+        empty = urlunsplit(urlsplit(database_url)._replace(path=f"/{name}"))
+        history = tmp_path / "history.csv"
+        history.write_text("supplier,order_date,promised_date,quantity,value\nA,2025-01-01,2025-01-05,1,1\n")
+        output = one_line_error(run_cli(monkeypatch, empty, "risk", "import", "--file", str(history)))
+        assert "has no Chainsight tables yet: run `chainsight migrate` first" in output
+    finally:
+        asyncio.run(execute(f'DROP DATABASE "{name}"'))
+
+
+def test_syncing_an_unknown_connector_is_one_line(monkeypatch, database_url):
+    # Before, the connector's NotFoundError came out as a traceback.
+    tenant, connector = uuid.uuid4(), uuid.uuid4()
+    result = run_cli(monkeypatch, database_url, "sync", "--tenant", str(tenant), "--connector", str(connector))
+    assert str(connector) in one_line_error(result)
