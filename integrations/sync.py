@@ -1,4 +1,4 @@
-"""The sync engine: one run of one connector for one tenant, and pushing purchase orders to the ERP.
+"""The sync engine: one run of one connector for one tenant (pushing orders is integrations.push).
 
 A run acts with the membership of the connector's acting user (the admin who configured it), through
 ``Database.run`` like any request, so row-level security confines it to that tenant. Each page of records
@@ -20,15 +20,15 @@ import asyncpg
 
 from common.config import Settings
 from common.database import Database, TenantTransaction
-from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError, describe
+from common.errors import ConflictError, DomainError, NotFoundError, describe
 from integrations import store
 from integrations.apply import Counts, apply_page, close_stock_snapshot, storable
 from integrations.connector import Connector, ConnectorConfig, connector_class
 from integrations.crypto import CredentialCipher, cipher_from_key
-from integrations.external_ids import SyncScope, remember
+from integrations.external_ids import SyncScope
 from integrations.http import RetryPolicy
 from integrations.mapping import FieldMapping
-from integrations.records import ENTITY_ORDER, Entity, PushLine, PushOrder
+from integrations.records import ENTITY_ORDER, Entity
 from inventory import events
 
 logger = logging.getLogger(__name__)
@@ -221,129 +221,4 @@ async def _announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
         tx.tenant_id,
         title[:300],
         data,
-    )
-
-
-# --- push ---------------------------------------------------------------------------------------------------
-
-
-async def push_purchase_order(
-    deps: SyncDeps, claims: dict[str, Any], requested_tenant: UUID | None, connector_id: UUID, order_id: UUID
-) -> dict:
-    """Create a Chainsight purchase order in the ERP and remember the ERP's id for it.
-
-    The ERP call happens between two transactions: nothing is held open while the ERP answers.
-    """
-
-    async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
-        tx.require_write()
-        connector = await store.get_connector(tx.conn, connector_id)
-        credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)
-        mapping = FieldMapping.model_validate(connector["mapping"])
-        scope = SyncScope(tx.tenant_id, connector_id, connector["name"], order_id, mapping, frozenset())
-        existing = await tx.conn.fetchval(
-            """SELECT external_id FROM app.integration_external_ids
-               WHERE connector_id = $1 AND entity = 'purchase_orders' AND local_id = $2""",
-            connector_id,
-            order_id,
-        )
-        if existing is not None:
-            raise ConflictError(
-                f"purchase order {order_id} is already in {connector['name']} as {existing!r}", code="already_pushed"
-            )
-        order = await _order_to_push(tx.conn, scope, order_id)
-        return connector, credentials, order
-
-    connector_row, credentials, order = await deps.database.run(claims, requested_tenant, prepare)
-    connector = deps.connector_factory(
-        connector_row["kind"],
-        ConnectorConfig(
-            base_url=connector_row["base_url"],
-            credentials=credentials,
-            options=connector_row["options"],
-            page_size=deps.page_size,
-            retry=deps.retry,
-        ),
-    )
-    try:
-        external_id = await connector.push_purchase_order(order)
-    finally:
-        await connector.aclose()
-
-    async def record(tx: TenantTransaction) -> dict:
-        scope = SyncScope(tx.tenant_id, connector_id, connector_row["name"], order_id, FieldMapping(), frozenset())
-        await remember(tx.conn, scope, Entity.PURCHASE_ORDERS, external_id, order_id, None)
-        return {"purchase_order_id": order_id, "connector_id": connector_id, "external_id": external_id}
-
-    result: dict = await deps.database.run(claims, requested_tenant, record)
-    return result
-
-
-async def _external(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, local: UUID) -> str | None:
-    value: str | None = await conn.fetchval(
-        """SELECT external_id FROM app.integration_external_ids
-           WHERE connector_id = $1 AND entity = $2 AND local_id = $3 ORDER BY synced_at DESC LIMIT 1""",
-        scope.connector_id,
-        entity.value,
-        local,
-    )
-    return value
-
-
-async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: UUID) -> PushOrder:
-    order = await conn.fetchrow(
-        """SELECT po.number, po.status, po.currency, po.expected_date, po.supplier_id, s.code AS supplier_code,
-                  po.warehouse_id, w.code AS warehouse_code
-           FROM app.purchase_orders po
-           JOIN app.suppliers s ON s.id = po.supplier_id
-           JOIN app.warehouses w ON w.id = po.warehouse_id
-           WHERE po.id = $1""",
-        order_id,
-    )
-    if order is None:
-        raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
-    if order["status"] not in ("draft", "issued"):
-        raise ConflictError(f"purchase order {order['number']} is {order['status']}; only open orders can be pushed")
-    supplier = await _external(conn, scope, Entity.SUPPLIERS, order["supplier_id"])
-    if supplier is None:
-        raise InvalidInputError(
-            f"supplier {order['supplier_code']} was not synced from {scope.connector_name}: the ERP cannot know it",
-            code="supplier_not_in_erp",
-        )
-    lines = []
-    for row in await conn.fetch(
-        """SELECT l.line_no, l.product_id, p.sku, p.unit_of_measure, l.quantity_base, l.quantity, l.unit_price
-           FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
-           WHERE l.purchase_order_id = $1 ORDER BY l.line_no""",
-        order_id,
-    ):
-        product = await _external(conn, scope, Entity.PRODUCTS, row["product_id"])
-        if product is None:
-            raise InvalidInputError(
-                f"product {row['sku']} was not synced from {scope.connector_name}: the ERP cannot know it",
-                code="product_not_in_erp",
-            )
-        # The ERP gets the quantity in the product's own unit, and the price per that unit.
-        price = (row["unit_price"] * row["quantity"] / row["quantity_base"]).quantize(row["unit_price"])
-        lines.append(
-            PushLine(
-                line_no=row["line_no"],
-                product_external_id=product,
-                sku=row["sku"],
-                quantity=row["quantity_base"],
-                uom=scope.mapping.erp_unit(row["unit_of_measure"]),
-                unit_price=price,
-            )
-        )
-    if not lines:
-        raise ConflictError(f"purchase order {order['number']} has no lines", code="empty_order")
-    return PushOrder(
-        number=order["number"],
-        supplier_external_id=supplier,
-        supplier_code=order["supplier_code"],
-        warehouse_external_id=await _external(conn, scope, Entity.WAREHOUSES, order["warehouse_id"]),
-        warehouse_code=scope.mapping.erp_warehouse(order["warehouse_code"]),
-        currency=scope.mapping.erp_currency(order["currency"]),
-        expected_date=order["expected_date"],
-        lines=lines,
     )

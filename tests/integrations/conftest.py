@@ -18,9 +18,10 @@ from integrations import store
 from integrations.connector import Connector
 from integrations.crypto import cipher_from_key
 from integrations.http import RetryPolicy
+from integrations.push import push_purchase_order
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate
-from integrations.sync import SyncDeps, push_purchase_order, run_sync
+from integrations.sync import SyncDeps, run_sync
 from inventory import events, purchasing
 from inventory.purchasing_schemas import PurchaseOrderCreate
 from tests.support.fakes.base import FakeServer

@@ -17,9 +17,10 @@ from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorProtocolError
 from integrations.http import RetryPolicy
 from integrations.netsuite import NetSuiteConnector
+from integrations.push import push_purchase_order
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate, ConnectorUpdate
-from integrations.sync import push_purchase_order, run_sync
+from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,

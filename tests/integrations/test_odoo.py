@@ -12,8 +12,9 @@ import pytest
 
 from integrations.connector import ConnectorConfig
 from integrations.odoo import OdooConnector
+from integrations.push import push_purchase_order
 from integrations.records import Entity
-from integrations.sync import push_purchase_order, run_sync
+from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,

@@ -11,10 +11,11 @@ import pytest
 from integrations import store
 from integrations.connector import ConnectorConfig
 from integrations.http import RetryPolicy
+from integrations.push import push_purchase_order
 from integrations.records import Entity
 from integrations.sap import SapConnector
 from integrations.schemas import ConnectorUpdate
-from integrations.sync import push_purchase_order, run_sync
+from integrations.sync import run_sync
 from tests.integrations.conftest import (
     completed_run,
     configure,

@@ -14,6 +14,7 @@ from deployments.api.deps import CallerDep, SettingsDep
 from integrations import store
 from integrations.crypto import cipher_from_key
 from integrations.errors import ConnectorError
+from integrations.push import push_purchase_order
 from integrations.schemas import (
     Connector,
     ConnectorCreate,
@@ -23,7 +24,7 @@ from integrations.schemas import (
     PushResult,
     SyncRun,
 )
-from integrations.sync import SyncDeps, fail_queued_run, push_purchase_order, queue_run
+from integrations.sync import SyncDeps, fail_queued_run, queue_run
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/integrations", tags=["integrations"])
