@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,18 +17,25 @@ from integrations.mapping import FieldMapping
 from integrations.records import Entity, PushLine, PushOrder
 from integrations.sync import SyncDeps
 
+# A claim older than this belongs to a push whose process died during the ERP call: another push may take it.
+CLAIM_TAKEOVER = timedelta(minutes=10)
+
 
 async def push_purchase_order(
     deps: SyncDeps, claims: dict[str, Any], requested_tenant: UUID | None, connector_id: UUID, order_id: UUID
 ) -> dict:
     """Create a Chainsight purchase order in the ERP and remember the ERP's id for it.
 
-    The ERP call happens between two transactions: nothing is held open while the ERP answers.
+    The ERP call happens between two transactions: nothing is held open while the ERP answers. The first
+    claims the order for the connector (migration 0127), so a second push meanwhile is refused instead of
+    creating a second ERP order; the claim goes when the ERP has answered, either way.
     """
 
     async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
         tx.require_write()
         connector = await store.get_connector(tx.conn, connector_id)
+        # Claimed before the check below, so that check sees what a push that released its claim recorded.
+        await _claim(tx, connector_id, order_id, connector["name"])
         credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)
         mapping = FieldMapping.model_validate(connector["mapping"])
         scope = SyncScope(tx.tenant_id, connector_id, connector["name"], order_id, mapping, frozenset())
@@ -57,16 +65,46 @@ async def push_purchase_order(
     )
     try:
         external_id = await connector.push_purchase_order(order)
+    except BaseException:
+        await deps.database.run(claims, requested_tenant, lambda tx: _release(tx, connector_id, order_id))
+        raise
     finally:
         await connector.aclose()
 
     async def record(tx: TenantTransaction) -> dict:
         scope = SyncScope(tx.tenant_id, connector_id, connector_row["name"], order_id, FieldMapping(), frozenset())
         await remember(tx.conn, scope, Entity.PURCHASE_ORDERS, external_id, order_id, None)
+        await _release(tx, connector_id, order_id)
         return {"purchase_order_id": order_id, "connector_id": connector_id, "external_id": external_id}
 
     result: dict = await deps.database.run(claims, requested_tenant, record)
     return result
+
+
+async def _claim(tx: TenantTransaction, connector_id: UUID, order_id: UUID, connector_name: str) -> None:
+    claimed = await tx.conn.fetchval(
+        """INSERT INTO app.integration_push_claims (tenant_id, connector_id, purchase_order_id) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant_id, connector_id, purchase_order_id) DO UPDATE SET claimed_at = now()
+           WHERE app.integration_push_claims.claimed_at < now() - $4::interval
+           RETURNING true""",
+        tx.tenant_id,
+        connector_id,
+        order_id,
+        CLAIM_TAKEOVER,
+    )
+    if claimed is None:
+        raise ConflictError(
+            f"purchase order {order_id} is being pushed to {connector_name} already; try again when it has answered",
+            code="push_in_progress",
+        )
+
+
+async def _release(tx: TenantTransaction, connector_id: UUID, order_id: UUID) -> None:
+    await tx.conn.execute(
+        "DELETE FROM app.integration_push_claims WHERE connector_id = $1 AND purchase_order_id = $2",
+        connector_id,
+        order_id,
+    )
 
 
 async def _external(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, local: UUID) -> str | None:

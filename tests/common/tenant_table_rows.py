@@ -18,6 +18,7 @@ INTEGRATION_TABLES = [
     "integration_sync_runs",
     "integration_dead_letters",
     "integration_external_ids",
+    "integration_push_claims",
 ]
 EMBEDDING = "[" + ",".join(["0.1"] * 384) + "]"
 
@@ -71,3 +72,8 @@ async def add_integration_rows(conn: asyncpg.Connection, tenant: Any) -> None:
         conn, "integration_external_ids", tenant_id=t, connector_id=connector, entity="products", external_id="7",
         local_id=tenant.products[0],
     )  # fmt: skip
+    supplier = await insert(conn, "suppliers", tenant_id=t, code="ERP-S", name="pushed to")
+    order = await insert(
+        conn, "purchase_orders", tenant_id=t, supplier_id=supplier, warehouse_id=tenant.warehouses[0], currency="EUR"
+    )
+    await insert(conn, "integration_push_claims", tenant_id=t, connector_id=connector, purchase_order_id=order)

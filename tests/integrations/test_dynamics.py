@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
 
+from common.errors import ConflictError
+from integrations.push import push_purchase_order
 from integrations.sync import run_sync
-from tests.integrations.conftest import bare_tenant, completed_run, configure, failed_run, push_draft, snapshot
+from tests.integrations.conftest import (
+    bare_tenant,
+    completed_run,
+    configure,
+    draft_order,
+    failed_run,
+    push_draft,
+    snapshot,
+)
 from tests.support.fakes.dynamics import FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
@@ -128,6 +139,27 @@ async def test_wrong_client_secret_fails_the_run_with_the_identity_platform_erro
 ):
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc, secret="wrong")
     assert "invalid_client" in await failed_run(sync_deps, tenant, connector)
+
+
+async def test_two_pushes_of_one_order_at_once_make_one_business_central_order(sync_deps, owner_pool, make_tenant, bc):
+    # Business Central has no field a lookup could find a pushed order by: before the claim, both pushes passed
+    # the "already pushed" check while the first waited for BC, and BC held two orders.
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    bc.slow_down(lambda r: r.method == "POST" and r.path.endswith("/purchaseOrders"), 0.5)
+    before = set(bc.tables["purchaseOrders"])
+
+    outcomes = await asyncio.gather(
+        *(push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"]) for _ in range(2)),
+        return_exceptions=True,
+    )
+    pushed = [o for o in outcomes if isinstance(o, dict)]
+    refused = [o for o in outcomes if isinstance(o, ConflictError)]
+    assert len(pushed) == 1 and [e.code for e in refused] == ["push_in_progress"], outcomes
+    assert set(bc.tables["purchaseOrders"]) - before == {pushed[0]["external_id"]}
+    with pytest.raises(ConflictError, match="already in"):  # and once answered, the claim has gone
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
 
 
 async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(sync_deps, owner_pool, make_tenant, bc):

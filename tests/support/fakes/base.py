@@ -5,7 +5,8 @@ header; ``drop_after(n)`` lets n more requests through, then closes every connec
 (a mid-sync connection drop, an ERP gone down) until ``heal()``; ``answer_next(path, response)`` answers
 the next request to one path with a given response (a proxy's page, a server that misbehaves);
 ``lose_answer_to(predicate)`` handles the next request it matches (its writes happen) and then closes the
-connection without answering (a timeout after the ERP did the work).
+connection without answering (a timeout after the ERP did the work); ``slow_down(predicate, seconds)`` answers
+the requests it matches that much later (an ERP slow to create a record).
 The fakes that issue OAuth bearer tokens keep them in ``bearer_tokens`` and announce ``token_lifetime_s`` as
 their ``expires_in``; ``expire_tokens()`` revokes them all.
 """
@@ -17,6 +18,7 @@ import json
 import secrets
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +83,7 @@ class FakeServer:
         self._drop_after: int | None = None
         self._answers: dict[str, deque[Response]] = {}
         self._lose: Callable[[Request], bool] | None = None
+        self._slow: tuple[Callable[[Request], bool], float] | None = None
         self.token_lifetime_s = 3600
         self.bearer_tokens: set[str] = set()
         fake = self
@@ -162,6 +165,10 @@ class FakeServer:
         with self.lock:
             self._lose = predicate
 
+    def slow_down(self, predicate: Callable[[Request], bool], seconds: float) -> None:
+        with self.lock:
+            self._slow = (predicate, seconds)
+
     def heal(self) -> None:
         with self.lock:
             self._drop_after = None
@@ -202,6 +209,8 @@ class FakeServer:
                 return self.throttled(retry_after)
             if self._answers.get(request.path):
                 return self._answers[request.path].popleft()
+            delay = self._slow[1] if self._slow is not None and self._slow[0](request) else 0.0
+        time.sleep(delay)  # outside the lock: other requests go on meanwhile
         try:
             response = self.handle(request)
         except Exception as exc:  # a bug in the fake must show up as a 500, like a real server
