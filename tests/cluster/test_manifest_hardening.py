@@ -17,7 +17,13 @@ from tests.cluster.cluster_support import (
     rayservice,
 )
 
-APP_SECRET_KEYS = ("DATABASE_URL", "SUPABASE_URL", "SUPABASE_JWT_SECRET", "SUPABASE_JWKS_URL")
+APP_SECRET_KEYS = (
+    "DATABASE_URL",
+    "SUPABASE_URL",
+    "SUPABASE_JWT_SECRET",
+    "SUPABASE_JWKS_URL",
+    "INTEGRATIONS_ENCRYPTION_KEY",  # connectors and carrier webhook keys: 503 without it
+)
 
 
 @pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
