@@ -85,6 +85,7 @@ class LinePrediction:
     probability: float
     expected_delay_days: float
     explanation: list[dict[str, Any]]
+    days_overdue: int = 0  # past its promised date and not received: late already, whatever a scorer says
 
 
 async def predict_open_lines(
@@ -109,11 +110,20 @@ async def predict_open_lines(
             features["supplier_mean_delay"].to_numpy() / np.maximum(probability, 0.02), 0.5, 90
         )
         explanations = baseline_explanations(features)
+    # A line past its promised date is late (the training labels' rule too): certain, and at least that late.
+    overdue = (pd.Timestamp(today) - lines["promised_date"]).dt.days.clip(lower=0).to_numpy(dtype=int)
+    probability = np.where(overdue > 0, 1.0, probability)
+    delay = np.where(overdue > 0, np.maximum(delay, overdue), delay)
     predictions = [
-        LinePrediction(record, float(p), float(d), e)
-        for record, p, d, e in zip(lines.to_dict("records"), probability, delay, explanations, strict=True)
+        LinePrediction(record, float(p), float(d), [_overdue_reason(int(n)), *e] if n else e, int(n))
+        for record, p, d, e, n in zip(lines.to_dict("records"), probability, delay, explanations, overdue, strict=True)
     ]
     return _model_info(current, store.incompatible.get(tx.tenant_id)), predictions
+
+
+def _overdue_reason(days: int) -> dict[str, Any]:
+    return {"feature": "days_overdue", "label": "days past the promised date, not received", "value": days,
+            "contribution": None, "direction": "raises"}  # fmt: skip
 
 
 def _with_older_open_lines(history: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
@@ -255,8 +265,9 @@ async def scan(
         line = p.line
         raised["late_delivery"] += await alerts.observe(
             tx.conn, tx.tenant_id, "late_delivery", line["line_id"], p.probability, limits.late_probability,
-            title=f"{line['number']} line {line['line_no']} ({line['sku']}) is likely to arrive late "
-                  f"({p.probability:.0%}, about {p.expected_delay_days:.1f} days)",
+            title=f"{line['number']} line {line['line_no']} ({line['sku']}) "
+                  + (f"is {p.days_overdue} days past its promised date and not received" if p.days_overdue else
+                     f"is likely to arrive late ({p.probability:.0%}, about {p.expected_delay_days:.1f} days)"),
             data={"purchase_order_id": str(line["purchase_order_id"]), "number": line["number"],
                   "late_probability": round(p.probability, 4), "expected_delay_days": round(p.expected_delay_days, 2)},
         )  # fmt: skip
