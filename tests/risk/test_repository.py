@@ -59,3 +59,37 @@ async def test_a_receipt_on_the_due_evening_in_los_angeles_is_delivered_on_the_d
         pd.Timestamp(DUE),
         pd.Timestamp(DUE),
     )
+
+
+async def test_a_line_closed_with_nothing_received_is_no_delivery(database, owner_pool, make_tenant):
+    # Before, it had no delivery date, so it read as open for ever: late once its promised date passed.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-C", name="Supplier")
+    body = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": supplier,
+            "warehouse_id": tenant.warehouses[0],
+            "expected_date": DUE,
+            "lines": [
+                {"product_id": tenant.products[0], "quantity": 5, "unit_price": "2.5"},
+                {"product_id": tenant.products[1], "quantity": 3, "unit_price": "1"},
+            ],
+        }
+    )
+
+    async def order_and_close(tx: TenantTransaction):
+        order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
+        order = await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+        receipt = PurchaseReceiptCreate.model_validate(
+            {"received_at": datetime(2026, 3, 9, 12, tzinfo=UTC), "close_backorder": True,
+             "lines": [{"line_id": order["lines"][0]["id"], "quantity": 5}]}
+        )  # fmt: skip
+        await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
+        return order
+
+    order = await database.run(tenant.claims(), None, order_and_close)
+    history = await database.run(tenant.claims(), None, lambda tx: repository.load_delivery_history(tx.conn))
+    assert [(r["id"], r["delivered_date"]) for r in history.to_dict("records")] == [
+        (order["lines"][0]["id"], pd.Timestamp(2026, 3, 9))
+    ]
