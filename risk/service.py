@@ -215,7 +215,8 @@ async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[st
         open_lines = await tx.conn.fetch(
             """
             SELECT l.id, po.number, po.status, po.currency, l.product_id,
-                   (l.unit_price / l.uom_factor)::float8 AS unit_price
+                   (l.unit_price / l.uom_factor)::float8 AS unit_price,
+                   coalesce(po.issued_at, now())::date AS ordered_on
             FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
             WHERE po.status IN ('draft', 'issued', 'partially_received')
             """
@@ -224,7 +225,8 @@ async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[st
             stats = market.price_statistics(series)
             products.append({"product_id": pid, "sku": series["sku"].iloc[0], "currency": currency, **stats})
             for line in (r for r in open_lines if r["product_id"] == pid and r["currency"] == currency):
-                before = series[series["purchase_order_line_id"] != line["id"]]
+                # Prices known when it was ordered (a draft: today); a later fall must not flag it after the fact.
+                before = series[series["observed_on"] < line["ordered_on"]]
                 flag = market.flag_price(before, line["unit_price"])
                 if flag is not None:
                     flags.append({"line_id": line["id"], "number": line["number"], "status": line["status"],

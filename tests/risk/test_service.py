@@ -349,3 +349,19 @@ async def test_a_champion_trained_on_an_earlier_feature_set_leaves_the_baseline_
     assert result["model"]["scorer"] == "supplier_late_rate_baseline"
     assert "earlier feature set" in result["model"]["reason"] and "version 1" in result["model"]["reason"]
     assert result["orders"][0]["scored_by"] == "supplier_late_rate_baseline"
+
+
+async def test_an_order_is_flagged_only_against_prices_known_when_it_was_ordered(world):
+    # Before, every other price counted: twelve cheaper purchases after a fair one flagged it after the fact.
+    supplier = await supplier_with_prices_near_two(world)
+    await world.open_order(supplier, issued=TODAY - timedelta(days=120), expected=TODAY, unit_price=Decimal("2.0"))
+    later = [
+        {"tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
+         "observed_on": TODAY - timedelta(days=100 - 5 * i), "unit_price": Decimal("1.6"), "currency": "EUR",
+         "import_key": f"later{i}"}
+        for i in range(12)
+    ]  # fmt: skip
+    async with world.pool.acquire() as conn:
+        await insert_many(conn, "supplier_price_history", later)
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert result["price_flags"] == []
