@@ -66,7 +66,8 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
                h.supplier_id::text AS supplier_id, h.product_id, p.sku, l.line_no, h.category, h.shipment_mode,
                h.order_date, h.promised_date, NULL::date AS delivered_date, h.quantity::float8 AS quantity,
                h.value::float8 AS value, h.currency::text AS currency,
-               c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km
+               c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km,
+               po.expected_date AS order_expected_date
         FROM app.risk_delivery_history h
         JOIN app.purchase_order_lines l ON l.id = h.id
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id

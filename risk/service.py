@@ -178,7 +178,9 @@ async def order_predictions(
                 "number": line["number"],
                 "supplier_id": line["supplier_id"],
                 "supplier_code": line["supplier_code"],
-                "expected_date": line["promised_date"].date(),
+                # The order's own date, as the order screens show it; lateness counts from the promised date
+                # (not before the day the supplier got the order).
+                "expected_date": line["order_expected_date"],
                 "scored_by": model["scorer"],
                 "late_probability": 0.0,
                 "expected_delay_days": 0.0,

@@ -365,3 +365,15 @@ async def test_an_order_is_flagged_only_against_prices_known_when_it_was_ordered
         await insert_many(conn, "supplier_price_history", later)
     result = await world.run(lambda tx: service.market_risk(tx, None))
     assert result["price_flags"] == []
+
+
+async def test_an_order_issued_after_its_expected_date_shows_its_own_expected_date(world):
+    # Before, the field held the promised date (never before the issue day): another date than the order screens'.
+    supplier = await world.supplier("S1")
+    await world.open_order(supplier, issued=TODAY - timedelta(days=2), expected=TODAY - timedelta(days=5))
+    result = await world.run(
+        lambda tx: service.order_predictions(tx, service.ModelStore(), TODAY, min_probability=0, limit=10)
+    )
+    (order,) = result["orders"]
+    assert order["expected_date"] == TODAY - timedelta(days=5)
+    assert order["expected_delay_days"] >= 2  # late from the day the supplier got the order
