@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import httpx
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from integrations.connector import ALTERNATIVE_CREDENTIALS, REQUIRED_CREDENTIALS, REQUIRED_OPTIONS
 from integrations.mapping import FieldMapping
@@ -14,13 +15,26 @@ from integrations.records import Entity
 
 ConnectorKind = Literal["odoo", "sap", "dynamics", "netsuite"]
 OptionValue = str | int | bool
-_URL = r"^https?://[^\s]{1,490}$"
+
+
+def _usable_url(value: str) -> str:
+    # The pattern lets through what no HTTP client can open ("http://erp:8069x"): syncs then failed unrecorded.
+    try:
+        host = httpx.URL(value).host
+    except httpx.InvalidURL as exc:
+        raise ValueError(f"not a usable URL: {exc}") from exc
+    if not host:
+        raise ValueError("not a usable URL: no host")
+    return value
+
+
+BaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s]{1,490}$"), AfterValidator(_usable_url)]
 # Bounds of a connector's sync schedule, as the database's CHECK has them (migration 0060).
 MIN_SYNC_INTERVAL = 5
 MAX_SYNC_INTERVAL = 7 * 24 * 60
 
 
-def _check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
+def check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
     missing = [c for c in REQUIRED_CREDENTIALS[kind] if not (credentials or {}).get(c)]
     alternative = ALTERNATIVE_CREDENTIALS.get(kind)
     if alternative and all((credentials or {}).get(c) for c in alternative):
@@ -42,7 +56,7 @@ class ConnectorCreate(BaseModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="unique per tenant, e.g. 'odoo-main'")
     kind: ConnectorKind
-    base_url: str = Field(pattern=_URL)
+    base_url: BaseUrl
     options: dict[str, OptionValue] = Field(default_factory=dict, max_length=50)
     credentials: dict[str, str] = Field(min_length=1, max_length=20, description="stored encrypted, never returned")
     mapping: FieldMapping = Field(default_factory=FieldMapping)
@@ -57,14 +71,14 @@ class ConnectorCreate(BaseModel):
 
     @model_validator(mode="after")
     def _required(self) -> ConnectorCreate:
-        _check_kind(self.kind, self.credentials, self.options)
+        check_kind(self.kind, self.credentials, self.options)
         return self
 
 
 class ConnectorUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str | None = Field(default=None, pattern=_URL)
+    base_url: BaseUrl | None = None
     options: dict[str, OptionValue] | None = Field(default=None, max_length=50)
     credentials: dict[str, str] | None = Field(default=None, min_length=1, max_length=20)
     mapping: FieldMapping | None = None

@@ -12,7 +12,7 @@ from common.errors import ConflictError, InvalidInputError, NotFoundError, Permi
 from integrations.connector import connector_class
 from integrations.crypto import CredentialCipher
 from integrations.records import Entity
-from integrations.schemas import ConnectorCreate, ConnectorUpdate
+from integrations.schemas import ConnectorCreate, ConnectorUpdate, check_kind
 
 CONNECTOR_COLUMNS = (
     "id, name, kind, base_url, options, mapping, entities, enabled, sync_interval_minutes, acting_user_id, "
@@ -65,6 +65,10 @@ async def update_connector(
     require_admin(tx)
     current = await get_connector(tx.conn, connector_id)
     _require_credentials_for_new_hosts(current, changes)
+    try:  # what replaces the stored credentials or options must be whole, as when the connector was created
+        check_kind(current["kind"], changes.credentials, changes.options)
+    except ValueError as exc:
+        raise InvalidInputError(str(exc), code="invalid_connector") from exc
     values: dict[str, Any] = {}
     for name in ("base_url", "options", "enabled"):
         if getattr(changes, name) is not None:

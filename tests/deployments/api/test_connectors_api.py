@@ -26,6 +26,8 @@ from tests.support.fakes.netsuite import rsa_key, signing_key_pem
         ),
         ("admin", odoo_body("http://127.0.0.1:1", credentials={"username": "x"}), 422, "validation_error"),
         ("admin", odoo_body("ftp://nowhere"), 422, "validation_error"),
+        # Passed the pattern, then no sync could open it and its runs stayed "running" (a push: a 500).
+        ("admin", odoo_body("http://127.0.0.1:80x"), 422, "validation_error"),
         ("admin", odoo_body("http://127.0.0.1:1", mapping={"units": {"Units": 3}}), 422, "validation_error"),
         ("admin", odoo_body("http://127.0.0.1:1", options={}), 422, "validation_error"),
     ],
@@ -124,3 +126,17 @@ async def test_moving_a_connector_needs_its_credentials_again(http, make_tenant)
     assert moved.json()["code"] == "credentials_required"
     with_secrets = {"base_url": "https://erp2.example.com", "credentials": body["credentials"]}
     assert (await http.patch(path, json=with_secrets, headers=tenant.admin_headers())).status_code == 200
+
+
+async def test_replacing_credentials_or_options_needs_the_whole_set_the_kind_requires(http, make_tenant):
+    # Before, {"credentials": {"api_key": ...}} erased the stored username (the next sync failed), and
+    # {"options": {}} dropped Odoo's database; both were a 200.
+    tenant = await make_tenant()
+    body = odoo_body("https://erp.example.com", name="odoo-partial")
+    created = await http.post("/api/v1/integrations/connectors", json=body, headers=tenant.admin_headers())
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}"
+    for change in ({"credentials": {"api_key": "k2"}}, {"options": {}}):
+        refused = await http.patch(path, json=change, headers=tenant.admin_headers())
+        assert (refused.status_code, refused.json()["code"]) == (400, "invalid_connector"), refused.text
+    whole = {"credentials": {**body["credentials"], "api_key": "k2"}}
+    assert (await http.patch(path, json=whole, headers=tenant.admin_headers())).status_code == 200
