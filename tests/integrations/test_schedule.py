@@ -136,3 +136,20 @@ async def test_a_failed_scheduled_run_is_rerun_at_the_next_due_check_without_dup
     assert rerun["status"] == "completed_with_errors", rerun
     assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, clean.id)
     assert await runs_of(owner_pool, connector) == [("schedule", "failed"), ("schedule", "completed_with_errors")]
+
+
+async def test_with_more_due_than_the_limit_the_ones_left_out_are_claimed_next(sync_deps, owner_pool, make_tenant):
+    # Before, claims went in (tenant, id) order: the same first connectors every round, the others never.
+    tenant = await make_tenant()
+    url = "http://127.0.0.1:1"
+    connectors = [await odoo_connector(sync_deps, tenant, url, f"erp-{i}", sync_interval_minutes=5) for i in range(3)]
+    async with owner_pool.acquire() as conn:
+        claims = await claim_due_syncs(conn, tenant_id=tenant.id, limit=2)
+    first = {c.connector_id for c in claims}
+    for due in claims:  # nothing listens on :1: each run fails, and is due again 5 minutes after it started
+        assert (await run_sync(sync_deps, tenant.id, due.connector_id, run_id=due.run_id))["status"] == "failed"
+        await age_runs(owner_pool, due.connector_id, 6)
+    async with owner_pool.acquire() as conn:
+        second = {c.connector_id for c in await claim_due_syncs(conn, tenant_id=tenant.id, limit=2)}
+    (left_out,) = set(connectors) - first
+    assert left_out in second
