@@ -165,7 +165,11 @@ async def connector_status(conn: asyncpg.Connection, connector_id: UUID) -> dict
         connector_id,
     )
     next_sync_at = None
-    if connector["enabled"] and connector["sync_interval_minutes"] is not None:
+    if (
+        connector["enabled"]
+        and connector["sync_interval_minutes"] is not None
+        and await actor_may_write(conn, connector)
+    ):
         # As app.claim_due_integration_syncs decides: the interval counts from the latest run's start.
         next_sync_at = await conn.fetchval(
             """SELECT coalesce(max(coalesce(started_at, created_at)) + make_interval(mins => $2), now())
@@ -180,6 +184,16 @@ async def connector_status(conn: asyncpg.Connection, connector_id: UUID) -> dict
         "open_dead_letters": open_letters,
         "next_sync_at": next_sync_at,
     }
+
+
+async def actor_may_write(conn: asyncpg.Connection, connector: dict) -> bool:
+    """Whether the member a connector's jobs act as is still an admin or planner (jobs cannot start otherwise)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM app.members WHERE user_id = $1 AND role IN ('admin', 'planner'))",
+            connector["acting_user_id"],
+        )
+    )
 
 
 async def sync_cursors(conn: asyncpg.Connection, connector_id: UUID) -> dict[Entity, dict | None]:

@@ -82,6 +82,13 @@ async def queue_run(tx: TenantTransaction, connector_id: UUID, trigger: str) -> 
     connector = await store.get_connector(tx.conn, connector_id)
     if not connector["enabled"]:
         raise ConflictError(f"connector {connector['name']!r} is disabled", code="connector_disabled")
+    if not await store.actor_may_write(tx.conn, connector):
+        # Its job would act as that member and could not start: the run would wait, queued, to be abandoned.
+        raise ConflictError(
+            f"connector {connector['name']!r} acts as a member who is no longer an admin or planner: an admin "
+            "saves it again (PATCH) to act as themselves",
+            code="connector_actor_cannot_write",
+        )
     return await store.create_run(tx, connector_id, trigger, status="queued", requested_by=tx.user_id)
 
 

@@ -90,6 +90,23 @@ async def test_a_second_sync_is_refused_while_one_is_queued(sync_deps, make_tena
         await sync_deps.database.run(tenant.claims(), None, queue)
 
 
+async def test_a_connector_whose_acting_member_can_no_longer_write_is_not_queued_or_scheduled(
+    sync_deps, owner_pool, make_tenant
+):
+    # Before, the run was queued (202) and waited, never started, until it counted as abandoned; and the
+    # status promised a next scheduled sync the scheduler would never claim.
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url, sync_interval_minutes=5)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.members SET role = 'viewer' WHERE tenant_id = $1 AND user_id = $2", tenant.id, tenant.admin
+        )
+    with pytest.raises(ConflictError, match="no longer an admin or planner"):
+        await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+    status = await sync_deps.database.run(tenant.claims(), None, lambda tx: store.connector_status(tx.conn, connector))
+    assert status["next_sync_at"] is None
+
+
 async def test_a_failed_sync_is_announced_as_a_notification(sync_deps, owner_pool, make_tenant):
     tenant = await make_tenant()
     with FakeOdoo() as fake:
