@@ -78,6 +78,17 @@ async def update_connector(
     if changes.mapping is not None:
         values["mapping"] = changes.mapping.model_dump()
         if values["mapping"] != current["mapping"]:
+            # A run under way would write its cursors over the cleared ones: what it read under the old mapping
+            # would never be read again.
+            if await tx.conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM app.integration_sync_runs WHERE connector_id = $1 "
+                "AND status IN ('queued', 'running'))",
+                connector_id,
+            ):
+                raise ConflictError(
+                    f"a sync of {current['name']!r} is under way: change its mapping when the run has finished",
+                    code="sync_in_progress",
+                )
             # Records read under the old mapping (those it dead-lettered among them) are read again next sync;
             # unchanged ones cost no write.
             await tx.conn.execute(

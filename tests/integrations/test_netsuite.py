@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from common.errors import ConflictError
 from integrations import store
 from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorProtocolError
@@ -20,7 +21,7 @@ from integrations.netsuite import NetSuiteConnector
 from integrations.push import push_purchase_order
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate, ConnectorUpdate
-from integrations.sync import run_sync
+from integrations.sync import queue_run, run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
@@ -245,6 +246,20 @@ async def test_a_record_dead_lettered_for_its_unit_syncs_once_the_mapping_names_
     state = await snapshot(owner_pool, tenant.id)
     assert ("products", crate) not in state["dead_letters"]
     assert len(state["products"]) == 5
+
+
+async def test_a_mapping_change_waits_for_the_sync_under_way(sync_deps, owner_pool, make_tenant, ns, key):
+    # Before, it was accepted and the run then wrote its cursors over the cleared ones: the records it had read
+    # under the old mapping (its dead letters among them) were never read again.
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+    mapping = ConnectorUpdate.model_validate({"mapping": {"units": {**MAPPING["units"], "Crate": "each"}}})
+    with pytest.raises(ConflictError, match="under way"):
+        await sync_deps.database.run(
+            tenant.claims(tenant.admin),
+            None,
+            lambda tx: store.update_connector(tx, connector, mapping, sync_deps.cipher),
+        )
 
 
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
