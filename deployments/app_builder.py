@@ -68,7 +68,10 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
 
         llm = build_llm_server(parsed.llm)
         model_deployments["llm"] = llm
-        model_deployments["copilot"] = cast(Deployment, CopilotService).bind(llm=llm, model_id=parsed.llm.model_id)
+        # The answer budgets follow the engine these args run, not the replica's COPILOT_LLM_* environment.
+        model_deployments["copilot"] = cast(Deployment, CopilotService).bind(
+            llm=llm, model_id=parsed.llm.model_id, device=parsed.llm.device, max_model_len=parsed.llm.max_model_len
+        )
     if parsed.risk:
         from deployments.risk_service import RiskService
 

@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, cast
+from typing import Any, Literal, cast
 from uuid import UUID
 
 from ray import serve
@@ -105,11 +105,15 @@ def copilot_limits(settings: Settings) -> CopilotLimits:
 
 @serve.deployment(name="CopilotService", max_ongoing_requests=32)
 class CopilotService:
-    async def __init__(self, llm: DeploymentHandle, model_id: str) -> None:  # type: ignore[misc]  # Serve awaits it
+    async def __init__(  # type: ignore[misc]  # Serve awaits it
+        self, llm: DeploymentHandle, model_id: str, device: Literal["cpu", "gpu"], max_model_len: int
+    ) -> None:
         settings = get_settings()
         self._pool = await create_pool(settings)
         embedder = await asyncio.to_thread(Embedder, settings.copilot_embedding_model)
-        limits = copilot_limits(settings)
+        # The engine's device and window (the app's llm args), which a GPU deployment's CPU pods do not set.
+        engine = {"copilot_llm_device": device, "copilot_llm_max_model_len": max_model_len}
+        limits = copilot_limits(settings.model_copy(update=engine))
         # Fitted here from the packaged question set (seconds): the same embedder reads questions at run time.
         chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS), TRAIN_CATALOGUE)
         self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser)

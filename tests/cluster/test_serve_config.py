@@ -115,6 +115,21 @@ def test_configured_deployments_are_ones_the_builder_creates_from_these_args(
     assert ({"CopilotService", "LLMServer:copilot-llm"} <= created) is args.copilot
 
 
+def test_the_copilot_budgets_follow_the_engine_the_args_run(rendered: dict[str, list[Manifest]]) -> None:
+    # Before, CopilotService read COPILOT_LLM_DEVICE (unset on the CPU pods it runs on): a GPU engine got the
+    # CPU budgets (96-token summaries, 3 passages, a 2048-token window).
+    from deployments.app_builder import AppArgs, build_app
+
+    engines = {}
+    for target in KUSTOMIZE_TARGETS:
+        args = AppArgs.model_validate(chainsight_app(rendered[target])["args"])
+        if args.copilot and args.llm is not None:
+            copilot = build_app(args)._bound_deployment.init_kwargs["copilot"]._bound_deployment.init_kwargs
+            assert (copilot["device"], copilot["max_model_len"]) == (args.llm.device, args.llm.max_model_len)
+            engines[target] = args.llm.device
+    assert "gpu" in engines.values(), engines
+
+
 def gpu_group(manifests: list[Manifest]) -> Manifest:
     (group,) = [g for g in ray_cluster_spec(rayservice(manifests))["workerGroupSpecs"] if g["groupName"] == "gpu"]
     return group
