@@ -190,3 +190,20 @@ def test_overlays_change_only_numbers_in_the_serve_config(rendered: dict[str, li
             assert shape(without_copilot(config)) == without_copilot(base), overlay
         else:
             assert shape(config) == base, overlay
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_the_serve_deployments_at_their_most_fit_the_cpu_pods_at_theirs(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    # Before, dev's deployments could ask for 10 CPUs of a cluster that never has more than 4: replicas past
+    # those stayed pending for ever.
+    (cpu,) = [g for g in ray_cluster_spec(rayservice(rendered[target]))["workerGroupSpecs"] if g["groupName"] == "cpu"]
+    (container,) = cpu["template"]["spec"]["containers"]
+    supply = cpu["maxReplicas"] * float(container["resources"]["limits"]["cpu"])
+    demand = sum(
+        d["autoscaling_config"]["max_replicas"] * d.get("ray_actor_options", {}).get("num_cpus", 1)
+        for d in chainsight_app(rendered[target])["deployments"]
+        if "autoscaling_config" in d
+    )
+    assert demand <= supply, (target, demand, supply)
