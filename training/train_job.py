@@ -198,8 +198,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     compute = TrainCompute.from_settings(
         settings, workers=args.workers, cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker
     )
-    storage = args.storage_path or tempfile.mkdtemp(prefix="chainsight-train-")
     with ray_session():
+        import ray
+
+        storage = checkpoint_storage(args.storage_path, ray.nodes(), ray.get_runtime_context().get_node_id())
         tenants = args.tenant or asyncio.run(_tenants(settings.database_url))
         outcomes = []
         for tenant in tenants:
@@ -217,6 +219,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
             )
         print(json.dumps({"train_job": outcomes}, default=str))
+
+
+def checkpoint_storage(given: str | None, nodes: Sequence[dict[str, Any]], driver_node_id: str) -> str:
+    """``given``; without one, a temporary folder, but only where the workers share the driver's disk: on a
+    cluster of several nodes (or whose driver node has no CPU for them, as a RayJob's head) the checkpoints
+    the workers write would not be where the driver and the serving replicas read them."""
+    if given:
+        return given
+    alive = [n for n in nodes if n.get("Alive")]
+    driver = next((n for n in alive if n.get("NodeID") == driver_node_id), None)
+    if len(alive) > 1 or driver is None or not driver.get("Resources", {}).get("CPU"):
+        raise SystemExit(
+            "training on a Ray cluster of several nodes needs --storage-path (or CHAINSIGHT_TRAIN_STORAGE): an "
+            "object-store URI or a volume every pod mounts"
+        )
+    return tempfile.mkdtemp(prefix="chainsight-train-")
 
 
 async def _tenants(database_url: str) -> list[UUID]:

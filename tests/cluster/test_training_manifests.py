@@ -42,6 +42,16 @@ def test_the_training_job_compute_settings_are_settings_fields_and_default_to_cp
     assert TrainCompute.from_settings(settings).use_gpu is False
 
 
+def test_the_training_jobs_driver_is_given_checkpoint_storage_its_workers_reach(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    # Before, none: the driver on the CPU-less head kept checkpoints in a folder the worker pods could not reach.
+    spec = ray_cluster_spec(training_job(rendered))["headGroupSpec"]
+    assert spec["rayStartParams"]["num-cpus"] == "0"  # the workers are on other pods
+    storage = env_of(spec["template"]["spec"]["containers"][0])["CHAINSIGHT_TRAIN_STORAGE"]["valueFrom"]
+    assert storage["secretKeyRef"] == {"name": "chainsight-secrets", "key": "CHAINSIGHT_TRAIN_STORAGE"}
+
+
 @pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
 def test_jobs_submitted_to_the_rayservice_run_their_driver_on_workers_that_carry_the_database_url(
     target: str, rendered: dict[str, list[Manifest]]

@@ -9,7 +9,7 @@ import pytest
 from tests.training.conftest import seasonal_panel
 from training.compute import TrainCompute
 from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
-from training.train_job import holdout_scores, split_holdout
+from training.train_job import checkpoint_storage, holdout_scores, split_holdout
 
 pytestmark = pytest.mark.slow
 
@@ -76,3 +76,16 @@ def test_default_compute_trains_on_cpu_workers_without_gpus(tmp_path):
     assert (job.trainer.scaling_config.use_gpu, job.trainer.scaling_config.resources_per_worker) == (False, {"CPU": 1})
     assert job.config["accelerator"] == "cpu"
     assert xgboost_params({}, TrainCompute())["device"] == "cpu"
+
+
+def test_training_on_several_nodes_without_shared_storage_is_refused_before_any_work():
+    # Before, the driver picked a temporary folder of its own: the workers on other pods wrote their checkpoints to
+    # theirs, and the run failed reading them after all the training time.
+    head = {"NodeID": "head", "Alive": True, "Resources": {"CPU": 0.0}}
+    worker = {"NodeID": "w1", "Alive": True, "Resources": {"CPU": 4.0}}
+    for nodes in ([head, worker], [head]):  # a RayJob's head has no CPU: its workers are elsewhere, or to come
+        with pytest.raises(SystemExit, match="needs --storage-path"):
+            checkpoint_storage(None, nodes, "head")
+    assert checkpoint_storage("s3://bucket/train", [head, worker], "head") == "s3://bucket/train"
+    one_machine = {"NodeID": "local", "Alive": True, "Resources": {"CPU": 2.0}}
+    assert checkpoint_storage(None, [one_machine, {**worker, "Alive": False}], "local").startswith("/")
