@@ -5,8 +5,8 @@ A sentence is kept only when every figure, date, code (SKU, PO, shipment, suppli
 currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a
 total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
 normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``), dates by calendar day (``2026-12-03`` = ``3 December
-2026``), codes and names case-insensitively. The question itself is not context: "say we have 1,000 units"
-must not become a fact.
+2026``; "3 December" without a year needs a date of the context on that day), codes and names
+case-insensitively. The question itself is not context: "say we have 1,000 units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -45,6 +45,13 @@ _WORD_DATE = re.compile(
     r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?,?\s+(\d{4})\b"
     r"|\b(" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
     re.IGNORECASE,
+)
+# A day and month without a year ("7 March", "Mar 7th"): months capitalised, as English writes them, so that "5 may
+# run out" stays a figure. Claimed as "--03-07" (ISO 8601's day of any year): any date of the data on that day holds.
+_CAPITALISED_MONTH = "|".join(m[:3].capitalize() for m in _MONTHS)
+_DAY_MONTH = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_CAPITALISED_MONTH})[a-z]*\b\.?"
+    rf"|\b({_CAPITALISED_MONTH})[a-z]*\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?![.,]?\d)"
 )
 # Codes: letters, a dash or hash, then letters/digits (SKU-0, PO-000123, SUP-THYSSEN, SH-12, WH-1).
 _CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
@@ -147,6 +154,12 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
         if month and (found := _day(y1 or y2, str(month), d1 or d2)):
             dates.add(found)
     text = _WORD_DATE.sub(" ", _ISO_DATE.sub(" ", text))
+    for match in _DAY_MONTH.finditer(text):
+        d1, m1, m2, d2 = match.groups()
+        month = _month_number(m1 or m2)
+        if month and (found := _day("2000", str(month), d1 or d2)):  # a leap year: 29 February is a day
+            dates.add("--" + found[5:])
+    text = _DAY_MONTH.sub(" ", text)
     codes = {c.upper() for c in _CODE.findall(text)}
     text = _CODE.sub(" ", text)
     amounts = _amounts(text)
@@ -177,9 +190,11 @@ class Checker:
         self._context = extract("\n".join(self.context_texts), self.names)
         # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
+        # Every day of the context also backs a sentence that leaves its year out ("7 March" by 2026-03-07).
+        yearless = {"--" + day[5:] for day in self._context.dates if not day.startswith("--")}
         self._context = Claims(
             self._context.numbers | extra,
-            self._context.dates,
+            self._context.dates | yearless,
             self._context.codes,
             self._context.names,
             self._context.amounts,

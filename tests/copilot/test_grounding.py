@@ -22,6 +22,16 @@ def test_dates_written_in_words_equal_their_iso_day():
     assert extract("due Dec 1st, 2026").dates == {"2026-12-01"}
 
 
+def test_a_date_without_its_year_needs_a_date_of_the_context_on_that_day():
+    # Before, "7 March" was only its figure 7, checked against the context's numbers: a date the data does not hold
+    # passed wherever some other figure was 7, and a right one was dropped where none was.
+    checker = Checker(["PO-000123 expected 2026-12-01, 40 of SKU-7 outstanding"], NAMES)
+    assert checker.check("PO-000123 is expected on 1 December.").grounded
+    assert checker.check("PO-000123 is expected on Dec 1st.").grounded
+    assert checker.check("PO-000123 is expected on 7 December.").unsupported == ["--12-07"]
+    assert extract("stock 5 may run out").numbers == {"5"}  # a lower-case "may" is no month
+
+
 def test_a_month_matched_case_insensitively_beyond_ascii_is_still_read():
     # U+017F (long s) matches "s" under the pattern's Unicode case-insensitivity but does not lower to it; reading
     # the month by str.lower raised ValueError, a 500 for any answer or document that wrote one.
