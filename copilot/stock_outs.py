@@ -1,8 +1,10 @@
-"""When stock runs out at a warehouse if nothing arrives: available stock drawn down by the champion's stored
-forecast, or else by recent issues. Read by the copilot's expedite suggestions."""
+"""When stock runs out at a warehouse: available stock drawn down by the champion's stored forecast, or else by
+recent issues, with the arrivals the caller knows of added on their days. Read by the copilot's expedite
+suggestions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -24,21 +26,27 @@ RECENT_DEMAND = """
     GROUP BY product_id, warehouse_id"""
 
 
+Arrivals = Mapping[tuple[UUID, UUID], Sequence[tuple[date, Decimal]]]
+
+
 @dataclass(frozen=True)
 class StockOut:
-    """When a product runs out at a warehouse if nothing arrives, and what that projection rests on."""
+    """When a product runs out at a warehouse, and what that projection rests on: ``arriving`` is what the
+    arrivals it was given brought in before that day."""
 
     on: date
     available: Decimal
     per_day: float
     basis: str
+    arriving: Decimal = Decimal(0)
 
 
 async def projected_stock_outs(
-    tx: TenantTransaction, pairs: set[tuple[UUID, UUID]], today: date
+    tx: TenantTransaction, pairs: set[tuple[UUID, UUID]], today: date, arrivals: Arrivals | None = None
 ) -> dict[tuple[UUID, UUID], StockOut]:
     """Available stock (on hand - reserved) drawn down by the champion's stored daily or weekly forecast,
-    or else by the last 28 days' average issues; pairs with no demand are left out. Days count from the
+    or else by the last 28 days' average issues, with ``arrivals`` (quantities by day) added as they come;
+    pairs with no demand are left out. Days count from the
     warehouse's current date, on its calendar as its forecast and its orders' expected dates are (``today``, the
     reader's date, where the warehouse's time zone is not known)."""
     if not pairs:
@@ -81,40 +89,56 @@ async def projected_stock_outs(
         for key, forecast in series.items():
             if key in found:
                 continue
-            day = _run_out(available[key], forecast, step, day_of[key])
-            if day is not None:
-                per_day = sum(y for _, y in forecast) / (len(forecast) * step)
-                found[key] = StockOut(day, available[key], per_day, f"stored forecast v{run.version} ({freq})")
+            daily = _daily(forecast, step, day_of[key])
+            if (out := _run_out(available[key], daily, day_of[key], (arrivals or {}).get(key, ()))) is not None:
+                per_day = sum(daily.values()) / len(daily)
+                basis = f"stored forecast v{run.version} ({freq})"
+                found[key] = StockOut(out[0], available[key], per_day, basis, out[1])
     rows = await tx.conn.fetch(RECENT_DEMAND, DEMAND_WINDOW_DAYS)
     for r in rows:
         key = (r["product_id"], r["warehouse_id"])
         if key in pairs and key not in found and r["per_day"] > 0:
-            days_left = max(available[key], Decimal(0)) / r["per_day"]
-            # 200,000 kg on hand and 1 kg issued last month last 16,000 years: past any date an order can
-            # name (and past the calendar's year 9999, which failed the suggestions), so no stock-out.
-            if days_left > (LATEST_PLANNED - day_of[key]).days:
-                continue
-            found[key] = StockOut(
-                day_of[key] + timedelta(days=int(days_left)),
-                available[key],
-                float(r["per_day"]),
-                f"average issues over the last {DEMAND_WINDOW_DAYS} days",
-            )
+            came = sorted((d, q) for d, q in (arrivals or {}).get(key, ()) if d >= day_of[key])
+            # Linear use between arrivals: only up to the last arrival needs days; after it, one division.
+            horizon = (came[-1][0] - day_of[key]).days + 1 if came else 0
+            daily = {day_of[key] + timedelta(days=k): float(r["per_day"]) for k in range(horizon)}
+            out = _run_out(available[key], daily, day_of[key], came)
+            if out is None:
+                left = available[key] + sum((q for _, q in came), Decimal(0)) - r["per_day"] * horizon
+                days_left = max(left, Decimal(0)) / r["per_day"]
+                # 200,000 kg on hand and 1 kg issued last month last 16,000 years: past any date an order can
+                # name (and past the calendar's year 9999, which failed the suggestions), so no stock-out.
+                if horizon + days_left > (LATEST_PLANNED - day_of[key]).days:
+                    continue
+                out = (day_of[key] + timedelta(days=horizon + int(days_left)), sum((q for _, q in came), Decimal(0)))
+            basis = f"average issues over the last {DEMAND_WINDOW_DAYS} days"
+            found[key] = StockOut(out[0], available[key], float(r["per_day"]), basis, out[1])
     return found
 
 
-def _run_out(available: Decimal, forecast: list[tuple[date, float]], step: int, today: date) -> date | None:
-    """The day cumulative forecast demand (each point covering ``step`` days up to its date, spread evenly)
-    reaches ``available``; None if it never does within the forecast."""
-    if available <= 0:
-        return today
-    left = float(available)
+def _daily(forecast: list[tuple[date, float]], step: int, today: date) -> dict[date, float]:
+    """Demand per day from today on: each point covers ``step`` days up to its date, spread evenly."""
+    days: dict[date, float] = {}
     for day, demand in forecast:
-        begin = max(day - timedelta(days=step - 1), today)
-        days = (day - begin).days + 1
-        # Only the part of a period from today on still draws stock down.
-        remaining = demand * days / step
-        if remaining >= left and remaining > 0:
-            return begin + timedelta(days=int(left / (remaining / days)))
-        left -= remaining
+        for k in range(step):
+            if (covered := day - timedelta(days=k)) >= today:
+                days[covered] = demand / step
+    return dict(sorted(days.items()))
+
+
+def _run_out(
+    available: Decimal, daily: dict[date, float], today: date, arrivals: Sequence[tuple[date, Decimal]]
+) -> tuple[date, Decimal] | None:
+    """The first day ``available``, plus the arrivals come by then (each from the start of its day), cannot meet
+    that day's ``daily`` demand, and what those arrivals brought; None if there is none within ``daily``."""
+    left, arrived = float(available), Decimal(0)
+    if left <= 0 and not any(day <= today for day, _ in arrivals):
+        return today, arrived
+    for day, demand in daily.items():
+        for arrival_day, quantity in arrivals:
+            if arrival_day == day or (day == today and arrival_day < today):
+                left, arrived = left + float(quantity), arrived + quantity
+        if demand > left:  # the first day that starts without enough for its demand
+            return day, arrived
+        left -= demand
     return None

@@ -8,6 +8,7 @@ land after the projected stock-out ("expedite these POs"), and suppliers whose r
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -127,7 +128,14 @@ async def expedite_purchase_orders(tx: TenantTransaction, today: date) -> list[S
     """Open orders past their expected date, or expected after a product they bring runs out."""
     orders = await order_book.open_orders(tx.conn, today, limit=EXPEDITE_SCAN_LIMIT)
     pairs = {(line["product_id"], o["warehouse_id"]) for o in orders for line in o["outstanding"]}
-    stock_outs = await projected_stock_outs(tx, pairs, today)
+    # What the other open orders bring on their expected days (a late one's day is not known: none). An order's
+    # own arrival changes nothing before it lands, so one projection per product and warehouse serves them all.
+    arrivals: dict[tuple[Any, Any], list[tuple[date, Decimal]]] = defaultdict(list)
+    for o in orders:
+        if o["expected_date"] is not None and o["days_late"] <= 0:
+            for line in o["outstanding"]:
+                arrivals[(line["product_id"], o["warehouse_id"])].append((o["expected_date"], line["quantity"]))
+    stock_outs = await projected_stock_outs(tx, pairs, today, arrivals)
     found = []
     for order in orders:
         if order["expected_date"] is None or not order["outstanding"]:
@@ -162,13 +170,15 @@ async def expedite_purchase_orders(tx: TenantTransaction, today: date) -> list[S
             out, line = first
             reasons.append(
                 f"{line['sku']} at {order['warehouse_code']} runs out around {out.on} "
-                f"({(order['expected_date'] - out.on).days} days before it lands): available {_fmt(out.available)}, "
-                f"demand {out.per_day:.2f}/day from the {out.basis}"
+                f"({(order['expected_date'] - out.on).days} days before it lands): available {_fmt(out.available)}"
+                + (f" plus {_fmt(out.arriving)} due on other orders by then" if out.arriving else "")
+                + f", demand {out.per_day:.2f}/day from the {out.basis}"
             )
             figures |= {
                 "sku": line["sku"],
                 "stockout_date": out.on.isoformat(),
                 "available": _fmt(out.available),
+                "arriving_before": _fmt(out.arriving),
                 "per_day": f"{out.per_day:.2f}",
                 "basis": out.basis,
             }

@@ -111,6 +111,23 @@ async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_ex
     assert expedite.title.startswith(f"Expedite {number}")
 
 
+async def test_another_order_landing_first_counts_before_the_stock_out_is_projected(
+    database, make_tenant, owner_pool, today
+):
+    # Before, each order's stock-out ignored the other open orders: with 20 more landing on day 2, 30 available at
+    # 10 a day runs out on day 5, not day 3 (and the order landing on day 2 needs no expediting).
+    tenant = await make_tenant(stock={0: Decimal(30)})
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, today + timedelta(days=2), [(0, 20, 1)])
+        _, later = await add_order(conn, tenant, acme, today + timedelta(days=10), [(0, 50, 1)])
+        await add_forecast(conn, tenant, 0, today, [10.0] * 14)
+    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert expedite.title.startswith(f"Expedite {later}")
+    assert expedite.figures["stockout_date"] == (today + timedelta(days=5)).isoformat()
+    assert "(5 days before it lands): available 30 plus 20 due on other orders by then" in expedite.reason
+
+
 async def test_the_stock_out_day_counts_from_the_warehouses_date_as_its_forecast_and_orders_do(
     database, make_tenant, owner_pool
 ):
@@ -133,6 +150,17 @@ async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(databas
     (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
     assert f"runs out around {today + timedelta(days=22)} (8 days before it lands): available 44" in expedite.reason
     assert expedite.reason.endswith("demand 2.00/day from the average issues over the last 28 days")
+
+
+async def test_recent_issues_draw_down_the_other_orders_arrivals_too(database, make_tenant, owner_pool, today):
+    tenant = await make_tenant(stock={0: Decimal(100)})
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, today + timedelta(days=5), [(0, 20, 1)])
+        await add_order(conn, tenant, acme, today + timedelta(days=40), [(0, 50, 1)])
+        await issued_yesterday(conn, tenant, 56)  # 2 a day: 44 left and 20 more on day 5 last 32 days
+    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert expedite.figures["stockout_date"] == (today + timedelta(days=32)).isoformat()
 
 
 async def test_stock_that_recent_issues_would_not_use_up_before_2200_projects_no_stock_out(
