@@ -14,7 +14,7 @@ from training.validation import quantile_column, quantile_levels
 
 
 def demand_rate_from_forecast(
-    forecast: pd.DataFrame, periods: float, residual_sd: float | None = None
+    forecast: pd.DataFrame, periods: float, residual_sd: float | None = None, history_sd: float | None = None
 ) -> tuple[DemandRate, str]:
     """Demand per period over the next ``periods`` of one series' forecast, and how its sd was obtained.
 
@@ -22,7 +22,9 @@ def demand_rate_from_forecast(
     season in the lead time are respected). The per-period standard deviation is ``residual_sd``
     (e.g. the backtest's one-step error) when given, otherwise it is read from the widest symmetric
     pair of quantiles of the first step, the one-step-ahead error distribution:
-    ``(q_hi - q_lo) / (z_hi - z_lo)``.
+    ``(q_hi - q_lo) / (z_hi - z_lo)``. Where both quantiles sit at zero under a positive forecast (intermittent
+    demand, zero in more than nine periods of ten) they hold no spread: ``history_sd``, the history's own
+    per-period sd, stands instead.
     """
     if forecast.empty:
         raise ForecastInputError("the forecast is empty")
@@ -44,6 +46,10 @@ def demand_rate_from_forecast(
         # Demand forecasts clip their quantiles at zero: a lower quantile there is not the error distribution's
         # (N(10, 20) has q0.1 = -15.6, kept as 0), and the pair would read sd 13.9, not 20. The upper half says it.
         sd = max(high - point, 0.0) / float(stats.norm.ppf(hi))
+        if sd == 0 and history_sd:
+            # Before, sd 0: no safety stock for a slow mover, and a simulation of constant demand "confirmed" it.
+            source = f"the history's per-period sd (the one-step quantiles {lo:g}-{hi:g} are 0: intermittent demand)"
+            return DemandRate(mean=mean, sd=history_sd), source
         return DemandRate(mean=mean, sd=sd), f"one-step quantile {hi:g} above the forecast ({lo:g} is clipped at 0)"
     sd = max(high - low, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))
     return DemandRate(mean=mean, sd=sd), f"one-step quantiles {lo:g}-{hi:g}"

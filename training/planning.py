@@ -266,7 +266,8 @@ def inventory_report(
             **{quantile_column(q): [p["quantiles"][f"{q:g}"] for p in forecast["points"]] for q in DEFAULT_QUANTILES},
         }
     )
-    demand, sd_source = demand_rate_from_forecast(frame, lead.mean + review)
+    history_sd = float(history["y"].std(ddof=1)) if len(history) > 1 else None
+    demand, sd_source = demand_rate_from_forecast(frame, lead.mean + review, history_sd=history_sd)
     costs = None
     if ordering_cost is not None and holding_cost_per_unit_year is not None:
         costs = Costs(ordering=ordering_cost, holding_per_period=holding_cost_per_unit_year * period / 365.0)

@@ -99,6 +99,20 @@ def test_a_periodic_review_orders_up_to_a_level_that_covers_lead_time_and_review
     assert "lead time and review period" in report["recommendation_basis"]
 
 
+def test_a_slow_mover_gets_safety_stock_from_its_history_when_its_quantiles_are_all_zero():
+    # 10 units every 15th day: 14 of 15 days are zero, so the one-step quantiles are 0 under a positive forecast.
+    # Before, sd 0: no safety stock, a reorder point of 8.3 that a 14-day lead time's demand (10 in almost every
+    # window) beats, and a simulation of constant demand that "confirmed" 100% service.
+    history = pd.DataFrame({"ds": pd.date_range("2025-01-01", periods=180), "y": [10.0 if i % 15 == 0 else 0.0
+                                                                                   for i in range(180)]})  # fmt: skip
+    report = inventory_report(
+        history, "D", lead_time_days=14, lead_time_sd_days=0, lead_time_samples_days=None, service_level=0.95
+    )
+    assert report["demand_sd_per_period"] == pytest.approx(float(history["y"].std()), rel=1e-6)
+    assert report["policy"]["safety_stock"] > 0 and report["recommended_reorder_point"] >= 10
+    assert "intermittent demand" in report["demand_sd_source"]
+
+
 def test_a_series_shorter_than_a_combination_needs_answers_theta_and_says_so():
     history = noisy_weekday_panel(n_series=1, length=5)[["ds", "y"]]
     body = forecast_demand(history, "D", 7)
