@@ -61,8 +61,10 @@ async def open_orders(
         """SELECT l.purchase_order_id, l.line_no, l.product_id, p.sku, p.name AS product_name,
                   p.unit_of_measure, greatest(l.quantity_base - l.received_base - l.cancelled_base, 0) AS quantity
            FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
            JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
            WHERE l.purchase_order_id = ANY($1::uuid[]) AND l.quantity_base > l.received_base + l.cancelled_base
+             AND po.status <> 'cancelled'  -- an order named by number may be cancelled: nothing of it is to come
            ORDER BY l.purchase_order_id, l.line_no""",
         list(by_id),
     )

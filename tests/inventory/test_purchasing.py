@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from common.database import Database, TenantTransaction
 from common.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory import purchasing, stock
+from inventory import order_book, purchasing, stock
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseReceiptCreate,
@@ -381,3 +381,18 @@ def test_a_lot_expiry_outside_1900_to_2199_is_refused(expiry):
     line = {"line_id": str(uuid.uuid4()), "quantity": 1, "lot_number": "L-1", "expiry_date": expiry}
     with pytest.raises(ValidationError, match=f"{expiry} is not between 1900-01-01 and 2199-12-31"):
         PurchaseReceiptCreate.model_validate({"lines": [line]})
+
+
+async def test_nothing_is_still_expected_on_a_cancelled_order(database, owner_pool, make_tenant):
+    # Before, its lines showed their whole quantity as still to come, here and in the copilot's answer about it.
+    tenant = await make_tenant()
+    order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
+
+    async def cancel_and_look(tx: TenantTransaction):
+        cancelled = await purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
+        named = await order_book.open_orders(tx.conn, date.today(), order_ids=[order["id"]])
+        return cancelled, named
+
+    cancelled, (named,) = await run(database, tenant, cancel_and_look)
+    assert [line["backorder_base"] for line in cancelled["lines"]] == [0]
+    assert (named["status"], named["outstanding"]) == ("cancelled", [])
