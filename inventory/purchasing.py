@@ -20,7 +20,7 @@ import asyncpg
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.pricing import PriceEvidence, price_evidence, supplier_currency
-from inventory.purchasing_receipts import check_receipt, get_receipt, receipt_lot, to_base
+from inventory.purchasing_receipts import check_receipt, get_receipt, locked_lines, receipt_lot, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseOrderLineCreate,
@@ -209,17 +209,8 @@ async def receive(
 ) -> tuple[dict, dict]:
     """Receive some or all of an issued order; returns (the receipt, the order afterwards)."""
     order = await lock_order(conn, order_id, _CAN_RECEIVE, "received")
-    lines = {
-        row["id"]: dict(row)
-        for row in await conn.fetch(
-            """SELECT l.id, l.product_id, l.quantity_base, l.uom_factor, l.received_base, p.lot_tracked, p.sku
-               FROM app.purchase_order_lines l
-               JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
-               WHERE l.purchase_order_id = $1 ORDER BY l.id FOR UPDATE OF l""",
-            order_id,
-        )
-    }
-    incoming = check_receipt(order, lines, receipt)
+    lines = await locked_lines(conn, order_id)
+    incoming, bases = check_receipt(order, lines, receipt)
     received_at = receipt.received_at or await conn.fetchval("SELECT now()")
     receipt_id = await conn.fetchval(
         """INSERT INTO app.purchase_receipts
@@ -233,9 +224,8 @@ async def receive(
         user_id,
     )
     reference = f"{order['number']}" + (f" / {receipt.reference}" if receipt.reference else "")
-    for item in receipt.lines:
+    for item, quantity_base in zip(receipt.lines, bases, strict=True):
         line = lines[item.line_id]
-        quantity_base = to_base(item.quantity, line["uom_factor"])
         lot_id = await receipt_lot(conn, tenant_id, line, item.lot_number, item.expiry_date)
         entry = LedgerEntry(
             product_id=line["product_id"], warehouse_id=order["warehouse_id"], movement_type="receipt",

@@ -7,13 +7,15 @@ Odoo's UoM categories). Anything else is refused: a unit is never guessed.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from uuid import UUID
 
 import asyncpg
 
 from common.errors import InvalidInputError, NotFoundError
 from inventory.records import one_row
+
+FACTOR_QUANTUM = Decimal("1e-12")  # purchase_order_lines.uom_factor is numeric(24, 12)
 
 
 async def conversion_factor(conn: asyncpg.Connection, product_id: UUID, uom: str | None) -> tuple[str, Decimal, str]:
@@ -51,7 +53,8 @@ async def conversion_factor(conn: asyncpg.Connection, product_id: UUID, uom: str
             code="incompatible_uom",
             details={"uom": uom, "product_uom": base},
         )
-    return uom, row["uom_ratio"] / row["base_ratio"], base
+    # At the precision the lines store it (numeric(24, 12)), so a line's converted quantity and its receipts' agree.
+    return uom, (row["uom_ratio"] / row["base_ratio"]).quantize(FACTOR_QUANTUM, rounding=ROUND_HALF_UP), base
 
 
 async def list_units(conn: asyncpg.Connection) -> list[dict]:

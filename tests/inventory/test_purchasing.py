@@ -396,3 +396,19 @@ async def test_nothing_is_still_expected_on_a_cancelled_order(database, owner_po
     cancelled, (named,) = await run(database, tenant, cancel_and_look)
     assert [line["backorder_base"] for line in cancelled["lines"]] == [0]
     assert (named["status"], named["outstanding"]) == ("cancelled", [])
+
+
+@pytest.mark.parametrize("pounds", [10, 14])
+async def test_receipts_adding_up_to_an_order_in_another_unit_close_it_exactly(
+    database, owner_pool, make_tenant, pounds
+):
+    # Before, each receipt was converted on its own: 5 lb + 5 lb made 4.5360 kg of an order for 4.5359 (10 lb),
+    # refused as over-received; 7 lb + 7 lb made 6.3502 of 6.3503 (14 lb), and the order stayed open for 0.0001 kg.
+    tenant = await make_tenant(units={0: "kg"})
+    order = await new_order(database, owner_pool, tenant, [line(tenant, pounds, uom="lb")])
+    line_id = order["lines"][0]["id"]
+    await receive(database, tenant, order, {"line_id": line_id, "quantity": pounds / 2})
+    _, after = await receive(database, tenant, order, {"line_id": line_id, "quantity": pounds / 2})
+    assert after["status"] == "received"
+    assert after["lines"][0]["received_base"] == after["lines"][0]["quantity_base"]
+    assert await on_hand(database, tenant) == after["lines"][0]["quantity_base"]
