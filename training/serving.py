@@ -73,15 +73,20 @@ class TrainedModels:
         """``history`` (``unique_id, ds, y``, one series) forecast by ``run``'s model; None if it cannot."""
         if horizon > run.horizon:
             return None
-        trained = self.model(run)
         if run.kind == "xgboost":
             from training.features import FeatureSpec
             from training.models.gradient_boosted import GradientBoostedForecaster
+
+            if len(history) < GradientBoostedForecaster.min_length:
+                return None  # a series stocked since the last period: the fitted path answers it (a 400 before)
+            trained = self.model(run)
 
             spec = FeatureSpec.for_frequency(run.freq)
             forecaster: Any = GradientBoostedForecaster(spec=spec).attach(trained, history, run.freq)
         else:
             from training.models.neural import Kind, NeuralForecaster
+
+            trained = self.model(run)
 
             encoder = trained.dataset_parameters["categorical_encoders"].get("__group_id__unique_id")
             if encoder is not None and not set(history["unique_id"]) <= set(encoder.classes_):
