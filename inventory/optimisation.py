@@ -211,8 +211,12 @@ def plan_policy(
     ss = z * pr_sd
     eoq = economic_order_quantity(demand.mean, costs) if costs is not None else None
     quantity = max(eoq if eoq is not None else demand.mean * max(review_periods, 1.0), min_order_quantity)
-    # The safety factor the reorder point gives over the lead time alone (continuous review).
-    lt_k = ss / lt_sd if lt_sd > 0 else z
+    # Continuous review: shortages per order of Q over the lead time. Periodic review: per review cycle (demand
+    # over R) over lead time and review period, the interval S covers (the lead time alone overstated it).
+    if review_periods > 0:
+        cycle, shortage_sd, k = demand.mean * review_periods, pr_sd, z
+    else:
+        cycle, shortage_sd, k = quantity, lt_sd, ss / lt_sd if lt_sd > 0 else z
     return InventoryPolicy(
         service_level=float(service_level),
         z=z,
@@ -231,7 +235,7 @@ def plan_policy(
         order_up_to=pr_mean + ss,
         order_quantity=quantity,
         eoq=eoq,
-        expected_fill_rate=fill_rate(quantity, lt_sd, lt_k) if quantity > 0 and lt_sd > 0 else None,
+        expected_fill_rate=fill_rate(cycle, shortage_sd, k) if cycle > 0 and shortage_sd > 0 else None,
     )
 
 

@@ -143,6 +143,20 @@ def test_simulated_fill_rate_agrees_with_the_loss_function():
     assert result.fill_rate == pytest.approx(fill_rate(100, 30, service_factor(0.95)), abs=0.002)
 
 
+def test_a_periodic_reviews_expected_fill_rate_counts_shortages_over_lead_time_and_review():
+    # Before, the loss was taken over the lead time alone with a safety factor inflated by the review period's
+    # stock: 0.9994 where the normal simulation measures 0.979.
+    demand, lead_time = DemandRate(10, 20), LeadTime(4)
+    policy = plan_policy(demand, lead_time, 0.95, review_periods=7)
+    sd = policy.protection_demand_sd
+    assert policy.expected_fill_rate == pytest.approx(1 - sd * normal_loss(policy.z) / 70, abs=1e-9)
+    simulated = simulate_service_level(
+        policy.order_up_to, demand, lead_time, 0.95, distribution="normal", order_quantity=70, review_periods=7,
+        cycles=50_000,
+    )  # fmt: skip
+    assert policy.expected_fill_rate == pytest.approx(simulated.fill_rate, abs=0.01)
+
+
 def test_observed_lead_times_are_bootstrapped():
     demand = DemandRate(10, 0)
     # Lead times of 2 or 4 periods, half each: demand 20 or 40, so a reorder point of 30 serves half the cycles.
