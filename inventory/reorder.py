@@ -258,8 +258,15 @@ async def _price(
                 item["unpriced_reason"] = found.why_none()
             elif found.price >= LARGEST_PRICE:  # a last price per a tiny unit ordered in, per the product's unit
                 item["unpriced_reason"] = f"{found.sku} at {found.price:f} is past the largest price kept"
+            elif abs((kept := found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)) - found.price) > (
+                found.price * pricing.MAX_PRICE_ROUNDING
+            ):  # a last price per thousand, per each: 0.00004 was kept as 0, 0.01234 as 0.0123
+                item["unpriced_reason"] = (
+                    f"{found.sku} at {found.price.normalize():f} {currency} per unit is finer than the four "
+                    "decimals a unit price keeps: price the draft's line by hand"
+                )
             else:
-                item["unit_price"] = found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+                item["unit_price"] = kept
             if item["unpriced_reason"]:
                 item["price_source"] = None
                 unpriced.append(item["unpriced_reason"])

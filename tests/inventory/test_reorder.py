@@ -335,6 +335,37 @@ async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_curr
     ]
 
 
+async def test_a_last_price_finer_than_four_decimals_per_unit_leaves_the_proposal_unpriced(
+    database, owner_pool, make_tenant
+):
+    # 0.0005 JPY a dozen is 0.0000417 each: before, the proposal and its draft were priced 0.0000 each.
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    paid = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": supplier,
+            "warehouse_id": tenant.warehouses[1],
+            "currency": "JPY",
+            "lines": [{"product_id": tenant.products[0], "quantity": 1, "uom": "dozen", "unit_price": "0.0005"}],
+        }
+    )
+
+    async def pay(tx: TenantTransaction):
+        order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, paid, default_tolerance_pct=D(0))
+        return await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+
+    await database.run(tenant.claims(), None, pay)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET currency = 'JPY' WHERE id = $1", supplier)
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.priced_proposals(tx.conn, {}, datetime.now(UTC).date())
+
+    (shown,) = await database.run(tenant.claims(), None, propose)
+    assert shown["unit_price"] is None and "finer than the four decimals" in shown["unpriced_reason"]
+
+
 async def test_proposals_are_ordered_in_each_suppliers_currency_unless_one_is_named(database, owner_pool, make_tenant):
     tenant = await make_tenant()
     supplier = await arrange(owner_pool, tenant)
