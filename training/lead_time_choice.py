@@ -42,12 +42,13 @@ def choose_lead_time(
             issued = pd.to_datetime(supplier_receipts["issued_at"], utc=True)
             received = pd.to_datetime(supplier_receipts["first_received_at"], utc=True)
             samples = [d for d in ((received - issued).dt.total_seconds() / 86_400).tolist() if d >= 0]
-        return LeadTime(
-            float(supplier_estimate["mean_days"]),
-            float(supplier_estimate["sd_days"]),
-            samples,
-            f"supplier {supplier_estimate['basis']}",
-        )
+        source = f"supplier {supplier_estimate['basis']}"
+        if rule_days is not None:  # the estimate's nominal figure was the reorder rule's, not the supplier's
+            source = {
+                "supplier nominal": "reorder rule (no receipts from the supplier yet)",
+                "supplier blended with nominal": "supplier history blended with the reorder rule's lead time",
+            }.get(source, source)
+        return LeadTime(float(supplier_estimate["mean_days"]), float(supplier_estimate["sd_days"]), samples, source)
     if rule_days is not None:
         return LeadTime(
             float(rule_days), RULE_SD_SHARE * float(rule_days), None, f"reorder rule (sd {RULE_SD_SHARE:.0%} assumed)"

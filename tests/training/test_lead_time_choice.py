@@ -43,3 +43,17 @@ def test_without_supplier_history_the_reorder_rule_serves_with_an_assumed_spread
 def test_no_source_at_all_is_a_clear_input_error():
     with pytest.raises(InvalidInputError, match="pass lead_time_days or supplier_id"):
         choose_lead_time(None, None, None, None, None)
+
+
+def test_an_estimate_built_on_the_reorder_rules_lead_time_is_labelled_with_the_rule():
+    # Without supplier_id in the request the rule's days are the estimate's prior; before, it read "supplier
+    # nominal", which names the supplier's own master-data figure.
+    nominal = {"mean_days": 5.0, "sd_days": 1.25, "basis": "nominal", "receipts": 0}
+    assert choose_lead_time(None, None, nominal, receipts([]), 5.0).source == (
+        "reorder rule (no receipts from the supplier yet)"
+    )
+    blended = {**nominal, "basis": "blended with nominal", "receipts": 3}
+    assert choose_lead_time(None, None, blended, receipts([6.0] * 3), 5.0).source == (
+        "supplier history blended with the reorder rule's lead time"
+    )
+    assert choose_lead_time(None, None, nominal, receipts([]), None).source == "supplier nominal"
