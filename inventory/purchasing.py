@@ -28,7 +28,7 @@ from inventory.purchasing_schemas import (
     PurchaseOrderUpdate,
     PurchaseReceiptCreate,
 )
-from inventory.purchasing_status import advance, allowed_from, lock_order
+from inventory.purchasing_status import advance, allowed_from, lock_order, refuse_erp_managed
 from inventory.records import refuse_inactive, unknown_reference
 from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
 from inventory.stock import LedgerEntry, insert_movement
@@ -200,6 +200,7 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
 
 async def cancel_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
     current = await lock_order(conn, order_id, _CAN_CANCEL, "cancelled")
+    refuse_erp_managed(current, "cancelled")
     await advance(conn, tenant_id, current, PurchaseOrderStatus.CANCELLED)
     return await get_order(conn, order_id)
 
@@ -209,6 +210,7 @@ async def receive(
 ) -> tuple[dict, dict]:
     """Receive some or all of an issued order; returns (the receipt, the order afterwards)."""
     order = await lock_order(conn, order_id, _CAN_RECEIVE, "received")
+    refuse_erp_managed(order, "received")
     lines = await locked_lines(conn, order_id)
     incoming, bases = check_receipt(order, lines, receipt)
     received_at = receipt.received_at or await conn.fetchval("SELECT now()")

@@ -95,8 +95,11 @@ async def lock_order(
     the row (``id``, ``number``, ``status``, ``supplier_id``, ``warehouse_id``, ``currency``,
     ``over_receipt_tolerance_pct``)."""
     row = await conn.fetchrow(
-        """SELECT id, number, status, supplier_id, warehouse_id, currency, over_receipt_tolerance_pct
-           FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
+        """SELECT id, number, status, supplier_id, warehouse_id, currency, over_receipt_tolerance_pct,
+                  (SELECT c.name FROM app.integration_external_ids x
+                   JOIN app.integration_connectors c ON c.tenant_id = x.tenant_id AND c.id = x.connector_id
+                   WHERE x.entity = 'purchase_orders' AND x.local_id = po.id LIMIT 1) AS erp_connector
+           FROM app.purchase_orders po WHERE id = $1 FOR UPDATE OF po""",
         order_id,
     )
     if row is None:
@@ -109,6 +112,17 @@ async def lock_order(
             details={"status": status.value, "allowed_from": sorted(s.value for s in allowed)},
         )
     return dict(row)
+
+
+def refuse_erp_managed(order: dict, action: str) -> None:
+    """An order an ERP holds (synced from it, or pushed to it) is received and cancelled there: the sync brings
+    its receipts and status back, and overwrote what a receipt here had counted (stock counted twice, or lost)."""
+    if order["erp_connector"] is not None:
+        raise ConflictError(
+            f"purchase order {order['number']} is kept in the ERP ({order['erp_connector']}): it is {action} "
+            "there, and the next sync brings that here",
+            code="erp_managed",
+        )
 
 
 async def advance(

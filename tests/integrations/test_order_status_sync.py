@@ -7,9 +7,13 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
+import pytest
 
+from common.database import TenantTransaction
+from common.errors import ConflictError
 from integrations.sync import run_sync
-from inventory import events
+from inventory import events, purchasing
+from inventory.purchasing_schemas import PurchaseReceiptCreate
 from tests.integrations.conftest import bare_tenant, odoo_connector, tap
 from tests.support.fakes.odoo import FakeOdoo, populate
 
@@ -119,3 +123,30 @@ async def test_an_order_first_seen_already_received_carries_every_stamp_and_anno
     order = await order_row(owner_pool, tenant.id, "P00002")
     assert order["status"] == "received" and order["issued_at"] and order["received_at"]
     assert [e for e in published if e["type"] == events.PURCHASE_ORDER_STATUS] == []
+
+
+async def test_an_order_the_erp_holds_is_received_and_cancelled_there_not_here(sync_deps, owner_pool, make_tenant):
+    # Before, a receipt here was accepted, and the next sync set the line's received quantity back to the ERP's
+    # (so the same goods could be received again and counted twice) or its stock snapshot took the stock away.
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant, _ = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    order = await order_row(owner_pool, tenant.id, "P00002")
+
+    async def receive_one(tx: TenantTransaction):
+        (line,) = (await purchasing.get_order(tx.conn, order["id"]))["lines"][:1]
+        body = PurchaseReceiptCreate.model_validate({"lines": [{"line_id": line["id"], "quantity": 1}]})
+        return await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], body)
+
+    for attempt, action in ((receive_one, "received"), (cancel(order["id"]), "cancelled")):
+        with pytest.raises(ConflictError, match=f"kept in the ERP \\(erp\\): it is {action} there") as refused:
+            await sync_deps.database.run(tenant.claims(), None, attempt)
+        assert refused.value.code == "erp_managed"
+    assert (await order_row(owner_pool, tenant.id, "P00002"))["status"] == order["status"]
+
+
+def cancel(order_id: uuid.UUID):
+    async def op(tx: TenantTransaction):
+        return await purchasing.cancel_order(tx.conn, tx.tenant_id, order_id)
+
+    return op
