@@ -147,8 +147,11 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
             order_id,
             *changes.values(),
         )
-        # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered.
-        await lifecycle.advance(conn, scope.tenant_id, dict(order), model.status, source=scope.origin)
+        # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered. An ERP's
+        # draft never takes an order back: one issued here and pushed is a draft there until the ERP confirms it
+        # (the sync then dead-lettered it: "is issued and cannot become draft").
+        target = lifecycle.Status(order["status"]) if model.status is lifecycle.Status.DRAFT else model.status
+        await lifecycle.advance(conn, scope.tenant_id, dict(order), target, source=scope.origin)
         outcome = "updated"
     await conn.executemany(
         """INSERT INTO app.purchase_order_lines

@@ -11,6 +11,7 @@ import pytest
 from common.errors import ConflictError
 from integrations.push import push_purchase_order
 from integrations.sync import run_sync
+from inventory import purchasing
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
@@ -160,6 +161,25 @@ async def test_two_pushes_of_one_order_at_once_make_one_business_central_order(s
     assert set(bc.tables["purchaseOrders"]) - before == {pushed[0]["external_id"]}
     with pytest.raises(ConflictError, match="already in"):  # and once answered, the claim has gone
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+
+
+async def test_an_issued_order_pushed_stays_issued_while_business_central_holds_it_as_a_draft(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Business Central creates pushed orders as drafts: before, the next sync tried to move the issued order back
+    # to draft, and dead-lettered it ("is issued and cannot become draft") with every later change of it.
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    await sync_deps.database.run(
+        tenant.claims(), None, lambda tx: purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+    )
+    await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    await run_sync(sync_deps, tenant.id, connector)
+    state = await snapshot(owner_pool, tenant.id)
+    assert [letter for letter in state["dead_letters"] if letter[0] == "purchase_orders"] == []
+    async with owner_pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM app.purchase_orders WHERE id = $1", order["id"]) == "issued"
 
 
 async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(sync_deps, owner_pool, make_tenant, bc):
