@@ -333,9 +333,26 @@ async def test_a_products_unit_cannot_change_once_its_stock_counts_in_it(http, m
         f"/api/v1/products/{tenant.products[0]}", json={"unit_of_measure": "kg"}, headers=headers
     )
     assert (counted.status_code, counted.json()["code"]) == (409, "unit_in_use"), counted.text
-    assert "product SKU-0 has stock, orders, reservations or reorder rules counted in each" in counted.json()["message"]
+    assert (
+        "product SKU-0 has stock, orders, shipments, reservations or reorder rules counted in each"
+        in (counted.json()["message"])
+    )
     unused = await http.patch(f"/api/v1/products/{tenant.products[1]}", json={"unit_of_measure": "kg"}, headers=headers)
     assert (unused.status_code, unused.json()["unit_of_measure"]) == (200, "kg")
+
+
+async def test_a_products_unit_cannot_change_once_a_shipment_line_counts_in_it(http, make_tenant):
+    # Before, only the ledger, order lines, reservations and rules counted: an outbound line of 100 (each) of a
+    # product without stock let the unit become kg, and the delivery issued 100 kg.
+    tenant = await make_tenant()
+    body = {"direction": "outbound", "warehouse_id": str(tenant.warehouses[0]), "carrier": "UPS",
+            "tracking_number": "1Z-UNIT", "lines": [{"product_id": str(tenant.products[1]), "quantity": 100}],
+            }  # fmt: skip
+    assert (await http.post("/api/v1/shipments", json=body, headers=tenant.headers())).status_code == 201
+    changed = await http.patch(
+        f"/api/v1/products/{tenant.products[1]}", json={"unit_of_measure": "kg"}, headers=tenant.headers()
+    )
+    assert (changed.status_code, changed.json()["code"]) == (409, "unit_in_use"), changed.text
 
 
 async def test_the_next_page_of_products_sorted_by_long_cyrillic_names_is_reachable(http, make_tenant):
