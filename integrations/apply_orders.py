@@ -20,7 +20,7 @@ from integrations.external_ids import SyncScope, fingerprint, remember, require,
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
 from inventory.purchasing_receipts import to_base
-from inventory.stock import LedgerEntry, insert_movement
+from inventory.stock import LedgerEntry, insert_movement, release_expired
 from inventory.uom import conversion_factor
 
 
@@ -41,6 +41,8 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
             reference=f"{scope.origin}:{model.external_id}"[:200], reason="ERP stock sync",
         )  # fmt: skip
         try:
+            if change < 0:  # holds past their expiry give their stock back first, as before any issue
+                await release_expired(conn, product_id, warehouse_id)
             await insert_movement(conn, scope.tenant_id, entry)
         except InsufficientStockError as exc:
             raise RecordRejected(
@@ -74,6 +76,7 @@ async def zero_unreported_level(conn: asyncpg.Connection, scope: SyncScope, exte
         reason="ERP stock sync: no longer in the ERP's stock",
     )  # fmt: skip
     try:
+        await release_expired(conn, level["product_id"], level["warehouse_id"])
         await insert_movement(conn, scope.tenant_id, entry)
     except InsufficientStockError as exc:
         raise RecordRejected(

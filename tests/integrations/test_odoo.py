@@ -193,6 +193,27 @@ async def test_stock_no_longer_reported_but_reserved_is_dead_lettered_and_kept(
     assert "no longer reports stock" in error and "reserved" in error
 
 
+async def test_stock_no_longer_reported_whose_only_hold_has_expired_is_zeroed(sync_deps, owner_pool, make_tenant, odoo):
+    # Before, the expired hold still counted in the level's reserved (until the release job ran): the snapshot was
+    # dead-lettered for a reservation the API no longer showed.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute(
+        """WITH level AS (
+               UPDATE app.stock_levels l SET reserved = 5 FROM app.products p, app.warehouses w
+               WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'SKU-000002'
+                 AND w.id = l.warehouse_id AND w.code = 'WH2'
+               RETURNING l.product_id, l.warehouse_id)
+           INSERT INTO app.reservations (tenant_id, product_id, warehouse_id, quantity, expires_at)
+           SELECT $1, product_id, warehouse_id, 5, now() - interval '1 minute' FROM level""",
+        tenant.id,
+    )
+    empty_sku2_at_wh2(odoo)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["stock"]["dead_lettered"] == 0
+    assert ("SKU-000002", "WH2", Decimal("0.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+
+
 async def test_a_record_edited_while_the_sync_pages_is_read_and_none_is_skipped(odoo):
     # Edited after the first page, the first product moves to the end of (write_date, id): an offset would skip
     # the product that slid into the first page's place.
