@@ -328,9 +328,9 @@ async def _issue_stock(
 
 async def _notify_short_stock(conn: asyncpg.Connection, tenant_id: UUID, shipment: dict, short: list[dict]) -> None:
     title = (
-        f"Shipment {shipment['number']} was delivered, but {len(short)} of its lines could not be issued: the "
-        f"warehouse holds less. Correct the stock, then issue the rest (POST /api/v1/shipments/{shipment['id']}"
-        "/issue-stock)."
+        f"Shipment {shipment['number']} was delivered, but {len(short)} of its lines could not be issued: less is "
+        "available (on hand less what is reserved) than they take. Correct the stock or release holds, then issue "
+        f"the rest (POST /api/v1/shipments/{shipment['id']}/issue-stock)."
     )
     data = {"shipment_id": str(shipment["id"]), "number": shipment["number"], "lines": short}
     await conn.execute(

@@ -217,6 +217,8 @@ async def test_a_carrier_delivery_the_stock_cannot_cover_is_recorded_and_the_res
     assert note["data"]["number"] == after["number"] and [x["product_id"] for x in note["data"]["lines"]] == [short]
     assert "only 1.0000 of product" in note["data"]["lines"][0]["reason"]
     assert f"POST /api/v1/shipments/{shipment_id}/issue-stock" in note["title"]
+    # Reserved stock counts as not available: before, the title blamed a warehouse that "holds less" in every case.
+    assert "available (on hand less what is reserved)" in note["title"] and "release holds" in note["title"]
 
     path = f"/api/v1/shipments/{shipment_id}/issue-stock"
     still_short = await http.post(path, headers=headers)
