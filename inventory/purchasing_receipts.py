@@ -30,7 +30,7 @@ def to_base(quantity: Decimal, factor: Decimal) -> Decimal:
 async def locked_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[UUID, dict]:
     """An order's lines, locked for a receipt, with what their receipts brought in the ordered unit so far."""
     rows = await conn.fetch(
-        """SELECT l.id, l.product_id, l.quantity_base, l.uom_factor, l.received_base, p.lot_tracked, p.sku,
+        """SELECT l.id, l.product_id, l.quantity, l.quantity_base, l.uom_factor, l.received_base, p.lot_tracked, p.sku,
                   (SELECT coalesce(sum(rl.quantity), 0) FROM app.purchase_receipt_lines rl
                    WHERE rl.tenant_id = l.tenant_id AND rl.purchase_order_line_id = l.id) AS received_quantity
            FROM app.purchase_order_lines l
@@ -45,9 +45,9 @@ def check_receipt(
     order: dict, lines: dict[UUID, dict], receipt: PurchaseReceiptCreate
 ) -> tuple[dict[UUID, Decimal], list[Decimal]]:
     """Validate a receipt against the locked lines; returns the quantity arriving per line and per receipt line
-    (product unit). Each is converted as what the line's receipts then add up to, less what they did before, so
-    that receipts adding up to the ordered quantity add up to its converted figure: rounded one at a time, 5 lb
-    and 5 lb made 4.5360 kg of an order for 4.5359 (10 lb), refused as more than ordered."""
+    (product unit). Each is converted on its own, but the one that brings a line to exactly its ordered quantity
+    (in the ordered unit) books what is left of the line's converted figure: rounded one at a time, 5 lb and 5 lb
+    made 4.5360 kg of an order for 4.5359 (10 lb), refused as more than ordered."""
     incoming: dict[UUID, Decimal] = {}
     bases: list[Decimal] = []
     received = {line_id: line["received_quantity"] for line_id, line in lines.items()}
@@ -57,8 +57,11 @@ def check_receipt(
             raise NotFoundError(
                 f"lines[{index}]: line {item.line_id} is not on purchase order {order['number']}", code="unknown_line"
             )
-        before, received[item.line_id] = received[item.line_id], received[item.line_id] + item.quantity
-        base = to_base(received[item.line_id], line["uom_factor"]) - to_base(before, line["uom_factor"])
+        base = to_base(item.quantity, line["uom_factor"])
+        received[item.line_id] += item.quantity
+        left = line["quantity_base"] - line["received_base"] - incoming.get(item.line_id, Decimal(0))
+        if base > 0 and received[item.line_id] == line["quantity"] and left > 0:
+            base = left
         bases.append(base)
         if base <= 0:
             raise InvalidInputError(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -37,6 +37,7 @@ class OrderModel:
     tolerance: Decimal
     status: str = "issued"
     on_hand: Decimal = Decimal(0)
+    ordered_units: list[Decimal] = field(default_factory=list)  # per line, in the ordered unit
 
     def __post_init__(self) -> None:
         self.received = [Decimal(0)] * len(self.ordered)
@@ -44,11 +45,16 @@ class OrderModel:
         self.received_ordered_unit = [Decimal(0)] * len(self.ordered)
 
     def bases(self, items: list[tuple[int, Decimal]]) -> list[Decimal]:
-        """Each item in the product's unit: what the line's receipts then add up to, less what they did before."""
-        running, found = list(self.received_ordered_unit), []
+        """Each item in the product's unit, on its own; the one completing its line (in the ordered unit) books
+        what is left of the line's converted figure."""
+        running, booked, found = list(self.received_ordered_unit), list(self.received), []
         for line, quantity in items:
-            before, running[line] = running[line], running[line] + quantity
-            found.append(to_base(running[line], self.factors[line]) - to_base(before, self.factors[line]))
+            base = to_base(quantity, self.factors[line])
+            running[line] += quantity
+            if base > 0 and running[line] == self.ordered_units[line] and self.ordered[line] > booked[line]:
+                base = self.ordered[line] - booked[line]
+            booked[line] += base
+            found.append(base)
         return found
 
     def refusal(self, items: list[tuple[int, Decimal]]) -> str | None:
@@ -135,7 +141,7 @@ async def test_every_order_follows_the_receiving_model_and_refusals_change_nothi
     order = await new_order(http, tenant, quantities, factor, tolerance)
     order_id, line_ids = order["id"], [line["id"] for line in sorted(order["lines"], key=lambda line: line["line_no"])]
     model = OrderModel([to_base(quantities[0], Decimal(1)), to_base(quantities[1], factor)], [Decimal(1), factor],
-                       tolerance)  # fmt: skip
+                       tolerance, ordered_units=list(quantities))  # fmt: skip
     path = f"/api/v1/purchase-orders/{order_id}"
 
     def receipt(items: list[tuple[int, Decimal]], close_backorder: bool) -> dict[str, Any]:
