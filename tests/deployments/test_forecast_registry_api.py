@@ -117,10 +117,17 @@ async def test_a_ray_train_deepar_that_beats_the_statistical_selection_is_promot
     demand = shared_pulse_demand(len(products))
     await post_daily_demand(owner_pool, t.id, [(p, t.warehouses[0], d) for p, d in zip(products, demand, strict=True)])
 
-    (outcome,) = await train_and_register(
-        str(settings.database_url), t.id, freq="D", horizon=7, compute=TrainCompute(workers=2), epochs=3,
-        kinds=["deepar"], as_of=datetime.now(UTC), storage_path=str(tmp_path),
-    )  # fmt: skip
+    async def train() -> dict:
+        (outcome,) = await train_and_register(
+            str(settings.database_url), t.id, freq="D", horizon=7, compute=TrainCompute(workers=2), epochs=3,
+            kinds=["deepar"], as_of=datetime.now(UTC), storage_path=str(tmp_path),
+        )  # fmt: skip
+        return outcome
+
+    started = datetime.now(UTC).date()
+    outcome = await train()
+    if datetime.now(UTC).date() != started:  # past midnight UTC: a run on yesterday's data is rightly stale now
+        outcome = await train()
     assert outcome["mase"] < outcome["statistical_mase"], outcome
     assert outcome["promoted"] and "beats the statistical selection" in outcome["reason"]
 
