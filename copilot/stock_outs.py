@@ -99,18 +99,18 @@ async def projected_stock_outs(
         key = (r["product_id"], r["warehouse_id"])
         if key in pairs and key not in found and r["per_day"] > 0:
             came = sorted((d, q) for d, q in (arrivals or {}).get(key, ()) if d >= day_of[key])
+            brought = sum((q for _, q in came), Decimal(0))
             # Linear use between arrivals: only up to the last arrival needs days; after it, one division.
             horizon = (came[-1][0] - day_of[key]).days + 1 if came else 0
             daily = {day_of[key] + timedelta(days=k): float(r["per_day"]) for k in range(horizon)}
             out = _run_out(available[key], daily, day_of[key], came)
             if out is None:
-                left = available[key] + sum((q for _, q in came), Decimal(0)) - r["per_day"] * horizon
-                days_left = max(left, Decimal(0)) / r["per_day"]
+                days_left = max(available[key] + brought - r["per_day"] * horizon, Decimal(0)) / r["per_day"]
                 # 200,000 kg on hand and 1 kg issued last month last 16,000 years: past any date an order can
                 # name (and past the calendar's year 9999, which failed the suggestions), so no stock-out.
                 if horizon + days_left > (LATEST_PLANNED - day_of[key]).days:
                     continue
-                out = (day_of[key] + timedelta(days=horizon + int(days_left)), sum((q for _, q in came), Decimal(0)))
+                out = (day_of[key] + timedelta(days=horizon + int(days_left)), brought)
             basis = f"average issues over the last {DEMAND_WINDOW_DAYS} days"
             found[key] = StockOut(out[0], available[key], float(r["per_day"]), basis, out[1])
     return found

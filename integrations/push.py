@@ -39,12 +39,7 @@ async def push_purchase_order(
         credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)
         mapping = FieldMapping.model_validate(connector["mapping"])
         scope = SyncScope(tx.tenant_id, connector_id, connector["name"], order_id, mapping, frozenset())
-        existing = await tx.conn.fetchval(
-            """SELECT external_id FROM app.integration_external_ids
-               WHERE connector_id = $1 AND entity = 'purchase_orders' AND local_id = $2""",
-            connector_id,
-            order_id,
-        )
+        existing = await _external(tx.conn, scope, Entity.PURCHASE_ORDERS, order_id)
         if existing is not None:
             raise ConflictError(
                 f"purchase order {order_id} is already in {connector['name']} as {existing!r}", code="already_pushed"

@@ -96,9 +96,12 @@ async def lock_order(
     ``over_receipt_tolerance_pct``)."""
     row = await conn.fetchrow(
         """SELECT id, number, status, supplier_id, warehouse_id, currency, over_receipt_tolerance_pct,
-                  (SELECT c.name FROM app.integration_external_ids x
-                   JOIN app.integration_connectors c ON c.tenant_id = x.tenant_id AND c.id = x.connector_id
-                   WHERE x.entity = 'purchase_orders' AND x.local_id = po.id LIMIT 1) AS erp_connector
+                  -- Per connector (a tenant has few) one probe of the external ids' (tenant, connector, entity,
+                  -- local) index, not a scan of every id the tenant's syncs remember.
+                  (SELECT c.name FROM app.integration_connectors c
+                   JOIN app.integration_external_ids x ON x.tenant_id = c.tenant_id AND x.connector_id = c.id
+                        AND x.entity = 'purchase_orders' AND x.local_id = po.id
+                   WHERE c.tenant_id = po.tenant_id LIMIT 1) AS erp_connector
            FROM app.purchase_orders po WHERE id = $1 FOR UPDATE OF po""",
         order_id,
     )
