@@ -125,6 +125,8 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         order = await conn.fetchrow(
             "SELECT id, number, status FROM app.purchase_orders WHERE id = $1 FOR UPDATE", known[0]
         )
+    elif model.chainsight_number is not None:
+        order = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
     if order is None:
         # A new order, not a change: like one created through the API it announces nothing, whatever status
         # the ERP already has it in (an initial sync of years of orders would otherwise flood every listener).
@@ -178,3 +180,22 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     )
     await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
     return outcome
+
+
+async def _pushed_order(
+    conn: asyncpg.Connection, scope: SyncScope, number: str, supplier_id: UUID
+) -> asyncpg.Record | None:
+    """The Chainsight order an unknown ERP order was pushed from: a push whose answer was lost (the ERP made the
+    order, its id never came back) leaves it unlinked, and importing it would make a second order here."""
+    found: asyncpg.Record | None = await conn.fetchrow(
+        """SELECT po.id, po.number, po.status FROM app.purchase_orders po
+           WHERE po.number = $1 AND po.supplier_id = $2 AND coalesce(po.origin, '') NOT LIKE 'erp:%'
+             AND NOT EXISTS (SELECT 1 FROM app.integration_external_ids x
+                             WHERE x.connector_id = $3 AND x.entity = $4 AND x.local_id = po.id)
+           FOR UPDATE OF po""",
+        number,
+        supplier_id,
+        scope.connector_id,
+        Entity.PURCHASE_ORDERS.value,
+    )
+    return found

@@ -236,7 +236,8 @@ class NetSuiteConnector(OAuthConnector):
             yield Page([parse(r) for r in rows], after)
 
     _ORDER_SELECT = (
-        "t.id, t.tranid, t.entity, t.status, c.symbol AS currency, TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate"
+        "t.id, t.tranid, t.externalid, t.entity, t.status, c.symbol AS currency, "
+        "TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate"
     )
     _ORDER_FROM = "transaction t LEFT JOIN currency c ON c.id = t.currency"
 

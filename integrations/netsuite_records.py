@@ -52,6 +52,7 @@ def order_record(r: dict[str, Any], all_lines: list[dict[str, Any]], default_uni
         status = PurchaseOrderStatus.ISSUED
     fields = {
         "number": r.get("tranid"),
+        "chainsight_number": r.get("externalid") or None,
         "supplier_external_id": str(r["entity"]) if r.get("entity") else None,
         "warehouse_external_id": next((str(x["location"]) for x in lines if x.get("location")), None),
         "currency": r.get("currency") or None,

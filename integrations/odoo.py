@@ -24,7 +24,7 @@ from typing import Any
 
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
-from integrations.odoo_values import m2o_id, m2o_name, order_status, text
+from integrations.odoo_values import PUSHED_ORIGIN, m2o_id, m2o_name, order_status, order_values, pushed_number, text
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
@@ -250,7 +250,7 @@ class OdooConnector(Connector):
             yield Page(records[start : start + self.config.page_size])
 
     async def _orders(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
-        fields = ["name", "partner_id", "currency_id", "date_planned", "state", "picking_type_id"]
+        fields = ["name", "origin", "partner_id", "currency_id", "date_planned", "state", "picking_type_id"]
         warehouses: dict[int, str | None] = {}
         async for rows in self._changed("purchase.order", [], fields, cursor):
             lines = await self.execute_kw(
@@ -299,6 +299,7 @@ class OdooConnector(Connector):
         ]
         fields = {
             "number": text(r["name"]),
+            "chainsight_number": pushed_number(r.get("origin")),
             "supplier_external_id": m2o_id(r["partner_id"]),
             "warehouse_external_id": warehouses.get(picking) if picking else None,
             "currency": m2o_name(r["currency_id"]),
@@ -309,7 +310,7 @@ class OdooConnector(Connector):
         return SourceRecord(str(r["id"]), fields, {**r, "order_line": lines})
 
     async def push_purchase_order(self, order: PushOrder) -> str:
-        origin = f"Chainsight {order.number}"
+        origin = f"{PUSHED_ORIGIN}{order.number}"
         # Pushed again after an answer was lost (a timeout once Odoo had created it): the order it holds is the
         # answer, not a second one.
         done = await self.execute_kw(
@@ -320,26 +321,18 @@ class OdooConnector(Connector):
         )
         if done:
             return str(done[0]["id"])
-        values: dict[str, Any] = {
-            "partner_id": int(order.supplier_external_id),
-            "origin": origin,
-            "order_line": [
-                [
-                    0,
-                    0,
-                    {
-                        "product_id": int(line.product_external_id),
-                        "name": line.sku,
-                        "sequence": line.line_no * 10,
-                        "product_qty": float(line.quantity),
-                        "price_unit": float(line.unit_price),
-                    },
-                ]
-                for line in order.lines
-            ],
-        }
-        if order.expected_date:
-            values["date_planned"] = f"{order.expected_date.isoformat()} 00:00:00"
+        # Received where the order says: the warehouse's own receipt type (without one, Odoo takes the company's first
+        # warehouse, and the next sync would find the order there or, with none, could not place it).
+        receipts = None
+        if order.warehouse_external_id is not None:
+            found = await self.execute_kw(
+                "stock.picking.type",
+                "search_read",
+                [[("code", "=", "incoming"), ("warehouse_id", "=", int(order.warehouse_external_id))]],
+                {"fields": ["id"], "limit": 1},
+            )
+            receipts = found[0]["id"] if found else None
+        values = order_values(order, origin, receipts)
         created = await self.execute_kw("purchase.order", "create", [values], {}, idempotent=False)
         if not isinstance(created, int):
             raise ConnectorProtocolError(f"Odoo's purchase.order create returned {created!r}, not an id")

@@ -6,7 +6,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from integrations.records import PurchaseOrderStatus
+from integrations.records import PurchaseOrderStatus, PushOrder
+
+# What a push writes in an order's ``origin``, before the Chainsight number.
+PUSHED_ORIGIN = "Chainsight "
 
 
 def m2o_id(value: Any) -> str | None:
@@ -19,6 +22,12 @@ def m2o_name(value: Any) -> str | None:
 
 def text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None  # Odoo sends false for empty fields
+
+
+def pushed_number(origin: Any) -> str | None:
+    """The Chainsight number of an order this project pushed, from the ``origin`` the push wrote."""
+    value = text(origin)
+    return value.removeprefix(PUSHED_ORIGIN) if value and value.startswith(PUSHED_ORIGIN) else None
 
 
 def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
@@ -35,3 +44,30 @@ def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
             return PurchaseOrderStatus.PARTIALLY_RECEIVED.value
         return PurchaseOrderStatus.ISSUED.value
     return None
+
+
+def order_values(order: PushOrder, origin: str, picking_type_id: int | None) -> dict[str, Any]:
+    """A ``purchase.order`` create's values for ``order``, its lines in one2many create commands."""
+    values: dict[str, Any] = {
+        "partner_id": int(order.supplier_external_id),
+        "origin": origin,
+        "order_line": [
+            [
+                0,
+                0,
+                {
+                    "product_id": int(line.product_external_id),
+                    "name": line.sku,
+                    "sequence": line.line_no * 10,
+                    "product_qty": float(line.quantity),
+                    "price_unit": float(line.unit_price),
+                },
+            ]
+            for line in order.lines
+        ],
+    }
+    if picking_type_id is not None:
+        values["picking_type_id"] = picking_type_id
+    if order.expected_date:
+        values["date_planned"] = f"{order.expected_date.isoformat()} 00:00:00"
+    return values

@@ -110,6 +110,9 @@ ERP_BLANK_DATES = frozenset({date(1, 1, 1), date(1900, 1, 1), date(9999, 12, 31)
 
 class PurchaseOrderRecord(_Record):
     number: str = Field(min_length=1, max_length=64)
+    # The Chainsight number the ERP keeps on an order pushed from here (Odoo's origin, SAP's "Our Reference",
+    # NetSuite's externalId): a sync that comes before the push learnt the ERP's id links the two.
+    chainsight_number: str | None = None
     supplier_external_id: str = Field(min_length=1)
     warehouse_external_id: str | None = None
     warehouse_code: str | None = None

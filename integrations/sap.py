@@ -216,6 +216,7 @@ class SapConnector(Connector):
         ]
         fields = {
             "number": r.get("PurchaseOrder"),
+            "chainsight_number": r.get("CorrespncInternalReference") or None,
             "supplier_external_id": r.get("Supplier"),
             "warehouse_code": (items[0].get("Plant") if items else None),
             "currency": r.get("DocumentCurrency"),

@@ -130,6 +130,22 @@ def dozens_and_grams(each_sku: str, kg_sku: str) -> list[tuple[str, Any, str | N
     return [(each_sku, 2, "dozen", "12"), (kg_sku, "500", "g", "0.004")]
 
 
+async def sync_after_lost_push(
+    sync_deps: SyncDeps, owner_pool: asyncpg.Pool, tenant: Any, connector: uuid.UUID, order: dict
+) -> tuple[dict, str | None]:
+    """Push ``order`` to an ERP fake set to lose the answer, then sync before pushing again; returns (the sync
+    run, the ERP id the order is linked to afterwards or None)."""
+    with pytest.raises(Exception, match="connection"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    run = await run_sync(sync_deps, tenant.id, connector)
+    linked: str | None = await owner_pool.fetchval(
+        "SELECT external_id FROM app.integration_external_ids WHERE connector_id = $1 AND local_id = $2",
+        connector,
+        order["id"],
+    )
+    return run, linked
+
+
 async def order_numbers(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> list[str]:
     """The tenant's purchase order numbers, sorted."""
     async with owner_pool.acquire() as conn:

@@ -33,6 +33,7 @@ from tests.integrations.conftest import (
     pull_across_token_expiry,
     push_draft,
     snapshot,
+    sync_after_lost_push,
 )
 from tests.support.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
 
@@ -378,6 +379,18 @@ async def test_a_push_whose_answer_was_lost_is_pushed_again_and_finds_its_order(
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     mine = [t for t in ns.tables["transaction"] if t.get("externalid") == order["number"]]
     assert [str(t["id"]) for t in mine] == [pushed["external_id"]]
+
+
+async def test_a_sync_before_the_retry_of_a_lost_push_links_the_order_instead_of_importing_a_copy(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "VEND-1", "RNO", [("ITEM-002", 2, None, "3")])
+    ns.lose_answer_to(lambda request: request.path.endswith("/purchaseOrder"))
+    run, linked = await sync_after_lost_push(sync_deps, owner_pool, tenant, connector, order)
+    (made,) = [t for t in ns.tables["transaction"] if t.get("externalid") == order["number"]]
+    assert (run["counts"]["purchase_orders"]["created"], linked) == (0, str(made["id"]))
 
 
 def test_netsuite_configuration_needs_a_usable_certificate_key(key):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 
+from common.errors import ConflictError
 from integrations.connector import ConnectorConfig
 from integrations.odoo import OdooConnector
 from integrations.push import push_purchase_order
@@ -25,6 +26,7 @@ from tests.integrations.conftest import (
     order_numbers,
     push_draft,
     snapshot,
+    sync_after_lost_push,
 )
 from tests.support.fakes.odoo import FakeOdoo, populate
 
@@ -335,6 +337,26 @@ async def test_a_push_whose_answer_was_lost_is_pushed_again_without_a_second_ord
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     mine = [o for o in odoo.models["purchase.order"].values() if o.get("origin") == f"Chainsight {order['number']}"]
     assert [str(o["id"]) for o in mine] == [pushed["external_id"]]
+
+
+async def test_a_sync_before_the_retry_of_a_lost_push_links_the_order_instead_of_importing_a_copy(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    # In the second warehouse: the order names its receipt type, or Odoo would receive it in the first.
+    order = await draft_order(sync_deps, tenant, "V001", "WH2", [("SKU-000002", 3, None, "2")])
+    odoo.lose_answer_to(lambda request: b'"create"' in request.body)
+    run, linked = await sync_after_lost_push(sync_deps, owner_pool, tenant, connector, order)
+    (made,) = [o for o in odoo.models["purchase.order"].values() if o.get("origin") == f"Chainsight {order['number']}"]
+    assert (run["counts"]["purchase_orders"]["created"], linked) == (0, str(made["id"]))
+    warehouse = await owner_pool.fetchval(
+        "SELECT w.code FROM app.purchase_orders po JOIN app.warehouses w ON w.id = po.warehouse_id WHERE po.id = $1",
+        order["id"],
+    )
+    assert (made["picking_type_id"][0], warehouse) == (2, "WH2")
+    with pytest.raises(ConflictError, match=f"already in erp as '{made['id']}'"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
 
 
 JSON2 = {"database": "prod", "protocol": "json2"}

@@ -23,6 +23,7 @@ from tests.integrations.conftest import (
     failed_run,
     pull_across_token_expiry,
     snapshot,
+    sync_after_lost_push,
 )
 from tests.support.fakes.sap import FakeSap, populate
 
@@ -241,6 +242,20 @@ async def test_a_push_whose_answer_was_lost_is_pushed_again_without_a_second_ord
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     mine = [o for o in sap.sets["A_PurchaseOrder"].values() if o.get("CorrespncInternalReference") == order["number"]]
     assert [o["PurchaseOrder"] for o in mine] == [pushed["external_id"]]
+
+
+async def test_a_sync_before_the_retry_of_a_lost_push_links_the_order_instead_of_importing_a_copy(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "100001", "WH-1", [("MAT000003", 2, None, "6")])
+    sap.lose_answer_to(lambda request: request.method == "POST")
+    run, linked = await sync_after_lost_push(sync_deps, owner_pool, tenant, connector, order)
+    (made,) = [
+        o for o in sap.sets["A_PurchaseOrder"].values() if o.get("CorrespncInternalReference") == order["number"]
+    ]
+    assert (run["counts"]["purchase_orders"]["created"], linked) == (0, made["PurchaseOrder"])
 
 
 async def test_a_pushed_orders_expected_date_is_its_schedule_line_and_survives_the_next_sync(

@@ -203,6 +203,12 @@ class FakeOdoo(FakeServer):
             if key in values:
                 values[key] = self.name_of(related, values[key])
         if model == "purchase.order":
+            # As Odoo's _default_picking_type: without one, the first receipt type (the company's first warehouse).
+            receipts = sorted(
+                t["id"] for t in self.models.get("stock.picking.type", {}).values() if t["code"] == "incoming"
+            )
+            picking = values.get("picking_type_id") or (receipts[0] if receipts else None)
+            values["picking_type_id"] = self.name_of("stock.picking.type", picking) if picking else False
             values.setdefault("state", "draft")
             values.setdefault("currency_id", [1, "EUR"])
             values["name"] = f"P{self._next_id + 1:05d}"

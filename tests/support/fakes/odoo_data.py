@@ -24,8 +24,8 @@ def populate(fake: FakeOdoo, *, products: int = 5, orders: int = 3, quants: bool
                 "id": 900 + warehouse, "name": f"Address {warehouse}", "tz": zone, "supplier_rank": 0, "active": True,
             }  # fmt: skip
         fake.models["stock.picking.type"] = {
-            1: {"id": 1, "name": "Receipts", "warehouse_id": fake.name_of("stock.warehouse", ids["warehouses"][0])},
-            2: {"id": 2, "name": "Receipts", "warehouse_id": fake.name_of("stock.warehouse", ids["warehouses"][1])},
+            n: {"id": n, "name": "Receipts", "code": "incoming", "warehouse_id": fake.name_of("stock.warehouse", w)}
+            for n, w in enumerate(ids["warehouses"], start=1)
         }
         fake.models["stock.location"] = {
             8: {"id": 8, "name": "WH/Stock", "usage": "internal"},

@@ -199,6 +199,8 @@ class FakeSap(FakeServer):
             return _error(400, "ME/062", f"Supplier {body.get('Supplier')} does not exist")
         with self.lock:
             self._po_number += 1
+            while str(self._po_number) in self.sets.get("A_PurchaseOrder", {}):  # SAP never reuses a number
+                self._po_number += 1
             number = str(self._po_number)
         record = self.put(
             "A_PurchaseOrder",
