@@ -77,7 +77,9 @@ async def import_history(
 ) -> dict[str, Any]:
     """Validate every row, import the valid ones (unless ``dry_run``), and report the rejected ones."""
     rows = read_rows(data, options)
-    date_format = options.date_format or detect_date_format([r["order_date"] for r in rows])
+    date_format = options.date_format or detect_date_format(
+        [r[column] for column in ("order_date", "promised_date", "delivered_date") for r in rows[:2_000]]
+    )
     known = await conn.fetch("SELECT id, code, name FROM app.suppliers")
     suppliers = {r["code"]: r["id"] for r in known}
     by_name = {r["name"]: r["code"] for r in known}
@@ -90,11 +92,8 @@ async def import_history(
         if parsed is not None:
             if parsed.supplier not in suppliers and not row["supplier_code"] and parsed.supplier_name in by_name:
                 parsed.supplier = by_name[parsed.supplier_name]  # an existing supplier, named instead of coded
-            if parsed.supplier not in suppliers:
-                if options.create_suppliers:
-                    new_suppliers.setdefault(parsed.supplier, (parsed.supplier_name, parsed.country))
-                else:
-                    errors.append(f"unknown supplier {parsed.supplier!r} (set create_suppliers to create it)")
+            if parsed.supplier not in suppliers and not options.create_suppliers:
+                errors.append(f"unknown supplier {parsed.supplier!r} (set create_suppliers to create it)")
             if parsed.product is not None and parsed.product not in products:
                 errors.append(f"unknown product SKU {parsed.product!r}")
         if errors:
@@ -102,6 +101,9 @@ async def import_history(
         else:
             assert parsed is not None
             valid.append(parsed)
+    for parsed in valid:  # only suppliers with a row to import are created (and reported)
+        if parsed.supplier not in suppliers:
+            new_suppliers.setdefault(parsed.supplier, (parsed.supplier_name, parsed.country))
     keys = [r.key for r in valid]
     duplicates_in_file = len(keys) - len(set(keys))
     report: dict[str, Any] = {
@@ -135,7 +137,7 @@ async def import_history(
             currencies.pop() if len(currencies) == 1 else None,
         )
     unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins
-    await _rename_legacy_keys(conn, tenant_id, list(unique.values()))
+    await _adopt_earlier_keys(conn, tenant_id, list(unique.values()), suppliers, products)
     inserted = 0
     for chunk in _chunks(list(unique.values()), 2_000):
         results = await conn.fetch(
@@ -187,22 +189,47 @@ async def import_history(
     return report
 
 
-async def _rename_legacy_keys(conn: asyncpg.Connection, tenant_id: UUID, rows: list[ValidRow]) -> None:
-    """Rows an earlier import keyed by its numbers as written take today's key, so that they are updated,
-    not inserted again."""
-    renamed = [(r.legacy_key, r.key) for r in rows if r.legacy_key != r.key]
-    if not renamed:
-        return
-    for table in ("app.supplier_deliveries", "app.supplier_price_history"):
-        await conn.execute(
-            f"""UPDATE {table} t SET import_key = x.key
-                FROM unnest($2::text[], $3::text[]) AS x(legacy, key)
-                WHERE t.tenant_id = $1 AND t.import_key = x.legacy
-                  AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.tenant_id = $1 AND o.import_key = x.key)""",
-            tenant_id,
-            [legacy for legacy, _ in renamed],
-            [key for _, key in renamed],
-        )
+async def _adopt_earlier_keys(
+    conn: asyncpg.Connection,
+    tenant_id: UUID,
+    rows: list[ValidRow],
+    suppliers: dict[str, UUID],
+    products: dict[str, UUID],
+) -> None:
+    """A delivery an earlier import stored under another key (its numbers as written, before 2026-12-06; its
+    supplier's code before an edit) takes today's key, found by what it says, so it is updated, not inserted again."""
+    await conn.execute(
+        """WITH x AS (
+               SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::date[], $6::date[], $7::numeric[],
+                                    $8::numeric[], $9::text[], $10::text[])
+                   AS x(supplier_id, product_id, category, order_date, promised_date, quantity, value, reference, key)
+           ), earlier AS (
+               SELECT DISTINCT ON (x.key) d.id, d.import_key AS old, x.key
+               FROM x JOIN app.supplier_deliveries d
+                 ON d.tenant_id = $1 AND d.supplier_id = x.supplier_id AND d.order_date = x.order_date
+                AND d.promised_date = x.promised_date AND d.quantity = x.quantity::numeric(18, 4)
+                AND d.value = x.value::numeric(18, 4) AND d.product_id IS NOT DISTINCT FROM x.product_id
+                AND d.category IS NOT DISTINCT FROM x.category AND d.reference IS NOT DISTINCT FROM x.reference
+               WHERE d.import_key <> x.key
+                 AND NOT EXISTS (SELECT FROM app.supplier_deliveries o WHERE o.tenant_id = $1 AND o.import_key = x.key)
+               ORDER BY x.key, d.created_at
+           ), renamed AS (
+               UPDATE app.supplier_deliveries d SET import_key = earlier.key FROM earlier WHERE d.id = earlier.id
+               RETURNING earlier.old, earlier.key
+           )
+           UPDATE app.supplier_price_history p SET import_key = renamed.key FROM renamed
+           WHERE p.tenant_id = $1 AND p.import_key = renamed.old""",
+        tenant_id,
+        [suppliers[r.supplier] for r in rows],
+        [products.get(r.product) if r.product else None for r in rows],
+        [r.category for r in rows],
+        [r.order_date for r in rows],
+        [r.promised_date for r in rows],
+        [r.quantity for r in rows],
+        [r.value for r in rows],
+        [r.reference for r in rows],
+        [r.key for r in rows],
+    )
 
 
 def _unit_price(row: ValidRow) -> Decimal:

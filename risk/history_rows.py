@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from risk.history_format import CURRENCY_CODE, SUPPLIER_CODE_MAX, derived_code, normalise_country, normalise_mode
+
+# Commas only between groups of three digits before the point (1,234,567.50).
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 # pandas' last nanosecond timestamp falls on 2262-04-11; the feature and scoring code reads dates as those.
 LATEST_PROMISE = date(2262, 4, 10)
@@ -37,17 +40,9 @@ class ValidRow:
     def key(self) -> str:
         """The row's identity across imports: one delivery written "10.00" or "10" (a file re-saved by a
         spreadsheet) is one row."""
-        return self._digest(lambda number: f"{number.normalize():f}")
-
-    @property
-    def legacy_key(self) -> str:
-        """The key imports before 2026-12-06 stored (numbers as written); the next import renames it to ``key``."""
-        return self._digest(str)
-
-    def _digest(self, number: Callable[[Decimal], str]) -> str:
         identity = (self.supplier, self.product, self.category, self.order_date, self.promised_date, self.quantity,
                     self.value, self.reference)  # fmt: skip
-        text = "|".join(number(x) if isinstance(x, Decimal) else str(x) for x in identity)
+        text = "|".join(f"{x.normalize():f}" if isinstance(x, Decimal) else str(x) for x in identity)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -79,6 +74,12 @@ def validate_row(
     def parse_number(column: str, required: bool, positive: bool = False) -> Decimal | None:
         text = text_of(column, required)
         if text is None:
+            return None
+        if "," in text and not _GROUPED.fullmatch(text):
+            # A decimal comma (250,00; 1.234,50): read as a thousands separator it would be 100x or 1,000x off.
+            errors.append(
+                f"{column} {text!r} has a comma that does not separate thousands: write it with a decimal point"
+            )
             return None
         try:
             number = Decimal(text.replace(",", ""))
@@ -134,8 +135,10 @@ def validate_row(
     rejected = parse_number("quantity_rejected", False) or Decimal(0)
     if received is not None and delivered is None:
         errors.append("quantity_received is given but delivered_date is blank")
-    if received is not None and rejected > received:
-        errors.append("quantity_rejected exceeds quantity_received")
+    # A delivered row without a received quantity counts as received in full (the deliveries view does so).
+    counted = received if received is not None else (quantity if delivered else None)
+    if counted is not None and rejected > counted:
+        errors.append(f"quantity_rejected exceeds {'quantity_received' if received is not None else 'quantity'}")
     if len(row["category"]) > 100 or len(row["reference"]) > 200:
         errors.append("category (100) or reference (200 characters) is too long")
     row_currency = row["currency"].upper() or currency

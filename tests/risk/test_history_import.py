@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from common.errors import InvalidInputError
-from risk.history_csv import read_rows
+from risk.history_csv import detect_date_format
+from risk.history_format import COLUMNS
 from risk.history_import import (
     ImportOptions,
     derived_code,
@@ -91,20 +94,41 @@ async def test_the_same_file_resaved_with_other_number_formatting_adds_nothing(w
     assert (await count(world, "supplier_deliveries"), await count(world, "supplier_price_history")) == (2, 2)
 
 
-async def test_rows_keyed_by_an_earlier_import_as_written_are_updated_not_inserted_again(world):
-    # Imports before 2026-12-06 keyed a row by its numbers as written ("250.00"); the next one renames the key.
+async def test_rows_an_earlier_import_keyed_otherwise_are_updated_not_inserted_again(world):
+    # Imports before 2026-12-06 keyed a row by its numbers as written ("250.00"): any earlier key is adopted.
     await world.supplier("ACME", "CN")
     await run_import(world, csv_bytes(*GOOD))
-    rows = read_rows(csv_bytes(*GOOD), ImportOptions())
-    parsed = [validate_row(i, row, "%Y-%m-%d")[0] for i, row in enumerate(rows)]
-    keys = [(r.key, r.legacy_key) for r in parsed if r is not None]
-    assert all(key != legacy for key, legacy in keys)  # "250.00" as written, "250" today
     async with world.pool.acquire() as conn:
         for table in ("supplier_deliveries", "supplier_price_history"):
-            await conn.executemany(f"UPDATE app.{table} SET import_key = $2 WHERE import_key = $1", keys)
+            await conn.execute(
+                f"UPDATE app.{table} SET import_key = 'earlier-' || import_key WHERE tenant_id = $1", world.tenant.id
+            )
     report = await run_import(world, csv_bytes(*GOOD))
     assert (report["inserted"], report["updated"]) == (0, 2)
     assert (await count(world, "supplier_deliveries"), await count(world, "supplier_price_history")) == (2, 2)
+    async with world.pool.acquire() as conn:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM app.supplier_price_history WHERE tenant_id = $1 AND import_key LIKE 'earlier-%'",
+            world.tenant.id,
+        )
+    assert left == 0
+
+
+async def test_reimporting_after_a_created_suppliers_code_changed_adds_nothing(world):
+    file = csv_bytes("Abbott GmbH & Co. KG,DE,SKU-0,road,2025-01-02,2025-02-01,2025-02-05,100,250.00")
+    await run_import(world, file, create_suppliers=True)
+    async with world.pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET code = 'SUP-ABBOTT' WHERE tenant_id = $1", world.tenant.id)
+    report = await run_import(world, file, create_suppliers=True)
+    assert (report["inserted"], report["updated"], report["created_suppliers"]) == (0, 1, [])
+    assert await count(world, "supplier_deliveries") == 1
+
+
+async def test_suppliers_are_created_only_for_rows_that_are_imported(world):
+    report = await run_import(world, csv_bytes("NEWCO,CN,NOPE,sea,2025-01-02,2025-02-01,,5,250"), create_suppliers=True)
+    assert (report["rejected"], report["created_suppliers"]) == (1, [])
+    async with world.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM app.suppliers WHERE tenant_id = $1", world.tenant.id) == 0
 
 
 async def test_a_mapping_renames_another_exports_headers_and_suppliers_can_be_created(world):
@@ -277,3 +301,30 @@ async def test_a_created_supplier_takes_its_deliveries_currency_when_they_agree_
     async with world.pool.acquire() as conn:
         rows = await conn.fetch("SELECT name, currency FROM app.suppliers WHERE tenant_id = $1", world.tenant.id)
     assert {r["name"]: r["currency"] for r in rows} == {"Yen Co": "JPY", "Mixed Co": None}
+
+
+def a_row(**values: str) -> dict[str, str]:
+    return {column: "" for column in COLUMNS} | {
+        "supplier": "ACME", "order_date": "2025-01-02", "promised_date": "2025-02-01", "quantity": "10", "value": "25",
+    } | values  # fmt: skip
+
+
+def test_a_decimal_comma_is_refused_rather_than_read_as_a_thousands_separator():
+    parsed, errors = validate_row(2, a_row(quantity="12,5", value="1.234,50"), "%Y-%m-%d")
+    assert parsed is None and [e.split()[0] for e in errors] == ["quantity", "value"], errors
+    grouped, _ = validate_row(2, a_row(quantity="1,250", value="1,234,567.50"), "%Y-%m-%d")
+    assert grouped is not None and (grouped.quantity, grouped.value) == (Decimal(1250), Decimal("1234567.50"))
+
+
+def test_more_rejected_than_delivered_is_refused_when_the_received_quantity_is_blank():
+    parsed, errors = validate_row(2, a_row(delivered_date="2025-02-03", quantity_rejected="50"), "%Y-%m-%d")
+    assert (parsed, errors) == (None, ["quantity_rejected exceeds quantity"])
+
+
+def test_the_date_format_is_told_by_every_date_column_and_a_tie_that_reads_differently_is_refused():
+    orders = [f"{month:02d}/01/2024" for month in range(1, 13)]
+    assert detect_date_format([*orders, "01/15/2024"]) == "%m/%d/%Y"  # a promise on the 15th tells the month
+    with pytest.raises(InvalidInputError) as refused:
+        detect_date_format([*orders, "01/10/2024"])
+    assert refused.value.code == "ambiguous_date_format"
+    assert detect_date_format(["2024-01-01", "2024-02-01"]) == "%Y-%m-%d"  # one reading, whatever else ties
