@@ -122,16 +122,16 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
         pages: list[str] = []
         extracted = 0
         for page in reader.pages:
-            # Text layers often carry NUL characters (glyphs mapped to code 0): they are not text, and PostgreSQL
-            # refuses them in a text column, which would refuse the whole file. (Text files with one are refused
-            # as binary; DOCX, being XML, cannot hold one.)
-            pages.append((page.extract_text() or "").replace("\x00", ""))
+            # (Text files with a NUL are refused as binary; DOCX, being XML, cannot hold one.)
+            pages.append(_text_only(page.extract_text() or ""))
             extracted += len(pages[-1])
             if extracted > MAX_EXTRACTED_CHARS:
                 raise _too_large(filename, f"holds more than {MAX_EXTRACTED_CHARS} characters of text")
     except LimitReachedError as exc:  # pypdf's own bound on one decompressed stream
         raise _too_large(filename, f"has a stream that inflates past pypdf's limit ({exc})") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    # pypdf meets a damaged file with whatever error the broken object raises (an AttributeError for a trailer
+    # that is not a dictionary, an IndexError, a RecursionError for a cycle), not only its own.
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError, RecursionError) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable PDF: {exc}", code="corrupt_file") from exc
     return [
         Section(section.text, section.heading, number)
@@ -143,27 +143,37 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
 def _docx(filename: str, data: bytes) -> list[Section]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
+    from docx.table import Table
+    from lxml.etree import XMLSyntaxError
 
     _check_archive(filename, data)
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable DOCX file: {exc}", code="corrupt_file") from exc
     sections: list[Section] = []
     heading: str | None = None
     lines: list[str] = []
-    for paragraph in document.paragraphs:
-        style = (paragraph.style.name if paragraph.style is not None else "") or ""
-        if style.lower().startswith(("heading", "title")) and paragraph.text.strip():
+    # Paragraphs and tables in the order they stand, so a table belongs to the heading above it.
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            lines.extend("; ".join(cell.text.strip() for cell in row.cells) for row in block.rows)
+            continue
+        style = (block.style.name if block.style is not None else "") or ""
+        if style.lower().startswith(("heading", "title")) and block.text.strip():
             sections.append(Section("\n".join(lines).strip(), heading))
-            heading, lines = paragraph.text.strip(), []
+            heading, lines = block.text.strip(), []
         else:
-            lines.append(paragraph.text)
+            lines.append(block.text)
     sections.append(Section("\n".join(lines).strip(), heading))
-    for table in document.tables:
-        rows = ["; ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
-        sections.append(Section("\n".join(rows), heading))
     return sections
+
+
+def _text_only(text: str) -> str:
+    """A PDF's text without what is not text: NUL characters (glyphs mapped to code 0, which PostgreSQL refuses
+    in a text column) and UTF-16 surrogates a malformed ToUnicode map leaves unpaired (no encoder takes them)."""
+    paired = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return paired.replace("\x00", "").replace("\ufffd", "")
 
 
 def _check_archive(filename: str, data: bytes) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import docx
 import pytest
@@ -66,6 +67,45 @@ def test_empty_and_corrupt_files_are_refused_with_a_precise_code(filename, data,
     with pytest.raises(InvalidInputError) as raised:
         extract(filename, data)
     assert raised.value.code == code
+
+
+def broken_docx() -> bytes:
+    """A DOCX whose zip is sound and whose main part is not well-formed XML."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(docx_bytes())) as source, zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            target.writestr(item, b"<w:document" if item.filename == "word/document.xml" else source.read(item))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("broken-xml.docx", broken_docx()),
+        ("broken-trailer.pdf", minimal_pdf(["Net 60 days"]).replace(b"trailer <<", b"trailer <>><")),
+    ],
+)
+def test_files_broken_inside_a_sound_container_are_refused_as_corrupt(filename, data):
+    with pytest.raises(InvalidInputError) as raised:
+        extract(filename, data)
+    assert raised.value.code == "corrupt_file"
+
+
+def test_unpaired_surrogates_a_pdf_text_layer_maps_to_are_dropped():
+    (section,) = extract("cmap.pdf", minimal_pdf(["Price A list"], to_unicode=b"<41> <D835>"))
+    assert section.text.encode("utf-8") == b"Price  list"
+
+
+def test_a_docx_table_belongs_to_the_heading_above_it():
+    document = docx.Document()
+    document.add_heading("Prices", level=1)
+    document.add_table(rows=1, cols=2).rows[0].cells[0].text = "BRG-40904"
+    document.add_heading("Termination", level=1)
+    document.add_paragraph("Either party may end the agreement.")
+    out = io.BytesIO()
+    document.save(out)
+    by_heading = {s.heading: s.text for s in extract("agreement.docx", out.getvalue())}
+    assert "BRG-40904" in by_heading["Prices"] and "BRG-40904" not in by_heading["Termination"]
 
 
 def test_nul_characters_of_a_pdf_text_layer_are_dropped():
