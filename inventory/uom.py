@@ -92,3 +92,12 @@ async def list_conversions(conn: asyncpg.Connection, product_id: UUID) -> list[d
         product_id,
     )
     return [dict(r) for r in rows]
+
+
+async def delete_conversion(conn: asyncpg.Connection, product_id: UUID, uom: str) -> None:
+    """Forget one of a product's packaging units (order lines keep the factor they were written with)."""
+    deleted = await conn.fetchval(
+        "DELETE FROM app.product_uom_conversions WHERE product_id = $1 AND uom = $2 RETURNING uom", product_id, uom
+    )
+    if deleted is None:
+        raise NotFoundError(f"product {product_id} has no packaging unit {uom!r}", code="unknown_uom_conversion")

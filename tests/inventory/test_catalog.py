@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from decimal import Decimal
+
 import asyncpg
 import pytest
 
 from common.database import TenantTransaction
-from common.errors import InvalidInputError
+from common.errors import ConflictError, InvalidInputError
 from inventory import catalog
-from inventory.catalog_schemas import WarehouseCreate
+from inventory.catalog_schemas import ProductUpdate, WarehouseCreate
+from inventory.stock import LedgerEntry, insert_movement
 
 
 async def test_a_warehouse_keeps_its_time_zone_and_defaults_to_utc(database, make_tenant):
@@ -53,3 +57,23 @@ async def test_sql_cannot_store_a_time_zone_that_would_break_the_tenants_forecas
             await conn.execute(
                 "UPDATE app.warehouses SET timezone = 'Mars/Olympus' WHERE id = $1", tenant.warehouses[0]
             )
+
+
+async def test_a_unit_change_waits_for_a_first_receipt_in_flight_and_then_is_refused(database, make_tenant):
+    # Before, the change saw no stock while the receipt had not committed, and the receipt's 100 each became 100 kg.
+    tenant = await make_tenant()
+    product = tenant.products[1]
+    receipt = LedgerEntry(product_id=product, warehouse_id=tenant.warehouses[0], movement_type="receipt",
+                          quantity=Decimal(100))  # fmt: skip
+
+    async def change_unit(tx: TenantTransaction) -> dict:
+        return await catalog.update(tx.conn, catalog.PRODUCTS, product, ProductUpdate(unit_of_measure="kg"))
+
+    async with database.tenant_transaction(tenant.claims(), None) as tx:
+        await insert_movement(tx.conn, tx.tenant_id, receipt)
+        change = asyncio.create_task(database.run(tenant.claims(), None, change_unit))
+        await asyncio.sleep(0.5)
+        assert not change.done()
+    with pytest.raises(ConflictError) as refused:
+        await change
+    assert refused.value.code == "unit_in_use"

@@ -5,7 +5,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
@@ -147,3 +147,13 @@ async def set_uom_conversion(
             lambda tx: uom.set_conversion(tx.conn, tx.tenant_id, product_id, unit, body.factor), write=True
         )
     )
+
+
+@units_router.delete(
+    "/products/{product_id}/uom-conversions/{unit}",
+    status_code=204,
+    summary="Forget a packaging unit (a product with none can change its own unit while nothing else counts in it)",
+)
+async def delete_uom_conversion(product_id: UUID, unit: UnitParam, caller: CallerDep) -> Response:
+    await caller.run(lambda tx: uom.delete_conversion(tx.conn, product_id, unit), write=True)
+    return Response(status_code=204)

@@ -333,10 +333,7 @@ async def test_a_products_unit_cannot_change_once_its_stock_counts_in_it(http, m
         f"/api/v1/products/{tenant.products[0]}", json={"unit_of_measure": "kg"}, headers=headers
     )
     assert (counted.status_code, counted.json()["code"]) == (409, "unit_in_use"), counted.text
-    assert (
-        "product SKU-0 has stock, orders, shipments, reservations or reorder rules counted in each"
-        in (counted.json()["message"])
-    )
+    assert "product SKU-0 has stock movements counted in each" in counted.json()["message"]
     unused = await http.patch(f"/api/v1/products/{tenant.products[1]}", json={"unit_of_measure": "kg"}, headers=headers)
     assert (unused.status_code, unused.json()["unit_of_measure"]) == (200, "kg")
 
@@ -353,6 +350,21 @@ async def test_a_products_unit_cannot_change_once_a_shipment_line_counts_in_it(h
         f"/api/v1/products/{tenant.products[1]}", json={"unit_of_measure": "kg"}, headers=tenant.headers()
     )
     assert (changed.status_code, changed.json()["code"]) == (409, "unit_in_use"), changed.text
+
+
+async def test_a_products_unit_cannot_change_while_a_packaging_unit_counts_in_it(http, make_tenant):
+    # Before, a box of 50 (each) became a box of 50 kg when the unit changed, and orders in boxes followed.
+    tenant = await make_tenant()
+    product, headers = tenant.products[1], tenant.headers()
+    conversion = f"/api/v1/products/{product}/uom-conversions/box"
+    assert (await http.put(conversion, json={"factor": "50"}, headers=headers)).status_code == 200
+    changed = await http.patch(f"/api/v1/products/{product}", json={"unit_of_measure": "kg"}, headers=headers)
+    assert (changed.status_code, changed.json()["code"]) == (409, "unit_in_use"), changed.text
+    assert "product SKU-1 has packaging units counted in each" in changed.json()["message"]
+    assert (await http.delete(conversion, headers=headers)).status_code == 204
+    assert (await http.delete(conversion, headers=headers)).json()["code"] == "unknown_uom_conversion"
+    changed = await http.patch(f"/api/v1/products/{product}", json={"unit_of_measure": "kg"}, headers=headers)
+    assert changed.status_code == 200, changed.text
 
 
 async def test_the_next_page_of_products_sorted_by_long_cyrillic_names_is_reachable(http, make_tenant):
