@@ -53,6 +53,11 @@ def prepare(filename: str, data: bytes, embedder: Embedder, *, max_bytes: int) -
 
 async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, document: PreparedDocument) -> dict:
     """Replace any document of the same name and insert this one with its chunks (one transaction)."""
+    # Two uploads of one name at once (a double click, a retry while the first still embeds): the second waits
+    # for the first and then replaces it, where its delete could not see the first's row and its insert failed.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"copilot-document:{tenant_id}:{document.filename}"
+    )
     replaced = await conn.fetchval(
         "DELETE FROM app.copilot_documents WHERE filename = $1 RETURNING id", document.filename
     )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import numpy as np
 import pytest
@@ -43,6 +45,23 @@ async def test_reuploading_a_filename_replaces_the_document_and_its_chunks(make_
     second = await upload(tenant, "acme.md", "# Penalties\nNow 5% per week.\n")
     assert second["replaced_document_id"] == first["id"]
     assert await chunk_count(owner_pool, tenant.id) == 1
+
+
+async def test_two_uploads_of_one_filename_at_once_end_with_the_second_replacing_the_first(
+    database, make_tenant, embedder, owner_pool
+):
+    # Before, the second's insert met the first's row, which its delete could not see: a 500.
+    tenant = await make_tenant()
+    prepared = documents.prepare("acme.md", CONTRACT.encode(), embedder, max_bytes=10_000)
+    async with database.tenant_transaction(tenant.claims(), None) as tx:
+        first = await documents.store(tx.conn, tx.tenant_id, tx.user_id, prepared)
+        second = asyncio.create_task(
+            as_user(database, tenant)(lambda tx: documents.store(tx.conn, tx.tenant_id, tx.user_id, prepared))
+        )
+        await asyncio.sleep(0.3)
+    assert (await second)["replaced_document_id"] == first["id"]
+    assert await owner_pool.fetchval("SELECT count(*) FROM app.copilot_documents WHERE tenant_id = $1", tenant.id) == 1
+    assert await chunk_count(owner_pool, tenant.id) == len(prepared.chunks)
 
 
 async def test_deleting_a_document_removes_its_chunks(database, make_tenant, upload, owner_pool):
