@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from copilot.tool_base import LATE_WORDS, MAX_ROWS, MORE_ROWS, Tool, ToolContext, ToolResult, dock_date, fmt
-from inventory import order_book, shipments
+from inventory import open_shipments, order_book
 from risk import scan_results
 
 
@@ -93,7 +93,7 @@ async def _shipments(context: ToolContext) -> ToolResult:
         Named("supplier_ids", "suppliers", m.suppliers, "code"),
         Named("product_ids", "products", m.products, "sku"),
     )
-    found = await shipments.open_shipments(
+    found = await open_shipments.open_shipments(
         context.conn, context.today, **filters, delayed_only=delayed_only, limit=MAX_ROWS + 1
     )
     more, found = len(found) > MAX_ROWS, found[:MAX_ROWS]

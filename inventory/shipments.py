@@ -11,8 +11,7 @@ notification asks for the stock to be corrected and the rest issued (``issue_sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
@@ -117,61 +116,6 @@ async def list_shipments(conn: asyncpg.Connection, query: ListQuery) -> Page:
     return SHIPMENTS.page(await conn.fetch(sql, *params), query)
 
 
-async def open_shipments(
-    conn: asyncpg.Connection,
-    today: date,
-    *,
-    shipment_ids: Sequence[UUID] = (),
-    purchase_order_ids: Sequence[UUID] = (),
-    product_ids: Sequence[UUID] = (),
-    supplier_ids: Sequence[UUID] = (),
-    delayed_only: bool = False,
-    limit: int = 20,
-) -> list[dict]:
-    """Shipments not yet delivered (or the ``shipment_ids`` named, in any status), delayed ones first; with
-    ``supplier_ids``, those bringing in those suppliers' purchase orders.
-
-    A shipment is delayed when its carrier reported a delay or an exception, or its expected delivery
-    date has passed (``days_overdue``) on the calendar of the warehouse it goes to or leaves from (``today``,
-    the reader's date, where the warehouse's time zone is not known). Each carries its latest tracking event
-    and the number of the purchase order it brings in.
-    """
-    rows = await conn.fetch(
-        f"""SELECT {", ".join(f"s.{c.strip()}" for c in SHIPMENT_COLUMNS.split(","))},
-                   w.code AS warehouse_code, po.number AS purchase_order_number,
-                   CASE WHEN s.status <> 'delivered' AND s.expected_delivery < d.today
-                        THEN d.today - s.expected_delivery ELSE 0 END AS days_overdue,
-                   s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                OR s.expected_delivery < d.today) AS delayed, d.today AS counted_on,
-                   e.event_type AS last_event, e.occurred_at AS last_event_at, e.location AS last_location,
-                   e.description AS last_description
-            FROM app.shipments s
-            JOIN app.warehouses w ON w.tenant_id = s.tenant_id AND w.id = s.warehouse_id
-            CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $1::date) AS today) d
-            LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
-            LEFT JOIN LATERAL (
-                SELECT event_type, occurred_at, location, description FROM app.shipment_events
-                WHERE shipment_id = s.id ORDER BY occurred_at DESC, seq DESC LIMIT 1) e ON true
-            WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN s.id = ANY($2::uuid[]) ELSE s.status <> 'delivered' END)
-              AND (cardinality($3::uuid[]) = 0 OR s.purchase_order_id = ANY($3::uuid[]))
-              AND (cardinality($4::uuid[]) = 0 OR EXISTS (
-                      SELECT 1 FROM app.shipment_lines l WHERE l.shipment_id = s.id AND l.product_id = ANY($4::uuid[])))
-              AND (NOT $5::boolean OR (s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                                   OR s.expected_delivery < d.today)))
-              AND (cardinality($7::uuid[]) = 0 OR po.supplier_id = ANY($7::uuid[]))
-            ORDER BY delayed DESC, days_overdue DESC, s.expected_delivery NULLS LAST, s.number
-            LIMIT $6""",
-        today,
-        list(shipment_ids),
-        list(purchase_order_ids),
-        list(product_ids),
-        delayed_only,
-        limit,
-        list(supplier_ids),
-    )
-    return [dict(r) for r in rows]
-
-
 async def find_by_tracking(conn: asyncpg.Connection, carrier: str, tracking_number: str) -> UUID:
     shipment_id = await conn.fetchval(
         "SELECT id FROM app.shipments WHERE carrier = $1 AND tracking_number = $2", carrier, tracking_number
@@ -197,17 +141,31 @@ async def record_event(
     ``short_stock="defer"`` records a delivery whose lines the warehouse cannot cover (see the module's note).
     """
     shipment = await conn.fetchrow(
-        "SELECT id, number, direction, status, warehouse_id FROM app.shipments WHERE id = $1 FOR UPDATE", shipment_id
+        "SELECT id, number, direction, status, warehouse_id, delivered_at FROM app.shipments WHERE id = $1 FOR UPDATE",
+        shipment_id,
     )
     if shipment is None:
         raise NotFoundError(f"shipment {shipment_id} not found")
     if event.event_id is not None:
-        seen = await conn.fetchval(
-            "SELECT 1 FROM app.shipment_events WHERE shipment_id = $1 AND external_id = $2", shipment_id, event.event_id
+        seen = await conn.fetchrow(
+            "SELECT event_type, occurred_at FROM app.shipment_events WHERE shipment_id = $1 AND external_id = $2",
+            shipment_id,
+            event.event_id,
         )
-        if seen:
+        if seen is not None:
+            if seen["event_type"] != event.type.value or event.occurred_at not in (None, seen["occurred_at"]):
+                raise ConflictError(
+                    f"event_id {event.event_id!r} was a {seen['event_type']} event at "
+                    f"{seen['occurred_at'].isoformat()}: a different event needs its own id",
+                    code="event_id_reused",
+                )
             return await get_shipment(conn, shipment_id), False
-    if shipment["status"] == "delivered":
+    # An event from before the delivery that arrives after it (carriers resend and reorder) joins the timeline and
+    # leaves the shipment delivered; anything later, or a second delivery, is refused.
+    late = shipment["status"] == "delivered"
+    if late and (
+        event.type.value == "delivered" or not event.occurred_at or event.occurred_at > shipment["delivered_at"]
+    ):
         raise ConflictError(
             f"shipment {shipment['number']} is delivered; its timeline is closed", code="shipment_delivered"
         )
@@ -227,7 +185,7 @@ async def record_event(
         source,
         user_id,
     )
-    if event.type.value == "delivered":
+    if late or event.type.value == "delivered":
         status = "delivered"
     else:
         # The newest carrier event; "created" is only the baseline.
@@ -238,13 +196,13 @@ async def record_event(
         )
     await conn.execute(
         """UPDATE app.shipments SET status = $2, updated_at = now(),
-                  delivered_at = CASE WHEN $2 = 'delivered' THEN $3 ELSE delivered_at END
+                  delivered_at = CASE WHEN $2 = 'delivered' THEN coalesce(delivered_at, $3) ELSE delivered_at END
            WHERE id = $1""",
         shipment_id,
         status,
         occurred_at,
     )
-    if status == "delivered" and shipment["direction"] == "outbound":
+    if not late and status == "delivered" and shipment["direction"] == "outbound":
         short = await _issue_stock(
             conn, tenant_id, user_id, dict(shipment), occurred_at, defer_short=short_stock == "defer"
         )

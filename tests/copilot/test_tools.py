@@ -308,6 +308,21 @@ async def test_a_shipment_question_naming_a_supplier_lists_only_that_suppliers_s
     assert [("TRK-B" in line, "TRK-A" in line) for line in found.lines] == [(True, False)]
 
 
+async def test_a_shipment_question_naming_a_product_finds_the_inbound_shipment_of_its_order(
+    database, make_tenant, owner_pool, today
+):
+    # Before, only shipment lines were searched, and inbound shipments have none: "no shipments under way".
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        order, _ = await add_order(conn, tenant, acme, today + timedelta(days=3), [(0, 5, 1)])
+        await add_shipment(conn, tenant, "TRK-P", "in_transit", today + timedelta(days=3), order=order)
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Is the shipment of SKU-0 in transit?"))
+    found = only(results, "shipments")
+    assert found.arguments["products"] == ["SKU-0"]
+    assert any("TRK-P" in line for line in found.lines), found.lines
+
+
 async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_interval(
     database, make_tenant, owner_pool, today
 ):

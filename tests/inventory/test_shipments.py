@@ -12,7 +12,7 @@ from common.config import DEVELOPMENT_INTEGRATIONS_KEY
 from common.database import TenantTransaction
 from common.errors import ConflictError, InsufficientStockError, InvalidInputError
 from integrations.crypto import cipher_from_key
-from inventory import shipments, stock, webhook_keys
+from inventory import open_shipments, shipments, stock, webhook_keys
 from inventory.shipment_schemas import ShipmentCreate, TrackingEventCreate
 
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -95,6 +95,31 @@ async def test_events_after_delivery_are_refused(database, make_tenant):
     with pytest.raises(ConflictError) as refused:
         await track(database, tenant, shipment, "exception", T0 + timedelta(hours=1))
     assert refused.value.code == "shipment_delivered"
+
+
+async def test_an_event_from_before_the_delivery_arriving_after_it_joins_the_timeline(database, make_tenant):
+    # Before, it was refused (409), and a carrier resending out of order retried it until it gave up.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await new_shipment(database, tenant)
+    await track(database, tenant, shipment, "delivered", T0 + timedelta(hours=5))
+    after, recorded = await track(database, tenant, shipment, "in_transit", T0 + timedelta(hours=1), event_id="late")
+    assert recorded and (after["status"], after["delivered_at"]) == ("delivered", T0 + timedelta(hours=5))
+    assert [e["event_type"] for e in after["events"] if e["event_type"] != "created"] == ["in_transit", "delivered"]
+    assert await on_hand(database, tenant) == 6  # issued once
+    with pytest.raises(ConflictError):  # a second delivery is no older event
+        await track(database, tenant, shipment, "delivered", T0)
+
+
+async def test_an_event_id_reused_for_a_different_event_is_refused(database, make_tenant):
+    # Before, the second event was dropped as a repeat: 201, no delivery, no stock issued.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipment = await new_shipment(database, tenant)
+    await track(database, tenant, shipment, "in_transit", T0, event_id="ev-1")
+    with pytest.raises(ConflictError) as refused:
+        await track(database, tenant, shipment, "delivered", T0 + timedelta(hours=2), event_id="ev-1")
+    assert refused.value.code == "event_id_reused"
+    _, recorded = await track(database, tenant, shipment, "in_transit", T0, event_id="ev-1")
+    assert not recorded  # the same event again is a repeat
 
 
 def test_an_event_dated_more_than_a_day_ahead_is_refused():
@@ -203,7 +228,7 @@ async def test_a_shipment_is_overdue_on_its_warehouses_calendar_or_the_readers_w
     )
 
     async def overdue(tx: TenantTransaction):
-        return await shipments.open_shipments(tx.conn, readers_day, delayed_only=True)
+        return await open_shipments.open_shipments(tx.conn, readers_day, delayed_only=True)
 
     found = await database.run(tenant.claims(), None, overdue)
     assert {(s["number"], s["days_overdue"]) for s in found} == {(zoned["number"], 1), (unzoned["number"], 2)}
