@@ -255,10 +255,8 @@ async def promote_over_baseline(
         theirs = _metric(held, "mase") if held and held.metrics.get("holdout") == windows else None
         if promoted and held and theirs is not None and ours >= theirs:
             promoted, reason = False, f"{reason}, but not champion v{held.version}'s {theirs:.4f} on the same windows"
-        if run.status == "champion":
-            promoted, reason = False, "already the champion"
-        else:
-            await _decide(conn, tenant_id, run.id, current if promoted else None, promoted, reason)
+        # A champion retrained under its run key (a rerun of the same night) keeps the title only while it wins.
+        await _decide(conn, tenant_id, run.id, current if promoted else None, promoted, reason)
     return PromotionDecision(promoted, reason, ours, baseline, current)
 
 
@@ -277,13 +275,15 @@ async def _locked_champion(conn: asyncpg.Connection, tenant_id: UUID, run: RunRe
 async def _decide(
     conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, retire: UUID | None, promoted: bool, reason: str
 ) -> None:
-    """Record a promotion decision on ``run_id``; a promotion retires the champion ``retire``."""
+    """Record a promotion decision on ``run_id``; a promotion retires the champion ``retire``, and a run that is
+    the champion and loses goes back to candidate (no champion: the baseline serves)."""
     if promoted and retire is not None:
         await conn.execute(
             "UPDATE app.forecast_runs SET status = 'retired' WHERE tenant_id = $1 AND id = $2", tenant_id, retire
         )
     await conn.execute(
-        "UPDATE app.forecast_runs SET status = CASE WHEN $3 THEN 'champion' ELSE status END, "
+        "UPDATE app.forecast_runs SET status = CASE WHEN $3 THEN 'champion' WHEN status = 'champion' THEN 'candidate' "
+        "ELSE status END, "
         "promoted_at = CASE WHEN $3 THEN now() ELSE promoted_at END, promotion_note = $4 "
         "WHERE tenant_id = $1 AND id = $2",
         tenant_id,

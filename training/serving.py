@@ -54,18 +54,22 @@ def load_checkpoint(run: TrainedRun) -> Any:
 class TrainedModels:
     def __init__(self, loader: Callable[[TrainedRun], Any] = load_checkpoint, capacity: int = 8) -> None:
         self._loader, self._capacity = loader, capacity
-        self._loaded: OrderedDict[str, Any] = OrderedDict()
+        self._loaded: OrderedDict[tuple[str, str], Any] = OrderedDict()
         self.loads = 0
 
     def model(self, run: TrainedRun) -> Any:
-        if run.run_id in self._loaded:
-            self._loaded.move_to_end(run.run_id)
+        # Keyed by the checkpoint too: a run retrained under its run key (a rerun of the same night) has a new one.
+        key = (run.run_id, run.artifact_uri)
+        if key in self._loaded:
+            self._loaded.move_to_end(key)
         else:
-            self._loaded[run.run_id] = self._loader(run)
+            for stale in [k for k in self._loaded if k[0] == run.run_id]:
+                del self._loaded[stale]
+            self._loaded[key] = self._loader(run)
             self.loads += 1
             while len(self._loaded) > self._capacity:
                 self._loaded.popitem(last=False)
-        return self._loaded[run.run_id]
+        return self._loaded[key]
 
     def forecast(
         self, run: TrainedRun, history: pd.DataFrame, horizon: int, quantiles: Sequence[float]

@@ -62,6 +62,12 @@ def holdout_scores(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFra
     }
 
 
+def holdout_windows(horizon: int, series: int, end: datetime) -> str:
+    """What a trained run was scored on, dated: a champion of an earlier night was scored on other windows and is
+    no yardstick for tonight's run (the registry compares errors only on the same windows)."""
+    return f"the last {horizon} steps to {end:%Y-%m-%d} of {series} series"
+
+
 def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     from_end = history.groupby("unique_id").cumcount(ascending=False)
     return history[from_end >= horizon], history[from_end < horizon]
@@ -135,9 +141,9 @@ async def train_and_register(
             history = panel[["unique_id", "ds", "y"]]
             train, test = split_holdout(history, horizon)
             series = int(history["unique_id"].nunique())
-            windows = f"the last {horizon} steps of {series} series"
-            baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
             boundary = period.tz_localize(UTC).to_pydatetime()
+            windows = holdout_windows(horizon, series, boundary)
+            baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
             for kind in kinds:
                 run = await registry.start_run(
                     conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,

@@ -18,6 +18,7 @@ from training.registry import (
     promote_over_baseline,
     start_run,
 )
+from training.train_job import holdout_windows
 
 END = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -242,6 +243,39 @@ async def test_a_trained_run_takes_the_champion_title_only_when_it_beats_the_bas
     assert not lost.promoted and "0.9500 does not beat the statistical selection's 0.8000 on w" in lost.reason
     assert won.promoted and won.previous_champion_id == nightly.id
     assert current is not None and current.id == winner.id and current.promotion_note == won.reason
+
+
+async def test_a_champion_retrained_under_its_run_key_that_no_longer_beats_the_baseline_gives_up_the_title(
+    database, make_tenant
+):
+    # Before, it answered "already the champion" and kept serving a model its own metrics said lost.
+    tenant = await make_tenant()
+
+    async def op(tx):
+        won = await new_run(tx, "train/deepar/2025-03-01/h3", 0.5, holdout="w")
+        await promote_over_baseline(tx.conn, tx.tenant_id, won.id, ours=0.5, baseline=0.8, windows="w")
+        again = await new_run(tx, "train/deepar/2025-03-01/h3", 0.9, holdout="w")
+        decision = await promote_over_baseline(tx.conn, tx.tenant_id, again.id, ours=0.9, baseline=0.8, windows="w")
+        return won, again, decision, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    won, again, decision, current = await in_tenant(database, tenant, op)
+    assert again.id == won.id and not decision.promoted and current is None
+    assert "0.9000 does not beat the statistical selection's 0.8000" in decision.reason
+
+
+async def test_a_trained_champion_of_an_earlier_night_is_no_yardstick_for_tonights_run(database, make_tenant):
+    # Before, the windows' description had no date: tonight's 0.6 was refused for not beating last night's 0.5,
+    # scored on other weeks, and last night's checkpoint kept serving.
+    tenant = await make_tenant()
+    last_night, tonight = holdout_windows(3, 4, END - timedelta(days=1)), holdout_windows(3, 4, END)
+
+    async def op(tx):
+        old = await new_run(tx, "train/deepar/a", 0.5, end=END - timedelta(days=1), holdout=last_night)
+        await promote_over_baseline(tx.conn, tx.tenant_id, old.id, ours=0.5, baseline=0.8, windows=last_night)
+        new = await new_run(tx, "train/deepar/b", 0.6, holdout=tonight)
+        return await promote_over_baseline(tx.conn, tx.tenant_id, new.id, ours=0.6, baseline=0.75, windows=tonight)
+
+    assert (await in_tenant(database, tenant, op)).promoted
 
 
 async def test_a_trained_run_that_beats_the_baseline_but_not_the_trained_champion_on_the_same_windows_stays_a_candidate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +26,15 @@ def test_each_champion_checkpoint_is_loaded_once_and_the_least_recently_used_is_
     models.model(run("a"))
     models.model(run("b"))
     assert read == ["a", "b", "c", "b"] and models.loads == 4
+
+
+def test_a_champion_retrained_under_its_run_id_is_loaded_again_from_its_new_checkpoint():
+    # Before, the replica kept the first checkpoint of the run for as long as it served.
+    models = TrainedModels(loader=lambda r: f"network from {r.artifact_uri}")
+    models.model(run("a"))
+    retrained = dataclasses.replace(run("a"), artifact_uri="/checkpoints/a-rerun")
+    assert models.model(retrained) == "network from /checkpoints/a-rerun"
+    assert models.model(retrained) == "network from /checkpoints/a-rerun" and models.loads == 2
 
 
 def test_a_series_with_one_period_of_history_is_left_to_the_fitted_path_by_an_xgboost_champion():
