@@ -27,7 +27,7 @@ from inventory.purchasing_schemas import (
     ReorderRuleCreate,
     ReorderRuleUpdate,
 )
-from inventory.records import row_or_missing, unknown_reference
+from inventory.records import refuse_inactive, row_or_missing, unknown_reference
 from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE, LARGEST_QUANTITY
 
 RULE_COLUMNS = (
@@ -79,7 +79,7 @@ async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRu
             exc, {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")}
         ) from exc
     assert row is not None
-    return _within_what_orders_keep(dict(row))
+    return await _checked(conn, dict(row))
 
 
 async def get_rule(conn: asyncpg.Connection, rule_id: UUID) -> dict:
@@ -103,7 +103,17 @@ async def update_rule(conn: asyncpg.Connection, rule_id: UUID, changes: ReorderR
         ) from exc
     if row is None:
         raise NotFoundError(f"reorder rule {rule_id} not found")
-    return _within_what_orders_keep(dict(row))
+    return await _checked(conn, dict(row))
+
+
+async def _checked(conn: asyncpg.Connection, rule: dict) -> dict:
+    """The rule as written, or a refusal that rolls the write back: an active rule for a deactivated product,
+    warehouse or supplier would raise low-stock notifications for what the tenant stopped using."""
+    if rule["active"]:
+        for kind in ("product", "warehouse", "supplier"):
+            if rule[f"{kind}_id"] is not None:
+                await refuse_inactive(conn, kind, rule[f"{kind}_id"], where="the rule's ")
+    return _within_what_orders_keep(rule)
 
 
 def _within_what_orders_keep(rule: dict) -> dict:

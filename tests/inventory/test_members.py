@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -37,6 +38,22 @@ async def test_a_profile_update_merges_notification_settings_and_is_private(data
         return await tx.conn.fetch("SELECT user_id FROM app.member_profiles")
 
     assert await database.run(tenant.claims(tenant.planner), None, peek) == []
+
+
+async def test_two_overlapping_profile_updates_both_stick(database, make_tenant):
+    # Before, each merged into the profile it had read, and the second wrote its stale copy over the first.
+    tenant = await make_tenant()
+    claims = tenant.claims(tenant.viewer)
+    low_stock = ProfileUpdate.model_validate({"notifications": {"low_stock": False}})
+    shipments = ProfileUpdate.model_validate({"notifications": {"shipments": False}})
+    async with database.tenant_transaction(claims, None) as tx:
+        await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, low_stock)
+        second = asyncio.create_task(
+            database.run(claims, None, lambda t: members.update_profile(t.conn, t.tenant_id, t.user_id, shipments))
+        )
+        await asyncio.sleep(0.3)
+    profile = await second
+    assert (profile["notifications"]["low_stock"], profile["notifications"]["shipments"]) == (False, False)
 
 
 @pytest.mark.parametrize(

@@ -396,3 +396,22 @@ async def test_proposals_show_what_the_draft_would_pay_in_its_currency_or_why_no
     priced = [(p["sku"], p["unit_price"], p["currency"], p["price_source"]) for p in found]
     assert priced == [("SKU-0", D(2), "USD", "unit cost"), ("SKU-1", None, "USD", None)]
     assert found[1]["unpriced_reason"].startswith("SKU-1 costs 2.0000 EUR, not USD")
+
+
+async def test_a_rule_for_a_deactivated_product_cannot_be_created_or_switched_back_on(
+    database, owner_pool, make_tenant
+):
+    # Before, both were accepted, and issuing the rest of the discontinued stock raised low-stock notifications.
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    rule = await add_rule(database, tenant, supplier, 0, 0, 5, 20, 1)
+    await owner_pool.execute("UPDATE app.products SET active = false WHERE id = $1", tenant.products[0])
+    with pytest.raises(ConflictError) as refused:
+        await add_rule(database, tenant, supplier, 0, 1, 5, 20, 1)
+    assert refused.value.code == "inactive_product"
+
+    async def switch_on(tx: TenantTransaction):
+        return await reorder.update_rule(tx.conn, rule["id"], ReorderRuleUpdate(active=True))
+
+    with pytest.raises(ConflictError, match="the rule's product SKU-0 is inactive"):
+        await database.run(tenant.claims(), None, switch_on)
