@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -36,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.copilot_bench_support import database_options, prepare_database  # noqa: E402
+from bench.figures import parse_wrk  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
@@ -103,22 +103,8 @@ def run_wrk(
     if script is not None:
         command += ["-s", str(script)]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    if socket_errors:
-        errors += sum(int(g) for g in socket_errors.groups())
-    return rps, _percentile(output, "50%"), _percentile(output, "99%"), errors, total
-
-
-def _percentile(output: str, label: str) -> float:
-    match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)\b", output)
-    if match is None:
-        return float("nan")
-    value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    run = parse_wrk(output)
+    return run.ok_per_s, run.p50_ms, run.p99_ms, run.errors, run.total
 
 
 def start_uvicorn(app_dir: Path, database_url: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -277,6 +263,8 @@ def main() -> None:
         "uvicorn_read_p99_ms": round(plain_read.p99_ms, 1),
         "serve_default_proxy_read_rps": round(results[4].requests_per_s, 1) if len(results) > 4 else None,
         "errors": sum(r.errors for r in results),
+        # Rates count successful responses only; wrk's latencies include error responses and leave timeouts out.
+        "valid": all(r.errors == 0 for r in results),
         "results": [asdict(r) for r in results],
     }
     print(json.dumps(headline))

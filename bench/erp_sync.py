@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives import serialization
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.erp_sync_fakes import serve_fakes
+from bench.figures import sync_figures
 from common.config import Settings
 from common.database import Database, TenantTransaction, create_pool
 from common.migrate import apply_migrations
@@ -96,11 +97,13 @@ async def bench(
         started = time.perf_counter()
         run = await run_sync(deps, tenant, connector)
         elapsed = time.perf_counter() - started
-        records = sum(sum(c.values()) for c in run["counts"].values())
+        figures = sync_figures(run)
+        records = figures["synced"]  # a dead letter is no synced record
         results[kind] = {
             "status": run["status"],
             "error": run["error"],
             "records": records,
+            "dead_lettered": figures["dead_lettered"],
             "seconds": round(elapsed, 1),
             "records_per_s": round(records / elapsed),
             "counts": run["counts"],
@@ -155,8 +158,10 @@ def main() -> None:
         stop.set()
         fakes.join(timeout=10)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    total = sum(r["records"] for r in results.values())
-    seconds = sum(r["seconds"] for r in results.values())
+    # The headline counts only runs that succeeded: a failed run's partial count is no throughput.
+    succeeded = [r for r in results.values() if r["status"] == "succeeded"]
+    total = sum(r["records"] for r in succeeded)
+    seconds = sum(r["seconds"] for r in succeeded)
     print(
         json.dumps(
             {
@@ -167,7 +172,9 @@ def main() -> None:
                 **{f"{kind}_records_per_s": run["records_per_s"] for kind, run in results.items()},
                 "records": total,
                 "seconds": round(seconds, 1),
-                "records_per_s": round(total / seconds),
+                "records_per_s": round(total / seconds) if seconds else None,
+                "dead_lettered": sum(r["dead_lettered"] for r in results.values()),
+                "failed_runs": sorted(kind for kind, r in results.items() if r["status"] != "succeeded"),
                 "peak_rss_mib": round(peak_mib),
                 "runs": results,
             },

@@ -101,14 +101,13 @@ def validation_split(train: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, p
     return train[from_end >= horizon].reset_index(drop=True), train[from_end < horizon].reset_index(drop=True)
 
 
-def peer(
-    name: str, train: pd.DataFrame, horizon: int, freq: str, period: int, n_jobs: int, budget: bool = False
-) -> np.ndarray:
+def peer(name: str, train: pd.DataFrame, horizon: int, freq: str, period: int, budget: bool = False) -> np.ndarray:
     """One statsforecast model on the full history with its defaults (AutoARIMA with ``ARIMA_BUDGET``
     when ``budget``)."""
     model = PEERS[name](period, budget)
     # Naive where the model cannot fit a series (AutoETS refuses fewer than 7 points), as in ours.
-    engine = StatsForecast(models=[model], freq=freq, n_jobs=n_jobs, fallback_model=Naive())
+    # One process, as ours: the CPU seconds compared are this process's (worker processes' would go uncounted).
+    engine = StatsForecast(models=[model], freq=freq, n_jobs=1, fallback_model=Naive())
     forecast = engine.forecast(df=train, h=horizon)
     return forecast.sort_values(["unique_id", "ds"])[str(model)].to_numpy(dtype=float)
 
@@ -142,7 +141,7 @@ def warm_up(
     # Short tails are enough to compile: a full seasonal AutoARIMA on long weekly series is not.
     small = train[train["unique_id"].isin(ids)].groupby("unique_id").tail(2 * period + horizon + 10)
     for name in peers:
-        peer(name, small, horizon, freq, period, 1, budget)
+        peer(name, small, horizon, freq, period, budget)
     for profile in profiles:
         ours(small, horizon, freq, profile, {})
 
@@ -168,7 +167,6 @@ def main() -> None:
     parser.add_argument("--validation", action="store_true", help="same as --split validation")
     parser.add_argument("--profile", choices=["full", "fast", "both"], default="full")
     parser.add_argument("--peers", default=",".join(PEERS), help="statsforecast models to run, comma-separated")
-    parser.add_argument("--n-jobs", type=int, default=1, help="statsforecast processes for the peers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--arima-budget",
@@ -210,7 +208,7 @@ def main() -> None:
     args.arima = {**ARIMA_BUDGET, "season_length": period} if budget else {"defaults": True, "season_length": period}
     warm_up(train, horizon, freq, period, peers, profiles, budget)
     for name in peers:
-        record(name, lambda name=name: peer(name, train, horizon, freq, period, args.n_jobs, budget))
+        record(name, lambda name=name: peer(name, train, horizon, freq, period, budget))
     if all(p in forecasts for p in MEAN_OF):
         record("mean(ETS, Theta, ARIMA)", lambda: np.mean([forecasts[p] for p in MEAN_OF], axis=0))
     if all(p in forecasts for p in MEAN_OF[:2]):

@@ -27,8 +27,8 @@ from risk.synthetic import generate_history
 
 
 def load_history(args: argparse.Namespace) -> pd.DataFrame:
-    """The generated history, cached as CSV under ``--data-dir`` (reused when the same size and seed)."""
-    path = Path(args.data_dir) / f"risk_history_{args.lines}_{args.suppliers}_{args.seed}.csv"
+    """The generated history, cached as CSV under ``--data-dir`` (reused for the same arguments, days included)."""
+    path = Path(args.data_dir) / f"risk_history_{args.lines}_{args.suppliers}_{args.days}d_{args.seed}.csv"
     if path.exists():
         return pd.read_csv(path, parse_dates=["order_date", "promised_date", "delivered_date"])
     history = generate_history(lines=args.lines, suppliers=args.suppliers, days=args.days, seed=args.seed)
@@ -114,6 +114,7 @@ def main() -> None:
     figures = {
         "bench": "risk_disruption",
         "lines": len(history),
+        "days": args.days,
         "train_rows": calibrate_at,
         "calibration_rows": test_at - calibrate_at,
         "test_rows": n - test_at,
