@@ -126,7 +126,7 @@ class Copilot:
         async def gather(
             tx: TenantTransaction,
         ) -> tuple[UUID, UUID, list[dict[str, Any]], list[Passage], list[ToolResult], list[str]]:
-            await conversations.check_rate_limit(tx.conn, self.limits.questions_per_minute)
+            await conversations.check_rate_limit(tx.conn, tx.tenant_id, self.limits.questions_per_minute)
             if conversation_id is None:
                 conversation = await conversations.start(tx.conn, tx.tenant_id, question[:80])
                 history: list[dict[str, Any]] = []

@@ -14,28 +14,28 @@ CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
 MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
 
 
-async def check_rate_limit(conn: asyncpg.Connection, per_minute: int) -> None:
-    """Refuse a question when the caller asked ``per_minute`` in the last minute (counted in the database,
-    so the limit holds across replicas). Concurrent questions of one user queue on a lock until the
-    transaction that stores the question commits, so two cannot both take the last slot."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('copilot-questions:' || app.current_user_id(), 0))"
-    )
-    row = await conn.fetchrow(
-        f"SELECT {_WINDOW} FROM app.copilot_messages WHERE role = 'user' AND created_at > now() - interval '1 minute'"
-    )
-    _refuse_over(row, per_minute, "questions")
+async def check_rate_limit(conn: asyncpg.Connection, tenant_id: UUID, per_minute: int) -> None:
+    """Count one question of the caller, refusing it when they asked ``per_minute`` in the last minute (counted
+    in the database, so the limit holds across replicas, and apart from their conversations, which they may
+    delete)."""
+    await _admit(conn, tenant_id, per_minute, "question", "questions")
 
 
 async def admit_llm_request(conn: asyncpg.Connection, tenant_id: UUID, per_minute: int) -> None:
     """Count one call of the OpenAI-compatible route for the caller, refusing it when they made
-    ``per_minute`` in the last minute; calls older than the window are pruned."""
-    # Concurrent calls of one user queue here, so two cannot both take the last slot.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('copilot-llm:' || app.current_user_id(), 0))")
-    await conn.execute("DELETE FROM app.copilot_llm_requests WHERE created_at <= now() - interval '1 minute'")
-    row = await conn.fetchrow(f"SELECT {_WINDOW} FROM app.copilot_llm_requests")
-    _refuse_over(row, per_minute, "model calls")
-    await conn.execute("INSERT INTO app.copilot_llm_requests (tenant_id) VALUES ($1)", tenant_id)
+    ``per_minute`` in the last minute."""
+    await _admit(conn, tenant_id, per_minute, "llm", "model calls")
+
+
+async def _admit(conn: asyncpg.Connection, tenant_id: UUID, per_minute: int, kind: str, what: str) -> None:
+    # Concurrent requests of one user queue here until the first commits, so two cannot both take the last slot.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || app.current_user_id(), 0))", f"copilot-{kind}:"
+    )
+    await conn.execute("DELETE FROM app.copilot_requests WHERE created_at <= now() - interval '1 minute'")
+    row = await conn.fetchrow(f"SELECT {_WINDOW} FROM app.copilot_requests WHERE kind = $1", kind)
+    _refuse_over(row, per_minute, what)
+    await conn.execute("INSERT INTO app.copilot_requests (tenant_id, kind) VALUES ($1, $2)", tenant_id, kind)
 
 
 # How many requests the window holds and when the oldest leaves it (seconds, rounded up, at least 1).

@@ -53,7 +53,7 @@ async def add_copilot_rows(conn: asyncpg.Connection, tenant: Any, user: uuid.UUI
         content="Noon.",
     )  # fmt: skip
     await insert(conn, "copilot_feedback", tenant_id=t, message_id=message, user_id=user, rating=1)
-    await insert(conn, "copilot_llm_requests", tenant_id=t, user_id=user)
+    await insert(conn, "copilot_requests", tenant_id=t, user_id=user)
 
 
 async def add_integration_rows(conn: asyncpg.Connection, tenant: Any) -> None:

@@ -62,12 +62,26 @@ async def test_feedback_on_a_question_rather_than_an_answer_is_refused(database,
 
 async def test_the_rate_limit_counts_only_the_callers_recent_questions(database, make_tenant):
     tenant = await make_tenant()
-    await start_with_answer(database, tenant, tenant.planner)
-    await start_with_answer(database, tenant, tenant.planner)
+    planner, admin = as_user(database, tenant, tenant.planner), as_user(database, tenant, tenant.admin)
+    for _ in range(2):
+        await planner(lambda tx: conversations.check_rate_limit(tx.conn, tx.tenant_id, 2))
     with pytest.raises(RateLimitedError, match="at most 2 questions per minute"):
-        await as_user(database, tenant, tenant.planner)(lambda tx: conversations.check_rate_limit(tx.conn, 2))
-    # A colleague's quota is separate.
-    await as_user(database, tenant, tenant.admin)(lambda tx: conversations.check_rate_limit(tx.conn, 2))
+        await planner(lambda tx: conversations.check_rate_limit(tx.conn, tx.tenant_id, 2))
+    # A colleague's quota is separate, and so is the model route's.
+    await admin(lambda tx: conversations.check_rate_limit(tx.conn, tx.tenant_id, 2))
+    await planner(lambda tx: conversations.admit_llm_request(tx.conn, tx.tenant_id, 2))
+
+
+async def test_deleting_ones_conversations_does_not_reset_the_question_limit(database, make_tenant):
+    # Before, questions were counted as the caller's messages, which went with their conversations.
+    tenant = await make_tenant()
+    planner = as_user(database, tenant, tenant.planner)
+    for _ in range(2):
+        await planner(lambda tx: conversations.check_rate_limit(tx.conn, tx.tenant_id, 2))
+        conversation, _ = await start_with_answer(database, tenant, tenant.planner)
+        await planner(lambda tx, c=conversation: conversations.delete(tx.conn, c["id"]))
+    with pytest.raises(RateLimitedError):
+        await planner(lambda tx: conversations.check_rate_limit(tx.conn, tx.tenant_id, 2))
 
 
 async def test_llm_calls_are_limited_per_user_with_the_seconds_until_a_slot_frees(database, make_tenant):
@@ -80,7 +94,7 @@ async def test_llm_calls_are_limited_per_user_with_the_seconds_until_a_slot_free
     assert refused.value.details["limit_per_minute"] == 2
     assert 1 <= refused.value.details["retry_after_s"] <= 60
     # The refusal is not counted, and a colleague's quota is separate.
-    assert await planner(lambda tx: tx.conn.fetchval("SELECT count(*) FROM app.copilot_llm_requests")) == 2
+    assert await planner(lambda tx: tx.conn.fetchval("SELECT count(*) FROM app.copilot_requests")) == 2
     await admin(lambda tx: conversations.admit_llm_request(tx.conn, tx.tenant_id, 2))
 
 
@@ -88,10 +102,10 @@ async def test_llm_calls_older_than_a_minute_no_longer_count_and_are_pruned(data
     tenant = await make_tenant()
     planner = as_user(database, tenant, tenant.planner)
     await owner_pool.execute(
-        "INSERT INTO app.copilot_llm_requests (tenant_id, user_id, created_at) "
+        "INSERT INTO app.copilot_requests (tenant_id, user_id, created_at) "
         "SELECT $1, $2, now() - interval '61 seconds' FROM generate_series(1, 3)",
         tenant.id,
         tenant.planner,
     )
     await planner(lambda tx: conversations.admit_llm_request(tx.conn, tx.tenant_id, 2))
-    assert await planner(lambda tx: tx.conn.fetchval("SELECT count(*) FROM app.copilot_llm_requests")) == 1
+    assert await planner(lambda tx: tx.conn.fetchval("SELECT count(*) FROM app.copilot_requests")) == 1

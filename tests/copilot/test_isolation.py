@@ -14,9 +14,9 @@ TABLES = [
     "copilot_conversations",
     "copilot_messages",
     "copilot_feedback",
-    "copilot_llm_requests",
+    "copilot_requests",
 ]
-PRIVATE = {"copilot_conversations", "copilot_messages", "copilot_feedback", "copilot_llm_requests"}
+PRIVATE = {"copilot_conversations", "copilot_messages", "copilot_feedback", "copilot_requests"}
 
 
 async def arrange(database, tenant, upload, user) -> None:

@@ -14,7 +14,7 @@ async def test_concurrent_questions_cannot_exceed_the_per_minute_limit(database,
     tenant = await make_tenant()
 
     async def ask(tx):
-        await conversations.check_rate_limit(tx.conn, 5)
+        await conversations.check_rate_limit(tx.conn, tx.tenant_id, 5)
         conversation = await conversations.start(tx.conn, tx.tenant_id, "q")
         await asyncio.sleep(0.2)  # retrieval and tools run here: every request's window overlaps the others'
         await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "user", "q")

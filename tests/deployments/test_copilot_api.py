@@ -301,19 +301,12 @@ async def test_a_question_over_the_rate_limit_is_a_429_with_retry_after_across_t
     http, make_tenant, owner_pool
 ):
     tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        conversation = await conn.fetchval(
-            "INSERT INTO app.copilot_conversations (tenant_id, user_id, title) VALUES ($1, $2, 'busy') RETURNING id",
-            tenant.id,
-            tenant.planner,
-        )
-        await conn.execute(
-            "INSERT INTO app.copilot_messages (tenant_id, conversation_id, user_id, role, content) "
-            "SELECT $1, $2, $3, 'user', 'q' FROM generate_series(1, 20)",
-            tenant.id,
-            conversation,
-            tenant.planner,
-        )
+    await owner_pool.execute(
+        "INSERT INTO app.copilot_requests (tenant_id, user_id, kind) SELECT $1, $2, 'question' "
+        "FROM generate_series(1, 20)",
+        tenant.id,
+        tenant.planner,
+    )
     response = await http.post(f"{COPILOT}/ask", json={"question": "hi"}, headers=tenant.headers())
     assert (response.status_code, response.json()["code"]) == (429, "rate_limited"), response.text
     assert 1 <= int(response.headers["Retry-After"]) <= 60
@@ -322,7 +315,7 @@ async def test_a_question_over_the_rate_limit_is_a_429_with_retry_after_across_t
 async def test_the_openai_compatible_route_is_rate_limited_per_user(http, make_tenant, owner_pool):
     tenant = await make_tenant()
     await owner_pool.execute(
-        "INSERT INTO app.copilot_llm_requests (tenant_id, user_id) SELECT $1, $2 FROM generate_series(1, 20)",
+        "INSERT INTO app.copilot_requests (tenant_id, user_id) SELECT $1, $2 FROM generate_series(1, 20)",
         tenant.id,
         tenant.planner,
     )
