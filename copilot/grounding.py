@@ -64,6 +64,17 @@ _PRICED = re.compile(
 # A symbol or word stands for any of these; the claim holds when the context has the amount in one of them.
 _DOLLARS = "USD|CAD|AUD|NZD|SGD|HKD|MXN"
 _SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY|CNY", "$": _DOLLARS, "euro": "EUR", "dollar": _DOLLARS, "yen": "JPY"}
+# A word that mixes digits with letters or "_": an ERP's code without a dash (FURN_7800, WH1, a tracking number
+# 1Z999AA10123456784) or a figure glued to its unit (500pcs, 12kg, 5k).
+_MIXED = re.compile(r"(?<![\w.])(?=\w*\d)(?=\w*[A-Za-z_])\w{2,}(?![\w])")
+_GLUED = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
+# What a figure may carry glued without changing it; "5k" (5,000) and other suffixes are claimed whole.
+_UNITS = frozenset(
+    {"pcs", "pc", "ea", "units", "unit", "kg", "g", "mg", "t", "lb", "lbs", "oz", "l", "ml", "m", "cm", "mm", "km",
+     "ft", "in", "d", "days", "day", "h", "hrs", "hr", "min", "s", "wk", "wks", "weeks"}
+)  # fmt: skip
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+_WORDLIKE = re.compile(r"\d[A-Z]{2,}|[A-Za-z]\d")  # 3PL, 2FA; Q3, H1: words, not codes
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])\d+(?:\.\d+)?(?![\w])")
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -146,8 +157,7 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _CITATION.sub(" ", text)
     dates: set[str] = set()
     for y, mo, d in _ISO_DATE.findall(text):
-        if found := _day(y, mo, d):
-            dates.add(found)
+        dates.add(_day(y, mo, d) or f"{y}-{mo}-{d}")  # an impossible day (2026-02-30) is claimed as written
     for match in _WORD_DATE.finditer(text):
         d1, m1, y1, m2, d2, y2 = match.groups()
         month = _month_number(m1 or m2)
@@ -164,6 +174,12 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _CODE.sub(" ", text)
     amounts = _amounts(text)
     numbers = {normalise_number(n) for n in _NUMBER.findall(text)}
+    for word in _MIXED.findall(text):
+        glued = _GLUED.fullmatch(word)
+        if glued and glued.group(2) in _UNITS:
+            numbers.add(normalise_number(glued.group(1)))
+        elif not _ORDINAL.fullmatch(word) and not _WORDLIKE.fullmatch(word):
+            codes.add(word.upper())
     lowered = text.lower()
     found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
     return Claims(frozenset(numbers), frozenset(dates), frozenset(codes), frozenset(found_names), frozenset(amounts))
@@ -239,7 +255,9 @@ class SentenceFilter:
             verdict = self.checker.check(sentence)
             if _ECHO.search(sentence):
                 verdict.unsupported.append("an echo of the prompt")
-            verdict.unsupported.extend(f"[{n}]" for n in _CITATION_NUMBER.findall(sentence) if int(n) > self.citations)
+            verdict.unsupported.extend(
+                f"[{n}]" for n in _CITATION_NUMBER.findall(sentence) if not 1 <= int(n) <= self.citations
+            )
             if verdict.grounded:
                 kept.append(sentence.strip() + " ")
                 self._passed.add(key)

@@ -124,3 +124,20 @@ def test_a_capitalised_word_that_is_no_currency_is_not_read_as_one():
 
 def test_currency_words_are_read_as_their_codes():
     assert extract("a penalty of 5,000 euros, or 300 Yen").amounts == {"5000 EUR", "300 JPY"}
+
+
+def test_codes_without_a_dash_glued_figures_and_impossible_days_are_claims_too():
+    # Before, each of these sentences passed: digits touching a letter were no figure, a code needed a dash, and an
+    # impossible day was no date at all.
+    checker = Checker(["SH-000012 in transit via UPS 1Z999AA10123456784", "FURN_7800: available 35, reorder 500"])
+    invented = ["Tracking 1Z999AA10999999999.", "FURN_7801 has 35 available.", "Order 700pcs.", "We have 5k units.",
+                "WH1 has 35.", "It arrives on 2026-02-30."]  # fmt: skip
+    assert [s for s in invented if checker.check(s).grounded] == []
+    supported = ["FURN_7800 has 35 available.", "Reorder 500pcs of FURN_7800.", "UPS 1Z999AA10123456784 carries it.",
+                 "It is the 3rd week for the 3PL.", "Q3 looks fine."]  # fmt: skip
+    assert [s for s in supported if not checker.check(s).grounded] == []
+
+
+def test_a_citation_numbered_zero_is_dropped():
+    stream = SentenceFilter(Checker(["Net 60 days."]), citations=1)
+    assert stream.feed("Payment is net 60 days [0]. Payment is net 60 days [1].\n") == ["Payment is net 60 days [1]. "]
