@@ -178,3 +178,16 @@ def test_any_history_and_options_give_a_json_policy_or_a_domain_error(
     except DomainError:
         return
     json.dumps(report, allow_nan=False, default=str)
+
+
+def test_one_observation_claims_neither_a_certain_interval_nor_a_confirmed_zero_safety_stock():
+    # Before, a product stocked last period had the interval [40, 40] and a safety stock of 0 that the simulation
+    # "confirmed" at 100% service.
+    history = pd.DataFrame({"ds": pd.date_range("2025-03-01", periods=1), "y": [40.0]})
+    forecast = forecast_demand(history, "D", 7)
+    assert forecast["points"][0]["quantiles"]["0.9"] > forecast["points"][0]["quantiles"]["0.1"]
+    assert "assumed Poisson" in forecast["reason"]
+    report = inventory_report(
+        history, "D", lead_time_days=7, lead_time_sd_days=0, lead_time_samples_days=None, service_level=0.99
+    )
+    assert report["policy"]["safety_stock"] > 0
