@@ -20,6 +20,9 @@ from training.frequency import parse_frequency, seasonalities
 
 # Periods must be seen at least twice to be estimated at all.
 MIN_CYCLES = 2
+# A robust STL over few cycles puts noise into the season (white noise of two weekly cycles measures a seasonal
+# strength near 1, of four up to 0.7): without a detected period, strengths are measured on this many cycles.
+MIN_CYCLES_UNDETECTED = 8
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,14 @@ def analyse_seasonality(
     if main is None:
         notes.append("too short for any seasonal period: no decomposition")
         return SeasonalAnalysis(n, candidates, [], correlations, None, None, None, empty, {}, [], notes)
+    measured = bool(detected) or n >= MIN_CYCLES_UNDETECTED * main
     if not detected:
-        notes.append(f"no significant seasonality; decomposed on period {main} to measure its (weak) strength")
+        notes.append(
+            f"no significant seasonality; decomposed on period {main} to measure its strength"
+            if measured
+            else f"no significant seasonality; strengths not measured: {n} observations, an undetected period "
+            f"needs {MIN_CYCLES_UNDETECTED * main} ({MIN_CYCLES_UNDETECTED} cycles) to tell a season from noise"
+        )
     series = pd.Series(y, index=pd.RangeIndex(n))
     if len(detected) > 1:
         periods = sorted(detected)
@@ -96,8 +105,8 @@ def analyse_seasonality(
         detected_periods=detected,
         autocorrelation=correlations,
         decomposed_period=main,
-        seasonal_strength=_strength(resid, seasonal + resid),
-        trend_strength=_strength(resid, trend + resid),
+        seasonal_strength=_strength(resid, seasonal + resid) if measured else None,
+        trend_strength=_strength(resid, trend + resid) if measured else None,
         components=components,
         seasonal_profile={int(k): float(v) for k, v in profile.items()},
         peak_weeks=_peak_weeks(ds, seasonal, float(np.mean(y)), top_weeks, notes),

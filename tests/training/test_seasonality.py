@@ -74,3 +74,11 @@ def test_too_short_series_says_which_periods_could_not_be_assessed():
 def test_empty_history_is_refused():
     with pytest.raises(ForecastInputError, match="non-empty"):
         analyse_seasonality(pd.DataFrame({"ds": [], "y": []}), "D")
+
+
+def test_a_few_cycles_of_noise_claim_no_seasonal_strength():
+    # Before, 15 days of Poisson noise measured a seasonal strength near 1 beside a note calling it weak.
+    noise = np.random.default_rng(0).poisson(20, 15).astype(float)
+    analysis = analyse_seasonality(pd.DataFrame({"ds": pd.date_range("2025-01-01", periods=15), "y": noise}), "D")
+    assert (analysis.detected_periods, analysis.seasonal_strength, analysis.trend_strength) == ([], None, None)
+    assert any("strengths not measured" in note for note in analysis.notes)
