@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from common.errors import InvalidInputError
@@ -109,17 +110,36 @@ def normalise_mode(text: str, extra: dict[str, str] | None = None) -> tuple[str 
     return mode, None
 
 
+# Names exports use that ISO 3166 (pycountry's table) does not list, accents and case aside.
+COUNTRY_ALIASES = {
+    "russia": "RU", "turkey": "TR", "turkiye": "TR", "uk": "GB", "u.k.": "GB", "great britain": "GB",
+    "britain": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "ivory coast": "CI", "cote d'ivoire": "CI", "macedonia": "MK", "holland": "NL", "netherlands": "NL",
+    "drc": "CD", "dr congo": "CD", "democratic republic of the congo": "CD", "congo, dem. rep.": "CD",
+    "republic of the congo": "CG", "swaziland": "SZ", "burma": "MM", "palestine": "PS", "cape verde": "CV",
+    "east timor": "TL", "vatican": "VA", "usa": "US", "u.s.": "US", "u.s.a.": "US", "uae": "AE",
+}  # fmt: skip
+
+
 def normalise_country(text: str) -> tuple[str | None, str | None]:
-    """ISO 3166 alpha-2 code from an alpha-2 or alpha-3 code or a country name (pycountry's table)."""
+    """ISO 3166 alpha-2 code from an alpha-2 or alpha-3 code or a country name (pycountry's table, then the
+    common names exports use)."""
     import pycountry
 
-    if not text.strip():
+    given = text.strip()
+    if not given:
         return None, None
-    try:
-        found = pycountry.countries.lookup(text.strip())
-    except LookupError:
-        return None, f"country {text!r} is not an ISO 3166 code or a country name"
-    return str(found.alpha_2), None
+    plain = unicodedata.normalize("NFKD", given).encode("ascii", "ignore").decode().lower().removeprefix("the ")
+    if plain == "korea":
+        return None, f"country {text!r} is ambiguous: write South Korea (KR) or North Korea (KP)"
+    for candidate in (given, plain):
+        try:
+            return str(pycountry.countries.lookup(candidate).alpha_2), None
+        except LookupError:
+            pass
+    if plain in COUNTRY_ALIASES:
+        return COUNTRY_ALIASES[plain], None
+    return None, f"country {text!r} is not an ISO 3166 code or a country name"
 
 
 def derived_code(name: str) -> str:

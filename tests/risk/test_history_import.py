@@ -8,7 +8,7 @@ import pytest
 
 from common.errors import InvalidInputError
 from risk.history_csv import detect_date_format
-from risk.history_format import COLUMNS
+from risk.history_format import COLUMNS, normalise_country
 from risk.history_import import (
     ImportOptions,
     derived_code,
@@ -328,3 +328,23 @@ def test_the_date_format_is_told_by_every_date_column_and_a_tie_that_reads_diffe
         detect_date_format([*orders, "01/10/2024"])
     assert refused.value.code == "ambiguous_date_format"
     assert detect_date_format(["2024-01-01", "2024-02-01"]) == "%Y-%m-%d"  # one reading, whatever else ties
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("Russia", "RU"),
+        ("Türkiye", "TR"),
+        ("UK", "GB"),
+        ("Côte d'Ivoire", "CI"),
+        ("The Netherlands", "NL"),
+        ("deu", "DE"),
+    ],
+)
+def test_country_names_exports_use_are_read_as_their_iso_codes(written, code):
+    # Before, the names ISO 3166 does not list (Russia, UK, Ivory Coast...) rejected the row.
+    assert normalise_country(written) == (code, None)
+
+
+def test_korea_alone_is_refused_as_ambiguous():
+    assert "South Korea (KR) or North Korea (KP)" in str(normalise_country("Korea")[1])
