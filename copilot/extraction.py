@@ -106,9 +106,14 @@ def _csv(filename: str, text: str) -> list[Section]:
     # Each row becomes "column: value" pairs so a chunk stays readable without its header.
     for start in range(0, len(body), _CSV_ROWS_PER_SECTION):
         block = body[start : start + _CSV_ROWS_PER_SECTION]
-        lines = ["; ".join(f"{h}: {v}" for h, v in zip(header, row, strict=False)) for row in block]
+        # A row longer than the header keeps its extra cells, named by position, rather than losing them.
+        lines = ["; ".join(f"{_column(header, i)}: {v}" for i, v in enumerate(row)) for row in block]
         sections.append(Section("\n".join(lines), f"rows {start + 1}-{start + len(block)}"))
     return sections
+
+
+def _column(header: list[str], index: int) -> str:
+    return header[index] if index < len(header) and header[index].strip() else f"column {index + 1}"
 
 
 def _pdf(filename: str, data: bytes) -> list[Section]:

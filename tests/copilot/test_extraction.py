@@ -46,6 +46,12 @@ def test_csv_rows_keep_their_column_names():
     assert section.text == "supplier: Acme; lead time: 12\nsupplier: Globex; lead time: 30"
 
 
+def test_csv_cells_past_the_header_are_kept_under_their_position():
+    # Before, a cell past the header's last column was dropped from the text the copilot cites.
+    (section,) = extract("suppliers.csv", b"supplier,lead time\nAcme,12,rush only\n")
+    assert section.text == "supplier: Acme; lead time: 12; column 3: rush only"
+
+
 @pytest.mark.parametrize("filename", ["photo.png", "archive.zip", "noextension"])
 def test_unsupported_file_types_are_refused(filename):
     with pytest.raises(UnsupportedMediaError, match="unsupported file type"):
