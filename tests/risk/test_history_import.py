@@ -45,9 +45,11 @@ async def run_import(world, data: bytes, **options):
     return await world.run(lambda tx: import_history(tx.conn, tx.tenant_id, data, ImportOptions(**options)))
 
 
-async def count(world, table: str) -> int:
+async def count(world, table: str, where: str = "true") -> int:
     async with world.pool.acquire() as conn:
-        return await conn.fetchval(f"SELECT count(*) FROM app.{table} WHERE tenant_id = $1", world.tenant.id)
+        return await conn.fetchval(
+            f"SELECT count(*) FROM app.{table} WHERE tenant_id = $1 AND {where}", world.tenant.id
+        )
 
 
 async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
@@ -76,12 +78,7 @@ async def test_importing_the_same_file_twice_adds_nothing_and_updates_outcomes(w
     report = await run_import(world, csv_bytes(GOOD[0], delivered_later))
     assert (report["inserted"], report["updated"]) == (0, 2)
     assert await count(world, "supplier_deliveries") == 2
-    async with world.pool.acquire() as conn:
-        open_lines = await conn.fetchval(
-            "SELECT count(*) FROM app.supplier_deliveries WHERE tenant_id = $1 AND delivered_date IS NULL",
-            world.tenant.id,
-        )
-    assert open_lines == 0
+    assert await count(world, "supplier_deliveries", "delivered_date IS NULL") == 0
 
 
 async def test_the_same_file_resaved_with_other_number_formatting_adds_nothing(world):
@@ -106,12 +103,7 @@ async def test_rows_an_earlier_import_keyed_otherwise_are_updated_not_inserted_a
     report = await run_import(world, csv_bytes(*GOOD))
     assert (report["inserted"], report["updated"]) == (0, 2)
     assert (await count(world, "supplier_deliveries"), await count(world, "supplier_price_history")) == (2, 2)
-    async with world.pool.acquire() as conn:
-        left = await conn.fetchval(
-            "SELECT count(*) FROM app.supplier_price_history WHERE tenant_id = $1 AND import_key LIKE 'earlier-%'",
-            world.tenant.id,
-        )
-    assert left == 0
+    assert await count(world, "supplier_price_history", "import_key LIKE 'earlier-%'") == 0
 
 
 async def test_reimporting_after_a_created_suppliers_code_changed_adds_nothing(world):
@@ -127,8 +119,7 @@ async def test_reimporting_after_a_created_suppliers_code_changed_adds_nothing(w
 async def test_suppliers_are_created_only_for_rows_that_are_imported(world):
     report = await run_import(world, csv_bytes("NEWCO,CN,NOPE,sea,2025-01-02,2025-02-01,,5,250"), create_suppliers=True)
     assert (report["rejected"], report["created_suppliers"]) == (1, [])
-    async with world.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM app.suppliers WHERE tenant_id = $1", world.tenant.id) == 0
+    assert await count(world, "suppliers") == 0
 
 
 async def test_a_mapping_renames_another_exports_headers_and_suppliers_can_be_created(world):

@@ -245,20 +245,32 @@ async def test_a_trained_run_takes_the_champion_title_only_when_it_beats_the_bas
     assert current is not None and current.id == winner.id and current.promotion_note == won.reason
 
 
+async def after_a_trained_champion(database, tenant, first: tuple, second: tuple, baseline: float = 0.8) -> tuple:
+    """A trained run ``first`` (key, MASE, windows, training end) promoted over a baseline of 0.8, then ``second``
+    promoted over ``baseline``; returns (the first run, the second, the second's decision, the champion after)."""
+
+    async def op(tx):
+        runs, decisions = [], []
+        for (key, mase, windows, end), over in ((first, 0.8), (second, baseline)):
+            runs.append(await new_run(tx, key, mase, end=end, holdout=windows))
+            decisions.append(
+                await promote_over_baseline(
+                    tx.conn, tx.tenant_id, runs[-1].id, ours=mase, baseline=over, windows=windows
+                )
+            )
+        return runs[0], runs[1], decisions[1], await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    return await in_tenant(database, tenant, op)
+
+
 async def test_a_champion_retrained_under_its_run_key_that_no_longer_beats_the_baseline_gives_up_the_title(
     database, make_tenant
 ):
     # Before, it answered "already the champion" and kept serving a model its own metrics said lost.
-    tenant = await make_tenant()
-
-    async def op(tx):
-        won = await new_run(tx, "train/deepar/2025-03-01/h3", 0.5, holdout="w")
-        await promote_over_baseline(tx.conn, tx.tenant_id, won.id, ours=0.5, baseline=0.8, windows="w")
-        again = await new_run(tx, "train/deepar/2025-03-01/h3", 0.9, holdout="w")
-        decision = await promote_over_baseline(tx.conn, tx.tenant_id, again.id, ours=0.9, baseline=0.8, windows="w")
-        return won, again, decision, await champion(tx.conn, tx.tenant_id, "demand-D")
-
-    won, again, decision, current = await in_tenant(database, tenant, op)
+    key = "train/deepar/2025-03-01/h3"
+    won, again, decision, current = await after_a_trained_champion(
+        database, await make_tenant(), (key, 0.5, "w", END), (key, 0.9, "w", END)
+    )
     assert again.id == won.id and not decision.promoted and current is None
     assert "0.9000 does not beat the statistical selection's 0.8000" in decision.reason
 
@@ -266,16 +278,11 @@ async def test_a_champion_retrained_under_its_run_key_that_no_longer_beats_the_b
 async def test_a_trained_champion_of_an_earlier_night_is_no_yardstick_for_tonights_run(database, make_tenant):
     # Before, the windows' description had no date: tonight's 0.6 was refused for not beating last night's 0.5,
     # scored on other weeks, and last night's checkpoint kept serving.
-    tenant = await make_tenant()
-    last_night, tonight = holdout_windows(3, 4, END - timedelta(days=1)), holdout_windows(3, 4, END)
-
-    async def op(tx):
-        old = await new_run(tx, "train/deepar/a", 0.5, end=END - timedelta(days=1), holdout=last_night)
-        await promote_over_baseline(tx.conn, tx.tenant_id, old.id, ours=0.5, baseline=0.8, windows=last_night)
-        new = await new_run(tx, "train/deepar/b", 0.6, holdout=tonight)
-        return await promote_over_baseline(tx.conn, tx.tenant_id, new.id, ours=0.6, baseline=0.75, windows=tonight)
-
-    assert (await in_tenant(database, tenant, op)).promoted
+    yesterday = END - timedelta(days=1)
+    last_night, tonight = (("train/deepar/a", 0.5, holdout_windows(3, 4, yesterday), yesterday),
+                           ("train/deepar/b", 0.6, holdout_windows(3, 4, END), END))  # fmt: skip
+    _, _, decision, _ = await after_a_trained_champion(database, await make_tenant(), last_night, tonight, 0.75)
+    assert decision.promoted
 
 
 async def test_a_trained_run_that_beats_the_baseline_but_not_the_trained_champion_on_the_same_windows_stays_a_candidate(
@@ -283,16 +290,9 @@ async def test_a_trained_run_that_beats_the_baseline_but_not_the_trained_champio
 ):
     # One training job, two model kinds on the same windows: deepar 0.5 wins first; xgboost's 0.7 beats the
     # baseline's 0.8 but not deepar. Before, it retired deepar and served the worse model.
-    tenant = await make_tenant()
-
-    async def op(tx):
-        deepar = await new_run(tx, "train/deepar", 0.5, holdout="w")
-        await promote_over_baseline(tx.conn, tx.tenant_id, deepar.id, ours=0.5, baseline=0.8, windows="w")
-        xgboost = await new_run(tx, "train/xgboost", 0.7, holdout="w")
-        decision = await promote_over_baseline(tx.conn, tx.tenant_id, xgboost.id, ours=0.7, baseline=0.8, windows="w")
-        return deepar, decision, await champion(tx.conn, tx.tenant_id, "demand-D")
-
-    deepar, decision, current = await in_tenant(database, tenant, op)
+    deepar, _, decision, current = await after_a_trained_champion(
+        database, await make_tenant(), ("train/deepar", 0.5, "w", END), ("train/xgboost", 0.7, "w", END)
+    )
     assert not decision.promoted and "but not champion v1's 0.5000 on the same windows" in decision.reason
     assert current is not None and current.id == deepar.id
 
