@@ -13,7 +13,7 @@ import asyncpg
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.member_schemas import NotificationSettings, ProfileUpdate
-from inventory.records import one_row
+from inventory.records import one_row, refuse_inactive
 from inventory.schemas import zone_name
 
 PROFILE_COLUMNS = "display_name, locale, timezone, units, default_warehouse_id, notifications, updated_at"
@@ -82,6 +82,8 @@ async def update_profile(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUI
         "SELECT 1 FROM app.warehouses WHERE id = $1", merged["default_warehouse_id"]
     ):
         raise NotFoundError(f"warehouse {merged['default_warehouse_id']} not found", code="unknown_warehouse")
+    if values.get("default_warehouse_id") is not None:  # a newly chosen default, not one deactivated since
+        await refuse_inactive(conn, "warehouse", values["default_warehouse_id"], where="the default ")
     await conn.execute(
         """INSERT INTO app.member_profiles
                (tenant_id, user_id, display_name, locale, timezone, units, default_warehouse_id, notifications)

@@ -110,6 +110,19 @@ async def test_a_default_warehouse_of_another_tenant_is_unknown(database, make_t
         await database.run(mine.claims(), None, op)
 
 
+async def test_a_deactivated_warehouse_cannot_become_ones_default(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await owner_pool.execute("UPDATE app.warehouses SET active = false WHERE id = $1", tenant.warehouses[0])
+    change = ProfileUpdate.model_validate({"default_warehouse_id": tenant.warehouses[0]})
+
+    async def op(tx: TenantTransaction):
+        return await members.update_profile(tx.conn, tx.tenant_id, tx.user_id, change)
+
+    with pytest.raises(ConflictError) as refused:
+        await database.run(tenant.claims(), None, op)
+    assert refused.value.code == "inactive_warehouse"
+
+
 async def test_admins_change_roles_but_never_remove_the_last_admin(database, make_tenant):
     tenant = await make_tenant()
 
