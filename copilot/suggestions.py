@@ -75,8 +75,8 @@ async def from_reorder_rules(tx: TenantTransaction, today: date) -> list[Suggest
 
 
 async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggestion]:
-    """Stock whose available quantity plus what open purchase orders still bring (drafts included, as for the
-    reorder rules) covers fewer than 14 days of the last 28 days' average issues."""
+    """Active stock whose available quantity plus what open purchase orders still bring (drafts included, as for
+    the reorder rules) covers fewer than 14 days of the last 28 days' average issues."""
     rows = await tx.conn.fetch(
         f"""WITH demand AS ({RECENT_DEMAND}),
            covered AS (
@@ -84,8 +84,10 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
                       app.incoming_quantity(p.tenant_id, l.product_id, l.warehouse_id) AS incoming
                FROM app.stock_level_details l
                JOIN app.products p ON p.id = l.product_id
+               JOIN app.warehouses w ON w.id = l.warehouse_id
                JOIN demand d ON d.product_id = l.product_id AND d.warehouse_id = l.warehouse_id
-               WHERE d.per_day > 0 AND l.available < d.per_day * $2
+               -- a discontinued product or a closed warehouse is sold off, not reordered (as reorder proposals)
+               WHERE d.per_day > 0 AND l.available < d.per_day * $2 AND p.active AND w.active
            )
            SELECT * FROM covered WHERE available + incoming < per_day * $2
            ORDER BY (available + incoming) / per_day, sku""",

@@ -4,6 +4,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from copilot import suggestions
 from copilot.tool_base import MAX_ROWS, MORE_ROWS
 from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
@@ -114,6 +116,20 @@ async def test_low_cover_against_recent_demand_is_suggested_for_reorder_with_its
     assert reorder.action == "reorder" and reorder.product_id == str(tenant.products[0])
     assert reorder.reason.startswith("available 16 covers 5.3 days of demand (average 3.00/day")
     assert reorder.quantity == "68"
+
+
+@pytest.mark.parametrize("table", ["products", "warehouses"])
+async def test_a_discontinued_product_or_closed_warehouse_is_not_suggested_for_reorder(
+    database, make_tenant, owner_pool, table
+):
+    # Before, selling off a deactivated product (or a closed warehouse's stock) suggested reordering it, which
+    # a purchase order then refused.
+    tenant = await make_tenant(stock={0: Decimal(100)})
+    for day in range(1, 29):
+        await issue(owner_pool, tenant, 3, day)
+    first = tenant.products[0] if table == "products" else tenant.warehouses[0]
+    await owner_pool.execute(f"UPDATE app.{table} SET active = false WHERE id = $1", first)
+    assert await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)) == []
 
 
 async def low_cover_with_an_order_of(owner_pool, make_tenant, on_order: int):
