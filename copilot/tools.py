@@ -66,10 +66,16 @@ async def run_tools(
         mentions = await find_mentions(tx.conn, question)
     context = ToolContext(tx, question, mentions, zone, datetime.now(zone).date())
     kinds = context.mentions.kinds()
-    if context.mentions.unknown_codes and not kinds and not context.mentions.warehouses:
-        # Only codes that name nothing: say so rather than list unrelated rows. The codes are not repeated in
-        # the line, so the answer's checker never takes them for facts.
-        return [ToolResult("lookup", {"codes": context.mentions.unknown_codes}, [UNKNOWN_CODES])]
+    # Codes that name nothing are said to (the codes are not repeated in the line, so the answer's checker never
+    # takes them for facts); with nothing else named but a warehouse, which is where to look and not a subject,
+    # that is the whole answer rather than other products' rows.
+    unknown = (
+        [ToolResult("lookup", {"codes": context.mentions.unknown_codes}, [UNKNOWN_CODES])]
+        if context.mentions.unknown_codes
+        else []
+    )
+    if unknown and not kinds:
+        return unknown
     wanted = {t.name for t in TOOLS.values() if t.asked(context, chosen) or (t.mentions & kinds) - WEAK_MENTIONS}
     if not wanted:
         wanted = {t.name for t in TOOLS.values() if t.mentions & kinds}
@@ -79,7 +85,7 @@ async def run_tools(
             result = await tool.run(context)
             if result is not None:
                 results.append(result)
-    return results
+    return results + unknown
 
 
 # Registration order is the order of the results (and of the tool calls quoted in an answer).

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from copilot.tool_base import MAX_ROWS, Tool, ToolContext, ToolResult, fmt
+from copilot.tool_base import MAX_ROWS, MORE_ROWS, Tool, ToolContext, ToolResult, fmt
 from inventory import reservations, stock
 from inventory.listing import ListQuery
 
 
 async def _stock_levels(context: ToolContext) -> ToolResult:
     levels: list[dict[str, Any]] = []
+    more = False  # a page cut at MAX_ROWS says so, as the order and shipment tools do
     # The warehouses named narrow the levels ("available in WH-1"); none named: every warehouse.
     places = [{"warehouse_id": w["id"]} for w in context.mentions.warehouses] or [{}]
     where = {"warehouses": [w["code"] for w in context.mentions.warehouses]} if context.mentions.warehouses else {}
@@ -19,32 +20,40 @@ async def _stock_levels(context: ToolContext) -> ToolResult:
         for product in context.products:
             for place in places:
                 query = ListQuery(limit=MAX_ROWS, filters={"product_id": product["id"], **place})
-                levels.extend((await stock.list_levels(context.conn, query)).items)
+                page = await stock.list_levels(context.conn, query)
+                levels.extend(page.items)
+                more = more or page.next_cursor is not None
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products], **where}
     else:
         for place in places:
             query = ListQuery(limit=MAX_ROWS, sort="available", filters=place)
-            levels.extend((await stock.list_levels(context.conn, query)).items)
+            page = await stock.list_levels(context.conn, query)
+            levels.extend(page.items)
+            more = more or page.next_cursor is not None
         arguments = {"sort": "available", "limit": MAX_ROWS, **where}
     lines = [
         f"{lv['sku']} ({lv['product_name']}) at {lv['warehouse_code']}: on hand {fmt(lv['on_hand'])}, "
         f"reserved {fmt(lv['reserved'])}, available {fmt(lv['available'])} {lv['unit_of_measure']}"
         for lv in levels
-    ]
+    ] + ([MORE_ROWS] if more else [])
     return ToolResult("stock_levels", arguments, lines or ["no stock recorded"], levels)
 
 
 async def _reservations(context: ToolContext) -> ToolResult:
     rows: list[dict[str, Any]] = []
+    more = False
     for product in _named_or_all(context):  # every product named, not only when one is
         filters: dict[str, Any] = {"status": "active", **product}
-        rows += (await reservations.list_reservations(context.conn, ListQuery(limit=MAX_ROWS, filters=filters))).items
+        page = await reservations.list_reservations(context.conn, ListQuery(limit=MAX_ROWS, filters=filters))
+        rows += page.items
+        more = more or page.next_cursor is not None
+    more = more or len(rows) > MAX_ROWS
     rows = rows[:MAX_ROWS]
     label = await _labels(context, rows)
     lines = [
         f"reservation {r['id']}: {label(r, r['quantity'])}" + (f" ({r['reference']})" if r.get("reference") else "")
         for r in rows
-    ]
+    ] + ([MORE_ROWS] if more else [])
     arguments: dict[str, Any] = {"status": "active"} | _named_argument(context)
     return ToolResult("active_reservations", arguments, lines or ["no active reservations"], rows)
 

@@ -86,6 +86,19 @@ async def test_reservation_questions_list_active_reservations(database, make_ten
     assert reserved.lines[0].endswith(": 4 each of SKU-0 at WH-0 (SO-7)")  # before: no unit, no warehouse
 
 
+async def test_reservations_past_the_lines_a_tool_lists_are_said_to_be_more(database, make_tenant, owner_pool):
+    # Before, the eleventh hold went unmentioned, and a summary totalled ten as if they were all.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await owner_pool.execute(
+        "INSERT INTO app.reservations (tenant_id, product_id, warehouse_id, quantity) "
+        "SELECT $1, $2, $3, 0.5 FROM generate_series(1, $4)",
+        tenant.id, tenant.products[0], tenant.warehouses[0], MAX_ROWS + 1,
+    )  # fmt: skip
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which reservations of SKU-0 are open?"))
+    (reserved,) = [r for r in results if r.name == "active_reservations"]
+    assert len(reserved.lines) == MAX_ROWS + 1 and reserved.lines[-1] == MORE_ROWS
+
+
 async def test_a_movement_question_naming_two_products_lists_only_theirs(database, make_tenant, owner_pool):
     # Before, naming two products dropped the product filter: every product's movements were listed.
     tenant = await make_tenant(stock={0: Decimal(3), 1: Decimal(4)})
@@ -479,6 +492,17 @@ async def test_a_question_naming_only_codes_that_do_not_exist_says_nothing_match
     tenant = await make_tenant(stock={0: Decimal(5)})
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much XYZ-0000 do we have in stock?"))
     assert [(r.name, r.lines, r.data) for r in results] == [("lookup", [UNKNOWN_CODES], [])]
+
+
+async def test_an_unknown_code_beside_a_warehouse_or_a_known_product_is_said_to_name_nothing(database, make_tenant):
+    # Before, a warehouse beside a typo listed that warehouse's other products, and a known product beside one
+    # answered for the known product only, silent about the other.
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    ask = as_user(database, tenant)
+    results = await ask(lambda tx: run_tools(tx, "How much XYZ-0000 is available in WH-0?"))
+    assert [(r.name, r.lines) for r in results] == [("lookup", [UNKNOWN_CODES])]
+    results = await ask(lambda tx: run_tools(tx, "What is the stock of SKU-0 and XYZ-0000?"))
+    assert [r.name for r in results] == ["stock_levels", "lookup"]
 
 
 async def test_a_supplier_named_in_an_order_question_filters_the_orders_without_adding_its_risk(
