@@ -169,6 +169,7 @@ class Listing:
             binascii.Error,
             InvalidOperation,
             UnicodeDecodeError,
+            RecursionError,  # a crafted cursor of nested brackets: json gives up past a thousand levels
         ) as exc:
             raise InvalidInputError(
                 "invalid cursor: pass back the next_cursor of the previous page unchanged, with the same sort",
@@ -197,7 +198,10 @@ def _parse_value(kind: SortValueType, raw: Any) -> Any:
             raise ValueError("cursor time has no offset")
         return value.astimezone(UTC)  # OverflowError past year 1 or 9999 in UTC, as the encoder would raise
     if kind is Decimal:
-        return Decimal(str(raw))
+        number = Decimal(str(raw))
+        if not number.is_finite() or abs(number.adjusted()) > 100:  # no cursor the API issues holds NaN or 1e-20000
+            raise ValueError("cursor number is not a stored value")
+        return number
     if kind is int:
         if not isinstance(raw, int):
             raise ValueError("cursor value is not an integer")

@@ -60,5 +60,6 @@ def _content_chars(content: Any) -> int:
     if isinstance(content, str):
         return len(content)
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        return sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
+        # A part whose text is no string is left to the request's validation (a 400), not counted.
+        return sum(len(t) for p in content if isinstance(p, dict) and isinstance(t := p.get("text"), str))
     return 0

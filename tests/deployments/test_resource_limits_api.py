@@ -133,14 +133,17 @@ HELLO = [{"role": "user", "content": "hi"}]
 @pytest.mark.usefixtures("copilot_serve_url")
 async def test_costly_openai_requests_are_refused_before_the_engine(http, make_tenant):
     tenant = await make_tenant()
-    refused = {
-        "invalid_n": {"messages": HELLO, "n": 50},
-        "invalid_best_of": {"messages": HELLO, "best_of": 20},
-        "invalid_stop": {"messages": HELLO, "stop": [f"s{i}" for i in range(100)]},
-        "prompt_too_long": {"messages": [{"role": "user", "content": "word " * 20_000}]},
-        "invalid_max_tokens": {"messages": HELLO, "max_tokens": 100_000},
-    }
-    for code, body in refused.items():
+    refused = [
+        ("invalid_n", {"messages": HELLO, "n": 50}),
+        ("invalid_best_of", {"messages": HELLO, "best_of": 20}),
+        ("invalid_stop", {"messages": HELLO, "stop": [f"s{i}" for i in range(100)]}),
+        ("prompt_too_long", {"messages": [{"role": "user", "content": "word " * 20_000}]}),
+        ("invalid_max_tokens", {"messages": HELLO, "max_tokens": 100_000}),
+        ("invalid_max_tokens", {"messages": HELLO, "max_tokens": 0}),  # was read as "the cap"
+        # a text part that is no string was a 500 (the bounds check took its length)
+        ("validation_error", {"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}),
+    ]
+    for code, body in refused:
         response = await http.post(LLM, json=body, headers=tenant.headers())
         assert 400 <= response.status_code < 500, (code, response.text)
         assert response.json()["code"] == code, response.text

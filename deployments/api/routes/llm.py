@@ -88,7 +88,8 @@ async def chat_completions(
     if body.get("model") not in (None, LLM_MODEL_ID):
         return model_not_found(body["model"])
     cap = request.app.state.settings.copilot_answer_tokens
-    asked = body.get("max_completion_tokens") or body.get("max_tokens") or cap
+    # The first one given, 0 included (refused below as OpenAI does), not the first truthy one.
+    asked = next((body[k] for k in ("max_completion_tokens", "max_tokens") if body.get(k) is not None), cap)
     if not isinstance(asked, int) or isinstance(asked, bool) or not 1 <= asked <= cap:
         raise InvalidInputError(f"max_tokens must be an integer from 1 to {cap}", code="invalid_max_tokens")
     check_chat_bounds(body, max_prompt_chars=request.app.state.settings.copilot_llm_max_prompt_chars)
