@@ -72,7 +72,7 @@ class DynamicsConnector(OAuthConnector):
                 headers={"Prefer": f"odata.maxpagesize={self.config.page_size}", "Accept": "application/json"},
             )
             first = False
-            body = response.json()
+            body = _json_object(response, f"the {path} page")
             rows = body.get("value") or []
             if rows:
                 yield rows
@@ -124,10 +124,23 @@ class DynamicsConnector(OAuthConnector):
         if order.expected_date:
             body["requestedReceiptDate"] = order.expected_date.isoformat()
         response = await self._call("POST", self._company("purchaseOrders"), json=body)
-        created = response.json().get("id")
+        created = _json_object(response, "the created purchase order").get("id")
         if not created:
             raise ConnectorProtocolError("Business Central created the purchase order but returned no id")
         return str(created)
+
+
+def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The answer's JSON object; an HTML page from a proxy or a wrong URL is the ERP's protocol error."""
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ConnectorProtocolError(
+            f"Business Central answered {what} with no JSON (HTTP {response.status_code})"
+        ) from exc
+    if not isinstance(body, dict):
+        raise ConnectorProtocolError(f"Business Central answered {what} with no JSON object")
+    return body
 
 
 def _location(r: dict[str, Any]) -> dict[str, Any]:

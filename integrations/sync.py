@@ -147,6 +147,7 @@ async def run_sync(
     )
     totals: dict[str, Counts] = {}
     error: str | None = None
+    unexpected: Exception | None = None
     connector: Connector | None = None
     try:
         connector = deps.connector_factory(
@@ -174,6 +175,11 @@ async def run_sync(
         error = exc.message
     except (OSError, asyncpg.PostgresError) as exc:
         error = describe(exc)
+    except Exception as exc:
+        # Anything else is a fault of ours or an ERP answer no connector expected: the run is closed as failed,
+        # with the error and the usual announcement, and the exception goes on to the job's error reporting.
+        unexpected = exc
+        error = f"unexpected error: {describe(exc)}"
     finally:
         if connector is not None:
             await connector.aclose()
@@ -189,6 +195,8 @@ async def run_sync(
         return run
 
     result: dict = await deps.database.run(claims, tenant_id, finish)
+    if unexpected is not None:
+        raise unexpected
     return result
 
 

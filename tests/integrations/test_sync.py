@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -118,3 +120,38 @@ async def test_a_failed_sync_is_announced_as_a_notification(sync_deps, owner_poo
             "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
         )
     assert "failed" in title and "Odoo refused the login" in title
+
+
+class _AnswersNoJson:
+    """A connector whose ERP answers something no connector expects (an HTML page read as JSON)."""
+
+    entities = frozenset(Entity)
+
+    def __init__(self, *_: object) -> None:
+        pass
+
+    async def pull(self, entity: Entity, cursor: object) -> AsyncIterator[Page]:
+        raise ValueError("Expecting value: line 1 column 1 (char 0)")
+        yield  # pragma: no cover
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_an_unexpected_error_fails_the_run_with_its_error_and_announces_it(sync_deps, owner_pool, make_tenant):
+    # Before, the run stayed 'running' (the connector blocked for 15 minutes, then "abandoned") and no one was told.
+    tenant = await make_tenant()
+    with FakeOdoo() as fake:
+        connector = await odoo_connector(sync_deps, tenant, fake.url)
+    broken = dataclasses.replace(sync_deps, connector_factory=_AnswersNoJson)
+    with pytest.raises(ValueError, match="Expecting value"):
+        await run_sync(broken, tenant.id, connector)
+    async with owner_pool.acquire() as conn:
+        run = await conn.fetchrow(
+            "SELECT status, error FROM app.integration_sync_runs WHERE connector_id = $1", connector
+        )
+        notified = await conn.fetchval(
+            "SELECT count(*) FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+    assert (run["status"], notified) == ("failed", 1)
+    assert run["error"] == "unexpected error: ValueError: Expecting value: line 1 column 1 (char 0)"
