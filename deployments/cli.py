@@ -83,6 +83,10 @@ def serve() -> None:
     """Deploy the Serve application to a Ray cluster (RAY_ADDRESS, or a new local one) and wait."""
     from deployments.local_stack import start_ray, start_serve
 
+    if not get_settings().ray_address:
+        # A local cluster's replicas inherit DATABASE_URL: the embedded database `migrate` and `seed` used, as
+        # `up` finds it (without it every replica failed its start and the deploy ended in a traceback).
+        ensure_database_url()
     settings = get_settings()
     refuse_held_ports(settings)
     start_ray(settings)
@@ -220,12 +224,16 @@ def sync_due(
     import json
 
     from common.ray_connection import connect_ray
-    from deployments.integrations_job import run_due_syncs
+    from deployments.integrations_job import failed_syncs, run_due_syncs
 
     ensure_database_url()
     settings = get_settings()
     connect_ray(settings=settings)
-    typer.echo(json.dumps(run_due_syncs(settings, tenant_id=tenant, limit=limit)))
+    summary = run_due_syncs(settings, tenant_id=tenant, limit=limit)
+    typer.echo(json.dumps(summary))
+    if failed_syncs(summary):
+        typer.echo(f"error: {failed_syncs(summary)} scheduled sync(s) failed", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()

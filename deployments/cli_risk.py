@@ -33,11 +33,6 @@ def first_risk_scan() -> tuple[str, str | None]:
 risk_app = typer.Typer(help="Supplier and disruption risk: early-warning scan, backtest, history import.")
 
 
-@risk_app.callback()
-def _riskensure_database_url() -> None:
-    ensure_database_url()
-
-
 TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: the only one, or the demo tenant)")]
 
 
@@ -63,6 +58,8 @@ def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: b
     argv += [f"--today={parse_day(today)}"] if today else []
     argv += ["--retrain"] if retrain else []
     argv += [] if train else ["--no-train"]
+    # Here, not in a group callback: that ran before the arguments were parsed, so --help needed a database.
+    ensure_database_url()
     try:
         outcomes = execute(argv)
     except InvalidInputError as exc:
@@ -89,6 +86,8 @@ def risk_backtest(
     from common.errors import DomainError
     from risk.commands import run_backtest
 
+    day, tenant_id = parse_day(cutoff), parse_uuid(tenant) if tenant else None  # before any database or Ray work
+    ensure_database_url()
     fitter = None
     if ray_train:
         from common.ray_connection import connect_ray
@@ -98,7 +97,7 @@ def risk_backtest(
         connect_ray(num_cpus=3)
         fitter = ray_fitter(workers=2)
     try:
-        result = asyncio.run(run_backtest(parse_day(cutoff), parse_uuid(tenant) if tenant else None, fitter))
+        result = asyncio.run(run_backtest(day, tenant_id, fitter))
     except DomainError as exc:
         fail(exc)
     typer.echo(json.dumps(result, default=str, indent=2))
@@ -124,6 +123,7 @@ def risk_import(
     from risk.commands import run_import
     from risk.history_import import ImportOptions, parse_currency, parse_mapping, parse_mode_mapping
 
+    ensure_database_url()
     try:
         options = ImportOptions(
             parse_mapping(mapping),

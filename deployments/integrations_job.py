@@ -180,6 +180,11 @@ class DueSyncLoop(PeriodicLoop):
             logger.exception("the scheduled ERP sync check failed; trying again in %.0f s", self.every_s)
 
 
+def failed_syncs(summary: dict[str, Any]) -> int:
+    """How many of the syncs a due run claimed failed (a run still going when it stopped early is no failure)."""
+    return int(summary.get("by_status", {}).get("failed", 0))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m deployments.jobs integrations-sync", description=__doc__)
     parser.add_argument("--due", action="store_true", required=True, help="run every due scheduled sync")
@@ -193,4 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     # RAY_ADDRESS (set by KubeRay on a RayJob's head) or settings.ray_address; else the machine's local cluster.
     connect_ray(settings=settings)
-    print(json.dumps(run_due_syncs(settings, tenant_id=args.tenant, limit=args.limit)))
+    summary = run_due_syncs(settings, tenant_id=args.tenant, limit=args.limit)
+    print(json.dumps(summary))
+    if failed_syncs(summary):  # the RayJob (and its CronJob) then report the failure
+        raise SystemExit(f"error: {failed_syncs(summary)} scheduled sync(s) failed")

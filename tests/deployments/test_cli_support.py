@@ -4,6 +4,7 @@ one line (exit 2) before any Ray work, and a command's domain refusal is one lin
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -66,3 +67,30 @@ def test_syncing_an_unknown_connector_is_one_line(monkeypatch, database_url):
     tenant, connector = uuid.uuid4(), uuid.uuid4()
     result = run_cli(monkeypatch, database_url, "sync", "--tenant", str(tenant), "--connector", str(connector))
     assert str(connector) in one_line_error(result)
+
+
+@pytest.mark.parametrize("command", ["scan", "backtest", "import"])
+def test_risk_help_needs_no_database(monkeypatch, command):
+    # Before, the risk group's callback reached the database first: with an unreachable one, --help was an error.
+    result = run_cli(monkeypatch, "postgresql://u:s3cret@127.0.0.1:1/nodb", "risk", command, "--help")
+    assert result.exit_code == 0 and f"risk {command} [OPTIONS]" in result.output, result.output
+
+
+def test_serve_on_a_local_cluster_finds_the_database_before_ray_starts(monkeypatch):
+    # Before, `chainsight serve` after `migrate` and `seed` started replicas without DATABASE_URL: every one failed
+    # its start and the deploy ended in a traceback.
+    seen: list[str | None] = []
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr("deployments.cli.ensure_database_url", lambda: os.environ.setdefault("DATABASE_URL", "pg://x"))
+    monkeypatch.setattr("deployments.cli.refuse_held_ports", lambda settings: None)
+    monkeypatch.setattr("deployments.cli.stop_serve_at_exit", lambda settings: None)
+    monkeypatch.setattr("deployments.cli._wait_forever", lambda: None)
+    monkeypatch.setattr(
+        "deployments.local_stack.start_ray", lambda settings: seen.append(os.environ.get("DATABASE_URL"))
+    )
+    monkeypatch.setattr("deployments.local_stack.start_serve", lambda settings: type("Stack", (), {"api_url": "u"}))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["serve"])
+    get_settings.cache_clear()
+    assert (result.exit_code, seen) == (0, ["pg://x"]), result.output
