@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from types import SimpleNamespace
 
+import asyncpg
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from common.errors import PermissionDeniedError
 from deployments.api.app import create_api
 from deployments.api.routes import live
 
@@ -102,3 +106,20 @@ async def test_joining_a_second_tenant_while_connected_keeps_the_socket(client, 
             tenant.warehouses[0],
         )
         assert socket.receive_json()["type"] == "stock.changed"
+
+
+async def test_a_database_error_while_rechecking_membership_is_no_revocation(monkeypatch):
+    # Before, too many connections (or a cancelled statement) at a re-check closed the socket with 4403
+    # "membership_revoked", which tells a client not to reconnect.
+    monkeypatch.setattr(live, "MEMBERSHIP_RECHECK_S", 0)
+    answers: list[Exception | None] = [asyncpg.TooManyConnectionsError("too many clients"), None]
+    answers.append(PermissionDeniedError("no longer a member"))
+
+    async def run(claims, tenant, operation):
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    services = SimpleNamespace(database=SimpleNamespace(run=run))
+    await asyncio.wait_for(live._while_member(services, {}, uuid.uuid4(), None), timeout=5)
+    assert answers == []  # it went on after the error and returned only once membership was really gone

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from common.auth import AuthenticationError
@@ -27,6 +29,7 @@ from deployments.api.cors import require_allowed_origin
 from deployments.api.deps import Services
 from deployments.api.event_hub import EventHub
 
+logger = logging.getLogger("deployments.api.live")
 router = APIRouter(tags=["real-time"])
 AUTH_TIMEOUT_S = 10.0
 MEMBERSHIP_RECHECK_S = 30.0
@@ -130,7 +133,9 @@ async def _while_member(services: Services, claims: Any, tenant_id: UUID, member
             await services.database.run(claims, tenant_id, membership)
         except PermissionDeniedError:
             return
-        except ServiceUnavailableError:
+        except (ServiceUnavailableError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            # Too many connections, a cancelled statement: no answer about membership, so no "revoked" either.
+            logger.warning("membership re-check of an event socket failed; trying again: %s", exc)
             continue
 
 
