@@ -145,6 +145,15 @@ async def record_movement(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, movement: MovementCreate
 ) -> tuple[list[dict], list[dict]]:
     """Write one movement (two for a transfer); returns the ledger rows and the resulting levels."""
+    if isinstance(movement, ReceiptCreate) and await conn.fetchval(
+        "SELECT lot_tracked FROM app.products WHERE id = $1", movement.product_id
+    ):
+        # A receipt here names no lot: stock of a lot-tracked product comes in through a purchase receipt, which
+        # does (it could not be traced to its lot in a recall).
+        raise InvalidInputError(
+            "the product is lot-tracked: receive it with its lot through POST /purchase-orders/{id}/receipts",
+            code="lot_required",
+        )
     legs = _legs(movement)
     # A fixed lock order (by warehouse) keeps two opposite transfers from deadlocking.
     legs.sort(key=lambda leg: str(leg[0]))

@@ -9,7 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from common.database import Database, TenantTransaction
-from common.errors import ConflictError, InsufficientStockError, NotFoundError
+from common.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
 from inventory import stock
 from inventory.schemas import MovementCreate
 
@@ -44,6 +44,17 @@ async def test_receipt_raises_on_hand_and_writes_one_ledger_row(database, make_t
     assert [r["quantity"] for r in rows] == [Decimal("12.5")]
     assert levels[0]["on_hand"] == Decimal("12.5")
     assert levels[0]["available"] == Decimal("12.5")
+
+
+async def test_a_lot_tracked_product_is_not_received_here_without_its_lot(database, make_tenant, owner_pool):
+    # Before, the receipt was booked with no lot, which a purchase receipt of the same product refuses.
+    tenant = await make_tenant()
+    await owner_pool.execute("UPDATE app.products SET lot_tracked = true WHERE id = $1", tenant.products[0])
+    body = {"type": "receipt", "product_id": tenant.products[0], "warehouse_id": tenant.warehouses[0], "quantity": 1}
+    with pytest.raises(InvalidInputError) as refused:
+        await record(database, tenant, body)
+    assert refused.value.code == "lot_required"
+    assert (await level(database, tenant))["on_hand"] == 0
 
 
 async def test_issue_beyond_available_is_refused_with_the_figures(database, make_tenant):
