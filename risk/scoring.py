@@ -160,7 +160,8 @@ def geographical_factors(facts: SupplierFacts) -> list[Factor]:
         _spend_share(facts),
         Factor("geographical", "single_sourced_share",
                None if facts.single_sourced_share is None else round(facts.single_sourced_share, 4),
-               (facts.single_sourced_share or 0.0) * 100, 0.15),
+               UNKNOWN if facts.single_sourced_share is None else facts.single_sourced_share * 100, 0.15,
+               "" if facts.single_sourced_share is not None else "no purchases naming a product in the last year"),
     ]  # fmt: skip
 
 

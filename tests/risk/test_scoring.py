@@ -77,6 +77,12 @@ def test_country_risk_distance_and_concentration_raise_the_geographical_score():
         assert score(worse)["components"]["geographical"] > near["components"]["geographical"]
 
 
+def test_a_single_sourced_share_without_data_scores_unknown_and_is_listed_as_missing():
+    # Before, no purchases naming a product scored 0, the lowest risk, and missing_data did not list it.
+    assessed = score(SupplierFacts(country_risk=10, distance_km=300, spend_share=0.05))
+    assert "geographical.single_sourced_share" in assessed["missing_data"]
+
+
 def test_expired_certificates_and_failed_audits_raise_the_compliance_score():
     audit = Audit(TODAY - timedelta(days=30), 92, "pass", TODAY + timedelta(days=300))
     valid = SupplierFacts(certifications=(Certification("ISO 9001", TODAY + timedelta(days=300)),), audits=(audit,))
