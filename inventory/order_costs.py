@@ -59,5 +59,7 @@ def order_costs(
     return OrderCosts(
         position.unit_cost * DEFAULT_HOLDING_RATE,
         position.unit_cost_currency,
-        f"{DEFAULT_HOLDING_RATE:.0%} a year of the unit cost ({position.unit_cost:g} {position.unit_cost_currency})",
+        # As stored (4 decimals), not :g's six significant digits: 1234.5678, never 1234.57 or 2.5e+06.
+        f"{DEFAULT_HOLDING_RATE:.0%} a year of the unit cost "
+        f"({f'{position.unit_cost:.4f}'.rstrip('0').rstrip('.')} {position.unit_cost_currency})",
     )

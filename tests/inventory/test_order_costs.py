@@ -22,6 +22,13 @@ def test_a_holding_cost_left_out_is_a_quarter_of_the_unit_cost_in_its_currency()
     }
 
 
+@pytest.mark.parametrize(("unit_cost", "written"), [(1234.5678, "1234.5678"), (2_500_000.0, "2500000")])
+def test_the_holding_cost_source_names_the_unit_cost_as_stored(unit_cost, written):
+    # Before, six significant digits: "1234.57" for the 1234.5678 used, "2.5e+06".
+    costs = order_costs(at_cost(unit_cost), ordering_cost=100.0, holding_given=None, currency=None)
+    assert costs.as_dict()["holding_cost_source"] == f"25% a year of the unit cost ({written} EUR)"
+
+
 def test_an_ordering_cost_in_another_currency_than_the_unit_cost_is_refused():
     # Before, 50 EUR to order was weighed against a quarter of a 300 JPY cost as if both were one currency.
     with pytest.raises(InvalidInputError, match="unit cost is in JPY and the costs given are in EUR") as refused:
