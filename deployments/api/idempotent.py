@@ -37,8 +37,10 @@ async def run_idempotent(
     *,
     status_code: int,
 ) -> JSONResponse:
+    # The body as parsed, numbers exact: its JSON form writes quantities as floats, which made 12345678901234.5678
+    # and .5677 one fingerprint (the second was replayed, never applied).
     request_fingerprint = idempotency.fingerprint(
-        request.method, request.url.path, payload.model_dump(mode="json") if payload is not None else None
+        request.method, request.url.path, payload.model_dump(mode="python") if payload is not None else None
     )
 
     async def op(tx: TenantTransaction) -> tuple[StoredResponse, bool]:

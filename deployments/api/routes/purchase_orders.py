@@ -33,18 +33,18 @@ UnitParam = Annotated[str, Path(min_length=1, max_length=16, pattern=r"^[a-z][a-
 
 @router.post("", status_code=201, response_model=PurchaseOrder, summary="Create a draft purchase order")
 async def create_purchase_order(
-    payload: Annotated[PurchaseOrderCreate, Body()], caller: CallerDep, settings: SettingsDep
-) -> PurchaseOrder:
+    payload: Annotated[PurchaseOrderCreate, Body()], write: IdempotentDep, settings: SettingsDep
+) -> JSONResponse:
     tolerance = Decimal(str(settings.purchase_over_receipt_tolerance_pct))
 
-    return PurchaseOrder.model_validate(
-        await caller.run(
-            lambda tx: purchasing.create_order(
-                tx.conn, tx.tenant_id, tx.user_id, payload, default_tolerance_pct=tolerance
-            ),
-            write=True,
+    async def op(tx: TenantTransaction) -> PurchaseOrder:
+        created = await purchasing.create_order(
+            tx.conn, tx.tenant_id, tx.user_id, payload, default_tolerance_pct=tolerance
         )
-    )
+        return PurchaseOrder.model_validate(created)
+
+    # A retry after a lost answer (a 503 around the commit) with its key gets the first order, not a second draft.
+    return await write.run(payload, op, status_code=201)
 
 
 add_list_route(router, "", purchasing.ORDERS, PurchaseOrderSummary, purchasing.list_orders, "List purchase orders")
@@ -66,11 +66,12 @@ async def update_purchase_order(
 
 @router.post("/{order_id}/lines", status_code=201, response_model=PurchaseOrder, summary="Add a line to a draft")
 async def add_purchase_order_line(
-    order_id: UUID, line: Annotated[PurchaseOrderLineCreate, Body()], caller: CallerDep
-) -> PurchaseOrder:
-    return PurchaseOrder.model_validate(
-        await caller.run(lambda tx: purchasing.add_line(tx.conn, tx.tenant_id, order_id, line), write=True)
-    )
+    order_id: UUID, line: Annotated[PurchaseOrderLineCreate, Body()], write: IdempotentDep
+) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> PurchaseOrder:
+        return PurchaseOrder.model_validate(await purchasing.add_line(tx.conn, tx.tenant_id, order_id, line))
+
+    return await write.run(line, op, status_code=201)
 
 
 @router.delete("/{order_id}/lines/{line_id}", response_model=PurchaseOrder, summary="Remove a line from a draft")

@@ -176,6 +176,20 @@ async def test_idempotency_key_reused_with_another_body_is_refused(http, make_te
     assert changed.json()["code"] == "idempotency_key_reused"
 
 
+async def test_idempotency_key_reused_with_a_quantity_differing_past_a_floats_digits_is_refused(http, make_tenant):
+    # Before, the fingerprint read quantities as floats: .5678 and .5677 of 12345678901234 were one body, and the
+    # second was answered with the first's receipt, never applied.
+    _, headers, body = await keyed_receipt(make_tenant, "precise", 2)
+    first = await http.post(
+        "/api/v1/stock-movements", json={**body, "quantity": "12345678901234.5678"}, headers=headers
+    )
+    assert first.status_code == 201, first.text
+    changed = await http.post(
+        "/api/v1/stock-movements", json={**body, "quantity": "12345678901234.5677"}, headers=headers
+    )
+    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+
+
 async def test_fifty_parallel_reservation_requests_against_ten_units_yield_ten_successes(http, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(10)})
     headers = tenant.headers()

@@ -235,3 +235,23 @@ async def test_reorder_proposals_date_their_arrival_from_the_callers_day(http, m
     # The product has no unit cost and the supplier no history: the draft's price is unknown, and says why.
     assert (proposals[0]["unit_price"], proposals[0]["currency"]) == (None, "EUR")
     assert proposals[0]["unpriced_reason"].startswith("SKU-0 has no unit cost")
+
+
+async def test_a_retried_order_creation_or_line_with_its_key_is_applied_once(http, make_tenant):
+    # Before, these routes ignored the Idempotency-Key that the 503 answer tells clients to retry with: a retry
+    # after a lost answer made a second draft (and a second line).
+    tenant = await make_tenant()
+    body = {"supplier_id": await supplier(http, tenant), "warehouse_id": str(tenant.warehouses[0]),
+            "lines": [{"product_id": str(tenant.products[0]), "quantity": 5, "unit_price": 1}]}  # fmt: skip
+    keyed = {**tenant.headers(), "Idempotency-Key": f"po-{uuid.uuid4()}"}
+    first = await http.post("/api/v1/purchase-orders", json=body, headers=keyed)
+    again = await http.post("/api/v1/purchase-orders", json=body, headers=keyed)
+    assert (first.status_code, again.status_code, again.headers.get("Idempotent-Replayed")) == (201, 201, "true")
+    assert again.json()["id"] == first.json()["id"]
+    listed = await http.get("/api/v1/purchase-orders", headers=tenant.headers())
+    assert len(listed.json()["items"]) == 1
+    line = {"product_id": str(tenant.products[1]), "quantity": 2, "unit_price": 1}
+    keyed = {**tenant.headers(), "Idempotency-Key": f"line-{uuid.uuid4()}"}
+    for _ in range(2):
+        added = await http.post(f"/api/v1/purchase-orders/{first.json()['id']}/lines", json=line, headers=keyed)
+    assert added.status_code == 201 and len(added.json()["lines"]) == 2, added.text
