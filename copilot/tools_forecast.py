@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from copilot.tool_base import MAX_ROWS, RISKIEST, Tool, ToolContext, ToolResult
+from copilot.tool_base import MAX_ROWS, MORE_ROWS, RISKIEST, Tool, ToolContext, ToolResult
 from training import forecast_store, registry
 
 # Forecast frequencies the batch job stores, and how many points make the "next period" quoted.
@@ -34,18 +34,22 @@ async def _forecast(context: ToolContext) -> ToolResult:
                    + CASE WHEN $3 = 'W' THEN 14 - extract(isodow FROM app.warehouse_today(w.timezone, $2::date))::int
                           ELSE 0 END"""
     if context.products:
+        # Each product named gets its first warehouse before any gets a second, and a cut list says so.
         series = await context.conn.fetch(
-            f"""SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
-                       {first_day} AS first_day
-                FROM app.demand_forecasts f
-                JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
-                WHERE f.run_id = $1 AND f.product_id = ANY($4::uuid[])
-                ORDER BY p.sku, w.code LIMIT $5""",
+            f"""SELECT * FROM (
+                    SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
+                           {first_day} AS first_day
+                    FROM app.demand_forecasts f
+                    JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
+                    WHERE f.run_id = $1 AND f.product_id = ANY($4::uuid[])) s
+                ORDER BY row_number() OVER (PARTITION BY s.product_id ORDER BY s.warehouse_code), s.sku,
+                         s.warehouse_code
+                LIMIT $5""",
             run.id,
             context.today,
             run.freq,
             [p["id"] for p in context.products],
-            MAX_ROWS,
+            MAX_ROWS + 1,
         )
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
@@ -64,6 +68,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
         )
         arguments = {"largest": RISKIEST}
     arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
+    more, series = len(series) > MAX_ROWS, series[:MAX_ROWS]
     lines = []
     data = []
     for row in series:
@@ -101,10 +106,20 @@ async def _forecast(context: ToolContext) -> ToolResult:
         text += f"; model {upcoming['model'].iloc[0]}, champion run v{run.version} trained on data before {trained}"
         lines.append(text)
         data.append(item)
+    if more:
+        lines.append(MORE_ROWS)
     for product in context.products:
-        if all(r["product_id"] != product["id"] for r in series):
+        if all(r["product_id"] != product["id"] for r in series) and not await _stored(context, run.id, product):
             lines.append(f"{product['sku']} ({product['name']}): no stored forecast in champion run v{run.version}")
     return ToolResult("demand_forecast", arguments, lines or ["the stored forecast has no series"], data)
+
+
+async def _stored(context: ToolContext, run_id: Any, product: dict[str, Any]) -> bool:
+    """Whether the run holds a series of ``product`` (one the listed lines left out is not "no forecast")."""
+    found: bool = await context.conn.fetchval(
+        "SELECT EXISTS (SELECT FROM app.demand_forecasts WHERE run_id = $1 AND product_id = $2)", run_id, product["id"]
+    )
+    return found
 
 
 FORECAST = Tool(

@@ -352,6 +352,35 @@ async def test_a_shipment_question_naming_a_product_finds_the_inbound_shipment_o
     assert any("TRK-P" in line for line in found.lines), found.lines
 
 
+async def copy_series(conn, run, source, *, product, warehouse) -> None:
+    """The run's series of ``source`` (product, warehouse) again, for another product and warehouse."""
+    await conn.execute(
+        "INSERT INTO app.demand_forecasts (tenant_id, run_id, product_id, warehouse_id, ds, yhat, quantiles, model) "
+        "SELECT tenant_id, run_id, $4, $5, ds, yhat, quantiles, model FROM app.demand_forecasts "
+        "WHERE run_id = $1 AND product_id = $2 AND warehouse_id = $3",
+        run, *source, product, warehouse,
+    )  # fmt: skip
+
+
+async def test_a_forecast_question_naming_two_products_quotes_both_and_says_when_it_cut_the_list(
+    database, make_tenant, owner_pool, today
+):
+    # Before, SKU-0's eleven warehouses filled the ten lines and SKU-1 was said to have "no stored forecast".
+    tenant = await make_tenant()
+    source = (tenant.products[0], tenant.warehouses[0])
+    async with owner_pool.acquire() as conn:
+        run = await add_forecast(conn, tenant, 0, today, [5.0] * 7)
+        for i in range(MAX_ROWS):
+            sql = "INSERT INTO app.warehouses (tenant_id, code, name) VALUES ($1, $2, $2) RETURNING id"
+            other = await conn.fetchval(sql, tenant.id, f"X-{i}")
+            await copy_series(conn, run, source, product=source[0], warehouse=other)
+        await copy_series(conn, run, source, product=tenant.products[1], warehouse=source[1])
+    ask = "What is the demand forecast for SKU-0 and SKU-1?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert not any("no stored forecast" in line for line in forecast.lines), forecast.lines
+    assert any(line.startswith("SKU-1 ") for line in forecast.lines) and forecast.lines[-1] == MORE_ROWS
+
+
 async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_interval(
     database, make_tenant, owner_pool, today
 ):
