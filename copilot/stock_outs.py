@@ -65,6 +65,7 @@ async def projected_stock_outs(
     available = {(r["product_id"], r["warehouse_id"]): r["available"] for r in levels}
     day_of = {(r["product_id"], r["warehouse_id"]): r["today"] for r in levels}
     found: dict[tuple[UUID, UUID], StockOut] = {}
+    forecast_covers: set[tuple[UUID, UUID]] = set()  # the forecast decides these, stock-out or none
     for freq, step in FORECAST_STEP_DAYS.items():
         run = await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
         if run is None:
@@ -90,6 +91,7 @@ async def projected_stock_outs(
             if key in found:
                 continue
             daily = _daily(forecast, step, day_of[key])
+            forecast_covers.add(key)
             if (out := _run_out(available[key], daily, day_of[key], (arrivals or {}).get(key, ()))) is not None:
                 per_day = sum(daily.values()) / len(daily)
                 basis = f"stored forecast v{run.version} ({freq})"
@@ -97,7 +99,9 @@ async def projected_stock_outs(
     rows = await tx.conn.fetch(RECENT_DEMAND, DEMAND_WINDOW_DAYS)
     for r in rows:
         key = (r["product_id"], r["warehouse_id"])
-        if key in pairs and key not in found and r["per_day"] > 0:
+        # Recent issues stand in only where no forecast covers the pair: one that shows no stock-out within its
+        # horizon is not overruled by a month's average restarted from today (one bulk issue made it 10/day).
+        if key in pairs and key not in forecast_covers and r["per_day"] > 0:
             came = sorted((d, q) for d, q in (arrivals or {}).get(key, ()) if d >= day_of[key])
             brought = sum((q for _, q in came), Decimal(0))
             # Linear use between arrivals: only up to the last arrival needs days; after it, one division.

@@ -187,6 +187,20 @@ async def test_an_order_arriving_before_the_stock_out_is_not_expedited(database,
     assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
 
 
+async def test_a_forecast_that_shows_no_stock_out_is_not_overruled_by_one_bulk_issue(
+    database, make_tenant, owner_pool, today
+):
+    # Before, the pair fell back to the month's average issue (280 yesterday: 10/day), restarted from today: "runs
+    # out in 10 days", while the stored forecast (2/day) has 100 last past its horizon.
+    tenant = await make_tenant(stock={0: Decimal(380)})
+    async with owner_pool.acquire() as conn:
+        await issued_yesterday(conn, tenant, 280)
+        await add_forecast(conn, tenant, 0, today, [2.0] * 28)
+        await add_order(conn, tenant, await add_supplier(conn, tenant, "ACME", "Acme"), today + timedelta(days=20),
+                        [(0, 50, 1)])  # fmt: skip
+    assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
+
+
 async def test_a_supplier_at_the_alert_threshold_is_suggested_for_review_with_its_drivers(
     database, make_tenant, owner_pool, today
 ):
