@@ -133,6 +133,7 @@ async def supplier_facts(
             SELECT supplier_id,
                    count(*) FILTER (WHERE delivered_date IS NOT NULL) AS deliveries,
                    count(*) FILTER (WHERE delivered_date <= promised_date) AS on_time,
+                   count(*) FILTER (WHERE delivered_date IS NULL AND promised_date < $3) AS overdue,
                    avg(delivered_date - order_date)::float8 AS lead_mean,
                    stddev_samp(delivered_date - order_date)::float8 AS lead_std,
                    coalesce(sum(quantity) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS ordered,
@@ -144,6 +145,7 @@ async def supplier_facts(
             """,
             today - timedelta(days=HISTORY_DAYS),
             supplier_id,
+            today,
         )
     }
     spend = {

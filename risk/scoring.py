@@ -34,10 +34,11 @@ EXPIRY_WARNING_DAYS = 60
 
 @dataclass(frozen=True)
 class DeliveryStats:
-    """Completed deliveries of one supplier."""
+    """Completed deliveries of one supplier, and its open lines already past their promised date."""
 
     deliveries: int = 0
     on_time: int = 0
+    overdue: int = 0  # open and past their promise: late whenever they come, so they count in the on-time rate
     lead_mean: float | None = None
     lead_std: float | None = None
     ordered: float = 0.0
@@ -130,7 +131,7 @@ def financial_factors(facts: SupplierFacts) -> list[Factor]:
 
 def operational_factors(stats: DeliveryStats) -> list[Factor]:
     n, k = stats.deliveries, PRIOR_DELIVERIES
-    on_time = (stats.on_time + k * PRIOR_ON_TIME) / (n + k)
+    on_time = (stats.on_time + k * PRIOR_ON_TIME) / (n + stats.overdue + k)
     cv = stats.lead_std / max(stats.lead_mean, 1.0) if stats.lead_std is not None and stats.lead_mean else None
     lead_cv = ((cv * n if cv is not None else PRIOR_LEAD_CV * n) + k * PRIOR_LEAD_CV) / (n + k)
     fill_raw = stats.received / stats.ordered if stats.ordered > 0 else PRIOR_FILL
@@ -138,8 +139,9 @@ def operational_factors(stats: DeliveryStats) -> list[Factor]:
     defect_raw = stats.rejected / stats.received if stats.received > 0 else PRIOR_DEFECT
     defect = (defect_raw * n + k * PRIOR_DEFECT) / (n + k)
     note = "" if n else "no delivery history: population prior"
+    late_note = f"{stats.overdue} open line(s) past their promised date count as late" if stats.overdue else note
     return [
-        Factor("operational", "on_time_rate", round(on_time, 4), (1 - on_time) * 100, 0.4, note),
+        Factor("operational", "on_time_rate", round(on_time, 4), (1 - on_time) * 100, 0.4, late_note),
         Factor("operational", "lead_time_cv", round(lead_cv, 4), _scale(lead_cv, 0, 0.5), 0.2, note),
         Factor("operational", "fill_rate", round(fill, 4), _scale(1 - fill, 0, 0.25), 0.2, note),
         Factor("operational", "defect_rate", round(defect, 4), _scale(defect, 0, 0.05), 0.2, note),

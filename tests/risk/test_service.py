@@ -14,7 +14,7 @@ from common.errors import InvalidInputError, NotFoundError
 from risk import repository, service
 from risk.features import DEFAULT_LATE_RATE, PRIOR_STRENGTH, RECENT_STRENGTH
 from risk.pipeline import train_disruption_model
-from risk.scoring import geographical_factors
+from risk.scoring import geographical_factors, operational_factors
 from risk.synthetic import generate_history
 from tests.risk.conftest import TODAY
 from tests.support.rows import insert_many
@@ -377,3 +377,14 @@ async def test_an_order_issued_after_its_expected_date_shows_its_own_expected_da
     (order,) = result["orders"]
     assert order["expected_date"] == TODAY - timedelta(days=5)
     assert order["expected_delay_days"] >= 2  # late from the day the supplier got the order
+
+
+async def test_open_lines_past_their_promise_count_as_late_in_the_on_time_rate(world):
+    # Before, only completed deliveries counted: 10 on time and 20 lines 90 days overdue showed 0.95 on time.
+    supplier = await world.supplier("STALLED")
+    await world.deliveries(supplier, 10, delay_days=0)
+    for _ in range(20):
+        await world.open_order(supplier, issued=TODAY - timedelta(days=120), expected=TODAY - timedelta(days=90))
+    facts = (await world.run(lambda tx: repository.supplier_facts(tx.conn, TODAY, supplier)))[supplier][1]
+    (on_time,) = [f for f in operational_factors(facts.deliveries) if f.name == "on_time_rate"]
+    assert on_time.value < 0.5 and "20 open line(s) past their promised date" in on_time.note
