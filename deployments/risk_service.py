@@ -70,6 +70,9 @@ class RiskService:
             ),
         )
 
+    async def current_model(self, claims: Claims, tenant: UUID | None) -> dict[str, Any]:
+        return await self._run(claims, tenant, lambda tx: service.model_summary(tx, self._models))
+
     async def supplier_compliance(self, claims: Claims, tenant: UUID | None, supplier_id: UUID) -> dict[str, Any]:
         async def op(tx: TenantTransaction, today: date) -> dict[str, Any]:
             supplier = await service.repository.get_supplier(tx.conn, supplier_id)

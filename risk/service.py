@@ -163,6 +163,14 @@ def _model_info(current: tuple[int, DisruptionModel] | None, incompatible: int |
     }
 
 
+async def model_summary(tx: TenantTransaction, store: ModelStore) -> dict[str, Any]:
+    """The disruption model as ``/purchase-orders`` uses it: which scorer scores the orders and why, the registry's
+    version, its held-out metrics and when it was trained (an incompatible champion serves nothing)."""
+    stored = await repository.current_model(tx.conn, tx.tenant_id)
+    info = _model_info(await store.current(tx), store.incompatible.get(tx.tenant_id))
+    return {**info, "trained_at": stored.trained_at if stored and info["version"] is not None else None}
+
+
 async def order_predictions(
     tx: TenantTransaction, store: ModelStore, today: date, *, min_probability: float, limit: int
 ) -> dict[str, Any]:

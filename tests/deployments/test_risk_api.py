@@ -112,6 +112,8 @@ async def test_compliance_market_and_model_endpoints_answer(http, tenants):
         assert response.status_code == 200, (path, response.text)
     report = (await http.get(f"{BASE}/compliance", headers=mine.headers())).json()
     assert report["counts"]["expiring"] == 1
+    model = (await http.get(f"{BASE}/model", headers=mine.headers())).json()
+    assert model["scorer"] and model["reason"]  # which scorer scores the orders, and why
 
 
 async def test_weights_round_trip_and_bad_weights_are_refused_without_change(http, make_tenant):

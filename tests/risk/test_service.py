@@ -349,6 +349,10 @@ async def test_a_champion_trained_on_an_earlier_feature_set_leaves_the_baseline_
     assert result["model"]["scorer"] == "supplier_late_rate_baseline"
     assert "earlier feature set" in result["model"]["reason"] and "version 1" in result["model"]["reason"]
     assert result["orders"][0]["scored_by"] == "supplier_late_rate_baseline"
+    # GET /model says the same (before, it showed the champion's metrics and "the model beats the baseline").
+    summary = await world.run(lambda tx: service.model_summary(tx, service.ModelStore()))
+    assert (summary["scorer"], summary["version"], summary["trained_at"]) == ("supplier_late_rate_baseline", None, None)
+    assert "earlier feature set" in summary["reason"]
 
 
 async def test_an_order_is_flagged_only_against_prices_known_when_it_was_ordered(world):

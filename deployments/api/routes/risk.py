@@ -14,7 +14,6 @@ from uuid import UUID
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.database import TenantTransaction
 from common.errors import InvalidInputError, PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.model_calls import call_for
@@ -108,16 +107,13 @@ async def put_weights(weights: Annotated[Weights, Body()], caller: CallerDep) ->
     )
 
 
-@router.get("/model", summary="The current disruption model's version and held-out metrics")
-async def current_model(caller: CallerDep) -> dict[str, Any]:
-    async def op(tx: TenantTransaction) -> dict[str, Any]:
-        stored = await repository.current_model(tx.conn, tx.tenant_id)
-        if stored is None:
-            return {"model_name": repository.MODEL_NAME, "version": None, "metrics": None, "trained_at": None}
-        return {"model_name": repository.MODEL_NAME, "version": stored.version, "metrics": stored.metrics,
-                "trained_at": stored.trained_at}  # fmt: skip
-
-    return await caller.run(op)
+@router.get(
+    "/model", summary="Which scorer scores the orders (the disruption model or the baseline) and why, with its metrics"
+)
+async def current_model(caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
+    # Through the RiskService, whose model store decides what /purchase-orders serves: the registry's champion
+    # alone claimed the model served when it was of an earlier feature set and the baseline did.
+    return await call_for(caller, handles, "risk", "current_model")
 
 
 @router.post("/history/import", summary="Import delivery history from CSV; reports each rejected row")
