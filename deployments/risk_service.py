@@ -8,7 +8,7 @@ row-level security applies here exactly as in the ingress.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -66,7 +66,7 @@ class RiskService:
             claims,
             tenant,
             lambda tx, today: service.order_predictions(
-                tx, self._models, today, min_probability=min_probability, limit=limit
+                tx, self._models, today, min_probability=min_probability, limit=limit, at=datetime.now(UTC)
             ),
         )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -56,8 +56,10 @@ async def load_delivery_history(conn: asyncpg.Connection, since: date | None = N
     return _frame(rows)
 
 
-async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFrame:
-    """Lines of issued or partially received orders with quantity still to come, as of ``today``."""
+async def open_order_lines(conn: asyncpg.Connection, today: date, at: datetime | None = None) -> pd.DataFrame:
+    """Lines of issued or partially received orders with quantity still to come, as of ``today``; with ``at``
+    (now, for a scan of the present), each line's ``dock_today`` is its receiving warehouse's date then, where
+    the warehouse has a zone."""
     rows = await conn.fetch(
         """
         -- The purchase-order rows of the delivery history (its dates on the receiving warehouse's calendar, its
@@ -67,10 +69,13 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
                h.order_date, h.promised_date, NULL::date AS delivered_date, h.quantity::float8 AS quantity,
                h.value::float8 AS value, h.currency::text AS currency,
                c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km,
-               po.expected_date AS order_expected_date
+               po.expected_date AS order_expected_date,
+               CASE WHEN $2::timestamptz IS NULL THEN $1::date
+                    ELSE coalesce(($2::timestamptz AT TIME ZONE w.timezone)::date, $1::date) END AS dock_today
         FROM app.risk_delivery_history h
         JOIN app.purchase_order_lines l ON l.id = h.id
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
+        JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         JOIN app.suppliers s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id
         JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
         LEFT JOIN app.supplier_risk_profiles rp ON rp.tenant_id = po.tenant_id AND rp.supplier_id = po.supplier_id
@@ -78,7 +83,9 @@ async def open_order_lines(conn: asyncpg.Connection, today: date) -> pd.DataFram
         WHERE h.source = 'purchase_order' AND po.status IN ('issued', 'partially_received')
           AND l.received_base + l.cancelled_base < l.quantity_base
         ORDER BY po.expected_date, po.number, l.line_no
-        """
+        """,
+        today,
+        at,
     )
     frame = _frame(rows)
     # An expected date past what pandas keeps (an ERP's 9999-12-31 for "none") is no promise to be late against.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -89,10 +89,11 @@ class LinePrediction:
 
 
 async def predict_open_lines(
-    tx: TenantTransaction, store: ModelStore, today: date
+    tx: TenantTransaction, store: ModelStore, today: date, at: datetime | None = None
 ) -> tuple[dict[str, Any], list[LinePrediction]]:
-    """A late probability for every open purchase-order line, with the features that drove it."""
-    lines = await repository.open_order_lines(tx.conn, today)
+    """A late probability for every open purchase-order line, with the features that drove it; ``at`` (now) dates
+    each line's lateness on its receiving warehouse's calendar."""
+    lines = await repository.open_order_lines(tx.conn, today, at)
     current = await store.current(tx)
     if lines.empty:
         return _model_info(current, store.incompatible.get(tx.tenant_id)), []
@@ -111,7 +112,9 @@ async def predict_open_lines(
         )
         explanations = baseline_explanations(features)
     # A line past its promised date is late (the training labels' rule too): certain, and at least that late.
-    overdue = (pd.Timestamp(today) - lines["promised_date"]).dt.days.clip(lower=0).to_numpy(dtype=int)
+    # Counted on the receiving warehouse's calendar (dock_today): the nightly job runs at 02:30 UTC, the evening
+    # before in the Americas, where a line due that day is not yet late.
+    overdue = (pd.to_datetime(lines["dock_today"]) - lines["promised_date"]).dt.days.clip(lower=0).to_numpy(dtype=int)
     probability = np.where(overdue > 0, 1.0, probability)
     delay = np.where(overdue > 0, np.maximum(delay, overdue), delay)
     predictions = [
@@ -172,10 +175,16 @@ async def model_summary(tx: TenantTransaction, store: ModelStore) -> dict[str, A
 
 
 async def order_predictions(
-    tx: TenantTransaction, store: ModelStore, today: date, *, min_probability: float, limit: int
+    tx: TenantTransaction,
+    store: ModelStore,
+    today: date,
+    *,
+    min_probability: float,
+    limit: int,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Open purchase orders by their most at-risk line, highest first."""
-    model, predictions = await predict_open_lines(tx, store, today)
+    """Open purchase orders by their most at-risk line, highest first; ``at`` (now) as in ``predict_open_lines``."""
+    model, predictions = await predict_open_lines(tx, store, today, at)
     orders: dict[Any, dict[str, Any]] = {}
     for p in predictions:
         line = p.line
@@ -256,11 +265,16 @@ class ScanThresholds:
 
 
 async def scan(
-    tx: TenantTransaction, store: ModelStore, today: date, thresholds: ScanThresholds | None = None
+    tx: TenantTransaction,
+    store: ModelStore,
+    today: date,
+    thresholds: ScanThresholds | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Score open orders, store the predictions, and raise alerts on crossings (the early-warning job)."""
+    """Score open orders, store the predictions, and raise alerts on crossings (the early-warning job); ``at``
+    (now, for a scan of the present) dates lateness on each receiving warehouse's calendar."""
     limits = thresholds or ScanThresholds()
-    model, predictions = await predict_open_lines(tx, store, today)
+    model, predictions = await predict_open_lines(tx, store, today, at)
     await tx.conn.execute("DELETE FROM app.risk_predictions")
     if predictions:
         await tx.conn.executemany(

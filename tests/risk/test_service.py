@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -392,3 +393,25 @@ async def test_open_lines_past_their_promise_count_as_late_in_the_on_time_rate(w
     facts = (await world.run(lambda tx: repository.supplier_facts(tx.conn, TODAY, supplier)))[supplier][1]
     (on_time,) = [f for f in operational_factors(facts.deliveries) if f.name == "on_time_rate"]
     assert on_time.value < 0.5 and "20 open line(s) past their promised date" in on_time.note
+
+
+async def test_a_scan_of_the_present_dates_lateness_on_the_receiving_warehouses_calendar(world):
+    # Before, the nightly scan (02:30 UTC) counted from the job's UTC date: a Los Angeles line due that evening's
+    # date was "1 days past its promised date", certain to be late, and announced so.
+    await world.pool.execute(
+        "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", world.tenant.warehouses[0]
+    )
+    now = datetime.now(UTC)
+    dock_day = now.astimezone(ZoneInfo("America/Los_Angeles")).date()
+    supplier = await world.supplier("ACME")
+    await world.open_order(supplier, issued=dock_day - timedelta(days=10), expected=dock_day)
+    ahead = dock_day + timedelta(days=1)  # the job's (or a reader's) date, a day ahead of the dock's
+
+    async def both(tx):
+        overdue = []
+        for at in (now, None):  # on the dock's calendar; on the given date alone
+            _, predictions = await service.predict_open_lines(tx, service.ModelStore(), ahead, at)
+            overdue.append([p.days_overdue for p in predictions])
+        return overdue
+
+    assert await world.run(both) == [[0], [1]]
