@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -229,5 +230,6 @@ def _is_placeholder(value: str) -> bool:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings for this process, read from the environment on first use."""
-    return Settings()
+    """Settings for this process, read from the environment on first use, and from ``CHAINSIGHT_ENV_FILE`` (default
+    ``.env`` in the working directory; empty: none, as the test suite sets so a developer's `.env` cannot reach it)."""
+    return Settings(_env_file=os.environ.get("CHAINSIGHT_ENV_FILE", ".env") or None)

@@ -49,6 +49,12 @@ RAY_TEST_CPUS = 16
 JOB_AGENT_PORT = 52365
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # No .env file for get_settings() here or in the Ray workers and replicas the suite starts (they inherit it):
+    # a developer's .env (SUPABASE_URL, say) made every in-process API test a 401.
+    os.environ["CHAINSIGHT_ENV_FILE"] = ""
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark what each test needs from its fixtures, so a tier can leave Ray or Serve out; modules with Serve
     tests run last, so the others run while the application deploys (``ray_cluster``); own_cluster tests run
@@ -116,6 +122,7 @@ def database_url(embedded_postgres_dir: Path | None) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
+        _env_file=None,  # a developer's .env (the compose steps write one) must not reach the suite
         environment="test",
         database_url=database_url,
         supabase_jwt_secret=TEST_JWT_SECRET,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from common.config import DEVELOPMENT_JWT_SECRET, Settings
+from common.config import DEVELOPMENT_JWT_SECRET, Settings, get_settings
 
 STRONG_SECRET = "k3Jq9vXc2mB7nP4sT8wY1zA6dF0gH5jL"
 
@@ -67,3 +67,19 @@ def test_supabase_url_gives_the_jwks_url_and_issuer():
 def test_settings_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("SERVE_MAX_ONGOING_REQUESTS", "17")
     assert make().serve_max_ongoing_requests == 17
+
+
+def test_a_developers_env_file_does_not_reach_the_suites_settings(tmp_path, monkeypatch):
+    # Before, a .env with SUPABASE_URL (the compose steps write one) gave the suite's settings an issuer its test
+    # tokens lack: every in-process API test answered 401.
+    (tmp_path / ".env").write_text("SUPABASE_URL=https://abc.supabase.co\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SUPABASE_URL", raising=False)
+    try:
+        get_settings.cache_clear()
+        assert get_settings().expected_issuer is None  # CHAINSIGHT_ENV_FILE="" (tests/conftest.py)
+        monkeypatch.delenv("CHAINSIGHT_ENV_FILE")
+        get_settings.cache_clear()
+        assert get_settings().expected_issuer == "https://abc.supabase.co/auth/v1"  # elsewhere .env is read
+    finally:
+        get_settings.cache_clear()

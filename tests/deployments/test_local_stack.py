@@ -58,7 +58,7 @@ def test_a_free_port_has_no_holder(listener):
 
 
 def test_starting_on_a_held_http_port_is_refused_with_the_holder_and_how_to_stop_it(listener):
-    settings = Settings(http_port=listener, serve_high_throughput=False)
+    settings = Settings(_env_file=None, http_port=listener, serve_high_throughput=False)
     with pytest.raises(PortInUseError, match=rf"port {listener} is already in use by pid {os.getpid()} .*kill"):
         check_ports_free(settings)
 
