@@ -8,11 +8,19 @@ from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
+import asyncpg
 import typer
 
 from common.config import Environment, get_settings
+from common.errors import DomainError
 from deployments.cli_risk import first_risk_scan, risk_app
-from deployments.cli_support import ensure_database_url, fail, refuse_held_ports, stop_serve_at_exit
+from deployments.cli_support import (
+    database_location,
+    ensure_database_url,
+    fail,
+    refuse_held_ports,
+    stop_serve_at_exit,
+)
 from inventory.demo import (
     DEMO_ADMIN_ID,
     DEMO_PLANNER_ID,
@@ -24,6 +32,20 @@ from inventory.demo import (
 
 app = typer.Typer(help="Chainsight: supply-chain intelligence on Ray.", no_args_is_help=True)
 app.add_typer(risk_app, name="risk")
+
+
+@app.callback()
+def _valid_settings() -> None:
+    """A setting the environment or .env gets wrong (ENVIRONMENT=staging) ends any command in one line per error,
+    not a traceback."""
+    from pydantic import ValidationError
+
+    get_settings.cache_clear()
+    try:
+        get_settings()
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()))
+
 
 DEMO_USERS = {
     "admin": (DEMO_ADMIN_ID, DEMO_TENANT_ID, "ada.admin@northwind.example"),
@@ -47,17 +69,22 @@ def migrate() -> None:
     from deployments.local_stack import ensure_database
     from deployments.local_stack import migrate as run_migrations
 
-    applied = run_migrations(ensure_database(get_settings(), cleanup=None))
+    url = ensure_database(get_settings(), cleanup=None)
+    try:
+        applied = run_migrations(url)
+    except DomainError as exc:  # an edited, already-applied migration
+        fail(exc)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        fail(f"cannot migrate the database at {database_location(url)}: {exc}")
     typer.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
 
 
 @app.command()
 def seed(days: Annotated[int, typer.Option(min=30, max=1500, help="days of stock history")] = 365) -> None:
     """Load the demo tenants and a year of stock history (skipped if already loaded)."""
-    from deployments.local_stack import ensure_database
     from deployments.local_stack import seed as run_seed
 
-    loaded = run_seed(ensure_database(get_settings(), cleanup=None), days=days)
+    loaded = run_seed(ensure_database_url(), days=days)  # reachable and migrated, or one line saying which not
     typer.echo("demo data loaded" if loaded else "demo data already present")
 
 

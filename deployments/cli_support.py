@@ -25,9 +25,9 @@ def ensure_database_url() -> str:
     try:
         migrated = asyncio.run(_has_schema(url))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # TimeoutError is an OSError
-        fail(f"cannot use the database at {_location(url)}: {exc}")
+        fail(f"cannot use the database at {database_location(url)}: {exc}")
     if not migrated:
-        fail(f"the database at {_location(url)} has no Chainsight tables yet: run `chainsight migrate` first")
+        fail(f"the database at {database_location(url)} has no Chainsight tables yet: run `chainsight migrate` first")
     return url
 
 
@@ -39,7 +39,7 @@ async def _has_schema(url: str) -> bool:
         await conn.close()
 
 
-def _location(url: str) -> str:
+def database_location(url: str) -> str:
     """Host, port and database of ``url``, without its credentials."""
     parts = urlsplit(url)
     return f"{parts.hostname or 'localhost'}:{parts.port or 5432}{parts.path}"

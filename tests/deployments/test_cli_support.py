@@ -94,3 +94,16 @@ def test_serve_on_a_local_cluster_finds_the_database_before_ray_starts(monkeypat
     result = CliRunner().invoke(app, ["serve"])
     get_settings.cache_clear()
     assert (result.exit_code, seen) == (0, ["pg://x"]), result.output
+
+
+@pytest.mark.parametrize("command", ["migrate", "seed"])
+def test_migrate_and_seed_on_an_unreachable_database_are_one_line(monkeypatch, command):
+    # Before, a 197-line ConnectionRefusedError traceback.
+    result = run_cli(monkeypatch, "postgresql://u:s3cret@127.0.0.1:1/nodb", command)
+    assert "127.0.0.1:1/nodb" in one_line_error(result) and "s3cret" not in result.output
+
+
+def test_a_setting_the_environment_gets_wrong_is_one_line(monkeypatch):
+    # Before, ENVIRONMENT=staging made `chainsight token` (and `make run`) a 64-line traceback.
+    monkeypatch.setenv("ENVIRONMENT", "staging")
+    assert "environment" in one_line_error(run_cli(monkeypatch, "postgresql://u:p@127.0.0.1:1/nodb", "token"))
