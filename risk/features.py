@@ -153,13 +153,16 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     delivered = _days(history["delivered_date"])
     late = ~(delivered <= promised)  # open lines (NaN) count as late once their promise has passed
     known = np.where(late, promised + 1, delivered)
-    delay = np.where(late, np.nan_to_num(delivered - promised, nan=0.0), 0.0)
+    # How late a late line was is known only once it arrives: its delay counts from its delivery (an open one's,
+    # never), over the lines whose delay is known ("dn"); counted from the day after its promise, a delivery
+    # months later leaked into every order placed in between.
+    delay = np.where(late, delivered - promised, 0.0)
+    delay_known = np.where(late, delivered, known)
     decay, fast = _growth(known, origin, HALF_LIFE_DAYS), _growth(known, origin, FAST_HALF_LIFE_DAYS)
     late_f = late.astype(float)
     outcome_values = {
         "n": np.ones(len(history)),
         "late": late_f,
-        "delay": delay,
         "wn": decay,
         "wlate": late_f * decay,
         "fn": fast,
@@ -205,8 +208,12 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     drifted = np.clip(supplier_recent + overall_fast - overall_recent, 0.001, 0.999)
     supplier_fast = _shrunk(by_supplier["flate"], by_supplier["fn"], drifted, RECENT_STRENGTH)
     supplier_mode_fast = _shrunk(by_supplier_mode["flate"], by_supplier_mode["fn"], supplier_fast, RECENT_STRENGTH)
-    overall_delay = _shrunk(overall["delay"], overall["n"], 1.0, RECENT_STRENGTH)
-    supplier_delay = _shrunk(by_supplier["delay"], by_supplier["n"], overall_delay, PRIOR_STRENGTH)
+    delays = {"dn": np.ones(len(history)), "delay": np.nan_to_num(delay)}
+    everyone, every_target = np.zeros(len(history), dtype=object), np.zeros(len(targets), dtype=object)
+    all_delays = _past_sums(everyone, delay_known, delays, every_target, as_of)
+    supplier_delays = _past_sums(keys(history, "supplier_id"), delay_known, delays, keys(targets, "supplier_id"), as_of)
+    overall_delay = _shrunk(all_delays["delay"], all_delays["dn"], 1.0, RECENT_STRENGTH)
+    supplier_delay = _shrunk(supplier_delays["delay"], supplier_delays["dn"], overall_delay, PRIOR_STRENGTH)
     last_late = _last_late_day(history, known, late, targets, as_of)
     years_since_late = np.where(np.isfinite(last_late), (as_of - last_late) / 365.25, 10.0).clip(0, 10)
 

@@ -62,7 +62,9 @@ def chronological(history: pd.DataFrame) -> pd.DataFrame:
 
 # Recorded with every trained model: which lines it learned from and how they were labelled. Models stored before
 # this rule (overdue open lines left out, later deliveries known) were scored on other terms.
-LABEL_RULE = "outcomes settled as of the training day; overdue open lines late"
+# Champions trained under another rule are outdated and retrained (registry): since 2026-12-07 a late line's delay
+# counts from its delivery (it leaked into earlier orders' features).
+LABEL_RULE = "outcomes settled as of the training day; overdue open lines late; delays known on delivery"
 
 
 def settled_as_of(history: pd.DataFrame) -> pd.Timestamp:

@@ -167,3 +167,18 @@ def test_money_in_another_currency_than_the_historys_gives_no_value_or_price_fea
     assert np.isnan(features["unit_price_log"].iloc[2]) and features["order_value_log"].iloc[2] == 0
     unlabelled = build_features(history.drop(columns="currency"))  # no currencies: every line comparable
     assert unlabelled["order_value_log"].iloc[2] == pytest.approx(np.log1p(9000.0))
+
+
+def test_a_late_lines_delay_is_unknown_until_it_is_delivered():
+    # Before, a late line's whole delay counted from the day after its promise: an order placed while it was still
+    # overdue saw how late it would arrive months later.
+    day, d = pd.Timestamp("2024-01-01"), pd.Timedelta
+    past = {"supplier_id": "S", "category": "A", "shipment_mode": "road", "quantity": 1.0, "value": 1.0}
+    history = pd.DataFrame([
+        {**past, "order_date": day, "promised_date": day + d(days=31), "delivered_date": day + d(days=152)},
+        {**past, "order_date": day + d(days=60), "promised_date": day + d(days=91), "delivered_date": day + d(days=91)},
+    ])  # fmt: skip
+    sooner = history.copy()
+    sooner.loc[0, "delivered_date"] = day + d(days=64)
+    target = history.iloc[[1]].assign(as_of=history["order_date"].iloc[[1]])
+    assert build_features(history, target).equals(build_features(sooner, target))
