@@ -14,18 +14,23 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from functools import cache
 from typing import Any
 from uuid import UUID
+
+import asyncpg
 
 from common.config import Settings, get_settings
 from common.database import Database, create_pool
 from common.errors import describe
 from deployments.periodic import PeriodicLoop
-from integrations.schedule import SCHEDULE_TRIGGER, DueSync, claim_due_syncs, fail_unstarted_run
+from integrations.schedule import SCHEDULE_TRIGGER, DueSync, claim_due_syncs, fail_unstarted_run, keep_claims
 from integrations.sync import SyncDeps, run_sync
 
 logger = logging.getLogger(__name__)
+# How often a job stamps the claims still waiting for a worker: well inside the 15 minutes after which one is abandoned.
+CLAIM_STAMP_S = 60.0
 
 
 async def run_sync_job(tenant_id: str, connector_id: str, run_id: str | None = None, trigger: str = "cli") -> dict:
@@ -88,6 +93,17 @@ async def claim_due(settings: Settings, *, tenant_id: UUID | None = None, limit:
         await pool.close()
 
 
+async def _keep_claims(settings: Settings, run_ids: list[UUID]) -> None:
+    try:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            await keep_claims(conn, run_ids)
+        finally:
+            await conn.close()
+    except (OSError, asyncpg.PostgresError) as exc:  # the next stamp tries again; the syncs go on meanwhile
+        logger.warning("could not stamp the waiting ERP sync claims: %s", exc)
+
+
 async def _fail_claims(settings: Settings, failures: list[tuple[DueSync, Exception]]) -> None:
     pool = await create_pool(settings)
     try:
@@ -134,7 +150,11 @@ def run_due_syncs(
     if not_submitted:
         asyncio.run(_fail_claims(settings, not_submitted))
     pending = list(refs)
+    stamped = time.monotonic()
     while pending and not (stop is not None and stop.is_set()):
+        if time.monotonic() - stamped >= CLAIM_STAMP_S:  # claims waiting for a worker are not abandoned
+            asyncio.run(_keep_claims(settings, [refs[ref].run_id for ref in pending]))
+            stamped = time.monotonic()
         ready, pending = ray.wait(pending, num_returns=1, timeout=1.0)
         for ref in ready:
             due = refs[ref]

@@ -72,3 +72,10 @@ async def fail_unstarted_run(deps: SyncDeps, tenant_id: UUID, connector_id: UUID
 
     failed: bool = await deps.database.run(claims, tenant_id, op)
     return failed
+
+
+async def keep_claims(conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, run_ids: list[UUID]) -> int:
+    """Stamp the claimed runs still waiting for a worker (queued), so the next claim does not take them for
+    abandoned; returns how many were still queued."""
+    kept: int = await conn.fetchval("SELECT app.keep_integration_claims($1::uuid[])", run_ids)
+    return kept

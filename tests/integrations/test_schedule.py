@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from common.database import TenantTransaction
-from integrations.schedule import claim_due_syncs
+from integrations.schedule import claim_due_syncs, keep_claims
 from integrations.sync import queue_run, run_sync
 from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
 from tests.support.fakes.odoo import FakeOdoo, populate
@@ -51,6 +51,18 @@ async def test_a_due_connector_is_claimed_once_by_two_concurrent_schedulers(sync
     assert [(c.connector_id, c.connector_name) for c in claims] == [(connector, "erp")]
     assert await runs_of(owner_pool, connector) == [("schedule", "queued")]
     assert await claim(owner_pool, tenant.id) == []  # queued: in progress, not due again
+
+
+async def test_a_claim_kept_while_it_waits_for_a_worker_is_not_taken_for_abandoned(sync_deps, owner_pool, make_tenant):
+    # Before, a run still queued in its job's Ray queue after 15 minutes was failed by the next claim as "abandoned".
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, "http://127.0.0.1:1", sync_interval_minutes=60)
+    (due,) = await claim(owner_pool, tenant.id)
+    await age_runs(owner_pool, connector, 16)
+    async with owner_pool.acquire() as conn:
+        assert await keep_claims(conn, [due.run_id]) == 1
+    assert await claim(owner_pool, tenant.id) == []
+    assert await runs_of(owner_pool, connector) == [("schedule", "queued")]
 
 
 async def test_only_enabled_scheduled_idle_connectors_past_their_interval_are_claimed(
