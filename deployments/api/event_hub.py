@@ -24,12 +24,19 @@ logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 
 
+# Sent to every socket once listening resumes after the connection was lost: what was committed meanwhile was not
+# seen, so a dashboard re-reads what it shows.
+RESYNC = {"type": "resync", "message": "events may have been missed while the database was away; re-read"}
+
+
 class EventHub:
     def __init__(self, dsn: str) -> None:
         self._dsn = dsn
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
         self._subscribers: dict[UUID, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+        self._closing = False
+        self._relisten_task: asyncio.Task[None] | None = None
 
     async def _ensure_listening(self) -> None:
         async with self._lock:
@@ -37,7 +44,31 @@ class EventHub:
                 return
             conn = await asyncpg.connect(self._dsn)
             await conn.add_listener(CHANNEL, self._deliver)
+            conn.add_termination_listener(self._lost)
             self._conn = conn
+
+    def _lost(self, _conn: Any) -> None:
+        """The LISTEN connection died (a database restart, a failover): listen again, in the background, while
+        anyone is subscribed. Without this every open socket stayed open and silent."""
+        if self._closing or (self._relisten_task is not None and not self._relisten_task.done()):
+            return
+        self._relisten_task = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        delay = 0.5
+        while not self._closing and self._subscribers:
+            try:
+                await self._ensure_listening()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("event hub: cannot listen again yet (%s); retrying in %.1f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+                continue
+            for queues in tuple(self._subscribers.values()):
+                for queue in tuple(queues):
+                    with contextlib.suppress(asyncio.QueueFull):
+                        queue.put_nowait(dict(RESYNC))
+            return
 
     def _deliver(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
         try:
@@ -65,6 +96,9 @@ class EventHub:
                 del self._subscribers[tenant_id]
 
     async def close(self) -> None:
+        self._closing = True
+        if self._relisten_task is not None:
+            self._relisten_task.cancel()
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
         self._conn = None

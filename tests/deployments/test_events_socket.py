@@ -17,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from common.errors import PermissionDeniedError
 from deployments.api.app import create_api
+from deployments.api.event_hub import EventHub
 from deployments.api.routes import live
 
 
@@ -123,3 +124,20 @@ async def test_a_database_error_while_rechecking_membership_is_no_revocation(mon
     services = SimpleNamespace(database=SimpleNamespace(run=run))
     await asyncio.wait_for(live._while_member(services, {}, uuid.uuid4(), None), timeout=5)
     assert answers == []  # it went on after the error and returned only once membership was really gone
+
+
+async def test_the_hub_listens_again_after_its_connection_is_lost_and_tells_its_sockets(
+    database_url, owner_pool, make_tenant
+):
+    # Before, a database restart left every open socket open and silent until a new one subscribed on the replica.
+    tenant = await make_tenant()
+    hub = EventHub(database_url)
+    try:
+        async with hub.subscribe(tenant.id) as queue:
+            await owner_pool.execute("SELECT pg_terminate_backend($1)", hub._conn.get_server_pid())
+            assert (await asyncio.wait_for(queue.get(), timeout=10))["type"] == "resync"
+            payload = json.dumps({"tenant_id": str(tenant.id), "type": "stock.changed"})
+            await owner_pool.execute("SELECT pg_notify('chainsight_events', $1)", payload)
+            assert (await asyncio.wait_for(queue.get(), timeout=10))["type"] == "stock.changed"
+    finally:
+        await hub.close()
