@@ -95,6 +95,8 @@ class LedgerEntry:
     label: str | None = None
     # Refuse the row when the warehouse is deactivated (new stock into a closed warehouse), in the same statement.
     active_warehouse_only: bool = False
+    # Refuse the row when it names no lot and the product is lot-tracked, in the same statement.
+    lot_or_untracked: bool = False
 
     def level_name(self) -> str:
         return self.label or f"product {self.product_id} in warehouse {self.warehouse_id}"
@@ -109,7 +111,9 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
                     (tenant_id, product_id, warehouse_id, movement_type, quantity, transfer_id, reservation_id,
                      reference, reason, created_by, occurred_at, lot_id)
                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11, now()), $12
-                WHERE NOT $13::boolean OR coalesce((SELECT w.active FROM app.warehouses w WHERE w.id = $3), true)
+                WHERE (NOT $13::boolean OR coalesce((SELECT w.active FROM app.warehouses w WHERE w.id = $3), true))
+                  AND NOT ($14::boolean AND $12::uuid IS NULL
+                           AND coalesce((SELECT p.lot_tracked FROM app.products p WHERE p.id = $2), false))
                 RETURNING {MOVEMENT_COLUMNS}""",
             tenant_id,
             entry.product_id,
@@ -124,6 +128,7 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
             entry.occurred_at,
             entry.lot_id,
             entry.active_warehouse_only,
+            entry.lot_or_untracked,
         )
     except asyncpg.CheckViolationError as exc:
         raise InsufficientStockError(f"not enough available stock of {entry.level_name()}") from exc
@@ -135,9 +140,12 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
             "largest quantity kept (10^14)",
             code="too_large",
         ) from exc
-    if row is None:  # only an inactive warehouse holds the row back
+    if row is None:  # an inactive warehouse, or a lot-tracked product without a lot, held the row back
         await refuse_inactive(conn, "warehouse", entry.warehouse_id)
-    assert row is not None
+        raise InvalidInputError(
+            "the product is lot-tracked: receive it with its lot through POST /purchase-orders/{id}/receipts",
+            code="lot_required",
+        )
     return dict(row)
 
 
@@ -145,15 +153,6 @@ async def record_movement(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, movement: MovementCreate
 ) -> tuple[list[dict], list[dict]]:
     """Write one movement (two for a transfer); returns the ledger rows and the resulting levels."""
-    if isinstance(movement, ReceiptCreate) and await conn.fetchval(
-        "SELECT lot_tracked FROM app.products WHERE id = $1", movement.product_id
-    ):
-        # A receipt here names no lot: stock of a lot-tracked product comes in through a purchase receipt, which
-        # does (it could not be traced to its lot in a recall).
-        raise InvalidInputError(
-            "the product is lot-tracked: receive it with its lot through POST /purchase-orders/{id}/receipts",
-            code="lot_required",
-        )
     legs = _legs(movement)
     # A fixed lock order (by warehouse) keeps two opposite transfers from deadlocking.
     legs.sort(key=lambda leg: str(leg[0]))
@@ -174,6 +173,9 @@ async def record_movement(
             # Nothing new goes into a deactivated (closed) warehouse; stock may still leave it, and counts may
             # still be corrected there.
             active_warehouse_only=movement_type in ("receipt", "transfer_in"),
+            # A receipt here names no lot: stock of a lot-tracked product comes in through a purchase receipt,
+            # which does (else it could not be traced to its lot in a recall).
+            lot_or_untracked=movement_type == "receipt",
         )  # fmt: skip
         rows.append(await insert_movement(conn, tenant_id, entry))
     rows.sort(key=lambda r: r["quantity"])  # the outgoing leg of a transfer first
