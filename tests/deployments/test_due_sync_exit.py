@@ -16,7 +16,7 @@ def one_sync_failed(monkeypatch: pytest.MonkeyPatch) -> None:
     # No Ray and no ERP here: what is under test is what the entry points do with the summary of the runs.
     monkeypatch.setattr(integrations_job, "run_due_syncs", lambda *args, **kwargs: SUMMARY)
     monkeypatch.setattr("common.ray_connection.connect_ray", lambda **kwargs: None)
-    monkeypatch.setattr("deployments.cli.ensure_database_url", lambda: "postgresql://unused")
+    monkeypatch.setattr("deployments.cli_erp.ensure_database_url", lambda: "postgresql://unused")
 
 
 def test_the_job_exits_non_zero_when_a_scheduled_sync_failed(one_sync_failed: None) -> None:
