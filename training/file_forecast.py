@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -28,6 +29,8 @@ from training.validation import (
     REQUIRED_COLUMNS,
     covariate_columns,
     fill_gaps,
+    future_dates,
+    numeric_values,
     quantile_column,
     validate_future,
     validate_history,
@@ -55,7 +58,8 @@ def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = T
         if suffix in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
         elif suffix in {".csv", ".txt"}:
-            frame = pd.read_csv(path)
+            # Ids as written: pandas would read 001 and 1 as one number, an empty id and "NA" as one "nan".
+            frame = pd.read_csv(path, dtype={"unique_id": str}, keep_default_na=False, na_values={"y": [""]})
         else:
             raise ForecastInputError(f"{path.name}: give a .csv or .parquet file")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
@@ -70,7 +74,14 @@ def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = T
 def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.DataFrame, int]:
     """A regular-grid history and the number of timestamps that were filled."""
     parse_frequency(freq)
-    frame = frame.assign(unique_id=frame["unique_id"].astype(str), ds=_timestamps(frame["ds"]))
+    if frame.empty:
+        raise ForecastInputError("history is empty")
+    ids = frame["unique_id"]
+    empty = ids.isna() | (ids.astype(str).str.strip() == "")
+    if empty.any():
+        raise ForecastInputError(f"column 'unique_id' is empty in {int(empty.sum())} row(s)")
+    # Checked before any fill: a missing y is a mistake in the file, not a gap to fill with 0 or the last value.
+    frame = frame.assign(unique_id=ids.astype(str), ds=_timestamps(frame["ds"]), y=numeric_values(frame["y"]))
     covariates = covariate_columns(frame)
     if fill == "none":
         return validate_history(frame, freq, covariates=covariates), 0
@@ -83,16 +94,20 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
 
 def _timestamps(ds: pd.Series) -> pd.Series:
     """``ds`` read as datetimes; an unreadable value or a change of UTC offset inside the file is refused."""
+    if pd.api.types.is_integer_dtype(ds):  # years (2021) or 20240101 as written, not nanoseconds after 1970
+        ds = ds.astype(str)
     with warnings.catch_warnings():
         # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are refused below.
         warnings.simplefilter("ignore", FutureWarning)
         parsed = pd.to_datetime(ds, errors="coerce")
     if not pd.api.types.is_datetime64_any_dtype(parsed):
-        offsets = sorted({f"{t:%z}" for t in parsed.dropna()})
-        raise ForecastInputError(
-            f"column 'ds' mixes UTC offsets ({', '.join(offsets[:4])}), as a daylight-saving change does: "
-            "give every timestamp in UTC, or local times without an offset"
-        )
+        offsets = sorted({f"{t:%z}" for t in parsed.dropna() if isinstance(t, datetime)})
+        if len(offsets) > 1:
+            raise ForecastInputError(
+                f"column 'ds' mixes UTC offsets ({', '.join(offsets[:4])}), as a daylight-saving change does: "
+                "give every timestamp in UTC, or local times without an offset"
+            )
+        parsed = pd.Series(pd.NaT, index=ds.index)  # nothing pandas could read as one column of times
     unreadable = parsed.isna()
     if unreadable.any():
         example = ds[unreadable].iloc[0]
@@ -133,6 +148,12 @@ def prepare_file(
     steps = validate_horizon(horizon)
     history, added = prepare(frame, freq, fill)
     covariates = covariate_columns(history)
+    try:
+        future_dates(history, steps, freq)
+    except (OverflowError, pd.errors.OutOfBoundsDatetime) as exc:  # before Ray, not a traceback after it
+        raise ForecastInputError(
+            f"the horizon reaches past 2262-04-11, the last date forecasts can hold: {exc}"
+        ) from exc
     if covariates or future is not None:
         future = validate_future(future, history, steps, freq, covariates)
     return PreparedFile(history, freq, steps, levels, future, added)

@@ -40,9 +40,9 @@ def validate_history(df: pd.DataFrame, freq: str, min_length: int = 1, covariate
     out = df[[*REQUIRED_COLUMNS, *covariates]].copy()
     out["unique_id"] = out["unique_id"].astype(str)
     out["ds"] = _as_datetime(out["ds"])
-    out["y"] = _as_float(out["y"])
+    out["y"] = numeric_values(out["y"])
     for column in covariates:
-        out[column] = _as_float(out[column], column)
+        out[column] = numeric_values(out[column], column)
     _refuse_duplicates(out)
     out = out.sort_values(["unique_id", "ds"], ignore_index=True)
     lengths = out.groupby("unique_id", sort=True).size()
@@ -157,7 +157,7 @@ def _as_datetime(ds: pd.Series) -> pd.Series:
     return converted
 
 
-def _as_float(y: pd.Series, name: str = "y") -> pd.Series:
+def numeric_values(y: pd.Series, name: str = "y") -> pd.Series:
     if not (pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)):
         raise ForecastInputError(f"column {name!r} must be numeric, got dtype {y.dtype}")
     values = y.astype(float)
@@ -201,7 +201,7 @@ def validate_future(
             f"e.g. unique_id={first['unique_id']!r} ds={first['ds']}"
         )
     for column in covariates:
-        merged[column] = _as_float(merged[column], column)
+        merged[column] = numeric_values(merged[column], column)
     return merged
 
 

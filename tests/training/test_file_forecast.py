@@ -57,6 +57,32 @@ def test_gaps_filled_with_zero_are_counted(tmp_path):
     assert prepared.quantiles == [0.1, 0.9]
 
 
+@pytest.mark.parametrize("fill", ["zero", "ffill", "none"])
+def test_a_missing_y_is_refused_whatever_the_fill(tmp_path, fill):
+    # Before, --fill zero read it as 0 and --fill ffill as the day before's figure, without a word.
+    text = HEADER + "a,2024-01-01,5\na,2024-01-02,\na,2024-01-03,7\n"
+    with pytest.raises(ForecastInputError, match="missing"):
+        prepare_file(_history(tmp_path, text), "D", 3, [0.5], fill=fill)
+
+
+def test_ids_are_kept_as_written_and_an_empty_one_is_refused(tmp_path):
+    # Before, 001 and 1 were read as one number (two products summed), "NA" as "nan".
+    text = HEADER + "001,2024-01-01,5\n001,2024-01-02,6\n1,2024-01-03,7\nNA,2024-01-01,1\n"
+    assert sorted(prepare_file(_history(tmp_path, text), "D", 3, [0.5]).history["unique_id"].unique()) == [
+        "001", "1", "NA",
+    ]  # fmt: skip
+    with pytest.raises(ForecastInputError, match="'unique_id' is empty in 1 row"):
+        prepare_file(_history(tmp_path, HEADER + ",2024-01-01,5\n"), "D", 3, [0.5])
+
+
+def test_years_read_as_years_and_a_horizon_past_2262_is_refused_before_any_work(tmp_path):
+    # Before, a column of years was read as nanoseconds after 1970, and a horizon past 2262 failed inside Ray.
+    yearly = _history(tmp_path, HEADER + "a,2020,5\na,2021,6\n")
+    assert prepare_file(yearly, "YS", 3, [0.5]).history["ds"].dt.year.tolist() == [2020, 2021]
+    with pytest.raises(ForecastInputError, match="past 2262"):
+        prepare_file(yearly, "YS", 300, [0.5])
+
+
 CELLS = st.one_of(
     st.floats().map(repr),
     st.integers(-(10**30), 10**30).map(str),
