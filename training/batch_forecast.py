@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from uuid import UUID
 
@@ -174,6 +174,10 @@ async def run_batch(
     if not 1 <= horizon <= MAX_HORIZON.get(freq, 0):
         raise SystemExit(f"horizon must be between 1 and {MAX_HORIZON.get(freq)} for freq {freq!r}")
     moment = as_of or datetime.now(UTC)
+    if moment > datetime.now(UTC) + timedelta(days=1):
+        # A mistyped year would pad every history with a year of zeros, promote a forecast of nothing as fresh,
+        # and refuse every real night's run as older than it until the calendar caught up.
+        raise SystemExit(f"--as-of {moment:%Y-%m-%d} is in the future: a batch forecasts from data that exists")
     settings = Settings(_env_file=None, database_url=database_url, database_pool_min_size=1, database_pool_max_size=2)
     pool = await create_pool(settings)
     try:

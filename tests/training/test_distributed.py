@@ -214,3 +214,12 @@ async def test_a_batch_for_a_tenant_that_does_not_exist_is_refused_before_any_wo
     missing = uuid.uuid4()
     with pytest.raises(SystemExit, match=f"no tenant {missing}"):
         await run_batch(database_url, freq="D", horizon=7, as_of=AS_OF, tenant_ids=[known.id, missing])
+
+
+async def test_a_batch_as_of_a_future_day_is_refused_before_any_work(make_tenant, database_url):
+    # Before, a mistyped year padded every history with zeros, promoted the result as fresh, and refused every
+    # real night's run as older than it.
+    tenant = await make_tenant()
+    with pytest.raises(SystemExit, match="is in the future"):
+        await run_batch(database_url, freq="D", horizon=7, as_of=datetime.now(UTC) + timedelta(days=400),
+                        tenant_ids=[tenant.id])  # fmt: skip
