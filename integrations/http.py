@@ -20,6 +20,8 @@ from integrations.address_guard import GuardedTransport
 from integrations.errors import ConnectorUnavailableError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# Answers of a proxy between us and the ERP, which say nothing of whether the ERP applied the request.
+GATEWAY_STATUSES = frozenset({502, 504})
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,12 @@ class HttpClient:
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
+                if not safe and response.status_code in GATEWAY_STATUSES:
+                    # A proxy that gave up waiting: the ERP may still have applied the write (made the order).
+                    raise ConnectorUnavailableError(
+                        f"{self.vendor}: {method} {url} answered HTTP {response.status_code} from a gateway; not "
+                        "retried because the request may have been applied"
+                    )
                 failure = f"HTTP {response.status_code}"
                 delay = retry_after_seconds(response)
                 if attempt < self.policy.max_attempts:

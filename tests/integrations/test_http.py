@@ -5,7 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from integrations.http import retry_after_seconds
+from integrations.errors import ConnectorUnavailableError
+from integrations.http import HttpClient, RetryPolicy, retry_after_seconds
 
 
 def with_retry_after(raw: bytes) -> httpx.Response:
@@ -21,3 +22,23 @@ def test_delta_seconds_and_past_http_dates_are_read(raw, seconds):
 def test_an_unreadable_value_is_none_not_an_error(raw):
     # Before, a superscript two (latin-1 0xB2) passed str.isdigit() and float() raised ValueError.
     assert retry_after_seconds(with_retry_after(raw)) is None
+
+
+def answering(statuses: list[int], seen: list[str]) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        return httpx.Response(statuses.pop(0) if statuses else 200, json={})
+
+    return httpx.MockTransport(handler)
+
+
+async def test_a_write_a_gateway_answered_with_504_is_not_sent_again_but_a_read_is():
+    # Before, a create answered 504 by a proxy (while the ERP finished making the order) was posted again: two orders.
+    policy = RetryPolicy(max_attempts=3, backoff_s=0.01, timeout_s=5.0)
+    writes: list[str] = []
+    client = HttpClient("Odoo", "http://erp", policy, transport=answering([504], writes))
+    with pytest.raises(ConnectorUnavailableError, match="may have been applied"):
+        await client.request("POST", "/create", idempotent=False)
+    reads: list[str] = []
+    client = HttpClient("Odoo", "http://erp", policy, transport=answering([504], reads))
+    assert (await client.request("GET", "/read")).status_code == 200 and (writes, reads) == (["POST"], ["GET", "GET"])
