@@ -18,7 +18,15 @@ import httpx
 
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.oauth import OAuthConnector
-from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
+from integrations.records import (
+    ENTITY_ORDER,
+    Entity,
+    Page,
+    PurchaseOrderStatus,
+    PushOrder,
+    SourceRecord,
+    line_numbers,
+)
 
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
@@ -200,18 +208,6 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
                 "unit_price": x.get("directUnitCost"),
                 "received_quantity": x.get("receivedQuantity") or 0,
             }
-            for x, line_no in zip(lines, _line_numbers(lines), strict=True)
+            for x, line_no in zip(lines, line_numbers([int(x.get("sequence") or 0) for x in lines], 10000), strict=True)
         ],
     }
-
-
-def _line_numbers(lines: list[dict[str, Any]]) -> list[int]:
-    """Business Central numbers lines 10000, 20000, ... and one inserted between two gets the middle (15000):
-    line 1, 2, ... while they divide evenly, else their order by sequence (15000 // 10000 would repeat line 1,
-    and a line before the first would be line 0: the order was dead-lettered)."""
-    sequences = [int(x.get("sequence") or 0) for x in lines]
-    even = [s // 10000 for s in sequences]
-    if all(s > 0 and s % 10000 == 0 for s in sequences) and len(set(even)) == len(even):
-        return even
-    order = sorted(range(len(lines)), key=lambda i: sequences[i])
-    return [order.index(i) + 1 for i in range(len(lines))]

@@ -170,3 +170,15 @@ def decimal_or_none(value: Any) -> Decimal | None:
         return Decimal(str(value)) if value not in (None, "") else None
     except InvalidOperation:
         return None
+
+
+def line_numbers(positions: list[int], step: int) -> list[int]:
+    """ERP item positions as Chainsight line numbers: 1, 2, ... while they are distinct positive multiples of
+    ``step`` (SAP's 10, 20; Business Central's 10000, 20000), else their order by position (an item inserted
+    between two, 15000, or an order type numbering 1, 2, 3 would repeat a line or give line 0, and the order
+    was dead-lettered)."""
+    even = [p // step for p in positions]
+    if all(p > 0 and p % step == 0 for p in positions) and len(set(even)) == len(even):
+        return even
+    order = sorted(range(len(positions)), key=lambda i: positions[i])
+    return [order.index(i) + 1 for i in range(len(positions))]

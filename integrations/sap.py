@@ -32,7 +32,15 @@ from integrations.connector import Connector, ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.oauth import ClientCredentials
 from integrations.odata import parse_v2_date, quote, v2_date
-from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord, decimal_or_none
+from integrations.records import (
+    Entity,
+    Page,
+    PurchaseOrderStatus,
+    PushOrder,
+    SourceRecord,
+    decimal_or_none,
+    line_numbers,
+)
 
 ROOT = "/sap/opu/odata/sap"
 PRODUCTS = f"{ROOT}/API_PRODUCT_SRV/A_Product"
@@ -176,7 +184,8 @@ class SapConnector(Connector):
         items = (r.get("to_PurchaseOrderItem") or {}).get("results") or []
         live = [i for i in items if not i.get("PurchasingDocumentDeletionCode")]
         lines = []
-        for item in items:
+        numbers = line_numbers([int(item.get("PurchaseOrderItem") or 0) for item in items], 10)
+        for item, line_no in zip(items, numbers, strict=True):
             quantity, price, per = (
                 decimal_or_none(item.get("OrderQuantity")),
                 decimal_or_none(item.get("NetPriceAmount")),
@@ -184,7 +193,7 @@ class SapConnector(Connector):
             )
             lines.append(
                 {
-                    "line_no": int(item.get("PurchaseOrderItem") or 0) // 10,
+                    "line_no": line_no,
                     "product_external_id": item.get("Material"),
                     "quantity": quantity,
                     "uom": item.get("PurchaseOrderQuantityUnit"),

@@ -12,7 +12,7 @@ from integrations import store
 from integrations.connector import ConnectorConfig
 from integrations.http import RetryPolicy
 from integrations.push import push_purchase_order
-from integrations.records import Entity
+from integrations.records import Entity, PurchaseOrderRecord
 from integrations.sap import SapConnector
 from integrations.schemas import ConnectorUpdate
 from integrations.sync import run_sync
@@ -271,3 +271,21 @@ async def test_a_pushed_orders_expected_date_is_its_schedule_line_and_survives_t
     await run_sync(sync_deps, tenant.id, connector)
     expected = await owner_pool.fetchval("SELECT expected_date FROM app.purchase_orders WHERE id = $1", order["id"])
     assert expected == date(2026, 3, 20)
+
+
+NUMBERINGS = [(["10", "20"], [1, 2]), (["1", "2", "3"], [1, 2, 3]), (["10", "15"], [1, 2])]
+
+
+@pytest.mark.parametrize(("items", "lines"), NUMBERINGS)
+def test_an_orders_items_become_distinct_lines_whatever_their_numbering(items, lines):
+    # Before, item // 10: items 1, 2, 3 (an order type numbering in ones) were line 0 and the order was dead-lettered;
+    # 10 and 15 were both line 1.
+    connector = SapConnector(ConnectorConfig("http://sap", OAUTH, page_size=4, retry=RetryPolicy()))
+    item = {"Material": "MAT000002", "OrderQuantity": "1", "PurchaseOrderQuantityUnit": "PC", "NetPriceAmount": "1",
+            "NetPriceQuantity": "1", "Plant": "1010"}  # fmt: skip
+    order = {"PurchaseOrder": "4500000099", "Supplier": "100001", "DocumentCurrency": "EUR",
+             "PurchasingProcessingStatus": "05",
+             "to_PurchaseOrderItem": {"results": [{**item, "PurchaseOrderItem": n} for n in items]}}  # fmt: skip
+    source = connector._order(order)
+    record = PurchaseOrderRecord.model_validate({**source.fields, "external_id": source.external_id})
+    assert [line.line_no for line in record.lines] == lines
