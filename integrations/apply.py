@@ -271,16 +271,16 @@ async def _upsert_catalog(
 
 async def _apply_product(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
     assert isinstance(model, ProductRecord)
-    values = {
+    values: dict[str, Any] = {
         "sku": model.sku,
         "name": model.name,
         "unit_of_measure": scope.mapping.unit(model.uom, scope.units),
-        "unit_cost": model.unit_cost,
-        # ERPs keep a product's cost in the company's currency, which the mapping's default_currency names;
-        # without it the cost's currency is unknown and prices no order.
-        "unit_cost_currency": scope.mapping.default_currency,
         "active": model.active,
     }
+    if "unit_cost" in model.model_fields_set:  # a connector that reads no cost (SAP) keeps the one here
+        # ERPs keep a product's cost in the company's currency, which the mapping's default_currency names;
+        # without it the cost's currency is unknown and prices no order.
+        values |= {"unit_cost": model.unit_cost, "unit_cost_currency": scope.mapping.default_currency}
     return await _upsert_catalog(conn, scope, Entity.PRODUCTS, "app.products", "sku", model.external_id, values, known)
 
 

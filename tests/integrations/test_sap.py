@@ -273,6 +273,21 @@ async def test_a_pushed_orders_expected_date_is_its_schedule_line_and_survives_t
     assert expected == date(2026, 3, 20)
 
 
+async def test_a_sync_keeps_the_unit_cost_sap_does_not_report(sync_deps, owner_pool, make_tenant, sap):
+    # Before, every synced product's unit cost was set to NULL: the SAP connector reads none.
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await owner_pool.execute(
+        "INSERT INTO app.products (tenant_id, sku, name, unit_of_measure, unit_cost, unit_cost_currency) "
+        "VALUES ($1, 'MAT000002', 'Costed here', 'each', 7.5, 'EUR')",
+        tenant.id,
+    )
+    await run_sync(sync_deps, tenant.id, connector)
+    cost = await owner_pool.fetchrow(
+        "SELECT unit_cost, unit_cost_currency FROM app.products WHERE tenant_id = $1 AND sku = 'MAT000002'", tenant.id
+    )
+    assert tuple(cost) == (Decimal("7.5"), "EUR")
+
+
 NUMBERINGS = [(["10", "20"], [1, 2]), (["1", "2", "3"], [1, 2, 3]), (["10", "15"], [1, 2])]
 
 
