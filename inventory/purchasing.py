@@ -127,6 +127,7 @@ async def list_orders(conn: asyncpg.Connection, query: ListQuery) -> Page:
 
 async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: PurchaseOrderUpdate) -> dict:
     order = await lock_order(conn, order_id, _CAN_EDIT, "edited")
+    refuse_erp_managed(order, "edited")  # the next sync would put the ERP's version back, saying nothing
     values: dict[str, Any] = changes.model_dump(exclude_unset=True)
     if values.get("currency", order["currency"]) != order["currency"] and await conn.fetchval(
         "SELECT count(*) FROM app.purchase_order_lines WHERE purchase_order_id = $1", order_id
@@ -157,6 +158,7 @@ async def update_order(conn: asyncpg.Connection, order_id: UUID, changes: Purcha
 
 async def add_line(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, line: PurchaseOrderLineCreate) -> dict:
     order = await lock_order(conn, order_id, _CAN_EDIT, "edited")
+    refuse_erp_managed(order, "edited")
     total = await conn.fetchval(
         "SELECT coalesce(sum(quantity * unit_price), 0) FROM app.purchase_order_lines WHERE purchase_order_id = $1",
         order_id,
@@ -168,7 +170,7 @@ async def add_line(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, li
 
 
 async def remove_line(conn: asyncpg.Connection, order_id: UUID, line_id: UUID) -> dict:
-    await lock_order(conn, order_id, _CAN_EDIT, "edited")
+    refuse_erp_managed(await lock_order(conn, order_id, _CAN_EDIT, "edited"), "edited")
     status = await conn.execute(
         "DELETE FROM app.purchase_order_lines WHERE id = $1 AND purchase_order_id = $2", line_id, order_id
     )

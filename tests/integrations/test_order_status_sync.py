@@ -13,7 +13,7 @@ from common.database import TenantTransaction
 from common.errors import ConflictError
 from integrations.sync import run_sync
 from inventory import events, purchasing
-from inventory.purchasing_schemas import PurchaseReceiptCreate
+from inventory.purchasing_schemas import PurchaseOrderLineCreate, PurchaseOrderUpdate, PurchaseReceiptCreate
 from tests.integrations.conftest import bare_tenant, odoo_connector, tap
 from tests.support.fakes.odoo import FakeOdoo, populate
 
@@ -143,6 +143,35 @@ async def test_an_order_the_erp_holds_is_received_and_cancelled_there_not_here(s
             await sync_deps.database.run(tenant.claims(), None, attempt)
         assert refused.value.code == "erp_managed"
     assert (await order_row(owner_pool, tenant.id, "P00002"))["status"] == order["status"]
+
+
+async def test_a_draft_the_erp_holds_is_edited_there_not_here(sync_deps, owner_pool, make_tenant):
+    # Before, the edits were accepted and the next sync silently put the ERP's header and lines back.
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant, _ = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    number = await owner_pool.fetchval(
+        "SELECT number FROM app.purchase_orders WHERE tenant_id = $1 AND status = 'draft' ORDER BY number", tenant.id
+    )
+    order = await order_row(owner_pool, tenant.id, number)
+
+    async def edits(tx: TenantTransaction) -> list[str]:
+        current = await purchasing.get_order(tx.conn, order["id"])
+        line = {"product_id": current["lines"][0]["product_id"], "quantity": 1, "unit_price": 1}
+        attempts = (
+            purchasing.update_order(tx.conn, order["id"], PurchaseOrderUpdate(notes="rush")),
+            purchasing.add_line(tx.conn, tx.tenant_id, order["id"], PurchaseOrderLineCreate.model_validate(line)),
+            purchasing.remove_line(tx.conn, order["id"], current["lines"][0]["id"]),
+        )
+        codes = []
+        for attempt in attempts:
+            try:
+                await attempt
+            except ConflictError as refused:
+                codes.append(refused.code)
+        return codes
+
+    assert await sync_deps.database.run(tenant.claims(), None, edits) == ["erp_managed"] * 3
 
 
 def cancel(order_id: uuid.UUID):
