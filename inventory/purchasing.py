@@ -213,6 +213,11 @@ async def receive(
     """Receive some or all of an issued order; returns (the receipt, the order afterwards)."""
     order = await lock_order(conn, order_id, _CAN_RECEIVE, "received")
     refuse_erp_managed(order, "received")
+    if not receipt.lines and order["status"] != PurchaseOrderStatus.PARTIALLY_RECEIVED:
+        raise ConflictError(
+            f"purchase order {order['number']} has received nothing: cancel it rather than write it all off",
+            code="invalid_state",
+        )
     lines = await locked_lines(conn, order_id)
     incoming, bases = check_receipt(order, lines, receipt)
     received_at = receipt.received_at or await conn.fetchval("SELECT now()")

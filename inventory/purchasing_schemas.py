@@ -142,12 +142,20 @@ class PurchaseReceiptLineCreate(StrictModel):
 class PurchaseReceiptCreate(OffsetTimestamps):
     happened = ("received_at",)
 
-    lines: Annotated[list[PurchaseReceiptLineCreate], Field(min_length=1, max_length=500)]
+    lines: Annotated[list[PurchaseReceiptLineCreate], Field(max_length=500)]
     reference: Reference | None = None
     received_at: datetime | None = None
     close_backorder: bool = Field(
-        default=False, description="Write off what is still outstanding (Odoo's 'No backorder')"
+        default=False,
+        description="Write off what is still outstanding (Odoo's 'No backorder'); with no lines, only that",
     )
+
+    @model_validator(mode="after")
+    def _lines_or_a_write_off(self) -> PurchaseReceiptCreate:
+        # A supplier who will not ship the rest: closing the backorder alone must not need a phantom receipt.
+        if not self.lines and not self.close_backorder:
+            raise ValueError("lines: at least one line, unless close_backorder writes off what is outstanding")
+        return self
 
 
 class PurchaseReceiptLine(BaseModel):

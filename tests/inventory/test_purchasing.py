@@ -129,6 +129,19 @@ async def test_closing_the_backorder_writes_off_the_rest_and_marks_the_order_rec
     assert (after["lines"][0]["cancelled_base"], after["lines"][0]["backorder_base"]) == (3, 0)
 
 
+async def test_a_backorder_is_written_off_without_receiving_anything_more(database, owner_pool, make_tenant):
+    # Before, a receipt needed at least one line of at least 0.0001: writing off a line the supplier will not ship
+    # meant booking phantom stock, and without it the order counted as incoming for ever.
+    tenant = await make_tenant()
+    order = await new_order(database, owner_pool, tenant, [line(tenant, 10), line(tenant, 10, 1)])
+    with pytest.raises(ConflictError, match="cancel it rather"):  # nothing received yet: that is a cancellation
+        await receive(database, tenant, order, close_backorder=True)
+    await receive(database, tenant, order, {"line_id": order["lines"][0]["id"], "quantity": 10})
+    _, after = await receive(database, tenant, order, close_backorder=True)
+    assert after["status"] == "received" and [ln["backorder_base"] for ln in after["lines"]] == [0, 0]
+    assert (await on_hand(database, tenant), await on_hand(database, tenant, 1)) == (10, 0)
+
+
 async def test_over_receipt_within_tolerance_is_accepted_and_beyond_it_refused(database, owner_pool, make_tenant):
     tenant = await make_tenant()
     order = await new_order(database, owner_pool, tenant, [line(tenant, 100)], over_receipt_tolerance_pct="5")
