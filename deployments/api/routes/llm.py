@@ -8,6 +8,7 @@ call chat completions with one of them; an unknown model name is refused with Op
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from deployments.api.llm_bounds import check_chat_bounds
 from deployments.api.model_calls import unwrap
 from deployments.llm_server import LLM_MODEL_ID
 
+logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/ai/llm", tags=["copilot"])
 OWNER = "chainsight"
 
@@ -121,12 +123,19 @@ async def chat_completions(
     async def chunks() -> AsyncIterator[str]:
         for item in first_items:
             yield item
-        async for batch in responses:
-            for item in batch if isinstance(batch, list) else [batch]:
-                if getattr(item, "error", None) is not None:  # the status line is gone: an error event
-                    yield f"data: {json.dumps(item.model_dump())}\n\ndata: [DONE]\n\n"
-                    return
-                yield item
+        try:
+            async for batch in responses:
+                for item in batch if isinstance(batch, list) else [batch]:
+                    if getattr(item, "error", None) is not None:  # the status line is gone: an error event
+                        yield f"data: {json.dumps(item.model_dump())}\n\ndata: [DONE]\n\n"
+                        return
+                    yield item
+        except Exception:
+            # The engine's replica died or the call broke mid-stream: the status line is gone, so an OpenAI error
+            # event and [DONE] (a client otherwise saw the body stop, a connection error).
+            logger.exception("the model call broke off mid-stream")
+            error = {"message": "the model call failed", "type": "InternalServerError", "code": 500}
+            yield f"data: {json.dumps({'error': error})}\n\ndata: [DONE]\n\n"
 
     return StreamingResponse(chunks(), media_type="text/event-stream")
 
