@@ -3,6 +3,7 @@ into the model's context window. Document text is quoted as data, never as instr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,9 +96,20 @@ def facts(tool_results: list[ToolResult], prompt: Prompt) -> str:
     return "\n".join(lines)
 
 
+_TOKEN_PART = re.compile(r"[A-Za-z0-9.,_-]")
+_TRAILING_TOKEN = re.compile(r"[A-Za-z0-9.,_-]+$")
+
+
 def excerpt(text: str, limit: int = QUOTE_CHARS) -> str:
     """A passage's text on one line, cut at a word boundary (never inside a figure) within ``limit``."""
     flat = " ".join(text.split())
     if len(flat) <= limit:
         return flat
-    return flat[:limit].rsplit(" ", 1)[0] + " …"
+    cut = flat[:limit]
+    if " " in cut:
+        return cut.rsplit(" ", 1)[0] + " …"
+    # No space to cut at (Chinese, an unspaced data line): back off a figure or code the limit would split, so
+    # "1250" is never shown as "125".
+    if _TOKEN_PART.fullmatch(flat[limit]):
+        cut = _TRAILING_TOKEN.sub("", cut)
+    return cut + " …"

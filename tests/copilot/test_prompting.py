@@ -36,3 +36,9 @@ def test_nothing_found_comes_first():
 
 def test_a_long_passage_is_cut_between_words_never_inside_a_figure():
     assert excerpt("payable within 1,250 days", limit=18) == "payable within …"
+
+
+def test_a_passage_without_spaces_is_not_cut_inside_a_figure():
+    # Before, with no space to cut at, the cut fell inside the figure: 1250 was quoted as "125".
+    quoted = excerpt("交货期" * 132 + "为1250元")
+    assert quoted.endswith("为 …") and "125" not in quoted
