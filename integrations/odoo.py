@@ -24,6 +24,7 @@ from typing import Any
 
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.odoo_paging import changed_pages
 from integrations.odoo_values import PUSHED_ORIGIN, m2o_id, m2o_name, order_status, order_values, pushed_number, text
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
@@ -111,26 +112,9 @@ class OdooConnector(Connector):
 
     async def _changed(
         self, model: str, domain: list[Any], fields: list[str], cursor: dict[str, Any] | None
-    ) -> AsyncIterator[list[dict[str, Any]]]:
-        since = (cursor or {}).get("write_date")
-        after: list[Any] = [("write_date", ">=", since)] if since else []
-        while True:
-            rows = await self.execute_kw(
-                model,
-                "search_read",
-                [[*domain, *after]],
-                {"fields": [*fields, "write_date"], "order": "write_date asc, id asc", "limit": self.config.page_size},
-            )
-            if not rows:
-                return
-            yield rows
-            if len(rows) < self.config.page_size:
-                return
-            # Keyset, not offset: a record edited while the sync reads moves to the end of this order, and an
-            # offset would then skip the record that slid into its place (for good: the cursor passes it).
-            last = rows[-1]
-            after = ["|", ("write_date", ">", last["write_date"]), "&",
-                     ("write_date", "=", last["write_date"]), ("id", ">", last["id"])]  # fmt: skip
+    ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
+        async for rows, after in changed_pages(self.execute_kw, model, domain, fields, cursor, self.config.page_size):
+            yield rows, after
 
     async def pull(self, entity: Entity, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         if entity == Entity.STOCK:
@@ -146,12 +130,8 @@ class OdooConnector(Connector):
         async for page in reader(cursor):
             yield page
 
-    @staticmethod
-    def _page(records: list[SourceRecord], rows: list[dict[str, Any]]) -> Page:
-        return Page(records, {"write_date": rows[-1]["write_date"]})
-
     async def _warehouses(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
-        async for rows in self._changed("stock.warehouse", [], ["code", "name", "partner_id"], cursor):
+        async for rows, after in self._changed("stock.warehouse", [], ["code", "name", "partner_id"], cursor):
             zones = await self._address_zones({pid for r in rows if (pid := m2o_id(r["partner_id"]))})
             records = [
                 SourceRecord(
@@ -165,7 +145,7 @@ class OdooConnector(Connector):
                 )
                 for r in rows
             ]
-            yield self._page(records, rows)
+            yield Page(records, after)
 
     async def _address_zones(self, partner_ids: set[str]) -> dict[str, str]:
         """The time zone (``tz``) of each warehouse's address partner that has one: the warehouse's calendar."""
@@ -178,7 +158,7 @@ class OdooConnector(Connector):
     async def _suppliers(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         domain = [("supplier_rank", ">", 0), ("active", "in", [True, False])]
         fields = ["ref", "name", "email", "country_code", "property_purchase_currency_id", "active"]
-        async for rows in self._changed("res.partner", domain, fields, cursor):
+        async for rows, after in self._changed("res.partner", domain, fields, cursor):
             records = [
                 SourceRecord(
                     str(r["id"]),
@@ -194,11 +174,11 @@ class OdooConnector(Connector):
                 )
                 for r in rows
             ]
-            yield self._page(records, rows)
+            yield Page(records, after)
 
     async def _products(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         fields = ["default_code", "name", "uom_id", "standard_price", "active"]
-        async for rows in self._changed("product.product", [("active", "in", [True, False])], fields, cursor):
+        async for rows, after in self._changed("product.product", [("active", "in", [True, False])], fields, cursor):
             records = [
                 SourceRecord(
                     str(r["id"]),
@@ -213,7 +193,7 @@ class OdooConnector(Connector):
                 )
                 for r in rows
             ]
-            yield self._page(records, rows)
+            yield Page(records, after)
 
     async def _stock(self) -> AsyncIterator[Page]:
         totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -252,7 +232,7 @@ class OdooConnector(Connector):
     async def _orders(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         fields = ["name", "origin", "partner_id", "currency_id", "date_planned", "state", "picking_type_id"]
         warehouses: dict[int, str | None] = {}
-        async for rows in self._changed("purchase.order", [], fields, cursor):
+        async for rows, after in self._changed("purchase.order", [], fields, cursor):
             lines = await self.execute_kw(
                 "purchase.order.line",
                 "search_read",
@@ -282,7 +262,7 @@ class OdooConnector(Connector):
             for line in lines:
                 by_order[line["order_id"][0]].append(line)
             records = [self._order(r, by_order[r["id"]], warehouses) for r in rows]
-            yield self._page(records, rows)
+            yield Page(records, after)
 
     def _order(self, r: dict[str, Any], lines: list[dict[str, Any]], warehouses: dict[int, str | None]) -> SourceRecord:
         picking = r["picking_type_id"][0] if r["picking_type_id"] else None

@@ -57,7 +57,9 @@ class FakeOdoo(FakeServer):
     # --- data -------------------------------------------------------------------------------------------------
 
     def stamp(self) -> str:
-        return self.clock.tick().strftime("%Y-%m-%d %H:%M:%S")
+        # Kept with microseconds, as Odoo's column is; answered cut to the second (``_search_read``), as Odoo's
+        # JSON does, and compared as stored: Odoo 17/18 compare a domain's datetime string as given.
+        return self.clock.tick().replace(microsecond=500_000).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def put(self, model: str, values: dict[str, Any], record_id: int | None = None) -> int:
         """Create or update a record, bumping write_date as Odoo's ORM does."""
@@ -162,7 +164,7 @@ class FakeOdoo(FakeServer):
         offset, limit = kwargs.get("offset", 0), kwargs.get("limit")
         rows = rows[offset : offset + limit if limit else None]
         fields = kwargs.get("fields") or []
-        return [{"id": r["id"], **{f: r.get(f, False) for f in fields}} for r in rows]
+        return [{"id": r["id"], **{f: _answered(f, r.get(f, False)) for f in fields}} for r in rows]
 
     def _value(self, model: str, record: dict[str, Any], path: str) -> Any:
         head, _, rest = path.partition(".")
@@ -230,6 +232,10 @@ class FakeOdoo(FakeServer):
                 {**order, "lines": [line for line in lines if line["order_id"][0] == order["id"]]}
                 for order in self.models.get("purchase.order", {}).values()
             ]
+
+
+def _answered(field: str, value: Any) -> Any:
+    return value[:19] if field == "write_date" and isinstance(value, str) else value
 
 
 class _OdooError(Exception):
