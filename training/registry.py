@@ -201,10 +201,8 @@ async def promote_if_better(
     backtest must not block fresher forecasts forever), or when ``outdated`` says why the champion is
     outdated (it cannot be loaded any more, or its scores were measured under rules the candidate's are not
     comparable with): a better score on paper must not keep it. A candidate whose data ends before the
-    champion's (a rerun of an earlier night) never replaces it unless it is outdated. ``outdated`` judges
-    the champion this decision locked, so a concurrent promotion cannot slip another one in between. The
-    decision and its reason are stored on the candidate (``promotion_note``).
-    """
+    champion's (a rerun of an earlier night), or with a shorter horizon, never replaces a current champion.
+    ``outdated`` judges the champion this decision locked. The reason is stored (``promotion_note``)."""
     if metric not in PROMOTION_METRICS:
         raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
     async with conn.transaction():
@@ -225,6 +223,8 @@ async def promote_if_better(
             promoted, reason = True, f"champion v{champion.version} is outdated: {why_outdated}"
         elif _stale(run, champion, timedelta(0)):  # a rerun of an earlier night: its forecasts are not current
             promoted, reason = False, f"trained on data before champion v{champion.version}'s"
+        elif run.horizon < champion.horizon and not _stale(champion, run, max_champion_age):
+            promoted, reason = False, f"forecasts {run.horizon} steps, champion v{champion.version} {champion.horizon}"
         elif theirs is None:
             promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
         elif _stale(champion, run, max_champion_age):

@@ -49,9 +49,9 @@ def forecast_frame(tenant, horizon=3, level=10.0):
     return pd.DataFrame(rows)
 
 
-async def new_run(tx, key, mase, end=END, **metrics):
+async def new_run(tx, key, mase, end=END, horizon=3, **metrics):
     run = await start_run(
-        tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key=key, freq="D", horizon=3,
+        tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key=key, freq="D", horizon=horizon,
         params={"candidates": ["auto_ets"]}, training_start=end - timedelta(days=90), training_end=end,
     )  # fmt: skip
     return await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase, **metrics}, series_count=4)
@@ -319,3 +319,18 @@ async def test_a_run_that_broke_off_is_marked_failed_but_a_champion_refreshed_un
     assert [(r["run_key"], r["status"]) for r in rows] == [("2025-03-01", "champion"), ("2025-03-02", "failed")]
     assert rows[0]["metrics"] == {"mase": 1.0}
     assert rows[1]["metrics"] == {"error": "RuntimeError: worker lost"}
+
+
+async def test_a_run_with_a_shorter_horizon_does_not_replace_a_current_champion(database, make_tenant):
+    # Before, a manual 7-day batch, backtested on 7-day windows, beat the nightly 28-day champion's 14-day windows
+    # on paper and took the title: every 28-day request was then refitted, and the nightly runs rarely won it back.
+    tenant = await make_tenant()
+
+    async def op(tx):
+        nightly = await new_run(tx, "nightly", 0.64, horizon=28)
+        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
+        manual = await new_run(tx, "manual", 0.60, horizon=7)
+        return await promote_if_better(tx.conn, tx.tenant_id, manual.id)
+
+    decision = await in_tenant(database, tenant, op)
+    assert not decision.promoted and decision.reason == "forecasts 7 steps, champion v1 28"
