@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import numpy as np
 
@@ -127,13 +127,12 @@ class Copilot:
             tx: TenantTransaction,
         ) -> tuple[UUID, UUID, list[dict[str, Any]], list[Passage], list[ToolResult], list[str]]:
             await conversations.check_rate_limit(tx.conn, tx.tenant_id, self.limits.questions_per_minute)
-            if conversation_id is None:
-                conversation = await conversations.start(tx.conn, tx.tenant_id, question[:80])
-                history: list[dict[str, Any]] = []
-            else:
-                conversation = await conversations.get(tx.conn, conversation_id)
+            # The question is stored with its answer (``save``), not before it: an answer that fails left a
+            # question without one in the conversation (a new, empty-answered one per retry), read as history.
+            history: list[dict[str, Any]] = []
+            if conversation_id is not None:
+                await conversations.get(tx.conn, conversation_id)  # 404 for another user's
                 history = await conversations.messages(tx.conn, conversation_id, limit=8)
-            await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], "user", question)
             passages = await retrieval.search(
                 tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
             )
@@ -142,7 +141,7 @@ class Copilot:
             chosen = await self.choose_tools(question, embedding, mentions)
             tools = await run_tools(tx, question, chosen, mentions=mentions)
             names = await grounding.tenant_names(tx.conn)
-            return conversation["id"], tx.tenant_id, history, passages, tools, names
+            return conversation_id or uuid4(), tx.tenant_id, history, passages, tools, names
 
         # The transaction commits before generation: no connection is held while the model writes.
         conv_id, tenant_id, history, passages, tool_results, names = await self.database.run(
@@ -185,6 +184,9 @@ class Copilot:
         answer = "".join(parts).strip()
 
         async def save(tx: TenantTransaction) -> dict[str, Any]:
+            if conversation_id is None:
+                await conversations.start(tx.conn, tenant_id, question[:80], conv_id)
+            await conversations.add_message(tx.conn, tenant_id, conv_id, "user", question)
             return await conversations.add_message(
                 tx.conn, tenant_id, conv_id, "assistant", answer, sources=prompt.sources, tool_calls=tool_calls
             )

@@ -54,12 +54,14 @@ def _refuse_over(row: asyncpg.Record | None, per_minute: int, what: str) -> None
         )
 
 
-async def start(conn: asyncpg.Connection, tenant_id: UUID, title: str) -> dict:
+async def start(conn: asyncpg.Connection, tenant_id: UUID, title: str, conversation_id: UUID | None = None) -> dict:
     return await one_row(
         conn,
-        f"INSERT INTO app.copilot_conversations (tenant_id, title) VALUES ($1, $2) RETURNING {CONVERSATION_COLUMNS}",
+        f"""INSERT INTO app.copilot_conversations (id, tenant_id, title)
+            VALUES (coalesce($3, gen_random_uuid()), $1, $2) RETURNING {CONVERSATION_COLUMNS}""",
         tenant_id,
         (" ".join(title.split()) or "Conversation")[:200],
+        conversation_id,
     )
 
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
+import pytest
+
 from common.database import Database
+from copilot import conversations
 from copilot.assistant import Copilot, CopilotLimits
 
 
@@ -87,3 +90,27 @@ async def test_what_the_question_names_is_looked_up_once_per_turn(database, embe
     [e async for e in copilot.ask(tenant.claims(), None, "When does PO-000001 for Product 0 arrive?")]
     lookups = [q for q in logged.queries if "FROM app.purchase_orders WHERE number = ANY" in q]
     assert len(lookups) == 1
+
+
+class DiesMidAnswer(ScriptedLLM):
+    async def stream_chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> AsyncIterator[str]:
+        yield "SKU-0 has "
+        raise RuntimeError("the engine died")
+
+
+async def test_an_answer_that_fails_stores_neither_its_question_nor_a_conversation(database, embedder, make_tenant):
+    # Before, the question (and a new conversation) was stored before the answer: each failed retry left another
+    # conversation holding only a question, and in a continued one it became history for the next turn.
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    copilot = Copilot(database, embedder, DiesMidAnswer(""), CopilotLimits())
+    with pytest.raises(RuntimeError, match="the engine died"):
+        [e async for e in copilot.ask(tenant.claims(), None, "How much Product 0 do we have in stock?")]
+    stored = await database.run(
+        tenant.claims(), None, lambda tx: tx.conn.fetchval("SELECT count(*) FROM app.copilot_conversations")
+    )
+    assert stored == 0
+    done = await answer(database, embedder, tenant, ScriptedLLM("SKU-0 has 42 available at WH-0. "), "Stock of SKU-0?")
+    questions = await database.run(
+        tenant.claims(), None, lambda tx: conversations.messages(tx.conn, done["conversation_id"])
+    )
+    assert [m["role"] for m in questions] == ["user", "assistant"]
