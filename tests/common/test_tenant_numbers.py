@@ -43,3 +43,17 @@ async def test_each_tenant_numbers_its_orders_and_shipments_from_one(database, m
     assert await new_order(database, second, suppliers[second.id]) == "PO-000001"  # nothing of the first's volume
     assert [await new_shipment(database, second, f"T{i}") for i in range(2)] == ["SH-000001", "SH-000002"]
     assert await new_shipment(database, first, "T0") == "SH-000001"
+
+
+async def test_a_number_an_erp_sync_brought_in_is_skipped_not_given_again(database, make_tenant, owner_pool):
+    # Before, the counter gave PO-000002 again: a unique violation (a 500) on every try, the rollback resetting it.
+    tenant = await make_tenant()
+    supplier = await owner_pool.fetchval(
+        "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+    )
+    await owner_pool.execute(
+        "INSERT INTO app.purchase_orders (tenant_id, number, supplier_id, warehouse_id, currency, origin) "
+        "VALUES ($1, 'PO-000002', $2, $3, 'EUR', 'erp:erp')",
+        tenant.id, supplier, tenant.warehouses[0],
+    )  # fmt: skip
+    assert [await new_order(database, tenant, supplier) for _ in range(2)] == ["PO-000001", "PO-000003"]
