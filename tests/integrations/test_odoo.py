@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -216,21 +217,30 @@ async def test_stock_no_longer_reported_whose_only_hold_has_expired_is_zeroed(sy
     assert ("SKU-000002", "WH2", Decimal("0.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
 
 
-async def test_a_record_edited_while_the_sync_pages_is_read_and_none_is_skipped(odoo):
-    # Edited after the first page, the first product moves to the end of (write_date, id): an offset would skip
-    # the product that slid into the first page's place.
+async def products_read(odoo: FakeOdoo, after_each_page: Callable[[Any, list[str]], None]) -> list[str]:
+    """The product ids a connector with pages of 2 reads from the fake, calling ``after_each_page(page, read)``
+    after each page."""
     config = ConnectorConfig(odoo.url, {"username": "sync@example.com", "api_key": "odoo-key"},
                              {"database": "prod"}, page_size=2)  # fmt: skip
     connector = OdooConnector(config)
     read: list[str] = []
     try:
         async for page in connector.pull(Entity.PRODUCTS, None):
-            if not read:
-                odoo.put("product.product", {"name": "Edited"}, int(page.records[0].external_id))
             read.extend(record.external_id for record in page.records)
+            after_each_page(page, read)
     finally:
         await connector.aclose()
-    assert set(read) == {str(i) for i in odoo.models["product.product"]}
+    return read
+
+
+async def test_a_record_edited_while_the_sync_pages_is_read_and_none_is_skipped(odoo):
+    # Edited after the first page, the first product moves to the end of (write_date, id): an offset would skip
+    # the product that slid into the first page's place.
+    def edit_the_first(page: Any, read: list[str]) -> None:
+        if len(read) == len(page.records):
+            odoo.put("product.product", {"name": "Edited"}, int(page.records[0].external_id))
+
+    assert set(await products_read(odoo, edit_the_first)) == {str(i) for i in odoo.models["product.product"]}
 
 
 async def test_a_page_or_more_written_in_one_transaction_is_read_once_not_for_ever(odoo):
@@ -238,17 +248,12 @@ async def test_a_page_or_more_written_in_one_transaction_is_read_once_not_for_ev
     # (write_date, id) keyset matched the whole second again ("> S" holds for S.5) and served one page for ever.
     odoo.put_many("product.product", [{"default_code": f"BULK-{i}", "name": f"Bulk {i}", "uom_id": [1, "Units"],
                                        "active": True, "standard_price": 1.0} for i in range(5)])  # fmt: skip
-    config = ConnectorConfig(odoo.url, {"username": "sync@example.com", "api_key": "odoo-key"},
-                             {"database": "prod"}, page_size=2)  # fmt: skip
-    connector = OdooConnector(config)
-    read: list[str] = []
-    try:
-        async for page in connector.pull(Entity.PRODUCTS, None):
-            read.extend(record.external_id for record in page.records)
-            assert len(read) <= 2 * len(odoo.models["product.product"]), "the same pages again"
-    finally:
-        await connector.aclose()
-    assert sorted(read) == sorted(str(i) for i in odoo.models["product.product"])
+    total = len(odoo.models["product.product"])
+
+    def not_again(page: Any, read: list[str]) -> None:
+        assert len(read) <= total, "the same pages again"
+
+    assert sorted(await products_read(odoo, not_again)) == sorted(str(i) for i in odoo.models["product.product"])
 
 
 async def test_an_orders_section_and_note_rows_are_not_goods(sync_deps, owner_pool, make_tenant, odoo):
