@@ -60,6 +60,9 @@ def _content_chars(content: Any) -> int:
     if isinstance(content, str):
         return len(content)
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        # A part whose text is no string is left to the request's validation (a 400), not counted.
-        return sum(len(t) for p in content if isinstance(p, dict) and isinstance(t := p.get("text"), str))
+        texts = [p.get("text") for p in content if isinstance(p, dict) and "text" in p]
+        if not all(isinstance(t, str) for t in texts):
+            # The request model coerces some (5 became "5" for the engine, which then failed: a 500).
+            raise InvalidInputError("a content part's text must be a string", code="validation_error")
+        return sum(len(t) for t in texts)
     return 0
