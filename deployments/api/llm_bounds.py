@@ -60,9 +60,13 @@ def _content_chars(content: Any) -> int:
     if isinstance(content, str):
         return len(content)
     if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        texts = [p.get("text") for p in content if isinstance(p, dict) and "text" in p]
-        if not all(isinstance(t, str) for t in texts):
-            # The request model coerces some (5 became "5" for the engine, which then failed: a 500).
-            raise InvalidInputError("a content part's text must be a string", code="validation_error")
-        return sum(len(t) for t in texts)
+        length = 0
+        for part in content:
+            if isinstance(part, dict) and "text" in part:
+                text = part["text"]
+                if not isinstance(text, str):
+                    # The request model coerces some (5 became "5" for the engine, which then failed: a 500).
+                    raise InvalidInputError("a content part's text must be a string", code="validation_error")
+                length += len(text)
+        return length
     return 0
