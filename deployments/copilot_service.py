@@ -19,6 +19,7 @@ from ray.serve.handle import DeploymentHandle, DeploymentResponseGenerator
 
 from common.config import Settings, get_settings
 from common.database import Database, create_pool
+from common.errors import InvalidInputError
 from copilot.assistant import Copilot, CopilotLimits
 from copilot.embeddings import Embedder
 from copilot.retrieval import Fusion
@@ -57,7 +58,14 @@ def chat_deltas(item: Any) -> list[str]:
     """The text deltas of one piece of an OpenAI chat-completion event stream (``data: {...}`` lines)."""
     if not isinstance(item, str):
         error = getattr(item, "error", None)
-        raise RuntimeError(f"the LLM refused the request: {getattr(error, 'message', item)}")
+        message = getattr(error, "message", item)
+        if getattr(error, "code", None) == 400:
+            # The engine's own client error: the prompt (question, context and history) is longer than its
+            # context in tokens, which characters do not tell. A 400 for the question, not a 500.
+            raise InvalidInputError(
+                f"the question and its context are too long for the model: {message}", code="question_too_long"
+            )
+        raise RuntimeError(f"the LLM refused the request: {message}")
     found = []
     for line in SSE_LINE_END.split(item):
         if not line.startswith("data: ") or line == "data: [DONE]":
