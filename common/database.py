@@ -185,6 +185,12 @@ class Database:
             await conn.fetchval("SELECT 1")
 
 
+async def lock_until_commit(conn: asyncpg.Connection, key: str) -> None:
+    """Hold an advisory lock named ``key`` until the transaction ends: callers with the same key queue here, and
+    each statement after it (READ COMMITTED) sees what the one before committed."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+
+
 async def delete_counted(conn: asyncpg.Connection, delete: str, *args: object) -> int:
     """Run the DELETE statement ``delete`` with ``args`` and return how many rows it removed."""
     status = await conn.execute(delete, *args)  # "DELETE <count>"

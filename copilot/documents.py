@@ -13,6 +13,7 @@ from uuid import UUID
 import asyncpg
 import numpy as np
 
+from common.database import lock_until_commit
 from common.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
 from copilot.chunking import Chunk, chunk_sections
 from copilot.embeddings import Embedder
@@ -55,9 +56,7 @@ async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, docume
     """Replace any document of the same name and insert this one with its chunks (one transaction)."""
     # Two uploads of one name at once (a double click, a retry while the first still embeds): the second waits
     # for the first and then replaces it, where its delete could not see the first's row and its insert failed.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"copilot-document:{tenant_id}:{document.filename}"
-    )
+    await lock_until_commit(conn, f"copilot-document:{tenant_id}:{document.filename}")
     replaced = await conn.fetchval(
         "DELETE FROM app.copilot_documents WHERE filename = $1 RETURNING id", document.filename
     )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
+from common.database import lock_until_commit
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from inventory.listing import Listing, ListQuery, Page
 from inventory.member_schemas import NotificationSettings, ProfileUpdate
@@ -69,7 +70,7 @@ async def today_for(conn: asyncpg.Connection, user_id: UUID) -> date:
 async def update_profile(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, changes: ProfileUpdate) -> dict:
     # Two updates at once (a settings screen saving each toggle as it changes): the second reads the profile
     # after the first has written it, so it merges into it instead of writing its stale copy over it.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"member-profile:{tenant_id}:{user_id}")
+    await lock_until_commit(conn, f"member-profile:{tenant_id}:{user_id}")
     current = await get_profile(conn, user_id)
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"notifications"})
     merged = {**current, **values}

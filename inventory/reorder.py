@@ -16,6 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
+from common.database import lock_until_commit
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import members, pricing, purchasing
 from inventory.listing import Listing, ListQuery, Page
@@ -202,7 +203,7 @@ async def order_proposals(
     """Turn the current proposals into draft purchase orders, one per supplier and warehouse, in ``currency`` or
     else each supplier's."""
     # One proposal run per tenant at a time: the second sees the first's drafts as incoming.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('reorder:' || $1::text, 0))", str(tenant_id))
+    await lock_until_commit(conn, f"reorder:{tenant_id}")
     groups = _by_order(await proposals(conn, filters, await members.today_for(conn, user_id)))
     currencies = {key: currency or items[0]["supplier_currency"] for key, items in groups.items()}
     if unpriced := await _price(conn, groups, currencies):

@@ -23,6 +23,7 @@ import asyncpg
 import numpy as np
 import pandas as pd
 
+from common.database import lock_until_commit
 from training.errors import ForecastInputError
 
 RUN_COLUMNS = (
@@ -103,9 +104,8 @@ async def start_run(
 ) -> RunRecord:
     """Register a run, or find the one with the same ``run_key`` again (same id and version)."""
     async with conn.transaction():
-        # Serialise version numbering per registered model (the unique keys would catch a race; this
-        # avoids the retry).
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{tenant_id}/{model_name}")
+        # Serialise version numbering per registered model (the unique keys would catch a race; this avoids a retry).
+        await lock_until_commit(conn, f"{tenant_id}/{model_name}")
         row = await conn.fetchrow(
             f"""
             INSERT INTO app.forecast_runs (tenant_id, model_name, model_type, version, run_key, freq, horizon, params,
