@@ -171,6 +171,8 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     back, fast_back = 1 / _growth(as_of, origin, HALF_LIFE_DAYS), 1 / _growth(as_of, origin, FAST_HALF_LIFE_DAYS)
 
     def keys(frame: pd.DataFrame, *columns: str) -> np.ndarray:
+        if not columns:  # one group: every row
+            return np.zeros(len(frame), dtype=object)
         # A missing column (a frame without categories) is one unknown value.
         parts = [
             frame[c].astype("string").fillna("?") if c in frame else pd.Series("?", index=frame.index, dtype="string")
@@ -180,9 +182,7 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
         return joined.to_numpy(dtype=object)
 
     def stats(*columns: str) -> dict[str, np.ndarray]:
-        event_key = keys(history, *columns) if columns else np.zeros(len(history), dtype=object)
-        target_key = keys(targets, *columns) if columns else np.zeros(len(targets), dtype=object)
-        found = _past_sums(event_key, known, outcome_values, target_key, as_of)
+        found = _past_sums(keys(history, *columns), known, outcome_values, keys(targets, *columns), as_of)
         found["wn"] *= back
         found["wlate"] *= back
         found["fn"] *= fast_back
@@ -209,9 +209,9 @@ def build_features(history: pd.DataFrame, targets: pd.DataFrame | None = None) -
     supplier_fast = _shrunk(by_supplier["flate"], by_supplier["fn"], drifted, RECENT_STRENGTH)
     supplier_mode_fast = _shrunk(by_supplier_mode["flate"], by_supplier_mode["fn"], supplier_fast, RECENT_STRENGTH)
     delays = {"dn": np.ones(len(history)), "delay": np.nan_to_num(delay)}
-    everyone, every_target = np.zeros(len(history), dtype=object), np.zeros(len(targets), dtype=object)
-    all_delays = _past_sums(everyone, delay_known, delays, every_target, as_of)
-    supplier_delays = _past_sums(keys(history, "supplier_id"), delay_known, delays, keys(targets, "supplier_id"), as_of)
+    all_delays, supplier_delays = (
+        _past_sums(keys(history, *by), delay_known, delays, keys(targets, *by), as_of) for by in ((), ("supplier_id",))
+    )
     overall_delay = _shrunk(all_delays["delay"], all_delays["dn"], 1.0, RECENT_STRENGTH)
     supplier_delay = _shrunk(supplier_delays["delay"], supplier_delays["dn"], overall_delay, PRIOR_STRENGTH)
     last_late = _last_late_day(history, known, late, targets, as_of)
