@@ -20,8 +20,9 @@ from common.errors import InvalidInputError
 from copilot import conversations, documents, grounding, retrieval
 from copilot.embeddings import Embedder
 from copilot.mentions import Mentions, find_mentions
-from copilot.prompting import build_prompt, facts
+from copilot.prompting import build_prompt, facts, question_budget
 from copilot.retrieval import Fusion, Passage
+from copilot.tokens import TokenCounter, utf8_upper_bound
 from copilot.tool_choice import ToolChooser, mask_mentions
 from copilot.tools import ToolResult, run_tools
 
@@ -52,12 +53,14 @@ class Copilot:
         llm: LLM,
         limits: CopilotLimits,
         chooser: ToolChooser | None = None,
+        count_tokens: TokenCounter = utf8_upper_bound,
     ) -> None:
         self.database = database
         self.embedder = embedder
         self.llm = llm
         self.limits = limits
         self.chooser = chooser  # None: tools are chosen by their intent words
+        self.count_tokens = count_tokens  # the engine's tokenizer; the default overcounts, so nothing overflows
 
     async def ingest(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes
@@ -121,6 +124,13 @@ class Copilot:
                 code="question_too_long",
                 details={"length": len(question), "max_length": self.limits.max_question_chars},
             )
+        # Characters do not bound tokens (an emoji is three): a question the window cannot hold is refused here.
+        question_budget(
+            question,
+            context_tokens=self.limits.context_tokens,
+            answer_tokens=self.limits.answer_tokens,
+            count_tokens=self.count_tokens,
+        )
         embedding = await asyncio.to_thread(self.embedder.embed_one, question)
 
         async def gather(
@@ -155,6 +165,7 @@ class Copilot:
             context_tokens=self.limits.context_tokens,
             answer_tokens=self.limits.answer_tokens,
             history_turns=self.limits.history_turns,
+            count_tokens=self.count_tokens,
         )
         tool_calls = [r.as_call() for r in tool_results]
         yield {"event": "start", "conversation_id": str(conv_id), "sources": prompt.sources, "tool_calls": tool_calls}

@@ -70,7 +70,11 @@ def build_app(args: dict[str, Any] | AppArgs | None = None) -> Application:
         model_deployments["llm"] = llm
         # The answer budgets follow the engine these args run, not the replica's COPILOT_LLM_* environment.
         model_deployments["copilot"] = cast(Deployment, CopilotService).bind(
-            llm=llm, model_id=parsed.llm.model_id, device=parsed.llm.device, max_model_len=parsed.llm.max_model_len
+            llm=llm,
+            model_id=parsed.llm.model_id,
+            device=parsed.llm.device,
+            max_model_len=parsed.llm.max_model_len,
+            model_source=parsed.llm.model_source,
         )
     if parsed.risk:
         from deployments.risk_service import RiskService

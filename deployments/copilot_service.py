@@ -23,6 +23,7 @@ from common.errors import InvalidInputError
 from copilot.assistant import Copilot, CopilotLimits
 from copilot.embeddings import Embedder
 from copilot.retrieval import Fusion
+from copilot.tokens import load_token_counter
 from copilot.tool_choice import fit_chooser
 from copilot.tool_questions import TRAIN, TRAIN_CATALOGUE
 from copilot.tools import TOOLS
@@ -114,7 +115,12 @@ def copilot_limits(settings: Settings) -> CopilotLimits:
 @serve.deployment(name="CopilotService", max_ongoing_requests=32)
 class CopilotService:
     async def __init__(  # type: ignore[misc]  # Serve awaits it
-        self, llm: DeploymentHandle, model_id: str, device: Literal["cpu", "gpu"], max_model_len: int
+        self,
+        llm: DeploymentHandle,
+        model_id: str,
+        device: Literal["cpu", "gpu"],
+        max_model_len: int,
+        model_source: str,
     ) -> None:
         settings = get_settings()
         self._pool = await create_pool(settings)
@@ -124,7 +130,9 @@ class CopilotService:
         limits = copilot_limits(settings.model_copy(update=engine))
         # Fitted here from the packaged question set (seconds): the same embedder reads questions at run time.
         chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS), TRAIN_CATALOGUE)
-        self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser)
+        # The engine's own tokenizer: prompts are fitted in the tokens its window counts.
+        count_tokens = await asyncio.to_thread(load_token_counter, model_source)
+        self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser, count_tokens)
 
     async def ingest(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes

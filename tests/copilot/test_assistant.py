@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from common.database import Database
+from common.errors import InvalidInputError
 from copilot import conversations
 from copilot.assistant import Copilot, CopilotLimits
 
@@ -114,3 +115,14 @@ async def test_an_answer_that_fails_stores_neither_its_question_nor_a_conversati
         tenant.claims(), None, lambda tx: conversations.messages(tx.conn, done["conversation_id"])
     )
     assert [m["role"] for m in questions] == ["user", "assistant"]
+
+
+async def test_a_question_longer_than_the_window_in_tokens_is_refused_before_any_work(database, embedder, make_tenant):
+    # Before, characters bounded the question (300 emoji pass a 2,000-character limit) and the engine refused
+    # the prompt only after retrieval and the tools had run.
+    tenant = await make_tenant()
+    llm = ScriptedLLM("never asked")
+    copilot = Copilot(database, embedder, llm, CopilotLimits(context_tokens=1120, answer_tokens=96))
+    with pytest.raises(InvalidInputError) as refused:
+        [e async for e in copilot.ask(tenant.claims(), None, "😀" * 300)]
+    assert refused.value.code == "question_too_long" and llm.prompts == []

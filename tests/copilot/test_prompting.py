@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from copilot.prompting import Prompt, excerpt, facts
+import pytest
+
+from common.errors import InvalidInputError
+from copilot.prompting import MESSAGE_TOKENS, Prompt, build_prompt, excerpt, facts, question_budget
 from copilot.retrieval import Passage
 from copilot.tools import ToolResult
 
@@ -42,3 +45,41 @@ def test_a_passage_without_spaces_is_not_cut_inside_a_figure():
     # Before, with no space to cut at, the cut fell inside the figure: 1250 was quoted as "125".
     quoted = excerpt("交货期" * 132 + "为1250元")
     assert quoted.endswith("为 …") and "125" not in quoted
+
+
+def byte_tokens(text: str) -> int:
+    """A byte-level tokenizer without merges: every UTF-8 byte is a token (an emoji four, a Chinese character three)."""
+    return len(text.encode())
+
+
+def prompt_tokens(prompt: Prompt) -> int:
+    return sum(byte_tokens(m["content"]) + MESSAGE_TOKENS for m in prompt.messages)
+
+
+def test_passages_dense_in_tokens_are_fitted_to_the_window_in_the_engines_tokens():
+    # Before, passages were fitted at 3 characters a token; SmolLM2 reads Chinese at about 2 tokens a character,
+    # so two 900-character chunks overflowed its 2,048-token window and every question about them was refused.
+    chunks = [uuid.UUID(int=i) for i in range(3)]
+    passages = [
+        Passage(c, c, "合同.md", f"第{i}节", None, "如果供应商延迟交货" * 30, 1.0) for i, c in enumerate(chunks)
+    ]
+    prompt = build_prompt(
+        "延迟交货怎么办?", passages, [], [], context_tokens=2048, answer_tokens=96, count_tokens=byte_tokens
+    )
+    assert prompt.passages and prompt_tokens(prompt) <= 2048 - 96
+
+
+def test_live_data_is_cut_between_lines_never_inside_a_figure():
+    lines = [f"SKU-{i} at WH-0: on hand 1250" for i in range(200)]
+    stock = ToolResult("stock_levels", {}, lines, [{}])
+    prompt = build_prompt("stock?", [], [stock], [], context_tokens=1024, answer_tokens=96, count_tokens=byte_tokens)
+    shown = prompt.messages[-1]["content"].split("\n\nQuestion:")[0].splitlines()
+    assert shown[0] == "Live data:" and 1 < len(shown) - 1 < len(lines)
+    assert shown[1:] == [f"- {line}" for line in lines[: len(shown) - 1]]
+    assert prompt_tokens(prompt) <= 1024 - 96
+
+
+def test_a_question_the_window_cannot_hold_in_tokens_is_refused_as_too_long():
+    with pytest.raises(InvalidInputError) as refused:
+        question_budget("😀" * 300, context_tokens=1120, answer_tokens=96, count_tokens=byte_tokens)
+    assert refused.value.code == "question_too_long" and "1200 tokens" in refused.value.message

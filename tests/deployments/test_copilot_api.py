@@ -127,6 +127,20 @@ async def test_an_answer_streams_token_by_token_and_cites_the_document(http, mak
     assert done["answer"] == "".join(e["text"] for e in events if e["event"] == "token").strip()
 
 
+async def test_a_question_about_chinese_documents_is_answered_within_the_models_window(http, make_tenant):
+    # Before, passages were fitted at 3 characters a token; SmolLM2 reads Chinese at about 2 tokens a character,
+    # so the passages overflowed its window and every question about these documents was a 400.
+    tenant = await make_tenant()
+    sections = "\n\n".join(
+        f"## 第{n}条\n\n" + f"如果供应商延迟交货 买方每延迟一周扣除订单金额的百分之{n} 最高不超过百分之二十。" * 20
+        for n in range(1, 4)
+    )
+    assert (await upload(http, tenant, "供货合同.md", f"# 供货合同\n\n{sections}\n")).status_code == 201
+    events, _ = await ask_streaming(http, tenant, "供应商延迟交货怎么办?")
+    assert events[0]["sources"] and events[-1]["event"] == "done"
+    assert "[1] 供货合同.md" in events[-1]["answer"]
+
+
 async def test_a_stock_answer_carries_the_computed_figures_verbatim(http, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(42)})
     response = await http.post(
