@@ -142,7 +142,7 @@ class Copilot:
             history: list[dict[str, Any]] = []
             if conversation_id is not None:
                 await conversations.get(tx.conn, conversation_id)  # 404 for another user's
-                history = await conversations.messages(tx.conn, conversation_id, limit=8)
+                history = await conversations.messages(tx.conn, conversation_id, limit=2 * self.limits.history_turns)
             passages = await retrieval.search(
                 tx.conn, question, embedding, limit=self.limits.passages, fusion=self.limits.fusion
             )

@@ -94,15 +94,29 @@ def build_prompt(
     context = "\n\n".join(parts) if parts else "No live data or documents matched."
     if not parts:
         budget -= count_tokens(context)
-    messages = [{"role": "system", "content": SYSTEM_PROMPT}]
-    for turn in history[-history_turns:] if history_turns else []:
-        text = str(turn["content"])[:600]
-        cost = count_tokens(text) + MESSAGE_TOKENS
-        if cost <= budget:
-            messages.append({"role": str(turn["role"]), "content": text})
-            budget -= cost
+    kept_turns: list[list[dict[str, str]]] = []
+    # Newest first, whole turns only: the latest exchange is what a follow-up question refers to.
+    for turn in reversed(_turns(history)[-history_turns:] if history_turns else []):
+        cost = sum(count_tokens(m["content"]) + MESSAGE_TOKENS for m in turn)
+        if cost > budget:
+            break
+        kept_turns.insert(0, turn)
+        budget -= cost
+    messages = [{"role": "system", "content": SYSTEM_PROMPT}, *(m for turn in kept_turns for m in turn)]
     messages.append({"role": "user", "content": context + _question_part(question)})
     return Prompt(messages, kept)
+
+
+def _turns(history: list[dict[str, Any]]) -> list[list[dict[str, str]]]:
+    """The conversation's messages as turns (a question and its answer), each message cut to 600 characters."""
+    turns: list[list[dict[str, str]]] = []
+    for message in history:
+        entry = {"role": str(message["role"]), "content": str(message["content"])[:600]}
+        if entry["role"] == "user":
+            turns.append([entry])
+        elif turns:  # an answer whose question is older than the history read belongs to no turn
+            turns[-1].append(entry)
+    return turns
 
 
 def _question_part(question: str) -> str:

@@ -83,3 +83,21 @@ def test_a_question_the_window_cannot_hold_in_tokens_is_refused_as_too_long():
     with pytest.raises(InvalidInputError) as refused:
         question_budget("😀" * 300, context_tokens=1120, answer_tokens=96, count_tokens=byte_tokens)
     assert refused.value.code == "question_too_long" and "1200 tokens" in refused.value.message
+
+
+def conversation(turns: int) -> list[dict[str, str]]:
+    return [{"role": role, "content": f"{role} {n}"} for n in range(1, turns + 1) for role in ("user", "assistant")]
+
+
+def test_earlier_turns_are_whole_question_and_answer_pairs():
+    # Before, the last N messages were taken as N turns: two turns were one, and an odd N began with an answer.
+    prompt = build_prompt("and now?", [], [], conversation(4), context_tokens=2048, answer_tokens=96, history_turns=2)
+    assert [m["content"] for m in prompt.messages[1:-1]] == ["user 3", "assistant 3", "user 4", "assistant 4"]
+
+
+def test_the_latest_turn_is_kept_when_only_one_fits():
+    history = conversation(2)
+    history[0]["content"] = "user 1 " + "x" * 590
+    fixed = 10_000 - question_budget("and now?", context_tokens=10_000, answer_tokens=96)
+    prompt = build_prompt("and now?", [], [], history, context_tokens=fixed + 150, answer_tokens=96, history_turns=2)
+    assert [m["content"] for m in prompt.messages[1:-1]] == ["user 2", "assistant 2"]
