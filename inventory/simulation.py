@@ -60,10 +60,11 @@ def simulate_service_level(
 
     - ``normal``: the model behind the formulas. Lead time normal (truncated at 0), demand given the
       lead time ``L`` normal with mean ``d*L`` and variance ``L*sd_d^2``: checks the arithmetic.
-    - ``gamma``: what stock actually meets. Lead time gamma with the same mean and sd, and demand
-      summed period by period (whole periods, then the fraction of the last), each period gamma with
-      the demand's mean and sd: never negative and right-skewed, so the normal approximation can
-      fall short of the target, and ``simulated_reorder_point`` says by how much.
+    - ``gamma``: what stock actually meets. Lead time gamma with the same mean and sd, and demand a
+      gamma process: each period gamma with the demand's mean and sd, a fraction ``f`` of one gamma
+      with ``f`` times its shape (variance ``f*sd_d^2``), so ``L`` periods are one gamma of ``L`` times
+      the shape: never negative and right-skewed, so the normal approximation can fall short of the
+      target, and ``simulated_reorder_point`` says by how much.
 
     The target counts as met when the simulated level is no more than three standard errors below
     it. With ``order_quantity``, the fill rate is ``1 - mean shortage per cycle / Q``.
@@ -87,11 +88,11 @@ def simulate_service_level(
     if distribution == "normal":
         lead_time_demand = rng.normal(demand.mean * lead_times, demand.sd * np.sqrt(lead_times))
     else:
-        # The sum of k independent gamma(a, s) periods is gamma(k*a, s): one draw per cycle, where a matrix of
-        # cycles x periods took a gigabyte and seconds for a two-year lead time.
-        whole = np.floor(lead_times)
-        last = (lead_times - whole) * _gamma(rng, demand.mean, demand.sd, cycles)
-        lead_time_demand = _gamma_sum(rng, demand.mean, demand.sd, whole) + last
+        # The sum of k independent gamma(a, s) periods is gamma(k*a, s), for a fraction of a period too: one draw
+        # per cycle, where a matrix of cycles x periods took a gigabyte and seconds for a two-year lead time. (A
+        # whole period's draw scaled by the fraction had variance f^2*sd^2, and under-covered a 3-day lead time
+        # of weekly demand.)
+        lead_time_demand = _gamma_sum(rng, demand.mean, demand.sd, lead_times)
     shortage = np.maximum(lead_time_demand - reorder_point, 0.0)
     level = float(np.mean(shortage <= 0))
     error = math.sqrt(max(level * (1 - level), 1e-12) / cycles)
@@ -120,7 +121,7 @@ def _gamma(rng: np.random.Generator, mean: float, sd: float, size: int) -> np.nd
 
 
 def _gamma_sum(rng: np.random.Generator, mean: float, sd: float, periods: np.ndarray) -> np.ndarray:
-    """The sum of ``periods`` (whole, per draw) independent gamma draws with this mean and sd, exactly."""
+    """Gamma-process demand over ``periods`` (per draw, whole or not) of gamma demand with this mean and sd."""
     if mean <= 0 or sd <= 0:
         return periods * max(mean, 0.0)
     shape = _shape(mean, sd)
