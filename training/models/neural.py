@@ -175,6 +175,12 @@ class NeuralForecaster(Forecaster):
                 for q in levels:
                     out[quantile_column(q)] = (point + offsets[q] * widen).ravel()
         assert len(out) == n_series * horizon
+        # A series that never went negative (demand) is not forecast negative, as by the other forecasters: the
+        # network's normalised output and DeepAR's sample paths reach below zero on slow movers.
+        non_negative = history.groupby("unique_id")["y"].min() >= 0
+        rows = out["unique_id"].map(non_negative).fillna(False).to_numpy(dtype=bool)
+        values = [POINT_COLUMN, *(quantile_column(q) for q in levels)]
+        out.loc[rows, values] = out.loc[rows, values].clip(lower=0.0)
         return monotone_quantiles(out, levels)
 
     def _prediction_loader(self) -> Any:
