@@ -27,6 +27,9 @@ JOBS: dict[str, Job] = {
     "train": Job("training.train_job", "fit forecasting models with Ray Train and promote the better ones"),
     "batch-forecast": Job("training.batch_forecast", "forecast every series of every tenant into the store"),
     "early-warning": Job("risk.early_warning", "retrain due disruption models, score open orders, raise alerts"),
+    "nightly": Job(
+        "deployments.nightly_job", "batch-forecast, then early-warning whatever it did; fails if either did"
+    ),
     "integrations-sync": Job("deployments.integrations_job", "run every due scheduled ERP sync"),
     "maintenance": Job(
         "deployments.maintenance_job",

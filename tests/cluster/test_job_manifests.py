@@ -111,20 +111,27 @@ def nightly_entrypoint(rendered: dict[str, list[Manifest]]) -> str:
     return entrypoint
 
 
-@pytest.mark.parametrize(("forecasts", "early_warning", "night"), [(0, 0, 0), (1, 0, 1), (0, 1, 1), (1, 1, 1)])
-def test_the_night_runs_the_early_warning_whatever_the_forecasts_did_and_fails_if_either_failed(
-    rendered: dict[str, list[Manifest]], tmp_path, forecasts: int, early_warning: int, night: int
+def kuberay_submitter(tmp_path, entrypoint: str) -> tuple[list[str], list[str]]:
+    """What KubeRay's submitter does with an entrypoint: it pastes it unquoted into one shell script after
+    ``ray job submit ... --`` (kuberay ``BuildJobSubmitCommand``). Stand-ins record (the words ``ray`` was given,
+    the words ``python`` was run with in the submitter pod)."""
+    for program in ("ray", "python"):
+        stand_in = tmp_path / program
+        stand_in.write_text(f'#!/bin/sh\necho "$*" >> "{tmp_path}/{program}.log"\n')
+        stand_in.chmod(0o755)
+    script = f"ray job submit --address http://head:8265 --no-wait --submission-id night -- {entrypoint} ;"
+    subprocess.run(["/bin/bash", "-ce", script], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=False)
+    logs = [tmp_path / f"{program}.log" for program in ("ray", "python")]
+    return tuple(log.read_text().splitlines() if log.exists() else [] for log in logs)  # type: ignore[return-value]
+
+
+def test_the_nightly_entrypoint_reaches_ray_whole_through_kuberays_submitter(
+    rendered: dict[str, list[Manifest]], tmp_path
 ) -> None:
-    # The shell composition is what is under test: `python` here is a stand-in that records the job it was
-    # asked for and exits with that job's status.
-    stand_in = tmp_path / "python"
-    stand_in.write_text(
-        f'#!/bin/sh\necho "$3" >> "{tmp_path}/ran"\n'
-        f'case "$3" in batch-forecast) exit {forecasts};; early-warning) exit {early_warning};; esac\nexit 9\n'
-    )
-    stand_in.chmod(0o755)
-    ran = subprocess.run(
-        ["/bin/sh", "-c", nightly_entrypoint(rendered)], env={"PATH": f"{tmp_path}:/usr/bin:/bin"}, check=False
-    )
-    assert (tmp_path / "ran").read_text().split() == ["batch-forecast", "early-warning"]
-    assert (ran.returncode != 0) == bool(night)
+    # Before, the entrypoint joined two jobs with `;` and `&&`: KubeRay's script submitted only the batch
+    # forecast and ran the early warning in the submitter pod, which has no database settings.
+    entrypoint = nightly_entrypoint(rendered)
+    submitted, run_in_submitter = kuberay_submitter(tmp_path, entrypoint)
+    assert submitted == [f"job submit --address http://head:8265 --no-wait --submission-id night -- {entrypoint}"]
+    assert run_in_submitter == []
+    assert entrypoint.split()[:4] == ["python", "-m", "deployments.jobs", "nightly"]
