@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import cache
 
@@ -41,18 +40,25 @@ _MONTHS = [
     "november",
     "december",
 ]
+_MONTH = "|".join(m[:3] for m in _MONTHS)
+_SUFFIX = r"(?:st|nd|rd|th)"
+# "24 December 2026", "24th of December 2026", "Dec 24th, 2026", "December the 24th 2026".
 _WORD_DATE = re.compile(
-    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?,?\s+(\d{4})\b"
-    r"|\b(" + "|".join(m[:3] for m in _MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b",
+    rf"\b(\d{{1,2}})(?:{_SUFFIX}(?:\s+of)?)?\s+({_MONTH})[a-z]*\.?,?\s+(\d{{4}})\b"
+    rf"|\b({_MONTH})[a-z]*\.?\s+(?:the\s+(?=\d+{_SUFFIX}))?(\d{{1,2}}){_SUFFIX}?,?\s+(\d{{4}})\b",
     re.IGNORECASE,
 )
-# A day and month without a year ("7 March", "Mar 7th"): months capitalised, as English writes them, so that "5 may
-# run out" stays a figure. Claimed as "--03-07" (ISO 8601's day of any year): any date of the data on that day holds.
+# A day and month without a year ("7 March", "Mar 7th", "the 7th of March"): months capitalised, as English writes
+# them, so that "5 may run out" stays a figure. Claimed as "--03-07" (ISO 8601's day of any year): any date of the
+# data on that day holds.
 _CAPITALISED_MONTH = "|".join(m[:3].capitalize() for m in _MONTHS)
 _DAY_MONTH = re.compile(
-    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_CAPITALISED_MONTH})[a-z]*\b\.?"
-    rf"|\b({_CAPITALISED_MONTH})[a-z]*\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?![.,]?\d)"
+    rf"\b(\d{{1,2}})(?:{_SUFFIX}(?:\s+of)?)?\s+({_CAPITALISED_MONTH})[a-z]*\b\.?"
+    rf"|\b({_CAPITALISED_MONTH})[a-z]*\.?\s+(?:the\s+(?=\d+{_SUFFIX}))?(\d{{1,2}}){_SUFFIX}?\b(?![.,]?\d)"
 )
+# A day without its month ("on the 24th", "Tuesday the 1st"), claimed as "---24" (ISO 8601's day of any month). An
+# ordinal followed by a word is a rank ("the 3rd week", "the 12th late order"), not a day.
+_DAY_OF_MONTH = re.compile(rf"\b[Tt]he\s+(3[01]|[12]\d|0?[1-9]){_SUFFIX}\b(?!\s+[A-Za-z])")
 # Codes: letters, a dash or hash, then letters/digits (SKU-0, PO-000123, SUP-THYSSEN, SH-12, WH-1).
 _CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -97,11 +103,10 @@ def _month_number(abbreviation: str) -> int | None:
     return None
 
 
-def _day(year: str, month: str, day: str) -> str | None:
-    try:
-        return date(int(year), int(month), int(day)).isoformat()
-    except ValueError:
-        return None
+def _calendar_day(year: str, month: int, day: str) -> str:
+    """The ISO day a date names; an impossible one ("31 June 2026", "2026-02-30") as written, which no context
+    holds as a real day, so a sentence stating it is dropped rather than left unchecked."""
+    return f"{year}-{month:02d}-{int(day):02d}"
 
 
 @dataclass(frozen=True)
@@ -155,21 +160,19 @@ def _amounts(text: str) -> set[str]:
 def extract(text: str, names: Iterable[str] = ()) -> Claims:
     """The figures, dates, codes and known entity names a text states."""
     text = _CITATION.sub(" ", text)
-    dates: set[str] = set()
-    for y, mo, d in _ISO_DATE.findall(text):
-        dates.add(_day(y, mo, d) or f"{y}-{mo}-{d}")  # an impossible day (2026-02-30) is claimed as written
+    dates = {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
     for match in _WORD_DATE.finditer(text):
         d1, m1, y1, m2, d2, y2 = match.groups()
-        month = _month_number(m1 or m2)
-        if month and (found := _day(y1 or y2, str(month), d1 or d2)):
-            dates.add(found)
+        if month := _month_number(m1 or m2):
+            dates.add(_calendar_day(y1 or y2, month, d1 or d2))
     text = _WORD_DATE.sub(" ", _ISO_DATE.sub(" ", text))
     for match in _DAY_MONTH.finditer(text):
         d1, m1, m2, d2 = match.groups()
-        month = _month_number(m1 or m2)
-        if month and (found := _day("2000", str(month), d1 or d2)):  # a leap year: 29 February is a day
-            dates.add("--" + found[5:])
+        if month := _month_number(m1 or m2):
+            dates.add(_calendar_day("-", month, d1 or d2))  # "--03-07"; 29 February is a day of some years
     text = _DAY_MONTH.sub(" ", text)
+    dates |= {f"---{int(day):02d}" for day in _DAY_OF_MONTH.findall(text)}
+    text = _DAY_OF_MONTH.sub(" ", text)
     codes = {c.upper() for c in _CODE.findall(text)}
     text = _CODE.sub(" ", text)
     amounts = _amounts(text)
@@ -206,8 +209,10 @@ class Checker:
         self._context = extract("\n".join(self.context_texts), self.names)
         # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
-        # Every day of the context also backs a sentence that leaves its year out ("7 March" by 2026-03-07).
+        # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its
+        # month too ("on the 7th").
         yearless = {"--" + day[5:] for day in self._context.dates if not day.startswith("--")}
+        yearless |= {"---" + day[-2:] for day in self._context.dates if not day.startswith("---")}
         self._context = Claims(
             self._context.numbers | extra,
             self._context.dates | yearless,

@@ -141,3 +141,17 @@ def test_codes_without_a_dash_glued_figures_and_impossible_days_are_claims_too()
 def test_a_citation_numbered_zero_is_dropped():
     stream = SentenceFilter(Checker(["Net 60 days."]), citations=1)
     assert stream.feed("Payment is net 60 days [0]. Payment is net 60 days [1].\n") == ["Payment is net 60 days [1]. "]
+
+
+def test_ordinal_and_impossible_word_dates_are_claims():
+    # Before, "31 June 2026" was deleted from the sentence unchecked (only "2026-02-30" was claimed as written), and
+    # "the 24th of December", "December the 24th" and "on the 24th" were no dates at all.
+    checker = Checker(CONTEXT, NAMES)
+    invented = ["PO-000123 is expected on the 24th of December.", "PO-000123 is expected on December the 24th.",
+                "PO-000123 is expected on the 24th.", "PO-000123 is expected on 31 June 2026.",
+                "PO-000123 is expected on 31 June.", "PO-000123 is expected on 24th of December, 2026."]  # fmt: skip
+    assert [s for s in invented if checker.check(s).grounded] == []
+    stated = ["PO-000123 is expected on the 1st of December.", "PO-000123 is expected on December the 1st, 2026.",
+              "PO-000123 was due on Tuesday the 1st.", "PO-000123 is the 3rd late order."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
+    assert extract("due on 31 June 2026").dates == {"2026-06-31"}
