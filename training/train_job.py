@@ -4,12 +4,13 @@
         python -m deployments.jobs train --freq D --horizon 14 --models deepar,xgboost --epochs 5
 
 Per tenant: the demand history's last ``horizon`` steps of every series are held out; the Ray Train
-model (``training.ray_fits``) and the champion's own method, the statistical selection of the
-nightly batch (``training.planning.auto_forecaster``), are both fitted on the rest and scored on
-those same windows. The trained model is registered as a run of ``registry.champion_key(freq)`` with
-its parameters, compute, holdout metrics and checkpoint, its forecasts from the full history are
-stored under the run, and it becomes the champion only if its MASE beats the statistical
-selection's; serving (``/ai/forecast/demand``) then answers from it and names it.
+model (``training.ray_fits``) and the champion's own method, the nightly batch's forecast
+(``training.planning.forecast_panel`` with the batch's profile: all-zero series at zero, demand
+floored at zero), are both fitted on the rest and scored on those same windows. The trained model is
+registered as a run of ``registry.champion_key(freq)`` with its parameters, compute, holdout metrics
+and checkpoint, its forecasts from the full history are stored under the run, and it becomes the
+champion only if its MASE beats the batch's; serving (``/ai/forecast/demand``) then answers from it
+and names it.
 
 Compute (workers, CPUs and GPUs per worker) comes from settings or ``--workers``/``--gpus-per-worker``:
 CPU by default, Lightning's GPU accelerator and xgboost's ``device="cuda"`` when GPUs are asked for.
@@ -38,7 +39,7 @@ from training import metrics as accuracy
 from training.compute import TrainCompute
 from training.frequency import season_length
 from training.models.neural import Kind
-from training.planning import DEFAULT_QUANTILES, auto_forecaster
+from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
 from training.ray_fits import fit_booster, load_neural, train_neural
 
 logger = logging.getLogger("training.train_job")
@@ -73,9 +74,11 @@ def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd
     return history[from_end >= horizon], history[from_end < horizon]
 
 
-def statistical_holdout(train: pd.DataFrame, freq: str, horizon: int, profile: str = "fast") -> pd.DataFrame:
-    """The champion's method (the batch's statistical selection) fitted on ``train``: its ``horizon`` forecast."""
-    return auto_forecaster(freq, horizon, cast(Any, profile)).fit(train, freq).predict(horizon)
+def statistical_holdout(train: pd.DataFrame, freq: str, horizon: int, profile: Profile = "full") -> pd.DataFrame:
+    """The champion's method fitted on ``train``: the nightly batch's forecast (its default profile is ``full``), as
+    the batch serves it, all-zero series at zero and demand floored at zero. A trained model that loses to what the
+    batch would serve is never promoted (until 2026-12-07 the yardstick was the ``fast`` selection, unclipped)."""
+    return forecast_panel(train, freq, horizon, DEFAULT_QUANTILES, profile=profile).forecast
 
 
 def fit_kind(
@@ -117,7 +120,7 @@ async def train_and_register(
     kinds: Sequence[str],
     as_of: datetime,
     storage_path: str,
-    profile: str = "fast",
+    profile: Profile = "full",
 ) -> list[dict[str, Any]]:
     """Train each model kind on the tenant's demand history, score it against the statistical selection on the
     same held-out windows, register it with its forecasts and promote it if it wins."""
@@ -194,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--models", default="deepar,xgboost", help="comma-separated: deepar, lstm, xgboost")
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
+    parser.add_argument("--profile", choices=["fast", "full"], default="full",
+                        help="the baseline's: the nightly batch's --profile (its default, full)")  # fmt: skip
     parser.add_argument("--storage-path", default=os.environ.get("CHAINSIGHT_TRAIN_STORAGE") or None,
                         help="where checkpoints go: a URI or a volume every worker and replica mounts")  # fmt: skip
     args = parser.parse_args(argv)
@@ -222,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     kinds=args.models.split(","),
                     as_of=datetime.now(UTC),
                     storage_path=storage,
+                    profile=args.profile,
                 )
             )
         print(json.dumps({"train_job": outcomes}, default=str))

@@ -4,12 +4,14 @@ global xgboost with XGBoostTrainer. Tiny panels and two epochs keep them to seco
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.training.conftest import seasonal_panel
 from training.compute import TrainCompute
+from training.planning import forecast_panel
 from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
-from training.train_job import checkpoint_storage, holdout_scores, split_holdout
+from training.train_job import checkpoint_storage, holdout_scores, split_holdout, statistical_holdout
 
 pytestmark = pytest.mark.slow
 
@@ -89,3 +91,17 @@ def test_training_on_several_nodes_without_shared_storage_is_refused_before_any_
     assert checkpoint_storage("s3://bucket/train", [head, worker], "head") == "s3://bucket/train"
     one_machine = {"NodeID": "local", "Alive": True, "Resources": {"CPU": 2.0}}
     assert checkpoint_storage(None, [one_machine, {**worker, "Alive": False}], "local").startswith("/")
+
+
+def test_the_baseline_a_trained_model_must_beat_is_the_forecast_the_nightly_batch_serves():
+    # Products being phased out, their demand falling to zero: before, the baseline was the fast selection, unclipped,
+    # whose negative forecasts scored worse than the batch's, so a trained model could win against a weaker yardstick.
+    rng = np.random.default_rng(3)
+    days, t = pd.date_range("2026-06-01", periods=100, freq="D"), np.arange(100)
+    fading = [np.maximum(0, np.round(30 - 0.4 * t + rng.normal(0, 2, 100))) for _ in range(3)]
+    frames = [pd.DataFrame({"unique_id": f"fading{i}", "ds": days, "y": y}) for i, y in enumerate(fading)]
+    train, test = split_holdout(pd.concat(frames, ignore_index=True), 14)
+    baseline = statistical_holdout(train, "D", 14)
+    served = forecast_panel(train, "D", 14, profile="full").forecast
+    assert (baseline["yhat"] >= 0).all()
+    assert holdout_scores(baseline, train, test, "D") == holdout_scores(served, train, test, "D")
