@@ -239,6 +239,25 @@ def plan_policy(
     )
 
 
+def quantity_to_order(
+    position: float, *, reorder_point: float, order_quantity: float, order_up_to: float | None = None
+) -> float:
+    """What to order now at inventory position ``position`` (on hand - reserved + on order).
+
+    Periodic review (``order_up_to`` given): up to that level. Continuous review: nothing above the reorder
+    point; at or below it ``order_quantity``, plus the shortfall when that alone leaves the position at or
+    below the reorder point (the shortfall alone with an order quantity of 0: a zero ordering cost, or no
+    demand and no minimum order, which before ordered nothing however far below the reorder point).
+    """
+    if order_up_to is not None:
+        return max(order_up_to - position, 0.0)
+    if position > reorder_point:
+        return 0.0
+    if position + order_quantity <= reorder_point:
+        return reorder_point - position + order_quantity
+    return order_quantity
+
+
 def _require_finite_non_negative(what: str, value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
         raise InventoryPolicyError(f"{what} must be a finite non-negative number, got {value!r}")

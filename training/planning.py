@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from inventory.optimisation import Costs, LeadTime, plan_policy
+from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_order
 from inventory.simulation import simulate_service_level
 from training.demand_rate import demand_rate_from_forecast
 from training.errors import ForecastInputError
@@ -309,13 +309,10 @@ def inventory_report(
     level = protected if simulation.meets_target else simulation.simulated_reorder_point
     recommended = level - demand.mean * review  # with a review period, the position one review's demand below S
     position = on_hand - reserved + on_order
-    if review > 0:
-        order_now = max(level - position, 0.0)
-    else:
-        order_now = policy.order_quantity if position <= recommended else 0.0
-        if order_now > 0 and position + order_now <= recommended:
-            # One EOQ does not lift the position above the reorder point: order enough to.
-            order_now = recommended - position + policy.order_quantity
+    periodic_level = level if review > 0 else None
+    order_now = quantity_to_order(
+        position, reorder_point=recommended, order_quantity=policy.order_quantity, order_up_to=periodic_level
+    )
     interval = "lead time and review period" if review > 0 else "lead time"
     return {
         "forecast_model": forecast["model"],

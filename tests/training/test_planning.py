@@ -191,3 +191,28 @@ def test_one_observation_claims_neither_a_certain_interval_nor_a_confirmed_zero_
         history, "D", lead_time_days=7, lead_time_sd_days=0, lead_time_samples_days=None, service_level=0.99
     )
     assert report["policy"]["safety_stock"] > 0
+
+
+def poisson_days(mean: float = 10, length: int = 365, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"ds": pd.date_range("2025-12-01", periods=length), "y": rng.poisson(mean, length) * 1.0})
+
+
+@pytest.mark.parametrize(
+    ("history", "options"),
+    [
+        (poisson_days(), {"ordering_cost": 0, "holding_cost_per_unit_year": 1}),
+        (poisson_days(length=0), {"reserved": 100}),
+    ],
+    ids=["zero-ordering-cost", "no-history-all-reserved"],
+)
+def test_continuous_review_below_the_reorder_point_orders_up_to_it_when_the_order_quantity_is_zero(history, options):
+    # A zero ordering cost (an EOQ of 0), or no demand and no minimum order, makes the order quantity 0. Before, the
+    # report then said order nothing: at a position of 0 under a reorder point of 62.9, or at a position of -100.
+    report = inventory_report(
+        history, "D", lead_time_days=5, lead_time_sd_days=0, lead_time_samples_days=None, service_level=0.95,
+        start=datetime(2026, 12, 1), **options,
+    )  # fmt: skip
+    assert report["policy"]["order_quantity"] == 0
+    assert report["inventory_position"] < report["recommended_reorder_point"]
+    assert report["inventory_position"] + report["order_now"] == pytest.approx(report["recommended_reorder_point"])
