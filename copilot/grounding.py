@@ -71,9 +71,10 @@ _PRICED = re.compile(
 _DOLLARS = "USD|CAD|AUD|NZD|SGD|HKD|MXN"
 _SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY|CNY", "$": _DOLLARS, "euro": "EUR", "dollar": _DOLLARS, "yen": "JPY"}
 # A word that mixes digits with letters or "_": an ERP's code without a dash (FURN_7800, WH1, a tracking number
-# 1Z999AA10123456784) or a figure glued to its unit (500pcs, 12kg, 5k).
-_MIXED = re.compile(r"(?<![\w.])(?=\w*\d)(?=\w*[A-Za-z_])\w{2,}(?![\w])")
-_GLUED = re.compile(r"(\d+(?:\.\d+)?)([a-z]+)")
+# 1Z999AA10123456784) or a figure glued to its unit (500pcs, 12kg, 5k, 12.75kg, 1,000pcs), read whole: a figure
+# is never only the part before its decimal point or thousands separator.
+_MIXED = re.compile(rf"(?<![\w.])(?:(?:{_AMOUNT})[^\W\d]\w*|(?=\w*\d)(?=\w*[A-Za-z_])\w{{2,}})(?![\w])")
+_GLUED = re.compile(rf"({_AMOUNT})([a-z]+)")
 # What a figure may carry glued without changing it; "5k" (5,000) and other suffixes are claimed whole.
 _UNITS = frozenset(
     {"pcs", "pc", "ea", "units", "unit", "kg", "g", "mg", "t", "lb", "lbs", "oz", "l", "ml", "m", "cm", "mm", "km",
@@ -81,7 +82,8 @@ _UNITS = frozenset(
 )  # fmt: skip
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 _WORDLIKE = re.compile(r"\d[A-Z]{2,}|[A-Za-z]\d")  # 3PL, 2FA; Q3, H1: words, not codes
-_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.])\d+(?:\.\d+)?(?![\w])")
+# A figure standing alone, its decimals atomic: "12.75" is never read as its whole part 12.
+_NUMBER = re.compile(rf"(?<![\w.])(?:{_AMOUNT})(?![\w])(?!\.\d)")
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -176,13 +178,14 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     codes = {c.upper() for c in _CODE.findall(text)}
     text = _CODE.sub(" ", text)
     amounts = _amounts(text)
-    numbers = {normalise_number(n) for n in _NUMBER.findall(text)}
+    numbers: set[str] = set()
     for word in _MIXED.findall(text):
         glued = _GLUED.fullmatch(word)
         if glued and glued.group(2) in _UNITS:
             numbers.add(normalise_number(glued.group(1)))
         elif not _ORDINAL.fullmatch(word) and not _WORDLIKE.fullmatch(word):
             codes.add(word.upper())
+    numbers |= {normalise_number(n) for n in _NUMBER.findall(_MIXED.sub(" ", text))}  # "1,000pcs" is not 1
     lowered = text.lower()
     found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
     return Claims(frozenset(numbers), frozenset(dates), frozenset(codes), frozenset(found_names), frozenset(amounts))

@@ -155,3 +155,12 @@ def test_ordinal_and_impossible_word_dates_are_claims():
               "PO-000123 was due on Tuesday the 1st.", "PO-000123 is the 3rd late order."]  # fmt: skip
     assert [s for s in stated if not checker.check(s).grounded] == []
     assert extract("due on 31 June 2026").dates == {"2026-06-31"}
+
+
+def test_a_decimal_glued_to_its_unit_is_claimed_whole():
+    # Before, "12.75kg" claimed only 12 and "1.5k" only 1 (backed by WH-1): the decimal part was never checked.
+    checker = Checker(["SKU-7 (Hex bolt M8) at WH-1: on hand 12, reserved 0, available 12 kg"], NAMES)
+    assert checker.check("We have 12.75kg.").unsupported == ["12.75"]
+    assert checker.check("We have 1.5k units.").unsupported == ["1.5K"]
+    assert checker.check("We have 12kg of Hex bolt M8.").grounded
+    assert extract("Order 1,000pcs.").numbers == {"1000"}
