@@ -198,11 +198,16 @@ async def connector_status(conn: asyncpg.Connection, connector_id: UUID) -> dict
 
 
 async def actor_may_write(conn: asyncpg.Connection, connector: dict) -> bool:
-    """Whether the member a connector's jobs act as is still an admin or planner (jobs cannot start otherwise)."""
+    """Whether the member a connector's jobs act as is still an admin or planner of the connector's tenant (jobs
+    cannot start otherwise). The role is read in that tenant, as app.claim_due_integration_syncs reads it: a caller
+    sees their own memberships in other tenants, and a writer role there must not count here."""
     return bool(
         await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM app.members WHERE user_id = $1 AND role IN ('admin', 'planner'))",
-            connector["acting_user_id"],
+            """SELECT EXISTS (
+                   SELECT 1 FROM app.integration_connectors c
+                   JOIN app.members m ON m.tenant_id = c.tenant_id AND m.user_id = c.acting_user_id
+                   WHERE c.id = $1 AND m.role IN ('admin', 'planner'))""",
+            connector["id"],
         )
     )
 

@@ -140,3 +140,25 @@ async def test_replacing_credentials_or_options_needs_the_whole_set_the_kind_req
         assert (refused.status_code, refused.json()["code"]) == (400, "invalid_connector"), refused.text
     whole = {"credentials": {**body["credentials"], "api_key": "k2"}}
     assert (await http.patch(path, json=whole, headers=tenant.admin_headers())).status_code == 200
+
+
+async def test_a_connector_whose_actor_writes_only_in_another_tenant_shows_no_next_sync(http, make_tenant, owner_pool):
+    # Before, the acting member's admin role in another tenant counted: they saw a next sync here that every other
+    # member saw as null and the scheduler never claimed.
+    tenant, other = await make_tenant(), await make_tenant()
+    created = await http.post(
+        "/api/v1/integrations/connectors",
+        json=odoo_body("http://127.0.0.1:1", sync_interval_minutes=60),
+        headers=tenant.admin_headers(),
+    )
+    assert created.status_code == 201, created.text
+    await owner_pool.execute(
+        "INSERT INTO app.members (tenant_id, user_id, role) VALUES ($1, $2, 'admin')", other.id, tenant.admin
+    )
+    await owner_pool.execute(
+        "UPDATE app.members SET role = 'viewer' WHERE tenant_id = $1 AND user_id = $2", tenant.id, tenant.admin
+    )
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}"
+    as_actor = await http.get(path, headers={**tenant.admin_headers(), "X-Tenant-Id": str(tenant.id)})
+    assert as_actor.status_code == 200, as_actor.text
+    assert as_actor.json()["next_sync_at"] is None
