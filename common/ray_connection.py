@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from common.config import Settings, get_settings
 
@@ -101,3 +102,12 @@ def put_interpreter_first(environ: MutableMapping[str, str] | None = None) -> st
     if sys.prefix != sys.base_prefix:
         env["VIRTUAL_ENV"] = sys.prefix
     return bin_dir
+
+
+def workers_share_driver_disk(nodes: Sequence[dict[str, Any]], driver_node_id: str) -> bool:
+    """Whether Ray Train workers would run where the driver is (``ray.nodes()``): one live node, the driver's,
+    with CPUs for them. Otherwise their checkpoints need storage every pod reaches (an object-store URI or a
+    shared volume): Ray Train refuses a folder the workers' nodes do not see."""
+    alive = [n for n in nodes if n.get("Alive")]
+    driver = next((n for n in alive if n.get("NodeID") == driver_node_id), None)
+    return len(alive) == 1 and driver is not None and bool(driver.get("Resources", {}).get("CPU"))

@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -150,19 +151,27 @@ async def run(
 
 
 async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from common.ray_connection import connect_ray
+    import ray
+
+    from common.ray_connection import connect_ray, workers_share_driver_disk
     from risk.training import ray_fitter
 
     settings = get_settings()
     # RAY_ADDRESS joins a running cluster; otherwise a small local one, with room for the Train workers.
     connect_ray(num_cpus=args.workers + 1, settings=settings)
+    driver = ray.get_runtime_context().get_node_id()
+    if not (args.no_train or args.storage_path or workers_share_driver_disk(ray.nodes(), driver)):
+        raise InvalidInputError(
+            "training on a Ray cluster of several nodes needs --storage-path (or CHAINSIGHT_TRAIN_STORAGE): an "
+            "object-store URI or a volume every pod mounts; or --no-train to only score"
+        )
     pool = await create_pool(settings)
     try:
         async with pool.acquire() as owner:
             return await run(
                 Database(pool),
                 cast(asyncpg.Connection, owner),
-                None if args.no_train else ray_fitter(workers=args.workers),
+                None if args.no_train else ray_fitter(workers=args.workers, storage_path=args.storage_path),
                 tenants=args.tenant,
                 today=args.today,
                 retrain=args.retrain,
@@ -180,6 +189,8 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--retrain", action="store_true", help="train even if the current model is recent")
     parser.add_argument("--no-train", action="store_true", help="only score with the current models")
     parser.add_argument("--workers", type=int, default=2, help="Ray Train workers")
+    storage = os.environ.get("CHAINSIGHT_TRAIN_STORAGE") or None
+    parser.add_argument("--storage-path", default=storage, help="Ray Train checkpoints: storage every node reaches")
     return asyncio.run(_main(parser.parse_args(argv)))
 
 

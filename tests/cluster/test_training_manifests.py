@@ -52,6 +52,17 @@ def test_the_training_jobs_driver_is_given_checkpoint_storage_its_workers_reach(
     assert storage["secretKeyRef"] == {"name": "chainsight-secrets", "key": "CHAINSIGHT_TRAIN_STORAGE"}
 
 
+def test_the_nightly_drivers_risk_training_is_given_checkpoint_storage_its_workers_reach(
+    rendered: dict[str, list[Manifest]],
+) -> None:
+    # Before, none: the early warning's Ray Train fits kept checkpoints in a folder of the CPU-less head.
+    (cron,) = [m for m in rendered["base"] if m["metadata"]["name"] == "chainsight-nightly-batch"]
+    head = cron["spec"]["jobTemplate"]["rayClusterSpec"]["headGroupSpec"]
+    assert head["rayStartParams"]["num-cpus"] == "0"
+    storage = env_of(head["template"]["spec"]["containers"][0])["CHAINSIGHT_TRAIN_STORAGE"]["valueFrom"]
+    assert storage["secretKeyRef"] == {"name": "chainsight-secrets", "key": "CHAINSIGHT_TRAIN_STORAGE"}
+
+
 @pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
 def test_jobs_submitted_to_the_rayservice_run_their_driver_on_workers_that_carry_the_database_url(
     target: str, rendered: dict[str, list[Manifest]]

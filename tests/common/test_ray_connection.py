@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import ray
 
-from common.ray_connection import NAMESPACE, connect_ray, put_interpreter_first, ray_session
+from common.ray_connection import NAMESPACE, connect_ray, put_interpreter_first, ray_session, workers_share_driver_disk
 
 
 @ray.remote(num_cpus=0)
@@ -47,3 +47,17 @@ def test_put_interpreter_first_moves_this_interpreters_folder_to_the_front_once(
     assert environ["PATH"].split(os.pathsep) == [bin_dir, "/usr/bin", "/bin"]
     if sys.prefix != sys.base_prefix:
         assert environ["VIRTUAL_ENV"] == sys.prefix
+
+
+@pytest.mark.parametrize(
+    ("nodes", "shared"),
+    [
+        ([{"NodeID": "d", "Alive": True, "Resources": {"CPU": 2.0}}], True),
+        ([{"NodeID": "d", "Alive": True, "Resources": {"CPU": 2.0}}, {"NodeID": "w", "Alive": False}], True),
+        ([{"NodeID": "d", "Alive": True, "Resources": {}}], False),  # a head without CPUs: workers go elsewhere
+        ([{"NodeID": "d", "Alive": True, "Resources": {"CPU": 1.0}}, {"NodeID": "w", "Alive": True}], False),
+    ],
+    ids=["one-node", "a-dead-worker", "cpu-less-head", "two-nodes"],
+)
+def test_train_workers_share_the_drivers_disk_only_on_its_one_live_node_with_cpus(nodes, shared):
+    assert workers_share_driver_disk(nodes, "d") is shared

@@ -8,10 +8,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from common.errors import InvalidInputError
 from risk.early_warning import run
+from risk.features import FEATURES
 from risk.synthetic import generate_history
 from risk.training import RUN_NAME, ray_fitter
 from tests.risk.conftest import TODAY
@@ -79,6 +82,19 @@ async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_r
         )
     assert [(r["version"], r["status"]) for r in runs] == [(1, "champion")]
     assert predictions == 1
+
+
+def test_fits_on_shared_storage_each_get_a_run_of_their_own(ray_cluster, tmp_path):
+    # Before, risk fits always kept their checkpoint in the driver's temporary folder, which Ray Train refuses
+    # when the workers are on other pods (the nightly cluster's head has no CPUs).
+    rng = np.random.default_rng(7)
+    features = pd.DataFrame(rng.uniform(0.05, 0.95, size=(200, len(FEATURES))), columns=FEATURES)
+    labels = (rng.uniform(size=200) < features[FEATURES[0]]).astype(int).to_numpy()
+    fitter = ray_fitter(workers=1, rounds=5, storage_path=str(tmp_path))
+    boosters = fitter([(features, labels)]) + fitter([(features, labels)])
+    runs = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(RUN_NAME))
+    assert len(runs) == 2 and runs[0] != runs[1]  # a shared name would load the last fit's checkpoints
+    assert all(b.num_boosted_rounds() == 5 for b in boosters)
 
 
 async def test_a_tenant_whose_scan_fails_is_reported_and_the_others_are_scored(world, other_world, owner_pool):
