@@ -59,7 +59,8 @@ _DAY_MONTH = re.compile(
 # A day without its month ("on the 24th", "Tuesday the 1st"), claimed as "---24" (ISO 8601's day of any month). An
 # ordinal followed by a word is a rank ("the 3rd week", "the 12th late order"), not a day.
 _DAY_OF_MONTH = re.compile(rf"\b[Tt]he\s+(3[01]|[12]\d|0?[1-9]){_SUFFIX}\b(?!\s+[A-Za-z])")
-# Codes: letters, a dash or hash, then letters/digits (SKU-0, PO-000123, SUP-THYSSEN, SH-12, WH-1).
+# Codes: letters, a dash or hash, then letters/digits (SKU-0, PO-000123, SUP-THYSSEN, SH-12, WH-1), written in
+# capitals or holding a digit: "high-risk", "follow-up" and "Re-check" are words, not codes.
 _CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # An amount next to a currency code or symbol, either side: "250.00 JPY", "EUR 12.5", "€12.50", "12 $".
@@ -109,6 +110,10 @@ def _calendar_day(year: str, month: int, day: str) -> str:
     """The ISO day a date names; an impossible one ("31 June 2026", "2026-02-30") as written, which no context
     holds as a real day, so a sentence stating it is dropped rather than left unchecked."""
     return f"{year}-{month:02d}-{int(day):02d}"
+
+
+def _written_as_code(token: str) -> bool:
+    return token.isupper() or any(c.isdigit() for c in token)
 
 
 @dataclass(frozen=True)
@@ -175,8 +180,8 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _DAY_MONTH.sub(" ", text)
     dates |= {f"---{int(day):02d}" for day in _DAY_OF_MONTH.findall(text)}
     text = _DAY_OF_MONTH.sub(" ", text)
-    codes = {c.upper() for c in _CODE.findall(text)}
-    text = _CODE.sub(" ", text)
+    codes = {c.upper() for c in _CODE.findall(text) if _written_as_code(c)}
+    text = _CODE.sub(lambda match: " " if _written_as_code(match.group()) else match.group(), text)
     amounts = _amounts(text)
     numbers: set[str] = set()
     for word in _MIXED.findall(text):

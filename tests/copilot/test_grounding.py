@@ -164,3 +164,14 @@ def test_a_decimal_glued_to_its_unit_is_claimed_whole():
     assert checker.check("We have 1.5k units.").unsupported == ["1.5K"]
     assert checker.check("We have 12kg of Hex bolt M8.").grounded
     assert extract("Order 1,000pcs.").numbers == {"1000"}
+
+
+RISK = ["SUP-ACME (Acme Fasteners): risk score 72/100, high (confidence 0.8); components delivery 80, quality 60"]
+
+
+def test_ordinary_hyphenated_words_are_not_codes():
+    # Before, any letters-dash-letters word was a code: "high-risk" and "follow-up" dropped true sentences and added
+    # a false "(Corrected: ...)" note. A code is written in capitals or holds a digit.
+    assert Checker(RISK, NAMES).check("Acme Fasteners is a high-risk supplier with a score of 72.").grounded
+    assert Checker(CONTEXT, NAMES).check("PO-000123 is 2 days late and needs a follow-up.").grounded
+    assert extract("Re-check the long-term, on-time plan for sup-7 and SUP-ACME.").codes == {"SUP-7", "SUP-ACME"}
