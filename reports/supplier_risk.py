@@ -24,7 +24,7 @@ from reports.supplier_risk_data import (
 
 TITLE = "Supplier risk report"
 CHART_SUPPLIERS = 25  # bars in the ranking chart; the table lists every supplier
-TREND_LINES = 5  # the highest-risk suppliers with deliveries, plus all suppliers together
+TREND_LINES = 5  # the highest-risk suppliers with lines due, plus all suppliers together
 COMPONENTS = ("financial", "operational", "geographical", "compliance")
 
 
@@ -132,12 +132,13 @@ def _trend_section(pdf: ReportDocument, data: SupplierRiskData) -> None:
     pdf.add_page()
     pdf.heading("Late deliveries over the last 12 months")
     pdf.paragraph(
-        "Share of delivered orders that arrived after their promised date, by the month they were due: the "
-        f"ranked suppliers together and the {TREND_LINES} highest-risk ones with deliveries in the period.",
+        "Share of order lines that arrived after their promised date or are still open past it (late whenever "
+        "they come, as in the on-time score), by the month they were due: the ranked suppliers together and the "
+        f"{TREND_LINES} highest-risk ones with lines due in the period.",
         muted=True,
     )
     if data.trend.empty:
-        pdf.paragraph("No deliveries were due in the last 12 months.", muted=True)
+        pdf.paragraph("No order line due in the last 12 months was delivered or is overdue.", muted=True)
         return
     months = trend_months(data.as_of)
     width = pdf.usable_width()
@@ -172,12 +173,12 @@ def render_supplier_risk_xlsx(data: SupplierRiskData) -> bytes:
            "In words"], drivers)  # fmt: skip
     codes = {str(i["supplier"]["id"]): i["supplier"]["code"] for i in data.ranking["suppliers"]}
     trend = [
-        [codes[r.supplier_id], r.month.to_pydatetime(), int(r.deliveries), int(r.late),
-         r.late / r.deliveries if r.deliveries else None]
+        [codes[r.supplier_id], r.month.to_pydatetime(), int(r.lines), int(r.late),
+         r.late / r.lines if r.lines else None]
         for r in data.trend.itertuples()
     ]  # fmt: skip
-    _sheet(book, "Late deliveries", bold, ["Code", "Month", "Deliveries", "Late", "Late share"], trend,
-           {1: day, 4: share})  # fmt: skip
+    _sheet(book, "Late deliveries", bold, ["Code", "Month", "Delivered or overdue", "Late or still overdue",
+           "Late share"], trend, {1: day, 4: share})  # fmt: skip
     certificates = [
         [c["code"], c["name"], c["standard"], c["reference"], c["expires_on"], c["days_left"], c["state"]]
         for c in certification_rows(data)

@@ -24,7 +24,7 @@ class SupplierRiskData:
     as_of: date
     ranking: dict[str, Any]  # risk.service.rank_suppliers
     compliance: dict[str, Any]  # risk.compliance.tenant_report
-    trend: pd.DataFrame  # supplier_id, month, deliveries, late
+    trend: pd.DataFrame  # supplier_id, month, lines (delivered or overdue), late (late or still overdue)
 
 
 async def gather(
@@ -41,23 +41,25 @@ async def gather(
 
 
 async def late_delivery_trend(conn: asyncpg.Connection, today: date, months: int = TREND_MONTHS) -> pd.DataFrame:
-    """Delivered orders per supplier (its id as text) and month they were due, over the months of
-    ``trend_months``, and how many arrived after the promised date (the same rule as the on-time rate in the
-    score)."""
+    """Order lines per supplier (its id as text) and month they were due, over the months of ``trend_months``:
+    those delivered and those still open past their promised date, and how many of them are late (delivered
+    after the promised date, or still open past it). The same rule as the on-time rate in the score
+    (``risk.repository.supplier_facts``): an overdue open line is late whenever it comes."""
     first = trend_months(today, months)[0].date()
     rows = await conn.fetch(
         """
-        SELECT supplier_id::text, date_trunc('month', promised_date)::date AS month, count(*) AS deliveries,
-               count(*) FILTER (WHERE delivered_date > promised_date) AS late
+        SELECT supplier_id::text, date_trunc('month', promised_date)::date AS month, count(*) AS lines,
+               count(*) FILTER (WHERE delivered_date > promised_date OR delivered_date IS NULL) AS late
         FROM app.risk_delivery_history
-        WHERE delivered_date IS NOT NULL AND promised_date >= $1 AND promised_date <= $2
+        -- An open line counts from the day after its promised date, as in the score's overdue count.
+        WHERE (delivered_date IS NOT NULL OR promised_date < $2) AND promised_date >= $1 AND promised_date <= $2
         GROUP BY 1, 2
         ORDER BY 2, 1
         """,
         first,
         today,
     )
-    frame = pd.DataFrame([dict(r) for r in rows], columns=["supplier_id", "month", "deliveries", "late"])
+    frame = pd.DataFrame([dict(r) for r in rows], columns=["supplier_id", "month", "lines", "late"])
     frame["month"] = pd.to_datetime(frame["month"])
     return frame
 
@@ -67,13 +69,14 @@ def trend_months(today: date, months: int = TREND_MONTHS) -> list[pd.Timestamp]:
 
 
 def late_rates(trend: pd.DataFrame, months: list[pd.Timestamp], supplier_id: str | None = None) -> list[float | None]:
-    """Late share per month for one supplier (or all when None); None for a month without deliveries."""
+    """Late share per month for one supplier (or all when None); None for a month with no line delivered or
+    overdue."""
     rows = trend if supplier_id is None else trend[trend["supplier_id"] == supplier_id]
-    by_month = rows.groupby("month")[["deliveries", "late"]].sum()
+    by_month = rows.groupby("month")[["lines", "late"]].sum()
     rates: list[float | None] = []
     for month in months:
-        if month in by_month.index and by_month.loc[month, "deliveries"] > 0:
-            rates.append(float(by_month.loc[month, "late"]) / float(by_month.loc[month, "deliveries"]))
+        if month in by_month.index and by_month.loc[month, "lines"] > 0:
+            rates.append(float(by_month.loc[month, "late"]) / float(by_month.loc[month, "lines"]))
         else:
             rates.append(None)
     return rates

@@ -166,6 +166,38 @@ async def test_the_trend_reads_the_twelve_months_it_draws(database, make_tenant,
     assert [m.date() for m in data.trend["month"]] == [first]
 
 
+async def test_the_trend_counts_open_lines_past_their_promise_as_late_in_the_month_they_were_due(
+    database, make_tenant, owner_pool
+):
+    # Before, only delivered lines counted: 10 on time and 20 lines open since last month read 0% late, while the
+    # on-time score beside it counted the 20 as late.
+    tenant = await make_tenant()
+    today = date.today()
+    due = today.replace(day=1) - timedelta(days=20)  # last month
+    async with owner_pool.acquire() as conn:
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="SLOW", name="Slow Ltd", country="DE")
+        lines = [(due, due)] * 10 + [(due, None)] * 20 + [(today, None), (today + timedelta(days=5), None)]
+        await insert_many(
+            conn,
+            "supplier_deliveries",
+            [
+                {"tenant_id": tenant.id, "supplier_id": supplier, "shipment_mode": "road",
+                 "order_date": promised - timedelta(days=10), "promised_date": promised, "delivered_date": delivered,
+                 "quantity": 5, "value": 50, "import_key": f"line-{i}"}
+                for i, (promised, delivered) in enumerate(lines)
+            ],
+        )  # fmt: skip
+    data = await database.run(tenant.claims(), tenant.id, lambda tx: gather(tx, today))
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(data)), read_only=True)
+    header, *rows = list(book["Late deliveries"].iter_rows(values_only=True))
+    assert header[2:] == ("Delivered or overdue", "Late or still overdue", "Late share")
+    # The two open lines not yet past their promise (due today and in five days) are neither.
+    assert [(r[0], r[1].date(), r[2], r[3]) for r in rows] == [("SLOW", due.replace(day=1), 30, 20)]
+    assert rows[0][4] == pytest.approx(2 / 3)
+    on_time = next(f for f in data.ranking["suppliers"][0]["top_factors"] if f["factor"] == "on_time_rate")
+    assert on_time["note"] == "20 open line(s) past their promised date count as late"
+
+
 async def test_a_ranking_cut_at_the_limit_says_how_many_it_leaves_out(database, risk_tenant, monkeypatch):
     monkeypatch.setattr(supplier_risk_data, "RANK_LIMIT", 1)
     data, _ = await report_data(database, risk_tenant)
