@@ -103,6 +103,20 @@ def _tenant_from(header: str | None, claims: VerifiedClaims) -> UUID | None:
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
+async def get_member(caller: CallerDep) -> Caller:
+    """The caller, once a tenant transaction found them a member (403 otherwise), for routes that read no tenant
+    data and so would not run one of their own (a verified token alone is not membership)."""
+
+    async def membership(_tx: TenantTransaction) -> None:
+        return None
+
+    await caller.run(membership)
+    return caller
+
+
+MemberDep = Annotated[Caller, Depends(get_member)]
+
+
 def get_app_settings(request: Request) -> Settings:
     """The settings ``create_api`` was built with (not re-read from the environment)."""
     settings: Settings = request.app.state.settings

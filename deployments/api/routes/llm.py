@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from common.database import TenantTransaction
 from common.errors import InvalidInputError
 from copilot import conversations
-from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.deps import CallerDep, MemberDep, ModelHandlesDep
 from deployments.api.llm_bounds import check_chat_bounds
 from deployments.api.model_calls import unwrap
 from deployments.llm_server import LLM_MODEL_ID
@@ -59,7 +59,7 @@ def model_not_found(name: object) -> JSONResponse:
 
 
 @router.get("/models", response_model=ModelList, summary="The models served (OpenAI-compatible)")
-async def list_models(caller: CallerDep, handles: ModelHandlesDep) -> ModelList:
+async def list_models(caller: MemberDep, handles: ModelHandlesDep) -> ModelList:
     handles.require("llm")
     return ModelList(data=[Model(id=LLM_MODEL_ID)])
 
@@ -70,7 +70,7 @@ async def list_models(caller: CallerDep, handles: ModelHandlesDep) -> ModelList:
     summary="One served model (OpenAI-compatible); 404 model_not_found otherwise",
     responses={404: {"description": "OpenAI error body, code model_not_found"}},
 )
-async def get_model(model_id: str, caller: CallerDep, handles: ModelHandlesDep) -> Model | JSONResponse:
+async def get_model(model_id: str, caller: MemberDep, handles: ModelHandlesDep) -> Model | JSONResponse:
     handles.require("llm")
     return Model(id=LLM_MODEL_ID) if model_id == LLM_MODEL_ID else model_not_found(model_id)
 
