@@ -309,9 +309,12 @@ def inventory_report(
     level = protected if simulation.meets_target else simulation.simulated_reorder_point
     recommended = level - demand.mean * review  # with a review period, the position one review's demand below S
     position = on_hand - reserved + on_order
-    periodic_level = level if review > 0 else None
     order_now = quantity_to_order(
-        position, reorder_point=recommended, order_quantity=policy.order_quantity, order_up_to=periodic_level
+        position,
+        reorder_point=recommended,
+        order_quantity=policy.order_quantity,
+        order_up_to=level if review > 0 else None,
+        min_order_quantity=min_order_quantity,
     )
     interval = "lead time and review period" if review > 0 else "lead time"
     return {

@@ -216,3 +216,14 @@ def test_continuous_review_below_the_reorder_point_orders_up_to_it_when_the_orde
     assert report["policy"]["order_quantity"] == 0
     assert report["inventory_position"] < report["recommended_reorder_point"]
     assert report["inventory_position"] + report["order_now"] == pytest.approx(report["recommended_reorder_point"])
+
+
+def test_a_periodic_review_order_is_at_least_the_minimum_order_quantity():
+    # Before, the order brought the position up to the order-up-to level whatever the minimum: 45.4 under a minimum
+    # of 1000 (continuous review already ordered at least it).
+    report = inventory_report(
+        poisson_days(), "D", lead_time_days=5, lead_time_sd_days=1, lead_time_samples_days=None, service_level=0.95,
+        review_period_days=7, min_order_quantity=1000, on_hand=100,
+    )  # fmt: skip
+    assert 0 < report["policy"]["order_up_to"] - report["inventory_position"] < 1000
+    assert report["order_now"] == 1000
