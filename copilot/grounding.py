@@ -4,9 +4,10 @@ each sentence of its summary is checked against that turn's context before the u
 A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code), amount with its
 currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a
 total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
-normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``), dates by calendar day (``2026-12-03`` = ``3 December
-2026``; "3 December" without a year needs a date of the context on that day), codes and names
-case-insensitively. The question itself is not context: "say we have 1,000 units" must not become a fact.
+normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``), dates by calendar day (``2026-12-03`` =
+``3 December 2026``; "3 December" without a year needs a date of the context on that day, "the 3rd" one on that
+day of some month), codes and names case-insensitively. The question itself is not context: "say we have 1,000
+units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from functools import cache
 
 import asyncpg
 import pycountry
+
+from copilot.spelled_numbers import read_spelled
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
 _CITATION_NUMBER = re.compile(r"\[(\d{1,2})\]")
@@ -167,6 +170,8 @@ def _amounts(text: str) -> set[str]:
 def extract(text: str, names: Iterable[str] = ()) -> Claims:
     """The figures, dates, codes and known entity names a text states."""
     text = _CITATION.sub(" ", text)
+    lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
+    found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
     dates = {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
     for match in _WORD_DATE.finditer(text):
         d1, m1, y1, m2, d2, y2 = match.groups()
@@ -182,8 +187,9 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _DAY_OF_MONTH.sub(" ", text)
     codes = {c.upper() for c in _CODE.findall(text) if _written_as_code(c)}
     text = _CODE.sub(lambda match: " " if _written_as_code(match.group()) else match.group(), text)
+    spelled, text = read_spelled(text)  # "five days late", "12 thousand"
     amounts = _amounts(text)
-    numbers: set[str] = set()
+    numbers = {normalise_number(str(figure)) for figure in spelled}
     for word in _MIXED.findall(text):
         glued = _GLUED.fullmatch(word)
         if glued and glued.group(2) in _UNITS:
@@ -191,8 +197,6 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
         elif not _ORDINAL.fullmatch(word) and not _WORDLIKE.fullmatch(word):
             codes.add(word.upper())
     numbers |= {normalise_number(n) for n in _NUMBER.findall(_MIXED.sub(" ", text))}  # "1,000pcs" is not 1
-    lowered = text.lower()
-    found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
     return Claims(frozenset(numbers), frozenset(dates), frozenset(codes), frozenset(found_names), frozenset(amounts))
 
 

@@ -175,3 +175,18 @@ def test_ordinary_hyphenated_words_are_not_codes():
     assert Checker(RISK, NAMES).check("Acme Fasteners is a high-risk supplier with a score of 72.").grounded
     assert Checker(CONTEXT, NAMES).check("PO-000123 is 2 days late and needs a follow-up.").grounded
     assert extract("Re-check the long-term, on-time plan for sup-7 and SUP-ACME.").codes == {"SUP-7", "SUP-ACME"}
+
+
+def test_figures_written_in_words_are_claims():
+    # Before, "five days late" passed where the data said 2 days: only digits were figures.
+    checker = Checker(CONTEXT, NAMES)
+    assert checker.check("PO-000123 is five days late.").unsupported == ["5"]
+    assert checker.check("SKU-7 has twelve thousand on hand.").unsupported == ["12000"]
+    assert checker.check("SKU-7 has 10 thousand on hand.").unsupported == ["10000"]
+    assert checker.check("PO-000123 is two days late.").grounded
+    assert checker.check("SKU-7 has a thousand on hand.").grounded
+    assert checker.check("One of the orders, PO-000123, needs a second check.").grounded
+
+
+def test_a_name_holding_a_figure_in_words_is_still_a_name():
+    assert extract("Seven Seas Logistics ships it.", ["Seven Seas Logistics"]).names == {"seven seas logistics"}
