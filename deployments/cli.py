@@ -107,9 +107,17 @@ def copilot_model() -> None:
 
 
 @app.command()
-def serve() -> None:
+def serve(
+    schedules: Annotated[
+        bool,
+        typer.Option(
+            "--schedules/--no-schedules",
+            help="run due ERP syncs and housekeeping here too (--no-schedules where the cluster's CronJobs do)",
+        ),
+    ] = True,
+) -> None:
     """Deploy the Serve application to a Ray cluster (RAY_ADDRESS, or a new local one) and wait."""
-    from deployments.local_stack import start_ray, start_serve
+    from deployments.local_stack import start_ray, start_schedules, start_serve
 
     if not get_settings().ray_address:
         # A local cluster's replicas inherit DATABASE_URL: the embedded database `migrate` and `seed` used, as
@@ -121,6 +129,13 @@ def serve() -> None:
     stop_serve_at_exit(settings)
     stack = start_serve(settings)
     typer.echo(f"API: {stack.api_url}")
+    if schedules and settings.database_url:
+        # A container's `chainsight serve` (Compose, docker run) has no CronJobs beside it: without these, due
+        # connectors never synced and expired holds were never released there.
+        start_schedules(settings, settings.database_url)
+        typer.echo("Schedules: due ERP syncs and housekeeping run in this process")
+    elif schedules:
+        typer.echo("Schedules: off (no DATABASE_URL in this process)")
     _wait_forever()
 
 
@@ -140,10 +155,9 @@ def up(
         ray_logs_dir,
         seed,
         start_ray,
+        start_schedules,
         start_serve,
-        start_sync_scheduler,
     )
-    from deployments.maintenance_job import MaintenanceLoop
     from deployments.startup_display import link_log, startup_output
 
     settings = get_settings()
@@ -176,9 +190,8 @@ def up(
             with display.step("Serve application") as step:
                 stack = start_serve(settings, args, on_deployment=lambda name, s: display.done(f"  {name}", "", s))
                 step.detail = "healthy"
-            # Scheduled ERP syncs (connectors with sync_interval_minutes), checked in a background thread.
-            scheduler = start_sync_scheduler(settings, url)
-            housekeeping = MaintenanceLoop(settings.model_copy(update={"database_url": url})).start()
+            # Scheduled ERP syncs (connectors with sync_interval_minutes) and housekeeping, in background threads.
+            scheduler, housekeeping = start_schedules(settings, url)
             if seed_demo:
                 with display.step("risk models and scan") as step:
                     step.detail, step.warning = first_risk_scan()

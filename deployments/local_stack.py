@@ -33,6 +33,7 @@ from common.ray_connection import connect_ray
 from deployments.app_builder import AppArgs, build_app
 from deployments.integrations_job import DueSyncLoop
 from deployments.llm_server import llm_args_from
+from deployments.maintenance_job import MaintenanceLoop
 from inventory.demo import seed_demo
 from risk.demo import seed_risk_demo
 
@@ -111,6 +112,12 @@ def app_args_from(settings: Settings) -> AppArgs:
 def start_sync_scheduler(settings: Settings, database_url: str, every_s: float = 60.0) -> DueSyncLoop:
     """Sync due ERP connectors every ``every_s`` seconds in a daemon thread (needs Ray started); ``.stop()`` it."""
     return DueSyncLoop(settings.model_copy(update={"database_url": database_url}), every_s).start()
+
+
+def start_schedules(settings: Settings, database_url: str) -> tuple[DueSyncLoop, MaintenanceLoop]:
+    """What the cluster's CronJobs do, in daemon threads of this process: due ERP syncs and housekeeping."""
+    housekeeping = MaintenanceLoop(settings.model_copy(update={"database_url": database_url})).start()
+    return start_sync_scheduler(settings, database_url), housekeeping
 
 
 def ray_logs_dir() -> Path | None:

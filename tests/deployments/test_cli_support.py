@@ -96,6 +96,25 @@ def test_serve_on_a_local_cluster_finds_the_database_before_ray_starts(monkeypat
     assert (result.exit_code, seen) == (0, ["pg://x"]), result.output
 
 
+@pytest.mark.parametrize(("options", "started"), [([], ["pg://db"]), (["--no-schedules"], [])])
+def test_serve_runs_the_due_syncs_and_housekeeping_unless_told_not_to(monkeypatch, options, started):
+    # Before, only `up` ran them: in Compose or `docker run` (`chainsight serve`) due connectors never synced and
+    # expired holds were never released.
+    schedules: list[str] = []
+    monkeypatch.setenv("DATABASE_URL", "pg://db")
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    monkeypatch.setattr("deployments.cli.refuse_held_ports", lambda settings: None)
+    monkeypatch.setattr("deployments.cli.stop_serve_at_exit", lambda settings: None)
+    monkeypatch.setattr("deployments.cli._wait_forever", lambda: None)
+    monkeypatch.setattr("deployments.local_stack.start_ray", lambda settings: None)
+    monkeypatch.setattr("deployments.local_stack.start_serve", lambda settings: type("Stack", (), {"api_url": "u"}))
+    monkeypatch.setattr("deployments.local_stack.start_schedules", lambda settings, url: schedules.append(url))
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["serve", *options])
+    get_settings.cache_clear()
+    assert (result.exit_code, schedules) == (0, started), result.output
+
+
 @pytest.mark.parametrize("command", ["migrate", "seed"])
 def test_migrate_and_seed_on_an_unreachable_database_are_one_line(monkeypatch, command):
     # Before, a 197-line ConnectionRefusedError traceback.
