@@ -4,7 +4,9 @@
   Lightning runs DDP (``RayDDPStrategy``) on the accelerator the ``TrainCompute`` names,
   ``RayTrainReportCallback`` saves and reports a checkpoint at the end of each epoch, and
   ``FailureConfig(max_failures=...)`` restarts the worker group after a failure, which resumes from
-  the latest checkpoint (``ray.train.get_checkpoint()`` -> Lightning ``ckpt_path``).
+  the latest checkpoint (``ray.train.get_checkpoint()`` -> Lightning ``ckpt_path``). Each fit is a run
+  of its own (``name`` and a random suffix): Ray Train restores a run folder's latest checkpoint into
+  any later run of the same name and storage, which would resume another panel's network.
 - The gradient-boosted global model with ``XGBoostTrainer`` (``training.ray_xgboost``, shared with the
   supplier risk model): the lag/rolling/calendar design matrix of ``training.features`` is sharded over
   workers, which train one booster through xgboost's collective (``device="cuda"`` on GPU workers).
@@ -16,6 +18,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 import pandas as pd
 
@@ -69,6 +72,11 @@ def neural_trainer(
 ) -> NeuralJob:
     """The ``TorchTrainer`` for DeepAR/LSTM on ``compute`` (two CPU workers by default), not yet fitted.
 
+    The run is named ``name`` and a random suffix, its own folder under ``storage_path``: restarts of its worker
+    group resume its checkpoints, and no later fit does (until 2026-12-07 every fit of one name and storage
+    resumed the previous one's final checkpoint: the next tenant's run failed loading it, later nights never
+    trained).
+
     ``fail_at_epoch`` injects a failure in every worker at the end of that epoch on the first attempt
     only (after its checkpoint was reported): the run must then resume from that checkpoint.
     """
@@ -78,6 +86,7 @@ def neural_trainer(
     compute = compute or TrainCompute()
     validate_history(history, freq)
     storage = storage_path or tempfile.mkdtemp(prefix="chainsight-train-")
+    run_name = f"{name}-{uuid4().hex}"
     config = {
         "history": history[["unique_id", "ds", "y"]],
         "freq": freq,
@@ -90,14 +99,14 @@ def neural_trainer(
         "accelerator": compute.lightning_accelerator,
         "fail_at_epoch": fail_at_epoch,
         # Failure markers live beside the checkpoints, where every worker of every attempt can see them.
-        "marker_dir": str(Path(storage) / f"{name}-markers"),
+        "marker_dir": str(Path(storage) / f"{run_name}-markers"),
     }
     trainer = TorchTrainer(
         _neural_loop,
         train_loop_config=config,
         scaling_config=compute.scaling_config(),
         run_config=RunConfig(
-            name=name,
+            name=run_name,
             storage_path=storage,
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             failure_config=FailureConfig(max_failures=max_failures),

@@ -91,19 +91,21 @@ def fit_kind(
     epochs: int,
     compute: TrainCompute,
     storage_path: str,
+    tenant_id: UUID | None = None,
 ) -> tuple[Any, Any, str, str]:
     """Fit ``kind`` on ``train`` with Ray Train; returns the model on ``train`` (to score), the same trained
-    model on the full ``history`` (to forecast from), the artifact location and the accelerator used."""
+    model on the full ``history`` (to forecast from), the artifact location and the accelerator used. A neural
+    run is named after the model, ``kind`` and ``tenant_id`` (``ray_fits`` makes each fit's name unique)."""
     if kind == "xgboost":
         fit = fit_booster(train, freq, compute=compute, storage_path=storage_path)
         return fit.forecaster(train), fit.forecaster(history), fit.checkpoint_dir, compute.xgboost_device
     if kind not in KINDS:
         raise SystemExit(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
     neural = cast(Kind, kind)
+    name = f"{registry.champion_key(freq)}-{kind}" + (f"-{tenant_id}" if tenant_id else "")
     result = train_neural(
-        train, freq, kind=neural, horizon=horizon, epochs=epochs, compute=compute,
-        storage_path=storage_path, name=f"{registry.champion_key(freq)}-{kind}",
-    )  # fmt: skip
+        train, freq, kind=neural, horizon=horizon, epochs=epochs, compute=compute, storage_path=storage_path, name=name
+    )
     model = load_neural(result, train, freq, kind=neural, horizon=horizon)
     serving = load_neural(result, history, freq, kind=neural, horizon=horizon)
     return model, serving, result.checkpoint_dir, result.accelerator
@@ -157,7 +159,7 @@ async def train_and_register(
                 try:
                     model, serving, artifact, device = fit_kind(
                         kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
-                        storage_path=storage_path,
+                        storage_path=storage_path, tenant_id=tenant_id,
                     )  # fmt: skip
                     scores = holdout_scores(model.predict(horizon), train, test, freq)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
@@ -214,23 +216,36 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         storage = checkpoint_storage(args.storage_path, ray.nodes(), ray.get_runtime_context().get_node_id())
         tenants = args.tenant or asyncio.run(_tenants(settings.database_url))
-        outcomes = []
-        for tenant in tenants:
-            outcomes += asyncio.run(
-                train_and_register(
-                    settings.database_url,
-                    tenant,
-                    freq=args.freq,
-                    horizon=args.horizon,
-                    compute=compute,
-                    epochs=args.epochs,
-                    kinds=args.models.split(","),
-                    as_of=datetime.now(UTC),
-                    storage_path=storage,
-                    profile=args.profile,
-                )
-            )
+        outcomes = train_tenants(
+            settings.database_url,
+            tenants,
+            freq=args.freq,
+            horizon=args.horizon,
+            compute=compute,
+            epochs=args.epochs,
+            kinds=args.models.split(","),
+            storage_path=storage,
+            profile=args.profile,
+        )
         print(json.dumps({"train_job": outcomes}, default=str))
+    failed = [outcome["tenant_id"] for outcome in outcomes if "error" in outcome]
+    if failed:
+        raise SystemExit(f"training failed for {len(failed)} of {len(tenants)} tenants: {', '.join(failed)}")
+
+
+def train_tenants(database_url: str, tenants: Sequence[UUID], **options: Any) -> list[dict[str, Any]]:
+    """``train_and_register`` for each tenant in turn, as of now (``options`` are its keywords). One tenant's failure
+    (its data, a lost connection, a Ray Train run) does not leave the later tenants untrained: it is logged with its
+    traceback and named in the outcomes (``error``); the run it broke is already marked failed. The job then exits
+    non-zero (until 2026-12-07 the first failure ended it)."""
+    outcomes: list[dict[str, Any]] = []
+    for tenant in tenants:
+        try:
+            outcomes += asyncio.run(train_and_register(database_url, tenant, as_of=datetime.now(UTC), **options))
+        except Exception as exc:
+            logger.exception("tenant %s: training failed", tenant)
+            outcomes.append({"tenant_id": str(tenant), "error": describe(exc)})
+    return outcomes
 
 
 def checkpoint_storage(given: str | None, nodes: Sequence[dict[str, Any]], driver_node_id: str) -> str:

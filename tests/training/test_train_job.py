@@ -3,11 +3,15 @@ global xgboost with XGBoostTrainer. Tiny panels and two epochs keep them to seco
 
 from __future__ import annotations
 
+from pathlib import Path
+from uuid import uuid4
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from tests.training.conftest import seasonal_panel
+from training import train_job
 from training.compute import TrainCompute
 from training.planning import forecast_panel
 from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
@@ -28,7 +32,7 @@ def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_fai
     assert result.metrics["epoch"] == 1
     # CPU by default: the workers' Lightning resolved the configured accelerator to its CPU one.
     assert result.accelerator == "CPUAccelerator"
-    assert sorted(p.name for p in (tmp_path / "deepar-resume-markers").glob("failed-rank*")) == [
+    assert sorted(p.name for p in tmp_path.glob("deepar-resume-*-markers/failed-rank*")) == [
         "failed-rank0",
         "failed-rank1",
     ]
@@ -37,6 +41,40 @@ def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_fai
     assert len(forecast) == 6 * 7
     assert np.isfinite(forecast[["yhat", "q0.1", "q0.9"]].to_numpy()).all()
     assert (forecast["q0.1"] <= forecast["q0.9"]).all()
+
+
+def test_each_fit_is_a_run_of_its_own_under_the_same_name_and_storage(ray_cluster, tmp_path):
+    # Before, the second fit (the next tenant, or the next night) resumed the first one's final checkpoint: it trained
+    # nothing more and its network failed to load for its own series ("Unknown category").
+    first_panel = seasonal_panel(n_series=2, length=42, freq="D", season=7)
+    second_panel = seasonal_panel(n_series=2, length=42, freq="D", season=7, seed=1).assign(
+        unique_id=lambda f: f["unique_id"].str.replace("seasonal", "other")
+    )
+    options = {"kind": "deepar", "horizon": 7, "context": 14, "epochs": 1, "compute": TrainCompute(workers=1)}
+    first = train_neural(first_panel, "D", storage_path=str(tmp_path), name="demand-D-deepar", **options)
+    second = train_neural(second_panel, "D", storage_path=str(tmp_path), name="demand-D-deepar", **options)
+    assert Path(first.checkpoint_dir).parent != Path(second.checkpoint_dir).parent
+    assert second.resumed_from_epoch is None
+    forecast = load_neural(second, second_panel, "D", kind="deepar", horizon=7, context=14).predict(7)
+    assert sorted(forecast["unique_id"].unique()) == ["other0", "other1"]
+    assert np.isfinite(forecast["yhat"].to_numpy()).all()
+
+
+def test_one_tenants_failed_training_does_not_stop_the_others(monkeypatch):
+    # Before, the first tenant whose training raised ended the job and every later tenant went untrained.
+    broken, fine = uuid4(), uuid4()
+
+    async def train_and_register(database_url, tenant_id, **options):
+        if tenant_id == broken:
+            raise RuntimeError("Ray Train run demand-D-deepar failed")
+        return [{"tenant_id": str(tenant_id), "model": "deepar", "promoted": True}]
+
+    monkeypatch.setattr(train_job, "train_and_register", train_and_register)
+    outcomes = train_job.train_tenants("postgresql://unused", [broken, fine], freq="D", horizon=7)
+    assert outcomes == [
+        {"tenant_id": str(broken), "error": "RuntimeError: Ray Train run demand-D-deepar failed"},
+        {"tenant_id": str(fine), "model": "deepar", "promoted": True},
+    ]
 
 
 def test_without_a_failure_budget_the_injected_failure_fails_the_run(ray_cluster, tmp_path):
