@@ -41,8 +41,9 @@ async def select_series(
     category: str | None = None,
     limit: int = MAX_SERIES,
 ) -> list[SeriesRef]:
-    """Stocked locations matching the filter (ordered by SKU, warehouse); a named product at a named warehouse
-    is included even before it was ever stocked there. 404 for an unknown id, 400 beyond ``limit``."""
+    """Stocked locations of active products and warehouses matching the filter (ordered by SKU, warehouse); a
+    product or warehouse named by id is included even when deactivated, and a named product at a named warehouse
+    even before it was ever stocked there. 404 for an unknown id, 400 beyond ``limit``."""
     await _require_all(conn, "products", product_ids, "unknown_product")
     await _require_all(conn, "warehouses", warehouse_ids, "unknown_warehouse")
     rows = await conn.fetch(
@@ -55,6 +56,9 @@ async def select_series(
           AND (cardinality($1::uuid[]) = 0 OR p.id = ANY($1::uuid[]))
           AND (cardinality($2::uuid[]) = 0 OR w.id = ANY($2::uuid[]))
           AND ($3::text IS NULL OR p.category = $3::text)
+          -- Deactivated products and warehouses are left out, as from the batch forecast, unless named by id.
+          AND (p.active OR p.id = ANY($1::uuid[]))
+          AND (w.active OR w.id = ANY($2::uuid[]))
           AND (s.product_id IS NOT NULL OR (cardinality($1::uuid[]) > 0 AND cardinality($2::uuid[]) > 0))
         ORDER BY p.sku, w.code
         LIMIT $4
@@ -73,7 +77,9 @@ async def select_series(
         )
     if not rows:
         raise NotFoundError(
-            "no stocked product x warehouse matches this filter: nothing to forecast", code="no_matching_series"
+            "no stocked product x warehouse matches this filter (deactivated ones only when named by id): "
+            "nothing to forecast",
+            code="no_matching_series",
         )
     return [
         SeriesRef(r["product_id"], r["sku"], r["name"], r["unit_of_measure"], r["warehouse_id"], r["code"])

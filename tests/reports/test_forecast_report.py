@@ -4,6 +4,7 @@ pypdf and compared with what /ai/forecast/demand and /ai/forecast/inventory-poli
 from __future__ import annotations
 
 import io
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -142,6 +143,29 @@ async def test_more_series_than_a_report_holds_is_a_400(api, make_tenant, owner_
     response = await api.get("/api/v1/exports/forecast.pdf", headers=tenant.headers())
     assert response.status_code == 400, response.text
     assert response.json()["code"] == "report_too_large"
+
+
+async def test_deactivated_products_and_warehouses_are_reported_only_when_named(api, make_tenant, owner_pool):
+    # Before, a discontinued product (or a closed warehouse) with a stock level took a series slot, a page and a
+    # place in the stock-out ranking, with "Order now".
+    tenant = await make_tenant()
+    (active, gone), (open_warehouse, closed) = tenant.products, tenant.warehouses
+    for seed, (product, warehouse) in enumerate([(active, open_warehouse), (gone, open_warehouse), (active, closed)]):
+        await daily_demand(owner_pool, tenant, product, warehouse, days=60, seed=seed)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET active = false WHERE id = $1", gone)
+        await conn.execute("UPDATE app.warehouses SET active = false WHERE id = $1", closed)
+
+    async def reported(**params: str) -> list[str]:
+        response = await api.get("/api/v1/exports/forecast.pdf", params=params, headers=tenant.headers())
+        assert response.status_code == 200, response.text
+        summary, *series = pdf_text(response.content)[0]
+        assert f"Series: {len(series)} product \u00d7 warehouse" in summary
+        return [title for page in series for title in re.findall(r"SKU-\d · Product \d · WH-\d", page)]
+
+    assert await reported() == ["SKU-0 · Product 0 · WH-0"]
+    assert await reported(product_id=str(gone)) == ["SKU-1 · Product 1 · WH-0"]
+    assert await reported(warehouse_id=str(closed)) == ["SKU-0 · Product 0 · WH-1"]
 
 
 def test_a_weekly_stock_out_is_dated_from_the_first_day_of_its_week():
