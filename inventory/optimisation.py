@@ -239,6 +239,15 @@ def plan_policy(
     )
 
 
+def units_per_cycle(policy: InventoryPolicy) -> float | None:
+    """What one replenishment cycle brings, the fill rate's denominator: ``Q`` under continuous review, one review
+    period's demand under periodic review (not ``Q``, an EOQ or minimum order that a review does not order each
+    time: it overstated the simulated fill rate); None when it is 0."""
+    periodic = policy.review_periods > 0
+    quantity = policy.demand_per_period * policy.review_periods if periodic else policy.order_quantity
+    return quantity if quantity > 0 else None
+
+
 def quantity_to_order(
     position: float,
     *,

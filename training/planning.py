@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_order
+from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_order, units_per_cycle
 from inventory.simulation import simulate_service_level
 from training.demand_rate import demand_rate_from_forecast
 from training.errors import ForecastInputError
@@ -303,7 +303,7 @@ def inventory_report(
         lead,
         service_level,
         lead_time_samples=samples,
-        order_quantity=policy.order_quantity if policy.order_quantity > 0 else None,
+        order_quantity=units_per_cycle(policy),
         review_periods=review,
     )
     level = protected if simulation.meets_target else simulation.simulated_reorder_point

@@ -227,3 +227,15 @@ def test_a_periodic_review_order_is_at_least_the_minimum_order_quantity():
     )  # fmt: skip
     assert 0 < report["policy"]["order_up_to"] - report["inventory_position"] < 1000
     assert report["order_now"] == 1000
+
+
+def test_a_periodic_reviews_simulated_fill_rate_is_per_review_cycle_whatever_the_order_quantity():
+    # Shortages per cycle are weighed against one review period's demand. Before, against the order quantity: an
+    # EOQ of 1000 read 0.9996 where the same stock without costs read 0.997.
+    options = {"lead_time_days": 2, "lead_time_sd_days": 0.5, "lead_time_samples_days": None, "service_level": 0.95}
+    plain = inventory_report(poisson_days(), "D", review_period_days=14, **options)
+    costed = inventory_report(
+        poisson_days(), "D", review_period_days=14, ordering_cost=50, holding_cost_per_unit_year=0.365, **options
+    )
+    assert costed["policy"]["order_quantity"] > 5 * plain["policy"]["order_quantity"]
+    assert costed["simulation"]["fill_rate"] == pytest.approx(plain["simulation"]["fill_rate"], abs=0.001)
