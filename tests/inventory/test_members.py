@@ -201,16 +201,14 @@ async def low_stock_titles(database, tenant) -> list[str]:
     return titles
 
 
-async def order_10_units(database, owner_pool, tenant, issue: bool = True) -> dict:
-    """A purchase order (issued unless told) for 10 units of the first product into the first warehouse."""
+async def order_10_units(database, owner_pool, tenant, issue: bool = True, lines: int = 1) -> dict:
+    """A purchase order (issued unless told) for 10 units of the first product into the first warehouse, on
+    ``lines`` lines of equal quantity."""
     async with owner_pool.acquire() as conn:
         supplier = await conn.fetchval("SELECT id FROM app.suppliers WHERE tenant_id = $1", tenant.id)
+    line = {"product_id": tenant.products[0], "quantity": 10 // lines, "unit_price": "1"}
     body = PurchaseOrderCreate.model_validate(
-        {
-            "supplier_id": supplier,
-            "warehouse_id": tenant.warehouses[0],
-            "lines": [{"product_id": tenant.products[0], "quantity": 10, "unit_price": "1"}],
-        }
+        {"supplier_id": supplier, "warehouse_id": tenant.warehouses[0], "lines": [line] * lines}
     )
 
     async def create(tx: TenantTransaction):
@@ -251,6 +249,24 @@ async def test_closing_the_backorder_that_covered_the_minimum_notifies(database,
     tenant = await make_tenant(stock={0: Decimal(10)})
     await add_rule_with_minimum_5(owner_pool, tenant)
     order = await order_10_units(database, owner_pool, tenant)
+    await issue(database, tenant, 7)  # on hand 3, projected 13
+    receipt = PurchaseReceiptCreate.model_validate(
+        {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "close_backorder": True}
+    )
+    await database.run(
+        tenant.claims(), None, lambda tx: purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
+    )
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 4 < 5 (on hand 4, reserved 0, incoming 0)"
+    ]
+
+
+async def test_closing_the_backorder_of_two_lines_of_one_product_notifies_once(database, owner_pool, make_tenant):
+    # Before, a row trigger per line each saw the whole statement's change: both lines' backorders closed at once
+    # and both triggers (or neither) saw the crossing, so the notification came twice (or never).
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    order = await order_10_units(database, owner_pool, tenant, lines=2)
     await issue(database, tenant, 7)  # on hand 3, projected 13
     receipt = PurchaseReceiptCreate.model_validate(
         {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "close_backorder": True}
