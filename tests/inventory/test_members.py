@@ -245,35 +245,24 @@ async def test_cancelling_the_order_that_covered_the_minimum_notifies(database, 
     ]
 
 
-async def test_closing_the_backorder_that_covered_the_minimum_notifies(database, owner_pool, make_tenant):
-    tenant = await make_tenant(stock={0: Decimal(10)})
-    await add_rule_with_minimum_5(owner_pool, tenant)
-    order = await order_10_units(database, owner_pool, tenant)
-    await issue(database, tenant, 7)  # on hand 3, projected 13
+async def receive_one_and_close_the_backorder(database, tenant, order: dict) -> None:
     receipt = PurchaseReceiptCreate.model_validate(
         {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "close_backorder": True}
     )
     await database.run(
         tenant.claims(), None, lambda tx: purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
     )
-    assert await low_stock_titles(database, tenant) == [
-        "SKU-0 in WH-0 is below its minimum: projected 4 < 5 (on hand 4, reserved 0, incoming 0)"
-    ]
 
 
-async def test_closing_the_backorder_of_two_lines_of_one_product_notifies_once(database, owner_pool, make_tenant):
-    # Before, a row trigger per line each saw the whole statement's change: both lines' backorders closed at once
-    # and both triggers (or neither) saw the crossing, so the notification came twice (or never).
+@pytest.mark.parametrize("lines", [1, 2], ids=["one-line", "two-lines-of-one-product"])
+async def test_closing_the_backorder_that_covered_the_minimum_notifies_once(database, owner_pool, make_tenant, lines):
+    # Before, with two lines of one product, a row trigger per line each saw the whole statement's change: both
+    # lines' backorders closed at once and both triggers saw the crossing, so the notification came twice.
     tenant = await make_tenant(stock={0: Decimal(10)})
     await add_rule_with_minimum_5(owner_pool, tenant)
-    order = await order_10_units(database, owner_pool, tenant, lines=2)
+    order = await order_10_units(database, owner_pool, tenant, lines=lines)
     await issue(database, tenant, 7)  # on hand 3, projected 13
-    receipt = PurchaseReceiptCreate.model_validate(
-        {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "close_backorder": True}
-    )
-    await database.run(
-        tenant.claims(), None, lambda tx: purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
-    )
+    await receive_one_and_close_the_backorder(database, tenant, order)
     assert await low_stock_titles(database, tenant) == [
         "SKU-0 in WH-0 is below its minimum: projected 4 < 5 (on hand 4, reserved 0, incoming 0)"
     ]
