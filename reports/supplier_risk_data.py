@@ -13,10 +13,17 @@ import pandas as pd
 
 from common.database import TenantTransaction
 from risk import compliance, service
-from risk.scoring import EXPIRY_WARNING_DAYS
+from risk.scoring import EXPIRY_WARNING_DAYS, PRIOR_DEFECT, PRIOR_FILL, PRIOR_LEAD_CV, PRIOR_ON_TIME
 
 TREND_MONTHS = 12
 RANK_LIMIT = 500  # the ranking API's largest page: every supplier of any real tenant
+# Operational rates the score shrinks towards a prior: (words, what was seen, decimals of the percentages, prior).
+ESTIMATES = {
+    "on_time_rate": ("on-time rate", "", 0, PRIOR_ON_TIME),
+    "lead_time_cv": ("lead-time variation", "coefficient of variation {}", 0, PRIOR_LEAD_CV),
+    "fill_rate": ("fill rate", "{} of the quantity ordered delivered", 1, PRIOR_FILL),
+    "defect_rate": ("defect rate", "{} of received quantity rejected", 2, PRIOR_DEFECT),
+}
 
 
 @dataclass(frozen=True)
@@ -83,7 +90,8 @@ def late_rates(trend: pd.DataFrame, months: list[pd.Timestamp], supplier_id: str
 
 
 def driver_text(factor: dict[str, Any]) -> str:
-    """One top factor of ``risk.scoring.assess`` as a phrase: 'on time 62% of deliveries (operational, +9.1)'."""
+    """One top factor of ``risk.scoring.assess`` as a phrase: 'estimated on-time rate 61% (0 of 2 on time,
+    weighted towards the 85% prior) (operational, +5.5)'."""
     value: Any = factor.get("value")
     score, name = float(factor["factor_score"]), factor["factor"]
     if name == "credit_rating":
@@ -92,14 +100,8 @@ def driver_text(factor: dict[str, Any]) -> str:
         text = f"pays its own suppliers after {value} days" if value is not None else "no days-payable figure"
     elif name == "revenue_trend_pct":
         text = f"revenue trend {float(value):+.1f}%" if value is not None else "no revenue trend on file"
-    elif name == "on_time_rate":
-        text = f"on time for {float(value):.0%} of deliveries"
-    elif name == "lead_time_cv":
-        text = f"lead times vary by {float(value):.0%} (coefficient of variation)"
-    elif name == "fill_rate":
-        text = f"delivers {float(value):.1%} of the quantity ordered"
-    elif name == "defect_rate":
-        text = f"{float(value):.2%} of received quantity rejected"
+    elif name in ESTIMATES:
+        return f"{_estimate_text(factor)} ({factor['component']}, +{float(factor['contribution']):.1f})"
     elif name == "country_risk":
         text = f"country risk {value}: {score:.0f}/100" if value else "country unknown"
     elif name == "distance_km":
@@ -122,6 +124,33 @@ def driver_text(factor: dict[str, Any]) -> str:
     if note and note not in text:
         text += f" [{note}]"
     return f"{text} ({factor['component']}, +{float(factor['contribution']):.1f})"
+
+
+def _estimate_text(factor: dict[str, Any]) -> str:
+    """An operational rate is shrunk towards a prior (``risk.scoring``): named an estimate, with what was seen."""
+    label, seen_as, digits, prior = ESTIMATES[factor["factor"]]
+    observed = factor.get("observed") or {}
+    deliveries = int(observed.get("deliveries", 0))
+    text, prior_text = f"estimated {label} {float(factor['value']):.{digits}%}", f"the {prior:.{digits}%} prior"
+    if factor["factor"] == "on_time_rate":
+        overdue = int(observed.get("overdue", 0))
+        if not deliveries + overdue:
+            return f"{text} (no deliveries: {prior_text})"
+        seen = f"{observed.get('on_time', 0)} of {deliveries + overdue} on time"
+        if overdue:
+            seen += f", {overdue} of them still open past the promised date"
+    elif not deliveries:
+        return f"{text} (no deliveries: {prior_text})"
+    elif observed.get("rate") is None:
+        return f"{text} (not measured over {_deliveries(deliveries)}: {prior_text})"
+    else:
+        rate = f"{float(observed['rate']):.{digits}%}"
+        seen = f"{seen_as.format(rate)} over {_deliveries(deliveries)}"
+    return f"{text} ({seen}, weighted towards {prior_text})"
+
+
+def _deliveries(count: int) -> str:
+    return f"{count} deliver{'y' if count == 1 else 'ies'}"
 
 
 def weighted_components(assessment: dict[str, Any]) -> dict[str, float]:

@@ -85,6 +85,8 @@ class Factor:
     score: float
     weight: float  # within its component
     note: str = ""
+    # What a shrunk estimate was computed from (deliveries, and the counts or raw rate), so it can be told apart.
+    observed: dict[str, Any] | None = None
 
 
 def validate_weights(weights: dict[str, float]) -> dict[str, float]:
@@ -140,12 +142,21 @@ def operational_factors(stats: DeliveryStats) -> list[Factor]:
     defect = (defect_raw * n + k * PRIOR_DEFECT) / (n + k)
     note = "" if n else "no delivery history: population prior"
     late_note = f"{stats.overdue} open line(s) past their promised date count as late" if stats.overdue else note
+    counts = {"deliveries": n, "on_time": stats.on_time, "overdue": stats.overdue}
     return [
-        Factor("operational", "on_time_rate", round(on_time, 4), (1 - on_time) * 100, 0.4, late_note),
-        Factor("operational", "lead_time_cv", round(lead_cv, 4), _scale(lead_cv, 0, 0.5), 0.2, note),
-        Factor("operational", "fill_rate", round(fill, 4), _scale(1 - fill, 0, 0.25), 0.2, note),
-        Factor("operational", "defect_rate", round(defect, 4), _scale(defect, 0, 0.05), 0.2, note),
-    ]
+        Factor("operational", "on_time_rate", round(on_time, 4), (1 - on_time) * 100, 0.4, late_note, counts),
+        Factor("operational", "lead_time_cv", round(lead_cv, 4), _scale(lead_cv, 0, 0.5), 0.2, note,
+               _observed(n, cv)),
+        Factor("operational", "fill_rate", round(fill, 4), _scale(1 - fill, 0, 0.25), 0.2, note,
+               _observed(n, min(fill_raw, 1.0) if stats.ordered > 0 else None)),
+        Factor("operational", "defect_rate", round(defect, 4), _scale(defect, 0, 0.05), 0.2, note,
+               _observed(n, defect_raw if stats.received > 0 else None)),
+    ]  # fmt: skip
+
+
+def _observed(deliveries: int, rate: float | None) -> dict[str, Any]:
+    """The raw rate a shrunk one started from (None when there was nothing to measure: the prior alone)."""
+    return {"deliveries": deliveries, "rate": None if rate is None or not deliveries else round(rate, 4)}
 
 
 def geographical_factors(facts: SupplierFacts) -> list[Factor]:
@@ -227,6 +238,7 @@ def assess(facts: SupplierFacts, weights: dict[str, float], today: date, top: in
                 "factor_score": round(f.score, 2),
                 "contribution": round(f.score * f.weight * weights[f.component], 2),
                 **({"note": f.note} if f.note else {}),
+                **({"observed": f.observed} if f.observed is not None else {}),
             }
             for f in factors
         ),

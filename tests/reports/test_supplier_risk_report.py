@@ -81,7 +81,7 @@ async def test_the_risk_pdf_ranks_suppliers_as_the_api_does_with_charts_and_word
         for component, score in item["components"].items():
             assert f"{score:.1f}" in text, component
     assert LATE_NAME in text  # non-Latin-1 names round-trip
-    assert "on time for" in text and "of deliveries (operational" in text  # drivers in words
+    assert "estimated on-time rate" in text and "weighted towards the 85% prior" in text  # drivers in words
     assert "Late deliveries over the last 12 months" in text
     assert "ISO 9001" in text and "Q-Łódź-1" in text and "expiring" in text
 
@@ -196,6 +196,23 @@ async def test_the_trend_counts_open_lines_past_their_promise_as_late_in_the_mon
     assert rows[0][4] == pytest.approx(2 / 3)
     on_time = next(f for f in data.ranking["suppliers"][0]["top_factors"] if f["factor"] == "on_time_rate")
     assert on_time["note"] == "20 open line(s) past their promised date count as late"
+
+
+async def test_an_operational_driver_reads_as_an_estimate_beside_what_was_observed(database, make_tenant, owner_pool):
+    # Before, two late deliveries read "on time for 61% of deliveries": the score's estimate, shrunk towards the
+    # prior, told as what happened.
+    tenant = await make_tenant()
+    today = date.today()
+    async with owner_pool.acquire() as conn:
+        supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="NEW", name="New Ltd", country="DE")
+        await deliveries(conn, tenant.id, supplier, 2, delay_days=6, today=today)
+    data = await database.run(tenant.claims(), tenant.id, lambda tx: gather(tx, today))
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(data)), read_only=True)
+    _, *drivers = list(book["Drivers"].iter_rows(values_only=True))
+    (on_time,) = [row[6] for row in drivers if row[2] == "on_time_rate"]
+    assert on_time.startswith(
+        "estimated on-time rate 61% (0 of 2 on time, weighted towards the 85% prior) (operational"
+    )
 
 
 async def test_a_ranking_cut_at_the_limit_says_how_many_it_leaves_out(database, risk_tenant, monkeypatch):
