@@ -167,6 +167,10 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
            SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
                uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
                unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
+               -- The ERP holds the receipt; that it happened since the last sync is what is known here (the
+               -- delivery history's date for it: migration 0136).
+               erp_received_at = CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base
+                                      THEN now() ELSE app.purchase_order_lines.erp_received_at END,
                -- A closure the ERP reports; without one, a backorder closed in Chainsight stays closed.
                cancelled_base = CASE WHEN EXCLUDED.cancelled_base > 0 THEN EXCLUDED.cancelled_base
                                      ELSE app.purchase_order_lines.cancelled_base END,

@@ -5,6 +5,7 @@ dead-lettered and leaves the order as it was."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
@@ -179,3 +180,50 @@ def cancel(order_id: uuid.UUID):
         return await purchasing.cancel_order(tx.conn, tx.tenant_id, order_id)
 
     return op
+
+
+async def delivery_dates(owner_pool: asyncpg.Pool, order_id: uuid.UUID) -> list:
+    async with owner_pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT delivered_date FROM app.risk_delivery_history WHERE purchase_order_id = $1", order_id
+        )
+    return [r["delivered_date"] for r in rows]
+
+
+async def test_lines_the_erp_receives_are_deliveries_dated_by_the_sync_that_saw_them(
+    sync_deps, owner_pool, make_tenant
+):
+    # Before, an ERP receipt left no receipt here, so the delivery history read every line the ERP received as
+    # still open: late for ever once its promised date passed, in the supplier's on-time rate and the labels.
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+        order_id = odoo_order(odoo, "P00001")
+        odoo.put("purchase.order", {"state": "purchase"}, order_id)
+        await run_sync(sync_deps, tenant.id, connector)
+        for line_id, line in list(odoo.models["purchase.order.line"].items()):
+            if line["order_id"][0] == order_id:
+                odoo.put("purchase.order.line", {"qty_received": line["product_qty"]}, line_id)
+        odoo.put("purchase.order", {"state": "done"}, order_id)
+        await run_sync(sync_deps, tenant.id, connector)
+    order = await order_row(owner_pool, tenant.id, "P00001")
+    async with owner_pool.acquire() as conn:
+        today = await conn.fetchval("SELECT (now() AT TIME ZONE 'UTC')::date")
+    dates = await delivery_dates(owner_pool, order["id"])
+    assert dates and set(dates) <= {today, today - timedelta(days=1), today + timedelta(days=1)}
+
+
+async def test_an_order_the_erp_had_received_before_any_sync_is_no_delivery_evidence(
+    sync_deps, owner_pool, make_tenant
+):
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        order_id = odoo_order(odoo, "P00001")
+        for line_id, line in list(odoo.models["purchase.order.line"].items()):
+            if line["order_id"][0] == order_id:
+                odoo.put("purchase.order.line", {"qty_received": line["product_qty"]}, line_id)
+        odoo.put("purchase.order", {"state": "done"}, order_id)
+        tenant, _ = await synced_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    order = await order_row(owner_pool, tenant.id, "P00001")
+    assert order["status"] == "received"
+    assert await delivery_dates(owner_pool, order["id"]) == []  # when it came is not known: not an open line
