@@ -302,15 +302,16 @@ async def test_proposals_price_nothing_at_zero_or_in_a_currency_their_cost_is_no
         assert await conn.fetchval("SELECT count(*) FROM app.purchase_orders WHERE tenant_id = $1", tenant.id) == 0
 
 
-async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_currency(database, owner_pool, make_tenant):
-    tenant = await make_tenant()
+async def proposal_after_a_dozen_bought_in_jpy(database, owner_pool, tenant, price_a_dozen: str) -> tuple[dict, dict]:
+    """A JPY supplier from whom one dozen of the first product was ordered and issued at ``price_a_dozen``, and a
+    rule proposing 20 of it: returns (the issued order, the one priced proposal)."""
     supplier = await arrange(owner_pool, tenant)
     paid = PurchaseOrderCreate.model_validate(
         {
             "supplier_id": supplier,
             "warehouse_id": tenant.warehouses[1],
             "currency": "JPY",
-            "lines": [{"product_id": tenant.products[0], "quantity": 1, "uom": "dozen", "unit_price": "330"}],
+            "lines": [{"product_id": tenant.products[0], "quantity": 1, "uom": "dozen", "unit_price": price_a_dozen}],
         }
     )
 
@@ -327,6 +328,12 @@ async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_curr
         return await reorder.priced_proposals(tx.conn, {}, datetime.now(UTC).date())
 
     (shown,) = await database.run(tenant.claims(), None, propose)
+    return issued, shown
+
+
+async def test_proposals_take_the_suppliers_last_issued_price_in_the_orders_currency(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    issued, shown = await proposal_after_a_dozen_bought_in_jpy(database, owner_pool, tenant, "330")
     source = f"{issued['number']} issued {issued['issued_at'].date()}"
     assert (shown["unit_price"], shown["currency"], shown["price_source"]) == (D("27.5"), "JPY", source)
     created = await order_in(database, tenant, "JPY")
@@ -340,29 +347,7 @@ async def test_a_last_price_finer_than_four_decimals_per_unit_leaves_the_proposa
 ):
     # 0.0005 JPY a dozen is 0.0000417 each: before, the proposal and its draft were priced 0.0000 each.
     tenant = await make_tenant()
-    supplier = await arrange(owner_pool, tenant)
-    paid = PurchaseOrderCreate.model_validate(
-        {
-            "supplier_id": supplier,
-            "warehouse_id": tenant.warehouses[1],
-            "currency": "JPY",
-            "lines": [{"product_id": tenant.products[0], "quantity": 1, "uom": "dozen", "unit_price": "0.0005"}],
-        }
-    )
-
-    async def pay(tx: TenantTransaction):
-        order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, paid, default_tolerance_pct=D(0))
-        return await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
-
-    await database.run(tenant.claims(), None, pay)
-    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
-    async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.suppliers SET currency = 'JPY' WHERE id = $1", supplier)
-
-    async def propose(tx: TenantTransaction):
-        return await reorder.priced_proposals(tx.conn, {}, datetime.now(UTC).date())
-
-    (shown,) = await database.run(tenant.claims(), None, propose)
+    _, shown = await proposal_after_a_dozen_bought_in_jpy(database, owner_pool, tenant, "0.0005")
     assert shown["unit_price"] is None and "finer than the four decimals" in shown["unpriced_reason"]
 
 
