@@ -119,13 +119,15 @@ def late_trend_chart(
     lines: Mapping[str, Sequence[float | None]],
     width_in: float = 9.0,
     height_in: float = 3.0,
+    emphasised: str | None = None,
 ) -> bytes:
-    """Share of deliveries that arrived after their promised date, per month (one line per series)."""
+    """Share of deliveries that arrived after their promised date, per month (one line per series; the
+    ``emphasised`` one, the whole group, drawn bold)."""
     figure = _figure(width_in, height_in)
     axes = figure.add_subplot()
     for (name, rates), colour in zip(lines.items(), LINE_COLOURS * 3, strict=False):
         values = [None if r is None else r * 100 for r in rates]
-        style = {"linewidth": 2.2, "color": "#212529"} if name.startswith("All suppliers") else {"linewidth": 1.2}
+        style = {"linewidth": 2.2, "color": "#212529"} if name == emphasised else {"linewidth": 1.2}
         axes.plot(list[Any](months), [float("nan") if v is None else v for v in values], marker="o", markersize=2.5,
                   label=name, **({"color": colour} | style))  # fmt: skip
     locator = AutoDateLocator()

@@ -116,9 +116,12 @@ def _ranked_count(data: SupplierRiskData) -> str:
     return f"{shown} ranked" if shown == total else f"the {shown} riskiest of {total} ranked"
 
 
+ALL_RANKED = "All ranked suppliers"  # the trend of every ranked supplier together, drawn bold
+
+
 def trend_lines(data: SupplierRiskData) -> dict[str, list[float | None]]:
     months = trend_months(data.as_of)
-    lines = {"All ranked suppliers": late_rates(data.trend, months)}
+    lines = {ALL_RANKED: late_rates(data.trend, months)}
     delivering = set(data.trend["supplier_id"])
     for item in data.ranking["suppliers"]:
         if len(lines) > TREND_LINES:
@@ -142,7 +145,9 @@ def _trend_section(pdf: ReportDocument, data: SupplierRiskData) -> None:
         return
     months = trend_months(data.as_of)
     width = pdf.usable_width()
-    chart = late_trend_chart([m.to_pydatetime() for m in months], trend_lines(data), width_in=10.0, height_in=3.2)
+    chart = late_trend_chart(
+        [m.to_pydatetime() for m in months], trend_lines(data), width_in=10.0, height_in=3.2, emphasised=ALL_RANKED
+    )
     pdf.png(chart, width=width, height=width * 0.32)
 
 
