@@ -15,8 +15,12 @@ def init_error_reporting(settings: Settings) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         environment=settings.environment.value,
         traces_sample_rate=settings.sentry_traces_sample_rate,
-        # Request bodies and tokens stay out of error reports.
+        # Request bodies and tokens stay out of error reports. send_default_pii alone does not do it: the FastAPI
+        # integration Sentry enables by itself attaches JSON bodies, and local variables (on by default) carry
+        # each frame's ASGI scope with its Authorization header.
         send_default_pii=False,
+        max_request_body_size="never",
+        include_local_variables=False,
     )
     return True
 
