@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -26,14 +25,17 @@ from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
     configure,
-    dozens_and_grams,
     draft_order,
     failed_run,
     order_numbers,
     pull_across_token_expiry,
-    push_draft,
     snapshot,
     sync_after_lost_push,
+)
+from tests.integrations.connector_checks import (
+    failed_past_the_retry_budget,
+    pushed_in_dozens_and_grams,
+    retried_after_the_retry_after_delay,
 )
 from tests.support.fakes.netsuite import TOKEN_PATH, FakeNetSuite, populate, rsa_key, signing_key_pem
 
@@ -286,20 +288,14 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
 
 async def test_throttled_calls_are_retried_after_the_retry_after_delay(sync_deps, owner_pool, make_tenant, ns, key):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
-    ns.throttle(1, retry_after=1)
-    started = time.monotonic()
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert time.monotonic() - started >= 1.0
-    assert run["status"] == "completed_with_errors" and run["error"] is None
+    await retried_after_the_retry_after_delay(sync_deps, tenant, connector, ns)
 
 
 async def test_throttling_past_the_retry_budget_fails_the_run_without_losing_data(
     sync_deps, owner_pool, make_tenant, ns, key
 ):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
-    ns.throttle(3, retry_after=0)
-    assert "HTTP 429" in await failed_run(sync_deps, tenant, connector)
-    assert (await snapshot(owner_pool, tenant.id))["warehouses"] == []
+    await failed_past_the_retry_budget(sync_deps, owner_pool, tenant, connector, ns, "warehouses")
 
 
 async def test_an_expired_token_is_renewed_once_on_401(ns, key):
@@ -332,16 +328,8 @@ async def test_a_refused_query_is_reported_with_netsuites_error_code_and_detail(
 
 async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_deps, owner_pool, make_tenant, ns, key):
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
-    await run_sync(sync_deps, tenant.id, connector)
-
-    order, pushed = await push_draft(
-        sync_deps,
-        tenant,
-        connector,
-        "VEND-1",
-        "RNO",
-        dozens_and_grams("ITEM-002", "ITEM-003"),
-        expected_date="2026-03-02",
+    order, pushed = await pushed_in_dozens_and_grams(
+        sync_deps, tenant, connector, "VEND-1", "RNO", "ITEM-002", "ITEM-003"
     )
     created = next(t for t in ns.tables["transaction"] if str(t["id"]) == pushed["external_id"])
     vendor, reno = ns.made["vendors"][1], ns.made["locations"][1]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -20,7 +19,6 @@ from integrations.sync import run_sync
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
-    dozens_and_grams,
     draft_order,
     failed_run,
     odoo_connector,
@@ -28,6 +26,11 @@ from tests.integrations.conftest import (
     push_draft,
     snapshot,
     sync_after_lost_push,
+)
+from tests.integrations.connector_checks import (
+    failed_past_the_retry_budget,
+    pushed_in_dozens_and_grams,
+    retried_after_the_retry_after_delay,
 )
 from tests.support.fakes.odoo import FakeOdoo, populate
 
@@ -296,20 +299,14 @@ async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
 
 async def test_throttled_calls_are_retried_after_the_retry_after_delay(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    odoo.throttle(1, retry_after=1)
-    started = time.monotonic()
-    run = await run_sync(sync_deps, tenant.id, connector)
-    assert time.monotonic() - started >= 1.0
-    assert run["status"] == "completed_with_errors" and run["error"] is None
+    await retried_after_the_retry_after_delay(sync_deps, tenant, connector, odoo)
 
 
 async def test_throttling_past_the_retry_budget_fails_the_run_without_losing_data(
     sync_deps, owner_pool, make_tenant, odoo
 ):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    odoo.throttle(3, retry_after=0)
-    assert "HTTP 429" in await failed_run(sync_deps, tenant, connector)
-    assert (await snapshot(owner_pool, tenant.id))["products"] == []
+    await failed_past_the_retry_budget(sync_deps, owner_pool, tenant, connector, odoo, "products")
 
 
 async def test_wrong_api_key_fails_the_run_with_a_clear_error(sync_deps, owner_pool, make_tenant, odoo):
@@ -326,16 +323,8 @@ async def test_unreachable_erp_fails_the_run(sync_deps, owner_pool, make_tenant,
 
 async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    await run_sync(sync_deps, tenant.id, connector)
-
-    order, pushed = await push_draft(
-        sync_deps,
-        tenant,
-        connector,
-        "V001",
-        "WH",
-        dozens_and_grams("SKU-000002", "SKU-000003"),
-        expected_date="2026-03-02",
+    order, pushed = await pushed_in_dozens_and_grams(
+        sync_deps, tenant, connector, "V001", "WH", "SKU-000002", "SKU-000003"
     )
     created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
     assert created["partner_id"][1] == "Supplier 1" and created["origin"] == f"Chainsight {order['number']}"
@@ -348,6 +337,28 @@ async def test_pushed_purchase_order_appears_in_odoo_with_its_lines(sync_deps, o
     # The next sync recognises the order as the one pushed, rather than importing a copy.
     await run_sync(sync_deps, tenant.id, connector)
     assert await order_numbers(owner_pool, tenant.id) == sorted(["P00001", "P00002", "P00003", order["number"]])
+
+
+async def test_a_pushed_order_keeps_its_currency_and_stock_unit_quantities_in_odoo_and_back(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 a push named neither: Odoo made a yen order a euro one (the company's currency) and took a
+    # line bought by the dozen as 10 dozen, and the next sync wrote both back over the Chainsight order.
+    sku4 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000004")
+    odoo.put("product.product", {"uom_po_id": [2, "Dozens"]}, sku4)  # stocked in units, bought by the dozen
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    order, pushed = await push_draft(
+        sync_deps, tenant, connector, "V002", "WH", [("SKU-000004", 10, None, "1500")], currency="JPY"
+    )
+    created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
+    assert created["currency_id"] == [4, "JPY"]
+    assert [(x["product_qty"], x["product_uom"], x["price_unit"]) for x in created["lines"]] == [
+        (10.0, [1, "Units"], 1500.0)
+    ]
+    await run_sync(sync_deps, tenant.id, connector)
+    (mine,) = [o for o in (await snapshot(owner_pool, tenant.id))["orders"] if o[0] == order["number"]]
+    assert (mine[3], json.loads(mine[6])) == ("JPY", [[1, "SKU-000004", 10, "each", 1500, 0]])
 
 
 async def test_a_push_whose_answer_was_lost_is_pushed_again_without_a_second_order(
