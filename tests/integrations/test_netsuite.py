@@ -354,14 +354,21 @@ async def test_pushed_purchase_order_appears_in_netsuite_with_its_lines(sync_dep
     assert await order_numbers(owner_pool, tenant.id) == sorted(["PO900", "PO901", "PO902", order["number"]])
 
 
-async def test_a_push_whose_answer_was_lost_is_pushed_again_and_finds_its_order(
-    sync_deps, owner_pool, make_tenant, ns, key
-):
-    # Before, the second push was refused for its repeated externalId (DUP_RCRD) and the order could never be linked.
+async def draft_whose_push_answer_is_lost(sync_deps, owner_pool, make_tenant, ns, key):
+    """A synced tenant's draft order to VEND-1, with the fake set to lose its answer to the order's push; returns
+    (the tenant, its connector, the order)."""
     tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
     await run_sync(sync_deps, tenant.id, connector)
     order = await draft_order(sync_deps, tenant, "VEND-1", "RNO", [("ITEM-002", 2, None, "3")])
     ns.lose_answer_to(lambda request: request.path.endswith("/purchaseOrder"))
+    return tenant, connector, order
+
+
+async def test_a_push_whose_answer_was_lost_is_pushed_again_and_finds_its_order(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    # Before, the second push was refused for its repeated externalId (DUP_RCRD) and the order could never be linked.
+    tenant, connector, order = await draft_whose_push_answer_is_lost(sync_deps, owner_pool, make_tenant, ns, key)
     with pytest.raises(Exception, match="connection"):
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
@@ -372,10 +379,7 @@ async def test_a_push_whose_answer_was_lost_is_pushed_again_and_finds_its_order(
 async def test_a_sync_before_the_retry_of_a_lost_push_links_the_order_instead_of_importing_a_copy(
     sync_deps, owner_pool, make_tenant, ns, key
 ):
-    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await draft_order(sync_deps, tenant, "VEND-1", "RNO", [("ITEM-002", 2, None, "3")])
-    ns.lose_answer_to(lambda request: request.path.endswith("/purchaseOrder"))
+    tenant, connector, order = await draft_whose_push_answer_is_lost(sync_deps, owner_pool, make_tenant, ns, key)
     run, linked = await sync_after_lost_push(sync_deps, owner_pool, tenant, connector, order)
     (made,) = [t for t in ns.tables["transaction"] if t.get("externalid") == order["number"]]
     assert (run["counts"]["purchase_orders"]["created"], linked) == (0, str(made["id"]))
