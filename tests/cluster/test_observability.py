@@ -151,3 +151,25 @@ def test_queried_ray_metrics_exist_in_the_installed_ray(
         if not any(p.fullmatch(candidate) for p in patterns for candidate in {name[4:], family(name[4:])})
     ]
     assert not unknown
+
+
+def test_replica_starts_are_counted_as_new_series_not_by_rate(
+    grafana_dashboard: dict[str, Any], alert_rules: list[Manifest]
+) -> None:
+    # Before, increase() over the starts counter: each replica's series appears at 1 and never rises, so the
+    # restart alert could not fire and the panel read 0.
+    exprs = [e for e in dashboard_exprs(grafana_dashboard) + [r["expr"] for r in alert_rules] if "replica_starts" in e]
+    assert len(exprs) == 2
+    for expr in exprs:
+        assert not re.search(r"(rate|increase)\(\s*ray_serve_deployment_replica_starts", expr)
+        assert "unless" in expr and "offset 15m" in expr
+
+
+def test_the_latency_alert_leaves_out_streams_and_model_routes(alert_rules: list[Manifest]) -> None:
+    # Before, every route but "unmatched": a copilot answer, timed to its last token, paged as slow.
+    (rule,) = [r for r in alert_rules if r["alert"] == "ChainsightHighP99Latency"]
+    (excluded,) = re.findall(r'route!~"([^"]+)"', rule["expr"])
+    pattern = re.compile(f"^(?:{excluded})$")
+    for route in ("/api/v1/ai/copilot/ask", "/api/v1/ai/llm/chat/completions", "/api/v1/exports/{name}", "unmatched"):
+        assert pattern.match(route), route
+    assert not pattern.match("/api/v1/stock-levels")
