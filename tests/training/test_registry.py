@@ -57,6 +57,18 @@ async def new_run(tx, key, mase, end=END, horizon=3, **metrics):
     return await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase, **metrics}, series_count=4)
 
 
+async def challenged(database, tenant, held: dict, challenger: dict, **promotion) -> tuple:
+    """Run ``held`` promoted as champion, then run ``challenger`` offered with ``promotion`` (promote_if_better's
+    options); each run is new_run's arguments by name. Returns (the challenger's decision, the champion after)."""
+
+    async def op(tx):
+        await promote_if_better(tx.conn, tx.tenant_id, (await new_run(tx, **held)).id)
+        decision = await promote_if_better(tx.conn, tx.tenant_id, (await new_run(tx, **challenger)).id, **promotion)
+        return decision, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    return await in_tenant(database, tenant, op)
+
+
 async def test_a_rerun_with_the_same_key_reuses_the_run_and_version(database, make_tenant):
     tenant = await make_tenant()
 
@@ -129,48 +141,25 @@ async def test_a_rerun_of_an_earlier_night_does_not_replace_a_newer_champion_eve
     database, make_tenant
 ):
     # Before, it won on MASE alone: the newer forecasts were retired for older ones.
-    tenant = await make_tenant()
-
-    async def op(tx):
-        newer = await new_run(tx, "night-2", 0.9)
-        await promote_if_better(tx.conn, tx.tenant_id, newer.id)
-        earlier = await new_run(tx, "night-1", 0.5, end=END - timedelta(days=1))
-        decision = await promote_if_better(tx.conn, tx.tenant_id, earlier.id)
-        return decision, await champion(tx.conn, tx.tenant_id, "demand-D")
-
-    decision, current = await in_tenant(database, tenant, op)
+    earlier = {"key": "night-1", "mase": 0.5, "end": END - timedelta(days=1)}
+    decision, current = await challenged(database, await make_tenant(), {"key": "night-2", "mase": 0.9}, earlier)
     assert not decision.promoted and decision.reason == "trained on data before champion v1's"
     assert current.run_key == "night-2"
 
 
 async def test_a_stale_champion_gives_way_even_to_a_worse_backtest(database, make_tenant):
-    tenant = await make_tenant()
-
-    async def op(tx):
-        old = await new_run(tx, "old", 0.5, end=END - timedelta(days=60))
-        await promote_if_better(tx.conn, tx.tenant_id, old.id)
-        fresh = await new_run(tx, "fresh", 0.9)
-        return await promote_if_better(tx.conn, tx.tenant_id, fresh.id, max_champion_age=timedelta(days=14))
-
-    decision = await in_tenant(database, tenant, op)
+    old = {"key": "old", "mase": 0.5, "end": END - timedelta(days=60)}
+    fresh = {"key": "fresh", "mase": 0.9}
+    decision, _ = await challenged(database, await make_tenant(), old, fresh, max_champion_age=timedelta(days=14))
     assert decision.promoted and "older than" in decision.reason
 
 
 async def test_a_champion_the_caller_finds_outdated_gives_way_even_to_a_worse_backtest(database, make_tenant):
-    tenant = await make_tenant()
+    async def earlier_features(champion):
+        return "trained on an earlier feature set" if champion.run_key == "old" else None
 
-    async def op(tx):
-        old = await new_run(tx, "old", 0.5)
-        await promote_if_better(tx.conn, tx.tenant_id, old.id)
-        retrained = await new_run(tx, "retrained", 0.9)
-
-        async def earlier_features(champion):
-            return "trained on an earlier feature set" if champion.run_key == "old" else None
-
-        decision = await promote_if_better(tx.conn, tx.tenant_id, retrained.id, outdated=earlier_features)
-        return decision, await champion(tx.conn, tx.tenant_id, "demand-D")
-
-    decision, current = await in_tenant(database, tenant, op)
+    old, retrained = {"key": "old", "mase": 0.5}, {"key": "retrained", "mase": 0.9}
+    decision, current = await challenged(database, await make_tenant(), old, retrained, outdated=earlier_features)
     assert decision.promoted
     assert decision.reason == "champion v1 is outdated: trained on an earlier feature set"
     assert current.run_key == "retrained"
@@ -324,13 +313,6 @@ async def test_a_run_that_broke_off_is_marked_failed_but_a_champion_refreshed_un
 async def test_a_run_with_a_shorter_horizon_does_not_replace_a_current_champion(database, make_tenant):
     # Before, a manual 7-day batch, backtested on 7-day windows, beat the nightly 28-day champion's 14-day windows
     # on paper and took the title: every 28-day request was then refitted, and the nightly runs rarely won it back.
-    tenant = await make_tenant()
-
-    async def op(tx):
-        nightly = await new_run(tx, "nightly", 0.64, horizon=28)
-        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
-        manual = await new_run(tx, "manual", 0.60, horizon=7)
-        return await promote_if_better(tx.conn, tx.tenant_id, manual.id)
-
-    decision = await in_tenant(database, tenant, op)
+    nightly, manual = {"key": "nightly", "mase": 0.64, "horizon": 28}, {"key": "manual", "mase": 0.60, "horizon": 7}
+    decision, _ = await challenged(database, await make_tenant(), nightly, manual)
     assert not decision.promoted and decision.reason == "forecasts 7 steps, champion v1 28"
