@@ -34,7 +34,7 @@ def _risk_line(assessment: dict[str, Any], scanned: asyncpg.Record | None) -> st
     supplier = assessment["supplier"]
     components = ", ".join(f"{name} {score:g}" for name, score in assessment["components"].items())
     drivers = "; ".join(
-        f"{f['component']} {f['factor']} {_value(f['value'])} (+{f['contribution']:g})"
+        f"{f['component']} {f['factor']} {_value(f['value'])}{_observed(f.get('observed'))} (+{f['contribution']:g})"
         for f in assessment["top_factors"][:3]
         if f["contribution"] > 0
     )
@@ -49,6 +49,13 @@ def _risk_line(assessment: dict[str, Any], scanned: asyncpg.Record | None) -> st
         trend = "rising" if change > 0 else "falling" if change < 0 else "unchanged"
         text += f"; last scan {scanned['last_value']:g} ({trend}, {change:+.1f})"
     return text
+
+
+def _observed(observed: dict[str, Any] | None) -> str:
+    """What a shrunk rate was estimated from, so the estimate is not read as what was observed."""
+    if observed is None:
+        return ""
+    return f" (estimate; observed: {_value({k: 'none' if v is None else v for k, v in observed.items()})})"
 
 
 def _value(value: Any) -> str:
