@@ -23,8 +23,16 @@ async def stored_order_warnings(conn: asyncpg.Connection, order_ids: list[UUID])
 
 
 async def scanned_supplier_scores(conn: asyncpg.Connection) -> dict[UUID, asyncpg.Record]:
-    """Each supplier's overall score as of the early-warning job's last scan (and whether its alert is up)."""
+    """Each supplier's overall score as of the early-warning job's last scan (and whether its alert is up).
+
+    A supplier scanned before the tenant's weights last changed is left out: its stored score was weighted
+    otherwise, so a score now minus it is the weights' change, not the supplier's (the copilot read a reweighting
+    as "rising, +25.2" and suggested a review for it). It is back after the next scan."""
     rows = await conn.fetch(
-        "SELECT subject_id, last_value, active, updated_at FROM app.risk_alert_state WHERE kind = 'supplier_score'"
+        """
+        SELECT a.subject_id, a.last_value, a.active, a.updated_at FROM app.risk_alert_state a
+        WHERE a.kind = 'supplier_score'
+          AND NOT EXISTS (SELECT FROM app.risk_weights w WHERE w.updated_at > a.updated_at)
+        """
     )
     return {r["subject_id"]: r for r in rows}
