@@ -312,7 +312,18 @@ class OdooConnector(Connector):
                 {"fields": ["id"], "limit": 1},
             )
             receipts = found[0]["id"] if found else None
-        values = order_values(order, origin, receipts)
+        currency = await self.execute_kw(
+            "res.currency", "search_read", [[("name", "=", order.currency)]], {"fields": ["id"], "limit": 1}
+        )
+        if not currency:
+            raise ConnectorProtocolError(f"Odoo has no active currency {order.currency!r}")
+        products = sorted({int(line.product_external_id) for line in order.lines})
+        domain = [("id", "in", products), ("active", "in", [True, False])]
+        stocked = await self.execute_kw("product.product", "search_read", [domain], {"fields": ["uom_id"]})
+        units = {str(p["id"]): int(p["uom_id"][0]) for p in stocked if p["uom_id"]}
+        if missing := [str(p) for p in products if str(p) not in units]:
+            raise ConnectorProtocolError(f"Odoo has no product (or no unit for it) with id {', '.join(missing)}")
+        values = order_values(order, origin, receipts, currency[0]["id"], units)
         created = await self.execute_kw("purchase.order", "create", [values], {}, idempotent=False)
         if not isinstance(created, int):
             raise ConnectorProtocolError(f"Odoo's purchase.order create returned {created!r}, not an id")

@@ -46,10 +46,17 @@ def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def order_values(order: PushOrder, origin: str, picking_type_id: int | None) -> dict[str, Any]:
-    """A ``purchase.order`` create's values for ``order``, its lines in one2many create commands."""
+def order_values(
+    order: PushOrder, origin: str, picking_type_id: int | None, currency_id: int, units: dict[str, int]
+) -> dict[str, Any]:
+    """A ``purchase.order`` create's values for ``order``, its lines in one2many create commands.
+
+    ``units`` is each product's stock unit (``uom_id``) by product id: the lines' quantities and prices are per that
+    unit, and a create without ``product_uom`` takes the product's purchase unit. Without ``currency_id`` it takes
+    the company's currency (an RPC create runs no onchange, so not even the vendor's)."""
     values: dict[str, Any] = {
         "partner_id": int(order.supplier_external_id),
+        "currency_id": currency_id,
         "origin": origin,
         "order_line": [
             [
@@ -60,6 +67,7 @@ def order_values(order: PushOrder, origin: str, picking_type_id: int | None) -> 
                     "name": line.sku,
                     "sequence": line.line_no * 10,
                     "product_qty": float(line.quantity),
+                    "product_uom": units[line.product_external_id],
                     "price_unit": float(line.unit_price),
                 },
             ]

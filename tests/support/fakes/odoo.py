@@ -3,10 +3,12 @@
 Implemented: ``common.authenticate`` (login + API key -> uid, or false), ``object.execute_kw`` with
 ``search_read`` (Polish-notation domains with '&', '|', '!', dotted many2one paths, operators = != > >= <
 <= in not in; ``fields``, ``offset``, ``limit``, ``order``) and ``create`` (including one2many ``(0, 0,
-vals)`` commands for purchase order lines). Records carry ``write_date`` as Odoo returns it
-("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id, display_name]`` or ``false``. Errors are
-JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``, ``ValueError`` for unknown
-fields), as Odoo answers; throttling is HTTP 429 with Retry-After, as Odoo.sh's proxy answers.
+vals)`` commands for purchase order lines; as an RPC create in Odoo, an order without ``currency_id`` is in
+the company's currency, a line without ``product_uom`` in the product's purchase unit ``uom_po_id``). Records
+carry ``write_date`` as Odoo returns it ("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id,
+display_name]`` or ``false``. Errors are JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``,
+``ValueError`` for unknown fields), as Odoo answers; throttling is HTTP 429 with Retry-After, as Odoo.sh's
+proxy answers.
 
 JSON-2 (Odoo 19): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>`` (401
 ``werkzeug.exceptions.Unauthorized`` "Invalid apikey" otherwise), optional ``X-Odoo-Database``, and the
@@ -51,7 +53,13 @@ class FakeOdoo(FakeServer):
         super().__init__()
         self.database = database
         self.users = {login: (2, api_key)}
-        self.models: dict[str, dict[int, dict[str, Any]]] = {}
+        # What every Odoo database holds before any import: currencies (EUR the company's; others active as a
+        # company that buys in them has them) and units of measure, by the ids the sample data names.
+        self.models: dict[str, dict[int, dict[str, Any]]] = {
+            "res.currency": {i: {"id": i, "name": n} for i, n in ((1, "EUR"), (2, "USD"), (4, "JPY"))},
+            "uom.uom": {i: {"id": i, "name": n} for i, n in ((1, "Units"), (2, "Dozens"), (12, "kg"), (40, "Crate"))},
+        }
+        self.company_currency_id = 1
         self._next_id = 100
 
     # --- data -------------------------------------------------------------------------------------------------
@@ -212,15 +220,22 @@ class FakeOdoo(FakeServer):
             picking = values.get("picking_type_id") or (receipts[0] if receipts else None)
             values["picking_type_id"] = self.name_of("stock.picking.type", picking) if picking else False
             values.setdefault("state", "draft")
-            values.setdefault("currency_id", [1, "EUR"])
+            # An RPC create runs no onchange: without one, the company's currency, whatever the vendor's.
+            values["currency_id"] = self.name_of("res.currency", values.get("currency_id") or self.company_currency_id)
             values["name"] = f"P{self._next_id + 1:05d}"
         order_id = self.put(model, values)
         for command in lines or []:
             if command[0] != 0:
                 raise _OdooError("builtins.ValueError", f"unsupported one2many command {command[0]}")
             line = dict(command[2])
+            product = self.models["product.product"][line["product_id"]]
             line["product_id"] = self.name_of("product.product", line["product_id"])
-            line.setdefault("product_uom", self.models["product.product"][line["product_id"][0]]["uom_id"])
+            # As Odoo 17/18's _product_id_change: without one, the product's purchase unit (uom_po_id), which may
+            # differ from its stock unit (uom_id).
+            unit = line.get("product_uom")
+            line["product_uom"] = (
+                self.name_of("uom.uom", unit) if unit else product.get("uom_po_id") or product["uom_id"]
+            )
             line.setdefault("qty_received", 0.0)
             self.put("purchase.order.line", {**line, "order_id": [order_id, values.get("name")]})
         return order_id
