@@ -305,9 +305,10 @@ async def scan(
             title=f"Supplier {supplier['code']} risk score is {item['overall']:.0f} ({item['band']})",
             data={"supplier_id": str(supplier["id"]), "overall": item["overall"], "components": item["components"]},
         )  # fmt: skip
+    # Active suppliers only, as the score alerts and the compliance report: a retired supplier's lapse is no risk.
     certificates = await tx.conn.fetch(
         "SELECT c.id, c.standard, c.expires_on, s.code FROM app.supplier_certifications c "
-        "JOIN app.suppliers s ON s.id = c.supplier_id"
+        "JOIN app.suppliers s ON s.id = c.supplier_id WHERE s.active"
     )
     for c in certificates:
         days_left = (c["expires_on"] - today).days

@@ -223,6 +223,23 @@ async def test_scanning_twice_raises_each_alert_once_and_keeps_one_prediction_pe
     assert predictions == 1
 
 
+async def test_a_scan_raises_certificate_expiry_alerts_for_active_suppliers_only(world):
+    # Before, an inactive supplier's expiring certificate was announced every time it crossed, though its score
+    # and the compliance report leave it out.
+    active = await world.supplier("ACTIVE")
+    retired = await world.supplier("RETIRED")
+    await world.certification(active, "ISO 9001", TODAY + timedelta(days=10))
+    await world.certification(retired, "ISO 14001", TODAY + timedelta(days=10))
+    await world.pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", retired)
+    result = await world.run(lambda tx: service.scan(tx, service.ModelStore(), TODAY), user=world.tenant.admin)
+    titles = await world.pool.fetch(
+        "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'risk.certification_expiry'",
+        world.tenant.id,
+    )
+    assert result["alerts_raised"]["certification_expiry"] == 1
+    assert [t["title"] for t in titles] == [f"ACTIVE: ISO 9001 expires in 10 days ({TODAY + timedelta(days=10)})"]
+
+
 async def supplier_with_prices_near_two(world):
     """A supplier P with six imported prices of product 0 around 2.00 EUR, a month apart."""
     supplier = await world.supplier("P")
