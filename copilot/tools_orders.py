@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,24 +36,34 @@ def most_specific(*kinds: Named) -> tuple[dict[str, list[Any]], dict[str, list[A
     return filters, {}
 
 
+def _suppliers_products(context: ToolContext) -> tuple[Named, Named]:
+    """The suppliers and the products a question names: the least specific kinds both tools narrow by."""
+    m = context.mentions
+    return Named("supplier_ids", "suppliers", m.suppliers, "code"), Named("product_ids", "products", m.products, "sku")
+
+
+async def _still_to_come(
+    context: ToolContext, query: Callable[..., Awaitable[list[dict[str, Any]]]], late: str, kinds: tuple[Named, ...]
+) -> tuple[list[dict[str, Any]], list[str], dict[str, Any]]:
+    """The first ``MAX_ROWS`` rows of ``query`` (open orders or shipments as of the reader's day) narrowed to the
+    most specific of ``kinds`` named (the first: the tool's own rows), and with its flag ``late`` set when the
+    question asks for late ones but names none of its own; returns them, ``MORE_ROWS`` (when there were more)
+    and the call's arguments."""
+    only = context.asks(LATE_WORDS) and not kinds[0].rows
+    filters, named = most_specific(*kinds)
+    rows = await query(context.conn, context.today, **filters, **{late: only}, limit=MAX_ROWS + 1)
+    more = [MORE_ROWS] if len(rows) > MAX_ROWS else []
+    return rows[:MAX_ROWS], more, {late: only, "as_of": context.today.isoformat(), **named}
+
+
 async def _purchase_orders(context: ToolContext) -> ToolResult:
     """Open purchase orders (or the ones named), filtered by the suppliers or products named; "late" or
     "overdue" keeps only those past their expected date. Stored early warnings are added when present."""
-    m = context.mentions
-    late_only = context.asks(LATE_WORDS) and not m.purchase_orders
-    filters, named = most_specific(
-        Named("order_ids", "numbers", m.purchase_orders, "number"),
-        Named("supplier_ids", "suppliers", m.suppliers, "code"),
-        Named("product_ids", "products", m.products, "sku"),
-    )
-    orders = await order_book.open_orders(
-        context.conn, context.today, **filters, late_only=late_only, limit=MAX_ROWS + 1
-    )
-    more, orders = len(orders) > MAX_ROWS, orders[:MAX_ROWS]
+    kinds = (Named("order_ids", "numbers", context.mentions.purchase_orders, "number"), *_suppliers_products(context))
+    orders, more, arguments = await _still_to_come(context, order_book.open_orders, "late_only", kinds)
     warnings = await scan_results.stored_order_warnings(context.conn, [o["id"] for o in orders])
-    arguments: dict[str, Any] = {"late_only": late_only, "as_of": context.today.isoformat(), **named}
-    lines = [_order_line(o, warnings.get(o["id"]), context) for o in orders] + ([MORE_ROWS] if more else [])
-    empty = "no late purchase orders" if late_only else "no open purchase orders"
+    lines = [_order_line(o, warnings.get(o["id"]), context) for o in orders] + more
+    empty = "no late purchase orders" if arguments["late_only"] else "no open purchase orders"
     return ToolResult("purchase_orders", arguments, lines or [empty], orders)
 
 
@@ -86,20 +97,14 @@ async def _shipments(context: ToolContext) -> ToolResult:
     """Shipments not yet delivered (or the ones named), filtered by the orders, suppliers or products named; "delayed"
     or "late" keeps only delayed or overdue ones."""
     m = context.mentions
-    delayed_only = context.asks(LATE_WORDS) and not m.shipments
-    filters, named = most_specific(
+    kinds = (
         Named("shipment_ids", "numbers", m.shipments, "number"),
         Named("purchase_order_ids", "purchase_orders", m.purchase_orders, "number"),
-        Named("supplier_ids", "suppliers", m.suppliers, "code"),
-        Named("product_ids", "products", m.products, "sku"),
+        *_suppliers_products(context),
     )
-    found = await open_shipments.open_shipments(
-        context.conn, context.today, **filters, delayed_only=delayed_only, limit=MAX_ROWS + 1
-    )
-    more, found = len(found) > MAX_ROWS, found[:MAX_ROWS]
-    arguments: dict[str, Any] = {"delayed_only": delayed_only, "as_of": context.today.isoformat(), **named}
-    lines = [_shipment_line(s, context) for s in found] + ([MORE_ROWS] if more else [])
-    empty = "no delayed shipments" if delayed_only else "no shipments under way"
+    found, more, arguments = await _still_to_come(context, open_shipments.open_shipments, "delayed_only", kinds)
+    lines = [_shipment_line(s, context) for s in found] + more
+    empty = "no delayed shipments" if arguments["delayed_only"] else "no shipments under way"
     return ToolResult("shipments", arguments, lines or [empty], found)
 
 
