@@ -51,11 +51,19 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
         address = await self._checked_address(host, request.url.port or (443 if request.url.scheme == "https" else 80))
-        if str(address) != host:
-            # Connect to the address just checked; the Host header and the TLS name (SNI, certificate) stay the host.
-            request.extensions = {**request.extensions, "sni_hostname": host}
-            request.url = request.url.copy_with(host=str(address))
-        return await super().handle_async_request(request)
+        if str(address) == host:
+            return await super().handle_async_request(request)
+        # Connect to the address just checked; the Host header (set from the URL when the request was built) and
+        # the TLS name (SNI, certificate) stay the host's.
+        request.extensions = {**request.extensions, "sni_hostname": host}
+        url, request.url = request.url, request.url.copy_with(host=str(address))
+        try:
+            return await super().handle_async_request(request)
+        finally:
+            # The client files the answer's cookies, and follows its redirects, by the request's URL: left on the
+            # address, SAP's session cookie was kept for 127.0.0.1 and never sent to its host again, so every
+            # CSRF-checked write was refused.
+            request.url = url
 
     async def _checked_address(self, host: str, port: int) -> IPAddress:
         try:
