@@ -5,282 +5,117 @@ from __future__ import annotations
 import base64
 import uuid
 
-NESTED_CURSOR = base64.urlsafe_b64encode(b"[" * 1490).decode().rstrip("=")
+
+def cursor(raw: bytes) -> str:
+    """``raw`` as the API encodes a cursor: base64url without padding."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def post(
+    label: str, path: str, body: dict | str | list, status: int = 422, code: str = "validation_error", headers=None
+):
+    """A bad request that POSTs ``body`` (a string: sent as it is) to ``path``, answered ``status`` ``code``."""
+    return label, "POST", path, body, headers or {}, status, code
+
+
+def get(label: str, path: str, status: int, code: str, headers=None):
+    """A bad request that GETs ``path``, answered ``status`` ``code``."""
+    return label, "GET", path, None, headers or {}, status, code
 
 
 def bad_requests(tenant, other) -> list[tuple[str, str, str, dict | str | None, dict, int, str]]:
     p, w, w2 = str(tenant.products[0]), str(tenant.warehouses[0]), str(tenant.warehouses[1])
     move = "/api/v1/stock-movements"
+
+    def movement(**changes):  # a receipt the API would take but for ``changes``
+        return {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1, **changes}
+
     return [
-        ("malformed JSON", "POST", move, '{"type": "receipt",', {}, 400, "malformed_json"),
-        (
-            "unknown field",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1, "colour": "red"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "unknown movement type",
-            "POST",
-            move,
-            {"type": "teleport", "product_id": p, "quantity": 1},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "negative quantity",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": -5},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "zero quantity",
-            "POST",
-            move,
-            {"type": "issue", "product_id": p, "warehouse_id": w, "quantity": 0},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "non-numeric quantity",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": "lots"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "NaN quantity",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": "NaN"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "too many decimals",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": "1.123456"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "product id not a uuid",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": "abc", "warehouse_id": w, "quantity": 1},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "unknown product",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": str(uuid.uuid4()), "warehouse_id": w, "quantity": 1},
-            {},
-            404,
-            "unknown_product",
-        ),
-        (
+        post("malformed JSON", move, '{"type": "receipt",', 400, "malformed_json"),
+        post("unknown field", move, movement(colour="red")),
+        post("unknown movement type", move, {"type": "teleport", "product_id": p, "quantity": 1}),
+        post("negative quantity", move, movement(quantity=-5)),
+        post("zero quantity", move, movement(type="issue", quantity=0)),
+        post("non-numeric quantity", move, movement(quantity="lots")),
+        post("NaN quantity", move, movement(quantity="NaN")),
+        post("too many decimals", move, movement(quantity="1.123456")),
+        post("product id not a uuid", move, movement(product_id="abc")),
+        post("unknown product", move, movement(product_id=str(uuid.uuid4())), 404, "unknown_product"),
+        post(
             "other tenant's warehouse",
-            "POST",
             move,
-            {"type": "receipt", "product_id": p, "warehouse_id": str(other.warehouses[0]), "quantity": 1},
-            {},
+            movement(warehouse_id=str(other.warehouses[0])),
             404,
             "unknown_warehouse",
         ),
-        (
+        post(
             "transfer to same warehouse",
-            "POST",
             move,
             {"type": "transfer", "product_id": p, "from_warehouse_id": w, "to_warehouse_id": w, "quantity": 1},
-            {},
-            422,
-            "validation_error",
         ),
-        (
-            "adjustment without reason",
-            "POST",
-            move,
-            {"type": "adjustment", "product_id": p, "warehouse_id": w2, "quantity": 1},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "timestamp without timezone",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1, "occurred_at": "2026-01-01T10:00"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "timestamp before 1900",
-            "POST",
-            move,
-            {
-                "type": "receipt",
-                "product_id": p,
-                "warehouse_id": w,
-                "quantity": 1,
-                "occurred_at": "0001-01-01T00:00+14:00",
-            },
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "timestamp in the future",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1, "occurred_at": "9999-01-01T00:00Z"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
-            "issue beyond stock",
-            "POST",
-            move,
-            {"type": "issue", "product_id": p, "warehouse_id": w, "quantity": 1},
-            {},
-            409,
-            "insufficient_stock",
-        ),
-        ("body is a list", "POST", move, [1, 2], {}, 422, "validation_error"),
-        (
-            "empty idempotency key",
-            "POST",
-            move,
-            {"type": "receipt", "product_id": p, "warehouse_id": w, "quantity": 1},
-            {"Idempotency-Key": ""},
-            422,
-            "validation_error",
-        ),
-        ("duplicate sku", "POST", "/api/v1/products", {"sku": "SKU-0", "name": "dup"}, {}, 409, "duplicate"),
-        ("sku with spaces", "POST", "/api/v1/products", {"sku": "a b", "name": "x"}, {}, 422, "validation_error"),
-        (
-            "negative unit cost",
-            "POST",
-            "/api/v1/products",
-            {"sku": "NC", "name": "x", "unit_cost": -1},
-            {},
-            422,
-            "validation_error",
-        ),
-        ("name wrong type", "POST", "/api/v1/products", {"sku": "NT", "name": 42}, {}, 422, "validation_error"),
+        post("adjustment without reason", move, movement(type="adjustment", warehouse_id=w2)),
+        post("timestamp without timezone", move, movement(occurred_at="2026-01-01T10:00")),
+        post("timestamp before 1900", move, movement(occurred_at="0001-01-01T00:00+14:00")),
+        post("timestamp in the future", move, movement(occurred_at="9999-01-01T00:00Z")),
+        post("issue beyond stock", move, movement(type="issue"), 409, "insufficient_stock"),
+        post("body is a list", move, [1, 2]),
+        post("empty idempotency key", move, movement(), headers={"Idempotency-Key": ""}),
+        post("duplicate sku", "/api/v1/products", {"sku": "SKU-0", "name": "dup"}, 409, "duplicate"),
+        post("sku with spaces", "/api/v1/products", {"sku": "a b", "name": "x"}),
+        post("negative unit cost", "/api/v1/products", {"sku": "NC", "name": "x", "unit_cost": -1}),
+        post("name wrong type", "/api/v1/products", {"sku": "NT", "name": 42}),
         ("empty patch", "PATCH", f"/api/v1/products/{p}", {}, {}, 422, "validation_error"),
         ("null name in patch", "PATCH", f"/api/v1/products/{p}", {"name": None}, {}, 422, "validation_error"),
-        (
-            "bad country code",
-            "POST",
-            "/api/v1/suppliers",
-            {"code": "S", "name": "s", "country": "Germany"},
-            {},
-            422,
-            "validation_error",
-        ),
-        (
+        post("bad country code", "/api/v1/suppliers", {"code": "S", "name": "s", "country": "Germany"}),
+        post(
             "unknown warehouse time zone",
-            "POST",
             "/api/v1/warehouses",
             {"code": "TZ-1", "name": "Mars base", "timezone": "Mars/Olympus"},
-            {},
-            422,
-            "validation_error",
         ),
-        ("bad cursor", "GET", "/api/v1/products?cursor=not-a-cursor", None, {}, 400, "invalid_cursor"),
-        (  # {"k":"sku","d":false,"v":"A","id":1}: a number where the id goes was a 500
+        get("bad cursor", "/api/v1/products?cursor=not-a-cursor", 400, "invalid_cursor"),
+        # a number where the id goes was a 500
+        get(
             "edited cursor",
-            "GET",
-            "/api/v1/products?cursor=eyJrIjoic2t1IiwiZCI6ZmFsc2UsInYiOiJBIiwiaWQiOjF9",
-            None,
-            {},
+            "/api/v1/products?cursor=" + cursor(b'{"k":"sku","d":false,"v":"A","id":1}'),
             400,
             "invalid_cursor",
         ),
-        (  # {"k":"created_at","d":true,"v":"0001-01-01T00:00:00+01:00",...}: before year 1 in UTC, was a 422
+        # before year 1 in UTC, was a 422
+        get(
             "cursor time out of range",
-            "GET",
-            "/api/v1/notifications?cursor=eyJrIjoiY3JlYXRlZF9hdCIsImQiOnRydWUsInYiOiIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwiaWQiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDEifQ",
-            None,
-            {},
+            "/api/v1/notifications?cursor="
+            + cursor(
+                b'{"k":"created_at","d":true,"v":"0001-01-01T00:00:00+01:00","id":"00000000-0000-0000-0000-000000000001"}'
+            ),
             400,
             "invalid_cursor",
         ),
         # 1,490 nested brackets: json gave up with a RecursionError, a 500
-        (
-            "nested cursor",
-            "GET",
-            "/api/v1/stock-movements?cursor=W1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1tbW1s",
-            None,
-            {},
-            400,
-            "invalid_cursor",
-        ),
-        (  # {"k":"available","d":false,"v":"NaN",...}: NaN sorts past every number, an empty last page
+        get("nested cursor", "/api/v1/stock-movements?cursor=" + cursor(b"[" * 1490), 400, "invalid_cursor"),
+        # NaN sorts past every number: an empty last page
+        get(
             "NaN cursor",
-            "GET",
-            "/api/v1/stock-levels?sort=available&cursor=eyJrIjoiYXZhaWxhYmxlIiwiZCI6ZmFsc2UsInYiOiJOYU4iLCJpZCI6IjAwMDAwMDAwLTAwMDAtMDAwMC0wMDAwLTAwMDAwMDAwMDAwMSJ9",
-            None,
-            {},
+            "/api/v1/stock-levels?sort=available&cursor="
+            + cursor(b'{"k":"available","d":false,"v":"NaN","id":"00000000-0000-0000-0000-000000000001"}'),
             400,
             "invalid_cursor",
         ),
-        ("page size too large", "GET", "/api/v1/products?limit=5000", None, {}, 422, "validation_error"),
-        ("page size zero", "GET", "/api/v1/products?limit=0", None, {}, 422, "validation_error"),
-        ("unknown sort field", "GET", "/api/v1/products?sort=price", None, {}, 400, "invalid_sort"),
-        ("unknown filter", "GET", "/api/v1/products?colour=red", None, {}, 400, "unknown_parameter"),
-        ("text search where a list has none", "GET", "/api/v1/stock-levels?q=bolt", None, {}, 400, "unknown_parameter"),
-        (
-            "text search where an export has none",
-            "GET",
-            "/api/v1/exports/stock-levels.pdf?q=bolt",
-            None,
-            {},
-            400,
-            "unknown_parameter",
+        get("page size too large", "/api/v1/products?limit=5000", 422, "validation_error"),
+        get("page size zero", "/api/v1/products?limit=0", 422, "validation_error"),
+        get("unknown sort field", "/api/v1/products?sort=price", 400, "invalid_sort"),
+        get("unknown filter", "/api/v1/products?colour=red", 400, "unknown_parameter"),
+        get("text search where a list has none", "/api/v1/stock-levels?q=bolt", 400, "unknown_parameter"),
+        get(
+            "text search where an export has none", "/api/v1/exports/stock-levels.pdf?q=bolt", 400, "unknown_parameter"
         ),
-        ("bad boolean filter", "GET", "/api/v1/products?active=maybe", None, {}, 400, "invalid_filter"),
-        ("bad uuid filter", "GET", "/api/v1/stock-movements?product_id=xyz", None, {}, 400, "invalid_filter"),
-        (
-            "time filter without offset",
-            "GET",
-            f"{move}?occurred_from=2026-01-01T10:00",
-            None,
-            {},
-            400,
-            "invalid_filter",
-        ),
-        (
-            "number filter not a number",
-            "GET",
-            "/api/v1/stock-levels?available_below=NaN",
-            None,
-            {},
-            400,
-            "invalid_filter",
-        ),
-        ("path id not a uuid", "GET", "/api/v1/products/123", None, {}, 422, "validation_error"),
-        ("bad tenant header", "GET", "/api/v1/products", None, {"X-Tenant-Id": "nope"}, 400, "invalid_tenant_id"),
-        ("foreign tenant header", "GET", "/api/v1/products", None, {"X-Tenant-Id": str(other.id)}, 403, "forbidden"),
-        ("unknown route", "GET", "/api/v1/nothing-here", None, {}, 404, "not_found"),
+        get("bad boolean filter", "/api/v1/products?active=maybe", 400, "invalid_filter"),
+        get("bad uuid filter", "/api/v1/stock-movements?product_id=xyz", 400, "invalid_filter"),
+        get("time filter without offset", f"{move}?occurred_from=2026-01-01T10:00", 400, "invalid_filter"),
+        get("number filter not a number", "/api/v1/stock-levels?available_below=NaN", 400, "invalid_filter"),
+        get("path id not a uuid", "/api/v1/products/123", 422, "validation_error"),
+        get("bad tenant header", "/api/v1/products", 400, "invalid_tenant_id", headers={"X-Tenant-Id": "nope"}),
+        get("foreign tenant header", "/api/v1/products", 403, "forbidden", headers={"X-Tenant-Id": str(other.id)}),
+        get("unknown route", "/api/v1/nothing-here", 404, "not_found"),
         ("wrong method", "PUT", "/api/v1/products", {}, {}, 405, "method_not_allowed"),
     ]
 
