@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from inventory.country_zones import country_zone
 from inventory.schemas import (
@@ -53,10 +53,17 @@ class ProductUpdate(UpdateModel):
 
 # Rows read back carry what the database holds, which an ERP sync or a history import may have written
 # outside what the API accepts (a code with spaces, a long city): the read models check types, not input
-# rules, so such a row cannot fail a listing (it did, with a 500, until 2026-12-06).
+# rules, so such a row cannot fail a listing (it did, with a 500, until 2026-12-06). Each lists its model's
+# fields first, then these (a read model's config is its own: its bases' would refuse unknown fields).
 
 
-class Product(ProductCreate):
+class _Stored(BaseModel):
+    id: UUID
+    created_at: datetime
+    updated_at: datetime
+
+
+class Product(_Stored, ProductCreate):
     model_config = ConfigDict(extra="ignore")
     sku: str
     name: str
@@ -67,48 +74,50 @@ class Product(ProductCreate):
     unit_cost_currency: str | None = Field(  # type: ignore[assignment]
         default=None, description="What `unit_cost` is in; null for an ERP cost of unknown currency"
     )
-    id: UUID
-    created_at: datetime
-    updated_at: datetime
 
 
-class SupplierCreate(StrictModel):
+class _CodedCreate(StrictModel):
+    """What a supplier and a warehouse are both known by."""
+
     code: Code
     name: Name
     country: CountryCode | None = None
+
+
+class _CodedUpdate(UpdateModel):
+    code: Code | None = None
+    name: Name | None = None
+    country: CountryCode | None = None
+
+
+class _CodedRow(_Stored):
+    code: str
+    name: str
+    country: str | None = None
+
+
+class SupplierCreate(_CodedCreate):
     email: Email | None = None
     lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     currency: Currency | None = Field(default=None, description="What it invoices in: orders to it default to it")
     active: bool = True
 
 
-class SupplierUpdate(UpdateModel):
-    code: Code | None = None
-    name: Name | None = None
-    country: CountryCode | None = None
+class SupplierUpdate(_CodedUpdate):
     email: Email | None = None
     lead_time_days: Annotated[int, Field(ge=0, le=3650)] | None = None
     currency: Currency | None = None
     active: bool | None = None
 
 
-class Supplier(SupplierCreate):
+class Supplier(_CodedRow, SupplierCreate):
     model_config = ConfigDict(extra="ignore")
-    code: str
-    name: str
-    country: str | None = None
     email: str | None = None
     lead_time_days: int | None = None
     currency: str | None = None
-    id: UUID
-    created_at: datetime
-    updated_at: datetime
 
 
-class WarehouseCreate(StrictModel):
-    code: Code
-    name: Name
-    country: CountryCode | None = None
+class WarehouseCreate(_CodedCreate):
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     timezone: TimeZone | None = Field(
         default=None,
@@ -126,25 +135,16 @@ class WarehouseCreate(StrictModel):
         return self
 
 
-class WarehouseUpdate(UpdateModel):
-    code: Code | None = None
-    name: Name | None = None
-    country: CountryCode | None = None
+class WarehouseUpdate(_CodedUpdate):
     city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     timezone: TimeZone | None = None
     active: bool | None = None
 
 
-class Warehouse(WarehouseCreate):
+class Warehouse(_CodedRow, WarehouseCreate):
     model_config = ConfigDict(extra="ignore")
-    code: str
-    name: str
-    country: str | None = None
     city: str | None = None
     timezone: str | None = None
-    id: UUID
-    created_at: datetime
-    updated_at: datetime
 
     @model_validator(mode="after")
     def _zone_of_its_country(self) -> Warehouse:
