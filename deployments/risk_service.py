@@ -52,11 +52,15 @@ class RiskService:
         return await self._run(claims, tenant, dated)
 
     async def assess_supplier(self, claims: Claims, tenant: UUID | None, supplier_id: UUID) -> dict[str, Any]:
-        return await self._run_as_of(claims, tenant, lambda tx, today: service.assess_supplier(tx, supplier_id, today))
+        return await self._run_as_of(
+            claims, tenant, lambda tx, today: service.assess_supplier(tx, supplier_id, today, datetime.now(UTC))
+        )
 
     async def rank_suppliers(self, claims: Claims, tenant: UUID | None, limit: int, band: str | None) -> dict[str, Any]:
         return await self._run_as_of(
-            claims, tenant, lambda tx, today: service.rank_suppliers(tx, today, limit=limit, band=band)
+            claims,
+            tenant,
+            lambda tx, today: service.rank_suppliers(tx, today, limit=limit, band=band, at=datetime.now(UTC)),
         )
 
     async def order_predictions(

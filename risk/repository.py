@@ -4,10 +4,9 @@ security decides what it sees); none filters by tenant itself."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -16,19 +15,9 @@ import pandas as pd
 from common.errors import NotFoundError
 from risk.model import DisruptionModel
 from risk.pipeline import LABEL_RULE
+from risk.records import from_row
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from training import registry
-
-Row = TypeVar("Row")
-
-
-def from_row(cls: type[Row], *rows: asyncpg.Record | Mapping[str, Any] | None, **given: Any) -> Row:
-    """A dataclass from the columns of ``rows`` named like its fields (a later row wins; a missing row or column
-    leaves the field's default), and ``given`` fields."""
-    names = {f.name for f in fields(cls)} - given.keys()  # type: ignore[arg-type]
-    found = {name: row[name] for row in rows if row is not None for name in names & set(row.keys())}
-    return cls(**found, **given)
-
 
 HISTORY_DAYS = 730  # operational statistics look back two years
 SPEND_DAYS = 365
@@ -117,9 +106,10 @@ async def get_supplier(conn: asyncpg.Connection, supplier_id: UUID) -> asyncpg.R
 
 
 async def supplier_facts(
-    conn: asyncpg.Connection, today: date, supplier_id: UUID | None = None
+    conn: asyncpg.Connection, today: date, supplier_id: UUID | None = None, at: datetime | None = None
 ) -> dict[UUID, tuple[asyncpg.Record, SupplierFacts]]:
-    """Facts for one supplier or every active one, in a fixed number of queries."""
+    """Facts for one supplier or every active one, in a fixed number of queries; with ``at`` (now, for a score of
+    the present), an open order line is overdue past its promised date on its receiving warehouse's calendar."""
     suppliers = await conn.fetch(
         """
         SELECT s.id, s.code, s.name, s.country, s.active, rp.credit_rating, rp.days_payable,
@@ -140,19 +130,26 @@ async def supplier_facts(
             SELECT supplier_id,
                    count(*) FILTER (WHERE delivered_date IS NOT NULL) AS deliveries,
                    count(*) FILTER (WHERE delivered_date <= promised_date) AS on_time,
-                   count(*) FILTER (WHERE delivered_date IS NULL AND promised_date < $3) AS overdue,
+                   count(*) FILTER (WHERE delivered_date IS NULL AND promised_date < dock_today) AS overdue,
                    avg(delivered_date - order_date)::float8 AS lead_mean,
                    stddev_samp(delivered_date - order_date)::float8 AS lead_std,
                    coalesce(sum(quantity) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS ordered,
                    coalesce(sum(quantity_received) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS received,
                    coalesce(sum(quantity_rejected) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS rejected
-            FROM app.risk_delivery_history
+            FROM (
+                -- dock_today as open_order_lines dates it; an imported delivery (no order) counts from ``today``.
+                SELECT h.*, coalesce(($4::timestamptz AT TIME ZONE w.timezone)::date, $3) AS dock_today
+                FROM app.risk_delivery_history h
+                LEFT JOIN app.purchase_orders po ON po.id = h.purchase_order_id
+                LEFT JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
+            ) history
             WHERE order_date >= $1 AND ($2::uuid IS NULL OR supplier_id = $2::uuid)
             GROUP BY supplier_id
             """,
             today - timedelta(days=HISTORY_DAYS),
             supplier_id,
             today,
+            at,
         )
     }
     spend = {

@@ -55,10 +55,14 @@ def _supplier(row: Any) -> dict[str, Any]:
     return {"id": row["id"], "code": row["code"], "name": row["name"], "country": row["country"]}
 
 
-async def assess_supplier(tx: TenantTransaction, supplier_id: UUID, today: date) -> dict[str, Any]:
+async def assess_supplier(
+    tx: TenantTransaction, supplier_id: UUID, today: date, at: datetime | None = None
+) -> dict[str, Any]:
+    """The supplier's score as of ``today``; ``at`` (now) counts its overdue order lines on each receiving
+    warehouse's calendar, as ``predict_open_lines`` dates lateness."""
     await repository.get_supplier(tx.conn, supplier_id)
     weights = (await repository.get_weights(tx.conn))["weights"]
-    row, facts = (await repository.supplier_facts(tx.conn, today, supplier_id))[supplier_id]
+    row, facts = (await repository.supplier_facts(tx.conn, today, supplier_id, at))[supplier_id]
     status = await compliance.compliance_status(tx.conn, supplier_id, today)
     return {
         "supplier": _supplier(row),
@@ -68,10 +72,13 @@ async def assess_supplier(tx: TenantTransaction, supplier_id: UUID, today: date)
     }
 
 
-async def rank_suppliers(tx: TenantTransaction, today: date, *, limit: int, band: str | None = None) -> dict[str, Any]:
+async def rank_suppliers(
+    tx: TenantTransaction, today: date, *, limit: int, band: str | None = None, at: datetime | None = None
+) -> dict[str, Any]:
+    """Active suppliers by score, highest first; ``at`` as in ``assess_supplier``."""
     weights = (await repository.get_weights(tx.conn))["weights"]
     ranked = []
-    for row, facts in (await repository.supplier_facts(tx.conn, today)).values():
+    for row, facts in (await repository.supplier_facts(tx.conn, today, at=at)).values():
         assessment = assess(facts, weights, today, top=3)
         if band is None or assessment["band"] == band:
             ranked.append({"supplier": _supplier(row), **assessment})
@@ -297,7 +304,7 @@ async def scan(
             data={"purchase_order_id": str(line["purchase_order_id"]), "number": line["number"],
                   "late_probability": round(p.probability, 4), "expected_delay_days": round(p.expected_delay_days, 2)},
         )  # fmt: skip
-    ranking = await rank_suppliers(tx, today, limit=10_000)
+    ranking = await rank_suppliers(tx, today, limit=10_000, at=at)
     for item in ranking["suppliers"]:
         supplier = item["supplier"]
         raised["supplier_score"] += await alerts.observe(

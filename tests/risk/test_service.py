@@ -412,17 +412,23 @@ async def test_open_lines_past_their_promise_count_as_late_in_the_on_time_rate(w
     assert on_time.value < 0.5 and "20 open line(s) past their promised date" in on_time.note
 
 
-async def test_a_scan_of_the_present_dates_lateness_on_the_receiving_warehouses_calendar(world):
-    # Before, the nightly scan (02:30 UTC) counted from the job's UTC date: a Los Angeles line due that evening's
-    # date was "1 days past its promised date", certain to be late, and announced so.
+async def _lines_due_on_the_docks_date(world):
+    """A Los Angeles warehouse's line due on its date now, and the date a day ahead (the job's or a reader's)."""
     await world.pool.execute(
         "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", world.tenant.warehouses[0]
     )
     now = datetime.now(UTC)
     dock_day = now.astimezone(ZoneInfo("America/Los_Angeles")).date()
     supplier = await world.supplier("ACME")
+    await world.deliveries(supplier, 3, delay_days=0, start=dock_day - timedelta(days=100))
     await world.open_order(supplier, issued=dock_day - timedelta(days=10), expected=dock_day)
-    ahead = dock_day + timedelta(days=1)  # the job's (or a reader's) date, a day ahead of the dock's
+    return supplier, now, dock_day, dock_day + timedelta(days=1)
+
+
+async def test_a_scan_of_the_present_dates_lateness_on_the_receiving_warehouses_calendar(world):
+    # Before, the nightly scan (02:30 UTC) counted from the job's UTC date: a Los Angeles line due that evening's
+    # date was "1 days past its promised date", certain to be late, and announced so.
+    _, now, _, ahead = await _lines_due_on_the_docks_date(world)
 
     async def both(tx):
         overdue = []
@@ -432,3 +438,28 @@ async def test_a_scan_of_the_present_dates_lateness_on_the_receiving_warehouses_
         return overdue
 
     assert await world.run(both) == [[0], [1]]
+
+
+async def test_a_suppliers_overdue_lines_are_counted_on_the_receiving_warehouses_calendar(world):
+    # Before, a line due on the dock's date counted as overdue from a date a day ahead of it (the nightly job's UTC
+    # date, a reader's in Asia), lowering the supplier's on-time rate while /purchase-orders called it not late.
+    supplier, now, _, ahead = await _lines_due_on_the_docks_date(world)
+
+    async def overdue(tx):
+        return [
+            (await repository.supplier_facts(tx.conn, ahead, supplier, at))[supplier][1].deliveries.overdue
+            for at in (now, None)  # on the dock's calendar; on the given date alone
+        ]
+
+    assert await world.run(overdue) == [0, 1]
+
+
+async def test_a_scan_of_the_present_stores_supplier_scores_on_the_receiving_warehouses_calendar(world):
+    supplier, now, dock_day, ahead = await _lines_due_on_the_docks_date(world)
+    await world.run(lambda tx: service.scan(tx, service.ModelStore(), ahead, at=now), user=world.tenant.admin)
+    stored = await world.pool.fetchval(
+        "SELECT last_value FROM app.risk_alert_state WHERE kind = 'supplier_score' AND subject_id = $1", supplier
+    )
+    on_the_docks_date = await world.run(lambda tx: service.assess_supplier(tx, supplier, dock_day))
+    on_the_docks_calendar = await world.run(lambda tx: service.assess_supplier(tx, supplier, ahead, now))
+    assert stored == on_the_docks_date["overall"] == on_the_docks_calendar["overall"]
