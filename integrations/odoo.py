@@ -301,9 +301,9 @@ class OdooConnector(Connector):
         )
         if done:
             return str(done[0]["id"])
-        # Received where the order says: the warehouse's own receipt type (without one, Odoo takes the company's first
-        # warehouse, and the next sync would find the order there or, with none, could not place it).
-        receipts = None
+        # Received where the order says: the warehouse's own receipt type. Without one Odoo takes the company's first
+        # warehouse, and the next sync would move the Chainsight order there: refused instead.
+        found = None
         if order.warehouse_external_id is not None:
             found = await self.execute_kw(
                 "stock.picking.type",
@@ -311,7 +311,12 @@ class OdooConnector(Connector):
                 [[("code", "=", "incoming"), ("warehouse_id", "=", int(order.warehouse_external_id))]],
                 {"fields": ["id"], "limit": 1},
             )
-            receipts = found[0]["id"] if found else None
+        if not found:
+            raise ConnectorProtocolError(
+                f"Odoo has no receipt type (incoming) for warehouse {order.warehouse_code}: it would receive the order "
+                "in another warehouse"
+            )
+        receipts = found[0]["id"]
         currency = await self.execute_kw(
             "res.currency", "search_read", [[("name", "=", order.currency)]], {"fields": ["id"], "limit": 1}
         )

@@ -47,7 +47,7 @@ def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
 
 
 def order_values(
-    order: PushOrder, origin: str, picking_type_id: int | None, currency_id: int, units: dict[str, int]
+    order: PushOrder, origin: str, picking_type_id: int, currency_id: int, units: dict[str, int]
 ) -> dict[str, Any]:
     """A ``purchase.order`` create's values for ``order``, its lines in one2many create commands.
 
@@ -57,6 +57,7 @@ def order_values(
     values: dict[str, Any] = {
         "partner_id": int(order.supplier_external_id),
         "currency_id": currency_id,
+        "picking_type_id": picking_type_id,
         "origin": origin,
         "order_line": [
             [
@@ -74,8 +75,6 @@ def order_values(
             for line in order.lines
         ],
     }
-    if picking_type_id is not None:
-        values["picking_type_id"] = picking_type_id
     if order.expected_date:
         values["date_planned"] = f"{order.expected_date.isoformat()} 00:00:00"
     return values

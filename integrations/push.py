@@ -11,7 +11,7 @@ import asyncpg
 from common.database import TenantTransaction
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from integrations import store
-from integrations.connector import ConnectorConfig
+from integrations.connector import ConnectorConfig, connector_class
 from integrations.external_ids import SyncScope, remember
 from integrations.mapping import FieldMapping
 from integrations.records import Entity, PushLine, PushOrder
@@ -44,7 +44,8 @@ async def push_purchase_order(
             raise ConflictError(
                 f"purchase order {order_id} is already in {connector['name']} as {existing!r}", code="already_pushed"
             )
-        order = await _order_to_push(tx.conn, scope, order_id)
+        syncs_warehouses = Entity.WAREHOUSES in connector_class(connector["kind"]).entities
+        order = await _order_to_push(tx.conn, scope, order_id, syncs_warehouses)
         return connector, credentials, order
 
     connector_row, credentials, order = await deps.database.run(claims, requested_tenant, prepare)
@@ -113,7 +114,9 @@ async def _external(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, 
     return value
 
 
-async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: UUID) -> PushOrder:
+async def _order_to_push(
+    conn: asyncpg.Connection, scope: SyncScope, order_id: UUID, syncs_warehouses: bool
+) -> PushOrder:
     order = await conn.fetchrow(
         """SELECT po.number, po.status, po.currency, po.expected_date, po.supplier_id, s.code AS supplier_code,
                   po.warehouse_id, w.code AS warehouse_code
@@ -132,6 +135,14 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
         raise InvalidInputError(
             f"supplier {order['supplier_code']} was not synced from {scope.connector_name}: the ERP cannot know it",
             code="supplier_not_in_erp",
+        )
+    warehouse = await _external(conn, scope, Entity.WAREHOUSES, order["warehouse_id"])
+    # An ERP order naming no warehouse the sync knows comes back in another one (Odoo's first; the mapping's
+    # default_warehouse where the ERP leaves it blank), so only the default warehouse may go without one.
+    if warehouse is None and syncs_warehouses and order["warehouse_code"] != scope.mapping.default_warehouse:
+        raise InvalidInputError(
+            f"warehouse {order['warehouse_code']} was not synced from {scope.connector_name}: the ERP cannot know it",
+            code="warehouse_not_in_erp",
         )
     lines = []
     for row in await conn.fetch(
@@ -164,7 +175,7 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
         number=order["number"],
         supplier_external_id=supplier,
         supplier_code=order["supplier_code"],
-        warehouse_external_id=await _external(conn, scope, Entity.WAREHOUSES, order["warehouse_id"]),
+        warehouse_external_id=warehouse,
         warehouse_code=scope.mapping.erp_warehouse(order["warehouse_code"]),
         currency=scope.mapping.erp_currency(order["currency"]),
         expected_date=order["expected_date"],

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from common.errors import ConflictError
+from common.errors import ConflictError, InvalidInputError
 from integrations.connector import ConnectorConfig
+from integrations.errors import ConnectorProtocolError
 from integrations.odoo import OdooConnector
 from integrations.push import push_purchase_order
 from integrations.records import Entity
@@ -359,6 +360,34 @@ async def test_a_pushed_order_keeps_its_currency_and_stock_unit_quantities_in_od
     await run_sync(sync_deps, tenant.id, connector)
     (mine,) = [o for o in (await snapshot(owner_pool, tenant.id))["orders"] if o[0] == order["number"]]
     assert (mine[3], json.loads(mine[6])) == ("JPY", [[1, "SKU-000004", 10, "each", 1500, 0]])
+
+
+def pushed_as(odoo: FakeOdoo, order: dict) -> list[dict[str, Any]]:
+    """The Odoo orders a push of the Chainsight ``order`` made."""
+    return [o for o in odoo.models["purchase.order"].values() if o.get("origin") == f"Chainsight {order['number']}"]
+
+
+async def test_a_push_for_a_warehouse_not_synced_from_odoo_is_refused(sync_deps, owner_pool, make_tenant, odoo):
+    # Until 2026-12-07 Odoo received it in its first warehouse, and the next sync moved the Chainsight order there.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute("INSERT INTO app.warehouses (tenant_id, code, name) VALUES ($1, 'LA', 'LA')", tenant.id)
+    order = await draft_order(sync_deps, tenant, "V001", "LA", [("SKU-000002", 10, None, "2")])
+    with pytest.raises(InvalidInputError, match="warehouse LA was not synced from erp") as refused:
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    assert (refused.value.code, pushed_as(odoo, order)) == ("warehouse_not_in_erp", [])
+
+
+async def test_a_push_for_an_odoo_warehouse_without_a_receipt_type_is_refused(sync_deps, owner_pool, make_tenant, odoo):
+    # Until 2026-12-07 the order went without picking_type_id and Odoo received it in its first warehouse.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    with odoo.lock:
+        del odoo.models["stock.picking.type"][2]  # WH2's receipts
+    order = await draft_order(sync_deps, tenant, "V001", "WH2", [("SKU-000002", 10, None, "2")])
+    with pytest.raises(ConnectorProtocolError, match=r"no receipt type \(incoming\) for warehouse WH2"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    assert pushed_as(odoo, order) == []
 
 
 async def test_a_push_whose_answer_was_lost_is_pushed_again_without_a_second_order(
