@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -15,13 +16,17 @@ from risk import service as risk_service
 async def _supplier_risk(context: ToolContext) -> ToolResult:
     """Risk assessments of the suppliers named (else the riskiest), with their top drivers and the trend
     against the early-warning job's last scan."""
+    # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them
+    # (the trend compares with the scan's).
+    now = datetime.now(UTC)
     if context.mentions.suppliers:
         assessed = [
-            await risk_service.assess_supplier(context.tx, s["id"], context.today) for s in context.mentions.suppliers
+            await risk_service.assess_supplier(context.tx, s["id"], context.today, now)
+            for s in context.mentions.suppliers
         ]
         arguments: dict[str, Any] = {"suppliers": [s["code"] for s in context.mentions.suppliers]}
     else:
-        ranking = await risk_service.rank_suppliers(context.tx, context.today, limit=RISKIEST)
+        ranking = await risk_service.rank_suppliers(context.tx, context.today, limit=RISKIEST, at=now)
         assessed = ranking["suppliers"]
         arguments = {"riskiest": RISKIEST}
     arguments["as_of"] = context.today.isoformat()

@@ -5,7 +5,7 @@ late-delivery trend, and each top factor put into words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -39,7 +39,8 @@ async def gather(
 ) -> SupplierRiskData:
     """The trend and the certifications cover the suppliers the ranking lists (the band's, when one is given),
     as the report's other sections do."""
-    ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band)
+    # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them.
+    ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band, at=datetime.now(UTC))
     ranked = {str(item["supplier"]["id"]) for item in ranking["suppliers"]}
     report = await compliance.tenant_report(tx.conn, today, window_days)
     report = {**report, "suppliers": [s for s in report["suppliers"] if str(s["supplier_id"]) in ranked]}
