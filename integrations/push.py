@@ -34,6 +34,9 @@ async def push_purchase_order(
     async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
         tx.require_write()
         connector = await store.get_connector(tx.conn, connector_id)
+        # Looked up before the claim, whose foreign key would refuse an order this tenant does not have (a 500).
+        if not await tx.conn.fetchval("SELECT EXISTS (SELECT 1 FROM app.purchase_orders WHERE id = $1)", order_id):
+            raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
         # Claimed before the check below, so that check sees what a push that released its claim recorded.
         await _claim(tx, connector_id, order_id, connector["name"])
         credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)

@@ -3,6 +3,8 @@ asked again when a connector moves. Syncs run as Ray tasks: tests/deployments/te
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from tests.deployments.erp_bodies import odoo_body
@@ -162,3 +164,25 @@ async def test_a_connector_whose_actor_writes_only_in_another_tenant_shows_no_ne
     as_actor = await http.get(path, headers={**tenant.admin_headers(), "X-Tenant-Id": str(tenant.id)})
     assert as_actor.status_code == 200, as_actor.text
     assert as_actor.json()["next_sync_at"] is None
+
+
+async def a_draft_order_of(http, tenant) -> str:
+    supplier = await http.post("/api/v1/suppliers", json={"code": "S-1", "name": "S"}, headers=tenant.headers())
+    line = {"product_id": str(tenant.products[0]), "quantity": 1, "unit_price": 1}
+    body = {"supplier_id": supplier.json()["id"], "warehouse_id": str(tenant.warehouses[0]), "lines": [line]}
+    created = await http.post("/api/v1/purchase-orders", json={**body, "currency": "EUR"}, headers=tenant.headers())
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+@pytest.mark.parametrize("whose", ["no one's", "another tenant's"])
+async def test_pushing_an_order_the_tenant_does_not_have_is_a_404(http, make_tenant, whose):
+    # Until 2026-12-07 the push's claim was written first and its foreign key refused the order: a 500.
+    tenant = await make_tenant()
+    order_id = await a_draft_order_of(http, await make_tenant()) if whose != "no one's" else str(uuid.uuid4())
+    created = await http.post(
+        "/api/v1/integrations/connectors", json=odoo_body("http://127.0.0.1:1"), headers=tenant.admin_headers()
+    )
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}/purchase-orders/{order_id}/push"
+    response = await http.post(path, headers=tenant.headers())
+    assert (response.status_code, response.json()["code"]) == (404, "unknown_purchase_order"), response.text
