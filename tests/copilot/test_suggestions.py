@@ -29,15 +29,27 @@ async def issued_yesterday(conn, tenant, quantity: int) -> None:
     )
 
 
+async def expedites(
+    database, make_tenant, owner_pool, today, stock: int, due: list[tuple[int, int]], *, forecast=None, issued=None
+):
+    """The expedite suggestions for a tenant with ``stock`` of its first product in its first warehouse, orders of
+    it from ACME that land ``due`` (days from ``today``, quantity), and its demand: a stored ``forecast`` from
+    ``today`` or one issue of ``issued`` yesterday. Returns the tenant, the orders (id, number) and the suggestions."""
+    tenant = await make_tenant(stock={0: Decimal(stock)})
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        orders = [await add_order(conn, tenant, acme, today + timedelta(days=d), [(0, q, 1)]) for d, q in due]
+        if forecast is not None:
+            await add_forecast(conn, tenant, 0, today, forecast)
+        if issued is not None:
+            await issued_yesterday(conn, tenant, issued)
+    return tenant, orders, of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+
+
 async def test_an_overdue_order_is_suggested_for_expediting_with_its_days_late(
     database, make_tenant, owner_pool, today
 ):
-    tenant = await make_tenant(stock={0: Decimal(1000)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        order, number = await add_order(conn, tenant, acme, today - timedelta(days=6), [(0, 10, 1)])
-    found = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx))
-    (expedite,) = of(found, "expedite")
+    _, [(order, number)], [expedite] = await expedites(database, make_tenant, owner_pool, today, 1000, [(-6, 10)])
     assert expedite.title == f"Expedite {number} from ACME to WH-0"
     assert expedite.reason == f"expected {today - timedelta(days=6)}, now 6 days late"
     assert expedite.purchase_order_id == str(order) and expedite.figures["days_late"] == 6
@@ -97,12 +109,10 @@ async def test_days_late_count_on_the_receiving_warehouses_calendar_when_it_has_
 async def test_an_order_landing_after_the_forecast_stock_out_is_suggested_for_expediting(
     database, make_tenant, owner_pool, today
 ):
-    tenant = await make_tenant(stock={0: Decimal(30)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        _, number = await add_order(conn, tenant, acme, today + timedelta(days=10), [(0, 50, 1)])
-        await add_forecast(conn, tenant, 0, today, [10.0] * 14)  # 30 available, 10 a day: out on day 3
-    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    # 30 available, 10 a day: out on day 3
+    _, [(_, number)], [expedite] = await expedites(
+        database, make_tenant, owner_pool, today, 30, [(10, 50)], forecast=[10.0] * 14
+    )
     assert expedite.reason == (
         f"expected {today + timedelta(days=10)}; SKU-0 at WH-0 runs out around {today + timedelta(days=3)} "
         "(7 days before it lands): available 30, demand 10.00/day from the stored forecast v1 (D)"
@@ -116,13 +126,9 @@ async def test_another_order_landing_first_counts_before_the_stock_out_is_projec
 ):
     # Before, each order's stock-out ignored the other open orders: with 20 more landing on day 2, 30 available at
     # 10 a day runs out on day 5, not day 3 (and the order landing on day 2 needs no expediting).
-    tenant = await make_tenant(stock={0: Decimal(30)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, today + timedelta(days=2), [(0, 20, 1)])
-        _, later = await add_order(conn, tenant, acme, today + timedelta(days=10), [(0, 50, 1)])
-        await add_forecast(conn, tenant, 0, today, [10.0] * 14)
-    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    _, [_, (_, later)], [expedite] = await expedites(
+        database, make_tenant, owner_pool, today, 30, [(2, 20), (10, 50)], forecast=[10.0] * 14
+    )
     assert expedite.title.startswith(f"Expedite {later}")
     assert expedite.figures["stockout_date"] == (today + timedelta(days=5)).isoformat()
     assert "(5 days before it lands): available 30 plus 20 due on other orders by then" in expedite.reason
@@ -142,24 +148,15 @@ async def test_the_stock_out_day_counts_from_the_warehouses_date_as_its_forecast
 
 
 async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(database, make_tenant, owner_pool, today):
-    tenant = await make_tenant(stock={0: Decimal(100)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
-        await issued_yesterday(conn, tenant, 56)  # 56 over 28 days: 2 a day; 44 left lasts 22 days
-    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    # 56 over 28 days: 2 a day; 44 left lasts 22 days
+    _, _, [expedite] = await expedites(database, make_tenant, owner_pool, today, 100, [(30, 50)], issued=56)
     assert f"runs out around {today + timedelta(days=22)} (8 days before it lands): available 44" in expedite.reason
     assert expedite.reason.endswith("demand 2.00/day from the average issues over the last 28 days")
 
 
 async def test_recent_issues_draw_down_the_other_orders_arrivals_too(database, make_tenant, owner_pool, today):
-    tenant = await make_tenant(stock={0: Decimal(100)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, today + timedelta(days=5), [(0, 20, 1)])
-        await add_order(conn, tenant, acme, today + timedelta(days=40), [(0, 50, 1)])
-        await issued_yesterday(conn, tenant, 56)  # 2 a day: 44 left and 20 more on day 5 last 32 days
-    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    # 2 a day: 44 left and 20 more on day 5 last 32 days
+    _, _, [expedite] = await expedites(database, make_tenant, owner_pool, today, 100, [(5, 20), (40, 50)], issued=56)
     assert expedite.figures["stockout_date"] == (today + timedelta(days=32)).isoformat()
 
 
@@ -168,23 +165,16 @@ async def test_stock_that_recent_issues_would_not_use_up_before_2200_projects_no
 ):
     # 200,000 on hand, 1 issued this month: at 1/28 a day it lasts 15,000 years, past the calendar's year 9999
     # (the suggestions failed on it).
-    tenant = await make_tenant(stock={0: Decimal(200_001)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, today + timedelta(days=30), [(0, 50, 1)])
-        await issued_yesterday(conn, tenant, 1)
+    tenant, _, found = await expedites(database, make_tenant, owner_pool, today, 200_001, [(30, 50)], issued=1)
     pairs = {(tenant.products[0], tenant.warehouses[0])}
     assert await as_user(database, tenant)(lambda tx: stock_outs.projected_stock_outs(tx, pairs, today)) == {}
-    assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
+    assert found == []
 
 
 async def test_an_order_arriving_before_the_stock_out_is_not_expedited(database, make_tenant, owner_pool, today):
-    tenant = await make_tenant(stock={0: Decimal(300)})
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
-        await add_order(conn, tenant, acme, today + timedelta(days=5), [(0, 50, 1)])
-        await add_forecast(conn, tenant, 0, today, [10.0] * 14)  # runs out in 30 days: beyond the forecast
-    assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
+    # runs out in 30 days: beyond the forecast
+    _, _, found = await expedites(database, make_tenant, owner_pool, today, 300, [(5, 50)], forecast=[10.0] * 14)
+    assert found == []
 
 
 async def test_a_forecast_that_shows_no_stock_out_is_not_overruled_by_one_bulk_issue(
@@ -192,13 +182,10 @@ async def test_a_forecast_that_shows_no_stock_out_is_not_overruled_by_one_bulk_i
 ):
     # Before, the pair fell back to the month's average issue (280 yesterday: 10/day), restarted from today: "runs
     # out in 10 days", while the stored forecast (2/day) has 100 last past its horizon.
-    tenant = await make_tenant(stock={0: Decimal(380)})
-    async with owner_pool.acquire() as conn:
-        await issued_yesterday(conn, tenant, 280)
-        await add_forecast(conn, tenant, 0, today, [2.0] * 28)
-        await add_order(conn, tenant, await add_supplier(conn, tenant, "ACME", "Acme"), today + timedelta(days=20),
-                        [(0, 50, 1)])  # fmt: skip
-    assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite") == []
+    _, _, found = await expedites(
+        database, make_tenant, owner_pool, today, 380, [(20, 50)], issued=280, forecast=[2.0] * 28
+    )
+    assert found == []
 
 
 async def test_a_supplier_at_the_alert_threshold_is_suggested_for_review_with_its_drivers(
