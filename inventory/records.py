@@ -3,7 +3,8 @@ text."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import asyncpg
@@ -44,6 +45,18 @@ def unknown_reference(
             message = f"{label} {key} not found" if key is not None else f"unknown {label}{context}"
             return NotFoundError(message, code=f"unknown_{kind}")
     return NotFoundError(f"a row this write refers to does not exist ({constraint})", code="unknown_reference")
+
+
+@contextmanager
+def write_refusals(duplicate: str, references: Mapping[str, Any], *, context: str = "") -> Iterator[None]:
+    """The database's refusals of the write inside as domain errors: a unique key already taken is a
+    ``ConflictError`` (``duplicate``) saying ``duplicate``; a missing referenced row is ``unknown_reference``'s."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise ConflictError(duplicate, code="duplicate") from exc
+    except asyncpg.ForeignKeyViolationError as exc:
+        raise unknown_reference(exc, references, context=context) from exc
 
 
 def ids_of(row: Mapping[str, Any] | asyncpg.Record, *columns: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from uuid import UUID
 import asyncpg
 
 from common.database import lock_until_commit
-from common.errors import ConflictError, InvalidInputError, NotFoundError
+from common.errors import InvalidInputError, NotFoundError
 from inventory import members, pricing, purchasing
 from inventory.listing import Listing, ListQuery, Page
 from inventory.purchasing_receipts import QUANTUM
@@ -28,7 +28,7 @@ from inventory.purchasing_schemas import (
     ReorderRuleCreate,
     ReorderRuleUpdate,
 )
-from inventory.records import refuse_inactive, row_or_missing, unknown_reference
+from inventory.records import refuse_inactive, row_or_missing, unknown_reference, write_refusals
 from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE, LARGEST_QUANTITY
 
 RULE_COLUMNS = (
@@ -63,22 +63,16 @@ async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRu
     values = data.model_dump()
     names = list(values)
     placeholders = ", ".join(f"${i}" for i in range(2, len(names) + 2))
-    try:
+    with write_refusals(
+        f"product {data.product_id} already has a reorder rule in warehouse {data.warehouse_id}",
+        {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")},
+    ):
         row = await conn.fetchrow(
             f"INSERT INTO app.reorder_rules (tenant_id, {', '.join(names)}) VALUES ($1, {placeholders}) "
             f"RETURNING {RULE_COLUMNS}",
             tenant_id,
             *values.values(),
         )
-    except asyncpg.UniqueViolationError as exc:
-        raise ConflictError(
-            f"product {data.product_id} already has a reorder rule in warehouse {data.warehouse_id}",
-            code="duplicate",
-        ) from exc
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise unknown_reference(
-            exc, {kind: values.get(f"{kind}_id") for kind in ("product", "warehouse", "supplier")}
-        ) from exc
     assert row is not None
     return await _checked(conn, dict(row))
 

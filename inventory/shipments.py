@@ -20,7 +20,7 @@ import asyncpg
 from common.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
 from inventory import events, stock
 from inventory.listing import Listing, ListQuery, Page
-from inventory.records import unknown_reference
+from inventory.records import write_refusals
 from inventory.schemas import IssueCreate, MovementType
 from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, TrackingEventCreate
 
@@ -54,7 +54,11 @@ SHIPMENTS = Listing(
 async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, data: ShipmentCreate) -> dict:
     if data.direction is ShipmentDirection.OUTBOUND and not data.lines:
         raise InvalidInputError("an outbound shipment needs at least one line to issue on delivery", code="no_lines")
-    try:
+    with write_refusals(
+        f"carrier {data.carrier} tracking number {data.tracking_number} is already on a shipment",
+        {"purchase_order": None, "warehouse": None, "product": None},  # one shipment, many lines
+        context=" on the shipment",
+    ):
         shipment_id = await conn.fetchval(
             """INSERT INTO app.shipments
                    (tenant_id, direction, warehouse_id, purchase_order_id, order_reference, carrier,
@@ -74,14 +78,6 @@ async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UU
             "INSERT INTO app.shipment_lines (tenant_id, shipment_id, product_id, quantity) VALUES ($1, $2, $3, $4)",
             [(tenant_id, shipment_id, line.product_id, line.quantity) for line in data.lines],
         )
-    except asyncpg.UniqueViolationError as exc:
-        raise ConflictError(
-            f"carrier {data.carrier} tracking number {data.tracking_number} is already on a shipment",
-            code="duplicate",
-        ) from exc
-    except asyncpg.ForeignKeyViolationError as exc:
-        references = {"purchase_order": None, "warehouse": None, "product": None}  # one shipment, many lines
-        raise unknown_reference(exc, references, context=" on the shipment") from exc
     await conn.execute(
         """INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, source, created_by)
            VALUES ($1, $2, 'created', now(), 'system', $3)""",
