@@ -29,7 +29,10 @@ async def conversion_factor(conn: asyncpg.Connection, product_id: UUID, uom: str
            LEFT JOIN app.product_uom_conversions c ON c.product_id = p.id AND c.uom = $2
            LEFT JOIN app.units_of_measure mine ON mine.code = $2
            LEFT JOIN app.units_of_measure base ON base.code = p.unit_of_measure
-           WHERE p.id = $1""",
+           WHERE p.id = $1
+           -- Held until the line that reads the unit is written: a unit change (its trigger takes the row FOR
+           -- UPDATE) waits for it and is then refused, rather than committing between the read and the insert.
+           FOR KEY SHARE OF p""",
         product_id,
         uom,
     )
@@ -65,7 +68,7 @@ async def list_units(conn: asyncpg.Connection) -> list[dict]:
 async def set_conversion(
     conn: asyncpg.Connection, tenant_id: UUID, product_id: UUID, uom: str, factor: Decimal
 ) -> dict:
-    base = await conn.fetchval("SELECT unit_of_measure FROM app.products WHERE id = $1", product_id)
+    base = await conn.fetchval("SELECT unit_of_measure FROM app.products WHERE id = $1 FOR KEY SHARE", product_id)
     if base is None:
         raise NotFoundError(f"product {product_id} not found", code="unknown_product")
     if uom == base:
