@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -192,6 +193,14 @@ def only(results, name):
     return result
 
 
+@asynccontextmanager
+async def with_acme(make_tenant, owner_pool):
+    """A new tenant, an owner's connection to arrange its rows and its supplier ACME (Acme)."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        yield tenant, conn, await add_supplier(conn, tenant, "ACME", "Acme")
+
+
 async def test_an_order_question_naming_a_supplier_lists_its_open_orders_with_days_late(
     database, make_tenant, owner_pool, today
 ):
@@ -244,9 +253,7 @@ async def test_lateness_counted_on_the_docks_date_says_so_where_the_reader_is_on
 
 async def test_an_order_list_longer_than_the_tool_quotes_says_there_are_more(database, make_tenant, owner_pool, today):
     # Twelve open orders: ten lines read as "Acme has ten open orders" before.
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+    async with with_acme(make_tenant, owner_pool) as (tenant, conn, acme):
         for day in range(12):
             await add_order(conn, tenant, acme, today + timedelta(days=day + 1), [(0, 5, 1)])
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which orders from Acme are open?"))
@@ -255,9 +262,7 @@ async def test_an_order_list_longer_than_the_tool_quotes_says_there_are_more(dat
 
 
 async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, owner_pool, today):
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+    async with with_acme(make_tenant, owner_pool) as (tenant, conn, acme):
         _, late = await add_order(
             conn, tenant, acme, today - timedelta(days=2), [(0, 5, 1)], status="partially_received"
         )
@@ -272,9 +277,7 @@ async def test_a_late_question_keeps_only_overdue_orders(database, make_tenant, 
 async def test_a_po_number_in_the_question_picks_that_order_with_its_early_warning(
     database, make_tenant, owner_pool, today
 ):
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+    async with with_acme(make_tenant, owner_pool) as (tenant, conn, acme):
         order, number = await add_order(conn, tenant, acme, today + timedelta(days=4), [(0, 12, 3)])
         await add_order(conn, tenant, acme, today - timedelta(days=4), [(0, 1, 1)])
         await add_warning(conn, tenant, order, 0.72, 3.46)
@@ -291,10 +294,8 @@ async def test_a_po_number_in_the_question_picks_that_order_with_its_early_warni
 async def test_shipment_questions_list_delayed_shipments_first_with_their_last_event(
     database, make_tenant, owner_pool, today
 ):
-    tenant = await make_tenant()
     now = datetime.now(UTC)
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+    async with with_acme(make_tenant, owner_pool) as (tenant, conn, acme):
         order, number = await add_order(conn, tenant, acme, today, [(0, 5, 1)])
         _, on_time = await add_shipment(conn, tenant, "TRK-1", "in_transit", today + timedelta(days=2))
         _, stuck = await add_shipment(
@@ -341,9 +342,7 @@ async def test_a_shipment_question_naming_a_product_finds_the_inbound_shipment_o
     database, make_tenant, owner_pool, today
 ):
     # Before, only shipment lines were searched, and inbound shipments have none: "no shipments under way".
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+    async with with_acme(make_tenant, owner_pool) as (tenant, conn, acme):
         order, _ = await add_order(conn, tenant, acme, today + timedelta(days=3), [(0, 5, 1)])
         await add_shipment(conn, tenant, "TRK-P", "in_transit", today + timedelta(days=3), order=order)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Is the shipment of SKU-0 in transit?"))
