@@ -268,6 +268,32 @@ async def test_closing_the_backorder_that_covered_the_minimum_notifies_once(data
     ]
 
 
+async def test_an_issue_and_a_cancel_at_once_that_cross_the_minimum_together_notify(database, owner_pool, make_tenant):
+    # Before, each tested the crossing on its own snapshot: 20 -> 13 and 20 -> 10 stay above 5, so neither
+    # notified, and the 3 they left together was never reported.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    order = await order_10_units(database, owner_pool, tenant)  # projected 20
+    body = IssueCreate(type="issue", product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=7)
+    issued = asyncio.Event()
+
+    async def issue_then_finish_the_request(tx: TenantTransaction) -> None:
+        await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, body)
+        issued.set()
+        await tx.conn.execute("SELECT pg_sleep(0.5)")  # the rest of the request before it commits
+
+    async def cancel_once_issued() -> None:
+        await issued.wait()
+        await database.run(
+            tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
+        )
+
+    await asyncio.gather(database.run(tenant.claims(), None, issue_then_finish_the_request), cancel_once_issued())
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
+    ]
+
+
 async def test_removing_the_draft_line_that_covered_the_minimum_notifies(database, owner_pool, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(10)})
     await add_rule_with_minimum_5(owner_pool, tenant)
