@@ -2,7 +2,8 @@
 
 Authentication is OAuth 2.0 client credentials (machine to machine): the connector signs a JWT client
 assertion with the private key of the certificate mapped to the integration (header ``kid`` = the
-certificate id, ``alg`` PS256 for RSA keys or ES256 for EC keys; claims ``iss`` = client id, ``scope``,
+certificate id, ``alg`` option ``algorithm`` or PS256 for RSA keys, ES256/384/512 by an EC key's curve, as
+``integrations/netsuite_signing.py`` checks them; claims ``iss`` = client id, ``scope``,
 ``aud`` = the token endpoint, ``iat``/``exp`` at most an hour apart) and posts it to
 ``/services/rest/auth/oauth2/v1/token`` (``grant_type=client_credentials``, ``client_assertion_type=
 urn:ietf:params:oauth:client-assertion-type:jwt-bearer``). The bearer token is kept until a minute before
@@ -45,8 +46,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
@@ -58,6 +57,7 @@ from integrations.netsuite_records import (
     order_record,
     vendor_record,
 )
+from integrations.netsuite_signing import load_signing_key, signing_algorithm
 from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal
 from integrations.oauth import OAuthConnector
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
@@ -68,17 +68,6 @@ RECORD_PATH = "/services/rest/record/v1"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_LIMIT = 1000  # SuiteQL's largest page
 _TYPES = ", ".join(f"'{t}'" for t in ITEM_TYPES)
-
-
-def load_signing_key(pem: str) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
-    """The certificate's private key from PEM; ValueError when it is neither an RSA nor an EC private key."""
-    try:
-        key = load_pem_private_key(pem.encode(), password=None)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"private_key is not an unencrypted PEM private key: {exc}") from exc
-    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise ValueError("private_key must be an RSA or EC private key (NetSuite signs with PS256 or ES256)")
-    return key
 
 
 class NetSuiteConnector(OAuthConnector):
@@ -101,9 +90,7 @@ class NetSuiteConnector(OAuthConnector):
 
     def client_assertion(self) -> str:
         key = load_signing_key(self.credential("private_key"))
-        algorithm = str(
-            self.option("algorithm") or ("ES256" if isinstance(key, ec.EllipticCurvePrivateKey) else "PS256")
-        )
+        algorithm = signing_algorithm(key, self.option("algorithm"))
         now = int(time.time())
         claims = {
             "iss": self.credential("client_id"),
@@ -118,7 +105,8 @@ class NetSuiteConnector(OAuthConnector):
     def token_form(self) -> dict[str, str]:
         try:
             assertion = self.client_assertion()
-        except ValueError as exc:
+        # What PyJWT refuses only while signing, should a stored configuration get past the checks made when saved.
+        except (ValueError, TypeError, NotImplementedError, jwt.PyJWTError) as exc:
             raise ConnectorAuthError(f"NetSuite: cannot sign the client assertion: {exc}") from exc
         return {
             "grant_type": "client_credentials",

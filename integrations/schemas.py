@@ -45,10 +45,15 @@ def check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str,
     absent = [o for o in REQUIRED_OPTIONS[kind] if options is not None and o not in options]
     if absent:
         raise ValueError(f"{kind} connectors need options: {', '.join(absent)}")
-    if kind == "netsuite" and credentials is not None:
-        from integrations.netsuite import load_signing_key
+    if kind == "netsuite":
+        from integrations.netsuite_signing import ALGORITHMS, load_signing_key, signing_algorithm
 
-        load_signing_key(credentials["private_key"])  # ValueError: not a usable PEM private key
+        # PyJWT refuses an algorithm the key cannot sign with only when a sync or push signs (a 500 on a push).
+        algorithm = (options or {}).get("algorithm")
+        if algorithm and algorithm not in ALGORITHMS:
+            raise ValueError(f"option algorithm must be one of {', '.join(ALGORITHMS)}, what NetSuite accepts")
+        if credentials is not None:  # ValueError: not a usable PEM private key, or not one for the algorithm
+            signing_algorithm(load_signing_key(credentials["private_key"]), algorithm)
 
 
 class ConnectorCreate(BaseModel):

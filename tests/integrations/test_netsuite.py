@@ -8,13 +8,15 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from pydantic import ValidationError
 
-from common.errors import ConflictError
+from common.errors import ConflictError, InvalidInputError
 from integrations import store
 from integrations.connector import ConnectorConfig
-from integrations.errors import ConnectorProtocolError
+from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.http import RetryPolicy
 from integrations.netsuite import NetSuiteConnector
 from integrations.push import push_purchase_order
@@ -392,3 +394,64 @@ def test_netsuite_configuration_needs_a_usable_certificate_key(key):
         ConnectorCreate.model_validate({**body, "credentials": {"client_id": "x", "private_key": "y"}})
     with pytest.raises(ValidationError, match="not an unencrypted PEM private key"):
         ConnectorCreate.model_validate({**body, "credentials": {**credentials(key), "private_key": "-----BEGIN nope"}})
+
+
+NS_BODY = {"name": "ns", "kind": "netsuite", "base_url": "https://123456.suitetalk.api.netsuite.com"}
+EC_CURVES = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1(), "secp256k1": ec.SECP256K1()}
+
+
+def signing_key(key: Any, curve: str | None) -> Any:
+    """The module's RSA key, or a new EC key on ``curve``."""
+    return key if curve is None else ec.generate_private_key(EC_CURVES[curve])
+
+
+@pytest.mark.parametrize(
+    ("curve", "algorithm"),
+    [(None, "ES256"), (None, "HS256"), (None, "RS999"), (None, "none"), (None, "RS256"), ("P-256", "PS256"),
+     ("P-256", "ES384"), ("P-384", "ES256"), ("secp256k1", None)],
+)  # fmt: skip
+def test_a_netsuite_key_that_cannot_sign_with_the_algorithm_is_refused_when_configured(key, curve, algorithm):
+    # Until 2026-12-07 it was saved, and signing then raised TypeError, NotImplementedError or InvalidKeyError:
+    # every push a 500, every sync failed with an unexpected error. RS256 NetSuite refuses since March 2025.
+    options = {"algorithm": algorithm} if algorithm else {}
+    body = {**NS_BODY, "credentials": {**credentials(key), "private_key": signing_key_pem(signing_key(key, curve))}}
+    with pytest.raises(ValidationError, match=r"option algorithm|NetSuite takes P-256"):
+        ConnectorCreate.model_validate({**body, "options": options})
+
+
+@pytest.mark.parametrize(("algorithm", "with_key"), [("HS256", False), ("ES256", True)])
+async def test_a_netsuite_algorithm_change_the_key_cannot_sign_with_is_a_400(
+    sync_deps, owner_pool, make_tenant, ns, key, algorithm, with_key
+):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    change = {"options": {"algorithm": algorithm}, **({"credentials": credentials(key)} if with_key else {})}
+    update, cipher = ConnectorUpdate.model_validate(change), sync_deps.cipher
+    with pytest.raises(InvalidInputError, match="option algorithm") as refused:
+        await sync_deps.database.run(
+            tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, update, cipher)
+        )
+    assert refused.value.code == "invalid_connector"
+
+
+@pytest.mark.parametrize(
+    ("curve", "option", "signed"),
+    [(None, None, "PS256"), (None, "PS512", "PS512"), ("P-384", None, "ES384"), ("P-521", "ES512", "ES512")],
+)
+def test_the_client_assertion_is_signed_with_the_option_or_the_keys_own_algorithm(key, curve, option, signed):
+    # Until 2026-12-07 an EC key not on P-256 signed ES256 by default, which PyJWT refused (InvalidKeyError).
+    private = signing_key(key, curve)
+    config = {"private_key": signing_key_pem(private)}
+    connector = NetSuiteConnector(ConnectorConfig(NS_BODY["base_url"], {**credentials(key), **config},
+                                                  options={"algorithm": option} if option else {}))  # fmt: skip
+    assertion = connector.token_form()["client_assertion"]
+    assert jwt.get_unverified_header(assertion)["alg"] == signed
+    jwt.decode(assertion, private.public_key(), algorithms=[signed], audience=connector.token_url)
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "HS256", "RS999", "none"])
+def test_a_stored_algorithm_the_key_cannot_sign_with_fails_as_refused_credentials(key, algorithm):
+    # A configuration saved before the check (or an option changed without its key): the run's error names it, and a
+    # push is the ERP's error, where PyJWT's own error was a 500.
+    connector = NetSuiteConnector(ConnectorConfig(NS_BODY["base_url"], credentials(key), {"algorithm": algorithm}))
+    with pytest.raises(ConnectorAuthError, match=f"cannot sign the client assertion: option algorithm '{algorithm}'"):
+        connector.token_form()
