@@ -21,11 +21,17 @@ import asyncpg
 from pgvector.asyncpg import register_vector
 
 from common.config import Settings
-from common.errors import DatabaseUnavailableError, InvalidInputError, PermissionDeniedError, PoolExhaustedError
+from common.errors import (
+    DatabaseUnavailableError,
+    InvalidInputError,
+    NumberTakenMeanwhileError,
+    PermissionDeniedError,
+    PoolExhaustedError,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError)
+_RETRYABLE = (asyncpg.SerializationError, asyncpg.DeadlockDetectedError, NumberTakenMeanwhileError)
 # The server went away under the connection (restart, failover, network): the pool's other idle
 # connections are most likely dead too.
 CONNECTION_LOST = (

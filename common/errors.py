@@ -31,6 +31,13 @@ class ConflictError(DomainError):
     code = "conflict"
 
 
+class NumberTakenMeanwhileError(ConflictError):
+    """A document number the counter gave was taken by a write still in flight when it was checked (an ERP sync's
+    order numbered like ours): the whole operation is run again, and the counter then skips it."""
+
+    code = "number_taken"
+
+
 class InsufficientStockError(ConflictError):
     code = "insufficient_stock"
 

@@ -29,7 +29,7 @@ from inventory.purchasing_schemas import (
     PurchaseReceiptCreate,
 )
 from inventory.purchasing_status import advance, allowed_from, lock_order, refuse_erp_managed
-from inventory.records import refuse_inactive, unknown_reference
+from inventory.records import refuse_inactive, unknown_reference, write_refusals
 from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
 from inventory.stock import LedgerEntry, insert_movement
 from inventory.uom import conversion_factor
@@ -75,7 +75,7 @@ async def create_order(
     await refuse_inactive(conn, "supplier", data.supplier_id)
     await refuse_inactive(conn, "warehouse", data.warehouse_id)
     currency = data.currency or await supplier_currency(conn, data.supplier_id)
-    try:
+    with write_refusals("the order number is taken", {"supplier": data.supplier_id, "warehouse": data.warehouse_id}):
         order_id = await conn.fetchval(
             """INSERT INTO app.purchase_orders
                    (tenant_id, supplier_id, warehouse_id, currency, expected_date, incoterm,
@@ -92,8 +92,6 @@ async def create_order(
             origin,
             user_id,
         )
-    except asyncpg.ForeignKeyViolationError as exc:
-        raise unknown_reference(exc, {"supplier": data.supplier_id, "warehouse": data.warehouse_id}) from exc
     evidence = await price_evidence(conn, data.supplier_id, currency, _unpriced(data.lines))
     total = Decimal(0)
     for index, line in enumerate(data.lines):

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from common.errors import ConflictError, NotFoundError
+from common.errors import ConflictError, NotFoundError, NumberTakenMeanwhileError
 
 
 async def one_row(conn: asyncpg.Connection, sql: str, *args: Any) -> dict[str, Any]:
@@ -50,10 +50,14 @@ def unknown_reference(
 @contextmanager
 def write_refusals(duplicate: str, references: Mapping[str, Any], *, context: str = "") -> Iterator[None]:
     """The database's refusals of the write inside as domain errors: a unique key already taken is a
-    ``ConflictError`` (``duplicate``) saying ``duplicate``; a missing referenced row is ``unknown_reference``'s."""
+    ``ConflictError`` (``duplicate``) saying ``duplicate``; a missing referenced row is ``unknown_reference``'s.
+    A document number the counter gave that a write still in flight took meanwhile (an ERP sync's order numbered
+    like ours) is retried whole by ``Database.run``, and the counter then skips it."""
     try:
         yield
     except asyncpg.UniqueViolationError as exc:
+        if (exc.constraint_name or "").endswith("_tenant_id_number_key"):
+            raise NumberTakenMeanwhileError("the document number was taken meanwhile; retry") from exc
         raise ConflictError(duplicate, code="duplicate") from exc
     except asyncpg.ForeignKeyViolationError as exc:
         raise unknown_reference(exc, references, context=context) from exc
