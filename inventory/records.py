@@ -76,12 +76,17 @@ _LABELS = {
 }
 
 
-async def refuse_inactive(conn: asyncpg.Connection, kind: str, row_id: Any, *, where: str = "") -> None:
+async def refuse_inactive(
+    conn: asyncpg.Connection, kind: str, row_id: Any, *, where: str = "", lock: bool = False
+) -> None:
     """A ``ConflictError`` (``inactive_<kind>``) when the supplier, warehouse or product ``row_id`` is
     deactivated: a new order must not name what the tenant stopped using (Odoo and ERPNext refuse archived or
-    disabled vendors and items). An unknown id passes: the write's foreign key names it."""
+    disabled vendors and items). An unknown id passes: the write's foreign key names it. ``lock`` holds the row
+    until commit, so a deactivation in flight is waited for and read, and one that comes later waits for the write
+    (a rule that a deactivation's trigger must then find)."""
     table, label = _LABELS[kind]
-    row = await conn.fetchrow(f"SELECT active, {label} AS label FROM {table} WHERE id = $1", row_id)
+    locking = " FOR SHARE" if lock else ""
+    row = await conn.fetchrow(f"SELECT active, {label} AS label FROM {table} WHERE id = $1{locking}", row_id)
     if row is not None and not row["active"]:
         raise ConflictError(
             f"{where}{kind} {row['label']} is inactive: reactivate it or choose another", code=f"inactive_{kind}"

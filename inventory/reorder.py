@@ -107,7 +107,7 @@ async def _checked(conn: asyncpg.Connection, rule: dict) -> dict:
     if rule["active"]:
         for kind in ("product", "warehouse", "supplier"):
             if rule[f"{kind}_id"] is not None:
-                await refuse_inactive(conn, kind, rule[f"{kind}_id"], where="the rule's ")
+                await refuse_inactive(conn, kind, rule[f"{kind}_id"], where="the rule's ", lock=True)
     return _within_what_orders_keep(rule)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -11,7 +12,8 @@ import pytest
 
 from common.database import TenantTransaction
 from common.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory import purchasing, reorder
+from inventory import catalog, purchasing, reorder
+from inventory.catalog_schemas import ProductUpdate
 from inventory.purchasing_schemas import MAX_ORDER_LINES, PurchaseOrderCreate, ReorderRuleCreate, ReorderRuleUpdate
 from tests.support.rows import insert
 
@@ -381,6 +383,30 @@ async def test_proposals_show_what_the_draft_would_pay_in_its_currency_or_why_no
     priced = [(p["sku"], p["unit_price"], p["currency"], p["price_source"]) for p in found]
     assert priced == [("SKU-0", D(2), "USD", "unit cost"), ("SKU-1", None, "USD", None)]
     assert found[1]["unpriced_reason"].startswith("SKU-1 costs 2.0000 EUR, not USD")
+
+
+async def test_a_rule_created_while_its_product_is_deactivated_is_refused(database, owner_pool, make_tenant):
+    # Before, the rule read the product as active (the deactivation not yet committed) and the deactivation's
+    # trigger did not see the rule (not yet committed): an active rule for a discontinued product.
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    deactivated = asyncio.Event()
+
+    async def deactivate_then_finish_the_request(tx: TenantTransaction) -> None:
+        await catalog.update(tx.conn, catalog.PRODUCTS, tenant.products[0], ProductUpdate(active=False))
+        deactivated.set()
+        await tx.conn.execute("SELECT pg_sleep(0.5)")  # the rest of the request before it commits
+
+    async def add_rule_once_deactivated() -> dict:
+        await deactivated.wait()
+        return await add_rule(database, tenant, supplier, 0, 0, 5, 20, 1)
+
+    _, rule = await asyncio.gather(
+        database.run(tenant.claims(), None, deactivate_then_finish_the_request),
+        add_rule_once_deactivated(),
+        return_exceptions=True,
+    )
+    assert isinstance(rule, ConflictError) and rule.code == "inactive_product", rule
 
 
 async def test_a_rule_for_a_deactivated_product_cannot_be_created_or_switched_back_on(
