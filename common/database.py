@@ -124,7 +124,8 @@ class Database:
         self.acquire_timeout_s = acquire_timeout_s
 
     @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection, waiting at most ``acquire_timeout_s`` for one (then ``PoolExhaustedError``, a 503)."""
         try:
             conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
         except TimeoutError as exc:
@@ -141,7 +142,7 @@ class Database:
     async def tenant_transaction(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None
     ) -> AsyncIterator[TenantTransaction]:
-        async with self._connection() as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT tenant_id, role FROM app.enter_request($1::jsonb, $2::uuid)",
                 dict(claims),

@@ -1,10 +1,9 @@
 """Shipments, their tracking timeline, and the signed carrier webhook."""
 
 import time
-from typing import Annotated, cast
+from typing import Annotated
 from uuid import UUID
 
-import asyncpg
 from fastapi import APIRouter, Body, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -111,8 +110,8 @@ async def carrier_webhook(
         return _refused(stale)
     cipher = cipher_from_key(settings.integrations_key)
     database = get_services(request).database
-    async with database.pool.acquire() as pooled:
-        conn = cast(asyncpg.Connection, pooled)
+    # Anonymous callers must not queue on the pool without bound either: a busy pool answers 503 database_busy.
+    async with database.connection() as conn:
         found = await webhook_keys.active_key(conn, key_id, cipher)
         if found is None:
             return _refused("unknown or revoked webhook key id")

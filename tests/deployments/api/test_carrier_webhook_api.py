@@ -3,6 +3,7 @@ signing key, and a captured request that cannot be replayed."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -10,9 +11,11 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deployments.api.app import create_api
 from inventory.carrier_signatures import sign
 
 WEBHOOK = "/api/v1/webhooks/carrier-events"
@@ -315,3 +318,25 @@ async def test_a_shipment_expected_outside_1900_to_2199_is_refused_and_none_is_c
     assert "0001-01-01 is not between 1900-01-01 and 2199-12-31" in refused.text
     listed = await http.get("/api/v1/shipments", headers=tenant.headers())
     assert listed.json()["items"] == []
+
+
+async def test_an_anonymous_post_finding_every_connection_busy_is_refused_503_after_the_acquire_timeout(api_settings):
+    one_connection = api_settings.model_copy(
+        update={"database_pool_min_size": 1, "database_pool_max_size": 1, "database_acquire_timeout_s": 1.0}
+    )
+    app = create_api(one_connection)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api", timeout=30.0) as client:
+            pool = app.state.services.database.pool
+            async with pool.acquire():  # the only connection, held as a slow request would hold it
+                stamp = str(int(time.time()))
+                headers = {
+                    "X-Chainsight-Key-Id": str(uuid.uuid4()),
+                    "X-Chainsight-Timestamp": stamp,
+                    "X-Chainsight-Signature": "sha256=" + "0" * 64,
+                    "Content-Type": "application/json",
+                }
+                answer = await asyncio.wait_for(client.post(WEBHOOK, content=b"{}", headers=headers), 5)
+    assert (answer.status_code, answer.json()["code"]) == (503, "database_busy"), answer.text
+    assert answer.headers["Retry-After"] == "1"
