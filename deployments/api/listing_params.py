@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -35,14 +36,18 @@ def list_query(
         elif name in listing.presence_filters:
             filters[name] = _coerce(name, raw, "boolean")
         else:
-            allowed = sorted(listing.filter_names)
-            raise InvalidInputError(
-                f"unknown query parameter {name!r}; filters allowed here: {', '.join(allowed) or 'none'}",
-                code="unknown_parameter",
-            )
+            raise unknown_parameter(name, listing.filter_names)
     # A list without text search declares no q: read it anyway, so the listing refuses it rather than list all.
     search = q if q is not None else request.query_params.get("q")
     return ListQuery(limit=limit, cursor=cursor, sort=sort, search=search, filters=filters)
+
+
+def unknown_parameter(name: str, filters: Iterable[str]) -> InvalidInputError:
+    """The 400 for a query parameter the route does not take (a misspelt filter must not list everything)."""
+    return InvalidInputError(
+        f"unknown query parameter {name!r}; filters allowed here: {', '.join(sorted(filters)) or 'none'}",
+        code="unknown_parameter",
+    )
 
 
 def _coerce(name: str, raw: str, sql_type: str) -> Any:

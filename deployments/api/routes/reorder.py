@@ -4,12 +4,13 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from pydantic import Field
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
 from deployments.api.list_route import add_list_route
+from deployments.api.listing_params import unknown_parameter
 from inventory import members, reorder
 from inventory.purchasing_schemas import (
     Currency,
@@ -24,6 +25,7 @@ from inventory.purchasing_schemas import (
 from inventory.schemas import StrictModel
 
 router = APIRouter(tags=["reorder"])
+PROPOSAL_FILTERS = ("product_id", "warehouse_id", "supplier_id")
 
 
 class ReorderOrderRequest(StrictModel):
@@ -65,6 +67,7 @@ async def delete_rule(rule_id: UUID, caller: CallerDep) -> Response:
 
 @router.get("/reorder-proposals", response_model=ReorderProposals, summary="What the rules would order now")
 async def get_proposals(
+    request: Request,
     caller: CallerDep,
     product_id: Annotated[UUID | None, Query()] = None,
     warehouse_id: Annotated[UUID | None, Query()] = None,
@@ -72,6 +75,10 @@ async def get_proposals(
 ) -> ReorderProposals:
     """Projected = on hand + incoming (open purchase orders, drafts included) - reserved; a rule fires when
     projected < min and proposes max(min, max) - projected rounded up to the order multiple."""
+    # FastAPI drops parameters it does not declare: a misspelt filter (?supplier=) would propose for every supplier.
+    for name in request.query_params:
+        if name not in PROPOSAL_FILTERS:
+            raise unknown_parameter(name, PROPOSAL_FILTERS)
     filters = _filters(product_id, warehouse_id, supplier_id)
 
     async def propose(tx: TenantTransaction) -> list[dict]:

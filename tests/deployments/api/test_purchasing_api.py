@@ -237,6 +237,19 @@ async def test_reorder_proposals_date_their_arrival_from_the_callers_day(http, m
     assert proposals[0]["unpriced_reason"].startswith("SKU-0 has no unit cost")
 
 
+async def test_reorder_proposals_refuse_a_query_parameter_that_is_not_one_of_their_filters(http, make_tenant):
+    # FastAPI drops undeclared parameters: a misspelt ?supplier= proposed for every supplier.
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    misspelt = await http.get("/api/v1/reorder-proposals", params={"supplier": "x"}, headers=headers)
+    assert (misspelt.status_code, misspelt.json()["code"]) == (400, "unknown_parameter"), misspelt.text
+    assert misspelt.json()["message"] == (
+        "unknown query parameter 'supplier'; filters allowed here: product_id, supplier_id, warehouse_id"
+    )
+    filtered = await http.get("/api/v1/reorder-proposals", params={"supplier_id": str(uuid.uuid4())}, headers=headers)
+    assert (filtered.status_code, filtered.json()) == (200, {"proposals": []}), filtered.text
+
+
 async def test_a_retried_order_creation_or_line_with_its_key_is_applied_once(http, make_tenant):
     # Before, these routes ignored the Idempotency-Key that the 503 answer tells clients to retry with: a retry
     # after a lost answer made a second draft (and a second line).
