@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -16,9 +15,7 @@ from integrations.external_ids import SyncScope, remember
 from integrations.mapping import FieldMapping
 from integrations.records import Entity, PushLine, PushOrder
 from integrations.sync import SyncDeps
-
-# A claim older than this belongs to a push whose process died during the ERP call: another push may take it.
-CLAIM_TAKEOVER = timedelta(minutes=10)
+from inventory.purchasing_status import PUSH_CLAIM_TAKEOVER
 
 
 async def push_purchase_order(
@@ -28,14 +25,18 @@ async def push_purchase_order(
 
     The ERP call happens between two transactions: nothing is held open while the ERP answers. The first
     claims the order for the connector (migration 0127), so a second push meanwhile is refused instead of
-    creating a second ERP order; the claim goes when the ERP has answered, either way.
+    creating a second ERP order, and so are an edit, a cancel or a receipt of the order (``lock_order``), which
+    the ERP would not see; the claim goes when the ERP has answered, either way.
     """
 
     async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
         tx.require_write()
         connector = await store.get_connector(tx.conn, connector_id)
         # Looked up before the claim, whose foreign key would refuse an order this tenant does not have (a 500).
-        if not await tx.conn.fetchval("SELECT EXISTS (SELECT 1 FROM app.purchase_orders WHERE id = $1)", order_id):
+        # Locked as an edit locks it (inventory.purchasing_status.lock_order): an edit under way commits first and
+        # is pushed with the order; one that comes later sees the claim and is refused.
+        locked = "SELECT id FROM app.purchase_orders WHERE id = $1 FOR UPDATE"
+        if await tx.conn.fetchval(locked, order_id) is None:
             raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
         # Claimed before the check below, so that check sees what a push that released its claim recorded.
         await _claim(tx, connector_id, order_id, connector["name"])
@@ -89,7 +90,7 @@ async def _claim(tx: TenantTransaction, connector_id: UUID, order_id: UUID, conn
         tx.tenant_id,
         connector_id,
         order_id,
-        CLAIM_TAKEOVER,
+        PUSH_CLAIM_TAKEOVER,
     )
     if claimed is None:
         raise ConflictError(

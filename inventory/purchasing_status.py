@@ -14,7 +14,7 @@ that, what is still missing is a backorder that stays open until received or wri
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -34,6 +34,10 @@ NEXT: dict[Status, tuple[Status, ...]] = {
     Status.RECEIVED: (),
     Status.CANCELLED: (),
 }
+
+# A push claim (migration 0127) older than this belongs to a push whose process died during the ERP call: another
+# push may take it over (integrations.push), and it no longer holds the order against edits here.
+PUSH_CLAIM_TAKEOVER = timedelta(minutes=10)
 
 # The timestamp column a status sets when an order reaches it.
 STAMPS: dict[Status, str] = {
@@ -93,16 +97,10 @@ async def lock_order(
 ) -> dict:
     """Lock the order for the rest of the transaction and check its status allows ``action``; returns
     the row (``id``, ``number``, ``status``, ``supplier_id``, ``warehouse_id``, ``currency``,
-    ``over_receipt_tolerance_pct``)."""
+    ``over_receipt_tolerance_pct``, and for ``refuse_erp_managed`` ``erp_connector`` and ``pushing_to``)."""
     row = await conn.fetchrow(
-        """SELECT id, number, status, supplier_id, warehouse_id, currency, over_receipt_tolerance_pct,
-                  -- Per connector (a tenant has few) one probe of the external ids' (tenant, connector, entity,
-                  -- local) index, not a scan of every id the tenant's syncs remember.
-                  (SELECT c.name FROM app.integration_connectors c
-                   JOIN app.integration_external_ids x ON x.tenant_id = c.tenant_id AND x.connector_id = c.id
-                        AND x.entity = 'purchase_orders' AND x.local_id = po.id
-                   WHERE c.tenant_id = po.tenant_id LIMIT 1) AS erp_connector
-           FROM app.purchase_orders po WHERE id = $1 FOR UPDATE OF po""",
+        """SELECT id, number, status, supplier_id, warehouse_id, currency, over_receipt_tolerance_pct
+           FROM app.purchase_orders WHERE id = $1 FOR UPDATE""",
         order_id,
     )
     if row is None:
@@ -114,17 +112,43 @@ async def lock_order(
             f"purchase order {row['number']} is {status.value}; it can be {action} only when {permitted}",
             details={"status": status.value, "allowed_from": sorted(s.value for s in allowed)},
         )
-    return dict(row)
+    # A statement of its own, so that it sees what committed while the lock was awaited: a push claims the order
+    # holding this lock (integrations.push), and its claim and then its link must not be missed.
+    held = await conn.fetchrow(
+        """SELECT -- Per connector (a tenant has few) one probe of the external ids' (tenant, connector, entity,
+                  -- local) index, not a scan of every id the tenant's syncs remember; the same for the claims.
+                  (SELECT c.name FROM app.integration_connectors c
+                   JOIN app.integration_external_ids x ON x.tenant_id = c.tenant_id AND x.connector_id = c.id
+                        AND x.entity = 'purchase_orders' AND x.local_id = po.id
+                   WHERE c.tenant_id = po.tenant_id LIMIT 1) AS erp_connector,
+                  (SELECT c.name FROM app.integration_connectors c
+                   JOIN app.integration_push_claims k ON k.tenant_id = c.tenant_id AND k.connector_id = c.id
+                        AND k.purchase_order_id = po.id
+                   WHERE c.tenant_id = po.tenant_id AND k.claimed_at >= now() - $2::interval
+                   LIMIT 1) AS pushing_to
+           FROM app.purchase_orders po WHERE po.id = $1""",
+        order_id,
+        PUSH_CLAIM_TAKEOVER,
+    )
+    assert held is not None  # the order is locked: it cannot have gone since
+    return {**dict(row), **dict(held)}
 
 
 def refuse_erp_managed(order: dict, action: str) -> None:
     """An order an ERP holds (synced from it, or pushed to it) is received and cancelled there: the sync brings
-    its receipts and status back, and overwrote what a receipt here had counted (stock counted twice, or lost)."""
+    its receipts and status back, and overwrote what a receipt here had counted (stock counted twice, or lost).
+    An order being pushed may be the ERP's in a moment: until the ERP has answered, it is refused too."""
     if order["erp_connector"] is not None:
         raise ConflictError(
             f"purchase order {order['number']} is kept in the ERP ({order['erp_connector']}): it is {action} "
             "there, and the next sync brings that here",
             code="erp_managed",
+        )
+    if order["pushing_to"] is not None:
+        raise ConflictError(
+            f"purchase order {order['number']} is being pushed to {order['pushing_to']}: try again when it has "
+            f"answered (once the ERP holds the order, it is {action} there)",
+            code="push_in_progress",
         )
 
 

@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 
 from common.errors import ConflictError
+from integrations.errors import ConnectorProtocolError
 from integrations.push import push_purchase_order
 from integrations.sync import run_sync
 from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseOrderLineCreate
 from tests.integrations.conftest import (
     bare_tenant,
     completed_run,
@@ -21,6 +23,7 @@ from tests.integrations.conftest import (
     push_draft,
     snapshot,
 )
+from tests.support.fakes.base import Request, Response
 from tests.support.fakes.dynamics import FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
@@ -161,6 +164,123 @@ async def test_two_pushes_of_one_order_at_once_make_one_business_central_order(s
     assert set(bc.tables["purchaseOrders"]) - before == {pushed[0]["external_id"]}
     with pytest.raises(ConflictError, match="already in"):  # and once answered, the claim has gone
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+
+
+def _pushing(bc: FakeDynamics, seconds: float) -> asyncio.Event:
+    """Slows BC's answer to a push; the event is set when the push reaches BC (its claim committed)."""
+    reached = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def is_push(request: Request) -> bool:
+        if request.method == "POST" and request.path.endswith("/purchaseOrders"):
+            loop.call_soon_threadsafe(reached.set)  # the fake answers on a thread of its own
+            return True
+        return False
+
+    bc.slow_down(is_push, seconds)
+    return reached
+
+
+async def _another_line(owner_pool, tenant) -> PurchaseOrderLineCreate:
+    product = await owner_pool.fetchval("SELECT id FROM app.products WHERE tenant_id = $1 AND sku = '1001'", tenant.id)
+    return PurchaseOrderLineCreate(product_id=product, quantity=Decimal(5), unit_price=Decimal("1.5"))
+
+
+async def test_an_order_being_pushed_is_not_cancelled_or_changed_until_business_central_has_answered(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # The order is linked to BC only once BC has answered: before, a cancel meanwhile went through while BC kept the
+    # order (every later sync dead-lettered it), and a line added meanwhile was deleted by the next sync.
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    line = await _another_line(owner_pool, tenant)
+    reached = _pushing(bc, 1.0)
+
+    async def meanwhile(change):
+        await reached.wait()
+        return await sync_deps.database.run(tenant.claims(), None, change)
+
+    pushed, *changes = await asyncio.gather(
+        push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"]),
+        meanwhile(lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])),
+        meanwhile(lambda tx: purchasing.add_line(tx.conn, tx.tenant_id, order["id"], line)),
+        return_exceptions=True,
+    )
+    assert [getattr(change, "code", change) for change in changes] == ["push_in_progress"] * 2
+    after = await sync_deps.database.run(tenant.claims(), None, lambda tx: purchasing.get_order(tx.conn, order["id"]))
+    assert after == order
+    assert len(bc.tables["purchaseOrders"][pushed["external_id"]]["purchaseOrderLines"]) == 1
+    with pytest.raises(ConflictError) as refused:  # and once BC holds it, the order is BC's
+        await sync_deps.database.run(
+            tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
+        )
+    assert refused.value.code == "erp_managed"
+
+
+async def _claim_left_by_a_push_that_died(owner_pool, tenant, connector, order_id) -> None:
+    await owner_pool.execute(
+        """INSERT INTO app.integration_push_claims (tenant_id, connector_id, purchase_order_id, claimed_at)
+           VALUES ($1, $2, $3, now() - interval '10 minutes 1 second')""",
+        tenant.id,
+        connector,
+        order_id,
+    )
+
+
+@pytest.mark.parametrize("taking_over", [False, True], ids=["first push", "taking over a dead push's claim"])
+async def test_a_push_waits_for_an_edit_under_way_and_sends_the_order_with_it(
+    sync_deps, owner_pool, make_tenant, bc, taking_over
+):
+    # A new claim waits for the edit's lock on the order (its foreign key), a claim taken over did not: that push
+    # sent the order without the new line, which the next sync then deleted.
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    if taking_over:
+        await _claim_left_by_a_push_that_died(owner_pool, tenant, connector, order["id"])
+    line = await _another_line(owner_pool, tenant)
+    added = asyncio.Event()
+
+    async def add_slowly(tx):
+        changed = await purchasing.add_line(tx.conn, tx.tenant_id, order["id"], line)
+        added.set()
+        await asyncio.sleep(0.5)  # the rest of the request before its commit
+        return changed
+
+    async def push_after_the_line():
+        await added.wait()
+        return await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+
+    _, pushed = await asyncio.gather(sync_deps.database.run(tenant.claims(), None, add_slowly), push_after_the_line())
+    assert len(bc.tables["purchaseOrders"][pushed["external_id"]]["purchaseOrderLines"]) == 2
+
+
+async def test_an_order_whose_push_failed_can_be_changed_again(sync_deps, owner_pool, make_tenant, bc):
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    refusal = Response(400, {"error": {"code": "BadRequest", "message": "The vendor is blocked."}})
+    bc.answer_next(f"/api/v2.0/companies({bc.company_id})/purchaseOrders", refusal)
+    with pytest.raises(ConnectorProtocolError, match="blocked"):
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    cancelled = await sync_deps.database.run(
+        tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
+    )
+    assert cancelled["status"] == "cancelled"
+
+
+async def test_a_claim_left_by_a_push_that_died_holds_the_order_no_longer_than_another_push_waits(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    await _claim_left_by_a_push_that_died(owner_pool, tenant, connector, order["id"])
+    cancelled = await sync_deps.database.run(
+        tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
+    )
+    assert cancelled["status"] == "cancelled"
 
 
 async def test_an_issued_order_pushed_stays_issued_while_business_central_holds_it_as_a_draft(
