@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -201,7 +201,8 @@ async def expedite_purchase_orders(tx: TenantTransaction, today: date) -> list[S
 
 async def review_suppliers(tx: TenantTransaction, today: date) -> list[Suggestion]:
     """Suppliers whose risk score is at the alert threshold or rose since the early-warning job's last scan."""
-    ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT)
+    # On each receiving warehouse's calendar, as the scan's stored scores it is compared with.
+    ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT, at=datetime.now(UTC))
     scanned = await scan_results.scanned_supplier_scores(tx.conn)
     found = []
     for item in ranking["suppliers"]:
