@@ -258,9 +258,10 @@ def fit_booster(
         "spec": spec,
     }
     params = xgboost_params(GradientBoostedForecaster(**options).params, compute)
-    (fit,) = fit_xgboost_on_ray(
-        [frame], spec.names, params, rounds, compute, name="demand-xgboost", storage_path=storage_path
-    )
+    # A run of its own, as each neural fit: under a shared name Ray Train restores the last fit's checkpoints and
+    # evicts older ones, one of which may be a champion's artifact.
+    name = f"demand-xgboost-{uuid4().hex}"
+    (fit,) = fit_xgboost_on_ray([frame], spec.names, params, rounds, compute, name=name, storage_path=storage_path)
     return BoosterFit(fit.booster, options, freq, fit.checkpoint_dir)
 
 

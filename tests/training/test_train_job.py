@@ -97,6 +97,9 @@ def test_xgboost_trainer_fits_the_global_model_that_beats_seasonal_naive(ray_clu
     naive = holdout_scores(last_season[["unique_id", "ds", "yhat"]], train, test, "MS")
     assert ours["mase"] < naive["mase"]
     assert (forecast["q0.1"] <= forecast["q0.9"]).all()
+    # A run of its own under the shared storage (before, every fit was the run "demand-xgboost").
+    (run,) = [p.name for p in tmp_path.iterdir() if p.name.startswith("demand-xgboost")]
+    assert len(run) == len("demand-xgboost-") + 32
 
 
 def test_gpu_compute_requests_gpus_per_worker_and_selects_lightning_gpu_and_xgboost_cuda(tmp_path):
