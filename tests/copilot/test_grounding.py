@@ -190,3 +190,11 @@ def test_figures_written_in_words_are_claims():
 
 def test_a_name_holding_a_figure_in_words_is_still_a_name():
     assert extract("Seven Seas Logistics ships it.", ["Seven Seas Logistics"]).names == {"seven seas logistics"}
+
+
+def test_half_a_dozen_claims_six_and_a_vague_quantity_claims_nothing():
+    # Before, "half a dozen" claimed 12 and "a few hundred" 100: both true sentences were dropped.
+    checker = Checker(["PO-000017 from SUP-ACME (Acme Fasteners): 6 of SKU-7 expected 2026-12-01, 3 days late"], NAMES)
+    assert checker.check("About half a dozen units are due.").grounded
+    assert checker.check("A few hundred units are on order.").grounded
+    assert checker.check("A dozen units are due.").unsupported == ["12"]

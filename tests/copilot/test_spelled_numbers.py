@@ -32,3 +32,15 @@ def test_words_that_only_look_like_figures_are_not_read():
 def test_a_lookalike_letter_is_no_number_word():
     # U+017F (long s) matches "s" under Unicode case-insensitivity but does not lower to it.
     assert figures("\u017fix pallets") == []
+
+
+def test_half_a_scale_is_half_its_figure():
+    # Before, "half a dozen" was read as "a dozen": 12.
+    assert figures("half a dozen boxes, half a million units") == [6, 500_000]
+
+
+def test_a_vague_quantity_of_a_scale_states_no_figure():
+    # Before, "a few hundred" and "several thousand" claimed 100 and 1000, so a true estimate was dropped.
+    text = "a few hundred, several thousand, some hundreds, many hundred thousand, a couple of dozen, dozens of"
+    assert figures(text + " and hundreds of thousands") == []
+    assert figures("a few hundred boxes and two hundred pallets") == [200]
