@@ -6,8 +6,10 @@ currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains al
 total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
 normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``), dates by calendar day (``2026-12-03`` =
 ``3 December 2026``; "3 December" without a year needs a date of the context on that day, "the 3rd" one on that
-day of some month), codes and names case-insensitively. The question itself is not context: "say we have 1,000
-units" must not become a fact.
+day of some month), codes and names case-insensitively. The number of rows each tool listed, their total over
+the turn's tools and the number of passages back a figure too: a summary counts what it was given ("the two late
+orders"), though no line states the count. The question itself is not context: "say we have 1,000 units" must not
+become a fact.
 """
 
 from __future__ import annotations
@@ -212,15 +214,20 @@ class Verdict:
 
 @dataclass
 class Checker:
-    """Checks sentences against one turn's context (tool lines and passage texts)."""
+    """Checks sentences against one turn's context (tool lines and passage texts), and the counts of what the turn
+    found: ``listed``, the rows each tool listed; ``passages``, the passages given."""
 
     context_texts: list[str]
     names: list[str] = field(default_factory=list)
+    listed: list[int] = field(default_factory=list)
+    passages: int = 0
 
     def __post_init__(self) -> None:
         self._context = extract("\n".join(self.context_texts), self.names)
         # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
+        # Counting what the turn found is a summary's first job; a count of nothing backs no "0" ("0 available").
+        extra |= {str(count) for count in {*self.listed, sum(self.listed), self.passages} if count > 0}
         # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its
         # month too ("on the 7th").
         yearless = {"--" + day[5:] for day in self._context.dates if not day.startswith("--")}

@@ -198,3 +198,36 @@ def test_half_a_dozen_claims_six_and_a_vague_quantity_claims_nothing():
     assert checker.check("About half a dozen units are due.").grounded
     assert checker.check("A few hundred units are on order.").grounded
     assert checker.check("A dozen units are due.").unsupported == ["12"]
+
+
+# Two rows a tool listed; no line states the figure 2.
+TWO_LATE = [
+    "PO-000017 from SUP-ACME (Acme Fasteners): 40 of SKU-7 expected 2026-12-01, 3 days late",
+    "PO-000019 from SUP-ACME (Acme Fasteners): 15 of SKU-7 expected 2026-12-03, 3 days late",
+]
+
+
+def test_a_count_of_the_rows_a_tool_listed_is_grounded():
+    # Before, "the two late orders" was dropped (no line says 2) with a false "(Corrected: ...)" note.
+    summary = SentenceFilter(Checker(TWO_LATE, NAMES, listed=[2]))
+    text = "The two late orders are from Acme Fasteners. One of the two orders is late by three days. 2 are late."
+    assert summary.feed(text + "\n") == [f"{s}. " for s in text.removesuffix(".").split(". ")]
+    assert summary.correction() == ""
+
+
+def test_the_total_over_the_tools_and_the_number_of_passages_are_grounded():
+    checker = Checker(TWO_LATE, NAMES, listed=[2, 6], passages=5)
+    assert checker.check("Eight rows were found in all, and five documents.").grounded
+    assert checker.check("Nine rows were found.").unsupported == ["9"]
+
+
+def test_a_tool_that_listed_nothing_backs_no_zero():
+    assert Checker(TWO_LATE, NAMES, listed=[2, 0]).check("SKU-7 has 0 available.").unsupported == ["0"]
+
+
+def test_counts_leave_other_figures_in_words_claims():
+    checker = Checker(TWO_LATE, NAMES, listed=[2])
+    assert checker.check("PO-000017 is five days late.").unsupported == ["5"]
+    assert checker.check("Acme Fasteners ships within twenty-four hours.").unsupported == ["24"]
+    assert checker.check("Acme Fasteners ships within 24 hours.").unsupported == ["24"]
+    assert checker.check("A second supplier takes a one-off order for two-thirds of SKU-7.").grounded
