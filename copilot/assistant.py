@@ -179,6 +179,8 @@ class Copilot:
             + [p.content for p in prompt.passages]
             + [p.citation() for p in prompt.passages],
             names,
+            listed=[len(r.data) for r in tool_results],
+            passages=len(prompt.passages),
         )
         summary = grounding.SentenceFilter(checker, citations=len(prompt.passages))
         # When every tool of the turn found nothing there is nothing to summarise: the small model, asked

@@ -126,3 +126,12 @@ async def test_a_question_longer_than_the_window_in_tokens_is_refused_before_any
     with pytest.raises(InvalidInputError) as refused:
         [e async for e in copilot.ask(tenant.claims(), None, "😀" * 300)]
     assert refused.value.code == "question_too_long" and llm.prompts == []
+
+
+async def test_a_count_of_the_rows_a_tool_listed_reaches_the_user(database, embedder, make_tenant):
+    # Before, the checker knew no counts: "1 line" of a one-row answer was dropped as unsupported, with a note
+    # saying the answer had been corrected.
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    llm = ScriptedLLM("There is 1 stock line for SKU-0. ")
+    done = await answer(database, embedder, tenant, llm, "How much Product 0 do we have in stock?")
+    assert "There is 1 stock line for SKU-0." in done["answer"] and "Corrected" not in done["answer"]
