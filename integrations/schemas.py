@@ -46,14 +46,21 @@ def check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str,
     if absent:
         raise ValueError(f"{kind} connectors need options: {', '.join(absent)}")
     if kind == "netsuite":
-        from integrations.netsuite_signing import ALGORITHMS, load_signing_key, signing_algorithm
+        check_signing(credentials, options)
 
-        # PyJWT refuses an algorithm the key cannot sign with only when a sync or push signs (a 500 on a push).
-        algorithm = (options or {}).get("algorithm")
-        if algorithm and algorithm not in ALGORITHMS:
-            raise ValueError(f"option algorithm must be one of {', '.join(ALGORITHMS)}, what NetSuite accepts")
-        if credentials is not None:  # ValueError: not a usable PEM private key, or not one for the algorithm
-            signing_algorithm(load_signing_key(credentials["private_key"]), algorithm)
+
+def check_signing(credentials: dict[str, str] | None, options: dict[str, OptionValue] | None) -> None:
+    """A NetSuite configuration's option algorithm is one NetSuite accepts and, given the credentials, one their
+    private key signs with; ValueError otherwise. An update checks the configuration it leaves (the side it does
+    not replace as stored): the key and the algorithm may come in different requests."""
+    from integrations.netsuite_signing import ALGORITHMS, load_signing_key, signing_algorithm
+
+    # PyJWT refuses an algorithm the key cannot sign with only when a sync or push signs (a 500 on a push).
+    algorithm = (options or {}).get("algorithm")
+    if algorithm and algorithm not in ALGORITHMS:
+        raise ValueError(f"option algorithm must be one of {', '.join(ALGORITHMS)}, what NetSuite accepts")
+    if credentials is not None:  # ValueError: not a usable PEM private key, or not one for the algorithm
+        signing_algorithm(load_signing_key(credentials["private_key"]), algorithm)
 
 
 class ConnectorCreate(BaseModel):

@@ -12,7 +12,7 @@ from common.errors import ConflictError, InvalidInputError, NotFoundError, Permi
 from integrations.connector import connector_class
 from integrations.crypto import CredentialCipher
 from integrations.records import Entity
-from integrations.schemas import ConnectorCreate, ConnectorUpdate, check_kind
+from integrations.schemas import ConnectorCreate, ConnectorUpdate, check_kind, check_signing
 
 CONNECTOR_COLUMNS = (
     "id, name, kind, base_url, options, mapping, entities, enabled, sync_interval_minutes, acting_user_id, "
@@ -63,10 +63,20 @@ async def update_connector(
     tx: TenantTransaction, connector_id: UUID, changes: ConnectorUpdate, cipher: CredentialCipher
 ) -> dict:
     require_admin(tx)
+    # Held until commit, so that the configuration checked below is the one this update replaces: two updates at
+    # once could each bring a key or an algorithm that fits the other side as it was, and not each other.
+    await tx.conn.execute("SELECT 1 FROM app.integration_connectors WHERE id = $1 FOR UPDATE", connector_id)
     current = await get_connector(tx.conn, connector_id)
     _require_credentials_for_new_hosts(current, changes)
     try:  # what replaces the stored credentials or options must be whole, as when the connector was created
         check_kind(current["kind"], changes.credentials, changes.options)
+        if current["kind"] == "netsuite" and (changes.credentials is not None or changes.options is not None):
+            # The key and the algorithm it signs with may change in different requests: both are checked as the
+            # update leaves them, the side it does not replace as stored.
+            credentials = changes.credentials
+            if credentials is None:
+                credentials = await connector_credentials(tx.conn, connector_id, cipher)
+            check_signing(credentials, current["options"] if changes.options is None else changes.options)
     except ValueError as exc:
         raise InvalidInputError(str(exc), code="invalid_connector") from exc
     values: dict[str, Any] = {}

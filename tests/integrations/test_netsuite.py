@@ -455,3 +455,46 @@ def test_a_stored_algorithm_the_key_cannot_sign_with_fails_as_refused_credential
     connector = NetSuiteConnector(ConnectorConfig(NS_BODY["base_url"], credentials(key), {"algorithm": algorithm}))
     with pytest.raises(ConnectorAuthError, match=f"cannot sign the client assertion: option algorithm '{algorithm}'"):
         connector.token_form()
+
+
+async def update_as_admin(sync_deps, tenant: Any, connector: Any, change: dict[str, Any]) -> None:
+    update, cipher = ConnectorUpdate.model_validate(change), sync_deps.cipher
+    await sync_deps.database.run(
+        tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, update, cipher)
+    )
+
+
+async def stored_configuration(owner_pool, connector: Any) -> tuple[Any, ...]:
+    sql = "SELECT options, credentials, acting_user_id, updated_at FROM app.integration_connectors WHERE id = $1"
+    return tuple(await owner_pool.fetchrow(sql, connector))
+
+
+async def test_an_algorithm_alone_that_the_stored_key_cannot_sign_with_is_a_400(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    # Until 2026-12-07 options without credentials were checked without the stored key: ES256 was saved on an RSA
+    # connector, and its every sync and push then failed with refused credentials.
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    before = await stored_configuration(owner_pool, connector)
+    with pytest.raises(InvalidInputError, match="option algorithm 'ES256' cannot sign with an RSA private_key") as no:
+        await update_as_admin(sync_deps, tenant, connector, {"options": {"algorithm": "ES256"}})
+    assert (no.value.code, await stored_configuration(owner_pool, connector)) == ("invalid_connector", before)
+
+
+async def test_a_key_alone_that_cannot_sign_with_the_stored_algorithm_is_a_400(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    # Until 2026-12-07 credentials without options were checked without the stored algorithm: an EC P-256 key was
+    # saved under algorithm PS256, and its every sync and push then failed with refused credentials.
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key, options={"algorithm": "PS256"})
+    before = await stored_configuration(owner_pool, connector)
+    p256 = {**credentials(key), "private_key": signing_key_pem(ec.generate_private_key(ec.SECP256R1()))}
+    with pytest.raises(InvalidInputError, match=r"option algorithm 'PS256' cannot sign with an EC \(secp256r1\)") as no:
+        await update_as_admin(sync_deps, tenant, connector, {"credentials": p256})
+    assert (no.value.code, await stored_configuration(owner_pool, connector)) == ("invalid_connector", before)
+
+
+async def test_an_algorithm_alone_that_the_stored_key_signs_with_is_saved(sync_deps, owner_pool, make_tenant, ns, key):
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await update_as_admin(sync_deps, tenant, connector, {"options": {"algorithm": "PS512"}})
+    assert json.loads((await stored_configuration(owner_pool, connector))[0]) == {"algorithm": "PS512"}
