@@ -21,6 +21,8 @@ SYSTEM_PROMPT = (
 # The chat template's markers around one message (SmolLM2: "<|im_start|>user\n" ... "<|im_end|>\n", 5 tokens),
 # with room for templates that spend more, and the prompt that opens the answer.
 MESSAGE_TOKENS = 8
+# Less than this left for a passage that does not fit whole, and it is not quoted in part.
+MIN_QUOTED_TOKENS = 48
 # How much of each passage a document answer quotes.
 QUOTE_CHARS = 400
 
@@ -84,9 +86,18 @@ def build_prompt(
         budget -= count_tokens(parts[0]) + 1
     kept: list[Passage] = []
     for passage in passages:
-        block = f'[{len(kept) + 1}] ({passage.citation()})\n"""\n{passage.content}\n"""'
+        block = _passage_block(len(kept) + 1, passage, passage.content)
         cost = count_tokens(block) + 2  # the blank line joining it to the rest
         if cost > budget:
+            # A passage longer than what is left is quoted from its start rather than left out: a Chinese chunk of
+            # 900 characters is some 1,700 tokens, more than the CPU budget holds, and its document would never
+            # be cited at all.
+            room = budget - 2 - count_tokens(_passage_block(len(kept) + 1, passage, " …"))
+            start = _prefix_within(passage.content, room, count_tokens) if room >= MIN_QUOTED_TOKENS else ""
+            if start:
+                parts.append(_passage_block(len(kept) + 1, passage, start + " …"))
+                kept.append(passage)
+                budget = 0
             break
         parts.append(block)
         kept.append(passage)
@@ -105,6 +116,27 @@ def build_prompt(
     messages = [{"role": "system", "content": SYSTEM_PROMPT}, *(m for turn in kept_turns for m in turn)]
     messages.append({"role": "user", "content": context + _question_part(question)})
     return Prompt(messages, kept)
+
+
+def _passage_block(number: int, passage: Passage, content: str) -> str:
+    return f'[{number}] ({passage.citation()})\n"""\n{content}\n"""'
+
+
+def _prefix_within(text: str, tokens: int, count_tokens: TokenCounter) -> str:
+    """The longest start of ``text`` within ``tokens``, never ending inside a figure or a code."""
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix whose count fits (counts grow with the prefix)
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle]) <= tokens:
+            low = middle
+        else:
+            high = middle - 1
+    if low == len(text):
+        return text
+    cut = text[:low]
+    if _TOKEN_PART.fullmatch(text[low]):
+        cut = _TRAILING_TOKEN.sub("", cut)
+    return cut.rstrip()
 
 
 def _turns(history: list[dict[str, Any]]) -> list[list[dict[str, str]]]:

@@ -101,3 +101,15 @@ def test_the_latest_turn_is_kept_when_only_one_fits():
     fixed = 10_000 - question_budget("and now?", context_tokens=10_000, answer_tokens=96)
     prompt = build_prompt("and now?", [], [], history, context_tokens=fixed + 150, answer_tokens=96, history_turns=2)
     assert [m["content"] for m in prompt.messages[1:-1]] == ["user 2", "assistant 2"]
+
+
+def test_a_passage_longer_than_the_budget_is_quoted_from_its_start_not_left_out():
+    # Before, a passage that did not fit whole was left out: a 900-character Chinese chunk (some 1,700 tokens) never
+    # fits the CPU budget, so its document was never cited and the copilot said no document matched.
+    chunk = Passage(uuid.UUID(int=1), uuid.UUID(int=2), "合同.md", "第1条", None, "延迟交货罚款为1250元。" * 75, 1.0)
+    prompt = build_prompt("罚款?", [chunk], [], [], context_tokens=1120, answer_tokens=96, count_tokens=byte_tokens)
+    assert prompt.passages == [chunk] and prompt_tokens(prompt) <= 1120 - 96
+    quoted = prompt.messages[-1]["content"].split('"""\n')[1].split("\n")[0]
+    start = quoted.removesuffix(" …")
+    assert quoted.endswith(" …") and chunk.content.startswith(start) and len(start) > 100
+    assert not chunk.content[len(start)].isdigit()  # never cut inside a figure: "1250" is not quoted as "125"
