@@ -48,8 +48,7 @@ async def push_purchase_order(
             raise ConflictError(
                 f"purchase order {order_id} is already in {connector['name']} as {existing!r}", code="already_pushed"
             )
-        syncs_warehouses = Entity.WAREHOUSES in connector_class(connector["kind"]).entities
-        order = await _order_to_push(tx.conn, scope, order_id, syncs_warehouses)
+        order = await _order_to_push(tx.conn, scope, order_id, connector["kind"])
         return connector, credentials, order
 
     connector_row, credentials, order = await deps.database.run(claims, requested_tenant, prepare)
@@ -79,6 +78,21 @@ async def push_purchase_order(
 
     result: dict = await deps.database.run(claims, requested_tenant, record)
     return result
+
+
+# Kinds whose push names the warehouse by its ERP id and cannot leave it out: Odoo receives an order in the
+# warehouse's own receipt type (without one, in its first warehouse).
+_PUSH_NEEDS_WAREHOUSE_ID = frozenset({"odoo"})
+
+
+def _may_push_unsynced(kind: str, warehouse_code: str, mapping: FieldMapping) -> bool:
+    """Whether an order for a warehouse with no ERP id (not synced from the connector) may go to the ERP."""
+    if Entity.WAREHOUSES not in connector_class(kind).entities:
+        return True  # SAP: the plant goes by its (mapped) code
+    # An ERP order naming no warehouse the sync knows comes back in another one. Business Central and NetSuite
+    # take an order without a location, and it comes back in the mapping's default_warehouse: only that warehouse
+    # may go without one.
+    return kind not in _PUSH_NEEDS_WAREHOUSE_ID and warehouse_code == mapping.default_warehouse
 
 
 async def _claim(tx: TenantTransaction, connector_id: UUID, order_id: UUID, connector_name: str) -> None:
@@ -118,9 +132,7 @@ async def _external(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, 
     return value
 
 
-async def _order_to_push(
-    conn: asyncpg.Connection, scope: SyncScope, order_id: UUID, syncs_warehouses: bool
-) -> PushOrder:
+async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: UUID, kind: str) -> PushOrder:
     order = await conn.fetchrow(
         """SELECT po.number, po.status, po.currency, po.expected_date, po.supplier_id, s.code AS supplier_code,
                   po.warehouse_id, w.code AS warehouse_code
@@ -141,9 +153,7 @@ async def _order_to_push(
             code="supplier_not_in_erp",
         )
     warehouse = await _external(conn, scope, Entity.WAREHOUSES, order["warehouse_id"])
-    # An ERP order naming no warehouse the sync knows comes back in another one (Odoo's first; the mapping's
-    # default_warehouse where the ERP leaves it blank), so only the default warehouse may go without one.
-    if warehouse is None and syncs_warehouses and order["warehouse_code"] != scope.mapping.default_warehouse:
+    if warehouse is None and not _may_push_unsynced(kind, order["warehouse_code"], scope.mapping):
         raise InvalidInputError(
             f"warehouse {order['warehouse_code']} was not synced from {scope.connector_name}: the ERP cannot know it",
             code="warehouse_not_in_erp",

@@ -378,6 +378,28 @@ async def test_a_push_for_a_warehouse_not_synced_from_odoo_is_refused(sync_deps,
     assert (refused.value.code, pushed_as(odoo, order)) == ("warehouse_not_in_erp", [])
 
 
+async def test_a_push_for_the_default_warehouse_not_synced_from_odoo_is_refused_before_the_claim(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 the mapping's default_warehouse went without one, as Business Central and NetSuite take it:
+    # the push claimed the order, and Odoo's push refused it as a connector error (a 503), not the order's 400.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute("INSERT INTO app.warehouses (tenant_id, code, name) VALUES ($1, 'LA', 'LA')", tenant.id)
+    await owner_pool.execute(
+        """UPDATE app.integration_connectors SET mapping = mapping || '{"default_warehouse": "LA"}' WHERE id = $1""",
+        connector,
+    )
+    order = await draft_order(sync_deps, tenant, "V001", "LA", [("SKU-000002", 10, None, "2")])
+    calls = len(odoo.requests)
+    with pytest.raises(InvalidInputError, match="warehouse LA was not synced from erp") as refused:
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    claims = await owner_pool.fetchval(
+        "SELECT count(*) FROM app.integration_push_claims WHERE tenant_id = $1", tenant.id
+    )
+    assert (refused.value.code, len(odoo.requests), claims) == ("warehouse_not_in_erp", calls, 0)
+
+
 async def test_a_push_for_an_odoo_warehouse_without_a_receipt_type_is_refused(sync_deps, owner_pool, make_tenant, odoo):
     # Until 2026-12-07 the order went without picking_type_id and Odoo received it in its first warehouse.
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
