@@ -84,17 +84,17 @@ async def test_the_job_trains_with_ray_train_then_scores_with_the_champion_and_r
     assert predictions == 1
 
 
-def test_fits_on_shared_storage_each_get_a_run_of_their_own(ray_cluster, tmp_path):
+def test_a_fit_on_shared_storage_gets_a_run_of_its_own(ray_cluster, tmp_path):
     # Before, risk fits always kept their checkpoint in the driver's temporary folder, which Ray Train refuses
     # when the workers are on other pods (the nightly cluster's head has no CPUs).
     rng = np.random.default_rng(7)
     features = pd.DataFrame(rng.uniform(0.05, 0.95, size=(200, len(FEATURES))), columns=FEATURES)
     labels = (rng.uniform(size=200) < features[FEATURES[0]]).astype(int).to_numpy()
-    fitter = ray_fitter(workers=1, rounds=5, storage_path=str(tmp_path))
-    boosters = fitter([(features, labels)]) + fitter([(features, labels)])
-    runs = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(RUN_NAME))
-    assert len(runs) == 2 and runs[0] != runs[1]  # a shared name would load the last fit's checkpoints
-    assert all(b.num_boosted_rounds() == 5 for b in boosters)
+    (booster,) = ray_fitter(workers=1, rounds=5, storage_path=str(tmp_path))([(features, labels)])
+    # A run folder of the fit's own (a shared name would load the last fit's checkpoints).
+    (run,) = [p.name for p in tmp_path.iterdir() if p.name.startswith(RUN_NAME)]
+    assert len(run) == len(RUN_NAME) + 1 + 32
+    assert booster.num_boosted_rounds() == 5
 
 
 async def test_a_tenant_whose_scan_fails_is_reported_and_the_others_are_scored(world, other_world, owner_pool):
