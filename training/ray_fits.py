@@ -26,6 +26,7 @@ from training.compute import TrainCompute
 from training.features import FeatureSpec, design_matrix
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.models.neural import Kind, NeuralForecaster
+from training.ray_retry import fit_once_more_if_ray_removed_its_workers
 from training.ray_xgboost import LABEL, fit_xgboost_on_ray
 from training.validation import validate_history
 
@@ -122,7 +123,7 @@ def train_neural(history: pd.DataFrame, freq: str, **options: Any) -> NeuralTrai
     job = neural_trainer(history, freq, **options)
     name, config = job.trainer.run_config.name, job.config
     try:
-        result = job.trainer.fit()
+        result = fit_once_more_if_ray_removed_its_workers(job.trainer.fit)
     except TrainingFailedError as exc:
         raise RuntimeError(f"Ray Train run {name} failed after its restart budget: {exc}") from exc
     if result.error is not None or result.checkpoint is None:

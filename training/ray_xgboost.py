@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from training.compute import TrainCompute
+from training.ray_retry import fit_once_more_if_ray_removed_its_workers
 
 LABEL = "label"
 CHECKPOINT_FILE = "model.ubj"  # where ray.train.xgboost.RayTrainReportCallback puts a booster; serving reads it
@@ -70,7 +71,7 @@ def fit_xgboost_on_ray(
         scaling_config=compute.scaling_config(),
         run_config=RunConfig(name=name, storage_path=storage_path or tempfile.mkdtemp(prefix=f"chainsight-{name}-")),
     )
-    result = trainer.fit()
+    result = fit_once_more_if_ray_removed_its_workers(trainer.fit)
     if result.checkpoint is None:
         raise RuntimeError(f"Ray Train returned no checkpoint: {result.error}")
     with result.checkpoint.as_directory() as directory:
