@@ -145,12 +145,24 @@ async def test_wrong_client_secret_fails_the_run_with_the_identity_platform_erro
     assert "invalid_client" in await failed_run(sync_deps, tenant, connector)
 
 
-async def test_two_pushes_of_one_order_at_once_make_one_business_central_order(sync_deps, owner_pool, make_tenant, bc):
-    # Business Central has no field a lookup could find a pushed order by: before the claim, both pushes passed
-    # the "already pushed" check while the first waited for BC, and BC held two orders.
+async def _synced_draft(sync_deps, owner_pool, make_tenant, bc):
+    """A tenant synced from Business Central, its connector, and a USD draft for vendor 30000 into MAIN."""
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await run_sync(sync_deps, tenant.id, connector)
     order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    return tenant, connector, order
+
+
+async def _cancel(sync_deps, tenant, order_id) -> dict:
+    return await sync_deps.database.run(
+        tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order_id)
+    )
+
+
+async def test_two_pushes_of_one_order_at_once_make_one_business_central_order(sync_deps, owner_pool, make_tenant, bc):
+    # Business Central has no field a lookup could find a pushed order by: before the claim, both pushes passed
+    # the "already pushed" check while the first waited for BC, and BC held two orders.
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
     bc.slow_down(lambda r: r.method == "POST" and r.path.endswith("/purchaseOrders"), 0.5)
     before = set(bc.tables["purchaseOrders"])
 
@@ -191,9 +203,7 @@ async def test_an_order_being_pushed_is_not_cancelled_or_changed_until_business_
 ):
     # The order is linked to BC only once BC has answered: before, a cancel meanwhile went through while BC kept the
     # order (every later sync dead-lettered it), and a line added meanwhile was deleted by the next sync.
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
     line = await _another_line(owner_pool, tenant)
     reached = _pushing(bc, 1.0)
 
@@ -212,9 +222,7 @@ async def test_an_order_being_pushed_is_not_cancelled_or_changed_until_business_
     assert after == order
     assert len(bc.tables["purchaseOrders"][pushed["external_id"]]["purchaseOrderLines"]) == 1
     with pytest.raises(ConflictError) as refused:  # and once BC holds it, the order is BC's
-        await sync_deps.database.run(
-            tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
-        )
+        await _cancel(sync_deps, tenant, order["id"])
     assert refused.value.code == "erp_managed"
 
 
@@ -234,9 +242,7 @@ async def test_a_push_waits_for_an_edit_under_way_and_sends_the_order_with_it(
 ):
     # A new claim waits for the edit's lock on the order (its foreign key), a claim taken over did not: that push
     # sent the order without the new line, which the next sync then deleted.
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
     if taking_over:
         await _claim_left_by_a_push_that_died(owner_pool, tenant, connector, order["id"])
     line = await _another_line(owner_pool, tenant)
@@ -257,29 +263,21 @@ async def test_a_push_waits_for_an_edit_under_way_and_sends_the_order_with_it(
 
 
 async def test_an_order_whose_push_failed_can_be_changed_again(sync_deps, owner_pool, make_tenant, bc):
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
     refusal = Response(400, {"error": {"code": "BadRequest", "message": "The vendor is blocked."}})
     bc.answer_next(f"/api/v2.0/companies({bc.company_id})/purchaseOrders", refusal)
     with pytest.raises(ConnectorProtocolError, match="blocked"):
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
-    cancelled = await sync_deps.database.run(
-        tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
-    )
+    cancelled = await _cancel(sync_deps, tenant, order["id"])
     assert cancelled["status"] == "cancelled"
 
 
 async def test_a_claim_left_by_a_push_that_died_holds_the_order_no_longer_than_another_push_waits(
     sync_deps, owner_pool, make_tenant, bc
 ):
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
     await _claim_left_by_a_push_that_died(owner_pool, tenant, connector, order["id"])
-    cancelled = await sync_deps.database.run(
-        tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])
-    )
+    cancelled = await _cancel(sync_deps, tenant, order["id"])
     assert cancelled["status"] == "cancelled"
 
 
@@ -288,9 +286,7 @@ async def test_an_issued_order_pushed_stays_issued_while_business_central_holds_
 ):
     # Business Central creates pushed orders as drafts: before, the next sync tried to move the issued order back
     # to draft, and dead-lettered it ("is issued and cannot become draft") with every later change of it.
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await draft_order(sync_deps, tenant, "30000", "MAIN", [("1002", 7, None, "2.25")], currency="USD")
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
     await sync_deps.database.run(
         tenant.claims(), None, lambda tx: purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
     )
