@@ -45,12 +45,18 @@ async def load_delivery_history(conn: asyncpg.Connection, since: date | None = N
     return _frame(rows)
 
 
+def _dock_today(*, at: str, today: str) -> str:
+    """SQL for the date at the receiving warehouse ``w`` at the instant parameter ``at``; the date parameter
+    ``today`` where either is not known (no instant given, no zone, an imported delivery without a warehouse)."""
+    return f"coalesce(({at}::timestamptz AT TIME ZONE w.timezone)::date, {today}::date)"
+
+
 async def open_order_lines(conn: asyncpg.Connection, today: date, at: datetime | None = None) -> pd.DataFrame:
     """Lines of issued or partially received orders with quantity still to come, as of ``today``; with ``at``
     (now, for a scan of the present), each line's ``dock_today`` is its receiving warehouse's date then, where
     the warehouse has a zone."""
     rows = await conn.fetch(
-        """
+        f"""
         -- The purchase-order rows of the delivery history (its dates on the receiving warehouse's calendar, its
         -- shipment mode and value), narrowed to lines still to come.
         SELECT h.id AS line_id, h.purchase_order_id, po.number, s.code AS supplier_code,
@@ -59,8 +65,7 @@ async def open_order_lines(conn: asyncpg.Connection, today: date, at: datetime |
                h.value::float8 AS value, h.currency::text AS currency,
                c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km,
                po.expected_date AS order_expected_date,
-               CASE WHEN $2::timestamptz IS NULL THEN $1::date
-                    ELSE coalesce(($2::timestamptz AT TIME ZONE w.timezone)::date, $1::date) END AS dock_today
+               {_dock_today(at="$2", today="$1")} AS dock_today
         FROM app.risk_delivery_history h
         JOIN app.purchase_order_lines l ON l.id = h.id
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
@@ -126,7 +131,7 @@ async def supplier_facts(
     stats = {
         r["supplier_id"]: r
         for r in await conn.fetch(
-            """
+            f"""
             SELECT supplier_id,
                    count(*) FILTER (WHERE delivered_date IS NOT NULL) AS deliveries,
                    count(*) FILTER (WHERE delivered_date <= promised_date) AS on_time,
@@ -138,7 +143,7 @@ async def supplier_facts(
                    coalesce(sum(quantity_rejected) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS rejected
             FROM (
                 -- dock_today as open_order_lines dates it; an imported delivery (no order) counts from ``today``.
-                SELECT h.*, coalesce(($4::timestamptz AT TIME ZONE w.timezone)::date, $3) AS dock_today
+                SELECT h.*, {_dock_today(at="$4", today="$3")} AS dock_today
                 FROM app.risk_delivery_history h
                 LEFT JOIN app.purchase_orders po ON po.id = h.purchase_order_id
                 LEFT JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
