@@ -24,7 +24,7 @@ def limits(**values: object):
 def test_cpu_defaults_keep_the_prompt_and_summary_small():
     cpu = limits(copilot_llm_device="cpu")
     assert (cpu.context_tokens - cpu.answer_tokens, cpu.answer_tokens, cpu.passages, cpu.history_turns) == (
-        1024,
+        768,
         96,
         3,
         2,
