@@ -4,6 +4,7 @@ late-delivery trend, and each top factor put into words."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,6 +24,14 @@ ESTIMATES = {
     "lead_time_cv": ("lead-time variation", "coefficient of variation {}", 0, PRIOR_LEAD_CV),
     "fill_rate": ("fill rate", "{} of the quantity ordered delivered", 1, PRIOR_FILL),
     "defect_rate": ("defect rate", "{} of received quantity rejected", 2, PRIOR_DEFECT),
+}
+
+# Factors that are one figure of the supplier's: the figure in words, and what is said when there is none.
+FIGURES: dict[str, tuple[Callable[[Any], str], str]] = {
+    "days_payable": (lambda days: f"pays its own suppliers after {days} days", "no days-payable figure"),
+    "revenue_trend_pct": (lambda pct: f"revenue trend {float(pct):+.1f}%", "no revenue trend on file"),
+    "distance_km": (lambda km: f"{float(km):,.0f} km from our warehouses", "no distance on file"),
+    "spend_share": (lambda share: f"{float(share):.0%} of our purchase spend", "share of purchase spend"),
 }
 
 
@@ -97,18 +106,13 @@ def driver_text(factor: dict[str, Any]) -> str:
     score, name = float(factor["factor_score"]), factor["factor"]
     if name == "credit_rating":
         text = f"credit rating {value}" if value else "no credit rating on file"
-    elif name == "days_payable":
-        text = f"pays its own suppliers after {value} days" if value is not None else "no days-payable figure"
-    elif name == "revenue_trend_pct":
-        text = f"revenue trend {float(value):+.1f}%" if value is not None else "no revenue trend on file"
+    elif name in FIGURES:
+        phrase, missing = FIGURES[name]
+        text = phrase(value) if value is not None else missing
     elif name in ESTIMATES:
         return f"{_estimate_text(factor)} ({factor['component']}, +{float(factor['contribution']):.1f})"
     elif name == "country_risk":
         text = f"country risk {value}: {score:.0f}/100" if value else "country unknown"
-    elif name == "distance_km":
-        text = f"{float(value):,.0f} km from our warehouses" if value is not None else "no distance on file"
-    elif name == "spend_share":
-        text = f"{float(value):.0%} of our purchase spend" if value is not None else "share of purchase spend"
     elif name == "single_sourced_share":
         text = f"sole source of {float(value or 0):.0%} of its products"
     elif name == "certifications":

@@ -215,6 +215,24 @@ async def test_an_operational_driver_reads_as_an_estimate_beside_what_was_observ
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("days_payable", 45, "pays its own suppliers after 45 days"),
+        ("days_payable", None, "no days-payable figure"),
+        ("revenue_trend_pct", -3.24, "revenue trend -3.2%"),
+        ("revenue_trend_pct", None, "no revenue trend on file"),
+        ("distance_km", 1234.4, "1,234 km from our warehouses"),
+        ("distance_km", None, "no distance on file"),
+        ("spend_share", 0.124, "12% of our purchase spend"),
+        ("spend_share", None, "share of purchase spend"),
+    ],
+)
+def test_a_figure_driver_reads_as_its_figure_or_says_there_is_none(name, value, words):
+    factor = {"factor": name, "value": value, "factor_score": 50, "component": "financial", "contribution": 2.5}
+    assert supplier_risk_data.driver_text(factor) == f"{words} (financial, +2.5)"
+
+
 async def test_a_ranking_cut_at_the_limit_says_how_many_it_leaves_out(database, risk_tenant, monkeypatch):
     monkeypatch.setattr(supplier_risk_data, "RANK_LIMIT", 1)
     data, _ = await report_data(database, risk_tenant)
