@@ -54,47 +54,50 @@ PRODUCTS = CatalogEntity(
         search_columns=("sku", "name"),
     ),
 )
-SUPPLIERS = CatalogEntity(
-    label="supplier",
-    natural_key="code",
-    listing=Listing(
-        table="app.suppliers",
-        columns=("code", "name", "country", "email", "lead_time_days", "currency", *_COMMON),
-        sortable={"code": str, "name": str, "created_at": datetime},
-        default_sort="code",
-        equality_filters={"country": "text", "currency": "text", "active": "boolean"},
-        search_columns=("code", "name"),
-    ),
-)
-WAREHOUSES = CatalogEntity(
-    label="warehouse",
-    natural_key="code",
-    listing=Listing(
-        table="app.warehouses",
-        columns=("code", "name", "country", "city", "timezone", *_COMMON),
-        sortable={"code": str, "name": str, "created_at": datetime},
-        default_sort="code",
-        equality_filters={"country": "text", "timezone": "text", "active": "boolean"},
-        presence_filters={"has_timezone": "timezone"},  # the warehouses whose zone is still to be given
-        search_columns=("code", "name", "city"),
-    ),
+
+
+def _known_by_code(
+    label: str,
+    table: str,
+    own_columns: tuple[str, ...],
+    own_filters: dict[str, str],
+    *,
+    presence_filters: dict[str, str] | None = None,
+    also_searched: tuple[str, ...] = (),
+) -> CatalogEntity:
+    """A supplier or a warehouse: known by its code, name and country (``catalog_schemas._CodedCreate``), listed by
+    code, name or age, filtered by country and whether active, searched by code and name; the rest is its own."""
+    return CatalogEntity(
+        label=label,
+        natural_key="code",
+        listing=Listing(
+            table=table,
+            columns=("code", "name", "country", *own_columns, *_COMMON),
+            sortable={"code": str, "name": str, "created_at": datetime},
+            default_sort="code",
+            equality_filters={"country": "text", **own_filters, "active": "boolean"},
+            presence_filters=presence_filters or {},
+            search_columns=("code", "name", *also_searched),
+        ),
+    )
+
+
+SUPPLIERS = _known_by_code("supplier", "app.suppliers", ("email", "lead_time_days", "currency"), {"currency": "text"})
+WAREHOUSES = _known_by_code(
+    "warehouse",
+    "app.warehouses",
+    ("city", "timezone"),
+    {"timezone": "text"},
+    presence_filters={"has_timezone": "timezone"},  # the warehouses whose zone is still to be given
+    also_searched=("city",),
 )
 
 
 async def create(conn: asyncpg.Connection, entity: CatalogEntity, tenant_id: UUID, data: BaseModel) -> dict:
     values = data.model_dump()
-    names = list(values)
-    placeholders = ", ".join(f"${i}" for i in range(2, len(names) + 2))
-    sql = (
-        f"INSERT INTO {entity.table} (tenant_id, {', '.join(names)}) VALUES ($1, {placeholders}) "
-        f"RETURNING {', '.join(entity.listing.columns)}"
-    )
-    try:
-        row = await conn.fetchrow(sql, tenant_id, *values.values())
-    except asyncpg.UniqueViolationError as exc:
-        raise _duplicate(entity, values) from exc
-    except asyncpg.CheckViolationError as exc:
-        raise _refused(exc, values) from exc
+    placeholders = ", ".join(f"${i}" for i in range(2, len(values) + 2))
+    insert = f"INSERT INTO {entity.table} (tenant_id, {', '.join(values)}) VALUES ($1, {placeholders})"
+    row = await _write(conn, entity, insert, tenant_id, values)
     assert row is not None
     return dict(row)
 
@@ -111,19 +114,27 @@ async def get(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID) 
 async def update(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID, changes: BaseModel) -> dict:
     values: dict[str, Any] = changes.model_dump(exclude_unset=True)
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
-    sql = (
-        f"UPDATE {entity.table} SET {assignments}, updated_at = now() WHERE id = $1 "
-        f"RETURNING {', '.join(entity.listing.columns)}"
+    row = await _write(
+        conn, entity, f"UPDATE {entity.table} SET {assignments}, updated_at = now() WHERE id = $1", entity_id, values
     )
+    if row is None:
+        raise NotFoundError(f"{entity.label} {entity_id} not found")
+    return dict(row)
+
+
+async def _write(
+    conn: asyncpg.Connection, entity: CatalogEntity, statement: str, first: Any, values: dict[str, Any]
+) -> asyncpg.Record | None:
+    """The row ``statement`` (an insert or update taking ``first``, then ``values`` from $2) writes, as listed; a
+    taken natural key or a value the table refuses as a domain error."""
     try:
-        row = await conn.fetchrow(sql, entity_id, *values.values())
+        return await conn.fetchrow(
+            f"{statement} RETURNING {', '.join(entity.listing.columns)}", first, *values.values()
+        )
     except asyncpg.UniqueViolationError as exc:
         raise _duplicate(entity, values) from exc
     except asyncpg.CheckViolationError as exc:
         raise _refused(exc, values) from exc
-    if row is None:
-        raise NotFoundError(f"{entity.label} {entity_id} not found")
-    return dict(row)
 
 
 async def delete(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID) -> None:
