@@ -98,11 +98,14 @@ class NeuralForecaster(Forecaster):
         self.kind: Kind = kind
         self.horizon = validate_horizon(horizon)
         self.context = context or 4 * horizon
-        # The network build_network makes, and how fit trains it: Lightning's accelerator is "gpu" with
-        # training.compute.TrainCompute.use_gpu.
-        self.hidden_size, self.learning_rate = hidden_size, learning_rate
-        self.epochs, self.batch_size, self.seed, self.accelerator = epochs, batch_size, seed, accelerator
-        self.n_samples = n_samples  # DeepAR's sample paths per forecast, whose quantiles are its intervals
+        self.epochs = epochs
+        self.hidden_size = hidden_size
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.n_samples = n_samples
+        self.seed = seed
+        # Lightning's accelerator for fit ("gpu" with training.compute.TrainCompute.use_gpu).
+        self.accelerator = accelerator
         self.network: Any = None
         self._history: pd.DataFrame | None = None
         self._freq = ""
