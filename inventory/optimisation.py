@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 from scipy import stats
 
@@ -43,27 +44,33 @@ LARGEST_ORDER_QUANTITY = float(LARGEST_QUANTITY)
 
 
 @dataclass(frozen=True)
-class DemandRate:
-    """Demand per period: its mean and the standard deviation of one period's forecast error."""
+class _MeanAndSd:
+    """A mean and its standard deviation, both finite and non-negative; ``names`` is how a refusal names them."""
+
+    names: ClassVar[tuple[str, str]]
 
     mean: float
     sd: float
 
     def __post_init__(self) -> None:
-        _require_finite_non_negative("mean demand per period", self.mean)
-        _require_finite_non_negative("demand standard deviation", self.sd)
+        for name, value in zip(self.names, (self.mean, self.sd), strict=True):
+            _require_finite_non_negative(name, value)
 
 
 @dataclass(frozen=True)
-class LeadTime:
+class DemandRate(_MeanAndSd):
+    """Demand per period: its mean and the standard deviation of one period's forecast error."""
+
+    names = ("mean demand per period", "demand standard deviation")
+
+
+@dataclass(frozen=True)
+class LeadTime(_MeanAndSd):
     """Replenishment lead time in periods of the demand's frequency: mean and standard deviation."""
 
-    mean: float
-    sd: float = 0.0
+    names = ("mean lead time", "lead time standard deviation")
 
-    def __post_init__(self) -> None:
-        _require_finite_non_negative("mean lead time", self.mean)
-        _require_finite_non_negative("lead time standard deviation", self.sd)
+    sd: float = 0.0
 
 
 @dataclass(frozen=True)
