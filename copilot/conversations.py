@@ -8,7 +8,8 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import NotFoundError, RateLimitedError
-from inventory.records import one_row, row_or_missing
+from copilot.records import delete_by_id, get_by_id
+from inventory.records import one_row
 
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
 MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
@@ -67,13 +68,7 @@ async def start(conn: asyncpg.Connection, tenant_id: UUID, title: str, conversat
 
 async def get(conn: asyncpg.Connection, conversation_id: UUID) -> dict:
     """A conversation of the caller; another user's (or tenant's) is indistinguishable from a missing one."""
-    return await row_or_missing(
-        conn,
-        f"SELECT {CONVERSATION_COLUMNS} FROM app.copilot_conversations WHERE id = $1",
-        conversation_id,
-        what="conversation",
-        code="unknown_conversation",
-    )
+    return await get_by_id(conn, "copilot_conversations", CONVERSATION_COLUMNS, conversation_id, what="conversation")
 
 
 async def list_conversations(conn: asyncpg.Connection, limit: int = 50) -> list[dict]:
@@ -121,9 +116,7 @@ async def add_message(
 
 
 async def delete(conn: asyncpg.Connection, conversation_id: UUID) -> None:
-    deleted = await conn.fetchval("DELETE FROM app.copilot_conversations WHERE id = $1 RETURNING id", conversation_id)
-    if deleted is None:
-        raise NotFoundError(f"conversation {conversation_id} not found", code="unknown_conversation")
+    await delete_by_id(conn, "copilot_conversations", conversation_id, what="conversation")
 
 
 async def give_feedback(

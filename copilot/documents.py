@@ -14,11 +14,12 @@ import asyncpg
 import numpy as np
 
 from common.database import lock_until_commit
-from common.errors import InvalidInputError, NotFoundError, PayloadTooLargeError
+from common.errors import InvalidInputError, PayloadTooLargeError
 from copilot.chunking import Chunk, chunk_sections
 from copilot.embeddings import Embedder
 from copilot.extraction import content_type_for, extract
-from inventory.records import row_or_missing
+from copilot.records import delete_by_id, get_by_id
+from inventory.records import one_row
 
 DOCUMENT_COLUMNS = "id, filename, content_type, size_bytes, sha256, chunk_count, uploaded_by, created_at"
 MAX_FILENAME_CHARS = 255
@@ -60,19 +61,19 @@ async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, docume
     replaced = await conn.fetchval(
         "DELETE FROM app.copilot_documents WHERE filename = $1 RETURNING id", document.filename
     )
-    row = await conn.fetchrow(
+    row = await one_row(
+        conn,
         f"""INSERT INTO app.copilot_documents
-                (tenant_id, filename, content_type, size_bytes, sha256, chunk_count, uploaded_by)
+                (tenant_id, uploaded_by, filename, content_type, size_bytes, sha256, chunk_count)
             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {DOCUMENT_COLUMNS}""",
         tenant_id,
+        user_id,
         document.filename,
         document.content_type,
         document.size_bytes,
         document.sha256,
         len(document.chunks),
-        user_id,
     )
-    assert row is not None
     await conn.executemany(
         """INSERT INTO app.copilot_chunks (tenant_id, document_id, ordinal, section, page, content, embedding)
            VALUES ($1, $2, $3, $4, $5, $6, $7)""",
@@ -81,7 +82,7 @@ async def store(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, docume
             for c, e in zip(document.chunks, document.embeddings, strict=True)
         ],
     )
-    return {**dict(row), "replaced_document_id": replaced}
+    return {**row, "replaced_document_id": replaced}
 
 
 async def list_documents(conn: asyncpg.Connection) -> list[dict]:
@@ -90,17 +91,9 @@ async def list_documents(conn: asyncpg.Connection) -> list[dict]:
 
 
 async def get_document(conn: asyncpg.Connection, document_id: UUID) -> dict:
-    return await row_or_missing(
-        conn,
-        f"SELECT {DOCUMENT_COLUMNS} FROM app.copilot_documents WHERE id = $1",
-        document_id,
-        what="document",
-        code="unknown_document",
-    )
+    return await get_by_id(conn, "copilot_documents", DOCUMENT_COLUMNS, document_id, what="document")
 
 
 async def delete_document(conn: asyncpg.Connection, document_id: UUID) -> None:
     """Delete a document; its chunks go with it (ON DELETE CASCADE)."""
-    deleted = await conn.fetchval("DELETE FROM app.copilot_documents WHERE id = $1 RETURNING id", document_id)
-    if deleted is None:
-        raise NotFoundError(f"document {document_id} not found", code="unknown_document")
+    await delete_by_id(conn, "copilot_documents", document_id, what="document")

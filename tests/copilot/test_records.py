@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from common.errors import NotFoundError
+from copilot import conversations, records
+from tests.copilot.conftest import as_user
+
+
+async def test_a_row_is_read_by_id_with_the_columns_asked_for(database, make_tenant):
+    run = as_user(database, await make_tenant())
+    started = await run(lambda tx: conversations.start(tx.conn, tx.tenant_id, "Stock question"))
+    row = await run(
+        lambda tx: records.get_by_id(tx.conn, "copilot_conversations", "id, title", started["id"], what="conversation")
+    )
+    assert row == {"id": started["id"], "title": "Stock question"}
+
+
+async def test_a_missing_row_is_unknown_by_its_kind_when_read_or_deleted(database, make_tenant):
+    run = as_user(database, await make_tenant())
+    missing = uuid.uuid4()
+    with pytest.raises(NotFoundError, match=f"conversation {missing} not found") as read:
+        await run(lambda tx: records.get_by_id(tx.conn, "copilot_conversations", "id", missing, what="conversation"))
+    with pytest.raises(NotFoundError, match=f"conversation {missing} not found") as deleted:
+        await run(lambda tx: records.delete_by_id(tx.conn, "copilot_conversations", missing, what="conversation"))
+    assert read.value.code == deleted.value.code == "unknown_conversation"
+
+
+async def test_a_deleted_row_is_gone(database, make_tenant):
+    run = as_user(database, await make_tenant())
+    started = await run(lambda tx: conversations.start(tx.conn, tx.tenant_id, "Stock question"))
+    await run(lambda tx: records.delete_by_id(tx.conn, "copilot_conversations", started["id"], what="conversation"))
+    assert await run(lambda tx: conversations.list_conversations(tx.conn)) == []
