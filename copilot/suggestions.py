@@ -204,46 +204,46 @@ async def review_suppliers(tx: TenantTransaction, today: date) -> list[Suggestio
     # On each receiving warehouse's calendar, as the scan's stored scores it is compared with.
     ranking = await risk_service.rank_suppliers(tx, today, limit=REVIEW_SCAN_LIMIT, at=datetime.now(UTC))
     scanned = await scan_results.scanned_supplier_scores(tx.conn)
-    found = []
-    for item in ranking["suppliers"]:
-        supplier, score = item["supplier"], item["overall"]
-        last = scanned.get(supplier["id"])
-        last_value: float | None = last["last_value"] if last is not None else None
-        change = score - last_value if last_value is not None else None
-        rising = change is not None and change >= RISING_POINTS
-        if score < REVIEW_SCORE and not rising:
-            continue
-        reasons = [f"risk score {score:g}/100 ({item['band']})"]
-        if score >= REVIEW_SCORE:
-            reasons[0] += f", at or above the review threshold {REVIEW_SCORE:g}"
-        if change is not None:
-            reasons.append(f"{'up' if change >= 0 else 'down'} {abs(change):.1f} since the last scan ({last_value:g})")
-        drivers = [f for f in item["top_factors"] if f["contribution"] > 0][:3]
-        if drivers:
-            reasons.append(
-                "top drivers: " + ", ".join(f"{f['component']} {f['factor']} (+{f['contribution']:g})" for f in drivers)
-            )
-        found.append(
-            Suggestion(
-                action="review_supplier",
-                title=f"Review supplier {supplier['code']} ({supplier['name']})",
-                reason="; ".join(reasons),
-                source="supplier_risk",
-                supplier_id=str(supplier["id"]),
-                figures={
-                    "overall": score,
-                    "band": item["band"],
-                    "components": item["components"],
-                    "last_scan": last_value,
-                    "change": round(change, 2) if change is not None else None,
-                    "top_drivers": [
-                        {"factor": f"{f['component']}.{f['factor']}", "contribution": f["contribution"]}
-                        for f in drivers
-                    ],
-                },
-            )
+    last_values = {supplier_id: row["last_value"] for supplier_id, row in scanned.items()}
+    reviews = (_supplier_review(item, last_values.get(item["supplier"]["id"])) for item in ranking["suppliers"])
+    return [review for review in reviews if review is not None]
+
+
+def _supplier_review(item: dict[str, Any], last_value: float | None) -> Suggestion | None:
+    """The review of one ranked supplier (``last_value``: its score at the last scan, if scanned); None when its
+    score is below the review threshold and did not rise enough since that scan."""
+    supplier, score = item["supplier"], item["overall"]
+    change = score - last_value if last_value is not None else None
+    rising = change is not None and change >= RISING_POINTS
+    if score < REVIEW_SCORE and not rising:
+        return None
+    reasons = [f"risk score {score:g}/100 ({item['band']})"]
+    if score >= REVIEW_SCORE:
+        reasons[0] += f", at or above the review threshold {REVIEW_SCORE:g}"
+    if change is not None:
+        reasons.append(f"{'up' if change >= 0 else 'down'} {abs(change):.1f} since the last scan ({last_value:g})")
+    drivers = [f for f in item["top_factors"] if f["contribution"] > 0][:3]
+    if drivers:
+        reasons.append(
+            "top drivers: " + ", ".join(f"{f['component']} {f['factor']} (+{f['contribution']:g})" for f in drivers)
         )
-    return found
+    return Suggestion(
+        action="review_supplier",
+        title=f"Review supplier {supplier['code']} ({supplier['name']})",
+        reason="; ".join(reasons),
+        source="supplier_risk",
+        supplier_id=str(supplier["id"]),
+        figures={
+            "overall": score,
+            "band": item["band"],
+            "components": item["components"],
+            "last_scan": last_value,
+            "change": round(change, 2) if change is not None else None,
+            "top_drivers": [
+                {"factor": f"{f['component']}.{f['factor']}", "contribution": f["contribution"]} for f in drivers
+            ],
+        },
+    )
 
 
 SUGGESTION_SOURCES: list[SuggestionSource] = [
