@@ -25,12 +25,6 @@ TEXT_MAX_DOC_FREQUENCY = 0.5
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[\-./][A-Za-z0-9]+)*")
 
 
-class SearchMode(StrEnum):
-    HYBRID = "hybrid"
-    VECTOR = "vector"
-    TEXT = "text"
-
-
 @dataclass(frozen=True)
 class Fusion:
     """Weighted reciprocal rank fusion: a chunk scores ``weight / (k + rank)`` in each list it is in."""
@@ -75,6 +69,12 @@ class Passage:
             "page": self.page,
             "chunk_id": str(self.chunk_id),
         }
+
+
+class SearchMode(StrEnum):
+    HYBRID = "hybrid"
+    VECTOR = "vector"
+    TEXT = "text"
 
 
 async def search(
