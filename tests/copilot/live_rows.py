@@ -19,6 +19,11 @@ async def add_supplier(conn: asyncpg.Connection, tenant: Any, code: str, name: s
     return supplier
 
 
+async def add_suppliers(conn: asyncpg.Connection, tenant: Any, *suppliers: tuple[str, str]) -> list[UUID]:
+    """Suppliers of the given (code, name), in that order."""
+    return [await add_supplier(conn, tenant, code, name) for code, name in suppliers]
+
+
 async def add_order(
     conn: asyncpg.Connection,
     tenant: Any,
@@ -173,6 +178,19 @@ async def add_risky_supplier(conn: asyncpg.Connection, tenant: Any, code: str, n
     supplier = await add_supplier(conn, tenant, code, name)
     await make_risky(conn, tenant, supplier, today)
     return supplier
+
+
+async def add_risky_and_safe_supplier(
+    conn: asyncpg.Connection,
+    tenant: Any,
+    today: date,
+    risky: tuple[str, str] = ("RISKY", "Risky Supply"),
+    safe: tuple[str, str] = ("SAFE", "Safe Supply"),
+) -> tuple[UUID, UUID]:
+    """Two suppliers to rank, each a (code, name): ``risky`` as ``add_risky_supplier`` makes it, and ``safe`` with no
+    risk data, added first (so a ranking by score is not the order they were added in)."""
+    safe_id = await add_supplier(conn, tenant, *safe)
+    return await add_risky_supplier(conn, tenant, *risky, today), safe_id
 
 
 async def add_scanned_score(conn: asyncpg.Connection, tenant: Any, supplier: UUID, score: float) -> None:

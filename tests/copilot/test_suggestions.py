@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 from copilot import stock_outs, suggestions
 from copilot.tools import run_tools
 from tests.copilot.conftest import as_user
-from tests.copilot.live_rows import add_forecast, add_order, add_risky_supplier, add_scanned_score, add_supplier
+from tests.copilot.live_rows import (
+    add_forecast,
+    add_order,
+    add_risky_and_safe_supplier,
+    add_risky_supplier,
+    add_scanned_score,
+    add_supplier,
+    add_suppliers,
+)
 
 
 def of(found, action):
@@ -193,8 +201,7 @@ async def test_a_supplier_at_the_alert_threshold_is_suggested_for_review_with_it
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        risky = await add_risky_supplier(conn, tenant, "RISKY", "Risky Supply", today)
-        await add_supplier(conn, tenant, "SAFE", "Safe Supply")
+        risky, _ = await add_risky_and_safe_supplier(conn, tenant, today)
     (review,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "review_supplier")
     assert review.title == "Review supplier RISKY (Risky Supply)"
     assert review.reason.startswith("risk score 94/100 (high), at or above the review threshold 60; top drivers: ")
@@ -206,8 +213,7 @@ async def test_a_supplier_whose_score_rose_since_the_last_scan_is_suggested_for_
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        rising = await add_supplier(conn, tenant, "RISING", "Rising Supply")
-        steady = await add_supplier(conn, tenant, "STEADY", "Steady Supply")
+        rising, steady = await add_suppliers(conn, tenant, ("RISING", "Rising Supply"), ("STEADY", "Steady Supply"))
 
     async def scores(tx):
         ranking = await suggestions.risk_service.rank_suppliers(tx, today, limit=10)

@@ -16,10 +16,11 @@ from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
     add_forecast,
     add_order,
-    add_risky_supplier,
+    add_risky_and_safe_supplier,
     add_scanned_score,
     add_shipment,
     add_supplier,
+    add_suppliers,
     add_warning,
 )
 from tests.support.rows import insert
@@ -206,8 +207,7 @@ async def test_an_order_question_naming_a_supplier_lists_its_open_orders_with_da
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        acme = await add_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd")
-        other = await add_supplier(conn, tenant, "GLOBEX", "Globex")
+        acme, other = await add_suppliers(conn, tenant, ("ACME", "Acme Fasteners Ltd"), ("GLOBEX", "Globex"))
         _, late = await add_order(conn, tenant, acme, today - timedelta(days=5), [(0, 40, 2), (1, 10, 5)])
         _, due = await add_order(conn, tenant, acme, today + timedelta(days=3), [(1, 7, 1)])
         await add_order(conn, tenant, other, today - timedelta(days=9), [(0, 1, 1)])
@@ -469,8 +469,9 @@ async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_tr
 ):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        acme = await add_risky_supplier(conn, tenant, "ACME", "Acme Fasteners Ltd", today)
-        await add_supplier(conn, tenant, "GLOBEX", "Globex")
+        acme, _ = await add_risky_and_safe_supplier(
+            conn, tenant, today, ("ACME", "Acme Fasteners Ltd"), ("GLOBEX", "Globex")
+        )
         await add_scanned_score(conn, tenant, acme, 80.0)
 
     async def ask(tx):
@@ -494,8 +495,7 @@ async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_tr
 async def test_a_risk_question_naming_no_supplier_ranks_the_riskiest(database, make_tenant, owner_pool, today):
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        safe = await add_supplier(conn, tenant, "SAFE", "Safe Supply")
-        await add_risky_supplier(conn, tenant, "RISKY", "Risky Supply", today)
+        _, safe = await add_risky_and_safe_supplier(conn, tenant, today)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Who are our riskiest suppliers?"))
     risk = only(results, "supplier_risk")
     assert risk.arguments["riskiest"] == 5
