@@ -188,7 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     database_options(parser)
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per measurement")
-    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--connections", type=int, default=32, help="connections wrk keeps open (its -c)")
     parser.add_argument("--replicas", type=int, default=1, help="InventoryAPI replicas under Serve (fixed)")
     parser.add_argument(
         "--no-compare-proxies",
