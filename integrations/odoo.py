@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from integrations.connector import Connector
@@ -133,19 +134,7 @@ class OdooConnector(Connector):
     async def _warehouses(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         async for rows, after in self._changed("stock.warehouse", [], ["code", "name", "partner_id"], cursor):
             zones = await self._address_zones({pid for r in rows if (pid := m2o_id(r["partner_id"]))})
-            records = [
-                SourceRecord(
-                    str(r["id"]),
-                    {
-                        "code": text(r["code"]),
-                        "name": text(r["name"]),
-                        "timezone": zones.get(m2o_id(r["partner_id"]) or ""),
-                    },
-                    r,
-                )
-                for r in rows
-            ]
-            yield Page(records, after)
+            yield _page(rows, after, partial(_warehouse, zones=zones))
 
     async def _address_zones(self, partner_ids: set[str]) -> dict[str, str]:
         """The time zone (``tz``) of each warehouse's address partner that has one: the warehouse's calendar."""
@@ -159,41 +148,12 @@ class OdooConnector(Connector):
         domain = [("supplier_rank", ">", 0), ("active", "in", [True, False])]
         fields = ["ref", "name", "email", "country_code", "property_purchase_currency_id", "active"]
         async for rows, after in self._changed("res.partner", domain, fields, cursor):
-            records = [
-                SourceRecord(
-                    str(r["id"]),
-                    {
-                        "code": text(r["ref"]),
-                        "name": text(r["name"]),
-                        "email": text(r["email"]),
-                        "country": text(r["country_code"]),
-                        "currency": m2o_name(r["property_purchase_currency_id"]) or "",
-                        "active": r["active"],
-                    },
-                    r,
-                )
-                for r in rows
-            ]
-            yield Page(records, after)
+            yield _page(rows, after, _supplier)
 
     async def _products(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         fields = ["default_code", "name", "uom_id", "standard_price", "active"]
         async for rows, after in self._changed("product.product", [("active", "in", [True, False])], fields, cursor):
-            records = [
-                SourceRecord(
-                    str(r["id"]),
-                    {
-                        "sku": text(r["default_code"]),
-                        "name": text(r["name"]),
-                        "uom": m2o_name(r["uom_id"]),
-                        "unit_cost": r["standard_price"] if r["standard_price"] is not False else None,
-                        "active": r["active"],
-                    },
-                    r,
-                )
-                for r in rows
-            ]
-            yield Page(records, after)
+            yield _page(rows, after, _product)
 
     async def _stock(self) -> AsyncIterator[Page]:
         totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
@@ -333,3 +293,35 @@ class OdooConnector(Connector):
         if not isinstance(created, int):
             raise ConnectorProtocolError(f"Odoo's purchase.order create returned {created!r}, not an id")
         return str(created)
+
+
+def _page(
+    rows: list[dict[str, Any]], after: dict[str, Any], fields: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Page:
+    """A page of Odoo records as source records: each under its Odoo id, with our ``fields`` of it and itself."""
+    return Page([SourceRecord(str(r["id"]), fields(r), r) for r in rows], after)
+
+
+def _warehouse(r: dict[str, Any], zones: dict[str, str]) -> dict[str, Any]:
+    return {"code": text(r["code"]), "name": text(r["name"]), "timezone": zones.get(m2o_id(r["partner_id"]) or "")}
+
+
+def _supplier(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": text(r["ref"]),
+        "name": text(r["name"]),
+        "email": text(r["email"]),
+        "country": text(r["country_code"]),
+        "currency": m2o_name(r["property_purchase_currency_id"]) or "",
+        "active": r["active"],
+    }
+
+
+def _product(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sku": text(r["default_code"]),
+        "name": text(r["name"]),
+        "uom": m2o_name(r["uom_id"]),
+        "unit_cost": r["standard_price"] if r["standard_price"] is not False else None,
+        "active": r["active"],
+    }
