@@ -152,6 +152,8 @@ def _json_object(response: httpx.Response, what: str) -> dict[str, Any]:
 
 
 def _location(r: dict[str, Any]) -> dict[str, Any]:
+    """A location as a warehouse. Business Central keeps no time zone for it: a warehouse the sync creates takes
+    its country's, where the country keeps one time (``integrations.apply``)."""
     return {
         "code": r.get("code"),
         "name": r.get("displayName"),
