@@ -103,7 +103,7 @@ class Settings(BaseSettings):
     copilot_answer_tokens: int = Field(default=256, ge=1)
     # What one copilot answer may cost (POST /ask); unset, chosen by COPILOT_LLM_DEVICE so that on 2 CPU cores
     # the first token comes within 3 s and the whole answer within 20 s (bench/copilot_faithfulness.py):
-    # prompt tokens (system rules, tool rows, passages, history) 1024 on CPU, the whole window on GPU;
+    # prompt tokens (system rules, tool rows, passages, history) 768 on CPU, the whole window on GPU;
     # tokens of the model's summary 96 on CPU, COPILOT_ANSWER_TOKENS on GPU (never more than it);
     # retrieved passages 3 on CPU, 5 on GPU; earlier turns 2 on CPU, 4 on GPU.
     copilot_prompt_tokens: int | None = Field(default=None, ge=128)
