@@ -53,8 +53,15 @@ def choose_lead_time(
         return LeadTime(
             float(rule_days), RULE_SD_SHARE * float(rule_days), None, f"reorder rule (sd {RULE_SD_SHARE:.0%} assumed)"
         )
+    if supplier_estimate is not None:  # a supplier, named or found, with nothing to estimate from
+        raise InvalidInputError(
+            "no lead time known for this supplier at this product and warehouse: it has no receipts yet and no "
+            "nominal lead time, and no reorder rule here sets a lead time for it; pass lead_time_days, or set the "
+            "supplier's lead time or a reorder rule's for this supplier",
+            code="lead_time_unknown",
+        )
     raise InvalidInputError(
-        "no lead time known for this product and warehouse: pass lead_time_days or supplier_id, "
-        "or set a reorder rule with a supplier",
+        "no lead time known for this product and warehouse: no reorder rule or purchase order names its supplier; "
+        "pass lead_time_days or supplier_id, or set a reorder rule with a supplier",
         code="lead_time_unknown",
     )

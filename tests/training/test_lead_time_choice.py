@@ -41,8 +41,16 @@ def test_without_supplier_history_the_reorder_rule_serves_with_an_assumed_spread
 
 
 def test_no_source_at_all_is_a_clear_input_error():
-    with pytest.raises(InvalidInputError, match="pass lead_time_days or supplier_id"):
+    with pytest.raises(InvalidInputError, match="no reorder rule or purchase order names its supplier"):
         choose_lead_time(None, None, None, None, None)
+
+
+def test_a_supplier_with_nothing_to_estimate_from_is_told_what_it_lacks_not_to_pass_a_supplier():
+    # Before, it said "pass lead_time_days or supplier_id" to a caller who had passed supplier_id.
+    nothing = {"mean_days": None, "sd_days": None, "basis": "none", "receipts": 0}
+    with pytest.raises(InvalidInputError, match="no receipts yet and no nominal lead time") as refused:
+        choose_lead_time(None, None, nothing, receipts([]), None)
+    assert "supplier_id" not in str(refused.value)
 
 
 def test_an_estimate_built_on_the_reorder_rules_lead_time_is_labelled_with_the_rule():

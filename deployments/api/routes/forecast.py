@@ -159,9 +159,10 @@ async def inventory_policy(
         history = await ledger.demand_history(  # a deactivated product or warehouse still has its history
             tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w, period=period, active_only=False
         )
-        supplier_id, rule_lead = payload.supplier_id, None
-        if supplier_id is None:
-            supplier_id, rule_lead = await ledger.product_supplier_lead_time(tx.conn, p, w)
+        rule_supplier, rule_lead = await ledger.product_supplier_lead_time(tx.conn, p, w)
+        supplier_id = payload.supplier_id or rule_supplier
+        if supplier_id != rule_supplier:  # the rule's days are its own supplier's, not another named one's
+            rule_lead = None
         supplier = await ledger.supplier_history(tx.conn, supplier_id, now=now) if supplier_id else None
         if payload.supplier_id is not None and supplier is None:
             raise NotFoundError(f"no supplier {payload.supplier_id}", code="unknown_supplier")
