@@ -62,7 +62,7 @@ async def from_reorder_rules(tx: TenantTransaction, today: date) -> list[Suggest
             reason=(
                 f"projected stock {_fmt(p['projected'])} (on hand {_fmt(p['on_hand'])} + incoming "
                 f"{_fmt(p['incoming'])} - reserved {_fmt(p['reserved'])}) is below the reorder minimum "
-                f"{_fmt(p['min_quantity'])}; lead time {p['lead_time_days']} days"
+                f"{_fmt(p['min_quantity'])}; {_lead_time(p['lead_time_days'])}"
             ),
             source="reorder_rules",
             **ids_of(p, "product_id", "warehouse_id", "supplier_id"),
@@ -280,3 +280,8 @@ async def suggest(tx: TenantTransaction, *, today: date | None = None, limit: in
 def _fmt(value: Decimal | int | float) -> str:
     number = Decimal(value).normalize()
     return f"{number:f}"
+
+
+def _lead_time(days: int | None) -> str:
+    """Neither the rule nor the supplier may give one: until 2026-12-07 that read "lead time 0 days"."""
+    return "lead time unknown" if days is None else f"lead time {days} days"

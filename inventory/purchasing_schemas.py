@@ -266,8 +266,13 @@ class ReorderProposal(BaseModel):
         str | None, Field(description="'unit cost', or the supplier's order it was last paid on and its date")
     ]
     unpriced_reason: Annotated[str | None, Field(description="Why nothing prices it (no exchange rates are kept)")]
-    lead_time_days: int
-    expected_date: date
+    lead_time_days: Annotated[
+        int | None, Field(description="The rule's, else the supplier's; null: neither gives one, not known")
+    ]
+    expected_date: Annotated[
+        date | None,
+        Field(description="The lead time after the receiving warehouse's date; null while the lead time is not known"),
+    ]
 
 
 class ReorderProposals(BaseModel):

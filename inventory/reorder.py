@@ -137,8 +137,10 @@ async def list_rules(conn: asyncpg.Connection, query: ListQuery) -> Page:
 async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: date) -> list[dict]:
     """One proposal per active rule whose projected stock is below its minimum, and whose product, warehouse and
     supplier are active (a discontinued product or a supplier the tenant stopped using gets no proposal); each
-    expected to arrive its lead time after the receiving warehouse's current date (``today``, the caller's date,
-    where the warehouse's time zone is not known)."""
+    expected to arrive its lead time (the rule's, else the supplier's) after the receiving warehouse's current date
+    (``today``, the caller's date, where the warehouse's time zone is not known). Where neither gives a lead time,
+    ``lead_time_days`` and ``expected_date`` are None: until 2026-12-07 the lead time was taken as 0, so the
+    proposal and its draft were due the day they were made."""
     where = ["r.active", "p.active", "w.active", "s.active"]
     params: list[Any] = [today]
     for name in PROPOSAL_FILTERS:
@@ -152,7 +154,7 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                    app.incoming_quantity(r.tenant_id, r.product_id, r.warehouse_id) AS incoming,
                    r.min_quantity, r.max_quantity, r.order_multiple,
-                   coalesce(r.lead_time_days, s.lead_time_days, 0) AS lead_time_days,
+                   coalesce(r.lead_time_days, s.lead_time_days) AS lead_time_days,
                    app.warehouse_today(w.timezone, $1::date) AS warehouse_today
             FROM app.reorder_rules r
             JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
@@ -180,7 +182,9 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                 code="too_large",
             )
         if item["quantity"] > 0:
-            item["expected_date"] = item.pop("warehouse_today") + timedelta(days=item["lead_time_days"])
+            warehouse_today = item.pop("warehouse_today")
+            lead = item["lead_time_days"]
+            item["expected_date"] = None if lead is None else warehouse_today + timedelta(days=lead)
             found.append(item)
     return found
 
@@ -211,7 +215,7 @@ async def order_proposals(
             supplier_id=supplier_id,
             warehouse_id=warehouse_id,
             currency=currencies[(supplier_id, warehouse_id)],
-            expected_date=max(item["expected_date"] for item in items),
+            expected_date=_latest_expected(items),
             lines=[
                 PurchaseOrderLineCreate(
                     product_id=item["product_id"],
@@ -236,6 +240,13 @@ async def priced_proposals(conn: asyncpg.Connection, filters: dict[str, UUID], t
     groups = _by_order(found)
     await _price(conn, groups, {key: items[0]["supplier_currency"] for key, items in groups.items()})
     return found
+
+
+def _latest_expected(items: list[dict]) -> date | None:
+    """When a draft's last line arrives; None where a line's lead time is not known (a guessed date would make the
+    issued order late, and its supplier's delivery late, against a promise nobody made)."""
+    dates = [item["expected_date"] for item in items]
+    return None if None in dates else max(dates)
 
 
 def _by_order(found: list[dict]) -> dict[tuple[UUID, UUID], list[dict]]:

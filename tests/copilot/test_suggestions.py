@@ -1,4 +1,5 @@
-"""Expedite and review-supplier suggestions from open orders, stock, stored forecasts and risk scores."""
+"""Expedite, review-supplier and reorder-rule suggestions from open orders, stock, stored forecasts, risk scores
+and reorder rules."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.copilot.live_rows import (
     add_supplier,
     add_suppliers,
 )
+from tests.support.rows import insert
 
 
 def of(found, action):
@@ -239,3 +241,20 @@ async def test_the_copilot_quotes_expedite_and_review_suggestions(database, make
     (found,) = [r for r in results if r.name == "action_suggestions"]
     assert f"Expedite {number} from RISKY to WH-0: expected {today - timedelta(days=2)}, now 2 days late" in found.lines
     assert any(line.startswith("Review supplier RISKY (Risky Supply): risk score 94/100") for line in found.lines)
+
+
+async def test_a_reorder_rule_whose_lead_time_is_not_known_is_suggested_with_the_lead_time_unknown(
+    database, make_tenant, owner_pool
+):
+    # Before, neither the rule nor the supplier giving one read "lead time 0 days", arriving the day it is ordered.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await insert(
+            conn, "reorder_rules", tenant_id=tenant.id, product_id=tenant.products[0],
+            warehouse_id=tenant.warehouses[0], supplier_id=acme, min_quantity=10, max_quantity=20,
+        )  # fmt: skip
+    found = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx))
+    (reorder,) = [s for s in of(found, "reorder") if s.source == "reorder_rules"]
+    assert reorder.reason.endswith("below the reorder minimum 10; lead time unknown"), reorder.reason
+    assert reorder.figures["lead_time_days"] is None

@@ -59,7 +59,9 @@ async def hold_without_a_reservation(owner_pool, tenant, quantity: int) -> None:
     )  # fmt: skip
 
 
-async def add_rule(database, tenant, supplier, product: int, warehouse: int, lo, hi, multiple) -> dict:
+async def add_rule(
+    database, tenant, supplier, product: int, warehouse: int, lo, hi, multiple, lead_time_days: int | None = None
+) -> dict:
     body = ReorderRuleCreate(
         product_id=tenant.products[product],
         warehouse_id=tenant.warehouses[warehouse],
@@ -67,6 +69,7 @@ async def add_rule(database, tenant, supplier, product: int, warehouse: int, lo,
         min_quantity=D(lo),
         max_quantity=D(hi),
         order_multiple=D(multiple),
+        lead_time_days=lead_time_days,
     )
 
     async def op(tx: TenantTransaction):
@@ -124,6 +127,49 @@ async def test_a_proposal_arrives_its_lead_time_after_the_warehouses_date_or_the
         (tenant.warehouses[0], warehouse_day + timedelta(days=9)),
         (tenant.warehouses[1], readers_day + timedelta(days=9)),
     ]
+
+
+async def supplier_without_a_lead_time(owner_pool, tenant) -> uuid.UUID:
+    """A supplier as ERP syncs write them: no lead_time_days."""
+    async with owner_pool.acquire() as conn:
+        supplier: uuid.UUID = await insert(conn, "suppliers", tenant_id=tenant.id, code="SUP-N", name="N")
+        await conn.execute("UPDATE app.products SET unit_cost = 2 WHERE tenant_id = $1", tenant.id)
+    return supplier
+
+
+async def test_a_proposal_whose_rule_and_supplier_give_no_lead_time_has_no_expected_date(
+    database, owner_pool, make_tenant
+):
+    # Before, the lead time was taken as 0: lead_time_days 0 and expected today, however long the supplier takes.
+    tenant = await make_tenant()
+    supplier = await supplier_without_a_lead_time(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+
+    async def propose(tx: TenantTransaction):
+        return await reorder.proposals(tx.conn, {}, datetime.now(UTC).date())
+
+    found = await database.run(tenant.claims(), None, propose)
+    assert [(p["sku"], p["lead_time_days"], p["expected_date"]) for p in found] == [("SKU-0", None, None)]
+
+
+async def test_a_draft_with_a_line_of_unknown_lead_time_has_no_expected_date(database, owner_pool, make_tenant):
+    # Before, such a draft was saved as expected today: once issued, late from tomorrow (an expedite suggestion),
+    # and a delivery in the supplier's usual 10 days counted 10 days late against its risk score.
+    tenant = await make_tenant()
+    supplier = await supplier_without_a_lead_time(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1, lead_time_days=3)
+    await add_rule(database, tenant, supplier, 1, 0, 10, 20, 1)
+    (draft,) = await order_in(database, tenant, "EUR")
+    assert (len(draft["lines"]), draft["expected_date"]) == (2, None)
+
+
+async def test_a_draft_is_expected_when_its_last_line_arrives(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    supplier = await supplier_without_a_lead_time(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1, lead_time_days=3)
+    await add_rule(database, tenant, supplier, 1, 0, 10, 20, 1, lead_time_days=7)
+    (draft,) = await order_in(database, tenant, "EUR")
+    assert draft["expected_date"] == datetime.now(UTC).date() + timedelta(days=7)
 
 
 async def test_a_hold_past_its_expiry_is_not_counted_against_projected_stock(database, owner_pool, make_tenant):

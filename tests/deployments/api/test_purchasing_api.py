@@ -237,6 +237,22 @@ async def test_reorder_proposals_date_their_arrival_from_the_callers_day(http, m
     assert proposals[0]["unpriced_reason"].startswith("SKU-0 has no unit cost")
 
 
+async def test_reorder_proposals_and_their_draft_leave_an_unknown_lead_time_and_its_date_null(http, make_tenant):
+    # Before, 0 days and today: the draft was saved as expected today, late from tomorrow once issued.
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    rule = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0]),
+            "supplier_id": await supplier(http, tenant), "min_quantity": 10, "max_quantity": 20}  # fmt: skip
+    assert (await http.post("/api/v1/reorder-rules", json=rule, headers=headers)).status_code == 201
+    proposals = (await http.get("/api/v1/reorder-proposals", headers=headers)).json()["proposals"]
+    assert [(p["quantity"], p["lead_time_days"], p["expected_date"]) for p in proposals] == [(20.0, None, None)]
+    priced = await http.patch(f"/api/v1/products/{tenant.products[0]}", json={"unit_cost": 2}, headers=headers)
+    assert priced.status_code == 200, priced.text
+    ordered = await http.post("/api/v1/reorder-proposals/purchase-orders", json={}, headers=headers)
+    assert ordered.status_code == 201, ordered.text
+    assert [o["expected_date"] for o in ordered.json()["purchase_orders"]] == [None]
+
+
 async def test_reorder_proposals_refuse_a_query_parameter_that_is_not_one_of_their_filters(http, make_tenant):
     # FastAPI drops undeclared parameters: a misspelt ?supplier= proposed for every supplier.
     tenant = await make_tenant()
