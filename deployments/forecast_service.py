@@ -26,15 +26,11 @@ class ForecastService:
         # Imported here, not at module level: the app builder imports this module in the Serve controller,
         # which must not load the modelling stack (statsforecast, xgboost, statsmodels).
         from training import drift, planning
-        from training.ray_metrics import DriftGauges
         from training.serving import TrainedModels
 
         self._planning, self._drift = planning, drift
         # Ray Train champions' checkpoints: each loaded once per replica, the next one when the champion changes.
         self._trained = TrainedModels()
-        # Exported by Ray's metrics agent on every node (as ray_chainsight_forecast_*): Prometheus sees the
-        # latest accuracy of each tenant's forecasts whichever replica computed it.
-        self._gauges = DriftGauges()
 
     async def forecast(
         self,
@@ -63,9 +59,10 @@ class ForecastService:
     async def accuracy(
         self, forecasts: pd.DataFrame, actuals: pd.DataFrame, freq: str, tenant_id: str, model_name: str
     ) -> list[dict[str, Any]]:
+        """The report; no accuracy gauge is set here (training/ray_metrics.py: only the nightly batch sets them). A
+        replica re-exports a gauge's last value for as long as it lives, so one user's read of a drifting run kept
+        the drift alert firing for days. ``tenant_id`` and ``model_name`` are what the ingress sends; unused."""
         runs = await asyncio.to_thread(self._drift.accuracy_report, forecasts, actuals, freq)
-        if runs:
-            self._gauges.record(tenant_id, model_name, runs[0])
         return [run.model_dump(mode="json") for run in runs]
 
     async def inventory(self, history: pd.DataFrame, freq: str, options: dict[str, Any]) -> dict[str, Any]:

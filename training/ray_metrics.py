@@ -1,8 +1,10 @@
 """Forecast accuracy as Ray metrics: exported by Ray's metrics agent on the node of whichever process sets them.
 
 Prometheus scrapes them from every Chainsight pod (cluster/monitoring/podmonitor.yaml renames
-``ray_chainsight_*`` to ``chainsight_*``): from the ForecastService replicas when a user asks for
-``/ai/forecast/accuracy``, and from the nightly batch's cluster while its job runs.
+``ray_chainsight_*`` to ``chainsight_*``). Only the nightly batch sets them, from its own cluster while its
+job runs: the agent drops a process's values a couple of minutes after it ends, and the cluster goes with the
+job, so the alert and dashboard look back 26 h. A long-lived process (a Serve replica) must not set them: the
+agent re-exports a gauge's last value on every scrape for as long as the process lives, so it never clears.
 """
 
 from __future__ import annotations
