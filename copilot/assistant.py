@@ -199,6 +199,8 @@ class Copilot:
         async def save(tx: TenantTransaction) -> dict[str, Any]:
             if conversation_id is None:
                 await conversations.start(tx.conn, tenant_id, question[:80], conv_id)
+            else:
+                await conversations.lock(tx.conn, conversation_id)  # it may have been deleted while the model wrote
             await conversations.add_message(tx.conn, tenant_id, conv_id, "user", question)
             return await conversations.add_message(
                 tx.conn, tenant_id, conv_id, "assistant", answer, sources=prompt.sources, tool_calls=tool_calls

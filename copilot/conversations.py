@@ -9,7 +9,7 @@ import asyncpg
 
 from common.errors import NotFoundError, RateLimitedError
 from copilot.records import delete_by_id, get_by_id
-from inventory.records import one_row
+from inventory.records import one_row, row_or_missing
 
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
 MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
@@ -69,6 +69,16 @@ async def start(conn: asyncpg.Connection, tenant_id: UUID, title: str, conversat
 async def get(conn: asyncpg.Connection, conversation_id: UUID) -> dict:
     """A conversation of the caller; another user's (or tenant's) is indistinguishable from a missing one."""
     return await get_by_id(conn, "copilot_conversations", CONVERSATION_COLUMNS, conversation_id, what="conversation")
+
+
+async def lock(conn: asyncpg.Connection, conversation_id: UUID) -> None:
+    """Hold a conversation of the caller until the transaction ends, ``NotFoundError`` as ``get`` when it is gone.
+
+    A turn is written seconds after its conversation was checked (the model answers in between): a delete that
+    committed meanwhile is seen here, and one that comes later waits for the turn, then takes it with the rest.
+    """
+    sql = "SELECT id FROM app.copilot_conversations WHERE id = $1 FOR UPDATE"
+    await row_or_missing(conn, sql, conversation_id, what="conversation", code="unknown_conversation")
 
 
 async def list_conversations(conn: asyncpg.Connection, limit: int = 50) -> list[dict]:

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from common.database import Database
-from common.errors import InvalidInputError
+from common.errors import InvalidInputError, NotFoundError
 from copilot import conversations
 from copilot.assistant import Copilot, CopilotLimits
 
@@ -115,6 +115,41 @@ async def test_an_answer_that_fails_stores_neither_its_question_nor_a_conversati
         tenant.claims(), None, lambda tx: conversations.messages(tx.conn, done["conversation_id"])
     )
     assert [m["role"] for m in questions] == ["user", "assistant"]
+
+
+class DeletesTheConversation(ScriptedLLM):
+    """Deletes the conversation it answers in (as the user might, from another tab) before it writes a word."""
+
+    def __init__(self, reply: str, database, claims, conversation_id) -> None:
+        super().__init__(reply)
+        self.delete = lambda: database.run(claims, None, lambda tx: conversations.delete(tx.conn, conversation_id))
+
+    async def stream_chat(self, messages: list[dict[str, str]], *, max_tokens: int) -> AsyncIterator[str]:
+        await self.delete()
+        async for delta in super().stream_chat(messages, max_tokens=max_tokens):
+            yield delta
+
+
+async def test_a_conversation_deleted_while_its_answer_is_written_is_unknown_and_keeps_no_turn(
+    database, embedder, make_tenant
+):
+    # Before, the turn was inserted without looking again: the messages' foreign key refused it, a server error.
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    started = await database.run(tenant.claims(), None, lambda tx: conversations.start(tx.conn, tenant.id, "Stock"))
+    llm = DeletesTheConversation("SKU-0 has 42 available at WH-0. ", database, tenant.claims(), started["id"])
+    copilot = Copilot(database, embedder, llm, CopilotLimits())
+    with pytest.raises(NotFoundError, match=f"conversation {started['id']} not found") as refused:
+        [e async for e in copilot.ask(tenant.claims(), None, "Stock of SKU-0?", started["id"])]
+    assert refused.value.code == "unknown_conversation"
+    stored = await database.run(
+        tenant.claims(),
+        None,
+        lambda tx: tx.conn.fetchrow(
+            "SELECT (SELECT count(*) FROM app.copilot_conversations) AS conversations,"
+            " (SELECT count(*) FROM app.copilot_messages) AS messages"
+        ),
+    )
+    assert dict(stored) == {"conversations": 0, "messages": 0}
 
 
 async def test_a_question_longer_than_the_window_in_tokens_is_refused_before_any_work(database, embedder, make_tenant):
