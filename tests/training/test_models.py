@@ -109,3 +109,19 @@ def test_neural_forecasts_of_non_negative_demand_are_never_negative(kind):
     forecast = model.predict(7, [0.1, 0.5, 0.9])
     assert len(forecast) == 4 * 7
     assert (forecast[["yhat", "q0.1", "q0.5", "q0.9"]].to_numpy() >= 0).all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["deepar", "lstm"])
+def test_neural_forecasts_leave_no_lightning_logs_in_the_working_directory(kind, tmp_path, monkeypatch):
+    # Before, every forecast (a Serve request answered from a champion's checkpoint) left lightning_logs/version_N
+    # in the replica's working directory, and two concurrent requests could pick the same N (FileExistsError).
+    monkeypatch.chdir(tmp_path)
+    days = pd.date_range("2026-06-01", periods=40, freq="D")
+    panel = pd.concat(
+        pd.DataFrame({"unique_id": uid, "ds": days, "y": np.arange(40) % 7 + level})
+        for uid, level in (("a", 3), ("b", 8))
+    ).astype({"y": float})
+    model = NeuralForecaster(kind, horizon=7, context=14, epochs=1, n_samples=20).fit(panel, "D")
+    assert len(model.predict(7, [0.1, 0.9])) == 2 * 7
+    assert not (tmp_path / "lightning_logs").exists()

@@ -75,6 +75,15 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", module="pytorch_forecasting")
 
 
+def prediction_trainer() -> dict[str, Any]:
+    """Trainer settings for ``network.predict``, a new dict each call (pytorch-forecasting adds its callback to it).
+
+    Its default Trainer logs to ``lightning_logs/version_N`` in the working directory: a new folder on every
+    forecast request a replica served, and two concurrent requests could pick the same N (FileExistsError).
+    """
+    return {"logger": False, "enable_checkpointing": False}
+
+
 class NeuralForecaster(Forecaster):
     """DeepAR or LSTM, one global network for all series of a panel."""
 
@@ -161,13 +170,16 @@ class NeuralForecaster(Forecaster):
         out = future_dates(history, horizon, self._freq)
         n_series = history["unique_id"].nunique()
         if self.kind == "deepar":
-            samples = self.network.predict(loader, mode="samples", n_samples=self.n_samples).numpy()
+            samples = self.network.predict(
+                loader, mode="samples", n_samples=self.n_samples, trainer_kwargs=prediction_trainer()
+            ).numpy()
             samples = samples[:, :horizon, :]
             out[POINT_COLUMN] = samples.mean(axis=2).ravel()
             for q in levels:
                 out[quantile_column(q)] = np.quantile(samples, q, axis=2).ravel()
         else:
-            point = self.network.predict(loader, mode="prediction").numpy()[:, :horizon]
+            point = self.network.predict(loader, mode="prediction", trainer_kwargs=prediction_trainer()).numpy()
+            point = point[:, :horizon]
             out[POINT_COLUMN] = point.ravel()
             if levels:
                 offsets = self._error_quantiles(levels)
@@ -211,7 +223,7 @@ class NeuralForecaster(Forecaster):
                 self.network.dataset_parameters, indexed, predict=False, stop_randomization=True
             )
             loader = dataset.to_dataloader(train=False, batch_size=self.batch_size, num_workers=0)
-            result = self.network.predict(loader, mode="prediction", return_y=True)
+            result = self.network.predict(loader, mode="prediction", return_y=True, trainer_kwargs=prediction_trainer())
             errors = (result.y[0][:, 0] - result.output[:, 0]).numpy()
             for q in missing:
                 self._residual_quantiles[q] = float(np.quantile(errors, q)) if len(errors) else 0.0
