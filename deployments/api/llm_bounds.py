@@ -43,6 +43,7 @@ def check_chat_bounds(body: dict[str, Any], *, max_prompt_chars: int) -> None:
         raise InvalidInputError(
             f"stop_token_ids must be a list of at most {MAX_STOP_TOKEN_IDS} ids", code="invalid_stop_token_ids"
         )
+    _check_shapes(body)
     messages = body.get("messages")
     if isinstance(messages, list):
         if len(messages) > MAX_MESSAGES:
@@ -54,6 +55,19 @@ def check_chat_bounds(body: dict[str, Any], *, max_prompt_chars: int) -> None:
                 code="prompt_too_long",
                 details={"length": length, "max_length": max_prompt_chars},
             )
+
+
+def _check_shapes(body: dict[str, Any]) -> None:
+    # vLLM's checks that run before the request model's own take these shapes for granted: a TypeError or an
+    # AttributeError (a 500) on any other, where OpenAI answers a 400.
+    messages = body.get("messages", [])
+    if not isinstance(messages, list) or not all(isinstance(message, dict) for message in messages):
+        raise InvalidInputError("messages must be a list of message objects", code="validation_error")
+    tool_calls = [message["tool_calls"] for message in messages if message.get("tool_calls") is not None]
+    if not all(isinstance(calls, list) for calls in tool_calls):
+        raise InvalidInputError("a message's tool_calls must be a list of tool calls", code="validation_error")
+    if body.get("structured_outputs") is not None and not isinstance(body["structured_outputs"], dict):
+        raise InvalidInputError("structured_outputs must be an object", code="validation_error")
 
 
 def _content_chars(content: Any) -> int:

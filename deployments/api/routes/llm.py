@@ -83,9 +83,6 @@ async def chat_completions(
     are capped at COPILOT_ANSWER_TOKENS tokens so one request cannot hold the engine for minutes, and each
     user may make COPILOT_LLM_REQUESTS_PER_MINUTE calls a minute (429 with Retry-After beyond). ``model``
     may be left out; any name but the served one is a 404 ``model_not_found`` in OpenAI's error shape."""
-    from pydantic import ValidationError
-    from ray.serve.llm.openai_api_models import ChatCompletionRequest
-
     llm = handles.require("llm")
     if body.get("model") not in (None, LLM_MODEL_ID):
         return model_not_found(body["model"])
@@ -95,14 +92,7 @@ async def chat_completions(
     if not isinstance(asked, int) or isinstance(asked, bool) or not 1 <= asked <= cap:
         raise InvalidInputError(f"max_tokens must be an integer from 1 to {cap}", code="invalid_max_tokens")
     check_chat_bounds(body, max_prompt_chars=request.app.state.settings.copilot_llm_max_prompt_chars)
-    try:
-        completion = ChatCompletionRequest.model_validate(
-            {**body, "max_tokens": asked, "max_completion_tokens": None, "model": LLM_MODEL_ID}
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        raise InvalidInputError(f"{where}: {first['msg']}", code="validation_error") from None
+    completion = _chat_request({**body, "max_tokens": asked, "max_completion_tokens": None, "model": LLM_MODEL_ID})
     per_minute = request.app.state.settings.copilot_llm_requests_per_minute
 
     async def admit(tx: TenantTransaction) -> None:
@@ -138,6 +128,30 @@ async def chat_completions(
             yield f"data: {json.dumps({'error': error})}\n\ndata: [DONE]\n\n"
 
     return StreamingResponse(chunks(), media_type="text/event-stream")
+
+
+def _chat_request(body: dict[str, Any]) -> Any:
+    """The body as vLLM's request model, or a 400 ``validation_error`` for anything it refuses."""
+    from pydantic import ValidationError
+    from ray.serve.llm.openai_api_models import ChatCompletionRequest
+    from vllm.exceptions import VLLMValidationError
+
+    try:
+        return ChatCompletionRequest.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        raise InvalidInputError(f"{where}: {first['msg']}", code="validation_error") from None
+    except VLLMValidationError as exc:
+        # vLLM's own checks (tools given empty, stream_options without stream...) are no ValueError, so pydantic
+        # lets them through: they were 500s. Its message, without the refused value it appends.
+        where = f"{exc.parameter}: " if exc.parameter else ""
+        raise InvalidInputError(f"{where}{exc.args[0]}", code="validation_error") from None
+    except (TypeError, AttributeError):
+        # vLLM's checks that run before pydantic's take some fields' shapes for granted (tool_calls iterated, ...).
+        raise InvalidInputError(
+            "a field of the request has the wrong type for a chat completion request", code="validation_error"
+        ) from None
 
 
 def _openai_json(result: Any) -> JSONResponse:

@@ -1,10 +1,13 @@
-"""The OpenAI-compatible route's stream when the model call breaks off after the first chunk."""
+"""The OpenAI-compatible chat route: its stream when the model call breaks off after the first chunk, and the
+requests it refuses before the model and the rate limit see them."""
 
 from __future__ import annotations
 
 import json
 from types import SimpleNamespace
 
+import pytest
+import ray.cloudpickle
 from fastapi.testclient import TestClient
 
 from deployments.api.app import create_api
@@ -37,3 +40,56 @@ async def test_a_stream_that_breaks_off_ends_with_an_error_event_and_done(settin
     events = [line.removeprefix("data: ") for line in answer.text.split("\n\n") if line]
     assert answer.status_code == 200 and events[-1] == "[DONE]"
     assert json.loads(events[-2])["error"]["type"] == "InternalServerError"
+
+
+class RecordsCalls:
+    """An LLMServer handle that pickles each request as Serve does on its way to the replica, records it and
+    answers with an empty completion."""
+
+    def __init__(self) -> None:
+        self.requests: list[object] = []
+
+    def options(self, **_: object) -> RecordsCalls:
+        return self
+
+    @property
+    def chat(self) -> SimpleNamespace:
+        async def answer(completion: object):
+            ray.cloudpickle.dumps(completion)
+            self.requests.append(completion)
+            yield SimpleNamespace(error=None, model_dump=lambda: {"object": "chat.completion", "choices": []})
+
+        return SimpleNamespace(remote=answer)
+
+
+HELLO = [{"role": "user", "content": "hi"}]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"tools": []},
+        {"tool_choice": "auto"},
+        {"stream_options": {"include_usage": True}},
+        {"top_logprobs": 3},
+        {"cache_salt": 5},
+        {"structured_outputs": "x"},
+        {"messages": None},
+        {"messages": 5},
+        {"messages": [{"role": "assistant", "content": "x", "tool_calls": 5}]},
+    ],
+)
+async def test_a_request_vllm_s_own_checks_refuse_is_a_400_that_spends_no_call(
+    settings, make_tenant, owner_pool, fields
+):
+    # Before, vLLM's checks raised errors the route did not catch (no pydantic ValidationError): a 500 instead of
+    # OpenAI's 400.
+    tenant = await make_tenant()
+    handle = RecordsCalls()
+    body = {"messages": HELLO, "max_tokens": 4, **fields}
+    with TestClient(create_api(settings, model_handles=ModelHandles(llm=handle))) as client:
+        answer = client.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers())
+    assert (answer.status_code, answer.json().get("code")) == (400, "validation_error"), answer.text
+    assert handle.requests == []
+    spent = await owner_pool.fetchval("SELECT count(*) FROM app.copilot_requests WHERE tenant_id = $1", tenant.id)
+    assert spent == 0
