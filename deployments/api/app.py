@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from common.auth import TokenVerifier
@@ -23,6 +23,7 @@ from deployments.api.body_limit import install_body_limits
 from deployments.api.cors import install_cors
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, ERROR_RESPONSES, error_body, install_error_handlers
+from deployments.api.exact_numbers import ExactNumbersRouter
 from deployments.api.routes import copilot, forecast, me, reservations, risk, stock
 from deployments.api.routes import integrations as integrations_routes
 from deployments.api.routes.catalog import catalog_routers
@@ -81,7 +82,7 @@ def create_api(
     app.state.settings = settings
     install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
 
-    v1 = APIRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    v1 = ExactNumbersRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
     for router in catalog_routers():
         v1.include_router(router)
     v1.include_router(stock.router)
@@ -89,12 +90,14 @@ def create_api(
     v1.include_router(me.router)
     v1.include_router(forecast.router)
     v1.include_router(copilot.router)
-    v1.include_router(copilot.llm_router)
     v1.include_router(risk.router)
     v1.include_router(integrations_routes.router)
     for router in logistics_routers():
         v1.include_router(router)
     app.include_router(v1)
+    # OpenAI's protocol has no exact figures, and its free-form fields (tool parameters, response schemas) go on to
+    # the engine, which cannot serialise a Decimal: chat completions read JSON numbers as floats.
+    app.include_router(copilot.llm_router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process serves requests")
     async def healthz() -> dict[str, str]:

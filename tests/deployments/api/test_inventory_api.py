@@ -5,6 +5,7 @@ proxy sets: tests/deployments/test_serve_smoke.py."""
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from decimal import Decimal
 
@@ -187,6 +188,26 @@ async def test_idempotency_key_reused_with_a_quantity_differing_past_a_floats_di
     changed = await http.post(
         "/api/v1/stock-movements", json={**body, "quantity": "12345678901234.5677"}, headers=headers
     )
+    assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
+
+
+async def test_a_quantity_sent_as_a_json_number_keeps_every_digit_in_the_ledger_and_the_key(
+    http, make_tenant, owner_pool
+):
+    # Before, JSON numbers were read as floats: the ledger got 12345678901234.568, and .5677 under the same key was
+    # the same body, answered with the first's receipt.
+    tenant, headers, body = await keyed_receipt(make_tenant, "number", 2)
+    headers = {**headers, "Content-Type": "application/json"}
+
+    def with_quantity(number: str) -> str:  # the number as written, not a float's digits
+        return json.dumps({**body, "quantity": "NUMBER"}).replace('"NUMBER"', number)
+
+    first = await http.post("/api/v1/stock-movements", content=with_quantity("12345678901234.5678"), headers=headers)
+    assert first.status_code == 201, first.text
+    async with owner_pool.acquire() as conn:
+        stored = await conn.fetchval("SELECT quantity FROM app.stock_movements WHERE tenant_id = $1", tenant.id)
+    assert stored == Decimal("12345678901234.5678")
+    changed = await http.post("/api/v1/stock-movements", content=with_quantity("12345678901234.5677"), headers=headers)
     assert (changed.status_code, changed.json()["code"]) == (422, "idempotency_key_reused")
 
 
