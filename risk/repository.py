@@ -45,7 +45,7 @@ async def load_delivery_history(conn: asyncpg.Connection, since: date | None = N
     return _frame(rows)
 
 
-def _dock_today(*, at: str, today: str) -> str:
+def dock_today(*, at: str, today: str) -> str:
     """SQL for the date at the receiving warehouse ``w`` at the instant parameter ``at``; the date parameter
     ``today`` where either is not known (no instant given, no zone, an imported delivery without a warehouse)."""
     return f"coalesce(({at}::timestamptz AT TIME ZONE w.timezone)::date, {today}::date)"
@@ -65,7 +65,7 @@ async def open_order_lines(conn: asyncpg.Connection, today: date, at: datetime |
                h.value::float8 AS value, h.currency::text AS currency,
                c.overall::float8 AS country_risk, rp.distance_km::float8 AS distance_km,
                po.expected_date AS order_expected_date,
-               {_dock_today(at="$2", today="$1")} AS dock_today
+               {dock_today(at="$2", today="$1")} AS dock_today
         FROM app.risk_delivery_history h
         JOIN app.purchase_order_lines l ON l.id = h.id
         JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id
@@ -143,7 +143,7 @@ async def supplier_facts(
                    coalesce(sum(quantity_rejected) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS rejected
             FROM (
                 -- dock_today as open_order_lines dates it; an imported delivery (no order) counts from ``today``.
-                SELECT h.*, {_dock_today(at="$4", today="$3")} AS dock_today
+                SELECT h.*, {dock_today(at="$4", today="$3")} AS dock_today
                 FROM app.risk_delivery_history h
                 LEFT JOIN app.purchase_orders po ON po.id = h.purchase_order_id
                 LEFT JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
