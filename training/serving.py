@@ -5,13 +5,19 @@ each is read from storage once per process (a Serve replica) and reused for ever
 run becomes champion its id is new, so the next request loads it and the least recently used one is
 dropped. A series the network never saw (a product added since training) gets ``None``: the caller
 fits the statistical selection instead.
+
+A replica answers several requests at once, each in a thread, sharing the loaded model, so one forecast
+at a time runs on it (``_Loaded.predicting``): a Lightning prediction sets the network to eval mode and,
+when it ends, restores the mode it found, which left overlapping ones running in training mode (the
+LSTM's teacher forcing gave other figures, DeepAR failed), and PyTorch's RNNs are not thread-safe.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,28 +54,42 @@ def load_checkpoint(run: TrainedRun) -> Any:
 
     network_class = DeepAR if run.kind == "deepar" else RecurrentNetwork
     path = str(Path(run.artifact_uri) / LIGHTNING_CHECKPOINT)
-    return network_class.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    network = network_class.load_from_checkpoint(path, map_location="cpu", weights_only=False)
+    # A checkpoint loads in training mode (dropout on; the LSTM decodes with teacher forcing): serve in eval mode.
+    return network.eval()
+
+
+@dataclass
+class _Loaded:
+    model: Any
+    predicting: threading.Lock = field(default_factory=threading.Lock)
 
 
 class TrainedModels:
     def __init__(self, loader: Callable[[TrainedRun], Any] = load_checkpoint, capacity: int = 8) -> None:
         self._loader, self._capacity = loader, capacity
-        self._loaded: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._loaded: OrderedDict[tuple[str, str], _Loaded] = OrderedDict()
+        # Held while a checkpoint loads too, so that concurrent first requests for a champion read it once.
+        self._loading = threading.Lock()
         self.loads = 0
 
     def model(self, run: TrainedRun) -> Any:
+        return self._entry(run).model
+
+    def _entry(self, run: TrainedRun) -> _Loaded:
         # Keyed by the checkpoint too: a run retrained under its run key (a rerun of the same night) has a new one.
         key = (run.run_id, run.artifact_uri)
-        if key in self._loaded:
-            self._loaded.move_to_end(key)
-        else:
-            for stale in [k for k in self._loaded if k[0] == run.run_id]:
-                del self._loaded[stale]
-            self._loaded[key] = self._loader(run)
-            self.loads += 1
-            while len(self._loaded) > self._capacity:
-                self._loaded.popitem(last=False)
-        return self._loaded[key]
+        with self._loading:
+            if key in self._loaded:
+                self._loaded.move_to_end(key)
+            else:
+                for stale in [k for k in self._loaded if k[0] == run.run_id]:
+                    del self._loaded[stale]
+                self._loaded[key] = _Loaded(self._loader(run))
+                self.loads += 1
+                while len(self._loaded) > self._capacity:
+                    self._loaded.popitem(last=False)
+            return self._loaded[key]
 
     def forecast(
         self, run: TrainedRun, history: pd.DataFrame, horizon: int, quantiles: Sequence[float]
@@ -83,21 +103,22 @@ class TrainedModels:
 
             if len(history) < GradientBoostedForecaster.min_length:
                 return None  # a series stocked since the last period: the fitted path answers it (a 400 before)
-            trained = self.model(run)
+            loaded = self._entry(run)
 
             spec = FeatureSpec.for_frequency(run.freq)
-            forecaster: Any = GradientBoostedForecaster(spec=spec).attach(trained, history, run.freq)
+            forecaster: Any = GradientBoostedForecaster(spec=spec).attach(loaded.model, history, run.freq)
         else:
             from training.models.neural import Kind, NeuralForecaster
 
-            trained = self.model(run)
+            loaded = self._entry(run)
 
-            encoder = trained.dataset_parameters["categorical_encoders"].get("__group_id__unique_id")
+            encoder = loaded.model.dataset_parameters["categorical_encoders"].get("__group_id__unique_id")
             if encoder is not None and not set(history["unique_id"]) <= set(encoder.classes_):
                 return None  # trained without this series: its normaliser and identity are unknown
             kind: Kind = "deepar" if run.kind == "deepar" else "lstm"
-            forecaster = NeuralForecaster(kind, horizon=run.horizon).attach(trained, history, run.freq)
-        frame = forecaster.predict(horizon, list(quantiles))
+            forecaster = NeuralForecaster(kind, horizon=run.horizon).attach(loaded.model, history, run.freq)
+        with loaded.predicting:
+            frame = forecaster.predict(horizon, list(quantiles))
         mase = "n/a" if run.holdout_mase is None else f"{run.holdout_mase:.3f}"
         return {
             "model": run.kind,
