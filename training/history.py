@@ -49,7 +49,9 @@ def series_id(product_id: UUID | str, warehouse_id: UUID | str) -> str:
 
 def period_start(as_of: datetime, freq: str, zone: str = "UTC") -> pd.Timestamp:
     """Start of the period (day, or week from Monday) that contains ``as_of`` on ``zone``'s calendar, naive."""
-    day = pd.Timestamp(as_of).tz_convert(ZoneInfo(zone)).normalize().tz_localize(None)
+    # The zone goes before normalising: rebuilding midnight zone-aware fails on a day whose DST change is at
+    # midnight (none in Cairo on 2026-04-24, two in Havana on 2026-11-01), and only the local date matters here.
+    day = pd.Timestamp(as_of).tz_convert(ZoneInfo(zone)).tz_localize(None).normalize()
     return day - pd.Timedelta(days=day.dayofweek) if freq == "W" else day
 
 

@@ -280,6 +280,29 @@ async def test_the_current_period_is_utcs_for_a_tenant_without_warehouses(owner_
     assert start == pd.Timestamp("2025-03-10")  # the Monday starting AS_OF's week
 
 
+@pytest.mark.parametrize(
+    ("zone", "as_of", "freq", "expected"),
+    [
+        # Cairo's clocks jump from 00:00 to 01:00 on 24 April 2026: that midnight never happens.
+        ("Africa/Cairo", datetime(2026, 4, 24, 10, tzinfo=UTC), "D", "2026-04-24"),
+        # Havana's fall from 01:00 to 00:00 on 1 November 2026: that midnight happens twice.
+        ("America/Havana", datetime(2026, 11, 1, 15, tzinfo=UTC), "D", "2026-11-01"),
+        # Beirut's spring forward at 00:00 on Sunday 29 March 2026, inside the week from Monday the 23rd.
+        ("Asia/Beirut", datetime(2026, 3, 29, 10, tzinfo=UTC), "W", "2026-03-23"),
+    ],
+)
+async def test_the_current_period_holds_on_a_day_whose_dst_change_is_at_midnight(
+    database, make_tenant, owner_pool, zone, as_of, freq, expected
+):
+    tenant = await make_tenant()
+    await set_time_zone(owner_pool, tenant.warehouses[0], zone)
+
+    async def start(conn):
+        return await current_period(conn, as_of, freq)
+
+    assert await as_planner(database, tenant, start) == pd.Timestamp(expected)
+
+
 @pytest.fixture
 async def stocked_out(make_tenant, owner_pool):
     """10 units a day for three weeks, then empty shelves for four days, then restocked."""
