@@ -13,7 +13,7 @@ import asyncpg
 import pandas as pd
 
 from common.database import TenantTransaction
-from risk import compliance, service
+from risk import compliance, repository, service
 from risk.scoring import EXPIRY_WARNING_DAYS, PRIOR_DEFECT, PRIOR_FILL, PRIOR_LEAD_CV, PRIOR_ON_TIME
 
 TREND_MONTHS = 12
@@ -49,32 +49,44 @@ async def gather(
     """The trend and the certifications cover the suppliers the ranking lists (the band's, when one is given),
     as the report's other sections do."""
     # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them.
-    ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band, at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band, at=now)
     ranked = {str(item["supplier"]["id"]) for item in ranking["suppliers"]}
     report = await compliance.tenant_report(tx.conn, today, window_days)
     report = {**report, "suppliers": [s for s in report["suppliers"] if str(s["supplier_id"]) in ranked]}
-    trend = await late_delivery_trend(tx.conn, today)
+    trend = await late_delivery_trend(tx.conn, today, now)
     return SupplierRiskData(today, ranking, report, trend[trend["supplier_id"].isin(ranked)].reset_index(drop=True))
 
 
-async def late_delivery_trend(conn: asyncpg.Connection, today: date, months: int = TREND_MONTHS) -> pd.DataFrame:
+async def late_delivery_trend(
+    conn: asyncpg.Connection, today: date, at: datetime | None = None, months: int = TREND_MONTHS
+) -> pd.DataFrame:
     """Order lines per supplier (its id as text) and month they were due, over the months of ``trend_months``:
     those delivered and those still open past their promised date, and how many of them are late (delivered
     after the promised date, or still open past it). The same rule as the on-time rate in the score
-    (``risk.repository.supplier_facts``): an overdue open line is late whenever it comes."""
+    (``risk.repository.supplier_facts``, given the same ``today`` and ``at``): an overdue open line is late
+    whenever it comes, and with ``at`` (now) it is overdue past its promised date on its receiving warehouse's
+    calendar."""
     first = trend_months(today, months)[0].date()
     rows = await conn.fetch(
-        """
+        f"""
         SELECT supplier_id::text, date_trunc('month', promised_date)::date AS month, count(*) AS lines,
                count(*) FILTER (WHERE delivered_date > promised_date OR delivered_date IS NULL) AS late
-        FROM app.risk_delivery_history
+        FROM (
+            SELECT h.*, {repository.dock_today(at="$3", today="$2")} AS dock_today
+            FROM app.risk_delivery_history h
+            LEFT JOIN app.purchase_orders po ON po.id = h.purchase_order_id
+            LEFT JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
+        ) history
         -- An open line counts from the day after its promised date, as in the score's overdue count.
-        WHERE (delivered_date IS NOT NULL OR promised_date < $2) AND promised_date >= $1 AND promised_date <= $2
+        WHERE (delivered_date IS NOT NULL OR promised_date < dock_today) AND promised_date >= $1
+          AND promised_date <= $2
         GROUP BY 1, 2
         ORDER BY 2, 1
         """,
         first,
         today,
+        at,
     )
     frame = pd.DataFrame([dict(r) for r in rows], columns=["supplier_id", "month", "lines", "late"])
     frame["month"] = pd.to_datetime(frame["month"])

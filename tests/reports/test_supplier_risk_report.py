@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -15,6 +16,8 @@ from reports import supplier_risk_data
 from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx, trend_lines
 from reports.supplier_risk_data import gather, trend_months
 from risk import service
+from tests.risk.conftest import RiskWorld
+from tests.risk.test_service import _lines_due_on_the_docks_date
 from tests.support.rows import insert, insert_many
 
 LATE_NAME = "Zakład Łódź Sp. z o.o."
@@ -250,3 +253,30 @@ async def test_the_risk_report_routes_answer_pdf_and_xlsx_and_refuse_a_bad_band(
     assert (
         await api.get("/api/v1/exports/supplier-risk.pdf", params={"band": "severe"}, headers=headers)
     ).status_code == 422
+
+
+async def test_the_trend_counts_an_open_line_overdue_on_its_receiving_warehouses_calendar(
+    database, make_tenant, owner_pool
+):
+    # Before, the trend counted from the reader's date: read a day ahead of a Los Angeles warehouse (Europe in its
+    # evening), a line due on the dock's date was late in the trend while the ranking beside it had it on time.
+    world = RiskWorld(await make_tenant(), owner_pool, database)
+    *_, ahead = await _lines_due_on_the_docks_date(world)
+    data = await world.run(lambda tx: gather(tx, ahead))
+    assert (int(data.trend["lines"].sum()), int(data.trend["late"].sum())) == (3, 0)
+
+
+async def test_the_trend_counts_a_line_past_its_promise_at_a_warehouse_ahead_of_the_reader(
+    database, make_tenant, owner_pool
+):
+    # Before, a Tokyo line due yesterday there (the day of a reader in Los Angeles) was not yet late in the trend.
+    world = RiskWorld(await make_tenant(), owner_pool, database)
+    await owner_pool.execute(
+        "UPDATE app.warehouses SET timezone = 'Asia/Tokyo' WHERE id = $1", world.tenant.warehouses[0]
+    )
+    now = datetime.now(UTC)
+    readers_day = now.astimezone(ZoneInfo("Asia/Tokyo")).date() - timedelta(days=1)
+    supplier = await world.supplier("ACME")
+    await world.open_order(supplier, issued=readers_day - timedelta(days=10), expected=readers_day)
+    trend = await world.run(lambda tx: supplier_risk_data.late_delivery_trend(tx.conn, readers_day, now))
+    assert [(r.supplier_id, r.lines, r.late) for r in trend.itertuples()] == [(str(supplier), 1, 1)]
