@@ -43,21 +43,19 @@ def check_chat_bounds(body: dict[str, Any], *, max_prompt_chars: int) -> None:
         raise InvalidInputError(
             f"stop_token_ids must be a list of at most {MAX_STOP_TOKEN_IDS} ids", code="invalid_stop_token_ids"
         )
-    _check_shapes(body)
-    messages = body.get("messages")
-    if isinstance(messages, list):
-        if len(messages) > MAX_MESSAGES:
-            raise InvalidInputError(f"at most {MAX_MESSAGES} messages per request", code="too_many_messages")
-        length = sum(_content_chars(m.get("content")) for m in messages if isinstance(m, dict))
-        if length > max_prompt_chars:
-            raise PayloadTooLargeError(
-                f"the messages hold {length} characters; the limit is {max_prompt_chars}",
-                code="prompt_too_long",
-                details={"length": length, "max_length": max_prompt_chars},
-            )
+    messages = _messages(body)
+    if len(messages) > MAX_MESSAGES:
+        raise InvalidInputError(f"at most {MAX_MESSAGES} messages per request", code="too_many_messages")
+    length = sum(_content_chars(message.get("content"), f"messages.{i}.content") for i, message in enumerate(messages))
+    if length > max_prompt_chars:
+        raise PayloadTooLargeError(
+            f"the messages hold {length} characters; the limit is {max_prompt_chars}",
+            code="prompt_too_long",
+            details={"length": length, "max_length": max_prompt_chars},
+        )
 
 
-def _check_shapes(body: dict[str, Any]) -> None:
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     # vLLM's checks that run before the request model's own take these shapes for granted: a TypeError or an
     # AttributeError (a 500) on any other, where OpenAI answers a 400.
     messages = body.get("messages", [])
@@ -68,19 +66,25 @@ def _check_shapes(body: dict[str, Any]) -> None:
         raise InvalidInputError("a message's tool_calls must be a list of tool calls", code="validation_error")
     if body.get("structured_outputs") is not None and not isinstance(body["structured_outputs"], dict):
         raise InvalidInputError("structured_outputs must be an object", code="validation_error")
+    return messages
 
 
-def _content_chars(content: Any) -> int:
-    if isinstance(content, str):
-        return len(content)
-    if isinstance(content, list):  # content parts: [{"type": "text", "text": ...}, ...]
-        length = 0
-        for part in content:
-            if isinstance(part, dict) and "text" in part:
-                text = part["text"]
-                if not isinstance(text, str):
-                    # The request model coerces some (5 became "5" for the engine, which then failed: a 500).
-                    raise InvalidInputError("a content part's text must be a string", code="validation_error")
-                length += len(text)
-        return length
-    return 0
+def _content_chars(content: Any, where: str) -> int:
+    if content is None or isinstance(content, str):  # None: an assistant message with tool calls only
+        return len(content or "")
+    # The request model leaves a list of parts that no message type matches unread (checked only when read), and
+    # unread it cannot be sent to the replica: a 500 after the rate limit had taken its slot.
+    if not isinstance(content, list) or not content or not all(isinstance(part, dict) for part in content):
+        raise InvalidInputError(
+            f"{where}: a message's content must be a string or a non-empty list of content parts (objects)",
+            code="validation_error",
+        )
+    length = 0
+    for index, part in enumerate(content):
+        if part.get("type") == "text" or "text" in part:
+            text = part.get("text")
+            if not isinstance(text, str):
+                # The request model coerces some (5 became "5" for the engine, which then failed: a 500).
+                raise InvalidInputError(f"{where}.{index}.text: must be a string", code="validation_error")
+            length += len(text)
+    return length

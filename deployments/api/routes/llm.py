@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+import pickle
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from common.database import TenantTransaction
 from common.errors import InvalidInputError
@@ -132,12 +133,12 @@ async def chat_completions(
 
 def _chat_request(body: dict[str, Any]) -> Any:
     """The body as vLLM's request model, or a 400 ``validation_error`` for anything it refuses."""
-    from pydantic import ValidationError
+    import ray.cloudpickle
     from ray.serve.llm.openai_api_models import ChatCompletionRequest
     from vllm.exceptions import VLLMValidationError
 
     try:
-        return ChatCompletionRequest.model_validate(body)
+        completion = ChatCompletionRequest.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first.get("loc", ()))
@@ -152,6 +153,35 @@ def _chat_request(body: dict[str, Any]) -> Any:
         raise InvalidInputError(
             "a field of the request has the wrong type for a chat completion request", code="validation_error"
         ) from None
+    _read_lazy_fields(completion)
+    try:
+        # The handle call pickles it too, but after the rate limit took its slot: a value it cannot send was a 500.
+        ray.cloudpickle.dumps(completion)
+    except (TypeError, pickle.PicklingError):
+        raise InvalidInputError(
+            "the request holds a value that cannot be sent to the model", code="validation_error"
+        ) from None
+    return completion
+
+
+def _read_lazy_fields(completion: Any) -> None:
+    """Read the message fields the request model left lazy, so that a bad item is refused now.
+
+    A field typed ``Iterable`` (content parts matching no part type, an image part without its image) is validated
+    only as it is read, and cannot be pickled unread: the handle call failed (a 500) after the rate limit had taken
+    its slot."""
+    for index, message in enumerate(completion.messages):
+        for field, value in message.items():
+            if isinstance(value, Iterator):
+                try:
+                    message[field] = list(value)
+                except ValidationError as exc:
+                    # The first error names one of the item types it was tried as; the item matched none of them.
+                    item = exc.errors()[0].get("loc", ("?",))[0]
+                    raise InvalidInputError(
+                        f"messages.{index}.{field}.{item}: matches none of the shapes a {field} item may take",
+                        code="validation_error",
+                    ) from None
 
 
 def _openai_json(result: Any) -> JSONResponse:

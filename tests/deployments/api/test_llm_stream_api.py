@@ -93,3 +93,34 @@ async def test_a_request_vllm_s_own_checks_refuse_is_a_400_that_spends_no_call(
     assert handle.requests == []
     spent = await owner_pool.fetchval("SELECT count(*) FROM app.copilot_requests WHERE tenant_id = $1", tenant.id)
     assert spent == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [[], ["hi"], {"type": "text", "text": "hi"}, [{"type": "text"}], [{"type": "image_url"}], [{"type": "wizard"}]],
+)
+async def test_content_of_no_part_shape_is_a_400_that_spends_no_call(settings, make_tenant, owner_pool, content):
+    # Before, the request model left such content unread (validated only when read), so it passed; the handle
+    # call could not pickle it: a 500 after the rate limit had counted the call.
+    tenant = await make_tenant()
+    handle = RecordsCalls()
+    body = {"messages": [{"role": "user", "content": content}], "max_tokens": 4}
+    with TestClient(create_api(settings, model_handles=ModelHandles(llm=handle))) as client:
+        answer = client.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers())
+    assert (answer.status_code, answer.json().get("code")) == (400, "validation_error"), answer.text
+    assert handle.requests == []
+    spent = await owner_pool.fetchval("SELECT count(*) FROM app.copilot_requests WHERE tenant_id = $1", tenant.id)
+    assert spent == 0
+
+
+async def test_content_parts_reach_the_model_once_counted(settings, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    handle = RecordsCalls()
+    parts = [{"type": "text", "text": "hi"}, {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]
+    body = {"messages": [{"role": "user", "content": parts}], "max_tokens": 4}
+    with TestClient(create_api(settings, model_handles=ModelHandles(llm=handle))) as client:
+        answer = client.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers())
+    assert answer.status_code == 200, answer.text
+    assert [request.messages[0]["content"] for request in handle.requests] == [parts]
+    spent = await owner_pool.fetchval("SELECT count(*) FROM app.copilot_requests WHERE tenant_id = $1", tenant.id)
+    assert spent == 1
