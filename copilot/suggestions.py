@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from common.database import TenantTransaction
@@ -24,6 +24,10 @@ from risk import scan_results
 from risk import service as risk_service
 
 COVER_TARGET_DAYS = 14
+LEDGER_QUANTUM = Decimal("0.0001")  # stock quantities are numeric(18, 4)
+# The shared units' category counted in whole pieces (each, pair, dozen...); others (kg, t, m3, a unit the shared
+# table does not know) are measured, and their suggested quantity keeps the fractions that matter.
+COUNTED_CATEGORY = "unit"
 # Open orders looked at for expediting (the most overdue first), and suppliers for review (riskiest first).
 EXPEDITE_SCAN_LIMIT = 200
 REVIEW_SCAN_LIMIT = 200
@@ -81,9 +85,11 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
         f"""WITH demand AS ({RECENT_DEMAND}),
            covered AS (
                SELECT l.product_id, l.sku, l.product_name, l.warehouse_id, l.warehouse_code, l.available, d.per_day,
-                      app.incoming_quantity(p.tenant_id, l.product_id, l.warehouse_id) AS incoming
+                      app.incoming_quantity(p.tenant_id, l.product_id, l.warehouse_id) AS incoming,
+                      u.category IS NOT DISTINCT FROM $3 AS counted
                FROM app.stock_level_details l
                JOIN app.products p ON p.id = l.product_id
+               LEFT JOIN app.units_of_measure u ON u.code = p.unit_of_measure
                JOIN app.warehouses w ON w.id = l.warehouse_id
                JOIN demand d ON d.product_id = l.product_id AND d.warehouse_id = l.warehouse_id
                -- a discontinued product or a closed warehouse is sold off, not reordered (as reorder proposals)
@@ -93,13 +99,20 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
            ORDER BY (available + incoming) / per_day, sku""",
         DEMAND_WINDOW_DAYS,
         COVER_TARGET_DAYS,
+        COUNTED_CATEGORY,
     )
     found = []
     for r in rows:
         per_day: Decimal = r["per_day"]
         supply = r["available"] + r["incoming"]
-        cover = supply / per_day
-        quantity = (per_day * COVER_TARGET_DAYS * 2 - supply).quantize(Decimal(1))
+        # Down, so a cover just short of the target never reads as the target.
+        cover = (supply / per_day).quantize(Decimal("0.1"), rounding=ROUND_FLOOR)
+        # per_day is the window's issues divided past the ledger's decimals: back at them first, so 10 issued over
+        # 28 days is a need of 10, not 10.00...08 rounded up to 11.
+        need = (per_day * COVER_TARGET_DAYS * 2).quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_UP) - supply
+        if need <= 0:
+            continue
+        quantity = _round_up(need, counted=bool(r["counted"]))
         stock = f"available {_fmt(r['available'])}"
         if r["incoming"] > 0:
             stock += f" plus {_fmt(r['incoming'])} on order"
@@ -108,8 +121,8 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
                 action="reorder",
                 title=f"Reorder about {_fmt(quantity)} x {r['sku']} ({r['product_name']}) for {r['warehouse_code']}",
                 reason=(
-                    f"{stock} covers {cover:.1f} days of demand "
-                    f"(average {per_day:.2f}/day issued over the last {DEMAND_WINDOW_DAYS} days), "
+                    f"{stock} covers {cover} days of demand "
+                    f"(average {_rate(per_day)}/day issued over the last {DEMAND_WINDOW_DAYS} days), "
                     f"below the {COVER_TARGET_DAYS}-day target"
                 ),
                 source="recent_demand",
@@ -118,8 +131,8 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
                 figures={
                     "available": _fmt(r["available"]),
                     "incoming": _fmt(r["incoming"]),
-                    "cover_days": f"{cover:.1f}",
-                    "per_day": f"{per_day:.2f}",
+                    "cover_days": str(cover),
+                    "per_day": _rate(per_day),
                 },
             )
         )
@@ -280,6 +293,23 @@ async def suggest(tx: TenantTransaction, *, today: date | None = None, limit: in
 def _fmt(value: Decimal | int | float) -> str:
     number = Decimal(value).normalize()
     return f"{number:f}"
+
+
+def _round_up(need: Decimal, *, counted: bool) -> Decimal:
+    """A positive need rounded up, never to 0: to whole units when counted in pieces, else to three significant
+    figures (whole units from 100 up, not finer than the ledger). Until 2026-12-07 every need was rounded half to
+    even to a whole unit, so 0.45 t read "Reorder about 0"."""
+    if counted:
+        return need.quantize(Decimal(1), rounding=ROUND_CEILING)
+    three_figures = Decimal(1).scaleb(need.adjusted() - 2)
+    return need.quantize(min(Decimal(1), max(LEDGER_QUANTUM, three_figures)), rounding=ROUND_CEILING)
+
+
+def _rate(per_day: Decimal) -> str:
+    """Two decimals, or two significant figures where two decimals would read 0.00 (a slow product in tonnes)."""
+    if per_day >= Decimal("0.01"):
+        return f"{per_day:.2f}"
+    return _fmt(per_day.quantize(Decimal(1).scaleb(per_day.adjusted() - 1), rounding=ROUND_HALF_UP))
 
 
 def _lead_time(days: int | None) -> str:

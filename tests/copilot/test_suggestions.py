@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from copilot import stock_outs, suggestions
 from copilot.tools import run_tools
 from tests.copilot.conftest import as_user
@@ -26,7 +28,7 @@ def of(found, action):
     return [s for s in found if s.action == action]
 
 
-async def issued_yesterday(conn, tenant, quantity: int) -> None:
+async def issued_yesterday(conn, tenant, quantity: Decimal | int) -> None:
     """One issue of ``quantity`` of the first product from the first warehouse, a day ago."""
     await conn.execute(
         "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
@@ -258,3 +260,42 @@ async def test_a_reorder_rule_whose_lead_time_is_not_known_is_suggested_with_the
     (reorder,) = [s for s in of(found, "reorder") if s.source == "reorder_rules"]
     assert reorder.reason.endswith("below the reorder minimum 10; lead time unknown"), reorder.reason
     assert reorder.figures["lead_time_days"] is None
+
+
+async def recent_demand_reorders(database, make_tenant, owner_pool, issued: Decimal, *, unit="each", stock=None):
+    """The recent-demand reorder suggestions for a tenant whose first product, in ``unit``, had ``stock`` received
+    (what was issued, none left, if not given) and ``issued`` issued yesterday."""
+    tenant = await make_tenant(stock={0: issued if stock is None else stock}, units={0: unit})
+    async with owner_pool.acquire() as conn:
+        await issued_yesterday(conn, tenant, issued)
+    found = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx))
+    return [s for s in of(found, "reorder") if s.source == "recent_demand"]
+
+
+async def test_a_need_of_less_than_half_a_large_unit_is_suggested_as_it_is_not_as_0(database, make_tenant, owner_pool):
+    # Before, every need was rounded half to even to a whole unit: 0.45 t read "Reorder about 0 x SKU-0".
+    (reorder,) = await recent_demand_reorders(database, make_tenant, owner_pool, Decimal("0.45"), unit="t")
+    assert reorder.quantity == "0.45"
+    assert reorder.title.startswith("Reorder about 0.45 x SKU-0")
+
+
+async def test_a_measured_units_need_is_rounded_up_to_three_significant_figures(database, make_tenant, owner_pool):
+    # 12.3456 kg issued, none left: 12.4 (not 12) kg, the reason's daily demand not "0.00/day" for 0.05 t.
+    (reorder,) = await recent_demand_reorders(database, make_tenant, owner_pool, Decimal("12.3456"), unit="kg")
+    assert reorder.quantity == "12.4"
+    (slow,) = await recent_demand_reorders(database, make_tenant, owner_pool, Decimal("0.05"), unit="t")
+    assert slow.quantity == "0.05" and "(average 0.0018/day issued" in slow.reason
+
+
+@pytest.mark.parametrize(("stock", "quantity"), [(Decimal("10.7"), "10"), (Decimal(10), "10")])
+async def test_a_counted_units_need_is_rounded_up_to_whole_units(database, make_tenant, owner_pool, stock, quantity):
+    # 10 issued leaves 0.7 each (a need of 9.3: 9 before) or none (10, not 11 from the average's last digits).
+    (reorder,) = await recent_demand_reorders(database, make_tenant, owner_pool, Decimal(10), stock=stock)
+    assert reorder.quantity == quantity
+
+
+async def test_a_cover_just_short_of_the_target_does_not_read_as_the_target(database, make_tenant, owner_pool):
+    # 84 issued (3 a day), 41.9 left: 13.97 days, which read "covers 14.0 days ... below the 14-day target".
+    (reorder,) = await recent_demand_reorders(database, make_tenant, owner_pool, Decimal(84), stock=Decimal("125.9"))
+    assert reorder.reason.startswith("available 41.9 covers 13.9 days of demand (average 3.00/day")
+    assert reorder.figures["cover_days"] == "13.9" and reorder.quantity == "43"
