@@ -20,6 +20,10 @@ from common.errors import InvalidInputError
 
 SortValueType = type[str] | type[datetime] | type[Decimal] | type[int]
 
+# The largest power of ten, either way, a number in a filter or cursor may reach: past any column's range, and
+# within what the database driver encodes (beyond it the driver refuses, or wraps 1e140000 round to a tiny number).
+LARGEST_EXPONENT = 100
+
 
 @dataclass(frozen=True)
 class RangeFilter:
@@ -37,10 +41,18 @@ class RangeFilter:
             number = Decimal(str(raw))
             if not number.is_finite():
                 raise ValueError("not a finite number")
-            return number
         except (ValueError, InvalidOperation, OverflowError) as exc:
             wanted = "an ISO 8601 time with its offset, or a date" if self.kind is datetime else "a number"
             raise InvalidInputError(f"{name} must be {wanted}, got {raw!r}", code="invalid_filter") from exc
+        if not number:
+            return Decimal(0)  # 0E-200000 is zero, with an exponent the driver refuses
+        if number.adjusted() > LARGEST_EXPONENT or int(number.as_tuple().exponent) < -LARGEST_EXPONENT:
+            raise InvalidInputError(
+                f"{name} must be a number below 1e{LARGEST_EXPONENT + 1} in absolute value, with at most "
+                f"{LARGEST_EXPONENT} decimal places, got {str(raw)[:40]!r}",
+                code="invalid_filter",
+            )
+        return number
 
 
 def _parse_time(name: str, text: str, zone: tzinfo) -> datetime:
@@ -199,7 +211,8 @@ def _parse_value(kind: SortValueType, raw: Any) -> Any:
         return value.astimezone(UTC)  # OverflowError past year 1 or 9999 in UTC, as the encoder would raise
     if kind is Decimal:
         number = Decimal(str(raw))
-        if not number.is_finite() or abs(number.adjusted()) > 100:  # no cursor the API issues holds NaN or 1e-20000
+        # No cursor the API issues holds NaN or 1e-20000.
+        if not number.is_finite() or abs(number.adjusted()) > LARGEST_EXPONENT:
             raise ValueError("cursor number is not a stored value")
         return number
     if kind is int:
