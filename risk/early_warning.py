@@ -60,9 +60,39 @@ async def tenant_identities(owner: asyncpg.Connection, tenants: Sequence[UUID] |
     return [JobIdentity(r["tenant_id"], r["user_id"]) for r in rows]
 
 
+async def training_history(conn: asyncpg.Connection, since: date, at: datetime | None) -> pd.DataFrame:
+    """The delivery history since ``since``, each purchase-order line with its ``dock_today``: its receiving
+    warehouse's date at the instant ``at``. NaT without ``at``, for an imported delivery (no warehouse) and where
+    the warehouse has no zone: the training day settles those lines."""
+    history = await repository.load_delivery_history(conn, since)
+    if at is None or history.empty:
+        return history
+    order_lines = history.loc[history["source"] == "purchase_order", "id"].astype(str).tolist()
+    rows = await conn.fetch(
+        f"SELECT l.id::text AS id, {repository.dock_today(at='$1', today='NULL')} AS dock_today"
+        " FROM app.purchase_order_lines l"
+        " JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id"
+        " JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id"
+        " WHERE l.id = ANY($2::uuid[])",
+        at,
+        order_lines,
+    )
+    docks = {r["id"]: r["dock_today"] for r in rows}
+    return history.assign(dock_today=pd.to_datetime(history["id"].astype(str).map(docks)))
+
+
 async def train_tenant(
-    database: Database, who: JobIdentity, fitter: Fitter, today: date, *, force: bool = False
+    database: Database,
+    who: JobIdentity,
+    fitter: Fitter,
+    today: date,
+    *,
+    force: bool = False,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
+    """Train the tenant's disruption model when due (or ``force``), on outcomes settled ``today``; with ``at`` (now,
+    for a run of the present) a purchase-order line settles on its receiving warehouse's date then."""
+
     async def due(tx: TenantTransaction) -> Any:
         current = await repository.current_model(tx.conn, tx.tenant_id)
         fresh = current is not None and current.trained_at > datetime.now(UTC) - RETRAIN_AFTER
@@ -74,13 +104,14 @@ async def train_tenant(
             and DisruptionModel.compatible(await repository.load_model_artifact(tx.conn, current.run_id))
         ):
             return None
-        return await repository.load_delivery_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS))
+        return await training_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS), at)
 
     history = await database.run(who.claims, who.tenant_id, due)
     if history is None:
         return {"trained": False, "reason": "current model is recent"}
     try:
-        # Outcomes as settled today: a line past its promise and still open counts as late.
+        # Outcomes as settled today: a line past its promise and still open counts as late. At 02:30 UTC it is
+        # still the day before in the Americas, where a line due that day is not late yet (its dock_today says so).
         model = await asyncio.to_thread(train_disruption_model, history, fitter=fitter, as_of=pd.Timestamp(today))
     except InvalidInputError as exc:
         return {"trained": False, "reason": exc.message}
@@ -138,7 +169,9 @@ async def run(
 
         try:
             if fitter is not None:
-                outcome["training"] = await train_tenant(database, who, fitter, day, force=retrain)
+                # Trained on outcomes settled as the scan dates lateness: on each warehouse's calendar.
+                at = None if today else datetime.now(UTC)
+                outcome["training"] = await train_tenant(database, who, fitter, day, force=retrain, at=at)
             outcome["scan"] = await database.run(who.claims, who.tenant_id, scan_tenant)
         except Exception as exc:
             # One tenant's failure must not leave every later tenant unscored: it is logged with its traceback,

@@ -80,14 +80,17 @@ def labelled_rows(history: pd.DataFrame, as_of: pd.Timestamp | None = None) -> L
     A line is settled once its promised date has passed: on time if it was delivered by then, late otherwise
     (delivered later, after ``as_of`` or not yet). Lines still inside their promise are left out, even those
     already delivered early: keeping them would bias the newest lines towards on time (their late twins are
-    not known yet), and a delivery after ``as_of`` is not known at all.
+    not known yet), and a delivery after ``as_of`` is not known at all. A line with a ``dock_today`` (the early-warning
+    job's: its receiving warehouse's date at the run) settles as of that day instead.
     """
     history = chronological(history)
     as_of = settled_as_of(history) if as_of is None else pd.Timestamp(as_of)
+    # The job runs at 02:30 UTC, still the day before in the Americas: a line due there that day is not late yet.
+    settles = history["dock_today"].fillna(as_of) if "dock_today" in history else as_of
     features = build_features(history)
     outcomes = delivery_outcomes(history.assign(delivered_date=history["delivered_date"].where(
-        history["delivered_date"] < as_of, as_of)))  # fmt: skip
-    done = (history["promised_date"] < as_of).to_numpy()
+        history["delivered_date"] < settles, settles)))  # fmt: skip
+    done = (history["promised_date"] < settles).to_numpy()
     return LabelledRows(
         features=features[done].reset_index(drop=True),
         late=outcomes["late"].to_numpy()[done],
@@ -289,6 +292,7 @@ def backtest(
     erased, so an outcome settled after the cutoff cannot reach the training run). Reports the served scorer,
     the booster (whether served or not) and the baseline on the same rows.
     """
+    history = history.drop(columns="dock_today", errors="ignore")  # the cutoff settles every line, not the run's day
     rows = labelled_rows(history)
     at = pd.Timestamp(cutoff)
     after = (rows.order_date >= at).to_numpy()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 
 from common.errors import InvalidInputError
-from risk.early_warning import run
+from risk.early_warning import run, tenant_identities, train_tenant
 from risk.features import FEATURES
+from risk.pipeline import fit_in_process
 from risk.synthetic import generate_history
 from risk.training import RUN_NAME, ray_fitter
 from tests.risk.conftest import TODAY
@@ -125,3 +126,27 @@ async def test_a_scan_as_of_a_day_past_2199_is_refused_before_any_tenant_is_touc
     async with owner_pool.acquire() as owner:
         with pytest.raises(InvalidInputError, match="today 9999-12-31 is not between 1900-01-01 and 2199-12-31"):
             await run(world.database, owner, None, tenants=[world.tenant.id], today=date(9999, 12, 31))
+
+
+async def test_a_line_due_today_at_its_dock_is_not_trained_as_late_while_utc_is_a_day_ahead(world, owner_pool):
+    await owner_pool.execute(
+        "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", world.tenant.warehouses[0]
+    )
+    on_time, late = await world.supplier("ONTIME"), await world.supplier("LATE")
+    await world.deliveries(on_time, 80, delay_days=0)
+    await world.deliveries(late, 40, delay_days=3)
+    # Due today in Los Angeles and not received yet: still inside its promise there.
+    await world.open_order(late, issued=TODAY - timedelta(days=10), expected=TODAY)
+    run_at = datetime.combine(TODAY + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=2, minutes=30)
+    fitted: list = []
+
+    def recording_fitter(sets):
+        fitted.extend(sets)
+        return fit_in_process(sets)
+
+    async with owner_pool.acquire() as owner:
+        (who,) = await tenant_identities(owner, [world.tenant.id])
+    outcome = await train_tenant(world.database, who, recording_fitter, run_at.date(), at=run_at)
+    assert outcome["trained"]
+    _, labels = fitted[-1]  # the final booster's: every settled line
+    assert (len(labels), int(labels.sum())) == (120, 40)
