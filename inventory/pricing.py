@@ -24,14 +24,16 @@ from inventory.schemas import DEFAULT_CURRENCY
 MAX_PRICE_ROUNDING = Decimal("0.001")  # of a derived unit price, lost to its four decimals
 
 # A line's last price, per unit of the product's own unit, on the supplier's latest issued order in the
-# currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been.
+# currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been. Its date is the
+# receiving warehouse's, as the delivery history dates the order.
 _PRICES = """
 WITH wanted AS (SELECT unnest($1::uuid[]) AS product_id),
 last_paid AS (
     SELECT DISTINCT ON (l.product_id) l.product_id, l.unit_price / l.uom_factor AS price, o.number,
-           coalesce(o.issued_at, o.created_at)::date AS issued_on
+           (coalesce(o.issued_at, o.created_at) AT TIME ZONE coalesce(wh.timezone, 'UTC'))::date AS issued_on
     FROM app.purchase_order_lines l
     JOIN app.purchase_orders o ON o.id = l.purchase_order_id
+    JOIN app.warehouses wh ON wh.tenant_id = o.tenant_id AND wh.id = o.warehouse_id
     WHERE l.product_id = ANY($1::uuid[]) AND o.supplier_id = $2 AND o.currency = $3
       AND o.status IN ('issued', 'partially_received', 'received')
     ORDER BY l.product_id, o.issued_at DESC NULLS LAST, o.created_at DESC, l.line_no DESC

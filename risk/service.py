@@ -242,8 +242,11 @@ async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[st
             """
             SELECT l.id, po.number, po.status, po.currency, l.product_id,
                    (l.unit_price / l.uom_factor)::float8 AS unit_price,
-                   coalesce(po.issued_at, now())::date AS ordered_on
+                   -- The receiving warehouse's date, as the price history dates the orders before it.
+                   coalesce((po.issued_at AT TIME ZONE coalesce(w.timezone, 'UTC'))::date,
+                            app.warehouse_today(w.timezone, (now() AT TIME ZONE 'UTC')::date)) AS ordered_on
             FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+            JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
             WHERE po.status IN ('draft', 'issued', 'partially_received')
             """
         )

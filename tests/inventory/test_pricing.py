@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from common.database import TenantTransaction
 from common.errors import ConflictError, InvalidInputError
-from inventory import purchasing
+from inventory import pricing, purchasing
 from inventory.purchasing_schemas import PurchaseOrderUpdate
 from tests.inventory.test_purchasing import add_supplier, new_order, run
 from tests.support.rows import insert
@@ -118,3 +119,24 @@ async def test_an_order_is_in_its_suppliers_currency_unless_the_buyer_names_one(
     assert (in_yen["currency"], in_yen["lines"][0]["unit_price"]) == ("JPY", D(300))
     in_euros = await new_order(database, owner_pool, tenant, priced(tenant.products[0], "2"), currency="EUR")
     assert in_euros["currency"] == "EUR"
+
+
+async def test_the_last_price_paid_is_dated_on_the_receiving_warehouses_calendar(database, owner_pool, make_tenant):
+    # Before, the database session's date (UTC): an order issued at 17:00 on 1 March in Los Angeles read "issued
+    # 2026-03-02", where the delivery history dates the order 1 March.
+    tenant = await make_tenant()
+    product = tenant.products[0]
+    order = await new_order(database, owner_pool, tenant, priced(product, "3"))
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", tenant.warehouses[0]
+        )
+        await conn.execute(
+            "UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1",
+            order["id"],
+            datetime(2026, 3, 2, 1, tzinfo=UTC),
+        )
+    evidence = await run(
+        database, tenant, lambda tx: pricing.price_evidence(tx.conn, tenant.extra["supplier"], "EUR", [product])
+    )
+    assert evidence[product].source == f"{order['number']} issued 2026-03-01"

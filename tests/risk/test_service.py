@@ -463,3 +463,41 @@ async def test_a_scan_of_the_present_stores_supplier_scores_on_the_receiving_war
     on_the_docks_date = await world.run(lambda tx: service.assess_supplier(tx, supplier, dock_day))
     on_the_docks_calendar = await world.run(lambda tx: service.assess_supplier(tx, supplier, ahead, now))
     assert stored == on_the_docks_date["overall"] == on_the_docks_calendar["overall"]
+
+
+async def test_a_purchase_orders_price_is_observed_on_its_receiving_warehouses_date(world):
+    # Before, on the database session's date (UTC): an order issued at 17:00 on 1 March in Los Angeles was a price
+    # of 2 March.
+    await world.pool.execute(
+        "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", world.tenant.warehouses[0]
+    )
+    supplier = await world.supplier("P")
+    order = await world.open_order(supplier, issued=date(2026, 3, 1), expected=date(2026, 3, 20))
+    await world.pool.execute(
+        "UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1", order, datetime(2026, 3, 2, 1, tzinfo=UTC)
+    )
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert [p["last_observed_on"] for p in result["products"]] == [date(2026, 3, 1)]
+
+
+async def test_an_order_is_flagged_against_prices_observed_before_its_day_at_the_receiving_warehouse(world):
+    # Before, an order issued at 01:00 on 2 March in Tokyo (1 March, UTC) was ordered before that day's prices.
+    await world.pool.execute(
+        "UPDATE app.warehouses SET timezone = 'Asia/Tokyo' WHERE id = $1", world.tenant.warehouses[0]
+    )
+    supplier = await world.supplier("P")
+    prices = [
+        {"tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": world.tenant.products[0],
+         "observed_on": date(2026, 3, 1), "unit_price": Decimal(str(price)), "currency": "EUR", "import_key": f"k{i}"}
+        for i, price in enumerate([2.0, 2.02, 1.98, 2.01, 2.0, 1.99])
+    ]  # fmt: skip
+    async with world.pool.acquire() as conn:
+        await insert_many(conn, "supplier_price_history", prices)
+    order = await world.open_order(
+        supplier, issued=date(2026, 3, 1), expected=date(2026, 3, 20), unit_price=Decimal("2.6")
+    )
+    await world.pool.execute(
+        "UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1", order, datetime(2026, 3, 1, 16, tzinfo=UTC)
+    )
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert [flag["reference_price"] for flag in result["price_flags"]] == [2.0]
