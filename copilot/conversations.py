@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -9,10 +10,26 @@ import asyncpg
 
 from common.errors import NotFoundError, RateLimitedError
 from copilot.records import delete_by_id, get_by_id
+from inventory.listing import Listing, ListQuery, Page
 from inventory.records import one_row, row_or_missing
 
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
 MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
+
+# Row-level security keeps both to the caller's own rows, as every other read here.
+CONVERSATIONS = Listing(
+    table="app.copilot_conversations",
+    columns=tuple(c.strip() for c in CONVERSATION_COLUMNS.split(",")),
+    sortable={"updated_at": datetime, "created_at": datetime},
+    default_sort="-updated_at",
+)
+# Newest first, so the first page holds the latest turns and each next one the turns before them.
+_MESSAGES = Listing(
+    table="app.copilot_messages",
+    columns=tuple(c.strip() for c in MESSAGE_COLUMNS.split(",")),
+    sortable={"created_at": datetime},
+    default_sort="-created_at",
+)
 
 
 async def check_rate_limit(conn: asyncpg.Connection, tenant_id: UUID, per_minute: int) -> None:
@@ -81,23 +98,26 @@ async def lock(conn: asyncpg.Connection, conversation_id: UUID) -> None:
     await row_or_missing(conn, sql, conversation_id, what="conversation", code="unknown_conversation")
 
 
-async def list_conversations(conn: asyncpg.Connection, limit: int = 50) -> list[dict]:
-    rows = await conn.fetch(
-        f"SELECT {CONVERSATION_COLUMNS} FROM app.copilot_conversations ORDER BY updated_at DESC, id LIMIT $1", limit
-    )
-    return [dict(r) for r in rows]
+async def list_conversations(conn: asyncpg.Connection, query: ListQuery) -> Page:
+    sql, params = CONVERSATIONS.build(query)
+    return CONVERSATIONS.page(await conn.fetch(sql, *params), query)
 
 
 async def messages(conn: asyncpg.Connection, conversation_id: UUID, limit: int = 200) -> list[dict]:
-    rows = await conn.fetch(
-        f"""SELECT {MESSAGE_COLUMNS} FROM (
-                SELECT {MESSAGE_COLUMNS} FROM app.copilot_messages WHERE conversation_id = $1
-                ORDER BY created_at DESC, id DESC LIMIT $2) recent
-            ORDER BY created_at, id""",
-        conversation_id,
-        limit,
-    )
-    return [dict(r) for r in rows]
+    """The latest ``limit`` messages of a conversation, oldest first (the history a new turn is answered with)."""
+    return (await message_page(conn, conversation_id, limit)).items
+
+
+async def message_page(
+    conn: asyncpg.Connection, conversation_id: UUID, limit: int = 200, cursor: str | None = None
+) -> Page:
+    """Up to ``limit`` messages of a conversation, oldest first: its latest, or with ``cursor`` (a page's
+    ``next_cursor``) those just before that page's first; ``next_cursor`` is ``None`` once the page begins with
+    the conversation's first message."""
+    query = ListQuery(limit=limit, cursor=cursor)
+    sql, params = _MESSAGES.build(query, first_param=2, extra_where=["conversation_id = $1"])
+    page = _MESSAGES.page(await conn.fetch(sql, conversation_id, *params), query)
+    return Page(page.items[::-1], page.next_cursor)
 
 
 async def add_message(

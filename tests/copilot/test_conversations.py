@@ -4,6 +4,7 @@ import pytest
 
 from common.errors import NotFoundError, RateLimitedError
 from copilot import conversations
+from inventory.listing import ListQuery
 from tests.copilot.conftest import as_user
 
 
@@ -27,13 +28,51 @@ async def test_a_conversation_keeps_its_messages_in_order(database, make_tenant)
     assert history[1]["sources"] == [{"number": 1}]
 
 
+async def test_all_51_conversations_are_reachable_through_the_pages_latest_first(database, make_tenant):
+    # Before, the list stopped at the latest 50 with nothing to say there were more.
+    tenant = await make_tenant()
+    run = as_user(database, tenant)
+
+    async def start_51(tx):
+        # One transaction: all share updated_at, so the id alone orders them across pages.
+        return [(await conversations.start(tx.conn, tx.tenant_id, f"Question {n}"))["id"] for n in range(51)]
+
+    started = await run(start_51)
+    await run(lambda tx: conversations.add_message(tx.conn, tx.tenant_id, started[0], "user", "Still there?"))
+    first = await run(lambda tx: conversations.list_conversations(tx.conn, ListQuery(limit=50)))
+    rest = await run(
+        lambda tx: conversations.list_conversations(tx.conn, ListQuery(limit=50, cursor=first.next_cursor))
+    )
+    listed = [c["id"] for c in first.items + rest.items]
+    assert (len(first.items), rest.next_cursor) == (50, None)
+    assert listed[0] == started[0] and sorted(listed) == sorted(started)
+
+
+async def test_a_conversation_of_201_messages_reads_in_full_back_to_its_opening_turn(database, make_tenant):
+    # Before, only the latest 200 came back and the opening question was out of reach.
+    tenant = await make_tenant()
+    run = as_user(database, tenant)
+    conversation = await run(lambda tx: conversations.start(tx.conn, tx.tenant_id, "Long talk"))
+
+    async def talk(tx):
+        for n in range(201):
+            role = "user" if n % 2 == 0 else "assistant"
+            await conversations.add_message(tx.conn, tx.tenant_id, conversation["id"], role, f"turn {n}")
+
+    await run(talk)
+    latest = await run(lambda tx: conversations.message_page(tx.conn, conversation["id"]))
+    opening = await run(lambda tx: conversations.message_page(tx.conn, conversation["id"], cursor=latest.next_cursor))
+    assert [m["content"] for m in latest.items] == [f"turn {n}" for n in range(1, 201)]
+    assert ([m["content"] for m in opening.items], opening.next_cursor) == (["turn 0"], None)
+
+
 async def test_another_users_conversation_is_not_found_even_in_the_same_tenant(database, make_tenant):
     tenant = await make_tenant()
     conversation, answer = await start_with_answer(database, tenant, tenant.planner)
     colleague = as_user(database, tenant, tenant.admin)
     with pytest.raises(NotFoundError):
         await colleague(lambda tx: conversations.get(tx.conn, conversation["id"]))
-    assert await colleague(lambda tx: conversations.list_conversations(tx.conn)) == []
+    assert (await colleague(lambda tx: conversations.list_conversations(tx.conn, ListQuery(limit=50)))).items == []
     assert await colleague(lambda tx: conversations.messages(tx.conn, conversation["id"])) == []
     with pytest.raises(NotFoundError):
         await colleague(lambda tx: conversations.give_feedback(tx.conn, tx.tenant_id, answer["id"], 1, None))

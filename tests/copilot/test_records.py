@@ -6,6 +6,7 @@ import pytest
 
 from common.errors import NotFoundError
 from copilot import conversations, records
+from inventory.listing import ListQuery
 from tests.copilot.conftest import as_user
 
 
@@ -32,4 +33,4 @@ async def test_a_deleted_row_is_gone(database, make_tenant):
     run = as_user(database, await make_tenant())
     started = await run(lambda tx: conversations.start(tx.conn, tx.tenant_id, "Stock question"))
     await run(lambda tx: records.delete_by_id(tx.conn, "copilot_conversations", started["id"], what="conversation"))
-    assert await run(lambda tx: conversations.list_conversations(tx.conn)) == []
+    assert (await run(lambda tx: conversations.list_conversations(tx.conn, ListQuery(limit=50)))).items == []

@@ -168,7 +168,7 @@ async def test_a_conversation_continues_and_stays_private_to_its_user(http, make
         f"{COPILOT}/ask", json={"question": "continue", "conversation_id": conversation_id}, headers=colleague
     )
     assert hijack.status_code == 404 and hijack.json()["code"] == "unknown_conversation"
-    assert (await http.get(f"{COPILOT}/conversations", headers=colleague)).json() == []
+    assert (await http.get(f"{COPILOT}/conversations", headers=colleague)).json()["items"] == []
 
 
 async def test_feedback_is_accepted_on_an_answer_and_refused_on_unknown_messages(http, make_tenant):

@@ -22,6 +22,8 @@ from common.errors import PayloadTooLargeError
 from copilot import conversations, documents, suggestions
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.errors import client_error_fields
+from deployments.api.list_route import add_list_route
+from deployments.api.listing_params import CursorParam, LimitParam
 from deployments.api.model_calls import call_for, client_cause, unwrap
 from deployments.api.routes.llm import router as llm_router  # noqa: F401  (app.py mounts it from here)
 
@@ -66,7 +68,10 @@ class Message(BaseModel):
 
 
 class ConversationWithMessages(Conversation):
-    messages: list[Message]
+    messages: list[Message] = Field(description="oldest first: the latest, or those before the cursor's page")
+    next_cursor: str | None = Field(
+        description="pass as cursor to read the messages before these; null once they begin with the first"
+    )
 
 
 class FeedbackRequest(BaseModel):
@@ -164,18 +169,27 @@ def _sse(event: dict[str, Any]) -> str:
     return f"event: {event['event']}\ndata: {json.dumps(event, default=str)}\n\n"
 
 
-@router.get("/conversations", response_model=list[Conversation], summary="Your conversations, latest first")
-async def list_conversations(caller: CallerDep) -> list[Conversation]:
-    return [
-        Conversation.model_validate(c) for c in await caller.run(lambda tx: conversations.list_conversations(tx.conn))
-    ]
+add_list_route(
+    router,
+    "/conversations",
+    conversations.CONVERSATIONS,
+    Conversation,
+    conversations.list_conversations,
+    "Your conversations, latest first",
+)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationWithMessages, summary="One conversation")
-async def get_conversation(conversation_id: UUID, caller: CallerDep) -> ConversationWithMessages:
+async def get_conversation(
+    conversation_id: UUID, caller: CallerDep, limit: LimitParam = 200, cursor: CursorParam = None
+) -> ConversationWithMessages:
+    """Its latest ``limit`` messages, oldest first; pass ``next_cursor`` back as ``cursor`` for those before them,
+    down to its opening turn."""
+
     async def op(tx: TenantTransaction) -> dict:
         conversation = await conversations.get(tx.conn, conversation_id)
-        return {**conversation, "messages": await conversations.messages(tx.conn, conversation_id)}
+        page = await conversations.message_page(tx.conn, conversation_id, limit, cursor)
+        return {**conversation, "messages": page.items, "next_cursor": page.next_cursor}
 
     return ConversationWithMessages.model_validate(await caller.run(op))
 
