@@ -66,11 +66,13 @@ MOVEMENTS = Listing(
     },
 )
 
+# By SKU unless asked otherwise: every movement and reservation moves a level's updated_at, available and on_hand,
+# so a walk over pages sorted by them meets a level moved behind its cursor again, or misses one moved ahead.
 LEVELS = Listing(
     table="app.stock_level_details",
     columns=("id", *(c.strip() for c in LEVEL_COLUMNS.split(","))),
-    sortable={"updated_at": datetime, "available": Decimal, "on_hand": Decimal},
-    default_sort="updated_at",
+    sortable={"sku": str, "warehouse_code": str, "updated_at": datetime, "available": Decimal, "on_hand": Decimal},
+    default_sort="sku",
     equality_filters={"product_id": "uuid", "warehouse_id": "uuid", "sku": "text", "warehouse_code": "text"},
     range_filters={"available_below": RangeFilter("available", "<", Decimal)},
 )
