@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from integrations.connector import connector_class
 from integrations.crypto import CredentialCipher
 from integrations.records import Entity
 from integrations.schemas import ConnectorCreate, ConnectorUpdate, check_kind, check_signing
+from inventory.listing import Listing, ListQuery, Page
 
 CONNECTOR_COLUMNS = (
     "id, name, kind, base_url, options, mapping, entities, enabled, sync_interval_minutes, acting_user_id, "
@@ -21,6 +23,13 @@ CONNECTOR_COLUMNS = (
 RUN_COLUMNS = "id, connector_id, status, trigger, requested_by, counts, error, created_at, started_at, finished_at"
 DEAD_LETTER_COLUMNS = (
     "id, entity, external_id, run_id, error, payload, attempts, first_seen_at, last_seen_at, resolved_at"
+)
+# Latest seen first; the route adds the connector and whether resolved ones count.
+DEAD_LETTERS = Listing(
+    table="app.integration_dead_letters",
+    columns=tuple(c.strip() for c in DEAD_LETTER_COLUMNS.split(",")),
+    sortable={"last_seen_at": datetime},
+    default_sort="-last_seen_at",
 )
 # A run whose job stopped sending heartbeats this long ago no longer blocks a new one.
 ABANDONED_AFTER = "15 minutes"
@@ -307,15 +316,11 @@ async def list_runs(conn: asyncpg.Connection, connector_id: UUID, limit: int) ->
 
 
 async def list_dead_letters(
-    conn: asyncpg.Connection, connector_id: UUID, *, include_resolved: bool, limit: int
-) -> list[dict]:
+    conn: asyncpg.Connection, connector_id: UUID, *, include_resolved: bool, query: ListQuery
+) -> Page:
+    """One page of a connector's dead letters (open ones unless ``include_resolved``); its ``next_cursor`` reads
+    the next, so every one the connector's status counts can be reached."""
     await get_connector(conn, connector_id)
-    rows = await conn.fetch(
-        f"""SELECT {DEAD_LETTER_COLUMNS} FROM app.integration_dead_letters
-            WHERE connector_id = $1 AND ($2 OR resolved_at IS NULL)
-            ORDER BY last_seen_at DESC, id LIMIT $3""",
-        connector_id,
-        include_resolved,
-        limit,
-    )
-    return [dict(r) for r in rows]
+    where = ["connector_id = $1", "($2 OR resolved_at IS NULL)"]
+    sql, params = DEAD_LETTERS.build(query, first_param=3, extra_where=where)
+    return DEAD_LETTERS.page(await conn.fetch(sql, connector_id, include_resolved, *params), query)

@@ -11,6 +11,8 @@ from fastapi import APIRouter, Body, Query, Response
 from common.database import TenantTransaction
 from common.errors import ServiceUnavailableError
 from deployments.api.deps import CallerDep, SettingsDep
+from deployments.api.list_route import PageOf
+from deployments.api.listing_params import CursorParam
 from integrations import store
 from integrations.crypto import cipher_from_key
 from integrations.errors import ConnectorError
@@ -25,6 +27,7 @@ from integrations.schemas import (
     SyncRun,
 )
 from integrations.sync import SyncDeps, fail_queued_run, queue_run
+from inventory.listing import ListQuery
 
 logger = logging.getLogger(__name__)
 router = APIRouter(prefix="/integrations", tags=["integrations"])
@@ -98,13 +101,21 @@ async def get_run(run_id: UUID, caller: CallerDep):
 
 @router.get(
     "/connectors/{connector_id}/dead-letters",
-    response_model=list[DeadLetter],
-    summary="Records the sync could not apply (open ones unless include_resolved)",
+    response_model=PageOf[DeadLetter],
+    summary="Records the sync could not apply (open ones unless include_resolved), latest seen first",
 )
-async def list_dead_letters(connector_id: UUID, caller: CallerDep, include_resolved: bool = False, limit: Limit = 100):
-    return await caller.run(
-        lambda tx: store.list_dead_letters(tx.conn, connector_id, include_resolved=include_resolved, limit=limit)
+async def list_dead_letters(
+    connector_id: UUID,
+    caller: CallerDep,
+    include_resolved: bool = False,
+    limit: Limit = 100,
+    cursor: CursorParam = None,
+):
+    query = ListQuery(limit=limit, cursor=cursor)
+    page = await caller.run(
+        lambda tx: store.list_dead_letters(tx.conn, connector_id, include_resolved=include_resolved, query=query)
     )
+    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.post(
