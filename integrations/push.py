@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -13,8 +14,9 @@ from integrations import store
 from integrations.connector import ConnectorConfig, connector_class
 from integrations.external_ids import SyncScope, remember
 from integrations.mapping import FieldMapping
-from integrations.records import Entity, PushLine, PushOrder
+from integrations.records import Entity, PushLine, PushOrder, kept_unit_price
 from integrations.sync import SyncDeps
+from inventory.pricing import MAX_PRICE_ROUNDING
 from inventory.purchasing_status import PUSH_CLAIM_TAKEOVER
 
 
@@ -160,7 +162,7 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
         )
     lines = []
     for row in await conn.fetch(
-        """SELECT l.line_no, l.product_id, p.sku, p.unit_of_measure, l.quantity_base, l.quantity, l.unit_price
+        """SELECT l.line_no, l.product_id, p.sku, p.unit_of_measure, l.quantity_base, l.quantity, l.uom, l.unit_price
            FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
            WHERE l.purchase_order_id = $1 ORDER BY l.line_no""",
         order_id,
@@ -172,7 +174,7 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
                 code="product_not_in_erp",
             )
         # The ERP gets the quantity in the product's own unit, and the price per that unit.
-        price = (row["unit_price"] * row["quantity"] / row["quantity_base"]).quantize(row["unit_price"])
+        price = _price_per_product_unit(row, order["currency"], scope.connector_name)
         lines.append(
             PushLine(
                 line_no=row["line_no"],
@@ -195,3 +197,21 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
         expected_date=order["expected_date"],
         lines=lines,
     )
+
+
+def _price_per_product_unit(line: asyncpg.Record, currency: str, connector_name: str) -> Decimal:
+    """The line's price per unit of the product's own unit, at the four decimals the ERP is sent and the next sync
+    keeps (it writes the ERP's line back). Refused where those lose more than the API allows a derived price: until
+    2026-12-07 a box of 1000 at 0.45 went as 0.0004 each, and the sync then kept the order 11% low."""
+    exact = line["unit_price"] * line["quantity"] / line["quantity_base"]
+    price = kept_unit_price(exact)
+    if price is None:
+        unit, ordered = line["unit_of_measure"], line["unit_price"].normalize()
+        raise ConflictError(
+            f"line {line['line_no']}: {line['sku']} at {ordered:f} {currency} per {line['uom']} is "
+            f"{exact.quantize(Decimal('1e-8')).normalize():f} {currency} per {unit}, and {connector_name} takes a "
+            f"price per {unit} to four decimals, which lose more than {MAX_PRICE_ROUNDING:.1%} of it: order it in "
+            f"{unit}, or at a price four decimals per {unit} keep",
+            code="price_too_fine_for_erp",
+        )
+    return price

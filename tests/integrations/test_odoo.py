@@ -367,6 +367,46 @@ def pushed_as(odoo: FakeOdoo, order: dict) -> list[dict[str, Any]]:
     return [o for o in odoo.models["purchase.order"].values() if o.get("origin") == f"Chainsight {order['number']}"]
 
 
+async def test_a_push_whose_price_per_product_unit_four_decimals_cannot_keep_is_refused(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 a box of 1000 at 0.45 went to Odoo as 1000 at 0.0004 each, and the next sync wrote that back
+    # over the Chainsight line: the order 11% low.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute(
+        """INSERT INTO app.product_uom_conversions (tenant_id, product_id, uom, factor)
+           SELECT tenant_id, id, 'box', 1000 FROM app.products WHERE tenant_id = $1 AND sku = 'SKU-000002'""",
+        tenant.id,
+    )
+    order = await draft_order(sync_deps, tenant, "V001", "WH", [("SKU-000002", 1, "box", "0.45")])
+    calls = len(odoo.requests)
+    with pytest.raises(
+        ConflictError, match=r"line 1: SKU-000002 at 0\.45 EUR per box is 0\.00045 EUR per each"
+    ) as refused:
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    claims = await owner_pool.fetchval(
+        "SELECT count(*) FROM app.integration_push_claims WHERE tenant_id = $1", tenant.id
+    )
+    assert (refused.value.code, len(odoo.requests), pushed_as(odoo, order), claims) == (
+        "price_too_fine_for_erp",
+        calls,
+        [],
+        0,
+    )
+
+
+async def test_a_push_whose_price_per_product_unit_rounds_within_a_tenth_of_a_percent_goes_through(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # 10 dozen at 10.00 is 0.83333... each: 0.8333 loses 0.004%, as an API line's derived price may.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    _, pushed = await push_draft(sync_deps, tenant, connector, "V001", "WH", [("SKU-000002", 10, "dozen", "10.00")])
+    created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
+    assert [(x["product_qty"], x["price_unit"]) for x in created["lines"]] == [(120.0, 0.8333)]
+
+
 async def test_a_push_for_a_warehouse_not_synced_from_odoo_is_refused(sync_deps, owner_pool, make_tenant, odoo):
     # Until 2026-12-07 Odoo received it in its first warehouse, and the next sync moved the Chainsight order there.
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
