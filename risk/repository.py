@@ -17,10 +17,10 @@ from risk.model import DisruptionModel
 from risk.pipeline import LABEL_RULE
 from risk.records import from_row
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
+from risk.spend import spend_shares
 from training import registry
 
 HISTORY_DAYS = 730  # operational statistics look back two years
-SPEND_DAYS = 365
 MODEL_NAME = "risk-disruption"  # in the model registry shared with forecasting (app.forecast_runs)
 
 
@@ -157,35 +157,7 @@ async def supplier_facts(
             at,
         )
     }
-    spend = {
-        r["supplier_id"]: r
-        for r in await conn.fetch(
-            """
-            WITH recent AS (
-                SELECT supplier_id, product_id, coalesce(value, 0) AS value, currency
-                FROM app.risk_delivery_history WHERE order_date >= $1
-            ), sources AS (
-                SELECT product_id, count(DISTINCT supplier_id) AS suppliers
-                FROM recent WHERE product_id IS NOT NULL GROUP BY product_id
-            ), currencies AS (
-                SELECT array_agg(DISTINCT currency::text ORDER BY currency::text) AS codes FROM recent
-            )
-            -- Amounts in different currencies do not add up: with several, no share (spend_currencies says why).
-            SELECT r.supplier_id,
-                   CASE WHEN cardinality((SELECT codes FROM currencies)) = 1
-                        THEN (sum(r.value) / nullif((SELECT sum(value) FROM recent), 0))::float8
-                   END AS spend_share,
-                   CASE WHEN cardinality((SELECT codes FROM currencies)) > 1
-                        THEN (SELECT codes FROM currencies)
-                   END AS spend_currencies,
-                   (count(DISTINCT r.product_id) FILTER (WHERE s.suppliers = 1)::float8
-                    / nullif(count(DISTINCT r.product_id), 0))::float8 AS single_sourced_share
-            FROM recent r LEFT JOIN sources s ON s.product_id = r.product_id
-            GROUP BY r.supplier_id
-            """,
-            today - timedelta(days=SPEND_DAYS),
-        )
-    }
+    spend = await spend_shares(conn, today)
     certifications: dict[UUID, list[Certification]] = {}
     for r in await conn.fetch("SELECT supplier_id, standard, expires_on FROM app.supplier_certifications"):
         certifications.setdefault(r["supplier_id"], []).append(from_row(Certification, r))

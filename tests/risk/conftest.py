@@ -108,7 +108,7 @@ class RiskWorld:
         self,
         supplier_id: uuid.UUID,
         *,
-        expected: date,
+        expected: date | None,
         issued: date,
         unit_price: Decimal = Decimal(2),
         currency: str = "EUR",
