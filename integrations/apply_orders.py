@@ -17,8 +17,9 @@ from pydantic import BaseModel
 from common.errors import InsufficientStockError
 from integrations.errors import RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
-from integrations.records import Entity, PurchaseOrderRecord, StockRecord
+from integrations.records import Entity, PurchaseOrderRecord, StockRecord, kept_unit_price
 from inventory import purchasing_status as lifecycle
+from inventory.pricing import MAX_PRICE_ROUNDING
 from inventory.purchasing_receipts import to_base
 from inventory.stock import LedgerEntry, insert_movement, release_expired
 from inventory.uom import conversion_factor
@@ -95,6 +96,12 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         product_id = await require(conn, scope, Entity.PRODUCTS, line.product_external_id)
         unit = scope.mapping.unit(line.uom, scope.units)
         unit, factor, _ = await conversion_factor(conn, product_id, unit)
+        if kept_unit_price(line.unit_price) is None:  # until 2026-12-07 rounded by PostgreSQL: 0.85 per 1000 as 0.0009
+            raise RecordRejected(
+                f"line {line.line_no} ({line.product_external_id}): its price per {line.uom}, "
+                f"{line.unit_price.normalize():f}, is finer than the four decimals a unit price keeps (more than "
+                f"{MAX_PRICE_ROUNDING:.1%} of it would be lost): order it in a larger unit in the ERP"
+            )
         lines.append(
             {
                 "line_no": line.line_no,

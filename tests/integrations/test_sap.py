@@ -136,6 +136,36 @@ async def test_a_deleted_item_of_a_live_order_is_no_longer_expected(sync_deps, o
     assert [tuple(r) for r in lines] == [(0, 3), (4, 0)]
 
 
+async def test_an_order_whose_price_per_unit_four_decimals_cannot_keep_is_rejected_and_the_others_synced(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Until 2026-12-07 PostgreSQL rounded it silently: 50,000 PC at 0.85 per 1000 was kept at 0.0009 each, the line
+    # 45.00 instead of 42.50.
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    items = sap.sets["A_PurchaseOrder"]["4500000000"]["to_PurchaseOrderItem"]
+    per_thousand = {
+        "OrderQuantity": Decimal(50000),
+        "NetPriceAmount": Decimal("0.85"),
+        "NetPriceQuantity": Decimal(1000),
+    }
+    sap.put("A_PurchaseOrder", "4500000000", {"to_PurchaseOrderItem": [items[0], {**items[1], **per_thousand}]})
+    run = await run_sync(sync_deps, tenant.id, connector)
+    rejected = await owner_pool.fetch(
+        "SELECT external_id, error FROM app.integration_dead_letters "
+        "WHERE tenant_id = $1 AND entity = 'purchase_orders'",
+        tenant.id,
+    )
+    assert [tuple(r) for r in rejected] == [
+        (
+            "4500000000",
+            "line 2 (MAT000003): its price per PC, 0.00085, is finer than the four decimals a unit price keeps (more "
+            "than 0.1% of it would be lost): order it in a larger unit in the ERP",
+        )
+    ]
+    assert run["counts"]["purchase_orders"] == {"created": 2, "updated": 0, "unchanged": 0, "dead_lettered": 1}
+    assert [o[0] for o in (await snapshot(owner_pool, tenant.id))["orders"]] == ["4500000001", "4500000002"]
+
+
 async def test_a_plant_gone_from_the_stock_does_not_zero_a_warehouse_another_plant_still_fills(
     sync_deps, owner_pool, make_tenant, sap
 ):
