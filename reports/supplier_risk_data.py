@@ -22,8 +22,8 @@ RANK_LIMIT = 500  # the ranking API's largest page: every supplier of any real t
 ESTIMATES = {
     "on_time_rate": ("on-time rate", "", 0, PRIOR_ON_TIME),
     "lead_time_cv": ("lead-time variation", "coefficient of variation {}", 0, PRIOR_LEAD_CV),
-    "fill_rate": ("fill rate", "{} of the quantity ordered delivered", 1, PRIOR_FILL),
-    "defect_rate": ("defect rate", "{} of received quantity rejected", 2, PRIOR_DEFECT),
+    "fill_rate": ("fill rate", "on average {} of a line's ordered quantity delivered", 1, PRIOR_FILL),
+    "defect_rate": ("defect rate", "on average {} of a line's received quantity rejected", 2, PRIOR_DEFECT),
 }
 
 # Factors that are one figure of the supplier's: the figure in words, and what is said when there is none.

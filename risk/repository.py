@@ -138,12 +138,16 @@ async def supplier_facts(
                    count(*) FILTER (WHERE delivered_date IS NULL AND promised_date < dock_today) AS overdue,
                    avg(delivered_date - order_date)::float8 AS lead_mean,
                    stddev_samp(delivered_date - order_date)::float8 AS lead_std,
-                   coalesce(sum(quantity) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS ordered,
-                   coalesce(sum(quantity_received) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS received,
-                   coalesce(sum(quantity_rejected) FILTER (WHERE delivered_date IS NOT NULL), 0)::float8 AS rejected
+                   count(filled) FILTER (WHERE delivered_date IS NOT NULL) AS fill_lines,
+                   avg(filled) FILTER (WHERE delivered_date IS NOT NULL)::float8 AS fill_mean,
+                   count(rejected_share) FILTER (WHERE delivered_date IS NOT NULL) AS defect_lines,
+                   avg(rejected_share) FILTER (WHERE delivered_date IS NOT NULL)::float8 AS defect_mean
             FROM (
                 -- dock_today as open_order_lines dates it; an imported delivery (no order) counts from ``today``.
-                SELECT h.*, {dock_today(at="$4", today="$3")} AS dock_today
+                -- Fill and defect are each line's ratio (lines' units differ: grams and pieces do not add up).
+                SELECT h.*, {dock_today(at="$4", today="$3")} AS dock_today,
+                       least(h.quantity_received / nullif(h.quantity, 0), 1) AS filled,
+                       least(h.quantity_rejected / nullif(h.quantity_received, 0), 1) AS rejected_share
                 FROM app.risk_delivery_history h
                 LEFT JOIN app.purchase_orders po ON po.id = h.purchase_order_id
                 LEFT JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id

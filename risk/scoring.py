@@ -41,9 +41,12 @@ class DeliveryStats:
     overdue: int = 0  # open and past their promise: late whenever they come, so they count in the on-time rate
     lead_mean: float | None = None
     lead_std: float | None = None
-    ordered: float = 0.0
-    received: float = 0.0
-    rejected: float = 0.0
+    # Per-line means, each line's ratio in its own unit: summed quantities add grams to pieces, and the line of
+    # 100,000 g would outweigh nine lines of 10 pieces. The line counts weigh them against the prior.
+    fill_lines: int = 0  # delivered lines with a quantity ordered
+    fill_mean: float | None = None  # of their received / ordered, each at most 1
+    defect_lines: int = 0  # delivered lines with a quantity received
+    defect_mean: float | None = None  # of their rejected / received, each at most 1
 
 
 @dataclass(frozen=True)
@@ -136,10 +139,8 @@ def operational_factors(stats: DeliveryStats) -> list[Factor]:
     on_time = (stats.on_time + k * PRIOR_ON_TIME) / (n + stats.overdue + k)
     cv = stats.lead_std / max(stats.lead_mean, 1.0) if stats.lead_std is not None and stats.lead_mean else None
     lead_cv = ((cv * n if cv is not None else PRIOR_LEAD_CV * n) + k * PRIOR_LEAD_CV) / (n + k)
-    fill_raw = stats.received / stats.ordered if stats.ordered > 0 else PRIOR_FILL
-    fill = (min(fill_raw, 1.0) * n + k * PRIOR_FILL) / (n + k)
-    defect_raw = stats.rejected / stats.received if stats.received > 0 else PRIOR_DEFECT
-    defect = (defect_raw * n + k * PRIOR_DEFECT) / (n + k)
+    fill = _shrunk(stats.fill_mean, stats.fill_lines, PRIOR_FILL)
+    defect = _shrunk(stats.defect_mean, stats.defect_lines, PRIOR_DEFECT)
     note = "" if n else "no delivery history: population prior"
     late_note = f"{stats.overdue} open line(s) past their promised date count as late" if stats.overdue else note
     counts = {"deliveries": n, "on_time": stats.on_time, "overdue": stats.overdue}
@@ -148,10 +149,17 @@ def operational_factors(stats: DeliveryStats) -> list[Factor]:
         Factor("operational", "lead_time_cv", round(lead_cv, 4), _scale(lead_cv, 0, 0.5), 0.2, note,
                _observed(n, cv)),
         Factor("operational", "fill_rate", round(fill, 4), _scale(1 - fill, 0, 0.25), 0.2, note,
-               _observed(n, min(fill_raw, 1.0) if stats.ordered > 0 else None)),
+               _observed(n, stats.fill_mean)),
         Factor("operational", "defect_rate", round(defect, 4), _scale(defect, 0, 0.05), 0.2, note,
-               _observed(n, defect_raw if stats.received > 0 else None)),
+               _observed(n, stats.defect_mean)),
     ]  # fmt: skip
+
+
+def _shrunk(mean: float | None, lines: int, prior: float) -> float:
+    """A per-line mean over ``lines`` lines, shrunk towards ``prior`` with the pseudo-count of deliveries."""
+    if mean is None or not lines:
+        return prior
+    return (mean * lines + PRIOR_DELIVERIES * prior) / (lines + PRIOR_DELIVERIES)
 
 
 def _observed(deliveries: int, rate: float | None) -> dict[str, Any]:

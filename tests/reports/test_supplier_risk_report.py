@@ -218,6 +218,16 @@ async def test_an_operational_driver_reads_as_an_estimate_beside_what_was_observ
     )
 
 
+def test_a_fill_rate_driver_reads_as_the_mean_of_its_lines():
+    # Before, "of the quantity ordered": a sum over lines in grams and pieces alike, now a mean of each line's share.
+    factor = {"factor": "fill_rate", "value": 0.69, "factor_score": 31, "component": "operational", "contribution": 3.1,
+              "observed": {"deliveries": 10, "rate": 0.55}}  # fmt: skip
+    assert supplier_risk_data.driver_text(factor) == (
+        "estimated fill rate 69.0% (on average 55.0% of a line's ordered quantity delivered over 10 deliveries, "
+        "weighted towards the 97.0% prior) (operational, +3.1)"
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "value", "words"),
     [

@@ -9,11 +9,14 @@ import pytest
 from common.errors import InvalidInputError
 from risk.scoring import (
     DEFAULT_WEIGHTS,
+    PRIOR_DEFECT,
+    PRIOR_FILL,
     Audit,
     Certification,
     DeliveryStats,
     SupplierFacts,
     assess,
+    operational_factors,
     validate_weights,
 )
 
@@ -25,8 +28,9 @@ def score(facts: SupplierFacts, weights: dict[str, float] = DEFAULT_WEIGHTS) -> 
 
 
 def history(on_time: int, deliveries: int = 50, **kwargs: float) -> DeliveryStats:
-    defaults = {"lead_mean": 10.0, "lead_std": 1.0, "ordered": 5000.0, "received": 5000.0, "rejected": 0.0}
-    return DeliveryStats(deliveries=deliveries, on_time=on_time, **{**defaults, **kwargs})  # type: ignore[arg-type]
+    defaults = {"lead_mean": 10.0, "lead_std": 1.0, "fill_mean": 1.0, "defect_mean": 0.0}
+    lines = {"fill_lines": deliveries, "defect_lines": deliveries}
+    return DeliveryStats(deliveries=deliveries, on_time=on_time, **lines, **{**defaults, **kwargs})  # type: ignore[arg-type]
 
 
 def test_always_late_scores_worse_operationally_than_always_on_time():
@@ -39,8 +43,8 @@ def test_erratic_lead_times_short_deliveries_and_defects_each_raise_the_operatio
     base = score(SupplierFacts(deliveries=history(on_time=45)))["components"]["operational"]
     for changed in (
         history(on_time=45, lead_std=6.0),
-        history(on_time=45, received=4000.0),
-        history(on_time=45, rejected=150.0),
+        history(on_time=45, fill_mean=0.8),
+        history(on_time=45, defect_mean=0.03),
     ):
         assert score(SupplierFacts(deliveries=changed))["components"]["operational"] > base
 
@@ -50,6 +54,19 @@ def test_few_deliveries_are_shrunk_towards_the_prior():
     fifty_late = score(SupplierFacts(deliveries=history(on_time=0, deliveries=50)))
     assert two_late["components"]["operational"] < fifty_late["components"]["operational"]
     assert two_late["confidence"] == "low"
+
+
+def test_fill_and_defect_rates_are_means_of_the_lines_shrunk_by_their_count():
+    stats = DeliveryStats(deliveries=10, on_time=10, fill_lines=10, fill_mean=0.55, defect_lines=9, defect_mean=0.2)
+    factors = {f.name: f for f in operational_factors(stats)}
+    assert (factors["fill_rate"].value, factors["fill_rate"].observed) == (
+        round((0.55 * 10 + 5 * PRIOR_FILL) / 15, 4),
+        {"deliveries": 10, "rate": 0.55},
+    )
+    assert (factors["defect_rate"].value, factors["defect_rate"].observed) == (
+        round((0.2 * 9 + 5 * PRIOR_DEFECT) / 14, 4),
+        {"deliveries": 10, "rate": 0.2},
+    )
 
 
 def test_no_history_is_a_low_confidence_prior_score():

@@ -309,6 +309,32 @@ async def test_spend_shares_are_computed_only_when_the_spend_is_in_one_currency(
     assert "geographical.spend_share" in assessed["missing_data"]
 
 
+async def test_fill_and_defect_rates_average_each_lines_ratio_whatever_its_unit(world):
+    # Before, the quantities were summed across units: 100,000 g delivered in full outweighed nine lines of 10
+    # pieces half delivered, a fill rate of 99.96%, and 9 pieces rejected of 100,045 read 0.01% defects.
+    supplier = await world.supplier("GRAMS-AND-PIECES")
+    grams, pieces = world.tenant.products[0], world.tenant.products[1]
+    half_delivered = (pieces, Decimal(10), Decimal(5), Decimal(1))
+    lines = [(grams, Decimal(100000), Decimal(100000), Decimal(0)), *[half_delivered] * 9]
+    async with world.pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET unit_of_measure = 'g' WHERE id = $1", grams)
+        await insert_many(
+            conn,
+            "supplier_deliveries",
+            [
+                {"tenant_id": world.tenant.id, "supplier_id": supplier, "product_id": product,
+                 "order_date": TODAY - timedelta(days=30 + i), "promised_date": TODAY - timedelta(days=20 + i),
+                 "delivered_date": TODAY - timedelta(days=20 + i), "quantity": ordered, "quantity_received": received,
+                 "quantity_rejected": rejected, "value": Decimal(100), "import_key": f"line-{i}"}
+                for i, (product, ordered, received, rejected) in enumerate(lines)
+            ],
+        )  # fmt: skip
+    facts = await world.run(lambda tx: repository.supplier_facts(tx.conn, supplier_id=supplier, today=TODAY))
+    observed = {f.name: f.observed for f in operational_factors(facts[supplier][1].deliveries)}
+    assert observed["fill_rate"] == {"deliveries": 10, "rate": 0.55}  # (1 + 9 x 0.5) / 10
+    assert observed["defect_rate"] == {"deliveries": 10, "rate": 0.18}  # (0 + 9 x 1/5) / 10
+
+
 async def _age_features(tx, run_id):
     """Make a stored model look like one an earlier version stored (one feature fewer)."""
     artifact = json.loads(await repository.load_model_artifact(tx.conn, run_id))
