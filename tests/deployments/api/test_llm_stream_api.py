@@ -84,9 +84,13 @@ async def test_a_request_vllm_s_own_checks_refuse_is_a_400_that_spends_no_call(
 ):
     # Before, vLLM's checks raised errors the route did not catch (no pydantic ValidationError): a 500 instead of
     # OpenAI's 400.
-    tenant = await make_tenant()
+    await assert_refused_without_spending_a_call(
+        settings, await make_tenant(), owner_pool, {"messages": HELLO, "max_tokens": 4, **fields}
+    )
+
+
+async def assert_refused_without_spending_a_call(settings, tenant, owner_pool, body) -> None:
     handle = RecordsCalls()
-    body = {"messages": HELLO, "max_tokens": 4, **fields}
     with TestClient(create_api(settings, model_handles=ModelHandles(llm=handle))) as client:
         answer = client.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers())
     assert (answer.status_code, answer.json().get("code")) == (400, "validation_error"), answer.text
@@ -102,15 +106,9 @@ async def test_a_request_vllm_s_own_checks_refuse_is_a_400_that_spends_no_call(
 async def test_content_of_no_part_shape_is_a_400_that_spends_no_call(settings, make_tenant, owner_pool, content):
     # Before, the request model left such content unread (validated only when read), so it passed; the handle
     # call could not pickle it: a 500 after the rate limit had counted the call.
-    tenant = await make_tenant()
-    handle = RecordsCalls()
-    body = {"messages": [{"role": "user", "content": content}], "max_tokens": 4}
-    with TestClient(create_api(settings, model_handles=ModelHandles(llm=handle))) as client:
-        answer = client.post("/api/v1/ai/llm/chat/completions", json=body, headers=tenant.headers())
-    assert (answer.status_code, answer.json().get("code")) == (400, "validation_error"), answer.text
-    assert handle.requests == []
-    spent = await owner_pool.fetchval("SELECT count(*) FROM app.copilot_requests WHERE tenant_id = $1", tenant.id)
-    assert spent == 0
+    await assert_refused_without_spending_a_call(
+        settings, await make_tenant(), owner_pool, {"messages": [{"role": "user", "content": content}], "max_tokens": 4}
+    )
 
 
 async def test_content_parts_reach_the_model_once_counted(settings, make_tenant, owner_pool):
