@@ -121,10 +121,11 @@ def without_legal_form(name: str) -> str:
 
 async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
     """Products (visible to the caller) whose SKU or name the question names."""
+    # SKUs the question holds first: products whose names it also holds ("valve") must not push them past the limit.
     rows = await conn.fetch(
         """SELECT id, sku, name FROM app.products
            WHERE active AND (strpos(lower($1), lower(sku)) > 0 OR strpos(lower($1), lower(name)) > 0)
-           ORDER BY length(name) DESC, sku LIMIT 50""",
+           ORDER BY strpos(lower($1), lower(sku)) > 0 DESC, length(name) DESC, sku LIMIT 50""",
         question,
     )
     return [dict(r) for r in rows if names_in(question, (r["sku"], r["name"]))][:MAX_MENTIONS]
@@ -143,13 +144,21 @@ async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[
 
 async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
     """Active suppliers whose code, name or name without its legal form the question names."""
-    # The name's first word is in the question whenever the name (with or without legal form) is.
+    # Candidates hold what the check below looks for: the code, the name or the name without its legal form. The
+    # name's first word brought in more than the limit of other suppliers ("The ...", "Global ...") and pushed out
+    # the one named, even by its code. PostgreSQL reads ``_LEGAL_FORM`` alike; codes the question holds come first.
     rows = await conn.fetch(
-        """SELECT id, code, name FROM app.suppliers
-           WHERE active AND (strpos(lower($1), lower(code)) > 0
-                             OR strpos(lower($1), lower(split_part(name, ' ', 1))) > 0)
-           ORDER BY length(name) DESC, code LIMIT 50""",
+        r"""SELECT id, code, name FROM (
+               SELECT id, code, name, full_name,
+                      NULLIF(regexp_replace(regexp_replace(full_name, $2, '', 'i'), '\s+$', ''), '') AS short_name
+               FROM (SELECT id, code, name, lower(regexp_replace(name, '^\s+|\s+$', '', 'g')) AS full_name
+                     FROM app.suppliers WHERE active) named
+           ) s
+           WHERE strpos(lower($1), lower(code)) > 0 OR strpos(lower($1), full_name) > 0
+                 OR strpos(lower($1), short_name) > 0
+           ORDER BY strpos(lower($1), lower(code)) > 0 DESC, length(name) DESC, code LIMIT 50""",
         question,
+        _LEGAL_FORM.pattern,
     )
     return [dict(r) for r in rows if names_in(question, (r["code"], r["name"], without_legal_form(r["name"])))][
         :MAX_MENTIONS

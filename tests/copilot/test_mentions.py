@@ -5,7 +5,7 @@ from datetime import date
 from copilot.mentions import candidate_numbers, find_mentions, names_in, without_legal_form
 from copilot.tools import matches
 from tests.copilot.conftest import as_user
-from tests.copilot.live_rows import add_order, add_shipment, add_supplier
+from tests.copilot.live_rows import add_order, add_shipment, add_supplier, add_suppliers
 
 
 def test_a_name_matches_only_as_a_whole_word():
@@ -60,3 +60,45 @@ async def test_codes_written_like_ours_that_name_nothing_are_reported_as_unknown
     question = f"Is {number} from SUP-ACME for SKU-0 late, and what about PO-999999, XYZ-1 and Wi-Fi?"
     found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
     assert found.unknown_codes == ["PO-999999", "XYZ-1"]
+
+
+async def test_a_supplier_named_by_its_code_is_found_among_many_suppliers_sharing_a_first_word(
+    database, make_tenant, owner_pool
+):
+    # Candidates were suppliers whose first name word was in the question, the 50 longest names first: 60 "The ..."
+    # suppliers pushed out SUP-0042, and the copilot said no supplier had that code.
+    tenant = await make_tenant()
+    many = [(f"THE-{n:02d}", f"The Industrial Supply Company {n}") for n in range(60)]
+    async with owner_pool.acquire() as conn:
+        await add_suppliers(conn, tenant, *many, ("SUP-0042", "Acme Ltd"))
+    question = "What is the risk score of SUP-0042?"
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
+    assert [s["code"] for s in found.suppliers] == ["SUP-0042"]
+    assert found.unknown_codes == []
+
+
+async def test_a_supplier_named_without_its_legal_form_is_found_among_many_suppliers(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    many = [(f"ACME-{n:02d}", f"Acme Industrial Supply Company {n}") for n in range(60)]
+    async with owner_pool.acquire() as conn:
+        await add_suppliers(conn, tenant, *many, ("SUP-0042", "Acme Fasteners, Ltd."))
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, "Is Acme Fasteners late?"))
+    assert [s["code"] for s in found.suppliers] == ["SUP-0042"]
+
+
+async def test_a_product_named_by_its_sku_is_found_among_many_products_named_in_the_question(
+    database, make_tenant, owner_pool
+):
+    # Candidates were the 50 longest-named products whose SKU or name the question held: 60 products named "Valve"
+    # pushed out SKU-0042 ("Nut"), named by its SKU.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.products (tenant_id, sku, name) "
+            "SELECT $1::uuid, 'V-' || g, 'Valve' FROM generate_series(1, 60) g UNION ALL SELECT $1, 'SKU-0042', 'Nut'",
+            tenant.id,
+        )
+    question = "How many SKU-0042 go into each valve?"
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
+    assert "SKU-0042" in [p["sku"] for p in found.products]
+    assert found.unknown_codes == []
