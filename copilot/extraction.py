@@ -20,7 +20,10 @@ SUPPORTED_TYPES = {
     ".markdown": "text/markdown",
     ".csv": "text/csv",
 }
-_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# Linear: each part matches what the next cannot. The closing #s are stripped in Python (_heading_text): the
+# pattern that matched them, (.+?)\s*#*\s*$, backtracked cubically over a run of spaces in a heading ("# a",
+# thousands of spaces, "b" took minutes), holding the GIL and so the replica's event loop for every tenant.
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _CSV_ROWS_PER_SECTION = 20
 # Compressed formats can inflate a small upload into gigabytes (a "zip bomb"): bounds on what extraction
 # may unpack. A 10 MB upload of real documents stays far inside them.
@@ -86,11 +89,17 @@ def _markdown(text: str) -> list[Section]:
         match = _MARKDOWN_HEADING.match(line)
         if match:
             sections.append(Section("\n".join(lines).strip(), heading))
-            heading, lines = match.group(2), []
+            heading, lines = _heading_text(match.group(2)), []
         else:
             lines.append(line)
     sections.append(Section("\n".join(lines).strip(), heading))
     return sections
+
+
+def _heading_text(text: str) -> str:
+    """An ATX heading without its optional closing #s ("## Scope ##" is "Scope"); one of #s alone stays."""
+    text = text.rstrip()
+    return text.rstrip("#").rstrip() or text
 
 
 def _csv(filename: str, text: str) -> list[Section]:

@@ -29,6 +29,21 @@ def test_markdown_is_split_at_headings():
     assert [(s.heading, s.text) for s in sections] == [("Scope", "Bolts."), ("Penalties", "Two percent per week.")]
 
 
+# Cubic backtracking over the spaces (until 2026-12-07) held the GIL for hours; the timeout fails the test instead.
+@pytest.mark.timeout(5)
+def test_a_heading_with_a_long_run_of_spaces_is_read_in_linear_time():
+    sections = extract("n.md", ("# a" + " " * 20_000 + "b  #\nbody").encode())
+    assert [(s.heading, s.text) for s in sections] == [("a" + " " * 20_000 + "b", "body")]
+
+
+@pytest.mark.parametrize(
+    ("line", "heading"),
+    [("# Title #", "Title"), ("## A ## ", "A"), ("# #hashtag", "#hashtag"), ("### C# ###", "C#"), ("# ###", "###")],
+)
+def test_a_headings_closing_hashes_are_dropped(line, heading):
+    assert extract("n.md", f"{line}\nbody".encode())[0].heading == heading
+
+
 def test_pdf_text_keeps_its_page_numbers():
     sections = extract("terms.pdf", minimal_pdf(["Delivery within 10 days", "Penalty of 3 percent"]))
     assert [(s.page, s.text) for s in sections] == [(1, "Delivery within 10 days"), (2, "Penalty of 3 percent")]
