@@ -4,15 +4,19 @@ Sources are plain async functions over the caller's tenant transaction (row-leve
 reorder rules and recent demand ("reorder these products"), open purchase orders that are overdue or will
 land after the projected stock-out ("expedite these POs"), and suppliers whose risk score is high or rising
 ("review this supplier"). More plug in with ``register_source``.
+
+``suggest`` lets the sources take turns, each source's most urgent first: a tenant with hundreds of products below
+their reorder minimum still sees its overdue orders and risky suppliers among the first suggestions.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from itertools import zip_longest
 from typing import Any
 
 from common.database import TenantTransaction
@@ -58,7 +62,9 @@ SuggestionSource = Callable[[TenantTransaction, date], Awaitable[list[Suggestion
 
 
 async def from_reorder_rules(tx: TenantTransaction, today: date) -> list[Suggestion]:
-    """Active reorder rules whose projected stock (on hand + incoming - reserved) is below the minimum."""
+    """Active reorder rules whose projected stock (on hand + incoming - reserved) is below the minimum, the
+    furthest below it (for its size) first."""
+    proposals = sorted(await reorder.proposals(tx.conn, {}, today), key=_share_of_minimum)
     return [
         Suggestion(
             action="reorder",
@@ -74,8 +80,16 @@ async def from_reorder_rules(tx: TenantTransaction, today: date) -> list[Suggest
             figures={name: _fmt(p[name]) for name in ("projected", "on_hand", "incoming", "reserved", "min_quantity")}
             | {"lead_time_days": p["lead_time_days"]},
         )
-        for p in await reorder.proposals(tx.conn, {}, today)
+        for p in proposals
     ]
+
+
+def _share_of_minimum(proposal: dict[str, Any]) -> Decimal:
+    """How much of its minimum a rule's projected stock covers; a minimum of 0 is undercut only by stock reserved
+    beyond what there is, the most urgent."""
+    if proposal["min_quantity"] > 0:
+        return Decimal(proposal["projected"] / proposal["min_quantity"])
+    return Decimal("-Infinity")
 
 
 async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggestion]:
@@ -259,10 +273,11 @@ def _supplier_review(item: dict[str, Any], last_value: float | None) -> Suggesti
     )
 
 
+# Also the order in which the sources take turns; a rule's reorder goes before demand's of the same stock.
 SUGGESTION_SOURCES: list[SuggestionSource] = [
+    expedite_purchase_orders,
     from_reorder_rules,
     from_recent_demand,
-    expedite_purchase_orders,
     review_suppliers,
 ]
 
@@ -274,20 +289,30 @@ def register_source(source: SuggestionSource) -> SuggestionSource:
     return source
 
 
-async def suggest(tx: TenantTransaction, *, today: date | None = None, limit: int = 20) -> list[Suggestion]:
-    """All sources' suggestions as of ``today`` (the caller's date when not given); a product and warehouse
-    suggested by a rule is not repeated by demand."""
+async def suggest(
+    tx: TenantTransaction, *, today: date | None = None, limit: int = 20, actions: Collection[str] | None = None
+) -> list[Suggestion]:
+    """The first ``limit`` suggestions as of ``today`` (the caller's date when not given), of the ``actions`` given
+    (all when None): the sources take turns, in ``SUGGESTION_SOURCES`` order, each giving its most urgent first
+    (the most overdue order, the rule furthest below its minimum, the shortest cover, the riskiest supplier),
+    until one runs out and the others go on. A product and warehouse suggested by a rule is not repeated by demand.
+    Ask for one more than is shown to know whether there are more. Until 2026-12-07 the sources' lists were
+    joined end to end, so 20 reorder rules pushed every expedite and review past the first 20."""
     day = today or await members.today_for(tx.conn, tx.user_id)
     seen: set[tuple[str, str | None, str | None, str | None]] = set()
-    found: list[Suggestion] = []
+    by_source: list[list[Suggestion]] = []
     for source in SUGGESTION_SOURCES:
+        kept = []
         for s in await source(tx, day):
             key = (s.action, s.product_id, s.warehouse_id, s.purchase_order_id)
             if s.product_id is not None and key in seen:
                 continue
             seen.add(key)
-            found.append(s)
-    return found[:limit]
+            if actions is None or s.action in actions:
+                kept.append(s)
+        by_source.append(kept)
+    in_turns = [s for turn in zip_longest(*by_source) for s in turn if s is not None]
+    return in_turns[:limit]
 
 
 def _fmt(value: Decimal | int | float) -> str:

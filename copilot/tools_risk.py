@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from copilot.suggestions import suggest
-from copilot.tool_base import MAX_ROWS, RISKIEST, Tool, ToolContext, ToolResult
+from copilot.tool_base import MAX_ROWS, MORE_ROWS, RISKIEST, Tool, ToolContext, ToolResult
 from risk import scan_results
 from risk import service as risk_service
 
@@ -69,12 +69,27 @@ def _value(value: Any) -> str:
     return "unknown" if value is None else str(value)
 
 
+# A question asking for some kinds of action only ("What should I expedite?") gets those; else every kind.
+ACTION_WORDS = {
+    "expedite": ("expedite*", "chase", "hurry", "rush"),
+    "reorder": ("reorder*", "order more", "running low", "run out", "replenish*", "restock*"),
+    "review_supplier": ("review*",),
+}
+
+
 async def _suggestions(context: ToolContext) -> ToolResult:
-    found = await suggest(context.tx, today=context.today, limit=MAX_ROWS)
-    lines = [f"{s.title}: {s.reason}" for s in found]
-    return ToolResult(
-        "action_suggestions", {"limit": MAX_ROWS}, lines or ["nothing to act on now"], [s.as_dict() for s in found]
-    )
+    """The first ``MAX_ROWS`` suggestions and, when there are more, ``MORE_ROWS``: until 2026-12-07 ten lines
+    read as "there are ten"."""
+    actions = [action for action, words in ACTION_WORDS.items() if context.asks(words)] or None
+    found = await suggest(context.tx, today=context.today, limit=MAX_ROWS + 1, actions=actions)
+    shown = found[:MAX_ROWS]
+    lines = [f"{s.title}: {s.reason}" for s in shown] + ([MORE_ROWS] if len(found) > MAX_ROWS else [])
+    arguments: dict[str, Any] = {"limit": MAX_ROWS} | ({"actions": actions} if actions else {})
+    return ToolResult("action_suggestions", arguments, lines or [_nothing(actions)], [s.as_dict() for s in shown])
+
+
+def _nothing(actions: list[str] | None) -> str:
+    return "nothing to act on now" if actions is None else f"no {' or '.join(actions)} suggestions now"
 
 
 SUPPLIER_RISK = Tool(

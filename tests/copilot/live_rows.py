@@ -199,3 +199,22 @@ async def add_scanned_score(conn: asyncpg.Connection, tenant: Any, supplier: UUI
         conn, "risk_alert_state", tenant_id=tenant.id, kind="supplier_score", subject_id=supplier, active=False,
         last_value=score,
     )  # fmt: skip
+
+
+async def add_products_below_their_minimum(conn: asyncpg.Connection, tenant: Any, supplier: UUID, count: int) -> None:
+    """``count`` products R-001... with no stock, each with a reorder rule at the first warehouse (minimum 5) from
+    ``supplier``: ``count`` reorder suggestions."""
+    await conn.execute(
+        "INSERT INTO app.products (tenant_id, sku, name, unit_of_measure) "
+        "SELECT $1, 'R-' || lpad(g::text, 3, '0'), 'Rule product ' || g, 'each' FROM generate_series(1, $2) g",
+        tenant.id,
+        count,
+    )
+    await conn.execute(
+        "INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity, "
+        "lead_time_days) SELECT $1, p.id, $2, $3, 5, 10, 7 FROM app.products p "
+        "WHERE p.tenant_id = $1 AND p.sku LIKE 'R-%'",
+        tenant.id,
+        tenant.warehouses[0],
+        supplier,
+    )

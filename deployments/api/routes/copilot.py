@@ -211,5 +211,9 @@ async def give_feedback(message_id: UUID, body: FeedbackRequest, caller: CallerD
 
 
 @router.get("/suggestions", summary="Recommended actions, each with its reason")
-async def list_suggestions(caller: CallerDep) -> dict[str, list[dict[str, Any]]]:
-    return {"items": [s.as_dict() for s in await caller.run(lambda tx: suggestions.suggest(tx))]}
+async def list_suggestions(caller: CallerDep, limit: LimitParam = 20) -> dict[str, Any]:
+    """The first ``limit`` suggestions, the sources taking turns, each its most urgent first
+    (``copilot.suggestions.suggest``); ``more`` is true when there are others (until 2026-12-07 the list stopped at
+    20 without saying so)."""
+    found = await caller.run(lambda tx: suggestions.suggest(tx, limit=limit + 1))
+    return {"items": [s.as_dict() for s in found[:limit]], "more": len(found) > limit}
