@@ -169,11 +169,23 @@ def _amounts(text: str) -> set[str]:
     return found
 
 
+def _names_stated(lowered: str, names: Iterable[str]) -> set[str]:
+    """The ``names`` (lower-cased) that ``lowered`` holds as whole words."""
+    found = set()
+    for name in filter(None, names):
+        needle = name.lower()
+        # A substring test first: a pattern per name (the re cache holds 512) took seconds a sentence in a tenant of
+        # 50,000 products; the whole-word search then runs only for the few names the text holds.
+        if needle in lowered and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", lowered):
+            found.add(needle)
+    return found
+
+
 def extract(text: str, names: Iterable[str] = ()) -> Claims:
     """The figures, dates, codes and known entity names a text states."""
     text = _CITATION.sub(" ", text)
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
-    found_names = {n.lower() for n in names if n and re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", lowered)}
+    found_names = _names_stated(lowered, names)
     dates = {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
     for match in _WORD_DATE.finditer(text):
         d1, m1, y1, m2, d2, y2 = match.groups()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from copilot import grounding
 from copilot.grounding import Checker, SentenceFilter, extract, normalise_number
 
 CONTEXT = [
@@ -231,3 +234,20 @@ def test_counts_leave_other_figures_in_words_claims():
     assert checker.check("Acme Fasteners ships within twenty-four hours.").unsupported == ["24"]
     assert checker.check("Acme Fasteners ships within 24 hours.").unsupported == ["24"]
     assert checker.check("A second supplier takes a one-off order for two-thirds of SKU-7.").grounded
+
+
+def test_names_absent_from_a_sentence_are_not_searched_for(monkeypatch):
+    # Each name was searched for with a pattern of its own, one compiled per name (the re cache holds 512): a tenant
+    # of 50,000 products took seconds to check each sentence, blocking the copilot's replica.
+    names = [f"Part {n} Bolt" for n in range(50_000)] + NAMES
+    checker = Checker(CONTEXT, names)
+    searched: list[str] = []
+    search = re.search
+
+    def counting_search(pattern: str | re.Pattern[str], string: str, flags: int = 0) -> re.Match[str] | None:
+        searched.append(str(pattern))
+        return search(pattern, string, flags)
+
+    monkeypatch.setattr(grounding.re, "search", counting_search)
+    assert checker.check("PO-000123 from Acme Fasteners is 2 days late.").grounded
+    assert len(searched) == 1 and "acme" in searched[0]  # Acme Fasteners, the one name the sentence holds
