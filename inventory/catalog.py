@@ -16,7 +16,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from common.errors import ConflictError, DomainError, InvalidInputError, NotFoundError
-from inventory.listing import Listing, ListQuery, Page
+from inventory.listing import COUNTRY_CODE, CURRENCY_CODE, KnownValues, Listing, ListQuery, Page
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,7 @@ def _known_by_code(
     own_filters: dict[str, str],
     *,
     presence_filters: dict[str, str] | None = None,
+    known_values: dict[str, KnownValues] | None = None,
     also_searched: tuple[str, ...] = (),
 ) -> CatalogEntity:
     """A supplier or a warehouse: known by its code, name and country (``catalog_schemas._CodedCreate``), listed by
@@ -76,13 +77,20 @@ def _known_by_code(
             sortable={"code": str, "name": str, "created_at": datetime},
             default_sort="code",
             equality_filters={"country": "text", **own_filters, "active": "boolean"},
+            known_values={"country": COUNTRY_CODE, **(known_values or {})},
             presence_filters=presence_filters or {},
             search_columns=("code", "name", *also_searched),
         ),
     )
 
 
-SUPPLIERS = _known_by_code("supplier", "app.suppliers", ("email", "lead_time_days", "currency"), {"currency": "text"})
+SUPPLIERS = _known_by_code(
+    "supplier",
+    "app.suppliers",
+    ("email", "lead_time_days", "currency"),
+    {"currency": "text"},
+    known_values={"currency": CURRENCY_CODE},
+)
 WAREHOUSES = _known_by_code(
     "warehouse",
     "app.warehouses",

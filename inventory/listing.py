@@ -9,7 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -55,6 +56,41 @@ class RangeFilter:
         return number
 
 
+@dataclass(frozen=True)
+class KnownValues:
+    """What an equality filter on a text column can match: one of ``values`` (a status, a type), or a whole match
+    of ``pattern`` (a code's shape, as writes check it). Any other value matches no row, so it is refused rather
+    than answered with an empty list or export."""
+
+    values: tuple[str, ...] = ()
+    pattern: str | None = None
+    example: str | None = None  # a value that fits ``pattern``, for the refusal's message
+
+    def check(self, name: str, raw: Any) -> str:
+        text = str(raw)
+        if self.values and text not in self.values:
+            raise InvalidInputError(
+                f"{name} must be one of {', '.join(self.values)}, got {text[:40]!r}",
+                code="invalid_filter",
+                details={"allowed": list(self.values)},
+            )
+        if self.pattern is not None and re.fullmatch(self.pattern, text) is None:
+            raise InvalidInputError(
+                f"{name} must match {self.pattern} (e.g. {self.example}), got {text[:40]!r}", code="invalid_filter"
+            )
+        return text
+
+    @classmethod
+    def of(cls, kinds: Iterable[str]) -> KnownValues:
+        """One of ``kinds`` (an enum's members)."""
+        return cls(values=tuple(str(kind) for kind in kinds))
+
+
+# The shapes writes give codes (``inventory.schemas.CountryCode`` and ``Currency``): upper case, as stored.
+COUNTRY_CODE = KnownValues(pattern="[A-Z]{2}", example="DE")
+CURRENCY_CODE = KnownValues(pattern="[A-Z]{3}", example="EUR")
+
+
 def _parse_time(name: str, text: str, zone: tzinfo) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
@@ -93,10 +129,16 @@ class Listing:
     sortable: Mapping[str, SortValueType]
     default_sort: str
     equality_filters: Mapping[str, str] = field(default_factory=dict)  # name -> SQL type
+    # name (an equality filter) -> the values it can match; others are refused (400), not listed as none.
+    known_values: Mapping[str, KnownValues] = field(default_factory=dict)
     range_filters: Mapping[str, RangeFilter] = field(default_factory=dict)
     # name -> column: true lists the rows where the column is set, false those where it is not (null).
     presence_filters: Mapping[str, str] = field(default_factory=dict)
     search_columns: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if unfiltered := set(self.known_values) - set(self.equality_filters):
+            raise ValueError(f"known values for {sorted(unfiltered)}, which are no equality filters of {self.table}")
 
     def takes_dates(self, query: ListQuery) -> bool:
         """Whether ``query`` gives a time filter, which reads a bare date in the reader's zone."""
@@ -120,6 +162,8 @@ class Listing:
             if value is None:
                 continue
             if name in self.equality_filters:
+                if name in self.known_values:
+                    value = self.known_values[name].check(name, value)
                 where.append(f"{name} = {param(value)}::{self.equality_filters[name]}")
             elif name in self.range_filters:
                 bound = self.range_filters[name]

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 
-from common.database import lock_until_commit
+from common.database import MemberRole, lock_until_commit
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
-from inventory.listing import Listing, ListQuery, Page
+from inventory.listing import KnownValues, Listing, ListQuery, Page
 from inventory.member_schemas import NotificationSettings, ProfileUpdate
 from inventory.records import one_row, refuse_inactive
 from inventory.schemas import zone_name
@@ -25,6 +25,7 @@ MEMBERS = Listing(
     sortable={"created_at": datetime},
     default_sort="created_at",
     equality_filters={"role": "text"},
+    known_values={"role": KnownValues.of(MemberRole)},
     search_columns=("email", "display_name"),
 )
 

@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
-from inventory.listing import Listing, ListQuery, Page
+from inventory.listing import CURRENCY_CODE, KnownValues, Listing, ListQuery, Page
 from inventory.pricing import PriceEvidence, price_evidence, supplier_currency
 from inventory.purchasing_receipts import check_receipt, get_receipt, locked_lines, receipt_lot, to_base
 from inventory.purchasing_schemas import (
@@ -52,6 +52,7 @@ ORDERS = Listing(
         "currency": "text",
         "origin": "text",
     },
+    known_values={"status": KnownValues.of(PurchaseOrderStatus), "currency": CURRENCY_CODE},
     search_columns=("number", "supplier_code", "notes"),
 )
 

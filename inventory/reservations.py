@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import ConflictError, ExpiredValueError, InsufficientStockError
-from inventory.listing import Listing, ListQuery, Page
+from inventory.listing import KnownValues, Listing, ListQuery, Page
 from inventory.records import one_row, row_or_missing
 from inventory.schemas import ReservationCreate, ReservationStatus
 from inventory.stock import LedgerEntry, get_level, insert_movement, release_expired
@@ -29,6 +29,7 @@ RESERVATIONS = Listing(
     sortable={"created_at": datetime},
     default_sort="-created_at",
     equality_filters={"product_id": "uuid", "warehouse_id": "uuid", "status": "text"},
+    known_values={"status": KnownValues.of(ReservationStatus)},
 )
 
 

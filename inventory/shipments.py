@@ -19,10 +19,10 @@ import asyncpg
 
 from common.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
 from inventory import events, stock
-from inventory.listing import Listing, ListQuery, Page
+from inventory.listing import KnownValues, Listing, ListQuery, Page
 from inventory.records import write_refusals
 from inventory.schemas import IssueCreate, MovementType
-from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, TrackingEventCreate
+from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, TrackingEventCreate, TrackingEventType
 
 SHIPMENT_COLUMNS = (
     "id, number, direction, status, warehouse_id, purchase_order_id, order_reference, carrier, tracking_number, "
@@ -47,6 +47,7 @@ SHIPMENTS = Listing(
         "tracking_number": "text",
         "purchase_order_id": "uuid",
     },
+    known_values={"direction": KnownValues.of(ShipmentDirection), "status": KnownValues.of(TrackingEventType)},
     search_columns=("number", "tracking_number", "order_reference"),
 )
 

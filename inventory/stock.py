@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from common.errors import InsufficientStockError, InvalidInputError, NotFoundError
-from inventory.listing import Listing, ListQuery, Page, RangeFilter
+from inventory.listing import KnownValues, Listing, ListQuery, Page, RangeFilter
 from inventory.records import refuse_inactive, unknown_reference
 from inventory.schemas import (
     AdjustmentCreate,
@@ -60,6 +60,8 @@ MOVEMENTS = Listing(
         "transfer_id": "uuid",
         "reservation_id": "uuid",
     },
+    # As the ledger stores them (a transfer is a transfer_out and a transfer_in), per its CHECK (migration 0001).
+    known_values={"movement_type": KnownValues(("receipt", "issue", "transfer_out", "transfer_in", "adjustment"))},
     range_filters={
         "occurred_from": RangeFilter("occurred_at", ">=", datetime),
         "occurred_to": RangeFilter("occurred_at", "<", datetime),

@@ -115,7 +115,7 @@ def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": f"only rows whose {name} equals this",
-            "schema": _FILTER_SCHEMAS.get(sql_type, {"type": "string", "maxLength": 200}),
+            "schema": _equality_schema(listing, name, sql_type),
         }
         for name, sql_type in listing.equality_filters.items()
     ]
@@ -145,3 +145,12 @@ def filter_parameters(listing: Listing) -> list[dict[str, Any]]:
         for name, column in listing.presence_filters.items()
     ]
     return parameters
+
+
+def _equality_schema(listing: Listing, name: str, sql_type: str) -> dict[str, Any]:
+    known = listing.known_values.get(name)
+    if known is not None and known.values:
+        return {"type": "string", "enum": list(known.values)}
+    if known is not None and known.pattern is not None:
+        return {"type": "string", "pattern": f"^{known.pattern}$", "example": known.example}
+    return _FILTER_SCHEMAS.get(sql_type, {"type": "string", "maxLength": 200})

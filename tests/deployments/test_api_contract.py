@@ -57,6 +57,23 @@ async def test_a_list_shows_its_item_schema(openapi, path):
     assert "$ref" in page["properties"]["items"]["items"]
 
 
+@pytest.mark.parametrize("path", [path for path, listing in LISTINGS.items() if listing.known_values])
+async def test_a_list_documents_the_values_a_text_filter_can_match(openapi, path):
+    listing = LISTINGS[path]
+    schemas = {p["name"]: p["schema"] for p in openapi["paths"][path]["get"]["parameters"] if p["in"] == "query"}
+    for name, known in listing.known_values.items():
+        if known.values:
+            assert schemas[name]["enum"] == list(known.values), name
+        else:
+            assert schemas[name]["pattern"] == f"^{known.pattern}$", name
+
+
+async def test_the_purchase_order_statuses_are_documented_as_an_enum(openapi):
+    parameters = openapi["paths"]["/api/v1/purchase-orders"]["get"]["parameters"]
+    status = next(p for p in parameters if p["name"] == "status")
+    assert status["schema"]["enum"] == ["draft", "issued", "partially_received", "received", "cancelled"]
+
+
 async def test_a_documented_filter_narrows_the_page(api, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(3), 1: Decimal(5)})
     response = await api.get(

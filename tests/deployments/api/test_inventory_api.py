@@ -100,6 +100,22 @@ async def test_stock_levels_walk_every_level_once_while_stock_moves(http, make_t
     assert [sku for sku, _ in seen] == ["SKU-0", "SKU-0", "SKU-1", "SKU-1"]
 
 
+async def test_a_movement_type_filter_takes_the_ledgers_types_and_names_them_when_refused(http, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    headers = tenant.headers()
+    product, (source, target) = str(tenant.products[0]), tenant.warehouses
+    body = {"type": "transfer", "product_id": product, "from_warehouse_id": str(source), "to_warehouse_id": str(target)}
+    moved = await http.post("/api/v1/stock-movements", json={**body, "quantity": 2}, headers=headers)
+    assert moved.status_code == 201, moved.text
+    listed = await http.get("/api/v1/stock-movements?movement_type=transfer_out", headers=headers)
+    assert [(m["warehouse_id"], m["quantity"]) for m in listed.json()["items"]] == [(str(source), -2.0)]
+    refused = await http.get("/api/v1/stock-movements?movement_type=transfer", headers=headers)
+    assert (refused.status_code, refused.json()["details"]["allowed"]) == (
+        400,
+        ["receipt", "issue", "transfer_out", "transfer_in", "adjustment"],
+    )
+
+
 async def test_list_filters_and_search_narrow_the_results(http, make_tenant):
     tenant = await make_tenant()
     headers = tenant.headers()
