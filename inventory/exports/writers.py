@@ -14,6 +14,7 @@ import asyncio
 import csv
 import io
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
@@ -43,15 +44,21 @@ def _text(value: Any, zone: tzinfo) -> str:
 # A spreadsheet opening a CSV evaluates a cell that starts with one of these as a formula (OWASP "CSV
 # injection"): a text value that does is written with a leading single quote, which spreadsheets show as text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# Where the locale writes decimal commas, Excel reads a .csv with ";" as its separator: a cell starts after every
+# ";" in a value, and after a line break in one, since our quotes, placed for commas, fall out of step with its
+# cells past the first column (it reads a quote inside a cell as text). Quoting cannot keep "x;=1+1" one cell
+# there, so a trigger (or a quote, which it would drop) after ";" or a line break gets the same single quote.
+_INNER_CELL_START = re.compile(r'(?<=[;\r\n])(?=[=+\-@\t\r"])')
 EXCEL_FIRST_YEAR = 1900
 
 
 def _csv_text(value: Any, zone: tzinfo) -> str:
     text = _text(value, zone)
     # Only text can carry a formula: numbers (negative quantities included) stay numbers.
-    if isinstance(value, str) and text.startswith(FORMULA_TRIGGERS):
-        return "'" + text
-    return text
+    if not isinstance(value, str):
+        return text
+    text = _INNER_CELL_START.sub("'", text)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 async def csv_chunks(
