@@ -90,8 +90,12 @@ class RiskService:
             claims, tenant, lambda tx, today: compliance.tenant_report(tx.conn, today, window_days)
         )
 
-    async def market_risk(self, claims: Claims, tenant: UUID | None, product_id: UUID | None) -> dict[str, Any]:
-        return await self._run(claims, tenant, lambda tx: service.market_risk(tx, product_id))
+    async def market_risk(
+        self, claims: Claims, tenant: UUID | None, product_id: UUID | None, limit: int, cursor: str | None
+    ) -> dict[str, Any]:
+        return await self._run(
+            claims, tenant, lambda tx: service.market_risk(tx, product_id, limit=limit, cursor=cursor)
+        )
 
     async def import_history(
         self, claims: Claims, tenant: UUID | None, data: bytes, options: ImportOptions

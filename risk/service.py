@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from common.database import TenantTransaction
-from risk import alerts, compliance, market, repository
+from risk import alerts, compliance, market_report, repository
 from risk.features import build_features
 from risk.model import (
     BASELINE_SCORER,
@@ -230,13 +231,16 @@ async def order_predictions(
     return {"as_of": today, "model": model, "total": len(ranked), "orders": ranked[:limit]}
 
 
-async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[str, Any]:
-    """Price statistics per product and currency, and flags on lines of draft or open orders priced unusually
-    high against earlier prices in the line's currency. Prices in different currencies are never compared: a
-    product bought in EUR and then in JPY is not a 15,000% price shock."""
+async def market_risk(
+    tx: TenantTransaction, product_id: UUID | None, *, limit: int | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    """Price statistics per product and currency, shocks and the most volatile first, and flags on lines of draft
+    or open orders priced unusually high against earlier prices in the line's currency. Prices in different
+    currencies are never compared: a product bought in EUR and then in JPY is not a 15,000% price shock. Up to
+    ``limit`` series (all without one) after ``cursor`` (a page's ``next_cursor``), with their lines' flags."""
+    after = market_report.decode_cursor(cursor) if cursor is not None else None
     prices = await repository.price_history(tx.conn, product_id)
-    products = []
-    flags = []
+    open_lines: list[Any] = []  # asyncpg records: mappings of the columns
     if not prices.empty:
         open_lines = await tx.conn.fetch(
             """
@@ -250,19 +254,9 @@ async def market_risk(tx: TenantTransaction, product_id: UUID | None) -> dict[st
             WHERE po.status IN ('draft', 'issued', 'partially_received')
             """
         )
-        for (pid, currency), series in prices.groupby(["product_id", "currency"], sort=False):
-            stats = market.price_statistics(series)
-            products.append({"product_id": pid, "sku": series["sku"].iloc[0], "currency": currency, **stats})
-            for line in (r for r in open_lines if r["product_id"] == pid and r["currency"] == currency):
-                # Prices known when it was ordered (a draft: today); a later fall must not flag it after the fact.
-                before = series[series["observed_on"] < line["ordered_on"]]
-                flag = market.flag_price(before, line["unit_price"])
-                if flag is not None:
-                    flags.append({"line_id": line["id"], "number": line["number"], "status": line["status"],
-                                  "product_id": pid, "currency": currency, "unit_price": line["unit_price"],
-                                  **flag})  # fmt: skip
-    products.sort(key=lambda p: (not p["shock"], -(p["volatility"] or 0)))
-    return {"products": products, "price_flags": flags}
+    # Statistics over every series (pandas, seconds for tens of thousands of products): off the event loop, which
+    # serves the replica's other requests meanwhile.
+    return await asyncio.to_thread(market_report.market_page, prices, open_lines, limit=limit, after=after)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import InvalidInputError, PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
+from deployments.api.listing_params import CursorParam
 from deployments.api.model_calls import call_for
 from risk import repository
 from risk.history_import import ImportOptions, parse_currency, parse_mapping, parse_mode_mapping
@@ -90,9 +91,16 @@ async def order_predictions(
 
 @router.get("/market", summary="Price volatility, trend and shocks per product; flags on unusual new prices")
 async def market_risk(
-    caller: CallerDep, handles: ModelHandlesDep, product_id: Annotated[UUID | None, Query()] = None
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    product_id: Annotated[UUID | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="series (product and currency) per page")] = 100,
+    cursor: CursorParam = None,
 ) -> dict[str, Any]:
-    return await call_for(caller, handles, "risk", "market_risk", product_id)
+    """One series per product and currency, shocks first, then the most volatile, ``limit`` a page (100 unless
+    given, at most 500); ``price_flags`` are the flags on the open order lines of this page's series. ``total``
+    counts every series; pass ``next_cursor`` back as ``cursor`` for the next page (``null`` on the last)."""
+    return await call_for(caller, handles, "risk", "market_risk", product_id, limit, cursor)
 
 
 @router.get("/weights", response_model=WeightsOut, summary="The tenant's score weights (defaults until set)")
