@@ -75,7 +75,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         else:
             try:
                 resolved = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-            except OSError as exc:
+            except (OSError, UnicodeError) as exc:  # UnicodeError: no name to ask for ("a..b", a label over 63)
                 raise httpx.ConnectError(f"cannot resolve {host}: {exc}") from exc
             addresses = [ipaddress.ip_address(info[4][0]) for info in resolved]
         for address in addresses:  # every answer: one public address must not vouch for a private one

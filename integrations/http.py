@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from integrations.address_guard import GuardedTransport
-from integrations.errors import ConnectorUnavailableError
+from integrations.errors import ConnectorProtocolError, ConnectorUnavailableError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Answers of a proxy between us and the ERP, which say nothing of whether the ERP applied the request.
@@ -60,6 +60,13 @@ class HttpClient:
         self.policy = policy
         if policy.allowed_networks is not None and "transport" not in client_kwargs:
             client_kwargs["transport"] = GuardedTransport(policy.allowed_networks)
+        # A base URL stored before configuration refused it ("http://erp:8069x") fails each request as the ERP's
+        # error, where a push releases its claim on the order, rather than the connector's construction.
+        self.unusable_base_url: str | None = None
+        try:
+            httpx.URL(base_url)
+        except httpx.InvalidURL as exc:
+            self.unusable_base_url, base_url = f"base URL {base_url!r} is not a usable URL ({exc})", ""
         self.client = httpx.AsyncClient(base_url=base_url, timeout=policy.timeout_s, **client_kwargs)
 
     async def aclose(self) -> None:
@@ -67,11 +74,17 @@ class HttpClient:
 
     async def request(self, method: str, url: str, *, idempotent: bool | None = None, **kwargs: Any) -> httpx.Response:
         safe = method in ("GET", "HEAD") if idempotent is None else idempotent
+        if self.unusable_base_url is not None:
+            raise ConnectorProtocolError(f"{self.vendor}: {self.unusable_base_url}")
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = await self.client.request(method, url, **kwargs)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
+                # A URL stored before configuration checked it (a token_url "http://login:443x/t"): no retry opens
+                # it, and left to the caller it was a 500.
+                raise ConnectorProtocolError(f"{self.vendor}: {method} {url} is not a usable URL ({exc})") from exc
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 failure = f"cannot connect: {exc or type(exc).__name__}"
             except httpx.TransportError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -17,18 +18,45 @@ ConnectorKind = Literal["odoo", "sap", "dynamics", "netsuite"]
 OptionValue = str | int | bool
 
 
+URL_PATTERN = r"https?://[^\s]{1,490}"
+
+
 def _usable_url(value: str) -> str:
-    # The pattern lets through what no HTTP client can open ("http://erp:8069x"): syncs then failed unrecorded.
+    # The pattern lets through what no HTTP client can open ("http://erp:8069x", "https://a..b/"): syncs then
+    # failed unrecorded and a push was a 500.
     try:
-        host = httpx.URL(value).host
+        url = httpx.URL(value)
     except httpx.InvalidURL as exc:
         raise ValueError(f"not a usable URL: {exc}") from exc
-    if not host:
+    if not url.host:
         raise ValueError("not a usable URL: no host")
+    try:  # what the resolver is asked for; an empty label ("a..b") or one over 63 characters cannot be
+        url.host.encode("idna")
+    except UnicodeError as exc:
+        raise ValueError(f"not a usable URL: host {url.host!r} is not a valid name") from exc
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValueError(f"not a usable URL: port {url.port} is not 1 to 65535")
     return value
 
 
-BaseUrl = Annotated[str, Field(pattern=r"^https?://[^\s]{1,490}$"), AfterValidator(_usable_url)]
+def check_token_url(value: OptionValue) -> None:
+    """Option ``token_url`` is a path on the base URL ("/sap/bc/sec/oauth2/token") or an http(s) URL an HTTP client
+    can open; ValueError otherwise. Unchecked, "http://login:443x/t" was stored and every push was a 500."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//"):
+        try:
+            httpx.URL(value)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"option token_url is not a usable path: {exc}") from exc
+        return
+    if not isinstance(value, str) or not re.fullmatch(URL_PATTERN, value):
+        raise ValueError("option token_url must be an http(s) URL or a path on base_url starting with /")
+    try:
+        _usable_url(value)
+    except ValueError as exc:
+        raise ValueError(f"option token_url is {exc}") from exc
+
+
+BaseUrl = Annotated[str, Field(pattern=f"^{URL_PATTERN}$"), AfterValidator(_usable_url)]
 # Bounds of a connector's sync schedule, as the database's CHECK has them (migration 0060).
 MIN_SYNC_INTERVAL = 5
 MAX_SYNC_INTERVAL = 7 * 24 * 60
@@ -45,6 +73,8 @@ def check_kind(kind: str, credentials: dict[str, str] | None, options: dict[str,
     absent = [o for o in REQUIRED_OPTIONS[kind] if options is not None and o not in options]
     if absent:
         raise ValueError(f"{kind} connectors need options: {', '.join(absent)}")
+    if options is not None and "token_url" in options:
+        check_token_url(options["token_url"])
     if kind == "netsuite":
         check_signing(credentials, options)
 

@@ -1,11 +1,11 @@
-"""Reading a vendor's Retry-After (integrations/http.py)."""
+"""Reading a vendor's Retry-After, retries, and URLs no client can open (integrations/http.py)."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from integrations.errors import ConnectorUnavailableError
+from integrations.errors import ConnectorProtocolError, ConnectorUnavailableError
 from integrations.http import HttpClient, RetryPolicy, retry_after_seconds
 
 
@@ -42,3 +42,24 @@ async def test_a_write_a_gateway_answered_with_504_is_not_sent_again_but_a_read_
     reads: list[str] = []
     client = HttpClient("Odoo", "http://erp", policy, transport=answering([504], reads))
     assert (await client.request("GET", "/read")).status_code == 200 and (writes, reads) == (["POST"], ["GET", "GET"])
+
+
+# Connectors stored before configuration checked their URLs: each request is the ERP's error (a push a 503 that
+# releases its claim), not a 500.
+async def test_a_stored_url_with_an_unusable_port_is_a_connector_error():
+    client = HttpClient("Dynamics", "https://erp.example.com", RetryPolicy(max_attempts=1, allowed_networks=()))
+    with pytest.raises(ConnectorProtocolError, match="not a usable URL"):
+        await client.request("POST", "http://login:443x/t", idempotent=True)
+
+
+async def test_a_stored_base_url_with_an_unusable_port_is_a_connector_error():
+    client = HttpClient("Odoo", "http://erp:8069x", RetryPolicy(max_attempts=1, allowed_networks=()))
+    with pytest.raises(ConnectorProtocolError, match="not a usable URL"):
+        await client.request("GET", "/web/version")
+
+
+async def test_a_stored_host_the_resolver_cannot_encode_is_a_connector_error():
+    # "a..b" has an empty label: getaddrinfo raised UnicodeError, which the address guard let through.
+    client = HttpClient("Odoo", "https://a..b/", RetryPolicy(max_attempts=1, allowed_networks=()))
+    with pytest.raises(ConnectorUnavailableError, match=r"cannot resolve a\.\.b"):
+        await client.request("GET", "/web/version")

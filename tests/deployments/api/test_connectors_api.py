@@ -30,6 +30,20 @@ from tests.support.fakes.netsuite import rsa_key, signing_key_pem
         ("admin", odoo_body("ftp://nowhere"), 422, "validation_error"),
         # Passed the pattern, then no sync could open it and its runs stayed "running" (a push: a 500).
         ("admin", odoo_body("http://127.0.0.1:80x"), 422, "validation_error"),
+        # Passed the URL checks, then the resolver refused the empty label and a push was a 500.
+        ("admin", odoo_body("https://a..b/"), 422, "validation_error"),
+        ("admin", odoo_body("http://127.0.0.1:99999"), 422, "validation_error"),
+        (  # an option no HTTP client can open was never checked: every push was a 500
+            "admin",
+            odoo_body(
+                "https://erp.example.com",
+                kind="dynamics",
+                options={"token_url": "http://x:80x/t", "company_id": "c"},
+                credentials={"client_id": "c", "client_secret": "s"},
+            ),
+            422,
+            "validation_error",
+        ),
         ("admin", odoo_body("http://127.0.0.1:1", mapping={"units": {"Units": 3}}), 422, "validation_error"),
         ("admin", odoo_body("http://127.0.0.1:1", options={}), 422, "validation_error"),
     ],
