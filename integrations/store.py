@@ -24,12 +24,13 @@ RUN_COLUMNS = "id, connector_id, status, trigger, requested_by, counts, error, c
 DEAD_LETTER_COLUMNS = (
     "id, entity, external_id, run_id, error, payload, attempts, first_seen_at, last_seen_at, resolved_at"
 )
-# Latest seen first; the route adds the connector and whether resolved ones count.
+# Newest first by when a record first failed, which a sync meeting it again does not move (last_seen_at does:
+# a walk by it missed a letter seen again meanwhile); the route adds the connector and whether resolved ones count.
 DEAD_LETTERS = Listing(
     table="app.integration_dead_letters",
     columns=tuple(c.strip() for c in DEAD_LETTER_COLUMNS.split(",")),
-    sortable={"last_seen_at": datetime},
-    default_sort="-last_seen_at",
+    sortable={"first_seen_at": datetime, "last_seen_at": datetime},
+    default_sort="-first_seen_at",
 )
 # A run whose job stopped sending heartbeats this long ago no longer blocks a new one.
 ABANDONED_AFTER = "15 minutes"

@@ -52,3 +52,26 @@ async def test_resolved_dead_letters_are_paged_with_the_open_ones_when_asked_for
     path = f"/api/v1/integrations/connectors/{connector}/dead-letters"
     letters = await all_pages(http, tenant, path, limit=2, include_resolved="true")
     assert sorted(d["external_id"] for d in letters) == ["0", "1", "2", "3"]
+
+
+async def test_a_dead_letter_seen_again_during_a_walk_is_still_listed_once(http, make_tenant, owner_pool):
+    # Before, the list was sorted by last_seen_at, which every sync that meets the record again moves: a letter
+    # not yet listed jumped ahead of the cursor and the walk never reached it.
+    tenant = await make_tenant()
+    connector = await connector_with_dead_letters(http, tenant, owner_pool, 4)
+    await owner_pool.execute(
+        "UPDATE app.integration_dead_letters SET first_seen_at = now() - make_interval(hours => external_id::int),"
+        " last_seen_at = now() - make_interval(hours => external_id::int) WHERE connector_id = $1",
+        connector,
+    )
+    path = f"/api/v1/integrations/connectors/{connector}/dead-letters"
+    first = await http.get(path, params={"limit": 1}, headers=tenant.headers())
+    listed = [d["external_id"] for d in first.json()["items"]]
+    await owner_pool.execute(
+        "UPDATE app.integration_dead_letters SET last_seen_at = now() + interval '1 minute', attempts = attempts + 1"
+        " WHERE connector_id = $1 AND external_id = '4'",
+        connector,
+    )
+    rest = await all_pages(http, tenant, path, limit=1, cursor=first.json()["next_cursor"])
+    listed += [d["external_id"] for d in rest]
+    assert sorted(listed) == ["1", "2", "3", "4"]
