@@ -69,18 +69,37 @@ def _value(value: Any) -> str:
     return "unknown" if value is None else str(value)
 
 
-# A question asking for some kinds of action only ("What should I expedite?") gets those; else every kind.
-ACTION_WORDS = {
-    "expedite": ("expedite*", "chase", "hurry", "rush"),
-    "reorder": ("reorder*", "order more", "running low", "run out", "replenish*", "restock*"),
-    "review_supplier": ("review*",),
+# A question naming some kinds of action by their verbs ("What should I expedite?") gets those only; else every kind.
+ACTION_VERBS = {
+    "expedite": ("expedite*", "chase", "chasing", "hurry", "rush"),
+    "reorder": ("reorder*", "replenish*", "restock*"),
 }
+# Running out is answered by a reorder and by expediting what is already on order: both kinds.
+STOCK_OUT_WORDS = (
+    "run out", "runs out", "running out", "ran out", "running low", "stock out", "stock-out", "stockout*",
+    "out of stock",
+)  # fmt: skip
+SUPPLIER_WORDS = ("supplier*", "vendor*")
+
+
+def _actions_asked(context: ToolContext) -> list[str] | None:
+    """The kinds the question names, in the order suggestions are listed; None (every kind) when it names none.
+    "Review" names supplier reviews when the question is about suppliers, and adds them to other kinds named
+    ("What should I expedite or review?"); on its own it narrows nothing ("Can you review the suggested actions?").
+    Until 2026-12-07 "run out", "running low" and "order more" narrowed to reorders, hiding the expedite of an order
+    landing after the stock-out, and any "review" narrowed to supplier reviews."""
+    asked = {action for action, verbs in ACTION_VERBS.items() if context.asks(verbs)}
+    if context.asks(STOCK_OUT_WORDS):
+        asked |= {"expedite", "reorder"}
+    if context.asks(("review*",)) and (asked or context.asks(SUPPLIER_WORDS)):
+        asked.add("review_supplier")
+    return [action for action in ("expedite", "reorder", "review_supplier") if action in asked] or None
 
 
 async def _suggestions(context: ToolContext) -> ToolResult:
     """The first ``MAX_ROWS`` suggestions and, when there are more, ``MORE_ROWS``: until 2026-12-07 ten lines
     read as "there are ten"."""
-    actions = [action for action, words in ACTION_WORDS.items() if context.asks(words)] or None
+    actions = _actions_asked(context)
     found = await suggest(context.tx, today=context.today, limit=MAX_ROWS + 1, actions=actions)
     shown = found[:MAX_ROWS]
     lines = [f"{s.title}: {s.reason}" for s in shown] + ([MORE_ROWS] if len(found) > MAX_ROWS else [])

@@ -10,13 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from copilot import stock_outs, suggestions
-from copilot.tool_base import MAX_ROWS, MORE_ROWS
 from copilot.tools import run_tools
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
     add_forecast,
     add_order,
-    add_products_below_their_minimum,
     add_risky_and_safe_supplier,
     add_risky_supplier,
     add_scanned_score,
@@ -301,57 +299,3 @@ async def test_a_cover_just_short_of_the_target_does_not_read_as_the_target(data
     (reorder,) = await recent_demand_reorders(database, make_tenant, owner_pool, Decimal(84), stock=Decimal("125.9"))
     assert reorder.reason.startswith("available 41.9 covers 13.9 days of demand (average 3.00/day")
     assert reorder.figures["cover_days"] == "13.9" and reorder.quantity == "43"
-
-
-async def late_order_among_25_reorders(database, make_tenant, owner_pool, today):
-    """A tenant with 25 products below their reorder minimum (from supplier AA-1) and an order from ZZ-LATE 30 days
-    late; returns the tenant and the order's number."""
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        late = await add_supplier(conn, tenant, "ZZ-LATE", "Zeta Late Supplier")
-        _, number = await add_order(conn, tenant, late, today - timedelta(days=30), [(0, 10, 1)])
-        await add_products_below_their_minimum(conn, tenant, await add_supplier(conn, tenant, "AA-1", "Alpha"), 25)
-    return tenant, number
-
-
-async def test_an_overdue_order_is_suggested_first_beside_more_reorders_than_the_limit(
-    database, make_tenant, owner_pool, today
-):
-    # Before, the sources were joined end to end: 25 reorder rules filled the first 20 and the expedite was lost.
-    tenant, number = await late_order_among_25_reorders(database, make_tenant, owner_pool, today)
-    found = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx, limit=20))
-    assert len(found) == 20
-    assert found[0].title == f"Expedite {number} from ZZ-LATE to WH-0"
-    assert [s.action for s in found[1:]] == ["reorder"] * 19
-
-
-async def test_the_rule_furthest_below_its_minimum_is_suggested_first(database, make_tenant, owner_pool):
-    # Before, rules came by supplier code: AAA's 4 of 5 before ZZZ's 0 of 5.
-    tenant = await make_tenant(stock={0: Decimal(4)})
-    async with owner_pool.acquire() as conn:
-        for product, code in ((0, "AAA"), (1, "ZZZ")):
-            await insert(
-                conn, "reorder_rules", tenant_id=tenant.id, product_id=tenant.products[product],
-                warehouse_id=tenant.warehouses[0], supplier_id=await add_supplier(conn, tenant, code, code),
-                min_quantity=5, max_quantity=10,
-            )  # fmt: skip
-    found = await as_user(database, tenant)(lambda tx: suggestions.suggest(tx))
-    assert [s.title for s in found] == ["Reorder 10 x SKU-1 for WH-0 from ZZZ", "Reorder 6 x SKU-0 for WH-0 from AAA"]
-
-
-async def test_the_copilot_says_there_are_more_suggestions_than_it_lists(database, make_tenant, owner_pool, today):
-    # Before, ten lines with nothing after them read as "there are ten".
-    tenant, number = await late_order_among_25_reorders(database, make_tenant, owner_pool, today)
-    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What should I do?", {"action_suggestions"}))
-    (found,) = results
-    assert len(found.lines) == MAX_ROWS + 1 and found.lines[-1] == MORE_ROWS
-    assert found.lines[0].startswith(f"Expedite {number} from ZZ-LATE to WH-0: ")
-
-
-async def test_asked_what_to_expedite_the_copilot_lists_the_expedites_only(database, make_tenant, owner_pool, today):
-    tenant, number = await late_order_among_25_reorders(database, make_tenant, owner_pool, today)
-    ask = "What should I expedite?"
-    (found,) = await as_user(database, tenant)(lambda tx: run_tools(tx, ask, {"action_suggestions"}))
-    late = f"expected {today - timedelta(days=30)}, now 30 days late"
-    assert found.lines == [f"Expedite {number} from ZZ-LATE to WH-0: {late}"]
-    assert found.arguments == {"limit": MAX_ROWS, "actions": ["expedite"]}
