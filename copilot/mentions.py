@@ -28,6 +28,9 @@ _LEGAL_FORM = re.compile(
     r"[\s,]+(?:ltd|limited|inc|llc|gmbh|ag|sa|s\.a|bv|b\.v|nv|plc|co|corp|corporation|company|srl|spa|oy|ab|kg)\.?$",
     re.IGNORECASE,
 )
+# What Python's \s matches, which includes no-break spaces PostgreSQL's \s does not: 0139 writes each as a space in
+# ``app.suppliers.name_key`` and takes ``_LEGAL_FORM`` off, so both must read the same characters as spaces.
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,8 @@ def candidate_numbers(question: str) -> list[str]:
 
 
 def without_legal_form(name: str) -> str:
-    return _LEGAL_FORM.sub("", name).strip()
+    # Trimmed first: "$" also matches before a final line break, which 0139's key (spaces trimmed first) cannot tell.
+    return _LEGAL_FORM.sub("", name.strip()).strip()
 
 
 async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
@@ -144,21 +148,16 @@ async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[
 
 async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
     """Active suppliers whose code, name or name without its legal form the question names."""
-    # Candidates hold what the check below looks for: the code, the name or the name without its legal form. The
-    # name's first word brought in more than the limit of other suppliers ("The ...", "Global ...") and pushed out
-    # the one named, even by its code. PostgreSQL reads ``_LEGAL_FORM`` alike; codes the question holds come first.
+    # Candidates hold what the check below looks for: the code, the name, or ``name_key`` (0139: the name without
+    # its legal form, spaces as ``_SPACE`` writes them, lower case), so suppliers sharing a first word ("The ...")
+    # cannot push out the one named; codes the question holds come first.
     rows = await conn.fetch(
-        r"""SELECT id, code, name FROM (
-               SELECT id, code, name, full_name,
-                      NULLIF(regexp_replace(regexp_replace(full_name, $2, '', 'i'), '\s+$', ''), '') AS short_name
-               FROM (SELECT id, code, name, lower(regexp_replace(name, '^\s+|\s+$', '', 'g')) AS full_name
-                     FROM app.suppliers WHERE active) named
-           ) s
-           WHERE strpos(lower($1), lower(code)) > 0 OR strpos(lower($1), full_name) > 0
-                 OR strpos(lower($1), short_name) > 0
+        """SELECT id, code, name FROM app.suppliers
+           WHERE active AND (strpos(lower($1), lower(code)) > 0 OR strpos(lower($1), lower(name)) > 0
+                             OR strpos(lower($2), name_key) > 0)
            ORDER BY strpos(lower($1), lower(code)) > 0 DESC, length(name) DESC, code LIMIT 50""",
         question,
-        _LEGAL_FORM.pattern,
+        _SPACE.sub(" ", question),
     )
     return [dict(r) for r in rows if names_in(question, (r["code"], r["name"], without_legal_form(r["name"])))][
         :MAX_MENTIONS

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 
-from copilot.mentions import candidate_numbers, find_mentions, names_in, without_legal_form
+from copilot.mentions import _LEGAL_FORM, _SPACE, candidate_numbers, find_mentions, names_in, without_legal_form
 from copilot.tools import matches
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import add_order, add_shipment, add_supplier, add_suppliers
@@ -102,3 +104,39 @@ async def test_a_product_named_by_its_sku_is_found_among_many_products_named_in_
     found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
     assert "SKU-0042" in [p["sku"] for p in found.products]
     assert found.unknown_codes == []
+
+
+async def test_a_supplier_written_with_a_no_break_space_before_its_legal_form_is_found_without_it(
+    database, make_tenant, owner_pool
+):
+    # PostgreSQL's \s does not match a no-break space: the candidate query kept "GmbH" on "Global Trading\u00a0GmbH".
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_suppliers(conn, tenant, ("GT", "Global Trading\u00a0GmbH"), ("MB", "Müller Bau\u202fAG"))
+    question = "How risky are Global Trading and Müller Bau?"
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
+    assert sorted(s["code"] for s in found.suppliers) == ["GT", "MB"]
+
+
+MIGRATION = Path(__file__).parents[2] / "common" / "migrations" / "0139_supplier_name_key.sql"
+
+
+def test_the_supplier_name_key_takes_off_the_legal_form_pattern_mentions_take_off():
+    # The pattern is the regexp_replace argument followed by its replacement '' and the flag 'i'.
+    inlined = re.findall(r"'([^']*)',\s*'',\s*'i'", MIGRATION.read_text())
+    assert inlined == [_LEGAL_FORM.pattern]
+
+
+async def test_the_supplier_name_key_is_the_name_without_its_legal_form_as_python_reads_it(make_tenant, owner_pool):
+    tenant = await make_tenant()
+    spaces = [c for c in map(chr, range(0x110000)) if c.isspace()]
+    names = [
+        "Acme Fasteners Ltd.", "Globex, Inc", "Cooperative", "Ltd", ", Inc", "Global Trading\u00a0GmbH",
+        "Müller Bau\u202fAG", "Figure\u2007Co", " Padded S.A. \n", "Acme Ltd\n", "Next\x85Line NV",
+        "Ideographic\u3000KG", "Corp of Co.", *(f"Acme{c}Supply{c}GmbH{c}" for c in spaces),
+    ]  # fmt: skip
+    async with owner_pool.acquire() as conn:
+        await add_suppliers(conn, tenant, *((f"S-{n}", name) for n, name in enumerate(names)))
+        rows = await conn.fetch("SELECT name, name_key FROM app.suppliers WHERE tenant_id = $1", tenant.id)
+    keys = {r["name"]: r["name_key"] for r in rows}
+    assert keys == {name: _SPACE.sub(" ", without_legal_form(name)).lower() or None for name in names}
