@@ -34,6 +34,7 @@ import pandas as pd
 
 from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_order, units_per_cycle
 from inventory.simulation import simulate_service_level
+from training.assumed_spread import assume_spread_of_constant_short_histories
 from training.demand_rate import demand_rate_from_forecast
 from training.errors import ForecastInputError
 from training.frequency import default_horizon
@@ -148,7 +149,8 @@ def forecast_panel(
         rows = predicted["unique_id"].map(non_negative).fillna(False).to_numpy(dtype=bool)
         value_columns = [POINT_COLUMN, *(quantile_column(q) for q in levels)]
         predicted.loc[rows, value_columns] = predicted.loc[rows, value_columns].clip(lower=0.0)
-        selections.append(_assume_spread_of_single_observations(predicted, model.selection_, rest, levels))
+        short = model.min_combination_length
+        selections.append(assume_spread_of_constant_short_histories(predicted, model.selection_, rest, levels, short))
         chosen = model.selection_.set_index("unique_id")["model"]
         forecasts.append(predicted.assign(model=predicted["unique_id"].map(chosen)))
         scores = model.backtest_scores_
@@ -157,25 +159,6 @@ def forecast_panel(
         selection=pd.concat(selections, ignore_index=True),
         candidates=scores,
     )
-
-
-def _assume_spread_of_single_observations(
-    predicted: pd.DataFrame, selection: pd.DataFrame, history: pd.DataFrame, levels: Sequence[float]
-) -> pd.DataFrame:
-    """One observation shows no spread, and the naive forecast's interval collapses onto it (a certain 40 for
-    a product stocked last week, and a safety stock of 0 the simulation "confirmed"): a demand series' interval
-    is then Poisson's around its forecast, and its note says so."""
-    lengths = history.groupby("unique_id")["y"].agg(["size", "min"])
-    single = lengths.index[(lengths["size"] == 1) & (lengths["min"] >= 0)]
-    rows = predicted["unique_id"].isin(single).to_numpy()
-    if rows.any():
-        from scipy.stats import poisson
-
-        mean = predicted.loc[rows, POINT_COLUMN].to_numpy(dtype=float)
-        for q in levels:
-            predicted.loc[rows, quantile_column(q)] = poisson.ppf(q, mean)
-    note = " (its interval assumed Poisson: one observation shows no spread)"
-    return selection.assign(note=selection["note"] + np.where(selection["unique_id"].isin(single), note, ""))
 
 
 def zero_forecast(history: pd.DataFrame, freq: str, horizon: int, levels: Sequence[float]) -> pd.DataFrame:

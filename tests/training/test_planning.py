@@ -180,10 +180,11 @@ def test_any_history_and_options_give_a_json_policy_or_a_domain_error(
     json.dumps(report, allow_nan=False, default=str)
 
 
-def test_one_observation_claims_neither_a_certain_interval_nor_a_confirmed_zero_safety_stock():
-    # Before, a product stocked last period had the interval [40, 40] and a safety stock of 0 that the simulation
-    # "confirmed" at 100% service.
-    history = pd.DataFrame({"ds": pd.date_range("2025-03-01", periods=1), "y": [40.0]})
+@pytest.mark.parametrize("sales", [[40.0], [40.0, 40.0], [40.0, 40.0, 40.0]], ids=["one", "two", "three"])
+def test_a_short_history_without_spread_claims_neither_a_certain_interval_nor_a_zero_safety_stock(sales):
+    # Before, a product stocked last period (until 2026-12-07 also one that sold 40 on each of two or three days) had
+    # the interval [40, 40] and a safety stock of 0 that the simulation "confirmed" at 100% service.
+    history = pd.DataFrame({"ds": pd.date_range("2025-03-01", periods=len(sales)), "y": sales})
     forecast = forecast_demand(history, "D", 7)
     assert forecast["points"][0]["quantiles"]["0.9"] > forecast["points"][0]["quantiles"]["0.1"]
     assert "assumed Poisson" in forecast["reason"]
