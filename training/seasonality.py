@@ -23,6 +23,8 @@ MIN_CYCLES = 2
 # A robust STL over few cycles puts noise into the season (white noise of two weekly cycles measures a seasonal
 # strength near 1, of four up to 0.7): without a detected period, strengths are measured on this many cycles.
 MIN_CYCLES_UNDETECTED = 8
+# A Monday at midnight: where steps on the calendar are counted from.
+_ANCHOR = pd.Timestamp("1970-01-05")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class SeasonalAnalysis:
     trend_strength: float | None
     components: pd.DataFrame  # ds, observed, trend, seasonal, resid
     seasonal_profile: dict[int, float]  # position in the main cycle -> mean seasonal effect
-    peak_weeks: list[int]  # ISO weeks of the year, highest demand first
+    peak_weeks: list[int]  # ISO weeks of the year, highest yearly effect first; [] without a detected yearly cycle
     notes: list[str] = field(default_factory=list)
 
 
@@ -52,8 +54,9 @@ def analyse_seasonality(
     its autocorrelation is a local peak and exceeds the 95% white-noise band ``1.96/sqrt(n)``. STL
     (robust) runs on the strongest detected period, MSTL when several are detected; without a
     detected period the decomposition still runs on the main candidate so the strengths say how weak
-    the season is. Peak weeks rank ISO weeks by their mean STL seasonal effect (needs a year of
-    history).
+    the season is. Peak weeks rank ISO weeks by the mean of the yearly component (period 365 of daily,
+    52 of weekly data) and only when that period is detected: any other component averages to about
+    zero over a week, and an undetected one is not told from noise, so ranking them ranks noise.
     """
     if history.empty or not {"ds", "y"} <= set(history.columns):
         raise ForecastInputError("seasonal analysis needs a non-empty frame with columns ds and y")
@@ -89,13 +92,14 @@ def analyse_seasonality(
             f"needs {MIN_CYCLES_UNDETECTED * main} ({MIN_CYCLES_UNDETECTED} cycles) to tell a season from noise"
         )
     series = pd.Series(y, index=pd.RangeIndex(n))
-    if len(detected) > 1:
-        periods = sorted(detected)
+    periods = sorted(detected) if len(detected) > 1 else [main]
+    if len(periods) > 1:
         result = MSTL(series, periods=periods, stl_kwargs={"robust": True}).fit()
-        seasonal = np.asarray(result.seasonal).reshape(n, -1).sum(axis=1)
     else:
         result = STL(series, period=main, robust=True).fit()
-        seasonal = np.asarray(result.seasonal)
+    by_period = np.asarray(result.seasonal).reshape(n, -1)  # one column per period, in the order of periods
+    seasonal = by_period.sum(axis=1)
+    yearly = _yearly_period(freq)
     trend, resid = np.asarray(result.trend), np.asarray(result.resid)
     components = pd.DataFrame({"ds": ds, "observed": y, "trend": trend, "seasonal": seasonal, "resid": resid})
     profile = pd.Series(seasonal).groupby(np.arange(n) % main).mean()
@@ -109,7 +113,7 @@ def analyse_seasonality(
         trend_strength=_strength(resid, trend + resid) if measured else None,
         components=components,
         seasonal_profile={int(k): float(v) for k, v in profile.items()},
-        peak_weeks=_peak_weeks(ds, seasonal, float(np.mean(y)), top_weeks, notes),
+        peak_weeks=_peak_weeks(ds, by_period, periods, detected, yearly, float(np.mean(y)), top_weeks, notes),
         notes=notes,
     )
 
@@ -134,12 +138,41 @@ def _strength(resid: np.ndarray, component_plus_resid: np.ndarray) -> float:
     return float(max(0.0, 1.0 - np.var(resid) / total))
 
 
-def _peak_weeks(ds: pd.DatetimeIndex, seasonal: np.ndarray, mean: float, top: int, notes: list[str]) -> list[int]:
-    """ISO weeks with the highest mean seasonal effect (STL: free of trend and noise)."""
-    if len(ds) < 2 or (ds[-1] - ds[0]) < pd.Timedelta(days=364):
-        notes.append("peak weeks need at least a year of history")
+def _yearly_period(freq: str) -> int | None:
+    """The candidate period of ``freq`` that spans a year, where steps of a day to a week place it in ISO weeks."""
+    offset = parse_frequency(freq)
+    first = _ANCHOR + offset  # an anchored offset (weekly on Sunday, business days) rolls onto its grid first
+    if not pd.Timedelta(days=1) <= (first + offset) - first <= pd.Timedelta(weeks=1):
+        return None
+    spans = {p: (first + p * offset) - first for p in seasonalities(freq)}
+    return next((p for p, span in spans.items() if pd.Timedelta(days=360) <= span <= pd.Timedelta(days=371)), None)
+
+
+def _peak_weeks(
+    ds: pd.DatetimeIndex,
+    by_period: np.ndarray,
+    periods: list[int],
+    detected: list[int],
+    yearly: int | None,
+    mean: float,
+    top: int,
+    notes: list[str],
+) -> list[int]:
+    """ISO weeks with the highest mean effect of the detected yearly component (STL: free of trend and noise)."""
+    if yearly is None:
+        notes.append("peak weeks need a yearly cycle of daily or weekly data")
+        return []
+    if yearly not in detected or yearly not in periods:
+        needed = MIN_CYCLES * yearly + 1
+        notes.append(
+            f"peak weeks need a detected yearly cycle (period {yearly}: {MIN_CYCLES} years of history, "
+            f"{needed} observations; {len(ds)} here)"
+            if len(ds) < needed
+            else f"peak weeks need a detected yearly cycle: period {yearly} was not detected"
+        )
         return []
     if mean <= 0:
         return []
-    weeks = pd.Series(seasonal, index=ds.isocalendar().week.to_numpy()).groupby(level=0).mean()
+    component = by_period[:, periods.index(yearly)]
+    weeks = pd.Series(component, index=ds.isocalendar().week.to_numpy()).groupby(level=0).mean()
     return [int(w) for w in weeks.sort_values(ascending=False).head(top).index]

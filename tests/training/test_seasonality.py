@@ -33,8 +33,28 @@ def test_stl_components_add_up_to_the_observed_series():
 
 def test_peak_weeks_are_where_the_season_peaks_despite_the_trend():
     # sin(2*pi*t/52) peaks 13 weeks after the first Sunday of 2021: ISO week 13-15.
-    analysis = analyse_seasonality(weekly_series(slope=1.0), "W")
+    analysis = analyse_seasonality(weekly_series(slope=0.3), "W")
+    assert analysis.detected_periods == [52] and analysis.trend_strength > 0.6
     assert set(analysis.peak_weeks[:3]) <= {12, 13, 14, 15, 16}
+
+
+def test_daily_demand_under_two_years_has_no_peak_weeks_from_its_weekday_pattern():
+    # Before, STL on the weekday period (its weekly means about 0) ranked weeks [39, 38, 6, 1, 14] here.
+    ds = pd.date_range("2025-01-06", periods=420, freq="D")
+    weeks = ds.isocalendar().week.to_numpy()
+    rng = np.random.default_rng(0)
+    y = np.array([10, 12, 11, 13, 20, 25, 5])[ds.dayofweek] + np.where(np.isin(weeks, [4, 5]), 60, 0)
+    analysis = analyse_seasonality(pd.DataFrame({"ds": ds, "y": y + rng.normal(0, 2, len(ds))}), "D")
+    assert analysis.peak_weeks == []
+    assert any("peak weeks need a detected yearly cycle (period 365" in note for note in analysis.notes)
+
+
+def test_weekly_noise_has_no_peak_weeks():
+    noise = np.random.default_rng(0).poisson(5, 105).astype(float)
+    frame = pd.DataFrame({"ds": pd.date_range("2024-01-07", periods=105, freq="W"), "y": noise})
+    analysis = analyse_seasonality(frame, "W")
+    assert (analysis.detected_periods, analysis.peak_weeks) == ([], [])
+    assert any("period 52 was not detected" in note for note in analysis.notes)
 
 
 def test_weekday_pattern_of_daily_demand_is_a_seven_day_period():
