@@ -80,7 +80,7 @@ def submit_sync(tenant_id: UUID, connector_id: UUID, run_id: UUID, trigger: str 
 async def _fail_unstarted(deps: SyncDeps, tenant_id: UUID, connector_id: UUID, run_id: UUID, exc: Exception) -> None:
     try:
         await fail_unstarted_run(deps, tenant_id, connector_id, run_id, f"the sync job could not start: {exc}")
-    except Exception:  # the connector itself is gone (its runs with it), or the database is unreachable
+    except Exception:  # the database is unreachable (a run whose connector is gone went with it)
         logger.exception("could not mark ERP sync run %s failed", run_id)
 
 

@@ -16,8 +16,7 @@ from uuid import UUID
 
 import asyncpg
 
-from common.database import TenantTransaction
-from integrations.sync import SyncDeps, acting_claims
+from integrations.sync import SyncDeps, close_run
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +56,13 @@ async def claim_due_syncs(
 async def fail_unstarted_run(deps: SyncDeps, tenant_id: UUID, connector_id: UUID, run_id: UUID, error: str) -> bool:
     """Mark a run failed if no job has started it yet, so that it blocks no later sync; True if it did.
 
-    A run another job already started is left alone: that job finishes it (or it is abandoned).
+    A run another job already started is left alone: that job finishes it (or it is abandoned). The run is
+    closed as the service, not as the acting member, who may be the very reason the job could not start.
     """
-    claims = await acting_claims(deps.database, tenant_id, connector_id)
-
-    async def op(tx: TenantTransaction) -> bool:
-        status = await tx.conn.execute(
-            """UPDATE app.integration_sync_runs SET status = 'failed', error = $2, finished_at = now()
-               WHERE id = $1 AND status = 'queued'""",
-            run_id,
-            error[:2000],
-        )
-        return bool(status == "UPDATE 1")
-
-    failed: bool = await deps.database.run(claims, tenant_id, op)
-    return failed
+    closed = await close_run(deps.database, run_id, "failed", {}, error, ("queued",))
+    if closed is None:
+        logger.info("ERP sync run %s of connector %s (tenant %s) was no longer queued", run_id, connector_id, tenant_id)
+    return closed is not None
 
 
 async def keep_claims(conn: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy, run_ids: list[UUID]) -> int:

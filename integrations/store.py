@@ -284,7 +284,8 @@ async def start_queued_run(conn: asyncpg.Connection, run_id: UUID) -> None:
 
 async def finish_run(
     conn: asyncpg.Connection, run_id: UUID, status: str, counts: dict[str, dict[str, int]], error: str | None
-) -> dict:
+) -> dict | None:
+    """Close the run; None when the caller may no longer write it (its acting member was demoted meanwhile)."""
     row = await conn.fetchrow(
         f"""UPDATE app.integration_sync_runs
             SET status = $2, counts = $3, error = $4, finished_at = now(), heartbeat_at = now()
@@ -294,8 +295,7 @@ async def finish_run(
         counts,
         error,
     )
-    assert row is not None
-    return dict(row)
+    return dict(row) if row is not None else None
 
 
 async def get_run(conn: asyncpg.Connection, run_id: UUID) -> dict:

@@ -13,14 +13,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import asyncpg
 
 from common.config import Settings
 from common.database import Database, TenantTransaction
-from common.errors import ConflictError, DomainError, NotFoundError, describe
+from common.errors import ConflictError, DomainError, NotFoundError, PermissionDeniedError, describe
 from integrations import store
 from integrations.apply import Counts, apply_page, close_stock_snapshot, storable
 from integrations.connector import Connector, ConnectorConfig, connector_class
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 SYNC_FINISHED = "integration.sync_finished"
 SYNC_FAILED = "integration.sync_failed"
+ACTOR_CANNOT_WRITE = "the connector's acting member is no longer an admin or planner: re-save the connector as one"
 
 ConnectorFactory = Callable[[str, ConnectorConfig], Connector]
 
@@ -93,12 +94,41 @@ async def queue_run(tx: TenantTransaction, connector_id: UUID, trigger: str) -> 
 
 
 async def fail_queued_run(deps: SyncDeps, tenant_id: UUID, connector_id: UUID, run_id: UUID, error: str) -> None:
-    claims = await acting_claims(deps.database, tenant_id, connector_id)
+    if await close_run(deps.database, run_id, "failed", {}, error, ("queued",)) is None:
+        logger.info("ERP sync run %s of connector %s (tenant %s) was no longer queued", run_id, connector_id, tenant_id)
 
-    async def op(tx: TenantTransaction) -> None:
-        await store.finish_run(tx.conn, run_id, "failed", {}, error)
 
-    await deps.database.run(claims, tenant_id, op)
+async def close_run(
+    database: Database,
+    run_id: UUID,
+    status: str,
+    counts: dict[str, dict[str, int]],
+    error: str | None,
+    from_statuses: tuple[str, ...],
+) -> dict | None:
+    """Close the run if it is still in one of ``from_statuses`` and announce it; None if it was not.
+
+    As the service (app.close_integration_run, migration 0140), not as the acting member: one demoted or removed
+    since the run was queued may no longer write it, and the run would block the connector's next sync.
+    """
+    async with database.pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT * FROM app.close_integration_run($1, $2, $3, $4, $5)",
+            run_id,
+            status,
+            counts,
+            None if error is None else error[:2000],
+            list(from_statuses),
+        )
+        if row is None:
+            return None
+        run = dict(row)
+        tenant_id, connector_name = run.pop("tenant_id"), run.pop("connector_name")
+        # The function wrote the notification; the event goes out with this transaction's commit.
+        await events.publish(
+            cast(asyncpg.Connection, conn), tenant_id, _event_kind(run), _announcement(run, connector_name)
+        )
+    return run
 
 
 @dataclass
@@ -117,8 +147,10 @@ async def run_sync(
     claims = await acting_claims(deps.database, tenant_id, connector_id)
 
     async def start(tx: TenantTransaction) -> _Setup:
-        tx.require_write()
         connector = await store.get_connector(tx.conn, connector_id)
+        if not await store.actor_may_write(tx.conn, connector):
+            raise ConflictError(ACTOR_CANNOT_WRITE, code="connector_actor_cannot_write")
+        tx.require_write()
         if run_id is None:
             if not connector["enabled"]:
                 raise ConflictError(f"connector {connector['name']!r} is disabled", code="connector_disabled")
@@ -135,7 +167,10 @@ async def run_sync(
             units=frozenset(r["code"] for r in units),
         )
 
-    setup = await deps.database.run(claims, tenant_id, start)
+    try:
+        setup = await deps.database.run(claims, tenant_id, start)
+    except PermissionDeniedError as exc:  # the acting member was removed from the tenant
+        raise ConflictError(ACTOR_CANNOT_WRITE, code="connector_actor_cannot_write") from exc
     the_run_id: UUID = setup.run["id"]
     scope = SyncScope(
         tenant_id=tenant_id,
@@ -189,14 +224,27 @@ async def run_sync(
     dead = sum(c.dead_lettered for c in totals.values())
     status = "failed" if error else ("completed_with_errors" if dead else "succeeded")
 
-    async def finish(tx: TenantTransaction) -> dict:
-        run = await store.finish_run(tx.conn, the_run_id, status, {k: v.as_dict() for k, v in totals.items()}, error)
-        await _announce(tx, setup.connector, run)
+    run_counts = {k: v.as_dict() for k, v in totals.items()}
+
+    async def finish(tx: TenantTransaction) -> dict | None:
+        run = await store.finish_run(tx.conn, the_run_id, status, run_counts, error)
+        if run is not None:
+            await _announce(tx, setup.connector, run)
         return run
 
-    result: dict = await deps.database.run(claims, tenant_id, finish)
+    try:
+        result: dict | None = await deps.database.run(claims, tenant_id, finish)
+    except PermissionDeniedError:  # the acting member was removed from the tenant during the run
+        result = None
+    if result is None:
+        # The acting member lost the right to write during the run: whatever it wrote stays, but the connector
+        # cannot sync again until an admin re-saves it, so the run fails, naming why.
+        closed_with = storable(ACTOR_CANNOT_WRITE if error is None else f"{ACTOR_CANNOT_WRITE}; {error}")
+        result = await close_run(deps.database, the_run_id, "failed", run_counts, closed_with, ("running",))
     if unexpected is not None:
         raise unexpected
+    if result is None:
+        raise ConflictError(f"sync run {the_run_id} was closed or removed meanwhile", code="sync_run_closed")
     return result
 
 
@@ -214,16 +262,25 @@ def _closing_operation(scope: SyncScope, reported: set[str]) -> Callable[[Tenant
     return op
 
 
-async def _announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
-    data = {
-        "connector_id": str(connector["id"]),
-        "connector": connector["name"],
+def _announcement(run: dict, connector_name: str) -> dict[str, Any]:
+    return {
+        "connector_id": str(run["connector_id"]),
+        "connector": connector_name,
         "run_id": str(run["id"]),
         "status": run["status"],
         "counts": run["counts"],
         "error": run["error"],
     }
-    await events.publish(tx.conn, tx.tenant_id, SYNC_FAILED if run["status"] == "failed" else SYNC_FINISHED, data)
+
+
+def _event_kind(run: dict) -> str:
+    return SYNC_FAILED if run["status"] == "failed" else SYNC_FINISHED
+
+
+async def _announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
+    # app.close_integration_run (migration 0140) writes the same notification for a run the service closes.
+    data = _announcement(run, connector["name"])
+    await events.publish(tx.conn, tx.tenant_id, _event_kind(run), data)
     if run["status"] == "succeeded":
         return
     title = (

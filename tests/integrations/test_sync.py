@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -16,7 +16,9 @@ from integrations.apply import apply_page
 from integrations.external_ids import SyncScope
 from integrations.mapping import FieldMapping
 from integrations.records import Entity, Page, SourceRecord
-from integrations.sync import acting_claims, queue_run, run_sync
+from integrations.schedule import fail_unstarted_run
+from integrations.schemas import ConnectorUpdate
+from integrations.sync import ACTOR_CANNOT_WRITE, acting_claims, fail_queued_run, queue_run, run_sync
 from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
 from tests.support.fakes.odoo import FakeOdoo, populate
 
@@ -107,6 +109,120 @@ async def test_a_connector_whose_acting_member_can_no_longer_write_is_not_queued
         await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
     status = await sync_deps.database.run(tenant.claims(), None, lambda tx: store.connector_status(tx.conn, connector))
     assert status["next_sync_at"] is None
+
+
+async def _lose_write(owner_pool: asyncpg.Pool, tenant, how: str) -> None:
+    async with owner_pool.acquire() as conn:
+        # Someone else takes over as admin first, as a tenant would before demoting its last one.
+        await conn.execute(
+            "UPDATE app.members SET role = 'admin' WHERE tenant_id = $1 AND user_id = $2", tenant.id, tenant.planner
+        )
+        if how == "demoted":
+            await conn.execute(
+                "UPDATE app.members SET role = 'viewer' WHERE tenant_id = $1 AND user_id = $2", tenant.id, tenant.admin
+            )
+        else:
+            await conn.execute("DELETE FROM app.members WHERE tenant_id = $1 AND user_id = $2", tenant.id, tenant.admin)
+
+
+async def _runs(owner_pool: asyncpg.Pool, connector: uuid.UUID) -> list[tuple[str, str | None]]:
+    async with owner_pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT status, error FROM app.integration_sync_runs WHERE connector_id = $1 ORDER BY created_at",
+            connector,
+        )
+    return [(r["status"], r["error"]) for r in rows]
+
+
+@pytest.mark.parametrize("how", ["demoted", "removed"])
+async def test_a_queued_run_whose_acting_member_lost_write_fails_naming_why_and_blocks_no_next_sync(
+    sync_deps, owner_pool, make_tenant, how
+):
+    # Before, the job could not close it either (it acted as that member): the run stayed queued, and the next
+    # sync was refused (409 sync_in_progress) until the run was failed 15 minutes later as "abandoned".
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    run = await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+    await _lose_write(owner_pool, tenant, how)
+    with pytest.raises(ConflictError, match="no longer an admin or planner") as refused:
+        await run_sync(sync_deps, tenant.id, connector, run_id=run["id"], trigger="api")
+    # What the job does next (deployments.integrations_job._fail_unstarted).
+    error = f"the sync job could not start: {refused.value}"
+    assert await fail_unstarted_run(sync_deps, tenant.id, connector, run["id"], error) is True
+    assert await _runs(owner_pool, connector) == [("failed", error)]
+
+    await sync_deps.database.run(
+        tenant.claims(tenant.planner),
+        None,
+        lambda tx: store.update_connector(tx, connector, ConnectorUpdate(enabled=True), sync_deps.cipher),
+    )
+    queued = await sync_deps.database.run(
+        tenant.claims(tenant.planner), None, lambda tx: queue_run(tx, connector, "api")
+    )
+    assert queued["status"] == "queued"
+
+
+async def test_a_queued_run_the_api_could_not_submit_fails_even_once_its_acting_member_lost_write(
+    sync_deps, owner_pool, make_tenant
+):
+    # Before, the API failed it as that member: row-level security kept it queued, blocking the next sync.
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    run = await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+    await _lose_write(owner_pool, tenant, "demoted")
+    await fail_queued_run(sync_deps, tenant.id, connector, run["id"], "could not start the sync job: no cluster")
+    assert await _runs(owner_pool, connector) == [("failed", "could not start the sync job: no cluster")]
+
+
+class _DemotesItsActor:
+    """A connector whose ERP is read while an admin demotes the connector's acting member."""
+
+    entities = frozenset(Entity)
+
+    def __init__(self, demote: Callable[[], Awaitable[None]]) -> None:
+        self.demote = demote
+
+    async def pull(self, entity: Entity, cursor: object) -> AsyncIterator[Page]:
+        await self.demote()
+        return
+        yield  # pragma: no cover
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_run_whose_acting_member_is_demoted_meanwhile_fails_and_is_announced(
+    sync_deps, owner_pool, make_tenant
+):
+    # Before, closing the run as that member updated no row: the run stayed 'running' (blocking the connector for
+    # 15 minutes, then "abandoned"), with no integration.sync_failed event and no notification.
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    demoting = dataclasses.replace(
+        sync_deps, connector_factory=lambda *_: _DemotesItsActor(lambda: _lose_write(owner_pool, tenant, "demoted"))
+    )
+    run = await run_sync(demoting, tenant.id, connector)
+    assert (run["status"], run["error"]) == ("failed", ACTOR_CANNOT_WRITE)
+    assert await _runs(owner_pool, connector) == [("failed", ACTOR_CANNOT_WRITE)]
+    async with owner_pool.acquire() as conn:
+        titles = await conn.fetch(
+            "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+    assert [t["title"] for t in titles] == [f"ERP sync of erp failed: {ACTOR_CANNOT_WRITE}"]
+
+
+async def test_members_cannot_close_runs_as_the_service(sync_deps, make_tenant):
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    run = await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+
+    async def op(tx: TenantTransaction):
+        return await tx.conn.fetch(
+            "SELECT * FROM app.close_integration_run($1, 'failed', '{}', 'x', '{queued}')", run["id"]
+        )
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await sync_deps.database.run(tenant.claims(tenant.admin), None, op)
 
 
 async def test_a_failed_sync_is_announced_as_a_notification(sync_deps, owner_pool, make_tenant):
