@@ -72,7 +72,11 @@ class SeasonalAnalysis(BaseModel):
     decomposed_period: int | None
     seasonal_strength: float | None
     trend_strength: float | None
-    seasonal_profile: dict[str, float]
+    seasonal_profile: dict[str, float] = Field(
+        description="mean seasonal effect of the decomposed period by calendar position: weekday 0 = Monday ... "
+        "6 = Sunday for period 7 of daily data, ISO week 1-53 for period 52 of weekly data, day of the year 1-366 "
+        "for period 365 of daily data"
+    )
     peak_weeks: list[int]
     components: dict[str, list[Any]] = Field(description="ds, observed, trend, seasonal, resid: parallel lists")
     notes: list[str]

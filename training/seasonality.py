@@ -39,7 +39,10 @@ class SeasonalAnalysis:
     seasonal_strength: float | None
     trend_strength: float | None
     components: pd.DataFrame  # ds, observed, trend, seasonal, resid
-    seasonal_profile: dict[int, float]  # position in the main cycle -> mean seasonal effect
+    # Calendar position in the main cycle -> mean seasonal effect of that cycle (see ``_cycle_positions``):
+    # weekday 0 = Monday ... 6 = Sunday for a weekly cycle of daily data; a yearly cycle by ISO week 1-53 (weekly
+    # data) or day of the year 1-366 (daily data).
+    seasonal_profile: dict[int, float]
     peak_weeks: list[int]  # ISO weeks of the year, highest yearly effect first; [] without a detected yearly cycle
     notes: list[str] = field(default_factory=list)
 
@@ -56,7 +59,8 @@ def analyse_seasonality(
     detected period the decomposition still runs on the main candidate so the strengths say how weak
     the season is. Peak weeks rank ISO weeks by the mean of the yearly component (period 365 of daily,
     52 of weekly data) and only when that period is detected: any other component averages to about
-    zero over a week, and an undetected one is not told from noise, so ranking them ranks noise.
+    zero over a week, and an undetected one is not told from noise, so ranking them ranks noise. The
+    seasonal profile keys the main cycle by calendar position, the same for every series and window.
     """
     if history.empty or not {"ds", "y"} <= set(history.columns):
         raise ForecastInputError("seasonal analysis needs a non-empty frame with columns ds and y")
@@ -102,7 +106,8 @@ def analyse_seasonality(
     yearly = _yearly_period(freq)
     trend, resid = np.asarray(result.trend), np.asarray(result.resid)
     components = pd.DataFrame({"ds": ds, "observed": y, "trend": trend, "seasonal": seasonal, "resid": resid})
-    profile = pd.Series(seasonal).groupby(np.arange(n) % main).mean()
+    main_effect = by_period[:, periods.index(main)]
+    profile = pd.Series(main_effect).groupby(_cycle_positions(ds, freq, main, yearly)).mean()
     return SeasonalAnalysis(
         observations=n,
         candidate_periods=candidates,
@@ -146,6 +151,27 @@ def _yearly_period(freq: str) -> int | None:
         return None
     spans = {p: (first + p * offset) - first for p in seasonalities(freq)}
     return next((p for p, span in spans.items() if pd.Timedelta(days=360) <= span <= pd.Timedelta(days=371)), None)
+
+
+def _cycle_positions(ds: pd.DatetimeIndex, freq: str, period: int, yearly: int | None) -> np.ndarray:
+    """Where each date falls in a cycle of ``period`` steps, counted on the calendar, not from the first observation.
+
+    A yearly cycle is keyed by ISO week (1-53) with weekly steps, by day of the year (1-366) with shorter ones;
+    any other cycle by the steps since Monday 1970-01-05 (months: since January 1970) modulo the period: weekday
+    0 = Monday ... 6 = Sunday for 7 days, the hour of the day for 24 hours, of the week from Monday 0:00 for 168.
+    """
+    local = ds.tz_localize(None) if ds.tz is not None else ds
+    offset = parse_frequency(freq)
+    step = (_ANCHOR + 2 * offset) - (_ANCHOR + offset)
+    if period == yearly:
+        by_week = step >= pd.Timedelta(weeks=1)
+        return (local.isocalendar().week if by_week else local.dayofyear).to_numpy(dtype=int)
+    if isinstance(offset, pd.offsets.Tick):
+        return np.asarray((local - _ANCHOR) // step, dtype=int) % period
+    # Calendar offsets (business days, weeks, months) step unevenly: count them on their own grid.
+    start = _ANCHOR if step <= pd.Timedelta(weeks=1) else pd.Timestamp("1970-01-01")
+    grid = pd.date_range(start, max(local.max(), start), freq=offset)
+    return np.asarray(grid.searchsorted(local), dtype=int) % period
 
 
 def _peak_weeks(

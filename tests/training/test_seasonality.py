@@ -38,6 +38,11 @@ def test_peak_weeks_are_where_the_season_peaks_despite_the_trend():
     assert set(analysis.peak_weeks[:3]) <= {12, 13, 14, 15, 16}
 
 
+def test_seasonal_profile_of_weekly_demand_is_keyed_by_iso_week():
+    profile = analyse_seasonality(weekly_series(), "W").seasonal_profile
+    assert set(profile) <= set(range(1, 54)) and max(profile, key=profile.get) in {12, 13, 14, 15, 16}
+
+
 def test_daily_demand_under_two_years_has_no_peak_weeks_from_its_weekday_pattern():
     # Before, STL on the weekday period (its weekly means about 0) ranked weeks [39, 38, 6, 1, 14] here.
     ds = pd.date_range("2025-01-06", periods=420, freq="D")
@@ -64,8 +69,20 @@ def test_weekday_pattern_of_daily_demand_is_a_seven_day_period():
     analysis = analyse_seasonality(pd.DataFrame({"ds": ds, "y": y}), "D")
     assert analysis.detected_periods == [7]
     profile = analysis.seasonal_profile
-    # 2024-01-01 is a Monday: positions 5 and 6 are the weekend, the lowest seasonal effects.
+    # Keys are weekdays, 0 = Monday: 5 and 6 are the weekend, the lowest seasonal effects.
     assert set(sorted(profile, key=profile.get)[:2]) == {5, 6}
+
+
+def test_seasonal_profile_keys_the_peak_weekday_whichever_day_the_window_starts():
+    # Before, keys counted days from the first observation: a window one day later moved the peak to another key.
+    rng = np.random.default_rng(0)
+    ds = pd.date_range("2025-12-05", periods=1096, freq="D")
+    frame = pd.DataFrame({"ds": ds, "y": np.array([10, 12, 11, 13, 20, 25, 5])[ds.dayofweek] + rng.normal(0, 1, 1096)})
+    peaks = set()
+    for window in (frame.iloc[:-1], frame.iloc[1:]):
+        profile = analyse_seasonality(window, "D").seasonal_profile
+        peaks.add(max(profile, key=profile.get))
+    assert peaks == {5}  # Saturday
 
 
 def test_white_noise_has_no_detected_period_and_weak_strength():
