@@ -15,7 +15,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from common.errors import InsufficientStockError
-from integrations.errors import RecordRejected
+from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord, kept_unit_price
 from inventory import purchasing_status as lifecycle
@@ -91,10 +91,17 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     supplier_id = await require(conn, scope, Entity.SUPPLIERS, model.supplier_external_id)
     warehouse_id = await warehouse(conn, scope, model.warehouse_external_id, model.warehouse_code)
     currency = scope.mapping.currency(model.currency)
+    ordered = sorted(model.lines, key=lambda x: x.line_no)
+    product_ids = [await require(conn, scope, Entity.PRODUCTS, line.product_external_id) for line in ordered]
+    packaging = await _packaging_units(conn, product_ids)
     lines = []
-    for line in sorted(model.lines, key=lambda x: x.line_no):
-        product_id = await require(conn, scope, Entity.PRODUCTS, line.product_external_id)
-        unit = scope.mapping.unit(line.uom, scope.units)
+    for line, product_id in zip(ordered, product_ids, strict=True):
+        try:
+            # A line may be in a unit the sync's shared set lacks: its product's packaging unit (a box of 50).
+            unit = scope.mapping.unit(line.uom, scope.units, packaging.get(product_id, frozenset()))
+        except MappingError as exc:
+            where = f"line {line.line_no} ({line.product_external_id}, product {product_id})"
+            raise MappingError(f"{where}: {exc}") from exc
         unit, factor, _ = await conversion_factor(conn, product_id, unit)
         if kept_unit_price(line.unit_price) is None:  # until 2026-12-07 rounded by PostgreSQL: 0.85 per 1000 as 0.0009
             raise RecordRejected(
@@ -191,6 +198,17 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     )
     await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
     return outcome
+
+
+async def _packaging_units(conn: asyncpg.Connection, product_ids: list[UUID]) -> dict[UUID, frozenset[str]]:
+    """The packaging units recorded for each product (``PUT /products/{id}/uom-conversions/{unit}``)."""
+    rows = await conn.fetch(
+        "SELECT product_id, uom FROM app.product_uom_conversions WHERE product_id = ANY($1::uuid[])", product_ids
+    )
+    units: dict[UUID, set[str]] = {}
+    for row in rows:
+        units.setdefault(row["product_id"], set()).add(row["uom"])
+    return {product_id: frozenset(found) for product_id, found in units.items()}
 
 
 async def _pushed_order(

@@ -9,7 +9,8 @@ Stored as the connector's ``mapping`` JSON, e.g.::
      "default_warehouse": "MAIN"}
 
 A unit maps through ``units`` or, failing that, when its lower-case name is already a Chainsight unit
-code; anything else is a ``MappingError`` and the record goes to the dead letter list. Warehouse codes
+code; an order line's unit may also be a packaging unit recorded for its product ("box" = 50 each). Anything
+else is a ``MappingError`` and the record goes to the dead letter list. Warehouse codes
 not listed keep their ERP code; currencies not listed must already be ISO 4217 codes.
 """
 
@@ -34,16 +35,31 @@ class FieldMapping(BaseModel):
     default_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     default_warehouse: str | None = Field(default=None, min_length=1, max_length=64)
 
-    def unit(self, erp_unit: str, known_units: Collection[str]) -> str:
+    def unit(self, erp_unit: str, known_units: Collection[str], packaging_units: Collection[str] | None = None) -> str:
+        """The Chainsight unit for ``erp_unit``: one of the shared ``known_units`` or, where given (an order line's
+        product), one of that product's ``packaging_units`` (a box of 50), which ``conversion_factor`` resolves."""
+        usable = set(known_units) | set(packaging_units or ())
         mapped = self.units.get(erp_unit)
-        if mapped is None and erp_unit.lower() in known_units:
+        if mapped is None and erp_unit.lower() in usable:
             mapped = erp_unit.lower()
-        if mapped is None or mapped not in known_units:
-            raise MappingError(
-                f"unit {erp_unit!r} has no Chainsight equivalent: add it to the connector's mapping.units "
-                f"(known units: {', '.join(sorted(known_units))})"
+        if mapped is not None and mapped in usable:
+            return mapped
+        known = f"known units: {', '.join(sorted(known_units))}"
+        if packaging_units:
+            known += f"; this product's packaging units: {', '.join(sorted(packaging_units))}"
+        if packaging_units is None:
+            remedy = "add it to the connector's mapping.units"
+        elif mapped is None:
+            remedy = (
+                "add it to the connector's mapping.units or, for a packaging unit (a box of 50), map it to a unit "
+                "code and record that unit for the product: PUT /products/{id}/uom-conversions/{unit}"
             )
-        return mapped
+        else:  # mapped to a code this product has no conversion for
+            remedy = (
+                f"it maps to {mapped!r}, which is neither a shared unit nor a packaging unit of the product: record "
+                f"it for the product (PUT /products/{{id}}/uom-conversions/{mapped}) or correct mapping.units"
+            )
+        raise MappingError(f"unit {erp_unit!r} has no Chainsight equivalent: {remedy} ({known})")
 
     def erp_unit(self, unit: str) -> str:
         """The ERP's name for a Chainsight unit (the first mapping entry that targets it, else the code)."""

@@ -407,6 +407,82 @@ async def test_a_push_whose_price_per_product_unit_rounds_within_a_tenth_of_a_pe
     assert [(x["product_qty"], x["price_unit"]) for x in created["lines"]] == [(120.0, 0.8333)]
 
 
+async def order_in_boxes_of_50(odoo: FakeOdoo, owner_pool: Any, tenant: Any, connector: Any, *, recorded: bool) -> int:
+    """After a first sync: the mapping names Odoo's "Box of 50" as "box", SKU-000002's box of 50 each is recorded
+    (or not), and Odoo has an order of 3 boxes of it at 20 per box; returns the Odoo order's id."""
+    if recorded:
+        await owner_pool.execute(
+            """INSERT INTO app.product_uom_conversions (tenant_id, product_id, uom, factor)
+               SELECT tenant_id, id, 'box', 50 FROM app.products WHERE tenant_id = $1 AND sku = 'SKU-000002'""",
+            tenant.id,
+        )
+    await owner_pool.execute(
+        """UPDATE app.integration_connectors SET mapping = mapping || $2::jsonb WHERE id = $1""",
+        connector,
+        json.dumps({"units": {"Units": "each", "Box of 50": "box"}}),
+    )
+    sku2 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000002")
+    supplier = next(i for i, p in odoo.models["res.partner"].items() if p.get("ref") == "V001")
+    order = odoo.put("purchase.order", {"name": "P00900", "partner_id": odoo.name_of("res.partner", supplier),
+                                        "currency_id": [1, "EUR"], "date_planned": "2026-02-01 10:00:00",
+                                        "state": "purchase", "picking_type_id": [1, "Receipts"]})  # fmt: skip
+    odoo.put("purchase.order.line", {"order_id": [order, "P00900"], "sequence": 10,
+                                     "product_id": odoo.name_of("product.product", sku2), "product_qty": 3.0,
+                                     "product_uom": [41, "Box of 50"], "price_unit": 20.0,
+                                     "qty_received": 0.0})  # fmt: skip
+    return order
+
+
+async def test_an_order_line_in_the_products_packaging_unit_syncs_converted_to_its_unit(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 the line's unit had to be a shared one (each, dozen, kg...): "Box of 50" was dead-lettered as
+    # having no Chainsight equivalent even once mapping.units named it "box", and the order never came in.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
+    await run_sync(sync_deps, tenant.id, connector)
+    lines = await owner_pool.fetch(
+        """SELECT l.quantity, l.uom, l.uom_factor, l.quantity_base, l.unit_price
+           FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00900'""",
+        tenant.id,
+    )
+    letters = await owner_pool.fetchval(
+        """SELECT count(*) FROM app.integration_dead_letters
+           WHERE tenant_id = $1 AND entity = 'purchase_orders' AND resolved_at IS NULL""",
+        tenant.id,
+    )
+    assert ([tuple(line) for line in lines], letters) == (
+        [(Decimal(3), "box", Decimal(50), Decimal(150), Decimal(20))],
+        0,
+    )
+
+
+async def test_an_order_line_in_a_packaging_unit_not_recorded_for_its_product_names_how_to_record_it(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 the dead letter only said to add the unit to mapping.units, which already named it.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=False)
+    await run_sync(sync_deps, tenant.id, connector)
+    product = await owner_pool.fetchval(
+        "SELECT id FROM app.products WHERE tenant_id = $1 AND sku = 'SKU-000002'", tenant.id
+    )
+    error = await owner_pool.fetchval(
+        "SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 AND external_id = $2",
+        tenant.id,
+        str(order),
+    )
+    sku2 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000002")
+    assert error.startswith(
+        f"line 1 ({sku2}, product {product}): unit 'Box of 50' has no "
+        "Chainsight equivalent: it maps to 'box', which is neither a shared unit nor a packaging unit of the product: "
+        "record it for the product (PUT /products/{id}/uom-conversions/box) or correct mapping.units"
+    )
+
+
 async def test_a_push_for_a_warehouse_not_synced_from_odoo_is_refused(sync_deps, owner_pool, make_tenant, odoo):
     # Until 2026-12-07 Odoo received it in its first warehouse, and the next sync moved the Chainsight order there.
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
