@@ -9,6 +9,7 @@ seasonal strength is ``max(0, 1 - Var(R) / Var(S + R))`` and trend strength
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,9 @@ from training.frequency import parse_frequency, seasonalities
 
 # Periods must be seen at least twice to be estimated at all.
 MIN_CYCLES = 2
+# A long cycle's ACF peak is broad and noise decides its top lag (364 = 52 x 7 beats 365 under a weekday pattern):
+# its peak is looked for within this share of the period either side (18 lags for 365, 2 for 52, none for 7).
+PEAK_TOLERANCE = 0.05
 # A robust STL over few cycles puts noise into the season (white noise of two weekly cycles measures a seasonal
 # strength near 1, of four up to 0.7): without a detected period, strengths are measured on this many cycles.
 MIN_CYCLES_UNDETECTED = 8
@@ -54,10 +58,10 @@ def analyse_seasonality(
 
     Candidate periods are those the frequency suggests (``training.frequency.seasonalities``) plus
     ``extra_periods``, kept when the series spans at least two cycles. A period is *detected* when
-    its autocorrelation is a local peak and exceeds the 95% white-noise band ``1.96/sqrt(n)``. STL
-    (robust) runs on the strongest detected period, MSTL when several are detected; without a
-    detected period the decomposition still runs on the main candidate so the strengths say how weak
-    the season is. Peak weeks rank ISO weeks by the mean of the yearly component (period 365 of daily,
+    the autocorrelation of the detrended series peaks near it above the white-noise band (see
+    ``detect_periods``). STL (robust) runs on the detected period with the highest peak, MSTL when several are
+    detected; without a detected period the decomposition still runs on the main candidate so the strengths
+    say how weak the season is. Peak weeks rank ISO weeks by the mean of the yearly component (period 365 of daily,
     52 of weekly data) and only when that period is detected: any other component averages to about
     zero over a week, and an undetected one is not told from noise, so ranking them ranks noise. The
     seasonal profile keys the main cycle by calendar position, the same for every series and window.
@@ -80,9 +84,8 @@ def analyse_seasonality(
         notes.append("constant series (e.g. no demand at all): no season or trend to find")
         return SeasonalAnalysis(n, candidates, [], {}, None, 0.0, 0.0, empty, {}, [], notes)
     correlations = _autocorrelations(y, usable)
-    band = 1.96 / np.sqrt(n)
-    detected = [p for p in usable if correlations[p] > band and _is_local_peak(y, p)]
-    detected.sort(key=lambda p: correlations[p], reverse=True)
+    peaks = detect_periods(y, usable)
+    detected = sorted(peaks, key=lambda p: peaks[p], reverse=True)
     main = detected[0] if detected else (usable[0] if usable else None)
     if main is None:
         notes.append("too short for any seasonal period: no decomposition")
@@ -130,10 +133,37 @@ def _autocorrelations(y: np.ndarray, periods: list[int]) -> dict[int, float]:
     return {p: float(values[p]) for p in periods}
 
 
-def _is_local_peak(y: np.ndarray, period: int) -> bool:
-    """The autocorrelation at ``period`` beats its neighbours (a smooth trend's ACF only decays)."""
-    values = acf(y, nlags=period + 1, fft=True)
-    return bool(values[period] >= values[period - 1] and values[period] >= values[period + 1])
+def detect_periods(y: np.ndarray, periods: list[int]) -> dict[int, float]:
+    """Detected period -> height of its autocorrelation peak, shortest periods tested first.
+
+    For each period the series is detrended by the trend of an STL fitted at that period: its trend window
+    exceeds the period, so it takes out the trend (which otherwise dominates a long lag's ACF) but not the cycle
+    under test, and it keeps every observation. Differencing would whiten the series and drown a slow yearly
+    cycle in noise; a centred moving average of the period loses half a cycle at either end, all but one cycle
+    of a two-year history. Shorter cycles already detected are removed too (their mean per position), so a
+    weekday pattern's peak at 364 = 52 x 7 is not taken for a year. The period is detected when the ACF has a
+    local peak within ``PEAK_TOLERANCE`` of it above the 95% white-noise band, widened (Bonferroni) for the
+    number of lags looked at so that a wide window lets noise through no more often than one lag does (the band
+    stays 1.96/sqrt(n) for a period of one lag, such as 7 days).
+    """
+    n = len(y)
+    peaks: dict[int, float] = {}
+    for period in sorted(periods):
+        tolerance = int(PEAK_TOLERANCE * period)
+        remainder = y - np.asarray(STL(y, period=period).fit().trend)
+        for shorter in peaks:
+            position = np.arange(n) % shorter
+            remainder = remainder - (np.bincount(position, remainder) / np.bincount(position))[position]
+        values = acf(remainder, nlags=period + tolerance + 1, fft=True)
+        band = NormalDist().inv_cdf(1 - 0.025 / (2 * tolerance + 1)) / np.sqrt(n)
+        heights = [
+            float(values[lag])
+            for lag in range(period - tolerance, period + tolerance + 1)
+            if values[lag] > band and values[lag] >= values[lag - 1] and values[lag] >= values[lag + 1]
+        ]
+        if heights:
+            peaks[period] = max(heights)
+    return peaks
 
 
 def _strength(resid: np.ndarray, component_plus_resid: np.ndarray) -> float:
