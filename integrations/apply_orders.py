@@ -22,7 +22,7 @@ from inventory import purchasing_status as lifecycle
 from inventory.pricing import MAX_PRICE_ROUNDING
 from inventory.purchasing_receipts import to_base
 from inventory.stock import LedgerEntry, insert_movement, release_expired
-from inventory.uom import conversion_factor
+from inventory.uom import FACTOR_QUANTUM, conversion_factor
 
 
 async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
@@ -94,15 +94,31 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     ordered = sorted(model.lines, key=lambda x: x.line_no)
     product_ids = [await require(conn, scope, Entity.PRODUCTS, line.product_external_id) for line in ordered]
     packaging = await _packaging_units(conn, product_ids)
+    pushed = None
+    if known is None and model.chainsight_number is not None:
+        pushed = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
+    existing_id = known[0] if known is not None else pushed["id"] if pushed is not None else None
+    stored = await _stored_lines(conn, existing_id) if existing_id is not None else {}
     lines = []
     for line, product_id in zip(ordered, product_ids, strict=True):
+        before = stored.get(line.line_no)
+        # A line already here in the same product keeps its unit even once that is no longer a packaging unit of
+        # the product, as a line written through the API does (``inventory.uom.delete_conversion``).
+        kept = {before["uom"]} if before is not None and before["product_id"] == product_id else set()
         try:
             # A line may be in a unit the sync's shared set lacks: its product's packaging unit (a box of 50).
-            unit = scope.mapping.unit(line.uom, scope.units, packaging.get(product_id, frozenset()))
+            unit = scope.mapping.unit(line.uom, scope.units, packaging.get(product_id, frozenset()) | kept)
         except MappingError as exc:
             where = f"line {line.line_no} ({line.product_external_id}, product {product_id})"
             raise MappingError(f"{where}: {exc}") from exc
-        unit, factor, _ = await conversion_factor(conn, product_id, unit)
+        if before is not None and unit in kept:
+            # And the factor it was written with: receipts convert by it, and today's (a box now of 40) would
+            # restate what was ordered and received and the price per product unit.
+            factor = before["uom_factor"]
+        else:
+            unit, factor, _ = await conversion_factor(conn, product_id, unit)
+            # At the scale the line stores it, so the next sync's digest, from the stored factor, is the same.
+            factor = factor.quantize(FACTOR_QUANTUM)
         if kept_unit_price(line.unit_price) is None:  # until 2026-12-07 rounded by PostgreSQL: 0.85 per 1000 as 0.0009
             raise RecordRejected(
                 f"line {line.line_no} ({line.product_external_id}): its price per {line.uom}, "
@@ -134,13 +150,11 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     digest = fingerprint({**header, "status": model.status.value, "lines": lines})
     if known is not None and known[1] == digest:
         return "unchanged"
-    order = None
+    order = pushed
     if known is not None:
         order = await conn.fetchrow(
             "SELECT id, number, status FROM app.purchase_orders WHERE id = $1 FOR UPDATE", known[0]
         )
-    elif model.chainsight_number is not None:
-        order = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
     if order is None:
         # A new order, not a change: like one created through the API it announces nothing, whatever status
         # the ERP already has it in (an initial sync of years of orders would otherwise flood every listener).
@@ -209,6 +223,15 @@ async def _packaging_units(conn: asyncpg.Connection, product_ids: list[UUID]) ->
     for row in rows:
         units.setdefault(row["product_id"], set()).add(row["uom"])
     return {product_id: frozenset(found) for product_id, found in units.items()}
+
+
+async def _stored_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[int, asyncpg.Record]:
+    """The order's lines as stored, by line number: their product, unit and the factor they were written with."""
+    rows = await conn.fetch(
+        "SELECT line_no, product_id, uom, uom_factor FROM app.purchase_order_lines WHERE purchase_order_id = $1",
+        order_id,
+    )
+    return {row["line_no"]: row for row in rows}
 
 
 async def _pushed_order(

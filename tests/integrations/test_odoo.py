@@ -483,6 +483,64 @@ async def test_an_order_line_in_a_packaging_unit_not_recorded_for_its_product_na
     )
 
 
+def receive_boxes_in_odoo(odoo: FakeOdoo, order: int, boxes: float) -> None:
+    """Odoo reports ``boxes`` received on the order's line (and the order changed, so the next sync reads it)."""
+    line = next(i for i, x in odoo.models["purchase.order.line"].items() if x["order_id"][0] == order)
+    odoo.put("purchase.order.line", {"qty_received": boxes}, line)
+    odoo.put("purchase.order", {"state": "purchase"}, order)
+
+
+async def order_line_in_boxes(owner_pool: Any, tenant: Any) -> tuple[Any, ...]:
+    """P00900's line: (uom, uom_factor, quantity_base, received_base, unit_price), and the open orders dead-lettered."""
+    line = await owner_pool.fetchrow(
+        """SELECT l.uom, l.uom_factor, l.quantity_base, l.received_base, l.unit_price
+           FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00900'""",
+        tenant.id,
+    )
+    letters = await owner_pool.fetchval(
+        """SELECT count(*) FROM app.integration_dead_letters
+           WHERE tenant_id = $1 AND entity = 'purchase_orders' AND resolved_at IS NULL""",
+        tenant.id,
+    )
+    return (*line, letters)
+
+
+async def test_an_order_line_keeps_the_box_factor_it_was_written_with_once_the_box_changes(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 each sync converted the line by today's factor: once the box became 40, the receipt of 2
+    # boxes rewrote the order of 3 boxes of 50 as 120 ordered and 80 received, 0.50 rather than 0.40 per unit.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute(
+        """UPDATE app.product_uom_conversions SET factor = 40
+           WHERE tenant_id = $1 AND uom = 'box'
+             AND product_id = (SELECT id FROM app.products WHERE tenant_id = $1 AND sku = 'SKU-000002')""",
+        tenant.id,
+    )
+    receive_boxes_in_odoo(odoo, order, 2.0)
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await order_line_in_boxes(owner_pool, tenant) == ("box", Decimal(50), Decimal(150), Decimal(100), 20, 0)
+
+
+async def test_an_order_line_in_a_box_no_longer_recorded_for_its_product_still_takes_its_receipts(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Until 2026-12-07 the order's next change after the box conversion was deleted (here its receipt) was
+    # dead-lettered as a unit with no Chainsight equivalent, and never came in.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute("DELETE FROM app.product_uom_conversions WHERE tenant_id = $1 AND uom = 'box'", tenant.id)
+    receive_boxes_in_odoo(odoo, order, 3.0)
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await order_line_in_boxes(owner_pool, tenant) == ("box", Decimal(50), Decimal(150), Decimal(150), 20, 0)
+
+
 async def test_a_push_for_a_warehouse_not_synced_from_odoo_is_refused(sync_deps, owner_pool, make_tenant, odoo):
     # Until 2026-12-07 Odoo received it in its first warehouse, and the next sync moved the Chainsight order there.
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
