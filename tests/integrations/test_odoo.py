@@ -438,10 +438,7 @@ async def test_an_order_line_in_the_products_packaging_unit_syncs_converted_to_i
 ):
     # Until 2026-12-07 the line's unit had to be a shared one (each, dozen, kg...): "Box of 50" was dead-lettered as
     # having no Chainsight equivalent even once mapping.units named it "box", and the order never came in.
-    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    await run_sync(sync_deps, tenant.id, connector)
-    await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
-    await run_sync(sync_deps, tenant.id, connector)
+    tenant, _, _ = await synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo)
     lines = await owner_pool.fetchval(
         """SELECT count(*) FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
            WHERE po.tenant_id = $1 AND po.number = 'P00900' AND l.quantity = 3""",
@@ -501,15 +498,21 @@ async def order_line_in_boxes(owner_pool: Any, tenant: Any) -> tuple[Any, ...]:
     return (*line, letters)
 
 
+async def synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo) -> tuple[Any, Any, int]:
+    """A tenant whose Odoo order P00900 of 3 boxes of 50 (recorded for SKU-000002) has been synced."""
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    order = await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
+    await run_sync(sync_deps, tenant.id, connector)
+    return tenant, connector, order
+
+
 async def test_an_order_line_keeps_the_box_factor_it_was_written_with_once_the_box_changes(
     sync_deps, owner_pool, make_tenant, odoo
 ):
     # Until 2026-12-07 each sync converted the line by today's factor: once the box became 40, the receipt of 2
     # boxes rewrote the order of 3 boxes of 50 as 120 ordered and 80 received, 0.50 rather than 0.40 per unit.
-    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
-    await run_sync(sync_deps, tenant.id, connector)
+    tenant, connector, order = await synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo)
     await owner_pool.execute(
         """UPDATE app.product_uom_conversions SET factor = 40
            WHERE tenant_id = $1 AND uom = 'box'
@@ -526,10 +529,7 @@ async def test_an_order_line_in_a_box_no_longer_recorded_for_its_product_still_t
 ):
     # Until 2026-12-07 the order's next change after the box conversion was deleted (here its receipt) was
     # dead-lettered as a unit with no Chainsight equivalent, and never came in.
-    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    await run_sync(sync_deps, tenant.id, connector)
-    order = await order_in_boxes_of_50(odoo, owner_pool, tenant, connector, recorded=True)
-    await run_sync(sync_deps, tenant.id, connector)
+    tenant, connector, order = await synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo)
     await owner_pool.execute("DELETE FROM app.product_uom_conversions WHERE tenant_id = $1 AND uom = 'box'", tenant.id)
     receive_boxes_in_odoo(odoo, order, 3.0)
     await run_sync(sync_deps, tenant.id, connector)
