@@ -99,9 +99,11 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         pushed = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
     existing_id = known[0] if known is not None else pushed["id"] if pushed is not None else None
     stored = await _stored_lines(conn, existing_id) if existing_id is not None else {}
+    numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]
+    earlier = lines_as_stored(numbered, stored)
     lines = []
     for line, product_id in zip(ordered, product_ids, strict=True):
-        before = stored.get(line.line_no)
+        before = earlier.get(line.line_no)
         # A line already here in the same product keeps its unit even once that is no longer a packaging unit of
         # the product, as a line written through the API does (``inventory.uom.delete_conversion``).
         kept = {before["uom"]} if before is not None and before["product_id"] == product_id else set()
@@ -223,6 +225,21 @@ async def _packaging_units(conn: asyncpg.Connection, product_ids: list[UUID]) ->
     for row in rows:
         units.setdefault(row["product_id"], set()).add(row["uom"])
     return {product_id: frozenset(found) for product_id, found in units.items()}
+
+
+def lines_as_stored(incoming: list[tuple[int, UUID]], stored: dict[int, Any]) -> dict[int, Any]:
+    """Each incoming line's stored self, by its number where the product is the same, else the first stored line
+    of its product left over: Odoo numbers lines by position, so a line added above or removed before shifts the
+    rest, and a shifted line is still the line it was (its unit and factor kept). A stored line serves once."""
+    found = {no: stored[no] for no, product in incoming if no in stored and stored[no]["product_id"] == product}
+    left = [row for no, row in sorted(stored.items()) if all(kept is not row for kept in found.values())]
+    for no, product in incoming:
+        if no not in found:
+            match = next((row for row in left if row["product_id"] == product), None)
+            if match is not None:
+                found[no] = match
+                left.remove(match)
+    return found
 
 
 async def _stored_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[int, asyncpg.Record]:

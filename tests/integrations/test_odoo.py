@@ -637,3 +637,28 @@ async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, ow
 async def test_a_wrong_json2_api_key_fails_the_run_with_odoos_error(sync_deps, owner_pool, make_tenant, odoo):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, api_key="wrong", options=JSON2)
     assert await failed_run(sync_deps, tenant, connector) == "Odoo refused the API key (HTTP 401): Invalid apikey"
+
+
+async def test_a_box_line_shifted_by_a_line_added_above_it_keeps_its_factor(sync_deps, owner_pool, make_tenant, odoo):
+    # Odoo numbers lines by position: with the stored factor matched by number alone, the box line, now line 2, was
+    # converted again by today's box of 40 (150 ordered restated as 120).
+    tenant, connector, order = await synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo)
+    await owner_pool.execute(
+        """UPDATE app.product_uom_conversions SET factor = 40
+           WHERE tenant_id = $1 AND uom = 'box'
+             AND product_id = (SELECT id FROM app.products WHERE tenant_id = $1 AND sku = 'SKU-000002')""",
+        tenant.id,
+    )
+    sku3 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000003")
+    odoo.put("purchase.order.line", {"order_id": [order, "P00900"], "sequence": 5,
+                                     "product_id": odoo.name_of("product.product", sku3), "product_qty": 1.0,
+                                     "product_uom": [12, "kg"], "price_unit": 1.0, "qty_received": 0.0})  # fmt: skip
+    odoo.put("purchase.order", {"state": "purchase"}, order)
+    await run_sync(sync_deps, tenant.id, connector)
+    box = await owner_pool.fetchrow(
+        """SELECT l.line_no, l.uom_factor, l.quantity_base FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00900' AND l.uom = 'box'""",
+        tenant.id,
+    )
+    assert tuple(box) == (2, Decimal(50), Decimal(150))
