@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from common.errors import InsufficientStockError
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
-from integrations.records import Entity, PurchaseOrderRecord, StockRecord, kept_unit_price
+from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
-from inventory.pricing import MAX_PRICE_ROUNDING
+from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
 from inventory.purchasing_receipts import to_base
 from inventory.stock import LedgerEntry, insert_movement, release_expired
 from inventory.uom import FACTOR_QUANTUM, conversion_factor

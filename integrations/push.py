@@ -14,9 +14,9 @@ from integrations import store
 from integrations.connector import ConnectorConfig, connector_class
 from integrations.external_ids import SyncScope, remember
 from integrations.mapping import FieldMapping
-from integrations.records import Entity, PushLine, PushOrder, kept_unit_price
+from integrations.records import Entity, PushLine, PushOrder
 from integrations.sync import SyncDeps
-from inventory.pricing import MAX_PRICE_ROUNDING
+from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
 from inventory.purchasing_status import PUSH_CLAIM_TAKEOVER
 
 

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from inventory.pricing import MAX_PRICE_ROUNDING
-from inventory.purchasing_receipts import QUANTUM
 from inventory.purchasing_schemas import PurchaseOrderStatus
-from inventory.schemas import LARGEST_PRICE, PlannedDate, TimeZone
+from inventory.schemas import PlannedDate, TimeZone
 
 
 class Entity(StrEnum):
@@ -172,16 +170,6 @@ def decimal_or_none(value: Any) -> Decimal | None:
         return Decimal(str(value)) if value not in (None, "") else None
     except InvalidOperation:
         return None
-
-
-def kept_unit_price(exact: Decimal) -> Decimal | None:
-    """``exact`` at the four decimals a unit price keeps (PostgreSQL rounds a longer one silently), or None where
-    they would lose more than ``MAX_PRICE_ROUNDING`` of it, as an API line's derived price is refused: a price per
-    1000 pieces, per piece (0.85 per 1000 kept as 0.0009, 6% high); 10.00 a dozen is kept as 0.8333 each."""
-    if exact >= LARGEST_PRICE:
-        return exact  # past what the column keeps at all (and quantize's 28 digits): the database refuses it
-    kept = exact.quantize(QUANTUM, rounding=ROUND_HALF_UP)
-    return kept if abs(kept - exact) <= exact * MAX_PRICE_ROUNDING else None
 
 
 def line_numbers(positions: list[int], step: int) -> list[int]:

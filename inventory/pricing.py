@@ -19,7 +19,7 @@ import asyncpg
 
 from common.errors import InvalidInputError
 from inventory.purchasing_receipts import QUANTUM
-from inventory.schemas import DEFAULT_CURRENCY
+from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE
 
 MAX_PRICE_ROUNDING = Decimal("0.001")  # of a derived unit price, lost to its four decimals
 
@@ -45,6 +45,16 @@ FROM wanted w
 JOIN app.products p ON p.id = w.product_id
 LEFT JOIN last_paid lp ON lp.product_id = w.product_id
 """
+
+
+def kept_unit_price(exact: Decimal) -> Decimal | None:
+    """``exact`` at the four decimals a unit price keeps (PostgreSQL rounds a longer one silently), or None where
+    they would lose more than ``MAX_PRICE_ROUNDING`` of it, as an API line's derived price is refused: a price per
+    1000 pieces, per piece (0.85 per 1000 kept as 0.0009, 6% high); 10.00 a dozen is kept as 0.8333 each."""
+    if exact >= LARGEST_PRICE:
+        return exact  # past what the column keeps at all (and quantize's 28 digits): the database refuses it
+    kept = exact.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+    return kept if abs(kept - exact) <= exact * MAX_PRICE_ROUNDING else None
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,8 @@ class PriceEvidence:
         if self.price is None:
             raise unpriced_error([self.why_none()], where=where)
         exact = self.price * factor
-        price = exact.quantize(QUANTUM, rounding=ROUND_HALF_UP)
-        if abs(price - exact) > exact * MAX_PRICE_ROUNDING:
+        price = kept_unit_price(exact)
+        if price is None:
             raise InvalidInputError(
                 f"{where}{self.sku} at {self.price:f} {self.currency} per {base_uom} is {exact.normalize():f} per "
                 f"{uom}, finer than the four decimals a unit price keeps: order in {base_uom}, or give unit_price",

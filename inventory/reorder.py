@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +20,6 @@ from common.database import lock_until_commit
 from common.errors import InvalidInputError, NotFoundError
 from inventory import members, pricing, purchasing
 from inventory.listing import Listing, ListQuery, Page
-from inventory.purchasing_receipts import QUANTUM
 from inventory.purchasing_schemas import (
     MAX_ORDER_LINES,
     PurchaseOrderCreate,
@@ -274,9 +273,8 @@ async def _price(
                 item["unpriced_reason"] = found.why_none()
             elif found.price >= LARGEST_PRICE:  # a last price per a tiny unit ordered in, per the product's unit
                 item["unpriced_reason"] = f"{found.sku} at {found.price:f} is past the largest price kept"
-            elif abs((kept := found.price.quantize(QUANTUM, rounding=ROUND_HALF_UP)) - found.price) > (
-                found.price * pricing.MAX_PRICE_ROUNDING
-            ):  # a last price per thousand, per each: 0.00004 was kept as 0, 0.01234 as 0.0123
+            elif (kept := pricing.kept_unit_price(found.price)) is None:
+                # a last price per thousand, per each: 0.00004 was kept as 0, 0.01234 as 0.0123
                 item["unpriced_reason"] = (
                     f"{found.sku} at {found.price.normalize():f} {currency} per unit is finer than the four "
                     "decimals a unit price keeps: price the draft's line by hand"
