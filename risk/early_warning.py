@@ -64,21 +64,7 @@ async def training_history(conn: asyncpg.Connection, since: date, at: datetime |
     """The delivery history since ``since``, each purchase-order line with its ``dock_today``: its receiving
     warehouse's date at the instant ``at``. NaT without ``at``, for an imported delivery (no warehouse) and where
     the warehouse has no zone: the training day settles those lines."""
-    history = await repository.load_delivery_history(conn, since)
-    if at is None or history.empty:
-        return history
-    order_lines = history.loc[history["source"] == "purchase_order", "id"].astype(str).tolist()
-    rows = await conn.fetch(
-        f"SELECT l.id::text AS id, {repository.dock_today(at='$1', today='NULL')} AS dock_today"
-        " FROM app.purchase_order_lines l"
-        " JOIN app.purchase_orders po ON po.tenant_id = l.tenant_id AND po.id = l.purchase_order_id"
-        " JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id"
-        " WHERE l.id = ANY($2::uuid[])",
-        at,
-        order_lines,
-    )
-    docks = {r["id"]: r["dock_today"] for r in rows}
-    return history.assign(dock_today=pd.to_datetime(history["id"].astype(str).map(docks)))
+    return await repository.load_delivery_history(conn, since, at=at)
 
 
 async def train_tenant(

@@ -24,25 +24,36 @@ HISTORY_DAYS = 730  # operational statistics look back two years
 MODEL_NAME = "risk-disruption"  # in the model registry shared with forecasting (app.forecast_runs)
 
 
-async def load_delivery_history(conn: asyncpg.Connection, since: date | None = None) -> pd.DataFrame:
-    """Imported and purchase-order deliveries in the ``risk.features`` convention (plus ids and category)."""
+async def load_delivery_history(
+    conn: asyncpg.Connection, since: date | None = None, *, at: datetime | None = None
+) -> pd.DataFrame:
+    """Imported and purchase-order deliveries in the ``risk.features`` convention (plus ids and category); with
+    ``at``, each line's ``dock_today`` too: its receiving warehouse's date at that instant, NaT for an imported
+    delivery (no warehouse) and where the warehouse has no zone."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT h.id, h.source, h.supplier_id::text AS supplier_id, s.code AS supplier_code, h.product_id,
                h.category, h.shipment_mode,
                h.order_date, h.promised_date, h.delivered_date, h.quantity::float8 AS quantity,
                h.value::float8 AS value, h.quantity_received::float8 AS quantity_received,
                h.quantity_rejected::float8 AS quantity_rejected, c.overall::float8 AS country_risk,
-               rp.distance_km::float8 AS distance_km, h.purchase_order_id, h.currency::text AS currency
+               rp.distance_km::float8 AS distance_km, h.purchase_order_id, h.currency::text AS currency,
+               {dock_today(at="$2", today="NULL")} AS dock_today
         FROM app.risk_delivery_history h
         JOIN app.suppliers s ON s.id = h.supplier_id
         LEFT JOIN app.country_risk c ON c.country = h.origin_country
         LEFT JOIN app.supplier_risk_profiles rp ON rp.supplier_id = h.supplier_id
+        LEFT JOIN app.purchase_orders po ON h.source = 'purchase_order' AND po.id = h.purchase_order_id
+        LEFT JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         WHERE $1::date IS NULL OR h.order_date >= $1::date
         """,
         since,
+        at,
     )
-    return _frame(rows)
+    frame = _frame(rows)
+    if at is None or frame.empty:  # an empty frame has only ``_frame``'s columns
+        return frame.drop(columns="dock_today", errors="ignore")
+    return frame.assign(dock_today=pd.to_datetime(frame["dock_today"]))
 
 
 def dock_today(*, at: str, today: str) -> str:

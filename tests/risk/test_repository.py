@@ -93,3 +93,24 @@ async def test_a_line_closed_with_nothing_received_is_no_delivery(database, owne
     assert [(r["id"], r["delivered_date"]) for r in history.to_dict("records")] == [
         (order["lines"][0]["id"], pd.Timestamp(2026, 3, 9))
     ]
+
+
+async def test_the_history_at_an_instant_dates_each_order_line_at_its_receiving_warehouse(world, owner_pool):
+    # 02:30 UTC on 2 June is still 1 June in Los Angeles; a warehouse without a zone and an imported delivery (no
+    # warehouse) have no date of their own there.
+    supplier = await world.supplier("SUP-D")
+    await world.deliveries(supplier, 1, delay_days=0)
+    in_los_angeles = await world.open_order(supplier, issued=date(2026, 5, 20), expected=date(2026, 6, 1))
+    zoneless = await world.open_order(supplier, issued=date(2026, 5, 20), expected=date(2026, 6, 1))
+    await owner_pool.execute(
+        "UPDATE app.warehouses SET timezone = 'America/Los_Angeles' WHERE id = $1", world.tenant.warehouses[0]
+    )
+    await owner_pool.execute(
+        "UPDATE app.purchase_orders SET warehouse_id = $2 WHERE id = $1", zoneless, world.tenant.warehouses[1]
+    )
+    at = datetime(2026, 6, 2, 2, 30, tzinfo=UTC)
+    history = await world.run(lambda tx: repository.load_delivery_history(tx.conn, at=at))
+    docks = {r["purchase_order_id"] or r["source"]: r["dock_today"] for r in history.to_dict("records")}
+    assert docks.keys() == {in_los_angeles, zoneless, "import"}
+    assert docks[in_los_angeles] == pd.Timestamp(2026, 6, 1)
+    assert pd.isna(docks[zoneless]) and pd.isna(docks["import"])
