@@ -19,8 +19,16 @@ class Chunk:
     page: int | None
 
 
+@dataclass(frozen=True)
+class _Unit:
+    """Text no chunk boundary falls inside; ``continued`` when it is the rest of a run cut at a space."""
+
+    text: str
+    continued: bool = False
+
+
 def chunk_sections(sections: list[Section], *, max_chars: int = 900, overlap_chars: int = 120) -> list[Chunk]:
-    """Pack paragraphs (then sentences) into chunks of at most ``max_chars``, overlapping long runs."""
+    """Pack paragraphs (then lines, then sentences) into chunks of at most ``max_chars``, overlapping long runs."""
     chunks: list[Chunk] = []
     for section in sections:
         for piece in _pack(_units(section.text, max_chars), max_chars, overlap_chars):
@@ -30,32 +38,51 @@ def chunk_sections(sections: list[Section], *, max_chars: int = 900, overlap_cha
     return chunks
 
 
-def _units(text: str, max_chars: int) -> list[str]:
-    units: list[str] = []
+def _units(text: str, max_chars: int) -> list[_Unit]:
+    units: list[_Unit] = []
     for paragraph in _PARAGRAPH_BREAK.split(text):
-        paragraph = " ".join(paragraph.split())
-        if not paragraph:
+        flat = " ".join(paragraph.split())
+        if len(flat) <= max_chars:
+            units.extend([_Unit(flat)] if flat else [])
             continue
-        if len(paragraph) <= max_chars:
-            units.append(paragraph)
-            continue
-        for sentence in _SENTENCE_END.split(paragraph):
-            # A sentence longer than a chunk (a table row, a run-on line) is cut hard.
-            units.extend(sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars))
+        # A long paragraph's lines before its sentences: a table's rows (CSV, DOCX and PDF tables) have no
+        # sentence ends, and a row cut in two puts its figures in two chunks.
+        for line in paragraph.splitlines():
+            line = " ".join(line.split())
+            if len(line) <= max_chars:
+                units.extend([_Unit(line)] if line else [])
+                continue
+            for sentence in _SENTENCE_END.split(line):
+                units.extend(_cut_at_spaces(sentence, max_chars))
     return units
 
 
-def _pack(units: list[str], max_chars: int, overlap_chars: int) -> list[str]:
+def _cut_at_spaces(text: str, max_chars: int) -> list[_Unit]:
+    """A run longer than a chunk (a run-on row or sentence) in pieces that end at a space, so no word or figure
+    is split; only a single word longer than a chunk is cut inside."""
+    pieces: list[_Unit] = []
+    while len(text) > max_chars:
+        cut = text.rfind(" ", 0, max_chars + 1)
+        cut = cut if cut > 0 else max_chars
+        pieces.append(_Unit(text[:cut], continued=bool(pieces)))
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(_Unit(text, continued=bool(pieces)))
+    return pieces
+
+
+def _pack(units: list[_Unit], max_chars: int, overlap_chars: int) -> list[str]:
     pieces: list[str] = []
     current = ""
     for unit in units:
-        if current and len(current) + 1 + len(unit) > max_chars:
+        if current and len(current) + 1 + len(unit.text) > max_chars:
             pieces.append(current)
-            tail = current[-overlap_chars:] if overlap_chars else ""
-            tail = tail[tail.find(" ") + 1 :] if " " in tail else tail
-            current = f"{tail} {unit}" if tail and len(tail) + 1 + len(unit) <= max_chars else unit
+            # A continuation starts where the previous piece stopped: a tail before it would be read as its start.
+            tail = current[-overlap_chars:] if overlap_chars and not unit.continued else ""
+            tail = tail[tail.find(" ") + 1 :] if " " in tail else ""  # never a word's end alone
+            current = f"{tail} {unit.text}" if tail and len(tail) + 1 + len(unit.text) <= max_chars else unit.text
         else:
-            current = f"{current} {unit}" if current else unit
+            current = f"{current} {unit.text}" if current else unit.text
     if current:
         pieces.append(current)
     return pieces

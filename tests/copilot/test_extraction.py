@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import docx
@@ -146,6 +147,46 @@ def test_chunks_never_cross_a_section_or_a_page():
     assert {(c.section, c.page) for c in chunks} == {("A", 1), ("B", 2)}
     assert all(("beta" in c.content) == (c.section == "B") for c in chunks)
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+
+
+PRICE_ROWS = [(f"BRG-{40900 + i}", "Ball bearing sealedxx", f"{1234.50 + i:.2f}", str(500 + 10 * i)) for i in range(24)]
+FIGURE = re.compile(r"\d+(?:\.\d+)*")
+
+
+def price_list(filename: str) -> tuple[bytes, list[str]]:
+    """A price list as CSV or as a DOCX table, with each row as its extracted text should hold it."""
+    if filename.endswith(".csv"):
+        lines = ["sku,description,unit_price,moq", *(",".join(row) for row in PRICE_ROWS)]
+        rows = [f"sku: {s}; description: {d}; unit_price: {p}; moq: {m}" for s, d, p, m in PRICE_ROWS]
+        return "\n".join(lines).encode(), rows
+    document = docx.Document()
+    document.add_heading("Prices", level=1)
+    table = document.add_table(rows=len(PRICE_ROWS), cols=4)
+    for row, values in zip(table.rows, PRICE_ROWS, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue(), ["; ".join(row) for row in PRICE_ROWS]
+
+
+# Until 2026-12-07 a table longer than a chunk was cut every 900 characters wherever that fell, and the overlap
+# glued the cut-off tail before the rest: a chunk held "moq: 60" and the next "moq: 60 0", none "moq: 600".
+@pytest.mark.parametrize("filename", ["prices.csv", "prices.docx"])
+def test_a_table_longer_than_a_chunk_is_chunked_between_its_rows(filename):
+    data, rows = price_list(filename)
+    chunks = chunk_sections(extract(filename, data))
+    assert len(chunks) > 1
+    assert all(any(row in chunk.content for chunk in chunks) for row in rows)
+    figures_in_file = set(FIGURE.findall(" ".join(" ".join(row) for row in PRICE_ROWS)))
+    bodies = [chunk.content.removeprefix(f"{chunk.section}\n") for chunk in chunks]
+    assert {figure for body in bodies for figure in FIGURE.findall(body)} <= figures_in_file
+
+
+def test_a_line_longer_than_a_chunk_is_cut_between_words_and_goes_on_without_overlap():
+    words = [f"w{i:03d}" for i in range(400)]
+    chunks = chunk_sections([Section(" ".join(words))], max_chars=500, overlap_chars=120)
+    assert [word for chunk in chunks for word in chunk.content.split(" ")] == words
 
 
 def test_docx_that_inflates_past_the_bound_is_refused_before_parsing():
