@@ -11,7 +11,7 @@ import asyncpg
 from common.errors import NotFoundError, RateLimitedError
 from copilot.records import delete_by_id, get_by_id
 from inventory.listing import Listing, ListQuery, Page
-from inventory.records import one_row, row_or_missing
+from inventory.records import one_row
 
 CONVERSATION_COLUMNS = "id, title, created_at, updated_at"
 MESSAGE_COLUMNS = "id, conversation_id, role, content, sources, tool_calls, created_at"
@@ -94,8 +94,7 @@ async def lock(conn: asyncpg.Connection, conversation_id: UUID) -> None:
     A turn is written seconds after its conversation was checked (the model answers in between): a delete that
     committed meanwhile is seen here, and one that comes later waits for the turn, then takes it with the rest.
     """
-    sql = "SELECT id FROM app.copilot_conversations WHERE id = $1 FOR UPDATE"
-    await row_or_missing(conn, sql, conversation_id, what="conversation", code="unknown_conversation")
+    await get_by_id(conn, "copilot_conversations", "id", conversation_id, what="conversation", lock=True)
 
 
 async def list_conversations(conn: asyncpg.Connection, query: ListQuery) -> Page:
