@@ -36,13 +36,15 @@ async def open_shipments(
                    w.code AS warehouse_code, po.number AS purchase_order_number,
                    CASE WHEN s.status <> 'delivered' AND s.expected_delivery < d.today
                         THEN d.today - s.expected_delivery ELSE 0 END AS days_overdue,
-                   s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                OR s.expected_delivery < d.today) AS delayed, d.today AS counted_on,
+                   late.delayed, d.today AS counted_on,
                    e.event_type AS last_event, e.occurred_at AS last_event_at, e.location AS last_location,
                    e.description AS last_description
             FROM app.shipments s
             JOIN app.warehouses w ON w.tenant_id = s.tenant_id AND w.id = s.warehouse_id
             CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $1::date) AS today) d
+            -- false, not NULL, without an expected delivery: NULLs sort first under DESC
+            CROSS JOIN LATERAL (SELECT coalesce(s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
+                                                OR s.expected_delivery < d.today), false) AS delayed) late
             LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
             LEFT JOIN LATERAL (
                 SELECT event_type, occurred_at, location, description FROM app.shipment_events
@@ -54,8 +56,7 @@ async def open_shipments(
                    OR EXISTS (  -- an inbound shipment has no lines: it brings its purchase order's
                       SELECT 1 FROM app.purchase_order_lines pl
                       WHERE pl.purchase_order_id = s.purchase_order_id AND pl.product_id = ANY($4::uuid[])))
-              AND (NOT $5::boolean OR (s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
-                                                                   OR s.expected_delivery < d.today)))
+              AND (NOT $5::boolean OR late.delayed)
               AND (cardinality($7::uuid[]) = 0 OR po.supplier_id = ANY($7::uuid[]))
             ORDER BY delayed DESC, days_overdue DESC, s.expected_delivery NULLS LAST, s.number
             LIMIT $6""",

@@ -36,8 +36,10 @@ async def new_shipment(database, tenant, direction="outbound", quantity=4, track
     return await database.run(tenant.claims(), None, op)
 
 
-async def track(database, tenant, shipment, kind, at=None, event_id=None):
-    event = TrackingEventCreate.model_validate({"type": kind, "occurred_at": at, "event_id": event_id})
+async def track(database, tenant, shipment, kind, at=None, event_id=None, description=None):
+    event = TrackingEventCreate.model_validate(
+        {"type": kind, "occurred_at": at, "event_id": event_id, "description": description}
+    )
 
     async def op(tx: TenantTransaction):
         return await shipments.record_event(tx.conn, tx.tenant_id, tx.user_id, shipment["id"], event, source="api")
@@ -232,3 +234,22 @@ async def test_a_shipment_is_overdue_on_its_warehouses_calendar_or_the_readers_w
 
     found = await database.run(tenant.claims(), None, overdue)
     assert {(s["number"], s["days_overdue"]) for s in found} == {(zoned["number"], 1), (unzoned["number"], 2)}
+
+
+async def test_a_delayed_shipment_comes_before_shipments_without_an_expected_delivery(database, make_tenant):
+    # Before, "delayed" was NULL without an expected delivery, and NULLs sorted first: the copilot's 11 rows were
+    # twelve ETA-less shipments in transit and never the one the carrier reported delayed.
+    tenant = await make_tenant()
+    now = datetime.now(UTC)
+    for i in range(12):
+        without_eta = await new_shipment(database, tenant, direction="inbound", quantity=0, tracking=f"TRK-N{i}")
+        await track(database, tenant, without_eta, "in_transit", now)
+    held = await new_shipment(database, tenant, direction="inbound", quantity=0, tracking="TRK-D")
+    await track(database, tenant, held, "delayed", now)
+
+    async def listed(tx: TenantTransaction):
+        return await open_shipments.open_shipments(tx.conn, now.date(), limit=11)
+
+    rows = await database.run(tenant.claims(), None, listed)
+    assert rows[0]["id"] == held["id"]
+    assert [r["delayed"] for r in rows] == [True] + [False] * 10
