@@ -8,7 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
-from inventory.shipments import SHIPMENT_COLUMNS
+from inventory.shipments import LATEST_EVENT_FIRST, SHIPMENT_COLUMNS
 
 
 async def open_shipments(
@@ -28,8 +28,8 @@ async def open_shipments(
 
     A shipment is delayed when its carrier reported a delay or an exception, or its expected delivery
     date has passed (``days_overdue``) on the calendar of the warehouse it goes to or leaves from (``today``,
-    the reader's date, where the warehouse's time zone is not known). Each carries its latest tracking event
-    and the number of the purchase order it brings in.
+    the reader's date, where the warehouse's time zone is not known). Each carries the tracking event its status
+    follows (``LATEST_EVENT_FIRST``) and the number of the purchase order it brings in.
     """
     rows = await conn.fetch(
         f"""SELECT {", ".join(f"s.{c.strip()}" for c in SHIPMENT_COLUMNS.split(","))},
@@ -48,7 +48,7 @@ async def open_shipments(
             LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
             LEFT JOIN LATERAL (
                 SELECT event_type, occurred_at, location, description FROM app.shipment_events
-                WHERE shipment_id = s.id ORDER BY occurred_at DESC, seq DESC LIMIT 1) e ON true
+                WHERE shipment_id = s.id ORDER BY {LATEST_EVENT_FIRST} LIMIT 1) e ON true
             WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN s.id = ANY($2::uuid[]) ELSE s.status <> 'delivered' END)
               AND (cardinality($3::uuid[]) = 0 OR s.purchase_order_id = ANY($3::uuid[]))
               AND (cardinality($4::uuid[]) = 0 OR EXISTS (

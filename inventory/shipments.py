@@ -33,6 +33,9 @@ SHIPMENT_COLUMNS = (
 ShortStock = Literal["refuse", "defer"]
 STOCK_SHORT_NOTIFICATION = "shipment.stock_short"
 EVENT_COLUMNS = "id, shipment_id, event_type, occurred_at, location, description, external_id, source, created_at"
+# The event a shipment's status follows, first: a delivery is final, "created" is only the baseline, then the one that
+# happened last (then the last to arrive).
+LATEST_EVENT_FIRST = "event_type = 'delivered' DESC, event_type <> 'created' DESC, occurred_at DESC, seq DESC"
 
 SHIPMENTS = Listing(
     table="app.shipments",
@@ -185,10 +188,8 @@ async def record_event(
     if late or event.type.value == "delivered":
         status = "delivered"
     else:
-        # The newest carrier event; "created" is only the baseline.
         status = await conn.fetchval(
-            "SELECT event_type FROM app.shipment_events WHERE shipment_id = $1 "
-            "ORDER BY event_type <> 'created' DESC, occurred_at DESC, seq DESC LIMIT 1",
+            f"SELECT event_type FROM app.shipment_events WHERE shipment_id = $1 ORDER BY {LATEST_EVENT_FIRST} LIMIT 1",
             shipment_id,
         )
     await conn.execute(

@@ -253,3 +253,18 @@ async def test_a_delayed_shipment_comes_before_shipments_without_an_expected_del
     rows = await database.run(tenant.claims(), None, listed)
     assert rows[0]["id"] == held["id"]
     assert [r["delayed"] for r in rows] == [True] + [False] * 10
+
+
+async def test_the_last_event_of_a_shipment_under_way_is_the_one_that_set_its_status(database, make_tenant):
+    # Before, the "created" event stamped when the shipment was entered was newer than the carrier's past-dated
+    # delay: the shipment read as delayed with last event "created" and no description.
+    tenant = await make_tenant()
+    shipment = await new_shipment(database, tenant, direction="inbound", quantity=0)
+    three_hours_ago = datetime.now(UTC) - timedelta(hours=3)
+    await track(database, tenant, shipment, "delayed", three_hours_ago, description="held at customs")
+
+    async def named(tx: TenantTransaction):
+        return await open_shipments.open_shipments(tx.conn, three_hours_ago.date(), shipment_ids=[shipment["id"]])
+
+    [row] = await database.run(tenant.claims(), None, named)
+    assert (row["status"], row["last_event"], row["last_description"]) == ("delayed", "delayed", "held at customs")
