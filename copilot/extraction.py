@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -127,7 +128,7 @@ def _column(header: list[str], index: int) -> str:
 
 def _pdf(filename: str, data: bytes) -> list[Section]:
     from pypdf import PdfReader
-    from pypdf.errors import LimitReachedError, PdfReadError
+    from pypdf.errors import DependencyError, LimitReachedError, PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -144,8 +145,20 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
     except LimitReachedError as exc:  # pypdf's own bound on one decompressed stream
         raise _too_large(filename, f"has a stream that inflates past pypdf's limit ({exc})") from exc
     # pypdf meets a damaged file with whatever error the broken object raises (an AttributeError for a trailer
-    # that is not a dictionary, an IndexError, a RecursionError for a cycle), not only its own.
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, AttributeError, IndexError, RecursionError) as exc:
+    # that is not a dictionary, an IndexError, a RecursionError for a cycle), not only its own, and an encryption
+    # handler other than Standard (/Adobe.PubSec) or an unknown stream filter with NotImplementedError.
+    except (
+        PyPdfError,
+        DependencyError,
+        NotImplementedError,
+        ValueError,
+        KeyError,
+        TypeError,
+        OSError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+    ) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable PDF: {exc}", code="corrupt_file") from exc
     return [
         Section(section.text, section.heading, number)
@@ -163,7 +176,19 @@ def _docx(filename: str, data: bytes) -> list[Section]:
     _check_archive(filename, data)
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError, XMLSyntaxError) as exc:
+    # A part's damaged deflate stream raises zlib.error (EOFError where it ends early); zipfile refuses a part
+    # encrypted with a password with RuntimeError, and one compressed by a method it lacks with its subclass
+    # NotImplementedError.
+    except (
+        PackageNotFoundError,
+        zipfile.BadZipFile,
+        KeyError,
+        ValueError,
+        XMLSyntaxError,
+        zlib.error,
+        EOFError,
+        RuntimeError,
+    ) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable DOCX file: {exc}", code="corrupt_file") from exc
     sections: list[Section] = []
     heading: str | None = None

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
+from collections.abc import Callable
 
 import docx
 import pytest
@@ -100,11 +102,53 @@ def broken_docx() -> bytes:
     return out.getvalue()
 
 
+def docx_with_damaged_part(damage: Callable[[bytearray, int, int], None]) -> bytes:
+    """A DOCX whose main part's zip entry is altered by ``damage(data, local header offset, central entry offset)``."""
+    data = bytearray(docx_bytes())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local = archive.getinfo("word/document.xml").header_offset
+    # Walk the central directory, from the offset its end record gives, to the entry naming that part.
+    end_record = data.rfind(b"PK\x05\x06")
+    (central,) = struct.unpack("<I", data[end_record + 16 : end_record + 20])
+    while True:
+        name_length, extra_length, comment_length = struct.unpack("<HHH", data[central + 28 : central + 34])
+        if data[central + 46 : central + 46 + name_length] == b"word/document.xml":
+            break
+        central += 46 + name_length + extra_length + comment_length
+    damage(data, local, central)
+    return bytes(data)
+
+
+def flip_a_compressed_byte(data: bytearray, local: int, central: int) -> None:
+    name_length, extra_length = struct.unpack("<HH", data[local + 26 : local + 30])
+    data[local + 30 + name_length + extra_length + 10] ^= 0xFF
+
+
+def mark_compressed_by_an_unknown_method(data: bytearray, local: int, central: int) -> None:
+    data[local + 8] = data[central + 10] = 99
+
+
+def mark_encrypted(data: bytearray, local: int, central: int) -> None:
+    data[local + 6] |= 1
+    data[central + 8] |= 1
+
+
 @pytest.mark.parametrize(
     ("filename", "data"),
     [
         ("broken-xml.docx", broken_docx()),
         ("broken-trailer.pdf", minimal_pdf(["Net 60 days"]).replace(b"trailer <<", b"trailer <>><")),
+        # Until 2026-12-07 the cases below were 500s.
+        ("damaged-deflate.docx", docx_with_damaged_part(flip_a_compressed_byte)),
+        ("unknown-compression.docx", docx_with_damaged_part(mark_compressed_by_an_unknown_method)),
+        ("zip-password.docx", docx_with_damaged_part(mark_encrypted)),
+        ("unknown-filter.pdf", minimal_pdf(["Net 60 days"]).replace(b"<< /Length", b"<< /Filter /FooDecode /Length")),
+        (
+            "certificate-encrypted.pdf",
+            minimal_pdf(["Net 60 days"]).replace(
+                b"/Root 1 0 R >>", b"/Root 1 0 R /Encrypt << /Filter /Adobe.PubSec /V 4 >> /ID [<00> <00>] >>"
+            ),
+        ),
     ],
 )
 def test_files_broken_inside_a_sound_container_are_refused_as_corrupt(filename, data):
