@@ -6,12 +6,16 @@ metrics agent additionally exports Serve's built-in per-deployment metrics on th
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# nginx's code for a request the client abandoned before the response began.
+CLIENT_CLOSED_REQUEST = 499
 
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -61,15 +65,24 @@ class MetricsMiddleware:
             return
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_status(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_status)
+        except asyncio.CancelledError:
+            # Cancelled before answering: the client went away (Serve cancels the request then) or Serve's
+            # request timeout struck. Not a server error, so it must not count as 500 towards the error-rate
+            # alert; 499 is what Serve records for it too.
+            if not response_started:
+                status = CLIENT_CLOSED_REQUEST
+            raise
         finally:
             self.metrics.observe(
                 scope.get("method", "GET"), _route_template(scope), str(status), time.perf_counter() - started
