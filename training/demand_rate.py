@@ -22,9 +22,9 @@ def demand_rate_from_forecast(
     season in the lead time are respected). The per-period standard deviation is ``residual_sd``
     (e.g. the backtest's one-step error) when given, otherwise it is read from the widest symmetric
     pair of quantiles of the first step, the one-step-ahead error distribution:
-    ``(q_hi - q_lo) / (z_hi - z_lo)``. Where both quantiles sit at zero under a positive forecast (intermittent
-    demand, zero in more than nine periods of ten) they hold no spread: ``history_sd``, the history's own
-    per-period sd, stands instead.
+    ``(q_hi - q_lo) / (z_hi - z_lo)``. Where the lower quantile and the median sit at zero under a positive
+    forecast (intermittent demand, zero in most periods) the quantiles are not a normal error's: ``history_sd``,
+    the history's own per-period sd, stands instead when it is the larger.
     """
     if forecast.empty:
         raise ForecastInputError("the forecast is empty")
@@ -46,9 +46,13 @@ def demand_rate_from_forecast(
         # Demand forecasts clip their quantiles at zero: a lower quantile there is not the error distribution's
         # (N(10, 20) has q0.1 = -15.6, kept as 0), and the pair would read sd 13.9, not 20. The upper half says it.
         sd = max(high - point, 0.0) / float(stats.norm.ppf(hi))
-        if sd == 0 and history_sd:
-            # Before, sd 0: no safety stock for a slow mover, and a simulation of constant demand "confirmed" it.
-            source = f"the history's per-period sd (the one-step quantiles {lo:g}-{hi:g} are 0: intermittent demand)"
+        median = quantile_column(0.5)
+        intermittent = median in first.index and float(first[median]) <= 0
+        if history_sd and history_sd > sd and (sd == 0 or intermittent):
+            # Zero in most periods, the upper quantile sits just above the mean: demand of 0 or 1-29 units on 15% of
+            # days read sd 0.61 against the history's 6.1, a reorder point that a third of the weeks outran.
+            zeros = f"{lo:g} and 0.5" if intermittent else f"{lo:g}-{hi:g}"
+            source = f"the history's per-period sd (the one-step quantiles {zeros} are 0: intermittent demand)"
             return DemandRate(mean=mean, sd=history_sd), source
         return DemandRate(mean=mean, sd=sd), f"one-step quantile {hi:g} above the forecast ({lo:g} is clipped at 0)"
     sd = max(high - low, 0.0) / float(stats.norm.ppf(hi) - stats.norm.ppf(lo))

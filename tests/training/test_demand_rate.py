@@ -44,3 +44,15 @@ def test_a_lower_quantile_clipped_at_zero_leaves_the_sd_to_the_upper_one():
     rate, source = demand_rate_from_forecast(forecast, periods=1)
     assert rate.sd == pytest.approx(20.0, abs=1e-3)
     assert source == "one-step quantile 0.9 above the forecast (0.1 is clipped at 0)"
+
+
+def test_intermittent_quantiles_under_a_positive_forecast_leave_the_sd_to_the_history_when_it_is_larger():
+    # Croston/TSB on demand zero in 85% of days: q0.1 and the median are 0 and q0.9 sits just above the mean, so
+    # the upper half read sd 0.61 against the history's 6.1 (before, the history stood in only at an sd of 0).
+    forecast = pd.DataFrame(
+        {"unique_id": "a", "ds": pd.date_range("2024-01-01", periods=2), "yhat": [2.2, 2.2],
+         "q0.1": [0.0, 0.0], "q0.5": [0.0, 0.0], "q0.9": [3.0, 3.0]}
+    )  # fmt: skip
+    rate, source = demand_rate_from_forecast(forecast, periods=1, history_sd=6.1)
+    assert rate.sd >= 6.1
+    assert source == "the history's per-period sd (the one-step quantiles 0.1 and 0.5 are 0: intermittent demand)"
