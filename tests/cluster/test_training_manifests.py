@@ -3,7 +3,12 @@ which jobs submitted to the RayService reach the database (its workers carry the
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+import yaml
 
 from common.config import Settings
 from tests.cluster.cluster_support import KUSTOMIZE_TARGETS, REPO, Manifest, env_of, ray_cluster_spec
@@ -30,6 +35,38 @@ def test_the_training_job_has_a_gpu_group_that_starts_at_zero_and_tolerates_gpu_
     assert container["image"].startswith("chainsight-gpu:")
     assert container["resources"]["requests"]["nvidia.com/gpu"] == container["resources"]["limits"]["nvidia.com/gpu"]
     assert env_of(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "chainsight-secrets"
+
+
+def _header_sed_substitution(text: str) -> tuple[str, str]:
+    """The pattern and replacement of the `sed 's|...|...|'` command the file's header comment documents."""
+    header = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+    (expression,) = re.findall(r"sed '(s\|[^']*)'", header)
+    _, pattern, replacement, flags = expression.split("|")
+    assert flags == ""  # sed without g: the first match on each line, as applied below
+    return pattern, replacement
+
+
+def _container_images(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("containers", "initContainers"):
+                yield from (container["image"] for container in value)
+            else:
+                yield from _container_images(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _container_images(item)
+
+
+def test_the_submission_command_in_the_training_jobs_header_puts_every_image_in_the_registry() -> None:
+    # Before, it substituted only `image: chainsight:0.1.0`: the GPU group kept `chainsight-gpu:0.1.0`, an image
+    # no registry holds (ImagePullBackOff once a GPU pod starts).
+    text = (REPO / "cluster" / "jobs" / "train-rayjob.yaml").read_text()
+    pattern, replacement = _header_sed_substitution(text)
+    submitted = "\n".join(re.sub(pattern, replacement, line, count=1) for line in text.splitlines())
+    images = list(_container_images(yaml.safe_load(submitted)))
+    assert any(image.startswith("registry.example.com/chainsight-gpu:") for image in images)
+    assert all(image.startswith("registry.example.com/") for image in images)
 
 
 def test_the_training_job_compute_settings_are_settings_fields_and_default_to_cpu(
