@@ -13,11 +13,15 @@ _HORIZON_BY_SEASON = {24: 48, 168: 48, 7: 14, 5: 10, 52: 13, 12: 18, 4: 8, 1: 6}
 
 
 def parse_frequency(freq: str) -> BaseOffset:
-    """The pandas offset for ``freq``; raises ForecastInputError when pandas does not know it."""
+    """The pandas offset for ``freq``; raises ForecastInputError when pandas does not know it or it does not
+    step forward (``0D`` divides by zero on a date range, ``-1D`` runs backwards)."""
     try:
-        return pd.tseries.frequencies.to_offset(freq)
+        offset = pd.tseries.frequencies.to_offset(freq)
     except (ValueError, TypeError) as exc:
         raise ForecastInputError(f"unknown frequency {freq!r}: use a pandas alias such as 'h', 'D', 'W', 'MS'") from exc
+    if offset.n <= 0:
+        raise ForecastInputError(f"frequency must be a positive multiple of its unit ('1D', '2h', 'W'), got {freq!r}")
+    return offset
 
 
 def seasonalities(freq: str) -> list[int]:
@@ -27,7 +31,7 @@ def seasonalities(freq: str) -> list[int]:
     data a yearly one (52 weeks), monthly 12, quarterly 4; yearly data has none (period 1).
     """
     offset = parse_frequency(freq)
-    n = max(offset.n, 1)
+    n = offset.n
     name = type(offset).__name__
     if name in {"BusinessDay", "CustomBusinessDay"}:
         return _divide([5, 260], n)

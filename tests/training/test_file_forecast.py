@@ -126,6 +126,22 @@ def test_the_command_refuses_a_bad_file_in_one_line_without_starting_ray(tmp_pat
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("freq", ["0D", "0h", "-1D"])
+def test_a_frequency_that_does_not_step_forward_is_refused_without_starting_ray(tmp_path, monkeypatch, freq):
+    # Before, 0D and 0h ended in a ZeroDivisionError traceback and -1D blamed the dates for being off its grid.
+    def no_ray(**_: object) -> None:
+        raise AssertionError("Ray was started for a frequency that is refused")
+
+    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
+    source = tmp_path / "history.csv"
+    source.write_text(HEADER + "a,2024-01-01,1\na,2024-01-02,2\n")
+    arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, [*arguments, "--freq", freq], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert "positive multiple" in result.output
+    assert "Traceback" not in result.output
+
+
 @pytest.mark.parametrize(("output", "reason"), [("missing/o.csv", "does not exist"), ("o.xlsx", ".csv or .parquet")])
 def test_the_command_refuses_an_output_it_cannot_write_before_starting_ray(tmp_path, monkeypatch, output, reason):
     # Before, every forecast was computed first; then a traceback for a missing directory, or an .xlsx name
