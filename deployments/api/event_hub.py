@@ -24,9 +24,22 @@ logger = logging.getLogger(__name__)
 QUEUE_SIZE = 1000
 
 
-# Sent to every socket once listening resumes after the connection was lost: what was committed meanwhile was not
-# seen, so a dashboard re-reads what it shows.
-RESYNC = {"type": "resync", "message": "events may have been missed while the database was away; re-read"}
+# Sent to every socket once listening resumes after the connection was lost, and to a socket whose queue filled up
+# (a dashboard not keeping up): what was committed meanwhile was not seen, so a dashboard re-reads what it shows.
+RESYNC = {"type": "resync", "message": "events may have been missed; re-read"}
+
+
+def _put(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -> bool:
+    """Queue a message; a full queue is emptied down to a resync instead (the events in it are superseded by the
+    re-read it asks for), so a dropped event is never silent and the resync itself always fits. False if it was."""
+    try:
+        queue.put_nowait(message)
+        return True
+    except asyncio.QueueFull:
+        while not queue.empty():
+            queue.get_nowait()
+        queue.put_nowait(dict(RESYNC))
+        return False
 
 
 class EventHub:
@@ -66,8 +79,7 @@ class EventHub:
                 continue
             for queues in tuple(self._subscribers.values()):
                 for queue in tuple(queues):
-                    with contextlib.suppress(asyncio.QueueFull):
-                        queue.put_nowait(dict(RESYNC))
+                    _put(queue, dict(RESYNC))
             return
 
     def _deliver(self, _conn: Any, _pid: int, _channel: str, payload: object) -> None:
@@ -78,10 +90,8 @@ class EventHub:
             logger.warning("ignoring a malformed event payload")
             return
         for queue in tuple(self._subscribers.get(tenant_id, ())):
-            try:
-                queue.put_nowait(message)
-            except asyncio.QueueFull:
-                logger.warning("a dashboard is not keeping up; dropping an event for tenant %s", tenant_id)
+            if not _put(queue, message):
+                logger.warning("a dashboard is not keeping up; dropped its queue for a resync (tenant %s)", tenant_id)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, tenant_id: UUID) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:

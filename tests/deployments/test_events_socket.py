@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from common.errors import PermissionDeniedError
+from deployments.api import event_hub
 from deployments.api.app import create_api
 from deployments.api.event_hub import EventHub
 from deployments.api.routes import live
@@ -139,5 +140,41 @@ async def test_the_hub_listens_again_after_its_connection_is_lost_and_tells_its_
             payload = json.dumps({"tenant_id": str(tenant.id), "type": "stock.changed"})
             await owner_pool.execute("SELECT pg_notify('chainsight_events', $1)", payload)
             assert (await asyncio.wait_for(queue.get(), timeout=10))["type"] == "stock.changed"
+    finally:
+        await hub.close()
+
+
+async def test_a_socket_that_falls_behind_is_told_to_resync(database_url, monkeypatch):
+    # Before, events past a full queue were dropped with only a log line: the dashboard caught up and showed
+    # stale figures with nothing telling it so.
+    monkeypatch.setattr(event_hub, "QUEUE_SIZE", 2)
+    tenant_id = uuid.uuid4()
+    hub = EventHub(database_url)
+    try:
+        async with hub.subscribe(tenant_id) as queue:
+            for i in range(3):
+                payload = json.dumps({"tenant_id": str(tenant_id), "type": "stock.changed", "data": {"i": i}})
+                hub._deliver(None, 0, "chainsight_events", payload)
+            assert [queue.get_nowait()["type"] for _ in range(queue.qsize())] == ["resync"]
+    finally:
+        await hub.close()
+
+
+async def test_the_resync_after_a_lost_connection_reaches_a_full_queue(database_url, owner_pool, monkeypatch):
+    # Before, the resync was dropped where the socket's queue was full, so that socket never re-read.
+    monkeypatch.setattr(event_hub, "QUEUE_SIZE", 2)
+    tenant_id = uuid.uuid4()
+    hub = EventHub(database_url)
+    try:
+        async with hub.subscribe(tenant_id) as queue:
+            for i in range(2):
+                payload = json.dumps({"tenant_id": str(tenant_id), "type": "stock.changed", "data": {"i": i}})
+                hub._deliver(None, 0, "chainsight_events", payload)
+            await owner_pool.execute("SELECT pg_terminate_backend($1)", hub._conn.get_server_pid())
+            for _ in range(100):
+                if hub._relisten_task is not None and hub._relisten_task.done():
+                    break
+                await asyncio.sleep(0.1)
+            assert [queue.get_nowait()["type"] for _ in range(queue.qsize())] == ["resync"]
     finally:
         await hub.close()
