@@ -158,6 +158,10 @@ def _history(
                 shocked = False
             rejected = float(rng.binomial(int(quantity), defect_rate)) if quantity < 1e6 else 0.0
             short = quantity * float(rng.uniform(0.0, 0.08)) if rng.random() < late_rate / 2 else 0.0
+            # A line that would arrive after the seed day has not arrived: it stays open (overdue once its promise
+            # has passed), not a delivery dated ahead of the clock. Its draws are made all the same, so the rest of
+            # the history does not change.
+            arrived = delivered <= day
             reference = f"HIST-{product.sku}-{week}"
             key = hashlib.sha256(f"demo|{reference}".encode()).hexdigest()
             deliveries.append(
@@ -169,10 +173,10 @@ def _history(
                     mode,
                     ordered,
                     promised,
-                    delivered,
+                    delivered if arrived else None,
                     Decimal(str(quantity)),
-                    Decimal(str(round(quantity - short, 0))),
-                    Decimal(str(rejected)),
+                    Decimal(str(round(quantity - short, 0))) if arrived else None,
+                    Decimal(str(rejected if arrived else 0.0)),
                     Decimal(str(round(quantity * price, 2))),
                     reference,
                     key,
