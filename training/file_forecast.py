@@ -23,7 +23,7 @@ import pandas as pd
 
 from training.distributed import forecast_on_ray
 from training.errors import ForecastInputError
-from training.frequency import parse_frequency
+from training.frequency import parse_frequency, seasonalities
 from training.planning import Profile
 from training.validation import (
     REQUIRED_COLUMNS,
@@ -144,6 +144,7 @@ def prepare_file(
     Columns of ``frame`` beyond ``unique_id, ds, y`` are covariates; ``future`` then gives their
     values over the horizon (a future that misses a step is refused here).
     """
+    seasonalities(freq)  # every model on Ray asks for the season: a frequency without one is refused here
     levels = validate_quantiles(quantiles)
     steps = validate_horizon(horizon)
     history, added = prepare(frame, freq, fill)

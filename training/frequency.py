@@ -41,9 +41,9 @@ def seasonalities(freq: str) -> list[int]:
         return _divide([12], n)
     if name in {"SemiMonthBegin", "SemiMonthEnd"}:
         return _divide([24], n)
-    if name in {"QuarterBegin", "QuarterEnd", "BusinessQuarterBegin", "BusinessQuarterEnd"}:
+    if name in {"QuarterBegin", "QuarterEnd", "BQuarterBegin", "BQuarterEnd"}:
         return _divide([4], n)
-    if name in {"YearBegin", "YearEnd", "BusinessYearBegin", "BusinessYearEnd"}:
+    if name in {"YearBegin", "YearEnd", "BYearBegin", "BYearEnd"}:
         return [1]
     try:
         step = pd.Timedelta(offset).total_seconds()

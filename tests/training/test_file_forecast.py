@@ -142,6 +142,20 @@ def test_a_frequency_that_does_not_step_forward_is_refused_without_starting_ray(
     assert "Traceback" not in result.output
 
 
+def test_a_frequency_without_a_known_season_is_refused_without_starting_ray(tmp_path, monkeypatch):
+    # Before, business hours passed every check and failed inside Ray's first task.
+    def no_ray(**_: object) -> None:
+        raise AssertionError("Ray was started for a frequency that is refused")
+
+    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
+    source = tmp_path / "history.csv"
+    source.write_text(HEADER + "a,2024-01-01 09:00,1\na,2024-01-01 10:00,2\n")
+    arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
+    result = CliRunner().invoke(cli, [*arguments, "--freq", "bh"], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert "frequency 'bh' has no known seasonal period" in result.output
+
+
 @pytest.mark.parametrize(("output", "reason"), [("missing/o.csv", "does not exist"), ("o.xlsx", ".csv or .parquet")])
 def test_the_command_refuses_an_output_it_cannot_write_before_starting_ray(tmp_path, monkeypatch, output, reason):
     # Before, every forecast was computed first; then a traceback for a missing directory, or an .xlsx name
