@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from common.errors import PermissionDeniedError
+from common.errors import PermissionDeniedError, PoolExhaustedError
 from deployments.api import event_hub
 from deployments.api.app import create_api
 from deployments.api.event_hub import EventHub
@@ -178,3 +178,20 @@ async def test_the_resync_after_a_lost_connection_reaches_a_full_queue(database_
             assert [queue.get_nowait()["type"] for _ in range(queue.qsize())] == ["resync"]
     finally:
         await hub.close()
+
+
+async def test_a_database_too_busy_to_check_membership_closes_as_retry_later(client, make_tenant, monkeypatch):
+    # Before, a pool exhausted (or the database away) at connect closed with 4403, which tells a client it is not a
+    # member and not to reconnect.
+    tenant = await make_tenant()
+
+    async def busy(claims, tenant_id, operation):
+        raise PoolExhaustedError("every connection stayed busy")
+
+    monkeypatch.setattr(client.app.state.services.database, "run", busy)
+    with client.websocket_connect("/api/v1/events") as socket:
+        socket.send_text(auth(tenant))
+        assert socket.receive_json()["code"] == "database_busy"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 1013

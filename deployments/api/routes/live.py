@@ -4,9 +4,10 @@ events and alerts as they commit.
 Protocol: connect, then send ``{"type": "auth", "token": "<access token>", "tenant_id": "<optional>"}``
 within 10 s (a token in the first message stays out of URLs and access logs). The server answers
 ``{"type": "ready", "tenant_id": ...}`` and then one JSON message per event. Bad or missing auth closes
-with 4401, a non-member with 4403; the socket closes with 4401 when the token expires, with 4403 when the
-caller stops being a member (re-checked every ``MEMBERSHIP_RECHECK_S``), and with 4429 when the caller
-already holds ``CONNECTIONS_PER_USER`` sockets on this replica.
+with 4401, a non-member with 4403, and a database that cannot answer whether the caller is a member (pool exhausted,
+an outage) with 1013 (try again later); the socket closes with 4401 when the token expires, with 4403 when the
+caller stops being a member (re-checked every ``MEMBERSHIP_RECHECK_S``; a re-check the database cannot answer is
+tried again), and with 4429 when the caller already holds ``CONNECTIONS_PER_USER`` sockets on this replica.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ router = APIRouter(tags=["real-time"])
 AUTH_TIMEOUT_S = 10.0
 MEMBERSHIP_RECHECK_S = 30.0
 CONNECTIONS_PER_USER = 5
+TRY_AGAIN_LATER = 1013  # RFC 6455's code for a server that cannot serve now: the client reconnects
 
 
 def event_hub(websocket: WebSocket) -> EventHub:
@@ -66,8 +68,10 @@ async def events(websocket: WebSocket) -> None:
     try:
         tenant_id = await services.database.run(claims.raw, requested, membership)
     except DomainError as exc:
+        # A ServiceUnavailableError says nothing about membership, so no 4403 (a client does not reconnect after it).
+        close = TRY_AGAIN_LATER if isinstance(exc, ServiceUnavailableError) else 4403
         await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
-        await websocket.close(4403)
+        await websocket.close(close)
         return
     expires_in = float(claims.raw.get("exp", time.time() + 3600)) - time.time()
     open_sockets = _open_sockets(websocket)
