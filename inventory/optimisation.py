@@ -262,20 +262,22 @@ def quantity_to_order(
     order_quantity: float,
     order_up_to: float | None = None,
     min_order_quantity: float = 0.0,
+    demand_per_period: float,
 ) -> float:
     """What to order now at inventory position ``position`` (on hand - reserved + on order).
 
     Periodic review (``order_up_to`` given): up to that level, and at least ``min_order_quantity`` when anything
     is ordered (before, 45 under a minimum of 1000). Continuous review (``order_quantity`` is at least the
-    minimum already): nothing above the reorder
-    point; at or below it ``order_quantity``, plus the shortfall when that alone leaves the position at or
-    below the reorder point (the shortfall alone with an order quantity of 0: a zero ordering cost, or no
-    demand and no minimum order, which before ordered nothing however far below the reorder point).
+    minimum already): nothing above the reorder point, nor at it when no demand will take the position below
+    (before, a product without demand at a position of 0 ordered its minimum of 500); below it, or at it under
+    demand, ``order_quantity``, plus the shortfall when that alone leaves the position at or below the reorder
+    point (the shortfall alone with an order quantity of 0: a zero ordering cost, or no demand and no minimum
+    order, which before ordered nothing however far below the reorder point).
     """
     if order_up_to is not None:
         needed = max(order_up_to - position, 0.0)
         return max(needed, min_order_quantity) if needed > 0 else 0.0
-    if position > reorder_point:
+    if position > reorder_point or (position == reorder_point and demand_per_period <= 0):
         return 0.0
     if position + order_quantity <= reorder_point:
         return reorder_point - position + order_quantity

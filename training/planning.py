@@ -298,6 +298,7 @@ def inventory_report(
         order_quantity=policy.order_quantity,
         order_up_to=level if review > 0 else None,
         min_order_quantity=min_order_quantity,
+        demand_per_period=demand.mean,
     )
     interval = "lead time and review period" if review > 0 else "lead time"
     return {

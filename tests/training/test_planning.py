@@ -234,6 +234,16 @@ def test_continuous_review_below_the_reorder_point_orders_up_to_it_when_the_orde
     assert report["inventory_position"] + report["order_now"] == pytest.approx(report["recommended_reorder_point"])
 
 
+def test_continuous_review_without_demand_orders_nothing_whatever_the_minimum_order_quantity():
+    # No demand: the reorder point is 0 and nothing takes a position of 0 below it. Before, the order quantity (the
+    # minimum, 500) was ordered at a position at the reorder point; periodic review and no minimum ordered nothing.
+    report = inventory_report(
+        poisson_days(length=0), "D", lead_time_days=5, lead_time_sd_days=0, lead_time_samples_days=None,
+        service_level=0.95, start=datetime(2026, 12, 1), min_order_quantity=500,
+    )  # fmt: skip
+    assert report["order_now"] == 0
+
+
 def test_a_periodic_review_order_is_at_least_the_minimum_order_quantity():
     # Before, the order brought the position up to the order-up-to level whatever the minimum: 45.4 under a minimum
     # of 1000 (continuous review already ordered at least it).
