@@ -33,12 +33,20 @@ def choose_lead_time(
     """The request's figure first, then the supplier's estimated distribution, then the reorder rule's.
 
     ``supplier_estimate`` is the forecast service's ``lead_time`` report; ``supplier_receipts`` the received
-    orders it came from (``issued_at``, ``first_received_at``)."""
+    orders it came from (``issued_at``, ``first_received_at``). A requested sd without a requested mean spreads
+    the supplier's or the rule's mean, and the source says so."""
     if requested_days is not None:
         return LeadTime(requested_days, requested_sd_days or 0.0, None, "request")
+    # Before, a requested sd without a requested mean was dropped for the supplier's or the rule's without a word.
+    from_request = ", sd from request" if requested_sd_days is not None else ""
     if supplier_estimate is not None and supplier_estimate["mean_days"] is not None:
         samples = None
-        if supplier_receipts is not None and supplier_estimate["receipts"] >= MIN_RECEIPTS_FOR_SAMPLES:
+        # Observed lead times are bootstrapped by the simulation: with a requested sd it would check another spread.
+        if (
+            supplier_receipts is not None
+            and supplier_estimate["receipts"] >= MIN_RECEIPTS_FOR_SAMPLES
+            and requested_sd_days is None
+        ):
             issued = pd.to_datetime(supplier_receipts["issued_at"], utc=True)
             received = pd.to_datetime(supplier_receipts["first_received_at"], utc=True)
             samples = [d for d in ((received - issued).dt.total_seconds() / 86_400).tolist() if d >= 0]
@@ -48,8 +56,11 @@ def choose_lead_time(
                 "supplier nominal": "reorder rule (no receipts from the supplier yet)",
                 "supplier blended with nominal": "supplier history blended with the reorder rule's lead time",
             }.get(source, source)
-        return LeadTime(float(supplier_estimate["mean_days"]), float(supplier_estimate["sd_days"]), samples, source)
+        sd = requested_sd_days if requested_sd_days is not None else float(supplier_estimate["sd_days"])
+        return LeadTime(float(supplier_estimate["mean_days"]), sd, samples, source + from_request)
     if rule_days is not None:
+        if requested_sd_days is not None:
+            return LeadTime(float(rule_days), requested_sd_days, None, "reorder rule, sd from request")
         return LeadTime(
             float(rule_days), RULE_SD_SHARE * float(rule_days), None, f"reorder rule (sd {RULE_SD_SHARE:.0%} assumed)"
         )

@@ -65,3 +65,21 @@ def test_an_estimate_built_on_the_reorder_rules_lead_time_is_labelled_with_the_r
         "supplier history blended with the reorder rule's lead time"
     )
     assert choose_lead_time(None, None, nominal, receipts([]), None).source == "supplier nominal"
+
+
+def test_a_requested_sd_without_a_requested_mean_spreads_the_suppliers_mean_and_the_source_says_so():
+    # Before, the supplier's estimated sd of 3 days was used and nothing said the requested 8 was dropped.
+    chosen = choose_lead_time(None, 8.0, ESTIMATE, receipts([12.0] * 12), None)
+    assert (chosen.mean_days, chosen.sd_days) == (12.0, 8.0)
+    assert chosen.source == "supplier history (12 receipts), sd from request"
+    assert chosen.samples_days is None  # the simulation would bootstrap the observed spread, not the one asked for
+
+
+def test_a_requested_sd_without_a_requested_mean_spreads_the_reorder_rules_mean_instead_of_the_assumed_share():
+    chosen = choose_lead_time(None, 8.0, None, None, 9.0)
+    assert (chosen.mean_days, chosen.sd_days, chosen.source) == (9.0, 8.0, "reorder rule, sd from request")
+
+
+def test_a_requested_sd_without_any_lead_time_is_still_refused_as_an_unknown_lead_time():
+    with pytest.raises(InvalidInputError, match="no reorder rule or purchase order names its supplier"):
+        choose_lead_time(None, 8.0, None, None, None)
