@@ -1,8 +1,9 @@
 """The command to type for `ray job submit` against the local cluster.
 
 The cluster runs a job's ``python`` as the project's interpreter (``common.ray_connection`` puts it first on
-PATH before Ray starts). Ray's token authentication stays on: the CLI reads the cluster's token
-(``~/.ray/auth_token``) when ``RAY_AUTH_MODE=token`` is set.
+PATH before Ray starts) and finds the database through the cluster's environment, where ``ensure_database`` put
+DATABASE_URL before Ray started: ``--working-dir .`` uploads no .gitignored ``.env``. Ray's token authentication
+stays on: the CLI reads the cluster's token (``~/.ray/auth_token``) when ``RAY_AUTH_MODE=token`` is set.
 """
 
 from __future__ import annotations

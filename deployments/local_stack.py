@@ -41,11 +41,12 @@ APP_NAME = "chainsight"
 
 
 def ensure_database(settings: Settings, *, cleanup: CleanupMode = "stop") -> str:
-    """DATABASE_URL if set; otherwise start the embedded PostgreSQL and export its URL to child processes."""
-    if settings.database_url:
-        return settings.database_url
-    url = start_embedded_postgres(settings.embedded_postgres_dir, cleanup=cleanup)
-    os.environ["DATABASE_URL"] = url  # Ray workers and Serve replicas inherit it
+    """DATABASE_URL if set (in the environment or .env); otherwise start the embedded PostgreSQL. Either way the URL
+    is exported to child processes: the Ray cluster started next, its Serve replicas and the jobs submitted to it
+    inherit it (`ray job submit --working-dir .` leaves out a .gitignored .env, so a URL only there never reached
+    a job, which failed with "DATABASE_URL is not set")."""
+    url = settings.database_url or start_embedded_postgres(settings.embedded_postgres_dir, cleanup=cleanup)
+    os.environ["DATABASE_URL"] = url
     return url
 
 

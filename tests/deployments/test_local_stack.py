@@ -16,7 +16,14 @@ from typer.testing import CliRunner
 
 from common.config import Settings, get_settings
 from deployments.cli import app
-from deployments.local_stack import PortInUseError, check_ports_free, haproxy_pids, port_holder, stop_haproxy
+from deployments.local_stack import (
+    PortInUseError,
+    check_ports_free,
+    ensure_database,
+    haproxy_pids,
+    port_holder,
+    stop_haproxy,
+)
 
 
 @pytest.fixture
@@ -90,3 +97,15 @@ def test_stopping_a_nodes_haproxy_stops_only_that_nodes_processes():
         for process in (ours, theirs):
             process.kill()
             process.wait()
+
+
+def test_a_database_url_from_env_file_is_exported_to_the_cluster_and_its_jobs(monkeypatch, tmp_path):
+    # Before, only the embedded server's URL was exported: one set in .env never reached the Ray cluster, and
+    # `ray job submit --working-dir .` leaves the .gitignored .env out, so the printed batch job failed with
+    # "DATABASE_URL is not set".
+    url = "postgresql://chainsight:pw@db.internal:5432/chainsight"
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"DATABASE_URL={url}\n")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert ensure_database(Settings(_env_file=env_file)) == url
+    assert os.environ["DATABASE_URL"] == url
