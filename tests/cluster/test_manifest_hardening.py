@@ -1,8 +1,10 @@
 """Hardening of the manifests in cluster/: secrets come from Secrets (only the dev overlay ships placeholder
-ones), containers have probes and bounded resources and run as non-root, overlays set their own images."""
+ones), containers have probes and bounded resources and run as non-root, overlays set their own images, every
+Ray cluster requires Ray's token and a NetworkPolicy keeps Ray's control ports inside the namespace."""
 
 from __future__ import annotations
 
+import kubernetes_validate
 import pytest
 
 from tests.cluster.cluster_support import (
@@ -16,6 +18,12 @@ from tests.cluster.cluster_support import (
     ray_manifests,
     rayservice,
 )
+
+KUBERNETES_VERSION = "1.33.0"
+# The GCS, the Ray Client server and the dashboard with its job-submission API.
+RAY_CONTROL_PORTS = {6379, 10001, 8265}
+DASHBOARD_PORT = 8265
+KUBERAY_OPERATOR_POD = {"app.kubernetes.io/component": "kuberay-operator"}
 
 APP_SECRET_KEYS = (
     "DATABASE_URL",
@@ -103,3 +111,57 @@ def test_overlays_set_the_image_of_every_ray_container(target: str, rendered: di
     base_images = {c["image"] for m in ray_manifests(rendered["base"]) for _, c in ray_containers(m)}
     images = {c["image"] for m in ray_manifests(rendered[target]) for _, c in ray_containers(m)}
     assert not images & base_images
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_every_ray_cluster_requires_ray_token_authentication(target: str, rendered: dict[str, list[Manifest]]) -> None:
+    # Before, none did: `ray start` ran with authentication off, so any pod that reached a head's 8265 could
+    # submit a job and read DATABASE_URL, SUPABASE_JWT_SECRET and INTEGRATIONS_ENCRYPTION_KEY on the workers.
+    manifests = ray_manifests(rendered[target])
+    assert manifests
+    for manifest in manifests:
+        assert ray_cluster_spec(manifest).get("authOptions", {}).get("mode") == "token", manifest["metadata"]
+
+
+def _network_policies(manifests: list[Manifest]) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] == "NetworkPolicy"]
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_network_policies_validate_against_the_kubernetes_schema(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    policies = _network_policies(rendered[target])
+    assert policies
+    for policy in policies:
+        kubernetes_validate.validate(policy, KUBERNETES_VERSION, strict=True)
+
+
+def _ray_pod_policy(manifests: list[Manifest]) -> Manifest:
+    (policy,) = [
+        p
+        for p in _network_policies(manifests)
+        if {"key": "ray.io/node-type", "operator": "Exists"} in p["spec"]["podSelector"].get("matchExpressions", [])
+    ]
+    return policy
+
+
+def _admits_other_namespaces(rule: Manifest) -> bool:
+    # No `from` admits everyone; a peer with a namespaceSelector or an ipBlock reaches beyond this namespace.
+    return "from" not in rule or any("namespaceSelector" in peer or "ipBlock" in peer for peer in rule["from"])
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_ray_control_ports_admit_only_this_namespace_and_the_dashboard_the_kuberay_operator(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    policy = _ray_pod_policy(rendered[target])
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    for rule in policy["spec"]["ingress"]:
+        if not _admits_other_namespaces(rule):
+            continue
+        ports = {p["port"] for p in rule.get("ports", [])}
+        assert ports, f"a rule admits other namespaces on every port: {rule}"
+        if ports & RAY_CONTROL_PORTS:
+            assert ports == {DASHBOARD_PORT}, rule
+            assert all(peer.get("podSelector", {}).get("matchLabels") == KUBERAY_OPERATOR_POD for peer in rule["from"])
