@@ -26,6 +26,9 @@ SUPPORTED_TYPES = {
 # thousands of spaces, "b" took minutes), holding the GIL and so the replica's event loop for every tenant.
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 _CSV_ROWS_PER_SECTION = 20
+# A heading is repeated in every chunk of its section and cited as its name. A longer "heading" is a paragraph (a
+# "#" before it, a Word heading style on it) and is read as body text: cut, it would lose the rest of its text.
+MAX_HEADING_CHARS = 200
 # Compressed formats can inflate a small upload into gigabytes (a "zip bomb"): bounds on what extraction
 # may unpack. A 10 MB upload of real documents stays far inside them.
 MAX_UNPACKED_BYTES = 100 * 1024 * 1024
@@ -88,9 +91,10 @@ def _markdown(text: str) -> list[Section]:
     lines: list[str] = []
     for line in text.splitlines():
         match = _MARKDOWN_HEADING.match(line)
-        if match:
+        title = _heading_text(match.group(2)) if match else ""
+        if title and len(title) <= MAX_HEADING_CHARS:
             sections.append(Section("\n".join(lines).strip(), heading))
-            heading, lines = _heading_text(match.group(2)), []
+            heading, lines = title, []
         else:
             lines.append(line)
     sections.append(Section("\n".join(lines).strip(), heading))
@@ -199,9 +203,10 @@ def _docx(filename: str, data: bytes) -> list[Section]:
             lines.extend("; ".join(cell.text.strip() for cell in row.cells) for row in block.rows)
             continue
         style = (block.style.name if block.style is not None else "") or ""
-        if style.lower().startswith(("heading", "title")) and block.text.strip():
+        title = block.text.strip()
+        if style.lower().startswith(("heading", "title")) and title and len(title) <= MAX_HEADING_CHARS:
             sections.append(Section("\n".join(lines).strip(), heading))
-            heading, lines = block.text.strip(), []
+            heading, lines = title, []
         else:
             lines.append(block.text)
     sections.append(Section("\n".join(lines).strip(), heading))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 
 import asyncpg
 import numpy as np
@@ -84,6 +86,30 @@ async def test_a_failure_while_storing_chunks_leaves_no_document(database, make_
         await as_user(database, tenant)(lambda tx: documents.store(tx.conn, tx.tenant_id, tx.user_id, broken))
     assert await owner_pool.fetchval("SELECT count(*) FROM app.copilot_documents WHERE tenant_id = $1", tenant.id) == 0
     assert await chunk_count(owner_pool, tenant.id) == 0
+
+
+class RandomUnitEmbedder:
+    """Seeded random unit vectors: the model takes minutes over the thousand chunks of the test below."""
+
+    def embed(self, texts: list[str]) -> list[np.ndarray]:
+        vectors = np.random.default_rng(0).normal(size=(len(texts), 384)).astype(np.float32)
+        return list(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+
+
+# Until 2026-12-07 the line was a heading repeated in the chunk, and PostgreSQL refused the chunk's full-text vector
+# (54000, string is too long for tsvector): a 500 for the upload.
+async def test_a_heading_line_of_100000_distinct_words_is_stored_as_body_text(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    rng = random.Random(7)
+    words = {"".join(rng.choices(string.ascii_lowercase, k=8)) for _ in range(100_000)}
+    text = "# " + " ".join(sorted(words)) + "\nLate delivery costs 2% per week.\n"
+    prepared = documents.prepare("glossary.md", text.encode(), RandomUnitEmbedder(), max_bytes=len(text))
+    stored = await as_user(database, tenant)(lambda tx: documents.store(tx.conn, tx.tenant_id, tx.user_id, prepared))
+    longest = await owner_pool.fetchval(
+        "SELECT max(length(content)) FROM app.copilot_chunks WHERE document_id = $1", stored["id"]
+    )
+    assert await chunk_count(owner_pool, tenant.id) == stored["chunk_count"] > 1
+    assert longest <= 900
 
 
 def test_a_file_over_the_size_limit_is_refused_before_parsing(embedder):

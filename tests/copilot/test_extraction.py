@@ -11,7 +11,7 @@ import pytest
 
 from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from copilot.chunking import chunk_sections
-from copilot.extraction import MAX_PDF_PAGES, Section, extract
+from copilot.extraction import MAX_HEADING_CHARS, MAX_PDF_PAGES, Section, extract
 from tests.support.abuse_client import docx_bomb, docx_with_parts
 from tests.support.documents import minimal_pdf
 
@@ -35,8 +35,40 @@ def test_markdown_is_split_at_headings():
 # Cubic backtracking over the spaces (until 2026-12-07) held the GIL for hours; the timeout fails the test instead.
 @pytest.mark.timeout(5)
 def test_a_heading_with_a_long_run_of_spaces_is_read_in_linear_time():
-    sections = extract("n.md", ("# a" + " " * 20_000 + "b  #\nbody").encode())
-    assert [(s.heading, s.text) for s in sections] == [("a" + " " * 20_000 + "b", "body")]
+    line = "# a" + " " * 20_000 + "b  #"
+    sections = extract("n.md", f"{line}\nbody".encode())
+    # Past MAX_HEADING_CHARS the line is body text, read the same way: what matters here is that it returns.
+    assert [(s.heading, s.text) for s in sections] == [(None, f"{line}\nbody")]
+
+
+def long_heading_document(filename: str, heading: str) -> bytes:
+    body = "Late delivery costs 2% per week of the order value. " * 40
+    if filename.endswith(".md"):
+        return f"# Scope\nBolts.\n# {heading}\n{body}\n".encode()
+    document = docx.Document()
+    document.add_heading("Scope", level=1)
+    document.add_paragraph("Bolts.")
+    document.add_heading(heading, level=1)
+    document.add_paragraph(body)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+# Until 2026-12-07 a heading of any length was copied into each chunk of its section: a 200 KB heading line made
+# 2,500 chunks of 200 KB, and one of 160,000 words was refused by PostgreSQL as too long for a tsvector (a 500).
+@pytest.mark.parametrize("filename", ["long-heading.md", "long-heading.docx"])
+def test_a_heading_longer_than_the_limit_is_read_as_body_text(filename):
+    heading = " ".join(f"term{i}" for i in range(MAX_HEADING_CHARS))
+    sections = extract(filename, long_heading_document(filename, heading))
+    assert [s.heading for s in sections] == ["Scope"]
+    assert heading in sections[0].text and "Late delivery" in sections[0].text
+    assert all(len(c.content) <= 900 + 1 + MAX_HEADING_CHARS for c in chunk_sections(sections))
+
+
+def test_a_heading_at_the_limit_is_kept():
+    heading = "h" * MAX_HEADING_CHARS
+    assert extract("n.md", f"# {heading}\nbody".encode())[0].heading == heading
 
 
 @pytest.mark.parametrize(
