@@ -85,6 +85,8 @@ def seed(days: Annotated[int, typer.Option(min=30, max=1500, help="days of stock
     """Load the demo tenants and a year of stock history (skipped if already loaded)."""
     from deployments.local_stack import seed as run_seed
 
+    if get_settings().environment is Environment.PRODUCTION:
+        fail("the demo data is refused in production: its tenants and append-only ledger could never be removed")
     loaded = run_seed(ensure_database_url(), days=days)  # reachable and migrated, or one line saying which not
     typer.echo("demo data loaded" if loaded else "demo data already present")
 
@@ -176,6 +178,9 @@ def up(
             with display.step("migrations") as step:
                 applied = migrate(url)
                 step.detail = f"applied {applied}" if applied else "up to date"
+            if seed_demo and settings.environment is Environment.PRODUCTION:
+                seed_demo = False  # as --no-seed: the demo's tenants and append-only ledger could never be removed
+                display.done("demo data", "skipped in production", warning=True)
             if seed_demo:
                 with display.step("demo data") as step:
                     step.detail = "loaded" if seed(url) else "already present"

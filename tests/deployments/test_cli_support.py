@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from common.config import get_settings
 from deployments.cli import app
+from inventory.demo import DEMO_TENANT_ID
 
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, database_url: str, *arguments: str):
@@ -126,3 +127,45 @@ def test_a_setting_the_environment_gets_wrong_is_one_line(monkeypatch):
     # Before, ENVIRONMENT=staging made `chainsight token` (and `make run`) a 64-line traceback.
     monkeypatch.setenv("ENVIRONMENT", "staging")
     assert "environment" in one_line_error(run_cli(monkeypatch, "postgresql://u:p@127.0.0.1:1/nodb", "token"))
+
+
+def test_seed_is_refused_in_production_and_loads_no_demo_tenant(monkeypatch, database_url):
+    # Before, `chainsight seed` loaded the demo tenants into a production database, with an append-only stock ledger
+    # that cannot be deleted.
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SUPABASE_URL", "https://auth.chainsight.test")
+    output = one_line_error(run_cli(monkeypatch, database_url, "seed"))
+    assert "refused in production" in output
+
+    async def demo_tenant() -> object:
+        conn = await asyncpg.connect(database_url)
+        try:
+            return await conn.fetchval("SELECT 1 FROM app.tenants WHERE id = $1", DEMO_TENANT_ID)
+        finally:
+            await conn.close()
+
+    assert asyncio.run(demo_tenant()) is None
+
+
+def test_up_in_production_skips_the_demo_data_and_says_so(monkeypatch):
+    # Before, `chainsight up` (seeding by default) loaded the demo tenants into a production database.
+    seeded: list[str] = []
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SUPABASE_URL", "https://auth.chainsight.test")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://chainsight@db.internal/chainsight")
+    monkeypatch.setattr("deployments.cli.refuse_held_ports", lambda settings: None)
+    monkeypatch.setattr("deployments.local_stack.ensure_database", lambda settings: "pg://db")
+    monkeypatch.setattr("deployments.local_stack.migrate", lambda url: [])
+    monkeypatch.setattr("deployments.local_stack.seed", seeded.append)
+
+    def stop_after_the_demo_step(settings):
+        raise RuntimeError("stopped after the demo data step")
+
+    monkeypatch.setattr("deployments.local_stack.app_args_from", stop_after_the_demo_step)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["up", "--verbose"], env={"COLUMNS": "400"})
+    finally:
+        get_settings.cache_clear()
+    assert "demo data" in result.output and "skipped in production" in result.output, result.output
+    assert seeded == []
