@@ -25,6 +25,9 @@ SUPPORTED_TYPES = {
 # pattern that matched them, (.+?)\s*#*\s*$, backtracked cubically over a run of spaces in a heading ("# a",
 # thousands of spaces, "b" took minutes), holding the GIL and so the replica's event loop for every tenant.
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+# A fenced code block (CommonMark: ``` or ~~~, indented at most 3 spaces) holds text, never headings: a "#" line in
+# it is a shell or Python comment. It ends at a fence of at least as many of its character, or at the text's end.
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _CSV_ROWS_PER_SECTION = 20
 # A heading is repeated in every chunk of its section and cited as its name. A longer "heading" is a paragraph (a
 # "#" before it, a Word heading style on it) and is read as body text: cut, it would lose the rest of its text.
@@ -89,8 +92,14 @@ def _markdown(text: str) -> list[Section]:
     sections: list[Section] = []
     heading: str | None = None
     lines: list[str] = []
+    fence: str | None = None
     for line in text.splitlines():
-        match = _MARKDOWN_HEADING.match(line)
+        if fence is not None:
+            fence = None if _closes_fence(line, fence) else fence
+            lines.append(line)
+            continue
+        fence = _opening_fence(line)
+        match = None if fence else _MARKDOWN_HEADING.match(line)
         title = _heading_text(match.group(2)) if match else ""
         if title and len(title) <= MAX_HEADING_CHARS:
             sections.append(Section("\n".join(lines).strip(), heading))
@@ -99,6 +108,24 @@ def _markdown(text: str) -> list[Section]:
             lines.append(line)
     sections.append(Section("\n".join(lines).strip(), heading))
     return sections
+
+
+def _opening_fence(line: str) -> str | None:
+    match = _FENCE.match(line)
+    # A backtick fence's info string ("```bash") has no backticks: "```a``` b" is inline code, not a fence.
+    if match is None or (match.group(1)[0] == "`" and "`" in match.group(2)):
+        return None
+    return match.group(1)
+
+
+def _closes_fence(line: str, fence: str) -> bool:
+    match = _FENCE.match(line)
+    return (
+        match is not None
+        and match.group(1)[0] == fence[0]
+        and len(match.group(1)) >= len(fence)
+        and not match.group(2).strip()
+    )
 
 
 def _heading_text(text: str) -> str:

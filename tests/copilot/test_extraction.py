@@ -32,6 +32,25 @@ def test_markdown_is_split_at_headings():
     assert [(s.heading, s.text) for s in sections] == [("Scope", "Bolts."), ("Penalties", "Two percent per week.")]
 
 
+# Until 2026-12-07 a "#" comment in a code block was a heading: the SOP's returns policy was cited under
+# "reset the printer queue".
+@pytest.mark.parametrize(
+    "code",
+    [
+        "```bash\n# reset the printer queue\nlpr -P zebra -r\n```",
+        "~~~\n# reset the printer queue\n```\nlpr -P zebra -r\n~~~",  # a fence of the other character stays inside
+        "````\n# reset the printer queue\n```\nlpr -P zebra -r\n`````",  # so does a shorter one
+    ],
+)
+def test_a_hash_line_inside_a_fenced_code_block_is_not_a_heading(code):
+    sop = f"# Label printing\nPrint labels before pickup.\n{code}\n# Returns\nReturns are accepted within 30 days.\n"
+    sections = extract("sop.md", sop.encode())
+    assert [(s.heading, s.text) for s in sections] == [
+        ("Label printing", f"Print labels before pickup.\n{code}"),
+        ("Returns", "Returns are accepted within 30 days."),
+    ]
+
+
 # Cubic backtracking over the spaces (until 2026-12-07) held the GIL for hours; the timeout fails the test instead.
 @pytest.mark.timeout(5)
 def test_a_heading_with_a_long_run_of_spaces_is_read_in_linear_time():
