@@ -39,6 +39,11 @@ from training.validation import (
 )
 
 Fill = Literal["zero", "ffill", "none"]
+# Local times without an offset suit dates only: within a day they repeat and skip an hour when the clocks change.
+_ZONE_ADVICE = {
+    True: "every timestamp with its UTC offset, or local dates without one",
+    False: "every timestamp with its UTC offset, or all in UTC: local times without one repeat or skip an hour",
+}
 
 
 @dataclass(frozen=True)
@@ -81,7 +86,7 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     if empty.any():
         raise ForecastInputError(f"column 'unique_id' is empty in {int(empty.sum())} row(s)")
     # Checked before any fill: a missing y is a mistake in the file, not a gap to fill with 0 or the last value.
-    frame = frame.assign(unique_id=ids.astype(str), ds=_timestamps(frame["ds"]), y=numeric_values(frame["y"]))
+    frame = frame.assign(unique_id=ids.astype(str), ds=_timestamps(frame["ds"], freq), y=numeric_values(frame["y"]))
     covariates = covariate_columns(frame)
     if fill == "none":
         return validate_history(frame, freq, covariates=covariates), 0
@@ -92,30 +97,43 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     return validate_history(filled, freq, covariates=covariates), added
 
 
-def _timestamps(ds: pd.Series) -> pd.Series:
-    """``ds`` read as datetimes; an unreadable value or a change of UTC offset inside the file is refused."""
+def _timestamps(ds: pd.Series, freq: str) -> pd.Series:
+    """``ds`` read as datetimes; an unreadable value is refused, quoted.
+
+    Timestamps whose UTC offset changes inside the file (a daylight-saving change) are read, for a frequency
+    finer than a day, as instants in UTC: local hours repeat and skip one there, instants stay on the grid. For
+    days and coarser each keeps its own wall-clock date, the day it was written on.
+    """
     if pd.api.types.is_integer_dtype(ds):  # years (2021) or 20240101 as written, not nanoseconds after 1970
         ds = ds.astype(str)
+    days = _steps_in_days(freq)
     with warnings.catch_warnings():
-        # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are refused below.
+        # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are converted below.
         warnings.simplefilter("ignore", FutureWarning)
         parsed = pd.to_datetime(ds, errors="coerce")
-    if not pd.api.types.is_datetime64_any_dtype(parsed):
-        offsets = sorted({f"{t:%z}" for t in parsed.dropna() if isinstance(t, datetime)})
-        if len(offsets) > 1:
-            raise ForecastInputError(
-                f"column 'ds' mixes UTC offsets ({', '.join(offsets[:4])}), as a daylight-saving change does: "
-                "give every timestamp in UTC, or local times without an offset"
-            )
-        parsed = pd.Series(pd.NaT, index=ds.index)  # nothing pandas could read as one column of times
+    if not pd.api.types.is_datetime64_any_dtype(parsed):  # timestamps with offsets that differ
+        if days:
+            parsed = pd.to_datetime(parsed.map(lambda t: t.replace(tzinfo=None) if isinstance(t, datetime) else t))
+        else:
+            parsed = pd.to_datetime(parsed, utc=True)
     unreadable = parsed.isna()
     if unreadable.any():
         example = ds[unreadable].iloc[0]
         raise ForecastInputError(
             f"column 'ds' has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} "
-            "(dates between 1677 and 2262; one time zone for the whole column)"
+            f"(dates between 1677 and 2262; {_ZONE_ADVICE[days]})"
         )
     return parsed
+
+
+def _steps_in_days(freq: str) -> bool:
+    """Whether ``freq`` steps by whole days or calendar periods (D, B, W, MS, QS, YS), not by hours or minutes."""
+    offset = parse_frequency(freq)
+    if isinstance(offset, pd.offsets.BusinessHour | pd.offsets.CustomBusinessHour):
+        return False
+    if isinstance(offset, pd.offsets.Tick):
+        return pd.Timedelta(offset) % pd.Timedelta(days=1) == pd.Timedelta(0)
+    return True
 
 
 @dataclass(frozen=True)

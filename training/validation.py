@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -141,9 +142,13 @@ def _refuse_duplicates(df: pd.DataFrame) -> None:
     duplicated = df.duplicated(["unique_id", "ds"])
     if duplicated.any():
         first = df.loc[duplicated].iloc[0]
+        stamp = first["ds"]
+        # Local times without an offset repeat an hour when the clocks go back: the offset tells them apart.
+        local_time = isinstance(stamp, datetime) and stamp.tzinfo is None and stamp.hour > 0
+        hint = " (a local time repeated when the clocks went back? give each its UTC offset)" if local_time else ""
         raise ForecastInputError(
             f"{int(duplicated.sum())} duplicate (unique_id, ds) row(s), "
-            f"e.g. unique_id={first['unique_id']!r} ds={first['ds']}"
+            f"e.g. unique_id={first['unique_id']!r} ds={first['ds']}{hint}"
         )
 
 

@@ -38,10 +38,33 @@ def test_a_duplicate_row_is_refused_by_name_before_gaps_are_filled(tmp_path):
         prepare_file(_history(tmp_path, text), "D", 7, [0.5], fill="zero")
 
 
-def test_timestamps_with_different_utc_offsets_are_refused_naming_the_offsets(tmp_path):
-    text = HEADER + "a,2024-03-30T00:00+01:00,1\na,2024-04-01T00:00+02:00,2\n"
-    with pytest.raises(ForecastInputError, match=r"mixes UTC offsets \(\+0100, \+0200\)"):
-        prepare_file(_history(tmp_path, text), "D", 7, [0.5])
+def test_hours_across_the_end_of_daylight_saving_are_read_as_utc_instants(tmp_path):
+    # Before, a change of offset was refused, and local times without one repeat 02:00 (refused as a duplicate).
+    hours = ["00:00+02:00", "01:00+02:00", "02:00+02:00", "02:00+01:00", "03:00+01:00"]
+    text = HEADER + "".join(f"a,2024-10-27T{hour},{i}\n" for i, hour in enumerate(hours))
+    prepared = prepare_file(_history(tmp_path, text), "h", 3, [0.5])
+    assert prepared.filled_gaps == 0
+    assert prepared.history["ds"].tolist() == list(pd.date_range("2024-10-26 22:00", periods=5, freq="h", tz="UTC"))
+    assert prepared.history["y"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+def test_an_hour_repeated_without_its_offset_is_refused_with_the_offset_advised(tmp_path):
+    text = HEADER + "a,2024-10-27T01:00,1\na,2024-10-27T02:00,2\na,2024-10-27T02:00,3\na,2024-10-27T03:00,4\n"
+    with pytest.raises(ForecastInputError, match=r"ds=2024-10-27 02:00:00 \(a local time repeated .* UTC offset\)"):
+        prepare_file(_history(tmp_path, text), "h", 3, [0.5])
+
+
+def test_days_whose_utc_offset_changes_keep_the_dates_they_were_written_on(tmp_path):
+    text = HEADER + "a,2024-03-30T00:00+01:00,1\na,2024-03-31T00:00+01:00,2\na,2024-04-01T00:00+02:00,3\n"
+    prepared = prepare_file(_history(tmp_path, text), "D", 7, [0.5])
+    assert prepared.history["ds"].tolist() == list(pd.date_range("2024-03-30", periods=3, freq="D"))
+
+
+@pytest.mark.parametrize(("freq", "advice"), [("h", "or all in UTC"), ("D", "or local dates without one")])
+def test_local_times_without_an_offset_are_advised_for_dates_only(tmp_path, freq, advice):
+    text = HEADER + "a,2024-01-01T00:00,1\na,2024-01-02T00:00+01:00,2\n"
+    with pytest.raises(ForecastInputError, match=f"1 unreadable timestamp.*{advice}"):
+        prepare_file(_history(tmp_path, text), freq, 7, [0.5])
 
 
 def test_an_unreadable_timestamp_is_quoted(tmp_path):
