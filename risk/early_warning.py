@@ -36,6 +36,10 @@ from risk.service import ModelStore, scan
 logger = logging.getLogger(__name__)
 RETRAIN_AFTER = timedelta(days=7)
 TRAINING_HISTORY_DAYS = 3 * 365
+NO_SHARED_STORAGE = (
+    "training on a Ray cluster of several nodes needs --storage-path (or CHAINSIGHT_TRAIN_STORAGE): an object-store "
+    "URI or a volume every pod mounts"
+)
 
 
 @dataclass(frozen=True)
@@ -129,9 +133,11 @@ async def run(
     tenants: Sequence[UUID] | None = None,
     today: date | None = None,
     retrain: bool = False,
+    training_skipped: str | None = None,
 ) -> list[dict[str, Any]]:
     """Train (when ``fitter`` is given and a model is due) and scan every tenant, or only ``tenants``. A tenant
-    whose training or scan fails gets an ``error`` in its outcome and the job goes on with the next one."""
+    whose training or scan fails gets an ``error`` in its outcome and the job goes on with the next one.
+    ``training_skipped``: why there is no ``fitter``, recorded in each tenant's outcome."""
     day = today or date.today()
     # Scored as of a day past 2262 every tenant failed on pandas' date range, each with its own traceback.
     try:
@@ -147,6 +153,8 @@ async def run(
         raise InvalidInputError(f"no tenant with an admin: {', '.join(missing)}", code="unknown_tenant")
     for who in identities:
         outcome: dict[str, Any] = {"tenant_id": str(who.tenant_id)}
+        if training_skipped is not None:
+            outcome["training"] = {"trained": False, "skipped": True, "reason": training_skipped}
 
         async def scan_tenant(tx: TenantTransaction) -> dict[str, Any]:
             # A scan of the present dates lateness on each warehouse's calendar: at 02:30 UTC it is still the day
@@ -179,21 +187,27 @@ async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
     # RAY_ADDRESS joins a running cluster; otherwise a small local one, with room for the Train workers.
     connect_ray(num_cpus=args.workers + 1, settings=settings)
     driver = ray.get_runtime_context().get_node_id()
+    training_skipped: str | None = None
     if not (args.no_train or args.storage_path or workers_share_driver_disk(ray.nodes(), driver)):
-        raise InvalidInputError(
-            "training on a Ray cluster of several nodes needs --storage-path (or CHAINSIGHT_TRAIN_STORAGE): an "
-            "object-store URI or a volume every pod mounts; or --no-train to only score"
-        )
+        if args.retrain:  # asked for by hand: say so rather than only score
+            raise InvalidInputError(f"{NO_SHARED_STORAGE}; or --no-train to only score")
+        # The nightly RayCronJob gives the storage only when the Secret has it: without it the night still
+        # scores every open line and raises alerts with the current models, and only retraining waits.
+        training_skipped = f"{NO_SHARED_STORAGE}: training skipped, scored with the current models"
+        logger.warning("%s", training_skipped)
     pool = await create_pool(settings)
     try:
         async with pool.acquire() as owner:
             return await run(
                 Database(pool),
                 cast(asyncpg.Connection, owner),
-                None if args.no_train else ray_fitter(workers=args.workers, storage_path=args.storage_path),
+                None
+                if args.no_train or training_skipped
+                else ray_fitter(workers=args.workers, storage_path=args.storage_path),
                 tenants=args.tenant,
                 today=args.today,
                 retrain=args.retrain,
+                training_skipped=training_skipped,
             )
     finally:
         await pool.close()

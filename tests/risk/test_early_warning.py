@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,7 @@ import pandas as pd
 import pytest
 
 from common.errors import InvalidInputError
-from risk.early_warning import run, tenant_identities, train_tenant
+from risk.early_warning import execute, run, tenant_identities, train_tenant
 from risk.features import FEATURES
 from risk.pipeline import fit_in_process
 from risk.synthetic import generate_history
@@ -96,6 +97,24 @@ def test_a_fit_on_shared_storage_gets_a_run_of_its_own(ray_cluster, tmp_path):
     (run,) = [p.name for p in tmp_path.iterdir() if p.name.startswith(RUN_NAME)]
     assert len(run) == len(RUN_NAME) + 1 + 32
     assert booster.num_boosted_rounds() == 5
+
+
+async def test_without_shared_storage_on_several_nodes_the_job_skips_training_and_still_scans(
+    world, owner_pool, ray_cluster, monkeypatch
+):
+    # Before, the nightly cluster (a CPU-less head, worker pods) without CHAINSIGHT_TRAIN_STORAGE refused before any
+    # tenant: no scan, no alerts, the night failed, although the manifest calls the storage optional.
+    supplier = await world.supplier("S1", "DE")
+    await world.open_order(supplier, issued=TODAY - timedelta(days=2), expected=TODAY + timedelta(days=4))
+    monkeypatch.delenv("CHAINSIGHT_TRAIN_STORAGE", raising=False)
+    monkeypatch.setattr("common.ray_connection.workers_share_driver_disk", lambda nodes, driver: False)
+
+    # The job runs its own event loop (asyncio.run), as under `python -m deployments.jobs early-warning`.
+    (outcome,) = await asyncio.to_thread(execute, ["--tenant", str(world.tenant.id), "--today", TODAY.isoformat()])
+
+    assert outcome["training"]["trained"] is False and outcome["training"]["skipped"] is True
+    assert "--storage-path" in outcome["training"]["reason"]
+    assert "error" not in outcome and outcome["scan"]["lines_scored"] == 1
 
 
 async def test_a_tenant_whose_scan_fails_is_reported_and_the_others_are_scored(world, other_world, owner_pool):
