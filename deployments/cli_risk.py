@@ -38,7 +38,8 @@ TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: th
 
 @risk_app.command("scan")
 def risk_scan(
-    tenant: TenantOption = None,
+    # Its own help: the scan's default is every tenant, not the one TenantOption names.
+    tenant: Annotated[str | None, typer.Option(help="only this tenant (default: every tenant with an admin)")] = None,
     today: Annotated[str | None, typer.Option(help="scan as of YYYY-MM-DD (default today)")] = None,
     retrain: Annotated[bool, typer.Option(help="train even if the current model is recent")] = False,
     train: Annotated[bool, typer.Option("--train/--no-train", help="train models that are due (Ray Train)")] = True,

@@ -169,3 +169,10 @@ def test_up_in_production_skips_the_demo_data_and_says_so(monkeypatch):
         get_settings.cache_clear()
     assert "demo data" in result.output and "skipped in production" in result.output, result.output
     assert seeded == []
+
+
+def test_risk_scan_help_says_it_scans_every_tenant_by_default(monkeypatch):
+    # Before, its --tenant help read "default: the only one, or the demo tenant" (the backtest's and import's).
+    result = run_cli(monkeypatch, "postgresql://u:p@127.0.0.1:1/nodb", "risk", "scan", "--help")
+    assert result.exit_code == 0 and "every tenant with an admin" in result.output, result.output
+    assert "demo tenant" not in result.output
