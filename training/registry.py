@@ -32,6 +32,8 @@ RUN_COLUMNS = (
 )
 # Lower is better for these; promotion refuses any other metric.
 PROMOTION_METRICS = ("mase", "smape", "rmse", "pinball")
+# A champion whose data ends this much before a candidate's yields whatever the scores or horizons.
+MAX_CHAMPION_AGE = timedelta(days=14)
 
 
 def champion_key(freq: str) -> str:
@@ -123,17 +125,9 @@ async def start_run(
                 status = CASE WHEN app.forecast_runs.status = 'champion' THEN 'champion' ELSE 'running' END
             RETURNING {RUN_COLUMNS}
             """,
-            tenant_id,
-            model_name,
-            model_type,
-            run_key,
-            freq,
-            horizon,
-            _json(params or {}),
-            training_start,
-            training_end,
-            artifact_uri,
-        )
+            tenant_id, model_name, model_type, run_key, freq, horizon, _json(params or {}), training_start,
+            training_end, artifact_uri,
+        )  # fmt: skip
     assert row is not None
     return RunRecord.from_row(row)
 
@@ -158,13 +152,8 @@ async def finish_run(
         WHERE tenant_id = $1 AND id = $2
         RETURNING {RUN_COLUMNS}
         """,
-        tenant_id,
-        run_id,
-        _json(metrics),
-        series_count,
-        failed,
-        artifact_uri,
-    )
+        tenant_id, run_id, _json(metrics), series_count, failed, artifact_uri,
+    )  # fmt: skip
     if row is None:
         raise ForecastInputError(f"no forecast run {run_id}")
     return RunRecord.from_row(row)
@@ -191,7 +180,7 @@ async def promote_if_better(
     run_id: UUID,
     *,
     metric: str = "mase",
-    max_champion_age: timedelta | None = timedelta(days=14),
+    max_champion_age: timedelta | None = MAX_CHAMPION_AGE,
     outdated: Callable[[RunRecord], Awaitable[str | None]] | None = None,
 ) -> PromotionDecision:
     """Make ``run_id`` the champion of its model if its backtest ``metric`` is lower than the champion's.
@@ -221,10 +210,8 @@ async def promote_if_better(
             promoted, reason = True, "no champion yet"
         elif why_outdated is not None:
             promoted, reason = True, f"champion v{champion.version} is outdated: {why_outdated}"
-        elif _stale(run, champion, timedelta(0)):  # a rerun of an earlier night: its forecasts are not current
-            promoted, reason = False, f"trained on data before champion v{champion.version}'s"
-        elif run.horizon < champion.horizon and not _stale(champion, run, max_champion_age):
-            promoted, reason = False, f"forecasts {run.horizon} steps, champion v{champion.version} {champion.horizon}"
+        elif (refused := _cannot_replace(run, champion, max_champion_age)) is not None:
+            promoted, reason = False, refused
         elif theirs is None:
             promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
         elif _stale(champion, run, max_champion_age):
@@ -241,7 +228,9 @@ async def promote_over_baseline(
     conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, *, ours: float, baseline: float, windows: str
 ) -> PromotionDecision:
     """Make ``run_id`` the champion when its error ``ours`` beats ``baseline``, the champion's method scored on
-    the same windows (described by ``windows``); otherwise it stays a candidate. The reason is stored."""
+    the same windows (described by ``windows``); otherwise it stays a candidate. The reason is stored. As in
+    ``promote_if_better``, a run whose data ends before the champion's, or with a shorter horizon while the
+    champion is current, never replaces it (until 2026-12-07 a 14-step run retired the nightly 28-step batch)."""
     async with conn.transaction():
         run = await _locked_run(conn, tenant_id, run_id)
         if run.status not in ("candidate", "champion"):
@@ -255,6 +244,8 @@ async def promote_over_baseline(
         theirs = _metric(held, "mase") if held and held.metrics.get("holdout") == windows else None
         if promoted and held and theirs is not None and ours >= theirs:
             promoted, reason = False, f"{reason}, but not champion v{held.version}'s {theirs:.4f} on the same windows"
+        if held and (refused := _cannot_replace(run, held, MAX_CHAMPION_AGE)) is not None:
+            promoted, reason = False, refused
         # A champion retrained under its run key (a rerun of the same night) keeps the title only while it wins.
         await _decide(conn, tenant_id, run.id, current if promoted else None, promoted, reason)
     return PromotionDecision(promoted, reason, ours, baseline, current)
@@ -265,10 +256,8 @@ async def _locked_champion(conn: asyncpg.Connection, tenant_id: UUID, run: RunRe
     row = await conn.fetchrow(
         f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
         "AND status = 'champion' AND id <> $3 FOR UPDATE",
-        tenant_id,
-        run.model_name,
-        run.id,
-    )
+        tenant_id, run.model_name, run.id,
+    )  # fmt: skip
     return RunRecord.from_row(row) if row is not None else None
 
 
@@ -296,9 +285,8 @@ async def _decide(
 async def champion(conn: asyncpg.Connection, tenant_id: UUID, model_name: str) -> RunRecord | None:
     row = await conn.fetchrow(
         f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion'",
-        tenant_id,
-        model_name,
-    )
+        tenant_id, model_name,
+    )  # fmt: skip
     return RunRecord.from_row(row) if row is not None else None
 
 
@@ -306,16 +294,25 @@ async def list_runs(conn: asyncpg.Connection, tenant_id: UUID, model_name: str, 
     rows = await conn.fetch(
         f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
         "ORDER BY version DESC LIMIT $3",
-        tenant_id,
-        model_name,
-        limit,
-    )
+        tenant_id, model_name, limit,
+    )  # fmt: skip
     return [RunRecord.from_row(r) for r in rows]
 
 
 def _metric(run: RunRecord | None, metric: str) -> float | None:
     value = None if run is None or run.metrics.get(metric) is None else float(run.metrics[metric])
     return value if value is not None and math.isfinite(value) else None
+
+
+def _cannot_replace(run: RunRecord, champion: RunRecord, max_age: timedelta | None) -> str | None:
+    """Why ``run`` may not replace ``champion`` whatever its score: its data ends earlier (a rerun of an earlier
+    night: its forecasts are not current), or it forecasts fewer steps while the champion is current (scored on
+    shorter windows, and every longer request would be refitted)."""
+    if _stale(run, champion, timedelta(0)):
+        return f"trained on data before champion v{champion.version}'s"
+    if run.horizon < champion.horizon and not _stale(champion, run, max_age):
+        return f"forecasts {run.horizon} steps, champion v{champion.version} {champion.horizon}"
+    return None
 
 
 def _stale(champion: RunRecord, candidate: RunRecord, max_age: timedelta | None) -> bool:

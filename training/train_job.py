@@ -1,7 +1,7 @@
 """Train the global forecasting models with Ray Train and enter them for the champion title.
 
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
-        python -m deployments.jobs train --freq D --horizon 14 --models deepar,xgboost --epochs 5
+        python -m deployments.jobs train --freq D --horizon 28 --models deepar,xgboost --epochs 5
 
 Per tenant: the demand history's last ``horizon`` steps of every series are held out; the Ray Train
 model (``training.ray_fits``) and the champion's own method, the nightly batch's forecast
@@ -44,6 +44,10 @@ from training.ray_fits import fit_booster, load_neural, train_neural
 
 logger = logging.getLogger("training.train_job")
 KINDS = ("deepar", "lstm", "xgboost")
+# The nightly batch's and /ai/forecast/demand's horizon: a run of fewer steps never takes a current batch champion's
+# title (registry.promote_over_baseline), so until 2026-12-07 the default of 14 trained models that could only win
+# by retiring the batch and leaving every 28-day request to be refitted.
+DEFAULT_HORIZON = 28
 
 
 def holdout_scores(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, freq: str) -> dict[str, float]:
@@ -184,13 +188,10 @@ async def train_and_register(
     return outcomes
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    from common.config import get_settings
-    from common.ray_connection import ray_session
-
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deployments.jobs train", description=__doc__.split("\n")[0])
     parser.add_argument("--freq", choices=["D", "W"], default="D")
-    parser.add_argument("--horizon", type=int, default=14)
+    parser.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, help="steps (default: the nightly batch's)")
     parser.add_argument("--workers", type=int, default=None, help="Ray Train workers (default: TRAIN_WORKERS)")
     parser.add_argument("--cpus-per-worker", type=float, default=None, help="default: TRAIN_CPUS_PER_WORKER")
     parser.add_argument(
@@ -203,7 +204,14 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="the baseline's: the nightly batch's --profile (its default, full)")  # fmt: skip
     parser.add_argument("--storage-path", default=os.environ.get("CHAINSIGHT_TRAIN_STORAGE") or None,
                         help="where checkpoints go: a URI or a volume every worker and replica mounts")  # fmt: skip
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from common.config import get_settings
+    from common.ray_connection import ray_session
+
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
     if not settings.database_url:

@@ -316,3 +316,35 @@ async def test_a_run_with_a_shorter_horizon_does_not_replace_a_current_champion(
     nightly, manual = {"key": "nightly", "mase": 0.64, "horizon": 28}, {"key": "manual", "mase": 0.60, "horizon": 7}
     decision, _ = await challenged(database, await make_tenant(), nightly, manual)
     assert not decision.promoted and decision.reason == "forecasts 7 steps, champion v1 28"
+
+
+async def after_the_nightly_champion(database, tenant, trained: dict) -> tuple:
+    """The nightly batch (28 steps, MASE 0.9) promoted, then a trained run (new_run's arguments by name) that beats
+    a baseline of 0.8 with MASE 0.5 offered; returns (the nightly run, the trained run's decision, the champion)."""
+
+    async def op(tx):
+        nightly = await new_run(tx, "batch/2025-03-01/D/h28", 0.9, horizon=28)
+        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
+        run = await new_run(tx, mase=0.5, holdout="w", **trained)
+        decision = await promote_over_baseline(tx.conn, tx.tenant_id, run.id, ours=0.5, baseline=0.8, windows="w")
+        return nightly, decision, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    return await in_tenant(database, tenant, op)
+
+
+async def test_a_trained_run_of_a_shorter_horizon_that_beats_the_baseline_does_not_retire_the_nightly_champion(
+    database, make_tenant
+):
+    # Before, a 14-step DeepAR beating the baseline retired the 28-step batch: every 28-day request was refitted.
+    trained = {"key": "train/deepar/2025-03-01/h14", "horizon": 14}
+    nightly, decision, current = await after_the_nightly_champion(database, await make_tenant(), trained)
+    assert not decision.promoted and decision.reason == "forecasts 14 steps, champion v1 28"
+    assert current is not None and current.id == nightly.id
+
+
+async def test_a_trained_run_on_data_ending_before_the_nightly_champions_does_not_retire_it(database, make_tenant):
+    # Before, a run of the night before beating the baseline retired tonight's batch champion for older forecasts.
+    trained = {"key": "train/xgboost/2025-02-28/h28", "horizon": 28, "end": END - timedelta(days=1)}
+    nightly, decision, current = await after_the_nightly_champion(database, await make_tenant(), trained)
+    assert not decision.promoted and decision.reason == "trained on data before champion v1's"
+    assert current is not None and current.id == nightly.id

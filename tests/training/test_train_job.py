@@ -146,3 +146,13 @@ def test_the_baseline_a_trained_model_must_beat_is_the_forecast_the_nightly_batc
     served = forecast_panel(train, "D", 14, profile="full").forecast
     assert (baseline["yhat"] >= 0).all()
     assert holdout_scores(baseline, train, test, "D") == holdout_scores(served, train, test, "D")
+
+
+def test_the_train_jobs_default_horizon_is_the_one_demand_requests_default_to():
+    # Before, 14 steps against the nightly batch's and /ai/forecast/demand's 28: a trained run could take the title
+    # only by retiring the 28-step batch champion (every default request then refitted); now it never may.
+    import inspect
+
+    from deployments.api.routes.forecast import demand_forecast
+
+    assert train_job.parse_args([]).horizon == inspect.signature(demand_forecast).parameters["horizon"].default == 28
