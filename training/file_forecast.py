@@ -97,7 +97,7 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     return validate_history(filled, freq, covariates=covariates), added
 
 
-def _timestamps(ds: pd.Series, freq: str) -> pd.Series:
+def _timestamps(ds: pd.Series, freq: str, column: str = "column 'ds'") -> pd.Series:
     """``ds`` read as datetimes; an unreadable value is refused, quoted.
 
     Timestamps whose UTC offset changes inside the file (a daylight-saving change) are read, for a frequency
@@ -120,7 +120,7 @@ def _timestamps(ds: pd.Series, freq: str) -> pd.Series:
     if unreadable.any():
         example = ds[unreadable].iloc[0]
         raise ForecastInputError(
-            f"column 'ds' has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} "
+            f"{column} has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} "
             f"(dates between 1677 and 2262; {_ZONE_ADVICE[days]})"
         )
     return parsed
@@ -134,6 +134,21 @@ def _steps_in_days(freq: str) -> bool:
     if isinstance(offset, pd.offsets.Tick):
         return pd.Timedelta(offset) % pd.Timedelta(days=1) == pd.Timedelta(0)
     return True
+
+
+def _future_timestamps(future: pd.DataFrame, history_ds: pd.Series, freq: str) -> pd.DataFrame:
+    """``future`` with its ``ds`` read as the history's was and on its clock, so that the forecast steps match."""
+    ds = _timestamps(future["ds"], freq, "the future's column 'ds'")
+    zone = history_ds.dt.tz
+    if _steps_in_days(freq):  # a date is the day it was written on, whatever the offset beside it
+        if ds.dt.tz is not None:
+            ds = ds.dt.tz_localize(None)
+        if zone is not None:
+            ds = ds.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")  # no such midnight: a missed step
+    elif (ds.dt.tz is None) != (zone is None):
+        which = "no UTC offset where the history's do" if ds.dt.tz is None else "a UTC offset where the history's don't"
+        raise ForecastInputError(f"the future's timestamps carry {which}: give both with their offsets, or both in UTC")
+    return future.assign(ds=ds)
 
 
 @dataclass(frozen=True)
@@ -173,6 +188,8 @@ def prepare_file(
         raise ForecastInputError(
             f"the horizon reaches past 2262-04-11, the last date forecasts can hold: {exc}"
         ) from exc
+    if future is not None and "ds" in future.columns:
+        future = _future_timestamps(future, history["ds"], freq)
     if covariates or future is not None:
         future = validate_future(future, history, steps, freq, covariates)
     return PreparedFile(history, freq, steps, levels, future, added)

@@ -60,6 +60,41 @@ def test_days_whose_utc_offset_changes_keep_the_dates_they_were_written_on(tmp_p
     assert prepared.history["ds"].tolist() == list(pd.date_range("2024-03-30", periods=3, freq="D"))
 
 
+def _with_promo(tmp_path: Path, name: str, rows: str) -> pd.DataFrame:
+    """The history (``unique_id, ds, y, promo``) or, named future.csv, the future (``unique_id, ds, promo``)."""
+    history = name == "history.csv"
+    source = tmp_path / name
+    source.write_text(("unique_id,ds,y,promo\n" if history else "unique_id,ds,promo\n") + rows)
+    return read_history(source, ["promo"], target=history)
+
+
+def test_future_hours_across_the_end_of_daylight_saving_meet_the_forecast_steps(tmp_path):
+    # Before, a future whose offset changed was read as objects and the merge with the steps failed in pandas.
+    history = _with_promo(tmp_path, "history.csv", "a,2024-10-27T00:00+02:00,1,0\na,2024-10-27T01:00+02:00,2,0\n")
+    future = _with_promo(tmp_path, "future.csv", "a,2024-10-27T02:00+02:00,1\na,2024-10-27T02:00+01:00,0\n")
+    prepared = prepare_file(history, "h", 2, [0.5], future=future)
+    assert prepared.future is not None
+    assert prepared.future["ds"].tolist() == list(pd.date_range("2024-10-27 00:00", periods=2, freq="h", tz="UTC"))
+    assert prepared.future["promo"].tolist() == [1.0, 0.0]
+
+
+def test_future_days_meet_the_steps_at_the_dates_written_whatever_their_offset(tmp_path):
+    # Before, a history whose offset changed was refused, and days with another offset than the history's missed.
+    history = _with_promo(tmp_path, "history.csv", "a,2024-03-30T00:00+01:00,1,0\na,2024-03-31T00:00+02:00,2,0\n")
+    future = _with_promo(tmp_path, "future.csv", "a,2024-04-01T00:00+02:00,1\na,2024-04-02T00:00+02:00,0\n")
+    prepared = prepare_file(history, "D", 2, [0.5], future=future)
+    assert prepared.future is not None
+    assert prepared.future["ds"].tolist() == list(pd.date_range("2024-04-01", periods=2, freq="D"))
+    assert prepared.future["promo"].tolist() == [1.0, 0.0]
+
+
+def test_future_hours_without_the_historys_offsets_are_refused_naming_them(tmp_path):
+    history = _with_promo(tmp_path, "history.csv", "a,2024-10-27T00:00+02:00,1,0\na,2024-10-27T01:00+02:00,2,0\n")
+    future = _with_promo(tmp_path, "future.csv", "a,2024-10-27T02:00,1\na,2024-10-27T03:00,0\n")
+    with pytest.raises(ForecastInputError, match="future's timestamps carry no UTC offset where the history's do"):
+        prepare_file(history, "h", 2, [0.5], future=future)
+
+
 @pytest.mark.parametrize(("freq", "advice"), [("h", "or all in UTC"), ("D", "or local dates without one")])
 def test_local_times_without_an_offset_are_advised_for_dates_only(tmp_path, freq, advice):
     text = HEADER + "a,2024-01-01T00:00,1\na,2024-01-02T00:00+01:00,2\n"
