@@ -74,9 +74,10 @@ async def assess_supplier(
 
 
 async def rank_suppliers(
-    tx: TenantTransaction, today: date, *, limit: int, band: str | None = None, at: datetime | None = None
+    tx: TenantTransaction, today: date, *, limit: int | None, band: str | None = None, at: datetime | None = None
 ) -> dict[str, Any]:
-    """Active suppliers by score, highest first; ``at`` as in ``assess_supplier``."""
+    """Active suppliers by score, highest first (the first ``limit``, or all with None); ``at`` as in
+    ``assess_supplier``."""
     weights = (await repository.get_weights(tx.conn))["weights"]
     ranked = []
     for row, facts in (await repository.supplier_facts(tx.conn, today, at=at)).values():
@@ -301,7 +302,9 @@ async def scan(
             data={"purchase_order_id": str(line["purchase_order_id"]), "number": line["number"],
                   "late_probability": round(p.probability, 4), "expected_delay_days": round(p.expected_delay_days, 2)},
         )  # fmt: skip
-    ranking = await rank_suppliers(tx, today, limit=10_000, at=at)
+    # Every active supplier, however many: one left unobserved keeps its alert state (never cleared, so a later
+    # crossing raises nothing) and its last value, which the copilot reads as the last scan's score.
+    ranking = await rank_suppliers(tx, today, limit=None, at=at)
     for item in ranking["suppliers"]:
         supplier = item["supplier"]
         raised["supplier_score"] += await alerts.observe(

@@ -240,6 +240,27 @@ async def test_a_scan_raises_certificate_expiry_alerts_for_active_suppliers_only
     assert [t["title"] for t in titles] == [f"ACTIVE: ISO 9001 expires in 10 days ({TODAY + timedelta(days=10)})"]
 
 
+async def test_a_scan_observes_every_active_supplier_whatever_a_ranking_page_would_hold(world, monkeypatch):
+    # Before, the scan observed only the first 10,000 suppliers of the ranking: one ranked below kept its alert
+    # state and last value for good. A ranking whose pages hold two stands in for a tenant past 10,000.
+    rank_suppliers = service.rank_suppliers
+
+    async def pages_of_two(tx, today, *, limit, **options):
+        return await rank_suppliers(tx, today, limit=None if limit is None else min(limit, 2), **options)
+
+    monkeypatch.setattr(service, "rank_suppliers", pages_of_two)
+    suppliers = [await world.supplier(code) for code in ("A", "B", "C")]
+    retired = await world.supplier("RETIRED")
+    await world.pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", retired)
+    await world.run(lambda tx: service.scan(tx, service.ModelStore(), TODAY), user=world.tenant.admin)
+    stored = await world.pool.fetch(
+        "SELECT subject_id, last_value FROM app.risk_alert_state WHERE tenant_id = $1 AND kind = 'supplier_score'",
+        world.tenant.id,
+    )
+    scores = {s: (await world.run(lambda tx, s=s: service.assess_supplier(tx, s, TODAY)))["overall"] for s in suppliers}
+    assert {r["subject_id"]: r["last_value"] for r in stored} == scores
+
+
 async def supplier_with_prices_near_two(world):
     """A supplier P with six imported prices of product 0 around 2.00 EUR, a month apart."""
     supplier = await world.supplier("P")
