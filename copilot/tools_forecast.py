@@ -23,9 +23,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
         if run is not None:
             break
     if run is None or run.freq not in NEXT_PERIOD:
-        return ToolResult(
-            "demand_forecast", {}, ["no stored demand forecast yet (the batch forecast job has not produced one)"]
-        )
+        return ToolResult("demand_forecast", {}, [await _no_champion(context, prefer)])
     steps, label = NEXT_PERIOD[run.freq]
     # Each series' days are its warehouse's calendar days, so "next" starts at the warehouse's date (the
     # reader's where its zone is not known), as the stock-out projection's does: that day for a daily run; for
@@ -112,6 +110,22 @@ async def _forecast(context: ToolContext) -> ToolResult:
         if all(r["product_id"] != product["id"] for r in series) and not await _stored(context, run.id, product):
             lines.append(f"{product['sku']} ({product['name']}): no stored forecast in champion run v{run.version}")
     return ToolResult("demand_forecast", arguments, lines or ["the stored forecast has no series"], data)
+
+
+async def _no_champion(context: ToolContext, freqs: tuple[str, ...]) -> str:
+    """Why there is no stored forecast to quote: no run at all, or the latest run's state when none is champion
+    (until 2026-12-07 both read "the batch forecast job has not produced one", also after the batch had run)."""
+    for freq in freqs:
+        latest = await registry.list_runs(context.conn, context.tx.tenant_id, registry.champion_key(freq), 1)
+        if latest:
+            run = latest[0]
+            trained = f"{run.training_end:%Y-%m-%d}" if run.training_end else "unknown"
+            why = run.promotion_note or run.metrics.get("error") or "no promotion decision yet"
+            return (
+                f"no stored demand forecast in use: no forecast run is champion; the latest, v{run.version} "
+                f"({run.model_type}, trained on data before {trained}), is {run.status}: {why}"
+            )
+    return "no stored demand forecast yet (the batch forecast job has not produced one)"
 
 
 async def _stored(context: ToolContext, run_id: Any, product: dict[str, Any]) -> bool:

@@ -1,13 +1,12 @@
 """The model registry (tables of migration 0020), over an asyncpg connection.
 
-A *run* records what was trained and how well it backtested: model type, version, parameters,
-training window, metrics and artifact location. Each registered model (``model_name``, e.g.
-``demand-D``) has at most one champion, which serving reads; ``promote_if_better`` hands the title
-over only when the candidate's backtest metric beats the champion's (or the champion has gone
-stale). Runs are keyed by ``run_key``: rerunning a job with the same key reuses its run and version,
-and ``write_forecasts`` replaces that run's rows for the series it writes, so reruns never
-duplicate. Every tenant-owned query names ``tenant_id``: harmless under row-level security and
-required for batch jobs that connect as the owner.
+A *run* records what was trained and how well it backtested: model type, version, parameters, training window,
+metrics and artifact location. Each registered model (``model_name``, e.g. ``demand-D``) has at most one champion,
+which serving reads; ``promote_if_better`` hands the title over only when the candidate's backtest metric beats the
+champion's (or the champion has gone stale). Runs are keyed by ``run_key``: rerunning a job with the same key reuses
+its run and version, and ``write_forecasts`` replaces that run's rows for the series it writes, so reruns never
+duplicate. Every tenant-owned query names ``tenant_id``: harmless under row-level security and required for batch
+jobs that connect as the owner.
 """
 
 from __future__ import annotations
@@ -168,10 +167,8 @@ async def fail_run(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, *, e
         SET status = 'failed', finished_at = now(), metrics = metrics || jsonb_build_object('error', $3::text)
         WHERE tenant_id = $1 AND id = $2 AND status <> 'champion'
         """,
-        tenant_id,
-        run_id,
-        error[:2000],
-    )
+        tenant_id, run_id, error[:2000],
+    )  # fmt: skip
 
 
 async def promote_if_better(
@@ -220,7 +217,7 @@ async def promote_if_better(
             promoted, reason = True, f"{metric} {ours:.4f} beats champion v{champion.version}'s {theirs:.4f}"
         else:
             promoted, reason = False, f"{metric} {ours:.4f} does not beat champion v{champion.version}'s {theirs:.4f}"
-        await _decide(conn, tenant_id, run.id, champion.id if champion else None, promoted, reason)
+        await _decide(conn, tenant_id, run, champion.id if champion else None, promoted, reason)
     return PromotionDecision(promoted, reason, ours, theirs, champion.id if champion else None)
 
 
@@ -247,7 +244,7 @@ async def promote_over_baseline(
         if held and (refused := _cannot_replace(run, held, MAX_CHAMPION_AGE)) is not None:
             promoted, reason = False, refused
         # A champion retrained under its run key (a rerun of the same night) keeps the title only while it wins.
-        await _decide(conn, tenant_id, run.id, current if promoted else None, promoted, reason)
+        await _decide(conn, tenant_id, run, current if promoted else None, promoted, reason)
     return PromotionDecision(promoted, reason, ours, baseline, current)
 
 
@@ -262,24 +259,30 @@ async def _locked_champion(conn: asyncpg.Connection, tenant_id: UUID, run: RunRe
 
 
 async def _decide(
-    conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, retire: UUID | None, promoted: bool, reason: str
+    conn: asyncpg.Connection, tenant_id: UUID, run: RunRecord, retire: UUID | None, promoted: bool, reason: str
 ) -> None:
-    """Record a promotion decision on ``run_id``; a promotion retires the champion ``retire``, and a run that is
-    the champion and loses goes back to candidate (no champion: the baseline serves)."""
+    """Record a promotion decision on ``run``; a promotion retires the champion ``retire``. A champion that loses
+    goes back to candidate and the newest finished batch run (``model_type`` "auto") on data ending no earlier is
+    champion again (until 2026-12-07 none was, and every request was refitted); with none, the baseline serves."""
     if promoted and retire is not None:
         await conn.execute(
             "UPDATE app.forecast_runs SET status = 'retired' WHERE tenant_id = $1 AND id = $2", tenant_id, retire
         )
     await conn.execute(
-        "UPDATE app.forecast_runs SET status = CASE WHEN $3 THEN 'champion' WHEN status = 'champion' THEN 'candidate' "
-        "ELSE status END, "
-        "promoted_at = CASE WHEN $3 THEN now() ELSE promoted_at END, promotion_note = $4 "
-        "WHERE tenant_id = $1 AND id = $2",
-        tenant_id,
-        run_id,
-        promoted,
-        reason,
-    )
+        """UPDATE app.forecast_runs SET promotion_note = $4, promoted_at = CASE WHEN $3 THEN now() ELSE promoted_at END,
+               status = CASE WHEN $3 THEN 'champion' WHEN status = 'champion' THEN 'candidate' ELSE status END
+           WHERE tenant_id = $1 AND id = $2""",
+        tenant_id, run.id, promoted, reason,
+    )  # fmt: skip
+    if run.status == "champion" and not promoted:
+        await conn.execute(
+            """UPDATE app.forecast_runs SET status = 'champion', promoted_at = now(), promotion_note = $5
+               WHERE tenant_id = $1 AND id = (
+                   SELECT id FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $3 AND model_type = 'auto'
+                   AND status IN ('candidate', 'retired') AND training_end >= $4 AND id <> $2
+                   ORDER BY training_end DESC, horizon DESC, version DESC LIMIT 1 FOR UPDATE)""",
+            tenant_id, run.id, run.model_name, run.training_end, f"reinstated when v{run.version} lost: {reason}",
+        )  # fmt: skip
 
 
 async def champion(conn: asyncpg.Connection, tenant_id: UUID, model_name: str) -> RunRecord | None:

@@ -464,6 +464,38 @@ async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_no
     ]
 
 
+async def test_a_forecast_question_after_the_champion_lost_its_title_names_the_latest_run_not_a_missing_batch(
+    database, make_tenant
+):
+    # Before, it said "the batch forecast job has not produced one" although the batch had run: here its run of the
+    # night before was retired by a trained win, whose rerun then lost, and no run was left champion.
+    from training import registry
+
+    tenant, night = await make_tenant(), datetime(2025, 3, 1, tzinfo=UTC)
+
+    async def runs(tx):
+        for key, kind, end, mase in (("batch", "auto", night - timedelta(days=1), 0.9), ("train", "deepar", night, 0.5),
+                                     ("train", "deepar", night, 0.9)):  # fmt: skip
+            run = await registry.start_run(
+                tx.conn, tx.tenant_id, model_name="demand-D", model_type=kind, run_key=key, freq="D", horizon=28,
+                training_end=end,
+            )  # fmt: skip
+            await registry.finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase}, series_count=1)
+            if kind == "auto":
+                await registry.promote_if_better(tx.conn, tx.tenant_id, run.id)
+            else:
+                await registry.promote_over_baseline(
+                    tx.conn, tx.tenant_id, run.id, ours=mase, baseline=0.8, windows="w"
+                )
+
+    await as_user(database, tenant)(runs)
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast demand of SKU-0"))
+    assert only(results, "demand_forecast").lines == [
+        "no stored demand forecast in use: no forecast run is champion; the latest, v2 (deepar, trained on data "
+        "before 2025-03-01), is candidate: mase 0.9000 does not beat the statistical selection's 0.8000 on w"
+    ]
+
+
 async def test_a_risk_question_naming_a_supplier_quotes_its_score_drivers_and_trend(
     database, make_tenant, owner_pool, today
 ):

@@ -49,9 +49,9 @@ def forecast_frame(tenant, horizon=3, level=10.0):
     return pd.DataFrame(rows)
 
 
-async def new_run(tx, key, mase, end=END, horizon=3, **metrics):
+async def new_run(tx, key, mase, end=END, horizon=3, model_type="auto", **metrics):
     run = await start_run(
-        tx.conn, tx.tenant_id, model_name="demand-D", model_type="auto", run_key=key, freq="D", horizon=horizon,
+        tx.conn, tx.tenant_id, model_name="demand-D", model_type=model_type, run_key=key, freq="D", horizon=horizon,
         params={"candidates": ["auto_ets"]}, training_start=end - timedelta(days=90), training_end=end,
     )  # fmt: skip
     return await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": mase, **metrics}, series_count=4)
@@ -262,6 +262,26 @@ async def test_a_champion_retrained_under_its_run_key_that_no_longer_beats_the_b
     )
     assert again.id == won.id and not decision.promoted and current is None
     assert "0.9000 does not beat the statistical selection's 0.8000" in decision.reason
+
+
+async def test_a_trained_champion_that_loses_its_rerun_gives_the_title_back_to_the_nightly_run_it_retired(
+    database, make_tenant
+):
+    # Before, the nightly run stayed retired: no champion, every request refitted, and the copilot said the batch
+    # had produced no forecast.
+    tenant, key = await make_tenant(), "train/deepar/2025-03-01/h3"
+
+    async def op(tx):
+        nightly = await new_run(tx, "batch/2025-03-01/D/h3", 0.9)
+        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
+        for mase in (0.5, 0.9):  # the trained win, then the same night's rerun that loses to the baseline
+            trained = await new_run(tx, key, mase, model_type="deepar", holdout="w")
+            await promote_over_baseline(tx.conn, tx.tenant_id, trained.id, ours=mase, baseline=0.8, windows="w")
+        return nightly, trained, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    nightly, trained, current = await in_tenant(database, tenant, op)
+    assert current is not None and current.id == nightly.id
+    assert current.promotion_note.startswith(f"reinstated when v{trained.version} lost: mase 0.9000 does not beat")
 
 
 async def test_a_trained_champion_of_an_earlier_night_is_no_yardstick_for_tonights_run(database, make_tenant):
