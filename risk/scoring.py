@@ -137,7 +137,9 @@ def financial_factors(facts: SupplierFacts) -> list[Factor]:
 def operational_factors(stats: DeliveryStats) -> list[Factor]:
     n, k = stats.deliveries, PRIOR_DELIVERIES
     on_time = (stats.on_time + k * PRIOR_ON_TIME) / (n + stats.overdue + k)
-    cv = stats.lead_std / max(stats.lead_mean, 1.0) if stats.lead_std is not None and stats.lead_mean else None
+    # Same-day deliveries (a mean lead time of 0) are measured too: max(..., 1.0) guards the division.
+    std, mean = stats.lead_std, stats.lead_mean
+    cv = std / max(mean, 1.0) if std is not None and mean is not None else None
     lead_cv = ((cv * n if cv is not None else PRIOR_LEAD_CV * n) + k * PRIOR_LEAD_CV) / (n + k)
     fill = _shrunk(stats.fill_mean, stats.fill_lines, PRIOR_FILL)
     defect = _shrunk(stats.defect_mean, stats.defect_lines, PRIOR_DEFECT)

@@ -49,6 +49,13 @@ def test_erratic_lead_times_short_deliveries_and_defects_each_raise_the_operatio
         assert score(SupplierFacts(deliveries=changed))["components"]["operational"] > base
 
 
+def test_same_day_deliveries_have_their_lead_time_variation_measured_not_the_prior():
+    # Before, a mean lead time of 0 days read as no measurement: the CV took the 0.2 prior (observed rate None).
+    factors = {f.name: f for f in operational_factors(history(on_time=50, lead_mean=0.0, lead_std=0.0))}
+    assert factors["lead_time_cv"].value < 0.05
+    assert factors["lead_time_cv"].observed == {"deliveries": 50, "rate": 0.0}
+
+
 def test_few_deliveries_are_shrunk_towards_the_prior():
     two_late = score(SupplierFacts(deliveries=history(on_time=0, deliveries=2)))
     fifty_late = score(SupplierFacts(deliveries=history(on_time=0, deliveries=50)))
