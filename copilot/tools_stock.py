@@ -60,14 +60,18 @@ async def _reservations(context: ToolContext) -> ToolResult:
 
 async def _movements(context: ToolContext) -> ToolResult:
     rows: list[dict[str, Any]] = []
+    more = False  # the ledger's newest 10 of more must not read as all there were
     for product in _named_or_all(context):
         query = ListQuery(limit=MAX_ROWS, sort="-occurred_at", filters=product)
-        rows += (await stock.list_movements(context.conn, query)).items
+        page = await stock.list_movements(context.conn, query)
+        rows += page.items
+        more = more or page.next_cursor is not None
+    more = more or len(rows) > MAX_ROWS
     rows = sorted(rows, key=lambda m: m["occurred_at"], reverse=True)[:MAX_ROWS]
     label = await _labels(context, rows)
     lines = [
         f"{context.local_date(m['occurred_at']):%Y-%m-%d} {m['movement_type']} {label(m, m['quantity'])}" for m in rows
-    ]
+    ] + ([MORE_ROWS] if more else [])
     arguments = _named_argument(context) | {"limit": MAX_ROWS}
     return ToolResult("recent_movements", arguments, lines or ["no stock movements"], rows)
 

@@ -120,6 +120,19 @@ async def test_a_movement_question_naming_two_products_lists_only_theirs(databas
     ]
 
 
+async def test_movements_past_the_lines_a_tool_lists_are_said_to_be_more(database, make_tenant, owner_pool):
+    # Before, the newest ten of fifteen receipts were listed as if they were all of today's.
+    tenant = await make_tenant()
+    await owner_pool.execute(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, occurred_at) "
+        "SELECT $1, $2, $3, 'receipt', 1, now() - g * interval '1 minute' FROM generate_series(1, 15) g",
+        tenant.id, tenant.products[0], tenant.warehouses[0],
+    )  # fmt: skip
+    question = "How many receipts of SKU-0 did we get today?"
+    moved = only(await as_user(database, tenant)(lambda tx: run_tools(tx, question)), "recent_movements")
+    assert len(moved.lines) == MAX_ROWS + 1 and moved.lines[-1] == MORE_ROWS
+
+
 async def test_low_cover_against_recent_demand_is_suggested_for_reorder_with_its_reason(
     database, make_tenant, owner_pool
 ):
