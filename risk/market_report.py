@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -57,8 +58,12 @@ def decode_cursor(cursor: str) -> SortKey:
             raise ValueError("not a market-risk cursor")
         if not all(isinstance(text, str) for text in (sku, currency, product_id)):
             raise ValueError("not a market-risk cursor")
+        # The report issues finite volatilities only; json reads NaN and Infinity, and float() of a 400-digit
+        # integer overflows.
+        if not math.isfinite(float(volatility)):
+            raise ValueError("not a market-risk cursor")
         return no_shock, float(volatility), sku, currency, product_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInputError(
             "invalid cursor: pass back the next_cursor of the previous page unchanged",
             code="invalid_cursor",

@@ -3,6 +3,7 @@ and a precise 4xx for every malformed request."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -13,6 +14,8 @@ pytestmark = [pytest.mark.serve]
 
 BASE = "/api/v1/ai/risk"
 TODAY = date.today()
+# A market cursor whose volatility no float holds (float() of it overflows).
+OVERFLOWING_CURSOR = base64.urlsafe_b64encode(f'[true,{"9" * 400},"a","EUR","x"]'.encode()).decode().rstrip("=")
 
 
 async def arrange(owner_pool, tenant) -> dict[str, uuid.UUID]:
@@ -165,6 +168,9 @@ async def test_import_reports_rejected_rows_and_refuses_unreadable_files(http, m
         ("get", "/purchase-orders?min_probability=1.5", {}, 422, "validation_error"),
         ("get", "/compliance?window_days=0", {}, 422, "validation_error"),
         ("get", "/market?product_id=x", {}, 422, "validation_error"),
+        pytest.param(
+            "get", f"/market?cursor={OVERFLOWING_CURSOR}", {}, 400, "invalid_cursor", id="market-overflowing-cursor"
+        ),
         ("put", "/weights", {"json": {"financial": 1}}, 422, "validation_error"),
         (
             "put",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
@@ -145,4 +147,15 @@ async def test_pages_reach_every_series_once_in_the_unpaged_order_with_their_fla
 async def test_a_cursor_the_report_did_not_issue_is_refused(world):
     with pytest.raises(InvalidInputError) as refused:
         await world.run(lambda tx: service.market_risk(tx, None, limit=3, cursor="bm90IGEgY3Vyc29y"))
+    assert refused.value.code == "invalid_cursor"
+
+
+@pytest.mark.parametrize("volatility", ["9" * 400, "NaN", "-Infinity"], ids=["400-digit-integer", "nan", "infinite"])
+async def test_a_cursor_with_a_volatility_no_float_holds_is_refused(world, volatility):
+    # Before, float() of a 400-digit integer raised OverflowError, a 500; NaN and infinities were taken as a position.
+    raw = f'[true,{volatility},"a","EUR","x"]'
+    assert len(json.loads(raw)) == 5  # json reads each of them: the refusal is the volatility's
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    with pytest.raises(InvalidInputError) as refused:
+        await world.run(lambda tx: service.market_risk(tx, None, limit=3, cursor=cursor))
     assert refused.value.code == "invalid_cursor"
