@@ -4,6 +4,9 @@ Matching is deterministic and runs under row-level security: a name is mentioned
 word (case-insensitive), so ``SKU-1`` is not found in ``SKU-10``. Products match by SKU or name; suppliers by
 code, name, or name without its legal form ("Acme Fasteners" for "Acme Fasteners Ltd"); purchase orders and
 shipments by number ("PO-000123", also written "PO 123" or "po#123") or, for shipments, tracking number.
+A deactivated product, supplier or warehouse still holds stock, orders and history, so its code or SKU finds it
+as an active one's does; by name only active ones match, as a report includes a deactivated record only when
+named by id: a retired catalogue's names ("Valve", "Box") must not narrow questions to it.
 """
 
 from __future__ import annotations
@@ -124,44 +127,54 @@ def without_legal_form(name: str) -> str:
 
 
 async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
-    """Products (visible to the caller) whose SKU or name the question names."""
+    """Products (visible to the caller) whose SKU, or active ones whose name, the question names."""
     # SKUs the question holds first: products whose names it also holds ("valve") must not push them past the limit.
     rows = await conn.fetch(
-        """SELECT id, sku, name FROM app.products
-           WHERE active AND (strpos(lower($1), lower(sku)) > 0 OR strpos(lower($1), lower(name)) > 0)
+        """SELECT id, sku, name, active FROM app.products
+           WHERE strpos(lower($1), lower(sku)) > 0 OR (active AND strpos(lower($1), lower(name)) > 0)
            ORDER BY strpos(lower($1), lower(sku)) > 0 DESC, length(name) DESC, sku LIMIT 50""",
         question,
     )
-    return [dict(r) for r in rows if names_in(question, (r["sku"], r["name"]))][:MAX_MENTIONS]
+    return [_row(r) for r in rows if names_in(question, _named_by(r, "sku", r["name"]))][:MAX_MENTIONS]
 
 
 async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
-    """Active warehouses whose code or name the question names."""
+    """Warehouses whose code, or active ones whose name, the question names."""
     rows = await conn.fetch(
-        """SELECT id, code, name FROM app.warehouses
-           WHERE active AND (strpos(lower($1), lower(code)) > 0 OR strpos(lower($1), lower(name)) > 0)
+        """SELECT id, code, name, active FROM app.warehouses
+           WHERE strpos(lower($1), lower(code)) > 0 OR (active AND strpos(lower($1), lower(name)) > 0)
            ORDER BY code LIMIT 50""",
         question,
     )
-    return [dict(r) for r in rows if names_in(question, (r["code"], r["name"]))][:MAX_MENTIONS]
+    return [_row(r) for r in rows if names_in(question, _named_by(r, "code", r["name"]))][:MAX_MENTIONS]
 
 
 async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
-    """Active suppliers whose code, name or name without its legal form the question names."""
+    """Suppliers whose code, or active ones whose name or name without its legal form, the question names."""
     # Candidates hold what the check below looks for: the code, the name, or ``name_key`` (0139: the name without
     # its legal form, spaces as ``_SPACE`` writes them, lower case), so suppliers sharing a first word ("The ...")
     # cannot push out the one named; codes the question holds come first.
     rows = await conn.fetch(
-        """SELECT id, code, name FROM app.suppliers
-           WHERE active AND (strpos(lower($1), lower(code)) > 0 OR strpos(lower($1), lower(name)) > 0
-                             OR strpos(lower($2), name_key) > 0)
+        """SELECT id, code, name, active FROM app.suppliers
+           WHERE strpos(lower($1), lower(code)) > 0
+                 OR (active AND (strpos(lower($1), lower(name)) > 0 OR strpos(lower($2), name_key) > 0))
            ORDER BY strpos(lower($1), lower(code)) > 0 DESC, length(name) DESC, code LIMIT 50""",
         question,
         _SPACE.sub(" ", question),
     )
-    return [dict(r) for r in rows if names_in(question, (r["code"], r["name"], without_legal_form(r["name"])))][
-        :MAX_MENTIONS
-    ]
+    return [
+        _row(r) for r in rows if names_in(question, _named_by(r, "code", r["name"], without_legal_form(r["name"])))
+    ][:MAX_MENTIONS]
+
+
+def _named_by(row: asyncpg.Record, code: str, *names: str) -> tuple[str, ...]:
+    """What names ``row``: its ``code`` column, and its ``names`` while it is active."""
+    return (row[code], *names) if row["active"] else (row[code],)
+
+
+def _row(row: asyncpg.Record) -> dict[str, Any]:
+    """A mention as the tools read it: without the ``active`` flag the match needed."""
+    return {key: value for key, value in row.items() if key != "active"}
 
 
 async def _by_number(conn: asyncpg.Connection, sql: str, numbers: list[str]) -> list[dict[str, Any]]:

@@ -578,6 +578,41 @@ async def test_an_unknown_code_beside_a_warehouse_or_a_known_product_is_said_to_
     assert [r.name for r in results] == ["stock_levels", "lookup"]
 
 
+async def test_a_deactivated_product_named_by_its_sku_gets_the_stock_it_still_holds(database, make_tenant, owner_pool):
+    # Before, only active products matched: "SKU-0" named nothing, with 42 on hand.
+    tenant = await make_tenant(stock={0: Decimal(42)})
+    await owner_pool.execute("UPDATE app.products SET active = false WHERE id = $1", tenant.products[0])
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much SKU-0 do we have left?"))
+    assert [(r.name, r.lines) for r in results] == [
+        ("stock_levels", ["SKU-0 (Product 0) at WH-0: on hand 42, reserved 0, available 42 each"])
+    ]
+
+
+async def test_a_closed_warehouse_named_by_its_code_gets_the_stock_it_still_holds(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await owner_pool.execute(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+        "VALUES ($1, $2, $3, 'receipt', 7)",
+        tenant.id, tenant.products[1], tenant.warehouses[1],
+    )  # fmt: skip
+    await owner_pool.execute("UPDATE app.warehouses SET active = false WHERE id = $1", tenant.warehouses[1])
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much stock is left at WH-1?"))
+    assert [(r.name, r.lines) for r in results] == [
+        ("stock_levels", ["SKU-1 (Product 1) at WH-1: on hand 7, reserved 0, available 7 each"])
+    ]
+
+
+async def test_a_deactivated_supplier_named_by_its_code_gets_its_open_orders(database, make_tenant, owner_pool, today):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        old = await add_supplier(conn, tenant, "SUP-OLD", "Oldco Metals")
+        _, number = await add_order(conn, tenant, old, today - timedelta(days=5), [(0, 10, 2)])
+        await conn.execute("UPDATE app.suppliers SET active = false WHERE id = $1", old)
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which POs from SUP-OLD are late?"))
+    assert [r.name for r in results] == ["purchase_orders"]
+    assert [line.split(" ")[0] for line in results[0].lines] == [number]
+
+
 async def test_a_supplier_named_in_an_order_question_filters_the_orders_without_adding_its_risk(
     database, make_tenant, owner_pool
 ):
