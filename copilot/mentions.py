@@ -12,7 +12,7 @@ named by id: a retired catalogue's names ("Valve", "Box") must not narrow questi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,13 +102,31 @@ def _padded(code: str) -> str:
 def names_in(text: str, names: Iterable[str | None]) -> bool:
     """Whether any of ``names`` appears in ``text`` as a whole word or phrase: case-insensitive, except that
     names of up to 3 characters (codes like "AB") must match exactly, so the word "a" is not supplier "A"."""
+    return bool(_spans(text, names))
+
+
+def _spans(text: str, names: Iterable[str | None]) -> set[tuple[int, int]]:
+    """Where in ``text`` any of ``names`` appears, as ``names_in`` matches them: (start, end) of each."""
+    found: set[tuple[int, int]] = set()
     for name in names:
-        if not name:
-            continue
-        flags = 0 if len(name) <= 3 else re.IGNORECASE
-        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags) is not None:
-            return True
-    return False
+        if name:
+            flags = 0 if len(name) <= 3 else re.IGNORECASE
+            found.update(m.span() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags))
+    return found
+
+
+def _longest(
+    text: str, rows: list[asyncpg.Record], names_of: Callable[[asyncpg.Record], tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """The ``rows`` named in ``text``, in their order, less those found only inside a longer name of another:
+    "Bolt M8 Zinc" names that product, not also "Bolt M8"; "Acme Industrial", not also "Acme"."""
+    spans = [_spans(text, names_of(row)) for row in rows]
+    every = [(start, end, n) for n, found in enumerate(spans) for start, end in found]
+
+    def inside_longer(n: int, start: int, end: int) -> bool:
+        return any(m != n and s <= start and end <= e and e - s > end - start for s, e, m in every)
+
+    return [_row(row) for n, row in enumerate(rows) if any(not inside_longer(n, *span) for span in spans[n])]
 
 
 def candidate_numbers(question: str) -> list[str]:
@@ -135,7 +153,7 @@ async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[di
            ORDER BY strpos(lower($1), lower(sku)) > 0 DESC, length(name) DESC, sku LIMIT 50""",
         question,
     )
-    return [_row(r) for r in rows if names_in(question, _named_by(r, "sku", r["name"]))][:MAX_MENTIONS]
+    return _longest(question, rows, lambda r: _named_by(r, "sku", r["name"]))[:MAX_MENTIONS]
 
 
 async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
@@ -146,7 +164,7 @@ async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[
            ORDER BY code LIMIT 50""",
         question,
     )
-    return [_row(r) for r in rows if names_in(question, _named_by(r, "code", r["name"]))][:MAX_MENTIONS]
+    return _longest(question, rows, lambda r: _named_by(r, "code", r["name"]))[:MAX_MENTIONS]
 
 
 async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
@@ -162,9 +180,8 @@ async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[d
         question,
         _SPACE.sub(" ", question),
     )
-    return [
-        _row(r) for r in rows if names_in(question, _named_by(r, "code", r["name"], without_legal_form(r["name"])))
-    ][:MAX_MENTIONS]
+    names = _longest(question, rows, lambda r: _named_by(r, "code", r["name"], without_legal_form(r["name"])))
+    return names[:MAX_MENTIONS]
 
 
 def _named_by(row: asyncpg.Record, code: str, *names: str) -> tuple[str, ...]:

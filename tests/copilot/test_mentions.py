@@ -118,6 +118,31 @@ async def test_a_supplier_written_with_a_no_break_space_before_its_legal_form_is
     assert sorted(s["code"] for s in found.suppliers) == ["GT", "MB"]
 
 
+async def test_a_supplier_named_inside_a_longer_supplier_name_the_question_uses_is_not_named(
+    database, make_tenant, owner_pool
+):
+    # Before, "Acme" (and code ACME, matched case-insensitively) was found inside "Acme Industrial": both filtered.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_suppliers(conn, tenant, ("ACME", "Acme"), ("ACME-IND", "Acme Industrial Ltd"))
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, "late orders from Acme Industrial"))
+    assert [s["code"] for s in found.suppliers] == ["ACME-IND"]
+
+
+async def test_a_product_named_inside_a_longer_product_name_the_question_uses_is_not_named(
+    database, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET name = 'Bolt M8' WHERE id = $1", tenant.products[0])
+        await conn.execute("UPDATE app.products SET name = 'Bolt M8 Zinc' WHERE id = $1", tenant.products[1])
+    ask = as_user(database, tenant)
+    found = await ask(lambda tx: find_mentions(tx.conn, "How many Bolt M8 Zinc do we have?"))
+    assert [p["sku"] for p in found.products] == ["SKU-1"]
+    both = await ask(lambda tx: find_mentions(tx.conn, "Bolt M8 Zinc or plain Bolt M8?"))
+    assert sorted(p["sku"] for p in both.products) == ["SKU-0", "SKU-1"]
+
+
 MIGRATION = Path(__file__).parents[2] / "common" / "migrations" / "0139_supplier_name_key.sql"
 
 
