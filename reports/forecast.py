@@ -172,12 +172,11 @@ def key_figures(item: SeriesForecast, horizon: int, many: str) -> list[dict[str,
         "stored": "stored batch forecast (champion run)",
         "trained": "trained global model's forecast (champion run)",
     }.get(str(forecast.get("source")), "fitted on request")
-    mase = forecast.get("backtest_mase")
     seen = outlook(item)
     figures = [
         ("Model", f"{forecast['model']} ({source})"),
         ("Why this model", str(forecast["reason"])),
-        ("Backtest error", "not backtested" if mase is None else f"MASE {float(mase):.3f} (lower is better)"),
+        _error_figure(forecast),
         (f"Forecast demand, next {horizon} {many}", _qty(seen.horizon_demand, unit)),
     ]
     if policy is None:
@@ -199,6 +198,18 @@ def key_figures(item: SeriesForecast, horizon: int, many: str) -> list[dict[str,
         ),
     ]
     return [{"figure": f, "value": v} for f, v in figures]
+
+
+def _error_figure(forecast: Mapping[str, Any]) -> tuple[str, str]:
+    """The series' own error as the API names it: a trained model's MASE on the series' held-out last steps (one
+    origin), or the fitted model's backtest (until 2026-12-07 every trained series printed the run's mean as its
+    "Backtest error")."""
+    mase = forecast.get("backtest_mase")
+    if forecast.get("source") == "trained":
+        if mase is None:
+            return "Holdout error", "not recorded for this series"
+        return "Holdout error", f"MASE {float(mase):.3f} on this series' held-out last steps (lower is better)"
+    return "Backtest error", "not backtested" if mase is None else f"MASE {float(mase):.3f} (lower is better)"
 
 
 def _period_suffix(item: SeriesForecast) -> str:

@@ -55,7 +55,11 @@ class DemandForecast(BaseModel):
     model: str = Field(description="the model that produced the forecast: auto_ets, ensemble, croston_sba, zero ...")
     reason: str = Field(description="why this model: backtest result or the documented fallback")
     history_length: int
-    backtest_mase: float | None
+    backtest_mase: float | None = Field(
+        description="this series' own error: the chosen model's backtest MASE (source fitted); the Ray Train "
+        "champion's MASE on this series' held-out last steps, one origin (source trained; null for a run recorded "
+        "before per-series values were kept); null for source stored (the run's mean is in reason and run.metrics)"
+    )
     candidates: list[CandidateScore]
     run: RunInfo | None = None
     points: list[ForecastPoint]

@@ -25,9 +25,11 @@ import pandas as pd
 from common.database import lock_until_commit
 from training.errors import ForecastInputError
 
+# A trained run's holdout MASE per series (``metrics.series_mase``, thousands of entries) stays out of every record
+# (and /runs); ``stored_forecast.series_holdout_mase`` reads one series' value.
 RUN_COLUMNS = (
-    "id, model_name, model_type, version, run_key, freq, horizon, params, training_start, training_end, "
-    "series_count, metrics, artifact_uri, status, promotion_note, created_at, finished_at, promoted_at"
+    "id, model_name, model_type, version, run_key, freq, horizon, params, training_start, training_end, series_count, "
+    "metrics - 'series_mase' AS metrics, artifact_uri, status, promotion_note, created_at, finished_at, promoted_at"
 )
 # Lower is better for these; promotion refuses any other metric.
 PROMOTION_METRICS = ("mase", "smape", "rmse", "pinball")
@@ -36,11 +38,8 @@ MAX_CHAMPION_AGE = timedelta(days=14)
 
 
 def champion_key(freq: str) -> str:
-    """The registered model whose champion serves ``freq`` demand forecasts (``demand-D``).
-
-    Every producer competes for it: the nightly statistical batch (``model_type`` "auto") and the Ray
-    Train job's global models ("deepar", "lstm", "xgboost").
-    """
+    """The registered model whose champion serves ``freq`` demand forecasts (``demand-D``). Every producer competes
+    for it: the nightly statistical batch (``model_type`` "auto") and the Ray Train job's global models."""
     return f"demand-{freq}"
 
 

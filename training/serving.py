@@ -39,6 +39,7 @@ class TrainedRun:
     artifact_uri: str
     freq: str
     horizon: int
+    # The served series' own holdout MASE (the run's ``metrics.series_mase``), not the run's mean; None: not recorded.
     holdout_mase: float | None
 
 
@@ -119,11 +120,11 @@ class TrainedModels:
             forecaster = NeuralForecaster(kind, horizon=run.horizon).attach(loaded.model, history, run.freq)
         with loaded.predicting:
             frame = forecaster.predict(horizon, list(quantiles))
-        mase = "n/a" if run.holdout_mase is None else f"{run.holdout_mase:.3f}"
+        mase = "not recorded" if run.holdout_mase is None else f"{run.holdout_mase:.3f}"
         return {
             "model": run.kind,
             "reason": (
-                f"Ray Train champion run v{run.version} ({run.kind}, holdout MASE {mase}), "
+                f"Ray Train champion run v{run.version} ({run.kind}, holdout MASE on this series {mase}), "
                 "forecast now from its checkpoint on the latest history"
             ),
             "history_length": len(history),

@@ -41,7 +41,8 @@ async def fresh_stored_forecast(
     if frame.empty or not columns <= set(frame.columns):
         return None
     frame = frame.head(horizon)
-    mase = run.metrics.get("mase")
+    # The run's mean over its series, named as such: a trained run's is one holdout origin, the batch's a backtest.
+    mase, scored = run.metrics.get("mase"), "holdout" if "holdout" in run.metrics else "backtest"
     return DemandForecast(
         product_id=product_id,
         warehouse_id=warehouse_id,
@@ -50,8 +51,9 @@ async def fresh_stored_forecast(
         source="stored",
         model=str(frame["model"].iloc[0]),
         reason=(
-            f"stored forecast of champion run v{run.version} ({run.model_type}, backtest MASE "
-            f"{mase if mase is None else round(float(mase), 3)}), trained on data before {run.training_end:%Y-%m-%d}: "
+            f"stored forecast of champion run v{run.version} ({run.model_type}, mean {scored} MASE "
+            f"{mase if mase is None else round(float(mase), 3)} over its {run.series_count} series), trained on data "
+            f"before {run.training_end:%Y-%m-%d}: "
             "fresh, so not refitted (pass refresh=true to fit now)"
         ),
         history_length=0,
@@ -65,3 +67,13 @@ async def fresh_stored_forecast(
             for _, row in frame.iterrows()
         ],
     )
+
+
+async def series_holdout_mase(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, series: str) -> float | None:
+    """A trained run's holdout MASE on one series (``unique_id``), as the train job recorded it; None for a series
+    it did not score, or a run recorded before per-series values were kept (never the run's mean)."""
+    value: float | None = await conn.fetchval(
+        "SELECT (metrics -> 'series_mase' ->> $3)::float8 FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2",
+        tenant_id, run_id, series,
+    )  # fmt: skip
+    return value

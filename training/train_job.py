@@ -50,21 +50,27 @@ KINDS = ("deepar", "lstm", "xgboost")
 DEFAULT_HORIZON = 28
 
 
-def holdout_scores(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, freq: str) -> dict[str, float]:
-    """Mean MASE, sMAPE and bias of ``forecast`` on ``test`` (the held-out last steps)."""
+def holdout_errors(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, freq: str) -> pd.DataFrame:
+    """MASE, sMAPE and bias of ``forecast`` on ``test`` (the held-out last steps), one row per series (the index
+    is its ``unique_id``)."""
     merged = test.merge(forecast, on=["unique_id", "ds"], how="inner")
     season = season_length(freq)
-    rows = []
+    rows = {}
     for uid, window in merged.groupby("unique_id"):
         y, f = window["y"].to_numpy(float), window["yhat"].to_numpy(float)
         insample = train.loc[train["unique_id"] == uid, "y"].to_numpy(float)
-        rows.append((accuracy.mase(y, f, insample, season), accuracy.smape(y, f), accuracy.bias(y, f)))
-    table = np.array(rows, dtype=float)
-    return {
-        "mase": float(np.mean(table[:, 0])),
-        "smape": float(np.mean(table[:, 1])),
-        "bias": float(np.mean(table[:, 2])),
-    }
+        rows[uid] = (accuracy.mase(y, f, insample, season), accuracy.smape(y, f), accuracy.bias(y, f))
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["mase", "smape", "bias"], dtype=float)
+
+
+def holdout_scores(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, freq: str) -> dict[str, float]:
+    """Mean MASE, sMAPE and bias of ``forecast`` on ``test`` (the held-out last steps) over its series."""
+    return mean_errors(holdout_errors(forecast, train, test, freq))
+
+
+def mean_errors(errors: pd.DataFrame) -> dict[str, float]:
+    """``holdout_errors``' means over the series (a series that cannot be scored makes them NaN, as before)."""
+    return {name: float(np.mean(errors[name].to_numpy())) for name in ("mase", "smape", "bias")}
 
 
 def holdout_windows(horizon: int, series: int, end: datetime) -> str:
@@ -165,13 +171,17 @@ async def train_and_register(
                         kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
                         storage_path=storage_path, tenant_id=tenant_id,
                     )  # fmt: skip
-                    scores = holdout_scores(model.predict(horizon), train, test, freq)
+                    errors = holdout_errors(model.predict(horizon), train, test, freq)
+                    scores = mean_errors(errors)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
                     await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
                     metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
+                    # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records).
+                    per_series = {"series_mase": errors["mase"].to_dict()}
                     await registry.finish_run(
-                        conn, tenant_id, run.id, metrics=metrics, series_count=series, artifact_uri=artifact
-                    )
+                        conn, tenant_id, run.id, metrics=metrics | per_series, series_count=series,
+                        artifact_uri=artifact,
+                    )  # fmt: skip
                 except Exception as exc:
                     # A run left 'running' would stay so for ever (see registry.fail_run).
                     await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from inventory.exports.pdf_tables import format_number
-from reports.forecast import QUANTILES_PARAM, SeriesForecast, outlook
+from reports.forecast import QUANTILES_PARAM, SeriesForecast, key_figures, outlook
 from reports.forecast_series import MAX_SERIES, SeriesRef
 from tests.support.rows import insert, insert_many
 
@@ -175,3 +175,19 @@ def test_a_weekly_stock_out_is_dated_from_the_first_day_of_its_week():
     points = [{"ds": f"2026-03-{day:02d}T00:00:00Z", "yhat": 10.0, "quantiles": {}} for day in (8, 15, 22)]
     item = SeriesForecast(ref, pd.DataFrame(), {"freq": "W", "points": points}, {"inventory_position": 13.0})
     assert outlook(item).stockout_on == datetime(2026, 3, 9)  # the Monday of the week ending Sunday 15 March
+
+
+def error_figure(source: str, mase: float | None) -> tuple[str, str]:
+    ref = SeriesRef(uuid.uuid4(), "BOLT", "Bolt", "kg", uuid.uuid4(), "WH")
+    forecast = {"source": source, "model": "xgboost", "reason": "", "backtest_mase": mase, "freq": "D", "points": []}
+    figures = key_figures(SeriesForecast(ref, pd.DataFrame(), forecast, None), 7, "days")
+    (figure,) = [f for f in figures if f["figure"].endswith(" error")]
+    return figure["figure"], figure["value"]
+
+
+def test_a_trained_forecast_prints_its_series_holdout_error_and_a_fitted_one_its_backtest():
+    # Before, a trained series printed the run's mean holdout MASE as its "Backtest error", the same for every product.
+    held_out = "MASE 0.310 on this series' held-out last steps (lower is better)"
+    assert error_figure("trained", 0.31) == ("Holdout error", held_out)
+    assert error_figure("trained", None) == ("Holdout error", "not recorded for this series")
+    assert error_figure("fitted", 0.52) == ("Backtest error", "MASE 0.520 (lower is better)")

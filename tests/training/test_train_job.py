@@ -3,6 +3,7 @@ global xgboost with XGBoostTrainer. Tiny panels and two epochs keep them to seco
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
@@ -11,11 +12,16 @@ import pandas as pd
 import pytest
 
 from tests.training.conftest import seasonal_panel
+from tests.training.ledger_rows import post_daily_demand
 from training import train_job
 from training.compute import TrainCompute
+from training.history import series_id
+from training.metrics import mase
 from training.planning import forecast_panel
 from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
-from training.train_job import checkpoint_storage, holdout_scores, split_holdout, statistical_holdout
+from training.registry import list_runs
+from training.stored_forecast import series_holdout_mase
+from training.train_job import checkpoint_storage, holdout_errors, holdout_scores, split_holdout, statistical_holdout
 
 pytestmark = pytest.mark.slow
 
@@ -156,3 +162,64 @@ def test_the_train_jobs_default_horizon_is_the_one_demand_requests_default_to():
     from deployments.api.routes.forecast import demand_forecast
 
     assert train_job.parse_args([]).horizon == inspect.signature(demand_forecast).parameters["horizon"].default == 28
+
+
+def test_holdout_errors_score_each_series_on_its_own_and_the_run_scores_are_their_means():
+    # The train job stores each series' MASE with its run (served as that series' error); before, only the means.
+    panel = seasonal_panel(n_series=2, length=60, freq="D", season=7)
+    train, test = split_holdout(panel, 7)
+    means = train.groupby("unique_id")["y"].mean().reindex(test["unique_id"]).to_numpy()
+    flat = test[["unique_id", "ds"]].assign(yhat=means)  # each series' training mean, every step
+    errors = holdout_errors(flat, train, test, "D")
+    for uid in ("seasonal0", "seasonal1"):
+        y, f = test[test["unique_id"] == uid]["y"].to_numpy(), flat[flat["unique_id"] == uid]["yhat"].to_numpy()
+        assert errors.loc[uid, "mase"] == mase(y, f, train[train["unique_id"] == uid]["y"].to_numpy(), 7)
+    assert errors.loc["seasonal0", "mase"] != errors.loc["seasonal1", "mase"]
+    assert holdout_scores(flat, train, test, "D")["mase"] == pytest.approx(errors["mase"].mean())
+
+
+class TrainingMean:
+    """A stand-in for a Ray Train model (no Ray): each series forecast at its mean over ``panel``."""
+
+    def __init__(self, panel: pd.DataFrame) -> None:
+        self.panel = panel
+
+    def predict(self, horizon: int, quantiles=()) -> pd.DataFrame:
+        frames = []
+        for uid, series in self.panel.groupby("unique_id"):
+            days = pd.date_range(series["ds"].max() + pd.Timedelta(days=1), periods=horizon, freq="D")
+            level = float(series["y"].mean())
+            frames.append(
+                pd.DataFrame({"unique_id": uid, "ds": days, "yhat": level} | {f"q{q:g}": level for q in quantiles})
+            )
+        return pd.concat(frames, ignore_index=True)
+
+
+async def test_a_trained_run_keeps_each_series_holdout_mase_out_of_its_record_and_its_outcome(
+    monkeypatch, settings, database, make_tenant, owner_pool, tmp_path
+):
+    # Before, only the mean was stored: served as every series' error.
+    tenant = await make_tenant()
+    rng = np.random.default_rng(0)
+    demand = [np.round(level + rng.normal(0, spread, 70)).clip(0) for level, spread in ((20, 2), (50, 15))]
+    await post_daily_demand(
+        owner_pool, tenant.id, [(p, tenant.warehouses[0], d) for p, d in zip(tenant.products[:2], demand, strict=True)]
+    )
+    monkeypatch.setattr(
+        train_job,
+        "fit_kind",
+        lambda kind, train, history, freq, **_: (TrainingMean(train), TrainingMean(history), str(tmp_path), "cpu"),
+    )
+    (outcome,) = await train_job.train_and_register(
+        str(settings.database_url), tenant.id, freq="D", horizon=7, compute=TrainCompute(), epochs=1,
+        kinds=["xgboost"], as_of=datetime.now(UTC), storage_path=str(tmp_path),
+    )  # fmt: skip
+
+    async def read(tx):
+        ids = [series_id(p, tenant.warehouses[0]) for p in tenant.products[:2]]
+        own = [await series_holdout_mase(tx.conn, tx.tenant_id, outcome["run_id"], uid) for uid in ids]
+        return own, (await list_runs(tx.conn, tx.tenant_id, "demand-D"))[0]
+
+    own, run = await database.run(tenant.claims(), None, read)
+    assert None not in own and own[0] != own[1] and outcome["mase"] == pytest.approx(np.mean(own))
+    assert "series_mase" not in outcome and "series_mase" not in run.metrics

@@ -40,7 +40,7 @@ from training.forecast_schemas import (
 from training.lead_time_choice import LeadTime, choose_lead_time
 from training.planning import MAX_HORIZON
 from training.serving import TRAINED_KINDS, TrainedRun
-from training.stored_forecast import fresh_stored_forecast
+from training.stored_forecast import fresh_stored_forecast, series_holdout_mase
 
 router = APIRouter(prefix="/ai/forecast", tags=["forecast"])
 
@@ -64,7 +64,7 @@ async def demand_forecast(
 
     async def read(
         tx: TenantTransaction,
-    ) -> tuple[pd.DataFrame, datetime, DemandForecast | None, registry.RunRecord | None]:
+    ) -> tuple[pd.DataFrame, datetime, DemandForecast | None, registry.RunRecord | None, TrainedRun | None]:
         if refresh and not tx.role.can_write:  # a forced refit costs model time: not every viewer's to spend
             raise PermissionDeniedError("refresh=true refits the forecast and needs the planner or admin role")
         await require_location(tx.conn, product_id, warehouse_id)
@@ -79,17 +79,19 @@ async def demand_forecast(
                 tx.conn, tx.tenant_id, product_id, warehouse_id, freq, horizon, levels, period
             )
         champion = None if stored else await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
-        return history, _label(period, freq), stored, champion
+        if champion is None or champion.model_type not in TRAINED_KINDS or not champion.artifact_uri:
+            return history, _label(period, freq), stored, None, None
+        # This series' own holdout error, not the run's mean over every series (which until 2026-12-07 it was).
+        mase = await series_holdout_mase(tx.conn, tx.tenant_id, champion.id, ledger.series_id(product_id, warehouse_id))
+        return history, _label(period, freq), stored, champion, _trained_run(champion, mase)
 
-    history, start, stored, champion = await caller.run(read)
+    history, start, stored, champion, model = await caller.run(read)
     if stored is not None:
         stored.history_length = len(history)
         return stored
-    if champion is not None and champion.model_type in TRAINED_KINDS and champion.artifact_uri and not history.empty:
+    if champion is not None and model is not None and not history.empty:
         trained = await unwrap(
-            handles.require("forecast").trained.remote(
-                _trained_run(champion), history[["unique_id", "ds", "y"]], horizon, levels
-            )
+            handles.require("forecast").trained.remote(model, history[["unique_id", "ds", "y"]], horizon, levels)
         )
         if trained is not None:
             return DemandForecast(
@@ -264,11 +266,10 @@ async def _lead_time(
     return choose_lead_time(payload.lead_time_days, payload.lead_time_sd_days, estimate, receipts, rule_lead)
 
 
-def _trained_run(run: registry.RunRecord) -> TrainedRun:
-    mase = run.metrics.get("mase")
+def _trained_run(run: registry.RunRecord, series_mase: float | None) -> TrainedRun:
     return TrainedRun(
         run_id=str(run.id), version=run.version, kind=run.model_type, artifact_uri=str(run.artifact_uri),
-        freq=run.freq, horizon=run.horizon, holdout_mase=None if mase is None else float(mase),
+        freq=run.freq, horizon=run.horizon, holdout_mase=series_mase,
     )  # fmt: skip
 
 
