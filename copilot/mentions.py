@@ -46,19 +46,26 @@ class Mentions:
     unknown_codes: list[str] = field(default_factory=list)
     # Warehouses named by code or name ("WH-1"): where to look, not a subject of their own.
     warehouses: list[dict[str, Any]] = field(default_factory=list)
+    # Kinds (as ``named`` keys them) the question names more than MAX_MENTIONS of: only the first are listed.
+    truncated: frozenset[str] = frozenset()
 
-    def kinds(self) -> set[str]:
-        """``product``, ``supplier``, ``purchase_order``, ``shipment``: the kinds named at least once."""
-        present = {
+    def named(self) -> dict[str, list[dict[str, Any]]]:
+        """The rows named, by kind: ``product``, ``supplier``, ``purchase_order``, ``shipment``, ``warehouse``."""
+        return {
             "product": self.products,
             "supplier": self.suppliers,
             "purchase_order": self.purchase_orders,
             "shipment": self.shipments,
+            "warehouse": self.warehouses,
         }
-        return {kind for kind, found in present.items() if found}
+
+    def kinds(self) -> set[str]:
+        """``product``, ``supplier``, ``purchase_order``, ``shipment``: the kinds named at least once."""
+        return {kind for kind, found in self.named().items() if found and kind != "warehouse"}
 
 
 async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
+    """What ``question`` names, the first MAX_MENTIONS of each kind (``truncated`` says where there were more)."""
     numbers = candidate_numbers(question)
     found = Mentions(
         products=await mentioned_products(conn, question),
@@ -74,21 +81,24 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
         ),
         warehouses=await mentioned_warehouses(conn, question),
     )
+    # Every match, not only the first MAX_MENTIONS kept: an eleventh SKU named is not a code that names nothing.
+    keys = {"product": ("sku",), "supplier": ("code",), "purchase_order": ("number",),
+            "shipment": ("number", "tracking_number"), "warehouse": ("code",)}  # fmt: skip
+    named = found.named()
     known = {
         str(value).upper()
-        for rows, keys in (
-            (found.products, ("sku",)),
-            (found.suppliers, ("code",)),
-            (found.purchase_orders, ("number",)),
-            (found.shipments, ("number", "tracking_number")),
-            (found.warehouses, ("code",)),
-        )
+        for kind, rows in named.items()
         for row in rows
-        for value in (row.get(key) for key in keys)
+        for value in (row.get(key) for key in keys[kind])
         if value
     }
     unknown = [c for c in dict.fromkeys(CODE.findall(question)) if c not in known and _padded(c) not in known]
-    return Mentions(found.products, found.suppliers, found.purchase_orders, found.shipments, unknown, found.warehouses)
+    first = {kind: rows[:MAX_MENTIONS] for kind, rows in named.items()}
+    truncated = frozenset(kind for kind, rows in named.items() if len(rows) > MAX_MENTIONS)
+    return Mentions(
+        first["product"], first["supplier"], first["purchase_order"], first["shipment"], unknown,
+        first["warehouse"], truncated,
+    )  # fmt: skip
 
 
 def _padded(code: str) -> str:
@@ -153,7 +163,7 @@ async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[di
            ORDER BY strpos(lower($1), lower(sku)) > 0 DESC, length(name) DESC, sku LIMIT 50""",
         question,
     )
-    return _longest(question, rows, lambda r: _named_by(r, "sku", r["name"]))[:MAX_MENTIONS]
+    return _longest(question, rows, lambda r: _named_by(r, "sku", r["name"]))
 
 
 async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
@@ -164,7 +174,7 @@ async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[
            ORDER BY code LIMIT 50""",
         question,
     )
-    return _longest(question, rows, lambda r: _named_by(r, "code", r["name"]))[:MAX_MENTIONS]
+    return _longest(question, rows, lambda r: _named_by(r, "code", r["name"]))
 
 
 async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
@@ -180,8 +190,7 @@ async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[d
         question,
         _SPACE.sub(" ", question),
     )
-    names = _longest(question, rows, lambda r: _named_by(r, "code", r["name"], without_legal_form(r["name"])))
-    return names[:MAX_MENTIONS]
+    return _longest(question, rows, lambda r: _named_by(r, "code", r["name"], without_legal_form(r["name"])))
 
 
 def _named_by(row: asyncpg.Record, code: str, *names: str) -> tuple[str, ...]:
@@ -197,4 +206,4 @@ def _row(row: asyncpg.Record) -> dict[str, Any]:
 async def _by_number(conn: asyncpg.Connection, sql: str, numbers: list[str]) -> list[dict[str, Any]]:
     if not numbers:
         return []
-    return [dict(r) for r in await conn.fetch(sql, numbers)][:MAX_MENTIONS]
+    return [dict(r) for r in await conn.fetch(sql, numbers)]

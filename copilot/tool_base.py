@@ -14,11 +14,14 @@ from typing import Any
 import asyncpg
 
 from common.database import TenantTransaction
-from copilot.mentions import Mentions
+from copilot.mentions import MAX_MENTIONS, Mentions
 
 MAX_ROWS = 10
 # Appended where a list holds more rows than a tool quotes: ten lines must not read as "there are ten".
 MORE_ROWS = f"(only the first {MAX_ROWS} are listed here; there are more)"
+# Appended where the rows were narrowed to what the question names and it names more products (suppliers, ...)
+# than are looked up: the rows are the first ten's only. ``{kind}``: "products", "suppliers", ...
+MORE_NAMED = f"(the question names more than {MAX_MENTIONS} {{kind}}; only the first {MAX_MENTIONS} are looked up here)"
 RISKIEST = 5
 
 

@@ -11,6 +11,7 @@ plug in with ``register_tool``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from common.database import TenantTransaction
@@ -18,6 +19,7 @@ from copilot.mentions import Mentions, find_mentions
 from copilot.tool_base import (
     LATE_WORDS,
     MAX_ROWS,
+    MORE_NAMED,
     RISKIEST,
     UNKNOWN_CODES,
     WEAK_MENTIONS,
@@ -84,8 +86,30 @@ async def run_tools(
         if tool.name in wanted:
             result = await tool.run(context)
             if result is not None:
-                results.append(result)
+                results.append(_noting_names_left_out(result, context.mentions))
     return results + unknown
+
+
+# What each kind of mention is called in a line, and the column a tool call's argument lists it by.
+_KIND_WORDS = {
+    "product": ("products", "sku"),
+    "supplier": ("suppliers", "code"),
+    "purchase_order": ("purchase orders", "number"),
+    "shipment": ("shipments", "number"),
+    "warehouse": ("warehouses", "code"),
+}
+
+
+def _noting_names_left_out(result: ToolResult, mentions: Mentions) -> ToolResult:
+    """``result`` with a ``MORE_NAMED`` line for each kind it was narrowed by (an argument lists exactly the ones
+    named) of which the question names more than were looked up: its rows are not all the question asks about."""
+    named = mentions.named()
+    notes = [
+        MORE_NAMED.format(kind=word)
+        for kind, (word, label) in _KIND_WORDS.items()
+        if kind in mentions.truncated and [row[label] for row in named[kind]] in result.arguments.values()
+    ]
+    return replace(result, lines=result.lines + notes) if notes else result
 
 
 # Registration order is the order of the results (and of the tool calls quoted in an answer).

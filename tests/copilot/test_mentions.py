@@ -4,7 +4,15 @@ import re
 from datetime import date
 from pathlib import Path
 
-from copilot.mentions import _LEGAL_FORM, _SPACE, candidate_numbers, find_mentions, names_in, without_legal_form
+from copilot.mentions import (
+    _LEGAL_FORM,
+    _SPACE,
+    MAX_MENTIONS,
+    candidate_numbers,
+    find_mentions,
+    names_in,
+    without_legal_form,
+)
 from copilot.tools import matches
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import add_order, add_shipment, add_supplier, add_suppliers
@@ -141,6 +149,21 @@ async def test_a_product_named_inside_a_longer_product_name_the_question_uses_is
     assert [p["sku"] for p in found.products] == ["SKU-1"]
     both = await ask(lambda tx: find_mentions(tx.conn, "Bolt M8 Zinc or plain Bolt M8?"))
     assert sorted(p["sku"] for p in both.products) == ["SKU-0", "SKU-1"]
+
+
+async def test_every_sku_named_is_known_when_more_are_named_than_are_looked_up(database, make_tenant, owner_pool):
+    # Before, the eleventh SKU named was cut before the codes were checked, and said to name nothing.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.products (tenant_id, sku, name) "
+            "SELECT $1::uuid, 'VLV-' || g, 'Valve' FROM generate_series(1, 11) g",
+            tenant.id,
+        )
+    question = "Stock of " + ", ".join(f"VLV-{n}" for n in range(1, 12)) + "?"
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
+    assert found.unknown_codes == []
+    assert (len(found.products), found.truncated) == (MAX_MENTIONS, {"product"})
 
 
 MIGRATION = Path(__file__).parents[2] / "common" / "migrations" / "0139_supplier_name_key.sql"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from copilot import suggestions
-from copilot.tool_base import MAX_ROWS, MORE_ROWS
+from copilot.tool_base import MAX_ROWS, MORE_NAMED, MORE_ROWS
 from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
 from copilot.tools_orders import Named, most_specific
 from risk import service as risk_service
@@ -611,6 +611,25 @@ async def test_a_deactivated_supplier_named_by_its_code_gets_its_open_orders(dat
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Which POs from SUP-OLD are late?"))
     assert [r.name for r in results] == ["purchase_orders"]
     assert [line.split(" ")[0] for line in results[0].lines] == [number]
+
+
+async def test_stock_of_a_name_matching_more_products_than_are_looked_up_says_so(database, make_tenant, owner_pool):
+    # Before, twelve "Valve" products listed ten with no word of the other two.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.products (tenant_id, sku, name) SELECT $1::uuid, 'V-' || g, 'Valve' "
+            "FROM generate_series(1, 12) g",
+            tenant.id,
+        )
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+            "SELECT $1, id, $2, 'receipt', 3 FROM app.products WHERE tenant_id = $1 AND name = 'Valve'",
+            tenant.id, tenant.warehouses[0],
+        )  # fmt: skip
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much Valve stock do we have?"))
+    lines = only(results, "stock_levels").lines
+    assert (len(lines), lines[-1]) == (MAX_ROWS + 1, MORE_NAMED.format(kind="products"))
 
 
 async def test_a_supplier_named_in_an_order_question_filters_the_orders_without_adding_its_risk(
