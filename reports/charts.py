@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,25 @@ COMPONENT_COLOURS = {
     "compliance": "#9a5b8f",
 }
 LINE_COLOURS = ("#1f4e79", "#d0843b", "#5b9a68", "#9a5b8f", "#b5463c", "#6c757d")
+# A bar's label is its supplier's code, whole, and the name cut with "…" (the table beside gives it whole): a
+# 200-character name would leave the bars no width (matplotlib's constrained layout gives up) and cut the code.
+BAR_NAME_CHARS = 40
+BAR_LABEL_CHARS = 64  # the code (up to 64 characters) and the name together, so even the widest fits 10 inches
+
+
+@dataclass(frozen=True)
+class ScoreBar:
+    code: str
+    name: str
+    components: Mapping[str, float]  # each component's weighted share of the overall score
+
+
+def bar_label(code: str, name: str) -> str:
+    """``code  name`` with the name cut to fit the label; the code alone when no room is left for a name."""
+    room = min(BAR_NAME_CHARS, BAR_LABEL_CHARS - len(code) - 2)
+    if len(name) > room:
+        name = name[: room - 1].rstrip() + "…" if room > 1 else ""
+    return f"{code}  {name}" if name else code
 
 
 def _figure(width_in: float, height_in: float) -> Figure:
@@ -86,18 +106,21 @@ def forecast_chart(
     return _png(figure)
 
 
-def stacked_scores_chart(
-    suppliers: Sequence[tuple[str, Mapping[str, float]]], width_in: float = 9.0, height_in: float | None = None
-) -> bytes:
+def stacked_scores_chart(bars: Sequence[ScoreBar], width_in: float = 9.0, height_in: float | None = None) -> bytes:
+    """The PNG of ``stacked_scores_figure``."""
+    return _png(stacked_scores_figure(bars, width_in, height_in))
+
+
+def stacked_scores_figure(bars: Sequence[ScoreBar], width_in: float = 9.0, height_in: float | None = None) -> Figure:
     """One horizontal bar per supplier (highest risk on top): its overall score split into each component's
     weighted share, so the bar's length is the overall score (0-100)."""
-    height = height_in or max(1.6, 0.32 * len(suppliers) + 0.9)
+    height = height_in or max(1.6, 0.32 * len(bars) + 0.9)
     figure = _figure(width_in, height)
     axes = figure.add_subplot()
-    labels = [name for name, _ in suppliers][::-1]
+    labels = [bar_label(bar.code, bar.name) for bar in bars][::-1]
     left = [0.0] * len(labels)
     for component, colour in COMPONENT_COLOURS.items():
-        widths = [float(parts.get(component, 0.0)) for _, parts in suppliers][::-1]
+        widths = [float(bar.components.get(component, 0.0)) for bar in bars][::-1]
         axes.barh(labels, widths, left=left, color=colour, height=0.62, label=component.capitalize())
         left = [a + b for a, b in zip(left, widths, strict=True)]
     for y, total in enumerate(left):
@@ -111,7 +134,7 @@ def stacked_scores_chart(
         axes.spines[side].set_visible(False)
     axes.grid(axis="x", color="#e3e7ec", linewidth=0.6)
     axes.set_axisbelow(True)
-    return _png(figure)
+    return figure
 
 
 def late_trend_chart(

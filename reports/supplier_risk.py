@@ -12,7 +12,7 @@ import xlsxwriter
 
 from inventory.exports.pdf_document import ReportDocument
 from inventory.exports.pdf_tables import Column, draw_table
-from reports.charts import late_trend_chart, stacked_scores_chart
+from reports.charts import ScoreBar, late_trend_chart, stacked_scores_chart
 from reports.supplier_risk_data import (
     SupplierRiskData,
     certification_rows,
@@ -92,7 +92,7 @@ def render_supplier_risk_pdf(tenant: str, generated: datetime, filter_text: str,
     pdf.heading("Suppliers ranked by risk")
     shown = data.ranking["suppliers"][:CHART_SUPPLIERS]
     if shown:
-        bars = [(f"{i['supplier']['code']}  {i['supplier']['name']}", weighted_components(i)) for i in shown]
+        bars = [ScoreBar(i["supplier"]["code"], i["supplier"]["name"], weighted_components(i)) for i in shown]
         height_in = max(1.6, 0.3 * len(bars) + 0.9)
         width = pdf.usable_width()
         pdf.png(

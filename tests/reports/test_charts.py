@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 from datetime import datetime, timedelta
 
-from reports.charts import forecast_chart, late_trend_chart, stacked_scores_chart
+from reports.charts import ScoreBar, forecast_chart, late_trend_chart, stacked_scores_chart, stacked_scores_figure
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -21,7 +22,7 @@ def test_each_chart_is_a_png():
     months = [datetime(2026, m, 1) for m in range(1, 7)]
     charts = [
         forecast_chart(history, band, "kg"),
-        stacked_scores_chart([("SUP-Ł Zakład Łódź", {"financial": 10.0, "operational": 20.0})]),
+        stacked_scores_chart([ScoreBar("SUP-Ł", "Zakład Łódź", {"financial": 10.0, "operational": 20.0})]),
         late_trend_chart(months, {"All suppliers": [0.1, None, 0.2, 0.3, 0.1, 0.0]}),
     ]
     assert all(chart.startswith(PNG) and len(chart) > 5_000 for chart in charts)
@@ -29,8 +30,20 @@ def test_each_chart_is_a_png():
 
 def test_importing_and_drawing_charts_leaves_pyplot_unloaded():
     code = (
-        "import sys; from reports.charts import stacked_scores_chart; stacked_scores_chart([('a', {'financial': 1})]);"
+        "import sys; from reports.charts import ScoreBar, stacked_scores_chart;"
+        "stacked_scores_chart([ScoreBar('a', 'b', {'financial': 1})]);"
         "print('matplotlib.pyplot' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_200_character_supplier_name_is_cut_in_its_bar_label_and_the_code_kept_whole():
+    name = ("Norsk Industri " * 14)[:200]
+    bars = [ScoreBar("SUP-NORSK-0042", name, {"financial": 10.0, "operational": 3.75})]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stacked_scores_chart(bars, width_in=10.0, height_in=1.6)
+    [label] = [t.get_text() for t in stacked_scores_figure(bars).axes[0].get_yticklabels()]
+    assert [str(w.message) for w in caught] == []
+    assert label.startswith("SUP-NORSK-0042  Norsk Industri") and label.endswith("…") and len(label) <= 64
