@@ -146,6 +146,10 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
         ) from exc
     if row is None:  # an inactive warehouse, or a lot-tracked product without a lot, held the row back
         await refuse_inactive(conn, "warehouse", entry.warehouse_id)
+        # The lot condition also holds back a row whose warehouse the foreign key would refuse: a lot cannot help.
+        visible = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM app.warehouses WHERE id = $1)", entry.warehouse_id)
+        if not visible:
+            raise NotFoundError(f"warehouse {entry.warehouse_id} not found", code="unknown_warehouse")
         raise InvalidInputError(
             "the product is lot-tracked: receive it with its lot through POST /purchase-orders/{id}/receipts",
             code="lot_required",

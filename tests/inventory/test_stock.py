@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 from pydantic import TypeAdapter
@@ -55,6 +56,16 @@ async def test_a_lot_tracked_product_is_not_received_here_without_its_lot(databa
         await record(database, tenant, body)
     assert refused.value.code == "lot_required"
     assert (await level(database, tenant))["on_hand"] == 0
+
+
+async def test_a_lot_tracked_receipt_into_an_unknown_warehouse_names_the_warehouse(database, make_tenant, owner_pool):
+    # Before, it was refused as lot_required: advice no lot could satisfy.
+    tenant = await make_tenant()
+    await owner_pool.execute("UPDATE app.products SET lot_tracked = true WHERE id = $1", tenant.products[0])
+    body = {"type": "receipt", "product_id": tenant.products[0], "warehouse_id": uuid4(), "quantity": 1}
+    with pytest.raises(NotFoundError) as refused:
+        await record(database, tenant, body)
+    assert refused.value.code == "unknown_warehouse"
 
 
 async def test_issue_beyond_available_is_refused_with_the_figures(database, make_tenant):
