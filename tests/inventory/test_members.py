@@ -15,7 +15,7 @@ from inventory import catalog, members, notifications, purchasing, reservations,
 from inventory.catalog_schemas import ProductUpdate
 from inventory.listing import ListQuery
 from inventory.member_schemas import ProfileUpdate
-from inventory.purchasing_schemas import PurchaseOrderCreate, PurchaseReceiptCreate
+from inventory.purchasing_schemas import PurchaseOrderCreate, PurchaseOrderUpdate, PurchaseReceiptCreate
 from inventory.schemas import IssueCreate, ReservationCreate
 
 
@@ -301,6 +301,20 @@ async def test_removing_the_draft_line_that_covered_the_minimum_notifies(databas
     await issue(database, tenant, 7)
     line = draft["lines"][0]["id"]
     await database.run(tenant.claims(), None, lambda tx: purchasing.remove_line(tx.conn, draft["id"], line))
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
+    ]
+
+
+async def test_moving_the_draft_that_covered_the_minimum_to_another_warehouse_notifies(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    draft = await order_10_units(database, owner_pool, tenant, issue=False)
+    await issue(database, tenant, 7)  # on hand 3, projected 13
+    moved = PurchaseOrderUpdate(warehouse_id=tenant.warehouses[1])
+    await database.run(tenant.claims(), None, lambda tx: purchasing.update_order(tx.conn, draft["id"], moved))
     assert await low_stock_titles(database, tenant) == [
         "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
     ]
