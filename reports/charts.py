@@ -17,6 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from inventory.exports.pdf_tables import format_number
+
 DPI = 160
 HISTORY = "#3b4a5a"
 FORECAST = "#1f4e79"
@@ -41,6 +43,9 @@ class ScoreBar:
     code: str
     name: str
     components: Mapping[str, float]  # each component's weighted share of the overall score
+    # The score as ranked (rounded to 2 decimals), labelled as the table prints it: the parts' float sum can
+    # round the other way (13.749999 -> 13.7 beside the table's 13.8).
+    overall: float
 
 
 def bar_label(code: str, name: str) -> str:
@@ -123,8 +128,8 @@ def stacked_scores_figure(bars: Sequence[ScoreBar], width_in: float = 9.0, heigh
         widths = [float(bar.components.get(component, 0.0)) for bar in bars][::-1]
         axes.barh(labels, widths, left=left, color=colour, height=0.62, label=component.capitalize())
         left = [a + b for a, b in zip(left, widths, strict=True)]
-    for y, total in enumerate(left):
-        axes.text(total + 0.8, y, f"{total:.1f}", va="center", fontsize=7.5)
+    for y, (total, bar) in enumerate(zip(left, bars[::-1], strict=True)):
+        axes.text(total + 0.8, y, format_number(bar.overall, 1), va="center", fontsize=7.5)
     axes.set_xlim(0, max([100.0, *(v + 8 for v in left)]))
     axes.set_xlabel("Overall risk score (0 = none, 100 = highest), split by weighted component", fontsize=8.5)
     axes.tick_params(labelsize=8)

@@ -92,7 +92,9 @@ def render_supplier_risk_pdf(tenant: str, generated: datetime, filter_text: str,
     pdf.heading("Suppliers ranked by risk")
     shown = data.ranking["suppliers"][:CHART_SUPPLIERS]
     if shown:
-        bars = [ScoreBar(i["supplier"]["code"], i["supplier"]["name"], weighted_components(i)) for i in shown]
+        bars = [
+            ScoreBar(i["supplier"]["code"], i["supplier"]["name"], weighted_components(i), i["overall"]) for i in shown
+        ]
         height_in = max(1.6, 0.3 * len(bars) + 0.9)
         width = pdf.usable_width()
         pdf.png(
