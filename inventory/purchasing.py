@@ -20,7 +20,7 @@ import asyncpg
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import CURRENCY_CODE, KnownValues, Listing, ListQuery, Page
 from inventory.pricing import PriceEvidence, price_evidence, supplier_currency
-from inventory.purchasing_receipts import check_receipt, get_receipt, locked_lines, receipt_lot, to_base
+from inventory.purchasing_receipts import check_receipt, get_receipt, locked_lines, receipt_lot, received_when, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
     PurchaseOrderLineCreate,
@@ -219,7 +219,7 @@ async def receive(
         )
     lines = await locked_lines(conn, order_id)
     incoming, bases = check_receipt(order, lines, receipt)
-    received_at = receipt.received_at or await conn.fetchval("SELECT now()")
+    received_at = await received_when(conn, order, receipt.received_at)
     receipt_id = await conn.fetchval(
         """INSERT INTO app.purchase_receipts
                (tenant_id, purchase_order_id, reference, backorder_closed, received_at, created_by)

@@ -1,18 +1,20 @@
 """Receiving purchase orders: quantities in the product's unit at the ledger's precision, a receipt checked
-against the locked lines (tolerance, lots), the lot a received line goes into, and reading receipts back.
+against the locked lines (tolerance, lots) and its date against the order's issue, the lot a received line goes
+into, and reading receipts back.
 
 ``inventory.purchasing.receive`` writes the receipt with these in the caller's transaction.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError, InvalidInputError, NotFoundError
+from common.errors import ConflictError, ExpiredValueError, InvalidInputError, NotFoundError
 from inventory.purchasing_schemas import PurchaseReceiptCreate
 
 QUANTUM = Decimal("0.0001")
@@ -95,6 +97,33 @@ def check_receipt(
                 },
             )
     return incoming, bases
+
+
+async def received_when(conn: asyncpg.Connection, order: dict, received_at: datetime | None) -> datetime:
+    """When the receipt happened: ``received_at``, refused when its date is before the order was issued, both at
+    the warehouse (UTC without a zone) as the delivery history reads them (a mistyped year made a negative lead
+    time that every risk score averaged); else now. Imported deliveries are held to the same by a CHECK."""
+    dates = await conn.fetchrow(
+        """SELECT (coalesce(po.issued_at, po.created_at) AT TIME ZONE z.zone)::date AS issued_on,
+                  ($2::timestamptz AT TIME ZONE z.zone)::date AS received_on, z.zone, now() AS now
+           FROM app.purchase_orders po
+           JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
+           CROSS JOIN LATERAL (SELECT coalesce(w.timezone, 'UTC') AS zone) z
+           WHERE po.id = $1""",
+        order["id"],
+        received_at,
+    )
+    assert dates is not None  # the caller holds the order's lock
+    if received_at is None:
+        now: datetime = dates["now"]
+        return now
+    if dates["received_on"] < dates["issued_on"]:
+        # 422 with the schema's refusal of a received_at in the future: a date the receipt cannot have.
+        raise ExpiredValueError(
+            f"received_at {received_at.isoformat()} is {dates['received_on']} in the warehouse's time zone "
+            f"({dates['zone']}), before purchase order {order['number']} was issued on {dates['issued_on']}"
+        )
+    return received_at
 
 
 async def receipt_lot(

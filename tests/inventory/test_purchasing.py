@@ -94,6 +94,10 @@ async def test_an_order_is_received_when_its_latest_receipt_says_not_when_it_is_
     order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
     line_id = order["lines"][0]["id"]
     yesterday = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    async with owner_pool.acquire() as conn:  # issued before either receipt
+        await conn.execute(
+            "UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1", order["id"], yesterday - timedelta(days=10)
+        )
     await receive(database, tenant, order, {"line_id": line_id, "quantity": 6}, received_at=yesterday)
     _, done = await receive(
         database, tenant, order, {"line_id": line_id, "quantity": 4}, received_at=yesterday - timedelta(days=4)

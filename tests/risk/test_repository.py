@@ -17,6 +17,11 @@ DUE = date(2026, 3, 10)
 DUE_EVENING_IN_LOS_ANGELES = datetime(2026, 3, 11, 2, tzinfo=UTC)  # 19:00 PDT on the due date
 
 
+async def issue_on(tx: TenantTransaction, order_id, issued_at: datetime) -> None:
+    """Backdate the order's issue, so that receipts dated in the past may follow it."""
+    await tx.conn.execute("UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1", order_id, issued_at)
+
+
 async def test_a_receipt_on_the_due_evening_in_los_angeles_is_delivered_on_the_due_date(
     database, owner_pool, make_tenant
 ):
@@ -38,19 +43,15 @@ async def test_a_receipt_on_the_due_evening_in_los_angeles_is_delivered_on_the_d
     async def order_and_receive(tx: TenantTransaction):
         order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
         order = await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+        # Issued at 17:00 PST on 1 March, 01:00 UTC on the 2nd (a receipt may not be dated before its order).
+        await issue_on(tx, order["id"], datetime(2026, 3, 2, 1, tzinfo=UTC))
         receipt = PurchaseReceiptCreate.model_validate(
             {"received_at": DUE_EVENING_IN_LOS_ANGELES, "lines": [{"line_id": order["lines"][0]["id"], "quantity": 5}]}
         )
         await purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order["id"], receipt)
         return order
 
-    order = await database.run(tenant.claims(), None, order_and_receive)
-    async with owner_pool.acquire() as conn:  # issued at 17:00 PST on 1 March, 01:00 UTC on the 2nd
-        await conn.execute(
-            "UPDATE app.purchase_orders SET issued_at = $2 WHERE id = $1",
-            order["id"],
-            datetime(2026, 3, 2, 1, tzinfo=UTC),
-        )
+    await database.run(tenant.claims(), None, order_and_receive)
 
     history = await database.run(tenant.claims(), None, lambda tx: repository.load_delivery_history(tx.conn))
     (delivery,) = history.to_dict("records")
@@ -81,6 +82,7 @@ async def test_a_line_closed_with_nothing_received_is_no_delivery(database, owne
     async def order_and_close(tx: TenantTransaction):
         order = await purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=Decimal(0))
         order = await purchasing.issue_order(tx.conn, tx.tenant_id, order["id"])
+        await issue_on(tx, order["id"], datetime(2026, 3, 2, 9, tzinfo=UTC))
         receipt = PurchaseReceiptCreate.model_validate(
             {"received_at": datetime(2026, 3, 9, 12, tzinfo=UTC), "close_backorder": True,
              "lines": [{"line_id": order["lines"][0]["id"], "quantity": 5}]}

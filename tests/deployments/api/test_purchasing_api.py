@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 
 async def supplier(http, tenant) -> str:
@@ -101,6 +102,38 @@ async def test_a_receipt_dated_in_the_future_is_refused_and_receives_nothing(htt
     assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), refused.text
     assert "received_at 2300-01-01T00:00:00+00:00 is more than a day in the future" in refused.text
     assert (await http.get(path, headers=headers)).json()["lines"][0]["received_base"] == 0.0
+
+
+async def test_a_receipt_dated_before_the_order_was_issued_is_refused_and_receives_nothing(http, make_tenant):
+    # A mistyped year: the delivery history read a lead time of -365 days, and every risk score averaged it.
+    tenant = await make_tenant(stock={0: Decimal(5)})
+    headers = tenant.headers()
+    order = await draft(http, tenant)
+    path = f"/api/v1/purchase-orders/{order['id']}"
+    issued = (await http.post(f"{path}/issue", headers=headers)).json()
+    a_year_before = (datetime.fromisoformat(issued["issued_at"]) - timedelta(days=365)).isoformat()
+    receipt = {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "received_at": a_year_before}
+    refused = await http.post(f"{path}/receipts", json=receipt, headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), refused.text
+    assert refused.json()["message"].startswith(f"received_at {a_year_before} is ")
+    assert f"before purchase order {order['number']} was issued on {issued['issued_at'][:10]}" in refused.text
+    after = (await http.get(path, headers=headers)).json()
+    assert (after["status"], after["lines"][0]["received_base"]) == ("issued", 0.0)
+    level = await http.get(f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=headers)
+    assert level.json()["on_hand"] == 5.0
+
+
+async def test_a_receipt_dated_earlier_on_the_day_the_order_was_issued_is_taken(http, make_tenant):
+    # The delivery history compares dates at the warehouse (UTC here), so its lead time is 0, not negative.
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    order = await draft(http, tenant)
+    path = f"/api/v1/purchase-orders/{order['id']}"
+    issued = (await http.post(f"{path}/issue", headers=headers)).json()
+    start_of_day = f"{issued['issued_at'][:10]}T00:00:00Z"
+    receipt = {"lines": [{"line_id": order["lines"][0]["id"], "quantity": 1}], "received_at": start_of_day}
+    taken = await http.post(f"{path}/receipts", json=receipt, headers=headers)
+    assert taken.status_code == 201, taken.text
 
 
 async def test_an_expected_date_outside_1900_to_2199_is_refused_and_the_order_keeps_its_date(http, make_tenant):
