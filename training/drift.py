@@ -1,8 +1,9 @@
 """Forecast accuracy as actuals arrive, and drift flags: stored forecasts against the ledger's demand.
 
 For each registered run, every stored forecast whose date has passed is compared with the demand
-that actually left stock. Per run: MASE (absolute error scaled per series by the in-sample mean
-absolute seasonal difference of its actuals, as in the backtest), relative bias
+that actually left stock. Per run: MASE (absolute error scaled per series by the mean absolute
+seasonal difference of its actuals before the run's first forecast date, the run's training data, as
+the backtest scales each window by the data up to its cutoff), relative bias
 ``sum(forecast - actual) / sum(actual)`` (positive: forecasts run high) and the number of points.
 
 A run *drifts* when its live MASE exceeds its own backtest MASE by more than ``mase_tolerance``
@@ -39,15 +40,11 @@ def accuracy_report(
     scored against ``actuals`` (``unique_id, ds, y``, zero-filled demand)."""
     if forecasts.empty or actuals.empty:
         return []
-    season = season_length(freq)
-    scales = {
-        uid: mase_scale(group.sort_values("ds")["y"].to_numpy(dtype=float), season)
-        for uid, group in actuals.groupby("unique_id")
-    }
+    scales = _run_scales(forecasts, actuals, season_length(freq))
     merged = forecasts.merge(actuals[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="inner")
     out = []
     for (run_id, version, model_name), run in merged.groupby(["run_id", "version", "model_name"], sort=False):
-        errors = (run["yhat"] - run["y"]).abs() / run["unique_id"].map(scales)
+        errors = (run["yhat"] - run["y"]).abs() / run["unique_id"].map(scales[run_id])
         per_series = errors.groupby(run["unique_id"]).mean()
         mase = float(per_series.mean()) if len(per_series) else None
         total = float(run["y"].sum())
@@ -76,6 +73,26 @@ def accuracy_report(
             )
         )
     return sorted(out, key=lambda r: r.version, reverse=True)
+
+
+def _run_scales(forecasts: pd.DataFrame, actuals: pd.DataFrame, season: int) -> dict[object, dict[str, float]]:
+    """Per run and series, the MASE denominator from the actuals strictly before the run's first forecast date for
+    the series: the data the run was trained on. Scaling by the matured values themselves let erratic demand
+    raise its own yardstick, so drift went unflagged. ``mase_scale`` falls back to lag 1 when fewer than a season
+    plus one points precede; with fewer than two (no difference to take) the series' whole actuals are used."""
+    history = {
+        uid: (group["ds"], group["y"].to_numpy(dtype=float))
+        for uid, group in actuals.sort_values("ds").groupby("unique_id", sort=False)
+    }
+    firsts = forecasts.groupby(["run_id", "unique_id"], sort=False)["ds"].min()
+    scales: dict[object, dict[str, float]] = {}
+    for (run_id, uid), first in firsts.items():
+        if uid not in history:
+            continue
+        ds, y = history[uid]
+        before = y[(ds < first).to_numpy()]
+        scales.setdefault(run_id, {})[uid] = mase_scale(before if len(before) >= 2 else y, season)
+    return scales
 
 
 async def matured_forecasts(
@@ -119,7 +136,8 @@ async def score_latest_runs(
     forecasts = await matured_forecasts(conn, tenant_id, model_name, freq, as_of=as_of, runs=runs)
     if forecasts.empty:
         return []
-    # The actuals of every matured date, plus a year before the first for the MASE scale.
+    # The actuals of every matured date, plus 400 days before the first for the MASE scale: at least 56 complete
+    # weeks before any run's first date, more than the 53 a 52-week seasonal difference needs.
     days = (as_of.replace(tzinfo=None) - forecasts["ds"].min()).days + 400
     actuals = await demand_history(
         conn, freq=freq, as_of=as_of, lookback_days=days, tenant_id=tenant_id, active_only=False

@@ -18,9 +18,20 @@ from training.registry import champion_key, finish_run, start_run
 DAYS = pd.date_range("2025-01-01", periods=28, freq="D")
 
 
-def frames(forecast_level: float, backtest_mase: float = 0.8, actual: float = 10.0):
-    rng = np.random.default_rng(0)
-    actuals = pd.DataFrame({"unique_id": "a", "ds": DAYS, "y": actual + rng.normal(0, 1, len(DAYS))})
+def frames(
+    forecast_level: float,
+    backtest_mase: float = 0.8,
+    actual: float = 10.0,
+    *,
+    dates: pd.DatetimeIndex = DAYS,
+    noise: np.ndarray | None = None,
+    horizon: int = 14,
+):
+    """Actuals ``actual`` plus ``noise`` (unit normal when None) on ``dates``; a run forecasting its last ``horizon``
+    dates at ``forecast_level``."""
+    if noise is None:
+        noise = np.random.default_rng(0).normal(0, 1, len(dates))
+    actuals = pd.DataFrame({"unique_id": "a", "ds": dates, "y": actual + noise})
     forecasts = pd.DataFrame(
         {
             "run_id": "00000000-0000-4000-8000-000000000001",
@@ -28,7 +39,7 @@ def frames(forecast_level: float, backtest_mase: float = 0.8, actual: float = 10
             "model_name": "demand-D",
             "backtest_mase": backtest_mase,
             "unique_id": "a",
-            "ds": DAYS[-14:],
+            "ds": dates[-horizon:],
             "yhat": forecast_level,
         }
     )
@@ -59,6 +70,19 @@ def test_too_few_matured_points_are_reported_but_never_flagged():
 def test_nothing_matured_gives_an_empty_report():
     forecasts, actuals = frames(10.0)
     assert accuracy_report(forecasts.iloc[:0], actuals, "D") == []
+
+
+def test_demand_turning_erratic_is_scaled_by_the_calm_weeks_before_the_forecast_and_drifts():
+    # 57 calm weeks then 10 erratic ones around the same mean, as score_latest_runs cuts the actuals (400 days
+    # before the first matured week). Scaled over all 67 weeks, the erratic weeks raised their own yardstick
+    # (MASE 1.3, no drift); scaled by the run's training data they are far worse than the backtest.
+    rng = np.random.default_rng(1)
+    noise = np.concatenate([rng.normal(0, 5, 57), rng.normal(0, 25, 10)])
+    weeks = pd.date_range("2024-01-07", periods=67, freq="W")
+    (run,) = accuracy_report(*frames(100.0, 1.0, 100.0, dates=weeks, noise=noise, horizon=10), "W")
+    assert run.points == 10
+    assert run.mase is not None and run.mase > 3
+    assert run.drift
 
 
 async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, make_tenant, owner_pool):
