@@ -18,6 +18,9 @@ from inventory.exports.pdf_tables import format_number
 from reports.forecast import QUANTILES_PARAM, SeriesForecast, key_figures, outlook
 from reports.forecast_series import MAX_SERIES, SeriesRef
 from tests.support.rows import insert, insert_many
+from training import forecast_store, registry
+from training.batch_forecast import STORED_QUANTILES
+from training.history import current_period
 
 NAME = "Śruba łączna M6 - Łódź"
 HORIZON = 14
@@ -58,6 +61,30 @@ async def planned_tenant(make_tenant, owner_pool):
     return tenant
 
 
+async def store_champion(database, tenant, levels, horizon=28):
+    """A finished batch run of product 0 at warehouse 0 (daily), promoted, with its forecast stored at ``levels``."""
+    product, warehouse = tenant.products[0], tenant.warehouses[0]
+
+    async def arrange(tx):
+        period = await current_period(tx.conn, datetime.now(UTC), "D", tenant_id=tenant.id)
+        boundary = period.tz_localize(UTC).to_pydatetime()
+        run = await registry.start_run(
+            tx.conn, tenant.id, model_name=registry.champion_key("D"), model_type="auto",
+            run_key=registry.batch_run_key(boundary, "D", horizon), freq="D", horizon=horizon, training_end=boundary,
+        )  # fmt: skip
+        yhat = 40.0 + 10.0 * (np.arange(horizon) % 7 < 5)
+        frame = pd.DataFrame(
+            {"product_id": str(product), "warehouse_id": str(warehouse), "model": "auto_ets", "yhat": yhat,
+             "ds": pd.date_range(period, periods=horizon, freq="D"),
+             **{f"q{q:g}": yhat * (0.5 + q) for q in levels}}
+        )  # fmt: skip
+        await forecast_store.write_forecasts(tx.conn, tenant.id, run.id, frame)
+        await registry.finish_run(tx.conn, tenant.id, run.id, metrics={"mase": 0.8}, series_count=1)
+        assert (await registry.promote_if_better(tx.conn, tenant.id, run.id)).promoted
+
+    await database.run(tenant.claims(), tenant.id, arrange)
+
+
 def pdf_text(body: bytes) -> tuple[list[str], PdfReader]:
     reader = PdfReader(io.BytesIO(body))
     return [page.extract_text() for page in reader.pages], reader
@@ -95,6 +122,25 @@ async def test_the_forecast_report_prints_the_apis_figures_with_a_chart(api, pla
     # The summary's shortfall follows from the same figures.
     shortfall = max(total - policy["inventory_position"], 0.0)
     assert f"{format_number(shortfall, 1)} kg" in pages[0]
+
+
+async def test_the_report_prints_the_stored_champion_forecast_the_demand_api_serves(
+    api, make_tenant, owner_pool, database
+):
+    # Before, the batch stored 10/50/90% only, which the report's 2.5/97.5% made stale: the PDF refitted
+    # ("ensemble (fitted on request)", another total) while /ai/forecast/demand served the stored champion.
+    tenant = await make_tenant(units={0: "kg"})
+    await daily_demand(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], days=60)
+    await store_champion(database, tenant, STORED_QUANTILES)
+    series = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0])}
+    demand = (await api.get("/api/v1/ai/forecast/demand", params=series, headers=tenant.headers())).json()
+    response = await api.get("/api/v1/exports/forecast.pdf", params=series, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    figures = pdf_text(response.content)[0][1]
+    total = sum(p["yhat"] for p in demand["points"])
+    assert (demand["source"], demand["model"], len(demand["points"])) == ("stored", "auto_ets", 28)
+    assert f"Forecast demand, next 28 days {format_number(total, 1)} kg" in figures
+    assert "auto_ets (stored batch forecast (champion run))" in figures
 
 
 async def test_a_series_without_a_lead_time_is_reported_without_stock_targets(api, planned_tenant, owner_pool):
