@@ -84,7 +84,8 @@ def render_forecast_report(
             ("Series", f"{len(items)} product \u00d7 warehouse"),
             ("Horizon", f"{horizon} {many}, from the current {one}"),
             ("Intervals", "80% and 95% prediction intervals"),
-            ("Service level", f"{service_level:.0%} (cycle service level for safety stock and reorder point)"),
+            # As many decimals as it has (99.9%): whole percent rounded 0.999 up to 100%, a certainty it is not.
+            ("Service level", f"{_percent(service_level)} (cycle service level for safety stock and reorder point)"),
         ]
     )
     pdf.heading("Largest expected stock-outs")
@@ -214,6 +215,10 @@ def _error_figure(forecast: Mapping[str, Any]) -> tuple[str, str]:
 
 def _period_suffix(item: SeriesForecast) -> str:
     return " (the week from that day)" if item.forecast["freq"] == "W" else ""
+
+
+def _percent(share: float) -> str:
+    return f"{format_number(share * 100)}%"
 
 
 def _qty(value: Any, unit: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 from pypdf import PdfReader
 
 from inventory.exports.pdf_tables import format_number
-from reports.forecast import QUANTILES_PARAM, SeriesForecast, key_figures, outlook
+from reports.forecast import QUANTILES_PARAM, SeriesForecast, key_figures, outlook, render_forecast_report
 from reports.forecast_series import MAX_SERIES, SeriesRef
 from tests.support.rows import insert, insert_many
 from training import forecast_store, registry
@@ -237,3 +237,10 @@ def test_a_trained_forecast_prints_its_series_holdout_error_and_a_fitted_one_its
     assert error_figure("trained", 0.31) == ("Holdout error", held_out)
     assert error_figure("trained", None) == ("Holdout error", "not recorded for this series")
     assert error_figure("fitted", 0.52) == ("Backtest error", "MASE 0.520 (lower is better)")
+
+
+@pytest.mark.parametrize(("service_level", "printed"), [(0.999, "99.9%"), (0.975, "97.5%"), (0.95, "95%")])
+def test_the_service_level_is_printed_with_its_decimals(service_level, printed):
+    # Before, it was rounded to a whole percent: 0.999 printed "Service level: 100%" and 0.975 "98%".
+    body = render_forecast_report("T", datetime.now(UTC), "all", "D", 28, service_level, [])
+    assert f"Service level: {printed} (cycle service level" in pdf_text(body)[0][0]
