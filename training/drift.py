@@ -26,6 +26,11 @@ from training.frequency import season_length
 from training.history import current_period, series_id
 from training.metrics import mase_scale
 
+# The actuals of every matured date are read with this much before the first for the MASE scale: the batch's own
+# training window (``demand_history``'s default), so a weekly series' 52-week differences are ~100, not the ~4
+# that 400 days left.
+SCALE_HISTORY_DAYS = 3 * 365
+
 
 def accuracy_report(
     forecasts: pd.DataFrame,
@@ -136,9 +141,7 @@ async def score_latest_runs(
     forecasts = await matured_forecasts(conn, tenant_id, model_name, freq, as_of=as_of, runs=runs)
     if forecasts.empty:
         return []
-    # The actuals of every matured date, plus 400 days before the first for the MASE scale: at least 56 complete
-    # weeks before any run's first date, more than the 53 a 52-week seasonal difference needs.
-    days = (as_of.replace(tzinfo=None) - forecasts["ds"].min()).days + 400
+    days = (as_of.replace(tzinfo=None) - forecasts["ds"].min()).days + SCALE_HISTORY_DAYS
     actuals = await demand_history(
         conn, freq=freq, as_of=as_of, lookback_days=days, tenant_id=tenant_id, active_only=False
     )

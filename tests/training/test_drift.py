@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from common.database import TenantTransaction
-from training.drift import accuracy_report, matured_forecasts, score_latest_runs
+from training.drift import SCALE_HISTORY_DAYS, accuracy_report, matured_forecasts, score_latest_runs
 from training.forecast_store import write_forecasts
 from training.history import demand_history, series_id
 from training.registry import champion_key, finish_run, start_run
@@ -129,3 +130,8 @@ async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, m
     # The nightly batch's path (owner connection, tenant named) scores the same run the same way.
     async with owner_pool.acquire() as conn:
         assert await score_latest_runs(conn, tenant.id, champion_key("D"), "D", as_of=as_of) == [run]
+
+
+def test_live_mase_reads_the_batchs_own_training_window_before_the_forecast_for_its_scale():
+    # The scale is the run's training data; the batch trains on demand_history's default window.
+    assert inspect.signature(demand_history).parameters["lookback_days"].default == SCALE_HISTORY_DAYS

@@ -222,12 +222,12 @@ async def accuracy(
     model_name = registry.champion_key(freq)
 
     async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, pd.DataFrame, UUID]:
-        from training.drift import matured_forecasts
+        from training.drift import SCALE_HISTORY_DAYS, matured_forecasts
 
         forecasts = await matured_forecasts(tx.conn, tx.tenant_id, model_name, freq, as_of=now, runs=runs)
         if forecasts.empty:
             return forecasts, forecasts, tx.tenant_id
-        days = (now.replace(tzinfo=None) - forecasts["ds"].min()).days + 400
+        days = (now.replace(tzinfo=None) - forecasts["ds"].min()).days + SCALE_HISTORY_DAYS
         actuals = await ledger.demand_history(tx.conn, freq=freq, as_of=now, lookback_days=days, active_only=False)
         return forecasts, actuals[["unique_id", "ds", "y"]], tx.tenant_id
 
