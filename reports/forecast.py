@@ -149,7 +149,8 @@ def summary_rows(items: Sequence[SeriesForecast], horizon: int, many: str) -> li
 
 
 def _series_page(pdf: ReportDocument, item: SeriesForecast, horizon: int, many: str) -> None:
-    pdf.heading(item.series.title, 12.5)
+    series = item.series
+    pdf.name_heading(f"{series.sku} · ", series.product_name, f" · {series.warehouse_code}", 12.5)
     chart = forecast_chart(
         [(_naive(d), float(y)) for d, y in zip(item.history["ds"], item.history["y"], strict=True)],
         [_band(p) for p in item.forecast["points"]],

@@ -106,8 +106,16 @@ class ReportDocument(FPDF):
     def heading(self, text: str, size: float = 12) -> None:
         self.set_font(FONT, "B", size)
         self.set_text_color(*ACCENT)
-        self.cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
+        # Wrapped, not one cell: a heading wider than the page would run past its edge.
+        self.multi_cell(0, 7, text, new_x="LMARGIN", new_y="NEXT")
         self.set_text_color(*INK)
+
+    def name_heading(self, before: str, name: str, after: str, size: float = 12) -> None:
+        """``before + name + after`` on one line: the name cut with "…" to fit, the codes around it kept whole (a
+        200-character product name would otherwise push the warehouse code off the page, or wrap)."""
+        self.set_font(FONT, "B", size)
+        room = self.usable_width() - 2 * self.c_margin - self.get_string_width(before + after)
+        self.heading(before + _fit(self, name, room) + after, size)
 
     def paragraph(self, text: str, size: float = 9, muted: bool = False) -> None:
         self.set_font(FONT, "", size)
@@ -137,4 +145,4 @@ def _fit(pdf: FPDF, text: str, width: float) -> str:
         return text
     while text and pdf.get_string_width(text + "…") > width:
         text = text[:-1]
-    return text + "…"
+    return text.rstrip() + "…"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
+from inventory.exports.pdf_document import FONT, ReportDocument
 from inventory.exports.pdf_tables import format_number
 from reports.forecast import QUANTILES_PARAM, SeriesForecast, key_figures, outlook, render_forecast_report
 from reports.forecast_series import MAX_SERIES, SeriesRef
@@ -244,3 +245,33 @@ def test_the_service_level_is_printed_with_its_decimals(service_level, printed):
     # Before, it was rounded to a whole percent: 0.999 printed "Service level: 100%" and 0.975 "98%".
     body = render_forecast_report("T", datetime.now(UTC), "all", "D", 28, service_level, [])
     assert f"Service level: {printed} (cycle service level" in pdf_text(body)[0][0]
+
+
+def runs_past_the_margin(page) -> list[str]:
+    """The page's text runs that end beyond the right margin (x + width in the font each is set in)."""
+    measure = ReportDocument("", "", datetime.now(UTC), "")
+    edge, past = measure.w - measure.r_margin, []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip() and font:
+            measure.set_font(FONT, "B" if "Bold" in font["/BaseFont"] else "", size)
+            if tm[4] * 25.4 / 72 + measure.get_string_width(text) > edge + 0.1:
+                past.append(text)
+
+    page.extract_text(visitor_text=visit)
+    return past
+
+
+def test_a_long_product_name_is_cut_in_the_series_heading_and_the_warehouse_code_stays_on_the_page():
+    # Before, the heading was one cell: a 100-character name pushed the warehouse code past the page's edge.
+    name = ("Hex head bolt DIN 933 / ISO 4017 M6 x 20 mm, steel 8.8, zinc plated, " * 3)[:150]
+    ref = SeriesRef(uuid.uuid4(), "FST-DIN933-M6X20-ZN", name, "each", uuid.uuid4(), "BER-01-MAIN-CROSSDOCK")
+    points = [{"ds": f"2026-03-{day:02d}T00:00:00Z", "yhat": 10.0, "quantiles": {}} for day in range(1, 8)]
+    forecast = {"freq": "D", "points": points, "model": "auto_ets", "reason": "", "source": "fitted",
+                "backtest_mase": None}  # fmt: skip
+    item = SeriesForecast(ref, pd.DataFrame({"ds": [], "y": []}), forecast, None)
+    body = render_forecast_report("T", datetime.now(UTC), "all", "D", 7, 0.95, [item])
+    pages, reader = pdf_text(body)
+    assert runs_past_the_margin(reader.pages[1]) == []
+    assert "FST-DIN933-M6X20-ZN · Hex head bolt DIN 933 / ISO 4017" in pages[1]
+    assert "… · BER-01-MAIN-CROSSDOCK" in pages[1]
