@@ -19,8 +19,9 @@ from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
-from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
+from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price, listed_total
 from inventory.purchasing_receipts import to_base
+from inventory.schemas import LARGEST_QUANTITY
 from inventory.stock import LedgerEntry, insert_movement, release_expired
 from inventory.uom import FACTOR_QUANTUM, conversion_factor
 
@@ -102,6 +103,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]
     earlier = lines_as_stored(numbered, stored)
     lines = []
+    total = Decimal(0)  # the lines' amounts as their columns keep them, which the order summaries add up
     for line, product_id in zip(ordered, product_ids, strict=True):
         before = earlier.get(line.line_no)
         # A line already here in the same product keeps its unit even once that is no longer a packaging unit of
@@ -121,11 +123,18 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
             unit, factor, _ = await conversion_factor(conn, product_id, unit)
             # At the scale the line stores it, so the next sync's digest, from the stored factor, is the same.
             factor = factor.quantize(FACTOR_QUANTUM)
-        if kept_unit_price(line.unit_price) is None:  # until 2026-12-07 rounded by PostgreSQL: 0.85 per 1000 as 0.0009
+        price = kept_unit_price(line.unit_price)
+        if price is None:  # until 2026-12-07 rounded by PostgreSQL: 0.85 per 1000 as 0.0009
             raise RecordRejected(
                 f"line {line.line_no} ({line.product_external_id}): its price per {line.uom}, "
                 f"{line.unit_price.normalize():f}, is finer than the four decimals a unit price keeps (more than "
                 f"{MAX_PRICE_ROUNDING:.1%} of it would be lost): order it in a larger unit in the ERP"
+            )
+        total += to_base(line.quantity, Decimal(1)) * price
+        if listed_total(total) >= LARGEST_QUANTITY:  # else the summaries fail for every order of the tenant
+            raise RecordRejected(
+                f"line {line.line_no} ({line.product_external_id}) brings the order's total to "
+                f"{total.normalize():f}, past the largest amount kept ({LARGEST_QUANTITY:f}): split it in the ERP"
             )
         lines.append(
             {

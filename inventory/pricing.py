@@ -19,7 +19,7 @@ import asyncpg
 
 from common.errors import InvalidInputError
 from inventory.purchasing_receipts import QUANTUM
-from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE
+from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE, LARGEST_QUANTITY
 
 MAX_PRICE_ROUNDING = Decimal("0.001")  # of a derived unit price, lost to its four decimals
 
@@ -55,6 +55,15 @@ def kept_unit_price(exact: Decimal) -> Decimal | None:
         return exact  # past what the column keeps at all (and quantize's 28 digits): the database refuses it
     kept = exact.quantize(QUANTUM, rounding=ROUND_HALF_UP)
     return kept if abs(kept - exact) <= exact * MAX_PRICE_ROUNDING else None
+
+
+def listed_total(total: Decimal) -> Decimal:
+    """An order's total as its summary states it: at four decimals, rounded half away from zero as PostgreSQL casts
+    it to numeric(18, 4). One of ``LARGEST_QUANTITY`` or more once rounded (99999999999999.99995) fails that cast,
+    and with it every list, read and export of the tenant's orders."""
+    if total >= LARGEST_QUANTITY:
+        return total  # past what the view keeps at all (and quantize's 28 digits)
+    return total.quantize(QUANTUM, rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import asyncpg
 
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory.listing import CURRENCY_CODE, KnownValues, Listing, ListQuery, Page
-from inventory.pricing import PriceEvidence, price_evidence, supplier_currency
+from inventory.pricing import PriceEvidence, listed_total, price_evidence, supplier_currency
 from inventory.purchasing_receipts import check_receipt, get_receipt, locked_lines, receipt_lot, received_when, to_base
 from inventory.purchasing_schemas import (
     PurchaseOrderCreate,
@@ -323,10 +323,11 @@ async def _insert_line(
             code="too_large",
         )
     amount = line.quantity * price
-    if total_before + amount >= LARGEST_QUANTITY:
+    if (listed := listed_total(total_before + amount)) >= LARGEST_QUANTITY:  # as the summaries view rounds it
+        rounded = "" if listed == total_before + amount else f" ({listed:f} at four decimals)"
         raise InvalidInputError(
-            f"{where}{line.quantity:f} {uom} at {price:f} brings the order's total to {total_before + amount:f}, "
-            f"past the largest amount kept ({LARGEST_QUANTITY:f})",
+            f"{where}{line.quantity:f} {uom} at {price:f} brings the order's total to {total_before + amount:f}"
+            f"{rounded}, past the largest amount kept ({LARGEST_QUANTITY:f})",
             code="too_large",
         )
     await conn.execute(

@@ -1,10 +1,18 @@
-"""Which stored line an ERP order line is, when the ERP numbers its lines by position."""
+"""Applying ERP purchase orders: which stored line an ERP order line is, when the ERP numbers its lines by
+position, and an order whose figures the order summaries cannot keep."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from decimal import Decimal
 from uuid import uuid4
 
+import pytest
+
 from integrations.apply_orders import lines_as_stored
+from integrations.sync import run_sync
+from tests.integrations.test_sap import sap_tenant
+from tests.support.fakes.sap import FakeSap, populate
 
 BOX, KG = uuid4(), uuid4()
 
@@ -25,3 +33,41 @@ def test_each_stored_line_serves_one_incoming_line_and_a_same_numbered_one_first
 
 def test_a_line_of_a_product_never_stored_has_no_stored_self():
     assert lines_as_stored([(1, KG)], {1: stored_line(BOX)}) == {}
+
+
+@pytest.fixture
+def sap() -> Iterator[FakeSap]:
+    with FakeSap() as fake:
+        populate(fake)
+        yield fake
+
+
+async def test_an_order_whose_total_rounds_past_what_the_summaries_keep_is_rejected_and_the_others_listed(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # 99999999999999.99995 is below 10^14, but the summaries view rounds it to four decimals, where it overflowed
+    # numeric(18, 4): every list, read and export of the tenant's orders failed.
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    items = sap.sets["A_PurchaseOrder"]["4500000000"]["to_PurchaseOrderItem"]
+    huge = {"OrderQuantity": Decimal(99999999999999), "NetPriceAmount": Decimal(1), "NetPriceQuantity": Decimal(1)}
+    half = {"OrderQuantity": Decimal("0.5"), "NetPriceAmount": Decimal("1.9999"), "NetPriceQuantity": Decimal(1)}
+    sap.put("A_PurchaseOrder", "4500000000", {"to_PurchaseOrderItem": [{**items[0], **huge}, {**items[1], **half}]})
+    await run_sync(sync_deps, tenant.id, connector)
+    rejected = await owner_pool.fetch(
+        "SELECT external_id, error FROM app.integration_dead_letters "
+        "WHERE tenant_id = $1 AND entity = 'purchase_orders'",
+        tenant.id,
+    )
+    assert [tuple(r) for r in rejected] == [
+        (
+            "4500000000",
+            f"line 2 ({items[1]['Material']}) brings the order's total to 99999999999999.99995, past the largest "
+            "amount kept (100000000000000): split it in the ERP",
+        )
+    ]
+    listed = await owner_pool.fetch(  # the totals too: their cast is what overflowed
+        """SELECT s.number, s.total_amount FROM app.purchase_order_summaries s
+           JOIN app.purchase_orders po ON po.id = s.id WHERE po.tenant_id = $1 ORDER BY s.number""",
+        tenant.id,
+    )
+    assert [r["number"] for r in listed] == ["4500000001", "4500000002"]

@@ -167,6 +167,10 @@ async def test_figures_past_what_the_columns_keep_are_refused_naming_the_line(ht
           "unit_price": 1}], "lines[1]: 50000000000000 each at 1 brings the order's total to 110000000000000"),
         ([{"product_id": product, "quantity": "2e8", "uom": "pallet", "unit_price": 1}],
          "lines[0]: 200000000 pallet is 200000000000000.0000 each, past the largest quantity kept (100000000000000)"),
+        # Below 10^14 exactly, but the order summaries round it to four decimals, where it overflowed their column.
+        ([{"product_id": product, "quantity": "99999999999999", "unit_price": 1}, {"product_id": product,
+          "quantity": "0.5", "unit_price": "1.9999"}], "lines[1]: 0.5 each at 1.9999 brings the order's total to "
+         "99999999999999.99995 (100000000000000.0000 at four decimals), past the largest amount kept"),
     ]  # fmt: skip
     for lines, message in cases:
         refused = await http.post("/api/v1/purchase-orders", json={**body, "lines": lines}, headers=headers)
