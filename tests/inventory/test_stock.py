@@ -6,6 +6,7 @@ import asyncio
 from decimal import Decimal
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from pydantic import TypeAdapter
 
@@ -192,3 +193,43 @@ async def test_ledger_rows_cannot_be_updated_or_deleted(database, make_tenant):
 
     with pytest.raises(Exception, match=r"permission denied|append-only"):
         await database.run(tenant.claims(), None, rewrite)
+
+
+async def test_on_hand_cannot_be_updated_outside_the_ledger(database, make_tenant):
+    # Before, the request role's UPDATE grant let it set any on_hand: stock no movement accounts for.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+
+    async def overwrite(tx: TenantTransaction):
+        return await tx.conn.execute("UPDATE app.stock_levels SET on_hand = 1000")
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="written by the ledger only"):
+        await database.run(tenant.claims(), None, overwrite)
+    assert (await level(database, tenant))["on_hand"] == Decimal(10)
+
+
+async def test_a_level_cannot_be_inserted_with_stock_outside_the_ledger(database, make_tenant):
+    tenant = await make_tenant()
+
+    async def invent(tx: TenantTransaction):
+        return await tx.conn.execute(
+            "INSERT INTO app.stock_levels (tenant_id, product_id, warehouse_id, on_hand) VALUES ($1, $2, $3, 555)",
+            tx.tenant_id,
+            tenant.products[1],
+            tenant.warehouses[1],
+        )
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="written by the ledger only"):
+        await database.run(tenant.claims(), None, invent)
+    assert (await level(database, tenant, product_index=1, warehouse_index=1))["on_hand"] == 0
+
+
+async def test_a_level_cannot_be_moved_to_another_warehouse_outside_the_ledger(database, make_tenant):
+    tenant = await make_tenant(stock={0: Decimal(10)})
+
+    async def relocate(tx: TenantTransaction):
+        return await tx.conn.execute("UPDATE app.stock_levels SET warehouse_id = $1", tenant.warehouses[1])
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="stays on its product and warehouse"):
+        await database.run(tenant.claims(), None, relocate)
+    assert (await level(database, tenant))["on_hand"] == Decimal(10)
+    assert (await level(database, tenant, warehouse_index=1))["on_hand"] == 0
