@@ -144,6 +144,27 @@ async def test_the_report_prints_the_stored_champion_forecast_the_demand_api_ser
     assert "auto_ets (stored batch forecast (champion run))" in figures
 
 
+async def test_a_stored_forecast_without_the_95_percent_levels_is_printed_with_its_80_percent_interval(
+    api, make_tenant, owner_pool, database
+):
+    # Before, a champion stored with 10/50/90% (every batch run until 2026-12-07) was stale to the report's
+    # 2.5/97.5%: the PDF refitted each series while /ai/forecast/demand served the stored forecast.
+    tenant = await make_tenant(units={0: "kg"})
+    await daily_demand(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], days=60)
+    await store_champion(database, tenant, (0.1, 0.5, 0.9))
+    series = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0])}
+    demand = (await api.get("/api/v1/ai/forecast/demand", params=series, headers=tenant.headers())).json()
+    response = await api.get("/api/v1/exports/forecast.pdf", params=series, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    summary, figures = pdf_text(response.content)[0]
+    total = sum(p["yhat"] for p in demand["points"])
+    assert (demand["source"], demand["model"]) == ("stored", "auto_ets")
+    assert f"Forecast demand, next 28 days {format_number(total, 1)} kg" in figures
+    assert "auto_ets (stored batch forecast (champion run))" in figures
+    assert "Intervals: 80% prediction intervals (the stored forecasts hold no 95% interval)" in summary
+    assert "Intervals 80% only: the stored forecast holds no 95% interval" in figures
+
+
 async def test_a_series_without_a_lead_time_is_reported_without_stock_targets(api, planned_tenant, owner_pool):
     t = planned_tenant
     await daily_demand(owner_pool, t, t.products[1], t.warehouses[1], days=60, seed=1)

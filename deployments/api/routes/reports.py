@@ -1,10 +1,10 @@
 """``GET /exports/forecast.pdf`` and ``GET /exports/supplier-risk.{pdf,xlsx}``: reports with charts.
 
 Mounted before the dataset exports' ``/exports/{name}``. The forecast report asks the forecast routes
-themselves for each series (``demand_forecast`` with the 2.5/10/50/90/97.5% quantiles, and
-``inventory_policy``), so every figure it prints is what those endpoints answer; it only adds the
-selection of series, the stock-out ranking and the layout. The supplier risk report reads the same
-ranking and compliance functions as ``/ai/risk`` in one transaction.
+themselves for each series (``demand_forecast`` with the 2.5/10/50/90/97.5% quantiles, or 10/50/90% when the
+champion's fresh stored forecast holds only those, and ``inventory_policy``), so every figure it prints is what
+those endpoints answer; it only adds the selection of series, the stock-out ranking and the layout. The
+supplier risk report reads the same ranking and compliance functions as ``/ai/risk`` in one transaction.
 
 A report takes one of the caller's export slots (``EXPORTS_PER_USER``, shared with the dataset exports) for
 as long as it is built: beyond them the caller gets 429 ``too_many_exports``.
@@ -29,11 +29,20 @@ from deployments.api.deps import CallerDep, ModelHandlesDep, SettingsDep
 from deployments.api.routes import forecast as forecast_routes
 from inventory import members
 from inventory.exports.slots import claim_export_slot
-from reports.forecast import QUANTILES_PARAM, SeriesForecast, render_forecast_report
+from reports.forecast import (
+    BAND_80_PARAM,
+    BAND_80_QUANTILES,
+    INTERVAL_QUANTILES,
+    QUANTILES_PARAM,
+    SeriesForecast,
+    render_forecast_report,
+)
 from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select_series
 from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
 from reports.supplier_risk_data import gather
+from training import history as ledger
 from training.planning import MAX_HORIZON
+from training.stored_forecast import fresh_stored_forecast
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -76,7 +85,8 @@ async def forecast_report(
         tenant = await _tenant_name(slot)
         items = []
         for ref, history in zip(refs, histories, strict=True):
-            items.append(await _series_forecast(caller, handles, ref, history, horizon, freq, service_level))
+            levels = await _report_quantiles(slot, ref, freq, horizon, now)
+            items.append(await _series_forecast(caller, handles, ref, history, horizon, freq, service_level, levels))
             await _keep_alive(slot)
         filter_text = _forecast_filter(refs, product_id, warehouse_id, category, freq)
         body = await asyncio.to_thread(
@@ -140,6 +150,24 @@ async def _keep_alive(tx: TenantTransaction) -> None:
     await tx.conn.execute("SELECT 1")
 
 
+async def _report_quantiles(
+    tx: TenantTransaction, ref: SeriesRef, freq: Literal["D", "W"], horizon: int, now: datetime
+) -> str:
+    """The report's quantiles, or the 80% interval's alone when the champion's fresh stored forecast of the series
+    holds only those: /ai/forecast/demand serves that forecast, and the report prints it rather than a refit."""
+    period = await ledger.current_period(tx.conn, now, freq)
+
+    async def stored(levels: tuple[float, ...]) -> bool:
+        found = await fresh_stored_forecast(
+            tx.conn, tx.tenant_id, ref.product_id, ref.warehouse_id, freq, horizon, list(levels), period
+        )
+        return found is not None
+
+    if not await stored(INTERVAL_QUANTILES) and await stored(BAND_80_QUANTILES):
+        return BAND_80_PARAM
+    return QUANTILES_PARAM
+
+
 async def _series_forecast(
     caller: CallerDep,
     handles: ModelHandlesDep,
@@ -148,9 +176,10 @@ async def _series_forecast(
     horizon: int,
     freq: Literal["D", "W"],
     service_level: float,
+    quantiles: str,
 ) -> SeriesForecast:
     demand = await forecast_routes.demand_forecast(
-        caller, handles, ref.product_id, ref.warehouse_id, horizon, freq, QUANTILES_PARAM, False
+        caller, handles, ref.product_id, ref.warehouse_id, horizon, freq, quantiles, False
     )
     policy, note = None, None
     try:
