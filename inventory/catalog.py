@@ -149,9 +149,14 @@ async def delete(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUI
     try:
         status = await conn.execute(f"DELETE FROM {entity.table} WHERE id = $1", entity_id)
     except asyncpg.ForeignKeyViolationError as exc:
+        # The violated key's table is what still names the row: a draft's order line or a reorder rule blocks a
+        # delete as stock history does, and the caller is told which (PostgreSQL reports the first it checks).
+        table = exc.table_name or ""
+        used_by = table.replace("_", " ") or "other records"
         raise ConflictError(
-            f"{entity.label} {entity_id} has stock history and cannot be deleted; set active to false instead",
+            f"{entity.label} {entity_id} is used by {used_by} and cannot be deleted; set active to false instead",
             code="in_use",
+            details={"used_by": table or None},
         ) from exc
     if status == "DELETE 0":
         raise NotFoundError(f"{entity.label} {entity_id} not found")

@@ -163,6 +163,24 @@ async def test_bad_requests_get_precise_4xx_errors_and_change_nothing(http, make
         )
 
 
+async def test_a_delete_refused_for_a_row_in_use_names_what_uses_it(http, make_tenant):
+    # Until 2026-12-07 every refusal said "has stock history", also for a product only on a draft order's line.
+    tenant = await make_tenant()
+    headers = tenant.headers()
+    supplier = (await http.post("/api/v1/suppliers", json={"code": "S1", "name": "S"}, headers=headers)).json()["id"]
+    line = {"product_id": str(tenant.products[0]), "quantity": 1, "unit_price": 1}
+    order = {"supplier_id": supplier, "warehouse_id": str(tenant.warehouses[0]), "lines": [line]}
+    assert (await http.post("/api/v1/purchase-orders", json=order, headers=headers)).status_code == 201
+    for path, used_by in [
+        (f"/api/v1/products/{tenant.products[0]}", "purchase order lines"),
+        (f"/api/v1/suppliers/{supplier}", "purchase orders"),
+    ]:
+        refused = await http.delete(path, headers=headers)
+        assert (refused.status_code, refused.json()["code"]) == (409, "in_use"), refused.text
+        assert f"is used by {used_by} and cannot be deleted; set active to false instead" in refused.json()["message"]
+        assert (await http.get(path, headers=headers)).status_code == 200
+
+
 # Authentication ------------------------------------------------------------------------------------------
 
 
