@@ -11,11 +11,11 @@ the first movement of any kind at that location (a product stocked but never iss
 history) up to the last period *complete* in every active warehouse of the tenant before ``as_of``
 (``current_period``): a partial current period would read as a drop, and one grid serves the whole panel.
 
-Sales are not demand when the shelf is empty: a period that ends with no stock on hand at the
-location (from the ledger's running balance) is censored, its sales a lower bound. By default such
-periods are imputed: their value becomes the larger of the observed sales and the mean of the
-same seasonal position (weekday for daily data, any week for weekly data) over the last in-stock
-periods, so forecasts do not learn that stock-outs are slack demand.
+Sales are not demand when sales emptied the shelf: a period that ends with no stock at the location (the
+ledger's running balance), last emptied by an issue, is censored, its sales a lower bound; one emptied by a
+transfer or an adjustment (write-off, count set to 0) holds no demand back. By default censored periods are
+imputed: the larger of the observed sales and the mean of the same seasonal position (weekday for daily data,
+any week for weekly data) over the last recent in-stock periods, so forecasts do not learn stock-outs as slack.
 """
 
 from __future__ import annotations
@@ -37,8 +37,10 @@ from training.errors import ForecastInputError
 LEDGER_FREQUENCIES = {"D": ("day", 0), "W": ("week", 6)}
 SERIES_COLUMNS = ["unique_id", "product_id", "warehouse_id", "ds", "y"]
 Stockouts = Literal["impute", "keep"]
-# Imputation looks back over this many in-stock periods of the same seasonal position.
+# Imputation looks back over this many in-stock periods of the same seasonal position, within this many seasons
+# (8 weeks): older sales are not the recent level it stands for, and a shelf empty longer is likelier delisted.
 IMPUTE_LOOKBACK = 4
+IMPUTE_WINDOW_SEASONS = 8
 SEASON_STEPS = {"D": 7, "W": 1}
 _ZONE_MARGIN = pd.Timedelta(days=1)
 
@@ -86,7 +88,7 @@ async def demand_history(
 
     ``ds`` is naive UTC: the day, or the Sunday that ends the week. Only active products and
     warehouses unless ``active_only`` is False. Empty (with the columns) when nothing matches.
-    ``stockouts="impute"`` replaces censored periods (no stock left at their end) as the module
+    ``stockouts="impute"`` replaces censored periods (sold out at their end) as the module
     describes; ``"keep"`` returns the observed issues. ``period``: ``current_period`` at ``as_of`` when the
     caller has it already (a request reads the zones once for its history, its labels and its freshness).
     """
@@ -148,22 +150,24 @@ async def demand_history(
     balances = await conn.fetch(
         """
         WITH moves AS (
-            SELECT m.product_id, m.warehouse_id, m.occurred_at, m.seq,
+            SELECT m.product_id, m.warehouse_id, m.occurred_at, m.seq, m.quantity, m.movement_type,
                    CASE WHEN (m.occurred_at AT TIME ZONE w.zone) < $5 THEN NULL
                         ELSE date_trunc($7, m.occurred_at AT TIME ZONE w.zone) END AS period,
                    -- The running balance stays numeric: summed as floats, 12.6 kg less 18 issues of 0.7 left 2e-15.
                    sum(m.quantity) OVER (PARTITION BY m.tenant_id, m.product_id, m.warehouse_id
-                                         ORDER BY m.occurred_at, m.seq) <= 0 AS empty
+                                         ORDER BY m.occurred_at, m.seq) AS balance
             FROM app.stock_movements m
             JOIN (SELECT tenant_id, id, coalesce(timezone, 'UTC') AS zone FROM app.warehouses) w
               ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
-            WHERE ($1::uuid IS NULL OR m.tenant_id = $1)
-              AND ($2::uuid IS NULL OR m.product_id = $2)
-              AND ($3::uuid IS NULL OR m.warehouse_id = $3)
-              AND m.occurred_at < $9 AND (m.occurred_at AT TIME ZONE w.zone) < $6
+            WHERE ($1::uuid IS NULL OR m.tenant_id = $1) AND ($2::uuid IS NULL OR m.product_id = $2)
+              AND ($3::uuid IS NULL OR m.warehouse_id = $3) AND m.occurred_at < $9
+              AND (m.occurred_at AT TIME ZONE w.zone) < $6
               AND (m.product_id, m.warehouse_id) IN (SELECT * FROM unnest($4::uuid[], $8::uuid[]))
         )
-        SELECT product_id, warehouse_id, period, (array_agg(empty ORDER BY occurred_at DESC, seq DESC))[1] AS empty
+        SELECT product_id, warehouse_id, period,
+               (array_agg(balance <= 0 ORDER BY occurred_at DESC, seq DESC))[1] AS empty,
+               (array_agg(movement_type = 'issue' ORDER BY occurred_at DESC, seq DESC)
+                FILTER (WHERE balance - quantity > 0 AND balance <= 0))[1] AS emptied_by_issue
         FROM moves GROUP BY 1, 2, 3
         """,
         tenant_id,
@@ -181,41 +185,41 @@ async def demand_history(
 def impute_stockouts(history: pd.DataFrame, balances: list[asyncpg.Record], freq: str, label_days: int) -> pd.DataFrame:
     """``history`` with censored periods imputed from the ledger's state at the end of each period.
 
-    ``balances`` holds, per ``product_id, warehouse_id, period`` with movements (``period`` NULL for everything
-    before the history starts), whether the balance after the period's last movement was at most zero (``empty``).
+    ``balances`` holds, per ``product_id, warehouse_id, period`` with movements (``period`` NULL before the history
+    starts), whether the balance after its last movement is at most zero (``empty``) and whether the last movement
+    in it that took the balance from above zero to at most zero was an issue (``emptied_by_issue``, else NULL).
     """
     if not balances:
         return history
-    ledger = pd.DataFrame([dict(r) for r in balances])
+    ledger = pd.DataFrame([dict(r) for r in balances]).sort_values("period", na_position="first", kind="stable")
     ledger["key"] = [series_id(p, w) for p, w in zip(ledger["product_id"], ledger["warehouse_id"], strict=True)]
-    season = SEASON_STEPS[freq]
     out = []
     # One pass over the balances, not one scan of them per series.
     ledger_by_series = dict(tuple(ledger.groupby("key", sort=False)))
     none = ledger.iloc[0:0]
     for uid, series in history.groupby("unique_id", sort=False):
         censored = _censored(ledger_by_series.get(uid, none), series["ds"], label_days)
-        out.append(series.assign(y=_imputed(series["y"].to_numpy(dtype=float), censored, season)))
+        out.append(series.assign(y=_imputed(series["y"].to_numpy(dtype=float), censored, SEASON_STEPS[freq])))
     return pd.concat(out, ignore_index=True)
 
 
 def _censored(ledger: pd.DataFrame, ds: pd.Series, label_days: int) -> np.ndarray:
-    """Whether each period of ``ds`` ends with no stock: a period without movements keeps the state before it."""
-    if ledger.empty:
-        return np.zeros(len(ds), dtype=bool)
-    # The opening state (period NULL, before every period of ``ds``) sorts first.
-    labels = (pd.to_datetime(ledger["period"]) + pd.Timedelta(days=label_days)).fillna(pd.Timestamp.min)
-    order = np.argsort(labels.to_numpy(), kind="stable")
-    empty = ledger["empty"].to_numpy(dtype=bool)[order]
-    at = np.searchsorted(labels.to_numpy()[order], ds.to_numpy(), side="right") - 1
-    return np.where(at >= 0, empty[np.maximum(at, 0)], False)
+    """Whether each period of ``ds`` ends stocked out; one without movements keeps the state before it."""
+    # Rows in period order, the opening state (period NULL, before every period of ``ds``) first.
+    labels = (pd.to_datetime(ledger["period"]) + pd.Timedelta(days=label_days)).fillna(pd.Timestamp.min).to_numpy()
+    # Empty and stocked out when the movement that started the run, the last to empty the shelf, was an issue.
+    by_issue = ledger["emptied_by_issue"].map({True: 1.0, False: 0.0}).astype(float).ffill().to_numpy() == 1.0
+    # Before the location's first movement (no row at or before the period) nothing was on the shelf to sell out.
+    stocked_out = np.concatenate([[False], ledger["empty"].to_numpy(dtype=bool) & by_issue])
+    return stocked_out[np.searchsorted(labels, ds.to_numpy(), side="right")]
 
 
 def _imputed(y: np.ndarray, censored: np.ndarray, season: int) -> np.ndarray:
-    """Censored values raised to the mean of the last in-stock values at the same seasonal position."""
+    """Censored values raised to the mean of the last in-stock values at the same seasonal position, if recent."""
     result = y.copy()
     for t in np.flatnonzero(censored):
-        earlier = [s for s in range(t - season, -1, -season) if not censored[s]][:IMPUTE_LOOKBACK]
+        window = range(t - season, max(t - IMPUTE_WINDOW_SEASONS * season, 0) - 1, -season)
+        earlier = [s for s in window if not censored[s]][:IMPUTE_LOOKBACK]
         if earlier:
             result[t] = max(y[t], float(np.mean(y[earlier])))
     return result

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from common.database import TenantTransaction
-from training.history import current_period, demand_history, series_id, supplier_history
+from training.history import IMPUTE_WINDOW_SEASONS, current_period, demand_history, series_id, supplier_history
 from training.supply import estimate_lead_time, predict_open_orders
 
 AS_OF = datetime(2025, 3, 12, 15, 30, tzinfo=UTC)  # a Wednesday
@@ -350,3 +350,54 @@ async def test_a_shelf_emptied_by_fractional_sales_is_a_stock_out(database, make
     # 12.6 - 18 x 0.7 is exactly zero in the ledger's decimals (2.4e-15 left over as floats): the empty days
     # are censored like those of whole units.
     assert history["y"].tolist()[-10:] == pytest.approx([0.7] * 10)
+
+
+async def emptied_by(make_tenant, owner_pool, kind: str, sold_days: int, rest: str):
+    """Product 0 at warehouse 0: 100 received, 10 sold a day for ``sold_days``, then the ``rest`` taken by ``kind``
+    (a transfer to warehouse 1, or expired units written off), never restocked."""
+    tenant = await make_tenant()
+    p, (w, other) = tenant.products[0], tenant.warehouses
+    first = (AS_OF - timedelta(days=28)).replace(hour=8, minute=0)
+    emptied = first + timedelta(days=sold_days, hours=1)
+    async with owner_pool.acquire() as conn:
+        await post(conn, tenant, p, w, "receipt", "100", first)
+        for day in range(sold_days):
+            await post(conn, tenant, p, w, "issue", "-10", first + timedelta(days=day, hours=2))
+        if kind == "transfer_out":
+            transfer = uuid.uuid4()
+            await post(conn, tenant, p, w, "transfer_out", rest, emptied, transfer_id=transfer)
+            await post(conn, tenant, p, other, "transfer_in", rest.lstrip("-"), emptied, transfer_id=transfer)
+        else:
+            await post(conn, tenant, p, w, "adjustment", rest, emptied, reason="expired")
+    return tenant
+
+
+@pytest.mark.parametrize(("kind", "sold_days", "rest"), [("transfer_out", 5, "-50"), ("adjustment", 7, "-30")])
+async def test_a_shelf_emptied_by_a_transfer_or_write_off_is_not_a_stock_out(
+    database, make_tenant, owner_pool, kind, sold_days, rest
+):
+    tenant = await emptied_by(make_tenant, owner_pool, kind, sold_days, rest)
+    p, w = tenant.products[0], tenant.warehouses[0]
+    history = await as_planner(
+        database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p, warehouse_id=w)
+    )
+    # The stock left the shelf, no sale was turned away: the empty days after are no demand, not 10 a day held back.
+    assert history["y"].iloc[:sold_days].tolist() == [10.0] * sold_days
+    assert history["y"].iloc[sold_days:].sum() == 0
+
+
+async def test_a_stock_out_longer_than_the_window_falls_back_to_observed_zeros(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    first = (AS_OF - timedelta(days=100)).replace(hour=8, minute=0)
+    async with owner_pool.acquire() as conn:
+        await post(conn, tenant, p, w, "receipt", "140", first)
+        for day in range(14):
+            await post(conn, tenant, p, w, "issue", "-10", first + timedelta(days=day, hours=2))
+    history = await as_planner(database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
+    # Two weeks of sales, sold out by the last (day 13), never restocked: an empty day is imputed from the same
+    # weekday while one in stock is within the window (the last, day 12, until 8 weeks on); then the zeros stand.
+    last_imputed = 12 + IMPUTE_WINDOW_SEASONS * 7
+    assert len(history) == 100
+    assert history["y"].iloc[: last_imputed + 1].tolist() == [10.0] * (last_imputed + 1)
+    assert history["y"].iloc[last_imputed + 1 :].sum() == 0
