@@ -28,7 +28,7 @@ class _Unit:
 
 
 def chunk_sections(sections: list[Section], *, max_chars: int = 900, overlap_chars: int = 120) -> list[Chunk]:
-    """Pack paragraphs (then lines, then sentences) into chunks of at most ``max_chars``, overlapping long runs."""
+    """Pack paragraphs (then sentences, then lines) into chunks of at most ``max_chars``, overlapping long runs."""
     chunks: list[Chunk] = []
     for section in sections:
         for piece in _pack(_units(section.text, max_chars), max_chars, overlap_chars):
@@ -45,15 +45,17 @@ def _units(text: str, max_chars: int) -> list[_Unit]:
         if len(flat) <= max_chars:
             units.extend([_Unit(flat)] if flat else [])
             continue
-        # A long paragraph's lines before its sentences: a table's rows (CSV, DOCX and PDF tables) have no
-        # sentence ends, and a row cut in two puts its figures in two chunks.
-        for line in paragraph.splitlines():
-            line = " ".join(line.split())
-            if len(line) <= max_chars:
-                units.extend([_Unit(line)] if line else [])
+        # A long paragraph's sentences before its lines: a PDF page (and a hard-wrapped text) has a line per
+        # printed line, so a cut at a line break ends a chunk mid-sentence. Only a 'sentence' longer than a chunk
+        # goes by its lines: a table's rows (CSV, DOCX and PDF tables) have no sentence ends, and a row cut in
+        # two puts its figures in two chunks.
+        for sentence in _SENTENCE_END.split(paragraph):
+            flat = " ".join(sentence.split())
+            if len(flat) <= max_chars:
+                units.extend([_Unit(flat)] if flat else [])
                 continue
-            for sentence in _SENTENCE_END.split(line):
-                units.extend(_cut_at_spaces(sentence, max_chars))
+            for line in sentence.splitlines():
+                units.extend(_cut_at_spaces(" ".join(line.split()), max_chars))
     return units
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import docx
 import pytest
+from fpdf import FPDF
 
 from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 from copilot.chunking import chunk_sections
@@ -282,6 +283,33 @@ def test_a_line_longer_than_a_chunk_is_cut_between_words_and_goes_on_without_ove
     words = [f"w{i:03d}" for i in range(400)]
     chunks = chunk_sections([Section(" ".join(words))], max_chars=500, overlap_chars=120)
     assert [word for chunk in chunks for word in chunk.content.split(" ")] == words
+
+
+CLAUSES = [
+    f"Clause {i}: the supplier shall notify the buyer of any delay to a confirmed delivery within {i + 2} business "
+    "days of learning of it, stating the new expected date and the reason for the delay."
+    for i in range(1, 31)
+]
+
+
+def prose_pdf(sentences: list[str]) -> bytes:
+    """One paragraph of prose wrapped over the page, as a PDF writer prints it: its text has a line per line."""
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, " ".join(sentences))
+    return bytes(pdf.output())
+
+
+# Until 2026-12-07 (2c7eab4 until its mend) a paragraph longer than a chunk was split at every line break before
+# its sentences: chunks of a PDF's prose ended "stating the new" and "reason for", and some clauses were whole in
+# no chunk.
+def test_prose_longer_than_a_chunk_is_chunked_between_its_sentences():
+    sections = extract("terms.pdf", prose_pdf(CLAUSES))
+    assert sections[0].text.count("\n") > 20  # extracted with a line per printed line
+    chunks = [" ".join(chunk.content.split()) for chunk in chunk_sections(sections)]
+    assert len(chunks) > 1
+    assert [clause for clause in CLAUSES if not any(clause in chunk for chunk in chunks)] == []
 
 
 def test_docx_that_inflates_past_the_bound_is_refused_before_parsing():
