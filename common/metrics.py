@@ -79,7 +79,8 @@ class MetricsMiddleware:
         except asyncio.CancelledError:
             # Cancelled before answering: the client went away (Serve cancels the request then) or Serve's
             # request timeout struck. Not a server error, so it must not count as 500 towards the error-rate
-            # alert; 499 is what Serve records for it too.
+            # alert. Serve records 499 for a disconnect and 408 for its timeout; both are 499 here, as this
+            # layer cannot tell them apart.
             if not response_started:
                 status = CLIENT_CLOSED_REQUEST
             raise

@@ -106,6 +106,8 @@ def test_a_database_url_from_env_file_is_exported_to_the_cluster_and_its_jobs(mo
     url = "postgresql://chainsight:pw@db.internal:5432/chainsight"
     env_file = tmp_path / ".env"
     env_file.write_text(f"DATABASE_URL={url}\n")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
+    # set first, so that teardown removes what ensure_database exports whether or not it was set before
+    monkeypatch.setenv("DATABASE_URL", "unset")
+    monkeypatch.delenv("DATABASE_URL")
     assert ensure_database(Settings(_env_file=env_file)) == url
     assert os.environ["DATABASE_URL"] == url
