@@ -71,7 +71,7 @@ def extract(filename: str, data: bytes) -> list[Section]:
         sections = _docx(filename, data)
     else:
         text = _decode(filename, data)
-        sections = _csv(filename, text) if content_type == "text/csv" else _markdown(text)
+        sections = _csv(filename, text) if content_type == "text/csv" else _markdown(text)[0]
     sections = [s for s in sections if s.text.strip()]
     if not sections:
         raise InvalidInputError(f"{filename!r} contains no extractable text", code="empty_file")
@@ -88,11 +88,12 @@ def _decode(filename: str, data: bytes) -> str:
         raise InvalidInputError(f"{filename!r} is not valid UTF-8 text: {exc.reason}", code="corrupt_file") from exc
 
 
-def _markdown(text: str) -> list[Section]:
+def _markdown(text: str, fence: str | None = None) -> tuple[list[Section], str | None]:
+    """Sections of Markdown text, and the fence of a code block still open at its end (``fence``: one open at its
+    start, as a code block runs on from one PDF page to the next)."""
     sections: list[Section] = []
     heading: str | None = None
     lines: list[str] = []
-    fence: str | None = None
     for line in text.splitlines():
         if fence is not None:
             fence = None if _closes_fence(line, fence) else fence
@@ -107,7 +108,7 @@ def _markdown(text: str) -> list[Section]:
         else:
             lines.append(line)
     sections.append(Section("\n".join(lines).strip(), heading))
-    return sections
+    return sections, fence
 
 
 def _opening_fence(line: str) -> str | None:
@@ -191,11 +192,12 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
         RecursionError,
     ) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable PDF: {exc}", code="corrupt_file") from exc
-    return [
-        Section(section.text, section.heading, number)
-        for number, text in enumerate(pages, start=1)
-        for section in _markdown(text)
-    ]
+    sections: list[Section] = []
+    fence: str | None = None
+    for number, text in enumerate(pages, start=1):
+        page_sections, fence = _markdown(text, fence)
+        sections.extend(Section(section.text, section.heading, number) for section in page_sections)
+    return sections
 
 
 def _docx(filename: str, data: bytes) -> list[Section]:

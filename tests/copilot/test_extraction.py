@@ -52,6 +52,29 @@ def test_a_hash_line_inside_a_fenced_code_block_is_not_a_heading(code):
     ]
 
 
+def pdf_of_lines(pages: list[list[str]]) -> bytes:
+    """A PDF with each given line printed as a line of its page."""
+    pdf = FPDF()
+    pdf.set_font("Courier", size=10)
+    for lines in pages:
+        pdf.add_page()
+        for line in lines:
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+# Until 2026-12-07 (e6ddf17 until its mend) each PDF page was read with no code block open: the block running on
+# from page 1 ended there, page 2's "# reset the printer queue" became a heading, the closing fence opened a block
+# and the returns policy was cited under "reset the printer queue".
+def test_a_code_block_running_on_to_the_next_pdf_page_holds_no_heading():
+    page_1 = ["# Printer SOP", "Run this to reset:", "```bash", "lpstat -t"]
+    page_2 = ["# reset the printer queue", "cancel -a", "```", "# Returns policy", "Returns within 30 days."]
+    data = pdf_of_lines([page_1, page_2])
+    sections = extract("sop.pdf", data)
+    assert [s.heading for s in sections] == ["Printer SOP", None, "Returns policy"]  # None: page 2 before a heading
+    assert (sections[2].text, sections[2].page) == ("Returns within 30 days.", 2)
+
+
 # Cubic backtracking over the spaces (until 2026-12-07) held the GIL for hours; the timeout fails the test instead.
 @pytest.mark.timeout(5)
 def test_a_heading_with_a_long_run_of_spaces_is_read_in_linear_time():
