@@ -144,40 +144,47 @@ async def test_the_hub_listens_again_after_its_connection_is_lost_and_tells_its_
         await hub.close()
 
 
-async def test_a_socket_that_falls_behind_is_told_to_resync(database_url, monkeypatch):
+@pytest.fixture
+async def subscription(database_url, monkeypatch):
+    """One tenant's subscription to a fresh hub whose queues hold only 2 events."""
+    monkeypatch.setattr(event_hub, "QUEUE_SIZE", 2)
+    tenant_id = uuid.uuid4()
+    hub = EventHub(database_url)
+    try:
+        async with hub.subscribe(tenant_id) as queue:
+            yield SimpleNamespace(hub=hub, tenant_id=tenant_id, queue=queue)
+    finally:
+        await hub.close()
+
+
+def deliver_stock_changes(subscription, count: int) -> None:
+    """Hand the hub `count` stock.changed notifications for the tenant, as its LISTEN connection would."""
+    for i in range(count):
+        payload = json.dumps({"tenant_id": str(subscription.tenant_id), "type": "stock.changed", "data": {"i": i}})
+        subscription.hub._deliver(None, 0, "chainsight_events", payload)
+
+
+def queued_types(queue: asyncio.Queue) -> list[str]:
+    return [queue.get_nowait()["type"] for _ in range(queue.qsize())]
+
+
+async def test_a_socket_that_falls_behind_is_told_to_resync(subscription):
     # Before, events past a full queue were dropped with only a log line: the dashboard caught up and showed
     # stale figures with nothing telling it so.
-    monkeypatch.setattr(event_hub, "QUEUE_SIZE", 2)
-    tenant_id = uuid.uuid4()
-    hub = EventHub(database_url)
-    try:
-        async with hub.subscribe(tenant_id) as queue:
-            for i in range(3):
-                payload = json.dumps({"tenant_id": str(tenant_id), "type": "stock.changed", "data": {"i": i}})
-                hub._deliver(None, 0, "chainsight_events", payload)
-            assert [queue.get_nowait()["type"] for _ in range(queue.qsize())] == ["resync"]
-    finally:
-        await hub.close()
+    deliver_stock_changes(subscription, 3)
+    assert queued_types(subscription.queue) == ["resync"]
 
 
-async def test_the_resync_after_a_lost_connection_reaches_a_full_queue(database_url, owner_pool, monkeypatch):
+async def test_the_resync_after_a_lost_connection_reaches_a_full_queue(subscription, owner_pool):
     # Before, the resync was dropped where the socket's queue was full, so that socket never re-read.
-    monkeypatch.setattr(event_hub, "QUEUE_SIZE", 2)
-    tenant_id = uuid.uuid4()
-    hub = EventHub(database_url)
-    try:
-        async with hub.subscribe(tenant_id) as queue:
-            for i in range(2):
-                payload = json.dumps({"tenant_id": str(tenant_id), "type": "stock.changed", "data": {"i": i}})
-                hub._deliver(None, 0, "chainsight_events", payload)
-            await owner_pool.execute("SELECT pg_terminate_backend($1)", hub._conn.get_server_pid())
-            for _ in range(100):
-                if hub._relisten_task is not None and hub._relisten_task.done():
-                    break
-                await asyncio.sleep(0.1)
-            assert [queue.get_nowait()["type"] for _ in range(queue.qsize())] == ["resync"]
-    finally:
-        await hub.close()
+    hub = subscription.hub
+    deliver_stock_changes(subscription, 2)
+    await owner_pool.execute("SELECT pg_terminate_backend($1)", hub._conn.get_server_pid())
+    for _ in range(100):
+        if hub._relisten_task is not None and hub._relisten_task.done():
+            break
+        await asyncio.sleep(0.1)
+    assert queued_types(subscription.queue) == ["resync"]
 
 
 async def test_a_database_too_busy_to_check_membership_closes_as_retry_later(client, make_tenant, monkeypatch):
