@@ -4,9 +4,10 @@ Matching is deterministic and runs under row-level security: a name is mentioned
 word (case-insensitive), so ``SKU-1`` is not found in ``SKU-10``. Products match by SKU or name; suppliers by
 code, name, or name without its legal form ("Acme Fasteners" for "Acme Fasteners Ltd"); purchase orders and
 shipments by number ("PO-000123", also written "PO 123" or "po#123") or, for shipments, tracking number.
-A deactivated product, supplier or warehouse still holds stock, orders and history, so its code or SKU finds it
-as an active one's does; by name only active ones match, as a report includes a deactivated record only when
-named by id: a retired catalogue's names ("Valve", "Box") must not narrow questions to it.
+A deactivated product, supplier or warehouse still holds stock, orders and history, so its code or SKU written
+as stored finds it (case-sensitive: "valve" is a word, or an active product's name, not retired SKU "VALVE"); by
+name only active ones match, as a report includes a deactivated record only when named by id: a retired
+catalogue's names ("Valve", "Box") must not narrow questions to it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ _LEGAL_FORM = re.compile(
 # What Python's \s matches, which includes no-break spaces PostgreSQL's \s does not: 0139 writes each as a space in
 # ``app.suppliers.name_key`` and takes ``_LEGAL_FORM`` off, so both must read the same characters as spaces.
 _SPACE = re.compile(r"\s")
+# What names a row: names matched as ``names_in`` does, and names matched only as written.
+_Names = tuple[tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -115,22 +118,23 @@ def names_in(text: str, names: Iterable[str | None]) -> bool:
     return bool(_spans(text, names))
 
 
-def _spans(text: str, names: Iterable[str | None]) -> set[tuple[int, int]]:
-    """Where in ``text`` any of ``names`` appears, as ``names_in`` matches them: (start, end) of each."""
+def _spans(text: str, names: Iterable[str | None], *, as_written: bool = False) -> set[tuple[int, int]]:
+    """Where in ``text`` any of ``names`` appears, as ``names_in`` matches them (``as_written``: case-sensitive
+    whatever their length): (start, end) of each."""
     found: set[tuple[int, int]] = set()
     for name in names:
         if name:
-            flags = 0 if len(name) <= 3 else re.IGNORECASE
+            flags = 0 if as_written or len(name) <= 3 else re.IGNORECASE
             found.update(m.span() for m in re.finditer(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, flags))
     return found
 
 
 def _longest(
-    text: str, rows: list[asyncpg.Record], names_of: Callable[[asyncpg.Record], tuple[str, ...]]
+    text: str, rows: list[asyncpg.Record], names_of: Callable[[asyncpg.Record], _Names]
 ) -> list[dict[str, Any]]:
     """The ``rows`` named in ``text``, in their order, less those found only inside a longer name of another:
     "Bolt M8 Zinc" names that product, not also "Bolt M8"; "Acme Industrial", not also "Acme"."""
-    spans = [_spans(text, names_of(row)) for row in rows]
+    spans = [_spans(text, loose) | _spans(text, exact, as_written=True) for loose, exact in map(names_of, rows)]
     every = [(start, end, n) for n, found in enumerate(spans) for start, end in found]
 
     def inside_longer(n: int, start: int, end: int) -> bool:
@@ -193,9 +197,10 @@ async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[d
     return _longest(question, rows, lambda r: _named_by(r, "code", r["name"], without_legal_form(r["name"])))
 
 
-def _named_by(row: asyncpg.Record, code: str, *names: str) -> tuple[str, ...]:
-    """What names ``row``: its ``code`` column, and its ``names`` while it is active."""
-    return (row[code], *names) if row["active"] else (row[code],)
+def _named_by(row: asyncpg.Record, code: str, *names: str) -> _Names:
+    """What names ``row``: its ``code`` column and ``names`` while it is active; its ``code`` only as written while
+    it is not, since "valve" or "Acme" in a question may be an active record's name or a plain word."""
+    return ((row[code], *names), ()) if row["active"] else ((), (row[code],))
 
 
 def _row(row: asyncpg.Record) -> dict[str, Any]:

@@ -188,3 +188,19 @@ async def test_the_supplier_name_key_is_the_name_without_its_legal_form_as_pytho
         rows = await conn.fetch("SELECT name, name_key FROM app.suppliers WHERE tenant_id = $1", tenant.id)
     keys = {r["name"]: r["name_key"] for r in rows}
     assert keys == {name: _SPACE.sub(" ", without_legal_form(name)).lower() or None for name in names}
+
+
+# Until 2026-12-07 (2b36449 until its mend) a deactivated record's code of over 3 characters matched in any case:
+# retired SKU "VALVE" was named by the word "valve" beside the active product named so.
+async def test_a_deactivated_products_sku_names_it_only_as_written(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    await owner_pool.execute(
+        "INSERT INTO app.products (tenant_id, sku, name, active) VALUES ($1, 'VALVE', 'Old valve', false), "
+        "($1, 'V-1', 'Valve', true)",
+        tenant.id,
+    )
+    ask = as_user(database, tenant)
+    found = await ask(lambda tx: find_mentions(tx.conn, "How much valve stock do we have?"))
+    assert [p["sku"] for p in found.products] == ["V-1"]
+    found = await ask(lambda tx: find_mentions(tx.conn, "How much VALVE stock do we have?"))
+    assert "VALVE" in [p["sku"] for p in found.products]
