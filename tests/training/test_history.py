@@ -31,6 +31,20 @@ async def post(conn, tenant, product, warehouse, kind, quantity, when, **extra):
     )
 
 
+def morning_before(days: int) -> datetime:
+    """8:00 on the day ``days`` days before AS_OF."""
+    return (AS_OF - timedelta(days=days)).replace(hour=8, minute=0)
+
+
+async def receive_then_sell(conn, tenant, first: datetime, received, sold_a_day, days: int) -> None:
+    """Product 0 at warehouse 0: ``received`` units at ``first``, then ``sold_a_day`` issued on each of ``days``
+    days from ``first``'s (two hours after ``first``'s time)."""
+    p, w = tenant.products[0], tenant.warehouses[0]
+    await post(conn, tenant, p, w, "receipt", received, first)
+    for day in range(days):
+        await post(conn, tenant, p, w, "issue", -Decimal(sold_a_day), first + timedelta(days=day, hours=2))
+
+
 @pytest.fixture
 async def ledger(make_tenant, owner_pool):
     """Product 0 at warehouse 0: stocked 10 days before AS_OF, issues on some days, plus non-demand moves."""
@@ -307,16 +321,11 @@ async def test_the_current_period_holds_on_a_day_whose_dst_change_is_at_midnight
 async def stocked_out(make_tenant, owner_pool):
     """10 units a day for three weeks, then empty shelves for four days, then restocked."""
     tenant = await make_tenant()
-    p, w = tenant.products[0], tenant.warehouses[0]
-    first = (AS_OF - timedelta(days=28)).replace(hour=8, minute=0)
+    first = morning_before(28)
     async with owner_pool.acquire() as conn:
-        await post(conn, tenant, p, w, "receipt", 210, first)
-        for day in range(21):
-            await post(conn, tenant, p, w, "issue", -10, first + timedelta(days=day, hours=2))
+        await receive_then_sell(conn, tenant, first, "210", "10", 21)
         # Days 21-24: no stock, no sales. Restocked on day 25.
-        await post(conn, tenant, p, w, "receipt", 100, first + timedelta(days=25))
-        for day in range(25, 28):
-            await post(conn, tenant, p, w, "issue", -10, first + timedelta(days=day, hours=2))
+        await receive_then_sell(conn, tenant, first + timedelta(days=25), "100", "10", 3)
     return tenant
 
 
@@ -338,12 +347,9 @@ async def test_observed_sales_are_kept_on_request(database, stocked_out):
 
 async def test_a_shelf_emptied_by_fractional_sales_is_a_stock_out(database, make_tenant, owner_pool):
     tenant = await make_tenant()
-    p, w = tenant.products[0], tenant.warehouses[0]
-    first = (AS_OF - timedelta(days=28)).replace(hour=8, minute=0)
+    p = tenant.products[0]
     async with owner_pool.acquire() as conn:
-        await post(conn, tenant, p, w, "receipt", "12.6", first)
-        for day in range(18):
-            await post(conn, tenant, p, w, "issue", "-0.7", first + timedelta(days=day, hours=2))
+        await receive_then_sell(conn, tenant, morning_before(28), "12.6", "0.7", 18)
     history = await as_planner(
         database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p, stockouts="impute")
     )
@@ -357,12 +363,10 @@ async def emptied_by(make_tenant, owner_pool, kind: str, sold_days: int, rest: s
     (a transfer to warehouse 1, or expired units written off), never restocked."""
     tenant = await make_tenant()
     p, (w, other) = tenant.products[0], tenant.warehouses
-    first = (AS_OF - timedelta(days=28)).replace(hour=8, minute=0)
+    first = morning_before(28)
     emptied = first + timedelta(days=sold_days, hours=1)
     async with owner_pool.acquire() as conn:
-        await post(conn, tenant, p, w, "receipt", "100", first)
-        for day in range(sold_days):
-            await post(conn, tenant, p, w, "issue", "-10", first + timedelta(days=day, hours=2))
+        await receive_then_sell(conn, tenant, first, "100", "10", sold_days)
         if kind == "transfer_out":
             transfer = uuid.uuid4()
             await post(conn, tenant, p, w, "transfer_out", rest, emptied, transfer_id=transfer)
@@ -388,12 +392,9 @@ async def test_a_shelf_emptied_by_a_transfer_or_write_off_is_not_a_stock_out(
 
 async def test_a_stock_out_longer_than_the_window_falls_back_to_observed_zeros(database, make_tenant, owner_pool):
     tenant = await make_tenant()
-    p, w = tenant.products[0], tenant.warehouses[0]
-    first = (AS_OF - timedelta(days=100)).replace(hour=8, minute=0)
+    p = tenant.products[0]
     async with owner_pool.acquire() as conn:
-        await post(conn, tenant, p, w, "receipt", "140", first)
-        for day in range(14):
-            await post(conn, tenant, p, w, "issue", "-10", first + timedelta(days=day, hours=2))
+        await receive_then_sell(conn, tenant, morning_before(100), "140", "10", 14)
     history = await as_planner(database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p))
     # Two weeks of sales, sold out by the last (day 13), never restocked: an empty day is imputed from the same
     # weekday while one in stock is within the window (the last, day 12, until 8 weeks on); then the zeros stand.
