@@ -24,6 +24,11 @@ async def add_suppliers(conn: asyncpg.Connection, tenant: Any, *suppliers: tuple
     return [await add_supplier(conn, tenant, code, name) for code, name in suppliers]
 
 
+async def add_products(conn: asyncpg.Connection, tenant: Any, *products: tuple[str, str]) -> list[UUID]:
+    """Products of the given (SKU, name), in that order."""
+    return [await insert(conn, "products", tenant_id=tenant.id, sku=sku, name=name) for sku, name in products]
+
+
 async def add_order(
     conn: asyncpg.Connection,
     tenant: Any,

@@ -15,7 +15,7 @@ from copilot.mentions import (
 )
 from copilot.tools import matches
 from tests.copilot.conftest import as_user
-from tests.copilot.live_rows import add_order, add_shipment, add_supplier, add_suppliers
+from tests.copilot.live_rows import add_order, add_products, add_shipment, add_supplier, add_suppliers
 
 
 def test_a_name_matches_only_as_a_whole_word():
@@ -102,12 +102,9 @@ async def test_a_product_named_by_its_sku_is_found_among_many_products_named_in_
     # Candidates were the 50 longest-named products whose SKU or name the question held: 60 products named "Valve"
     # pushed out SKU-0042 ("Nut"), named by its SKU.
     tenant = await make_tenant()
+    valves = [(f"V-{n}", "Valve") for n in range(1, 61)]
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.products (tenant_id, sku, name) "
-            "SELECT $1::uuid, 'V-' || g, 'Valve' FROM generate_series(1, 60) g UNION ALL SELECT $1, 'SKU-0042', 'Nut'",
-            tenant.id,
-        )
+        await add_products(conn, tenant, *valves, ("SKU-0042", "Nut"))
     question = "How many SKU-0042 go into each valve?"
     found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
     assert "SKU-0042" in [p["sku"] for p in found.products]
@@ -155,11 +152,7 @@ async def test_every_sku_named_is_known_when_more_are_named_than_are_looked_up(d
     # Before, the eleventh SKU named was cut before the codes were checked, and said to name nothing.
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.products (tenant_id, sku, name) "
-            "SELECT $1::uuid, 'VLV-' || g, 'Valve' FROM generate_series(1, 11) g",
-            tenant.id,
-        )
+        await add_products(conn, tenant, *((f"VLV-{n}", "Valve") for n in range(1, 12)))
     question = "Stock of " + ", ".join(f"VLV-{n}" for n in range(1, 12)) + "?"
     found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
     assert found.unknown_codes == []

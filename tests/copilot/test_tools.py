@@ -16,6 +16,7 @@ from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
     add_forecast,
     add_order,
+    add_products,
     add_risky_and_safe_supplier,
     add_scanned_score,
     add_shipment,
@@ -36,6 +37,14 @@ async def issue(owner_pool, tenant, quantity: int, days_ago: int) -> None:
         -quantity,
         datetime.now(UTC) - timedelta(days=days_ago) + timedelta(hours=1),
     )
+
+
+async def receive(owner_pool, tenant, product, warehouse, quantity: int, occurred_at: datetime | None = None) -> None:
+    """A receipt of ``quantity`` of ``product`` into ``warehouse`` (ids), at ``occurred_at`` or now."""
+    await insert(
+        owner_pool, "stock_movements", tenant_id=tenant.id, product_id=product, warehouse_id=warehouse,
+        movement_type="receipt", quantity=Decimal(quantity), occurred_at=occurred_at or datetime.now(UTC),
+    )  # fmt: skip
 
 
 async def test_a_stock_question_naming_a_product_gets_its_levels_from_the_ledger(database, make_tenant):
@@ -63,11 +72,7 @@ async def test_tools_never_see_another_tenants_products(database, make_tenant):
 async def test_a_warehouse_named_by_its_code_narrows_the_stock_levels(database, make_tenant, owner_pool):
     # Before, "WH-1" read as an unknown code: the answer was "nothing has that code", with stock there.
     tenant = await make_tenant(stock={0: Decimal(5)})
-    await owner_pool.execute(
-        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
-        "VALUES ($1, $2, $3, 'receipt', 7)",
-        tenant.id, tenant.products[1], tenant.warehouses[1],
-    )  # fmt: skip
+    await receive(owner_pool, tenant, tenant.products[1], tenant.warehouses[1], 7)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much is available in WH-1?"))
     levels = only(results, "stock_levels")
     assert levels.arguments["warehouses"] == ["WH-1"]
@@ -105,12 +110,8 @@ async def test_a_movement_question_naming_two_products_lists_only_theirs(databas
     # Before, naming two products dropped the product filter: every product's movements were listed.
     tenant = await make_tenant(stock={0: Decimal(3), 1: Decimal(4)})
     async with owner_pool.acquire() as conn:
-        other = await insert(conn, "products", tenant_id=tenant.id, sku="SKU-9", name="Other")
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
-            "VALUES ($1, $2, $3, 'receipt', 9)",
-            tenant.id, other, tenant.warehouses[0],
-        )  # fmt: skip
+        (other,) = await add_products(conn, tenant, ("SKU-9", "Other"))
+        await receive(conn, tenant, other, tenant.warehouses[0], 9)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "Stock movements of SKU-0 and SKU-1?"))
     moved = only(results, "recent_movements")
     assert moved.arguments["products"] == ["SKU-0", "SKU-1"]
@@ -123,11 +124,9 @@ async def test_a_movement_question_naming_two_products_lists_only_theirs(databas
 async def test_movements_past_the_lines_a_tool_lists_are_said_to_be_more(database, make_tenant, owner_pool):
     # Before, the newest ten of fifteen receipts were listed as if they were all of today's.
     tenant = await make_tenant()
-    await owner_pool.execute(
-        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, occurred_at) "
-        "SELECT $1, $2, $3, 'receipt', 1, now() - g * interval '1 minute' FROM generate_series(1, 15) g",
-        tenant.id, tenant.products[0], tenant.warehouses[0],
-    )  # fmt: skip
+    now = datetime.now(UTC)
+    for minutes in range(1, 16):
+        await receive(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], 1, now - timedelta(minutes=minutes))
     question = "How many receipts of SKU-0 did we get today?"
     moved = only(await as_user(database, tenant)(lambda tx: run_tools(tx, question)), "recent_movements")
     assert len(moved.lines) == MAX_ROWS + 1 and moved.lines[-1] == MORE_ROWS
@@ -590,11 +589,7 @@ async def test_a_deactivated_product_named_by_its_sku_gets_the_stock_it_still_ho
 
 async def test_a_closed_warehouse_named_by_its_code_gets_the_stock_it_still_holds(database, make_tenant, owner_pool):
     tenant = await make_tenant()
-    await owner_pool.execute(
-        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
-        "VALUES ($1, $2, $3, 'receipt', 7)",
-        tenant.id, tenant.products[1], tenant.warehouses[1],
-    )  # fmt: skip
+    await receive(owner_pool, tenant, tenant.products[1], tenant.warehouses[1], 7)
     await owner_pool.execute("UPDATE app.warehouses SET active = false WHERE id = $1", tenant.warehouses[1])
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much stock is left at WH-1?"))
     assert [(r.name, r.lines) for r in results] == [
@@ -617,16 +612,8 @@ async def test_stock_of_a_name_matching_more_products_than_are_looked_up_says_so
     # Before, twelve "Valve" products listed ten with no word of the other two.
     tenant = await make_tenant()
     async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.products (tenant_id, sku, name) SELECT $1::uuid, 'V-' || g, 'Valve' "
-            "FROM generate_series(1, 12) g",
-            tenant.id,
-        )
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
-            "SELECT $1, id, $2, 'receipt', 3 FROM app.products WHERE tenant_id = $1 AND name = 'Valve'",
-            tenant.id, tenant.warehouses[0],
-        )  # fmt: skip
+        for valve in await add_products(conn, tenant, *((f"V-{n}", "Valve") for n in range(1, 13))):
+            await receive(conn, tenant, valve, tenant.warehouses[0], 3)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "How much Valve stock do we have?"))
     lines = only(results, "stock_levels").lines
     assert (len(lines), lines[-1]) == (MAX_ROWS + 1, MORE_NAMED.format(kind="products"))
@@ -654,14 +641,8 @@ def test_the_most_specific_kind_named_filters_alone_and_names_the_call_argument(
 async def test_movement_dates_are_the_dates_in_the_members_time_zone(database, make_tenant, owner_pool):
     # Before, a receipt at 21:00 in Los Angeles was listed on the next day, its UTC date.
     tenant = await make_tenant()
-    await owner_pool.execute(
-        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, occurred_at) "
-        "VALUES ($1, $2, $3, 'receipt', 3, $4)",
-        tenant.id,
-        tenant.products[0],
-        tenant.warehouses[0],
-        datetime(2026, 6, 2, 4, 0, tzinfo=UTC),
-    )
+    at_9pm_in_los_angeles = datetime(2026, 6, 2, 4, 0, tzinfo=UTC)
+    await receive(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], 3, at_9pm_in_los_angeles)
     await owner_pool.execute(
         "INSERT INTO app.member_profiles (tenant_id, user_id, timezone) VALUES ($1, $2, 'America/Los_Angeles')",
         tenant.id,
