@@ -19,11 +19,10 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import numpy as np
-import pandas as pd
 
 from common.database import lock_until_commit
 from training.errors import ForecastInputError
+from training.jsonb import jsonb_safe
 
 # A trained run's holdout MASE per series (``metrics.series_mase``, thousands of entries) stays out of every record
 # (and /runs); ``stored_forecast.series_holdout_mase`` reads one series' value.
@@ -123,7 +122,7 @@ async def start_run(
                 status = CASE WHEN app.forecast_runs.status = 'champion' THEN 'champion' ELSE 'running' END
             RETURNING {RUN_COLUMNS}
             """,
-            tenant_id, model_name, model_type, run_key, freq, horizon, _json(params or {}), training_start,
+            tenant_id, model_name, model_type, run_key, freq, horizon, jsonb_safe(params or {}), training_start,
             training_end, artifact_uri,
         )  # fmt: skip
     assert row is not None
@@ -150,7 +149,7 @@ async def finish_run(
         WHERE tenant_id = $1 AND id = $2
         RETURNING {RUN_COLUMNS}
         """,
-        tenant_id, run_id, _json(metrics), series_count, failed, artifact_uri,
+        tenant_id, run_id, jsonb_safe(metrics), series_count, failed, artifact_uri,
     )  # fmt: skip
     if row is None:
         raise ForecastInputError(f"no forecast run {run_id}")
@@ -323,23 +322,16 @@ def _stale(champion: RunRecord, candidate: RunRecord, max_age: timedelta | None)
     return candidate.training_end - champion.training_end > max_age
 
 
-def _json(value: Any) -> Any:
-    """A JSON-safe copy for the jsonb codec: numpy scalars become numbers, NaN and infinities null."""
-    if isinstance(value, Mapping):
-        return {str(k): _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, datetime | pd.Timestamp):
-        return value.isoformat()
-    return value
-
-
 async def _locked_run(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID) -> RunRecord:
-    """The run, locked for a promotion decision (in the caller's transaction)."""
+    """The run, locked for a promotion decision (in the caller's transaction) under its model's lock, start_run's:
+    promotions of one model queue there, so none decides on a champion another is replacing (until 2026-12-07 one
+    promoted while another gave the title back to a nightly run: forecast_runs_one_champion refused it, or the two
+    deadlocked, and the train job marked the tenant failed)."""
+    model_name = await conn.fetchval(
+        "SELECT model_name FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2", tenant_id, run_id
+    )
+    if model_name is not None:
+        await lock_until_commit(conn, f"{tenant_id}/{model_name}")
     row = await conn.fetchrow(
         f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, run_id
     )

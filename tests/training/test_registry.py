@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -368,3 +369,33 @@ async def test_a_trained_run_on_data_ending_before_the_nightly_champions_does_no
     nightly, decision, current = await after_the_nightly_champion(database, await make_tenant(), trained)
     assert not decision.promoted and decision.reason == "trained on data before champion v1's"
     assert current is not None and current.id == nightly.id
+
+
+async def test_a_promotion_waits_for_one_that_reinstates_the_nightly_run_and_then_retires_it(database, make_tenant):
+    # Before, the second waited on the trained champion's row only: once the first had given the title back to the
+    # nightly run, it saw no champion, promoted too, and failed on forecast_runs_one_champion (the job: failed).
+    tenant, key = await make_tenant(), "train/deepar/2025-03-01/h3"
+
+    async def arrange(tx):
+        nightly = await new_run(tx, "batch/2025-03-01/D/h3", 0.9)
+        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
+        won = await new_run(tx, key, 0.5, model_type="deepar", holdout="w")
+        await promote_over_baseline(tx.conn, tx.tenant_id, won.id, ours=0.5, baseline=0.8, windows="w")
+        rerun = await new_run(tx, key, 0.95, model_type="deepar", holdout="w")  # champion still, until it loses
+        return nightly, rerun, await new_run(tx, "train/xgboost/other-job", 0.6, model_type="xgboost", holdout="w2")
+
+    nightly, rerun, other = await in_tenant(database, tenant, arrange)
+    async with database.tenant_transaction(tenant.claims(), None) as tx:
+        await promote_over_baseline(tx.conn, tx.tenant_id, rerun.id, ours=0.95, baseline=0.8, windows="w")
+        second = asyncio.create_task(
+            in_tenant(database, tenant, lambda t: promote_over_baseline(
+                t.conn, t.tenant_id, other.id, ours=0.6, baseline=0.8, windows="w2"))
+        )  # fmt: skip
+        await asyncio.sleep(0.5)
+        assert not second.done()
+    decision = await second
+    statuses = await in_tenant(
+        database, tenant, lambda t: t.conn.fetch("SELECT id, status FROM app.forecast_runs WHERE status = 'champion'")
+    )
+    assert decision.promoted and decision.previous_champion_id == nightly.id
+    assert [row["id"] for row in statuses] == [other.id]
