@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,7 @@ from integrations.sync import SyncDeps, run_sync
 from inventory import events, purchasing
 from inventory.purchasing_schemas import PurchaseOrderCreate
 from tests.support.fakes.base import FakeServer
+from tests.support.fakes.sap import FakeSap, populate
 
 TEST_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 
@@ -76,6 +77,52 @@ async def odoo_connector(
         mapping=ODOO_MAPPING,
         **fields,
     )
+
+
+SAP_MAPPING = {"units": {"PC": "each", "KGM": "kg"}, "warehouses": {"1010": "WH-0", "1020": "WH-1"}}
+
+
+@pytest.fixture
+def sap() -> Iterator[FakeSap]:
+    """A fake SAP Gateway on loopback holding populate's sample plants, suppliers, products, stock and orders."""
+    with FakeSap() as fake:
+        populate(fake)
+        yield fake
+
+
+async def sap_tenant(
+    sync_deps: SyncDeps,
+    owner_pool: asyncpg.Pool,
+    make_tenant: Any,
+    fake: FakeSap,
+    password: str = "sap-secret",  # noqa: S107
+    credentials: dict[str, str] | None = None,
+) -> tuple[Any, uuid.UUID]:
+    """A tenant with no products (its warehouses WH-0 and WH-1, onto which the plants map) and a SAP connector
+    for ``fake``; returns (the tenant, the connector's id)."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("DELETE FROM app.products WHERE tenant_id = $1", tenant.id)
+    connector = await configure(
+        sync_deps,
+        tenant,
+        kind="sap",
+        base_url=fake.url,
+        credentials=credentials or {"username": "COMM_USER", "password": password},
+        mapping=SAP_MAPPING,
+    )
+    return tenant, connector
+
+
+async def dead_letters(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID, entity: str) -> list[tuple[str, str]]:
+    """The tenant's dead-lettered records of ``entity``: (external id, error), by external id."""
+    rows = await owner_pool.fetch(
+        "SELECT external_id, error FROM app.integration_dead_letters WHERE tenant_id = $1 AND entity = $2 "
+        "ORDER BY external_id",
+        tenant_id,
+        entity,
+    )
+    return [(r["external_id"], r["error"]) for r in rows]
 
 
 async def draft_order(

@@ -3,16 +3,12 @@ position, and an order whose figures the order summaries cannot keep."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from uuid import uuid4
 
-import pytest
-
 from integrations.apply_orders import lines_as_stored
 from integrations.sync import run_sync
-from tests.integrations.test_sap import sap_tenant
-from tests.support.fakes.sap import FakeSap, populate
+from tests.integrations.conftest import dead_letters, sap_tenant
 
 BOX, KG = uuid4(), uuid4()
 
@@ -35,13 +31,6 @@ def test_a_line_of_a_product_never_stored_has_no_stored_self():
     assert lines_as_stored([(1, KG)], {1: stored_line(BOX)}) == {}
 
 
-@pytest.fixture
-def sap() -> Iterator[FakeSap]:
-    with FakeSap() as fake:
-        populate(fake)
-        yield fake
-
-
 async def test_an_order_whose_total_rounds_past_what_the_summaries_keep_is_rejected_and_the_others_listed(
     sync_deps, owner_pool, make_tenant, sap
 ):
@@ -53,12 +42,7 @@ async def test_an_order_whose_total_rounds_past_what_the_summaries_keep_is_rejec
     half = {"OrderQuantity": Decimal("0.5"), "NetPriceAmount": Decimal("1.9999"), "NetPriceQuantity": Decimal(1)}
     sap.put("A_PurchaseOrder", "4500000000", {"to_PurchaseOrderItem": [{**items[0], **huge}, {**items[1], **half}]})
     await run_sync(sync_deps, tenant.id, connector)
-    rejected = await owner_pool.fetch(
-        "SELECT external_id, error FROM app.integration_dead_letters "
-        "WHERE tenant_id = $1 AND entity = 'purchase_orders'",
-        tenant.id,
-    )
-    assert [tuple(r) for r in rejected] == [
+    assert await dead_letters(owner_pool, tenant.id, "purchase_orders") == [
         (
             "4500000000",
             f"line 2 ({items[1]['Material']}) brings the order's total to 99999999999999.99995, past the largest "

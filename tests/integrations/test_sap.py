@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
@@ -17,46 +16,16 @@ from integrations.sap import SapConnector
 from integrations.schemas import ConnectorUpdate
 from integrations.sync import run_sync
 from tests.integrations.conftest import (
+    SAP_MAPPING,
     completed_run,
-    configure,
+    dead_letters,
     draft_order,
     failed_run,
     pull_across_token_expiry,
+    sap_tenant,
     snapshot,
     sync_after_lost_push,
 )
-from tests.support.fakes.sap import FakeSap, populate
-
-MAPPING = {"units": {"PC": "each", "KGM": "kg"}, "warehouses": {"1010": "WH-0", "1020": "WH-1"}}
-
-
-@pytest.fixture
-def sap() -> Iterator[FakeSap]:
-    with FakeSap() as fake:
-        populate(fake)
-        yield fake
-
-
-async def sap_tenant(
-    sync_deps,
-    owner_pool,
-    make_tenant,
-    fake: FakeSap,
-    password: str = "sap-secret",  # noqa: S107
-    credentials: dict[str, str] | None = None,
-):
-    tenant = await make_tenant()  # plants map onto its warehouses WH-0 and WH-1
-    async with owner_pool.acquire() as conn:
-        await conn.execute("DELETE FROM app.products WHERE tenant_id = $1", tenant.id)
-    connector = await configure(
-        sync_deps,
-        tenant,
-        kind="sap",
-        base_url=fake.url,
-        credentials=credentials or {"username": "COMM_USER", "password": password},
-        mapping=MAPPING,
-    )
-    return tenant, connector
 
 
 async def test_initial_sync_creates_exactly_the_erp_records(sync_deps, owner_pool, make_tenant, sap):
@@ -150,12 +119,7 @@ async def test_an_order_whose_price_per_unit_four_decimals_cannot_keep_is_reject
     }
     sap.put("A_PurchaseOrder", "4500000000", {"to_PurchaseOrderItem": [items[0], {**items[1], **per_thousand}]})
     run = await run_sync(sync_deps, tenant.id, connector)
-    rejected = await owner_pool.fetch(
-        "SELECT external_id, error FROM app.integration_dead_letters "
-        "WHERE tenant_id = $1 AND entity = 'purchase_orders'",
-        tenant.id,
-    )
-    assert [tuple(r) for r in rejected] == [
+    assert await dead_letters(owner_pool, tenant.id, "purchase_orders") == [
         (
             "4500000000",
             "line 2 (MAT000003): its price per PC, 0.00085, is finer than the four decimals a unit price keeps (more "
@@ -172,7 +136,9 @@ async def test_a_plant_gone_from_the_stock_does_not_zero_a_warehouse_another_pla
     # Plants 1010 and 1020 both map to WH-0; 1020's stock goes. WH-0 keeps 1010's figure, not 0.
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
     await run_sync(sync_deps, tenant.id, connector)
-    mapping = ConnectorUpdate.model_validate({"mapping": {**MAPPING, "warehouses": {"1010": "WH-0", "1020": "WH-0"}}})
+    mapping = ConnectorUpdate.model_validate(
+        {"mapping": {**SAP_MAPPING, "warehouses": {"1010": "WH-0", "1020": "WH-0"}}}
+    )
     await sync_deps.database.run(
         tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, mapping, sync_deps.cipher)
     )
