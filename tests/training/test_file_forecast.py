@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 import common.ray_connection
 from deployments.cli import app as cli
@@ -169,63 +169,53 @@ def test_any_csv_is_prepared_or_refused_with_a_forecast_input_error(rows, freq, 
     assert not prepared.history.duplicated(["unique_id", "ds"]).any()
 
 
-def test_the_command_refuses_a_bad_file_in_one_line_without_starting_ray(tmp_path, monkeypatch):
+@pytest.fixture
+def forecast_without_ray(tmp_path, monkeypatch):
+    """Runs ``chainsight forecast --input`` on a history.csv of the header and ``rows``, failing the test if Ray is
+    started; returns the CLI's result (its message on one line, whatever the path's length)."""
+
     def no_ray(**_: object) -> None:
-        raise AssertionError("Ray was started for a file that is refused")
+        raise AssertionError("Ray was started for a command that is refused")
 
     monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
-    source = tmp_path / "history.csv"
-    source.write_text(HEADER + "a,2024-01-01,1\na,2024-01-01,2\n")
-    result = CliRunner().invoke(
-        cli, ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
-    )
+
+    def run(rows: str, *options: str, output: str = "o.csv") -> Result:
+        source = tmp_path / "history.csv"
+        source.write_text(HEADER + rows)
+        arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / output)]
+        return CliRunner().invoke(cli, [*arguments, *options], env={"COLUMNS": "400"})
+
+    return run
+
+
+def test_the_command_refuses_a_bad_file_in_one_line_without_starting_ray(forecast_without_ray):
+    result = forecast_without_ray("a,2024-01-01,1\na,2024-01-01,2\n")
     assert result.exit_code == 2, result.output
     assert "1 duplicate (unique_id, ds) row(s)" in result.output
     assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("freq", ["0D", "0h", "-1D"])
-def test_a_frequency_that_does_not_step_forward_is_refused_without_starting_ray(tmp_path, monkeypatch, freq):
+def test_a_frequency_that_does_not_step_forward_is_refused_without_starting_ray(forecast_without_ray, freq):
     # Before, 0D and 0h ended in a ZeroDivisionError traceback and -1D blamed the dates for being off its grid.
-    def no_ray(**_: object) -> None:
-        raise AssertionError("Ray was started for a frequency that is refused")
-
-    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
-    source = tmp_path / "history.csv"
-    source.write_text(HEADER + "a,2024-01-01,1\na,2024-01-02,2\n")
-    arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
-    result = CliRunner().invoke(cli, [*arguments, "--freq", freq], env={"COLUMNS": "400"})
+    result = forecast_without_ray("a,2024-01-01,1\na,2024-01-02,2\n", "--freq", freq)
     assert result.exit_code == 2, result.output
     assert "positive multiple" in result.output
     assert "Traceback" not in result.output
 
 
-def test_a_frequency_without_a_known_season_is_refused_without_starting_ray(tmp_path, monkeypatch):
+def test_a_frequency_without_a_known_season_is_refused_without_starting_ray(forecast_without_ray):
     # Before, business hours passed every check and failed inside Ray's first task.
-    def no_ray(**_: object) -> None:
-        raise AssertionError("Ray was started for a frequency that is refused")
-
-    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
-    source = tmp_path / "history.csv"
-    source.write_text(HEADER + "a,2024-01-01 09:00,1\na,2024-01-01 10:00,2\n")
-    arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / "o.csv")]
-    result = CliRunner().invoke(cli, [*arguments, "--freq", "bh"], env={"COLUMNS": "400"})
+    result = forecast_without_ray("a,2024-01-01 09:00,1\na,2024-01-01 10:00,2\n", "--freq", "bh")
     assert result.exit_code == 2, result.output
     assert "frequency 'bh' has no known seasonal period" in result.output
 
 
 @pytest.mark.parametrize(("output", "reason"), [("missing/o.csv", "does not exist"), ("o.xlsx", ".csv or .parquet")])
-def test_the_command_refuses_an_output_it_cannot_write_before_starting_ray(tmp_path, monkeypatch, output, reason):
+def test_the_command_refuses_an_output_it_cannot_write_before_starting_ray(forecast_without_ray, output, reason):
     # Before, every forecast was computed first; then a traceback for a missing directory, or an .xlsx name
     # silently written as CSV.
-    def no_ray(**_: object) -> None:
-        raise AssertionError("Ray was started for an output that cannot be written")
-
-    monkeypatch.setattr(common.ray_connection, "ray_session", no_ray)
-    source = tmp_path / "history.csv"
-    source.write_text(HEADER + "a,2024-01-01,1\na,2024-01-02,2\n")
-    arguments = ["forecast", "--input", str(source), "--horizon", "3", "--output", str(tmp_path / output)]
-    result = CliRunner().invoke(cli, arguments, env={"COLUMNS": "400"})  # one line, whatever the path's length
+    result = forecast_without_ray("a,2024-01-01,1\na,2024-01-02,2\n", output=output)
     assert result.exit_code == 2 and reason in result.output, result.output
 
 
