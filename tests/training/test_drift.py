@@ -126,7 +126,7 @@ async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, m
     forecasts, actuals = await database.run(tenant.claims(), None, op)
     assert len(forecasts) == 10 and set(forecasts["unique_id"]) == {series_id(p, w)}
     (run,) = accuracy_report(forecasts, actuals, "D")
-    assert run.bias == pytest.approx(1.0) and run.drift
+    assert run.bias == pytest.approx(1.0) and run.drift and run.backtest_mase == 0.5
     # The nightly batch's path (owner connection, tenant named) scores the same run the same way.
     async with owner_pool.acquire() as conn:
         assert await score_latest_runs(conn, tenant.id, champion_key("D"), "D", as_of=as_of) == [run]
