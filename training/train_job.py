@@ -44,10 +44,15 @@ from training.ray_fits import fit_booster, load_neural, train_neural
 
 logger = logging.getLogger("training.train_job")
 KINDS = ("deepar", "lstm", "xgboost")
-# The nightly batch's and /ai/forecast/demand's horizon: a run of fewer steps never takes a current batch champion's
-# title (registry.promote_over_baseline), so until 2026-12-07 the default of 14 trained models that could only win
-# by retiring the batch and leaving every 28-day request to be refitted.
-DEFAULT_HORIZON = 28
+# The nightly batch's horizon per frequency: 28 days (/ai/forecast/demand's default) and the weekly batch's 13 weeks
+# (`--freq W --horizon 13`). A run of fewer steps never takes a current batch champion's title
+# (registry.promote_over_baseline), so until 2026-12-07 the default of 14 trained models that could only win by
+# retiring the batch and leaving every 28-day request to be refitted. A series needs MIN_HISTORY_HORIZONS horizons
+# of history, and the 3 years read hold ~157 weeks: until 2026-12-07 `--freq W` defaulted to 28 weeks too (224
+# needed) and trained nothing.
+DEFAULT_HORIZON = {"D": 28, "W": 13}
+# A series is trained on only with this many horizons of history (the last one held out).
+MIN_HISTORY_HORIZONS = 8
 
 
 def holdout_errors(forecast: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, freq: str) -> pd.DataFrame:
@@ -149,7 +154,7 @@ async def train_and_register(
             # One read of the tenant's calendar: the panel ends where the runs' training data is said to end.
             period = await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)
             panel = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id, period=period)
-            panel = panel[panel.groupby("unique_id")["y"].transform("size") >= 8 * horizon]
+            panel = panel[panel.groupby("unique_id")["y"].transform("size") >= MIN_HISTORY_HORIZONS * horizon]
             if panel.empty:
                 return [{"tenant_id": str(tenant_id), "skipped": "no series long enough"}]
             ids = panel.drop_duplicates("unique_id").set_index("unique_id")[["product_id", "warehouse_id"]]
@@ -201,7 +206,7 @@ async def train_and_register(
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deployments.jobs train", description=__doc__.split("\n")[0])
     parser.add_argument("--freq", choices=["D", "W"], default="D")
-    parser.add_argument("--horizon", type=int, default=DEFAULT_HORIZON, help="steps (default: the nightly batch's)")
+    parser.add_argument("--horizon", type=int, help="steps (default: the nightly batch's, 28 for D, 13 for W)")
     parser.add_argument("--workers", type=int, default=None, help="Ray Train workers (default: TRAIN_WORKERS)")
     parser.add_argument("--cpus-per-worker", type=float, default=None, help="default: TRAIN_CPUS_PER_WORKER")
     parser.add_argument(
@@ -214,7 +219,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="the baseline's: the nightly batch's --profile (its default, full)")  # fmt: skip
     parser.add_argument("--storage-path", default=os.environ.get("CHAINSIGHT_TRAIN_STORAGE") or None,
                         help="where checkpoints go: a URI or a volume every worker and replica mounts")  # fmt: skip
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.horizon is None:
+        args.horizon = DEFAULT_HORIZON[args.freq]
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> None:

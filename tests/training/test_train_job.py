@@ -3,6 +3,7 @@ global xgboost with XGBoostTrainer. Tiny panels and two epochs keep them to seco
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
@@ -15,7 +16,7 @@ from tests.training.conftest import seasonal_panel
 from tests.training.ledger_rows import post_daily_demand
 from training import train_job
 from training.compute import TrainCompute
-from training.history import series_id
+from training.history import demand_history, series_id
 from training.metrics import mase
 from training.planning import forecast_panel
 from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
@@ -24,6 +25,7 @@ from training.stored_forecast import series_holdout_mase
 from training.train_job import checkpoint_storage, holdout_errors, holdout_scores, split_holdout, statistical_holdout
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_failure(ray_cluster, tmp_path):
@@ -162,6 +164,18 @@ def test_the_train_jobs_default_horizon_is_the_one_demand_requests_default_to():
     from deployments.api.routes.forecast import demand_forecast
 
     assert train_job.parse_args([]).horizon == inspect.signature(demand_forecast).parameters["horizon"].default == 28
+
+
+def test_the_train_jobs_default_weekly_horizon_is_the_weekly_batchs_and_fits_in_the_weeks_the_history_reads():
+    # Before, 28 weeks for W as for D: a series needs 8 horizons (224 weeks) of the ~157 the history reads, so
+    # `train --freq W` trained nothing ({'skipped': 'no series long enough'}) and exited 0.
+    import inspect
+
+    weekly_batch = re.search(r"--freq W --horizon (\d+)", (REPO / "cluster/base/nightly-batch.yaml").read_text())
+    weeks_read = inspect.signature(demand_history).parameters["lookback_days"].default // 7
+    horizon = train_job.parse_args(["--freq", "W"]).horizon
+    assert weekly_batch is not None and horizon == int(weekly_batch[1]) == 13
+    assert train_job.MIN_HISTORY_HORIZONS * horizon <= weeks_read
 
 
 def test_holdout_errors_score_each_series_on_its_own_and_the_run_scores_are_their_means():
