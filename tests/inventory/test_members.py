@@ -294,27 +294,21 @@ async def test_an_issue_and_a_cancel_at_once_that_cross_the_minimum_together_not
     ]
 
 
-async def test_removing_the_draft_line_that_covered_the_minimum_notifies(database, owner_pool, make_tenant):
-    tenant = await make_tenant(stock={0: Decimal(10)})
-    await add_rule_with_minimum_5(owner_pool, tenant)
-    draft = await order_10_units(database, owner_pool, tenant, issue=False)
-    await issue(database, tenant, 7)
-    line = draft["lines"][0]["id"]
-    await database.run(tenant.claims(), None, lambda tx: purchasing.remove_line(tx.conn, draft["id"], line))
-    assert await low_stock_titles(database, tenant) == [
-        "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
-    ]
+def _remove_its_line(conn, draft, tenant):
+    return purchasing.remove_line(conn, draft["id"], draft["lines"][0]["id"])
 
 
-async def test_moving_the_draft_that_covered_the_minimum_to_another_warehouse_notifies(
-    database, owner_pool, make_tenant
-):
+def _move_it_to_another_warehouse(conn, draft, tenant):
+    return purchasing.update_order(conn, draft["id"], PurchaseOrderUpdate(warehouse_id=tenant.warehouses[1]))
+
+
+@pytest.mark.parametrize("take_away", [_remove_its_line, _move_it_to_another_warehouse])
+async def test_taking_away_the_draft_that_covered_the_minimum_notifies(database, owner_pool, make_tenant, take_away):
     tenant = await make_tenant(stock={0: Decimal(10)})
     await add_rule_with_minimum_5(owner_pool, tenant)
     draft = await order_10_units(database, owner_pool, tenant, issue=False)
     await issue(database, tenant, 7)  # on hand 3, projected 13
-    moved = PurchaseOrderUpdate(warehouse_id=tenant.warehouses[1])
-    await database.run(tenant.claims(), None, lambda tx: purchasing.update_order(tx.conn, draft["id"], moved))
+    await database.run(tenant.claims(), None, lambda tx: take_away(tx.conn, draft, tenant))
     assert await low_stock_titles(database, tenant) == [
         "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
     ]
