@@ -32,6 +32,7 @@ import pandas as pd
 
 from inventory.schemas import CLOCK_SKEW
 from training.errors import ForecastInputError
+from training.ledger_balances import period_balances
 
 # Ledger frequencies: pandas alias -> (SQL date_trunc unit, days added to label the period like pandas).
 LEDGER_FREQUENCIES = {"D": ("day", 0), "W": ("week", 6)}
@@ -147,38 +148,10 @@ async def demand_history(
     if stockouts == "keep" or history.empty:
         return history
     locations = history.drop_duplicates("unique_id")
-    balances = await conn.fetch(
-        """
-        WITH moves AS (
-            SELECT m.product_id, m.warehouse_id, m.occurred_at, m.seq, m.quantity, m.movement_type,
-                   CASE WHEN (m.occurred_at AT TIME ZONE w.zone) < $5 THEN NULL
-                        ELSE date_trunc($7, m.occurred_at AT TIME ZONE w.zone) END AS period,
-                   -- The running balance stays numeric: summed as floats, 12.6 kg less 18 issues of 0.7 left 2e-15.
-                   sum(m.quantity) OVER (PARTITION BY m.tenant_id, m.product_id, m.warehouse_id
-                                         ORDER BY m.occurred_at, m.seq) AS balance
-            FROM app.stock_movements m
-            JOIN (SELECT tenant_id, id, coalesce(timezone, 'UTC') AS zone FROM app.warehouses) w
-              ON w.tenant_id = m.tenant_id AND w.id = m.warehouse_id
-            WHERE ($1::uuid IS NULL OR m.tenant_id = $1) AND ($2::uuid IS NULL OR m.product_id = $2)
-              AND ($3::uuid IS NULL OR m.warehouse_id = $3) AND m.occurred_at < $9
-              AND (m.occurred_at AT TIME ZONE w.zone) < $6
-              AND (m.product_id, m.warehouse_id) IN (SELECT * FROM unnest($4::uuid[], $8::uuid[]))
-        )
-        SELECT product_id, warehouse_id, period,
-               (array_agg(balance <= 0 ORDER BY occurred_at DESC, seq DESC))[1] AS empty,
-               (array_agg(movement_type = 'issue' ORDER BY occurred_at DESC, seq DESC)
-                FILTER (WHERE balance - quantity > 0 AND balance <= 0))[1] AS emptied_by_issue
-        FROM moves GROUP BY 1, 2, 3
-        """,
-        tenant_id,
-        product_id,
-        warehouse_id,
-        locations["product_id"].tolist(),
-        *local_bounds,
-        unit,
-        locations["warehouse_id"].tolist(),
-        utc_bounds[1],
-    )
+    balances = await period_balances(
+        conn, locations, local_bounds, utc_bounds[1], unit, tenant_id=tenant_id, product_id=product_id,
+        warehouse_id=warehouse_id,
+    )  # fmt: skip
     return impute_stockouts(history, balances, freq, label_days)
 
 
@@ -186,8 +159,9 @@ def impute_stockouts(history: pd.DataFrame, balances: list[asyncpg.Record], freq
     """``history`` with censored periods imputed from the ledger's state at the end of each period.
 
     ``balances`` holds, per ``product_id, warehouse_id, period`` with movements (``period`` NULL before the history
-    starts), whether the balance after its last movement is at most zero (``empty``) and whether the last movement
-    in it that took the balance from above zero to at most zero was an issue (``emptied_by_issue``, else NULL).
+    starts), whether the balance after its last movement is at most zero (``empty``) and, for an empty one, whether
+    the last movement in it that took the balance from above zero to at most zero was an issue (``emptied_by_issue``,
+    else NULL): ``ledger_balances.period_balances``.
     """
     if not balances:
         return history

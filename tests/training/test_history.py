@@ -402,3 +402,26 @@ async def test_a_stock_out_longer_than_the_window_falls_back_to_observed_zeros(d
     assert len(history) == 100
     assert history["y"].iloc[: last_imputed + 1].tolist() == [10.0] * (last_imputed + 1)
     assert history["y"].iloc[last_imputed + 1 :].sum() == 0
+
+
+@pytest.mark.parametrize("lookback_days", [57, 46], ids=["starting-in-a-stock-out-a-sale-caused", "starting-stocked"])
+async def test_a_history_starting_after_earlier_movements_finds_the_stock_outs_a_longer_one_finds(
+    database, make_tenant, owner_pool, lookback_days
+):
+    # The movements before the history's start are read as one opening state (until 2026-12-07 a running balance
+    # went over each of them): 100 received 70 days ago and sold out by day 61 (a stock-out a sale caused), 140
+    # received on day 52 and sold out by day 39, empty since.
+    tenant = await make_tenant()
+    p = tenant.products[0]
+    async with owner_pool.acquire() as conn:
+        await receive_then_sell(conn, tenant, morning_before(70), "100", "10", 10)
+        await receive_then_sell(conn, tenant, morning_before(52), "140", "10", 14)
+
+    def read(**options):
+        return as_planner(database, tenant, lambda c: demand_history(c, freq="D", as_of=AS_OF, product_id=p, **options))
+
+    longer, starting_later = await read(), await read(lookback_days=lookback_days)
+    # Day 57: the shelf emptied by a sale, the empty days before the restock censored (not in stock at 0) and so no
+    # yardstick; day 46: 80 on the shelf. Either way, the empty days from day 38 read as the 10 sold before.
+    assert len(starting_later) == lookback_days
+    assert starting_later["y"].tail(45).tolist() == longer["y"].tail(45).tolist() == [10.0] * 45
