@@ -286,7 +286,7 @@ def forecast(
 @app.command("forecast-batch")
 def forecast_batch(
     freq: Annotated[str, typer.Option(help="D or W")] = "D",
-    horizon: Annotated[int, typer.Option(min=1, max=366)] = 28,
+    horizon: Annotated[int | None, typer.Option(min=1, max=366, help="steps (default: 28 for D, 13 for W)")] = None,
     tenant: Annotated[list[UUID] | None, typer.Option(help="only these tenants (repeatable)")] = None,
     profile: Annotated[str, typer.Option(help="full (adds the global xgboost) or fast")] = "full",
 ) -> None:

@@ -6,9 +6,9 @@
 Per tenant: demand history from the ledger (``training.history``), series partitioned over Ray
 tasks running the service's model selection (``training.distributed``), forecasts written as each
 chunk finishes, then the run's backtest metrics recorded and the run promoted to champion only if it
-beats the current one. The run is keyed by the as-of date, frequency and horizon: rerunning the same
-night reuses the run and replaces its rows, so the row count stays the same. Progress goes to the
-log (the Ray job's output) chunk by chunk; a JSON summary line ends the run.
+beats the current one. The run is keyed by the as-of date, frequency and horizon (by default 28 days, or 13
+weeks for W): rerunning the same night reuses the run and replaces its rows, so the row count stays the same.
+Progress goes to the log (the Ray job's output) chunk by chunk; a JSON summary line ends the run.
 
 Before forecasting, the matured forecasts of the tenant's earlier runs are scored against the demand
 that happened (``training.drift``): live MASE, relative bias and a drift flag go into the summary and
@@ -41,6 +41,7 @@ from common.errors import describe
 from training import drift, forecast_store, registry
 from training import history as ledger
 from training.distributed import forecast_on_ray
+from training.frequency import BATCH_HORIZON
 from training.planning import MAX_HORIZON, Profile
 from training.ray_metrics import DriftGauges
 
@@ -165,7 +166,7 @@ async def run_batch(
     database_url: str,
     *,
     freq: str = "D",
-    horizon: int = 28,
+    horizon: int | None = None,
     quantiles: Sequence[float] = STORED_QUANTILES,
     as_of: datetime | None = None,
     tenant_ids: Sequence[UUID] | None = None,
@@ -176,6 +177,8 @@ async def run_batch(
     from common.config import Settings
     from common.database import create_pool
 
+    if horizon is None:
+        horizon = BATCH_HORIZON.get(freq, 0)  # an unknown freq is refused just below
     if not 1 <= horizon <= MAX_HORIZON.get(freq, 0):
         raise SystemExit(f"horizon must be between 1 and {MAX_HORIZON.get(freq)} for freq {freq!r}")
     moment = as_of or datetime.now(UTC)
@@ -223,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         prog="python -m deployments.jobs batch-forecast", description=(__doc__ or "").split("\n")[0]
     )
     parser.add_argument("--freq", choices=sorted(MAX_HORIZON), default="D")
-    parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--horizon", type=int, help="steps (default: 28 for D, 13 for W)")
     parser.add_argument("--quantiles", default=",".join(f"{q:g}" for q in STORED_QUANTILES))
     parser.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="ISO date; default now")
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")

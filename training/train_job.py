@@ -37,21 +37,18 @@ from common.errors import describe
 from training import forecast_store, registry
 from training import metrics as accuracy
 from training.compute import TrainCompute
-from training.frequency import season_length
+from training.frequency import BATCH_HORIZON, season_length
 from training.models.neural import Kind
 from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
 from training.ray_fits import fit_booster, load_neural, train_neural
 
 logger = logging.getLogger("training.train_job")
 KINDS = ("deepar", "lstm", "xgboost")
-# The nightly batch's horizon per frequency: 28 days (/ai/forecast/demand's default) and the weekly batch's 13 weeks
-# (`--freq W --horizon 13`). A run of fewer steps never takes a current batch champion's title
+# A series is trained on only with this many horizons of history (the last one held out). The default horizon is the
+# nightly batch's (frequency.BATCH_HORIZON): a run of fewer steps never takes a current batch champion's title
 # (registry.promote_over_baseline), so until 2026-12-07 the default of 14 trained models that could only win by
-# retiring the batch and leaving every 28-day request to be refitted. A series needs MIN_HISTORY_HORIZONS horizons
-# of history, and the 3 years read hold ~157 weeks: until 2026-12-07 `--freq W` defaulted to 28 weeks too (224
-# needed) and trained nothing.
-DEFAULT_HORIZON = {"D": 28, "W": 13}
-# A series is trained on only with this many horizons of history (the last one held out).
+# retiring the batch and leaving every 28-day request to be refitted; and the 3 years read hold ~157 weeks: until
+# 2026-12-07 `--freq W` defaulted to 28 weeks too (224 needed) and trained nothing.
 MIN_HISTORY_HORIZONS = 8
 
 
@@ -221,7 +218,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="where checkpoints go: a URI or a volume every worker and replica mounts")  # fmt: skip
     args = parser.parse_args(argv)
     if args.horizon is None:
-        args.horizon = DEFAULT_HORIZON[args.freq]
+        args.horizon = BATCH_HORIZON[args.freq]
     return args
 
 

@@ -1,11 +1,21 @@
-"""The nightly batch job's defaults (its command line and ``run_batch``), without Ray or a database."""
+"""The nightly batch job's defaults (its command line, ``chainsight forecast-batch`` and ``run_batch``), without
+Ray."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+from uuid import UUID
 
+import pytest
+from typer.testing import CliRunner
+
+from common.config import get_settings
+from deployments.cli import app as cli
 from reports.forecast import INTERVAL_QUANTILES
 from training import batch_forecast
+
+ENTRIES = ["job", "cli", "run_batch"]
 
 
 def test_the_batch_stores_every_level_the_forecast_report_asks_for_by_default(monkeypatch):
@@ -17,3 +27,58 @@ def test_the_batch_stores_every_level_the_forecast_report_asks_for_by_default(mo
     run_batch_default = inspect.signature(batch_forecast.run_batch).parameters["quantiles"].default
     assert {0.025, 0.975} <= set(INTERVAL_QUANTILES)
     assert set(asked["quantiles"]) >= set(INTERVAL_QUANTILES) and set(run_batch_default) >= set(INTERVAL_QUANTILES)
+
+
+@pytest.fixture
+async def tenant_id(make_tenant) -> UUID:
+    return (await make_tenant()).id
+
+
+@pytest.fixture
+def forecast_horizons(monkeypatch, database_url):
+    """The horizon each tenant is forecast over, the batch run on the test database without Ray."""
+    horizons: list[int] = []
+
+    async def forecast_tenant(pool, tenant_id, *, horizon, **options):
+        horizons.append(horizon)
+        return batch_forecast.TenantSummary(str(tenant_id))
+
+    def run_without_ray(url=None, metrics_linger_s=0.0, **options):
+        return asyncio.run(batch_forecast.run_batch(url or database_url, **options))
+
+    monkeypatch.setattr(batch_forecast, "forecast_tenant", forecast_tenant)
+    monkeypatch.setattr(batch_forecast, "run_with_ray", run_without_ray)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield horizons
+    get_settings.cache_clear()
+
+
+def run_batch_from(entry: str, database_url: str, tenant_id: UUID, freq: str, horizon: int | None = None) -> None:
+    """The batch for one tenant started from ``entry``: the Ray job's command line, ``chainsight`` or run_batch."""
+    options = ["--freq", freq, "--tenant", str(tenant_id), *(["--horizon", str(horizon)] if horizon else [])]
+    if entry == "job":
+        batch_forecast.main(options)
+    elif entry == "cli":
+        result = CliRunner().invoke(cli, ["forecast-batch", *options])
+        assert result.exit_code == 0, result.output
+    else:
+        given = {"horizon": horizon} if horizon else {}
+        asyncio.run(batch_forecast.run_batch(database_url, freq=freq, tenant_ids=[tenant_id], **given))
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+@pytest.mark.parametrize(("freq", "steps"), [("D", 28), ("W", 13)])
+def test_a_batch_without_a_horizon_forecasts_28_days_or_13_weeks(
+    forecast_horizons, database_url, tenant_id, entry, freq, steps
+):
+    # Before, 28 steps for W too: a weekly batch without --horizon forecast 28 weeks, a run keyed apart from the
+    # documented `--freq W --horizon 13` one (and the train job's 13-week default).
+    run_batch_from(entry, database_url, tenant_id, freq)
+    assert forecast_horizons == [steps]
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_a_batch_given_a_horizon_forecasts_that_many_steps(forecast_horizons, database_url, tenant_id, entry):
+    run_batch_from(entry, database_url, tenant_id, "W", horizon=7)
+    assert forecast_horizons == [7]
