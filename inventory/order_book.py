@@ -28,7 +28,7 @@ async def open_orders(
     ``days_late`` counts how far the expected date lies behind the receiving warehouse's current date, on its
     calendar (an order due today in Los Angeles is not late yet when the day is over in Berlin); ``today``, the
     reader's date, stands in for a warehouse whose time zone is not known. ``counted_on`` is the date counted
-    from."""
+    from. Listed by ``product_ids``, an order comes only while one of those products is still to come on it."""
     columns = ", ".join(f"o.{c.strip()}" for c in SUMMARY_COLUMNS.split(","))
     rows = await conn.fetch(
         f"""SELECT {columns}, s.name AS supplier_name,
@@ -44,7 +44,9 @@ async def open_orders(
               AND (cardinality($3::uuid[]) = 0 OR o.supplier_id = ANY($3::uuid[]))
               AND (cardinality($4::uuid[]) = 0 OR EXISTS (
                       SELECT 1 FROM app.purchase_order_lines l
-                      WHERE l.purchase_order_id = o.id AND l.product_id = ANY($4::uuid[])))
+                      WHERE l.purchase_order_id = o.id AND l.product_id = ANY($4::uuid[])
+                        -- listed for a product only while that product is still to come on it
+                        AND (cardinality($2::uuid[]) > 0 OR l.quantity_base > l.received_base + l.cancelled_base)))
               AND (NOT $5::boolean OR (o.status IN ('issued', 'partially_received') AND o.expected_date < d.today))
             ORDER BY days_late DESC, o.expected_date NULLS LAST, o.number
             LIMIT $6""",

@@ -415,6 +415,24 @@ async def test_nothing_is_still_expected_on_a_cancelled_order(database, owner_po
     assert (named["status"], named["outstanding"]) == ("cancelled", [])
 
 
+async def test_an_order_is_not_listed_for_a_product_it_has_delivered_in_full(database, owner_pool, make_tenant):
+    # Before, "is SKU-0 late?" found an order late with SKU-1 only: any line of the product kept it listed.
+    tenant = await make_tenant()
+    order = await new_order(database, owner_pool, tenant, [line(tenant, 10), line(tenant, 4, 1)])
+    await receive(database, tenant, order, {"line_id": order["lines"][0]["id"], "quantity": 10})
+    await owner_pool.execute(
+        "UPDATE app.purchase_orders SET expected_date = current_date - 10 WHERE id = $1", order["id"]
+    )
+
+    async def late_for(tx: TenantTransaction):
+        return [
+            [o["number"] for o in await order_book.open_orders(tx.conn, date.today(), product_ids=[p], late_only=True)]
+            for p in tenant.products[:2]
+        ]
+
+    assert await run(database, tenant, late_for) == [[], [order["number"]]]
+
+
 @pytest.mark.parametrize("pounds", [10, 14])
 async def test_receipts_adding_up_to_an_order_in_another_unit_close_it_exactly(
     database, owner_pool, make_tenant, pounds
