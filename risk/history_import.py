@@ -82,7 +82,10 @@ async def import_history(
     )
     known = await conn.fetch("SELECT id, code, name FROM app.suppliers")
     suppliers = {r["code"]: r["id"] for r in known}
-    by_name = {r["name"]: r["code"] for r in known}
+    # Names are not unique: a name two suppliers share tells neither, so such a row is refused, not guessed.
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for r in sorted(known, key=lambda r: r["code"]):
+        by_name[r["name"]].append(r["code"])
     products = {r["sku"]: r["id"] for r in await conn.fetch("SELECT id, sku FROM app.products")}
     rejections: list[dict[str, Any]] = []
     valid: list[ValidRow] = []
@@ -90,9 +93,13 @@ async def import_history(
     for index, row in enumerate(rows, start=2):  # line 1 is the header
         parsed, errors = validate_row(index, row, date_format, options.mode_mapping, options.currency)
         if parsed is not None:
-            if parsed.supplier not in suppliers and not row["supplier_code"] and parsed.supplier_name in by_name:
-                parsed.supplier = by_name[parsed.supplier_name]  # an existing supplier, named instead of coded
-            if parsed.supplier not in suppliers and not options.create_suppliers:
+            if parsed.supplier not in suppliers and not row["supplier_code"]:
+                named = by_name.get(parsed.supplier_name, [])
+                if len(named) > 1:
+                    errors.append(f"name {parsed.supplier_name!r} matches {', '.join(named)}: give supplier_code")
+                elif named:
+                    parsed.supplier = named[0]  # an existing supplier, named instead of coded
+            if parsed.supplier not in suppliers and not options.create_suppliers and not errors:
                 errors.append(f"unknown supplier {parsed.supplier!r} (set create_suppliers to create it)")
             if parsed.product is not None and parsed.product not in products:
                 errors.append(f"unknown product SKU {parsed.product!r}")

@@ -213,6 +213,16 @@ async def test_separate_code_and_name_columns_match_an_existing_supplier_by_code
     assert (report["inserted"], report["created_suppliers"]) == (2, [])
 
 
+async def test_a_name_two_existing_suppliers_share_rejects_the_row_and_names_their_codes(world):
+    for code in ("ACME-DE", "ACME-AT"):
+        await world.supplier(code, "DE")
+    async with world.pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET name = 'Acme' WHERE tenant_id = $1", world.tenant.id)
+    header = "supplier_code,supplier_name,order_date,promised_date,quantity,value\n"
+    report = await run_import(world, csv_bytes(",Acme,2025-01-02,2025-02-01,5,10", header=header))
+    assert [r["errors"] for r in report["rejections"]] == [["name 'Acme' matches ACME-AT, ACME-DE: give supplier_code"]]
+
+
 async def test_unknown_modes_and_countries_say_why_and_a_mode_mapping_adds_names(world):
     await world.supplier("ACME", "CN")
     header = "supplier,country,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
