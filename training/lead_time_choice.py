@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from common.errors import InvalidInputError
+from training.supply import observed_lead_times
 
 # Observed lead times are passed on as samples (for the policy's simulation) only from this many receipts on.
 MIN_RECEIPTS_FOR_SAMPLES = 10
@@ -47,9 +48,7 @@ def choose_lead_time(
             and supplier_estimate["receipts"] >= MIN_RECEIPTS_FOR_SAMPLES
             and requested_sd_days is None
         ):
-            issued = pd.to_datetime(supplier_receipts["issued_at"], utc=True)
-            received = pd.to_datetime(supplier_receipts["first_received_at"], utc=True)
-            samples = [d for d in ((received - issued).dt.total_seconds() / 86_400).tolist() if d >= 0]
+            samples = observed_lead_times(supplier_receipts).dropna().tolist()
         source = f"supplier {supplier_estimate['basis']}"
         if rule_days is not None:  # the estimate's nominal figure was the reorder rule's, not the supplier's
             source = {

@@ -2,7 +2,8 @@
 
 Input is one row per purchase order that has been received at least once (``issued_at``,
 ``expected_date``, ``first_received_at``) and, optionally, the open issued orders to predict. The
-lead time of an order is the time from issue to its first receipt, in days; it is on time when that
+lead time of an order is the time from issue to its first receipt, in days (0 for a receipt timed earlier on
+the issue day, which receiving takes; one dated before the issue day is left out); it is on time when that
 receipt falls on or before the expected date on the receiving warehouse's calendar (an optional ``timezone``
 column, IANA; UTC without it): a receipt at 18:00 in Los Angeles on the due date is on time, although it is
 the next day in UTC.
@@ -87,13 +88,12 @@ def estimate_lead_time(
         raise ForecastInputError(f"nominal lead time must be a non-negative number of days, got {nominal_days}")
     notes: list[str] = []
     rows = history.dropna(subset=["issued_at", "first_received_at"])
-    issued = pd.to_datetime(rows["issued_at"], utc=True)
     received = pd.to_datetime(rows["first_received_at"], utc=True)
-    days = ((received - issued).dt.total_seconds() / 86_400).to_numpy(dtype=float)
-    valid = days >= 0
+    observed = observed_lead_times(rows)
+    valid = observed.notna().to_numpy()
     if not valid.all():
-        notes.append(f"{int((~valid).sum())} order(s) received before they were issued: ignored")
-    days = days[valid]
+        notes.append(f"{int((~valid).sum())} order(s) received on a date before they were issued: ignored")
+    days = observed.to_numpy(dtype=float)[valid]
     n = len(days)
     observed_mean = float(days.mean()) if n else None
     observed_sd = float(days.std(ddof=1)) if n >= 2 else None
@@ -143,6 +143,23 @@ def estimate_lead_time(
         mean_delay_days=delay,
         notes=notes,
     )
+
+
+def observed_lead_times(orders: pd.DataFrame) -> pd.Series:
+    """Days from issue (``issued_at``) to first receipt (``first_received_at``) per order, NaN where either is
+    missing or the receipt is dated before the issue date on the receiving warehouse's calendar (``timezone``; UTC
+    without). A receipt timed earlier on the issue day, which receiving accepts (one entered at 00:00 for an
+    order issued at 15:00), took 0 days."""
+    issued = pd.to_datetime(orders["issued_at"], utc=True)
+    received = pd.to_datetime(orders["first_received_at"], utc=True)
+    days = ((received - issued).dt.total_seconds() / 86_400).astype(float)
+    before = (days < 0).to_numpy()
+    if before.any():
+        zones = orders["timezone"] if "timezone" in orders.columns else pd.Series(None, index=orders.index)
+        issue_day = _local_dates(issued[before], zones[before])
+        receipt_day = _local_dates(received[before], zones[before])
+        days[before] = np.where(receipt_day < issue_day, np.nan, 0.0)
+    return days
 
 
 def lead_time_quantile(mean: float, sd: float, q: float) -> float:
@@ -236,6 +253,10 @@ def _on_time(
     )
 
 
+def _local_dates(moments: pd.Series, zones: pd.Series) -> np.ndarray:
+    return np.array([m.astimezone(_zone(z)).date() for m, z in zip(moments, zones, strict=True)])
+
+
 def _zone(name: str | None) -> tzinfo:
     """The receiving warehouse's time zone (UTC when the input carries none)."""
-    return ZoneInfo(name) if name else UTC
+    return ZoneInfo(name) if isinstance(name, str) and name else UTC

@@ -83,3 +83,11 @@ def test_a_requested_sd_without_a_requested_mean_spreads_the_reorder_rules_mean_
 def test_a_requested_sd_without_any_lead_time_is_still_refused_as_an_unknown_lead_time():
     with pytest.raises(InvalidInputError, match="no reorder rule or purchase order names its supplier"):
         choose_lead_time(None, 8.0, None, None, None)
+
+
+def test_a_receipt_earlier_on_the_issue_day_is_sampled_as_zero_days():
+    # Before, the simulation's samples left out what the estimate must count: receiving takes such a receipt.
+    issued = pd.Timestamp("2026-01-01 15:00", tz="UTC")
+    same_day = pd.DataFrame({"issued_at": [issued], "first_received_at": [issued - pd.Timedelta(hours=15)]})
+    chosen = choose_lead_time(None, None, ESTIMATE, pd.concat([same_day, receipts([12.0] * 11)]), 9.0)
+    assert chosen.samples_days is not None and sorted(chosen.samples_days)[:2] == [0.0, 12.0]

@@ -139,3 +139,30 @@ def test_an_open_order_is_late_only_once_its_due_date_is_over_where_it_is_receiv
     assert east.already_late and east.on_time_probability == 0.0
     # Expected any moment now: today in Los Angeles, the 10th, not UTC's 11th.
     assert overdue.predicted_arrival["p10"] == date(2025, 3, 10)
+
+
+def test_a_receipt_earlier_on_the_issue_day_is_a_lead_time_of_zero_days():
+    # Receiving takes a receipt timed before the order on its issue day; before, the estimate threw it out, so 12
+    # of them read as no receipts, and beside 4 seven-day orders the mean read 7.0.
+    same_day = [(datetime(2026, 11, d, 15, tzinfo=UTC), datetime(2026, 11, d, 0, tzinfo=UTC)) for d in range(2, 14)]
+    week = [(datetime(2026, 10, 1 + i, 9, tzinfo=UTC), datetime(2026, 10, 8 + i, 9, tzinfo=UTC)) for i in range(4)]
+    issued, received = zip(*(same_day + week), strict=True)
+    orders = pd.DataFrame({"issued_at": issued, "expected_date": None, "first_received_at": received})
+    estimate = estimate_lead_time(orders)
+    assert (estimate.receipts, estimate.basis) == (16, "history")
+    assert estimate.mean_days == pytest.approx(7 * 4 / 16)
+
+
+def test_a_receipt_is_dated_before_its_order_on_the_receiving_warehouses_calendar():
+    # Issued 17:00 on 1 March in Los Angeles, received 12:00 that day there: 1 March in UTC, a day before the issue.
+    orders = pd.DataFrame(
+        {
+            "issued_at": [datetime(2025, 3, 2, 1, tzinfo=UTC)],
+            "expected_date": [None],
+            "first_received_at": [datetime(2025, 3, 1, 20, tzinfo=UTC)],
+        }
+    )
+    in_los_angeles = estimate_lead_time(orders.assign(timezone="America/Los_Angeles"))
+    in_utc = estimate_lead_time(orders.assign(timezone="UTC"))
+    assert (in_los_angeles.receipts, in_los_angeles.mean_days) == (1, 0.0)
+    assert in_utc.receipts == 0 and "1 order(s) received on a date before they were issued: ignored" in in_utc.notes
