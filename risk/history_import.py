@@ -40,7 +40,14 @@ from uuid import UUID
 import asyncpg
 
 from risk.history_csv import detect_date_format, read_rows
-from risk.history_format import ImportOptions, derived_code, parse_currency, parse_mapping, parse_mode_mapping
+from risk.history_format import (
+    SUPPLIER_CODE_MAX,
+    ImportOptions,
+    derived_code,
+    parse_currency,
+    parse_mapping,
+    parse_mode_mapping,
+)
 from risk.history_rows import ValidRow, validate_row
 
 __all__ = [
@@ -87,6 +94,13 @@ async def import_history(
     for r in sorted(known, key=lambda r: r["code"]):
         by_name[r["name"]].append(r["code"])
     products = {r["sku"]: r["id"] for r in await conn.fetch("SELECT id, sku FROM app.products")}
+    # A supplier the file codes in some rows and only names in others is one supplier, new or not: an uncoded
+    # row takes the code the file gives its name (a name given two codes tells neither).
+    coded_in_file: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        code, name = row["supplier_code"], row["supplier_name"] or row["supplier"]
+        if code and name and len(code) <= SUPPLIER_CODE_MAX:
+            coded_in_file[name].add(code)
     rejections: list[dict[str, Any]] = []
     valid: list[ValidRow] = []
     new_suppliers: dict[str, tuple[str, str | None]] = {}
@@ -94,11 +108,12 @@ async def import_history(
         parsed, errors = validate_row(index, row, date_format, options.mode_mapping, options.currency)
         if parsed is not None:
             if parsed.supplier not in suppliers and not row["supplier_code"]:
-                named = by_name.get(parsed.supplier_name, [])
+                name = parsed.supplier_name
+                named = sorted(coded_in_file.get(name, ())) or by_name.get(name, [])
                 if len(named) > 1:
-                    errors.append(f"name {parsed.supplier_name!r} matches {', '.join(named)}: give supplier_code")
+                    errors.append(f"name {name!r} matches {', '.join(named)}: give supplier_code")
                 elif named:
-                    parsed.supplier = named[0]  # an existing supplier, named instead of coded
+                    parsed.supplier = named[0]  # a supplier named instead of coded
             if parsed.supplier not in suppliers and not options.create_suppliers and not errors:
                 errors.append(f"unknown supplier {parsed.supplier!r} (set create_suppliers to create it)")
             if parsed.product is not None and parsed.product not in products:

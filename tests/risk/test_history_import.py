@@ -213,6 +213,30 @@ async def test_separate_code_and_name_columns_match_an_existing_supplier_by_code
     assert (report["inserted"], report["created_suppliers"]) == (2, [])
 
 
+async def test_a_new_supplier_coded_in_some_rows_and_only_named_in_others_is_created_once(world):
+    header = "supplier_code,supplier_name,order_date,promised_date,quantity,value\n"
+    data = csv_bytes(
+        "AURO,Aurobindo Pharma Limited,2025-01-02,2025-02-01,5,10",
+        ",Aurobindo Pharma Limited,2025-01-03,2025-02-01,5,10",
+        header=header,
+    )
+    report = await run_import(world, data, create_suppliers=True)
+    assert (report["inserted"], report["created_suppliers"]) == (2, ["AURO"])
+
+
+async def test_a_row_only_naming_a_supplier_the_file_gives_two_codes_is_rejected_and_the_coded_rows_kept(world):
+    header = "supplier_code,supplier_name,order_date,promised_date,quantity,value\n"
+    data = csv_bytes(
+        "AURO-1,Aurobindo,2025-01-02,2025-02-01,5,10",
+        "AURO-2,Aurobindo,2025-01-03,2025-02-01,5,10",
+        ",Aurobindo,2025-01-04,2025-02-01,5,10",
+        header=header,
+    )
+    report = await run_import(world, data, create_suppliers=True)
+    assert (report["inserted"], report["created_suppliers"]) == (2, ["AURO-1", "AURO-2"])
+    assert report["rejections"][0]["errors"] == ["name 'Aurobindo' matches AURO-1, AURO-2: give supplier_code"]
+
+
 async def test_a_name_two_existing_suppliers_share_rejects_the_row_and_names_their_codes(world):
     for code in ("ACME-DE", "ACME-AT"):
         await world.supplier(code, "DE")
