@@ -249,7 +249,8 @@ async def supplier_history(
     now: datetime | None = None,
     reader_zone: str = "UTC",
 ) -> SupplierHistory | None:
-    """The supplier's issued purchase orders with their first receipt; None when the supplier is unknown.
+    """The supplier's issued purchase orders with their first receipt (a receipt row, or an ERP sync's stamp on a
+    line, whichever is earlier); None when the supplier is unknown.
 
     Dates are on the receiving warehouse's calendar. Where its zone is not known, received orders read on UTC's
     (as the delivery history does) and open ones on ``reader_zone``'s, so an open order is late here exactly when
@@ -262,16 +263,20 @@ async def supplier_history(
     rows = await conn.fetch(
         """
         SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
-               w.timezone, min(r.received_at) AS first_received_at
+               w.timezone, least(receipt.first_at, erp.first_at) AS first_received_at
         FROM app.purchase_orders po
         JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
         -- time: one dated centuries ahead dominated the estimate, past 2262 it broke pandas' timestamps.
-        LEFT JOIN app.purchase_receipts r ON r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
-                                         AND r.received_at <= $3
+        CROSS JOIN LATERAL (SELECT min(r.received_at) AS first_at FROM app.purchase_receipts r
+                            WHERE r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
+                              AND r.received_at <= $3) receipt
+        -- An ERP's receipt has no row of Chainsight's: the sync that saw a line's received quantity grow stamped it.
+        CROSS JOIN LATERAL (SELECT min(l.erp_received_at) AS first_at FROM app.purchase_order_lines l
+                            WHERE l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
+                              AND l.erp_received_at <= $3) erp
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled'
-        GROUP BY po.id, w.timezone
         ORDER BY po.issued_at
         """,
         supplier_id,
@@ -285,7 +290,9 @@ async def supplier_history(
     frame["purchase_order_id"] = frame["purchase_order_id"].astype(str)
     received = frame[frame["first_received_at"].notna()].drop(columns="status").reset_index(drop=True)
     received["timezone"] = received["timezone"].fillna("UTC")
-    open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued"])].copy()
+    # A received order with no receipt date (an ERP's received before any sync saw it) is neither: when is unknown.
+    open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued", "partially_received"])]
+    open_orders = open_orders.copy()
     open_orders["timezone"] = open_orders["timezone"].fillna(reader_zone)
     lead = nominal["lead_time_days"]
     return SupplierHistory(

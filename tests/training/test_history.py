@@ -180,6 +180,67 @@ async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(da
     assert found.open_orders["purchase_order_id"].tolist() == [str(order)]
 
 
+async def erp_order(conn, tenant, supplier, issued: datetime, status: str, erp_received_at: datetime | None):
+    """An order of 10 of product 0 to warehouse 0 that an ERP sync wrote: its received quantity and the sync's stamp
+    on the line, no receipt row of Chainsight's."""
+    order = await conn.fetchval(
+        "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at, "
+        "expected_date, origin) VALUES ($1, $2, $3, 'EUR', 'issued', $4, $5, 'erp:odoo') RETURNING id",
+        tenant.id, supplier, tenant.warehouses[0], issued, (issued + timedelta(days=10)).date(),
+    )  # fmt: skip
+    received = {"received": 10, "partially_received": 4}.get(status, 0)
+    await conn.execute(
+        "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, "
+        "uom_factor, quantity_base, unit_price, received_base, erp_received_at) "
+        "VALUES ($1, $2, 1, $3, 10, 'each', 1, 10, 1, $4, $5)",
+        tenant.id, order, tenant.products[0], received, erp_received_at,
+    )  # fmt: skip
+    if status != "issued":
+        await conn.execute("UPDATE app.purchase_orders SET status = $2 WHERE id = $1", order, status)
+    return str(order)
+
+
+async def test_an_order_an_erp_received_is_received_when_the_sync_saw_it(database, make_tenant, owner_pool):
+    # Before, only receipt rows counted: 30 ERP-received orders were neither received nor open, "no receipts yet".
+    tenant = await make_tenant()
+    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        synced = await erp_order(conn, tenant, supplier, issued, "received", issued + timedelta(days=6))
+        partly = await erp_order(conn, tenant, supplier, issued, "partially_received", issued + timedelta(days=4))
+        both = await erp_order(conn, tenant, supplier, issued, "received", issued + timedelta(days=9))
+        await conn.execute(
+            "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3)",
+            tenant.id, uuid.UUID(both), issued + timedelta(days=7),
+        )  # fmt: skip
+        await erp_order(conn, tenant, supplier, issued, "received", None)  # received before any sync saw it
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+    first = dict(zip(found.received["purchase_order_id"], found.received["first_received_at"], strict=True))
+    assert first == {
+        synced: issued + timedelta(days=6),
+        partly: issued + timedelta(days=4),
+        both: issued + timedelta(days=7),
+    }
+    assert found.open_orders.empty
+
+
+async def test_a_partially_received_order_without_a_receipt_date_is_open(database, make_tenant, owner_pool):
+    # An ERP's partial receipt stamped after the as-of moment is not known then: the order is still coming.
+    tenant = await make_tenant()
+    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        unstamped = await erp_order(conn, tenant, supplier, issued, "partially_received", None)
+        later = await erp_order(conn, tenant, supplier, issued, "partially_received", issued + timedelta(days=60))
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+    assert found.received.empty
+    assert sorted(found.open_orders["purchase_order_id"]) == sorted([unstamped, later])
+
+
 async def test_an_open_order_to_a_warehouse_without_a_zone_is_late_on_the_readers_date(
     database, make_tenant, owner_pool
 ):
