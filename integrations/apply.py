@@ -90,13 +90,7 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
         setattr(counts, outcome, getattr(counts, outcome) + 1)
         succeeded.append(record.external_id)
     if succeeded:
-        await conn.execute(
-            """UPDATE app.integration_dead_letters SET resolved_at = now()
-               WHERE connector_id = $1 AND entity = $2 AND external_id = ANY($3::text[]) AND resolved_at IS NULL""",
-            scope.connector_id,
-            entity.value,
-            succeeded,
-        )
+        await _resolve(conn, scope, entity, succeeded)
     if page.cursor is not None:
         await conn.execute(
             """INSERT INTO app.integration_sync_state (tenant_id, connector_id, entity, cursor)
@@ -138,6 +132,8 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
                     Entity.STOCK.value,
                     row["external_id"],
                 )
+                # A level dead-lettered because it could not be zeroed then: this success resolves it.
+                await _resolve(conn, scope, Entity.STOCK, [row["external_id"]])
         except DomainError as exc:
             await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
             counts.dead_lettered += 1
@@ -203,6 +199,17 @@ async def _dead_letter(
         scope.run_id,
         storable(error)[:2000],
         _json(raw),
+    )
+
+
+async def _resolve(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_ids: list[str]) -> None:
+    """Their open dead letters are resolved: the records have now been applied."""
+    await conn.execute(
+        """UPDATE app.integration_dead_letters SET resolved_at = now()
+           WHERE connector_id = $1 AND entity = $2 AND external_id = ANY($3::text[]) AND resolved_at IS NULL""",
+        scope.connector_id,
+        entity.value,
+        external_ids,
     )
 
 

@@ -179,17 +179,23 @@ async def test_stock_the_erp_no_longer_reports_goes_to_zero_once(sync_deps, owne
     assert again["counts"]["stock"] == {"created": 0, "updated": 0, "unchanged": 5, "dead_lettered": 0}
 
 
+async def hold_sku2_at_wh2(owner_pool: Any, tenant: Any, quantity: int) -> None:
+    """Sets SKU-000002's reserved quantity at WH2 (what creating a reservation, or ending it, does to the level)."""
+    await owner_pool.execute(
+        """UPDATE app.stock_levels l SET reserved = $2 FROM app.products p, app.warehouses w
+           WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'SKU-000002'
+             AND w.id = l.warehouse_id AND w.code = 'WH2'""",
+        tenant.id,
+        quantity,
+    )
+
+
 async def test_stock_no_longer_reported_but_reserved_is_dead_lettered_and_kept(
     sync_deps, owner_pool, make_tenant, odoo
 ):
     tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
     await run_sync(sync_deps, tenant.id, connector)
-    await owner_pool.execute(  # a hold of 5 (what creating a reservation does to the level)
-        """UPDATE app.stock_levels l SET reserved = 5 FROM app.products p, app.warehouses w
-           WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'SKU-000002'
-             AND w.id = l.warehouse_id AND w.code = 'WH2'""",
-        tenant.id,
-    )
+    await hold_sku2_at_wh2(owner_pool, tenant, 5)
     empty_sku2_at_wh2(odoo)
     run = await run_sync(sync_deps, tenant.id, connector)
     assert run["counts"]["stock"]["dead_lettered"] == 1
@@ -198,6 +204,20 @@ async def test_stock_no_longer_reported_but_reserved_is_dead_lettered_and_kept(
         "SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 AND entity = 'stock'", tenant.id
     )
     assert "no longer reports stock" in error and "reserved" in error
+
+
+async def test_stock_zeroed_once_its_hold_is_gone_resolves_its_dead_letter(sync_deps, owner_pool, make_tenant, odoo):
+    # Until 2026-12-07 the level went to 0 but its dead letter stayed open for good.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    await hold_sku2_at_wh2(owner_pool, tenant, 5)
+    empty_sku2_at_wh2(odoo)
+    assert (await run_sync(sync_deps, tenant.id, connector))["counts"]["stock"]["dead_lettered"] == 1
+    await hold_sku2_at_wh2(owner_pool, tenant, 0)
+    await run_sync(sync_deps, tenant.id, connector)
+    state = await snapshot(owner_pool, tenant.id)
+    assert ("SKU-000002", "WH2", Decimal("0.0000")) in state["levels"]
+    assert [d for d in state["dead_letters"] if d[0] == "stock"] == []
 
 
 async def test_stock_no_longer_reported_whose_only_hold_has_expired_is_zeroed(sync_deps, owner_pool, make_tenant, odoo):
