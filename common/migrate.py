@@ -22,6 +22,30 @@ MIGRATION_LOCK_KEY = 0x43484149_4E534947  # "CHAINSIG"
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
+# The record decides what runs next and what /readyz reports, so only its owner (the runner) may touch it. On
+# Supabase, default privileges in `public` grant anon and authenticated everything on each new table, reachable with
+# the public anon key: row-level security without policies hides the rows from them and refuses their inserts, and
+# the grants themselves go (REVOKE ... FROM PUBLIC leaves a named role's own grant, and RLS does not stop TRUNCATE).
+_OWNER_ONLY_RECORD = """
+ALTER TABLE public.schema_migrations ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON public.schema_migrations FROM PUBLIC;
+DO $$
+DECLARE
+    grantee regrole;
+BEGIN
+    FOR grantee IN
+        SELECT DISTINCT acl.grantee::regrole
+        FROM pg_class, aclexplode(pg_class.relacl) AS acl
+        WHERE pg_class.oid = 'public.schema_migrations'::regclass
+          AND acl.grantee NOT IN (0, pg_class.relowner)
+    LOOP
+        EXECUTE format('REVOKE ALL ON public.schema_migrations FROM %s', grantee);
+    END LOOP;
+END
+$$;
+"""
+
+
 class MigrationError(DomainError):
     """The migration files disagree with themselves or with what the database has applied."""
 
@@ -78,6 +102,7 @@ async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) 
                        checksum text NOT NULL,
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
+            await conn.execute(_OWNER_ONLY_RECORD)
             rows = await conn.fetch("SELECT version, checksum FROM public.schema_migrations")
             applied = {row["version"]: row["checksum"] for row in rows}
             done: list[int] = []

@@ -86,3 +86,37 @@ async def test_the_zone_migration_reads_a_stored_utc_as_not_given_and_keeps_a_na
         assert [tuple(z) for z in zones] == [("A", None), ("B", "Asia/Tokyo")]
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "DELETE FROM public.schema_migrations",
+        "UPDATE public.schema_migrations SET checksum = 'x'",
+        "INSERT INTO public.schema_migrations (version, name, checksum) VALUES (999, 'junk', 'x')",
+        "TRUNCATE public.schema_migrations",
+    ],
+)
+async def test_a_role_granted_all_new_tables_cannot_change_the_migration_record(scratch_database, change):
+    # Supabase's default privileges in `public` grant anon and authenticated everything on each new table; a
+    # deleted record turned every replica's /readyz to migrations_pending and made the next migrate re-run it.
+    role = f"defaults_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        await conn.execute(f"CREATE ROLE {role} NOLOGIN")
+        await conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        await conn.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT ALL ON TABLES TO {role}")
+        await apply_migrations(scratch_database, counting_migrations())
+        try:
+            async with conn.transaction():
+                await conn.execute(f"SET LOCAL ROLE {role}")
+                await conn.execute(change)
+        except asyncpg.InsufficientPrivilegeError:
+            pass  # refused outright; a DELETE or UPDATE that row-level security lets see no row is as good
+        records = await conn.fetch("SELECT version, checksum FROM public.schema_migrations ORDER BY version")
+        expected = [(m.version, m.checksum) for m in counting_migrations()]
+        assert [(r["version"], r["checksum"]) for r in records] == expected
+    finally:
+        await conn.execute(f"DROP OWNED BY {role}")
+        await conn.execute(f"DROP ROLE {role}")
+        await conn.close()
