@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -37,6 +37,11 @@ _LEGAL_FORM = re.compile(
 _SPACE = re.compile(r"\s")
 # What names a row: names matched as ``names_in`` does, and names matched only as written.
 _Names = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+class _Named(NamedTuple):
+    rows: list[dict[str, Any]]  # the rows named, less those found only inside a longer name of another
+    spans: set[tuple[int, int]]  # (start, end) of every name the question holds of any row, named or not
 
 
 @dataclass(frozen=True)
@@ -70,9 +75,11 @@ class Mentions:
 async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
     """What ``question`` names, the first MAX_MENTIONS of each kind (``truncated`` says where there were more)."""
     numbers = candidate_numbers(question)
+    products, suppliers = await mentioned_products(conn, question), await mentioned_suppliers(conn, question)
+    warehouses = await mentioned_warehouses(conn, question)
     found = Mentions(
-        products=await mentioned_products(conn, question),
-        suppliers=await mentioned_suppliers(conn, question),
+        products=products.rows,
+        suppliers=suppliers.rows,
         purchase_orders=await _by_number(
             conn, "SELECT id, number FROM app.purchase_orders WHERE number = ANY($1::text[])", numbers
         ),
@@ -82,7 +89,7 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
             "WHERE number = ANY($1::text[]) OR tracking_number = ANY($1::text[])",
             numbers,
         ),
-        warehouses=await mentioned_warehouses(conn, question),
+        warehouses=warehouses.rows,
     )
     # Every match, not only the first MAX_MENTIONS kept: an eleventh SKU named is not a code that names nothing.
     keys = {"product": ("sku",), "supplier": ("code",), "purchase_order": ("number",),
@@ -95,7 +102,13 @@ async def find_mentions(conn: asyncpg.Connection, question: str) -> Mentions:
         for value in (row.get(key) for key in keys[kind])
         if value
     }
-    unknown = [c for c in dict.fromkeys(CODE.findall(question)) if c not in known and _padded(c) not in known]
+    # Nor is a code inside a name the question holds, longest or not: in "Adapter for PUMP-200" SKU PUMP-200 names
+    # a product, though the adapter is the one meant (and XYZ-9 in "Adapter for XYZ-9" is part of that name).
+    in_names = products.spans | suppliers.spans | warehouses.spans
+    written = (
+        c.group() for c in CODE.finditer(question) if not any(s <= c.start() and c.end() <= e for s, e in in_names)
+    )
+    unknown = [c for c in dict.fromkeys(written) if c not in known and _padded(c) not in known]
     first = {kind: rows[:MAX_MENTIONS] for kind, rows in named.items()}
     truncated = frozenset(kind for kind, rows in named.items() if len(rows) > MAX_MENTIONS)
     return Mentions(
@@ -129,18 +142,18 @@ def _spans(text: str, names: Iterable[str | None], *, as_written: bool = False) 
     return found
 
 
-def _longest(
-    text: str, rows: list[asyncpg.Record], names_of: Callable[[asyncpg.Record], _Names]
-) -> list[dict[str, Any]]:
+def _longest(text: str, rows: list[asyncpg.Record], names_of: Callable[[asyncpg.Record], _Names]) -> _Named:
     """The ``rows`` named in ``text``, in their order, less those found only inside a longer name of another:
-    "Bolt M8 Zinc" names that product, not also "Bolt M8"; "Acme Industrial", not also "Acme"."""
+    "Bolt M8 Zinc" names that product, not also "Bolt M8"; "Acme Industrial", not also "Acme". With them, where
+    ``text`` holds a name of any of ``rows``."""
     spans = [_spans(text, loose) | _spans(text, exact, as_written=True) for loose, exact in map(names_of, rows)]
     every = [(start, end, n) for n, found in enumerate(spans) for start, end in found]
 
     def inside_longer(n: int, start: int, end: int) -> bool:
         return any(m != n and s <= start and end <= e and e - s > end - start for s, e, m in every)
 
-    return [_row(row) for n, row in enumerate(rows) if any(not inside_longer(n, *span) for span in spans[n])]
+    kept = [_row(row) for n, row in enumerate(rows) if any(not inside_longer(n, *span) for span in spans[n])]
+    return _Named(kept, {(start, end) for start, end, _ in every})
 
 
 def candidate_numbers(question: str) -> list[str]:
@@ -158,7 +171,7 @@ def without_legal_form(name: str) -> str:
     return _LEGAL_FORM.sub("", name.strip()).strip()
 
 
-async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
+async def mentioned_products(conn: asyncpg.Connection, question: str) -> _Named:
     """Products (visible to the caller) whose SKU, or active ones whose name, the question names."""
     # SKUs the question holds first: products whose names it also holds ("valve") must not push them past the limit.
     rows = await conn.fetch(
@@ -170,7 +183,7 @@ async def mentioned_products(conn: asyncpg.Connection, question: str) -> list[di
     return _longest(question, rows, lambda r: _named_by(r, "sku", r["name"]))
 
 
-async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
+async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> _Named:
     """Warehouses whose code, or active ones whose name, the question names."""
     rows = await conn.fetch(
         """SELECT id, code, name, active FROM app.warehouses
@@ -181,7 +194,7 @@ async def mentioned_warehouses(conn: asyncpg.Connection, question: str) -> list[
     return _longest(question, rows, lambda r: _named_by(r, "code", r["name"]))
 
 
-async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> list[dict[str, Any]]:
+async def mentioned_suppliers(conn: asyncpg.Connection, question: str) -> _Named:
     """Suppliers whose code, or active ones whose name or name without its legal form, the question names."""
     # Candidates hold what the check below looks for: the code, the name, or ``name_key`` (0139: the name without
     # its legal form, spaces as ``_SPACE`` writes them, lower case), so suppliers sharing a first word ("The ...")

@@ -159,6 +159,32 @@ async def test_every_sku_named_is_known_when_more_are_named_than_are_looked_up(d
     assert (len(found.products), found.truncated) == (MAX_MENTIONS, {"product"})
 
 
+# Until 2026-12-07 codes were checked against the rows left once the longest name won, so a SKU inside another
+# product's name, and a supplier code inside another supplier's, was said to name nothing.
+async def test_a_code_inside_a_longer_name_the_question_uses_is_not_unknown(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_products(conn, tenant, ("PUMP-200", "Pump 200"), ("ADP-7", "Adapter for PUMP-200"))
+        await add_suppliers(conn, tenant, ("GLX-9", "Globex"), ("RSL-1", "Reseller GLX-9 Ltd"))
+    question = "How much Adapter for PUMP-200 do we have, and is Reseller GLX-9 late?"
+    found = await as_user(database, tenant)(lambda tx: find_mentions(tx.conn, question))
+    assert ([p["sku"] for p in found.products], [s["code"] for s in found.suppliers]) == (["ADP-7"], ["RSL-1"])
+    assert found.unknown_codes == []
+
+
+async def test_a_code_naming_nothing_is_unknown_written_alone_not_inside_a_name_the_question_uses(
+    database, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_products(conn, tenant, ("ADP-9", "Adapter for XYZ-9"))
+    ask = as_user(database, tenant)
+    found = await ask(lambda tx: find_mentions(tx.conn, "How much Adapter for XYZ-9 do we have?"))
+    assert found.unknown_codes == []
+    found = await ask(lambda tx: find_mentions(tx.conn, "How much Adapter for XYZ-9 and XYZ-9 do we have?"))
+    assert found.unknown_codes == ["XYZ-9"]
+
+
 MIGRATION = Path(__file__).parents[2] / "common" / "migrations" / "0139_supplier_name_key.sql"
 
 
