@@ -60,8 +60,29 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
         )
     )
     if level_id is not None and (known is None or known[0] != level_id):
+        if known is not None and await _left_behind(conn, scope, model.external_id, known[0]):
+            # The record now lands on another level (its warehouse mapped anew): the ERP holds none of it on the one
+            # it set before, which no snapshot reports any more and the closing step would never zero.
+            try:
+                if await zero_unreported_level(conn, scope, model.external_id, known[0]) == "updated":
+                    outcome = "updated"
+            except RecordRejected as exc:  # kept, and tried again with the next snapshot, as a gone record is
+                raise RecordRejected(f"its warehouse now maps to another; the one it left: {exc.message}") from exc
         await remember(conn, scope, Entity.STOCK, model.external_id, level_id, None)
     return outcome
+
+
+async def _left_behind(conn: asyncpg.Connection, scope: SyncScope, external_id: str, level_id: UUID) -> bool:
+    """Whether no other stock record of the connector sets the level this one set before."""
+    other = await conn.fetchval(
+        """SELECT 1 FROM app.integration_external_ids
+           WHERE connector_id = $1 AND entity = $2 AND local_id = $3 AND external_id <> $4 LIMIT 1""",
+        scope.connector_id,
+        Entity.STOCK.value,
+        level_id,
+        external_id,
+    )
+    return other is None
 
 
 async def zero_unreported_level(conn: asyncpg.Connection, scope: SyncScope, external_id: str, level_id: UUID) -> str:

@@ -130,18 +130,21 @@ async def test_an_order_whose_price_per_unit_four_decimals_cannot_keep_is_reject
     assert [o[0] for o in (await snapshot(owner_pool, tenant.id))["orders"]] == ["4500000001", "4500000002"]
 
 
+async def map_plants(sync_deps, tenant, connector, warehouses: dict[str, str]) -> None:
+    """Changes the connector's plant mapping as its admin (PATCH), the rest of SAP_MAPPING kept."""
+    mapping = ConnectorUpdate.model_validate({"mapping": {**SAP_MAPPING, "warehouses": warehouses}})
+    await sync_deps.database.run(
+        tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, mapping, sync_deps.cipher)
+    )
+
+
 async def test_a_plant_gone_from_the_stock_does_not_zero_a_warehouse_another_plant_still_fills(
     sync_deps, owner_pool, make_tenant, sap
 ):
     # Plants 1010 and 1020 both map to WH-0; 1020's stock goes. WH-0 keeps 1010's figure, not 0.
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
     await run_sync(sync_deps, tenant.id, connector)
-    mapping = ConnectorUpdate.model_validate(
-        {"mapping": {**SAP_MAPPING, "warehouses": {"1010": "WH-0", "1020": "WH-0"}}}
-    )
-    await sync_deps.database.run(
-        tenant.claims(tenant.admin), None, lambda tx: store.update_connector(tx, connector, mapping, sync_deps.cipher)
-    )
+    await map_plants(sync_deps, tenant, connector, {"1010": "WH-0", "1020": "WH-0"})
     await run_sync(sync_deps, tenant.id, connector)
     with sap.lock:
         for key in [k for k, row in sap.sets["A_MatlStkInAcctMod"].items() if row["Plant"] == "1020"]:
@@ -149,6 +152,50 @@ async def test_a_plant_gone_from_the_stock_does_not_zero_a_warehouse_another_pla
     await run_sync(sync_deps, tenant.id, connector)
     levels = (await snapshot(owner_pool, tenant.id))["levels"]
     assert ("MAT000002", "WH-0", Decimal("2.0000")) in levels  # two storage locations of 1 at plant 1010
+
+
+async def synced_then_plant_1020_mapped_to_a_new_wh_2(sync_deps, owner_pool, make_tenant, sap):
+    """A synced SAP tenant whose plant 1020 (WH-1 until now) is then mapped to its new warehouse WH-2."""
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute(
+        "INSERT INTO app.warehouses (tenant_id, code, name) VALUES ($1, 'WH-2', 'Warehouse 2')", tenant.id
+    )
+    await map_plants(sync_deps, tenant, connector, {"1010": "WH-0", "1020": "WH-2"})
+    return tenant, connector
+
+
+async def test_a_plant_mapped_to_another_warehouse_takes_its_stock_from_the_one_it_left(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Until 2026-12-07 WH-1 kept plant 1020's stock for good: MAT000002 2 in WH-0, WH-1 and WH-2.
+    tenant, connector = await synced_then_plant_1020_mapped_to_a_new_wh_2(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    levels = [level for level in (await snapshot(owner_pool, tenant.id))["levels"] if level[0] == "MAT000002"]
+    assert levels == [
+        ("MAT000002", "WH-0", Decimal("2.0000")),
+        ("MAT000002", "WH-1", Decimal("0.0000")),
+        ("MAT000002", "WH-2", Decimal("2.0000")),
+    ]
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["counts"]["stock"]["created"] == rerun["counts"]["stock"]["updated"] == 0
+
+
+async def test_a_plant_mapped_away_from_a_warehouse_holding_a_reservation_is_dead_lettered_and_kept(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    tenant, connector = await synced_then_plant_1020_mapped_to_a_new_wh_2(sync_deps, owner_pool, make_tenant, sap)
+    await owner_pool.execute(  # a hold of 1 (what creating a reservation does to the level)
+        """UPDATE app.stock_levels l SET reserved = 1 FROM app.products p, app.warehouses w
+           WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'MAT000002'
+             AND w.id = l.warehouse_id AND w.code = 'WH-1'""",
+        tenant.id,
+    )
+    await run_sync(sync_deps, tenant.id, connector)
+    [(external_id, error)] = await dead_letters(owner_pool, tenant.id, "stock")
+    assert external_id == "MAT000002@1020" and "reserved" in error
+    levels = [level for level in (await snapshot(owner_pool, tenant.id))["levels"] if level[0] == "MAT000002"]
+    assert ("MAT000002", "WH-1", Decimal("2.0000")) in levels and all(level[1] != "WH-2" for level in levels)
 
 
 async def test_connection_drop_half_way_then_rerun_equals_an_uninterrupted_sync(
