@@ -134,7 +134,9 @@ class CopilotService:
         chooser = await asyncio.to_thread(fit_chooser, embedder, TRAIN, list(TOOLS), TRAIN_CATALOGUE)
         # The engine's own tokenizer: prompts are fitted in the tokens its window counts.
         count_tokens = await asyncio.to_thread(load_token_counter, model_source)
-        self._copilot = Copilot(Database(self._pool), embedder, HandleLLM(llm, model_id), limits, chooser, count_tokens)
+        # Requests, not jobs: refused as busy (503) past the timeout, as in the ingress, rather than waiting on.
+        database = Database(self._pool, acquire_timeout_s=settings.database_acquire_timeout_s)
+        self._copilot = Copilot(database, embedder, HandleLLM(llm, model_id), limits, chooser, count_tokens)
 
     async def ingest(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None, filename: str, data: bytes

@@ -27,8 +27,10 @@ Claims = Mapping[str, Any]
 @serve.deployment(name="RiskService", max_ongoing_requests=32)
 class RiskService:
     async def __init__(self) -> None:  # type: ignore[misc]  # Serve awaits it
-        self._pool = await create_pool(get_settings())
-        self._database = Database(self._pool)
+        settings = get_settings()
+        self._pool = await create_pool(settings)
+        # A request, not a job: refused as busy (503) past the timeout, as in the ingress, rather than waiting on.
+        self._database = Database(self._pool, acquire_timeout_s=settings.database_acquire_timeout_s)
         self._models = service.ModelStore()
 
     async def _run(
