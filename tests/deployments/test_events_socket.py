@@ -202,3 +202,45 @@ async def test_a_database_too_busy_to_check_membership_closes_as_retry_later(cli
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
         assert closed.value.code == 1013
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.DeadlockDetectedError("deadlock detected"),
+        asyncpg.LockNotAvailableError("canceling statement due to lock timeout"),
+        TimeoutError("timed out"),
+    ],
+    ids=["too-many-connections", "deadlock-after-retries", "lock-timeout", "socket-timeout"],
+)
+async def test_a_database_error_the_membership_check_passes_on_closes_as_retry_later(
+    client, make_tenant, monkeypatch, error
+):
+    # Before, Database.run's errors other than a lost connection or an exhausted pool escaped the route: the socket
+    # closed with 1011 (internal error) and no frame, and a client did not know to reconnect.
+    tenant = await make_tenant()
+
+    async def failing(claims, tenant_id, operation):
+        raise error
+
+    monkeypatch.setattr(client.app.state.services.database, "run", failing)
+    with client.websocket_connect("/api/v1/events") as socket:
+        socket.send_text(auth(tenant))
+        assert socket.receive_json()["code"] == "database_unavailable"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 1013
+
+
+async def test_a_bug_in_the_membership_check_is_not_closed_as_retry_later(client, make_tenant, monkeypatch):
+    tenant = await make_tenant()
+
+    async def broken(claims, tenant_id, operation):
+        raise TypeError("membership() takes 1 positional argument but 2 were given")
+
+    monkeypatch.setattr(client.app.state.services.database, "run", broken)
+    # It leaves the route (the ASGI server logs it and closes with 1011): no frame, no 1013 for a client to retry on.
+    with pytest.raises(TypeError, match="positional argument"), client.websocket_connect("/api/v1/events") as socket:
+        socket.send_text(auth(tenant))
+        socket.receive_json()

@@ -5,9 +5,10 @@ Protocol: connect, then send ``{"type": "auth", "token": "<access token>", "tena
 within 10 s (a token in the first message stays out of URLs and access logs). The server answers
 ``{"type": "ready", "tenant_id": ...}`` and then one JSON message per event. Bad or missing auth closes
 with 4401, a non-member with 4403, and a database that cannot answer whether the caller is a member (pool exhausted,
-an outage) with 1013 (try again later); the socket closes with 4401 when the token expires, with 4403 when the
-caller stops being a member (re-checked every ``MEMBERSHIP_RECHECK_S``; a re-check the database cannot answer is
-tried again), and with 4429 when the caller already holds ``CONNECTIONS_PER_USER`` sockets on this replica.
+too many connections, an outage) with 1013 (try again later); the socket closes with 4401 when the token expires,
+with 4403 when the caller stops being a member (re-checked every ``MEMBERSHIP_RECHECK_S``; a re-check the database
+cannot answer is tried again), and with 4429 when the caller already holds ``CONNECTIONS_PER_USER`` sockets on this
+replica.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
 from common.auth import AuthenticationError
 from common.database import TenantTransaction
-from common.errors import DomainError, PermissionDeniedError, ServiceUnavailableError
+from common.errors import DatabaseUnavailableError, DomainError, PermissionDeniedError, ServiceUnavailableError
 from deployments.api.cors import require_allowed_origin
 from deployments.api.deps import Services
 from deployments.api.event_hub import EventHub
@@ -36,6 +37,17 @@ AUTH_TIMEOUT_S = 10.0
 MEMBERSHIP_RECHECK_S = 30.0
 CONNECTIONS_PER_USER = 5
 TRY_AGAIN_LATER = 1013  # RFC 6455's code for a server that cannot serve now: the client reconnects
+# What Database.run lets through as it is when the database cannot answer now (it raises a lost connection, a
+# cancelled statement or a server shutting down as DatabaseUnavailableError): too many connections or no memory on
+# the server (SQLSTATE class 53), a deadlock or serialization failure its retries did not get past (40), a lock
+# timeout (55P03), a socket error once the transaction began (TimeoutError included). No answer about membership,
+# so try again later; until 2026-12-07 these closed with 1011. Anything else is a bug: it still ends in 1011, logged.
+NO_ANSWER = (
+    asyncpg.InsufficientResourcesError,
+    asyncpg.TransactionRollbackError,
+    asyncpg.LockNotAvailableError,
+    OSError,
+)
 
 
 def event_hub(websocket: WebSocket) -> EventHub:
@@ -67,10 +79,11 @@ async def events(websocket: WebSocket) -> None:
 
     try:
         tenant_id = await services.database.run(claims.raw, requested, membership)
-    except DomainError as exc:
+    except (DomainError, *NO_ANSWER) as exc:
+        refusal = exc if isinstance(exc, DomainError) else _unanswered(exc)
         # A ServiceUnavailableError says nothing about membership, so no 4403 (a client does not reconnect after it).
-        close = TRY_AGAIN_LATER if isinstance(exc, ServiceUnavailableError) else 4403
-        await websocket.send_json({"type": "error", "code": exc.code, "message": exc.message})
+        close = TRY_AGAIN_LATER if isinstance(refusal, ServiceUnavailableError) else 4403
+        await websocket.send_json({"type": "error", "code": refusal.code, "message": refusal.message})
         await websocket.close(close)
         return
     expires_in = float(claims.raw.get("exp", time.time() + 3600)) - time.time()
@@ -110,6 +123,11 @@ def _open_sockets(websocket: WebSocket) -> dict[str, int]:
     if counts is None:
         counts = state.event_sockets = {}
     return counts
+
+
+def _unanswered(exc: Exception) -> DatabaseUnavailableError:
+    logger.warning("membership check of an event socket failed; closing it as try again later: %r", exc)
+    return DatabaseUnavailableError("the database is unavailable; retry shortly")
 
 
 def _auth_frame(message: Any) -> tuple[str, str | None]:
