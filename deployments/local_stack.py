@@ -184,6 +184,9 @@ def port_holder(host: str, port: int) -> tuple[int | None, str] | None:
     """None when ``host:port`` can be bound; otherwise the listening process's pid and command line (pid None
     when /proc does not show it: another user's process)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: a connection of the last run left in TIME_WAIT (Ctrl-C with a browser's SSE or
+        # WebSocket open) then does not block the bind, and only a socket listening on the port does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

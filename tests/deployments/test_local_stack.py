@@ -64,6 +64,21 @@ def test_a_free_port_has_no_holder(listener):
     assert port_holder("127.0.0.1", free) is None
 
 
+def test_a_port_left_with_a_closed_connection_in_time_wait_has_no_holder():
+    # The server side closing first (Ctrl-C with a browser's SSE or WebSocket open) leaves its end in TIME_WAIT
+    # for a minute: until 2026-12-07 `make run` then refused "port in use by another user's process".
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and HAProxy bind theirs
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = server.accept()
+            accepted.close()
+            assert client.recv(1) == b""  # the server closed first, so its end is left in TIME_WAIT
+    assert port_holder("127.0.0.1", port) is None
+
+
 def test_starting_on_a_held_http_port_is_refused_with_the_holder_and_how_to_stop_it(listener):
     settings = Settings(_env_file=None, http_port=listener, serve_high_throughput=False)
     with pytest.raises(PortInUseError, match=rf"port {listener} is already in use by pid {os.getpid()} .*kill"):
