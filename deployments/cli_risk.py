@@ -122,13 +122,19 @@ def risk_import(
 
     from common.errors import DomainError
     from risk.commands import run_import
-    from risk.history_import import ImportOptions, parse_currency, parse_mapping, parse_mode_mapping
+    from risk.history_import import (
+        ImportOptions,
+        parse_currency,
+        parse_date_format,
+        parse_mapping,
+        parse_mode_mapping,
+    )
 
     ensure_database_url()
     try:
         options = ImportOptions(
             parse_mapping(mapping),
-            date_format,
+            parse_date_format(date_format),
             create_suppliers,
             dry_run,
             parse_mode_mapping(mode_map),

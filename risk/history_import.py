@@ -45,6 +45,7 @@ from risk.history_format import (
     ImportOptions,
     derived_code,
     parse_currency,
+    parse_date_format,
     parse_mapping,
     parse_mode_mapping,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "derived_code",
     "import_history",
     "parse_currency",
+    "parse_date_format",
     "parse_mapping",
     "parse_mode_mapping",
     "read_rows",
@@ -84,7 +86,7 @@ async def import_history(
 ) -> dict[str, Any]:
     """Validate every row, import the valid ones (unless ``dry_run``), and report the rejected ones."""
     rows = read_rows(data, options)
-    date_format = options.date_format or detect_date_format(
+    date_format = parse_date_format(options.date_format) or detect_date_format(
         [r[column] for column in ("order_date", "promised_date", "delivered_date") for r in rows[:2_000]]
     )
     known = await conn.fetch("SELECT id, code, name FROM app.suppliers")

@@ -89,7 +89,8 @@ def validate_row(
         if not number.is_finite() or number < 0 or (positive and number == 0):
             errors.append(f"{column} must be {'greater than 0' if positive else 'at least 0'}, got {text}")
             return None
-        if abs(number) >= Decimal("1e14"):
+        # A comparison, not abs(): arithmetic rounds to the context and raises Overflow past 1e999999 (1e1000000).
+        if number >= Decimal("1e14"):
             errors.append(f"{column} {text} is too large")
             return None
         # Stored with 4 decimals: a positive amount that rounds to zero would not be positive any more.

@@ -16,6 +16,8 @@ BASE = "/api/v1/ai/risk"
 TODAY = date.today()
 # A market cursor whose volatility no float holds (float() of it overflows).
 OVERFLOWING_CURSOR = base64.urlsafe_b64encode(f'[true,{"9" * 400},"a","EUR","x"]'.encode()).decode().rstrip("=")
+# A history file every column of which reads: only the options sent with it can be wrong.
+VALID_IMPORT = b"supplier,order_date,promised_date,quantity,value\nACME,2025-01-02,2025-02-01,10,20\n"
 
 
 async def arrange(owner_pool, tenant) -> dict[str, uuid.UUID]:
@@ -157,6 +159,17 @@ async def test_import_reports_rejected_rows_and_refuses_unreadable_files(http, m
         assert await conn.fetchval("SELECT count(*) FROM app.supplier_deliveries WHERE tenant_id = $1", tenant.id) == 1
 
 
+async def test_an_import_rejects_a_row_with_a_number_past_the_decimal_range(http, make_tenant):
+    tenant = await make_tenant()
+    csv = "supplier,order_date,promised_date,quantity,value\nACME,2025-01-02,2025-02-01,10,1e1000000\n"
+    files = {"file": ("history.csv", csv.encode(), "text/csv")}
+    response = await http.post(
+        f"{BASE}/history/import", files=files, data={"create_suppliers": "true"}, headers=tenant.headers()
+    )
+    assert response.status_code == 200, response.text
+    assert [r["errors"] for r in response.json()["rejections"]] == [["value 1e1000000 is too large"]]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "code"),
     [
@@ -193,6 +206,14 @@ async def test_import_reports_rejected_rows_and_refuses_unreadable_files(http, m
             {"files": {"file": ("a.csv", b"supplier\n", "text/csv")}, "data": {"date_format": "iso"}},
             400,
             "invalid_date_format",
+        ),
+        pytest.param(
+            "post",
+            "/history/import",
+            {"files": {"file": ("a.csv", VALID_IMPORT, "text/csv")}, "data": {"date_format": "%Y-%m-%m"}},
+            400,
+            "invalid_date_format",
+            id="import-repeated-date-directive",
         ),
         (
             "post",

@@ -158,6 +158,15 @@ async def test_an_unreadable_file_is_refused_and_changes_nothing(world, data, op
     assert await count(world, "supplier_deliveries") == 0
 
 
+@pytest.mark.parametrize("date_format", ["%Y-%m-%m", "%Y-%m-%Q"], ids=["repeated-directive", "unknown-directive"])
+async def test_a_date_format_strptime_cannot_read_with_is_refused_and_changes_nothing(world, date_format):
+    await world.supplier("ACME", "CN")
+    with pytest.raises(InvalidInputError) as refused:
+        await run_import(world, csv_bytes(*GOOD), date_format=date_format)
+    assert refused.value.code == "invalid_date_format"
+    assert await count(world, "supplier_deliveries") == 0
+
+
 def test_a_malformed_mapping_is_refused():
     with pytest.raises(InvalidInputError, match="column=header"):
         parse_mapping("supplier")
@@ -339,6 +348,11 @@ def test_a_decimal_comma_is_refused_rather_than_read_as_a_thousands_separator():
     assert parsed is None and [e.split()[0] for e in errors] == ["quantity", "value"], errors
     grouped, _ = validate_row(2, a_row(quantity="1,250", value="1,234,567.50"), "%Y-%m-%d")
     assert grouped is not None and (grouped.quantity, grouped.value) == (Decimal(1250), Decimal("1234567.50"))
+
+
+def test_a_number_past_the_decimal_contexts_range_is_rejected_as_too_large():
+    parsed, errors = validate_row(2, a_row(quantity="1e1000000", value="9E+999999999"), "%Y-%m-%d")
+    assert (parsed, errors) == (None, ["quantity 1e1000000 is too large", "value 9E+999999999 is too large"])
 
 
 def test_more_rejected_than_delivered_is_refused_when_the_received_quantity_is_blank():

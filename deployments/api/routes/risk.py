@@ -14,12 +14,12 @@ from uuid import UUID
 from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
-from common.errors import InvalidInputError, PayloadTooLargeError
+from common.errors import PayloadTooLargeError
 from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.listing_params import CursorParam
 from deployments.api.model_calls import call_for
 from risk import repository
-from risk.history_import import ImportOptions, parse_currency, parse_mapping, parse_mode_mapping
+from risk.history_import import ImportOptions, parse_currency, parse_date_format, parse_mapping, parse_mode_mapping
 
 router = APIRouter(prefix="/ai/risk", tags=["risk"])
 
@@ -149,15 +149,14 @@ async def import_history(
     country (ISO code or name), product, category, shipment_mode (synonyms such as truck, ocean, air charter are
     understood), delivered_date, quantity_received, quantity_rejected, reference (optional)."""
     handles.require("risk")  # 503 before the upload is read when the risk service is not deployed
-    if date_format is not None and "%" not in date_format:
-        raise InvalidInputError(f"date_format {date_format!r} has no strptime directive", code="invalid_date_format")
+    checked_date_format = parse_date_format(date_format)  # 400 before the upload is read
     limit = request.app.state.settings.risk_import_max_bytes
     data = await file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLargeError(f"the file exceeds the import limit of {limit} bytes", details={"max_bytes": limit})
     options = ImportOptions(
         parse_mapping(mapping),
-        date_format or None,
+        checked_date_format,
         create_suppliers,
         dry_run,
         parse_mode_mapping(mode_mapping),
