@@ -124,6 +124,8 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]
     earlier = lines_as_stored(numbered, stored)
     lines = []
+    # Whether the ERP reports the line's closures (SAP, NetSuite: 0 when it is open); Odoo and Business Central do not.
+    reported_closures = ["cancelled_quantity" in line.model_fields_set for line in ordered]
     total = Decimal(0)  # the lines' amounts as their columns keep them, which the order summaries add up
     for line, product_id in zip(ordered, product_ids, strict=True):
         before = earlier.get(line.line_no)
@@ -231,11 +233,15 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
                -- delivery history's date for it: migration 0136).
                erp_received_at = CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base
                                       THEN now() ELSE app.purchase_order_lines.erp_received_at END,
-               -- A closure the ERP reports; without one, a backorder closed in Chainsight stays closed.
-               cancelled_base = CASE WHEN EXCLUDED.cancelled_base > 0 THEN EXCLUDED.cancelled_base
-                                     ELSE app.purchase_order_lines.cancelled_base END,
+               -- What an ERP that reports closures says, a line it reopened included; from one that reports none,
+               -- a backorder closed in Chainsight stays closed.
+               cancelled_base = CASE WHEN $12 THEN EXCLUDED.cancelled_base ELSE app.purchase_order_lines.cancelled_base
+                                END,
                updated_at = now()""",
-        [(scope.tenant_id, order_id, *line.values()) for line in lines],
+        [
+            (scope.tenant_id, order_id, *line.values(), reported)
+            for line, reported in zip(lines, reported_closures, strict=True)
+        ],
     )
     await conn.execute(
         "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND NOT (line_no = ANY($2::int[]))",

@@ -527,6 +527,28 @@ async def synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo) 
     return tenant, connector, order
 
 
+async def test_a_backorder_closed_here_stays_closed_when_odoo_reports_its_order_again(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Odoo reports no closures: its lines' 0 cancelled is no word on them, so what Chainsight closed stands.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    closed = """UPDATE app.purchase_order_lines l SET cancelled_base = l.quantity_base - 1
+                FROM app.purchase_orders po WHERE po.id = l.purchase_order_id AND po.tenant_id = $1
+                  AND po.number = 'P00002'"""
+    await owner_pool.execute(closed, tenant.id)
+    order = next(i for i, o in odoo.models["purchase.order"].items() if o["name"] == "P00002")
+    receive_boxes_in_odoo(odoo, order, 1)  # the first line's receipt of 1
+    await run_sync(sync_deps, tenant.id, connector)
+    lines = await owner_pool.fetch(
+        """SELECT l.received_base, l.cancelled_base FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00002' ORDER BY l.line_no""",
+        tenant.id,
+    )
+    assert [tuple(r) for r in lines] == [(1, 4), (0, 5)]
+
+
 async def test_an_order_line_keeps_the_box_factor_it_was_written_with_once_the_box_changes(
     sync_deps, owner_pool, make_tenant, odoo
 ):

@@ -89,20 +89,41 @@ async def test_rerun_changes_nothing_and_incremental_sync_applies_changes(sync_d
     assert state["orders"][1][4] == "partially_received"
 
 
-async def test_a_deleted_item_of_a_live_order_is_no_longer_expected(sync_deps, owner_pool, make_tenant, sap):
-    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
-    await run_sync(sync_deps, tenant.id, connector)
+def mark_item_20_of_4500000001(sap, deletion_code: str) -> None:
+    """Sets the PurchasingDocumentDeletionCode of order 4500000001's second item ("L": deleted, "": live)."""
     items = sap.sets["A_PurchaseOrder"]["4500000001"]["to_PurchaseOrderItem"]
-    sap.put("A_PurchaseOrder", "4500000001",
-            {"to_PurchaseOrderItem": [items[0], {**items[1], "PurchasingDocumentDeletionCode": "L"}]})  # fmt: skip
-    await run_sync(sync_deps, tenant.id, connector)
+    marked = {**items[1], "PurchasingDocumentDeletionCode": deletion_code}
+    sap.put("A_PurchaseOrder", "4500000001", {"to_PurchaseOrderItem": [items[0], marked]})
+
+
+async def lines_of_4500000001(owner_pool, tenant) -> list[tuple[Decimal, Decimal]]:
+    """Order 4500000001's lines here: (cancelled_base, still to come), by line number."""
     lines = await owner_pool.fetch(
         """SELECT l.cancelled_base, greatest(l.quantity_base - l.received_base - l.cancelled_base, 0) AS to_come
            FROM app.purchase_orders po JOIN app.purchase_order_lines l ON l.purchase_order_id = po.id
            WHERE po.tenant_id = $1 AND po.number = '4500000001' ORDER BY l.line_no""",
         tenant.id,
     )
-    assert [tuple(r) for r in lines] == [(0, 3), (4, 0)]
+    return [tuple(r) for r in lines]
+
+
+async def test_a_deleted_item_of_a_live_order_is_no_longer_expected(sync_deps, owner_pool, make_tenant, sap):
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    mark_item_20_of_4500000001(sap, "L")
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await lines_of_4500000001(owner_pool, tenant) == [(0, 3), (4, 0)]
+
+
+async def test_a_deleted_item_sap_restores_is_expected_again(sync_deps, owner_pool, make_tenant, sap):
+    # Until 2026-12-07 the line stayed cancelled (4 cancelled, 0 to come): a 0 from the ERP kept the stored closure.
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await run_sync(sync_deps, tenant.id, connector)
+    mark_item_20_of_4500000001(sap, "L")
+    await run_sync(sync_deps, tenant.id, connector)
+    mark_item_20_of_4500000001(sap, "")
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await lines_of_4500000001(owner_pool, tenant) == [(0, 3), (0, 4)]
 
 
 async def test_an_order_whose_price_per_unit_four_decimals_cannot_keep_is_rejected_and_the_others_synced(
