@@ -42,11 +42,13 @@ def choose_lead_time(
     from_request = ", sd from request" if requested_sd_days is not None else ""
     if supplier_estimate is not None and supplier_estimate["mean_days"] is not None:
         samples = None
-        # Observed lead times are bootstrapped by the simulation: with a requested sd it would check another spread.
+        # Observed lead times are bootstrapped by the simulation: with a requested sd it would check another spread,
+        # and with open orders outlasting receipts (censored) the receipts alone are the quick part of the spread.
         if (
             supplier_receipts is not None
             and supplier_estimate["receipts"] >= MIN_RECEIPTS_FOR_SAMPLES
             and requested_sd_days is None
+            and not supplier_estimate.get("censored_orders")
         ):
             samples = observed_lead_times(supplier_receipts).dropna().tolist()
         source = f"supplier {supplier_estimate['basis']}"

@@ -40,7 +40,7 @@ def seasonal_report(history: pd.DataFrame, freq: str) -> dict[str, Any]:
 def supply_report(
     received: pd.DataFrame, open_orders: pd.DataFrame, nominal_days: float | None, now: datetime
 ) -> dict[str, Any]:
-    estimate = estimate_lead_time(received, nominal_days=nominal_days)
+    estimate = estimate_lead_time(received, open_orders=open_orders, now=now, nominal_days=nominal_days)
     predictions = predict_open_orders(open_orders, estimate, now=now)
     return {
         "lead_time": estimate.model_dump(),

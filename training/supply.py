@@ -14,7 +14,10 @@ With few receipts the estimates degrade gracefully instead of failing:
   pseudo-observations (a normal-normal posterior mean); with no receipts it is the nominal one;
 - the standard deviation needs two receipts; below that it is ``default_cv`` times the mean;
 - the on-time probability is the posterior mean under a Beta(1, 1) prior (Laplace's rule of
-  succession) with a 90% credible interval, so 2 of 2 on time reads as 0.75, not certainty.
+  succession) with a 90% credible interval, so 2 of 2 on time reads as 0.75, not certainty; an open order
+  past its expected date is late in it;
+- an open order out longer than a receipt took is a lead time of at least its time out: the lead time is then
+  a Kaplan-Meier estimate, with the share still out placed at the longest time out (a lower bound, noted).
 
 Probabilities for open orders come from a gamma distribution with the estimated mean and sd (lead
 times are positive and right-skewed). Pure pandas/scipy: no database, no Ray.
@@ -53,8 +56,12 @@ class LeadTimeDistribution(BaseModel):
     on_time_probability: float | None
     on_time_interval: list[float] | None
     on_time_orders: int
-    mean_delay_days: float | None  # mean of (first receipt - expected date) over late orders
+    mean_delay_days: float | None  # mean of (first receipt - expected date) over late received orders
     notes: list[str]
+    # Open orders out longer than the shortest receipt took: right-censored lead times (Kaplan-Meier), so the
+    # received ones alone (which these outlast) are no sample of the supplier's lead times.
+    censored_orders: int = 0
+    late_open_orders: int = 0  # open orders past their expected date: late in the on-time probability
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,8 @@ class OpenOrderPrediction:
 def estimate_lead_time(
     history: pd.DataFrame,
     *,
+    open_orders: pd.DataFrame | None = None,
+    now: datetime | None = None,
     nominal_days: float | None = None,
     prior_weight: float = 3.0,
     default_cv: float = 0.25,
@@ -79,7 +88,9 @@ def estimate_lead_time(
 
     ``history`` has ``issued_at``, ``expected_date`` (may be null) and ``first_received_at``.
     With at least ``min_history`` receipts the history stands alone; below that, the nominal lead
-    time (when known) enters as ``prior_weight`` pseudo-observations.
+    time (when known) enters as ``prior_weight`` pseudo-observations. ``open_orders`` (``issued_at``,
+    ``expected_date``, ``timezone``), not received by ``now``: one past its expected date is late, and one out
+    longer than a receipt took is a lead time of at least its time out (Kaplan-Meier).
     """
     missing = {"issued_at", "expected_date", "first_received_at"} - set(history.columns)
     if missing:
@@ -97,11 +108,29 @@ def estimate_lead_time(
     n = len(days)
     observed_mean = float(days.mean()) if n else None
     observed_sd = float(days.std(ddof=1)) if n >= 2 else None
+    moment = now or datetime.now(UTC)
+    still_open = open_orders if open_orders is not None else pd.DataFrame(columns=["issued_at", "expected_date"])
+    out_days = _time_out(still_open, moment)
+    censored = out_days[out_days > days.min()] if n else out_days[:0]
+    history_mean, history_sd, history_quantiles = observed_mean, observed_sd, None
+    if len(censored):
+        survival = kaplan_meier(days, censored)
+        history_mean, history_sd = survival.mean, survival.sd
+        history_quantiles = {f"p{round(q * 100)}": survival.quantile(q) for q in LEAD_TIME_QUANTILES}
+        notes.append(
+            f"{len(censored)} open order(s) out longer than the shortest receipt count as lead times of at least "
+            "their time out (Kaplan-Meier)"
+        )
+        if survival.still_out > 0:
+            notes.append(
+                f"{survival.still_out:.0%} of orders are still out after {survival.days[-1]:.1f} days, longer than "
+                f"any receipt took: the mean, sd and quantiles above {1 - survival.still_out:.0%} are lower bounds"
+            )
     if n >= min_history or (n > 0 and nominal_days is None):
-        mean, basis = observed_mean, "history"
+        mean, basis = history_mean, "history"
     elif n > 0 and nominal_days is not None:
-        assert observed_mean is not None
-        mean = (n * observed_mean + prior_weight * nominal_days) / (n + prior_weight)
+        assert history_mean is not None
+        mean = (n * history_mean + prior_weight * nominal_days) / (n + prior_weight)
         basis = "blended with nominal"
         notes.append(f"{n} receipt(s): mean shrunk towards the nominal {nominal_days:g} days")
     elif nominal_days is not None:
@@ -112,22 +141,27 @@ def estimate_lead_time(
         notes.append("no receipts and no nominal lead time: nothing to estimate")
     sd: float | None = None
     if mean is not None:
-        if observed_sd is not None and n >= min_history:
-            sd = observed_sd
+        if history_sd is not None and n >= min_history:
+            sd = history_sd
         else:
             floor = default_cv * mean
-            sd = max(observed_sd or 0.0, floor)
-            if observed_sd is None:
+            sd = max(history_sd or 0.0, floor)
+            if history_sd is None:
                 notes.append(f"standard deviation assumed {default_cv:g} x mean (fewer than 2 receipts)")
     quantiles: dict[str, float] = {}
     if mean is not None and sd is not None:
-        if n >= min_history:
+        if n >= min_history and history_quantiles is not None:
+            quantiles = history_quantiles
+        elif n >= min_history:
             quantiles = {f"p{round(q * 100)}": float(np.quantile(days, q)) for q in LEAD_TIME_QUANTILES}
         else:
             quantiles = {f"p{round(q * 100)}": lead_time_quantile(mean, sd, q) for q in LEAD_TIME_QUANTILES}
-    on_time, interval, count, delay = _on_time(rows[valid], received[valid])
+    late_open = _past_due(still_open, moment)
+    on_time, interval, count, delay = _on_time(rows[valid], received[valid], late_open)
     if on_time is None:
         notes.append("no receipt with an expected date: on-time probability unknown")
+    if late_open:
+        notes.append(f"{late_open} open order(s) past their expected date count as late (not in the mean delay)")
     return LeadTimeDistribution(
         receipts=n,
         basis=basis,
@@ -142,6 +176,8 @@ def estimate_lead_time(
         on_time_orders=count,
         mean_delay_days=delay,
         notes=notes,
+        censored_orders=len(censored),
+        late_open_orders=late_open,
     )
 
 
@@ -160,6 +196,39 @@ def observed_lead_times(orders: pd.DataFrame) -> pd.Series:
         receipt_day = _local_dates(received[before], zones[before])
         days[before] = np.where(receipt_day < issue_day, np.nan, 0.0)
     return days
+
+
+@dataclass(frozen=True)
+class SurvivalLeadTimes:
+    """Lead times (``days``, ascending) and their probability under the Kaplan-Meier estimate; the share of orders
+    still out after the longest time seen (``still_out``) sits at that time, so with it above 0 the mean, sd and the
+    quantiles above ``1 - still_out`` are lower bounds."""
+
+    days: np.ndarray
+    probability: np.ndarray
+    still_out: float
+
+    @property
+    def mean(self) -> float:
+        return float(self.days @ self.probability)
+
+    @property
+    def sd(self) -> float:
+        return float(np.sqrt(self.probability @ (self.days - self.mean) ** 2))
+
+    def quantile(self, q: float) -> float:
+        """The shortest lead time whose cumulative probability reaches ``q``."""
+        at = np.searchsorted(np.cumsum(self.probability), q - 1e-9)
+        return float(self.days[min(int(at), len(self.days) - 1)])
+
+
+def kaplan_meier(received_days: np.ndarray, out_days: np.ndarray) -> SurvivalLeadTimes:
+    """Lead times from receipts (``received_days``, at least one) and orders not received after ``out_days``."""
+    survival = stats.ecdf(stats.CensoredData(uncensored=received_days, right=out_days)).sf
+    left = survival.probabilities
+    probability = -np.diff(np.concatenate([[1.0], left]))
+    probability[-1] += left[-1]
+    return SurvivalLeadTimes(np.asarray(survival.quantiles, dtype=float), probability, float(left[-1]))
 
 
 def lead_time_quantile(mean: float, sd: float, q: float) -> float:
@@ -228,13 +297,26 @@ def predict_open_orders(
     return out
 
 
+def _time_out(open_orders: pd.DataFrame, now: datetime) -> np.ndarray:
+    """Days each open order has been out by ``now``."""
+    issued = pd.to_datetime(open_orders["issued_at"], utc=True)
+    return np.maximum(((now - issued).dt.total_seconds() / 86_400).to_numpy(dtype=float), 0.0)
+
+
+def _past_due(open_orders: pd.DataFrame, now: datetime) -> int:
+    """Open orders whose expected date is over on the receiving warehouse's calendar (as ``predict_open_orders``)."""
+    due = pd.to_datetime(open_orders["expected_date"], errors="coerce")
+    zones = open_orders["timezone"] if "timezone" in open_orders.columns else pd.Series(None, index=open_orders.index)
+    return sum(now.astimezone(_zone(z)).date() > d.date() for d, z in zip(due, zones, strict=True) if pd.notna(d))
+
+
 def _on_time(
-    rows: pd.DataFrame, received: pd.Series
+    rows: pd.DataFrame, received: pd.Series, late_open: int
 ) -> tuple[float | None, tuple[float, float] | None, int, float | None]:
     # An expected date past what pandas keeps (an ERP's 9999-12-31 for "none") is no due date.
     due = pd.to_datetime(rows["expected_date"], errors="coerce")
     with_due = due.notna().to_numpy()
-    if not with_due.any():
+    if not with_due.any() and not late_open:
         return None, None, 0, None
     expected = due[with_due].dt.date.to_numpy()
     zones = rows["timezone"] if "timezone" in rows.columns else pd.Series("UTC", index=rows.index)
@@ -242,7 +324,7 @@ def _on_time(
         [moment.astimezone(_zone(z)).date() for moment, z in zip(received[with_due], zones[with_due], strict=True)]
     )
     on_time = arrived <= expected
-    k, n = int(on_time.sum()), len(on_time)
+    k, n = int(on_time.sum()), len(on_time) + late_open
     posterior = stats.beta(1 + k, 1 + n - k)
     delays = [(a - e).days for a, e, ok in zip(arrived, expected, on_time, strict=True) if not ok]
     return (

@@ -63,6 +63,49 @@ async def make_supplier_with_orders(owner_pool, tenant, lead_times_days, nominal
     return supplier
 
 
+async def add_open_orders(owner_pool, tenant, supplier, issued_days_ago, due_after_days):
+    """Issued orders of ``supplier`` to the first warehouse, none received."""
+    now = datetime.now(UTC)
+    async with owner_pool.acquire() as conn:
+        for days_ago in issued_days_ago:
+            at = now - timedelta(days=days_ago)
+            await conn.execute(
+                "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, "
+                "expected_date, issued_at) VALUES ($1, $2, $3, 'EUR', 'issued', $4, $5)",
+                tenant.id, supplier, tenant.warehouses[0], (at + timedelta(days=due_after_days)).date(), at,
+            )  # fmt: skip
+
+
+async def overdue_supplier(owner_pool, tenant):
+    """10 orders received on time after 5 days; 20 issued 110 to 129 days ago, due 20 days after, not received."""
+    supplier = await make_supplier_with_orders(owner_pool, tenant, [5] * 10)
+    await add_open_orders(owner_pool, tenant, supplier, range(110, 130), 20)
+    return supplier
+
+
+async def test_supply_prediction_counts_overdue_open_orders_as_late_and_still_out(http, make_tenant, owner_pool):
+    # Before, it read on-time 0.917 and every lead-time quantile 5 days while listing the 20 as already late.
+    t = await make_tenant()
+    supplier = await overdue_supplier(owner_pool, t)
+    body = (await http.get(f"{BASE}/supply", params={"supplier_id": str(supplier)}, headers=t.headers())).json()
+    lead = body["lead_time"]
+    assert sum(order["already_late"] for order in body["open_orders"]) == lead["late_open_orders"] == 20
+    assert lead["on_time_probability"] == pytest.approx(11 / 32)
+    assert lead["quantiles_days"]["p10"] == pytest.approx(5.0)
+    assert lead["quantiles_days"]["p90"] > 110 and lead["mean_days"] > 80
+
+
+async def test_inventory_policy_plans_on_the_lead_time_of_the_orders_still_out(http, planner_tenant, owner_pool):
+    # Before, the route gave the estimate no open orders: the policy planned on 5 days.
+    t = planner_tenant
+    supplier = await overdue_supplier(owner_pool, t)
+    payload = first_series(t, supplier_id=str(supplier), service_level=0.95)
+    response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["policy"]["lead_time_periods"] > 80
+
+
 async def test_supply_prediction_reports_the_lead_time_distribution_and_on_time_odds(http, make_tenant, owner_pool):
     t = await make_tenant()
     supplier = await make_supplier_with_orders(owner_pool, t, [8, 9, 10, 11, 12, 9, 10, 14, 10, 9, 11, 10])

@@ -91,3 +91,9 @@ def test_a_receipt_earlier_on_the_issue_day_is_sampled_as_zero_days():
     same_day = pd.DataFrame({"issued_at": [issued], "first_received_at": [issued - pd.Timedelta(hours=15)]})
     chosen = choose_lead_time(None, None, ESTIMATE, pd.concat([same_day, receipts([12.0] * 11)]), 9.0)
     assert chosen.samples_days is not None and sorted(chosen.samples_days)[:2] == [0.0, 12.0]
+
+
+def test_receipts_outlasted_by_open_orders_are_not_resampled():
+    # The receipts are the quick part of a spread the censored estimate's gamma stands for.
+    chosen = choose_lead_time(None, None, {**ESTIMATE, "censored_orders": 3}, receipts([12.0] * 12), 9.0)
+    assert (chosen.mean_days, chosen.samples_days) == (12.0, None)

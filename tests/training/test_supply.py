@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from training.errors import ForecastInputError
-from training.supply import estimate_lead_time, lead_time_cdf, predict_open_orders
+from training.supply import estimate_lead_time, kaplan_meier, lead_time_cdf, predict_open_orders
 
 START = datetime(2025, 1, 1, 9, tzinfo=UTC)
 
@@ -166,3 +166,59 @@ def test_a_receipt_is_dated_before_its_order_on_the_receiving_warehouses_calenda
     in_utc = estimate_lead_time(orders.assign(timezone="UTC"))
     assert (in_los_angeles.receipts, in_los_angeles.mean_days) == (1, 0.0)
     assert in_utc.receipts == 0 and "1 order(s) received on a date before they were issued: ignored" in in_utc.notes
+
+
+def test_kaplan_meier_takes_an_order_still_out_as_a_lead_time_of_at_least_its_time_out():
+    # Receipts after 2, 4 and 6 days and an order out for 3: half of those at risk after 3 days arrive at 4.
+    survival = kaplan_meier(np.array([2.0, 4.0, 6.0]), np.array([3.0]))
+    assert survival.days.tolist() == [2.0, 3.0, 4.0, 6.0]
+    assert survival.probability.tolist() == pytest.approx([0.25, 0.0, 0.375, 0.375])
+    assert (survival.still_out, survival.quantile(0.25), survival.quantile(0.5)) == (0.0, 2.0, 4.0)
+    assert survival.mean == pytest.approx(0.25 * 2 + 0.375 * 4 + 0.375 * 6)
+    # An order out longer than every receipt keeps its share at its time out: the upper part is a lower bound.
+    outlasting = kaplan_meier(np.array([2.0, 4.0]), np.array([10.0, 10.0]))
+    assert (outlasting.still_out, outlasting.quantile(0.9)) == (0.5, 10.0)
+
+
+def overdue_supplier(now):
+    """10 orders received on time after 5 days, 20 still out 90 days and more past their expected date."""
+    received = history([5] * 10, [7] * 10)
+    still_out = pd.DataFrame(
+        {
+            "purchase_order_id": [f"o{i}" for i in range(20)],
+            "issued_at": [now - timedelta(days=110 + i) for i in range(20)],
+            "expected_date": [(now - timedelta(days=90 + i)).date() for i in range(20)],
+            "timezone": "UTC",
+        }
+    )
+    return received, still_out
+
+
+def test_an_open_order_past_its_expected_date_is_late_in_the_on_time_probability():
+    # Before, only received orders counted: 10 of 10 on time read 0.917 beside 20 orders 90 days overdue.
+    now = START + timedelta(days=400)
+    received, still_out = overdue_supplier(now)
+    estimate = estimate_lead_time(received, open_orders=still_out, now=now)
+    assert (estimate.on_time_orders, estimate.late_open_orders) == (10, 20)
+    assert estimate.on_time_probability == pytest.approx(11 / 32)  # Laplace: (10 + 1) / (30 + 2)
+    assert estimate.on_time_interval[1] < 0.5
+
+
+def test_open_orders_outlasting_the_receipts_lengthen_the_lead_time_as_censored_ones():
+    # Before, every quantile read 5 days, the receipts' only lead time, beside 20 orders out for 110 days and more.
+    now = START + timedelta(days=400)
+    received, still_out = overdue_supplier(now)
+    estimate = estimate_lead_time(received, open_orders=still_out, now=now)
+    assert (estimate.receipts, estimate.censored_orders, estimate.observed_mean_days) == (10, 20, 5.0)
+    assert estimate.quantiles_days["p10"] == 5.0
+    assert estimate.quantiles_days["p50"] == estimate.quantiles_days["p90"] == pytest.approx(129.0)  # lower bounds
+    assert estimate.mean_days == pytest.approx(5 + (129 - 5) * 2 / 3)
+    assert any("lower bounds" in note for note in estimate.notes)
+
+
+def test_open_orders_issued_after_every_receipt_came_leave_the_lead_time_as_observed():
+    now = START + timedelta(days=400)
+    received = history([5.0, 7.0] * 5)
+    recent = pd.DataFrame({"issued_at": [now - timedelta(days=2)], "expected_date": [None]})
+    estimate = estimate_lead_time(received, open_orders=recent, now=now)
+    assert (estimate.censored_orders, estimate.mean_days) == (0, 6.0)

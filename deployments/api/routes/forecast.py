@@ -260,7 +260,8 @@ async def _lead_time(
     estimate = None
     if payload.lead_time_days is None and supplier is not None:
         nominal = rule_lead if rule_lead is not None else supplier.nominal_lead_time_days
-        report = await unwrap(forecast.supply.remote(supplier.received, supplier.open_orders.iloc[:0], nominal, now))
+        # The open orders too: one outlasting the receipts is a lead time of at least its time out.
+        report = await unwrap(forecast.supply.remote(supplier.received, supplier.open_orders, nominal, now))
         estimate = report["lead_time"]
     receipts = supplier.received if supplier is not None else None
     return choose_lead_time(payload.lead_time_days, payload.lead_time_sd_days, estimate, receipts, rule_lead)
