@@ -46,16 +46,18 @@ def _read(value: str, fmt: str) -> date | None:
         return None
 
 
-def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
-    """Decode and rename columns; refuses (changing nothing) files that are unreadable or lack a column."""
+def read_rows(data: bytes, options: ImportOptions) -> tuple[list[dict[str, str]], list[int]]:
+    """Decode and rename columns; refuses (changing nothing) files that are unreadable or lack a column. The rows,
+    and the line each starts on in the file as an editor numbers it: blank lines are skipped and a quoted line
+    break runs a row on, so the count of rows read is not the line number."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InvalidInputError(f"the file is not UTF-8 text: {exc}", code="invalid_csv") from exc
     # newline="" semantics: let the csv module see raw line ends (a bare CR inside a field is data).
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        headers = [h.strip() for h in reader.fieldnames or []]
+        headers = [h.strip() for h in next(reader, [])]
     except csv.Error as exc:
         raise InvalidInputError(f"the CSV header row is malformed: {exc}", code="invalid_csv") from exc
     if not headers:
@@ -80,12 +82,18 @@ def read_rows(data: bytes, options: ImportOptions) -> list[dict[str, str]]:
             details={"missing": missing, "mapped_headers_not_found": missing_headers, "headers": headers},
         )
     rows: list[dict[str, str]] = []
+    lines: list[int] = []
     try:
-        for raw in reader:
-            if len(rows) >= MAX_ROWS:
-                raise InvalidInputError(f"the file has more than {MAX_ROWS} rows; split it", code="too_many_rows")
-            cleaned = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
-            rows.append({c: cleaned.get(h, "") for c, h in source_of.items()})
+        start = reader.line_num + 1
+        for raw in reader:  # reader.line_num is now the row's last line
+            if raw:  # a blank line is no row
+                if len(rows) >= MAX_ROWS:
+                    raise InvalidInputError(f"the file has more than {MAX_ROWS} rows; split it", code="too_many_rows")
+                # A value past the last header is dropped, a missing one blank (as csv.DictReader read them).
+                cleaned = dict(zip(headers, (value.strip() for value in raw), strict=False))
+                rows.append({c: cleaned.get(h, "") for c, h in source_of.items()})
+                lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as exc:
         raise InvalidInputError(f"the CSV is malformed: {exc}", code="invalid_csv") from exc
-    return rows
+    return rows, lines

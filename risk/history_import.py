@@ -85,7 +85,7 @@ async def import_history(
     conn: asyncpg.Connection, tenant_id: UUID, data: bytes, options: ImportOptions
 ) -> dict[str, Any]:
     """Validate every row, import the valid ones (unless ``dry_run``), and report the rejected ones."""
-    rows = read_rows(data, options)
+    rows, lines = read_rows(data, options)
     date_format = parse_date_format(options.date_format) or detect_date_format(
         [r[column] for column in ("order_date", "promised_date", "delivered_date") for r in rows[:2_000]]
     )
@@ -106,8 +106,8 @@ async def import_history(
     rejections: list[dict[str, Any]] = []
     valid: list[ValidRow] = []
     new_suppliers: dict[str, tuple[str, str | None]] = {}
-    for index, row in enumerate(rows, start=2):  # line 1 is the header
-        parsed, errors = validate_row(index, row, date_format, options.mode_mapping, options.currency)
+    for line, row in zip(lines, rows, strict=True):
+        parsed, errors = validate_row(line, row, date_format, options.mode_mapping, options.currency)
         if parsed is not None:
             if parsed.supplier not in suppliers and not row["supplier_code"]:
                 name = parsed.supplier_name
@@ -121,7 +121,7 @@ async def import_history(
             if parsed.product is not None and parsed.product not in products:
                 errors.append(f"unknown product SKU {parsed.product!r}")
         if errors:
-            rejections.append({"line": index, "errors": errors, "row": row})
+            rejections.append({"line": line, "errors": errors, "row": row})
         else:
             assert parsed is not None
             valid.append(parsed)

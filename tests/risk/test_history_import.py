@@ -256,6 +256,19 @@ async def test_a_name_two_existing_suppliers_share_rejects_the_row_and_names_the
     assert [r["errors"] for r in report["rejections"]] == [["name 'Acme' matches ACME-AT, ACME-DE: give supplier_code"]]
 
 
+@pytest.mark.parametrize(
+    "before",
+    ["ACME,2025-01-02,2025-02-01,10,25,PO-1\n\n", 'ACME,2025-01-02,2025-02-01,10,25,"PO-1\nsecond line"\n'],
+    ids=["blank-line", "quoted-line-break"],
+)
+async def test_a_rejection_names_the_line_its_row_starts_on_in_the_file(world, before):
+    await world.supplier("ACME", "CN")
+    header = "supplier,order_date,promised_date,quantity,value,reference\n"
+    data = (header + before + "ACME,2025-01-03,2025-02-01,10,abc,PO-2\n").encode()  # the file's line 4
+    report = await run_import(world, data)
+    assert [(r["line"], r["errors"]) for r in report["rejections"]] == [(4, ["value 'abc' is not a number"])]
+
+
 async def test_unknown_modes_and_countries_say_why_and_a_mode_mapping_adds_names(world):
     await world.supplier("ACME", "CN")
     header = "supplier,country,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
