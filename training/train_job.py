@@ -234,11 +234,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     compute = TrainCompute.from_settings(
         settings, workers=args.workers, cpus_per_worker=args.cpus_per_worker, gpus_per_worker=args.gpus_per_worker
     )
+    known = asyncio.run(_tenants(settings.database_url))
+    # A mistyped tenant would train nothing and exit 0, as if its series were too short (run_batch refuses it too).
+    unknown = sorted(str(tenant) for tenant in set(args.tenant or ()) - set(known))
+    if unknown:
+        raise SystemExit(f"no tenant {', '.join(unknown)}")
+    tenants = args.tenant or known
     with ray_session():
         import ray
 
         storage = checkpoint_storage(args.storage_path, ray.nodes(), ray.get_runtime_context().get_node_id())
-        tenants = args.tenant or asyncio.run(_tenants(settings.database_url))
         outcomes = train_tenants(
             settings.database_url,
             tenants,

@@ -142,6 +142,19 @@ def test_training_on_several_nodes_without_shared_storage_is_refused_before_any_
     assert checkpoint_storage(None, [one_machine, {**worker, "Alive": False}], "local").startswith("/")
 
 
+def test_an_unknown_tenant_is_refused_by_name_before_ray_starts(settings, monkeypatch):
+    # Until 2026-12-07 a mistyped --tenant trained nothing ('no series long enough') and the job exited 0.
+    missing = uuid4()
+    monkeypatch.setattr("common.config.get_settings", lambda: settings)
+
+    def no_ray() -> None:
+        raise AssertionError("Ray started for a tenant that does not exist")
+
+    monkeypatch.setattr("common.ray_connection.ray_session", no_ray)
+    with pytest.raises(SystemExit, match=f"no tenant {missing}"):
+        train_job.main(["--tenant", str(missing)])
+
+
 def test_the_baseline_a_trained_model_must_beat_is_the_forecast_the_nightly_batch_serves():
     # Products being phased out, their demand falling to zero: before, the baseline was the fast selection, unclipped,
     # whose negative forecasts scored worse than the batch's, so a trained model could win against a weaker yardstick.
