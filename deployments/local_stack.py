@@ -85,6 +85,10 @@ def start_ray(
         # Read by the Serve proxy and controller when they start, so set before Ray starts them.
         os.environ.setdefault("RAY_SERVE_ENABLE_HA_PROXY", "1")
         os.environ.setdefault("RAY_SERVE_THROUGHPUT_OPTIMIZED", "1")
+    # The controller gives a starting proxy 5 s to answer its first readiness check, then kills it, and
+    # `serve.start` fails with the proxy's death: on a 2-core machine busy with other work HAProxy's manager
+    # has missed that (CI, 2026-12-07). Serve itself waits 60 s for its proxies, so give the check 30.
+    os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "30")
     if not settings.ray_address and num_cpus is None:
         # Logical CPUs: the ingress, RiskService and the two Ray Train workers of the risk model (`chainsight up`,
         # `chainsight risk scan`) need room, or training waits forever for a free CPU.
