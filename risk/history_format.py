@@ -4,6 +4,7 @@ for the table of columns."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -141,13 +142,13 @@ COUNTRY_ALIASES = {
 
 def normalise_country(text: str) -> tuple[str | None, str | None]:
     """ISO 3166 alpha-2 code from an alpha-2 or alpha-3 code or a country name (pycountry's table, then the
-    common names exports use)."""
+    common names exports use), accents and case aside."""
     import pycountry
 
     given = text.strip()
     if not given:
         return None, None
-    plain = unicodedata.normalize("NFKD", given).encode("ascii", "ignore").decode().lower().removeprefix("the ")
+    plain = _plain_name(given)
     if plain == "korea":
         return None, f"country {text!r} is ambiguous: write South Korea (KR) or North Korea (KP)"
     for candidate in (given, plain):
@@ -155,9 +156,29 @@ def normalise_country(text: str) -> tuple[str | None, str | None]:
             return str(pycountry.countries.lookup(candidate).alpha_2), None
         except LookupError:
             pass
-    if plain in COUNTRY_ALIASES:
-        return COUNTRY_ALIASES[plain], None
-    return None, f"country {text!r} is not an ISO 3166 code or a country name"
+    code = _plain_country_names().get(plain) or COUNTRY_ALIASES.get(plain)
+    if code is None:
+        return None, f"country {text!r} is not an ISO 3166 code or a country name"
+    return code, None
+
+
+def _plain_name(text: str) -> str:
+    """A name without accents, case or a leading "the" (Curaçao, The Netherlands: curacao, netherlands)."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower().removeprefix("the ")
+
+
+@functools.cache
+def _plain_country_names() -> dict[str, str]:
+    """pycountry's names (name, official and common) as ``_plain_name`` writes them, to alpha-2 codes: its own
+    lookup compares names with their accents, and Curacao does not find Curaçao."""
+    import pycountry
+
+    return {
+        _plain_name(name): str(country.alpha_2)
+        for country in pycountry.countries
+        for name in (getattr(country, kind, None) for kind in ("name", "official_name", "common_name"))
+        if name
+    }
 
 
 def derived_code(name: str) -> str:

@@ -391,6 +391,10 @@ def test_the_date_format_is_told_by_every_date_column_and_a_tie_that_reads_diffe
         ("Côte d'Ivoire", "CI"),
         ("The Netherlands", "NL"),
         ("deu", "DE"),
+        ("Curacao", "CW"),
+        ("Reunion", "RE"),
+        ("aland islands", "AX"),
+        ("Saint Barthelemy", "BL"),
     ],
 )
 def test_country_names_exports_use_are_read_as_their_iso_codes(written, code):
