@@ -41,6 +41,14 @@ CONNECTION_LOST = (
     asyncpg.exceptions.InternalClientError,
     ConnectionError,
 )
+# The server cannot serve the request now, though the connection is fine: too many connections or no memory or disk
+# (SQLSTATE class 53), a deadlock or serialization failure past its retries (class 40), a lock timeout (55P03).
+# Conditions of the server, not bugs: Database.run raises them as DatabaseUnavailableError (503, Retry-After).
+CANNOT_ANSWER_NOW = (
+    asyncpg.InsufficientResourcesError,
+    asyncpg.TransactionRollbackError,
+    asyncpg.LockNotAvailableError,
+)
 _MAX_ATTEMPTS = 4
 
 
@@ -167,6 +175,8 @@ class Database:
         Retried on deadlock or serialization failure, and on a lost connection only when it was lost
         before ``operation`` started (so nothing can have been written); a connection lost later is
         raised, since the commit may or may not have happened (clients retry with an Idempotency-Key).
+        A deadlock or serialization failure past its retries and the other ``CANNOT_ANSWER_NOW`` errors are
+        raised as ``DatabaseUnavailableError`` too (logged): a 40001 or 40P01 is retried first.
         """
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             started = False
@@ -174,10 +184,15 @@ class Database:
                 async with self.tenant_transaction(claims, requested_tenant) as tx:
                     started = True
                     return await operation(tx)
-            except _RETRYABLE:
-                if attempt == _MAX_ATTEMPTS:
-                    raise
-                await asyncio.sleep(0.01 * 2**attempt)
+            except _RETRYABLE as exc:
+                if attempt < _MAX_ATTEMPTS:
+                    await asyncio.sleep(0.01 * 2**attempt)
+                    continue
+                if isinstance(exc, NumberTakenMeanwhileError):
+                    raise  # a conflict the retries did not get past (409), not the server failing
+                raise _unavailable(exc) from exc
+            except CANNOT_ANSWER_NOW as exc:
+                raise _unavailable(exc) from exc
             except (*CONNECTION_LOST, OSError) as exc:
                 if started and not isinstance(exc, CONNECTION_LOST):
                     raise  # an OSError of the operation itself, not of the database connection
@@ -202,6 +217,12 @@ async def delete_counted(conn: asyncpg.Connection, delete: str, *args: object) -
     """Run the DELETE statement ``delete`` with ``args`` and return how many rows it removed."""
     status = await conn.execute(delete, *args)  # "DELETE <count>"
     return int(status.rsplit(" ", 1)[1])
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailableError:
+    # The client only learns "retry shortly": what the server said is for the operators.
+    logger.warning("the database cannot answer now; refusing as database_unavailable: %r", exc)
+    return DatabaseUnavailableError("the database is unavailable; retry shortly")
 
 
 def _single_membership(rows: list[asyncpg.Record], requested_tenant: UUID | None) -> UUID:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
 
 import asyncpg
@@ -205,26 +206,31 @@ async def test_a_database_too_busy_to_check_membership_closes_as_retry_later(cli
 
 
 @pytest.mark.parametrize(
-    "error",
+    ("error", "at_commit"),
     [
-        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
-        asyncpg.DeadlockDetectedError("deadlock detected"),
-        asyncpg.LockNotAvailableError("canceling statement due to lock timeout"),
-        TimeoutError("timed out"),
+        (asyncpg.TooManyConnectionsError("sorry, too many clients already"), False),
+        (asyncpg.DeadlockDetectedError("deadlock detected"), False),
+        (asyncpg.LockNotAvailableError("canceling statement due to lock timeout"), False),
+        (TimeoutError("timed out"), True),
     ],
-    ids=["too-many-connections", "deadlock-after-retries", "lock-timeout", "socket-timeout"],
+    ids=["too-many-connections", "deadlock-after-retries", "lock-timeout", "socket-timeout-at-commit"],
 )
-async def test_a_database_error_the_membership_check_passes_on_closes_as_retry_later(
-    client, make_tenant, monkeypatch, error
+async def test_a_database_error_of_the_membership_check_closes_as_retry_later(
+    client, make_tenant, monkeypatch, error, at_commit
 ):
     # Before, Database.run's errors other than a lost connection or an exhausted pool escaped the route: the socket
-    # closed with 1011 (internal error) and no frame, and a client did not know to reconnect.
+    # closed with 1011 (internal error) and no frame, and a client did not know to reconnect. The error comes from
+    # the tenant transaction, so Database.run's own retries and mapping are part of what is checked.
     tenant = await make_tenant()
 
-    async def failing(claims, tenant_id, operation):
+    @asynccontextmanager
+    async def failing(claims, requested_tenant):
+        if not at_commit:
+            raise error
+        yield SimpleNamespace(tenant_id=tenant.id)
         raise error
 
-    monkeypatch.setattr(client.app.state.services.database, "run", failing)
+    monkeypatch.setattr(client.app.state.services.database, "tenant_transaction", failing)
     with client.websocket_connect("/api/v1/events") as socket:
         socket.send_text(auth(tenant))
         assert socket.receive_json()["code"] == "database_unavailable"

@@ -37,17 +37,12 @@ AUTH_TIMEOUT_S = 10.0
 MEMBERSHIP_RECHECK_S = 30.0
 CONNECTIONS_PER_USER = 5
 TRY_AGAIN_LATER = 1013  # RFC 6455's code for a server that cannot serve now: the client reconnects
-# What Database.run lets through as it is when the database cannot answer now (it raises a lost connection, a
-# cancelled statement or a server shutting down as DatabaseUnavailableError): too many connections or no memory on
-# the server (SQLSTATE class 53), a deadlock or serialization failure its retries did not get past (40), a lock
-# timeout (55P03), a socket error once the transaction began (TimeoutError included). No answer about membership,
-# so try again later; until 2026-12-07 these closed with 1011. Anything else is a bug: it still ends in 1011, logged.
-NO_ANSWER = (
-    asyncpg.InsufficientResourcesError,
-    asyncpg.TransactionRollbackError,
-    asyncpg.LockNotAvailableError,
-    OSError,
-)
+# What Database.run lets through as it is when the database cannot answer now: a socket error once the transaction
+# began (TimeoutError included), which it cannot tell from an error of the operation itself. Everything else it raises
+# as DatabaseUnavailableError (a lost connection, too many connections, a deadlock past its retries, a lock timeout:
+# common.database.CANNOT_ANSWER_NOW). No answer about membership, so try again later; until 2026-12-07 these closed
+# with 1011. Anything else is a bug: it still ends in 1011, logged.
+NO_ANSWER = (OSError,)
 
 
 def event_hub(websocket: WebSocket) -> EventHub:
