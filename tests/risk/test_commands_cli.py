@@ -25,6 +25,14 @@ def test_importing_a_missing_file_prints_one_line_and_no_traceback(cli_env, tmp_
     assert "Traceback" not in result.output
 
 
+def test_a_date_format_with_a_repeated_directive_prints_one_line_error(cli_env, world, tmp_path):
+    data = tmp_path / "h.csv"
+    data.write_text("supplier,order_date,promised_date,quantity,value\nA,2025-01-01,2025-01-05,1,1\n")
+    options = ["--tenant", str(world.tenant.id), "--date-format", "%Y-%m-%m"]
+    result = CliRunner().invoke(app, ["risk", "import", "--file", str(data), *options])
+    assert result.exit_code == 2 and result.output.startswith("error: date_format '%Y-%m-%m'"), result.output
+
+
 def test_a_malformed_mode_mapping_prints_one_line_error(cli_env, tmp_path):
     data = tmp_path / "h.csv"
     data.write_text("supplier,order_date,promised_date,quantity,value\nA,2025-01-01,2025-01-05,1,1\n")
