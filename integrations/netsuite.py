@@ -9,8 +9,8 @@ certificate id, ``alg`` option ``algorithm`` or PS256 for RSA keys, ES256/384/51
 urn:ietf:params:oauth:client-assertion-type:jwt-bearer``). The bearer token is kept until a minute before
 ``expires_in`` runs out and renewed once when the API answers 401.
 
-Reads are SuiteQL (``POST /services/rest/query/v1/suiteql`` with ``Prefer: transient`` and ``limit`` /
-``offset`` query parameters). Incremental reads (locations, vendors, items, purchase orders, item receipts)
+Reads are SuiteQL (``POST /services/rest/query/v1/suiteql`` with ``Prefer: transient`` and a ``limit`` query
+parameter). Incremental reads (locations, vendors, items, purchase orders, item receipts)
 use a keyset on ``(lastmodifieddate, id)``: ``WHERE lastmodifieddate > TO_TIMESTAMP(c) OR
 (lastmodifieddate = TO_TIMESTAMP(c) AND id > i) ORDER BY lastmodifieddate, id``, one query per page,
 asking again from the page's last row while ``hasMore`` is true. NetSuite's ``links``/``offset`` paging is
@@ -18,7 +18,9 @@ not used for these: offsets over a set ordered by modification shift when a reco
 (a record would be skipped and, being older than the cursor, never read again), and SuiteQL stops at
 100,000 results per query. Timestamps are read and written with the same ``TO_CHAR``/``TO_TIMESTAMP``
 format, so the cursor is in the account's own time zone whatever it is. Snapshots and detail reads
-(inventory balances, order lines) are single queries whose pages follow ``links`` rel ``next``.
+(inventory balances by item and location, order lines by order and line sequence number, orders by id) page by
+a keyset on internal ids the same way: with offsets, a line or balance gone between two pages shifted the rows
+after it and the next page skipped one (an order was applied without that line, the snapshot zeroed a level).
 
 Stock is ``InventoryBalance`` summed per item and location. Purchase orders are ``transaction`` rows of
 type ``PurchOrd`` with their ``transactionline`` item lines; received quantities are the lines'
@@ -42,7 +44,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import jwt
@@ -58,7 +59,7 @@ from integrations.netsuite_records import (
     vendor_record,
 )
 from integrations.netsuite_signing import load_signing_key, signing_algorithm
-from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal
+from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal, rows_after
 from integrations.oauth import OAuthConnector
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
@@ -127,11 +128,11 @@ class NetSuiteConnector(OAuthConnector):
 
     # --- SuiteQL ----------------------------------------------------------------------------------------------
 
-    async def suiteql(self, query: str, *, offset: int = 0, url: str | None = None) -> dict[str, Any]:
+    async def suiteql(self, query: str) -> dict[str, Any]:
         response = await self._call(
             "POST",
-            url or SUITEQL_PATH,
-            params=None if url else {"limit": self._limit, "offset": offset},
+            SUITEQL_PATH,
+            params={"limit": self._limit},
             json={"q": query},
             headers={"Prefer": "transient", "Accept": "application/json"},
             idempotent=True,
@@ -143,21 +144,28 @@ class NetSuiteConnector(OAuthConnector):
             raise ConnectorProtocolError("NetSuite answered a SuiteQL query without an items collection") from exc
         return body
 
-    async def _all_pages(self, query: str) -> AsyncIterator[list[dict[str, Any]]]:
-        """Every page of one query, following ``links`` rel ``next``."""
-        body = await self.suiteql(query)
+    async def _by_keys(
+        self, select: str, source: str, where: list[str], keys: tuple[str, ...], *, grouped: bool = False
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every row of one read in the order of ``keys`` (internal ids, selected under their column names; grouped
+        by them with ``grouped``), a query per page asking for the rows after the last one read while ``hasMore``."""
+        after: str | None = None
         while True:
-            if body["items"]:
-                yield body["items"]
-            following = next((link.get("href") for link in body.get("links") or [] if link.get("rel") == "next"), None)
-            if not body.get("hasMore") or not following:
+            clauses = [*where, after] if after else where
+            query = (
+                f"SELECT {select} FROM {source}"
+                + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+                + (f" GROUP BY {', '.join(keys)}" if grouped else "")
+                + f" ORDER BY {', '.join(keys)}"
+            )
+            body = await self.suiteql(query)
+            rows = body["items"]
+            if not rows:
                 return
-            body = await self.suiteql(query, url=self._local(str(following)))
-
-    def _local(self, href: str) -> str:
-        """A ``links`` href on this connector's host (NetSuite answers with absolute URLs)."""
-        parts = urlsplit(href)
-        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+            yield rows
+            if not body.get("hasMore"):
+                return
+            after = rows_after(keys, rows[-1])
 
     async def _changed(
         self, select: str, table: str, alias: str, where: list[str], cursor: dict[str, Any] | None
@@ -186,11 +194,9 @@ class NetSuiteConnector(OAuthConnector):
 
     async def pull(self, entity: Entity, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
         if entity == Entity.STOCK:
-            query = (
-                "SELECT b.item, b.location, SUM(b.quantityonhand) AS quantityonhand FROM InventoryBalance b "
-                "GROUP BY b.item, b.location ORDER BY b.item, b.location"
-            )
-            async for rows in self._all_pages(query):
+            select = "b.item, b.location, SUM(b.quantityonhand) AS quantityonhand"
+            keys = ("b.item", "b.location")
+            async for rows in self._by_keys(select, "InventoryBalance b", [], keys, grouped=True):
                 yield Page([balance_record(r) for r in rows])
             return
         if entity == Entity.PURCHASE_ORDERS:
@@ -239,33 +245,27 @@ class NetSuiteConnector(OAuthConnector):
         async for rows, after in self._changed("t.id", "transaction t", "t", ["t.type = 'ItemRcpt'"], receipts):
             receipts = after
             received: set[str] = set()
-            async for lines in self._lines("tl.transaction, tl.createdfrom", [str(r["id"]) for r in rows]):
+            async for lines in self._lines("tl.createdfrom", [str(r["id"]) for r in rows]):
                 received.update(str(x["createdfrom"]) for x in lines if x.get("createdfrom"))
             records: list[SourceRecord] = []
             if received:
-                ids = ids_list(sorted(received, key=lambda i: (len(i), i)))
-                query = (
-                    f"SELECT {self._ORDER_SELECT} FROM {self._ORDER_FROM} "
-                    f"WHERE t.type = 'PurchOrd' AND t.id IN ({ids}) ORDER BY t.id"
-                )
-                async for found in self._all_pages(query):
+                where = ["t.type = 'PurchOrd'", f"t.id IN ({ids_list(sorted(received, key=lambda i: (len(i), i)))})"]
+                async for found in self._by_keys(self._ORDER_SELECT, self._ORDER_FROM, where, ("t.id",)):
                     records.extend(await self._with_lines(found))
             yield Page(records, {"orders": orders, "receipts": receipts})
 
-    async def _lines(self, select: str, transactions: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
-        ids = ids_list(transactions)
-        query = (
-            f"SELECT {select} FROM transactionline tl WHERE tl.mainline = 'F' AND tl.transaction IN ({ids}) "
-            "ORDER BY tl.transaction, tl.linesequencenumber"
-        )
-        async for rows in self._all_pages(query):
+    async def _lines(self, columns: str, transactions: list[str]) -> AsyncIterator[list[dict[str, Any]]]:
+        """The item lines of the transactions: their ``columns`` beside transaction and line sequence number."""
+        where = ["tl.mainline = 'F'", f"tl.transaction IN ({ids_list(transactions)})"]
+        keys = ("tl.transaction", "tl.linesequencenumber")
+        async for rows in self._by_keys(f"{', '.join(keys)}, {columns}", "transactionline tl", where, keys):
             yield rows
 
     async def _with_lines(self, rows: list[dict[str, Any]]) -> list[SourceRecord]:
         lines: dict[str, list[dict[str, Any]]] = {str(r["id"]): [] for r in rows}
         select = (
-            "tl.transaction, tl.linesequencenumber, tl.item, tl.itemtype, tl.quantity, tl.rate, "
-            "BUILTIN.DF(tl.units) AS units, tl.location, tl.quantityshiprecv, tl.isclosed"
+            "tl.item, tl.itemtype, tl.quantity, tl.rate, BUILTIN.DF(tl.units) AS units, tl.location, "
+            "tl.quantityshiprecv, tl.isclosed"
         )
         async for page in self._lines(select, list(lines)):
             for line in page:

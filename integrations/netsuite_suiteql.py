@@ -1,4 +1,4 @@
-"""Building SuiteQL text safely (quoted literals, numeric id lists, the modification keyset) and reading
+"""Building SuiteQL text safely (quoted literals, numeric id lists, the modification and id keysets) and reading
 NetSuite's error bodies; used by ``integrations.netsuite``."""
 
 from __future__ import annotations
@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+
+from integrations.errors import ConnectorProtocolError
 
 # The timestamp format the keyset reads and writes (TO_CHAR/TO_TIMESTAMP), in the account's own time zone.
 STAMP = "YYYY-MM-DD HH24:MI:SS"
@@ -41,3 +43,25 @@ def keyset_condition(alias: str, cursor: dict[str, Any] | None) -> str | None:
 def ids_list(values: list[str]) -> str:
     """A SuiteQL ``IN`` list of internal ids (numeric; anything else is left out)."""
     return ", ".join(str(int(v)) for v in values if str(v).isdigit()) or "0"
+
+
+def rows_after(keys: tuple[str, ...], row: dict[str, Any]) -> str:
+    """The condition for the rows after ``row`` in the order of ``keys`` (``alias.column`` of internal ids, read
+    back under the column's name): the keyset of a read's next page. Ascending order puts nulls last, so after a
+    value of a key past the first come greater values and nulls; after a null of the last key, nothing more.
+    Keys are whole numbers (internal ids, line sequence numbers): a row with another value is refused."""
+    condition = _after(keys, row, first=True)
+    assert condition is not None  # the first key is never null: _after refuses it
+    return condition
+
+
+def _after(keys: tuple[str, ...], row: dict[str, Any], *, first: bool) -> str | None:
+    key, *rest = keys
+    value = row.get(key.split(".")[-1])
+    if value is None and not first and not rest:
+        return None
+    if value is None or not str(value).isdigit():
+        raise ConnectorProtocolError(f"NetSuite answered a row whose {key} is {value!r}, not a whole number")
+    beyond = f"{key} > {value}" if first else f"({key} > {value} OR {key} IS NULL)"
+    within = _after(tuple(rest), row, first=False) if rest else None
+    return f"({beyond} OR ({key} = {value} AND {within}))" if within else beyond

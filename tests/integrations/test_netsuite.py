@@ -237,6 +237,48 @@ async def test_an_order_closed_after_a_partial_receipt_brings_nothing_more(sync_
     assert (closed["status"], closed["cancelled"], closed["still_to_come"]) == ("received", [2, 5], 0)
 
 
+async def test_a_line_removed_between_two_pages_of_lines_takes_no_other_orders_line(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    # Pages of 4 lines: PO900's 1-3 and PO901's 1, then the rest. Until 2026-12-07 they were read by offset, so
+    # once PO900's line 2 went, the second page started at PO902 and PO901 was written without its line 2.
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    po900 = ns.order("PO900")
+
+    def remove_po900_line_2() -> None:
+        with ns.lock:
+            ns.tables["transactionline"].remove(next(x for x in ns.lines(po900["id"]) if x["linesequencenumber"] == 2))
+        ns.put("transaction", {}, po900["id"])
+
+    ns.after_query(lambda q: "FROM transactionline" in q and "tl.rate" in q, remove_po900_line_2)
+    await run_sync(sync_deps, tenant.id, connector)
+    orders = {o[0]: o[6] for o in (await snapshot(owner_pool, tenant.id))["orders"]}
+    assert orders["PO901"].count("ITEM-") == 2 and orders["PO902"].count("ITEM-") == 2
+
+
+async def test_a_balance_gone_between_two_pages_of_the_stock_snapshot_zeroes_no_other_level(
+    sync_deps, owner_pool, make_tenant, ns, key
+):
+    # Pages of 4 (item, location) balances: the blank and crate items' first. Until 2026-12-07 they were read by
+    # offset, so once the blank item's AUS balance went, the second page skipped ITEM-002's AUS balance and the
+    # closing step zeroed it.
+    tenant, connector = await ns_tenant(sync_deps, owner_pool, make_tenant, ns, key)
+    await run_sync(sync_deps, tenant.id, connector)
+    before = (await snapshot(owner_pool, tenant.id))["levels"]
+    blank, aus = ns.made["items"][0]["id"], ns.made["locations"][0]["id"]
+
+    def empty_blank_at_aus() -> None:
+        with ns.lock:
+            ns.tables["inventorybalance"] = [
+                b for b in ns.tables["inventorybalance"] if (b["item"], b["location"]) != (blank, aus)
+            ]
+
+    ns.after_query(lambda q: "FROM InventoryBalance" in q, empty_blank_at_aus)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["stock"]["updated"] == 0
+    assert (await snapshot(owner_pool, tenant.id))["levels"] == before
+
+
 async def test_a_record_dead_lettered_for_its_unit_syncs_once_the_mapping_names_the_unit(
     sync_deps, owner_pool, make_tenant, ns, key
 ):

@@ -16,10 +16,10 @@ Implemented:
   Item values are strings (booleans ``"T"``/``"F"``), null columns are left out, each item has
   ``"links": []``. The SuiteQL understood is the subset the connector sends: ``SELECT`` of ``alias.column``,
   ``BUILTIN.DF(...)``, ``TO_CHAR(..., 'YYYY-MM-DD[ HH24:MI:SS]')`` and ``SUM(...)`` with ``AS``; ``FROM``
-  one table with ``LEFT JOIN ... ON a.x = b.y``; ``WHERE`` conditions joined by ``AND``: ``=`` and ``IN``
-  against literals, and the keyset ``(a.lastmodifieddate > TO_TIMESTAMP(...) OR (a.lastmodifieddate =
-  TO_TIMESTAMP(...) AND a.id > n))``; ``GROUP BY``; ``ORDER BY``. Unknown tables or columns and anything
-  else answer 400 ``INVALID_PARAMETER`` ("Invalid search query"), as NetSuite does.
+  one table with ``LEFT JOIN ... ON a.x = b.y``; ``WHERE`` with ``AND``, ``OR`` and parentheses over ``IN``,
+  ``IS NULL`` and ``=``/``>``/``<`` against a string, a number or ``TO_TIMESTAMP(...)`` (a null column
+  compares true with nothing), applied before ``GROUP BY``; ``ORDER BY``, nulls last. Unknown tables or columns
+  and anything else answer 400 ``INVALID_PARAMETER`` ("Invalid search query"), as NetSuite does.
 - ``POST /services/rest/record/v1/purchaseOrder`` (``entity``, ``currency``, ``location``, ``dueDate``,
   ``externalId``, ``memo``, ``item.items[]`` with ``item``, ``quantity``, ``rate``, ``location``): 204 with
   the record's URL in ``Location``; 400 ``INVALID_CONTENT`` with ``o:errorPath`` for unknown references,
@@ -33,6 +33,7 @@ status moves on, but its ``lastmodifieddate`` is left alone (the connector must 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -81,6 +82,7 @@ class FakeNetSuite(FakeServer):
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMA}
         self.queries: list[str] = []
         self.made: dict[str, Any] = {}  # what populate() created, by role
+        self._after_query: tuple[Callable[[str], bool], Callable[[], None]] | None = None
         self._ids = 100
 
     @property
@@ -215,6 +217,11 @@ class FakeNetSuite(FakeServer):
         token = self.issue_bearer_token(prefix="eyJ", nbytes=32)
         return Response(200, {"access_token": token, "expires_in": str(self.token_lifetime_s), "token_type": "bearer"})
 
+    def after_query(self, matches: Callable[[str], bool], change: Callable[[], None]) -> None:
+        """Runs ``change`` once, after answering the first query ``matches`` accepts (an edit between two pages)."""
+        with self.lock:
+            self._after_query = (matches, change)
+
     # --- SuiteQL ----------------------------------------------------------------------------------------------
 
     def _suiteql(self, request: Request) -> Response:
@@ -241,6 +248,9 @@ class FakeNetSuite(FakeServer):
                     "INVALID_PARAMETER",
                     f"Invalid search query. Detailed unprocessed description follows. {exc}",
                 )
+            if self._after_query is not None and self._after_query[0](query):
+                change, self._after_query = self._after_query[1], None
+                change()
         page = rows[offset : offset + limit]
         link = f"{self.url}{SUITEQL_PATH}?limit={limit}&offset="
         links = [{"rel": "first", "href": f"{link}0"}]

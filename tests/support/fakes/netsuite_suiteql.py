@@ -4,6 +4,7 @@ columns, and a query evaluator over in-memory rows that refuses anything else wi
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -64,13 +65,12 @@ _EXPR = re.compile(
     r"^(?:(?P<fn>BUILTIN\.DF|SUM|TO_CHAR)\()?(?P<ref>\w+\.\w+)(?:, '(?P<fmt>[^']*)')?\)?(?: AS (?P<as>\w+))?$",
     re.IGNORECASE,
 )
-_EQ = re.compile(r"^(\w+\.\w+) = (?:'((?:[^']|'')*)'|(\d+))$")
 _IN = re.compile(r"^(\w+\.\w+) IN \(((?:'[^']*'|\d+)(?:, (?:'[^']*'|\d+))*)\)$", re.IGNORECASE)
-_KEYSET = re.compile(
-    r"^\((\w+)\.lastmodifieddate > TO_TIMESTAMP\('([^']*)', '([^']*)'\) OR \(\1\.lastmodifieddate = "
-    r"TO_TIMESTAMP\('\2', '\3'\) AND \1\.id > (\d+)\)\)$",
-    re.IGNORECASE,
-)
+_NULL = re.compile(r"^(\w+\.\w+) IS NULL$", re.IGNORECASE)
+_COMPARE = re.compile(r"^(\w+\.\w+) (=|>|<) (.+)$")
+_TIMESTAMP = re.compile(r"^TO_TIMESTAMP\('([^']*)', '([^']*)'\)$", re.IGNORECASE)
+_STRING = re.compile(r"^'((?:[^']|'')*)'$")
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
 
 
 class QueryError(Exception):
@@ -155,7 +155,8 @@ def run_query(tables: dict[str, list[dict[str, Any]]], query: str) -> list[dict[
 
     # WHERE
     for condition in _split(match["where"] or "", " AND ") if match["where"] else []:
-        contexts = [ctx for ctx in contexts if _test(condition, ctx, column)]
+        holds = _condition(condition, column)
+        contexts = [ctx for ctx in contexts if holds(ctx)]
 
     # SELECT items
     items = []
@@ -215,28 +216,80 @@ def run_query(tables: dict[str, list[dict[str, Any]]], query: str) -> list[dict[
     return [{k: t for k, v in r.items() if k != "__ctx" and (t := _text(v)) is not None} for r in out]
 
 
-def _test(condition: str, ctx: dict[str, Any], column: Any) -> bool:
-    keyset = _KEYSET.match(condition)
-    if keyset:
-        alias = keyset[1]
-        column(f"{alias}.lastmodifieddate")
-        if keyset[3] not in FORMATS:
-            raise QueryError(f"Search error occurred: invalid date format {keyset[3]!r}")
-        try:
-            since = datetime.strptime(keyset[2], FORMATS[keyset[3]])
-        except ValueError as exc:
-            raise QueryError(f"Search error occurred: {exc}") from exc
-        row = ctx.get(alias) or {}
-        stamp = row.get("lastmodifieddate")
-        return stamp is not None and (stamp > since or (stamp == since and int(row["id"]) > int(keyset[4])))
-    eq = _EQ.match(condition)
-    if eq:
-        alias, name = column(eq[1])
-        wanted = eq[2].replace("''", "'") if eq[2] is not None else eq[3]
-        return _text((ctx.get(alias) or {}).get(name)) == wanted
+def _condition(condition: str, column: Any) -> Callable[[dict[str, Any]], bool]:
+    """A condition as SQL reads it, as a test of one row: OR of ANDs, parentheses, ``IN``, ``IS NULL`` and
+    ``=``/``>``/``<`` against a string, a number or ``TO_TIMESTAMP``; a comparison with a null column holds for no
+    row."""
+    condition = condition.strip()
+    if _enclosed(condition):
+        return _condition(condition[1:-1], column)
+    if len(either := _split(condition, " OR ")) > 1:
+        any_of = [_condition(part, column) for part in either]
+        return lambda ctx: any(test(ctx) for test in any_of)
+    if len(both := _split(condition, " AND ")) > 1:
+        all_of = [_condition(part, column) for part in both]
+        return lambda ctx: all(test(ctx) for test in all_of)
     inside = _IN.match(condition)
     if inside:
         alias, name = column(inside[1])
         values = {v.strip().strip("'") for v in inside[2].split(",")}
-        return _text((ctx.get(alias) or {}).get(name)) in values
-    raise QueryError(f"Search error occurred: Invalid or unsupported search condition: {condition}")
+        return lambda ctx: _text((ctx.get(alias) or {}).get(name)) in values
+    null = _NULL.match(condition)
+    if null:
+        alias, name = column(null[1])
+        return lambda ctx: (ctx.get(alias) or {}).get(name) is None
+    compare = _COMPARE.match(condition)
+    if compare is None:
+        raise QueryError(f"Search error occurred: Invalid or unsupported search condition: {condition}")
+    alias, name = column(compare[1])
+    wanted, op = _literal(compare[3]), compare[2]
+
+    def holds(ctx: dict[str, Any]) -> bool:
+        raw = (ctx.get(alias) or {}).get(name)
+        if raw is None:
+            return False
+        have: Any = raw if isinstance(wanted, datetime) else _text(raw)
+        if isinstance(wanted, Decimal):
+            if not _NUMBER.match(have):
+                raise QueryError(f"Search error occurred: {compare[1]} is not a number")
+            have = Decimal(have)
+        elif isinstance(wanted, datetime) and not isinstance(have, datetime):
+            raise QueryError(f"Search error occurred: {compare[1]} is not a date")
+        return bool(have == wanted if op == "=" else have > wanted if op == ">" else have < wanted)
+
+    return holds
+
+
+def _enclosed(text: str) -> bool:
+    """Whether the whole text is one parenthesised group."""
+    if not text.startswith("("):
+        return False
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted and ch == "(":
+            depth += 1
+        elif not quoted and ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
+def _literal(text: str) -> Any:
+    """A literal right of a comparison: a string, a number or TO_TIMESTAMP('...', 'format')."""
+    stamp = _TIMESTAMP.match(text)
+    if stamp:
+        if stamp[2] not in FORMATS:
+            raise QueryError(f"Search error occurred: invalid date format {stamp[2]!r}")
+        try:
+            return datetime.strptime(stamp[1], FORMATS[stamp[2]])
+        except ValueError as exc:
+            raise QueryError(f"Search error occurred: {exc}") from exc
+    string = _STRING.match(text)
+    if string:
+        return string[1].replace("''", "'")
+    if _NUMBER.match(text):
+        return Decimal(text)
+    raise QueryError(f"Search error occurred: Invalid or unsupported search: {text}")
