@@ -4,6 +4,7 @@ suggestions."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -135,13 +136,20 @@ def _run_out(
 ) -> tuple[date, Decimal] | None:
     """The first day ``available``, plus the arrivals come by then (each from the start of its day), cannot meet
     that day's ``daily`` demand, and what those arrivals brought; None if there is none within ``daily``."""
+    days = list(daily)
+    # Each arrival counts once, on the first day of demand on or after its date: a forecast can start after
+    # ``today`` (the batch's UTC date, a day ahead of an American reader's evening), and what lands before its
+    # first day is there for it (until 2026-12-07 only an arrival dated on a forecast day, or on ``today``, was).
+    landed: dict[date, Decimal] = {}
+    for arrival_day, quantity in arrivals:
+        if (at := bisect_left(days, arrival_day)) < len(days):
+            landed[days[at]] = landed.get(days[at], Decimal(0)) + quantity
     left, arrived = float(available), Decimal(0)
-    if left <= 0 and not any(day <= today for day, _ in arrivals):
+    if left <= 0 and (days[0] if days else today) not in landed:
         return today, arrived
     for day, demand in daily.items():
-        for arrival_day, quantity in arrivals:
-            if arrival_day == day or (day == today and arrival_day < today):
-                left, arrived = left + float(quantity), arrived + quantity
+        if day in landed:
+            left, arrived = left + float(landed[day]), arrived + landed[day]
         if demand > left:  # the first day that starts without enough for its demand
             return day, arrived
         left -= demand

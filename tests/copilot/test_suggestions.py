@@ -146,6 +146,23 @@ async def test_another_order_landing_first_counts_before_the_stock_out_is_projec
     assert "(5 days before it lands): available 30 plus 20 due on other orders by then" in expedite.reason
 
 
+@pytest.mark.parametrize("lands", [0, 1])
+async def test_an_order_landing_by_the_forecasts_first_day_meets_its_demand(
+    database, make_tenant, owner_pool, today, lands
+):
+    # A forecast from tomorrow (the batch's UTC date, a day ahead of an American reader's evening) and no stock:
+    # 100 landing today or tomorrow last the first 20 days. Before, one landing today was never added ("out
+    # tomorrow"), and with one landing tomorrow the stock was out today: either way the order of 10 landing on
+    # day 11 was to be expedited.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, today + timedelta(days=lands), [(0, 100, 1)])
+        await add_order(conn, tenant, acme, today + timedelta(days=11), [(0, 10, 1)])
+        await add_forecast(conn, tenant, 0, today + timedelta(days=1), [5.0] * 20)
+    assert of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx, today=today)), "expedite") == []
+
+
 async def test_the_stock_out_day_counts_from_the_warehouses_date_as_its_forecast_and_orders_do(
     database, make_tenant, owner_pool
 ):
