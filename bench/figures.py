@@ -1,9 +1,11 @@
 """What the bench scripts count, kept apart from their set-up so it can be tested: only successes make a rate,
-a step that was not held makes no headline, a dead letter is no synced record."""
+a step that was not held makes no headline, a dead letter is no synced record, a killed replica is replaced only
+once a new one runs."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,3 +58,28 @@ def sync_figures(run: dict[str, Any]) -> dict[str, int]:
     counts = run["counts"].values()
     synced = sum(c["created"] + c["updated"] + c["unchanged"] for c in counts)
     return {"synced": synced, "dead_lettered": sum(c["dead_lettered"] for c in counts)}
+
+
+async def replica_replaced_after(
+    names: Callable[[], Awaitable[Collection[str]]],
+    running: Callable[[], Awaitable[int]],
+    before: Collection[str],
+    replicas: int,
+    since: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[object]],
+    limit_s: float,
+    poll_s: float = 0.25,
+) -> float | None:
+    """Seconds from ``since`` (the kill, a ``clock`` instant) until a replica named outside ``before`` (the
+    deployment's replica names at the kill) exists and ``running()`` is back to ``replicas``; None when that has
+    not happened ``limit_s`` after the kill.
+
+    The new name is what tells a replacement apart: Serve's controller learns of a killed replica only at its
+    next health check (every 10 s), and until then still counts it RUNNING, so the count alone reads "replaced"
+    the moment after the kill."""
+    while clock() - since <= limit_s:
+        if set(await names()) - set(before) and await running() >= replicas:
+            return clock() - since
+        await sleep(poll_s)
+    return None
