@@ -30,11 +30,13 @@ def choose_lead_time(
     supplier_estimate: dict[str, Any] | None,
     supplier_receipts: pd.DataFrame | None,
     rule_days: float | None,
+    supplier_scope: str | None = None,
 ) -> LeadTime:
     """The request's figure first, then the supplier's estimated distribution, then the reorder rule's.
 
     ``supplier_estimate`` is the forecast service's ``lead_time`` report; ``supplier_receipts`` the received
-    orders it came from (``issued_at``, ``first_received_at``). A requested sd without a requested mean spreads
+    orders it came from (``issued_at``, ``first_received_at``), ``supplier_scope`` whose orders those are (a
+    warehouse's own, or all the supplier's): the source names it. A requested sd without a requested mean spreads
     the supplier's or the rule's mean, and the source says so."""
     if requested_days is not None:
         return LeadTime(requested_days, requested_sd_days or 0.0, None, "request")
@@ -57,6 +59,8 @@ def choose_lead_time(
                 "supplier nominal": "reorder rule (no receipts from the supplier yet)",
                 "supplier blended with nominal": "supplier history blended with the reorder rule's lead time",
             }.get(source, source)
+        if supplier_scope is not None and supplier_estimate["receipts"] > 0:
+            source += f" ({supplier_scope})"
         sd = requested_sd_days if requested_sd_days is not None else float(supplier_estimate["sd_days"])
         return LeadTime(float(supplier_estimate["mean_days"]), sd, samples, source + from_request)
     if rule_days is not None:
@@ -67,8 +71,8 @@ def choose_lead_time(
         )
     if supplier_estimate is not None:  # a supplier, named or found, with nothing to estimate from
         raise InvalidInputError(
-            "no lead time known for this supplier at this product and warehouse: it has no receipts yet and no "
-            "nominal lead time, and no reorder rule here sets a lead time for it; pass lead_time_days, or set the "
+            "no lead time known for this supplier: it has no receipts yet and no nominal lead time, and no reorder "
+            "rule for this product and warehouse sets a lead time for it; pass lead_time_days, or set the "
             "supplier's lead time or a reorder rule's for this supplier",
             code="lead_time_unknown",
         )

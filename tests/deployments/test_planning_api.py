@@ -34,7 +34,6 @@ async def test_seasonal_analysis_without_any_movement_is_404(http, planner_tenan
 
 
 async def make_supplier_with_orders(owner_pool, tenant, lead_times_days, nominal=10):
-    issued = datetime.now(UTC) - timedelta(days=200)
     async with owner_pool.acquire() as conn:
         supplier = await conn.fetchval(
             "INSERT INTO app.suppliers (tenant_id, code, name, lead_time_days) VALUES ($1, $2, 'S', $3) RETURNING id",
@@ -42,15 +41,24 @@ async def make_supplier_with_orders(owner_pool, tenant, lead_times_days, nominal
             f"S{uuid.uuid4().hex[:6]}",
             nominal,
         )
+    await add_received_orders(owner_pool, tenant, supplier, lead_times_days, nominal)
+    return supplier
+
+
+async def add_received_orders(owner_pool, tenant, supplier, lead_times_days, promised_days, warehouse=0, every=5):
+    """Orders issued from 200 days ago, one each ``every`` days, to the tenant's ``warehouse``-th warehouse, each
+    received after its lead time."""
+    issued = datetime.now(UTC) - timedelta(days=200)
+    async with owner_pool.acquire() as conn:
         for i, days in enumerate(lead_times_days):
-            at = issued + timedelta(days=5 * i)
+            at = issued + timedelta(days=every * i)
             po = await conn.fetchval(
                 "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, expected_date, "
                 "issued_at) VALUES ($1, $2, $3, 'EUR', $4, $5) RETURNING id",
                 tenant.id,
                 supplier,
-                tenant.warehouses[0],
-                (at + timedelta(days=nominal)).date(),
+                tenant.warehouses[warehouse],
+                (at + timedelta(days=promised_days)).date(),
                 at,
             )
             await conn.execute("UPDATE app.purchase_orders SET status = 'issued' WHERE id = $1", po)
@@ -60,7 +68,6 @@ async def make_supplier_with_orders(owner_pool, tenant, lead_times_days, nominal
                 po,
                 at + timedelta(days=days),
             )
-    return supplier
 
 
 async def add_open_orders(owner_pool, tenant, supplier, issued_days_ago, due_after_days):
@@ -141,7 +148,7 @@ async def test_inventory_policy_from_the_forecast_and_supplier_history(http, pla
     body = response.json()
     assert response.status_code == 200, body
     policy = body["policy"]
-    assert body["lead_time_source"] == "supplier history"
+    assert body["lead_time_source"] == "supplier history (orders to this warehouse, every product)"
     assert policy["lead_time_periods"] == pytest.approx(7.17, abs=0.01)
     assert policy["safety_stock"] > 0 and policy["reorder_point"] > policy["lead_time_demand"]
     assert policy["eoq"] == pytest.approx((2 * body["demand_per_period"] * 40 / (3.0 / 365)) ** 0.5, rel=1e-6)
@@ -187,3 +194,49 @@ async def test_inventory_policy_refuses_to_weigh_costs_in_two_currencies(http, p
     payload = first_series(t, lead_time_days=7, ordering_cost=40, cost_currency="EUR")
     response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
     assert (response.status_code, response.json()["code"]) == (400, "currency_mismatch")
+
+
+async def two_lane_supplier(owner_pool, tenant, receipts_here):
+    """50 orders to the second warehouse took 2 days; ``receipts_here`` orders to the first took 30."""
+    supplier = await make_supplier_with_orders(owner_pool, tenant, [], nominal=3)
+    await add_received_orders(owner_pool, tenant, supplier, [2] * 50, 3, warehouse=1, every=3)
+    await add_received_orders(owner_pool, tenant, supplier, [30] * receipts_here, 32)
+    return supplier
+
+
+@pytest.mark.parametrize(
+    ("receipts_here", "lead_time", "source"),
+    [
+        (12, 30.0, "supplier history (orders to this warehouse, every product)"),
+        (
+            5,
+            (50 * 2 + 5 * 30) / 55,
+            "supplier history (all the supplier's orders, every warehouse and product: fewer than 10 receipts in "
+            "orders to this warehouse)",
+        ),
+    ],
+)
+async def test_inventory_policy_plans_on_its_warehouses_own_lead_times_given_enough_receipts(
+    http, planner_tenant, owner_pool, receipts_here, lead_time, source
+):
+    # Before, a warehouse 30 days away planned on the 2 days the supplier takes to another, as "supplier history".
+    t = planner_tenant
+    supplier = await two_lane_supplier(owner_pool, t, receipts_here)
+    payload = first_series(t, supplier_id=str(supplier), service_level=0.95)
+    response = await http.post(f"{BASE}/inventory-policy", json=payload, headers=t.headers())
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["policy"]["lead_time_periods"] == pytest.approx(lead_time)
+    assert body["lead_time_source"] == source
+
+
+async def test_supply_prediction_for_a_warehouse_reads_its_own_orders_and_says_so(http, make_tenant, owner_pool):
+    t = await make_tenant()
+    supplier = await two_lane_supplier(owner_pool, t, 12)
+    params = {"supplier_id": str(supplier), "warehouse_id": str(t.warehouses[0])}
+    lead = (await http.get(f"{BASE}/supply", params=params, headers=t.headers())).json()["lead_time"]
+    assert (lead["receipts"], lead["mean_days"]) == (12, pytest.approx(30.0))
+    assert lead["notes"][-1] == "orders read: orders to this warehouse, every product"
+    pooled = (await http.get(f"{BASE}/supply", params={"supplier_id": str(supplier)}, headers=t.headers())).json()
+    assert pooled["lead_time"]["receipts"] == 62
+    assert pooled["lead_time"]["notes"][-1] == "orders read: all the supplier's orders, every warehouse and product"

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from common.database import TenantTransaction
-from training.history import IMPUTE_WINDOW_SEASONS, current_period, demand_history, series_id, supplier_history
+from training.history import IMPUTE_WINDOW_SEASONS, current_period, demand_history, series_id
+from training.supplier_history import scoped_supplier_history, supplier_history
 from training.supply import estimate_lead_time, predict_open_orders
 
 AS_OF = datetime(2025, 3, 12, 15, 30, tzinfo=UTC)  # a Wednesday
@@ -239,6 +240,75 @@ async def test_a_partially_received_order_without_a_receipt_date_is_open(databas
     found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
     assert found.received.empty
     assert sorted(found.open_orders["purchase_order_id"]) == sorted([unstamped, later])
+
+
+async def test_supplier_history_reads_the_orders_to_one_warehouse_or_of_one_product(database, make_tenant, owner_pool):
+    tenant = await make_tenant()
+    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    (w0, w1), (p0, p1) = tenant.warehouses, tenant.products
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        orders = {}
+        for warehouse, product in ((w0, p0), (w1, p1), (w0, p1)):
+            orders[warehouse, product] = str(
+                await conn.fetchval(
+                    "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, "
+                    "issued_at) VALUES ($1, $2, $3, 'EUR', 'issued', $4) RETURNING id",
+                    tenant.id, supplier, warehouse, issued,
+                )
+            )  # fmt: skip
+            await conn.execute(
+                "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, "
+                "uom, uom_factor, quantity_base, unit_price) VALUES ($1, $2, 1, $3, 10, 'each', 1, 10, 1)",
+                tenant.id, uuid.UUID(orders[warehouse, product]), product,
+            )  # fmt: skip
+
+    async def read(**scope):
+        now = issued + timedelta(days=3)
+        found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=now, **scope))
+        return sorted(found.open_orders["purchase_order_id"])
+
+    assert await read(warehouse_id=w0) == sorted([orders[w0, p0], orders[w0, p1]])
+    assert await read(product_id=p1) == sorted([orders[w1, p1], orders[w0, p1]])
+    assert await read(warehouse_id=w0, product_id=p1) == [orders[w0, p1]]
+    assert len(await read()) == 3
+
+
+async def test_a_products_own_orders_to_a_warehouse_serve_once_they_hold_ten_receipts(
+    database, make_tenant, owner_pool
+):
+    tenant = await make_tenant()
+    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+        for _ in range(10):  # product 0 to warehouse 0, received in 6 days (the ERP's stamp)
+            await erp_order(conn, tenant, supplier, issued, "received", issued + timedelta(days=6))
+        await conn.execute(  # another product's order to the same warehouse, received in 2 days
+            "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at) "
+            "VALUES ($1, $2, $3, 'EUR', 'received', $4)",
+            tenant.id, supplier, tenant.warehouses[0], issued - timedelta(days=2),
+        )  # fmt: skip
+        await conn.execute(
+            "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) SELECT $1, id, $2 "
+            "FROM app.purchase_orders WHERE supplier_id = $3 AND issued_at = $4",
+            tenant.id, issued, supplier, issued - timedelta(days=2),
+        )  # fmt: skip
+    p, w, now = tenant.products[0], tenant.warehouses[0], issued + timedelta(days=30)
+    own = await as_planner(
+        database, tenant, lambda c: scoped_supplier_history(c, supplier, warehouse_id=w, product_id=p, now=now)
+    )
+    assert (len(own.received), own.scope) == (10, "this product's orders to this warehouse")
+    other = await as_planner(
+        database, tenant, lambda c: scoped_supplier_history(c, supplier, product_id=tenant.products[1], now=now)
+    )
+    assert len(other.received) == 11
+    assert other.scope == (
+        "all the supplier's orders, every warehouse and product: fewer than 10 receipts in this product's orders"
+    )
 
 
 async def test_an_open_order_to_a_warehouse_without_a_zone_is_late_on_the_readers_date(

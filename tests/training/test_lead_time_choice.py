@@ -97,3 +97,18 @@ def test_receipts_outlasted_by_open_orders_are_not_resampled():
     # The receipts are the quick part of a spread the censored estimate's gamma stands for.
     chosen = choose_lead_time(None, None, {**ESTIMATE, "censored_orders": 3}, receipts([12.0] * 12), 9.0)
     assert (chosen.mean_days, chosen.samples_days) == (12.0, None)
+
+
+def test_the_source_names_whose_orders_the_supplier_estimate_read():
+    # Before, a warehouse's policy read "supplier history" for lead times pooled over every warehouse.
+    pooled = "all the supplier's orders, every warehouse and product"
+    chosen = choose_lead_time(None, None, ESTIMATE, receipts([12.0] * 12), None, pooled)
+    assert chosen.source == f"supplier history (12 receipts) ({pooled})"
+
+
+def test_a_supplier_without_any_receipt_is_not_said_to_lack_them_at_this_location_only():
+    # Its receipts are read at every warehouse before it is found to have none; before, the message said "for this
+    # supplier at this product and warehouse".
+    nothing = {"mean_days": None, "sd_days": None, "basis": "none", "receipts": 0}
+    with pytest.raises(InvalidInputError, match=r"^no lead time known for this supplier: it has no receipts yet"):
+        choose_lead_time(None, None, nothing, receipts([]), None)

@@ -41,6 +41,7 @@ from training.lead_time_choice import LeadTime, choose_lead_time
 from training.planning import MAX_HORIZON
 from training.serving import TRAINED_KINDS, TrainedRun
 from training.stored_forecast import fresh_stored_forecast, series_holdout_mase
+from training.supplier_history import SupplierHistory, product_supplier_lead_time, scoped_supplier_history
 
 router = APIRouter(prefix="/ai/forecast", tags=["forecast"])
 
@@ -128,12 +129,20 @@ async def seasonality(
 
 
 @router.get("/supply", response_model=SupplyPrediction, summary="Supplier lead-time distribution and on-time odds")
-async def supply(caller: CallerDep, handles: ModelHandlesDep, supplier_id: UUID) -> SupplyPrediction:
+async def supply(
+    caller: CallerDep,
+    handles: ModelHandlesDep,
+    supplier_id: UUID,
+    warehouse_id: Annotated[UUID | None, Query(description="its orders to this warehouse, given 10 receipts")] = None,
+    product_id: Annotated[UUID | None, Query(description="its orders of this product, given 10 receipts")] = None,
+) -> SupplyPrediction:
     now = datetime.now(UTC)
 
-    async def read(tx: TenantTransaction) -> ledger.SupplierHistory | None:
+    async def read(tx: TenantTransaction) -> SupplierHistory | None:
         reader_zone = await members.zone_name_for(tx.conn, tx.user_id)
-        return await ledger.supplier_history(tx.conn, supplier_id, now=now, reader_zone=reader_zone)
+        return await scoped_supplier_history(
+            tx.conn, supplier_id, warehouse_id=warehouse_id, product_id=product_id, now=now, reader_zone=reader_zone
+        )
 
     found = await caller.run(read)
     if found is None:
@@ -141,6 +150,7 @@ async def supply(caller: CallerDep, handles: ModelHandlesDep, supplier_id: UUID)
     result = await unwrap(
         handles.require("forecast").supply.remote(found.received, found.open_orders, found.nominal_lead_time_days, now)
     )
+    result["lead_time"]["notes"].append(f"orders read: {found.scope}")
     return SupplyPrediction(supplier_id=supplier_id, **result)
 
 
@@ -161,11 +171,16 @@ async def inventory_policy(
         history = await ledger.demand_history(  # a deactivated product or warehouse still has its history
             tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w, period=period, active_only=False
         )
-        rule_supplier, rule_lead = await ledger.product_supplier_lead_time(tx.conn, p, w)
+        rule_supplier, rule_lead = await product_supplier_lead_time(tx.conn, p, w)
         supplier_id = payload.supplier_id or rule_supplier
         if supplier_id != rule_supplier:  # the rule's days are its own supplier's, not another named one's
             rule_lead = None
-        supplier = await ledger.supplier_history(tx.conn, supplier_id, now=now) if supplier_id else None
+        # A supplier's lead time differs by lane: this location's own orders when they hold enough receipts.
+        supplier = (
+            await scoped_supplier_history(tx.conn, supplier_id, warehouse_id=w, product_id=p, now=now)
+            if supplier_id
+            else None
+        )
         if payload.supplier_id is not None and supplier is None:
             raise NotFoundError(f"no supplier {payload.supplier_id}", code="unknown_supplier")
         return {
@@ -251,7 +266,7 @@ async def runs(caller: CallerDep, freq: Freq = "D", limit: Annotated[int, Query(
 
 async def _lead_time(
     payload: InventoryPolicyRequest,
-    supplier: ledger.SupplierHistory | None,
+    supplier: SupplierHistory | None,
     rule_lead: float | None,
     forecast: Any,
     now: datetime,
@@ -264,7 +279,8 @@ async def _lead_time(
         report = await unwrap(forecast.supply.remote(supplier.received, supplier.open_orders, nominal, now))
         estimate = report["lead_time"]
     receipts = supplier.received if supplier is not None else None
-    return choose_lead_time(payload.lead_time_days, payload.lead_time_sd_days, estimate, receipts, rule_lead)
+    scope = supplier.scope if supplier is not None else None
+    return choose_lead_time(payload.lead_time_days, payload.lead_time_sd_days, estimate, receipts, rule_lead, scope)
 
 
 def _trained_run(run: registry.RunRecord, series_mase: float | None) -> TrainedRun:
