@@ -93,6 +93,12 @@ def validate_row(
         if number >= Decimal("1e14"):
             errors.append(f"{column} {text} is too large")
             return None
+        # PostgreSQL's numeric (and asyncpg's encoder) keep at most 16,383 decimal places: 1e-20000, or 0e-99999,
+        # would fail the whole import at the insert.
+        exponent = number.as_tuple().exponent  # an int: the number is finite
+        if isinstance(exponent, int) and exponent < -1_000:
+            errors.append(f"{column} {text} has more than 1,000 decimal places")
+            return None
         # Stored with 4 decimals: a positive amount that rounds to zero would not be positive any more.
         if positive and round(number, 4) == 0:
             errors.append(f"{column} {text} is below the 0.0001 resolution")

@@ -368,6 +368,18 @@ def test_a_number_past_the_decimal_contexts_range_is_rejected_as_too_large():
     assert (parsed, errors) == (None, ["quantity 1e1000000 is too large", "value 9E+999999999 is too large"])
 
 
+def test_a_number_with_more_decimals_than_postgresql_keeps_is_rejected():
+    # Before, 1e-20000 passed and the insert failed the whole import ("exponent is too small"): a 500.
+    parsed, errors = validate_row(2, a_row(value="1e-20000", quantity_rejected="0e-99999"), "%Y-%m-%d")
+    assert (parsed, errors) == (
+        None,
+        [
+            "value 1e-20000 has more than 1,000 decimal places",
+            "quantity_rejected 0e-99999 has more than 1,000 decimal places",
+        ],
+    )
+
+
 def test_more_rejected_than_delivered_is_refused_when_the_received_quantity_is_blank():
     parsed, errors = validate_row(2, a_row(delivered_date="2025-02-03", quantity_rejected="50"), "%Y-%m-%d")
     assert (parsed, errors) == (None, ["quantity_rejected exceeds quantity"])
