@@ -25,6 +25,13 @@ async def _forecast(context: ToolContext) -> ToolResult:
     if run is None or run.freq not in NEXT_PERIOD:
         return ToolResult("demand_forecast", {}, [await _no_champion(context, prefer)])
     steps, label = NEXT_PERIOD[run.freq]
+    batch = await _batch_of_the_night(context, run)
+    runs = {r.id: r for r in (run, batch) if r is not None}
+    # A series the champion lacks comes from the batch run of the same night, which forecasts every series: a Ray
+    # Train run keeps only those with 8 horizons of history, and /ai/forecast/demand fits the others.
+    of_run = """(f.run_id = ($1::uuid[])[1] OR (f.run_id = ($1::uuid[])[2] AND NOT EXISTS (
+                     SELECT FROM app.demand_forecasts c WHERE c.run_id = ($1::uuid[])[1]
+                     AND c.product_id = f.product_id AND c.warehouse_id = f.warehouse_id)))"""
     # Each series' days are its warehouse's calendar days, so "next" starts at the warehouse's date (the
     # reader's where its zone is not known), as the stock-out projection's does: that day for a daily run; for
     # a weekly one, whose ds is the Sunday ending each week, the Sunday ending next week.
@@ -35,15 +42,15 @@ async def _forecast(context: ToolContext) -> ToolResult:
         # Each product named gets its first warehouse before any gets a second, and a cut list says so.
         series = await context.conn.fetch(
             f"""SELECT * FROM (
-                    SELECT DISTINCT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
+                    SELECT DISTINCT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
                            {first_day} AS first_day
                     FROM app.demand_forecasts f
                     JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
-                    WHERE f.run_id = $1 AND f.product_id = ANY($4::uuid[])) s
+                    WHERE {of_run} AND f.product_id = ANY($4::uuid[])) s
                 ORDER BY row_number() OVER (PARTITION BY s.product_id ORDER BY s.warehouse_code), s.sku,
                          s.warehouse_code
                 LIMIT $5""",
-            run.id,
+            list(runs),
             context.today,
             run.freq,
             [p["id"] for p in context.products],
@@ -52,26 +59,29 @@ async def _forecast(context: ToolContext) -> ToolResult:
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
         series = await context.conn.fetch(
-            f"""SELECT f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.first_day
+            f"""SELECT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.first_day
                 FROM app.demand_forecasts f
                 JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                 CROSS JOIN LATERAL (SELECT {first_day} AS first_day) d
-                WHERE f.run_id = $1 AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day
-                GROUP BY f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.first_day
+                WHERE {of_run} AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day
+                GROUP BY f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.first_day
                 ORDER BY sum(f.yhat) DESC, p.sku LIMIT $4""",
-            run.id,
+            list(runs),
             context.today,
             run.freq,
             RISKIEST,
         )
         arguments = {"largest": RISKIEST}
     arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
+    if batch is not None:
+        arguments["batch_run_version"] = batch.version
     more, series = len(series) > MAX_ROWS, series[:MAX_ROWS]
     lines = []
     data = []
     for row in series:
+        source = runs[row["run_id"]]
         frame = await forecast_store.stored_forecast(
-            context.conn, context.tx.tenant_id, run.id, row["product_id"], row["warehouse_id"]
+            context.conn, context.tx.tenant_id, source.id, row["product_id"], row["warehouse_id"]
         )
         start = pd.Timestamp(row["first_day"])
         upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
@@ -100,15 +110,14 @@ async def _forecast(context: ToolContext) -> ToolResult:
             low, high = (float(upcoming[f"q{q:g}"].sum()) for q in (levels[0], levels[-1]))
             text += f" (interval {low:.1f} to {high:.1f}, sum of P{levels[0] * 100:g} and P{levels[-1] * 100:g})"
             item |= {"low": round(low, 1), "high": round(high, 1)}
-        trained = f"{run.training_end:%Y-%m-%d}" if run.training_end else "unknown"
-        text += f"; model {upcoming['model'].iloc[0]}, champion run v{run.version} trained on data before {trained}"
+        text += f"; model {upcoming['model'].iloc[0]}, {_run_name(source, run)}"
         lines.append(text)
         data.append(item)
     if more:
         lines.append(MORE_ROWS)
     for product in context.products:
-        if all(r["product_id"] != product["id"] for r in series) and not await _stored(context, run.id, product):
-            lines.append(f"{product['sku']} ({product['name']}): no stored forecast in champion run v{run.version}")
+        if all(r["product_id"] != product["id"] for r in series) and not await _stored(context, list(runs), product):
+            lines.append(f"{product['sku']} ({product['name']}): no stored forecast in {_run_names(run, batch)}")
     return ToolResult("demand_forecast", arguments, lines or ["the stored forecast has no series"], data)
 
 
@@ -128,12 +137,47 @@ async def _no_champion(context: ToolContext, freqs: tuple[str, ...]) -> str:
     return "no stored demand forecast yet (the batch forecast job has not produced one)"
 
 
-async def _stored(context: ToolContext, run_id: Any, product: dict[str, Any]) -> bool:
-    """Whether the run holds a series of ``product`` (one the listed lines left out is not "no forecast")."""
+async def _stored(context: ToolContext, run_ids: list[Any], product: dict[str, Any]) -> bool:
+    """Whether the runs hold a series of ``product`` (one the listed lines left out is not "no forecast")."""
     found: bool = await context.conn.fetchval(
-        "SELECT EXISTS (SELECT FROM app.demand_forecasts WHERE run_id = $1 AND product_id = $2)", run_id, product["id"]
+        "SELECT EXISTS (SELECT FROM app.demand_forecasts WHERE run_id = ANY($1::uuid[]) AND product_id = $2)",
+        run_ids,
+        product["id"],
     )
     return found
+
+
+async def _batch_of_the_night(context: ToolContext, champion: registry.RunRecord) -> registry.RunRecord | None:
+    """The newest finished batch run (``model_type`` "auto") on the same data as a champion of another kind: it
+    holds the series a trained champion left out. None when the champion is a batch run."""
+    if champion.model_type == "auto" or champion.training_end is None:
+        return None
+    row = await context.conn.fetchrow(
+        f"""SELECT {registry.RUN_COLUMNS} FROM app.forecast_runs
+            WHERE tenant_id = $1 AND model_name = $2 AND model_type = 'auto' AND status IN ('candidate', 'retired')
+              AND training_end = $3
+            ORDER BY version DESC LIMIT 1""",
+        context.tx.tenant_id,
+        champion.model_name,
+        champion.training_end,
+    )
+    return registry.RunRecord.from_row(row) if row is not None else None
+
+
+def _run_name(source: registry.RunRecord, champion: registry.RunRecord) -> str:
+    """The run a figure comes from: the champion, or the batch run beside a champion that lacks the series
+    (until 2026-12-07 such a series read "no stored forecast", though /ai/forecast/demand forecast it)."""
+    trained = f"{source.training_end:%Y-%m-%d}" if source.training_end else "unknown"
+    if source.id == champion.id:
+        return f"champion run v{champion.version} trained on data before {trained}"
+    return (
+        f"batch run v{source.version} trained on data before {trained} (champion run v{champion.version}, "
+        f"{champion.model_type}, has no forecast of this series)"
+    )
+
+
+def _run_names(champion: registry.RunRecord, batch: registry.RunRecord | None) -> str:
+    return f"champion run v{champion.version}" + (f" or batch run v{batch.version}" if batch else "")
 
 
 FORECAST = Tool(

@@ -468,6 +468,50 @@ async def test_a_forecast_question_naming_no_product_quotes_the_largest_series(
     assert [line.split(":")[0] for line in forecast.lines] == [f"SKU-0 (Product 0) at WH-0, next 7 days from {today}"]
 
 
+async def trained_champion_without_sku_1(make_tenant, owner_pool, today):
+    """A tenant whose xgboost champion v2 forecasts SKU-0 only (SKU-1's history too short to train on), beside the
+    batch run v1 of the same night, a candidate, that forecasts both (7 x 5 for SKU-1, 7 x 7 for SKU-0)."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        batch = await add_forecast(conn, tenant, 1, today, [5.0] * 7, version=1)
+        await conn.execute("UPDATE app.forecast_runs SET status = 'candidate' WHERE id = $1", batch)
+        await copy_series(conn, batch, (tenant.products[1], tenant.warehouses[0]), product=tenant.products[0],
+                          warehouse=tenant.warehouses[0])  # fmt: skip
+        trained = await add_forecast(conn, tenant, 0, today, [7.0] * 7, version=2)
+        await conn.execute("UPDATE app.forecast_runs SET model_type = 'xgboost' WHERE id = $1", trained)
+    return tenant
+
+
+BATCH_SKU_1 = (
+    "SKU-1 (Product 1) at WH-0, next 7 days from {today}: 35.0 units forecast (interval 28.0 to 42.0, sum of P10 "
+    "and P90); model auto_ets, batch run v1 trained on data before {today} (champion run v2, xgboost, has no "
+    "forecast of this series)"
+)
+
+
+async def test_a_series_a_trained_champion_lacks_is_quoted_from_the_batch_run_of_its_night_named_as_such(
+    database, make_tenant, owner_pool, today
+):
+    # Before, "SKU-1 (Product 1): no stored forecast in champion run v2", while /ai/forecast/demand forecast it.
+    tenant = await trained_champion_without_sku_1(make_tenant, owner_pool, today)
+    ask = "What is the demand forecast for SKU-1?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert forecast.lines == [BATCH_SKU_1.format(today=today)]
+
+
+async def test_the_largest_series_include_those_a_trained_champion_lacks_from_the_batch_run(
+    database, make_tenant, owner_pool, today
+):
+    tenant = await trained_champion_without_sku_1(make_tenant, owner_pool, today)
+    ask = "What is the demand forecast?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert forecast.lines == [
+        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 49.0 units forecast (interval 39.2 to 58.8, sum of "
+        f"P10 and P90); model auto_ets, champion run v2 trained on data before {today}",
+        BATCH_SKU_1.format(today=today),
+    ]
+
+
 async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_nothing(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(5)})
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast demand of SKU-0"))
