@@ -175,20 +175,37 @@ def reciprocal_rank_fusion(
 async def vector_ranking(
     conn: asyncpg.Connection, embedding: np.ndarray, candidates: int, *, exact: bool
 ) -> list[UUID]:
-    if exact:
-        # Without an index scan the ORDER BY is an exact sort over the tenant's rows.
-        await conn.execute("SET LOCAL enable_indexscan = off")
-    else:
-        # The HNSW graph spans all tenants and row-level security filters its results: iterative scans keep
-        # walking the graph until enough of this tenant's rows are found (pgvector >= 0.8).
+    if not exact:
+        # The HNSW graph spans all tenants and row-level security filters its results afterwards. The iterative
+        # scan (pgvector >= 0.8) walks on past other tenants' rows, but only up to hnsw.max_scan_tuples (20,000
+        # by default): a small tenant whose chunks lie beyond that many others' gets fewer rows than exist, or
+        # none, and is then ranked exactly.
         await conn.execute(f"SET LOCAL hnsw.ef_search = {max(40, int(candidates))}")
         await conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        found = await _nearest(conn, embedding, candidates)
+        if len(found) >= candidates or not await _has_more_chunks(conn, len(found)):
+            return found
+    # Without an index scan the ORDER BY is an exact sort over the tenant's rows.
+    await conn.execute("SET LOCAL enable_indexscan = off")
+    found = await _nearest(conn, embedding, candidates)
+    await conn.execute("SET LOCAL enable_indexscan = on")
+    return found
+
+
+async def _nearest(conn: asyncpg.Connection, embedding: np.ndarray, candidates: int) -> list[UUID]:
     rows = await conn.fetch(
         "SELECT id FROM app.copilot_chunks ORDER BY embedding <=> $1 LIMIT $2", embedding, candidates
     )
-    if exact:
-        await conn.execute("SET LOCAL enable_indexscan = on")
     return [r["id"] for r in rows]
+
+
+async def _has_more_chunks(conn: asyncpg.Connection, count: int) -> bool:
+    """Whether the tenant (under row-level security) has more than ``count`` chunks; reads at most count + 1."""
+    return bool(
+        await conn.fetchval(
+            "SELECT count(*) > $1 FROM (SELECT 1 FROM app.copilot_chunks LIMIT $1 + 1) AS chunks", count
+        )
+    )
 
 
 def text_terms(query: str) -> list[str]:

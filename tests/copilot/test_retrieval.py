@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from copilot import retrieval
@@ -115,3 +116,43 @@ def test_full_text_ties_share_a_rank_so_the_vector_order_decides_between_them():
     scores = retrieval.fuse(found, retrieval.Fusion(k=60, vector_weight=1.0, text_weight=2.0))
     assert scores[b] > scores[c]
     assert retrieval.tied_ranks([(c, 2.0), (b, 2.0), ("a", 1.0)]) == [(c, 1), (b, 1), ("a", 3)]  # type: ignore[list-item]
+
+
+async def _crowd_near(owner_pool, tenant, embedding: np.ndarray, count: int) -> None:
+    """``count`` chunks of ``tenant`` around ``embedding``, nearer to it than any real passage."""
+    rng = np.random.default_rng(7)
+    vectors = embedding + rng.normal(0.0, 0.01, (count, embedding.size))
+    async with owner_pool.acquire() as conn, conn.transaction():
+        document = await conn.fetchval(
+            """INSERT INTO app.copilot_documents (tenant_id, filename, content_type, size_bytes, sha256, chunk_count)
+               VALUES ($1, 'crowd.md', 'text/markdown', 1, 'x', $2) RETURNING id""",
+            tenant.id,
+            count,
+        )
+        await conn.executemany(
+            """INSERT INTO app.copilot_chunks (tenant_id, document_id, ordinal, content, embedding)
+               VALUES ($1, $2, $3, 'filler', $4::float4[]::vector)""",
+            [(tenant.id, document, ordinal, [float(x) for x in v]) for ordinal, v in enumerate(vectors)],
+        )
+
+
+# Until 2026-12-07 a tenant whose chunks lay beyond hnsw.max_scan_tuples (20,000) other tenants' chunks in the
+# shared HNSW graph got no vector candidates at all, and with no word matched the answer was "Nothing found".
+async def test_vector_search_finds_a_tenants_chunks_behind_more_other_chunks_than_the_index_scan_reads(
+    database, embedder, make_tenant, upload, owner_pool
+):
+    tenant = await make_tenant()
+    await upload(tenant, "terms.md", "# Payment\nInvoices are settled 45 days after receipt.\n")
+    question = "When do we have to pay the bills?"
+    embedding = embedder.embed_one(question)
+    await _crowd_near(owner_pool, await make_tenant(), embedding, 500)
+
+    async def search_reading_at_most_100_index_rows(tx):
+        # Walk the HNSW graph, as the planner does on a table of many tenants' chunks, rather than sort this
+        # tenant's one row; the exact ranking, which index scans off leaves to sort, still can.
+        await tx.conn.execute("SET LOCAL enable_sort = off")
+        await tx.conn.execute("SET LOCAL hnsw.max_scan_tuples = 100")
+        return await retrieval.search(tx.conn, question, embedding, limit=3, mode=SearchMode.VECTOR)
+
+    passages = await as_user(database, tenant)(search_reading_at_most_100_index_rows)
+    assert [p.section for p in passages] == ["Payment"]
