@@ -19,6 +19,8 @@ from copilot.mentions import MAX_MENTIONS, Mentions
 MAX_ROWS = 10
 # Appended where a list holds more rows than a tool quotes: ten lines must not read as "there are ten".
 MORE_ROWS = f"(only the first {MAX_ROWS} are listed here; there are more)"
+# The same where the tool lists the first ``shown`` of a ranking it counted ("the riskiest 5" of 8 suppliers).
+MORE_OF = "(only the first {shown} are listed here; there are {total})"
 # Appended where the rows were narrowed to what the question names and it names more products (suppliers, ...)
 # than are looked up: the rows are the first ten's only. ``{kind}``: "products", "suppliers", ...
 MORE_NAMED = f"(the question names more than {MAX_MENTIONS} {{kind}}; only the first {MAX_MENTIONS} are looked up here)"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from copilot.tool_base import MAX_ROWS, MORE_ROWS, RISKIEST, Tool, ToolContext, ToolResult
+from copilot.tool_base import MAX_ROWS, MORE_OF, MORE_ROWS, RISKIEST, Tool, ToolContext, ToolResult
 from training import forecast_store, registry
 
 # Forecast frequencies the batch job stores, and how many points make the "next period" quoted.
@@ -59,7 +59,8 @@ async def _forecast(context: ToolContext) -> ToolResult:
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
         series = await context.conn.fetch(
-            f"""SELECT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.first_day
+            f"""SELECT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.first_day,
+                       count(*) OVER () AS series_count
                 FROM app.demand_forecasts f
                 JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                 CROSS JOIN LATERAL (SELECT {first_day} AS first_day) d
@@ -115,6 +116,9 @@ async def _forecast(context: ToolContext) -> ToolResult:
         data.append(item)
     if more:
         lines.append(MORE_ROWS)
+    elif not context.products and series and series[0]["series_count"] > len(series):
+        # The largest 5 of more must not read as all there are (until 2026-12-07 they did).
+        lines.append(MORE_OF.format(shown=len(series), total=series[0]["series_count"]))
     for product in context.products:
         if all(r["product_id"] != product["id"] for r in series) and not await _stored(context, list(runs), product):
             lines.append(f"{product['sku']} ({product['name']}): no stored forecast in {_run_names(run, batch)}")

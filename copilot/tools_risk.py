@@ -8,17 +8,19 @@ from typing import Any
 import asyncpg
 
 from copilot.suggestions import suggest
-from copilot.tool_base import MAX_ROWS, MORE_ROWS, RISKIEST, Tool, ToolContext, ToolResult
+from copilot.tool_base import MAX_ROWS, MORE_OF, MORE_ROWS, RISKIEST, Tool, ToolContext, ToolResult
 from risk import scan_results
 from risk import service as risk_service
 
 
 async def _supplier_risk(context: ToolContext) -> ToolResult:
-    """Risk assessments of the suppliers named (else the riskiest), with their top drivers and the trend
-    against the early-warning job's last scan."""
+    """Risk assessments of the suppliers named (else the riskiest, and how many were ranked when there are more:
+    until 2026-12-07 the riskiest 5 of 8 read as all there were), with their top drivers and the trend against the
+    early-warning job's last scan."""
     # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them
     # (the trend compares with the scan's).
     now = datetime.now(UTC)
+    more: list[str] = []
     if context.mentions.suppliers:
         assessed = [
             await risk_service.assess_supplier(context.tx, s["id"], context.today, now)
@@ -29,9 +31,11 @@ async def _supplier_risk(context: ToolContext) -> ToolResult:
         ranking = await risk_service.rank_suppliers(context.tx, context.today, limit=RISKIEST, at=now)
         assessed = ranking["suppliers"]
         arguments = {"riskiest": RISKIEST}
+        if ranking["total"] > len(assessed):
+            more = [MORE_OF.format(shown=len(assessed), total=ranking["total"])]
     arguments["as_of"] = context.today.isoformat()
     scanned = await scan_results.scanned_supplier_scores(context.conn)
-    lines = [_risk_line(a, scanned.get(a["supplier"]["id"])) for a in assessed]
+    lines = [_risk_line(a, scanned.get(a["supplier"]["id"])) for a in assessed] + more
     return ToolResult("supplier_risk", arguments, lines or ["no active suppliers"], assessed)
 
 

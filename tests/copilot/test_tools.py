@@ -512,6 +512,19 @@ async def test_the_largest_series_include_those_a_trained_champion_lacks_from_th
     ]
 
 
+async def test_the_largest_5_forecast_series_of_more_say_how_many_there_are(database, make_tenant, owner_pool, today):
+    # Before, five lines and no word of the sixth series.
+    tenant = await make_tenant()
+    source = (tenant.products[0], tenant.warehouses[0])
+    async with owner_pool.acquire() as conn:
+        run = await add_forecast(conn, tenant, 0, today, [5.0] * 7)
+        for product in await add_products(conn, tenant, *[(f"X-{i}", f"Extra {i}") for i in range(5)]):
+            await copy_series(conn, run, source, product=product, warehouse=source[1])
+    ask = "What is the demand forecast?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert len(forecast.lines) == 6 and forecast.lines[-1] == "(only the first 5 are listed here; there are 6)"
+
+
 async def test_a_forecast_question_without_a_stored_forecast_says_so_and_fits_nothing(database, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(5)})
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast demand of SKU-0"))
@@ -589,6 +602,17 @@ async def test_a_risk_question_naming_no_supplier_ranks_the_riskiest(database, m
     assert risk.arguments["riskiest"] == 5
     assert [line.split(" ")[0] for line in risk.lines] == ["RISKY", "SAFE"]
     assert safe
+
+
+async def test_the_riskiest_5_of_more_suppliers_say_how_many_were_ranked(database, make_tenant, owner_pool):
+    # Before, five lines and no word of the other three.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_suppliers(conn, tenant, *[(f"SUP-{i}", f"Supplier {i}") for i in range(8)])
+    risk = only(
+        await as_user(database, tenant)(lambda tx: run_tools(tx, "Who are our riskiest suppliers?")), "supplier_risk"
+    )
+    assert len(risk.lines) == 6 and risk.lines[-1] == "(only the first 5 are listed here; there are 8)"
 
 
 async def test_live_data_tools_never_see_another_tenants_orders_or_suppliers(database, make_tenant, owner_pool, today):
