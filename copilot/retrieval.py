@@ -21,8 +21,9 @@ TEXT_NORMALIZATION = 1  # ts_rank_cd divides by 1 + log(length): long chunks sto
 # A word in more than this share of the tenant's chunks carries no evidence ("supplier" in a folder of
 # supplier agreements): full-text ranking leaves it out, like a stop word.
 TEXT_MAX_DOC_FREQUENCY = 0.5
-# Words, codes and numbers as people type them: "BRG-40904", "14.3.2", "PO/2026/17".
-_WORD = re.compile(r"[A-Za-z0-9]+(?:[\-./][A-Za-z0-9]+)*")
+# Words, codes and numbers as people type them: "BRG-40904", "14.3.2", "PO/2026/17", "Würth", "Böllhoff"; letters
+# and digits of any script, as PostgreSQL's parser reads them.
+_WORD = re.compile(r"[^\W_]+(?:[\-./][^\W_]+)*")
 
 
 @dataclass(frozen=True)
@@ -209,10 +210,11 @@ async def _has_more_chunks(conn: asyncpg.Connection, count: int) -> bool:
 
 
 def text_terms(query: str) -> list[str]:
-    """The query's distinct words (two characters or more), lower-cased: each becomes a ``phraseto_tsquery``
-    with the parser that built the chunks' vectors, so a code splits the same way in both ("BRG-40904" is
-    'brg' followed by '-40904' to PostgreSQL)."""
-    return sorted({w.lower() for w in _WORD.findall(query) if len(w) >= 2})
+    """The query's distinct words (two characters or more) as typed: each becomes a ``phraseto_tsquery`` with
+    the parser that built the chunks' vectors, so a code splits the same way in both ("BRG-40904" is 'brg'
+    followed by '-40904' to PostgreSQL) and a word is lower-cased as the chunks' were (the database's locale,
+    not Python's)."""
+    return sorted({w for w in _WORD.findall(query) if len(w) >= 2})
 
 
 # BM25's term weighting without its term-frequency part: a chunk scores the sum of the inverse document

@@ -70,14 +70,30 @@ def test_reciprocal_rank_fusion_rewards_agreement_between_rankings():
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("What is the lead-time?", ["is", "lead-time", "the", "what"]),
-        ("Clause 14.3.2 for BRG-40904?", ["14.3.2", "brg-40904", "clause", "for"]),
-        ("'); DROP TABLE x; --", ["drop", "table"]),
+        ("What is the lead-time?", ["What", "is", "lead-time", "the"]),
+        ("Clause 14.3.2 for BRG-40904?", ["14.3.2", "BRG-40904", "Clause", "for"]),
+        ("'); DROP TABLE x; --", ["DROP", "TABLE"]),
+        ("Terms of Würth?", ["Terms", "Würth", "of"]),
+        ("付款条件?", ["付款条件"]),
         ("?!", []),
     ],
 )
 def test_text_queries_are_built_from_words_only(query, expected):
     assert retrieval.text_terms(query) == expected
+
+
+# Until 2026-12-07 a query's words were ASCII letters and digits only: "Würth" was 'rth', so the supplier's own
+# section never got the full-text boost.
+async def test_full_text_finds_a_name_with_letters_outside_ascii(database, make_tenant, upload):
+    tenant = await make_tenant()
+    await upload(tenant, "terms.md", "# Würth\nNet 30 days.\n\n# Hilti\nNet 45 days.\n\n# Fischer\nNet 60 days.\n")
+
+    async def ranking_and_wurth_chunk(tx):
+        wurth = await tx.conn.fetchval("SELECT id FROM app.copilot_chunks WHERE section = 'Würth'")
+        return await retrieval.text_ranking(tx.conn, "What are the payment terms of Würth?", 40), wurth
+
+    ranking, wurth = await as_user(database, tenant)(ranking_and_wurth_chunk)
+    assert [chunk_id for chunk_id, _ in ranking] == [wurth]
 
 
 def _price_list() -> str:
