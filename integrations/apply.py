@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -19,7 +20,7 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from common.errors import DomainError
-from integrations.apply_orders import apply_purchase_order, apply_stock, zero_unreported_level
+from integrations.apply_orders import apply_purchase_order, apply_stock, settle_level
 from integrations.errors import RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember
 from integrations.records import (
@@ -54,9 +55,9 @@ class Counts:
 
 @dataclass
 class _Known:
-    """External id -> (local id, fingerprint) for the records of one page, loaded in one query."""
+    """External id -> (local id, fingerprint, quantity of a stock record) for one page's records, in one query."""
 
-    rows: dict[str, tuple[UUID, str | None]] = field(default_factory=dict)
+    rows: dict[str, tuple[UUID, str | None, Decimal | None]] = field(default_factory=dict)
 
 
 async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, page: Page) -> Counts:
@@ -107,24 +108,22 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
 
 
 async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, reported: set[str]) -> Counts:
-    """After a complete stock pull (every connector's is a full snapshot): each level an earlier snapshot
-    reported and this one did not is zeroed and forgotten; one Chainsight cannot zero is dead-lettered and
-    tried again after the next snapshot."""
+    """After a complete stock pull (every connector's is a full snapshot): each record an earlier snapshot
+    reported and this one did not is forgotten, its level brought to what this snapshot's records on it report
+    (0 without any); one Chainsight cannot lower so is dead-lettered and tried again after the next snapshot."""
     counts = Counts()
-    gone = await conn.fetch(  # a level another reported record set (its id renamed in the ERP) is not gone
-        """SELECT e.external_id, e.local_id FROM app.integration_external_ids e
-           WHERE e.connector_id = $1 AND e.entity = $2 AND NOT (e.external_id = ANY($3::text[]))
-             AND NOT EXISTS (SELECT 1 FROM app.integration_external_ids o
-                             WHERE o.connector_id = $1 AND o.entity = $2 AND o.local_id = e.local_id
-                               AND o.external_id = ANY($3::text[]))""",
+    gone = await conn.fetch(
+        """SELECT external_id, local_id FROM app.integration_external_ids
+           WHERE connector_id = $1 AND entity = $2 AND NOT (external_id = ANY($3::text[]))""",
         scope.connector_id,
         Entity.STOCK.value,
         list(reported),
     )
+    leaving = [row["external_id"] for row in gone]
     for row in gone:
         try:
             async with conn.transaction():
-                outcome = await zero_unreported_level(conn, scope, row["external_id"], row["local_id"])
+                outcome = await settle_level(conn, scope, row["external_id"], row["local_id"], leaving)
                 await conn.execute(
                     "DELETE FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2"
                     " AND external_id = $3",
@@ -132,7 +131,7 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
                     Entity.STOCK.value,
                     row["external_id"],
                 )
-                # A level dead-lettered because it could not be zeroed then: this success resolves it.
+                # A record dead-lettered because its level could not be lowered then: this success resolves it.
                 await _resolve(conn, scope, Entity.STOCK, [row["external_id"]])
         except DomainError as exc:
             await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
@@ -215,13 +214,13 @@ async def _resolve(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, e
 
 async def _load_maps(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_ids: list[str]) -> _Known:
     rows = await conn.fetch(
-        """SELECT external_id, local_id, fingerprint FROM app.integration_external_ids
+        """SELECT external_id, local_id, fingerprint, quantity FROM app.integration_external_ids
            WHERE connector_id = $1 AND entity = $2 AND external_id = ANY($3::text[])""",
         scope.connector_id,
         entity.value,
         external_ids,
     )
-    return _Known({r["external_id"]: (r["local_id"], r["fingerprint"]) for r in rows})
+    return _Known({r["external_id"]: (r["local_id"], r["fingerprint"], r["quantity"]) for r in rows})
 
 
 # --- catalogue: products, suppliers, warehouses -------------------------------------------------------------
@@ -235,7 +234,7 @@ async def _upsert_catalog(
     key: str,
     external_id: str,
     values: dict[str, Any],
-    known: tuple[UUID, str | None] | None,
+    known: tuple[UUID, str | None, Decimal | None] | None,
 ) -> str:
     digest = fingerprint(values)
     if known is not None and known[1] == digest:

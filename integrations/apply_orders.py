@@ -35,23 +35,19 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
         product_id,
         warehouse_id,
     )
-    change = model.quantity - (level["on_hand"] if level else Decimal(0))
+    # A level holds the sum of the connector's records on it (two SAP plants mapped onto one warehouse): this
+    # one's quantity and what the others last reported.
+    target = model.quantity + (await _reported_on(conn, scope, level["id"], [model.external_id]) if level else 0)
+    change = target - (level["on_hand"] if level else Decimal(0))
     outcome = "unchanged"
     if change != 0:
-        entry = LedgerEntry(
-            product_id=product_id, warehouse_id=warehouse_id, movement_type="adjustment", quantity=change,
-            reference=f"{scope.origin}:{model.external_id}"[:200], reason="ERP stock sync",
-        )  # fmt: skip
         try:
-            if change < 0:  # holds past their expiry give their stock back first, as before any issue
-                await release_expired(conn, product_id, warehouse_id)
-            await insert_movement(conn, scope.tenant_id, entry)
+            await _adjust(conn, scope, model.external_id, product_id, warehouse_id, change, "ERP stock sync")
         except InsufficientStockError as exc:
             raise RecordRejected(
-                f"the ERP's on hand ({model.quantity:f}) is below what Chainsight has reserved for this level"
+                f"the ERP's on hand ({target:f}) is below what Chainsight has reserved for this level"
             ) from exc
         outcome = "created" if level is None else "updated"
-    # Remembered so that a later snapshot without it zeroes it (``zero_unreported_level``).
     level_id = (
         level["id"]
         if level
@@ -59,53 +55,97 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
             "SELECT id FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2", product_id, warehouse_id
         )
     )
-    if level_id is not None and (known is None or known[0] != level_id):
-        if known is not None and await _left_behind(conn, scope, model.external_id, known[0]):
-            # The record now lands on another level (its warehouse mapped anew): the ERP holds none of it on the one
-            # it set before, which no snapshot reports any more and the closing step would never zero.
-            try:
-                if await zero_unreported_level(conn, scope, model.external_id, known[0]) == "updated":
-                    outcome = "updated"
-            except RecordRejected as exc:  # kept, and tried again with the next snapshot, as a gone record is
-                raise RecordRejected(f"its warehouse now maps to another; the one it left: {exc.message}") from exc
-        await remember(conn, scope, Entity.STOCK, model.external_id, level_id, None)
+    if known is not None and known[0] != level_id:
+        # The record now lands on another level (its warehouse mapped anew): the one it set before keeps what the
+        # connector's other records there report, as when a record is gone from the snapshot.
+        try:
+            if await settle_level(conn, scope, model.external_id, known[0], [model.external_id]) == "updated":
+                outcome = "updated"
+        except RecordRejected as exc:  # kept, and tried again with the next snapshot, as a gone record is
+            raise RecordRejected(f"its warehouse now maps to another; the one it left: {exc.message}") from exc
+    if level_id is None:  # 0 where no level is: nothing to remember
+        await conn.execute(
+            "DELETE FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2 AND external_id = $3",
+            scope.connector_id,
+            Entity.STOCK.value,
+            model.external_id,
+        )
+    elif known is None or known[0] != level_id or known[2] != model.quantity:
+        # Remembered with its quantity: the level's sum counts it, and a snapshot without it takes it away.
+        await conn.execute(
+            """INSERT INTO app.integration_external_ids
+                   (tenant_id, connector_id, entity, external_id, local_id, quantity)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (tenant_id, connector_id, entity, external_id) DO UPDATE
+               SET local_id = EXCLUDED.local_id, quantity = EXCLUDED.quantity, synced_at = now()""",
+            scope.tenant_id,
+            scope.connector_id,
+            Entity.STOCK.value,
+            model.external_id,
+            level_id,
+            model.quantity,
+        )
     return outcome
 
 
-async def _left_behind(conn: asyncpg.Connection, scope: SyncScope, external_id: str, level_id: UUID) -> bool:
-    """Whether no other stock record of the connector sets the level this one set before."""
-    other = await conn.fetchval(
-        """SELECT 1 FROM app.integration_external_ids
-           WHERE connector_id = $1 AND entity = $2 AND local_id = $3 AND external_id <> $4 LIMIT 1""",
-        scope.connector_id,
-        Entity.STOCK.value,
-        level_id,
-        external_id,
-    )
-    return other is None
-
-
-async def zero_unreported_level(conn: asyncpg.Connection, scope: SyncScope, external_id: str, level_id: UUID) -> str:
-    """A level an earlier stock snapshot reported and the last one did not: the ERP holds none there any more
-    (Odoo, for one, deletes an emptied quant), so its on hand goes to 0, by a ledger adjustment as any other."""
+async def settle_level(
+    conn: asyncpg.Connection, scope: SyncScope, external_id: str, level_id: UUID, leaving: list[str]
+) -> str:
+    """A level that stock records ``leaving`` set, which no longer do (gone from the ERP's snapshot, as Odoo deletes
+    an emptied quant, or mapped to another warehouse): its on hand goes to what the connector's other records on it
+    last reported, 0 without any, by a ledger adjustment as any other."""
     level = await conn.fetchrow(
         "SELECT product_id, warehouse_id, on_hand FROM app.stock_levels WHERE id = $1 FOR UPDATE", level_id
     )
-    if level is None or level["on_hand"] == 0:
+    if level is None:
         return "unchanged"
-    entry = LedgerEntry(
-        product_id=level["product_id"], warehouse_id=level["warehouse_id"], movement_type="adjustment",
-        quantity=-level["on_hand"], reference=f"{scope.origin}:{external_id}"[:200],
-        reason="ERP stock sync: no longer in the ERP's stock",
-    )  # fmt: skip
+    target = await _reported_on(conn, scope, level_id, leaving)
+    if level["on_hand"] == target:
+        return "unchanged"
+    reason = "ERP stock sync: no longer in the ERP's stock"
     try:
-        await release_expired(conn, level["product_id"], level["warehouse_id"])
-        await insert_movement(conn, scope.tenant_id, entry)
+        await _adjust(
+            conn, scope, external_id, level["product_id"], level["warehouse_id"], target - level["on_hand"], reason
+        )
     except InsufficientStockError as exc:
         raise RecordRejected(
-            "the ERP no longer reports stock for this level (0 on hand) while Chainsight has some of it reserved"
+            f"the ERP no longer reports stock for this level ({target:f} on hand) while Chainsight has some of it "
+            "reserved"
         ) from exc
     return "updated"
+
+
+async def _reported_on(conn: asyncpg.Connection, scope: SyncScope, level_id: UUID, leaving: list[str]) -> Decimal:
+    """What the connector's stock records on the level last reported, those ``leaving`` left out (a record mapped
+    there before 2026-12-07 counts once the next snapshot has brought its quantity)."""
+    total: Decimal = await conn.fetchval(
+        """SELECT coalesce(sum(quantity), 0) FROM app.integration_external_ids
+           WHERE connector_id = $1 AND entity = $2 AND local_id = $3 AND NOT (external_id = ANY($4::text[]))""",
+        scope.connector_id,
+        Entity.STOCK.value,
+        level_id,
+        leaving,
+    )
+    return total
+
+
+async def _adjust(
+    conn: asyncpg.Connection,
+    scope: SyncScope,
+    external_id: str,
+    product_id: UUID,
+    warehouse_id: UUID,
+    change: Decimal,
+    reason: str,
+) -> None:
+    """One ledger adjustment of the level by ``change``; raises InsufficientStockError below its reservations."""
+    entry = LedgerEntry(
+        product_id=product_id, warehouse_id=warehouse_id, movement_type="adjustment", quantity=change,
+        reference=f"{scope.origin}:{external_id}"[:200], reason=reason,
+    )  # fmt: skip
+    if change < 0:  # holds past their expiry give their stock back first, as before any issue
+        await release_expired(conn, product_id, warehouse_id)
+    await insert_movement(conn, scope.tenant_id, entry)
 
 
 async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:

@@ -175,6 +175,23 @@ async def test_a_plant_gone_from_the_stock_does_not_zero_a_warehouse_another_pla
     assert ("MAT000002", "WH-0", Decimal("2.0000")) in levels  # two storage locations of 1 at plant 1010
 
 
+async def test_two_plants_mapped_onto_one_warehouse_hold_their_sum_there(sync_deps, owner_pool, make_tenant, sap):
+    # Until 2026-12-07 each plant's record set the level to its own figure: the last one read won (20, not 22), and
+    # every rerun posted -18 and +18 again.
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await map_plants(sync_deps, tenant, connector, {"1010": "WH-0", "1020": "WH-0"})
+    with sap.lock:  # MAT000002: 1 + 1 in plant 1010's two storage locations, 10 + 10 in 1020's
+        for row in sap.sets["A_MatlStkInAcctMod"].values():
+            if row["Material"] == "MAT000002" and row["Plant"] == "1020":
+                row["MatlWrhsStkQtyInMatlBaseUnit"] = Decimal(10)
+    await run_sync(sync_deps, tenant.id, connector)
+    before = await snapshot(owner_pool, tenant.id)
+    assert ("MAT000002", "WH-0", Decimal("22.0000")) in before["levels"]
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["counts"]["stock"]["updated"] == 0
+    assert (await snapshot(owner_pool, tenant.id))["ledger"] == before["ledger"]
+
+
 async def synced_then_plant_1020_mapped_to_a_new_wh_2(sync_deps, owner_pool, make_tenant, sap):
     """A synced SAP tenant whose plant 1020 (WH-1 until now) is then mapped to its new warehouse WH-2."""
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
