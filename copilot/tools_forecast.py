@@ -42,8 +42,8 @@ async def _forecast(context: ToolContext) -> ToolResult:
         # Each product named gets its first warehouse before any gets a second, and a cut list says so.
         series = await context.conn.fetch(
             f"""SELECT * FROM (
-                    SELECT DISTINCT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code,
-                           {first_day} AS first_day
+                    SELECT DISTINCT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, p.unit_of_measure,
+                           w.code AS warehouse_code, {first_day} AS first_day
                     FROM app.demand_forecasts f
                     JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                     WHERE {of_run} AND f.product_id = ANY($4::uuid[])) s
@@ -59,13 +59,13 @@ async def _forecast(context: ToolContext) -> ToolResult:
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
         series = await context.conn.fetch(
-            f"""SELECT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code AS warehouse_code, d.first_day,
-                       count(*) OVER () AS series_count
+            f"""SELECT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, p.unit_of_measure,
+                       w.code AS warehouse_code, d.first_day, count(*) OVER () AS series_count
                 FROM app.demand_forecasts f
                 JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                 CROSS JOIN LATERAL (SELECT {first_day} AS first_day) d
                 WHERE {of_run} AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day
-                GROUP BY f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, w.code, d.first_day
+                GROUP BY f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, p.unit_of_measure, w.code, d.first_day
                 ORDER BY sum(f.yhat) DESC, p.sku LIMIT $4""",
             list(runs),
             context.today,
@@ -94,17 +94,20 @@ async def _forecast(context: ToolContext) -> ToolResult:
         total = float(upcoming["yhat"].sum())
         first = upcoming["ds"].iloc[0]
         span = f"({first - pd.Timedelta(days=6):%Y-%m-%d} to {first:%Y-%m-%d})" if run.freq == "W" else ""
-        text = f"{where}, {label} {span or f'from {first:%Y-%m-%d}'}: {total:.1f} units forecast"
+        # In the product's unit, as the stock lines beside it are (until 2026-12-07 "units" whatever it was).
+        unit = row["unit_of_measure"]
+        text = f"{where}, {label} {span or f'from {first:%Y-%m-%d}'}: {total:.1f} {unit} forecast"
         if len(upcoming) < steps:  # a total of fewer days than the label names would read as the whole period's
             text = (
                 f"{where}, {label} from {first:%Y-%m-%d}: the stored forecast covers only "
-                f"{len(upcoming)} of them (it ends {upcoming['ds'].iloc[-1]:%Y-%m-%d}), {total:.1f} units forecast"
+                f"{len(upcoming)} of them (it ends {upcoming['ds'].iloc[-1]:%Y-%m-%d}), {total:.1f} {unit} forecast"
                 f" for those {len(upcoming)}"
             )
         item: dict[str, Any] = {
             "product_id": row["product_id"],
             "warehouse_id": row["warehouse_id"],
             "total": round(total, 1),
+            "unit": unit,
             "periods": len(upcoming),
         }
         if len(levels) >= 2:

@@ -20,6 +20,13 @@ def test_numbers_compare_without_thousands_separators_or_trailing_zeros():
     assert normalise_number("12.50") == normalise_number("12.5") == "12.5"
 
 
+def test_a_forecast_quoted_in_its_products_unit_is_grounded_by_the_line_stating_it():
+    checker = Checker(["SKU-0 (Product 0) at WH-0, next 7 days from 2026-12-07: 3.5 t forecast (interval 2.8 to 4.2)"])
+    assert checker.check("SKU-0 is forecast at 3.5 t (2.8 to 4.2 t) over the next 7 days.").grounded
+    assert checker.check("Expect 3.5t of SKU-0.").grounded
+    assert checker.check("Expect 4.5 t of SKU-0.").unsupported == ["4.5"]
+
+
 def test_dates_written_in_words_equal_their_iso_day():
     assert extract("due 1 December 2026").dates == extract("due 2026-12-01").dates == {"2026-12-01"}
     assert extract("due Dec 1st, 2026").dates == {"2026-12-01"}

@@ -403,11 +403,26 @@ async def test_a_forecast_question_quotes_the_stored_next_7_day_total_with_its_i
     assert forecast.arguments["products"] == ["SKU-0"] and forecast.arguments["run_version"] == 1
     # Yesterday's and the 8th day's 100 fall outside the next 7 days: 7 x 5 = 35, P10 28, P90 42.
     assert forecast.lines == [
-        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 35.0 units forecast (interval 28.0 to 42.0, sum of "
+        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 35.0 each forecast (interval 28.0 to 42.0, sum of "
         f"P10 and P90); model auto_ets, champion run v1 trained on data before {today - timedelta(days=1)}"
     ]
     other = only(await as_user(database, tenant)(lambda tx: run_tools(tx, "forecast for Product 1")), "demand_forecast")
     assert other.lines == ["SKU-1 (Product 1): no stored forecast in champion run v1"]
+
+
+async def test_a_forecast_is_quoted_in_its_products_unit_as_the_stock_beside_it(
+    database, make_tenant, owner_pool, today
+):
+    # Before, "available 12.5 t" beside "3.5 units forecast".
+    tenant = await make_tenant(stock={0: Decimal("12.5")}, units={0: "t"})
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today, [0.5] * 10)
+    ask = "What is the demand forecast and stock of SKU-0?"
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, ask))
+    (stock,) = only(results, "stock_levels").lines
+    (forecast,) = only(results, "demand_forecast").lines
+    assert stock.endswith("available 12.5 t")
+    assert f"next 7 days from {today}: 3.5 t forecast (interval 2.8 to 4.2" in forecast
 
 
 async def test_a_forecast_ending_inside_the_next_7_days_says_how_many_days_its_total_covers(
@@ -420,7 +435,7 @@ async def test_a_forecast_ending_inside_the_next_7_days_says_how_many_days_its_t
     forecast = only(results, "demand_forecast")
     assert forecast.lines == [
         f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: the stored forecast covers only 3 of them (it ends "
-        f"{today + timedelta(days=2)}), 15.0 units forecast for those 3 (interval 12.0 to 18.0, sum of P10 and "
+        f"{today + timedelta(days=2)}), 15.0 each forecast for those 3 (interval 12.0 to 18.0, sum of P10 and "
         f"P90); model auto_ets, champion run v1 trained on data before {today}"
     ]
     assert forecast.data[0]["periods"] == 3
@@ -435,7 +450,7 @@ async def test_a_forecasts_next_7_days_start_at_its_warehouses_date(database, ma
         await add_forecast(conn, tenant, 0, dock_today - timedelta(days=2), [100, 100] + [5] * 8)
     results = await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast for SKU-0?"))
     (line,) = only(results, "demand_forecast").lines
-    assert line.startswith(f"SKU-0 (Product 0) at WH-0, next 7 days from {dock_today}: 35.0 units forecast")
+    assert line.startswith(f"SKU-0 (Product 0) at WH-0, next 7 days from {dock_today}: 35.0 each forecast")
 
 
 async def test_a_weekly_forecasts_next_week_is_the_week_after_this_one_and_says_which(
@@ -451,7 +466,7 @@ async def test_a_weekly_forecasts_next_week_is_the_week_after_this_one_and_says_
     (line,) = only(results, "demand_forecast").lines
     following = sunday + timedelta(days=7)
     assert line.startswith(
-        f"SKU-0 (Product 0) at WH-0, next week ({following - timedelta(days=6)} to {following}): 20.0 units forecast"
+        f"SKU-0 (Product 0) at WH-0, next week ({following - timedelta(days=6)} to {following}): 20.0 each forecast"
     )
 
 
@@ -483,7 +498,7 @@ async def trained_champion_without_sku_1(make_tenant, owner_pool, today):
 
 
 BATCH_SKU_1 = (
-    "SKU-1 (Product 1) at WH-0, next 7 days from {today}: 35.0 units forecast (interval 28.0 to 42.0, sum of P10 "
+    "SKU-1 (Product 1) at WH-0, next 7 days from {today}: 35.0 each forecast (interval 28.0 to 42.0, sum of P10 "
     "and P90); model auto_ets, batch run v1 trained on data before {today} (champion run v2, xgboost, has no "
     "forecast of this series)"
 )
@@ -506,7 +521,7 @@ async def test_the_largest_series_include_those_a_trained_champion_lacks_from_th
     ask = "What is the demand forecast?"
     forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
     assert forecast.lines == [
-        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 49.0 units forecast (interval 39.2 to 58.8, sum of "
+        f"SKU-0 (Product 0) at WH-0, next 7 days from {today}: 49.0 each forecast (interval 39.2 to 58.8, sum of "
         f"P10 and P90); model auto_ets, champion run v2 trained on data before {today}",
         BATCH_SKU_1.format(today=today),
     ]
