@@ -10,10 +10,11 @@ from training.errors import ForecastInputError
 _SECONDS_PER = {"day": 86_400, "week": 7 * 86_400}
 # Typical business horizons, taken from the M4 competition where it defines one.
 _HORIZON_BY_SEASON = {24: 48, 168: 48, 7: 14, 5: 10, 52: 13, 12: 18, 4: 8, 1: 6}
-# The nightly batch's horizon per ledger frequency when none is given: 28 days (/ai/forecast/demand's default) and
-# 13 weeks. The batch job, `chainsight forecast-batch` and the train job read it: a run is keyed by its horizon and
-# a champion compared with runs of as many steps, so until 2026-12-07 a weekly batch without --horizon forecast 28
-# weeks under another key than the documented 13-week one.
+# The nightly batch's horizon per ledger frequency when none is given: 28 days and 13 weeks. The batch job,
+# `chainsight forecast-batch` and the train job read it: a run is keyed by its horizon and a champion compared with
+# runs of as many steps, so until 2026-12-07 a weekly batch without --horizon forecast 28 weeks under another key
+# than the documented 13-week one. /ai/forecast/demand and the forecast PDF default to it too, so a request without
+# a horizon is served from the stored forecast (until 2026-12-07 a weekly one asked 28 weeks and was refitted).
 BATCH_HORIZON = {"D": 28, "W": 13}
 
 

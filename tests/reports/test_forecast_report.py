@@ -62,21 +62,21 @@ async def planned_tenant(make_tenant, owner_pool):
     return tenant
 
 
-async def store_champion(database, tenant, levels, horizon=28):
-    """A finished batch run of product 0 at warehouse 0 (daily), promoted, with its forecast stored at ``levels``."""
+async def store_champion(database, tenant, levels, horizon=28, freq="D"):
+    """A finished batch run of product 0 at warehouse 0, promoted, with its forecast stored at ``levels``."""
     product, warehouse = tenant.products[0], tenant.warehouses[0]
 
     async def arrange(tx):
-        period = await current_period(tx.conn, datetime.now(UTC), "D", tenant_id=tenant.id)
+        period = await current_period(tx.conn, datetime.now(UTC), freq, tenant_id=tenant.id)
         boundary = period.tz_localize(UTC).to_pydatetime()
         run = await registry.start_run(
-            tx.conn, tenant.id, model_name=registry.champion_key("D"), model_type="auto",
-            run_key=registry.batch_run_key(boundary, "D", horizon), freq="D", horizon=horizon, training_end=boundary,
+            tx.conn, tenant.id, model_name=registry.champion_key(freq), model_type="auto",
+            run_key=registry.batch_run_key(boundary, freq, horizon), freq=freq, horizon=horizon, training_end=boundary,
         )  # fmt: skip
         yhat = 40.0 + 10.0 * (np.arange(horizon) % 7 < 5)
         frame = pd.DataFrame(
             {"product_id": str(product), "warehouse_id": str(warehouse), "model": "auto_ets", "yhat": yhat,
-             "ds": pd.date_range(period, periods=horizon, freq="D"),
+             "ds": pd.date_range(period, periods=horizon, freq="7D" if freq == "W" else "D"),
              **{f"q{q:g}": yhat * (0.5 + q) for q in levels}}
         )  # fmt: skip
         await forecast_store.write_forecasts(tx.conn, tenant.id, run.id, frame)
@@ -163,6 +163,21 @@ async def test_a_stored_forecast_without_the_95_percent_levels_is_printed_with_i
     assert "auto_ets (stored batch forecast (champion run))" in figures
     assert "Intervals: 80% prediction intervals (the stored forecasts hold no 95% interval)" in summary
     assert "Intervals 80% only: the stored forecast holds no 95% interval" in figures
+
+
+async def test_a_weekly_report_without_a_horizon_prints_the_13_weeks_the_weekly_champion_stored(
+    api, make_tenant, owner_pool, database
+):
+    # Before, it asked 28 weeks, longer than the weekly batch stores, and refitted every series.
+    tenant = await make_tenant(units={0: "kg"})
+    await daily_demand(owner_pool, tenant, tenant.products[0], tenant.warehouses[0], days=150)
+    await store_champion(database, tenant, STORED_QUANTILES, horizon=13, freq="W")
+    series = {"product_id": str(tenant.products[0]), "warehouse_id": str(tenant.warehouses[0]), "freq": "W"}
+    response = await api.get("/api/v1/exports/forecast.pdf", params=series, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    figures = pdf_text(response.content)[0][1]
+    assert "Forecast demand, next 13 weeks" in figures
+    assert "auto_ets (stored batch forecast (champion run))" in figures
 
 
 async def test_a_series_without_a_lead_time_is_reported_without_stock_targets(api, planned_tenant, owner_pool):

@@ -37,6 +37,7 @@ from training.forecast_schemas import (
     SeasonalAnalysis,
     SupplyPrediction,
 )
+from training.frequency import BATCH_HORIZON
 from training.lead_time_choice import LeadTime, choose_lead_time
 from training.planning import MAX_HORIZON
 from training.serving import TRAINED_KINDS, TrainedRun
@@ -54,12 +55,18 @@ async def demand_forecast(
     handles: ModelHandlesDep,
     product_id: UUID,
     warehouse_id: UUID,
-    horizon: Annotated[int, Query(description="periods ahead (1 to 366 daily, 104 weekly)")] = 28,
+    horizon: Annotated[
+        int | None,
+        Query(description="periods ahead (1 to 366 daily, 104 weekly); default the batch's: 28 daily, 13 weekly"),
+    ] = None,
     freq: Freq = "D",
     quantiles: Annotated[str, Query(description="comma-separated levels in (0, 1)")] = "0.1,0.5,0.9",
     refresh: Annotated[bool, Query(description="fit now even when a fresh stored forecast exists")] = False,
 ) -> DemandForecast:
-    _check_horizon(horizon, freq)
+    # The batch's horizon, so a default request is served from the stored forecast: until 2026-12-07 a weekly one
+    # asked 28 weeks, longer than the 13 the weekly champion stores, and was refitted every time.
+    periods = BATCH_HORIZON[freq] if horizon is None else horizon
+    _check_horizon(periods, freq)
     levels = _parse_quantiles(quantiles)
     now = datetime.now(UTC)
 
@@ -77,7 +84,7 @@ async def demand_forecast(
         stored = None
         if not refresh:
             stored = await fresh_stored_forecast(
-                tx.conn, tx.tenant_id, product_id, warehouse_id, freq, horizon, levels, period
+                tx.conn, tx.tenant_id, product_id, warehouse_id, freq, periods, levels, period
             )
         champion = None if stored else await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
         if champion is None or champion.model_type not in TRAINED_KINDS or not champion.artifact_uri:
@@ -92,18 +99,18 @@ async def demand_forecast(
         return stored
     if champion is not None and model is not None and not history.empty:
         trained = await unwrap(
-            handles.require("forecast").trained.remote(model, history[["unique_id", "ds", "y"]], horizon, levels)
+            handles.require("forecast").trained.remote(model, history[["unique_id", "ds", "y"]], periods, levels)
         )
         if trained is not None:
             return DemandForecast(
-                product_id=product_id, warehouse_id=warehouse_id, freq=freq, horizon=horizon, source="trained",
+                product_id=product_id, warehouse_id=warehouse_id, freq=freq, horizon=periods, source="trained",
                 run=RunInfo.from_record(champion), **trained,
             )  # fmt: skip
     result = await unwrap(
-        handles.require("forecast").forecast.remote(history[["ds", "y"]], freq, horizon, levels, start=start)
+        handles.require("forecast").forecast.remote(history[["ds", "y"]], freq, periods, levels, start=start)
     )
     return DemandForecast(
-        product_id=product_id, warehouse_id=warehouse_id, freq=freq, horizon=horizon, source="fitted", **result
+        product_id=product_id, warehouse_id=warehouse_id, freq=freq, horizon=periods, source="fitted", **result
     )
 
 

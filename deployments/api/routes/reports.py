@@ -41,6 +41,7 @@ from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select
 from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
 from reports.supplier_risk_data import gather
 from training import history as ledger
+from training.frequency import BATCH_HORIZON
 from training.planning import MAX_HORIZON
 from training.stored_forecast import fresh_stored_forecast
 
@@ -66,12 +67,17 @@ async def forecast_report(
     warehouse_id: Annotated[list[UUID] | None, Query(max_length=50)] = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     freq: Literal["D", "W"] = "D",
-    horizon: Annotated[int, Query(ge=1, description="periods ahead (up to 366 daily, 104 weekly)")] = 28,
+    horizon: Annotated[
+        int | None, Query(ge=1, description="periods ahead (up to 366 daily, 104 weekly); default 28 daily, 13 weekly")
+    ] = None,
     service_level: Annotated[float, Query(ge=0.5, le=0.9999)] = 0.95,
 ) -> Response:
     """Series: the stocked product x warehouse pairs matching ``product_id`` (repeatable), ``warehouse_id``
     (repeatable) and ``category``, at most 12 (400 ``report_too_large`` beyond). Each series costs two model
     fits: expect seconds per series."""
+    # /ai/forecast/demand's default, the batch's: until 2026-12-07 a weekly report asked 28 weeks, longer than the
+    # weekly champion stores, and refitted every series.
+    horizon = BATCH_HORIZON[freq] if horizon is None else horizon
     if horizon > MAX_HORIZON[freq]:
         raise InvalidInputError(
             f"horizon must be between 1 and {MAX_HORIZON[freq]} periods for freq {freq!r}, got {horizon}",
