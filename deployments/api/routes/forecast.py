@@ -147,9 +147,12 @@ async def supply(
 
     async def read(tx: TenantTransaction) -> SupplierHistory | None:
         reader_zone = await members.zone_name_for(tx.conn, tx.user_id)
-        return await scoped_supplier_history(
+        found = await scoped_supplier_history(
             tx.conn, supplier_id, warehouse_id=warehouse_id, product_id=product_id, now=now, reader_zone=reader_zone
         )
+        if found is not None:  # an unknown supplier is named first
+            await _require_filters(tx, warehouse_id, product_id)
+        return found
 
     found = await caller.run(read)
     if found is None:
@@ -288,6 +291,14 @@ async def _lead_time(
     receipts = supplier.received if supplier is not None else None
     scope = supplier.scope if supplier is not None else None
     return choose_lead_time(payload.lead_time_days, payload.lead_time_sd_days, estimate, receipts, rule_lead, scope)
+
+
+async def _require_filters(tx: TenantTransaction, warehouse_id: UUID | None, product_id: UUID | None) -> None:
+    """404 for a warehouse or product the caller cannot see: until 2026-12-07 its orders were none, so /supply
+    answered with the supplier's pooled ones."""
+    for table, noun, named in (("warehouses", "warehouse", warehouse_id), ("products", "product", product_id)):
+        if named is not None and await tx.conn.fetchval(f"SELECT 1 FROM app.{table} WHERE id = $1", named) is None:
+            raise NotFoundError(f"no {noun} {named}", code=f"unknown_{noun}")
 
 
 def _trained_run(run: registry.RunRecord, series_mase: float | None) -> TrainedRun:
