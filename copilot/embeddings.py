@@ -26,6 +26,14 @@ class Embedder:
         if dimensions != EMBEDDING_DIMENSIONS:
             raise ValueError(f"embedding model {source!r} gives {dimensions} dimensions; the schema stores 384")
 
+    def fits(self, text: str) -> bool:
+        """Whether the model reads all of ``text``: it embeds the first ``max_seq_length`` tokens, [CLS] and [SEP]
+        among them, and ignores the rest."""
+        window = int(self._model.max_seq_length)
+        # Truncated just past the window: the count needs no more, and the tokenizer warns of longer inputs.
+        tokens = self._model.tokenizer(text, truncation=True, max_length=window + 1)["input_ids"]
+        return len(tokens) <= window
+
     def embed(self, texts: list[str], *, batch_size: int = 64) -> list[np.ndarray]:
         if not texts:
             return []

@@ -7,12 +7,15 @@ import string
 import asyncpg
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
 
 from common.errors import NotFoundError, PayloadTooLargeError
 from copilot import documents
+from copilot.model_files import packaged_embedding_model
 from tests.copilot.conftest import as_user
 from tests.support.documents import minimal_pdf
 
+EMBEDDING_WINDOW = 256  # all-MiniLM-L6-v2's max_seq_length (sentence_bert_config.json)
 CONTRACT = "# Penalties\nLate delivery costs 2% per week.\n\n# Payment\nNet 60 days.\n"
 
 
@@ -91,6 +94,9 @@ async def test_a_failure_while_storing_chunks_leaves_no_document(database, make_
 class RandomUnitEmbedder:
     """Seeded random unit vectors: the model takes minutes over the thousand chunks of the test below."""
 
+    def fits(self, text: str) -> bool:
+        return True
+
     def embed(self, texts: list[str]) -> list[np.ndarray]:
         vectors = np.random.default_rng(0).normal(size=(len(texts), 384)).astype(np.float32)
         return list(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
@@ -110,6 +116,37 @@ async def test_a_heading_line_of_100000_distinct_words_is_stored_as_body_text(da
     )
     assert await chunk_count(owner_pool, tenant.id) == stored["chunk_count"] > 1
     assert longest <= 900
+
+
+def wordpieces(text: str) -> int:
+    """How many tokens all-MiniLM-L6-v2 reads ``text`` as, [CLS] and [SEP] included."""
+    tokenizer = Tokenizer.from_file(str(packaged_embedding_model() / "tokenizer.json"))
+    tokenizer.no_truncation()
+    return len(tokenizer.encode(text).ids)
+
+
+# Until 2026-12-07 chunks were bound by characters only: the model reads 256 wordpieces and ignores the rest, so
+# the last rows of a 858-character price-list chunk (310 wordpieces) were never embedded.
+def test_a_price_list_is_chunked_between_its_rows_within_the_embedding_models_window(embedder):
+    header = "sku,name,supplier,unit price,currency,moq,lead time days"
+    rows = [
+        f"BRG-4{i:04d},deep groove ball bearing 62{i % 10}-2RS,Schaeffler KG,{3 + i / 7:.2f},EUR,10,{7 + i % 20}"
+        for i in range(40)
+    ]
+    data = "\n".join([header, *rows]).encode()
+    chunks = documents.prepare("prices.csv", data, embedder, max_bytes=len(data)).chunks
+    lines = ["; ".join(f"{c}: {v}" for c, v in zip(header.split(","), row.split(","), strict=True)) for row in rows]
+    assert max(wordpieces(chunk.content) for chunk in chunks) <= EMBEDDING_WINDOW
+    assert [line for line in lines if not any(line in chunk.content for chunk in chunks)] == []
+
+
+# Until 2026-12-07 a 900-character Chinese chunk was some 900 wordpieces, most of it never embedded.
+def test_chinese_prose_is_chunked_between_its_sentences_within_the_embedding_models_window(embedder):
+    sentences = [f"第{i}批货物应在{i + 10}天内交付并在收到发票后{30 + i}天内付款。" for i in range(40)]
+    data = ("# 条款\n" + "".join(sentences)).encode()
+    chunks = documents.prepare("terms.md", data, embedder, max_bytes=len(data)).chunks
+    assert max(wordpieces(chunk.content) for chunk in chunks) <= EMBEDDING_WINDOW
+    assert [s for s in sentences if not any(s in chunk.content for chunk in chunks)] == []
 
 
 def test_a_file_over_the_size_limit_is_refused_before_parsing(embedder):
