@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -39,3 +40,9 @@ async def receipt_at(conn: asyncpg.Connection, tenant: Any, occurred_at: datetim
         conn, "stock_movements", tenant_id=tenant.id, product_id=tenant.products[0],
         warehouse_id=tenant.warehouses[0], movement_type="receipt", quantity=Decimal(quantity), occurred_at=occurred_at,
     )  # fmt: skip
+
+
+async def set_time_zone(owner_pool: asyncpg.Pool, warehouse: UUID, zone: str) -> None:
+    """The warehouse keeps ``zone``'s calendar (an IANA name) from now on."""
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.warehouses SET timezone = $2 WHERE id = $1", warehouse, zone)
