@@ -146,9 +146,24 @@ async def receipt_lot(
             lot_number,
         )
         assert row is not None
-        if expiry is not None and row["expiry_date"] != expiry:
+        if expiry is not None and row["expiry_date"] is None:
+            # Received before without its expiry: this receipt names it (once: a concurrent one may have filled it).
+            filled = await conn.fetchval(
+                """UPDATE app.stock_lots SET expiry_date = $2
+                   WHERE id = $1 AND expiry_date IS NULL RETURNING expiry_date""",
+                row["id"],
+                expiry,
+            )
+            recorded = (
+                filled
+                if filled is not None
+                else await conn.fetchval("SELECT expiry_date FROM app.stock_lots WHERE id = $1", row["id"])
+            )
+        else:
+            recorded = row["expiry_date"]
+        if expiry is not None and recorded != expiry:
             raise ConflictError(
-                f"lot {lot_number} of {line['sku']} is already recorded with expiry {row['expiry_date']}, not {expiry}",
+                f"lot {lot_number} of {line['sku']} is already recorded with expiry {recorded}, not {expiry}",
                 code="lot_expiry_mismatch",
             )
     lot_id: UUID = row["id"]

@@ -325,6 +325,27 @@ async def test_lot_tracked_products_need_a_lot_and_keep_its_expiry(database, own
     assert await on_hand(database, tenant) == 6
 
 
+async def test_a_lot_received_without_its_expiry_takes_the_one_a_later_receipt_names(database, owner_pool, make_tenant):
+    # Before, lots were insert-only: the later receipt was refused, "already recorded with expiry None".
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.products SET lot_tracked = true WHERE id = $1", tenant.products[0])
+    order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
+    line_id = order["lines"][0]["id"]
+    await receive(database, tenant, order, {"line_id": line_id, "quantity": 4, "lot_number": "L-1"})
+    receipt, _ = await receive(
+        database, tenant, order, {"line_id": line_id, "quantity": 1, "lot_number": "L-1", "expiry_date": "2027-03-31"}
+    )
+    assert [(r["lot_number"], r["expiry_date"]) for r in receipt["lines"]] == [("L-1", date(2027, 3, 31))]
+    with pytest.raises(ConflictError, match="recorded with expiry 2027-03-31, not 2028-01-01"):
+        await receive(
+            database,
+            tenant,
+            order,
+            {"line_id": line_id, "quantity": 1, "lot_number": "L-1", "expiry_date": "2028-01-01"},
+        )
+
+
 async def test_a_lot_on_a_product_that_is_not_lot_tracked_is_refused(database, owner_pool, make_tenant):
     tenant = await make_tenant()
     order = await new_order(database, owner_pool, tenant, [line(tenant, 1)])
