@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -21,9 +22,10 @@ TEXT_NORMALIZATION = 1  # ts_rank_cd divides by 1 + log(length): long chunks sto
 # A word in more than this share of the tenant's chunks carries no evidence ("supplier" in a folder of
 # supplier agreements): full-text ranking leaves it out, like a stop word.
 TEXT_MAX_DOC_FREQUENCY = 0.5
-# Words, codes and numbers as people type them: "BRG-40904", "14.3.2", "PO/2026/17", "Würth", "Böllhoff"; letters
-# and digits of any script, as PostgreSQL's parser reads them.
-_WORD = re.compile(r"[^\W_]+(?:[\-./][^\W_]+)*")
+# Words, codes and numbers as people type them: "BRG-40904", "14.3.2", "PO/2026/17", "Würth", "Böllhoff",
+# "शर्तें"; letters, digits and combining marks (Hindi's vowel signs, a decomposed ü) of any script, as
+# PostgreSQL's parser reads them. Matched on a mask of the text: `re` has no class for combining marks.
+_WORD = re.compile(r"w+(?:[\-./]w+)*")
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,9 @@ def text_terms(query: str) -> list[str]:
     the parser that built the chunks' vectors, so a code splits the same way in both ("BRG-40904" is 'brg'
     followed by '-40904' to PostgreSQL) and a word is lower-cased as the chunks' were (the database's locale,
     not Python's)."""
-    return sorted({w for w in _WORD.findall(query) if len(w) >= 2})
+    text = unicodedata.normalize("NFC", query)
+    mask = "".join("w" if unicodedata.category(c)[0] in "LNM" else c if c in "-./" else " " for c in text)
+    return sorted({w for m in _WORD.finditer(mask) if len(w := text[m.start() : m.end()]) >= 2})
 
 
 # BM25's term weighting without its term-frequency part: a chunk scores the sum of the inverse document

@@ -75,6 +75,8 @@ def test_reciprocal_rank_fusion_rewards_agreement_between_rankings():
         ("'); DROP TABLE x; --", ["DROP", "TABLE"]),
         ("Terms of Würth?", ["Terms", "Würth", "of"]),
         ("付款条件?", ["付款条件"]),
+        ("भुगतान की शर्तें?", ["की", "भुगतान", "शर्तें"]),
+        ("Terms of Wu\u0308rth?", ["Terms", "Würth", "of"]),
         ("?!", []),
     ],
 )
