@@ -205,7 +205,8 @@ async def _forecast(tx: TenantTransaction) -> list[Case]:
     found = False
     for freq in ("D", "W"):
         found = found or await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq)) is not None
-    must = ("units forecast",) if found else (NO_FORECAST,)
+    # The total's unit is the product's (each, kg, reel ...): its interval follows it whatever the unit.
+    must = ("forecast (interval",) if found else (NO_FORECAST,)
     sku = await tx.conn.fetchval("SELECT sku FROM app.products ORDER BY sku LIMIT 1")
     questions = (
         "What is the demand forecast for the coming month?",
