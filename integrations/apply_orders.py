@@ -269,10 +269,12 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
            SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
                uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
                unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
-               -- The ERP holds the receipt; that it happened since the last sync is what is known here (the
-               -- delivery history's date for it: migration 0136).
+               -- The ERP holds the receipt; that it happened since the last sync is what is known here: the last
+               -- (the delivery history's date, 0136) and the first, set once (the lead time's start, 0144).
                erp_received_at = CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base
                                       THEN now() ELSE app.purchase_order_lines.erp_received_at END,
+               erp_first_received_at = coalesce(app.purchase_order_lines.erp_first_received_at,
+                   CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base THEN now() END),
                -- What an ERP that reports closures says, a line it reopened included; from one that reports none,
                -- a backorder closed in Chainsight stays closed.
                cancelled_base = CASE WHEN $12 THEN EXCLUDED.cancelled_base ELSE app.purchase_order_lines.cancelled_base

@@ -64,10 +64,11 @@ async def supplier_history(
         CROSS JOIN LATERAL (SELECT min(r.received_at) AS first_at FROM app.purchase_receipts r
                             WHERE r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
                               AND r.received_at <= $3) receipt
-        -- An ERP's receipt has no row of Chainsight's: the sync that saw a line's received quantity grow stamped it.
-        CROSS JOIN LATERAL (SELECT min(l.erp_received_at) AS first_at FROM app.purchase_order_lines l
+        -- An ERP's receipt has no row of Chainsight's: the sync that first saw a line's received quantity grow
+        -- stamped it (erp_received_at is the last such sync: a line received in parts read its completing one).
+        CROSS JOIN LATERAL (SELECT min(l.erp_first_received_at) AS first_at FROM app.purchase_order_lines l
                             WHERE l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
-                              AND l.erp_received_at <= $3) erp
+                              AND l.erp_first_received_at <= $3) erp
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled' AND ($4::uuid IS NULL OR po.warehouse_id = $4)
           AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM app.purchase_order_lines l

@@ -34,6 +34,8 @@ from tests.integrations.connector_checks import (
     retried_after_the_retry_after_delay,
 )
 from tests.support.fakes.odoo import FakeOdoo, populate
+from tests.support.tenant_reads import as_planner
+from training.supplier_history import supplier_history
 
 
 @pytest.fixture
@@ -576,6 +578,25 @@ async def test_an_order_line_in_a_box_no_longer_recorded_for_its_product_still_t
     receive_boxes_in_odoo(odoo, order, 3.0)
     await run_sync(sync_deps, tenant.id, connector)
     assert await order_line_in_boxes(owner_pool, tenant) == ("box", Decimal(50), Decimal(150), Decimal(150), 20, 0)
+
+
+async def test_a_line_received_in_two_syncs_keeps_the_first_syncs_time_as_the_orders_first_receipt(
+    sync_deps, owner_pool, make_tenant, odoo, database
+):
+    # Until 2026-12-07 the lead time read the line's last stamp: 1 box of 3, then the rest, counted from the second.
+    tenant, connector, order = await synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo)
+    stamp = """SELECT po.supplier_id, l.erp_received_at FROM app.purchase_order_lines l
+               JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+               WHERE po.tenant_id = $1 AND po.number = 'P00900'"""
+    receive_boxes_in_odoo(odoo, order, 1.0)
+    await run_sync(sync_deps, tenant.id, connector)
+    supplier, first_sync = await owner_pool.fetchrow(stamp, tenant.id)
+    receive_boxes_in_odoo(odoo, order, 3.0)
+    await run_sync(sync_deps, tenant.id, connector)
+    _, last_sync = await owner_pool.fetchrow(stamp, tenant.id)
+    history = await as_planner(database, tenant, lambda c: supplier_history(c, supplier))
+    assert last_sync > first_sync  # the delivery history's date is still the completing sync's
+    assert history.received["first_received_at"].tolist() == [first_sync]
 
 
 async def test_a_push_for_a_warehouse_not_synced_from_odoo_is_refused(sync_deps, owner_pool, make_tenant, odoo):

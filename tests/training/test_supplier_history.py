@@ -80,7 +80,7 @@ async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(da
 
 async def erp_order(conn, tenant, supplier, issued: datetime, status: str, erp_received_at: datetime | None):
     """An order of 10 of product 0 to warehouse 0 that an ERP sync wrote: its received quantity and the sync's stamp
-    on the line, no receipt row of Chainsight's."""
+    on the line (as its first and last receipt), no receipt row of Chainsight's."""
     order = await conn.fetchval(
         "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at, "
         "expected_date, origin) VALUES ($1, $2, $3, 'EUR', 'issued', $4, $5, 'erp:odoo') RETURNING id",
@@ -89,8 +89,8 @@ async def erp_order(conn, tenant, supplier, issued: datetime, status: str, erp_r
     received = {"received": 10, "partially_received": 4}.get(status, 0)
     await conn.execute(
         "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, "
-        "uom_factor, quantity_base, unit_price, received_base, erp_received_at) "
-        "VALUES ($1, $2, 1, $3, 10, 'each', 1, 10, 1, $4, $5)",
+        "uom_factor, quantity_base, unit_price, received_base, erp_received_at, erp_first_received_at) "
+        "VALUES ($1, $2, 1, $3, 10, 'each', 1, 10, 1, $4, $5, $5)",
         tenant.id, order, tenant.products[0], received, erp_received_at,
     )  # fmt: skip
     if status != "issued":
