@@ -11,13 +11,15 @@ the next day in UTC.
 With few receipts the estimates degrade gracefully instead of failing:
 
 - the mean lead time is shrunk towards the supplier's nominal lead time with ``prior_weight``
-  pseudo-observations (a normal-normal posterior mean); with no receipts it is the nominal one;
+  pseudo-observations (a normal-normal posterior mean), but not below the Kaplan-Meier mean (below); with no
+  receipts it is the nominal one;
 - the standard deviation needs two receipts; below that it is ``default_cv`` times the mean;
 - the on-time probability is the posterior mean under a Beta(1, 1) prior (Laplace's rule of
   succession) with a 90% credible interval, so 2 of 2 on time reads as 0.75, not certainty; an open order
   past its expected date is late in it;
 - an open order out longer than a receipt took is a lead time of at least its time out: the lead time is then
-  a Kaplan-Meier estimate, with the share still out placed at the longest time out (a lower bound, noted).
+  a Kaplan-Meier estimate, with the share still out placed at the longest time out (a lower bound, noted); its
+  quantiles are reported whatever the receipt count, so none falls below the shortest receipt.
 
 Probabilities for open orders come from a gamma distribution with the estimated mean and sd (lead
 times are positive and right-skewed). Pure pandas/scipy: no database, no Ray.
@@ -36,6 +38,7 @@ from pydantic import BaseModel, ConfigDict
 from scipy import stats
 
 from training.errors import ForecastInputError
+from training.kaplan_meier import kaplan_meier
 
 LEAD_TIME_QUANTILES = (0.1, 0.5, 0.9)
 
@@ -113,7 +116,7 @@ def estimate_lead_time(
     out_days = _time_out(still_open, moment)
     censored = out_days[out_days > days.min()] if n else out_days[:0]
     history_mean, history_sd, history_quantiles = observed_mean, observed_sd, None
-    if len(censored):
+    if n and len(censored):
         survival = kaplan_meier(days, censored)
         history_mean, history_sd = survival.mean, survival.sd
         history_quantiles = {f"p{round(q * 100)}": survival.quantile(q) for q in LEAD_TIME_QUANTILES}
@@ -124,7 +127,8 @@ def estimate_lead_time(
         if survival.still_out > 0:
             notes.append(
                 f"{survival.still_out:.0%} of orders are still out after {survival.days[-1]:.1f} days, longer than "
-                f"any receipt took: the mean, sd and quantiles above {1 - survival.still_out:.0%} are lower bounds"
+                f"any receipt took: the Kaplan-Meier mean ({survival.mean:.1f} days), sd and quantiles above "
+                f"{1 - survival.still_out:.0%} are lower bounds"
             )
     if n >= min_history or (n > 0 and nominal_days is None):
         mean, basis = history_mean, "history"
@@ -132,7 +136,13 @@ def estimate_lead_time(
         assert history_mean is not None
         mean = (n * history_mean + prior_weight * nominal_days) / (n + prior_weight)
         basis = "blended with nominal"
-        notes.append(f"{n} receipt(s): mean shrunk towards the nominal {nominal_days:g} days")
+        if history_quantiles is not None and mean < history_mean:
+            # The Kaplan-Meier mean is a lower bound: shrinking below it would undo the orders still out.
+            mean = history_mean
+            notes.append(f"{n} receipt(s): the Kaplan-Meier mean is kept, above the nominal {nominal_days:g} days")
+        else:
+            above = f", above the Kaplan-Meier mean {history_mean:.1f}" if history_quantiles is not None else ""
+            notes.append(f"{n} receipt(s): mean shrunk towards the nominal {nominal_days:g} days{above}")
     elif nominal_days is not None:
         mean, basis = float(nominal_days), "nominal"
         notes.append("no receipts yet: the supplier's nominal lead time is used")
@@ -150,7 +160,9 @@ def estimate_lead_time(
                 notes.append(f"standard deviation assumed {default_cv:g} x mean (fewer than 2 receipts)")
     quantiles: dict[str, float] = {}
     if mean is not None and sd is not None:
-        if n >= min_history and history_quantiles is not None:
+        # Censored, the Kaplan-Meier quantiles stand whatever the receipt count: a gamma with its sd puts the low
+        # ones below every receipt (5-7 day receipts beside an order out 30 days read p10 0.97 days).
+        if history_quantiles is not None:
             quantiles = history_quantiles
         elif n >= min_history:
             quantiles = {f"p{round(q * 100)}": float(np.quantile(days, q)) for q in LEAD_TIME_QUANTILES}
@@ -196,39 +208,6 @@ def observed_lead_times(orders: pd.DataFrame) -> pd.Series:
         receipt_day = _local_dates(received[before], zones[before])
         days[before] = np.where(receipt_day < issue_day, np.nan, 0.0)
     return days
-
-
-@dataclass(frozen=True)
-class SurvivalLeadTimes:
-    """Lead times (``days``, ascending) and their probability under the Kaplan-Meier estimate; the share of orders
-    still out after the longest time seen (``still_out``) sits at that time, so with it above 0 the mean, sd and the
-    quantiles above ``1 - still_out`` are lower bounds."""
-
-    days: np.ndarray
-    probability: np.ndarray
-    still_out: float
-
-    @property
-    def mean(self) -> float:
-        return float(self.days @ self.probability)
-
-    @property
-    def sd(self) -> float:
-        return float(np.sqrt(self.probability @ (self.days - self.mean) ** 2))
-
-    def quantile(self, q: float) -> float:
-        """The shortest lead time whose cumulative probability reaches ``q``."""
-        at = np.searchsorted(np.cumsum(self.probability), q - 1e-9)
-        return float(self.days[min(int(at), len(self.days) - 1)])
-
-
-def kaplan_meier(received_days: np.ndarray, out_days: np.ndarray) -> SurvivalLeadTimes:
-    """Lead times from receipts (``received_days``, at least one) and orders not received after ``out_days``."""
-    survival = stats.ecdf(stats.CensoredData(uncensored=received_days, right=out_days)).sf
-    left = survival.probabilities
-    probability = -np.diff(np.concatenate([[1.0], left]))
-    probability[-1] += left[-1]
-    return SurvivalLeadTimes(np.asarray(survival.quantiles, dtype=float), probability, float(left[-1]))
 
 
 def lead_time_quantile(mean: float, sd: float, q: float) -> float:

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from training.errors import ForecastInputError
-from training.supply import estimate_lead_time, kaplan_meier, lead_time_cdf, predict_open_orders
+from training.kaplan_meier import kaplan_meier
+from training.supply import estimate_lead_time, lead_time_cdf, predict_open_orders
 
 START = datetime(2025, 1, 1, 9, tzinfo=UTC)
 
@@ -222,3 +223,22 @@ def test_open_orders_issued_after_every_receipt_came_leave_the_lead_time_as_obse
     recent = pd.DataFrame({"issued_at": [now - timedelta(days=2)], "expected_date": [None]})
     estimate = estimate_lead_time(received, open_orders=recent, now=now)
     assert (estimate.censored_orders, estimate.mean_days) == (0, 6.0)
+
+
+def out_for(now, days_out):
+    return pd.DataFrame({"issued_at": [now - timedelta(days=d) for d in days_out], "expected_date": None})
+
+
+@pytest.mark.parametrize(
+    ("receipts", "days_out", "nominal"), [([5.0, 6.0, 7.0, 6.0, 5.0], [8.0, 30.0], 7.0), ([5.0], [90.0], 5.0)]
+)
+def test_few_receipts_beside_orders_out_longer_keep_the_kaplan_meier_quantiles(receipts, days_out, nominal):
+    # Before, a gamma with the shrunk mean and the Kaplan-Meier sd put p10 at 0.97 days and p50 at 0.43.
+    now = START + timedelta(days=400)
+    estimate = estimate_lead_time(history(receipts), open_orders=out_for(now, days_out), now=now, nominal_days=nominal)
+    survival = kaplan_meier(np.array(receipts), np.array(days_out))
+    assert estimate.basis == "blended with nominal"
+    assert estimate.quantiles_days == {f"p{round(q * 100)}": survival.quantile(q) for q in (0.1, 0.5, 0.9)}
+    assert estimate.quantiles_days["p10"] >= min(receipts)
+    # The Kaplan-Meier mean is a lower bound: shrinking towards a shorter nominal does not go below it.
+    assert estimate.mean_days == pytest.approx(survival.mean)
