@@ -58,6 +58,9 @@ def choose_lead_time(
             source = {
                 "supplier nominal": "reorder rule (no receipts from the supplier yet)",
                 "supplier blended with nominal": "supplier history blended with the reorder rule's lead time",
+                "supplier nominal, raised to open orders": (
+                    "reorder rule, raised to the supplier's open orders' time out (no receipts yet)"
+                ),
             }.get(source, source)
         if supplier_scope is not None and supplier_estimate["receipts"] > 0:
             source += f" ({supplier_scope})"

@@ -12,7 +12,7 @@ With few receipts the estimates degrade gracefully instead of failing:
 
 - the mean lead time is shrunk towards the supplier's nominal lead time with ``prior_weight``
   pseudo-observations (a normal-normal posterior mean), but not below the Kaplan-Meier mean (below); with no
-  receipts it is the nominal one;
+  receipts it is the nominal one, raised to the open orders' median time out while some are out longer;
 - the standard deviation needs two receipts; below that it is ``default_cv`` times the mean;
 - the on-time probability is the posterior mean under a Beta(1, 1) prior (Laplace's rule of
   succession) with a 90% credible interval, so 2 of 2 on time reads as 0.75, not certainty; an open order
@@ -49,7 +49,7 @@ class LeadTimeDistribution(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     receipts: int
-    basis: str  # "history", "blended with nominal", "nominal", or "none"
+    basis: str  # "history", "blended with nominal", "nominal", "nominal, raised to open orders", or "none"
     mean_days: float | None
     sd_days: float | None
     quantiles_days: dict[str, float]
@@ -61,8 +61,9 @@ class LeadTimeDistribution(BaseModel):
     on_time_orders: int
     mean_delay_days: float | None  # mean of (first receipt - expected date) over late received orders
     notes: list[str]
-    # Open orders out longer than the shortest receipt took: right-censored lead times (Kaplan-Meier), so the
-    # received ones alone (which these outlast) are no sample of the supplier's lead times.
+    # Open orders out longer than the shortest receipt took (with no receipts: than the nominal lead time):
+    # right-censored lead times (Kaplan-Meier), so the received ones alone (which these outlast) are no sample of
+    # the supplier's lead times.
     censored_orders: int = 0
     late_open_orders: int = 0  # open orders past their expected date: late in the on-time probability
 
@@ -114,7 +115,9 @@ def estimate_lead_time(
     moment = now or datetime.now(UTC)
     still_open = open_orders if open_orders is not None else pd.DataFrame(columns=["issued_at", "expected_date"])
     out_days = _time_out(still_open, moment)
-    censored = out_days[out_days > days.min()] if n else out_days[:0]
+    # With no receipts an order out longer than the nominal lead time is the only sign of the supplier's.
+    longest_expected = days.min() if n else nominal_days
+    censored = out_days[out_days > longest_expected] if longest_expected is not None else out_days[:0]
     history_mean, history_sd, history_quantiles = observed_mean, observed_sd, None
     if n and len(censored):
         survival = kaplan_meier(days, censored)
@@ -143,6 +146,13 @@ def estimate_lead_time(
         else:
             above = f", above the Kaplan-Meier mean {history_mean:.1f}" if history_quantiles is not None else ""
             notes.append(f"{n} receipt(s): mean shrunk towards the nominal {nominal_days:g} days{above}")
+    elif nominal_days is not None and len(censored):
+        mean, basis = max(float(nominal_days), float(np.median(out_days))), "nominal, raised to open orders"
+        notes.append(
+            f"no receipts yet: {len(censored)} open order(s) out longer than the nominal {nominal_days:g} days count "
+            f"as lead times of at least their time out: the mean is at least the open orders' median time out and "
+            "each quantile at least theirs (lower bounds)"
+        )
     elif nominal_days is not None:
         mean, basis = float(nominal_days), "nominal"
         notes.append("no receipts yet: the supplier's nominal lead time is used")
@@ -168,6 +178,11 @@ def estimate_lead_time(
             quantiles = {f"p{round(q * 100)}": float(np.quantile(days, q)) for q in LEAD_TIME_QUANTILES}
         else:
             quantiles = {f"p{round(q * 100)}": lead_time_quantile(mean, sd, q) for q in LEAD_TIME_QUANTILES}
+            if n == 0 and len(censored):
+                quantiles = {
+                    k: max(v, float(np.quantile(out_days, q)))
+                    for (k, v), q in zip(quantiles.items(), LEAD_TIME_QUANTILES, strict=True)
+                }
     late_open = _past_due(still_open, moment)
     on_time, interval, count, delay = _on_time(rows[valid], received[valid], late_open)
     if on_time is None:

@@ -242,3 +242,13 @@ def test_few_receipts_beside_orders_out_longer_keep_the_kaplan_meier_quantiles(r
     assert estimate.quantiles_days["p10"] >= min(receipts)
     # The Kaplan-Meier mean is a lower bound: shrinking towards a shorter nominal does not go below it.
     assert estimate.mean_days == pytest.approx(survival.mean)
+
+
+def test_open_orders_out_longer_than_the_nominal_count_when_there_are_no_receipts():
+    # Before, 20 orders out 120 days beside no receipts were ignored: the nominal 5 days, p90 6.65, no note.
+    now = START + timedelta(days=400)
+    estimate = estimate_lead_time(history([]), open_orders=out_for(now, [120.0] * 20), now=now, nominal_days=5)
+    assert (estimate.basis, estimate.censored_orders) == ("nominal, raised to open orders", 20)
+    assert estimate.mean_days == pytest.approx(120)
+    assert min(estimate.quantiles_days.values()) >= 120
+    assert any("at least their time out" in note for note in estimate.notes)
