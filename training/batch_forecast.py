@@ -63,7 +63,7 @@ class TenantSummary:
     promoted: bool = False
     promotion: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
-    # Live accuracy of the newest run with matured forecasts (training.drift), before tonight's run.
+    # Live accuracy of the newest run with enough matured periods (drift.latest_scorable), before tonight's run.
     accuracy: dict[str, Any] | None = None
     # Why the tenant's forecasts failed; the batch goes on with the next tenant and exits non-zero at the end.
     error: str | None = None
@@ -88,12 +88,14 @@ async def forecast_tenant(
         # One connection for the tenant's whole run (the pool hands out a proxy that behaves as one).
         conn = cast(asyncpg.Connection, proxy)
         scored = await drift.score_latest_runs(conn, tenant_id, registry.champion_key(freq), freq, as_of=as_of)
-        if scored:
-            summary.accuracy = scored[0].model_dump(mode="json")
+        # Not scored[0]: that is last night's run, one matured date, never flagged.
+        latest = drift.latest_scorable(scored)
+        if latest is not None:
+            summary.accuracy = latest.model_dump(mode="json")
             if gauges is not None:
-                gauges.record(str(tenant_id), registry.champion_key(freq), scored[0])
-            if scored[0].drift:
-                logger.warning("tenant %s: forecasts drift: %s", tenant_id, "; ".join(scored[0].reasons))
+                gauges.record(str(tenant_id), registry.champion_key(freq), latest)
+            if latest.drift:
+                logger.warning("tenant %s: forecasts drift: %s", tenant_id, "; ".join(latest.reasons))
         # One read of the tenant's calendar: the history ends where the run's training data is said to end.
         period = await ledger.current_period(conn, as_of, freq, tenant_id=tenant_id)
         history = await ledger.demand_history(conn, freq=freq, as_of=as_of, tenant_id=tenant_id, period=period)

@@ -4,16 +4,20 @@ For each registered run, every stored forecast whose date has passed is compared
 that actually left stock. Per run: MASE (absolute error scaled per series by the mean absolute
 seasonal difference of its actuals before the run's first forecast date, the run's training data, as
 the backtest scales each window by the data up to its cutoff), relative bias
-``sum(forecast - actual) / sum(actual)`` (positive: forecasts run high) and the number of points.
+``sum(forecast - actual) / sum(actual)`` (positive: forecasts run high), the number of points (series x
+dates) and of matured periods (dates).
 
 A run *drifts* when its live MASE exceeds its own backtest MASE by more than ``mase_tolerance``
 (x 1.5 by default: the future was much harder than the past it was selected on) or its relative
 bias leaves ``±bias_tolerance`` (a systematic over- or under-forecast that safety stock would not
-absorb). Runs with fewer than ``min_points`` matured points are reported but never flagged.
+absorb). Runs with fewer than ``min_points`` matured periods are reported but never flagged: last night's run
+has one matured date, whose noise across many series is no evidence of drift. What a tenant's forecasts do now
+is the newest run with enough periods (``latest_scorable``), not the newest run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -30,6 +34,8 @@ from training.metrics import mase_scale
 # training window (``demand_history``'s default), so a weekly series' 52-week differences are ~100, not the ~4
 # that 400 days left.
 SCALE_HISTORY_DAYS = 3 * 365
+# Matured periods (dates, not series x dates) before a run may be flagged.
+MIN_PERIODS = 7
 
 
 def accuracy_report(
@@ -39,7 +45,7 @@ def accuracy_report(
     *,
     mase_tolerance: float = 1.5,
     bias_tolerance: float = 0.2,
-    min_points: int = 7,
+    min_points: int = MIN_PERIODS,
 ) -> list[RunAccuracy]:
     """One row per run of ``forecasts`` (``run_id, version, model_name, backtest_mase, unique_id, ds, yhat``)
     scored against ``actuals`` (``unique_id, ds, y``, zero-filled demand)."""
@@ -57,7 +63,8 @@ def accuracy_report(
         backtest = run["backtest_mase"].iloc[0]
         backtest = float(backtest) if backtest is not None and np.isfinite(backtest) else None
         reasons = []
-        if len(run) >= min_points:
+        periods = int(run["ds"].nunique())
+        if periods >= min_points:
             if mase is not None and backtest is not None and mase > backtest * mase_tolerance:
                 reasons.append(f"live MASE {mase:.2f} exceeds {mase_tolerance:g} x backtest MASE {backtest:.2f}")
             if bias is not None and abs(bias) > bias_tolerance:
@@ -69,6 +76,7 @@ def accuracy_report(
                 version=int(version),
                 model_name=str(model_name),
                 points=len(run),
+                periods=periods,
                 series=int(run["unique_id"].nunique()),
                 mase=mase,
                 backtest_mase=backtest,
@@ -78,6 +86,13 @@ def accuracy_report(
             )
         )
     return sorted(out, key=lambda r: r.version, reverse=True)
+
+
+def latest_scorable(runs: Sequence[RunAccuracy], min_points: int = MIN_PERIODS) -> RunAccuracy | None:
+    """The newest of ``runs`` with at least ``min_points`` matured periods, or None: the run whose flag says whether
+    the tenant's forecasts drift. The newest run is last night's, one matured date, never flagged."""
+    eligible = [run for run in runs if run.periods >= min_points]
+    return max(eligible, key=lambda run: run.version, default=None)
 
 
 def _run_scales(forecasts: pd.DataFrame, actuals: pd.DataFrame, season: int) -> dict[object, dict[str, float]]:

@@ -150,7 +150,8 @@ class RunAccuracy(BaseModel):
     run_id: UUID
     version: int
     model_name: str
-    points: int
+    points: int = Field(description="matured forecasts scored: series x dates")
+    periods: int = Field(description="matured dates; a run with fewer than 7 is never flagged")
     series: int
     mase: float | None
     backtest_mase: float | None
@@ -161,5 +162,5 @@ class RunAccuracy(BaseModel):
 
 class AccuracyReport(BaseModel):
     model_name: str
-    drift: bool = Field(description="the latest run with matured forecasts drifts")
+    drift: bool = Field(description="the newest run with at least 7 matured periods drifts")
     runs: list[RunAccuracy]

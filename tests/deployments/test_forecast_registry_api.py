@@ -87,7 +87,7 @@ async def test_accuracy_scores_matured_stored_forecasts_and_flags_drift(http, ma
     body = (await http.get(f"{BASE}/accuracy", headers=t.headers())).json()
     assert body["drift"] is True
     (run,) = body["runs"]
-    assert run["points"] == 10 and run["bias"] == pytest.approx(1.0)
+    assert run["points"] == run["periods"] == 10 and run["bias"] == pytest.approx(1.0)
     assert any("over actual demand" in reason for reason in run["reasons"])
     empty = await make_tenant()
     assert (await http.get(f"{BASE}/accuracy", headers=empty.headers())).json() == {

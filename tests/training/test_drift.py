@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 from common.database import TenantTransaction
-from training.drift import SCALE_HISTORY_DAYS, accuracy_report, matured_forecasts, score_latest_runs
+from training.drift import (
+    SCALE_HISTORY_DAYS,
+    accuracy_report,
+    latest_scorable,
+    matured_forecasts,
+    score_latest_runs,
+)
 from training.forecast_store import write_forecasts
 from training.history import demand_history, series_id
 from training.registry import champion_key, finish_run, start_run
@@ -65,7 +71,63 @@ def test_systematic_over_forecast_is_flagged_as_bias_drift():
 def test_too_few_matured_points_are_reported_but_never_flagged():
     forecasts, actuals = frames(30.0)
     (run,) = accuracy_report(forecasts.head(3), actuals, "D", min_points=7)
-    assert run.points == 3 and not run.drift
+    assert run.points == run.periods == 3 and not run.drift
+
+
+def nightly_runs(nights: int, series: int, level: float, *, actual: float = 10.0, horizon: int = 28) -> tuple:
+    """Actuals ``actual`` plus unit noise per series over 60 days; runs made on each of the last ``nights`` nights
+    (version 100 - k made k nights ago, so k dates have matured), every forecast at ``level``."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2025-01-01", periods=60, freq="D")
+    ids = [f"s{i}" for i in range(series)]
+    actuals = pd.DataFrame(
+        {
+            "unique_id": np.repeat(ids, len(days)),
+            "ds": np.tile(days, series),
+            "y": actual + rng.normal(0, 1, 60 * series),
+        }
+    )
+    runs = []
+    for k in range(1, nights + 1):
+        dates = pd.date_range(days[-1] - pd.Timedelta(days=k - 1), periods=horizon, freq="D")
+        dates = dates[dates <= days[-1]]
+        runs.append(
+            pd.DataFrame(
+                {
+                    "run_id": f"00000000-0000-4000-8000-{k:012d}",
+                    "version": 100 - k,
+                    "model_name": "demand-D",
+                    "backtest_mase": 0.8,
+                    "unique_id": np.repeat(ids, len(dates)),
+                    "ds": np.tile(dates, series),
+                    "yhat": level,
+                }
+            )
+        )
+    return pd.concat(runs, ignore_index=True), actuals
+
+
+def test_one_matured_date_across_ten_series_is_not_flagged_however_far_off():
+    # Last night's run: 10 points, but one date. Counting points, one day's noise across 7+ series was flagged.
+    (run,) = accuracy_report(*nightly_runs(1, 10, 13.0), "D")
+    assert (run.points, run.periods, run.series) == (10, 1, 10)
+    assert run.bias == pytest.approx(0.3, abs=0.05)
+    assert not run.drift and run.reasons == []
+
+
+def test_a_tenant_drifts_when_its_newest_run_with_seven_matured_dates_does_though_last_nights_is_too_young():
+    # 5 series forecast 60% high every night: counting points, no run of < 7 series was flagged on its first
+    # dates and the report read only the newest run, so the tenant never drifted.
+    runs = accuracy_report(*nightly_runs(8, 5, 16.0), "D")
+    assert [(r.version, r.periods) for r in runs][:2] == [(99, 1), (98, 2)]
+    assert not runs[0].drift
+    latest = latest_scorable(runs)
+    assert latest is not None and (latest.version, latest.periods) == (93, 7)
+    assert latest.drift and any("over actual demand" in r for r in latest.reasons)
+
+
+def test_no_run_with_seven_matured_dates_gives_no_latest_run():
+    assert latest_scorable(accuracy_report(*nightly_runs(6, 5, 16.0), "D")) is None
 
 
 def test_nothing_matured_gives_an_empty_report():

@@ -26,6 +26,7 @@ from inventory.order_costs import order_costs
 from inventory.position import location_position, require_location
 from training import history as ledger
 from training import registry
+from training.drift import SCALE_HISTORY_DAYS, latest_scorable, matured_forecasts
 from training.forecast_schemas import (
     AccuracyReport,
     DemandForecast,
@@ -247,8 +248,6 @@ async def accuracy(
     model_name = registry.champion_key(freq)
 
     async def read(tx: TenantTransaction) -> tuple[pd.DataFrame, pd.DataFrame, UUID]:
-        from training.drift import SCALE_HISTORY_DAYS, matured_forecasts
-
         forecasts = await matured_forecasts(tx.conn, tx.tenant_id, model_name, freq, as_of=now, runs=runs)
         if forecasts.empty:
             return forecasts, forecasts, tx.tenant_id
@@ -263,7 +262,8 @@ async def accuracy(
         handles.require("forecast").accuracy.remote(forecasts, actuals, freq, str(tenant_id), model_name)
     )
     report = [RunAccuracy.model_validate(r) for r in scored]
-    return AccuracyReport(model_name=model_name, drift=bool(report and report[0].drift), runs=report)
+    latest = latest_scorable(report)  # not report[0]: last night's run, one matured date, is never flagged
+    return AccuracyReport(model_name=model_name, drift=bool(latest and latest.drift), runs=report)
 
 
 @router.get("/runs", response_model=list[RunInfo], summary="The model registry: recent runs of a forecast model")
