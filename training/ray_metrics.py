@@ -20,9 +20,15 @@ class DriftGauges:
     def __init__(self) -> None:
         from ray.util.metrics import Gauge
 
-        self.live_mase = Gauge("chainsight_forecast_live_mase", "MASE of matured forecasts, latest run", TAGS)
-        self.live_bias = Gauge("chainsight_forecast_live_bias", "Relative bias of matured forecasts, latest run", TAGS)
-        self.drift = Gauge("chainsight_forecast_drift", "1 when the latest run's forecasts drift, else 0", TAGS)
+        self.live_mase = Gauge(
+            "chainsight_forecast_live_mase", "MASE of matured forecasts, newest run with 7 matured dates", TAGS
+        )
+        self.live_bias = Gauge(
+            "chainsight_forecast_live_bias", "Relative bias of matured forecasts, newest run with 7 matured dates", TAGS
+        )
+        self.drift = Gauge(
+            "chainsight_forecast_drift", "1 when the newest run with 7 matured dates drifts, else 0", TAGS
+        )
 
     def record(self, tenant: str, model_name: str, latest: RunAccuracy) -> None:
         tags = {"tenant": tenant, "model_name": model_name}
