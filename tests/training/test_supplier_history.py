@@ -10,6 +10,18 @@ from tests.support.tenant_reads import as_planner
 from training.supplier_history import scoped_supplier_history, supplier_history
 from training.supply import estimate_lead_time, predict_open_orders
 
+ISSUED = datetime(2025, 1, 6, 9, tzinfo=UTC)  # when the tests' orders went out
+
+
+async def tenant_with_supplier(make_tenant, owner_pool):
+    """A new tenant and a supplier of its without a nominal lead time."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        supplier = await conn.fetchval(
+            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
+        )
+    return tenant, supplier
+
 
 async def test_supplier_history_pairs_orders_with_their_first_receipt(database, make_tenant, owner_pool):
     tenant = await make_tenant()
@@ -18,7 +30,6 @@ async def test_supplier_history_pairs_orders_with_their_first_receipt(database, 
             "INSERT INTO app.suppliers (tenant_id, code, name, lead_time_days) VALUES ($1, 'S', 'S', 9) RETURNING id",
             tenant.id,
         )
-        issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
         orders = []
         for status in ("received", "issued", "cancelled"):
             orders.append(
@@ -29,7 +40,7 @@ async def test_supplier_history_pairs_orders_with_their_first_receipt(database, 
                     supplier,
                     tenant.warehouses[0],
                     date(2025, 1, 15),
-                    issued,
+                    ISSUED,
                 )
             )
             if status != "draft":
@@ -41,30 +52,26 @@ async def test_supplier_history_pairs_orders_with_their_first_receipt(database, 
                 "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3)",
                 tenant.id,
                 orders[0],
-                issued + timedelta(days=days),
+                ISSUED + timedelta(days=days),
             )
-    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=ISSUED + timedelta(days=30)))
     assert found.nominal_lead_time_days == 9
     assert found.received["purchase_order_id"].tolist() == [str(orders[0])]
-    assert found.received["first_received_at"].iloc[0] == issued + timedelta(days=8)
+    assert found.received["first_received_at"].iloc[0] == ISSUED + timedelta(days=8)
     assert found.open_orders["purchase_order_id"].tolist() == [str(orders[1])]
     assert await as_planner(database, tenant, lambda c: supplier_history(c, uuid.uuid4())) is None
 
 
 async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(database, make_tenant, owner_pool):
-    tenant = await make_tenant()
-    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
     async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
         order = await conn.fetchval(
             "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at) "
             "VALUES ($1, $2, $3, 'EUR', 'issued', $4) RETURNING id",
             tenant.id,
             supplier,
             tenant.warehouses[0],
-            issued,
+            ISSUED,
         )
         # Past what pandas' timestamps keep (2262): before, the supplier's lead-time answer failed on it.
         await conn.execute(
@@ -73,7 +80,7 @@ async def test_supplier_history_leaves_out_a_receipt_dated_ahead_of_the_clock(da
             order,
             datetime(2300, 1, 1, tzinfo=UTC),
         )
-    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=ISSUED + timedelta(days=30)))
     assert found.received.empty
     assert found.open_orders["purchase_order_id"].tolist() == [str(order)]
 
@@ -100,60 +107,48 @@ async def erp_order(conn, tenant, supplier, issued: datetime, status: str, erp_r
 
 async def test_an_order_an_erp_received_is_received_when_the_sync_saw_it(database, make_tenant, owner_pool):
     # Before, only receipt rows counted: 30 ERP-received orders were neither received nor open, "no receipts yet".
-    tenant = await make_tenant()
-    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
     async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
-        synced = await erp_order(conn, tenant, supplier, issued, "received", issued + timedelta(days=6))
-        partly = await erp_order(conn, tenant, supplier, issued, "partially_received", issued + timedelta(days=4))
-        both = await erp_order(conn, tenant, supplier, issued, "received", issued + timedelta(days=9))
+        synced = await erp_order(conn, tenant, supplier, ISSUED, "received", ISSUED + timedelta(days=6))
+        partly = await erp_order(conn, tenant, supplier, ISSUED, "partially_received", ISSUED + timedelta(days=4))
+        both = await erp_order(conn, tenant, supplier, ISSUED, "received", ISSUED + timedelta(days=9))
         await conn.execute(
             "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3)",
-            tenant.id, uuid.UUID(both), issued + timedelta(days=7),
+            tenant.id, uuid.UUID(both), ISSUED + timedelta(days=7),
         )  # fmt: skip
-        await erp_order(conn, tenant, supplier, issued, "received", None)  # received before any sync saw it
-    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+        await erp_order(conn, tenant, supplier, ISSUED, "received", None)  # received before any sync saw it
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=ISSUED + timedelta(days=30)))
     first = dict(zip(found.received["purchase_order_id"], found.received["first_received_at"], strict=True))
     assert first == {
-        synced: issued + timedelta(days=6),
-        partly: issued + timedelta(days=4),
-        both: issued + timedelta(days=7),
+        synced: ISSUED + timedelta(days=6),
+        partly: ISSUED + timedelta(days=4),
+        both: ISSUED + timedelta(days=7),
     }
     assert found.open_orders.empty
 
 
 async def test_a_partially_received_order_without_a_receipt_date_is_open(database, make_tenant, owner_pool):
     # An ERP's partial receipt stamped after the as-of moment is not known then: the order is still coming.
-    tenant = await make_tenant()
-    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
     async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
-        unstamped = await erp_order(conn, tenant, supplier, issued, "partially_received", None)
-        later = await erp_order(conn, tenant, supplier, issued, "partially_received", issued + timedelta(days=60))
-    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=issued + timedelta(days=30)))
+        unstamped = await erp_order(conn, tenant, supplier, ISSUED, "partially_received", None)
+        later = await erp_order(conn, tenant, supplier, ISSUED, "partially_received", ISSUED + timedelta(days=60))
+    found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=ISSUED + timedelta(days=30)))
     assert found.received.empty
     assert sorted(found.open_orders["purchase_order_id"]) == sorted([unstamped, later])
 
 
 async def test_supplier_history_reads_the_orders_to_one_warehouse_or_of_one_product(database, make_tenant, owner_pool):
-    tenant = await make_tenant()
-    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
     (w0, w1), (p0, p1) = tenant.warehouses, tenant.products
     async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
         orders = {}
         for warehouse, product in ((w0, p0), (w1, p1), (w0, p1)):
             orders[warehouse, product] = str(
                 await conn.fetchval(
                     "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, "
                     "issued_at) VALUES ($1, $2, $3, 'EUR', 'issued', $4) RETURNING id",
-                    tenant.id, supplier, warehouse, issued,
+                    tenant.id, supplier, warehouse, ISSUED,
                 )
             )  # fmt: skip
             await conn.execute(
@@ -163,7 +158,7 @@ async def test_supplier_history_reads_the_orders_to_one_warehouse_or_of_one_prod
             )  # fmt: skip
 
     async def read(**scope):
-        now = issued + timedelta(days=3)
+        now = ISSUED + timedelta(days=3)
         found = await as_planner(database, tenant, lambda c: supplier_history(c, supplier, now=now, **scope))
         return sorted(found.open_orders["purchase_order_id"])
 
@@ -176,25 +171,21 @@ async def test_supplier_history_reads_the_orders_to_one_warehouse_or_of_one_prod
 async def test_a_products_own_orders_to_a_warehouse_serve_once_they_hold_ten_receipts(
     database, make_tenant, owner_pool
 ):
-    tenant = await make_tenant()
-    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
     async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
         for _ in range(10):  # product 0 to warehouse 0, received in 6 days (the ERP's stamp)
-            await erp_order(conn, tenant, supplier, issued, "received", issued + timedelta(days=6))
+            await erp_order(conn, tenant, supplier, ISSUED, "received", ISSUED + timedelta(days=6))
         await conn.execute(  # another product's order to the same warehouse, received in 2 days
             "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at) "
             "VALUES ($1, $2, $3, 'EUR', 'received', $4)",
-            tenant.id, supplier, tenant.warehouses[0], issued - timedelta(days=2),
+            tenant.id, supplier, tenant.warehouses[0], ISSUED - timedelta(days=2),
         )  # fmt: skip
         await conn.execute(
             "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) SELECT $1, id, $2 "
             "FROM app.purchase_orders WHERE supplier_id = $3 AND issued_at = $4",
-            tenant.id, issued, supplier, issued - timedelta(days=2),
+            tenant.id, ISSUED, supplier, ISSUED - timedelta(days=2),
         )  # fmt: skip
-    p, w, now = tenant.products[0], tenant.warehouses[0], issued + timedelta(days=30)
+    p, w, now = tenant.products[0], tenant.warehouses[0], ISSUED + timedelta(days=30)
     own = await as_planner(
         database, tenant, lambda c: scoped_supplier_history(c, supplier, warehouse_id=w, product_id=p, now=now)
     )
@@ -212,17 +203,13 @@ async def test_an_open_order_to_a_warehouse_without_a_zone_is_late_on_the_reader
     database, make_tenant, owner_pool
 ):
     # As the order book counts it. Due 2025-01-15; at 12:00 UTC on the 15th it is already the 16th at UTC+14.
-    tenant = await make_tenant()
-    issued = datetime(2025, 1, 6, 9, tzinfo=UTC)
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
     async with owner_pool.acquire() as conn:
-        supplier = await conn.fetchval(
-            "INSERT INTO app.suppliers (tenant_id, code, name) VALUES ($1, 'S', 'S') RETURNING id", tenant.id
-        )
         for warehouse in tenant.warehouses[:2]:
             await conn.execute(
                 "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at, "
                 "expected_date) VALUES ($1, $2, $3, 'EUR', 'issued', $4, '2025-01-15')",
-                tenant.id, supplier, warehouse, issued,
+                tenant.id, supplier, warehouse, ISSUED,
             )  # fmt: skip
     await set_time_zone(owner_pool, tenant.warehouses[1], "America/Los_Angeles")
     now = datetime(2025, 1, 15, 12, tzinfo=UTC)
