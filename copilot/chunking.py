@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -51,11 +52,14 @@ def chunk_sections(
     what lies past it, so a chunk is only as long as both bounds allow."""
     chunks: list[Chunk] = []
     for section in sections:
+        # Composed (NFC), as questions are read (`retrieval.text_terms`): a PDF's or a Mac's decomposed "Würth" is
+        # another lexeme to full-text search, which no question would match.
+        heading = unicodedata.normalize("NFC", section.heading) if section.heading else None
         # The heading is repeated in the text so both the embedding and full-text search see it.
-        prefix = f"{section.heading}\n" if section.heading else ""
+        prefix = f"{heading}\n" if heading else ""
         bound = _Bound(max_chars, prefix, fits)
-        for piece in _pack(_units(section.text, bound), bound, overlap_chars):
-            chunks.append(Chunk(len(chunks), prefix + piece, section.heading, section.page))
+        for piece in _pack(_units(unicodedata.normalize("NFC", section.text), bound), bound, overlap_chars):
+            chunks.append(Chunk(len(chunks), prefix + piece, heading, section.page))
     return chunks
 
 

@@ -348,3 +348,9 @@ def test_docx_with_thousands_of_parts_is_refused():
 def test_pdf_with_more_pages_than_the_bound_is_refused():
     with pytest.raises(PayloadTooLargeError, match="pages"):
         extract("long.pdf", minimal_pdf(["x"] * (MAX_PDF_PAGES + 1)))
+
+
+def test_decomposed_text_is_chunked_composed_as_questions_are_read():
+    # Before, a PDF's "Wu\u0308rth" was stored decomposed: full text indexed another word than the question's.
+    (chunk,) = chunk_sections([Section("Net 30 days for Wu\u0308rth.", heading="Wu\u0308rth")])
+    assert (chunk.content, chunk.section) == ("Würth\nNet 30 days for Würth.", "Würth")
