@@ -72,19 +72,7 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
         )
     elif known is None or known[0] != level_id or known[2] != model.quantity:
         # Remembered with its quantity: the level's sum counts it, and a snapshot without it takes it away.
-        await conn.execute(
-            """INSERT INTO app.integration_external_ids
-                   (tenant_id, connector_id, entity, external_id, local_id, quantity)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (tenant_id, connector_id, entity, external_id) DO UPDATE
-               SET local_id = EXCLUDED.local_id, quantity = EXCLUDED.quantity, synced_at = now()""",
-            scope.tenant_id,
-            scope.connector_id,
-            Entity.STOCK.value,
-            model.external_id,
-            level_id,
-            model.quantity,
-        )
+        await remember(conn, scope, Entity.STOCK, model.external_id, level_id, None, quantity=model.quantity)
     return outcome
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -49,20 +50,30 @@ async def local_id(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, e
 
 
 async def remember(
-    conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_id: str, local: UUID, fingerprint: str | None
+    conn: asyncpg.Connection,
+    scope: SyncScope,
+    entity: Entity,
+    external_id: str,
+    local: UUID,
+    fingerprint: str | None,
+    quantity: Decimal | None = None,
 ) -> None:
+    """``quantity`` is a stock record's last reported quantity (a level holds the sum of its records'); null for
+    other entities."""
     await conn.execute(
         """INSERT INTO app.integration_external_ids
-               (tenant_id, connector_id, entity, external_id, local_id, fingerprint)
-           VALUES ($1, $2, $3, $4, $5, $6)
+               (tenant_id, connector_id, entity, external_id, local_id, fingerprint, quantity)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (tenant_id, connector_id, entity, external_id) DO UPDATE
-           SET local_id = EXCLUDED.local_id, fingerprint = EXCLUDED.fingerprint, synced_at = now()""",
+           SET local_id = EXCLUDED.local_id, fingerprint = EXCLUDED.fingerprint, quantity = EXCLUDED.quantity,
+               synced_at = now()""",
         scope.tenant_id,
         scope.connector_id,
         entity.value,
         external_id,
         local,
         fingerprint,
+        quantity,
     )
 
 
