@@ -188,6 +188,16 @@ async def test_the_resync_after_a_lost_connection_reaches_a_full_queue(subscript
     assert queued_types(subscription.queue) == ["resync"]
 
 
+def assert_closes_as_retry_later(client, tenant, code: str) -> None:
+    """The tenant's auth frame is answered with an error frame of ``code``, then a close with 1013 (try again later)."""
+    with client.websocket_connect("/api/v1/events") as socket:
+        socket.send_text(auth(tenant))
+        assert socket.receive_json()["code"] == code
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+        assert closed.value.code == 1013
+
+
 async def test_a_database_too_busy_to_check_membership_closes_as_retry_later(client, make_tenant, monkeypatch):
     # Before, a pool exhausted (or the database away) at connect closed with 4403, which tells a client it is not a
     # member and not to reconnect.
@@ -197,12 +207,7 @@ async def test_a_database_too_busy_to_check_membership_closes_as_retry_later(cli
         raise PoolExhaustedError("every connection stayed busy")
 
     monkeypatch.setattr(client.app.state.services.database, "run", busy)
-    with client.websocket_connect("/api/v1/events") as socket:
-        socket.send_text(auth(tenant))
-        assert socket.receive_json()["code"] == "database_busy"
-        with pytest.raises(WebSocketDisconnect) as closed:
-            socket.receive_json()
-        assert closed.value.code == 1013
+    assert_closes_as_retry_later(client, tenant, "database_busy")
 
 
 @pytest.mark.parametrize(
@@ -231,12 +236,7 @@ async def test_a_database_error_of_the_membership_check_closes_as_retry_later(
         raise error
 
     monkeypatch.setattr(client.app.state.services.database, "tenant_transaction", failing)
-    with client.websocket_connect("/api/v1/events") as socket:
-        socket.send_text(auth(tenant))
-        assert socket.receive_json()["code"] == "database_unavailable"
-        with pytest.raises(WebSocketDisconnect) as closed:
-            socket.receive_json()
-        assert closed.value.code == 1013
+    assert_closes_as_retry_later(client, tenant, "database_unavailable")
 
 
 async def test_a_bug_in_the_membership_check_is_not_closed_as_retry_later(client, make_tenant, monkeypatch):
