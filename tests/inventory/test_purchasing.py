@@ -68,6 +68,13 @@ def line(tenant, quantity, index: int = 0, **extra) -> dict:
     return {"product_id": tenant.products[index], "quantity": quantity, "unit_price": "2.5", **extra}
 
 
+async def lot_tracked_order(database, owner_pool, tenant) -> tuple[dict, uuid.UUID]:
+    """Product 0 made lot-tracked and an issued order of 10 of it: the order and its line's id."""
+    await owner_pool.execute("UPDATE app.products SET lot_tracked = true WHERE id = $1", tenant.products[0])
+    order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
+    return order, order["lines"][0]["id"]
+
+
 async def test_partial_receipt_leaves_a_backorder_and_full_receipt_closes_the_order(database, owner_pool, make_tenant):
     tenant = await make_tenant()
     order = await new_order(database, owner_pool, tenant, [line(tenant, 10), line(tenant, 4, 1)])
@@ -296,10 +303,7 @@ async def test_unknown_or_incompatible_units_are_refused(database, owner_pool, m
 
 async def test_lot_tracked_products_need_a_lot_and_keep_its_expiry(database, owner_pool, make_tenant):
     tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.products SET lot_tracked = true WHERE id = $1", tenant.products[0])
-    order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
-    line_id = order["lines"][0]["id"]
+    order, line_id = await lot_tracked_order(database, owner_pool, tenant)
     with pytest.raises(InvalidInputError) as refused:
         await receive(database, tenant, order, {"line_id": line_id, "quantity": 4})
     assert refused.value.code == "lot_required"
@@ -328,10 +332,7 @@ async def test_lot_tracked_products_need_a_lot_and_keep_its_expiry(database, own
 async def test_a_lot_received_without_its_expiry_takes_the_one_a_later_receipt_names(database, owner_pool, make_tenant):
     # Before, lots were insert-only: the later receipt was refused, "already recorded with expiry None".
     tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        await conn.execute("UPDATE app.products SET lot_tracked = true WHERE id = $1", tenant.products[0])
-    order = await new_order(database, owner_pool, tenant, [line(tenant, 10)])
-    line_id = order["lines"][0]["id"]
+    order, line_id = await lot_tracked_order(database, owner_pool, tenant)
     await receive(database, tenant, order, {"line_id": line_id, "quantity": 4, "lot_number": "L-1"})
     receipt, _ = await receive(
         database, tenant, order, {"line_id": line_id, "quantity": 1, "lot_number": "L-1", "expiry_date": "2027-03-31"}
