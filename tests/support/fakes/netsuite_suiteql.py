@@ -4,7 +4,7 @@ columns, and a query evaluator over in-memory rows that refuses anything else wi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -77,23 +77,25 @@ class QueryError(Exception):
     pass
 
 
-def _split(text: str, separator: str) -> list[str]:
-    """Split on a separator outside parentheses and quotes."""
-    parts, depth, quoted, start, i = [], 0, False, 0, 0
-    while i < len(text):
-        ch = text[i]
+def _outside_quotes(text: str) -> Iterator[tuple[int, str, int]]:
+    """Each character outside quotes, with its index and the parenthesis depth once it is read (a '(' is inside
+    the group it opens, a ')' outside the one it closes)."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(text):
         if ch == "'":
             quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and text.startswith(separator, i):
+        elif not quoted:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """Split on a separator outside parentheses and quotes."""
+    parts, start = [], 0
+    for i, _, depth in _outside_quotes(text):
+        if depth == 0 and i >= start and text.startswith(separator, i):
             parts.append(text[start:i].strip())
-            i += len(separator)
-            start = i
-            continue
-        i += 1
+            start = i + len(separator)
     parts.append(text[start:].strip())
     return parts
 
@@ -264,16 +266,9 @@ def _enclosed(text: str) -> bool:
     """Whether the whole text is one parenthesised group."""
     if not text.startswith("("):
         return False
-    depth, quoted = 0, False
-    for i, ch in enumerate(text):
-        if ch == "'":
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i == len(text) - 1
+    for i, ch, depth in _outside_quotes(text):
+        if ch == ")" and depth == 0:
+            return i == len(text) - 1
     return False
 
 
