@@ -14,6 +14,7 @@ GENERATED_AT_LEAST = 900  # 1,901 here
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1_200)  # schemathesis's own bound is 1,100 s (tests/support/schemathesis_cli.py)
 @pytest.mark.usefixtures("copilot_serve_url")  # the copilot's and the LLM's routes answer, not 503
 def test_generated_requests_to_the_model_routes_never_get_a_server_error_or_an_undocumented_status(
     serve_url, fuzz_token, tmp_path: Path
