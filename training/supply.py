@@ -115,9 +115,10 @@ def estimate_lead_time(
     moment = now or datetime.now(UTC)
     still_open = open_orders if open_orders is not None else pd.DataFrame(columns=["issued_at", "expected_date"])
     out_days = _time_out(still_open, moment)
-    # With no receipts an order out longer than the nominal lead time is the only sign of the supplier's.
-    longest_expected = days.min() if n else nominal_days
-    censored = out_days[out_days > longest_expected] if longest_expected is not None else out_days[:0]
+    # An order out longer than the shortest receipt took is a lead time known only to be at least its time out;
+    # with no receipts, one out longer than the nominal lead time is the only sign of the supplier's.
+    censor_after = days.min() if n else nominal_days
+    censored = out_days[out_days > censor_after] if censor_after is not None else out_days[:0]
     history_mean, history_sd, history_quantiles = observed_mean, observed_sd, None
     if n and len(censored):
         survival = kaplan_meier(days, censored)
