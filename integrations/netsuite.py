@@ -59,7 +59,16 @@ from integrations.netsuite_records import (
     vendor_record,
 )
 from integrations.netsuite_signing import load_signing_key, signing_algorithm
-from integrations.netsuite_suiteql import STAMP, error_message, ids_list, keyset_condition, literal, rows_after
+from integrations.netsuite_suiteql import (
+    STAMP,
+    error_message,
+    ids_list,
+    keyset_condition,
+    literal,
+    pages,
+    rows_after,
+    select_query,
+)
 from integrations.oauth import OAuthConnector
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
@@ -69,6 +78,11 @@ RECORD_PATH = "/services/rest/record/v1"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 MAX_LIMIT = 1000  # SuiteQL's largest page
 _TYPES = ", ".join(f"'{t}'" for t in ITEM_TYPES)
+
+
+def _cursor_at(row: dict[str, Any]) -> dict[str, Any]:
+    """The incremental cursor ``(lastmodified, id)`` at a row read by ``_changed``."""
+    return {"lastmodified": row.get("lastmodified"), "id": str(row.get("id"))}
 
 
 class NetSuiteConnector(OAuthConnector):
@@ -144,51 +158,31 @@ class NetSuiteConnector(OAuthConnector):
             raise ConnectorProtocolError("NetSuite answered a SuiteQL query without an items collection") from exc
         return body
 
-    async def _by_keys(
-        self, select: str, source: str, where: list[str], keys: tuple[str, ...], *, grouped: bool = False
+    def _by_keys(
+        self, columns: str, source: str, where: list[str], keys: tuple[str, ...], *, grouped: bool = False
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Every row of one read in the order of ``keys`` (internal ids, selected under their column names; grouped
-        by them with ``grouped``), a query per page asking for the rows after the last one read while ``hasMore``."""
-        after: str | None = None
-        while True:
-            clauses = [*where, after] if after else where
-            query = (
-                f"SELECT {select} FROM {source}"
-                + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-                + (f" GROUP BY {', '.join(keys)}" if grouped else "")
-                + f" ORDER BY {', '.join(keys)}"
-            )
-            body = await self.suiteql(query)
-            rows = body["items"]
-            if not rows:
-                return
-            yield rows
-            if not body.get("hasMore"):
-                return
-            after = rows_after(keys, rows[-1])
+        by them with ``grouped``), a page at a time."""
+
+        def query_after(last: dict[str, Any] | None) -> str:
+            clauses = where if last is None else [*where, rows_after(keys, last)]
+            return select_query(columns, source, clauses, keys, grouped=grouped)
+
+        return pages(self.suiteql, query_after)
 
     async def _changed(
-        self, select: str, table: str, alias: str, where: list[str], cursor: dict[str, Any] | None
+        self, columns: str, table: str, alias: str, where: list[str], cursor: dict[str, Any] | None
     ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[str, Any]]]:
-        """Rows changed since the keyset cursor, a query per page; yields (rows, the cursor after them)."""
-        while True:
-            clauses = [*where]
-            keyset = keyset_condition(alias, cursor)
-            if keyset:
-                clauses.append(keyset)
-            query = (
-                f"SELECT {select}, TO_CHAR({alias}.lastmodifieddate, '{STAMP}') AS lastmodified FROM {table}"
-                + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
-                + f" ORDER BY {alias}.lastmodifieddate, {alias}.id"
-            )
-            body = await self.suiteql(query)
-            rows = body["items"]
-            if not rows:
-                return
-            cursor = {"lastmodified": rows[-1].get("lastmodified"), "id": str(rows[-1].get("id"))}
-            yield rows, cursor
-            if not body.get("hasMore"):
-                return
+        """Rows changed since the keyset cursor, a page at a time; yields (rows, the cursor after them)."""
+
+        def query_after(last: dict[str, Any] | None) -> str:
+            keyset = keyset_condition(alias, cursor if last is None else _cursor_at(last))
+            stamped = f"{columns}, TO_CHAR({alias}.lastmodifieddate, '{STAMP}') AS lastmodified"
+            order = (f"{alias}.lastmodifieddate", f"{alias}.id")
+            return select_query(stamped, table, [*where, keyset] if keyset else where, order)
+
+        async for rows in pages(self.suiteql, query_after):
+            yield rows, _cursor_at(rows[-1])
 
     # --- reads ------------------------------------------------------------------------------------------------
 

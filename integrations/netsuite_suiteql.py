@@ -1,8 +1,9 @@
-"""Building SuiteQL text safely (quoted literals, numeric id lists, the modification and id keysets) and reading
-NetSuite's error bodies; used by ``integrations.netsuite``."""
+"""Building SuiteQL text safely (quoted literals, numeric id lists, the modification and id keysets), walking a
+read's keyset pages and reading NetSuite's error bodies; used by ``integrations.netsuite``."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -38,6 +39,37 @@ def keyset_condition(alias: str, cursor: dict[str, Any] | None) -> str | None:
         f"({alias}.lastmodifieddate > {stamp} OR ({alias}.lastmodifieddate = {stamp} "
         f"AND {alias}.id > {ids_list([str(cursor.get('id'))])}))"
     )
+
+
+def select_query(
+    columns: str, source: str, clauses: list[str], order: tuple[str, ...], *, grouped: bool = False
+) -> str:
+    """``SELECT columns FROM source`` where every clause holds, ordered by (with ``grouped``, also grouped by)
+    the ``order`` columns."""
+    return (
+        f"SELECT {columns} FROM {source}"
+        + (f" WHERE {' AND '.join(clauses)}" if clauses else "")
+        + (f" GROUP BY {', '.join(order)}" if grouped else "")
+        + f" ORDER BY {', '.join(order)}"
+    )
+
+
+async def pages(
+    ask: Callable[[str], Awaitable[dict[str, Any]]], query_after: Callable[[dict[str, Any] | None], str]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The pages of one read, a query per page: ``query_after(None)`` first, then, while NetSuite answers
+    ``hasMore``, ``query_after`` the last row read (the next page is a keyset after it, never an offset, so a row
+    gone between two pages shifts nothing). An empty page ends the read too."""
+    last: dict[str, Any] | None = None
+    while True:
+        body = await ask(query_after(last))
+        rows = body["items"]
+        if not rows:
+            return
+        yield rows
+        if not body.get("hasMore"):
+            return
+        last = rows[-1]
 
 
 def ids_list(values: list[str]) -> str:
