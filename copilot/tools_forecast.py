@@ -25,10 +25,11 @@ async def _forecast(context: ToolContext) -> ToolResult:
     if run is None or run.freq not in NEXT_PERIOD:
         return ToolResult("demand_forecast", {}, [await _no_champion(context, prefer)])
     steps, label = NEXT_PERIOD[run.freq]
-    batch = await _batch_of_the_night(context, run)
+    batch = await registry.batch_run_beside(context.conn, context.tx.tenant_id, run)
     runs = {r.id: r for r in (run, batch) if r is not None}
     # A series the champion lacks comes from the batch run of the same night, which forecasts every series: a Ray
-    # Train run keeps only those with 8 horizons of history, and /ai/forecast/demand fits the others.
+    # Train run keeps only those with 8 horizons of history, and /ai/forecast/demand fits the others. It is the
+    # run the champion's loss would reinstate (until 2026-12-07 the newest version, a hand-run shorter batch).
     of_run = """(f.run_id = ($1::uuid[])[1] OR (f.run_id = ($1::uuid[])[2] AND NOT EXISTS (
                      SELECT FROM app.demand_forecasts c WHERE c.run_id = ($1::uuid[])[1]
                      AND c.product_id = f.product_id AND c.warehouse_id = f.warehouse_id)))"""
@@ -114,7 +115,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
             low, high = (float(upcoming[f"q{q:g}"].sum()) for q in (levels[0], levels[-1]))
             text += f" (interval {low:.1f} to {high:.1f}, sum of P{levels[0] * 100:g} and P{levels[-1] * 100:g})"
             item |= {"low": round(low, 1), "high": round(high, 1)}
-        text += f"; model {upcoming['model'].iloc[0]}, {_run_name(source, run)}"
+        text += f"; model {upcoming['model'].iloc[0]}, {run_name(source, run)}"
         lines.append(text)
         data.append(item)
     if more:
@@ -154,26 +155,10 @@ async def _stored(context: ToolContext, run_ids: list[Any], product: dict[str, A
     return found
 
 
-async def _batch_of_the_night(context: ToolContext, champion: registry.RunRecord) -> registry.RunRecord | None:
-    """The newest finished batch run (``model_type`` "auto") on the same data as a champion of another kind: it
-    holds the series a trained champion left out. None when the champion is a batch run."""
-    if champion.model_type == "auto" or champion.training_end is None:
-        return None
-    row = await context.conn.fetchrow(
-        f"""SELECT {registry.RUN_COLUMNS} FROM app.forecast_runs
-            WHERE tenant_id = $1 AND model_name = $2 AND model_type = 'auto' AND status IN ('candidate', 'retired')
-              AND training_end = $3
-            ORDER BY version DESC LIMIT 1""",
-        context.tx.tenant_id,
-        champion.model_name,
-        champion.training_end,
-    )
-    return registry.RunRecord.from_row(row) if row is not None else None
-
-
-def _run_name(source: registry.RunRecord, champion: registry.RunRecord) -> str:
+def run_name(source: registry.RunRecord, champion: registry.RunRecord) -> str:
     """The run a figure comes from: the champion, or the batch run beside a champion that lacks the series
-    (until 2026-12-07 such a series read "no stored forecast", though /ai/forecast/demand forecast it)."""
+    (until 2026-12-07 such a series read "no stored forecast", though /ai/forecast/demand forecast it). The
+    stock-out projection names the batch run it draws on so too."""
     trained = f"{source.training_end:%Y-%m-%d}" if source.training_end else "unknown"
     if source.id == champion.id:
         return f"champion run v{champion.version} trained on data before {trained}"

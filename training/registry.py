@@ -34,6 +34,9 @@ RUN_COLUMNS = (
 PROMOTION_METRICS = ("mase", "smape", "rmse", "pinball")
 # A champion whose data ends this much before a candidate's yields whatever the scores or horizons.
 MAX_CHAMPION_AGE = timedelta(days=14)
+# Finished batch runs (``model_type`` "auto") of model $2, and which serves: newest data, longest horizon, version.
+_BATCH_RUNS = "tenant_id = $1 AND model_name = $2 AND model_type = 'auto' AND status IN ('candidate', 'retired')"
+_BATCH_ORDER = "training_end DESC, horizon DESC, version DESC"
 
 
 def champion_key(freq: str) -> str:
@@ -248,20 +251,17 @@ async def promote_over_baseline(
 
 async def _locked_champion(conn: asyncpg.Connection, tenant_id: UUID, run: RunRecord) -> RunRecord | None:
     """The champion of ``run``'s model other than ``run``, locked until the transaction ends."""
-    row = await conn.fetchrow(
-        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 "
-        "AND status = 'champion' AND id <> $3 FOR UPDATE",
-        tenant_id, run.model_name, run.id,
-    )  # fmt: skip
-    return RunRecord.from_row(row) if row is not None else None
+    where = "tenant_id = $1 AND model_name = $2 AND status = 'champion' AND id <> $3 FOR UPDATE"
+    return await _one_run(conn, where, tenant_id, run.model_name, run.id)
 
 
 async def _decide(
     conn: asyncpg.Connection, tenant_id: UUID, run: RunRecord, retire: UUID | None, promoted: bool, reason: str
 ) -> None:
     """Record a promotion decision on ``run``; a promotion retires the champion ``retire``. A champion that loses
-    goes back to candidate and the newest finished batch run (``model_type`` "auto") on data ending no earlier is
-    champion again (until 2026-12-07 none was, and every request was refitted); with none, the baseline serves."""
+    goes back to candidate and the finished batch run (``model_type`` "auto") on data ending no earlier that
+    ``_BATCH_ORDER`` puts first is champion again, on its night the one ``batch_run_beside`` names (until 2026-12-07
+    none was, and every request was refitted); with none, the baseline serves."""
     if promoted and retire is not None:
         await conn.execute(
             "UPDATE app.forecast_runs SET status = 'retired' WHERE tenant_id = $1 AND id = $2", tenant_id, retire
@@ -274,20 +274,30 @@ async def _decide(
     )  # fmt: skip
     if run.status == "champion" and not promoted:
         await conn.execute(
-            """UPDATE app.forecast_runs SET status = 'champion', promoted_at = now(), promotion_note = $5
-               WHERE tenant_id = $1 AND id = (
-                   SELECT id FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $3 AND model_type = 'auto'
-                   AND status IN ('candidate', 'retired') AND training_end >= $4 AND id <> $2
-                   ORDER BY training_end DESC, horizon DESC, version DESC LIMIT 1 FOR UPDATE)""",
-            tenant_id, run.id, run.model_name, run.training_end, f"reinstated when v{run.version} lost: {reason}",
+            f"""UPDATE app.forecast_runs SET status = 'champion', promoted_at = now(), promotion_note = $5
+                WHERE tenant_id = $1 AND id = (SELECT id FROM app.forecast_runs WHERE {_BATCH_RUNS}
+                    AND training_end >= $4 AND id <> $3 ORDER BY {_BATCH_ORDER} LIMIT 1 FOR UPDATE)""",
+            tenant_id, run.model_name, run.id, run.training_end, f"reinstated when v{run.version} lost: {reason}",
         )  # fmt: skip
 
 
+async def batch_run_beside(conn: asyncpg.Connection, tenant_id: UUID, run: RunRecord) -> RunRecord | None:
+    """The finished batch run on the same data as ``run``, a trained run, that forecasts the series it leaves out:
+    the one ``run`` losing would make champion again (None when ``run`` is a batch run). Until 2026-12-07 the
+    copilot chose the newest version, a hand-run shorter batch beside the nightly one, which the loss passed over."""
+    if run.model_type == "auto" or run.training_end is None:
+        return None
+    where = f"{_BATCH_RUNS} AND training_end = $3 ORDER BY {_BATCH_ORDER} LIMIT 1"
+    return await _one_run(conn, where, tenant_id, run.model_name, run.training_end)
+
+
 async def champion(conn: asyncpg.Connection, tenant_id: UUID, model_name: str) -> RunRecord | None:
-    row = await conn.fetchrow(
-        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = $2 AND status = 'champion'",
-        tenant_id, model_name,
-    )  # fmt: skip
+    return await _one_run(conn, "tenant_id = $1 AND model_name = $2 AND status = 'champion'", tenant_id, model_name)
+
+
+async def _one_run(conn: asyncpg.Connection, where: str, *args: Any) -> RunRecord | None:
+    """The run ``where`` (an SQL condition, with any ORDER BY or FOR UPDATE after it) finds first, if any."""
+    row = await conn.fetchrow(f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE {where}", *args)
     return RunRecord.from_row(row) if row is not None else None
 
 
@@ -332,9 +342,6 @@ async def _locked_run(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID) -
     )
     if model_name is not None:
         await lock_until_commit(conn, f"{tenant_id}/{model_name}")
-    row = await conn.fetchrow(
-        f"SELECT {RUN_COLUMNS} FROM app.forecast_runs WHERE tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, run_id
-    )
-    if row is None:
+    if (run := await _one_run(conn, "tenant_id = $1 AND id = $2 FOR UPDATE", tenant_id, run_id)) is None:
         raise ForecastInputError(f"no forecast run {run_id}")
-    return RunRecord.from_row(row)
+    return run

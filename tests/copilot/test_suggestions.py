@@ -176,6 +176,27 @@ async def test_the_stock_out_day_counts_from_the_warehouses_date_as_its_forecast
     assert expedite.figures["stockout_date"] == (dock_today + timedelta(days=3)).isoformat()
 
 
+async def test_a_pair_a_trained_champion_has_no_forecast_of_runs_out_on_the_batch_run_beside_it(
+    database, make_tenant, owner_pool, today
+):
+    # Before, the projection read the champion's forecast only: no series of SKU-0 there and no issues, so no
+    # stock-out and no expedite, while the forecast tool quoted the batch run's 10 a day.
+    tenant = await make_tenant(stock={0: Decimal(30)})
+    async with owner_pool.acquire() as conn:
+        acme = await add_supplier(conn, tenant, "ACME", "Acme")
+        await add_order(conn, tenant, acme, today + timedelta(days=10), [(0, 50, 1)])
+        batch = await add_forecast(conn, tenant, 0, today, [10.0] * 14, version=1)  # 30 available: out on day 3
+        await conn.execute("UPDATE app.forecast_runs SET status = 'candidate' WHERE id = $1", batch)
+        trained = await add_forecast(conn, tenant, 1, today, [1.0] * 14, version=2)
+        await conn.execute("UPDATE app.forecast_runs SET model_type = 'xgboost' WHERE id = $1", trained)
+    (expedite,) = of(await as_user(database, tenant)(lambda tx: suggestions.suggest(tx)), "expedite")
+    assert expedite.reason.endswith(
+        f"runs out around {today + timedelta(days=3)} (7 days before it lands): available 30, demand 10.00/day from "
+        f"the stored forecast (D) of batch run v1 trained on data before {today} (champion run v2, xgboost, has no "
+        "forecast of this series)"
+    )
+
+
 async def test_without_a_forecast_the_stock_out_comes_from_recent_issues(database, make_tenant, owner_pool, today):
     # 56 over 28 days: 2 a day; 44 left lasts 22 days
     _, _, [expedite] = await expedites(database, make_tenant, owner_pool, today, 100, [(30, 50)], issued=56)

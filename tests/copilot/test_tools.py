@@ -25,6 +25,7 @@ from tests.copilot.live_rows import (
     add_warning,
 )
 from tests.support.rows import insert
+from training import registry
 
 
 async def issue(owner_pool, tenant, quantity: int, days_ago: int) -> None:
@@ -512,6 +513,34 @@ async def test_a_series_a_trained_champion_lacks_is_quoted_from_the_batch_run_of
     ask = "What is the demand forecast for SKU-1?"
     forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
     assert forecast.lines == [BATCH_SKU_1.format(today=today)]
+
+
+async def test_a_series_a_trained_champion_lacks_comes_from_the_batch_run_its_loss_would_reinstate(
+    database, make_tenant, owner_pool, today
+):
+    # A hand-run 14-day batch v2 beside the nightly 28-day batch v1 of the same night: before, the tool quoted v2
+    # (the newest version, 42.0), while the champion losing gives the title to v1 (the longest horizon first).
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        for version, days, per_day in ((1, 28, 5.0), (2, 14, 6.0)):
+            batch = await add_forecast(conn, tenant, 1, today, [per_day] * days, version=version)
+            await conn.execute("UPDATE app.forecast_runs SET status = 'candidate' WHERE id = $1", batch)
+        trained = await add_forecast(conn, tenant, 0, today, [7.0] * 7, version=3)
+        await conn.execute("UPDATE app.forecast_runs SET model_type = 'xgboost' WHERE id = $1", trained)
+    ask = "What is the demand forecast for SKU-1?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+
+    async def lose(tx):
+        await registry.promote_over_baseline(tx.conn, tx.tenant_id, trained, ours=0.9, baseline=0.8, windows="w")
+        return await registry.champion(tx.conn, tx.tenant_id, "demand-D")
+
+    reinstated = await as_user(database, tenant)(lose)
+    assert forecast.lines == [
+        f"SKU-1 (Product 1) at WH-0, next 7 days from {today}: 35.0 each forecast (interval 28.0 to 42.0, sum of "
+        f"P10 and P90); model auto_ets, batch run v1 trained on data before {today} (champion run v3, xgboost, has "
+        "no forecast of this series)"
+    ]
+    assert reinstated.version == forecast.arguments["batch_run_version"] == 1
 
 
 async def test_the_largest_series_include_those_a_trained_champion_lacks_from_the_batch_run(

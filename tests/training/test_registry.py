@@ -12,6 +12,7 @@ from common.database import TenantTransaction
 from training.errors import ForecastInputError
 from training.forecast_store import count_forecasts, stored_forecast, write_forecasts
 from training.registry import (
+    batch_run_beside,
     champion,
     fail_run,
     finish_run,
@@ -283,6 +284,26 @@ async def test_a_trained_champion_that_loses_its_rerun_gives_the_title_back_to_t
     nightly, trained, current = await in_tenant(database, tenant, op)
     assert current is not None and current.id == nightly.id
     assert current.promotion_note.startswith(f"reinstated when v{trained.version} lost: mase 0.9000 does not beat")
+
+
+async def test_the_batch_run_beside_a_trained_champion_is_the_one_its_loss_reinstates(database, make_tenant):
+    # A hand-run 14-step batch v2 beside the nightly 28-step v1 of the same night: before, the copilot read v2 (the
+    # newest version) beside the trained champion, while its loss reinstated v1 (the longest horizon first).
+    tenant, key = await make_tenant(), "train/deepar/2025-03-01/h28"
+
+    async def op(tx):
+        nightly = await new_run(tx, "batch/2025-03-01/D/h28", 0.9, horizon=28)
+        await promote_if_better(tx.conn, tx.tenant_id, nightly.id)
+        await new_run(tx, "batch/2025-03-01/D/h14", 0.7, horizon=14)
+        won = await new_run(tx, key, 0.5, horizon=28, model_type="deepar", holdout="w")
+        await promote_over_baseline(tx.conn, tx.tenant_id, won.id, ours=0.5, baseline=0.8, windows="w")
+        beside = await batch_run_beside(tx.conn, tx.tenant_id, won)
+        lost = await new_run(tx, key, 0.9, horizon=28, model_type="deepar", holdout="w")  # the same night's rerun
+        await promote_over_baseline(tx.conn, tx.tenant_id, lost.id, ours=0.9, baseline=0.8, windows="w")
+        return nightly, beside, await champion(tx.conn, tx.tenant_id, "demand-D")
+
+    nightly, beside, current = await in_tenant(database, tenant, op)
+    assert beside is not None and current is not None and beside.id == current.id == nightly.id
 
 
 async def test_a_trained_champion_of_an_earlier_night_is_no_yardstick_for_tonights_run(database, make_tenant):
