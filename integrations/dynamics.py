@@ -11,6 +11,7 @@ or when the API answers 401 (an expired or revoked token), once per call. Reads 
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +30,9 @@ from integrations.records import (
 )
 
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+
+# How OData writes a character an enum member's name cannot hold: Business Central's blank member " " is "_x0020_".
+_ENUM_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 class DynamicsConnector(OAuthConnector):
@@ -169,8 +173,15 @@ def _vendor(r: dict[str, Any]) -> dict[str, Any]:
         "country": r.get("country") or None,
         "email": r.get("email") or None,
         "currency": r.get("currencyCode") or "",  # blank: the company's local currency (LCY)
-        "active": r.get("blocked", "") in ("", " "),
+        # Blocked " " (none) or "Payment" (no payments, while purchase documents still take it) leaves the vendor
+        # to order from; only "All" blocks purchasing.
+        "active": _enum_member(r.get("blocked")).strip() != "All",
     }
+
+
+def _enum_member(value: Any) -> str:
+    """An enum value as Business Central names the member: the API sends names OData-encoded (``_x0020_``)."""
+    return _ENUM_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), value) if isinstance(value, str) else ""
 
 
 def _item(r: dict[str, Any]) -> dict[str, Any]:

@@ -80,6 +80,18 @@ async def test_initial_then_incremental_sync_and_rerun(sync_deps, owner_pool, ma
     assert (await snapshot(owner_pool, tenant.id))["orders"][1][4] == "received"
 
 
+async def test_a_vendor_is_inactive_only_when_blocked_for_all(sync_deps, owner_pool, make_tenant, bc):
+    # The API sends the blank member " " as "_x0020_": every vendor was synced inactive. One blocked for Payment
+    # still takes purchase documents in Business Central.
+    vendors = {v["number"]: v for v in bc.tables["vendors"].values()}
+    bc.put("vendors", {"blocked": "All"}, vendors["30000"]["id"])
+    bc.put("vendors", {"number": "40000", "displayName": "Vendor 2", "currencyCode": "", "blocked": "Payment"})
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    state = await snapshot(owner_pool, tenant.id)
+    assert [(s[0], s[4]) for s in state["suppliers"]] == [("20000", True), ("30000", False), ("40000", True)]
+
+
 async def test_a_blank_receipt_date_syncs_as_no_date_and_a_year_two_date_is_dead_lettered(
     sync_deps, owner_pool, make_tenant, bc
 ):

@@ -6,7 +6,8 @@ API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tok
 ``/api/v2.0/companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <iso>``, ``$orderby``,
 ``$expand=purchaseOrderLines``, ``Prefer: odata.maxpagesize`` (echoed in ``Preference-Applied``) and
 ``@odata.nextLink`` with ``$skiptoken``; POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
-insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body.
+insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body. Enum values
+are member names as the API encodes them: the blank member " " is ``_x0020_``.
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ def populate(fake: FakeDynamics, *, items: int = 5, orders: int = 2) -> None:
                 "country": "US",
                 "email": f"v{i}@example.com",
                 "currencyCode": "CAD" if i else "",  # blank: the company's local currency
-                "blocked": " ",
+                "blocked": "_x0020_",  # the blank member " ", OData-encoded as the API sends enum values
             },
         )
         for i in range(2)
