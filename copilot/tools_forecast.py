@@ -39,6 +39,10 @@ async def _forecast(context: ToolContext) -> ToolResult:
     first_day = """app.warehouse_today(w.timezone, $2::date)
                    + CASE WHEN $3 = 'W' THEN 14 - extract(isodow FROM app.warehouse_today(w.timezone, $2::date))::int
                           ELSE 0 END"""
+    # The warehouses named narrow the series, as they do the stock levels ("forecast for SKU-1 at WH-1"); none
+    # named: every warehouse (until 2026-12-07 the named one was ignored and another warehouse's figure quoted).
+    places = [w["id"] for w in context.mentions.warehouses]
+    in_places = "(cardinality($4::uuid[]) = 0 OR f.warehouse_id = ANY($4::uuid[]))"
     if context.products:
         # Each product named gets its first warehouse before any gets a second, and a cut list says so.
         series = await context.conn.fetch(
@@ -47,13 +51,14 @@ async def _forecast(context: ToolContext) -> ToolResult:
                            w.code AS warehouse_code, {first_day} AS first_day
                     FROM app.demand_forecasts f
                     JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
-                    WHERE {of_run} AND f.product_id = ANY($4::uuid[])) s
+                    WHERE {of_run} AND f.product_id = ANY($5::uuid[]) AND {in_places}) s
                 ORDER BY row_number() OVER (PARTITION BY s.product_id ORDER BY s.warehouse_code), s.sku,
                          s.warehouse_code
-                LIMIT $5""",
+                LIMIT $6""",
             list(runs),
             context.today,
             run.freq,
+            places,
             [p["id"] for p in context.products],
             MAX_ROWS + 1,
         )
@@ -65,15 +70,18 @@ async def _forecast(context: ToolContext) -> ToolResult:
                 FROM app.demand_forecasts f
                 JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                 CROSS JOIN LATERAL (SELECT {first_day} AS first_day) d
-                WHERE {of_run} AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day
+                WHERE {of_run} AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day AND {in_places}
                 GROUP BY f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, p.unit_of_measure, w.code, d.first_day
-                ORDER BY sum(f.yhat) DESC, p.sku LIMIT $4""",
+                ORDER BY sum(f.yhat) DESC, p.sku LIMIT $5""",
             list(runs),
             context.today,
             run.freq,
+            places,
             RISKIEST,
         )
         arguments = {"largest": RISKIEST}
+    if places:
+        arguments["warehouses"] = [w["code"] for w in context.mentions.warehouses]
     arguments |= {"model_name": run.model_name, "run_version": run.version, "period": label}
     if batch is not None:
         arguments["batch_run_version"] = batch.version
@@ -123,9 +131,7 @@ async def _forecast(context: ToolContext) -> ToolResult:
     elif not context.products and series and series[0]["series_count"] > len(series):
         # The largest 5 of more must not read as all there are (until 2026-12-07 they did).
         lines.append(MORE_OF.format(shown=len(series), total=series[0]["series_count"]))
-    for product in context.products:
-        if all(r["product_id"] != product["id"] for r in series) and not await _stored(context, list(runs), product):
-            lines.append(f"{product['sku']} ({product['name']}): no stored forecast in {_run_names(run, batch)}")
+    lines += await _not_stored(context, list(runs), series, _run_names(run, batch))
     return ToolResult("demand_forecast", arguments, lines or ["the stored forecast has no series"], data)
 
 
@@ -145,12 +151,40 @@ async def _no_champion(context: ToolContext, freqs: tuple[str, ...]) -> str:
     return "no stored demand forecast yet (the batch forecast job has not produced one)"
 
 
-async def _stored(context: ToolContext, run_ids: list[Any], product: dict[str, Any]) -> bool:
-    """Whether the runs hold a series of ``product`` (one the listed lines left out is not "no forecast")."""
+async def _not_stored(context: ToolContext, run_ids: list[Any], series: list[Any], runs: str) -> list[str]:
+    """A "no stored forecast" line for each product named at each warehouse named (at any where none is), or each
+    warehouse named where no product is, of which the runs hold no series: one the listed lines left out (a cut
+    list) is not "no forecast", and a warehouse without one is said to be, not answered with another's figure."""
+    warehouses: list[dict[str, Any] | None] = [*context.mentions.warehouses] or [None]
+    wanted: list[tuple[dict[str, Any] | None, dict[str, Any] | None]]
+    if context.products:
+        wanted = [(product, warehouse) for product in context.products for warehouse in warehouses]
+    else:
+        wanted = [(None, warehouse) for warehouse in context.mentions.warehouses]
+    lines = []
+    for product, warehouse in wanted:
+        product_id = product["id"] if product else None
+        warehouse_id = warehouse["id"] if warehouse else None
+        listed = any(
+            product_id in (None, r["product_id"]) and warehouse_id in (None, r["warehouse_id"]) for r in series
+        )
+        if not listed and not await _stored(context, run_ids, product_id, warehouse_id):
+            if product is None:
+                subject = f"{warehouse['code']} ({warehouse['name']})" if warehouse else ""
+            else:
+                subject = f"{product['sku']} ({product['name']})" + (f" at {warehouse['code']}" if warehouse else "")
+            lines.append(f"{subject}: no stored forecast in {runs}")
+    return lines
+
+
+async def _stored(context: ToolContext, run_ids: list[Any], product_id: Any, warehouse_id: Any) -> bool:
+    """Whether the runs hold a series of the product (any when None) at the warehouse (any when None)."""
     found: bool = await context.conn.fetchval(
-        "SELECT EXISTS (SELECT FROM app.demand_forecasts WHERE run_id = ANY($1::uuid[]) AND product_id = $2)",
+        """SELECT EXISTS (SELECT FROM app.demand_forecasts WHERE run_id = ANY($1::uuid[])
+                          AND ($2::uuid IS NULL OR product_id = $2) AND ($3::uuid IS NULL OR warehouse_id = $3))""",
         run_ids,
-        product["id"],
+        product_id,
+        warehouse_id,
     )
     return found
 

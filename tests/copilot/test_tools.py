@@ -484,6 +484,62 @@ async def test_a_forecast_question_naming_no_product_quotes_the_largest_series(
     assert [line.split(":")[0] for line in forecast.lines] == [f"SKU-0 (Product 0) at WH-0, next 7 days from {today}"]
 
 
+async def forecast_at_two_warehouses(make_tenant, owner_pool, today, *, product=0):
+    """A tenant whose champion forecasts SKU-0 at WH-0 (7 x 5) and ``product`` (index) at WH-1 (7 x 2)."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        run = await add_forecast(conn, tenant, 0, today, [5.0] * 7)
+        await copy_series(conn, run, (tenant.products[0], tenant.warehouses[0]), product=tenant.products[product],
+                          warehouse=tenant.warehouses[1])  # fmt: skip
+        await conn.execute("UPDATE app.demand_forecasts SET yhat = 2 WHERE warehouse_id = $1", tenant.warehouses[1])
+    return tenant
+
+
+async def test_a_forecast_question_naming_a_warehouse_quotes_only_that_warehouses_series(
+    database, make_tenant, owner_pool, today
+):
+    # Before, the warehouse named was not read: SKU-0 at WH-0 was quoted as well.
+    tenant = await forecast_at_two_warehouses(make_tenant, owner_pool, today)
+    ask = "What is the forecast for SKU-0 at WH-1 next week?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    (line,) = forecast.lines
+    assert line.startswith(f"SKU-0 (Product 0) at WH-1, next 7 days from {today}: 14.0 each forecast")
+    assert forecast.arguments["warehouses"] == ["WH-1"]
+
+
+async def test_a_forecast_question_naming_a_warehouse_without_the_products_series_says_it_has_none(
+    database, make_tenant, owner_pool, today
+):
+    # Before, SKU-0's figure at WH-0 answered a question about WH-1.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today, [5.0] * 7)
+    ask = "What is the forecast for SKU-0 at WH-1?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert forecast.lines == ["SKU-0 (Product 0) at WH-1: no stored forecast in champion run v1"]
+
+
+async def test_a_forecast_question_naming_only_a_warehouse_quotes_its_largest_series(
+    database, make_tenant, owner_pool, today
+):
+    # Before, the largest series of every warehouse: SKU-0 at WH-0 first.
+    tenant = await forecast_at_two_warehouses(make_tenant, owner_pool, today, product=1)
+    ask = "What is the demand forecast at WH-1?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert [line.split(":")[0] for line in forecast.lines] == [f"SKU-1 (Product 1) at WH-1, next 7 days from {today}"]
+
+
+async def test_a_forecast_question_naming_only_a_warehouse_without_series_says_it_has_none(
+    database, make_tenant, owner_pool, today
+):
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today, [5.0] * 7)
+    ask = "What is the demand forecast at WH-1?"
+    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    assert forecast.lines == ["WH-1 (Warehouse 1): no stored forecast in champion run v1"]
+
+
 async def trained_champion_without_sku_1(make_tenant, owner_pool, today):
     """A tenant whose xgboost champion v2 forecasts SKU-0 only (SKU-1's history too short to train on), beside the
     batch run v1 of the same night, a candidate, that forecasts both (7 x 5 for SKU-1, 7 x 7 for SKU-0)."""
