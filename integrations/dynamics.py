@@ -33,6 +33,8 @@ DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
 # How OData writes a character an enum member's name cannot hold: Business Central's blank member " " is "_x0020_".
 _ENUM_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+# How the API writes a reference to nothing (a line without a location, a comment line's item).
+_NULL_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 class DynamicsConnector(OAuthConnector):
@@ -207,15 +209,16 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
         status = PurchaseOrderStatus.ISSUED.value
     return {
         "number": r.get("number"),
-        "supplier_external_id": r.get("vendorId"),
-        "warehouse_external_id": next((x.get("locationId") for x in lines if x.get("locationId")), None),
+        "supplier_external_id": _guid(r.get("vendorId")),
+        # Lines without a location: the order is the mapping's default_warehouse's.
+        "warehouse_external_id": next(filter(None, (_guid(x.get("locationId")) for x in lines)), None),
         "currency": r.get("currencyCode") or None,  # empty: the company's local currency
         "expected_date": r.get("requestedReceiptDate") or None,
         "status": status,
         "lines": [
             {
                 "line_no": line_no,
-                "product_external_id": x.get("itemId"),
+                "product_external_id": _guid(x.get("itemId")),  # none (an Item line without its item): refused
                 "quantity": x.get("quantity"),
                 "uom": x.get("unitOfMeasureCode"),
                 "unit_price": x.get("directUnitCost"),
@@ -224,3 +227,8 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
             for x, line_no in zip(lines, line_numbers([int(x.get("sequence") or 0) for x in lines], 10000), strict=True)
         ],
     }
+
+
+def _guid(value: Any) -> str | None:
+    """A reference to another record, None where it refers to none (empty, or the null GUID BC sends for that)."""
+    return None if value in (None, "", _NULL_GUID) else str(value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -24,7 +25,7 @@ from tests.integrations.conftest import (
     snapshot,
 )
 from tests.support.fakes.base import Request, Response
-from tests.support.fakes.dynamics import FakeDynamics, populate
+from tests.support.fakes.dynamics import NULL_GUID, FakeDynamics, populate
 
 MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
 
@@ -104,6 +105,22 @@ async def test_a_blank_receipt_date_syncs_as_no_date_and_a_year_two_date_is_dead
     state = await snapshot(owner_pool, tenant.id)
     assert [(o[0], o[4], o[5]) for o in state["orders"]] == [("106901", "issued", None)]
     assert ("purchase_orders", orders["106900"]["id"]) in state["dead_letters"]
+
+
+async def test_an_order_whose_lines_have_no_location_syncs_into_the_default_warehouse(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Business Central sends a line without a location (and a comment line's item) as the null GUID: the order
+    # referred to a location never synced and was dead-lettered, an order pushed for default_warehouse included.
+    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    lines = [{**line, "locationId": NULL_GUID} for line in order["purchaseOrderLines"]]
+    comment = {"id": "comment", "sequence": 30000, "lineType": "Comment", "itemId": NULL_GUID, "quantity": 0}
+    bc.put("purchaseOrders", {"purchaseOrderLines": [*lines, {**comment, "locationId": NULL_GUID}]}, order["id"])
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    state = await snapshot(owner_pool, tenant.id)
+    assert [(o[0], o[2], len(json.loads(o[6]))) for o in state["orders"] if o[0] == "106901"] == [("106901", "MAIN", 2)]
+    assert [letter for letter in state["dead_letters"] if letter[0] == "purchase_orders"] == []
 
 
 async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):

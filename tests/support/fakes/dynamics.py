@@ -7,7 +7,8 @@ API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tok
 ``$expand=purchaseOrderLines``, ``Prefer: odata.maxpagesize`` (echoed in ``Preference-Applied``) and
 ``@odata.nextLink`` with ``$skiptoken``; POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
 insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body. Enum values
-are member names as the API encodes them: the blank member " " is ``_x0020_``.
+are member names as the API encodes them: the blank member " " is ``_x0020_``; a reference to nothing (a line's
+location) is the null GUID.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from urllib.parse import urlencode
 from tests.support.fakes.base import FakeServer, Request, Response
 
 _COLLECTION = re.compile(r"^/api/v2\.0/companies\(([0-9a-f-]+)\)/(\w+)$")
+# What the API sends for a reference to nothing, as a line created without a location has.
+NULL_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -131,7 +134,8 @@ class FakeDynamics(FakeServer):
         if body.get("vendorId") not in self.tables["vendors"]:
             return _error(400, "BadRequest_ResourceNotFound", "The vendor does not exist.")
         lines = [
-            {"id": str(uuid.uuid4()), "receivedQuantity": 0, **line} for line in body.pop("purchaseOrderLines", [])
+            {"id": str(uuid.uuid4()), "receivedQuantity": 0, "locationId": NULL_GUID, **line}
+            for line in body.pop("purchaseOrderLines", [])
         ]
         number = f"106{len(self.tables['purchaseOrders']) + 1:03d}"
         record = self.put("purchaseOrders", {**body, "number": number, "status": "Draft", "purchaseOrderLines": lines})
