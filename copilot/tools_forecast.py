@@ -64,15 +64,19 @@ async def _forecast(context: ToolContext) -> ToolResult:
         )
         arguments: dict[str, Any] = {"products": [p["sku"] for p in context.products]}
     else:
+        # The largest next period first; series that end before it (a stale champion's) after them, so they are
+        # quoted as stale rather than left out (until 2026-12-07 a stale champion read "has no series").
         series = await context.conn.fetch(
             f"""SELECT f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, p.unit_of_measure,
                        w.code AS warehouse_code, d.first_day, count(*) OVER () AS series_count
                 FROM app.demand_forecasts f
                 JOIN app.products p ON p.id = f.product_id JOIN app.warehouses w ON w.id = f.warehouse_id
                 CROSS JOIN LATERAL (SELECT {first_day} AS first_day) d
-                WHERE {of_run} AND (f.ds AT TIME ZONE 'UTC')::date >= d.first_day AND {in_places}
+                WHERE {of_run} AND {in_places}
                 GROUP BY f.run_id, f.product_id, f.warehouse_id, p.sku, p.name, p.unit_of_measure, w.code, d.first_day
-                ORDER BY sum(f.yhat) DESC, p.sku LIMIT $5""",
+                ORDER BY sum(f.yhat) FILTER (WHERE (f.ds AT TIME ZONE 'UTC')::date >= d.first_day) DESC NULLS LAST,
+                         max(f.ds) DESC, p.sku, w.code
+                LIMIT $5""",
             list(runs),
             context.today,
             run.freq,
@@ -97,7 +101,8 @@ async def _forecast(context: ToolContext) -> ToolResult:
         upcoming = frame[frame["ds"] >= start.to_pydatetime()].head(steps)
         where = f"{row['sku']} ({row['name']}) at {row['warehouse_code']}"
         if upcoming.empty:
-            lines.append(f"{where}: the stored forecast ends before {start:%Y-%m-%d} (stale)")
+            stale = f"the stored forecast ends before {start:%Y-%m-%d} (stale)"
+            lines.append(f"{where}: {stale}; {run_name(source, run)}")
             continue
         levels = sorted(float(c[1:]) for c in upcoming.columns if c.startswith("q"))
         total = float(upcoming["yhat"].sum())

@@ -484,6 +484,22 @@ async def test_a_forecast_question_naming_no_product_quotes_the_largest_series(
     assert [line.split(":")[0] for line in forecast.lines] == [f"SKU-0 (Product 0) at WH-0, next 7 days from {today}"]
 
 
+async def test_a_stale_champion_naming_no_product_says_its_largest_series_are_stale(
+    database, make_tenant, owner_pool, today
+):
+    # Before, "the stored forecast has no series": the champion's series all end before the next 7 days.
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today - timedelta(days=10), [5.0] * 7)
+    forecast = only(
+        await as_user(database, tenant)(lambda tx: run_tools(tx, "What is the demand forecast?")), "demand_forecast"
+    )
+    assert forecast.lines == [
+        f"SKU-0 (Product 0) at WH-0: the stored forecast ends before {today} (stale); champion run v1 trained on "
+        f"data before {today - timedelta(days=10)}"
+    ]
+
+
 async def forecast_at_two_warehouses(make_tenant, owner_pool, today, *, product=0):
     """A tenant whose champion forecasts SKU-0 at WH-0 (7 x 5) and ``product`` (index) at WH-1 (7 x 2)."""
     tenant = await make_tenant()
