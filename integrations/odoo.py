@@ -26,12 +26,15 @@ from typing import Any
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.odoo_paging import changed_pages
-from integrations.odoo_values import PUSHED_ORIGIN, m2o_id, m2o_name, order_status, order_values, pushed_number, text
+from integrations.odoo_values import PUSHED_ORIGIN, m2o_id, m2o_name, order_record, order_values, text
 from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
 # JSON-2 takes parameters by name: the names of the positional arguments this connector passes.
 _JSON2_PARAMETERS = {"search_read": ("domain",), "create": ("vals_list",)}
+# purchase.order.line's unit: product_uom_id since saas~18.1 (so in 19.0), product_uom in 17.0 and 18.0; either name
+# is refused where the other is the field ("Invalid field").
+_LINE_UNIT_FIELDS = ("product_uom_id", "product_uom")
 
 
 class OdooConnector(Connector):
@@ -40,6 +43,7 @@ class OdooConnector(Connector):
     entities = ENTITY_ORDER  # all of them, in sync order
 
     _uid: int | None = None
+    _line_unit: str | None = None
 
     async def _rpc(self, service: str, method: str, args: list[Any], *, idempotent: bool = True) -> Any:
         body: dict[str, Any] = {
@@ -110,6 +114,18 @@ class OdooConnector(Connector):
         return await self._rpc(
             "object", "execute_kw", [database, uid, key, model, method, args, kwargs], idempotent=idempotent
         )
+
+    async def _line_unit_field(self) -> str:
+        """The name of purchase.order.line's unit field in this Odoo, asked once per run (``fields_get``)."""
+        if self._line_unit is None:
+            found = await self.execute_kw(
+                "purchase.order.line", "fields_get", [], {"allfields": list(_LINE_UNIT_FIELDS), "attributes": ["type"]}
+            )
+            named = [name for name in _LINE_UNIT_FIELDS if isinstance(found, dict) and name in found]
+            if not named:
+                raise ConnectorProtocolError(f"Odoo's purchase.order.line has no unit field ({found!r})")
+            self._line_unit = named[0]
+        return self._line_unit
 
     async def _changed(
         self, model: str, domain: list[Any], fields: list[str], cursor: dict[str, Any] | None
@@ -193,6 +209,7 @@ class OdooConnector(Connector):
         fields = ["name", "origin", "partner_id", "currency_id", "date_planned", "state", "picking_type_id"]
         warehouses: dict[int, str | None] = {}
         async for rows, after in self._changed("purchase.order", [], fields, cursor):
+            unit = await self._line_unit_field()
             lines = await self.execute_kw(
                 "purchase.order.line",
                 "search_read",
@@ -203,7 +220,7 @@ class OdooConnector(Connector):
                         "sequence",
                         "product_id",
                         "product_qty",
-                        "product_uom",
+                        unit,
                         "price_unit",
                         "qty_received",
                         "display_type",
@@ -221,33 +238,8 @@ class OdooConnector(Connector):
             by_order: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for line in lines:
                 by_order[line["order_id"][0]].append(line)
-            records = [self._order(r, by_order[r["id"]], warehouses) for r in rows]
+            records = [order_record(r, by_order[r["id"]], warehouses, unit) for r in rows]
             yield Page(records, after)
-
-    def _order(self, r: dict[str, Any], lines: list[dict[str, Any]], warehouses: dict[int, str | None]) -> SourceRecord:
-        picking = r["picking_type_id"][0] if r["picking_type_id"] else None
-        items = [
-            {
-                "line_no": i,
-                "product_external_id": m2o_id(line["product_id"]),
-                "quantity": line["product_qty"],
-                "uom": m2o_name(line["product_uom"]),
-                "unit_price": line["price_unit"],
-                "received_quantity": line["qty_received"] or 0,
-            }
-            for i, line in enumerate(lines, start=1)
-        ]
-        fields = {
-            "number": text(r["name"]),
-            "chainsight_number": pushed_number(r.get("origin")),
-            "supplier_external_id": m2o_id(r["partner_id"]),
-            "warehouse_external_id": warehouses.get(picking) if picking else None,
-            "currency": m2o_name(r["currency_id"]),
-            "expected_date": (text(r["date_planned"]) or "")[:10] or None,
-            "status": order_status(r["state"], lines),
-            "lines": items,
-        }
-        return SourceRecord(str(r["id"]), fields, {**r, "order_line": lines})
 
     async def push_purchase_order(self, order: PushOrder) -> str:
         origin = f"{PUSHED_ORIGIN}{order.number}"
@@ -288,7 +280,7 @@ class OdooConnector(Connector):
         units = {str(p["id"]): int(p["uom_id"][0]) for p in stocked if p["uom_id"]}
         if missing := [str(p) for p in products if str(p) not in units]:
             raise ConnectorProtocolError(f"Odoo has no product (or no unit for it) with id {', '.join(missing)}")
-        values = order_values(order, origin, receipts, currency[0]["id"], units)
+        values = order_values(order, origin, receipts, currency[0]["id"], units, await self._line_unit_field())
         created = await self.execute_kw("purchase.order", "create", [values], {}, idempotent=False)
         if not isinstance(created, int):
             raise ConnectorProtocolError(f"Odoo's purchase.order create returned {created!r}, not an id")

@@ -1,12 +1,13 @@
 """How Odoo writes values: many2one fields as ``[id, display_name]`` or ``false``, ``false`` for an empty text,
-and a purchase order's ``state`` with its lines' received quantities as one of ours."""
+a purchase order's ``state`` with its lines' received quantities as one of ours, and an order with its lines as our
+order (and ours as a ``create``'s values)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
-from integrations.records import PurchaseOrderStatus, PushOrder
+from integrations.records import PurchaseOrderStatus, PushOrder, SourceRecord
 
 # What a push writes in an order's ``origin``, before the Chainsight number.
 PUSHED_ORIGIN = "Chainsight "
@@ -46,14 +47,50 @@ def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def order_record(
+    r: dict[str, Any], lines: list[dict[str, Any]], warehouses: dict[int, str | None], unit: str
+) -> SourceRecord:
+    """A ``purchase.order`` row with its goods lines as our order; ``warehouses`` by receipt type (``picking_type_id``),
+    ``unit`` the name of the lines' unit field in this Odoo."""
+    picking = r["picking_type_id"][0] if r["picking_type_id"] else None
+    fields = {
+        "number": text(r["name"]),
+        "chainsight_number": pushed_number(r.get("origin")),
+        "supplier_external_id": m2o_id(r["partner_id"]),
+        "warehouse_external_id": warehouses.get(picking) if picking else None,
+        "currency": m2o_name(r["currency_id"]),
+        "expected_date": (text(r["date_planned"]) or "")[:10] or None,
+        "status": order_status(r["state"], lines),
+        "lines": order_lines(lines, unit),
+    }
+    return SourceRecord(str(r["id"]), fields, {**r, "order_line": lines})
+
+
+def order_lines(lines: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
+    """An order's goods lines (``purchase.order.line`` rows) as our lines, numbered by position; ``unit`` names the
+    line's unit field in this Odoo (``product_uom_id`` or ``product_uom``)."""
+    return [
+        {
+            "line_no": i,
+            "product_external_id": m2o_id(line["product_id"]),
+            "quantity": line["product_qty"],
+            "uom": m2o_name(line[unit]),
+            "unit_price": line["price_unit"],
+            "received_quantity": line["qty_received"] or 0,
+        }
+        for i, line in enumerate(lines, start=1)
+    ]
+
+
 def order_values(
-    order: PushOrder, origin: str, picking_type_id: int, currency_id: int, units: dict[str, int]
+    order: PushOrder, origin: str, picking_type_id: int, currency_id: int, units: dict[str, int], unit_field: str
 ) -> dict[str, Any]:
     """A ``purchase.order`` create's values for ``order``, its lines in one2many create commands.
 
     ``units`` is each product's stock unit (``uom_id``) by product id: the lines' quantities and prices are per that
-    unit, and a create without ``product_uom`` takes the product's purchase unit. Without ``currency_id`` it takes
-    the company's currency (an RPC create runs no onchange, so not even the vendor's)."""
+    unit, and a line created without one in ``unit_field`` (the lines' unit field in this Odoo) takes the product's
+    purchase unit. Without ``currency_id`` it takes the company's currency (an RPC create runs no onchange, so not even
+    the vendor's)."""
     values: dict[str, Any] = {
         "partner_id": int(order.supplier_external_id),
         "currency_id": currency_id,
@@ -68,7 +105,7 @@ def order_values(
                     "name": line.sku,
                     "sequence": line.line_no * 10,
                     "product_qty": float(line.quantity),
-                    "product_uom": units[line.product_external_id],
+                    unit_field: units[line.product_external_id],
                     "price_unit": float(line.unit_price),
                 },
             ]

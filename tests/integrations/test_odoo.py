@@ -45,6 +45,14 @@ def odoo() -> Iterator[FakeOdoo]:
         yield fake
 
 
+@pytest.fixture
+def odoo19() -> Iterator[FakeOdoo]:
+    """An Odoo 19: JSON-2, and the order line's unit in product_uom_id."""
+    with FakeOdoo(version=19) as fake:
+        populate(fake)
+        yield fake
+
+
 async def odoo_tenant(sync_deps, owner_pool, make_tenant, fake: FakeOdoo, api_key: str = "odoo-key", **extra):
     tenant = await bare_tenant(owner_pool, make_tenant)
     url = extra.pop("base_url", fake.url)
@@ -681,24 +689,28 @@ async def test_a_sync_before_the_retry_of_a_lost_push_links_the_order_instead_of
 JSON2 = {"database": "prod", "protocol": "json2"}
 
 
-async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, owner_pool, make_tenant, odoo):
-    rpc, rpc_connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+async def test_the_json2_api_syncs_and_pushes_the_same_as_json_rpc(sync_deps, owner_pool, make_tenant, odoo19):
+    # On Odoo 19, where JSON-2 is: until 2026-12-07 every order sync and push failed there, reading and writing the
+    # line's unit as product_uom, which 19 names product_uom_id ("Invalid field").
+    rpc, rpc_connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo19)
     await run_sync(sync_deps, rpc.id, rpc_connector)
-    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, options=JSON2)
-    odoo.requests.clear()
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo19, options=JSON2)
+    odoo19.requests.clear()
     await completed_run(sync_deps, tenant, connector)
     assert (
-        odoo.count("POST", "/jsonrpc") == 0 and odoo.count("POST", "/json/2/product.product/search_read") == 3
+        odoo19.count("POST", "/jsonrpc") == 0 and odoo19.count("POST", "/json/2/product.product/search_read") == 3
     )  # window + 2 pages
     assert await snapshot(owner_pool, tenant.id) == await snapshot(owner_pool, rpc.id)
 
     _, pushed = await push_draft(sync_deps, tenant, connector, "V001", "WH", [("SKU-000002", 3, None, "2")])
-    created = next(o for o in odoo.orders_with_lines() if str(o["id"]) == pushed["external_id"])
-    assert [(x["name"], x["product_qty"], x["price_unit"]) for x in created["lines"]] == [("SKU-000002", 3.0, 2.0)]
+    created = next(o for o in odoo19.orders_with_lines() if str(o["id"]) == pushed["external_id"])
+    assert [(x["name"], x["product_qty"], x["product_uom_id"], x["price_unit"]) for x in created["lines"]] == [
+        ("SKU-000002", 3.0, [1, "Units"], 2.0)
+    ]
 
 
-async def test_a_wrong_json2_api_key_fails_the_run_with_odoos_error(sync_deps, owner_pool, make_tenant, odoo):
-    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo, api_key="wrong", options=JSON2)
+async def test_a_wrong_json2_api_key_fails_the_run_with_odoos_error(sync_deps, owner_pool, make_tenant, odoo19):
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo19, api_key="wrong", options=JSON2)
     assert await failed_run(sync_deps, tenant, connector) == "Odoo refused the API key (HTTP 401): Invalid apikey"
 
 

@@ -2,20 +2,25 @@
 
 Implemented: ``common.authenticate`` (login + API key -> uid, or false), ``object.execute_kw`` with
 ``search_read`` (Polish-notation domains with '&', '|', '!', dotted many2one paths, operators = != > >= <
-<= in not in; ``fields``, ``offset``, ``limit``, ``order``) and ``create`` (including one2many ``(0, 0,
-vals)`` commands for purchase order lines; as an RPC create in Odoo, an order without ``currency_id`` is in
-the company's currency, a line without ``product_uom`` in the product's purchase unit ``uom_po_id``). Records
-carry ``write_date`` as Odoo returns it ("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id,
-display_name]`` or ``false``. Errors are JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``,
+<= in not in; ``fields``, ``offset``, ``limit``, ``order``), ``fields_get`` (``allfields``, ``attributes``:
+``type``) and ``create`` (including one2many ``(0, 0, vals)`` commands for purchase order lines; as an RPC
+create in Odoo, an order without ``currency_id`` is in the company's currency, a line without a unit in the
+product's purchase unit ``uom_po_id``). Each model has the fields of ``FIELDS``: a read or a create naming
+another is refused with ``ValueError`` "Invalid field", as Odoo refuses it, and a field a record does not hold
+reads as Odoo's empty value (0 for a number, else false). ``version`` 19 names the order line's unit
+``product_uom_id`` (renamed from ``product_uom`` in saas~18.1) and is the only one with JSON-2. Records carry
+``write_date`` as Odoo returns it ("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id, display_name]``
+or ``false``. Errors are JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``,
 ``ValueError`` for unknown fields), as Odoo answers; throttling is HTTP 429 with Retry-After, as Odoo.sh's
 proxy answers.
 
-JSON-2 (Odoo 19): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>`` (401
+JSON-2 (Odoo 19+): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>`` (401
 ``werkzeug.exceptions.Unauthorized`` "Invalid apikey" otherwise), optional ``X-Odoo-Database``, and the
 parameters by name (``search_read``: ``domain``, ``fields``, ``order``, ``offset``, ``limit``;
-``create``: ``vals_list`` -> a list of ids; ``context`` accepted). The body of a success is the return
-value; an error is a 4xx with ``{"name", "message", "arguments", "context", "debug"}`` (403 for access
-errors, 422 for the rest, 422 with a JSON string for an unexpected parameter).
+``fields_get``: ``allfields``, ``attributes``; ``create``: ``vals_list`` -> a list of ids; ``context``
+accepted). The body of a success is the return value; an error is a 4xx with ``{"name", "message",
+"arguments", "context", "debug"}`` (403 for access errors, 422 for the rest, 422 with a JSON string for an
+unexpected parameter). An older version answers /json/2 with 404, as Odoo 18 has no such route.
 """
 
 from __future__ import annotations
@@ -39,6 +44,30 @@ _OPS = {
     "not in": lambda a, b: a not in b,
 }
 
+# Each model's fields and their types, as ``fields_get`` names them (besides the magic ones), purchase.order.line's
+# unit apart: its name is the version's (``FakeOdoo.line_unit``).
+_MAGIC = {"id": "integer", "display_name": "char", "create_date": "datetime", "write_date": "datetime"}
+FIELDS: dict[str, dict[str, str]] = {
+    "res.currency": {"name": "char"},
+    "uom.uom": {"name": "char"},
+    "res.partner": {"name": "char", "ref": "char", "email": "char", "country_code": "char", "supplier_rank": "integer",
+                    "property_purchase_currency_id": "many2one", "tz": "selection", "active": "boolean"},
+    "stock.warehouse": {"code": "char", "name": "char", "partner_id": "many2one"},
+    "stock.location": {"name": "char", "usage": "selection"},
+    "stock.picking.type": {"name": "char", "code": "selection", "warehouse_id": "many2one"},
+    "stock.quant": {"product_id": "many2one", "warehouse_id": "many2one", "location_id": "many2one",
+                    "quantity": "float"},
+    "product.product": {"default_code": "char", "name": "char", "uom_id": "many2one", "uom_po_id": "many2one",
+                        "standard_price": "float", "active": "boolean"},
+    "purchase.order": {"name": "char", "origin": "char", "partner_id": "many2one", "currency_id": "many2one",
+                       "date_planned": "datetime", "state": "selection", "picking_type_id": "many2one",
+                       "order_line": "one2many"},
+    "purchase.order.line": {"order_id": "many2one", "sequence": "integer", "name": "text", "display_type": "selection",
+                            "product_id": "many2one", "product_qty": "float", "price_unit": "float",
+                            "qty_received": "float"},
+}  # fmt: skip
+_EMPTY = {"integer": 0, "float": 0.0}
+
 # many2one fields the fake can follow in dotted domain paths
 RELATIONS = {
     ("stock.quant", "location_id"): "stock.location",
@@ -49,9 +78,14 @@ RELATIONS = {
 class FakeOdoo(FakeServer):
     vendor = "odoo"
 
-    def __init__(self, database: str = "prod", login: str = "sync@example.com", api_key: str = "odoo-key") -> None:
+    def __init__(
+        self, database: str = "prod", login: str = "sync@example.com", api_key: str = "odoo-key", version: int = 18
+    ) -> None:
         super().__init__()
         self.database = database
+        self.version = version
+        # purchase.order.line's unit field: renamed in saas~18.1, so 19.0 has product_uom_id only.
+        self.line_unit = "product_uom_id" if version >= 19 else "product_uom"
         self.users = {login: (2, api_key)}
         # What every Odoo database holds before any import: currencies (EUR the company's; others active as a
         # company that buys in them has them) and units of measure, by the ids the sample data names.
@@ -93,6 +127,11 @@ class FakeOdoo(FakeServer):
                 ids.append(self._next_id)
             return ids
 
+    def fields(self, model: str) -> dict[str, str]:
+        """The model's fields and their types in this version."""
+        unit = {self.line_unit: "many2one"} if model == "purchase.order.line" else {}
+        return {**_MAGIC, **FIELDS.get(model, {}), **unit}
+
     def name_of(self, model: str, record_id: int) -> list[Any]:
         record = self.models[model][record_id]
         return [record_id, record.get("name") or record.get("display_name") or str(record_id)]
@@ -100,7 +139,7 @@ class FakeOdoo(FakeServer):
     # --- protocol ---------------------------------------------------------------------------------------------
 
     def handle(self, request: Request) -> Response:
-        if request.method == "POST" and request.path.startswith("/json/2/"):
+        if request.method == "POST" and request.path.startswith("/json/2/") and self.version >= 19:
             return self._json2(request)
         if request.method != "POST" or request.path != "/jsonrpc":
             return Response(404, "<html><title>404: Not Found</title></html>", {"Content-Type": "text/html"})
@@ -120,7 +159,11 @@ class FakeOdoo(FakeServer):
             return Response(401, _OdooError("werkzeug.exceptions.Unauthorized", "Invalid apikey").json2(401))
         model, _, method = request.path[len("/json/2/") :].partition("/")
         body = request.json() or {}
-        allowed = {"search_read": {"domain", "fields", "order", "offset", "limit"}, "create": {"vals_list"}}
+        allowed = {
+            "search_read": {"domain", "fields", "order", "offset", "limit"},
+            "fields_get": {"allfields", "attributes"},
+            "create": {"vals_list"},
+        }
         unexpected = set(body) - allowed.get(method, set()) - {"context", "ids"}
         if unexpected:
             return Response(422, f"got an unexpected keyword argument {sorted(unexpected)[0]!r}")
@@ -153,17 +196,37 @@ class FakeOdoo(FakeServer):
 
     def _execute(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         with self.lock:
-            if model not in self.models and method != "create":
+            if model not in self.models and model not in FIELDS:
                 raise _OdooError("builtins.KeyError", model)
             if method == "search_read":
                 domain = args[0] if args else kwargs.get("domain", [])
                 return self._search_read(model, domain, kwargs)
+            if method == "fields_get":
+                return self._fields_get(model, kwargs.get("allfields"), kwargs.get("attributes"))
             if method == "create":
                 return self._create(model, args[0])
         raise _OdooError("builtins.AttributeError", f"The method '{method}' does not exist on the model '{model}'")
 
+    def _fields_get(self, model: str, allfields: list[str] | None, attributes: list[str] | None) -> dict[str, Any]:
+        # As Odoo: a name in ``allfields`` the model lacks is left out, not refused.
+        return {
+            name: {"type": kind} if attributes is None or "type" in attributes else {}
+            for name, kind in self.fields(model).items()
+            if not allfields or name in allfields
+        }
+
+    def _known(self, model: str, names: Any) -> None:
+        """Refuses a field the model lacks, as Odoo's read and create do."""
+        known = self.fields(model)
+        for name in names:
+            if name not in known:
+                raise _OdooError("builtins.ValueError", f"Invalid field {name!r} on {model!r}")
+
     def _search_read(self, model: str, domain: list[Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
-        rows = [r for r in self.models[model].values() if self._matches(model, r, domain)]
+        fields = kwargs.get("fields") or []
+        self._known(model, fields)
+        types = self.fields(model)
+        rows = [r for r in self.models.get(model, {}).values() if self._matches(model, r, domain)]
         if not any(leaf[0] == "active" for leaf in domain if isinstance(leaf, list)):
             rows = [r for r in rows if r.get("active", True)]
         for part in reversed((kwargs.get("order") or "id").split(",")):
@@ -171,8 +234,9 @@ class FakeOdoo(FakeServer):
             rows.sort(key=lambda r, n=name: (r.get(n) is None, r.get(n)), reverse=direction.lower() == "desc")
         offset, limit = kwargs.get("offset", 0), kwargs.get("limit")
         rows = rows[offset : offset + limit if limit else None]
-        fields = kwargs.get("fields") or []
-        return [{"id": r["id"], **{f: _answered(f, r.get(f, False)) for f in fields}} for r in rows]
+        return [
+            {"id": r["id"], **{f: _answered(f, r.get(f, _EMPTY.get(types[f], False))) for f in fields}} for r in rows
+        ]
 
     def _value(self, model: str, record: dict[str, Any], path: str) -> Any:
         head, _, rest = path.partition(".")
@@ -207,6 +271,9 @@ class FakeOdoo(FakeServer):
         return result
 
     def _create(self, model: str, values: dict[str, Any]) -> int:
+        self._known(model, values)
+        for command in values.get("order_line") or []:
+            self._known("purchase.order.line", command[2] if len(command) > 2 else {})
         values = dict(values)
         lines = values.pop("order_line", None)
         for key, related in (("partner_id", "res.partner"), ("product_id", "product.product")):
@@ -232,8 +299,8 @@ class FakeOdoo(FakeServer):
             line["product_id"] = self.name_of("product.product", line["product_id"])
             # As Odoo 17/18's _product_id_change: without one, the product's purchase unit (uom_po_id), which may
             # differ from its stock unit (uom_id).
-            unit = line.get("product_uom")
-            line["product_uom"] = (
+            unit = line.get(self.line_unit)
+            line[self.line_unit] = (
                 self.name_of("uom.uom", unit) if unit else product.get("uom_po_id") or product["uom_id"]
             )
             line.setdefault("qty_received", 0.0)

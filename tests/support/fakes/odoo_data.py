@@ -110,7 +110,7 @@ def populate(fake: FakeOdoo, *, products: int = 5, orders: int = 3, quants: bool
                         "sequence": 10 * (j + 1),
                         "product_id": fake.name_of("product.product", product),
                         "product_qty": float(5 + j),
-                        "product_uom": fake.models["product.product"][product]["uom_id"],
+                        fake.line_unit: fake.models["product.product"][product]["uom_id"],
                         "price_unit": 2.5,
                         "qty_received": 0.0,
                     }
