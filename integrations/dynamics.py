@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -26,6 +27,7 @@ from integrations.records import (
     PurchaseOrderStatus,
     PushOrder,
     SourceRecord,
+    decimal_or_none,
     line_numbers,
 )
 
@@ -221,7 +223,7 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
                 "product_external_id": _guid(x.get("itemId")),  # none (an Item line without its item): refused
                 "quantity": x.get("quantity"),
                 "uom": x.get("unitOfMeasureCode"),
-                "unit_price": x.get("directUnitCost"),
+                "unit_price": _net_unit_cost(x),
                 "received_quantity": x.get("receivedQuantity") or 0,
             }
             for x, line_no in zip(lines, line_numbers([int(x.get("sequence") or 0) for x in lines], 10000), strict=True)
@@ -232,3 +234,15 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
 def _guid(value: Any) -> str | None:
     """A reference to another record, None where it refers to none (empty, or the null GUID BC sends for that)."""
     return None if value in (None, "", _NULL_GUID) else str(value)
+
+
+def _net_unit_cost(line: dict[str, Any]) -> Decimal | None:
+    """What a unit costs after the line discount: ``directUnitCost`` is the price before it."""
+    cost = decimal_or_none(line.get("directUnitCost"))
+    quantity = decimal_or_none(line.get("quantity")) or Decimal(0)
+    amount = decimal_or_none(line.get("discountAmount")) or Decimal(0)
+    percent = decimal_or_none(line.get("discountPercent")) or Decimal(0)
+    if cost is None or (amount == 0 and percent == 0):
+        return cost
+    # The discount amount is BC's own, rounded to the currency; the percentage only where no quantity spreads it.
+    return cost - amount / quantity if quantity > 0 else cost * (1 - percent / 100)

@@ -123,6 +123,23 @@ async def test_an_order_whose_lines_have_no_location_syncs_into_the_default_ware
     assert [letter for letter in state["dead_letters"] if letter[0] == "purchase_orders"] == []
 
 
+async def test_a_line_is_priced_net_of_its_line_discount(sync_deps, owner_pool, make_tenant, bc):
+    # directUnitCost is the price before the line discount: the order was synced at the gross price.
+    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    first, second = order["purchaseOrderLines"]
+    discounted = {**first, "quantity": 10.0, "directUnitCost": 100.0, "discountPercent": 10.0, "discountAmount": 100.0}
+    bc.put("purchaseOrders", {"purchaseOrderLines": [discounted, second]}, order["id"])
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    prices = await owner_pool.fetch(
+        """SELECT l.line_no, l.unit_price FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = '106901' ORDER BY l.line_no""",
+        tenant.id,
+    )
+    assert [(r["line_no"], r["unit_price"]) for r in prices] == [(1, 90), (2, Decimal("3.5"))]
+
+
 async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):
     # Business Central numbers an inserted line 15000 (and one before the first 5000): 15000 // 10000 repeated
     # line 1, and the order was dead-lettered.

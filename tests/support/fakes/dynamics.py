@@ -24,6 +24,8 @@ from tests.support.fakes.base import FakeServer, Request, Response
 _COLLECTION = re.compile(r"^/api/v2\.0/companies\(([0-9a-f-]+)\)/(\w+)$")
 # What the API sends for a reference to nothing, as a line created without a location has.
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
+# A line's discount, which BC sends on every line: directUnitCost is the price before it.
+_NO_DISCOUNT = {"discountPercent": 0, "discountAmount": 0}
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -134,7 +136,7 @@ class FakeDynamics(FakeServer):
         if body.get("vendorId") not in self.tables["vendors"]:
             return _error(400, "BadRequest_ResourceNotFound", "The vendor does not exist.")
         lines = [
-            {"id": str(uuid.uuid4()), "receivedQuantity": 0, "locationId": NULL_GUID, **line}
+            {"id": str(uuid.uuid4()), "receivedQuantity": 0, "locationId": NULL_GUID, **_NO_DISCOUNT, **line}
             for line in body.pop("purchaseOrderLines", [])
         ]
         number = f"106{len(self.tables['purchaseOrders']) + 1:03d}"
@@ -196,6 +198,7 @@ def populate(fake: FakeDynamics, *, items: int = 5, orders: int = 2) -> None:
                         "quantity": 4.0,
                         "unitOfMeasureCode": good[(i + j) % len(good)]["baseUnitOfMeasureCode"],
                         "directUnitCost": 3.5,
+                        **_NO_DISCOUNT,
                         "receivedQuantity": 0,
                         "locationId": main["id"],
                     }
