@@ -312,6 +312,14 @@ async def scan(
             title=f"Supplier {supplier['code']} risk score is {item['overall']:.0f} ({item['band']})",
             data={"supplier_id": str(supplier["id"]), "overall": item["overall"], "components": item["components"]},
         )  # fmt: skip
+    # One it did not observe (deactivated) keeps no state either: its last value, months old, was read as the last
+    # scan's score, and its alert, never cleared, stayed up once reactivated. (NOT IN a subquery: hashed, where
+    # <> ALL of an array would compare each state with every supplier.)
+    await tx.conn.execute(
+        "DELETE FROM app.risk_alert_state WHERE kind = 'supplier_score' "
+        "AND subject_id NOT IN (SELECT unnest($1::uuid[]))",
+        [item["supplier"]["id"] for item in ranking["suppliers"]],
+    )
     # Active suppliers only, as the score alerts and the compliance report: a retired supplier's lapse is no risk.
     certificates = await tx.conn.fetch(
         "SELECT c.id, c.standard, c.expires_on, s.code FROM app.supplier_certifications c "

@@ -1,5 +1,5 @@
 """The early-warning job's stored results as the copilot reads them: a score is compared with the last scan's only
-when both were weighted alike."""
+when both were weighted alike, and only for a supplier that scan observed."""
 
 from __future__ import annotations
 
@@ -44,3 +44,29 @@ async def test_a_weights_change_since_the_last_scan_shows_no_trend_and_suggests_
 async def test_a_scan_after_a_weights_change_is_compared_again(world):
     (line,), _ = await _scanned_then_reweighted(world, rescan=True)
     assert "; last scan " in line and "(unchanged, +0.0)" in line
+
+
+async def test_a_supplier_the_last_scan_skipped_while_deactivated_shows_no_trend_and_no_rise(world):
+    # Before, a supplier deactivated before the last scan kept the score of the scan before: reactivated, its score
+    # now minus that older one read as a rise since the last scan, "last scan 35.29 (rising, +7.0)", and a review.
+    supplier = await world.supplier("BACK")
+    today = datetime.now(UTC).date()
+    store = service.ModelStore()
+    await world.run(lambda tx: service.scan(tx, store, today), user=world.tenant.admin)
+    await world.pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", supplier)
+    await world.pool.execute(
+        "INSERT INTO app.supplier_risk_profiles (tenant_id, supplier_id, credit_rating, days_payable) "
+        "VALUES ($1, $2, 'CCC', 200)",
+        world.tenant.id,
+        supplier,
+    )
+    await world.run(lambda tx: service.scan(tx, store, today), user=world.tenant.admin)
+    await world.pool.execute("UPDATE app.suppliers SET active = true WHERE id = $1", supplier)
+
+    async def read(tx):
+        (risk,) = [r for r in await run_tools(tx, "What is the risk of BACK?") if r.name == "supplier_risk"]
+        return risk.lines, await suggestions.review_suppliers(tx, today)
+
+    (line,), reviews = await world.run(read, user=world.tenant.admin)
+    assert line.startswith("BACK (BACK): risk score ") and "last scan" not in line
+    assert reviews == []

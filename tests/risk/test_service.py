@@ -261,6 +261,23 @@ async def test_a_scan_observes_every_active_supplier_whatever_a_ranking_page_wou
     assert {r["subject_id"]: r["last_value"] for r in stored} == scores
 
 
+async def test_a_supplier_reactivated_above_the_threshold_is_alerted_again_by_the_next_scan(world):
+    # Before, the alert raised before its deactivation stayed up, never cleared by a scan that skipped it: once
+    # reactivated, however high its score, no scan alerted anyone.
+    risky = await world.supplier("RISKY", credit_rating="D", days_payable=200)
+    await world.deliveries(risky, 40, delay_days=8, rejected=Decimal(10))
+
+    async def scan() -> dict:
+        return await world.run(lambda tx: service.scan(tx, service.ModelStore(), TODAY), user=world.tenant.admin)
+
+    first = await scan()
+    await world.pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", risky)
+    await scan()
+    await world.pool.execute("UPDATE app.suppliers SET active = true WHERE id = $1", risky)
+    again = await scan()
+    assert (first["alerts_raised"]["supplier_score"], again["alerts_raised"]["supplier_score"]) == (1, 1)
+
+
 async def supplier_with_prices_near_two(world):
     """A supplier P with six imported prices of product 0 around 2.00 EUR, a month apart."""
     supplier = await world.supplier("P")
