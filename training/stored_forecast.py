@@ -41,8 +41,6 @@ async def fresh_stored_forecast(
     if frame.empty or not columns <= set(frame.columns):
         return None
     frame = frame.head(horizon)
-    # The run's mean over its series, named as such: a trained run's is one holdout origin, the batch's a backtest.
-    mase, scored = run.metrics.get("mase"), "holdout" if "holdout" in run.metrics else "backtest"
     return DemandForecast(
         product_id=product_id,
         warehouse_id=warehouse_id,
@@ -51,8 +49,7 @@ async def fresh_stored_forecast(
         source="stored",
         model=str(frame["model"].iloc[0]),
         reason=(
-            f"stored forecast of champion run v{run.version} ({run.model_type}, mean {scored} MASE "
-            f"{mase if mase is None else round(float(mase), 3)} over its {run.series_count} series), trained on data "
+            f"stored forecast of champion run v{run.version} ({run.model_type}, {run_error(run)}), trained on data "
             f"before {run.training_end:%Y-%m-%d}: "
             "fresh, so not refitted (pass refresh=true to fit now)"
         ),
@@ -67,6 +64,19 @@ async def fresh_stored_forecast(
             for _, row in frame.iterrows()
         ],
     )
+
+
+def run_error(run: registry.RunRecord) -> str:
+    """The run's mean MASE, named with the series it was taken over: a trained run's over all its series at one
+    holdout origin, a batch run's over its backtested series only (all-zero, fallback and short series have none)."""
+    mase = run.metrics.get("mase")
+    shown = mase if mase is None else round(float(mase), 3)
+    if "holdout" in run.metrics:
+        return f"mean holdout MASE {shown} over its {run.series_count} series"
+    backtested = run.metrics.get("backtested_series")
+    if backtested is None:  # a run recorded without the count: its mean is over an unknown share of its series
+        return f"mean backtest MASE {shown} over the backtested ones of its {run.series_count} series"
+    return f"mean backtest MASE {shown} over {backtested} backtested series of {run.series_count}"
 
 
 async def series_holdout_mase(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, series: str) -> float | None:
