@@ -12,7 +12,8 @@ A run *drifts* when its live MASE exceeds its own backtest MASE by more than ``m
 bias leaves ``±bias_tolerance`` (a systematic over- or under-forecast that safety stock would not
 absorb). Runs with fewer than ``min_points`` matured periods are reported but never flagged: last night's run
 has one matured date, whose noise across many series is no evidence of drift. What a tenant's forecasts do now
-is the newest run with enough periods (``latest_scorable``), not the newest run.
+is the newest run with enough periods (``latest_scorable``), not the newest run; ``matured_forecasts`` reads it
+however many younger runs there are (a trained run beside each nightly batch halves the nights 10 runs span).
 """
 
 from __future__ import annotations
@@ -118,16 +119,29 @@ def _run_scales(forecasts: pd.DataFrame, actuals: pd.DataFrame, season: int) -> 
 async def matured_forecasts(
     conn: asyncpg.Connection, tenant_id: UUID, model_name: str, freq: str, *, as_of: datetime, runs: int = 10
 ) -> pd.DataFrame:
-    """Stored forecasts of the last ``runs`` runs whose dates have passed (the period is complete)."""
+    """Stored forecasts whose dates have passed (the period is complete) of the last ``runs`` finished runs and of
+    the newest finished run old enough to have ``MIN_PERIODS`` of them (its forecasts start at its
+    ``training_end``), the run ``latest_scorable`` flags: with a trained run beside each nightly batch the last 10
+    runs span 5 nights, none of them scorable, and drift went unreported."""
     boundary = await current_period(conn, as_of, freq, tenant_id=tenant_id)
+    # A run forecasts one date a step from the period starting at its training_end (the day, or the week's
+    # Sunday): MIN_PERIODS steps before the boundary, that many have matured. A run without one is read only
+    # among the last ``runs``.
+    step = pd.Timedelta(weeks=1) if freq == "W" else pd.Timedelta(days=1)
     rows = await conn.fetch(
         """
         WITH recent AS (
             -- once per run: metrics holds series_mase (~1 MB for 10,000 series), read again for each joined row
-            SELECT id, version, model_name, (metrics ->> 'mase')::double precision AS backtest_mase
-            FROM app.forecast_runs
-            WHERE tenant_id = $1 AND model_name = $2 AND status IN ('candidate', 'champion', 'retired')
-            ORDER BY version DESC LIMIT $4
+            (SELECT id, version, model_name, (metrics ->> 'mase')::double precision AS backtest_mase
+             FROM app.forecast_runs
+             WHERE tenant_id = $1 AND model_name = $2 AND status IN ('candidate', 'champion', 'retired')
+             ORDER BY version DESC LIMIT $4)
+            UNION
+            (SELECT id, version, model_name, (metrics ->> 'mase')::double precision AS backtest_mase
+             FROM app.forecast_runs
+             WHERE tenant_id = $1 AND model_name = $2 AND status IN ('candidate', 'champion', 'retired')
+               AND training_end <= $5 AND horizon >= $6
+             ORDER BY version DESC LIMIT 1)
         )
         SELECT r.id AS run_id, r.version, r.model_name, r.backtest_mase,
                f.product_id, f.warehouse_id, (f.ds AT TIME ZONE 'UTC') AS ds, f.yhat
@@ -139,6 +153,8 @@ async def matured_forecasts(
         model_name,
         boundary.tz_localize("UTC").to_pydatetime(),
         runs,
+        (boundary - MIN_PERIODS * step).tz_localize("UTC").to_pydatetime(),
+        MIN_PERIODS,
     )
     columns = ["run_id", "version", "model_name", "backtest_mase", "unique_id", "ds", "yhat"]
     if not rows:
@@ -152,7 +168,8 @@ async def matured_forecasts(
 async def score_latest_runs(
     conn: asyncpg.Connection, tenant_id: UUID, model_name: str, freq: str, *, as_of: datetime, runs: int = 10
 ) -> list[RunAccuracy]:
-    """``accuracy_report`` of the last ``runs`` runs' matured forecasts against the tenant's demand, newest first."""
+    """``accuracy_report`` of ``matured_forecasts`` (the last ``runs`` runs and the newest run old enough to flag)
+    against the tenant's demand, newest first."""
     from training.history import demand_history
 
     forecasts = await matured_forecasts(conn, tenant_id, model_name, freq, as_of=as_of, runs=runs)

@@ -194,6 +194,55 @@ async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, m
         assert await score_latest_runs(conn, tenant.id, champion_key("D"), "D", as_of=as_of) == [run]
 
 
+@pytest.mark.parametrize(
+    ("kinds", "runs", "version"),
+    [(("auto", "deepar"), 10, 16), (("auto",), 5, 8)],
+    ids=["trained-run-beside-each-batch", "batch-only-five-runs"],
+)
+async def test_the_newest_run_with_seven_matured_dates_is_scored_however_many_younger_runs_there_are(
+    database, make_tenant, owner_pool, kinds, runs, version
+):
+    # 14 nights of runs forecasting 5/day where 20/day sold. With a trained run beside each nightly batch, the 10
+    # newest runs by version spanned 5 nights, none had 7 matured dates, and the batch and /accuracy reported no
+    # drift; so did runs=5 on a batch-only tenant. The run made 7 nights ago is the one that says.
+    tenant = await make_tenant()
+    p, w = tenant.products[0], tenant.warehouses[0]
+    as_of = datetime(2025, 2, 1, 12, tzinfo=UTC)
+    today = datetime(2025, 2, 1, tzinfo=UTC)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'receipt', 100000, $4)",
+            tenant.id, p, w, today - timedelta(days=90),
+        )  # fmt: skip
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'issue', $4, $5)",
+            [(tenant.id, p, w, Decimal(-20), today - timedelta(days=d, hours=-10)) for d in range(1, 90)],
+        )
+
+    async def nightly_runs(tx: TenantTransaction) -> None:
+        for night in range(14, 0, -1):
+            end = today - timedelta(days=night)
+            stored = pd.DataFrame(
+                {"product_id": p, "warehouse_id": w, "ds": pd.date_range(end, periods=28, freq="D"), "yhat": 5.0}
+            )
+            for kind in kinds:
+                run = await start_run(
+                    tx.conn, tx.tenant_id, model_name="demand-D", model_type=kind, run_key=f"{kind}/{end:%Y-%m-%d}",
+                    freq="D", horizon=28, training_end=end,
+                )  # fmt: skip
+                await write_forecasts(tx.conn, tx.tenant_id, run.id, stored.assign(model=kind))
+                await finish_run(tx.conn, tx.tenant_id, run.id, metrics={"mase": 0.8}, series_count=1)
+
+    await database.run(tenant.claims(), None, nightly_runs)
+    async with owner_pool.acquire() as conn:
+        scored = await score_latest_runs(conn, tenant.id, champion_key("D"), "D", as_of=as_of, runs=runs)
+    latest = latest_scorable(scored)
+    assert latest is not None and (latest.version, latest.periods) == (version, 7)
+    assert latest.bias == pytest.approx(-0.75) and latest.drift
+
+
 def test_live_mase_reads_the_batchs_own_training_window_before_the_forecast_for_its_scale():
     # The scale is the run's training data; the batch trains on demand_history's default window.
     assert inspect.signature(demand_history).parameters["lookback_days"].default == SCALE_HISTORY_DAYS
