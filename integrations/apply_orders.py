@@ -231,9 +231,18 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
             model.status.value,
             scope.origin,
         )
+        await _write_lines(conn, scope, order_id, lines, reported_closures)
         outcome = "created"
     else:
         order_id = order["id"]
+        # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered. An ERP's
+        # draft never takes an order back: one issued here and pushed is a draft there until the ERP confirms it
+        # (the sync then dead-lettered it: "is issued and cannot become draft").
+        target = lifecycle.Status(order["status"]) if model.status is lifecycle.Status.DRAFT else model.status
+        # The lines before the header and status: the low-stock alert on lines (0135) weighs those of open orders at
+        # the order's warehouse, where and while it expected them (until 2026-12-07 an order made received first
+        # took the incoming of the backorder closed with it unseen).
+        await _write_lines(conn, scope, order_id, lines, reported_closures)
         # The number stays: an order pushed from Chainsight keeps its own number once the ERP reports it back.
         changes = {k: v for k, v in header.items() if k != "number"}
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(changes, start=2))
@@ -242,12 +251,17 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
             order_id,
             *changes.values(),
         )
-        # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered. An ERP's
-        # draft never takes an order back: one issued here and pushed is a draft there until the ERP confirms it
-        # (the sync then dead-lettered it: "is issued and cannot become draft").
-        target = lifecycle.Status(order["status"]) if model.status is lifecycle.Status.DRAFT else model.status
         await lifecycle.advance(conn, scope.tenant_id, dict(order), target, source=scope.origin)
         outcome = "updated"
+    await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
+    return outcome
+
+
+async def _write_lines(
+    conn: asyncpg.Connection, scope: SyncScope, order_id: UUID, lines: list[dict[str, Any]], reported: list[bool]
+) -> None:
+    """Upserts the order's lines (``reported``: whether the ERP reports each one's closures) and deletes the
+    stored lines it no longer has."""
     await conn.executemany(
         """INSERT INTO app.purchase_order_lines
                (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, uom_factor, quantity_base, unit_price,
@@ -268,18 +282,13 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
                cancelled_base = CASE WHEN $12 THEN EXCLUDED.cancelled_base ELSE app.purchase_order_lines.cancelled_base
                                 END,
                updated_at = now()""",
-        [
-            (scope.tenant_id, order_id, *line.values(), reported)
-            for line, reported in zip(lines, reported_closures, strict=True)
-        ],
+        [(scope.tenant_id, order_id, *line.values(), closures) for line, closures in zip(lines, reported, strict=True)],
     )
     await conn.execute(
         "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND NOT (line_no = ANY($2::int[]))",
         order_id,
         [line["line_no"] for line in lines],
     )
-    await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
-    return outcome
 
 
 async def _packaging_units(conn: asyncpg.Connection, product_ids: list[UUID]) -> dict[UUID, frozenset[str]]:
