@@ -68,18 +68,27 @@ def order_record(
 
 def order_lines(lines: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
     """An order's goods lines (``purchase.order.line`` rows) as our lines, numbered by position; ``unit`` names the
-    line's unit field in this Odoo (``product_uom_id`` or ``product_uom``)."""
-    return [
-        {
-            "line_no": i,
-            "product_external_id": m2o_id(line["product_id"]),
-            "quantity": line["product_qty"],
-            "uom": m2o_name(line[unit]),
-            "unit_price": line["price_unit"],
-            "received_quantity": line["qty_received"] or 0,
-        }
-        for i, line in enumerate(lines, start=1)
-    ]
+    line's unit field in this Odoo (``product_uom_id`` or ``product_uom``).
+
+    Odoo refuses to delete a line of a confirmed order, so a line given up is set to 0: one with nothing received is
+    left out, as a line deleted from the order (its number stays taken, so the others keep theirs). A line received
+    past what it orders (the rest of a zeroed line already in) orders what was received."""
+    items = []
+    for i, line in enumerate(lines, start=1):
+        ordered, received = Decimal(str(line["product_qty"] or 0)), Decimal(str(line["qty_received"] or 0))
+        if ordered == received == 0:
+            continue
+        items.append(
+            {
+                "line_no": i,
+                "product_external_id": m2o_id(line["product_id"]),
+                "quantity": line["qty_received"] if received > ordered else line["product_qty"],
+                "uom": m2o_name(line[unit]),
+                "unit_price": line["price_unit"],
+                "received_quantity": line["qty_received"] or 0,
+            }
+        )
+    return items
 
 
 def order_values(

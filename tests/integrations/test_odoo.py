@@ -537,6 +537,51 @@ async def synced_order_in_boxes_of_50(sync_deps, owner_pool, make_tenant, odoo) 
     return tenant, connector, order
 
 
+def change_p00002_line(odoo: FakeOdoo, sku: str, values: dict[str, Any]) -> None:
+    """Writes ``values`` on the line of the confirmed P00002 (WH2: SKU-000003 5, SKU-000004 6) for ``sku``."""
+    order = next(i for i, o in odoo.models["purchase.order"].items() if o["name"] == "P00002")
+    product = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == sku)
+    line = next(i for i, x in odoo.models["purchase.order.line"].items()
+                if x["order_id"][0] == order and x["product_id"][0] == product)  # fmt: skip
+    odoo.put("purchase.order.line", values, line)
+    odoo.put("purchase.order", {"state": "purchase"}, order)
+
+
+async def p00002_after_sync(owner_pool: Any, tenant: Any) -> tuple[Any, ...]:
+    """P00002's lines as the snapshot has them, SKU-000003's incoming at WH2, and the orders dead-lettered."""
+    state = await snapshot(owner_pool, tenant.id)
+    (order,) = [o for o in state["orders"] if o[0] == "P00002"]
+    incoming = await owner_pool.fetchval(
+        """SELECT app.incoming_quantity($1, p.id, w.id) FROM app.products p, app.warehouses w
+           WHERE p.tenant_id = $1 AND p.sku = 'SKU-000003' AND w.tenant_id = $1 AND w.code = 'WH2'""",
+        tenant.id,
+    )
+    return json.loads(order[6]), incoming, [d for d in state["dead_letters"] if d[0] == "purchase_orders"]
+
+
+async def test_a_line_zeroed_on_a_confirmed_order_leaves_it_and_the_other_lines_go_on_syncing(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Odoo refuses to delete a confirmed order's line, so it is set to 0: until 2026-12-07 the whole order was
+    # dead-lettered for its quantity of 0, and its later receipts never came in.
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    change_p00002_line(odoo, "SKU-000003", {"product_qty": 0.0})
+    change_p00002_line(odoo, "SKU-000004", {"qty_received": 2.0})
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_after_sync(owner_pool, tenant) == ([[2, "SKU-000004", 6, "each", 2.5, 2]], 0, [])
+
+
+async def test_a_line_zeroed_once_partly_received_orders_what_was_received(sync_deps, owner_pool, make_tenant, odoo):
+    # Until 2026-12-07 the order was dead-lettered (a quantity of 0).
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    change_p00002_line(odoo, "SKU-000003", {"product_qty": 0.0, "qty_received": 2.0})
+    await run_sync(sync_deps, tenant.id, connector)
+    lines, incoming, letters = await p00002_after_sync(owner_pool, tenant)
+    assert (lines[0], incoming, letters) == ([1, "SKU-000003", 2, "kg", 2.5, 2], 0, [])
+
+
 async def test_a_backorder_closed_here_stays_closed_when_odoo_reports_its_order_again(
     sync_deps, owner_pool, make_tenant, odoo
 ):
