@@ -154,7 +154,8 @@ def strong_winners(
     margin: float,
     min_windows: int,
 ) -> dict[str, tuple[str, float]]:
-    """Series whose best single model beat the pool's combination by ``margin`` in every window.
+    """Series whose best single model beat the pool's combination by ``margin`` in every window, and
+    strictly (a window where the combination's error is 0 is won by no model).
 
     Returns ``unique_id -> (model, mean backtest error)``. The best model of a series is the one
     with the lowest mean ``metric`` over its windows; a series with fewer than ``min_windows``
@@ -174,7 +175,9 @@ def strong_winners(
             continue
         best = str(means.idxmin())
         combined = pooled[np.flatnonzero(windows.keys["unique_id"].to_numpy() == uid)]
-        if np.all(rows[best].to_numpy() <= (1.0 - margin) * combined):
+        errors = rows[best].to_numpy()
+        # Strictly better too: where the combination's error is 0 (a constant series) no model can beat it.
+        if np.all((errors <= (1.0 - margin) * combined) & (errors < combined)):
             winners[str(uid)] = (best, float(means[best]))
     return winners
 

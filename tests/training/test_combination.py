@@ -55,6 +55,12 @@ def test_a_series_with_fewer_windows_than_required_stays_in_the_combination():
     assert strong_winners(panel, MEMBERS, "median", metric="mase", margin=0.2, min_windows=2) == {"s0": ("arima", 0.0)}
 
 
+def test_no_model_beats_a_combination_whose_error_is_zero():
+    # A constant series, forecast exactly by all: before, 0 <= 0.8 * 0 let every model "beat the median by 20%".
+    panel = windows(1, {"auto_ets": 0.0, "theta": 0.0, "ces": 0.0, "arima": 0.0})
+    assert strong_winners(panel, MEMBERS, "median", metric="mase", margin=0.2, min_windows=3) == {}
+
+
 def test_a_pool_gain_of_one_fixes_the_pool_however_far_off_a_member_is():
     # The bench's `--pool-gain 1`: a switch would need a score below zero, so the median of all stays.
     panel = windows(40, {"auto_ets": 2.0, "theta": 2.0, "ces": 2.0, "arima": 30.0})

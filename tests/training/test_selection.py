@@ -125,6 +125,16 @@ def test_a_model_that_wins_only_one_window_does_not_replace_the_combination():
     assert model.selection_.iloc[0]["model"] == ENSEMBLE
 
 
+def test_a_constant_series_keeps_the_median_of_the_pool():
+    # Every candidate's backtest error is 0; before, one was named as beating the median by 20% in every window.
+    names = ("auto_ets", "dynamic_theta", "auto_ces")
+    candidates = {name: (lambda name=name: StatisticalForecaster(name)) for name in names}
+    daily = pd.DataFrame({"unique_id": "flat", "ds": pd.date_range("2026-01-05", periods=60, freq="D"), "y": 12.0})
+    model = AutoForecaster(candidates, horizon=14, n_windows=2).fit(daily, "D")
+    row = model.selection_.iloc[0]
+    assert (row["model"], row["note"]) == (ENSEMBLE, "median of auto_ets, dynamic_theta, auto_ces")
+
+
 def spiky(length: int, seed: int = 3) -> np.ndarray:
     """A spiky yearly pattern repeated exactly plus a little noise: seasonal naive is right, naive far off."""
     pattern = np.array([10, 10, 80, 10, 10, 10, 40, 10, 10, 10, 10, 120], dtype=float)
