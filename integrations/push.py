@@ -17,7 +17,7 @@ from integrations.mapping import FieldMapping
 from integrations.records import Entity, PushLine, PushOrder
 from integrations.sync import SyncDeps
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
-from inventory.purchasing_status import PUSH_CLAIM_TAKEOVER
+from inventory.purchasing_status import PUSH_CLAIM_TAKEOVER, refuse_inactive_references
 
 
 async def push_purchase_order(
@@ -136,7 +136,7 @@ async def _external(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, 
 
 async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: UUID, kind: str) -> PushOrder:
     order = await conn.fetchrow(
-        """SELECT po.number, po.status, po.currency, po.expected_date, po.supplier_id, s.code AS supplier_code,
+        """SELECT po.id, po.number, po.status, po.currency, po.expected_date, po.supplier_id, s.code AS supplier_code,
                   po.warehouse_id, w.code AS warehouse_code
            FROM app.purchase_orders po
            JOIN app.suppliers s ON s.id = po.supplier_id
@@ -148,6 +148,9 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
         raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
     if order["status"] not in ("draft", "issued"):
         raise ConflictError(f"purchase order {order['number']} is {order['status']}; only open orders can be pushed")
+    if order["status"] == "draft":
+        # The ERP issues it, and the next sync brings it back issued: refused as issuing it here is.
+        await refuse_inactive_references(conn, order)
     supplier = await _external(conn, scope, Entity.SUPPLIERS, order["supplier_id"])
     if supplier is None:
         raise InvalidInputError(

@@ -28,7 +28,13 @@ from inventory.purchasing_schemas import (
     PurchaseOrderUpdate,
     PurchaseReceiptCreate,
 )
-from inventory.purchasing_status import advance, allowed_from, lock_order, refuse_erp_managed
+from inventory.purchasing_status import (
+    advance,
+    allowed_from,
+    lock_order,
+    refuse_erp_managed,
+    refuse_inactive_references,
+)
 from inventory.records import refuse_inactive, unknown_reference, write_refusals
 from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
 from inventory.stock import LedgerEntry, insert_movement
@@ -185,16 +191,7 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
         raise ConflictError(
             f"purchase order {current['number']} has no lines; add lines before issuing it", code="empty_order"
         )
-    # Deactivated since the draft was written (a reorder draft, say): the order would go out all the same.
-    for kind in ("supplier", "warehouse"):
-        await refuse_inactive(conn, kind, current[f"{kind}_id"])
-    inactive_product = await conn.fetchval(
-        """SELECT l.product_id FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
-           WHERE l.purchase_order_id = $1 AND NOT p.active ORDER BY l.line_no LIMIT 1""",
-        order_id,
-    )
-    if inactive_product is not None:
-        await refuse_inactive(conn, "product", inactive_product)
+    await refuse_inactive_references(conn, current)
     await advance(conn, tenant_id, current, PurchaseOrderStatus.ISSUED)
     return await get_order(conn, order_id)
 

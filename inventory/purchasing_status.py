@@ -23,6 +23,7 @@ import asyncpg
 from common.errors import ConflictError, NotFoundError
 from inventory import events
 from inventory.purchasing_schemas import PurchaseOrderStatus
+from inventory.records import refuse_inactive
 
 Status = PurchaseOrderStatus
 
@@ -150,6 +151,20 @@ def refuse_erp_managed(order: dict, action: str) -> None:
             f"answered (once the ERP holds the order, it is {action} there)",
             code="push_in_progress",
         )
+
+
+async def refuse_inactive_references(conn: asyncpg.Connection, order: Mapping[str, Any] | asyncpg.Record) -> None:
+    """409 ``inactive_<kind>`` for a draft (``id``, ``supplier_id``, ``warehouse_id``) whose supplier, warehouse or a
+    product was deactivated since it was written (a reorder draft, say): issued here, or by the ERP it is pushed to
+    (``integrations.push``), it would go out all the same."""
+    for kind in ("supplier", "warehouse"):
+        await refuse_inactive(conn, kind, order[f"{kind}_id"])
+    inactive_product = await conn.fetchval(
+        """SELECT l.product_id FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
+           WHERE l.purchase_order_id = $1 AND NOT p.active ORDER BY l.line_no LIMIT 1""",
+        order["id"],
+    )
+    await refuse_inactive(conn, "product", inactive_product)  # None (every product active) passes
 
 
 async def advance(

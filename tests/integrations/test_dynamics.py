@@ -344,6 +344,21 @@ async def test_an_issued_order_pushed_stays_issued_while_business_central_holds_
         assert await conn.fetchval("SELECT status FROM app.purchase_orders WHERE id = $1", order["id"]) == "issued"
 
 
+async def test_a_draft_whose_supplier_was_deactivated_since_is_not_pushed_to_business_central(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Issuing the draft here is 409 inactive_supplier; pushed, Business Central took it all the same, and once
+    # released there the next sync brought it back issued.
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
+    async with owner_pool.acquire() as conn:
+        await conn.execute("UPDATE app.suppliers SET active = false WHERE tenant_id = $1 AND code = '30000'", tenant.id)
+    before = set(bc.tables["purchaseOrders"])
+    with pytest.raises(ConflictError) as refused:
+        await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    assert refused.value.code == "inactive_supplier"
+    assert set(bc.tables["purchaseOrders"]) == before
+
+
 async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(sync_deps, owner_pool, make_tenant, bc):
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await run_sync(sync_deps, tenant.id, connector)
