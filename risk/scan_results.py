@@ -9,13 +9,19 @@ import asyncpg
 
 
 async def stored_order_warnings(conn: asyncpg.Connection, order_ids: list[UUID]) -> dict[UUID, asyncpg.Record]:
-    """The early-warning job's latest prediction per order (its most at-risk line), keyed by order id."""
+    """The early-warning job's latest prediction per order (its most at-risk line still to come), keyed by order id.
+
+    Only lines still open count: the scan's rows stay until the next scan, so a line received or cancelled since
+    would go on warning for the order (the copilot quoted line 1's "91% likely late" once only line 2 was left).
+    The rows keep no promised date, so a promise moved since the scan still reads the scan's prediction."""
     rows = await conn.fetch(
         """
-        SELECT purchase_order_id, max(late_probability) AS late_probability,
-               max(expected_delay_days) AS expected_delay_days, max(scored_at) AS scored_at
-        FROM app.risk_predictions WHERE purchase_order_id = ANY($1::uuid[])
-        GROUP BY purchase_order_id
+        SELECT r.purchase_order_id, max(r.late_probability) AS late_probability,
+               max(r.expected_delay_days) AS expected_delay_days, max(r.scored_at) AS scored_at
+        FROM app.risk_predictions r
+        JOIN app.purchase_order_lines l ON l.tenant_id = r.tenant_id AND l.id = r.purchase_order_line_id
+        WHERE r.purchase_order_id = ANY($1::uuid[]) AND l.quantity_base > l.received_base + l.cancelled_base
+        GROUP BY r.purchase_order_id
         """,
         order_ids,
     )

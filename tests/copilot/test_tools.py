@@ -11,6 +11,8 @@ from copilot import suggestions
 from copilot.tool_base import MAX_ROWS, MORE_NAMED, MORE_ROWS
 from copilot.tools import TOOLS, UNKNOWN_CODES, Tool, ToolResult, register_tool, run_tools
 from copilot.tools_orders import Named, most_specific
+from inventory import purchasing
+from inventory.purchasing_schemas import PurchaseReceiptCreate, PurchaseReceiptLineCreate
 from risk import service as risk_service
 from tests.copilot.conftest import as_user
 from tests.copilot.live_rows import (
@@ -302,6 +304,27 @@ async def test_a_po_number_in_the_question_picks_that_order_with_its_early_warni
         f"{number} from ACME (Acme) to WH-0: issued, expected {today + timedelta(days=4)}; outstanding 12 each of "
         "SKU-0; total 36 EUR; early warning: 72% likely late (about 3.5 days)"
     ]
+
+
+async def test_an_order_line_received_since_the_scan_no_longer_gives_the_order_its_early_warning(
+    database, make_tenant, owner_pool, today
+):
+    # Before, the scan's row for the received line still counted: "outstanding 5 each of SKU-1; ...; early
+    # warning: 91% likely late (about 6.4 days)", though only line 2 (scored 12%) was still to come.
+    async with with_acme(make_tenant, owner_pool) as (tenant, conn, acme):
+        order, number = await add_order(conn, tenant, acme, today + timedelta(days=10), [(0, 10, 2), (1, 5, 3)])
+        lines = await conn.fetch(
+            "SELECT id FROM app.purchase_order_lines WHERE purchase_order_id = $1 ORDER BY line_no", order
+        )
+        for line, probability, delay in ((lines[0], 0.91, 6.4), (lines[1], 0.12, 0.3)):
+            await insert(conn, "risk_predictions", tenant_id=tenant.id, purchase_order_line_id=line["id"],
+                         purchase_order_id=order, late_probability=probability, expected_delay_days=delay)  # fmt: skip
+    receipt = PurchaseReceiptCreate(lines=[PurchaseReceiptLineCreate(line_id=lines[0]["id"], quantity=10)])
+    await as_user(database, tenant)(lambda tx: purchasing.receive(tx.conn, tx.tenant_id, tx.user_id, order, receipt))
+    results = await as_user(database, tenant)(lambda tx: run_tools(tx, f"when does {number} arrive?"))
+    (line,) = only(results, "purchase_orders").lines
+    assert line.startswith(f"{number} from ACME (Acme) to WH-0: partially_received, ")
+    assert line.endswith("early warning: 12% likely late (about 0.3 days)")
 
 
 async def test_shipment_questions_list_delayed_shipments_first_with_their_last_event(
