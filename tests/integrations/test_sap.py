@@ -173,6 +173,21 @@ async def test_an_order_received_with_its_backorder_closed_in_sap_notifies_the_f
     ]
 
 
+async def test_a_receipt_in_sap_that_hides_consumption_in_the_stock_notifies_the_fall_below_the_minimum(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Item 20's 4 kg delivered and 5 kg used: SAP's stock goes from 22 to 21, its adjustment of -1 leaves 25
+    # projected (the 4 still to come), then the order's receipt takes the 4 away. Until 2026-12-07 no notification:
+    # a receipt was taken for one recorded here, which brings its stock on hand in the same move.
+    tenant, connector = await synced_with_mat000004_kept_at_25_in_wh_1(sync_deps, owner_pool, make_tenant, sap)
+    change_items_of_4500000001(sap, {}, {"IsCompletelyDelivered": True})
+    sap.put("A_MatlStkInAcctMod", "MAT000004/1020/0001", {"MatlWrhsStkQtyInMatlBaseUnit": Decimal(10)})
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await low_stock_notifications(owner_pool, tenant) == [
+        "MAT000004 in WH-1 is below its minimum: projected 21 < 25 (on hand 21, reserved 0, incoming 0)"
+    ]
+
+
 async def test_an_order_whose_price_per_unit_four_decimals_cannot_keep_is_rejected_and_the_others_synced(
     sync_deps, owner_pool, make_tenant, sap
 ):
