@@ -36,6 +36,8 @@ LINE_COLOURS = ("#1f4e79", "#d0843b", "#5b9a68", "#9a5b8f", "#b5463c", "#6c757d"
 # 200-character name would leave the bars no width (matplotlib's constrained layout gives up) and cut the code.
 BAR_NAME_CHARS = 40
 BAR_LABEL_CHARS = 64  # the code (up to 64 characters) and the name together, so even the widest fits 10 inches
+# An overall risk score is printed with the API's 2 decimals: at 1, 59.98 (medium; high is 60 or more) read 60.0.
+OVERALL_DECIMALS = 2
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class ScoreBar:
     name: str
     components: Mapping[str, float]  # each component's weighted share of the overall score
     # The score as ranked (rounded to 2 decimals), labelled as the table prints it: the parts' float sum can
-    # round the other way (13.749999 -> 13.7 beside the table's 13.8).
+    # round the other way (13.744999 -> 13.74 beside the table's 13.75).
     overall: float
 
 
@@ -129,7 +131,7 @@ def stacked_scores_figure(bars: Sequence[ScoreBar], width_in: float = 9.0, heigh
         axes.barh(labels, widths, left=left, color=colour, height=0.62, label=component.capitalize())
         left = [a + b for a, b in zip(left, widths, strict=True)]
     for y, (total, bar) in enumerate(zip(left, bars[::-1], strict=True)):
-        axes.text(total + 0.8, y, format_number(bar.overall, 1), va="center", fontsize=7.5)
+        axes.text(total + 0.8, y, format_number(bar.overall, OVERALL_DECIMALS), va="center", fontsize=7.5)
     axes.set_xlim(0, max([100.0, *(v + 8 for v in left)]))
     axes.set_xlabel("Overall risk score (0 = none, 100 = highest), split by weighted component", fontsize=8.5)
     axes.tick_params(labelsize=8)

@@ -12,7 +12,7 @@ import xlsxwriter
 
 from inventory.exports.pdf_document import ReportDocument
 from inventory.exports.pdf_tables import Column, draw_table
-from reports.charts import ScoreBar, late_trend_chart, stacked_scores_chart
+from reports.charts import OVERALL_DECIMALS, ScoreBar, late_trend_chart, stacked_scores_chart
 from reports.supplier_risk_data import (
     SupplierRiskData,
     certification_rows,
@@ -54,7 +54,7 @@ _RANKING = [
     Column("code", "Code", width=1.35),
     Column("name", "Supplier", width=1.9),
     Column("country", "Country", width=0.9),
-    Column("overall", "Overall", "number", decimals=1, width=0.8),
+    Column("overall", "Overall", "number", decimals=OVERALL_DECIMALS, width=0.8),
     Column("band", "Band", width=0.85),
     *(Column(c, c.capitalize(), "number", decimals=1, width=1.45 if c == "geographical" else 1.15) for c in COMPONENTS),
     Column("confidence", "Confidence", width=1.2),

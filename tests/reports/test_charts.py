@@ -56,4 +56,4 @@ def test_each_bar_is_labelled_with_the_overall_score_as_the_ranking_table_prints
     weighted = {c: components[c] * weights[c] for c in weights}  # 26.749: the API's overall is 26.75
     bars = [ScoreBar("SUP-NORSK", "Norsk AS", weighted, 26.75), ScoreBar("SUP-B", "B", {"financial": 9.2}, 9.2)]
     labels = [t.get_text() for t in stacked_scores_figure(bars).axes[0].texts]
-    assert labels == [format_number(9.2, 1), format_number(26.75, 1)] == ["9.2", "26.8"]  # drawn bottom up
+    assert labels == [format_number(9.2, 2), format_number(26.75, 2)] == ["9.20", "26.75"]  # drawn bottom up

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -80,13 +81,26 @@ async def test_the_risk_pdf_ranks_suppliers_as_the_api_does_with_charts_and_word
     ranked = api_ranking["suppliers"]
     assert [s["supplier"]["code"] for s in ranked] == ["SUP-LDZ", "SUP-OK"]
     for item in ranked:
-        assert f"{item['overall']:.1f}" in text
+        assert f"{item['overall']:.2f}" in text
         for component, score in item["components"].items():
             assert f"{score:.1f}" in text, component
     assert LATE_NAME in text  # non-Latin-1 names round-trip
     assert "estimated on-time rate" in text and "weighted towards the 85% prior" in text  # drivers in words
     assert "Late deliveries over the last 12 months" in text
     assert "ISO 9001" in text and "Q-Łódź-1" in text and "expiring" in text
+
+
+async def test_an_overall_score_just_below_a_band_edge_prints_as_the_api_gives_it_beside_its_band(
+    database, risk_tenant
+):
+    # Before, one decimal: 59.98 (medium; high is 60 or more) printed "60.0 medium", the API and the workbook 59.98.
+    data, _ = await report_data(database, risk_tenant)
+    top = {**data.ranking["suppliers"][0], "overall": 59.98, "band": "medium"}
+    ranking = {**data.ranking, "suppliers": [top, *data.ranking["suppliers"][1:]]}
+    body = render_supplier_risk_pdf("T", datetime.now(UTC), "all", replace(data, ranking=ranking))
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(body)).pages)
+    row = next(line for line in text.splitlines() if line.startswith("1 SUP-LDZ"))  # the ranking's, before the drivers'
+    assert "59.98 medium" in row and "60.0" not in row
 
 
 async def test_the_risk_workbook_holds_the_same_scores_and_the_late_delivery_counts(database, risk_tenant):
