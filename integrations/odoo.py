@@ -222,6 +222,7 @@ class OdooConnector(Connector):
                         "product_qty",
                         unit,
                         "price_unit",
+                        "discount",
                         "qty_received",
                         "display_type",
                     ],

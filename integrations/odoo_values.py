@@ -84,11 +84,19 @@ def order_lines(lines: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
                 "product_external_id": m2o_id(line["product_id"]),
                 "quantity": line["qty_received"] if received > ordered else line["product_qty"],
                 "uom": m2o_name(line[unit]),
-                "unit_price": line["price_unit"],
+                "unit_price": net_unit_price(line["price_unit"], line["discount"]),
                 "received_quantity": line["qty_received"] or 0,
             }
         )
     return items
+
+
+def net_unit_price(price_unit: Any, discount: Any) -> Any:
+    """A line's price after its ``discount`` (a percentage), as Odoo's ``price_unit_discounted`` and its subtotal
+    count it. A line without one keeps Odoo's number as read, so the fingerprint stored of it is still its own."""
+    if not discount:
+        return price_unit
+    return Decimal(str(price_unit)) * (1 - Decimal(str(discount)) / 100)
 
 
 def order_values(

@@ -582,6 +582,15 @@ async def test_a_line_zeroed_once_partly_received_orders_what_was_received(sync_
     assert (lines[0], incoming, letters) == ([1, "SKU-000003", 2, "kg", 2.5, 2], 0, [])
 
 
+async def test_a_discounted_line_syncs_at_its_price_after_the_discount(sync_deps, owner_pool, make_tenant, odoo):
+    # Until 2026-12-07 the sync read price_unit alone, the price before the line's discount (%): 100 rather than 90.
+    change_p00002_line(odoo, "SKU-000004", {"product_qty": 10.0, "price_unit": 100.0, "discount": 10.0})
+    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
+    await run_sync(sync_deps, tenant.id, connector)
+    lines, _, _ = await p00002_after_sync(owner_pool, tenant)
+    assert lines == [[1, "SKU-000003", 5, "kg", 2.5, 0], [2, "SKU-000004", 10, "each", 90, 0]]
+
+
 async def test_a_backorder_closed_here_stays_closed_when_odoo_reports_its_order_again(
     sync_deps, owner_pool, make_tenant, odoo
 ):

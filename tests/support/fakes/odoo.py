@@ -64,7 +64,7 @@ FIELDS: dict[str, dict[str, str]] = {
                        "order_line": "one2many"},
     "purchase.order.line": {"order_id": "many2one", "sequence": "integer", "name": "text", "display_type": "selection",
                             "product_id": "many2one", "product_qty": "float", "price_unit": "float",
-                            "qty_received": "float"},
+                            "discount": "float", "qty_received": "float"},
 }  # fmt: skip
 _EMPTY = {"integer": 0, "float": 0.0}
 
