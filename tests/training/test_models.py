@@ -54,6 +54,17 @@ def test_statistical_intervals_are_centred_on_the_point_forecast(seasonal):
     assert np.allclose(forecast["yhat"] - forecast["q0.1"], forecast["q0.9"] - forecast["yhat"])
 
 
+def test_thetas_extreme_quantiles_reach_past_its_200_simulated_paths():
+    # Before, q0.9999 was the largest of Theta's 200 paths: 23.99 beside a q0.9 of 22.98 and a yhat of 21.02.
+    history = pd.DataFrame(
+        {"unique_id": "a", "ds": pd.date_range("2026-01-05", periods=5, freq="D"), "y": [18.0, 25, 14, 22, 20]}
+    )
+    row = StatisticalForecaster("dynamic_theta").fit(history, "D").predict(1, [0.0001, 0.1, 0.5, 0.9, 0.9999]).iloc[0]
+    # A normal quantile at 0.9999 lies 2.9 times as far from the median as the one at 0.9.
+    assert row["q0.9999"] - row["yhat"] > 2.5 * (row["q0.9"] - row["yhat"])
+    assert row["yhat"] - row["q0.0001"] > 2.5 * (row["yhat"] - row["q0.1"])
+
+
 def test_intermittent_forecasts_are_non_negative_demand_rates(sparse):
     forecast = IntermittentForecaster("tsb").fit(sparse, "MS").predict(5, QUANTILES)
     assert (forecast[["yhat", "q0.1", "q0.5", "q0.9"]] >= 0).all().all()
