@@ -309,7 +309,7 @@ async def scan(
         supplier = item["supplier"]
         raised["supplier_score"] += await alerts.observe(
             tx.conn, tx.tenant_id, "supplier_score", supplier["id"], item["overall"], limits.supplier_score,
-            title=f"Supplier {supplier['code']} risk score is {item['overall']:.0f} ({item['band']})",
+            title=f"Supplier {supplier['code']} risk score is {item['overall']:.2f} ({item['band']})",
             data={"supplier_id": str(supplier["id"]), "overall": item["overall"], "components": item["components"]},
         )  # fmt: skip
     # One it did not observe (deactivated) keeps no state either: its last value, months old, was read as the last

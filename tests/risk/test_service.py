@@ -223,6 +223,20 @@ async def test_scanning_twice_raises_each_alert_once_and_keeps_one_prediction_pe
     assert predictions == 1
 
 
+async def test_a_supplier_score_alert_titles_the_score_as_the_api_gives_it(world):
+    late = await world.supplier("LATE", credit_rating="D", days_payable=200)
+    await world.deliveries(late, 40, delay_days=8, rejected=Decimal(10))
+    await world.run(lambda tx: service.scan(tx, service.ModelStore(), TODAY), user=world.tenant.admin)
+    async with world.pool.acquire() as conn:
+        alert = await conn.fetchrow(
+            "SELECT title, data FROM app.notifications WHERE tenant_id = $1 AND kind = 'risk.supplier_score'",
+            world.tenant.id,
+        )
+    overall = json.loads(alert["data"])["overall"]
+    # Two decimals, as the API and the PDF print it: at none, 59.98 (medium; high is 60 or more) read "60 (medium)".
+    assert f"risk score is {overall:.2f} (" in alert["title"]
+
+
 async def test_a_scan_raises_certificate_expiry_alerts_for_active_suppliers_only(world):
     # Before, an inactive supplier's expiring certificate was announced every time it crossed, though its score
     # and the compliance report leave it out.
