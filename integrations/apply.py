@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ValidationError
@@ -22,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from common.errors import DomainError
 from integrations.apply_orders import apply_purchase_order, apply_stock, settle_level
 from integrations.errors import RecordRejected
-from integrations.external_ids import SyncScope, fingerprint, remember
+from integrations.external_ids import Mapped, SyncScope, fingerprint, load_maps, remember
 from integrations.records import (
     RECORD_MODELS,
     Entity,
@@ -53,16 +51,9 @@ class Counts:
         return {k: getattr(self, k) for k in ("created", "updated", "unchanged", "dead_lettered")}
 
 
-@dataclass
-class _Known:
-    """External id -> (local id, fingerprint, quantity of a stock record) for one page's records, in one query."""
-
-    rows: dict[str, tuple[UUID, str | None, Decimal | None]] = field(default_factory=dict)
-
-
 async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, page: Page) -> Counts:
     counts = Counts()
-    known = await _load_maps(conn, scope, entity, [r.external_id for r in page.records])
+    known = await load_maps(conn, scope, entity, [r.external_id for r in page.records])
     applier = _APPLIERS[entity]
     succeeded: list[str] = []
     for record in page.records:
@@ -75,7 +66,7 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
         try:
             model = RECORD_MODELS[entity].model_validate({**record.fields, "external_id": record.external_id})
             async with conn.transaction():  # a savepoint: a refused record leaves the page's transaction usable
-                outcome = await applier(conn, scope, model, known.rows.get(record.external_id))
+                outcome = await applier(conn, scope, model, known.get(record.external_id))
         except ValidationError as exc:
             await _dead_letter(conn, scope, entity, record.external_id, _validation_message(exc), record.raw)
             counts.dead_lettered += 1
@@ -212,17 +203,6 @@ async def _resolve(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, e
     )
 
 
-async def _load_maps(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_ids: list[str]) -> _Known:
-    rows = await conn.fetch(
-        """SELECT external_id, local_id, fingerprint, quantity FROM app.integration_external_ids
-           WHERE connector_id = $1 AND entity = $2 AND external_id = ANY($3::text[])""",
-        scope.connector_id,
-        entity.value,
-        external_ids,
-    )
-    return _Known({r["external_id"]: (r["local_id"], r["fingerprint"], r["quantity"]) for r in rows})
-
-
 # --- catalogue: products, suppliers, warehouses -------------------------------------------------------------
 
 
@@ -234,7 +214,7 @@ async def _upsert_catalog(
     key: str,
     external_id: str,
     values: dict[str, Any],
-    known: tuple[UUID, str | None, Decimal | None] | None,
+    known: Mapped | None,
 ) -> str:
     digest = fingerprint(values)
     if known is not None and known[1] == digest:
@@ -248,7 +228,8 @@ async def _upsert_catalog(
         if status != "UPDATE 0":
             await remember(conn, scope, entity, external_id, known[0], digest)
             return "updated"
-    # First sight (or the mapped row was deleted here): adopt the row with the same natural key, or create it.
+    # First sight (or the mapped row was deleted here, load_maps): adopt the row with the same natural key, or
+    # create it.
     placeholders = ", ".join(f"${i}" for i in range(2, len(columns) + 2))
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
     row = await conn.fetchrow(

@@ -8,7 +8,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -38,10 +38,43 @@ def fingerprint(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
+# A catalogue row can be deleted here (one deleted before 2026-12-07, when a delete took no heed of the maps): its
+# map then names nothing, and the record is treated as never synced, so the ERP's next copy of it creates it again.
+_CATALOG_TABLES = {e: f"app.{e.value}" for e in (Entity.PRODUCTS, Entity.SUPPLIERS, Entity.WAREHOUSES)}
+
+
+def _row_still_there(entity: Entity) -> str:
+    table = _CATALOG_TABLES.get(entity)
+    return f" AND EXISTS (SELECT 1 FROM {table} r WHERE r.id = m.local_id)" if table else ""
+
+
+class Mapped(NamedTuple):
+    """What is remembered of one record: its row, the fingerprint of its mapped values and (stock) its quantity."""
+
+    local_id: UUID
+    fingerprint: str | None
+    quantity: Decimal | None
+
+
+async def load_maps(
+    conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_ids: list[str]
+) -> dict[str, Mapped]:
+    """The maps of a page's records, in one query; a record whose row was deleted here is left out."""
+    still_there = _row_still_there(entity)
+    rows = await conn.fetch(
+        f"""SELECT m.external_id, m.local_id, m.fingerprint, m.quantity FROM app.integration_external_ids m
+            WHERE m.connector_id = $1 AND m.entity = $2 AND m.external_id = ANY($3::text[]){still_there}""",
+        scope.connector_id,
+        entity.value,
+        external_ids,
+    )
+    return {r["external_id"]: Mapped(r["local_id"], r["fingerprint"], r["quantity"]) for r in rows}
+
+
 async def local_id(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_id: str) -> UUID | None:
     value: UUID | None = await conn.fetchval(
-        """SELECT local_id FROM app.integration_external_ids
-           WHERE connector_id = $1 AND entity = $2 AND external_id = $3""",
+        f"""SELECT m.local_id FROM app.integration_external_ids m
+            WHERE m.connector_id = $1 AND m.entity = $2 AND m.external_id = $3{_row_still_there(entity)}""",
         scope.connector_id,
         entity.value,
         external_id,
@@ -82,7 +115,7 @@ async def require(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, ex
     if found is None:
         raise RecordRejected(
             f"refers to {entity.value[:-1].replace('_', ' ')} {external_id!r}, which has not been synced "
-            "(missing in the ERP or in the dead letter list)"
+            "(missing in the ERP, in the dead letter list, or deleted in Chainsight since)"
         )
     return found
 

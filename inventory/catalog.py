@@ -146,20 +146,37 @@ async def _write(
 
 
 async def delete(conn: asyncpg.Connection, entity: CatalogEntity, entity_id: UUID) -> None:
+    # An ERP connector's map names the row by id, not by a foreign key: deleted, the ERP's later stock and orders
+    # for it would refer to nothing (a sync creates it again only when the ERP next sends it). One probe of the
+    # maps' (tenant, connector, entity, local) index per connector.
+    connector = await conn.fetchval(
+        f"""SELECT c.name FROM {entity.table} t
+            JOIN app.integration_connectors c ON c.tenant_id = t.tenant_id
+            JOIN app.integration_external_ids x ON x.tenant_id = c.tenant_id AND x.connector_id = c.id
+                 AND x.entity = $2 AND x.local_id = t.id
+            WHERE t.id = $1 LIMIT 1""",
+        entity_id,
+        entity.table.removeprefix("app."),
+    )
+    if connector is not None:
+        raise _in_use(entity, entity_id, "integration_external_ids", f"ERP connector {connector!r}, which syncs it,")
     try:
         status = await conn.execute(f"DELETE FROM {entity.table} WHERE id = $1", entity_id)
     except asyncpg.ForeignKeyViolationError as exc:
         # The violated key's table is what still names the row: a draft's order line or a reorder rule blocks a
         # delete as stock history does, and the caller is told which (PostgreSQL reports the first it checks).
         table = exc.table_name or ""
-        used_by = table.replace("_", " ") or "other records"
-        raise ConflictError(
-            f"{entity.label} {entity_id} is used by {used_by} and cannot be deleted; set active to false instead",
-            code="in_use",
-            details={"used_by": table or None},
-        ) from exc
+        raise _in_use(entity, entity_id, table or None, table.replace("_", " ") or "other records") from exc
     if status == "DELETE 0":
         raise NotFoundError(f"{entity.label} {entity_id} not found")
+
+
+def _in_use(entity: CatalogEntity, entity_id: UUID, table: str | None, used_by: str) -> ConflictError:
+    return ConflictError(
+        f"{entity.label} {entity_id} is used by {used_by} and cannot be deleted; set active to false instead",
+        code="in_use",
+        details={"used_by": table},
+    )
 
 
 async def list_page(conn: asyncpg.Connection, entity: CatalogEntity, query: ListQuery) -> Page:
