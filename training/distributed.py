@@ -1,8 +1,11 @@
 """Forecast a panel on Ray: series partitioned over tasks, results streamed back as they finish.
 
 Shared by the nightly batch job (``training.batch_forecast``) and ``chainsight forecast``; each task
-runs ``training.planning.forecast_panel`` (the service's selection) on its share of the series.
-Series are assigned to chunks by a stable hash of their id, so a rerun partitions them the same way.
+runs ``training.planning.forecast_panel`` (the service's selection) on its share of the series. The
+selection's panel-level rules (the global model, the choice of pool) count the series of the panel they
+are given, so no chunk is smaller than those rules need (``panel_chunks``). Series are assigned to chunks
+by a stable hash of their id, and the chunk count depends on the panel alone, not on the cluster's CPUs,
+so a rerun partitions them the same way.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 import ray
 
-from training.planning import Profile, forecast_panel
+from training.planning import Profile, auto_forecaster, forecast_panel
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +32,30 @@ class ChunkResult:
 
 
 def partition(history: pd.DataFrame, chunks: int) -> list[pd.DataFrame]:
-    """Split a long frame into at most ``chunks`` frames, whole series each, by a stable hash of the id."""
-    ids = history["unique_id"].astype(str).unique()
+    """Split a long frame into at most ``chunks`` frames of whole series, their series counts at most one apart.
+
+    Series are ordered by a stable hash of the id and cut into consecutive runs: the same series partition the
+    same way whatever the order of the rows.
+    """
+    ids = sorted(history["unique_id"].astype(str).unique(), key=lambda uid: (zlib.crc32(uid.encode()), uid))
     count = max(1, min(chunks, len(ids)))
-    bucket = {uid: zlib.crc32(uid.encode()) % count for uid in ids}
+    bucket = {uid: rank * count // len(ids) for rank, uid in enumerate(ids)}
     keys = history["unique_id"].astype(str).map(bucket)
     return [part for _, part in history.groupby(keys, sort=True)]
+
+
+def panel_chunks(history: pd.DataFrame, freq: str, horizon: int, profile: Profile, most: int | None = None) -> int:
+    """How many tasks forecast ``history``: as many as leave each the series the selection's panel rules need.
+
+    Each task's selection sees its chunk as the panel: the global model joins only where the chunk has
+    ``global_min_series`` long series, a pool other than the default is chosen only where it has
+    ``min_series_for_pool``. So a panel under twice the larger of the two is one task, the whole panel's
+    evidence. ``most`` (if given) lowers the count, never below one.
+    """
+    selector = auto_forecaster(freq, horizon, profile)
+    needed = max(1, selector.min_series_for_pool, selector.global_min_series)
+    count = max(1, int(history["unique_id"].nunique()) // needed)
+    return count if most is None else max(1, min(most, count))
 
 
 def _share(future: pd.DataFrame | None, part: pd.DataFrame) -> pd.DataFrame | None:
@@ -73,12 +94,12 @@ def forecast_on_ray(
     Covariate columns of ``history`` travel with their series; ``future`` (their values over the
     horizon) is split the same way.
 
-    ``chunks`` defaults to twice the cluster's CPUs so that stragglers do not leave CPUs idle.
-    ``on_progress(done_chunks, total_chunks, done_series, total_series)`` follows every chunk.
+    The series are cut into ``panel_chunks`` chunks (``chunks``, if given, caps their count): a chunk split
+    off below what the panel rules need would forecast its series without the global model or the pool the
+    whole panel earns them. ``on_progress(done_chunks, total_chunks, done_series, total_series)`` follows
+    every chunk.
     """
-    if chunks is None:
-        chunks = max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
-    parts = partition(history, chunks)
+    parts = partition(history, panel_chunks(history, freq, horizon, profile, chunks))
     total_series = int(history["unique_id"].nunique())
     task = ray.remote(num_cpus=1, max_retries=2)(_forecast_chunk)
     pending = {

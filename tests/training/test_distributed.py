@@ -15,7 +15,8 @@ from deployments.cli import app as cli
 from tests.support.refusals import refused_inserts
 from tests.training.conftest import intermittent_panel, seasonal_panel
 from training.batch_forecast import run_batch
-from training.distributed import forecast_on_ray, partition
+from training.distributed import forecast_on_ray, panel_chunks, partition
+from training.planning import auto_forecaster
 
 pytestmark = pytest.mark.slow
 AS_OF = datetime(2025, 6, 4, 8, tzinfo=UTC)
@@ -29,21 +30,59 @@ def test_partition_keeps_series_whole_and_is_stable():
     ids = [set(p["unique_id"]) for p in parts]
     assert all(a.isdisjoint(b) for i, a in enumerate(ids) for b in ids[i + 1 :])
     assert [set(p["unique_id"]) for p in partition(panel.sample(frac=1, random_state=1), 3)] == ids
+    assert sorted(len(i) for i in ids) == [2, 3, 3]
+
+
+def one_row_series(count: int) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": [f"s{i}" for i in range(count)], "ds": pd.Timestamp("2025-01-01"), "y": 1.0})
+
+
+def test_a_panel_is_never_cut_into_chunks_smaller_than_the_panel_rules_need():
+    selector = auto_forecaster("D", 7, "full")
+    needed = max(selector.min_series_for_pool, selector.global_min_series)
+    assert panel_chunks(one_row_series(2 * needed - 1), "D", 7, "full", most=4) == 1
+    assert panel_chunks(one_row_series(2 * needed), "D", 7, "full", most=4) == 2
+    # The count follows the panel, not the cluster's CPUs: a rerun on a resized cluster partitions the same way.
+    assert panel_chunks(one_row_series(5 * needed), "D", 7, "full") == 5
 
 
 def test_forecast_on_ray_returns_every_series_and_reports_progress(ray_cluster):
-    panel = pd.concat([seasonal_panel(n_series=3), intermittent_panel(n_series=2)], ignore_index=True)
+    # 60 series, two chunks of the 30 the pool rule needs (three asked); short ones cost a fallback fit only.
+    short = seasonal_panel(n_series=55, length=6).assign(unique_id=lambda f: "short" + f["unique_id"])
+    panel = pd.concat([seasonal_panel(n_series=3), intermittent_panel(n_series=2), short], ignore_index=True)
     progress = []
     results = list(
         forecast_on_ray(panel, "MS", 6, [0.1, 0.9], profile="fast", chunks=3, on_progress=lambda *a: progress.append(a))
     )
     forecast = pd.concat([r.forecast for r in results])
     assert forecast.groupby("unique_id").size().to_dict() == {uid: 6 for uid in panel["unique_id"].unique()}
-    chunks = len(partition(panel, 3))
-    assert progress[-1] == (chunks, chunks, 5, 5)
-    assert [p[0] for p in progress] == list(range(1, chunks + 1))
+    assert [(p[0], p[1]) for p in progress] == [(1, 2), (2, 2)]
+    assert progress[-1][2:] == (60, 60)
     models = pd.concat([r.selection for r in results]).set_index("unique_id")["model"]
     assert set(models[["sparse0", "sparse1"]]) <= {"croston_sba", "tsb", "ensemble"}
+
+
+def test_a_long_panel_asked_in_four_chunks_is_forecast_whole_with_the_global_model(ray_cluster):
+    # 20 series of 200 days: the global xgboost's panel. A spike on each month's first day, which its day-of-month
+    # feature learns and no statistical member can, makes it lean every series' forecast where it competes.
+    days = pd.date_range(end="2025-08-05", periods=200, freq="D")
+    rng = np.random.default_rng(1)
+    weekly = 30 + 5 * np.sin(2 * np.pi * np.arange(len(days)) / 7)
+    spike = np.where(days.day == 1, 60.0, 0.0)
+    panel = pd.concat(
+        [
+            pd.DataFrame({"unique_id": f"s{i:02d}", "ds": days, "y": np.round(weekly + spike + rng.normal(0, 1, 200))})
+            for i in range(20)
+        ],
+        ignore_index=True,
+    )
+    progress = []
+    results = list(
+        forecast_on_ray(panel, "D", 7, [0.1, 0.9], profile="full", chunks=4, on_progress=lambda *a: progress.append(a))
+    )
+    notes = pd.concat([r.selection for r in results])["note"]
+    assert notes.str.startswith("leaning: xgboost beat").all(), notes.tolist()
+    assert progress == [(1, 1, 20, 20)]
 
 
 async def stock_history(owner_pool, tenant, days=70):
