@@ -90,20 +90,33 @@ def analyse_seasonality(
     if main is None:
         notes.append("too short for any seasonal period: no decomposition")
         return SeasonalAnalysis(n, candidates, [], correlations, None, None, None, empty, {}, [], notes)
-    measured = bool(detected) or n >= MIN_CYCLES_UNDETECTED * main
+    values, counts = np.unique(y, return_counts=True)
+    # More than half the observations one value (mostly zero demand): a robust STL fits those exactly, weighs every
+    # other one out as an outlier and reads a lone sale as season and trend of strength 1. The decomposition is not
+    # robust then, and its strengths, up to 0.7 for sparse noise, are not reported.
+    lumped = counts.max() > n / 2
+    measured = not lumped and (bool(detected) or n >= MIN_CYCLES_UNDETECTED * main)
+    if lumped:
+        value = values[counts.argmax()]
+        notes.append(
+            f"mostly {'zero demand' if value == 0 else f'one value ({value:g})'} ({counts.max()} of {n} "
+            "observations): strengths not measured"
+        )
     if not detected:
         notes.append(
             f"no significant seasonality; decomposed on period {main} to measure its strength"
             if measured
+            else "no significant seasonality"
+            if lumped
             else f"no significant seasonality; strengths not measured: {n} observations, an undetected period "
             f"needs {MIN_CYCLES_UNDETECTED * main} ({MIN_CYCLES_UNDETECTED} cycles) to tell a season from noise"
         )
     series = pd.Series(y, index=pd.RangeIndex(n))
     periods = sorted(detected) if len(detected) > 1 else [main]
     if len(periods) > 1:
-        result = MSTL(series, periods=periods, stl_kwargs={"robust": True}).fit()
+        result = MSTL(series, periods=periods, stl_kwargs={"robust": not lumped}).fit()
     else:
-        result = STL(series, period=main, robust=True).fit()
+        result = STL(series, period=main, robust=not lumped).fit()
     by_period = np.asarray(result.seasonal).reshape(n, -1)  # one column per period, in the order of periods
     seasonal = by_period.sum(axis=1)
     yearly = _yearly_period(freq)

@@ -101,6 +101,15 @@ def test_all_zero_demand_reports_no_season_instead_of_failing():
     assert analysis.components.empty
 
 
+def test_one_sale_in_a_history_of_zeros_claims_no_seasonal_or_trend_strength():
+    # Before, a robust STL fitted the zeros exactly and read the lone sale as season and trend of strength 1.0.
+    y = np.zeros(200)
+    y[40] = 4.0
+    analysis = analyse_seasonality(pd.DataFrame({"ds": pd.date_range("2023-01-02", periods=200), "y": y}), "D")
+    assert (analysis.seasonal_strength, analysis.trend_strength) == (None, None)
+    assert "mostly zero demand (199 of 200 observations): strengths not measured" in analysis.notes
+
+
 def test_too_short_series_says_which_periods_could_not_be_assessed():
     frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=10, freq="D"), "y": np.arange(10.0)})
     analysis = analyse_seasonality(frame, "D")
