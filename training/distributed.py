@@ -3,9 +3,10 @@
 Shared by the nightly batch job (``training.batch_forecast``) and ``chainsight forecast``; each task
 runs ``training.planning.forecast_panel`` (the service's selection) on its share of the series. The
 selection's panel-level rules (the global model, the choice of pool) count the series of the panel they
-are given, so no chunk is smaller than those rules need (``panel_chunks``). Series are assigned to chunks
-by a stable hash of their id, and the chunk count depends on the panel alone, not on the cluster's CPUs,
-so a rerun partitions them the same way.
+are given, so no chunk is smaller than those rules need (``panel_chunks``); a large panel is cut into no
+more than twice the cluster's CPUs, so each chunk keeps as much of the panel's evidence as the CPUs allow.
+Series are assigned to chunks by a stable hash of their id, so a rerun on the same cluster partitions them
+the same way.
 """
 
 from __future__ import annotations
@@ -94,12 +95,14 @@ def forecast_on_ray(
     Covariate columns of ``history`` travel with their series; ``future`` (their values over the
     horizon) is split the same way.
 
-    The series are cut into ``panel_chunks`` chunks (``chunks``, if given, caps their count): a chunk split
-    off below what the panel rules need would forecast its series without the global model or the pool the
-    whole panel earns them. ``on_progress(done_chunks, total_chunks, done_series, total_series)`` follows
-    every chunk.
+    The series are cut into ``panel_chunks`` chunks, at most ``chunks`` (default: twice the cluster's CPUs, so
+    that stragglers leave no CPU idle): a chunk split off below what the panel rules need would forecast its
+    series without the global model or the pool the whole panel earns them, and one split off beyond what the
+    CPUs run at once would only thin each chunk's evidence.
+    ``on_progress(done_chunks, total_chunks, done_series, total_series)`` follows every chunk.
     """
-    parts = partition(history, panel_chunks(history, freq, horizon, profile, chunks))
+    most = chunks if chunks is not None else max(1, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    parts = partition(history, panel_chunks(history, freq, horizon, profile, most))
     total_series = int(history["unique_id"].nunique())
     task = ray.remote(num_cpus=1, max_retries=2)(_forecast_chunk)
     pending = {

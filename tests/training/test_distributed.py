@@ -42,7 +42,8 @@ def test_a_panel_is_never_cut_into_chunks_smaller_than_the_panel_rules_need():
     needed = max(selector.min_series_for_pool, selector.global_min_series)
     assert panel_chunks(one_row_series(2 * needed - 1), "D", 7, "full", most=4) == 1
     assert panel_chunks(one_row_series(2 * needed), "D", 7, "full", most=4) == 2
-    # The count follows the panel, not the cluster's CPUs: a rerun on a resized cluster partitions the same way.
+    # A large panel is cut into no more than the CPUs run at once: more chunks would only thin their evidence.
+    assert panel_chunks(one_row_series(5 * needed), "D", 7, "full", most=4) == 4
     assert panel_chunks(one_row_series(5 * needed), "D", 7, "full") == 5
 
 
