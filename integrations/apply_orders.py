@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from common.errors import InsufficientStockError
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
+from integrations.order_lines import write_lines
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price, listed_total
@@ -231,7 +232,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
             model.status.value,
             scope.origin,
         )
-        await _write_lines(conn, scope, order_id, lines, reported_closures)
+        await write_lines(conn, scope.tenant_id, order_id, lines, reported_closures)
         outcome = "created"
     else:
         order_id = order["id"]
@@ -242,7 +243,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         # The lines before the header and status: the low-stock alert on lines (0135) weighs those of open orders at
         # the order's warehouse, where and while it expected them (until 2026-12-07 an order made received first
         # took the incoming of the backorder closed with it unseen).
-        await _write_lines(conn, scope, order_id, lines, reported_closures)
+        await write_lines(conn, scope.tenant_id, order_id, lines, reported_closures)
         # The number stays: an order pushed from Chainsight keeps its own number once the ERP reports it back.
         changes = {k: v for k, v in header.items() if k != "number"}
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(changes, start=2))
@@ -255,41 +256,6 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         outcome = "updated"
     await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
     return outcome
-
-
-async def _write_lines(
-    conn: asyncpg.Connection, scope: SyncScope, order_id: UUID, lines: list[dict[str, Any]], reported: list[bool]
-) -> None:
-    """Upserts the order's lines (``reported``: whether the ERP reports each one's closures) and deletes the
-    stored lines it no longer has."""
-    await conn.executemany(
-        """INSERT INTO app.purchase_order_lines
-               (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, uom_factor, quantity_base, unit_price,
-                received_base, cancelled_base)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (purchase_order_id, line_no) DO UPDATE
-           SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
-               uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
-               unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
-               -- The ERP holds the receipt; that it happened since the last sync is what is known here: the last
-               -- (the delivery history's date, 0136) and the first, set once (the lead time's start, 0144). The
-               -- stamp also tells the low-stock alert that the receipt's stock came with the stock sync (0146).
-               erp_received_at = CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base
-                                      THEN now() ELSE app.purchase_order_lines.erp_received_at END,
-               erp_first_received_at = coalesce(app.purchase_order_lines.erp_first_received_at,
-                   CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base THEN now() END),
-               -- What an ERP that reports closures says, a line it reopened included; from one that reports none,
-               -- a backorder closed in Chainsight stays closed.
-               cancelled_base = CASE WHEN $12 THEN EXCLUDED.cancelled_base ELSE app.purchase_order_lines.cancelled_base
-                                END,
-               updated_at = now()""",
-        [(scope.tenant_id, order_id, *line.values(), closures) for line, closures in zip(lines, reported, strict=True)],
-    )
-    await conn.execute(
-        "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND NOT (line_no = ANY($2::int[]))",
-        order_id,
-        [line["line_no"] for line in lines],
-    )
 
 
 async def _packaging_units(conn: asyncpg.Connection, product_ids: list[UUID]) -> dict[UUID, frozenset[str]]:

@@ -188,6 +188,35 @@ async def test_a_receipt_in_sap_that_hides_consumption_in_the_stock_notifies_the
     ]
 
 
+async def test_an_item_moved_to_another_material_in_sap_notifies_the_fall_below_the_minimum_it_leaves(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Until 2026-12-07 no notification: the line's lost incoming was weighed only for a lower quantity or a closure.
+    tenant, connector = await synced_with_mat000004_kept_at_25_in_wh_1(sync_deps, owner_pool, make_tenant, sap)
+    change_items_of_4500000001(sap, {}, {"Material": "MAT000002"})  # kg as MAT000004
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await low_stock_notifications(owner_pool, tenant) == [
+        "MAT000004 in WH-1 is below its minimum: projected 22 < 25 (on hand 22, reserved 0, incoming 0)"
+    ]
+
+
+async def test_items_trading_materials_in_sap_notify_nothing_where_as_much_is_still_to_come(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Item 10 now brings MAT000004's 4 kg, item 20 MAT000003's 3 PC: WH-1 still expects 4 kg, 26 projected, already
+    # below a minimum of 27. The 4 kg item 20 no longer brings are weighed with the 4 item 10 now brings.
+    tenant, connector = await synced_with_mat000004_kept_at_25_in_wh_1(sync_deps, owner_pool, make_tenant, sap)
+    await owner_pool.execute("UPDATE app.reorder_rules SET min_quantity = 27 WHERE tenant_id = $1", tenant.id)
+    change_items_of_4500000001(
+        sap,
+        {"Material": "MAT000004", "PurchaseOrderQuantityUnit": "KGM", "OrderQuantity": Decimal(4)},
+        {"Material": "MAT000003", "PurchaseOrderQuantityUnit": "PC", "OrderQuantity": Decimal(3)},
+    )
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await lines_of_4500000001(owner_pool, tenant) == [(0, 4), (0, 3)]
+    assert await low_stock_notifications(owner_pool, tenant) == []
+
+
 async def test_an_order_whose_price_per_unit_four_decimals_cannot_keep_is_rejected_and_the_others_synced(
     sync_deps, owner_pool, make_tenant, sap
 ):

@@ -1,0 +1,63 @@
+"""Writing an ERP purchase order's lines onto the order here (see ``integrations.apply_orders`` for the order)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+# The columns of a line as ``apply_orders`` builds it, in the order the upsert takes them.
+_COLUMNS = (
+    ("line_no", "int"),
+    ("product_id", "uuid"),
+    ("quantity", "numeric"),
+    ("uom", "text"),
+    ("uom_factor", "numeric"),
+    ("quantity_base", "numeric"),
+    ("unit_price", "numeric"),
+    ("received_base", "numeric"),
+    ("cancelled_base", "numeric"),
+)
+
+
+async def write_lines(
+    conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, lines: list[dict[str, Any]], reported: list[bool]
+) -> None:
+    """Upserts the order's lines (``reported``: whether the ERP reports each one's closures) and deletes the
+    stored lines it no longer has.
+
+    The upsert is one statement, so the lost-incoming alert on lines (0135, 0147) weighs its updated lines together:
+    where two items trade materials, what one takes from a product the other brings back (with a statement per
+    line, the product was weighed in between, holding both or neither)."""
+    arrays = [f"${i}::{kind}[]" for i, (_, kind) in enumerate(_COLUMNS, start=3)]
+    await conn.execute(
+        f"""INSERT INTO app.purchase_order_lines
+                (tenant_id, purchase_order_id, {", ".join(column for column, _ in _COLUMNS)})
+            SELECT $1, $2, l.* FROM unnest({", ".join(arrays)}) AS l
+            ON CONFLICT (purchase_order_id, line_no) DO UPDATE
+            SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
+                uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
+                unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
+                -- The ERP holds the receipt; that it happened since the last sync is what is known here: the last
+                -- (the delivery history's date, 0136) and the first, set once (the lead time's start, 0144). The
+                -- stamp also tells the low-stock alert that the receipt's stock came with the stock sync (0146).
+                erp_received_at = CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base
+                                       THEN now() ELSE app.purchase_order_lines.erp_received_at END,
+                erp_first_received_at = coalesce(app.purchase_order_lines.erp_first_received_at,
+                    CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base THEN now() END),
+                -- What an ERP that reports closures says, a line it reopened included; from one that reports none,
+                -- a backorder closed in Chainsight stays closed.
+                cancelled_base = CASE WHEN ($12::bool[])[array_position($3::int[], EXCLUDED.line_no)]
+                                      THEN EXCLUDED.cancelled_base ELSE app.purchase_order_lines.cancelled_base END,
+                updated_at = now()""",
+        tenant_id,
+        order_id,
+        *([line[column] for line in lines] for column, _ in _COLUMNS),
+        reported,
+    )
+    await conn.execute(
+        "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND NOT (line_no = ANY($2::int[]))",
+        order_id,
+        [line["line_no"] for line in lines],
+    )
