@@ -48,7 +48,7 @@ def prepare(filename: str, data: bytes, embedder: Embedder, *, max_bytes: int) -
             f"{filename!r} is {len(data)} bytes; the limit is {max_bytes}",
             details={"size_bytes": len(data), "max_bytes": max_bytes},
         )
-    chunks = chunk_sections(extract(filename, data), fits=embedder.fits)
+    chunks = chunk_sections(extract(filename, data), window=embedder.window)
     embeddings = embedder.embed([c.content for c in chunks])
     return PreparedDocument(filename, content_type, len(data), hashlib.sha256(data).hexdigest(), chunks, embeddings)
 

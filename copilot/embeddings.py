@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from copilot.model_files import offline_environment, packaged_embedding_model
+from copilot.tokens import TokenWindow
 
 EMBEDDING_DIMENSIONS = 384  # the vector(384) column; a configured model must match it
 
@@ -26,13 +27,16 @@ class Embedder:
         if dimensions != EMBEDDING_DIMENSIONS:
             raise ValueError(f"embedding model {source!r} gives {dimensions} dimensions; the schema stores 384")
 
-    def fits(self, text: str) -> bool:
-        """Whether the model reads all of ``text``: it embeds the first ``max_seq_length`` tokens, [CLS] and [SEP]
-        among them, and ignores the rest."""
-        window = int(self._model.max_seq_length)
+    @property
+    def window(self) -> TokenWindow:
+        """What the model reads: it embeds the first ``max_seq_length`` tokens, [CLS] and [SEP] among them, and
+        ignores the rest."""
+        return TokenWindow(self._count_tokens, int(self._model.max_seq_length))
+
+    def _count_tokens(self, text: str) -> int:
         # Truncated just past the window: the count needs no more, and the tokenizer warns of longer inputs.
-        tokens = self._model.tokenizer(text, truncation=True, max_length=window + 1)["input_ids"]
-        return len(tokens) <= window
+        window = int(self._model.max_seq_length)
+        return len(self._model.tokenizer(text, truncation=True, max_length=window + 1)["input_ids"])
 
     def embed(self, texts: list[str], *, batch_size: int = 64) -> list[np.ndarray]:
         if not texts:

@@ -1,4 +1,5 @@
-"""Counting text in the engine's own tokens, so that a prompt is fitted to the window the engine enforces.
+"""Counting text in a model's own tokens, so that a prompt is fitted to the window the engine enforces (and a
+document chunk to what the embedding model reads).
 
 Characters say little: SmolLM2 reads English at about 4 characters a token, Chinese at about one and an emoji at
 three tokens each, so a prompt fitted by characters could overflow the window and be refused.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 TokenCounter = Callable[[str], int]
+
+
+@dataclass(frozen=True)
+class TokenWindow:
+    """How much of a text a model reads: ``count`` is the tokens it reads ``text`` as, its special tokens included
+    (a count past ``size`` may stop at ``size + 1``), and it reads the first ``size`` and ignores the rest."""
+
+    count: TokenCounter
+    size: int
 
 
 def utf8_upper_bound(text: str) -> int:
