@@ -220,13 +220,19 @@ async def _upsert_catalog(
     if known is not None and known[1] == digest:
         return "unchanged"
     columns = list(values)
+    erp_active = values.get("active")  # products and suppliers: the ERP's own flag
     if known is not None:
-        assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+        # The ERP's flag is written only when it changed since the ERP last sent it: a row (de)activated here
+        # keeps its state through the ERP's edits of anything else. Not known (mapped before migration 0148): only
+        # a deactivation is written, so that such an edit reactivates nothing.
+        flag_changed = erp_active != known.erp_active if known.erp_active is not None else erp_active is False
+        written = {c: v for c, v in values.items() if c != "active" or flag_changed}
+        assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(written, start=2))
         status = await conn.execute(
-            f"UPDATE {table} SET {assignments}, updated_at = now() WHERE id = $1", known[0], *values.values()
+            f"UPDATE {table} SET {assignments}, updated_at = now() WHERE id = $1", known[0], *written.values()
         )
         if status != "UPDATE 0":
-            await remember(conn, scope, entity, external_id, known[0], digest)
+            await remember(conn, scope, entity, external_id, known[0], digest, erp_active=erp_active)
             return "updated"
     # First sight (or the mapped row was deleted here, load_maps): adopt the row with the same natural key, or
     # create it.
@@ -252,7 +258,7 @@ async def _upsert_catalog(
         raise RecordRejected(
             f"{key} {values[key]!r} already belongs to ERP record {other!r}: two ERP records cannot share it"
         )
-    await remember(conn, scope, entity, external_id, row["id"], digest)
+    await remember(conn, scope, entity, external_id, row["id"], digest, erp_active=erp_active)
     return "created" if row["inserted"] else "updated"
 
 

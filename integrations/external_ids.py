@@ -49,11 +49,13 @@ def _row_still_there(entity: Entity) -> str:
 
 
 class Mapped(NamedTuple):
-    """What is remembered of one record: its row, the fingerprint of its mapped values and (stock) its quantity."""
+    """What is remembered of one record: its row, the fingerprint of its mapped values, (stock) its quantity and
+    (products, suppliers) the active flag the ERP last sent."""
 
     local_id: UUID
     fingerprint: str | None
     quantity: Decimal | None
+    erp_active: bool | None
 
 
 async def load_maps(
@@ -62,13 +64,14 @@ async def load_maps(
     """The maps of a page's records, in one query; a record whose row was deleted here is left out."""
     still_there = _row_still_there(entity)
     rows = await conn.fetch(
-        f"""SELECT m.external_id, m.local_id, m.fingerprint, m.quantity FROM app.integration_external_ids m
+        f"""SELECT m.external_id, m.local_id, m.fingerprint, m.quantity, m.erp_active
+            FROM app.integration_external_ids m
             WHERE m.connector_id = $1 AND m.entity = $2 AND m.external_id = ANY($3::text[]){still_there}""",
         scope.connector_id,
         entity.value,
         external_ids,
     )
-    return {r["external_id"]: Mapped(r["local_id"], r["fingerprint"], r["quantity"]) for r in rows}
+    return {r["external_id"]: Mapped(r["local_id"], r["fingerprint"], r["quantity"], r["erp_active"]) for r in rows}
 
 
 async def local_id(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_id: str) -> UUID | None:
@@ -90,16 +93,17 @@ async def remember(
     local: UUID,
     fingerprint: str | None,
     quantity: Decimal | None = None,
+    erp_active: bool | None = None,
 ) -> None:
-    """``quantity`` is a stock record's last reported quantity (a level holds the sum of its records'); null for
-    other entities."""
+    """``quantity`` is a stock record's last reported quantity (a level holds the sum of its records'),
+    ``erp_active`` a product's or supplier's active flag as the ERP sent it; null for other entities."""
     await conn.execute(
         """INSERT INTO app.integration_external_ids
-               (tenant_id, connector_id, entity, external_id, local_id, fingerprint, quantity)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+               (tenant_id, connector_id, entity, external_id, local_id, fingerprint, quantity, erp_active)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            ON CONFLICT (tenant_id, connector_id, entity, external_id) DO UPDATE
            SET local_id = EXCLUDED.local_id, fingerprint = EXCLUDED.fingerprint, quantity = EXCLUDED.quantity,
-               synced_at = now()""",
+               erp_active = EXCLUDED.erp_active, synced_at = now()""",
         scope.tenant_id,
         scope.connector_id,
         entity.value,
@@ -107,6 +111,7 @@ async def remember(
         local,
         fingerprint,
         quantity,
+        erp_active,
     )
 
 
