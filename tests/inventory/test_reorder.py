@@ -472,3 +472,59 @@ async def test_a_rule_for_a_deactivated_product_cannot_be_created_or_switched_ba
 
     with pytest.raises(ConflictError, match="the rule's product SKU-0 is inactive"):
         await database.run(tenant.claims(), None, switch_on)
+
+
+async def incoming(owner_pool, tenant, product: int) -> Decimal:
+    """app.incoming_quantity of a product in the first warehouse."""
+    found: Decimal = await owner_pool.fetchval(
+        "SELECT app.incoming_quantity($1, $2, $3)", tenant.id, tenant.products[product], tenant.warehouses[0]
+    )
+    return found
+
+
+async def test_a_draft_whose_supplier_was_deactivated_is_not_incoming_and_the_product_is_proposed_again(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: D(50)})
+    old = await arrange(owner_pool, tenant)
+    async with owner_pool.acquire() as conn:
+        new = await insert(conn, "suppliers", tenant_id=tenant.id, code="NEW-SUP", name="New")
+    rule = await add_rule(database, tenant, old, 0, 0, 100, 300, 1)
+    assert [ln["quantity"] for ln in (await order_in(database, tenant, "EUR"))[0]["lines"]] == [D(250)]
+    await owner_pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", old)
+    # Deactivating its supplier switched the rule off (migration 0112): it is switched on again with NEW-SUP.
+    change = ReorderRuleUpdate(supplier_id=new, active=True)
+    await database.run(tenant.claims(), None, lambda tx: reorder.update_rule(tx.conn, rule["id"], change))
+
+    found = await database.run(
+        tenant.claims(), None, lambda tx: reorder.proposals(tx.conn, {}, datetime.now(UTC).date())
+    )
+
+    assert [(p["supplier_code"], p["projected"], p["quantity"]) for p in found] == [("NEW-SUP", D(50), D(250))]
+
+
+async def test_a_draft_holding_a_deactivated_product_is_incoming_for_none_of_its_lines(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    await add_rule(database, tenant, supplier, 1, 0, 10, 40, 1)
+    await order_in(database, tenant, "EUR")
+    before = (await incoming(owner_pool, tenant, 0), await incoming(owner_pool, tenant, 1))
+
+    await owner_pool.execute("UPDATE app.products SET active = false WHERE id = $1", tenant.products[1])
+
+    assert (before, await incoming(owner_pool, tenant, 0)) == ((D(20), D(40)), D(0))
+
+
+async def test_an_issued_order_stays_incoming_when_its_supplier_is_deactivated(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    supplier = await arrange(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
+    draft = (await order_in(database, tenant, "EUR"))[0]
+    await database.run(tenant.claims(), None, lambda tx: purchasing.issue_order(tx.conn, tx.tenant_id, draft["id"]))
+
+    await owner_pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", supplier)
+
+    assert await incoming(owner_pool, tenant, 0) == D(20)
