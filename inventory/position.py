@@ -44,8 +44,8 @@ async def require_location(
 async def location_position(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> LocationPosition:
     unit_cost, currency = await require_location(conn, product_id, warehouse_id)
     row = await conn.fetchrow(
-        # app.incoming_quantity: open purchase orders' remaining quantity, drafts included (migration 0117), the
-        # one definition the reorder proposals and the low-stock notification share.
+        # app.incoming_quantity: open purchase orders' remaining quantity, drafts that can still be issued included
+        # (migrations 0117, 0149), the one definition the reorder proposals and the low-stock notification share.
         """SELECT coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                   app.incoming_quantity((SELECT tenant_id FROM app.products WHERE id = $1), $1, $2) AS on_order
             FROM (SELECT 1) AS one
