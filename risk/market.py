@@ -20,9 +20,21 @@ FLAG_MIN_PCT = 10.0
 FLAG_Z = 2.0
 
 
+# Two prices of one day follow the moment they were set (an order's issue; an imported price, dated only, first),
+# then a line's id, supplier and price, so the last price never depends on which row was stored first.
+CHRONOLOGICAL = ("observed_on", "observed_at", "purchase_order_line_id", "supplier_id", "unit_price")
+
+
+def chronological(prices: pd.DataFrame) -> pd.DataFrame:
+    """``prices`` oldest first, on those of the ``CHRONOLOGICAL`` columns it has."""
+    keys = [column for column in CHRONOLOGICAL if column in prices.columns]
+    return prices.sort_values(keys, kind="stable", na_position="first")
+
+
 def price_statistics(prices: pd.DataFrame, window: int = WINDOW) -> dict[str, Any]:
-    """``prices``: columns ``observed_on``, ``unit_price`` for one product (any order)."""
-    series = prices.sort_values("observed_on", kind="stable")
+    """``prices``: columns ``observed_on``, ``unit_price`` for one product (any order), and where known
+    ``observed_at``, ``purchase_order_line_id`` and ``supplier_id`` to order same-day prices."""
+    series = chronological(prices)
     values = series["unit_price"].astype(float).to_numpy()
     dates = pd.to_datetime(series["observed_on"])
     result: dict[str, Any] = {
@@ -59,7 +71,7 @@ def flag_price(history: pd.DataFrame, unit_price: float) -> dict[str, Any] | Non
     """Compare a new price with the product's history before it; a flag when it is unusually high."""
     if len(history) < 3:
         return None
-    values = history.sort_values("observed_on")["unit_price"].astype(float).to_numpy()[-WINDOW:]
+    values = chronological(history)["unit_price"].astype(float).to_numpy()[-WINDOW:]
     reference = float(np.median(values))
     change_pct = (unit_price / reference - 1) * 100
     spread = max(float(np.std(np.log(values), ddof=1)), 0.005)

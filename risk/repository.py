@@ -322,11 +322,13 @@ async def price_history(conn: asyncpg.Connection, product_id: UUID | None = None
     rows = await conn.fetch(
         """
         SELECT h.supplier_id, h.product_id, p.sku, h.category, h.observed_on, h.unit_price::float8 AS unit_price,
-               h.currency, h.source, h.purchase_order_line_id
+               h.currency, h.source, h.purchase_order_line_id, h.observed_at
         FROM app.risk_price_history h
         LEFT JOIN app.products p ON p.id = h.product_id
         WHERE h.product_id IS NOT NULL AND ($1::uuid IS NULL OR h.product_id = $1::uuid)
-        ORDER BY h.product_id, h.observed_on
+        -- market.chronological's order: same-day prices as they were set, then a total order on the rest.
+        ORDER BY h.product_id, h.observed_on, h.observed_at NULLS FIRST, h.purchase_order_line_id NULLS FIRST,
+                 h.supplier_id, h.unit_price
         """,
         product_id,
     )

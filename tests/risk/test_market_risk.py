@@ -6,7 +6,7 @@ import base64
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -91,6 +91,33 @@ async def _draft_lines(world, products: list[Any], unit_price: Decimal, currency
                 for n, product in enumerate(products)
             ],
         )  # fmt: skip
+
+
+async def _issued_order(world, supplier: Any, issued_at: datetime, unit_price: str) -> None:
+    async with world.pool.acquire() as conn:
+        order = await insert(
+            conn, "purchase_orders", tenant_id=world.tenant.id, supplier_id=supplier,
+            warehouse_id=world.tenant.warehouses[0], currency="EUR", status="issued", issued_at=issued_at,
+            created_at=issued_at,
+        )  # fmt: skip
+        await insert(
+            conn, "purchase_order_lines", tenant_id=world.tenant.id, purchase_order_id=order, line_no=1,
+            product_id=world.tenant.products[0], quantity=10, uom="each", uom_factor=1, quantity_base=10,
+            unit_price=Decimal(unit_price),
+        )  # fmt: skip
+
+
+async def test_the_later_of_two_same_day_prices_is_the_last_price_whichever_was_stored_first(world):
+    # Before, same-day prices came in storage order: the 15:00 order stored first read 10.00 last (-16.67%).
+    regular, other = await world.supplier("REGULAR"), await world.supplier("OTHER")
+    first_day = TODAY - timedelta(days=100)
+    for k in range(6):
+        await _issued_order(world, regular, datetime.combine(first_day + timedelta(days=14 * k), time(9), UTC), "10.00")
+    last_day = first_day + timedelta(days=14 * 6)
+    await _issued_order(world, other, datetime.combine(last_day, time(15), UTC), "12.00")
+    await _issued_order(world, regular, datetime.combine(last_day, time(8), UTC), "10.00")
+    [product] = (await world.run(lambda tx: service.market_risk(tx, None)))["products"]
+    assert (product["last_price"], product["last_change_pct"], product["shock"]) == (12.0, 20.0, True)
 
 
 async def test_each_open_line_is_read_for_its_own_series_only(world):
