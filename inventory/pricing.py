@@ -24,8 +24,9 @@ from inventory.schemas import DEFAULT_CURRENCY, LARGEST_PRICE, LARGEST_QUANTITY
 MAX_PRICE_ROUNDING = Decimal("0.001")  # of a derived unit price, lost to its four decimals
 
 # A line's last price, per unit of the product's own unit, on the supplier's latest issued order in the
-# currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been. Its date is the
-# receiving warehouse's, as the delivery history dates the order.
+# currency; drafts are not yet prices anybody agreed to, cancelled orders may never have been. A line at 0 (free
+# samples) is no price, as the price history holds (0138), and a line closed with nothing received bought nothing
+# (as spend counts it). Its date is the receiving warehouse's, as the delivery history dates the order.
 _PRICES = """
 WITH wanted AS (SELECT unnest($1::uuid[]) AS product_id),
 last_paid AS (
@@ -35,7 +36,8 @@ last_paid AS (
     JOIN app.purchase_orders o ON o.id = l.purchase_order_id
     JOIN app.warehouses wh ON wh.tenant_id = o.tenant_id AND wh.id = o.warehouse_id
     WHERE l.product_id = ANY($1::uuid[]) AND o.supplier_id = $2 AND o.currency = $3
-      AND o.status IN ('issued', 'partially_received', 'received')
+      AND o.status IN ('issued', 'partially_received', 'received') AND l.unit_price > 0
+      AND NOT (l.received_base = 0 AND l.received_base + l.cancelled_base >= l.quantity_base)
     ORDER BY l.product_id, o.issued_at DESC NULLS LAST, o.created_at DESC, l.line_no DESC
 )
 SELECT w.product_id, p.sku, p.unit_cost, p.unit_cost_currency, lp.price AS last_paid,

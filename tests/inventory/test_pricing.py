@@ -11,7 +11,7 @@ from common.database import TenantTransaction
 from common.errors import ConflictError, InvalidInputError
 from inventory import pricing, purchasing
 from inventory.purchasing_schemas import PurchaseOrderUpdate
-from tests.inventory.test_purchasing import add_supplier, new_order, run
+from tests.inventory.test_purchasing import add_supplier, new_order, receive, run
 from tests.support.rows import insert
 
 D = Decimal
@@ -140,3 +140,25 @@ async def test_the_last_price_paid_is_dated_on_the_receiving_warehouses_calendar
         database, tenant, lambda tx: pricing.price_evidence(tx.conn, tenant.extra["supplier"], "EUR", [product])
     )
     assert evidence[product].source == f"{order['number']} issued 2026-03-01"
+
+
+async def test_a_free_line_is_not_the_last_price_paid(database, owner_pool, make_tenant):
+    # Before, 2 free samples (line 2 of PO-000002, at 0) priced every later line at 0.0000.
+    tenant = await make_tenant()
+    product = tenant.products[0]
+    await new_order(database, owner_pool, tenant, priced(product, "12.50"))
+    samples = [{"product_id": product, "quantity": 100, "unit_price": "12.00"}, *priced(product, "0", quantity=2)]
+    await new_order(database, owner_pool, tenant, samples)
+    order = await new_order(database, owner_pool, tenant, [{"product_id": product, "quantity": 50}], issue=False)
+    assert (order["lines"][0]["unit_price"], order["total_amount"]) == (D(12), D(600))  # line 1 of PO-000002
+
+
+async def test_a_line_closed_with_nothing_received_is_not_the_last_price_paid(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    product, other = tenant.products
+    await new_order(database, owner_pool, tenant, priced(product, "12"))
+    unshipped = await new_order(database, owner_pool, tenant, [*priced(other, "5"), *priced(product, "15")])
+    received = {"line_id": unshipped["lines"][0]["id"], "quantity": 1}
+    await receive(database, tenant, unshipped, received, close_backorder=True)  # the 15 was never shipped
+    order = await new_order(database, owner_pool, tenant, [{"product_id": product, "quantity": 1}], issue=False)
+    assert order["lines"][0]["unit_price"] == D(12)
