@@ -141,8 +141,9 @@ def estimate_lead_time(
         mean = (n * history_mean + prior_weight * nominal_days) / (n + prior_weight)
         basis = "blended with nominal"
         if history_quantiles is not None and mean < history_mean:
-            # The Kaplan-Meier mean is a lower bound: shrinking below it would undo the orders still out.
-            mean = history_mean
+            # The Kaplan-Meier mean is a lower bound: shrinking below it would undo the orders still out. Mean, sd
+            # and quantiles are then all the history's, so the nominal played no part.
+            mean, basis = history_mean, "history"
             notes.append(f"{n} receipt(s): the Kaplan-Meier mean is kept, above the nominal {nominal_days:g} days")
         else:
             above = f", above the Kaplan-Meier mean {history_mean:.1f}" if history_quantiles is not None else ""

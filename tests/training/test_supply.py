@@ -237,11 +237,23 @@ def test_few_receipts_beside_orders_out_longer_keep_the_kaplan_meier_quantiles(r
     now = START + timedelta(days=400)
     estimate = estimate_lead_time(history(receipts), open_orders=out_for(now, days_out), now=now, nominal_days=nominal)
     survival = kaplan_meier(np.array(receipts), np.array(days_out))
-    assert estimate.basis == "blended with nominal"
     assert estimate.quantiles_days == {f"p{round(q * 100)}": survival.quantile(q) for q in (0.1, 0.5, 0.9)}
     assert estimate.quantiles_days["p10"] >= min(receipts)
     # The Kaplan-Meier mean is a lower bound: shrinking towards a shorter nominal does not go below it.
     assert estimate.mean_days == pytest.approx(survival.mean)
+
+
+def test_a_kaplan_meier_mean_kept_above_the_nominal_is_the_historys_alone():
+    # Before, basis "blended with nominal" (the policy's "supplier history blended with the reorder rule's lead
+    # time") although a nominal of 5 or of 40 days gave the same figures.
+    now = START + timedelta(days=400)
+    shorter, longer = (
+        estimate_lead_time(history([5.0]), open_orders=out_for(now, [90.0]), now=now, nominal_days=nominal)
+        for nominal in (5.0, 40.0)
+    )
+    assert (shorter.basis, longer.basis) == ("history", "history")
+    figures = [(e.mean_days, e.sd_days, e.quantiles_days) for e in (shorter, longer)]
+    assert figures[0] == figures[1]
 
 
 def test_open_orders_out_longer_than_the_nominal_count_when_there_are_no_receipts():
