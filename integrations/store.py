@@ -32,8 +32,6 @@ DEAD_LETTERS = Listing(
     sortable={"first_seen_at": datetime, "last_seen_at": datetime},
     default_sort="-first_seen_at",
 )
-# A run whose job stopped sending heartbeats this long ago no longer blocks a new one.
-ABANDONED_AFTER = "15 minutes"
 
 
 def require_admin(tx: TenantTransaction) -> None:
@@ -242,13 +240,9 @@ async def sync_cursors(conn: asyncpg.Connection, connector_id: UUID) -> dict[Ent
 async def create_run(
     tx: TenantTransaction, connector_id: UUID, trigger: str, *, status: str, requested_by: UUID | None
 ) -> dict:
-    await tx.conn.execute(
-        f"""UPDATE app.integration_sync_runs
-            SET status = 'failed', finished_at = now(), error = 'abandoned: the sync job stopped reporting'
-            WHERE connector_id = $1 AND status IN ('queued', 'running')
-              AND coalesce(heartbeat_at, started_at, created_at) < now() - interval '{ABANDONED_AFTER}'""",
-        connector_id,
-    )
+    # A run left queued or running by a job that stopped reporting is failed and announced first, as the
+    # scheduler's claim does (migration 0152), so that it blocks no new one.
+    await tx.conn.execute("SELECT app.fail_abandoned_integration_runs($1)", connector_id)
     try:
         async with tx.conn.transaction():
             row = await tx.conn.fetchrow(

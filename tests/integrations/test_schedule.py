@@ -10,7 +10,7 @@ import pytest
 from common.database import TenantTransaction
 from integrations.schedule import claim_due_syncs, keep_claims
 from integrations.sync import queue_run, run_sync
-from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
+from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot, tap
 from tests.support.fakes.odoo import FakeOdoo, populate
 
 
@@ -63,6 +63,35 @@ async def test_a_claim_kept_while_it_waits_for_a_worker_is_not_taken_for_abandon
         assert await keep_claims(conn, [due.run_id]) == 1
     assert await claim(owner_pool, tenant.id) == []
     assert await runs_of(owner_pool, connector) == [("schedule", "queued")]
+
+
+async def test_a_run_whose_job_stopped_reporting_is_failed_by_the_next_claim_and_announced(
+    sync_deps, owner_pool, make_tenant
+):
+    # Before, the claim failed it as "abandoned" with a plain UPDATE: no notification, no integration.sync_failed.
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, "http://127.0.0.1:1", sync_interval_minutes=60)
+    (due,) = await claim(owner_pool, tenant.id)
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE app.integration_sync_runs SET status = 'running', started_at = now(), heartbeat_at = now() "
+            "WHERE id = $1",
+            due.run_id,
+        )
+    await age_runs(owner_pool, connector, 61)  # its job died an hour ago
+    async with tap(owner_pool, tenant.id) as seen:
+        (again,) = await claim(owner_pool, tenant.id)
+    assert again.connector_id == connector  # no longer blocked by the dead run
+    abandoned = "abandoned: the sync job stopped reporting"
+    assert await runs_of(owner_pool, connector) == [("schedule", "failed"), ("schedule", "queued")]
+    async with owner_pool.acquire() as conn:
+        notified = await conn.fetch(
+            "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+    assert [n["title"] for n in notified] == [f"ERP sync of erp failed: {abandoned}"]
+    announced = {"connector_id": str(connector), "connector": "erp", "run_id": str(due.run_id)}
+    announced |= {"status": "failed", "counts": {}, "error": abandoned}  # as integrations.sync announces a run
+    assert [(e["type"], e["data"]) for e in seen] == [("integration.sync_failed", announced)]
 
 
 async def test_only_enabled_scheduled_idle_connectors_past_their_interval_are_claimed(

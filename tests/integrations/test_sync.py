@@ -19,7 +19,7 @@ from integrations.records import Entity, Page, SourceRecord
 from integrations.schedule import fail_unstarted_run
 from integrations.schemas import ConnectorUpdate
 from integrations.sync import ACTOR_CANNOT_WRITE, acting_claims, fail_queued_run, queue_run, run_sync
-from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
+from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot, tap
 from tests.support.fakes.odoo import FakeOdoo, populate
 
 
@@ -172,6 +172,60 @@ async def test_a_queued_run_the_api_could_not_submit_fails_even_once_its_acting_
     await _lose_write(owner_pool, tenant, "demoted")
     await fail_queued_run(sync_deps, tenant.id, connector, run["id"], "could not start the sync job: no cluster")
     assert await _runs(owner_pool, connector) == [("failed", "could not start the sync job: no cluster")]
+
+
+async def _run_whose_job_died(sync_deps, owner_pool: asyncpg.Pool, tenant, connector: uuid.UUID) -> dict:
+    """A run of the connector left 'running' by a job whose last heartbeat was 30 minutes ago."""
+    run = await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            """UPDATE app.integration_sync_runs SET status = 'running', created_at = now() - interval '40 minutes',
+                   started_at = now() - interval '40 minutes', heartbeat_at = now() - interval '30 minutes'
+               WHERE id = $1""",
+            run["id"],
+        )
+    return run
+
+
+async def test_a_run_whose_job_stopped_reporting_is_failed_and_announced_when_the_next_sync_is_queued(
+    sync_deps, owner_pool, make_tenant
+):
+    # Before, queueing the next sync failed it as "abandoned" with a plain UPDATE: no notification, no event.
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    dead = await _run_whose_job_died(sync_deps, owner_pool, tenant, connector)
+    async with tap(owner_pool, tenant.id) as seen:
+        await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
+    abandoned = "abandoned: the sync job stopped reporting"
+    assert await _runs(owner_pool, connector) == [("failed", abandoned), ("queued", None)]
+    async with owner_pool.acquire() as conn:
+        titles = await conn.fetch(
+            "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+    assert [t["title"] for t in titles] == [f"ERP sync of erp failed: {abandoned}"]
+    assert [(e["type"], e["data"]["run_id"]) for e in seen] == [("integration.sync_failed", str(dead["id"]))]
+
+
+async def test_members_fail_abandoned_runs_only_as_writers_and_only_in_their_own_tenant(
+    sync_deps, owner_pool, make_tenant
+):
+    tenant, other = await make_tenant(), await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    await _run_whose_job_died(sync_deps, owner_pool, tenant, connector)
+
+    async def fail_abandoned(tx: TenantTransaction):
+        return await tx.conn.fetchval("SELECT app.fail_abandoned_integration_runs($1)", connector)
+
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await sync_deps.database.run(tenant.claims(tenant.viewer), None, fail_abandoned)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the service's form, any tenant
+        await sync_deps.database.run(
+            tenant.claims(),
+            None,
+            lambda tx: tx.conn.fetchval("SELECT app.fail_abandoned_integration_runs(NULL, NULL, false)"),
+        )
+    assert await sync_deps.database.run(other.claims(other.admin), None, fail_abandoned) == 0
+    assert [status for status, _ in await _runs(owner_pool, connector)] == ["running"]
 
 
 class _DemotesItsActor:
