@@ -24,7 +24,9 @@ exports say (truck, ocean, air charter, courier, parcel ...).
 
 A row's identity (supplier, product, category, dates ordered and promised, quantity, value, reference) makes
 re-imports idempotent: the same row again only updates its delivery outcome. Valid rows are imported and
-invalid ones reported; a file that cannot be read at all, or lacks a required column, changes nothing.
+invalid ones reported; a file that cannot be read at all, or lacks a required column, changes nothing. A unit
+price the price history cannot keep at its four decimals (0.00014 each) is left out, not rounded, and reported
+in ``price_notes``; its delivery is imported all the same.
 
 The format (columns, ``MODE_SYNONYMS``, ``DATE_FORMATS``, the mapping parsers) is ``risk.history_format``;
 reading the file is ``risk.history_csv``; checking one row is ``risk.history_rows``; this module stores them.
@@ -39,6 +41,8 @@ from uuid import UUID
 
 import asyncpg
 
+from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
+from inventory.schemas import LARGEST_PRICE
 from risk.history_csv import detect_date_format, read_rows
 from risk.history_format import (
     SUPPLIER_CODE_MAX,
@@ -130,6 +134,9 @@ async def import_history(
             new_suppliers.setdefault(parsed.supplier, (parsed.supplier_name, parsed.country))
     keys = [r.key for r in valid]
     duplicates_in_file = len(keys) - len(set(keys))
+    unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins
+    prices = {key: _unit_price(r) for key, r in unique.items()}
+    price_notes = [{"line": unique[key].line, "reason": why} for key, (_, why) in prices.items() if why]
     report: dict[str, Any] = {
         "rows": len(rows),
         "valid": len(valid),
@@ -142,6 +149,8 @@ async def import_history(
         "date_format": date_format,
         "rejections": rejections[:MAX_REPORTED_REJECTIONS],
         "rejections_truncated": len(rejections) > MAX_REPORTED_REJECTIONS,
+        "prices_left_out": len(price_notes),  # rows imported whose unit price is not a price observation
+        "price_notes": price_notes[:MAX_REPORTED_REJECTIONS],
     }
     if options.dry_run or not valid:
         return report
@@ -160,7 +169,6 @@ async def import_history(
             country,
             currencies.pop() if len(currencies) == 1 else None,
         )
-    unique = {r.key: r for r in valid}  # the last occurrence of a repeated row wins
     await _adopt_earlier_keys(conn, tenant_id, list(unique.values()), suppliers, products)
     inserted = 0
     for chunk in _chunks(list(unique.values()), 2_000):
@@ -190,7 +198,13 @@ async def import_history(
             *([getattr(r, attribute) for r in chunk] for attribute in _UNNESTED_ATTRIBUTES),
         )
         inserted += sum(1 for x in results if x["inserted"])
-        priced = [r for r in chunk if r.product is not None and 0 < _unit_price(r) < Decimal("1e10")]
+        priced = [r for r in chunk if prices[r.key][0] is not None]
+        # A price an earlier import rounded (0.00014 stored as 0.0001, before 2026-12-07) goes with the re-import.
+        await conn.execute(
+            "DELETE FROM app.supplier_price_history WHERE tenant_id = $1 AND import_key = ANY($2::text[])",
+            tenant_id,
+            [r.key for r in chunk if prices[r.key][1] is not None],
+        )
         await conn.execute(
             """
             INSERT INTO app.supplier_price_history (tenant_id, supplier_id, product_id, observed_on, unit_price,
@@ -204,7 +218,7 @@ async def import_history(
             [suppliers[r.supplier] for r in priced],
             [products[r.product] for r in priced if r.product is not None],
             [r.order_date for r in priced],
-            [_unit_price(r) for r in priced],
+            [prices[r.key][0] for r in priced],
             [r.currency for r in priced],
             [r.key for r in priced],
         )
@@ -256,8 +270,23 @@ async def _adopt_earlier_keys(
     )
 
 
-def _unit_price(row: ValidRow) -> Decimal:
-    return round(row.value / row.quantity, 4)
+def _unit_price(row: ValidRow) -> tuple[Decimal | None, str | None]:
+    """The row's unit price (value / quantity) as the price history keeps it, or None: with no reason where the row
+    is no price (no product, a value of 0), else why it is left out. One the column's four decimals would lose more
+    than ``MAX_PRICE_ROUNDING`` of is left out, not rounded, as an order line's is refused: until 2026-12-07
+    0.00014 each was stored as 0.0001, and a line at 0.00014 was flagged 40% above the prices before it."""
+    if row.product is None or row.value == 0:
+        return None, None
+    exact = row.value / row.quantity
+    kept = kept_unit_price(exact)
+    if kept is None:
+        why = f"finer than the four decimals a price keeps (more than {MAX_PRICE_ROUNDING:.1%} of it would be lost)"
+    elif kept >= LARGEST_PRICE:  # 9999999999.99995 included: rounded, it is past the column too
+        why = "past the largest price kept"
+    else:
+        return kept, None
+    price = f"unit price {exact:.6g} {row.currency} (value / quantity)"
+    return None, f"{price} is {why}: the delivery is imported, its price is not"
 
 
 def _chunks(items: list[ValidRow], size: int) -> list[list[ValidRow]]:

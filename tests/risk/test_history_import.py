@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from common.errors import InvalidInputError
+from risk import service
 from risk.history_csv import detect_date_format
 from risk.history_format import COLUMNS, normalise_country
 from risk.history_import import (
@@ -18,6 +20,7 @@ from risk.history_import import (
     parse_mode_mapping,
 )
 from risk.history_rows import validate_row
+from tests.support.rows import insert
 
 HEADER = "supplier,country,product,shipment_mode,order_date,promised_date,delivered_date,quantity,value\n"
 GOOD = [
@@ -416,3 +419,49 @@ def test_country_names_exports_use_are_read_as_their_iso_codes(written, code):
 
 def test_korea_alone_is_refused_as_ambiguous():
     assert "South Korea (KR) or North Korea (KP)" in str(normalise_country("Korea")[1])
+
+
+def washers(months: int = 6) -> bytes:
+    """100,000 washers a month at 14.00 the lot, 0.00014 each: a price finer than four decimals keep."""
+    days = [date.today() - timedelta(days=200 - 30 * k) for k in range(months)]
+    return csv_bytes(
+        *(f"ACME,CN,SKU-0,sea,{d},{d + timedelta(days=10)},{d + timedelta(days=10)},100000,14.00" for d in days)
+    )
+
+
+async def test_a_unit_price_four_decimals_cannot_keep_is_left_out_of_the_price_history_not_rounded(world):
+    # Before, 0.00014 each was stored as 0.0001, and a draft at 0.00014 each was flagged "40.0% above the median of
+    # the last 6 prices (67.3 sd)".
+    supplier = await world.supplier("ACME", "CN")
+    report = await run_import(world, washers())
+    async with world.pool.acquire() as conn:
+        order = await insert(
+            conn, "purchase_orders", tenant_id=world.tenant.id, supplier_id=supplier,
+            warehouse_id=world.tenant.warehouses[0], currency="EUR", status="draft",
+        )  # fmt: skip
+        await insert(
+            conn, "purchase_order_lines", tenant_id=world.tenant.id, purchase_order_id=order, line_no=1,
+            product_id=world.tenant.products[0], quantity=100, uom="thousand", uom_factor=1000, quantity_base=100000,
+            unit_price=Decimal("0.14"),
+        )  # fmt: skip
+    result = await world.run(lambda tx: service.market_risk(tx, None))
+    assert result["price_flags"] == []
+    assert (await count(world, "supplier_deliveries"), await count(world, "supplier_price_history")) == (6, 0)
+    assert (report["inserted"], report["prices_left_out"], len(report["price_notes"])) == (6, 6, 6)
+    assert "unit price 0.00014 EUR (value / quantity) is finer than" in report["price_notes"][0]["reason"]
+
+
+async def test_reimporting_removes_a_price_an_earlier_import_rounded(world):
+    await world.supplier("ACME", "CN")
+    await run_import(world, washers(1))
+    async with world.pool.acquire() as conn:  # as imports before 2026-12-07 stored it
+        await conn.execute(
+            "INSERT INTO app.supplier_price_history (tenant_id, supplier_id, product_id, observed_on, unit_price,"
+            " currency, import_key) SELECT tenant_id, supplier_id, product_id, order_date, 0.0001, currency,"
+            " import_key FROM app.supplier_deliveries WHERE tenant_id = $1"
+            " ON CONFLICT (tenant_id, import_key) DO UPDATE SET unit_price = 0.0001",
+            world.tenant.id,
+        )
+    report = await run_import(world, washers(1))
+    assert (report["updated"], report["prices_left_out"]) == (1, 1)
+    assert await count(world, "supplier_price_history") == 0
