@@ -43,7 +43,7 @@ async def supplier_history(
 ) -> SupplierHistory | None:
     """The supplier's issued purchase orders with their first receipt (a receipt row, or an ERP sync's stamp on a
     line, whichever is earlier); None when the supplier is unknown. ``warehouse_id``: only orders to it;
-    ``product_id``: only orders with a line of it.
+    ``product_id``: only orders with a line of it, dated by that line's receipts and open while that line is.
 
     Dates are on the receiving warehouse's calendar. Where its zone is not known, received orders read on UTC's
     (as the delivery history does) and open ones on ``reader_zone``'s, so an open order is late here exactly when
@@ -56,24 +56,33 @@ async def supplier_history(
     rows = await conn.fetch(
         """
         SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
-               w.timezone, least(receipt.first_at, erp.first_at) AS first_received_at
+               w.timezone, least(receipt.first_at, erp.first_at) AS first_received_at, erp.line_open
         FROM app.purchase_orders po
         JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
-        -- time: one dated centuries ahead dominated the estimate, past 2262 it broke pandas' timestamps.
+        -- time: one dated centuries ahead dominated the estimate, past 2262 it broke pandas' timestamps. With a
+        -- product, only a receipt of its line dates it: another product's early delivery is not its lead time.
         CROSS JOIN LATERAL (SELECT min(r.received_at) AS first_at FROM app.purchase_receipts r
                             WHERE r.tenant_id = po.tenant_id AND r.purchase_order_id = po.id
-                              AND r.received_at <= $3) receipt
+                              AND r.received_at <= $3
+                              AND ($5::uuid IS NULL OR EXISTS (
+                                  SELECT 1 FROM app.purchase_receipt_lines rl
+                                  JOIN app.purchase_order_lines l
+                                    ON l.tenant_id = rl.tenant_id AND l.id = rl.purchase_order_line_id
+                                  WHERE rl.tenant_id = r.tenant_id AND rl.receipt_id = r.id AND l.product_id = $5))
+                           ) receipt
         -- An ERP's receipt has no row of Chainsight's: the sync that first saw a line's received quantity grow
         -- stamped it (erp_received_at is the last such sync: a line received in parts read its completing one).
-        CROSS JOIN LATERAL (SELECT min(l.erp_first_received_at) AS first_at FROM app.purchase_order_lines l
+        -- line_open: whether a line (of the product, with one) still awaits some of its quantity; NULL: no line.
+        CROSS JOIN LATERAL (SELECT min(l.erp_first_received_at) FILTER (WHERE l.erp_first_received_at <= $3)
+                                       AS first_at,
+                                   bool_or(l.received_base + l.cancelled_base < l.quantity_base) AS line_open
+                            FROM app.purchase_order_lines l
                             WHERE l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
-                              AND l.erp_first_received_at <= $3) erp
+                              AND ($5::uuid IS NULL OR l.product_id = $5)) erp
         WHERE po.supplier_id = $1 AND po.issued_at IS NOT NULL AND po.issued_at >= $2
           AND po.status <> 'cancelled' AND ($4::uuid IS NULL OR po.warehouse_id = $4)
-          AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM app.purchase_order_lines l
-                                           WHERE l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
-                                             AND l.product_id = $5))
+          AND ($5::uuid IS NULL OR erp.line_open IS NOT NULL)
         ORDER BY po.issued_at
         """,
         supplier_id,
@@ -84,13 +93,18 @@ async def supplier_history(
     )
     frame = pd.DataFrame(
         [dict(r) for r in rows],
-        columns=["purchase_order_id", "issued_at", "expected_date", "status", "timezone", "first_received_at"],
-    )
+        columns=[
+            "purchase_order_id", "issued_at", "expected_date", "status", "timezone", "first_received_at", "line_open"
+        ],
+    )  # fmt: skip
     frame["purchase_order_id"] = frame["purchase_order_id"].astype(str)
-    received = frame[frame["first_received_at"].notna()].drop(columns="status").reset_index(drop=True)
+    received = frame[frame["first_received_at"].notna()].drop(columns=["status", "line_open"]).reset_index(drop=True)
     received["timezone"] = received["timezone"].fillna("UTC")
     # A received order with no receipt date (an ERP's received before any sync saw it) is neither: when is unknown.
-    open_orders = frame[frame["first_received_at"].isna() & frame["status"].isin(["issued", "partially_received"])]
+    still_out = frame["status"].isin(["issued", "partially_received"])
+    if product_id is not None:  # the order's other lines may be what is still to come
+        still_out &= frame["line_open"].eq(True)
+    open_orders = frame[frame["first_received_at"].isna() & still_out]
     open_orders = open_orders.copy()
     open_orders["timezone"] = open_orders["timezone"].fillna(reader_zone)
     lead = nominal["lead_time_days"]

@@ -223,3 +223,60 @@ async def test_an_open_order_to_a_warehouse_without_a_zone_is_late_on_the_reader
         zones[p.purchase_order_id]: p.already_late for p in predict_open_orders(found.open_orders, estimate, now=now)
     }
     assert late == {"Etc/GMT-14": True, "America/Los_Angeles": False}
+
+
+async def received_line(conn, tenant, order, line_no: int, product, at: datetime) -> None:
+    """A line of 10 of ``product`` on ``order`` and Chainsight's receipt of all of it at ``at``."""
+    line = await conn.fetchval(
+        "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, "
+        "uom_factor, quantity_base, unit_price, received_base) VALUES ($1, $2, $3, $4, 10, 'each', 1, 10, 1, 10) "
+        "RETURNING id",
+        tenant.id, order, line_no, product,
+    )  # fmt: skip
+    receipt = await conn.fetchval(
+        "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id, received_at) VALUES ($1, $2, $3) "
+        "RETURNING id",
+        tenant.id, order, at,
+    )  # fmt: skip
+    movement = await conn.fetchval(
+        "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity) "
+        "VALUES ($1, $2, $3, 'receipt', 10) RETURNING id",
+        tenant.id, product, tenant.warehouses[0],
+    )  # fmt: skip
+    await conn.execute(
+        "INSERT INTO app.purchase_receipt_lines (tenant_id, receipt_id, purchase_order_line_id, quantity, "
+        "quantity_base, movement_id) VALUES ($1, $2, $3, 10, 10, $4)",
+        tenant.id, receipt, line, movement,
+    )  # fmt: skip
+
+
+async def test_a_products_orders_are_dated_by_its_own_lines_receipts(database, make_tenant, owner_pool):
+    # Before, an order's first receipt of any line dated it: product 0's 30 days read 2 (product 1's), and an order
+    # whose line of product 0 was still to come counted as received.
+    tenant, supplier = await tenant_with_supplier(make_tenant, owner_pool)
+    (p0, p1), w0 = tenant.products, tenant.warehouses[0]
+    async with owner_pool.acquire() as conn:
+        for _ in range(10):
+            order = await conn.fetchval(
+                "INSERT INTO app.purchase_orders (tenant_id, supplier_id, warehouse_id, currency, status, issued_at) "
+                "VALUES ($1, $2, $3, 'EUR', 'issued', $4) RETURNING id",
+                tenant.id, supplier, w0, ISSUED,
+            )  # fmt: skip
+            await received_line(conn, tenant, order, 1, p0, ISSUED + timedelta(days=30))
+            await received_line(conn, tenant, order, 2, p1, ISSUED + timedelta(days=2))
+        waiting = await erp_order(conn, tenant, supplier, ISSUED, "issued", None)  # product 0, nothing received
+        await conn.execute(  # its line of product 1 came in 2 days, by an ERP
+            "INSERT INTO app.purchase_order_lines (tenant_id, purchase_order_id, line_no, product_id, quantity, uom, "
+            "uom_factor, quantity_base, unit_price, received_base, erp_first_received_at) "
+            "VALUES ($1, $2, 2, $3, 10, 'each', 1, 10, 1, 10, $4)",
+            tenant.id, uuid.UUID(waiting), p1, ISSUED + timedelta(days=2),
+        )  # fmt: skip
+        await conn.execute("UPDATE app.purchase_orders SET status = 'partially_received' WHERE id = $1", waiting)
+    now = ISSUED + timedelta(days=60)
+    own = await as_planner(
+        database, tenant, lambda c: scoped_supplier_history(c, supplier, warehouse_id=w0, product_id=p0, now=now)
+    )
+    assert own.scope == "this product's orders to this warehouse"
+    assert set(own.received["first_received_at"]) == {ISSUED + timedelta(days=30)}
+    assert own.open_orders["purchase_order_id"].tolist() == [waiting]
+    assert estimate_lead_time(own.received).mean_days == 30
