@@ -110,6 +110,15 @@ def test_one_sale_in_a_history_of_zeros_claims_no_seasonal_or_trend_strength():
     assert "mostly zero demand (199 of 200 observations): strengths not measured" in analysis.notes
 
 
+def test_sales_on_mondays_only_keep_the_strength_of_their_detected_weekly_cycle():
+    # Mostly zero demand, but a detected period: the plain STL measures it (before, every such series read None).
+    ds = pd.date_range("2024-01-01", periods=210)  # a Monday
+    y = np.where(ds.dayofweek == 0, 20.0 + np.random.default_rng(0).normal(0, 2, len(ds)), 0.0)
+    analysis = analyse_seasonality(pd.DataFrame({"ds": ds, "y": y}), "D")
+    assert analysis.detected_periods[0] == 7
+    assert analysis.seasonal_strength is not None and analysis.seasonal_strength > 0.9
+
+
 def test_too_short_series_says_which_periods_could_not_be_assessed():
     frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=10, freq="D"), "y": np.arange(10.0)})
     analysis = analyse_seasonality(frame, "D")
