@@ -40,12 +40,20 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     dead_lettered: int = 0
+    # Of those, the dead letters opened (new, or reopened after being resolved) rather than met again: what a run
+    # notifies about. Not in the run's counts (as_dict), which the API serves as they were.
+    newly_dead_lettered: int = 0
 
     def add(self, other: Counts) -> None:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.dead_lettered += other.dead_lettered
+        self.newly_dead_lettered += other.newly_dead_lettered
+
+    def dead_letter(self, opened: bool) -> None:
+        self.dead_lettered += 1
+        self.newly_dead_lettered += opened
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("created", "updated", "unchanged", "dead_lettered")}
@@ -60,27 +68,23 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
         where = _nul_in(record.external_id, record.fields)
         if where is not None:
             error = f"{where} contains a NUL character, which the database cannot store: correct it in the ERP"
-            await _dead_letter(conn, scope, entity, record.external_id, error, record.raw)
-            counts.dead_lettered += 1
+            counts.dead_letter(await _dead_letter(conn, scope, entity, record.external_id, error, record.raw))
             continue
         try:
             model = RECORD_MODELS[entity].model_validate({**record.fields, "external_id": record.external_id})
             async with conn.transaction():  # a savepoint: a refused record leaves the page's transaction usable
                 outcome = await applier(conn, scope, model, known.get(record.external_id))
         except ValidationError as exc:
-            await _dead_letter(conn, scope, entity, record.external_id, _validation_message(exc), record.raw)
-            counts.dead_lettered += 1
-            continue
+            error = _validation_message(exc)
         except DomainError as exc:  # unmapped values, references not synced, moves the life cycle forbids
-            await _dead_letter(conn, scope, entity, record.external_id, exc.message, record.raw)
-            counts.dead_lettered += 1
-            continue
+            error = exc.message
         except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
-            await _dead_letter(conn, scope, entity, record.external_id, f"refused by the database: {exc}", record.raw)
-            counts.dead_lettered += 1
+            error = f"refused by the database: {exc}"
+        else:
+            setattr(counts, outcome, getattr(counts, outcome) + 1)
+            succeeded.append(record.external_id)
             continue
-        setattr(counts, outcome, getattr(counts, outcome) + 1)
-        succeeded.append(record.external_id)
+        counts.dead_letter(await _dead_letter(conn, scope, entity, record.external_id, error, record.raw))
     if succeeded:
         await _resolve(conn, scope, entity, succeeded)
     if page.cursor is not None:
@@ -125,8 +129,8 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
                 # A record dead-lettered because its level could not be lowered then: this success resolves it.
                 await _resolve(conn, scope, Entity.STOCK, [row["external_id"]])
         except DomainError as exc:
-            await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
-            counts.dead_lettered += 1
+            opened = await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
+            counts.dead_letter(opened)
             continue
         setattr(counts, outcome, getattr(counts, outcome) + 1)
     return counts
@@ -174,14 +178,19 @@ def _json(raw: Any) -> Any:
 
 async def _dead_letter(
     conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_id: str, error: str, raw: Any
-) -> None:
-    await conn.execute(
-        """INSERT INTO app.integration_dead_letters
+) -> bool:
+    """Record the failure; True if it opened the dead letter (new, or resolved until now), False if it was open."""
+    opened: bool = await conn.fetchval(
+        """WITH before AS (
+               SELECT resolved_at FROM app.integration_dead_letters
+               WHERE tenant_id = $1 AND connector_id = $2 AND entity = $3 AND external_id = $4)
+           INSERT INTO app.integration_dead_letters
                (tenant_id, connector_id, entity, external_id, run_id, error, payload)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (tenant_id, connector_id, entity, external_id) DO UPDATE
            SET run_id = EXCLUDED.run_id, error = EXCLUDED.error, payload = EXCLUDED.payload,
-               attempts = app.integration_dead_letters.attempts + 1, last_seen_at = now(), resolved_at = NULL""",
+               attempts = app.integration_dead_letters.attempts + 1, last_seen_at = now(), resolved_at = NULL
+           RETURNING coalesce((SELECT resolved_at IS NOT NULL FROM before), true)""",
         scope.tenant_id,
         scope.connector_id,
         entity.value,
@@ -190,6 +199,7 @@ async def _dead_letter(
         storable(error)[:2000],
         _json(raw),
     )
+    return opened
 
 
 async def _resolve(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_ids: list[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -325,3 +326,50 @@ async def test_an_unexpected_error_fails_the_run_with_its_error_and_announces_it
         )
     assert (run["status"], notified) == ("failed", 1)
     assert run["error"] == "unexpected error: ValueError: Expecting value: line 1 column 1 (char 0)"
+
+
+class _StockOfUnsyncedProducts:
+    """A connector whose every stock snapshot reports stock of products the ERP never sent (each dead-lettered)."""
+
+    entities = frozenset({Entity.STOCK})
+
+    def __init__(self, products: list[str]) -> None:
+        self.products = products
+
+    async def pull(self, entity: Entity, cursor: object) -> AsyncIterator[Page]:
+        fields = {"warehouse_code": "WH-0", "quantity": Decimal(5)}
+        yield Page([SourceRecord(f"stock-{p}", {**fields, "product_external_id": p}) for p in self.products])
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def test_a_sync_notifies_only_the_dead_letters_it_opens(sync_deps, owner_pool, make_tenant):
+    # Before, every run dead-lettering the same record again wrote another "some records were dead-lettered"
+    # notification: at a 5-minute interval, 288 identical ones a day.
+    tenant = await make_tenant()
+    connector = await odoo_connector(sync_deps, tenant, FakeOdoo().url)
+    products = ["never-synced"]
+    stock = dataclasses.replace(sync_deps, connector_factory=lambda *_: _StockOfUnsyncedProducts(products))
+
+    async def notified() -> int:
+        count: int = await owner_pool.fetchval(
+            "SELECT count(*) FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+        return count
+
+    for _ in range(2):
+        run = await run_sync(stock, tenant.id, connector)
+        assert (run["status"], run["counts"]["stock"]["dead_lettered"]) == ("completed_with_errors", 1)
+    assert await notified() == 1
+    products.append("also-never-synced")
+    await run_sync(stock, tenant.id, connector)
+    assert await notified() == 2
+    await owner_pool.execute(
+        "UPDATE app.integration_dead_letters SET resolved_at = now() WHERE tenant_id = $1", tenant.id
+    )  # as if the products had synced meanwhile
+    async with tap(owner_pool, tenant.id) as seen:
+        await run_sync(stock, tenant.id, connector)  # both fail again: reopened, so told again
+        await run_sync(stock, tenant.id, connector)
+    assert await notified() == 3
+    assert [e["type"] for e in seen] == ["integration.sync_finished"] * 2  # every run still posts its event
