@@ -88,6 +88,48 @@ async def test_the_zone_migration_reads_a_stored_utc_as_not_given_and_keeps_a_na
         await conn.close()
 
 
+async def test_odoo_and_business_central_order_cursors_are_cleared_once_and_the_others_kept(scratch_database):
+    # Their order lines were synced at the price before the line's discount until 2026-12-07; the incremental syncs
+    # never read an untouched order again, so the migration sends their next order sync back to the start.
+    shipped = load_migrations()
+    (reread,) = [m for m in shipped if m.name == "erp_orders_read_again_at_net_prices"]
+    await apply_migrations(scratch_database, [m for m in shipped if m.version < reread.version])
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        tenant = await conn.fetchval("INSERT INTO app.tenants (name, slug) VALUES ('T', 'reread') RETURNING id")
+        for kind in ("odoo", "dynamics", "sap", "netsuite"):
+            connector = await conn.fetchval(
+                """INSERT INTO app.integration_connectors
+                       (tenant_id, name, kind, base_url, credentials, entities, acting_user_id)
+                   VALUES ($1, $2, $2, 'https://erp.example', $3, '{purchase_orders,products}', $4)
+                   RETURNING id""",
+                tenant,
+                kind,
+                b"sealed",
+                uuid.uuid4(),
+            )
+            await conn.executemany(
+                """INSERT INTO app.integration_sync_state (tenant_id, connector_id, entity, cursor)
+                   VALUES ($1, $2, $3, $4)""",
+                [(tenant, connector, entity, '{"write_date": "2026-11-30 10:00:00"}')
+                 for entity in ("purchase_orders", "products")],
+            )  # fmt: skip
+        applied = await apply_migrations(scratch_database, shipped)
+        assert applied == [m.version for m in shipped if m.version >= reread.version]
+        cursors = await conn.fetch(
+            """SELECT c.kind, s.entity, s.cursor IS NOT NULL AS kept FROM app.integration_sync_state s
+               JOIN app.integration_connectors c ON c.id = s.connector_id ORDER BY c.kind, s.entity"""
+        )
+        assert [tuple(c) for c in cursors] == [
+            ("dynamics", "products", True), ("dynamics", "purchase_orders", False),
+            ("netsuite", "products", True), ("netsuite", "purchase_orders", True),
+            ("odoo", "products", True), ("odoo", "purchase_orders", False),
+            ("sap", "products", True), ("sap", "purchase_orders", True),
+        ]  # fmt: skip
+    finally:
+        await conn.close()
+
+
 @pytest.mark.parametrize(
     "change",
     [
