@@ -40,12 +40,15 @@ async def write_lines(
                 uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
                 unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
                 -- The ERP holds the receipt; that it happened since the last sync is what is known here: the last
-                -- (the delivery history's date, 0136) and the first, set once (the lead time's start, 0144). The
-                -- stamp also tells the low-stock alert that the receipt's stock came with the stock sync (0146).
+                -- (the delivery history's date, 0136) and the first, set once (the lead time's start, 0144), only
+                -- when this sync finds the first of it: a line that came already received has no known first
+                -- receipt, and a later sync's time would be a lead time of the order's whole age. The stamp also
+                -- tells the low-stock alert that the receipt's stock came with the stock sync (0146).
                 erp_received_at = CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base
                                        THEN now() ELSE app.purchase_order_lines.erp_received_at END,
                 erp_first_received_at = coalesce(app.purchase_order_lines.erp_first_received_at,
-                    CASE WHEN EXCLUDED.received_base > app.purchase_order_lines.received_base THEN now() END),
+                    CASE WHEN app.purchase_order_lines.received_base = 0 AND EXCLUDED.received_base > 0
+                         THEN now() END),
                 -- What an ERP that reports closures says, a line it reopened included; from one that reports none,
                 -- a backorder closed in Chainsight stays closed.
                 cancelled_base = CASE WHEN ($12::bool[])[array_position($3::int[], EXCLUDED.line_no)]

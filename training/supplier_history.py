@@ -27,7 +27,9 @@ class SupplierHistory:
     nominal_lead_time_days: float | None
     # timezone: the receiving warehouse's, whose calendar the expected date is on
     received: pd.DataFrame  # purchase_order_id, issued_at, expected_date, timezone, first_received_at
-    open_orders: pd.DataFrame  # purchase_order_id, issued_at, expected_date, timezone
+    # purchase_order_id, issued_at, expected_date, timezone, received_undated (partly received at an unknown date:
+    # an ERP's before any sync saw it; still out, but its time out is no lower bound on its lead time)
+    open_orders: pd.DataFrame
     scope: str = POOLED  # whose orders these are, as the answers say it
 
 
@@ -56,7 +58,8 @@ async def supplier_history(
     rows = await conn.fetch(
         """
         SELECT po.id AS purchase_order_id, po.issued_at, po.expected_date, po.status,
-               w.timezone, least(receipt.first_at, erp.first_at) AS first_received_at, erp.line_open
+               w.timezone, least(receipt.first_at, erp.first_at) AS first_received_at, erp.line_open,
+               coalesce(erp.received_undated, false) AS received_undated
         FROM app.purchase_orders po
         JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
         -- A receipt dated ahead of the clock (refused since 2026-12-06, but older rows may hold one) is not a lead
@@ -76,7 +79,14 @@ async def supplier_history(
         -- line_open: whether a line (of the product, with one) still awaits some of its quantity; NULL: no line.
         CROSS JOIN LATERAL (SELECT min(l.erp_first_received_at) FILTER (WHERE l.erp_first_received_at <= $3)
                                        AS first_at,
-                                   bool_or(l.received_base + l.cancelled_base < l.quantity_base) AS line_open
+                                   bool_or(l.received_base + l.cancelled_base < l.quantity_base) AS line_open,
+                                   -- Received before any sync saw it (an ERP's line that came partly received):
+                                   -- no stamp and no receipt of Chainsight's says when.
+                                   bool_or(l.received_base > 0 AND l.erp_first_received_at IS NULL
+                                           AND NOT EXISTS (SELECT 1 FROM app.purchase_receipt_lines rl
+                                                           WHERE rl.tenant_id = l.tenant_id
+                                                             AND rl.purchase_order_line_id = l.id))
+                                       AS received_undated
                             FROM app.purchase_order_lines l
                             WHERE l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
                               AND ($5::uuid IS NULL OR l.product_id = $5)) erp
@@ -94,11 +104,13 @@ async def supplier_history(
     frame = pd.DataFrame(
         [dict(r) for r in rows],
         columns=[
-            "purchase_order_id", "issued_at", "expected_date", "status", "timezone", "first_received_at", "line_open"
+            "purchase_order_id", "issued_at", "expected_date", "status", "timezone", "first_received_at", "line_open",
+            "received_undated",
         ],
     )  # fmt: skip
     frame["purchase_order_id"] = frame["purchase_order_id"].astype(str)
-    received = frame[frame["first_received_at"].notna()].drop(columns=["status", "line_open"]).reset_index(drop=True)
+    received = frame[frame["first_received_at"].notna()].drop(columns=["status", "line_open", "received_undated"])
+    received = received.reset_index(drop=True)
     received["timezone"] = received["timezone"].fillna("UTC")
     # A received order with no receipt date (an ERP's received before any sync saw it) is neither: when is unknown.
     still_out = frame["status"].isin(["issued", "partially_received"])
@@ -112,7 +124,9 @@ async def supplier_history(
         supplier_id=supplier_id,
         nominal_lead_time_days=float(lead) if lead is not None else None,
         received=received,
-        open_orders=open_orders[["purchase_order_id", "issued_at", "expected_date", "timezone"]].reset_index(drop=True),
+        open_orders=open_orders[
+            ["purchase_order_id", "issued_at", "expected_date", "timezone", "received_undated"]
+        ].reset_index(drop=True),
     )
 
 

@@ -93,8 +93,9 @@ def estimate_lead_time(
     ``history`` has ``issued_at``, ``expected_date`` (may be null) and ``first_received_at``.
     With at least ``min_history`` receipts the history stands alone; below that, the nominal lead
     time (when known) enters as ``prior_weight`` pseudo-observations. ``open_orders`` (``issued_at``,
-    ``expected_date``, ``timezone``), not received by ``now``: one past its expected date is late, and one out
-    longer than a receipt took is a lead time of at least its time out (Kaplan-Meier).
+    ``expected_date``, ``timezone``, optional ``received_undated``), not received by ``now``: one past its expected
+    date is late, and one out longer than a receipt took is a lead time of at least its time out (Kaplan-Meier),
+    unless ``received_undated`` says it was partly received at an unknown date.
     """
     missing = {"issued_at", "expected_date", "first_received_at"} - set(history.columns)
     if missing:
@@ -114,7 +115,10 @@ def estimate_lead_time(
     observed_sd = float(days.std(ddof=1)) if n >= 2 else None
     moment = now or datetime.now(UTC)
     still_open = open_orders if open_orders is not None else pd.DataFrame(columns=["issued_at", "expected_date"])
-    out_days = _time_out(still_open, moment)
+    # An order partly received at an unknown date (``received_undated``: an ERP's, before any sync saw it) may have
+    # come long ago: its time out is no lower bound on its lead time. Its backorder past due is still late.
+    undated = still_open.get("received_undated", pd.Series(False, index=still_open.index)).eq(True).to_numpy()
+    out_days = _time_out(still_open[~undated], moment)
     # An order out longer than the shortest receipt took is a lead time known only to be at least its time out;
     # with no receipts, one out longer than the nominal lead time is the only sign of the supplier's.
     censor_after = days.min() if n else nominal_days

@@ -256,6 +256,18 @@ def test_a_kaplan_meier_mean_kept_above_the_nominal_is_the_historys_alone():
     assert figures[0] == figures[1]
 
 
+def test_an_order_received_in_part_at_an_unknown_date_is_late_but_no_lead_time_of_its_whole_age():
+    # Before, 2 orders an ERP had partly received before the first sync, issued 200 days ago, counted as lead times
+    # of at least 200 days beside 10 five-day receipts: mean 37.5, p90 200.
+    now = START + timedelta(days=400)
+    undated = out_for(now, [200.0, 200.0]).assign(
+        expected_date=(now - timedelta(days=190)).date(), received_undated=True
+    )
+    estimate = estimate_lead_time(history([5.0] * 10), open_orders=undated, now=now)
+    assert (estimate.mean_days, estimate.quantiles_days["p90"]) == (5.0, 5.0)
+    assert (estimate.censored_orders, estimate.late_open_orders) == (0, 2)
+
+
 def test_open_orders_out_longer_than_the_nominal_count_when_there_are_no_receipts():
     # Before, 20 orders out 120 days beside no receipts were ignored: the nominal 5 days, p90 6.65, no note.
     now = START + timedelta(days=400)
