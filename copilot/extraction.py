@@ -9,8 +9,12 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import TYPE_CHECKING
 
 from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
+
+if TYPE_CHECKING:
+    from docx.document import Document as DocxDocument
 
 # Extension -> canonical content type. The extension decides; browsers send unreliable content types.
 SUPPORTED_TYPES = {
@@ -178,7 +182,8 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
         raise _too_large(filename, f"has a stream that inflates past pypdf's limit ({exc})") from exc
     # pypdf meets a damaged file with whatever error the broken object raises (an AttributeError for a trailer
     # that is not a dictionary, an IndexError, a RecursionError for a cycle), not only its own, and an encryption
-    # handler other than Standard (/Adobe.PubSec) or an unknown stream filter with NotImplementedError.
+    # handler other than Standard (/Adobe.PubSec) or an unknown stream filter with NotImplementedError, an offset
+    # past any file (startxref 99999999999999999999) with OverflowError.
     except (
         PyPdfError,
         DependencyError,
@@ -190,6 +195,7 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
         AttributeError,
         IndexError,
         RecursionError,
+        ArithmeticError,
     ) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable PDF: {exc}", code="corrupt_file") from exc
     sections: list[Section] = []
@@ -202,18 +208,22 @@ def _pdf(filename: str, data: bytes) -> list[Section]:
 
 def _docx(filename: str, data: bytes) -> list[Section]:
     import docx
+    from docx.exceptions import PythonDocxError
     from docx.opc.exceptions import PackageNotFoundError
-    from docx.table import Table
+    from docx.oxml.exceptions import XmlchemyError
     from lxml.etree import XMLSyntaxError
 
     _check_archive(filename, data)
+    # Opening and walking the document alike: a part's damaged deflate stream raises zlib.error (EOFError where it
+    # ends early); zipfile refuses a part encrypted with a password with RuntimeError, and one compressed by a
+    # method it lacks with its subclass NotImplementedError; an element short of a required attribute (<w:pStyle/>)
+    # raises python-docx's InvalidXmlError (an XmlchemyError), a number past any size OverflowError.
     try:
-        document = docx.Document(io.BytesIO(data))
-    # A part's damaged deflate stream raises zlib.error (EOFError where it ends early); zipfile refuses a part
-    # encrypted with a password with RuntimeError, and one compressed by a method it lacks with its subclass
-    # NotImplementedError.
+        return _docx_sections(filename, docx.Document(io.BytesIO(data)))
     except (
         PackageNotFoundError,
+        PythonDocxError,
+        XmlchemyError,
         zipfile.BadZipFile,
         KeyError,
         ValueError,
@@ -221,23 +231,37 @@ def _docx(filename: str, data: bytes) -> list[Section]:
         zlib.error,
         EOFError,
         RuntimeError,
+        ArithmeticError,
     ) as exc:
         raise InvalidInputError(f"{filename!r} is not a readable DOCX file: {exc}", code="corrupt_file") from exc
+
+
+def _docx_sections(filename: str, document: DocxDocument) -> list[Section]:
+    from docx.table import Table, _Cell
+
     sections: list[Section] = []
     heading: str | None = None
     lines: list[str] = []
+    extracted = 0
     # Paragraphs and tables in the order they stand, so a table belongs to the heading above it.
     for block in document.iter_inner_content():
         if isinstance(block, Table):
-            lines.extend("; ".join(cell.text.strip() for cell in row.cells) for row in block.rows)
-            continue
-        style = (block.style.name if block.style is not None else "") or ""
-        title = block.text.strip()
+            # Each w:tc once: row.cells repeats a cell once per column it spans (w:gridSpan="50000" in a 36 KB
+            # file read it 50,000 times) and looks up the row above for a vertically merged one (a ValueError in
+            # the first row).
+            text = "\n".join("; ".join(_Cell(tc, block).text.strip() for tc in row._tr.tc_lst) for row in block.rows)
+        else:
+            text = block.text
+        extracted += len(text)
+        if extracted > MAX_EXTRACTED_CHARS:
+            raise _too_large(filename, f"holds more than {MAX_EXTRACTED_CHARS} characters of text")
+        style = "" if isinstance(block, Table) or block.style is None else block.style.name or ""
+        title = text.strip()
         if style.lower().startswith(("heading", "title")) and title and len(title) <= MAX_HEADING_CHARS:
             sections.append(Section("\n".join(lines).strip(), heading))
             heading, lines = title, []
         else:
-            lines.append(block.text)
+            lines.append(text)
     sections.append(Section("\n".join(lines).strip(), heading))
     return sections
 
