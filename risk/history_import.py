@@ -158,17 +158,25 @@ async def import_history(
     currencies_of: dict[str, set[str]] = defaultdict(set)
     for parsed in valid:
         currencies_of[parsed.supplier].add(parsed.currency)
+    created: list[str] = []
     for code, (name, country) in new_suppliers.items():
         currencies = currencies_of[code]
-        suppliers[code] = await conn.fetchval(
+        # An import running beside this one may have created the supplier since it was read: its row is taken
+        # as it stands (the no-op update locks and returns it); until 2026-12-07 the second import failed, a 500.
+        supplier = await conn.fetchrow(
             "INSERT INTO app.suppliers (tenant_id, code, name, country, currency) VALUES ($1, $2, $3, $4, $5) "
-            "RETURNING id",
+            "ON CONFLICT (tenant_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id, (xmax = 0) AS created",
             tenant_id,
             code,
             name,
             country,
             currencies.pop() if len(currencies) == 1 else None,
         )
+        assert supplier is not None  # INSERT ... ON CONFLICT DO UPDATE returns its row either way
+        suppliers[code] = supplier["id"]
+        if supplier["created"]:
+            created.append(code)
+    report["created_suppliers"] = sorted(created)  # not those a concurrent import created first
     await _adopt_earlier_keys(conn, tenant_id, list(unique.values()), suppliers, products)
     inserted = 0
     for chunk in _chunks(list(unique.values()), 2_000):

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from risk.history_format import CURRENCY_CODE, SUPPLIER_CODE_MAX, derived_code, normalise_country, normalise_mode
 
@@ -15,6 +15,9 @@ _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 # pandas' last nanosecond timestamp falls on 2262-04-11; the feature and scoring code reads dates as those.
 LATEST_PROMISE = date(2262, 4, 10)
+# The delivery columns are numeric(18, 4): four decimals, and below 10^14 once rounded to them.
+_RESOLUTION = Decimal("0.0001")
+_PAST_NUMERIC = Decimal("1e14")
 
 
 @dataclass
@@ -90,7 +93,9 @@ def validate_row(
             errors.append(f"{column} must be {'greater than 0' if positive else 'at least 0'}, got {text}")
             return None
         # A comparison, not abs(): arithmetic rounds to the context and raises Overflow past 1e999999 (1e1000000).
-        if number >= Decimal("1e14"):
+        # Every numeric column is numeric(18, 4), which rounds half away from zero before it checks the 14 digits
+        # left of the point: 99999999999999.99995 is stored as 10^14, and failed the whole import until 2026-12-07.
+        if number >= _PAST_NUMERIC or number.quantize(_RESOLUTION, ROUND_HALF_UP) >= _PAST_NUMERIC:
             errors.append(f"{column} {text} is too large")
             return None
         # PostgreSQL's numeric (and asyncpg's encoder) keep at most 16,383 decimal places: 1e-20000, or 0e-99999,
@@ -100,7 +105,7 @@ def validate_row(
             errors.append(f"{column} {text} has more than 1,000 decimal places")
             return None
         # Stored with 4 decimals: a positive amount that rounds to zero would not be positive any more.
-        if positive and round(number, 4) == 0:
+        if positive and number.quantize(_RESOLUTION, ROUND_HALF_UP) == 0:
             errors.append(f"{column} {text} is below the 0.0001 resolution")
             return None
         return number

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -37,6 +38,7 @@ BAD = [
     "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,0.00001,250",  # rounds to zero in storage
     "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,1e400",  # too large
     "ACME,CN,SKU-0,sea,2025-01-02,9999-12-31,9999-12-31,5,250",  # delivered in the future, promised past 2262
+    "ACME,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,99999999999999.99995",  # 10^14 once rounded to four decimals
 ]
 
 
@@ -58,7 +60,7 @@ async def count(world, table: str, where: str = "true") -> int:
 async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
     await world.supplier("ACME", "CN")
     report = await run_import(world, csv_bytes(*GOOD, *BAD))
-    assert (report["rows"], report["inserted"], report["rejected"]) == (11, 2, 9)
+    assert (report["rows"], report["inserted"], report["rejected"]) == (12, 2, 10)
     reasons = {r["line"]: " ".join(r["errors"]) for r in report["rejections"]}
     assert "shipment_mode 'boat'" in reasons[4]
     assert "is not a date" in reasons[5]
@@ -70,6 +72,7 @@ async def test_valid_rows_are_imported_and_each_rejected_row_says_why(world):
     assert "too large" in reasons[11]
     assert "delivered_date 9999-12-31 is in the future" in reasons[12]
     assert "promised_date 9999-12-31 is past 2262-04-10" in reasons[12]
+    assert reasons[13] == "value 99999999999999.99995 is too large"
     assert await count(world, "supplier_deliveries") == 2
     assert await count(world, "supplier_price_history") == 2
 
@@ -123,6 +126,25 @@ async def test_suppliers_are_created_only_for_rows_that_are_imported(world):
     report = await run_import(world, csv_bytes("NEWCO,CN,NOPE,sea,2025-01-02,2025-02-01,,5,250"), create_suppliers=True)
     assert (report["rejected"], report["created_suppliers"]) == (1, [])
     assert await count(world, "suppliers") == 0
+
+
+async def test_two_imports_at_once_creating_one_new_supplier_both_import_and_one_creates_it(world):
+    data = csv_bytes("NEWCO,CN,SKU-0,sea,2025-01-02,2025-02-01,,5,250")
+    first_imported = asyncio.Event()
+
+    async def first(tx):
+        report = await import_history(tx.conn, tx.tenant_id, data, ImportOptions(create_suppliers=True))
+        first_imported.set()
+        await asyncio.sleep(0.5)  # the second reads no NEWCO and waits on its insert until this commits
+        return report
+
+    async def second(tx):
+        await first_imported.wait()
+        return await import_history(tx.conn, tx.tenant_id, data, ImportOptions(create_suppliers=True))
+
+    reports = await asyncio.gather(world.run(first), world.run(second))
+    assert [(r["inserted"], r["updated"], r["created_suppliers"]) for r in reports] == [(1, 0, ["NEWCO"]), (0, 1, [])]
+    assert (await count(world, "suppliers"), await count(world, "supplier_deliveries")) == (1, 1)
 
 
 async def test_a_mapping_renames_another_exports_headers_and_suppliers_can_be_created(world):
@@ -369,6 +391,12 @@ def test_a_decimal_comma_is_refused_rather_than_read_as_a_thousands_separator():
 def test_a_number_past_the_decimal_contexts_range_is_rejected_as_too_large():
     parsed, errors = validate_row(2, a_row(quantity="1e1000000", value="9E+999999999"), "%Y-%m-%d")
     assert (parsed, errors) == (None, ["quantity 1e1000000 is too large", "value 9E+999999999 is too large"])
+
+
+def test_a_quantity_is_checked_against_the_resolution_as_postgresql_rounds_it_half_away_from_zero():
+    # numeric(18, 4) stores 0.00005 as 0.0001; Python's round() made it 0 and rejected a row the column keeps.
+    parsed, errors = validate_row(2, a_row(quantity="0.00005"), "%Y-%m-%d")
+    assert (parsed is not None, errors) == (True, [])
 
 
 def test_a_number_with_more_decimals_than_postgresql_keeps_is_rejected():
