@@ -245,4 +245,6 @@ def _net_unit_cost(line: dict[str, Any]) -> Decimal | None:
     if cost is None or (amount == 0 and percent == 0):
         return cost
     # The discount amount is BC's own, rounded to the currency; the percentage only where no quantity spreads it.
-    return cost - amount / quantity if quantity > 0 else cost * (1 - percent / 100)
+    # Rounded up, it can pass the line's value (3 at 0.333, 100% off: 1.00): such a line is free, not below 0.
+    net = cost - amount / quantity if quantity > 0 else cost * (1 - percent / 100)
+    return max(net, Decimal(0))

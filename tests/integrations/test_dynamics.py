@@ -140,6 +140,26 @@ async def test_a_line_is_priced_net_of_its_line_discount(sync_deps, owner_pool, 
     assert [(r["line_no"], r["unit_price"]) for r in prices] == [(1, 90), (2, Decimal("3.5"))]
 
 
+async def test_a_line_whose_rounded_discount_passes_its_value_syncs_at_a_price_of_zero(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # BC rounds discountAmount to the currency: 3 at 0.333 with 100% off is 1.00 off, a net price of -0.000333 the
+    # line's unit_price (ge=0) refused, and the whole order was dead-lettered.
+    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    first, second = order["purchaseOrderLines"]
+    free = {**first, "quantity": 3.0, "directUnitCost": 0.333, "discountPercent": 100.0, "discountAmount": 1.0}
+    bc.put("purchaseOrders", {"purchaseOrderLines": [free, second]}, order["id"])
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    prices = await owner_pool.fetch(
+        """SELECT l.line_no, l.unit_price FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = '106901' ORDER BY l.line_no""",
+        tenant.id,
+    )
+    assert [(r["line_no"], r["unit_price"]) for r in prices] == [(1, 0), (2, Decimal("3.5"))]
+
+
 async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):
     # Business Central numbers an inserted line 15000 (and one before the first 5000): 15000 // 10000 repeated
     # line 1, and the order was dead-lettered.
