@@ -15,6 +15,7 @@ from common.errors import ConflictError, InvalidInputError, NotFoundError
 from inventory import catalog, purchasing, reorder
 from inventory.catalog_schemas import ProductUpdate
 from inventory.purchasing_schemas import MAX_ORDER_LINES, PurchaseOrderCreate, ReorderRuleCreate, ReorderRuleUpdate
+from tests.inventory.test_members import add_rule_with_minimum_5, issue, low_stock_titles
 from tests.support.rows import insert
 
 D = Decimal
@@ -528,3 +529,55 @@ async def test_an_issued_order_stays_incoming_when_its_supplier_is_deactivated(d
     await owner_pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", supplier)
 
     assert await incoming(owner_pool, tenant, 0) == D(20)
+
+
+async def dead_draft_of_10_units(database, owner_pool, tenant) -> dict:
+    """A draft for 10 units of the first product into the first warehouse from supplier OLD, not the rule's, then
+    OLD deactivated: the draft cannot be issued, so it is not incoming."""
+    async with owner_pool.acquire() as conn:
+        old = await insert(conn, "suppliers", tenant_id=tenant.id, code="OLD", name="Old")
+    body = PurchaseOrderCreate.model_validate(
+        {
+            "supplier_id": old,
+            "warehouse_id": tenant.warehouses[0],
+            "lines": [{"product_id": tenant.products[0], "quantity": 10, "unit_price": "1"}],
+        }
+    )
+    draft: dict = await database.run(
+        tenant.claims(),
+        None,
+        lambda tx: purchasing.create_order(tx.conn, tx.tenant_id, tx.user_id, body, default_tolerance_pct=D(0)),
+    )
+    await owner_pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", old)
+    return draft
+
+
+async def test_cancelling_a_draft_that_was_not_incoming_sends_no_second_low_stock_alert(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: D(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    draft = await dead_draft_of_10_units(database, owner_pool, tenant)
+    await issue(database, tenant, 7)  # projected 10 -> 3: below the minimum once
+
+    await database.run(tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, draft["id"]))
+
+    assert await low_stock_titles(database, tenant) == [
+        "SKU-0 in WH-0 is below its minimum: projected 3 < 5 (on hand 3, reserved 0, incoming 0)"
+    ]
+
+
+async def test_reducing_a_line_of_a_draft_that_was_not_incoming_sends_no_second_low_stock_alert(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(stock={0: D(10)})
+    await add_rule_with_minimum_5(owner_pool, tenant)
+    draft = await dead_draft_of_10_units(database, owner_pool, tenant)
+    await issue(database, tenant, 7)  # projected 10 -> 3: below the minimum once
+
+    await owner_pool.execute(
+        "UPDATE app.purchase_order_lines SET quantity = 4, quantity_base = 4 WHERE purchase_order_id = $1",
+        draft["id"],
+    )
+
+    assert len(await low_stock_titles(database, tenant)) == 1
