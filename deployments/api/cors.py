@@ -45,6 +45,9 @@ async def require_allowed_origin(websocket: WebSocket) -> None:
     if origin is None:
         return
     settings: Settings = websocket.app.state.settings
-    same_origin = urlsplit(origin).netloc == websocket.headers.get("host")
+    try:
+        same_origin = urlsplit(origin).netloc == websocket.headers.get("host")
+    except ValueError:  # an origin no URL parser reads ("http://[::1") is not the API's own
+        same_origin = False
     if not same_origin and origin not in settings.cors_origins:
         raise WebSocketException(status.WS_1008_POLICY_VIOLATION, reason=f"origin {origin} is not allowed")

@@ -41,8 +41,9 @@ def auth(tenant, user=None) -> str:
         '{"type": "auth", "token": 5}',
         '{"type": "auth", "token": "x", "tenant_id": 7}',
         "[]",
+        "[" * 100_000 + "]" * 100_000,
     ],
-    ids=["binary", "not-json", "token-not-a-string", "tenant-not-a-string", "not-an-object"],
+    ids=["binary", "not-json", "token-not-a-string", "tenant-not-a-string", "not-an-object", "nested-too-deep"],
 )
 def test_a_malformed_auth_frame_closes_cleanly_with_4401(client, frame):
     with client.websocket_connect("/api/v1/events") as socket:
@@ -51,6 +52,15 @@ def test_a_malformed_auth_frame_closes_cleanly_with_4401(client, frame):
         with pytest.raises(WebSocketDisconnect) as closed:
             socket.receive_json()
         assert closed.value.code == 4401
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "http://[::1"], ids=["another-origin", "unparsable"])
+def test_a_handshake_from_an_origin_not_allowed_is_refused_with_1008(client, origin):
+    # Until 2026-12-07 an Origin no URL parser reads was a 500.
+    handshake = client.websocket_connect("/api/v1/events", headers={"Origin": origin})
+    with pytest.raises(WebSocketDisconnect) as refused, handshake:
+        pass
+    assert refused.value.code == 1008
 
 
 async def test_a_user_may_hold_only_a_few_sockets(client, make_tenant):

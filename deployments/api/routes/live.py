@@ -131,7 +131,8 @@ def _auth_frame(message: Any) -> tuple[str, str | None]:
         raise WebSocketDisconnect(message.get("code", 1000))
     try:
         frame = json.loads(message.get("text") or "")
-    except ValueError:
+    # RecursionError: arrays nested deeper than the parser's stack ("[" * 100000), malformed all the same.
+    except (ValueError, RecursionError):
         frame = None
     token = frame.get("token") if isinstance(frame, dict) and frame.get("type") == "auth" else None
     tenant = frame.get("tenant_id") if isinstance(frame, dict) else None
