@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import xlsxwriter
 
@@ -28,7 +27,13 @@ from inventory.exports.pdf_document import ACCENT, FONT, ReportDocument
 from inventory.exports.pdf_tables import Column, draw_table, in_zone
 
 PDF_MAX_ROWS = 2000
+# A worksheet holds 1,048,576 rows, the heading one of them; xlsxwriter drops a cell past it without raising.
+XLSX_MAX_ROWS = 1_048_575
 FILE_CHUNK = 64 * 1024
+
+
+class SheetFullError(RuntimeError):
+    """A row past the worksheet's last: the export's preparation refuses such a set, so this is a bug if seen."""
 
 
 def _text(value: Any, zone: tzinfo) -> str:
@@ -94,7 +99,9 @@ async def xlsx_chunks(
         def write(batch: list[tuple], first: int) -> None:
             for offset, row in enumerate(batch):
                 for col, value in enumerate(row):
-                    _cell(sheet, first + offset, col, value, stamp, day, zone)
+                    # -1: out of the sheet's range, the cell not written (a broken download, never a short file).
+                    if _cell(sheet, first + offset, col, value, stamp, day, zone) == -1:
+                        raise SheetFullError(f"row {first + offset + 1} is past the worksheet's last")
 
         async for batch in batches:
             await asyncio.to_thread(write, batch, row_index)
@@ -114,25 +121,25 @@ def _excel_can_date(value: date, zone: tzinfo) -> bool:
     return not isinstance(value, datetime) or in_zone(value, zone).year >= EXCEL_FIRST_YEAR
 
 
-def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any, zone: tzinfo) -> None:
+def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any, zone: tzinfo) -> int:
+    """xlsxwriter's result: 0, or negative where the cell was not written as given (-1: outside the sheet)."""
     if value is None:
-        return
+        return 0
     if isinstance(value, bool):
-        sheet.write_boolean(row, col, value)
+        result: int = sheet.write_boolean(row, col, value)
     elif isinstance(value, Decimal | int | float):
-        sheet.write_number(row, col, float(value))
+        result = sheet.write_number(row, col, float(value))
     elif isinstance(value, date) and not _excel_can_date(value, zone):
         # Excel's calendar starts in 1900 (xlsxwriter fails on an earlier date): such a value is written as text.
-        sheet.write_string(row, col, value.isoformat())
+        result = sheet.write_string(row, col, value.isoformat())
     elif isinstance(value, datetime):
-        sheet.write_datetime(row, col, in_zone(value, zone).replace(tzinfo=None), stamp)
+        result = sheet.write_datetime(row, col, in_zone(value, zone).replace(tzinfo=None), stamp)
     elif isinstance(value, date):
-        sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
-    elif isinstance(value, UUID):
-        sheet.write_string(row, col, str(value))
+        result = sheet.write_datetime(row, col, datetime(value.year, value.month, value.day), day)
     else:
         # Always a string cell, never write(): xlsxwriter's write() would store '=...' text as a live formula.
-        sheet.write_string(row, col, str(value))
+        result = sheet.write_string(row, col, str(value))
+    return result
 
 
 def pdf_report(

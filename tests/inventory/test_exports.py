@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from common.errors import InvalidInputError, NotFoundError
-from inventory.exports import build
+from inventory.exports import build, writers
 from inventory.exports.datasets import resolve
 from inventory.listing import ListQuery
 from tests.support.rows import receipt_at
@@ -71,6 +71,29 @@ async def test_xlsx_keeps_numbers_as_numbers_and_timestamps_as_dates(database, o
     assert first[header.index("on_hand")] == 12.5
     assert isinstance(first[header.index("updated_at (UTC)")], datetime)
     assert len(rows) == 3
+
+
+async def test_an_xlsx_export_with_more_rows_than_a_worksheet_holds_is_refused_naming_csv(
+    database, owner_pool, make_tenant, monkeypatch
+):
+    tenant = await stocked_tenant(make_tenant, owner_pool)  # three stock levels
+    monkeypatch.setattr(build, "XLSX_MAX_ROWS", 2)
+    with pytest.raises(InvalidInputError, match="export CSV") as refused:
+        await export(database, tenant, "stock-levels.xlsx")
+    assert refused.value.code == "export_too_large"
+    monkeypatch.setattr(build, "XLSX_MAX_ROWS", 3)
+    rows = list(openpyxl.load_workbook(io.BytesIO(await export(database, tenant, "stock-levels.xlsx"))).active.rows)
+    assert len(rows) == 4
+
+
+@pytest.mark.slow  # a million cells written (9 s): xlsxwriter's row limit is fixed
+async def test_the_xlsx_writer_raises_rather_than_drop_a_row_past_the_worksheet():
+    async def rows_past_the_sheet():
+        yield [(1,)]
+        yield [(2,)] * writers.XLSX_MAX_ROWS
+
+    with pytest.raises(writers.SheetFullError, match="row 1048577"):
+        _ = [chunk async for chunk in writers.xlsx_chunks("t", ["n"], rows_past_the_sheet())]
 
 
 async def test_times_are_written_on_the_readers_clock_and_say_which_it_is(database, owner_pool, make_tenant):
