@@ -85,9 +85,13 @@ def risk_backtest(
     import json
 
     from common.errors import DomainError
-    from risk.commands import run_backtest
+    from risk.commands import check_cutoff, run_backtest
 
     day, tenant_id = parse_day(cutoff), parse_uuid(tenant) if tenant else None  # before any database or Ray work
+    try:
+        check_cutoff(day)
+    except DomainError as exc:
+        fail(exc)
     ensure_database_url()
     fitter = None
     if ray_train:

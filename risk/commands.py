@@ -20,6 +20,7 @@ from common.errors import InvalidInputError
 from risk import repository
 from risk.early_warning import JobIdentity, tenant_identities
 from risk.history_import import ImportOptions, import_history
+from risk.history_rows import LATEST_PROMISE
 from risk.pipeline import Fitter, backtest
 
 
@@ -34,7 +35,21 @@ async def _identity(owner: asyncpg.Connection, tenant: UUID | None) -> JobIdenti
     return found[0]
 
 
+# The history loaded reaches three years before the cutoff, and the models read dates as pandas timestamps.
+EARLIEST_CUTOFF = date(1900, 1, 1)
+
+
+def check_cutoff(cutoff: date) -> date:
+    """The backtest's cutoff, or InvalidInputError: until 2026-12-07 0001-01-01 was an OverflowError traceback."""
+    if not EARLIEST_CUTOFF <= cutoff <= LATEST_PROMISE:
+        raise InvalidInputError(
+            f"the cutoff must lie between {EARLIEST_CUTOFF} and {LATEST_PROMISE}, got {cutoff}", code="invalid_cutoff"
+        )
+    return cutoff
+
+
 async def run_backtest(cutoff: date, tenant: UUID | None, fitter: Fitter | None) -> dict[str, Any]:
+    check_cutoff(cutoff)
     pool = await create_pool(get_settings())
     try:
         async with pool.acquire() as owner:

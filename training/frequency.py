@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-from pandas.tseries.offsets import BaseOffset
+from pandas.tseries.offsets import BaseOffset, Tick
 
 from training.errors import ForecastInputError
 
@@ -19,14 +19,17 @@ BATCH_HORIZON = {"D": 28, "W": 13}
 
 
 def parse_frequency(freq: str) -> BaseOffset:
-    """The pandas offset for ``freq``; raises ForecastInputError when pandas does not know it or it does not
-    step forward (``0D`` divides by zero on a date range, ``-1D`` runs backwards)."""
+    """The pandas offset for ``freq``; raises ForecastInputError when pandas does not know it, it does not
+    step forward (``0D`` divides by zero on a date range, ``-1D`` runs backwards) or it steps below a second."""
     try:
         offset = pd.tseries.frequencies.to_offset(freq)
     except (ValueError, TypeError) as exc:
         raise ForecastInputError(f"unknown frequency {freq!r}: use a pandas alias such as 'h', 'D', 'W', 'MS'") from exc
     if offset.n <= 0:
         raise ForecastInputError(f"frequency must be a positive multiple of its unit ('1D', '2h', 'W'), got {freq!r}")
+    # The seasonal periods count whole seconds: a step below one ('ns', '500ms') divided by zero until 2026-12-07.
+    if isinstance(offset, Tick) and pd.Timedelta(offset) < pd.Timedelta(seconds=1):
+        raise ForecastInputError(f"frequency must step at least one second ('s', '15min', 'h'), got {freq!r}")
     return offset
 
 

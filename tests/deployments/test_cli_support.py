@@ -63,6 +63,13 @@ def test_a_database_without_the_schema_asks_for_migrate(monkeypatch, database_ur
         asyncio.run(execute(f'DROP DATABASE "{name}"'))
 
 
+@pytest.mark.parametrize("cutoff", ["0001-01-01", "9999-12-31"])
+def test_a_backtest_cutoff_outside_the_years_the_models_read_is_one_line(monkeypatch, database_url, cutoff):
+    # Before, 0001-01-01 was an OverflowError traceback (three years of history before it).
+    result = run_cli(monkeypatch, database_url, "risk", "backtest", "--cutoff", cutoff, "--local")
+    assert f"between 1900-01-01 and 2262-04-10, got {cutoff}" in one_line_error(result)
+
+
 def test_syncing_an_unknown_connector_is_one_line(monkeypatch, database_url):
     # Before, the connector's NotFoundError came out as a traceback.
     tenant, connector = uuid.uuid4(), uuid.uuid4()

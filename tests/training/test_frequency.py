@@ -40,3 +40,10 @@ def test_default_horizon_matches_m4_for_weekly_and_hourly():
 def test_nonsense_frequency_raises_input_error():
     with pytest.raises(ForecastInputError, match="unknown frequency"):
         season_length("every so often")
+
+
+@pytest.mark.parametrize("freq", ["ns", "500ms"])
+def test_a_frequency_stepping_below_a_second_raises_input_error(freq):
+    # Before, 'ns' divided by zero (a step of 0 whole seconds): a ZeroDivisionError traceback from the CLI.
+    with pytest.raises(ForecastInputError, match="at least one second"):
+        seasonalities(freq)
