@@ -9,7 +9,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
 
@@ -245,13 +245,7 @@ def _docx_sections(filename: str, document: DocxDocument) -> list[Section]:
     extracted = 0
     # Paragraphs and tables in the order they stand, so a table belongs to the heading above it.
     for block in document.iter_inner_content():
-        if isinstance(block, Table):
-            # Each w:tc once: row.cells repeats a cell once per column it spans (w:gridSpan="50000" in a 36 KB
-            # file read it 50,000 times) and looks up the row above for a vertically merged one (a ValueError in
-            # the first row).
-            text = "\n".join("; ".join(_Cell(tc, block).text.strip() for tc in row._tr.tc_lst) for row in block.rows)
-        else:
-            text = block.text
+        text = _table_text(block, _Cell) if isinstance(block, Table) else block.text
         extracted += len(text)
         if extracted > MAX_EXTRACTED_CHARS:
             raise _too_large(filename, f"holds more than {MAX_EXTRACTED_CHARS} characters of text")
@@ -264,6 +258,25 @@ def _docx_sections(filename: str, document: DocxDocument) -> list[Section]:
             lines.append(text)
     sections.append(Section("\n".join(lines).strip(), heading))
     return sections
+
+
+def _table_text(table: Any, cell: Any) -> str:
+    """A table's rows, cells joined by "; ". Each w:tc is read once: row.cells repeats a cell once per column it
+    spans (w:gridSpan="50000" in a 36 KB file read it 50,000 times) and looks up the row above for a vertically
+    merged one (a ValueError in the first row). A cell continuing a vertical merge repeats the text above it in
+    its grid column, as row.cells did, so each row still reads whole ("ACME; SKU-2", not "; SKU-2")."""
+    above: dict[int, str] = {}
+    rows: list[str] = []
+    for row in table.rows:
+        column, cells = 0, []
+        for tc in row._tr.tc_lst:
+            own = cell(tc, table).text.strip()
+            text = above.get(column, own) if tc.vMerge == "continue" else own
+            above[column] = text
+            cells.append(text)
+            column += tc.grid_span
+        rows.append("; ".join(cells))
+    return "\n".join(rows)
 
 
 def _text_only(text: str) -> str:

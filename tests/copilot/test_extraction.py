@@ -278,6 +278,16 @@ def test_a_docx_table_whose_first_row_continues_a_vertical_merge_is_read():
     assert [s.text for s in extract("merged.docx", data)] == ["Hello\na; \nb;"]
 
 
+def test_a_docx_row_continuing_a_vertical_merge_repeats_the_merged_text_and_stays_whole():
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).merge(table.cell(1, 0)).text = "ACME"
+    table.cell(0, 1).text, table.cell(1, 1).text = "SKU-1", "SKU-2"
+    out = io.BytesIO()
+    document.save(out)
+    assert [s.text for s in extract("merged.docx", out.getvalue())] == ["ACME; SKU-1\nACME; SKU-2"]
+
+
 def test_a_docx_table_cell_spanning_many_columns_is_read_once():
     # Until 2026-12-07 the cell was read once per column it spans: 50,000 in a 36 KB file took 9 s.
     span = '<w:tc><w:tcPr><w:gridSpan w:val="50000"/>'
