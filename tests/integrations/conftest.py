@@ -24,7 +24,9 @@ from integrations.schemas import ConnectorCreate
 from integrations.sync import SyncDeps, run_sync
 from inventory import events, purchasing
 from inventory.purchasing_schemas import PurchaseOrderCreate
+from tests.support.fakes import dynamics
 from tests.support.fakes.base import FakeServer
+from tests.support.fakes.dynamics import FakeDynamics
 from tests.support.fakes.sap import FakeSap, populate
 
 TEST_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
@@ -111,6 +113,48 @@ async def sap_tenant(
         credentials=credentials or {"username": "COMM_USER", "password": password},
         mapping=SAP_MAPPING,
     )
+    return tenant, connector
+
+
+DYNAMICS_MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
+
+
+@pytest.fixture
+def bc() -> Iterator[FakeDynamics]:
+    """A fake Business Central on loopback holding populate's sample data."""
+    with FakeDynamics() as fake:
+        dynamics.populate(fake)
+        yield fake
+
+
+async def bc_tenant(
+    sync_deps: SyncDeps,
+    owner_pool: asyncpg.Pool,
+    make_tenant: Any,
+    fake: FakeDynamics,
+    secret: str = "app-secret",  # noqa: S107
+) -> tuple[Any, uuid.UUID]:
+    """An empty tenant (bare_tenant) and a Business Central connector for ``fake``; returns (the tenant, the
+    connector's id)."""
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await configure(
+        sync_deps,
+        tenant,
+        kind="dynamics",
+        base_url=fake.url + "/api/v2.0/",
+        options={"token_url": fake.token_url, "company_id": fake.company_id},
+        credentials={"client_id": "app-id", "client_secret": secret},
+        mapping=DYNAMICS_MAPPING,
+    )
+    return tenant, connector
+
+
+async def synced_bc_tenant(
+    sync_deps: SyncDeps, owner_pool: asyncpg.Pool, make_tenant: Any, fake: FakeDynamics
+) -> tuple[Any, uuid.UUID]:
+    """bc_tenant's tenant and connector after a first sync; returns (the tenant, the connector's id)."""
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, fake)
+    await run_sync(sync_deps, tenant.id, connector)
     return tenant, connector
 
 

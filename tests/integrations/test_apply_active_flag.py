@@ -2,39 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from integrations.sync import run_sync
 from inventory import catalog
 from inventory.catalog_schemas import ProductUpdate, SupplierUpdate
-from tests.integrations.conftest import bare_tenant, configure
-from tests.support.fakes.dynamics import FakeDynamics, populate
-
-MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
-
-
-@pytest.fixture
-def bc() -> Iterator[FakeDynamics]:
-    with FakeDynamics() as fake:
-        populate(fake)
-        yield fake
-
-
-async def synced_tenant(sync_deps, owner_pool, make_tenant, fake: FakeDynamics):
-    tenant = await bare_tenant(owner_pool, make_tenant)
-    connector = await configure(
-        sync_deps,
-        tenant,
-        kind="dynamics",
-        base_url=fake.url + "/api/v2.0/",
-        options={"token_url": fake.token_url, "company_id": fake.company_id},
-        credentials={"client_id": "app-id", "client_secret": "app-secret"},
-        mapping=MAPPING,
-    )
-    await run_sync(sync_deps, tenant.id, connector)
-    return tenant, connector
+from tests.integrations.conftest import synced_bc_tenant
+from tests.support.fakes.dynamics import FakeDynamics
 
 
 def erp_id(fake: FakeDynamics, table: str, number: str) -> str:
@@ -81,7 +53,7 @@ def edit_something_else(fake: FakeDynamics) -> None:
 async def test_a_row_deactivated_here_stays_inactive_when_the_erp_edits_something_else(
     sync_deps, owner_pool, make_tenant, bc
 ):
-    tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, bc)
+    tenant, connector = await synced_bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await deactivate_here(sync_deps, owner_pool, tenant)
     edit_something_else(bc)
 
@@ -92,7 +64,7 @@ async def test_a_row_deactivated_here_stays_inactive_when_the_erp_edits_somethin
 
 
 async def test_the_erp_s_own_deactivation_and_reactivation_are_synced(sync_deps, owner_pool, make_tenant, bc):
-    tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, bc)
+    tenant, connector = await synced_bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     bc.put("items", {"blocked": True}, erp_id(bc, "items", "1002"))
     bc.put("vendors", {"blocked": "All"}, erp_id(bc, "vendors", "30000"))
     await run_sync(sync_deps, tenant.id, connector)
@@ -108,7 +80,7 @@ async def test_the_erp_s_own_deactivation_and_reactivation_are_synced(sync_deps,
 async def test_a_record_mapped_before_the_erp_s_flag_was_kept_takes_a_deactivation_but_no_activation(
     sync_deps, owner_pool, make_tenant, bc
 ):
-    tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, bc)
+    tenant, connector = await synced_bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await forget_erp_flags(owner_pool, tenant.id)
     await deactivate_here(sync_deps, owner_pool, tenant)
     edit_something_else(bc)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -11,40 +10,21 @@ import pytest
 from common.errors import ConflictError
 from integrations.sync import run_sync
 from inventory import catalog
-from tests.integrations.conftest import bare_tenant, configure
-from tests.support.fakes.dynamics import FakeDynamics, populate
-
-MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
+from tests.integrations.conftest import synced_bc_tenant
+from tests.support.fakes.dynamics import FakeDynamics
 
 
 @pytest.fixture
-def bc() -> Iterator[FakeDynamics]:
+def bc(bc: FakeDynamics) -> FakeDynamics:
     """Business Central's sample data, with a location EAST, a vendor 40000 and an item 2000 that has no stock."""
-    with FakeDynamics() as fake:
-        populate(fake)
-        fake.put("locations", {"code": "EAST", "displayName": "East", "country": "US", "city": "Boston"})
-        fake.put("vendors", {"number": "40000", "displayName": "Vendor 4", "currencyCode": "", "blocked": "_x0020_"})
-        fake.put(
-            "items",
-            {"number": "2000", "displayName": "Item new", "baseUnitOfMeasureCode": "PCS", "unitCost": 3.5,
-             "blocked": False, "inventory": 0.0},
-        )  # fmt: skip
-        yield fake
-
-
-async def synced_tenant(sync_deps, owner_pool, make_tenant, fake: FakeDynamics):
-    tenant = await bare_tenant(owner_pool, make_tenant)
-    connector = await configure(
-        sync_deps,
-        tenant,
-        kind="dynamics",
-        base_url=fake.url + "/api/v2.0/",
-        options={"token_url": fake.token_url, "company_id": fake.company_id},
-        credentials={"client_id": "app-id", "client_secret": "app-secret"},
-        mapping=MAPPING,
-    )
-    await run_sync(sync_deps, tenant.id, connector)
-    return tenant, connector
+    bc.put("locations", {"code": "EAST", "displayName": "East", "country": "US", "city": "Boston"})
+    bc.put("vendors", {"number": "40000", "displayName": "Vendor 4", "currencyCode": "", "blocked": "_x0020_"})
+    bc.put(
+        "items",
+        {"number": "2000", "displayName": "Item new", "baseUnitOfMeasureCode": "PCS", "unitCost": 3.5,
+         "blocked": False, "inventory": 0.0},
+    )  # fmt: skip
+    return bc
 
 
 def record(fake: FakeDynamics, table: str, field: str, value: str) -> dict:
@@ -54,7 +34,7 @@ def record(fake: FakeDynamics, table: str, field: str, value: str) -> dict:
 async def test_a_synced_row_deleted_here_is_created_again_and_takes_the_erp_s_later_stock_and_orders(
     sync_deps, owner_pool, make_tenant, bc
 ):
-    tenant, connector = await synced_tenant(sync_deps, owner_pool, make_tenant, bc)
+    tenant, connector = await synced_bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     async with owner_pool.acquire() as conn:  # as a delete could until 2026-12-07
         await conn.execute("DELETE FROM app.products WHERE tenant_id = $1 AND sku = '2000'", tenant.id)
         await conn.execute("DELETE FROM app.suppliers WHERE tenant_id = $1 AND code = '40000'", tenant.id)
@@ -94,7 +74,7 @@ async def test_a_synced_row_deleted_here_is_created_again_and_takes_the_erp_s_la
 
 
 async def test_deleting_a_row_an_erp_connector_syncs_is_refused_as_in_use(sync_deps, owner_pool, make_tenant, bc):
-    tenant, _ = await synced_tenant(sync_deps, owner_pool, make_tenant, bc)
+    tenant, _ = await synced_bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     supplier = await owner_pool.fetchval(
         "SELECT id FROM app.suppliers WHERE tenant_id = $1 AND code = '40000'", tenant.id
     )

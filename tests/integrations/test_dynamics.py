@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -16,39 +15,15 @@ from integrations.sync import run_sync
 from inventory import purchasing
 from inventory.purchasing_schemas import PurchaseOrderLineCreate
 from tests.integrations.conftest import (
-    bare_tenant,
+    bc_tenant,
     completed_run,
-    configure,
     draft_order,
     failed_run,
     push_draft,
     snapshot,
 )
 from tests.support.fakes.base import Request, Response
-from tests.support.fakes.dynamics import NULL_GUID, FakeDynamics, populate
-
-MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
-
-
-@pytest.fixture
-def bc() -> Iterator[FakeDynamics]:
-    with FakeDynamics() as fake:
-        populate(fake)
-        yield fake
-
-
-async def bc_tenant(sync_deps, owner_pool, make_tenant, fake: FakeDynamics, secret: str = "app-secret"):  # noqa: S107
-    tenant = await bare_tenant(owner_pool, make_tenant)
-    connector = await configure(
-        sync_deps,
-        tenant,
-        kind="dynamics",
-        base_url=fake.url + "/api/v2.0/",
-        options={"token_url": fake.token_url, "company_id": fake.company_id},
-        credentials={"client_id": "app-id", "client_secret": secret},
-        mapping=MAPPING,
-    )
-    return tenant, connector
+from tests.support.fakes.dynamics import NULL_GUID, FakeDynamics
 
 
 async def test_initial_then_incremental_sync_and_rerun(sync_deps, owner_pool, make_tenant, bc):
@@ -123,21 +98,33 @@ async def test_an_order_whose_lines_have_no_location_syncs_into_the_default_ware
     assert [letter for letter in state["dead_letters"] if letter[0] == "purchase_orders"] == []
 
 
-async def test_a_line_is_priced_net_of_its_line_discount(sync_deps, owner_pool, make_tenant, bc):
-    # directUnitCost is the price before the line discount: the order was synced at the gross price.
-    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
-    first, second = order["purchaseOrderLines"]
-    discounted = {**first, "quantity": 10.0, "directUnitCost": 100.0, "discountPercent": 10.0, "discountAmount": 100.0}
-    bc.put("purchaseOrders", {"purchaseOrderLines": [discounted, second]}, order["id"])
+def order_106901(bc: FakeDynamics) -> dict:
+    """Business Central's order 106901 (two lines in the sample data)."""
+    order: dict = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    return order
+
+
+async def synced_106901(sync_deps, owner_pool, make_tenant, bc, lines: list[dict], column: str) -> list[tuple]:
+    """Order 106901 given ``lines`` in Business Central, synced into a new tenant: (line_no, ``column``) of each of
+    its lines here, by line_no."""
+    bc.put("purchaseOrders", {"purchaseOrderLines": lines}, order_106901(bc)["id"])
     tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     await completed_run(sync_deps, tenant, connector)
-    prices = await owner_pool.fetch(
-        """SELECT l.line_no, l.unit_price FROM app.purchase_order_lines l
+    rows = await owner_pool.fetch(
+        f"""SELECT l.line_no, l.{column} FROM app.purchase_order_lines l
            JOIN app.purchase_orders po ON po.id = l.purchase_order_id
            WHERE po.tenant_id = $1 AND po.number = '106901' ORDER BY l.line_no""",
         tenant.id,
     )
-    assert [(r["line_no"], r["unit_price"]) for r in prices] == [(1, 90), (2, Decimal("3.5"))]
+    return [(r["line_no"], r[column]) for r in rows]
+
+
+async def test_a_line_is_priced_net_of_its_line_discount(sync_deps, owner_pool, make_tenant, bc):
+    # directUnitCost is the price before the line discount: the order was synced at the gross price.
+    first, second = order_106901(bc)["purchaseOrderLines"]
+    discounted = {**first, "quantity": 10.0, "directUnitCost": 100.0, "discountPercent": 10.0, "discountAmount": 100.0}
+    prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [discounted, second], "unit_price")
+    assert prices == [(1, 90), (2, Decimal("3.5"))]
 
 
 async def test_a_line_whose_rounded_discount_passes_its_value_syncs_at_a_price_of_zero(
@@ -145,37 +132,19 @@ async def test_a_line_whose_rounded_discount_passes_its_value_syncs_at_a_price_o
 ):
     # BC rounds discountAmount to the currency: 3 at 0.333 with 100% off is 1.00 off, a net price of -0.000333 the
     # line's unit_price (ge=0) refused, and the whole order was dead-lettered.
-    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
-    first, second = order["purchaseOrderLines"]
+    first, second = order_106901(bc)["purchaseOrderLines"]
     free = {**first, "quantity": 3.0, "directUnitCost": 0.333, "discountPercent": 100.0, "discountAmount": 1.0}
-    bc.put("purchaseOrders", {"purchaseOrderLines": [free, second]}, order["id"])
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await completed_run(sync_deps, tenant, connector)
-    prices = await owner_pool.fetch(
-        """SELECT l.line_no, l.unit_price FROM app.purchase_order_lines l
-           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
-           WHERE po.tenant_id = $1 AND po.number = '106901' ORDER BY l.line_no""",
-        tenant.id,
-    )
-    assert [(r["line_no"], r["unit_price"]) for r in prices] == [(1, 0), (2, Decimal("3.5"))]
+    prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [free, second], "unit_price")
+    assert prices == [(1, 0), (2, Decimal("3.5"))]
 
 
 async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):
     # Business Central numbers an inserted line 15000 (and one before the first 5000): 15000 // 10000 repeated
     # line 1, and the order was dead-lettered.
-    order = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
-    first, second = order["purchaseOrderLines"]
+    first, second = order_106901(bc)["purchaseOrderLines"]
     inserted = {**second, "id": "inserted", "sequence": 15000, "quantity": 9.0}
-    bc.put("purchaseOrders", {"purchaseOrderLines": [first, inserted, second]}, order["id"])
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    await completed_run(sync_deps, tenant, connector)
-    lines = await owner_pool.fetch(
-        """SELECT l.line_no, l.quantity FROM app.purchase_order_lines l
-           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
-           WHERE po.tenant_id = $1 AND po.number = '106901' ORDER BY l.line_no""",
-        tenant.id,
-    )
-    assert [(r["line_no"], r["quantity"]) for r in lines] == [(1, 4), (2, 9), (3, 4)]
+    lines = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [first, inserted, second], "quantity")
+    assert lines == [(1, 4), (2, 9), (3, 4)]
 
 
 async def test_expired_token_is_renewed_once_and_the_sync_goes_on(sync_deps, owner_pool, make_tenant, bc):

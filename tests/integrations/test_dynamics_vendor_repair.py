@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from common.migrate import load_migrations
 from integrations.sync import run_sync
-from tests.integrations.conftest import bare_tenant, configure
-from tests.support.fakes.dynamics import FakeDynamics, populate
-
-MAPPING = {"units": {"PCS": "each"}, "default_currency": "USD", "default_warehouse": "MAIN"}
-
-
-@pytest.fixture
-def bc() -> Iterator[FakeDynamics]:
-    with FakeDynamics() as fake:
-        populate(fake)
-        yield fake
+from tests.integrations.conftest import synced_bc_tenant
 
 
 async def _supplier_flags(owner_pool, tenant_id) -> list[tuple[str, bool, bool | None]]:
@@ -37,17 +23,8 @@ async def test_the_repair_reactivates_vendors_not_blocked_and_leaves_one_blocked
     vendors = {v["number"]: v for v in bc.tables["vendors"].values()}
     for vendor in vendors.values():
         vendor["blocked"] = "All"  # what the old reading took every vendor's blank member "_x0020_" for
-    tenant = await bare_tenant(owner_pool, make_tenant)
-    connector = await configure(
-        sync_deps,
-        tenant,
-        kind="dynamics",
-        base_url=bc.url + "/api/v2.0/",
-        options={"token_url": bc.token_url, "company_id": bc.company_id},
-        credentials={"client_id": "app-id", "client_secret": "app-secret"},
-        mapping=MAPPING,
-    )
-    await run_sync(sync_deps, tenant.id, connector)  # inactive, each fingerprint of its values with active false
+    # Synced inactive, each fingerprint of its values with active false.
+    tenant, connector = await synced_bc_tenant(sync_deps, owner_pool, make_tenant, bc)
     # Maps from before 0148, and the syncs since past every vendor; Business Central has not edited them since.
     await owner_pool.execute(
         "UPDATE app.integration_external_ids SET erp_active = NULL WHERE tenant_id = $1 AND entity = 'suppliers'",
