@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -192,27 +193,29 @@ async def test_a_hold_past_its_expiry_is_not_counted_against_projected_stock(dat
     assert await database.run(tenant.claims(), None, propose) == []
 
 
-async def test_ordering_proposals_creates_one_draft_per_supplier_and_warehouse_and_is_not_repeated(
-    database, owner_pool, make_tenant
-):
+async def tenant_proposing_20_and_40(database, owner_pool, make_tenant):
+    """A tenant with supplier SUP-R (arrange) and its rules proposing 20 of the first product and 40 of the second
+    into the first warehouse."""
     tenant = await make_tenant()
     supplier = await arrange(owner_pool, tenant)
     await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
     await add_rule(database, tenant, supplier, 1, 0, 10, 40, 1)
+    return tenant
 
-    async def order(tx: TenantTransaction):
-        return await reorder.order_proposals(
-            tx.conn, tx.tenant_id, tx.user_id, {}, currency="EUR", default_tolerance_pct=D(0)
-        )
 
-    created = await database.run(tenant.claims(), None, order)
+async def test_ordering_proposals_creates_one_draft_per_supplier_and_warehouse_and_is_not_repeated(
+    database, owner_pool, make_tenant
+):
+    tenant = await tenant_proposing_20_and_40(database, owner_pool, make_tenant)
+
+    created = await order_in(database, tenant, "EUR")
     assert len(created) == 1
     assert (created[0]["status"], created[0]["origin"]) == ("draft", "reorder")
     assert [(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in created[0]["lines"]] == [
         ("SKU-0", D(20), D(2)),
         ("SKU-1", D(40), D(2)),
     ]
-    assert await database.run(tenant.claims(), None, order) == []
+    assert await order_in(database, tenant, "EUR") == []
 
 
 async def test_a_second_rule_for_the_same_product_and_warehouse_is_a_conflict(database, owner_pool, make_tenant):
@@ -507,10 +510,7 @@ async def test_a_draft_whose_supplier_was_deactivated_is_not_incoming_and_the_pr
 async def test_a_draft_holding_a_deactivated_product_is_incoming_for_none_of_its_lines(
     database, owner_pool, make_tenant
 ):
-    tenant = await make_tenant()
-    supplier = await arrange(owner_pool, tenant)
-    await add_rule(database, tenant, supplier, 0, 0, 10, 20, 1)
-    await add_rule(database, tenant, supplier, 1, 0, 10, 40, 1)
+    tenant = await tenant_proposing_20_and_40(database, owner_pool, make_tenant)
     await order_in(database, tenant, "EUR")
     before = (await incoming(owner_pool, tenant, 0), await incoming(owner_pool, tenant, 1))
 
@@ -552,13 +552,20 @@ async def dead_draft_of_10_units(database, owner_pool, tenant) -> dict:
     return draft
 
 
-async def test_cancelling_a_draft_that_was_not_incoming_sends_no_second_low_stock_alert(
-    database, owner_pool, make_tenant
-):
+async def below_the_minimum_beside_a_dead_draft(database, owner_pool, make_tenant) -> tuple[Any, dict]:
+    """A tenant with 10 of the first product, a rule with minimum 5 and dead_draft_of_10_units, then 7 issued:
+    projected 10 -> 3, below the minimum once; returns (the tenant, the draft)."""
     tenant = await make_tenant(stock={0: D(10)})
     await add_rule_with_minimum_5(owner_pool, tenant)
     draft = await dead_draft_of_10_units(database, owner_pool, tenant)
-    await issue(database, tenant, 7)  # projected 10 -> 3: below the minimum once
+    await issue(database, tenant, 7)
+    return tenant, draft
+
+
+async def test_cancelling_a_draft_that_was_not_incoming_sends_no_second_low_stock_alert(
+    database, owner_pool, make_tenant
+):
+    tenant, draft = await below_the_minimum_beside_a_dead_draft(database, owner_pool, make_tenant)
 
     await database.run(tenant.claims(), None, lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, draft["id"]))
 
@@ -570,10 +577,7 @@ async def test_cancelling_a_draft_that_was_not_incoming_sends_no_second_low_stoc
 async def test_reducing_a_line_of_a_draft_that_was_not_incoming_sends_no_second_low_stock_alert(
     database, owner_pool, make_tenant
 ):
-    tenant = await make_tenant(stock={0: D(10)})
-    await add_rule_with_minimum_5(owner_pool, tenant)
-    draft = await dead_draft_of_10_units(database, owner_pool, tenant)
-    await issue(database, tenant, 7)  # projected 10 -> 3: below the minimum once
+    tenant, draft = await below_the_minimum_beside_a_dead_draft(database, owner_pool, make_tenant)
 
     await owner_pool.execute(
         "UPDATE app.purchase_order_lines SET quantity = 4, quantity_base = 4 WHERE purchase_order_id = $1",
