@@ -18,7 +18,7 @@ import asyncpg
 from pydantic import BaseModel, ValidationError
 
 from common.errors import DomainError
-from integrations.apply_orders import apply_purchase_order, apply_stock, settle_level
+from integrations.apply_orders import apply_purchase_order, apply_stock, settle_level, settle_shared_levels
 from integrations.errors import RecordRejected
 from integrations.external_ids import Mapped, SyncScope, fingerprint, load_maps, remember
 from integrations.records import (
@@ -133,6 +133,13 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
             counts.dead_letter(opened)
             continue
         setattr(counts, outcome, getattr(counts, outcome) + 1)
+    # Levels several records land on (two plants on one warehouse) go to their records' sum only now, in one step.
+    for external_id, records, refused in await settle_shared_levels(conn, scope):
+        if refused is None:
+            counts.updated += 1
+        else:
+            payload = {"level_records": records}
+            counts.dead_letter(await _dead_letter(conn, scope, Entity.STOCK, external_id, refused.message, payload))
     return counts
 
 

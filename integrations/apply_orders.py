@@ -26,6 +26,8 @@ from inventory.schemas import LARGEST_QUANTITY
 from inventory.stock import LedgerEntry, insert_movement, release_expired
 from inventory.uom import FACTOR_QUANTUM, conversion_factor
 
+SharedLevel = tuple[str, dict[str, Decimal], RecordRejected | None]
+
 
 async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
     assert isinstance(model, StockRecord)
@@ -36,17 +38,21 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
         product_id,
         warehouse_id,
     )
-    # A level holds the sum of the connector's records on it (two SAP plants mapped onto one warehouse): this
-    # one's quantity and what the others last reported.
-    target = model.quantity + (await _reported_on(conn, scope, level["id"], [model.external_id]) if level else 0)
-    change = target - (level["on_hand"] if level else Decimal(0))
     outcome = "unchanged"
+    # A level others of the connector's records land on too (two SAP plants on one warehouse) goes to their sum once
+    # the snapshot is in (settle_shared_levels): a step per record aimed at sums of new and stale figures.
+    shared = level is not None and await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2"
+        " AND local_id = $3 AND external_id <> $4)",
+        scope.connector_id, Entity.STOCK.value, level["id"], model.external_id,
+    )  # fmt: skip
+    change = Decimal(0) if shared else model.quantity - (level["on_hand"] if level else Decimal(0))
     if change != 0:
         try:
             await _adjust(conn, scope, model.external_id, product_id, warehouse_id, change, "ERP stock sync")
         except InsufficientStockError as exc:
             raise RecordRejected(
-                f"the ERP's on hand ({target:f}) is below what Chainsight has reserved for this level"
+                f"the ERP's on hand ({model.quantity:f}) is below what Chainsight has reserved for this level"
             ) from exc
         outcome = "created" if level is None else "updated"
     level_id = (
@@ -102,6 +108,37 @@ async def settle_level(
             "reserved"
         ) from exc
     return "updated"
+
+
+async def settle_shared_levels(conn: asyncpg.Connection, scope: SyncScope) -> list[SharedLevel]:
+    """Once the snapshot is in, a level several of the connector's records land on goes to their sum in one step.
+    Per level: its records' ids joined (a refusal's dead letter, resolved here once at its sum), quantities, refusal."""
+    rows = await conn.fetch(
+        """SELECT l.product_id, l.warehouse_id, l.on_hand, x.ids, x.quantities, x.total FROM app.stock_levels l
+           JOIN (SELECT local_id, array_agg(external_id ORDER BY external_id) AS ids,
+                        array_agg(coalesce(quantity, 0) ORDER BY external_id) AS quantities,
+                        coalesce(sum(quantity), 0) AS total
+                 FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2
+                 GROUP BY local_id HAVING count(*) > 1) x ON x.local_id = l.id
+           WHERE l.on_hand <> x.total ORDER BY l.id FOR UPDATE OF l""",
+        scope.connector_id, Entity.STOCK.value,
+    )  # fmt: skip
+    settled: list[SharedLevel] = []
+    for row in rows:
+        records, target, refused = dict(zip(row["ids"], row["quantities"], strict=True)), row["total"], None
+        key, change = "+".join(records), target - row["on_hand"]
+        try:
+            async with conn.transaction():  # a savepoint: a refused level leaves the others to settle
+                await _adjust(conn, scope, key, row["product_id"], row["warehouse_id"], change, "ERP stock sync")
+        except InsufficientStockError:
+            refused = RecordRejected(f"the ERP's on hand ({target:f}, its records' sum) is below what is reserved here")
+        settled.append((key, records, refused))
+    await conn.execute(
+        """UPDATE app.integration_dead_letters SET resolved_at = now() WHERE connector_id = $1 AND entity = $2
+             AND resolved_at IS NULL AND payload ? 'level_records' AND NOT (external_id = ANY($3::text[]))""",
+        scope.connector_id, Entity.STOCK.value, [key[:200] for key, _, refused in settled if refused is not None],
+    )  # fmt: skip
+    return settled
 
 
 async def _reported_on(conn: asyncpg.Connection, scope: SyncScope, level_id: UUID, leaving: list[str]) -> Decimal:

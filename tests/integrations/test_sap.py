@@ -283,6 +283,87 @@ async def test_two_plants_mapped_onto_one_warehouse_hold_their_sum_there(sync_de
     assert (await snapshot(owner_pool, tenant.id))["ledger"] == before["ledger"]
 
 
+def set_plant_stock(sap, material: str, plant: str, quantity: int) -> None:
+    """Puts ``quantity`` in each of the plant's storage locations of ``material`` (two in the sample plants)."""
+    with sap.lock:
+        for row in sap.sets["A_MatlStkInAcctMod"].values():
+            if row["Material"] == material and row["Plant"] == plant:
+                row["MatlWrhsStkQtyInMatlBaseUnit"] = Decimal(quantity)
+
+
+async def mat000002_in_wh_0_from_plants_1010_and_1020(sync_deps, owner_pool, make_tenant, sap):
+    """A SAP tenant with plants 1010 and 1020 both mapped to WH-0, synced with MAT000002 at 20 (1010) + 2 (1020),
+    22 in WH-0; then 18 move from 1010 to 1020 in SAP (2 + 20, still 22)."""
+    tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
+    await map_plants(sync_deps, tenant, connector, {"1010": "WH-0", "1020": "WH-0"})
+    set_plant_stock(sap, "MAT000002", "1010", 10)
+    set_plant_stock(sap, "MAT000002", "1020", 1)
+    await run_sync(sync_deps, tenant.id, connector)
+    assert ("MAT000002", "WH-0", Decimal("22.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+    set_plant_stock(sap, "MAT000002", "1010", 1)
+    set_plant_stock(sap, "MAT000002", "1020", 10)
+    return tenant, connector
+
+
+async def test_a_transfer_between_two_plants_on_one_warehouse_holding_reservations_keeps_its_level(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Until 2026-12-07 1010's record set the level to 2 + 2 first: refused below the 15 reserved, it was
+    # dead-lettered and kept its old 20, and 1020's record then set 20 + 20, 40 on hand.
+    tenant, connector = await mat000002_in_wh_0_from_plants_1010_and_1020(sync_deps, owner_pool, make_tenant, sap)
+    await owner_pool.execute(
+        """UPDATE app.stock_levels l SET reserved = 15 FROM app.products p, app.warehouses w
+           WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'MAT000002'
+             AND w.id = l.warehouse_id AND w.code = 'WH-0'""",
+        tenant.id,
+    )
+    before = await snapshot(owner_pool, tenant.id)
+    await run_sync(sync_deps, tenant.id, connector)
+    after = await snapshot(owner_pool, tenant.id)
+    assert ("MAT000002", "WH-0", Decimal("22.0000")) in after["levels"] and after["ledger"] == before["ledger"]
+    assert await dead_letters(owner_pool, tenant.id, "stock") == []
+
+
+async def test_a_transfer_between_two_plants_on_one_warehouse_notifies_no_fall_below_the_minimum(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Until 2026-12-07 the transfer posted -18 then +18, and the first step notified a fall below the minimum of 10
+    # for a level that stayed 22.
+    tenant, connector = await mat000002_in_wh_0_from_plants_1010_and_1020(sync_deps, owner_pool, make_tenant, sap)
+    await owner_pool.execute(
+        """INSERT INTO app.reorder_rules (tenant_id, product_id, warehouse_id, supplier_id, min_quantity, max_quantity)
+           SELECT $1, p.id, w.id, s.id, 10, 40 FROM app.products p, app.warehouses w, app.suppliers s
+           WHERE p.tenant_id = $1 AND p.sku = 'MAT000002' AND w.tenant_id = $1 AND w.code = 'WH-0'
+             AND s.tenant_id = $1 AND s.code = '100001'""",
+        tenant.id,
+    )
+    await run_sync(sync_deps, tenant.id, connector)
+    assert ("MAT000002", "WH-0", Decimal("22.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+    assert await low_stock_notifications(owner_pool, tenant) == []
+
+
+async def test_a_level_two_plants_fill_held_up_by_reservations_is_dead_lettered_once_until_it_can_go_down(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Until 2026-12-07 each record was refused (or not) on its own, against a sum holding the other's stale figure.
+    tenant, connector = await mat000002_in_wh_0_from_plants_1010_and_1020(sync_deps, owner_pool, make_tenant, sap)
+    set_plant_stock(sap, "MAT000002", "1020", 1)  # 2 + 2 in SAP: 18 used
+    reserve = """UPDATE app.stock_levels l SET reserved = $2 FROM app.products p, app.warehouses w
+                 WHERE l.tenant_id = $1 AND p.id = l.product_id AND p.sku = 'MAT000002'
+                   AND w.id = l.warehouse_id AND w.code = 'WH-0'"""
+    await owner_pool.execute(reserve, tenant.id, 15)
+    await run_sync(sync_deps, tenant.id, connector)
+    [(external_id, error)] = await dead_letters(owner_pool, tenant.id, "stock")
+    assert external_id == "MAT000002@1010+MAT000002@1020" and "(4.0000, its records' sum)" in error
+    assert ("MAT000002", "WH-0", Decimal("22.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+    await owner_pool.execute(reserve, tenant.id, 0)
+    await run_sync(sync_deps, tenant.id, connector)
+    assert ("MAT000002", "WH-0", Decimal("4.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+    open_letters = "SELECT count(*) FROM app.integration_dead_letters WHERE tenant_id = $1 AND entity = 'stock'"
+    open_letters += " AND resolved_at IS NULL"
+    assert await owner_pool.fetchval(open_letters, tenant.id) == 0
+
+
 async def synced_then_plant_1020_mapped_to_a_new_wh_2(sync_deps, owner_pool, make_tenant, sap):
     """A synced SAP tenant whose plant 1020 (WH-1 until now) is then mapped to its new warehouse WH-2."""
     tenant, connector = await sap_tenant(sync_deps, owner_pool, make_tenant, sap)
