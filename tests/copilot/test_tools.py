@@ -534,28 +534,46 @@ async def forecast_at_two_warehouses(make_tenant, owner_pool, today, *, product=
     return tenant
 
 
+async def forecast_only_at_wh_0(make_tenant, owner_pool, today):
+    """A tenant whose champion forecasts SKU-0 at WH-0 (7 x 5) and nothing at WH-1."""
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await add_forecast(conn, tenant, 0, today, [5.0] * 7)
+    return tenant
+
+
+async def forecast_answer(database, tenant, ask: str):
+    """The demand_forecast tool's result for the question ``ask`` from the tenant's user."""
+    return only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+
+
 async def test_a_forecast_question_naming_a_warehouse_quotes_only_that_warehouses_series(
     database, make_tenant, owner_pool, today
 ):
     # Before, the warehouse named was not read: SKU-0 at WH-0 was quoted as well.
     tenant = await forecast_at_two_warehouses(make_tenant, owner_pool, today)
     ask = "What is the forecast for SKU-0 at WH-1 next week?"
-    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    forecast = await forecast_answer(database, tenant, ask)
     (line,) = forecast.lines
     assert line.startswith(f"SKU-0 (Product 0) at WH-1, next 7 days from {today}: 14.0 each forecast")
     assert forecast.arguments["warehouses"] == ["WH-1"]
 
 
-async def test_a_forecast_question_naming_a_warehouse_without_the_products_series_says_it_has_none(
-    database, make_tenant, owner_pool, today
+@pytest.mark.parametrize(
+    ("ask", "answer"),
+    [
+        # Before, SKU-0's figure at WH-0 answered a question about WH-1.
+        ("What is the forecast for SKU-0 at WH-1?", "SKU-0 (Product 0) at WH-1: no stored forecast in champion run v1"),
+        ("What is the demand forecast at WH-1?", "WH-1 (Warehouse 1): no stored forecast in champion run v1"),
+    ],
+    ids=["naming-the-product", "naming-only-the-warehouse"],
+)
+async def test_a_forecast_question_naming_a_warehouse_without_the_series_says_it_has_none(
+    database, make_tenant, owner_pool, today, ask, answer
 ):
-    # Before, SKU-0's figure at WH-0 answered a question about WH-1.
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        await add_forecast(conn, tenant, 0, today, [5.0] * 7)
-    ask = "What is the forecast for SKU-0 at WH-1?"
-    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
-    assert forecast.lines == ["SKU-0 (Product 0) at WH-1: no stored forecast in champion run v1"]
+    tenant = await forecast_only_at_wh_0(make_tenant, owner_pool, today)
+    forecast = await forecast_answer(database, tenant, ask)
+    assert forecast.lines == [answer]
 
 
 async def test_a_forecast_question_naming_only_a_warehouse_quotes_its_largest_series(
@@ -564,19 +582,8 @@ async def test_a_forecast_question_naming_only_a_warehouse_quotes_its_largest_se
     # Before, the largest series of every warehouse: SKU-0 at WH-0 first.
     tenant = await forecast_at_two_warehouses(make_tenant, owner_pool, today, product=1)
     ask = "What is the demand forecast at WH-1?"
-    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
+    forecast = await forecast_answer(database, tenant, ask)
     assert [line.split(":")[0] for line in forecast.lines] == [f"SKU-1 (Product 1) at WH-1, next 7 days from {today}"]
-
-
-async def test_a_forecast_question_naming_only_a_warehouse_without_series_says_it_has_none(
-    database, make_tenant, owner_pool, today
-):
-    tenant = await make_tenant()
-    async with owner_pool.acquire() as conn:
-        await add_forecast(conn, tenant, 0, today, [5.0] * 7)
-    ask = "What is the demand forecast at WH-1?"
-    forecast = only(await as_user(database, tenant)(lambda tx: run_tools(tx, ask)), "demand_forecast")
-    assert forecast.lines == ["WH-1 (Warehouse 1): no stored forecast in champion run v1"]
 
 
 async def trained_champion_without_sku_1(make_tenant, owner_pool, today):
