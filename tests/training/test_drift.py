@@ -148,22 +148,29 @@ def test_demand_turning_erratic_is_scaled_by_the_calm_weeks_before_the_forecast_
     assert run.drift
 
 
+async def receive_then_issue(owner_pool, tenant_id, product, warehouse, receipt: tuple, issues: list[tuple]) -> None:
+    """Ledger rows of one series: a receipt (quantity, occurred_at), then an issue per (negative quantity,
+    occurred_at)."""
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'receipt', $4, $5)",
+            tenant_id, product, warehouse, *receipt,
+        )  # fmt: skip
+        await conn.executemany(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
+            "occurred_at) VALUES ($1, $2, $3, 'issue', $4, $5)",
+            [(tenant_id, product, warehouse, quantity, at) for quantity, at in issues],
+        )
+
+
 async def test_matured_forecasts_pair_stored_rows_with_ledger_demand(database, make_tenant, owner_pool):
     tenant = await make_tenant()
     p, w = tenant.products[0], tenant.warehouses[0]
     as_of = datetime(2025, 2, 1, 12, tzinfo=UTC)
     start = as_of - timedelta(days=40)
-    async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'receipt', 10000, $4)",
-            tenant.id, p, w, start - timedelta(hours=1),
-        )  # fmt: skip
-        await conn.executemany(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'issue', $4, $5)",
-            [(tenant.id, p, w, Decimal(-10), start + timedelta(days=d, hours=3)) for d in range(40)],
-        )
+    issues = [(Decimal(-10), start + timedelta(days=d, hours=3)) for d in range(40)]
+    await receive_then_issue(owner_pool, tenant.id, p, w, (10000, start - timedelta(hours=1)), issues)
     # A run made 10 days ago forecasting 20/day (double the truth) for 14 days: 10 of them have matured.
     stored = pd.DataFrame(
         {
@@ -209,17 +216,8 @@ async def test_the_newest_run_with_seven_matured_dates_is_scored_however_many_yo
     p, w = tenant.products[0], tenant.warehouses[0]
     as_of = datetime(2025, 2, 1, 12, tzinfo=UTC)
     today = datetime(2025, 2, 1, tzinfo=UTC)
-    async with owner_pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'receipt', 100000, $4)",
-            tenant.id, p, w, today - timedelta(days=90),
-        )  # fmt: skip
-        await conn.executemany(
-            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, "
-            "occurred_at) VALUES ($1, $2, $3, 'issue', $4, $5)",
-            [(tenant.id, p, w, Decimal(-20), today - timedelta(days=d, hours=-10)) for d in range(1, 90)],
-        )
+    issues = [(Decimal(-20), today - timedelta(days=d, hours=-10)) for d in range(1, 90)]
+    await receive_then_issue(owner_pool, tenant.id, p, w, (100000, today - timedelta(days=90)), issues)
 
     async def nightly_runs(tx: TenantTransaction) -> None:
         for night in range(14, 0, -1):
