@@ -14,7 +14,7 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
-from common.errors import InsufficientStockError
+from common.errors import DomainError, InsufficientStockError
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.order_lines import write_lines
@@ -73,10 +73,8 @@ async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseMod
     if level_id is None:  # 0 where no level is: nothing to remember
         await conn.execute(
             "DELETE FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2 AND external_id = $3",
-            scope.connector_id,
-            Entity.STOCK.value,
-            model.external_id,
-        )
+            scope.connector_id, Entity.STOCK.value, model.external_id,
+        )  # fmt: skip
     elif known is None or known[0] != level_id or known[2] != model.quantity:
         # Remembered with its quantity: the level's sum counts it, and a snapshot without it takes it away.
         await remember(conn, scope, Entity.STOCK, model.external_id, level_id, None, quantity=model.quantity)
@@ -111,8 +109,8 @@ async def settle_level(
 
 
 async def settle_shared_levels(conn: asyncpg.Connection, scope: SyncScope) -> list[SharedLevel]:
-    """Once the snapshot is in, a level several of the connector's records land on goes to their sum in one step.
-    Per level: its records' ids joined (a refusal's dead letter, resolved here once at its sum), quantities, refusal."""
+    """Once the snapshot is in, a level several of the connector's records share goes to their sum in one step;
+    a refused level is dead-lettered under its records' ids joined, and resolved here once it is at its sum."""
     rows = await conn.fetch(
         """SELECT l.product_id, l.warehouse_id, l.on_hand, x.ids, x.quantities, x.total FROM app.stock_levels l
            JOIN (SELECT local_id, array_agg(external_id ORDER BY external_id) AS ids,
@@ -130,8 +128,9 @@ async def settle_shared_levels(conn: asyncpg.Connection, scope: SyncScope) -> li
         try:
             async with conn.transaction():  # a savepoint: a refused level leaves the others to settle
                 await _adjust(conn, scope, key, row["product_id"], row["warehouse_id"], change, "ERP stock sync")
-        except InsufficientStockError:
-            refused = RecordRejected(f"the ERP's on hand ({target:f}, its records' sum) is below what is reserved here")
+        except DomainError as exc:  # a hold it would cut into, or a sum past the largest quantity kept
+            why = "is below what is reserved here" if isinstance(exc, InsufficientStockError) else f"is refused: {exc}"
+            refused = RecordRejected(f"the ERP's on hand ({target:f}, its records' sum) {why}")
         settled.append((key, records, refused))
     await conn.execute(
         """UPDATE app.integration_dead_letters SET resolved_at = now() WHERE connector_id = $1 AND entity = $2

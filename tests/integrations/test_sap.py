@@ -324,6 +324,20 @@ async def test_a_transfer_between_two_plants_on_one_warehouse_holding_reservatio
     assert await dead_letters(owner_pool, tenant.id, "stock") == []
 
 
+async def test_a_shared_level_whose_sum_passes_the_largest_quantity_is_dead_lettered_and_the_run_goes_on(
+    sync_deps, owner_pool, make_tenant, sap
+):
+    # Before, the overflow escaped the snapshot's close: every run failed and no other level settled.
+    tenant, connector = await mat000002_in_wh_0_from_plants_1010_and_1020(sync_deps, owner_pool, make_tenant, sap)
+    set_plant_stock(sap, "MAT000002", "1010", 30_000_000_000_000)  # 6e13 a plant: 1.2e14 on one level
+    set_plant_stock(sap, "MAT000002", "1020", 30_000_000_000_000)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors"
+    ((key, error),) = await dead_letters(owner_pool, tenant.id, "stock")
+    assert "+" in key and "its records' sum) is refused:" in error
+    assert ("MAT000002", "WH-0", Decimal("22.0000")) in (await snapshot(owner_pool, tenant.id))["levels"]
+
+
 async def test_a_transfer_between_two_plants_on_one_warehouse_notifies_no_fall_below_the_minimum(
     sync_deps, owner_pool, make_tenant, sap
 ):
