@@ -93,11 +93,13 @@ def analyse_seasonality(
     values, counts = np.unique(y, return_counts=True)
     # More than half the observations one value (mostly zero demand): a robust STL fits those exactly, weighs every
     # other one out as an outlier and reads a lone sale as season and trend of strength 1. The decomposition is not
-    # robust then; a detected period's strengths are reported (sales on Mondays only read 0.97), but without one
-    # they are not, since a plain STL reads sparse noise at up to 0.7.
+    # robust then, and its strengths are reported only for a detected period that at least MIN_CYCLES_UNDETECTED
+    # other observations back (sales on Mondays only read 0.97): a plain STL reads sparse noise at up to 0.7, and
+    # two sales 7 days apart are "detected" as a week at 0.66.
     lumped = counts.max() > n / 2
-    measured = bool(detected) or (not lumped and n >= MIN_CYCLES_UNDETECTED * main)
-    if lumped and not detected:
+    backed = not lumped or n - counts.max() >= MIN_CYCLES_UNDETECTED
+    measured = backed and (bool(detected) or (not lumped and n >= MIN_CYCLES_UNDETECTED * main))
+    if lumped and not measured:
         value = values[counts.argmax()]
         notes.append(
             f"mostly {'zero demand' if value == 0 else f'one value ({value:g})'} ({counts.max()} of {n} "

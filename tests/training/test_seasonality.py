@@ -119,6 +119,15 @@ def test_sales_on_mondays_only_keep_the_strength_of_their_detected_weekly_cycle(
     assert analysis.seasonal_strength is not None and analysis.seasonal_strength > 0.9
 
 
+def test_two_sales_a_week_apart_in_a_history_of_zeros_claim_no_strength():
+    # Before, the weekly cycle "detected" on two sales read seasonal strength 0.66 with no caveat.
+    y = np.zeros(200)
+    y[[40, 47]] = 4.0
+    analysis = analyse_seasonality(pd.DataFrame({"ds": pd.date_range("2023-01-02", periods=200), "y": y}), "D")
+    assert (analysis.seasonal_strength, analysis.trend_strength) == (None, None)
+    assert "mostly zero demand (198 of 200 observations): strengths not measured" in analysis.notes
+
+
 def test_too_short_series_says_which_periods_could_not_be_assessed():
     frame = pd.DataFrame({"ds": pd.date_range("2024-01-01", periods=10, freq="D"), "y": np.arange(10.0)})
     analysis = analyse_seasonality(frame, "D")
