@@ -245,10 +245,10 @@ def _docx_sections(filename: str, document: DocxDocument) -> list[Section]:
     extracted = 0
     # Paragraphs and tables in the order they stand, so a table belongs to the heading above it.
     for block in document.iter_inner_content():
-        text = _table_text(block, _Cell) if isinstance(block, Table) else block.text
-        extracted += len(text)
-        if extracted > MAX_EXTRACTED_CHARS:
+        text = _table_text(block, _Cell, MAX_EXTRACTED_CHARS - extracted) if isinstance(block, Table) else block.text
+        if text is None or extracted + len(text) > MAX_EXTRACTED_CHARS:
             raise _too_large(filename, f"holds more than {MAX_EXTRACTED_CHARS} characters of text")
+        extracted += len(text)
         style = "" if isinstance(block, Table) or block.style is None else block.style.name or ""
         title = text.strip()
         if style.lower().startswith(("heading", "title")) and title and len(title) <= MAX_HEADING_CHARS:
@@ -260,21 +260,26 @@ def _docx_sections(filename: str, document: DocxDocument) -> list[Section]:
     return sections
 
 
-def _table_text(table: Any, cell: Any) -> str:
-    """A table's rows, cells joined by "; ". Each w:tc is read once: row.cells repeats a cell once per column it
-    spans (w:gridSpan="50000" in a 36 KB file read it 50,000 times) and looks up the row above for a vertically
-    merged one (a ValueError in the first row). A cell continuing a vertical merge repeats the text above it in
-    its grid column, as row.cells did, so each row still reads whole ("ACME; SKU-2", not "; SKU-2")."""
+def _table_text(table: Any, cell: Any, budget: int) -> str | None:
+    """A table's rows, cells joined by "; ", or None once they pass ``budget`` characters. Each w:tc is read once:
+    row.cells repeats a cell once per column it spans (w:gridSpan="50000" in a 36 KB file read it 50,000 times) and
+    looks up the row above for a vertically merged one (a ValueError in the first row). A cell continuing a vertical
+    merge repeats the text above it in its grid column, as row.cells did, so each row reads whole ("ACME; SKU-2",
+    not "; SKU-2"); the budget is counted as the rows grow, since a large merged cell over many short rows would
+    otherwise build gigabytes before any check."""
     above: dict[int, str] = {}
     rows: list[str] = []
     for row in table.rows:
-        column, cells = 0, []
+        column, cells = row._tr.grid_before, []
         for tc in row._tr.tc_lst:
             own = cell(tc, table).text.strip()
             text = above.get(column, own) if tc.vMerge == "continue" else own
             above[column] = text
             cells.append(text)
             column += tc.grid_span
+            budget -= len(text) + 2
+            if budget < 0:
+                return None
         rows.append("; ".join(cells))
     return "\n".join(rows)
 

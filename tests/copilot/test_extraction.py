@@ -11,6 +11,7 @@ import pytest
 from fpdf import FPDF
 
 from common.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaError
+from copilot import extraction
 from copilot.chunking import chunk_sections
 from copilot.extraction import MAX_HEADING_CHARS, MAX_PDF_PAGES, Section, extract
 from tests.support.abuse_client import docx_bomb, docx_with_parts
@@ -286,6 +287,35 @@ def test_a_docx_row_continuing_a_vertical_merge_repeats_the_merged_text_and_stay
     out = io.BytesIO()
     document.save(out)
     assert [s.text for s in extract("merged.docx", out.getvalue())] == ["ACME; SKU-1\nACME; SKU-2"]
+
+
+def test_a_merged_cell_repeated_over_many_rows_is_refused_before_its_text_is_built(monkeypatch):
+    # A large merged cell over many short rows repeats its text on each: the bound is counted as the rows grow.
+    monkeypatch.setattr("copilot.extraction.MAX_EXTRACTED_CHARS", 1_000)
+    document = docx.Document()
+    table = document.add_table(rows=50, cols=1)
+    table.cell(0, 0).merge(table.cell(49, 0)).text = "x" * 100
+    out = io.BytesIO()
+    document.save(out)
+    built = []
+    real = extraction._table_text
+    monkeypatch.setattr(extraction, "_table_text", lambda *a: built.append(real(*a)) or built[-1])
+    with pytest.raises(PayloadTooLargeError, match="characters of text"):
+        extract("merged.docx", out.getvalue())
+    assert built == [None]
+
+
+def test_a_row_starting_past_grid_columns_reads_the_merged_text_of_its_own_column():
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 1).merge(table.cell(1, 1)).text = "ACME"
+    table.cell(0, 0).text = "SKU-1"
+    row = table.rows[1]._tr
+    row.remove(row.tc_lst[0])  # the second row starts at grid column 1 (w:gridBefore 1)
+    row.get_or_add_trPr().get_or_add_gridBefore().val = 1
+    out = io.BytesIO()
+    document.save(out)
+    assert [s.text for s in extract("before.docx", out.getvalue())] == ["SKU-1; ACME\nACME"]
 
 
 def test_a_docx_table_cell_spanning_many_columns_is_read_once():
