@@ -159,10 +159,11 @@ async def import_history(
     for parsed in valid:
         currencies_of[parsed.supplier].add(parsed.currency)
     created: list[str] = []
-    for code, (name, country) in new_suppliers.items():
+    for code, (name, country) in sorted(new_suppliers.items()):
         currencies = currencies_of[code]
         # An import running beside this one may have created the supplier since it was read: its row is taken
         # as it stands (the no-op update locks and returns it); until 2026-12-07 the second import failed, a 500.
+        # In code order, so two imports creating the same suppliers lock them in one order and never deadlock.
         supplier = await conn.fetchrow(
             "INSERT INTO app.suppliers (tenant_id, code, name, country, currency) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT (tenant_id, code) DO UPDATE SET code = EXCLUDED.code RETURNING id, (xmax = 0) AS created",
