@@ -562,6 +562,14 @@ async def below_the_minimum_beside_a_dead_draft(database, owner_pool, make_tenan
     return tenant, draft
 
 
+async def test_the_draft_rule_is_a_function_the_planner_can_inline_into_incoming_quantity(owner_pool):
+    # With a SET clause (0153) it was called once per draft line, planned blind: 13 s for 900 lines not yet analysed.
+    config = await owner_pool.fetchval(
+        "SELECT proconfig FROM pg_proc WHERE oid = 'app.draft_counts(uuid, uuid, uuid, uuid)'::regprocedure"
+    )
+    assert config is None
+
+
 async def test_cancelling_a_draft_that_was_not_incoming_sends_no_second_low_stock_alert(
     database, owner_pool, make_tenant
 ):
