@@ -358,8 +358,15 @@ def _all_ids(payload: dict) -> list[str]:
 
 
 async def test_readiness_checks_the_database(http):
-    response = await http.get("/readyz")
-    assert response.status_code == 200
+    # Probed as Kubernetes does, a failed probe retried (every 5 s, the Retry-After): one CI run on a loaded machine
+    # got a single 503. The schema check itself is in tests/deployments/test_readiness.py.
+    for _ in range(6):
+        response = await http.get("/readyz")
+        if response.status_code != 503:
+            break
+        await asyncio.sleep(float(response.headers["retry-after"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ready"
 
 
 async def test_metrics_count_requests_by_route_template(http, make_tenant):
