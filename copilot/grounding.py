@@ -68,6 +68,10 @@ _DAY_OF_MONTH = re.compile(rf"\b[Tt]he\s+(3[01]|[12]\d|0?[1-9]){_SUFFIX}\b(?!\s+
 # capitals or holding a digit: "high-risk", "follow-up" and "Re-check" are words, not codes.
 _CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+# A minus sign (ASCII or U+2212) makes another figure: "-40" is not 40. A dash after a figure or word is a range
+# or a code ("1-2 days", "SKU-40"), and "minus 40" is written -40.
+_SIGN = r"[-\u2212]"
+_MINUS_WORD = re.compile(r"\b(?i:minus)\s+(?=\d)")
 # An amount next to a currency code or symbol, either side: "250.00 JPY", "EUR 12.5", "€12.50", "12 $".
 _PRICED = re.compile(
     rf"(?<![\w.])({_AMOUNT})\s?([A-Z]{{3}}|(?i:euros?|dollars?|yen))\b|\b([A-Z]{{3}})\s?({_AMOUNT})(?![\w])"
@@ -79,27 +83,27 @@ _SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY|CNY", "$": _DOLLARS, "euro": "
 # A word that mixes digits with letters or "_": an ERP's code without a dash (FURN_7800, WH1, a tracking number
 # 1Z999AA10123456784) or a figure glued to its unit (500pcs, 12kg, 5k, 12.75kg, 1,000pcs), read whole: a figure
 # is never only the part before its decimal point or thousands separator.
-_MIXED = re.compile(rf"(?<![\w.])(?:(?:{_AMOUNT})[^\W\d]\w*|(?=\w*\d)(?=\w*[A-Za-z_])\w{{2,}})(?![\w])")
-_GLUED = re.compile(rf"({_AMOUNT})([a-z]+)")
+_MIXED = re.compile(rf"(?<![\w.])(?:{_SIGN}?(?:{_AMOUNT})[^\W\d]\w*|(?=\w*\d)(?=\w*[A-Za-z_])\w{{2,}})(?![\w])")
+_GLUED = re.compile(rf"({_SIGN}?(?:{_AMOUNT}))([a-z]+)")
 # What a figure may carry glued without changing it; "5k" (5,000) and other suffixes are claimed whole.
 _UNITS = frozenset(
     {"pcs", "pc", "ea", "units", "unit", "kg", "g", "mg", "t", "lb", "lbs", "oz", "l", "ml", "m", "cm", "mm", "km",
      "ft", "in", "d", "days", "day", "h", "hrs", "hr", "min", "s", "wk", "wks", "weeks"}
 )  # fmt: skip
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+_ORDINAL = re.compile(rf"{_SIGN}?\d+(?:st|nd|rd|th)")
 _WORDLIKE = re.compile(r"\d[A-Z]{2,}|[A-Za-z]\d")  # 3PL, 2FA; Q3, H1: words, not codes
 # A figure standing alone, its decimals atomic: "12.75" is never read as its whole part 12.
-_NUMBER = re.compile(rf"(?<![\w.])(?:{_AMOUNT})(?![\w])(?!\.\d)")
+_NUMBER = re.compile(rf"(?<![\w.]){_SIGN}?(?:{_AMOUNT})(?![\w])(?!\.\d)")
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def normalise_number(text: str) -> str:
     try:
-        value = Decimal(text.replace(",", ""))
+        value = Decimal(text.replace(",", "").replace("\u2212", "-"))
     except InvalidOperation:
         return text
-    return f"{value.normalize():f}"
+    return f"{value.normalize():f}" if value else "0"  # "-0" is 0
 
 
 def _month_number(abbreviation: str) -> int | None:
@@ -183,7 +187,7 @@ def _names_stated(lowered: str, names: Iterable[str]) -> set[str]:
 
 def extract(text: str, names: Iterable[str] = ()) -> Claims:
     """The figures, dates, codes and known entity names a text states."""
-    text = _CITATION.sub(" ", text)
+    text = _MINUS_WORD.sub("-", _CITATION.sub(" ", text))
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
     found_names = _names_stated(lowered, names)
     dates = {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
@@ -238,6 +242,8 @@ class Checker:
         self._context = extract("\n".join(self.context_texts), self.names)
         # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
+        # A negative figure of the data also backs its size: -12 available is "12 short".
+        extra |= {n[1:] for n in self._context.numbers if n.startswith("-")}
         # Counting what the turn found is a summary's first job; a count of nothing backs no "0" ("0 available").
         extra |= {str(count) for count in {*self.listed, sum(self.listed), self.passages} if count > 0}
         # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its

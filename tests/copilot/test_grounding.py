@@ -258,3 +258,17 @@ def test_names_absent_from_a_sentence_are_not_searched_for(monkeypatch):
     monkeypatch.setattr(grounding.re, "search", counting_search)
     assert checker.check("PO-000123 from Acme Fasteners is 2 days late.").grounded
     assert len(searched) == 1 and "acme" in searched[0]  # Acme Fasteners, the one name the sentence holds
+
+
+def test_a_minus_sign_makes_a_different_figure():
+    # Before, the sign was not read: "-40" in an answer was backed by a 40 of the data, and a -40 of the data by 40.
+    checker = Checker(["SKU-7 at WH-1: on hand 40, available -12 each", "adjustment of SKU-7: -5.50 each"], NAMES)
+    assert checker.check("SKU-7 has -40 on hand.").unsupported == ["-40"]
+    assert checker.check("SKU-7 has \u221240 on hand.").unsupported == ["-40"]
+    assert checker.check("SKU-7 shows (-40pcs) on hand.").unsupported == ["-40"]
+    assert checker.check("SKU-7 has -12 available.").grounded
+    assert checker.check("SKU-7 has \u221212 available, after an adjustment of -5.5.").grounded
+    assert checker.check("SKU-7 is 12 short.").grounded  # the size of a negative figure is stated by it too
+    assert checker.check("SKU-7 has minus 12 available.").grounded
+    assert checker.check("SKU-7 has minus 40 on hand.").unsupported == ["-40"]
+    assert extract("SKU-7 needs 1-2 days, 2026-12-01 to -0").numbers == {"1", "2", "0"}
