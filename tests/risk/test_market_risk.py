@@ -93,17 +93,19 @@ async def _draft_lines(world, products: list[Any], unit_price: Decimal, currency
         )  # fmt: skip
 
 
-async def _issued_order(world, supplier: Any, issued_at: datetime, unit_price: str) -> None:
+async def _issued_order(
+    world, supplier: Any, issued_at: datetime, unit_price: str, *, status: str = "issued", cancelled: int = 0
+) -> None:
     async with world.pool.acquire() as conn:
         order = await insert(
             conn, "purchase_orders", tenant_id=world.tenant.id, supplier_id=supplier,
-            warehouse_id=world.tenant.warehouses[0], currency="EUR", status="issued", issued_at=issued_at,
+            warehouse_id=world.tenant.warehouses[0], currency="EUR", status=status, issued_at=issued_at,
             created_at=issued_at,
         )  # fmt: skip
         await insert(
             conn, "purchase_order_lines", tenant_id=world.tenant.id, purchase_order_id=order, line_no=1,
             product_id=world.tenant.products[0], quantity=10, uom="each", uom_factor=1, quantity_base=10,
-            unit_price=Decimal(unit_price),
+            unit_price=Decimal(unit_price), cancelled_base=cancelled,
         )  # fmt: skip
 
 
@@ -118,6 +120,20 @@ async def test_the_later_of_two_same_day_prices_is_the_last_price_whichever_was_
     await _issued_order(world, regular, datetime.combine(last_day, time(8), UTC), "10.00")
     [product] = (await world.run(lambda tx: service.market_risk(tx, None)))["products"]
     assert (product["last_price"], product["last_change_pct"], product["shock"]) == (12.0, 20.0, True)
+
+
+async def test_a_line_closed_with_nothing_received_is_no_price_in_the_history(world):
+    # Before, a line closed with nothing received (cancelled in the ERP) was a price paid: 25.00 read as the last
+    # price, a 150% shock, though nothing was bought at it.
+    supplier = await world.supplier("REGULAR")
+    first_day = TODAY - timedelta(days=100)
+    issued = [datetime.combine(first_day + timedelta(days=14 * k), time(9), UTC) for k in range(7)]
+    for issued_at in issued[:6]:
+        await _issued_order(world, supplier, issued_at, "10.00")
+    cancelled_on = issued[6]
+    await _issued_order(world, supplier, cancelled_on, "25.00", status="received", cancelled=10)
+    [product] = (await world.run(lambda tx: service.market_risk(tx, None)))["products"]
+    assert (product["observations"], product["last_price"], product["shock"]) == (6, 10.0, False)
 
 
 async def test_each_open_line_is_read_for_its_own_series_only(world):
