@@ -4,7 +4,8 @@ read so that the grounding checker compares them with the data like figures writ
 "one" and "a" alone are no figure: they are pronouns and articles far more often ("one of the orders"). Ordinal
 and fraction words ("a second order", "the twenty-first", "two-thirds") are not read either: a rank or a share
 is not the count it is spelled with. "half a dozen" is 6; a vague quantity of a scale ("a few hundred", "several
-thousand", "hundreds of", "dozens of") states no figure at all.
+thousand", "hundreds of", "dozens of") states no figure at all. "zero" is the figure 0 ("zero-based" and "zeros"
+are not).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _SPELLED = re.compile(
     r"quarter)s?)\b)"
     r"(?!-(?ai:way|fold)\b)"  # "three-way match", "twofold"
 )
+_ZERO = re.compile(r"(?<![\w.-])(?ai:zero)(?![\w-])")
 _TOKEN = re.compile(r"[\d.,]+|[A-Za-z]+")
 
 
@@ -68,5 +70,7 @@ def _figures(phrase: str) -> list[Decimal]:
 def read_spelled(text: str) -> tuple[list[Decimal], str]:
     """The figures ``text`` states in words, and ``text`` without them (so "12 thousand" is not also 12)."""
     text = _VAGUE.sub(" ", text)
-    figures = [figure for match in _SPELLED.finditer(text) for figure in _figures(match.group())]
+    figures = [Decimal(0) for _ in _ZERO.finditer(text)]
+    text = _ZERO.sub(" ", text)
+    figures += [figure for match in _SPELLED.finditer(text) for figure in _figures(match.group())]
     return figures, _SPELLED.sub(" ", text)

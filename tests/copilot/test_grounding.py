@@ -272,3 +272,13 @@ def test_a_minus_sign_makes_a_different_figure():
     assert checker.check("SKU-7 has minus 12 available.").grounded
     assert checker.check("SKU-7 has minus 40 on hand.").unsupported == ["-40"]
     assert extract("SKU-7 needs 1-2 days, 2026-12-01 to -0").numbers == {"1", "2", "0"}
+
+
+def test_zero_written_as_a_word_is_a_claim_of_0():
+    # Before, "zero" was no figure: "SKU-7 has zero available" passed though the data said 987.5.
+    checker = Checker(CONTEXT, NAMES)
+    assert checker.check("SKU-7 has zero available.").unsupported == ["0"]
+    assert checker.check("SKU-7 has Zero units reserved.").unsupported == ["0"]
+    held = Checker(["SKU-7 (Hex bolt M8) at WH-1: on hand 12, reserved 0, available 12 kg"], NAMES)
+    assert held.check("SKU-7 has zero reserved.").grounded
+    assert extract("a zero-based plan with zeros").numbers == set()
