@@ -1,0 +1,78 @@
+"""Certificate-expiry alert states of a deactivated supplier: none stands, and a reactivation is judged afresh."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from common.migrate import load_migrations
+from inventory import catalog
+from inventory.catalog_schemas import SupplierUpdate
+from risk import service
+from tests.risk.conftest import TODAY, RiskWorld
+
+
+async def _scan(world: RiskWorld) -> int:
+    result = await world.run(lambda tx: service.scan(tx, service.ModelStore(), TODAY), user=world.tenant.admin)
+    raised: int = result["alerts_raised"]["certification_expiry"]
+    return raised
+
+
+async def _set_active(world: RiskWorld, supplier: uuid.UUID, active: bool) -> None:
+    """PATCH /suppliers/{id} {"active": ...} as the tenant's admin."""
+    await world.run(
+        lambda tx: catalog.update(tx.conn, catalog.SUPPLIERS, supplier, SupplierUpdate(active=active)),
+        user=world.tenant.admin,
+    )
+
+
+async def _certificate_states(world: RiskWorld) -> set[uuid.UUID]:
+    rows = await world.pool.fetch(
+        "SELECT subject_id FROM app.risk_alert_state WHERE tenant_id = $1 AND kind = 'certification_expiry'",
+        world.tenant.id,
+    )
+    return {r["subject_id"] for r in rows}
+
+
+async def test_deactivating_a_supplier_clears_its_standing_certificate_expiry_alert(world):
+    # Before, the alert state of the retired supplier's certificate stayed up (active) after its deactivation.
+    kept = await world.supplier("KEPT")
+    retired = await world.supplier("RETIRED")
+    kept_cert = await world.certification(kept, "ISO 9001", TODAY + timedelta(days=10))
+    await world.certification(retired, "ISO 14001", TODAY + timedelta(days=10))
+    assert await _scan(world) == 2
+
+    await _set_active(world, retired, False)
+
+    assert await _certificate_states(world) == {kept_cert}
+
+
+async def test_a_supplier_reactivated_with_an_expiring_certificate_is_alerted_again_by_the_next_scan(world):
+    # Before, the state raised before the deactivation still stood once reactivated: no scan alerted anyone.
+    supplier = await world.supplier("BACK")
+    await world.certification(supplier, "ISO 9001", TODAY + timedelta(days=10))
+    first = await _scan(world)
+    await _set_active(world, supplier, False)
+    while_inactive = await _scan(world)
+    await _set_active(world, supplier, True)
+
+    assert (first, while_inactive, await _scan(world)) == (1, 0, 1)
+
+
+async def test_the_migration_clears_the_states_of_suppliers_deactivated_before_it(world):
+    # A state left standing by a deactivation before the trigger existed is deleted; an active supplier's stays.
+    kept = await world.supplier("KEPT")
+    retired = await world.supplier("RETIRED")
+    kept_cert = await world.certification(kept, "ISO 9001", TODAY + timedelta(days=10))
+    retired_cert = await world.certification(retired, "ISO 14001", TODAY + timedelta(days=10))
+    await world.pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", retired)
+    await world.pool.executemany(
+        "INSERT INTO app.risk_alert_state (tenant_id, kind, subject_id, active, last_value, raised_count) "
+        "VALUES ($1, 'certification_expiry', $2, true, 0.83, 1)",
+        [(world.tenant.id, kept_cert), (world.tenant.id, retired_cert)],
+    )
+
+    (repair,) = [m for m in load_migrations() if m.name == "deactivated_suppliers_forget_certificate_alerts"]
+    await world.pool.execute(repair.sql)
+
+    assert await _certificate_states(world) == {kept_cert}
