@@ -10,7 +10,8 @@ import pandas as pd
 
 from training.errors import ForecastInputError
 from training.seasonality import analyse_seasonality
-from training.supply import estimate_lead_time, predict_open_orders
+from training.supply import estimate_lead_time
+from training.supply_arrivals import predict_open_orders
 
 
 def seasonal_report(history: pd.DataFrame, freq: str) -> dict[str, Any]:

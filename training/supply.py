@@ -21,15 +21,14 @@ With few receipts the estimates degrade gracefully instead of failing:
   a Kaplan-Meier estimate, with the share still out placed at the longest time out (a lower bound, noted); its
   quantiles are reported whatever the receipt count, so none falls below the shortest receipt.
 
-Probabilities for open orders come from a gamma distribution with the estimated mean and sd (lead
-times are positive and right-skewed). Pure pandas/scipy: no database, no Ray.
+Lead times are gamma-distributed with the estimated mean and sd (positive and right-skewed); the open orders'
+predicted arrivals are ``training.supply_arrivals``. Pure pandas/scipy: no database, no Ray.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -66,16 +65,6 @@ class LeadTimeDistribution(BaseModel):
     # the supplier's lead times.
     censored_orders: int = 0
     late_open_orders: int = 0  # open orders past their expected date: late in the on-time probability
-
-
-@dataclass(frozen=True)
-class OpenOrderPrediction:
-    purchase_order_id: str
-    issued_at: datetime
-    expected_date: date | None
-    predicted_arrival: dict[str, date]
-    on_time_probability: float | None
-    already_late: bool
 
 
 def estimate_lead_time(
@@ -247,56 +236,6 @@ def lead_time_cdf(mean: float, sd: float, days: float) -> float:
     return float(stats.gamma.cdf(days, shape, scale=mean / shape))
 
 
-def predict_open_orders(
-    open_orders: pd.DataFrame, estimate: LeadTimeDistribution, *, now: datetime
-) -> list[OpenOrderPrediction]:
-    """Arrival dates (p10/p50/p90) and on-time probability of orders issued and not yet received.
-
-    The probability is conditional on the order not having arrived by ``now``:
-    ``P(L <= due | L > elapsed)``.
-    """
-    if estimate.mean_days is None or estimate.sd_days is None:
-        return []
-    mean, sd = estimate.mean_days, estimate.sd_days
-    out = []
-    for row in open_orders.itertuples(index=False):
-        zone = _zone(getattr(row, "timezone", None))
-        issued = pd.Timestamp(row.issued_at).to_pydatetime()
-        elapsed = max((now - issued).total_seconds() / 86_400, 0.0)
-        survive = 1.0 - lead_time_cdf(mean, sd, elapsed)
-        arrival = {}
-        for q in LEAD_TIME_QUANTILES:
-            # Quantiles of the lead time given it exceeds the elapsed time.
-            level = 1.0 - survive * (1.0 - q)
-            days = lead_time_quantile(mean, sd, min(level, 0.999999)) if survive > 1e-9 else elapsed
-            arrival[f"p{round(q * 100)}"] = (issued + timedelta(days=max(days, elapsed))).astimezone(zone).date()
-        expected = row.expected_date if pd.notna(row.expected_date) else None
-        probability = None
-        late = False
-        if expected is not None:
-            due = (datetime.combine(expected, datetime.max.time(), tzinfo=zone) - issued).total_seconds()
-            due_days = due / 86_400
-            late = now.astimezone(zone).date() > expected
-            if late:
-                probability = 0.0
-            elif survive <= 1e-9:
-                probability = 1.0
-            else:
-                within = lead_time_cdf(mean, sd, due_days) - lead_time_cdf(mean, sd, elapsed)
-                probability = float(min(max(within / survive, 0.0), 1.0))
-        out.append(
-            OpenOrderPrediction(
-                purchase_order_id=str(row.purchase_order_id),
-                issued_at=issued,
-                expected_date=expected,
-                predicted_arrival=arrival,
-                on_time_probability=probability,
-                already_late=late,
-            )
-        )
-    return out
-
-
 def _time_out(open_orders: pd.DataFrame, now: datetime) -> np.ndarray:
     """Days each open order has been out by ``now``."""
     issued = pd.to_datetime(open_orders["issued_at"], utc=True)
@@ -307,7 +246,9 @@ def _past_due(open_orders: pd.DataFrame, now: datetime) -> int:
     """Open orders whose expected date is over on the receiving warehouse's calendar (as ``predict_open_orders``)."""
     due = pd.to_datetime(open_orders["expected_date"], errors="coerce")
     zones = open_orders["timezone"] if "timezone" in open_orders.columns else pd.Series(None, index=open_orders.index)
-    return sum(now.astimezone(_zone(z)).date() > d.date() for d, z in zip(due, zones, strict=True) if pd.notna(d))
+    return sum(
+        now.astimezone(warehouse_zone(z)).date() > d.date() for d, z in zip(due, zones, strict=True) if pd.notna(d)
+    )
 
 
 def _on_time(
@@ -321,7 +262,10 @@ def _on_time(
     expected = due[with_due].dt.date.to_numpy()
     zones = rows["timezone"] if "timezone" in rows.columns else pd.Series("UTC", index=rows.index)
     arrived = np.array(
-        [moment.astimezone(_zone(z)).date() for moment, z in zip(received[with_due], zones[with_due], strict=True)]
+        [
+            moment.astimezone(warehouse_zone(z)).date()
+            for moment, z in zip(received[with_due], zones[with_due], strict=True)
+        ]
     )
     on_time = arrived <= expected
     k, n = int(on_time.sum()), len(on_time) + late_open
@@ -336,9 +280,9 @@ def _on_time(
 
 
 def _local_dates(moments: pd.Series, zones: pd.Series) -> np.ndarray:
-    return np.array([m.astimezone(_zone(z)).date() for m, z in zip(moments, zones, strict=True)])
+    return np.array([m.astimezone(warehouse_zone(z)).date() for m, z in zip(moments, zones, strict=True)])
 
 
-def _zone(name: str | None) -> tzinfo:
+def warehouse_zone(name: str | None) -> tzinfo:
     """The receiving warehouse's time zone (UTC when the input carries none)."""
     return ZoneInfo(name) if isinstance(name, str) and name else UTC

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 from tests.support.rows import set_time_zone
 from tests.support.tenant_reads import as_planner
 from training.supplier_history import scoped_supplier_history, supplier_history
-from training.supply import estimate_lead_time, predict_open_orders
+from training.supply import estimate_lead_time
+from training.supply_arrivals import predict_open_orders
 
 ISSUED = datetime(2025, 1, 6, 9, tzinfo=UTC)  # when the tests' orders went out
 

@@ -8,7 +8,8 @@ import pytest
 
 from training.errors import ForecastInputError
 from training.kaplan_meier import kaplan_meier
-from training.supply import estimate_lead_time, lead_time_cdf, predict_open_orders
+from training.supply import estimate_lead_time, lead_time_cdf
+from training.supply_arrivals import predict_open_orders
 
 START = datetime(2025, 1, 1, 9, tzinfo=UTC)
 
