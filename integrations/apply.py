@@ -40,20 +40,12 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     dead_lettered: int = 0
-    # Of those, the dead letters opened (new, or reopened after being resolved) rather than met again: what a run
-    # notifies about. Not in the run's counts (as_dict), which the API serves as they were.
-    newly_dead_lettered: int = 0
 
     def add(self, other: Counts) -> None:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.dead_lettered += other.dead_lettered
-        self.newly_dead_lettered += other.newly_dead_lettered
-
-    def dead_letter(self, opened: bool) -> None:
-        self.dead_lettered += 1
-        self.newly_dead_lettered += opened
 
     def as_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in ("created", "updated", "unchanged", "dead_lettered")}
@@ -68,7 +60,8 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
         where = _nul_in(record.external_id, record.fields)
         if where is not None:
             error = f"{where} contains a NUL character, which the database cannot store: correct it in the ERP"
-            counts.dead_letter(await _dead_letter(conn, scope, entity, record.external_id, error, record.raw))
+            await _dead_letter(conn, scope, entity, record.external_id, error, record.raw)
+            counts.dead_lettered += 1
             continue
         try:
             model = RECORD_MODELS[entity].model_validate({**record.fields, "external_id": record.external_id})
@@ -84,7 +77,8 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
             setattr(counts, outcome, getattr(counts, outcome) + 1)
             succeeded.append(record.external_id)
             continue
-        counts.dead_letter(await _dead_letter(conn, scope, entity, record.external_id, error, record.raw))
+        await _dead_letter(conn, scope, entity, record.external_id, error, record.raw)
+        counts.dead_lettered += 1
     if succeeded:
         await _resolve(conn, scope, entity, succeeded)
     if page.cursor is not None:
@@ -129,8 +123,8 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
                 # A record dead-lettered because its level could not be lowered then: this success resolves it.
                 await _resolve(conn, scope, Entity.STOCK, [row["external_id"]])
         except DomainError as exc:
-            opened = await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
-            counts.dead_letter(opened)
+            await _dead_letter(conn, scope, Entity.STOCK, row["external_id"], exc.message, {"reported": False})
+            counts.dead_lettered += 1
             continue
         setattr(counts, outcome, getattr(counts, outcome) + 1)
     # Levels several records land on (two plants on one warehouse) go to their records' sum only now, in one step.
@@ -139,7 +133,8 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
             counts.updated += 1
         else:
             payload = {"level_records": records}
-            counts.dead_letter(await _dead_letter(conn, scope, Entity.STOCK, external_id, refused.message, payload))
+            await _dead_letter(conn, scope, Entity.STOCK, external_id, refused.message, payload)
+            counts.dead_lettered += 1
     return counts
 
 
@@ -185,19 +180,18 @@ def _json(raw: Any) -> Any:
 
 async def _dead_letter(
     conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_id: str, error: str, raw: Any
-) -> bool:
-    """Record the failure; True if it opened the dead letter (new, or resolved until now), False if it was open."""
-    opened: bool = await conn.fetchval(
-        """WITH before AS (
-               SELECT resolved_at FROM app.integration_dead_letters
-               WHERE tenant_id = $1 AND connector_id = $2 AND entity = $3 AND external_id = $4)
-           INSERT INTO app.integration_dead_letters
+) -> None:
+    """Record the failure: a new dead letter, or the open one met again, or a resolved one reopened."""
+    await conn.execute(
+        """INSERT INTO app.integration_dead_letters
                (tenant_id, connector_id, entity, external_id, run_id, error, payload)
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (tenant_id, connector_id, entity, external_id) DO UPDATE
            SET run_id = EXCLUDED.run_id, error = EXCLUDED.error, payload = EXCLUDED.payload,
-               attempts = app.integration_dead_letters.attempts + 1, last_seen_at = now(), resolved_at = NULL
-           RETURNING coalesce((SELECT resolved_at IS NOT NULL FROM before), true)""",
+               attempts = app.integration_dead_letters.attempts + 1, last_seen_at = now(), resolved_at = NULL,
+               -- reopened: to be announced again (integrations.store.announce_dead_letters)
+               announced_at = CASE WHEN app.integration_dead_letters.resolved_at IS NULL
+                                   THEN app.integration_dead_letters.announced_at END""",
         scope.tenant_id,
         scope.connector_id,
         entity.value,
@@ -206,7 +200,6 @@ async def _dead_letter(
         storable(error)[:2000],
         _json(raw),
     )
-    return opened
 
 
 async def _resolve(conn: asyncpg.Connection, scope: SyncScope, entity: Entity, external_ids: list[str]) -> None:

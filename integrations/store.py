@@ -292,6 +292,18 @@ async def finish_run(
     return dict(row) if row is not None else None
 
 
+async def announce_dead_letters(conn: asyncpg.Connection, connector_id: UUID) -> int:
+    """Mark the connector's open dead letters not yet announced as announced now; how many there were. Marked in the
+    transaction that writes the announcement, so each is announced once (app.close_integration_run, migration 0157,
+    does the same for the runs the service closes)."""
+    status = await conn.execute(
+        """UPDATE app.integration_dead_letters SET announced_at = now()
+           WHERE connector_id = $1 AND resolved_at IS NULL AND announced_at IS NULL""",
+        connector_id,
+    )
+    return int(status.split()[-1])
+
+
 async def get_run(conn: asyncpg.Connection, run_id: UUID) -> dict:
     row = await conn.fetchrow(f"SELECT {RUN_COLUMNS} FROM app.integration_sync_runs WHERE id = $1", run_id)
     if row is None:

@@ -223,14 +223,13 @@ async def run_sync(
         logger.warning("ERP sync %s of connector %s failed: %s", the_run_id, connector_id, error)
     dead = sum(c.dead_lettered for c in totals.values())
     status = "failed" if error else ("completed_with_errors" if dead else "succeeded")
-    opened = sum(c.newly_dead_lettered for c in totals.values())
 
     run_counts = {k: v.as_dict() for k, v in totals.items()}
 
     async def finish(tx: TenantTransaction) -> dict | None:
         run = await store.finish_run(tx.conn, the_run_id, status, run_counts, error)
         if run is not None:
-            await _announce(tx, setup.connector, run, opened_dead_letters=opened)
+            await _announce(tx, setup.connector, run)
         return run
 
     try:
@@ -278,21 +277,21 @@ def _event_kind(run: dict) -> str:
     return SYNC_FAILED if run["status"] == "failed" else SYNC_FINISHED
 
 
-async def _announce(tx: TenantTransaction, connector: dict, run: dict, *, opened_dead_letters: int) -> None:
-    # app.close_integration_run (migration 0140) writes the same notification for a run the service closes.
+async def _announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
+    # app.close_integration_run (migration 0157) writes the same notification for a run the service closes.
     data = _announcement(run, connector["name"])
     await events.publish(tx.conn, tx.tenant_id, _event_kind(run), data)
-    if run["status"] == "succeeded":
+    # Every dead letter is announced once, by the first run to close once it is open (new, or reopened after being
+    # resolved), even one that then failed; one met again while open (a stock record every full snapshot fails
+    # again) is not: a notification per run would repeat it every interval. The event goes out for every run.
+    unannounced = await store.announce_dead_letters(tx.conn, connector["id"])
+    if run["status"] == "failed":
+        dead_lettered = " (some records were dead-lettered)" if unannounced else ""
+        title = f"ERP sync of {connector['name']} failed{dead_lettered}: {run['error']}"
+    elif unannounced:
+        title = f"ERP sync of {connector['name']} finished; some records were dead-lettered"
+    else:
         return
-    if run["status"] == "completed_with_errors" and not opened_dead_letters:
-        # Only dead letters already open and notified (a stock record every full snapshot fails again): a
-        # notification per run would repeat the same one every interval. The event still goes out for every run.
-        return
-    title = (
-        f"ERP sync of {connector['name']} failed: {run['error']}"
-        if run["status"] == "failed"
-        else f"ERP sync of {connector['name']} finished; some records were dead-lettered"
-    )
     await tx.conn.execute(
         "INSERT INTO app.notifications (tenant_id, kind, title, data) VALUES ($1, 'integration_sync', $2, $3)",
         tx.tenant_id,
