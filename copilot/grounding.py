@@ -23,6 +23,7 @@ from functools import cache
 import asyncpg
 import pycountry
 
+from copilot.slash_dates import SLASH_DATE, slash_date
 from copilot.spelled_numbers import read_spelled
 
 _CITATION = re.compile(r"\[\d{1,2}\]")
@@ -139,9 +140,10 @@ class Claims:
             for claim in self.amounts
             if not any(f"{claim.split()[0]} {code}" in context.amounts for code in claim.split()[1].split("|"))
         }
+        unsupported_dates = {claim for claim in self.dates if not set(claim.split("|")) & context.dates}
         return sorted(
             (self.numbers - context.numbers)
-            | (self.dates - context.dates)
+            | unsupported_dates
             | (self.codes - context.codes)
             | (self.names - context.names)
             | unsupported_amounts
@@ -190,7 +192,9 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _MINUS_WORD.sub("-", _CITATION.sub(" ", text))
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
     found_names = _names_stated(lowered, names)
-    dates = {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
+    dates = {claim for match in SLASH_DATE.finditer(text) if (claim := slash_date(match))}
+    text = SLASH_DATE.sub(lambda match: " " if slash_date(match) else match.group(), text)
+    dates |= {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
     for match in _WORD_DATE.finditer(text):
         d1, m1, y1, m2, d2, y2 = match.groups()
         if month := _month_number(m1 or m2):
@@ -246,13 +250,16 @@ class Checker:
         extra |= {n[1:] for n in self._context.numbers if n.startswith("-")}
         # Counting what the turn found is a summary's first job; a count of nothing backs no "0" ("0 available").
         extra |= {str(count) for count in {*self.listed, sum(self.listed), self.passages} if count > 0}
+        # A slash date of the context backs each of its readings, and a pair written "3/4" its figures ("3 of 4").
+        days = frozenset(reading for claim in self._context.dates for reading in claim.split("|"))
+        extra |= {normalise_number(n) for day in days if "/" in day for n in day.split("/")}
         # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its
         # month too ("on the 7th").
-        yearless = {"--" + day[5:] for day in self._context.dates if not day.startswith("--")}
-        yearless |= {"---" + day[-2:] for day in self._context.dates if not day.startswith("---")}
+        yearless = {"--" + day[5:] for day in days if not day.startswith("--") and "/" not in day}
+        yearless |= {"---" + day[-2:] for day in days if not day.startswith("---") and "/" not in day}
         self._context = Claims(
             self._context.numbers | extra,
-            self._context.dates | yearless,
+            days | yearless,
             self._context.codes,
             self._context.names,
             self._context.amounts,

@@ -282,3 +282,20 @@ def test_zero_written_as_a_word_is_a_claim_of_0():
     held = Checker(["SKU-7 (Hex bolt M8) at WH-1: on hand 12, reserved 0, available 12 kg"], NAMES)
     assert held.check("SKU-7 has zero reserved.").grounded
     assert extract("a zero-based plan with zeros").numbers == set()
+
+
+def test_a_slash_date_is_one_date_claim_read_either_way_round():
+    # Before, "12/01/2026" was three figures (12, 1, 2026) and the true sentence was dropped; "5/12" passed on any 5
+    # and 12 of the data.
+    checker = Checker(CONTEXT, NAMES)  # PO-000123 expected 2026-12-01
+    stated = ["PO-000123 is expected on 12/01/2026.", "PO-000123 is expected on 1/12/2026.",
+              "PO-000123 is expected on 2026/12/01.", "PO-000123 is expected on 12/1.",
+              "PO-000123 is due 01/12/26."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
+    assert checker.check("PO-000123 is expected on 12/02/2026.").unsupported == ["2026-02-12|2026-12-02"]
+    assert checker.check("PO-000123 is expected on 2026/12/07.").unsupported == ["2026-12-07"]
+    assert checker.check("PO-000123 is expected on 2/12.").unsupported == ["--12-02|--02-12|2/12"]
+    assert extract("due 25/12/2026").dates == {"2026-12-25"}
+    ratio = Checker(["Acme Fasteners delivered 3/4 of its orders on time."], NAMES)
+    assert ratio.check("Acme Fasteners delivered 3/4 on time, 3 of 4 orders.").grounded
+    assert extract("a score of 72/100").numbers == {"72", "100"}
