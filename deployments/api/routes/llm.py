@@ -13,14 +13,15 @@ import pickle
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from common.database import TenantTransaction
 from common.errors import InvalidInputError
 from copilot import conversations
-from deployments.api.deps import CallerDep, MemberDep, ModelHandlesDep
+from deployments.api.deps import MemberDep, ModelHandlesDep
 from deployments.api.llm_bounds import check_chat_bounds
 from deployments.api.model_calls import unwrap
 from deployments.llm_server import LLM_MODEL_ID
@@ -76,9 +77,50 @@ async def get_model(model_id: str, caller: MemberDep, handles: ModelHandlesDep) 
     return Model(id=LLM_MODEL_ID) if model_id == LLM_MODEL_ID else model_not_found(model_id)
 
 
-@router.post("/chat/completions", summary="OpenAI-compatible chat completions on the self-hosted model")
+_JSON_OBJECT = TypeAdapter(dict[str, Any])
+
+
+async def member_json_object(request: Request, caller: MemberDep) -> dict[str, Any]:
+    """The request's JSON object, read once the caller is a member (403 otherwise): a non-member learns nothing
+    from how their body is refused. FastAPI parses a declared body before any dependency runs, so it is read here,
+    with FastAPI's errors (400 malformed_json, 422 for a missing body or one that is no JSON object)."""
+    raw = await request.body()
+    if not raw:
+        raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+    value: Any = raw
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json" or (
+        content_type.startswith("application/") and content_type.endswith("+json")
+    ):
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}]
+            ) from None
+    try:
+        return _JSON_OBJECT.validate_python(value)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in errors]) from None
+
+
+_JSON_OBJECT_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True, "title": "Body"}}},
+}
+
+
+@router.post(
+    "/chat/completions",
+    summary="OpenAI-compatible chat completions on the self-hosted model",
+    openapi_extra={"requestBody": _JSON_OBJECT_BODY},
+)
 async def chat_completions(
-    request: Request, body: Annotated[dict[str, Any], Body()], caller: CallerDep, handles: ModelHandlesDep
+    request: Request,
+    body: Annotated[dict[str, Any], Depends(member_json_object)],
+    caller: MemberDep,
+    handles: ModelHandlesDep,
 ) -> Response:
     """Any member may call the model directly (it sees no tenant data unless the caller sends it); answers
     are capped at COPILOT_ANSWER_TOKENS tokens so one request cannot hold the engine for minutes, and each
