@@ -137,7 +137,8 @@ async def train_and_register(
     profile: Profile = "full",
 ) -> list[dict[str, Any]]:
     """Train each model kind on the tenant's demand history, score it against the statistical selection on the
-    same held-out windows, register it with its forecasts and promote it if it wins."""
+    same held-out windows, register it with its forecasts and promote it if it wins. A kind whose fit fails
+    (``fit_errors``) is logged, its run marked failed and its outcome given the ``error``; the next kind trains."""
     from common.config import Settings
     from common.database import create_pool
     from training import history as ledger
@@ -168,16 +169,28 @@ async def train_and_register(
                     params={**asdict(compute), "epochs": epochs, "trainer": "ray.train"}, training_end=boundary,
                     training_start=pd.Timestamp(history["ds"].min()).tz_localize(UTC).to_pydatetime(),
                 )  # fmt: skip
+                outcome = {"tenant_id": str(tenant_id), "model": kind, "run_id": str(run.id), "version": run.version}
                 try:
                     model, serving, artifact, device = fit_kind(
                         kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
                         storage_path=storage_path, tenant_id=tenant_id,
                     )  # fmt: skip
                     errors = holdout_errors(model.predict(horizon), train, test, freq)
-                    scores = mean_errors(errors)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
+                except fit_errors() as exc:
+                    # This kind failed: the tenant's other kinds still train (until 2026-12-07 it ended them all).
+                    logger.exception("tenant %s %s v%d: training failed", tenant_id, kind, run.version)
+                    await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
+                    outcomes.append({**outcome, "error": describe(exc)})
+                    continue
+                except Exception as exc:
+                    # A run left 'running' would stay so for ever (see registry.fail_run).
+                    await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
+                    raise
+                scores = mean_errors(errors)
+                metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
+                try:
                     await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
-                    metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
                     # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records).
                     per_series = {"series_mase": errors["mase"].to_dict()}
                     await registry.finish_run(
@@ -185,13 +198,11 @@ async def train_and_register(
                         artifact_uri=artifact,
                     )  # fmt: skip
                 except Exception as exc:
-                    # A run left 'running' would stay so for ever (see registry.fail_run).
                     await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
                     raise
                 decision = await registry.promote_over_baseline(
                     conn, tenant_id, run.id, ours=scores["mase"], baseline=baseline["mase"], windows=windows
                 )
-                outcome = {"tenant_id": str(tenant_id), "model": kind, "run_id": str(run.id), "version": run.version}
                 outcomes.append({**outcome, **metrics, "artifact": artifact, "promoted": decision.promoted,
                                  "reason": decision.reason})  # fmt: skip
                 logger.info("tenant %s %s v%d: %s; %s", tenant_id, kind, run.version, scores, decision.reason)
@@ -256,9 +267,30 @@ def main(argv: Sequence[str] | None = None) -> None:
             profile=args.profile,
         )
         print(json.dumps({"train_job": outcomes}, default=str))
-    failed = [outcome["tenant_id"] for outcome in outcomes if "error" in outcome]
-    if failed:
-        raise SystemExit(f"training failed for {len(failed)} of {len(tenants)} tenants: {', '.join(failed)}")
+    failure = job_failure(outcomes, tenants)
+    if failure:
+        raise SystemExit(failure)
+
+
+def fit_errors() -> tuple[type[Exception], ...]:
+    """What a model kind's fit raises when that fit fails (its data, its Ray Train run, its checkpoint storage), as
+    opposed to a programming error, which ends the tenant's training as it did. Ray is imported here, not by the
+    module: the job's Ray session starts in ``main``."""
+    from ray.exceptions import RayError
+    from ray.train import TrainingFailedError
+
+    return RuntimeError, ValueError, OSError, RayError, TrainingFailedError
+
+
+def job_failure(outcomes: Sequence[dict[str, Any]], tenants: Sequence[UUID]) -> str | None:
+    """What the job exits with when a tenant's training, or one model kind of it, failed (``error`` in its
+    outcome); None when nothing did. A tenant whose other kinds trained still fails the job."""
+    failed = [o for o in outcomes if "error" in o]
+    if not failed:
+        return None
+    named = ", ".join(o["tenant_id"] + (f" {o['model']}" if "model" in o else "") for o in failed)
+    count = len({o["tenant_id"] for o in failed})
+    return f"training failed for {count} of {len(tenants)} tenants: {named}"
 
 
 def train_tenants(database_url: str, tenants: Sequence[UUID], **options: Any) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from uuid import uuid4
 
@@ -254,3 +255,59 @@ async def test_a_trained_run_keeps_each_series_holdout_mase_out_of_its_record_an
     own, run = await database.run(tenant.claims(), None, read)
     assert None not in own and own[0] != own[1] and outcome["mase"] == pytest.approx(np.mean(own))
     assert "series_mase" not in outcome and "series_mase" not in run.metrics
+
+
+async def tenant_whose_deepar_fails(monkeypatch, make_tenant, owner_pool):
+    """A tenant with two series long enough to train on, and the train job's DeepAR a real Ray Train run that fails
+    (ray_fits' own injected failure, no restart budget)."""
+    tenant = await make_tenant()
+    rng = np.random.default_rng(0)
+    demand = [np.round(level + rng.normal(0, 3, 70)).clip(0) for level in (20, 50)]
+    await post_daily_demand(
+        owner_pool, tenant.id, [(p, tenant.warehouses[0], d) for p, d in zip(tenant.products[:2], demand, strict=True)]
+    )
+    monkeypatch.setattr(train_job, "train_neural", partial(train_neural, max_failures=0, fail_at_epoch=0))
+    return tenant
+
+
+async def train_deepar_and_xgboost(settings, tenant, storage: Path) -> list[dict]:
+    return await train_job.train_and_register(
+        str(settings.database_url), tenant.id, freq="D", horizon=7, compute=TrainCompute(workers=1), epochs=1,
+        kinds=["deepar", "xgboost"], as_of=datetime.now(UTC), storage_path=str(storage),
+    )  # fmt: skip
+
+
+async def demand_runs(database, tenant) -> list:
+    async def read(tx):
+        return await list_runs(tx.conn, tx.tenant_id, "demand-D")
+
+    return await database.run(tenant.claims(), None, read)
+
+
+async def test_a_kind_that_fails_to_train_leaves_the_other_kinds_trained_and_registered(
+    ray_cluster, monkeypatch, settings, database, make_tenant, owner_pool, tmp_path
+):
+    # Before, DeepAR's failure ended the tenant's training: xgboost, after it in --models, was never fitted.
+    tenant = await tenant_whose_deepar_fails(monkeypatch, make_tenant, owner_pool)
+    deepar, xgboost = await train_deepar_and_xgboost(settings, tenant, tmp_path)
+    assert deepar["model"] == "deepar" and "failed" in deepar["error"]
+    assert xgboost["model"] == "xgboost" and "error" not in xgboost and np.isfinite(xgboost["mase"])
+    runs = {run.model_type: run for run in await demand_runs(database, tenant)}
+    assert runs["deepar"].status == "failed" and "failed" in runs["deepar"].metrics["error"]
+    assert runs["xgboost"].status in ("candidate", "champion") and str(runs["xgboost"].id) == xgboost["run_id"]
+    # The job reports the failed kind and exits non-zero, though the tenant's other kind trained.
+    failure = train_job.job_failure([deepar, xgboost], [tenant.id])
+    assert failure == f"training failed for 1 of 1 tenants: {tenant.id} deepar"
+
+
+async def test_rerunning_a_night_whose_kind_failed_reuses_each_kinds_run(
+    ray_cluster, monkeypatch, settings, database, make_tenant, owner_pool, tmp_path
+):
+    # The registry keys a trained run by kind, night and horizon: a rerun finds the failed and the trained run again.
+    tenant = await tenant_whose_deepar_fails(monkeypatch, make_tenant, owner_pool)
+    first = await train_deepar_and_xgboost(settings, tenant, tmp_path)
+    again = await train_deepar_and_xgboost(settings, tenant, tmp_path)
+    assert [(o["run_id"], o["version"]) for o in again] == [(o["run_id"], o["version"]) for o in first]
+    assert "error" in again[0] and "error" not in again[1]
+    runs = await demand_runs(database, tenant)
+    assert sorted((str(run.id), run.model_type) for run in runs) == sorted((o["run_id"], o["model"]) for o in first)
