@@ -4,12 +4,13 @@ each sentence of its summary is checked against that turn's context before the u
 A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code), amount with its
 currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a
 total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
-normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``), dates by calendar day (``2026-12-03`` =
-``3 December 2026``; "3 December" without a year needs a date of the context on that day, "the 3rd" one on that
+normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero`` = ``0``; ``-40`` and ``minus 40``
+need a -40, which also backs ``40``), dates by calendar day (``2026-12-03`` = ``3 December 2026`` = ``12/03/2026``
+read either way round; "3 December" without a year needs a date of the context on that day, "the 3rd" one on that
 day of some month), codes and names case-insensitively. The number of rows each tool listed, their total over
-the turn's tools and the number of passages back a figure too: a summary counts what it was given ("the two late
-orders"), though no line states the count. The question itself is not context: "say we have 1,000 units" must not
-become a fact.
+the turn's tools and the number of passages back a figure that counts rows: a summary counts what it was given
+("the two late orders", "5 sources"), though no line states the count; not "2 available". The question itself is
+not context: "say we have 1,000 units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -95,6 +96,16 @@ _ORDINAL = re.compile(rf"{_SIGN}?\d+(?:st|nd|rd|th)")
 _WORDLIKE = re.compile(r"\d[A-Z]{2,}|[A-Za-z]\d")  # 3PL, 2FA; Q3, H1: words, not codes
 # A figure standing alone, its decimals atomic: "12.75" is never read as its whole part 12.
 _NUMBER = re.compile(rf"(?<![\w.]){_SIGN}?(?:{_AMOUNT})(?![\w])(?!\.\d)")
+# A figure that counts rows: before what a tool lists or a passage is, with up to two words between ("the two late
+# purchase orders", "5 sources"); never before a unit ("2 days", "2 units"). Read at every word, overlapping.
+_ROWS = (r"orders?|POs?|shipments?|deliver(?:y|ies)|suppliers?|vendors?|products?|items?|SKUs?|lines?|rows?|results?"
+         r"|records?|entr(?:y|ies)|alerts?|proposals?|documents?|passages?|sources?|excerpts?|files?|warehouses?"
+         r"|locations?|sites?|forecasts?|stock-outs?|parts?|materials?|matches")  # fmt: skip
+_COUNTING = re.compile(
+    rf"(?<![\w.-])(?=(\d[\d,]*|[A-Za-z]+(?:-[A-Za-z]+)?)\s+"
+    rf"(?:(?!(?:{'|'.join(_UNITS)}|weeks?|months?|hours?|years?|percent)\b)(?=[\w-]*[A-Za-z])[\w-]+\s+){{0,2}}"
+    rf"(?i:{_ROWS})(?![\w-]))"
+)
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -248,8 +259,9 @@ class Checker:
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
         # A negative figure of the data also backs its size: -12 available is "12 short".
         extra |= {n[1:] for n in self._context.numbers if n.startswith("-")}
-        # Counting what the turn found is a summary's first job; a count of nothing backs no "0" ("0 available").
-        extra |= {str(count) for count in {*self.listed, sum(self.listed), self.passages} if count > 0}
+        # Counting what the turn found is a summary's first job, so a count backs a figure that counts rows ("the two
+        # late orders"); a count of nothing backs no "0" ("0 available").
+        self._counts = {str(count) for count in {*self.listed, sum(self.listed), self.passages} if count > 0}
         # A slash date of the context backs each of its readings, and a pair written "3/4" its figures ("3 of 4").
         days = frozenset(reading for claim in self._context.dates for reading in claim.split("|"))
         extra |= {normalise_number(n) for day in days if "/" in day for n in day.split("/")}
@@ -268,6 +280,8 @@ class Checker:
 
     def check(self, sentence: str) -> Verdict:
         missing = extract(sentence, self.names).missing_from(self._context)
+        counting = {n for figure in _COUNTING.findall(sentence) for n in extract(figure).numbers} & self._counts
+        missing = [claim for claim in missing if claim not in counting]
         # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
         quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]
         return Verdict(sentence, missing + quoted)

@@ -220,7 +220,9 @@ TWO_LATE = [
 def test_a_count_of_the_rows_a_tool_listed_is_grounded():
     # Before, "the two late orders" was dropped (no line says 2) with a false "(Corrected: ...)" note.
     summary = SentenceFilter(Checker(TWO_LATE, NAMES, listed=[2]))
-    text = "The two late orders are from Acme Fasteners. One of the two orders is late by three days. 2 are late."
+    text = (
+        "The two late orders are from Acme Fasteners. One of the two orders is late by three days. 2 orders are late."
+    )
     assert summary.feed(text + "\n") == [f"{s}. " for s in text.removesuffix(".").split(". ")]
     assert summary.correction() == ""
 
@@ -299,3 +301,14 @@ def test_a_slash_date_is_one_date_claim_read_either_way_round():
     ratio = Checker(["Acme Fasteners delivered 3/4 of its orders on time."], NAMES)
     assert ratio.check("Acme Fasteners delivered 3/4 on time, 3 of 4 orders.").grounded
     assert extract("a score of 72/100").numbers == {"72", "100"}
+
+
+def test_a_count_of_listed_rows_backs_only_a_figure_that_counts_rows():
+    # Before, two rows listed backed a 2 anywhere: "SKU-7 has 2 available" passed though no line holds a 2.
+    checker = Checker(TWO_LATE, NAMES, listed=[2], passages=5)
+    invented = ["SKU-7 has 2 available.", "PO-000017 is 2 weeks late.", "2 are late.", "2 of SKU-7 are due.",
+                "PO-000019 is five days late in two documents."]  # fmt: skip
+    assert [checker.check(s).unsupported for s in invented] == [["2"], ["2"], ["2"], ["2"], ["5"]]
+    counted = ["Acme Fasteners has 2 late purchase orders.", "Two of the orders, and 5 sources, are late.",
+               "Both are among the 2 delayed SKU-7 orders found."]  # fmt: skip
+    assert [s for s in counted if not checker.check(s).grounded] == []
