@@ -127,4 +127,4 @@ def signing_key_pem(private_key: Any) -> str:
 def rsa_key() -> Any:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return rsa.generate_private_key(public_exponent=65537, key_size=3072)  # NetSuite takes no shorter RSA key
