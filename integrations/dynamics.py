@@ -7,6 +7,12 @@ or when the API answers 401 (an expired or revoked token), once per call. Reads 
 ``Prefer: odata.maxpagesize`` header and ``@odata.nextLink`` paging; the cursor after a page is its last
 ``lastModifiedDateTime``. Items carry total ``inventory``: stock is a snapshot put in the mapping's
 ``default_warehouse``. Purchase orders are created by deep insert with ``purchaseOrderLines``.
+
+Prices are net of tax here, as other suppliers' are: an order read with ``pricesIncludeTax`` is priced from BC's own
+``amountExcludingTax``, and an order is pushed with ``pricesIncludeTax`` false (a new order would otherwise take its
+vendor's "Prices Including VAT" and read the pushed net price as one including VAT). A line's price is the one after
+its line discount, also a discount BC applies to a pushed line (the vendor's purchase line discount): that is what
+the order owes, so the next sync writes it over the pushed price, as any price the ERP holding the order changes.
 """
 
 from __future__ import annotations
@@ -124,6 +130,7 @@ class DynamicsConnector(OAuthConnector):
         body: dict[str, Any] = {
             "vendorId": order.supplier_external_id,
             "currencyCode": order.currency,
+            "pricesIncludeTax": False,  # Chainsight's prices are net of tax, whatever the vendor's default
             "purchaseOrderLines": [
                 {
                     "sequence": line.line_no * 10000,
@@ -223,7 +230,7 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
                 "product_external_id": _guid(x.get("itemId")),  # none (an Item line without its item): refused
                 "quantity": x.get("quantity"),
                 "uom": x.get("unitOfMeasureCode"),
-                "unit_price": _net_unit_cost(x),
+                "unit_price": _net_unit_cost(x, r.get("pricesIncludeTax") is True),
                 "received_quantity": x.get("receivedQuantity") or 0,
             }
             for x, line_no in zip(lines, line_numbers([int(x.get("sequence") or 0) for x in lines], 10000), strict=True)
@@ -236,13 +243,27 @@ def _guid(value: Any) -> str | None:
     return None if value in (None, "", _NULL_GUID) else str(value)
 
 
-def _net_unit_cost(line: dict[str, Any]) -> Decimal | None:
-    """What a unit costs after the line discount: ``directUnitCost`` is the price before it."""
+def _net_unit_cost(line: dict[str, Any], prices_include_tax: bool) -> Decimal | None:
+    """What a unit costs after the line discount and without VAT: ``directUnitCost`` is the price before the
+    discount, and on an order whose prices include VAT it includes the line's ``taxPercent`` too."""
     cost = decimal_or_none(line.get("directUnitCost"))
     quantity = decimal_or_none(line.get("quantity")) or Decimal(0)
+    if cost is None:
+        return None
+    if prices_include_tax:
+        # BC's own figure: the line amount after its discount, less VAT, rounded to the currency as BC books it.
+        excluding = decimal_or_none(line.get("amountExcludingTax"))
+        if excluding is not None and quantity > 0:
+            return max(excluding / quantity, Decimal(0))
+        tax = decimal_or_none(line.get("taxPercent")) or Decimal(0)
+        return _after_discount(line, cost, quantity) / (1 + tax / 100)
+    return _after_discount(line, cost, quantity)
+
+
+def _after_discount(line: dict[str, Any], cost: Decimal, quantity: Decimal) -> Decimal:
     amount = decimal_or_none(line.get("discountAmount")) or Decimal(0)
     percent = decimal_or_none(line.get("discountPercent")) or Decimal(0)
-    if cost is None or (amount == 0 and percent == 0):
+    if amount == 0 and percent == 0:
         return cost
     # The discount amount is BC's own, rounded to the currency; the percentage only where no quantity spreads it.
     # Rounded up, it can pass the line's value (3 at 0.333, 100% off: 1.00): such a line is free, not below 0.

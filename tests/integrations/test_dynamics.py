@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from common.errors import ConflictError
+from common.migrate import load_migrations
 from integrations.errors import ConnectorProtocolError
 from integrations.push import push_purchase_order
 from integrations.sync import run_sync
@@ -23,7 +24,7 @@ from tests.integrations.conftest import (
     snapshot,
 )
 from tests.support.fakes.base import Request, Response
-from tests.support.fakes.dynamics import NULL_GUID, FakeDynamics
+from tests.support.fakes.dynamics import NO_DISCOUNT, NULL_GUID, FakeDynamics
 
 
 async def test_initial_then_incremental_sync_and_rerun(sync_deps, owner_pool, make_tenant, bc):
@@ -136,6 +137,54 @@ async def test_a_line_whose_rounded_discount_passes_its_value_syncs_at_a_price_o
     free = {**first, "quantity": 3.0, "directUnitCost": 0.333, "discountPercent": 100.0, "discountAmount": 1.0}
     prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [free, second], "unit_price")
     assert prices == [(1, 0), (2, Decimal("3.5"))]
+
+
+async def test_a_line_of_an_order_whose_prices_include_vat_is_priced_net_of_it(sync_deps, owner_pool, make_tenant, bc):
+    # With "Prices Including VAT" directUnitCost includes the line's VAT: 119 at 19% was synced as 119, beside other
+    # suppliers' prices net of tax. The price is BC's own amountExcludingTax (after the line discount) per unit.
+    first, second = order_106901(bc)["purchaseOrderLines"]
+    bc.put("purchaseOrders", {"pricesIncludeTax": True}, order_106901(bc)["id"])
+    plain = {**first, "quantity": 10.0, "directUnitCost": 119.0, "taxPercent": 19.0, **NO_DISCOUNT}
+    # 4 at 11.90 is 47.60, less 10% (4.76) is 42.84 including VAT: 36.00 without, 9.00 a unit.
+    discounted = {**second, "directUnitCost": 11.9, "taxPercent": 19.0, "discountPercent": 10.0, "discountAmount": 4.76}
+    prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [plain, discounted], "unit_price")
+    assert prices == [(1, 100), (2, 9)]
+
+
+async def test_a_line_of_an_order_whose_prices_exclude_vat_keeps_its_price(sync_deps, owner_pool, make_tenant, bc):
+    first, second = order_106901(bc)["purchaseOrderLines"]
+    taxed = {**first, "quantity": 10.0, "directUnitCost": 100.0, "taxPercent": 19.0}
+    prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [taxed, second], "unit_price")
+    assert prices == [(1, 100), (2, Decimal("3.5"))]
+
+
+async def test_the_one_time_reread_brings_an_order_synced_at_prices_including_vat_to_its_net_price(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Until 2026-12-07 the sync took a price including VAT as it was, and an order BC no longer touches is never
+    # read again; the migration clears the order cursor, and the next sync rewrites the price and only that.
+    order = order_106901(bc)
+    first, second = order["purchaseOrderLines"]
+    lines = [{**first, "taxPercent": 25.0}, second]
+    bc.put("purchaseOrders", {"pricesIncludeTax": True, "purchaseOrderLines": lines}, order["id"])
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    order["pricesIncludeTax"] = False  # no write in BC (lastModifiedDateTime stays): as the sync before the fix read it
+    await run_sync(sync_deps, tenant.id, connector)
+    order["pricesIncludeTax"] = True
+    await owner_pool.execute(
+        """UPDATE app.integration_sync_state SET cursor = '{"lastModifiedDateTime": "2030-01-01T00:00:00Z"}'
+           WHERE connector_id = $1 AND entity = 'purchase_orders'""",
+        connector,
+    )  # past the order, as the syncs since leave it
+    before = await snapshot(owner_pool, tenant.id)
+    (reread,) = [m for m in load_migrations() if m.name == "business_central_orders_read_again_net_of_vat"]
+    await owner_pool.execute(reread.sql)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    after = await snapshot(owner_pool, tenant.id)
+    (synced,) = [o for o in after["orders"] if o[0] == "106901"]
+    assert [line[4] for line in json.loads(synced[6])] == [2.8, 3.5]  # 4 at 3.50 is 14.00 with 25% VAT: 11.20
+    assert after == {**before, "orders": [synced if o[0] == "106901" else o for o in before["orders"]]}
+    assert run["counts"]["purchase_orders"]["updated"] == 1
 
 
 async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):
@@ -364,3 +413,42 @@ async def test_pushed_purchase_order_appears_in_business_central_with_its_lines(
         (x["sequence"], x["itemId"], x["quantity"], x["unitOfMeasureCode"], x["directUnitCost"], x["locationId"])
         for x in created["purchaseOrderLines"]
     ] == [(10000, item["id"], 7.0, "kg", 2.25, location)]
+
+
+async def _pushed_and_synced(sync_deps, owner_pool, make_tenant, bc) -> tuple[dict, Decimal]:
+    """_synced_draft's order (7 kg of 1002 at 2.25 from vendor 30000) pushed to Business Central, then synced:
+    (BC's order, the Chainsight line's unit price after the sync)."""
+    tenant, connector, order = await _synced_draft(sync_deps, owner_pool, make_tenant, bc)
+    pushed = await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
+    await run_sync(sync_deps, tenant.id, connector)
+    price = await owner_pool.fetchval(
+        "SELECT unit_price FROM app.purchase_order_lines WHERE purchase_order_id = $1", order["id"]
+    )
+    return bc.tables["purchaseOrders"][pushed["external_id"]], price
+
+
+async def test_an_order_pushed_to_a_vendor_whose_prices_include_vat_goes_at_prices_excluding_it(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # A new order takes its vendor's "Prices Including VAT": Chainsight's price, net of tax, was read there as one
+    # including 19% VAT (the order under-priced in BC by the VAT), and the sync read it back 19% lower.
+    vendor = next(v["id"] for v in bc.tables["vendors"].values() if v["number"] == "30000")
+    bc.prices_including_vat.add(vendor)
+    bc.vat_percent[next(i["id"] for i in bc.tables["items"].values() if i["number"] == "1002")] = 19.0
+    created, price = await _pushed_and_synced(sync_deps, owner_pool, make_tenant, bc)
+    assert created["pricesIncludeTax"] is False
+    assert [(x["directUnitCost"], x["amountExcludingTax"]) for x in created["purchaseOrderLines"]] == [(2.25, 15.75)]
+    assert price == Decimal("2.25")
+
+
+async def test_a_vendor_line_discount_business_central_puts_on_a_pushed_order_is_the_price_synced(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # BC applies the vendor's purchase line discount to the pushed line: 7 at 2.25 (15.75) less 20% (3.15) is owed
+    # 12.60, 1.80 a unit. That is the line's price here from the next sync on (spend, the price history and the
+    # last price paid count what is owed), as with any price the ERP that holds the order changes.
+    vendor = next(v["id"] for v in bc.tables["vendors"].values() if v["number"] == "30000")
+    bc.line_discounts[vendor, next(i["id"] for i in bc.tables["items"].values() if i["number"] == "1002")] = 20.0
+    created, price = await _pushed_and_synced(sync_deps, owner_pool, make_tenant, bc)
+    assert [(x["directUnitCost"], x["discountAmount"]) for x in created["purchaseOrderLines"]] == [(2.25, 3.15)]
+    assert price == Decimal("1.8")

@@ -9,6 +9,15 @@ API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tok
 insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body. Enum values
 are member names as the API encodes them: the blank member " " is ``_x0020_``; a reference to nothing (a line's
 location) is the null GUID.
+
+Prices: an order's ``pricesIncludeTax`` ("Prices Including VAT") says whether its lines' ``directUnitCost`` includes
+VAT; a created order takes the body's, else its vendor's (``prices_including_vat``: the vendor card's setting, which
+the vendors API does not show). Every write of an order computes its lines' read-only amounts as BC does
+(``Purchase Line.GetLineAmountExclVAT``): the line amount is quantity times directUnitCost rounded to the cent, less
+``discountAmount``; ``amountExcludingTax`` is that amount, or with prices including VAT that amount divided by
+(1 + ``taxPercent``/100) and rounded to the cent. A line's ``taxPercent`` is what it is given (BC's VAT posting setup),
+on a created line its item's in ``vat_percent``. A created line that gives no discount takes the vendor's line
+discount for its item (``line_discounts``: BC's purchase line discounts), as BC applies it on insert.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,7 +35,38 @@ _COLLECTION = re.compile(r"^/api/v2\.0/companies\(([0-9a-f-]+)\)/(\w+)$")
 # What the API sends for a reference to nothing, as a line created without a location has.
 NULL_GUID = "00000000-0000-0000-0000-000000000000"
 # A line's discount, which BC sends on every line: directUnitCost is the price before it.
-_NO_DISCOUNT = {"discountPercent": 0, "discountAmount": 0}
+NO_DISCOUNT = {"discountPercent": 0, "discountAmount": 0}
+_CENT = Decimal("0.01")
+
+
+def _cents(value: Decimal) -> Decimal:
+    """Rounded as BC rounds an amount in a currency whose rounding precision is 0.01 (half away from zero)."""
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def _priced(line: dict[str, Any], prices_include_tax: bool) -> dict[str, Any]:
+    """``line`` with the amounts BC computes for it (read-only in the API), with no invoice discount."""
+    if line.get("lineType", "Item") == "Comment":
+        return line
+    quantity = Decimal(str(line.get("quantity") or 0))
+    cost = Decimal(str(line.get("directUnitCost") or 0))
+    tax = Decimal(str(line.get("taxPercent") or 0))
+    amount = _cents(quantity * cost) - Decimal(str(line.get("discountAmount") or 0))
+    if prices_include_tax:
+        including, excluding = amount, _cents(amount / (1 + tax / 100))
+    else:
+        including, excluding = _cents(amount * (1 + tax / 100)), amount
+    return {
+        **line,
+        "taxPercent": float(tax),
+        "amountExcludingTax": float(excluding),
+        "totalTaxAmount": float(including - excluding),
+        "amountIncludingTax": float(including),
+        "invoiceDiscountAllocation": 0,
+        "netAmount": float(excluding),
+        "netTaxAmount": float(including - excluding),
+        "netAmountIncludingTax": float(including),
+    }
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -45,6 +86,11 @@ class FakeDynamics(FakeServer):
             "items": {},
             "purchaseOrders": {},
         }
+        # Business Central's setup behind the API, which its entities do not show: vendors whose prices include
+        # VAT (vendor id), the VAT % of an item's lines (item id), purchase line discounts (vendor id, item id).
+        self.prices_including_vat: set[str] = set()
+        self.vat_percent: dict[str, float] = {}
+        self.line_discounts: dict[tuple[str, str], float] = {}
 
     @property
     def token_url(self) -> str:
@@ -55,6 +101,10 @@ class FakeDynamics(FakeServer):
             record_id = record_id or str(uuid.uuid4())
             record = self.tables[table].setdefault(record_id, {"id": record_id})
             record.update(values)
+            if table == "purchaseOrders":
+                record.setdefault("pricesIncludeTax", False)
+                lines = [_priced(line, record["pricesIncludeTax"]) for line in record.get("purchaseOrderLines") or []]
+                record["purchaseOrderLines"] = lines
             record["lastModifiedDateTime"] = self.clock.tick().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             return record
 
@@ -135,10 +185,18 @@ class FakeDynamics(FakeServer):
             return _error(405, "BadRequest_MethodNotAllowed", "'POST' requests are not allowed here.")
         if body.get("vendorId") not in self.tables["vendors"]:
             return _error(400, "BadRequest_ResourceNotFound", "The vendor does not exist.")
+        vendor = body["vendorId"]
+        body.setdefault("pricesIncludeTax", vendor in self.prices_including_vat)
         lines = [
-            {"id": str(uuid.uuid4()), "receivedQuantity": 0, "locationId": NULL_GUID, **_NO_DISCOUNT, **line}
+            {"id": str(uuid.uuid4()), "receivedQuantity": 0, "locationId": NULL_GUID, **line}
             for line in body.pop("purchaseOrderLines", [])
         ]
+        for line in lines:
+            line.setdefault("taxPercent", self.vat_percent.get(line.get("itemId", ""), 0))
+            if "discountPercent" not in line and "discountAmount" not in line:
+                percent = Decimal(str(self.line_discounts.get((vendor, line.get("itemId", "")), 0)))
+                gross = _cents(Decimal(str(line.get("quantity") or 0)) * Decimal(str(line.get("directUnitCost") or 0)))
+                line.update(discountPercent=float(percent), discountAmount=float(_cents(gross * percent / 100)))
         number = f"106{len(self.tables['purchaseOrders']) + 1:03d}"
         record = self.put("purchaseOrders", {**body, "number": number, "status": "Draft", "purchaseOrderLines": lines})
         return Response(201, record)
@@ -198,7 +256,7 @@ def populate(fake: FakeDynamics, *, items: int = 5, orders: int = 2) -> None:
                         "quantity": 4.0,
                         "unitOfMeasureCode": good[(i + j) % len(good)]["baseUnitOfMeasureCode"],
                         "directUnitCost": 3.5,
-                        **_NO_DISCOUNT,
+                        **NO_DISCOUNT,
                         "receivedQuantity": 0,
                         "locationId": main["id"],
                     }
