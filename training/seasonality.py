@@ -27,6 +27,11 @@ PEAK_TOLERANCE = 0.05
 # A robust STL over few cycles puts noise into the season (white noise of two weekly cycles measures a seasonal
 # strength near 1, of four up to 0.7): without a detected period, strengths are measured on this many cycles.
 MIN_CYCLES_UNDETECTED = 8
+# Where more than half the observations are one value (mostly zero demand) the white-noise band does not hold: an
+# ACF peak there is carried by the few other observations a lag apart (two sales 50 weeks apart read 0.5 at lag 50,
+# over a band of 0.25). A period is then detected only where this many of them recur at the peak's lag, one a period
+# before or after another: the backing the strengths ask of such a series (sales in 4 weeks of each of 3 years: 12).
+MIN_RECURRING = 8
 # A Monday at midnight: where steps on the calendar are counted from.
 _ANCHOR = pd.Timestamp("1970-01-05")
 
@@ -95,7 +100,7 @@ def analyse_seasonality(
     # other one out as an outlier and reads a lone sale as season and trend of strength 1. The decomposition is not
     # robust then, and its strengths are reported only for a detected period that at least MIN_CYCLES_UNDETECTED
     # other observations back (sales on Mondays only read 0.97): a plain STL reads sparse noise at up to 0.7, and
-    # two sales 7 days apart are "detected" as a week at 0.66.
+    # two sales 7 days apart, were they detected as a week (MIN_RECURRING now stops that), would read 0.66.
     lumped = counts.max() > n / 2
     backed = not lumped or n - counts.max() >= MIN_CYCLES_UNDETECTED
     measured = backed and (bool(detected) or (not lumped and n >= MIN_CYCLES_UNDETECTED * main))
@@ -160,9 +165,14 @@ def detect_periods(y: np.ndarray, periods: list[int]) -> dict[int, float]:
     weekday pattern's peak at 364 = 52 x 7 is not taken for a year. The period is detected when the ACF has a
     local peak within ``PEAK_TOLERANCE`` of it above the 95% white-noise band, widened (Bonferroni) for the
     number of lags looked at so that a wide window lets noise through no more often than one lag does (the band
-    stays 1.96/sqrt(n) for a period of one lag, such as 7 days).
+    stays 1.96/sqrt(n) for a period of one lag, such as 7 days). Where more than half the observations are one
+    value, the peak's lag must also separate ``MIN_RECURRING`` of the other observations from another one: one
+    coincidence of two sales is no cycle.
     """
     n = len(y)
+    distinct, counts = np.unique(y, return_counts=True)
+    # On mostly one value, the observations that are not it (the sales among zeros) must recur at the lag.
+    events = y != distinct[counts.argmax()] if counts.max() > n / 2 else None
     peaks: dict[int, float] = {}
     for period in sorted(periods):
         tolerance = int(PEAK_TOLERANCE * period)
@@ -175,11 +185,23 @@ def detect_periods(y: np.ndarray, periods: list[int]) -> dict[int, float]:
         heights = [
             float(values[lag])
             for lag in range(period - tolerance, period + tolerance + 1)
-            if values[lag] > band and values[lag] >= values[lag - 1] and values[lag] >= values[lag + 1]
+            if values[lag] > band
+            and values[lag] >= values[lag - 1]
+            and values[lag] >= values[lag + 1]
+            and (events is None or _recurring(events, lag) >= MIN_RECURRING)
         ]
         if heights:
             peaks[period] = max(heights)
     return peaks
+
+
+def _recurring(events: np.ndarray, lag: int) -> int:
+    """How many of the ``events`` have another one ``lag`` steps before or after them."""
+    pairs = events[lag:] & events[:-lag]
+    recurring = np.zeros(len(events), dtype=bool)
+    recurring[lag:] |= pairs
+    recurring[:-lag] |= pairs
+    return int(recurring.sum())
 
 
 def _strength(resid: np.ndarray, component_plus_resid: np.ndarray) -> float:

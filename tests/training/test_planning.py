@@ -17,7 +17,7 @@ from scipy import stats
 from common.errors import DomainError
 from training.errors import ForecastInputError
 from training.forecast_schemas import InventoryPolicyRequest
-from training.planning import forecast_demand, forecast_panel, inventory_report
+from training.planning import forecast_demand, forecast_panel, inventory_report, seasonal_report
 
 
 def noisy_weekday_panel(n_series: int, length: int, seed: int = 0) -> pd.DataFrame:
@@ -265,3 +265,26 @@ def test_a_periodic_reviews_simulated_fill_rate_is_per_review_cycle_whatever_the
     )
     assert costed["policy"]["order_quantity"] > 5 * plain["policy"]["order_quantity"]
     assert costed["simulation"]["fill_rate"] == pytest.approx(plain["simulation"]["fill_rate"], abs=0.001)
+
+
+def two_sales_fifty_weeks_apart() -> pd.DataFrame:
+    y = np.zeros(110)
+    y[[5, 55]] = [6.0, 5.0]
+    return pd.DataFrame({"ds": pd.date_range("2024-01-07", periods=110, freq="W"), "y": y})
+
+
+def test_two_sales_fifty_weeks_apart_give_a_planner_no_yearly_peak():
+    # Before, the seasonal answer read a yearly cycle in the two sales and named their weeks its peaks: [6, 4, 5, ...].
+    report = seasonal_report(two_sales_fifty_weeks_apart(), "W")
+    assert (report["detected_periods"], report["peak_weeks"]) == ([], [])
+
+
+def test_two_sales_fifty_weeks_apart_forecast_no_spike_a_year_after_a_sale():
+    # Intermittent (average inter-demand interval 55): Croston / TSB forecast a flat rate over both years ahead.
+    history = two_sales_fifty_weeks_apart()
+    points = pd.DataFrame(forecast_demand(history, "W", 104)["points"])
+    yhat = points.set_index(pd.to_datetime(points["ds"]))["yhat"]
+    # A yearly season would repeat the sale of week 55 in weeks 159 and 211, the horizon being weeks 110-213.
+    repeats = [history["ds"][55] + pd.Timedelta(weeks=52 * k) for k in (2, 3)]
+    assert yhat.loc[repeats].max() <= yhat.median() + 1e-9
+    assert yhat.max() - yhat.min() < 1e-6

@@ -202,3 +202,33 @@ def test_peak_weeks_of_a_detected_daily_yearly_cycle_are_around_its_peak():
     analysis = analyse_seasonality(daily_series(0), "D")
     assert 365 in analysis.detected_periods
     assert set(analysis.peak_weeks[:3]) <= {51, 52, 53, 1, 2, 3}
+
+
+def two_sales_fifty_weeks_apart() -> pd.DataFrame:
+    # 110 weeks of zero demand but for a sale of 6 in week 5 and one of 5 in week 55: one coincidence, no cycle.
+    y = np.zeros(110)
+    y[[5, 55]] = [6.0, 5.0]
+    return pd.DataFrame({"ds": pd.date_range("2024-01-07", periods=110, freq="W"), "y": y})
+
+
+def test_two_sales_fifty_weeks_apart_are_no_yearly_period():
+    # Before, the one pair of sales put an ACF peak of about 0.5 at lag 50, over the white-noise band (0.25).
+    assert detect_periods(two_sales_fifty_weeks_apart()["y"].to_numpy(), [52]) == {}
+
+
+def test_two_sales_fifty_weeks_apart_have_no_peak_weeks():
+    # Before, the yearly cycle was detected and its peak weeks were the weeks of the two sales: [6, 4, 5, 52, 3].
+    analysis = analyse_seasonality(two_sales_fifty_weeks_apart(), "W")
+    assert (analysis.detected_periods, analysis.peak_weeks) == ([], [])
+    assert any("period 52 was not detected" in note for note in analysis.notes)
+
+
+def test_sparse_demand_that_recurs_every_year_keeps_its_yearly_period():
+    # Zero demand but for ISO weeks 49-52 of each of three years (12 sales, each with one a year before or after).
+    ds = pd.date_range("2022-01-02", periods=156, freq="W")
+    rng = np.random.default_rng(0)
+    weeks = ds.isocalendar().week.to_numpy()
+    y = np.where((weeks >= 49) & (weeks <= 52), rng.poisson(8, len(ds)) + 1.0, 0.0)
+    analysis = analyse_seasonality(pd.DataFrame({"ds": ds, "y": y}), "W")
+    assert analysis.detected_periods == [52]
+    assert set(analysis.peak_weeks[:4]) <= {48, 49, 50, 51, 52, 53}
