@@ -30,7 +30,7 @@ from common.errors import InvalidInputError, describe
 from inventory.schemas import plannable
 from risk import repository
 from risk.model import DisruptionModel
-from risk.pipeline import Fitter, train_disruption_model
+from risk.pipeline import Fitter, train_judged
 from risk.service import ModelStore, scan
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ async def train_tenant(
     try:
         # Outcomes as settled today: a line past its promise and still open counts as late. At 02:30 UTC it is
         # still the day before in the Americas, where a line due that day is not late yet (its dock_today says so).
-        model = await asyncio.to_thread(train_disruption_model, history, fitter=fitter, as_of=pd.Timestamp(today))
+        model, windows = await asyncio.to_thread(train_judged, history, fitter=fitter, as_of=pd.Timestamp(today))
     except InvalidInputError as exc:
         return {"trained": False, "reason": exc.message}
 
@@ -115,6 +115,7 @@ async def train_tenant(
             run_key=f"{today.isoformat()}{'-forced' if force else ''}",
             training_start=_utc(history["order_date"].min()),
             training_end=_utc(history["order_date"].max()),
+            windows=windows,  # judged against the champion on the same lines, in this transaction
         )
 
     saved = await database.run(who.claims, who.tenant_id, save)

@@ -52,6 +52,17 @@ class LabelledRows:
     supplier_late_rate: np.ndarray
 
 
+@dataclass(frozen=True)
+class WindowRows:
+    """The decision windows' lines that a trial scored, in order, with the served scorer's window probabilities
+    (each out of sample): what ``risk.promotion`` scores a champion against. Kept in memory, never stored."""
+
+    features: pd.DataFrame
+    late: np.ndarray
+    order_date: pd.Series
+    served: np.ndarray
+
+
 def chronological(history: pd.DataFrame) -> pd.DataFrame:
     """Lines in order-date order, ties broken by the line's own facts, so that the same history gives the same
     model whatever order it was loaded in (the supplier's code before its id: a fresh import draws new ids)."""
@@ -101,7 +112,12 @@ def labelled_rows(history: pd.DataFrame, as_of: pd.Timestamp | None = None) -> L
     )
 
 
-def train_disruption_model(
+def train_disruption_model(history: pd.DataFrame, **options: Any) -> DisruptionModel:
+    """``train_judged``'s model, without its window lines."""
+    return train_judged(history, **options)[0]
+
+
+def train_judged(
     history: pd.DataFrame,
     *,
     fitter: Fitter | None = None,
@@ -111,7 +127,7 @@ def train_disruption_model(
     decision_windows: int = DECISION_WINDOWS,
     final_calibration_share: float = 0.0,
     calibration: Calibration | None = None,
-) -> DisruptionModel:
+) -> tuple[DisruptionModel, WindowRows]:
     """Decide which scorer serves (the booster, its starting rate alone, or the supplier-late-rate baseline),
     then fit the booster on every line settled as of ``as_of`` (``labelled_rows``; default: the day after the
     newest delivery, pass today when training on live data).
@@ -121,7 +137,8 @@ def train_disruption_model(
     window opens (calibrated on their newest ``calibration_share``) and scores the window, as a buyer would have
     used it then. ``choose_scorer`` compares the three scorers on the windows (``window_metrics``). Either way
     the booster is also fitted with the same settings on all settled lines (in the same ``fitter`` call as the
-    windows' boosters: one Ray Train run); the model records which scorer serves and why.
+    windows' boosters: one Ray Train run); the model records which scorer serves and why. Returned with the
+    windows' lines and the served scorer's probabilities there (``WindowRows``).
     """
     rows = labelled_rows(history, as_of)
     everything = np.ones(len(rows.late), dtype=bool)
@@ -165,7 +182,10 @@ def train_disruption_model(
     served = {MODEL_SCORER: "candidate", RATE_SCORER: "rates"}.get(scorer, "baseline")
     holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": windows}
     model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout, "labels": LABEL_RULE}
-    return model
+    at = np.flatnonzero(np.any(trial_windows, axis=0))  # the windows are consecutive: their lines in order
+    served_at = np.concatenate([p for _, p in scores[served]])
+    return model, WindowRows(rows.features.iloc[at].reset_index(drop=True), rows.late[at],
+                             rows.order_date.iloc[at].reset_index(drop=True), served_at)  # fmt: skip
 
 
 def window_metrics(parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:

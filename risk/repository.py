@@ -14,7 +14,8 @@ import pandas as pd
 
 from common.errors import NotFoundError
 from risk.model import DisruptionModel
-from risk.pipeline import LABEL_RULE
+from risk.pipeline import LABEL_RULE, WindowRows
+from risk.promotion import Verdict, same_rows_verdict
 from risk.records import from_row
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights
 from risk.spend import spend_shares
@@ -243,13 +244,16 @@ async def save_model(
     run_key: str,
     training_start: Any = None,
     training_end: Any = None,
+    windows: WindowRows | None = None,
 ) -> dict[str, Any]:
     """Register a run in the shared model registry, store its bytes, and promote it if it beats the champion.
 
-    The promotion metric is ``rmse`` of the serving scorer's probabilities (the booster's, or the baseline's
-    when the booster did not beat it) on the training run's time-split holdout (the square root of their Brier
-    score): lower is better, as the registry expects. The same ``run_key`` (the training day) reuses its run,
-    so a rerun replaces rather than adds.
+    With its decision windows' lines (``windows``), a run on fresher data is judged against the champion on the
+    same lines, out of sample for both (``risk.promotion.same_rows_verdict``). Otherwise, and on the same data,
+    the promotion metric is ``rmse`` of the serving scorer's probabilities (the booster's, or the baseline's
+    when the booster did not beat it) on each run's own windows (the square root of their Brier score): lower is
+    better, as the registry expects. The same ``run_key`` (the training day) reuses its run, so a rerun replaces
+    rather than adds.
     """
     run = await registry.start_run(
         conn,
@@ -281,8 +285,15 @@ async def save_model(
         series_count=int(metrics.get("training_rows", 0)),
         artifact_uri=f"postgres:app.risk_model_artifacts/{run.id}",
     )
+
+    async def compare(champion: registry.RunRecord) -> Verdict | None:
+        if windows is None:
+            return None
+        held = DisruptionModel.from_bytes(await load_model_artifact(conn, champion.id))  # outdated() checked it
+        return same_rows_verdict(windows, training_end, champion, held)
+
     decision = await registry.promote_if_better(
-        conn, tenant_id, run.id, metric="rmse", outdated=lambda champion: _why_outdated(conn, champion)
+        conn, tenant_id, run.id, metric="rmse", outdated=lambda champion: _why_outdated(conn, champion), compare=compare
     )
     return {"run_id": run.id, "version": run.version, "promoted": decision.promoted, "reason": decision.reason}
 

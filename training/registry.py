@@ -180,16 +180,16 @@ async def promote_if_better(
     metric: str = "mase",
     max_champion_age: timedelta | None = MAX_CHAMPION_AGE,
     outdated: Callable[[RunRecord], Awaitable[str | None]] | None = None,
+    compare: Callable[[RunRecord], Awaitable[tuple[bool, str, float | None, float | None] | None]] | None = None,
 ) -> PromotionDecision:
-    """Make ``run_id`` the champion of its model if its backtest ``metric`` is lower than the champion's.
+    """Make ``run_id`` the champion of its model if its backtest ``metric`` is lower than the champion's, unless
+    ``compare`` gives its own verdict on the locked champion (promoted, reason, the figures on the same rows).
 
-    Also promotes when there is no champion, when the champion has no value for the metric, when the
-    champion's training data ends more than ``max_champion_age`` before the candidate's (a lucky old
-    backtest must not block fresher forecasts forever), or when ``outdated`` says why the champion is
-    outdated (it cannot be loaded any more, or its scores were measured under rules the candidate's are not
-    comparable with): a better score on paper must not keep it. A candidate whose data ends before the
-    champion's (a rerun of an earlier night), or with a shorter horizon, never replaces a current champion.
-    ``outdated`` judges the champion this decision locked. The reason is stored (``promotion_note``)."""
+    Also promotes when there is no champion, when the champion has no value for the metric, when its training
+    data ends more than ``max_champion_age`` before the candidate's (a lucky old backtest must not block fresher
+    forecasts forever), or when ``outdated`` says why the locked champion is outdated (it cannot be loaded, or its
+    scores were measured under rules the candidate's are not comparable with). A candidate whose data ends before
+    the champion's (a rerun of an earlier night), or with a shorter horizon, never replaces a current champion."""
     if metric not in PROMOTION_METRICS:
         raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
     async with conn.transaction():
@@ -214,6 +214,8 @@ async def promote_if_better(
             promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
         elif _stale(champion, run, max_champion_age):
             promoted, reason = True, f"champion v{champion.version} trained on data older than {max_champion_age}"
+        elif compare is not None and (same := await compare(champion)) is not None:
+            promoted, reason, ours, theirs = same
         elif ours < theirs:
             promoted, reason = True, f"{metric} {ours:.4f} beats champion v{champion.version}'s {theirs:.4f}"
         else:

@@ -1,0 +1,54 @@
+"""A retrained disruption model against the champion, on the same lines, out of sample for both.
+
+Each run's own Brier score comes from its own decision windows, another period than the champion's: late-rate
+levels move several-fold between years, so comparing the two figures compares periods, not models (until
+2026-12-07 a candidate trained on fresher data lost to an older champion whose period had been easier, and the
+stale champion served on until ``training.registry.MAX_CHAMPION_AGE``). Here both are scored on the candidate's
+window lines ordered after the champion's data ended: the champion never saw them, and the candidate's served
+scorer scored each one in its window trial, fitted only on what was settled before the window opened.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from risk.model import DisruptionModel
+from risk.pipeline import MIN_DECISION_LATE, WindowRows
+from training.registry import RunRecord
+
+Verdict = tuple[bool, str, float | None, float | None]  # promoted, why, the candidate's and champion's Brier
+
+
+def same_rows_verdict(
+    windows: WindowRows, training_end: datetime | None, champion: RunRecord, held: DisruptionModel
+) -> Verdict | None:
+    """Whether the candidate (its window lines ``windows``, its data ending ``training_end``) replaces ``champion``
+    (``held``, its stored model): it does unless the champion scores a lower Brier on the window lines ordered
+    after the champion's data ended, with at least ``MIN_DECISION_LATE`` late lines among them; with fewer, the
+    fresher candidate (which beat the baseline in its own windows to serve its scorer) serves. None where the
+    candidate's data is no fresher, or either end is unknown: no line is new to the champion, and the registry
+    compares the runs' own figures, measured on the same period."""
+    if training_end is None or champion.training_end is None or training_end <= champion.training_end:
+        return None
+    ended = pd.Timestamp(champion.training_end).tz_convert(None)
+    new = (windows.order_date > ended).to_numpy()
+    lines, late = int(new.sum()), int(windows.late[new].sum())
+    since = f"ordered after champion v{champion.version}'s data ended ({ended:%Y-%m-%d})"
+    if not lines:
+        why = f"no line {since} is settled in the candidate's decision windows, so the fresher candidate serves"
+        return True, why, None, None
+    ours = round(float(np.mean((windows.served[new] - windows.late[new]) ** 2)), 4)
+    theirs = round(float(np.mean((held.predict(windows.features[new]) - windows.late[new]) ** 2)), 4)
+    figures = (
+        f"Brier {ours:.4f} vs champion v{champion.version}'s {theirs:.4f} on the same {lines} lines ({late} late) "
+        f"{since}, out of sample for both"
+    )
+    if late < MIN_DECISION_LATE:
+        few = f"at least {MIN_DECISION_LATE} late lines are needed to show that the champion is better"
+        return True, f"{figures}: {few}, so the fresher candidate serves", ours, theirs
+    if theirs < ours:
+        return False, f"{figures}: the champion is better and keeps serving", ours, theirs
+    return True, f"{figures}: the champion is not better, so the fresher candidate serves", ours, theirs
