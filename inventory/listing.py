@@ -148,8 +148,11 @@ class Listing:
     def filter_names(self) -> list[str]:
         return [*self.equality_filters, *self.range_filters, *self.presence_filters]
 
-    def build(self, query: ListQuery, first_param: int = 1, extra_where: Sequence[str] = ()) -> tuple[str, list]:
-        """SQL and parameters for one page (fetching ``limit + 1`` rows to detect a next page)."""
+    def build(
+        self, query: ListQuery, first_param: int = 1, extra_where: Sequence[str] = (), ordered: bool = True
+    ) -> tuple[str, list]:
+        """SQL and parameters for one page (fetching ``limit + 1`` rows to detect a next page); ``ordered=False``
+        leaves the sort out, for a count that needs no order."""
         column, descending = self._parse_sort(query.sort)
         params: list[Any] = []
         where = list(extra_where)
@@ -188,7 +191,9 @@ class Listing:
         sql = f"SELECT {', '.join(self.columns)} FROM {self.table}"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {column} {direction}, id {direction} LIMIT {param(query.limit + 1)}"
+        if ordered:
+            sql += f" ORDER BY {column} {direction}, id {direction}"
+        sql += f" LIMIT {param(query.limit + 1)}"
         return sql, params
 
     def page(self, rows: Sequence[Any], query: ListQuery) -> Page:

@@ -12,9 +12,16 @@ from typing import Any, Literal
 import asyncpg
 
 from common.errors import InvalidInputError
-from inventory.exports.datasets import Dataset, ExportFormat, export_sql, stream_rows
+from inventory.exports.datasets import MAX_EXPORT_ROWS, Dataset, ExportFormat, export_sql, stream_rows
 from inventory.exports.labels import describe_filter, header, id_filter_tables, pdf_columns
-from inventory.exports.writers import PDF_MAX_ROWS, XLSX_MAX_ROWS, csv_chunks, pdf_report, xlsx_chunks
+from inventory.exports.writers import (
+    PDF_MAX_ROWS,
+    XLSX_MAX_ROWS,
+    XLSX_MAX_TEXT,
+    csv_chunks,
+    pdf_report,
+    xlsx_chunks,
+)
 from inventory.listing import ListQuery
 from inventory.schemas import zone_name
 
@@ -41,42 +48,107 @@ async def prepare(
     query: ListQuery,
     now: datetime,
     labels: Labels = "keys",
+    max_rows: int = MAX_EXPORT_ROWS,
 ) -> PreparedExport:
     """``labels="human"`` writes CSV and xlsx headings as the PDF shows them ('On hand', not 'on_hand'). Times
-    are written in ``now``'s time zone (the reader's)."""
+    are written in ``now``'s time zone (the reader's). A CSV or xlsx set of more than ``max_rows`` rows is refused
+    here, as an xlsx one past a worksheet's rows or with a text past a cell's limit: never a shorter file."""
     export_sql(dataset, query)  # refuses unknown filters and sorts now, not mid-stream
     filename = f"{dataset.name}-{now:%Y%m%d-%H%M%S}.{fmt.value}"
     zone = now.tzinfo or UTC
     if fmt is ExportFormat.CSV:
-        chunks = csv_chunks(header(dataset.columns, labels), await _started(conn, dataset, query), zone)
+        await _refuse_what_does_not_fit(conn, dataset, fmt, query, max_rows)
+        batches = await _started(conn, dataset, query, max_rows)
+        chunks = csv_chunks(header(dataset.columns, labels), batches, zone)
     elif fmt is ExportFormat.XLSX:
-        await _refuse_past_a_worksheet(conn, dataset, query)
+        await _refuse_what_does_not_fit(conn, dataset, fmt, query, max_rows)
         headings = header(dataset.columns, labels, zone_name(zone))
-        chunks = xlsx_chunks(dataset.title, headings, await _started(conn, dataset, query), zone)
+        chunks = xlsx_chunks(dataset.title, headings, await _started(conn, dataset, query, max_rows), zone)
     else:
         chunks = _single(await _pdf(conn, dataset, query, now))
     return PreparedExport(chunks, MEDIA_TYPES[fmt], filename)
 
 
-async def _refuse_past_a_worksheet(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery) -> None:
-    """A set with more rows than a worksheet holds is refused before the 200: until 2026-12-07 the rows past
-    it were left out of the file without a word (xlsxwriter drops them)."""
-    sql, params = export_sql(dataset, query)
-    past = await conn.fetchval(
-        f"SELECT EXISTS (SELECT FROM ({sql}) AS export_rows OFFSET ${len(params) + 1})", *params, XLSX_MAX_ROWS
+async def _refuse_what_does_not_fit(
+    conn: asyncpg.Connection, dataset: Dataset, fmt: ExportFormat, query: ListQuery, max_rows: int
+) -> None:
+    """One unsorted count that stops a row past the cap (and, for xlsx, counts texts past a cell's limit), before
+    the 200. Until 2026-12-07 a CSV or xlsx export stopped at 5,000,000 rows and xlsx cut a text at 32,767
+    characters, both without a word; the worksheet's rows were checked by a sorted probe of the whole set."""
+    sheet = fmt is ExportFormat.XLSX
+    cap = min(max_rows, XLSX_MAX_ROWS) if sheet else max_rows
+    sql, params = export_sql(dataset, query, cap, ordered=False)
+    texts = await _text_columns(conn, dataset, query) if sheet else []
+    too_long = " OR ".join(f"{_utf16_length(c)} > {XLSX_MAX_TEXT}" for c in texts) or "false"
+    counted = await conn.fetchrow(
+        f"SELECT count(*) AS n, count(*) FILTER (WHERE {too_long}) AS too_long FROM ({sql}) AS export_rows", *params
     )
-    if past:
+    rows, long_texts = counted if counted is not None else (0, 0)  # an aggregate always returns its one row
+    narrow = {"filters": sorted(dataset.listing.filter_names)}
+    if rows > max_rows:
+        raise InvalidInputError(
+            f"an export holds at most {max_rows:,} rows and this one has more: narrow it with the list's filters "
+            f"({', '.join(narrow['filters'])})",
+            code="export_too_large",
+            details={"max_rows": max_rows, **narrow},
+        )
+    if rows > XLSX_MAX_ROWS:
         raise InvalidInputError(
             f"an xlsx worksheet holds at most {XLSX_MAX_ROWS:,} rows and this export has more: narrow the filters "
             "or export CSV",
             code="export_too_large",
+            details={"max_rows": XLSX_MAX_ROWS, **narrow},
         )
+    if long_texts:
+        await _refuse_a_long_text(conn, dataset, query, texts)
 
 
-async def _started(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery) -> AsyncIterator[list[tuple]]:
+async def _text_columns(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery) -> list[str]:
+    """The exported columns of a text type: only these can hold more than a cell takes (the statement is described,
+    not run)."""
+    statement = await conn.prepare(export_sql(dataset, query)[0])
+    return [a.name for a in statement.get_attributes() if a.name in dataset.columns and a.type.name in _TEXT_TYPES]
+
+
+_TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "citext", "name"})
+
+
+def _utf16_length(column: str) -> str:
+    """SQL for a text's length as Excel counts it, in UTF-16 units: a character past U+FFFF counts twice (looked
+    for only in a text long enough to matter). ``column`` is a trusted name, never request input."""
+    return (
+        f"CASE WHEN length({column}) > {XLSX_MAX_TEXT // 2} "
+        f"THEN length({column}) + length(regexp_replace({column}, '[\\u0001-\\uffff]', '', 'g')) "
+        f"ELSE length({column}) END"
+    )
+
+
+async def _refuse_a_long_text(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery, texts: list[str]) -> None:
+    """Names the first row, in the export's order, with a text past a cell's limit, and its column."""
+    sql, params = export_sql(dataset, query)
+    lengths = ", ".join(f"{_utf16_length(c)} AS {c}" for c in texts)
+    row = await conn.fetchrow(
+        f"SELECT * FROM (SELECT id, {lengths} FROM ({sql}) AS export_rows) AS measured "
+        f"WHERE {' OR '.join(f'{c} > {XLSX_MAX_TEXT}' for c in texts)} LIMIT 1",
+        *params,
+    )
+    if row is None:
+        return  # changed since the count: the writer breaks the download off rather than cut the text
+    column = next(c for c in texts if (row[c] or 0) > XLSX_MAX_TEXT)
+    raise InvalidInputError(
+        f"an xlsx cell holds at most {XLSX_MAX_TEXT:,} characters and {column} of row {row['id']} has "
+        f"{row[column]:,}: export CSV, which keeps the whole text, or narrow the filters to leave that row out",
+        code="export_text_too_long",
+        details={"id": str(row["id"]), "column": column, "length": row[column], "max_length": XLSX_MAX_TEXT},
+    )
+
+
+async def _started(
+    conn: asyncpg.Connection, dataset: Dataset, query: ListQuery, max_rows: int
+) -> AsyncIterator[list[tuple]]:
     """The rows' batches with the first one already fetched: a value the database refuses (a NUL character in
     ``q``, a number past a column's range) fails the request here, before its 200, not the body mid-stream."""
-    batches = stream_rows(conn, dataset, query)
+    batches = stream_rows(conn, dataset, query, max_rows=max_rows)
     first = await anext(batches, None)
 
     async def all_batches() -> AsyncIterator[list[tuple]]:

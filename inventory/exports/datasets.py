@@ -14,7 +14,8 @@ from common.errors import InvalidInputError, NotFoundError
 from inventory import catalog, purchasing, shipments, stock
 from inventory.listing import Listing, ListQuery
 
-# Far above any real tenant's export; a guard against runaway requests, not a page size.
+# Far above any real tenant's export; a guard against runaway requests, not a page size. A larger set is refused
+# before the first byte (``build.prepare``), never cut short; the API takes it from ``EXPORT_MAX_ROWS``.
 MAX_EXPORT_ROWS = 5_000_000
 FETCH_BATCH = 2000
 
@@ -148,19 +149,36 @@ def resolve(name: str) -> tuple[Dataset, ExportFormat]:
         ) from exc
 
 
-def export_sql(dataset: Dataset, query: ListQuery) -> tuple[str, list[Any]]:
-    # The caller's query (its filters, search, sort and zone), without paging: the whole set, to the cap.
-    return dataset.listing.build(replace(query, limit=MAX_EXPORT_ROWS - 1, cursor=None))
+class ExportGrewError(RuntimeError):
+    """More rows than the cap while streaming, after a count found them within it (rows committed in between): the
+    download is broken off, so the client sees a failed transfer rather than a file that looks complete."""
+
+
+def export_sql(
+    dataset: Dataset, query: ListQuery, max_rows: int = MAX_EXPORT_ROWS, ordered: bool = True
+) -> tuple[str, list[Any]]:
+    """The caller's query (its filters, search, sort and zone), without paging: the whole set, and one row past
+    ``max_rows`` so that a larger set shows. ``ordered=False`` leaves the sort out, for a count."""
+    return dataset.listing.build(replace(query, limit=max_rows, cursor=None), ordered=ordered)
 
 
 async def stream_rows(
-    conn: asyncpg.Connection, dataset: Dataset, query: ListQuery, columns: Sequence[str] | None = None
+    conn: asyncpg.Connection,
+    dataset: Dataset,
+    query: ListQuery,
+    columns: Sequence[str] | None = None,
+    max_rows: int = MAX_EXPORT_ROWS,
 ) -> AsyncIterator[list[tuple]]:
-    """Batches of rows (tuples in ``columns`` order) from a server-side cursor: memory stays flat."""
-    sql, params = export_sql(dataset, query)
+    """Batches of rows (tuples in ``columns`` order) from a server-side cursor: memory stays flat. Raises
+    ``ExportGrewError`` at a row past ``max_rows``, never ends early."""
+    sql, params = export_sql(dataset, query, max_rows)
     wanted = tuple(columns or dataset.columns)
     batch: list[tuple] = []
+    seen = 0
     async for record in conn.cursor(sql, *params, prefetch=FETCH_BATCH):
+        seen += 1
+        if seen > max_rows:
+            raise ExportGrewError(f"the export grew past {max_rows:,} rows after it was counted; broken off")
         batch.append(tuple(record[c] for c in wanted))
         if len(batch) >= FETCH_BATCH:
             yield batch

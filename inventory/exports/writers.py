@@ -29,11 +29,18 @@ from inventory.exports.pdf_tables import Column, draw_table, in_zone
 PDF_MAX_ROWS = 2000
 # A worksheet holds 1,048,576 rows, the heading one of them; xlsxwriter drops a cell past it without raising.
 XLSX_MAX_ROWS = 1_048_575
+# Excel's limit for a cell's text, in UTF-16 units; xlsxwriter cuts a longer one (returning -2) without raising.
+XLSX_MAX_TEXT = 32_767
 FILE_CHUNK = 64 * 1024
 
 
 class SheetFullError(RuntimeError):
     """A row past the worksheet's last: the export's preparation refuses such a set, so this is a bug if seen."""
+
+
+class CellTextTooLongError(RuntimeError):
+    """A text past a cell's limit: the export's preparation refuses such a set, so this is seen only for a row
+    written after it was checked; the download is broken off rather than the text cut."""
 
 
 def _text(value: Any, zone: tzinfo) -> str:
@@ -99,9 +106,15 @@ async def xlsx_chunks(
         def write(batch: list[tuple], first: int) -> None:
             for offset, row in enumerate(batch):
                 for col, value in enumerate(row):
-                    # -1: out of the sheet's range, the cell not written (a broken download, never a short file).
-                    if _cell(sheet, first + offset, col, value, stamp, day, zone) == -1:
+                    # -1: out of the sheet's range, the cell not written; -2: a text cut to the cell's limit.
+                    # Either breaks the download off, never a short file.
+                    result = _cell(sheet, first + offset, col, value, stamp, day, zone)
+                    if result == -1:
                         raise SheetFullError(f"row {first + offset + 1} is past the worksheet's last")
+                    if result == -2:
+                        raise CellTextTooLongError(
+                            f"row {first + offset + 1}, column {header[col]}: a text past {XLSX_MAX_TEXT:,} characters"
+                        )
 
         async for batch in batches:
             await asyncio.to_thread(write, batch, row_index)
@@ -122,7 +135,8 @@ def _excel_can_date(value: date, zone: tzinfo) -> bool:
 
 
 def _cell(sheet: Any, row: int, col: int, value: Any, stamp: Any, day: Any, zone: tzinfo) -> int:
-    """xlsxwriter's result: 0, or negative where the cell was not written as given (-1: outside the sheet)."""
+    """xlsxwriter's result: 0, or negative where the cell was not written as given (-1: outside the sheet, -2: a
+    text cut to ``XLSX_MAX_TEXT``)."""
     if value is None:
         return 0
     if isinstance(value, bool):

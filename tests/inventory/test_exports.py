@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -21,10 +22,13 @@ from tests.support.rows import receipt_at
 NOW = datetime(2026, 5, 4, 12, 30, tzinfo=UTC)
 
 
-async def export(database, tenant, name: str, filters: dict | None = None, now: datetime = NOW) -> bytes:
+async def export(
+    database, tenant, name: str, filters: dict | None = None, now: datetime = NOW, **options: Any
+) -> bytes:
     dataset, fmt = resolve(name)
     async with database.tenant_transaction(tenant.claims(), None) as tx:
-        prepared = await build.prepare(tx.conn, dataset, fmt, ListQuery(limit=1, filters=filters or {}), now)
+        query = ListQuery(limit=1, filters=filters or {})
+        prepared = await build.prepare(tx.conn, dataset, fmt, query, now, **options)
         return b"".join([chunk async for chunk in prepared.chunks])
 
 
@@ -84,6 +88,69 @@ async def test_an_xlsx_export_with_more_rows_than_a_worksheet_holds_is_refused_n
     monkeypatch.setattr(build, "XLSX_MAX_ROWS", 3)
     rows = list(openpyxl.load_workbook(io.BytesIO(await export(database, tenant, "stock-levels.xlsx"))).active.rows)
     assert len(rows) == 4
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+async def test_an_export_past_the_row_cap_is_refused_with_the_cap_and_the_filters_to_narrow_it(
+    database, owner_pool, make_tenant, kind
+):
+    # Before, the export stopped at the cap (5,000,000 rows) and the file looked complete.
+    tenant = await stocked_tenant(make_tenant, owner_pool)  # three stock levels
+    with pytest.raises(InvalidInputError, match="at most 2 rows") as refused:
+        await export(database, tenant, f"stock-levels.{kind}", max_rows=2)
+    assert refused.value.code == "export_too_large"
+    assert refused.value.details["max_rows"] == 2
+    assert "warehouse_id" in refused.value.details["filters"]
+    body = await export(database, tenant, f"stock-levels.{kind}", max_rows=3)
+    rows = csv_rows(body) if kind == "csv" else list(openpyxl.load_workbook(io.BytesIO(body)).active.values)[1:]
+    assert len(rows) == 3
+
+
+def csv_rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+async def movement_with_reason(owner_pool, tenant, length: int, char: str = "x"):
+    async with owner_pool.acquire() as conn:
+        return await conn.fetchval(
+            "INSERT INTO app.stock_movements (tenant_id, product_id, warehouse_id, movement_type, quantity, reason) "
+            "VALUES ($1, $2, $3, 'receipt', 1, repeat($5, $4)) RETURNING id",
+            tenant.id, tenant.products[0], tenant.warehouses[0], length, char,
+        )  # fmt: skip
+
+
+async def test_an_xlsx_export_with_a_text_past_a_cells_limit_is_refused_naming_the_row_and_column(
+    database, owner_pool, make_tenant
+):
+    # Before, xlsxwriter cut the text to 32,767 characters (Excel's limit for a cell) and the export was a 200.
+    tenant = await make_tenant()
+    movement = await movement_with_reason(owner_pool, tenant, 32768)
+    with pytest.raises(InvalidInputError, match="export CSV") as refused:
+        await export(database, tenant, "stock-movements.xlsx")
+    assert refused.value.code == "export_text_too_long"
+    assert refused.value.details == {"id": str(movement), "column": "reason", "length": 32768, "max_length": 32767}
+    assert [len(r["reason"]) for r in csv_rows(await export(database, tenant, "stock-movements.csv"))] == [32768]
+    at_the_limit = await make_tenant()
+    await movement_with_reason(owner_pool, at_the_limit, 32767)
+    sheet = openpyxl.load_workbook(io.BytesIO(await export(database, at_the_limit, "stock-movements.xlsx"))).active
+    header, row = list(sheet.values)
+    assert len(row[header.index("reason")]) == 32767
+
+
+async def test_excel_counts_a_character_past_u_ffff_twice_in_a_cells_limit(database, owner_pool, make_tenant):
+    tenant = await make_tenant()
+    await movement_with_reason(owner_pool, tenant, 16384, "\N{GRINNING FACE}")  # 32,768 UTF-16 units
+    with pytest.raises(InvalidInputError) as refused:
+        await export(database, tenant, "stock-movements.xlsx")
+    assert refused.value.details["length"] == 32768
+
+
+async def test_the_xlsx_writer_raises_rather_than_cut_a_text_past_a_cells_limit():
+    async def long_text():
+        yield [("x" * 32768,)]
+
+    with pytest.raises(writers.CellTextTooLongError, match="row 2"):
+        _ = [chunk async for chunk in writers.xlsx_chunks("t", ["reason"], long_text())]
 
 
 @pytest.mark.slow  # a million cells written (9 s): xlsxwriter's row limit is fixed
