@@ -23,7 +23,8 @@ from deployments.api.body_limit import install_body_limits
 from deployments.api.cors import install_cors
 from deployments.api.deps import ModelHandles, Services
 from deployments.api.errors import DATABASE_UNAVAILABLE, ERROR_RESPONSES, error_body, install_error_handlers
-from deployments.api.exact_numbers import ExactNumbersRouter
+from deployments.api.exact_numbers import ExactNumbersRoute, ExactNumbersRouter
+from deployments.api.known_query import KnownQueryRoute
 from deployments.api.routes import copilot, forecast, me, reservations, risk, stock
 from deployments.api.routes import integrations as integrations_routes
 from deployments.api.routes.catalog import catalog_routers
@@ -32,6 +33,10 @@ from deployments.api.routes.logistics import logistics_routers
 API_PREFIX = "/api/v1"
 # Below the readiness probe's timeoutSeconds (cluster/base/rayservice.yaml), so the probe gets an answer.
 READINESS_TIMEOUT_S = 3.0
+
+
+class V1Route(KnownQueryRoute, ExactNumbersRoute):
+    """An /api/v1 route: JSON bodies read with exact numbers, and a GET refuses a query parameter it does not take."""
 
 
 def create_api(
@@ -82,7 +87,7 @@ def create_api(
     app.state.settings = settings
     install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
 
-    v1 = ExactNumbersRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    v1 = ExactNumbersRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, route_class=V1Route)
     for router in catalog_routers():
         v1.include_router(router)
     v1.include_router(stock.router)

@@ -55,7 +55,11 @@ class ExactNumbersRoute(APIRoute):
 
 class ExactNumbersRouter(APIRouter):
     """Every route added to it, its own or one of an included router (which would keep its own route class), is an
-    ``ExactNumbersRoute``: the routers of deployments/api/routes need not each remember to ask for it."""
+    ``ExactNumbersRoute`` (``route_class``, which may add to it): the routers of deployments/api/routes need not each
+    remember to ask for it."""
+
+    def __init__(self, *, route_class: type[ExactNumbersRoute] = ExactNumbersRoute, **options: Any) -> None:
+        super().__init__(route_class=route_class, **options)
 
     def add_api_route(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
-        super().add_api_route(path, endpoint, **{**options, "route_class_override": ExactNumbersRoute})
+        super().add_api_route(path, endpoint, **{**options, "route_class_override": self.route_class})

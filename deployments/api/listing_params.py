@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Query, Request
 
 from common.errors import InvalidInputError
+from deployments.api.known_query import unknown_parameters
 from inventory.listing import Listing, ListQuery
 
 MAX_PAGE_SIZE = 200
-_PAGING = {"limit", "cursor", "sort", "q"}
+PAGING = frozenset({"limit", "cursor", "sort", "q"})
 
 
 def list_query(
@@ -23,11 +23,14 @@ def list_query(
     sort: str | None,
     q: str | None,
     options: frozenset[str] = frozenset(),
+    paging: frozenset[str] = PAGING,
 ) -> ListQuery:
-    """``options``: the route's own query parameters besides the paging ones (not filters)."""
+    """``options``: the route's own query parameters besides the paging ones (not filters); ``paging``: those of
+    ``PAGING`` the route takes (an export has no pages: a ``limit`` there is refused, not ignored)."""
     filters: dict[str, Any] = {}
+    unknown: set[str] = set()
     for name, raw in request.query_params.items():
-        if name in _PAGING or name in options:
+        if name in paging or name in options:
             continue
         if name in listing.equality_filters:
             filters[name] = _coerce(name, raw, listing.equality_filters[name])
@@ -36,18 +39,12 @@ def list_query(
         elif name in listing.presence_filters:
             filters[name] = _coerce(name, raw, "boolean")
         else:
-            raise unknown_parameter(name, listing.filter_names)
+            unknown.add(name)
+    if unknown:
+        raise unknown_parameters(unknown, {*listing.filter_names, *paging, *options})
     # A list without text search declares no q: read it anyway, so the listing refuses it rather than list all.
     search = q if q is not None else request.query_params.get("q")
     return ListQuery(limit=limit, cursor=cursor, sort=sort, search=search, filters=filters)
-
-
-def unknown_parameter(name: str, filters: Iterable[str]) -> InvalidInputError:
-    """The 400 for a query parameter the route does not take (a misspelt filter must not list everything)."""
-    return InvalidInputError(
-        f"unknown query parameter {name!r}; filters allowed here: {', '.join(sorted(filters)) or 'none'}",
-        code="unknown_parameter",
-    )
 
 
 def _coerce(name: str, raw: str, sql_type: str) -> Any:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from deployments.api.deps import CallerDep
+from deployments.api.known_query import checks_own_query
 from deployments.api.listing_params import SearchParam, SortParam, list_query
 from inventory import members
 from inventory.exports import build
@@ -18,6 +19,8 @@ from inventory.exports.datasets import DATASETS, ExportFormat, resolve
 from inventory.exports.slots import claim_export_slot
 
 router = APIRouter(prefix="/exports", tags=["exports"])
+_OPTIONS = frozenset({"labels"})
+_PAGING = frozenset({"sort", "q"})  # the whole data set: a limit or cursor is refused, not ignored
 _NAMES = ", ".join(f"{d}.{f.value}" for d in DATASETS for f in ExportFormat)
 
 
@@ -27,6 +30,7 @@ _NAMES = ", ".join(f"{d}.{f.value}" for d in DATASETS for f in ExportFormat)
     response_class=StreamingResponse,
     responses={200: {"content": {m: {} for m in build.MEDIA_TYPES.values()}}},
 )
+@checks_own_query  # the filters it takes are the named data set's: list_query refuses the rest
 async def export(
     request: Request,
     caller: CallerDep,
@@ -40,7 +44,7 @@ async def export(
     """Takes the same filters, `sort` and `q` as the matching list endpoint, without paging. CSV and xlsx
     stream from a server-side cursor (memory stays flat at any size); a PDF holds up to 2,000 rows."""
     dataset, fmt = resolve(name)
-    query = list_query(dataset.listing, request, 1, None, sort, q, options=frozenset({"labels"}))
+    query = list_query(dataset.listing, request, 1, None, sort, q, options=_OPTIONS, paging=_PAGING)
     # The transaction stays open while the body streams and closes when the last byte is sent.
     stack = AsyncExitStack()
     tx = await stack.enter_async_context(

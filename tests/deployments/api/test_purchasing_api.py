@@ -297,7 +297,7 @@ async def test_reorder_proposals_refuse_a_query_parameter_that_is_not_one_of_the
     misspelt = await http.get("/api/v1/reorder-proposals", params={"supplier": "x"}, headers=headers)
     assert (misspelt.status_code, misspelt.json()["code"]) == (400, "unknown_parameter"), misspelt.text
     assert misspelt.json()["message"] == (
-        "unknown query parameter 'supplier'; filters allowed here: product_id, supplier_id, warehouse_id"
+        "unknown query parameter 'supplier'; accepted here: product_id, supplier_id, warehouse_id"
     )
     filtered = await http.get("/api/v1/reorder-proposals", params={"supplier_id": str(uuid.uuid4())}, headers=headers)
     assert (filtered.status_code, filtered.json()) == (200, {"proposals": []}), filtered.text
