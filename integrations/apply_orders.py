@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from common.errors import DomainError, InsufficientStockError
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
-from integrations.order_lines import write_lines
+from integrations.order_lines import lines_as_stored, stored_lines, write_lines
 from integrations.records import Entity, PurchaseOrderRecord, StockRecord
 from inventory import purchasing_status as lifecycle
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price, listed_total
@@ -185,7 +185,9 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     if known is None and model.chainsight_number is not None:
         pushed = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
     existing_id = known[0] if known is not None else pushed["id"] if pushed is not None else None
-    stored = await _stored_lines(conn, existing_id) if existing_id is not None else {}
+    if not model.lines and existing_id is None:  # cancelled with every line given up: never ordered, nothing to keep
+        return "unchanged"
+    stored = await stored_lines(conn, existing_id) if existing_id is not None else {}
     numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]
     earlier = lines_as_stored(numbered, stored)
     lines = []
@@ -279,7 +281,8 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         # The lines before the header and status: the low-stock alert on lines (0135) weighs those of open orders at
         # the order's warehouse, where and while it expected them (until 2026-12-07 an order made received first
         # took the incoming of the backorder closed with it unseen).
-        await write_lines(conn, scope.tenant_id, order_id, lines, reported_closures)
+        if lines:  # a cancelled order whose every line the ERP gave up keeps them as they were, as a cancel here
+            await write_lines(conn, scope.tenant_id, order_id, lines, reported_closures)
         # The number stays: an order pushed from Chainsight keeps its own number once the ERP reports it back.
         changes = {k: v for k, v in header.items() if k != "number"}
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(changes, start=2))
@@ -303,30 +306,6 @@ async def _packaging_units(conn: asyncpg.Connection, product_ids: list[UUID]) ->
     for row in rows:
         units.setdefault(row["product_id"], set()).add(row["uom"])
     return {product_id: frozenset(found) for product_id, found in units.items()}
-
-
-def lines_as_stored(incoming: list[tuple[int, UUID]], stored: dict[int, Any]) -> dict[int, Any]:
-    """Each incoming line's stored self, by its number where the product is the same, else the first stored line
-    of its product left over: Odoo numbers lines by position, so a line added above or removed before shifts the
-    rest, and a shifted line is still the line it was (its unit and factor kept). A stored line serves once."""
-    found = {no: stored[no] for no, product in incoming if no in stored and stored[no]["product_id"] == product}
-    left = [row for no, row in sorted(stored.items()) if all(kept is not row for kept in found.values())]
-    for no, product in incoming:
-        if no not in found:
-            match = next((row for row in left if row["product_id"] == product), None)
-            if match is not None:
-                found[no] = match
-                left.remove(match)
-    return found
-
-
-async def _stored_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[int, asyncpg.Record]:
-    """The order's lines as stored, by line number: their product, unit and the factor they were written with."""
-    rows = await conn.fetch(
-        "SELECT line_no, product_id, uom, uom_factor FROM app.purchase_order_lines WHERE purchase_order_id = $1",
-        order_id,
-    )
-    return {row["line_no"]: row for row in rows}
 
 
 async def _pushed_order(

@@ -32,6 +32,10 @@ def pushed_number(origin: Any) -> str | None:
 
 
 def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
+    if state in ("draft", "sent", "to approve", "purchase", "done") and lines and all(map(zeroed, lines)):
+        # Every line given up (set to 0, as Odoo keeps a confirmed order's lines) with nothing received: nothing is
+        # ordered any more, as when it is cancelled (until 2026-12-07 dead-lettered for having no line left).
+        return PurchaseOrderStatus.CANCELLED.value
     if state in ("draft", "sent", "to approve"):
         return PurchaseOrderStatus.DRAFT.value
     if state == "cancel":
@@ -75,9 +79,9 @@ def order_lines(lines: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
     past what it orders (the rest of a zeroed line already in) orders what was received."""
     items = []
     for i, line in enumerate(lines, start=1):
-        ordered, received = Decimal(str(line["product_qty"] or 0)), Decimal(str(line["qty_received"] or 0))
-        if ordered == received == 0:
+        if zeroed(line):
             continue
+        ordered, received = Decimal(str(line["product_qty"] or 0)), Decimal(str(line["qty_received"] or 0))
         items.append(
             {
                 "line_no": i,
@@ -89,6 +93,11 @@ def order_lines(lines: list[dict[str, Any]], unit: str) -> list[dict[str, Any]]:
             }
         )
     return items
+
+
+def zeroed(line: dict[str, Any]) -> bool:
+    """A line set to 0 with nothing received: given up, as a deleted line."""
+    return Decimal(str(line["product_qty"] or 0)) == Decimal(str(line["qty_received"] or 0)) == 0
 
 
 def net_unit_price(price_unit: Any, discount: Any) -> Any:

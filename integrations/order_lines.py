@@ -1,4 +1,5 @@
-"""Writing an ERP purchase order's lines onto the order here (see ``integrations.apply_orders`` for the order)."""
+"""Writing an ERP purchase order's lines onto the order here, and finding each one's stored self (see
+``integrations.apply_orders`` for the order)."""
 
 from __future__ import annotations
 
@@ -64,3 +65,27 @@ async def write_lines(
         order_id,
         [line["line_no"] for line in lines],
     )
+
+
+def lines_as_stored(incoming: list[tuple[int, UUID]], stored: dict[int, Any]) -> dict[int, Any]:
+    """Each incoming line's stored self, by its number where the product is the same, else the first stored line
+    of its product left over: Odoo numbers lines by position, so a line added above or removed before shifts the
+    rest, and a shifted line is still the line it was (its unit and factor kept). A stored line serves once."""
+    found = {no: stored[no] for no, product in incoming if no in stored and stored[no]["product_id"] == product}
+    left = [row for no, row in sorted(stored.items()) if all(kept is not row for kept in found.values())]
+    for no, product in incoming:
+        if no not in found:
+            match = next((row for row in left if row["product_id"] == product), None)
+            if match is not None:
+                found[no] = match
+                left.remove(match)
+    return found
+
+
+async def stored_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[int, asyncpg.Record]:
+    """The order's lines as stored, by line number: their product, unit and the factor they were written with."""
+    rows = await conn.fetch(
+        "SELECT line_no, product_id, uom, uom_factor FROM app.purchase_order_lines WHERE purchase_order_id = $1",
+        order_id,
+    )
+    return {row["line_no"]: row for row in rows}

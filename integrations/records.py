@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from inventory.purchasing_schemas import PurchaseOrderStatus
 from inventory.schemas import PlannedDate, TimeZone
@@ -119,7 +119,15 @@ class PurchaseOrderRecord(_Record):
     currency: str | None = None
     expected_date: PlannedDate | None = None
     status: PurchaseOrderStatus
-    lines: list[PurchaseOrderLineRecord] = Field(min_length=1)
+    # Empty only on a cancelled order: one whose every line the ERP gave up (Odoo's lines all set to 0).
+    lines: list[PurchaseOrderLineRecord]
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_unless_cancelled(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
+        if not value and info.data.get("status") is not PurchaseOrderStatus.CANCELLED:
+            raise ValueError("at least one line, unless the order is cancelled")
+        return value
 
     @field_validator("expected_date", mode="before")
     @classmethod
