@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Exports one user may stream at once (each holds a database connection while the client downloads).
     exports_per_user: int = Field(default=2, ge=1)
+    # Rows one CSV or xlsx export may hold: a larger set is refused (400 export_too_large) before the first byte.
+    export_max_rows: int = Field(default=5_000_000, ge=1)
     ray_address: str | None = None
     # The local Ray dashboard's interface: loopback, except in a container whose published port must reach it.
     ray_dashboard_host: str = "127.0.0.1"

@@ -42,7 +42,9 @@ async def export(
     ] = "keys",
 ) -> StreamingResponse:
     """Takes the same filters, `sort` and `q` as the matching list endpoint, without paging. CSV and xlsx
-    stream from a server-side cursor (memory stays flat at any size); a PDF holds up to 2,000 rows."""
+    stream from a server-side cursor (memory stays flat at any size) and hold up to `EXPORT_MAX_ROWS` rows
+    (5,000,000), an xlsx up to 1,048,575 with texts up to 32,767 characters; a PDF holds up to 2,000 rows. A
+    larger set is a 400 before the first byte, never a shorter file."""
     dataset, fmt = resolve(name)
     query = list_query(dataset.listing, request, 1, None, sort, q, options=_OPTIONS, paging=_PAGING)
     # The transaction stays open while the body streams and closes when the last byte is sent.
@@ -54,7 +56,8 @@ async def export(
         await claim_export_slot(tx.conn, tx.user_id, request.app.state.settings.exports_per_user)
         zone = await members.zone_for(tx.conn, tx.user_id)  # times as the reader's profile shows them
         query = replace(query, zone=zone)  # and a bare date in a time filter is midnight there
-        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(zone), labels)
+        max_rows = request.app.state.settings.export_max_rows
+        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(zone), labels, max_rows)
     except BaseException:
         await stack.aclose()
         raise

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 
+import httpx
 import openpyxl
 
+from deployments.api.app import create_api
 from tests.support.rows import receipt_at
 
 HOSTILE = {
@@ -157,3 +160,16 @@ async def test_a_filter_value_the_database_refuses_is_a_422_before_the_export_st
         for path in (f"products.{kind}?q=a%00b", f"stock-levels.{kind}?sku=a%00b"):
             response = await http.get(f"/api/v1/exports/{path}", headers=tenant.headers())
             assert (response.status_code, response.json()["code"]) == (422, "invalid_value"), path
+
+
+async def test_a_csv_export_past_the_configured_row_cap_is_a_400_before_the_export_starts(api_settings, make_tenant):
+    # Before, the export stopped at the cap (5,000,000 rows, fixed) in a 200 that looked complete.
+    tenant = await make_tenant(stock={0: Decimal(1), 1: Decimal(1)})  # two stock levels
+    app = create_api(api_settings.model_copy(update={"export_max_rows": 1}))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        response = await client.get("/api/v1/exports/stock-levels.csv", headers=tenant.headers())
+    assert (response.status_code, response.json()["code"]) == (400, "export_too_large")
+    assert response.json()["details"]["max_rows"] == 1
