@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from integrations.http import HttpClient, RetryPolicy
-from integrations.records import Entity, Page, PushOrder
+from integrations.records import Entity, Page, PurchaseOrderStatus, PushOrder
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,13 @@ class Connector(ABC):
     @abstractmethod
     async def push_purchase_order(self, order: PushOrder) -> str:
         """Create the order in the ERP; returns its external id there."""
+
+    async def gone_orders(self, known: Mapping[str, str]) -> dict[str, PurchaseOrderStatus] | None:
+        """Of ``known`` (the ERP ids of orders still open here, with their numbers), those the ERP no longer holds,
+        each with how it ended there: received in full, or cancelled (``integrations.reconcile``). The answer rests
+        on a complete reading of the ERP: any failure raises, and nothing is closed. None: this ERP keeps its orders
+        (closed orders are read as such), so none is ever gone."""
+        return None
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -18,7 +18,7 @@ the order owes, so the next sync writes it over the pushed price, as any price t
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -84,6 +84,11 @@ class DynamicsConnector(OAuthConnector):
             params["$filter"] = f"lastModifiedDateTime ge {since}"
         if expand:
             params["$expand"] = expand
+        async for rows in self._pages(path, params):
+            yield rows
+
+    async def _pages(self, path: str, params: dict[str, str]) -> AsyncIterator[list[dict[str, Any]]]:
+        """Every page of a read, following ``@odata.nextLink`` to the last."""
         url: str | None = self._company(path)
         first = True
         while url:
@@ -125,6 +130,24 @@ class DynamicsConnector(OAuthConnector):
         }[entity]
         async for rows in self._changed(path, cursor, expand):
             yield Page([SourceRecord(str(r.get("id") or ""), parse(r), r) for r in rows], self._cursor(rows))
+
+    async def gone_orders(self, known: Mapping[str, str]) -> dict[str, PurchaseOrderStatus] | None:
+        """Business Central sends no deletions: the orders it holds are listed whole (ids only). An order it no longer
+        holds for which a posted invoice names the order (``purchaseInvoices``' ``orderNumber``) was deleted by the
+        invoice posting, fully received and invoiced; one without was deleted by hand, and is cancelled."""
+        held: set[str] = set()
+        async for rows in self._pages("purchaseOrders", {"$select": "id"}):
+            held.update(str(r.get("id")) for r in rows)
+        gone: dict[str, PurchaseOrderStatus] = {}
+        for order_id, number in sorted(known.items()):
+            if order_id in held:
+                continue
+            literal = number.replace("'", "''")  # an OData string literal doubles its quotes
+            invoiced = False
+            async for _ in self._pages("purchaseInvoices", {"$filter": f"orderNumber eq '{literal}'", "$select": "id"}):
+                invoiced = True
+            gone[order_id] = PurchaseOrderStatus.RECEIVED if invoiced else PurchaseOrderStatus.CANCELLED
+        return gone
 
     async def push_purchase_order(self, order: PushOrder) -> str:
         body: dict[str, Any] = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -27,7 +27,7 @@ from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
 from integrations.odoo_paging import changed_pages
 from integrations.odoo_values import PUSHED_ORIGIN, m2o_id, m2o_name, order_record, order_values, text
-from integrations.records import ENTITY_ORDER, Entity, Page, PushOrder, SourceRecord
+from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
 # JSON-2 takes parameters by name: the names of the positional arguments this connector passes.
@@ -241,6 +241,19 @@ class OdooConnector(Connector):
                 by_order[line["order_id"][0]].append(line)
             records = [order_record(r, by_order[r["id"]], warehouses, unit) for r in rows]
             yield Page(records, after)
+
+    async def gone_orders(self, known: Mapping[str, str]) -> dict[str, PurchaseOrderStatus] | None:
+        """Odoo deletes only a draft or cancelled order (``unlink``), and tells no one: of ``known``, those its
+        ``search_read`` by id no longer finds are cancelled."""
+        ids = sorted(int(order_id) for order_id in known)
+        held: set[str] = set()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            rows = await self.execute_kw("purchase.order", "search_read", [[("id", "in", chunk)]], {"fields": ["id"]})
+            if not isinstance(rows, list):
+                raise ConnectorProtocolError(f"Odoo answered a purchase.order search_read with {type(rows).__name__}")
+            held.update(str(r["id"]) for r in rows)
+        return {order_id: PurchaseOrderStatus.CANCELLED for order_id in known if order_id not in held}
 
     async def push_purchase_order(self, order: PushOrder) -> str:
         origin = f"{PUSHED_ORIGIN}{order.number}"

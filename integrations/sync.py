@@ -28,6 +28,7 @@ from integrations.crypto import CredentialCipher, cipher_from_key
 from integrations.external_ids import SyncScope
 from integrations.http import RetryPolicy
 from integrations.mapping import FieldMapping
+from integrations.reconcile import reconcile_orders
 from integrations.records import ENTITY_ORDER, Entity
 from inventory import events
 
@@ -206,6 +207,8 @@ async def run_sync(
                 counts.add(await deps.database.run(claims, tenant_id, _page_operation(scope, entity, page)))
             if entity == Entity.STOCK:  # the whole snapshot is in: what it no longer holds is gone from the ERP
                 counts.add(await deps.database.run(claims, tenant_id, _closing_operation(scope, reported)))
+            if entity == Entity.PURCHASE_ORDERS:  # every order read: the open ones the ERP deleted are closed
+                counts.add(await reconcile_orders(deps.database, claims, tenant_id, scope, connector))
     except DomainError as exc:  # the ERP's failures (ConnectorError) included
         error = exc.message
     except (OSError, asyncpg.PostgresError) as exc:

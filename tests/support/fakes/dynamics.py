@@ -5,7 +5,9 @@ error body otherwise) issuing bearer tokens with ``expires_in``; ``expire_tokens
 API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tokens; collection GETs on
 ``/api/v2.0/companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <iso>``, ``$orderby``,
 ``$expand=purchaseOrderLines``, ``Prefer: odata.maxpagesize`` (echoed in ``Preference-Applied``) and
-``@odata.nextLink`` with ``$skiptoken``; POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
+``@odata.nextLink`` with ``$skiptoken``; ``$filter=orderNumber eq '<number>'`` on posted ``purchaseInvoices``
+(the invoices of an order); ``delete`` removes a record as BC deletes an order, leaving no trace for a reader;
+POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
 insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body. Enum values
 are member names as the API encodes them: the blank member " " is ``_x0020_``; a reference to nothing (a line's
 location) is the null GUID.
@@ -85,6 +87,9 @@ class FakeDynamics(FakeServer):
             "vendors": {},
             "items": {},
             "purchaseOrders": {},
+            # Posted invoices: one posted from an order names it (orderNumber), which BC then deletes if fully
+            # received and invoiced.
+            "purchaseInvoices": {},
         }
         # Business Central's setup behind the API, which its entities do not show: vendors whose prices include
         # VAT (vendor id), the VAT % of an item's lines (item id), purchase line discounts (vendor id, item id).
@@ -107,6 +112,12 @@ class FakeDynamics(FakeServer):
                 record["purchaseOrderLines"] = lines
             record["lastModifiedDateTime"] = self.clock.tick().strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             return record
+
+    def delete(self, table: str, record_id: str) -> None:
+        """A record gone as BC deletes it (an order once fully received and invoiced, or by hand): no read shows it
+        again, and nothing tells a reader it went."""
+        with self.lock:
+            del self.tables[table][record_id]
 
     def throttled(self, retry_after: int) -> Response:
         return _error(
@@ -154,13 +165,17 @@ class FakeDynamics(FakeServer):
             rows = [dict(r) for r in self.tables[table].values()]
         flt = request.query.get("$filter")
         if flt:
+            number = re.fullmatch(r"orderNumber eq '((?:[^']|'')*)'", flt)
+            if number is not None:
+                rows = [r for r in rows if r.get("orderNumber") == number.group(1).replace("''", "'")]
             m = re.fullmatch(r"lastModifiedDateTime ge (\S+)", flt)
-            if m is None:
+            if m is None and number is None:
                 return _error(400, "BadRequest", f"Could not parse the filter: {flt}")
-            since = datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
-            rows = [
-                r for r in rows if datetime.fromisoformat(r["lastModifiedDateTime"].replace("Z", "+00:00")) >= since
-            ]
+            if m is not None:
+                since = datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+                rows = [
+                    r for r in rows if datetime.fromisoformat(r["lastModifiedDateTime"].replace("Z", "+00:00")) >= since
+                ]
         for field in reversed(request.query.get("$orderby", "id").split(",")):
             rows.sort(key=lambda r, f=field.strip(): r.get(f))
         prefer = re.search(r"odata\.maxpagesize=(\d+)", request.headers.get("prefer", ""))

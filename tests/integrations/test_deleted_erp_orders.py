@@ -1,0 +1,122 @@
+"""Orders an ERP deletes: Business Central once an order is fully received and invoiced (or by hand), Odoo a draft
+RFQ. Neither tells a reader; the sync closes such an order here only after a complete answer from the ERP."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from integrations.sync import run_sync
+from inventory import events
+from tests.integrations.conftest import bare_tenant, bc_tenant, odoo_connector, snapshot, tap
+from tests.support.fakes.base import Request, Response
+from tests.support.fakes.dynamics import FakeDynamics
+from tests.support.fakes.odoo import FakeOdoo, populate
+
+
+async def _bc_synced(sync_deps: Any, owner_pool: Any, make_tenant: Any, bc: FakeDynamics) -> tuple[Any, Any]:
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await run_sync(sync_deps, tenant.id, connector)
+    return tenant, connector
+
+
+def _bc_order(bc: FakeDynamics, number: str) -> dict[str, Any]:
+    return next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == number)
+
+
+def _orders(state: dict[str, Any]) -> dict[str, tuple[str, list[Any]]]:
+    return {o[0]: (o[4], [line[5] for line in json.loads(o[6])]) for o in state["orders"]}
+
+
+async def test_an_order_business_central_deleted_once_invoiced_is_received_in_full_without_stock_movements(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
+    before = await snapshot(owner_pool, tenant.id)
+    assert _orders(before)["106901"] == ("issued", [0, 0])
+    # Received and invoiced in one posting: BC posts the invoice (naming the order) and deletes the order.
+    bc.put("purchaseInvoices", {"number": "108001", "orderNumber": "106901", "status": "Open"})
+    bc.delete("purchaseOrders", _bc_order(bc, "106901")["id"])
+    async with tap(owner_pool, tenant.id) as published:
+        run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors"  # the sample's broken item, as every run
+    assert run["counts"]["purchase_orders"]["updated"] == 1
+    after = await snapshot(owner_pool, tenant.id)
+    four = float(Decimal("4.0000"))
+    assert _orders(after) == {"106900": ("draft", [0, 0]), "106901": ("received", [four, four])}
+    assert after["ledger"] == before["ledger"]  # the goods came with the stock sync: no receipt movement here
+    steps = [e["data"] for e in published if e["type"] == events.PURCHASE_ORDER_STATUS]
+    assert [(s["number"], s["from"], s["to"], s["source"]) for s in steps] == [
+        ("106901", "issued", "received", "erp:erp")
+    ]
+    rerun = await run_sync(sync_deps, tenant.id, connector)
+    assert rerun["counts"]["purchase_orders"]["updated"] == 0
+    assert await snapshot(owner_pool, tenant.id) == after
+
+
+async def test_an_order_deleted_by_hand_in_business_central_is_cancelled(sync_deps, owner_pool, make_tenant, bc):
+    tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
+    bc.put("purchaseInvoices", {"number": "108001", "orderNumber": "106999", "status": "Open"})  # another order's
+    for number in ("106900", "106901"):
+        bc.delete("purchaseOrders", _bc_order(bc, number)["id"])
+    await run_sync(sync_deps, tenant.id, connector)
+    assert _orders(await snapshot(owner_pool, tenant.id)) == {
+        "106900": ("cancelled", [0, 0]),
+        "106901": ("cancelled", [0, 0]),
+    }
+
+
+async def test_an_incomplete_listing_of_business_central_orders_closes_nothing(sync_deps, owner_pool, make_tenant, bc):
+    template = _bc_order(bc, "106901")
+    for n in range(4):  # with pages of 4, the listing takes two pages
+        bc.put(
+            "purchaseOrders", {k: v for k, v in template.items() if k not in ("id", "number")} | {"number": f"10700{n}"}
+        )
+    tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
+    bc.delete("purchaseOrders", _bc_order(bc, "106901")["id"])
+    handle = bc.handle
+
+    def second_listing_page_fails(request: Request) -> Response:
+        if "$select" in request.query and "$skiptoken" in request.query:
+            return Response(500, {"error": {"code": "Internal_ServerError", "message": "Something went wrong."}})
+        return handle(request)
+
+    bc.handle = second_listing_page_fails  # type: ignore[method-assign]
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "failed" and "HTTP 500" in run["error"]
+    assert _orders(await snapshot(owner_pool, tenant.id))["106901"][0] == "issued"
+    bc.handle = handle  # type: ignore[method-assign]
+    await run_sync(sync_deps, tenant.id, connector)
+    assert _orders(await snapshot(owner_pool, tenant.id))["106901"][0] == "cancelled"
+
+
+async def test_a_draft_rfq_deleted_in_odoo_is_cancelled(sync_deps, owner_pool, make_tenant):
+    with FakeOdoo() as odoo:
+        populate(odoo)
+        tenant = await bare_tenant(owner_pool, make_tenant)
+        connector = await odoo_connector(sync_deps, tenant, odoo.url)
+        await run_sync(sync_deps, tenant.id, connector)
+        assert {n: s for n, (s, _) in _orders(await snapshot(owner_pool, tenant.id)).items()} == {
+            "P00001": "draft",
+            "P00002": "issued",
+            "P00003": "cancelled",
+        }
+        with odoo.lock:  # unlink: Odoo deletes a draft RFQ with its lines
+            order_id = next(i for i, row in odoo.models["purchase.order"].items() if row["name"] == "P00001")
+            del odoo.models["purchase.order"][order_id]
+            lines = odoo.models["purchase.order.line"]
+            for line_id in [i for i, row in lines.items() if row["order_id"][0] == order_id]:
+                del lines[line_id]
+        async with tap(owner_pool, tenant.id) as published:
+            run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["updated"] == 1
+    assert {n: s for n, (s, _) in _orders(await snapshot(owner_pool, tenant.id)).items()} == {
+        "P00001": "cancelled",
+        "P00002": "issued",
+        "P00003": "cancelled",
+    }
+    steps = [e["data"] for e in published if e["type"] == events.PURCHASE_ORDER_STATUS]
+    assert [(s["number"], s["from"], s["to"], s["source"]) for s in steps] == [
+        ("P00001", "draft", "cancelled", "erp:erp")
+    ]
