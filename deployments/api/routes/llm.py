@@ -98,6 +98,11 @@ async def member_json_object(request: Request, caller: MemberDep) -> dict[str, A
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}]
             ) from None
+        except (UnicodeDecodeError, RecursionError):
+            # Bytes that are no UTF-8, or nesting deeper than the parser recurses: malformed to the caller.
+            raise RequestValidationError(
+                [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error", "input": {}}]
+            ) from None
     try:
         return _JSON_OBJECT.validate_python(value)
     except ValidationError as exc:

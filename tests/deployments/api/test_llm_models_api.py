@@ -62,6 +62,15 @@ async def test_a_non_member_s_chat_request_is_a_403_whatever_its_body(settings, 
     ("body", "expected"),
     [
         ({"content": b"{", "headers": {"content-type": "application/json"}}, (400, "malformed_json")),
+        # Bytes that are no UTF-8, and nesting past Python's recursion limit, were 500s.
+        (
+            {"content": b'{"messages": "\xff"}', "headers": {"content-type": "application/json"}},
+            (400, "malformed_json"),
+        ),
+        (
+            {"content": b"[" * 100_000 + b"]" * 100_000, "headers": {"content-type": "application/json"}},
+            (400, "malformed_json"),
+        ),
         ({"json": []}, (422, "validation_error")),
         ({}, (422, "validation_error")),
     ],
