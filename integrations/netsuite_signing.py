@@ -4,9 +4,9 @@ algorithm it signs with.
 NetSuite accepts PS256, PS384 and PS512 (RSA-PSS) and ES256, ES384 and ES512 (ECDSA on P-256, P-384 and P-521);
 RSA PKCS#1 v1.5 (RS256 ...) no longer since 1 March 2025. PyJWT signs PS* with any RSA key and ES* only with a key
 on the algorithm's own curve; anything else it refuses only while signing (TypeError, NotImplementedError,
-InvalidKeyError), so a configuration is checked against its key when it is saved. NetSuite also refuses RSA keys
-shorter than 3072 bits (its certificates for OAuth 2.0 client credentials): such a key is refused when configured
-too, not left for each token request to fail.
+InvalidKeyError), so a configuration is checked against its key when it is saved. NetSuite's certificates for OAuth
+2.0 client credentials take RSA keys of 3072 or 4096 bits only (Oracle's "Certificate Conditions"): any other
+length is refused when configured too, not left for each token request to fail.
 """
 
 from __future__ import annotations
@@ -18,21 +18,21 @@ SigningKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 RSA_ALGORITHMS = ("PS256", "PS384", "PS512")
 EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}  # by the key's curve
 ALGORITHMS = (*RSA_ALGORITHMS, *EC_ALGORITHMS.values())
-MIN_RSA_BITS = 3072
+RSA_BITS = (3072, 4096)
 
 
 def load_signing_key(pem: str) -> SigningKey:
     """The certificate's private key from PEM; ValueError when it is neither an RSA nor an EC private key, or an
-    RSA key shorter than NetSuite takes."""
+    RSA key of a length NetSuite does not take."""
     try:
         key = load_pem_private_key(pem.encode(), password=None)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"private_key is not an unencrypted PEM private key: {exc}") from exc
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise ValueError("private_key must be an RSA or EC private key (NetSuite signs with PS* or ES*)")
-    if isinstance(key, rsa.RSAPrivateKey) and key.key_size < MIN_RSA_BITS:
+    if isinstance(key, rsa.RSAPrivateKey) and key.key_size not in RSA_BITS:
         raise ValueError(
-            f"private_key is a {key.key_size}-bit RSA key: NetSuite takes RSA keys of at least {MIN_RSA_BITS} bits "
+            f"private_key is a {key.key_size}-bit RSA key: NetSuite takes RSA keys of 3072 or 4096 bits "
             "(or EC keys on P-256, P-384 or P-521)"
         )
     return key

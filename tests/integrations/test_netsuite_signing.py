@@ -1,5 +1,5 @@
 """The certificate key a NetSuite connector signs its client assertion with: NetSuite's OAuth 2.0 client credentials
-(machine to machine) flow takes RSA keys of at least 3072 bits, or EC keys."""
+(machine to machine) flow takes RSA keys of 3072 or 4096 bits, or EC keys."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from integrations.schemas import ConnectorCreate
 from tests.support.fakes.netsuite import signing_key_pem
 
 BODY = {"name": "ns", "kind": "netsuite", "base_url": "https://123456.suitetalk.api.netsuite.com"}
-SHORT = "private_key is a 2048-bit RSA key: NetSuite takes RSA keys of at least 3072 bits"
+SHORT = "private_key is a 2048-bit RSA key: NetSuite takes RSA keys of 3072 or 4096 bits"
 
 
 def credentials(bits: int) -> dict[str, str]:
@@ -30,8 +30,15 @@ def test_an_rsa_key_shorter_than_3072_bits_is_refused_when_configured():
         ConnectorCreate.model_validate({**BODY, "credentials": credentials(2048)})
 
 
-def test_an_rsa_key_of_3072_bits_is_configured():
-    assert ConnectorCreate.model_validate({**BODY, "credentials": credentials(3072)}).kind == "netsuite"
+@pytest.mark.parametrize("bits", [3072, 4096])
+def test_an_rsa_key_of_3072_or_4096_bits_is_configured(bits):
+    assert ConnectorCreate.model_validate({**BODY, "credentials": credentials(bits)}).kind == "netsuite"
+
+
+def test_an_rsa_key_of_another_length_above_3072_bits_is_refused_when_configured():
+    # NetSuite's certificate conditions name two RSA lengths; a 3584-bit key passed the first check of 2026-12-07.
+    with pytest.raises(ValidationError, match="a 3584-bit RSA key: NetSuite takes RSA keys of 3072 or 4096 bits"):
+        ConnectorCreate.model_validate({**BODY, "credentials": credentials(3584)})
 
 
 def test_a_stored_rsa_key_shorter_than_3072_bits_fails_as_refused_credentials_naming_its_length():
