@@ -253,6 +253,8 @@ async def market_risk(
             FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
             JOIN app.warehouses w ON w.tenant_id = po.tenant_id AND w.id = po.warehouse_id
             WHERE po.status IN ('draft', 'issued', 'partially_received')
+              -- A line closed with nothing received (cancelled, its backorder closed) will buy nothing (0128).
+              AND NOT (l.received_base = 0 AND l.received_base + l.cancelled_base >= l.quantity_base)
             """
         )
     # Statistics over every series (pandas, seconds for tens of thousands of products): off the event loop, which

@@ -202,3 +202,31 @@ async def test_a_cursor_with_a_volatility_no_float_holds_is_refused(world, volat
     with pytest.raises(InvalidInputError) as refused:
         await world.run(lambda tx: service.market_risk(tx, None, limit=3, cursor=cursor))
     assert refused.value.code == "invalid_cursor"
+
+
+async def test_a_line_closed_with_nothing_received_on_an_open_order_is_not_flagged(world):
+    # Before, a 25.00 line cancelled in full on an order still open (another line to come) was flagged "150.0%
+    # above the median of the last 6 prices", though nothing will be bought at it.
+    supplier = await world.supplier("REGULAR")
+    issued = [datetime.combine(TODAY - timedelta(days=100 - 14 * k), time(9), UTC) for k in range(7)]
+    for issued_at in issued[:6]:
+        await _issued_order(world, supplier, issued_at, "10.00")
+    issued_at = issued[6]
+    async with world.pool.acquire() as conn:
+        order = await insert(
+            conn, "purchase_orders", tenant_id=world.tenant.id, supplier_id=supplier,
+            warehouse_id=world.tenant.warehouses[0], currency="EUR", status="issued", issued_at=issued_at,
+            created_at=issued_at,
+        )  # fmt: skip
+        await insert_many(
+            conn,
+            "purchase_order_lines",
+            [
+                {"tenant_id": world.tenant.id, "purchase_order_id": order, "line_no": n + 1,
+                 "product_id": world.tenant.products[0], "quantity": 10, "uom": "each", "uom_factor": 1,
+                 "quantity_base": 10, "unit_price": Decimal(price), "cancelled_base": cancelled}
+                for n, (price, cancelled) in enumerate([("25.00", 10), ("10.00", 0)])
+            ],
+        )  # fmt: skip
+    flags = (await world.run(lambda tx: service.market_risk(tx, None)))["price_flags"]
+    assert [(f["number"], f["unit_price"], f["reason"]) for f in flags] == []
