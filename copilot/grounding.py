@@ -220,6 +220,8 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _DAY_OF_MONTH.sub(" ", text)
     codes = {c.upper() for c in _CODE.findall(text) if _written_as_code(c)}
     text = _CODE.sub(lambda match: " " if _written_as_code(match.group()) else match.group(), text)
+    for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
     spelled, text = read_spelled(text)  # "five days late", "12 thousand"
     amounts = _amounts(text)
     numbers = {normalise_number(str(figure)) for figure in spelled}

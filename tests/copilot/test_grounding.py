@@ -312,3 +312,15 @@ def test_a_count_of_listed_rows_backs_only_a_figure_that_counts_rows():
     counted = ["Acme Fasteners has 2 late purchase orders.", "Two of the orders, and 5 sources, are late.",
                "Both are among the 2 delayed SKU-7 orders found."]  # fmt: skip
     assert [s for s in counted if not checker.check(s).grounded] == []
+
+
+def test_a_figure_inside_a_name_backs_no_figure_elsewhere():
+    # Before, "Coke Zero" in the data backed a 0 anywhere ("has zero available" of an available 35), and "Seven Seas"
+    # a 7: the figures of a tenant's names were read as the data's figures.
+    names = [*NAMES, "Coke Zero", "Seven Seas Logistics"]
+    checker = Checker(["SKU-9 (Coke Zero) at WH-1: on hand 40, reserved 5, available 35",
+                       "PO-000031 from SUP-SEAS (Seven Seas Logistics): 3 days late"], names)  # fmt: skip
+    assert checker.check("Coke Zero has 0 available.").unsupported == ["0"]
+    assert checker.check("SKU-9 has zero available.").unsupported == ["0"]
+    assert checker.check("PO-000031 is seven days late.").unsupported == ["7"]
+    assert checker.check("Coke Zero has 35 available; Seven Seas Logistics is 3 days late.").grounded
