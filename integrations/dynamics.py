@@ -18,6 +18,7 @@ the order owes, so the next sync writes it over the pushed price, as any price t
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal
 from typing import Any
@@ -133,8 +134,9 @@ class DynamicsConnector(OAuthConnector):
 
     async def gone_orders(self, known: Mapping[str, str]) -> dict[str, PurchaseOrderStatus] | None:
         """Business Central sends no deletions: the orders it holds are listed whole (ids only). An order it no longer
-        holds for which a posted invoice names the order (``purchaseInvoices``' ``orderNumber``) was deleted by the
-        invoice posting, fully received and invoiced; one without was deleted by hand, and is cancelled."""
+        holds for which a posted invoice names the order (``purchaseInvoices``' ``orderId``, its id, or ``orderNumber``)
+        was deleted by the invoice posting, fully received and invoiced; one without was deleted by hand, and is
+        cancelled. The id finds an order pushed from here, whose number here is not BC's."""
         held: set[str] = set()
         async for rows in self._pages("purchaseOrders", {"$select": "id"}):
             held.update(str(r.get("id")) for r in rows)
@@ -143,8 +145,11 @@ class DynamicsConnector(OAuthConnector):
             if order_id in held:
                 continue
             literal = number.replace("'", "''")  # an OData string literal doubles its quotes
+            named = f"orderNumber eq '{literal}'"
+            if _is_guid(order_id):  # a GUID literal goes unquoted, so only a well-formed one is written into the filter
+                named = f"orderId eq {order_id} or {named}"
             invoiced = False
-            async for _ in self._pages("purchaseInvoices", {"$filter": f"orderNumber eq '{literal}'", "$select": "id"}):
+            async for _ in self._pages("purchaseInvoices", {"$filter": named, "$select": "id"}):
                 invoiced = True
             gone[order_id] = PurchaseOrderStatus.RECEIVED if invoiced else PurchaseOrderStatus.CANCELLED
         return gone
@@ -292,3 +297,10 @@ def _after_discount(line: dict[str, Any], cost: Decimal, quantity: Decimal) -> D
     # Rounded up, it can pass the line's value (3 at 0.333, 100% off: 1.00): such a line is free, not below 0.
     net = cost - amount / quantity if quantity > 0 else cost * (1 - percent / 100)
     return max(net, Decimal(0))
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value.lower()
+    except ValueError:
+        return False

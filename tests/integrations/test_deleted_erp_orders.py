@@ -55,6 +55,21 @@ async def test_an_order_business_central_deleted_once_invoiced_is_received_in_fu
     assert await snapshot(owner_pool, tenant.id) == after
 
 
+async def test_an_order_numbered_here_not_as_in_business_central_is_found_invoiced_by_its_id(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # An order pushed from here keeps its own number; BC's invoice names BC's number and the order's id.
+    tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
+    await owner_pool.execute(
+        "UPDATE app.purchase_orders SET number = 'PO-000123' WHERE tenant_id = $1 AND number = '106901'", tenant.id
+    )
+    order = _bc_order(bc, "106901")
+    bc.put("purchaseInvoices", {"number": "108001", "orderId": order["id"], "orderNumber": "106901", "status": "Open"})
+    bc.delete("purchaseOrders", order["id"])
+    await run_sync(sync_deps, tenant.id, connector)
+    assert _orders(await snapshot(owner_pool, tenant.id))["PO-000123"][0] == "received"
+
+
 async def test_an_order_deleted_by_hand_in_business_central_is_cancelled(sync_deps, owner_pool, make_tenant, bc):
     tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
     bc.put("purchaseInvoices", {"number": "108001", "orderNumber": "106999", "status": "Open"})  # another order's

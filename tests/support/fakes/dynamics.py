@@ -5,9 +5,9 @@ error body otherwise) issuing bearer tokens with ``expires_in``; ``expire_tokens
 API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tokens; collection GETs on
 ``/api/v2.0/companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <iso>``, ``$orderby``,
 ``$expand=purchaseOrderLines``, ``Prefer: odata.maxpagesize`` (echoed in ``Preference-Applied``) and
-``@odata.nextLink`` with ``$skiptoken``; ``$filter=orderNumber eq '<number>'`` on posted ``purchaseInvoices``
-(the invoices of an order); ``delete`` removes a record as BC deletes an order, leaving no trace for a reader;
-POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
+``@odata.nextLink`` with ``$skiptoken``; ``$filter=[orderId eq <id> or ]orderNumber eq '<number>'`` on posted
+``purchaseInvoices`` (the invoices of an order); ``delete`` removes a record as BC deletes an order, leaving no
+trace for a reader; POST of ``purchaseOrders`` with ``purchaseOrderLines`` (deep
 insert), answered 201 with the entity. Throttling answers 429 with Retry-After and BC's error body. Enum values
 are member names as the API encodes them: the blank member " " is ``_x0020_``; a reference to nothing (a line's
 location) is the null GUID.
@@ -165,9 +165,10 @@ class FakeDynamics(FakeServer):
             rows = [dict(r) for r in self.tables[table].values()]
         flt = request.query.get("$filter")
         if flt:
-            number = re.fullmatch(r"orderNumber eq '((?:[^']|'')*)'", flt)
+            number = re.fullmatch(r"(?:orderId eq ([0-9a-f-]{36}) or )?orderNumber eq '((?:[^']|'')*)'", flt)
             if number is not None:
-                rows = [r for r in rows if r.get("orderNumber") == number.group(1).replace("''", "'")]
+                named, by_id = number.group(2).replace("''", "'"), number.group(1)
+                rows = [r for r in rows if r.get("orderNumber") == named or (by_id and r.get("orderId") == by_id)]
             m = re.fullmatch(r"lastModifiedDateTime ge (\S+)", flt)
             if m is None and number is None:
                 return _error(400, "BadRequest", f"Could not parse the filter: {flt}")
