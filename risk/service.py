@@ -336,4 +336,12 @@ async def scan(
                                                       else f"expires in {days_left} days ({c['expires_on']})"),
             data={"certification_id": str(c["id"]), "expires_on": c["expires_on"].isoformat(), "days_left": days_left},
         )  # fmt: skip
+    # One it did not observe (its supplier deactivated) keeps no state: it never cleared, so once reactivated the
+    # certificate, still expiring, alerted no one. Cleared here, not by a trigger on suppliers (0158, dropped by 0160):
+    # a deactivation then waited for this scan's locks on the states, or deadlocked with it.
+    await tx.conn.execute(
+        "DELETE FROM app.risk_alert_state WHERE kind = 'certification_expiry' "
+        "AND subject_id NOT IN (SELECT unnest($1::uuid[]))",
+        [c["id"] for c in certificates],
+    )
     return {"as_of": today, "model": model, "lines_scored": len(predictions), "alerts_raised": raised}

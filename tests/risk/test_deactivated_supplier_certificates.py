@@ -1,10 +1,12 @@
-"""Certificate-expiry alert states of a deactivated supplier: none stands, and a reactivation is judged afresh."""
+"""Certificate-expiry alert states of a deactivated supplier: the next scan clears them, a reactivation is judged
+afresh, and a deactivation never waits for a scan's locks on them."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
 
+from common.database import TenantTransaction
 from common.migrate import load_migrations
 from inventory import catalog
 from inventory.catalog_schemas import SupplierUpdate
@@ -34,8 +36,8 @@ async def _certificate_states(world: RiskWorld) -> set[uuid.UUID]:
     return {r["subject_id"] for r in rows}
 
 
-async def test_deactivating_a_supplier_clears_its_standing_certificate_expiry_alert(world):
-    # Before, the alert state of the retired supplier's certificate stayed up (active) after its deactivation.
+async def test_the_scan_after_a_supplier_is_deactivated_clears_its_certificate_expiry_alert_state(world):
+    # Before 0158, the alert state of the retired supplier's certificate stayed up (active) after its deactivation.
     kept = await world.supplier("KEPT")
     retired = await world.supplier("RETIRED")
     kept_cert = await world.certification(kept, "ISO 9001", TODAY + timedelta(days=10))
@@ -43,6 +45,7 @@ async def test_deactivating_a_supplier_clears_its_standing_certificate_expiry_al
     assert await _scan(world) == 2
 
     await _set_active(world, retired, False)
+    await _scan(world)
 
     assert await _certificate_states(world) == {kept_cert}
 
@@ -59,8 +62,37 @@ async def test_a_supplier_reactivated_with_an_expiring_certificate_is_alerted_ag
     assert (first, while_inactive, await _scan(world)) == (1, 0, 1)
 
 
+async def test_deactivating_suppliers_waits_for_no_certificate_alert_state_a_scan_holds(world):
+    # Before, 0158's trigger on app.suppliers deleted the states of the deactivated suppliers' certificates, so an
+    # ERP page deactivating several suppliers in one transaction waited for the scan, which holds each state it
+    # observed until it commits, and took them in the opposite order: a deadlock.
+    first, second = await world.supplier("FIRST"), await world.supplier("SECOND")
+    first_cert = await world.certification(first, "ISO 9001", TODAY + timedelta(days=10))
+    await world.certification(second, "ISO 14001", TODAY + timedelta(days=10))
+    assert await _scan(world) == 2
+
+    async def deactivate_both(tx: TenantTransaction) -> None:
+        await tx.conn.execute("SET LOCAL lock_timeout = '500ms'")
+        for supplier in (second, first):
+            await catalog.update(tx.conn, catalog.SUPPLIERS, supplier, SupplierUpdate(active=False))
+
+    async with world.pool.acquire() as scan, scan.transaction():  # as alerts.observe locks a state
+        await scan.execute(
+            "SELECT active FROM app.risk_alert_state WHERE tenant_id = $1 AND kind = 'certification_expiry' "
+            "AND subject_id = $2 FOR UPDATE",
+            world.tenant.id,
+            first_cert,
+        )
+        await world.run(deactivate_both, user=world.tenant.admin)
+
+    inactive = await world.pool.fetchval(
+        "SELECT count(*) FROM app.suppliers WHERE id = ANY($1::uuid[]) AND NOT active", [first, second]
+    )
+    assert inactive == 2
+
+
 async def test_the_migration_clears_the_states_of_suppliers_deactivated_before_it(world):
-    # A state left standing by a deactivation before the trigger existed is deleted; an active supplier's stays.
+    # A state left standing by a deactivation before 0158 is deleted; an active supplier's stays.
     kept = await world.supplier("KEPT")
     retired = await world.supplier("RETIRED")
     kept_cert = await world.certification(kept, "ISO 9001", TODAY + timedelta(days=10))
@@ -72,7 +104,10 @@ async def test_the_migration_clears_the_states_of_suppliers_deactivated_before_i
         [(world.tenant.id, kept_cert), (world.tenant.id, retired_cert)],
     )
 
-    (repair,) = [m for m in load_migrations() if m.name == "deactivated_suppliers_forget_certificate_alerts"]
-    await world.pool.execute(repair.sql)
+    migrations = {m.name: m for m in load_migrations()}
+    try:
+        await world.pool.execute(migrations["deactivated_suppliers_forget_certificate_alerts"].sql)
+    finally:  # 0158 creates its trigger again: the later migration drops it, as it did on the way here
+        await world.pool.execute(migrations["certificate_alert_states_cleared_by_the_scan"].sql)
 
     assert await _certificate_states(world) == {kept_cert}
