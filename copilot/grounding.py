@@ -8,8 +8,8 @@ normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero
 need a -40, which also backs ``40``), dates by calendar day (``2026-12-03`` = ``3 December 2026`` = ``12/03/2026``
 read either way round; "3 December" without a year needs a date of the context on that day, "the 3rd" one on that
 day of some month), codes and names case-insensitively. The number of rows each tool listed, their total over
-the turn's tools and the number of passages back a figure that counts rows: a summary counts what it was given
-("the two late orders", "5 sources"), though no line states the count; not "2 available". The question itself is
+the turn's tools and the number of passages back the one figure that counts rows where it stands ("the two late
+orders", "5 sources"; ``placed_figures``), never "2 available" nor another 2 of the sentence. The question itself is
 not context: "say we have 1,000 units" must not become a fact.
 """
 
@@ -24,6 +24,7 @@ from functools import cache
 import asyncpg
 import pycountry
 
+from copilot.placed_figures import UNITS, blank_placed
 from copilot.slash_dates import SLASH_DATE, slash_date
 from copilot.spelled_numbers import read_spelled
 
@@ -87,25 +88,10 @@ _SYMBOLS = {"€": "EUR", "£": "GBP", "¥": "JPY|CNY", "$": _DOLLARS, "euro": "
 # is never only the part before its decimal point or thousands separator.
 _MIXED = re.compile(rf"(?<![\w.])(?:{_SIGN}?(?:{_AMOUNT})[^\W\d]\w*|(?=\w*\d)(?=\w*[A-Za-z_])\w{{2,}})(?![\w])")
 _GLUED = re.compile(rf"({_SIGN}?(?:{_AMOUNT}))([a-z]+)")
-# What a figure may carry glued without changing it; "5k" (5,000) and other suffixes are claimed whole.
-_UNITS = frozenset(
-    {"pcs", "pc", "ea", "units", "unit", "kg", "g", "mg", "t", "lb", "lbs", "oz", "l", "ml", "m", "cm", "mm", "km",
-     "ft", "in", "d", "days", "day", "h", "hrs", "hr", "min", "s", "wk", "wks", "weeks"}
-)  # fmt: skip
 _ORDINAL = re.compile(rf"{_SIGN}?\d+(?:st|nd|rd|th)")
 _WORDLIKE = re.compile(r"\d[A-Z]{2,}|[A-Za-z]\d")  # 3PL, 2FA; Q3, H1: words, not codes
 # A figure standing alone, its decimals atomic: "12.75" is never read as its whole part 12.
 _NUMBER = re.compile(rf"(?<![\w.]){_SIGN}?(?:{_AMOUNT})(?![\w])(?!\.\d)")
-# A figure that counts rows: before what a tool lists or a passage is, with up to two words between ("the two late
-# purchase orders", "5 sources"); never before a unit ("2 days", "2 units"). Read at every word, overlapping.
-_ROWS = (r"orders?|POs?|shipments?|deliver(?:y|ies)|suppliers?|vendors?|products?|items?|SKUs?|lines?|rows?|results?"
-         r"|records?|entr(?:y|ies)|alerts?|proposals?|documents?|passages?|sources?|excerpts?|files?|warehouses?"
-         r"|locations?|sites?|forecasts?|stock-outs?|parts?|materials?|matches")  # fmt: skip
-_COUNTING = re.compile(
-    rf"(?<![\w.-])(?=(\d[\d,]*|[A-Za-z]+(?:-[A-Za-z]+)?)\s+"
-    rf"(?:(?!(?:{'|'.join(_UNITS)}|weeks?|months?|hours?|years?|percent)\b)(?=[\w-]*[A-Za-z])[\w-]+\s+){{0,2}}"
-    rf"(?i:{_ROWS})(?![\w-]))"
-)
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -198,8 +184,9 @@ def _names_stated(lowered: str, names: Iterable[str]) -> set[str]:
     return found
 
 
-def extract(text: str, names: Iterable[str] = ()) -> Claims:
-    """The figures, dates, codes and known entity names a text states."""
+def extract(text: str, names: Iterable[str] = (), counts: frozenset[str] = frozenset()) -> Claims:
+    """The figures, dates, codes and known entity names a text states; a figure counting rows ``counts`` holds is
+    none (``placed_figures``)."""
     text = _MINUS_WORD.sub("-", _CITATION.sub(" ", text))
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
     found_names = _names_stated(lowered, names)
@@ -222,12 +209,13 @@ def extract(text: str, names: Iterable[str] = ()) -> Claims:
     text = _CODE.sub(lambda match: " " if _written_as_code(match.group()) else match.group(), text)
     for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    text = blank_placed(text, counts, lambda figure: extract(figure).numbers)
     spelled, text = read_spelled(text)  # "five days late", "12 thousand"
     amounts = _amounts(text)
     numbers = {normalise_number(str(figure)) for figure in spelled}
     for word in _MIXED.findall(text):
         glued = _GLUED.fullmatch(word)
-        if glued and glued.group(2) in _UNITS:
+        if glued and glued.group(2) in UNITS:
             numbers.add(normalise_number(glued.group(1)))
         elif not _ORDINAL.fullmatch(word) and not _WORDLIKE.fullmatch(word):
             codes.add(word.upper())
@@ -263,7 +251,7 @@ class Checker:
         extra |= {n[1:] for n in self._context.numbers if n.startswith("-")}
         # Counting what the turn found is a summary's first job, so a count backs a figure that counts rows ("the two
         # late orders"); a count of nothing backs no "0" ("0 available").
-        self._counts = {str(count) for count in {*self.listed, sum(self.listed), self.passages} if count > 0}
+        self._counts = frozenset(str(n) for n in {*self.listed, sum(self.listed), self.passages} if n > 0)
         # A slash date of the context backs each of its readings, and a pair written "3/4" its figures ("3 of 4").
         days = frozenset(reading for claim in self._context.dates for reading in claim.split("|"))
         extra |= {normalise_number(n) for day in days if "/" in day for n in day.split("/")}
@@ -281,9 +269,7 @@ class Checker:
         self._text = " ".join(" ".join(self.context_texts).lower().split())
 
     def check(self, sentence: str) -> Verdict:
-        missing = extract(sentence, self.names).missing_from(self._context)
-        counting = {n for figure in _COUNTING.findall(sentence) for n in extract(figure).numbers} & self._counts
-        missing = [claim for claim in missing if claim not in counting]
+        missing = extract(sentence, self.names, self._counts).missing_from(self._context)
         # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
         quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]
         return Verdict(sentence, missing + quoted)

@@ -324,3 +324,16 @@ def test_a_figure_inside_a_name_backs_no_figure_elsewhere():
     assert checker.check("SKU-9 has zero available.").unsupported == ["0"]
     assert checker.check("PO-000031 is seven days late.").unsupported == ["7"]
     assert checker.check("Coke Zero has 35 available; Seven Seas Logistics is 3 days late.").grounded
+
+
+def test_a_count_backs_its_own_occurrence_only_and_never_a_quantity():
+    # Before, a count backed its value anywhere once one occurrence counted rows ("2 late orders, each 2 days late"
+    # of two orders 3 days late), and "items", "parts", "materials" and "lines" counted rows though they are stock.
+    checker = Checker(TWO_LATE, NAMES, listed=[2], passages=5)
+    invented = ["Acme Fasteners has 2 late orders, each 2 days late.",
+                "Of the 2 late orders, PO-000017 is 2 weeks late.",
+                "SKU-7 has 5 available, per 5 sources.", "SKU-7 has 2 items on hand.", "SKU-7 has 2 parts reserved.",
+                "SKU-7 has 2 lines of stock."]  # fmt: skip
+    assert [checker.check(s).unsupported for s in invented] == [["2"], ["2"], ["5"], ["2"], ["2"], ["2"]]
+    counted = ["There are two late open purchase orders.", "Acme Fasteners has 2 late SKU-7 purchase orders."]
+    assert [s for s in counted if not checker.check(s).grounded] == []

@@ -1,0 +1,39 @@
+"""Figures of an answer backed by where they stand rather than by a figure of the data: a count of the rows the
+turn found, before what it counts ("the two late orders", "5 sources", "2 late SKU-7 purchase orders"). A summary
+counts what it was given, though no line states the count.
+
+Each occurrence is judged alone: of two orders listed, "2 late orders, each 2 days late" has its first 2 backed,
+not its second. Rows are what a tool lists or a passage is, never a quantity: "2 days", "2 units", "2 items",
+"2 parts", "2 lines" are figures the data must hold, though "1 stock line" counts the stock tool's rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+# What a figure may carry glued without changing it ("12kg" is 12), and what it never counts rows in.
+UNITS = frozenset(
+    {"pcs", "pc", "ea", "units", "unit", "kg", "g", "mg", "t", "lb", "lbs", "oz", "l", "ml", "m", "cm", "mm", "km",
+     "ft", "in", "d", "days", "day", "h", "hrs", "hr", "min", "s", "wk", "wks", "weeks"}
+)  # fmt: skip
+_ROWS = (r"orders?|POs?|shipments?|deliver(?:y|ies)|suppliers?|vendors?|products?|SKUs?|rows?|results?|records?"
+         r"|entr(?:y|ies)|alerts?|proposals?|documents?|passages?|sources?|excerpts?|files?|warehouses?|locations?"
+         r"|sites?|forecasts?|stock-outs?|stock\s+lines?|matches")  # fmt: skip
+# A compound counts as its noun ("two late open purchase orders").
+_COMPOUND = r"(?:purchase|sales|transfer|production|work)\s+"
+# A figure, then up to two words that are no unit, then the rows: read at every word, overlapping.
+_COUNTING = re.compile(
+    rf"(?<![\w./-])(?=(\d[\d,]*|[A-Za-z]+(?:-[A-Za-z]+)?)\s+"
+    rf"(?:(?!(?:{'|'.join(UNITS)}|weeks?|months?|hours?|years?|percent)\b)(?=[\w-]*[A-Za-z])[\w-]+\s+){{0,2}}"
+    rf"(?i:(?:{_COMPOUND})?(?:{_ROWS}))(?![\w-]))"
+)
+
+
+def blank_placed(text: str, counts: frozenset[str], value: Callable[[str], frozenset[str]]) -> str:
+    """``text`` with each figure that counts rows and whose ``value`` is one of ``counts`` blanked, so that it is
+    no claim; every other occurrence of the same figure still is."""
+    spans = [m.span(1) for m in _COUNTING.finditer(text) if (figures := value(m.group(1))) and figures <= counts]
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
