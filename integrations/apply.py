@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from common.errors import DomainError
 from integrations.apply_orders import apply_purchase_order, apply_stock, settle_level, settle_shared_levels
+from integrations.cancelled_orders import OpenForCancelled
 from integrations.errors import RecordRejected
 from integrations.external_ids import Mapped, SyncScope, fingerprint, load_maps, remember
 from integrations.records import (
@@ -71,6 +72,9 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
             error = _validation_message(exc)
         except DomainError as exc:  # unmapped values, references not synced, moves the life cycle forbids
             error = exc.message
+            if isinstance(exc, OpenForCancelled) and exc.local_id is not None:
+                # Linked all the same (no fingerprint: read again, it is checked again): never imported as a copy.
+                await remember(conn, scope, entity, record.external_id, exc.local_id, None)
         except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
             error = f"refused by the database: {exc}"
         else:

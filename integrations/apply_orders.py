@@ -15,6 +15,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from common.errors import DomainError, InsufficientStockError
+from integrations.cancelled_orders import refuse_open_for_cancelled
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.order_lines import lines_as_stored, stored_lines, write_lines
@@ -273,6 +274,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         await write_lines(conn, scope.tenant_id, order_id, lines, reported_closures)
         outcome = "created"
     else:
+        await refuse_open_for_cancelled(conn, order, model)  # linked, not reopened; the buyer cancels it in the ERP too
         order_id = order["id"]
         # The same transition, timestamps and events as a user's action; an illegal move is dead-lettered. An ERP's
         # draft never takes an order back: one issued here and pushed is a draft there until the ERP confirms it
