@@ -279,10 +279,8 @@ def _net_unit_cost(line: dict[str, Any], prices_include_tax: bool) -> Decimal | 
     if cost is None:
         return None
     if prices_include_tax:
-        # BC's own figure: the line amount after its discount, less VAT, rounded to the currency as BC books it.
-        excluding = decimal_or_none(line.get("amountExcludingTax"))
-        if excluding is not None and quantity > 0:
-            return max(excluding / quantity, Decimal(0))
+        # Not amountExcludingTax / quantity: BC rounds that line amount to the currency, which a unit price of a few
+        # cents does not survive (7 at 0.02 with 19% read 0.0171, not 0.0168, and was refused as a lost price).
         tax = decimal_or_none(line.get("taxPercent")) or Decimal(0)
         return _after_discount(line, cost, quantity) / (1 + tax / 100)
     return _after_discount(line, cost, quantity)

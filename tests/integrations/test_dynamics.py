@@ -141,7 +141,7 @@ async def test_a_line_whose_rounded_discount_passes_its_value_syncs_at_a_price_o
 
 async def test_a_line_of_an_order_whose_prices_include_vat_is_priced_net_of_it(sync_deps, owner_pool, make_tenant, bc):
     # With "Prices Including VAT" directUnitCost includes the line's VAT: 119 at 19% was synced as 119, beside other
-    # suppliers' prices net of tax. The price is BC's own amountExcludingTax (after the line discount) per unit.
+    # suppliers' prices net of tax. The price is directUnitCost after the line discount, without the line's VAT.
     first, second = order_106901(bc)["purchaseOrderLines"]
     bc.put("purchaseOrders", {"pricesIncludeTax": True}, order_106901(bc)["id"])
     plain = {**first, "quantity": 10.0, "directUnitCost": 119.0, "taxPercent": 19.0, **NO_DISCOUNT}
@@ -149,6 +149,18 @@ async def test_a_line_of_an_order_whose_prices_include_vat_is_priced_net_of_it(s
     discounted = {**second, "directUnitCost": 11.9, "taxPercent": 19.0, "discountPercent": 10.0, "discountAmount": 4.76}
     prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [plain, discounted], "unit_price")
     assert prices == [(1, 100), (2, 9)]
+
+
+async def test_a_line_of_a_few_cents_including_vat_is_priced_without_the_line_amounts_rounding(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # BC rounds amountExcludingTax to cents (0.14 / 1.19 = 0.12): read per unit it was 0.0171, which loses more
+    # than a price may, so the order was dead-lettered; the unit price without VAT is 0.02 / 1.19 = 0.0168.
+    first, second = order_106901(bc)["purchaseOrderLines"]
+    bc.put("purchaseOrders", {"pricesIncludeTax": True}, order_106901(bc)["id"])
+    cents = {**first, "quantity": 7.0, "directUnitCost": 0.02, "taxPercent": 19.0, **NO_DISCOUNT}
+    prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [cents, second], "unit_price")
+    assert prices == [(1, Decimal("0.0168")), (2, Decimal("3.5"))]
 
 
 async def test_a_line_of_an_order_whose_prices_exclude_vat_keeps_its_price(sync_deps, owner_pool, make_tenant, bc):
