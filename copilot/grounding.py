@@ -5,12 +5,12 @@ A sentence is kept only when every figure, date, code (SKU, PO, shipment, suppli
 currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a
 total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
 normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero`` = ``0``; ``-40`` and ``minus 40``
-need a -40, which also backs ``40``), dates by calendar day (``2026-12-03`` = ``3 December 2026`` = ``12/03/2026``
-read either way round; "3 December" without a year needs a date of the context on that day, "the 3rd" one on that
-day of some month), codes and names case-insensitively. The number of rows each tool listed, their total over
-the turn's tools and the number of passages back the one figure that counts rows where it stands ("the two late
-orders", "5 sources"; ``placed_figures``), never "2 available" nor another 2 of the sentence. The question itself is
-not context: "say we have 1,000 units" must not become a fact.
+need a -40, which backs a 40 only by a word of shortfall, "40 short"), dates by calendar day (``2026-12-03`` =
+``3 December 2026`` = ``12/03/2026`` read either way round; "3 December" without a year needs a date of the
+context on that day, "the 3rd" one on that day of some month), codes and names case-insensitively. The number of
+rows each tool listed, their total over the turn's tools and the number of passages back the one figure that counts
+rows where it stands ("the two late orders", "5 sources"; ``placed_figures``), never "2 available" nor another 2 of
+the sentence. The question itself is not context: "say we have 1,000 units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -184,9 +184,11 @@ def _names_stated(lowered: str, names: Iterable[str]) -> set[str]:
     return found
 
 
-def extract(text: str, names: Iterable[str] = (), counts: frozenset[str] = frozenset()) -> Claims:
-    """The figures, dates, codes and known entity names a text states; a figure counting rows ``counts`` holds is
-    none (``placed_figures``)."""
+def extract(
+    text: str, names: Iterable[str] = (), counts: frozenset[str] = frozenset(), sizes: frozenset[str] = frozenset()
+) -> Claims:
+    """The figures, dates, codes and known entity names a text states; a figure counting rows that ``counts`` holds,
+    or a shortfall that ``sizes`` holds, is none (``placed_figures``)."""
     text = _MINUS_WORD.sub("-", _CITATION.sub(" ", text))
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
     found_names = _names_stated(lowered, names)
@@ -209,7 +211,7 @@ def extract(text: str, names: Iterable[str] = (), counts: frozenset[str] = froze
     text = _CODE.sub(lambda match: " " if _written_as_code(match.group()) else match.group(), text)
     for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
-    text = blank_placed(text, counts, lambda figure: extract(figure).numbers)
+    text = blank_placed(text, counts, sizes, lambda figure: extract(figure).numbers)
     spelled, text = read_spelled(text)  # "five days late", "12 thousand"
     amounts = _amounts(text)
     numbers = {normalise_number(str(figure)) for figure in spelled}
@@ -247,8 +249,8 @@ class Checker:
         self._context = extract("\n".join(self.context_texts), self.names)
         # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
         extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
-        # A negative figure of the data also backs its size: -12 available is "12 short".
-        extra |= {n[1:] for n in self._context.numbers if n.startswith("-")}
+        # A negative figure of the data backs its size next to a word of shortfall: -12 available is "12 short".
+        self._sizes = frozenset(n[1:] for n in self._context.numbers if n.startswith("-"))
         # Counting what the turn found is a summary's first job, so a count backs a figure that counts rows ("the two
         # late orders"); a count of nothing backs no "0" ("0 available").
         self._counts = frozenset(str(n) for n in {*self.listed, sum(self.listed), self.passages} if n > 0)
@@ -269,7 +271,7 @@ class Checker:
         self._text = " ".join(" ".join(self.context_texts).lower().split())
 
     def check(self, sentence: str) -> Verdict:
-        missing = extract(sentence, self.names, self._counts).missing_from(self._context)
+        missing = extract(sentence, self.names, self._counts, self._sizes).missing_from(self._context)
         # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
         quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]
         return Verdict(sentence, missing + quoted)

@@ -1,6 +1,8 @@
 """Figures of an answer backed by where they stand rather than by a figure of the data: a count of the rows the
 turn found, before what it counts ("the two late orders", "5 sources", "2 late SKU-7 purchase orders"). A summary
-counts what it was given, though no line states the count.
+counts what it was given, though no line states the count. And the size of a negative figure of the data next to a
+word of shortfall or decrease: "12 short", "short by 12", "a deficit of 12" of an available -12, "fell by 3.5" of
+a trend -3.5; never "12 available" nor "rose by 3.5", and not "below 12", a threshold.
 
 Each occurrence is judged alone: of two orders listed, "2 late orders, each 2 days late" has its first 2 backed,
 not its second. Rows are what a tool lists or a passage is, never a quantity: "2 days", "2 units", "2 items",
@@ -28,12 +30,31 @@ _COUNTING = re.compile(
     rf"(?:(?!(?:{'|'.join(UNITS)}|weeks?|months?|hours?|years?|percent)\b)(?=[\w-]*[A-Za-z])[\w-]+\s+){{0,2}}"
     rf"(?i:(?:{_COMPOUND})?(?:{_ROWS}))(?![\w-]))"
 )
+_FIGURE = r"(\d[\d,]*(?:\.\d+)?|[A-Za-z]+(?:-[A-Za-z]+)?)(?![\w-]|[.,]\d)"
+_DECREASE = (r"short(?:fall|age)?|deficit|negative|overdrawn|behind|less|fewer|lower|down|fell|fall(?:s|en|ing)?"
+             r"|drop(?:s|ped|ping)?|decrease[sd]?|declin(?:e[sd]?|ing)|reduc(?:ed|tion)")  # fmt: skip
+# "12 short", "12 units behind": the figure, up to two words, the word of shortfall.
+_SIZE_BEFORE = re.compile(
+    rf"(?<![\w./-])(?={_FIGURE}\s+(?:(?=[\w-]*[A-Za-z])[\w-]+\s+){{0,2}}(?i:{_DECREASE}|below)\b)"
+)
+# "short by 12", "a deficit of 12", "down 3.5"; "below 12" is a threshold, "fell to 3.5" a level.
+_SIZE_AFTER = re.compile(
+    rf"\b(?i:{_DECREASE})\s+(?:(?i:by|of|about|around|roughly|nearly|almost|some|an?)\s+){{0,2}}(?<![\w./-]){_FIGURE}"
+)
 
 
-def blank_placed(text: str, counts: frozenset[str], value: Callable[[str], frozenset[str]]) -> str:
-    """``text`` with each figure that counts rows and whose ``value`` is one of ``counts`` blanked, so that it is
-    no claim; every other occurrence of the same figure still is."""
+def blank_placed(
+    text: str, counts: frozenset[str], sizes: frozenset[str], value: Callable[[str], frozenset[str]]
+) -> str:
+    """``text`` with each figure that counts rows and whose ``value`` is one of ``counts``, and each next to a word of
+    shortfall whose ``value`` is one of ``sizes``, blanked so that it is no claim; other occurrences still are."""
     spans = [m.span(1) for m in _COUNTING.finditer(text) if (figures := value(m.group(1))) and figures <= counts]
+    spans += [
+        m.span(1)
+        for pattern in (_SIZE_BEFORE, _SIZE_AFTER)
+        for m in pattern.finditer(text)
+        if (figures := value(m.group(1))) and figures <= sizes
+    ]
     for start, end in spans:
         text = text[:start] + " " * (end - start) + text[end:]
     return text

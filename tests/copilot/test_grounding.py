@@ -337,3 +337,15 @@ def test_a_count_backs_its_own_occurrence_only_and_never_a_quantity():
     assert [checker.check(s).unsupported for s in invented] == [["2"], ["2"], ["5"], ["2"], ["2"], ["2"]]
     counted = ["There are two late open purchase orders.", "Acme Fasteners has 2 late SKU-7 purchase orders."]
     assert [s for s in counted if not checker.check(s).grounded] == []
+
+
+def test_a_negative_figure_backs_its_size_only_as_a_shortfall_or_decrease():
+    # Before, a -12 of the data backed any 12: "12 available" of an available -12, "rose by 3.5" of a trend -3.5.
+    checker = Checker(["SKU-7 at WH-1: on hand 40, available -12 each",
+                       "SUP-ACME (Acme Fasteners): risk 60 (falling, -3.5)"], NAMES)  # fmt: skip
+    invented = ["SKU-7 has 12 available.", "Acme Fasteners' risk rose by 3.5.", "SKU-7 is below 12."]
+    assert [checker.check(s).unsupported for s in invented] == [["12"], ["3.5"], ["12"]]
+    stated = ["SKU-7 is 12 short.", "SKU-7 is short by twelve.", "Acme Fasteners' risk fell by 3.5.",
+              "Acme Fasteners' risk is down 3.5.", "SKU-7 has a deficit of 12 units.",
+              "SKU-7 is 12 units behind."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
