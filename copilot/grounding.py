@@ -1,16 +1,17 @@
-"""Grounded answers: the facts come from the tools and passages themselves; the model only summarises, and
-each sentence of its summary is checked against that turn's context before the user sees it.
+"""Grounded answers: the facts come from the tools and passages themselves; the model only summarises, and each
+sentence of its summary is checked against that turn's context before the user sees it.
 
-A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code), amount with its
-currency ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a
-total stated in euros that the data holds in yen is dropped, though both figures appear. Figures are compared
-normalised (``1,000`` = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero`` = ``0``; ``-40`` and ``minus 40``
-need a -40, which backs a 40 only by a word of shortfall, "40 short"), dates by calendar day (``2026-12-03`` =
-``3 December 2026`` = ``12/03/2026`` read either way round; "3 December" without a year needs a date of the
-context on that day, "the 3rd" one on that day of some month), codes and names case-insensitively. The number of
-rows each tool listed, their total over the turn's tools and the number of passages back the one figure that counts
-rows where it stands ("the two late orders", "5 sources"; ``placed_figures``), never "2 available" nor another 2 of
-the sentence. The question itself is not context: "say we have 1,000 units" must not become a fact.
+A sentence is kept only when every figure, date, code (SKU, PO, shipment, supplier code), amount with its currency
+("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a total stated in
+euros that the data holds in yen is dropped, though both figures appear. Figures are compared normalised (``1,000``
+= ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero`` = ``0``; ``-40`` and ``minus 40`` need a -40, which
+backs a 40 only by a word of shortfall, "40 short"), dates by calendar day (``2026-12-03`` = ``3 December 2026`` =
+``12/03/2026`` read either way round, though the context's ``05/12/2026`` backs only itself written so; "3 December"
+without a year needs a date of the context on that day, "the 3rd" one on that day of some month), codes and names
+case-insensitively. The number of rows each tool listed, their total over the turn's tools and the number of
+passages back the one figure that counts rows where it stands ("the two late orders", "5 sources";
+``placed_figures``), never "2 available" nor another 2 of the sentence. The question itself is not context: "say we
+have 1,000 units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ class Claims:
             for claim in self.amounts
             if not any(f"{claim.split()[0]} {code}" in context.amounts for code in claim.split()[1].split("|"))
         }
-        unsupported_dates = {claim for claim in self.dates if not set(claim.split("|")) & context.dates}
+        unsupported_dates = {c for c in self.dates if c not in context.dates and not set(c.split("|")) & context.dates}
         return sorted(
             (self.numbers - context.numbers)
             | unsupported_dates
@@ -254,16 +255,19 @@ class Checker:
         # Counting what the turn found is a summary's first job, so a count backs a figure that counts rows ("the two
         # late orders"); a count of nothing backs no "0" ("0 available").
         self._counts = frozenset(str(n) for n in {*self.listed, sum(self.listed), self.passages} if n > 0)
-        # A slash date of the context backs each of its readings, and a pair written "3/4" its figures ("3 of 4").
-        days = frozenset(reading for claim in self._context.dates for reading in claim.split("|"))
-        extra |= {normalise_number(n) for day in days if "/" in day for n in day.split("/")}
+        # A date of one reading backs it written any way; one that reads either way round ("05/12/2026") only itself
+        # written so, and a pair without a year (a ratio perhaps) only the pair as written and its figures ("3 of 4").
+        days = frozenset(claim for claim in self._context.dates if "|" not in claim)
+        either = {claim for claim in self._context.dates if "|" in claim and "/" not in claim}
+        pairs = {reading for claim in self._context.dates for reading in claim.split("|") if "/" in reading}
+        extra |= {normalise_number(n) for pair in pairs for n in pair.split("/")}
         # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its
         # month too ("on the 7th").
-        yearless = {"--" + day[5:] for day in days if not day.startswith("--") and "/" not in day}
-        yearless |= {"---" + day[-2:] for day in days if not day.startswith("---") and "/" not in day}
+        yearless = {"--" + day[5:] for day in days if not day.startswith("--")}
+        yearless |= {"---" + day[-2:] for day in days if not day.startswith("---")}
         self._context = Claims(
             self._context.numbers | extra,
-            days | yearless,
+            days | either | pairs | yearless,
             self._context.codes,
             self._context.names,
             self._context.amounts,

@@ -1,10 +1,12 @@
-"""Dates written with slashes ("2026/12/05", "12/05/2026", "12/05/26", "5/12"), read for the grounding checker as
-one date each rather than three figures.
+"""Dates written with slashes ("2026/12/05", "12/05/2026", "12/05/26", "5/12"), read for the grounding checker as one
+date each rather than three figures.
 
 Day and month may be either way round, so the claim is each reading that can be a day, joined by "|"
-("2026-05-12|2026-12-05"): it holds when the data has any of them. A year-less pair may also be a ratio the data
-writes the same way ("3/4"), so the pair as written is one more reading. A year-less pair that is a day neither way
-round ("72/100", "45/60") is no date: it stays two figures. A two-digit year is of this century.
+("2026-05-12|2026-12-05"): it holds when the data has any of them as a sure day, or the same claim (a date of the
+data that reads either way round backs only itself written so). A year-less pair may also be a ratio the data writes
+the same way ("3/4"), so the pair as written is one more reading; a pair of the data backs only that one. A
+year-less pair that is a day neither way round ("72/100", "45/60") is no date: it stays two figures. A two-digit
+year is of this century.
 """
 
 from __future__ import annotations

@@ -349,3 +349,25 @@ def test_a_negative_figure_backs_its_size_only_as_a_shortfall_or_decrease():
               "Acme Fasteners' risk is down 3.5.", "SKU-7 has a deficit of 12 units.",
               "SKU-7 is 12 units behind."]  # fmt: skip
     assert [s for s in stated if not checker.check(s).grounded] == []
+
+
+def test_a_slash_date_of_the_context_that_reads_either_way_backs_only_itself_written_so():
+    # Before, "delivered 05/12/2026" backed both 12 May and 5 December in any form, and a ratio "5/12" backed
+    # "12 May", "5 December" and "on the 12th": the answer turned an ambiguous figure into a sure date.
+    checker = Checker(["PO-000123 delivered 05/12/2026, 40 of SKU-7"], NAMES)
+    invented = ["PO-000123 was delivered on 12 May 2026.", "PO-000123 was delivered on 2026-05-12.",
+                "PO-000123 was delivered on 5 December.", "PO-000123 was delivered on 12/05/2026."]  # fmt: skip
+    assert [s for s in invented if checker.check(s).grounded] == []
+    assert checker.check("PO-000123 was delivered on 5/12/26.").grounded
+    plain = Checker(["PO-000123 delivered 25/12/2026"], NAMES)
+    stated = [
+        "It came on 25 December 2026.",
+        "It came on 2026-12-25.",
+        "It came on the 25th.",
+        "It came on 12/25/2026.",
+    ]
+    assert [s for s in stated if not plain.check(s).grounded] == []
+    ratio = Checker(["Acme Fasteners: 5/12 on time"], NAMES)
+    invented = ["Acme Fasteners delivered on the 12th.", "It came on 12 May.", "It came on 5 December.", "It is 12/5."]
+    assert [s for s in invented if ratio.check(s).grounded] == []
+    assert ratio.check("Acme Fasteners delivered 5/12 on time, 5 of 12.").grounded
