@@ -19,7 +19,7 @@ from integrations.cancelled_orders import refuse_open_for_cancelled
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
 from integrations.order_lines import lines_as_stored, stored_lines, write_lines
-from integrations.records import Entity, PurchaseOrderRecord, StockRecord
+from integrations.records import Entity, PurchaseOrderRecord, PurchaseOrderStatus, StockRecord
 from inventory import purchasing_status as lifecycle
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price, listed_total
 from inventory.purchasing_receipts import to_base
@@ -186,7 +186,9 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     if known is None and model.chainsight_number is not None:
         pushed = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
     existing_id = known[0] if known is not None else pushed["id"] if pushed is not None else None
-    if not model.lines and existing_id is None:  # cancelled with every line given up: never ordered, nothing to keep
+    if not model.lines and (existing_id is None or model.status is PurchaseOrderStatus.DRAFT):
+        # Cancelled with every line given up and never ordered here, or a draft whose lines are at 0 while it is
+        # edited: nothing to import, and the draft as stored is kept until its lines come back.
         return "unchanged"
     stored = await stored_lines(conn, existing_id) if existing_id is not None else {}
     numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]

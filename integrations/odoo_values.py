@@ -32,9 +32,10 @@ def pushed_number(origin: Any) -> str | None:
 
 
 def order_status(state: Any, lines: list[dict[str, Any]]) -> str | None:
-    if state in ("draft", "sent", "to approve", "purchase", "done") and lines and all(map(zeroed, lines)):
-        # Every line given up (set to 0, as Odoo keeps a confirmed order's lines) with nothing received: nothing is
-        # ordered any more, as when it is cancelled (until 2026-12-07 dead-lettered for having no line left).
+    if state in ("purchase", "done") and lines and all(map(zeroed, lines)):
+        # Every line of a confirmed order given up (set to 0, as Odoo keeps a confirmed order's lines) with nothing
+        # received: nothing is ordered any more, as when it is cancelled (until 2026-12-07 dead-lettered for having no
+        # line left). A draft's lines at 0 are being edited: it stays the draft it was (``apply_purchase_order``).
         return PurchaseOrderStatus.CANCELLED.value
     if state in ("draft", "sent", "to approve"):
         return PurchaseOrderStatus.DRAFT.value

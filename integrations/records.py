@@ -119,14 +119,16 @@ class PurchaseOrderRecord(_Record):
     currency: str | None = None
     expected_date: PlannedDate | None = None
     status: PurchaseOrderStatus
-    # Empty only on a cancelled order: one whose every line the ERP gave up (Odoo's lines all set to 0).
+    # Empty only on a cancelled order, one whose every line the ERP gave up (Odoo's lines all set to 0), or on a
+    # draft whose lines are at 0 while it is edited.
     lines: list[PurchaseOrderLineRecord]
 
     @field_validator("lines")
     @classmethod
     def _lines_unless_cancelled(cls, value: list[Any], info: ValidationInfo) -> list[Any]:
-        if not value and info.data.get("status") is not PurchaseOrderStatus.CANCELLED:
-            raise ValueError("at least one line, unless the order is cancelled")
+        status = info.data.get("status")
+        if not value and status is not PurchaseOrderStatus.CANCELLED and status is not PurchaseOrderStatus.DRAFT:
+            raise ValueError("at least one line, unless the order is cancelled or a draft")
         return value
 
     @field_validator("expected_date", mode="before")

@@ -80,3 +80,22 @@ async def test_an_order_first_seen_with_every_line_zeroed_is_not_imported_nor_de
     orders = [o[0] for o in (await snapshot(owner_pool, tenant.id))["orders"]]
     assert "P00002" not in orders and "P00001" in orders
     assert await dead_letters(owner_pool, tenant.id, "purchase_orders") == []
+
+
+async def test_a_draft_whose_lines_are_zeroed_while_it_is_edited_stays_a_draft_and_takes_them_back(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # A buyer retyping an RFQ's quantities zeroes them for a moment; until 2026-12-07 (since f44d0ef) the draft was
+    # cancelled for good and the confirmed order then dead-lettered as "cannot become issued".
+    tenant, connector = await synced(sync_deps, owner_pool, make_tenant, odoo)
+    before = [o for o in (await snapshot(owner_pool, tenant.id))["orders"] if o[0] == "P00001"]
+    set_lines(odoo, "P00001", {"product_qty": 0.0})
+    async with tap(owner_pool, tenant.id) as published:
+        await run_sync(sync_deps, tenant.id, connector)
+    assert [o for o in (await snapshot(owner_pool, tenant.id))["orders"] if o[0] == "P00001"] == before
+    assert [e for e in published if e["type"] == events.PURCHASE_ORDER_STATUS] == []
+    set_lines(odoo, "P00001", {"product_qty": 7.0})
+    await run_sync(sync_deps, tenant.id, connector)
+    (after,) = [o for o in (await snapshot(owner_pool, tenant.id))["orders"] if o[0] == "P00001"]
+    assert after[4] == "draft" and {line[2] for line in json.loads(after[6])} == {7}
+    assert await dead_letters(owner_pool, tenant.id, "purchase_orders") == []
