@@ -371,3 +371,12 @@ def test_a_slash_date_of_the_context_that_reads_either_way_backs_only_itself_wri
     invented = ["Acme Fasteners delivered on the 12th.", "It came on 12 May.", "It came on 5 December.", "It is 12/5."]
     assert [s for s in invented if ratio.check(s).grounded] == []
     assert ratio.check("Acme Fasteners delivered 5/12 on time, 5 of 12.").grounded
+
+
+def test_minus_between_two_figures_is_a_subtraction_not_a_sign():
+    # Before, "1000 minus 12.5 reserved" read -12.5: "has -12.5 reserved" passed and "12.5 reserved" needed the sign.
+    checker = Checker(["SKU-7 at WH-1: on hand 1000 minus 12.5 reserved, available 987.5"], NAMES)
+    assert checker.check("SKU-7 has -12.5 reserved.").unsupported == ["-12.5"]
+    assert checker.check("SKU-7 has 1,000 on hand and 12.5 reserved.").grounded
+    assert extract("1,000 units minus 12 reserved, 40% minus 5").numbers == {"1000", "12", "40", "5"}
+    assert extract("stock is minus 12").numbers == {"-12"}
