@@ -1,49 +1,15 @@
 """Reading a delivery-history CSV: decoding, renaming the export's headers onto ours, refusing a file that
-lacks a required column, and detecting its date format."""
+lacks a required column (its date format is told by ``common.date_formats``)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime
 
 from common.errors import InvalidInputError
-from risk.history_format import COLUMNS, DATE_FORMATS, REQUIRED, SUPPLIER_COLUMNS, ImportOptions
+from risk.history_format import COLUMNS, REQUIRED, SUPPLIER_COLUMNS, ImportOptions
 
 MAX_ROWS = 500_000
-
-
-def detect_date_format(values: list[str]) -> str:
-    """The one of ``DATE_FORMATS`` that reads the most non-blank values (pass every date column's), so that a
-    few malformed dates are reported row by row instead of refusing the file; refuses when none reads any, or
-    when two read as many but disagree (01/02/2024 and 12/01/2024 alone cannot say which is the month)."""
-    sample = [v for v in values if v][:6_000]
-    readings: dict[str, list[date | None]] = {}
-    for fmt in DATE_FORMATS:
-        readings[fmt] = [_read(value, fmt) for value in sample]
-    counts = {fmt: sum(day is not None for day in days) for fmt, days in readings.items()}
-    best = max(DATE_FORMATS, key=lambda fmt: counts[fmt])
-    if counts[best] == 0:
-        raise InvalidInputError(
-            "could not detect the date format (tried " + ", ".join(DATE_FORMATS) + "); give date_format",
-            code="invalid_date_format",
-            details={"examples": sample[:3]},
-        )
-    rivals = [f for f in DATE_FORMATS if f != best and counts[f] == counts[best] and readings[f] != readings[best]]
-    if rivals:
-        raise InvalidInputError(
-            f"the dates read as {best} and as {rivals[0]} alike (no day above 12 tells the month): give date_format",
-            code="ambiguous_date_format",
-            details={"examples": sample[:3], "formats": [best, *rivals]},
-        )
-    return best
-
-
-def _read(value: str, fmt: str) -> date | None:
-    try:
-        return datetime.strptime(value, fmt).date()
-    except ValueError:
-        return None
 
 
 def read_rows(data: bytes, options: ImportOptions) -> tuple[list[dict[str, str]], list[int]]:

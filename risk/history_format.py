@@ -9,7 +9,6 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
 
 from common.errors import InvalidInputError
 
@@ -46,7 +45,6 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%Y/%m/%d", "%d-
                 "%d %B %Y", "%Y%m%d")  # fmt: skip
 SUPPLIER_CODE_MAX = 64
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")  # ISO 4217, as purchase orders keep it
-_SAMPLE_DAY = date(2024, 12, 31)  # any day: a date format must read back the dates it writes
 
 
 @dataclass(frozen=True)
@@ -67,22 +65,6 @@ def parse_currency(text: str | None) -> str:
             f"currency {text!r} is not an ISO 4217 code such as EUR or USD", code="invalid_currency"
         )
     return code
-
-
-def parse_date_format(text: str | None) -> str | None:
-    """The dates' strptime format, refused unless it reads back a date it wrote (a repeated directive, as in
-    ``%Y-%m-%m``, makes strptime raise re.error on every date); None (detect it) when not given."""
-    if not text:
-        return None
-    if "%" not in text:
-        raise InvalidInputError(f"date_format {text!r} has no strptime directive", code="invalid_date_format")
-    try:
-        datetime.strptime(_SAMPLE_DAY.strftime(text), text)
-    except (ValueError, re.error) as exc:
-        raise InvalidInputError(
-            f"date_format {text!r} is not a strptime format of dates: {exc}", code="invalid_date_format"
-        ) from exc
-    return text
 
 
 def parse_mode_mapping(text: str | None) -> dict[str, str] | None:

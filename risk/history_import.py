@@ -41,15 +41,16 @@ from uuid import UUID
 
 import asyncpg
 
+from common.date_formats import detect_date_format, parse_date_format
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
 from inventory.schemas import LARGEST_PRICE
-from risk.history_csv import detect_date_format, read_rows
+from risk.history_csv import read_rows
 from risk.history_format import (
+    DATE_FORMATS,
     SUPPLIER_CODE_MAX,
     ImportOptions,
     derived_code,
     parse_currency,
-    parse_date_format,
     parse_mapping,
     parse_mode_mapping,
 )
@@ -91,7 +92,8 @@ async def import_history(
     """Validate every row, import the valid ones (unless ``dry_run``), and report the rejected ones."""
     rows, lines = read_rows(data, options)
     date_format = parse_date_format(options.date_format) or detect_date_format(
-        [r[column] for column in ("order_date", "promised_date", "delivered_date") for r in rows[:2_000]]
+        [r[column] for column in ("order_date", "promised_date", "delivered_date") for r in rows[:2_000]],
+        DATE_FORMATS,
     )
     known = await conn.fetch("SELECT id, code, name FROM app.suppliers")
     suppliers = {r["code"]: r["id"] for r in known}

@@ -8,10 +8,15 @@ job (``training.planning``), partitioned over tasks; the output has ``unique_id,
 Missing timestamps inside a series are filled according to ``fill`` (``zero``: demand not recorded
 is no demand, the default; ``ffill``: carry the last value, for levels such as prices; ``none``:
 refuse the file and name the first gap).
+
+Dates written with the day and the month as numbers (01/02/2024, 01.02.2024) are read by the rule every importer
+shares (``common.date_formats``): day-first or month-first as the file's days above 12 tell, refused where none
+does unless ``date_format`` (the CLI's ``--date-format``, a strptime format such as ``%d/%m/%Y``) says which.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +26,8 @@ from typing import Literal
 
 import pandas as pd
 
+from common.date_formats import detect_date_format, parse_date_format
+from common.errors import InvalidInputError
 from training.distributed import forecast_on_ray
 from training.errors import ForecastInputError
 from training.frequency import parse_frequency, seasonalities
@@ -44,6 +51,8 @@ _ZONE_ADVICE = {
     True: "every timestamp with its UTC offset, or local dates without one",
     False: "every timestamp with its UTC offset, or all in UTC: local times without one repeat or skip an hour",
 }
+# A date of numbers that does not start with its year (01/02/2024, 1.2.24), then a time or nothing.
+_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[T\s])(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,9 @@ def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = T
     return frame[columns]
 
 
-def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.DataFrame, int]:
+def prepare(
+    frame: pd.DataFrame, freq: str, fill: Fill = "zero", date_format: str | None = None
+) -> tuple[pd.DataFrame, int]:
     """A regular-grid history and the number of timestamps that were filled."""
     parse_frequency(freq)
     if frame.empty:
@@ -86,7 +97,9 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     if empty.any():
         raise ForecastInputError(f"column 'unique_id' is empty in {int(empty.sum())} row(s)")
     # Checked before any fill: a missing y is a mistake in the file, not a gap to fill with 0 or the last value.
-    frame = frame.assign(unique_id=ids.astype(str), ds=_timestamps(frame["ds"], freq), y=numeric_values(frame["y"]))
+    frame = frame.assign(
+        unique_id=ids.astype(str), ds=_timestamps(frame["ds"], freq, date_format), y=numeric_values(frame["y"])
+    )
     covariates = covariate_columns(frame)
     if fill == "none":
         return validate_history(frame, freq, covariates=covariates), 0
@@ -97,8 +110,8 @@ def prepare(frame: pd.DataFrame, freq: str, fill: Fill = "zero") -> tuple[pd.Dat
     return validate_history(filled, freq, covariates=covariates), added
 
 
-def _timestamps(ds: pd.Series, freq: str, column: str = "column 'ds'") -> pd.Series:
-    """``ds`` read as datetimes; an unreadable value is refused, quoted.
+def _timestamps(ds: pd.Series, freq: str, date_format: str | None, column: str = "column 'ds'") -> pd.Series:
+    """``ds`` read as datetimes (with ``date_format`` when given); an unreadable value is refused, quoted.
 
     Timestamps whose UTC offset changes inside the file (a daylight-saving change) are read, for a frequency
     finer than a day, as instants in UTC: local hours repeat and skip one there, instants stay on the grid. For
@@ -110,7 +123,10 @@ def _timestamps(ds: pd.Series, freq: str, column: str = "column 'ds'") -> pd.Ser
     with warnings.catch_warnings():
         # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are converted below.
         warnings.simplefilter("ignore", FutureWarning)
-        parsed = pd.to_datetime(ds, errors="coerce")
+        if date_format is not None and not pd.api.types.is_datetime64_any_dtype(ds):
+            parsed = pd.to_datetime(ds.astype(str), format=date_format, errors="coerce")
+        else:
+            parsed = pd.to_datetime(_day_first_or_month_first(ds, column), errors="coerce")
     if not pd.api.types.is_datetime64_any_dtype(parsed):  # timestamps with offsets that differ
         if days:
             parsed = pd.to_datetime(parsed.map(lambda t: t.replace(tzinfo=None) if isinstance(t, datetime) else t))
@@ -119,11 +135,63 @@ def _timestamps(ds: pd.Series, freq: str, column: str = "column 'ds'") -> pd.Ser
     unreadable = parsed.isna()
     if unreadable.any():
         example = ds[unreadable].iloc[0]
+        advice = f"--date-format {date_format}" if date_format else f"dates between 1677 and 2262; {_ZONE_ADVICE[days]}"
         raise ForecastInputError(
-            f"{column} has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} "
-            f"(dates between 1677 and 2262; {_ZONE_ADVICE[days]})"
+            f"{column} has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} ({advice})"
         )
     return parsed
+
+
+def _day_first_or_month_first(ds: pd.Series, column: str) -> pd.Series:
+    """``ds`` with its dates of numbers (01/02/2024) rewritten as ISO dates, day-first or month-first as the file's
+    days above 12 tell (pandas reads them month-first, whatever they say); one the detected format does not read
+    becomes missing, to be refused as unreadable. Other values are left to pandas as written."""
+    if pd.api.types.is_datetime64_any_dtype(ds):
+        return ds
+    matches = ds.map(lambda value: _NUMERIC_DATE.fullmatch(value) if isinstance(value, str) else None)
+    dates = [m for m in matches if m is not None]
+    if not dates:
+        return ds
+    tokens = list(dict.fromkeys(m.group(1, 2, 3, 4) for m in dates))  # in the file's order: its first days tell
+    formats = dict.fromkeys(  # day-first and month-first for each separator and year width written
+        f"%{first}{sep}%{second}{sep}%{'Y' if len(year) == 4 else 'y'}"
+        for _, sep, _, year in tokens
+        for first, second in (("d", "m"), ("m", "d"))
+    )
+    written = [f"{day}{sep}{month}{sep}{year}" for day, sep, month, year in tokens]
+    try:
+        fmt = detect_date_format(written, list(formats), "--date-format")
+    except InvalidInputError as exc:
+        details = exc.details or {}
+        if exc.code != "ambiguous_date_format":  # 31/31/2024: no day and month either way round
+            raise ForecastInputError(
+                f"{column} has dates such as {written[0]!r} that read neither day-first nor month-first: "
+                f"give --date-format (a strptime format such as {next(iter(formats))})"
+            ) from exc
+        readings = " and as ".join(details["formats"][:2])
+        raise ForecastInputError(
+            f"{column} has dates such as {details['ambiguous']!r} that read as {readings} alike (no day above 12 "
+            f"tells the month): give --date-format, e.g. --date-format {next(iter(formats))}"
+        ) from exc
+    return pd.Series(
+        [value if m is None else _iso_date(m, fmt) for value, m in zip(ds, matches, strict=True)], index=ds.index
+    )
+
+
+def _iso_date(match: re.Match[str], fmt: str) -> str | None:
+    try:
+        day = datetime.strptime("".join(match.group(1, 2, 3, 2, 4)), fmt).date()
+    except ValueError:
+        return None
+    return day.isoformat() + match.group(5)
+
+
+def date_format_option(text: str | None) -> str | None:
+    """``--date-format`` checked: a strptime format that reads back a date it writes, or None."""
+    try:
+        return parse_date_format(text, "--date-format")
+    except InvalidInputError as exc:
+        raise ForecastInputError(exc.message) from exc
 
 
 def _steps_in_days(freq: str) -> bool:
@@ -136,9 +204,9 @@ def _steps_in_days(freq: str) -> bool:
     return True
 
 
-def _future_timestamps(future: pd.DataFrame, history_ds: pd.Series, freq: str) -> pd.DataFrame:
+def _future_timestamps(future: pd.DataFrame, history_ds: pd.Series, freq: str, date_format: str | None) -> pd.DataFrame:
     """``future`` with its ``ds`` read as the history's was and on its clock, so that the forecast steps match."""
-    ds = _timestamps(future["ds"], freq, "the future's column 'ds'")
+    ds = _timestamps(future["ds"], freq, date_format, "the future's column 'ds'")
     zone = history_ds.dt.tz
     if _steps_in_days(freq):  # a date is the day it was written on, whatever the offset beside it
         if ds.dt.tz is not None:
@@ -171,16 +239,19 @@ def prepare_file(
     *,
     fill: Fill = "zero",
     future: pd.DataFrame | None = None,
+    date_format: str | None = None,
 ) -> PreparedFile:
     """Check everything the files and options can get wrong, before any Ray work starts.
 
     Columns of ``frame`` beyond ``unique_id, ds, y`` are covariates; ``future`` then gives their
-    values over the horizon (a future that misses a step is refused here).
+    values over the horizon (a future that misses a step is refused here). ``date_format`` (strptime) reads
+    the ``ds`` of both; without it dates are read as ``_day_first_or_month_first`` tells.
     """
     seasonalities(freq)  # every model on Ray asks for the season: a frequency without one is refused here
     levels = validate_quantiles(quantiles)
     steps = validate_horizon(horizon)
-    history, added = prepare(frame, freq, fill)
+    date_format = date_format_option(date_format)
+    history, added = prepare(frame, freq, fill, date_format)
     covariates = covariate_columns(history)
     try:
         future_dates(history, steps, freq)
@@ -189,7 +260,7 @@ def prepare_file(
             f"the horizon reaches past 2262-04-11, the last date forecasts can hold: {exc}"
         ) from exc
     if future is not None and "ds" in future.columns:
-        future = _future_timestamps(future, history["ds"], freq)
+        future = _future_timestamps(future, history["ds"], freq, date_format)
     if covariates or future is not None:
         future = validate_future(future, history, steps, freq, covariates)
     return PreparedFile(history, freq, steps, levels, future, added)

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from common.date_formats import detect_date_format
 from common.errors import InvalidInputError
 from risk import service
-from risk.history_csv import detect_date_format
-from risk.history_format import COLUMNS, normalise_country
+from risk.history_format import COLUMNS, DATE_FORMATS, normalise_country
 from risk.history_import import (
     ImportOptions,
     derived_code,
@@ -418,11 +418,12 @@ def test_more_rejected_than_delivered_is_refused_when_the_received_quantity_is_b
 
 def test_the_date_format_is_told_by_every_date_column_and_a_tie_that_reads_differently_is_refused():
     orders = [f"{month:02d}/01/2024" for month in range(1, 13)]
-    assert detect_date_format([*orders, "01/15/2024"]) == "%m/%d/%Y"  # a promise on the 15th tells the month
+    # A promise on the 15th tells the month.
+    assert detect_date_format([*orders, "01/15/2024"], DATE_FORMATS) == "%m/%d/%Y"
     with pytest.raises(InvalidInputError) as refused:
-        detect_date_format([*orders, "01/10/2024"])
+        detect_date_format([*orders, "01/10/2024"], DATE_FORMATS)
     assert refused.value.code == "ambiguous_date_format"
-    assert detect_date_format(["2024-01-01", "2024-02-01"]) == "%Y-%m-%d"  # one reading, whatever else ties
+    assert detect_date_format(["2024-01-01", "2024-02-01"], DATE_FORMATS) == "%Y-%m-%d"  # one reading, ties aside
 
 
 @pytest.mark.parametrize(

@@ -232,3 +232,44 @@ def test_months_dated_mid_month_are_refused_for_month_starts(tmp_path):
     mid_month = _history(tmp_path, HEADER + "a,2024-01-15,5\na,2024-02-15,6\na,2024-03-15,7\n")
     with pytest.raises(ForecastInputError, match=r"off the 'MS' grid"):
         prepare_file(mid_month, "MS", 4, [0.5])
+
+
+EUROPEAN_FEBRUARY = "".join(f"a,{day:02d}/02/2024,{10 + day}\n" for day in range(1, 13))  # 1-12 February
+
+
+def test_dates_that_read_day_first_and_month_first_alike_are_refused_naming_one(tmp_path):
+    # Before, pandas read 01/02/2024 ... 12/02/2024 as 2 January ... 2 December and filled 324 days with zeros.
+    with pytest.raises(ForecastInputError, match=r"'01/02/2024' that read as %d/%m/%Y and as %m/%d/%Y .*--date-format"):
+        prepare_file(_history(tmp_path, HEADER + EUROPEAN_FEBRUARY), "D", 3, [0.5])
+
+
+def test_a_date_format_given_reads_the_dates_as_it_says(tmp_path):
+    prepared = prepare_file(_history(tmp_path, HEADER + EUROPEAN_FEBRUARY), "D", 3, [0.5], date_format="%d/%m/%Y")
+    assert prepared.history["ds"].tolist() == list(pd.date_range("2024-02-01", periods=12, freq="D"))
+    assert prepared.filled_gaps == 0
+
+
+@pytest.mark.parametrize(
+    ("written", "start"),
+    [
+        ("{day:02d}/02/2024", "2024-02-01"),
+        ("02/{day:02d}/2024", "2024-02-01"),
+        ("{day}.2.24 09:00", "2024-02-01 09:00"),
+    ],
+)
+def test_a_day_above_12_tells_whether_the_day_or_the_month_comes_first(tmp_path, written, start):
+    rows = "".join(f"a,{written.format(day=day)},{day}\n" for day in range(1, 15))
+    prepared = prepare_file(_history(tmp_path, HEADER + rows), "D", 3, [0.5])
+    assert prepared.history["ds"].tolist() == list(pd.date_range(start, periods=14, freq="D"))
+
+
+@pytest.mark.parametrize("date_format", ["dd/mm/yyyy", "%Y-%m-%m"])
+def test_a_date_format_that_reads_no_date_back_is_refused(tmp_path, date_format):
+    with pytest.raises(ForecastInputError, match=f"--date-format '{date_format}'"):
+        prepare_file(_history(tmp_path, HEADER + "a,2024-01-01,1\n"), "D", 3, [0.5], date_format=date_format)
+
+
+def test_the_command_refuses_ambiguous_dates_in_one_line_naming_the_option(forecast_without_ray):
+    result = forecast_without_ray(EUROPEAN_FEBRUARY, "--profile", "fast")
+    assert result.exit_code == 2, result.output
+    assert "'01/02/2024'" in result.output and "give --date-format" in result.output
