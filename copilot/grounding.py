@@ -93,6 +93,8 @@ _ORDINAL = re.compile(rf"{_SIGN}?\d+(?:st|nd|rd|th)")
 _WORDLIKE = re.compile(r"\d[A-Z]{2,}|[A-Za-z]\d")  # 3PL, 2FA; Q3, H1: words, not codes
 # A figure standing alone, its decimals atomic: "12.75" is never read as its whole part 12.
 _NUMBER = re.compile(rf"(?<![\w.]){_SIGN}?(?:{_AMOUNT})(?![\w])(?!\.\d)")
+# "12 of 15", "3 out of 4": a ratio the data states in words, which an answer may write "12/15".
+_OF_RATIO = re.compile(r"(?<![\w.,])(\d{1,2})\s+(?:out\s+)?of\s+(\d{1,2})(?!\w|[.,]\d)")
 # A sentence ends at . ! ? followed by whitespace, or at a line break; "12.5" does not end one.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -260,6 +262,7 @@ class Checker:
         days = frozenset(claim for claim in self._context.dates if "|" not in claim)
         either = {claim for claim in self._context.dates if "|" in claim and "/" not in claim}
         pairs = {reading for claim in self._context.dates for reading in claim.split("|") if "/" in reading}
+        pairs |= {f"{a}/{b}" for text in self.context_texts for a, b in _OF_RATIO.findall(text)}
         extra |= {normalise_number(n) for pair in pairs for n in pair.split("/")}
         # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its
         # month too ("on the 7th").

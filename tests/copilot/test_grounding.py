@@ -380,3 +380,10 @@ def test_minus_between_two_figures_is_a_subtraction_not_a_sign():
     assert checker.check("SKU-7 has 1,000 on hand and 12.5 reserved.").grounded
     assert extract("1,000 units minus 12 reserved, 40% minus 5").numbers == {"1000", "12", "40", "5"}
     assert extract("stock is minus 12").numbers == {"-12"}
+
+
+def test_a_ratio_the_data_states_in_words_backs_it_written_with_a_slash():
+    # Before, "12/15" was a year-less date claim that "12 of 15 deliveries" did not back: the true sentence was dropped.
+    checker = Checker(["Acme Fasteners: 12 of 15 deliveries on time, 3 out of 4 audits passed"], NAMES)
+    assert checker.check("Acme Fasteners was 12/15 on time and passed 3/4 audits.").grounded
+    assert checker.check("Acme Fasteners was 15/12 on time.").unsupported == ["--12-15|15/12"]
