@@ -5,8 +5,9 @@ metrics and artifact location. Each registered model (``model_name``, e.g. ``dem
 which serving reads; ``promote_if_better`` hands the title over only when the candidate's backtest metric beats the
 champion's (or the champion has gone stale). Runs are keyed by ``run_key``: rerunning a job with the same key reuses
 its run and version, and ``write_forecasts`` replaces that run's rows for the series it writes, so reruns never
-duplicate. Every tenant-owned query names ``tenant_id``: harmless under row-level security and required for batch
-jobs that connect as the owner.
+duplicate; a run whose job stopped before finishing it (its process killed) is failed as interrupted by the next
+start of its model. Every tenant-owned query names ``tenant_id``: harmless under row-level security and required
+for batch jobs that connect as the owner.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import asyncpg
 from common.database import lock_until_commit
 from training.errors import ForecastInputError
 from training.jsonb import jsonb_safe
+from training.registry_runs import fail_interrupted_runs
+from training.registry_runs import fail_run as fail_run  # its callers name it here
 
 # A trained run's holdout MASE per series (``metrics.series_mase``, thousands of entries) stays out of every record
 # (and /runs); ``stored_forecast.series_holdout_mase`` reads one series' value.
@@ -104,7 +107,8 @@ async def start_run(
     training_end: datetime | None = None,
     artifact_uri: str | None = None,
 ) -> RunRecord:
-    """Register a run, or find the one with the same ``run_key`` again (same id and version)."""
+    """Register a run, or find the one with the same ``run_key`` again (same id and version); runs of the model
+    whose job stopped without finishing them are failed as interrupted (``registry_runs.fail_interrupted_runs``)."""
     async with conn.transaction():
         # Serialise version numbering per registered model (the unique keys would catch a race; this avoids a retry).
         await lock_until_commit(conn, f"{tenant_id}/{model_name}")
@@ -119,7 +123,7 @@ async def start_run(
             ON CONFLICT (tenant_id, model_name, run_key) DO UPDATE
             SET model_type = EXCLUDED.model_type, freq = EXCLUDED.freq, horizon = EXCLUDED.horizon,
                 params = EXCLUDED.params, training_start = EXCLUDED.training_start,
-                training_end = EXCLUDED.training_end,
+                training_end = EXCLUDED.training_end, started_at = now(),
                 artifact_uri = coalesce(EXCLUDED.artifact_uri, app.forecast_runs.artifact_uri),
                 -- a champion being refreshed stays champion; anything else is running again
                 status = CASE WHEN app.forecast_runs.status = 'champion' THEN 'champion' ELSE 'running' END
@@ -128,7 +132,8 @@ async def start_run(
             tenant_id, model_name, model_type, run_key, freq, horizon, jsonb_safe(params or {}), training_start,
             training_end, artifact_uri,
         )  # fmt: skip
-    assert row is not None
+        assert row is not None
+        await fail_interrupted_runs(conn, tenant_id, model_name, keep=row["id"])
     return RunRecord.from_row(row)
 
 
@@ -157,19 +162,6 @@ async def finish_run(
     if row is None:
         raise ForecastInputError(f"no forecast run {run_id}")
     return RunRecord.from_row(row)
-
-
-async def fail_run(conn: asyncpg.Connection, tenant_id: UUID, run_id: UUID, *, error: str) -> None:
-    """Mark a run that broke off as failed, its error kept in ``metrics``. A champion being refreshed under the
-    same run key stays champion with its metrics: what it already serves is still a forecast for its night."""
-    await conn.execute(
-        """
-        UPDATE app.forecast_runs
-        SET status = 'failed', finished_at = now(), metrics = metrics || jsonb_build_object('error', $3::text)
-        WHERE tenant_id = $1 AND id = $2 AND status <> 'champion'
-        """,
-        tenant_id, run_id, error[:2000],
-    )  # fmt: skip
 
 
 async def promote_if_better(
