@@ -44,6 +44,9 @@ DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 _ENUM_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 # How the API writes a reference to nothing (a line without a location, a comment line's item).
 _NULL_GUID = "00000000-0000-0000-0000-000000000000"
+# The statuses of a posted purchase invoice (enum "Invoice Entity Aggregate Status": " ", Draft, In Review, Open, Paid,
+# Canceled, Corrective): only a posted one proves the order it names was received.
+_POSTED = ("Open", "Paid")
 
 
 class DynamicsConnector(OAuthConnector):
@@ -136,7 +139,8 @@ class DynamicsConnector(OAuthConnector):
         """Business Central sends no deletions: the orders it holds are listed whole (ids only). An order it no longer
         holds for which a posted invoice names the order (``purchaseInvoices``' ``orderId``, its id, or ``orderNumber``)
         was deleted by the invoice posting, fully received and invoiced; one without was deleted by hand, and is
-        cancelled. The id finds an order pushed from here, whose number here is not BC's."""
+        cancelled. The id finds an order pushed from here, whose number here is not BC's. Posted is ``status`` Open or
+        Paid: a Draft or In Review invoice is not posted, and a Canceled one was reversed (a corrective credit memo)."""
         held: set[str] = set()
         async for rows in self._pages("purchaseOrders", {"$select": "id"}):
             held.update(str(r.get("id")) for r in rows)
@@ -149,8 +153,8 @@ class DynamicsConnector(OAuthConnector):
             if _is_guid(order_id):  # a GUID literal goes unquoted, so only a well-formed one is written into the filter
                 named = f"orderId eq {order_id} or {named}"
             invoiced = False
-            async for _ in self._pages("purchaseInvoices", {"$filter": named, "$select": "id"}):
-                invoiced = True
+            async for rows in self._pages("purchaseInvoices", {"$filter": named, "$select": "id,status"}):
+                invoiced = invoiced or any(r.get("status") in _POSTED for r in rows)
             gone[order_id] = PurchaseOrderStatus.RECEIVED if invoiced else PurchaseOrderStatus.CANCELLED
         return gone
 

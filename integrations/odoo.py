@@ -9,9 +9,9 @@ internal ``stock.quant`` summed per product and warehouse, paged by id.
 
 With option ``protocol: "json2"`` (Odoo 19+, where JSON-RPC is deprecated) the same calls go to the
 external JSON-2 API instead: ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>``,
-``X-Odoo-Database`` and the method's parameters by name (``domain``, ``fields``, ``order``,
-``limit``; ``vals_list`` for ``create``). The answer is the method's return value itself; errors are 4xx/5xx
-with ``{"name", "message", "arguments", "context", "debug"}``. No ``authenticate`` round trip is needed.
+``X-Odoo-Database`` and the method's parameters by name (``domain``, ``fields``, ``order``, ``limit``; ``vals_list``
+for ``create``, ``ids`` for ``read``). The answer is the method's return value itself; errors are 4xx/5xx with
+``{"name", "message", "arguments", "context", "debug"}``. No ``authenticate`` round trip is needed.
 """
 
 from __future__ import annotations
@@ -23,15 +23,17 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from integrations import odoo_access
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError, ConnectorProtocolError
+from integrations.odoo_access import OdooAccessError
 from integrations.odoo_paging import changed_pages
 from integrations.odoo_values import PUSHED_ORIGIN, m2o_id, m2o_name, order_record, order_values, text
 from integrations.records import ENTITY_ORDER, Entity, Page, PurchaseOrderStatus, PushOrder, SourceRecord
 
 _ids = itertools.count(1)
 # JSON-2 takes parameters by name: the names of the positional arguments this connector passes.
-_JSON2_PARAMETERS = {"search_read": ("domain",), "create": ("vals_list",)}
+_JSON2_PARAMETERS = {"search_read": ("domain",), "create": ("vals_list",), "read": ("ids",)}
 # purchase.order.line's unit: product_uom_id since saas~18.1 (so in 19.0), product_uom in 17.0 and 18.0; either name
 # is refused where the other is the field ("Invalid field").
 _LINE_UNIT_FIELDS = ("product_uom_id", "product_uom")
@@ -62,7 +64,9 @@ class OdooConnector(Connector):
         if "error" in payload:
             data = payload["error"].get("data") or {}
             name, message = data.get("name", ""), data.get("message") or payload["error"].get("message")
-            if name.endswith(("AccessDenied", "AccessError")):
+            if name.endswith("AccessError"):  # access rights or record rules: the key was accepted
+                raise OdooAccessError(f"Odoo refused the API user access: {message}")
+            if name.endswith("AccessDenied"):
                 raise ConnectorAuthError(f"Odoo refused the API key: {message}")
             raise ConnectorProtocolError(f"Odoo error {name}: {message}")
         return payload.get("result")
@@ -98,7 +102,9 @@ class OdooConnector(Connector):
         if response.status_code >= 400:
             error = payload if isinstance(payload, dict) else {"message": payload}
             name, message = str(error.get("name") or ""), error.get("message")
-            if response.status_code in (401, 403) or name.endswith(("AccessDenied", "AccessError", "Unauthorized")):
+            if name.endswith("AccessError"):
+                raise OdooAccessError(f"Odoo refused the API user access (HTTP {response.status_code}): {message}")
+            if response.status_code in (401, 403) or name.endswith(("AccessDenied", "Unauthorized")):
                 raise ConnectorAuthError(f"Odoo refused the API key (HTTP {response.status_code}): {message}")
             raise ConnectorProtocolError(f"Odoo error {name or response.status_code}: {message}")
         if method == "create" and isinstance(payload, list) and len(payload) == 1:
@@ -243,17 +249,9 @@ class OdooConnector(Connector):
             yield Page(records, after)
 
     async def gone_orders(self, known: Mapping[str, str]) -> dict[str, PurchaseOrderStatus] | None:
-        """Odoo deletes only a draft or cancelled order (``unlink``), and tells no one: of ``known``, those its
-        ``search_read`` by id no longer finds are cancelled."""
-        ids = sorted(int(order_id) for order_id in known)
-        held: set[str] = set()
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            rows = await self.execute_kw("purchase.order", "search_read", [[("id", "in", chunk)]], {"fields": ["id"]})
-            if not isinstance(rows, list):
-                raise ConnectorProtocolError(f"Odoo answered a purchase.order search_read with {type(rows).__name__}")
-            held.update(str(r["id"]) for r in rows)
-        return {order_id: PurchaseOrderStatus.CANCELLED for order_id in known if order_id not in held}
+        """Odoo deletes only a draft or cancelled order (``unlink``), and tells no one: of ``known``, those it no
+        longer holds are cancelled; one its record rules hide fails the step (``integrations.odoo_access``)."""
+        return await odoo_access.gone_orders(self.execute_kw, known)
 
     async def push_purchase_order(self, order: PushOrder) -> str:
         origin = f"{PUSHED_ORIGIN}{order.number}"

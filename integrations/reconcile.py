@@ -6,7 +6,12 @@ ids) it no longer holds (``Connector.gone_orders``: a complete answer, or an err
 order takes the life cycle's transition (``inventory.purchasing_status``, its events with ``source`` ``erp:<name>``):
 one the ERP received in full becomes received, its lines received in full with no receipt movements (the stock came
 with the stock sync, as for any ERP receipt); any other is cancelled, or, once partly received, received with its
-backorder closed, as "No backorder" closes it here.
+backorder closed, as "No backorder" closes it here. A closed order's fingerprint is forgotten, so the order, read
+again (an ERP that holds it again), is applied again and, being closed here, is dead-lettered, not "unchanged".
+
+An ERP order gone without proof of its receipt (cancelled here) is rarely one of many: more than ``max(10, 10%)`` of
+the connector's open orders at once is taken for a permission or configuration problem (a company the API user lost,
+another company or database), not deletions, and none is closed: the run fails, naming them, and is announced.
 """
 
 from __future__ import annotations
@@ -20,12 +25,24 @@ import asyncpg
 from common.database import Database
 from integrations.apply import Counts
 from integrations.connector import Connector
+from integrations.errors import ConnectorError
 from integrations.external_ids import SyncScope
 from integrations.records import Entity
 from inventory import purchasing_status as lifecycle
 
 Status = lifecycle.Status
 OPEN = (Status.DRAFT.value, Status.ISSUED.value, Status.PARTIALLY_RECEIVED.value)
+
+
+class OrdersGoneEnMasse(ConnectorError):
+    """More of the connector's open orders gone from the ERP at once than deletions explain: none is closed."""
+
+    code = "erp_orders_gone_en_masse"
+
+
+def most_closed_at_once(open_orders: int) -> int:
+    """How many open orders may close at once without proof of receipt: 10, or 10% of them where that is more."""
+    return max(10, open_orders // 10)
 
 
 async def reconcile_orders(
@@ -41,6 +58,15 @@ async def reconcile_orders(
     gone = await connector.gone_orders(known)
     if not gone:
         return Counts()
+    unproven = sorted(known[order_id] for order_id, ended in gone.items() if ended is not Status.RECEIVED)
+    if len(unproven) > (limit := most_closed_at_once(len(known))):
+        named = ", ".join(unproven[:10]) + (", ..." if len(unproven) > 10 else "")
+        raise OrdersGoneEnMasse(
+            f"{connector.vendor} no longer holds {len(unproven)} of the {len(known)} orders open here ({named}): more "
+            f"than {limit} at once is taken for a permission or configuration problem (a company the API user lost, "
+            "another company or database), not deletions, and none is closed; give the access back, or cancel here "
+            "the orders the ERP deleted"
+        )
     closing: Counts = await database.run(claims, tenant_id, lambda tx: close_gone_orders(tx.conn, scope, gone))
     return closing
 
@@ -91,6 +117,15 @@ async def close_gone_orders(conn: asyncpg.Connection, scope: SyncScope, gone: Ma
         await conn.execute(
             """UPDATE app.integration_dead_letters SET resolved_at = now()
                WHERE connector_id = $1 AND entity = $2 AND external_id = $3 AND resolved_at IS NULL""",
+            scope.connector_id,
+            Entity.PURCHASE_ORDERS.value,
+            external_id,
+        )
+        # Forgotten: the order read again (the ERP holds it again) is applied again, and dead-lettered as it is
+        # closed here, rather than found unchanged and left closed unseen.
+        await conn.execute(
+            """UPDATE app.integration_external_ids SET fingerprint = NULL
+               WHERE connector_id = $1 AND entity = $2 AND external_id = $3""",
             scope.connector_id,
             Entity.PURCHASE_ORDERS.value,
             external_id,

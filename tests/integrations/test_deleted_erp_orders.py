@@ -9,7 +9,7 @@ from typing import Any
 
 from integrations.sync import run_sync
 from inventory import events
-from tests.integrations.conftest import bare_tenant, bc_tenant, odoo_connector, snapshot, tap
+from tests.integrations.conftest import bare_tenant, bc_tenant, dead_letters, odoo_connector, snapshot, tap
 from tests.support.fakes.base import Request, Response
 from tests.support.fakes.dynamics import FakeDynamics
 from tests.support.fakes.odoo import FakeOdoo, populate
@@ -135,3 +135,112 @@ async def test_a_draft_rfq_deleted_in_odoo_is_cancelled(sync_deps, owner_pool, m
     assert [(s["number"], s["from"], s["to"], s["source"]) for s in steps] == [
         ("P00001", "draft", "cancelled", "erp:erp")
     ]
+
+
+def _odoo_id(odoo: FakeOdoo, number: str) -> int:
+    return next(i for i, row in odoo.models["purchase.order"].items() if row["name"] == number)
+
+
+async def _odoo_synced(sync_deps: Any, owner_pool: Any, make_tenant: Any, odoo: FakeOdoo, **options: Any) -> Any:
+    populate(odoo, orders=options.pop("orders", 3))
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await odoo_connector(sync_deps, tenant, odoo.url, options={"database": "prod", **options})
+    await run_sync(sync_deps, tenant.id, connector)
+    return tenant, connector
+
+
+async def _statuses(owner_pool: Any, tenant: Any) -> dict[str, str]:
+    return {n: s for n, (s, _) in _orders(await snapshot(owner_pool, tenant.id)).items()}
+
+
+HIDDEN = "exist but are hidden from the API user by record rules"
+
+
+async def test_orders_odoo_hides_from_the_api_user_by_record_rules_are_not_closed(sync_deps, owner_pool, make_tenant):
+    # The API user lost access to the company of both open orders: search_read no longer returns them, as if deleted.
+    with FakeOdoo() as odoo:
+        tenant, connector = await _odoo_synced(sync_deps, owner_pool, make_tenant, odoo)
+        odoo.hidden["purchase.order"] = {_odoo_id(odoo, "P00001"), _odoo_id(odoo, "P00002")}
+        run = await run_sync(sync_deps, tenant.id, connector)
+        assert run["status"] == "failed"
+        assert "Odoo order(s) P00001" in run["error"] and "P00002" in run["error"] and HIDDEN in run["error"]
+        open_here = {"P00001": "draft", "P00002": "issued", "P00003": "cancelled"}
+        assert await _statuses(owner_pool, tenant) == open_here
+        odoo.hidden.clear()  # access given back: the orders are there, open, as they always were
+        run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors"  # the sample's broken item, as every run
+    assert await _statuses(owner_pool, tenant) == open_here
+
+
+async def test_over_json2_an_order_odoo_deleted_is_closed_once_no_open_order_is_hidden(
+    sync_deps, owner_pool, make_tenant
+):
+    with FakeOdoo(version=19) as odoo:
+        tenant, connector = await _odoo_synced(sync_deps, owner_pool, make_tenant, odoo, protocol="json2")
+        with odoo.lock:
+            del odoo.models["purchase.order"][_odoo_id(odoo, "P00001")]  # a draft RFQ, unlinked
+        odoo.hidden["purchase.order"] = {_odoo_id(odoo, "P00002")}
+        run = await run_sync(sync_deps, tenant.id, connector)
+        assert run["status"] == "failed"
+        assert "Odoo order(s) P00002" in run["error"] and HIDDEN in run["error"] and "P00001" not in run["error"]
+        assert (await _statuses(owner_pool, tenant))["P00001"] == "draft"  # the step failed: nothing closed
+        odoo.hidden.clear()
+        await run_sync(sync_deps, tenant.id, connector)
+    assert await _statuses(owner_pool, tenant) == {"P00001": "cancelled", "P00002": "issued", "P00003": "cancelled"}
+
+
+async def test_an_order_closed_as_gone_that_odoo_holds_again_is_applied_again_and_dead_lettered(
+    sync_deps, owner_pool, make_tenant
+):
+    with FakeOdoo() as odoo:
+        tenant, connector = await _odoo_synced(sync_deps, owner_pool, make_tenant, odoo)
+        order_id = _odoo_id(odoo, "P00002")
+        with odoo.lock:
+            record = odoo.models["purchase.order"].pop(order_id)
+        await run_sync(sync_deps, tenant.id, connector)
+        assert (await _statuses(owner_pool, tenant))["P00002"] == "cancelled"
+        odoo.put("purchase.order", record, order_id)  # back as it was (a restore): only its write_date is new
+        run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors"
+    assert (await _statuses(owner_pool, tenant))["P00002"] == "cancelled"
+    assert [(e, "cancelled" in error) for e, error in await dead_letters(owner_pool, tenant.id, "purchase_orders")] == [
+        (str(order_id), True)
+    ]
+
+
+async def test_a_mass_disappearance_of_orders_closes_none_and_fails_the_run_with_a_notification(
+    sync_deps, owner_pool, make_tenant
+):
+    # 36 orders: 12 drafts, 12 confirmed (24 open here), 12 cancelled. 11 gone at once is more than max(10, 10%).
+    with FakeOdoo() as odoo:
+        tenant, connector = await _odoo_synced(sync_deps, owner_pool, make_tenant, odoo, orders=36)
+        before = await _statuses(owner_pool, tenant)
+        drafts = sorted(n for n, s in before.items() if s == "draft")
+        with odoo.lock:
+            gone = {number: odoo.models["purchase.order"].pop(_odoo_id(odoo, number)) for number in drafts[:11]}
+        run = await run_sync(sync_deps, tenant.id, connector)
+        assert run["status"] == "failed"
+        assert "11 of the 24 orders open here" in run["error"] and "none is closed" in run["error"]
+        assert await _statuses(owner_pool, tenant) == before
+        titles = await owner_pool.fetch(
+            "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'integration_sync'", tenant.id
+        )
+        assert any("11 of the 24 orders open here" in t["title"] for t in titles)
+        with odoo.lock:  # one was not gone after all: ten at once are closed
+            odoo.models["purchase.order"][gone[drafts[0]]["id"]] = gone[drafts[0]]
+        run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["status"] == "completed_with_errors"
+    after = await _statuses(owner_pool, tenant)
+    assert after == before | dict.fromkeys(drafts[1:11], "cancelled")
+
+
+async def test_an_invoice_not_posted_does_not_make_a_deleted_business_central_order_received(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
+    # A draft invoice (not posted: no receipt proven), one in review, and one posted and then cancelled.
+    for n, status in enumerate(("Draft", "In Review", "Canceled")):
+        bc.put("purchaseInvoices", {"number": f"10800{n}", "orderNumber": "106901", "status": status})
+    bc.delete("purchaseOrders", _bc_order(bc, "106901")["id"])
+    await run_sync(sync_deps, tenant.id, connector)
+    assert _orders(await snapshot(owner_pool, tenant.id))["106901"][0] == "cancelled"

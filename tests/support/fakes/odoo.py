@@ -12,7 +12,7 @@ reads as Odoo's empty value (0 for a number, else false). ``version`` 19 names t
 ``write_date`` as Odoo returns it ("YYYY-MM-DD HH:MM:SS", UTC) and many2one fields as ``[id, display_name]``
 or ``false``. Errors are JSON-RPC error objects with HTTP 200 (``odoo.exceptions.AccessDenied``,
 ``ValueError`` for unknown fields), as Odoo answers; throttling is HTTP 429 with Retry-After, as Odoo.sh's
-proxy answers.
+proxy answers. ``read`` and ``exists`` of ids and record rules (``hidden``): ``tests.support.fakes.odoo_access``.
 
 JSON-2 (Odoo 19+): ``POST /json/2/<model>/<method>`` with ``Authorization: bearer <api key>`` (401
 ``werkzeug.exceptions.Unauthorized`` "Invalid apikey" otherwise), optional ``X-Odoo-Database``, and the
@@ -28,7 +28,9 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from tests.support.fakes import odoo_access
 from tests.support.fakes.base import FakeServer, Request, Response
+from tests.support.fakes.odoo_access import OdooError
 
 # Re-exported: tests and benches import the fake database and its data from here.
 from tests.support.fakes.odoo_data import populate as populate
@@ -94,6 +96,8 @@ class FakeOdoo(FakeServer):
             "uom.uom": {i: {"id": i, "name": n} for i, n in ((1, "Units"), (2, "Dozens"), (12, "kg"), (40, "Crate"))},
         }
         self.company_currency_id = 1
+        # Record rules: per model, the ids the API user may not see (``tests.support.fakes.odoo_access``).
+        self.hidden: dict[str, set[int]] = {}
         self._next_id = 100
 
     # --- data -------------------------------------------------------------------------------------------------
@@ -148,7 +152,7 @@ class FakeOdoo(FakeServer):
         params = call.get("params") or {}
         try:
             result = self._call(params.get("service"), params.get("method"), params.get("args") or [])
-        except _OdooError as exc:
+        except OdooError as exc:
             return Response(200, {"jsonrpc": "2.0", "id": call_id, "error": exc.body()})
         return Response(200, {"jsonrpc": "2.0", "id": call_id, "result": result})
 
@@ -156,13 +160,15 @@ class FakeOdoo(FakeServer):
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         database = request.headers.get("x-odoo-database", self.database)
         if scheme.lower() != "bearer" or database != self.database or not any(k == key for _, k in self.users.values()):
-            return Response(401, _OdooError("werkzeug.exceptions.Unauthorized", "Invalid apikey").json2(401))
+            return Response(401, OdooError("werkzeug.exceptions.Unauthorized", "Invalid apikey").json2(401))
         model, _, method = request.path[len("/json/2/") :].partition("/")
         body = request.json() or {}
         allowed = {
             "search_read": {"domain", "fields", "order", "offset", "limit"},
             "fields_get": {"allfields", "attributes"},
             "create": {"vals_list"},
+            "read": {"fields"},
+            "exists": set(),
         }
         unexpected = set(body) - allowed.get(method, set()) - {"context", "ids"}
         if unexpected:
@@ -173,8 +179,8 @@ class FakeOdoo(FakeServer):
                     200, [self._execute(model, "create", [vals], {}) for vals in body.get("vals_list") or []]
                 )
             kwargs = {k: v for k, v in body.items() if k not in ("domain", "context", "ids")}
-            return Response(200, self._execute(model, method, [body.get("domain", [])], kwargs))
-        except _OdooError as exc:
+            return Response(200, self._execute(model, method, [body.get("ids", body.get("domain", []))], kwargs))
+        except OdooError as exc:
             status = 403 if exc.name.endswith(("AccessDenied", "AccessError")) else 422
             return Response(status, exc.json2(status))
 
@@ -190,14 +196,14 @@ class FakeOdoo(FakeServer):
             positional = args[5] if len(args) > 5 else []
             keywords = args[6] if len(args) > 6 else {}
             if db != self.database or not any(u == (uid, password) for u in self.users.values()):
-                raise _OdooError("odoo.exceptions.AccessDenied", "Access Denied")
+                raise OdooError("odoo.exceptions.AccessDenied", "Access Denied")
             return self._execute(model, model_method, positional, keywords)
-        raise _OdooError("werkzeug.exceptions.NotFound", f"unknown service/method {service}.{method}")
+        raise OdooError("werkzeug.exceptions.NotFound", f"unknown service/method {service}.{method}")
 
     def _execute(self, model: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         with self.lock:
             if model not in self.models and model not in FIELDS:
-                raise _OdooError("builtins.KeyError", model)
+                raise OdooError("builtins.KeyError", model)
             if method == "search_read":
                 domain = args[0] if args else kwargs.get("domain", [])
                 return self._search_read(model, domain, kwargs)
@@ -205,7 +211,11 @@ class FakeOdoo(FakeServer):
                 return self._fields_get(model, kwargs.get("allfields"), kwargs.get("attributes"))
             if method == "create":
                 return self._create(model, args[0])
-        raise _OdooError("builtins.AttributeError", f"The method '{method}' does not exist on the model '{model}'")
+            if method == "read":
+                return odoo_access.read(self, model, args[0], kwargs.get("fields", args[1] if len(args) > 1 else []))
+            if method == "exists":
+                return odoo_access.exists(self, model, args[0])
+        raise OdooError("builtins.AttributeError", f"The method '{method}' does not exist on the model '{model}'")
 
     def _fields_get(self, model: str, allfields: list[str] | None, attributes: list[str] | None) -> dict[str, Any]:
         # As Odoo: a name in ``allfields`` the model lacks is left out, not refused.
@@ -220,13 +230,14 @@ class FakeOdoo(FakeServer):
         known = self.fields(model)
         for name in names:
             if name not in known:
-                raise _OdooError("builtins.ValueError", f"Invalid field {name!r} on {model!r}")
+                raise OdooError("builtins.ValueError", f"Invalid field {name!r} on {model!r}")
 
     def _search_read(self, model: str, domain: list[Any], kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         fields = kwargs.get("fields") or []
         self._known(model, fields)
         types = self.fields(model)
         rows = [r for r in self.models.get(model, {}).values() if self._matches(model, r, domain)]
+        rows = [r for r in rows if odoo_access.visible(self, model, r)]  # record rules apply to the search
         if not any(leaf[0] == "active" for leaf in domain if isinstance(leaf, list)):
             rows = [r for r in rows if r.get("active", True)]
         for part in reversed((kwargs.get("order") or "id").split(",")):
@@ -293,7 +304,7 @@ class FakeOdoo(FakeServer):
         order_id = self.put(model, values)
         for command in lines or []:
             if command[0] != 0:
-                raise _OdooError("builtins.ValueError", f"unsupported one2many command {command[0]}")
+                raise OdooError("builtins.ValueError", f"unsupported one2many command {command[0]}")
             line = dict(command[2])
             product = self.models["product.product"][line["product_id"]]
             line["product_id"] = self.name_of("product.product", line["product_id"])
@@ -318,31 +329,3 @@ class FakeOdoo(FakeServer):
 
 def _answered(field: str, value: Any) -> Any:
     return value[:19] if field == "write_date" and isinstance(value, str) else value
-
-
-class _OdooError(Exception):
-    def __init__(self, name: str, message: str) -> None:
-        super().__init__(message)
-        self.name, self.message = name, message
-
-    def json2(self, status: int) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "message": self.message,
-            "arguments": [self.message, status],
-            "context": {},
-            "debug": f"Traceback (most recent call last):\n...\n{self.name}: {self.message}\n",
-        }
-
-    def body(self) -> dict[str, Any]:
-        return {
-            "code": 200,
-            "message": "Odoo Server Error",
-            "data": {
-                "name": self.name,
-                "debug": f"Traceback (most recent call last):\n...\n{self.name}: {self.message}\n",
-                "message": self.message,
-                "arguments": [self.message],
-                "context": {},
-            },
-        }
