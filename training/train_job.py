@@ -38,6 +38,7 @@ from training import forecast_store, registry
 from training import metrics as accuracy
 from training.compute import TrainCompute
 from training.frequency import BATCH_HORIZON, season_length
+from training.job_args import at_least, check_horizon, names, non_negative_number, positive_number
 from training.models.neural import Kind
 from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
 from training.ray_fits import fit_booster, load_neural, train_neural
@@ -111,8 +112,8 @@ def fit_kind(
     if kind == "xgboost":
         fit = fit_booster(train, freq, compute=compute, storage_path=storage_path)
         return fit.forecaster(train), fit.forecaster(history), fit.checkpoint_dir, compute.xgboost_device
-    if kind not in KINDS:
-        raise SystemExit(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
+    if kind not in KINDS:  # the job's --models refuses one before any work; a caller's is this kind's failure
+        raise ValueError(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
     neural = cast(Kind, kind)
     name = f"{registry.champion_key(freq)}-{kind}" + (f"-{tenant_id}" if tenant_id else "")
     result = train_neural(
@@ -183,8 +184,9 @@ async def train_and_register(
                     await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
                     outcomes.append({**outcome, "error": describe(exc)})
                     continue
-                except Exception as exc:
-                    # A run left 'running' would stay so for ever (see registry.fail_run).
+                except BaseException as exc:
+                    # A run left 'running' would stay so for ever (see registry.fail_run), interrupted or exited too
+                    # (until 2026-12-07 only an Exception marked it failed).
                     await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
                     raise
                 scores = mean_errors(errors)
@@ -197,7 +199,7 @@ async def train_and_register(
                         conn, tenant_id, run.id, metrics=metrics | per_series, series_count=series,
                         artifact_uri=artifact,
                     )  # fmt: skip
-                except Exception as exc:
+                except BaseException as exc:
                     await registry.fail_run(conn, tenant_id, run.id, error=describe(exc))
                     raise
                 decision = await registry.promote_over_baseline(
@@ -214,14 +216,15 @@ async def train_and_register(
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m deployments.jobs train", description=__doc__.split("\n")[0])
     parser.add_argument("--freq", choices=["D", "W"], default="D")
+    # Bad values are refused here, before any work (training.job_args).
     parser.add_argument("--horizon", type=int, help="steps (default: the nightly batch's, 28 for D, 13 for W)")
-    parser.add_argument("--workers", type=int, default=None, help="Ray Train workers (default: TRAIN_WORKERS)")
-    parser.add_argument("--cpus-per-worker", type=float, default=None, help="default: TRAIN_CPUS_PER_WORKER")
-    parser.add_argument(
-        "--gpus-per-worker", type=float, default=None, help="> 0 trains on GPU (default: TRAIN_GPUS_PER_WORKER, 0)"
-    )
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--models", default="deepar,xgboost", help="comma-separated: deepar, lstm, xgboost")
+    parser.add_argument("--workers", type=at_least(1), default=None, help="Ray Train workers (default: TRAIN_WORKERS)")
+    parser.add_argument("--cpus-per-worker", type=positive_number, default=None, help="default: TRAIN_CPUS_PER_WORKER")
+    parser.add_argument("--gpus-per-worker", type=non_negative_number, default=None,
+                        help="> 0 trains on GPU (default: TRAIN_GPUS_PER_WORKER, 0)")  # fmt: skip
+    parser.add_argument("--epochs", type=at_least(1), default=5)
+    parser.add_argument("--models", type=names(KINDS, "model"), default="deepar,xgboost",
+                        help="comma-separated: deepar, lstm, xgboost")  # fmt: skip
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
     parser.add_argument("--profile", choices=["fast", "full"], default="full",
                         help="the baseline's: the nightly batch's --profile (its default, full)")  # fmt: skip
@@ -230,6 +233,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.horizon is None:
         args.horizon = BATCH_HORIZON[args.freq]
+    check_horizon(parser, args.horizon, args.freq)
     return args
 
 
@@ -262,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             horizon=args.horizon,
             compute=compute,
             epochs=args.epochs,
-            kinds=args.models.split(","),
+            kinds=args.models,
             storage_path=storage,
             profile=args.profile,
         )
