@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -26,6 +27,7 @@ from inventory.listing import ListQuery
 from inventory.schemas import zone_name
 
 Labels = Literal["keys", "human"]
+COUNT_TIMEOUT = "120s"  # the up-front count of an export of up to EXPORT_MAX_ROWS rows
 
 MEDIA_TYPES = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
@@ -80,9 +82,10 @@ async def _refuse_what_does_not_fit(
     sql, params = export_sql(dataset, query, cap, ordered=False)
     texts = await _text_columns(conn, dataset, query) if sheet else []
     too_long = " OR ".join(f"{_utf16_length(c)} > {XLSX_MAX_TEXT}" for c in texts) or "false"
-    counted = await conn.fetchrow(
-        f"SELECT count(*) AS n, count(*) FILTER (WHERE {too_long}) AS too_long FROM ({sql}) AS export_rows", *params
-    )
+    async with _longer_statements(conn, COUNT_TIMEOUT):
+        counted = await conn.fetchrow(
+            f"SELECT count(*) AS n, count(*) FILTER (WHERE {too_long}) AS too_long FROM ({sql}) AS export_rows", *params
+        )
     rows, long_texts = counted if counted is not None else (0, 0)  # an aggregate always returns its one row
     narrow = {"filters": sorted(dataset.listing.filter_names)}
     if rows > max_rows:
@@ -101,6 +104,19 @@ async def _refuse_what_does_not_fit(
         )
     if long_texts:
         await _refuse_a_long_text(conn, dataset, query, texts)
+
+
+@asynccontextmanager
+async def _longer_statements(conn: asyncpg.Connection, limit: str) -> AsyncIterator[None]:
+    """``statement_timeout`` raised to ``limit`` inside the caller's transaction, then put back: counting a set of
+    millions of rows takes longer than a request's statements may (15 s by default), and an export within the cap
+    must not fail for it with a 503 that the stream, whose first rows come at once, never met."""
+    before = await conn.fetchval("SELECT current_setting('statement_timeout')")
+    await conn.execute("SELECT set_config('statement_timeout', $1, true)", limit)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT set_config('statement_timeout', $1, true)", before)
 
 
 async def _text_columns(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery) -> list[str]:

@@ -106,6 +106,15 @@ async def test_an_export_past_the_row_cap_is_refused_with_the_cap_and_the_filter
     assert len(rows) == 3
 
 
+async def test_the_up_front_count_may_outlast_a_requests_statement_timeout_which_then_holds_again(owner_pool):
+    # Counting millions of rows took longer than the request's 15 s: an export within the cap failed with a 503.
+    async with owner_pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL statement_timeout = '50ms'")
+        async with build._longer_statements(conn, build.COUNT_TIMEOUT):
+            await conn.execute("SELECT pg_sleep(0.2)")  # past the 50 ms the request allows
+        assert await conn.fetchval("SELECT current_setting('statement_timeout')") == "50ms"
+
+
 def csv_rows(body: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(body.decode())))
 
