@@ -31,7 +31,11 @@ MIN_CYCLES_UNDETECTED = 8
 # ACF peak there is carried by the few other observations a lag apart (two sales 50 weeks apart read 0.5 at lag 50,
 # over a band of 0.25). A period is then detected only where this many of them recur at the peak's lag, one a period
 # before or after another: the backing the strengths ask of such a series (sales in 4 weeks of each of 3 years: 12).
+# Where the peak may wander (PEAK_TOLERANCE of at least a lag) the calendar moves a recurrence by a lag too: a sale in
+# the same ISO week comes back 52 or 53 weeks later, on the same date 365 or 366 days later; within RECURRING_SLACK
+# lags of the peak's it counts.
 MIN_RECURRING = 8
+RECURRING_SLACK = 1
 # A Monday at midnight: where steps on the calendar are counted from.
 _ANCHOR = pd.Timestamp("1970-01-05")
 
@@ -166,8 +170,8 @@ def detect_periods(y: np.ndarray, periods: list[int]) -> dict[int, float]:
     local peak within ``PEAK_TOLERANCE`` of it above the 95% white-noise band, widened (Bonferroni) for the
     number of lags looked at so that a wide window lets noise through no more often than one lag does (the band
     stays 1.96/sqrt(n) for a period of one lag, such as 7 days). Where more than half the observations are one
-    value, the peak's lag must also separate ``MIN_RECURRING`` of the other observations from another one: one
-    coincidence of two sales is no cycle.
+    value, the peak's lag (give or take ``RECURRING_SLACK`` where the peak may wander) must also separate
+    ``MIN_RECURRING`` of the other observations from another one: one coincidence of two sales is no cycle.
     """
     n = len(y)
     distinct, counts = np.unique(y, return_counts=True)
@@ -188,19 +192,20 @@ def detect_periods(y: np.ndarray, periods: list[int]) -> dict[int, float]:
             if values[lag] > band
             and values[lag] >= values[lag - 1]
             and values[lag] >= values[lag + 1]
-            and (events is None or _recurring(events, lag) >= MIN_RECURRING)
+            and (events is None or _recurring(events, lag, min(RECURRING_SLACK, tolerance)) >= MIN_RECURRING)
         ]
         if heights:
             peaks[period] = max(heights)
     return peaks
 
 
-def _recurring(events: np.ndarray, lag: int) -> int:
-    """How many of the ``events`` have another one ``lag`` steps before or after them."""
-    pairs = events[lag:] & events[:-lag]
+def _recurring(events: np.ndarray, lag: int, slack: int) -> int:
+    """How many of the ``events`` have another one ``lag`` steps (give or take ``slack``) before or after them."""
     recurring = np.zeros(len(events), dtype=bool)
-    recurring[lag:] |= pairs
-    recurring[:-lag] |= pairs
+    for apart in range(max(1, lag - slack), min(lag + slack, len(events) - 1) + 1):
+        pairs = events[apart:] & events[:-apart]
+        recurring[apart:] |= pairs
+        recurring[:-apart] |= pairs
     return int(recurring.sum())
 
 

@@ -232,3 +232,22 @@ def test_sparse_demand_that_recurs_every_year_keeps_its_yearly_period():
     analysis = analyse_seasonality(pd.DataFrame({"ds": ds, "y": y}), "W")
     assert analysis.detected_periods == [52]
     assert set(analysis.peak_weeks[:4]) <= {48, 49, 50, 51, 52, 53}
+
+
+def one_sale_in_iso_week_50_of_each_year(first_year: int) -> pd.DataFrame:
+    # Eight years of weekly zero demand but for a sale in ISO week 50: it comes back 52 weeks later, or 53 after an
+    # ISO year of 53 weeks (2015, 2020).
+    ds = pd.date_range(f"{first_year}-01-01", f"{first_year + 7}-12-31", freq="W")
+    return pd.DataFrame({"ds": ds, "y": np.where(ds.isocalendar().week.to_numpy() == 50, 5.0, 0.0)})
+
+
+@pytest.mark.parametrize("first_year", [2015, 2016])
+def test_a_sale_in_the_same_iso_week_of_eight_years_is_a_yearly_period(first_year):
+    # Before, only sales exactly the peak's lag apart counted: from 2015 (gaps 53, 52 x 4, 53, 52) 7 recurred at
+    # lag 52, under the 8 asked, and the yearly period was lost; from 2016 (one gap of 53) 8 recurred and it was kept.
+    assert detect_periods(one_sale_in_iso_week_50_of_each_year(first_year)["y"].to_numpy(), [52]) != {}
+
+
+def test_a_sale_in_the_same_iso_week_of_eight_years_peaks_in_that_week():
+    analysis = analyse_seasonality(one_sale_in_iso_week_50_of_each_year(2015), "W")
+    assert analysis.detected_periods == [52] and analysis.peak_weeks[0] == 50
