@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from deployments.jobs import COMMAND, JOBS
+from training.job_args import non_negative_number
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ def run_in_turn(steps: Sequence[tuple[str, JobMain, list[str]]]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=f"{COMMAND} nightly", description=(__doc__ or "").split("\n")[0])
     linger = "passed to batch-forecast: keep its accuracy gauges up this long for a scrape"
-    parser.add_argument("--metrics-linger-s", type=float, default=0.0, help=linger)
+    parser.add_argument("--metrics-linger-s", type=non_negative_number, default=0.0, help=linger)
     args = parser.parse_args(argv)
     steps = [
         ("batch-forecast", _job_main("batch-forecast"), ["--metrics-linger-s", str(args.metrics_linger_s)]),

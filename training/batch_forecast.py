@@ -42,6 +42,7 @@ from training import drift, forecast_store, registry
 from training import history as ledger
 from training.distributed import forecast_on_ray
 from training.frequency import BATCH_HORIZON
+from training.job_args import check_horizon, non_negative_number, quantile_levels
 from training.planning import MAX_HORIZON, Profile
 from training.ray_metrics import DriftGauges
 
@@ -227,21 +228,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m deployments.jobs batch-forecast", description=(__doc__ or "").split("\n")[0]
     )
+    # Bad values are refused here, before Ray starts (training.job_args).
     parser.add_argument("--freq", choices=sorted(MAX_HORIZON), default="D")
     parser.add_argument("--horizon", type=int, help="steps (default: 28 for D, 13 for W)")
-    parser.add_argument("--quantiles", default=",".join(f"{q:g}" for q in STORED_QUANTILES))
+    parser.add_argument("--quantiles", type=quantile_levels, default=",".join(f"{q:g}" for q in STORED_QUANTILES))
     parser.add_argument("--as-of", type=datetime.fromisoformat, default=None, help="ISO date; default now")
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
     parser.add_argument("--profile", choices=["fast", "full"], default="full")
-    parser.add_argument("--metrics-linger-s", type=float, default=0.0,
+    parser.add_argument("--metrics-linger-s", type=non_negative_number, default=0.0,
                         help="keep the job alive this long after exporting accuracy metrics, so Prometheus scrapes "
                         "them from a cluster that ends with the job")  # fmt: skip
     args = parser.parse_args(argv)
+    if args.horizon is not None:
+        check_horizon(parser, args.horizon, args.freq)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     summaries = run_with_ray(
         freq=args.freq,
         horizon=args.horizon,
-        quantiles=[float(q) for q in args.quantiles.split(",")],
+        quantiles=args.quantiles,
         as_of=args.as_of.replace(tzinfo=args.as_of.tzinfo or UTC) if args.as_of else None,
         tenant_ids=args.tenant,
         profile=args.profile,

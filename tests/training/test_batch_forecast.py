@@ -82,3 +82,39 @@ def test_a_batch_without_a_horizon_forecasts_28_days_or_13_weeks(
 def test_a_batch_given_a_horizon_forecasts_that_many_steps(forecast_horizons, database_url, tenant_id, entry):
     run_batch_from(entry, database_url, tenant_id, "W", horizon=7)
     assert forecast_horizons == [7]
+
+
+@pytest.fixture
+def no_ray(monkeypatch):
+    def started(**options):
+        raise AssertionError("the batch started Ray with bad arguments")
+
+    monkeypatch.setattr(batch_forecast, "run_with_ray", started)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--quantiles", "abc"], "argument --quantiles: must be comma-separated numbers between 0 and 1, got 'abc'"),
+        (["--quantiles", "0.1,"], "argument --quantiles: must be comma-separated numbers between 0 and 1, got '0.1,'"),
+        (["--quantiles", "0.1,1.5"], "argument --quantiles: quantiles must lie strictly between 0 and 1, got [1.5]"),
+        (["--quantiles", "nan"], "argument --quantiles: quantiles must lie strictly between 0 and 1, got [nan]"),
+        (["--horizon", "0"], "argument --horizon: must be between 1 and 366 for --freq D, got 0"),
+        (["--freq", "W", "--horizon", "105"], "argument --horizon: must be between 1 and 104 for --freq W, got 105"),
+        (["--metrics-linger-s", "-5"], "argument --metrics-linger-s: must be a number of at least 0, got '-5'"),
+    ],
+)
+def test_a_bad_argument_is_refused_in_one_line_before_ray_starts(no_ray, capsys, options, message):
+    # Before, --quantiles abc ended in a ValueError traceback, and 0.1,1.5 started Ray and registered a failed run for
+    # every tenant, a Ray traceback in its metrics.error; a bad --horizon was refused only once Ray had started.
+    with pytest.raises(SystemExit) as exit_:
+        batch_forecast.main(options)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"python -m deployments.jobs batch-forecast: error: {message}"
+
+
+def test_the_quantiles_given_are_forecast_in_order_once_each(monkeypatch):
+    asked = {}
+    monkeypatch.setattr(batch_forecast, "run_with_ray", lambda **kwargs: asked.update(kwargs) or [])
+    batch_forecast.main(["--quantiles", "0.9, 0.1,0.5,0.1"])
+    assert asked["quantiles"] == [0.1, 0.5, 0.9]
