@@ -98,8 +98,9 @@ async def member_json_object(request: Request, caller: MemberDep) -> dict[str, A
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}}]
             ) from None
-        except (UnicodeDecodeError, RecursionError):
-            # Bytes that are no UTF-8, or nesting deeper than the parser recurses: malformed to the caller.
+        except (ValueError, RecursionError):
+            # Bytes that are no UTF-8, an integer past Python's 4,300 digits, or nesting deeper than the parser
+            # recurses (JSONDecodeError is a ValueError too, answered above with its position): malformed.
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", 0), "msg": "JSON decode error", "input": {}}]
             ) from None
