@@ -181,7 +181,9 @@ async def promote_if_better(
     data ends more than ``max_champion_age`` before the candidate's (a lucky old backtest must not block fresher
     forecasts forever), or when ``outdated`` says why the locked champion is outdated (it cannot be loaded, or its
     scores were measured under rules the candidate's are not comparable with). A candidate whose data ends before
-    the champion's (a rerun of an earlier night), or with a shorter horizon, never replaces a current champion."""
+    the champion's (a rerun of an earlier night), or with a shorter horizon, never replaces a current champion; one
+    with a longer horizon does without comparing scores (errors over more steps: until 2026-12-07 the nightly 28-step
+    batch lost to a 7-step champion on them, and every 28-day request was refitted)."""
     if metric not in PROMOTION_METRICS:
         raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
     async with conn.transaction():
@@ -206,6 +208,9 @@ async def promote_if_better(
             promoted, reason = True, f"champion v{champion.version} has no backtest {metric}"
         elif _stale(champion, run, max_champion_age):
             promoted, reason = True, f"champion v{champion.version} trained on data older than {max_champion_age}"
+        elif run.horizon > champion.horizon:
+            promoted, steps = True, f"{run.horizon} steps, champion v{champion.version} only {champion.horizon}"
+            reason = f"forecasts {steps}: their {metric} is not comparable, and the champion cannot serve {run.horizon}"
         elif compare is not None and (same := await compare(champion)) is not None:
             promoted, reason, ours, theirs = same
         elif ours < theirs:

@@ -360,6 +360,19 @@ async def test_a_run_with_a_shorter_horizon_does_not_replace_a_current_champion(
     assert not decision.promoted and decision.reason == "forecasts 7 steps, champion v1 28"
 
 
+async def test_a_run_with_a_longer_horizon_replaces_a_current_champion_whatever_their_scores(database, make_tenant):
+    # Before, after `train --horizon 7` (champion v1, 7-step MASE 0.8686) the nightly 28-step batch read "mase
+    # 0.8882 does not beat champion v1's 0.8686": errors over 28 steps against errors over 7, and every 28-day
+    # request was refitted for up to 14 days. The metrics keep no per-step errors to compare on the first 7.
+    trained = {"key": "train/xgboost", "mase": 0.8686, "horizon": 7, "model_type": "xgboost"}
+    nightly = {"key": "batch/2025-03-01/D/h28", "mase": 0.8882, "horizon": 28}
+    decision, current = await challenged(database, await make_tenant(), trained, nightly)
+    assert decision.promoted and current is not None and current.horizon == 28
+    assert decision.reason == (
+        "forecasts 28 steps, champion v1 only 7: their mase is not comparable, and the champion cannot serve 28"
+    )
+
+
 async def after_the_nightly_champion(database, tenant, trained: dict) -> tuple:
     """The nightly batch (28 steps, MASE 0.9) promoted, then a trained run (new_run's arguments by name) that beats
     a baseline of 0.8 with MASE 0.5 offered; returns (the nightly run, the trained run's decision, the champion)."""
