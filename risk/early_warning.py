@@ -94,15 +94,21 @@ async def train_tenant(
             and DisruptionModel.compatible(await repository.load_model_artifact(tx.conn, current.run_id))
         ):
             return None
-        return await training_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS), at)
+        # The champion's as-of day: the candidate refits its scorer on what was settled then, to be compared with it.
+        rival = None if current is None else current.metrics.get("as_of")
+        return await training_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS), at), rival
 
-    history = await database.run(who.claims, who.tenant_id, due)
-    if history is None:
+    found = await database.run(who.claims, who.tenant_id, due)
+    if found is None:
         return {"trained": False, "reason": "current model is recent"}
+    history, rival = found
     try:
         # Outcomes as settled today: a line past its promise and still open counts as late. At 02:30 UTC it is
         # still the day before in the Americas, where a line due that day is not late yet (its dock_today says so).
-        model, windows = await asyncio.to_thread(train_judged, history, fitter=fitter, as_of=pd.Timestamp(today))
+        rival_as_of = None if rival is None else pd.Timestamp(rival)
+        model, windows = await asyncio.to_thread(
+            train_judged, history, fitter=fitter, as_of=pd.Timestamp(today), rival_as_of=rival_as_of
+        )
     except InvalidInputError as exc:
         return {"trained": False, "reason": exc.message}
 

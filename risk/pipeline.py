@@ -10,10 +10,10 @@ would have used the model. The boosters are fitted by a ``Fitter``: in process (
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score
 
 from common.errors import InvalidInputError
 from risk.features import build_features, delivery_outcomes
+from risk.judging import Fitter, RivalRows, TrainOptions, WindowRows
 from risk.model import (
     BASELINE_SCORER,
     MODEL_SCORER,
@@ -34,8 +35,6 @@ from risk.model import (
     rate_probability,
 )
 
-# Fits one booster per (features, labels) set, all in one call: a Ray Train fitter starts its workers once.
-Fitter = Callable[[Sequence[tuple[pd.DataFrame, np.ndarray]]], list[xgb.Booster]]
 MIN_TRAINING_ROWS = 60
 DECISION_SHARE = 0.3  # newest share of the lines on which the booster and the baseline are compared
 DECISION_WINDOWS = 3  # consecutive validation windows in that share, each scored by a booster fitted before it
@@ -50,17 +49,6 @@ class LabelledRows:
     order_date: pd.Series
     promised_date: pd.Series
     supplier_late_rate: np.ndarray
-
-
-@dataclass(frozen=True)
-class WindowRows:
-    """The decision windows' lines that a trial scored, in order, with the served scorer's window probabilities
-    (each out of sample): what ``risk.promotion`` scores a champion against. Kept in memory, never stored."""
-
-    features: pd.DataFrame
-    late: np.ndarray
-    order_date: pd.Series
-    served: np.ndarray
 
 
 def chronological(history: pd.DataFrame) -> pd.DataFrame:
@@ -112,7 +100,7 @@ def labelled_rows(history: pd.DataFrame, as_of: pd.Timestamp | None = None) -> L
     )
 
 
-def train_disruption_model(history: pd.DataFrame, **options: Any) -> DisruptionModel:
+def train_disruption_model(history: pd.DataFrame, **options: Unpack[TrainOptions]) -> DisruptionModel:
     """``train_judged``'s model, without its window lines."""
     return train_judged(history, **options)[0]
 
@@ -122,6 +110,7 @@ def train_judged(
     *,
     fitter: Fitter | None = None,
     as_of: pd.Timestamp | None = None,
+    rival_as_of: pd.Timestamp | None = None,
     calibration_share: float = 0.0,
     decision_share: float = DECISION_SHARE,
     decision_windows: int = DECISION_WINDOWS,
@@ -138,8 +127,11 @@ def train_judged(
     used it then. ``choose_scorer`` compares the three scorers on the windows (``window_metrics``). Either way
     the booster is also fitted with the same settings on all settled lines (in the same ``fitter`` call as the
     windows' boosters: one Ray Train run); the model records which scorer serves and why. Returned with the
-    windows' lines and the served scorer's probabilities there (``WindowRows``).
+    windows' lines and the served scorer's probabilities there (``WindowRows``). With ``rival_as_of`` (the
+    champion's as-of day), one more booster is fitted in that call on the lines settled as of that day, and scores
+    (with the scorer chosen here) the lines promised on or after it (``RivalRows``): the champion's information.
     """
+    as_of = settled_as_of(history) if as_of is None else pd.Timestamp(as_of)
     rows = labelled_rows(history, as_of)
     everything = np.ones(len(rows.late), dtype=bool)
     _require_history(rows, everything)
@@ -170,7 +162,9 @@ def train_judged(
     # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
     # level of those windows, and the real history's level moves several-fold between years.
     plans.append(_plan(rows, everything, final_calibration_share, calibration))
-    *trials, model = _fit_and_calibrate(rows, plans, fitter)
+    rival = _rival_plan(rows, rival_as_of, final_calibration_share, calibration)
+    fitted = _fit_and_calibrate(rows, plans + ([rival[1]] if rival else []), fitter)
+    trials, model = fitted[: len(trial_windows)], fitted[len(trial_windows)]
     for trial, window in zip(trials, trial_windows, strict=True):
         late, features = rows.late[window], rows.features[window]
         scores["candidate"].append((late, trial.predict_candidate(features)))
@@ -181,11 +175,15 @@ def train_judged(
     model.scorer, model.reason = scorer, reason
     served = {MODEL_SCORER: "candidate", RATE_SCORER: "rates"}.get(scorer, "baseline")
     holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": windows}
-    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout, "labels": LABEL_RULE}
+    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout, "labels": LABEL_RULE,
+                      "as_of": as_of.date().isoformat()}  # fmt: skip
     at = np.flatnonzero(np.any(trial_windows, axis=0))  # the windows are consecutive: their lines in order
     served_at = np.concatenate([p for _, p in scores[served]])
+    fitted[-1].scorer, new = scorer, rival[0] if rival else None  # the rival trial serves as the candidate would
+    judged = None if new is None else RivalRows(pd.Timestamp(rival_as_of), rows.features[new].reset_index(drop=True),
+                                                rows.late[new], fitted[-1].predict(rows.features[new]))  # fmt: skip
     return model, WindowRows(rows.features.iloc[at].reset_index(drop=True), rows.late[at],
-                             rows.order_date.iloc[at].reset_index(drop=True), served_at)  # fmt: skip
+                             rows.order_date.iloc[at].reset_index(drop=True), served_at, judged)  # fmt: skip
 
 
 def window_metrics(parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
@@ -279,6 +277,20 @@ def _plan(rows: LabelledRows, mask: np.ndarray, calibration_share: float, calibr
             code="insufficient_history",
         )
     return _FitPlan(fit_at, calibrate_at, calibration)
+
+
+def _rival_plan(
+    rows: LabelledRows, as_of: pd.Timestamp | None, share: float, calibration: Calibration | None
+) -> tuple[np.ndarray, _FitPlan] | None:
+    """The lines promised on or after ``as_of`` and the plan fitting the lines settled as of it; None without it,
+    or when those are too few to fit (the champion then is compared on the old terms, ``risk.promotion``)."""
+    if as_of is None:
+        return None
+    known = (rows.promised_date < pd.Timestamp(as_of)).to_numpy()
+    try:
+        return ~known, _plan(rows, known, share, calibration)
+    except InvalidInputError:
+        return None
 
 
 def _fit_and_calibrate(rows: LabelledRows, plans: list[_FitPlan], fitter: Fitter | None) -> list[DisruptionModel]:

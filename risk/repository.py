@@ -13,8 +13,9 @@ import asyncpg
 import pandas as pd
 
 from common.errors import NotFoundError
+from risk.judging import WindowRows
 from risk.model import DisruptionModel
-from risk.pipeline import LABEL_RULE, WindowRows
+from risk.pipeline import LABEL_RULE
 from risk.promotion import Verdict, same_rows_verdict
 from risk.records import from_row
 from risk.scoring import DEFAULT_WEIGHTS, Audit, Certification, DeliveryStats, SupplierFacts, validate_weights

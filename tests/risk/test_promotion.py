@@ -111,20 +111,13 @@ def test_a_model_served_by_its_starting_rate_scores_and_explains_each_line_with_
 
 # Promotion against the champion: on the same lines, out of sample for both (risk.promotion).
 
-CUT = pd.Timestamp(date(2023, 1, 1) + timedelta(days=700))  # the champion's training day
-END = CUT + timedelta(days=13)  # the candidate's newest order: within the registry's MAX_CHAMPION_AGE of CUT
+CUT = pd.Timestamp(date(2023, 1, 1) + timedelta(days=700))  # the champion's training (as-of) day
+HISTORY = generate_history(lines=15000, suppliers=40, days=900, seed=2)
 
 
-def two_periods(*, easy_start: bool) -> pd.DataFrame:
-    """Generated lines ordered up to ``END``; with ``easy_start``, nearly every line ordered before ``CUT`` arrives
-    on time (a year of few late deliveries), and the next two weeks' lines are as late as generated."""
-    history = generate_history(lines=15000, suppliers=40, days=900, seed=2)
-    history = history[history["order_date"] <= END].copy()
-    if easy_start:
-        late = (history["order_date"] < CUT) & (history["delivered_date"] > history["promised_date"])
-        on_time = late & (np.random.default_rng(0).random(len(history)) < 0.93)
-        history.loc[on_time, "delivered_date"] = history.loc[on_time, "promised_date"]
-    return history
+def blind(sets):  # boosters fitted on shuffled outcomes: nothing learned, the baseline serves
+    rng = np.random.default_rng(0)
+    return [fit_booster(features, rng.permutation(labels)) for features, labels in sets]
 
 
 async def load(world, history: pd.DataFrame, suppliers: dict[str, uuid.UUID]) -> None:
@@ -144,64 +137,89 @@ async def load(world, history: pd.DataFrame, suppliers: dict[str, uuid.UUID]) ->
         )
 
 
-async def champion_then_candidate(world, owner_pool, history: pd.DataFrame, candidate_fitter=fit_in_process):
-    """The champion trained on ``CUT`` on the lines ordered before it, then a candidate on all of them (its data
-    ending 13 days after the champion's)."""
+async def champion_then_candidate(
+    world, owner_pool, champion_fitter, candidate_fitter, *, days: int = 10, stored_before_as_of: bool = False
+):
+    """The champion trained on ``CUT`` on the lines ordered before it (``stored_before_as_of``: its as-of day
+    left out of its metrics, as runs stored before 2026-12-07 have it), then, as the nightly job retrains, a
+    candidate ``days`` later on the lines ordered by then (each settled as of its own training day)."""
     async with owner_pool.acquire() as owner:
         (who,) = await tenant_identities(owner, [world.tenant.id])
     suppliers: dict[str, uuid.UUID] = {}
-    await load(world, history[history["order_date"] < CUT], suppliers)
-    champion = await train_tenant(world.database, who, fit_in_process, CUT.date())
-    await load(world, history[history["order_date"] >= CUT], suppliers)
-    # Trained when the lines of those two weeks have settled.
-    candidate = await train_tenant(world.database, who, candidate_fitter, END.date() + timedelta(days=60), force=True)
+    await load(world, HISTORY[HISTORY["order_date"] < CUT], suppliers)
+    champion = await train_tenant(world.database, who, champion_fitter, CUT.date())
+    if stored_before_as_of:
+        async with owner_pool.acquire() as conn:
+            forget = "UPDATE app.forecast_runs SET metrics = metrics - 'as_of' WHERE id = $1"
+            await conn.execute(forget, champion["run_id"])
+    day = CUT + timedelta(days=days)
+    await load(world, HISTORY[(HISTORY["order_date"] >= CUT) & (HISTORY["order_date"] < day)], suppliers)
+    candidate = await train_tenant(world.database, who, candidate_fitter, day.date(), force=True)
+    assert champion["promoted"] and candidate["trained"], (champion, candidate)
     return champion, candidate
 
 
-def brier(outcome: dict) -> float:
-    return outcome["metrics"]["holdout"]["served"]["brier"]
-
-
-def same_lines_figures(reason: str) -> tuple[float, float]:
-    """The candidate's and champion's Brier on the same lines, as the promotion reason states them."""
+def same_lines_figures(reason: str) -> tuple[float, float, int, int]:
+    """The candidate's and champion's Brier on the same lines, and how many lines (and late ones), as stated."""
     same = re.search(
-        r"Brier (\d\.\d{4}) vs champion v1's (\d\.\d{4}) on the same \d+ lines \(\d+ late\) ordered after "
-        r"champion v1's data ended \(\d{4}-\d{2}-\d{2}\), out of sample for both",
+        r"Brier (\d\.\d{4}) \(the candidate's scorer fitted on what was settled on that day\) vs champion v1's "
+        r"(\d\.\d{4}) on the same (\d+) lines \((\d+) late\) promised since champion v1's as-of day "
+        + CUT.strftime("%Y-%m-%d")
+        + ", out of sample for both",
         reason,
     )
     assert same, reason
-    return float(same[1]), float(same[2])
+    return float(same[1]), float(same[2]), int(same[3]), int(same[4])
 
 
-async def test_a_candidate_of_a_harder_later_period_that_beats_the_champion_on_the_same_newer_lines_is_promoted(
-    world, owner_pool
-):
-    champion, candidate = await champion_then_candidate(world, owner_pool, two_periods(easy_start=True))
-    assert champion["promoted"] and candidate["trained"]
-    # Each on its own windows the champion looks better (an easy period); before, that kept it serving.
-    assert brier(champion) < brier(candidate)
-    assert candidate["promoted"], candidate["reason"]
-    ours, theirs = same_lines_figures(candidate["reason"])
-    assert ours < theirs
-    assert "the champion is not better, so the fresher candidate serves" in candidate["reason"]
-
-
-async def test_a_champion_that_beats_the_candidate_on_the_same_newer_lines_keeps_serving(world, owner_pool):
-    rng = np.random.default_rng(0)
-
-    def blind(sets):  # boosters fitted on shuffled outcomes: nothing learned, the baseline serves
-        return [fit_booster(features, rng.permutation(labels)) for features, labels in sets]
-
-    champion, candidate = await champion_then_candidate(world, owner_pool, two_periods(easy_start=False), blind)
-    assert champion["promoted"] and candidate["trained"]
-    assert not candidate["promoted"]
-    ours, theirs = same_lines_figures(candidate["reason"])
-    assert theirs < ours
-    assert "the champion is better and keeps serving" in candidate["reason"]
+async def serving_version(owner_pool, world) -> int:
     async with owner_pool.acquire() as conn:
-        serving = await conn.fetchval(
+        return await conn.fetchval(
             "SELECT version FROM app.forecast_runs WHERE tenant_id = $1 AND model_name = 'risk-disruption' "
             "AND status = 'champion'",
             world.tenant.id,
         )
-    assert serving == 1
+
+
+async def test_a_weekly_candidate_whose_scorer_beats_the_champion_on_the_lines_promised_since_is_promoted(
+    world, owner_pool
+):
+    champion, candidate = await champion_then_candidate(world, owner_pool, blind, fit_in_process)
+    assert champion["metrics"]["as_of"] == CUT.date().isoformat()
+    assert candidate["promoted"], candidate["reason"]
+    ours, theirs, lines, late = same_lines_figures(candidate["reason"])
+    assert late >= 20 and lines > late
+    assert ours < theirs
+    assert "the champion is not better, so the fresher candidate serves" in candidate["reason"]
+    assert await serving_version(owner_pool, world) == 2
+
+
+async def test_a_champion_that_beats_the_weekly_candidates_scorer_on_the_lines_promised_since_keeps_serving(
+    world, owner_pool
+):
+    _, candidate = await champion_then_candidate(world, owner_pool, fit_in_process, blind)
+    assert not candidate["promoted"], candidate["reason"]
+    ours, theirs, _, late = same_lines_figures(candidate["reason"])
+    assert late >= 20
+    assert theirs < ours
+    assert "the champion is better and keeps serving" in candidate["reason"]
+    assert await serving_version(owner_pool, world) == 1
+
+
+async def test_with_too_few_late_lines_promised_since_the_champion_the_fresher_candidate_serves(world, owner_pool):
+    _, candidate = await champion_then_candidate(world, owner_pool, fit_in_process, blind, days=1)
+    assert candidate["promoted"], candidate["reason"]
+    _, _, _, late = same_lines_figures(candidate["reason"])
+    assert late < 20
+    assert (
+        "too few late lines to compare (at least 20 are needed), so the fresher candidate serves"
+        in (candidate["reason"])
+    )
+
+
+async def test_a_champion_stored_without_its_as_of_day_is_compared_on_the_window_lines_ordered_after_its_data(
+    world, owner_pool
+):
+    _, candidate = await champion_then_candidate(world, owner_pool, fit_in_process, blind, stored_before_as_of=True)
+    assert "ordered after champion v1's data ended" in candidate["reason"], candidate["reason"]
+    assert "as-of day" not in candidate["reason"]
