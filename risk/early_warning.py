@@ -32,6 +32,7 @@ from risk import repository
 from risk.model import DisruptionModel
 from risk.pipeline import Fitter, train_judged
 from risk.service import ModelStore, scan
+from training.job_args import at_least
 
 logger = logging.getLogger(__name__)
 RETRAIN_AFTER = timedelta(days=7)
@@ -228,7 +229,8 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--today", type=date.fromisoformat, help="scan as of this date (YYYY-MM-DD)")
     parser.add_argument("--retrain", action="store_true", help="train even if the current model is recent")
     parser.add_argument("--no-train", action="store_true", help="only score with the current models")
-    parser.add_argument("--workers", type=int, default=2, help="Ray Train workers")
+    # Refused here (one line, exit 2) before the settings are read or Ray starts (training.job_args).
+    parser.add_argument("--workers", type=at_least(1), default=2, help="Ray Train workers")
     storage = os.environ.get("CHAINSIGHT_TRAIN_STORAGE") or None
     parser.add_argument("--storage-path", default=storage, help="Ray Train checkpoints: storage every node reaches")
     return asyncio.run(_main(parser.parse_args(argv)))
