@@ -49,7 +49,8 @@ def visible(fake: FakeOdoo, model: str, record: dict[str, Any]) -> bool:
 
 
 def read(fake: FakeOdoo, model: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
-    """``read``: the existing of ``ids`` (the deleted left out), or AccessError where one exists but is hidden."""
+    """``read``: the existing of ``ids`` (the deleted left out), or AccessError where one exists but is hidden.
+    Asked for ``id`` alone Odoo fetches no column (its ORM skips ``id``), so every id comes back, deleted or not."""
     table = fake.models.get(model, {})
     existing = [i for i in ids if i in table]
     if forbidden := [i for i in existing if not visible(fake, model, table[i])]:
@@ -58,6 +59,8 @@ def read(fake: FakeOdoo, model: str, ids: list[int], fields: list[str]) -> list[
             f"Due to security restrictions, you are not allowed to access '{model}' records. "
             f"Records: {', '.join(f'(id={i})' for i in forbidden)}",
         )
+    if set(fields) <= {"id"}:
+        return [{"id": i} for i in ids]
     return fake._search_read(model, [("id", "in", existing)], {"fields": fields})
 
 
