@@ -185,10 +185,9 @@ async def run_batch(
     if not 1 <= horizon <= MAX_HORIZON.get(freq, 0):
         raise SystemExit(f"horizon must be between 1 and {MAX_HORIZON.get(freq)} for freq {freq!r}")
     moment = as_of or datetime.now(UTC)
-    if moment > datetime.now(UTC) + timedelta(days=1):
-        # A mistyped year would pad every history with a year of zeros, promote a forecast of nothing as fresh,
-        # and refuse every real night's run as older than it until the calendar caught up.
-        raise SystemExit(f"--as-of {moment:%Y-%m-%d} is in the future: a batch forecasts from data that exists")
+    too_late = future_as_of(moment)  # main refuses it before Ray starts; this is for the other callers
+    if too_late:
+        raise SystemExit(f"--as-of {too_late}")
     settings = Settings(_env_file=None, database_url=database_url, database_pool_min_size=1, database_pool_max_size=2)
     pool = await create_pool(settings)
     try:
@@ -224,6 +223,15 @@ async def run_batch(
         await pool.close()
 
 
+def future_as_of(moment: datetime) -> str | None:
+    """Why ``moment`` (timezone-aware) cannot be a batch's as-of: more than a day ahead of now (a zone ahead of UTC
+    is already tomorrow); None if it can. A mistyped year would pad every history with a year of zeros, promote a
+    forecast of nothing as fresh, and refuse every real night's run as older than it until the calendar caught up."""
+    if moment > datetime.now(UTC) + timedelta(days=1):
+        return f"{moment:%Y-%m-%d} is in the future: a batch forecasts from data that exists"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m deployments.jobs batch-forecast", description=(__doc__ or "").split("\n")[0]
@@ -241,12 +249,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.horizon is not None:
         check_horizon(parser, args.horizon, args.freq)
+    as_of = args.as_of.replace(tzinfo=args.as_of.tzinfo or UTC) if args.as_of else None
+    too_late = None if as_of is None else future_as_of(as_of)
+    if too_late:
+        parser.error(f"argument --as-of: {too_late}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     summaries = run_with_ray(
         freq=args.freq,
         horizon=args.horizon,
         quantiles=args.quantiles,
-        as_of=args.as_of.replace(tzinfo=args.as_of.tzinfo or UTC) if args.as_of else None,
+        as_of=as_of,
         tenant_ids=args.tenant,
         profile=args.profile,
         metrics_linger_s=args.metrics_linger_s,

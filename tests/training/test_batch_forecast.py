@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -118,3 +119,25 @@ def test_the_quantiles_given_are_forecast_in_order_once_each(monkeypatch):
     monkeypatch.setattr(batch_forecast, "run_with_ray", lambda **kwargs: asked.update(kwargs) or [])
     batch_forecast.main(["--quantiles", "0.9, 0.1,0.5,0.1"])
     assert asked["quantiles"] == [0.1, 0.5, 0.9]
+
+
+@pytest.mark.parametrize("as_of", ["2999-01-01", f"{datetime.now(UTC) + timedelta(days=3):%Y-%m-%dT%H:%M}"])
+def test_an_as_of_in_the_future_is_refused_in_one_line_before_ray_starts(no_ray, capsys, as_of):
+    # Before, run_batch refused it only once Ray had started (a SystemExit from inside the Ray session).
+    with pytest.raises(SystemExit) as exit_:
+        batch_forecast.main(["--as-of", as_of])
+    assert exit_.value.code == 2
+    message = capsys.readouterr().err.splitlines()[-1]
+    assert message == (
+        f"python -m deployments.jobs batch-forecast: error: argument --as-of: {as_of[:10]} is in the future: "
+        "a batch forecasts from data that exists"
+    )
+
+
+def test_an_as_of_within_a_day_of_now_is_forecast(monkeypatch):
+    # A zone ahead of UTC is already tomorrow: run_batch allows a day's lead, so main does too.
+    asked = {}
+    monkeypatch.setattr(batch_forecast, "run_with_ray", lambda **kwargs: asked.update(kwargs) or [])
+    tomorrow = datetime.now(UTC) + timedelta(hours=12)
+    batch_forecast.main(["--as-of", tomorrow.isoformat()])
+    assert asked["as_of"] == tomorrow
