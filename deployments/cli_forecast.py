@@ -34,9 +34,9 @@ def forecast(
 
     if fill not in ("zero", "ffill", "none") or profile not in ("fast", "full"):
         raise typer.BadParameter("--fill is zero, ffill or none; --profile is fast or full")
+    levels = _levels(quantiles)
     try:
         check_output(output)
-        levels = [float(q) for q in quantiles.split(",") if q.strip()]
         names = [c.strip() for c in covariates.split(",") if c.strip()]
         if names and future is None:
             raise ForecastInputError(f"--covariates {','.join(names)} need --future with their values")
@@ -59,3 +59,18 @@ def forecast(
     typer.echo(f"{len(result.selection)} series, {len(result.forecast)} rows -> {output} (models: {mix})")
     if result.filled_gaps:
         typer.echo(f"{result.filled_gaps} missing timestamp(s) filled with --fill {fill}", err=True)
+
+
+def _levels(text: str) -> list[float]:
+    """``--quantiles`` read as the batch job reads its own (``training.job_args.quantile_levels``: each strictly
+    between 0 and 1, sorted, distinct); empty or blank for points only."""
+    import argparse
+
+    from training.job_args import quantile_levels
+
+    if not text.strip():
+        return []
+    try:
+        return quantile_levels(text)
+    except argparse.ArgumentTypeError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--quantiles'") from exc

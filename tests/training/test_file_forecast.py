@@ -273,3 +273,22 @@ def test_the_command_refuses_ambiguous_dates_in_one_line_naming_the_option(forec
     result = forecast_without_ray(EUROPEAN_FEBRUARY, "--profile", "fast")
     assert result.exit_code == 2, result.output
     assert "'01/02/2024'" in result.output and "give --date-format" in result.output
+
+
+@pytest.mark.parametrize(
+    ("quantiles", "message"),
+    [
+        ("abc", "must be comma-separated numbers between 0 and 1, got 'abc'"),
+        ("0.1,,0.9", "must be comma-separated numbers between 0 and 1, got '0.1,,0.9'"),
+        ("0.1,1.5", "quantiles must lie strictly between 0 and 1, got [1.5]"),
+    ],
+)
+def test_the_command_refuses_bad_quantiles_as_the_batch_does_naming_the_option(
+    forecast_without_ray, quantiles, message
+):
+    # Before, abc was refused as "could not convert string to float: 'abc'", naming no option, and 0.1,,0.9 was
+    # read as 0.1,0.9.
+    result = forecast_without_ray("a,2024-01-01,1\na,2024-01-02,2\n", "--quantiles", quantiles)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '--quantiles': {message}" in result.output
+    assert "Traceback" not in result.output
