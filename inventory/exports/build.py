@@ -113,10 +113,10 @@ async def _longer_statements(conn: asyncpg.Connection, limit: str) -> AsyncItera
     must not fail for it with a 503 that the stream, whose first rows come at once, never met."""
     before = await conn.fetchval("SELECT current_setting('statement_timeout')")
     await conn.execute("SELECT set_config('statement_timeout', $1, true)", limit)
-    try:
-        yield
-    finally:
-        await conn.execute("SELECT set_config('statement_timeout', $1, true)", before)
+    yield
+    # Put back only after a count that succeeded: one that failed aborted the transaction, where any statement would
+    # raise InFailedSQLTransactionError in place of the count's own error (a 503 or 422 turned into a 500).
+    await conn.execute("SELECT set_config('statement_timeout', $1, true)", before)
 
 
 async def _text_columns(conn: asyncpg.Connection, dataset: Dataset, query: ListQuery) -> list[str]:

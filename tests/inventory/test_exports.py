@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import openpyxl
 import pytest
 from pypdf import PdfReader
@@ -113,6 +114,14 @@ async def test_the_up_front_count_may_outlast_a_requests_statement_timeout_which
         async with build._longer_statements(conn, build.COUNT_TIMEOUT):
             await conn.execute("SELECT pg_sleep(0.2)")  # past the 50 ms the request allows
         assert await conn.fetchval("SELECT current_setting('statement_timeout')") == "50ms"
+
+
+async def test_a_count_past_its_own_timeout_fails_with_its_own_error(owner_pool):
+    # Putting the timeout back in the aborted transaction raised InFailedSQLTransactionError instead: a 500, not a 503.
+    async with owner_pool.acquire() as conn:
+        with pytest.raises(asyncpg.QueryCanceledError):
+            async with conn.transaction(), build._longer_statements(conn, "50ms"):
+                await conn.execute("SELECT pg_sleep(1)")
 
 
 def csv_rows(body: bytes) -> list[dict[str, str]]:
