@@ -153,13 +153,33 @@ def _refuse_duplicates(df: pd.DataFrame) -> None:
 
 
 def _as_datetime(ds: pd.Series) -> pd.Series:
+    """``ds`` as datetimes; dates written as text must be ISO 8601 (2024-02-01, 2024-02-01T09:00+01:00): pandas
+    would read 01/02/2024 month-first whatever the caller meant (a planner's file has its own reading,
+    ``training.file_forecast``, before it gets here)."""
+    strings = ds.map(lambda value: isinstance(value, str))
     try:
-        converted = pd.to_datetime(ds)
+        converted = pd.to_datetime(ds, format="ISO8601") if strings.any() else pd.to_datetime(ds)
     except (ValueError, TypeError) as exc:
+        if strings.any() and not isinstance(exc, pd.errors.OutOfBoundsDatetime):
+            _refuse_non_iso(ds[strings])
         raise ForecastInputError(f"column 'ds' cannot be read as datetimes: {exc}") from exc
     if converted.isna().any():
         raise ForecastInputError(f"column 'ds' has {int(converted.isna().sum())} missing timestamp(s)")
     return converted
+
+
+def _refuse_non_iso(texts: pd.Series) -> None:
+    unread = texts[pd.to_datetime(texts, format="ISO8601", errors="coerce").isna()]
+    for text in dict.fromkeys(unread):  # not ISO 8601, or out of range
+        try:
+            pd.to_datetime([text], format="ISO8601")
+        except pd.errors.OutOfBoundsDatetime:
+            continue  # ISO 8601, but out of range: refused with the column below
+        except ValueError:
+            raise ForecastInputError(
+                f"column 'ds' has {text!r}, which is not ISO 8601 (YYYY-MM-DD, or YYYY-MM-DDTHH:MM with an optional "
+                "UTC offset): write dates so, rather than have them read day-first or month-first by guess"
+            ) from None
 
 
 def numeric_values(y: pd.Series, name: str = "y") -> pd.Series:

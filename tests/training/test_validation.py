@@ -1,3 +1,5 @@
+from datetime import date, datetime
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -65,3 +67,30 @@ def test_series_shorter_than_a_season_is_too_short_for_seasonal_naive(seasonal):
 def test_predict_before_fit_is_an_input_error():
     with pytest.raises(ForecastInputError, match="call fit"):
         StatisticalForecaster("auto_ets").predict(3)
+
+
+def _daily(ds: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"unique_id": "a", "ds": ds, "y": np.arange(len(ds), dtype=float)})
+
+
+@pytest.mark.parametrize(
+    "written", [["01/02/2024", "01/03/2024"], ["1.2.2024", "1.3.2024"], ["Feb 1 2024", "Feb 2 2024"]]
+)
+def test_a_date_written_other_than_iso_8601_is_refused_naming_it_not_guessed(written):
+    # Before, pandas read 01/02/2024, 01/03/2024 month-first as 2 and 3 January, a regular daily series, whichever
+    # the caller meant, without a word.
+    refusal = rf"column 'ds' has {written[0]!r}, which is not ISO 8601 \(YYYY-MM-DD"
+    with pytest.raises(ForecastInputError, match=refusal):
+        validate_history(_daily(written), "D")
+
+
+def test_iso_8601_dates_and_times_are_read_as_written():
+    days = validate_history(_daily(["2024-02-01", "2024-02-02T00:00", "2024-02-03 00:00:00"]), "D")
+    assert days["ds"].tolist() == list(pd.date_range("2024-02-01", periods=3, freq="D"))
+    hours = validate_history(_daily(["2024-02-01T09:00+01:00", "2024-02-01T10:00+01:00"]), "h")
+    assert hours["ds"].tolist() == list(pd.date_range("2024-02-01 09:00", periods=2, freq="h", tz="UTC+01:00"))
+
+
+def test_datetimes_given_as_objects_are_read_as_before():
+    history = pd.DataFrame({"unique_id": "a", "ds": [date(2024, 2, 1), datetime(2024, 2, 2)], "y": [1.0, 2.0]})
+    assert validate_history(history, "D")["ds"].tolist() == list(pd.date_range("2024-02-01", periods=2, freq="D"))
