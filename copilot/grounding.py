@@ -195,6 +195,9 @@ def extract(
     text = _MINUS_WORD.sub(lambda m: m.group() if m.group(1) else "-", _CITATION.sub(" ", text))
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
     found_names = _names_stated(lowered, names)
+    # Names first, as the data writes them: "USB-C cable 1m" is no name once its code is blanked, and its 1 a figure.
+    for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
     dates = {claim for match in SLASH_DATE.finditer(text) if (claim := slash_date(match))}
     text = SLASH_DATE.sub(lambda match: " " if slash_date(match) else match.group(), text)
     dates |= {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}
@@ -212,8 +215,6 @@ def extract(
     text = _DAY_OF_MONTH.sub(" ", text)
     codes = {c.upper() for c in _CODE.findall(text) if _written_as_code(c)}
     text = _CODE.sub(lambda match: " " if _written_as_code(match.group()) else match.group(), text)
-    for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
-        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
     text = blank_placed(text, counts, sizes, lambda figure: extract(figure).numbers)
     spelled, text = read_spelled(text)  # "five days late", "12 thousand"
     amounts = _amounts(text)

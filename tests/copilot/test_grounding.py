@@ -387,3 +387,18 @@ def test_a_ratio_the_data_states_in_words_backs_it_written_with_a_slash():
     checker = Checker(["Acme Fasteners: 12 of 15 deliveries on time, 3 out of 4 audits passed"], NAMES)
     assert checker.check("Acme Fasteners was 12/15 on time and passed 3/4 audits.").grounded
     assert checker.check("Acme Fasteners was 15/12 on time.").unsupported == ["--12-15|15/12"]
+
+
+def _stock(sku: str, name: str, available: int, unit: str = "each") -> str:
+    return f"{sku} ({name}) at WH-B: on hand {available + 3}, reserved 3, available {available} {unit}"
+
+
+def test_a_name_holding_a_code_backs_no_figure_of_its_own():
+    # Before, codes were blanked before names: "USB-C cable 1m" no longer matched once "USB-C" was gone, so its
+    # 1 backed "1 available", and "ASM-CTRL-BOX 500" left a 500 in the data.
+    names = ["USB-C cable 1m", "ASM-CTRL-BOX 500"]
+    rows = [_stock("ELC-CBL-USB", "USB-C cable 1m", 52), _stock("ASM-CTRL-BOX", "ASM-CTRL-BOX 500", 7)]
+    checker = Checker(rows, names)
+    assert checker.check("ELC-CBL-USB has 1 available.").unsupported == ["1"]
+    assert checker.check("ASM-CTRL-BOX has 500 available.").unsupported == ["500"]
+    assert checker.check("ASM-CTRL-BOX 500 has 7 available; the USB-C cable 1m has 52.").grounded
