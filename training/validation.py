@@ -156,7 +156,8 @@ def _as_datetime(ds: pd.Series) -> pd.Series:
     """``ds`` as datetimes; dates written as text must be ISO 8601 (2024-02-01, 2024-02-01T09:00+01:00): pandas
     would read 01/02/2024 month-first whatever the caller meant (a planner's file has its own reading,
     ``training.file_forecast``, before it gets here)."""
-    strings = ds.map(lambda value: isinstance(value, str))
+    # Only an object column can hold text: a datetime column (the ledger's, a batch's panel) is not walked row by row.
+    strings = ds.map(lambda value: isinstance(value, str)) if ds.dtype == object else pd.Series(False, index=ds.index)
     try:
         converted = pd.to_datetime(ds, format="ISO8601") if strings.any() else pd.to_datetime(ds)
     except (ValueError, TypeError) as exc:
