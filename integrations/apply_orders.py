@@ -18,6 +18,7 @@ from common.errors import DomainError, InsufficientStockError
 from integrations.cancelled_orders import refuse_open_for_cancelled
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
+from integrations.order_dates import date_erp_issue
 from integrations.order_lines import lines_as_stored, stored_lines, write_lines
 from integrations.records import Entity, PurchaseOrderRecord, PurchaseOrderStatus, StockRecord
 from inventory import purchasing_status as lifecycle
@@ -297,6 +298,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         )
         await lifecycle.advance(conn, scope.tenant_id, dict(order), target, source=scope.origin)
         outcome = "updated"
+    await date_erp_issue(conn, order_id, model, scope.origin)
     await remember(conn, scope, Entity.PURCHASE_ORDERS, model.external_id, order_id, digest)
     return outcome
 

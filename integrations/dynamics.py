@@ -255,6 +255,7 @@ def _order(r: dict[str, Any]) -> dict[str, Any]:
         "warehouse_external_id": next(filter(None, (_guid(x.get("locationId")) for x in lines)), None),
         "currency": r.get("currencyCode") or None,  # empty: the company's local currency
         "expected_date": r.get("requestedReceiptDate") or None,
+        "ordered_on": r.get("orderDate") or None,  # a day: the receiving warehouse's
         "status": status,
         "lines": [
             {

@@ -225,7 +225,7 @@ class NetSuiteConnector(OAuthConnector):
 
     _ORDER_SELECT = (
         "t.id, t.tranid, t.externalid, t.entity, t.status, c.symbol AS currency, "
-        "TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate"
+        "TO_CHAR(t.duedate, 'YYYY-MM-DD') AS duedate, TO_CHAR(t.trandate, 'YYYY-MM-DD') AS trandate"
     )
     _ORDER_FROM = "transaction t LEFT JOIN currency c ON c.id = t.currency"
 

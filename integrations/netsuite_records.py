@@ -57,6 +57,7 @@ def order_record(r: dict[str, Any], all_lines: list[dict[str, Any]], default_uni
         "warehouse_external_id": next((str(x["location"]) for x in lines if x.get("location")), None),
         "currency": r.get("currency") or None,
         "expected_date": r.get("duedate") or None,
+        "ordered_on": r.get("trandate") or None,  # the order's date, a day: the receiving warehouse's
         "status": status.value,
         "lines": [
             {

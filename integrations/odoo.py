@@ -212,7 +212,10 @@ class OdooConnector(Connector):
             yield Page(records[start : start + self.config.page_size])
 
     async def _orders(self, cursor: dict[str, Any] | None) -> AsyncIterator[Page]:
-        fields = ["name", "origin", "partner_id", "currency_id", "date_planned", "state", "picking_type_id"]
+        fields = [
+            "name", "origin", "partner_id", "currency_id", "date_planned", "date_order", "date_approve", "state",
+            "picking_type_id",
+        ]  # fmt: skip
         warehouses: dict[int, str | None] = {}
         async for rows, after in self._changed("purchase.order", [], fields, cursor):
             unit = await self._line_unit_field()

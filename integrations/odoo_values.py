@@ -65,6 +65,8 @@ def order_record(
         "warehouse_external_id": warehouses.get(picking) if picking else None,
         "currency": m2o_name(r["currency_id"]),
         "expected_date": (text(r["date_planned"]) or "")[:10] or None,
+        # Odoo's datetimes are UTC, "YYYY-MM-DD HH:MM:SS": its confirmation (date_approve), else its order date.
+        "ordered_at": f"{at}+00:00" if (at := text(r.get("date_approve")) or text(r.get("date_order"))) else None,
         "status": order_status(r["state"], lines),
         "lines": order_lines(lines, unit),
     }

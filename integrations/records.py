@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from inventory.purchasing_schemas import PurchaseOrderStatus
 from inventory.schemas import PlannedDate, TimeZone
@@ -118,6 +118,11 @@ class PurchaseOrderRecord(_Record):
     warehouse_code: str | None = None
     currency: str | None = None
     expected_date: PlannedDate | None = None
+    # When the ERP has the order placed, which dates its issue here (``integrations.order_dates``): Odoo's
+    # confirmation time, or the day alone, on the receiving warehouse's calendar (Business Central's orderDate,
+    # SAP's PurchaseOrderDate, NetSuite's trandate). None where the ERP gives none: the sync that sees it issued.
+    ordered_at: AwareDatetime | None = None
+    ordered_on: PlannedDate | None = None
     status: PurchaseOrderStatus
     # Empty only on a cancelled order, one whose every line the ERP gave up (Odoo's lines all set to 0), or on a
     # draft whose lines are at 0 while it is edited.
@@ -131,7 +136,7 @@ class PurchaseOrderRecord(_Record):
             raise ValueError("at least one line, unless the order is cancelled or a draft")
         return value
 
-    @field_validator("expected_date", mode="before")
+    @field_validator("expected_date", "ordered_on", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         try:

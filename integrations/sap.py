@@ -230,6 +230,7 @@ class SapConnector(Connector):
             "warehouse_code": (items[0].get("Plant") if items else None),
             "currency": r.get("DocumentCurrency"),
             "expected_date": min(due).date().isoformat() if due else None,
+            "ordered_on": day.date().isoformat() if (day := parse_v2_date(r.get("PurchaseOrderDate"))) else None,
             "status": status,
             "lines": lines,
         }

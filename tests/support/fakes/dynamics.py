@@ -214,6 +214,7 @@ class FakeDynamics(FakeServer):
                 gross = _cents(Decimal(str(line.get("quantity") or 0)) * Decimal(str(line.get("directUnitCost") or 0)))
                 line.update(discountPercent=float(percent), discountAmount=float(_cents(gross * percent / 100)))
         number = f"106{len(self.tables['purchaseOrders']) + 1:03d}"
+        body = {"orderDate": datetime.now().date().isoformat(), **body}  # Business Central's work date
         record = self.put("purchaseOrders", {**body, "number": number, "status": "Draft", "purchaseOrderLines": lines})
         return Response(201, record)
 
@@ -261,6 +262,7 @@ def populate(fake: FakeDynamics, *, items: int = 5, orders: int = 2) -> None:
                 "number": f"106{i + 900}",
                 "vendorId": vendors[i % 2]["id"],
                 "currencyCode": "",
+                "orderDate": "2026-01-20",
                 "requestedReceiptDate": "2026-02-10",
                 "status": "Open" if i % 2 else "Draft",
                 "purchaseOrderLines": [

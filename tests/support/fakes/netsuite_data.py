@@ -76,6 +76,7 @@ def populate(fake: FakeNetSuite, *, items: int = 6, orders: int = 3) -> dict[str
                 "entity": vendors[i % 3]["id"],
                 "status": statuses[i % 3],
                 "currency": usd["id"],
+                "trandate": datetime(2026, 1, 20),
                 "duedate": datetime(2026, 2, 10 + i),
             },
         )

@@ -26,6 +26,7 @@ SCHEMA: dict[str, set[str]] = {
         "status",
         "currency",
         "duedate",
+        "trandate",
         "externalid",
         "memo",
         "lastmodifieddate",

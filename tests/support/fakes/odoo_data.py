@@ -96,6 +96,9 @@ def populate(fake: FakeOdoo, *, products: int = 5, orders: int = 3, quants: bool
                     "partner_id": fake.name_of("res.partner", ids["suppliers"][i % 3]),
                     "currency_id": [1, "EUR"],
                     "date_planned": "2026-02-01 10:00:00",
+                    "date_order": "2026-01-20 09:00:00",
+                    # Odoo stamps the confirmation (button_approve) on a confirmed order.
+                    "date_approve": "2026-01-21 08:00:00" if states[i % 3] == "purchase" else False,
                     "state": states[i % 3],
                     "picking_type_id": [1 + i % 2, "Receipts"],
                 }

@@ -361,6 +361,7 @@ def populate(fake: FakeSap, *, products: int = 5, orders: int = 3) -> None:
                 "PurchaseOrder": number,
                 "Supplier": f"1000{i % 3:02d}",
                 "DocumentCurrency": "EUR",
+                "PurchaseOrderDate": datetime(2026, 1, 20, tzinfo=UTC),
                 "PurchasingProcessingStatus": "05" if i % 3 == 1 else "02",
                 "to_PurchaseOrderItem": items,
             },
