@@ -25,6 +25,7 @@ from functools import cache
 import asyncpg
 import pycountry
 
+from copilot.name_parts import name_parts, names_stated
 from copilot.placed_figures import UNITS, blank_placed
 from copilot.slash_dates import SLASH_DATE, slash_date
 from copilot.spelled_numbers import read_spelled
@@ -175,18 +176,6 @@ def _amounts(text: str) -> set[str]:
     return found
 
 
-def _names_stated(lowered: str, names: Iterable[str]) -> set[str]:
-    """The ``names`` (lower-cased) that ``lowered`` holds as whole words."""
-    found = set()
-    for name in filter(None, names):
-        needle = name.lower()
-        # A substring test first: a pattern per name (the re cache holds 512) took seconds a sentence in a tenant of
-        # 50,000 products; the whole-word search then runs only for the few names the text holds.
-        if needle in lowered and re.search(rf"(?<!\w){re.escape(needle)}(?!\w)", lowered):
-            found.add(needle)
-    return found
-
-
 def extract(
     text: str, names: Iterable[str] = (), counts: frozenset[str] = frozenset(), sizes: frozenset[str] = frozenset()
 ) -> Claims:
@@ -194,7 +183,7 @@ def extract(
     or a shortfall that ``sizes`` holds, is none (``placed_figures``)."""
     text = _MINUS_WORD.sub(lambda m: m.group() if m.group(1) else "-", _CITATION.sub(" ", text))
     lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
-    found_names = _names_stated(lowered, names)
+    found_names = names_stated(lowered, names)
     # Names first, as the data writes them: "USB-C cable 1m" is no name once its code is blanked, and its 1 a figure.
     for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
@@ -269,17 +258,21 @@ class Checker:
         # month too ("on the 7th").
         yearless = {"--" + day[5:] for day in days if not day.startswith("--")}
         yearless |= {"---" + day[-2:] for day in days if not day.startswith("---")}
+        # A name's parts back themselves written as in the name ("the 24V power supply", "the RAL 7016 coat").
+        words, phrases = name_parts(self.names, self._context.names, lambda word: extract(word).numbers)
+        name_codes = {code for word in words for code in extract(word).codes}
+        self._names = [*self.names, *phrases]
         self._context = Claims(
             self._context.numbers | extra,
             days | either | pairs | yearless,
-            self._context.codes,
-            self._context.names,
+            self._context.codes | name_codes,
+            self._context.names | phrases,
             self._context.amounts,
         )
         self._text = " ".join(" ".join(self.context_texts).lower().split())
 
     def check(self, sentence: str) -> Verdict:
-        missing = extract(sentence, self.names, self._counts, self._sizes).missing_from(self._context)
+        missing = extract(sentence, self._names, self._counts, self._sizes).missing_from(self._context)
         # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
         quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]
         return Verdict(sentence, missing + quoted)

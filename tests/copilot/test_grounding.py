@@ -402,3 +402,23 @@ def test_a_name_holding_a_code_backs_no_figure_of_its_own():
     assert checker.check("ELC-CBL-USB has 1 available.").unsupported == ["1"]
     assert checker.check("ASM-CTRL-BOX has 500 available.").unsupported == ["500"]
     assert checker.check("ASM-CTRL-BOX 500 has 7 available; the USB-C cable 1m has 52.").grounded
+
+
+def test_a_part_of_a_name_written_as_in_the_name_is_backed_by_it():
+    # Before, a name blanked whole took its codes and figures out of the data: "the 24V power supply", "from 3M" and
+    # "the RAL 7016 powder coat" were dropped though the data names them.
+    names = ["Power supply 24V 5A", "Motor 0.75kW IE3", "Powder coat RAL 7016", "V-belt XPZ 1250",
+             "3M Deutschland GmbH", "Seven Seas Logistics"]  # fmt: skip
+    checker = Checker([_stock("ELC-PSU-24", "Power supply 24V 5A", 13), _stock("SPR-MTR-075", "Motor 0.75kW IE3", 2),
+                       _stock("RAW-PAINT-RAL", "Powder coat RAL 7016", 40, "kg"),
+                       _stock("SPR-BLT-XPZ", "V-belt XPZ 1250", 3),
+                       "PO-1001 from SUP-3M (3M Deutschland GmbH) to BER-01: expected 2026-12-01, 4 days late",
+                       "PO-1002 from SUP-SEAS (Seven Seas Logistics) to BER-01: expected 2026-12-01, 3 days late"],
+                      names)  # fmt: skip
+    stated = ["The 24V power supply has 13 available.", "The IE3 motor has 2 available.",
+              "The 0.75kW motor has 2 available.", "The RAL 7016 powder coat has 40 kg available.",
+              "The XPZ 1250 V-belt has 3 available.", "PO-1001 from 3M is 4 days late.",
+              "Seven Seas is 3 days late."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
+    invented = ["SPR-BLT-XPZ has 7016 available.", "SPR-BLT-XPZ has 1250 available.", "PO-1002 is seven days late."]
+    assert [checker.check(s).unsupported for s in invented] == [["7016"], ["1250"], ["7"]]
