@@ -187,10 +187,12 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
     if known is None and model.chainsight_number is not None:
         pushed = await _pushed_order(conn, scope, model.chainsight_number, supplier_id)
     existing_id = known[0] if known is not None else pushed["id"] if pushed is not None else None
-    if not model.lines and (existing_id is None or model.status is PurchaseOrderStatus.DRAFT):
-        # Cancelled with every line given up and never ordered here, or a draft whose lines are at 0 while it is
-        # edited: nothing to import, and the draft as stored is kept until its lines come back.
+    if not model.lines and existing_id is None:  # cancelled, or a draft, with no line: never ordered, nothing to keep
         return "unchanged"
+    if not model.lines and model.status is PurchaseOrderStatus.DRAFT:
+        # A draft whose lines are at 0 while it is edited keeps its lines here, and says so (announced once): left
+        # quiet, its old quantities went on counting as incoming for as long as the ERP kept it empty.
+        raise RecordRejected("the ERP's draft has no line with a quantity; its lines here are kept as they were")
     stored = await stored_lines(conn, existing_id) if existing_id is not None else {}
     numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]
     earlier = lines_as_stored(numbered, stored)
