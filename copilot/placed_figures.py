@@ -2,7 +2,8 @@
 turn found, before what it counts ("the two late orders", "5 sources", "2 late SKU-7 purchase orders"). A summary
 counts what it was given, though no line states the count. And the size of a negative figure of the data next to a
 word of shortfall or decrease: "12 short", "short by 12", "a deficit of 12" of an available -12, "fell by 3.5" of
-a trend -3.5; never "12 available" nor "rose by 3.5", and not "below 12", a threshold.
+a trend -3.5, "risk improved by 3.5"; never "12 available", "rose by 3.5" nor "11 available and falling" (only a
+unit or word of quantity stands between), and not "below 12", a threshold.
 
 Each occurrence is judged alone: of two orders listed, "2 late orders, each 2 days late" has its first 2 backed,
 not its second. Rows are what a tool lists or a passage is, never a quantity: "2 days", "2 units", "2 items",
@@ -33,13 +34,16 @@ _COUNTING = re.compile(
 _FIGURE = r"(\d[\d,]*(?:\.\d+)?|[A-Za-z]+(?:-[A-Za-z]+)?)(?![\w-]|[.,]\d)"
 _DECREASE = (r"short(?:fall|age)?|deficit|negative|overdrawn|behind|less|fewer|lower|down|fell|fall(?:s|en|ing)?"
              r"|drop(?:s|ped|ping)?|decrease[sd]?|declin(?:e[sd]?|ing)|reduc(?:ed|tion)")  # fmt: skip
-# "12 short", "12 units behind": the figure, up to two words, the word of shortfall.
-_SIZE_BEFORE = re.compile(
-    rf"(?<![\w./-])(?={_FIGURE}\s+(?:(?=[\w-]*[A-Za-z])[\w-]+\s+){{0,2}}(?i:{_DECREASE}|below)\b)"
-)
-# "short by 12", "a deficit of 12", "down 3.5"; "below 12" is a threshold, "fell to 3.5" a level.
+# "12 short", "12 units behind", "3.5 points lower", "12 each below zero": the figure, at most its unit or a word
+# of quantity, then the word of shortfall; "11 available and falling", "11 units is below" state no shortfall.
+_QUANTITY = rf"(?:%|(?:{'|'.join(UNITS)}|each|points?|pts|percent|hours?|weeks?|months?)\b)"
+_SIZE_BEFORE = re.compile(rf"(?<![\w./-])(?={_FIGURE}\s*(?:{_QUANTITY}\s*)?(?<=\s)(?i:{_DECREASE}|below)\b)")
+# "short by 12", "a deficit of 12", "down 3.5", and a risk that "improved by 3.5", the usual words for a falling
+# risk score; "below 12" is a threshold, "fell to 3.5" a level.
+_IMPROVED = r"(?<=risk\s)improved\s+by|(?<=risk\sscore\s)improved\s+by"
 _SIZE_AFTER = re.compile(
-    rf"\b(?i:{_DECREASE})\s+(?:(?i:by|of|about|around|roughly|nearly|almost|some|an?)\s+){{0,2}}(?<![\w./-]){_FIGURE}"
+    rf"\b(?i:{_DECREASE}|{_IMPROVED})\s+(?:(?i:by|of|about|around|roughly|nearly|almost|some|an?)\s+){{0,2}}"
+    rf"(?<![\w./-]){_FIGURE}"
 )
 
 

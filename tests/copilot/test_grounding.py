@@ -422,3 +422,19 @@ def test_a_part_of_a_name_written_as_in_the_name_is_backed_by_it():
     assert [s for s in stated if not checker.check(s).grounded] == []
     invented = ["SPR-BLT-XPZ has 7016 available.", "SPR-BLT-XPZ has 1250 available.", "PO-1002 is seven days late."]
     assert [checker.check(s).unsupported for s in invented] == [["7016"], ["1250"], ["7"]]
+
+
+def test_a_shortfall_word_backs_a_size_only_straight_after_the_figure_or_its_unit():
+    # Before, any two words could stand between the figure and the word of decrease: "11 available and falling"
+    # passed on an available -11 of another SKU, "rose by 3.5 after a decline" on a trend -3.5.
+    checker = Checker(["SKU-7 (Hex nut) at WH-1: on hand 6, reserved 17, available -11 each",
+                       "SKU-8 (Flat washer) at WH-1: on hand 40, reserved 2, available 38 each",
+                       "SUP-1 (Acme Metals): risk score 58/100; last scan 61.5 (falling, -3.5)"])  # fmt: skip
+    invented = ["SKU-8 has 11 available and falling.", "SKU-8 is at 11 and dropping.",
+                "SKU-8 stock is 11 but declining.", "SKU-8 stock of 11 units is below the reorder point.",
+                "Acme Metals' risk rose by 3.5 after a decline."]  # fmt: skip
+    assert [checker.check(s).unsupported for s in invented] == [["11"], ["11"], ["11"], ["11"], ["3.5"]]
+    stated = ["SKU-7 is 11 units short.", "SKU-7 is 11 each below its reservations.",
+              "Acme Metals' risk fell 3.5 points.", "Acme Metals' risk improved by 3.5 points.",
+              "Acme Metals' risk is 3.5 points lower."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
