@@ -74,9 +74,10 @@ _DAY_OF_MONTH = re.compile(rf"\b[Tt]he\s+(3[01]|[12]\d|0?[1-9]){_SUFFIX}\b(?!\s+
 _CODE = re.compile(r"\b[A-Za-z]{1,6}[-#][A-Za-z0-9][A-Za-z0-9-]*\b")
 _AMOUNT = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 # A minus sign (ASCII or U+2212) makes another figure: "-40" is not 40. A dash after a figure or word is a range
-# or a code ("1-2 days", "SKU-40"), and "minus 40" is written -40, but not after a figure: "1000 minus 12" subtracts.
+# or a code ("1-2 days", "SKU-40"), and "minus 40" is written -40, but not after a figure: "1000 minus 12" subtracts
+# ("SKU-7 minus 12" is a -12: the 7 of a code is no figure).
 _SIGN = r"[-\u2212]"
-_MINUS_WORD = re.compile(rf"(\d(?:\s*(?:%|(?:{'|'.join(UNITS)})\b))?\s+)?\b(?i:minus)\s+(?=\d)")
+_MINUS_WORD = re.compile(rf"((?<![-\w.,])\d[\d.,]*(?:\s*(?:%|(?:{'|'.join(UNITS)})\b))?\s+)?\b(?i:minus)\s+(?=\d)")
 # An amount next to a currency code or symbol, either side: "250.00 JPY", "EUR 12.5", "€12.50", "12 $".
 _PRICED = re.compile(
     rf"(?<![\w.])({_AMOUNT})\s?([A-Z]{{3}}|(?i:euros?|dollars?|yen))\b|\b([A-Z]{{3}})\s?({_AMOUNT})(?![\w])"

@@ -52,6 +52,8 @@ def blank_placed(
 ) -> str:
     """``text`` with each figure that counts rows and whose ``value`` is one of ``counts``, and each next to a word of
     shortfall whose ``value`` is one of ``sizes``, blanked so that it is no claim; other occurrences still are."""
+    if not counts and not sizes:  # nothing could back a placed figure: read none
+        return text
     spans = [m.span(1) for m in _COUNTING.finditer(text) if (figures := value(m.group(1))) and figures <= counts]
     spans += [
         m.span(1)

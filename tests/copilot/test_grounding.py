@@ -438,3 +438,18 @@ def test_a_shortfall_word_backs_a_size_only_straight_after_the_figure_or_its_uni
               "Acme Metals' risk fell 3.5 points.", "Acme Metals' risk improved by 3.5 points.",
               "Acme Metals' risk is 3.5 points lower."]  # fmt: skip
     assert [s for s in stated if not checker.check(s).grounded] == []
+
+
+def test_minus_after_a_code_ending_in_a_digit_is_a_sign():
+    # Before, the 7 of "SKU-7" read as a figure before "minus": "SKU-7 minus 12 units available" claimed a 12.
+    assert extract("SKU-7 minus 12 units available").numbers == {"-12"}
+    assert extract("WH1 minus 3").numbers == {"-3"}
+
+
+def test_nothing_to_place_reads_no_figure_twice(monkeypatch):
+    # Before, blank_placed read every figure of a counting or shortfall phrase though no count nor size could back it.
+    calls = []
+    real = grounding.extract
+    monkeypatch.setattr(grounding, "extract", lambda *a, **k: calls.append(a) or real(*a, **k))
+    real("Late orders fell 12 short and 3 suppliers are behind.")  # no counts, no sizes
+    assert calls == []
