@@ -182,8 +182,8 @@ async def promote_if_better(
     forecasts forever), or when ``outdated`` says why the locked champion is outdated (it cannot be loaded, or its
     scores were measured under rules the candidate's are not comparable with). A candidate whose data ends before
     the champion's (a rerun of an earlier night), or with a shorter horizon, never replaces a current champion; one
-    with a longer horizon does without comparing scores (errors over more steps: until 2026-12-07 the nightly 28-step
-    batch lost to a 7-step champion on them, and every 28-day request was refitted)."""
+    with a longer horizon does with a finite score that beats seasonal naive (MASE < 1) or the champion's, the scores
+    being over other steps (until 2026-12-07 the nightly 28-step batch lost to a 7-step champion on them)."""
     if metric not in PROMOTION_METRICS:
         raise ForecastInputError(f"promotion metric must be one of {PROMOTION_METRICS}, got {metric!r}")
     async with conn.transaction():
@@ -209,8 +209,10 @@ async def promote_if_better(
         elif _stale(champion, run, max_champion_age):
             promoted, reason = True, f"champion v{champion.version} trained on data older than {max_champion_age}"
         elif run.horizon > champion.horizon:
-            promoted, steps = True, f"{run.horizon} steps, champion v{champion.version} only {champion.horizon}"
+            steps = f"{run.horizon} steps, champion v{champion.version} only {champion.horizon}"
+            promoted = math.isfinite(ours) and (ours <= theirs or (metric == "mase" and ours < 1))
             reason = f"forecasts {steps}: their {metric} is not comparable, and the champion cannot serve {run.horizon}"
+            reason += "" if promoted else f", but its {metric} {ours:.4f} beats neither seasonal naive nor {theirs:.4f}"
         elif compare is not None and (same := await compare(champion)) is not None:
             promoted, reason, ours, theirs = same
         elif ours < theirs:

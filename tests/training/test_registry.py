@@ -360,7 +360,9 @@ async def test_a_run_with_a_shorter_horizon_does_not_replace_a_current_champion(
     assert not decision.promoted and decision.reason == "forecasts 7 steps, champion v1 28"
 
 
-async def test_a_run_with_a_longer_horizon_replaces_a_current_champion_whatever_their_scores(database, make_tenant):
+async def test_a_run_with_a_longer_horizon_replaces_a_current_champion_when_it_beats_seasonal_naive(
+    database, make_tenant
+):
     # Before, after `train --horizon 7` (champion v1, 7-step MASE 0.8686) the nightly 28-step batch read "mase
     # 0.8882 does not beat champion v1's 0.8686": errors over 28 steps against errors over 7, and every 28-day
     # request was refitted for up to 14 days. The metrics keep no per-step errors to compare on the first 7.
@@ -371,6 +373,18 @@ async def test_a_run_with_a_longer_horizon_replaces_a_current_champion_whatever_
     assert decision.reason == (
         "forecasts 28 steps, champion v1 only 7: their mase is not comparable, and the champion cannot serve 28"
     )
+
+
+async def test_a_longer_run_that_beats_neither_seasonal_naive_nor_the_champion_does_not_replace_it(
+    database, make_tenant
+):
+    # A manual 90-step batch took the title whatever its MASE (since 01cd5a8), and then no nightly 28-step run could
+    # replace it for 14 days.
+    nightly = {"key": "batch/2025-03-01/D/h28", "mase": 0.8882, "horizon": 28}
+    manual = {"key": "batch/2025-03-01/D/h90", "mase": 1.37, "horizon": 90}
+    decision, current = await challenged(database, await make_tenant(), nightly, manual)
+    assert not decision.promoted and current is not None and current.horizon == 28
+    assert decision.reason.endswith("but its mase 1.3700 beats neither seasonal naive nor 0.8882")
 
 
 async def after_the_nightly_champion(database, tenant, trained: dict) -> tuple:
