@@ -157,7 +157,8 @@ def _as_datetime(ds: pd.Series) -> pd.Series:
     would read 01/02/2024 month-first whatever the caller meant (a planner's file has its own reading,
     ``training.file_forecast``, before it gets here)."""
     # Only an object column can hold text: a datetime column (the ledger's, a batch's panel) is not walked row by row.
-    strings = ds.map(lambda value: isinstance(value, str)) if ds.dtype == object else pd.Series(False, index=ds.index)
+    textual = ds.dtype == object or pd.api.types.is_string_dtype(ds)  # pandas' string dtypes and categoricals too
+    strings = ds.map(lambda value: isinstance(value, str)) if textual else pd.Series(False, index=ds.index)
     try:
         converted = pd.to_datetime(ds, format="ISO8601") if strings.any() else pd.to_datetime(ds)
     except (ValueError, TypeError) as exc:

@@ -84,6 +84,14 @@ def test_a_date_written_other_than_iso_8601_is_refused_naming_it_not_guessed(wri
         validate_history(_daily(written), "D")
 
 
+@pytest.mark.parametrize("dtype", ["string", "category"])
+def test_a_text_column_of_pandas_own_string_or_category_type_is_held_to_iso_8601(dtype):
+    # 0348432 looked for text in object columns only: these read 01/02/2024 month-first again, as plain pandas does.
+    history = _daily(["01/02/2024", "01/03/2024"]).astype({"ds": dtype})
+    with pytest.raises(ForecastInputError, match="which is not ISO 8601"):
+        validate_history(history, "D")
+
+
 def test_iso_8601_dates_and_times_are_read_as_written():
     days = validate_history(_daily(["2024-02-01", "2024-02-02T00:00", "2024-02-03 00:00:00"]), "D")
     assert days["ds"].tolist() == list(pd.date_range("2024-02-01", periods=3, freq="D"))
