@@ -17,19 +17,21 @@ from integrations.records import PurchaseOrderRecord
 
 async def date_erp_issue(conn: asyncpg.Connection, order_id: UUID, model: PurchaseOrderRecord, origin: str) -> None:
     """The issue time of an order the ERP made (``origin``, not one pushed from here, which was issued here),
-    once it is issued: the ERP's, a day alone as the receiving warehouse's midnight (UTC without a zone). Never
-    later than the time it has (the sync's): an ERP's date ahead of the clock, or a confirmation repeated in the
-    ERP, moves nothing."""
+    once it is issued: the ERP's, never later than the time it has (an ERP's date ahead of the clock, or a
+    confirmation repeated in the ERP, moves nothing). A confirmation time (Odoo's) always counts; a day alone
+    (Business Central's, SAP's, NetSuite's, as the receiving warehouse's midnight, UTC without a zone) is the day
+    the document was made, so it counts only for an order first recorded here already issued (``issued_at`` not
+    after ``created_at``): one seen here as a draft keeps the sync that saw it released, else its lead time would
+    count the wait for approval. Idempotent, and writes nothing once dated: run on every sync of the order."""
     if model.ordered_at is None and model.ordered_on is None:
         return
     await conn.execute(
-        """UPDATE app.purchase_orders po
-           SET issued_at = least(po.issued_at,
-                                 coalesce($2::timestamptz,
-                                          $3::date::timestamp AT TIME ZONE coalesce(w.timezone, 'UTC')))
+        """UPDATE app.purchase_orders po SET issued_at = d.at
            FROM app.warehouses w
+           CROSS JOIN LATERAL (SELECT coalesce($2::timestamptz,
+                                               $3::date::timestamp AT TIME ZONE coalesce(w.timezone, 'UTC')) AS at) d
            WHERE po.id = $1 AND w.tenant_id = po.tenant_id AND w.id = po.warehouse_id AND po.origin = $4
-             AND po.issued_at IS NOT NULL""",
+             AND po.issued_at > d.at AND ($2::timestamptz IS NOT NULL OR po.issued_at <= po.created_at)""",
         order_id,
         model.ordered_at,
         model.ordered_on,

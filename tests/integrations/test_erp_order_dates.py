@@ -125,3 +125,16 @@ async def test_a_netsuite_transaction_date_is_the_receiving_warehouses_day(sync_
     assert rows and {r["issued_at"] for r in rows} == {
         datetime(2026, 1, 20, tzinfo=ZoneInfo(r["timezone"] or "UTC")) for r in rows
     }  # trandate 2026-01-20
+
+
+async def test_a_business_central_draft_released_later_is_issued_when_the_sync_saw_it_released(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Until 2026-12-07 it took its orderDate, the day the draft was made: its lead time counted the approval wait.
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    draft = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106900")
+    bc.put("purchaseOrders", {"status": "Open"}, draft["id"])
+    before = datetime.now(UTC)
+    await run_sync(sync_deps, tenant.id, connector)
+    assert (await issued(owner_pool, tenant.id))["106900"] >= before
