@@ -255,7 +255,8 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         "expected_date": model.expected_date,
     }
     digest = fingerprint({**header, "status": model.status.value, "lines": lines})
-    if known is not None and known[1] == digest:
+    if known is not None and known[1] == digest:  # dated all the same: orders recorded before the ERP's dates
+        await date_erp_issue(conn, known[0], model, scope.origin)
         return "unchanged"
     order = pushed
     if known is not None:

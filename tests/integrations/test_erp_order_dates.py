@@ -138,3 +138,18 @@ async def test_a_business_central_draft_released_later_is_issued_when_the_sync_s
     before = datetime.now(UTC)
     await run_sync(sync_deps, tenant.id, connector)
     assert (await issued(owner_pool, tenant.id))["106900"] >= before
+
+
+async def test_an_order_issued_at_its_first_sync_before_the_erp_dates_is_redated_though_unchanged(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Until 2026-12-07 an unchanged order was never redated: the lead-time history kept its sync times.
+    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
+    await completed_run(sync_deps, tenant, connector)
+    await owner_pool.execute(  # as the sync before the ERP's dates left it: issued when it was first recorded
+        "UPDATE app.purchase_orders SET issued_at = created_at WHERE tenant_id = $1 AND number = '106901'", tenant.id
+    )
+    first = next(o for o in bc.tables["purchaseOrders"].values() if o["number"] == "106901")
+    bc.put("purchaseOrders", {}, first["id"])  # read again, nothing in it changed
+    await run_sync(sync_deps, tenant.id, connector)
+    assert (await issued(owner_pool, tenant.id))["106901"] == datetime(2026, 1, 20, tzinfo=UTC)
