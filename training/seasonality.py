@@ -31,11 +31,12 @@ MIN_CYCLES_UNDETECTED = 8
 # ACF peak there is carried by the few other observations a lag apart (two sales 50 weeks apart read 0.5 at lag 50,
 # over a band of 0.25). A period is then detected only where this many of them recur at the peak's lag, one a period
 # before or after another: the backing the strengths ask of such a series (sales in 4 weeks of each of 3 years: 12).
-# Where the peak may wander (PEAK_TOLERANCE of at least a lag) the calendar moves a recurrence by a lag too: a sale in
+# For a yearly period (52 weeks, 365 days) the calendar moves a recurrence by a lag: a sale in
 # the same ISO week comes back 52 or 53 weeks later, on the same date 365 or 366 days later; within RECURRING_SLACK
 # lags of the peak's it counts.
 MIN_RECURRING = 8
 RECURRING_SLACK = 1
+CALENDAR_DRIFTING = frozenset({52, 365})  # a year in weeks or days; a day (24 h) and a week (7 d, 168 h) never drift
 # A Monday at midnight: where steps on the calendar are counted from.
 _ANCHOR = pd.Timestamp("1970-01-05")
 
@@ -192,7 +193,7 @@ def detect_periods(y: np.ndarray, periods: list[int]) -> dict[int, float]:
             if values[lag] > band
             and values[lag] >= values[lag - 1]
             and values[lag] >= values[lag + 1]
-            and (events is None or _recurring(events, lag, min(RECURRING_SLACK, tolerance)) >= MIN_RECURRING)
+            and (events is None or _recurring(events, lag, _slack(period)) >= MIN_RECURRING)
         ]
         if heights:
             peaks[period] = max(heights)
@@ -275,3 +276,9 @@ def _peak_weeks(
     component = by_period[:, periods.index(yearly)]
     weeks = pd.Series(component, index=ds.isocalendar().week.to_numpy()).groupby(level=0).mean()
     return [int(w) for w in weeks.sort_values(ascending=False).head(top).index]
+
+
+def _slack(period: int) -> int:
+    """How far a recurrence may stand from the period's lag: a step for a yearly period, whose calendar positions drift
+    (52 or 53 weeks, 365 or 366 days); none for a day or a week in hours or days, which are always as long."""
+    return RECURRING_SLACK if period in CALENDAR_DRIFTING else 0

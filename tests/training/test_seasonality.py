@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from training import seasonality
 from training.errors import ForecastInputError
 from training.seasonality import analyse_seasonality, detect_periods
 
@@ -251,3 +252,9 @@ def test_a_sale_in_the_same_iso_week_of_eight_years_is_a_yearly_period(first_yea
 def test_a_sale_in_the_same_iso_week_of_eight_years_peaks_in_that_week():
     analysis = analyse_seasonality(one_sale_in_iso_week_50_of_each_year(2015), "W")
     assert analysis.detected_periods == [52] and analysis.peak_weeks[0] == 50
+
+
+def test_only_a_yearly_period_lets_a_recurrence_stand_a_step_off_its_lag():
+    # A day (24 h) and a week (7 d, 168 h) never drift on the calendar; with a step of slack (4cd949d) random sparse
+    # hourly sales read daily or weekly cycles more often (12 weeks at 2%: 6 in 150 seeds at 168, now 2).
+    assert [seasonality._slack(period) for period in (7, 24, 168, 12, 52, 365)] == [0, 0, 0, 0, 1, 1]
