@@ -153,8 +153,12 @@ class DynamicsConnector(OAuthConnector):
             if _is_guid(order_id):  # a GUID literal goes unquoted, so only a well-formed one is written into the filter
                 named = f"orderId eq {order_id} or {named}"
             invoiced = False
-            async for rows in self._pages("purchaseInvoices", {"$filter": named, "$select": "id,status"}):
-                invoiced = invoiced or any(r.get("status") in _POSTED for r in rows)
+            async for rows in self._pages("purchaseInvoices", {"$filter": named, "$select": "id,status,orderId"}):
+                # Found by its number, an invoice naming another order's id is another order's (another company's
+                # number series): no proof that this one was received.
+                invoiced = invoiced or any(
+                    r.get("status") in _POSTED and _guid(r.get("orderId")) in (None, order_id) for r in rows
+                )
             gone[order_id] = PurchaseOrderStatus.RECEIVED if invoiced else PurchaseOrderStatus.CANCELLED
         return gone
 

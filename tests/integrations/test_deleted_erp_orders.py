@@ -70,6 +70,19 @@ async def test_an_order_numbered_here_not_as_in_business_central_is_found_invoic
     assert _orders(await snapshot(owner_pool, tenant.id))["PO-000123"][0] == "received"
 
 
+async def test_an_invoice_with_the_orders_number_but_another_orders_id_proves_no_receipt(
+    sync_deps, owner_pool, make_tenant, bc
+):
+    # Found by number alone, another company's invoice (same number series) closed the order as received, and
+    # outside the safety valve, which counts only unproven closures.
+    tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
+    other = "9f0c1c1e-7a55-4a2e-9d7e-2b1f6f0e0a11"
+    bc.put("purchaseInvoices", {"number": "108001", "orderId": other, "orderNumber": "106901", "status": "Open"})
+    bc.delete("purchaseOrders", _bc_order(bc, "106901")["id"])
+    await run_sync(sync_deps, tenant.id, connector)
+    assert _orders(await snapshot(owner_pool, tenant.id))["106901"][0] == "cancelled"
+
+
 async def test_an_order_deleted_by_hand_in_business_central_is_cancelled(sync_deps, owner_pool, make_tenant, bc):
     tenant, connector = await _bc_synced(sync_deps, owner_pool, make_tenant, bc)
     bc.put("purchaseInvoices", {"number": "108001", "orderNumber": "106999", "status": "Open"})  # another order's
