@@ -49,18 +49,16 @@ def same_rows_verdict(
     if not lines:
         why = f"no line {since} is settled in the candidate's decision windows, so the fresher candidate serves"
         return True, why, None, None
-    ours = round(float(np.mean((windows.served[new] - windows.late[new]) ** 2)), 4)
-    theirs = round(float(np.mean((held.predict(windows.features[new]) - windows.late[new]) ** 2)), 4)
+    ours, theirs = (
+        _brier(windows.served[new], windows.late[new]),
+        _brier(held.predict(windows.features[new]), windows.late[new]),
+    )
     figures = (
         f"Brier {ours:.4f} vs champion v{champion.version}'s {theirs:.4f} on the same {lines} lines ({late} late) "
         f"{since}, out of sample for both"
     )
-    if late < MIN_DECISION_LATE:
-        few = f"at least {MIN_DECISION_LATE} late lines are needed to show that the champion is better"
-        return True, f"{figures}: {few}, so the fresher candidate serves", ours, theirs
-    if theirs < ours:
-        return False, f"{figures}: the champion is better and keeps serving", ours, theirs
-    return True, f"{figures}: the champion is not better, so the fresher candidate serves", ours, theirs
+    few = f"at least {MIN_DECISION_LATE} late lines are needed to show that the champion is better"
+    return _decided(figures, few, late, ours, theirs)
 
 
 def _on_champion_information(rival: RivalRows, champion: RunRecord, held: DisruptionModel) -> Verdict:
@@ -68,14 +66,22 @@ def _on_champion_information(rival: RivalRows, champion: RunRecord, held: Disrup
     since = f"promised since champion v{champion.version}'s as-of day {rival.as_of:%Y-%m-%d}"
     if not lines:
         return True, f"no line {since} is settled yet, so the fresher candidate serves", None, None
-    ours = round(float(np.mean((rival.trial - rival.late) ** 2)), 4)
-    theirs = round(float(np.mean((held.predict(rival.features) - rival.late) ** 2)), 4)
+    ours, theirs = _brier(rival.trial, rival.late), _brier(held.predict(rival.features), rival.late)
     figures = (
         f"Brier {ours:.4f} (the candidate's scorer fitted on what was settled on that day) vs champion "
         f"v{champion.version}'s {theirs:.4f} on the same {lines} lines ({late} late) {since}, out of sample for both"
     )
+    few = f"too few late lines to compare (at least {MIN_DECISION_LATE} are needed)"
+    return _decided(figures, few, late, ours, theirs)
+
+
+def _brier(probabilities: np.ndarray, late: np.ndarray) -> float:
+    return round(float(np.mean((probabilities - late) ** 2)), 4)
+
+
+def _decided(figures: str, few: str, late: int, ours: float, theirs: float) -> Verdict:
+    """The champion keeps serving only with a lower Brier on at least ``MIN_DECISION_LATE`` late lines."""
     if late < MIN_DECISION_LATE:
-        few = f"too few late lines to compare (at least {MIN_DECISION_LATE} are needed)"
         return True, f"{figures}: {few}, so the fresher candidate serves", ours, theirs
     if theirs < ours:
         return False, f"{figures}: the champion is better and keeps serving", ours, theirs
