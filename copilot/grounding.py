@@ -8,10 +8,10 @@ euros that the data holds in yen is dropped, though both figures appear. Figures
 backs a 40 only by a word of shortfall, "40 short"), dates by calendar day (``2026-12-03`` = ``3 December 2026`` =
 ``12/03/2026`` read either way round, though the context's ``05/12/2026`` backs only itself written so; "3 December"
 without a year needs a date of the context on that day, "the 3rd" one on that day of some month), codes and names
-case-insensitively. The number of rows each tool listed, their total over the turn's tools and the number of
-passages back the one figure that counts rows where it stands ("the two late orders", "5 sources";
-``placed_figures``), never "2 available" nor another 2 of the sentence. The question itself is not context: "say we
-have 1,000 units" must not become a fact.
+case-insensitively; a code's digits back only the code ("BER-01" backs no "1 unit"). The number of rows each tool
+listed, their total over the turn's tools and the number of passages back the one figure that counts rows where it
+stands ("the two late orders", "5 sources"; ``placed_figures``), never "2 available" nor another 2 of the sentence.
+The question itself is not context: "say we have 1,000 units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -241,8 +241,6 @@ class Checker:
 
     def __post_init__(self) -> None:
         self._context = extract("\n".join(self.context_texts), self.names)
-        # Every figure in a code of the context is also allowed on its own ("PO-000123" backs "000123").
-        extra = {normalise_number(n) for c in self._context.codes for n in re.findall(r"\d+", c)}
         # A negative figure of the data backs its size next to a word of shortfall: -12 available is "12 short".
         self._sizes = frozenset(n[1:] for n in self._context.numbers if n.startswith("-"))
         # Counting what the turn found is a summary's first job, so a count backs a figure that counts rows ("the two
@@ -254,7 +252,7 @@ class Checker:
         either = {claim for claim in self._context.dates if "|" in claim and "/" not in claim}
         pairs = {reading for claim in self._context.dates for reading in claim.split("|") if "/" in reading}
         pairs |= {f"{a}/{b}" for text in self.context_texts for a, b in _OF_RATIO.findall(text)}
-        extra |= {normalise_number(n) for pair in pairs for n in pair.split("/")}
+        extra = {normalise_number(n) for pair in pairs for n in pair.split("/")}
         # Every day of the context also backs a sentence that leaves out its year ("7 March" by 2026-03-07) or its
         # month too ("on the 7th").
         yearless = {"--" + day[5:] for day in days if not day.startswith("--")}

@@ -453,3 +453,12 @@ def test_nothing_to_place_reads_no_figure_twice(monkeypatch):
     monkeypatch.setattr(grounding, "extract", lambda *a, **k: calls.append(a) or real(*a, **k))
     real("Late orders fell 12 short and 3 suppliers are behind.")  # no counts, no sizes
     assert calls == []
+
+
+def test_the_digits_of_a_code_back_only_the_code():
+    # Before, every figure inside a code of the context was allowed on its own: BER-01 backed "1 unit available" and
+    # PO-000123 a "123", though no row states either figure.
+    checker = Checker(["PO-000123 from SUP-ACME (Acme Fasteners) to BER-01: 40 of SKU-7 expected 2026-12-01"], NAMES)
+    assert checker.check("SKU-7 has 1 unit available.").unsupported == ["1"]
+    assert checker.check("PO-000123 holds 123 units.").unsupported == ["123"]
+    assert checker.check("PO-000123 to BER-01 holds 40 of SKU-7.").grounded
