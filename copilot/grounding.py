@@ -183,11 +183,11 @@ def extract(
     """The figures, dates, codes and known entity names a text states; a figure counting rows that ``counts`` holds,
     or a shortfall that ``sizes`` holds, is none (``placed_figures``)."""
     text = _MINUS_WORD.sub(lambda m: m.group() if m.group(1) else "-", _CITATION.sub(" ", text))
-    lowered = text.lower()  # names as written: "Seven Seas Logistics" holds a figure in words
-    found_names = names_stated(lowered, names)
+    stated = names_stated(text, names)  # names as written: "Seven Seas Logistics" holds a figure in words
+    found_names = {name.lower() for name in stated}
     # Names first, as the data writes them: "USB-C cable 1m" is no name once its code is blanked, and its 1 a figure.
-    for name in sorted(found_names, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
-        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=re.IGNORECASE)
+    for name in sorted(stated, key=len, reverse=True):  # "Coke Zero" and "Seven Seas" state no 0 and no 7
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", " ", text, flags=stated[name])
     dates = {claim for match in SLASH_DATE.finditer(text) if (claim := slash_date(match))}
     text = SLASH_DATE.sub(lambda match: " " if slash_date(match) else match.group(), text)
     dates |= {_calendar_day(y, int(mo), d) for y, mo, d in _ISO_DATE.findall(text)}

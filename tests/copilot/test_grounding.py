@@ -462,3 +462,15 @@ def test_the_digits_of_a_code_back_only_the_code():
     assert checker.check("SKU-7 has 1 unit available.").unsupported == ["1"]
     assert checker.check("PO-000123 holds 123 units.").unsupported == ["123"]
     assert checker.check("PO-000123 to BER-01 holds 40 of SKU-7.").grounded
+
+
+def test_a_name_that_is_a_number_word_is_that_name_only_written_as_the_data_writes_it():
+    # Before, a tenant name that is a number word (the carrier ONE, a supplier Seven) was found in any case and
+    # blanked before figures were read: "twenty-one units" claimed 20, "seven units" nothing, "one unit" the name.
+    names = [*NAMES, "ONE", "Seven"]
+    checker = Checker(["SH-12 inbound to WH-1 via ONE: in transit", "SUP-9 (Seven): 2 days late",
+                       "SKU-7 (Hex nut) at WH-1: on hand 3, reserved 0, available 3 each"], names)  # fmt: skip
+    assert checker.check("SKU-7 has twenty-one units available.").unsupported == ["21"]
+    assert checker.check("SKU-7 has seven units available.").unsupported == ["7"]
+    assert checker.check("SH-12 travels with ONE, and Seven is 2 days late.").grounded
+    assert Checker(["SKU-7 at WH-1: available 3 each"], names).check("SKU-7 has one unit per box.").grounded
