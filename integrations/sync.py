@@ -30,12 +30,11 @@ from integrations.http import RetryPolicy
 from integrations.mapping import FieldMapping
 from integrations.reconcile import reconcile_orders
 from integrations.records import ENTITY_ORDER, Entity
+from integrations.sync_notices import announce, announcement, event_kind
 from inventory import events
 
 logger = logging.getLogger(__name__)
 
-SYNC_FINISHED = "integration.sync_finished"
-SYNC_FAILED = "integration.sync_failed"
 ACTOR_CANNOT_WRITE = "the connector's acting member is no longer an admin or planner: re-save the connector as one"
 
 ConnectorFactory = Callable[[str, ConnectorConfig], Connector]
@@ -127,7 +126,7 @@ async def close_run(
         tenant_id, connector_name = run.pop("tenant_id"), run.pop("connector_name")
         # The function wrote the notification; the event goes out with this transaction's commit.
         await events.publish(
-            cast(asyncpg.Connection, conn), tenant_id, _event_kind(run), _announcement(run, connector_name)
+            cast(asyncpg.Connection, conn), tenant_id, event_kind(run), announcement(run, connector_name)
         )
     return run
 
@@ -232,7 +231,7 @@ async def run_sync(
     async def finish(tx: TenantTransaction) -> dict | None:
         run = await store.finish_run(tx.conn, the_run_id, status, run_counts, error)
         if run is not None:
-            await _announce(tx, setup.connector, run)
+            await announce(tx, setup.connector, run)
         return run
 
     try:
@@ -263,41 +262,3 @@ def _closing_operation(scope: SyncScope, reported: set[str]) -> Callable[[Tenant
         return await close_stock_snapshot(tx.conn, scope, reported)
 
     return op
-
-
-def _announcement(run: dict, connector_name: str) -> dict[str, Any]:
-    return {
-        "connector_id": str(run["connector_id"]),
-        "connector": connector_name,
-        "run_id": str(run["id"]),
-        "status": run["status"],
-        "counts": run["counts"],
-        "error": run["error"],
-    }
-
-
-def _event_kind(run: dict) -> str:
-    return SYNC_FAILED if run["status"] == "failed" else SYNC_FINISHED
-
-
-async def _announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
-    # app.close_integration_run (migration 0157) writes the same notification for a run the service closes.
-    data = _announcement(run, connector["name"])
-    await events.publish(tx.conn, tx.tenant_id, _event_kind(run), data)
-    # Every dead letter is announced once, by the first run to close once it is open (new, or reopened after being
-    # resolved), even one that then failed; one met again while open (a stock record every full snapshot fails
-    # again) is not: a notification per run would repeat it every interval. The event goes out for every run.
-    unannounced = await store.announce_dead_letters(tx.conn, connector["id"])
-    if run["status"] == "failed":
-        dead_lettered = " (some records were dead-lettered)" if unannounced else ""
-        title = f"ERP sync of {connector['name']} failed{dead_lettered}: {run['error']}"
-    elif unannounced:
-        title = f"ERP sync of {connector['name']} finished; some records were dead-lettered"
-    else:
-        return
-    await tx.conn.execute(
-        "INSERT INTO app.notifications (tenant_id, kind, title, data) VALUES ($1, 'integration_sync', $2, $3)",
-        tx.tenant_id,
-        title[:300],
-        data,
-    )
