@@ -19,6 +19,9 @@ DEVELOPMENT_INTEGRATIONS_KEY = "Y2hhaW5zaWdodC1kZXYtb25seS1pbnRlZ3JhdGlvbnM="
 PLACEHOLDER_MARKERS = ("changeme", "change-me", "placeholder", "your-", "not-for-production", "example")
 # Browser frontends allowed by default outside production: the Vite and Next.js/CRA development servers.
 DEVELOPMENT_CORS_ORIGINS = ("http://localhost:5173", "http://localhost:3000")
+# The longest ERP push deadline a deployment may set: a purchase order's edits here are held against a push's
+# claim for this plus a margin (inventory.purchasing_status), whatever the deadline, so it must bound every one.
+ERP_PUSH_DEADLINE_MAX_S = 120.0
 
 
 class Environment(StrEnum):
@@ -133,6 +136,9 @@ class Settings(BaseSettings):
     integrations_backoff_s: float = Field(default=0.5, ge=0)
     integrations_max_retry_delay_s: float = Field(default=60.0, ge=0)
     integrations_page_size: int = Field(default=500, ge=1, le=5000)
+    # One push's ERP work, every request and retry together: past it the push stops, releases its claim on the
+    # order and answers 503 erp_timeout (the retries alone may take minutes per request).
+    erp_push_deadline_s: float = Field(default=ERP_PUSH_DEADLINE_MAX_S, gt=0, le=ERP_PUSH_DEADLINE_MAX_S)
     # Networks connectors may call besides public addresses (CIDRs, JSON list), e.g. an on-premises ERP at
     # ["10.20.0.0/16"]. Loopback, private, link-local and metadata addresses are refused unless listed here.
     integrations_allowed_networks: list[str] = Field(default_factory=list)

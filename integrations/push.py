@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from common.config import ERP_PUSH_DEADLINE_MAX_S
 from common.database import TenantTransaction
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from integrations import store
-from integrations.connector import ConnectorConfig, connector_class
+from integrations.connector import Connector, ConnectorConfig, connector_class
+from integrations.errors import ConnectorUnavailableError
 from integrations.external_ids import SyncScope, remember
 from integrations.mapping import FieldMapping
 from integrations.records import Entity, PushLine, PushOrder
 from integrations.sync import SyncDeps
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price
-from inventory.purchasing_status import PUSH_CLAIM_TAKEOVER, refuse_inactive_references
+from inventory.purchasing_status import push_claim_takeover, refuse_inactive_references
 
 
 async def push_purchase_order(
-    deps: SyncDeps, claims: dict[str, Any], requested_tenant: UUID | None, connector_id: UUID, order_id: UUID
+    deps: SyncDeps,
+    claims: dict[str, Any],
+    requested_tenant: UUID | None,
+    connector_id: UUID,
+    order_id: UUID,
+    *,
+    deadline_s: float = ERP_PUSH_DEADLINE_MAX_S,
 ) -> dict:
     """Create a Chainsight purchase order in the ERP and remember the ERP's id for it.
 
     The ERP call happens between two transactions: nothing is held open while the ERP answers. The first
     claims the order for the connector (migration 0127), so a second push meanwhile is refused instead of
     creating a second ERP order, and so are an edit, a cancel or a receipt of the order (``lock_order``), which
-    the ERP would not see; the claim goes when the ERP has answered, either way.
+    the ERP would not see; the claim goes when the ERP has answered, either way, or when ``deadline_s`` (all the
+    ERP requests and their retries together) has passed, and lapses a minute after it if this process dies.
     """
 
     async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
@@ -41,7 +52,7 @@ async def push_purchase_order(
         if await tx.conn.fetchval(locked, order_id) is None:
             raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
         # Claimed before the check below, so that check sees what a push that released its claim recorded.
-        await _claim(tx, connector_id, order_id, connector["name"])
+        await _claim(tx, connector_id, order_id, connector["name"], push_claim_takeover(deadline_s))
         credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)
         mapping = FieldMapping.model_validate(connector["mapping"])
         scope = SyncScope(tx.tenant_id, connector_id, connector["name"], order_id, mapping, frozenset())
@@ -54,23 +65,19 @@ async def push_purchase_order(
         return connector, credentials, order
 
     connector_row, credentials, order = await deps.database.run(claims, requested_tenant, prepare)
-    connector = deps.connector_factory(
-        connector_row["kind"],
-        ConnectorConfig(
-            base_url=connector_row["base_url"],
-            credentials=credentials,
-            options=connector_row["options"],
-            page_size=deps.page_size,
-            retry=deps.retry,
-        ),
+    config = ConnectorConfig(
+        base_url=connector_row["base_url"],
+        credentials=credentials,
+        options=connector_row["options"],
+        page_size=deps.page_size,
+        retry=deps.retry,
     )
     try:
-        external_id = await connector.push_purchase_order(order)
+        # The connector is built in here: until 2026-12-07 a construction that failed left the claim to lapse.
+        external_id = await _create_in_erp(deps.connector_factory(connector_row["kind"], config), order, deadline_s)
     except BaseException:
         await deps.database.run(claims, requested_tenant, lambda tx: _release(tx, connector_id, order_id))
         raise
-    finally:
-        await connector.aclose()
 
     async def record(tx: TenantTransaction) -> dict:
         scope = SyncScope(tx.tenant_id, connector_id, connector_row["name"], order_id, FieldMapping(), frozenset())
@@ -80,6 +87,29 @@ async def push_purchase_order(
 
     result: dict = await deps.database.run(claims, requested_tenant, record)
     return result
+
+
+class PushDeadlineError(ConnectorUnavailableError):
+    """The ERP did not finish the push within its deadline; it may have made the order all the same."""
+
+    code = "erp_timeout"
+
+
+async def _create_in_erp(connector: Connector, order: PushOrder, deadline_s: float) -> str:
+    deadline = asyncio.timeout(deadline_s)
+    try:
+        async with deadline:
+            return await connector.push_purchase_order(order)
+    except TimeoutError as exc:
+        if not deadline.expired():
+            raise  # an error of the connector's own, not the deadline
+        raise PushDeadlineError(
+            f"{connector.vendor}: the ERP did not answer the push within {deadline_s:g} s; it may still have created "
+            "the order. Pushing again is safe in Odoo, NetSuite and SAP (numbers of up to 12 characters), which look "
+            "the order up by its number first; in Business Central look for it there before pushing again"
+        ) from exc
+    finally:
+        await connector.aclose()
 
 
 # Kinds whose push names the warehouse by its ERP id and cannot leave it out: Odoo receives an order in the
@@ -97,7 +127,9 @@ def _may_push_unsynced(kind: str, warehouse_code: str, mapping: FieldMapping) ->
     return kind not in _PUSH_NEEDS_WAREHOUSE_ID and warehouse_code == mapping.default_warehouse
 
 
-async def _claim(tx: TenantTransaction, connector_id: UUID, order_id: UUID, connector_name: str) -> None:
+async def _claim(
+    tx: TenantTransaction, connector_id: UUID, order_id: UUID, connector_name: str, takeover: timedelta
+) -> None:
     claimed = await tx.conn.fetchval(
         """INSERT INTO app.integration_push_claims (tenant_id, connector_id, purchase_order_id) VALUES ($1, $2, $3)
            ON CONFLICT (tenant_id, connector_id, purchase_order_id) DO UPDATE SET claimed_at = now()
@@ -106,7 +138,7 @@ async def _claim(tx: TenantTransaction, connector_id: UUID, order_id: UUID, conn
         tx.tenant_id,
         connector_id,
         order_id,
-        PUSH_CLAIM_TAKEOVER,
+        takeover,
     )
     if claimed is None:
         raise ConflictError(

@@ -20,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 
+from common.config import ERP_PUSH_DEADLINE_MAX_S
 from common.errors import ConflictError, NotFoundError
 from inventory import events
 from inventory.purchasing_schemas import PurchaseOrderStatus
@@ -36,9 +37,20 @@ NEXT: dict[Status, tuple[Status, ...]] = {
     Status.CANCELLED: (),
 }
 
-# A push claim (migration 0127) older than this belongs to a push whose process died during the ERP call: another
-# push may take it over (integrations.push), and it no longer holds the order against edits here.
-PUSH_CLAIM_TAKEOVER = timedelta(minutes=10)
+# A push's ERP work stops at its deadline (integrations.push), and its claim goes then; the margin covers the
+# transactions around the ERP call and clocks. A claim older than deadline + margin belongs to a push whose process
+# died: another push may take it over.
+PUSH_CLAIM_MARGIN = timedelta(seconds=60)
+
+
+def push_claim_takeover(deadline_s: float) -> timedelta:
+    """The age past which a push claim (migration 0127) made under ``deadline_s`` is a dead process's."""
+    return timedelta(seconds=deadline_s) + PUSH_CLAIM_MARGIN
+
+
+# Edits here do not know the deadline the pushing process was given: they take the longest one a deployment may set,
+# so a live push's claim always holds the order against them.
+PUSH_CLAIM_TAKEOVER = push_claim_takeover(ERP_PUSH_DEADLINE_MAX_S)
 
 # The timestamp column a status sets when an order reaches it.
 STAMPS: dict[Status, str] = {

@@ -16,7 +16,7 @@ from deployments.api.listing_params import CursorParam
 from integrations import store
 from integrations.crypto import cipher_from_key
 from integrations.errors import ConnectorError
-from integrations.push import push_purchase_order
+from integrations.push import PushDeadlineError, push_purchase_order
 from integrations.schemas import (
     Connector,
     ConnectorCreate,
@@ -127,6 +127,15 @@ async def list_dead_letters(
 async def push_order(connector_id: UUID, order_id: UUID, caller: CallerDep, settings: SettingsDep):
     deps = SyncDeps.from_settings(settings, caller.services.database)
     try:
-        return await push_purchase_order(deps, caller.claims.raw, caller.requested_tenant, connector_id, order_id)
+        return await push_purchase_order(
+            deps,
+            caller.claims.raw,
+            caller.requested_tenant,
+            connector_id,
+            order_id,
+            deadline_s=settings.erp_push_deadline_s,
+        )
+    except PushDeadlineError:
+        raise  # 503 erp_timeout: "did not accept" below would be wrong, the ERP may have made the order
     except ConnectorError as exc:
         raise ServiceUnavailableError(f"the ERP did not accept the order: {exc}", code="erp_error") from exc

@@ -1,0 +1,30 @@
+"""A push past its ERP deadline answers 503 erp_timeout, saying the ERP may have made the order (not "did not
+accept"), and the route gives the push the configured deadline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from deployments.api.routes import integrations as route
+from integrations.push import PushDeadlineError
+from tests.deployments.api.test_connectors_api import a_draft_order_of
+from tests.deployments.erp_bodies import odoo_body
+
+
+async def test_a_push_past_its_deadline_is_a_503_erp_timeout(http, make_tenant, monkeypatch):
+    given: dict[str, Any] = {}
+
+    async def past_its_deadline(*args: Any, deadline_s: float) -> dict:
+        given["deadline_s"] = deadline_s
+        raise PushDeadlineError("odoo: the ERP did not answer the push within 120 s; it may still have created it")
+
+    monkeypatch.setattr(route, "push_purchase_order", past_its_deadline)
+    tenant = await make_tenant()
+    order_id = await a_draft_order_of(http, tenant)
+    created = await http.post(
+        "/api/v1/integrations/connectors", json=odoo_body("http://127.0.0.1:1"), headers=tenant.admin_headers()
+    )
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}/purchase-orders/{order_id}/push"
+    response = await http.post(path, headers=tenant.headers())
+    assert (response.status_code, response.json()["code"], given) == (503, "erp_timeout", {"deadline_s": 120.0})
+    assert response.json()["message"].endswith("it may still have created it")
