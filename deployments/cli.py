@@ -240,7 +240,9 @@ app.command()(cli_forecast.forecast)
 @app.command("forecast-batch")
 def forecast_batch(
     freq: Annotated[str, typer.Option(help="D or W")] = "D",
-    horizon: Annotated[int | None, typer.Option(min=1, max=366, help="steps (default: 28 for D, 13 for W)")] = None,
+    horizon: Annotated[
+        int | None, typer.Option(help="steps, at most 366 for D and 104 for W (default: 28 for D, 13 for W)")
+    ] = None,
     tenant: Annotated[list[UUID] | None, typer.Option(help="only these tenants (repeatable)")] = None,
     profile: Annotated[str, typer.Option(help="full (adds the global xgboost) or fast")] = "full",
 ) -> None:
@@ -249,9 +251,16 @@ def forecast_batch(
     from dataclasses import asdict
 
     from training.batch_forecast import run_with_ray
+    from training.job_args import horizon_problem
 
-    if freq not in ("D", "W") or profile not in ("fast", "full"):
-        raise typer.BadParameter("--freq is D or W; --profile is fast or full")
+    # Refused as the job refuses them (training.job_args), in one line before the database or Ray starts.
+    if freq not in ("D", "W"):
+        fail(f"--freq: must be D or W, got {freq!r}")
+    if profile not in ("fast", "full"):
+        fail(f"--profile: must be fast or full, got {profile!r}")
+    problem = None if horizon is None else horizon_problem(horizon, freq)
+    if problem:
+        fail(f"--horizon: {problem}")
     url = ensure_database_url()
     summaries = run_with_ray(url, freq=freq, horizon=horizon, tenant_ids=tenant, profile=profile)
     typer.echo(json.dumps([asdict(s) for s in summaries], default=str, indent=2))

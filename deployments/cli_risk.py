@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from common.errors import InvalidInputError
-from deployments.cli_support import ensure_database_url, fail, parse_day, parse_uuid
+from deployments.cli_support import ensure_database_url, fail, option_value, parse_day, parse_uuid
 
 
 def first_risk_scan() -> tuple[str, str | None]:
@@ -40,7 +40,7 @@ TenantOption = Annotated[str | None, typer.Option(help="tenant UUID (default: th
 def risk_scan(
     # Its own help: the scan's default is every tenant, not the one TenantOption names.
     tenant: Annotated[str | None, typer.Option(help="only this tenant (default: every tenant with an admin)")] = None,
-    today: Annotated[str | None, typer.Option(help="scan as of YYYY-MM-DD (default today)")] = None,
+    today: Annotated[str | None, typer.Option(help="scan as of YYYY-MM-DD, 1900 to 2199 (default today)")] = None,
     retrain: Annotated[bool, typer.Option(help="train even if the current model is recent")] = False,
     train: Annotated[bool, typer.Option("--train/--no-train", help="train models that are due (Ray Train)")] = True,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Ray Train workers")] = 2,
@@ -53,10 +53,11 @@ def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: b
     import json
 
     from risk.early_warning import execute
+    from training.job_args import planned_day
 
     argv = [f"--workers={workers}"]
     argv += [f"--tenant={parse_uuid(tenant)}"] if tenant else []
-    argv += [f"--today={parse_day(today)}"] if today else []
+    argv += [f"--today={option_value('--today', planned_day, today)}"] if today else []
     argv += ["--retrain"] if retrain else []
     argv += [] if train else ["--no-train"]
     # Here, not in a group callback: that ran before the arguments were parsed, so --help needed a database.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import atexit
+from collections.abc import Callable
 from datetime import date
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 from uuid import UUID
 
@@ -13,6 +15,8 @@ import asyncpg
 import typer
 
 from common.config import Settings, get_settings
+
+Value = TypeVar("Value")
 
 
 def ensure_database_url() -> str:
@@ -85,3 +89,12 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def option_value(option: str, read: Callable[[str], Value], text: str) -> Value:
+    """``text`` read by ``read``, an argparse type the job's own command line uses (``training.job_args``), so that
+    ``chainsight`` refuses what the job would, in one line naming ``option``, before a database or Ray starts."""
+    try:
+        return read(text)
+    except argparse.ArgumentTypeError as exc:
+        fail(f"{option}: {exc}")

@@ -32,7 +32,7 @@ from risk import repository
 from risk.model import DisruptionModel
 from risk.pipeline import Fitter, train_judged
 from risk.service import ModelStore, scan
-from training.job_args import at_least
+from training.job_args import at_least, planned_day
 
 logger = logging.getLogger(__name__)
 RETRAIN_AFTER = timedelta(days=7)
@@ -226,7 +226,7 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
         prog="python -m deployments.jobs early-warning", description=(__doc__ or "").splitlines()[0]
     )
     parser.add_argument("--tenant", type=UUID, action="append", help="only these tenants (repeatable)")
-    parser.add_argument("--today", type=date.fromisoformat, help="scan as of this date (YYYY-MM-DD)")
+    parser.add_argument("--today", type=planned_day, help="scan as of this date (YYYY-MM-DD, 1900 to 2199)")
     parser.add_argument("--retrain", action="store_true", help="train even if the current model is recent")
     parser.add_argument("--no-train", action="store_true", help="only score with the current models")
     # Refused here (one line, exit 2) before the settings are read or Ray starts (training.job_args).

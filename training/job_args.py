@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable, Sequence
+from datetime import date
 
 from training.errors import ForecastInputError
 
@@ -75,13 +76,36 @@ def quantile_levels(text: str) -> list[float]:
     return levels
 
 
-def check_horizon(parser: argparse.ArgumentParser, horizon: int, freq: str) -> None:
-    """``parser.error`` unless ``horizon`` is between 1 and the frequency's longest (``planning.MAX_HORIZON``)."""
+def planned_day(text: str) -> date:
+    """An argparse type: a day (YYYY-MM-DD) a plan may name (``inventory.schemas.plannable``: a scan as of a day past
+    2262 failed on pandas' dates for every tenant, after Ray had started)."""
+    from inventory.schemas import plannable
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date (YYYY-MM-DD), got {text!r}") from None
+    try:
+        return plannable(day)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def horizon_problem(horizon: int, freq: str) -> str | None:
+    """Why ``horizon`` steps of ``freq`` cannot be forecast (not between 1 and ``planning.MAX_HORIZON``), or None."""
     from training.planning import MAX_HORIZON
 
     longest = MAX_HORIZON[freq]
-    if not 1 <= horizon <= longest:
-        parser.error(f"argument --horizon: must be between 1 and {longest} for --freq {freq}, got {horizon}")
+    if 1 <= horizon <= longest:
+        return None
+    return f"must be between 1 and {longest} for --freq {freq}, got {horizon}"
+
+
+def check_horizon(parser: argparse.ArgumentParser, horizon: int, freq: str) -> None:
+    """``parser.error`` unless ``horizon`` is between 1 and the frequency's longest (``horizon_problem``)."""
+    problem = horizon_problem(horizon, freq)
+    if problem:
+        parser.error(f"argument --horizon: {problem}")
 
 
 def _finite(text: str) -> float | None:

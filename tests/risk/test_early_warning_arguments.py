@@ -4,7 +4,10 @@ bad value is refused in one line, exit 2, before the settings are read or Ray st
 from __future__ import annotations
 
 import pytest
+from typer.testing import CliRunner
 
+from deployments import cli_risk
+from deployments.cli import app as cli
 from risk import early_warning
 
 
@@ -31,3 +34,37 @@ def test_a_bad_argument_is_refused_in_one_line_before_any_work(no_work, capsys, 
         early_warning.execute(options)
     assert exit_.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == f"python -m deployments.jobs early-warning: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("today", "message"),
+    [
+        ("2300-01-01", "argument --today: 2300-01-01 is not between 1900-01-01 and 2199-12-31"),
+        ("1899-12-31", "argument --today: 1899-12-31 is not between 1900-01-01 and 2199-12-31"),
+        ("2024-13-01", "argument --today: must be a date (YYYY-MM-DD), got '2024-13-01'"),
+    ],
+)
+def test_a_day_no_plan_may_name_is_refused_in_one_line_before_any_work(no_work, capsys, today, message):
+    # Before, --today 2300-01-01 read the settings, started Ray and was refused by run() (exit 1) only then.
+    with pytest.raises(SystemExit) as exit_:
+        early_warning.execute(["--today", today])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"python -m deployments.jobs early-warning: error: {message}"
+
+
+@pytest.mark.parametrize(
+    ("today", "message"),
+    [
+        ("2300-01-01", "--today: 2300-01-01 is not between 1900-01-01 and 2199-12-31"),
+        ("2024-13-01", "--today: must be a date (YYYY-MM-DD), got '2024-13-01'"),
+    ],
+)
+def test_the_risk_scan_command_refuses_such_a_day_before_the_database_or_ray(monkeypatch, today, message):
+    def started(*_: object, **__: object):
+        raise AssertionError("the command found (or started) its database with bad arguments")
+
+    monkeypatch.setattr(cli_risk, "ensure_database_url", started)
+    monkeypatch.setattr(early_warning, "execute", started)
+    result = CliRunner().invoke(cli, ["risk", "scan", "--today", today], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {message}\n"

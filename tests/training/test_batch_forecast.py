@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from typer.testing import CliRunner
 
+import deployments.cli as cli_module
 from common.config import get_settings
 from deployments.cli import app as cli
 from reports.forecast import INTERVAL_QUANTILES
@@ -141,3 +142,28 @@ def test_an_as_of_within_a_day_of_now_is_forecast(monkeypatch):
     tomorrow = datetime.now(UTC) + timedelta(hours=12)
     batch_forecast.main(["--as-of", tomorrow.isoformat()])
     assert asked["as_of"] == tomorrow
+
+
+@pytest.fixture
+def no_database(monkeypatch):
+    def started():
+        raise AssertionError("the command found (or started) its database with bad arguments")
+
+    monkeypatch.setattr(cli_module, "ensure_database_url", started)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--freq", "W", "--horizon", "200"], "--horizon: must be between 1 and 104 for --freq W, got 200"),
+        (["--horizon", "367"], "--horizon: must be between 1 and 366 for --freq D, got 367"),
+        (["--horizon", "0"], "--horizon: must be between 1 and 366 for --freq D, got 0"),
+        (["--freq", "M"], "--freq: must be D or W, got 'M'"),
+    ],
+)
+def test_the_cli_refuses_a_bad_horizon_in_one_line_before_the_database_or_ray(no_ray, no_database, options, message):
+    # Before, `chainsight forecast-batch --freq W --horizon 200` passed typer's 1..366, found the database and was
+    # refused by run_batch inside the Ray session.
+    result = CliRunner().invoke(cli, ["forecast-batch", *options], env={"COLUMNS": "400"})
+    assert result.exit_code == 2, result.output
+    assert result.output == f"error: {message}\n"
