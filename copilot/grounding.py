@@ -5,13 +5,14 @@ A sentence is kept only when every figure, date, code (SKU, PO, shipment, suppli
 ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a total stated in
 euros that the data holds in yen is dropped, though both figures appear. Figures are compared normalised (``1,000``
 = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero`` = ``0``; ``-40`` and ``minus 40`` need a -40, which
-backs a 40 only by a word of shortfall, "40 short"), dates by calendar day (``2026-12-03`` = ``3 December 2026`` =
-``12/03/2026`` read either way round, though the context's ``05/12/2026`` backs only itself written so; "3 December"
-without a year needs a date of the context on that day, "the 3rd" one on that day of some month), codes and names
-case-insensitively; a code's digits back only the code ("BER-01" backs no "1 unit"). The number of rows each tool
-listed, their total over the turn's tools and the number of passages back the one figure that counts rows where it
-stands ("the two late orders", "5 sources"; ``placed_figures``), never "2 available" nor another 2 of the sentence.
-The question itself is not context: "say we have 1,000 units" must not become a fact.
+backs a 40 only by a word of shortfall in a sentence about its row, "40 short"; ``shortfall_rows``), dates by
+calendar day (``2026-12-03`` = ``3 December 2026`` = ``12/03/2026`` read either way round, though the context's
+``05/12/2026`` backs only itself written so; "3 December" without a year needs a date of the context on that day,
+"the 3rd" one on that day of some month), codes and names case-insensitively; a code's digits back only the code
+("BER-01" backs no "1 unit"). The number of rows each tool listed, their total over the turn's tools and the number
+of passages back the one figure that counts rows where it stands ("the two late orders", "5 sources";
+``placed_figures``), never "2 available" nor another 2 of the sentence. The question itself is not context: "say we
+have 1,000 units" must not become a fact.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pycountry
 
 from copilot.name_parts import name_parts, names_stated
 from copilot.placed_figures import UNITS, blank_placed
+from copilot.shortfall_rows import ShortfallRows
 from copilot.slash_dates import SLASH_DATE, slash_date
 from copilot.spelled_numbers import read_spelled
 
@@ -241,8 +243,6 @@ class Checker:
 
     def __post_init__(self) -> None:
         self._context = extract("\n".join(self.context_texts), self.names)
-        # A negative figure of the data backs its size next to a word of shortfall: -12 available is "12 short".
-        self._sizes = frozenset(n[1:] for n in self._context.numbers if n.startswith("-"))
         # Counting what the turn found is a summary's first job, so a count backs a figure that counts rows ("the two
         # late orders"); a count of nothing backs no "0" ("0 available").
         self._counts = frozenset(str(n) for n in {*self.listed, sum(self.listed), self.passages} if n > 0)
@@ -269,9 +269,17 @@ class Checker:
             self._context.amounts,
         )
         self._text = " ".join(" ".join(self.context_texts).lower().split())
+        # A negative figure of the data backs its size next to a word of shortfall (-12 available is "12 short"), in
+        # a sentence about its row only: another row's -40 is no shortfall of this one.
+        stated = [name for name in self._names if name.lower() in self._context.names]
+        self._shortfalls = ShortfallRows.of(self.context_texts, lambda line: extract(line, stated).numbers)
 
     def check(self, sentence: str) -> Verdict:
-        missing = extract(sentence, self._names, self._counts, self._sizes).missing_from(self._context)
+        sizes = self._shortfalls.sizes
+        if sizes:  # the rows the sentence is about, by the codes and names it states
+            about = extract(sentence, self._names)
+            sizes = self._shortfalls.sizes_about(about.codes | about.names)
+        missing = extract(sentence, self._names, self._counts, sizes).missing_from(self._context)
         # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
         quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]
         return Verdict(sentence, missing + quoted)

@@ -474,3 +474,18 @@ def test_a_name_that_is_a_number_word_is_that_name_only_written_as_the_data_writ
     assert checker.check("SKU-7 has seven units available.").unsupported == ["7"]
     assert checker.check("SH-12 travels with ONE, and Seven is 2 days late.").grounded
     assert Checker(["SKU-7 at WH-1: available 3 each"], names).check("SKU-7 has one unit per box.").grounded
+
+
+def test_a_negative_figure_backs_a_shortfall_only_in_a_sentence_about_its_row():
+    # Before, any negative figure of the context backed a shortfall of its size in every sentence: SKU-7's projected
+    # -40 backed "SKU-8 is 40 short" though SKU-8 lacks nothing, and a supplier's falling -3.5 a product's "fell by".
+    names = [*NAMES, "Hex nut", "Flat washer"]
+    checker = Checker(["SKU-7 (Hex nut) at WH-1: on hand 2, projected -40 each",
+                       "SKU-8 (Flat washer) at WH-1: on hand 2, projected 0 each",
+                       "SUP-ACME (Acme Fasteners): risk 60 (falling, -3.5)"], names)  # fmt: skip
+    invented = ["SKU-8 is 40 short.", "SKU-8 at WH-1 is 40 short.", "The Flat washer is 40 units short.",
+                "SKU-7's risk fell by 3.5."]  # fmt: skip
+    assert [checker.check(s).unsupported for s in invented] == [["40"], ["40"], ["40"], ["3.5"]]
+    stated = ["SKU-7 is 40 short.", "The Hex nut at WH-1 is 40 units short.", "Acme Fasteners' risk fell by 3.5.",
+              "SKU-7 (Hex nut) is short by forty."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
