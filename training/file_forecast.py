@@ -9,27 +9,22 @@ Missing timestamps inside a series are filled according to ``fill`` (``zero``: d
 is no demand, the default; ``ffill``: carry the last value, for levels such as prices; ``none``:
 refuse the file and name the first gap).
 
-Dates written with the day and the month as numbers (01/02/2024, 01.02.2024) are read by the rule every importer
-shares (``common.date_formats``): day-first or month-first as the file's days above 12 tell, refused where none
-does unless ``date_format`` (the CLI's ``--date-format``, a strptime format such as ``%d/%m/%Y``) says which.
+The ``ds`` column is read by ``training.file_dates``: day-first or month-first dates as the file's days above 12
+tell, numbers only as years and yyyymmdd days, otherwise as ``date_format`` (the CLI's ``--date-format``) says.
 """
 
 from __future__ import annotations
 
-import re
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 
-from common.date_formats import detect_date_format, parse_date_format
-from common.errors import InvalidInputError
 from training.distributed import forecast_on_ray
 from training.errors import ForecastInputError
+from training.file_dates import date_format_option, read_timestamps, steps_in_days
 from training.frequency import parse_frequency, seasonalities
 from training.planning import Profile
 from training.validation import (
@@ -46,13 +41,6 @@ from training.validation import (
 )
 
 Fill = Literal["zero", "ffill", "none"]
-# Local times without an offset suit dates only: within a day they repeat and skip an hour when the clocks change.
-_ZONE_ADVICE = {
-    True: "every timestamp with its UTC offset, or local dates without one",
-    False: "every timestamp with its UTC offset, or all in UTC: local times without one repeat or skip an hour",
-}
-# A date of numbers that does not start with its year (01/02/2024, 1.2.24), then a time or nothing.
-_NUMERIC_DATE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[T\s])(.*)", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -98,7 +86,7 @@ def prepare(
         raise ForecastInputError(f"column 'unique_id' is empty in {int(empty.sum())} row(s)")
     # Checked before any fill: a missing y is a mistake in the file, not a gap to fill with 0 or the last value.
     frame = frame.assign(
-        unique_id=ids.astype(str), ds=_timestamps(frame["ds"], freq, date_format), y=numeric_values(frame["y"])
+        unique_id=ids.astype(str), ds=read_timestamps(frame["ds"], freq, date_format), y=numeric_values(frame["y"])
     )
     covariates = covariate_columns(frame)
     if fill == "none":
@@ -110,105 +98,11 @@ def prepare(
     return validate_history(filled, freq, covariates=covariates), added
 
 
-def _timestamps(ds: pd.Series, freq: str, date_format: str | None, column: str = "column 'ds'") -> pd.Series:
-    """``ds`` read as datetimes (with ``date_format`` when given); an unreadable value is refused, quoted.
-
-    Timestamps whose UTC offset changes inside the file (a daylight-saving change) are read, for a frequency
-    finer than a day, as instants in UTC: local hours repeat and skip one there, instants stay on the grid. For
-    days and coarser each keeps its own wall-clock date, the day it was written on.
-    """
-    if pd.api.types.is_integer_dtype(ds):  # years (2021) or 20240101 as written, not nanoseconds after 1970
-        ds = ds.astype(str)
-    days = _steps_in_days(freq)
-    with warnings.catch_warnings():
-        # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are converted below.
-        warnings.simplefilter("ignore", FutureWarning)
-        if date_format is not None and not pd.api.types.is_datetime64_any_dtype(ds):
-            parsed = pd.to_datetime(ds.astype(str), format=date_format, errors="coerce")
-        else:
-            parsed = pd.to_datetime(_day_first_or_month_first(ds, column), errors="coerce")
-    if not pd.api.types.is_datetime64_any_dtype(parsed):  # timestamps with offsets that differ
-        if days:
-            parsed = pd.to_datetime(parsed.map(lambda t: t.replace(tzinfo=None) if isinstance(t, datetime) else t))
-        else:
-            parsed = pd.to_datetime(parsed, utc=True)
-    unreadable = parsed.isna()
-    if unreadable.any():
-        example = ds[unreadable].iloc[0]
-        advice = f"--date-format {date_format}" if date_format else f"dates between 1677 and 2262; {_ZONE_ADVICE[days]}"
-        raise ForecastInputError(
-            f"{column} has {int(unreadable.sum())} unreadable timestamp(s), e.g. {example!r} ({advice})"
-        )
-    return parsed
-
-
-def _day_first_or_month_first(ds: pd.Series, column: str) -> pd.Series:
-    """``ds`` with its dates of numbers (01/02/2024) rewritten as ISO dates, day-first or month-first as the file's
-    days above 12 tell (pandas reads them month-first, whatever they say); one the detected format does not read
-    becomes missing, to be refused as unreadable. Other values are left to pandas as written."""
-    if pd.api.types.is_datetime64_any_dtype(ds):
-        return ds
-    matches = ds.map(lambda value: _NUMERIC_DATE.fullmatch(value) if isinstance(value, str) else None)
-    dates = [m for m in matches if m is not None]
-    if not dates:
-        return ds
-    tokens = list(dict.fromkeys(m.group(1, 2, 3, 4) for m in dates))  # in the file's order: its first days tell
-    formats = dict.fromkeys(  # day-first and month-first for each separator and year width written
-        f"%{first}{sep}%{second}{sep}%{'Y' if len(year) == 4 else 'y'}"
-        for _, sep, _, year in tokens
-        for first, second in (("d", "m"), ("m", "d"))
-    )
-    written = [f"{day}{sep}{month}{sep}{year}" for day, sep, month, year in tokens]
-    try:
-        fmt = detect_date_format(written, list(formats), "--date-format")
-    except InvalidInputError as exc:
-        details = exc.details or {}
-        if exc.code != "ambiguous_date_format":  # 31/31/2024: no day and month either way round
-            raise ForecastInputError(
-                f"{column} has dates such as {written[0]!r} that read neither day-first nor month-first: "
-                f"give --date-format (a strptime format such as {next(iter(formats))})"
-            ) from exc
-        readings = " and as ".join(details["formats"][:2])
-        raise ForecastInputError(
-            f"{column} has dates such as {details['ambiguous']!r} that read as {readings} alike (no day above 12 "
-            f"tells the month): give --date-format, e.g. --date-format {next(iter(formats))}"
-        ) from exc
-    return pd.Series(
-        [value if m is None else _iso_date(m, fmt) for value, m in zip(ds, matches, strict=True)], index=ds.index
-    )
-
-
-def _iso_date(match: re.Match[str], fmt: str) -> str | None:
-    try:
-        day = datetime.strptime("".join(match.group(1, 2, 3, 2, 4)), fmt).date()
-    except ValueError:
-        return None
-    return day.isoformat() + match.group(5)
-
-
-def date_format_option(text: str | None) -> str | None:
-    """``--date-format`` checked: a strptime format that reads back a date it writes, or None."""
-    try:
-        return parse_date_format(text, "--date-format")
-    except InvalidInputError as exc:
-        raise ForecastInputError(exc.message) from exc
-
-
-def _steps_in_days(freq: str) -> bool:
-    """Whether ``freq`` steps by whole days or calendar periods (D, B, W, MS, QS, YS), not by hours or minutes."""
-    offset = parse_frequency(freq)
-    if isinstance(offset, pd.offsets.BusinessHour | pd.offsets.CustomBusinessHour):
-        return False
-    if isinstance(offset, pd.offsets.Tick):
-        return pd.Timedelta(offset) % pd.Timedelta(days=1) == pd.Timedelta(0)
-    return True
-
-
 def _future_timestamps(future: pd.DataFrame, history_ds: pd.Series, freq: str, date_format: str | None) -> pd.DataFrame:
     """``future`` with its ``ds`` read as the history's was and on its clock, so that the forecast steps match."""
-    ds = _timestamps(future["ds"], freq, date_format, "the future's column 'ds'")
+    ds = read_timestamps(future["ds"], freq, date_format, "the future's column 'ds'")
     zone = history_ds.dt.tz
-    if _steps_in_days(freq):  # a date is the day it was written on, whatever the offset beside it
+    if steps_in_days(freq):  # a date is the day it was written on, whatever the offset beside it
         if ds.dt.tz is not None:
             ds = ds.dt.tz_localize(None)
         if zone is not None:
@@ -245,7 +139,7 @@ def prepare_file(
 
     Columns of ``frame`` beyond ``unique_id, ds, y`` are covariates; ``future`` then gives their
     values over the horizon (a future that misses a step is refused here). ``date_format`` (strptime) reads
-    the ``ds`` of both; without it dates are read as ``_day_first_or_month_first`` tells.
+    the ``ds`` of both; without it dates are read as ``training.file_dates`` tells.
     """
     seasonalities(freq)  # every model on Ray asks for the season: a frequency without one is refused here
     levels = validate_quantiles(quantiles)
