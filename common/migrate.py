@@ -3,6 +3,10 @@
 Migrations are ``NNNN_name.sql`` files applied in order, each in its own transaction, recorded with a
 checksum. A PostgreSQL advisory lock serialises runners, so two processes starting together never
 apply the same file twice; an edited, already-applied file is refused rather than silently skipped.
+
+The chain 0001..0161 (commit 9d2b9db) is squashed into one baseline, ``0161_baseline.sql``. A fresh database gets
+the baseline; one that applied the whole old chain is at the baseline already and only has its record rewritten;
+one that applied part of it is refused (the baseline cannot finish a chain half-way).
 """
 
 from __future__ import annotations
@@ -20,6 +24,17 @@ from common.errors import DomainError
 # Any fixed 64-bit value works; it only has to be the same in every runner.
 MIGRATION_LOCK_KEY = 0x43484149_4E534947  # "CHAINSIG"
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+BASELINE_VERSION = 161
+BASELINE_NAME = "baseline"
+# The versions of the chain the baseline replaces (commit 9d2b9db): a database whose record holds all of them
+# has the baseline's schema (scripts/compare_migration_chains.py proves the two build the same database).
+SQUASHED_VERSIONS = frozenset({
+    1, 2, 10, 11, 12, 20, 30, 40, 50, 60, 70, 80, 90, 91, 92, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120,
+    121, 122, 123, 124, 125, 126, 127, 128, 129, 130, 131, 132, 133, 134, 135, 136, 137, 138, 139, 140, 141, 142,
+    143, 144, 145, 146, 147, 148, 149, 150, 151, 152, 153, 154, 155, 156, 157, 158, 159, 160, 161,
+})  # fmt: skip
+SQUASHED_CHAIN_COMMIT = "9d2b9db"
 
 
 # The record decides what runs next and what /readyz reports, so only its owner (the runner) may touch it. On
@@ -88,6 +103,35 @@ async def missing_versions(conn: asyncpg.Connection, expected: list[int]) -> lis
     return sorted(set(expected) - set(applied or []))
 
 
+async def _take_squashed_chain_as_baseline(conn: asyncpg.Connection, baseline: Migration) -> None:
+    """Rewrite the record of a database that applied the old chain to the baseline's one row; refuse a partial one.
+
+    Runs under the runner's advisory lock, so no other runner reads the record half-rewritten.
+    """
+    rows = await conn.fetch("SELECT version, name FROM public.schema_migrations WHERE version <= $1", BASELINE_VERSION)
+    names = {row["version"]: row["name"] for row in rows}
+    if not names or names.get(BASELINE_VERSION) == BASELINE_NAME:
+        return
+    if not names.keys() >= SQUASHED_VERSIONS:
+        raise MigrationError(
+            f"this database applied the migrations only up to {max(names):04d}_{names[max(names)]}, part of the "
+            f"chain that {baseline.version:04d}_{baseline.name} replaces: upgrade with a release up to commit "
+            f"{SQUASHED_CHAIN_COMMIT} first (it applies the rest of the chain), then rerun"
+        )
+    async with conn.transaction():
+        await conn.execute(
+            "DELETE FROM public.schema_migrations WHERE version < $1 AND version = ANY($2::integer[])",
+            BASELINE_VERSION,
+            sorted(SQUASHED_VERSIONS),
+        )
+        await conn.execute(
+            "UPDATE public.schema_migrations SET name = $2, checksum = $3 WHERE version = $1",
+            BASELINE_VERSION,
+            baseline.name,
+            baseline.checksum,
+        )
+
+
 async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) -> list[int]:
     """Apply pending migrations; returns the versions applied by this call."""
     pending = migrations if migrations is not None else load_migrations()
@@ -103,6 +147,9 @@ async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) 
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
             await conn.execute(_OWNER_ONLY_RECORD)
+            for migration in pending:
+                if migration.version == BASELINE_VERSION and migration.name == BASELINE_NAME:
+                    await _take_squashed_chain_as_baseline(conn, migration)
             rows = await conn.fetch("SELECT version, checksum FROM public.schema_migrations")
             applied = {row["version"]: row["checksum"] for row in rows}
             done: list[int] = []

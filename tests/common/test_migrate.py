@@ -9,7 +9,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from common.migrate import Migration, MigrationError, apply_migrations, load_migrations
+from common.migrate import (
+    BASELINE_VERSION,
+    SQUASHED_VERSIONS,
+    Migration,
+    MigrationError,
+    apply_migrations,
+    load_migrations,
+    missing_versions,
+)
 
 
 @pytest.fixture
@@ -37,7 +45,7 @@ def counting_migrations() -> list[Migration]:
 async def test_shipped_migrations_are_numbered_and_parse():
     migrations = load_migrations()
     assert [m.version for m in migrations] == sorted({m.version for m in migrations})
-    assert migrations[0].version == 1
+    assert (migrations[0].version, migrations[0].name) == (BASELINE_VERSION, "baseline")
 
 
 async def test_concurrent_runners_apply_each_migration_once(scratch_database):
@@ -68,66 +76,6 @@ async def test_a_failing_migration_leaves_no_trace_and_can_be_fixed(scratch_data
         await apply_migrations(scratch_database, broken)
     fixed = [*counting_migrations(), Migration(3, "fixed", "ALTER TABLE counter ADD COLUMN x int")]
     assert await apply_migrations(scratch_database, fixed) == [3]
-
-
-async def test_the_zone_migration_reads_a_stored_utc_as_not_given_and_keeps_a_named_zone(scratch_database):
-    # 0120 on a database with rows (warehouses force row-level security; the runner must still see them all).
-    shipped = load_migrations()
-    await apply_migrations(scratch_database, [m for m in shipped if m.version < 120])
-    conn = await asyncpg.connect(scratch_database)
-    try:
-        tenant = await conn.fetchval("INSERT INTO app.tenants (name, slug) VALUES ('T', 'zones') RETURNING id")
-        await conn.execute("INSERT INTO app.warehouses (tenant_id, code, name) VALUES ($1, 'A', 'A')", tenant)
-        await conn.execute(
-            "INSERT INTO app.warehouses (tenant_id, code, name, timezone) VALUES ($1, 'B', 'B', 'Asia/Tokyo')", tenant
-        )
-        assert await apply_migrations(scratch_database, shipped) == [m.version for m in shipped if m.version >= 120]
-        zones = await conn.fetch("SELECT code, timezone FROM app.warehouses ORDER BY code")
-        assert [tuple(z) for z in zones] == [("A", None), ("B", "Asia/Tokyo")]
-    finally:
-        await conn.close()
-
-
-async def test_odoo_and_business_central_order_cursors_are_cleared_once_and_the_others_kept(scratch_database):
-    # Their order lines were synced at the price before the line's discount until 2026-12-07; the incremental syncs
-    # never read an untouched order again, so the migration sends their next order sync back to the start.
-    shipped = load_migrations()
-    (reread,) = [m for m in shipped if m.name == "erp_orders_read_again_at_net_prices"]
-    await apply_migrations(scratch_database, [m for m in shipped if m.version < reread.version])
-    conn = await asyncpg.connect(scratch_database)
-    try:
-        tenant = await conn.fetchval("INSERT INTO app.tenants (name, slug) VALUES ('T', 'reread') RETURNING id")
-        for kind in ("odoo", "dynamics", "sap", "netsuite"):
-            connector = await conn.fetchval(
-                """INSERT INTO app.integration_connectors
-                       (tenant_id, name, kind, base_url, credentials, entities, acting_user_id)
-                   VALUES ($1, $2, $2, 'https://erp.example', $3, '{purchase_orders,products}', $4)
-                   RETURNING id""",
-                tenant,
-                kind,
-                b"sealed",
-                uuid.uuid4(),
-            )
-            await conn.executemany(
-                """INSERT INTO app.integration_sync_state (tenant_id, connector_id, entity, cursor)
-                   VALUES ($1, $2, $3, $4)""",
-                [(tenant, connector, entity, '{"write_date": "2026-11-30 10:00:00"}')
-                 for entity in ("purchase_orders", "products")],
-            )  # fmt: skip
-        applied = await apply_migrations(scratch_database, shipped)
-        assert applied == [m.version for m in shipped if m.version >= reread.version]
-        cursors = await conn.fetch(
-            """SELECT c.kind, s.entity, s.cursor IS NOT NULL AS kept FROM app.integration_sync_state s
-               JOIN app.integration_connectors c ON c.id = s.connector_id ORDER BY c.kind, s.entity"""
-        )
-        assert [tuple(c) for c in cursors] == [
-            ("dynamics", "products", True), ("dynamics", "purchase_orders", False),
-            ("netsuite", "products", True), ("netsuite", "purchase_orders", True),
-            ("odoo", "products", True), ("odoo", "purchase_orders", False),
-            ("sap", "products", True), ("sap", "purchase_orders", True),
-        ]  # fmt: skip
-    finally:
-        await conn.close()
 
 
 @pytest.mark.parametrize(
@@ -161,4 +109,96 @@ async def test_a_role_granted_all_new_tables_cannot_change_the_migration_record(
     finally:
         await conn.execute(f"DROP OWNED BY {role}")
         await conn.execute(f"DROP ROLE {role}")
+        await conn.close()
+
+
+def through_baseline() -> list[Migration]:
+    return [m for m in load_migrations() if m.version <= BASELINE_VERSION]
+
+
+async def write_old_chain_record(conn: asyncpg.Connection, versions: set[int]) -> None:
+    """The record as the chain 0001..0161 left it (its names and checksums are never read back)."""
+    await conn.execute(
+        """CREATE TABLE public.schema_migrations (
+               version integer PRIMARY KEY,
+               name text NOT NULL,
+               checksum text NOT NULL,
+               applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    await conn.executemany(
+        "INSERT INTO public.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+        [(v, "forecast_runs_started_at" if v == 161 else f"chain_{v:04d}", f"{v:064x}") for v in sorted(versions)],
+    )
+
+
+async def record(conn: asyncpg.Connection) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in await conn.fetch("SELECT * FROM public.schema_migrations ORDER BY version")]
+
+
+async def schema_identity(conn: asyncpg.Connection) -> tuple[object, ...]:
+    """The objects of schema app by oid, and the functions' text: anything dropped, recreated or replaced changes it."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT array_agg(oid ORDER BY oid) FROM pg_class WHERE relnamespace = 'app'::regnamespace),
+                  (SELECT array_agg(oid::text || md5(prosrc) ORDER BY oid) FROM pg_proc
+                   WHERE pronamespace = 'app'::regnamespace),
+                  (SELECT count(*) FROM app.units_of_measure)"""
+    )
+    assert row is not None
+    return tuple(row)
+
+
+async def test_a_fresh_database_gets_the_baseline_and_one_record_row(scratch_database):
+    (baseline,) = through_baseline()
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        assert await missing_versions(conn, [BASELINE_VERSION]) == [BASELINE_VERSION]
+        assert await apply_migrations(scratch_database, [baseline]) == [BASELINE_VERSION]
+        assert [r[:3] for r in await record(conn)] == [(BASELINE_VERSION, "baseline", baseline.checksum)]
+        assert await missing_versions(conn, [BASELINE_VERSION]) == []
+        assert await conn.fetchval("SELECT count(*) FROM app.units_of_measure") > 0  # the seed data came with it
+    finally:
+        await conn.close()
+
+
+async def test_a_database_at_the_end_of_the_old_chain_keeps_its_schema_and_gets_the_baselines_record(
+    scratch_database,
+):
+    (baseline,) = through_baseline()
+    later = Migration(9000, "later", "CREATE TABLE app.later_probe (n integer)")
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        await conn.execute(baseline.sql)  # the schema the chain built (scripts/compare_migration_chains.py)
+        await write_old_chain_record(conn, set(SQUASHED_VERSIONS))
+        tenant = await conn.fetchval("INSERT INTO app.tenants (name, slug) VALUES ('T', 'old-chain') RETURNING id")
+        before = await schema_identity(conn)
+        (applied_at,) = [r[3] for r in await record(conn) if r[0] == BASELINE_VERSION]
+        assert await missing_versions(conn, [BASELINE_VERSION, later.version]) == [later.version]
+
+        assert await apply_migrations(scratch_database, [baseline, later]) == [later.version]
+
+        rows = await record(conn)
+        assert rows[0] == (BASELINE_VERSION, "baseline", baseline.checksum, applied_at)
+        assert [r[0] for r in rows] == [BASELINE_VERSION, later.version]
+        assert await conn.fetchval("SELECT id FROM app.tenants WHERE slug = 'old-chain'") == tenant
+        await conn.execute("DROP TABLE app.later_probe")  # only the later migration touched the schema
+        assert await schema_identity(conn) == before
+        assert await missing_versions(conn, [BASELINE_VERSION, later.version]) == []
+        await conn.execute("CREATE TABLE app.later_probe (n integer)")
+        assert await apply_migrations(scratch_database, [baseline, later]) == []
+        assert await record(conn) == rows
+    finally:
+        await conn.close()
+
+
+async def test_a_database_part_way_through_the_old_chain_is_refused_and_left_as_it_was(scratch_database):
+    conn = await asyncpg.connect(scratch_database)
+    try:
+        await write_old_chain_record(conn, {v for v in SQUASHED_VERSIONS if v <= 150})
+        before = await record(conn)
+        with pytest.raises(MigrationError, match=r"only up to 0150_chain_0150.*commit 9d2b9db first"):
+            await apply_migrations(scratch_database)
+        assert await record(conn) == before
+        assert await conn.fetchval("SELECT to_regnamespace('app')") is None  # nothing of the baseline ran
+        assert await missing_versions(conn, [BASELINE_VERSION]) == [BASELINE_VERSION]
+    finally:
         await conn.close()

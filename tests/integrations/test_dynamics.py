@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 
 from common.errors import ConflictError
-from common.migrate import load_migrations
 from integrations.errors import ConnectorProtocolError
 from integrations.push import push_purchase_order
 from integrations.sync import run_sync
@@ -168,35 +167,6 @@ async def test_a_line_of_an_order_whose_prices_exclude_vat_keeps_its_price(sync_
     taxed = {**first, "quantity": 10.0, "directUnitCost": 100.0, "taxPercent": 19.0}
     prices = await synced_106901(sync_deps, owner_pool, make_tenant, bc, [taxed, second], "unit_price")
     assert prices == [(1, 100), (2, Decimal("3.5"))]
-
-
-async def test_the_one_time_reread_brings_an_order_synced_at_prices_including_vat_to_its_net_price(
-    sync_deps, owner_pool, make_tenant, bc
-):
-    # Until 2026-12-07 the sync took a price including VAT as it was, and an order BC no longer touches is never
-    # read again; the migration clears the order cursor, and the next sync rewrites the price and only that.
-    order = order_106901(bc)
-    first, second = order["purchaseOrderLines"]
-    lines = [{**first, "taxPercent": 25.0}, second]
-    bc.put("purchaseOrders", {"pricesIncludeTax": True, "purchaseOrderLines": lines}, order["id"])
-    tenant, connector = await bc_tenant(sync_deps, owner_pool, make_tenant, bc)
-    order["pricesIncludeTax"] = False  # no write in BC (lastModifiedDateTime stays): as the sync before the fix read it
-    await run_sync(sync_deps, tenant.id, connector)
-    order["pricesIncludeTax"] = True
-    await owner_pool.execute(
-        """UPDATE app.integration_sync_state SET cursor = '{"lastModifiedDateTime": "2030-01-01T00:00:00Z"}'
-           WHERE connector_id = $1 AND entity = 'purchase_orders'""",
-        connector,
-    )  # past the order, as the syncs since leave it
-    before = await snapshot(owner_pool, tenant.id)
-    (reread,) = [m for m in load_migrations() if m.name == "business_central_orders_read_again_net_of_vat"]
-    await owner_pool.execute(reread.sql)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    after = await snapshot(owner_pool, tenant.id)
-    (synced,) = [o for o in after["orders"] if o[0] == "106901"]
-    assert [line[4] for line in json.loads(synced[6])] == [2.8, 3.5]  # 4 at 3.50 is 14.00 with 25% VAT: 11.20
-    assert after == {**before, "orders": [synced if o[0] == "106901" else o for o in before["orders"]]}
-    assert run["counts"]["purchase_orders"]["updated"] == 1
 
 
 async def test_a_line_inserted_between_two_keeps_the_order_in_sequence(sync_deps, owner_pool, make_tenant, bc):

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from common.errors import ConflictError, InvalidInputError
-from common.migrate import load_migrations
 from integrations.connector import ConnectorConfig
 from integrations.errors import ConnectorProtocolError
 from integrations.odoo import OdooConnector
@@ -590,41 +589,6 @@ async def test_a_discounted_line_syncs_at_its_price_after_the_discount(sync_deps
     await run_sync(sync_deps, tenant.id, connector)
     lines, _, _ = await p00002_after_sync(owner_pool, tenant)
     assert lines == [[1, "SKU-000003", 5, "kg", 2.5, 0], [2, "SKU-000004", 10, "each", 90, 0]]
-
-
-async def test_the_one_time_reread_brings_a_received_order_synced_before_the_discount_fix_to_its_net_price(
-    sync_deps, owner_pool, make_tenant, odoo
-):
-    # Until 2026-12-07 the sync read the price before the line's discount, and an order Odoo no longer touches was
-    # never read again; the migration clears the order cursor, and the next sync rewrites the price and only that.
-    change_p00002_line(odoo, "SKU-000003", {"qty_received": 5.0})
-    change_p00002_line(odoo, "SKU-000004", {"product_qty": 10.0, "price_unit": 100.0, "qty_received": 10.0})
-    tenant, connector = await odoo_tenant(sync_deps, owner_pool, make_tenant, odoo)
-    await run_sync(sync_deps, tenant.id, connector)  # at 100, as the sync before the fix read the discounted line
-    (line,) = [x for x in odoo.models["purchase.order.line"].values() if x["price_unit"] == 100.0]
-    line["discount"] = 10.0  # no write in Odoo (write_date stays): the discount the old sync left unread
-    # Past the order, as the syncs since leave it.
-    await owner_pool.execute(
-        """UPDATE app.integration_sync_state SET cursor = '{"write_date": "2030-01-01 00:00:00"}'
-           WHERE connector_id = $1 AND entity = 'purchase_orders'""",
-        connector,
-    )
-    before = await snapshot(owner_pool, tenant.id)
-    # The run's own notification aside (dead letters): no low-stock alert, no order notification.
-    count_notifications = "SELECT count(*) FROM app.notifications WHERE tenant_id = $1 AND kind <> 'integration_sync'"
-    notified = await owner_pool.fetchval(count_notifications, tenant.id)
-    (reread,) = [m for m in load_migrations() if m.name == "erp_orders_read_again_at_net_prices"]
-    await owner_pool.execute(reread.sql)
-    run = await run_sync(sync_deps, tenant.id, connector)
-    after = await snapshot(owner_pool, tenant.id)
-    (order,) = [o for o in after["orders"] if o[0] == "P00002"]
-    assert (order[4], json.loads(order[6])) == (
-        "received",
-        [[1, "SKU-000003", 5, "kg", 2.5, 5], [2, "SKU-000004", 10, "each", 90, 10]],
-    )
-    assert after == {**before, "orders": [order if o[0] == "P00002" else o for o in before["orders"]]}
-    assert run["counts"]["purchase_orders"]["updated"] == 1
-    assert await owner_pool.fetchval(count_notifications, tenant.id) == notified
 
 
 async def test_a_backorder_closed_here_stays_closed_when_odoo_reports_its_order_again(

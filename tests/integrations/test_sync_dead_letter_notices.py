@@ -7,7 +7,6 @@ import uuid
 import asyncpg
 
 from common.database import TenantTransaction
-from common.migrate import load_migrations
 from integrations.apply import apply_page
 from integrations.external_ids import SyncScope
 from integrations.mapping import FieldMapping
@@ -96,18 +95,3 @@ async def test_dead_letters_of_a_run_whose_job_died_are_announced_when_it_is_fai
     await sync_deps.database.run(tenant.claims(), None, lambda tx: queue_run(tx, connector, "api"))
     abandoned = "abandoned: the sync job stopped reporting"
     assert await _titles(owner_pool, tenant.id) == [f"ERP sync of erp failed ({DEAD_LETTERED}): {abandoned}"]
-
-
-async def test_the_repair_leaves_dead_letters_first_seen_in_a_failed_run_to_the_next_run_to_announce(
-    sync_deps, owner_pool, make_tenant
-):
-    with FakeOdoo() as fake:
-        tenant, connector, _ = await _failed_after_dead_lettering(sync_deps, owner_pool, make_tenant, fake)
-        await owner_pool.execute("DELETE FROM app.notifications WHERE tenant_id = $1", tenant.id)
-        (repair,) = [m for m in load_migrations() if m.name == "dead_letters_announced"]
-        await owner_pool.execute(repair.sql)  # it marks them unannounced again, as the failed run left them before
-        assert await _open_dead_letters(owner_pool, connector) == 2
-        fake.heal()
-        await run_sync(sync_deps, tenant.id, connector)
-        await run_sync(sync_deps, tenant.id, connector)
-    assert sum(DEAD_LETTERED in t for t in await _titles(owner_pool, tenant.id)) == 1

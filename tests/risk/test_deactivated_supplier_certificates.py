@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 from common.database import TenantTransaction
-from common.migrate import load_migrations
 from inventory import catalog
 from inventory.catalog_schemas import SupplierUpdate
 from risk import service
@@ -89,25 +88,3 @@ async def test_deactivating_suppliers_waits_for_no_certificate_alert_state_a_sca
         "SELECT count(*) FROM app.suppliers WHERE id = ANY($1::uuid[]) AND NOT active", [first, second]
     )
     assert inactive == 2
-
-
-async def test_the_migration_clears_the_states_of_suppliers_deactivated_before_it(world):
-    # A state left standing by a deactivation before 0158 is deleted; an active supplier's stays.
-    kept = await world.supplier("KEPT")
-    retired = await world.supplier("RETIRED")
-    kept_cert = await world.certification(kept, "ISO 9001", TODAY + timedelta(days=10))
-    retired_cert = await world.certification(retired, "ISO 14001", TODAY + timedelta(days=10))
-    await world.pool.execute("UPDATE app.suppliers SET active = false WHERE id = $1", retired)
-    await world.pool.executemany(
-        "INSERT INTO app.risk_alert_state (tenant_id, kind, subject_id, active, last_value, raised_count) "
-        "VALUES ($1, 'certification_expiry', $2, true, 0.83, 1)",
-        [(world.tenant.id, kept_cert), (world.tenant.id, retired_cert)],
-    )
-
-    migrations = {m.name: m for m in load_migrations()}
-    try:
-        await world.pool.execute(migrations["deactivated_suppliers_forget_certificate_alerts"].sql)
-    finally:  # 0158 creates its trigger again: the later migration drops it, as it did on the way here
-        await world.pool.execute(migrations["certificate_alert_states_cleared_by_the_scan"].sql)
-
-    assert await _certificate_states(world) == {kept_cert}
