@@ -5,7 +5,7 @@ A sentence is kept only when every figure, date, code (SKU, PO, shipment, suppli
 ("250 JPY", "EUR 12.50", "¥250") and tenant entity name it contains also appears in the context: a total stated in
 euros that the data holds in yen is dropped, though both figures appear. Figures are compared normalised (``1,000``
 = ``1000``, ``12.50`` = ``12.5``, ``five`` = ``5``, ``zero`` = ``0``; ``-40`` and ``minus 40`` need a -40, which
-backs a 40 only by a word of shortfall in a sentence about its row, "40 short"; ``shortfall_rows``), dates by
+backs a 40 only by a word of shortfall of the row named, "SKU-7 is 40 short"; ``shortfall_rows``), dates by
 calendar day (``2026-12-03`` = ``3 December 2026`` = ``12/03/2026`` read either way round, though the context's
 ``05/12/2026`` backs only itself written so; "3 December" without a year needs a date of the context on that day,
 "the 3rd" one on that day of some month), codes and names case-insensitively; a code's digits back only the code
@@ -269,16 +269,16 @@ class Checker:
             self._context.amounts,
         )
         self._text = " ".join(" ".join(self.context_texts).lower().split())
-        # A negative figure of the data backs its size next to a word of shortfall (-12 available is "12 short"), in
-        # a sentence about its row only: another row's -40 is no shortfall of this one.
+        # A negative figure of the data backs its size next to a word of shortfall (-12 available is "12 short") of
+        # its own row only: another row's -40 is no shortfall of this one.
         stated = [name for name in self._names if name.lower() in self._context.names]
-        self._shortfalls = ShortfallRows.of(self.context_texts, lambda line: extract(line, stated).numbers)
+        self._shortfalls = ShortfallRows.of(self.context_texts, lambda line: extract(line, stated))
 
     def check(self, sentence: str) -> Verdict:
         sizes = self._shortfalls.sizes
-        if sizes:  # the rows the sentence is about, by the codes and names it states
+        if sizes:  # the rows the sentence names, by its codes and names
             about = extract(sentence, self._names)
-            sizes = self._shortfalls.sizes_about(about.codes | about.names)
+            sizes = self._shortfalls.backed(sentence, about.codes | about.names, lambda f: extract(f).numbers)
         missing = extract(sentence, self._names, self._counts, sizes).missing_from(self._context)
         # A quoted phrase ("the product "Frozen"") is a claim about the data too: it must be in the context.
         quoted = [f'"{q}"' for q in _QUOTED.findall(sentence) if " ".join(q.lower().split()) not in self._text]

@@ -47,6 +47,11 @@ _SIZE_AFTER = re.compile(
 )
 
 
+def shortfalls(text: str, value: Callable[[str], frozenset[str]]) -> list[tuple[int, frozenset[str]]]:
+    """Where each figure next to a word of shortfall or decrease starts in ``text``, with its ``value``."""
+    return [(m.start(1), value(m.group(1))) for pattern in (_SIZE_BEFORE, _SIZE_AFTER) for m in pattern.finditer(text)]
+
+
 def blank_placed(
     text: str, counts: frozenset[str], sizes: frozenset[str], value: Callable[[str], frozenset[str]]
 ) -> str:

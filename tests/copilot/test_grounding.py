@@ -489,3 +489,19 @@ def test_a_negative_figure_backs_a_shortfall_only_in_a_sentence_about_its_row():
     stated = ["SKU-7 is 40 short.", "The Hex nut at WH-1 is 40 units short.", "Acme Fasteners' risk fell by 3.5.",
               "SKU-7 (Hex nut) is short by forty."]  # fmt: skip
     assert [s for s in stated if not checker.check(s).grounded] == []
+
+
+def test_a_shortfall_is_backed_by_the_row_its_sentence_names_next_to_it():
+    # Before, a row backed a shortfall only in a sentence whose every code and name its line held: "SKU-7 is 40 short
+    # and SKU-9 is 4 short", or one naming the order that relieves it, was dropped though each row states its own.
+    names = [*NAMES, "Hex nut", "Wing nut"]
+    checker = Checker(["SKU-7 (Hex nut) at WH-1: on hand 2, projected -40 each",
+                       "SKU-9 (Wing nut) at WH-1: on hand 1, projected -4 each",
+                       "PO-000123 from SUP-ACME (Acme Fasteners) to WH-1: expected 2026-12-01; 30 each of SKU-7"],
+                      names)  # fmt: skip
+    stated = ["SKU-7 is 40 short and SKU-9 is 4 short.",
+              "The Hex nut at WH-1 is 40 short; PO-000123 from Acme Fasteners brings 30 on 2026-12-01."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
+    invented = ["SKU-9 is 40 short and SKU-7 is 4 short.", "SKU-7 is 40 short and SKU-9 is 40 short.",
+                "WH-1 is 40 short.", "PO-000123 is 40 short for SKU-9."]  # fmt: skip
+    assert [checker.check(s).unsupported for s in invented] == [["4", "40"], ["40"], ["40"], ["40"]]
