@@ -185,13 +185,17 @@ async def test_a_code_naming_nothing_is_unknown_written_alone_not_inside_a_name_
     assert found.unknown_codes == ["XYZ-9"]
 
 
-MIGRATION = Path(__file__).parents[2] / "common" / "migrations" / "0139_supplier_name_key.sql"
-
-
-def test_the_supplier_name_key_takes_off_the_legal_form_pattern_mentions_take_off():
-    # The pattern is the regexp_replace argument followed by its replacement '' and the flag 'i'.
-    inlined = re.findall(r"'([^']*)',\s*'',\s*'i'", MIGRATION.read_text())
-    assert inlined == [_LEGAL_FORM.pattern]
+async def test_the_supplier_name_key_takes_off_the_legal_form_pattern_mentions_take_off(owner_pool):
+    # Read from the database, whichever migration last defined the column: the pattern is the regexp_replace
+    # argument followed by its replacement '' and the flag 'i'.
+    async with owner_pool.acquire() as conn:
+        expression = await conn.fetchval(
+            """SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+               JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+               WHERE d.adrelid = 'app.suppliers'::regclass AND a.attname = 'name_key'"""
+        )
+    inlined = re.findall(r"'((?:[^']|'')*)'::text,\s*''::text,\s*'i'::text", expression)
+    assert [pattern.replace("''", "'") for pattern in inlined] == [_LEGAL_FORM.pattern]
 
 
 async def test_the_supplier_name_key_is_the_name_without_its_legal_form_as_python_reads_it(make_tenant, owner_pool):
