@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 
 from copilot.mentions import (
     _LEGAL_FORM,
