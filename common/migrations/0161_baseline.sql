@@ -2265,7 +2265,8 @@ REVOKE ALL ON FUNCTION app.claim_due_integration_syncs(uuid, integer) FROM PUBLI
 -- A push of a purchase order to an ERP claims the order for that connector before the ERP call (committed, so
 -- nothing is held open while the ERP answers) and releases it when the call has answered: a second push of the
 -- same order meanwhile is refused (409 push_in_progress) instead of creating a second order in the ERP. A claim
--- older than ten minutes (a process that died during the call) may be taken over.
+-- older than the push deadline plus 60 s (three minutes by default: a process that died during the call) may be
+-- taken over.
 CREATE TABLE app.integration_push_claims (
     tenant_id         uuid NOT NULL,
     connector_id      uuid NOT NULL,
