@@ -18,10 +18,11 @@ from common.config import get_settings
 from common.database import Database, TenantTransaction, create_pool
 from common.errors import InvalidInputError
 from risk import repository
+from risk.backtest import backtest
 from risk.early_warning import JobIdentity, tenant_identities
 from risk.history_import import ImportOptions, import_history
 from risk.history_rows import LATEST_PROMISE
-from risk.pipeline import Fitter, backtest
+from risk.pipeline import Fitter
 
 
 async def _identity(owner: asyncpg.Connection, tenant: UUID | None) -> JobIdentity:

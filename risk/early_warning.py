@@ -30,7 +30,7 @@ from common.errors import InvalidInputError, describe
 from inventory.schemas import plannable
 from risk import repository
 from risk.model import DisruptionModel
-from risk.pipeline import Fitter, train_judged
+from risk.pipeline import RIVAL_DOCK_TODAY, Fitter, train_judged
 from risk.service import ModelStore, scan
 from training.job_args import at_least, planned_day
 
@@ -97,7 +97,10 @@ async def train_tenant(
             return None
         # The champion's as-of day: the candidate refits its scorer on what was settled then, to be compared with it.
         rival = None if current is None else current.metrics.get("as_of")
-        return await training_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS), at), rival
+        history = await training_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS), at)
+        if current is not None and rival is not None:
+            history = await with_champion_calendar(tx.conn, history, champion_instant(current))
+        return history, rival
 
     found = await database.run(who.claims, who.tenant_id, due)
     if found is None:
@@ -112,6 +115,8 @@ async def train_tenant(
         )
     except InvalidInputError as exc:
         return {"trained": False, "reason": exc.message}
+    # The next candidate's rival settles each line on the calendar this run used (``with_champion_calendar``).
+    model.metrics["as_of_instant"] = None if at is None else at.isoformat()
 
     async def save(tx: TenantTransaction) -> dict[str, Any]:
         return await repository.save_model(
@@ -127,6 +132,31 @@ async def train_tenant(
 
     saved = await database.run(who.claims, who.tenant_id, save)
     return {"trained": True, **saved, "metrics": model.metrics}
+
+
+def champion_instant(champion: repository.StoredModel) -> datetime | None:
+    """The instant at which ``champion`` settled its lines (each on its warehouse's date then); None where it
+    settled them all as of its as-of day (a run dated with ``--today``). A champion stored before the instant was
+    recorded (2026-12-07): its finish, minutes after that instant, where that fell on its as-of day (UTC)."""
+    if "as_of_instant" in champion.metrics:
+        recorded = champion.metrics["as_of_instant"]
+        return None if recorded is None else datetime.fromisoformat(recorded)
+    finished = champion.trained_at
+    on_its_day = finished is not None and finished.astimezone(UTC).date().isoformat() == champion.metrics["as_of"]
+    return finished if on_its_day else None
+
+
+async def with_champion_calendar(
+    conn: asyncpg.Connection, history: pd.DataFrame, champion_at: datetime | None
+) -> pd.DataFrame:
+    """``history`` with each line's ``RIVAL_DOCK_TODAY``: its receiving warehouse's date at ``champion_at``, the
+    day the champion settled it on (NaT where the champion's as-of day did: no instant, zone or warehouse). Without
+    it the rival was cut on the UTC day and knew the lines due the evening before in the Americas."""
+    docks = pd.Series(pd.NaT, index=history.index, dtype="datetime64[ns]")
+    if champion_at is not None and not history.empty:
+        at_champion = await repository.load_delivery_history(conn, history["order_date"].min().date(), at=champion_at)
+        docks = pd.to_datetime(history["id"].map(dict(zip(at_champion["id"], at_champion["dock_today"], strict=True))))
+    return history.assign(**{RIVAL_DOCK_TODAY: docks})
 
 
 def _utc(value: Any) -> datetime | None:

@@ -32,9 +32,10 @@ class TrainOptions(TypedDict, total=False):
 
 @dataclass(frozen=True)
 class RivalRows:
-    """The lines promised on or after the champion's as-of day ``as_of`` (so none taught it) and settled as of
-    the candidate's, each scored by the candidate's served scorer refitted on what was settled as of ``as_of``
-    (the ``trial``'s probabilities): the same information the champion had."""
+    """The lines promised on or after the day each settled on for the champion (its as-of day ``as_of``, or the
+    line's warehouse's date at its run; so none taught it) and settled as of the candidate's, each scored by the
+    scorer that the candidate's procedure chose and fitted on what was settled then (the ``trial``'s
+    probabilities): the same information the champion had, none of these lines' outcomes."""
 
     as_of: pd.Timestamp
     features: pd.DataFrame

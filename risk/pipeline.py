@@ -12,19 +12,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Unpack
 
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from sklearn.metrics import roc_auc_score
 
 from common.errors import InvalidInputError
 from risk.features import build_features, delivery_outcomes
 from risk.judging import Fitter, RivalRows, TrainOptions, WindowRows
 from risk.model import (
-    BASELINE_SCORER,
     MODEL_SCORER,
     RATE_SCORER,
     Calibration,
@@ -34,11 +31,11 @@ from risk.model import (
     fit_booster,
     rate_probability,
 )
+from risk.scorer_choice import choose_scorer, window_metrics
 
 MIN_TRAINING_ROWS = 60
 DECISION_SHARE = 0.3  # newest share of the lines on which the booster and the baseline are compared
 DECISION_WINDOWS = 3  # consecutive validation windows in that share, each scored by a booster fitted before it
-MIN_DECISION_LATE = 20  # late lines the windows must hold before a win over the baseline counts
 
 
 @dataclass(frozen=True)
@@ -72,6 +69,15 @@ def settled_as_of(history: pd.DataFrame) -> pd.Timestamp:
     return (history["order_date"].max() if pd.isna(newest) else newest) + pd.Timedelta(days=1)
 
 
+# Each line's receiving warehouse's date at the champion's training run (``train_judged``'s ``rival_as_of``).
+RIVAL_DOCK_TODAY = "rival_dock_today"
+
+
+def settle_days(history: pd.DataFrame, as_of: pd.Timestamp, column: str = "dock_today") -> pd.Series | pd.Timestamp:
+    """The day each line's outcome is settled as of: its receiving warehouse's date in ``column`` where known."""
+    return history[column].fillna(as_of) if column in history else as_of
+
+
 def labelled_rows(history: pd.DataFrame, as_of: pd.Timestamp | None = None) -> LabelledRows:
     """Features of every line whose outcome is settled as of ``as_of`` (default ``settled_as_of``), as of its
     order date, with that outcome, in ``chronological`` order.
@@ -85,7 +91,7 @@ def labelled_rows(history: pd.DataFrame, as_of: pd.Timestamp | None = None) -> L
     history = chronological(history)
     as_of = settled_as_of(history) if as_of is None else pd.Timestamp(as_of)
     # The job runs at 02:30 UTC, still the day before in the Americas: a line due there that day is not late yet.
-    settles = history["dock_today"].fillna(as_of) if "dock_today" in history else as_of
+    settles = settle_days(history, as_of)
     features = build_features(history)
     outcomes = delivery_outcomes(history.assign(delivered_date=history["delivered_date"].where(
         history["delivered_date"] < settles, settles)))  # fmt: skip
@@ -128,119 +134,92 @@ def train_judged(
     the booster is also fitted with the same settings on all settled lines (in the same ``fitter`` call as the
     windows' boosters: one Ray Train run); the model records which scorer serves and why. Returned with the
     windows' lines and the served scorer's probabilities there (``WindowRows``). With ``rival_as_of`` (the
-    champion's as-of day), one more booster is fitted in that call on the lines settled as of that day, and scores
-    (with the scorer chosen here) the lines promised on or after it (``RivalRows``): the champion's information.
+    champion's as-of day), the same is done in that call on the lines settled as of that day, each on the
+    champion's calendar (``RIVAL_DOCK_TODAY``), windows and scorer choice included, and its scorer scores the
+    lines promised since (``RivalRows``): the champion's information, none of the compared lines' outcomes.
     """
     as_of = settled_as_of(history) if as_of is None else pd.Timestamp(as_of)
     rows = labelled_rows(history, as_of)
     everything = np.ones(len(rows.late), dtype=bool)
     _require_history(rows, everything)
-    index = np.arange(len(rows.late))
-    bounds = np.linspace(int(len(index) * (1 - decision_share)), len(index), decision_windows + 1).astype(int)
-    windows: list[dict[str, Any]] = []
-    scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"candidate": [], "rates": [], "baseline": []}
-    plans, trial_windows = [], []
-    for lo, hi in itertools.pairwise(bounds):
-        # The trial booster knows the outcomes settled when the window opens, not those that came in later.
-        window = (index >= lo) & (index < hi)
-        before = (rows.promised_date < rows.order_date[min(lo, len(index) - 1)]).to_numpy()
-        if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
-            windows.append({"rows": int(window.sum()), "skipped": "too little history before it"})
-            continue
-        plans.append(_plan(rows, before, calibration_share, calibration))
-        trial_windows.append(window)
-        late = int(rows.late[window].sum())
-        windows.append({"rows": int(window.sum()), "late": late, "trained_on": int(before.sum())})
-    if not trial_windows:
+    decision = _decision(rows, decision_share, decision_windows, calibration_share, calibration)
+    if not decision.windows:
         # Nothing to judge a booster on, so none may serve: the supplier-late-rate baseline goes on scoring.
         raise InvalidInputError(
             f"no decision window has {MIN_TRAINING_ROWS} lines settled before it with both outcomes among them "
-            f"({len(index)} settled lines in all): too little history to judge a model against the baseline",
+            f"({len(rows.late)} settled lines in all): too little history to judge a model against the baseline",
             code="insufficient_history",
         )
     # No calibration share of its own by default: the booster's log-loss probabilities around a base margin
     # that follows the current late-rate level. A map fitted on older windows (Platt's intercept) would pin the
     # level of those windows, and the real history's level moves several-fold between years.
-    plans.append(_plan(rows, everything, final_calibration_share, calibration))
-    rival = _rival_plan(rows, rival_as_of, final_calibration_share, calibration)
-    fitted = _fit_and_calibrate(rows, plans + ([rival[1]] if rival else []), fitter)
-    trials, model = fitted[: len(trial_windows)], fitted[len(trial_windows)]
-    for trial, window in zip(trials, trial_windows, strict=True):
+    sets = [(rows, plan) for plan in (*decision.plans, _plan(rows, everything, final_calibration_share, calibration))]
+    rival = None
+    if rival_as_of is not None:
+        rival = _rival(history, as_of, pd.Timestamp(rival_as_of), (decision_share, decision_windows, calibration_share),
+                       final_calibration_share, calibration)  # fmt: skip
+    fitted = _fit_and_calibrate(sets + (rival.sets if rival else []), fitter)
+    model = fitted[len(decision.plans)]
+    scorer, reason, holdout, served_at = _chosen(rows, decision, fitted[: len(decision.plans)])
+    model.scorer, model.reason = scorer, reason
+    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout, "labels": LABEL_RULE,
+                      "as_of": as_of.date().isoformat()}  # fmt: skip
+    at = np.flatnonzero(np.any(decision.windows, axis=0))  # the windows are consecutive: their lines in order
+    judged = None
+    if rival is not None:  # its scorer chosen as the candidate's is, on its own windows: the champion's information
+        trial, new = fitted[-1], rival.compared
+        trial.scorer = _chosen(rival.rows, rival.decision, fitted[len(sets) : -1])[0]
+        judged = RivalRows(rival.as_of, rows.features[new].reset_index(drop=True), rows.late[new],
+                           trial.predict(rows.features[new]))  # fmt: skip
+    return model, WindowRows(rows.features.iloc[at].reset_index(drop=True), rows.late[at],
+                             rows.order_date.iloc[at].reset_index(drop=True), served_at, judged)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Decision:
+    plans: list[_FitPlan]  # one trial booster per window that had history enough before it
+    windows: list[np.ndarray]  # the lines each trial scores
+    described: list[dict[str, Any]]  # every window, skipped or not (the holdout's ``windows``)
+
+
+def _decision(
+    rows: LabelledRows, share: float, count: int, calibration_share: float, calibration: Calibration | None
+) -> _Decision:
+    """The newest ``share`` of ``rows`` cut into ``count`` windows, each with the plan of a booster fitted on the
+    lines settled when it opens (``train_judged``)."""
+    index = np.arange(len(rows.late))
+    bounds = np.linspace(int(len(index) * (1 - share)), len(index), count + 1).astype(int)
+    decision = _Decision([], [], [])
+    for lo, hi in itertools.pairwise(bounds):
+        # The trial booster knows the outcomes settled when the window opens, not those that came in later.
+        window = (index >= lo) & (index < hi)
+        before = (rows.promised_date < rows.order_date[min(lo, len(index) - 1)]).to_numpy()
+        if before.sum() < MIN_TRAINING_ROWS or len(np.unique(rows.late[before])) < 2 or not window.any():
+            decision.described.append({"rows": int(window.sum()), "skipped": "too little history before it"})
+            continue
+        decision.plans.append(_plan(rows, before, calibration_share, calibration))
+        decision.windows.append(window)
+        late = int(rows.late[window].sum())
+        decision.described.append({"rows": int(window.sum()), "late": late, "trained_on": int(before.sum())})
+    return decision
+
+
+def _chosen(
+    rows: LabelledRows, decision: _Decision, trials: list[DisruptionModel]
+) -> tuple[str, str, dict[str, Any], np.ndarray]:
+    """The scorer ``choose_scorer`` serves on ``decision``'s windows (scored by ``trials``), why, the holdout
+    figures and the served scorer's window probabilities."""
+    scores: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"candidate": [], "rates": [], "baseline": []}
+    for trial, window in zip(trials, decision.windows, strict=True):
         late, features = rows.late[window], rows.features[window]
         scores["candidate"].append((late, trial.predict_candidate(features)))
         scores["rates"].append((late, rate_probability(features)))
         scores["baseline"].append((late, rows.supplier_late_rate[window]))
     holdout: dict[str, Any] = {name: window_metrics(parts) for name, parts in scores.items()}
     scorer, reason = choose_scorer(holdout)
-    model.scorer, model.reason = scorer, reason
     served = {MODEL_SCORER: "candidate", RATE_SCORER: "rates"}.get(scorer, "baseline")
-    holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": windows}
-    model.metrics |= {"scorer": scorer, "reason": reason, "holdout": holdout, "labels": LABEL_RULE,
-                      "as_of": as_of.date().isoformat()}  # fmt: skip
-    at = np.flatnonzero(np.any(trial_windows, axis=0))  # the windows are consecutive: their lines in order
-    served_at = np.concatenate([p for _, p in scores[served]])
-    fitted[-1].scorer, new = scorer, rival[0] if rival else None  # the rival trial serves as the candidate would
-    judged = None if new is None else RivalRows(pd.Timestamp(rival_as_of), rows.features[new].reset_index(drop=True),
-                                                rows.late[new], fitted[-1].predict(rows.features[new]))  # fmt: skip
-    return model, WindowRows(rows.features.iloc[at].reset_index(drop=True), rows.late[at],
-                             rows.order_date.iloc[at].reset_index(drop=True), served_at, judged)  # fmt: skip
-
-
-def window_metrics(parts: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:
-    """``classification_metrics`` over the windows' lines pooled, except ``roc_auc``: the share of (late, on-time)
-    pairs ranked right among pairs of the same window (``pooled_roc_auc`` keeps the pooled figure). A pair
-    across windows would reward following the late-rate level between periods, which the Brier score judges."""
-    labels = np.concatenate([y for y, _ in parts]) if parts else np.array([])
-    metrics: dict[str, Any] = classification_metrics(labels, np.concatenate([p for _, p in parts]) if parts else labels)
-    pairs = np.array([y.sum() * (len(y) - y.sum()) for y, _ in parts], dtype=float)
-    aucs = [roc_auc_score(y, p) if n else 0.0 for (y, p), n in zip(parts, pairs, strict=True)]
-    within = float(np.dot(pairs, aucs) / pairs.sum()) if pairs.sum() else None
-    return metrics | {"pooled_roc_auc": metrics["roc_auc"], "roc_auc": None if within is None else round(within, 4),
-                      "late": int(labels.sum())}  # fmt: skip
-
-
-def choose_scorer(holdout: dict[str, Any]) -> tuple[str, str]:
-    """The scorer that serves, and why: the booster when it beats both the baseline and its own starting point
-    (the supplier x mode recent rate, ``RATE_SCORER``) in the windows; else that rate when it beats the baseline;
-    else the baseline. Nothing beats the baseline on fewer than ``MIN_DECISION_LATE`` late lines."""
-    if holdout["baseline"]["late"] < MIN_DECISION_LATE:
-        return BASELINE_SCORER, (
-            f"only {holdout['baseline']['late']} late deliveries in the validation windows (at least "
-            f"{MIN_DECISION_LATE} are needed to show that the model beats the supplier-late-rate baseline), "
-            "which serves instead"
-        )
-    booster_wins, booster_says = beats_baseline(holdout["candidate"], holdout["baseline"])
-    rates_win, rates_say = beats_baseline(holdout["rates"], holdout["baseline"], name="the supplier x mode recent rate")
-    over_rates, over_says = beats_baseline(
-        holdout["candidate"], holdout["rates"], other="the supplier x mode recent rate"
-    )
-    if booster_wins and (over_rates or not rates_win):
-        return MODEL_SCORER, booster_says
-    if rates_win:
-        return RATE_SCORER, f"{rates_say}; {over_says}" if booster_wins else f"{rates_say}; {booster_says}"
-    return BASELINE_SCORER, f"{booster_says}; the supplier-late-rate baseline serves instead"
-
-
-def beats_baseline(
-    candidate: dict[str, Any],
-    baseline: dict[str, Any],
-    *,
-    name: str = "the model",
-    other: str = "the supplier-late-rate baseline",
-) -> tuple[bool, str]:
-    """Whether ``candidate`` beats ``baseline`` on ROC AUC and Brier score, and the sentence saying so."""
-    auc, base_auc = candidate["roc_auc"], baseline["roc_auc"]
-    brier = f"Brier {candidate['brier']:.4f} vs {baseline['brier']:.4f}"
-    figures = f"holdout ROC AUC {_figure(auc)} vs {_figure(base_auc)}, {brier}"
-    if auc is None or base_auc is None:
-        return False, f"the holdout has one class only, so {name} cannot be shown to beat {other} ({figures})"
-    if auc > base_auc and candidate["brier"] < baseline["brier"]:
-        return True, f"{name} beats {other}: {figures}"
-    return False, f"{name} does not beat {other}: {figures}"
-
-
-def _figure(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+    holdout |= {"rows": holdout["baseline"]["rows"], "served": holdout[served], "windows": decision.described}
+    return scorer, reason, holdout, np.concatenate([p for _, p in scores[served]])
 
 
 def _require_history(rows: LabelledRows, mask: np.ndarray) -> None:
@@ -279,26 +258,61 @@ def _plan(rows: LabelledRows, mask: np.ndarray, calibration_share: float, calibr
     return _FitPlan(fit_at, calibrate_at, calibration)
 
 
-def _rival_plan(
-    rows: LabelledRows, as_of: pd.Timestamp | None, share: float, calibration: Calibration | None
-) -> tuple[np.ndarray, _FitPlan] | None:
-    """The lines promised on or after ``as_of`` and the plan fitting the lines settled as of it; None without it,
-    or when those are too few to fit (the champion then is compared on the old terms, ``risk.promotion``)."""
-    if as_of is None:
-        return None
-    known = (rows.promised_date < pd.Timestamp(as_of)).to_numpy()
+@dataclass(frozen=True)
+class _Rival:
+    """The candidate's procedure on the champion's information: ``rows`` settled as of the champion's day ``as_of``
+    on its calendar, its ``decision`` windows and final plan, and which of the candidate's lines it is compared
+    on (``compared``: those promised on or after the day each settled on for the champion)."""
+
+    as_of: pd.Timestamp
+    rows: LabelledRows
+    decision: _Decision
+    final: _FitPlan
+    compared: np.ndarray
+
+    @property
+    def sets(self) -> list[tuple[LabelledRows, _FitPlan]]:
+        return [(self.rows, plan) for plan in (*self.decision.plans, self.final)]
+
+
+def _rival(
+    history: pd.DataFrame,
+    as_of: pd.Timestamp,
+    rival_as_of: pd.Timestamp,
+    windows: tuple[float, int, float],
+    share: float,
+    calibration: Calibration | None,
+) -> _Rival | None:
+    """The rival for the champion trained as of ``rival_as_of``; None when what was settled then is too little to
+    choose and fit a scorer on (the champion then is compared on the old terms, ``risk.promotion``).
+
+    Each line settles on the champion's calendar (``RIVAL_DOCK_TODAY``: its receiving warehouse's date at the
+    champion's run; ``rival_as_of`` where none): a UTC day would show it the lines due that evening in the
+    Americas, which the champion did not know yet."""
+    champion_view = history.drop(columns=["dock_today", RIVAL_DOCK_TODAY], errors="ignore")
+    if RIVAL_DOCK_TODAY in history:
+        champion_view = champion_view.assign(dock_today=history[RIVAL_DOCK_TODAY])
+    known = labelled_rows(champion_view, rival_as_of)
     try:
-        return ~known, _plan(rows, known, share, calibration)
+        final = _plan(known, np.ones(len(known.late), dtype=bool), share, calibration)
+        decision = _decision(known, windows[0], windows[1], windows[2], calibration)
     except InvalidInputError:
         return None
+    if not decision.windows:
+        return None
+    ordered = chronological(history)  # ``labelled_rows``' order, so the masks line up with the candidate's rows
+    promised = ordered["promised_date"]
+    done = promised < settle_days(ordered, as_of)
+    compared = (promised >= settle_days(ordered, rival_as_of, RIVAL_DOCK_TODAY))[done].to_numpy()
+    return _Rival(rival_as_of, known, decision, final, compared)
 
 
-def _fit_and_calibrate(rows: LabelledRows, plans: list[_FitPlan], fitter: Fitter | None) -> list[DisruptionModel]:
+def _fit_and_calibrate(sets: list[tuple[LabelledRows, _FitPlan]], fitter: Fitter | None) -> list[DisruptionModel]:
     boosters = (fitter or fit_in_process)(
-        [(rows.features.iloc[plan.fit_at].reset_index(drop=True), rows.late[plan.fit_at]) for plan in plans]
+        [(rows.features.iloc[plan.fit_at].reset_index(drop=True), rows.late[plan.fit_at]) for rows, plan in sets]
     )
     models = []
-    for plan, booster in zip(plans, boosters, strict=True):
+    for (rows, plan), booster in zip(sets, boosters, strict=True):
         at = plan.calibrate_at
         model = calibrate(booster, rows.features.iloc[at], rows.late[at], rows.delay[at], plan.calibration)
         model.metrics = {
@@ -309,39 +323,3 @@ def _fit_and_calibrate(rows: LabelledRows, plans: list[_FitPlan], fitter: Fitter
         }
         models.append(model)
     return models
-
-
-def backtest(
-    history: pd.DataFrame,
-    cutoff: date,
-    *,
-    fitter: Fitter | None = None,
-    calibration: Calibration | None = None,
-) -> dict[str, Any]:
-    """Train (decision included) on what was known on ``cutoff``; evaluate on lines ordered on or after it.
-
-    Known on ``cutoff``: lines ordered before it, with the deliveries made before it (a later delivery is
-    erased, so an outcome settled after the cutoff cannot reach the training run). Reports the served scorer,
-    the booster (whether served or not) and the baseline on the same rows.
-    """
-    history = history.drop(columns="dock_today", errors="ignore")  # the cutoff settles every line, not the run's day
-    rows = labelled_rows(history)
-    at = pd.Timestamp(cutoff)
-    after = (rows.order_date >= at).to_numpy()
-    if after.sum() == 0:
-        raise InvalidInputError(f"no completed deliveries were ordered on or after {cutoff}", code="empty_test_period")
-    known = history[history["order_date"] < at]
-    known = known.assign(delivered_date=known["delivered_date"].where(known["delivered_date"] < at))
-    model = train_disruption_model(known, fitter=fitter, as_of=at, calibration=calibration)
-    test = rows.features[after]
-    return {
-        "cutoff": cutoff.isoformat(),
-        "training_rows": model.metrics["training_rows"],
-        "calibration_rows": model.metrics["calibration_rows"],
-        "calibration_method": model.calibrator.method,
-        "served": model.scorer,
-        "reason": model.reason,
-        "model": classification_metrics(rows.late[after], model.predict(test)),
-        "candidate": classification_metrics(rows.late[after], model.predict_candidate(test)),
-        "baseline_supplier_late_rate": classification_metrics(rows.late[after], rows.supplier_late_rate[after]),
-    }

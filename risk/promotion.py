@@ -5,8 +5,12 @@ levels move several-fold between years, so comparing the two figures compares pe
 2026-12-07 a candidate trained on fresher data lost to an older champion whose period had been easier). Each run
 stores the day its outcomes were settled as of (``metrics["as_of"]``). The lines promised on or after the
 champion's as-of day, and settled as of the candidate's, taught neither: the champion scores them, and so does the
-candidate's served scorer refitted, in the candidate's own training run, on what was settled as of the champion's
-day (the same information: a fitted-on-more candidate would win by its data alone, an older trial by luck). Until
+candidate's procedure rerun, in the candidate's own training run, on what was settled as of the champion's day,
+each line on the calendar the champion settled it on (its warehouse's date at the champion's run): the scorer
+chosen on decision windows cut from those lines and refitted on them (the same information: a fitted-on-more
+candidate would win by its data alone, an older trial by luck). Until 2026-12-07 (late evening) that scorer was the
+candidate's own, chosen on windows holding the compared lines (it had seen their outcomes), and the cut was the UTC
+day (a warehouse west of UTC showed it the lines due the evening before, not yet late for the champion). Until
 2026-12-07 (evening) only the candidate's window lines ordered after the champion's data ended were compared, with
 the window trials' figures (models older than the champion): a week's retrain had a handful of them, too few to
 decide. A champion stored without its as-of day is still judged so.
@@ -21,7 +25,7 @@ import pandas as pd
 
 from risk.judging import RivalRows, WindowRows
 from risk.model import DisruptionModel
-from risk.pipeline import MIN_DECISION_LATE
+from risk.scorer_choice import MIN_DECISION_LATE
 from training.registry import RunRecord
 
 Verdict = tuple[bool, str, float | None, float | None]  # promoted, why, the candidate's and champion's Brier
@@ -68,7 +72,7 @@ def _on_champion_information(rival: RivalRows, champion: RunRecord, held: Disrup
         return True, f"no line {since} is settled yet, so the fresher candidate serves", None, None
     ours, theirs = _brier(rival.trial, rival.late), _brier(held.predict(rival.features), rival.late)
     figures = (
-        f"Brier {ours:.4f} (the candidate's scorer fitted on what was settled on that day) vs champion "
+        f"Brier {ours:.4f} (the candidate's scorer chosen and fitted on what was settled on that day) vs champion "
         f"v{champion.version}'s {theirs:.4f} on the same {lines} lines ({late} late) {since}, out of sample for both"
     )
     few = f"too few late lines to compare (at least {MIN_DECISION_LATE} are needed)"

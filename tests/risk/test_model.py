@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from common.errors import InvalidInputError
+from risk.backtest import backtest
 from risk.features import build_features
 from risk.model import (
     Calibrator,
@@ -19,7 +20,7 @@ from risk.model import (
     raw_margin,
     reliability_table,
 )
-from risk.pipeline import backtest, labelled_rows, train_disruption_model
+from risk.pipeline import labelled_rows, train_disruption_model
 from risk.synthetic import generate_history
 
 # Reliability tolerance: every probability bin holding at least 150 held-out rows must predict within 0.08 of

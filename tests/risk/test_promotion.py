@@ -24,7 +24,8 @@ from risk.model import (
     fit_booster,
     rate_probability,
 )
-from risk.pipeline import beats_baseline, choose_scorer, fit_in_process, train_disruption_model, window_metrics
+from risk.pipeline import fit_in_process, train_disruption_model
+from risk.scorer_choice import beats_baseline, choose_scorer, window_metrics
 from risk.synthetic import generate_history
 from tests.support.deliveries import road_history
 
@@ -162,7 +163,8 @@ async def champion_then_candidate(
 def same_lines_figures(reason: str) -> tuple[float, float, int, int]:
     """The candidate's and champion's Brier on the same lines, and how many lines (and late ones), as stated."""
     same = re.search(
-        r"Brier (\d\.\d{4}) \(the candidate's scorer fitted on what was settled on that day\) vs champion v1's "
+        r"Brier (\d\.\d{4}) \(the candidate's scorer chosen and fitted on what was settled on that day\) "
+        r"vs champion v1's "
         r"(\d\.\d{4}) on the same (\d+) lines \((\d+) late\) promised since champion v1's as-of day "
         + CUT.strftime("%Y-%m-%d")
         + ", out of sample for both",

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from common.errors import InvalidInputError
+from risk.backtest import backtest
 from risk.pipeline import (
     DECISION_SHARE,
     DECISION_WINDOWS,
-    backtest,
     chronological,
     fit_in_process,
     labelled_rows,
