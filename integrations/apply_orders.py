@@ -18,6 +18,7 @@ from common.errors import DomainError, InsufficientStockError
 from integrations.cancelled_orders import refuse_open_for_cancelled
 from integrations.errors import MappingError, RecordRejected
 from integrations.external_ids import SyncScope, fingerprint, remember, require, warehouse
+from integrations.kept_lines import keeps_receipts, make_room
 from integrations.order_dates import date_erp_issue
 from integrations.order_lines import lines_as_stored, stored_lines, write_lines
 from integrations.records import Entity, PurchaseOrderRecord, PurchaseOrderStatus, StockRecord
@@ -290,7 +291,10 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         # the order's warehouse, where and while it expected them (until 2026-12-07 an order made received first
         # took the incoming of the backorder closed with it unseen).
         if lines:  # a cancelled order whose every line the ERP gave up keeps them as they were, as a cancel here
+            await make_room(conn, scope.tenant_id, dict(order), dict(numbered), earlier, stored)
             await write_lines(conn, scope.tenant_id, order_id, lines, reported_closures)
+        if target is lifecycle.Status.ISSUED and await keeps_receipts(conn, order_id):
+            target = lifecycle.Status.PARTIALLY_RECEIVED  # goods came on a line the ERP gave up
         # The number stays: an order pushed from Chainsight keeps its own number once the ERP reports it back.
         changes = {k: v for k, v in header.items() if k != "number"}
         assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(changes, start=2))

@@ -1,0 +1,214 @@
+"""An ERP edit of an order line that has receipts (its product changed, or the line removed): the goods received
+stay what they were. Until 2026-12-07 a changed product was written under the line's receipts (the receipt said
+SKU-000003 arrived, the line now said SKU-000002), and a removed line with receipts here was refused by the
+receipts' foreign key and the order dead-lettered with the database's message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from integrations.errors import RecordRejected
+from integrations.order_lines import KEPT_LINES_FROM, write_lines
+from integrations.sync import run_sync
+from inventory.stock import LedgerEntry, insert_movement
+from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
+from tests.support.fakes.odoo import FakeOdoo, populate
+
+
+@pytest.fixture
+def odoo() -> Iterator[FakeOdoo]:
+    with FakeOdoo() as fake:
+        populate(fake)
+        yield fake
+
+
+def p00002_line(odoo: FakeOdoo, sku: str) -> tuple[int, int]:
+    """(Odoo's P00002, its line of ``sku``): the confirmed order of SKU-000003 5 kg and SKU-000004 6 each."""
+    order = next(i for i, o in odoo.models["purchase.order"].items() if o["name"] == "P00002")
+    product = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == sku)
+    line = next(i for i, x in odoo.models["purchase.order.line"].items()
+                if x["order_id"][0] == order and x["product_id"][0] == product)  # fmt: skip
+    return order, line
+
+
+def edit_line(odoo: FakeOdoo, sku: str, values: dict[str, Any]) -> None:
+    order, line = p00002_line(odoo, sku)
+    odoo.put("purchase.order.line", values, line)
+    odoo.put("purchase.order", {}, order)
+
+
+def remove_line(odoo: FakeOdoo, sku: str) -> None:
+    order, line = p00002_line(odoo, sku)
+    del odoo.models["purchase.order.line"][line]
+    odoo.put("purchase.order", {}, order)
+
+
+async def received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, sku: str) -> tuple[Any, Any]:
+    """A tenant whose sync has brought Odoo's receipt of 2 on P00002's line of ``sku``."""
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await odoo_connector(sync_deps, tenant, odoo.url)
+    await run_sync(sync_deps, tenant.id, connector)
+    edit_line(odoo, sku, {"qty_received": 2.0})
+    await run_sync(sync_deps, tenant.id, connector)
+    return tenant, connector
+
+
+async def received_here(owner_pool, tenant, sku: str, quantity: Decimal) -> None:
+    """A receipt recorded here on P00002's line of ``sku`` (as before 2026-12-06, when an ERP's order could be)."""
+    async with owner_pool.acquire() as conn, conn.transaction():
+        line = await conn.fetchrow(
+            """SELECT l.id, l.product_id, po.id AS order_id, po.warehouse_id FROM app.purchase_order_lines l
+               JOIN app.purchase_orders po ON po.id = l.purchase_order_id JOIN app.products p ON p.id = l.product_id
+               WHERE po.tenant_id = $1 AND po.number = 'P00002' AND p.sku = $2""",
+            tenant.id,
+            sku,
+        )
+        entry = LedgerEntry(line["product_id"], line["warehouse_id"], "receipt", quantity, reference="P00002")
+        movement = (await insert_movement(conn, tenant.id, entry))["id"]
+        receipt = await conn.fetchval(
+            "INSERT INTO app.purchase_receipts (tenant_id, purchase_order_id) VALUES ($1, $2) RETURNING id",
+            tenant.id,
+            line["order_id"],
+        )
+        await conn.execute(
+            """INSERT INTO app.purchase_receipt_lines
+                   (tenant_id, receipt_id, purchase_order_line_id, quantity, quantity_base, movement_id)
+               VALUES ($1, $2, $3, $4, $4, $5)""",
+            tenant.id,
+            receipt,
+            line["id"],
+            quantity,
+            movement,
+        )
+
+
+async def p00002(owner_pool, tenant) -> list[tuple[Any, ...]]:
+    """P00002's lines: (kept here after the ERP gave it up, SKU, ordered, received, backorder closed), and the
+    receipts here, per SKU."""
+    rows = await owner_pool.fetch(
+        """SELECT l.line_no >= $2 AS kept, p.sku, l.quantity_base, l.received_base, l.cancelled_base,
+                  (SELECT coalesce(sum(r.quantity_base), 0) FROM app.purchase_receipt_lines r
+                   WHERE r.purchase_order_line_id = l.id) AS received_here
+           FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           JOIN app.products p ON p.id = l.product_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00002' ORDER BY l.line_no""",
+        tenant.id,
+        KEPT_LINES_FROM,
+    )
+    return [tuple(r) for r in rows]
+
+
+async def p00002_dead_letters(owner_pool, tenant, odoo) -> list[str]:
+    order = next(i for i, o in odoo.models["purchase.order"].items() if o["name"] == "P00002")
+    rows = await owner_pool.fetch(
+        "SELECT error FROM app.integration_dead_letters WHERE tenant_id = $1 AND external_id = $2"
+        " AND resolved_at IS NULL",
+        tenant.id,
+        str(order),
+    )
+    return [r["error"] for r in rows]
+
+
+async def notices(owner_pool, tenant) -> list[str]:
+    rows = await owner_pool.fetch(
+        "SELECT title FROM app.notifications WHERE tenant_id = $1 AND kind = 'erp_order_line_kept' ORDER BY title",
+        tenant.id,
+    )
+    return [r["title"] for r in rows]
+
+
+async def rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo) -> None:
+    before = await snapshot(owner_pool, tenant.id), await p00002(owner_pool, tenant), await notices(owner_pool, tenant)
+    order = next(i for i, o in odoo.models["purchase.order"].items() if o["name"] == "P00002")
+    odoo.put("purchase.order", {}, order)  # read again, as is
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["updated"] == 0, run
+    after = await snapshot(owner_pool, tenant.id), await p00002(owner_pool, tenant), await notices(owner_pool, tenant)
+    assert after == before
+
+
+D = Decimal
+
+
+async def test_a_received_line_whose_product_the_erp_changes_is_closed_and_the_new_product_is_a_new_line(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000003")
+    sku2 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000002")
+    each = odoo.models["product.product"][sku2]["uom_id"]
+    edit_line(odoo, "SKU-000003", {"product_id": odoo.name_of("product.product", sku2), odoo.line_unit: each,
+                                   "qty_received": 0.0})  # fmt: skip
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    assert await p00002(owner_pool, tenant) == [
+        (False, "SKU-000002", D(5), D(0), D(0), D(0)),
+        (False, "SKU-000004", D(6), D(0), D(0), D(0)),
+        (True, "SKU-000003", D(5), D(2), D(3), D(0)),
+    ]
+    # Odoo now reads as nothing received; the 2 kg came all the same.
+    assert (
+        await owner_pool.fetchval(
+            "SELECT status FROM app.purchase_orders WHERE tenant_id = $1 AND number = 'P00002'", tenant.id
+        )
+        == "partially_received"
+    )
+    assert await notices(owner_pool, tenant) == [
+        "P00002: the ERP no longer orders SKU-000003 on line 1 (now SKU-000002), which has 2 kg received; that line "
+        "is kept here, closed at what was received, and the ERP's line is a line of its own"
+    ]
+    await rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo)
+
+
+async def test_a_line_received_here_that_the_erp_removes_is_closed_not_deleted(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000004")
+    await received_here(owner_pool, tenant, "SKU-000004", D(1))
+    remove_line(odoo, "SKU-000004")
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    assert await p00002(owner_pool, tenant) == [
+        (False, "SKU-000003", D(5), D(0), D(0), D(0)),
+        (True, "SKU-000004", D(6), D(2), D(4), D(1)),
+    ]
+    assert await notices(owner_pool, tenant) == [
+        "P00002: the ERP no longer has line 2 (SKU-000004), which has 2 each received; that line is kept here, "
+        "closed at what was received"
+    ]
+    await rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo)
+
+
+async def test_a_received_line_that_moves_up_when_the_erp_removes_one_above_keeps_its_receipts(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Odoo numbers lines by position: removing line 1 makes SKU-000004 line 1, which was written over line 1's
+    # row (SKU-000003's receipts then read as SKU-000004's).
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000004")
+    await received_here(owner_pool, tenant, "SKU-000004", D(1))
+    first = await owner_pool.fetchval(
+        """SELECT l.erp_first_received_at FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00002' AND l.line_no = 2""",
+        tenant.id,
+    )
+    remove_line(odoo, "SKU-000003")
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    assert await p00002(owner_pool, tenant) == [(False, "SKU-000004", D(6), D(2), D(0), D(1))]
+    assert first is not None and first == await owner_pool.fetchval(
+        """SELECT l.erp_first_received_at FROM app.purchase_order_lines l
+           JOIN app.purchase_orders po ON po.id = l.purchase_order_id
+           WHERE po.tenant_id = $1 AND po.number = 'P00002'""",
+        tenant.id,
+    )
+    await rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo)
+
+
+async def test_an_erp_line_numbered_where_kept_lines_are_is_rejected():
+    with pytest.raises(RecordRejected, match=f"line {KEPT_LINES_FROM}: line numbers from {KEPT_LINES_FROM} on"):
+        await write_lines(None, uuid4(), uuid4(), [{"line_no": KEPT_LINES_FROM}], [True])
