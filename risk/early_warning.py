@@ -30,6 +30,7 @@ from common.errors import InvalidInputError, describe
 from inventory.schemas import plannable
 from risk import repository
 from risk.model import DisruptionModel
+from risk.model_info import shown_metrics
 from risk.pipeline import RIVAL_DOCK_TODAY, Fitter, train_judged
 from risk.service import ModelStore, scan
 from training.job_args import at_least, planned_day
@@ -131,7 +132,8 @@ async def train_tenant(
         )
 
     saved = await database.run(who.claims, who.tenant_id, save)
-    return {"trained": True, **saved, "metrics": model.metrics}
+    # As /ai/risk/model shows them: the booster's figures on its own training rows are a fit, not an accuracy.
+    return {"trained": True, **saved, "metrics": shown_metrics(model.metrics)}
 
 
 def champion_instant(champion: repository.StoredModel) -> datetime | None:

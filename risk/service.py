@@ -14,14 +14,8 @@ import pandas as pd
 from common.database import TenantTransaction
 from risk import alerts, compliance, market_report, repository
 from risk.features import build_features
-from risk.model import (
-    BASELINE_SCORER,
-    DisruptionModel,
-    IncompatibleModelError,
-    baseline_explanations,
-    baseline_probability,
-)
-from risk.repository import MODEL_NAME
+from risk.model import DisruptionModel, IncompatibleModelError, baseline_explanations, baseline_probability
+from risk.model_info import served_model_info
 from risk.scoring import assess
 
 
@@ -105,7 +99,7 @@ async def predict_open_lines(
     lines = await repository.open_order_lines(tx.conn, today, at)
     current = await store.current(tx)
     if lines.empty:
-        return _model_info(current, store.incompatible.get(tx.tenant_id)), []
+        return served_model_info(current, store.incompatible.get(tx.tenant_id)), []
     history = await repository.load_delivery_history(tx.conn, today - timedelta(days=3 * 365))
     features = build_features(_with_older_open_lines(history, lines), lines.reset_index(drop=True))
     if current is not None:
@@ -130,7 +124,7 @@ async def predict_open_lines(
         LinePrediction(record, float(p), float(d), [_overdue_reason(int(n)), *e] if n else e, int(n))
         for record, p, d, e, n in zip(lines.to_dict("records"), probability, delay, explanations, overdue, strict=True)
     ]
-    return _model_info(current, store.incompatible.get(tx.tenant_id)), predictions
+    return served_model_info(current, store.incompatible.get(tx.tenant_id)), predictions
 
 
 def _overdue_reason(days: int) -> dict[str, Any]:
@@ -146,40 +140,11 @@ def _with_older_open_lines(history: pd.DataFrame, lines: pd.DataFrame) -> pd.Dat
     return pd.concat([history, older], ignore_index=True) if len(older) else history
 
 
-def _model_info(current: tuple[int, DisruptionModel] | None, incompatible: int | None = None) -> dict[str, Any]:
-    """Which scorer scores the orders (``scorer``) and why (``reason``), with the registry's version."""
-    if current is None:
-        reason = "no disruption model has been trained for this tenant yet"
-        if incompatible is not None:
-            reason = (
-                f"the stored disruption model (version {incompatible}) was trained on an earlier feature set and "
-                "serves nothing until it is retrained (chainsight risk scan --retrain); the supplier-late-rate "
-                "baseline serves instead"
-            )
-        return {
-            "model_name": MODEL_NAME,
-            "version": None,
-            "method": BASELINE_SCORER,
-            "scorer": BASELINE_SCORER,
-            "reason": reason,
-        }
-    version, model = current
-    return {
-        "model_name": MODEL_NAME,
-        "version": version,
-        "method": model.scorer,
-        "scorer": model.scorer,
-        "reason": model.reason or "trained before baseline-aware promotion; no holdout comparison recorded",
-        "calibration": model.calibrator.method,
-        "metrics": model.metrics,
-    }
-
-
 async def model_summary(tx: TenantTransaction, store: ModelStore) -> dict[str, Any]:
     """The disruption model as ``/purchase-orders`` uses it: which scorer scores the orders and why, the registry's
     version, its held-out metrics and when it was trained (an incompatible champion serves nothing)."""
     stored = await repository.current_model(tx.conn, tx.tenant_id)
-    info = _model_info(await store.current(tx), store.incompatible.get(tx.tenant_id))
+    info = served_model_info(await store.current(tx), store.incompatible.get(tx.tenant_id))
     return {**info, "trained_at": stored.trained_at if stored and info["version"] is not None else None}
 
 

@@ -20,6 +20,7 @@ from deployments.api.listing_params import CursorParam
 from deployments.api.model_calls import call_for
 from risk import repository
 from risk.history_import import ImportOptions, parse_currency, parse_date_format, parse_mapping, parse_mode_mapping
+from risk.model_info import ModelInfoOut
 
 router = APIRouter(prefix="/ai/risk", tags=["risk"])
 
@@ -83,9 +84,10 @@ async def order_predictions(
     min_probability: Annotated[float, Query(ge=0, le=1)] = 0.0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Each order's probability is its most at-risk open line's (calibrated); each line lists the features that
-    moved its prediction most (xgboost SHAP contributions, log-odds). Without a trained model the supplier's
-    historical late rate is used and ``model.method`` says so."""
+    """Each order's probability is its most at-risk open line's; each line lists the features that moved its
+    prediction most (xgboost SHAP contributions, log-odds). ``model`` is ``/model``'s answer: which scorer serves
+    (without a trained model, or one that did not beat it, the supplier's historical late rate), its held-out
+    figures, and its ``calibration`` (null for a raw late rate)."""
     return await call_for(caller, handles, "risk", "order_predictions", min_probability, limit)
 
 
@@ -116,9 +118,13 @@ async def put_weights(weights: Annotated[Weights, Body()], caller: CallerDep) ->
 
 
 @router.get(
-    "/model", summary="Which scorer scores the orders (the disruption model or the baseline) and why, with its metrics"
+    "/model",
+    response_model=ModelInfoOut,
+    summary="Which scorer scores the orders (the disruption model or the baseline) and why, with its metrics",
 )
 async def current_model(caller: CallerDep, handles: ModelHandlesDep) -> dict[str, Any]:
+    """``held_out``: the serving scorer's own figures on lines it was not fitted on; ``calibration`` is null when
+    it serves raw late rates (the supplier-late-rate baseline or the supplier x mode rate)."""
     # Through the RiskService, whose model store decides what /purchase-orders serves: the registry's champion
     # alone claimed the model served when it was of an earlier feature set and the baseline did.
     return await call_for(caller, handles, "risk", "current_model")
