@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 import asyncpg
@@ -19,6 +20,7 @@ from inventory.exports.writers import (
     PDF_MAX_ROWS,
     XLSX_MAX_ROWS,
     XLSX_MAX_TEXT,
+    Bar,
     csv_chunks,
     pdf_report,
     xlsx_chunks,
@@ -51,8 +53,12 @@ async def prepare(
     now: datetime,
     labels: Labels = "keys",
     max_rows: int = MAX_EXPORT_ROWS,
+    bom: bool | None = None,
 ) -> PreparedExport:
-    """``labels="human"`` writes CSV and xlsx headings as the PDF shows them ('On hand', not 'on_hand'). Times
+    """``labels="human"`` writes CSV and xlsx headings as the PDF shows them ('On hand', not 'on_hand'). ``bom``:
+    whether a CSV starts with a UTF-8 byte-order mark; by default one with human labels does (it is for people,
+    whose Excel reads a CSV without one in the ANSI code page), one with field names does not (for programs, whose
+    UTF-8 reader would take the mark for part of the first heading); xlsx and PDF have none. Times
     are written in ``now``'s time zone (the reader's). A CSV or xlsx set of more than ``max_rows`` rows is refused
     here, as an xlsx one past a worksheet's rows or with a text past a cell's limit: never a shorter file."""
     export_sql(dataset, query)  # refuses unknown filters and sorts now, not mid-stream
@@ -61,7 +67,8 @@ async def prepare(
     if fmt is ExportFormat.CSV:
         await _refuse_what_does_not_fit(conn, dataset, fmt, query, max_rows)
         batches = await _started(conn, dataset, query, max_rows)
-        chunks = csv_chunks(header(dataset.columns, labels), batches, zone)
+        marked = labels == "human" if bom is None else bom
+        chunks = csv_chunks(header(dataset.columns, labels), batches, zone, marked)
     elif fmt is ExportFormat.XLSX:
         await _refuse_what_does_not_fit(conn, dataset, fmt, query, max_rows)
         headings = header(dataset.columns, labels, zone_name(zone))
@@ -224,12 +231,10 @@ async def _filter_names(conn: asyncpg.Connection, query: ListQuery) -> dict[str,
     return names
 
 
-async def _stock_value_chart(
-    conn: asyncpg.Connection, dataset: Dataset, rows: list[tuple]
-) -> tuple[str, list[tuple[str, float]]]:
-    """Stock value (on hand x unit cost) by warehouse and cost currency, over exactly the exported rows; the
+async def _stock_value_chart(conn: asyncpg.Connection, dataset: Dataset, rows: list[tuple]) -> tuple[str, list[Bar]]:
+    """Stock value (on hand x unit cost, exact) by warehouse and cost currency, over exactly the exported rows; the
     caption counts the rows it cannot value (no unit cost, or a cost of unknown currency) instead of valuing
-    them at 0, and currencies are never summed together."""
+    them at 0, and currencies are never summed together. With nothing valued the caption says so, over no bars."""
     product_at = dataset.columns.index("product_id")
     warehouse_at = dataset.columns.index("warehouse_code")
     on_hand_at = dataset.columns.index("on_hand")
@@ -240,24 +245,36 @@ async def _stock_value_chart(
             list({r[product_at] for r in rows}),
         )
     }
-    value: dict[tuple[str, str], float] = defaultdict(float)
+    value: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     unvalued = 0
     for row in rows:
         cost, currency = costs.get(row[product_at], (None, None))
         if cost is None or currency is None:
             unvalued += 1
             continue
-        value[(row[warehouse_at], currency)] += float(row[on_hand_at] * cost)
+        value[(row[warehouse_at], currency)] += row[on_hand_at] * cost
+    if not value:
+        return _nothing_valued(len(rows)), []
     currencies = sorted({currency for _, currency in value})
     if len(currencies) == 1:
         caption = f"Stock value by warehouse ({currencies[0]})"
-        bars = [(warehouse, amount) for (warehouse, _), amount in sorted(value.items())]
+        bars = [(warehouse, amount, currency) for (warehouse, currency), amount in sorted(value.items())]
     else:
         caption = "Stock value by warehouse and cost currency"
-        bars = [(f"{warehouse} ({currency})", amount) for (warehouse, currency), amount in sorted(value.items())]
+        bars = [
+            (f"{warehouse} ({currency})", amount, currency) for (warehouse, currency), amount in sorted(value.items())
+        ]
     if unvalued:
         caption += f"; {unvalued} row{'s' if unvalued > 1 else ''} without a unit cost in a known currency left out"
     return caption, bars
+
+
+def _nothing_valued(rows: int) -> str:
+    if not rows:
+        return "Stock value: nothing to value, the export has no rows"
+    if rows == 1:
+        return "Stock value: nothing could be valued, the 1 row has no unit cost in a known currency"
+    return f"Stock value: nothing could be valued, none of the {rows:,} rows has a unit cost in a known currency"
 
 
 async def _single(body: bytes) -> AsyncIterator[bytes]:

@@ -291,7 +291,7 @@ async def test_csv_and_xlsx_take_human_labels_on_request(database, owner_pool, m
     dataset, fmt = resolve("stock-levels.csv")
     async with database.tenant_transaction(tenant.claims(), None) as tx:
         prepared = await build.prepare(tx.conn, dataset, fmt, ListQuery(limit=1), NOW, labels="human")
-        body = b"".join([chunk async for chunk in prepared.chunks]).decode()
+        body = b"".join([chunk async for chunk in prepared.chunks]).decode("utf-8-sig")  # with a BOM
     assert (
         body.splitlines()[0] == "Product ID,SKU,Product,Unit,Warehouse ID,Warehouse,On hand,Reserved,Available,Updated"
     )

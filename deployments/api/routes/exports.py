@@ -19,7 +19,7 @@ from inventory.exports.datasets import DATASETS, ExportFormat, resolve
 from inventory.exports.slots import claim_export_slot
 
 router = APIRouter(prefix="/exports", tags=["exports"])
-_OPTIONS = frozenset({"labels"})
+_OPTIONS = frozenset({"labels", "bom"})
 _PAGING = frozenset({"sort", "q"})  # the whole data set: a limit or cursor is refused, not ignored
 _NAMES = ", ".join(f"{d}.{f.value}" for d in DATASETS for f in ExportFormat)
 
@@ -40,6 +40,15 @@ async def export(
     labels: Annotated[
         Labels, Query(description="CSV/xlsx headings: field names (keys) or the PDF's labels (human)")
     ] = "keys",
+    bom: Annotated[
+        bool | None,
+        Query(
+            description="CSV only: start the file with a UTF-8 byte-order mark, which Excel needs to read UTF-8 "
+            "(without one it reads the ANSI code page: 'Müller' shows as 'MÃ¼ller') and which a plain UTF-8 reader "
+            "takes for part of the first heading. Left out: a mark with `labels=human` (for people), none with "
+            "`labels=keys` (for programs). xlsx and PDF have none."
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """Takes the same filters, `sort` and `q` as the matching list endpoint, without paging. CSV and xlsx
     stream from a server-side cursor (memory stays flat at any size) and hold up to `EXPORT_MAX_ROWS` rows
@@ -57,7 +66,7 @@ async def export(
         zone = await members.zone_for(tx.conn, tx.user_id)  # times as the reader's profile shows them
         query = replace(query, zone=zone)  # and a bare date in a time filter is midnight there
         max_rows = request.app.state.settings.export_max_rows
-        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(zone), labels, max_rows)
+        prepared = await build.prepare(tx.conn, dataset, fmt, query, datetime.now(zone), labels, max_rows, bom)
     except BaseException:
         await stack.aclose()
         raise

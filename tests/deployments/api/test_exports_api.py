@@ -173,3 +173,20 @@ async def test_a_csv_export_past_the_configured_row_cap_is_a_400_before_the_expo
         response = await client.get("/api/v1/exports/stock-levels.csv", headers=tenant.headers())
     assert (response.status_code, response.json()["code"]) == (400, "export_too_large")
     assert response.json()["details"]["max_rows"] == 1
+
+
+async def test_the_csv_byte_order_mark_follows_labels_unless_bom_says_otherwise(http, make_tenant):
+    # Before, no CSV had one: Excel on Windows read "Müller" as "MÃ¼ller".
+    tenant = await make_tenant()
+    expected = {"": False, "?labels=human": True, "?labels=human&bom=false": False, "?bom=true": True}
+    for query, marked in expected.items():
+        response = await http.get(f"/api/v1/exports/products.csv{query}", headers=tenant.headers())
+        assert response.content.startswith(b"\xef\xbb\xbf") is marked, query
+    refused = {}
+    for query in ("bom=maybe", "labels=maybe"):
+        response = await http.get(f"/api/v1/exports/products.csv?{query}", headers=tenant.headers())
+        refused[query] = (response.status_code, response.json()["code"])
+    assert refused["bom=maybe"] == refused["labels=maybe"] and refused["bom=maybe"][0] in (400, 422)
+    spec = (await http.get("/openapi.json")).json()
+    parameters = spec["paths"]["/api/v1/exports/{name}"]["get"]["parameters"]
+    assert "byte-order mark" in next(p for p in parameters if p["name"] == "bom")["description"]
