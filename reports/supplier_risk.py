@@ -1,14 +1,10 @@
 """The supplier risk report as PDF (ranking with a stacked bar of the components, top drivers in words, the
-late-delivery trend, expiring certifications) and as xlsx with the same data, one sheet per section."""
+late-delivery trend, expiring certifications); the same data as a workbook is ``reports.supplier_risk_xlsx``."""
 
 from __future__ import annotations
 
-import io
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
-
-import xlsxwriter
 
 from inventory.exports.pdf_document import ReportDocument
 from inventory.exports.pdf_tables import Column, draw_table
@@ -115,7 +111,10 @@ def render_supplier_risk_pdf(tenant: str, generated: datetime, filter_text: str,
 
 def _ranked_count(data: SupplierRiskData) -> str:
     shown, total = len(data.ranking["suppliers"]), data.ranking["total"]
-    return f"{shown} ranked" if shown == total else f"the {shown} riskiest of {total} ranked"
+    if shown == total:
+        return f"{shown} ranked"
+    # Only the ranking is cut: said, so the trend and certificate sections are not read as the ranked ones'.
+    return f"the {shown} riskiest of {total} ranked (the late deliveries and certifications cover all {total})"
 
 
 ALL_RANKED = "All ranked suppliers"  # the trend of every ranked supplier together, drawn bold
@@ -151,66 +150,3 @@ def _trend_section(pdf: ReportDocument, data: SupplierRiskData) -> None:
         [m.to_pydatetime() for m in months], trend_lines(data), width_in=10.0, height_in=3.2, emphasised=ALL_RANKED
     )
     pdf.png(chart, width=width, height=width * 0.32)
-
-
-def render_supplier_risk_xlsx(data: SupplierRiskData) -> bytes:
-    """The report's data, one sheet per section, numbers as numbers."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    bold = book.add_format({"bold": True, "bg_color": "#1F4E79", "font_color": "#FFFFFF"})
-    day = book.add_format({"num_format": "yyyy-mm-dd"})
-    share = book.add_format({"num_format": "0.0%"})
-    rows = ranking_rows(data)
-    weighted = {i["supplier"]["code"]: weighted_components(i) for i in data.ranking["suppliers"]}
-    ranking = [
-        [r["rank"], r["code"], r["name"], r["country"], r["overall"], r["band"], *(r[c] for c in COMPONENTS),
-         *(weighted[r["code"]][c] for c in COMPONENTS), r["confidence"], r["deliveries"], r["drivers"]]
-        for r in rows
-    ]  # fmt: skip
-    _sheet(book, "Ranking", bold, ["Rank", "Code", "Supplier", "Country", "Overall", "Band",
-           *(c.capitalize() for c in COMPONENTS), *(f"{c.capitalize()} (weighted)" for c in COMPONENTS),
-           "Confidence", "Deliveries", "Top drivers"], ranking)  # fmt: skip
-    drivers = [
-        [item["supplier"]["code"], f["component"], f["factor"], str(f["value"]), f["factor_score"], f["contribution"],
-         driver_text(f)]
-        for item in data.ranking["suppliers"]
-        for f in item["top_factors"]
-    ]  # fmt: skip
-    _sheet(book, "Drivers", bold, ["Code", "Component", "Factor", "Value", "Factor score", "Points added",
-           "In words"], drivers)  # fmt: skip
-    codes = {str(i["supplier"]["id"]): i["supplier"]["code"] for i in data.ranking["suppliers"]}
-    trend = [
-        [codes[r.supplier_id], r.month.to_pydatetime(), int(r.lines), int(r.late),
-         r.late / r.lines if r.lines else None]
-        for r in data.trend.itertuples()
-    ]  # fmt: skip
-    _sheet(book, "Late deliveries", bold, ["Code", "Month", "Delivered or overdue", "Late or still overdue",
-           "Late share"], trend, {1: day, 4: share})  # fmt: skip
-    certificates = [
-        [c["code"], c["name"], c["standard"], c["reference"], c["expires_on"], c["days_left"], c["state"]]
-        for c in certification_rows(data)
-    ]
-    _sheet(book, "Certifications", bold, ["Code", "Supplier", "Standard", "Reference", "Expires", "Days left",
-           "State"], certificates, {4: day})  # fmt: skip
-    book.close()
-    return buffer.getvalue()
-
-
-def _sheet(
-    book: Any, name: str, bold: Any, header: Sequence[str], rows: Sequence[Sequence[Any]], formats: Any = None
-) -> None:
-    sheet = book.add_worksheet(name)
-    sheet.write_row(0, 0, list(header), bold)
-    sheet.freeze_panes(1, 0)
-    for r, row in enumerate(rows, start=1):
-        for c, value in enumerate(row):
-            fmt = (formats or {}).get(c)
-            if value is None:
-                continue
-            if hasattr(value, "year") and fmt is not None:
-                sheet.write_datetime(r, c, datetime(value.year, value.month, value.day), fmt)
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                sheet.write_number(r, c, value, fmt) if fmt is not None else sheet.write_number(r, c, value)
-            else:
-                sheet.write_string(r, c, str(value))  # text stays text ('=...' is never a formula)
-    sheet.set_column(0, len(header) - 1, 14)

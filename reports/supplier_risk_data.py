@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -38,24 +39,28 @@ FIGURES: dict[str, tuple[Callable[[Any], str], str]] = {
 @dataclass(frozen=True)
 class SupplierRiskData:
     as_of: date
-    ranking: dict[str, Any]  # risk.service.rank_suppliers
+    ranking: dict[str, Any]  # risk.service.rank_suppliers: the first RANK_LIMIT, "total" of them all
     compliance: dict[str, Any]  # risk.compliance.tenant_report
     trend: pd.DataFrame  # supplier_id, month, lines (delivered or overdue), late (late or still overdue)
+    band: str | None  # the filter: only suppliers in this band, or all active ones
+    selected: dict[str, str]  # every supplier the filter selects, ranked or past the cut: id (text) -> code
 
 
 async def gather(
     tx: TenantTransaction, today: date, band: str | None = None, window_days: int = EXPIRY_WARNING_DAYS
 ) -> SupplierRiskData:
-    """The trend and the certifications cover the suppliers the ranking lists (the band's, when one is given),
-    as the report's other sections do."""
+    """The trend and the certifications cover every supplier the filter selects (all active ones, or the band's);
+    only the ranking is cut at RANK_LIMIT, so an expired certificate of the 501st supplier is still reported."""
     # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them.
     now = datetime.now(UTC)
-    ranking = await service.rank_suppliers(tx, today, limit=RANK_LIMIT, band=band, at=now)
-    ranked = {str(item["supplier"]["id"]) for item in ranking["suppliers"]}
+    everyone = await service.rank_suppliers(tx, today, limit=None, band=band, at=now)
+    ranking = {**everyone, "suppliers": everyone["suppliers"][:RANK_LIMIT]}
+    selected = {str(item["supplier"]["id"]): item["supplier"]["code"] for item in everyone["suppliers"]}
     report = await compliance.tenant_report(tx.conn, today, window_days)
-    report = {**report, "suppliers": [s for s in report["suppliers"] if str(s["supplier_id"]) in ranked]}
+    report = {**report, "suppliers": [s for s in report["suppliers"] if str(s["supplier_id"]) in selected]}
     trend = await late_delivery_trend(tx.conn, today, now)
-    return SupplierRiskData(today, ranking, report, trend[trend["supplier_id"].isin(ranked)].reset_index(drop=True))
+    trend = trend[trend["supplier_id"].isin(list(selected))].reset_index(drop=True)
+    return SupplierRiskData(today, ranking, report, trend, band, selected)
 
 
 async def late_delivery_trend(
@@ -130,17 +135,33 @@ def driver_text(factor: dict[str, Any]) -> str:
     elif name == "certifications":
         text = f"certifications: {value}"
     elif name == "latest_audit":
-        text = (
-            f"latest audit {value['outcome']} (score {float(value['score']):g}, {value['audited_on']})"
-            if isinstance(value, dict)
-            else "no audit on file"
-        )
+        audit = _audit_parts(value) if isinstance(value, dict) else None
+        text = f"latest audit {audit[0]} ({audit[1]}, {audit[2]})" if audit else "no audit on file"
     else:
         text = f"{name.replace('_', ' ')} {value}"
     note = factor.get("note")
     if note and note not in text:
         text += f" [{note}]"
     return f"{text} ({factor['component']}, +{float(factor['contribution']):.1f})"
+
+
+def driver_value(factor: dict[str, Any]) -> str | float | None:
+    """A top factor's value as a workbook cell: a number as a number, a code or phrase as text, the audit in the
+    PDF's words, and nothing where the supplier has no figure (the factor's words say so)."""
+    value: Any = factor.get("value")
+    if value is None or isinstance(value, str):
+        return value
+    if factor["factor"] == "latest_audit" and isinstance(value, dict):
+        return ", ".join(_audit_parts(value))
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return float(value)
+    # A factor shape this report does not know: refused rather than written as Python's repr of it.
+    raise TypeError(f"no cell format for factor {factor['factor']!r} with a {type(value).__name__} value")
+
+
+def _audit_parts(audit: dict[str, Any]) -> tuple[str, str, str]:
+    """The latest audit's outcome, score and date, in the same words in the PDF and in the workbook."""
+    return str(audit["outcome"]), f"score {float(audit['score']):g}", str(audit["audited_on"])
 
 
 def _estimate_text(factor: dict[str, Any]) -> str:

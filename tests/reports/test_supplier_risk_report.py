@@ -14,8 +14,9 @@ import pytest
 from pypdf import PdfReader
 
 from reports import supplier_risk_data
-from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx, trend_lines
+from reports.supplier_risk import render_supplier_risk_pdf, trend_lines
 from reports.supplier_risk_data import gather, trend_months
+from reports.supplier_risk_xlsx import render_supplier_risk_xlsx
 from risk import service
 from tests.risk.conftest import RiskWorld
 from tests.risk.test_service import _lines_due_on_the_docks_date
@@ -105,8 +106,8 @@ async def test_an_overall_score_just_below_a_band_edge_prints_as_the_api_gives_i
 
 async def test_the_risk_workbook_holds_the_same_scores_and_the_late_delivery_counts(database, risk_tenant):
     data, api_ranking = await report_data(database, risk_tenant)
-    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(data)), read_only=True)
-    assert book.sheetnames == ["Ranking", "Drivers", "Late deliveries", "Certifications"]
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx("T", datetime.now(UTC), data)), read_only=True)
+    assert book.sheetnames == ["About", "Ranking", "Drivers", "Late deliveries", "Certifications"]
     header, *rows = list(book["Ranking"].iter_rows(values_only=True))
     assert [(r[1], r[4]) for r in rows] == [(s["supplier"]["code"], s["overall"]) for s in api_ranking["suppliers"]]
     assert rows[0][2] == LATE_NAME
@@ -119,7 +120,7 @@ async def test_the_risk_workbook_holds_the_same_scores_and_the_late_delivery_cou
     }
     # All 30 deliveries of each were due within the last 290 days: inside the 12-month window.
     assert totals == {"SUP-LDZ": (30, 30), "SUP-OK": (30, 0)}
-    _, *certificates = list(book["Certifications"].iter_rows(values_only=True))
+    _, _, *certificates = list(book["Certifications"].iter_rows(values_only=True))  # heading, header
     assert [(c[0], c[2], c[5], c[6]) for c in certificates] == [("SUP-LDZ", "ISO 9001", 20, "expiring")]
 
 
@@ -158,7 +159,9 @@ async def test_the_trend_and_certifications_cover_the_ranked_suppliers_only(data
         return everyone, await gather(tx, today, band=next(b for b in ("high", "medium", "low") if b not in held))
 
     everyone, other_band = await database.run(tenant.claims(), tenant.id, read)
-    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(everyone)), read_only=True)
+    book = openpyxl.load_workbook(
+        io.BytesIO(render_supplier_risk_xlsx("T", datetime.now(UTC), everyone)), read_only=True
+    )
     _, *late_rows = list(book["Late deliveries"].iter_rows(values_only=True))
     assert {r[0] for r in late_rows} == {"LATE"} and sum(r[2] for r in late_rows) == 10
     assert [s["code"] for s in everyone.compliance["suppliers"]] == ["LATE", "NEW"]
@@ -205,7 +208,7 @@ async def test_the_trend_counts_open_lines_past_their_promise_as_late_in_the_mon
             ],
         )  # fmt: skip
     data = await database.run(tenant.claims(), tenant.id, lambda tx: gather(tx, today))
-    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(data)), read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx("T", datetime.now(UTC), data)), read_only=True)
     header, *rows = list(book["Late deliveries"].iter_rows(values_only=True))
     assert header[2:] == ("Delivered or overdue", "Late or still overdue", "Late share")
     # The two open lines not yet past their promise (due today and in five days) are neither.
@@ -224,7 +227,7 @@ async def test_an_operational_driver_reads_as_an_estimate_beside_what_was_observ
         supplier = await insert(conn, "suppliers", tenant_id=tenant.id, code="NEW", name="New Ltd", country="DE")
         await deliveries(conn, tenant.id, supplier, 2, delay_days=6, today=today)
     data = await database.run(tenant.claims(), tenant.id, lambda tx: gather(tx, today))
-    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx(data)), read_only=True)
+    book = openpyxl.load_workbook(io.BytesIO(render_supplier_risk_xlsx("T", datetime.now(UTC), data)), read_only=True)
     _, *drivers = list(book["Drivers"].iter_rows(values_only=True))
     (on_time,) = [row[6] for row in drivers if row[2] == "on_time_rate"]
     assert on_time.startswith(

@@ -38,8 +38,9 @@ from reports.forecast import (
     render_forecast_report,
 )
 from reports.forecast_series import MAX_SERIES, SeriesRef, recent_demand, select_series
-from reports.supplier_risk import render_supplier_risk_pdf, render_supplier_risk_xlsx
+from reports.supplier_risk import render_supplier_risk_pdf
 from reports.supplier_risk_data import gather
+from reports.supplier_risk_xlsx import render_supplier_risk_xlsx
 from training import history as ledger
 from training.frequency import BATCH_HORIZON
 from training.planning import MAX_HORIZON
@@ -138,7 +139,7 @@ async def _supplier_risk_report(
             filter_text = _risk_filter(band, window_days)
             body = await asyncio.to_thread(render_supplier_risk_pdf, tenant, generated, filter_text, data)
         else:
-            body = await asyncio.to_thread(render_supplier_risk_xlsx, data)
+            body = await asyncio.to_thread(render_supplier_risk_xlsx, tenant, generated, data)
     return _attachment(body, PDF if kind == "pdf" else XLSX, f"supplier-risk-{now:%Y%m%d-%H%M%S}.{kind}")
 
 
