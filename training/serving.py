@@ -3,8 +3,14 @@
 ``TrainedModels`` keeps the loaded checkpoints of the champions a process has served, keyed by run:
 each is read from storage once per process (a Serve replica) and reused for every request; when a new
 run becomes champion its id is new, so the next request loads it and the least recently used one is
-dropped. A series the network never saw (a product added since training) gets ``None``: the caller
-fits the statistical selection instead.
+dropped. A series the run was not trained and held-out scored on gets ``None`` (``TrainedRun.trained_on_series``):
+a product added since training, or one with less history than the train job asks (``MIN_HISTORY_HORIZONS``), which
+no run has been compared with the baseline on; the caller fits the statistical selection instead.
+
+An xgboost checkpoint holds the point booster only. Its intervals are the fitted path's (the statistical selection on
+the same history, ``training.planning.forecast_panel``): that selection's quantiles' distance from its own forecast,
+added to the booster's forecast. Quantile boosters fitted at request time on the one series' history were in-sample
+and held about half of the following days inside the "80%" interval (until 2026-12-07).
 
 A replica answers several requests at once, each in a thread, sharing the loaded model, so one forecast
 at a time runs on it (``_Loaded.predicting``): a Lightning prediction sets the network to eval mode and,
@@ -41,6 +47,8 @@ class TrainedRun:
     horizon: int
     # The served series' own holdout MASE (the run's ``metrics.series_mase``), not the run's mean; None: not recorded.
     holdout_mase: float | None
+    # Whether the served series is among those the run was trained and held-out scored on (``series_mase``'s keys).
+    trained_on_series: bool = False
 
 
 def load_checkpoint(run: TrainedRun) -> Any:
@@ -96,8 +104,9 @@ class TrainedModels:
         self, run: TrainedRun, history: pd.DataFrame, horizon: int, quantiles: Sequence[float]
     ) -> dict[str, Any] | None:
         """``history`` (``unique_id, ds, y``, one series) forecast by ``run``'s model; None if it cannot."""
-        if horizon > run.horizon:
+        if horizon > run.horizon or not run.trained_on_series:
             return None
+        intervals = ""
         if run.kind == "xgboost":
             from training.features import FeatureSpec
             from training.models.gradient_boosted import GradientBoostedForecaster
@@ -108,6 +117,10 @@ class TrainedModels:
 
             spec = FeatureSpec.for_frequency(run.freq)
             forecaster: Any = GradientBoostedForecaster(spec=spec).attach(loaded.model, history, run.freq)
+            with loaded.predicting:
+                frame = forecaster.predict(horizon, [])
+            frame, selected = _with_fitted_spread(frame, history, run.freq, horizon, quantiles)
+            intervals = f"; its intervals are the fitted selection's ({selected}) spread around this forecast"
         else:
             from training.models.neural import Kind, NeuralForecaster
 
@@ -118,14 +131,14 @@ class TrainedModels:
                 return None  # trained without this series: its normaliser and identity are unknown
             kind: Kind = "deepar" if run.kind == "deepar" else "lstm"
             forecaster = NeuralForecaster(kind, horizon=run.horizon).attach(loaded.model, history, run.freq)
-        with loaded.predicting:
-            frame = forecaster.predict(horizon, list(quantiles))
+            with loaded.predicting:
+                frame = forecaster.predict(horizon, list(quantiles))
         mase = "not recorded" if run.holdout_mase is None else f"{run.holdout_mase:.3f}"
         return {
             "model": run.kind,
             "reason": (
                 f"Ray Train champion run v{run.version} ({run.kind}, holdout MASE on this series {mase}), "
-                "forecast now from its checkpoint on the latest history"
+                f"forecast now from its checkpoint on the latest history{intervals}"
             ),
             "history_length": len(history),
             "backtest_mase": run.holdout_mase,
@@ -139,3 +152,19 @@ class TrainedModels:
                 for _, r in frame.sort_values("ds").iterrows()
             ],
         }
+
+
+def _with_fitted_spread(
+    points: pd.DataFrame, history: pd.DataFrame, freq: str, horizon: int, quantiles: Sequence[float]
+) -> tuple[pd.DataFrame, str]:
+    """``points`` (one series' ``unique_id, ds`` and point forecast) with the quantiles of the fitted path's selection
+    on ``history``, moved by the difference of the two point forecasts; and the model that selection chose."""
+    from training.planning import forecast_panel
+
+    fitted = forecast_panel(history[["unique_id", "ds", "y"]], freq, horizon, quantiles, profile="fast")
+    spread = fitted.forecast.sort_values("ds")
+    out = points.sort_values("ds").reset_index(drop=True)
+    shift = out[POINT_COLUMN].to_numpy() - spread[POINT_COLUMN].to_numpy()
+    for q in quantiles:
+        out[quantile_column(q)] = spread[quantile_column(q)].to_numpy() + shift
+    return out, str(fitted.selection["model"].iloc[0])

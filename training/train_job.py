@@ -193,7 +193,8 @@ async def train_and_register(
                 metrics = {**scores, "statistical_mase": baseline["mase"], "holdout": windows, "device": device}
                 try:
                     await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
-                    # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records).
+                    # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records);
+                    # its keys are the series serving answers from this run's checkpoint (training.trained_series).
                     per_series = {"series_mase": errors["mase"].to_dict()}
                     await registry.finish_run(
                         conn, tenant_id, run.id, metrics=metrics | per_series, series_count=series,

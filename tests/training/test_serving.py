@@ -54,11 +54,21 @@ def test_a_series_with_one_period_of_history_is_left_to_the_fitted_path_by_an_xg
     forecaster = GradientBoostedForecaster(spec=FeatureSpec.for_frequency("D"), n_estimators=20).fit(panel, "D")
     booster = forecaster._members[0].point
     models = TrainedModels(loader=lambda r: booster)
-    champion = TrainedRun("x", 1, "xgboost", "/checkpoints/x", "D", 7, 0.5)
+    champion = TrainedRun("x", 1, "xgboost", "/checkpoints/x", "D", 7, 0.5, trained_on_series=True)
     new_series = pd.DataFrame({"unique_id": ["c"], "ds": [days[-1]], "y": [4.0]})
     assert models.forecast(champion, new_series, 7, [0.1, 0.5, 0.9]) is None
     answered = models.forecast(champion, panel[panel["unique_id"] == "a"], 7, [0.1, 0.5, 0.9])
     assert answered is not None and answered["model"] == "xgboost"
+
+
+def test_a_series_the_run_was_not_trained_on_is_left_to_the_fitted_path_without_loading_the_checkpoint():
+    # Before, an xgboost champion served any series of 2 periods or more, trained on or not.
+    days = pd.date_range("2025-01-01", periods=60)
+    history = pd.DataFrame({"unique_id": "new", "ds": days, "y": np.arange(60) % 7 + 5.0})
+    models = TrainedModels(loader=lambda r: pytest.fail(f"loaded the {r.kind} checkpoint"))
+    for kind in ("xgboost", "deepar", "lstm"):
+        unseen = TrainedRun("u", 1, kind, "/checkpoints/u", "D", 7, None, trained_on_series=False)
+        assert models.forecast(unseen, history, 7, [0.1, 0.5, 0.9]) is None
 
 
 def test_concurrent_first_requests_for_a_champion_load_its_checkpoint_once():
@@ -107,7 +117,7 @@ def test_concurrent_forecasts_from_a_neural_champion_equal_one_at_a_time(lstm_ne
     network, panel = lstm_network
     network.train()  # as a checkpoint loads
     models = TrainedModels(loader=lambda r: network)
-    champion = TrainedRun("n", 1, "lstm", "/checkpoints/n", "D", 7, 0.5)
+    champion = TrainedRun("n", 1, "lstm", "/checkpoints/n", "D", 7, 0.5, trained_on_series=True)
     history = panel[panel["unique_id"] == "a"]
 
     def forecast(_: int) -> Any:

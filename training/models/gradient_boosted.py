@@ -96,7 +96,8 @@ class GradientBoostedForecaster(Forecaster):
         """Use a point booster trained elsewhere (e.g. by Ray Train's XGBoostTrainer) on this history.
 
         The booster must come from ``design_matrix`` with this model's ``spec`` (one scaling);
-        quantile boosters are still trained here on first request.
+        quantile boosters are still trained here on first request, on this history alone: in-sample, so their
+        intervals are too narrow to serve (``training.serving`` asks for points only).
         """
         self.covariates = covariate_columns(df)
         history = validate_history(df, freq, min_length=self.min_length, covariates=self.covariates)

@@ -42,8 +42,9 @@ from training.frequency import BATCH_HORIZON
 from training.lead_time_choice import LeadTime, choose_lead_time
 from training.planning import MAX_HORIZON
 from training.serving import TRAINED_KINDS, TrainedRun
-from training.stored_forecast import fresh_stored_forecast, series_holdout_mase
+from training.stored_forecast import fresh_stored_forecast
 from training.supplier_history import SupplierHistory, product_supplier_lead_time, scoped_supplier_history
+from training.trained_series import trained_run_for_series
 
 router = APIRouter(prefix="/ai/forecast", tags=["forecast"])
 
@@ -90,9 +91,11 @@ async def demand_forecast(
         champion = None if stored else await registry.champion(tx.conn, tx.tenant_id, registry.champion_key(freq))
         if champion is None or champion.model_type not in TRAINED_KINDS or not champion.artifact_uri:
             return history, _label(period, freq), stored, None, None
-        # This series' own holdout error, not the run's mean over every series (which until 2026-12-07 it was).
-        mase = await series_holdout_mase(tx.conn, tx.tenant_id, champion.id, ledger.series_id(product_id, warehouse_id))
-        return history, _label(period, freq), stored, champion, _trained_run(champion, mase)
+        # Whether the run was trained on this series, and its own holdout error (not the run's mean over every series).
+        model = await trained_run_for_series(
+            tx.conn, tx.tenant_id, champion, ledger.series_id(product_id, warehouse_id)
+        )
+        return history, _label(period, freq), stored, champion, model
 
     history, start, stored, champion, model = await caller.run(read)
     if stored is not None:
@@ -299,13 +302,6 @@ async def _require_filters(tx: TenantTransaction, warehouse_id: UUID | None, pro
     for table, noun, named in (("warehouses", "warehouse", warehouse_id), ("products", "product", product_id)):
         if named is not None and await tx.conn.fetchval(f"SELECT 1 FROM app.{table} WHERE id = $1", named) is None:
             raise NotFoundError(f"no {noun} {named}", code=f"unknown_{noun}")
-
-
-def _trained_run(run: registry.RunRecord, series_mase: float | None) -> TrainedRun:
-    return TrainedRun(
-        run_id=str(run.id), version=run.version, kind=run.model_type, artifact_uri=str(run.artifact_uri),
-        freq=run.freq, horizon=run.horizon, holdout_mase=series_mase,
-    )  # fmt: skip
 
 
 def _label(period: pd.Timestamp, freq: str) -> datetime:

@@ -20,6 +20,7 @@ from tests.training.ledger_rows import post_daily_demand
 from training.features import FeatureSpec
 from training.history import series_id
 from training.models.gradient_boosted import GradientBoostedForecaster
+from training.planning import forecast_demand
 from training.registry import finish_run, promote_if_better, start_run
 from training.serving import TrainedModels
 
@@ -36,7 +37,10 @@ def booster():
 @pytest.fixture(scope="module")
 async def api(api_settings) -> AsyncIterator[httpx.AsyncClient]:
     models = TrainedModels(loader=lambda run: booster())
-    forecast = SimpleNamespace(trained=SimpleNamespace(remote=lambda *args: asyncio.to_thread(models.forecast, *args)))
+    forecast = SimpleNamespace(
+        trained=SimpleNamespace(remote=lambda *args: asyncio.to_thread(models.forecast, *args)),
+        forecast=SimpleNamespace(remote=lambda *args, **kw: asyncio.to_thread(forecast_demand, *args, **kw)),
+    )
     app = create_api(api_settings, model_handles=ModelHandles(forecast=forecast))
     transport = httpx.ASGITransport(app=app)
     async with (
@@ -85,12 +89,43 @@ async def test_a_trained_forecast_reports_its_series_own_holdout_mase_not_the_ru
     assert answers[0]["run"]["metrics"] == {"mase": 0.434, "holdout": "w"}  # thousands of series stay out
 
 
-async def test_a_trained_run_recorded_without_per_series_errors_reports_none_not_its_mean(
+async def test_a_series_whose_holdout_error_could_not_be_taken_reports_none_not_the_runs_mean(
     api, database, make_tenant, owner_pool
 ):
     tenant = await make_tenant()
     await post_daily_demand(owner_pool, tenant.id, [(tenant.products[0], tenant.warehouses[0], np.full(DAYS, 6.0))])
-    await trained_champion(database, tenant, {"mase": 0.434, "holdout": "w"})
+    # A flat series has no in-sample error to scale by: the job records its MASE as NaN, stored as null.
+    unscored = {series_id(tenant.products[0], tenant.warehouses[0]): None}
+    await trained_champion(database, tenant, {"mase": 0.434, "holdout": "w", "series_mase": unscored})
     answer = await demand(api, tenant, tenant.products[0])
     assert (answer["source"], answer["backtest_mase"]) == ("trained", None)
     assert "holdout MASE on this series not recorded" in answer["reason"]
+
+
+async def test_a_series_the_run_was_not_trained_on_is_fitted_on_request_not_served_by_the_run(
+    api, database, make_tenant, owner_pool
+):
+    # Before, an xgboost champion served a product with 2 days of sales (4, then 6), far below the 8 horizons of
+    # history the train job trains on, as "trained" with an 80% interval of zero width (4.61 to 4.61).
+    tenant = await make_tenant()
+    trained, new = tenant.products[:2]
+    warehouse = tenant.warehouses[0]
+    demand_of = [(trained, warehouse, np.arange(DAYS) % 7 + 5.0), (new, warehouse, np.array([4.0, 6.0]))]
+    await post_daily_demand(owner_pool, tenant.id, demand_of)
+    own = {series_id(trained, warehouse): 0.31}
+    await trained_champion(database, tenant, {"mase": 0.434, "holdout": "w", "series_mase": own})
+    assert (await demand(api, tenant, trained))["source"] == "trained"
+    answer = await demand(api, tenant, new)
+    assert (answer["source"], answer["run"]) == ("fitted", None), answer["reason"]
+    assert answer["model"] != "xgboost" and "Ray Train" not in answer["reason"]
+
+
+async def test_a_trained_run_recorded_without_per_series_errors_serves_no_series(
+    api, database, make_tenant, owner_pool
+):
+    # Such a run names no series it was trained on: none is taken for one (the last test showed what that served).
+    tenant = await make_tenant()
+    await post_daily_demand(owner_pool, tenant.id, [(tenant.products[0], tenant.warehouses[0], np.full(DAYS, 6.0))])
+    await trained_champion(database, tenant, {"mase": 0.434, "holdout": "w"})
+    answer = await demand(api, tenant, tenant.products[0])
+    assert (answer["source"], answer["run"]) == ("fitted", None)
