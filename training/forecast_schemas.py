@@ -57,8 +57,9 @@ class DemandForecast(BaseModel):
     history_length: int
     backtest_mase: float | None = Field(
         description="this series' own error: the chosen model's backtest MASE (source fitted); the Ray Train "
-        "champion's MASE on this series' held-out last steps, one origin (source trained; null for a run recorded "
-        "before per-series values were kept); null for source stored (the run's mean is in reason and run.metrics)"
+        "champion's MASE on this series' held-out last steps, one origin (source trained, which serves only the "
+        "series its run was trained on; null where that series' error could not be computed); null for source "
+        "stored (the run's mean is in reason and run.metrics)"
     )
     candidates: list[CandidateScore]
     run: RunInfo | None = None
