@@ -75,24 +75,28 @@ async def add_purchase_order_line(
 
 
 @router.delete("/{order_id}/lines/{line_id}", response_model=PurchaseOrder, summary="Remove a line from a draft")
-async def remove_purchase_order_line(order_id: UUID, line_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    return PurchaseOrder.model_validate(
-        await caller.run(lambda tx: purchasing.remove_line(tx.conn, order_id, line_id), write=True)
-    )
+async def remove_purchase_order_line(order_id: UUID, line_id: UUID, write: IdempotentDep) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> PurchaseOrder:
+        return PurchaseOrder.model_validate(await purchasing.remove_line(tx.conn, order_id, line_id))
+
+    return await write.run(None, op, status_code=200)
 
 
 @router.post("/{order_id}/issue", response_model=PurchaseOrder, summary="Send a draft to the supplier")
-async def issue_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    return PurchaseOrder.model_validate(
-        await caller.run(lambda tx: purchasing.issue_order(tx.conn, tx.tenant_id, order_id), write=True)
-    )
+async def issue_purchase_order(order_id: UUID, write: IdempotentDep) -> JSONResponse:
+    # A retry of an issue or a cancel that went through would otherwise be refused as the wrong state (409).
+    async def op(tx: TenantTransaction) -> PurchaseOrder:
+        return PurchaseOrder.model_validate(await purchasing.issue_order(tx.conn, tx.tenant_id, order_id))
+
+    return await write.run(None, op, status_code=200)
 
 
 @router.post("/{order_id}/cancel", response_model=PurchaseOrder, summary="Cancel an order nothing was received on")
-async def cancel_purchase_order(order_id: UUID, caller: CallerDep) -> PurchaseOrder:
-    return PurchaseOrder.model_validate(
-        await caller.run(lambda tx: purchasing.cancel_order(tx.conn, tx.tenant_id, order_id), write=True)
-    )
+async def cancel_purchase_order(order_id: UUID, write: IdempotentDep) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> PurchaseOrder:
+        return PurchaseOrder.model_validate(await purchasing.cancel_order(tx.conn, tx.tenant_id, order_id))
+
+    return await write.run(None, op, status_code=200)
 
 
 @router.post(

@@ -5,10 +5,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep
+from deployments.api.idempotent import IdempotentDep
 from deployments.api.list_route import add_list_route
 from inventory import members, reorder
 from inventory.purchasing_schemas import (
@@ -89,18 +91,19 @@ async def get_proposals(
     summary="Create draft purchase orders from the current proposals (one per supplier and warehouse)",
 )
 async def order_proposals(
-    payload: Annotated[ReorderOrderRequest, Body()], caller: CallerDep, settings: SettingsDep
-) -> ReorderOrdersCreated:
+    payload: Annotated[ReorderOrderRequest, Body()], write: IdempotentDep, settings: SettingsDep
+) -> JSONResponse:
     filters = _filters(payload.product_id, payload.warehouse_id, payload.supplier_id)
     tolerance = Decimal(str(settings.purchase_over_receipt_tolerance_pct))
 
-    orders = await caller.run(
-        lambda tx: reorder.order_proposals(
+    # A retry after a lost answer gets the drafts the first call made (the proposals then count them as on order).
+    async def op(tx: TenantTransaction) -> ReorderOrdersCreated:
+        orders = await reorder.order_proposals(
             tx.conn, tx.tenant_id, tx.user_id, filters, currency=payload.currency, default_tolerance_pct=tolerance
-        ),
-        write=True,
-    )
-    return ReorderOrdersCreated(purchase_orders=[PurchaseOrder.model_validate(o) for o in orders])
+        )
+        return ReorderOrdersCreated(purchase_orders=[PurchaseOrder.model_validate(o) for o in orders])
+
+    return await write.run(payload, op, status_code=201)
 
 
 def _filters(product_id: UUID | None, warehouse_id: UUID | None, supplier_id: UUID | None) -> dict[str, UUID]:

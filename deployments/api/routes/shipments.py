@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from common.database import TenantTransaction
 from deployments.api.deps import CallerDep, SettingsDep, get_services
 from deployments.api.errors import error_body
+from deployments.api.idempotent import IdempotentDep
 from deployments.api.list_route import add_list_route
 from integrations.crypto import cipher_from_key
 from inventory import carrier_signatures, shipments, webhook_keys
@@ -35,10 +36,11 @@ class WebhookResult(BaseModel):
 
 
 @router.post("", status_code=201, response_model=Shipment, summary="Create an inbound or outbound shipment")
-async def create_shipment(payload: Annotated[ShipmentCreate, Body()], caller: CallerDep) -> Shipment:
-    return Shipment.model_validate(
-        await caller.run(lambda tx: shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, payload), write=True)
-    )
+async def create_shipment(payload: Annotated[ShipmentCreate, Body()], write: IdempotentDep) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> Shipment:
+        return Shipment.model_validate(await shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, payload))
+
+    return await write.run(payload, op, status_code=201)
 
 
 add_list_route(router, "", shipments.SHIPMENTS, ShipmentSummary, shipments.list_shipments, "List shipments")
@@ -59,12 +61,15 @@ async def get_timeline(shipment_id: UUID, caller: CallerDep) -> list[TrackingEve
 
 
 @router.post("/{shipment_id}/events", status_code=201, response_model=Shipment, summary="Append a tracking event")
-async def add_event(shipment_id: UUID, event: Annotated[TrackingEventCreate, Body()], caller: CallerDep) -> Shipment:
-    async def op(tx: TenantTransaction) -> dict:
+async def add_event(
+    shipment_id: UUID, event: Annotated[TrackingEventCreate, Body()], write: IdempotentDep
+) -> JSONResponse:
+    # A delivery issues stock and closes the timeline: a retry after a lost answer must get that answer, not 409.
+    async def op(tx: TenantTransaction) -> Shipment:
         shipment, _ = await shipments.record_event(tx.conn, tx.tenant_id, tx.user_id, shipment_id, event, source="api")
-        return shipment
+        return Shipment.model_validate(shipment)
 
-    return Shipment.model_validate(await caller.run(op, write=True))
+    return await write.run(event, op, status_code=201)
 
 
 @router.post(
@@ -72,10 +77,11 @@ async def add_event(shipment_id: UUID, event: Annotated[TrackingEventCreate, Bod
     response_model=Shipment,
     summary="Issue the lines a carrier's delivery could not (the stock was short); refused while it still is",
 )
-async def issue_stock(shipment_id: UUID, caller: CallerDep) -> Shipment:
-    return Shipment.model_validate(
-        await caller.run(lambda tx: shipments.issue_stock(tx.conn, tx.tenant_id, tx.user_id, shipment_id), write=True)
-    )
+async def issue_stock(shipment_id: UUID, write: IdempotentDep) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> Shipment:
+        return Shipment.model_validate(await shipments.issue_stock(tx.conn, tx.tenant_id, tx.user_id, shipment_id))
+
+    return await write.run(None, op, status_code=200)
 
 
 @webhook_router.post(
