@@ -3,9 +3,10 @@
 A line's receipts (the ERP's received quantity, and receipts recorded here before 2026-12-06) say which product
 arrived; writing the ERP's new product over the line re-pointed them (stock and history disagreed), and deleting
 it was refused by the receipts' foreign key. Such a line is kept, closed at what was received (its backorder
-closed), under a number from ``KEPT_LINES_FROM`` on that no ERP line takes: the ERP's line, if it still has one
-there, is written as a line of its own, and the next sync, finding the ERP's lines as they were, changes nothing.
-A line the ERP moved (Odoo numbers lines by position) is renumbered, so its row, receipts and stamps go with it.
+closed), under its own number, marked ``erp_given_up_at``: only lines not given up are unique by number (0162),
+so the ERP's line, if it still has one there, is written as a line of its own beside it, and no sync touches the
+kept line again (until 0162 it moved to a number from 2000000000 on, which buyers then read). A line the ERP moved
+(Odoo numbers lines by position) is renumbered, so its row, receipts and stamps go with it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-
-from integrations.order_lines import KEPT_LINES_FROM, refuse_kept_numbers
 
 KIND = "erp_order_line_kept"
 
@@ -31,32 +30,28 @@ async def make_room(
     """Before the ERP's lines (``incoming``: number -> product) are written over the order's ``stored`` ones
     (``earlier``: each incoming line's stored self): keeps the lines given up that have receipts, and moves each
     stored line to the number the ERP now gives it."""
-    refuse_kept_numbers(list(incoming))
     mine = {row["id"]: no for no, row in earlier.items()}
     given_up = [row for row in stored.values() if row["id"] not in mine]
-    here = await _received_here(conn, [row["id"] for row in given_up])
+    here = await _received_here(conn, tenant_id, [row["id"] for row in given_up])
     kept = [row for row in given_up if row["received_base"] > 0 or row["id"] in here]
     if kept:
-        top = await conn.fetchval(
-            "SELECT max(line_no) FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND line_no >= $2",
-            order["id"],
-            KEPT_LINES_FROM,
-        )
-        await conn.executemany(
+        await conn.execute(
             """UPDATE app.purchase_order_lines
-               SET line_no = $2, cancelled_base = greatest(quantity_base - received_base, 0), updated_at = now()
-               WHERE id = $1""",
-            [(row["id"], (top or KEPT_LINES_FROM - 1) + n) for n, row in enumerate(kept, start=1)],
+               SET erp_given_up_at = now(), cancelled_base = greatest(quantity_base - received_base, 0),
+                   updated_at = now()
+               WHERE id = ANY($1::uuid[])""",
+            [row["id"] for row in kept],
         )
         for row in kept:
             await _notify(conn, tenant_id, order, row, incoming.get(row["line_no"]), here.get(row["id"]))
     moving = [(row["id"], no) for no, row in earlier.items() if row["line_no"] != no]
     if not moving:
         return
-    # A line given up without receipts that sits where one moves to goes now, as it would after the writes.
+    # A line given up without receipts that sits where one moves to goes now, as it would after the writes (a kept
+    # one stays: it takes no number from a live line).
     await conn.execute(
         "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND line_no = ANY($2::int[])"
-        " AND NOT (id = ANY($3::uuid[]))",
+        " AND NOT (id = ANY($3::uuid[])) AND erp_given_up_at IS NULL",
         order["id"], [no for _, no in moving], list(mine),
     )  # fmt: skip
     # Through numbers above every one in use, as two lines may trade places (one statement checks each row).
@@ -72,21 +67,22 @@ async def keeps_receipts(conn: asyncpg.Connection, order_id: UUID) -> bool:
     """Whether a line kept after the ERP gave it up has goods received (the order is then partly received,
     whatever the ERP's own lines say)."""
     found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND line_no >= $2"
-        " AND received_base > 0)",
+        "SELECT EXISTS (SELECT 1 FROM app.purchase_order_lines WHERE purchase_order_id = $1"
+        " AND erp_given_up_at IS NOT NULL AND received_base > 0)",
         order_id,
-        KEPT_LINES_FROM,
     )
     return found
 
 
-async def _received_here(conn: asyncpg.Connection, line_ids: list[UUID]) -> dict[UUID, Any]:
+async def _received_here(conn: asyncpg.Connection, tenant_id: UUID, line_ids: list[UUID]) -> dict[UUID, Any]:
     """What receipts recorded here brought on each of the lines (those with any)."""
     if not line_ids:
         return {}
+    # The tenant too: the index on the receipts' order lines (0162) leads with it.
     rows = await conn.fetch(
         """SELECT purchase_order_line_id AS id, sum(quantity_base) AS quantity FROM app.purchase_receipt_lines
-           WHERE purchase_order_line_id = ANY($1::uuid[]) GROUP BY purchase_order_line_id""",
+           WHERE tenant_id = $1 AND purchase_order_line_id = ANY($2::uuid[]) GROUP BY purchase_order_line_id""",
+        tenant_id,
         line_ids,
     )
     return {row["id"]: row["quantity"] for row in rows}

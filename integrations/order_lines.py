@@ -8,13 +8,6 @@ from uuid import UUID
 
 import asyncpg
 
-from integrations.errors import RecordRejected
-
-# Line numbers from here on hold lines the ERP gave up after goods were received on them (its product changed, or
-# the line removed): kept here, closed at what was received, and never again one of the ERP's lines. No ERP numbers
-# a line this high (SAP's 10, 20; Business Central's 10000, 20000; Odoo's and NetSuite's positions).
-KEPT_LINES_FROM = 2_000_000_000
-
 # The columns of a line as ``apply_orders`` builds it, in the order the upsert takes them.
 _COLUMNS = (
     ("line_no", "int"),
@@ -33,18 +26,18 @@ async def write_lines(
     conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID, lines: list[dict[str, Any]], reported: list[bool]
 ) -> None:
     """Upserts the order's lines (``reported``: whether the ERP reports each one's closures) and deletes the
-    stored lines it no longer has (``integrations.kept_lines.make_room`` has kept those with receipts).
+    stored lines it no longer has (``integrations.kept_lines.make_room`` has kept those with receipts, marked
+    ``erp_given_up_at``: they keep their numbers beside the ERP's lines, and no sync touches them again).
 
     The upsert is one statement, so the lost-incoming alert on lines (0135, 0147) weighs its updated lines together:
     where two items trade materials, what one takes from a product the other brings back (with a statement per
     line, the product was weighed in between, holding both or neither)."""
-    refuse_kept_numbers([line["line_no"] for line in lines])
     arrays = [f"${i}::{kind}[]" for i, (_, kind) in enumerate(_COLUMNS, start=3)]
     await conn.execute(
         f"""INSERT INTO app.purchase_order_lines
                 (tenant_id, purchase_order_id, {", ".join(column for column, _ in _COLUMNS)})
             SELECT $1, $2, l.* FROM unnest({", ".join(arrays)}) AS l
-            ON CONFLICT (purchase_order_id, line_no) DO UPDATE
+            ON CONFLICT (purchase_order_id, line_no) WHERE erp_given_up_at IS NULL DO UPDATE
             SET product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity, uom = EXCLUDED.uom,
                 uom_factor = EXCLUDED.uom_factor, quantity_base = EXCLUDED.quantity_base,
                 unit_price = EXCLUDED.unit_price, received_base = EXCLUDED.received_base,
@@ -70,18 +63,10 @@ async def write_lines(
     )
     await conn.execute(
         "DELETE FROM app.purchase_order_lines WHERE purchase_order_id = $1 AND NOT (line_no = ANY($2::int[]))"
-        " AND line_no < $3",
+        " AND erp_given_up_at IS NULL",
         order_id,
         [line["line_no"] for line in lines],
-        KEPT_LINES_FROM,
     )
-
-
-def refuse_kept_numbers(numbers: list[int]) -> None:
-    """An ERP line numbered where kept lines are would be taken for one (no ERP numbers lines that high)."""
-    high = [n for n in numbers if n >= KEPT_LINES_FROM]
-    if high:
-        raise RecordRejected(f"line {high[0]}: line numbers from {KEPT_LINES_FROM} on are not taken from an ERP")
 
 
 def lines_as_stored(incoming: list[tuple[int, UUID]], stored: dict[int, Any]) -> dict[int, Any]:
@@ -104,8 +89,7 @@ async def stored_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[int, as
     what was received; lines kept after the ERP gave them up are not among them."""
     rows = await conn.fetch(
         """SELECT id, line_no, product_id, uom, uom_factor, received_base FROM app.purchase_order_lines
-           WHERE purchase_order_id = $1 AND line_no < $2""",
+           WHERE purchase_order_id = $1 AND erp_given_up_at IS NULL""",
         order_id,
-        KEPT_LINES_FROM,
     )
     return {row["line_no"]: row for row in rows}

@@ -199,7 +199,7 @@ async def _order_to_push(conn: asyncpg.Connection, scope: SyncScope, order_id: U
     for row in await conn.fetch(
         """SELECT l.line_no, l.product_id, p.sku, p.unit_of_measure, l.quantity_base, l.quantity, l.uom, l.unit_price
            FROM app.purchase_order_lines l JOIN app.products p ON p.id = l.product_id
-           WHERE l.purchase_order_id = $1 ORDER BY l.line_no""",
+           WHERE l.purchase_order_id = $1 AND l.erp_given_up_at IS NULL ORDER BY l.line_no""",
         order_id,
     ):
         product = await _external(conn, scope, Entity.PRODUCTS, row["product_id"])

@@ -113,12 +113,12 @@ async def get_order(conn: asyncpg.Connection, order_id: UUID) -> dict:
     lines = await conn.fetch(
         """SELECT l.id, l.line_no, l.product_id, p.sku, l.quantity, l.uom, l.uom_factor, l.quantity_base,
                   p.unit_of_measure AS product_uom, l.unit_price, l.quantity * l.unit_price AS amount,
-                  l.received_base, l.cancelled_base,
+                  l.received_base, l.cancelled_base, l.erp_given_up_at,
                   greatest(l.quantity_base - l.received_base - l.cancelled_base, 0) * $2 AS backorder_base
            FROM app.purchase_order_lines l
            JOIN app.products p ON p.tenant_id = l.tenant_id AND p.id = l.product_id
            WHERE l.purchase_order_id = $1
-           ORDER BY l.line_no""",
+           ORDER BY l.line_no, l.erp_given_up_at NULLS FIRST, l.id""",
         order_id,
         int(row["status"] != "cancelled"),  # nothing more comes on a cancelled order
     )

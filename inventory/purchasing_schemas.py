@@ -96,6 +96,12 @@ class PurchaseOrderLine(BaseModel):
     received_base: Quantity
     cancelled_base: Quantity
     backorder_base: Annotated[Quantity, Field(description="Still expected, in the product's unit")]
+    erp_given_up_at: datetime | None = Field(
+        default=None,
+        description="When the ERP's sync gave this line up after goods were received on it (its product changed, "
+        "or the line removed): the line is kept, closed at what was received, under its own number, and the ERP's "
+        "line of that number, if any, is another line listed before it. Null: a live line",
+    )
 
 
 class PurchaseOrderSummary(BaseModel):

@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
-from integrations.errors import RecordRejected
-from integrations.order_lines import KEPT_LINES_FROM, write_lines
+from common.migrate import load_migrations
 from integrations.sync import run_sync
+from inventory.purchasing import get_order
 from inventory.stock import LedgerEntry, insert_movement
 from tests.integrations.conftest import bare_tenant, odoo_connector, snapshot
 from tests.support.fakes.odoo import FakeOdoo, populate
@@ -88,17 +87,17 @@ async def received_here(owner_pool, tenant, sku: str, quantity: Decimal) -> None
 
 
 async def p00002(owner_pool, tenant) -> list[tuple[Any, ...]]:
-    """P00002's lines: (kept here after the ERP gave it up, SKU, ordered, received, backorder closed), and the
-    receipts here, per SKU."""
+    """P00002's lines: (number, kept here after the ERP gave it up, SKU, ordered, received, backorder closed), and
+    the receipts here, per SKU."""
     rows = await owner_pool.fetch(
-        """SELECT l.line_no >= $2 AS kept, p.sku, l.quantity_base, l.received_base, l.cancelled_base,
+        """SELECT l.line_no, l.erp_given_up_at IS NOT NULL AS kept, p.sku, l.quantity_base, l.received_base,
+                  l.cancelled_base,
                   (SELECT coalesce(sum(r.quantity_base), 0) FROM app.purchase_receipt_lines r
                    WHERE r.purchase_order_line_id = l.id) AS received_here
            FROM app.purchase_order_lines l JOIN app.purchase_orders po ON po.id = l.purchase_order_id
            JOIN app.products p ON p.id = l.product_id
-           WHERE po.tenant_id = $1 AND po.number = 'P00002' ORDER BY l.line_no""",
+           WHERE po.tenant_id = $1 AND po.number = 'P00002' ORDER BY l.line_no, l.erp_given_up_at NULLS FIRST""",
         tenant.id,
-        KEPT_LINES_FROM,
     )
     return [tuple(r) for r in rows]
 
@@ -145,10 +144,11 @@ async def test_a_received_line_whose_product_the_erp_changes_is_closed_and_the_n
                                    "qty_received": 0.0})  # fmt: skip
     await run_sync(sync_deps, tenant.id, connector)
     assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    # The kept line keeps the number the buyer knows it by; the ERP's new line has it too.
     assert await p00002(owner_pool, tenant) == [
-        (False, "SKU-000002", D(5), D(0), D(0), D(0)),
-        (False, "SKU-000004", D(6), D(0), D(0), D(0)),
-        (True, "SKU-000003", D(5), D(2), D(3), D(0)),
+        (1, False, "SKU-000002", D(5), D(0), D(0), D(0)),
+        (1, True, "SKU-000003", D(5), D(2), D(3), D(0)),
+        (2, False, "SKU-000004", D(6), D(0), D(0), D(0)),
     ]
     # Odoo now reads as nothing received; the 2 kg came all the same.
     assert (
@@ -173,8 +173,8 @@ async def test_a_line_received_here_that_the_erp_removes_is_closed_not_deleted(
     await run_sync(sync_deps, tenant.id, connector)
     assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
     assert await p00002(owner_pool, tenant) == [
-        (False, "SKU-000003", D(5), D(0), D(0), D(0)),
-        (True, "SKU-000004", D(6), D(2), D(4), D(1)),
+        (1, False, "SKU-000003", D(5), D(0), D(0), D(0)),
+        (2, True, "SKU-000004", D(6), D(2), D(4), D(1)),
     ]
     assert await notices(owner_pool, tenant) == [
         "P00002: the ERP no longer has line 2 (SKU-000004), which has 2 each received; that line is kept here, "
@@ -199,7 +199,7 @@ async def test_a_received_line_that_moves_up_when_the_erp_removes_one_above_keep
     remove_line(odoo, "SKU-000003")
     await run_sync(sync_deps, tenant.id, connector)
     assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
-    assert await p00002(owner_pool, tenant) == [(False, "SKU-000004", D(6), D(2), D(0), D(1))]
+    assert await p00002(owner_pool, tenant) == [(1, False, "SKU-000004", D(6), D(2), D(0), D(1))]
     assert first is not None and first == await owner_pool.fetchval(
         """SELECT l.erp_first_received_at FROM app.purchase_order_lines l
            JOIN app.purchase_orders po ON po.id = l.purchase_order_id
@@ -209,6 +209,57 @@ async def test_a_received_line_that_moves_up_when_the_erp_removes_one_above_keep
     await rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo)
 
 
-async def test_an_erp_line_numbered_where_kept_lines_are_is_rejected():
-    with pytest.raises(RecordRejected, match=f"line {KEPT_LINES_FROM}: line numbers from {KEPT_LINES_FROM} on"):
-        await write_lines(None, uuid4(), uuid4(), [{"line_no": KEPT_LINES_FROM}], [True])
+async def test_the_order_read_through_the_api_shows_the_kept_line_under_its_number_given_up(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000003")
+    sku2 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000002")
+    each = odoo.models["product.product"][sku2]["uom_id"]
+    edit_line(odoo, "SKU-000003", {"product_id": odoo.name_of("product.product", sku2), odoo.line_unit: each,
+                                   "qty_received": 0.0})  # fmt: skip
+    await run_sync(sync_deps, tenant.id, connector)
+    async with owner_pool.acquire() as conn:
+        order_id = await conn.fetchval(
+            "SELECT id FROM app.purchase_orders WHERE tenant_id = $1 AND number = 'P00002'", tenant.id
+        )
+        order = await get_order(conn, order_id)
+    shown = [(x["line_no"], x["sku"], x["backorder_base"], x["erp_given_up_at"] is not None) for x in order["lines"]]
+    # The ERP's line 1 first, then the line it gave up, closed (nothing more to come on it).
+    assert shown == [
+        (1, "SKU-000002", D(5), False),
+        (1, "SKU-000003", D(0), True),
+        (2, "SKU-000004", D(6), False),
+    ]
+
+
+async def test_a_line_kept_under_a_number_from_2000000000_gets_its_number_back_from_its_notice(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # As 015dda3 kept it, before 0162: moved to 2000000000, not marked; its notice told the number it had.
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000004")
+    remove_line(odoo, "SKU-000004")
+    await run_sync(sync_deps, tenant.id, connector)
+    sql = next(m.sql for m in load_migrations() if m.version == 162)
+    conversion = sql[sql.index("WITH kept AS") : sql.index(";", sql.index("WITH kept AS"))]
+    told = await owner_pool.fetchval(
+        "SELECT created_at FROM app.notifications WHERE tenant_id = $1 AND kind = 'erp_order_line_kept'", tenant.id
+    )
+    mark = "UPDATE app.purchase_order_lines SET line_no = 2000000000, erp_given_up_at = NULL WHERE tenant_id = $1"
+    kept = "SELECT line_no, erp_given_up_at FROM app.purchase_order_lines WHERE tenant_id = $1 AND cancelled_base > 0"
+    await owner_pool.execute(mark + " AND erp_given_up_at IS NOT NULL", tenant.id)
+    await owner_pool.execute(conversion)
+    assert tuple(await owner_pool.fetchrow(kept, tenant.id)) == (2, told)
+    # Its notice gone, the line is marked all the same, under the number it has.
+    await owner_pool.execute(mark + " AND erp_given_up_at IS NOT NULL", tenant.id)
+    await owner_pool.execute("DELETE FROM app.notifications WHERE tenant_id = $1", tenant.id)
+    await owner_pool.execute(conversion)
+    line_no, given_up_at = await owner_pool.fetchrow(kept, tenant.id)
+    assert line_no == 2000000000 and given_up_at is not None
+    order = next(i for i, o in odoo.models["purchase.order"].items() if o["name"] == "P00002")
+    odoo.put("purchase.order", {}, order)
+    run = await run_sync(sync_deps, tenant.id, connector)
+    assert run["counts"]["purchase_orders"]["updated"] == 0, run
+    assert await p00002(owner_pool, tenant) == [
+        (1, False, "SKU-000003", D(5), D(0), D(0), D(0)),
+        (2000000000, True, "SKU-000004", D(6), D(2), D(4), D(0)),
+    ]
