@@ -5,8 +5,9 @@ checksum. A PostgreSQL advisory lock serialises runners, so two processes starti
 apply the same file twice; an edited, already-applied file is refused rather than silently skipped.
 
 The chain 0001..0161 (commit 9d2b9db) is squashed into one baseline, ``0161_baseline.sql``. A fresh database gets
-the baseline; one that applied the whole old chain is at the baseline already and only has its record rewritten;
-one that applied part of it is refused (the baseline cannot finish a chain half-way).
+the baseline; one that applied the whole old chain is at the baseline already and keeps its record as it is (a
+release from before the squash still reads it); one that applied part of it is refused (the baseline cannot finish a
+chain half-way).
 """
 
 from __future__ import annotations
@@ -103,33 +104,24 @@ async def missing_versions(conn: asyncpg.Connection, expected: list[int]) -> lis
     return sorted(set(expected) - set(applied or []))
 
 
-async def _take_squashed_chain_as_baseline(conn: asyncpg.Connection, baseline: Migration) -> None:
-    """Rewrite the record of a database that applied the old chain to the baseline's one row; refuse a partial one.
+async def _at_baseline_by_the_old_chain(conn: asyncpg.Connection, baseline: Migration) -> bool:
+    """Whether this database applied the whole old chain the baseline replaces (so it is at the baseline); refuse a
+    database part-way through it.
 
-    Runs under the runner's advisory lock, so no other runner reads the record half-rewritten.
+    The chain's record rows are kept as they are: a release from before the squash still reads them (its /readyz
+    expects every version of the chain, and its runner on a rollback would otherwise start again at 0001).
     """
     rows = await conn.fetch("SELECT version, name FROM public.schema_migrations WHERE version <= $1", BASELINE_VERSION)
     names = {row["version"]: row["name"] for row in rows}
     if not names or names.get(BASELINE_VERSION) == BASELINE_NAME:
-        return
+        return False
     if not names.keys() >= SQUASHED_VERSIONS:
         raise MigrationError(
             f"this database applied the migrations only up to {max(names):04d}_{names[max(names)]}, part of the "
             f"chain that {baseline.version:04d}_{baseline.name} replaces: upgrade with a release up to commit "
             f"{SQUASHED_CHAIN_COMMIT} first (it applies the rest of the chain), then rerun"
         )
-    async with conn.transaction():
-        await conn.execute(
-            "DELETE FROM public.schema_migrations WHERE version < $1 AND version = ANY($2::integer[])",
-            BASELINE_VERSION,
-            sorted(SQUASHED_VERSIONS),
-        )
-        await conn.execute(
-            "UPDATE public.schema_migrations SET name = $2, checksum = $3 WHERE version = $1",
-            BASELINE_VERSION,
-            baseline.name,
-            baseline.checksum,
-        )
+    return True
 
 
 async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) -> list[int]:
@@ -147,13 +139,16 @@ async def apply_migrations(dsn: str, migrations: list[Migration] | None = None) 
                        applied_at timestamptz NOT NULL DEFAULT now())"""
             )
             await conn.execute(_OWNER_ONLY_RECORD)
+            chain_applied = False
             for migration in pending:
                 if migration.version == BASELINE_VERSION and migration.name == BASELINE_NAME:
-                    await _take_squashed_chain_as_baseline(conn, migration)
+                    chain_applied = await _at_baseline_by_the_old_chain(conn, migration)
             rows = await conn.fetch("SELECT version, checksum FROM public.schema_migrations")
             applied = {row["version"]: row["checksum"] for row in rows}
             done: list[int] = []
             for migration in pending:
+                if chain_applied and migration.version == BASELINE_VERSION and migration.name == BASELINE_NAME:
+                    continue  # row 161 is the old chain's last file, with its own checksum
                 recorded = applied.get(migration.version)
                 if recorded is not None:
                     if recorded != migration.checksum:

