@@ -37,7 +37,7 @@ from inventory.purchasing_status import (
 )
 from inventory.records import refuse_inactive, unknown_reference, write_refusals
 from inventory.schemas import LARGEST_PRICE, LARGEST_QUANTITY
-from inventory.stock import LedgerEntry, insert_movement
+from inventory.stock import LedgerEntry, insert_movement, lock_levels
 from inventory.uom import conversion_factor
 
 SUMMARY_COLUMNS = (
@@ -229,6 +229,10 @@ async def receive(
         user_id,
     )
     reference = f"{order['number']}" + (f" / {receipt.reference}" if receipt.reference else "")
+    # Lock order: that of every stock write, not the request's (two receipts listing it oppositely deadlocked).
+    await lock_levels(
+        conn, tenant_id, [(lines[item.line_id]["product_id"], order["warehouse_id"]) for item in receipt.lines]
+    )
     for item, quantity_base in zip(receipt.lines, bases, strict=True):
         line = lines[item.line_id]
         lot_id = await receipt_lot(conn, tenant_id, line, item.lot_number, item.expiry_date)

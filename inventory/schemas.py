@@ -101,6 +101,8 @@ EARLIEST_HAPPENED = datetime(1900, 1, 1, tzinfo=UTC)
 # counts lateness, or falls past the dates pandas keeps (2262) in forecasts and risk scores.
 EARLIEST_PLANNED = EARLIEST_HAPPENED.date()
 LATEST_PLANNED = date(2199, 12, 31)
+# The first instant past them: a time that something is to happen (a hold's expiry) lies before it.
+PAST_PLANNED = datetime(LATEST_PLANNED.year + 1, 1, 1, tzinfo=UTC)
 
 
 def plannable(value: date) -> date:
@@ -251,7 +253,13 @@ class ReservationCreate(StrictModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         # A time without an offset is UTC. Whether it is still ahead is checked when the hold is placed
         # (create_reservation), not here: a retry of a placed hold replays its answer whenever it comes.
-        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+        value = value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+        if value is not None and value >= PAST_PLANNED:  # 9999-12-31 (an ERP's "never") is past what the database keeps
+            raise ValueError(
+                f"expires_at {value.isoformat()} is past {LATEST_PLANNED} (UTC), the latest date a plan may name; "
+                "omit expires_at for a hold that does not expire"
+            )
+        return value
 
 
 class Reservation(BaseModel):

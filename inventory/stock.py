@@ -7,6 +7,7 @@ those refusals into domain errors with the figures a planner needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -157,13 +158,26 @@ async def insert_movement(conn: asyncpg.Connection, tenant_id: UUID, entry: Ledg
     return dict(row)
 
 
+async def lock_levels(conn: asyncpg.Connection, tenant_id: UUID, levels: Iterable[tuple[UUID, UUID]]) -> None:
+    """Lock the stock levels of these (product, warehouse) pairs, made at zero where missing, in the one order every
+    write of several levels takes them: by product, then warehouse (as uuids compare, in Python and PostgreSQL).
+    A write taking them in its own order (a receipt's lines as the request lists them) deadlocked with another
+    taking them the other way round; once locked here, its movements may land in any order."""
+    # DO UPDATE rather than DO NOTHING: it locks the row also when it exists, or another transaction made it meanwhile.
+    await conn.executemany(
+        """INSERT INTO app.stock_levels (tenant_id, product_id, warehouse_id) VALUES ($1, $2, $3)
+           ON CONFLICT (tenant_id, product_id, warehouse_id) DO UPDATE SET updated_at = app.stock_levels.updated_at""",
+        [(tenant_id, product_id, warehouse_id) for product_id, warehouse_id in sorted(set(levels))],
+    )
+
+
 async def record_movement(
     conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, movement: MovementCreate
 ) -> tuple[list[dict], list[dict]]:
     """Write one movement (two for a transfer); returns the ledger rows and the resulting levels."""
     legs = _legs(movement)
-    # A fixed lock order (by warehouse) keeps two opposite transfers from deadlocking.
-    legs.sort(key=lambda leg: str(leg[0]))
+    # One product: the lock order of ``lock_levels`` (by warehouse) keeps two opposite transfers from deadlocking.
+    legs.sort(key=lambda leg: leg[0])
     transfer_id = uuid4() if isinstance(movement, TransferCreate) else None
     reason = movement.reason if isinstance(movement, AdjustmentCreate) else None
     rows: list[dict] = []

@@ -30,7 +30,9 @@ async def get_stock_level(product_id: UUID, warehouse_id: UUID, caller: CallerDe
     response_model=MovementResult,
     summary="Record a receipt, issue, transfer or adjustment",
 )
-async def create_stock_movement(movement: Annotated[MovementCreate, Body()], write: IdempotentDep) -> JSONResponse:
+async def create_stock_movement(
+    movement: Annotated[MovementCreate, Body(discriminator="type")], write: IdempotentDep
+) -> JSONResponse:
     async def op(tx: TenantTransaction) -> MovementResult:
         rows, levels = await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, movement)
         return MovementResult(
