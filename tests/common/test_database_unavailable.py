@@ -97,3 +97,22 @@ async def test_an_integrity_or_statement_error_is_not_refused_as_unavailable(dat
     tenant = await make_tenant()
     with pytest.raises(error):
         await database.run(tenant.claims(), tenant.id, raising(condition))
+
+
+async def test_the_retries_of_a_deadlock_wait_a_spread_of_times(database, make_tenant, monkeypatch):
+    # Until 2026-12-07 every retry waited exactly 20, 40, 80 ms: the transactions that deadlocked came back in step
+    # and deadlocked again until the attempts ran out (503s under concurrent receipts).
+    tenant = await make_tenant()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("common.database.asyncio.sleep", sleep)
+    for _ in range(3):
+        with pytest.raises(DatabaseUnavailableError):
+            await database.run(tenant.claims(), tenant.id, raising("deadlock_detected"))
+    assert len(waits) == 9
+    for attempt, wait in zip([1, 2, 3] * 3, waits, strict=True):
+        assert 0.01 * 2**attempt * 0.5 <= wait <= 0.01 * 2**attempt * 1.5
+    assert len(set(waits[::3])) > 1  # the first retries of three runs did not all wait the same
