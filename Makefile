@@ -78,15 +78,19 @@ typecheck: install
 # Ray cluster of their own, which must be up before any other (all want the job agent's fixed port), so they
 # run first in the PostgreSQL-only process and the Ray tests wait up to 120 s for it before starting Ray. The
 # PostgreSQL-only run's output follows the Ray run's; the target fails when either fails (exit 5 included).
+# After the own_cluster tests, the PostgreSQL-only tests run in two xdist workers (a file's tests in one worker, each
+# worker with its own embedded server): they wait on the database more than they compute, so two of them fill the
+# time one leaves idle.
 RAY_TIER := (ray or serve or fault) and not own_cluster
-DB_TIER := own_cluster or not (ray or serve or fault)
+DB_TIER := not (ray or serve or fault or own_cluster)
 # The project's own modules are compiled first, for the same reason as the installed ones (UV_PIP): where
 # PYTHONDONTWRITEBYTECODE is set, each test process, Ray worker and Serve replica compiled them again.
 PACKAGES := common inventory deployments training copilot risk integrations reports
 pytest: install
 	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES) tests bench
 	@log=$$(mktemp); \
-	$(BIN)/pytest -m "$(DB_TIER)" -p no:cacheprovider --durations=10 > $$log 2>&1 & db=$$!; \
+	{ $(BIN)/pytest -m own_cluster -p no:cacheprovider --durations=3 && \
+		$(BIN)/pytest -m "$(DB_TIER)" -p no:cacheprovider -n 2 --dist loadfile --durations=10; } > $$log 2>&1 & db=$$!; \
 	trap 'kill $$db 2>/dev/null; rm -f $$log; exit 130' INT TERM; \
 	CHAINSIGHT_TEST_JOB_CLUSTER_WAIT_S=120 $(BIN)/pytest -m "$(RAY_TIER)" --durations=15; ray=$$?; \
 	wait $$db; db=$$?; \
