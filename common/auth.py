@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -15,7 +17,9 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from common.config import Settings
-from common.errors import DomainError
+from common.errors import DomainError, ServiceUnavailableError
+
+logger = logging.getLogger(__name__)
 
 # Besides HS256 (legacy secret) these are the only accepted algorithms, each tied to the key type it needs.
 _ASYMMETRIC_KEY_CHECKS: dict[str, Callable[[Any], bool]] = {
@@ -64,6 +68,20 @@ class AuthenticationError(DomainError):
         return (type(self), (self.code, self.message), self.__dict__)
 
 
+class AuthUnavailableError(ServiceUnavailableError):
+    """The signing keys a token needs could not be fetched: the token may well be good, the server cannot tell now.
+    503 with ``Retry-After``, never 401 (clients log their user out on a 401). The message stays generic: the JWKS
+    URL and the upstream's error are logged, not told to whoever sent a token."""
+
+    code = "auth_unavailable"
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("tokens cannot be verified right now; retry shortly", details={"retry_after_s": retry_after_s})
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.details["retry_after_s"],), self.__dict__)
+
+
 class JWKSCache:
     """Signing keys from a JWKS URL, refetched on expiry or on an unknown kid, at a bounded rate."""
 
@@ -105,7 +123,7 @@ class JWKSCache:
             if may_fetch:
                 try:
                     await self._refresh()
-                except AuthenticationError:
+                except AuthUnavailableError:
                     # A stale key beats an outage; rotation is rare, JWKS hiccups are not.
                     if kid in self._keys:
                         return self._keys[kid]
@@ -113,7 +131,7 @@ class JWKSCache:
             if kid in self._keys:
                 return self._keys[kid]
             if self._last_fetch_failed:
-                raise AuthenticationError("jwks_unavailable", "signing keys could not be fetched")
+                raise AuthUnavailableError(self._retry_after_s())
             raise AuthenticationError("unknown_key", f"no signing key with kid {kid!r}")
 
     async def _refresh(self) -> None:
@@ -124,9 +142,11 @@ class JWKSCache:
             response.raise_for_status()
             document = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            raise AuthenticationError("jwks_unavailable", f"JWKS fetch failed: {exc}") from exc
+            logger.warning("JWKS fetch from %s failed: %r", self._url, exc)
+            raise AuthUnavailableError(self._retry_after_s()) from exc
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-            raise AuthenticationError("jwks_unavailable", "JWKS response has no 'keys' list")
+            logger.warning("JWKS response from %s has no 'keys' list", self._url)
+            raise AuthUnavailableError(self._retry_after_s())
         keys: dict[str, jwt.PyJWK] = {}
         for entry in document["keys"]:
             if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
@@ -141,6 +161,11 @@ class JWKSCache:
         self._keys = keys
         self._fetched_at = time.monotonic()
         self._last_fetch_failed = False
+
+    def _retry_after_s(self) -> int:
+        # No fetch is tried again before the refetch interval has passed since the last attempt.
+        since = 0.0 if self._attempted_at is None else time.monotonic() - self._attempted_at
+        return max(1, math.ceil(self._min_refetch_interval_s - since))
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -51,6 +51,15 @@ CANNOT_ANSWER_NOW = (
     asyncpg.LockNotAvailableError,
 )
 _MAX_ATTEMPTS = 4
+# The token's app_metadata.tenant_id is a hint, not a choice: it stands for the tenant asked for only while the user is
+# still a member of it, so a hint naming a tenant they have left resolves as no hint at all (their single membership,
+# or tenant_required). Resolved in the same statement, before app.enter_request drops to the authenticated role; the
+# function still verifies the membership it is given.
+_ENTER_REQUEST = """
+SELECT tenant_id, role FROM app.enter_request($1::jsonb, coalesce($2::uuid, (
+    SELECT m.tenant_id FROM app.members m
+    WHERE m.user_id = nullif($1::jsonb ->> 'sub', '')::uuid AND m.tenant_id = $3::uuid)))
+"""
 
 
 class MemberRole(StrEnum):
@@ -151,12 +160,11 @@ class Database:
     async def tenant_transaction(
         self, claims: Mapping[str, Any], requested_tenant: UUID | None
     ) -> AsyncIterator[TenantTransaction]:
+        """``requested_tenant``: the caller's explicit choice (403 where not a member); without one, the token's
+        tenant hint where the user is a member of it, else their single membership."""
+        hint = None if requested_tenant is not None else _tenant_hint(claims)
         async with self.connection() as conn, conn.transaction():
-            rows = await conn.fetch(
-                "SELECT tenant_id, role FROM app.enter_request($1::jsonb, $2::uuid)",
-                dict(claims),
-                requested_tenant,
-            )
+            rows = await conn.fetch(_ENTER_REQUEST, dict(claims), requested_tenant, hint)
             yield TenantTransaction(
                 # The pool hands out a proxy that behaves as a Connection for everything we call.
                 conn=cast(asyncpg.Connection, conn),
@@ -231,6 +239,15 @@ def _unavailable(exc: Exception) -> DatabaseUnavailableError:
     # The client only learns "retry shortly": what the server said is for the operators.
     logger.warning("the database cannot answer now; refusing as database_unavailable: %r", exc)
     return DatabaseUnavailableError("the database is unavailable; retry shortly")
+
+
+def _tenant_hint(claims: Mapping[str, Any]) -> UUID | None:
+    app_metadata = claims.get("app_metadata")
+    hint = app_metadata.get("tenant_id") if isinstance(app_metadata, Mapping) else None
+    try:
+        return UUID(hint) if isinstance(hint, str) else None
+    except ValueError:
+        return None
 
 
 def _single_membership(rows: list[asyncpg.Record], requested_tenant: UUID | None) -> UUID:

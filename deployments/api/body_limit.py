@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.auth import AuthenticationError
+from common.auth import AuthenticationError, AuthUnavailableError
 from common.config import Settings
 
 # Room for the multipart framing and form fields around an uploaded file.
@@ -49,6 +49,10 @@ class BodyLimitMiddleware:
         upload_limit = self.upload_limits.get((scope["method"], scope["path"]))
         if upload_limit is not None:
             problem = await _token_problem(scope)
+            if isinstance(problem, AuthUnavailableError):
+                retry_after = str(problem.details["retry_after_s"])
+                await _send_json(send, 503, problem.code, problem.message, details=problem.details, retry=retry_after)
+                return
             if problem is not None:
                 await _send_json(send, 401, problem.code, problem.message, bearer=problem.code)
                 return
@@ -101,8 +105,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-async def _token_problem(scope: Scope) -> AuthenticationError | None:
-    """Why the request's bearer token does not verify, or None when it does."""
+async def _token_problem(scope: Scope) -> AuthenticationError | AuthUnavailableError | None:
+    """Why the request's bearer token does not verify (or cannot be verified now), or None when it does."""
     header = next((v for n, v in scope.get("headers", ()) if n == b"authorization"), b"").decode("latin-1")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -110,7 +114,7 @@ async def _token_problem(scope: Scope) -> AuthenticationError | None:
     app: Any = scope.get("app")
     try:
         await app.state.services.verifier.verify(token.strip())
-    except AuthenticationError as exc:
+    except (AuthenticationError, AuthUnavailableError) as exc:
         return exc
     return None
 
@@ -126,7 +130,14 @@ async def _send_too_large(send: Send, limit: int) -> None:
 
 
 async def _send_json(
-    send: Send, status: int, code: str, message: str, *, details: Any = None, bearer: str | None = None
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    details: Any = None,
+    bearer: str | None = None,
+    retry: str | None = None,
 ) -> None:
     body = json.dumps({"code": code, "message": message, "details": details}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -135,5 +146,7 @@ async def _send_json(
     # headers arrived, body lost). Kept open, the server discards the rest of the body without buffering it.
     if bearer is not None:
         headers.append((b"www-authenticate", f'Bearer error="invalid_token", error_description="{bearer}"'.encode()))
+    if retry is not None:
+        headers.append((b"retry-after", retry.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -55,6 +55,8 @@ ModelHandlesDep = Annotated[ModelHandles, Depends(get_model_handles)]
 @dataclass(frozen=True)
 class Caller:
     claims: VerifiedClaims
+    # The X-Tenant-Id header only: the token's tenant hint is no choice, and Database resolves it from the claims
+    # (a hint naming a tenant the user has left is no 403).
     requested_tenant: UUID | None
     services: Services
 
@@ -88,12 +90,12 @@ async def get_caller(
         raise AuthenticationError("malformed_authorization", "the Authorization header must be 'Bearer <token>'")
     services = get_services(request)
     claims = await services.verifier.verify(token.strip())
-    return Caller(claims, _tenant_from(x_tenant_id, claims), services)
+    return Caller(claims, _tenant_from(x_tenant_id), services)
 
 
-def _tenant_from(header: str | None, claims: VerifiedClaims) -> UUID | None:
+def _tenant_from(header: str | None) -> UUID | None:
     if header is None:
-        return claims.tenant_hint
+        return None
     try:
         return UUID(header)
     except ValueError as exc:

@@ -67,7 +67,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (415, "an upload of a media or file type this route does not take"),
         (422, "a field fails validation"),
         (429, "a rate or concurrency limit; Retry-After says when to retry"),
-        (503, "the database or a model deployment is unavailable; Retry-After says when to retry"),
+        (503, "the database, token verification or a model deployment is unavailable; Retry-After says when"),
     ]
 }
 
@@ -86,10 +86,10 @@ def status_for(error: DomainError) -> int:
 async def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     status = status_for(exc)
-    headers = {"Retry-After": "1"} if status == 503 else None
+    retry = exc.details.get("retry_after_s") if isinstance(exc.details, dict) else None
+    headers = {"Retry-After": str(retry or 1)} if status == 503 else None
     if status == 429:
         # Rate limits say when a slot frees up; without that, the longest window (a minute).
-        retry = exc.details.get("retry_after_s") if isinstance(exc.details, dict) else None
         headers = {"Retry-After": str(retry or 60)}
     return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers)
 

@@ -2,13 +2,22 @@
 events and alerts as they commit.
 
 Protocol: connect, then send ``{"type": "auth", "token": "<access token>", "tenant_id": "<optional>"}``
-within 10 s (a token in the first message stays out of URLs and access logs). The server answers
-``{"type": "ready", "tenant_id": ...}`` and then one JSON message per event. Bad or missing auth closes
-with 4401, a non-member with 4403, and a database that cannot answer whether the caller is a member (pool exhausted,
-too many connections, an outage) with 1013 (try again later); the socket closes with 4401 when the token expires,
-with 4403 when the caller stops being a member (re-checked every ``MEMBERSHIP_RECHECK_S``; a re-check the database
-cannot answer is tried again), and with 4429 when the caller already holds ``CONNECTIONS_PER_USER`` sockets on this
-replica.
+within 10 s (a token in the first message stays out of URLs and access logs). ``tenant_id`` is the caller's choice,
+as the X-Tenant-Id header is over HTTP; without it, the token's ``app_metadata.tenant_id`` where the user is still a
+member of that tenant, else their single membership. The server answers ``{"type": "ready", "tenant_id": ...}`` and
+then one JSON message per event. Every refusal is an ``{"type": "error", "code", "message"}`` frame (``details``
+where there are any), then a close whose code says what the client should do:
+
+- 4401, re-authenticate: a missing, malformed, expired or forged token (or no auth frame in time);
+- 4400, fix the auth frame and reconnect: ``invalid_tenant_id`` (not a UUID), ``tenant_required`` (a member of several
+  tenants named none; ``details.tenants`` lists them);
+- 4403, stop: the caller is not a member of the tenant it chose (or of any);
+- 1013, try again later: the server cannot answer now (``auth_unavailable``: signing keys that cannot be fetched; a
+  database that cannot answer whether the caller is a member: pool exhausted, too many connections, an outage);
+- 4429: the caller already holds ``CONNECTIONS_PER_USER`` sockets on this replica.
+
+Once open, the socket closes with 4401 when the token expires and with 4403 when the caller stops being a member
+(re-checked every ``MEMBERSHIP_RECHECK_S``; a re-check the database cannot answer is tried again).
 """
 
 from __future__ import annotations
@@ -24,9 +33,15 @@ from uuid import UUID
 import asyncpg
 from fastapi import APIRouter, Depends, WebSocket, WebSocketDisconnect
 
-from common.auth import AuthenticationError
+from common.auth import AuthenticationError, AuthUnavailableError
 from common.database import TenantTransaction
-from common.errors import DatabaseUnavailableError, DomainError, PermissionDeniedError, ServiceUnavailableError
+from common.errors import (
+    DatabaseUnavailableError,
+    DomainError,
+    InvalidInputError,
+    PermissionDeniedError,
+    ServiceUnavailableError,
+)
 from deployments.api.cors import require_allowed_origin
 from deployments.api.deps import Services
 from deployments.api.event_hub import EventHub
@@ -37,6 +52,9 @@ AUTH_TIMEOUT_S = 10.0
 MEMBERSHIP_RECHECK_S = 30.0
 CONNECTIONS_PER_USER = 5
 TRY_AGAIN_LATER = 1013  # RFC 6455's code for a server that cannot serve now: the client reconnects
+# The auth frame's tenant is unusable: neither "re-authenticate" (4401) nor "not a member, stop" (4403), which until
+# 2026-12-07 these got. 4400 mirrors HTTP's 400 for the same input.
+BAD_AUTH_FRAME = 4400
 # What Database.run lets through as it is when the database cannot answer now: a socket error once the transaction
 # began (TimeoutError included), which it cannot tell from an error of the operation itself. Everything else it raises
 # as DatabaseUnavailableError (a lost connection, too many connections, a deadlock past its retries, a lock timeout:
@@ -61,12 +79,20 @@ async def events(websocket: WebSocket) -> None:
     try:
         token, tenant_text = _auth_frame(await asyncio.wait_for(websocket.receive(), AUTH_TIMEOUT_S))
         claims = await services.verifier.verify(token)
-        requested = UUID(tenant_text) if tenant_text else claims.tenant_hint
     except (TimeoutError, ValueError, AuthenticationError, WebSocketDisconnect) as exc:
         code = exc.code if isinstance(exc, AuthenticationError) else "auth_required"
         with contextlib.suppress(Exception):
             await websocket.send_json({"type": "error", "code": code, "message": str(exc)})
             await websocket.close(4401)
+        return
+    except AuthUnavailableError as exc:
+        # The token may be good: a client told to re-authenticate (4401) would log its user out.
+        await _refuse(websocket, exc, TRY_AGAIN_LATER)
+        return
+    try:
+        requested = _chosen_tenant(tenant_text)
+    except InvalidInputError as exc:
+        await _refuse(websocket, exc, BAD_AUTH_FRAME)
         return
 
     async def membership(tx: TenantTransaction) -> UUID:
@@ -77,9 +103,12 @@ async def events(websocket: WebSocket) -> None:
     except (DomainError, *NO_ANSWER) as exc:
         refusal = exc if isinstance(exc, DomainError) else _unanswered(exc)
         # A ServiceUnavailableError says nothing about membership, so no 4403 (a client does not reconnect after it).
-        close = TRY_AGAIN_LATER if isinstance(refusal, ServiceUnavailableError) else 4403
-        await websocket.send_json({"type": "error", "code": refusal.code, "message": refusal.message})
-        await websocket.close(close)
+        if isinstance(refusal, ServiceUnavailableError):
+            await _refuse(websocket, refusal, TRY_AGAIN_LATER)
+        elif isinstance(refusal, InvalidInputError):
+            await _refuse(websocket, _for_the_auth_frame(refusal), BAD_AUTH_FRAME)
+        else:
+            await _refuse(websocket, refusal, 4403)
         return
     expires_in = float(claims.raw.get("exp", time.time() + 3600)) - time.time()
     open_sockets = _open_sockets(websocket)
@@ -118,6 +147,35 @@ def _open_sockets(websocket: WebSocket) -> dict[str, int]:
     if counts is None:
         counts = state.event_sockets = {}
     return counts
+
+
+async def _refuse(websocket: WebSocket, refusal: DomainError, close: int) -> None:
+    frame = {"type": "error", "code": refusal.code, "message": refusal.message}
+    if refusal.details is not None:
+        frame["details"] = refusal.details
+    await websocket.send_json(frame)
+    await websocket.close(close)
+
+
+def _chosen_tenant(tenant_text: str | None) -> UUID | None:
+    if not tenant_text:
+        return None
+    try:
+        return UUID(tenant_text)
+    except ValueError as exc:
+        raise InvalidInputError(f"tenant_id must be a UUID, got {tenant_text!r}", code="invalid_tenant_id") from exc
+
+
+def _for_the_auth_frame(refusal: InvalidInputError) -> InvalidInputError:
+    """The database's tenant_required names the X-Tenant-Id header, which a browser WebSocket cannot send."""
+    if refusal.code != "tenant_required" or not isinstance(refusal.details, dict):
+        return refusal
+    tenants = ", ".join(refusal.details.get("tenants", []))
+    return InvalidInputError(
+        f"you belong to several tenants ({tenants}): send one as tenant_id in the auth frame",
+        code=refusal.code,
+        details=refusal.details,
+    )
 
 
 def _unanswered(exc: Exception) -> DatabaseUnavailableError:

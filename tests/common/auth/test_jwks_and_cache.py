@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from common.auth import AuthenticationError, JWKSCache, TokenVerifier
+from common.auth import AuthenticationError, AuthUnavailableError, JWKSCache, TokenVerifier
 from common.dev_tokens import issue_hs256_token
 from tests.common.auth.tokens import (
     SECRET,
@@ -19,6 +19,13 @@ from tests.common.auth.tokens import (
     rejection,
 )
 from tests.common.jwks_server import JWKSServer, SigningKey, make_ec_key
+
+
+async def unavailable(verifier: TokenVerifier, token: str) -> str:
+    with pytest.raises(AuthUnavailableError) as caught:
+        await verifier.verify(token)
+    return caught.value.code
+
 
 # --- JWKS fetching ------------------------------------------------------------------------------
 
@@ -89,7 +96,7 @@ async def test_warm_cache_keeps_verifying_when_the_jwks_server_is_down(
 
     assert (await verifier.verify(ec_key.sign(claims()))).subject == USER
     assert (await verifier.verify(rsa_key.sign(claims()))).subject == USER
-    assert await rejection(verifier, make_ec_key("ec-new").sign(claims())) == "jwks_unavailable"
+    assert await unavailable(verifier, make_ec_key("ec-new").sign(claims())) == "auth_unavailable"
 
 
 async def test_known_key_is_served_stale_while_a_slow_refresh_is_in_flight(
@@ -112,10 +119,24 @@ async def test_known_key_is_served_stale_while_a_slow_refresh_is_in_flight(
 async def test_cold_cache_with_the_jwks_server_down_is_unavailable(
     jwks_server: JWKSServer, verifier: TokenVerifier, ec_key: SigningKey
 ) -> None:
+    # Until 2026-12-07 this was a 401 invalid_token: clients that log out on 401 logged every user out of a fresh
+    # replica (empty key cache) while the JWKS was away. The token may well be good: the server cannot tell now.
     jwks_server.stop()
-    assert await rejection(verifier, ec_key.sign(claims())) == "jwks_unavailable"
+    assert await unavailable(verifier, ec_key.sign(claims())) == "auth_unavailable"
     # The failed attempt also counts against the refetch interval; the answer stays the same.
-    assert await rejection(verifier, ec_key.sign(claims())) == "jwks_unavailable"
+    assert await unavailable(verifier, ec_key.sign(claims())) == "auth_unavailable"
+
+
+async def test_an_unavailable_jwks_is_told_generically_with_when_to_retry(
+    jwks_server: JWKSServer, make_verifier: VerifierFactory, ec_key: SigningKey
+) -> None:
+    verifier = make_verifier(jwks_min_refetch_interval_s=30.0)
+    jwks_server.stop()
+    with pytest.raises(AuthUnavailableError) as caught:
+        await verifier.verify(ec_key.sign(claims()))
+    # The JWKS URL and the upstream error are for the logs, not for whoever sent a token.
+    assert jwks_server.url not in caught.value.message and "127.0.0.1" not in caught.value.message
+    assert 1 <= caught.value.details["retry_after_s"] <= 30
 
 
 @pytest.mark.parametrize(
@@ -126,7 +147,7 @@ async def test_bad_jwks_response_is_unavailable(
     jwks_server: JWKSServer, verifier: TokenVerifier, ec_key: SigningKey, status: int, body: bytes
 ) -> None:
     jwks_server.status, jwks_server.body = status, body
-    assert await rejection(verifier, ec_key.sign(claims())) == "jwks_unavailable"
+    assert await unavailable(verifier, ec_key.sign(claims())) == "auth_unavailable"
 
 
 async def test_unusable_jwks_entries_do_not_hide_the_good_ones(
