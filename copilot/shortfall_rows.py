@@ -6,6 +6,13 @@ shortfall belongs to the nearest subject before it in the sentence, else the nea
 and SKU-9 is 4 short" is backed by SKU-7's -40 and SKU-9's -4, "SKU-9 is 40 short" and "WH-1 is 40 short" are not.
 A size backs the sentence's shortfalls of that size only when each of them is so backed.
 
+A line is also split at ";", and the first code of each part is a subject too, of that part's negative figures: the
+suggestion "Expedite PO-000555 ...: expected ...; SKU-5 at WH-2 runs out ...: available -5" backs "SKU-5 is 5 short".
+Each part keeps every code and name of its whole line. A code or name that the sentence states between the previous
+shortfall and this one (else after this one, up to the next) and that some of the subject's negative rows hold and
+some not narrows the shortfall to the rows that hold it: "SKU-7 at WH-2 is 40 short" needs SKU-7's row at WH-2 to
+state -40, while "Acme Fasteners", which no row of SKU-7 holds, and "Hex nut", which all do, narrow nothing.
+
 A sentence that states no code nor name ("It is 40 short") cannot be tied to a row: any row's negative figure of
 that size backs it.
 """
@@ -47,23 +54,35 @@ def _subject(line: str, identifiers: Iterable[str]) -> set[str]:
 
 
 @dataclass(frozen=True)
-class ShortfallRows:
-    """The sizes of the negative figures of the rows each subject (lower-cased) names, and of every row."""
+class Row:
+    """One part of a line: every code and name of its line (lower-cased), and the sizes of that part's negatives."""
 
-    of_subject: dict[str, frozenset[str]] = field(default_factory=dict)
+    holds: frozenset[str]
+    sizes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ShortfallRows:
+    """The rows each subject (lower-cased) names, and the sizes of the negative figures of every row."""
+
+    of_subject: dict[str, tuple[Row, ...]] = field(default_factory=dict)
     sizes: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, texts: Iterable[str], read: Callable[[str], RowClaims]) -> ShortfallRows:
-        of_subject: dict[str, frozenset[str]] = {}
+        of_subject: dict[str, tuple[Row, ...]] = {}
         every: set[str] = set()  # a row that names none still backs a sentence that names none
         for line in (line for text in texts for line in text.splitlines()):
             claims = read(line)
-            sizes = frozenset(n[1:] for n in claims.numbers if n.startswith("-"))
-            every |= sizes
             identifiers = {code.lower() for code in claims.codes} | claims.names
-            for subject in _subject(" ".join(line.lower().split()), identifiers):
-                of_subject[subject] = of_subject.get(subject, frozenset()) | sizes
+            flat = " ".join(line.lower().split())
+            holds = frozenset(word for word in identifiers if _whole(word).search(flat))
+            line_subject = _subject(flat, identifiers)
+            for part in line.split(";"):
+                sizes = frozenset(n[1:] for n in read(part).numbers if n.startswith("-"))
+                every |= sizes
+                for subject in line_subject | _subject(" ".join(part.lower().split()), identifiers):
+                    of_subject[subject] = (*of_subject.get(subject, ()), Row(holds, sizes))
         return cls(of_subject, frozenset(every))
 
     def backed(self, sentence: str, stated: Iterable[str], value: Callable[[str], frozenset[str]]) -> frozenset[str]:
@@ -71,12 +90,24 @@ class ShortfallRows:
         stated = [word.lower() for word in stated]
         if not stated:
             return self.sizes
-        named = sorted((m.start(), s) for s in stated if s in self.of_subject for m in _whole(s).finditer(sentence))
+        found = sorted((m.start(), s) for s in stated for m in _whole(s).finditer(sentence))
+        named = [(at, word) for at, word in found if word in self.of_subject]
         held: set[str] = set()
         unheld: set[str] = set()
-        for start, figures in shortfalls(sentence, value):
+        places = sorted((start, figures) for start, figures in shortfalls(sentence, value) if figures)
+        for i, (start, figures) in enumerate(places):
             before = [subject for at, subject in named if at < start]
             after = [subject for at, subject in named if at > start]
             subject = before[-1] if before else after[0] if after else None
-            (held if subject and figures <= self.of_subject[subject] else unheld).update(figures)
+            rows = self.of_subject[subject] if subject else ()
+            negative = [row.holds for row in rows if row.sizes]
+            # a word every such row holds (the subject, its name) narrows nothing, so it leaves the after-part to narrow
+            known = frozenset().union(*negative) - frozenset.intersection(*negative) if negative else frozenset()
+            previous = places[i - 1][0] if i else 0
+            following = places[i + 1][0] if i + 1 < len(places) else len(sentence)
+            narrowing = {word for at, word in found if previous <= at < start and word in known} or {
+                word for at, word in found if start < at < following and word in known
+            }
+            backing = any(figures <= row.sizes and narrowing <= row.holds for row in rows)
+            (held if backing else unheld).update(figures)
         return frozenset(held - unheld)
