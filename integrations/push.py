@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -38,8 +40,10 @@ async def push_purchase_order(
     The ERP call happens between two transactions: nothing is held open while the ERP answers. The first
     claims the order for the connector (migration 0127), so a second push meanwhile is refused instead of
     creating a second ERP order, and so are an edit, a cancel or a receipt of the order (``lock_order``), which
-    the ERP would not see; the claim goes when the ERP has answered, either way, or when ``deadline_s`` (all the
-    ERP requests and their retries together) has passed, and lapses a minute after it if this process dies.
+    the ERP would not see. The claim goes when the ERP has answered, either way. When ``deadline_s`` (all the ERP
+    requests and their retries together) has passed, the push stops but the claim stays until it lapses, a minute
+    after the deadline (as it does if this process dies): the ERP may still be creating the order, and a push
+    meanwhile would find nothing to look up and create it again.
     """
 
     async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
@@ -65,6 +69,8 @@ async def push_purchase_order(
         return connector, credentials, order
 
     connector_row, credentials, order = await deps.database.run(claims, requested_tenant, prepare)
+    # Taken after the claim committed, so the claim is older than this says: Retry-After errs late, never early.
+    claim_lapses_at = time.monotonic() + push_claim_takeover(deadline_s).total_seconds()
     config = ConnectorConfig(
         base_url=connector_row["base_url"],
         credentials=credentials,
@@ -74,7 +80,12 @@ async def push_purchase_order(
     )
     try:
         # The connector is built in here: until 2026-12-07 a construction that failed left the claim to lapse.
-        external_id = await _create_in_erp(deps.connector_factory(connector_row["kind"], config), order, deadline_s)
+        connector = deps.connector_factory(connector_row["kind"], config)
+        external_id = await _create_in_erp(connector, order, deadline_s, claim_lapses_at)
+    except PushDeadlineError:
+        # Until 2026-12-07 the claim went here too, and a retry while the ERP was still creating the order made
+        # it twice: the claim now lapses on its own, and the error says when.
+        raise
     except BaseException:
         await deps.database.run(claims, requested_tenant, lambda tx: _release(tx, connector_id, order_id))
         raise
@@ -90,12 +101,13 @@ async def push_purchase_order(
 
 
 class PushDeadlineError(ConnectorUnavailableError):
-    """The ERP did not finish the push within its deadline; it may have made the order all the same."""
+    """The ERP did not finish the push within its deadline; it may be making the order all the same, so the push's
+    claim holds until ``details["retry_after_s"]`` has passed."""
 
     code = "erp_timeout"
 
 
-async def _create_in_erp(connector: Connector, order: PushOrder, deadline_s: float) -> str:
+async def _create_in_erp(connector: Connector, order: PushOrder, deadline_s: float, claim_lapses_at: float) -> str:
     deadline = asyncio.timeout(deadline_s)
     try:
         async with deadline:
@@ -103,10 +115,13 @@ async def _create_in_erp(connector: Connector, order: PushOrder, deadline_s: flo
     except TimeoutError as exc:
         if not deadline.expired():
             raise  # an error of the connector's own, not the deadline
+        retry_after_s = max(1, math.ceil(claim_lapses_at - time.monotonic()))
         raise PushDeadlineError(
-            f"{connector.vendor}: the ERP did not answer the push within {deadline_s:g} s; it may still have created "
-            "the order. Pushing again is safe in Odoo, NetSuite and SAP (numbers of up to 12 characters), which look "
-            "the order up by its number first; in Business Central look for it there before pushing again"
+            f"{connector.vendor}: the ERP did not answer within {deadline_s:g} s and may still be creating the order; "
+            f"push again after about a minute ({retry_after_s} s, until then the order stays claimed): Odoo, "
+            "NetSuite and SAP (numbers of up to 12 characters) look the order up by its number first; in Business "
+            "Central look for it there first",
+            details={"deadline_s": deadline_s, "retry_after_s": retry_after_s},
         ) from exc
     finally:
         await connector.aclose()
@@ -142,7 +157,8 @@ async def _claim(
     )
     if claimed is None:
         raise ConflictError(
-            f"purchase order {order_id} is being pushed to {connector_name} already; try again when it has answered",
+            f"purchase order {order_id} is being pushed to {connector_name} already; try again when it has answered "
+            "(a push past its deadline holds the order until a minute after it)",
             code="push_in_progress",
         )
 

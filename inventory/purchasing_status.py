@@ -37,9 +37,9 @@ NEXT: dict[Status, tuple[Status, ...]] = {
     Status.CANCELLED: (),
 }
 
-# A push's ERP work stops at its deadline (integrations.push), and its claim goes then; the margin covers the
-# transactions around the ERP call and clocks. A claim older than deadline + margin belongs to a push whose process
-# died: another push may take it over.
+# A push's ERP work stops at its deadline (integrations.push), but its claim stays: the ERP may still be creating
+# the order. The margin gives the ERP that time, and covers the transactions around the ERP call and clocks. A claim
+# older than deadline + margin belongs to a push that timed out or whose process died: another push may take it over.
 PUSH_CLAIM_MARGIN = timedelta(seconds=60)
 
 
@@ -160,7 +160,8 @@ def refuse_erp_managed(order: dict, action: str) -> None:
     if order["pushing_to"] is not None:
         raise ConflictError(
             f"purchase order {order['number']} is being pushed to {order['pushing_to']}: try again when it has "
-            f"answered (once the ERP holds the order, it is {action} there)",
+            f"answered, {PUSH_CLAIM_TAKEOVER.total_seconds():g} s after the push began at the latest (once the ERP "
+            f"holds the order, it is {action} there)",
             code="push_in_progress",
         )
 

@@ -136,6 +136,6 @@ async def push_order(connector_id: UUID, order_id: UUID, caller: CallerDep, sett
             deadline_s=settings.erp_push_deadline_s,
         )
     except PushDeadlineError:
-        raise  # 503 erp_timeout: "did not accept" below would be wrong, the ERP may have made the order
+        raise  # 503 erp_timeout, Retry-After when the claim lapses: not "did not accept", the ERP may be making it
     except ConnectorError as exc:
         raise ServiceUnavailableError(f"the ERP did not accept the order: {exc}", code="erp_error") from exc

@@ -1,5 +1,5 @@
-"""A push past its ERP deadline answers 503 erp_timeout, saying the ERP may have made the order (not "did not
-accept"), and the route gives the push the configured deadline."""
+"""A push past its ERP deadline answers 503 erp_timeout, saying the ERP may still be creating the order (not "did
+not accept"), with Retry-After when its claim lapses; the route gives the push the configured deadline."""
 
 from __future__ import annotations
 
@@ -11,12 +11,19 @@ from tests.deployments.api.test_connectors_api import a_draft_order_of
 from tests.deployments.erp_bodies import odoo_body
 
 
-async def test_a_push_past_its_deadline_is_a_503_erp_timeout(http, make_tenant, monkeypatch):
+async def test_a_push_past_its_deadline_is_a_503_erp_timeout_retried_when_its_claim_lapses(
+    http, make_tenant, monkeypatch
+):
+    """Until 2026-12-07 it said Retry-After: 1, and a client that obeyed pushed while the ERP was still creating
+    the order, which then made it twice."""
     given: dict[str, Any] = {}
 
     async def past_its_deadline(*args: Any, deadline_s: float) -> dict:
         given["deadline_s"] = deadline_s
-        raise PushDeadlineError("odoo: the ERP did not answer the push within 120 s; it may still have created it")
+        raise PushDeadlineError(
+            "odoo: the ERP did not answer within 120 s and may still be creating the order",
+            details={"deadline_s": 120.0, "retry_after_s": 61},
+        )
 
     monkeypatch.setattr(route, "push_purchase_order", past_its_deadline)
     tenant = await make_tenant()
@@ -27,4 +34,5 @@ async def test_a_push_past_its_deadline_is_a_503_erp_timeout(http, make_tenant, 
     path = f"/api/v1/integrations/connectors/{created.json()['id']}/purchase-orders/{order_id}/push"
     response = await http.post(path, headers=tenant.headers())
     assert (response.status_code, response.json()["code"], given) == (503, "erp_timeout", {"deadline_s": 120.0})
-    assert response.json()["message"].endswith("it may still have created it")
+    assert response.json()["message"].endswith("may still be creating the order")
+    assert response.headers["retry-after"] == "61"
