@@ -8,6 +8,7 @@ signed JWT assertion) and in the hint its refusal carries.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
@@ -19,6 +20,8 @@ import httpx
 from integrations.connector import Connector
 from integrations.errors import ConnectorAuthError
 from integrations.http import HttpClient
+
+logger = logging.getLogger(__name__)
 
 RENEW_MARGIN_S = 60.0  # renew this long before expiry, so a token never runs out in the middle of a call
 DEFAULT_LIFETIME_S = 3600.0  # when the server leaves out expires_in (RFC 6749 5.1 makes it optional)
@@ -63,7 +66,7 @@ class ClientCredentials:
             body = {}
         token = body.get("access_token")
         if response.status_code != 200 or not isinstance(token, str) or not token:
-            reason = f"{body.get('error') or ''} {body.get('error_description') or ''}".strip()
+            reason = f"{body.get('error') or ''} {_first_line(self.issuer, body.get('error_description'))}".strip()
             raise ConnectorAuthError(
                 f"{self.issuer} refused the client credentials (HTTP {response.status_code}): "
                 f"{reason or response.text[:200]}{self.hint}"
@@ -88,6 +91,16 @@ class ClientCredentials:
             if response.status_code != 401:
                 break
         return response
+
+
+def _first_line(issuer: str, description: Any) -> str:
+    """The refusal's reason for the run's error: the first line of ``error_description``. Microsoft ends it with
+    lines of a Trace ID, Correlation ID and Timestamp, new on every request: they help whoever asks Microsoft about
+    it, so they are logged, but in the error each run would read as a new failure and be notified again."""
+    lines = [line.strip() for line in str(description or "").splitlines() if line.strip()]
+    if len(lines) > 1:
+        logger.warning("%s refused the client credentials: %s", issuer, " | ".join(lines))
+    return lines[0] if lines else ""
 
 
 class OAuthConnector(Connector):

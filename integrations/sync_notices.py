@@ -3,8 +3,10 @@
 A scheduled connector runs every few minutes, so a notification per run would repeat one condition all day (an Odoo
 order its record rules hide, refused credentials: the same error, run after run, until someone acts). A failure is
 therefore notified when it starts, and once more when a run goes through again; a run that fails as the one before
-it failed (same error text, no run between them that went through) is recorded as failed and posts its
+it failed (the same error, no run between them that went through) is recorded as failed and posts its
 ``integration.sync_failed`` event, but writes no notification. A different error is a new condition and is notified.
+Errors are compared by ``app.integration_error_key`` (migration 0163), the rule the runs the service closes follow too:
+ids, timestamps and long numbers masked, as an ERP's text may carry ones new on every request.
 Dead letters are announced once each, by the first run to close while they are open (new, or reopened after being
 resolved), even one that then failed; one met again while open is not.
 """
@@ -38,7 +40,7 @@ def event_kind(run: dict) -> str:
 
 async def announce(tx: TenantTransaction, connector: dict, run: dict) -> None:
     """Post the closed run's event and write its notification, if it has news (in the transaction that closed it)."""
-    # app.close_integration_run (migration 0157) writes the failure notification for a run the service closes.
+    # app.close_integration_run (migration 0163) writes the failure notification for a run the service closes.
     data = announcement(run, connector["name"])
     await events.publish(tx.conn, tx.tenant_id, event_kind(run), data)
     unannounced = await store.announce_dead_letters(tx.conn, connector["id"])
@@ -57,7 +59,7 @@ def _title(name: str, run: dict, previous: dict | None, dead_lettered: bool) -> 
     previous_failed = previous is not None and previous["status"] == "failed"
     some = "some records were dead-lettered"
     if run["status"] == "failed":
-        still_on = previous_failed and previous is not None and previous["error"] == run["error"]
+        still_on = previous_failed and previous is not None and previous["same_error"]
         if still_on and not dead_lettered:
             return None  # the failure the tenant was told of when it started
         return f"ERP sync of {name} failed{f' ({some})' if dead_lettered else ''}: {run['error']}"
@@ -70,7 +72,8 @@ async def _previous_run(tx: TenantTransaction, run: dict) -> dict | None:
     """The connector's run closed before ``run``. Runs of one connector never overlap (at most one is queued or
     running), so the one created last before it was also closed last."""
     row = await tx.conn.fetchrow(
-        """SELECT status, error FROM app.integration_sync_runs
+        """SELECT status, app.integration_error_key(error) = app.integration_error_key($5) AS same_error
+           FROM app.integration_sync_runs
            WHERE tenant_id = $1 AND connector_id = $2 AND id <> $3 AND created_at <= $4
              AND status NOT IN ('queued', 'running')
            ORDER BY created_at DESC, id DESC LIMIT 1""",
@@ -78,5 +81,6 @@ async def _previous_run(tx: TenantTransaction, run: dict) -> dict | None:
         run["connector_id"],
         run["id"],
         run["created_at"],
+        run["error"],
     )
     return dict(row) if row is not None else None

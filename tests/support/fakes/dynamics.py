@@ -1,9 +1,10 @@
 """A fake Business Central API v2.0 (OData v4) behind a fake Microsoft identity platform token endpoint.
 
 Implemented: ``POST /{tenant}/oauth2/v2.0/token`` with ``grant_type=client_credentials`` (``invalid_client``
-error body otherwise) issuing bearer tokens with ``expires_in``; ``expire_tokens()`` revokes them all so the
-API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tokens; collection GETs on
-``/api/v2.0/companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <iso>``, ``$orderby``,
+error body otherwise, its ``error_description`` ending as Microsoft's does, in lines of its own, with a Trace ID,
+Correlation ID and Timestamp new on every request) issuing bearer tokens with ``expires_in``; ``expire_tokens()``
+revokes them all so the API answers 401 ``Authentication_InvalidCredentials`` as BC does for expired tokens;
+collection GETs on ``/api/v2.0/companies({id})/<entity>`` with ``$filter=lastModifiedDateTime ge <iso>``, ``$orderby``,
 ``$expand=purchaseOrderLines``, ``Prefer: odata.maxpagesize`` (echoed in ``Preference-Applied``) and
 ``@odata.nextLink`` with ``$skiptoken``; ``$filter=[orderId eq <id> or ]orderNumber eq '<number>'`` on posted
 ``purchaseInvoices`` (the invoices of an order); ``delete`` removes a record as BC deletes an order, leaving no
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -69,6 +70,16 @@ def _priced(line: dict[str, Any], prices_include_tax: bool) -> dict[str, Any]:
         "netTaxAmount": float(including - excluding),
         "netAmountIncludingTax": float(including),
     }
+
+
+def _refusal(client_id: str) -> str:
+    """The identity platform's ``error_description`` for a wrong client secret, trace lines and all."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return (
+        "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client "
+        f"secret value, not the client secret ID, for a secret added to app '{client_id}'.\r\n"
+        f"Trace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}\r\nTimestamp: {now}"
+    )
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -131,10 +142,7 @@ class FakeDynamics(FakeServer):
                 form.get("grant_type") != "client_credentials"
                 or (form.get("client_id"), form.get("client_secret")) != self.client
             ):
-                return Response(
-                    401,
-                    {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
-                )
+                return Response(401, {"error": "invalid_client", "error_description": _refusal(self.client[0])})
             token = self.issue_bearer_token()
             return Response(
                 200,
