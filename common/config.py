@@ -136,8 +136,9 @@ class Settings(BaseSettings):
     integrations_backoff_s: float = Field(default=0.5, ge=0)
     integrations_max_retry_delay_s: float = Field(default=60.0, ge=0)
     integrations_page_size: int = Field(default=500, ge=1, le=5000)
-    # One push's ERP work, every request and retry together: past it the push stops, releases its claim on the
-    # order and answers 503 erp_timeout (the retries alone may take minutes per request).
+    # One push's ERP work, every request and retry together: past it the push stops, keeps its claim on the order
+    # until the claim lapses (the ERP may still be creating it) and answers 503 erp_timeout (the retries alone may
+    # take minutes per request).
     erp_push_deadline_s: float = Field(default=ERP_PUSH_DEADLINE_MAX_S, gt=0, le=ERP_PUSH_DEADLINE_MAX_S)
     # Networks connectors may call besides public addresses (CIDRs, JSON list), e.g. an on-premises ERP at
     # ["10.20.0.0/16"]. Loopback, private, link-local and metadata addresses are refused unless listed here.
