@@ -294,7 +294,7 @@ async def finish_run(
 
 async def announce_dead_letters(conn: asyncpg.Connection, connector_id: UUID) -> int:
     """Mark the connector's open dead letters not yet announced as announced now; how many there were. Marked in the
-    transaction that writes the announcement, so each is announced once (app.close_integration_run, migration 0157,
+    transaction that writes the announcement, so each is announced once (app.close_integration_run, migration 0163,
     does the same for the runs the service closes)."""
     status = await conn.execute(
         """UPDATE app.integration_dead_letters SET announced_at = now()

@@ -108,7 +108,7 @@ async def close_run(
 ) -> dict | None:
     """Close the run if it is still in one of ``from_statuses`` and announce it; None if it was not.
 
-    As the service (app.close_integration_run, migration 0140), not as the acting member: one demoted or removed
+    As the service (app.close_integration_run, migration 0163), not as the acting member: one demoted or removed
     since the run was queued may no longer write it, and the run would block the connector's next sync.
     """
     async with database.pool.acquire() as conn, conn.transaction():
