@@ -5,7 +5,11 @@ shares (``common.date_formats``): day-first or month-first as the file's days ab
 does unless ``--date-format`` (a strptime format such as ``%d/%m/%Y``) says which, and refused where the file
 writes them in more than one way (01/02/2024 and 01-03-24). Numbers are dates only as ISO 8601 writes them, a year
 (2024) or a day (20240131), or as ``--date-format`` says: pandas read a whole number as nanoseconds after 1970, and
-240101 as 24 January 2001. Rows are named by their place among the data rows, the first below the header being 1.
+240101 as 24 January 2001. A ``--date-format`` of digits only (%m%d%Y) reads a shorter number as written with the
+leading zeros it lost (1022024, which a spreadsheet keeps of 01022024, as 2 January), and refuses one still too short.
+
+Rows are named by their place below the header, the first being data row 1 (a spreadsheet's row 2): a file's blank
+rows count (``file_forecast`` labels its rows so); a frame without whole-number labels by its place among its rows.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import warnings
 from datetime import datetime
 from numbers import Integral, Real
+from typing import Any
 
 import pandas as pd
 
@@ -31,6 +36,7 @@ _ZONE_ADVICE = {
 # A date of numbers that does not start with its year (01/02/2024, 1.2.24), then a time or nothing.
 _NUMERIC_DATE = re.compile(r"\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[T\s])(.*)", re.DOTALL)
 _NUMBER = re.compile(r"\s*[+-]?(\d+)(\.\d*)?\s*", re.ASCII)
+_WHOLE_DECIMAL = re.compile(r"\s*([+-]?\d+)\.0*\s*", re.ASCII)
 # The only numbers read as dates without --date-format, by their count of digits: ISO 8601's year and basic day.
 _DIGIT_DATES = {4: "%Y", 8: "%Y%m%d"}
 NOT_DATES_ADVICE = "write dates as 2024-01-31, years as 2024 or days as 20240131, or give --date-format"
@@ -50,7 +56,7 @@ def read_timestamps(ds: pd.Series, freq: str, date_format: str | None, column: s
         # Mixed offsets parse to objects with a FutureWarning (pandas 3 raises); they are converted below.
         warnings.simplefilter("ignore", FutureWarning)
         if date_format is not None and not pd.api.types.is_datetime64_any_dtype(ds):
-            parsed = pd.to_datetime(ds.astype(str), format=date_format, errors="coerce")
+            parsed = pd.to_datetime(_with_lost_zeros(ds, date_format), format=date_format, errors="coerce")
         else:
             written = _day_first_or_month_first(_digit_dates(ds, column), column)
             parsed = pd.to_datetime(written, errors="coerce")
@@ -69,9 +75,21 @@ def read_timestamps(ds: pd.Series, freq: str, date_format: str | None, column: s
     return parsed
 
 
+def _with_lost_zeros(ds: pd.Series, date_format: str) -> pd.Series:
+    """``ds`` as text, each value of fewer digits than ``date_format`` writes (when it writes digits only) padded with
+    the leading zeros that a column of numbers drops: strptime would read 1022024 as %m%d%Y greedily, as 2 October."""
+    written = datetime(2000, 1, 1).strftime(date_format)
+    if not written.isdigit():
+        return ds.astype(str)
+    return ds.astype(str).map(lambda text: text.strip().zfill(len(written)) if text.strip().isdigit() else text)
+
+
 def _as_written(value: object) -> object:
-    """A number as its digits (20240131.0, a float column's, as 20240131), so that a date format reads it as
-    written and pandas never takes it for nanoseconds; any other value as it is."""
+    """A number as its digits (20240131.0, a float column's or as a file writes it, as 20240131), so that a date
+    format reads it as written and pandas never takes it for nanoseconds; any other value as it is."""
+    if isinstance(value, str):
+        whole = _WHOLE_DECIMAL.fullmatch(value)
+        return whole.group(1) if whole else value
     if isinstance(value, bool) or not isinstance(value, Real):
         return value
     if isinstance(value, Integral):
@@ -85,7 +103,7 @@ def _as_written(value: object) -> object:
 def _digit_dates(ds: pd.Series, column: str) -> pd.Series:
     """``ds`` with its years and yyyymmdd days (numbers or digits) as ISO dates, one that is no day as missing (to
     be refused as unreadable); refuses any other number, naming the first."""
-    numbers = [(row, value) for row, value in enumerate(ds, 1) if isinstance(value, str) and _NUMBER.fullmatch(value)]
+    numbers = [(row, value) for row, value in _numbered(ds) if isinstance(value, str) and _NUMBER.fullmatch(value)]
     if not numbers:
         return ds
     for row, value in numbers:
@@ -144,7 +162,7 @@ def _refuse_mixed_styles(matches: pd.Series, column: str) -> None:
     """Refuses dates of numbers written with two separators or two year widths (01/02/2024, 01-03-24), naming the
     first of each of two ways and its row: no one format reads them, and their days cannot tell each other's order."""
     first_of_style: dict[tuple[str, int], tuple[int, str]] = {}
-    for row, match in enumerate(matches, 1):
+    for row, match in _numbered(matches):
         if match is not None:
             first_of_style.setdefault((match.group(2), len(match.group(4))), (row, match.group(0).strip()))
     if len(first_of_style) > 1:
@@ -154,6 +172,13 @@ def _refuse_mixed_styles(matches: pd.Series, column: str) -> None:
             "written with different separators or year widths: write every date one way (2024-01-31 is read "
             "whatever the locale), or give --date-format to read one way and refuse the others"
         )
+
+
+def _numbered(values: pd.Series) -> zip[tuple[int, Any]]:
+    """Each value with its data row: its whole-number label plus one, else its place from 1."""
+    if pd.api.types.is_integer_dtype(values.index):
+        return zip((int(label) + 1 for label in values.index), values, strict=True)
+    return zip(range(1, len(values) + 1), values, strict=True)
 
 
 def _iso_date(match: re.Match[str], fmt: str) -> str | None:

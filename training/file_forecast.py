@@ -60,8 +60,7 @@ def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = T
         if suffix in {".parquet", ".pq"}:
             frame = pd.read_parquet(path)
         elif suffix in {".csv", ".txt"}:
-            # Ids as written: pandas would read 001 and 1 as one number, an empty id and "NA" as one "nan".
-            frame = pd.read_csv(path, dtype={"unique_id": str}, keep_default_na=False, na_values={"y": [""]})
+            frame = _read_csv(path)
         else:
             raise ForecastInputError(f"{path.name}: give a .csv or .parquet file")
     except (ValueError, OSError, pd.errors.ParserError) as exc:
@@ -71,6 +70,23 @@ def read_history(path: Path, covariates: Sequence[str] = (), *, target: bool = T
     if missing:
         raise ForecastInputError(f"{path.name} lacks column(s) {missing}; expected {columns}")
     return frame[columns]
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """The rows of a CSV file, each labelled by its place below the header counting blank rows (from 0), as
+    ``file_dates`` names them; a row without a value in any cell (a blank line, or ",," from a spreadsheet) is none."""
+    # Ids as written: pandas would read 001 and 1 as one number, an empty id and "NA" as one "nan". Dates as written:
+    # 01022024 read as a number is 1022024, which %m%d%Y reads as 2 October.
+    frame = pd.read_csv(
+        path,
+        dtype={"unique_id": str, "ds": str},
+        keep_default_na=False,
+        na_values={"y": [""]},
+        skip_blank_lines=False,
+    )
+    cells = frame.astype(str).apply(lambda column: column.str.strip())
+    empty = (cells.eq("") | frame.isna()).all(axis=1)
+    return frame[~empty]
 
 
 def prepare(

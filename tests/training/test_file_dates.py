@@ -105,3 +105,43 @@ def test_the_command_refuses_numbers_that_are_not_dates_without_starting_ray(tmp
     assert result.exit_code == 2, result.output
     assert "column 'ds' has numbers that are not dates, e.g. 1 (data row 1)" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("ds", "date_format", "days"),
+    [
+        ("01022024\n01032024", "%m%d%Y", ["2024-01-02", "2024-01-03"]),  # before: 2 and 3 October, as 1022024
+        ("01012024\n02012024\n03012024", "%d%m%Y", ["2024-01-01", "2024-01-02", "2024-01-03"]),  # before: 10, 20, 30
+        ("1022024\n1032024", "%m%d%Y", ["2024-01-02", "2024-01-03"]),  # a spreadsheet wrote them without the 0
+        ("010224\n010324", "%m%d%y", ["2024-01-02", "2024-01-03"]),
+    ],
+)
+def test_a_date_format_of_digits_reads_dates_that_lost_their_leading_zero(tmp_path, ds, date_format, days):
+    # Before, pandas read the column as the numbers 1022024 and 1032024, which %m%d%Y read as 2 and 3 October.
+    rows = "".join(f"a,{value},{y}\n" for y, value in enumerate(ds.split("\n")))
+    prepared = prepare_file(_history(tmp_path, rows), "D", 3, [0.5], date_format=date_format)
+    assert [str(day.date()) for day in prepared.history["ds"]] == days
+
+
+@pytest.mark.parametrize("ds", [[1022024.0, 1032024.0], [1022024, 1032024], ["1022024", "1032024"]])
+def test_numbers_of_a_date_format_of_digits_are_read_with_the_zeros_they_lost(ds):
+    # Before, 1022024.0 (a float column) was read as 2 October 2024, where the file said 01022024: 2 January.
+    frame = pd.DataFrame({"unique_id": "a", "ds": ds, "y": [1.0, 2.0]})
+    prepared = prepare_file(frame, "D", 3, [0.5], date_format="%m%d%Y")
+    assert prepared.history["ds"].tolist() == list(pd.date_range("2024-01-02", periods=2, freq="D"))
+
+
+def test_a_date_format_of_digits_refuses_a_number_too_short_even_with_its_zeros():
+    frame = pd.DataFrame({"unique_id": "a", "ds": [2024011, 20240102], "y": [1.0, 2.0]})
+    with pytest.raises(ForecastInputError, match=r"1 unreadable timestamp\(s\), e.g. '2024011' \(--date-format %Y%m%d"):
+        prepare_file(frame, "D", 3, [0.5], date_format="%Y%m%d")
+
+
+def test_rows_are_numbered_as_the_file_has_them_blank_ones_included(tmp_path):
+    # Before, blank lines were skipped before rows were counted: a number on the file's fifth line was "data row 2".
+    with pytest.raises(ForecastInputError, match=r"e.g. 1700000000 \(data row 5\)"):
+        prepare_file(_history(tmp_path, "a,2024-01-01,5\n\n,,\n\na,1700000000,6\n"), "D", 3, [0.5])
+    with pytest.raises(ForecastInputError, match=r"'13/02/2024' \(data row 1\) and '15-02-2024' \(data row 4\)"):
+        prepare_file(_history(tmp_path, "a,13/02/2024,5\n\na,14/02/2024,6\na,15-02-2024,7\n"), "D", 3, [0.5])
+    prepared = prepare_file(_history(tmp_path, "a,2024-01-01,5\n\n,,\na,2024-01-02,6\n\n"), "D", 3, [0.5])
+    assert prepared.history["y"].tolist() == [5.0, 6.0]  # a blank row, or one of empty cells, is no data row
