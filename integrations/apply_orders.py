@@ -196,7 +196,7 @@ async def apply_purchase_order(conn: asyncpg.Connection, scope: SyncScope, model
         raise RecordRejected("the ERP's draft has no line with a quantity; its lines here are kept as they were")
     stored = await stored_lines(conn, existing_id) if existing_id is not None else {}
     numbered = [(line.line_no, product_id) for line, product_id in zip(ordered, product_ids, strict=True)]
-    earlier = lines_as_stored(numbered, stored)
+    earlier = lines_as_stored(numbered, stored, {line.line_no: line.received_quantity for line in ordered})
     lines = []
     # Whether the ERP reports the line's closures (SAP, NetSuite: 0 when it is open); Odoo and Business Central do not.
     reported_closures = ["cancelled_quantity" in line.model_fields_set for line in ordered]

@@ -16,6 +16,8 @@ from uuid import UUID
 
 import asyncpg
 
+from integrations.order_lines import received_on
+
 KIND = "erp_order_line_kept"
 
 
@@ -31,19 +33,21 @@ async def make_room(
     (``earlier``: each incoming line's stored self): keeps the lines given up that have receipts, and moves each
     stored line to the number the ERP now gives it."""
     mine = {row["id"]: no for no, row in earlier.items()}
-    given_up = [row for row in stored.values() if row["id"] not in mine]
-    here = await _received_here(conn, tenant_id, [row["id"] for row in given_up])
-    kept = [row for row in given_up if row["received_base"] > 0 or row["id"] in here]
+    kept = [row for row in stored.values() if row["id"] not in mine and received_on(row) > 0]
     if kept:
+        # Closed at what arrived: receipts here count where the ERP's figure (0 for goods it never saw) is less.
         await conn.execute(
-            """UPDATE app.purchase_order_lines
-               SET erp_given_up_at = now(), cancelled_base = greatest(quantity_base - received_base, 0),
-                   updated_at = now()
-               WHERE id = ANY($1::uuid[])""",
+            """UPDATE app.purchase_order_lines l
+               SET erp_given_up_at = now(), received_base = k.received,
+                   cancelled_base = greatest(l.quantity_base - k.received, 0), updated_at = now()
+               FROM unnest($1::uuid[], $2::numeric[]) AS k(id, received) WHERE l.id = k.id""",
             [row["id"] for row in kept],
+            [received_on(row) for row in kept],
         )
         for row in kept:
-            await _notify(conn, tenant_id, order, row, incoming.get(row["line_no"]), here.get(row["id"]))
+            # A number the ERP gave a line moved there holds that line, not a new product on the kept one's.
+            now = incoming.get(row["line_no"]) if row["line_no"] not in earlier else None
+            await _notify(conn, tenant_id, order, row, now)
     moving = [(row["id"], no) for no, row in earlier.items() if row["line_no"] != no]
     if not moving:
         return
@@ -64,40 +68,27 @@ async def make_room(
 
 
 async def keeps_receipts(conn: asyncpg.Connection, order_id: UUID) -> bool:
-    """Whether a line kept after the ERP gave it up has goods received (the order is then partly received,
-    whatever the ERP's own lines say)."""
+    """Whether a line kept after the ERP gave it up has goods received, by the ERP or by receipts here (the order
+    is then partly received, whatever the ERP's own lines say)."""
     found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM app.purchase_order_lines WHERE purchase_order_id = $1"
-        " AND erp_given_up_at IS NOT NULL AND received_base > 0)",
+        """SELECT EXISTS (SELECT 1 FROM app.purchase_order_lines l
+                          WHERE l.purchase_order_id = $1 AND l.erp_given_up_at IS NOT NULL
+                            AND (l.received_base > 0 OR EXISTS (
+                                SELECT 1 FROM app.purchase_receipt_lines r
+                                WHERE r.tenant_id = l.tenant_id AND r.purchase_order_line_id = l.id)))""",
         order_id,
     )
     return found
 
 
-async def _received_here(conn: asyncpg.Connection, tenant_id: UUID, line_ids: list[UUID]) -> dict[UUID, Any]:
-    """What receipts recorded here brought on each of the lines (those with any)."""
-    if not line_ids:
-        return {}
-    # The tenant too: the index on the receipts' order lines (0162) leads with it.
-    rows = await conn.fetch(
-        """SELECT purchase_order_line_id AS id, sum(quantity_base) AS quantity FROM app.purchase_receipt_lines
-           WHERE tenant_id = $1 AND purchase_order_line_id = ANY($2::uuid[]) GROUP BY purchase_order_line_id""",
-        tenant_id,
-        line_ids,
-    )
-    return {row["id"]: row["quantity"] for row in rows}
-
-
-async def _notify(
-    conn: asyncpg.Connection, tenant_id: UUID, order: dict[str, Any], row: Any, now: UUID | None, here: Any
-) -> None:
+async def _notify(conn: asyncpg.Connection, tenant_id: UUID, order: dict[str, Any], row: Any, now: UUID | None) -> None:
     products = await conn.fetch(
         "SELECT id, sku, unit_of_measure FROM app.products WHERE id = ANY($1::uuid[])",
         [row["product_id"], *([now] if now is not None else [])],
     )
     sku = {p["id"]: p["sku"] for p in products}
     unit = next(p["unit_of_measure"] for p in products if p["id"] == row["product_id"])
-    received = max(row["received_base"], here or 0)
+    received = received_on(row)
     has = f"which has {received.normalize():f} {unit} received; that line is kept here, closed at what was received"
     if now is None:
         title = f"{order['number']}: the ERP no longer has line {row['line_no']} ({sku[row['product_id']]}), {has}"

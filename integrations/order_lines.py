@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from inventory.purchasing_receipts import to_base
 
 # The columns of a line as ``apply_orders`` builds it, in the order the upsert takes them.
 _COLUMNS = (
@@ -69,27 +72,50 @@ async def write_lines(
     )
 
 
-def lines_as_stored(incoming: list[tuple[int, UUID]], stored: dict[int, Any]) -> dict[int, Any]:
+def lines_as_stored(
+    incoming: list[tuple[int, UUID]], stored: dict[int, Any], received: dict[int, Decimal]
+) -> dict[int, Any]:
     """Each incoming line's stored self, by its number where the product is the same, else the first stored line
-    of its product left over: Odoo numbers lines by position, so a line added above or removed before shifts the
-    rest, and a shifted line is still the line it was (its unit and factor kept). A stored line serves once."""
+    of its product left over: Odoo numbers lines by position (SAP and Business Central too where their item
+    positions are uneven, ``integrations.records.line_numbers``), so a line added above or removed before shifts
+    the rest, and a shifted line is still the line it was (its unit and factor kept). A stored line serves once.
+
+    ``received``: what the ERP reports received on each incoming line, in its unit. A stored line with receipts is
+    not taken for a line of another number that reports less: that is a new line of the product (the product of
+    a received line changed, and re-added further down), and writing its figure over the row lost the goods."""
     found = {no: stored[no] for no, product in incoming if no in stored and stored[no]["product_id"] == product}
     left = [row for no, row in sorted(stored.items()) if all(kept is not row for kept in found.values())]
     for no, product in incoming:
         if no not in found:
-            match = next((row for row in left if row["product_id"] == product), None)
+            match = next((row for row in left if row["product_id"] == product and _holds(row, received[no])), None)
             if match is not None:
                 found[no] = match
                 left.remove(match)
     return found
 
 
+def received_on(row: Any) -> Decimal:
+    """What a stored line has received: the ERP's figure, or the receipts recorded here where they are more (the
+    ERP never saw those; its syncs wrote its own figure over the line's)."""
+    return max(row["received_base"], row["received_here"])
+
+
+def _holds(row: Any, received: Decimal) -> bool:
+    """Whether an incoming line reporting ``received`` can be the stored ``row``: it reports all the row has
+    received (in the row's factor, the one the line keeps while its unit stays)."""
+    has = received_on(row)
+    return has == 0 or to_base(received, row["uom_factor"]) >= has
+
+
 async def stored_lines(conn: asyncpg.Connection, order_id: UUID) -> dict[int, asyncpg.Record]:
-    """The order's lines as stored, by line number: their product, unit, the factor they were written with and
-    what was received; lines kept after the ERP gave them up are not among them."""
+    """The order's lines as stored, by line number: their product, unit, the factor they were written with, what
+    the ERP reported received and what receipts here brought (the tenant too: the receipts' index, 0162, leads with
+    it); lines kept after the ERP gave them up are not among them."""
     rows = await conn.fetch(
-        """SELECT id, line_no, product_id, uom, uom_factor, received_base FROM app.purchase_order_lines
-           WHERE purchase_order_id = $1 AND erp_given_up_at IS NULL""",
+        """SELECT l.id, l.line_no, l.product_id, l.uom, l.uom_factor, l.received_base,
+                  (SELECT coalesce(sum(r.quantity_base), 0) FROM app.purchase_receipt_lines r
+                   WHERE r.tenant_id = l.tenant_id AND r.purchase_order_line_id = l.id) AS received_here
+           FROM app.purchase_order_lines l WHERE l.purchase_order_id = $1 AND l.erp_given_up_at IS NULL""",
         order_id,
     )
     return {row["line_no"]: row for row in rows}

@@ -13,22 +13,33 @@ from tests.integrations.conftest import dead_letters, sap_tenant
 BOX, KG = uuid4(), uuid4()
 
 
-def stored_line(product):
-    return {"product_id": product}
+def stored_line(product, received=Decimal(0), here=Decimal(0)):
+    return {"product_id": product, "uom_factor": Decimal(1), "received_base": received, "received_here": here}
+
+
+NONE = Decimal(0)
 
 
 def test_a_line_shifted_by_one_added_above_it_is_matched_to_its_stored_self():
     box = stored_line(BOX)
-    assert lines_as_stored([(1, KG), (2, BOX)], {1: box}) == {2: box}
+    assert lines_as_stored([(1, KG), (2, BOX)], {1: box}, {1: NONE, 2: NONE}) == {2: box}
 
 
 def test_each_stored_line_serves_one_incoming_line_and_a_same_numbered_one_first():
     first, second = stored_line(BOX), stored_line(BOX)
-    assert lines_as_stored([(2, BOX), (3, BOX)], {2: first, 5: second}) == {2: first, 3: second}
+    assert lines_as_stored([(2, BOX), (3, BOX)], {2: first, 5: second}, {2: NONE, 3: NONE}) == {2: first, 3: second}
 
 
 def test_a_line_of_a_product_never_stored_has_no_stored_self():
-    assert lines_as_stored([(1, KG)], {1: stored_line(BOX)}) == {}
+    assert lines_as_stored([(1, KG)], {1: stored_line(BOX)}, {1: NONE}) == {}
+
+
+def test_a_received_line_is_not_taken_for_a_line_of_another_number_that_reports_less_received():
+    # Its product changed and re-added further down: the new line is not the received one moved.
+    by_erp, by_receipt = stored_line(BOX, received=Decimal(2)), stored_line(BOX, here=Decimal(2))
+    assert lines_as_stored([(1, KG), (3, BOX)], {1: by_erp}, {1: NONE, 3: NONE}) == {}
+    assert lines_as_stored([(1, KG), (3, BOX)], {1: by_receipt}, {1: NONE, 3: Decimal(1)}) == {}
+    assert lines_as_stored([(1, KG), (3, BOX)], {1: by_erp}, {1: NONE, 3: Decimal(2)}) == {3: by_erp}
 
 
 async def test_an_order_whose_total_rounds_past_what_the_summaries_keep_is_rejected_and_the_others_listed(

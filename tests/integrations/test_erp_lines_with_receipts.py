@@ -5,6 +5,7 @@ receipts' foreign key and the order dead-lettered with the database's message.""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -263,3 +264,120 @@ async def test_a_line_kept_under_a_number_from_2000000000_gets_its_number_back_f
         (1, False, "SKU-000003", D(5), D(0), D(0), D(0)),
         (2000000000, True, "SKU-000004", D(6), D(2), D(4), D(0)),
     ]
+
+
+async def p00002_status(owner_pool, tenant) -> str:
+    return await owner_pool.fetchval(
+        "SELECT status FROM app.purchase_orders WHERE tenant_id = $1 AND number = 'P00002'", tenant.id
+    )
+
+
+async def test_a_line_received_only_here_that_the_erp_removes_is_kept_at_what_arrived_here(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # The ERP never saw the 1 each (received_base, the ERP's, stays 0): until 2026-12-07 the kept line read 6
+    # cancelled, 0 received, and the order went back to issued.
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await odoo_connector(sync_deps, tenant, odoo.url)
+    await run_sync(sync_deps, tenant.id, connector)
+    await received_here(owner_pool, tenant, "SKU-000004", D(1))
+    remove_line(odoo, "SKU-000004")
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    assert await p00002(owner_pool, tenant) == [
+        (1, False, "SKU-000003", D(5), D(0), D(0), D(0)),
+        (2, True, "SKU-000004", D(6), D(1), D(5), D(1)),
+    ]
+    assert await p00002_status(owner_pool, tenant) == "partially_received"
+    assert await notices(owner_pool, tenant) == [
+        "P00002: the ERP no longer has line 2 (SKU-000004), which has 1 each received; that line is kept here, "
+        "closed at what was received"
+    ]
+    await rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo)
+
+
+async def test_a_line_kept_with_receipts_only_here_keeps_the_order_partly_received(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # A line kept before 2026-12-07 with the ERP's 0 received: its receipts here still say goods came.
+    tenant = await bare_tenant(owner_pool, make_tenant)
+    connector = await odoo_connector(sync_deps, tenant, odoo.url)
+    await run_sync(sync_deps, tenant.id, connector)
+    await received_here(owner_pool, tenant, "SKU-000004", D(1))
+    remove_line(odoo, "SKU-000004")
+    await run_sync(sync_deps, tenant.id, connector)
+    await owner_pool.execute(
+        "UPDATE app.purchase_order_lines SET received_base = 0, cancelled_base = quantity_base"
+        " WHERE tenant_id = $1 AND erp_given_up_at IS NOT NULL",
+        tenant.id,
+    )
+    # Odoo's order then reads as nothing received: an issued order, which this one, partly received, cannot become.
+    edit_line(odoo, "SKU-000003", {"product_qty": 7.0})
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    assert await p00002_status(owner_pool, tenant) == "partially_received"
+
+
+@pytest.mark.parametrize("other_received", [False, True])
+async def test_a_received_line_whose_product_changes_while_its_old_product_is_readded_keeps_its_receipts(
+    sync_deps, owner_pool, make_tenant, odoo, other_received
+):
+    # The old product's new line (nothing received) was taken for the received line moved to its number: the ERP's
+    # 0 received was written over the 2 kg (or, with nothing else received, the order dead-lettered as
+    # "partially_received and cannot become issued").
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000003")
+    if other_received:
+        edit_line(odoo, "SKU-000004", {"qty_received": 1.0})
+        await run_sync(sync_deps, tenant.id, connector)
+    order, line = p00002_line(odoo, "SKU-000003")
+    old = dict(odoo.models["purchase.order.line"][line])
+    sku2 = next(i for i, p in odoo.models["product.product"].items() if p["default_code"] == "SKU-000002")
+    each = odoo.models["product.product"][sku2]["uom_id"]
+    # The buyer fixes line 1 (SKU-000003 -> SKU-000002) and orders SKU-000003 again on a new line at the end.
+    edit_line(odoo, "SKU-000003", {"product_id": odoo.name_of("product.product", sku2), odoo.line_unit: each,
+                                   "qty_received": 0.0})  # fmt: skip
+    readded = {k: v for k, v in old.items() if k not in ("id", "write_date")}
+    readded.update({"product_qty": 3.0, "qty_received": 0.0})
+    if "sequence" in readded:
+        readded["sequence"] = 1000
+    odoo.put("purchase.order.line", readded)
+    odoo.put("purchase.order", {}, order)
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002_dead_letters(owner_pool, tenant, odoo) == []
+    got = D(1) if other_received else D(0)
+    assert await p00002(owner_pool, tenant) == [
+        (1, False, "SKU-000002", D(5), D(0), D(0), D(0)),
+        (1, True, "SKU-000003", D(5), D(2), D(3), D(0)),
+        (2, False, "SKU-000004", D(6), got, D(0), D(0)),
+        (3, False, "SKU-000003", D(3), D(0), D(0), D(0)),
+    ]
+    assert await p00002_status(owner_pool, tenant) == "partially_received"
+    assert await notices(owner_pool, tenant) == [
+        "P00002: the ERP no longer orders SKU-000003 on line 1 (now SKU-000002), which has 2 kg received; that line "
+        "is kept here, closed at what was received, and the ERP's line is a line of its own"
+    ]
+    await rerun_changes_nothing(sync_deps, owner_pool, tenant, connector, odoo)
+
+
+async def test_the_notice_of_a_removed_received_line_whose_number_the_next_line_takes_says_it_was_removed(
+    sync_deps, owner_pool, make_tenant, odoo
+):
+    # Line 2 moving up to 1 read as the ERP's new product on line 1: "no longer orders SKU-000003 on line 1 (now
+    # SKU-000004) ... the ERP's line is a line of its own", with SKU-000004 as the notice's erp_product_id.
+    tenant, connector = await received_in_odoo(sync_deps, owner_pool, make_tenant, odoo, "SKU-000003")
+    remove_line(odoo, "SKU-000003")
+    await run_sync(sync_deps, tenant.id, connector)
+    assert await p00002(owner_pool, tenant) == [
+        (1, False, "SKU-000004", D(6), D(0), D(0), D(0)),
+        (1, True, "SKU-000003", D(5), D(2), D(3), D(0)),
+    ]
+    assert await notices(owner_pool, tenant) == [
+        "P00002: the ERP no longer has line 1 (SKU-000003), which has 2 kg received; that line is kept here, "
+        "closed at what was received"
+    ]
+    data = json.loads(
+        await owner_pool.fetchval(
+            "SELECT data FROM app.notifications WHERE tenant_id = $1 AND kind = 'erp_order_line_kept'", tenant.id
+        )
+    )
+    assert data["line_no"] == 1 and data["erp_product_id"] is None, data
