@@ -94,7 +94,7 @@ def main() -> None:
     end_to_end_s = time.perf_counter() - started
 
     # What `train_disruption_model` would serve from the same training period (promotion rule included), knowing
-    # only the deliveries made before the test period opens (as `risk.pipeline.backtest` trains).
+    # only the deliveries made before the test period opens (as `risk.backtest.backtest` trains).
     opens = rows.order_date[test_at]
     known = history[history["order_date"] < opens]
     known = known.assign(delivered_date=known["delivered_date"].where(known["delivered_date"] < opens))

@@ -31,7 +31,7 @@ from inventory.schemas import plannable
 from risk import repository
 from risk.model import DisruptionModel
 from risk.model_info import shown_metrics
-from risk.pipeline import RIVAL_DOCK_TODAY, Fitter, train_judged
+from risk.pipeline import RIVAL_DOCK_TODAY, Fitter, ordered_within, train_judged
 from risk.service import ModelStore, scan
 from training.job_args import at_least, planned_day
 
@@ -98,7 +98,9 @@ async def train_tenant(
             return None
         # The champion's as-of day: the candidate refits its scorer on what was settled then, to be compared with it.
         rival = None if current is None else current.metrics.get("as_of")
-        history = await training_history(tx.conn, today - timedelta(days=TRAINING_HISTORY_DAYS), at)
+        # From the start of the champion's window too, which the rival learns from (``train_judged`` cuts each).
+        first_day = today if rival is None else min(today, date.fromisoformat(rival))
+        history = await training_history(tx.conn, first_day - timedelta(days=TRAINING_HISTORY_DAYS), at)
         if current is not None and rival is not None:
             history = await with_champion_calendar(tx.conn, history, champion_instant(current))
         return history, rival
@@ -112,12 +114,18 @@ async def train_tenant(
         # still the day before in the Americas, where a line due that day is not late yet (its dock_today says so).
         rival_as_of = None if rival is None else pd.Timestamp(rival)
         model, windows = await asyncio.to_thread(
-            train_judged, history, fitter=fitter, as_of=pd.Timestamp(today), rival_as_of=rival_as_of
+            train_judged,
+            history,
+            fitter=fitter,
+            as_of=pd.Timestamp(today),
+            rival_as_of=rival_as_of,
+            history_days=TRAINING_HISTORY_DAYS,
         )
     except InvalidInputError as exc:
         return {"trained": False, "reason": exc.message}
     # The next candidate's rival settles each line on the calendar this run used (``with_champion_calendar``).
     model.metrics["as_of_instant"] = None if at is None else at.isoformat()
+    learnt = ordered_within(history, pd.Timestamp(today), TRAINING_HISTORY_DAYS)["order_date"]
 
     async def save(tx: TenantTransaction) -> dict[str, Any]:
         return await repository.save_model(
@@ -126,8 +134,8 @@ async def train_tenant(
             model.to_bytes(),
             model.metrics,
             run_key=f"{today.isoformat()}{'-forced' if force else ''}",
-            training_start=_utc(history["order_date"].min()),
-            training_end=_utc(history["order_date"].max()),
+            training_start=_utc(learnt.min()),
+            training_end=_utc(learnt.max()),
             windows=windows,  # judged against the champion on the same lines, in this transaction
         )
 

@@ -63,6 +63,11 @@ def chronological(history: pd.DataFrame) -> pd.DataFrame:
 LABEL_RULE = "outcomes settled as of the training day; overdue open lines late; delays known on delivery"
 
 
+def ordered_within(history: pd.DataFrame, as_of: pd.Timestamp, days: int | None) -> pd.DataFrame:
+    """The lines of ``history`` ordered in the ``days`` before ``as_of`` or later (all of them with None)."""
+    return history if days is None else history[history["order_date"] >= as_of - pd.Timedelta(days=days)]
+
+
 def settled_as_of(history: pd.DataFrame) -> pd.Timestamp:
     """The day after the newest delivery in ``history``: the default day its outcomes are known as of."""
     newest = history["delivered_date"].max()
@@ -117,6 +122,7 @@ def train_judged(
     fitter: Fitter | None = None,
     as_of: pd.Timestamp | None = None,
     rival_as_of: pd.Timestamp | None = None,
+    history_days: int | None = None,
     calibration_share: float = 0.0,
     decision_share: float = DECISION_SHARE,
     decision_windows: int = DECISION_WINDOWS,
@@ -137,9 +143,12 @@ def train_judged(
     champion's as-of day), the same is done in that call on the lines settled as of that day, each on the
     champion's calendar (``RIVAL_DOCK_TODAY``), windows and scorer choice included, and its scorer scores the
     lines promised since (``RivalRows``): the champion's information, none of the compared lines' outcomes.
+    With ``history_days`` each learns from the lines ordered in that many days before its own as-of day
+    (``ordered_within``); ``history`` then reaches back that far before the earlier day.
     """
     as_of = settled_as_of(history) if as_of is None else pd.Timestamp(as_of)
-    rows = labelled_rows(history, as_of)
+    own = ordered_within(history, as_of, history_days)
+    rows = labelled_rows(own, as_of)
     everything = np.ones(len(rows.late), dtype=bool)
     _require_history(rows, everything)
     decision = _decision(rows, decision_share, decision_windows, calibration_share, calibration)
@@ -156,8 +165,11 @@ def train_judged(
     sets = [(rows, plan) for plan in (*decision.plans, _plan(rows, everything, final_calibration_share, calibration))]
     rival = None
     if rival_as_of is not None:
-        rival = _rival(history, as_of, pd.Timestamp(rival_as_of), (decision_share, decision_windows, calibration_share),
-                       final_calibration_share, calibration)  # fmt: skip
+        # The champion learnt from its own window, which a candidate of a later day would cut short: older lines and
+        # the all-time supplier figures over them.
+        known = ordered_within(history, pd.Timestamp(rival_as_of), history_days)
+        windows = (decision_share, decision_windows, calibration_share)
+        rival = _rival(own, known, as_of, pd.Timestamp(rival_as_of), windows, final_calibration_share, calibration)
     fitted = _fit_and_calibrate(sets + (rival.sets if rival else []), fitter)
     model = fitted[len(decision.plans)]
     scorer, reason, holdout, served_at = _chosen(rows, decision, fitted[: len(decision.plans)])
@@ -277,21 +289,23 @@ class _Rival:
 
 def _rival(
     history: pd.DataFrame,
+    champions: pd.DataFrame,
     as_of: pd.Timestamp,
     rival_as_of: pd.Timestamp,
     windows: tuple[float, int, float],
     share: float,
     calibration: Calibration | None,
 ) -> _Rival | None:
-    """The rival for the champion trained as of ``rival_as_of``; None when what was settled then is too little to
-    choose and fit a scorer on (the champion then is compared on the old terms, ``risk.promotion``).
+    """The rival for the champion trained as of ``rival_as_of`` on the lines ``champions`` (the candidate's:
+    ``history``); None when what was settled then is too little to choose and fit a scorer on (the champion then
+    is compared on the old terms, ``risk.promotion``).
 
     Each line settles on the champion's calendar (``RIVAL_DOCK_TODAY``: its receiving warehouse's date at the
     champion's run; ``rival_as_of`` where none): a UTC day would show it the lines due that evening in the
     Americas, which the champion did not know yet."""
-    champion_view = history.drop(columns=["dock_today", RIVAL_DOCK_TODAY], errors="ignore")
-    if RIVAL_DOCK_TODAY in history:
-        champion_view = champion_view.assign(dock_today=history[RIVAL_DOCK_TODAY])
+    champion_view = champions.drop(columns=["dock_today", RIVAL_DOCK_TODAY], errors="ignore")
+    if RIVAL_DOCK_TODAY in champions:
+        champion_view = champion_view.assign(dock_today=champions[RIVAL_DOCK_TODAY])
     known = labelled_rows(champion_view, rival_as_of)
     try:
         final = _plan(known, np.ones(len(known.late), dtype=bool), share, calibration)

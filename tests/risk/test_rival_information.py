@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from risk.early_warning import champion_instant, tenant_identities, train_tenant
+from risk.early_warning import TRAINING_HISTORY_DAYS, champion_instant, tenant_identities, train_tenant
 from risk.pipeline import RIVAL_DOCK_TODAY, fit_in_process, train_disruption_model, train_judged
 from risk.repository import StoredModel
 from risk.synthetic import generate_history
@@ -34,6 +34,27 @@ def test_the_rivals_scorer_is_chosen_on_what_was_settled_on_the_champions_day_no
     assert rival is not None and len(rival.late)
     # The rival is what a training run on the champion's day would have served, scorer choice included.
     assert np.allclose(rival.trial, on_champions_day.predict(rival.features))
+
+
+def test_the_rival_learns_from_the_champions_window_when_the_candidates_starts_later():
+    days = 300  # each model learns from the lines ordered in the 300 days before its own as-of day
+    fitted: list = []
+
+    def recording(sets):
+        fitted.append(list(sets))
+        return fit_in_process(sets)
+
+    train_judged(KNOWN, as_of=CUT, history_days=days, fitter=recording)
+    train_judged(KNOWN[KNOWN["order_date"] >= DAY - pd.Timedelta(days=days)], as_of=DAY, fitter=recording)
+    (*_, champion_final), alone = fitted
+    train_judged(KNOWN, as_of=DAY, rival_as_of=CUT, history_days=days, fitter=recording)
+    rival_final = fitted[-1][-1]
+    # The champion's oldest 30 days of lines and the supplier figures over them, the candidate's own fits unchanged.
+    pd.testing.assert_frame_equal(rival_final[0], champion_final[0])
+    assert np.array_equal(rival_final[1], champion_final[1])
+    for (features, labels), (own_features, own_labels) in zip(alone, fitted[-1][: len(alone)], strict=True):
+        pd.testing.assert_frame_equal(features, own_features)
+        assert np.array_equal(labels, own_labels)
 
 
 def dock_day(instant: datetime, zone: str) -> pd.Timestamp:
@@ -76,6 +97,10 @@ async def test_the_job_gives_the_rival_the_lines_the_champion_settled_on_its_los
     on_time, late = await world.supplier("ONTIME"), await world.supplier("LATE")
     await world.deliveries(on_time, 80, delay_days=0)
     await world.deliveries(late, 40, delay_days=3)
+    # Ordered in the champion's three years but before the candidate's (a week later): the champion learnt from
+    # them, its supplier figures too.
+    oldest = TODAY - timedelta(days=TRAINING_HISTORY_DAYS)
+    await world.deliveries(on_time, 3, delay_days=5, start=oldest)
     # The champion's run at 02:30 UTC on TODAY: the evening before in Los Angeles, where this line was due and
     # not late yet; a week later the candidate knows it late.
     await world.open_order(late, issued=TODAY - timedelta(days=10), expected=TODAY - timedelta(days=1))
@@ -94,10 +119,13 @@ async def test_the_job_gives_the_rival_the_lines_the_champion_settled_on_its_los
     candidate = await train_tenant(world.database, who, recording, TODAY + week, force=True, at=champion_at + week)
     assert candidate["trained"], candidate
     (*_, champion_final), (*candidate_sets, rival_final) = fitted
-    # The candidate's final booster knows the line due that evening; the champion's did not.
-    assert max(len(labels) for _, labels in candidate_sets) == 121 and len(champion_final[1]) == 120
+    # The candidate's final booster knows the line due that evening, not the oldest three; the champion the reverse.
+    assert max(len(labels) for _, labels in candidate_sets) == 121 and len(champion_final[1]) == 123
     pd.testing.assert_frame_equal(rival_final[0], champion_final[0])
     assert np.array_equal(rival_final[1], champion_final[1])
+    async with owner_pool.acquire() as owner:
+        start = await owner.fetchval("SELECT training_start FROM app.forecast_runs WHERE id = $1", candidate["run_id"])
+    assert start.date() == TODAY - timedelta(days=300)  # its oldest line, not the champion's
 
 
 def test_a_champion_stored_before_its_instant_was_recorded_is_taken_at_its_finish_on_its_as_of_day():
