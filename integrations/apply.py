@@ -30,6 +30,7 @@ from integrations.records import (
     SupplierRecord,
     WarehouseRecord,
 )
+from integrations.stock_lock_order import in_level_order, lock_settled_levels
 from inventory.country_zones import country_zone
 
 NUL = "\x00"
@@ -57,7 +58,8 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
     known = await load_maps(conn, scope, entity, [r.external_id for r in page.records])
     applier = _APPLIERS[entity]
     succeeded: list[str] = []
-    for record in page.records:
+    records = await in_level_order(conn, scope, page.records) if entity is Entity.STOCK else page.records
+    for record in records:
         where = _nul_in(record.external_id, record.fields)
         if where is not None:
             error = f"{where} contains a NUL character, which the database cannot store: correct it in the ERP"
@@ -113,6 +115,7 @@ async def close_stock_snapshot(conn: asyncpg.Connection, scope: SyncScope, repor
         list(reported),
     )
     leaving = [row["external_id"] for row in gone]
+    await lock_settled_levels(conn, scope, [row["local_id"] for row in gone])
     for row in gone:
         try:
             async with conn.transaction():

@@ -121,7 +121,7 @@ async def settle_shared_levels(conn: asyncpg.Connection, scope: SyncScope) -> li
                         coalesce(sum(quantity), 0) AS total
                  FROM app.integration_external_ids WHERE connector_id = $1 AND entity = $2
                  GROUP BY local_id HAVING count(*) > 1) x ON x.local_id = l.id
-           WHERE l.on_hand <> x.total ORDER BY l.id FOR UPDATE OF l""",
+           WHERE l.on_hand <> x.total ORDER BY l.product_id, l.warehouse_id FOR UPDATE OF l""",
         scope.connector_id, Entity.STOCK.value,
     )  # fmt: skip
     settled: list[SharedLevel] = []
