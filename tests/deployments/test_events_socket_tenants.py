@@ -54,10 +54,12 @@ async def test_a_member_of_two_tenants_naming_none_is_told_to_name_one_in_the_au
     assert sorted(first["details"]["tenants"]) == sorted([str(home.id), str(second.id)])
 
 
-async def test_a_tenant_id_that_is_not_a_uuid_is_a_client_error_not_an_auth_failure(client, make_tenant):
-    # Before: auth_required and 4401 ("re-authenticate"), where HTTP answers 400 invalid_tenant_id.
+@pytest.mark.parametrize("tenant_id", ["x", 123, ["a"]], ids=["not-a-uuid", "a-number", "a-list"])
+async def test_a_tenant_id_that_is_not_a_uuid_is_a_client_error_not_an_auth_failure(client, make_tenant, tenant_id):
+    # Before: auth_required and 4401 ("re-authenticate"), where HTTP answers 400 invalid_tenant_id; a tenant_id that
+    # was no string at all stayed 4401 until the review of d482f7c.
     tenant = await make_tenant()
-    first, close = answer(client, {"type": "auth", "token": tenant.token(), "tenant_id": "x"})
+    first, close = answer(client, {"type": "auth", "token": tenant.token(), "tenant_id": tenant_id})
     assert (first["code"], close) == ("invalid_tenant_id", 4400)
 
 

@@ -157,13 +157,17 @@ async def _refuse(websocket: WebSocket, refusal: DomainError, close: int) -> Non
     await websocket.close(close)
 
 
-def _chosen_tenant(tenant_text: str | None) -> UUID | None:
-    if not tenant_text:
+def _chosen_tenant(tenant: object) -> UUID | None:
+    """The tenant the auth frame names; checked after the token, so a malformed one is the client's to fix (4400),
+    not a reason to re-authenticate."""
+    if tenant is None or tenant == "":
         return None
+    if not isinstance(tenant, str):
+        raise InvalidInputError(f"tenant_id must be a UUID string, got {tenant!r}", code="invalid_tenant_id")
     try:
-        return UUID(tenant_text)
+        return UUID(tenant)
     except ValueError as exc:
-        raise InvalidInputError(f"tenant_id must be a UUID, got {tenant_text!r}", code="invalid_tenant_id") from exc
+        raise InvalidInputError(f"tenant_id must be a UUID, got {tenant!r}", code="invalid_tenant_id") from exc
 
 
 def _for_the_auth_frame(refusal: InvalidInputError) -> InvalidInputError:
@@ -183,8 +187,9 @@ def _unanswered(exc: Exception) -> DatabaseUnavailableError:
     return DatabaseUnavailableError("the database is unavailable; retry shortly")
 
 
-def _auth_frame(message: Any) -> tuple[str, str | None]:
-    """The token and tenant of the first frame; any other shape (binary, not JSON, wrong types) is refused."""
+def _auth_frame(message: Any) -> tuple[str, object]:
+    """The token and the tenant as sent in the first frame; any other shape (binary, not JSON, no string token) is
+    refused. The tenant is read after the token is verified (``_chosen_tenant``)."""
     if message.get("type") == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
     try:
@@ -194,7 +199,7 @@ def _auth_frame(message: Any) -> tuple[str, str | None]:
         frame = None
     token = frame.get("token") if isinstance(frame, dict) and frame.get("type") == "auth" else None
     tenant = frame.get("tenant_id") if isinstance(frame, dict) else None
-    if not isinstance(token, str) or not token or not (tenant is None or isinstance(tenant, str)):
+    if not isinstance(token, str) or not token:
         raise AuthenticationError("auth_required", 'send {"type": "auth", "token": "...", "tenant_id": "..."} first')
     return token, tenant
 
