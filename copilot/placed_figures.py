@@ -52,6 +52,20 @@ def shortfalls(text: str, value: Callable[[str], frozenset[str]]) -> list[tuple[
     return [(m.start(1), value(m.group(1))) for pattern in (_SIZE_BEFORE, _SIZE_AFTER) for m in pattern.finditer(text)]
 
 
+# From a figure of _SIZE_BEFORE to the end of its word of shortfall, which that lookahead leaves unmatched.
+_FIGURE_THEN_SHORT = re.compile(rf"{_FIGURE}\s*(?:{_QUANTITY}\s*)?(?<=\s)(?i:{_DECREASE}|below)\b")
+
+
+def shortfall_spans(text: str, value: Callable[[str], frozenset[str]]) -> list[tuple[int, int, frozenset[str]]]:
+    """Where each phrase of shortfall ("40 short", "short by 40") starts and ends in ``text``, with its figure's
+    ``value``: the span, not the figure alone, tells which shortfall a word beside it stands nearer."""
+    spans = [(m.start(), m.end(), value(m.group(1))) for m in _SIZE_AFTER.finditer(text)]
+    for m in _SIZE_BEFORE.finditer(text):
+        phrase = _FIGURE_THEN_SHORT.match(text, m.start(1))
+        spans.append((m.start(1), phrase.end() if phrase else m.end(1), value(m.group(1))))
+    return spans
+
+
 def blank_placed(
     text: str, counts: frozenset[str], sizes: frozenset[str], value: Callable[[str], frozenset[str]]
 ) -> str:

@@ -8,9 +8,10 @@ A size backs the sentence's shortfalls of that size only when each of them is so
 
 A line is also split at ";", and the first code of each part is a subject too, of that part's negative figures: the
 suggestion "Expedite PO-000555 ...: expected ...; SKU-5 at WH-2 runs out ...: available -5" backs "SKU-5 is 5 short".
-Each part keeps every code and name of its whole line. A code or name that the sentence states between the previous
-shortfall and this one (else after this one, up to the next) and that some of the subject's negative rows hold and
-some not narrows the shortfall to the rows that hold it: "SKU-7 at WH-2 is 40 short" needs SKU-7's row at WH-2 to
+Each part keeps every code and name of its whole line. A code or name that the sentence states nearer this shortfall
+than any other (by the characters between; on a tie, the one it follows) and that some of the subject's negative
+rows hold and some not narrows the shortfall to the rows that hold it, so "40 short at WH-1 and 4 short at WH-2"
+takes WH-1 for the 40 and WH-2 for the 4: "SKU-7 at WH-2 is 40 short" needs SKU-7's row at WH-2 to
 state -40, while "Acme Fasteners", which no row of SKU-7 holds, and "Hex nut", which all do, narrow nothing.
 
 A sentence that states no code nor name ("It is 40 short") cannot be tied to a row: any row's negative figure of
@@ -24,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from copilot.placed_figures import shortfalls
+from copilot.placed_figures import shortfall_spans
 
 
 class RowClaims(Protocol):
@@ -94,20 +95,24 @@ class ShortfallRows:
         named = [(at, word) for at, word in found if word in self.of_subject]
         held: set[str] = set()
         unheld: set[str] = set()
-        places = sorted((start, figures) for start, figures in shortfalls(sentence, value) if figures)
-        for i, (start, figures) in enumerate(places):
+        places = sorted((start, end, figures) for start, end, figures in shortfall_spans(sentence, value) if figures)
+        nearest = {at: _nearest(at, at + len(word), places) for at, word in found}
+        for i, (start, _, figures) in enumerate(places):
             before = [subject for at, subject in named if at < start]
             after = [subject for at, subject in named if at > start]
             subject = before[-1] if before else after[0] if after else None
             rows = self.of_subject[subject] if subject else ()
             negative = [row.holds for row in rows if row.sizes]
-            # a word every such row holds (the subject, its name) narrows nothing, so it leaves the after-part to narrow
+            # a word every such row holds (the subject, its name) narrows nothing
             known = frozenset().union(*negative) - frozenset.intersection(*negative) if negative else frozenset()
-            previous = places[i - 1][0] if i else 0
-            following = places[i + 1][0] if i + 1 < len(places) else len(sentence)
-            narrowing = {word for at, word in found if previous <= at < start and word in known} or {
-                word for at, word in found if start < at < following and word in known
-            }
+            narrowing = {word for at, word in found if nearest[at] == i and word in known}
             backing = any(figures <= row.sizes and narrowing <= row.holds for row in rows)
             (held if backing else unheld).update(figures)
         return frozenset(held - unheld)
+
+
+def _nearest(start: int, end: int, places: list[tuple[int, int, frozenset[str]]]) -> int:
+    """The index of the shortfall in ``places`` nearest to the word at ``start``-``end``, by the characters between;
+    on a tie the one the word follows, which a trailing "at WH-1" completes."""
+    gaps = [(max(at - end, start - stop, 0), at > start, i) for i, (at, stop, _) in enumerate(places)]
+    return min(gaps)[2] if gaps else -1

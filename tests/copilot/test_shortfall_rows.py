@@ -35,3 +35,15 @@ def test_an_order_the_sentence_names_ties_its_products_shortfall_to_that_orders_
     checker = Checker([EXPEDITE, EXPEDITE.replace("PO-000555", "PO-000556").replace("-5,", "-9,")], ["Acme Fasteners"])
     assert checker.check("PO-000556 should be expedited: SKU-5 is 9 short.").grounded
     assert checker.check("PO-000555 should be expedited: SKU-5 is 9 short.").unsupported == ["9"]
+
+
+def test_each_warehouse_narrows_only_the_shortfall_nearest_to_it():
+    # Before, a warehouse after one shortfall narrowed the next one too: WH-1 and WH-2 both narrowed "4 short".
+    checker = Checker(["SKU-7 (Hex nut) at WH-1: on hand 2, reserved 42, available -40 each",
+                       "SKU-7 (Hex nut) at WH-2: on hand 1, reserved 5, available -4 each"], ["Hex nut"])  # fmt: skip
+    stated = ["SKU-7 is 40 short at WH-1 and 4 short at WH-2.", "SKU-7 is 40 short at WH-1; at WH-2 it is 4 short.",
+              "SKU-7 is 40 short at WH-1, and at WH-2 it is 4 short.",
+              "At WH-1 SKU-7 is 40 short and at WH-2 4 short."]  # fmt: skip
+    assert [s for s in stated if not checker.check(s).grounded] == []
+    assert checker.check("SKU-7 is 40 short at WH-1 and 40 short at WH-2.").unsupported == ["40"]
+    assert checker.check("SKU-7 is 4 short at WH-1 and 4 short at WH-2.").unsupported == ["4"]
