@@ -24,6 +24,11 @@ class ConnectorUnavailableError(ConnectorError):
     code = "erp_unavailable"
 
 
+class WriteOutcomeUnknownError(ConnectorUnavailableError):
+    """A write that may have reached the ERP and been applied, with no answer saying so: the connection was lost
+    during it, or a gateway answered 502/504. Not retried; whoever wrote must not take it as refused."""
+
+
 class ConnectorProtocolError(ConnectorError):
     """The ERP answered something this connector does not understand, or refused the request."""
 

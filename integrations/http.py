@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from integrations.address_guard import GuardedTransport
-from integrations.errors import ConnectorProtocolError, ConnectorUnavailableError
+from integrations.errors import ConnectorProtocolError, ConnectorUnavailableError, WriteOutcomeUnknownError
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # Answers of a proxy between us and the ERP, which say nothing of whether the ERP applied the request.
@@ -89,7 +89,7 @@ class HttpClient:
                 failure = f"cannot connect: {exc or type(exc).__name__}"
             except httpx.TransportError as exc:
                 if not safe:
-                    raise ConnectorUnavailableError(
+                    raise WriteOutcomeUnknownError(
                         f"{self.vendor}: connection lost during {method} {url} ({type(exc).__name__}); not retried "
                         "because the request may have been applied"
                     ) from exc
@@ -99,7 +99,7 @@ class HttpClient:
                     return response
                 if not safe and response.status_code in GATEWAY_STATUSES:
                     # A proxy that gave up waiting: the ERP may still have applied the write (made the order).
-                    raise ConnectorUnavailableError(
+                    raise WriteOutcomeUnknownError(
                         f"{self.vendor}: {method} {url} answered HTTP {response.status_code} from a gateway; not "
                         "retried because the request may have been applied"
                     )

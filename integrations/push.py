@@ -17,7 +17,7 @@ from common.database import TenantTransaction
 from common.errors import ConflictError, InvalidInputError, NotFoundError
 from integrations import store
 from integrations.connector import Connector, ConnectorConfig, connector_class
-from integrations.errors import ConnectorUnavailableError
+from integrations.errors import ConnectorUnavailableError, WriteOutcomeUnknownError
 from integrations.external_ids import SyncScope, remember
 from integrations.mapping import FieldMapping
 from integrations.records import Entity, PushLine, PushOrder
@@ -40,10 +40,11 @@ async def push_purchase_order(
     The ERP call happens between two transactions: nothing is held open while the ERP answers. The first
     claims the order for the connector (migration 0127), so a second push meanwhile is refused instead of
     creating a second ERP order, and so are an edit, a cancel or a receipt of the order (``lock_order``), which
-    the ERP would not see. The claim goes when the ERP has answered, either way. When ``deadline_s`` (all the ERP
-    requests and their retries together) has passed, the push stops but the claim stays until it lapses, a minute
-    after the deadline (as it does if this process dies): the ERP may still be creating the order, and a push
-    meanwhile would find nothing to look up and create it again.
+    the ERP would not see. The claim goes when the ERP has answered, either way. Where no answer says whether the
+    ERP made the order (``deadline_s``, all the ERP requests and their retries together, has passed; the connection
+    dropped during the create, or a gateway answered it 502/504; the push was cancelled, its caller gone), the push
+    stops but the claim stays until it lapses, a minute after the deadline (as it does if this process dies): the
+    ERP may still be creating the order, and a push meanwhile would find nothing to look up and create it again.
     """
 
     async def prepare(tx: TenantTransaction) -> tuple[dict, dict, PushOrder]:
@@ -56,14 +57,22 @@ async def push_purchase_order(
         if await tx.conn.fetchval(locked, order_id) is None:
             raise NotFoundError(f"purchase order {order_id} not found", code="unknown_purchase_order")
         # Claimed before the check below, so that check sees what a push that released its claim recorded.
-        await _claim(tx, connector_id, order_id, connector["name"], push_claim_takeover(deadline_s))
+        claimed = await _claim(tx, connector_id, order_id, push_claim_takeover(deadline_s))
         credentials = await store.connector_credentials(tx.conn, connector_id, deps.cipher)
         mapping = FieldMapping.model_validate(connector["mapping"])
         scope = SyncScope(tx.tenant_id, connector_id, connector["name"], order_id, mapping, frozenset())
         existing = await _external(tx.conn, scope, Entity.PURCHASE_ORDERS, order_id)
+        # Checked first: a sync may have linked the order a push left claimed (its outcome unknown).
         if existing is not None:
             raise ConflictError(
                 f"purchase order {order_id} is already in {connector['name']} as {existing!r}", code="already_pushed"
+            )
+        if not claimed:
+            raise ConflictError(
+                f"purchase order {order_id} is being pushed to {connector['name']} already; try again when it has "
+                "answered (a push that ended without knowing whether the ERP made the order holds the order until a "
+                "minute after its deadline)",
+                code="push_in_progress",
             )
         order = await _order_to_push(tx.conn, scope, order_id, connector["kind"])
         return connector, credentials, order
@@ -82,9 +91,9 @@ async def push_purchase_order(
         # The connector is built in here: until 2026-12-07 a construction that failed left the claim to lapse.
         connector = deps.connector_factory(connector_row["kind"], config)
         external_id = await _create_in_erp(connector, order, deadline_s, claim_lapses_at)
-    except PushDeadlineError:
+    except (PushOutcomeUnknownError, asyncio.CancelledError):
         # Until 2026-12-07 the claim went here too, and a retry while the ERP was still creating the order made
-        # it twice: the claim now lapses on its own, and the error says when.
+        # it twice: the claim now lapses on its own, and the error says when (a cancelled push has no one to tell).
         raise
     except BaseException:
         await deps.database.run(claims, requested_tenant, lambda tx: _release(tx, connector_id, order_id))
@@ -100,11 +109,24 @@ async def push_purchase_order(
     return result
 
 
-class PushDeadlineError(ConnectorUnavailableError):
-    """The ERP did not finish the push within its deadline; it may be making the order all the same, so the push's
-    claim holds until ``details["retry_after_s"]`` has passed."""
+class PushOutcomeUnknownError(ConnectorUnavailableError):
+    """No answer says whether the ERP made the order, and it may have: the push's claim holds until
+    ``details["retry_after_s"]`` has passed."""
+
+    code = "erp_outcome_unknown"
+
+
+class PushDeadlineError(PushOutcomeUnknownError):
+    """The ERP did not finish the push within its deadline; it may be making the order all the same."""
 
     code = "erp_timeout"
+
+
+# What a push again finds of an order the ERP made without saying so.
+_LOOK_UP = (
+    "Odoo, NetSuite and SAP (numbers of up to 12 characters) look the order up by its number first; in Business "
+    "Central look for it there first"
+)
 
 
 async def _create_in_erp(connector: Connector, order: PushOrder, deadline_s: float, claim_lapses_at: float) -> str:
@@ -115,16 +137,25 @@ async def _create_in_erp(connector: Connector, order: PushOrder, deadline_s: flo
     except TimeoutError as exc:
         if not deadline.expired():
             raise  # an error of the connector's own, not the deadline
-        retry_after_s = max(1, math.ceil(claim_lapses_at - time.monotonic()))
+        retry_after_s = _seconds_until(claim_lapses_at)
         raise PushDeadlineError(
             f"{connector.vendor}: the ERP did not answer within {deadline_s:g} s and may still be creating the order; "
-            f"push again after about a minute ({retry_after_s} s, until then the order stays claimed): Odoo, "
-            "NetSuite and SAP (numbers of up to 12 characters) look the order up by its number first; in Business "
-            "Central look for it there first",
+            f"push again after about a minute ({retry_after_s} s, until then the order stays claimed): {_LOOK_UP}",
+            details={"deadline_s": deadline_s, "retry_after_s": retry_after_s},
+        ) from exc
+    except WriteOutcomeUnknownError as exc:
+        retry_after_s = _seconds_until(claim_lapses_at)
+        raise PushOutcomeUnknownError(
+            f"{exc}; the ERP may have made the order: push again after {retry_after_s} s (until then the order "
+            f"stays claimed): {_LOOK_UP}",
             details={"deadline_s": deadline_s, "retry_after_s": retry_after_s},
         ) from exc
     finally:
         await connector.aclose()
+
+
+def _seconds_until(claim_lapses_at: float) -> int:
+    return max(1, math.ceil(claim_lapses_at - time.monotonic()))
 
 
 # Kinds whose push names the warehouse by its ERP id and cannot leave it out: Odoo receives an order in the
@@ -142,9 +173,8 @@ def _may_push_unsynced(kind: str, warehouse_code: str, mapping: FieldMapping) ->
     return kind not in _PUSH_NEEDS_WAREHOUSE_ID and warehouse_code == mapping.default_warehouse
 
 
-async def _claim(
-    tx: TenantTransaction, connector_id: UUID, order_id: UUID, connector_name: str, takeover: timedelta
-) -> None:
+async def _claim(tx: TenantTransaction, connector_id: UUID, order_id: UUID, takeover: timedelta) -> bool:
+    """Whether the push got the order's claim: none was held, or the one held is older than ``takeover``."""
     claimed = await tx.conn.fetchval(
         """INSERT INTO app.integration_push_claims (tenant_id, connector_id, purchase_order_id) VALUES ($1, $2, $3)
            ON CONFLICT (tenant_id, connector_id, purchase_order_id) DO UPDATE SET claimed_at = now()
@@ -155,12 +185,7 @@ async def _claim(
         order_id,
         takeover,
     )
-    if claimed is None:
-        raise ConflictError(
-            f"purchase order {order_id} is being pushed to {connector_name} already; try again when it has answered "
-            "(a push past its deadline holds the order until a minute after it)",
-            code="push_in_progress",
-        )
+    return claimed is not None
 
 
 async def _release(tx: TenantTransaction, connector_id: UUID, order_id: UUID) -> None:

@@ -37,9 +37,10 @@ NEXT: dict[Status, tuple[Status, ...]] = {
     Status.CANCELLED: (),
 }
 
-# A push's ERP work stops at its deadline (integrations.push), but its claim stays: the ERP may still be creating
+# A push's ERP work stops at its deadline (integrations.push), but its claim stays, as it does where the connection
+# dropped during the create, a gateway answered it 502/504, or the push was cancelled: the ERP may still be creating
 # the order. The margin gives the ERP that time, and covers the transactions around the ERP call and clocks. A claim
-# older than deadline + margin belongs to a push that timed out or whose process died: another push may take it over.
+# older than deadline + margin belongs to such a push or one whose process died: another push may take it over.
 PUSH_CLAIM_MARGIN = timedelta(seconds=60)
 
 

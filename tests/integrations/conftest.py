@@ -237,6 +237,16 @@ async def sync_after_lost_push(
     return run, linked
 
 
+async def lapse_push_claim(owner_pool: asyncpg.Pool, order: dict) -> None:
+    """Age the claim a push left on ``order`` (its outcome unknown: the ERP may have made the order) past any
+    deadline plus a minute, as if that long had passed."""
+    await owner_pool.execute(
+        """UPDATE app.integration_push_claims SET claimed_at = now() - interval '181 seconds'
+           WHERE purchase_order_id = $1""",
+        order["id"],
+    )
+
+
 async def order_numbers(owner_pool: asyncpg.Pool, tenant_id: uuid.UUID) -> list[str]:
     """The tenant's purchase order numbers, sorted."""
     async with owner_pool.acquire() as conn:

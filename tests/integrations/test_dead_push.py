@@ -14,7 +14,14 @@ from common.errors import ConflictError
 from integrations.push import push_purchase_order
 from integrations.sync import SyncDeps, run_sync
 from inventory import purchasing
-from tests.integrations.conftest import bare_tenant, draft_order, odoo_connector, order_numbers, sap_tenant
+from tests.integrations.conftest import (
+    bare_tenant,
+    draft_order,
+    lapse_push_claim,
+    odoo_connector,
+    order_numbers,
+    sap_tenant,
+)
 from tests.support.fakes.base import FakeServer, Request
 from tests.support.fakes.odoo import FakeOdoo, populate
 
@@ -36,19 +43,13 @@ async def pushed_by_a_dead_process(
     creates: Callable[[Request], bool],
 ) -> None:
     """Push ``order``: the ERP makes it (with the Chainsight number) and no answer comes back; the process is taken
-    to have died there, leaving its claim (lapsed) and no link. Then the order is cancelled here. ``creates`` tells
-    the ERP's create request."""
+    to have died there, leaving its claim (it keeps it anyway: the ERP may have made the order), since lapsed, and no
+    link. Then the order is cancelled here. ``creates`` tells the ERP's create request."""
     fake.lose_answer_to(creates)
     with pytest.raises(Exception, match="connection"):
         await push_purchase_order(sync_deps, tenant.claims(), None, connector, order["id"])
     fake.heal()
-    await owner_pool.execute(
-        """INSERT INTO app.integration_push_claims (tenant_id, connector_id, purchase_order_id, claimed_at)
-           VALUES ($1, $2, $3, now() - interval '11 minutes')""",
-        tenant.id,
-        connector,
-        order["id"],
-    )
+    await lapse_push_claim(owner_pool, order)
 
     async def cancel(tx: Any) -> dict:
         return await purchasing.cancel_order(tx.conn, tx.tenant_id, order["id"])

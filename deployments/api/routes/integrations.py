@@ -16,7 +16,7 @@ from deployments.api.listing_params import CursorParam
 from integrations import store
 from integrations.crypto import cipher_from_key
 from integrations.errors import ConnectorError
-from integrations.push import PushDeadlineError, push_purchase_order
+from integrations.push import PushOutcomeUnknownError, push_purchase_order
 from integrations.schemas import (
     Connector,
     ConnectorCreate,
@@ -135,7 +135,9 @@ async def push_order(connector_id: UUID, order_id: UUID, caller: CallerDep, sett
             order_id,
             deadline_s=settings.erp_push_deadline_s,
         )
-    except PushDeadlineError:
-        raise  # 503 erp_timeout, Retry-After when the claim lapses: not "did not accept", the ERP may be making it
+    except PushOutcomeUnknownError:
+        # 503 erp_timeout or erp_outcome_unknown, Retry-After when the claim lapses: not "did not accept", the ERP
+        # may have made the order.
+        raise
     except ConnectorError as exc:
         raise ServiceUnavailableError(f"the ERP did not accept the order: {exc}", code="erp_error") from exc
