@@ -145,6 +145,11 @@ class InventoryPolicy(BaseModel):
     recommendation_basis: str
     inventory_position: float
     order_now: float
+    order_now_note: str | None = Field(
+        default=None,
+        description="why order_now is 0 whatever the position: the product or warehouse is deactivated (the policy "
+        "is still computed); null: nothing withheld",
+    )
 
 
 class RunAccuracy(BaseModel):

@@ -168,10 +168,12 @@ async def product_supplier_lead_time(
     conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID
 ) -> tuple[UUID | None, float | None]:
     """The supplier replenishing a product at a warehouse (its reorder rule, else its latest PO) and
-    the rule's lead time in days when the rule sets one."""
+    the rule's lead time in days when the rule sets one. A deactivated supplier is passed over, as reorder
+    proposals pass over its rules: until 2026-12-07 its last PO still named it and its lead time."""
     rule = await conn.fetchrow(
-        "SELECT supplier_id, lead_time_days FROM app.reorder_rules "
-        "WHERE product_id = $1 AND warehouse_id = $2 AND active",
+        "SELECT r.supplier_id, r.lead_time_days FROM app.reorder_rules r "
+        "JOIN app.suppliers s ON s.tenant_id = r.tenant_id AND s.id = r.supplier_id "
+        "WHERE r.product_id = $1 AND r.warehouse_id = $2 AND r.active AND s.active",
         product_id,
         warehouse_id,
     )
@@ -182,7 +184,8 @@ async def product_supplier_lead_time(
         """
         SELECT po.supplier_id FROM app.purchase_orders po
         JOIN app.purchase_order_lines l ON l.tenant_id = po.tenant_id AND l.purchase_order_id = po.id
-        WHERE l.product_id = $1 AND po.warehouse_id = $2 AND po.status <> 'cancelled'
+        JOIN app.suppliers s ON s.tenant_id = po.tenant_id AND s.id = po.supplier_id
+        WHERE l.product_id = $1 AND po.warehouse_id = $2 AND po.status <> 'cancelled' AND s.active
         ORDER BY po.created_at DESC LIMIT 1
         """,
         product_id,

@@ -41,9 +41,10 @@ from training.forecast_schemas import (
 from training.frequency import BATCH_HORIZON
 from training.lead_time_choice import LeadTime, choose_lead_time
 from training.planning import MAX_HORIZON
+from training.policy_terms import OrderingTerms, ordering_terms, withhold_order
 from training.serving import TRAINED_KINDS, TrainedRun
 from training.stored_forecast import fresh_stored_forecast
-from training.supplier_history import SupplierHistory, product_supplier_lead_time, scoped_supplier_history
+from training.supplier_history import SupplierHistory, scoped_supplier_history
 from training.trained_series import trained_run_for_series
 
 router = APIRouter(prefix="/ai/forecast", tags=["forecast"])
@@ -185,30 +186,13 @@ async def inventory_policy(
         history = await ledger.demand_history(  # a deactivated product or warehouse still has its history
             tx.conn, freq=payload.freq, as_of=now, product_id=p, warehouse_id=w, period=period, active_only=False
         )
-        rule_supplier, rule_lead = await product_supplier_lead_time(tx.conn, p, w)
-        supplier_id = payload.supplier_id or rule_supplier
-        if supplier_id != rule_supplier:  # the rule's days are its own supplier's, not another named one's
-            rule_lead = None
-        # A supplier's lead time differs by lane: this location's own orders when they hold enough receipts.
-        supplier = (
-            await scoped_supplier_history(tx.conn, supplier_id, warehouse_id=w, product_id=p, now=now)
-            if supplier_id
-            else None
-        )
-        if payload.supplier_id is not None and supplier is None:
-            raise NotFoundError(f"no supplier {payload.supplier_id}", code="unknown_supplier")
-        return {
-            "history": history,
-            "start": _label(period, payload.freq),
-            "position": position,
-            "supplier_id": supplier_id,
-            "rule_lead": rule_lead,
-            "supplier": supplier,
-        }
+        terms = await ordering_terms(tx.conn, p, w, payload.supplier_id, now)
+        return {"history": history, "start": _label(period, payload.freq), "position": position, "terms": terms}
 
     data = await caller.run(read)
     forecast = handles.require("forecast")
-    lead_time = await _lead_time(payload, data["supplier"], data["rule_lead"], forecast, now)
+    terms: OrderingTerms = data["terms"]
+    lead_time = await _lead_time(payload, terms.supplier, terms.rule_lead_days, forecast, now)
     position = data["position"]
     costs = order_costs(position, payload.ordering_cost, payload.holding_cost_per_unit_year, payload.cost_currency)
     options = {
@@ -229,10 +213,10 @@ async def inventory_policy(
     return InventoryPolicy(
         product_id=p,
         warehouse_id=w,
-        supplier_id=data["supplier_id"],
+        supplier_id=terms.supplier_id,
         lead_time_source=lead_time.source,
         **costs.as_dict(),
-        **result,
+        **withhold_order(result, terms),
     )
 
 
