@@ -80,9 +80,10 @@ def lines_as_stored(
     positions are uneven, ``integrations.records.line_numbers``), so a line added above or removed before shifts
     the rest, and a shifted line is still the line it was (its unit and factor kept). A stored line serves once.
 
-    ``received``: what the ERP reports received on each incoming line, in its unit. A stored line with receipts is
-    not taken for a line of another number that reports less: that is a new line of the product (the product of
-    a received line changed, and re-added further down), and writing its figure over the row lost the goods."""
+    ``received``: what the ERP reports received on each incoming line, in its unit. A stored line the ERP reported
+    received is not taken for a line of another number that reports less: that is a new line of the product (the
+    product of a received line changed, and re-added further down), and writing its figure over the row lost the
+    goods."""
     found = {no: stored[no] for no, product in incoming if no in stored and stored[no]["product_id"] == product}
     left = [row for no, row in sorted(stored.items()) if all(kept is not row for kept in found.values())]
     for no, product in incoming:
@@ -101,9 +102,10 @@ def received_on(row: Any) -> Decimal:
 
 
 def _holds(row: Any, received: Decimal) -> bool:
-    """Whether an incoming line reporting ``received`` can be the stored ``row``: it reports all the row has
-    received (in the row's factor, the one the line keeps while its unit stays)."""
-    has = received_on(row)
+    """Whether an incoming line reporting ``received`` can be the stored ``row``: it reports all the ERP had
+    reported received on the row (in the row's factor, the one the line keeps while its unit stays). Receipts made
+    here are left out: the ERP never reports them, so a line received only here that moves up is still the line."""
+    has = row["received_base"]
     return has == 0 or to_base(received, row["uom_factor"]) >= has
 
 
