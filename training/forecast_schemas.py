@@ -123,6 +123,9 @@ class InventoryPolicyRequest(StrictModel):
         description="what ordering_cost (and holding_cost_per_unit_year) are in; default: the unit cost's currency",
     )
     min_order_quantity: float = Field(default=0, ge=0, le=float(LARGEST_QUANTITY))
+    order_multiple: float | None = Field(
+        default=None, gt=0, le=float(LARGEST_QUANTITY), description="default: the location's active reorder rule's"
+    )
 
 
 class InventoryPolicy(BaseModel):
@@ -145,6 +148,11 @@ class InventoryPolicy(BaseModel):
     recommendation_basis: str
     inventory_position: float
     order_now: float
+    order_multiple: float | None = Field(
+        description="what order_now and policy.order_quantity are rounded up to (policy.eoq is not): the request's, "
+        "else the active reorder rule's, as a reorder proposal rounds; a whole number, at least 1, for a count unit "
+        "(each, box, pallet ...); null: a measured unit without a multiple, not rounded"
+    )
     order_now_note: str | None = Field(
         default=None,
         description="why order_now is 0 whatever the position: the product or warehouse is deactivated (the policy "

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_order, units_per_cycle
+from inventory.order_rounding import round_up_to_step
 from inventory.simulation import simulate_service_level
 from training.assumed_spread import assume_spread_of_constant_short_histories
 from training.demand_rate import demand_rate_from_forecast
@@ -243,6 +244,7 @@ def inventory_report(
     ordering_cost: float | None = None,
     holding_cost_per_unit_year: float | None = None,
     min_order_quantity: float = 0.0,
+    order_step: float | None = None,
     on_hand: float = 0.0,
     reserved: float = 0.0,
     on_order: float = 0.0,
@@ -276,6 +278,8 @@ def inventory_report(
     policy = plan_policy(
         demand, lead, service_level, review_periods=review, costs=costs, min_order_quantity=min_order_quantity
     )
+    # What can be ordered (inventory.order_rounding), before the simulation, so it checks the cycles ordered.
+    policy = replace(policy, order_quantity=round_up_to_step(policy.order_quantity, order_step))
     samples = [d / period for d in lead_time_samples_days] if lead_time_samples_days else None
     # Periodic review orders up to S, which must cover the lead time and the review period: that is what is
     # simulated (the reorder point against lead-time demand alone passed whatever S was).
@@ -292,14 +296,14 @@ def inventory_report(
     level = protected if simulation.meets_target else simulation.simulated_reorder_point
     recommended = level - demand.mean * review  # with a review period, the position one review's demand below S
     position = on_hand - reserved + on_order
-    order_now = quantity_to_order(
+    order_now = round_up_to_step(quantity_to_order(
         position,
         reorder_point=recommended,
         order_quantity=policy.order_quantity,
         order_up_to=level if review > 0 else None,
         min_order_quantity=min_order_quantity,
         demand_per_period=demand.mean,
-    )
+    ), order_step)
     interval = "lead time and review period" if review > 0 else "lead time"
     return {
         "forecast_model": forecast["model"],
@@ -318,6 +322,7 @@ def inventory_report(
         ),
         "inventory_position": position,
         "order_now": order_now,
+        "order_multiple": order_step,
     }
 
 

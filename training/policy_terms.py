@@ -24,6 +24,8 @@ class OrderingTerms:
     rule_lead_days: float | None
     supplier: SupplierHistory | None
     not_ordered_because: str | None  # a deactivated product or warehouse: the policy is shown, nothing is ordered
+    rule_order_multiple: float | None
+    unit_of_measure: str | None
 
 
 async def ordering_terms(
@@ -45,7 +47,25 @@ async def ordering_terms(
         if supplier is None:
             raise NotFoundError(f"no supplier {named_supplier}", code="unknown_supplier")
         await _refuse_inactive_supplier(conn, named_supplier)
-    return OrderingTerms(supplier_id, rule_lead, supplier, await _inactive_location(conn, product_id, warehouse_id))
+    location = await conn.fetchrow(
+        """SELECT p.sku, p.active AS product_active, p.unit_of_measure, w.code, w.active AS warehouse_active,
+                  (SELECT r.order_multiple FROM app.reorder_rules r
+                    WHERE r.product_id = p.id AND r.warehouse_id = w.id AND r.active) AS order_multiple
+             FROM app.products p, app.warehouses w WHERE p.id = $1 AND w.id = $2""",
+        product_id,
+        warehouse_id,
+    )
+    if location is None:  # require_location has named the unknown one already
+        return OrderingTerms(supplier_id, rule_lead, supplier, None, None, None)
+    multiple = location["order_multiple"]
+    return OrderingTerms(
+        supplier_id,
+        rule_lead,
+        supplier,
+        _inactive_location(location),
+        float(multiple) if multiple is not None else None,
+        location["unit_of_measure"],
+    )
 
 
 async def _refuse_inactive_supplier(conn: asyncpg.Connection, supplier_id: UUID) -> None:
@@ -57,15 +77,7 @@ async def _refuse_inactive_supplier(conn: asyncpg.Connection, supplier_id: UUID)
         )
 
 
-async def _inactive_location(conn: asyncpg.Connection, product_id: UUID, warehouse_id: UUID) -> str | None:
-    row = await conn.fetchrow(
-        """SELECT p.sku, p.active AS product_active, w.code, w.active AS warehouse_active
-             FROM app.products p, app.warehouses w WHERE p.id = $1 AND w.id = $2""",
-        product_id,
-        warehouse_id,
-    )
-    if row is None:  # require_location has named the unknown one already
-        return None
+def _inactive_location(row: asyncpg.Record) -> str | None:
     inactive = [
         f"{kind} {label} is inactive"
         for kind, label, active in (

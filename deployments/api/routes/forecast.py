@@ -23,6 +23,7 @@ from deployments.api.deps import CallerDep, ModelHandlesDep
 from deployments.api.model_calls import unwrap
 from inventory import members
 from inventory.order_costs import order_costs
+from inventory.order_rounding import order_step
 from inventory.position import location_position, require_location
 from training import history as ledger
 from training import registry
@@ -204,6 +205,7 @@ async def inventory_policy(
         "ordering_cost": payload.ordering_cost,
         "holding_cost_per_unit_year": costs.holding_cost_per_unit_year,
         "min_order_quantity": payload.min_order_quantity,
+        "order_step": order_step(payload.order_multiple or terms.rule_order_multiple, terms.unit_of_measure),
         "on_hand": position.on_hand,
         "reserved": position.reserved,
         "on_order": position.on_order,
