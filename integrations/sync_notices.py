@@ -5,8 +5,9 @@ order its record rules hide, refused credentials: the same error, run after run,
 therefore notified when it starts, and once more when a run goes through again; a run that fails as the one before
 it failed (the same error, no run between them that went through) is recorded as failed and posts its
 ``integration.sync_failed`` event, but writes no notification. A different error is a new condition and is notified.
-Errors are compared by ``app.integration_error_key`` (migration 0163), the rule the runs the service closes follow too:
-ids, timestamps and long numbers masked, as an ERP's text may carry ones new on every request.
+Errors are compared by ``app.integration_error_key`` (migrations 0163, 0166), the rule the runs the service
+closes follow too: ids, timestamps and labelled request numbers masked, as an ERP's text may carry ones new on every
+request; an order number stays.
 Dead letters are announced once each, by the first run to close while they are open (new, or reopened after being
 resolved), even one that then failed; one met again while open is not.
 """

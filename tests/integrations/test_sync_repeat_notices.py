@@ -159,9 +159,30 @@ async def test_a_repeated_failure_that_opened_dead_letters_is_notified(sync_deps
         ("trace 4bf92f3577b34da6a3ce929d0e0e4736", "trace 00f067aa0ba902b7a3ce929d0e0e4736", True),
         ("orders P00002 are hidden", "orders P00001, P00002 are hidden", False),
         ("HTTP 503 from gateway", "HTTP 504 from gateway", False),
+        # Until 0166 every run of six or more digits was masked, so two orders' failures read as one repeat.
+        (
+            "Odoo order(s) P123456 (id 123456) exist but are hidden",
+            "Odoo order(s) P123999 (id 123999) exist but are hidden",
+            False,
+        ),
+        (
+            "SAP answered HTTP 404: Purchase order 4500000017 does not exist",
+            "SAP answered HTTP 404: Purchase order 4500000023 does not exist",
+            False,
+        ),
+        (
+            "HTTP 504, x-ms-client-request-id: 20261207221143 activityId=88412345",
+            "HTTP 504, x-ms-client-request-id: 20261208010203 activityId=99123456",
+            True,
+        ),
+        (
+            "HTTP 502 correlation_id#771234567 Request No. 553311",
+            "HTTP 502 correlation_id#771299999 Request No. 553322",
+            True,
+        ),
     ],
 )
-async def test_the_error_key_masks_ids_timestamps_and_long_numbers_only(owner_pool, first, second, same):
+async def test_the_error_key_masks_ids_timestamps_and_labelled_request_numbers_only(owner_pool, first, second, same):
     keys = await owner_pool.fetchrow(
         "SELECT app.integration_error_key($1) AS first, app.integration_error_key($2) AS second", first, second
     )
