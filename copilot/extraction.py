@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -42,6 +43,13 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_ARCHIVE_PARTS = 2000
 MAX_PDF_PAGES = 2000
 MAX_EXTRACTED_CHARS = 20_000_000
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_MARK_OF = {name: mark for mark, name in _BYTE_ORDER_MARKS}
 
 
 @dataclass(frozen=True)
@@ -83,13 +91,18 @@ def extract(filename: str, data: bytes) -> list[Section]:
 
 
 def _decode(filename: str, data: bytes) -> str:
-    # A NUL anywhere, not only near the start: text files have none, and a later one would reach the database.
-    if b"\x00" in data:
-        raise InvalidInputError(f"{filename!r} is binary, not text", code="corrupt_file")
+    # A byte order mark names the encoding; UTF-16 and UTF-32 text (Excel's "Unicode Text", Notepad's "Unicode")
+    # is full of NUL bytes, so the mark is read before any NUL check. UTF-32 LE's mark begins with UTF-16 LE's.
+    encoding = next((name for mark, name in _BYTE_ORDER_MARKS if data.startswith(mark)), "utf-8")
     try:
-        return data.decode("utf-8-sig")
+        text = data[len(_MARK_OF[encoding]) :].decode(encoding) if encoding != "utf-8" else data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(f"{filename!r} is not valid UTF-8 text: {exc.reason}", code="corrupt_file") from exc
+        label = encoding.upper().replace("-LE", "").replace("-BE", "")
+        raise InvalidInputError(f"{filename!r} is not valid {label} text: {exc.reason}", code="corrupt_file") from exc
+    # A NUL anywhere, not only near the start: text files have none, and a later one would reach the database.
+    if "\x00" in text:
+        raise InvalidInputError(f"{filename!r} is binary, not text", code="corrupt_file")
+    return text
 
 
 def _markdown(text: str, fence: str | None = None) -> tuple[list[Section], str | None]:

@@ -12,6 +12,7 @@ from tokenizers import Tokenizer
 from common.errors import NotFoundError, PayloadTooLargeError
 from copilot import documents
 from copilot.model_files import packaged_embedding_model
+from inventory.listing import ListQuery
 from tests.copilot.conftest import as_user
 from tests.support.documents import minimal_pdf
 
@@ -52,21 +53,28 @@ async def test_reuploading_a_filename_replaces_the_document_and_its_chunks(make_
     assert await chunk_count(owner_pool, tenant.id) == 1
 
 
-async def test_two_uploads_of_one_filename_at_once_end_with_the_second_replacing_the_first(
-    database, make_tenant, embedder, owner_pool
+@pytest.mark.parametrize("second_text", [CONTRACT, CONTRACT + "\n# Scope\nAll widgets.\n"], ids=["same", "changed"])
+async def test_two_uploads_of_one_filename_at_once_end_with_one_document(
+    database, make_tenant, embedder, owner_pool, second_text
 ):
-    # Before, the second's insert met the first's row, which its delete could not see: a 500.
+    # Before, the second's insert met the first's row, which its delete could not see: a 500. The second waits
+    # for the first: changed, it replaces it; the same bytes (a double click), it answers the first unchanged.
     tenant = await make_tenant()
     prepared = documents.prepare("acme.md", CONTRACT.encode(), embedder, max_bytes=10_000)
+    again = documents.prepare("Acme.md", second_text.encode(), embedder, max_bytes=10_000)
     async with database.tenant_transaction(tenant.claims(), None) as tx:
         first = await documents.store(tx.conn, tx.tenant_id, tx.user_id, prepared)
         second = asyncio.create_task(
-            as_user(database, tenant)(lambda tx: documents.store(tx.conn, tx.tenant_id, tx.user_id, prepared))
+            as_user(database, tenant)(lambda tx: documents.store(tx.conn, tx.tenant_id, tx.user_id, again))
         )
         await asyncio.sleep(0.3)
-    assert (await second)["replaced_document_id"] == first["id"]
+    stored = await second
+    if second_text == CONTRACT:
+        assert stored["id"] == first["id"] and stored["unchanged"]
+    else:
+        assert stored["replaced_document_id"] == first["id"]
     assert await owner_pool.fetchval("SELECT count(*) FROM app.copilot_documents WHERE tenant_id = $1", tenant.id) == 1
-    assert await chunk_count(owner_pool, tenant.id) == len(prepared.chunks)
+    assert await chunk_count(owner_pool, tenant.id) == len(again.chunks)
 
 
 async def test_deleting_a_document_removes_its_chunks(database, make_tenant, upload, owner_pool):
@@ -163,7 +171,7 @@ async def test_another_tenants_document_cannot_be_read_or_deleted(database, make
     mine, theirs = await make_tenant(), await make_tenant()
     stored = await upload(theirs, "globex.md", CONTRACT)
     run = as_user(database, mine)
-    assert await run(lambda tx: documents.list_documents(tx.conn)) == []
+    assert (await run(lambda tx: documents.list_documents(tx.conn, ListQuery(limit=50)))).items == []
     with pytest.raises(NotFoundError):
         await run(lambda tx: documents.get_document(tx.conn, stored["id"]))
     with pytest.raises(NotFoundError):

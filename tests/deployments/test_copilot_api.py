@@ -60,7 +60,7 @@ async def test_documents_can_be_uploaded_listed_and_deleted(http, make_tenant):
     document = created.json()
     assert document["chunk_count"] == 2 and document["content_type"] == "text/markdown"
     listed = await http.get(f"{COPILOT}/documents", headers=tenant.headers())
-    assert [d["filename"] for d in listed.json()] == ["acme.md"]
+    assert [d["filename"] for d in listed.json()["items"]] == ["acme.md"]
     deleted = await http.delete(f"{COPILOT}/documents/{document['id']}", headers=tenant.headers())
     assert deleted.status_code == 204
     assert (await http.get(f"{COPILOT}/documents/{document['id']}", headers=tenant.headers())).status_code == 404
@@ -88,7 +88,7 @@ async def test_bad_uploads_get_a_precise_4xx_and_store_nothing(http, make_tenant
     tenant = await make_tenant()
     response = await upload(http, tenant, filename, content)
     assert (response.status_code, response.json()["code"]) == (status, code), response.text
-    assert (await http.get(f"{COPILOT}/documents", headers=tenant.headers())).json() == []
+    assert (await http.get(f"{COPILOT}/documents", headers=tenant.headers())).json()["items"] == []
 
 
 async def test_an_upload_without_a_file_is_a_422(http, make_tenant):

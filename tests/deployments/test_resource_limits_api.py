@@ -123,7 +123,7 @@ async def test_document_upload_that_inflates_past_the_bound_gets_413(http, make_
         assert response.status_code == 413, response.text
         assert response.json()["code"] == "document_too_large"
     listed = await http.get("/api/v1/ai/copilot/documents", headers=tenant.headers())
-    assert listed.json() == []  # nothing half-stored
+    assert listed.json()["items"] == []  # nothing half-stored
 
 
 LLM = "/api/v1/ai/llm/chat/completions"

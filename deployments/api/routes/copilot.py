@@ -7,6 +7,7 @@ listing, deleting, conversations, feedback and suggestions are plain SQL and sta
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -88,13 +89,24 @@ class Feedback(BaseModel):
     created_at: datetime
 
 
-@router.post("/documents", status_code=201, response_model=Document, summary="Upload (or replace) a document")
+@router.post(
+    "/documents",
+    status_code=201,
+    response_model=Document,
+    summary="Upload (or replace) a document",
+    responses={200: {"model": Document, "description": "the same bytes under the same name: the stored document"}},
+)
 async def upload_document(
     request: Request,
+    response: Response,
     caller: CallerDep,
     handles: ModelHandlesDep,
     file: Annotated[UploadFile, File(description="PDF, DOCX, plain text, Markdown or CSV")],
 ) -> Document:
+    """201 with the new document (``replaced_document_id``: the one of the same name it replaced; names compare
+    composed, spaces folded, without letter case); 200 with the stored one, unchanged, for the same bytes under the
+    same name; 409 ``duplicate_document`` for the same bytes under another name; 400 ``bad_filename`` for a name
+    with control or formatting characters or over 255 characters."""
     handles.require("copilot")  # 503 before the upload is read when the copilot is not deployed
     limit = request.app.state.settings.copilot_max_upload_bytes
     # Read one byte past the limit so an oversized file is refused without shipping it to the service.
@@ -103,12 +115,25 @@ async def upload_document(
         raise PayloadTooLargeError(
             f"{file.filename!r} exceeds the upload limit of {limit} bytes", details={"max_bytes": limit}
         )
-    return Document.model_validate(await call_for(caller, handles, "copilot", "ingest", file.filename or "", data))
+    filename = documents.clean_filename(file.filename or "")
+    sha256 = hashlib.sha256(data).hexdigest()
+    # Bytes already stored are answered here, before the service parses and embeds them again.
+    stored = await caller.run(lambda tx: documents.stored_copy(tx.conn, filename, sha256), write=True)
+    if stored is None:
+        stored = await call_for(caller, handles, "copilot", "ingest", filename, data)
+    if stored.get("unchanged"):
+        response.status_code = 200
+    return Document.model_validate(stored)
 
 
-@router.get("/documents", response_model=list[Document], summary="The tenant's documents")
-async def list_documents(caller: CallerDep) -> list[Document]:
-    return [Document.model_validate(d) for d in await caller.run(lambda tx: documents.list_documents(tx.conn))]
+add_list_route(
+    router,
+    "/documents",
+    documents.DOCUMENTS,
+    Document,
+    documents.list_documents,
+    "The tenant's documents",
+)
 
 
 @router.get("/documents/{document_id}", response_model=Document, summary="One document")
