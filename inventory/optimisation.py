@@ -201,14 +201,15 @@ def plan_policy(
     review_periods: float = 0.0,
     costs: Costs | None = None,
     min_order_quantity: float = 0.0,
+    cover_periods: float = 1.0,
 ) -> InventoryPolicy:
     """Safety stock, reorder point, order-up-to level and order quantity for a cycle service level.
 
     ``review_periods`` is ``R`` of a periodic ``(R, S)`` review (0: continuous review). Safety stock
     protects the interval ``R + L``; the reorder point covers the lead time only (what a continuous
     review needs), the order-up-to level the whole protection interval. The order quantity is the EOQ
-    when costs are given (at least ``min_order_quantity``), otherwise the demand over ``R`` (at least
-    one period's).
+    when costs are given (at least ``min_order_quantity``), otherwise the demand over ``R``, at least over
+    ``cover_periods`` (a cover in days, so the lot does not depend on the forecast's bucket).
     """
     _require_finite_non_negative("review periods", review_periods)
     z = service_factor(service_level)
@@ -217,7 +218,7 @@ def plan_policy(
     pr_mean, pr_sd = demand_during(protection, demand, lead_time.sd)
     ss = z * pr_sd
     eoq = economic_order_quantity(demand.mean, costs) if costs is not None else None
-    quantity = max(eoq if eoq is not None else demand.mean * max(review_periods, 1.0), min_order_quantity)
+    quantity = max(eoq if eoq is not None else demand.mean * max(review_periods, cover_periods), min_order_quantity)
     # Continuous review: shortages per order of Q over the lead time. Periodic review: per review cycle (demand
     # over R) over lead time and review period, the interval S covers (the lead time alone overstated it).
     if review_periods > 0:

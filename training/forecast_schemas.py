@@ -148,6 +148,10 @@ class InventoryPolicy(BaseModel):
     recommendation_basis: str
     inventory_position: float
     order_now: float
+    order_quantity_basis: str = Field(
+        description="what policy.order_quantity rests on: the EOQ when ordering_cost is given, otherwise the demand "
+        "over the review period and at least over 7 days (the default cover, whatever freq); and min_order_quantity"
+    )
     order_multiple: float | None = Field(
         description="what order_now and policy.order_quantity are rounded up to (policy.eoq is not): the request's, "
         "else the active reorder rule's, as a reorder proposal rounds; a whole number, at least 1, for a count unit "

@@ -32,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from inventory.lot_size import DEFAULT_COVER_DAYS, lot_size_basis
 from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_order, units_per_cycle
 from inventory.order_rounding import round_up_to_step
 from inventory.simulation import simulate_service_level
@@ -276,8 +277,9 @@ def inventory_report(
     if ordering_cost is not None and holding_cost_per_unit_year is not None:
         costs = Costs(ordering=ordering_cost, holding_per_period=holding_cost_per_unit_year * period / 365.0)
     policy = plan_policy(
-        demand, lead, service_level, review_periods=review, costs=costs, min_order_quantity=min_order_quantity
-    )
+        demand, lead, service_level, review_periods=review, costs=costs, min_order_quantity=min_order_quantity,
+        cover_periods=DEFAULT_COVER_DAYS / period,
+    )  # fmt: skip
     # What can be ordered (inventory.order_rounding), before the simulation, so it checks the cycles ordered.
     policy = replace(policy, order_quantity=round_up_to_step(policy.order_quantity, order_step))
     samples = [d / period for d in lead_time_samples_days] if lead_time_samples_days else None
@@ -296,14 +298,17 @@ def inventory_report(
     level = protected if simulation.meets_target else simulation.simulated_reorder_point
     recommended = level - demand.mean * review  # with a review period, the position one review's demand below S
     position = on_hand - reserved + on_order
-    order_now = round_up_to_step(quantity_to_order(
-        position,
-        reorder_point=recommended,
-        order_quantity=policy.order_quantity,
-        order_up_to=level if review > 0 else None,
-        min_order_quantity=min_order_quantity,
-        demand_per_period=demand.mean,
-    ), order_step)
+    order_now = round_up_to_step(
+        quantity_to_order(
+            position,
+            reorder_point=recommended,
+            order_quantity=policy.order_quantity,
+            order_up_to=level if review > 0 else None,
+            min_order_quantity=min_order_quantity,
+            demand_per_period=demand.mean,
+        ),
+        order_step,
+    )
     interval = "lead time and review period" if review > 0 else "lead time"
     return {
         "forecast_model": forecast["model"],
@@ -323,6 +328,7 @@ def inventory_report(
         "inventory_position": position,
         "order_now": order_now,
         "order_multiple": order_step,
+        "order_quantity_basis": lot_size_basis(policy, review_period_days, min_order_quantity),
     }
 
 
