@@ -123,6 +123,7 @@ class InventoryPolicyRequest(StrictModel):
         description="what ordering_cost (and holding_cost_per_unit_year) are in; default: the unit cost's currency",
     )
     min_order_quantity: float = Field(default=0, ge=0, le=float(LARGEST_QUANTITY))
+    clip_outliers: bool = Field(default=True, description="clip bulk or mistyped periods before fitting")
     order_multiple: float | None = Field(
         default=None, gt=0, le=float(LARGEST_QUANTITY), description="default: the location's active reorder rule's"
     )
@@ -148,6 +149,10 @@ class InventoryPolicy(BaseModel):
     recommendation_basis: str
     inventory_position: float
     order_now: float
+    demand_outliers: dict[str, Any] | None = Field(
+        description="periods of demand clipped before fitting (periods_clipped, ceiling, largest, rule): above the "
+        "median + 5 x spread (MAD as sigma, at least half the median) of the periods with demand; null: none"
+    )
     order_quantity_basis: str = Field(
         description="what policy.order_quantity rests on: the EOQ when ordering_cost is given, otherwise the demand "
         "over the review period and at least over 7 days (the default cover, whatever freq); and min_order_quantity"

@@ -37,6 +37,7 @@ from inventory.optimisation import Costs, LeadTime, plan_policy, quantity_to_ord
 from inventory.order_rounding import round_up_to_step
 from inventory.simulation import simulate_service_level
 from training.assumed_spread import assume_spread_of_constant_short_histories
+from training.demand_outliers import clip_demand_outliers
 from training.demand_rate import demand_rate_from_forecast
 from training.errors import ForecastInputError
 from training.frequency import default_horizon
@@ -246,6 +247,7 @@ def inventory_report(
     holding_cost_per_unit_year: float | None = None,
     min_order_quantity: float = 0.0,
     order_step: float | None = None,
+    clip_outliers: bool = True,
     on_hand: float = 0.0,
     reserved: float = 0.0,
     on_order: float = 0.0,
@@ -259,6 +261,7 @@ def inventory_report(
     normal approximation falls short, ``recommended_reorder_point`` is the simulated one. The current
     inventory position (on hand - reserved + on order) says whether to order now and how much.
     """
+    history, outliers = clip_demand_outliers(history) if clip_outliers else (history, None)
     period = PERIOD_DAYS[freq]
     lead = LeadTime(mean=lead_time_days / period, sd=lead_time_sd_days / period)
     review = review_period_days / period
@@ -329,6 +332,7 @@ def inventory_report(
         "order_now": order_now,
         "order_multiple": order_step,
         "order_quantity_basis": lot_size_basis(policy, review_period_days, min_order_quantity),
+        "demand_outliers": outliers,
     }
 
 

@@ -205,6 +205,7 @@ async def inventory_policy(
         "ordering_cost": payload.ordering_cost,
         "holding_cost_per_unit_year": costs.holding_cost_per_unit_year,
         "min_order_quantity": payload.min_order_quantity,
+        "clip_outliers": payload.clip_outliers,
         "order_step": order_step(payload.order_multiple or terms.rule_order_multiple, terms.unit_of_measure),
         "on_hand": position.on_hand,
         "reserved": position.reserved,
