@@ -90,7 +90,14 @@ def test_serve_on_a_local_cluster_finds_the_database_before_ray_starts(monkeypat
     seen: list[str | None] = []
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setattr("deployments.cli.ensure_database_url", lambda: os.environ.setdefault("DATABASE_URL", "pg://x"))
+
+    def found() -> str:
+        # Through monkeypatch, so the URL goes with the test (an os.environ write outlived it and reached other
+        # tests of the same process: Settings then read DATABASE_URL=pg://x).
+        monkeypatch.setenv("DATABASE_URL", "pg://x")
+        return "pg://x"
+
+    monkeypatch.setattr("deployments.cli.ensure_database_url", found)
     monkeypatch.setattr("deployments.cli.refuse_held_ports", lambda settings: None)
     monkeypatch.setattr("deployments.cli.stop_serve_at_exit", lambda settings: None)
     monkeypatch.setattr("deployments.cli._wait_forever", lambda: None)
