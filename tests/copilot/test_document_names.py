@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -103,3 +105,21 @@ def test_a_name_over_the_limit_is_refused_saying_its_length(embedder):
 def test_a_name_at_the_limit_is_taken(embedder):
     name = "é" * (documents.MAX_FILENAME_CHARS - 3) + ".md"
     assert documents.prepare(name, OLD.encode(), embedder, max_bytes=1000).filename == name
+
+
+async def test_migration_0165_folds_every_space_the_upload_folds(owner_pool):
+    # 0165 merged the look-alikes stored before it; a name whose spaces it folded otherwise than an upload does (the
+    # no-break spaces U+00A0, U+2007 and U+202F are no [[:space:]]) survived it, and no upload could replace it.
+    sql = (
+        Path(documents.__file__).parents[1] / "common" / "migrations" / "0165_copilot_document_names.sql"
+    ).read_text()
+    (pattern,) = set(re.findall(r"regexp_replace\(filename, ((?:U&)?'[^']+'), ' ', 'g'\)", sql))
+    spaces = [chr(c) for c in range(0x110000) if chr(c).isspace() and unicodedata.category(chr(c)) not in ("Cc", "Cf")]
+    names = [f"Report{space}Q1.md" for space in spaces]
+    async with owner_pool.acquire() as conn:
+        folded = await conn.fetch(
+            f"SELECT normalize(btrim(regexp_replace(name, {pattern}, ' ', 'g')), NFC) AS name "
+            "FROM unnest($1::text[]) name",
+            names,
+        )
+    assert [row["name"] for row in folded] == [documents.clean_filename(name) for name in names]
