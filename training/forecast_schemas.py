@@ -150,8 +150,9 @@ class InventoryPolicy(BaseModel):
     inventory_position: float
     order_now: float
     demand_outliers: dict[str, Any] | None = Field(
-        description="periods of demand clipped before fitting (periods_clipped, ceiling, largest, rule): above the "
-        "median + 5 x spread (MAD as sigma, at least half the median) of the periods with demand; null: none"
+        description="periods of demand clipped before fitting (periods_clipped, ceiling, largest, rule): single "
+        "periods above both 10 x and median + 5 x spread (MAD as sigma) of the periods with demand within 14 periods "
+        "either side, clipped to the latter; intermittent series are never clipped; null: none"
     )
     order_quantity_basis: str = Field(
         description="what policy.order_quantity rests on: the EOQ when ordering_cost is given, otherwise the demand "
@@ -159,8 +160,10 @@ class InventoryPolicy(BaseModel):
     )
     order_multiple: float | None = Field(
         description="what order_now and policy.order_quantity are rounded up to (policy.eoq is not): the request's, "
-        "else the active reorder rule's, as a reorder proposal rounds; a whole number, at least 1, for a count unit "
-        "(each, box, pallet ...); null: a measured unit without a multiple, not rounded"
+        "else the active reorder rule's, as a reorder proposal rounds; for a count unit a whole number of items, at "
+        "least one: a unit of category 'unit' in app.units_of_measure steps by 1/ratio (1/12 of a dozen, 1/1000 of "
+        "a thousand), a code the catalogue lacks by 1 if it is a known count word (box, case, pallet ...); null: a "
+        "measured unit without a multiple, not rounded"
     )
     order_now_note: str | None = Field(
         default=None,

@@ -26,6 +26,8 @@ class OrderingTerms:
     not_ordered_because: str | None  # a deactivated product or warehouse: the policy is shown, nothing is ordered
     rule_order_multiple: float | None
     unit_of_measure: str | None
+    unit_category: str | None = None  # app.units_of_measure's; None: a code the shared catalogue lacks
+    unit_ratio: float | None = None
 
 
 async def ordering_terms(
@@ -49,9 +51,12 @@ async def ordering_terms(
         await _refuse_inactive_supplier(conn, named_supplier)
     location = await conn.fetchrow(
         """SELECT p.sku, p.active AS product_active, p.unit_of_measure, w.code, w.active AS warehouse_active,
+                  u.category AS unit_category, u.ratio AS unit_ratio,
                   (SELECT r.order_multiple FROM app.reorder_rules r
                     WHERE r.product_id = p.id AND r.warehouse_id = w.id AND r.active) AS order_multiple
-             FROM app.products p, app.warehouses w WHERE p.id = $1 AND w.id = $2""",
+             FROM app.products p CROSS JOIN app.warehouses w
+             LEFT JOIN app.units_of_measure u ON u.code = p.unit_of_measure
+            WHERE p.id = $1 AND w.id = $2""",
         product_id,
         warehouse_id,
     )
@@ -65,6 +70,8 @@ async def ordering_terms(
         _inactive_location(location),
         float(multiple) if multiple is not None else None,
         location["unit_of_measure"],
+        location["unit_category"],
+        float(location["unit_ratio"]) if location["unit_ratio"] is not None else None,
     )
 
 

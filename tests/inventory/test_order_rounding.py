@@ -22,3 +22,27 @@ def test_a_quantity_is_rounded_up_never_down():
     assert round_up_to_step(0, 12) == 0
     assert round_up_to_step(3.21, None) == 3.21
     assert round_up_to_step(3.21, 2.5) == 5
+
+
+@pytest.mark.parametrize(
+    ("multiple", "unit", "category", "ratio", "step"),
+    [
+        (None, "dozen", "unit", 12, 1 / 12),  # the catalogue's count units: 1/ratio is one whole item
+        (None, "thousand", "unit", 1000, 0.001),
+        (None, "pair", "unit", 2, 0.5),
+        (None, "each", "unit", 1, 1.0),
+        (0.1, "dozen", "unit", 12, 1 / 6),  # a multiple of a fraction of an item: whole items
+        (None, "kg", "weight", 1, None),
+        (None, "box", None, None, 1.0),  # a tenant's own code the catalogue lacks: the fallback list
+        (None, "drum_200l", None, None, None),
+    ],
+)
+def test_a_catalogue_count_unit_steps_by_one_whole_item(multiple, unit, category, ratio, step):
+    assert order_step(multiple, unit, category, ratio) == (None if step is None else pytest.approx(step))
+
+
+def test_decimal_steps_round_without_float_noise():
+    assert round_up_to_step(2.35, 0.1) == 2.4  # was 2.4000000000000004
+    assert round_up_to_step(0.7, 0.1) == 0.7
+    assert round_up_to_step(13 / 12, 1 / 12) == pytest.approx(13 / 12)
+    assert round_up_to_step(1.0, 0.3) == 1.2

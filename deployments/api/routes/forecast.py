@@ -206,7 +206,12 @@ async def inventory_policy(
         "holding_cost_per_unit_year": costs.holding_cost_per_unit_year,
         "min_order_quantity": payload.min_order_quantity,
         "clip_outliers": payload.clip_outliers,
-        "order_step": order_step(payload.order_multiple or terms.rule_order_multiple, terms.unit_of_measure),
+        "order_step": order_step(
+            payload.order_multiple or terms.rule_order_multiple,
+            terms.unit_of_measure,
+            terms.unit_category,
+            terms.unit_ratio,
+        ),
         "on_hand": position.on_hand,
         "reserved": position.reserved,
         "on_order": position.on_order,

@@ -63,3 +63,15 @@ async def test_a_count_unit_is_ordered_in_whole_units_and_the_request_may_name_t
     named = (await api.post(POLICY, json=first_series(t, order_multiple=40), headers=t.headers())).json()
     assert named["order_now"] % 40 == 0 and named["order_multiple"] == 40
     assert plain["order_now"] <= named["order_now"] < plain["order_now"] + 40
+
+
+async def test_the_catalogues_count_units_decide_the_whole_item_step(api, make_tenant, owner_pool):
+    t = await make_tenant()
+    async with owner_pool.acquire() as conn:  # before any movement: a product's unit is fixed once it has stock
+        await conn.execute("UPDATE app.products SET unit_of_measure = 'dozen' WHERE id = $1", t.products[0])
+    await post_daily_issues(owner_pool, t, t.products[0], t.warehouses[0], weekday_demand(60) / 7)
+    response = await api.post(POLICY, json=first_series(t, lead_time_days=9), headers=t.headers())
+    assert response.status_code == 200, response.json()
+    dozens = response.json()
+    assert dozens["order_multiple"] == pytest.approx(1 / 12)  # before: 1 (a whole dozen), or not rounded at all
+    assert dozens["order_now"] * 12 == pytest.approx(round(dozens["order_now"] * 12))
