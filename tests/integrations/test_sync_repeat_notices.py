@@ -180,6 +180,15 @@ async def test_a_repeated_failure_that_opened_dead_letters_is_notified(sync_deps
             "HTTP 502 correlation_id#771299999 Request No. 553322",
             True,
         ),
+        # A review of 0166's first version: a bare label masked any value with a digit, and NetSuite's error id was
+        # no label.
+        ("Odoo error: trace 12 of order P123456", "Odoo error: trace 13 of order P123456", False),
+        ("Activity 12345678 is not yours", "Activity 12345679 is not yours", False),
+        (
+            "UNEXPECTED_ERROR: An unexpected error occurred. Error Id: lh8u1vaq1b6tqoa0ptdwh",
+            "UNEXPECTED_ERROR: An unexpected error occurred. Error Id: k2j3h4g5f6d7s8a9p0o1q",
+            True,
+        ),
     ],
 )
 async def test_the_error_key_masks_ids_timestamps_and_labelled_request_numbers_only(owner_pool, first, second, same):
