@@ -8,8 +8,9 @@ A size backs the sentence's shortfalls of that size only when each of them is so
 
 A line is also split at ";", and the first code of each part is a subject too, of that part's negative figures: the
 suggestion "Expedite PO-000555 ...: expected ...; SKU-5 at WH-2 runs out ...: available -5" backs "SKU-5 is 5 short".
-Each part keeps every code and name of its whole line. A code or name that the sentence states nearer this shortfall
-than any other (by the characters between; on a tie, the one it follows) and that some of the subject's negative
+Each part keeps every code and name of its whole line. A code or name that the sentence states in the clause of
+this shortfall (split at ";", ", " and " and ") when it is that clause's only one, else nearer this shortfall than
+any other (by the characters between; on a tie, the one it follows), and that some of the subject's negative
 rows hold and some not narrows the shortfall to the rows that hold it, so "40 short at WH-1 and 4 short at WH-2"
 takes WH-1 for the 40 and WH-2 for the 4: "SKU-7 at WH-2 is 40 short" needs SKU-7's row at WH-2 to
 state -40, while "Acme Fasteners", which no row of SKU-7 holds, and "Hex nut", which all do, narrow nothing.
@@ -96,7 +97,7 @@ class ShortfallRows:
         held: set[str] = set()
         unheld: set[str] = set()
         places = sorted((start, end, figures) for start, end, figures in shortfall_spans(sentence, value) if figures)
-        nearest = {at: _nearest(at, at + len(word), places) for at, word in found}
+        nearest = {at: _tied(at, at + len(word), places, sentence) for at, word in found}
         for i, (start, _, figures) in enumerate(places):
             before = [subject for at, subject in named if at < start]
             after = [subject for at, subject in named if at > start]
@@ -109,6 +110,21 @@ class ShortfallRows:
             backing = any(figures <= row.sizes and narrowing <= row.holds for row in rows)
             (held if backing else unheld).update(figures)
         return frozenset(held - unheld)
+
+
+# Where a clause ends: "WH-1 is 40 short, WH-2 is 4 short" ("1,200" keeps its comma: no space follows it).
+_CLAUSE_END = re.compile(r";|,\s|\s+and\s+", re.IGNORECASE)
+
+
+def _tied(start: int, end: int, places: list[tuple[int, int, frozenset[str]]], sentence: str) -> int:
+    """The index of the shortfall in ``places`` that the word at ``start``-``end`` narrows: the only one of its
+    clause, since "at WH-2, SKU-7 is 4 short; at WH-1 it is 40 short" puts WH-1 nearer the 4 than its own 40;
+    else, where its clause has none or several, the nearest."""
+    cut = [0, *(m.end() for m in _CLAUSE_END.finditer(sentence)), len(sentence) + 1]
+    low = max(at for at in cut if at <= start)
+    high = min(at for at in cut if at > start)
+    own = [i for i, (at, stop, _) in enumerate(places) if low <= at and stop <= high]
+    return own[0] if len(own) == 1 else _nearest(start, end, places)
 
 
 def _nearest(start: int, end: int, places: list[tuple[int, int, frozenset[str]]]) -> int:

@@ -43,7 +43,13 @@ def test_each_warehouse_narrows_only_the_shortfall_nearest_to_it():
                        "SKU-7 (Hex nut) at WH-2: on hand 1, reserved 5, available -4 each"], ["Hex nut"])  # fmt: skip
     stated = ["SKU-7 is 40 short at WH-1 and 4 short at WH-2.", "SKU-7 is 40 short at WH-1; at WH-2 it is 4 short.",
               "SKU-7 is 40 short at WH-1, and at WH-2 it is 4 short.",
-              "At WH-1 SKU-7 is 40 short and at WH-2 4 short."]  # fmt: skip
+              "At WH-1 SKU-7 is 40 short and at WH-2 4 short.",
+              # a code takes the shortfall of its own clause, though the one before stands nearer
+              "At WH-2, SKU-7 is 4 short; at WH-1 it is 40 short.",
+              "At WH-2, SKU-7 is 4 short, at WH-1 it is 40 short.",
+              "SKU-7: WH-1 is 40 short, WH-2 is 4 short."]  # fmt: skip
     assert [s for s in stated if not checker.check(s).grounded] == []
+    assert checker.check("At WH-2, SKU-7 is 40 short; at WH-1 it is 4 short.").unsupported in (["4", "40"], ["40", "4"])
+    assert checker.check("SKU-7: WH-1 is 4 short, WH-2 is 40 short.").unsupported in (["4", "40"], ["40", "4"])
     assert checker.check("SKU-7 is 40 short at WH-1 and 40 short at WH-2.").unsupported == ["40"]
     assert checker.check("SKU-7 is 4 short at WH-1 and 4 short at WH-2.").unsupported == ["4"]
