@@ -122,6 +122,8 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
                 f"generator late p99 {window['generator_late_p99_ms']:8.1f} ms",
                 flush=True,
             )
+        pause_ms = sustained.longest_gc_pause_ms
+        print(f"sustained: the generator's longest garbage collection {pause_ms:.1f} ms", flush=True)
 
         watchers: list[asyncio.Task] = []
 
@@ -191,6 +193,7 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
             float(np.percentile([s.late_s for s in sustained.samples], 99)) * 1000, 1
         ),
         "sustained_windows": sustained.windows(),
+        "sustained_generator_longest_gc_pause_ms": round(sustained.longest_gc_pause_ms, 1),
         # With 2 or more replicas the surviving one answers this read: it is no recovery time.
         "kill_first_read_ok_s": None if first_read_s is None else round(first_read_s, 2),
         # A replica under a new name RUNNING and the count back to --replicas; null: not within REPLACED_WITHIN_S.

@@ -10,11 +10,13 @@ committed write is caught. Used by ``bench/load.py`` and by the fault tests.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import itertools
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -100,6 +102,7 @@ class LoadReport:
     duration_s: float
     samples: list[Sample]
     acknowledged_writes: list[str] = field(default_factory=list)  # references of writes answered 201
+    longest_gc_pause_ms: float = 0.0  # the generator's own longest garbage collection during the run
 
     def by(self, *, operation: str | None = None, kind: str | None = None) -> list[Sample]:
         return [
@@ -266,16 +269,44 @@ async def run_load(
 
     fault_tasks = [asyncio.create_task(inject(offset, fault)) for offset, fault in faults]
     total = int(rate * duration_s)
-    for index in range(total):
-        due = start + index / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        operation = rng.choices(mix, weights)[0]
-        tasks.append(asyncio.create_task(one(operation, next(counter), due)))
-    await asyncio.gather(*tasks, *fault_tasks)
+    with _generator_gc_held_short(report):
+        for index in range(total):
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            operation = rng.choices(mix, weights)[0]
+            tasks.append(asyncio.create_task(one(operation, next(counter), due)))
+        await asyncio.gather(*tasks, *fault_tasks)
     report.duration_s = max(duration_s, time.perf_counter() - start)
     return report
+
+
+@contextlib.contextmanager
+def _generator_gc_held_short(report: LoadReport) -> Iterator[None]:
+    """Keep the generator's own garbage collections short while it measures, and record the longest.
+
+    The generator shares its process with the bench's Ray driver and imports (millions of objects): a full
+    collection over them paused it for about 220 ms once per 60 s run, and every answer that arrived meanwhile
+    read that much slower (the sustained run's one bad window, 2026-12-07). Objects alive before the run are frozen
+    (never scanned again until it ends), so a collection scans only what the run itself allocates."""
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        nonlocal began
+        if phase == "start":
+            began = time.perf_counter()
+        elif began is not None:
+            report.longest_gc_pause_ms = max(report.longest_gc_pause_ms, (time.perf_counter() - began) * 1000)
+
+    began: float | None = None
+    gc.collect()
+    gc.freeze()
+    gc.callbacks.append(timed)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(timed)
+        gc.unfreeze()
 
 
 async def verify_writes(database_url: str, report: LoadReport) -> tuple[int, int]:
