@@ -18,7 +18,9 @@ import pytest
 import uvicorn
 
 from common.config import Settings
+from common.database import Database
 from deployments.api.app import create_api
+from deployments.report_previews import in_process_app
 from tests.common.jwks_server import JWKSServer
 from tests.support.ports import LOOPBACK_NETWORKS, free_port
 
@@ -59,3 +61,12 @@ def api_server_url(api_settings: Settings) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.config.port}"
     server.should_exit = True
     thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+async def api(settings: Settings, database: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """The app's routes with an in-process forecast handle (``InProcessForecast``: the forecasting and inventory-policy
+    routes without Ray), on the session's PostgreSQL."""
+    transport = httpx.ASGITransport(app=in_process_app(settings, database))
+    async with httpx.AsyncClient(transport=transport, base_url="http://policy", timeout=120) as client:
+        yield client

@@ -5,22 +5,11 @@ rates of 0.953 and 0.993. In process (the app's routes with ``InProcessForecast`
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import httpx
 import pytest
 
-from deployments.report_previews import in_process_app
 from tests.deployments.forecast_rows import first_series, post_daily_issues, weekday_demand
 
 POLICY = "/api/v1/ai/forecast/inventory-policy"
-
-
-@pytest.fixture(scope="module")
-async def api(settings, database) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=in_process_app(settings, database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://policy", timeout=120) as client:
-        yield client
 
 
 async def test_daily_and_weekly_buckets_plan_the_same_lot_without_an_ordering_cost(api, make_tenant, owner_pool):

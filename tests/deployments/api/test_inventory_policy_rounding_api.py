@@ -5,23 +5,12 @@ while /reorder-proposals proposed 396. In process (the app's routes with ``InPro
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import httpx
 import pytest
 
-from deployments.report_previews import in_process_app
 from tests.deployments.forecast_rows import first_series, post_daily_issues, weekday_demand
 from tests.support.rows import insert
 
 POLICY = "/api/v1/ai/forecast/inventory-policy"
-
-
-@pytest.fixture(scope="module")
-async def api(settings, database) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=in_process_app(settings, database))
-    async with httpx.AsyncClient(transport=transport, base_url="http://policy", timeout=120) as client:
-        yield client
 
 
 async def tenant(make_tenant, owner_pool, order_multiple):
