@@ -11,6 +11,17 @@ from tests.deployments.api.test_connectors_api import a_draft_order_of
 from tests.deployments.erp_bodies import odoo_body
 
 
+async def push_a_draft(http: Any, make_tenant: Any) -> Any:
+    """The answer to pushing a new tenant's draft order to an Odoo connector (the push function itself is replaced)."""
+    tenant = await make_tenant()
+    order_id = await a_draft_order_of(http, tenant)
+    created = await http.post(
+        "/api/v1/integrations/connectors", json=odoo_body("http://127.0.0.1:1"), headers=tenant.admin_headers()
+    )
+    path = f"/api/v1/integrations/connectors/{created.json()['id']}/purchase-orders/{order_id}/push"
+    return await http.post(path, headers=tenant.headers())
+
+
 async def test_a_push_past_its_deadline_is_a_503_erp_timeout_retried_when_its_claim_lapses(
     http, make_tenant, monkeypatch
 ):
@@ -26,13 +37,7 @@ async def test_a_push_past_its_deadline_is_a_503_erp_timeout_retried_when_its_cl
         )
 
     monkeypatch.setattr(route, "push_purchase_order", past_its_deadline)
-    tenant = await make_tenant()
-    order_id = await a_draft_order_of(http, tenant)
-    created = await http.post(
-        "/api/v1/integrations/connectors", json=odoo_body("http://127.0.0.1:1"), headers=tenant.admin_headers()
-    )
-    path = f"/api/v1/integrations/connectors/{created.json()['id']}/purchase-orders/{order_id}/push"
-    response = await http.post(path, headers=tenant.headers())
+    response = await push_a_draft(http, make_tenant)
     assert (response.status_code, response.json()["code"], given) == (503, "erp_timeout", {"deadline_s": 120.0})
     assert response.json()["message"].endswith("may still be creating the order")
     assert response.headers["retry-after"] == "61"
@@ -52,13 +57,7 @@ async def test_a_push_whose_create_may_have_been_applied_is_a_503_retried_when_i
         )
 
     monkeypatch.setattr(route, "push_purchase_order", connection_lost)
-    tenant = await make_tenant()
-    order_id = await a_draft_order_of(http, tenant)
-    created = await http.post(
-        "/api/v1/integrations/connectors", json=odoo_body("http://127.0.0.1:1"), headers=tenant.admin_headers()
-    )
-    path = f"/api/v1/integrations/connectors/{created.json()['id']}/purchase-orders/{order_id}/push"
-    response = await http.post(path, headers=tenant.headers())
+    response = await push_a_draft(http, make_tenant)
     assert (response.status_code, response.json()["code"]) == (503, "erp_outcome_unknown")
     assert "did not accept" not in response.json()["message"]
     assert response.headers["retry-after"] == "180"
