@@ -8,7 +8,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -281,8 +281,7 @@ def _to_verified_claims(claims: dict[str, Any]) -> VerifiedClaims:
     if not isinstance(role, str) or not role:
         raise AuthenticationError("malformed_token", "role claim must be a non-empty string")
     email = claims.get("email")
-    app_metadata = claims.get("app_metadata")
-    tenant_hint = _as_uuid(app_metadata.get("tenant_id")) if isinstance(app_metadata, dict) else None
+    hint = tenant_hint(claims)
     try:
         # The claims go to PostgreSQL as JSON, which has no NaN/Infinity.
         json.dumps(claims, allow_nan=False)
@@ -292,9 +291,15 @@ def _to_verified_claims(claims: dict[str, Any]) -> VerifiedClaims:
         subject=subject,
         role=role,
         email=email if isinstance(email, str) else None,
-        tenant_hint=tenant_hint,
+        tenant_hint=hint,
         raw=claims,
     )
+
+
+def tenant_hint(claims: Mapping[str, Any]) -> uuid.UUID | None:
+    """The tenant the token's ``app_metadata.tenant_id`` names (a Supabase custom access token hook), if it is one."""
+    app_metadata = claims.get("app_metadata")
+    return _as_uuid(app_metadata.get("tenant_id")) if isinstance(app_metadata, Mapping) else None
 
 
 def _as_uuid(value: object) -> uuid.UUID | None:

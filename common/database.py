@@ -21,6 +21,7 @@ from uuid import UUID
 import asyncpg
 from pgvector.asyncpg import register_vector
 
+from common.auth import tenant_hint
 from common.config import Settings
 from common.errors import (
     DatabaseUnavailableError,
@@ -162,7 +163,7 @@ class Database:
     ) -> AsyncIterator[TenantTransaction]:
         """``requested_tenant``: the caller's explicit choice (403 where not a member); without one, the token's
         tenant hint where the user is a member of it, else their single membership."""
-        hint = None if requested_tenant is not None else _tenant_hint(claims)
+        hint = None if requested_tenant is not None else tenant_hint(claims)
         async with self.connection() as conn, conn.transaction():
             rows = await conn.fetch(_ENTER_REQUEST, dict(claims), requested_tenant, hint)
             yield TenantTransaction(
@@ -239,15 +240,6 @@ def _unavailable(exc: Exception) -> DatabaseUnavailableError:
     # The client only learns "retry shortly": what the server said is for the operators.
     logger.warning("the database cannot answer now; refusing as database_unavailable: %r", exc)
     return DatabaseUnavailableError("the database is unavailable; retry shortly")
-
-
-def _tenant_hint(claims: Mapping[str, Any]) -> UUID | None:
-    app_metadata = claims.get("app_metadata")
-    hint = app_metadata.get("tenant_id") if isinstance(app_metadata, Mapping) else None
-    try:
-        return UUID(hint) if isinstance(hint, str) else None
-    except ValueError:
-        return None
 
 
 def _single_membership(rows: list[asyncpg.Record], requested_tenant: UUID | None) -> UUID:
