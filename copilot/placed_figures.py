@@ -47,11 +47,6 @@ _SIZE_AFTER = re.compile(
 )
 
 
-def shortfalls(text: str, value: Callable[[str], frozenset[str]]) -> list[tuple[int, frozenset[str]]]:
-    """Where each figure next to a word of shortfall or decrease starts in ``text``, with its ``value``."""
-    return [(m.start(1), value(m.group(1))) for pattern in (_SIZE_BEFORE, _SIZE_AFTER) for m in pattern.finditer(text)]
-
-
 # From a figure of _SIZE_BEFORE to the end of its word of shortfall, which that lookahead leaves unmatched.
 _FIGURE_THEN_SHORT = re.compile(rf"{_FIGURE}\s*(?:{_QUANTITY}\s*)?(?<=\s)(?i:{_DECREASE}|below)\b")
 
