@@ -5,7 +5,9 @@ that rate with zero errors, and a replica killed under load: the errors, the fir
 
 The mix (stock reads, product and ledger lists, idempotent receipts) comes from ``tests/support/loadgen.py``;
 every acknowledged write is checked in the ledger afterwards (none lost, none doubled). Load is
-open-loop on loopback, bounded in time. Prints a table, then one JSON line.
+open-loop on loopback, bounded in time, sent by a process of its own (``bench/load_generator.py``) so that this
+one's Ray driver, database watcher and replica kill cannot delay its timers; its event loop's lag is printed
+beside the latencies, to tell a generator stall from a server stall. Prints a table, then one JSON line.
 
     python bench/load.py [--database-url URL | --data-dir DIR] [--sustain-s 60] [--rates 25,50,100,150,200]
 """
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import numpy as np
+import psutil
 import ray
 from ray import serve
 
@@ -30,19 +33,21 @@ sys.path.insert(0, str(REPO))
 
 from bench.copilot_bench_support import database_options, prepare_database  # noqa: E402
 from bench.figures import highest_rate_held, replica_replaced_after  # noqa: E402
+from bench.load_generator import GeneratorProcess, GeneratorRun  # noqa: E402
 from common.config import Settings  # noqa: E402
 from common.dev_tokens import issue_hs256_token  # noqa: E402
 from deployments.app_builder import AppArgs  # noqa: E402
 from deployments.local_stack import seed, start_ray, start_serve  # noqa: E402
 from inventory.demo import _PRODUCTS, _WAREHOUSES, DEMO_PLANNER_ID, DEMO_TENANT_ID, demo_id  # noqa: E402
 from tests.support.faults import serve_replica_actor_names  # noqa: E402
-from tests.support.loadgen import AiohttpClient, LoadReport, Target, run_load, time_to_recover, verify_writes  # noqa: E402
+from tests.support.loadgen import AiohttpClient, Target, time_to_recover, verify_writes  # noqa: E402
 from tests.support.ports import free_port  # noqa: E402
 
 BENCH_SECRET = "bench-secret-for-chainsight-load-0123456789abcdef"
 READ_P99_BUDGET_MS = 250.0
 # As tests/deployments/test_faults.py: a new replica took 56 s and 102 s to start on the 2-core CI machine.
 REPLACED_WITHIN_S = 180.0
+WINDOW_S = 10.0  # the sustained run's figures per window of this width
 
 
 def demo_target() -> Target:
@@ -67,19 +72,25 @@ def kill_replica(name: str) -> None:
     ray.kill(ray.get_actor(name, namespace="serve"), no_restart=True)
 
 
-async def watch(database_url: str, period_s: float) -> None:
-    """Every ``period_s``: the server sessions by state and this load generator's CPU share, to tell a
+async def watch(database_url: str, period_s: float, generator_pid: int) -> None:
+    """Every ``period_s``: the server sessions by state and the load generator's CPU share, to tell a
     database queue from a client that cannot keep up."""
+    generator = psutil.Process(generator_pid)
+
+    def cpu_s() -> float:
+        times = generator.cpu_times()
+        return times.user + times.system
+
     conn = await asyncpg.connect(database_url)
     try:
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall = cpu_s(), time.perf_counter()
         while True:
             await asyncio.sleep(period_s)
             rows = await conn.fetch(
                 "SELECT coalesce(state, 'none') AS state, count(*) AS n FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid() GROUP BY 1 ORDER BY 1"
             )
-            now_cpu, now_wall = time.process_time(), time.perf_counter()
+            now_cpu, now_wall = cpu_s(), time.perf_counter()
             share = (now_cpu - cpu) / (now_wall - wall)
             cpu, wall = now_cpu, now_wall
             sessions = ", ".join(f"{r['state']} {r['n']}" for r in rows)
@@ -90,15 +101,20 @@ async def watch(database_url: str, period_s: float) -> None:
 
 async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
     target = demo_target()
-    # Not httpx: its pool costs the generator O(connections²) per request (see AiohttpClient).
-    async with AiohttpClient(base, max_connections=256, timeout_s=30.0) as client:
-        await run_load(client, target, rate=10, duration_s=3)  # warm-up
-        monitor = asyncio.create_task(watch(database_url, period_s=5.0))
-        steps: list[LoadReport] = []
+    # The generator sends through aiohttp, not httpx: httpx's pool costs O(connections²) per request (see
+    # AiohttpClient). The client here only probes for the first read after the kill.
+    async with (
+        GeneratorProcess(base, target, max_connections=256, timeout_s=30.0) as generator,
+        AiohttpClient(base, max_connections=8, timeout_s=30.0) as client,
+    ):
+        await generator.run(rate=10, duration_s=3)  # warm-up
+        monitor = asyncio.create_task(watch(database_url, period_s=5.0, generator_pid=generator.pid))
+        steps: list[GeneratorRun] = []
         held_by_rate: list[tuple[float, bool]] = []
         for rate in args.rates:
-            report = await run_load(client, target, rate=rate, duration_s=args.step_s, seed=int(rate))
-            steps.append(report)
+            step = await generator.run(rate=rate, duration_s=args.step_s, seed=int(rate))
+            steps.append(step)
+            report = step.report
             held = report.errors() == 0 and report.percentile_ms(99, kind="read") < READ_P99_BUDGET_MS
             print(
                 f"step {rate:6.0f}/s  read p99 {report.percentile_ms(99, kind='read'):7.1f} ms  "
@@ -111,24 +127,34 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
         best = highest_rate_held(held_by_rate)
         # Sustained at the highest rate held, or at the first when none was (the headline then says none held).
         try:
-            sustained = await run_load(client, target, rate=best or args.rates[0], duration_s=args.sustain_s, seed=99)
+            sustained_run = await generator.run(rate=best or args.rates[0], duration_s=args.sustain_s, seed=99)
         finally:
             monitor.cancel()
+        sustained = sustained_run.report
         missing, duplicated = await verify_writes(database_url, sustained)
-        for window in sustained.windows():
+        windows = [
+            {**w, "generator_loop_lag_max_ms": sustained_run.loop_lag_ms(100, w["from_s"], w["from_s"] + WINDOW_S)}
+            for w in sustained.windows(width_s=WINDOW_S)
+        ]
+        for window in windows:
             print(
                 f"sustained {window['from_s']:4.0f}s+  requests {window['requests']:5.0f}  "
                 f"errors {window['errors']:3.0f}  read p99 {window['read_p99_ms']:8.1f} ms  "
-                f"generator late p99 {window['generator_late_p99_ms']:8.1f} ms",
+                f"generator late p99 {window['generator_late_p99_ms']:8.1f} ms  "
+                f"loop lag max {window['generator_loop_lag_max_ms']:7.1f} ms",
                 flush=True,
             )
-        pause_ms = sustained.longest_gc_pause_ms
-        print(f"sustained: the generator's longest garbage collection {pause_ms:.1f} ms", flush=True)
+        print(
+            f"sustained: the generator's loop lag p99 {sustained_run.loop_lag_ms(99):.1f} ms, "
+            f"max {sustained_run.loop_lag_ms(100):.1f} ms; "
+            f"its longest garbage collection {sustained.longest_gc_pause_ms:.1f} ms",
+            flush=True,
+        )
 
         watchers: list[asyncio.Task] = []
 
         async def replica_names() -> list[str]:
-            # Ray's calls block: in a thread, so the load goes on being sent on time meanwhile.
+            # Ray's calls block: in a thread, so the probe for the first read keeps its pace meanwhile.
             return await asyncio.to_thread(serve_replica_actor_names, "InventoryAPI")
 
         async def first_read_after(since: float) -> float | None:
@@ -137,7 +163,8 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
             except TimeoutError:
                 return None
 
-        async def kill() -> None:
+        async def kill(offset_s: float) -> None:
+            await asyncio.sleep(offset_s)
             before = await replica_names()
             if not before:
                 raise RuntimeError("no running replica of InventoryAPI")
@@ -158,18 +185,22 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
             watchers.append(asyncio.create_task(replaced))
 
         fault_rate = max((best or args.rates[0]) / 2, 10)
-        faulted = await run_load(client, target, rate=fault_rate, duration_s=20, seed=7, faults=[(5.0, kill)])
+        # The kill runs here, 5 s after the run was sent to the generator's process.
+        faulted_run, _ = await asyncio.gather(generator.run(rate=fault_rate, duration_s=20, seed=7), kill(5.0))
+        faulted = faulted_run.report
         first_read_s, replaced_s = await asyncio.gather(*watchers)
         fault_missing, fault_duplicated = await verify_writes(database_url, faulted)
 
     print(
         f"\n{'phase':26} {'rate/s':>7} {'requests':>9} {'errors':>7} {'read p50':>9} {'read p99':>9} {'write p99':>10}"
+        f" {'loop lag max':>13}"
     )
-    for name, report in [*(("step", r) for r in steps), ("sustained", sustained), ("replica killed", faulted)]:
+    for name, run in [*(("step", r) for r in steps), ("sustained", sustained_run), ("replica killed", faulted_run)]:
+        report = run.report
         print(
             f"{name:26} {report.rate:7.0f} {len(report.samples):9d} {report.errors():7d} "
             f"{report.percentile_ms(50, kind='read'):8.1f}ms {report.percentile_ms(99, kind='read'):8.1f}ms "
-            f"{report.percentile_ms(99, kind='write'):9.1f}ms"
+            f"{report.percentile_ms(99, kind='write'):9.1f}ms {run.loop_lag_ms(100):11.1f}ms"
         )
     answered_by = "the surviving replica" if args.replicas > 1 else "the new replica"
     first_read = "never" if first_read_s is None else f"after {first_read_s:.2f} s ({answered_by})"
@@ -192,8 +223,11 @@ async def bench(args: argparse.Namespace, base: str, database_url: str) -> dict:
         "sustained_generator_late_p99_ms": round(
             float(np.percentile([s.late_s for s in sustained.samples], 99)) * 1000, 1
         ),
-        "sustained_windows": sustained.windows(),
+        "sustained_windows": windows,
         "sustained_generator_longest_gc_pause_ms": round(sustained.longest_gc_pause_ms, 1),
+        # How late the generator's own event loop woke a 10 ms tick: high here is a generator stall, not the server's.
+        "sustained_generator_loop_lag_p99_ms": sustained_run.loop_lag_ms(99),
+        "sustained_generator_loop_lag_max_ms": sustained_run.loop_lag_ms(100),
         # With 2 or more replicas the surviving one answers this read: it is no recovery time.
         "kill_first_read_ok_s": None if first_read_s is None else round(first_read_s, 2),
         # A replica under a new name RUNNING and the count back to --replicas; null: not within REPLACED_WITHIN_S.
