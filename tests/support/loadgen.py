@@ -286,10 +286,11 @@ async def run_load(
 def _generator_gc_timed(report: LoadReport) -> Iterator[None]:
     """Record the generator's longest garbage collection during the run.
 
-    The generator shares its process with the bench's Ray driver and imports, so a full collection could pause it
-    and read as server latency. Measured 2026-12-07 beside a sustained run whose first window had the generator
-    166 ms late: its longest collection was 2.8 ms, so collections are not what stalls it; the figure stays in the
-    bench's output to keep telling."""
+    A full collection pauses the generator's event loop and would read as server latency (bench/load.py runs the
+    generator in a process of its own, bench/load_generator.py; the fault test runs it beside its Ray driver).
+    Measured 2026-12-07 beside a sustained run whose first window had the generator 166 ms late: its longest
+    collection was 2.8 ms, so collections are not what stalls it; the figure stays in the bench's output to keep
+    telling."""
 
     def timed(phase: str, info: dict[str, int]) -> None:
         nonlocal began
