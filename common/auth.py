@@ -49,7 +49,6 @@ class VerifiedClaims:
     subject: uuid.UUID
     role: str
     email: str | None
-    tenant_hint: uuid.UUID | None
     raw: dict[str, Any]
 
 
@@ -281,7 +280,6 @@ def _to_verified_claims(claims: dict[str, Any]) -> VerifiedClaims:
     if not isinstance(role, str) or not role:
         raise AuthenticationError("malformed_token", "role claim must be a non-empty string")
     email = claims.get("email")
-    hint = tenant_hint(claims)
     try:
         # The claims go to PostgreSQL as JSON, which has no NaN/Infinity.
         json.dumps(claims, allow_nan=False)
@@ -291,7 +289,6 @@ def _to_verified_claims(claims: dict[str, Any]) -> VerifiedClaims:
         subject=subject,
         role=role,
         email=email if isinstance(email, str) else None,
-        tenant_hint=hint,
         raw=claims,
     )
 
