@@ -3,14 +3,16 @@
 Projected stock = on hand + incoming - reserved, where incoming is what open purchase orders still
 bring to the rule's warehouse (drafts included, as Odoo counts RFQs "in progress", so running the
 proposals twice never orders twice). A rule fires when projected < min and orders
-max(min, max) - projected, rounded up to the order multiple.
+max(min, max) - projected, rounded up as the inventory policy rounds (``inventory.order_rounding``): to the order
+multiple, and for a product counted in a count unit to whole items (before 2026-12-08 a proposal for a product in
+``each`` without a multiple could order 12.37 of it).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +22,7 @@ from common.database import lock_until_commit
 from common.errors import InvalidInputError, NotFoundError
 from inventory import members, pricing, purchasing
 from inventory.listing import Listing, ListQuery, Page
+from inventory.order_rounding import exact_order_step, round_up
 from inventory.purchasing_schemas import (
     MAX_ORDER_LINES,
     PurchaseOrderCreate,
@@ -47,15 +50,21 @@ PROPOSAL_FILTERS = ("product_id", "warehouse_id", "supplier_id")
 
 
 def proposed_quantity(
-    min_quantity: Decimal, max_quantity: Decimal, order_multiple: Decimal, projected: Decimal
+    min_quantity: Decimal,
+    max_quantity: Decimal,
+    order_multiple: Decimal,
+    projected: Decimal,
+    unit_of_measure: str | None = None,
+    unit_category: str | None = None,
+    unit_ratio: Decimal | None = None,
 ) -> Decimal:
-    """What to order for one rule: 0 unless projected < min; else max(min, max) - projected, rounded up."""
+    """What to order for one rule: 0 unless projected < min; else max(min, max) - projected, rounded up to the
+    order multiple and to whole items of a count unit (the product's unit and the catalogue's category and ratio
+    for it, as ``order_rounding.exact_order_step`` takes them; no unit: the multiple alone)."""
     if projected >= min_quantity:
         return Decimal(0)
-    quantity = max(min_quantity, max_quantity) - projected
-    if order_multiple > 0:
-        quantity = (quantity / order_multiple).to_integral_value(rounding=ROUND_CEILING) * order_multiple
-    return quantity
+    step = exact_order_step(order_multiple, unit_of_measure, unit_category, unit_ratio)
+    return round_up(max(min_quantity, max_quantity) - projected, step)
 
 
 async def create_rule(conn: asyncpg.Connection, tenant_id: UUID, data: ReorderRuleCreate) -> dict:
@@ -153,10 +162,13 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
                    coalesce(lv.on_hand, 0) AS on_hand, coalesce(lv.reserved, 0) AS reserved,
                    app.incoming_quantity(r.tenant_id, r.product_id, r.warehouse_id) AS incoming,
                    r.min_quantity, r.max_quantity, r.order_multiple,
+                   p.unit_of_measure, u.category AS unit_category, u.ratio AS unit_ratio,
                    coalesce(r.lead_time_days, s.lead_time_days) AS lead_time_days,
                    app.warehouse_today(w.timezone, $1::date) AS warehouse_today
             FROM app.reorder_rules r
             JOIN app.products p ON p.tenant_id = r.tenant_id AND p.id = r.product_id
+            -- The shared catalogue says whether the product's unit is counted in whole items (as for the policy).
+            LEFT JOIN app.units_of_measure u ON u.code = p.unit_of_measure
             JOIN app.warehouses w ON w.tenant_id = r.tenant_id AND w.id = r.warehouse_id
             JOIN app.suppliers s ON s.tenant_id = r.tenant_id AND s.id = r.supplier_id
             -- The details view: a hold past its expiry no longer counts as reserved (the level reads it so).
@@ -170,7 +182,11 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
         item = dict(row)
         item["projected"] = item["on_hand"] + item["incoming"] - item["reserved"]
         item["quantity"] = proposed_quantity(
-            item["min_quantity"], item["max_quantity"], item["order_multiple"], item["projected"]
+            item["min_quantity"],
+            item["max_quantity"],
+            item["order_multiple"],
+            item["projected"],
+            *(item.pop(name) for name in ("unit_of_measure", "unit_category", "unit_ratio")),
         )
         if item["quantity"] >= LARGEST_QUANTITY:
             # Only a rule stored before create/update refused such figures gets here; naming it beats a 500.

@@ -27,11 +27,12 @@ def test_a_quantity_is_rounded_up_never_down():
 @pytest.mark.parametrize(
     ("multiple", "unit", "category", "ratio", "step"),
     [
-        (None, "dozen", "unit", 12, 1 / 12),  # the catalogue's count units: 1/ratio is one whole item
+        # the catalogue's count units: 1/ratio is one whole item, as many as a four-decimal quantity keeps exactly
+        (None, "dozen", "unit", 12, 0.25),  # 3 items: 1/12 (2.3333 dozen for 28 items) is no whole number of them
         (None, "thousand", "unit", 1000, 0.001),
         (None, "pair", "unit", 2, 0.5),
         (None, "each", "unit", 1, 1.0),
-        (0.1, "dozen", "unit", 12, 1 / 6),  # a multiple of a fraction of an item: whole items
+        (0.1, "dozen", "unit", 12, 0.25),  # a multiple of a fraction of an item: whole items
         (None, "kg", "weight", 1, None),
         (None, "box", None, None, 1.0),  # a tenant's own code the catalogue lacks: the fallback list
         (None, "drum_200l", None, None, None),
