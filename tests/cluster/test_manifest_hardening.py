@@ -165,3 +165,22 @@ def test_ray_control_ports_admit_only_this_namespace_and_the_dashboard_the_kuber
         if ports & RAY_CONTROL_PORTS:
             assert ports == {DASHBOARD_PORT}, rule
             assert all(peer.get("podSelector", {}).get("matchLabels") == KUBERAY_OPERATOR_POD for peer in rule["from"])
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_redis_admits_only_this_namespace_on_its_port(target: str, rendered: dict[str, list[Manifest]]) -> None:
+    # Before 2026-12-08 no policy selected the Redis pod: any pod of the cluster could reach the GCS's metadata store.
+    (redis,) = [
+        m for m in rendered[target] if m["kind"] == "Deployment" and m["metadata"]["name"] == "chainsight-redis"
+    ]
+    pod_labels = redis["spec"]["template"]["metadata"]["labels"]
+    (policy,) = [
+        p
+        for p in _network_policies(rendered[target])
+        if p["spec"]["podSelector"].get("matchLabels", {}).items() <= pod_labels.items()
+        and p["spec"]["podSelector"].get("matchLabels")
+    ]
+    assert policy["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = policy["spec"]["ingress"]
+    assert not _admits_other_namespaces(rule)
+    assert rule["ports"] == [{"protocol": "TCP", "port": 6379}]
