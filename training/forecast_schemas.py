@@ -161,8 +161,9 @@ class InventoryPolicy(BaseModel):
     order_multiple: float | None = Field(
         description="what order_now and policy.order_quantity are rounded up to (policy.eoq is not): the request's, "
         "else the active reorder rule's, as a reorder proposal rounds; for a count unit a whole number of items, at "
-        "least one: a unit of category 'unit' in app.units_of_measure steps by 1/ratio (1/12 of a dozen, 1/1000 of "
-        "a thousand), a code the catalogue lacks by 1 if it is a known count word (box, case, pallet ...); null: a "
+        "least one: a unit of category 'unit' in app.units_of_measure steps by the fewest whole items a four-decimal "
+        "quantity holds exactly (1/1000 of a thousand, a quarter dozen: 1/12 has no four-decimal figure), a code "
+        "the catalogue lacks by 1 if it is a known count word (box, case, pallet ...); null: a "
         "measured unit without a multiple, not rounded"
     )
     order_now_note: str | None = Field(

@@ -73,7 +73,8 @@ async def get_proposals(
     supplier_id: Annotated[UUID | None, Query()] = None,
 ) -> ReorderProposals:
     """Projected = on hand + incoming (open purchase orders, drafts included) - reserved; a rule fires when
-    projected < min and proposes max(min, max) - projected rounded up to the order multiple."""
+    projected < min and proposes max(min, max) - projected rounded up to the order multiple and, for a count unit,
+    to whole items (the inventory policy's rule, inventory.order_rounding)."""
     # A misspelt filter (?supplier=) is refused by the route class (known_query), not dropped.
     filters = _filters(product_id, warehouse_id, supplier_id)
 
