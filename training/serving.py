@@ -7,11 +7,14 @@ dropped. A series the run was not trained and held-out scored on gets ``None`` (
 a product added since training, or one with less history than the train job asks (``MIN_HISTORY_HORIZONS``), which
 no run has been compared with the baseline on; the caller fits the statistical selection instead.
 
-An xgboost checkpoint holds the point booster only. Its intervals are the fitted path's (the statistical selection on
-the same history, ``training.planning.forecast_panel``): for a series that never went negative, that selection's
-quantiles scaled by the booster's forecast over the selection's (``_carried_quantile``), else their distance from the
-selection's forecast added to the booster's. Quantile boosters fitted at request time on the one series' history were
-in-sample and held about half of the following days inside the "80%" interval (until 2026-12-07).
+An xgboost checkpoint holds the point booster only. Its intervals are the booster's forecast plus the quantiles of the
+series' errors on the run's validation window (``training.validation_spread``): nothing is fitted per request. A
+series without stored errors (a run recorded before 2026-12-08) gets the fitted path's (the statistical selection on
+the same history, ``training.planning.forecast_panel``, about 1 s), as every series did until 2026-12-08: for a series
+that never went negative, that selection's quantiles scaled by the booster's forecast over the selection's
+(``_carried_quantile``), else their distance from the selection's forecast added to the booster's; the reason says
+which. Quantile boosters fitted at request time on the one series' history were in-sample and held about half of the
+following days inside the "80%" interval (until 2026-12-07).
 
 A replica answers several requests at once, each in a thread, sharing the loaded model, so one forecast
 at a time runs on it (``_Loaded.predicting``): a Lightning prediction sets the network to eval mode and,
@@ -33,6 +36,7 @@ import pandas as pd
 
 from training.models.base import POINT_COLUMN
 from training.validation import quantile_column
+from training.validation_spread import with_validation_spread
 
 TRAINED_KINDS = ("deepar", "lstm", "xgboost")
 LIGHTNING_CHECKPOINT = "checkpoint.ckpt"  # written by ray.train.lightning.RayTrainReportCallback
@@ -53,6 +57,8 @@ class TrainedRun:
     holdout_mase: float | None
     # Whether the served series is among those the run was trained and held-out scored on (``series_mase``'s keys).
     trained_on_series: bool = False
+    # The served series' validation errors (the run's ``metrics.series_errors``); empty: not recorded.
+    validation_errors: tuple[float, ...] = ()
 
 
 def load_checkpoint(run: TrainedRun) -> Any:
@@ -123,8 +129,18 @@ class TrainedModels:
             forecaster: Any = GradientBoostedForecaster(spec=spec).attach(loaded.model, history, run.freq)
             with loaded.predicting:
                 frame = forecaster.predict(horizon, [])
-            frame, selected = _with_fitted_spread(frame, history, run.freq, horizon, quantiles)
-            intervals = f"; its intervals are the fitted selection's ({selected}) spread around this forecast"
+            if run.validation_errors:
+                frame = with_validation_spread(frame, run.validation_errors, quantiles)
+                intervals = (
+                    f"; its intervals are the quantiles of its {len(run.validation_errors)} errors on this series' "
+                    "validation window (before the holdout, fitted without it) around this forecast"
+                )
+            else:
+                frame, selected = _with_fitted_spread(frame, history, run.freq, horizon, quantiles)
+                intervals = (
+                    f"; its intervals are the fitted selection's ({selected}) spread around this forecast (the run "
+                    "kept no validation errors for this series)"
+                )
         else:
             from training.models.neural import Kind, NeuralForecaster
 

@@ -42,6 +42,7 @@ from training.job_args import at_least, check_horizon, names, non_negative_numbe
 from training.models.neural import Kind
 from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
 from training.ray_fits import fit_booster, load_neural, train_neural
+from training.validation_spread import split_holdout, validation_errors
 
 logger = logging.getLogger("training.train_job")
 KINDS = ("deepar", "lstm", "xgboost")
@@ -80,11 +81,6 @@ def holdout_windows(horizon: int, series: int, end: datetime) -> str:
     """What a trained run was scored on, dated: a champion of an earlier night was scored on other windows and is
     no yardstick for tonight's run (the registry compares errors only on the same windows)."""
     return f"the last {horizon} steps to {end:%Y-%m-%d} of {series} series"
-
-
-def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from_end = history.groupby("unique_id").cumcount(ascending=False)
-    return history[from_end >= horizon], history[from_end < horizon]
 
 
 def statistical_holdout(train: pd.DataFrame, freq: str, horizon: int, profile: Profile = "full") -> pd.DataFrame:
@@ -163,6 +159,11 @@ async def train_and_register(
             boundary = period.tz_localize(UTC).to_pydatetime()
             windows = holdout_windows(horizon, series, boundary)
             baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
+
+            def fit_on(kind: str, data: pd.DataFrame) -> Any:
+                return fit_kind(kind, data, data, freq, horizon=horizon, epochs=epochs, compute=compute,
+                                storage_path=storage_path, tenant_id=tenant_id)[0]  # fmt: skip
+
             for kind in kinds:
                 run = await registry.start_run(
                     conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,
@@ -177,6 +178,8 @@ async def train_and_register(
                         storage_path=storage_path, tenant_id=tenant_id,
                     )  # fmt: skip
                     errors = holdout_errors(model.predict(horizon), train, test, freq)
+                    # Each series' errors on the window before the test window, fitted without it: its intervals.
+                    spread = validation_errors(kind, train, horizon, fit_on)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
                 except fit_errors() as exc:
                     # This kind failed: the tenant's other kinds still train (until 2026-12-07 it ended them all).
@@ -194,8 +197,9 @@ async def train_and_register(
                 try:
                     await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
                     # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records);
-                    # its keys are the series serving answers from this run's checkpoint (training.trained_series).
-                    per_series = {"series_mase": errors["mase"].to_dict()}
+                    # its keys are the series serving answers from this run's checkpoint (training.trained_series);
+                    # its validation errors, the intervals serving gives it (training.validation_spread).
+                    per_series = {"series_mase": errors["mase"].to_dict(), **spread}
                     await registry.finish_run(
                         conn, tenant_id, run.id, metrics=metrics | per_series, series_count=series,
                         artifact_uri=artifact,
