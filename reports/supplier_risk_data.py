@@ -18,7 +18,7 @@ from risk import compliance, repository, service
 from risk.scoring import EXPIRY_WARNING_DAYS, PRIOR_DEFECT, PRIOR_FILL, PRIOR_LEAD_CV, PRIOR_ON_TIME
 
 TREND_MONTHS = 12
-RANK_LIMIT = 500  # the ranking API's largest page: every supplier of any real tenant
+RANK_LIMIT = 500  # the ranking API's largest page: every supplier of any real tenant; the PDF's tables stop there
 # Operational rates the score shrinks towards a prior: (words, what was seen, decimals of the percentages, prior).
 ESTIMATES = {
     "on_time_rate": ("on-time rate", "", 0, PRIOR_ON_TIME),
@@ -50,10 +50,11 @@ async def gather(
     tx: TenantTransaction, today: date, band: str | None = None, window_days: int = EXPIRY_WARNING_DAYS
 ) -> SupplierRiskData:
     """The trend and the certifications cover every supplier the filter selects (all active ones, or the band's);
-    only the ranking is cut at RANK_LIMIT, so an expired certificate of the 501st supplier is still reported."""
+    only the ranking is cut at RANK_LIMIT, so an expired certificate of the 501st supplier is still reported. The
+    scores' certifications driver judges "expiring" over ``window_days``, as the certificate table does."""
     # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them.
     now = datetime.now(UTC)
-    everyone = await service.rank_suppliers(tx, today, limit=None, band=band, at=now)
+    everyone = await service.rank_suppliers(tx, today, limit=None, band=band, at=now, window_days=window_days)
     ranking = {**everyone, "suppliers": everyone["suppliers"][:RANK_LIMIT]}
     selected = {str(item["supplier"]["id"]): item["supplier"]["code"] for item in everyone["suppliers"]}
     report = await compliance.tenant_report(tx.conn, today, window_days)

@@ -29,6 +29,7 @@ PRIOR_ON_TIME = 0.85
 PRIOR_LEAD_CV = 0.2
 PRIOR_FILL = 0.97
 PRIOR_DEFECT = 0.01
+# A certificate expiring within this many days is "expiring", where a report or scan asks no other window.
 EXPIRY_WARNING_DAYS = 60
 
 
@@ -197,12 +198,14 @@ def _spend_share(facts: SupplierFacts) -> Factor:
     return Factor("geographical", "spend_share", round(facts.spend_share, 4), _scale(facts.spend_share, 0, 0.4), 0.15)
 
 
-def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:
+def compliance_factors(facts: SupplierFacts, today: date, window_days: int = EXPIRY_WARNING_DAYS) -> list[Factor]:
+    """The certifications (expired, or expiring within ``window_days``: the compliance report's window) and the
+    latest audit."""
     if not facts.certifications:
         certification = Factor("compliance", "certifications", "none on file", 60.0, 0.5, "no certification on file")
     else:
         expired = [c.standard for c in facts.certifications if c.expires_on < today]
-        expiring = [c.standard for c in facts.certifications if 0 <= (c.expires_on - today).days <= EXPIRY_WARNING_DAYS]
+        expiring = [c.standard for c in facts.certifications if 0 <= (c.expires_on - today).days <= window_days]
         if expired:
             certification = Factor("compliance", "certifications", f"expired: {', '.join(sorted(expired))}", 100.0, 0.5)
         elif expiring:
@@ -226,13 +229,20 @@ def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:
     return [certification, audit]
 
 
-def assess(facts: SupplierFacts, weights: dict[str, float], today: date, top: int = 5) -> dict[str, Any]:
-    """Component scores, the weighted overall score, its band, confidence and top contributing factors."""
+def assess(
+    facts: SupplierFacts,
+    weights: dict[str, float],
+    today: date,
+    top: int = 5,
+    window_days: int = EXPIRY_WARNING_DAYS,
+) -> dict[str, Any]:
+    """Component scores, the weighted overall score, its band, confidence and top contributing factors; a
+    certificate counts as expiring within ``window_days``."""
     factors = [
         *financial_factors(facts),
         *operational_factors(facts.deliveries),
         *geographical_factors(facts),
-        *compliance_factors(facts, today),
+        *compliance_factors(facts, today, window_days),
     ]
     components = {}
     for component in COMPONENTS:
