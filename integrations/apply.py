@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -58,8 +59,10 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
     known = await load_maps(conn, scope, entity, [r.external_id for r in page.records])
     applier = _APPLIERS[entity]
     succeeded: list[str] = []
-    records = await in_level_order(conn, scope, page.records) if entity is Entity.STOCK else page.records
+    # Stock: where each record lands, resolved once, gives the page's order and then its write.
+    records = await in_level_order(conn, scope, page.records, known) if entity is Entity.STOCK else page.records
     for record in records:
+        record, placed = record if isinstance(record, tuple) else (record, None)
         where = _nul_in(record.external_id, record.fields)
         if where is not None:
             error = f"{where} contains a NUL character, which the database cannot store: correct it in the ERP"
@@ -69,7 +72,8 @@ async def apply_page(conn: asyncpg.Connection, scope: SyncScope, entity: Entity,
         try:
             model = RECORD_MODELS[entity].model_validate({**record.fields, "external_id": record.external_id})
             async with conn.transaction():  # a savepoint: a refused record leaves the page's transaction usable
-                outcome = await applier(conn, scope, model, known.get(record.external_id))
+                write = applier if placed is None else partial(apply_stock, placed=placed)
+                outcome = await write(conn, scope, model, known.get(record.external_id))
         except ValidationError as exc:
             error = _validation_message(exc)
         except DomainError as exc:  # unmapped values, references not synced, moves the life cycle forbids

@@ -22,6 +22,7 @@ from integrations.kept_lines import keeps_receipts, make_room
 from integrations.order_dates import date_erp_issue
 from integrations.order_lines import lines_as_stored, stored_lines, write_lines
 from integrations.records import Entity, PurchaseOrderRecord, PurchaseOrderStatus, StockRecord
+from integrations.stock_lock_order import Placed, place, take_levels
 from inventory import purchasing_status as lifecycle
 from inventory.pricing import MAX_PRICE_ROUNDING, kept_unit_price, listed_total
 from inventory.purchasing_receipts import to_base
@@ -32,10 +33,18 @@ from inventory.uom import FACTOR_QUANTUM, conversion_factor
 SharedLevel = tuple[str, dict[str, Decimal], RecordRejected | None]
 
 
-async def apply_stock(conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any) -> str:
+async def apply_stock(
+    conn: asyncpg.Connection, scope: SyncScope, model: BaseModel, known: Any, placed: Placed | None = None
+) -> str:
+    """``placed``: where the record lands, as ``in_level_order`` found it (resolved here without)."""
     assert isinstance(model, StockRecord)
-    product_id = await require(conn, scope, Entity.PRODUCTS, model.product_external_id)
-    warehouse_id = await warehouse(conn, scope, model.warehouse_external_id, model.warehouse_code)
+    placed = placed or await place(conn, scope, model, known)
+    product_id, warehouse_id = placed.product_id, placed.warehouse_id
+    if placed.leaves is None:  # the level's expired holds, then the level (below): the one lock order
+        await release_expired(conn, product_id, warehouse_id)
+    else:  # and the level it leaves in its turn, before either is settled; the new one made where it gets stock
+        made = [(product_id, warehouse_id)] if model.quantity != 0 else []
+        await take_levels(conn, scope.tenant_id, [(product_id, warehouse_id), placed.leaves], made)
     level = await conn.fetchrow(
         "SELECT id, on_hand FROM app.stock_levels WHERE product_id = $1 AND warehouse_id = $2 FOR UPDATE",
         product_id,
@@ -166,13 +175,13 @@ async def _adjust(
     change: Decimal,
     reason: str,
 ) -> None:
-    """One ledger adjustment of the level by ``change``; raises InsufficientStockError below its reservations."""
+    """One ledger adjustment of the level by ``change``; raises InsufficientStockError below its reservations. The
+    level is taken already, its holds past their expiry released first (``take_levels``): they give their stock back
+    before any issue, and released here, once the level is locked, they made a cycle with the release job."""
     entry = LedgerEntry(
         product_id=product_id, warehouse_id=warehouse_id, movement_type="adjustment", quantity=change,
         reference=f"{scope.origin}:{external_id}"[:200], reason=reason,
     )  # fmt: skip
-    if change < 0:  # holds past their expiry give their stock back first, as before any issue
-        await release_expired(conn, product_id, warehouse_id)
     await insert_movement(conn, scope.tenant_id, entry)
 
 
