@@ -42,7 +42,7 @@ from training.job_args import at_least, check_horizon, names, non_negative_numbe
 from training.models.neural import Kind
 from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
 from training.ray_fits import fit_booster, load_neural, train_neural
-from training.validation_spread import split_holdout, validation_errors
+from training.validation_spread import split_holdout, validation_window
 
 logger = logging.getLogger("training.train_job")
 KINDS = ("deepar", "lstm", "xgboost")
@@ -178,8 +178,8 @@ async def train_and_register(
                         storage_path=storage_path, tenant_id=tenant_id,
                     )  # fmt: skip
                     errors = holdout_errors(model.predict(horizon), train, test, freq)
-                    # Each series' errors on the window before the test window, fitted without it: its intervals.
-                    spread = validation_errors(kind, train, horizon, fit_on)
+                    # Each series' forecast of the window before the test window, fitted without it: its intervals.
+                    spread = validation_window(kind, train, horizon, fit_on)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
                 except fit_errors() as exc:
                     # This kind failed: the tenant's other kinds still train (until 2026-12-07 it ended them all).
@@ -198,7 +198,7 @@ async def train_and_register(
                     await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
                     # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records);
                     # its keys are the series serving answers from this run's checkpoint (training.trained_series);
-                    # its validation errors, the intervals serving gives it (training.validation_spread).
+                    # its validation window, the intervals serving gives it (training.validation_spread).
                     per_series = {"series_mase": errors["mase"].to_dict(), **spread}
                     await registry.finish_run(
                         conn, tenant_id, run.id, metrics=metrics | per_series, series_count=series,

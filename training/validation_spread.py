@@ -3,10 +3,13 @@ fits nothing (no Ray, no HTTP here).
 
 The train job holds out each series' last ``horizon`` steps as its test window (the champion comparison). The
 validation window is the ``horizon`` steps before that, cut from the training data: the same model kind is fitted
-on what precedes it, forecasts it, and each series' errors (actual minus forecast, one per step) are kept in the
-run's ``metrics.series_errors`` (``validation_errors``). Serving adds their empirical quantiles to the checkpoint's
-point forecast (``with_validation_spread``): split conformal, one spread for every step of the horizon (one window
-per series holds one error per step, too few for a quantile per step). The test window's errors are never used.
+on what precedes it and forecasts it, and each series' forecasts and actuals there are kept in the run's
+``metrics.series_validation`` (``validation_window``). Serving turns them into quantiles around the checkpoint's
+point forecast (``with_validation_spread``), split conformal, one spread for every step of the horizon (one window per
+series holds one error per step, too few for a quantile per step): where every validation forecast is above
+``RATIO_FLOOR`` of the history's mean (demand, whose spread grows with its level), the point times the quantiles of
+actual / forecast, so a zero-demand day keeps a zero lower bound; elsewhere the point plus the quantiles of actual -
+forecast. The test window is never used.
 
 Until 2026-12-08 every request for a trained xgboost champion fitted the statistical selection on the series'
 history to borrow its intervals (about 1 s); a series without stored errors (a run recorded before, or one whose
@@ -24,8 +27,10 @@ import pandas as pd
 from training.models.base import POINT_COLUMN
 from training.validation import quantile_column
 
-SERIES_ERRORS = "series_errors"  # the run's metrics key: unique_id -> validation errors, in step order
+SERIES_VALIDATION = "series_validation"  # the run's metrics key: unique_id -> {"yhat": [...], "y": [...]}, step order
 VALIDATED_KINDS = ("xgboost",)  # DeepAR and LSTM forecast their own quantiles
+# The spread scales with the point where every validation forecast is above this share of the history's mean.
+RATIO_FLOOR = 0.05
 
 
 def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -34,27 +39,46 @@ def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd
     return history[from_end >= horizon], history[from_end < horizon]
 
 
-def validation_errors(
+def validation_window(
     kind: str, train: pd.DataFrame, horizon: int, fit: Callable[[str, pd.DataFrame], Any]
-) -> dict[str, dict[str, list[float]]]:
-    """``{SERIES_ERRORS: {unique_id: errors}}`` for a kind whose intervals come from them, else ``{}``: ``fit`` (a
-    kind and a training set -> a model with ``predict(horizon)``) on ``train`` less its last ``horizon`` steps,
-    scored on those steps (the validation window; ``train`` holds no test step)."""
+) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """``{SERIES_VALIDATION: {unique_id: {"yhat": forecasts, "y": actuals}}}`` for a kind whose intervals come from
+    them, else ``{}``: ``fit`` (a kind and a training set -> a model with ``predict(horizon)``) on ``train`` less its
+    last ``horizon`` steps, forecasting those steps (the validation window; ``train`` holds no test step)."""
     if kind not in VALIDATED_KINDS:
         return {}
     earlier, window = split_holdout(train, horizon)
     forecast = fit(kind, earlier).predict(horizon)
     merged = window.merge(forecast[["unique_id", "ds", POINT_COLUMN]], on=["unique_id", "ds"], how="inner")
-    merged = merged.assign(error=merged["y"] - merged[POINT_COLUMN]).dropna(subset=["error"]).sort_values("ds")
-    errors = {str(uid): [round(float(e), 4) for e in rows["error"]] for uid, rows in merged.groupby("unique_id")}
-    return {SERIES_ERRORS: errors}
+    merged = merged.dropna(subset=["y", POINT_COLUMN]).sort_values("ds")
+    return {
+        SERIES_VALIDATION: {
+            str(uid): {column: [round(float(v), 4) for v in rows[column]] for column in (POINT_COLUMN, "y")}
+            for uid, rows in merged.groupby("unique_id")
+        }
+    }
 
 
-def with_validation_spread(points: pd.DataFrame, errors: Sequence[float], quantiles: Sequence[float]) -> pd.DataFrame:
-    """``points`` (a point forecast) with each quantile ``q`` at the point plus the ``q`` quantile of ``errors``
-    (linear interpolation): the 10-90% interval holds 80% of the validation errors around its forecasts."""
-    spread = np.asarray(errors, dtype=float)
+def ratio_floor(history: pd.DataFrame) -> float:
+    """The level above which a forecast of ``history``'s series scales its spread: ``RATIO_FLOOR`` of its mean for a
+    series that never went negative (demand), else none (infinite): under it a ratio would blow the spread up."""
+    return RATIO_FLOOR * float(history["y"].mean()) if bool((history["y"] >= 0).all()) else np.inf
+
+
+def with_validation_spread(
+    points: pd.DataFrame, validation: Sequence[tuple[float, float]], history: pd.DataFrame, quantiles: Sequence[float]
+) -> tuple[pd.DataFrame, str]:
+    """``points`` (a point forecast of ``history``'s series) with each quantile ``q`` from the ``validation``
+    (forecast, actual) pairs: the point times the ``q`` quantile of actual / forecast where every forecast there is
+    above ``RATIO_FLOOR`` of ``history``'s mean and ``history`` never went negative, else the point plus the ``q``
+    quantile of actual - forecast (linear interpolation). Also how: "scaled" or "added"."""
+    forecast, actual = np.asarray(validation, dtype=float).reshape(-1, 2).T
+    point = points[POINT_COLUMN].to_numpy(float)
+    scaled = bool((forecast > ratio_floor(history)).all())
     out = points.copy()
     for q in quantiles:
-        out[quantile_column(q)] = out[POINT_COLUMN].to_numpy(float) + float(np.quantile(spread, q))
-    return out
+        if scaled:
+            out[quantile_column(q)] = np.clip(point, 0.0, None) * float(np.quantile(actual / forecast, q))
+        else:
+            out[quantile_column(q)] = point + float(np.quantile(actual - forecast, q))
+    return out, "scaled" if scaled else "added"

@@ -1,5 +1,5 @@
-"""The train job keeps each series' errors on its validation window (before the test window, fitted without it) for
-an xgboost run's intervals, out of the run's record."""
+"""The train job keeps each series' forecasts and actuals on its validation window (before the test window, fitted
+without it) for an xgboost run's intervals, out of the run's record."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from training.registry import list_runs
 DAYS, HORIZON = 70, 7
 
 
-async def test_an_xgboost_run_stores_each_series_validation_errors_not_its_test_window_errors(
+async def test_an_xgboost_run_stores_each_series_validation_window_not_its_test_window(
     monkeypatch, settings, database, make_tenant, owner_pool, tmp_path
 ):
     # Before, no errors were kept: serving fitted the statistical selection per request to borrow its interval.
@@ -37,7 +37,7 @@ async def test_an_xgboost_run_stores_each_series_validation_errors_not_its_test_
 
     async def read(tx):
         stored = await tx.conn.fetchval(
-            "SELECT metrics -> 'series_errors' -> $2 FROM app.forecast_runs WHERE id = $1",
+            "SELECT metrics -> 'series_validation' -> $2 FROM app.forecast_runs WHERE id = $1",
             outcome["run_id"], series_id(tenant.products[0], tenant.warehouses[0]),
         )  # fmt: skip
         return stored, (await list_runs(tx.conn, tx.tenant_id, "demand-D"))[0]
@@ -45,5 +45,5 @@ async def test_an_xgboost_run_stores_each_series_validation_errors_not_its_test_
     stored, run = await database.run(tenant.claims(), None, read)
     history = demand[-DAYS:]  # the ledger's last DAYS days hold the series
     earlier, window = history[: -2 * HORIZON], history[-2 * HORIZON : -HORIZON]
-    assert stored == pytest.approx(list(window - earlier.mean()))
-    assert "series_errors" not in run.metrics and "series_errors" not in outcome
+    assert stored == {"yhat": pytest.approx([earlier.mean()] * HORIZON), "y": pytest.approx(list(window))}
+    assert "series_validation" not in run.metrics and "series_validation" not in outcome
