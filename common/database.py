@@ -133,12 +133,25 @@ async def create_pool(settings: Settings, dsn: str | None = None) -> asyncpg.Poo
     return pool
 
 
+@asynccontextmanager
+async def job_database(settings: Settings) -> AsyncIterator[Database]:
+    """A pool for one job or tool run (the integrations job, `chainsight risk`, the early warning), closed at the
+    end; its connections are acquired as the API's are, waiting at most ``database_acquire_timeout_s`` and then
+    failing with ``PoolExhaustedError`` (until 2026-12-08 jobs waited without limit)."""
+    pool = await create_pool(settings)
+    try:
+        yield Database(pool, acquire_timeout_s=settings.database_acquire_timeout_s)
+    finally:
+        await pool.close()
+
+
 class Database:
     """Opens tenant-scoped transactions on the process's pool."""
 
     def __init__(self, pool: asyncpg.Pool, *, acquire_timeout_s: float | None = None) -> None:
-        """``acquire_timeout_s``: how long a request waits for a pooled connection before it is refused
-        (None waits as long as it takes, for jobs that have nobody to answer)."""
+        """``acquire_timeout_s``: how long a request or job waits for a pooled connection before it is refused
+        (``Settings.database_acquire_timeout_s`` everywhere: the API's, ``job_database``; None waits as long as it
+        takes, for tests and benches only)."""
         self.pool = pool
         self.acquire_timeout_s = acquire_timeout_s
 
@@ -149,7 +162,8 @@ class Database:
             conn = await self.pool.acquire(timeout=self.acquire_timeout_s)
         except TimeoutError as exc:
             raise PoolExhaustedError(
-                f"every database connection is busy (waited {self.acquire_timeout_s} s); retry shortly",
+                f"every database connection is busy (waited {self.acquire_timeout_s} s, DATABASE_ACQUIRE_TIMEOUT_S); "
+                "retry shortly",
                 details={"retry_after_s": 1},
             ) from exc
         try:

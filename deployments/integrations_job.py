@@ -22,7 +22,7 @@ from uuid import UUID
 import asyncpg
 
 from common.config import Settings, get_settings
-from common.database import Database, create_pool
+from common.database import job_database
 from common.errors import describe
 from deployments.periodic import PeriodicLoop
 from integrations.schedule import SCHEDULE_TRIGGER, DueSync, claim_due_syncs, fail_unstarted_run, keep_claims
@@ -35,9 +35,8 @@ CLAIM_STAMP_S = 60.0
 
 async def run_sync_job(tenant_id: str, connector_id: str, run_id: str | None = None, trigger: str = "cli") -> dict:
     settings = get_settings()
-    pool = await create_pool(settings)
-    try:
-        deps = SyncDeps.from_settings(settings, Database(pool))
+    async with job_database(settings) as database:
+        deps = SyncDeps.from_settings(settings, database)
         try:
             return await run_sync(
                 deps, UUID(tenant_id), UUID(connector_id), run_id=UUID(run_id) if run_id else None, trigger=trigger
@@ -48,8 +47,6 @@ async def run_sync_job(tenant_id: str, connector_id: str, run_id: str | None = N
             if run_id is not None:
                 await _fail_unstarted(deps, UUID(tenant_id), UUID(connector_id), UUID(run_id), exc)
             raise
-    finally:
-        await pool.close()
 
 
 def _run_in_worker(tenant_id: str, connector_id: str, run_id: str | None, trigger: str) -> dict:
@@ -85,12 +82,8 @@ async def _fail_unstarted(deps: SyncDeps, tenant_id: UUID, connector_id: UUID, r
 
 
 async def claim_due(settings: Settings, *, tenant_id: UUID | None = None, limit: int = 100) -> list[DueSync]:
-    pool = await create_pool(settings)
-    try:
-        async with pool.acquire() as conn:
-            return await claim_due_syncs(conn, tenant_id=tenant_id, limit=limit)
-    finally:
-        await pool.close()
+    async with job_database(settings) as database, database.connection() as conn:
+        return await claim_due_syncs(conn, tenant_id=tenant_id, limit=limit)
 
 
 async def _keep_claims(settings: Settings, run_ids: list[UUID]) -> None:
@@ -105,13 +98,10 @@ async def _keep_claims(settings: Settings, run_ids: list[UUID]) -> None:
 
 
 async def _fail_claims(settings: Settings, failures: list[tuple[DueSync, Exception]]) -> None:
-    pool = await create_pool(settings)
-    try:
-        deps = SyncDeps.from_settings(settings, Database(pool))
+    async with job_database(settings) as database:
+        deps = SyncDeps.from_settings(settings, database)
         for due, exc in failures:
             await _fail_unstarted(deps, due.tenant_id, due.connector_id, due.run_id, exc)
-    finally:
-        await pool.close()
 
 
 def run_due_syncs(

@@ -92,7 +92,7 @@ async def render(out: Path, data_dir: Path) -> list[Path]:
     pool = await create_pool(settings)
     written = []
     try:
-        app = in_process_app(settings, Database(pool))
+        app = in_process_app(settings, Database(pool, acquire_timeout_s=settings.database_acquire_timeout_s))
         headers = {"Authorization": f"Bearer {issue_hs256_token(PREVIEW_SECRET, DEMO_PLANNER_ID)}"}
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://previews", timeout=600) as http:

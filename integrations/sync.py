@@ -70,7 +70,7 @@ class SyncDeps:
 
 async def acting_claims(database: Database, tenant_id: UUID, connector_id: UUID) -> dict[str, Any]:
     """The claims a background job for this connector runs with: those of its acting member."""
-    async with database.pool.acquire() as conn:
+    async with database.connection() as conn:
         actor = await conn.fetchval("SELECT app.integration_actor($1, $2)", tenant_id, connector_id)
     if actor is None:
         raise NotFoundError(f"connector {connector_id} not found in tenant {tenant_id}", code="unknown_connector")
@@ -111,7 +111,7 @@ async def close_run(
     As the service (app.close_integration_run, migration 0163), not as the acting member: one demoted or removed
     since the run was queued may no longer write it, and the run would block the connector's next sync.
     """
-    async with database.pool.acquire() as conn, conn.transaction():
+    async with database.connection() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT * FROM app.close_integration_run($1, $2, $3, $4, $5)",
             run_id,

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from common.config import get_settings
-from common.database import Database, TenantTransaction, create_pool
+from common.database import TenantTransaction, job_database
 from common.errors import InvalidInputError
 from risk import repository
 from risk.backtest import backtest
@@ -51,31 +51,25 @@ def check_cutoff(cutoff: date) -> date:
 
 async def run_backtest(cutoff: date, tenant: UUID | None, fitter: Fitter | None) -> dict[str, Any]:
     check_cutoff(cutoff)
-    pool = await create_pool(get_settings())
-    try:
-        async with pool.acquire() as owner:
-            who = await _identity(cast(asyncpg.Connection, owner), tenant)
+    async with job_database(get_settings()) as database:
+        async with database.connection() as owner:
+            who = await _identity(owner, tenant)
 
         async def load(tx: TenantTransaction) -> Any:
             return await repository.load_delivery_history(tx.conn, cutoff - timedelta(days=3 * 365))
 
-        history = await Database(pool).run(who.claims, who.tenant_id, load)
-    finally:
-        await pool.close()
+        history = await database.run(who.claims, who.tenant_id, load)
     result = await asyncio.to_thread(backtest, history, cutoff, fitter=fitter)
     return {"tenant_id": str(who.tenant_id), **result}
 
 
 async def run_import(path: Path, tenant: UUID | None, options: ImportOptions) -> dict[str, Any]:
     data = await asyncio.to_thread(path.read_bytes)
-    pool = await create_pool(get_settings())
-    try:
-        async with pool.acquire() as owner:
-            who = await _identity(cast(asyncpg.Connection, owner), tenant)
+    async with job_database(get_settings()) as database:
+        async with database.connection() as owner:
+            who = await _identity(owner, tenant)
 
         async def load(tx: TenantTransaction) -> dict[str, Any]:
             return await import_history(tx.conn, tx.tenant_id, data, options)
 
-        return {"tenant_id": str(who.tenant_id), **await Database(pool).run(who.claims, who.tenant_id, load)}
-    finally:
-        await pool.close()
+        return {"tenant_id": str(who.tenant_id), **await database.run(who.claims, who.tenant_id, load)}

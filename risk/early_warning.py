@@ -18,14 +18,14 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 import pandas as pd
 
 from common.config import get_settings
-from common.database import Database, TenantTransaction, create_pool
+from common.database import Database, TenantTransaction, job_database
 from common.errors import InvalidInputError, describe
 from inventory.schemas import plannable
 from risk import repository
@@ -243,22 +243,18 @@ async def _main(args: argparse.Namespace) -> list[dict[str, Any]]:
         # scores every open line and raises alerts with the current models, and only retraining waits.
         training_skipped = f"{NO_SHARED_STORAGE}: training skipped, scored with the current models"
         logger.warning("%s", training_skipped)
-    pool = await create_pool(settings)
-    try:
-        async with pool.acquire() as owner:
-            return await run(
-                Database(pool),
-                cast(asyncpg.Connection, owner),
-                None
-                if args.no_train or training_skipped
-                else ray_fitter(workers=args.workers, storage_path=args.storage_path),
-                tenants=args.tenant,
-                today=args.today,
-                retrain=args.retrain,
-                training_skipped=training_skipped,
-            )
-    finally:
-        await pool.close()
+    async with job_database(settings) as database, database.connection() as owner:
+        return await run(
+            database,
+            owner,
+            None
+            if args.no_train or training_skipped
+            else ray_fitter(workers=args.workers, storage_path=args.storage_path),
+            tenants=args.tenant,
+            today=args.today,
+            retrain=args.retrain,
+            training_skipped=training_skipped,
+        )
 
 
 def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
