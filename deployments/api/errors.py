@@ -29,6 +29,7 @@ from common.errors import (
     ServiceUnavailableError,
     UnsupportedMediaError,
 )
+from deployments.api.choice_errors import plain_error
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,9 @@ def _validation_code(details: list[dict[str, Any]]) -> str:
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [
-        {"location": list(err.get("loc", ())), "message": err.get("msg", ""), "type": err.get("type", "")}
+        {"location": location, "message": message, "type": err.get("type", "")}
         for err in exc.errors()
+        for location, message in [plain_error(err)]
     ]
     if any(d["type"] == "json_invalid" for d in details):
         return JSONResponse(
