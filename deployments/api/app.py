@@ -80,12 +80,14 @@ def create_api(
         lifespan=lifespan,
     )
     app.state.model_handles = handles
-    metrics = HttpMetrics(observers=request_observers)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     install_body_limits(app, settings, API_PREFIX)  # outside the routes: refused before authentication reads a byte
     install_error_handlers(app)
     app.state.settings = settings
-    install_cors(app, settings)  # added last: outermost, so every response, errors included, gets CORS headers
+    install_cors(app, settings)  # outside the body limit, so every response, errors included, gets CORS headers
+    # Added last, so outermost: it counts the status the client was sent, whichever layer answered (the body
+    # limit's 413 and upload 401/503, CORS preflights), not what the routes alone made of the request.
+    app.state.http_metrics = metrics = HttpMetrics(observers=request_observers)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     v1 = ExactNumbersRouter(prefix=API_PREFIX, responses=ERROR_RESPONSES, route_class=V1Route)
     for router in catalog_routers():
