@@ -19,7 +19,14 @@ from training.compute import TrainCompute
 from training.history import demand_history, series_id
 from training.metrics import mase
 from training.planning import forecast_panel
-from training.ray_fits import load_neural, neural_trainer, train_neural, train_xgboost, xgboost_params
+from training.ray_fits import (
+    NeuralTrainResult,
+    load_neural,
+    neural_trainer,
+    train_neural,
+    train_xgboost,
+    xgboost_params,
+)
 from training.registry import list_runs
 from training.stored_forecast import series_holdout_mase
 from training.train_job import checkpoint_storage, holdout_errors, holdout_scores, split_holdout, statistical_holdout
@@ -28,19 +35,31 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_failure(ray_cluster, tmp_path):
-    panel = seasonal_panel(n_series=6, length=90, freq="D", season=7)
+RESUMED_PANEL = seasonal_panel(n_series=6, length=90, freq="D", season=7)
+
+
+@pytest.fixture(scope="module")
+def resumed_deepar(ray_cluster, tmp_path_factory) -> tuple[NeuralTrainResult, Path]:
+    """One DeepAR run on two workers, failed by injection after epoch 0 and resumed, and its storage: the resume
+    test checks the run, the next test fits again under its name and storage (one Ray Train run fewer)."""
+    storage = tmp_path_factory.mktemp("deepar-storage")
     result = train_neural(
-        panel, "D", kind="deepar", horizon=7, context=14, epochs=2, compute=TrainCompute(workers=2),
-        storage_path=str(tmp_path), name="deepar-resume", max_failures=1, fail_at_epoch=0,
+        RESUMED_PANEL, "D", kind="deepar", horizon=7, context=14, epochs=2, compute=TrainCompute(workers=2),
+        storage_path=str(storage), name="demand-D-deepar", max_failures=1, fail_at_epoch=0,
     )  # fmt: skip
+    return result, storage
+
+
+def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_failure(resumed_deepar):
+    result, storage = resumed_deepar
+    panel = RESUMED_PANEL
     # The first attempt failed after epoch 0's checkpoint; the second resumed there and ran epoch 1 only.
     assert result.attempts == 2
     assert result.resumed_from_epoch == 0
     assert result.metrics["epoch"] == 1
     # CPU by default: the workers' Lightning resolved the configured accelerator to its CPU one.
     assert result.accelerator == "CPUAccelerator"
-    assert sorted(p.name for p in tmp_path.glob("deepar-resume-*-markers/failed-rank*")) == [
+    assert sorted(p.name for p in storage.glob("demand-D-deepar-*-markers/failed-rank*")) == [
         "failed-rank0",
         "failed-rank1",
     ]
@@ -51,16 +70,16 @@ def test_deepar_on_two_workers_resumes_from_its_checkpoint_after_an_injected_fai
     assert (forecast["q0.1"] <= forecast["q0.9"]).all()
 
 
-def test_each_fit_is_a_run_of_its_own_under_the_same_name_and_storage(ray_cluster, tmp_path):
+def test_each_fit_is_a_run_of_its_own_under_the_same_name_and_storage(resumed_deepar):
     # Before, the second fit (the next tenant, or the next night) resumed the first one's final checkpoint: it trained
-    # nothing more and its network failed to load for its own series ("Unknown category").
-    first_panel = seasonal_panel(n_series=2, length=42, freq="D", season=7)
+    # nothing more and its network failed to load for its own series ("Unknown category"). The first fit is the
+    # resume test's run, whose checkpoints (epochs 0 and 1) are all in the storage the second fit shares.
+    first, storage = resumed_deepar
     second_panel = seasonal_panel(n_series=2, length=42, freq="D", season=7, seed=1).assign(
         unique_id=lambda f: f["unique_id"].str.replace("seasonal", "other")
     )
     options = {"kind": "deepar", "horizon": 7, "context": 14, "epochs": 1, "compute": TrainCompute(workers=1)}
-    first = train_neural(first_panel, "D", storage_path=str(tmp_path), name="demand-D-deepar", **options)
-    second = train_neural(second_panel, "D", storage_path=str(tmp_path), name="demand-D-deepar", **options)
+    second = train_neural(second_panel, "D", storage_path=str(storage), name="demand-D-deepar", **options)
     assert Path(first.checkpoint_dir).parent != Path(second.checkpoint_dir).parent
     assert second.resumed_from_epoch is None
     forecast = load_neural(second, second_panel, "D", kind="deepar", horizon=7, context=14).predict(7)
