@@ -2,17 +2,21 @@
 
 Creating one is a single conditional UPDATE (``available >= quantity``); under READ COMMITTED a
 concurrent reservation re-checks the condition against the committed row, so stock is never promised
-twice. Releasing returns the hold; fulfilling turns it into an issue on the ledger.
+twice. Releasing returns the hold; fulfilling turns it into an issue on the ledger. A hold an outbound shipment
+ships (``inventory.shipment_holds``) is the shipment's until it is delivered (which takes it) or cancelled: it is
+neither released nor fulfilled meanwhile, and it never expires.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError, ExpiredValueError, InsufficientStockError
+from common.errors import ConflictError, ExpiredValueError, InsufficientStockError, InvalidInputError, NotFoundError
 from inventory.listing import KnownValues, Listing, ListQuery, Page
 from inventory.records import one_row, row_or_missing
 from inventory.schemas import ReservationCreate, ReservationStatus
@@ -100,7 +104,77 @@ async def list_reservations(conn: asyncpg.Connection, query: ListQuery) -> Page:
     return RESERVATIONS.page(await conn.fetch(sql, *params), query)
 
 
+async def claim_for_shipment(
+    conn: asyncpg.Connection, reservation_id: UUID, product_id: UUID, warehouse_id: UUID, quantity: Decimal
+) -> None:
+    """Let an outbound shipment line ship ``quantity`` of this hold: an active hold of that product and warehouse with
+    that much not already on another shipment under way. It stops expiring: the goods are promised to the carrier."""
+    hold = await conn.fetchrow(
+        """SELECT product_id, warehouse_id, quantity,
+                  CASE WHEN status = 'active' AND expires_at <= now() THEN 'expired' ELSE status END AS status
+           FROM app.reservations WHERE id = $1 FOR UPDATE""",
+        reservation_id,
+    )
+    if hold is None:
+        raise NotFoundError(f"reservation {reservation_id} not found", code="unknown_reservation")
+    if hold["status"] != ReservationStatus.ACTIVE:
+        raise ConflictError(
+            f"reservation {reservation_id} is {hold['status']}; a shipment ships an active hold", code="invalid_state"
+        )
+    if (hold["product_id"], hold["warehouse_id"]) != (product_id, warehouse_id):
+        raise InvalidInputError(
+            f"reservation {reservation_id} holds product {hold['product_id']} in warehouse {hold['warehouse_id']}, "
+            f"not the line's product {product_id} in the shipment's warehouse {warehouse_id}",
+            code="reservation_mismatch",
+        )
+    shipping: Decimal = await conn.fetchval(f"SELECT coalesce(sum(l.quantity), 0) {_ON_OPEN_SHIPMENTS}", reservation_id)
+    if shipping + quantity > hold["quantity"]:
+        raise ConflictError(
+            f"reservation {reservation_id} holds {hold['quantity']:f}, {shipping:f} of it already on shipments under "
+            f"way; a line cannot ship {quantity:f} of it",
+            code="reservation_too_small",
+            details={"held": float(hold["quantity"]), "shipping": float(shipping), "requested": float(quantity)},
+        )
+    await conn.execute(
+        "UPDATE app.reservations SET expires_at = NULL, updated_at = now() WHERE id = $1", reservation_id
+    )
+
+
+async def take_for_shipment(
+    conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, reservation_id: UUID, entry: LedgerEntry
+) -> dict:
+    """Issue a delivered shipment line from the hold it ships (``entry``: the issue, its quantity negative): the
+    hold gives up that quantity (fulfilled once none is left) and the ledger row names it. Returns the row."""
+    taken = -entry.quantity
+    closed = await conn.fetchrow(
+        """UPDATE app.reservations SET quantity = CASE WHEN quantity = $2 THEN quantity ELSE quantity - $2 END,
+                  status = CASE WHEN quantity = $2 THEN 'fulfilled' ELSE status END, updated_at = now()
+           WHERE id = $1 AND status = 'active' AND quantity >= $2
+           RETURNING product_id, warehouse_id""",
+        reservation_id,
+        taken,
+    )
+    if closed is None:  # claim_for_shipment and the guard in _close keep the hold: not reached
+        raise ConflictError(f"reservation {reservation_id} no longer holds {taken:f}", code="invalid_state")
+    await _return_hold(conn, {**dict(closed), "quantity": taken})
+    return await insert_movement(conn, tenant_id, replace(entry, reservation_id=reservation_id, created_by=user_id))
+
+
+# The lines of shipments under way (not cancelled, not yet issued) that ship a hold ($1).
+_ON_OPEN_SHIPMENTS = """FROM app.shipment_lines l JOIN app.shipments s ON s.id = l.shipment_id
+    WHERE l.reservation_id = $1 AND l.movement_id IS NULL AND s.status <> 'cancelled'"""
+
+
 async def _close(conn: asyncpg.Connection, reservation_id: UUID, status: ReservationStatus) -> dict:
+    # The hold first (a shipment claiming it waits, or is seen once committed), then the shipments that ship it.
+    await conn.execute("SELECT 1 FROM app.reservations WHERE id = $1 FOR UPDATE", reservation_id)
+    shipment = await conn.fetchval(f"SELECT s.number {_ON_OPEN_SHIPMENTS} LIMIT 1", reservation_id)
+    if shipment is not None:
+        raise ConflictError(
+            f"reservation {reservation_id} is shipped by shipment {shipment}: its delivery takes the hold, and "
+            "cancelling the shipment gives it back",
+            code="reservation_on_shipment",
+        )
     row = await conn.fetchrow(
         f"""UPDATE app.reservations SET status = $2, updated_at = now()
             WHERE id = $1 AND status = 'active' AND (expires_at IS NULL OR expires_at > now())

@@ -29,9 +29,26 @@ class TrackingEventType(StrEnum):
     EXCEPTION = "exception"
 
 
+class ShipmentStatus(StrEnum):
+    """A shipment's status: its newest tracking event's, or ``cancelled`` (``POST /shipments/{id}/cancel``)."""
+
+    CREATED = "created"
+    PICKED_UP = "picked_up"
+    IN_TRANSIT = "in_transit"
+    DELAYED = "delayed"
+    DELIVERED = "delivered"
+    EXCEPTION = "exception"
+    CANCELLED = "cancelled"
+
+
 class ShipmentLineCreate(StrictModel):
     product_id: UUID
     quantity: PositiveQuantity
+    reservation_id: UUID | None = Field(
+        default=None,
+        description="Outbound only: the hold (POST /reservations) this line ships, of the same product and warehouse "
+        "and at least its quantity; without one the shipment places its own hold",
+    )
 
 
 class ShipmentCreate(StrictModel):
@@ -50,6 +67,8 @@ class ShipmentCreate(StrictModel):
     def _inbound_order(self) -> ShipmentCreate:
         if self.purchase_order_id is not None and self.direction is not ShipmentDirection.INBOUND:
             raise ValueError("purchase_order_id is for inbound shipments only")
+        if self.direction is ShipmentDirection.INBOUND and any(line.reservation_id for line in self.lines):
+            raise ValueError("reservation_id is for outbound lines only: an inbound shipment holds no stock")
         return self
 
 
@@ -105,6 +124,7 @@ class ShipmentLine(BaseModel):
     product_id: UUID
     quantity: Quantity
     movement_id: UUID | None
+    reservation_id: UUID | None = Field(description="The hold the line ships (outbound)")
 
 
 class TrackingEvent(BaseModel):
@@ -123,7 +143,7 @@ class ShipmentSummary(BaseModel):
     id: UUID
     number: str
     direction: ShipmentDirection
-    status: TrackingEventType
+    status: ShipmentStatus
     warehouse_id: UUID
     purchase_order_id: UUID | None
     order_reference: str | None

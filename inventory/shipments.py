@@ -2,27 +2,30 @@
 
 Status follows the timeline: the event that happened last (by ``occurred_at``, then arrival) sets it,
 so a carrier's late-arriving "in transit" never overrides a newer "delayed". "delivered" is final:
-events after it are refused. When an outbound shipment is delivered its lines are issued from the
-warehouse through the ledger, once, in the same transaction as the event. A user's delivery is refused when
-the stock is short; a carrier's is recorded anyway (the goods are gone whatever our counts say, and a refused
-webhook is only retried until the carrier gives up): the lines that fit are issued, the others wait, and a
-notification asks for the stock to be corrected and the rest issued (``issue_stock``).
+events after it are refused, and so are events dated more than a day before the shipment was created. An outbound
+shipment holds its lines' stock from its creation (``inventory.shipment_holds``); when it is delivered each line is
+issued from its hold through the ledger, once, in the same transaction as the event. Lines of shipments created
+before 2026-12-08 hold nothing: a user's delivery is refused when the stock is short; a carrier's is recorded anyway
+(the goods are gone whatever our counts say, and a refused webhook is only retried until the carrier gives up): the
+lines that fit are issued, the others wait, and a notification asks for the stock to be corrected and the rest
+issued (``issue_stock``). A cancelled shipment takes no more events.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 from uuid import UUID
 
 import asyncpg
 
-from common.errors import ConflictError, InsufficientStockError, InvalidInputError, NotFoundError
-from inventory import events, stock
+from common.errors import ConflictError, ExpiredValueError, InsufficientStockError, InvalidInputError, NotFoundError
+from inventory import events, reservations, shipment_holds, stock
 from inventory.listing import KnownValues, Listing, ListQuery, Page
 from inventory.records import write_refusals
 from inventory.schemas import IssueCreate, MovementType
-from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, TrackingEventCreate, TrackingEventType
+from inventory.shipment_schemas import ShipmentCreate, ShipmentDirection, ShipmentStatus, TrackingEventCreate
+from inventory.stock import LedgerEntry
 
 SHIPMENT_COLUMNS = (
     "id, number, direction, status, warehouse_id, purchase_order_id, order_reference, carrier, tracking_number, "
@@ -36,6 +39,9 @@ EVENT_COLUMNS = "id, shipment_id, event_type, occurred_at, location, description
 # The event a shipment's status follows, first: a delivery is final, "created" is only the baseline, then the one that
 # happened last (then the last to arrive).
 LATEST_EVENT_FIRST = "event_type = 'delivered' DESC, event_type <> 'created' DESC, occurred_at DESC, seq DESC"
+# How long before a shipment was created an event of it may be dated: a carrier's clock or offset off, a pickup
+# scanned shortly before the shipment was entered. Earlier is a wrong date (a delivery in 1950 issued stock then).
+EARLIEST_EVENT_BEFORE_CREATION = timedelta(days=1)
 
 SHIPMENTS = Listing(
     table="app.shipments",
@@ -50,7 +56,7 @@ SHIPMENTS = Listing(
         "tracking_number": "text",
         "purchase_order_id": "uuid",
     },
-    known_values={"direction": KnownValues.of(ShipmentDirection), "status": KnownValues.of(TrackingEventType)},
+    known_values={"direction": KnownValues.of(ShipmentDirection), "status": KnownValues.of(ShipmentStatus)},
     search_columns=("number", "tracking_number", "order_reference"),
 )
 
@@ -63,11 +69,11 @@ async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UU
         {"purchase_order": None, "warehouse": None, "product": None},  # one shipment, many lines
         context=" on the shipment",
     ):
-        shipment_id = await conn.fetchval(
+        created = await conn.fetchrow(
             """INSERT INTO app.shipments
                    (tenant_id, direction, warehouse_id, purchase_order_id, order_reference, carrier,
                     tracking_number, expected_delivery, created_by)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id""",
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id, number, warehouse_id""",
             tenant_id,
             data.direction.value,
             data.warehouse_id,
@@ -78,9 +84,19 @@ async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UU
             data.expected_delivery,
             user_id,
         )
+        assert created is not None
+        shipment_id = created["id"]
+        holds: list[tuple[UUID | None, bool]] = [(None, False)] * len(data.lines)
+        if data.direction is ShipmentDirection.OUTBOUND:
+            holds = list(await shipment_holds.hold_lines(conn, tenant_id, user_id, dict(created), data.lines))
         await conn.executemany(
-            "INSERT INTO app.shipment_lines (tenant_id, shipment_id, product_id, quantity) VALUES ($1, $2, $3, $4)",
-            [(tenant_id, shipment_id, line.product_id, line.quantity) for line in data.lines],
+            """INSERT INTO app.shipment_lines
+                   (tenant_id, shipment_id, product_id, quantity, reservation_id, hold_placed)
+               VALUES ($1, $2, $3, $4, $5, $6)""",
+            [
+                (tenant_id, shipment_id, line.product_id, line.quantity, *hold)
+                for line, hold in zip(data.lines, holds, strict=True)
+            ],
         )
     await conn.execute(
         """INSERT INTO app.shipment_events (tenant_id, shipment_id, event_type, occurred_at, source, created_by)
@@ -97,7 +113,8 @@ async def get_shipment(conn: asyncpg.Connection, shipment_id: UUID) -> dict:
     if row is None:
         raise NotFoundError(f"shipment {shipment_id} not found")
     lines = await conn.fetch(
-        "SELECT id, product_id, quantity, movement_id FROM app.shipment_lines WHERE shipment_id = $1 ORDER BY id",
+        "SELECT id, product_id, quantity, movement_id, reservation_id FROM app.shipment_lines WHERE shipment_id = $1 "
+        "ORDER BY id",
         shipment_id,
     )
     return {**dict(row), "lines": [dict(line) for line in lines], "events": await timeline(conn, shipment_id)}
@@ -141,11 +158,22 @@ async def record_event(
     ``short_stock="defer"`` records a delivery whose lines the warehouse cannot cover (see the module's note).
     """
     shipment = await conn.fetchrow(
-        "SELECT id, number, direction, status, warehouse_id, delivered_at FROM app.shipments WHERE id = $1 FOR UPDATE",
+        "SELECT id, number, direction, status, warehouse_id, delivered_at, created_at FROM app.shipments "
+        "WHERE id = $1 FOR UPDATE",
         shipment_id,
     )
     if shipment is None:
         raise NotFoundError(f"shipment {shipment_id} not found")
+    if shipment["status"] == "cancelled":
+        raise ConflictError(
+            f"shipment {shipment['number']} is cancelled; it takes no events", code="shipment_cancelled"
+        )
+    earliest = shipment["created_at"] - EARLIEST_EVENT_BEFORE_CREATION
+    if event.occurred_at is not None and event.occurred_at < earliest:
+        raise ExpiredValueError(
+            f"occurred_at {event.occurred_at.isoformat()} is more than a day before shipment {shipment['number']} was "
+            f"created ({shipment['created_at'].isoformat()})"
+        )
     if event.event_id is not None:
         seen = await conn.fetchrow(
             "SELECT event_type, occurred_at FROM app.shipment_events WHERE shipment_id = $1 AND external_id = $2",
@@ -254,12 +282,20 @@ async def _issue_stock(
     """Issue the lines not issued yet, dated when the shipment was delivered (its demand falls on that day, as a
     receipt's stock on its own); returns the ones left for short stock (only when ``defer_short``)."""
     lines = await conn.fetch(
-        "SELECT id, product_id, quantity FROM app.shipment_lines WHERE shipment_id = $1 AND movement_id IS NULL "
-        "ORDER BY product_id, id",
+        "SELECT id, product_id, quantity, reservation_id FROM app.shipment_lines "
+        "WHERE shipment_id = $1 AND movement_id IS NULL ORDER BY product_id, id",
         shipment["id"],
     )
     short: list[dict] = []
     for line in lines:
+        if line["reservation_id"] is not None:  # held since the shipment was created: the hold covers it
+            entry = LedgerEntry(
+                product_id=line["product_id"], warehouse_id=shipment["warehouse_id"], movement_type="issue",
+                quantity=-line["quantity"], reference=f"shipment {shipment['number']}", occurred_at=delivered_at,
+            )  # fmt: skip
+            row = await reservations.take_for_shipment(conn, tenant_id, user_id, line["reservation_id"], entry)
+            await conn.execute("UPDATE app.shipment_lines SET movement_id = $2 WHERE id = $1", line["id"], row["id"])
+            continue
         issue = IssueCreate(
             type=MovementType.ISSUE,
             product_id=line["product_id"],

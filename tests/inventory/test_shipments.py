@@ -13,9 +13,12 @@ from common.database import TenantTransaction
 from common.errors import ConflictError, InsufficientStockError, InvalidInputError
 from integrations.crypto import cipher_from_key
 from inventory import open_shipments, shipments, stock, webhook_keys
+from inventory.schemas import IssueCreate, MovementType
 from inventory.shipment_schemas import ShipmentCreate, TrackingEventCreate
+from tests.common.unheld_shipments import as_made_before_holds
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+# Recent: an event dated more than a day before its shipment was created is refused.
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=12)
 
 
 async def new_shipment(database, tenant, direction="outbound", quantity=4, tracking="TRK-1") -> dict:
@@ -133,9 +136,19 @@ def test_an_event_dated_more_than_a_day_ahead_is_refused():
     assert TrackingEventCreate.model_validate({"type": "in_transit", "occurred_at": soon}).occurred_at == soon
 
 
-async def test_delivery_without_enough_stock_is_refused_and_records_nothing(database, make_tenant):
-    tenant = await make_tenant(stock={0: Decimal(2)})
+async def test_delivery_without_enough_stock_is_refused_and_records_nothing(database, make_tenant, owner_pool):
+    # Only a shipment made before 2026-12-08 holds nothing and can find the stock short when it is delivered.
+    tenant = await make_tenant(stock={0: Decimal(5)})
     shipment = await new_shipment(database, tenant, quantity=5)
+    await as_made_before_holds(owner_pool, shipment["id"])
+    issue = IssueCreate(
+        type=MovementType.ISSUE, product_id=tenant.products[0], warehouse_id=tenant.warehouses[0], quantity=3
+    )
+
+    async def take(tx: TenantTransaction):
+        return await stock.record_movement(tx.conn, tx.tenant_id, tx.user_id, issue)
+
+    await database.run(tenant.claims(), None, take)
     with pytest.raises(InsufficientStockError):
         await track(database, tenant, shipment, "delivered", T0)
     assert await on_hand(database, tenant) == 2

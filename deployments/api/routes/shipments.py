@@ -15,7 +15,7 @@ from deployments.api.errors import error_body
 from deployments.api.idempotent import IdempotentDep
 from deployments.api.list_route import add_list_route
 from integrations.crypto import cipher_from_key
-from inventory import carrier_signatures, shipments, webhook_keys
+from inventory import carrier_signatures, shipment_holds, shipments, webhook_keys
 from inventory.shipment_schemas import (
     CarrierWebhookEvent,
     Shipment,
@@ -41,6 +41,19 @@ async def create_shipment(payload: Annotated[ShipmentCreate, Body()], write: Ide
         return Shipment.model_validate(await shipments.create_shipment(tx.conn, tx.tenant_id, tx.user_id, payload))
 
     return await write.run(payload, op, status_code=201)
+
+
+@router.post(
+    "/{shipment_id}/cancel",
+    response_model=Shipment,
+    summary="Cancel a shipment not yet delivered; an outbound one releases the holds it placed",
+)
+async def cancel_shipment(shipment_id: UUID, write: IdempotentDep) -> JSONResponse:
+    async def op(tx: TenantTransaction) -> Shipment:
+        await shipment_holds.cancel_shipment(tx.conn, shipment_id)
+        return Shipment.model_validate(await shipments.get_shipment(tx.conn, shipment_id))
+
+    return await write.run(None, op, status_code=200)
 
 
 add_list_route(router, "", shipments.SHIPMENTS, ShipmentSummary, shipments.list_shipments, "List shipments")

@@ -17,8 +17,18 @@ from hypothesis import strategies as st
 
 from deployments.api.app import create_api
 from inventory.carrier_signatures import sign
+from tests.common.unheld_shipments import as_made_before_holds
 
 WEBHOOK = "/api/v1/webhooks/carrier-events"
+
+
+def _hours_ago(hours: int) -> str:
+    return (datetime.now(UTC).replace(microsecond=0) - timedelta(hours=hours)).isoformat().replace("+00:00", "Z")
+
+
+# Events of today's shipments, in the order they happened: one dated more than a day before its shipment was made
+# is refused.
+AT_1, AT_2, AT_3, AT_4 = _hours_ago(10), _hours_ago(6), _hours_ago(5), _hours_ago(2)
 KEYS = "/api/v1/carrier-webhook-keys"
 
 
@@ -74,8 +84,8 @@ async def test_events_signed_with_the_tenants_key_build_the_timeline_and_issue_s
     key = await new_key(http, tenant)
     shipment_id = await outbound(http, tenant, "1Z999")
     for body in (
-        event("1Z999", "in_transit", "e1", "2026-04-01T08:00:00Z"),
-        event("1Z999", "delivered", "e2", "2026-04-02T10:00:00Z"),
+        event("1Z999", "in_transit", "e1", AT_1),
+        event("1Z999", "delivered", "e2", AT_3),
     ):
         raw, headers = signed(body, key)
         answer = await http.post(WEBHOOK, content=raw, headers=headers)
@@ -94,8 +104,8 @@ async def test_a_missing_unknown_or_wrong_key_or_signature_is_refused_with_401(h
     tenant = await make_tenant(stock={0: Decimal(10)})
     key = await new_key(http, tenant)
     shipment_id = await outbound(http, tenant, "1ZBAD")
-    raw, good = signed(event("1ZBAD", "delayed", "b1", "2026-04-01T08:00:00Z"), key)
-    stale_raw, stale = signed(event("1ZBAD", "delayed", "b2", "2026-04-01T08:00:00Z"), key, at=int(time.time()) - 3600)
+    raw, good = signed(event("1ZBAD", "delayed", "b1", AT_1), key)
+    stale_raw, stale = signed(event("1ZBAD", "delayed", "b2", AT_1), key, at=int(time.time()) - 3600)
     no_key = {k: v for k, v in good.items() if k != "X-Chainsight-Key-Id"}
     cases = [
         (raw, no_key),
@@ -113,7 +123,7 @@ async def test_a_missing_unknown_or_wrong_key_or_signature_is_refused_with_401(h
 async def test_a_body_naming_a_tenant_is_refused_since_the_key_decides_the_tenant(http, make_tenant):
     tenant = await make_tenant()
     key = await new_key(http, tenant)
-    raw, headers = signed({**event("1ZOLD", "delayed", "o1", "2026-04-01T08:00:00Z"), "tenant_id": str(tenant.id)}, key)
+    raw, headers = signed({**event("1ZOLD", "delayed", "o1", AT_1), "tenant_id": str(tenant.id)}, key)
     assert (await http.post(WEBHOOK, content=raw, headers=headers)).status_code == 422
 
 
@@ -121,7 +131,7 @@ async def test_a_replayed_request_is_answered_200_unrecorded_and_changes_nothing
     tenant = await make_tenant(stock={0: Decimal(10)})
     key = await new_key(http, tenant)
     shipment_id = await outbound(http, tenant, "1ZREP")
-    raw, headers = signed(event("1ZREP", "delivered", "r1", "2026-04-02T10:00:00Z"), key)
+    raw, headers = signed(event("1ZREP", "delivered", "r1", AT_3), key)
     first = await http.post(WEBHOOK, content=raw, headers=headers)
     replay = await http.post(WEBHOOK, content=raw, headers=headers)  # the captured request, inside the skew window
     assert (first.json()["recorded"], replay.status_code, replay.json()["recorded"]) == (True, 200, False)
@@ -130,7 +140,7 @@ async def test_a_replayed_request_is_answered_200_unrecorded_and_changes_nothing
         f"/api/v1/stock-levels/{tenant.products[0]}/{tenant.warehouses[0]}", headers=tenant.headers()
     )
     assert level.json()["on_hand"] == 7.0  # issued once
-    reused_raw, reused = signed(event("1ZREP", "delayed", "r1", "2026-04-03T10:00:00Z"), key)
+    reused_raw, reused = signed(event("1ZREP", "delayed", "r1", AT_4), key)
     conflict = await http.post(WEBHOOK, content=reused_raw, headers=reused)
     assert (conflict.status_code, conflict.json()["code"]) == (409, "event_id_reused")
 
@@ -141,12 +151,12 @@ async def test_a_rotated_secret_and_a_revoked_key_no_longer_verify(http, make_te
     shipment_id = await inbound(http, tenant, "1ZROT")
     rotated = await http.post(f"{KEYS}/{key['id']}/rotate", headers=tenant.admin_headers())
     assert rotated.status_code == 200 and rotated.json()["secret"] != key["secret"]
-    old_raw, old = signed(event("1ZROT", "in_transit", "k1", "2026-04-01T08:00:00Z"), key)
+    old_raw, old = signed(event("1ZROT", "in_transit", "k1", AT_1), key)
     assert (await http.post(WEBHOOK, content=old_raw, headers=old)).status_code == 401
-    new_raw, new = signed(event("1ZROT", "in_transit", "k1", "2026-04-01T08:00:00Z"), rotated.json())
+    new_raw, new = signed(event("1ZROT", "in_transit", "k1", AT_1), rotated.json())
     assert (await http.post(WEBHOOK, content=new_raw, headers=new)).status_code == 200
     assert (await http.delete(f"{KEYS}/{key['id']}", headers=tenant.admin_headers())).status_code == 204
-    late_raw, late = signed(event("1ZROT", "delayed", "k2", "2026-04-02T08:00:00Z"), rotated.json())
+    late_raw, late = signed(event("1ZROT", "delayed", "k2", AT_2), rotated.json())
     revoked = await http.post(WEBHOOK, content=late_raw, headers=late)
     assert (revoked.status_code, revoked.json()["code"]) == (401, "invalid_signature")
     assert await carrier_events(http, tenant, shipment_id) == ["in_transit"]
@@ -158,7 +168,7 @@ async def test_a_tenants_key_cannot_post_events_for_another_tenants_shipment(htt
     ours, theirs = await make_tenant(), await make_tenant()
     key = await new_key(http, ours)
     their_shipment = await inbound(http, theirs, "1ZTHEIRS")
-    raw, headers = signed(event("1ZTHEIRS", "delayed", "x1", "2026-04-01T08:00:00Z"), key)
+    raw, headers = signed(event("1ZTHEIRS", "delayed", "x1", AT_1), key)
     refused = await http.post(WEBHOOK, content=raw, headers=headers)
     assert refused.status_code == 404, refused.text
     assert await carrier_events(http, theirs, their_shipment) == []
@@ -188,22 +198,26 @@ async def test_a_webhook_event_dated_in_the_future_is_refused_and_the_status_fol
     refused = await http.post(WEBHOOK, content=raw, headers=headers)
     assert refused.status_code == 422, refused.text
     assert "occurred_at 2099-01-01T00:00:00+00:00 is more than a day in the future" in refused.json()["message"]
-    raw, headers = signed(event("FUT-1", "in_transit", "f2", "2026-04-01T08:00:00Z"), key)
+    raw, headers = signed(event("FUT-1", "in_transit", "f2", AT_1), key)
     assert (await http.post(WEBHOOK, content=raw, headers=headers)).json()["status"] == "in_transit"
     assert await carrier_events(http, tenant, shipment_id) == ["in_transit"]
 
 
 async def test_a_carrier_delivery_the_stock_cannot_cover_is_recorded_and_the_rest_issued_once_stock_is_fixed(
-    http, make_tenant
+    http, make_tenant, owner_pool
 ):
     # The goods are gone whatever our counts say: refusing the webhook only made the carrier retry, then give up.
-    tenant = await make_tenant(stock={0: Decimal(1), 1: Decimal(5)})
+    # Only a shipment made before 2026-12-08 holds nothing and can find the stock short when it is delivered.
+    tenant = await make_tenant(stock={0: Decimal(3), 1: Decimal(5)})
     headers = tenant.headers()
     key = await new_key(http, tenant)
     short, enough = str(tenant.products[0]), str(tenant.products[1])
     lines = [{"product_id": short, "quantity": 3}, {"product_id": enough, "quantity": 2}]
     shipment_id = await shipment(http, tenant, "SHORT-1", lines=lines)
-    raw, signed_headers = signed(event("SHORT-1", "delivered", "d1", "2026-04-02T10:00:00Z"), key)
+    await as_made_before_holds(owner_pool, uuid.UUID(shipment_id))
+    take = {"type": "issue", "product_id": short, "warehouse_id": str(tenant.warehouses[0]), "quantity": 2}
+    assert (await http.post("/api/v1/stock-movements", json=take, headers=headers)).status_code == 201
+    raw, signed_headers = signed(event("SHORT-1", "delivered", "d1", AT_3), key)
     delivered = await http.post(WEBHOOK, content=raw, headers=signed_headers)
     assert (delivered.status_code, delivered.json()["status"], delivered.json()["recorded"]) == (200, "delivered", True)
 
@@ -281,7 +295,7 @@ async def test_signed_generated_events_never_get_a_server_error_or_an_undocument
     """What the OpenAPI fuzz cannot reach (it has no signing key): correctly signed bodies of every shape, valid
     ones on known shipments too, get only the statuses the schema documents for the webhook."""
     if not WEBHOOK_TENANT:
-        tenant = await make_tenant(stock={0: Decimal(1)})
+        tenant = await make_tenant(stock={0: Decimal(3)})  # what WH-OUT holds from its creation
         schema = (await http.get("/openapi.json")).json()
         WEBHOOK_TENANT.update(
             key=await new_key(http, tenant),
