@@ -211,7 +211,8 @@ def up(
     typer.echo(f"  Ray dashboard:  {dashboard or 'not started'}")
     if dashboard:
         typer.echo(f"  Batch job:      {submit_command(dashboard)}")
-    typer.echo(f"  Metrics:        {stack.api_url.removesuffix('/api/v1')}/metrics")
+    if settings.environment is not Environment.PRODUCTION:  # production serves them only on Ray's metrics port
+        typer.echo(f"  Metrics:        {stack.api_url.removesuffix('/api/v1')}/metrics")
     typer.echo(f"  ERP schedules:  due connectors synced, checked every {scheduler.every_s:.0f} s")
     typer.echo(f"  Housekeeping:   expired holds released, old keys deleted, every {housekeeping.every_s:.0f} s")
     if not verbose:

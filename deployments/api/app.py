@@ -1,4 +1,4 @@
-"""The FastAPI application: /api/v1 routes, health probes and /metrics.
+"""The FastAPI application: /api/v1 routes, health probes and (outside production) /metrics.
 
 ``create_api`` builds the app without touching the network; its lifespan opens the database pool and
 the token verifier when the server starts (in a Serve replica or under plain uvicorn alike).
@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from common.auth import TokenVerifier
-from common.config import Settings
+from common.config import Environment, Settings
 from common.database import Database, create_pool
 from common.error_reporting import init_error_reporting
 from common.metrics import HttpMetrics, MetricsMiddleware, RequestObserver
@@ -133,10 +133,13 @@ def create_api(
             return JSONResponse(error_body("migrations_pending", message, {"missing": missing}), 503, headers=_RETRY)
         return JSONResponse({"status": "ready", "schema_version": max(expected_migrations, default=0)})
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this process")
-    async def metrics_endpoint() -> Response:
-        body, content_type = metrics.exposition()
-        return Response(body, media_type=content_type)
+    if settings.environment is not Environment.PRODUCTION:
+        # Local runs and tests only. In production Prometheus reads these series from Ray's metrics port (every
+        # replica reports them through RayRequestMetrics), and this process's counters are no caller's business.
+        @app.get("/metrics", tags=["operations"], summary="Prometheus metrics of this process (not in production)")
+        async def metrics_endpoint() -> Response:
+            body, content_type = metrics.exposition()
+            return Response(body, media_type=content_type)
 
     return app
 

@@ -47,6 +47,22 @@ def app_paths() -> set[str]:
     return {getattr(route, "path", "") for route in create_api(Settings(_env_file=None)).routes}  # type: ignore[call-arg]
 
 
+def path_matches(kind: str, value: str, path: str) -> bool:
+    """Gateway API and Ingress path matching: Exact, or a prefix of whole path elements."""
+    if kind == "Exact":
+        return path == value
+    prefix = value.rstrip("/")
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def publicly_routed(manifest: Manifest, path: str) -> bool:
+    if manifest["kind"] == "HTTPRoute":
+        matches = [m["path"] for rule in manifest["spec"]["rules"] for m in rule["matches"]]
+        return any(path_matches(m["type"], m["value"], path) for m in matches)
+    paths = [p for rule in manifest["spec"]["rules"] for p in rule["http"]["paths"]]
+    return any(path_matches(p["pathType"], p["path"], path) for p in paths)
+
+
 def largest_body_the_app_accepts() -> int:
     from common.config import Settings
 
@@ -141,8 +157,8 @@ def test_the_streaming_paths_are_routes_of_the_application() -> None:
 def test_streaming_routes_outlive_ordinary_request_timeouts(target: str, rendered: dict[str, list[Manifest]]) -> None:
     for route in of_kind(rendered[target], "HTTPRoute"):
         for path in STREAMING_PATHS:
-            # The first rule whose match covers the path is the one the Gateway applies (longest prefix wins
-            # across rules, and every other rule here is the catch-all /).
+            # The rule whose match covers the path is the one the Gateway applies (longest prefix wins across
+            # rules).
             rules = [
                 rule
                 for rule in route["spec"]["rules"]
@@ -168,3 +184,15 @@ def test_the_ingress_body_limit_is_the_largest_body_the_application_accepts(
         limit = ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
         assert re.fullmatch(r"\d+m", limit)
         assert int(limit[:-1]) * 1024 * 1024 == largest_body_the_app_accepts()
+
+
+@pytest.mark.parametrize("target", KUSTOMIZE_TARGETS)
+def test_outside_traffic_reaches_every_route_of_the_application_but_metrics(
+    target: str, rendered: dict[str, list[Manifest]]
+) -> None:
+    # Before, both forwarded `/` and everything under it: anyone on the internet read a replica's /metrics
+    # (request counts and latencies of every route), which Prometheus never scrapes there.
+    public = [path for path in app_paths() if path != "/metrics"]
+    for manifest in of_kind(rendered[target], "HTTPRoute", "Ingress"):
+        assert not publicly_routed(manifest, "/metrics"), manifest["kind"]
+        assert [path for path in public if not publicly_routed(manifest, path)] == [], manifest["kind"]

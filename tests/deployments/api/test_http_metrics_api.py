@@ -1,4 +1,5 @@
-"""The API's request metrics count the status each client was sent, whichever layer answered."""
+"""The API's request metrics count the status each client was sent, whichever layer answered; /metrics itself is
+served only outside production (Prometheus reads the same series from Ray's metrics port there)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from common.config import Settings
+from common.config import Environment, Settings
 from deployments.api.app import create_api
 from tests.common.jwks_server import JWKSServer
 
@@ -89,3 +90,10 @@ async def test_an_upload_while_the_jwks_is_down_is_counted_as_503(api_settings, 
         response = await client.post(UPLOAD, files={"file": ("history.csv", b"supplier_code\n")}, headers=headers)
         assert response.status_code == 503
         assert counted(app, 503) == 1
+
+
+async def test_production_does_not_serve_metrics(api_settings):
+    # Before, any caller (the public routes forwarded every path) read every route's request counts and latencies.
+    app = create_api(api_settings.model_copy(update={"environment": Environment.PRODUCTION}))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client:
+        assert (await client.get("/metrics")).status_code == 404
