@@ -237,6 +237,27 @@ def _is_placeholder(value: str) -> bool:
     return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
 
 
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment variables that make ``get_settings()`` in another process read what ``settings`` holds: one
+    for each field set explicitly (by the environment, a `.env` file or the caller; defaults and None are left out),
+    secrets included, as the text the field parses back (JSON for lists)."""
+    environment = {}
+    for name in sorted(settings.model_fields_set):
+        value = getattr(settings, name)
+        if value is None:
+            continue
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, bool | list):
+            text = json.dumps(value)
+        elif isinstance(value, StrEnum):
+            text = value.value
+        else:
+            text = str(value)
+        environment[name.upper()] = text
+    return environment
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings for this process, read from the environment on first use, and from ``CHAINSIGHT_ENV_FILE`` (default

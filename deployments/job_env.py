@@ -1,8 +1,9 @@
 """The command to type for `ray job submit` against the local cluster.
 
 The cluster runs a job's ``python`` as the project's interpreter (``common.ray_connection`` puts it first on
-PATH before Ray starts) and finds the database through the cluster's environment, where ``ensure_database`` put
-DATABASE_URL before Ray started: ``--working-dir .`` uploads no .gitignored ``.env``. Ray's token authentication
+PATH before Ray starts) and reads its settings from the cluster's environment, where ``ensure_database`` put
+DATABASE_URL and ``start_ray`` the other settings of `.env` before Ray started (``export_settings``):
+``--working-dir .`` uploads no .gitignored ``.env``. Ray's token authentication
 stays on: the CLI reads the cluster's token (``~/.ray/auth_token``) when ``RAY_AUTH_MODE=token`` is set.
 """
 

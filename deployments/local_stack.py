@@ -25,7 +25,7 @@ import ray
 from ray import serve
 from ray.serve._private.constants import RAY_SERVE_HAPROXY_CONFIG_FILE_LOC, RAY_SERVE_HAPROXY_STATS_PORT
 
-from common.config import Settings
+from common.config import Settings, settings_environment
 from common.embedded_postgres import CleanupMode, start_embedded_postgres
 from common.errors import ConflictError
 from common.migrate import apply_migrations
@@ -77,7 +77,8 @@ class RunningStack:
 def start_ray(
     settings: Settings, *, num_cpus: int | None = None, include_dashboard: bool = True, log_to_driver: bool = True
 ) -> str | None:
-    """Start a local Ray cluster (or join RAY_ADDRESS); returns the dashboard URL if there is one.
+    """Start a local Ray cluster (or join RAY_ADDRESS); returns the dashboard URL if there is one. A cluster started
+    here inherits ``settings`` (``export_settings``), so its jobs read what the stack was started with.
 
     ``log_to_driver=False`` keeps the workers' and replicas' output (vLLM's included) in Ray's log files
     instead of this process's terminal (`chainsight up` without --verbose)."""
@@ -89,6 +90,8 @@ def start_ray(
     # `serve.start` fails with the proxy's death: on a 2-core machine busy with other work HAProxy's manager
     # has missed that (CI, 2026-12-07). Serve itself waits 60 s for its proxies, so give the check 30.
     os.environ.setdefault("RAY_SERVE_PROXY_READY_CHECK_TIMEOUT_S", "30")
+    if not settings.ray_address:
+        export_settings(settings)
     if not settings.ray_address and num_cpus is None:
         # Logical CPUs: the ingress, RiskService and the two Ray Train workers of the risk model (`chainsight up`,
         # `chainsight risk scan`) need room, or training waits forever for a free CPU.
@@ -101,6 +104,16 @@ def start_ray(
         num_cpus=num_cpus, dashboard=include_dashboard, log_to_driver=log_to_driver, settings=settings
     )
     return connection.dashboard_url
+
+
+def export_settings(settings: Settings) -> list[str]:
+    """Put the fields set in ``settings`` (from `.env` above all) into this process's environment where it has none
+    of that name, before Ray starts: the local cluster's workers, replicas and jobs inherit it, `ray job submit`
+    by hand included, whose `--working-dir .` uploads no .gitignored `.env` (until 2026-12-08 only DATABASE_URL
+    reached a job). Returns the names exported, never their values (secrets are among them)."""
+    exported = {name: value for name, value in settings_environment(settings).items() if name not in os.environ}
+    os.environ.update(exported)
+    return sorted(exported)
 
 
 def app_args_from(settings: Settings) -> AppArgs:

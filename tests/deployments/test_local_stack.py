@@ -20,6 +20,7 @@ from deployments.local_stack import (
     PortInUseError,
     check_ports_free,
     ensure_database,
+    export_settings,
     haproxy_pids,
     port_holder,
     stop_haproxy,
@@ -126,3 +127,17 @@ def test_a_database_url_from_env_file_is_exported_to_the_cluster_and_its_jobs(mo
     monkeypatch.delenv("DATABASE_URL")
     assert ensure_database(Settings(_env_file=env_file)) == url
     assert os.environ["DATABASE_URL"] == url
+
+
+def test_settings_from_env_file_are_exported_for_the_cluster_and_the_environment_keeps_its_own(monkeypatch, tmp_path):
+    # Before 2026-12-08 only DATABASE_URL was: a job submitted to `chainsight up`'s cluster read every other
+    # setting of .env at its default (`ray job submit --working-dir .` uploads no .gitignored .env).
+    env_file = tmp_path / ".env"
+    env_file.write_text("DATABASE_STATEMENT_TIMEOUT_MS=14321\nHTTP_PORT=9001\n")
+    monkeypatch.setenv("DATABASE_STATEMENT_TIMEOUT_MS", "unset")  # so that teardown removes what is exported
+    monkeypatch.delenv("DATABASE_STATEMENT_TIMEOUT_MS")
+    monkeypatch.setenv("HTTP_PORT", "9002")
+
+    assert export_settings(Settings(_env_file=env_file)) == ["DATABASE_STATEMENT_TIMEOUT_MS"]
+    assert os.environ["DATABASE_STATEMENT_TIMEOUT_MS"] == "14321"
+    assert os.environ["HTTP_PORT"] == "9002"
