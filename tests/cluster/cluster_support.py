@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,15 @@ def pinned_versions() -> dict[str, str]:
             name, version = requirement.split("==", 1)
             pins[name.split("[")[0].strip().lower()] = version.strip()
     return pins
+
+
+def serve_error_ratio_series() -> tuple[set[str], set[str]]:
+    """The series the Serve error alert (ChainsightServeDeploymentErrors) divides: numerator's, denominator's.
+
+    Its expression is split at its line that is only `/`; each side's names are the ray_serve_* it selects.
+    """
+    spec = yaml.safe_load((CLUSTER / "monitoring" / "prometheusrule.yaml").read_text())["spec"]
+    (rule,) = [r for g in spec["groups"] for r in g["rules"] if r.get("alert") == "ChainsightServeDeploymentErrors"]
+    numerator, denominator = re.split(r"^\s*/\s*$", rule["expr"], flags=re.MULTILINE)
+    names = re.compile(r"\bray_serve_[a-z0-9_]+\b")
+    return set(names.findall(numerator)), set(names.findall(denominator))

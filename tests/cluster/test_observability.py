@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cluster.cluster_support import CLUSTER, REPO, Manifest
+from tests.cluster.cluster_support import CLUSTER, REPO, Manifest, serve_error_ratio_series
 
 EXPECTED_ALERTS = {
     "ChainsightHighErrorRate",
@@ -173,3 +173,19 @@ def test_the_latency_alert_leaves_out_streams_and_model_routes(alert_rules: list
     for route in ("/api/v1/ai/copilot/ask", "/api/v1/ai/llm/chat/completions", "/api/v1/exports/{name}", "unmatched"):
         assert pattern.match(route), route
     assert not pattern.match("/api/v1/stock-levels")
+
+
+SERVE_OUTCOMES = {"ray_serve_deployment_request_counter_total", "ray_serve_deployment_error_counter_total"}
+
+
+def test_the_serve_error_alert_divides_by_failed_and_succeeded_requests() -> None:
+    # Ray 2.60 counts a request in ray_serve_deployment_request_counter only when it succeeds, and a failed one in
+    # the error counter only. Before, the alert divided errors by the request counter alone: a deployment failing
+    # every request had no denominator (no alert ever), and one failing half of them read 100%.
+    # tests/deployments/test_serve_error_metrics.py checks the same against what a failing deployment exports.
+    assert serve_error_ratio_series() == ({"ray_serve_deployment_error_counter_total"}, SERVE_OUTCOMES)
+
+
+def test_the_serve_requests_panel_counts_failed_requests_too(grafana_dashboard: dict[str, Any]) -> None:
+    (panel,) = [p for p in dashboard_panels(grafana_dashboard) if p["title"].startswith("Requests per second per dep")]
+    assert metric_names([t["expr"] for t in panel["targets"]], "ray_serve_") == SERVE_OUTCOMES
