@@ -1,7 +1,8 @@
 """Prometheus metrics for HTTP traffic, recorded by a plain ASGI middleware (cheap on the hot path).
 
-Each process (a uvicorn worker or a Serve replica) exposes its own registry at ``/metrics``; Ray's
-metrics agent additionally exports Serve's built-in per-deployment metrics on the cluster.
+Outside production each process (a uvicorn worker or a Serve replica) exposes its own registry at ``/metrics``;
+in production the same series reach Prometheus only through Ray's metrics agent, which also exports Serve's
+built-in per-deployment metrics on the cluster.
 """
 
 from __future__ import annotations
