@@ -10,6 +10,9 @@ import asyncpg
 
 from inventory.shipments import LATEST_EVENT_FIRST, SHIPMENT_COLUMNS
 
+# Neither delivered nor cancelled (until 2026-12-08 a cancelled shipment could not exist; 0167 added the status).
+UNDER_WAY = "s.status NOT IN ('delivered', 'cancelled')"
+
 
 async def open_shipments(
     conn: asyncpg.Connection,
@@ -22,9 +25,9 @@ async def open_shipments(
     delayed_only: bool = False,
     limit: int = 20,
 ) -> list[dict]:
-    """Shipments not yet delivered (or the ``shipment_ids`` named, in any status), delayed ones first; with
-    ``supplier_ids``, those bringing in those suppliers' purchase orders; with ``product_ids``, those carrying the
-    products or bringing in an order for them.
+    """Shipments under way, neither delivered nor cancelled (or the ``shipment_ids`` named, in any status), delayed
+    ones first; with ``supplier_ids``, those bringing in those suppliers' purchase orders; with ``product_ids``, those
+    carrying the products or bringing in an order for them.
 
     A shipment is delayed when its carrier reported a delay or an exception, or its expected delivery
     date has passed (``days_overdue``) on the calendar of the warehouse it goes to or leaves from (``today``,
@@ -34,7 +37,7 @@ async def open_shipments(
     rows = await conn.fetch(
         f"""SELECT {", ".join(f"s.{c.strip()}" for c in SHIPMENT_COLUMNS.split(","))},
                    w.code AS warehouse_code, po.number AS purchase_order_number,
-                   CASE WHEN s.status <> 'delivered' AND s.expected_delivery < d.today
+                   CASE WHEN {UNDER_WAY} AND s.expected_delivery < d.today
                         THEN d.today - s.expected_delivery ELSE 0 END AS days_overdue,
                    late.delayed, d.today AS counted_on,
                    e.event_type AS last_event, e.occurred_at AS last_event_at, e.location AS last_location,
@@ -43,13 +46,14 @@ async def open_shipments(
             JOIN app.warehouses w ON w.tenant_id = s.tenant_id AND w.id = s.warehouse_id
             CROSS JOIN LATERAL (SELECT app.warehouse_today(w.timezone, $1::date) AS today) d
             -- false, not NULL, without an expected delivery: NULLs sort first under DESC
-            CROSS JOIN LATERAL (SELECT coalesce(s.status <> 'delivered' AND (s.status IN ('delayed', 'exception')
+            CROSS JOIN LATERAL (SELECT coalesce({UNDER_WAY} AND (s.status IN ('delayed', 'exception')
                                                 OR s.expected_delivery < d.today), false) AS delayed) late
             LEFT JOIN app.purchase_orders po ON po.tenant_id = s.tenant_id AND po.id = s.purchase_order_id
             LEFT JOIN LATERAL (
                 SELECT event_type, occurred_at, location, description FROM app.shipment_events
                 WHERE shipment_id = s.id ORDER BY {LATEST_EVENT_FIRST} LIMIT 1) e ON true
-            WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN s.id = ANY($2::uuid[]) ELSE s.status <> 'delivered' END)
+            WHERE (CASE WHEN cardinality($2::uuid[]) > 0 THEN s.id = ANY($2::uuid[])
+                        ELSE {UNDER_WAY} END)
               AND (cardinality($3::uuid[]) = 0 OR s.purchase_order_id = ANY($3::uuid[]))
               AND (cardinality($4::uuid[]) = 0 OR EXISTS (
                       SELECT 1 FROM app.shipment_lines l WHERE l.shipment_id = s.id AND l.product_id = ANY($4::uuid[]))

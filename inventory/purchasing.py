@@ -32,6 +32,7 @@ from inventory.purchasing_status import (
     advance,
     allowed_from,
     lock_order,
+    lock_to_cancel,
     refuse_erp_managed,
     refuse_inactive_references,
 )
@@ -197,8 +198,7 @@ async def issue_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID)
 
 
 async def cancel_order(conn: asyncpg.Connection, tenant_id: UUID, order_id: UUID) -> dict:
-    current = await lock_order(conn, order_id, _CAN_CANCEL, "cancelled")
-    refuse_erp_managed(current, "cancelled")
+    current = await lock_to_cancel(conn, order_id, _CAN_CANCEL)
     await advance(conn, tenant_id, current, PurchaseOrderStatus.CANCELLED)
     return await get_order(conn, order_id)
 

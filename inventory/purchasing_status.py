@@ -25,6 +25,7 @@ from common.errors import ConflictError, NotFoundError
 from inventory import events
 from inventory.purchasing_schemas import PurchaseOrderStatus
 from inventory.records import refuse_inactive
+from inventory.shipment_orders import refuse_cancel_while_shipped
 
 Status = PurchaseOrderStatus
 
@@ -146,6 +147,15 @@ async def lock_order(
     )
     assert held is not None  # the order is locked: it cannot have gone since
     return {**dict(row), **dict(held)}
+
+
+async def lock_to_cancel(conn: asyncpg.Connection, order_id: UUID, allowed: frozenset[PurchaseOrderStatus]) -> dict:
+    """``lock_order`` for a cancel, refused also for an order kept in an ERP and one a shipment brings
+    (``inventory.shipment_orders``)."""
+    order = await lock_order(conn, order_id, allowed, "cancelled")
+    refuse_erp_managed(order, "cancelled")
+    await refuse_cancel_while_shipped(conn, order)
+    return order
 
 
 def refuse_erp_managed(order: dict, action: str) -> None:

@@ -20,7 +20,7 @@ from uuid import UUID
 import asyncpg
 
 from common.errors import ConflictError, ExpiredValueError, InsufficientStockError, InvalidInputError, NotFoundError
-from inventory import events, reservations, shipment_holds, stock
+from inventory import events, reservations, shipment_holds, shipment_orders, stock
 from inventory.listing import KnownValues, Listing, ListQuery, Page
 from inventory.records import write_refusals
 from inventory.schemas import IssueCreate, MovementType
@@ -64,6 +64,9 @@ SHIPMENTS = Listing(
 async def create_shipment(conn: asyncpg.Connection, tenant_id: UUID, user_id: UUID, data: ShipmentCreate) -> dict:
     if data.direction is ShipmentDirection.OUTBOUND and not data.lines:
         raise InvalidInputError("an outbound shipment needs at least one line to issue on delivery", code="no_lines")
+    if data.purchase_order_id is not None:
+        lines = [line.product_id for line in data.lines]
+        await shipment_orders.check_inbound_order(conn, data.purchase_order_id, data.warehouse_id, lines)
     with write_refusals(
         f"carrier {data.carrier} tracking number {data.tracking_number} is already on a shipment",
         {"purchase_order": None, "warehouse": None, "product": None},  # one shipment, many lines
