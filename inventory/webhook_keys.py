@@ -9,8 +9,9 @@ create a second key, move the carrier to it, then revoke the first. A revoked ke
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import NoReturn
 from uuid import UUID
 
@@ -19,6 +20,7 @@ import asyncpg
 from common.database import MemberRole, TenantTransaction, delete_counted
 from common.errors import ConflictError, NotFoundError, PermissionDeniedError
 from integrations.crypto import CredentialCipher
+from inventory.shipment_schemas import CarrierWebhookEvent
 
 KEY_COLUMNS = "id, name, created_by, created_at, rotated_at, revoked_at, last_used_at"
 
@@ -101,13 +103,35 @@ async def mark_used(owner_conn: asyncpg.Connection, key_id: UUID) -> None:
 
 
 def body_digest(body: bytes) -> str:
+    """The SHA-256 of a raw body: what a delivery recorded before 2026-12-08 was claimed with."""
     return hashlib.sha256(body).hexdigest()
 
 
-async def claim_event(tx: TenantTransaction, event_id: str, key_id: UUID, digest: str, shipment_id: UUID) -> bool:
+def event_digest(event: CarrierWebhookEvent) -> str:
+    """The SHA-256 of the event itself, in one canonical form: every field, ``occurred_at`` as a UTC instant, keys
+    sorted, compact JSON. A carrier's retry of the same event serialised another way (spacing, key order, ``Z`` or
+    ``+00:00``, an offset of another zone for the same instant) matches; any changed field does not. Until
+    2026-12-08 the raw body's digest was compared, and such a retry was refused 409 ``event_id_reused``."""
+    fields = event.model_dump(mode="json")
+    if event.occurred_at is not None:
+        fields["occurred_at"] = event.occurred_at.astimezone(UTC).isoformat()
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def claim_event(
+    tx: TenantTransaction,
+    event_id: str,
+    key_id: UUID,
+    digest: str,
+    shipment_id: UUID,
+    *,
+    also_matches: str | None = None,
+) -> bool:
     """Record ``event_id`` for the tenant in the event's own transaction: True the first time, False for a
-    repeat of the same body (a carrier retry or a captured request replayed); ConflictError (409) when the
-    event_id was already used for a different body."""
+    repeat of the same event (a carrier retry or a captured request replayed); ConflictError (409) when the
+    event_id was already used for a different event. ``digest`` is the event's (``event_digest``); a record made
+    before it matches ``also_matches`` (the raw body's digest) instead."""
     inserted = await tx.conn.fetchval(
         """INSERT INTO app.carrier_webhook_deliveries (tenant_id, event_id, key_id, body_sha256, shipment_id)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, event_id) DO NOTHING RETURNING true""",
@@ -124,7 +148,7 @@ async def claim_event(tx: TenantTransaction, event_id: str, key_id: UUID, digest
         tx.tenant_id,
         event_id,
     )
-    if earlier != digest:
+    if earlier not in (digest, also_matches):
         raise ConflictError(f"event_id {event_id!r} was already used for a different event", code="event_id_reused")
     return False
 

@@ -151,11 +151,13 @@ async def carrier_webhook(
         event = CarrierWebhookEvent.model_validate_json(body)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
-    digest = webhook_keys.body_digest(body)
+    # The event, not its bytes: a retry serialised another way is the same event (the raw body's digest matches a
+    # delivery recorded before 2026-12-08).
+    digest, raw_digest = webhook_keys.event_digest(event), webhook_keys.body_digest(body)
 
     async def op(tx: TenantTransaction) -> WebhookResult:
         shipment_id = await shipments.find_by_tracking(tx.conn, event.carrier, event.tracking_number)
-        if not await webhook_keys.claim_event(tx, event.event_id, key_id, digest, shipment_id):
+        if not await webhook_keys.claim_event(tx, event.event_id, key_id, digest, shipment_id, also_matches=raw_digest):
             current = await shipments.get_shipment(tx.conn, shipment_id)
             return WebhookResult(shipment_id=shipment_id, status=current["status"], recorded=False)
         shipment, recorded = await shipments.record_event(
