@@ -180,7 +180,7 @@ async def _shipments(tx: TenantTransaction, today: date) -> list[Case]:
     rows = await tx.conn.fetch(
         """SELECT number, status IN ('delayed', 'exception') OR expected_delivery < $1::date AS delayed,
                   CASE WHEN expected_delivery < $1::date THEN $1::date - expected_delivery ELSE 0 END AS overdue
-           FROM app.shipments WHERE status <> 'delivered'
+           FROM app.shipments WHERE status NOT IN ('delivered', 'cancelled')
            ORDER BY 2 DESC, 3 DESC, expected_delivery NULLS LAST, number""",
         today,
     )
@@ -260,7 +260,8 @@ async def _risk(tx: TenantTransaction, today: date) -> list[Case]:
         MAX_ROWS,
     )
     in_transit = await tx.conn.fetch(
-        "SELECT number FROM app.shipments WHERE status <> 'delivered' ORDER BY number LIMIT $1", MAX_ROWS
+        "SELECT number FROM app.shipments WHERE status NOT IN ('delivered', 'cancelled') ORDER BY number LIMIT $1",
+        MAX_ROWS,
     )
     combined = [("Which of our POs are late, and who is the riskiest supplier?", {P, K}, late)]
     if len(in_transit) < MAX_ROWS:  # all of them fit in the answer, whatever their order
