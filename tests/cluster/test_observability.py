@@ -186,6 +186,15 @@ def test_the_serve_error_alert_divides_by_failed_and_succeeded_requests() -> Non
     assert serve_error_ratio_series() == ({"ray_serve_deployment_error_counter_total"}, SERVE_OUTCOMES)
 
 
+def test_the_serve_error_alert_does_not_count_cancelled_requests_as_failures() -> None:
+    # Ray 2.60 counts a cancelled request (client gone, Serve's timeout) in the error counter with exception_type
+    # CancelledError; until 2026-12-08 the alert counted it as a failure, so clients leaving paged as errors.
+    spec = yaml.safe_load((CLUSTER / "monitoring" / "prometheusrule.yaml").read_text())["spec"]
+    (rule,) = [r for g in spec["groups"] for r in g["rules"] if r.get("alert") == "ChainsightServeDeploymentErrors"]
+    numerator = re.split(r"^\s*/\s*$", rule["expr"], flags=re.MULTILINE)[0]
+    assert re.search(r'ray_serve_deployment_error_counter_total\{exception_type!="CancelledError"\}', numerator)
+
+
 def test_the_serve_requests_panel_counts_failed_requests_too(grafana_dashboard: dict[str, Any]) -> None:
     (panel,) = [p for p in dashboard_panels(grafana_dashboard) if p["title"].startswith("Requests per second per dep")]
     assert metric_names([t["expr"] for t in panel["targets"]], "ray_serve_") == SERVE_OUTCOMES
