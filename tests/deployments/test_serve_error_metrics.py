@@ -41,16 +41,16 @@ class FailsOnOdd:
 
 @pytest.fixture(scope="module")
 def failing_apps(serve_url: str) -> Iterator[None]:
-    """Both applications, each called CALLS times."""
-    handles = [
-        serve.run(AlwaysFails.bind(), name="always-fails", route_prefix=None),
-        serve.run(FailsOnOdd.bind(), name="fails-on-odd", route_prefix=None),
-    ]
-    for i in range(CALLS):
-        for handle in handles:
-            with contextlib.suppress(ray.exceptions.RayTaskError):
-                handle.remote(i).result()
+    """Both applications, each called CALLS times; deleted at the end of the module, or when setting them up fails."""
     try:
+        handles = [
+            serve.run(AlwaysFails.bind(), name="always-fails", route_prefix=None),
+            serve.run(FailsOnOdd.bind(), name="fails-on-odd", route_prefix=None),
+        ]
+        for i in range(CALLS):
+            for handle in handles:
+                with contextlib.suppress(ray.exceptions.RayTaskError):
+                    handle.remote(i).result()
         yield
     finally:
         for name in ("always-fails", "fails-on-odd"):
