@@ -39,13 +39,11 @@ from training import metrics as accuracy
 from training.compute import TrainCompute
 from training.frequency import BATCH_HORIZON, season_length
 from training.job_args import at_least, check_horizon, names, non_negative_number, positive_number
-from training.models.neural import Kind
+from training.kind_fit import KINDS, KindFit, fit_kind
 from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
-from training.ray_fits import fit_booster, load_neural, train_neural
-from training.validation_spread import split_holdout, validation_window
+from training.validation_spread import split_holdout, validation_set, validation_window
 
 logger = logging.getLogger("training.train_job")
-KINDS = ("deepar", "lstm", "xgboost")
 # A series is trained on only with this many horizons of history (the last one held out). The default horizon is the
 # nightly batch's (frequency.BATCH_HORIZON): a run of fewer steps never takes a current batch champion's title
 # (registry.promote_over_baseline), so until 2026-12-07 the default of 14 trained models that could only win by
@@ -90,36 +88,6 @@ def statistical_holdout(train: pd.DataFrame, freq: str, horizon: int, profile: P
     return forecast_panel(train, freq, horizon, DEFAULT_QUANTILES, profile=profile).forecast
 
 
-def fit_kind(
-    kind: str,
-    train: pd.DataFrame,
-    history: pd.DataFrame,
-    freq: str,
-    *,
-    horizon: int,
-    epochs: int,
-    compute: TrainCompute,
-    storage_path: str,
-    tenant_id: UUID | None = None,
-) -> tuple[Any, Any, str, str]:
-    """Fit ``kind`` on ``train`` with Ray Train; returns the model on ``train`` (to score), the same trained
-    model on the full ``history`` (to forecast from), the artifact location and the accelerator used. A neural
-    run is named after the model, ``kind`` and ``tenant_id`` (``ray_fits`` makes each fit's name unique)."""
-    if kind == "xgboost":
-        fit = fit_booster(train, freq, compute=compute, storage_path=storage_path)
-        return fit.forecaster(train), fit.forecaster(history), fit.checkpoint_dir, compute.xgboost_device
-    if kind not in KINDS:  # the job's --models refuses one before any work; a caller's is this kind's failure
-        raise ValueError(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
-    neural = cast(Kind, kind)
-    name = f"{registry.champion_key(freq)}-{kind}" + (f"-{tenant_id}" if tenant_id else "")
-    result = train_neural(
-        train, freq, kind=neural, horizon=horizon, epochs=epochs, compute=compute, storage_path=storage_path, name=name
-    )
-    model = load_neural(result, train, freq, kind=neural, horizon=horizon)
-    serving = load_neural(result, history, freq, kind=neural, horizon=horizon)
-    return model, serving, result.checkpoint_dir, result.accelerator
-
-
 async def train_and_register(
     database_url: str,
     tenant_id: UUID,
@@ -160,10 +128,6 @@ async def train_and_register(
             windows = holdout_windows(horizon, series, boundary)
             baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
 
-            def fit_on(kind: str, data: pd.DataFrame) -> Any:
-                return fit_kind(kind, data, data, freq, horizon=horizon, epochs=epochs, compute=compute,
-                                storage_path=storage_path, tenant_id=tenant_id)[0]  # fmt: skip
-
             for kind in kinds:
                 run = await registry.start_run(
                     conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,
@@ -173,13 +137,16 @@ async def train_and_register(
                 )  # fmt: skip
                 outcome = {"tenant_id": str(tenant_id), "model": kind, "run_id": str(run.id), "version": run.version}
                 try:
-                    model, serving, artifact, device = fit_kind(
+                    # A kind whose intervals come from its validation window is also fitted without that window
+                    # (KindFit(*...): a fit's fields, its validation model None where it gave none).
+                    fit = KindFit(*fit_kind(
                         kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
-                        storage_path=storage_path, tenant_id=tenant_id,
-                    )  # fmt: skip
+                        storage_path=storage_path, tenant_id=tenant_id, earlier=validation_set(kind, train, horizon),
+                    ))  # fmt: skip
+                    model, serving, artifact, device = fit.model, fit.serving, fit.artifact, fit.device
                     errors = holdout_errors(model.predict(horizon), train, test, freq)
                     # Each series' forecast of the window before the test window, fitted without it: its intervals.
-                    spread = validation_window(kind, train, horizon, fit_on)
+                    spread = validation_window(train, horizon, fit.validation)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
                 except fit_errors() as exc:
                     # This kind failed: the tenant's other kinds still train (until 2026-12-07 it ended them all).

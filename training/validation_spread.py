@@ -3,13 +3,13 @@ fits nothing (no Ray, no HTTP here).
 
 The train job holds out each series' last ``horizon`` steps as its test window (the champion comparison). The
 validation window is the ``horizon`` steps before that, cut from the training data: the same model kind is fitted
-on what precedes it and forecasts it, and each series' forecasts and actuals there are kept in the run's
-``metrics.series_validation`` (``validation_window``). Serving turns them into quantiles around the checkpoint's
-point forecast (``with_validation_spread``), split conformal, one spread for every step of the horizon (one window per
-series holds one error per step, too few for a quantile per step): where every validation forecast is above
-``RATIO_FLOOR`` of the history's mean (demand, whose spread grows with its level), the point times the quantiles of
-actual / forecast, so a zero-demand day keeps a zero lower bound; elsewhere the point plus the quantiles of actual -
-forecast. The test window is never used.
+on what precedes it (``validation_set``; xgboost in the champion's own Ray Train run) and forecasts it, and each
+series' forecasts and actuals there are kept in the run's ``metrics.series_validation`` (``validation_window``).
+Serving turns them into quantiles around the checkpoint's point forecast (``with_validation_spread``), split
+conformal, one spread for every step of the horizon (one window per series holds one error per step, too few for a
+quantile per step): where every validation forecast is above ``RATIO_FLOOR`` of the history's mean (demand, whose
+spread grows with its level), the point times the quantiles of actual / forecast, so a zero-demand day keeps a zero
+lower bound; elsewhere the point plus the quantiles of actual - forecast. The test window is never used.
 
 Until 2026-12-08 every request for a trained xgboost champion fitted the statistical selection on the series'
 history to borrow its intervals (about 1 s); a series without stored errors (a run recorded before, or one whose
@@ -18,7 +18,7 @@ validation forecast could not be scored) still does, and the answer's reason say
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -39,16 +39,20 @@ def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd
     return history[from_end >= horizon], history[from_end < horizon]
 
 
-def validation_window(
-    kind: str, train: pd.DataFrame, horizon: int, fit: Callable[[str, pd.DataFrame], Any]
-) -> dict[str, dict[str, dict[str, list[float]]]]:
-    """``{SERIES_VALIDATION: {unique_id: {"yhat": forecasts, "y": actuals}}}`` for a kind whose intervals come from
-    them, else ``{}``: ``fit`` (a kind and a training set -> a model with ``predict(horizon)``) on ``train`` less its
-    last ``horizon`` steps, forecasting those steps (the validation window; ``train`` holds no test step)."""
-    if kind not in VALIDATED_KINDS:
+def validation_set(kind: str, train: pd.DataFrame, horizon: int) -> pd.DataFrame | None:
+    """What a kind whose intervals come from its validation window is also fitted on: ``train`` (which holds no test
+    step) less each series' last ``horizon`` steps, the window; None for any other kind."""
+    return split_holdout(train, horizon)[0] if kind in VALIDATED_KINDS else None
+
+
+def validation_window(train: pd.DataFrame, horizon: int, model: Any) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """``{SERIES_VALIDATION: {unique_id: {"yhat": forecasts, "y": actuals}}}``: ``model`` (one with ``predict(horizon)``
+    fitted on ``validation_set``) forecasting ``train``'s last ``horizon`` steps, the steps it was not fitted on (a
+    model that saw them forecasts later steps: none kept). ``{}`` without a model (a kind with its own quantiles)."""
+    if model is None:
         return {}
-    earlier, window = split_holdout(train, horizon)
-    forecast = fit(kind, earlier).predict(horizon)
+    window = split_holdout(train, horizon)[1]
+    forecast = model.predict(horizon)
     merged = window.merge(forecast[["unique_id", "ds", POINT_COLUMN]], on=["unique_id", "ds"], how="inner")
     merged = merged.dropna(subset=["y", POINT_COLUMN]).sort_values("ds")
     return {

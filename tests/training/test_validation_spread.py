@@ -13,7 +13,7 @@ from tests.training.test_train_job import TrainingMean
 from training.features import FeatureSpec
 from training.models.gradient_boosted import GradientBoostedForecaster
 from training.serving import TrainedModels, TrainedRun
-from training.validation_spread import validation_window
+from training.validation_spread import validation_set, validation_window
 
 HORIZON = 28
 
@@ -92,16 +92,14 @@ def test_the_validation_window_is_forecast_by_a_fit_without_it_on_the_steps_befo
         {"unique_id": np.repeat(["a", "b"], 10), "ds": np.tile(pd.date_range("2025-01-01", periods=10), 2),
          "y": np.r_[np.arange(10.0), np.full(10, 5.0)]}
     )  # fmt: skip
-    seen = []
-
-    def fit(kind: str, earlier: pd.DataFrame) -> TrainingMean:
-        seen.append(earlier)
-        return TrainingMean(earlier)
-
-    stored = validation_window("xgboost", train, 3, fit)["series_validation"]
-    assert seen[0].groupby("unique_id")["ds"].max().dt.day.tolist() == [7, 7]
+    earlier = validation_set("xgboost", train, 3)
+    assert earlier is not None and earlier.groupby("unique_id")["ds"].max().dt.day.tolist() == [7, 7]
+    stored = validation_window(train, 3, TrainingMean(earlier))["series_validation"]
     assert stored == {"a": {"yhat": [3.0] * 3, "y": [7.0, 8.0, 9.0]}, "b": {"yhat": [5.0] * 3, "y": [5.0] * 3}}
-    assert validation_window("deepar", train, 3, fit) == {} and len(seen) == 1  # DeepAR has its own quantiles
+    # A model that saw the window forecasts the steps after it: nothing of the window to keep.
+    assert validation_window(train, 3, TrainingMean(train)) == {"series_validation": {}}
+    # DeepAR has its own quantiles: nothing more to fit, nothing kept.
+    assert validation_set("deepar", train, 3) is None and validation_window(train, 3, None) == {}
 
 
 @pytest.mark.parametrize(
@@ -113,7 +111,7 @@ def test_intervals_from_a_runs_validation_window_cover_about_80_percent_of_the_d
 ):
     days, demand = panel()
     train = long_frame(days, demand, trained_on)
-    stored = validation_window("xgboost", train, HORIZON, lambda kind, earlier: fit_booster(earlier))
+    stored = validation_window(train, HORIZON, fit_booster(validation_set("xgboost", train, HORIZON)))
     booster = fit_booster(train)
     models = TrainedModels(loader=lambda run: booster._members[0].point)
     inside, below = [], []
