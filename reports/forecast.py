@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from inventory.exports.pdf_document import ReportDocument
 from inventory.exports.pdf_tables import Column, draw_table, format_number, format_value
 from reports.charts import forecast_chart
 from reports.forecast_series import SeriesRef
 from training.history import LEDGER_FREQUENCIES
+
+if TYPE_CHECKING:
+    from inventory.exports.pdf_document import ReportDocument
 
 # 2.5%/97.5% bound the 95% interval and 10%/90% the 80% one; the median is the point's companion.
 INTERVAL_QUANTILES = (0.025, 0.1, 0.5, 0.9, 0.975)
@@ -80,6 +82,9 @@ def render_forecast_report(
     service_level: float,
     items: Sequence[SeriesForecast],
 ) -> bytes:
+    # fpdf loads with the first report, not when the API imports the report routes (~2.6 s of CPU per replica).
+    from inventory.exports.pdf_document import ReportDocument
+
     one, many = PERIOD_NAMES[freq]
     pdf = ReportDocument("Demand forecast report", tenant, generated, filter_text)
     pdf.add_page()

@@ -10,7 +10,7 @@ from typing import Any
 
 import xlsxwriter
 
-from inventory.exports.pdf_document import TIMESTAMP_FORMAT
+from inventory.exports.pdf_style import TIMESTAMP_FORMAT
 from inventory.schemas import zone_name
 from reports.supplier_risk import COMPONENTS, TITLE, ranking_rows
 from reports.supplier_risk_data import (
@@ -19,6 +19,13 @@ from reports.supplier_risk_data import (
     driver_text,
     driver_value,
     weighted_components,
+)
+from risk.scoring import EXPIRY_WARNING_DAYS
+
+# The certificate window selects the Certifications sheet's rows; the scores are the app's, whatever the window.
+SCORE_CERTIFICATE_RULE = (
+    f"a certificate counts as expiring within {EXPIRY_WARNING_DAYS} days (the score's rule, as in the app, "
+    "whatever the certificate window)"
 )
 
 
@@ -42,7 +49,7 @@ def about_rows(tenant: str, generated: datetime, data: SupplierRiskData) -> list
         ("Certificate window", f"expired, or expiring within {data.compliance['window_days']} days"),
         ("Suppliers", suppliers),
         ("Rank", f"within band {data.band}" if data.band else "overall, among all active suppliers"),
-        ("Scores", "0 = none, 100 = highest; high ≥ 60, medium ≥ 30"),
+        ("Scores", f"0 = none, 100 = highest; high ≥ 60, medium ≥ 30; {SCORE_CERTIFICATE_RULE}"),
         ("Weights", " · ".join(f"{c} {float(weights[c]):.0%}" for c in COMPONENTS)),
     ]
 

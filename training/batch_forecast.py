@@ -41,9 +41,9 @@ from common.errors import describe
 from training import drift, forecast_store, registry
 from training import history as ledger
 from training.distributed import forecast_on_ray
-from training.frequency import BATCH_HORIZON
+from training.frequency import BATCH_HORIZON, MAX_HORIZON
 from training.job_args import check_horizon, non_negative_number, quantile_levels
-from training.planning import MAX_HORIZON, Profile
+from training.planning import Profile
 from training.ray_metrics import DriftGauges
 
 logger = logging.getLogger("training.batch_forecast")

@@ -16,6 +16,8 @@ _HORIZON_BY_SEASON = {24: 48, 168: 48, 7: 14, 5: 10, 52: 13, 12: 18, 4: 8, 1: 6}
 # than the documented 13-week one. /ai/forecast/demand and the forecast PDF default to it too, so a request without
 # a horizon is served from the stored forecast (until 2026-12-07 a weekly one asked 28 weeks and was refitted).
 BATCH_HORIZON = {"D": 28, "W": 13}
+# The longest horizon each ledger frequency accepts: about a year ahead.
+MAX_HORIZON = {"D": 366, "W": 104}
 
 
 def parse_frequency(freq: str) -> BaseOffset:

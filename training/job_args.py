@@ -92,8 +92,8 @@ def planned_day(text: str) -> date:
 
 
 def horizon_problem(horizon: int, freq: str) -> str | None:
-    """Why ``horizon`` steps of ``freq`` cannot be forecast (not between 1 and ``planning.MAX_HORIZON``), or None."""
-    from training.planning import MAX_HORIZON
+    """Why ``horizon`` steps of ``freq`` cannot be forecast (not between 1 and ``frequency.MAX_HORIZON``), or None."""
+    from training.frequency import MAX_HORIZON
 
     longest = MAX_HORIZON[freq]
     if 1 <= horizon <= longest:

@@ -51,8 +51,6 @@ from training.validation import quantile_column, validate_quantiles
 
 Profile = Literal["fast", "full"]
 DEFAULT_QUANTILES = (0.1, 0.5, 0.9)
-# The longest horizon each ledger frequency accepts: about a year ahead.
-MAX_HORIZON = {"D": 366, "W": 104}
 # Days in one period of each ledger frequency (lead times are kept in days).
 PERIOD_DAYS = {"D": 1.0, "W": 7.0}
 

@@ -16,14 +16,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from inventory.exports.pdf_style import ACCENT, FONT, INK, MUTED, TIMESTAMP_FORMAT
 from inventory.schemas import zone_name
-
-FONT = "DejaVu"
-INK = (33, 37, 41)
-MUTED = (108, 117, 125)
-ACCENT = (31, 78, 121)  # table headings and section rules
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M"
-DATE_FORMAT = "%Y-%m-%d"
 
 
 def font_dir() -> Path:

@@ -11,12 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from fpdf.enums import TableBordersLayout, TableCellFillMode
-from fpdf.fonts import FontFace
+from inventory.exports.pdf_style import ACCENT, DATE_FORMAT, FONT, TIMESTAMP_FORMAT
 
-from inventory.exports.pdf_document import ACCENT, DATE_FORMAT, FONT, TIMESTAMP_FORMAT, ReportDocument
+if TYPE_CHECKING:
+    from inventory.exports.pdf_document import ReportDocument
 
 Kind = Literal["text", "number", "money", "percent"]
 ZEBRA = (242, 245, 249)
@@ -92,6 +92,10 @@ def draw_table(
     pdf: ReportDocument, columns: Sequence[Column], rows: Sequence[Mapping[str, Any]], size: float = 8.5
 ) -> None:
     """The table at the current position; page breaks repeat the heading row."""
+    # Here, not at the top: the API imports this module for its columns and formats, and fpdf loads with a document.
+    from fpdf.enums import TableBordersLayout, TableCellFillMode
+    from fpdf.fonts import FontFace
+
     pdf.set_font(FONT, "", size)
     # Rows outside the zebra stripes are drawn with the current fill colour: white, whatever drew last.
     pdf.set_fill_color(255, 255, 255)

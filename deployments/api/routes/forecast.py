@@ -39,9 +39,8 @@ from training.forecast_schemas import (
     SeasonalAnalysis,
     SupplyPrediction,
 )
-from training.frequency import BATCH_HORIZON
+from training.frequency import BATCH_HORIZON, MAX_HORIZON
 from training.lead_time_choice import LeadTime, choose_lead_time
-from training.planning import MAX_HORIZON
 from training.policy_terms import OrderingTerms, ordering_terms, withhold_order
 from training.serving import TRAINED_KINDS, TrainedRun
 from training.stored_forecast import fresh_stored_forecast

@@ -42,8 +42,7 @@ from reports.supplier_risk import render_supplier_risk_pdf
 from reports.supplier_risk_data import gather
 from reports.supplier_risk_xlsx import render_supplier_risk_xlsx
 from training import history as ledger
-from training.frequency import BATCH_HORIZON
-from training.planning import MAX_HORIZON
+from training.frequency import BATCH_HORIZON, MAX_HORIZON
 from training.stored_forecast import fresh_stored_forecast
 
 router = APIRouter(prefix="/exports", tags=["exports"])
@@ -133,7 +132,8 @@ async def _supplier_risk_report(
     async with _export_slot(caller, settings) as slot:
         tenant = await _tenant_name(slot)
         generated = now.astimezone(await members.zone_for(slot.conn, slot.user_id))  # the reader's clock
-        # The caller's date, as the RiskService uses for /ai/risk: the same day, the same scores.
+        # The caller's date, as the RiskService uses for /ai/risk: the same day, the same scores (window_days only
+        # selects the certificates the report lists; the scores keep their own 60 days).
         data = await gather(slot, await members.today_for(slot.conn, slot.user_id), band, window_days)
         if kind == "pdf":
             filter_text = _risk_filter(band, window_days)
