@@ -1,6 +1,7 @@
-"""What the supplier risk report shows, read in one tenant transaction: the ranking and compliance report the
-risk API answers (``/ai/risk/suppliers``, ``/ai/risk/compliance``, same functions, same day), the monthly
-late-delivery trend, and each top factor put into words."""
+"""What the supplier risk report shows, read in one tenant transaction: the ranking ``/ai/risk/suppliers`` answers
+(same function, same day, so the same scores and bands whatever the report's window) and the compliance report
+``/ai/risk/compliance?window_days=`` answers over the report's window (which only selects the certificates
+listed), the monthly late-delivery trend, and each top factor put into words."""
 
 from __future__ import annotations
 
@@ -50,11 +51,12 @@ async def gather(
     tx: TenantTransaction, today: date, band: str | None = None, window_days: int = EXPIRY_WARNING_DAYS
 ) -> SupplierRiskData:
     """The trend and the certifications cover every supplier the filter selects (all active ones, or the band's);
-    only the ranking is cut at RANK_LIMIT, so an expired certificate of the 501st supplier is still reported. The
-    scores' certifications driver judges "expiring" over ``window_days``, as the certificate table does."""
+    only the ranking is cut at RANK_LIMIT, so an expired certificate of the 501st supplier is still reported.
+    ``window_days`` selects the certificates listed; the scores are the app's, whose certifications driver counts
+    a certificate as expiring within its own EXPIRY_WARNING_DAYS."""
     # Overdue lines on each receiving warehouse's calendar, as the API's and the nightly scan's scores count them.
     now = datetime.now(UTC)
-    everyone = await service.rank_suppliers(tx, today, limit=None, band=band, at=now, window_days=window_days)
+    everyone = await service.rank_suppliers(tx, today, limit=None, band=band, at=now)
     ranking = {**everyone, "suppliers": everyone["suppliers"][:RANK_LIMIT]}
     selected = {str(item["supplier"]["id"]): item["supplier"]["code"] for item in everyone["suppliers"]}
     report = await compliance.tenant_report(tx.conn, today, window_days)
@@ -216,3 +218,27 @@ def certification_rows(data: SupplierRiskData) -> list[dict[str, Any]]:
                     }
                 )
     return sorted(rows, key=lambda r: (r["expires_on"], r["code"]))
+
+
+@dataclass(frozen=True)
+class CertificateTable:
+    """The certificates a table of at most ``limit`` rows shows, and how many of each state there are in all."""
+
+    rows: list[dict[str, Any]]
+    expiring: int
+    expired: int
+
+    def shown(self, state: str) -> int:
+        return sum(r["state"] == state for r in self.rows)
+
+
+def certificate_table(certificates: list[dict[str, Any]], limit: int = RANK_LIMIT) -> CertificateTable:
+    """The expiring certificates first, soonest first, all of them up to ``limit``: the ones still to act on; then
+    the expired ones that lapsed latest, in the room left. The earliest expiries first would fill the table with
+    long-lapsed certificates and hide every expiring one."""
+    expiring = [c for c in certificates if c["state"] == "expiring"]
+    expired = sorted(
+        (c for c in certificates if c["state"] == "expired"), key=lambda r: (-r["expires_on"].toordinal(), r["code"])
+    )
+    rows = sorted(expiring, key=lambda r: (r["expires_on"], r["code"]))[:limit]
+    return CertificateTable([*rows, *expired[: limit - len(rows)]], len(expiring), len(expired))

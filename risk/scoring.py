@@ -29,7 +29,8 @@ PRIOR_ON_TIME = 0.85
 PRIOR_LEAD_CV = 0.2
 PRIOR_FILL = 0.97
 PRIOR_DEFECT = 0.01
-# A certificate expiring within this many days is "expiring", where a report or scan asks no other window.
+# The score's rule: a certificate expiring within this many days is "expiring" for the certifications driver,
+# whatever window a report lists certificates over or the scan alerts on them over (one score everywhere).
 EXPIRY_WARNING_DAYS = 60
 
 
@@ -198,14 +199,13 @@ def _spend_share(facts: SupplierFacts) -> Factor:
     return Factor("geographical", "spend_share", round(facts.spend_share, 4), _scale(facts.spend_share, 0, 0.4), 0.15)
 
 
-def compliance_factors(facts: SupplierFacts, today: date, window_days: int = EXPIRY_WARNING_DAYS) -> list[Factor]:
-    """The certifications (expired, or expiring within ``window_days``: the compliance report's window) and the
-    latest audit."""
+def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:
+    """The certifications (expired, or expiring within EXPIRY_WARNING_DAYS) and the latest audit."""
     if not facts.certifications:
         certification = Factor("compliance", "certifications", "none on file", 60.0, 0.5, "no certification on file")
     else:
         expired = [c.standard for c in facts.certifications if c.expires_on < today]
-        expiring = [c.standard for c in facts.certifications if 0 <= (c.expires_on - today).days <= window_days]
+        expiring = [c.standard for c in facts.certifications if 0 <= (c.expires_on - today).days <= EXPIRY_WARNING_DAYS]
         if expired:
             certification = Factor("compliance", "certifications", f"expired: {', '.join(sorted(expired))}", 100.0, 0.5)
         elif expiring:
@@ -229,20 +229,13 @@ def compliance_factors(facts: SupplierFacts, today: date, window_days: int = EXP
     return [certification, audit]
 
 
-def assess(
-    facts: SupplierFacts,
-    weights: dict[str, float],
-    today: date,
-    top: int = 5,
-    window_days: int = EXPIRY_WARNING_DAYS,
-) -> dict[str, Any]:
-    """Component scores, the weighted overall score, its band, confidence and top contributing factors; a
-    certificate counts as expiring within ``window_days``."""
+def assess(facts: SupplierFacts, weights: dict[str, float], today: date, top: int = 5) -> dict[str, Any]:
+    """Component scores, the weighted overall score, its band, confidence and top contributing factors."""
     factors = [
         *financial_factors(facts),
         *operational_factors(facts.deliveries),
         *geographical_factors(facts),
-        *compliance_factors(facts, today, window_days),
+        *compliance_factors(facts, today),
     ]
     components = {}
     for component in COMPONENTS:

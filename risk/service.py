@@ -51,42 +51,31 @@ def _supplier(row: Any) -> dict[str, Any]:
 
 
 async def assess_supplier(
-    tx: TenantTransaction,
-    supplier_id: UUID,
-    today: date,
-    at: datetime | None = None,
-    window_days: int = EXPIRY_WARNING_DAYS,
+    tx: TenantTransaction, supplier_id: UUID, today: date, at: datetime | None = None
 ) -> dict[str, Any]:
     """The supplier's score as of ``today``; ``at`` (now) counts its overdue order lines on each receiving
-    warehouse's calendar, as ``predict_open_lines`` dates lateness; a certificate is expiring within
-    ``window_days``, for the score and the compliance status alike."""
+    warehouse's calendar, as ``predict_open_lines`` dates lateness."""
     await repository.get_supplier(tx.conn, supplier_id)
     weights = (await repository.get_weights(tx.conn))["weights"]
     row, facts = (await repository.supplier_facts(tx.conn, today, supplier_id, at))[supplier_id]
-    status = await compliance.compliance_status(tx.conn, supplier_id, today, window_days)
+    status = await compliance.compliance_status(tx.conn, supplier_id, today)
     return {
         "supplier": _supplier(row),
         "as_of": today,
-        **assess(facts, weights, today, window_days=window_days),
+        **assess(facts, weights, today),
         "compliance_status": status["status"],
     }
 
 
 async def rank_suppliers(
-    tx: TenantTransaction,
-    today: date,
-    *,
-    limit: int | None,
-    band: str | None = None,
-    at: datetime | None = None,
-    window_days: int = EXPIRY_WARNING_DAYS,
+    tx: TenantTransaction, today: date, *, limit: int | None, band: str | None = None, at: datetime | None = None
 ) -> dict[str, Any]:
-    """Active suppliers by score, highest first (the first ``limit``, or all with None); ``at`` and
-    ``window_days`` as in ``assess_supplier``."""
+    """Active suppliers by score, highest first (the first ``limit``, or all with None); ``at`` as in
+    ``assess_supplier``."""
     weights = (await repository.get_weights(tx.conn))["weights"]
     ranked = []
     for row, facts in (await repository.supplier_facts(tx.conn, today, at=at)).values():
-        assessment = assess(facts, weights, today, top=3, window_days=window_days)
+        assessment = assess(facts, weights, today, top=3)
         if band is None or assessment["band"] == band:
             ranked.append({"supplier": _supplier(row), **assessment})
     ranked.sort(key=lambda item: (-item["overall"], item["supplier"]["code"]))
@@ -244,7 +233,8 @@ class ScanThresholds:
     supplier_score: alerts.Threshold = field(default_factory=lambda: alerts.Threshold(60.0, 50.0))
     # Urgency of an expiry: 1 when expired, 0 at the warning window's start.
     certification_urgency: alerts.Threshold = field(default_factory=lambda: alerts.Threshold(0.0, -0.01))
-    # The certifications driver of the supplier scores judges "expiring" over the same window.
+    # The certificate alerts' window only: the stored supplier scores are the app's, whose certifications driver
+    # keeps its own EXPIRY_WARNING_DAYS (the copilot compares them with /ai/risk/suppliers' and with each other).
     expiry_window_days: int = EXPIRY_WARNING_DAYS
 
 
@@ -283,7 +273,7 @@ async def scan(
         )  # fmt: skip
     # Every active supplier, however many: one left unobserved keeps its alert state (never cleared, so a later
     # crossing raises nothing) and its last value, which the copilot reads as the last scan's score.
-    ranking = await rank_suppliers(tx, today, limit=None, at=at, window_days=limits.expiry_window_days)
+    ranking = await rank_suppliers(tx, today, limit=None, at=at)
     for item in ranking["suppliers"]:
         supplier = item["supplier"]
         raised["supplier_score"] += await alerts.observe(
