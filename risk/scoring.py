@@ -9,6 +9,7 @@ no history gets the prior, and the assessment says its confidence is low.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -199,6 +200,15 @@ def _spend_share(facts: SupplierFacts) -> Factor:
     return Factor("geographical", "spend_share", round(facts.spend_share, 4), _scale(facts.spend_share, 0, 0.4), 0.15)
 
 
+def _standards(names: list[str]) -> str:
+    """Each standard once, with its count where it repeats ("ISO 9001 (3 certificates), IATF 16949"): until
+    2026-12-08 a supplier with hundreds of certificates of one standard had a driver text taller than a PDF page (a
+    500 on the report)."""
+    return ", ".join(
+        f"{name} ({count} certificates)" if count > 1 else name for name, count in sorted(Counter(names).items())
+    )
+
+
 def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:
     """The certifications (expired, or expiring within EXPIRY_WARNING_DAYS) and the latest audit."""
     if not facts.certifications:
@@ -207,9 +217,9 @@ def compliance_factors(facts: SupplierFacts, today: date) -> list[Factor]:
         expired = [c.standard for c in facts.certifications if c.expires_on < today]
         expiring = [c.standard for c in facts.certifications if 0 <= (c.expires_on - today).days <= EXPIRY_WARNING_DAYS]
         if expired:
-            certification = Factor("compliance", "certifications", f"expired: {', '.join(sorted(expired))}", 100.0, 0.5)
+            certification = Factor("compliance", "certifications", f"expired: {_standards(expired)}", 100.0, 0.5)
         elif expiring:
-            certification = Factor("compliance", "certifications", f"expiring: {', '.join(sorted(expiring))}", 50, 0.5)
+            certification = Factor("compliance", "certifications", f"expiring: {_standards(expiring)}", 50, 0.5)
         else:
             certification = Factor("compliance", "certifications", "all valid", 0.0, 0.5)
     if not facts.audits:

@@ -103,3 +103,26 @@ async def test_the_pdf_shows_every_expiring_certificate_before_the_expired_ones_
     assert f"OLD-{room:04d}" in text and f"OLD-{room + 1:04d}" not in text and f"OLD-{expired:04d}" not in text
     xlsx = (await api.get(RISK_XLSX, headers=tenant.headers())).content
     assert len(sheet_rows(xlsx, "Certifications", 3)) == expired + expiring
+
+
+async def test_a_supplier_with_hundreds_of_one_expired_standard_gets_its_pdf_naming_the_standard_once(
+    api, make_tenant, owner_pool
+):
+    # Before, the certifications driver named the standard once per certificate: 300 of them made a driver row
+    # taller than a page and the PDF export failed with a 500 ("The row with index 1 is too high").
+    tenant = await make_tenant()
+    async with owner_pool.acquire() as conn:
+        await conn.execute(
+            """
+            WITH s AS (
+                INSERT INTO app.suppliers (tenant_id, code, name, country) VALUES ($1, 'MANY-1', 'Many', 'DE')
+                RETURNING id
+            )
+            INSERT INTO app.supplier_certifications (tenant_id, supplier_id, standard, reference, expires_on)
+            SELECT $1, s.id, 'ISO 9001', 'MANY-' || g, current_date - 10 - g FROM generate_series(1, 300) g, s
+            """,
+            tenant.id,
+        )
+    response = await api.get(RISK_PDF, headers=tenant.headers())
+    assert response.status_code == 200, response.text
+    assert "expired: ISO 9001 (300 certificates)" in pdf_text(response.content)
