@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from common.errors import InvalidInputError
+from common.errors import DomainError
 from deployments.cli_support import ensure_database_url, fail, option_value, parse_day, parse_uuid
 
 
@@ -64,7 +64,7 @@ def _risk_scan(*, tenant: str | None, today: str | None, retrain: bool, train: b
     ensure_database_url()
     try:
         outcomes = execute(argv)
-    except InvalidInputError as exc:
+    except DomainError as exc:  # a refused option, or the database busy past DATABASE_ACQUIRE_TIMEOUT_S
         fail(exc)
     typer.echo(json.dumps(outcomes, default=str, indent=2))
     failed = [o["tenant_id"] for o in outcomes if "error" in o]

@@ -26,7 +26,7 @@ import pandas as pd
 
 from common.config import get_settings
 from common.database import Database, TenantTransaction, job_database
-from common.errors import InvalidInputError, describe
+from common.errors import DomainError, InvalidInputError, describe
 from inventory.schemas import plannable
 from risk import repository
 from risk.model import DisruptionModel
@@ -275,7 +275,7 @@ def execute(argv: list[str] | None = None) -> list[dict[str, Any]]:
 def main(argv: list[str] | None = None) -> None:
     try:
         outcomes = execute(argv)
-    except InvalidInputError as exc:
+    except DomainError as exc:  # a refused option, or the database busy past DATABASE_ACQUIRE_TIMEOUT_S
         raise SystemExit(f"early-warning: {exc.message}") from exc
     print(json.dumps(outcomes, default=str))
     failed = [o["tenant_id"] for o in outcomes if "error" in o]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from common.errors import PoolExhaustedError
 from deployments import cli_risk
 from deployments.cli import app as cli
 from risk import early_warning
@@ -68,3 +69,27 @@ def test_the_risk_scan_command_refuses_such_a_day_before_the_database_or_ray(mon
     result = CliRunner().invoke(cli, ["risk", "scan", "--today", today], env={"COLUMNS": "400"})
     assert result.exit_code == 2, result.output
     assert result.output == f"error: {message}\n"
+
+
+BUSY = "every database connection is busy (waited 5.0 s, DATABASE_ACQUIRE_TIMEOUT_S); retry shortly"
+
+
+def test_the_risk_scan_command_says_in_one_line_that_the_database_stayed_busy(monkeypatch):
+    # Before 2026-12-08 only InvalidInputError was caught: the scan's bounded wait for a connection (7df3718) ended
+    # `chainsight risk scan` with a PoolExhaustedError traceback.
+    def busy(*_: object, **__: object):
+        raise PoolExhaustedError(BUSY)
+
+    monkeypatch.setattr(cli_risk, "ensure_database_url", lambda *_, **__: None)
+    monkeypatch.setattr(early_warning, "execute", busy)
+    result = CliRunner().invoke(cli, ["risk", "scan", "--no-train"], env={"COLUMNS": "400"})
+    assert (result.exit_code, result.output) == (2, f"error: {BUSY}\n")
+
+
+def test_the_early_warning_job_says_in_one_line_that_the_database_stayed_busy(monkeypatch):
+    def busy(*_: object, **__: object):
+        raise PoolExhaustedError(BUSY)
+
+    monkeypatch.setattr(early_warning, "execute", busy)
+    with pytest.raises(SystemExit, match=r"^early-warning: every database connection is busy"):
+        early_warning.main([])
