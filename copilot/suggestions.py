@@ -23,15 +23,13 @@ from common.database import TenantTransaction
 from copilot.stock_outs import DEMAND_WINDOW_DAYS, RECENT_DEMAND, projected_stock_outs
 from copilot.tool_base import dock_date
 from inventory import members, order_book, reorder
+from inventory.order_rounding import exact_order_step, round_up
 from inventory.records import ids_of
 from risk import scan_results
 from risk import service as risk_service
 
 COVER_TARGET_DAYS = 14
 LEDGER_QUANTUM = Decimal("0.0001")  # stock quantities are numeric(18, 4)
-# The shared units' category counted in whole pieces (each, pair, dozen...); others (kg, t, m3, a unit the shared
-# table does not know) are measured, and their suggested quantity keeps the fractions that matter.
-COUNTED_CATEGORY = "unit"
 # Open orders looked at for expediting (the most overdue first), and suppliers for review (riskiest first).
 EXPEDITE_SCAN_LIMIT = 200
 REVIEW_SCAN_LIMIT = 200
@@ -100,7 +98,11 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
            covered AS (
                SELECT l.product_id, l.sku, l.product_name, l.warehouse_id, l.warehouse_code, l.available, d.per_day,
                       app.incoming_quantity(p.tenant_id, l.product_id, l.warehouse_id) AS incoming,
-                      u.category IS NOT DISTINCT FROM $3 AS counted
+                      -- what a proposal rounds to: the location's active rule's multiple, the unit's whole items
+                      p.unit_of_measure, u.category AS unit_category, u.ratio AS unit_ratio,
+                      (SELECT r.order_multiple FROM app.reorder_rules r
+                        WHERE r.product_id = l.product_id AND r.warehouse_id = l.warehouse_id AND r.active)
+                        AS order_multiple
                FROM app.stock_level_details l
                JOIN app.products p ON p.id = l.product_id
                LEFT JOIN app.units_of_measure u ON u.code = p.unit_of_measure
@@ -113,7 +115,6 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
            ORDER BY (available + incoming) / per_day, sku""",
         DEMAND_WINDOW_DAYS,
         COVER_TARGET_DAYS,
-        COUNTED_CATEGORY,
     )
     found = []
     for r in rows:
@@ -126,7 +127,8 @@ async def from_recent_demand(tx: TenantTransaction, today: date) -> list[Suggest
         need = (per_day * COVER_TARGET_DAYS * 2).quantize(LEDGER_QUANTUM, rounding=ROUND_HALF_UP) - supply
         if need <= 0:
             continue
-        quantity = _round_up(need, counted=bool(r["counted"]))
+        step = exact_order_step(r["order_multiple"], r["unit_of_measure"], r["unit_category"], r["unit_ratio"])
+        quantity = _round_up(need, step)
         stock = f"available {_fmt(r['available'])}"
         if r["incoming"] > 0:
             stock += f" plus {_fmt(r['incoming'])} on order"
@@ -320,12 +322,13 @@ def _fmt(value: Decimal | int | float) -> str:
     return f"{number:f}"
 
 
-def _round_up(need: Decimal, *, counted: bool) -> Decimal:
-    """A positive need rounded up, never to 0: to whole units when counted in pieces, else to three significant
-    figures (whole units from 100 up, not finer than the ledger). Until 2026-12-07 every need was rounded half to
-    even to a whole unit, so 0.45 t read "Reorder about 0"."""
-    if counted:
-        return need.quantize(Decimal(1), rounding=ROUND_CEILING)
+def _round_up(need: Decimal, step: Decimal | None) -> Decimal:
+    """A positive need rounded up, never to 0: to ``step`` as a proposal rounds (``inventory.order_rounding``: the
+    rule's multiple, whole items of a count unit); with no step (measured, no multiple) to three significant figures
+    (whole units from 100 up, not finer than the ledger). Until 2026-12-07 0.45 t read "Reorder about 0"; until
+    2026-12-08 2.1 dozen read 3 (a proposal: 2.25) and a rule's multiple was not looked at."""
+    if step is not None:
+        return round_up(need, step)
     three_figures = Decimal(1).scaleb(need.adjusted() - 2)
     return need.quantize(min(Decimal(1), max(LEDGER_QUANTUM, three_figures)), rounding=ROUND_CEILING)
 

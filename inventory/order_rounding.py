@@ -15,7 +15,7 @@ from them keep quantities; ``order_step`` and ``round_up_to_step`` are the same 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from math import gcd
 
@@ -72,11 +72,15 @@ def exact_order_step(
 
 
 def round_up(quantity: Decimal, step: Decimal | None) -> Decimal:
-    """``quantity`` rounded up to a whole number of ``step``, exactly (0 and below stay as they are)."""
+    """``quantity`` rounded up to a whole number of ``step`` (a positive one), exactly, however many steps that is
+    (0 and below stay as they are). Until 2026-12-08 ``divmod`` raised past 28 digits of steps: 12.37 kg to a
+    multiple of 1e-27 was a 500."""
     if step is None or quantity <= 0:
         return quantity
-    whole, rest = divmod(quantity, step)
-    return (whole + (1 if rest else 0)) * step
+    whole = -(-Fraction(quantity) // Fraction(step))  # the ceiling, on exact fractions
+    with localcontext() as exact:  # enough digits for the product to be exact
+        exact.prec = max(exact.prec, len(str(whole)) + len(step.as_tuple().digits))
+        return whole * step
 
 
 def order_step(

@@ -116,17 +116,28 @@ async def _checked(conn: asyncpg.Connection, rule: dict) -> dict:
         for kind in ("product", "warehouse", "supplier"):
             if rule[f"{kind}_id"] is not None:
                 await refuse_inactive(conn, kind, rule[f"{kind}_id"], where="the rule's ", lock=True)
-    return _within_what_orders_keep(rule)
+    return await _within_what_orders_keep(conn, rule)
 
 
-def _within_what_orders_keep(rule: dict) -> dict:
-    """The rule as written, or a refusal (which rolls the write back) when its proposal, rounded up to the order
-    multiple, could pass the largest quantity an order line keeps."""
-    reach = max(rule["min_quantity"], rule["max_quantity"]) + rule["order_multiple"]
+async def _within_what_orders_keep(conn: asyncpg.Connection, rule: dict) -> dict:
+    """The rule as written, or a refusal (which rolls the write back) when its proposal, rounded up as proposals
+    round (to the order multiple, and to whole items of the product's count unit), could pass the largest quantity
+    an order line keeps. Until 2026-12-08 only the multiple was added: a rule up to 99999999999999.5 of a product
+    in ``each`` without one was taken, and its proposal of 10^14 refused every proposal of the tenant."""
+    unit = await conn.fetchrow(
+        """SELECT p.unit_of_measure, u.category, u.ratio FROM app.products p
+             LEFT JOIN app.units_of_measure u ON u.code = p.unit_of_measure
+            WHERE p.id = $1""",
+        rule["product_id"],
+    )
+    step = exact_order_step(
+        rule["order_multiple"], *((unit["unit_of_measure"], unit["category"], unit["ratio"]) if unit else ())
+    ) or Decimal(0)
+    reach = max(rule["min_quantity"], rule["max_quantity"]) + step
     if reach >= LARGEST_QUANTITY:
         raise InvalidInputError(
-            f"max(min_quantity, max_quantity) + order_multiple is {reach:f}: a proposal rounded up to the order "
-            f"multiple could pass the largest quantity kept ({LARGEST_QUANTITY:f})",
+            f"max(min_quantity, max_quantity) + the step a proposal rounds up to ({step.normalize():f}) is "
+            f"{reach:f}: a proposal could pass the largest quantity kept ({LARGEST_QUANTITY:f})",
             code="too_large",
         )
     return rule
@@ -189,7 +200,8 @@ async def proposals(conn: asyncpg.Connection, filters: dict[str, UUID], today: d
             *(item.pop(name) for name in ("unit_of_measure", "unit_category", "unit_ratio")),
         )
         if item["quantity"] >= LARGEST_QUANTITY:
-            # Only a rule stored before create/update refused such figures gets here; naming it beats a 500.
+            # Only a rule stored before create/update refused such figures, or one whose product's unit changed
+            # since (to a count unit, or one counted in larger items), gets here; naming it beats a 500.
             raise InvalidInputError(
                 f"reorder rule {item['rule_id']} ({item['sku']} in {item['warehouse_code']}) proposes "
                 f"{item['quantity']:f}, past the largest quantity an order keeps ({LARGEST_QUANTITY:f}): lower its "

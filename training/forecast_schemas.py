@@ -124,8 +124,13 @@ class InventoryPolicyRequest(StrictModel):
     )
     min_order_quantity: float = Field(default=0, ge=0, le=float(LARGEST_QUANTITY))
     clip_outliers: bool = Field(default=True, description="clip bulk or mistyped periods before fitting")
+    # At least the finest a stored quantity keeps (four decimals), as a rule's: until 2026-12-08 1e-27 was taken,
+    # and rounding the order to it was a 500.
     order_multiple: float | None = Field(
-        default=None, gt=0, le=float(LARGEST_QUANTITY), description="default: the location's active reorder rule's"
+        default=None,
+        ge=0.0001,
+        le=float(LARGEST_QUANTITY),
+        description="default: the location's active reorder rule's; at least 0.0001",
     )
 
 

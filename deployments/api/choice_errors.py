@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 _QUOTED = r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\""
@@ -41,10 +43,45 @@ def plain_error(error: dict[str, Any]) -> tuple[list[Any], str]:
 
 
 def _not_one_of(given: Any, values: list[str]) -> str:
-    shown = repr(given[:_SHOWN]) if isinstance(given, str) else json.dumps(given, default=str)[:_SHOWN]
+    shown = _shown(given)
     if len(values) == 1:
         return f"{shown} is not {values[0]}, the one value taken"
     return f"{shown} is not one of {', '.join(values)}"
+
+
+def _shown(given: Any) -> str:
+    """A refused value as sent: a string quoted, anything else as JSON, a non-integer number bare as written (the
+    body parser reads it as a Decimal: until 2026-12-08 1.5 read "1.5", a string); past ``_SHOWN`` characters cut,
+    the cut marked with "…" (until 2026-12-08 it was not)."""
+    if isinstance(given, str):
+        quoted = repr(given[:_SHOWN])
+        return quoted[:-1] + "…" + quoted[-1] if len(given) > _SHOWN else quoted
+    text = ""
+    for piece in _json_pieces(given):  # only the start is rendered: a value may be large, or deeply nested
+        text += piece
+        if len(text) > _SHOWN:
+            return text[:_SHOWN] + "…"
+    return text
+
+
+def _json_pieces(value: Any) -> Iterator[str]:
+    """``value`` as JSON, piece by piece, a Decimal as its digits."""
+    if isinstance(value, Decimal):
+        yield str(value)
+    elif isinstance(value, list):
+        yield "["
+        for i, item in enumerate(value):
+            yield ", " if i else ""
+            yield from _json_pieces(item)
+        yield "]"
+    elif isinstance(value, dict):
+        yield "{"
+        for i, (key, item) in enumerate(value.items()):
+            yield (", " if i else "") + json.dumps(str(key)) + ": "
+            yield from _json_pieces(item)
+        yield "}"
+    else:
+        yield json.dumps(value, default=str)
 
 
 def _values(expected: str) -> list[str]:

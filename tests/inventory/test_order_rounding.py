@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
-from inventory.order_rounding import order_step, round_up_to_step
+from inventory.order_rounding import order_step, round_up, round_up_to_step
 
 
 @pytest.mark.parametrize(
@@ -47,3 +49,18 @@ def test_decimal_steps_round_without_float_noise():
     assert round_up_to_step(0.7, 0.1) == 0.7
     assert round_up_to_step(13 / 12, 1 / 12) == pytest.approx(13 / 12)
     assert round_up_to_step(1.0, 0.3) == 1.2
+
+
+@pytest.mark.parametrize(
+    ("quantity", "step", "rounded"),
+    [
+        # Before, divmod raised decimal.InvalidOperation past 28 digits of quotient (a 500 from the policy).
+        (Decimal("12.37"), Decimal("1E-27"), Decimal("12.370000000000000000000000000")),
+        (Decimal("99999999999999.9999"), Decimal("1E-27"), Decimal("99999999999999.9999")),
+        (Decimal("99999999999999.5"), Decimal("3E-30"), Decimal("99999999999999.500000000000000000000000000001")),
+        (Decimal("2.1"), Decimal("0.25"), Decimal("2.25")),
+    ],
+)
+def test_a_quantity_is_rounded_up_exactly_whatever_the_steps_it_holds(quantity, step, rounded):
+    assert round_up(quantity, step) == rounded
+    assert round_up_to_step(float(quantity), float(step)) == float(rounded)

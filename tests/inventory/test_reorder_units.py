@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from common.database import TenantTransaction
+from common.errors import InvalidInputError
 from inventory import reorder
 from inventory.order_rounding import order_step, round_up_to_step
+from inventory.purchasing_schemas import ReorderRuleUpdate
 from tests.inventory.test_reorder import add_rule, arrange, order_in
 from training.policy_terms import ordering_terms
 
@@ -71,3 +73,35 @@ async def test_the_policy_and_the_proposal_round_the_same_need_alike(
     terms = await database.run(tenant.claims(), None, policy_terms)
     step = order_step(terms.rule_order_multiple, terms.unit_of_measure, terms.unit_category, terms.unit_ratio)
     assert float((await proposed(database, tenant))["SKU-0"]) == round_up_to_step(float(maximum), step)
+
+
+@pytest.mark.parametrize(
+    ("unit", "maximum", "multiple"), [("each", "99999999999999.5", "0"), ("dozen", "99999999999999.8", "0.1")]
+)
+async def test_a_rule_whose_proposal_rounded_to_whole_items_could_pass_what_an_order_keeps_is_refused(
+    database, owner_pool, make_tenant, unit, maximum, multiple
+):
+    # Before, max + order_multiple (99999999999999.5 + 0) passed the check, the proposal rounded up to a whole item
+    # (10^14) did not, and every proposal of the tenant was refused (400 too_large) from then on.
+    tenant = await make_tenant(units={0: unit})
+    supplier = await arrange(owner_pool, tenant)
+    with pytest.raises(InvalidInputError, match="could pass the largest quantity kept") as refused:
+        await add_rule(database, tenant, supplier, 0, 0, 5, maximum, multiple)
+    assert refused.value.code == "too_large"
+    rule = await add_rule(database, tenant, supplier, 0, 0, 5, 20, multiple)
+
+    async def widen(tx: TenantTransaction):
+        return await reorder.update_rule(tx.conn, rule["id"], ReorderRuleUpdate(max_quantity=D(maximum)))
+
+    with pytest.raises(InvalidInputError, match="could pass the largest quantity kept"):
+        await database.run(tenant.claims(), None, widen)
+    assert set(await proposed(database, tenant)) == {"SKU-0"}
+
+
+async def test_a_measured_units_rule_up_to_just_below_what_an_order_keeps_is_proposed_as_it_is(
+    database, owner_pool, make_tenant
+):
+    tenant = await make_tenant(units={0: "kg"})
+    supplier = await arrange(owner_pool, tenant)
+    await add_rule(database, tenant, supplier, 0, 0, 5, "99999999999999.5", 0)
+    assert await proposed(database, tenant) == {"SKU-0": D("99999999999999.5")}

@@ -12,6 +12,7 @@ import re
 REPR = re.compile(r"<\w+(\.\w+)*: |Decimal\(|datetime\.|UUID\(")
 
 MOVE = "/api/v1/stock-movements"
+LONG_LIST = "[" + ", ".join(["1.25"] * 20) + "]"
 
 
 async def refused(api, tenant, method: str, path: str, body: dict | None = None) -> dict:
@@ -78,3 +79,22 @@ async def test_literal_query_parameters_list_their_values_plainly(api, make_tena
         ("/api/v1/ai/risk/suppliers?band=extreme", "query.band: 'extreme' is not one of low, medium, high"),
     ]:
         assert (await refused(api, tenant, "GET", path))["message"] == expected
+
+
+async def test_a_refused_number_is_shown_bare_and_a_long_value_cut_with_an_ellipsis(api, make_tenant):
+    # Before, 1.5 (read as a Decimal) was shown as the string "1.5", and a value past 40 characters was cut unmarked.
+    tenant = await make_tenant()
+    product = str(tenant.products[0])
+    for raw, shown in [
+        ("1.5", "1.5"),
+        ("2.50", "2.50"),
+        ('[1.5, {"a": 2.50}]', '[1.5, {"a": 2.50}]'),
+        ('"' + "x" * 50 + '"', "'" + "x" * 40 + "…'"),
+        (LONG_LIST, LONG_LIST[:40] + "…"),
+    ]:
+        body = f'{{"type": {raw}, "product_id": "{product}", "quantity": 1}}'
+        response = await api.post(
+            MOVE, content=body.encode(), headers={**tenant.headers(), "content-type": "application/json"}
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["message"] == f"body.type: {shown} is not one of receipt, issue, transfer, adjustment"

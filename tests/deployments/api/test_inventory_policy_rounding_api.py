@@ -66,3 +66,17 @@ async def test_the_catalogues_count_units_decide_the_whole_item_step(api, make_t
     # which no order line keeps; before that 1, a whole dozen, or not rounded at all)
     assert dozens["order_multiple"] == 0.25
     assert dozens["order_now"] * 12 == pytest.approx(round(dozens["order_now"] * 12))
+
+
+async def test_an_order_multiple_finer_than_a_quantity_keeps_is_refused_naming_it(api, make_tenant, owner_pool):
+    # Before, 1e-27 of a product in kg was taken, and rounding the order to it was a 500 (decimal.InvalidOperation).
+    async def kg_tenant():
+        return await make_tenant(units={0: "kg"})
+
+    t = await tenant(kg_tenant, owner_pool, 0)
+    for multiple in (1e-27, 0.00009):
+        response = await api.post(POLICY, json=first_series(t, order_multiple=multiple), headers=t.headers())
+        assert response.status_code == 422, response.text
+        assert [d["location"] for d in response.json()["details"]] == [["body", "order_multiple"]]
+    finest = (await api.post(POLICY, json=first_series(t, order_multiple=0.0001), headers=t.headers())).json()
+    assert finest["order_multiple"] == 0.0001 and finest["order_now"] == round(finest["order_now"], 4)
