@@ -64,12 +64,12 @@ def main() -> None:
     try:
         for kind in args.models.split(","):
             started = time.perf_counter()
-            fit = fit_kind(
+            model, _, _, device = fit_kind(
                 kind, train, panel, "D", horizon=args.horizon, epochs=args.epochs,
                 compute=TrainCompute(workers=args.workers), storage_path=tempfile.mkdtemp(prefix="bench-train-"),
             )  # fmt: skip
-            scores = holdout_scores(fit.model.predict(args.horizon), train, test, "D")
-            results[kind] = {**scores, "seconds": time.perf_counter() - started, "device": fit.device}
+            scores = holdout_scores(model.predict(args.horizon), train, test, "D")
+            results[kind] = {**scores, "seconds": time.perf_counter() - started, "device": device}
     finally:
         ray.shutdown()
     print(f"{'model':<24}{'MASE':>8}{'sMAPE':>9}{'seconds':>9}   ({source}, holdout {args.horizon} steps)")

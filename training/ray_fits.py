@@ -15,7 +15,6 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -237,15 +236,8 @@ class BoosterFit:
         return GradientBoostedForecaster(**self.options).attach(self.booster, history, self.freq)
 
 
-def fit_booster(history: pd.DataFrame, freq: str, **options: Any) -> BoosterFit:
-    """Fit the global gradient-boosted model with ``XGBoostTrainer``, one data shard per worker of ``compute``;
-    ``options`` are ``fit_boosters``'."""
-    (fit,) = fit_boosters([history], freq, **options)
-    return fit
-
-
-def fit_boosters(
-    histories: Sequence[pd.DataFrame],
+def fit_booster(
+    history: pd.DataFrame,
     freq: str,
     *,
     compute: TrainCompute | None = None,
@@ -253,17 +245,13 @@ def fit_boosters(
     learning_rate: float = 0.05,
     max_depth: int = 6,
     storage_path: str | None = None,
-) -> list[BoosterFit]:
-    """One global gradient-boosted model per history, all fitted by one ``XGBoostTrainer`` run (its workers, imports
-    and collective start once: most of a small fit's time), one data shard per worker of ``compute``. The first
-    history's booster is the checkpoint's ``model.ubj``, the one serving reads (``ray_xgboost.checkpoint_file``)."""
+) -> BoosterFit:
+    """Fit the global gradient-boosted model with ``XGBoostTrainer``, one data shard per worker of ``compute``."""
     compute = compute or TrainCompute()
+    clean = validate_history(history, freq, min_length=GradientBoostedForecaster.min_length)
     spec = FeatureSpec.for_frequency(freq)
-    frames = []
-    for history in histories:
-        clean = validate_history(history, freq, min_length=GradientBoostedForecaster.min_length)
-        features, target = design_matrix(clean, spec)
-        frames.append(pd.DataFrame(features, columns=spec.names).assign(**{LABEL: target}))
+    features, target = design_matrix(clean, spec)
+    frame = pd.DataFrame(features, columns=spec.names).assign(**{LABEL: target})
     options: dict[str, Any] = {
         "n_estimators": rounds,
         "learning_rate": learning_rate,
@@ -274,8 +262,8 @@ def fit_boosters(
     # A run of its own, as each neural fit: under a shared name Ray Train restores the last fit's checkpoints and
     # evicts older ones, one of which may be a champion's artifact.
     name = f"demand-xgboost-{uuid4().hex}"
-    fits = fit_xgboost_on_ray(frames, spec.names, params, rounds, compute, name=name, storage_path=storage_path)
-    return [BoosterFit(fit.booster, options, freq, fit.checkpoint_dir) for fit in fits]
+    (fit,) = fit_xgboost_on_ray([frame], spec.names, params, rounds, compute, name=name, storage_path=storage_path)
+    return BoosterFit(fit.booster, options, freq, fit.checkpoint_dir)
 
 
 def train_xgboost(history: pd.DataFrame, freq: str, **options: Any) -> GradientBoostedForecaster:

@@ -75,17 +75,15 @@ def fit_xgboost_on_ray(
     if result.checkpoint is None:
         raise RuntimeError(f"Ray Train returned no checkpoint: {result.error}")
     with result.checkpoint.as_directory() as directory:
-        files = [Path(directory, checkpoint_file(i)) for i in range(len(frames))]
+        files = [Path(directory, checkpoint_file(i, len(frames))) for i in range(len(frames))]
         boosters = [xgb.Booster(model_file=str(file)) for file in files]
     return [RayBooster(booster, result.checkpoint.path) for booster in boosters]
 
 
-def checkpoint_file(index: int) -> str:
-    """The file of booster ``index`` in a run's checkpoint: the first keeps the name Ray's ``RayTrainReportCallback``
-    gives a booster (``model.ubj``, which serving reads), however many the run fits, so that the demand model's
-    validation booster can share the champion's run (until 2026-12-08 the boosters of a run of several were all
-    ``model-{index}.ubj``)."""
-    return CHECKPOINT_FILE if index == 0 else f"model-{index}.ubj"
+def checkpoint_file(index: int, count: int) -> str:
+    """The file of booster ``index`` of ``count`` in a run's checkpoint: one booster keeps the name Ray's
+    ``RayTrainReportCallback`` gives it (``model.ubj``, which serving reads)."""
+    return CHECKPOINT_FILE if count == 1 else f"model-{index}.ubj"
 
 
 def shard(frame: pd.DataFrame, rank: int, world_size: int) -> pd.DataFrame:
@@ -118,5 +116,5 @@ def _train_loop(config: dict[str, Any]) -> None:
         return
     with tempfile.TemporaryDirectory() as directory:
         for index, booster in enumerate(boosters):
-            booster.save_model(str(Path(directory, checkpoint_file(index))))
+            booster.save_model(str(Path(directory, checkpoint_file(index, len(boosters)))))
         ray.train.report(metrics, checkpoint=Checkpoint.from_directory(directory))

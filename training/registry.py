@@ -27,12 +27,11 @@ from training.jsonb import jsonb_safe
 from training.registry_runs import fail_interrupted_runs
 from training.registry_runs import fail_run as fail_run  # its callers name it here
 
-# A trained run's per-series holdout MASE and validation window (``metrics.series_mase``, ``series_validation``) stay
-# out of every record (and /runs); ``stored_forecast`` and ``trained_series`` read one series' values.
+# A trained run's holdout MASE per series (``metrics.series_mase``, thousands of entries) stays out of every record
+# (and /runs); ``stored_forecast.series_holdout_mase`` reads one series' value.
 RUN_COLUMNS = (
     "id, model_name, model_type, version, run_key, freq, horizon, params, training_start, training_end, series_count, "
-    "metrics - 'series_mase' - 'series_validation' AS metrics, artifact_uri, status, promotion_note, created_at, "
-    "finished_at, promoted_at"
+    "metrics - 'series_mase' AS metrics, artifact_uri, status, promotion_note, created_at, finished_at, promoted_at"
 )
 # Lower is better for these; promotion refuses any other metric.
 PROMOTION_METRICS = ("mase", "smape", "rmse", "pinball")

@@ -7,14 +7,11 @@ dropped. A series the run was not trained and held-out scored on gets ``None`` (
 a product added since training, or one with less history than the train job asks (``MIN_HISTORY_HORIZONS``), which
 no run has been compared with the baseline on; the caller fits the statistical selection instead.
 
-An xgboost checkpoint holds the point booster only. Its intervals come from the series' forecasts and actuals on the
-run's validation window (``training.validation_spread``): nothing is fitted per request. A series without them (a run
-recorded before 2026-12-08) gets the fitted path's (the statistical selection on
-the same history, ``training.planning.forecast_panel``, about 1 s), as every series did until 2026-12-08: for a series
-that never went negative, that selection's quantiles scaled by the booster's forecast over the selection's
-(``_carried_quantile``), else their distance from the selection's forecast added to the booster's; the reason says
-which. Quantile boosters fitted at request time on the one series' history were in-sample and held about half of the
-following days inside the "80%" interval (until 2026-12-07).
+An xgboost checkpoint holds the point booster only. Its intervals are the fitted path's (the statistical selection on
+the same history, ``training.planning.forecast_panel``): for a series that never went negative, that selection's
+quantiles scaled by the booster's forecast over the selection's (``_carried_quantile``), else their distance from the
+selection's forecast added to the booster's. Quantile boosters fitted at request time on the one series' history were
+in-sample and held about half of the following days inside the "80%" interval (until 2026-12-07).
 
 A replica answers several requests at once, each in a thread, sharing the loaded model, so one forecast
 at a time runs on it (``_Loaded.predicting``): a Lightning prediction sets the network to eval mode and,
@@ -36,11 +33,12 @@ import pandas as pd
 
 from training.models.base import POINT_COLUMN
 from training.validation import quantile_column
-from training.validation_spread import ratio_floor, with_validation_spread
 
 TRAINED_KINDS = ("deepar", "lstm", "xgboost")
 LIGHTNING_CHECKPOINT = "checkpoint.ckpt"  # written by ray.train.lightning.RayTrainReportCallback
 XGBOOST_CHECKPOINT = "model.ubj"  # written by ray.train.xgboost.RayTrainReportCallback
+# An xgboost forecast's quantiles scale the selection's where its point is above this share of the history's mean.
+RATIO_FLOOR = 0.05
 
 
 @dataclass(frozen=True)
@@ -55,9 +53,6 @@ class TrainedRun:
     holdout_mase: float | None
     # Whether the served series is among those the run was trained and held-out scored on (``series_mase``'s keys).
     trained_on_series: bool = False
-    # The served series' (forecast, actual) pairs on the run's validation window (``metrics.series_validation``); empty:
-    # not recorded.
-    validation: tuple[tuple[float, float], ...] = ()
 
 
 def load_checkpoint(run: TrainedRun) -> Any:
@@ -128,19 +123,8 @@ class TrainedModels:
             forecaster: Any = GradientBoostedForecaster(spec=spec).attach(loaded.model, history, run.freq)
             with loaded.predicting:
                 frame = forecaster.predict(horizon, [])
-            if run.validation:
-                frame, how = with_validation_spread(frame, run.validation, history, quantiles)
-                ratio = "actual / forecast, times" if how == "scaled" else "actual - forecast, added to"
-                intervals = (
-                    f"; its intervals are the quantiles of {ratio} this forecast, from the {len(run.validation)} steps "
-                    "of this series' validation window (before the holdout, fitted without it)"
-                )
-            else:
-                frame, selected = _with_fitted_spread(frame, history, run.freq, horizon, quantiles)
-                intervals = (
-                    f"; its intervals are the fitted selection's ({selected}) spread around this forecast (the run "
-                    "kept no validation window for this series)"
-                )
+            frame, selected = _with_fitted_spread(frame, history, run.freq, horizon, quantiles)
+            intervals = f"; its intervals are the fitted selection's ({selected}) spread around this forecast"
         else:
             from training.models.neural import Kind, NeuralForecaster
 
@@ -186,7 +170,7 @@ def _with_fitted_spread(
     out = points.sort_values("ds").reset_index(drop=True)
     booster, selected = out[POINT_COLUMN].to_numpy(), spread[POINT_COLUMN].to_numpy()
     # A level the selection's point can be scaled from: under it a ratio would blow the spread up (a point of 1e-9).
-    floor = ratio_floor(history)
+    floor = RATIO_FLOOR * float(history["y"].mean()) if bool((history["y"] >= 0).all()) else np.inf
     for q in quantiles:
         out[quantile_column(q)] = _carried_quantile(spread[quantile_column(q)].to_numpy(), booster, selected, floor)
     return out, str(fitted.selection["model"].iloc[0])

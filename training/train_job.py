@@ -39,11 +39,12 @@ from training import metrics as accuracy
 from training.compute import TrainCompute
 from training.frequency import BATCH_HORIZON, season_length
 from training.job_args import at_least, check_horizon, names, non_negative_number, positive_number
-from training.kind_fit import KINDS, KindFit, fit_kind
+from training.models.neural import Kind
 from training.planning import DEFAULT_QUANTILES, Profile, forecast_panel
-from training.validation_spread import split_holdout, validation_set, validation_window
+from training.ray_fits import fit_booster, load_neural, train_neural
 
 logger = logging.getLogger("training.train_job")
+KINDS = ("deepar", "lstm", "xgboost")
 # A series is trained on only with this many horizons of history (the last one held out). The default horizon is the
 # nightly batch's (frequency.BATCH_HORIZON): a run of fewer steps never takes a current batch champion's title
 # (registry.promote_over_baseline), so until 2026-12-07 the default of 14 trained models that could only win by
@@ -81,11 +82,46 @@ def holdout_windows(horizon: int, series: int, end: datetime) -> str:
     return f"the last {horizon} steps to {end:%Y-%m-%d} of {series} series"
 
 
+def split_holdout(history: pd.DataFrame, horizon: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from_end = history.groupby("unique_id").cumcount(ascending=False)
+    return history[from_end >= horizon], history[from_end < horizon]
+
+
 def statistical_holdout(train: pd.DataFrame, freq: str, horizon: int, profile: Profile = "full") -> pd.DataFrame:
     """The champion's method fitted on ``train``: the nightly batch's forecast (its default profile is ``full``), as
     the batch serves it, all-zero series at zero and demand floored at zero. A trained model that loses to what the
     batch would serve is never promoted (until 2026-12-07 the yardstick was the ``fast`` selection, unclipped)."""
     return forecast_panel(train, freq, horizon, DEFAULT_QUANTILES, profile=profile).forecast
+
+
+def fit_kind(
+    kind: str,
+    train: pd.DataFrame,
+    history: pd.DataFrame,
+    freq: str,
+    *,
+    horizon: int,
+    epochs: int,
+    compute: TrainCompute,
+    storage_path: str,
+    tenant_id: UUID | None = None,
+) -> tuple[Any, Any, str, str]:
+    """Fit ``kind`` on ``train`` with Ray Train; returns the model on ``train`` (to score), the same trained
+    model on the full ``history`` (to forecast from), the artifact location and the accelerator used. A neural
+    run is named after the model, ``kind`` and ``tenant_id`` (``ray_fits`` makes each fit's name unique)."""
+    if kind == "xgboost":
+        fit = fit_booster(train, freq, compute=compute, storage_path=storage_path)
+        return fit.forecaster(train), fit.forecaster(history), fit.checkpoint_dir, compute.xgboost_device
+    if kind not in KINDS:  # the job's --models refuses one before any work; a caller's is this kind's failure
+        raise ValueError(f"unknown model {kind!r}; choose from {', '.join(KINDS)}")
+    neural = cast(Kind, kind)
+    name = f"{registry.champion_key(freq)}-{kind}" + (f"-{tenant_id}" if tenant_id else "")
+    result = train_neural(
+        train, freq, kind=neural, horizon=horizon, epochs=epochs, compute=compute, storage_path=storage_path, name=name
+    )
+    model = load_neural(result, train, freq, kind=neural, horizon=horizon)
+    serving = load_neural(result, history, freq, kind=neural, horizon=horizon)
+    return model, serving, result.checkpoint_dir, result.accelerator
 
 
 async def train_and_register(
@@ -127,7 +163,6 @@ async def train_and_register(
             boundary = period.tz_localize(UTC).to_pydatetime()
             windows = holdout_windows(horizon, series, boundary)
             baseline = holdout_scores(statistical_holdout(train, freq, horizon, profile), train, test, freq)
-
             for kind in kinds:
                 run = await registry.start_run(
                     conn, tenant_id, model_name=registry.champion_key(freq), model_type=kind,
@@ -137,16 +172,11 @@ async def train_and_register(
                 )  # fmt: skip
                 outcome = {"tenant_id": str(tenant_id), "model": kind, "run_id": str(run.id), "version": run.version}
                 try:
-                    # A kind whose intervals come from its validation window is also fitted without that window
-                    # (KindFit(*...): a fit's fields, its validation model None where it gave none).
-                    fit = KindFit(*fit_kind(
+                    model, serving, artifact, device = fit_kind(
                         kind, train, history, freq, horizon=horizon, epochs=epochs, compute=compute,
-                        storage_path=storage_path, tenant_id=tenant_id, earlier=validation_set(kind, train, horizon),
-                    ))  # fmt: skip
-                    model, serving, artifact, device = fit.model, fit.serving, fit.artifact, fit.device
+                        storage_path=storage_path, tenant_id=tenant_id,
+                    )  # fmt: skip
                     errors = holdout_errors(model.predict(horizon), train, test, freq)
-                    # Each series' forecast of the window before the test window, fitted without it: its intervals.
-                    spread = validation_window(train, horizon, fit.validation)
                     forecast = serving.predict(horizon, DEFAULT_QUANTILES).join(ids, on="unique_id").assign(model=kind)
                 except fit_errors() as exc:
                     # This kind failed: the tenant's other kinds still train (until 2026-12-07 it ended them all).
@@ -164,9 +194,8 @@ async def train_and_register(
                 try:
                     await forecast_store.write_forecasts(conn, tenant_id, run.id, forecast)
                     # Each series' own error, served with its forecasts (registry.RUN_COLUMNS leaves it out of records);
-                    # its keys are the series serving answers from this run's checkpoint (training.trained_series);
-                    # its validation window, the intervals serving gives it (training.validation_spread).
-                    per_series = {"series_mase": errors["mase"].to_dict(), **spread}
+                    # its keys are the series serving answers from this run's checkpoint (training.trained_series).
+                    per_series = {"series_mase": errors["mase"].to_dict()}
                     await registry.finish_run(
                         conn, tenant_id, run.id, metrics=metrics | per_series, series_count=series,
                         artifact_uri=artifact,
