@@ -62,7 +62,8 @@ async def hold_lines(
 
 
 async def cancel_shipment(conn: asyncpg.Connection, shipment_id: UUID) -> None:
-    """Cancel a shipment not yet delivered and release the holds it placed (product by product)."""
+    """Cancel a shipment the carrier has not picked up yet (``created``) and release the holds it placed (product by
+    product)."""
     shipment = await conn.fetchrow("SELECT number, status FROM app.shipments WHERE id = $1 FOR UPDATE", shipment_id)
     if shipment is None:
         raise NotFoundError(f"shipment {shipment_id} not found")
@@ -72,6 +73,13 @@ async def cancel_shipment(conn: asyncpg.Connection, shipment_id: UUID) -> None:
         )
     if shipment["status"] == "cancelled":
         raise ConflictError(f"shipment {shipment['number']} is already cancelled", code="invalid_state")
+    if shipment["status"] != "created":
+        # The carrier has the goods: releasing their holds would let them be sold again.
+        raise ConflictError(
+            f"shipment {shipment['number']} is {shipment['status'].replace('_', ' ')}: the carrier has the goods, so "
+            "it can no longer be cancelled; they leave through its delivery (or an adjustment if they are lost)",
+            code="shipment_under_way",
+        )
     await conn.execute("UPDATE app.shipments SET status = 'cancelled', updated_at = now() WHERE id = $1", shipment_id)
     placed = await conn.fetch(
         """SELECT reservation_id FROM app.shipment_lines

@@ -165,6 +165,18 @@ async def test_a_delivered_shipment_cannot_be_cancelled(http, make_tenant):
     assert await level(http, tenant) == (8.0, 0.0, 8.0)
 
 
+async def test_a_shipment_the_carrier_has_cannot_be_cancelled_so_its_goods_stay_held(http, make_tenant):
+    # Before (16dba01, for a few hours of 2026-12-08) a picked-up shipment could be cancelled: its holds were
+    # released and the goods with the carrier were free to hold or sell again.
+    tenant = await make_tenant(stock={0: Decimal(10)})
+    shipped = (await ship(http, tenant, line(tenant, 10))).json()
+    events = f"{API}/shipments/{shipped['id']}/events"
+    assert (await http.post(events, json={"type": "picked_up"}, headers=tenant.headers())).status_code == 201
+    refused = await http.post(f"{API}/shipments/{shipped['id']}/cancel", headers=tenant.headers())
+    assert (refused.status_code, refused.json()["code"]) == (409, "shipment_under_way")
+    assert await level(http, tenant) == (10.0, 10.0, 0.0)
+
+
 async def test_an_event_dated_more_than_a_day_before_the_shipment_was_created_is_refused(http, make_tenant):
     tenant = await make_tenant(stock={0: Decimal(10)})
     shipped = (await ship(http, tenant, line(tenant, 2))).json()
